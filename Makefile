@@ -1,0 +1,124 @@
+# SPDX-License-Identifier: MIT
+# lbd — one non-recursive Makefile. Outputs go under build/.
+#
+#   make                 build build/lbd and build/lbctl (BPF objects, then
+#                        skeletons, then binaries)
+#   make run             install what is missing, build, start demo backends
+#                        and lbd on examples/quickstart.conf
+#   make test            install what is missing, build, run every test
+#   make SANITIZE=address,undefined test
+#   make fuzz            run each libFuzzer target for a bounded time
+#   make bench           lbd vs nginx vs HAProxy (bench/README.md)
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+CC       ?= cc
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+B        := build
+VERSION  := 0.1.0
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wimplicit-fallthrough
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DLBD_VERSION='"$(VERSION)"' \
+	-Iinclude -I$(B) -pthread -MMD -MP
+LDLIBS  := -lbpf -lelf -lz -lpcre2-8 -lssl -lcrypto -lpthread -lm
+
+ifneq ($(SANITIZE),)
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# --- BPF: vmlinux.h -> .bpf.o -> .skel.h ------------------------------------
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/skel/%.skel.h,$(BPF_SRCS))
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(B) -Iinclude -Ibpf
+
+$(B)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
+
+$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(B)/vmlinux.h
+	@mkdir -p $(@D)
+	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/skel/%.skel.h: $(B)/bpf/%.bpf.o
+	@mkdir -p $(@D)
+	$(BPFTOOL) gen skeleton $< > $@
+
+# --- userspace -------------------------------------------------------------
+LIB_SRCS := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+LIB_OBJS := $(patsubst %.c,$(B)/obj/%.o,$(LIB_SRCS))
+LIB      := $(B)/liblbd.a
+
+$(B)/obj/%.o: %.c | $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/lbd: $(B)/obj/userspace/main.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/lbctl: $(B)/obj/tools/lbctl.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(B)/demo_backend: $(B)/obj/tools/demo_backend.o
+	$(CC) $(LDFLAGS) $^ -lpthread -o $@
+
+BINS := $(B)/lbd $(B)/lbctl $(B)/demo_backend
+all: $(BINS)
+
+# --- tests -----------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(B)/tests/%,$(UNIT_SRCS))
+
+$(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $^ -lcriterion $(LDLIBS) -o $@
+
+# Fuzz targets: clang + libFuzzer; `make test` replays their corpora.
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(B) \
+	-fsanitize=fuzzer,address,undefined
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) | $(BPF_SKELS)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) $< $(LIB_SRCS) $(LDLIBS) -o $@
+
+deps:
+	@scripts/deps.sh
+
+units: $(UNIT_BINS)
+fuzzers: $(FUZZ_BINS)
+
+test: deps
+	@$(MAKE) --no-print-directory all units fuzzers
+	@scripts/run-tests.sh
+
+fuzz: deps fuzzers
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@scripts/run-demo.sh
+
+bench: deps all
+	@bench/run.sh
+
+format:
+	clang-format -i $(wildcard userspace/*.c include/*.h tools/*.c bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps units fuzzers test fuzz run bench format clean
+.DEFAULT_GOAL := all
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

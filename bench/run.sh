@@ -1,0 +1,439 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# lbd vs nginx vs HAProxy, one run, same machine, same backend, same worker
+# count, same load. Prints requests/s and p99 latency for small keep-alive
+# responses and for a new connection per request, MB/s for 1 MiB and 64 MiB
+# bodies, the backend alone as a reference row, and lbd/nginx and
+# lbd/HAProxy ratios. See bench/README.md for the method and pinning.
+#
+# Environment (defaults in brackets):
+#   DURATION=S      seconds per measured cell [10]
+#   WARMUP=S        unmeasured seconds before each cell [1]
+#   WORKERS=N       proxy workers: nginx worker_processes, HAProxy nbthread,
+#                   lbd worker_processes [1]
+#   CONNS=N         wrk connections for the small-response rows [50]
+#   BIG_CONNS=N     concurrent downloads for the 1 MiB / 64 MiB rows [4]
+#   PROXY_CPUS=L    taskset list for the proxy under test [0, or 0..N-1]
+#   LOAD_CPUS=L     taskset list for wrk [1]
+#   BACKEND_CPUS=L  taskset list for the backend behind the proxies [1]
+#   TARGETS="..."   subset of: backend nginx haproxy lbd [all four]
+#   CELLS="..."     subset of: ka close 1m 64m [all four]
+#   LBD_BIN NGINX_BIN HAPROXY_BIN WRK_BIN BACKEND_BIN   binaries to use
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+here="$root/bench"
+
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-1}
+WORKERS=${WORKERS:-1}
+CONNS=${CONNS:-50}
+BIG_CONNS=${BIG_CONNS:-4}
+LOAD_CPUS=${LOAD_CPUS:-1}
+BACKEND_CPUS=${BACKEND_CPUS:-1}
+TARGETS=${TARGETS:-backend nginx haproxy lbd}
+LBD_BIN=${LBD_BIN:-$root/build/lbd}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
+WRK_BIN=${WRK_BIN:-wrk}
+BACKEND_BIN=${BACKEND_BIN:-$root/build/demo_backend}
+if [[ -z "${PROXY_CPUS:-}" ]]; then
+	if [[ $WORKERS -le 1 ]]; then
+		PROXY_CPUS=0
+	else
+		PROXY_CPUS="0-$((WORKERS - 1))"
+	fi
+fi
+
+# Cells: what each row fetches, with how many connections, and wrk's
+# per-request timeout; "close" adds Connection: close.
+read -ra cells <<<"${CELLS:-ka close 1m 64m}"
+declare -A cell_path=([ka]=/bench [close]=/bench [1m]=/size/1048576 [64m]=/size/67108864)
+declare -A cell_conns=([ka]=$CONNS [close]=$CONNS [1m]=$BIG_CONNS [64m]=$BIG_CONNS)
+declare -A cell_timeout=([ka]=2s [close]=2s [1m]=10s [64m]=30s)
+declare -A res=() # res[target.cell.metric]
+declare -A why=() # why[target]: reason a target has no numbers
+pids=()
+work=""
+
+log() { printf '%s\n' "$*" >&2; }
+die() {
+	log "bench: $*"
+	exit 1
+}
+
+# shellcheck disable=SC2317 # called through trap
+cleanup() {
+	trap - EXIT INT TERM
+	local p
+	for p in "${pids[@]}"; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	[[ -n "$work" ]] && rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'log "bench: interrupted"; exit 130' INT TERM
+
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
+port_open() {
+	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_port PORT PID: until PORT accepts (true) or PID dies or 10 s pass
+wait_port() {
+	for _ in $(seq 100); do
+		port_open "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop PID: TERM, then KILL after 5 s; the PID is forgotten afterwards so
+# that cleanup never signals a recycled PID
+stop() {
+	local p keep=()
+	if kill -TERM "$1" 2>/dev/null; then
+		for _ in $(seq 50); do
+			kill -0 "$1" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$1" 2>/dev/null || true
+	fi
+	wait "$1" 2>/dev/null || true
+	for p in "${pids[@]}"; do
+		[[ $p == "$1" ]] || keep+=("$p")
+	done
+	pids=("${keep[@]}")
+}
+
+# start_backend CPUS: starts a demo backend, sets backend_pid/backend_port
+start_backend() {
+	local out="$work/backend.$RANDOM.out"
+	taskset -c "$1" "$BACKEND_BIN" -q -t 1 -n bench -l 127.0.0.1:0 >"$out" 2>&1 &
+	backend_pid=$!
+	pids+=("$backend_pid")
+	for _ in $(seq 50); do
+		grep -q '^listening ' "$out" && break
+		sleep 0.1
+	done
+	backend_port=$(awk '/^listening /{n = split($3, a, ":"); print a[n]; exit}' "$out")
+	[[ -n "$backend_port" ]] || die "demo backend did not start: $(cat "$out")"
+}
+
+nginx_conf() { # nginx_conf PORT UPSTREAM_PORT: the config nginx and lbd share
+	cat <<EOF
+worker_processes $WORKERS;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log off;
+
+    upstream bench_backend {
+        server 127.0.0.1:$2;
+        keepalive 64;
+    }
+
+    server {
+        listen 127.0.0.1:$1;
+
+        location / {
+            proxy_pass http://bench_backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+}
+
+haproxy_conf() { # haproxy_conf PORT UPSTREAM_PORT
+	cat <<EOF
+global
+    nbthread $WORKERS
+    maxconn 4096
+
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+
+frontend bench
+    bind 127.0.0.1:$1
+    default_backend bench_backend
+
+backend bench_backend
+    server b1 127.0.0.1:$2
+EOF
+}
+
+# start_target NAME: starts the server under test on a free port pinned to
+# PROXY_CPUS; sets target_pid/target_port, or returns 1 with why[NAME] set
+start_target() {
+	local name=$1 dir="$work/$1"
+	mkdir -p "$dir/logs"
+	target_port=$(free_port)
+	case $name in
+	backend)
+		# the backend alone, in the proxy's seat
+		start_backend "$PROXY_CPUS"
+		target_pid=$backend_pid
+		target_port=$backend_port
+		return 0
+		;;
+	nginx)
+		[[ -x "$NGINX_BIN" ]] || {
+			why[$name]="$NGINX_BIN missing"
+			return 1
+		}
+		{
+			echo "pid $dir/nginx.pid;"
+			nginx_conf "$target_port" "$upstream_port"
+		} >"$dir/nginx.conf"
+		taskset -c "$PROXY_CPUS" "$NGINX_BIN" -p "$dir/" -c "$dir/nginx.conf" \
+			-e "$dir/logs/error.log" -g 'daemon off;' >"$dir/out" 2>&1 &
+		;;
+	haproxy)
+		[[ -x "$HAPROXY_BIN" ]] || {
+			why[$name]="$HAPROXY_BIN missing"
+			return 1
+		}
+		haproxy_conf "$target_port" "$upstream_port" >"$dir/haproxy.cfg"
+		taskset -c "$PROXY_CPUS" "$HAPROXY_BIN" -db -f "$dir/haproxy.cfg" >"$dir/out" 2>&1 &
+		;;
+	lbd)
+		[[ -x "$LBD_BIN" ]] || {
+			why[$name]="$LBD_BIN missing"
+			return 1
+		}
+		nginx_conf "$target_port" "$upstream_port" >"$dir/lbd.conf"
+		taskset -c "$PROXY_CPUS" "$LBD_BIN" -p "$dir/" -c "$dir/lbd.conf" >"$dir/out" 2>&1 &
+		;;
+	esac
+	target_pid=$!
+	pids+=("$target_pid")
+	if ! wait_port "$target_port" "$target_pid"; then
+		why[$name]="did not start: $(head -c 300 "$dir/out" | tr '\n' ' ')"
+		stop "$target_pid"
+		return 1
+	fi
+	# a proxy that accepts but cannot reach the backend must not be measured
+	if ! curl -sf --max-time 5 -o "$dir/check" "http://127.0.0.1:$target_port/bench" ||
+		[[ $(wc -c <"$dir/check") -ne 100 ]]; then
+		why[$name]="answered /bench wrongly: $(head -c 200 "$dir/check" 2>/dev/null | tr '\n' ' ')"
+		stop "$target_pid"
+		return 1
+	fi
+	return 0
+}
+
+# measure NAME CELL: one wrk run against target_port, results into res[]
+measure() {
+	local name=$1 cell=$2 url hdr=() out line
+	url="http://127.0.0.1:$target_port${cell_path[$cell]}"
+	[[ $cell == close ]] && hdr=(-H 'Connection: close')
+	local args=(-t 1 -c "${cell_conns[$cell]}" --timeout "${cell_timeout[$cell]}"
+		-s "$here/report.lua" "${hdr[@]}" "$url")
+	if [[ $WARMUP != 0 ]]; then
+		timeout $((WARMUP + 40)) taskset -c "$LOAD_CPUS" \
+			"$WRK_BIN" -d "${WARMUP}s" "${args[@]}" >/dev/null 2>&1 || true
+	fi
+	local p0 l0 p1 l1
+	p0=$(cpu_ticks "$PROXY_CPUS")
+	l0=$(cpu_ticks "$LOAD_CPUS")
+	out=$(timeout $((DURATION + 60)) taskset -c "$LOAD_CPUS" \
+		"$WRK_BIN" -d "${DURATION}s" --latency "${args[@]}" 2>&1) || true
+	p1=$(cpu_ticks "$PROXY_CPUS")
+	l1=$(cpu_ticks "$LOAD_CPUS")
+	res[$name.$cell.cpu]=$(busy_pct "$p0" "$p1")
+	res[$name.$cell.loadcpu]=$(busy_pct "$l0" "$l1")
+	line=$(grep '^RESULT ' <<<"$out" || true)
+	if [[ -z "$line" ]]; then
+		log "bench: $name $cell: wrk gave no result: $(tail -n 3 <<<"$out")"
+		return
+	fi
+	local kv k v
+	declare -A r=()
+	for kv in ${line#RESULT }; do
+		k=${kv%%=*}
+		v=${kv#*=}
+		r[$k]=$v
+	done
+	local errs=$((r[connect] + r[read] + r[write] + r[status] + r[timeout]))
+	res[$name.$cell.rps]=$(awk -v n="${r[requests]}" -v d="${r[duration_us]}" \
+		'BEGIN { printf "%.0f", n / (d / 1e6) }')
+	res[$name.$cell.p99]=${r[p99_us]}
+	res[$name.$cell.mbs]=$(awk -v b="${r[bytes]}" -v d="${r[duration_us]}" \
+		'BEGIN { printf "%.0f", b / 1e6 / (d / 1e6) }')
+	res[$name.$cell.err]=$errs
+	if [[ $errs -gt 0 ]]; then
+		log "bench: $name $cell: errors: connect ${r[connect]} read ${r[read]}" \
+			"write ${r[write]} status ${r[status]} timeout ${r[timeout]}" \
+			"(of ${r[requests]} requests)"
+	fi
+}
+
+# cpu_ticks LIST: "busy total" jiffies summed over the CPUs of a taskset
+# list such as 0 or 0-1,3
+cpu_ticks() {
+	local part want=" "
+	IFS=, read -ra parts <<<"$1"
+	for part in "${parts[@]}"; do
+		if [[ $part == *-* ]]; then
+			want+="$(seq -s ' ' "${part%-*}" "${part#*-}") "
+		else
+			want+="$part "
+		fi
+	done
+	awk -v want="$want" '$1 ~ /^cpu[0-9]+$/ && index(want, " " substr($1, 4) " ") {
+		t = 0; for (i = 2; i <= 9; i++) t += $i
+		busy += t - $5 - $6; tot += t }
+		END { print busy + 0, tot + 0 }' /proc/stat
+}
+
+# busy_pct "BUSY0 TOTAL0" "BUSY1 TOTAL1": percent busy between two samples
+busy_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x); split(b, y)
+		t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# cpu_idle: percent of all CPUs idle over one second, before we start
+cpu_idle() {
+	local s0 s1
+	s0=$(head -n 1 /proc/stat)
+	sleep 1
+	s1=$(head -n 1 /proc/stat)
+	awk -v a="$s0" -v b="$s1" 'BEGIN {
+		n = split(a, x); split(b, y); t = 0
+		for (i = 2; i <= n; i++) t += y[i] - x[i]
+		idle = (y[5] - x[5]) + (y[6] - x[6])
+		printf "%.0f", t ? 100 * idle / t : 100 }'
+}
+
+# --- checks ---------------------------------------------------------------
+command -v "$WRK_BIN" >/dev/null || die "wrk not found (apt-get install wrk)"
+command -v taskset >/dev/null || die "taskset not found (util-linux)"
+command -v python3 >/dev/null || die "python3 not found"
+[[ -x "$BACKEND_BIN" ]] || die "$BACKEND_BIN missing: run make first"
+for t in $TARGETS; do
+	case $t in
+	backend | nginx | haproxy | lbd) ;;
+	*) die "unknown target '$t' in TARGETS" ;;
+	esac
+done
+for c in "${cells[@]}"; do
+	[[ -n "${cell_path[$c]:-}" ]] || die "unknown cell '$c' in CELLS"
+done
+work=$(mktemp -d /tmp/lbd-bench.XXXXXX)
+
+idle=$(cpu_idle)
+ncpu=$(nproc)
+log "bench: $ncpu CPUs, ${idle}% idle before start; proxy on CPU $PROXY_CPUS," \
+	"wrk on CPU $LOAD_CPUS, backend on CPU $BACKEND_CPUS; $WORKERS worker(s);" \
+	"${DURATION}s per cell"
+if [[ $idle -lt 90 ]]; then
+	log "bench: WARNING: the machine is busy (${idle}% idle): numbers will be low and noisy"
+fi
+
+# The one backend every proxy forwards to.
+start_backend "$BACKEND_CPUS"
+upstream_pid=$backend_pid
+upstream_port=$backend_port
+
+for t in $TARGETS; do
+	if ! start_target "$t"; then
+		log "bench: $t: n/a (${why[$t]})"
+		continue
+	fi
+	for c in "${cells[@]}"; do
+		log "bench: $t $c ..."
+		measure "$t" "$c"
+	done
+	stop "$target_pid"
+done
+stop "$upstream_pid"
+
+# --- report ---------------------------------------------------------------
+# cell_val TARGET CELL METRIC: formatted value or n/a
+cell_val() {
+	local v=${res[$1.$2.$3]:-}
+	if [[ -z "$v" ]]; then
+		printf 'n/a'
+	elif [[ $3 == p99 ]]; then
+		awk -v u="$v" 'BEGIN { printf "%.2f ms", u / 1000 }'
+	elif [[ $3 == cpu ]]; then
+		printf '%s/%s' "$v" "${res[$1.$2.loadcpu]}"
+	else
+		printf '%s' "$v"
+	fi
+	[[ -n "$v" && ${res[$1.$2.err]:-0} -gt 0 ]] && printf '!'
+	return 0
+}
+
+ratio() { # ratio CELL METRIC OTHER
+	[[ $2 == cpu ]] && return 0
+	local mine=${res[lbd.$1.$2]:-} theirs=${res[$3.$1.$2]:-}
+	if [[ -z "$mine" || -z "$theirs" || "$theirs" == 0 ]]; then
+		printf 'n/a'
+	else
+		awk -v a="$mine" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }'
+	fi
+}
+
+declare -A label=([ka]="keep-alive, 100 B" [close]="new conn/request, 100 B"
+	[1m]="1 MiB bodies" [64m]="64 MiB bodies")
+declare -A col=([backend]=backend [nginx]=nginx [haproxy]=HAProxy [lbd]=lbd)
+
+printf '\n'
+printf '%-26s %-7s %12s %12s %12s %12s %10s %12s\n' "" "" "${col[backend]}" \
+	"${col[nginx]}" "${col[haproxy]}" "${col[lbd]}" "lbd/nginx" "lbd/HAProxy"
+for c in "${cells[@]}"; do
+	if [[ $c == ka || $c == close ]]; then
+		metrics=(rps p99 cpu)
+	else
+		metrics=(mbs cpu)
+	fi
+	for m in "${metrics[@]}"; do
+		case $m in
+		rps) unit="req/s" ;;
+		p99) unit="p99" ;;
+		mbs) unit="MB/s" ;;
+		cpu) unit="CPU%" ;;
+		esac
+		name=${label[$c]}
+		[[ $m == p99 || $m == cpu ]] && name=""
+		printf '%-26s %-7s %12s %12s %12s %12s %10s %12s\n' "$name" "$unit" \
+			"$(cell_val backend "$c" "$m")" "$(cell_val nginx "$c" "$m")" \
+			"$(cell_val haproxy "$c" "$m")" "$(cell_val lbd "$c" "$m")" \
+			"$(ratio "$c" "$m" nginx)" "$(ratio "$c" "$m" haproxy)"
+	done
+done
+printf '\n'
+printf 'wrk -t 1 -c %s (small) / -c %s (bodies), %ss per cell after %ss warm-up;' \
+	"$CONNS" "$BIG_CONNS" "$DURATION" "$WARMUP"
+printf ' MB/s = 10^6 bytes read per second; p99 ratios: lower is better; ! = errors\n'
+printf 'CPU%% = busy %% of the proxy CPUs / of the wrk CPUs during the cell: a proxy\n'
+printf 'CPU well under 100 means the client side, not the proxy, set the pace\n'
+printf 'proxy CPU %s, wrk CPU %s, backend CPU %s, %s worker(s), %s%% idle at start\n' \
+	"$PROXY_CPUS" "$LOAD_CPUS" "$BACKEND_CPUS" "$WORKERS" "$idle"
+for t in $TARGETS; do
+	[[ -n "${why[$t]:-}" ]] && printf '%s: n/a: %s\n' "$t" "${why[$t]}"
+done
+exit 0

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration: directive tables applied to the syntax tree, nginx's
+ * merging, and the life of a configuration generation.
+ */
+#ifndef LBD_CFG_H
+#define LBD_CFG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "cfg-t.h"
+
+/* struct cfg_opts - what the command line says. */
+struct cfg_opts {
+	const char *conf_file;  /* -c (absolute or relative to prefix) */
+	const char *prefix;     /* -p, ends with '/' */
+	const char *directives; /* -g */
+};
+
+/* cfg_load - parse and build a configuration generation. Returns it with
+ * one reference, or NULL with the nginx-style message ("... in FILE:LINE")
+ * in err. Warnings go to the error log. */
+struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen);
+void cfg_ref(struct cfg *c);
+void cfg_unref(struct cfg *c);
+void cfg_dump(const struct cfg *c, FILE *out);
+
+/* cfg_parse_time - nginx time ("30s", "1m", "500ms", "1h30m", bare = s)
+ * to ms; cfg_parse_size - "8k", "1m", "10M", bare bytes. -EINVAL. */
+int cfg_parse_time(const char *s, int64_t *ms);
+int cfg_parse_size(const char *s, int64_t *bytes);
+
+#endif

@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP/1.x codec: request and response head parsing, the chunked body
+ * decoder, and the small field-value helpers the proxy needs to frame a body
+ * without ambiguity (Content-Length, Transfer-Encoding, token lists).
+ *
+ * The head parsers are stateless: they take the bytes received so far and
+ * return the size of the complete head, H1_INCOMPLETE, or a named error. The
+ * caller re-parses from the start when more bytes arrive; a parse is one pass
+ * with no allocation and no copying. Every string they return is a view into
+ * the caller's buffer, valid until that buffer moves or is reused.
+ *
+ * Errors are decided strictly from left to right: a prefix of an input either
+ * returns H1_INCOMPLETE or the same error as the whole input, so a caller
+ * never waits for more bytes on a head that is already known to be bad.
+ *
+ * Grammar is RFC 9112, with the leniencies nginx 1.22 has and that cannot be
+ * used to smuggle: bare LF line ends in the head, empty lines before a
+ * request line, header names with odd (but visible) bytes flagged instead of
+ * rejected. The chunked decoder takes no leniency at all.
+ */
+#ifndef LBD_H1_H
+#define LBD_H1_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * enum h1_rc - results of the parsers. Non-negative values are successes
+ * (their meaning depends on the function); negative ones are named here. The
+ * HTTP status to answer with is in each comment.
+ */
+enum h1_rc {
+	H1_INCOMPLETE = -1,	      /* need more bytes; nothing is wrong yet */
+	H1_ERR_BAD = -2,	      /* 400: malformed start line or field */
+	H1_ERR_URI_TOO_LONG = -3,     /* 414: request line over max_request_line */
+	H1_ERR_HEADER_TOO_LARGE = -4, /* 400 "Request Header Or Cookie Too Large" */
+	H1_ERR_TOO_MANY_HEADERS = -5, /* 400 (same page as above in nginx) */
+	H1_ERR_VERSION = -6,	      /* 505: HTTP/0.9, HTTP/2.0 or other major */
+	H1_ERR_METHOD = -7,	      /* 400: method not 1..32 of [A-Z_-] */
+	H1_ERR_CHUNK_SIZE = -8,	      /* 400: chunk size not 1*HEXDIG then ; or CRLF */
+	H1_ERR_CHUNK_OVERFLOW = -9,   /* 400: chunk size >= 2^62 */
+	H1_ERR_CHUNK_EXT = -10,	      /* 400: chunk extension bad or over 4096 bytes */
+	H1_ERR_CHUNK_CRLF = -11,      /* 400: chunk data or size line not ended by CRLF */
+	H1_ERR_CHUNK_TRAILER = -12,   /* 400: trailer field bad or section over 8192 */
+};
+
+/* enum h1_chunk_rc - successes of h1_parse_chunked(). */
+enum h1_chunk_rc {
+	H1_CHUNK_DATA = 1, /* *data holds body bytes; call again after them */
+	H1_CHUNK_DONE = 2, /* last chunk and trailers read; body complete */
+};
+
+/* Bounds of the chunked decoder (not configurable in nginx either). */
+#define H1_CHUNK_EXT_MAX     4096		 /* bytes after the size digits, up to CRLF */
+#define H1_CHUNK_TRAILER_MAX 8192		 /* bytes of the whole trailer section */
+#define H1_CHUNK_SIZE_LIMIT  ((uint64_t)1 << 62) /* chunk sizes must be below */
+
+/* struct h1_str - a view of bytes in the caller's buffer, never owned. */
+struct h1_str {
+	const char *p; /* first byte; not NUL-terminated; NULL only if len == 0 */
+	size_t len;    /* bytes */
+};
+
+/*
+ * struct h1_header - one field line of a head. The flags let the caller
+ * apply nginx's ignore_invalid_headers (on by default: drop a field when
+ * invalid or symbol is set, or underscore is set and underscores_in_headers
+ * is off) without scanning the name again.
+ */
+struct h1_header {
+	struct h1_str name;	 /* as received, case preserved, never empty */
+	struct h1_str value;	 /* leading and trailing SP/HTAB removed; may be empty */
+	unsigned invalid : 1;	 /* name has a visible byte outside tchar ('@', '/', >= 0x80) */
+	unsigned underscore : 1; /* name has '_' (a tchar, but nginx drops it by default) */
+	unsigned symbol : 1;	 /* name has a tchar other than [A-Za-z0-9_-] ('.', '!'...) */
+};
+
+/*
+ * struct h1_limits - size limits of a request head. A request that passes
+ * a limit is refused as soon as that many bytes are seen, so a client can't
+ * make us buffer more than the limit. 0 means no limit of that kind.
+ */
+struct h1_limits {
+	size_t max_request_line; /* bytes, line end and empty lines before it included (nginx 8192) */
+	size_t max_header_line; /* bytes of one field line, line end included (nginx 8192) */
+	size_t max_headers;	/* field lines; the array capacity always applies too */
+	size_t max_total;	/* bytes of the whole head, final empty line included */
+};
+
+/* What h1_parse_request() uses when given NULL limits: nginx's defaults. */
+#define H1_LIMITS_DEFAULT                                                              \
+	{                                                                              \
+		.max_request_line = 8192, .max_header_line = 8192, .max_headers = 100, \
+		.max_total = 4 * 8192,                                                 \
+	}
+
+/* struct h1_request - a parsed request head. */
+struct h1_request {
+	struct h1_str method; /* 1..32 of [A-Z_-] */
+	struct h1_str target; /* request-target as received, no CTL/SP/DEL */
+	int version;	      /* 10 or 11; on H1_ERR_VERSION 9 (HTTP/0.9, major 0) or major*10 */
+	struct h1_header *headers; /* set by the caller: array filled by the parser */
+	size_t nheaders;	   /* headers filled; valid only on success */
+};
+
+/* struct h1_response - a parsed response head (from an upstream). */
+struct h1_response {
+	int version;		   /* 10 or 11; on H1_ERR_VERSION 9 (major 0) or major*10 */
+	int status;		   /* 100..999 */
+	struct h1_str reason;	   /* reason phrase as received, may be empty */
+	struct h1_header *headers; /* set by the caller: array filled by the parser */
+	size_t nheaders;	   /* headers filled; valid only on success */
+};
+
+/*
+ * struct h1_chunked - state of one chunked body being decoded. Zero it (or
+ * call h1_chunked_init()) before the first byte of the body. Opaque: only
+ * the decoder reads the fields.
+ */
+struct h1_chunked {
+	uint64_t remaining;   /* data bytes left in the current chunk, or the size being read */
+	uint32_t line_len;    /* bytes seen of the current size line (extensions bound) */
+	uint32_t trailer_len; /* bytes seen of the trailer section */
+	uint8_t state;	      /* enum h1_chunk_state (h1.c) */
+	int8_t err;	      /* sticky error code once state is the error state */
+};
+
+/*
+ * h1_parse_request - parse a request head from buf[0..len). req->headers must
+ * point to an array of max_headers entries. lim may be NULL for the nginx
+ * defaults. Returns the bytes of the head (empty lines before it and the
+ * final empty line included, > 0), H1_INCOMPLETE, or a negative enum h1_rc.
+ * On success every field of *req is set and points into buf.
+ */
+int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
+		     struct h1_request *req, size_t max_headers);
+
+/*
+ * h1_parse_response - parse a response head from buf[0..len), like
+ * h1_parse_request(). No line limits: the caller's buffer size
+ * (proxy_buffer_size) bounds the head, as in nginx. Empty lines before the
+ * status line are an error.
+ */
+int h1_parse_response(const char *buf, size_t len, struct h1_response *resp, size_t max_headers);
+
+/* h1_chunked_init - ready *st for the first byte of a chunked body. */
+void h1_chunked_init(struct h1_chunked *st);
+
+/*
+ * h1_parse_chunked - decode chunked framing from buf[0..len), resumable at
+ * any byte. Framing bytes are consumed into *st. Returns:
+ *   H1_CHUNK_DATA: *data is a non-empty span of body bytes inside buf, and
+ *     *consumed counts the bytes up to its end; call again with the rest.
+ *   H1_CHUNK_DONE: the last chunk and the trailer section (skipped) ended
+ *     *consumed bytes in; bytes after that belong to the next message.
+ *     Calling again returns H1_CHUNK_DONE with *consumed = 0.
+ *   H1_INCOMPLETE: all len bytes were consumed; give the next bytes.
+ *   H1_ERR_CHUNK_*: the body is malformed; *consumed is the offset of the
+ *     bad byte. The error is sticky: later calls return it again.
+ * Strict: CRLF only (no bare LF), no whitespace around the size, no sign or
+ * "0x", extensions of visible bytes only.
+ */
+int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t *consumed,
+		     struct h1_str *data);
+
+/* h1_chunked_done - whether the decoder has read the whole body. */
+bool h1_chunked_done(const struct h1_chunked *st);
+
+/*
+ * h1_parse_content_length - parse a Content-Length value (already stripped
+ * of OWS by the head parser): 1*DIGIT, at most 2^63-1. Returns 0 and sets
+ * *out, or H1_ERR_BAD (sign, space, comma list, empty, overflow).
+ */
+int h1_parse_content_length(struct h1_str v, uint64_t *out);
+
+/* h1_str_ieq - whether s equals the NUL-terminated lit, ASCII case ignored. */
+bool h1_str_ieq(struct h1_str s, const char *lit);
+
+/*
+ * h1_list_has_token - whether the comma-separated list v (Connection,
+ * Upgrade...) has an element equal to tok, ASCII case ignored. Elements are
+ * trimmed of OWS; empty elements are skipped.
+ */
+bool h1_list_has_token(struct h1_str v, const char *tok);
+
+/*
+ * h1_te_is_chunked - whether the Transfer-Encoding value v ends with the
+ * chunked coding, applied once (RFC 9112 6.1: then the body is chunked;
+ * otherwise a request must be refused with 400). nginx is stricter and
+ * answers 501 unless the value is exactly "chunked": test that with
+ * h1_str_ieq(v, "chunked").
+ */
+bool h1_te_is_chunked(struct h1_str v);
+
+/*
+ * h1_find_header - the first header named name (case ignored) that is not
+ * flagged invalid, or NULL.
+ */
+const struct h1_header *h1_find_header(const struct h1_header *h, size_t n, const char *name);
+
+/* h1_strerror - a short English description of an enum h1_rc value. */
+const char *h1_strerror(int rc);
+
+#endif /* LBD_H1_H */

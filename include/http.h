@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP/1.1 request handling on client connections: reading and checking
+ * the request, choosing the server block and location, the rewrite and
+ * access phases, special responses and error_page, keep-alive.
+ */
+#ifndef LBD_HTTP_H
+#define LBD_HTTP_H
+
+#include <sys/uio.h>
+
+#include "http-t.h"
+#include "worker.h"
+
+void http_accept(struct worker *w, int fd, struct listen_group *lg,
+		 const struct sockaddr_storage *peer, socklen_t peerlen);
+
+/* http_finalize - answer the current request with STATUS: error_page,
+ * or nginx's built-in page. Never call twice for one request. */
+void http_finalize(struct conn *c, int status);
+
+/* http_internal_redirect - restart location processing with URI (used by
+ * error_page, try_files, rewrite ... last). */
+void http_internal_redirect(struct conn *c, struct lstr uri, struct lstr args);
+void http_named_location(struct conn *c, struct lstr name);
+
+/* Response head helpers: start a head into c->out. */
+int http_head_start(struct conn *c, int status);
+int http_head_add(struct conn *c, const char *name, size_t nlen, const char *val, size_t vlen);
+int http_head_addf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int http_head_finish(struct conn *c, bool add_headers);
+const char *http_status_line(int status);
+const char *http_date(void);
+
+/* Output: http_out_* append to c->out; http_flush writes what it can and
+ * returns 1 when everything (out + file range) is written, 0 on EAGAIN,
+ * negative on error (the connection is then being closed). */
+int http_out_append(struct conn *c, const void *p, size_t n);
+int http_flush(struct conn *c);
+ssize_t http_writev(struct conn *c, struct iovec *iov, int n);
+
+/* http_response_done - the response is fully written: log, then keep the
+ * connection alive or close it. */
+void http_response_done(struct conn *c);
+
+/* http_send_response - queue head+body, write, then finish. */
+void http_send_body(struct conn *c);
+
+void conn_close(struct conn *c);
+void conn_arm_timer(struct conn *c, int64_t ms);
+void http_conn_run(struct conn *c);
+
+/* http_find_server - the server block for the request's Host on its
+ * listening address (exact, leading wildcard, trailing wildcard, regex,
+ * then the default server). http_find_location - nginx's location order
+ * at LEVEL; *final is set when no regex may override the result. Both
+ * record regex captures in c->req.cap. */
+struct cfg_srv *http_find_server(struct conn *c);
+struct cfg_loc *http_find_location(struct conn *c, struct cfg_loc *level, struct lstr uri,
+				   bool *final);
+
+/* Called from the worker on shutdown/reload. */
+void http_close_idle(struct worker *w);
+
+/* proxy.c */
+void proxy_start(struct conn *c);
+void proxy_on_client_event(struct conn *c);
+void proxy_client_timeout(struct conn *c);
+void proxy_abort(struct conn *c);
+void proxy_worker_cleanup(struct worker *w);
+
+/* static.c */
+void static_handle(struct conn *c);
+int static_try_files(struct conn *c);
+const char *static_mime_type(const struct cfg_loc *l, struct lstr path);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Error log: nginx's levels and line format, one write(2) per line so lines
+ * from different threads never interleave. Log files are opened once and
+ * reopened in place (dup2) on USR1, so writers never see a closed fd.
+ */
+#ifndef LBD_LOG_H
+#define LBD_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+
+enum log_level {
+	LOG_EMERG = 0,
+	LOG_ALERT,
+	LOG_CRIT,
+	LOG_ERR,
+	LOG_WARN,
+	LOG_NOTICE,
+	LOG_INFO,
+	LOG_DEBUG,
+};
+
+/* struct log_target - one error_log destination (file or stderr). */
+struct log_target {
+	char *path;             /* file path, NULL for stderr */
+	int fd;                 /* open fd; stays valid across reopen */
+	enum log_level level;   /* messages above this level are dropped */
+	struct log_target *next; /* registry link, for reopen */
+};
+
+int log_level_parse(const char *s, enum log_level *out);
+const char *log_level_name(enum log_level l);
+
+/* log_target_open - open (or share an already open) target for PATH;
+ * "stderr" means standard error. Returns NULL with errno set. */
+struct log_target *log_target_open(const char *path, enum log_level level);
+void log_set_default(struct log_target *t);
+struct log_target *log_default(void);
+int log_reopen_all(void);
+
+void log_emit(const struct log_target *t, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap);
+
+#define log_msg(lvl, ...) log_emit(NULL, (lvl), __VA_ARGS__)
+#define log_err(...)      log_emit(NULL, LOG_ERR, __VA_ARGS__)
+#define log_warn(...)     log_emit(NULL, LOG_WARN, __VA_ARGS__)
+#define log_info(...)     log_emit(NULL, LOG_INFO, __VA_ARGS__)
+#define log_notice(...)   log_emit(NULL, LOG_NOTICE, __VA_ARGS__)
+#define log_debug(...)    log_emit(NULL, LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Upstream types: an `upstream {}` group, its servers, and the ops table
+ * through which balancing algorithms plug in. Types only.
+ *
+ * Runtime state that every worker thread reads and writes (active counts,
+ * failures, requests) lives in the server itself and is only touched with
+ * C11 atomics: there is no lock on the request path.
+ */
+#ifndef LBD_UPS_T_H
+#define LBD_UPS_T_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define UPS_MAX_SERVERS 256 /* servers per group; bitmap size in bal_ctx */
+
+struct ups_group;
+struct bal_rr; /* round-robin schedules, private to bal_rr.c */
+
+/* struct ups_server - one `server` line of an upstream block. */
+struct ups_server {
+	char *name;                   /* address as written: "127.0.0.1:3001" */
+	struct sockaddr_storage addr; /* resolved address */
+	socklen_t addrlen;            /* length of addr */
+	int index;                    /* position in group->servers */
+	int weight;                   /* configured weight= (>= 1, default 1) */
+	int max_fails;                /* max_fails= (default 1; 0 = never fail) */
+	int fail_timeout_ms;          /* fail_timeout= in ms (default 10000) */
+	int max_conns;                /* max_conns= (0 = unlimited) */
+	bool backup;                  /* only used when every primary is down */
+	bool down;                    /* marked `down` in the config */
+
+	/* shared runtime state, atomics only */
+	_Atomic int eff_weight;      /* weight in force (lbctl may change it) */
+	_Atomic int active;          /* requests in flight to this server */
+	_Atomic int fails;           /* failures counted in the current window */
+	_Atomic int64_t fail_ms;     /* time (ms, monotonic) of the last failure */
+	_Atomic uint64_t requests;   /* requests sent */
+	_Atomic uint64_t failures;   /* failures ever counted */
+
+	/* added by the balancers (ups.c, bal_*.c) */
+	_Atomic int64_t checked_ms;  /* nginx `checked`: last failure, or last pick made
+				      * after fail_timeout (the probe); a success resets
+				      * fails only when checked_ms > fail_ms */
+	_Atomic int64_t cur_weight;  /* smooth-WRR running weight, used live by the
+				      * least_conn and same-name chash tie-breaks */
+	bool sole;                   /* only server of its group and no backups (nginx
+				      * `single`): failures never make it unusable */
+};
+
+/* struct bal_ctx - per-request input to a balancer's pick(). */
+struct bal_ctx {
+	const struct sockaddr *client; /* client address, for ip_hash */
+	const char *key;               /* evaluated `hash KEY`, for hash */
+	size_t keylen;                 /* length of key */
+	int64_t now_ms;                /* monotonic now, ms */
+	int tries;                     /* servers tried so far for this request */
+	uint64_t tried[UPS_MAX_SERVERS / 64]; /* bitmap: servers already tried */
+};
+
+/*
+ * struct bal_ops - a balancing algorithm. init() builds the algorithm's
+ * state for a group at configuration time (it may allocate; 0 or -errno);
+ * pick() chooses a usable, untried server for one request or returns NULL
+ * when none is left; it must be lock-free and callable from any worker at
+ * once; release() frees what init() built.
+ */
+struct bal_ops {
+	const char *name;
+	int (*init)(struct ups_group *g);
+	struct ups_server *(*pick)(struct ups_group *g, struct bal_ctx *ctx);
+	void (*release)(struct ups_group *g);
+};
+
+enum ups_method {
+	UPS_M_RR = 0,      /* default: smooth weighted round robin */
+	UPS_M_LEAST_CONN,  /* least_conn */
+	UPS_M_IP_HASH,     /* ip_hash */
+	UPS_M_HASH,        /* hash KEY [consistent] */
+	UPS_M_RANDOM,      /* random [two [least_conn]] */
+};
+
+/* struct ups_group - one `upstream NAME {}` block (or an implicit group for
+ * `proxy_pass http://ADDR`). Immutable after configuration, except the
+ * atomics in its servers and in the balancer state. */
+struct ups_group {
+	char *name;                  /* upstream name, or "ADDR" for implicit */
+	const char *file;            /* config file of the block, for messages */
+	int line;                    /* line of the block */
+	struct ups_server *servers;  /* array, primaries and backups in config order */
+	int nservers;                /* entries in servers */
+	enum ups_method method;      /* balancing method */
+	bool hash_consistent;        /* `hash KEY consistent` */
+	bool random_two;             /* `random two` */
+	void *hash_key;              /* compiled `hash` KEY (struct cval *), owned by config */
+	int keepalive;               /* `keepalive N`: idle connections cached per worker */
+	int keepalive_requests;      /* default 1000 */
+	int keepalive_timeout_ms;    /* default 60000 */
+	const struct bal_ops *ops;   /* the algorithm */
+	void *bal;                   /* algorithm state, owned by ops */
+	bool implicit;               /* created by proxy_pass with a literal address */
+	struct bal_rr *rr;           /* round-robin schedules for primaries and backups:
+				      * every method falls back to them (backups, hash
+				      * retries); built by ups_group_init() */
+};
+
+#endif

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Worker threads: each has its own event loop, its own SO_REUSEPORT
+ * listener per listening address, its client connections, and its idle
+ * upstream keep-alive connections. Nothing here is shared between workers
+ * except through atomics (the current configuration pointer, counters).
+ */
+#ifndef LBD_WORKER_H
+#define LBD_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cfg-t.h"
+#include "ev.h"
+
+struct conn;
+struct uconn;
+
+/* struct listener - one bound socket of one worker. */
+struct listener {
+	struct ev_io io;              /* accept readiness */
+	struct worker *w;             /* owner */
+	struct sockaddr_storage addr; /* bound address (identity across reloads) */
+	socklen_t addrlen;
+	int fd;                       /* listening socket */
+	bool keep;                    /* still in the new config (reload marking) */
+};
+
+/* struct worker - one worker thread. */
+struct worker {
+	int id;                        /* 0..n-1 */
+	pthread_t thread;
+	struct ev_loop loop;           /* this thread's loop */
+	struct cfg *cfg;               /* generation new connections get (a ref) */
+	struct listener *ls;           /* listeners */
+	int nls;
+	struct conn *conns;            /* live client connections */
+	int nconns;                    /* count, for worker_connections */
+	struct uconn *idle;            /* idle upstream keep-alive connections */
+	int nidle;
+	int evfd;                      /* eventfd: the main thread wakes us */
+	struct ev_io evio;
+	struct ev_timer accept_timer;  /* resumes accepting after EMFILE or the limit */
+	struct ev_timer tick;          /* 1 s housekeeping (log flush) */
+	bool accept_paused;
+	bool quitting;                 /* graceful stop: no accepts, drain */
+	_Atomic int cmd;               /* WCMD_* posted by the main thread */
+	_Atomic(struct cfg *) next_cfg; /* posted configuration for WCMD_RELOAD */
+	char **relay_free;             /* free relay buffers */
+	int nrelay_free;
+};
+
+enum worker_cmd {
+	WCMD_NONE = 0,
+	WCMD_RELOAD = 1 << 0, /* adopt next_cfg and its listeners */
+	WCMD_QUIT = 1 << 1,   /* graceful: stop accepting, finish requests, exit */
+	WCMD_STOP = 1 << 2,   /* fast: close everything, exit */
+	WCMD_REOPEN = 1 << 3, /* flush access log buffers */
+};
+
+extern _Atomic uint64_t lbd_conn_counter; /* $connection numbers */
+
+int worker_start_all(struct cfg *cfg, int n);
+void worker_post_all(int cmd, struct cfg *next);
+void worker_join_all(void);
+int worker_count(void);
+int worker_active_conns(void);
+
+/* Listening sockets are created by the main thread (while it may still be
+ * privileged) and handed to the workers: one set per worker. */
+int worker_bind_listeners(struct cfg *cfg, int nworkers, char *err, size_t errlen);
+
+#define RELAY_BUF_SIZE (64 * 1024)
+char *worker_relay_get(struct worker *w);
+void worker_relay_put(struct worker *w, char *b);
+
+#endif

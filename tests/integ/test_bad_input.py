@@ -1,0 +1,270 @@
+# SPDX-License-Identifier: MIT
+"""Bad and borderline requests: what the proxy answers, and that nothing
+smuggled ever reaches the backend.
+
+Data-driven: CASES holds (name, raw request bytes, expected outcome,
+smuggle?). The expected outcome is what nginx 1.22.1 really does, recorded
+by running it (`python3 tests/integ/test_bad_input.py` probes nginx and
+prints the table again): a status code, 'close' (connection closed with no
+response) or 'timeout' (neither). One test function per case is generated,
+so each case passes or fails on its own line.
+
+For every case the backend must have seen exactly the requests the outcome
+implies (one for a 2xx answered by the backend, none otherwise), and for the
+smuggling cases no request whose path contains "smuggled" may ever reach it.
+The upstream uses HTTP/1.1 keep-alive connections, the setup in which a
+framing mistake on the proxy would let a second request slip through.
+"""
+
+import os
+import socket
+import sys
+import time
+
+from harness import ConnClosed, raw_exchange
+
+SMUGGLED = b'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
+H = b'Host: x\r\n'
+
+
+def _post(headers, body):
+    return b'POST /in HTTP/1.1\r\n' + H + headers + b'\r\n' + body
+
+
+def _get(*headers, line=b'GET /in HTTP/1.1'):
+    return line + b'\r\n' + b''.join(h + b'\r\n' for h in headers) + b'\r\n'
+
+
+CHUNKED_OK = b'5\r\nhello\r\n0\r\n\r\n'
+_in_chunk = b'0\r\n\r\n' + SMUGGLED
+
+# (name, request bytes, nginx 1.22.1's answer, is a smuggling attempt)
+CASES = [
+    # -- message framing (RFC 9112 section 6)
+    ('cl_and_te', _post(b'Content-Length: 4\r\n'
+                        b'Transfer-Encoding: chunked\r\n', _in_chunk),
+     400, True),
+    ('te_and_cl', _post(b'Transfer-Encoding: chunked\r\n'
+                        b'Content-Length: 4\r\n', _in_chunk), 400, True),
+    ('cl_cl_different', _post(b'Content-Length: 5\r\nContent-Length: 42\r\n',
+                              b'hello' + SMUGGLED), 400, True),
+    ('cl_cl_equal', _post(b'Content-Length: 5\r\nContent-Length: 5\r\n',
+                          b'hello'), 400, False),
+    ('cl_list', _post(b'Content-Length: 5, 5\r\n', b'hello'), 400, False),
+    ('cl_negative', _post(b'Content-Length: -1\r\n', b''), 400, False),
+    ('cl_plus_sign', _post(b'Content-Length: +5\r\n', b'hello'), 400, False),
+    ('cl_not_a_number', _post(b'Content-Length: abc\r\n', b''), 400, False),
+    ('cl_overflow', _post(b'Content-Length: 99999999999999999999999\r\n',
+                          b'hello'), 400, False),
+    ('cl_ok', _post(b'Content-Length: 5\r\n', b'hello'), 200, False),
+    ('te_chunked_ok', _post(b'Transfer-Encoding: chunked\r\n', CHUNKED_OK),
+     200, False),
+    ('te_chunked_mixed_case', _post(b'Transfer-Encoding: ChUnKeD\r\n',
+                                    CHUNKED_OK), 200, False),
+    ('te_twice', _post(b'Transfer-Encoding: chunked\r\n'
+                       b'Transfer-Encoding: chunked\r\n', CHUNKED_OK),
+     400, True),
+    ('te_gzip_chunked', _post(b'Transfer-Encoding: gzip, chunked\r\n',
+                              CHUNKED_OK), 501, False),
+    ('te_identity', _post(b'Transfer-Encoding: identity\r\n'
+                          b'Content-Length: 5\r\n', b'hello'), 501, False),
+    ('te_unknown_with_cl', _post(b'Transfer-Encoding: xchunked\r\n'
+                                 b'Content-Length: 5\r\n',
+                                 b'hello' + SMUGGLED), 501, True),
+    ('te_in_http10', b'POST /in HTTP/1.0\r\n' + H +
+     b'Transfer-Encoding: chunked\r\n\r\n' + CHUNKED_OK, 400, False),
+    ('te_space_before_colon', _post(b'Transfer-Encoding : chunked\r\n'
+                                    b'Content-Length: 4\r\n', _in_chunk),
+     400, True),
+    # -- chunked body syntax
+    ('chunk_size_not_hex', _post(b'Transfer-Encoding: chunked\r\n',
+                                 b'zz\r\nhello\r\n0\r\n\r\n'), 400, False),
+    ('chunk_size_0x_prefix', _post(b'Transfer-Encoding: chunked\r\n',
+                                   b'0x5\r\nhello\r\n0\r\n\r\n'), 400, False),
+    ('chunk_size_negative', _post(b'Transfer-Encoding: chunked\r\n',
+                                  b'-5\r\nhello\r\n0\r\n\r\n'), 400, False),
+    ('chunk_size_huge', _post(b'Transfer-Encoding: chunked\r\n',
+                              b'ffffffffffffffffffff\r\nhello\r\n0\r\n\r\n'),
+     400, True),
+    ('chunk_size_wraps_64bit', _post(b'Transfer-Encoding: chunked\r\n',
+                                     b'10000000000000005\r\nhello\r\n'
+                                     b'0\r\n\r\n' + SMUGGLED), 400, True),
+    ('chunk_over_max_body', _post(b'Transfer-Encoding: chunked\r\n',
+                                  b'200000\r\nhello\r\n'), 413, False),
+    ('chunk_data_no_crlf', _post(b'Transfer-Encoding: chunked\r\n',
+                                 b'5\r\nhelloXX0\r\n\r\n'), 400, False),
+    ('chunk_extension', _post(b'Transfer-Encoding: chunked\r\n',
+                              b'5;name=val\r\nhello\r\n0\r\n\r\n'), 200,
+     False),
+    ('chunk_lf_only', _post(b'Transfer-Encoding: chunked\r\n',
+                            b'5\nhello\n0\n\n'), 200, False),
+    ('request_inside_chunk_data', _post(
+        b'Transfer-Encoding: chunked\r\n',
+        b'%x\r\n%s\r\n0\r\n\r\n' % (len(SMUGGLED), SMUGGLED)), 200, True),
+    ('request_in_trailer', _post(b'Transfer-Encoding: chunked\r\n',
+                                 b'5\r\nhello\r\n0\r\n' + SMUGGLED),
+     200, True),
+    # -- header syntax
+    ('nul_in_header_value', _get(H.strip(), b'X-A: a\x00b'), 400, False),
+    ('bare_cr_in_header', _get(H.strip(), b'X-A: a\rb'), 400, False),
+    ('obs_fold', _get(H.strip(), b'X-A: a', b' folded'), 400, False),
+    ('space_before_colon_host', _get(b'Host : x'), 400, False),
+    ('header_without_colon', _get(H.strip(), b'NoColonHere'), 200, False),
+    ('header_name_with_space', _get(H.strip(), b'X A: b'), 400, False),
+    ('empty_header_name', _get(H.strip(), b': x'), 400, False),
+    ('lf_only_line_endings', b'GET /in HTTP/1.1\nHost: x\n\n', 200, False),
+    ('leading_empty_line', b'\r\n' + _get(H.strip()), 200, False),
+    # -- Host
+    ('no_host_http11', _get(), 400, False),
+    ('no_host_http10', _get(line=b'GET /in HTTP/1.0'), 200, False),
+    ('two_hosts', _get(H.strip(), b'Host: y'), 400, False),
+    ('host_with_slash', _get(b'Host: a/b'), 400, False),
+    ('host_with_space', _get(b'Host: a b'), 400, False),
+    ('host_empty', _get(b'Host: '), 400, False),
+    # -- sizes (large_client_header_buffers 4 8k)
+    ('request_line_over_8k', _get(H.strip(),
+                                  line=b'GET /' + b'a' * 9000 + b' HTTP/1.1'),
+     414, False),
+    ('header_over_8k', _get(H.strip(), b'X-Big: ' + b'b' * 9000), 400, False),
+    ('headers_over_32k', _get(H.strip(), *[b'X-H%d: ' % i + b'c' * 7000
+                                           for i in range(5)]), 400, False),
+    # -- request line
+    ('method_invalid_chars', _get(H.strip(), line=b'G@T /in HTTP/1.1'),
+     400, False),
+    ('method_lowercase', _get(H.strip(), line=b'get /in HTTP/1.1'),
+     400, False),
+    ('method_unknown', _get(H.strip(), line=b'FROB /in HTTP/1.1'),
+     200, False),
+    ('absolute_form', _get(H.strip(), line=b'GET http://other/in HTTP/1.1'),
+     200, False),
+    ('http_2_0_in_line', _get(H.strip(), line=b'GET /in HTTP/2.0'),
+     505, False),
+    ('http_1_2', _get(H.strip(), line=b'GET /in HTTP/1.2'), 200, False),
+    ('http_version_garbage', _get(H.strip(), line=b'GET /in HTTP/1.x'),
+     400, False),
+    ('target_without_slash', _get(H.strip(), line=b'GET in HTTP/1.1'),
+     400, False),
+    ('target_above_root', _get(H.strip(), line=b'GET /../etc HTTP/1.1'),
+     400, False),
+    ('space_in_target', _get(H.strip(), line=b'GET /a b HTTP/1.1'),
+     400, False),
+    ('trace_method', _get(H.strip(), line=b'TRACE /in HTTP/1.1'), 405, False),
+]
+
+CONF = """
+upstream app {
+    server 127.0.0.1:{b1};
+    keepalive 4;
+}
+server {
+    listen 127.0.0.1:{port};
+    client_header_timeout 2s;
+    client_body_timeout 2s;
+    location / {
+        proxy_pass http://app;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
+}"""
+
+
+def exchange(port, data):
+    """Send one case; return (outcome, responses read, follow-ups).
+
+    After the first answer, further answers are read until the connection
+    closes or stays quiet: a second answer means a second request was
+    found in the bytes."""
+    outcome, rs, c = raw_exchange(port, data, timeout=4.0)
+    more = []
+    try:
+        if rs:
+            while True:
+                try:
+                    more.append(c.read_response(timeout=1.0).status)
+                except ConnClosed:
+                    more.append('close')
+                    break
+                except (socket.timeout, OSError):
+                    more.append('open')
+                    break
+    finally:
+        c.close()
+    return outcome, rs, more
+
+
+def _run_case(t, name, data, want, smuggle):
+    b1 = t.backend('b1')
+    p = t.proxy(CONF, b1=b1)
+    outcome, rs, more = exchange(p.port, data)
+    assert outcome == want, '%s: nginx answers %r, got %r' % (
+        name, want, outcome)
+    forwarded = 1 if isinstance(want, int) and want < 300 else 0
+    if forwarded:
+        assert rs[0].backend == 'b1', 'answer not from the backend: %r' % (
+            rs[0].headers)
+    # A marker request on a fresh connection: once it has been answered,
+    # anything the case made the proxy send upstream has arrived.
+    r = p.get('/marker')
+    assert r.status == 200, r
+    paths = b1.paths()
+    assert not [x for x in paths if 'smuggled' in x], \
+        'smuggled request reached the backend: %r' % paths
+    assert paths.count('/marker') == 1 and len(paths) == forwarded + 1, \
+        'backend saw %r, want %d request(s) before the marker' % (
+            paths, forwarded)
+    if smuggle:
+        assert len(rs) + len([m for m in more if isinstance(m, int)]) <= 1, \
+            'more than one answer on the connection: %r' % more
+
+
+def _make(name, data, want, smuggle):
+    def test(t):
+        _run_case(t, name, data, want, smuggle)
+    test.__name__ = 'test_' + name
+    return test
+
+
+for _c in CASES:
+    globals()['test_' + _c[0]] = _make(*_c)
+
+
+def probe():
+    """Run every case against nginx and print a markdown table of what it
+    answered (and what follows on the connection)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import harness
+    rows = []
+    for name, data, want, smuggle in CASES:
+        case = harness.Case('nginx', name)
+        try:
+            b1 = case.backend('b1')
+            p = case.proxy(CONF, b1=b1)
+            t0 = time.monotonic()
+            outcome, rs, more = exchange(p.port, data)
+            dt = time.monotonic() - t0
+            p.get('/marker')
+            seen = [x for x in b1.paths() if x != '/marker']
+            why = ''
+            for line in p.error_log().split('\n'):
+                if '[info]' not in line and '[error]' not in line:
+                    continue
+                msg = line.split('] ', 1)[1].split(' ', 2)[2]
+                if 'closed' not in msg and not msg.startswith('epoll'):
+                    why = msg.split(', client:')[0].split(' while ')[0]
+                    if len(why) > 70:
+                        why = why[:60] + '...'
+                    break
+        finally:
+            case.cleanup()
+        flag = '' if outcome == want else '  <-- table says %r' % (want,)
+        rows.append((name, outcome, ' '.join(map(str, more)) or '-',
+                     ','.join(seen) or '-', why.replace('|', '\\|') or '-',
+                     flag))
+    print('| case | nginx 1.22.1 | then | backend saw | nginx error log |')
+    print('|---|---|---|---|---|')
+    for r in rows:
+        print('| %s | %s | %s | %s | %s |%s' % r)
+
+
+if __name__ == '__main__':
+    probe()

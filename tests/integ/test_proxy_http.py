@@ -1,0 +1,226 @@
+# SPDX-License-Identifier: MIT
+"""HTTP proxying: client keep-alive and pipelining, request and response
+bodies (chunked, Expect: 100-continue, size limits, 8 MiB), HEAD, header
+hiding and adding, server_tokens, proxy_redirect, allow/deny."""
+
+import hashlib
+import re
+
+from harness import build_request
+
+
+def _simple(t, location_extra='', server_extra='', http_extra='', **subs):
+    b1 = subs.pop('b1', None) or t.backend('b1')
+    p = t.proxy(http_extra + """
+server {
+    listen 127.0.0.1:{port};
+%s
+    location / {
+        proxy_pass http://127.0.0.1:{b1};
+%s
+    }
+}""" % (server_extra, location_extra), b1=b1, **subs)
+    return p, b1
+
+
+def test_client_keepalive(t):
+    p, b1 = _simple(t)
+    with p.conn() as c:
+        for i in range(5):
+            r = c.request('GET', '/ka/%d' % i)
+            assert (r.status, r.backend) == (200, 'b1'), r
+            assert r.json()['path'] == '/ka/%d' % i
+        assert not c.is_closed(timeout=0.2), 'keep-alive connection closed'
+    assert b1.paths() == ['/ka/%d' % i for i in range(5)]
+
+
+def test_pipelining(t):
+    p, b1 = _simple(t)
+    with p.conn() as c:
+        c.send(b''.join(build_request('GET', '/p%d' % i) for i in (1, 2, 3)))
+        paths = [c.read_response().json()['path'] for _ in range(3)]
+    assert paths == ['/p1', '/p2', '/p3'], paths
+
+
+def test_chunked_request_body(t):
+    p, b1 = _simple(t)
+    body = b'5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n'
+    r = p.req('POST', '/up', headers={'Transfer-Encoding': 'chunked'},
+              body=body)
+    assert r.status == 200, r
+    seen = b1.last()
+    assert seen.body == b'hello world', seen.body
+    # nginx 1.22 buffers the whole body and sends it with a length.
+    assert seen.header('Content-Length') == '11', seen.headers
+    assert seen.header('Transfer-Encoding') is None, seen.headers
+
+
+def test_chunked_response_relayed(t):
+    p, b1 = _simple(t, '        proxy_http_version 1.1;')
+    r = p.get('/chunked')
+    assert r.status == 200, r
+    assert r.body == b'alpha\nbeta\ngamma\n', r.body
+    # The client's keep-alive survives a chunked relay.
+    with p.conn() as c:
+        for _ in range(2):
+            r = c.request('GET', '/chunked')
+            assert r.body == b'alpha\nbeta\ngamma\n', r.body
+
+
+def test_expect_100_continue(t):
+    p, b1 = _simple(t)
+    with p.conn() as c:
+        c.send(build_request('POST', '/e', headers=[
+            ('Content-Length', '5'), ('Expect', '100-continue')]))
+        ver, status, _, _ = c.read_head()
+        assert (ver, status) == ('HTTP/1.1', 100), (ver, status)
+        assert b1.count() == 0, 'backend saw the request before the body'
+        c.send(b'hello')
+        r = c.read_response()
+    assert r.status == 200, r
+    assert b1.last().body == b'hello'
+    assert b1.last().header('Expect') is None, 'Expect forwarded'
+
+
+def test_client_max_body_size_413(t):
+    p, b1 = _simple(t, server_extra='    client_max_body_size 1k;')
+    r = p.req('POST', '/', body=b'x' * 2000)
+    assert r.status == 413, r
+    r = p.req('POST', '/', headers={'Transfer-Encoding': 'chunked'},
+              body=b'7d0\r\n' + b'x' * 2000 + b'\r\n0\r\n\r\n')
+    assert r.status == 413, r
+    r = p.req('POST', '/', body=b'x' * 1024)
+    assert r.status == 200, 'exactly 1k must pass: %r' % r
+    assert b1.count() == 1, b1.paths()
+
+
+def test_large_body_intact(t):
+    p, b1 = _simple(t, server_extra='    client_max_body_size 16m;')
+    body = hashlib.sha256(b'seed').digest() * (8 * 1024 * 1024 // 32)
+    r = p.req('POST', '/big', body=body, timeout=30)
+    assert r.status == 200, r
+    d = r.json()
+    assert d['body_len'] == len(body), d['body_len']
+    assert d['body_sha256'] == hashlib.sha256(body).hexdigest()
+    # And 8 MiB the other way.
+    r = p.get('/size/%d' % (8 << 20), timeout=30)
+    assert len(r.body) == 8 << 20, len(r.body)
+    pat = b'0123456789abcdef' * 64
+    assert r.body == (pat * ((8 << 20) // len(pat)))[:8 << 20]
+
+
+def test_head(t):
+    p, b1 = _simple(t)
+    with p.conn() as c:
+        r = c.request('HEAD', '/h')
+        assert r.status == 200 and r.body == b'', r
+        assert int(r.header('Content-Length')) > 0, r.headers
+        # The connection is still in sync: no body bytes were sent.
+        r = c.request('GET', '/after')
+        assert r.json()['path'] == '/after', r.body
+    assert b1.requests[0].method == 'HEAD'
+
+
+def test_proxy_hide_header(t):
+    p, b1 = _simple(t, '        proxy_hide_header X-Powered-By;')
+    r = p.get('/headers?X-Powered-By=PHP/8&X-Custom=kept')
+    assert r.header('X-Powered-By') is None, r.headers
+    assert r.header('X-Custom') == 'kept', r.headers
+
+
+def test_default_hidden_headers(t):
+    p, b1 = _simple(t)
+    r = p.get('/headers?X-Accel-Expires=10&X-Pad=avoid&X-Other=1')
+    assert r.status == 200
+    for h in ('X-Accel-Expires', 'X-Pad'):
+        assert r.header(h) is None, '%s passed: %r' % (h, r.headers)
+    assert r.header('X-Other') == '1'
+    assert r.header_all('Server') and 'integ-backend' not in \
+        r.header_all('Server'), r.header_all('Server')
+    assert len(r.header_all('Date')) == 1, r.headers
+    assert r.header('Date') != b1.FIXED_DATE, 'backend Date passed'
+
+
+def _version_in(s):
+    return re.search(r'/\d', s) is not None
+
+
+def test_server_tokens(t):
+    b1 = t.backend('b1')
+    p, _ = _simple(t, b1=b1)
+    r = p.get('/status/404')
+    assert _version_in(r.header('Server')), r.header('Server')
+    r = p.req('BREW', '/', host=None)  # proxy-generated 400
+    assert r.status == 400 and _version_in(r.body.decode()), r.body
+
+    p, _ = _simple(t, server_extra='    server_tokens off;', b1=b1)
+    for r in (p.get('/'), p.req('BREW', '/', host=None)):
+        assert r.header('Server'), 'Server header missing'
+        assert not _version_in(r.header('Server')), r.header('Server')
+        assert not _version_in(r.body.decode()) or r.status == 200, r.body
+
+
+def test_add_header(t):
+    p, b1 = _simple(t, '        add_header X-Frame-Options SAMEORIGIN;\n'
+                    '        add_header X-Always yes always;')
+    cases = [(200, '/'), (302, '/status/302?Location=/x'),
+             (404, '/status/404'), (500, '/status/500')]
+    for code, path in cases:
+        r = p.get(path)
+        assert r.status == code, (code, r)
+        want = 'SAMEORIGIN' if code < 400 else None
+        assert r.header('X-Frame-Options') == want, (code, r.headers)
+        assert r.header('X-Always') == 'yes', (code, r.headers)
+
+
+def test_proxy_redirect_default(t):
+    b1 = t.backend('b1')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location /app/ {
+        proxy_pass http://127.0.0.1:{b1}/;
+    }
+    location / {
+        proxy_pass http://127.0.0.1:{b1};
+    }
+}""", b1=b1)
+    loc = 'http://127.0.0.1:%d/x/y?z=1' % b1.port
+    r = p.get('/app/status/302?Location=' + loc.replace('&', '%26'))
+    # The replacement "/app/" has no host: the proxy adds the request's
+    # host and its own port (absolute_redirect, port_in_redirect).
+    me = 'http://localhost:%d' % p.port
+    assert r.status == 302, r
+    assert r.header('Location') == me + '/app/x/y?z=1', r.header('Location')
+    r = p.get('/status/301?Location=' + loc)
+    assert r.header('Location') == me + '/x/y?z=1', r.header('Location')
+    other = 'http://elsewhere.test/x'
+    r = p.get('/app/status/302?Location=' + other)
+    assert r.header('Location') == other, r.header('Location')
+
+
+def test_allow_deny(t):
+    b1 = t.backend('b1')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location /private/ {
+        deny all;
+        proxy_pass http://127.0.0.1:{b1};
+    }
+    location /local/ {
+        allow 127.0.0.1;
+        deny all;
+        proxy_pass http://127.0.0.1:{b1};
+    }
+    location /others/ {
+        allow 10.0.0.0/8;
+        deny all;
+        proxy_pass http://127.0.0.1:{b1};
+    }
+}""", b1=b1)
+    assert p.get('/private/x').status == 403
+    assert p.get('/others/x').status == 403
+    r = p.get('/local/x')
+    assert (r.status, r.backend) == (200, 'b1'), r
+    assert b1.paths() == ['/local/x'], b1.paths()

@@ -1,0 +1,332 @@
+# SPDX-License-Identifier: MIT
+"""Routing: the guide's Scenarios A-C, location and server_name matching,
+return/rewrite, and static files (root, alias, index, try_files, types)."""
+
+# The guide's proxy header block (Step 4), reused by many configs.
+PROXY_HEADERS = """\
+proxy_http_version 1.1;
+proxy_set_header Host $host;
+proxy_set_header X-Real-IP $remote_addr;
+proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+proxy_set_header X-Forwarded-Proto $scheme;"""
+
+
+def _eq(got, want, what):
+    assert got == want, '%s: got %r, want %r' % (what, got, want)
+
+
+def test_scenario_a_single_backend(t):
+    b1 = t.backend('b1')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    server_name example.com www.example.com;
+    location / {
+        proxy_pass http://127.0.0.1:{b1};
+        %s
+        proxy_connect_timeout 60s;
+        proxy_send_timeout 60s;
+        proxy_read_timeout 60s;
+    }
+}""" % PROXY_HEADERS.replace('\n', '\n        '), b1=b1)
+
+    r = p.get('/hello/world?x=1&y=2', host='example.com')
+    _eq(r.status, 200, 'status')
+    _eq(r.backend, 'b1', 'answering backend')
+    seen = b1.last()
+    _eq(seen.target, '/hello/world?x=1&y=2', 'target at backend')
+    _eq(seen.version, 'HTTP/1.1', 'proxy_http_version 1.1')
+    _eq(seen.header('Host'), 'example.com', 'Host at backend')
+    _eq(seen.header('X-Real-IP'), '127.0.0.1', 'X-Real-IP')
+    _eq(seen.header('X-Forwarded-For'), '127.0.0.1', 'X-Forwarded-For')
+    _eq(seen.header('X-Forwarded-Proto'), 'http', 'X-Forwarded-Proto')
+    _eq(r.json()['name'], 'b1', 'body says who answered')
+
+    # An incoming X-Forwarded-For is extended, not replaced.
+    p.get('/', host='example.com',
+          headers={'X-Forwarded-For': '10.1.2.3'})
+    _eq(b1.last().header('X-Forwarded-For'), '10.1.2.3, 127.0.0.1',
+        '$proxy_add_x_forwarded_for with a client XFF')
+
+    # $host is the Host header lowercased and without its port.
+    p.get('/', host='WWW.Example.COM:8080')
+    _eq(b1.last().header('Host'), 'www.example.com', '$host normalised')
+
+
+def test_scenario_b_name_based_servers(t):
+    b1, b2 = t.backends('b1', 'b2')
+    servers = """
+server {
+    listen 127.0.0.1:{port};
+    server_name app.example.com;
+    location / { proxy_pass http://127.0.0.1:{b1}; }
+}
+server {
+    listen 127.0.0.1:{port}%s;
+    server_name api.example.com;
+    location / { proxy_pass http://127.0.0.1:{b2}; }
+}"""
+    p = t.proxy(servers % '', b1=b1, b2=b2)
+    _eq(p.get('/', host='app.example.com').backend, 'b1', 'app.')
+    _eq(p.get('/', host='api.example.com').backend, 'b2', 'api.')
+    _eq(p.get('/', host='API.EXAMPLE.COM').backend, 'b2',
+        'server_name is case-insensitive')
+    # Unknown names go to the first server of the port.
+    _eq(p.get('/', host='other.example.net').backend, 'b1',
+        'unknown host -> first server')
+    _eq(p.get('/', host=None, version='HTTP/1.0').backend, 'b1',
+        'no Host (HTTP/1.0) -> first server')
+    # An absolute-form target names the host; the Host header is ignored.
+    r = p.get('http://api.example.com/abs?q=1', host='app.example.com')
+    _eq(r.backend, 'b2', 'absolute-form host wins over Host')
+    _eq(b2.last().target, '/abs?q=1', 'origin-form forwarded')
+
+    # default_server moves the default to the second server.
+    p2 = t.proxy(servers % ' default_server', b1=b1, b2=b2)
+    _eq(p2.get('/', host='other.example.net').backend, 'b2',
+        'unknown host -> default_server')
+    _eq(p2.get('/', host='app.example.com').backend, 'b1',
+        'named host still matches')
+
+
+def test_scenario_c_path_routing(t):
+    b1, b2 = t.backends('b1', 'b2')
+    static = t.tmpdir('static-')
+    t.write(static + '/app.css', 'body { color: red; }\n')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    server_name example.com;
+    location / {
+        proxy_pass http://127.0.0.1:{b1};
+    }
+    location /api/ {
+        proxy_pass http://127.0.0.1:{b2}/;
+    }
+    location /static/ {
+        alias {static}/;
+        expires 30d;
+        add_header Cache-Control "public, immutable";
+    }
+}""", b1=b1, b2=b2, static=static)
+
+    r = p.get('/api/users?id=7', host='example.com')
+    _eq(r.backend, 'b2', '/api/ backend')
+    _eq(b2.last().target, '/users?id=7', 'prefix /api/ stripped')
+    p.get('/api/', host='example.com')
+    _eq(b2.last().target, '/', '/api/ -> /')
+
+    r = p.get('/other/page', host='example.com')
+    _eq(r.backend, 'b1', '/ backend')
+    _eq(b1.last().target, '/other/page', 'URI passed unchanged')
+    _eq(p.get('/apix', host='example.com').backend, 'b1',
+        '/apix is not under /api/')
+
+    # A location ending in / with proxy_pass answers the slashless URI
+    # with a redirect to the slashed one.
+    r = p.get('/api', host='example.com')
+    _eq(r.status, 301, '/api -> redirect')
+    assert r.header('Location').endswith('/api/'), r.header('Location')
+
+    n1, n2 = b1.count(), b2.count()
+    r = p.get('/static/app.css', host='example.com')
+    _eq(r.status, 200, 'static status')
+    _eq(r.body, b'body { color: red; }\n', 'static body')
+    assert r.header('Expires'), 'expires 30d sets Expires'
+    cc = r.header_all('Cache-Control')
+    assert 'max-age=2592000' in cc, cc
+    assert 'public, immutable' in cc, cc
+    _eq(p.get('/static/missing.css', host='example.com').status, 404,
+        'missing static file')
+    _eq((b1.count(), b2.count()), (n1, n2), 'static never hits backends')
+
+
+def test_location_matching(t):
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    default_type text/plain;
+    location = /exact { return 200 "exact"; }
+    location / { return 200 "root"; }
+    location /documents/ { return 200 "documents"; }
+    location ^~ /images/ { return 200 "images"; }
+    location ~* \\.(gif|jpg)$ { return 200 "img-regex"; }
+    location ~ ^/documents/.*\\.PDF$ { return 200 "pdf-regex"; }
+    location ~ ^/order/a { return 200 "order-1"; }
+    location ~ ^/order { return 200 "order-2"; }
+    location /outer/ {
+        location /outer/inner/ { return 200 "inner"; }
+        location ~ \\.php$ { return 200 "outer-php"; }
+        return 200 "outer";
+    }
+}""")
+    cases = [
+        ('/exact', 'exact'),
+        ('/exact/', 'root'),
+        ('/exactly', 'root'),
+        ('/', 'root'),
+        ('/documents/report', 'documents'),
+        ('/documents/a.jpg', 'img-regex'),  # regex beats longest prefix
+        ('/documents/a.PDF', 'pdf-regex'),
+        ('/documents/a.pdf', 'documents'),  # ~ is case-sensitive
+        ('/x/y/PIC.GIF', 'img-regex'),  # ~* is not
+        ('/images/a.gif', 'images'),  # ^~ stops the regex search
+        ('/order/abc', 'order-1'),  # first matching regex wins
+        ('/order/b', 'order-2'),
+        ('/outer/x', 'outer'),
+        ('/outer/inner/x', 'inner'),
+        ('/outer/x.php', 'outer-php'),
+    ]
+    got = [(u, p.get(u).body.decode()) for u, _ in cases]
+    _eq(got, cases, 'location chosen per URI')
+
+
+def test_named_location_try_files(t):
+    b1 = t.backend('b1')
+    root = t.tmpdir('root-')
+    t.write(root + '/tf/here.txt', 'from disk\n')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location /tf/ {
+        root {root};
+        try_files $uri @app;
+    }
+    location @app {
+        proxy_pass http://127.0.0.1:{b1};
+    }
+}""", b1=b1, root=root)
+    r = p.get('/tf/here.txt')
+    _eq((r.status, r.body), (200, b'from disk\n'), 'existing file')
+    _eq(b1.count(), 0, 'file served without the backend')
+    r = p.get('/tf/missing?q=1')
+    _eq(r.backend, 'b1', 'fallback to @app')
+    _eq(b1.last().target, '/tf/missing?q=1', 'named location keeps URI')
+    _eq(p.get('/@app').status, 404, 'named location is not reachable')
+
+
+def test_server_name_wildcard_and_regex(t):
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    server_name default.test;
+    return 200 "default";
+}
+server {
+    listen 127.0.0.1:{port};
+    server_name ~^(?<sub>.+)\\.example\\.com$;
+    return 200 "regex:$sub";
+}
+server {
+    listen 127.0.0.1:{port};
+    server_name *.example.com;
+    return 200 "wildcard";
+}
+server {
+    listen 127.0.0.1:{port};
+    server_name www.example.com;
+    return 200 "exact";
+}
+server {
+    listen 127.0.0.1:{port};
+    server_name ~^(?<name>[a-z]+)\\.example\\.org$;
+    return 200 "org:$name";
+}""")
+    cases = [
+        ('www.example.com', 'exact'),  # exact beats wildcard and regex
+        ('foo.example.com', 'wildcard'),  # wildcard beats regex
+        ('a.b.example.com', 'wildcard'),
+        ('shop.example.org', 'org:shop'),
+        ('SHOP.example.org', 'org:shop'),  # names are lowercased first
+        ('example.com', 'default'),
+        ('nothing.test', 'default'),
+    ]
+    got = [(h, p.get('/', host=h).body.decode()) for h, _ in cases]
+    _eq(got, cases, 'server chosen per Host')
+
+
+def test_return_301_https(t):
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    server_name example.com;
+    return 301 https://$host$request_uri;
+}""")
+    r = p.get('/a/b?c=d&e', host='Example.com')
+    _eq(r.status, 301, 'status')
+    _eq(r.header('Location'), 'https://example.com/a/b?c=d&e', 'Location')
+
+
+def test_rewrite_last(t):
+    b1, b2 = t.backends('b1', 'b2')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    rewrite ^/legacy/(.*)$ /new/$1 last;
+    location /old/ {
+        rewrite ^/old/(.*)$ /new/$1 last;
+        proxy_pass http://127.0.0.1:{b2};
+    }
+    location /new/ { proxy_pass http://127.0.0.1:{b1}; }
+    location / { return 404; }
+}""", b1=b1, b2=b2)
+    # `last` searches the locations again with the new URI (`break` would
+    # stay in /old/ and proxy to b2).
+    r = p.get('/old/thing?y=1')
+    _eq(r.backend, 'b1', 'rewritten request proxied by the new location')
+    _eq(b1.last().target, '/new/thing?y=1', 'rewritten URI, args kept')
+    r = p.get('/legacy/a/b')
+    _eq(r.backend, 'b1', 'server-level rewrite')
+    _eq(b1.last().target, '/new/a/b', 'server-level rewritten URI')
+    _eq(b2.count(), 0, 'the /old/ location never proxied')
+    _eq(p.get('/other').status, 404, 'not rewritten')
+
+
+def test_static_root_index_try_files(t):
+    root = t.tmpdir('www-')
+    t.write(root + '/index.html', '<h1>home</h1>\n')
+    t.write(root + '/dir/index.html', '<h1>dir</h1>\n')
+    t.write(root + '/page.html', '<p>page</p>\n')
+    t.write(root + '/a.css', 'css\n')
+    t.write(root + '/a.foo', 'foo\n')
+    t.write(root + '/a.unknown', 'unknown\n')
+    t.write(root + '/t/x.html', 'tf\n')
+    t.write(root + '/t/d/index.html', 'tf dir\n')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root {root};
+    index index.html;
+    default_type application/octet-stream;
+    types {
+        text/html html;
+        text/css css;
+        text/x-foo foo;
+    }
+    location /t/ {
+        try_files $uri $uri/ =404;
+    }
+}""", root=root)
+    r = p.get('/')
+    _eq((r.status, r.body), (200, b'<h1>home</h1>\n'), 'index at /')
+    _eq(r.header('Content-Type'), 'text/html', 'index type')
+    _eq(p.get('/dir/').body, b'<h1>dir</h1>\n', 'index in a dir')
+    r = p.get('/dir')
+    _eq(r.status, 301, 'directory without slash redirects')
+    assert r.header('Location').endswith('/dir/'), r.header('Location')
+    _eq(p.get('/page.html').body, b'<p>page</p>\n', 'plain file')
+    _eq(p.get('/nope.html').status, 404, 'missing file')
+    _eq(p.get('/a.css').header('Content-Type'), 'text/css', 'types css')
+    _eq(p.get('/a.foo').header('Content-Type'), 'text/x-foo', 'types foo')
+    _eq(p.get('/a.unknown').header('Content-Type'),
+        'application/octet-stream', 'default_type')
+    _eq(p.get('/t/x.html').body, b'tf\n', 'try_files $uri')
+    # try_files finds the directory; nginx then redirects to the slashed
+    # URI, which the index answers.
+    r = p.get('/t/d')
+    _eq(r.status, 301, 'try_files $uri/ on a directory')
+    assert r.header('Location').endswith('/t/d/'), r.header('Location')
+    _eq(p.get('/t/d/').body, b'tf dir\n', 'try_files $uri/ + index')
+    _eq(p.get('/t/none').status, 404, 'try_files =404')
+    r = p.req('HEAD', '/page.html')
+    _eq((r.status, r.header('Content-Length')), (200, '12'), 'HEAD file')

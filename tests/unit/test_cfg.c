@@ -1,0 +1,359 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration builder tests: the exact message and line of each error
+ * class, nginx's defaults and merging, listen grouping, location
+ * classification, upstream parsing.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "log.h"
+
+static char dir[64];
+static char path[128];
+
+static void write_conf(const char *text)
+{
+	FILE *f;
+
+	strcpy(dir, "/tmp/lbd-cfg-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static struct cfg *load_text(const char *text, char *err, size_t errlen)
+{
+	char prefix[80];
+	struct cfg_opts o;
+
+	write_conf(text);
+	snprintf(prefix, sizeof(prefix), "%s/", dir);
+	o = (struct cfg_opts){ .conf_file = path, .prefix = prefix };
+	err[0] = '\0';
+	return cfg_load(&o, err, errlen);
+}
+
+static void cleanup(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (dir[0] && system(cmd) != 0)
+		cr_log_warn("cleanup of %s failed", dir);
+}
+
+#define HTTP_HEAD "events {}\nhttp {\n"
+
+/* Strings inline: Criterion runs each parameter in a new process, where
+ * pointers into the parent's image are not valid. */
+struct err_case {
+	char text[200];
+	char msg[100]; /* message without " in FILE:LINE"; "" = only check FILE:LINE */
+	int line;
+};
+
+static struct err_case err_cases[] = {
+	{ HTTP_HEAD "foo bar;\n}\n", "unknown directive \"foo\"", 3 },
+	{ HTTP_HEAD "proxy_pass http://127.0.0.1:1;\n}\n", "\"proxy_pass\" directive is not allowed here", 3 },
+	{ HTTP_HEAD "server {\nlisten;\n}\n}\n", "invalid number of arguments in \"listen\" directive", 4 },
+	{ HTTP_HEAD "server {\nlisten 80;\nlocation / {}\nlocation / {}\n}\n}\n", "duplicate location \"/\"", 6 },
+	{ HTTP_HEAD "upstream u {\nserver 127.0.0.1:1 weight=0;\n}\n}\n", "invalid parameter \"weight=0\"", 4 },
+	{ HTTP_HEAD "upstream u {\n}\n}\n", "no servers are inside upstream", 3 },
+	{ HTTP_HEAD "access_log /dev/null nosuch;\n}\n", "unknown log format \"nosuch\"", 3 },
+	{ HTTP_HEAD "server {\nlisten 80;\nreturn 200 $nosuchvar;\n}\n}\n", "unknown \"nosuchvar\" variable", 0 },
+	{ HTTP_HEAD "server {\nlisten 127.0.0.1:80 default_server;\n}\nserver {\nlisten 127.0.0.1:80 default_server;\n}\n}\n",
+	  "a duplicate default server for 127.0.0.1:80", 7 },
+	{ HTTP_HEAD "server {\nlisten 99999;\n}\n}\n", "invalid port in \"99999\" of the \"listen\" directive", 4 },
+	{ HTTP_HEAD "server {\nlocation ~ ( {}\n}\n}\n", "", 4 },
+	{ HTTP_HEAD "keepalive_timeout abc;\n}\n", "invalid value \"abc\"", 3 },
+	{ HTTP_HEAD "server {\nlisten 80;\nlocation @x {\nlocation /y {}\n}\n}\n}\n",
+	  "location \"/y\" cannot be inside the named location \"@x\"", 6 },
+	{ HTTP_HEAD "sendfile maybe;\n}\n", "invalid value \"maybe\" in \"sendfile\" directive, it must be \"on\" or \"off\"", 3 },
+	{ HTTP_HEAD "upstream u {\nleast_conn;\nip_hash;\nserver 127.0.0.1:1;\n}\n}\n", "load balancing method redefined", 5 },
+	{ "events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass ftp://x;\n}\n}\n}\n", "invalid URL prefix in \"ftp://x\"", 6 },
+	{ "events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass http://u;\nproxy_pass http://u;\n}\n}\n}\n", "\"proxy_pass\" directive is duplicate", 7 },
+	{ HTTP_HEAD "server {\nlisten 80;\nlocation / {\nroot /a;\nalias /b;\n}\n}\n}\n", "\"alias\" directive is duplicate, \"root\" directive was specified earlier", 7 },
+};
+
+ParameterizedTestParameters(cfg, errors)
+{
+	return cr_make_param_array(struct err_case, err_cases, ARRAY_SIZE(err_cases));
+}
+
+ParameterizedTest(struct err_case *tc, cfg, errors)
+{
+	char err[1024], want[1024];
+	struct cfg *c = load_text(tc->text, err, sizeof(err));
+
+	cr_assert_null(c, "expected an error for:\n%s", tc->text);
+	if (tc->msg[0] && tc->line)
+		snprintf(want, sizeof(want), "%s in %s:%d", tc->msg, path, tc->line);
+	else if (tc->msg[0])
+		snprintf(want, sizeof(want), "%s", tc->msg);
+	else
+		snprintf(want, sizeof(want), "%s:%d", path, tc->line);
+	if (tc->msg[0])
+		cr_expect_str_eq(err, want);
+	else
+		cr_expect(strstr(err, want) != NULL, "got \"%s\", want it to contain \"%s\"", err,
+			  want);
+	cleanup();
+}
+
+Test(cfg, defaults_as_nginx)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD "server {\nlisten 127.0.0.1:8080;\nlocation / {}\n}\n}\n",
+				  err, sizeof(err));
+	struct cfg_loc *l;
+
+	cr_assert_not_null(c, "%s", err);
+	l = c->http->servers[0]->loc.prefix[0];
+	cr_expect_eq(l->proxy_http_version, 10);
+	cr_expect_eq(l->proxy_connect_timeout, 60000);
+	cr_expect_eq(l->proxy_read_timeout, 60000);
+	cr_expect_eq(l->proxy_next_upstream, NU_ERROR | NU_TIMEOUT);
+	cr_expect_eq(l->client_max_body_size, 1024 * 1024);
+	cr_expect_eq(l->keepalive_timeout, 75000);
+	cr_expect_eq(l->keepalive_requests, 1000);
+	cr_expect_eq(l->server_tokens, 1);
+	cr_expect_eq(l->proxy_buffer_size, 4096);
+	cr_expect_eq(c->http->servers[0]->client_header_timeout, 60000);
+	cr_expect_eq(c->http->servers[0]->large_header_num, 4);
+	cr_expect_eq(c->http->servers[0]->large_header_size, 8192);
+	cr_expect_str_eq(l->default_type, "text/plain");
+	cr_expect_eq(c->workers, 1);
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, proxy_set_header_inherits_only_when_unset)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD
+				  "proxy_set_header X-A a;\n"
+				  "server {\nlisten 127.0.0.1:8080;\n"
+				  "location /inherit {}\n"
+				  "location /own { proxy_set_header X-B b; }\n"
+				  "}\n}\n",
+				  err, sizeof(err));
+	struct cfg_loc *inh = NULL, *own = NULL;
+	struct cfg_srv *s;
+
+	cr_assert_not_null(c, "%s", err);
+	s = c->http->servers[0];
+	for (int i = 0; i < s->loc.nprefix; i++) {
+		if (strcmp(s->loc.prefix[i]->pattern, "/inherit") == 0)
+			inh = s->loc.prefix[i];
+		else
+			own = s->loc.prefix[i];
+	}
+	cr_assert(inh && own);
+	cr_expect_eq(inh->proxy_headers.n, 1);
+	cr_expect_str_eq(inh->proxy_headers.v[0].name, "X-A");
+	cr_expect_eq(own->proxy_headers.n, 1);
+	cr_expect_str_eq(own->proxy_headers.v[0].name, "X-B");
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, add_header_and_error_page_merge)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD
+				  "add_header X-Frame-Options SAMEORIGIN always;\n"
+				  "error_page 502 503 /e.html;\n"
+				  "server {\nlisten 127.0.0.1:8080;\n"
+				  "location / {}\n"
+				  "location /x { add_header X-Other 1; error_page 404 =200 /n.html; }\n"
+				  "}\n}\n",
+				  err, sizeof(err));
+	struct cfg_srv *s;
+	struct cfg_loc *root = NULL, *x = NULL;
+
+	cr_assert_not_null(c, "%s", err);
+	s = c->http->servers[0];
+	for (int i = 0; i < s->loc.nprefix; i++) {
+		if (strcmp(s->loc.prefix[i]->pattern, "/") == 0)
+			root = s->loc.prefix[i];
+		else
+			x = s->loc.prefix[i];
+	}
+	cr_assert(root && x);
+	cr_expect_eq(root->add_headers.n, 1);
+	cr_expect(root->add_headers.v[0].always);
+	cr_expect_eq(root->nerror_pages, 2);
+	cr_expect_eq(root->error_pages[1].status, 503);
+	cr_expect_eq(x->add_headers.n, 1);
+	cr_expect_str_eq(x->add_headers.v[0].name, "X-Other");
+	cr_expect_eq(x->nerror_pages, 1);
+	cr_expect_eq(x->error_pages[0].overwrite, 200);
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, listen_groups_and_default_server)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD
+				  "server { listen 127.0.0.1:8080; server_name a.test; }\n"
+				  "server { listen 127.0.0.1:8080 default_server; server_name b.test; }\n"
+				  "server { listen 127.0.0.1:8081; server_name c.test; }\n"
+				  "}\n",
+				  err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->http->nlgroups, 2);
+	cr_expect_eq(c->http->lgroups[0].nservers, 2);
+	cr_expect_str_eq(c->http->lgroups[0].default_srv->names[0].name, "b.test");
+	cr_expect_eq(c->http->lgroups[1].nservers, 1);
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, locations_classified_longest_prefix_first)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD "server { listen 127.0.0.1:8080;\n"
+				  "location / {}\nlocation /api/ {}\nlocation /api/v2/ {}\n"
+				  "location = /exact {}\nlocation ~ \\.php$ {}\nlocation ~* \\.JPG$ {}\n"
+				  "location ^~ /static/ {}\nlocation @fallback {}\n}\n}\n",
+				  err, sizeof(err));
+	struct cfg_loc *l;
+
+	cr_assert_not_null(c, "%s", err);
+	l = &c->http->servers[0]->loc;
+	cr_assert_eq(l->nprefix, 4);
+	cr_expect_str_eq(l->prefix[0]->pattern, "/api/v2/");
+	cr_expect_str_eq(l->prefix[3]->pattern, "/");
+	cr_expect_eq(l->nexact, 1);
+	cr_expect_eq(l->nregex, 2);
+	cr_expect_str_eq(l->regex[0]->pattern, "\\.php$");
+	cr_expect_eq(l->regex[1]->match, LOC_REGEX_CASELESS);
+	cr_expect_eq(l->nnamed, 1);
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, upstream_servers_and_methods)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD
+				  "upstream app {\nleast_conn;\n"
+				  "server 127.0.0.1:3001 weight=5 max_fails=3 fail_timeout=30s;\n"
+				  "server 127.0.0.1:3003 max_conns=10;\n"
+				  "server 127.0.0.1:3004 backup;\nserver 127.0.0.1:3005 down;\n"
+				  "keepalive 32;\n}\n"
+				  "upstream h { hash $request_uri consistent; server 127.0.0.1:1; }\n"
+				  "server { listen 127.0.0.1:8080; location / { proxy_pass http://app; } }\n"
+				  "}\n",
+				  err, sizeof(err));
+	struct ups_group *g = NULL, *h = NULL;
+
+	cr_assert_not_null(c, "%s", err);
+	for (int i = 0; i < c->http->nupstreams; i++) {
+		if (strcmp(c->http->upstreams[i]->name, "app") == 0)
+			g = c->http->upstreams[i];
+		if (strcmp(c->http->upstreams[i]->name, "h") == 0)
+			h = c->http->upstreams[i];
+	}
+	cr_assert(g && h);
+	cr_expect_eq(g->method, UPS_M_LEAST_CONN);
+	cr_expect_eq(g->nservers, 4);
+	cr_expect_eq(g->servers[0].weight, 5);
+	cr_expect_eq(g->servers[0].max_fails, 3);
+	cr_expect_eq(g->servers[0].fail_timeout_ms, 30000);
+	cr_expect_eq(g->servers[1].max_conns, 10);
+	cr_expect(g->servers[2].backup);
+	cr_expect(g->servers[3].down);
+	cr_expect_eq(g->keepalive, 32);
+	cr_expect_eq(h->method, UPS_M_HASH);
+	cr_expect(h->hash_consistent);
+	cr_expect_eq(c->http->servers[0]->loc.prefix[0]->proxy->group, g);
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, implicit_upstream_and_uri_part)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD "server { listen 127.0.0.1:8080;\n"
+				  "location /api/ { proxy_pass http://127.0.0.1:3002/; }\n"
+				  "location / { proxy_pass http://127.0.0.1:3001; }\n}\n}\n",
+				  err, sizeof(err));
+	struct cfg_loc *api, *root;
+
+	cr_assert_not_null(c, "%s", err);
+	api = c->http->servers[0]->loc.prefix[0];
+	root = c->http->servers[0]->loc.prefix[1];
+	cr_expect(api->proxy->has_uri);
+	cr_expect_str_eq(api->proxy->uri, "/");
+	cr_expect_str_eq(api->proxy->host, "127.0.0.1:3002");
+	cr_expect_not(root->proxy->has_uri);
+	cr_expect(root->proxy->group->implicit);
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, ignored_directives_are_accepted)
+{
+	char err[1024];
+	struct cfg *c = load_text("worker_processes 2;\nevents { worker_connections 768; }\n"
+				  "http {\ntypes_hash_max_size 2048;\nfastcgi_temp_path /tmp/x;\n"
+				  "server_names_hash_bucket_size 64;\n}\n",
+				  err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->workers, 2);
+	cr_expect_eq(c->worker_connections, 768);
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, command_line_directives)
+{
+	char err[1024], prefix[80];
+	struct cfg_opts o;
+	struct cfg *c;
+
+	write_conf(HTTP_HEAD "}\n");
+	snprintf(prefix, sizeof(prefix), "%s/", dir);
+	o = (struct cfg_opts){ .conf_file = path, .prefix = prefix,
+			       .directives = "worker_processes 3; pid /tmp/x.pid;" };
+	c = cfg_load(&o, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->workers, 3);
+	cr_expect_str_eq(c->pid_file, "/tmp/x.pid");
+	cfg_unref(c);
+	cleanup();
+}
+
+Test(cfg, time_and_size_units)
+{
+	int64_t v;
+
+	cr_expect_eq(cfg_parse_time("30s", &v), 0);
+	cr_expect_eq(v, 30000);
+	cr_expect_eq(cfg_parse_time("1m30s", &v), 0);
+	cr_expect_eq(v, 90000);
+	cr_expect_eq(cfg_parse_time("500ms", &v), 0);
+	cr_expect_eq(v, 500);
+	cr_expect_eq(cfg_parse_time("86400", &v), 0);
+	cr_expect_eq(v, 86400000);
+	cr_expect_neq(cfg_parse_time("s", &v), 0);
+	cr_expect_neq(cfg_parse_time("10x", &v), 0);
+	cr_expect_eq(cfg_parse_size("10m", &v), 0);
+	cr_expect_eq(v, 10 * 1024 * 1024);
+	cr_expect_eq(cfg_parse_size("8k", &v), 0);
+	cr_expect_eq(v, 8192);
+	cr_expect_neq(cfg_parse_size("-1", &v), 0);
+	cr_expect_neq(cfg_parse_size("1q", &v), 0);
+}

@@ -1,0 +1,912 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the HTTP/1.x codec (userspace/h1.c). Every head is parsed whole
+ * and as each of its prefixes, and always copied so that its last byte sits
+ * right before a PROT_NONE page: a prefix must give H1_INCOMPLETE or the
+ * result of the whole input, and any read past the input crashes. Chunked
+ * bodies are decoded whole and one byte per call, each piece again against
+ * the guard page, and both runs must yield the same bytes and end.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "h1.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* IN - an input literal with its exact length (it may hold NUL bytes). */
+#define IN(lit) .in = (lit), .len = sizeof(lit) - 1
+
+/* Guarded area: inputs are copied to end at guard_end, a PROT_NONE page. */
+#define GUARD_ROOM (128 * 1024)
+static char *guard_end;
+
+static void guard_setup(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char *base;
+
+	if (guard_end)
+		return;
+	base = mmap(NULL, GUARD_ROOM + (size_t)page, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	cr_assert_neq(base, MAP_FAILED);
+	cr_assert_eq(mprotect(base + GUARD_ROOM, (size_t)page, PROT_NONE), 0);
+	guard_end = base + GUARD_ROOM;
+}
+
+/* guarded - a copy of in[0..len) whose end touches the guard page. */
+static const char *guarded(const char *in, size_t len)
+{
+	guard_setup();
+	cr_assert_leq(len, (size_t)GUARD_ROOM);
+	memmove(guard_end - len, in, len);
+	return guard_end - len;
+}
+
+/* A head parser under test: request or response, with its options. */
+struct head_ctx {
+	bool response;		     /* parse a response instead of a request */
+	const struct h1_limits *lim; /* request limits (NULL: defaults) */
+	size_t cap;		     /* header array capacity */
+	struct h1_header hdrs[128];  /* the array */
+	struct h1_request req;	     /* request result */
+	struct h1_response resp;     /* response result */
+};
+
+static struct head_ctx *ctx_new(void)
+{
+	struct head_ctx *c = calloc(1, sizeof(*c));
+
+	cr_assert_not_null(c);
+	return c;
+}
+
+static int head_parse(struct head_ctx *c, const char *buf, size_t len)
+{
+	if (c->response) {
+		c->resp.headers = c->hdrs;
+		return h1_parse_response(buf, len, &c->resp, c->cap);
+	}
+	c->req.headers = c->hdrs;
+	return h1_parse_request(buf, len, c->lim, &c->req, c->cap);
+}
+
+/*
+ * head_check - parse in[0..len) whole and as prefixes, all guarded, and
+ * check that prefixes agree with the whole; return the whole's result, with
+ * c's views pointing into the guarded copy. Big inputs sample prefixes.
+ */
+static int head_check(struct head_ctx *c, const char *in, size_t len, const char *name)
+{
+	int whole, rc, seen_err = 0;
+	size_t k;
+
+	whole = head_parse(c, guarded(in, len), len);
+	for (k = 0; k < len; k++) {
+		if (len > 4096 && k > 512 && k + 512 < len && k % 61)
+			continue;
+		rc = head_parse(c, guarded(in, k), k);
+		if (whole > 0) {
+			cr_assert_eq(rc, (size_t)whole <= k ? whole : H1_INCOMPLETE,
+				     "%s: prefix %zu gave %d, whole %d", name, k, rc, whole);
+		} else {
+			cr_assert(rc == H1_INCOMPLETE || rc == whole,
+				  "%s: prefix %zu gave %d, whole %d", name, k, rc, whole);
+			cr_assert(!seen_err || rc == whole, "%s: error at %zu went away", name, k);
+			seen_err |= rc == whole;
+		}
+	}
+	/* the views must point into the last copy: parse it again */
+	rc = head_parse(c, guarded(in, len), len);
+	cr_assert_eq(rc, whole, "%s: not repeatable", name);
+	return rc;
+}
+
+static void expect_view(struct h1_str v, const char *want, const char *what, const char *name)
+{
+	size_t n = strlen(want);
+
+	cr_assert(v.len == n && (n == 0 || memcmp(v.p, want, n) == 0),
+		  "%s: %s is \"%.*s\", want \"%s\"", name, what, (int)v.len, v.p ? v.p : "", want);
+	if (n)
+		cr_assert(v.p >= guard_end - GUARD_ROOM && v.p + v.len <= guard_end,
+			  "%s: %s does not point into the input", name, what);
+}
+
+/*
+ * case_indexes - Criterion parameters 0..n-1. Tests run in a re-executed
+ * process where the case tables' string pointers would not hold, so the
+ * parameter is an index into the table and the test reads its own copy.
+ */
+static struct criterion_test_params case_indexes(size_t n)
+{
+	static size_t idx[256];
+	size_t i;
+
+	cr_assert_leq(n, ARRAY_LEN(idx));
+	for (i = 0; i < n; i++)
+		idx[i] = i;
+	return cr_make_param_array(size_t, idx, n);
+}
+
+/* Header expectations. */
+enum { F_I = 1, F_U = 2, F_S = 4 };
+
+struct exp_hdr {
+	const char *name;  /* expected name */
+	const char *value; /* expected value */
+	unsigned flags;	   /* F_I invalid, F_U underscore, F_S symbol */
+};
+
+static void expect_headers(const struct h1_header *h, size_t n, const struct exp_hdr *want,
+			   size_t nwant, const char *name)
+{
+	size_t i;
+
+	cr_assert_eq(n, nwant, "%s: %zu headers, want %zu", name, n, nwant);
+	for (i = 0; i < n; i++) {
+		unsigned f = (h[i].invalid ? F_I : 0) | (h[i].underscore ? F_U : 0) |
+			     (h[i].symbol ? F_S : 0);
+
+		expect_view(h[i].name, want[i].name, "header name", name);
+		expect_view(h[i].value, want[i].value, "header value", name);
+		cr_assert_eq(f, want[i].flags, "%s: header %zu flags %u, want %u", name, i, f,
+			     want[i].flags);
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Requests */
+
+struct req_case {
+	const char *name;     /* for failure messages */
+	const char *in;	      /* input */
+	size_t len;	      /* its length */
+	int rc;		      /* expected result: 0 means "len" (whole input is the head) */
+	struct h1_limits lim; /* limits; all zero means the defaults */
+	size_t cap;	      /* header capacity; 0 means 16 */
+	const char *method;   /* expected on success */
+	const char *target;   /* expected on success */
+	int version;	      /* expected on success and on H1_ERR_VERSION */
+	size_t nh;	      /* expected header count on success */
+	struct exp_hdr h[6];  /* expected headers */
+};
+
+#define GET_HOST "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+
+static struct req_case req_cases[] = {
+	/* valid */
+	{"simple", IN(GET_HOST), 0, .method = "GET", .target = "/", .version = 11, .nh = 1,
+	 .h = {{"Host", "a", 0}}},
+	{"no headers", IN("GET / HTTP/1.1\r\n\r\n"), 0, .method = "GET", .target = "/",
+	 .version = 11},
+	{"bare LF", IN("GET /x HTTP/1.1\nHost: a\nAccept: */*\n\n"), 0, .method = "GET",
+	 .target = "/x", .version = 11, .nh = 2, .h = {{"Host", "a", 0}, {"Accept", "*/*", 0}}},
+	{"mixed line ends", IN("GET / HTTP/1.1\r\nA: 1\nB: 2\r\n\n"), 0, .method = "GET",
+	 .target = "/", .version = 11, .nh = 2, .h = {{"A", "1", 0}, {"B", "2", 0}}},
+	{"leading empty lines", IN("\r\n\n\r\nGET / HTTP/1.1\r\n\r\n"), 0, .method = "GET",
+	 .target = "/", .version = 11},
+	{"HTTP/1.0", IN("GET / HTTP/1.0\r\n\r\n"), 0, .method = "GET", .target = "/",
+	 .version = 10},
+	{"HTTP/1.9 is 1.1", IN("GET / HTTP/1.9\r\n\r\n"), 0, .method = "GET", .target = "/",
+	 .version = 11},
+	{"method with - and _", IN("M-SEARCH_X * HTTP/1.1\r\n\r\n"), 0, .method = "M-SEARCH_X",
+	 .target = "*", .version = 11},
+	{"method of 32", IN("ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF / HTTP/1.1\r\n\r\n"), 0,
+	 .method = "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEF", .target = "/", .version = 11},
+	{"absolute target, obs-text, #", IN("CONNECT http://h/\xc3\xa9?a=b#f HTTP/1.1\r\n\r\n"), 0,
+	 .method = "CONNECT", .target = "http://h/\xc3\xa9?a=b#f", .version = 11},
+	{"long target (vector path)",
+	 IN("GET /0123456789abcdef0123456789abcdef0123456789abcdef?q=0123456789 HTTP/1.1\r\n\r\n"),
+	 0, .method = "GET",
+	 .target = "/0123456789abcdef0123456789abcdef0123456789abcdef?q=0123456789", .version = 11},
+	{"value OWS trimmed", IN("GET / HTTP/1.1\r\nA: \t x y \t \r\nB:\r\nC:   \r\nD:\tv\n\r\n"),
+	 0, .method = "GET", .target = "/", .version = 11, .nh = 4,
+	 .h = {{"A", "x y", 0}, {"B", "", 0}, {"C", "", 0}, {"D", "v", 0}}},
+	{"value with HTAB, obs-text, long",
+	 IN("GET / HTTP/1.1\r\nUser-Agent: Mozilla/5.0 (X11;\tLinux) \xe2\x82\xac Gecko/20100101 "
+	    "Firefox/115.0\r\n\r\n"),
+	 0, .method = "GET", .target = "/", .version = 11, .nh = 1,
+	 .h = {{"User-Agent", "Mozilla/5.0 (X11;\tLinux) \xe2\x82\xac Gecko/20100101 Firefox/115.0",
+		0}}},
+	{"odd names flagged",
+	 IN("GET / HTTP/1.1\r\nX@Y: 1\r\nX_Y: 2\r\nX.Y: 3\r\n\xc3\xa9: 4\r\n!#$%&'*+^`|~-: 5\r\n"
+	    "a/b_c.d: 6\r\n\r\n"),
+	 0, .method = "GET", .target = "/", .version = 11, .nh = 6,
+	 .h = {{"X@Y", "1", F_I},
+	       {"X_Y", "2", F_U},
+	       {"X.Y", "3", F_S},
+	       {"\xc3\xa9", "4", F_I},
+	       {"!#$%&'*+^`|~-", "5", F_S},
+	       {"a/b_c.d", "6", F_I | F_U | F_S}}},
+	{"value with colon", IN("GET / HTTP/1.1\r\nHost: a:80\r\n\r\n"), 0, .method = "GET",
+	 .target = "/", .version = 11, .nh = 1, .h = {{"Host", "a:80", 0}}},
+	{"pipelined: head ends before input", IN(GET_HOST "GET /2 HTTP/1.1\r\n"),
+	 sizeof(GET_HOST) - 1, .method = "GET", .target = "/", .version = 11, .nh = 1,
+	 .h = {{"Host", "a", 0}}},
+	{"body bytes after head", IN("POST /p HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc"), 39,
+	 .method = "POST", .target = "/p", .version = 11, .nh = 1,
+	 .h = {{"Content-Length", "3", 0}}},
+	{"request line exactly at limit", IN("GET /abcdefgh HTTP/1.1\r\n\r\n"), 0,
+	 .lim = {.max_request_line = 24}, .method = "GET", .target = "/abcdefgh", .version = 11},
+	{"header line exactly at limit", IN("GET / HTTP/1.1\r\nX: 1234567\r\n\r\n"), 0,
+	 .lim = {.max_header_line = 12}, .method = "GET", .target = "/", .version = 11, .nh = 1,
+	 .h = {{"X", "1234567", 0}}},
+	{"head exactly at total limit", IN("GET / HTTP/1.1\r\nX: 1\r\n\r\n"), 0,
+	 .lim = {.max_total = 24}, .method = "GET", .target = "/", .version = 11, .nh = 1,
+	 .h = {{"X", "1", 0}}},
+	{"headers exactly at capacity", IN("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"), 0, .cap = 2,
+	 .method = "GET", .target = "/", .version = 11, .nh = 2,
+	 .h = {{"A", "1", 0}, {"B", "2", 0}}},
+
+	/* method */
+	{"lowercase method", IN("get / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
+	{"method of 33", IN("ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
+	{"method with @", IN("G@T / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
+	{"method with digit", IN("GET2 / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
+	{"TLS on plain port", IN("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"), H1_ERR_METHOD},
+	{"space before method", IN(" GET / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
+	{"tab after method", IN("GET\t/ HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
+	{"NUL in method", IN("GE\0T / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
+
+	/* request line */
+	{"method only", IN("GET\r\n\r\n"), H1_ERR_BAD},
+	{"two spaces after method", IN("GET  / HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"two spaces before version", IN("GET /  HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"space after version", IN("GET / HTTP/1.1 \r\n\r\n"), H1_ERR_BAD},
+	{"lowercase version", IN("GET / http/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"two-digit minor", IN("GET / HTTP/1.10\r\n\r\n"), H1_ERR_BAD},
+	{"two-digit major", IN("GET / HTTP/11.1\r\n\r\n"), H1_ERR_BAD},
+	{"no minor", IN("GET / HTTP/1.\r\n\r\n"), H1_ERR_BAD},
+	{"no dot", IN("GET / HTTP/1\r\n\r\n"), H1_ERR_BAD},
+	{"junk version", IN("GET / FOO/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"CTL in target", IN("GET /a\x01 HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"DEL in target", IN("GET /a\x7f HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"NUL in target", IN("GET /a\0b HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"HTAB in target", IN("GET /a\tb HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"bare CR in target", IN("GET /a\rb HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"bare CR in long target", IN("GET /0123456789abcdef0123456789\rb HTTP/1.1\r\n\r\n"),
+	 H1_ERR_BAD},
+	{"bare CR after version", IN("GET / HTTP/1.1\rHost: a\r\n\r\n"), H1_ERR_BAD},
+	{"bare CR before request line", IN("\rGET / HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"bare CR ending the head", IN("GET / HTTP/1.1\r\nHost: a\r\n\rX"), H1_ERR_BAD},
+
+	/* version */
+	{"HTTP/2.0", IN("GET / HTTP/2.0\r\n\r\n"), H1_ERR_VERSION, .version = 20},
+	{"h2 preface", IN("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), H1_ERR_VERSION, .version = 20},
+	{"HTTP/3.0", IN("GET / HTTP/3.0\r\n\r\n"), H1_ERR_VERSION, .version = 30},
+	{"HTTP/0.9 spelled", IN("GET / HTTP/0.9\r\n\r\n"), H1_ERR_VERSION, .version = 9},
+	{"HTTP/0.9 request", IN("GET /index.html\r\n"), H1_ERR_VERSION, .version = 9},
+	{"HTTP/0.9 request, LF", IN("GET /\n"), H1_ERR_VERSION, .version = 9},
+
+	/* header fields */
+	{"NUL in name", IN("GET / HTTP/1.1\r\nA\0B: 1\r\n\r\n"), H1_ERR_BAD},
+	{"NUL in value", IN("GET / HTTP/1.1\r\nA: 1\0 2\r\n\r\n"), H1_ERR_BAD},
+	{"NUL in long value", IN("GET / HTTP/1.1\r\nA: 0123456789abcdef0123\0 2\r\n\r\n"),
+	 H1_ERR_BAD},
+	{"bare CR in value", IN("GET / HTTP/1.1\r\nA: 1\r2\r\n\r\n"), H1_ERR_BAD},
+	{"bare CR before colon", IN("GET / HTTP/1.1\r\nA\r: 1\r\n\r\n"), H1_ERR_BAD},
+	{"CTL in value", IN("GET / HTTP/1.1\r\nA: 1\x0b\r\n\r\n"), H1_ERR_BAD},
+	{"DEL in value", IN("GET / HTTP/1.1\r\nA: 1\x7f\r\n\r\n"), H1_ERR_BAD},
+	{"ESC in long value", IN("GET / HTTP/1.1\r\nA: 0123456789abcdef0123456789\x1b\r\n\r\n"),
+	 H1_ERR_BAD},
+	{"space before colon", IN("GET / HTTP/1.1\r\nTransfer-Encoding : chunked\r\n\r\n"),
+	 H1_ERR_BAD},
+	{"tab before colon", IN("GET / HTTP/1.1\r\nContent-Length\t: 5\r\n\r\n"), H1_ERR_BAD},
+	{"space inside name", IN("GET / HTTP/1.1\r\nX Y: 5\r\n\r\n"), H1_ERR_BAD},
+	{"DEL in name", IN("GET / HTTP/1.1\r\nX\x7fY: 5\r\n\r\n"), H1_ERR_BAD},
+	{"empty name", IN("GET / HTTP/1.1\r\n: v\r\n\r\n"), H1_ERR_BAD},
+	{"no colon", IN("GET / HTTP/1.1\r\nHost\r\n\r\n"), H1_ERR_BAD},
+	{"obs-fold", IN("GET / HTTP/1.1\r\nA: 1\r\n 2\r\n\r\n"), H1_ERR_BAD},
+	{"obs-fold with HTAB", IN("GET / HTTP/1.1\r\nA: 1\r\n\t2\r\n\r\n"), H1_ERR_BAD},
+	{"space before first field", IN("GET / HTTP/1.1\r\n Host: a\r\n\r\n"), H1_ERR_BAD},
+
+	/* limits */
+	{"request line over limit", IN("GET /abcdefghi HTTP/1.1\r\n\r\n"), H1_ERR_URI_TOO_LONG,
+	 .lim = {.max_request_line = 24}},
+	{"bare-LF request line over limit", IN("GET /abcdefghij HTTP/1.1\n\n"), H1_ERR_URI_TOO_LONG,
+	 .lim = {.max_request_line = 24}},
+	{"empty lines count toward request line", IN("\r\nGET /abcdefgh HTTP/1.1\r\n\r\n"),
+	 H1_ERR_URI_TOO_LONG, .lim = {.max_request_line = 24}},
+	{"header line over limit", IN("GET / HTTP/1.1\r\nX: 12345678\r\n\r\n"),
+	 H1_ERR_HEADER_TOO_LARGE, .lim = {.max_header_line = 12}},
+	{"head over total limit", IN("GET / HTTP/1.1\r\nX: 1\r\n\r\n"), H1_ERR_HEADER_TOO_LARGE,
+	 .lim = {.max_total = 23}},
+	{"over capacity", IN("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n"),
+	 H1_ERR_TOO_MANY_HEADERS, .cap = 2},
+	{"over max_headers", IN("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\n\r\n"), H1_ERR_TOO_MANY_HEADERS,
+	 .lim = {.max_headers = 1}},
+};
+
+ParameterizedTestParameters(h1, request)
+{
+	return case_indexes(ARRAY_LEN(req_cases));
+}
+
+ParameterizedTest(size_t *idx, h1, request)
+{
+	const struct req_case *tc = &req_cases[*idx];
+	static const struct h1_limits zero;
+	struct head_ctx *c = ctx_new();
+	int want = tc->rc ? tc->rc : (int)tc->len;
+	int rc;
+
+	c->lim = memcmp(&tc->lim, &zero, sizeof(zero)) ? &tc->lim : NULL;
+	c->cap = tc->cap ? tc->cap : 16;
+	rc = head_check(c, tc->in, tc->len, tc->name);
+	cr_assert_eq(rc, want, "%s: got %d (%s), want %d", tc->name, rc, h1_strerror(rc), want);
+	if (rc == H1_ERR_VERSION)
+		cr_assert_eq(c->req.version, tc->version, "%s: version %d", tc->name,
+			     c->req.version);
+	if (rc > 0) {
+		expect_view(c->req.method, tc->method, "method", tc->name);
+		expect_view(c->req.target, tc->target, "target", tc->name);
+		cr_assert_eq(c->req.version, tc->version, "%s: version %d", tc->name,
+			     c->req.version);
+		expect_headers(c->req.headers, c->req.nheaders, tc->h, tc->nh, tc->name);
+	}
+	free(c);
+}
+
+/* big_request - "GET /aaa... HTTP/1.1\r\n" of total request line size rl. */
+static char *big_request(size_t rl, const char *rest)
+{
+	size_t n = rl + strlen(rest);
+	char *b = malloc(n + 1);
+
+	cr_assert_not_null(b);
+	memcpy(b, "GET /", 5);
+	memset(b + 5, 'a', rl - 5 - 11);
+	memcpy(b + rl - 11, " HTTP/1.1\r\n", 11);
+	strcpy(b + rl, rest);
+	return b;
+}
+
+/* The default limits are nginx's 8k lines; an over-long line fails early. */
+Test(h1, default_request_line_limit)
+{
+	struct head_ctx *c = ctx_new();
+	char *ok = big_request(8192, "\r\n"), *bad = big_request(8193, "\r\n");
+
+	c->cap = 16;
+	cr_assert_eq(head_check(c, ok, strlen(ok), "8192"), 8194);
+	cr_assert_eq(c->req.target.len, 8192 - 5 - 10);
+	cr_assert_eq(head_check(c, bad, strlen(bad), "8193"), H1_ERR_URI_TOO_LONG);
+	/* 8192 bytes without a line end are enough to know */
+	cr_assert_eq(head_parse(c, guarded(bad, 8192), 8192), H1_ERR_URI_TOO_LONG);
+	cr_assert_eq(head_parse(c, guarded(bad, 8191), 8191), H1_INCOMPLETE);
+	free(ok);
+	free(bad);
+	free(c);
+}
+
+Test(h1, default_header_line_limit)
+{
+	struct head_ctx *c = ctx_new();
+	const char *rl = "GET / HTTP/1.1\r\n";
+	size_t n = strlen(rl);
+	char *b = malloc(n + 8200 + 3);
+	int rc;
+
+	cr_assert_not_null(b);
+	c->cap = 16;
+	memcpy(b, rl, n);
+	memcpy(b + n, "Cookie: ", 8);
+	memset(b + n + 8, 'c', 8192 - 8 - 2);
+	memcpy(b + n + 8190, "\r\n\r\n", 5);
+	rc = head_check(c, b, n + 8194, "cookie 8192");
+	cr_assert_eq(rc, (int)(n + 8194));
+	cr_assert_eq(c->req.headers[0].value.len, 8192 - 10);
+
+	b[n + 8190] = 'c';
+	memcpy(b + n + 8191, "\r\n\r\n", 5);
+	cr_assert_eq(head_check(c, b, n + 8195, "cookie 8193"), H1_ERR_HEADER_TOO_LARGE);
+	cr_assert_eq(head_parse(c, guarded(b, n + 8192), n + 8192), H1_ERR_HEADER_TOO_LARGE);
+	free(b);
+	free(c);
+}
+
+Test(h1, default_total_and_count_limits)
+{
+	struct head_ctx *c = ctx_new();
+	char *b = malloc(48000), *p = b;
+	int i;
+
+	cr_assert_not_null(b);
+	c->cap = 128;
+	p += sprintf(p, "GET / HTTP/1.1\r\n");
+	for (i = 0; i < 100; i++)
+		p += sprintf(p, "X-%03d: v\r\n", i);
+	p += sprintf(p, "\r\n");
+	cr_assert_eq(head_check(c, b, (size_t)(p - b), "100 headers"), (int)(p - b));
+	cr_assert_eq(c->req.nheaders, 100);
+	p -= 2;
+	p += sprintf(p, "X-100: v\r\n\r\n");
+	cr_assert_eq(head_check(c, b, (size_t)(p - b), "101 headers"), H1_ERR_TOO_MANY_HEADERS);
+
+	/* five 8000-byte lines pass 32k in total */
+	p = b + sprintf(b, "GET / HTTP/1.1\r\n");
+	for (i = 0; i < 5; i++) {
+		p += sprintf(p, "X-%d: ", i);
+		memset(p, 'v', 7990);
+		p += 7990;
+		p += sprintf(p, "\r\n");
+	}
+	p += sprintf(p, "\r\n");
+	cr_assert_eq(head_check(c, b, (size_t)(p - b), "40k"), H1_ERR_HEADER_TOO_LARGE);
+	cr_assert_eq(head_parse(c, guarded(b, 32768), 32768), H1_ERR_HEADER_TOO_LARGE);
+	cr_assert_eq(head_parse(c, guarded(b, 32767), 32767), H1_INCOMPLETE);
+	free(b);
+	free(c);
+}
+
+/* Every single byte value, alone in a target, a name and a value. */
+Test(h1, every_byte)
+{
+	struct head_ctx *c = ctx_new();
+	char b[64];
+	int ch, rc, n;
+
+	c->cap = 4;
+	for (ch = 0; ch < 256; ch++) {
+		bool ctl = ch < 0x20 || ch == 0x7f;
+
+		n = snprintf(b, sizeof(b), "GET /%c HTTP/1.1\r\n\r\n", 'x');
+		b[5] = (char)ch;
+		rc = head_check(c, b, (size_t)n, "target byte");
+		/* "GET /\n" is a whole HTTP/0.9 request line */
+		cr_assert_eq(rc,
+			     ch == '\n'		? H1_ERR_VERSION
+			     : ctl || ch == ' ' ? H1_ERR_BAD
+						: n,
+			     "target byte %#x: %d", ch, rc);
+
+		n = snprintf(b, sizeof(b), "GET / HTTP/1.1\r\nA: %cz\r\n\r\n", 'x');
+		b[19] = (char)ch;
+		rc = head_check(c, b, (size_t)n, "value byte");
+		cr_assert_eq(rc, ctl && ch != '\t' ? H1_ERR_BAD : n, "value byte %#x: %d", ch, rc);
+
+		n = snprintf(b, sizeof(b), "GET / HTTP/1.1\r\nA%c: z\r\n\r\n", 'x');
+		b[17] = (char)ch;
+		rc = head_check(c, b, (size_t)n, "name byte");
+		if (ctl || ch == ' ') {
+			cr_assert_eq(rc, H1_ERR_BAD, "name byte %#x: %d", ch, rc);
+		} else {
+			cr_assert_eq(rc, n, "name byte %#x: %d", ch, rc);
+			cr_assert_eq(c->req.headers[0].invalid,
+				     ch >= 0x80 || strchr("\"(),/;<=>?@[\\]{}", ch) != NULL,
+				     "name byte %#x", ch);
+		}
+	}
+	free(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Responses */
+
+struct resp_case {
+	const char *name;    /* for failure messages */
+	const char *in;	     /* input */
+	size_t len;	     /* its length */
+	int rc;		     /* expected result: 0 means "len" */
+	size_t cap;	     /* header capacity; 0 means 16 */
+	int version;	     /* expected */
+	int status;	     /* expected */
+	const char *reason;  /* expected */
+	size_t nh;	     /* expected header count */
+	struct exp_hdr h[4]; /* expected headers */
+};
+
+static struct resp_case resp_cases[] = {
+	{"200", IN("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A:  b \r\n\r\n"), 0, .version = 11,
+	 .status = 200, .reason = "OK", .nh = 2,
+	 .h = {{"Content-Length", "5", 0}, {"X-A", "b", 0}}},
+	{"1.0", IN("HTTP/1.0 200 OK\r\n\r\n"), 0, .version = 10, .status = 200, .reason = "OK"},
+	{"no reason, no SP", IN("HTTP/1.1 204\r\n\r\n"), 0, .version = 11, .status = 204,
+	 .reason = ""},
+	{"empty reason", IN("HTTP/1.1 304 \r\nETag: \"x\"\r\n\r\n"), 0, .version = 11,
+	 .status = 304, .reason = "", .nh = 1, .h = {{"ETag", "\"x\"", 0}}},
+	{"reason with spaces and obs-text", IN("HTTP/1.1 404 Not \xc3\xa9 Found\n\n"), 0,
+	 .version = 11, .status = 404, .reason = "Not \xc3\xa9 Found"},
+	{"status 999", IN("HTTP/1.1 999 X\r\n\r\n"), 0, .version = 11, .status = 999,
+	 .reason = "X"},
+	{"100 then body bytes", IN("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n"), 25,
+	 .version = 11, .status = 100, .reason = "Continue"},
+	{"odd name flagged", IN("HTTP/1.1 200 OK\r\nX_Y: 1\r\n\r\n"), 0, .version = 11,
+	 .status = 200, .reason = "OK", .nh = 1, .h = {{"X_Y", "1", F_U}}},
+
+	{"two-digit status", IN("HTTP/1.1 20 OK\r\n\r\n"), H1_ERR_BAD},
+	{"four-digit status", IN("HTTP/1.1 2000 OK\r\n\r\n"), H1_ERR_BAD},
+	{"status below 100", IN("HTTP/1.1 099 X\r\n\r\n"), H1_ERR_BAD},
+	{"letters in status", IN("HTTP/1.1 2x0 OK\r\n\r\n"), H1_ERR_BAD},
+	{"two spaces before status", IN("HTTP/1.1  200 OK\r\n\r\n"), H1_ERR_BAD},
+	{"no status", IN("HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
+	{"lowercase", IN("http/1.1 200 OK\r\n\r\n"), H1_ERR_BAD},
+	{"leading empty line", IN("\r\nHTTP/1.1 200 OK\r\n\r\n"), H1_ERR_BAD},
+	{"HTTP/0.9 body", IN("<html>"), H1_ERR_BAD},
+	{"CTL in reason", IN("HTTP/1.1 200 O\x01K\r\n\r\n"), H1_ERR_BAD},
+	{"bare CR in reason", IN("HTTP/1.1 200 O\rK\r\n\r\n"), H1_ERR_BAD},
+	{"space before colon", IN("HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n"), H1_ERR_BAD},
+	{"obs-fold", IN("HTTP/1.1 200 OK\r\nA: 1\r\n 2\r\n\r\n"), H1_ERR_BAD},
+	{"NUL in value", IN("HTTP/1.1 200 OK\r\nA: \0\r\n\r\n"), H1_ERR_BAD},
+	{"HTTP/2", IN("HTTP/2 200\r\n\r\n"), H1_ERR_VERSION, .version = 20},
+	{"HTTP/0.9", IN("HTTP/0.9 200 OK\r\n\r\n"), H1_ERR_VERSION, .version = 9},
+	{"over capacity", IN("HTTP/1.1 200 OK\r\nA: 1\r\nB: 2\r\n\r\n"), H1_ERR_TOO_MANY_HEADERS,
+	 .cap = 1},
+};
+
+ParameterizedTestParameters(h1, response)
+{
+	return case_indexes(ARRAY_LEN(resp_cases));
+}
+
+ParameterizedTest(size_t *idx, h1, response)
+{
+	const struct resp_case *tc = &resp_cases[*idx];
+	struct head_ctx *c = ctx_new();
+	int want = tc->rc ? tc->rc : (int)tc->len;
+	int rc;
+
+	c->response = true;
+	c->cap = tc->cap ? tc->cap : 16;
+	rc = head_check(c, tc->in, tc->len, tc->name);
+	cr_assert_eq(rc, want, "%s: got %d (%s), want %d", tc->name, rc, h1_strerror(rc), want);
+	if (rc == H1_ERR_VERSION)
+		cr_assert_eq(c->resp.version, tc->version, "%s: version %d", tc->name,
+			     c->resp.version);
+	if (rc > 0) {
+		cr_assert_eq(c->resp.version, tc->version, "%s", tc->name);
+		cr_assert_eq(c->resp.status, tc->status, "%s: status %d", tc->name, c->resp.status);
+		expect_view(c->resp.reason, tc->reason, "reason", tc->name);
+		expect_headers(c->resp.headers, c->resp.nheaders, tc->h, tc->nh, tc->name);
+	}
+	free(c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Chunked bodies */
+
+/* struct chunk_run - what decoding an input produced. */
+struct chunk_run {
+	int rc;		/* last result: DONE, an error, or H1_INCOMPLETE */
+	size_t off;	/* input offset where it ended (DONE: end of body, error: bad byte) */
+	char *data;	/* body bytes, concatenated */
+	size_t datalen; /* their count */
+};
+
+static void chunk_append(struct chunk_run *r, struct h1_str d)
+{
+	cr_assert_gt(d.len, 0, "empty data span");
+	r->data = realloc(r->data, r->datalen + d.len);
+	cr_assert_not_null(r->data);
+	memcpy(r->data + r->datalen, d.p, d.len);
+	r->datalen += d.len;
+}
+
+/*
+ * chunk_feed - decode in[0..len) in pieces of at most step bytes (each
+ * piece guarded), until DONE or an error.
+ */
+static void chunk_feed(const char *in, size_t len, size_t step, struct chunk_run *r)
+{
+	struct h1_chunked st;
+	size_t off = 0;
+
+	h1_chunked_init(&st);
+	memset(r, 0, sizeof(*r));
+	r->rc = H1_INCOMPLETE;
+	while (off < len) {
+		size_t n = len - off < step ? len - off : step, used = 0;
+		const char *p = guarded(in + off, n);
+
+		for (;;) {
+			struct h1_str d = {0};
+			size_t c = SIZE_MAX;
+
+			r->rc = h1_parse_chunked(&st, p + used, n - used, &c, &d);
+			cr_assert_leq(c, n - used);
+			used += c;
+			if (r->rc != H1_CHUNK_DATA)
+				break;
+			cr_assert(d.p + d.len == p + used, "span does not end where consumed does");
+			chunk_append(r, d);
+			if (used == n)
+				break;
+		}
+		off += used;
+		if (r->rc != H1_INCOMPLETE && r->rc != H1_CHUNK_DATA)
+			break;
+		cr_assert_eq(used, n, "bytes left unconsumed");
+	}
+	r->off = off;
+	if (r->rc == H1_CHUNK_DATA)
+		r->rc = H1_INCOMPLETE;
+	/* the end is sticky */
+	if (r->rc != H1_INCOMPLETE) {
+		size_t c = 1;
+		struct h1_str d;
+
+		cr_assert_eq(h1_parse_chunked(&st, "0\r\n", 3, &c, &d), r->rc);
+		cr_assert_eq(c, 0);
+		cr_assert_eq(h1_chunked_done(&st), r->rc == H1_CHUNK_DONE);
+	}
+}
+
+#define END (-1L)
+
+struct chunk_case {
+	const char *name; /* for failure messages */
+	const char *in;	  /* input */
+	size_t len;	  /* its length */
+	int rc;		  /* expected end */
+	long off;	  /* expected offset of the end; END means len */
+	const char *data; /* expected body bytes */
+};
+
+static struct chunk_case chunk_cases[] = {
+	{"one chunk", IN("5\r\nhello\r\n0\r\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"several chunks, hex cases",
+	 IN("a\r\n0123456789\r\nA\r\nabcdefghij\r\n1\r\n!\r\n0\r\n\r\n"), H1_CHUNK_DONE, END,
+	 "0123456789abcdefghij!"},
+	{"leading zeros", IN("0005\r\nhello\r\n000\r\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"many leading zeros", IN("00000000000000000000000001\r\nx\r\n0\r\n\r\n"), H1_CHUNK_DONE,
+	 END, "x"},
+	{"extensions", IN("5;foo=bar;baz\r\nhello\r\n0;last=\"a b\\\"c\"\t\r\n\r\n"), H1_CHUNK_DONE,
+	 END, "hello"},
+	{"trailers", IN("3\r\nabc\r\n0\r\nX-Sum: 12 34\r\nY:\r\n\r\n"), H1_CHUNK_DONE, END, "abc"},
+	{"empty body", IN("0\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"next message follows", IN("1\r\nz\r\n0\r\n\r\nGET / HTTP/1.1\r\n"), H1_CHUNK_DONE, 11,
+	 "z"},
+	{"CRLF in data", IN("4\r\n\r\n\r\n\r\n0\r\n\r\n"), H1_CHUNK_DONE, END, "\r\n\r\n"},
+	{"incomplete data", IN("5\r\nhel"), H1_INCOMPLETE, END, "hel"},
+	{"incomplete trailers", IN("0\r\nX: 1\r\n"), H1_INCOMPLETE, END, ""},
+	{"largest size", IN("3fffffffffffffff\r\nab"), H1_INCOMPLETE, END, "ab"},
+
+	{"0x prefix", IN("0x5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
+	{"space before size", IN(" 5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
+	{"space after size", IN("5 \r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
+	{"tab before extension", IN("5\t;a\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
+	{"negative size", IN("-5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
+	{"plus sign", IN("+5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
+	{"non-hex", IN("5g\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
+	{"empty size", IN("\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
+	{"no last chunk, EOF-style", IN("5\r\nhello\r\n\r\n"), H1_ERR_CHUNK_SIZE, 10, "hello"},
+	{"size 2^62", IN("4000000000000000\r\n"), H1_ERR_CHUNK_OVERFLOW, 15, ""},
+	{"size 2^64 wraps", IN("10000000000000005\r\nhello"), H1_ERR_CHUNK_OVERFLOW, 16, ""},
+	{"bare LF after size", IN("5\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 1, ""},
+	{"CR without LF after size", IN("5\rhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 2, ""},
+	{"bare LF in extension", IN("5;a\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 3, ""},
+	{"CTL in extension", IN("5;a\x01\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_EXT, 3, ""},
+	{"NUL in extension", IN("5;\0\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_EXT, 2, ""},
+	{"data longer than size", IN("5\r\nhelloX\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 8, "hello"},
+	{"data shorter than size", IN("6\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 9, "hello\r"},
+	{"bare LF after data", IN("5\r\nhello\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 8, "hello"},
+	{"bare CR after data", IN("5\r\nhello\r0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 9, "hello"},
+	{"bare LF ending body", IN("0\r\n\n"), H1_ERR_CHUNK_TRAILER, 3, ""},
+	{"CR without LF ending body", IN("0\r\n\rX"), H1_ERR_CHUNK_CRLF, 4, ""},
+	{"space before trailer colon", IN("0\r\nX : 1\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 4, ""},
+	{"trailer without colon", IN("0\r\nX\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 4, ""},
+	{"empty trailer name", IN("0\r\n: 1\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 3, ""},
+	{"trailer obs-fold", IN("0\r\nX: 1\r\n 2\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 9, ""},
+	{"CTL in trailer value", IN("0\r\nX: \x01\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 6, ""},
+	{"bare LF in trailer", IN("0\r\nX: 1\n\r\n"), H1_ERR_CHUNK_TRAILER, 7, ""},
+	{"bare CR in trailer", IN("0\r\nX: 1\rZ\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 8, ""},
+};
+
+ParameterizedTestParameters(h1, chunked)
+{
+	return case_indexes(ARRAY_LEN(chunk_cases));
+}
+
+static void chunk_expect(const struct chunk_run *r, int rc, size_t off, const char *data,
+			 size_t datalen, const char *name, const char *how)
+{
+	cr_assert_eq(r->rc, rc, "%s (%s): rc %d (%s), want %d", name, how, r->rc,
+		     h1_strerror(r->rc), rc);
+	cr_assert_eq(r->off, off, "%s (%s): ended at %zu, want %zu", name, how, r->off, off);
+	cr_assert(r->datalen == datalen && (!datalen || memcmp(r->data, data, datalen) == 0),
+		  "%s (%s): data \"%.*s\"", name, how, (int)r->datalen, r->data ? r->data : "");
+}
+
+ParameterizedTest(size_t *idx, h1, chunked)
+{
+	const struct chunk_case *tc = &chunk_cases[*idx];
+	size_t off = tc->off == END ? tc->len : (size_t)tc->off;
+	size_t steps[] = {tc->len, 1, 2, 3, 7};
+	struct chunk_run r;
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(steps); i++) {
+		char how[32];
+
+		snprintf(how, sizeof(how), "pieces of %zu", steps[i]);
+		chunk_feed(tc->in, tc->len, steps[i], &r);
+		chunk_expect(&r, tc->rc, off, tc->data, strlen(tc->data), tc->name, how);
+		free(r.data);
+	}
+}
+
+/* Limits that need long inputs. */
+Test(h1, chunked_limits)
+{
+	size_t n = 3 * H1_CHUNK_TRAILER_MAX;
+	char *b = malloc(n);
+	struct chunk_run r;
+
+	cr_assert_not_null(b);
+	/* a size line of exactly 4096 bytes is fine, 4097 is not */
+	memset(b, '0', n);
+	memcpy(b + H1_CHUNK_EXT_MAX - 1, "1\r\nx\r\n0\r\n\r\n", 11);
+	chunk_feed(b, H1_CHUNK_EXT_MAX + 10, H1_CHUNK_EXT_MAX + 10, &r);
+	chunk_expect(&r, H1_CHUNK_DONE, H1_CHUNK_EXT_MAX + 10, "x", 1, "4096 zeros", "whole");
+	free(r.data);
+	memset(b, '0', n);
+	memcpy(b + H1_CHUNK_EXT_MAX, "1\r\nx\r\n0\r\n\r\n", 11);
+	chunk_feed(b, H1_CHUNK_EXT_MAX + 11, 1, &r);
+	chunk_expect(&r, H1_ERR_CHUNK_SIZE, H1_CHUNK_EXT_MAX, "", 0, "4097 zeros", "bytes");
+
+	memset(b, 'x', n);
+	memcpy(b, "1;", 2);
+	memcpy(b + H1_CHUNK_EXT_MAX, "\r\nx\r\n0\r\n\r\n", 10);
+	chunk_feed(b, H1_CHUNK_EXT_MAX + 10, 5, &r);
+	chunk_expect(&r, H1_CHUNK_DONE, H1_CHUNK_EXT_MAX + 10, "x", 1, "ext 4096", "5");
+	free(r.data);
+	memset(b, 'x', n);
+	memcpy(b, "1;", 2);
+	memcpy(b + H1_CHUNK_EXT_MAX + 1, "\r\nx\r\n0\r\n\r\n", 10);
+	chunk_feed(b, H1_CHUNK_EXT_MAX + 11, 5, &r);
+	chunk_expect(&r, H1_ERR_CHUNK_EXT, H1_CHUNK_EXT_MAX, "", 0, "ext 4097", "5");
+
+	/* trailer section of exactly 8192 bytes (final CRLF included) */
+	memset(b, 'v', n);
+	memcpy(b, "0\r\nX: ", 6);
+	memcpy(b + 3 + H1_CHUNK_TRAILER_MAX - 4, "\r\n\r\n", 4);
+	chunk_feed(b, 3 + H1_CHUNK_TRAILER_MAX, 1000, &r);
+	chunk_expect(&r, H1_CHUNK_DONE, 3 + H1_CHUNK_TRAILER_MAX, "", 0, "trailer 8192", "1000");
+	memset(b, 'v', n);
+	memcpy(b, "0\r\nX: ", 6);
+	memcpy(b + 3 + H1_CHUNK_TRAILER_MAX - 3, "\r\n\r\n", 4);
+	chunk_feed(b, 4 + H1_CHUNK_TRAILER_MAX, 1000, &r);
+	chunk_expect(&r, H1_ERR_CHUNK_TRAILER, 3 + H1_CHUNK_TRAILER_MAX, "", 0, "trailer 8193",
+		     "1000");
+	free(b);
+}
+
+/* A chunk split over calls yields its bytes as they come, never more. */
+Test(h1, chunked_spans)
+{
+	struct h1_chunked st;
+	struct h1_str d;
+	size_t c;
+
+	h1_chunked_init(&st);
+	cr_assert_eq(h1_parse_chunked(&st, "8\r\nabc", 6, &c, &d), H1_CHUNK_DATA);
+	cr_assert_eq(c, 6);
+	cr_assert_eq(d.len, 3);
+	cr_assert_eq(h1_parse_chunked(&st, "", 0, &c, &d), H1_INCOMPLETE);
+	cr_assert_eq(c, 0);
+	cr_assert_eq(h1_parse_chunked(&st, "defgh\r\n2\r\nij", 12, &c, &d), H1_CHUNK_DATA);
+	cr_assert_eq(c, 5);
+	cr_assert_eq(memcmp(d.p, "defgh", 5), 0);
+	cr_assert_eq(h1_parse_chunked(&st, "\r\n2\r\nij", 7, &c, &d), H1_CHUNK_DATA);
+	cr_assert_eq(c, 7);
+	cr_assert_eq(memcmp(d.p, "ij", 2), 0);
+	cr_assert_not(h1_chunked_done(&st));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Field-value helpers */
+
+struct cl_case {
+	const char *in; /* value */
+	int rc;		/* expected */
+	uint64_t v;	/* expected value */
+};
+
+Test(h1, content_length)
+{
+	static const struct cl_case cases[] = {
+		{"0", 0, 0},
+		{"42", 0, 42},
+		{"007", 0, 7},
+		{"9223372036854775807", 0, INT64_MAX},
+		{"9223372036854775808", H1_ERR_BAD, 0},
+		{"18446744073709551616", H1_ERR_BAD, 0},
+		{"99999999999999999999999", H1_ERR_BAD, 0},
+		{"", H1_ERR_BAD, 0},
+		{"+1", H1_ERR_BAD, 0},
+		{"-1", H1_ERR_BAD, 0},
+		{" 1", H1_ERR_BAD, 0},
+		{"1 ", H1_ERR_BAD, 0},
+		{"1 2", H1_ERR_BAD, 0},
+		{"5, 5", H1_ERR_BAD, 0},
+		{"0x10", H1_ERR_BAD, 0},
+		{"1e3", H1_ERR_BAD, 0},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		size_t n = strlen(cases[i].in);
+		uint64_t v = 12345;
+		int rc = h1_parse_content_length((struct h1_str){guarded(cases[i].in, n), n}, &v);
+
+		cr_assert_eq(rc, cases[i].rc, "\"%s\": %d", cases[i].in, rc);
+		if (!rc)
+			cr_assert_eq(v, cases[i].v, "\"%s\": %llu", cases[i].in,
+				     (unsigned long long)v);
+	}
+}
+
+struct tok_case {
+	const char *v;	 /* field value */
+	const char *tok; /* token looked for (list) */
+	bool list;	 /* expected h1_list_has_token */
+	bool chunked;	 /* expected h1_te_is_chunked */
+};
+
+Test(h1, token_lists)
+{
+	static const struct tok_case cases[] = {
+		{"chunked", "chunked", true, true},
+		{"Chunked", "chunked", true, true},
+		{"gzip, chunked", "gzip", true, true},
+		{"gzip,chunked , ", "chunked", true, true},
+		{" \tchunked\t ", "chunked", true, true},
+		{"chunked, gzip", "chunked", true, false},
+		{"chunked, chunked", "chunked", true, false},
+		{"chunked;a=b", "chunked", false, false},
+		{"xchunked", "chunked", false, false},
+		{"chunkedx", "chunked", false, false},
+		{"identity", "chunked", false, false},
+		{"", "chunked", false, false},
+		{",,", "chunked", false, false},
+		{"keep-alive, Upgrade", "upgrade", true, false},
+		{"close", "keep-alive", false, false},
+		{"Close", "close", true, false},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_LEN(cases); i++) {
+		size_t n = strlen(cases[i].v);
+		struct h1_str v = {guarded(cases[i].v, n), n};
+
+		cr_assert_eq(h1_list_has_token(v, cases[i].tok), cases[i].list, "\"%s\" has %s",
+			     cases[i].v, cases[i].tok);
+		cr_assert_eq(h1_te_is_chunked(v), cases[i].chunked, "\"%s\" chunked", cases[i].v);
+	}
+}
+
+Test(h1, str_ieq_and_find)
+{
+	struct h1_header h[3] = {
+		{.name = {"X@Host", 6}, .value = {"bad", 3}, .invalid = 1},
+		{.name = {"hOsT", 4}, .value = {"a", 1}},
+		{.name = {"Host", 4}, .value = {"b", 1}},
+	};
+
+	cr_assert(h1_str_ieq((struct h1_str){"Content-LENGTH", 14}, "content-length"));
+	cr_assert_not(h1_str_ieq((struct h1_str){"Content-Lengt", 13}, "content-length"));
+	cr_assert_not(h1_str_ieq((struct h1_str){"Content-Lengthh", 15}, "content-length"));
+	/* '@' | 0x20 is '`': case folding must be for letters only */
+	cr_assert_not(h1_str_ieq((struct h1_str){"@", 1}, "`"));
+	cr_assert(h1_str_ieq((struct h1_str){NULL, 0}, ""));
+	cr_assert_eq(h1_find_header(h, 3, "host"), &h[1]);
+	cr_assert_null(h1_find_header(h, 3, "x@host"));
+	cr_assert_null(h1_find_header(h, 0, "host"));
+}
+
+Test(h1, strerror_names_every_code)
+{
+	int rc;
+
+	for (rc = H1_ERR_CHUNK_TRAILER; rc <= H1_INCOMPLETE; rc++)
+		cr_assert_str_neq(h1_strerror(rc), "unknown error", "%d", rc);
+	cr_assert_str_eq(h1_strerror(-100), "unknown error");
+}

@@ -1,0 +1,1516 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP/1.1 client connections: reading and checking each request (strict,
+ * as nginx 1.22 answers), choosing the server block and the location,
+ * running the rewrite and access phases, and writing special responses,
+ * redirects and error pages. Owns struct conn from accept to close; the
+ * proxy (proxy.c) and static files (static.c) produce content for it.
+ *
+ * Connections are freed only through ev_defer(), never inside their own
+ * callbacks (see ev.h).
+ */
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "alog.h"
+#include "cfg.h"
+#include "http.h"
+#include "log.h"
+#include "var.h"
+#include "worker.h"
+
+#define HTTP_STATUS_REQ_HEADER_TOO_LARGE 494 /* nginx's internal code, sent as 400 */
+#define HTTP_MAX_URI_CHANGES 10
+#define HTTP_IN_INITIAL 4096
+
+static void read_head(struct conn *c);
+static void process_request(struct conn *c);
+static void find_config(struct conn *c);
+
+/* ---- status lines and pages ---------------------------------------------- */
+
+struct status_text {
+	int code;
+	const char *text;
+};
+
+static const struct status_text statuses[] = {
+	{ 100, "Continue" },
+	{ 101, "Switching Protocols" },
+	{ 200, "OK" },
+	{ 201, "Created" },
+	{ 202, "Accepted" },
+	{ 204, "No Content" },
+	{ 206, "Partial Content" },
+	{ 301, "Moved Permanently" },
+	{ 302, "Moved Temporarily" },
+	{ 303, "See Other" },
+	{ 304, "Not Modified" },
+	{ 307, "Temporary Redirect" },
+	{ 308, "Permanent Redirect" },
+	{ 400, "Bad Request" },
+	{ 401, "Unauthorized" },
+	{ 402, "Payment Required" },
+	{ 403, "Forbidden" },
+	{ 404, "Not Found" },
+	{ 405, "Not Allowed" },
+	{ 406, "Not Acceptable" },
+	{ 408, "Request Time-out" },
+	{ 409, "Conflict" },
+	{ 410, "Gone" },
+	{ 411, "Length Required" },
+	{ 412, "Precondition Failed" },
+	{ 413, "Request Entity Too Large" },
+	{ 414, "Request-URI Too Large" },
+	{ 415, "Unsupported Media Type" },
+	{ 416, "Requested Range Not Satisfiable" },
+	{ 421, "Misdirected Request" },
+	{ 429, "Too Many Requests" },
+	{ 500, "Internal Server Error" },
+	{ 501, "Not Implemented" },
+	{ 502, "Bad Gateway" },
+	{ 503, "Service Temporarily Unavailable" },
+	{ 504, "Gateway Time-out" },
+	{ 505, "HTTP Version Not Supported" },
+	{ 507, "Insufficient Storage" },
+};
+
+static const char *status_text(int code)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(statuses); i++)
+		if (statuses[i].code == code)
+			return statuses[i].text;
+	return NULL;
+}
+
+const char *http_status_line(int status)
+{
+	static __thread char line[64];
+	const char *t = status_text(status);
+
+	if (t)
+		snprintf(line, sizeof(line), "%d %s", status, t);
+	else
+		snprintf(line, sizeof(line), "%d ", status);
+	return line;
+}
+
+/* http_date - the current time as an HTTP date, cached per thread per second. */
+const char *http_date(void)
+{
+	static __thread char buf[40];
+	static __thread time_t last;
+	time_t now = time(NULL);
+
+	if (now != last) {
+		struct tm tm;
+
+		gmtime_r(&now, &tm);
+		strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		last = now;
+	}
+	return buf;
+}
+
+/* ---- buffers and output ---------------------------------------------------- */
+
+static int buf_reserve(struct buf *b, size_t need)
+{
+	char *d;
+	size_t cap;
+
+	if (b->cap - b->end >= need)
+		return 0;
+	if (b->start > 0 && b->cap - (b->end - b->start) >= need) {
+		memmove(b->data, b->data + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->start = 0;
+		return 0;
+	}
+	cap = b->cap ? b->cap : 1024;
+	while (cap - (b->end - b->start) < need)
+		cap *= 2;
+	d = realloc(b->data, cap);
+	if (!d)
+		return -ENOMEM;
+	b->data = d;
+	b->cap = cap;
+	return 0;
+}
+
+int http_out_append(struct conn *c, const void *p, size_t n)
+{
+	if (buf_reserve(&c->out, n))
+		return -ENOMEM;
+	memcpy(c->out.data + c->out.end, p, n);
+	c->out.end += n;
+	return 0;
+}
+
+int http_head_addf(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (buf_reserve(&c->out, 256))
+		return -ENOMEM;
+	va_start(ap, fmt);
+	n = vsnprintf(c->out.data + c->out.end, c->out.cap - c->out.end, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	if ((size_t)n >= c->out.cap - c->out.end) {
+		if (buf_reserve(&c->out, (size_t)n + 1))
+			return -ENOMEM;
+		va_start(ap, fmt);
+		vsnprintf(c->out.data + c->out.end, c->out.cap - c->out.end, fmt, ap);
+		va_end(ap);
+	}
+	c->out.end += (size_t)n;
+	return 0;
+}
+
+int http_head_add(struct conn *c, const char *name, size_t nlen, const char *val, size_t vlen)
+{
+	if (buf_reserve(&c->out, nlen + vlen + 4))
+		return -ENOMEM;
+	memcpy(c->out.data + c->out.end, name, nlen);
+	c->out.end += nlen;
+	memcpy(c->out.data + c->out.end, ": ", 2);
+	c->out.end += 2;
+	memcpy(c->out.data + c->out.end, val, vlen);
+	c->out.end += vlen;
+	memcpy(c->out.data + c->out.end, "\r\n", 2);
+	c->out.end += 2;
+	return 0;
+}
+
+static bool server_tokens(const struct conn *c)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
+
+	return !l || l->server_tokens;
+}
+
+int http_head_start(struct conn *c, int status)
+{
+	c->req.status = status;
+	c->req.header_sent = true;
+	return http_head_addf(c, "HTTP/1.1 %s\r\nServer: %s\r\nDate: %s\r\n",
+			      http_status_line(status),
+			      server_tokens(c) ? LBD_NAME "/" LBD_VERSION : LBD_NAME, http_date());
+}
+
+static bool keepalive_ok(struct conn *c)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
+
+	if (!c->req.keepalive || c->close_after || c->w->quitting || !l)
+		return false;
+	if (l->keepalive_timeout == 0 || c->requests >= l->keepalive_requests)
+		return false;
+	return true;
+}
+
+static bool add_header_applies(int status)
+{
+	switch (status) {
+	case 200: case 201: case 204: case 206: case 301: case 302:
+	case 303: case 304: case 307: case 308:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* http_head_finish - Connection, add_header, and the empty line. */
+int http_head_finish(struct conn *c, bool add_headers)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
+	int rc;
+
+	if (!keepalive_ok(c))
+		c->close_after = true;
+	rc = http_head_addf(c, "Connection: %s\r\n", c->close_after ? "close" : "keep-alive");
+	if (add_headers && l) {
+		bool ok = add_header_applies(c->req.status);
+
+		for (int i = 0; i < l->add_headers.n && !rc; i++) {
+			const struct hdr_set *h = &l->add_headers.v[i];
+			struct lstr v;
+
+			if (!ok && !h->always)
+				continue;
+			if (cval_eval(&h->value, c, &v))
+				return -ENOMEM;
+			if (v.len)
+				rc = http_head_add(c, h->name, h->namelen, v.p, v.len);
+		}
+	}
+	return rc ? rc : http_out_append(c, "\r\n", 2);
+}
+
+ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	do {
+		w = writev(c->io.fd, iov, n);
+	} while (w == -1 && errno == EINTR);
+	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->writable = false;
+	return w;
+}
+
+/* http_flush - write c->out, then the file range. 1 done, 0 again later,
+ * -errno when the client is gone. */
+int http_flush(struct conn *c)
+{
+	while (c->out.end > c->out.start) {
+		struct iovec iov = { c->out.data + c->out.start, c->out.end - c->out.start };
+		ssize_t w = http_writev(c, &iov, 1);
+
+		if (w == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		c->out.start += (size_t)w;
+		c->req.bytes_sent += (uint64_t)w;
+	}
+	c->out.start = c->out.end = 0;
+	while (c->file_fd >= 0 && c->file_off < c->file_end) {
+		size_t n = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)(1 << 20));
+		ssize_t w = sendfile(c->io.fd, c->file_fd, &c->file_off, n);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				c->writable = false;
+				return 0;
+			}
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO; /* file shrank under us */
+		c->req.bytes_sent += (uint64_t)w;
+		c->req.body_bytes_sent += (uint64_t)w;
+	}
+	return 1;
+}
+
+/* http_send_body - flush the queued response; finish when written. */
+void http_send_body(struct conn *c)
+{
+	int rc;
+
+	c->state = CS_WRITE;
+	rc = http_flush(c);
+	if (rc < 0) {
+		c->close_after = true;
+		http_response_done(c);
+		return;
+	}
+	if (rc == 0) {
+		conn_arm_timer(c, c->req.loc ? c->req.loc->send_timeout : 60000);
+		return;
+	}
+	http_response_done(c);
+}
+
+/* ---- connection life ----------------------------------------------------------- */
+
+static void conn_free(void *arg)
+{
+	struct conn *c = arg;
+
+	free(c->in.data);
+	free(c->out.data);
+	pool_destroy(&c->pool);
+	if (c->cfg)
+		cfg_unref(c->cfg);
+	free(c);
+}
+
+static void req_cleanup(struct conn *c)
+{
+	struct http_req *r = &c->req;
+
+	if (r->up)
+		proxy_abort(c);
+	if (r->body_fd >= 0)
+		close(r->body_fd);
+	r->body_fd = -1;
+	free(r->body_mem.data);
+	r->body_mem = (struct buf){ 0 };
+	if (c->file_fd >= 0)
+		close(c->file_fd);
+	c->file_fd = -1;
+}
+
+void conn_close(struct conn *c)
+{
+	struct worker *w = c->w;
+
+	if (c->dead)
+		return;
+	c->dead = true;
+	c->state = CS_CLOSING;
+	req_cleanup(c);
+	ev_timer_stop(&w->loop, &c->timer);
+	ev_io_stop(&w->loop, &c->io);
+	close(c->io.fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	w->nconns--;
+	if (ev_defer(&w->loop, conn_free, c))
+		conn_free(c); /* no memory to defer: the event batch holds no ref */
+}
+
+static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct conn *c = t->data;
+
+	(void)loop;
+	switch (c->state) {
+	case CS_READ_HEAD:
+		/* nginx: 408 is logged, nothing sent, connection closed. */
+		if (c->in.end > c->in.start) {
+			c->req.status = 408;
+			alog_write(c);
+		}
+		conn_close(c);
+		break;
+	case CS_READ_BODY:
+	case CS_UPSTREAM:
+		proxy_client_timeout(c);
+		break;
+	default:
+		conn_close(c);
+	}
+}
+
+void conn_arm_timer(struct conn *c, int64_t ms)
+{
+	ev_timer_start(&c->w->loop, &c->timer, ms);
+}
+
+static void conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct conn *c = io->data;
+
+	(void)loop;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->readable = true;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		c->writable = true;
+	http_conn_run(c);
+}
+
+void http_conn_run(struct conn *c)
+{
+	switch (c->state) {
+	case CS_READ_HEAD:
+	case CS_KEEPALIVE:
+		if (c->readable)
+			read_head(c);
+		break;
+	case CS_READ_BODY:
+	case CS_UPSTREAM:
+		proxy_on_client_event(c);
+		break;
+	case CS_WRITE:
+		if (c->writable)
+			http_send_body(c);
+		break;
+	case CS_CLOSING:
+		break;
+	}
+}
+
+void http_accept(struct worker *w, int fd, struct listen_group *lg,
+		 const struct sockaddr_storage *peer, socklen_t peerlen)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+	int one = 1;
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ev_io_init(&c->io, fd, conn_io, c);
+	ev_timer_init(&c->timer, conn_timeout, c);
+	c->w = w;
+	c->cfg = w->cfg;
+	cfg_ref(c->cfg);
+	c->lg = lg;
+	memcpy(&c->peer, peer, peerlen);
+	c->peerlen = peerlen;
+	c->locallen = sizeof(c->local);
+	getsockname(fd, (struct sockaddr *)&c->local, &c->locallen);
+	c->number = atomic_fetch_add_explicit(&lbd_conn_counter, 1, memory_order_relaxed) + 1;
+	c->file_fd = -1;
+	c->req.body_fd = -1;
+	pool_init(&c->pool, 4096);
+	c->state = CS_READ_HEAD;
+	c->next = w->conns;
+	if (w->conns)
+		w->conns->prev = c;
+	w->conns = c;
+	w->nconns++;
+	if (ev_io_start(&w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		conn_close(c);
+		return;
+	}
+	conn_arm_timer(c, lg->default_srv->client_header_timeout);
+}
+
+/* ---- request head ------------------------------------------------------------- */
+
+static size_t head_limit(const struct conn *c)
+{
+	const struct cfg_srv *s = c->lg->default_srv;
+
+	return (size_t)(s->large_header_num * s->large_header_size);
+}
+
+static void bad_request(struct conn *c, int status)
+{
+	c->close_after = true;
+	c->req.keepalive = false;
+	http_finalize(c, status);
+}
+
+static void read_head(struct conn *c)
+{
+	size_t limit = head_limit(c) + 1024;
+
+	for (;;) {
+		ssize_t n;
+
+		if (c->in.cap - c->in.end == 0) {
+			size_t want = c->in.cap ? c->in.cap * 2 : HTTP_IN_INITIAL;
+
+			if (c->in.cap >= limit)
+				break; /* the parser has already refused it */
+			if (want > limit)
+				want = limit;
+			char *d = realloc(c->in.data, want);
+
+			if (!d) {
+				conn_close(c);
+				return;
+			}
+			c->in.data = d;
+			c->in.cap = want;
+		}
+		n = recv(c->io.fd, c->in.data + c->in.end, c->in.cap - c->in.end, 0);
+		if (n == 0) {
+			c->peer_closed = true;
+			conn_close(c);
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->readable = false;
+				break;
+			}
+			conn_close(c);
+			return;
+		}
+		c->in.end += (size_t)n;
+		if (c->state == CS_KEEPALIVE) {
+			c->state = CS_READ_HEAD;
+			conn_arm_timer(c, c->lg->default_srv->client_header_timeout);
+		}
+		if (c->in.end < c->in.cap)
+			break; /* drained the socket (likely); parse what we have */
+	}
+	if (c->in.end > c->in.start)
+		process_request(c);
+}
+
+static int hex(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch |= 0x20;
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	return -1;
+}
+
+/* parse_uri - split the target into path and args, percent-decode the path
+ * and normalize it ("//", "/./", "/../"), as nginx does. 0, or 400. */
+static int parse_uri(struct conn *c, const char *t, size_t len, bool merge_slashes)
+{
+	struct http_req *r = &c->req;
+	const char *q = memchr(t, '?', len);
+	size_t plen = q ? (size_t)(q - t) : len;
+	char *out = pool_alloc(&c->pool, plen + 1);
+	size_t o = 0;
+
+	if (!out)
+		return 500;
+	if (plen == 0 || t[0] != '/')
+		return 400;
+	for (size_t i = 0; i < plen; i++) {
+		int ch = (unsigned char)t[i];
+
+		if (ch == '%') {
+			int h1, h2;
+
+			if (i + 2 >= plen)
+				return 400;
+			h1 = hex((unsigned char)t[i + 1]);
+			h2 = hex((unsigned char)t[i + 2]);
+			if (h1 < 0 || h2 < 0)
+				return 400;
+			ch = h1 * 16 + h2;
+			if (ch == 0)
+				return 400;
+			i += 2;
+		}
+		if (ch == '/' && merge_slashes && o > 0 && out[o - 1] == '/')
+			continue;
+		out[o++] = (char)ch;
+		/* Resolve dot segments once a segment ends. */
+		if (ch == '/' || i + 1 == plen) {
+			size_t end = ch == '/' ? o - 1 : o;
+			size_t segstart = end;
+
+			while (segstart > 0 && out[segstart - 1] != '/')
+				segstart--;
+			size_t seglen = end - segstart;
+
+			if (seglen == 1 && out[segstart] == '.') {
+				o = segstart;
+			} else if (seglen == 2 && out[segstart] == '.' && out[segstart + 1] == '.') {
+				size_t prev;
+
+				if (segstart < 2)
+					return 400;
+				prev = segstart - 1;
+				while (prev > 0 && out[prev - 1] != '/')
+					prev--;
+				o = prev;
+			}
+		}
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	r->u.uri = (struct lstr){ out, o };
+	r->u.args = q ? (struct lstr){ q + 1, len - plen - 1 } : (struct lstr){ "", 0 };
+	r->u.unparsed = (struct lstr){ t, len };
+	return 0;
+}
+
+static int validate_host(struct conn *c, const char *h, size_t len)
+{
+	char *out;
+	size_t dots = 0, o = 0, end = len;
+	bool v6 = len && h[0] == '[';
+
+	/* strip a trailing dot and the port */
+	for (size_t i = 0; i < len; i++) {
+		if (h[i] == ':' && !v6) {
+			end = i;
+			break;
+		}
+		if (h[i] == ']' && v6) {
+			end = i + 1;
+			break;
+		}
+	}
+	if (end && h[end - 1] == '.')
+		end--;
+	out = pool_alloc(&c->pool, end + 1);
+	if (!out)
+		return -1;
+	for (size_t i = 0; i < end; i++) {
+		unsigned char ch = (unsigned char)h[i];
+
+		if (ch == '.') {
+			if (dots)
+				return -1; /* ".." */
+			dots = 1;
+		} else {
+			dots = 0;
+		}
+		if (ch == '/' || ch == '\\' || ch == '\0' || ch <= 0x20 || ch == 0x7f)
+			return -1;
+		out[o++] = (char)tolower(ch);
+	}
+	if (o == 0)
+		return -1;
+	if (out[0] == '.')
+		return -1;
+	out[o] = '\0';
+	c->req.host = (struct lstr){ out, o };
+	return 0;
+}
+
+/* process_headers - nginx's header checks. 0 or a status to answer. */
+static int process_headers(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_srv *ds = c->lg->default_srv;
+	struct h1_str *cl = NULL, *te = NULL, *host = NULL;
+
+	for (size_t i = 0; i < r->h1.nheaders; i++) {
+		struct h1_header *h = &r->hdrs[i];
+
+		if (ds->ignore_invalid_headers &&
+		    (h->invalid || h->symbol || (h->underscore && !ds->underscores_in_headers))) {
+			continue;
+		}
+		if (h1_str_ieq(h->name, "host")) {
+			if (host)
+				return 400;
+			host = &h->value;
+		} else if (h1_str_ieq(h->name, "content-length")) {
+			if (cl)
+				return 400;
+			cl = &h->value;
+		} else if (h1_str_ieq(h->name, "transfer-encoding")) {
+			if (te)
+				return 400;
+			te = &h->value;
+		} else if (h1_str_ieq(h->name, "connection")) {
+			r->hdr_connection = (struct lstr){ h->value.p, h->value.len };
+		} else if (h1_str_ieq(h->name, "expect")) {
+			r->hdr_expect = (struct lstr){ h->value.p, h->value.len };
+		} else if (h1_str_ieq(h->name, "upgrade")) {
+			r->hdr_upgrade = (struct lstr){ h->value.p, h->value.len };
+		}
+	}
+	if (!r->host.len) {
+		if (host) {
+			if (validate_host(c, host->p, host->len))
+				return 400;
+		} else if (r->version == 11) {
+			return 400;
+		}
+	}
+	if (r->version == 11)
+		r->keepalive = !(r->hdr_connection.len &&
+				 h1_list_has_token((struct h1_str){ r->hdr_connection.p,
+								    r->hdr_connection.len },
+						   "close"));
+	else
+		r->keepalive = r->hdr_connection.len &&
+			       h1_list_has_token((struct h1_str){ r->hdr_connection.p,
+								  r->hdr_connection.len },
+						 "keep-alive");
+	if (te) {
+		if (r->version < 11)
+			return 400;
+		if (cl)
+			return 400;
+		if (!h1_str_ieq(*te, "chunked"))
+			return 501;
+		r->body_kind = BODY_CHUNKED;
+		h1_chunked_init(&r->chunked);
+	} else if (cl) {
+		if (h1_parse_content_length(*cl, &r->content_length))
+			return 400;
+		r->body_kind = r->content_length ? BODY_LENGTH : BODY_NONE;
+	}
+	if (r->version == 11 && r->hdr_expect.len &&
+	    h1_str_ieq((struct h1_str){ r->hdr_expect.p, r->hdr_expect.len }, "100-continue"))
+		r->expect_continue = true;
+	return 0;
+}
+
+static int parse_target(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const char *t = r->h1.target.p;
+	size_t len = r->h1.target.len;
+
+	if (len > 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
+		size_t skip = t[4] == ':' ? 7 : 8;
+		const char *h = t + skip, *slash = memchr(h, '/', len - skip);
+		size_t hl = slash ? (size_t)(slash - h) : len - skip;
+
+		if (hl == 0 || validate_host(c, h, hl))
+			return 400;
+		if (!slash)
+			return parse_uri(c, "/", 1, true);
+		t = slash;
+		len -= (size_t)(slash - r->h1.target.p);
+	}
+	if (len == 1 && t[0] == '*')
+		return 400;
+	return parse_uri(c, t, len, c->lg->default_srv->merge_slashes);
+}
+
+/* ---- server and location -------------------------------------------------------- */
+
+static bool name_match(const struct server_name *sn, struct lstr host, struct conn *c)
+{
+	switch (sn->kind) {
+	case 0:
+		return host.len == sn->len && memcmp(host.p, sn->name, sn->len) == 0;
+	case 1: /* ".example.com" from "*.example.com": needs a label before */
+		return host.len > sn->len &&
+		       memcmp(host.p + host.len - sn->len, sn->name, sn->len) == 0;
+	case 2: /* "www.example." */
+		return host.len > sn->len && memcmp(host.p, sn->name, sn->len) == 0;
+	case 4: /* ".example.com": the name itself or any subdomain */
+		if (host.len == sn->len - 1 && memcmp(host.p, sn->name + 1, sn->len - 1) == 0)
+			return true;
+		return host.len > sn->len &&
+		       memcmp(host.p + host.len - sn->len, sn->name, sn->len) == 0;
+	case 3: {
+		pcre2_match_data *md = pcre2_match_data_create_from_pattern(sn->re, NULL);
+		int rc;
+
+		if (!md)
+			return false;
+		rc = pcre2_match(sn->re, (PCRE2_SPTR)host.p, host.len, 0, 0, md, NULL);
+		if (rc > 0) {
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+			char *subj = pool_strndup(&c->pool, host.p, host.len);
+
+			c->req.cap.subject = subj;
+			c->req.cap.re = sn->re;
+			c->req.cap.n = LBD_MIN(rc, HTTP_MAX_CAPTURES);
+			for (int i = 0; i < 2 * c->req.cap.n; i++)
+				c->req.cap.ovec[i] = ov[i];
+		}
+		pcre2_match_data_free(md);
+		return rc > 0;
+	}
+	}
+	return false;
+}
+
+struct cfg_srv *http_find_server(struct conn *c)
+{
+	struct listen_group *lg = c->lg;
+	struct lstr host = c->req.host;
+	int kinds[] = { 0, 4, 1, 2, 3 };
+
+	if (!host.len)
+		return lg->default_srv;
+	/* nginx order: exact, longest leading wildcard, trailing wildcard,
+	 * then regexes in order. Leading wildcards: longest wins. */
+	for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+		struct cfg_srv *best = NULL;
+		size_t bestlen = 0;
+
+		for (int i = 0; i < lg->nservers; i++) {
+			struct cfg_srv *s = lg->servers[i];
+
+			for (int j = 0; j < s->nnames; j++) {
+				const struct server_name *sn = &s->names[j];
+
+				if (sn->kind != kinds[k] || !name_match(sn, host, c))
+					continue;
+				if (kinds[k] == 3 || kinds[k] == 0)
+					return s;
+				if (!best || sn->len > bestlen) {
+					best = s;
+					bestlen = sn->len;
+				}
+			}
+		}
+		if (best)
+			return best;
+	}
+	return lg->default_srv;
+}
+
+static bool regex_loc_match(struct conn *c, struct cfg_loc *l, struct lstr uri)
+{
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(l->re, NULL);
+	int rc;
+
+	if (!md)
+		return false;
+	rc = pcre2_match(l->re, (PCRE2_SPTR)uri.p, uri.len, 0, 0, md, NULL);
+	if (rc > 0) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+
+		c->req.cap.subject = uri.p;
+		c->req.cap.re = l->re;
+		c->req.cap.n = LBD_MIN(rc, HTTP_MAX_CAPTURES);
+		for (int i = 0; i < 2 * c->req.cap.n; i++)
+			c->req.cap.ovec[i] = ov[i];
+	}
+	pcre2_match_data_free(md);
+	return rc > 0;
+}
+
+/* find_location - nginx's order: exact; else the longest prefix, searched
+ * further inside it; then (unless exact or ^~) regexes in order. *final is
+ * set when no regex may override the result. */
+struct cfg_loc *http_find_location(struct conn *c, struct cfg_loc *level, struct lstr uri,
+				   bool *final)
+{
+	struct cfg_loc *best = NULL;
+
+	*final = false;
+	for (int i = 0; i < level->nexact; i++) {
+		struct cfg_loc *l = level->exact[i];
+
+		if (l->patlen == uri.len && memcmp(l->pattern, uri.p, uri.len) == 0) {
+			*final = true;
+			return l;
+		}
+	}
+	for (int i = 0; i < level->nprefix; i++) {
+		struct cfg_loc *l = level->prefix[i];
+
+		if (l->patlen <= uri.len && memcmp(l->pattern, uri.p, l->patlen) == 0) {
+			best = l;
+			break;
+		}
+	}
+	if (best) {
+		bool inner_final = false;
+		struct cfg_loc *inner = NULL;
+
+		if (best->nexact || best->nprefix || best->nregex)
+			inner = http_find_location(c, best, uri, &inner_final);
+		if (inner) {
+			if (inner_final || inner->match == LOC_REGEX ||
+			    inner->match == LOC_REGEX_CASELESS) {
+				*final = true;
+				return inner;
+			}
+			if (inner->match == LOC_PREFIX_NOREGEX) {
+				*final = true;
+				return inner;
+			}
+			best = inner;
+		}
+		if (best->match == LOC_PREFIX_NOREGEX) {
+			*final = true;
+			return best;
+		}
+	}
+	for (int i = 0; i < level->nregex; i++)
+		if (regex_loc_match(c, level->regex[i], uri))
+			return level->regex[i];
+	return best;
+}
+
+static struct cfg_loc *find_named(struct cfg_srv *s, struct lstr name)
+{
+	for (int i = 0; i < s->loc.nnamed; i++) {
+		struct cfg_loc *l = s->loc.named[i];
+
+		if (l->patlen == name.len && memcmp(l->pattern, name.p, name.len) == 0)
+			return l;
+	}
+	return NULL;
+}
+
+/* ---- rewrite phase ---------------------------------------------------------------- */
+
+enum rw_result { RWR_CONTINUE = 0, RWR_DONE, RWR_LAST, RWR_BREAK };
+
+static void absolute_location(struct conn *c, struct lstr *v)
+{
+	char port[16] = "";
+	struct lstr host = c->req.host;
+	uint16_t p = 0;
+	char *out;
+	size_t n;
+
+	if (!v->len || v->p[0] != '/')
+		return;
+	if (!host.len)
+		host = c->req.srv && c->req.srv->nnames ? lstr_c(c->req.srv->names[0].name)
+							  : LSTR("localhost");
+	if (c->local.ss_family == AF_INET)
+		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
+	else if (c->local.ss_family == AF_INET6)
+		p = ntohs(((struct sockaddr_in6 *)&c->local)->sin6_port);
+	if (p && p != 80)
+		snprintf(port, sizeof(port), ":%u", p);
+	n = 7 + host.len + strlen(port) + v->len;
+	out = pool_alloc(&c->pool, n + 1);
+	if (!out)
+		return;
+	snprintf(out, n + 1, "http://%.*s%s%.*s", (int)host.len, host.p, port, (int)v->len, v->p);
+	*v = (struct lstr){ out, n };
+}
+
+static void send_redirect(struct conn *c, int code, struct lstr loc)
+{
+	absolute_location(c, &loc);
+	c->req.resp_location = loc;
+	http_finalize(c, code);
+}
+
+static void respond_text(struct conn *c, int code, struct lstr text)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
+
+	if (http_head_start(c, code) ||
+	    http_head_addf(c, "Content-Type: %s\r\nContent-Length: %zu\r\n", l->default_type,
+			   text.len) ||
+	    http_head_finish(c, true) || (!c->req.head && http_out_append(c, text.p, text.len))) {
+		conn_close(c);
+		return;
+	}
+	if (!c->req.head)
+		c->req.body_bytes_sent = text.len;
+	http_send_body(c);
+}
+
+static int set_var(struct conn *c, const char *name, struct lstr val)
+{
+	struct http_req *r = &c->req;
+	size_t nl = strlen(name);
+
+	for (int i = 0; i < r->nset_vars; i++) {
+		if (r->set_vars_name[i].len == nl && memcmp(r->set_vars_name[i].p, name, nl) == 0) {
+			r->set_vars_val[i] = val;
+			return 0;
+		}
+	}
+	if ((r->nset_vars & 7) == 0) {
+		struct lstr *n = pool_alloc(&c->pool, (size_t)(r->nset_vars + 8) * sizeof(*n));
+		struct lstr *v = pool_alloc(&c->pool, (size_t)(r->nset_vars + 8) * sizeof(*v));
+
+		if (!n || !v)
+			return -ENOMEM;
+		if (r->nset_vars) {
+			memcpy(n, r->set_vars_name, (size_t)r->nset_vars * sizeof(*n));
+			memcpy(v, r->set_vars_val, (size_t)r->nset_vars * sizeof(*v));
+		}
+		r->set_vars_name = n;
+		r->set_vars_val = v;
+	}
+	r->set_vars_name[r->nset_vars] = (struct lstr){ name, nl };
+	r->set_vars_val[r->nset_vars++] = val;
+	return 0;
+}
+
+static void set_uri_from(struct conn *c, struct lstr v, bool keep_args)
+{
+	const char *q = memchr(v.p, '?', v.len);
+	struct lstr old_args = c->req.u.args;
+
+	if (!q) {
+		c->req.u.uri = v;
+		return;
+	}
+	c->req.u.uri = (struct lstr){ v.p, (size_t)(q - v.p) };
+	struct lstr na = { q + 1, v.len - (size_t)(q - v.p) - 1 };
+
+	if (keep_args && old_args.len && na.len) {
+		char *m = pool_alloc(&c->pool, na.len + 1 + old_args.len);
+
+		if (m) {
+			memcpy(m, na.p, na.len);
+			m[na.len] = '&';
+			memcpy(m + na.len + 1, old_args.p, old_args.len);
+			na = (struct lstr){ m, na.len + 1 + old_args.len };
+		}
+	} else if (keep_args && !na.len) {
+		na = old_args;
+	}
+	c->req.u.args = na;
+}
+
+static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
+{
+	for (int i = 0; i < l->nrewrites; i++) {
+		const struct rewrite *rw = &l->rewrites[i];
+		struct lstr v = { "", 0 };
+
+		switch (rw->kind) {
+		case RW_BREAK:
+			return RWR_BREAK;
+		case RW_SET:
+			if (cval_eval(&rw->repl, c, &v) || set_var(c, rw->repl.raw, v)) {
+				http_finalize(c, 500);
+				return RWR_DONE;
+			}
+			break;
+		case RW_RETURN:
+			if (rw->repl.raw && cval_eval(&rw->repl, c, &v)) {
+				http_finalize(c, 500);
+				return RWR_DONE;
+			}
+			if (rw->code == 444) {
+				conn_close(c);
+				return RWR_DONE;
+			}
+			if (rw->code == 301 || rw->code == 302 || rw->code == 303 ||
+			    rw->code == 307 || rw->code == 308) {
+				send_redirect(c, rw->code, v);
+			} else if (rw->repl.raw) {
+				respond_text(c, rw->code, v);
+			} else {
+				http_finalize(c, rw->code);
+			}
+			return RWR_DONE;
+		case RW_REWRITE: {
+			struct lstr uri = c->req.u.uri;
+
+			if (!regex_loc_match(c, &(struct cfg_loc){ .re = rw->re }, uri))
+				break;
+			if (cval_eval(&rw->repl, c, &v)) {
+				http_finalize(c, 500);
+				return RWR_DONE;
+			}
+			bool ends_q = v.len && v.p[v.len - 1] == '?';
+			bool absolute = (v.len > 7 && strncmp(v.p, "http://", 7) == 0) ||
+					(v.len > 8 && strncmp(v.p, "https://", 8) == 0) ||
+					(v.len > 1 && v.p[0] == '$');
+
+			if (ends_q)
+				v.len--;
+			if (absolute || rw->flag == RW_F_REDIRECT || rw->flag == RW_F_PERMANENT) {
+				if (!ends_q && c->req.u.args.len) {
+					size_t n = v.len + 1 + c->req.u.args.len;
+					char *m = pool_alloc(&c->pool, n);
+
+					if (m) {
+						memcpy(m, v.p, v.len);
+						m[v.len] = memchr(v.p, '?', v.len) ? '&' : '?';
+						memcpy(m + v.len + 1, c->req.u.args.p,
+						       c->req.u.args.len);
+						v = (struct lstr){ m, n };
+					}
+				}
+				send_redirect(c, rw->flag == RW_F_PERMANENT ? 301 : 302, v);
+				return RWR_DONE;
+			}
+			set_uri_from(c, v, !ends_q);
+			if (ends_q && !memchr(v.p, '?', v.len))
+				c->req.u.args = (struct lstr){ "", 0 };
+			if (rw->flag == RW_F_LAST)
+				return RWR_LAST;
+			if (rw->flag == RW_F_BREAK)
+				return RWR_BREAK;
+			break;
+		}
+		case RW_IF:
+			break;
+		}
+	}
+	return RWR_CONTINUE;
+}
+
+/* ---- access phase ---------------------------------------------------------------- */
+
+static bool access_allowed(const struct conn *c, const struct cfg_loc *l)
+{
+	const uint8_t *a = NULL;
+	int fam = c->peer.ss_family, alen = 0;
+	uint8_t mapped[4];
+
+	if (fam == AF_INET) {
+		a = (const uint8_t *)&((const struct sockaddr_in *)&c->peer)->sin_addr;
+		alen = 4;
+	} else if (fam == AF_INET6) {
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
+		alen = 16;
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
+			memcpy(mapped, a + 12, 4);
+			a = mapped;
+			alen = 4;
+			fam = AF_INET;
+		}
+	}
+	for (int i = 0; i < l->naccess; i++) {
+		const struct access_rule *r = &l->access[i];
+		bool m = r->all;
+
+		if (!m && r->family == fam && a) {
+			m = true;
+			for (int k = 0; k < alen; k++)
+				if ((a[k] & r->mask[k]) != r->addr[k])
+					m = false;
+		}
+		if (m)
+			return !r->deny;
+	}
+	return true;
+}
+
+/* ---- phases ---------------------------------------------------------------------- */
+
+static void run_content(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	struct cfg_loc *l = r->loc;
+
+	if (!access_allowed(c, l)) {
+		log_emit(l->error_log, LOG_ERR, "access forbidden by rule, client: %s",
+			 "peer");
+		http_finalize(c, 403);
+		return;
+	}
+	if (lstr_eq(r->method, LSTR("TRACE"))) {
+		http_finalize(c, 405); /* nginx refuses TRACE everywhere */
+		return;
+	}
+	if (l->proxy) {
+		proxy_start(c);
+		return;
+	}
+	if (r->body_kind != BODY_NONE)
+		c->close_after = true; /* body not read: don't misparse it as a request */
+	if (l->try_files) {
+		static_try_files(c);
+		return;
+	}
+	static_handle(c);
+}
+
+/* find_config - location lookup, location rewrites, then content. Runs
+ * again after `rewrite ... last` and internal redirects. */
+static void find_config(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	bool final;
+
+	for (;;) {
+		struct cfg_loc *l;
+
+		if (r->uri_changes-- <= 0) {
+			log_emit(NULL, LOG_ERR,
+				 "rewrite or internal redirection cycle while processing \"%.*s\"",
+				 (int)r->u.uri.len, r->u.uri.p);
+			http_finalize(c, 500);
+			return;
+		}
+		l = http_find_location(c, &r->srv->loc, r->u.uri, &final);
+		if (!l) {
+			r->loc = &r->srv->loc;
+			http_finalize(c, 404);
+			return;
+		}
+		r->loc = l;
+		if (l->internal && !r->internal) {
+			http_finalize(c, 404);
+			return;
+		}
+		if (l->client_max_body_size && r->body_kind == BODY_LENGTH &&
+		    r->content_length > (uint64_t)l->client_max_body_size) {
+			log_emit(l->error_log, LOG_ERR,
+				 "client intended to send too large body: %llu bytes",
+				 (unsigned long long)r->content_length);
+			c->close_after = true;
+			http_finalize(c, 413);
+			return;
+		}
+		enum rw_result rr = run_rewrites(c, l);
+
+		if (rr == RWR_DONE)
+			return;
+		if (rr == RWR_LAST)
+			continue;
+		break;
+	}
+	run_content(c);
+}
+
+void http_internal_redirect(struct conn *c, struct lstr uri, struct lstr args)
+{
+	struct http_req *r = &c->req;
+
+	r->internal = true;
+	r->u.uri = uri;
+	r->u.args = args;
+	r->cap.n = 0;
+	find_config(c);
+}
+
+void http_named_location(struct conn *c, struct lstr name)
+{
+	struct http_req *r = &c->req;
+	struct cfg_loc *l = find_named(r->srv, name);
+
+	if (!l) {
+		log_emit(NULL, LOG_ERR, "could not find named location \"%.*s\"", (int)name.len,
+			 name.p);
+		http_finalize(c, 500);
+		return;
+	}
+	if (r->uri_changes-- <= 0) {
+		http_finalize(c, 500);
+		return;
+	}
+	r->internal = true;
+	r->loc = l;
+	if (run_rewrites(c, l) == RWR_DONE)
+		return;
+	run_content(c);
+}
+
+static void start_request(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	int st;
+
+	r->srv = http_find_server(c);
+	st = process_headers(c);
+	if (st) {
+		bad_request(c, st);
+		return;
+	}
+	/* Server-level rewrite phase; `last` acts as `break` here. */
+	r->loc = &r->srv->loc;
+	if (run_rewrites(c, &r->srv->loc) == RWR_DONE)
+		return;
+	r->loc = NULL;
+	find_config(c);
+}
+
+static void reset_request(struct conn *c)
+{
+	struct http_req *r = &c->req;
+
+	req_cleanup(c);
+	pool_reset(&c->pool);
+	memset(r, 0, sizeof(*r));
+	r->body_fd = -1;
+	r->uri_changes = HTTP_MAX_URI_CHANGES + 1;
+	c->close_after = false;
+	c->out.start = c->out.end = 0;
+}
+
+static void process_request(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_srv *ds = c->lg->default_srv;
+	struct h1_limits lim = {
+		.max_request_line = (size_t)ds->large_header_size,
+		.max_header_line = (size_t)ds->large_header_size,
+		.max_headers = HTTP_MAX_HEADERS,
+		.max_total = head_limit(c),
+	};
+	int n, st;
+
+	r->h1.headers = r->hdrs;
+	n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim, &r->h1,
+			     HTTP_MAX_HEADERS);
+	if (n == H1_INCOMPLETE)
+		return;
+	ev_timer_stop(&c->w->loop, &c->timer);
+	r->start_us = lbd_now_us();
+	clock_gettime(CLOCK_REALTIME, &r->start_wall);
+	r->uri_changes = HTTP_MAX_URI_CHANGES + 1;
+	c->requests++;
+	c->state = CS_READ_BODY;
+	if (n < 0) {
+		r->version = 10;
+		switch (n) {
+		case H1_ERR_URI_TOO_LONG: st = 414; break;
+		case H1_ERR_HEADER_TOO_LARGE:
+		case H1_ERR_TOO_MANY_HEADERS: st = HTTP_STATUS_REQ_HEADER_TOO_LARGE; break;
+		case H1_ERR_VERSION: st = 505; break;
+		default: st = 400; break;
+		}
+		bad_request(c, st);
+		return;
+	}
+	r->header_len = (size_t)n;
+	r->request_length = (uint64_t)n;
+	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */
+	r->version = r->h1.version;
+	r->method = (struct lstr){ r->h1.method.p, r->h1.method.len };
+	r->head = r->method.len == 4 && memcmp(r->method.p, "HEAD", 4) == 0;
+	{
+		const char *ls = r->h1.method.p;
+		const char *le = memchr(ls, '\n', (size_t)(c->in.data + c->in.end - ls));
+		size_t ll = le ? (size_t)(le - ls) : 0;
+
+		if (ll && ls[ll - 1] == '\r')
+			ll--;
+		r->request_line = (struct lstr){ ls, ll };
+	}
+	st = parse_target(c);
+	if (st) {
+		bad_request(c, st);
+		return;
+	}
+	start_request(c);
+}
+
+/* ---- finishing ---------------------------------------------------------------------- */
+
+void http_response_done(struct conn *c)
+{
+	if (c->dead)
+		return;
+	alog_write(c);
+	if (c->close_after || c->peer_closed) {
+		conn_close(c);
+		return;
+	}
+	/* Bytes left in c->in (the head was consumed when parsed, a body by
+	 * the proxy) are the next pipelined request. */
+	reset_request(c);
+	if (c->in.start >= c->in.end) {
+		c->in.start = c->in.end = 0;
+		c->state = CS_KEEPALIVE;
+		/* Idle keep-alive: give the header buffer back if it grew. */
+		if (c->in.cap > HTTP_IN_INITIAL) {
+			free(c->in.data);
+			c->in.data = NULL;
+			c->in.cap = 0;
+		}
+		conn_arm_timer(c, c->cfg->http ? c->lg->default_srv->loc.keepalive_timeout : 75000);
+		if (c->readable)
+			read_head(c);
+		return;
+	}
+	memmove(c->in.data, c->in.data + c->in.start, c->in.end - c->in.start);
+	c->in.end -= c->in.start;
+	c->in.start = 0;
+	c->state = CS_READ_HEAD;
+	conn_arm_timer(c, c->lg->default_srv->client_header_timeout);
+	process_request(c);
+	if (!c->dead && c->state == CS_READ_HEAD && c->readable)
+		read_head(c);
+}
+
+static const struct error_page *find_error_page(const struct cfg_loc *l, int status)
+{
+	for (int i = 0; l && i < l->nerror_pages; i++)
+		if (l->error_pages[i].status == status)
+			return &l->error_pages[i];
+	return NULL;
+}
+
+static void builtin_page(struct conn *c, int status)
+{
+	const char *t;
+	char body[512];
+	int blen = 0, wire = status == HTTP_STATUS_REQ_HEADER_TOO_LARGE ? 400 : status;
+	const char *sig = server_tokens(c) ? LBD_NAME "/" LBD_VERSION : LBD_NAME;
+
+	t = status_text(wire);
+	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE)
+		blen = snprintf(body, sizeof(body),
+				"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
+				"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+				"<center>Request Header Or Cookie Too Large</center>\r\n"
+				"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+				sig);
+	else if (status >= 300 && status != 304)
+		blen = snprintf(body, sizeof(body),
+				"<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
+				"<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
+				"</body>\r\n</html>\r\n",
+				wire, t ? t : "", wire, t ? t : "", sig);
+	if (http_head_start(c, wire))
+		goto fail;
+	if (blen > 0 && http_head_addf(c, "Content-Type: text/html\r\nContent-Length: %d\r\n", blen))
+		goto fail;
+	if (c->req.resp_location.len &&
+	    http_head_add(c, "Location", 8, c->req.resp_location.p, c->req.resp_location.len))
+		goto fail;
+	if (http_head_finish(c, true))
+		goto fail;
+	if (blen > 0 && !c->req.head) {
+		if (http_out_append(c, body, (size_t)blen))
+			goto fail;
+		c->req.body_bytes_sent = (uint64_t)blen;
+	}
+	http_send_body(c);
+	return;
+fail:
+	conn_close(c);
+}
+
+/* http_finalize - answer with STATUS, through error_page if configured. */
+void http_finalize(struct conn *c, int status)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc ? r->loc : r->srv ? &r->srv->loc : NULL;
+	const struct error_page *ep;
+
+	if (c->dead)
+		return;
+	if (status == 444) {
+		r->status = 444;
+		alog_write(c);
+		conn_close(c);
+		return;
+	}
+	switch (status) {
+	case 400: case 413: case 414: case HTTP_STATUS_REQ_HEADER_TOO_LARGE:
+	case 500: case 501: case 505:
+		c->close_after = true;
+		break;
+	}
+	c->out.start = c->out.end = 0;
+	ep = (!r->error_page_done || (l && l->recursive_error_pages)) && r->srv
+		     ? find_error_page(l, status)
+		     : NULL;
+	if (ep) {
+		struct lstr uri;
+
+		r->error_page_done = true;
+		if (cval_eval(&ep->uri, c, &uri)) {
+			builtin_page(c, 500);
+			return;
+		}
+		r->status = ep->overwrite > 0 ? ep->overwrite : status;
+		if (uri.len && uri.p[0] == '@') {
+			http_named_location(c, uri);
+			return;
+		}
+		if ((uri.len > 7 && strncmp(uri.p, "http://", 7) == 0) ||
+		    (uri.len > 8 && strncmp(uri.p, "https://", 8) == 0)) {
+			r->resp_location = uri;
+			builtin_page(c, ep->overwrite > 0 && ep->overwrite >= 300 &&
+						       ep->overwrite < 400
+					       ? ep->overwrite
+					       : 302);
+			return;
+		}
+		if (!r->head)
+			r->method = LSTR("GET");
+		const char *q = memchr(uri.p, '?', uri.len);
+		struct lstr path = q ? (struct lstr){ uri.p, (size_t)(q - uri.p) } : uri;
+		struct lstr args = q ? (struct lstr){ q + 1, uri.len - (size_t)(q - uri.p) - 1 }
+				     : (struct lstr){ "", 0 };
+
+		http_internal_redirect(c, path, args);
+		return;
+	}
+	builtin_page(c, status);
+}
+
+void http_close_idle(struct worker *w)
+{
+	struct conn *c = w->conns;
+
+	while (c) {
+		struct conn *next = c->next;
+
+		if (c->state == CS_KEEPALIVE)
+			conn_close(c);
+		c = next;
+	}
+}

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Error log. Owns every open error_log target (a small registry, walked on
+ * reopen) and the default target used by messages that belong to no
+ * request. Lines look like nginx's:
+ *   2026/11/28 05:00:00 [error] 1234#1234: message
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lbd.h"
+#include "log.h"
+
+static const char *const level_names[] = {
+	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
+	[LOG_ERR] = "error",   [LOG_WARN] = "warn",   [LOG_NOTICE] = "notice",
+	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
+};
+
+static struct log_target stderr_target = { NULL, 2, LOG_NOTICE, NULL };
+static struct log_target *default_target = &stderr_target;
+static struct log_target *registry;
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen only */
+
+bool lstr_ieq(struct lstr a, struct lstr b)
+{
+	return a.len == b.len && strncasecmp(a.p, b.p, a.len) == 0;
+}
+
+int log_level_parse(const char *s, enum log_level *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *log_level_name(enum log_level l)
+{
+	return (unsigned)l < ARRAY_SIZE(level_names) ? level_names[l] : "?";
+}
+
+struct log_target *log_target_open(const char *path, enum log_level level)
+{
+	struct log_target *t;
+	int fd;
+
+	if (strcmp(path, "stderr") == 0 || strcmp(path, "/dev/stderr") == 0) {
+		t = calloc(1, sizeof(*t));
+		if (!t)
+			return NULL;
+		t->fd = 2;
+		t->level = level;
+		return t;
+	}
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return NULL;
+	t = calloc(1, sizeof(*t));
+	if (!t || !(t->path = strdup(path))) {
+		free(t);
+		close(fd);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->fd = fd;
+	t->level = level;
+	pthread_mutex_lock(&registry_lock);
+	t->next = registry;
+	registry = t;
+	pthread_mutex_unlock(&registry_lock);
+	return t;
+}
+
+void log_set_default(struct log_target *t)
+{
+	default_target = t ? t : &stderr_target;
+}
+
+struct log_target *log_default(void)
+{
+	return default_target;
+}
+
+/* log_reopen_all - reopen every file target in place (USR1). The new file
+ * is dup2'ed over the old fd so concurrent writers keep a valid fd. */
+int log_reopen_all(void)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct log_target *t = registry; t; t = t->next) {
+		int fd = open(t->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd == -1) {
+			rc = -errno;
+			continue;
+		}
+		if (dup3(fd, t->fd, O_CLOEXEC) == -1)
+			rc = -errno;
+		close(fd);
+	}
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap)
+{
+	char line[2048];
+	struct tm tm;
+	time_t now;
+	size_t n;
+	int r;
+
+	if (!t)
+		t = default_target;
+	if (level > t->level)
+		return;
+	now = time(NULL);
+	localtime_r(&now, &tm);
+	n = strftime(line, sizeof(line), "%Y/%m/%d %H:%M:%S", &tm);
+	r = snprintf(line + n, sizeof(line) - n, " [%s] %d#%ld: ", log_level_name(level),
+		     (int)getpid(), (long)syscall(SYS_gettid));
+	if (r > 0)
+		n += (size_t)r;
+	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
+	if (r > 0)
+		n += LBD_MIN((size_t)r, sizeof(line) - n - 2);
+	line[n++] = '\n';
+	/* One write per line; a short write to a log is not worth retrying. */
+	if (write(t->fd, line, n) == -1)
+		return;
+}
+
+void log_emit(const struct log_target *t, enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_vemit(t, level, fmt, ap);
+	va_end(ap);
+}

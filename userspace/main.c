@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lbd's command line (nginx 1.22's flags) and the main thread: load the
+ * configuration, bind, start the workers, then serve signals: HUP reload,
+ * USR1 reopen, TERM/INT fast stop, QUIT graceful stop. The process started
+ * stays in the foreground and is the master.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alog.h"
+#include "cfg.h"
+#include "kfeat.h"
+#include "log.h"
+#include "worker.h"
+
+#define DEFAULT_PREFIX "/etc/lbd/"
+#define DEFAULT_CONF   "lbd.conf"
+
+struct opts {
+	const char *prefix;
+	const char *conf;
+	const char *directives;
+	const char *signal;
+	const char *error_log;
+	bool test, dump, quiet, version, version_full, help;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: lbd [-?hvVtTq] [-s signal] [-p prefix]\n"
+		"           [-e filename] [-c filename] [-g directives]\n\n"
+		"Options:\n"
+		"  -?,-h         : this help\n"
+		"  -v            : show version and exit\n"
+		"  -V            : show version, build options and kernel features, then exit\n"
+		"  -t            : test configuration and exit\n"
+		"  -T            : test configuration, dump it and exit\n"
+		"  -q            : suppress non-error messages during configuration testing\n"
+		"  -s signal     : send signal to the daemon: stop, quit, reopen, reload\n"
+		"  -p prefix     : set prefix path (default: " DEFAULT_PREFIX ")\n"
+		"  -e filename   : set error log file (default: stderr)\n"
+		"  -c filename   : set configuration file (default: " DEFAULT_CONF ")\n"
+		"  -g directives : set global directives out of configuration file\n");
+}
+
+/* parse_args - nginx's option syntax: flags may be grouped ("-tq"), and an
+ * option's value may be attached ("-cfile") or the next word. */
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *p = argv[i];
+
+		if (*p++ != '-') {
+			fprintf(stderr, "lbd: invalid option: \"%s\"\n", argv[i]);
+			return -1;
+		}
+		while (*p) {
+			char f = *p++;
+			const char **dst = NULL;
+
+			switch (f) {
+			case '?':
+			case 'h': o->help = true; break;
+			case 'v': o->version = true; break;
+			case 'V': o->version = o->version_full = true; break;
+			case 't': o->test = true; break;
+			case 'T': o->test = o->dump = true; break;
+			case 'q': o->quiet = true; break;
+			case 'p': dst = &o->prefix; break;
+			case 'c': dst = &o->conf; break;
+			case 'g': dst = &o->directives; break;
+			case 's': dst = &o->signal; break;
+			case 'e': dst = &o->error_log; break;
+			default:
+				fprintf(stderr, "lbd: invalid option: \"%c\"\n", f);
+				return -1;
+			}
+			if (!dst)
+				continue;
+			if (*p) {
+				*dst = p;
+			} else if (i + 1 < argc) {
+				*dst = argv[++i];
+			} else {
+				fprintf(stderr, "lbd: option \"-%c\" requires %s\n", f,
+					f == 'p' ? "directory name" : f == 'g' ? "parameter" : f == 's' ? "parameter" : "file name");
+				return -1;
+			}
+			break;
+		}
+	}
+	if (o->signal && strcmp(o->signal, "stop") && strcmp(o->signal, "quit") &&
+	    strcmp(o->signal, "reopen") && strcmp(o->signal, "reload")) {
+		fprintf(stderr, "lbd: invalid option: \"-s %s\"\n", o->signal);
+		return -1;
+	}
+	return 0;
+}
+
+static char *with_slash(const char *p)
+{
+	size_t n = strlen(p);
+	char *r = malloc(n + 2);
+
+	if (!r)
+		return NULL;
+	memcpy(r, p, n);
+	if (n == 0 || p[n - 1] != '/')
+		r[n++] = '/';
+	r[n] = '\0';
+	return r;
+}
+
+static int write_pid(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1)
+		return -errno;
+	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -EIO;
+	}
+	close(fd);
+	return 0;
+}
+
+static int send_signal(const struct cfg *c, const char *name)
+{
+	int sig = strcmp(name, "stop") == 0     ? SIGTERM
+		  : strcmp(name, "quit") == 0   ? SIGQUIT
+		  : strcmp(name, "reopen") == 0 ? SIGUSR1
+						: SIGHUP;
+	char buf[32] = "";
+	FILE *f = fopen(c->pid_file, "r");
+	long pid;
+
+	if (!f) {
+		fprintf(stderr, "lbd: [error] open() \"%s\" failed (%d: %s)\n", c->pid_file, errno,
+			strerror(errno));
+		return 1;
+	}
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	pid = strtol(buf, NULL, 10);
+	if (pid <= 0) {
+		fprintf(stderr, "lbd: [error] invalid PID number \"%s\" in \"%s\"\n", buf,
+			c->pid_file);
+		return 1;
+	}
+	if (kill((pid_t)pid, sig) == -1) {
+		fprintf(stderr, "lbd: [error] kill(%ld, %d) failed (%d: %s)\n", pid, sig, errno,
+			strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+static void print_version(bool full)
+{
+	fprintf(stderr, "lbd version: " LBD_NAME "/" LBD_VERSION "\n");
+	if (!full)
+		return;
+	fprintf(stderr, "built by gcc %s\n", __VERSION__);
+	fprintf(stderr, "configure arguments: (Makefile) libbpf libelf openssl-3 pcre2 zlib\n");
+	features_print(stderr);
+}
+
+static struct cfg *load(const struct opts *o, const char *prefix, char *err, size_t errlen)
+{
+	struct cfg_opts co = {
+		.conf_file = o->conf ? o->conf : DEFAULT_CONF,
+		.prefix = prefix,
+		.directives = o->directives,
+	};
+
+	return cfg_load(&co, err, errlen);
+}
+
+static void apply_rlimit(const struct cfg *c)
+{
+	struct rlimit rl;
+
+	if (c->worker_rlimit_nofile > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)c->worker_rlimit_nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			log_warn("setrlimit(RLIMIT_NOFILE, %d) failed (%d: %s)",
+				 c->worker_rlimit_nofile, errno, strerror(errno));
+		return;
+	}
+	/* Raise the soft limit to the hard one: each connection may need two
+	 * or three fds (client, upstream, a spooled body). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int reload(const struct opts *o, const char *prefix, struct cfg **cur)
+{
+	char err[1024];
+	struct cfg *n = load(o, prefix, err, sizeof(err));
+
+	if (!n) {
+		log_emit(NULL, LOG_EMERG, "%s", err);
+		log_err("reload failed: the old configuration keeps serving");
+		return -1;
+	}
+	if (!n->http) {
+		log_err("reload failed: no \"http\" block; the old configuration keeps serving");
+		cfg_unref(n);
+		return -1;
+	}
+	if (n->workers != (*cur)->workers)
+		log_warn("worker_processes changed from %d to %d: takes effect after a restart",
+			 (*cur)->workers, n->workers);
+	if (worker_bind_listeners(n, worker_count(), err, sizeof(err))) {
+		log_emit(NULL, LOG_EMERG, "%s", err);
+		log_err("reload failed: the old configuration keeps serving");
+		cfg_unref(n);
+		return -1;
+	}
+	if (n->error_log)
+		log_set_default(n->error_log);
+	worker_post_all(WCMD_RELOAD, n);
+	cfg_unref(*cur);
+	*cur = n;
+	log_notice("configuration reloaded from %s", n->conf_file);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	char err[1024], *prefix;
+	struct cfg *cfg;
+	sigset_t set;
+	int sfd, rc = 0;
+
+	if (parse_args(argc, argv, &o))
+		return 1;
+	if (o.help) {
+		fprintf(stderr, "lbd version: " LBD_NAME "/" LBD_VERSION "\n");
+		usage(stderr);
+		return 0;
+	}
+	if (o.version) {
+		print_version(o.version_full);
+		if (!o.test && !o.signal)
+			return 0;
+	}
+	if (o.error_log) {
+		struct log_target *t = log_target_open(o.error_log, LOG_NOTICE);
+
+		if (!t) {
+			fprintf(stderr, "lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
+				o.error_log, errno, strerror(errno));
+			return 1;
+		}
+		log_set_default(t);
+	}
+	prefix = with_slash(o.prefix ? o.prefix : DEFAULT_PREFIX);
+	if (!prefix)
+		return 1;
+	cfg = load(&o, prefix, err, sizeof(err));
+	if (o.test) {
+		const char *file = cfg ? cfg->conf_file : (o.conf ? o.conf : DEFAULT_CONF);
+
+		if (!cfg) {
+			fprintf(stderr, "lbd: [emerg] %s\n", err);
+			fprintf(stderr, "lbd: configuration file %s test failed\n", file);
+			free(prefix);
+			return 1;
+		}
+		if (!o.quiet) {
+			fprintf(stderr, "lbd: the configuration file %s syntax is ok\n", file);
+			fprintf(stderr, "lbd: configuration file %s test is successful\n", file);
+		}
+		if (o.dump)
+			cfg_dump(cfg, stdout);
+		cfg_unref(cfg);
+		free(prefix);
+		return 0;
+	}
+	if (!cfg) {
+		fprintf(stderr, "lbd: [emerg] %s\n", err);
+		free(prefix);
+		return 1;
+	}
+	if (o.signal) {
+		rc = send_signal(cfg, o.signal);
+		cfg_unref(cfg);
+		free(prefix);
+		return rc;
+	}
+	if (!cfg->http) {
+		fprintf(stderr, "lbd: [emerg] no \"http\" block in %s: nothing to serve\n",
+			cfg->conf_file);
+		cfg_unref(cfg);
+		free(prefix);
+		return 1;
+	}
+	if (cfg->error_log)
+		log_set_default(cfg->error_log);
+	if (cfg->user && getuid() == 0)
+		log_warn("\"user %s\": this lbd build keeps running as root; privilege dropping comes with the service work",
+			 cfg->user);
+	if (cfg->daemon)
+		log_notice("lbd stays in the foreground (\"daemon on\" is not used; run it under systemd or a supervisor)");
+	apply_rlimit(cfg);
+	signal(SIGPIPE, SIG_IGN);
+	if (worker_bind_listeners(cfg, cfg->workers, err, sizeof(err))) {
+		fprintf(stderr, "lbd: [emerg] %s\n", err);
+		cfg_unref(cfg);
+		free(prefix);
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd == -1 || worker_start_all(cfg, cfg->workers)) {
+		fprintf(stderr, "lbd: [emerg] cannot start workers (%d: %s)\n", errno,
+			strerror(errno));
+		return 1;
+	}
+	/* The pid file appears only once signals are handled: a script that
+	 * waits for it may signal us right away. */
+	if (cfg->pid_file && write_pid(cfg->pid_file)) {
+		log_emit(NULL, LOG_EMERG, "open() \"%s\" failed (%d: %s)", cfg->pid_file, errno,
+			 strerror(errno));
+		worker_post_all(WCMD_STOP, NULL);
+		worker_join_all();
+		return 1;
+	}
+	log_notice("lbd/%s started, %d workers, pid %d", LBD_VERSION, cfg->workers, (int)getpid());
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof(si));
+
+		if (n != sizeof(si)) {
+			if (n == -1 && errno == EINTR)
+				continue;
+			break;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			log_notice("signal %d (SIGHUP) received, reconfiguring", SIGHUP);
+			reload(&o, prefix, &cfg);
+		} else if (si.ssi_signo == SIGUSR1) {
+			log_notice("signal %d (SIGUSR1) received, reopening logs", SIGUSR1);
+			worker_post_all(WCMD_REOPEN, NULL);
+			log_reopen_all();
+			alog_reopen_all();
+		} else if (si.ssi_signo == SIGQUIT) {
+			log_notice("signal %d (SIGQUIT) received, shutting down gracefully", SIGQUIT);
+			worker_post_all(WCMD_QUIT, NULL);
+			break;
+		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_notice("signal %d received, exiting", si.ssi_signo);
+			worker_post_all(WCMD_STOP, NULL);
+			break;
+		} else {
+			log_notice("signal %d ignored", si.ssi_signo);
+		}
+	}
+	worker_join_all();
+	if (cfg->pid_file)
+		unlink(cfg->pid_file);
+	log_notice("exit");
+	cfg_unref(cfg);
+	free(prefix);
+	close(sfd);
+	return 0;
+}

@@ -1,0 +1,1564 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP reverse proxy: reads (and spools) the client's request body, picks
+ * an upstream server through the balancer, connects or reuses an idle
+ * keep-alive connection, sends the request, parses the response head,
+ * rewrites it for the client and relays the body with backpressure: while
+ * the client cannot take more, nothing more is read from the upstream.
+ *
+ * Owns struct uconn: from the pick until the response is read; then the
+ * connection either goes to its worker's idle pool (keepalive N) or is
+ * closed. Retries (proxy_next_upstream) reuse the same uconn object.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "http.h"
+#include "log.h"
+#include "ups.h"
+#include "var.h"
+#include "worker.h"
+
+#define UP_MAX_HEADERS 100
+
+enum us_state {
+	US_CONNECTING = 0, /* non-blocking connect in progress */
+	US_SENDING,        /* writing the request */
+	US_READ_HEAD,      /* waiting for / parsing the response head */
+	US_RELAY,          /* relaying the response body */
+	US_IDLE,           /* in the worker's keep-alive pool */
+};
+
+enum framing {
+	FR_NONE = 0, /* no body */
+	FR_LENGTH,   /* Content-Length */
+	FR_CHUNKED,  /* chunked */
+	FR_CLOSE,    /* until the upstream closes */
+};
+
+/* struct uconn - an upstream connection, and the proxy state of the
+ * request using it. */
+struct uconn {
+	struct ev_io io;            /* upstream fd */
+	struct ev_timer timer;      /* connect/send/read deadline, or idle keep-alive */
+	struct worker *w;           /* owning worker */
+	struct conn *c;             /* client, NULL while idle */
+	struct ups_group *g;        /* group of srv */
+	struct ups_server *srv;     /* server in use (active counted while c is set) */
+	enum us_state state;
+	bool readable, writable;    /* edge-triggered readiness */
+	bool reused;                /* came from the idle pool */
+	bool sent_any;              /* some request byte reached the socket */
+	bool keepalive;             /* may return to the pool after this response */
+	int requests;               /* requests served on this connection */
+	struct uconn *next_idle;    /* worker idle list */
+
+	/* request */
+	struct bal_ctx ctx;         /* balancer state across retries */
+	int64_t start_ms;           /* first try, for proxy_next_upstream_timeout */
+	int64_t try_us;             /* start of the current try */
+	char *head;                 /* request head (pool) */
+	size_t head_len, head_off;  /* bytes and bytes sent */
+	size_t body_off;            /* body bytes sent (memory or file) */
+
+	/* response */
+	char *rbuf;                 /* relay buffer (worker pool), head first */
+	size_t rstart, rend;        /* unread bytes [rstart, rend) */
+	struct h1_response resp;
+	struct h1_header rh[UP_MAX_HEADERS];
+	enum framing fr;            /* upstream framing */
+	uint64_t remaining;         /* FR_LENGTH: bytes still expected */
+	struct h1_chunked ch;       /* FR_CHUNKED decoder */
+	bool chunk_out;             /* we chunk-encode for the client (FR_CLOSE) */
+	bool dechunk;               /* we decode chunked for an HTTP/1.0 client */
+	bool done;                  /* whole upstream response read */
+	const char *span;           /* body bytes to send to the client */
+	size_t span_len;
+	char suffix[16];            /* bytes to send after span ("\r\n", last chunk) */
+	size_t suffix_len, suffix_off;
+};
+
+static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
+static void up_timeout(struct ev_loop *loop, struct ev_timer *t);
+static void up_next(struct uconn *u, int nu_bit);
+static void up_send(struct uconn *u);
+static void up_read_head(struct uconn *u);
+static void relay(struct uconn *u);
+static void connect_next(struct uconn *u);
+static int build_request(struct uconn *u);
+static void up_fail_final(struct uconn *u, int status);
+
+/* ---- helpers ----------------------------------------------------------------- */
+
+static void fmt_ms(char *dst, size_t dstlen, int64_t us)
+{
+	size_t l = strlen(dst);
+
+	if (l >= dstlen - 16)
+		return;
+	snprintf(dst + l, dstlen - l, "%s%lld.%03lld", l ? ", " : "", (long long)(us / 1000000),
+		 (long long)((us / 1000) % 1000));
+}
+
+static void append_str(char *dst, size_t dstlen, const char *s)
+{
+	size_t l = strlen(dst);
+
+	if (l + strlen(s) + 3 >= dstlen)
+		return;
+	snprintf(dst + l, dstlen - l, "%s%s", l ? ", " : "", s);
+}
+
+static bool method_idempotent(struct lstr m)
+{
+	return !(lstr_eq(m, LSTR("POST")) || lstr_eq(m, LSTR("LOCK")) || lstr_eq(m, LSTR("PATCH")));
+}
+
+static void up_close_fd(struct uconn *u)
+{
+	if (u->io.fd >= 0) {
+		ev_io_stop(&u->w->loop, &u->io);
+		close(u->io.fd);
+		u->io.fd = -1;
+	}
+	ev_timer_stop(&u->w->loop, &u->timer);
+}
+
+static void up_free(void *arg)
+{
+	struct uconn *u = arg;
+
+	if (u->rbuf)
+		worker_relay_put(u->w, u->rbuf);
+	free(u);
+}
+
+static void up_destroy(struct uconn *u)
+{
+	up_close_fd(u);
+	if (ev_defer(&u->w->loop, up_free, u))
+		up_free(u);
+}
+
+/* ---- the idle pool ------------------------------------------------------------ */
+
+static void idle_remove(struct uconn *u)
+{
+	struct uconn **pp = &u->w->idle;
+
+	while (*pp && *pp != u)
+		pp = &(*pp)->next_idle;
+	if (*pp) {
+		*pp = u->next_idle;
+		u->w->nidle--;
+	}
+	u->next_idle = NULL;
+}
+
+static struct uconn *idle_take(struct worker *w, struct ups_server *srv)
+{
+	for (struct uconn *u = w->idle; u; u = u->next_idle) {
+		if (u->srv == srv) {
+			idle_remove(u);
+			ev_timer_stop(&w->loop, &u->timer);
+			return u;
+		}
+	}
+	return NULL;
+}
+
+static int idle_count(struct worker *w, struct ups_group *g)
+{
+	int n = 0;
+
+	for (struct uconn *u = w->idle; u; u = u->next_idle)
+		n += u->g == g;
+	return n;
+}
+
+/* up_release - the request is over for U: give back the server, then pool
+ * or close the connection. */
+static void up_release(struct uconn *u, bool failed)
+{
+	struct conn *c = u->c;
+
+	if (u->srv && c) {
+		ups_release_server(u->srv, failed, ev_now(&u->w->loop));
+		if (!failed)
+			ups_server_success(u->srv);
+	}
+	if (c)
+		c->req.up = NULL;
+	u->c = NULL;
+	if (u->rbuf) {
+		worker_relay_put(u->w, u->rbuf);
+		u->rbuf = NULL;
+	}
+	if (!failed && u->keepalive && u->done && u->io.fd >= 0 && !u->w->quitting &&
+	    u->requests < u->g->keepalive_requests && idle_count(u->w, u->g) < u->g->keepalive) {
+		u->state = US_IDLE;
+		u->next_idle = u->w->idle;
+		u->w->idle = u;
+		u->w->nidle++;
+		ev_timer_start(&u->w->loop, &u->timer, u->g->keepalive_timeout_ms);
+		return;
+	}
+	up_destroy(u);
+}
+
+/* ---- request body ---------------------------------------------------------------- */
+
+static int spool_open(struct conn *c)
+{
+	int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd == -1) {
+		char tmpl[] = "/tmp/lbd-body-XXXXXX";
+
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd == -1)
+			return -errno;
+		unlink(tmpl);
+	}
+	c->req.body_fd = fd;
+	return 0;
+}
+
+/* body_store - append decoded body bytes: memory up to
+ * client_body_buffer_size, then a temporary file. */
+static int body_store(struct conn *c, const char *p, size_t n)
+{
+	struct http_req *r = &c->req;
+	struct buf *m = &r->body_mem;
+
+	if (r->body_fd < 0 && m->end + n <= (size_t)r->loc->client_body_buffer_size) {
+		if (m->cap < m->end + n) {
+			size_t cap = (size_t)r->loc->client_body_buffer_size;
+			char *d = realloc(m->data, cap);
+
+			if (!d)
+				return -ENOMEM;
+			m->data = d;
+			m->cap = cap;
+		}
+		memcpy(m->data + m->end, p, n);
+		m->end += n;
+		return 0;
+	}
+	if (r->body_fd < 0) {
+		if (spool_open(c))
+			return -EIO;
+		if (m->end && write(r->body_fd, m->data, m->end) != (ssize_t)m->end)
+			return -EIO;
+		free(m->data);
+		*m = (struct buf){ 0 };
+	}
+	while (n) {
+		ssize_t w = write(r->body_fd, p, n);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* body_feed - consume body bytes from data[0..len). Returns bytes used,
+ * or a negative HTTP status (400, 413, 500). */
+static long body_feed(struct conn *c, const char *data, size_t len)
+{
+	struct http_req *r = &c->req;
+	int64_t max = r->loc->client_max_body_size;
+	size_t used = 0;
+
+	if (r->body_kind == BODY_LENGTH) {
+		uint64_t left = r->content_length - r->body_received;
+		size_t n = (size_t)LBD_MIN((uint64_t)len, left);
+
+		if (body_store(c, data, n))
+			return -500;
+		r->body_received += n;
+		if (r->body_received == r->content_length)
+			r->body_done = true;
+		return (long)n;
+	}
+	while (used < len && !r->body_done) {
+		struct h1_str d;
+		size_t consumed = 0;
+		int rc = h1_parse_chunked(&r->chunked, data + used, len - used, &consumed, &d);
+
+		if (rc == H1_CHUNK_DATA) {
+			if (max && r->body_received + d.len > (uint64_t)max)
+				return -413;
+			if (body_store(c, d.p, d.len))
+				return -500;
+			r->body_received += d.len;
+			used += consumed;
+		} else if (rc == H1_CHUNK_DONE) {
+			used += consumed;
+			r->body_done = true;
+		} else if (rc == H1_INCOMPLETE) {
+			used = len;
+		} else {
+			return -400;
+		}
+	}
+	return (long)used;
+}
+
+/* body_complete - the request body is read: build the upstream request
+ * (its Content-Length is now known) and make the first try. */
+static void body_complete(struct conn *c)
+{
+	struct uconn *u = c->req.up;
+
+	ev_timer_stop(&c->w->loop, &c->timer);
+	c->state = CS_UPSTREAM;
+	if (build_request(u)) {
+		up_fail_final(u, 500);
+		return;
+	}
+	connect_next(u);
+}
+
+static void read_body(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	char *tmp;
+
+	/* Bytes already read past the head. */
+	if (c->in.end > c->in.start && !r->body_done) {
+		long n = body_feed(c, c->in.data + c->in.start, c->in.end - c->in.start);
+
+		if (n < 0) {
+			c->close_after = true;
+			http_finalize(c, (int)-n);
+			return;
+		}
+		c->in.start += (size_t)n;
+		r->request_length += (uint64_t)n;
+	}
+	if (r->body_done) {
+		body_complete(c);
+		return;
+	}
+	if (r->expect_continue) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+		r->expect_continue = false;
+		if (send(c->io.fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) != sizeof(cont) - 1) {
+			conn_close(c);
+			return;
+		}
+	}
+	tmp = worker_relay_get(c->w);
+	if (!tmp) {
+		http_finalize(c, 500);
+		return;
+	}
+	while (c->readable && !r->body_done) {
+		ssize_t n = recv(c->io.fd, tmp, RELAY_BUF_SIZE, 0);
+		long used;
+
+		if (n == 0) {
+			/* client gave up mid-body: nginx logs 400 */
+			worker_relay_put(c->w, tmp);
+			c->req.status = 400;
+			c->close_after = true;
+			http_response_done(c);
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->readable = false;
+				break;
+			}
+			worker_relay_put(c->w, tmp);
+			conn_close(c);
+			return;
+		}
+		used = body_feed(c, tmp, (size_t)n);
+		if (used < 0) {
+			worker_relay_put(c->w, tmp);
+			c->close_after = true;
+			http_finalize(c, (int)-used);
+			return;
+		}
+		r->request_length += (uint64_t)used;
+		if ((size_t)used < (size_t)n) {
+			/* Pipelined bytes after the body: keep them for the next request. */
+			size_t rest = (size_t)n - (size_t)used;
+
+			if (c->in.cap - c->in.end < rest) {
+				char *d = realloc(c->in.data, c->in.end + rest);
+
+				if (!d) {
+					worker_relay_put(c->w, tmp);
+					conn_close(c);
+					return;
+				}
+				c->in.data = d;
+				c->in.cap = c->in.end + rest;
+			}
+			memcpy(c->in.data + c->in.end, tmp + used, rest);
+			c->in.end += rest;
+		}
+	}
+	worker_relay_put(c->w, tmp);
+	if (r->body_done) {
+		body_complete(c);
+		return;
+	}
+	conn_arm_timer(c, r->loc->client_body_timeout);
+}
+
+/* ---- request head ----------------------------------------------------------------- */
+
+static const char *const default_skip[] = {
+	"host", "connection", "content-length", "transfer-encoding",
+	"te", "keep-alive", "expect", "upgrade",
+};
+
+static bool hdr_named(const struct hdr_list *hl, struct h1_str name)
+{
+	for (int i = 0; i < hl->n; i++)
+		if (name.len == hl->v[i].namelen && strncasecmp(name.p, hl->v[i].name, name.len) == 0)
+			return true;
+	return false;
+}
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	struct pool *pool;
+	bool oom;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = (b->cap ? b->cap : 1024) * 2;
+		char *d;
+
+		while (cap < b->len + n)
+			cap *= 2;
+		d = pool_alloc(b->pool, cap);
+		if (!d) {
+			b->oom = true;
+			return;
+		}
+		memcpy(d, b->p, b->len);
+		b->p = d;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+}
+
+static void sb_hdr(struct sbuf *b, const char *n, size_t nl, const char *v, size_t vl)
+{
+	sb_add(b, n, nl);
+	sb_add(b, ": ", 2);
+	sb_add(b, v, vl);
+	sb_add(b, "\r\n", 2);
+}
+
+/* escape_uri - nginx's NGX_ESCAPE_URI for a path sent upstream. */
+static void sb_escaped(struct sbuf *b, struct lstr s)
+{
+	static const char hexd[] = "0123456789ABCDEF";
+
+	for (size_t i = 0; i < s.len; i++) {
+		unsigned char ch = (unsigned char)s.p[i];
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?') {
+			char e[3] = { '%', hexd[ch >> 4], hexd[ch & 15] };
+
+			sb_add(b, e, 3);
+		} else {
+			sb_add(b, (const char *)&ch, 1);
+		}
+	}
+}
+
+static int build_request(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	const struct proxy_pass *pp = l->proxy;
+	struct sbuf b = { .pool = &c->pool };
+	bool conn_set = false, host_set = false;
+	struct lstr v;
+
+	sb_add(&b, r->method.p, r->method.len);
+	sb_add(&b, " ", 1);
+	if (pp->has_uri && (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX ||
+			    l->match == LOC_EXACT)) {
+		size_t pl = LBD_MIN(l->patlen, r->u.uri.len);
+
+		sb_add(&b, pp->uri, pp->urilen);
+		sb_escaped(&b, (struct lstr){ r->u.uri.p + pl, r->u.uri.len - pl });
+		if (r->u.args.len) {
+			sb_add(&b, "?", 1);
+			sb_add(&b, r->u.args.p, r->u.args.len);
+		}
+	} else if (pp->has_uri) {
+		sb_add(&b, pp->uri, pp->urilen);
+	} else if (!r->internal && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
+		sb_add(&b, r->u.unparsed.p, r->u.unparsed.len);
+	} else {
+		sb_escaped(&b, r->u.uri);
+		if (r->u.args.len) {
+			sb_add(&b, "?", 1);
+			sb_add(&b, r->u.args.p, r->u.args.len);
+		}
+	}
+	sb_add(&b, l->proxy_http_version == 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
+	u->keepalive = l->proxy_http_version == 11 && u->g->keepalive > 0;
+	for (int i = 0; i < l->proxy_headers.n; i++) {
+		const struct hdr_set *h = &l->proxy_headers.v[i];
+
+		if (cval_eval(&h->value, c, &v))
+			return -ENOMEM;
+		if (h->namelen == 4 && strncasecmp(h->name, "host", 4) == 0)
+			host_set = true;
+		if (h->namelen == 10 && strncasecmp(h->name, "connection", 10) == 0) {
+			conn_set = true;
+			if (v.len && !(v.len == 10 && strncasecmp(v.p, "keep-alive", 10) == 0))
+				u->keepalive = false;
+		}
+		if (v.len)
+			sb_hdr(&b, h->name, h->namelen, v.p, v.len);
+	}
+	if (!host_set)
+		sb_hdr(&b, "Host", 4, pp->host, strlen(pp->host));
+	if (!conn_set) {
+		sb_hdr(&b, "Connection", 10, "close", 5);
+		u->keepalive = false;
+	}
+	if (l->proxy_pass_request_headers) {
+		for (size_t i = 0; i < r->h1.nheaders; i++) {
+			const struct h1_header *h = &r->hdrs[i];
+			bool skip = false;
+
+			if (h->invalid || h->symbol)
+				continue;
+			if (h->underscore && !r->srv->underscores_in_headers)
+				continue;
+			for (size_t k = 0; k < ARRAY_SIZE(default_skip) && !skip; k++)
+				skip = h1_str_ieq(h->name, default_skip[k]);
+			if (skip || hdr_named(&l->proxy_headers, h->name))
+				continue;
+			sb_hdr(&b, h->name.p, h->name.len, h->value.p, h->value.len);
+		}
+	}
+	if (r->body_kind != BODY_NONE && l->proxy_pass_request_body) {
+		char num[32];
+		int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)r->body_received);
+
+		sb_hdr(&b, "Content-Length", 14, num, (size_t)n);
+	}
+	sb_add(&b, "\r\n", 2);
+	if (b.oom)
+		return -ENOMEM;
+	u->head = b.p;
+	u->head_len = b.len;
+	return 0;
+}
+
+/* ---- connecting ----------------------------------------------------------------------- */
+
+static void up_fail_final(struct uconn *u, int status)
+{
+	struct conn *c = u->c;
+
+	up_release(u, false);
+	http_finalize(c, status);
+}
+
+/* connect_next - pick a server and connect (or take an idle connection). */
+static void connect_next(struct uconn *u)
+{
+	struct conn *c = u->c;
+	const struct cfg_loc *l = c->req.loc;
+	struct ups_server *s;
+	int fd, one = 1;
+
+	u->ctx.now_ms = ev_now(&u->w->loop);
+	s = ups_pick(u->g, &u->ctx);
+	if (!s) {
+		if (!c->req.up_addrs[0]) {
+			log_emit(l->error_log, LOG_ERR, "no live upstreams while connecting to upstream \"%s\"",
+				 u->g->name);
+			append_str(c->req.up_addrs, sizeof(c->req.up_addrs), u->g->name);
+		}
+		up_fail_final(u, 502);
+		return;
+	}
+	u->srv = s;
+	u->try_us = lbd_now_us();
+	u->head_off = 0;
+	u->body_off = 0;
+	u->sent_any = false;
+	u->rstart = u->rend = 0;
+	append_str(c->req.up_addrs, sizeof(c->req.up_addrs), s->name);
+	if (u->g->keepalive > 0) {
+		struct uconn *idle = idle_take(u->w, s);
+
+		if (idle) {
+			/* Adopt the idle connection's socket into this uconn. */
+			u->io.fd = idle->io.fd;
+			ev_io_stop(&u->w->loop, &idle->io);
+			idle->io.fd = -1;
+			u->requests = idle->requests;
+			up_destroy(idle);
+			ev_io_init(&u->io, u->io.fd, up_io, u);
+			if (ev_io_start(&u->w->loop, &u->io,
+					EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+				up_next(u, NU_ERROR);
+				return;
+			}
+			u->reused = true;
+			u->writable = true;
+			u->state = US_SENDING;
+			fmt_ms(c->req.up_conn_time, sizeof(c->req.up_conn_time), 0);
+			up_send(u);
+			return;
+		}
+	}
+	u->reused = false;
+	u->requests = 0;
+	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		up_next(u, NU_ERROR);
+		return;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ev_io_init(&u->io, fd, up_io, u);
+	if (ev_io_start(&u->w->loop, &u->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		close(fd);
+		u->io.fd = -1;
+		up_next(u, NU_ERROR);
+		return;
+	}
+	u->state = US_CONNECTING;
+	u->readable = u->writable = false;
+	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == -1 && errno != EINPROGRESS) {
+		log_emit(l->error_log, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
+			 errno, strerror(errno), s->name);
+		up_next(u, NU_ERROR);
+		return;
+	}
+	ev_timer_start(&u->w->loop, &u->timer, l->proxy_connect_timeout);
+}
+
+/* up_next - the try failed (NU_ERROR / NU_TIMEOUT / NU_INVALID_HEADER /
+ * NU_HTTP_*): count the failure, then retry on the next server if allowed,
+ * else answer 502/504. */
+static void up_next(struct uconn *u, int why)
+{
+	struct conn *c = u->c;
+	const struct cfg_loc *l = c->req.loc;
+	int64_t now = ev_now(&u->w->loop);
+	int status = why == NU_TIMEOUT ? 504 : 502;
+	bool stale_keepalive = u->reused && !u->sent_any && why == NU_ERROR;
+	bool retry;
+
+	if (c->req.up_status[0] || u->state != US_RELAY)
+		append_str(c->req.up_status, sizeof(c->req.up_status),
+			   why == NU_TIMEOUT ? "504" : "502");
+	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), lbd_now_us() - u->try_us);
+	up_close_fd(u);
+	if (u->srv) {
+		/* A cached connection the upstream had closed is not the
+		 * server's fault (nginx retries it too). */
+		ups_release_server(u->srv, !stale_keepalive, now);
+		if (stale_keepalive) {
+			/* let the same server be picked again on a new connection */
+			u->ctx.tried[u->srv->index / 64] &= ~(UINT64_C(1) << (u->srv->index % 64));
+			u->ctx.tries--;
+		}
+		u->srv = NULL;
+	}
+	retry = (l->proxy_next_upstream & why) && !(l->proxy_next_upstream & NU_OFF);
+	if (u->sent_any && !method_idempotent(c->req.method) &&
+	    !(l->proxy_next_upstream & NU_NON_IDEMPOTENT))
+		retry = false;
+	if (stale_keepalive)
+		retry = true;
+	if (l->proxy_next_upstream_tries && u->ctx.tries >= l->proxy_next_upstream_tries)
+		retry = false;
+	if (l->proxy_next_upstream_timeout && now - u->start_ms >= l->proxy_next_upstream_timeout)
+		retry = false;
+	if (retry) {
+		connect_next(u);
+		return;
+	}
+	c->req.up = NULL;
+	u->c = NULL;
+	up_destroy(u);
+	http_finalize(c, status);
+}
+
+/* ---- sending ------------------------------------------------------------------------ */
+
+static void up_send(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body;
+
+	while (u->writable) {
+		struct iovec iov[2];
+		int n = 0;
+		ssize_t w;
+
+		if (u->head_off < u->head_len)
+			iov[n++] = (struct iovec){ u->head + u->head_off, u->head_len - u->head_off };
+		if (body && r->body_fd < 0 && u->body_off < r->body_mem.end)
+			iov[n++] = (struct iovec){ r->body_mem.data + u->body_off,
+						   r->body_mem.end - u->body_off };
+		if (n) {
+			w = writev(u->io.fd, iov, n);
+		} else if (body && r->body_fd >= 0 && u->body_off < r->body_received) {
+			off_t off = (off_t)u->body_off;
+
+			w = sendfile(u->io.fd, r->body_fd, &off,
+				     (size_t)LBD_MIN(r->body_received - u->body_off, 1 << 20));
+			if (w > 0) {
+				u->body_off += (size_t)w;
+				u->sent_any = true;
+				continue;
+			}
+		} else {
+			break;
+		}
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				u->writable = false;
+				ev_timer_start(&u->w->loop, &u->timer, l->proxy_send_timeout);
+				return;
+			}
+			log_emit(l->error_log, LOG_ERR, "writev() failed (%d: %s) while sending request to upstream, upstream: \"%s\"",
+				 errno, strerror(errno), u->srv->name);
+			up_next(u, NU_ERROR);
+			return;
+		}
+		if (w == 0) {
+			up_next(u, NU_ERROR);
+			return;
+		}
+		u->sent_any = true;
+		size_t k = (size_t)w, h = LBD_MIN(k, u->head_len - u->head_off);
+
+		u->head_off += h;
+		u->body_off += k - h;
+	}
+	if (u->head_off < u->head_len ||
+	    (body && u->body_off < (r->body_fd >= 0 ? r->body_received : r->body_mem.end)))
+		return;
+	u->state = US_READ_HEAD;
+	u->requests++;
+	ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
+	if (!u->rbuf) {
+		u->rbuf = worker_relay_get(u->w);
+		if (!u->rbuf) {
+			up_fail_final(u, 500);
+			return;
+		}
+	}
+	if (u->readable)
+		up_read_head(u);
+}
+
+/* ---- response head ------------------------------------------------------------------- */
+
+static const char *const hidden_default[] = {
+	"date", "server", "x-pad", "x-accel-expires", "x-accel-redirect",
+	"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset",
+};
+
+static bool hidden(const struct cfg_loc *l, struct h1_str name)
+{
+	static const char *const hop[] = { "connection", "keep-alive", "transfer-encoding",
+					   "proxy-connection", "upgrade", "te", "trailer" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(hop); i++)
+		if (h1_str_ieq(name, hop[i]))
+			return true;
+	for (int i = 0; i < l->proxy_hide_header.n; i++)
+		if (h1_str_ieq(name, l->proxy_hide_header.v[i]))
+			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(hidden_default); i++) {
+		if (!h1_str_ieq(name, hidden_default[i]))
+			continue;
+		for (int k = 0; k < l->proxy_pass_header.n; k++)
+			if (h1_str_ieq(name, l->proxy_pass_header.v[k]))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* rewrite_location - proxy_redirect on a Location/Refresh value. */
+static struct lstr rewrite_location(struct conn *c, struct h1_str v)
+{
+	const struct cfg_loc *l = c->req.loc;
+	const struct proxy_pass *pp = l->proxy;
+	struct lstr in = { v.p, v.len };
+
+	if (l->redirect_mode == 1 && pp) {
+		char from[512];
+		int fl = snprintf(from, sizeof(from), "http://%s%s", pp->host,
+				  pp->has_uri ? pp->uri : "/");
+		const char *to = pp->has_uri ? l->pattern : "/";
+
+		if (l->match == LOC_NAMED || l->match == LOC_REGEX ||
+		    l->match == LOC_REGEX_CASELESS)
+			return in;
+		if (fl > 0 && (size_t)fl <= in.len && memcmp(in.p, from, (size_t)fl) == 0) {
+			size_t tl = strlen(to), n = tl + in.len - (size_t)fl;
+			char *o = pool_alloc(&c->pool, n);
+
+			if (!o)
+				return in;
+			memcpy(o, to, tl);
+			memcpy(o + tl, in.p + fl, in.len - (size_t)fl);
+			return (struct lstr){ o, n };
+		}
+		return in;
+	}
+	for (int i = 0; l->redirect_mode == 2 && i < l->nredirects; i++) {
+		const struct proxy_redirect *pr = &l->redirects[i];
+		struct lstr from, to;
+
+		if (pr->re)
+			continue; /* regex forms: matched below */
+		if (cval_eval(&pr->from, c, &from) || cval_eval(&pr->to, c, &to))
+			return in;
+		if (from.len <= in.len && memcmp(in.p, from.p, from.len) == 0) {
+			size_t n = to.len + in.len - from.len;
+			char *o = pool_alloc(&c->pool, n);
+
+			if (!o)
+				return in;
+			memcpy(o, to.p, to.len);
+			memcpy(o + to.len, in.p + from.len, in.len - from.len);
+			return (struct lstr){ o, n };
+		}
+	}
+	return in;
+}
+
+static bool status_is_next(int status, int bits)
+{
+	switch (status) {
+	case 500: return bits & NU_HTTP_500;
+	case 502: return bits & NU_HTTP_502;
+	case 503: return bits & NU_HTTP_503;
+	case 504: return bits & NU_HTTP_504;
+	case 403: return bits & NU_HTTP_403;
+	case 404: return bits & NU_HTTP_404;
+	case 429: return bits & NU_HTTP_429;
+	default: return false;
+	}
+}
+
+static int status_nu_bit(int status)
+{
+	switch (status) {
+	case 500: return NU_HTTP_500;
+	case 502: return NU_HTTP_502;
+	case 503: return NU_HTTP_503;
+	case 504: return NU_HTTP_504;
+	case 403: return NU_HTTP_403;
+	case 404: return NU_HTTP_404;
+	case 429: return NU_HTTP_429;
+	default: return 0;
+	}
+}
+
+/* process_head - the response head is in rbuf[0..n). Build the client's
+ * head and set up the relay. */
+static void process_head(struct uconn *u, size_t n)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	struct h1_response *resp = &u->resp;
+	struct h1_str *cl = NULL, *te = NULL;
+	bool up_close = resp->version < 11;
+	char st[8];
+
+	snprintf(st, sizeof(st), "%d", resp->status);
+	append_str(r->up_status, sizeof(r->up_status), st);
+	fmt_ms(r->up_hdr_time, sizeof(r->up_hdr_time), lbd_now_us() - u->try_us);
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		struct h1_header *h = &u->rh[i];
+
+		if (h1_str_ieq(h->name, "content-length")) {
+			uint64_t v;
+
+			if (h1_parse_content_length(h->value, &v) ||
+			    (cl && (cl->len != h->value.len ||
+				    memcmp(cl->p, h->value.p, cl->len) != 0))) {
+				log_emit(l->error_log, LOG_ERR, "upstream sent invalid \"Content-Length\" header, upstream: \"%s\"",
+					 u->srv->name);
+				up_next(u, NU_INVALID_HEADER);
+				return;
+			}
+			cl = &h->value;
+			u->remaining = v;
+		} else if (h1_str_ieq(h->name, "transfer-encoding")) {
+			te = &h->value;
+		} else if (h1_str_ieq(h->name, "connection")) {
+			if (h1_list_has_token(h->value, "close"))
+				up_close = true;
+		}
+	}
+	if (te && (cl || !h1_str_ieq(*te, "chunked") || resp->version < 11)) {
+		log_emit(l->error_log, LOG_ERR, "upstream sent unknown \"Transfer-Encoding\" or both \"Content-Length\" and \"Transfer-Encoding\", upstream: \"%s\"",
+			 u->srv->name);
+		up_next(u, NU_INVALID_HEADER);
+		return;
+	}
+	if (status_is_next(resp->status, l->proxy_next_upstream) &&
+	    (method_idempotent(r->method) || (l->proxy_next_upstream & NU_NON_IDEMPOTENT))) {
+		/* Retry only if another server may be tried. */
+		bool more = !l->proxy_next_upstream_tries ||
+			    u->ctx.tries < l->proxy_next_upstream_tries;
+
+		if (more && u->ctx.tries < u->g->nservers) {
+			u->keepalive = false;
+			up_next(u, status_nu_bit(resp->status));
+			return;
+		}
+	}
+	u->rstart = n;
+	if (r->head || resp->status == 204 || resp->status == 304)
+		u->fr = FR_NONE;
+	else if (te)
+		u->fr = FR_CHUNKED;
+	else if (cl)
+		u->fr = u->remaining ? FR_LENGTH : FR_NONE;
+	else
+		u->fr = FR_CLOSE;
+	if (up_close || u->fr == FR_CLOSE)
+		u->keepalive = false;
+	if (u->fr == FR_CHUNKED)
+		h1_chunked_init(&u->ch);
+	u->done = u->fr == FR_NONE;
+	if (l->proxy_intercept_errors && resp->status >= 300 && r->loc->nerror_pages) {
+		for (int i = 0; i < l->nerror_pages; i++) {
+			if (l->error_pages[i].status == resp->status) {
+				u->keepalive = false;
+				up_release(u, false);
+				http_finalize(c, resp->status);
+				return;
+			}
+		}
+	}
+	/* client head */
+	c->out.start = c->out.end = 0;
+	r->status = resp->status;
+	r->header_sent = true;
+	bool pass_server = false, pass_date = false;
+
+	for (int k = 0; k < l->proxy_pass_header.n; k++) {
+		pass_server |= strcasecmp(l->proxy_pass_header.v[k], "server") == 0;
+		pass_date |= strcasecmp(l->proxy_pass_header.v[k], "date") == 0;
+	}
+	if (http_head_addf(c, "HTTP/1.1 %d %.*s\r\n", resp->status, (int)resp->reason.len,
+			   resp->reason.p))
+		goto oom;
+	if (!pass_server &&
+	    http_head_addf(c, "Server: %s\r\n",
+			   l->server_tokens ? LBD_NAME "/" LBD_VERSION : LBD_NAME))
+		goto oom;
+	if (!pass_date && http_head_addf(c, "Date: %s\r\n", http_date()))
+		goto oom;
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		struct h1_header *h = &u->rh[i];
+
+		if (hidden(l, h->name))
+			continue;
+		if (l->redirect_mode && (h1_str_ieq(h->name, "location") ||
+					 h1_str_ieq(h->name, "refresh"))) {
+			struct lstr v = rewrite_location(c, h->value);
+
+			if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
+				goto oom;
+			continue;
+		}
+		if (http_head_add(c, h->name.p, h->name.len, h->value.p, h->value.len))
+			goto oom;
+	}
+	u->chunk_out = false;
+	u->dechunk = false;
+	if (u->fr == FR_CHUNKED) {
+		if (r->version >= 11) {
+			if (http_head_addf(c, "Transfer-Encoding: chunked\r\n"))
+				goto oom;
+		} else {
+			u->dechunk = true;
+			c->close_after = true;
+		}
+	} else if (u->fr == FR_CLOSE) {
+		if (r->version >= 11 && l->chunked_transfer_encoding) {
+			u->chunk_out = true;
+			if (http_head_addf(c, "Transfer-Encoding: chunked\r\n"))
+				goto oom;
+		} else {
+			c->close_after = true;
+		}
+	}
+	if (http_head_finish(c, true))
+		goto oom;
+	u->state = US_RELAY;
+	u->span = NULL;
+	u->span_len = 0;
+	u->suffix_len = u->suffix_off = 0;
+	relay(u);
+	return;
+oom:
+	up_release(u, false);
+	conn_close(c);
+}
+
+static void up_read_head(struct uconn *u)
+{
+	struct conn *c = u->c;
+	const struct cfg_loc *l = c->req.loc;
+	size_t limit = (size_t)LBD_MIN(l->proxy_buffer_size, (int64_t)RELAY_BUF_SIZE);
+
+	for (;;) {
+		ssize_t n;
+		int rc;
+
+		if (u->rend >= limit) {
+			log_emit(l->error_log, LOG_ERR, "upstream sent too big header while reading response header from upstream, upstream: \"%s\"",
+				 u->srv->name);
+			up_next(u, NU_INVALID_HEADER);
+			return;
+		}
+		n = recv(u->io.fd, u->rbuf + u->rend, limit - u->rend, 0);
+		if (n == 0) {
+			log_emit(l->error_log, LOG_ERR, "upstream prematurely closed connection while reading response header from upstream, upstream: \"%s\"",
+				 u->srv->name);
+			up_next(u, NU_ERROR);
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				u->readable = false;
+				return;
+			}
+			up_next(u, NU_ERROR);
+			return;
+		}
+		u->rend += (size_t)n;
+		for (;;) {
+			u->resp.headers = u->rh;
+			rc = h1_parse_response(u->rbuf + u->rstart, u->rend - u->rstart, &u->resp,
+					       UP_MAX_HEADERS);
+			if (rc == H1_INCOMPLETE)
+				break;
+			if (rc < 0) {
+				log_emit(l->error_log, LOG_ERR, "upstream sent invalid header while reading response header from upstream, upstream: \"%s\"",
+					 u->srv->name);
+				up_next(u, NU_INVALID_HEADER);
+				return;
+			}
+			if (u->resp.status >= 100 && u->resp.status < 200 && u->resp.status != 101) {
+				/* skip interim responses */
+				u->rstart += (size_t)rc;
+				continue;
+			}
+			if (u->resp.status == 101) {
+				/* Upgrades are the in-kernel splicing work: not yet. */
+				log_emit(l->error_log, LOG_ERR, "upstream switched protocols, which this lbd build does not relay yet, upstream: \"%s\"",
+					 u->srv->name);
+				up_next(u, NU_INVALID_HEADER);
+				return;
+			}
+			/* Move the head to the start so offsets are simple. */
+			if (u->rstart) {
+				memmove(u->rbuf, u->rbuf + u->rstart, u->rend - u->rstart);
+				u->rend -= u->rstart;
+				u->rstart = 0;
+				u->resp.headers = u->rh;
+				rc = h1_parse_response(u->rbuf, u->rend, &u->resp, UP_MAX_HEADERS);
+			}
+			ev_timer_stop(&u->w->loop, &u->timer);
+			process_head(u, (size_t)rc);
+			return;
+		}
+	}
+}
+
+/* ---- relay ------------------------------------------------------------------------------ */
+
+/* write_pending - c->out, then span, then suffix. 1 all written, 0 EAGAIN,
+ * -1 client error. */
+static int write_pending(struct uconn *u)
+{
+	struct conn *c = u->c;
+
+	for (;;) {
+		struct iovec iov[3];
+		int n = 0;
+		size_t outl = c->out.end - c->out.start;
+		ssize_t w;
+
+		if (outl)
+			iov[n++] = (struct iovec){ c->out.data + c->out.start, outl };
+		if (u->span_len)
+			iov[n++] = (struct iovec){ (void *)u->span, u->span_len };
+		if (u->suffix_len > u->suffix_off)
+			iov[n++] = (struct iovec){ u->suffix + u->suffix_off,
+						   u->suffix_len - u->suffix_off };
+		if (!n) {
+			c->out.start = c->out.end = 0;
+			return 1;
+		}
+		w = http_writev(c, iov, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return 0;
+			return -1;
+		}
+		size_t k = (size_t)w;
+
+		c->req.bytes_sent += k;
+		size_t a = LBD_MIN(k, outl);
+
+		c->out.start += a;
+		k -= a;
+		a = LBD_MIN(k, u->span_len);
+		u->span += a;
+		u->span_len -= a;
+		c->req.body_bytes_sent += a;
+		k -= a;
+		u->suffix_off += k;
+	}
+}
+
+/* frame - turn bytes [rstart, rend) of rbuf into the next span. */
+static int frame(struct uconn *u)
+{
+	size_t avail = u->rend - u->rstart;
+	const char *p = u->rbuf + u->rstart;
+
+	u->suffix_len = u->suffix_off = 0;
+	switch (u->fr) {
+	case FR_NONE:
+		u->rstart = u->rend;
+		return 0;
+	case FR_LENGTH: {
+		size_t n = (size_t)LBD_MIN((uint64_t)avail, u->remaining);
+
+		u->span = p;
+		u->span_len = n;
+		u->remaining -= n;
+		u->rstart = u->rend; /* bytes past Content-Length are discarded */
+		if (u->remaining == 0)
+			u->done = true;
+		if (avail > n)
+			u->keepalive = false;
+		return 0;
+	}
+	case FR_CLOSE:
+		u->span = p;
+		u->span_len = avail;
+		u->rstart = u->rend;
+		if (u->chunk_out && avail) {
+			char pre[24];
+			int k = snprintf(pre, sizeof(pre), "%zx\r\n", avail);
+
+			if (http_out_append(u->c, pre, (size_t)k))
+				return -1;
+			memcpy(u->suffix, "\r\n", 2);
+			u->suffix_len = 2;
+		}
+		return 0;
+	case FR_CHUNKED: {
+		size_t off = 0;
+
+		if (!u->dechunk) {
+			/* pass the framing through, up to the end of the message */
+			while (off < avail) {
+				struct h1_str d;
+				size_t consumed = 0;
+				int rc = h1_parse_chunked(&u->ch, p + off, avail - off, &consumed, &d);
+
+				if (rc == H1_CHUNK_DATA) {
+					off += consumed;
+				} else if (rc == H1_CHUNK_DONE) {
+					off += consumed;
+					u->done = true;
+					break;
+				} else if (rc == H1_INCOMPLETE) {
+					off = avail;
+				} else {
+					return -1;
+				}
+			}
+			u->span = p;
+			u->span_len = off;
+			if (off < avail)
+				u->keepalive = false;
+			u->rstart = u->rend;
+			return 0;
+		}
+		/* HTTP/1.0 client: one decoded span at a time */
+		for (;;) {
+			struct h1_str d;
+			size_t consumed = 0;
+			int rc = h1_parse_chunked(&u->ch, p, avail, &consumed, &d);
+
+			if (rc == H1_CHUNK_DATA) {
+				u->span = d.p;
+				u->span_len = d.len;
+				u->rstart += consumed;
+				return 0;
+			}
+			if (rc == H1_CHUNK_DONE) {
+				u->done = true;
+				u->rstart = u->rend;
+				return 0;
+			}
+			if (rc == H1_INCOMPLETE) {
+				u->rstart = u->rend;
+				return 0;
+			}
+			return -1;
+		}
+	}
+	}
+	return -1;
+}
+
+static void finish(struct uconn *u)
+{
+	struct conn *c = u->c;
+
+	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), lbd_now_us() - u->try_us);
+	up_release(u, false);
+	ev_timer_stop(&c->w->loop, &c->timer);
+	http_response_done(c);
+}
+
+/* relay - move the response body from upstream to client until one side
+ * would block. Backpressure: nothing is read while a span is unsent. */
+static void relay(struct uconn *u)
+{
+	struct conn *c = u->c;
+	const struct cfg_loc *l = c->req.loc;
+
+	for (;;) {
+		int rc = write_pending(u);
+
+		if (rc < 0) {
+			/* client gone: abandon the upstream connection */
+			c->close_after = true;
+			u->keepalive = false;
+			up_release(u, false);
+			http_response_done(c);
+			return;
+		}
+		if (rc == 0) {
+			conn_arm_timer(c, l->send_timeout);
+			return;
+		}
+		ev_timer_stop(&c->w->loop, &c->timer);
+		if (u->rstart < u->rend && !u->done) {
+			if (frame(u))
+				goto bad;
+			continue;
+		}
+		if (u->done) {
+			finish(u);
+			return;
+		}
+		if (!u->readable) {
+			ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
+			return;
+		}
+		ssize_t n = recv(u->io.fd, u->rbuf, RELAY_BUF_SIZE, 0);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				u->readable = false;
+				ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
+				return;
+			}
+			goto bad;
+		}
+		if (n == 0) {
+			if (u->fr == FR_CLOSE) {
+				u->done = true;
+				if (u->chunk_out && http_out_append(c, "0\r\n\r\n", 5))
+					goto bad;
+				u->span_len = 0;
+				continue;
+			}
+			log_emit(l->error_log, LOG_ERR, "upstream prematurely closed connection while reading upstream, upstream: \"%s\"",
+				 u->srv->name);
+			goto bad;
+		}
+		u->rstart = 0;
+		u->rend = (size_t)n;
+	}
+bad:
+	/* The head is out: the only honest signal left is to cut the client. */
+	u->keepalive = false;
+	c->close_after = true;
+	up_release(u, true);
+	conn_close(c);
+}
+
+/* ---- events --------------------------------------------------------------------------- */
+
+static void idle_event(struct uconn *u)
+{
+	/* An idle connection that becomes readable was closed by the
+	 * upstream (or sent garbage): drop it. */
+	idle_remove(u);
+	up_destroy(u);
+}
+
+static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct uconn *u = io->data;
+
+	(void)loop;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		u->readable = true;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		u->writable = true;
+	switch (u->state) {
+	case US_IDLE:
+		if (u->readable)
+			idle_event(u);
+		break;
+	case US_CONNECTING: {
+		int err = 0;
+		socklen_t el = sizeof(err);
+
+		if (!u->writable && !(ev & (EPOLLERR | EPOLLHUP)))
+			break;
+		getsockopt(u->io.fd, SOL_SOCKET, SO_ERROR, &err, &el);
+		if (err) {
+			log_emit(u->c->req.loc->error_log, LOG_ERR,
+				 "connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
+				 err, strerror(err), u->srv->name);
+			up_next(u, NU_ERROR);
+			break;
+		}
+		fmt_ms(u->c->req.up_conn_time, sizeof(u->c->req.up_conn_time),
+		       lbd_now_us() - u->try_us);
+		ev_timer_stop(&u->w->loop, &u->timer);
+		u->state = US_SENDING;
+		up_send(u);
+		break;
+	}
+	case US_SENDING:
+		if (u->writable)
+			up_send(u);
+		else if (ev & (EPOLLERR | EPOLLHUP))
+			up_next(u, NU_ERROR);
+		break;
+	case US_READ_HEAD:
+		if (u->readable)
+			up_read_head(u);
+		break;
+	case US_RELAY:
+		if (u->readable)
+			relay(u);
+		break;
+	}
+}
+
+static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct uconn *u = t->data;
+	struct conn *c = u->c;
+
+	(void)loop;
+	if (u->state == US_IDLE) {
+		idle_remove(u);
+		up_destroy(u);
+		return;
+	}
+	const char *what = u->state == US_CONNECTING ? "connecting to upstream"
+			   : u->state == US_SENDING  ? "sending request to upstream"
+						     : "reading response header from upstream";
+
+	if (u->state == US_RELAY) {
+		log_emit(c->req.loc->error_log, LOG_ERR,
+			 "upstream timed out (110: Connection timed out) while reading upstream, upstream: \"%s\"",
+			 u->srv->name);
+		u->keepalive = false;
+		c->close_after = true;
+		up_release(u, true);
+		conn_close(c);
+		return;
+	}
+	log_emit(c->req.loc->error_log, LOG_ERR,
+		 "upstream timed out (110: Connection timed out) while %s, upstream: \"%s\"", what,
+		 u->srv->name);
+	up_next(u, NU_TIMEOUT);
+}
+
+/* ---- entry points ----------------------------------------------------------------------- */
+
+void proxy_start(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	struct uconn *u = calloc(1, sizeof(*u));
+
+	if (!u) {
+		http_finalize(c, 500);
+		return;
+	}
+	u->w = c->w;
+	u->c = c;
+	u->g = r->loc->proxy->group;
+	u->io.fd = -1;
+	ev_timer_init(&u->timer, up_timeout, u);
+	u->start_ms = ev_now(&c->w->loop);
+	u->ctx.client = (const struct sockaddr *)&c->peer;
+	if (u->g->hash_key) {
+		struct lstr k;
+
+		if (cval_eval(u->g->hash_key, c, &k) == 0) {
+			u->ctx.key = k.p;
+			u->ctx.keylen = k.len;
+		}
+	}
+	r->up = u;
+	c->state = CS_READ_BODY;
+	if (r->body_kind == BODY_NONE || !r->loc->proxy_pass_request_body) {
+		r->body_done = true;
+		if (build_request(u)) {
+			r->up = NULL;
+			free(u);
+			http_finalize(c, 500);
+			return;
+		}
+		c->state = CS_UPSTREAM;
+		connect_next(u);
+		return;
+	}
+	read_body(c);
+}
+
+/* proxy_client_timeout - the client's deadline passed: client_body_timeout
+ * while reading the body (408), send_timeout while relaying (close). */
+void proxy_client_timeout(struct conn *c)
+{
+	struct uconn *u = c->req.up;
+
+	if (c->state == CS_READ_BODY) {
+		c->close_after = true;
+		if (u) {
+			c->req.up = NULL;
+			u->c = NULL;
+			up_destroy(u);
+		}
+		http_finalize(c, 408);
+		return;
+	}
+	if (u) {
+		u->keepalive = false;
+		up_release(u, false);
+	}
+	c->close_after = true;
+	conn_close(c);
+}
+
+void proxy_on_client_event(struct conn *c)
+{
+	struct uconn *u = c->req.up;
+
+	if (c->state == CS_READ_BODY) {
+		if (u && c->readable)
+			read_body(c);
+		return;
+	}
+	if (!u)
+		return;
+	if (u->state == US_RELAY && c->writable) {
+		relay(u);
+		return;
+	}
+	if (c->readable && u->state != US_RELAY) {
+		char b;
+		ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK);
+
+		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			/* client closed while we wait on the upstream: 499 */
+			if (c->req.loc->proxy_ignore_client_abort)
+				return;
+			c->req.status = 499;
+			u->keepalive = false;
+			up_release(u, false);
+			c->close_after = true;
+			http_response_done(c);
+			return;
+		}
+		if (n == -1)
+			c->readable = false;
+	}
+}
+
+/* proxy_abort - the client connection is going away mid-request. */
+void proxy_abort(struct conn *c)
+{
+	struct uconn *u = c->req.up;
+
+	if (!u)
+		return;
+	u->keepalive = false;
+	up_release(u, false);
+}
+
+void proxy_worker_cleanup(struct worker *w)
+{
+	while (w->idle) {
+		struct uconn *u = w->idle;
+
+		idle_remove(u);
+		up_destroy(u);
+	}
+}

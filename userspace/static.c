@@ -1,0 +1,342 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Static files: root/alias mapping, index, try_files, MIME types, the
+ * validators (Last-Modified, ETag, 304), expires, and the body sent with
+ * sendfile(2) from the open file. Paths come from the normalized $uri
+ * (no dot segments), and an alias join that would climb out of the alias
+ * directory is refused.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "var.h"
+
+static int cmp_ext(const void *key, const void *elem)
+{
+	const struct lstr *k = key;
+	const struct mime_type *m = elem;
+	size_t ml = strlen(m->ext);
+	int r = strncasecmp(k->p, m->ext, LBD_MIN(k->len, ml));
+
+	if (r)
+		return r;
+	return k->len < ml ? -1 : k->len > ml ? 1 : 0;
+}
+
+const char *static_mime_type(const struct cfg_loc *l, struct lstr path)
+{
+	struct lstr ext = { NULL, 0 };
+	const struct mime_type *m;
+
+	for (size_t i = path.len; i > 0; i--) {
+		if (path.p[i - 1] == '/')
+			break;
+		if (path.p[i - 1] == '.') {
+			ext = (struct lstr){ path.p + i, path.len - i };
+			break;
+		}
+	}
+	if (!ext.len || !l->types)
+		return l->default_type;
+	m = bsearch(&ext, l->types->v, (size_t)l->types->n, sizeof(*m), cmp_ext);
+	return m ? m->type : l->default_type;
+}
+
+/* map_path - the file path for URI in the current location, in the pool.
+ * Returns NULL on a refused alias join or no memory. */
+static char *map_path(struct conn *c, struct lstr uri)
+{
+	const struct cfg_loc *l = c->req.loc;
+	struct lstr root, rest = uri;
+	char *p;
+
+	if (cval_eval(l->root, c, &root))
+		return NULL;
+	if (l->root_is_alias == 1 && l->match != LOC_REGEX && l->match != LOC_REGEX_CASELESS) {
+		size_t pl = LBD_MIN(l->patlen, uri.len);
+
+		rest = (struct lstr){ uri.p + pl, uri.len - pl };
+		/* location /static { alias /srv/static/; } must not serve
+		 * /static../secret as /srv/static/../secret */
+		if (rest.len >= 2 && rest.p[0] == '.' && rest.p[1] == '.' &&
+		    (rest.len == 2 || rest.p[2] == '/'))
+			return NULL;
+	} else if (l->root_is_alias == 1) {
+		rest = (struct lstr){ "", 0 };
+	}
+	p = pool_alloc(&c->pool, root.len + rest.len + 1);
+	if (!p)
+		return NULL;
+	memcpy(p, root.p, root.len);
+	memcpy(p + root.len, rest.p, rest.len);
+	p[root.len + rest.len] = '\0';
+	return p;
+}
+
+static void add_expires(struct conn *c, const struct cfg_loc *l)
+{
+	char date[40];
+	struct tm tm;
+	time_t t;
+
+	switch (l->expires_mode) {
+	case 1:
+		t = time(NULL) + l->expires;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		http_head_addf(c, "Expires: %s\r\n", date);
+		if (l->expires < 0)
+			http_head_addf(c, "Cache-Control: no-cache\r\n");
+		else
+			http_head_addf(c, "Cache-Control: max-age=%lld\r\n", (long long)l->expires);
+		break;
+	case 2:
+		http_head_addf(c, "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
+				  "Cache-Control: no-cache\r\n");
+		break;
+	case 3:
+		http_head_addf(c, "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\n"
+				  "Cache-Control: max-age=315360000\r\n");
+		break;
+	default:
+		break;
+	}
+}
+
+static struct lstr req_header(struct conn *c, const char *name)
+{
+	for (size_t i = 0; i < c->req.h1.nheaders; i++)
+		if (h1_str_ieq(c->req.hdrs[i].name, name))
+			return (struct lstr){ c->req.hdrs[i].value.p, c->req.hdrs[i].value.len };
+	return (struct lstr){ NULL, 0 };
+}
+
+static void dir_redirect(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	size_t n = r->u.uri.len + 1 + (r->u.args.len ? r->u.args.len + 1 : 0);
+	char *loc = pool_alloc(&c->pool, n + 1);
+	char port[16] = "";
+	struct lstr host = r->host.len ? r->host : LSTR("localhost");
+	uint16_t p = 0;
+
+	if (!loc) {
+		http_finalize(c, 500);
+		return;
+	}
+	snprintf(loc, n + 1, "%.*s/%s%.*s", (int)r->u.uri.len, r->u.uri.p, r->u.args.len ? "?" : "",
+		 (int)r->u.args.len, r->u.args.p);
+	if (c->local.ss_family == AF_INET)
+		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
+	else if (c->local.ss_family == AF_INET6)
+		p = ntohs(((struct sockaddr_in6 *)&c->local)->sin6_port);
+	if (p && p != 80)
+		snprintf(port, sizeof(port), ":%u", p);
+	size_t al = 7 + host.len + strlen(port) + n;
+	char *abs = pool_alloc(&c->pool, al + 1);
+
+	if (!abs) {
+		http_finalize(c, 500);
+		return;
+	}
+	snprintf(abs, al + 1, "http://%.*s%s%s", (int)host.len, host.p, port, loc);
+	r->resp_location = (struct lstr){ abs, al };
+	http_finalize(c, 301);
+}
+
+static void serve_index(struct conn *c)
+{
+	const struct cfg_loc *l = c->req.loc;
+	struct lstr uri = c->req.u.uri;
+	char *dir = map_path(c, uri);
+	struct stat st;
+
+	if (!dir) {
+		http_finalize(c, 404);
+		return;
+	}
+	for (int i = 0; i < l->index.n; i++) {
+		const char *ix = l->index.v[i];
+		size_t dl = strlen(dir), il = strlen(ix);
+		char *p = pool_alloc(&c->pool, dl + il + 1);
+
+		if (!p)
+			break;
+		memcpy(p, dir, dl);
+		memcpy(p + dl, ix, il + 1);
+		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			char *nu = pool_alloc(&c->pool, uri.len + il);
+
+			if (!nu)
+				break;
+			memcpy(nu, uri.p, uri.len);
+			memcpy(nu + uri.len, ix, il);
+			http_internal_redirect(c, (struct lstr){ nu, uri.len + il }, c->req.u.args);
+			return;
+		}
+	}
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		log_emit(l->error_log, LOG_ERR, "directory index of \"%s\" is forbidden", dir);
+		http_finalize(c, 403);
+		return;
+	}
+	if (l->log_not_found)
+		log_emit(l->error_log, LOG_ERR, "\"%s\" is not found (2: No such file or directory)",
+			 dir);
+	http_finalize(c, 404);
+}
+
+void static_handle(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	char *path, lm[40], etag[64];
+	struct stat st;
+	struct tm tm;
+	int fd, status;
+
+	if (!(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0) && !r->head) {
+		http_finalize(c, 405);
+		return;
+	}
+	if (r->u.uri.len && r->u.uri.p[r->u.uri.len - 1] == '/') {
+		serve_index(c);
+		return;
+	}
+	path = map_path(c, r->u.uri);
+	if (!path) {
+		http_finalize(c, 404);
+		return;
+	}
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1) {
+		status = errno == EACCES ? 403 : errno == ENOENT || errno == ENOTDIR ? 404 : 500;
+		if (status != 404 || l->log_not_found)
+			log_emit(l->error_log, LOG_ERR, "open() \"%s\" failed (%d: %s)", path, errno,
+				 strerror(errno));
+		http_finalize(c, status);
+		return;
+	}
+	if (fstat(fd, &st) == -1) {
+		close(fd);
+		http_finalize(c, 500);
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		dir_redirect(c);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		http_finalize(c, 404);
+		return;
+	}
+	gmtime_r(&st.st_mtime, &tm);
+	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
+		 (unsigned long long)st.st_size);
+	status = r->error_page_done && r->status ? r->status : 200;
+	if (status == 200) {
+		struct lstr ims = req_header(c, "If-Modified-Since");
+		struct lstr inm = req_header(c, "If-None-Match");
+
+		if ((inm.len && inm.len == strlen(etag) && memcmp(inm.p, etag, inm.len) == 0) ||
+		    (!inm.len && ims.len == strlen(lm) && memcmp(ims.p, lm, ims.len) == 0)) {
+			close(fd);
+			if (http_head_start(c, 304) || http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
+			    http_head_addf(c, "ETag: %s\r\n", etag))
+				goto fail;
+			add_expires(c, l);
+			if (http_head_finish(c, true))
+				goto fail;
+			http_send_body(c);
+			return;
+		}
+	}
+	if (http_head_start(c, status) ||
+	    http_head_addf(c, "Content-Type: %s\r\nContent-Length: %lld\r\nLast-Modified: %s\r\n",
+			   static_mime_type(l, (struct lstr){ path, strlen(path) }),
+			   (long long)st.st_size, lm))
+		goto fail_fd;
+	if (status == 200 && http_head_addf(c, "ETag: %s\r\nAccept-Ranges: bytes\r\n", etag))
+		goto fail_fd;
+	if (status == 200)
+		add_expires(c, l);
+	if (http_head_finish(c, true))
+		goto fail_fd;
+	if (r->head || st.st_size == 0) {
+		close(fd);
+	} else {
+		c->file_fd = fd;
+		c->file_off = 0;
+		c->file_end = st.st_size;
+	}
+	http_send_body(c);
+	return;
+fail_fd:
+	close(fd);
+fail:
+	conn_close(c);
+}
+
+/* static_try_files - try_files A B ... LAST. */
+int static_try_files(struct conn *c)
+{
+	const struct cfg_loc *l = c->req.loc;
+	struct stat st;
+
+	for (int i = 0; i < l->ntry_files - 1; i++) {
+		struct lstr v;
+		bool want_dir;
+		char *path;
+
+		if (cval_eval(&l->try_files[i], c, &v)) {
+			http_finalize(c, 500);
+			return 0;
+		}
+		want_dir = v.len && v.p[v.len - 1] == '/';
+		path = map_path(c, v);
+		if (!path || stat(path, &st) == -1)
+			continue;
+		if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+			continue;
+		const char *q = memchr(v.p, '?', v.len);
+
+		c->req.u.uri = q ? (struct lstr){ v.p, (size_t)(q - v.p) } : v;
+		static_handle(c);
+		return 0;
+	}
+	struct lstr last;
+
+	if (cval_eval(&l->try_files[l->ntry_files - 1], c, &last)) {
+		http_finalize(c, 500);
+		return 0;
+	}
+	if (last.len > 1 && last.p[0] == '=') {
+		http_finalize(c, atoi(last.p + 1));
+		return 0;
+	}
+	if (last.len && last.p[0] == '@') {
+		http_named_location(c, last);
+		return 0;
+	}
+	const char *q = memchr(last.p, '?', last.len);
+
+	if (q)
+		http_internal_redirect(
+			c, (struct lstr){ last.p, (size_t)(q - last.p) },
+			(struct lstr){ q + 1, last.len - (size_t)(q - last.p) - 1 });
+	else
+		http_internal_redirect(c, last, c->req.u.args);
+	return 0;
+}

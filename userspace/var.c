@@ -1,0 +1,1850 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Variables and complex values. Owns the table of builtin variables (one
+ * getter per variable, reached by index at run time: no name lookups on the
+ * request path), the prefix variables ($http_, $arg_, $cookie_), captures of
+ * the request's last regex match, `map` evaluation, and the compiler that
+ * turns "$scheme://$host$request_uri" into parts at configuration time.
+ *
+ * Semantics and formats are nginx 1.22's, including its "not found" flag:
+ * a getter returns VAR_NOT_FOUND where nginx sets not_found (absent header,
+ * no query string, no upstream...), which the access log writes as "-".
+ * Values are views: into the request's input buffer, the request pool, the
+ * configuration or static memory, all valid until the request ends.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "var.h"
+
+#define VAR_FOUND     0
+#define VAR_MAP_DEPTH 16 /* maps evaluating maps: more is a loop */
+#define VAR_STACK_PARTS 16 /* parts evaluated without a pool array */
+
+static const struct lstr var_empty = { "", 0 };
+
+typedef int (*var_get_fn)(struct conn *c, struct lstr *out);
+
+/* struct var_def - one builtin variable: its name and its getter. */
+struct var_def {
+	const char *name; /* lowercase, without '$' */
+	var_get_fn get;   /* fills *out; VAR_FOUND, VAR_NOT_FOUND or -ENOMEM */
+};
+
+/* ------------------------------------------------------------------ */
+/* small helpers                                                        */
+
+static inline char var_lower(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') ? (char)(ch | 0x20) : ch;
+}
+
+static inline bool var_name_char(char ch)
+{
+	return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_';
+}
+
+static inline struct lstr var_h1(struct h1_str s)
+{
+	return (struct lstr){ s.p ? s.p : "", s.len };
+}
+
+static inline int var_set(struct lstr *out, const char *p, size_t len)
+{
+	out->p = p;
+	out->len = len;
+	return VAR_FOUND;
+}
+
+/* var_utoa - decimal digits of v into buf (at least 20 bytes); length. */
+static size_t var_utoa(char *buf, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	return n;
+}
+
+static int var_u64(struct conn *c, struct lstr *out, uint64_t v)
+{
+	char *p = pool_alloc(&c->pool, 20);
+
+	if (!p)
+		return -ENOMEM;
+	return var_set(out, p, var_utoa(p, v));
+}
+
+/* var_copy - a pool copy of buf[0..len), as the value. */
+static int var_copy(struct conn *c, struct lstr *out, const char *buf, size_t len)
+{
+	char *p = pool_alloc(&c->pool, len ? len : 1);
+
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, buf, len);
+	return var_set(out, p, len);
+}
+
+/* ------------------------------------------------------------------ */
+/* clocks (injectable for tests)                                        */
+
+static bool var_fixed;
+static struct timespec var_fixed_wall;
+static int64_t var_fixed_mono;
+
+/* struct var_tcache - this thread's formatted times of one second. */
+struct var_tcache {
+	time_t sec;        /* second formatted, -1 when empty */
+	char local[64];    /* $time_local */
+	size_t local_len;  /* its length */
+	char iso[64];      /* $time_iso8601 */
+	size_t iso_len;    /* its length */
+};
+
+static __thread struct var_tcache var_tc = { .sec = -1 };
+
+void var_time_set(const struct timespec *wall, int64_t mono_us)
+{
+	var_fixed = wall != NULL;
+	if (wall)
+		var_fixed_wall = *wall;
+	var_fixed_mono = mono_us;
+	var_tc.sec = -1;
+}
+
+static void var_wall(struct timespec *ts)
+{
+	if (var_fixed)
+		*ts = var_fixed_wall;
+	else
+		clock_gettime(CLOCK_REALTIME, ts);
+}
+
+static int64_t var_mono_us(void)
+{
+	return var_fixed ? var_fixed_mono : lbd_now_us();
+}
+
+static const char var_months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+
+/* var_times - this thread's $time_local / $time_iso8601 for the current
+ * second, formatted once per second: localtime_r takes a global lock. */
+static const struct var_tcache *var_times(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	long off, aoff;
+	char sign;
+	int n;
+
+	var_wall(&ts);
+	if (var_tc.sec == ts.tv_sec)
+		return &var_tc;
+	localtime_r(&ts.tv_sec, &tm);
+	off = tm.tm_gmtoff / 60;
+	sign = off < 0 ? '-' : '+';
+	aoff = off < 0 ? -off : off;
+	n = snprintf(var_tc.local, sizeof(var_tc.local), "%02d/%s/%d:%02d:%02d:%02d %c%02ld%02ld",
+		     tm.tm_mday, var_months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec, sign, aoff / 60, aoff % 60);
+	var_tc.local_len = n > 0 ? LBD_MIN((size_t)n, sizeof(var_tc.local) - 1) : 0;
+	n = snprintf(var_tc.iso, sizeof(var_tc.iso), "%4d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+		     tm.tm_sec, sign, aoff / 60, aoff % 60);
+	var_tc.iso_len = n > 0 ? LBD_MIN((size_t)n, sizeof(var_tc.iso) - 1) : 0;
+	var_tc.sec = ts.tv_sec;
+	return &var_tc;
+}
+
+/* var_sec_ms - "SEC.MMM" into the pool (nginx's "%T.%03M"). */
+static int var_sec_ms(struct conn *c, struct lstr *out, int64_t sec, int64_t ms)
+{
+	char *p = pool_alloc(&c->pool, 32);
+	size_t n;
+
+	if (!p)
+		return -ENOMEM;
+	n = var_utoa(p, (uint64_t)(sec < 0 ? 0 : sec));
+	p[n++] = '.';
+	p[n++] = (char)('0' + ms / 100 % 10);
+	p[n++] = (char)('0' + ms / 10 % 10);
+	p[n++] = (char)('0' + ms % 10);
+	return var_set(out, p, n);
+}
+
+/* ------------------------------------------------------------------ */
+/* request headers                                                      */
+
+static const struct h1_header *var_hdrs(const struct conn *c, size_t *n)
+{
+	*n = LBD_MIN(c->req.h1.nheaders, (size_t)HTTP_MAX_HEADERS);
+	return c->req.h1.headers ? c->req.h1.headers : c->req.hdrs;
+}
+
+/* var_hdr_ok - whether nginx keeps header H (ignore_invalid_headers, on by
+ * default, drops names outside [A-Za-z0-9-], and '_' unless
+ * underscores_in_headers is on). */
+static bool var_hdr_ok(const struct conn *c, const struct h1_header *h)
+{
+	const struct cfg_srv *s = c->req.srv;
+
+	if (s && s->ignore_invalid_headers == 0)
+		return true;
+	if (h->invalid || h->symbol)
+		return false;
+	return !h->underscore || (s && s->underscores_in_headers == 1);
+}
+
+/* var_hdr_next - the next kept header at or after *i named NAME (case
+ * ignored), or NULL. */
+static const struct h1_header *var_hdr_next(const struct conn *c, size_t *i, const char *name)
+{
+	size_t n;
+	const struct h1_header *h = var_hdrs(c, &n);
+
+	for (; *i < n; (*i)++) {
+		if (h1_str_ieq(h[*i].name, name) && var_hdr_ok(c, &h[*i]))
+			return &h[(*i)++];
+	}
+	return NULL;
+}
+
+static const struct h1_header *var_hdr_first(const struct conn *c, const char *name)
+{
+	size_t i = 0;
+
+	return var_hdr_next(c, &i, name);
+}
+
+/* var_hdr_joined - every NAME header joined by "SEP " (nginx's
+ * ngx_http_variable_headers_internal: Cookie and X-Forwarded-For). */
+static int var_hdr_joined(struct conn *c, struct lstr *out, const char *name, char sep)
+{
+	const struct h1_header *h, *first = NULL;
+	size_t i = 0, len = 0, count = 0;
+	char *p, *q;
+
+	while ((h = var_hdr_next(c, &i, name))) {
+		if (!first)
+			first = h;
+		len += h->value.len + 2;
+		count++;
+	}
+	if (!count)
+		return VAR_NOT_FOUND;
+	if (count == 1) {
+		*out = var_h1(first->value);
+		return VAR_FOUND;
+	}
+	len -= 2;
+	p = pool_alloc(&c->pool, len);
+	if (!p)
+		return -ENOMEM;
+	q = p;
+	i = 0;
+	while ((h = var_hdr_next(c, &i, name))) {
+		if (q != p) {
+			*q++ = sep;
+			*q++ = ' ';
+		}
+		if (h->value.len)
+			memcpy(q, h->value.p, h->value.len);
+		q += h->value.len;
+	}
+	return var_set(out, p, len);
+}
+
+static int var_hdr_value(struct conn *c, struct lstr *out, const char *name)
+{
+	const struct h1_header *h = var_hdr_first(c, name);
+
+	if (!h)
+		return VAR_NOT_FOUND;
+	*out = var_h1(h->value);
+	return VAR_FOUND;
+}
+
+/* var_http_prefix - $http_NAME: the first kept header whose name, lowercased
+ * and with '-' read as '_', equals NAME (already lowercase). */
+static int var_http_prefix(struct conn *c, const char *name, size_t len, struct lstr *out)
+{
+	size_t n;
+	const struct h1_header *h = var_hdrs(c, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		if (h[i].name.len != len || !var_hdr_ok(c, &h[i]))
+			continue;
+		for (k = 0; k < len; k++) {
+			char ch = var_lower(h[i].name.p[k]);
+
+			if (ch == '-')
+				ch = '_';
+			if (ch != name[k])
+				break;
+		}
+		if (k == len) {
+			*out = var_h1(h[i].value);
+			return VAR_FOUND;
+		}
+	}
+	return VAR_NOT_FOUND;
+}
+
+/* var_cookie_scan - ngx_http_parse_multi_header_lines on one Cookie value,
+ * quirks included (a name followed by neither '=' nor spaces then '='
+ * swallows the next cookie). */
+static bool var_cookie_scan(const char *s, const char *end, const char *name, size_t nlen,
+			    struct lstr *out)
+{
+	while (s < end) {
+		if ((size_t)(end - s) >= nlen && strncasecmp(s, name, nlen) == 0) {
+			s += nlen;
+			while (s < end && *s == ' ')
+				s++;
+			if (s < end && *s++ == '=') {
+				const char *last;
+
+				while (s < end && *s == ' ')
+					s++;
+				for (last = s; last < end && *last != ';'; last++)
+					;
+				out->p = s;
+				out->len = (size_t)(last - s);
+				return true;
+			}
+		}
+		while (s < end) {
+			char ch = *s++;
+
+			if (ch == ';' || ch == ',')
+				break;
+		}
+		while (s < end && *s == ' ')
+			s++;
+	}
+	return false;
+}
+
+static int var_cookie(struct conn *c, const char *name, size_t len, struct lstr *out)
+{
+	const struct h1_header *h;
+	size_t i = 0;
+
+	while ((h = var_hdr_next(c, &i, "cookie"))) {
+		if (len > h->value.len)
+			continue;
+		if (var_cookie_scan(h->value.p, h->value.p + h->value.len, name, len, out))
+			return VAR_FOUND;
+	}
+	return VAR_NOT_FOUND;
+}
+
+/* var_arg - ngx_http_arg: the first NAME=VALUE of the query string where
+ * NAME (case ignored) starts the string or follows '&'. */
+static int var_arg(struct conn *c, const char *name, size_t len, struct lstr *out)
+{
+	struct lstr a = c->req.u.args;
+
+	if (a.len == 0 || len == 0 || !a.p)
+		return VAR_NOT_FOUND;
+	for (size_t q = 0; q + len < a.len; q++) {
+		const char *amp;
+
+		if (var_lower(a.p[q]) != name[0] || strncasecmp(a.p + q, name, len) != 0)
+			continue;
+		if ((q != 0 && a.p[q - 1] != '&') || a.p[q + len] != '=')
+			continue;
+		amp = memchr(a.p + q + len + 1, '&', a.len - q - len - 1);
+		out->p = a.p + q + len + 1;
+		out->len = amp ? (size_t)(amp - out->p) : a.len - q - len - 1;
+		return VAR_FOUND;
+	}
+	return VAR_NOT_FOUND;
+}
+
+/* ------------------------------------------------------------------ */
+/* addresses                                                            */
+
+/* var_addr_text - nginx's ngx_sock_ntop without port: "1.2.3.4", "::1",
+ * "unix:/path". Returns the length (0 for an unknown family). */
+static size_t var_addr_text(const struct sockaddr_storage *ss, socklen_t sl, char *buf,
+			    size_t size)
+{
+	switch (ss->ss_family) {
+	case AF_INET:
+		if (!inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
+			       (socklen_t)size))
+			return 0;
+		return strlen(buf);
+	case AF_INET6:
+		if (!inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf,
+			       (socklen_t)size))
+			return 0;
+		return strlen(buf);
+	case AF_UNIX: {
+		const struct sockaddr_un *su = (const struct sockaddr_un *)ss;
+		size_t off = offsetof(struct sockaddr_un, sun_path), n = 0;
+
+		if (sl > off)
+			n = strnlen(su->sun_path, LBD_MIN((size_t)sl - off, sizeof(su->sun_path)));
+		n = LBD_MIN(n, size - 6);
+		memcpy(buf, "unix:", 5);
+		memcpy(buf + 5, su->sun_path, n);
+		buf[5 + n] = '\0';
+		return 5 + n;
+	}
+	default:
+		return 0;
+	}
+}
+
+static int var_addr(struct conn *c, struct lstr *out, const struct sockaddr_storage *ss,
+		    socklen_t sl)
+{
+	char buf[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+	size_t n = var_addr_text(ss, sl, buf, sizeof(buf));
+
+	return var_copy(c, out, buf, n);
+}
+
+static int var_port(struct conn *c, struct lstr *out, const struct sockaddr_storage *ss)
+{
+	unsigned port = 0;
+
+	if (ss->ss_family == AF_INET)
+		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	else if (ss->ss_family == AF_INET6)
+		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	if (port == 0) {
+		*out = var_empty;
+		return VAR_FOUND;
+	}
+	return var_u64(c, out, port);
+}
+
+/* ------------------------------------------------------------------ */
+/* configuration views                                                  */
+
+static const struct cfg_srv *var_srv(const struct conn *c)
+{
+	if (c->req.srv)
+		return c->req.srv;
+	return c->lg ? c->lg->default_srv : NULL;
+}
+
+/* var_server_name - the server's first name as nginx keeps it in
+ * cscf->server_name: ".example.com" without its dot, a regex with its '~',
+ * "" when there is none. */
+static int var_server_name_val(struct conn *c, struct lstr *out)
+{
+	const struct cfg_srv *s = var_srv(c);
+	const struct server_name *sn;
+	char *p;
+
+	if (!s || s->nnames == 0 || !s->names[0].name) {
+		*out = var_empty;
+		return VAR_FOUND;
+	}
+	sn = &s->names[0];
+	if (sn->kind == 3) {
+		if (sn->name[0] == '~')
+			return var_set(out, sn->name, sn->len);
+		p = pool_alloc(&c->pool, sn->len + 1);
+		if (!p)
+			return -ENOMEM;
+		p[0] = '~';
+		memcpy(p + 1, sn->name, sn->len);
+		return var_set(out, p, sn->len + 1);
+	}
+	if (sn->len > 1 && sn->name[0] == '.')
+		return var_set(out, sn->name + 1, sn->len - 1);
+	return var_set(out, sn->name, sn->len);
+}
+
+static bool var_ssl(const struct conn *c)
+{
+	return c->lg && c->lg->listen && c->lg->listen->ssl;
+}
+
+static const struct proxy_pass *var_proxy(const struct conn *c)
+{
+	return c->req.loc ? c->req.loc->proxy : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* $remote_user                                                         */
+
+static int var_b64(unsigned char ch)
+{
+	if (ch >= 'A' && ch <= 'Z')
+		return ch - 'A';
+	if (ch >= 'a' && ch <= 'z')
+		return ch - 'a' + 26;
+	if (ch >= '0' && ch <= '9')
+		return ch - '0' + 52;
+	if (ch == '+')
+		return 62;
+	if (ch == '/')
+		return 63;
+	return -1;
+}
+
+/* var_b64_decode - ngx_decode_base64: stops at the first '=', refuses any
+ * other byte outside the alphabet and a lone trailing character. */
+static bool var_b64_decode(const char *s, size_t len, char *dst, size_t *outlen)
+{
+	unsigned char *d = (unsigned char *)dst;
+	size_t n = 0;
+
+	while (n < len && s[n] != '=') {
+		if (var_b64((unsigned char)s[n]) < 0)
+			return false;
+		n++;
+	}
+	if (n % 4 == 1)
+		return false;
+	for (; n > 3; n -= 4, s += 4) {
+		int a = var_b64((unsigned char)s[0]), b = var_b64((unsigned char)s[1]);
+		int e = var_b64((unsigned char)s[2]), f = var_b64((unsigned char)s[3]);
+
+		*d++ = (unsigned char)(a << 2 | b >> 4);
+		*d++ = (unsigned char)(b << 4 | e >> 2);
+		*d++ = (unsigned char)(e << 6 | f);
+	}
+	if (n > 1)
+		*d++ = (unsigned char)(var_b64((unsigned char)s[0]) << 2 |
+				       var_b64((unsigned char)s[1]) >> 4);
+	if (n > 2)
+		*d++ = (unsigned char)(var_b64((unsigned char)s[1]) << 4 |
+				       var_b64((unsigned char)s[2]) >> 2);
+	*outlen = (size_t)(d - (unsigned char *)dst);
+	return true;
+}
+
+static int vg_remote_user(struct conn *c, struct lstr *out)
+{
+	const struct h1_header *h = var_hdr_first(c, "authorization");
+	const char *s;
+	size_t len, dlen, user;
+	char *d;
+
+	if (!h || h->value.len < 6 || strncasecmp(h->value.p, "Basic ", 6) != 0)
+		return VAR_NOT_FOUND;
+	s = h->value.p + 6;
+	len = h->value.len - 6;
+	while (len && *s == ' ') {
+		s++;
+		len--;
+	}
+	if (len == 0)
+		return VAR_NOT_FOUND;
+	d = pool_alloc(&c->pool, (len + 3) / 4 * 3 + 1);
+	if (!d)
+		return -ENOMEM;
+	if (!var_b64_decode(s, len, d, &dlen))
+		return VAR_NOT_FOUND;
+	for (user = 0; user < dlen && d[user] != ':'; user++)
+		;
+	if (user == 0 || user == dlen)
+		return VAR_NOT_FOUND;
+	return var_set(out, d, user);
+}
+
+/* ------------------------------------------------------------------ */
+/* $request_id: 128 bits, unpredictable, stable within a request        */
+
+static uint64_t var_id_key[4];
+static pthread_once_t var_id_once = PTHREAD_ONCE_INIT;
+
+static void var_id_init(void)
+{
+	if (getrandom(var_id_key, sizeof(var_id_key), 0) != (ssize_t)sizeof(var_id_key)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		var_id_key[0] = (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15ULL ^ (uint64_t)getpid();
+		var_id_key[1] = (uint64_t)ts.tv_sec * 0xc2b2ae3d27d4eb4fULL;
+		var_id_key[2] = var_id_key[0] * 0x165667b19e3779f9ULL + 1;
+		var_id_key[3] = var_id_key[1] ^ 0x27d4eb2f165667c5ULL;
+	}
+}
+
+#define VAR_ROTL(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
+
+static inline void var_sipround(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = VAR_ROTL(v[1], 13);
+	v[1] ^= v[0];
+	v[0] = VAR_ROTL(v[0], 32);
+	v[2] += v[3];
+	v[3] = VAR_ROTL(v[3], 16);
+	v[3] ^= v[2];
+	v[0] += v[3];
+	v[3] = VAR_ROTL(v[3], 21);
+	v[3] ^= v[0];
+	v[2] += v[1];
+	v[1] = VAR_ROTL(v[1], 17);
+	v[1] ^= v[2];
+	v[2] = VAR_ROTL(v[2], 32);
+}
+
+/* var_siphash - SipHash-2-4 of n 64-bit words under key k. */
+static uint64_t var_siphash(const uint64_t k[2], const uint64_t *m, size_t n)
+{
+	uint64_t v[4] = { 0x736f6d6570736575ULL ^ k[0], 0x646f72616e646f6dULL ^ k[1],
+			  0x6c7967656e657261ULL ^ k[0], 0x7465646279746573ULL ^ k[1] };
+	uint64_t b = (uint64_t)(n * 8) << 56;
+
+	for (size_t i = 0; i < n; i++) {
+		v[3] ^= m[i];
+		var_sipround(v);
+		var_sipround(v);
+		v[0] ^= m[i];
+	}
+	v[3] ^= b;
+	var_sipround(v);
+	var_sipround(v);
+	v[0] ^= b;
+	v[2] ^= 0xff;
+	for (int i = 0; i < 4; i++)
+		var_sipround(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+/* vg_request_id - 32 hex digits derived, under a secret key, from what
+ * identifies this request (connection address and number, request count,
+ * start times): the same all through the request without storing it, and
+ * different for every request. */
+static int vg_request_id(struct conn *c, struct lstr *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64_t m[6], h[2];
+	char *p = pool_alloc(&c->pool, 32);
+
+	if (!p)
+		return -ENOMEM;
+	pthread_once(&var_id_once, var_id_init);
+	m[0] = (uint64_t)(uintptr_t)c;
+	m[1] = c->number;
+	m[2] = (uint64_t)c->requests;
+	m[3] = (uint64_t)c->req.start_us;
+	m[4] = (uint64_t)c->req.start_wall.tv_sec;
+	m[5] = (uint64_t)c->req.start_wall.tv_nsec;
+	h[0] = var_siphash(var_id_key, m, ARRAY_SIZE(m));
+	h[1] = var_siphash(var_id_key + 2, m, ARRAY_SIZE(m));
+	for (int i = 0; i < 32; i++)
+		p[i] = hex[(h[i / 16] >> (60 - 4 * (i % 16))) & 0xf];
+	return var_set(out, p, 32);
+}
+
+/* ------------------------------------------------------------------ */
+/* builtin getters                                                      */
+
+static int vg_host(struct conn *c, struct lstr *out)
+{
+	if (c->req.host.len)
+		return var_set(out, c->req.host.p, c->req.host.len);
+	return var_server_name_val(c, out);
+}
+
+static int vg_server_name(struct conn *c, struct lstr *out)
+{
+	return var_server_name_val(c, out);
+}
+
+static int vg_remote_addr(struct conn *c, struct lstr *out)
+{
+	return var_addr(c, out, &c->peer, c->peerlen);
+}
+
+static int vg_remote_port(struct conn *c, struct lstr *out)
+{
+	return var_port(c, out, &c->peer);
+}
+
+static int vg_server_addr(struct conn *c, struct lstr *out)
+{
+	return var_addr(c, out, &c->local, c->locallen);
+}
+
+static int vg_server_port(struct conn *c, struct lstr *out)
+{
+	return var_port(c, out, &c->local);
+}
+
+static int vg_binary_remote_addr(struct conn *c, struct lstr *out)
+{
+	if (c->peer.ss_family == AF_INET)
+		return var_set(out, (const char *)&((struct sockaddr_in *)&c->peer)->sin_addr, 4);
+	if (c->peer.ss_family == AF_INET6)
+		return var_set(out, (const char *)&((struct sockaddr_in6 *)&c->peer)->sin6_addr,
+			       16);
+	*out = var_empty;
+	return VAR_FOUND;
+}
+
+/* vg_proxy_add_xff - every X-Forwarded-For value, then the client address,
+ * joined by ", " (1.22's ngx_http_proxy_add_x_forwarded_for_variable). */
+static int vg_proxy_add_xff(struct conn *c, struct lstr *out)
+{
+	const struct h1_header *h;
+	struct lstr addr;
+	size_t i = 0, len = 0;
+	char *p, *q;
+	int rc = vg_remote_addr(c, &addr);
+
+	if (rc < 0)
+		return rc;
+	while ((h = var_hdr_next(c, &i, "x-forwarded-for")))
+		len += h->value.len + 2;
+	if (len == 0) {
+		*out = addr;
+		return VAR_FOUND;
+	}
+	p = pool_alloc(&c->pool, len + addr.len);
+	if (!p)
+		return -ENOMEM;
+	q = p;
+	i = 0;
+	while ((h = var_hdr_next(c, &i, "x-forwarded-for"))) {
+		if (h->value.len)
+			memcpy(q, h->value.p, h->value.len);
+		q += h->value.len;
+		*q++ = ',';
+		*q++ = ' ';
+	}
+	memcpy(q, addr.p, addr.len);
+	return var_set(out, p, len + addr.len);
+}
+
+static int vg_http_cookie(struct conn *c, struct lstr *out)
+{
+	return var_hdr_joined(c, out, "cookie", ';');
+}
+
+static int vg_http_xff(struct conn *c, struct lstr *out)
+{
+	return var_hdr_joined(c, out, "x-forwarded-for", ',');
+}
+
+static int vg_content_type(struct conn *c, struct lstr *out)
+{
+	return var_hdr_value(c, out, "content-type");
+}
+
+static int vg_content_length(struct conn *c, struct lstr *out)
+{
+	if (var_hdr_value(c, out, "content-length") == VAR_FOUND)
+		return VAR_FOUND;
+	/* A chunked body: nginx counts the decoded bytes read so far. */
+	if (c->req.body_kind == BODY_CHUNKED)
+		return var_u64(c, out, c->req.body_received);
+	return VAR_NOT_FOUND;
+}
+
+static int vg_scheme(struct conn *c, struct lstr *out)
+{
+	*out = var_ssl(c) ? LSTR("https") : LSTR("http");
+	return VAR_FOUND;
+}
+
+static int vg_https(struct conn *c, struct lstr *out)
+{
+	*out = var_ssl(c) ? LSTR("on") : var_empty;
+	return VAR_FOUND;
+}
+
+/* nginx's ngx_http_variable_request: found when the string was ever set. */
+static int var_req_str(struct lstr s, struct lstr *out)
+{
+	if (!s.p)
+		return VAR_NOT_FOUND;
+	*out = s;
+	return VAR_FOUND;
+}
+
+static int vg_request(struct conn *c, struct lstr *out)
+{
+	return var_req_str(c->req.request_line, out);
+}
+
+static int vg_request_method(struct conn *c, struct lstr *out)
+{
+	if (c->req.method.p)
+		return var_req_str(c->req.method, out);
+	if (c->req.h1.method.len)
+		return var_set(out, c->req.h1.method.p, c->req.h1.method.len);
+	return VAR_NOT_FOUND;
+}
+
+static int vg_request_uri(struct conn *c, struct lstr *out)
+{
+	return var_req_str(c->req.u.unparsed, out);
+}
+
+static int vg_uri(struct conn *c, struct lstr *out)
+{
+	return var_req_str(c->req.u.uri, out);
+}
+
+static int vg_args(struct conn *c, struct lstr *out)
+{
+	return var_req_str(c->req.u.args, out);
+}
+
+static int vg_is_args(struct conn *c, struct lstr *out)
+{
+	*out = c->req.u.args.len ? LSTR("?") : var_empty;
+	return VAR_FOUND;
+}
+
+static int vg_server_protocol(struct conn *c, struct lstr *out)
+{
+	if (c->req.version == 10)
+		*out = LSTR("HTTP/1.0");
+	else if (c->req.version == 11)
+		*out = LSTR("HTTP/1.1");
+	else
+		return VAR_NOT_FOUND;
+	return VAR_FOUND;
+}
+
+static int vg_status(struct conn *c, struct lstr *out)
+{
+	char *p = pool_alloc(&c->pool, 24);
+	unsigned st = c->req.status > 0 ? (unsigned)c->req.status : 0;
+	size_t n;
+
+	if (!p)
+		return -ENOMEM;
+	/* "%03ui": at least three digits. */
+	if (st < 100) {
+		p[0] = '0';
+		p[1] = (char)('0' + st / 10);
+		p[2] = (char)('0' + st % 10);
+		n = 3;
+	} else {
+		n = var_utoa(p, st);
+	}
+	return var_set(out, p, n);
+}
+
+static int vg_body_bytes_sent(struct conn *c, struct lstr *out)
+{
+	return var_u64(c, out, c->req.body_bytes_sent);
+}
+
+static int vg_bytes_sent(struct conn *c, struct lstr *out)
+{
+	return var_u64(c, out, c->req.bytes_sent);
+}
+
+static int vg_request_length(struct conn *c, struct lstr *out)
+{
+	return var_u64(c, out, c->req.request_length);
+}
+
+static int vg_connection(struct conn *c, struct lstr *out)
+{
+	return var_u64(c, out, c->number);
+}
+
+static int vg_connection_requests(struct conn *c, struct lstr *out)
+{
+	return var_u64(c, out, (uint64_t)(c->requests > 0 ? c->requests : 0));
+}
+
+static int vg_request_time(struct conn *c, struct lstr *out)
+{
+	int64_t ms = (var_mono_us() - c->req.start_us) / 1000;
+
+	if (ms < 0)
+		ms = 0;
+	return var_sec_ms(c, out, ms / 1000, ms % 1000);
+}
+
+static int vg_msec(struct conn *c, struct lstr *out)
+{
+	struct timespec ts;
+
+	var_wall(&ts);
+	return var_sec_ms(c, out, ts.tv_sec, ts.tv_nsec / 1000000);
+}
+
+static int vg_time_local(struct conn *c, struct lstr *out)
+{
+	const struct var_tcache *t = var_times();
+
+	return var_copy(c, out, t->local, t->local_len);
+}
+
+static int vg_time_iso8601(struct conn *c, struct lstr *out)
+{
+	const struct var_tcache *t = var_times();
+
+	return var_copy(c, out, t->iso, t->iso_len);
+}
+
+/* Upstream strings filled by the proxy: empty means "no upstream". */
+static int var_up_str(const char *s, struct lstr *out)
+{
+	if (!s[0])
+		return VAR_NOT_FOUND;
+	return var_set(out, s, strlen(s));
+}
+
+static int vg_upstream_addr(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_addrs, out);
+}
+
+static int vg_upstream_status(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_status, out);
+}
+
+static int vg_upstream_response_time(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_resp_time, out);
+}
+
+static int vg_upstream_connect_time(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_conn_time, out);
+}
+
+static int vg_upstream_header_time(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_hdr_time, out);
+}
+
+static int vg_not_found(struct conn *c, struct lstr *out)
+{
+	(void)c;
+	(void)out;
+	return VAR_NOT_FOUND;
+}
+
+static int vg_proxy_host(struct conn *c, struct lstr *out)
+{
+	const struct proxy_pass *pp = var_proxy(c);
+
+	if (!pp || !pp->host)
+		return VAR_NOT_FOUND;
+	return var_set(out, pp->host, strlen(pp->host));
+}
+
+/* vg_proxy_port - the port of proxy_pass's URL, or the scheme's default
+ * ("80", "443"), as ngx_http_proxy_set_vars; "" for a unix socket. */
+static int vg_proxy_port(struct conn *c, struct lstr *out)
+{
+	const struct proxy_pass *pp = var_proxy(c);
+	const char *h, *colon, *url;
+
+	if (!pp || !pp->host)
+		return VAR_NOT_FOUND;
+	h = pp->host;
+	url = pp->url.raw ? pp->url.raw : "";
+	if (strstr(url, "://unix:")) {
+		*out = var_empty;
+		return VAR_FOUND;
+	}
+	colon = h[0] == '[' ? strchr(h, ']') : h;
+	colon = colon ? strrchr(colon, ':') : NULL;
+	if (colon && colon[1])
+		return var_set(out, colon + 1, strlen(colon + 1));
+	*out = strncasecmp(url, "https://", 8) == 0 ? LSTR("443") : LSTR("80");
+	return VAR_FOUND;
+}
+
+static int vg_nginx_version(struct conn *c, struct lstr *out)
+{
+	(void)c;
+	*out = LSTR(LBD_VERSION);
+	return VAR_FOUND;
+}
+
+static char var_hostname[256];
+static size_t var_hostname_len;
+static pthread_once_t var_hostname_once = PTHREAD_ONCE_INIT;
+
+static void var_hostname_init(void)
+{
+	if (gethostname(var_hostname, sizeof(var_hostname) - 1) == -1)
+		var_hostname[0] = '\0';
+	var_hostname[sizeof(var_hostname) - 1] = '\0';
+	for (char *p = var_hostname; *p; p++)
+		*p = var_lower(*p);
+	var_hostname_len = strlen(var_hostname);
+}
+
+static int vg_hostname(struct conn *c, struct lstr *out)
+{
+	(void)c;
+	pthread_once(&var_hostname_once, var_hostname_init);
+	return var_set(out, var_hostname, var_hostname_len);
+}
+
+static int vg_pid(struct conn *c, struct lstr *out)
+{
+	return var_u64(c, out, (uint64_t)getpid());
+}
+
+/* var_root - the location's root (or alias) made absolute against the
+ * prefix; nginx's default root is "html". */
+static int var_root(struct conn *c, struct lstr *out)
+{
+	const struct cfg_loc *loc = c->req.loc;
+	const char *prefix = c->cfg && c->cfg->prefix ? c->cfg->prefix : "";
+	struct lstr r = LSTR("html");
+	size_t plen;
+	char *p;
+	int rc;
+
+	if (loc && loc->root) {
+		rc = cval_eval(loc->root, c, &r);
+		if (rc < 0)
+			return rc;
+	}
+	if ((r.len && r.p[0] == '/') || !prefix[0])
+		return var_set(out, r.p, r.len);
+	plen = strlen(prefix);
+	p = pool_alloc(&c->pool, plen + r.len + 1);
+	if (!p)
+		return -ENOMEM;
+	memcpy(p, prefix, plen);
+	memcpy(p + plen, r.p, r.len);
+	return var_set(out, p, plen + r.len);
+}
+
+static int vg_document_root(struct conn *c, struct lstr *out)
+{
+	return var_root(c, out);
+}
+
+static int vg_realpath_root(struct conn *c, struct lstr *out)
+{
+	struct lstr r;
+	char *path, *real;
+	int rc = var_root(c, &r);
+
+	if (rc < 0)
+		return rc;
+	path = pool_strndup(&c->pool, r.p, r.len);
+	if (!path)
+		return -ENOMEM;
+	real = realpath(path, NULL);
+	if (!real)
+		return VAR_NOT_FOUND;
+	rc = var_copy(c, out, real, strlen(real));
+	free(real);
+	return rc;
+}
+
+/* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
+ * for the reader; lookups happen at configuration time only. */
+static const struct var_def var_builtins[] = {
+	{ "args", vg_args },
+	{ "binary_remote_addr", vg_binary_remote_addr },
+	{ "body_bytes_sent", vg_body_bytes_sent },
+	{ "bytes_sent", vg_bytes_sent },
+	{ "connection", vg_connection },
+	{ "connection_requests", vg_connection_requests },
+	{ "content_length", vg_content_length },
+	{ "content_type", vg_content_type },
+	{ "document_root", vg_document_root },
+	{ "document_uri", vg_uri },
+	{ "host", vg_host },
+	{ "hostname", vg_hostname },
+	{ "http_cookie", vg_http_cookie },
+	{ "http_x_forwarded_for", vg_http_xff },
+	{ "https", vg_https },
+	{ "is_args", vg_is_args },
+	{ "msec", vg_msec },
+	{ "nginx_version", vg_nginx_version },
+	{ "pid", vg_pid },
+	{ "proxy_add_x_forwarded_for", vg_proxy_add_xff },
+	{ "proxy_host", vg_proxy_host },
+	{ "proxy_port", vg_proxy_port },
+	{ "query_string", vg_args },
+	{ "realpath_root", vg_realpath_root },
+	{ "remote_addr", vg_remote_addr },
+	{ "remote_port", vg_remote_port },
+	{ "remote_user", vg_remote_user },
+	{ "request", vg_request },
+	{ "request_id", vg_request_id },
+	{ "request_length", vg_request_length },
+	{ "request_method", vg_request_method },
+	{ "request_time", vg_request_time },
+	{ "request_uri", vg_request_uri },
+	{ "scheme", vg_scheme },
+	{ "server_addr", vg_server_addr },
+	{ "server_name", vg_server_name },
+	{ "server_port", vg_server_port },
+	{ "server_protocol", vg_server_protocol },
+	{ "status", vg_status },
+	{ "time_iso8601", vg_time_iso8601 },
+	{ "time_local", vg_time_local },
+	{ "upstream_addr", vg_upstream_addr },
+	{ "upstream_cache_status", vg_not_found },
+	{ "upstream_connect_time", vg_upstream_connect_time },
+	{ "upstream_header_time", vg_upstream_header_time },
+	{ "upstream_response_time", vg_upstream_response_time },
+	{ "upstream_status", vg_upstream_status },
+	{ "uri", vg_uri },
+};
+
+/* Prefixes, indexed by enum var_prefix. */
+static const struct {
+	const char *name; /* with its '_' */
+	size_t len;       /* length */
+	bool supported;   /* false: refused at configuration time */
+} var_prefixes[] = {
+	[VAR_PFX_HTTP] = { "http_", 5, true },
+	[VAR_PFX_ARG] = { "arg_", 4, true },
+	[VAR_PFX_COOKIE] = { "cookie_", 7, true },
+	[VAR_PFX_SENT_HTTP] = { "sent_http_", 10, false },
+	[VAR_PFX_UPSTREAM_HTTP] = { "upstream_http_", 14, false },
+	[VAR_PFX_UPSTREAM_COOKIE] = { "upstream_cookie_", 16, false },
+	[VAR_PFX_UPSTREAM_TRAILER] = { "upstream_trailer_", 17, false },
+};
+
+int var_builtin_index(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(var_builtins); i++) {
+		if (strlen(var_builtins[i].name) == len &&
+		    strncasecmp(var_builtins[i].name, name, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+int var_prefix_index(const char *name, size_t len, size_t *suffix_off)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(var_prefixes); i++) {
+		if (len >= var_prefixes[i].len &&
+		    strncasecmp(name, var_prefixes[i].name, var_prefixes[i].len) == 0) {
+			*suffix_off = var_prefixes[i].len;
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* regexes and captures                                                 */
+
+static void *var_pcre_malloc(PCRE2_SIZE size, void *data)
+{
+	return pool_alloc(data, size);
+}
+
+static void var_pcre_free(void *p, void *data)
+{
+	(void)p;
+	(void)data;
+}
+
+int var_regex_compile(struct pool *pool, const char *pattern, bool caseless, void **out,
+		      char *err, size_t errlen)
+{
+	pcre2_general_context *gc;
+	pcre2_compile_context *cc;
+	pcre2_code *code;
+	PCRE2_SIZE off;
+	PCRE2_UCHAR msg[256];
+	size_t plen = strlen(pattern);
+	int ec;
+
+	gc = pcre2_general_context_create(var_pcre_malloc, var_pcre_free, pool);
+	cc = gc ? pcre2_compile_context_create(gc) : NULL;
+	if (!cc)
+		return -ENOMEM;
+	code = pcre2_compile((PCRE2_SPTR)pattern, plen, caseless ? PCRE2_CASELESS : 0, &ec, &off,
+			     cc);
+	if (!code) {
+		if (ec == PCRE2_ERROR_NOMEMORY)
+			return -ENOMEM;
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		if (off >= plen)
+			snprintf(err, errlen, "pcre2_compile() failed: %s in \"%s\"", (char *)msg,
+				 pattern);
+		else
+			snprintf(err, errlen, "pcre2_compile() failed: %s in \"%s\" at \"%s\"",
+				 (char *)msg, pattern, pattern + off);
+		return -EINVAL;
+	}
+	*out = code;
+	return 0;
+}
+
+static pthread_key_t var_md_key;
+static pthread_once_t var_md_once = PTHREAD_ONCE_INIT;
+static __thread pcre2_match_data *var_md;
+
+static void var_md_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void var_md_init(void)
+{
+	pthread_key_create(&var_md_key, var_md_free);
+}
+
+/* var_match_data - this thread's match block ($0..$9), freed at exit. */
+static pcre2_match_data *var_match_data(void)
+{
+	if (!var_md) {
+		pthread_once(&var_md_once, var_md_init);
+		var_md = pcre2_match_data_create(HTTP_MAX_CAPTURES, NULL);
+		if (var_md)
+			pthread_setspecific(var_md_key, var_md);
+	}
+	return var_md;
+}
+
+int var_regex_exec(struct conn *c, void *re, const char *s, size_t len)
+{
+	struct http_captures *cap = &c->req.cap;
+	pcre2_match_data *md = var_match_data();
+	const PCRE2_SIZE *ov;
+	int rc;
+
+	if (!md)
+		return -ENOMEM;
+	rc = pcre2_match(re, (PCRE2_SPTR)(s ? s : ""), len, 0, 0, md, NULL);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	if (rc < 0)
+		return rc == PCRE2_ERROR_NOMEMORY ? -ENOMEM : -EINVAL;
+	/* 0: more groups than the block holds; the first ten are set. */
+	if (rc == 0 || rc > HTTP_MAX_CAPTURES)
+		rc = HTTP_MAX_CAPTURES;
+	ov = pcre2_get_ovector_pointer(md);
+	for (int i = 0; i < 2 * rc; i++)
+		cap->ovec[i] = ov[i];
+	cap->n = rc;
+	cap->subject = s ? s : "";
+	cap->re = re;
+	return 1;
+}
+
+/* var_regex_group - the group number of named group NAME (case ignored),
+ * or -1. */
+static int var_regex_group(const void *re, const char *name, size_t len)
+{
+	uint32_t count = 0, esize = 0;
+	PCRE2_SPTR table = NULL;
+
+	if (pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count) != 0 || count == 0 ||
+	    pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &esize) != 0 ||
+	    pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &table) != 0)
+		return -1;
+	for (uint32_t i = 0; i < count; i++, table += esize) {
+		const char *gname = (const char *)table + 2;
+
+		if (strlen(gname) == len && strncasecmp(gname, name, len) == 0)
+			return table[0] << 8 | table[1];
+	}
+	return -1;
+}
+
+bool var_regex_has_name(const void *re, const char *name, size_t len)
+{
+	return var_regex_group(re, name, len) >= 0;
+}
+
+/* var_capture - group N of the last match; "" when it did not take part. */
+static int var_capture(const struct conn *c, int n, struct lstr *out)
+{
+	const struct http_captures *cap = &c->req.cap;
+	size_t s, e;
+
+	*out = var_empty;
+	if (n < 0 || n >= HTTP_MAX_CAPTURES || n >= cap->n || !cap->subject)
+		return VAR_FOUND;
+	s = cap->ovec[2 * n];
+	e = cap->ovec[2 * n + 1];
+	if (s == PCRE2_UNSET || e == PCRE2_UNSET || e < s)
+		return VAR_FOUND;
+	return var_set(out, cap->subject + s, e - s);
+}
+
+/* var_named - a `set` variable (the latest assignment wins), else a named
+ * group of the last regex match. */
+static int var_named(struct conn *c, const char *name, size_t len, struct lstr *out)
+{
+	const struct http_req *r = &c->req;
+	int g;
+
+	for (int i = r->nset_vars - 1; i >= 0; i--) {
+		const struct lstr *n = &r->set_vars_name[i];
+
+		if (n->len == len && strncasecmp(n->p, name, len) == 0) {
+			*out = r->set_vars_val[i];
+			if (!out->p)
+				*out = var_empty;
+			return VAR_FOUND;
+		}
+	}
+	if (r->cap.re && (g = var_regex_group(r->cap.re, name, len)) >= 0)
+		return var_capture(c, g, out);
+	return VAR_NOT_FOUND;
+}
+
+/* ------------------------------------------------------------------ */
+/* maps                                                                 */
+
+static __thread int var_map_depth;
+
+/* Kinds of keys in a `hostnames` map, read from the stored key text. */
+enum map_key_kind {
+	MAP_K_EXACT = 0, /* "www.example.com" */
+	MAP_K_DOT,       /* ".example.com": the name and all below it */
+	MAP_K_HEAD,      /* "*.example.com": only names below it */
+	MAP_K_TAIL,      /* "www.example.*" */
+};
+
+static enum map_key_kind map_key_kind(const char *k, size_t len)
+{
+	if (len > 1 && k[0] == '.')
+		return MAP_K_DOT;
+	if (len > 2 && k[0] == '*' && k[1] == '.')
+		return MAP_K_HEAD;
+	if (len > 2 && k[len - 2] == '.' && k[len - 1] == '*')
+		return MAP_K_TAIL;
+	return MAP_K_EXACT;
+}
+
+/* map_find_host - nginx's ngx_hash_find_combined: exact name, then the
+ * longest matching "*." / "." suffix, then the longest ".*" prefix. */
+static const struct map_entry *map_find_host(const struct cfg_map *m, const char *v, size_t len)
+{
+	const struct map_entry *best = NULL;
+	size_t bestlen = 0;
+
+	for (int i = 0; i < m->nexact; i++) {
+		const struct map_entry *e = &m->exact[i];
+
+		if (e->keylen == len && map_key_kind(e->key, e->keylen) == MAP_K_EXACT &&
+		    memcmp(e->key, v, len) == 0)
+			return e;
+	}
+	if (len == 0)
+		return NULL;
+	for (int i = 0; i < m->nexact; i++) {
+		const struct map_entry *e = &m->exact[i];
+		enum map_key_kind k = map_key_kind(e->key, e->keylen);
+		size_t skip = k == MAP_K_DOT ? 1 : 2, sl = e->keylen - skip;
+		const char *s = e->key + skip;
+		bool match;
+
+		if (k != MAP_K_DOT && k != MAP_K_HEAD)
+			continue;
+		match = len > sl && v[len - sl - 1] == '.' && memcmp(v + len - sl, s, sl) == 0;
+		if (!match && k == MAP_K_DOT)
+			match = len == sl && memcmp(v, s, sl) == 0;
+		if (match && (!best || sl > bestlen)) {
+			best = e;
+			bestlen = sl;
+		}
+	}
+	if (best)
+		return best;
+	for (int i = 0; i < m->nexact; i++) {
+		const struct map_entry *e = &m->exact[i];
+		size_t pl = e->keylen - 2;
+
+		if (map_key_kind(e->key, e->keylen) != MAP_K_TAIL)
+			continue;
+		if (len > pl + 1 && v[pl] == '.' && memcmp(v, e->key, pl) == 0 &&
+		    (!best || pl > bestlen)) {
+			best = e;
+			bestlen = pl;
+		}
+	}
+	return best;
+}
+
+int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out)
+{
+	const struct map_entry *hit = NULL;
+	struct lstr v, low;
+	char *lp = NULL;
+	int rc;
+
+	*out = var_empty;
+	if (var_map_depth >= VAR_MAP_DEPTH)
+		return 0;
+	var_map_depth++;
+	rc = cval_eval(&m->src, c, &v);
+	if (rc < 0)
+		goto out;
+	if (m->hostnames && v.len && v.p[v.len - 1] == '.')
+		v.len--;
+	/* Keys are lowercase; compare a lowercase copy only if needed. */
+	low = v;
+	for (size_t i = 0; i < v.len; i++) {
+		if (v.p[i] >= 'A' && v.p[i] <= 'Z') {
+			lp = pool_alloc(&c->pool, v.len);
+			if (!lp) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			for (size_t k = 0; k < v.len; k++)
+				lp[k] = var_lower(v.p[k]);
+			low.p = lp;
+			break;
+		}
+	}
+	if (m->hostnames) {
+		hit = map_find_host(m, low.p, low.len);
+	} else {
+		for (int i = 0; i < m->nexact && !hit; i++) {
+			if (m->exact[i].keylen == low.len &&
+			    memcmp(m->exact[i].key, low.p, low.len) == 0)
+				hit = &m->exact[i];
+		}
+	}
+	/* Regexes run on the value as is, and never on an empty one. */
+	for (int i = 0; !hit && v.len && i < m->nregex; i++) {
+		rc = var_regex_exec(c, m->regex[i].re, v.p, v.len);
+		if (rc < 0)
+			goto out;
+		if (rc == 1)
+			hit = &m->regex[i];
+	}
+	rc = cval_eval(hit ? &hit->value : &m->def, c, out);
+out:
+	var_map_depth--;
+	return rc < 0 ? rc : 0;
+}
+
+/* map_push - room for one more entry in *arr (n entries, grown by doubling
+ * whenever n is a power of two, so no capacity field is needed). */
+static struct map_entry *map_push(struct pool *pool, struct map_entry **arr, int *n)
+{
+	struct map_entry *e;
+
+	if ((*n & (*n - 1)) == 0) {
+		size_t cap = *n ? (size_t)*n * 2 : 2;
+
+		e = pool_zalloc(pool, cap * sizeof(*e));
+		if (!e)
+			return NULL;
+		if (*n)
+			memcpy(e, *arr, (size_t)*n * sizeof(*e));
+		*arr = e;
+	}
+	e = &(*arr)[(*n)++];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/* map_conflict - whether key K (kind kk, lowercase) clashes with an entry
+ * already in M, by nginx's rules: ".x" stands for both "x" and "*.x". */
+static bool map_conflict(const struct cfg_map *m, const char *k, size_t len)
+{
+	enum map_key_kind kk = m->hostnames ? map_key_kind(k, len) : MAP_K_EXACT;
+
+	for (int i = 0; i < m->nexact; i++) {
+		const struct map_entry *e = &m->exact[i];
+		enum map_key_kind ek = m->hostnames ? map_key_kind(e->key, e->keylen) : MAP_K_EXACT;
+		struct lstr a = { k, len }, b = { e->key, e->keylen };
+
+		/* Reduce both to what they claim: a name, a suffix or a prefix. */
+		if (kk == MAP_K_TAIL || ek == MAP_K_TAIL) {
+			if (kk == ek && lstr_eq(a, b))
+				return true;
+			continue;
+		}
+		if (kk == MAP_K_DOT || kk == MAP_K_HEAD)
+			a = (struct lstr){ k + (kk == MAP_K_DOT ? 1 : 2),
+					   len - (kk == MAP_K_DOT ? 1 : 2) };
+		if (ek == MAP_K_DOT || ek == MAP_K_HEAD)
+			b = (struct lstr){ e->key + (ek == MAP_K_DOT ? 1 : 2),
+					   e->keylen - (ek == MAP_K_DOT ? 1 : 2) };
+		if (!lstr_eq(a, b))
+			continue;
+		if (kk == ek || kk == MAP_K_DOT || ek == MAP_K_DOT)
+			return true;
+	}
+	return false;
+}
+
+/* map_wildcard_ok - ngx_hash_add_key's check of a `hostnames` key: one '*'
+ * at most, no "..", and a '*' only in "*.x" or "x.*". */
+static bool map_wildcard_ok(const char *k, size_t len)
+{
+	int stars = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (k[i] == '*' && ++stars > 1)
+			return false;
+		if (k[i] == '.' && i + 1 < len && k[i + 1] == '.')
+			return false;
+	}
+	return stars == 0 || map_key_kind(k, len) != MAP_K_EXACT;
+}
+
+int map_add_entry(struct cval_ctx *ctx, struct cfg_map *m, const char *key, const char *value,
+		  char *err, size_t errlen)
+{
+	struct map_entry *e;
+	struct cval v;
+	size_t len;
+	char *k;
+	int rc;
+
+	rc = cval_compile(ctx, value, &v, err, errlen);
+	if (rc)
+		return rc;
+	if (strcmp(key, "default") == 0) {
+		if (m->def.raw) {
+			snprintf(err, errlen, "duplicate default map parameter");
+			return -EINVAL;
+		}
+		m->def = v;
+		return 0;
+	}
+	if (key[0] == '~') {
+		bool caseless = key[1] == '*';
+		void *re;
+
+		rc = var_regex_compile(ctx->pool, key + 1 + caseless, caseless, &re, err, errlen);
+		if (rc)
+			return rc;
+		e = map_push(ctx->pool, &m->regex, &m->nregex);
+		if (!e)
+			return -ENOMEM;
+		e->key = pool_strdup(ctx->pool, key + 1 + caseless);
+		if (!e->key)
+			return -ENOMEM;
+		e->keylen = strlen(e->key);
+		e->re = re;
+		e->value = v;
+		return 0;
+	}
+	if (key[0] == '\\')
+		key++;
+	len = strlen(key);
+	k = pool_strndup(ctx->pool, key, len);
+	if (!k)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		k[i] = var_lower(k[i]);
+	if (m->hostnames && !map_wildcard_ok(k, len)) {
+		snprintf(err, errlen, "invalid hostname or wildcard \"%s\"", k);
+		return -EINVAL;
+	}
+	if (map_conflict(m, k, len)) {
+		snprintf(err, errlen, "conflicting parameter \"%s\"", k);
+		return -EINVAL;
+	}
+	e = map_push(ctx->pool, &m->exact, &m->nexact);
+	if (!e)
+		return -ENOMEM;
+	e->key = k;
+	e->keylen = len;
+	e->value = v;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* compile and evaluate                                                 */
+
+static int var_prefix_get(struct conn *c, int kind, const char *name, size_t len,
+			  struct lstr *out)
+{
+	switch (kind) {
+	case VAR_PFX_HTTP:
+		return var_http_prefix(c, name, len, out);
+	case VAR_PFX_ARG:
+		return var_arg(c, name, len, out);
+	case VAR_PFX_COOKIE:
+		return var_cookie(c, name, len, out);
+	default:
+		return VAR_NOT_FOUND;
+	}
+}
+
+int cval_part_eval(const struct cval_part *p, struct conn *c, struct lstr *out)
+{
+	int rc;
+
+	*out = var_empty;
+	switch (p->kind) {
+	case CVAL_LIT:
+		return var_set(out, p->str, p->len);
+	case CVAL_VAR:
+		if ((unsigned)p->idx >= ARRAY_SIZE(var_builtins))
+			return VAR_NOT_FOUND;
+		rc = var_builtins[p->idx].get(c, out);
+		break;
+	case CVAL_PREFIX:
+		rc = var_prefix_get(c, p->idx, p->str, p->len, out);
+		break;
+	case CVAL_MAP:
+		return map_eval(p->map, c, out);
+	case CVAL_CAPTURE:
+		return var_capture(c, p->idx, out);
+	case CVAL_NAMED:
+		rc = var_named(c, p->str, p->len, out);
+		break;
+	default:
+		return VAR_NOT_FOUND;
+	}
+	if (rc == VAR_NOT_FOUND)
+		*out = var_empty;
+	return rc;
+}
+
+int cval_eval(const struct cval *cv, struct conn *c, struct lstr *out)
+{
+	struct lstr stackv[VAR_STACK_PARTS], *v = stackv;
+	size_t total = 0;
+	char *buf, *q;
+	int rc;
+
+	if (cv->nparts == 0) {
+		*out = var_empty;
+		return 0;
+	}
+	if (cv->literal)
+		return var_set(out, cv->parts[0].str, cv->parts[0].len);
+	if (cv->nparts == 1) {
+		rc = cval_part_eval(&cv->parts[0], c, out);
+		return rc < 0 ? rc : 0;
+	}
+	if (cv->nparts > VAR_STACK_PARTS) {
+		v = pool_alloc(&c->pool, (size_t)cv->nparts * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+	}
+	for (int i = 0; i < cv->nparts; i++) {
+		rc = cval_part_eval(&cv->parts[i], c, &v[i]);
+		if (rc < 0)
+			return rc;
+		total += v[i].len;
+	}
+	buf = pool_alloc(&c->pool, total ? total : 1);
+	if (!buf)
+		return -ENOMEM;
+	q = buf;
+	for (int i = 0; i < cv->nparts; i++) {
+		if (v[i].len)
+			memcpy(q, v[i].p, v[i].len);
+		q += v[i].len;
+	}
+	return var_set(out, buf, total);
+}
+
+static int var_unresolved_push(struct cval_ctx *ctx, struct cval_part *p)
+{
+	if (ctx->nunresolved >= ctx->capunresolved) {
+		int cap = ctx->capunresolved ? ctx->capunresolved * 2 : 8;
+		struct cval_part **a = pool_alloc(ctx->pool, (size_t)cap * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		if (ctx->nunresolved)
+			memcpy(a, ctx->unresolved, (size_t)ctx->nunresolved * sizeof(*a));
+		ctx->unresolved = a;
+		ctx->capunresolved = cap;
+	}
+	ctx->unresolved[ctx->nunresolved++] = p;
+	return 0;
+}
+
+int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval_part *p,
+		 char *err, size_t errlen)
+{
+	char *low = pool_alloc(ctx->pool, len + 1);
+	size_t off;
+	int idx;
+
+	if (!low)
+		return -ENOMEM;
+	for (size_t i = 0; i < len; i++)
+		low[i] = var_lower(name[i]);
+	low[len] = '\0';
+	memset(p, 0, sizeof(*p));
+	p->str = low;
+	p->len = len;
+	idx = var_builtin_index(low, len);
+	if (idx >= 0) {
+		p->kind = CVAL_VAR;
+		p->idx = idx;
+		return 0;
+	}
+	for (struct cfg_map *m = ctx->maps; m; m = m->next) {
+		if (m->name && strlen(m->name) == len && strncasecmp(m->name, low, len) == 0) {
+			p->kind = CVAL_MAP;
+			p->map = m;
+			return 0;
+		}
+	}
+	idx = var_prefix_index(low, len, &off);
+	if (idx >= 0) {
+		if (!var_prefixes[idx].supported) {
+			snprintf(err, errlen, "variable \"$%.*s\" is not supported yet", (int)len,
+				 name);
+			return -EINVAL;
+		}
+		p->kind = CVAL_PREFIX;
+		p->idx = idx;
+		p->str = low + off;
+		p->len = len - off;
+		return 0;
+	}
+	p->kind = CVAL_NAMED;
+	return var_unresolved_push(ctx, p);
+}
+
+int cval_compile(struct cval_ctx *ctx, const char *text, struct cval *out, char *err,
+		 size_t errlen)
+{
+	size_t len = strlen(text), ndollar = 0, i = 0;
+	struct cval_part *parts;
+	int n = 0, rc;
+
+	memset(out, 0, sizeof(*out));
+	out->raw = pool_strndup(ctx->pool, text, len);
+	if (!out->raw)
+		return -ENOMEM;
+	for (size_t k = 0; k < len; k++)
+		ndollar += text[k] == '$';
+	if (ndollar == 0) {
+		out->literal = true;
+		if (len == 0)
+			return 0;
+		parts = pool_zalloc(ctx->pool, sizeof(*parts));
+		if (!parts)
+			return -ENOMEM;
+		parts[0] = (struct cval_part){ .kind = CVAL_LIT, .str = out->raw, .len = len };
+		out->parts = parts;
+		out->nparts = 1;
+		return 0;
+	}
+	parts = pool_zalloc(ctx->pool, (2 * ndollar + 1) * sizeof(*parts));
+	if (!parts)
+		return -ENOMEM;
+	while (i < len) {
+		size_t start, nlen = 0;
+		bool bracket;
+
+		if (text[i] != '$') {
+			start = i;
+			while (i < len && text[i] != '$')
+				i++;
+			parts[n++] = (struct cval_part){ .kind = CVAL_LIT,
+							 .str = out->raw + start,
+							 .len = i - start };
+			continue;
+		}
+		if (++i == len)
+			goto invalid;
+		if (text[i] >= '1' && text[i] <= '9') {
+			parts[n++] = (struct cval_part){ .kind = CVAL_CAPTURE,
+							 .idx = text[i] - '0',
+							 .str = out->raw + i,
+							 .len = 1 };
+			i++;
+			continue;
+		}
+		bracket = text[i] == '{';
+		if (bracket && ++i == len)
+			goto invalid;
+		start = i;
+		for (; i < len; i++, nlen++) {
+			if (text[i] == '}' && bracket) {
+				i++;
+				bracket = false;
+				break;
+			}
+			if (!var_name_char(text[i]))
+				break;
+		}
+		if (bracket) {
+			snprintf(err, errlen, "the closing bracket in \"%.*s\" variable is missing",
+				 (int)nlen, text + start);
+			return -EINVAL;
+		}
+		if (nlen == 0)
+			goto invalid;
+		rc = cval_resolve(ctx, text + start, nlen, &parts[n], err, errlen);
+		if (rc)
+			return rc;
+		n++;
+	}
+	out->parts = parts;
+	out->nparts = n;
+	return 0;
+
+invalid:
+	snprintf(err, errlen, "invalid variable name");
+	return -EINVAL;
+}
+
+int var_get_by_name(struct conn *c, const char *name, size_t len, struct lstr *out)
+{
+	struct cval_part p = { .kind = CVAL_VAR };
+	char low[128];
+	size_t off;
+	int rc;
+
+	*out = var_empty;
+	if (len >= sizeof(low))
+		return -ENOENT;
+	for (size_t i = 0; i < len; i++)
+		low[i] = var_lower(name[i]);
+	low[len] = '\0';
+	p.idx = var_builtin_index(low, len);
+	if (p.idx < 0) {
+		const struct cfg_map *m = c->cfg && c->cfg->http ? c->cfg->http->maps : NULL;
+
+		for (; m; m = m->next) {
+			if (m->name && strlen(m->name) == len && strncasecmp(m->name, low, len) == 0)
+				return map_eval(m, c, out);
+		}
+		p.idx = var_prefix_index(low, len, &off);
+		if (p.idx >= 0) {
+			p.kind = CVAL_PREFIX;
+			p.str = low + off;
+			p.len = len - off;
+		} else {
+			p.kind = CVAL_NAMED;
+			p.str = low;
+			p.len = len;
+		}
+	}
+	rc = cval_part_eval(&p, c, out);
+	if (rc == VAR_NOT_FOUND && p.kind == CVAL_NAMED)
+		return -ENOENT;
+	return rc < 0 ? rc : 0;
+}

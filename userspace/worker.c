@@ -1,0 +1,465 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Worker threads and listening sockets. The main thread binds one
+ * SO_REUSEPORT socket per worker per listening address (so the kernel
+ * spreads new connections and a reload can keep every socket), publishes
+ * the set, and posts commands (reload, quit, stop, reopen) through an
+ * atomic word and an eventfd. Each worker owns its loop, its listeners
+ * and its connections; nothing on the request path takes a lock.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "alog.h"
+#include "cfg.h"
+#include "http.h"
+#include "log.h"
+#include "worker.h"
+
+#define MAX_WORKERS 64
+#define ACCEPT_BATCH 64
+
+_Atomic uint64_t lbd_conn_counter;
+
+/* struct lsock - one listening address: a socket per worker. */
+struct lsock {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	int fds[MAX_WORKERS];
+};
+
+/* struct lset - the published set of listening sockets. */
+struct lset {
+	struct lsock *v;
+	int n;
+};
+
+static struct worker workers[MAX_WORKERS];
+static int nworkers;
+static struct lset *cur_set;          /* owned by the main thread */
+static _Atomic(struct lset *) pub_set; /* what workers adopt on reload */
+static _Atomic int acks;              /* workers that adopted pub_set */
+
+int worker_count(void)
+{
+	return nworkers;
+}
+
+static bool same(const struct sockaddr_storage *a, socklen_t al, const struct sockaddr_storage *b,
+		 socklen_t bl)
+{
+	return al == bl && memcmp(a, b, al) == 0;
+}
+
+static int bind_one(const struct cfg_listen *l, char *err, size_t errlen)
+{
+	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	char addr[128];
+
+	snprintf(addr, sizeof(addr), "%s", l->text);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket() %s failed (%d: %s)", addr, errno, strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6) {
+		int v6only = l->ipv6only == 0 ? 0 : 1;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1) {
+		snprintf(err, errlen, "bind() to %s failed (%d: %s)", addr, errno, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, l->backlog > 0 ? l->backlog : 511) == -1) {
+		snprintf(err, errlen, "listen() to %s failed (%d: %s)", addr, errno,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* worker_bind_listeners - build the listening set for CFG, keeping the
+ * sockets of addresses the current set already has. On success the new
+ * set is published (workers adopt it on WCMD_RELOAD); sockets of removed
+ * addresses are closed by their workers. */
+int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
+{
+	struct cfg_http *h = cfg->http;
+	struct lset *s = calloc(1, sizeof(*s));
+	int ng = h ? h->nlgroups : 0;
+
+	if (!s || !(s->v = calloc((size_t)(ng ? ng : 1), sizeof(*s->v)))) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (int i = 0; i < ng; i++) {
+		const struct cfg_listen *l = h->lgroups[i].listen;
+		struct lsock *ls = &s->v[s->n++];
+		struct lsock *old = NULL;
+
+		memcpy(&ls->addr, &l->addr, l->addrlen);
+		ls->addrlen = l->addrlen;
+		for (int k = 0; cur_set && k < cur_set->n; k++)
+			if (same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &l->addr, l->addrlen))
+				old = &cur_set->v[k];
+		for (int w = 0; w < n; w++) {
+			if (old) {
+				ls->fds[w] = old->fds[w];
+				continue;
+			}
+			ls->fds[w] = bind_one(l, err, errlen);
+			if (ls->fds[w] < 0) {
+				/* close what this call created */
+				for (int k = 0; k < w; k++)
+					close(ls->fds[k]);
+				for (int j = 0; j < s->n - 1; j++) {
+					bool reused = false;
+
+					for (int k = 0; cur_set && k < cur_set->n; k++)
+						reused |= same(&cur_set->v[k].addr,
+							       cur_set->v[k].addrlen, &s->v[j].addr,
+							       s->v[j].addrlen);
+					if (!reused)
+						for (int k = 0; k < n; k++)
+							close(s->v[j].fds[k]);
+				}
+				free(s->v);
+				free(s);
+				return -EADDRINUSE;
+			}
+		}
+	}
+	cur_set = s;
+	atomic_store(&pub_set, s);
+	return 0;
+}
+
+char *worker_relay_get(struct worker *w)
+{
+	if (w->nrelay_free)
+		return w->relay_free[--w->nrelay_free];
+	return malloc(RELAY_BUF_SIZE);
+}
+
+void worker_relay_put(struct worker *w, char *b)
+{
+	if (w->nrelay_free < 64) {
+		if (!w->relay_free) {
+			w->relay_free = calloc(64, sizeof(char *));
+			if (!w->relay_free) {
+				free(b);
+				return;
+			}
+		}
+		w->relay_free[w->nrelay_free++] = b;
+		return;
+	}
+	free(b);
+}
+
+/* ---- accepting ---------------------------------------------------------------- */
+
+static void pause_accept(struct worker *w, int64_t ms)
+{
+	if (w->accept_paused)
+		return;
+	w->accept_paused = true;
+	for (int i = 0; i < w->nls; i++)
+		ev_io_stop(&w->loop, &w->ls[i].io);
+	ev_timer_start(&w->loop, &w->accept_timer, ms);
+}
+
+static void resume_accept(struct worker *w)
+{
+	if (!w->accept_paused || w->quitting)
+		return;
+	w->accept_paused = false;
+	for (int i = 0; i < w->nls; i++)
+		ev_io_start(&w->loop, &w->ls[i].io, EPOLLIN);
+}
+
+static void accept_timer_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct worker *w = t->data;
+
+	(void)loop;
+	if (w->nconns >= w->cfg->worker_connections) {
+		ev_timer_start(&w->loop, &w->accept_timer, 50);
+		return;
+	}
+	resume_accept(w);
+}
+
+static struct listen_group *lg_for(struct worker *w, const struct listener *l)
+{
+	struct cfg_http *h = w->cfg->http;
+
+	for (int i = 0; h && i < h->nlgroups; i++) {
+		const struct cfg_listen *cl = h->lgroups[i].listen;
+
+		if (same(&cl->addr, cl->addrlen, &l->addr, l->addrlen))
+			return &h->lgroups[i];
+	}
+	return NULL;
+}
+
+static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct listener *l = io->data;
+	struct worker *w = l->w;
+	struct listen_group *lg = lg_for(w, l);
+
+	(void)loop, (void)ev;
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd;
+
+		if (w->nconns >= w->cfg->worker_connections) {
+			log_warn("%d worker_connections are not enough", w->cfg->worker_connections);
+			pause_accept(w, 50);
+			return;
+		}
+		fd = accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM) {
+				log_err("accept4() failed (%d: %s)", errno, strerror(errno));
+				pause_accept(w, 100);
+			}
+			return;
+		}
+		if (!lg) {
+			close(fd);
+			continue;
+		}
+		http_accept(w, fd, lg, &peer, pl);
+	}
+}
+
+/* adopt_set - take this worker's sockets from the published set; stop and
+ * close those no longer in it. */
+static void adopt_set(struct worker *w, struct lset *s)
+{
+	struct listener *nl = calloc((size_t)(s->n ? s->n : 1), sizeof(*nl));
+
+	if (!nl) {
+		log_err("out of memory adopting listeners; keeping the old ones");
+		return;
+	}
+	for (int i = 0; i < w->nls; i++) {
+		bool kept = false;
+
+		for (int k = 0; k < s->n; k++)
+			kept |= s->v[k].fds[w->id] == w->ls[i].fd;
+		ev_io_stop(&w->loop, &w->ls[i].io);
+		if (!kept)
+			close(w->ls[i].fd);
+	}
+	free(w->ls);
+	w->ls = nl;
+	w->nls = s->n;
+	for (int i = 0; i < s->n; i++) {
+		struct listener *l = &nl[i];
+
+		l->w = w;
+		l->fd = s->v[i].fds[w->id];
+		memcpy(&l->addr, &s->v[i].addr, s->v[i].addrlen);
+		l->addrlen = s->v[i].addrlen;
+		ev_io_init(&l->io, l->fd, accept_cb, l);
+		if (!w->accept_paused && !w->quitting)
+			ev_io_start(&w->loop, &l->io, EPOLLIN);
+	}
+}
+
+/* ---- commands ------------------------------------------------------------------ */
+
+static void stop_listening(struct worker *w)
+{
+	for (int i = 0; i < w->nls; i++) {
+		ev_io_stop(&w->loop, &w->ls[i].io);
+		close(w->ls[i].fd);
+	}
+	w->nls = 0;
+}
+
+static void check_quit(struct worker *w)
+{
+	if (w->quitting && w->nconns == 0)
+		w->loop.stop = true;
+}
+
+static void cmd_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct worker *w = io->data;
+	uint64_t v;
+	int cmd;
+
+	(void)loop, (void)ev;
+	while (read(w->evfd, &v, sizeof(v)) == sizeof(v))
+		;
+	cmd = atomic_exchange(&w->cmd, WCMD_NONE);
+	if (cmd & WCMD_RELOAD) {
+		struct cfg *n = atomic_exchange(&w->next_cfg, NULL);
+
+		if (n) {
+			cfg_unref(w->cfg);
+			w->cfg = n;
+		}
+		adopt_set(w, atomic_load(&pub_set));
+		/* idle keep-alive clients keep their generation until their
+		 * next request; close them so new requests see the new one */
+		http_close_idle(w);
+		proxy_worker_cleanup(w);
+		atomic_fetch_add(&acks, 1);
+	}
+	if (cmd & WCMD_REOPEN)
+		alog_flush_thread();
+	if (cmd & WCMD_STOP) {
+		while (w->conns)
+			conn_close(w->conns);
+		stop_listening(w);
+		w->loop.stop = true;
+		return;
+	}
+	if (cmd & WCMD_QUIT) {
+		w->quitting = true;
+		stop_listening(w);
+		http_close_idle(w);
+		proxy_worker_cleanup(w);
+		check_quit(w);
+	}
+}
+
+static void tick_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct worker *w = t->data;
+
+	(void)loop;
+	alog_flush_thread();
+	if (w->quitting)
+		http_close_idle(w);
+	check_quit(w);
+	ev_timer_start(&w->loop, &w->tick, w->quitting ? 100 : 1000);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	int rc;
+
+	adopt_set(w, atomic_load(&pub_set));
+	ev_io_init(&w->evio, w->evfd, cmd_cb, w);
+	ev_io_start(&w->loop, &w->evio, EPOLLIN);
+	ev_timer_init(&w->accept_timer, accept_timer_cb, w);
+	ev_timer_init(&w->tick, tick_cb, w);
+	ev_timer_start(&w->loop, &w->tick, 1000);
+	rc = ev_run(&w->loop);
+	if (rc)
+		log_err("worker %d: event loop failed (%d: %s)", w->id, -rc, strerror(-rc));
+	while (w->conns)
+		conn_close(w->conns);
+	proxy_worker_cleanup(w);
+	stop_listening(w);
+	/* run the deferred frees of the closes above */
+	for (int i = 0; i < w->loop.ndefers; i++)
+		w->loop.defers[i].fn(w->loop.defers[i].arg);
+	w->loop.ndefers = 0;
+	alog_flush_thread();
+	return NULL;
+}
+
+int worker_start_all(struct cfg *cfg, int n)
+{
+	sigset_t all, old;
+
+	if (n > MAX_WORKERS)
+		n = MAX_WORKERS;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (int i = 0; i < n; i++) {
+		struct worker *w = &workers[i];
+
+		memset(w, 0, sizeof(*w));
+		w->id = i;
+		w->cfg = cfg;
+		cfg_ref(cfg);
+		if (ev_loop_init(&w->loop)) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			return -errno;
+		}
+		w->loop.data = w;
+		w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (w->evfd == -1 || pthread_create(&w->thread, NULL, worker_main, w)) {
+			pthread_sigmask(SIG_SETMASK, &old, NULL);
+			return -errno;
+		}
+		nworkers = i + 1;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return 0;
+}
+
+/* worker_post_all - post CMD (and, for reload, NEXT with one ref per
+ * worker taken here) and wake every worker. For a reload, wait until all
+ * workers adopted the new socket set (bounded), then free the old set. */
+void worker_post_all(int cmd, struct cfg *next)
+{
+	uint64_t one = 1;
+
+	atomic_store(&acks, 0);
+	for (int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+
+		if (cmd & WCMD_RELOAD) {
+			struct cfg *old;
+
+			cfg_ref(next);
+			old = atomic_exchange(&w->next_cfg, next);
+			if (old)
+				cfg_unref(old);
+		}
+		atomic_fetch_or(&w->cmd, cmd);
+		if (write(w->evfd, &one, sizeof(one)) == -1)
+			log_err("eventfd write failed (%d: %s)", errno, strerror(errno));
+	}
+}
+
+void worker_join_all(void)
+{
+	for (int i = 0; i < nworkers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		ev_loop_fini(&workers[i].loop);
+		close(workers[i].evfd);
+		cfg_unref(workers[i].cfg);
+		free(workers[i].ls);
+		for (int k = 0; k < workers[i].nrelay_free; k++)
+			free(workers[i].relay_free[k]);
+		free(workers[i].relay_free);
+	}
+	nworkers = 0;
+}
+
+int worker_active_conns(void)
+{
+	int n = 0;
+
+	for (int i = 0; i < nworkers; i++)
+		n += workers[i].nconns;
+	return n;
+}
