@@ -19,6 +19,9 @@
 #   BACKEND_CPUS=L  taskset list for the backend behind the proxies [1]
 #   TARGETS="..."   subset of: backend nginx haproxy lbd [all four]
 #   CELLS="..."     subset of: ka close 1m 64m [all four]
+#   FOREIGN_MAX=P   flag cells (~) where other processes used > P% CPU [5]
+#   RETRIES=N       measure a flagged cell again, up to N times [1], while
+#   BUDGET=S        the run stays under S seconds [280]
 #   LBD_BIN NGINX_BIN HAPROXY_BIN WRK_BIN BACKEND_BIN   binaries to use
 set -euo pipefail
 
@@ -33,6 +36,9 @@ BIG_CONNS=${BIG_CONNS:-4}
 LOAD_CPUS=${LOAD_CPUS:-1}
 BACKEND_CPUS=${BACKEND_CPUS:-1}
 TARGETS=${TARGETS:-backend nginx haproxy lbd}
+FOREIGN_MAX=${FOREIGN_MAX:-5}
+RETRIES=${RETRIES:-1}
+BUDGET=${BUDGET:-280}
 LBD_BIN=${LBD_BIN:-$root/build/lbd}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
@@ -255,15 +261,22 @@ measure() {
 		timeout $((WARMUP + 40)) taskset -c "$LOAD_CPUS" \
 			"$WRK_BIN" -d "${WARMUP}s" "${args[@]}" >/dev/null 2>&1 || true
 	fi
-	local p0 l0 p1 l1
+	local p0 l0 f0 p1 l1 f1 foreign
+	f0=$(foreign_snap)
 	p0=$(cpu_ticks "$PROXY_CPUS")
 	l0=$(cpu_ticks "$LOAD_CPUS")
 	out=$(timeout $((DURATION + 60)) taskset -c "$LOAD_CPUS" \
 		"$WRK_BIN" -d "${DURATION}s" --latency "${args[@]}" 2>&1) || true
 	p1=$(cpu_ticks "$PROXY_CPUS")
 	l1=$(cpu_ticks "$LOAD_CPUS")
+	f1=$(foreign_snap)
 	res[$name.$cell.cpu]=$(busy_pct "$p0" "$p1")
 	res[$name.$cell.loadcpu]=$(busy_pct "$l0" "$l1")
+	foreign=$(foreign_pct "$f0" "$f1")
+	res[$name.$cell.foreign]=$foreign
+	if [[ $foreign -gt $FOREIGN_MAX ]]; then
+		log "bench: $name $cell: other processes used ${foreign}% of the machine: disturbed"
+	fi
 	line=$(grep '^RESULT ' <<<"$out" || true)
 	if [[ -z "$line" ]]; then
 		log "bench: $name $cell: wrk gave no result: $(tail -n 3 <<<"$out")"
@@ -312,6 +325,44 @@ cpu_ticks() {
 busy_pct() {
 	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x); split(b, y)
 		t = y[2] - x[2]; printf "%.0f", (t > 0 ? 100 * (y[1] - x[1]) / t : 0) }'
+}
+
+# foreign_snap: "busy total ours kthreads" in clock ticks since boot: CPU
+# busy (user+nice+system, all CPUs) and total, the CPU time of this script
+# and its descendants, and that of kernel threads. Other sessions' load is
+# busy - ours - kthreads: it tells a cell disturbed by a neighbour.
+foreign_snap() {
+	{
+		head -n 1 /proc/stat
+		cat /proc/[0-9]*/stat 2>/dev/null || true # some exit meanwhile
+	} | awk -v root="$$" '
+	NR == 1 { busy = $2 + $3 + $4; for (i = 2; i <= 9; i++) total += $i; next }
+	{
+		# comm may hold spaces and parentheses: fields start after ") S "
+		rest = substr($0, match($0, /\) [A-Za-z] /) + 2)
+		split(rest, f, " ")
+		ppid[$1] = f[2]
+		t[$1] = f[12] + f[13] + f[14] + f[15]
+	}
+	END {
+		mine[root] = 1
+		do {
+			grew = 0
+			for (p in ppid)
+				if (!(p in mine) && (ppid[p] in mine)) { mine[p] = 1; grew = 1 }
+		} while (grew)
+		for (p in mine) ours += t[p]
+		for (p in ppid) if (p == 2 || ppid[p] == 2) kt += t[p]
+		print busy, total, ours + 0, kt + 0
+	}'
+}
+
+# foreign_pct SNAP0 SNAP1: percent of the machine used by others in between
+foreign_pct() {
+	awk -v a="$1" -v b="$2" 'BEGIN { split(a, x); split(b, y)
+		t = y[2] - x[2]
+		o = (y[1] - x[1]) - (y[3] - x[3]) - (y[4] - x[4])
+		printf "%.0f", (t > 0 && o > 0 ? 100 * o / t : 0) }'
 }
 
 # cpu_idle: percent of all CPUs idle over one second, before we start
@@ -364,7 +415,15 @@ for t in $TARGETS; do
 	fi
 	for c in "${cells[@]}"; do
 		log "bench: $t $c ..."
-		measure "$t" "$c"
+		tries=0
+		while :; do
+			measure "$t" "$c"
+			[[ ${res[$t.$c.foreign]:-0} -le $FOREIGN_MAX ]] && break
+			((tries++ < RETRIES)) || break
+			# stay inside the time budget
+			((SECONDS + WARMUP + DURATION + 5 < BUDGET)) || break
+			log "bench: $t $c: measuring again"
+		done
 	done
 	stop "$target_pid"
 done
@@ -384,6 +443,7 @@ cell_val() {
 		printf '%s' "$v"
 	fi
 	[[ -n "$v" && ${res[$1.$2.err]:-0} -gt 0 ]] && printf '!'
+	[[ -n "$v" && ${res[$1.$2.foreign]:-0} -gt $FOREIGN_MAX ]] && printf '~'
 	return 0
 }
 
@@ -428,7 +488,9 @@ done
 printf '\n'
 printf 'wrk -t 1 -c %s (small) / -c %s (bodies), %ss per cell after %ss warm-up;' \
 	"$CONNS" "$BIG_CONNS" "$DURATION" "$WARMUP"
-printf ' MB/s = 10^6 bytes read per second; p99 ratios: lower is better; ! = errors\n'
+printf ' MB/s = 10^6 bytes read per second; p99 ratios: lower is better\n'
+printf '! = the cell had errors; ~ = other processes took more than %s%% of the machine\n' \
+	"$FOREIGN_MAX"
 printf 'CPU%% = busy %% of the proxy CPUs / of the wrk CPUs during the cell: a proxy\n'
 printf 'CPU well under 100 means the client side, not the proxy, set the pace\n'
 printf 'proxy CPU %s, wrk CPU %s, backend CPU %s, %s worker(s), %s%% idle at start\n' \

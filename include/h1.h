@@ -17,7 +17,12 @@
  * Grammar is RFC 9112, with the leniencies nginx 1.22 has and that cannot be
  * used to smuggle: bare LF line ends in the head, empty lines before a
  * request line, header names with odd (but visible) bytes flagged instead of
- * rejected. The chunked decoder takes no leniency at all.
+ * rejected, a field line with no colon taken as a name with an empty value.
+ * The chunked decoder takes nginx's two leniencies and no other: a bare LF
+ * may end any of its lines (a CR must still be followed by LF), and trailer
+ * lines are skipped unparsed up to their line end. Both are harmless only
+ * because the proxy decodes every chunked body and sends it on with a
+ * Content-Length of its own, never the client's framing.
  */
 #ifndef LBD_H1_H
 #define LBD_H1_H
@@ -39,11 +44,11 @@ enum h1_rc {
 	H1_ERR_TOO_MANY_HEADERS = -5, /* 400 (same page as above in nginx) */
 	H1_ERR_VERSION = -6,	      /* 505: HTTP/0.9, HTTP/2.0 or other major */
 	H1_ERR_METHOD = -7,	      /* 400: method not 1..32 of [A-Z_-] */
-	H1_ERR_CHUNK_SIZE = -8,	      /* 400: chunk size not 1*HEXDIG then ; or CRLF */
+	H1_ERR_CHUNK_SIZE = -8,	      /* 400: chunk size not 1*HEXDIG then ;, CR or LF */
 	H1_ERR_CHUNK_OVERFLOW = -9,   /* 400: chunk size >= 2^62 */
 	H1_ERR_CHUNK_EXT = -10,	      /* 400: chunk extension bad or over 4096 bytes */
-	H1_ERR_CHUNK_CRLF = -11,      /* 400: chunk data or size line not ended by CRLF */
-	H1_ERR_CHUNK_TRAILER = -12,   /* 400: trailer field bad or section over 8192 */
+	H1_ERR_CHUNK_CRLF = -11,      /* 400: CR not followed by LF, or data not by CR/LF */
+	H1_ERR_CHUNK_TRAILER = -12,   /* 400: trailer section over 8192 bytes */
 };
 
 /* enum h1_chunk_rc - successes of h1_parse_chunked(). */
@@ -53,7 +58,7 @@ enum h1_chunk_rc {
 };
 
 /* Bounds of the chunked decoder (not configurable in nginx either). */
-#define H1_CHUNK_EXT_MAX     4096		 /* bytes after the size digits, up to CRLF */
+#define H1_CHUNK_EXT_MAX     4096		 /* bytes of a size line, line end excluded */
 #define H1_CHUNK_TRAILER_MAX 8192		 /* bytes of the whole trailer section */
 #define H1_CHUNK_SIZE_LIMIT  ((uint64_t)1 << 62) /* chunk sizes must be below */
 
@@ -71,7 +76,7 @@ struct h1_str {
  */
 struct h1_header {
 	struct h1_str name;	 /* as received, case preserved, never empty */
-	struct h1_str value;	 /* leading and trailing SP/HTAB removed; may be empty */
+	struct h1_str value;	 /* SP/HTAB trimmed; may be empty (always: line with no colon) */
 	unsigned invalid : 1;	 /* name has a visible byte outside tchar ('@', '/', >= 0x80) */
 	unsigned underscore : 1; /* name has '_' (a tchar, but nginx drops it by default) */
 	unsigned symbol : 1;	 /* name has a tchar other than [A-Za-z0-9_-] ('.', '!'...) */
@@ -117,7 +122,8 @@ struct h1_response {
 /*
  * struct h1_chunked - state of one chunked body being decoded. Zero it (or
  * call h1_chunked_init()) before the first byte of the body. Opaque: only
- * the decoder reads the fields.
+ * the decoder reads the fields; h1_chunked_pending() is what remaining means
+ * to a caller.
  */
 struct h1_chunked {
 	uint64_t remaining;   /* data bytes left in the current chunk, or the size being read */
@@ -159,14 +165,26 @@ void h1_chunked_init(struct h1_chunked *st);
  *   H1_INCOMPLETE: all len bytes were consumed; give the next bytes.
  *   H1_ERR_CHUNK_*: the body is malformed; *consumed is the offset of the
  *     bad byte. The error is sticky: later calls return it again.
- * Strict: CRLF only (no bare LF), no whitespace around the size, no sign or
- * "0x", extensions of visible bytes only.
+ * Lines end with CRLF or a bare LF; a CR not followed by LF is an error. The
+ * size is 1*HEXDIG below 2^62 with no whitespace, sign or "0x"; extensions
+ * hold visible bytes, SP and HTAB only. Trailer lines are skipped unparsed
+ * (any byte but a bare CR), up to H1_CHUNK_TRAILER_MAX bytes for the whole
+ * section, empty line included; an empty line ends the body.
  */
 int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t *consumed,
 		     struct h1_str *data);
 
 /* h1_chunked_done - whether the decoder has read the whole body. */
 bool h1_chunked_done(const struct h1_chunked *st);
+
+/*
+ * h1_chunked_pending - data bytes of the current chunk not returned yet, once
+ * its size line is complete; 0 in every other state, in particular while the
+ * size digits are still being read (a half-read size is no size yet: it may
+ * still grow, or overflow into H1_ERR_CHUNK_OVERFLOW). A body-size limit can
+ * be enforced with it as soon as a chunk is declared, before its data comes.
+ */
+uint64_t h1_chunked_pending(const struct h1_chunked *st);
 
 /*
  * h1_parse_content_length - parse a Content-Length value (already stripped

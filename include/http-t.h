@@ -91,6 +91,7 @@ struct http_req {
 	struct http_captures cap;             /* last regex captures */
 	int uri_changes;                      /* rewrite/internal redirect budget (nginx: 10) */
 	bool internal;                        /* in an internal redirect */
+	bool uri_changed;                     /* $uri rewritten: send it, not the original target */
 	bool error_page_done;                 /* an error_page already applied */
 	struct lstr *set_vars_name;           /* `set` variables (names) */
 	struct lstr *set_vars_val;            /* and values */

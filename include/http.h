@@ -56,8 +56,13 @@ void http_conn_run(struct conn *c);
  * at LEVEL; *final is set when no regex may override the result. Both
  * record regex captures in c->req.cap. */
 struct cfg_srv *http_find_server(struct conn *c);
+#define HTTP_LOC_AUTO_REDIRECT ((struct cfg_loc *)1) /* answer 301 to $uri/ */
 struct cfg_loc *http_find_location(struct conn *c, struct cfg_loc *level, struct lstr uri,
 				   bool *final);
+
+/* http_absolute_location - make a Location starting with '/' absolute
+ * (nginx's absolute_redirect with port_in_redirect). */
+void http_absolute_location(struct conn *c, struct lstr *v);
 
 /* Called from the worker on shutdown/reload. */
 void http_close_idle(struct worker *w);

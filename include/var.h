@@ -93,16 +93,17 @@ int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval
  * grown through this function. Returns 0, -EINVAL with nginx's message in
  * err ("duplicate default map parameter", "conflicting parameter \"k\"",
  * "invalid hostname or wildcard \"k\"", "pcre2_compile() failed: ...")
- * or -ENOMEM. */
+ * or -ENOMEM. Regex keys are pcre2_code * in m->regex[i].re, released with
+ * pcre2_code_free(). */
 int map_add_entry(struct cval_ctx *ctx, struct cfg_map *m, const char *key, const char *value,
 		  char *err, size_t errlen);
 
-/* var_regex_compile - compile PATTERN with PCRE2 into *out (a pcre2_code *
- * whose memory comes from POOL: nothing to free). Returns 0 or -EINVAL
- * with nginx's message in err: `pcre2_compile() failed: MSG in "RE" at
- * "REST"`. */
-int var_regex_compile(struct pool *pool, const char *pattern, bool caseless, void **out,
-		      char *err, size_t errlen);
+/* var_regex_compile - compile PATTERN with PCRE2 (and its JIT when there is
+ * one) into *out, a pcre2_code * to release with pcre2_code_free(). Returns
+ * 0, -ENOMEM, or -EINVAL with nginx's message in err: `pcre2_compile()
+ * failed: MSG in "RE" at "REST"` (without ` at ...` when the error is at
+ * the end of RE). */
+int var_regex_compile(const char *pattern, bool caseless, void **out, char *err, size_t errlen);
 
 /* var_regex_exec - match RE (from var_regex_compile) against s[0..len) and,
  * on a match, make it the request's last match ($1..$9 and named

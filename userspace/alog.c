@@ -35,28 +35,28 @@
 
 /* struct alog_file - one open log file, shared by path. */
 struct alog_file {
-	char *path;               /* path as given (malloc) */
-	int fd;                   /* stays the same number across reopen */
-	_Atomic int refs;         /* alog_open shares + thread buffers holding lines */
-	bool reopen;              /* false for /dev/stdout and /dev/stderr */
-	_Atomic int64_t err_sec;  /* when a write error was last reported (s) */
-	struct alog_file *next;   /* registry link */
+	char *path;		 /* path as given (malloc) */
+	int fd;			 /* stays the same number across reopen */
+	_Atomic int refs;	 /* alog_open shares + thread buffers holding lines */
+	bool reopen;		 /* false for /dev/stdout and /dev/stderr */
+	_Atomic int64_t err_sec; /* when a write error was last reported (s) */
+	struct alog_file *next;	 /* registry link */
 };
 
 /* struct alog_tbuf - one thread's buffer for one access_log slot. */
 struct alog_tbuf {
 	struct alog_file *file; /* file of the buffered lines (a ref), NULL when empty */
-	char *data;             /* buffer= bytes (malloc) */
-	size_t cap;             /* size of data */
-	size_t len;             /* bytes buffered */
-	int64_t first_ms;       /* when the oldest line came in (lbd_now_ms) */
-	int64_t flush_ms;       /* flush= of the lines' access_log, 0 = none */
+	char *data;		/* buffer= bytes (malloc) */
+	size_t cap;		/* size of data */
+	size_t len;		/* bytes buffered */
+	int64_t first_ms;	/* when the oldest line came in (lbd_now_ms) */
+	int64_t flush_ms;	/* flush= of the lines' access_log, 0 = none */
 };
 
 /* struct alog_tls - a thread's buffer table, indexed by alog->index. */
 struct alog_tls {
-	int n;                 /* slots allocated */
-	struct alog_tbuf *v;   /* slots */
+	int n;		     /* slots allocated */
+	struct alog_tbuf *v; /* slots */
 };
 
 static pthread_mutex_t alog_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -365,8 +365,9 @@ static size_t alog_esc_len(struct lstr v, int escape)
 		} else if (ch == '"' || ch == '\\') {
 			n += 1;
 		} else if (ch <= 0x1f) {
-			n += (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f') ? 1
-												     : 5;
+			n += (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\b' || ch == '\f')
+				     ? 1
+				     : 5;
 		}
 	}
 	return n;
@@ -433,8 +434,7 @@ static char *alog_esc(char *d, struct lstr v, int escape)
 
 /* alog_eval - evaluate every part of F into vals; *len gets the line size
  * without its newline. Returns 0 or -ENOMEM. */
-static int alog_eval(const struct log_format *f, struct conn *c, struct alog_val *vals,
-		     size_t *len)
+static int alog_eval(const struct log_format *f, struct conn *c, struct alog_val *vals, size_t *len)
 {
 	size_t total = 0;
 
@@ -444,7 +444,7 @@ static int alog_eval(const struct log_format *f, struct conn *c, struct alog_val
 
 		vals[i].missing = false;
 		if (p->kind == CVAL_LIT) {
-			vals[i].v = (struct lstr){ p->str, p->len };
+			vals[i].v = (struct lstr){p->str, p->len};
 			total += p->len;
 			continue;
 		}
@@ -622,9 +622,9 @@ int alog_format_compile(struct cval_ctx *ctx, char **parts, int nparts, int esca
 				    pa[n - 1].str + pa[n - 1].len == v + start) {
 					pa[n - 1].len += i - start;
 				} else {
-					pa[n++] = (struct cval_part){ .kind = CVAL_LIT,
-								      .str = (char *)v + start,
-								      .len = i - start };
+					pa[n++] = (struct cval_part){.kind = CVAL_LIT,
+								     .str = (char *)v + start,
+								     .len = i - start};
 				}
 				continue;
 			}
@@ -644,14 +644,16 @@ int alog_format_compile(struct cval_ctx *ctx, char **parts, int nparts, int esca
 						bracket = false;
 						break;
 					}
-					if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+					if (!((ch >= 'A' && ch <= 'Z') ||
+					      (ch >= 'a' && ch <= 'z') ||
 					      (ch >= '0' && ch <= '9') || ch == '_'))
 						break;
 				}
 				if (bracket) {
-					snprintf(err, errlen,
-						 "the closing bracket in \"%.*s\" variable is missing",
-						 (int)nlen, v + name);
+					snprintf(
+						err, errlen,
+						"the closing bracket in \"%.*s\" variable is missing",
+						(int)nlen, v + name);
 					return -EINVAL;
 				}
 				if (nlen == 0)
@@ -669,7 +671,7 @@ invalid:
 			return -EINVAL;
 		}
 	}
-	out->fmt = (struct cval){ .parts = pa, .nparts = n, .literal = !vars, .raw = raw };
+	out->fmt = (struct cval){.parts = pa, .nparts = n, .literal = !vars, .raw = raw};
 	out->escape = escape;
 	return 0;
 }
@@ -684,8 +686,8 @@ static void alog_comb_init(void)
 	static char text[] = "$remote_addr - $remote_user [$time_local] "
 			     "\"$request\" $status $body_bytes_sent "
 			     "\"$http_referer\" \"$http_user_agent\"";
-	char *parts[] = { text };
-	struct cval_ctx ctx = { .pool = &alog_comb_pool };
+	char *parts[] = {text};
+	struct cval_ctx ctx = {.pool = &alog_comb_pool};
 	char err[128];
 
 	pool_init(&alog_comb_pool, 1024);

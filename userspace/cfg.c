@@ -1415,8 +1415,17 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s,
 	}
 	if (!a->fmt)
 		return fail(b, n, "unknown log format \"%s\"", fmtname);
-	if (alog_open(a))
-		return fail(b, n, "open() \"%s\" failed (%d: %s)", a->path, errno, strerror(errno));
+	if (a->flush_ms && !a->buffer)
+		return fail(b, n, "no buffer is defined for access_log \"%s\"", n->args[0]);
+	int rc = alog_open(a);
+
+	if (rc)
+		return fail(b, n, "open() \"%s\" failed (%d: %s)", a->path, -rc, strerror(-rc));
+	struct alog **all = PUSH(b, b->cfg->alogs, b->cfg->nalogs);
+
+	if (!all)
+		return fail(b, n, "out of memory");
+	*all = a;
 	return 0;
 }
 
@@ -2088,8 +2097,39 @@ next:;
 	return 0;
 }
 
+/* nginx logs to logs/access.log in the combined format unless told
+ * otherwise at the http level. */
+static int default_access_log(struct build *b, struct cfg_http *h)
+{
+	struct alog *a, **slot, **all;
+	int rc;
+
+	if (h->loc.alog_set)
+		return 0;
+	a = pool_zalloc(b->pool, sizeof(*a));
+	slot = a ? PUSH(b, h->loc.alogs, h->loc.nalogs) : NULL;
+	all = slot ? PUSH(b, b->cfg->alogs, b->cfg->nalogs) : NULL;
+	if (!all) {
+		snprintf(b->err, b->errlen, "out of memory");
+		return -1;
+	}
+	*slot = *all = a;
+	a->path = full_path(b, b->cfg->prefix, "logs/access.log");
+	a->fmt = alog_combined();
+	rc = alog_open(a);
+	if (rc) {
+		b->cfg->nalogs--;
+		snprintf(b->err, b->errlen, "open() \"%s\" failed (%d: %s)", a->path, -rc,
+			 strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
 static int finish_http(struct build *b, struct cfg_http *h)
 {
+	if (default_access_log(b, h))
+		return -1;
 	merge_loc(b, &h->loc, NULL);
 	for (int i = 0; i < h->nservers; i++) {
 		struct cfg_srv *srv = h->servers[i];
@@ -2149,13 +2189,7 @@ static bool name_is_set_var(const struct cfg_loc *l, const char *name, size_t le
 
 static bool re_has_name(void *re, const char *name, size_t len)
 {
-	char buf[64];
-
-	if (!re || len >= sizeof(buf))
-		return false;
-	memcpy(buf, name, len);
-	buf[len] = '\0';
-	return pcre2_substring_number_from_name(re, (PCRE2_SPTR)buf) >= 0;
+	return re && var_regex_has_name(re, name, len);
 }
 
 static bool name_is_capture(const struct cfg_loc *l, const char *name, size_t len)
@@ -2349,6 +2383,8 @@ void cfg_unref(struct cfg *c)
 		for (int i = 0; i < c->http->nupstreams; i++)
 			ups_group_release(c->http->upstreams[i]);
 	}
+	for (int i = 0; i < c->nalogs; i++)
+		alog_close(c->alogs[i]);
 	if (c->tree) {
 		cfg_tree_free(c->tree);
 		free(c->tree);

@@ -11,6 +11,11 @@
  * depends only on the bytes before it: a prefix of any input parses to
  * H1_INCOMPLETE or to the error of the whole input.
  *
+ * The chunked decoder is a byte-at-a-time state machine, resumable at any
+ * byte, that hands out chunk data as views of the input. It takes nginx's
+ * leniencies (bare LF line ends, trailer lines skipped unparsed) and no
+ * others: it is only safe because the proxy re-frames every decoded body.
+ *
  * Positions are kept as offsets, never as pointers past the buffer, and no
  * load ever reaches past buf[len - 1].
  */
@@ -261,20 +266,24 @@ static int h1_fields(const struct h1_cur *c, size_t *pi, size_t max_line, size_t
 			goto out;
 		/*
 		 * Also refuses obs-fold and whitespace before the first field
-		 * (line starting with SP/HTAB), an empty name, a line with no
-		 * colon, and SP/CTL in a name (RFC 9112 5.1, nginx >= 1.21.1).
+		 * (line starting with SP/HTAB), an empty name, and SP/CTL in
+		 * a name (RFC 9112 5.1, nginx >= 1.21.1). A name running into
+		 * the line end is nginx's field with no colon: it keeps it
+		 * with an empty value (and forwards "Name: "). The name bytes
+		 * passed the same scan as any name, so nothing can hide in it.
 		 */
-		if (s[i] != ':' || i == ls)
+		if (i == ls || (s[i] != ':' && s[i] != '\r' && s[i] != '\n'))
 			return H1_ERR_BAD;
 		h[n].name.p = (const char *)s + ls;
 		h[n].name.len = i - ls;
 		h[n].invalid = !!(acc & H1_C_ODD);
 		h[n].underscore = !!(acc & H1_C_UNDERSC);
 		h[n].symbol = !!(acc & H1_C_SYMBOL);
-		i++;
-
-		while (i < bound && (s[i] == ' ' || s[i] == '\t'))
+		if (s[i] == ':') {
 			i++;
+			while (i < bound && (s[i] == ' ' || s[i] == '\t'))
+				i++;
+		}
 		vs = i;
 		i = h1_scan_value(s, i, bound);
 		if (i >= bound)
@@ -452,24 +461,24 @@ out:
 
 /*
  * enum h1_chunk_state - where h1_parse_chunked() is in the body. Legal
- * moves: SIZE_FIRST -> SIZE -> (EXT) -> SIZE_LF -> DATA -> DATA_CR ->
- * DATA_LF -> SIZE_FIRST; after a 0 size SIZE_LF -> TRAILER_START ->
- * (TRAILER_NAME -> TRAILER_VALUE -> TRAILER_LF -> TRAILER_START)* ->
- * FINAL_LF -> DONE. Any state -> ERROR. DONE and ERROR are final.
+ * moves: SIZE_FIRST -> SIZE -> (EXT) -> (SIZE_LF) -> DATA -> DATA_END ->
+ * (DATA_LF) -> SIZE_FIRST; after a 0 size the size line leads to
+ * TRAILER_START -> (TRAILER_LINE -> (TRAILER_LF) -> TRAILER_START)* ->
+ * (FINAL_LF) -> DONE. The states in parentheses are entered on a CR only:
+ * a bare LF skips them. Any state -> ERROR. DONE and ERROR are final.
  */
 enum h1_chunk_state {
 	H1_CS_SIZE_FIRST = 0, /* first hex digit of a chunk size */
-	H1_CS_SIZE,	      /* more hex digits, ';' or CR */
-	H1_CS_EXT,	      /* extension bytes up to CR */
-	H1_CS_SIZE_LF,	      /* LF ending the size line */
-	H1_CS_DATA,	      /* remaining bytes of chunk data */
-	H1_CS_DATA_CR,	      /* CR after the data */
-	H1_CS_DATA_LF,	      /* LF after the data */
-	H1_CS_TRAILER_START,  /* start of a trailer line: CR ends the body */
-	H1_CS_TRAILER_NAME,   /* trailer field name up to ':' */
-	H1_CS_TRAILER_VALUE,  /* trailer field value up to CR */
-	H1_CS_TRAILER_LF,     /* LF ending a trailer line */
-	H1_CS_FINAL_LF,	      /* LF of the empty line ending the body */
+	H1_CS_SIZE,	      /* more hex digits, ';', CR or LF */
+	H1_CS_EXT,	      /* extension bytes up to CR or LF */
+	H1_CS_SIZE_LF,	      /* LF after the CR ending the size line */
+	H1_CS_DATA,	      /* remaining bytes of chunk data (remaining > 0) */
+	H1_CS_DATA_END,	      /* CR or LF after the data */
+	H1_CS_DATA_LF,	      /* LF after the CR after the data */
+	H1_CS_TRAILER_START,  /* start of a trailer line: CR or LF ends the body */
+	H1_CS_TRAILER_LINE,   /* trailer line bytes, skipped up to CR or LF */
+	H1_CS_TRAILER_LF,     /* LF after the CR ending a trailer line */
+	H1_CS_FINAL_LF,	      /* LF after the CR of the empty line ending the body */
 	H1_CS_DONE,	      /* body complete */
 	H1_CS_ERROR,	      /* body malformed; err says how */
 };
@@ -485,7 +494,7 @@ static inline int h1_hex(unsigned char c)
 	return -1;
 }
 
-/* h1_is_vchar_ws - HTAB, SP, VCHAR or obs-text: what extensions and values hold. */
+/* h1_is_vchar_ws - HTAB, SP, VCHAR or obs-text: what extensions hold. */
 static inline bool h1_is_vchar_ws(unsigned char c)
 {
 	return !(h1_cls[c] & H1_C_VSTOP);
@@ -499,6 +508,18 @@ void h1_chunked_init(struct h1_chunked *st)
 bool h1_chunked_done(const struct h1_chunked *st)
 {
 	return st->state == H1_CS_DONE;
+}
+
+uint64_t h1_chunked_pending(const struct h1_chunked *st)
+{
+	/* elsewhere remaining may be a size still being read: not a promise */
+	return st->state == H1_CS_DATA ? st->remaining : 0;
+}
+
+/* h1_size_line_done - the state after the line end of a chunk-size line. */
+static inline uint8_t h1_size_line_done(const struct h1_chunked *st)
+{
+	return st->remaining ? H1_CS_DATA : H1_CS_TRAILER_START;
 }
 
 int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t *consumed,
@@ -516,6 +537,11 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 		*consumed = 0;
 		return H1_CHUNK_DONE;
 	}
+	/*
+	 * Line ends are CRLF or a bare LF, as in nginx: the body is decoded
+	 * here and re-framed with a Content-Length upstream, so what ends a
+	 * line cannot be read two ways. A CR must still be followed by LF.
+	 */
 	while (i < len) {
 		unsigned char ch = s[i];
 
@@ -548,19 +574,20 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 				st->state = H1_CS_EXT;
 			} else if (ch == '\r') {
 				st->state = H1_CS_SIZE_LF;
+			} else if (ch == '\n') {
+				st->state = h1_size_line_done(st);
 			} else {
-				/* a bare LF is a framing error, not a size one */
-				rc = ch == '\n' ? H1_ERR_CHUNK_CRLF : H1_ERR_CHUNK_SIZE;
+				rc = H1_ERR_CHUNK_SIZE;
 				goto fail;
 			}
 			break;
 		case H1_CS_EXT:
 			if (ch == '\r') {
 				st->state = H1_CS_SIZE_LF;
-				break;
-			}
-			if (!h1_is_vchar_ws(ch) || ++st->line_len > H1_CHUNK_EXT_MAX) {
-				rc = ch == '\n' ? H1_ERR_CHUNK_CRLF : H1_ERR_CHUNK_EXT;
+			} else if (ch == '\n') {
+				st->state = h1_size_line_done(st);
+			} else if (!h1_is_vchar_ws(ch) || ++st->line_len > H1_CHUNK_EXT_MAX) {
+				rc = H1_ERR_CHUNK_EXT;
 				goto fail;
 			}
 			break;
@@ -569,7 +596,7 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 				rc = H1_ERR_CHUNK_CRLF;
 				goto fail;
 			}
-			st->state = st->remaining ? H1_CS_DATA : H1_CS_TRAILER_START;
+			st->state = h1_size_line_done(st);
 			break;
 		case H1_CS_DATA:
 			n = len - i;
@@ -579,55 +606,61 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 			data->len = n;
 			st->remaining -= n;
 			if (!st->remaining)
-				st->state = H1_CS_DATA_CR;
+				st->state = H1_CS_DATA_END;
 			*consumed = i + n;
 			return H1_CHUNK_DATA;
-		case H1_CS_DATA_CR:
-		case H1_CS_DATA_LF:
-			if (ch != (st->state == H1_CS_DATA_CR ? '\r' : '\n')) {
+		case H1_CS_DATA_END:
+			if (ch == '\r') {
+				st->state = H1_CS_DATA_LF;
+			} else if (ch == '\n') {
+				st->state = H1_CS_SIZE_FIRST;
+			} else {
+				/* the data is longer than its size said */
 				rc = H1_ERR_CHUNK_CRLF;
 				goto fail;
 			}
-			st->state = st->state == H1_CS_DATA_CR ? H1_CS_DATA_LF : H1_CS_SIZE_FIRST;
+			break;
+		case H1_CS_DATA_LF:
+			if (ch != '\n') {
+				rc = H1_ERR_CHUNK_CRLF;
+				goto fail;
+			}
+			st->state = H1_CS_SIZE_FIRST;
 			break;
 		case H1_CS_TRAILER_START:
-		case H1_CS_TRAILER_NAME:
-		case H1_CS_TRAILER_VALUE:
+		case H1_CS_TRAILER_LINE:
 		case H1_CS_TRAILER_LF:
 		case H1_CS_FINAL_LF:
-			rc = H1_ERR_CHUNK_TRAILER;
-			if (++st->trailer_len > H1_CHUNK_TRAILER_MAX)
+			/*
+			 * Trailers are skipped line by line, unparsed, as
+			 * nginx does: they are never forwarded, so only their
+			 * line ends matter. Even NUL or "GET / HTTP/1.1" is
+			 * just a skipped line.
+			 */
+			if (++st->trailer_len > H1_CHUNK_TRAILER_MAX) {
+				rc = H1_ERR_CHUNK_TRAILER;
 				goto fail;
-			if (st->state == H1_CS_FINAL_LF) {
+			}
+			if (st->state == H1_CS_TRAILER_LF || st->state == H1_CS_FINAL_LF) {
 				if (ch != '\n') {
 					rc = H1_ERR_CHUNK_CRLF;
 					goto fail;
 				}
-				st->state = H1_CS_DONE;
-				*consumed = i + 1;
-				return H1_CHUNK_DONE;
+				if (st->state == H1_CS_TRAILER_LF) {
+					st->state = H1_CS_TRAILER_START;
+					break;
+				}
+				goto done;
 			}
-			if (st->state == H1_CS_TRAILER_START) {
-				if (ch == '\r')
-					st->state = H1_CS_FINAL_LF;
-				else if (h1_cls[ch] & H1_C_TCHAR)
-					st->state = H1_CS_TRAILER_NAME;
-				else
-					goto fail;
-			} else if (st->state == H1_CS_TRAILER_NAME) {
-				if (ch == ':')
-					st->state = H1_CS_TRAILER_VALUE;
-				else if (!(h1_cls[ch] & H1_C_TCHAR))
-					goto fail;
-			} else if (st->state == H1_CS_TRAILER_VALUE) {
-				if (ch == '\r')
-					st->state = H1_CS_TRAILER_LF;
-				else if (!h1_is_vchar_ws(ch))
-					goto fail;
-			} else {
-				if (ch != '\n')
-					goto fail;
+			if (ch == '\r') {
+				st->state = st->state == H1_CS_TRAILER_START ? H1_CS_FINAL_LF
+									     : H1_CS_TRAILER_LF;
+			} else if (ch == '\n') {
+				if (st->state == H1_CS_TRAILER_START)
+					goto done;
 				st->state = H1_CS_TRAILER_START;
+			} else {
+				st->state = H1_CS_TRAILER_LINE;
 			}
 			break;
 		default:
@@ -639,6 +672,10 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 	}
 	*consumed = len;
 	return H1_INCOMPLETE;
+done:
+	st->state = H1_CS_DONE;
+	*consumed = i + 1;
+	return H1_CHUNK_DONE;
 fail:
 	st->state = H1_CS_ERROR;
 	st->err = (int8_t)rc;
@@ -775,9 +812,9 @@ const char *h1_strerror(int rc)
 	case H1_ERR_CHUNK_EXT:
 		return "invalid or too long chunk extension";
 	case H1_ERR_CHUNK_CRLF:
-		return "chunk line not ended by CRLF";
+		return "bare CR, or chunk data not followed by a line end";
 	case H1_ERR_CHUNK_TRAILER:
-		return "invalid or too large trailer";
+		return "trailer section too large";
 	default:
 		return rc >= 0 ? "ok" : "unknown error";
 	}

@@ -723,10 +723,10 @@ static int process_headers(struct conn *c)
 	if (te) {
 		if (r->version < 11)
 			return 400;
+		if (!h1_str_ieq(*te, "chunked"))
+			return 501; /* nginx checks the coding before the conflict */
 		if (cl)
 			return 400;
-		if (!h1_str_ieq(*te, "chunked"))
-			return 501;
 		r->body_kind = BODY_CHUNKED;
 		h1_chunked_init(&r->chunked);
 	} else if (cl) {
@@ -780,26 +780,9 @@ static bool name_match(const struct server_name *sn, struct lstr host, struct co
 			return true;
 		return host.len > sn->len &&
 		       memcmp(host.p + host.len - sn->len, sn->name, sn->len) == 0;
-	case 3: {
-		pcre2_match_data *md = pcre2_match_data_create_from_pattern(sn->re, NULL);
-		int rc;
-
-		if (!md)
-			return false;
-		rc = pcre2_match(sn->re, (PCRE2_SPTR)host.p, host.len, 0, 0, md, NULL);
-		if (rc > 0) {
-			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-			char *subj = pool_strndup(&c->pool, host.p, host.len);
-
-			c->req.cap.subject = subj;
-			c->req.cap.re = sn->re;
-			c->req.cap.n = LBD_MIN(rc, HTTP_MAX_CAPTURES);
-			for (int i = 0; i < 2 * c->req.cap.n; i++)
-				c->req.cap.ovec[i] = ov[i];
-		}
-		pcre2_match_data_free(md);
-		return rc > 0;
-	}
+	case 3:
+		/* the host is pool memory: valid for the whole request */
+		return var_regex_exec(c, sn->re, host.p, host.len) == 1;
 	}
 	return false;
 }
@@ -842,23 +825,7 @@ struct cfg_srv *http_find_server(struct conn *c)
 
 static bool regex_loc_match(struct conn *c, struct cfg_loc *l, struct lstr uri)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(l->re, NULL);
-	int rc;
-
-	if (!md)
-		return false;
-	rc = pcre2_match(l->re, (PCRE2_SPTR)uri.p, uri.len, 0, 0, md, NULL);
-	if (rc > 0) {
-		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-
-		c->req.cap.subject = uri.p;
-		c->req.cap.re = l->re;
-		c->req.cap.n = LBD_MIN(rc, HTTP_MAX_CAPTURES);
-		for (int i = 0; i < 2 * c->req.cap.n; i++)
-			c->req.cap.ovec[i] = ov[i];
-	}
-	pcre2_match_data_free(md);
-	return rc > 0;
+	return var_regex_exec(c, l->re, uri.p, uri.len) == 1;
 }
 
 /* find_location - nginx's order: exact; else the longest prefix, searched
@@ -878,6 +845,17 @@ struct cfg_loc *http_find_location(struct conn *c, struct cfg_loc *level, struct
 			return l;
 		}
 	}
+	/* nginx's auto_redirect: "/api" for a proxied "location /api/" is
+	 * answered 301 to "/api/". */
+	for (int i = 0; i < level->nprefix; i++) {
+		struct cfg_loc *l = level->prefix[i];
+
+		if (l->proxy && l->patlen == uri.len + 1 && l->pattern[uri.len] == '/' &&
+		    memcmp(l->pattern, uri.p, uri.len) == 0) {
+			*final = true;
+			return HTTP_LOC_AUTO_REDIRECT;
+		}
+	}
 	for (int i = 0; i < level->nprefix; i++) {
 		struct cfg_loc *l = level->prefix[i];
 
@@ -892,6 +870,8 @@ struct cfg_loc *http_find_location(struct conn *c, struct cfg_loc *level, struct
 
 		if (best->nexact || best->nprefix || best->nregex)
 			inner = http_find_location(c, best, uri, &inner_final);
+		if (inner == HTTP_LOC_AUTO_REDIRECT)
+			return inner;
 		if (inner) {
 			if (inner_final || inner->match == LOC_REGEX ||
 			    inner->match == LOC_REGEX_CASELESS) {
@@ -930,7 +910,7 @@ static struct cfg_loc *find_named(struct cfg_srv *s, struct lstr name)
 
 enum rw_result { RWR_CONTINUE = 0, RWR_DONE, RWR_LAST, RWR_BREAK };
 
-static void absolute_location(struct conn *c, struct lstr *v)
+void http_absolute_location(struct conn *c, struct lstr *v)
 {
 	char port[16] = "";
 	struct lstr host = c->req.host;
@@ -959,7 +939,7 @@ static void absolute_location(struct conn *c, struct lstr *v)
 
 static void send_redirect(struct conn *c, int code, struct lstr loc)
 {
-	absolute_location(c, &loc);
+	http_absolute_location(c, &loc);
 	c->req.resp_location = loc;
 	http_finalize(c, code);
 }
@@ -1102,6 +1082,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 				return RWR_DONE;
 			}
 			set_uri_from(c, v, !ends_q);
+			c->req.uri_changed = true;
 			if (ends_q && !memchr(v.p, '?', v.len))
 				c->req.u.args = (struct lstr){ "", 0 };
 			if (rw->flag == RW_F_LAST)
@@ -1184,6 +1165,25 @@ static void run_content(struct conn *c)
 	static_handle(c);
 }
 
+static void auto_redirect(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	size_t n = r->u.uri.len + 1 + (r->u.args.len ? 1 + r->u.args.len : 0);
+	char *v = pool_alloc(&c->pool, n);
+
+	if (!v) {
+		http_finalize(c, 500);
+		return;
+	}
+	memcpy(v, r->u.uri.p, r->u.uri.len);
+	v[r->u.uri.len] = '/';
+	if (r->u.args.len) {
+		v[r->u.uri.len + 1] = '?';
+		memcpy(v + r->u.uri.len + 2, r->u.args.p, r->u.args.len);
+	}
+	send_redirect(c, 301, (struct lstr){ v, n });
+}
+
 /* find_config - location lookup, location rewrites, then content. Runs
  * again after `rewrite ... last` and internal redirects. */
 static void find_config(struct conn *c)
@@ -1202,11 +1202,13 @@ static void find_config(struct conn *c)
 			return;
 		}
 		l = http_find_location(c, &r->srv->loc, r->u.uri, &final);
-		if (!l) {
+		if (l == HTTP_LOC_AUTO_REDIRECT) {
 			r->loc = &r->srv->loc;
-			http_finalize(c, 404);
+			auto_redirect(c);
 			return;
 		}
+		if (!l)
+			l = &r->srv->loc; /* no location matched: the server's own settings */
 		r->loc = l;
 		if (l->internal && !r->internal) {
 			http_finalize(c, 404);
@@ -1237,6 +1239,7 @@ void http_internal_redirect(struct conn *c, struct lstr uri, struct lstr args)
 	struct http_req *r = &c->req;
 
 	r->internal = true;
+	r->uri_changed = true;
 	r->u.uri = uri;
 	r->u.args = args;
 	r->cap.n = 0;
@@ -1270,12 +1273,12 @@ static void start_request(struct conn *c)
 	struct http_req *r = &c->req;
 	int st;
 
-	r->srv = http_find_server(c);
 	st = process_headers(c);
 	if (st) {
 		bad_request(c, st);
 		return;
 	}
+	r->srv = http_find_server(c);
 	/* Server-level rewrite phase; `last` acts as `break` here. */
 	r->loc = &r->srv->loc;
 	if (run_rewrites(c, &r->srv->loc) == RWR_DONE)
@@ -1321,6 +1324,7 @@ static void process_request(struct conn *c)
 	c->requests++;
 	c->state = CS_READ_BODY;
 	if (n < 0) {
+		r->srv = c->lg->default_srv;
 		r->version = 10;
 		switch (n) {
 		case H1_ERR_URI_TOO_LONG: st = 414; break;
@@ -1332,6 +1336,7 @@ static void process_request(struct conn *c)
 		bad_request(c, st);
 		return;
 	}
+	r->srv = c->lg->default_srv; /* until Host is known; errors are logged here */
 	r->header_len = (size_t)n;
 	r->request_length = (uint64_t)n;
 	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */
@@ -1361,6 +1366,8 @@ void http_response_done(struct conn *c)
 {
 	if (c->dead)
 		return;
+	if (!c->req.loc && c->req.srv)
+		c->req.loc = &c->req.srv->loc;
 	alog_write(c);
 	if (c->close_after || c->peer_closed) {
 		conn_close(c);

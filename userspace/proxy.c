@@ -62,6 +62,7 @@ struct uconn {
 	bool reused;                /* came from the idle pool */
 	bool sent_any;              /* some request byte reached the socket */
 	bool keepalive;             /* may return to the pool after this response */
+	int last_status;            /* 502/504 of the last failed try, 0 before any */
 	int requests;               /* requests served on this connection */
 	struct uconn *next_idle;    /* worker idle list */
 
@@ -303,6 +304,12 @@ static long body_feed(struct conn *c, const char *data, size_t len)
 		size_t consumed = 0;
 		int rc = h1_parse_chunked(&r->chunked, data + used, len - used, &consumed, &d);
 
+		/* The decoder's `remaining` is the chunk size being read (it
+		 * only grows) or what is left of the current chunk: past the
+		 * limit already, answer 413 without waiting for the data. */
+		if (max && rc == H1_CHUNK_DATA &&
+		    r->body_received + d.len + r->chunked.remaining > (uint64_t)max)
+			return -413;
 		if (rc == H1_CHUNK_DATA) {
 			if (max && r->body_received + d.len > (uint64_t)max)
 				return -413;
@@ -525,7 +532,7 @@ static int build_request(struct uconn *u)
 		}
 	} else if (pp->has_uri) {
 		sb_add(&b, pp->uri, pp->urilen);
-	} else if (!r->internal && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
+	} else if (!r->uri_changed && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
 		sb_add(&b, r->u.unparsed.p, r->u.unparsed.len);
 	} else {
 		sb_escaped(&b, r->u.uri);
@@ -607,6 +614,10 @@ static void connect_next(struct uconn *u)
 
 	u->ctx.now_ms = ev_now(&u->w->loop);
 	s = ups_pick(u->g, &u->ctx);
+	if (!s && u->last_status) {
+		up_fail_final(u, u->last_status);
+		return;
+	}
 	if (!s) {
 		if (!c->req.up_addrs[0]) {
 			log_emit(l->error_log, LOG_ERR, "no live upstreams while connecting to upstream \"%s\"",
@@ -712,6 +723,7 @@ static void up_next(struct uconn *u, int why)
 	if (l->proxy_next_upstream_timeout && now - u->start_ms >= l->proxy_next_upstream_timeout)
 		retry = false;
 	if (retry) {
+		u->last_status = status;
 		connect_next(u);
 		return;
 	}
@@ -1010,6 +1022,8 @@ static void process_head(struct uconn *u, size_t n)
 					 h1_str_ieq(h->name, "refresh"))) {
 			struct lstr v = rewrite_location(c, h->value);
 
+			if (h1_str_ieq(h->name, "location"))
+				http_absolute_location(c, &v);
 			if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 				goto oom;
 			continue;

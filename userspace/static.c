@@ -300,11 +300,17 @@ int static_try_files(struct conn *c)
 		bool want_dir;
 		char *path;
 
+		const char *raw = l->try_files[i].raw;
+
 		if (cval_eval(&l->try_files[i], c, &v)) {
 			http_finalize(c, 500);
 			return 0;
 		}
-		want_dir = v.len && v.p[v.len - 1] == '/';
+		/* nginx: an entry written with a trailing slash tests for a
+		 * directory, without that slash */
+		want_dir = raw && raw[0] && raw[strlen(raw) - 1] == '/';
+		if (want_dir && v.len > 1)
+			v.len--;
 		path = map_path(c, v);
 		if (!path || stat(path, &st) == -1)
 			continue;

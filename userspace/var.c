@@ -30,18 +30,18 @@
 
 #include "var.h"
 
-#define VAR_FOUND     0
-#define VAR_MAP_DEPTH 16 /* maps evaluating maps: more is a loop */
+#define VAR_FOUND	0
+#define VAR_MAP_DEPTH	16 /* maps evaluating maps: more is a loop */
 #define VAR_STACK_PARTS 16 /* parts evaluated without a pool array */
 
-static const struct lstr var_empty = { "", 0 };
+static const struct lstr var_empty = {"", 0};
 
 typedef int (*var_get_fn)(struct conn *c, struct lstr *out);
 
 /* struct var_def - one builtin variable: its name and its getter. */
 struct var_def {
 	const char *name; /* lowercase, without '$' */
-	var_get_fn get;   /* fills *out; VAR_FOUND, VAR_NOT_FOUND or -ENOMEM */
+	var_get_fn get;	  /* fills *out; VAR_FOUND, VAR_NOT_FOUND or -ENOMEM */
 };
 
 /* ------------------------------------------------------------------ */
@@ -60,7 +60,7 @@ static inline bool var_name_char(char ch)
 
 static inline struct lstr var_h1(struct h1_str s)
 {
-	return (struct lstr){ s.p ? s.p : "", s.len };
+	return (struct lstr){s.p ? s.p : "", s.len};
 }
 
 static inline int var_set(struct lstr *out, const char *p, size_t len)
@@ -114,14 +114,14 @@ static int64_t var_fixed_mono;
 
 /* struct var_tcache - this thread's formatted times of one second. */
 struct var_tcache {
-	time_t sec;        /* second formatted, -1 when empty */
-	char local[64];    /* $time_local */
-	size_t local_len;  /* its length */
-	char iso[64];      /* $time_iso8601 */
-	size_t iso_len;    /* its length */
+	time_t sec;	  /* second formatted, -1 when empty */
+	char local[64];	  /* $time_local */
+	size_t local_len; /* its length */
+	char iso[64];	  /* $time_iso8601 */
+	size_t iso_len;	  /* its length */
 };
 
-static __thread struct var_tcache var_tc = { .sec = -1 };
+static __thread struct var_tcache var_tc = {.sec = -1};
 
 void var_time_set(const struct timespec *wall, int64_t mono_us)
 {
@@ -145,8 +145,8 @@ static int64_t var_mono_us(void)
 	return var_fixed ? var_fixed_mono : lbd_now_us();
 }
 
-static const char var_months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-					"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char var_months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 
 /* var_times - this thread's $time_local / $time_iso8601 for the current
  * second, formatted once per second: localtime_r takes a global lock. */
@@ -170,8 +170,8 @@ static const struct var_tcache *var_times(void)
 		     tm.tm_min, tm.tm_sec, sign, aoff / 60, aoff % 60);
 	var_tc.local_len = n > 0 ? LBD_MIN((size_t)n, sizeof(var_tc.local) - 1) : 0;
 	n = snprintf(var_tc.iso, sizeof(var_tc.iso), "%4d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		     tm.tm_sec, sign, aoff / 60, aoff % 60);
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+		     sign, aoff / 60, aoff % 60);
 	var_tc.iso_len = n > 0 ? LBD_MIN((size_t)n, sizeof(var_tc.iso) - 1) : 0;
 	var_tc.sec = ts.tv_sec;
 	return &var_tc;
@@ -390,8 +390,7 @@ static int var_arg(struct conn *c, const char *name, size_t len, struct lstr *ou
 
 /* var_addr_text - nginx's ngx_sock_ntop without port: "1.2.3.4", "::1",
  * "unix:/path". Returns the length (0 for an unknown family). */
-static size_t var_addr_text(const struct sockaddr_storage *ss, socklen_t sl, char *buf,
-			    size_t size)
+static size_t var_addr_text(const struct sockaddr_storage *ss, socklen_t sl, char *buf, size_t size)
 {
 	switch (ss->ss_family) {
 	case AF_INET:
@@ -615,8 +614,8 @@ static inline void var_sipround(uint64_t v[4])
 /* var_siphash - SipHash-2-4 of n 64-bit words under key k. */
 static uint64_t var_siphash(const uint64_t k[2], const uint64_t *m, size_t n)
 {
-	uint64_t v[4] = { 0x736f6d6570736575ULL ^ k[0], 0x646f72616e646f6dULL ^ k[1],
-			  0x6c7967656e657261ULL ^ k[0], 0x7465646279746573ULL ^ k[1] };
+	uint64_t v[4] = {0x736f6d6570736575ULL ^ k[0], 0x646f72616e646f6dULL ^ k[1],
+			 0x6c7967656e657261ULL ^ k[0], 0x7465646279746573ULL ^ k[1]};
 	uint64_t b = (uint64_t)(n * 8) << 56;
 
 	for (size_t i = 0; i < n; i++) {
@@ -1068,69 +1067,69 @@ static int vg_realpath_root(struct conn *c, struct lstr *out)
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
-	{ "args", vg_args },
-	{ "binary_remote_addr", vg_binary_remote_addr },
-	{ "body_bytes_sent", vg_body_bytes_sent },
-	{ "bytes_sent", vg_bytes_sent },
-	{ "connection", vg_connection },
-	{ "connection_requests", vg_connection_requests },
-	{ "content_length", vg_content_length },
-	{ "content_type", vg_content_type },
-	{ "document_root", vg_document_root },
-	{ "document_uri", vg_uri },
-	{ "host", vg_host },
-	{ "hostname", vg_hostname },
-	{ "http_cookie", vg_http_cookie },
-	{ "http_x_forwarded_for", vg_http_xff },
-	{ "https", vg_https },
-	{ "is_args", vg_is_args },
-	{ "msec", vg_msec },
-	{ "nginx_version", vg_nginx_version },
-	{ "pid", vg_pid },
-	{ "proxy_add_x_forwarded_for", vg_proxy_add_xff },
-	{ "proxy_host", vg_proxy_host },
-	{ "proxy_port", vg_proxy_port },
-	{ "query_string", vg_args },
-	{ "realpath_root", vg_realpath_root },
-	{ "remote_addr", vg_remote_addr },
-	{ "remote_port", vg_remote_port },
-	{ "remote_user", vg_remote_user },
-	{ "request", vg_request },
-	{ "request_id", vg_request_id },
-	{ "request_length", vg_request_length },
-	{ "request_method", vg_request_method },
-	{ "request_time", vg_request_time },
-	{ "request_uri", vg_request_uri },
-	{ "scheme", vg_scheme },
-	{ "server_addr", vg_server_addr },
-	{ "server_name", vg_server_name },
-	{ "server_port", vg_server_port },
-	{ "server_protocol", vg_server_protocol },
-	{ "status", vg_status },
-	{ "time_iso8601", vg_time_iso8601 },
-	{ "time_local", vg_time_local },
-	{ "upstream_addr", vg_upstream_addr },
-	{ "upstream_cache_status", vg_not_found },
-	{ "upstream_connect_time", vg_upstream_connect_time },
-	{ "upstream_header_time", vg_upstream_header_time },
-	{ "upstream_response_time", vg_upstream_response_time },
-	{ "upstream_status", vg_upstream_status },
-	{ "uri", vg_uri },
+	{"args", vg_args},
+	{"binary_remote_addr", vg_binary_remote_addr},
+	{"body_bytes_sent", vg_body_bytes_sent},
+	{"bytes_sent", vg_bytes_sent},
+	{"connection", vg_connection},
+	{"connection_requests", vg_connection_requests},
+	{"content_length", vg_content_length},
+	{"content_type", vg_content_type},
+	{"document_root", vg_document_root},
+	{"document_uri", vg_uri},
+	{"host", vg_host},
+	{"hostname", vg_hostname},
+	{"http_cookie", vg_http_cookie},
+	{"http_x_forwarded_for", vg_http_xff},
+	{"https", vg_https},
+	{"is_args", vg_is_args},
+	{"msec", vg_msec},
+	{"nginx_version", vg_nginx_version},
+	{"pid", vg_pid},
+	{"proxy_add_x_forwarded_for", vg_proxy_add_xff},
+	{"proxy_host", vg_proxy_host},
+	{"proxy_port", vg_proxy_port},
+	{"query_string", vg_args},
+	{"realpath_root", vg_realpath_root},
+	{"remote_addr", vg_remote_addr},
+	{"remote_port", vg_remote_port},
+	{"remote_user", vg_remote_user},
+	{"request", vg_request},
+	{"request_id", vg_request_id},
+	{"request_length", vg_request_length},
+	{"request_method", vg_request_method},
+	{"request_time", vg_request_time},
+	{"request_uri", vg_request_uri},
+	{"scheme", vg_scheme},
+	{"server_addr", vg_server_addr},
+	{"server_name", vg_server_name},
+	{"server_port", vg_server_port},
+	{"server_protocol", vg_server_protocol},
+	{"status", vg_status},
+	{"time_iso8601", vg_time_iso8601},
+	{"time_local", vg_time_local},
+	{"upstream_addr", vg_upstream_addr},
+	{"upstream_cache_status", vg_not_found},
+	{"upstream_connect_time", vg_upstream_connect_time},
+	{"upstream_header_time", vg_upstream_header_time},
+	{"upstream_response_time", vg_upstream_response_time},
+	{"upstream_status", vg_upstream_status},
+	{"uri", vg_uri},
 };
 
 /* Prefixes, indexed by enum var_prefix. */
 static const struct {
 	const char *name; /* with its '_' */
-	size_t len;       /* length */
-	bool supported;   /* false: refused at configuration time */
+	size_t len;	  /* length */
+	bool supported;	  /* false: refused at configuration time */
 } var_prefixes[] = {
-	[VAR_PFX_HTTP] = { "http_", 5, true },
-	[VAR_PFX_ARG] = { "arg_", 4, true },
-	[VAR_PFX_COOKIE] = { "cookie_", 7, true },
-	[VAR_PFX_SENT_HTTP] = { "sent_http_", 10, false },
-	[VAR_PFX_UPSTREAM_HTTP] = { "upstream_http_", 14, false },
-	[VAR_PFX_UPSTREAM_COOKIE] = { "upstream_cookie_", 16, false },
-	[VAR_PFX_UPSTREAM_TRAILER] = { "upstream_trailer_", 17, false },
+	[VAR_PFX_HTTP] = {"http_", 5, true},
+	[VAR_PFX_ARG] = {"arg_", 4, true},
+	[VAR_PFX_COOKIE] = {"cookie_", 7, true},
+	[VAR_PFX_SENT_HTTP] = {"sent_http_", 10, false},
+	[VAR_PFX_UPSTREAM_HTTP] = {"upstream_http_", 14, false},
+	[VAR_PFX_UPSTREAM_COOKIE] = {"upstream_cookie_", 16, false},
+	[VAR_PFX_UPSTREAM_TRAILER] = {"upstream_trailer_", 17, false},
 };
 
 int var_builtin_index(const char *name, size_t len)
@@ -1158,36 +1157,18 @@ int var_prefix_index(const char *name, size_t len, size_t *suffix_off)
 /* ------------------------------------------------------------------ */
 /* regexes and captures                                                 */
 
-static void *var_pcre_malloc(PCRE2_SIZE size, void *data)
+int var_regex_compile(const char *pattern, bool caseless, void **out, char *err, size_t errlen)
 {
-	return pool_alloc(data, size);
-}
-
-static void var_pcre_free(void *p, void *data)
-{
-	(void)p;
-	(void)data;
-}
-
-int var_regex_compile(struct pool *pool, const char *pattern, bool caseless, void **out,
-		      char *err, size_t errlen)
-{
-	pcre2_general_context *gc;
-	pcre2_compile_context *cc;
 	pcre2_code *code;
 	PCRE2_SIZE off;
 	PCRE2_UCHAR msg[256];
 	size_t plen = strlen(pattern);
 	int ec;
 
-	gc = pcre2_general_context_create(var_pcre_malloc, var_pcre_free, pool);
-	cc = gc ? pcre2_compile_context_create(gc) : NULL;
-	if (!cc)
-		return -ENOMEM;
 	code = pcre2_compile((PCRE2_SPTR)pattern, plen, caseless ? PCRE2_CASELESS : 0, &ec, &off,
-			     cc);
+			     NULL);
 	if (!code) {
-		if (ec == PCRE2_ERROR_NOMEMORY)
+		if (ec == PCRE2_ERROR_NOMEMORY || ec == PCRE2_ERROR_HEAPLIMIT)
 			return -ENOMEM;
 		pcre2_get_error_message(ec, msg, sizeof(msg));
 		if (off >= plen)
@@ -1198,6 +1179,8 @@ int var_regex_compile(struct pool *pool, const char *pattern, bool caseless, voi
 				 (char *)msg, pattern, pattern + off);
 		return -EINVAL;
 	}
+	/* Not every build has a JIT; the interpreter gives the same answers. */
+	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
 	*out = code;
 	return 0;
 }
@@ -1325,9 +1308,9 @@ static __thread int var_map_depth;
 /* Kinds of keys in a `hostnames` map, read from the stored key text. */
 enum map_key_kind {
 	MAP_K_EXACT = 0, /* "www.example.com" */
-	MAP_K_DOT,       /* ".example.com": the name and all below it */
-	MAP_K_HEAD,      /* "*.example.com": only names below it */
-	MAP_K_TAIL,      /* "www.example.*" */
+	MAP_K_DOT,	 /* ".example.com": the name and all below it */
+	MAP_K_HEAD,	 /* "*.example.com": only names below it */
+	MAP_K_TAIL,	 /* "www.example.*" */
 };
 
 static enum map_key_kind map_key_kind(const char *k, size_t len)
@@ -1475,7 +1458,7 @@ static bool map_conflict(const struct cfg_map *m, const char *k, size_t len)
 	for (int i = 0; i < m->nexact; i++) {
 		const struct map_entry *e = &m->exact[i];
 		enum map_key_kind ek = m->hostnames ? map_key_kind(e->key, e->keylen) : MAP_K_EXACT;
-		struct lstr a = { k, len }, b = { e->key, e->keylen };
+		struct lstr a = {k, len}, b = {e->key, e->keylen};
 
 		/* Reduce both to what they claim: a name, a suffix or a prefix. */
 		if (kk == MAP_K_TAIL || ek == MAP_K_TAIL) {
@@ -1484,11 +1467,11 @@ static bool map_conflict(const struct cfg_map *m, const char *k, size_t len)
 			continue;
 		}
 		if (kk == MAP_K_DOT || kk == MAP_K_HEAD)
-			a = (struct lstr){ k + (kk == MAP_K_DOT ? 1 : 2),
-					   len - (kk == MAP_K_DOT ? 1 : 2) };
+			a = (struct lstr){k + (kk == MAP_K_DOT ? 1 : 2),
+					  len - (kk == MAP_K_DOT ? 1 : 2)};
 		if (ek == MAP_K_DOT || ek == MAP_K_HEAD)
-			b = (struct lstr){ e->key + (ek == MAP_K_DOT ? 1 : 2),
-					   e->keylen - (ek == MAP_K_DOT ? 1 : 2) };
+			b = (struct lstr){e->key + (ek == MAP_K_DOT ? 1 : 2),
+					  e->keylen - (ek == MAP_K_DOT ? 1 : 2)};
 		if (!lstr_eq(a, b))
 			continue;
 		if (kk == ek || kk == MAP_K_DOT || ek == MAP_K_DOT)
@@ -1536,7 +1519,7 @@ int map_add_entry(struct cval_ctx *ctx, struct cfg_map *m, const char *key, cons
 		bool caseless = key[1] == '*';
 		void *re;
 
-		rc = var_regex_compile(ctx->pool, key + 1 + caseless, caseless, &re, err, errlen);
+		rc = var_regex_compile(key + 1 + caseless, caseless, &re, err, errlen);
 		if (rc)
 			return rc;
 		e = map_push(ctx->pool, &m->regex, &m->nregex);
@@ -1578,8 +1561,7 @@ int map_add_entry(struct cval_ctx *ctx, struct cfg_map *m, const char *key, cons
 /* ------------------------------------------------------------------ */
 /* compile and evaluate                                                 */
 
-static int var_prefix_get(struct conn *c, int kind, const char *name, size_t len,
-			  struct lstr *out)
+static int var_prefix_get(struct conn *c, int kind, const char *name, size_t len, struct lstr *out)
 {
 	switch (kind) {
 	case VAR_PFX_HTTP:
@@ -1681,8 +1663,8 @@ static int var_unresolved_push(struct cval_ctx *ctx, struct cval_part *p)
 	return 0;
 }
 
-int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval_part *p,
-		 char *err, size_t errlen)
+int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval_part *p, char *err,
+		 size_t errlen)
 {
 	char *low = pool_alloc(ctx->pool, len + 1);
 	size_t off;
@@ -1726,8 +1708,7 @@ int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval
 	return var_unresolved_push(ctx, p);
 }
 
-int cval_compile(struct cval_ctx *ctx, const char *text, struct cval *out, char *err,
-		 size_t errlen)
+int cval_compile(struct cval_ctx *ctx, const char *text, struct cval *out, char *err, size_t errlen)
 {
 	size_t len = strlen(text), ndollar = 0, i = 0;
 	struct cval_part *parts;
@@ -1746,7 +1727,7 @@ int cval_compile(struct cval_ctx *ctx, const char *text, struct cval *out, char 
 		parts = pool_zalloc(ctx->pool, sizeof(*parts));
 		if (!parts)
 			return -ENOMEM;
-		parts[0] = (struct cval_part){ .kind = CVAL_LIT, .str = out->raw, .len = len };
+		parts[0] = (struct cval_part){.kind = CVAL_LIT, .str = out->raw, .len = len};
 		out->parts = parts;
 		out->nparts = 1;
 		return 0;
@@ -1762,18 +1743,17 @@ int cval_compile(struct cval_ctx *ctx, const char *text, struct cval *out, char 
 			start = i;
 			while (i < len && text[i] != '$')
 				i++;
-			parts[n++] = (struct cval_part){ .kind = CVAL_LIT,
-							 .str = out->raw + start,
-							 .len = i - start };
+			parts[n++] = (struct cval_part){
+				.kind = CVAL_LIT, .str = out->raw + start, .len = i - start};
 			continue;
 		}
 		if (++i == len)
 			goto invalid;
 		if (text[i] >= '1' && text[i] <= '9') {
-			parts[n++] = (struct cval_part){ .kind = CVAL_CAPTURE,
-							 .idx = text[i] - '0',
-							 .str = out->raw + i,
-							 .len = 1 };
+			parts[n++] = (struct cval_part){.kind = CVAL_CAPTURE,
+							.idx = text[i] - '0',
+							.str = out->raw + i,
+							.len = 1};
 			i++;
 			continue;
 		}
@@ -1813,7 +1793,7 @@ invalid:
 
 int var_get_by_name(struct conn *c, const char *name, size_t len, struct lstr *out)
 {
-	struct cval_part p = { .kind = CVAL_VAR };
+	struct cval_part p = {.kind = CVAL_VAR};
 	char low[128];
 	size_t off;
 	int rc;
@@ -1829,7 +1809,8 @@ int var_get_by_name(struct conn *c, const char *name, size_t len, struct lstr *o
 		const struct cfg_map *m = c->cfg && c->cfg->http ? c->cfg->http->maps : NULL;
 
 		for (; m; m = m->next) {
-			if (m->name && strlen(m->name) == len && strncasecmp(m->name, low, len) == 0)
+			if (m->name && strlen(m->name) == len &&
+			    strncasecmp(m->name, low, len) == 0)
 				return map_eval(m, c, out);
 		}
 		p.idx = var_prefix_index(low, len, &off);

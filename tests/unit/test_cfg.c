@@ -8,9 +8,11 @@
 #include <criterion/parameterized.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
+#include "lbd.h"
 #include "log.h"
 
 static char dir[64];
@@ -22,6 +24,8 @@ static void write_conf(const char *text)
 
 	strcpy(dir, "/tmp/lbd-cfg-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/logs", dir);
+	cr_assert_eq(mkdir(path, 0755), 0); /* nginx's default access_log goes there */
 	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);

@@ -246,6 +246,24 @@ static struct req_case req_cases[] = {
 	 .method = "GET", .target = "/", .version = 11, .nh = 2,
 	 .h = {{"A", "1", 0}, {"B", "2", 0}}},
 
+	/* a field line with no colon is a name with an empty value (nginx) */
+	{"no colon", IN("GET / HTTP/1.1\r\nHost: a\r\nNoColonHere\r\n\r\n"), 0, .method = "GET",
+	 .target = "/", .version = 11, .nh = 2, .h = {{"Host", "a", 0}, {"NoColonHere", "", 0}}},
+	{"no colon, bare LF", IN("GET / HTTP/1.1\nNoColon\nHost: a\n\n"), 0, .method = "GET",
+	 .target = "/", .version = 11, .nh = 2, .h = {{"NoColon", "", 0}, {"Host", "a", 0}}},
+	{"no colon, one byte", IN("GET / HTTP/1.1\r\nX\r\n\r\n"), 0, .method = "GET",
+	 .target = "/", .version = 11, .nh = 1, .h = {{"X", "", 0}}},
+	{"no colon, odd names flagged",
+	 IN("GET / HTTP/1.1\r\nNo@Colon\r\nNo_Colon\r\nNo.Colon\r\nNo\xc3\xa9\r\n\r\n"), 0,
+	 .method = "GET", .target = "/", .version = 11, .nh = 4,
+	 .h = {{"No@Colon", "", F_I},
+	       {"No_Colon", "", F_U},
+	       {"No.Colon", "", F_S},
+	       {"No\xc3\xa9", "", F_I}}},
+	{"no colon, exactly at line limit", IN("GET / HTTP/1.1\r\nABCDEFGHIJ\r\n\r\n"), 0,
+	 .lim = {.max_header_line = 12}, .method = "GET", .target = "/", .version = 11, .nh = 1,
+	 .h = {{"ABCDEFGHIJ", "", 0}}},
+
 	/* method */
 	{"lowercase method", IN("get / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
 	{"method of 33", IN("ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG / HTTP/1.1\r\n\r\n"), H1_ERR_METHOD},
@@ -303,7 +321,15 @@ static struct req_case req_cases[] = {
 	{"space inside name", IN("GET / HTTP/1.1\r\nX Y: 5\r\n\r\n"), H1_ERR_BAD},
 	{"DEL in name", IN("GET / HTTP/1.1\r\nX\x7fY: 5\r\n\r\n"), H1_ERR_BAD},
 	{"empty name", IN("GET / HTTP/1.1\r\n: v\r\n\r\n"), H1_ERR_BAD},
-	{"no colon", IN("GET / HTTP/1.1\r\nHost\r\n\r\n"), H1_ERR_BAD},
+	{"no colon, space inside", IN("GET / HTTP/1.1\r\nNo Colon\r\n\r\n"), H1_ERR_BAD},
+	{"no colon, trailing space", IN("GET / HTTP/1.1\r\nNoColon \r\n\r\n"), H1_ERR_BAD},
+	{"no colon, trailing tab", IN("GET / HTTP/1.1\r\nNoColon\t\r\n\r\n"), H1_ERR_BAD},
+	{"no colon, NUL", IN("GET / HTTP/1.1\r\nNo\0Colon\r\n\r\n"), H1_ERR_BAD},
+	{"no colon, DEL", IN("GET / HTTP/1.1\r\nNoColon\x7f\r\n\r\n"), H1_ERR_BAD},
+	{"no colon, bare CR", IN("GET / HTTP/1.1\r\nNoColon\rX: 1\r\n\r\n"), H1_ERR_BAD},
+	{"no colon, request line inside", IN("GET / HTTP/1.1\r\nGET /smuggled HTTP/1.1\r\n\r\n"),
+	 H1_ERR_BAD},
+	{"no colon, obs-fold after it", IN("GET / HTTP/1.1\r\nNoColon\r\n x\r\n\r\n"), H1_ERR_BAD},
 	{"obs-fold", IN("GET / HTTP/1.1\r\nA: 1\r\n 2\r\n\r\n"), H1_ERR_BAD},
 	{"obs-fold with HTAB", IN("GET / HTTP/1.1\r\nA: 1\r\n\t2\r\n\r\n"), H1_ERR_BAD},
 	{"space before first field", IN("GET / HTTP/1.1\r\n Host: a\r\n\r\n"), H1_ERR_BAD},
@@ -316,6 +342,8 @@ static struct req_case req_cases[] = {
 	{"empty lines count toward request line", IN("\r\nGET /abcdefgh HTTP/1.1\r\n\r\n"),
 	 H1_ERR_URI_TOO_LONG, .lim = {.max_request_line = 24}},
 	{"header line over limit", IN("GET / HTTP/1.1\r\nX: 12345678\r\n\r\n"),
+	 H1_ERR_HEADER_TOO_LARGE, .lim = {.max_header_line = 12}},
+	{"no-colon line over limit", IN("GET / HTTP/1.1\r\nABCDEFGHIJK\r\n\r\n"),
 	 H1_ERR_HEADER_TOO_LARGE, .lim = {.max_header_line = 12}},
 	{"head over total limit", IN("GET / HTTP/1.1\r\nX: 1\r\n\r\n"), H1_ERR_HEADER_TOO_LARGE,
 	 .lim = {.max_total = 23}},
@@ -484,6 +512,24 @@ Test(h1, every_byte)
 				     ch >= 0x80 || strchr("\"(),/;<=>?@[\\]{}", ch) != NULL,
 				     "name byte %#x", ch);
 		}
+
+		/* the same byte ending a line with no colon */
+		n = snprintf(b, sizeof(b), "GET / HTTP/1.1\r\nA%c\r\n\r\n", 'x');
+		b[17] = (char)ch;
+		rc = head_check(c, b, (size_t)n, "no-colon byte");
+		if (ch == '\n') {
+			/* "A" then the empty line "\r\n": the head ends early */
+			cr_assert_eq(rc, n - 2, "no-colon byte %#x: %d", ch, rc);
+			expect_view(c->req.headers[0].name, "A", "header name", "no-colon LF");
+		} else if (ctl || ch == ' ') {
+			cr_assert_eq(rc, H1_ERR_BAD, "no-colon byte %#x: %d", ch, rc);
+		} else {
+			cr_assert_eq(rc, n, "no-colon byte %#x: %d", ch, rc);
+			cr_assert_eq(c->req.nheaders, 1);
+			cr_assert_eq(c->req.headers[0].name.len, ch == ':' ? 1 : 2,
+				     "no-colon byte %#x", ch);
+			cr_assert_eq(c->req.headers[0].value.len, 0, "no-colon byte %#x", ch);
+		}
 	}
 	free(c);
 }
@@ -521,6 +567,8 @@ static struct resp_case resp_cases[] = {
 	 .version = 11, .status = 100, .reason = "Continue"},
 	{"odd name flagged", IN("HTTP/1.1 200 OK\r\nX_Y: 1\r\n\r\n"), 0, .version = 11,
 	 .status = 200, .reason = "OK", .nh = 1, .h = {{"X_Y", "1", F_U}}},
+	{"no colon", IN("HTTP/1.1 200 OK\r\nNoColon\r\nA: 1\r\n\r\n"), 0, .version = 11,
+	 .status = 200, .reason = "OK", .nh = 2, .h = {{"NoColon", "", 0}, {"A", "1", 0}}},
 
 	{"two-digit status", IN("HTTP/1.1 20 OK\r\n\r\n"), H1_ERR_BAD},
 	{"four-digit status", IN("HTTP/1.1 2000 OK\r\n\r\n"), H1_ERR_BAD},
@@ -534,6 +582,7 @@ static struct resp_case resp_cases[] = {
 	{"CTL in reason", IN("HTTP/1.1 200 O\x01K\r\n\r\n"), H1_ERR_BAD},
 	{"bare CR in reason", IN("HTTP/1.1 200 O\rK\r\n\r\n"), H1_ERR_BAD},
 	{"space before colon", IN("HTTP/1.1 200 OK\r\nContent-Length : 5\r\n\r\n"), H1_ERR_BAD},
+	{"no colon, space inside", IN("HTTP/1.1 200 OK\r\nNo Colon\r\n\r\n"), H1_ERR_BAD},
 	{"obs-fold", IN("HTTP/1.1 200 OK\r\nA: 1\r\n 2\r\n\r\n"), H1_ERR_BAD},
 	{"NUL in value", IN("HTTP/1.1 200 OK\r\nA: \0\r\n\r\n"), H1_ERR_BAD},
 	{"HTTP/2", IN("HTTP/2 200\r\n\r\n"), H1_ERR_VERSION, .version = 20},

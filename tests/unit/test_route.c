@@ -8,6 +8,7 @@
 #include <criterion/parameterized.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -45,6 +46,8 @@ static void setup(void)
 
 	strcpy(dir, "/tmp/lbd-route-XXXXXX");
 	cr_assert_not_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/logs", dir);
+	cr_assert_eq(mkdir(path, 0755), 0); /* nginx's default access_log goes there */
 	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
 	f = fopen(path, "w");
 	cr_assert_not_null(f);

@@ -16,10 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
 #include "var.h"
 
 /* 2026-11-28T05:00:00.123Z; the request started 3.456 ms before "now". */
-#define T_SEC      1795842000
+#define T_SEC	   1795842000
 #define T_START_US 5000000
 #define T_NOW_US   (T_START_US + 3456)
 
@@ -27,22 +30,21 @@ static struct pool cfgpool;
 static struct cval_ctx ctx;
 static char err[256];
 
-static const char req_main[] =
-	"GET /search/items?q=lbd&page=2&Q=upper&empty=&flag HTTP/1.1\r\n"
-	"Host: Example.COM:8080\r\n"
-	"User-Agent: curl/8.5.0\r\n"
-	"Referer: https://ref.example/\r\n"
-	"Cookie: sessionid=abc123; theme=dark\r\n"
-	"Cookie: lang=en\r\n"
-	"X-Forwarded-For: 203.0.113.7\r\n"
-	"X-Forwarded-For: 198.51.100.2\r\n"
-	"Authorization: Basic dXNlcjpwYXNz\r\n"
-	"Content-Type: text/plain\r\n"
-	"Content-Length: 5\r\n"
-	"X-Custom-Header: v1\r\n"
-	"X-Custom-Header: v2\r\n"
-	"X_Under: u\r\n"
-	"\r\n";
+static const char req_main[] = "GET /search/items?q=lbd&page=2&Q=upper&empty=&flag HTTP/1.1\r\n"
+			       "Host: Example.COM:8080\r\n"
+			       "User-Agent: curl/8.5.0\r\n"
+			       "Referer: https://ref.example/\r\n"
+			       "Cookie: sessionid=abc123; theme=dark\r\n"
+			       "Cookie: lang=en\r\n"
+			       "X-Forwarded-For: 203.0.113.7\r\n"
+			       "X-Forwarded-For: 198.51.100.2\r\n"
+			       "Authorization: Basic dXNlcjpwYXNz\r\n"
+			       "Content-Type: text/plain\r\n"
+			       "Content-Length: 5\r\n"
+			       "X-Custom-Header: v1\r\n"
+			       "X-Custom-Header: v2\r\n"
+			       "X_Under: u\r\n"
+			       "\r\n";
 
 static void set_addr(struct sockaddr_storage *ss, socklen_t *len, const char *ip, int port)
 {
@@ -81,16 +83,16 @@ static struct conn *conn_new(const char *raw)
 	r->h1.headers = r->hdrs;
 	rc = h1_parse_request(buf, len, NULL, &r->h1, HTTP_MAX_HEADERS);
 	cr_assert_gt(rc, 0, "parse: %d", rc);
-	r->method = (struct lstr){ r->h1.method.p, r->h1.method.len };
+	r->method = (struct lstr){r->h1.method.p, r->h1.method.len};
 	r->version = r->h1.version;
 	eol = strcspn(buf, "\r\n");
-	r->request_line = (struct lstr){ buf, eol };
-	r->u.unparsed = (struct lstr){ r->h1.target.p, r->h1.target.len };
+	r->request_line = (struct lstr){buf, eol};
+	r->u.unparsed = (struct lstr){r->h1.target.p, r->h1.target.len};
 	q = memchr(r->h1.target.p, '?', r->h1.target.len);
 	if (q) {
-		r->u.uri = (struct lstr){ r->h1.target.p, (size_t)(q - r->h1.target.p) };
-		r->u.args = (struct lstr){ q + 1,
-					   r->h1.target.len - (size_t)(q + 1 - r->h1.target.p) };
+		r->u.uri = (struct lstr){r->h1.target.p, (size_t)(q - r->h1.target.p)};
+		r->u.args =
+			(struct lstr){q + 1, r->h1.target.len - (size_t)(q + 1 - r->h1.target.p)};
 	} else {
 		r->u.uri = r->u.unparsed;
 	}
@@ -101,7 +103,7 @@ static struct conn *conn_new(const char *raw)
 
 		for (size_t i = 0; i < n; i++)
 			lh[i] = (char)(lh[i] >= 'A' && lh[i] <= 'Z' ? lh[i] | 0x20 : lh[i]);
-		r->host = (struct lstr){ lh, n };
+		r->host = (struct lstr){lh, n};
 	}
 	set_addr(&c->peer, &c->peerlen, "192.0.2.10", 54321);
 	set_addr(&c->local, &c->locallen, "127.0.0.1", 8080);
@@ -120,7 +122,7 @@ static void conn_free(struct conn *c)
 
 static void setup(void)
 {
-	struct timespec now = { T_SEC, 123456789 };
+	struct timespec now = {T_SEC, 123456789};
 
 	setenv("TZ", "UTC", 1);
 	tzset();
@@ -133,6 +135,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+	/* regexes are released as cfg_unref does */
+	for (struct cfg_map *m = ctx.maps; m; m = m->next)
+		for (int i = 0; i < m->nregex; i++)
+			pcre2_code_free(m->regex[i].re);
 	var_time_set(NULL, 0);
 	pool_destroy(&cfgpool);
 }
@@ -163,79 +169,79 @@ static int part_rc(struct conn *c, const char *text)
 
 /* ------------------------------------------------------------------ */
 
+/* Parameters are copied into each test's process: arrays, not pointers. */
 struct vcase {
-	const char *expr; /* complex value */
-	const char *want; /* its value on req_main */
+	char expr[96];	/* complex value */
+	char want[128]; /* its value on req_main */
 };
 
 static struct vcase main_cases[] = {
-	{ "$host", "example.com" },
-	{ "$HOST", "example.com" },
-	{ "$remote_addr", "192.0.2.10" },
-	{ "$remote_port", "54321" },
-	{ "$server_addr", "127.0.0.1" },
-	{ "$server_port", "8080" },
-	{ "$scheme", "http" },
-	{ "$https", "" },
-	{ "$request", "GET /search/items?q=lbd&page=2&Q=upper&empty=&flag HTTP/1.1" },
-	{ "$request_method", "GET" },
-	{ "$request_uri", "/search/items?q=lbd&page=2&Q=upper&empty=&flag" },
-	{ "$uri", "/search/items" },
-	{ "$document_uri", "/search/items" },
-	{ "$args", "q=lbd&page=2&Q=upper&empty=&flag" },
-	{ "$query_string", "q=lbd&page=2&Q=upper&empty=&flag" },
-	{ "$is_args", "?" },
-	{ "$arg_q", "lbd" },
-	{ "$arg_Q", "lbd" },
-	{ "$arg_page", "2" },
-	{ "$arg_age", "" },
-	{ "$arg_empty", "" },
-	{ "$arg_flag", "" },
-	{ "$arg_missing", "" },
-	{ "$http_user_agent", "curl/8.5.0" },
-	{ "$http_referer", "https://ref.example/" },
-	{ "$http_host", "Example.COM:8080" },
-	{ "$http_x_custom_header", "v1" },
-	{ "$http_x_under", "" },
-	{ "$http_cookie", "sessionid=abc123; theme=dark; lang=en" },
-	{ "$http_x_forwarded_for", "203.0.113.7, 198.51.100.2" },
-	{ "$proxy_add_x_forwarded_for", "203.0.113.7, 198.51.100.2, 192.0.2.10" },
-	{ "$cookie_sessionid", "abc123" },
-	{ "$cookie_theme", "dark" },
-	{ "$cookie_lang", "en" },
-	{ "$cookie_session", "" },
-	{ "$cookie_nope", "" },
-	{ "$content_type", "text/plain" },
-	{ "$content_length", "5" },
-	{ "$remote_user", "user" },
-	{ "$status", "000" },
-	{ "$body_bytes_sent", "0" },
-	{ "$request_time", "0.003" },
-	{ "$msec", "1795842000.123" },
-	{ "$time_local", "28/Nov/2026:05:00:00 +0000" },
-	{ "$time_iso8601", "2026-11-28T05:00:00+00:00" },
-	{ "$server_protocol", "HTTP/1.1" },
-	{ "$connection", "7" },
-	{ "$connection_requests", "3" },
-	{ "$nginx_version", LBD_VERSION },
-	{ "$server_name", "" },
-	{ "$upstream_addr", "" },
-	{ "$upstream_status", "" },
-	{ "$upstream_response_time", "" },
-	{ "$upstream_connect_time", "" },
-	{ "$upstream_header_time", "" },
-	{ "$upstream_cache_status", "" },
-	{ "$proxy_host", "" },
-	{ "$proxy_port", "" },
-	{ "$document_root", "html" },
-	{ "${host}foo", "example.comfoo" },
-	{ "$scheme://$host$request_uri",
-	  "http://example.com/search/items?q=lbd&page=2&Q=upper&empty=&flag" },
-	{ "[$remote_addr]:$remote_port-$arg_q$is_args",
-	  "[192.0.2.10]:54321-lbd?" },
-	{ "literal only", "literal only" },
-	{ "", "" },
-	{ "$1$2", "" },
+	{"$host", "example.com"},
+	{"$HOST", "example.com"},
+	{"$remote_addr", "192.0.2.10"},
+	{"$remote_port", "54321"},
+	{"$server_addr", "127.0.0.1"},
+	{"$server_port", "8080"},
+	{"$scheme", "http"},
+	{"$https", ""},
+	{"$request", "GET /search/items?q=lbd&page=2&Q=upper&empty=&flag HTTP/1.1"},
+	{"$request_method", "GET"},
+	{"$request_uri", "/search/items?q=lbd&page=2&Q=upper&empty=&flag"},
+	{"$uri", "/search/items"},
+	{"$document_uri", "/search/items"},
+	{"$args", "q=lbd&page=2&Q=upper&empty=&flag"},
+	{"$query_string", "q=lbd&page=2&Q=upper&empty=&flag"},
+	{"$is_args", "?"},
+	{"$arg_q", "lbd"},
+	{"$arg_Q", "lbd"},
+	{"$arg_page", "2"},
+	{"$arg_age", ""},
+	{"$arg_empty", ""},
+	{"$arg_flag", ""},
+	{"$arg_missing", ""},
+	{"$http_user_agent", "curl/8.5.0"},
+	{"$http_referer", "https://ref.example/"},
+	{"$http_host", "Example.COM:8080"},
+	{"$http_x_custom_header", "v1"},
+	{"$http_x_under", ""},
+	{"$http_cookie", "sessionid=abc123; theme=dark; lang=en"},
+	{"$http_x_forwarded_for", "203.0.113.7, 198.51.100.2"},
+	{"$proxy_add_x_forwarded_for", "203.0.113.7, 198.51.100.2, 192.0.2.10"},
+	{"$cookie_sessionid", "abc123"},
+	{"$cookie_theme", "dark"},
+	{"$cookie_lang", "en"},
+	{"$cookie_session", ""},
+	{"$cookie_nope", ""},
+	{"$content_type", "text/plain"},
+	{"$content_length", "5"},
+	{"$remote_user", "user"},
+	{"$status", "000"},
+	{"$body_bytes_sent", "0"},
+	{"$request_time", "0.003"},
+	{"$msec", "1795842000.123"},
+	{"$time_local", "28/Nov/2026:05:00:00 +0000"},
+	{"$time_iso8601", "2026-11-28T05:00:00+00:00"},
+	{"$server_protocol", "HTTP/1.1"},
+	{"$connection", "7"},
+	{"$connection_requests", "3"},
+	{"$nginx_version", LBD_VERSION},
+	{"$server_name", ""},
+	{"$upstream_addr", ""},
+	{"$upstream_status", ""},
+	{"$upstream_response_time", ""},
+	{"$upstream_connect_time", ""},
+	{"$upstream_header_time", ""},
+	{"$upstream_cache_status", ""},
+	{"$proxy_host", ""},
+	{"$proxy_port", ""},
+	{"$document_root", "html"},
+	{"${host}foo", "example.comfoo"},
+	{"$scheme://$host$request_uri",
+	 "http://example.com/search/items?q=lbd&page=2&Q=upper&empty=&flag"},
+	{"[$remote_addr]:$remote_port-$arg_q$is_args", "[192.0.2.10]:54321-lbd?"},
+	{"literal only", "literal only"},
+	{"", ""},
+	{"$1$2", ""},
 };
 
 ParameterizedTestParameters(var, builtin)
@@ -254,19 +260,25 @@ ParameterizedTest(struct vcase *tc, var, builtin, .init = setup, .fini = teardow
 /* nginx's not_found flag: what the access log prints as "-". */
 struct nfcase {
 	const char *expr; /* one variable */
-	int rc;           /* 0 found, VAR_NOT_FOUND */
+	int rc;		  /* 0 found, VAR_NOT_FOUND */
 };
 
 static struct nfcase nf_cases[] = {
-	{ "$http_referer", 0 },       { "$http_x_nope", VAR_NOT_FOUND },
-	{ "$remote_user", 0 },        { "$arg_flag", VAR_NOT_FOUND },
-	{ "$arg_empty", 0 },          { "$cookie_nope", VAR_NOT_FOUND },
-	{ "$args", 0 },               { "$is_args", 0 },
-	{ "$https", 0 },              { "$upstream_addr", VAR_NOT_FOUND },
-	{ "$upstream_cache_status", VAR_NOT_FOUND },
-	{ "$proxy_host", VAR_NOT_FOUND },
-	{ "$status", 0 },             { "$host", 0 },
-	{ "$undefined_named", VAR_NOT_FOUND },
+	{"$http_referer", 0},
+	{"$http_x_nope", VAR_NOT_FOUND},
+	{"$remote_user", 0},
+	{"$arg_flag", VAR_NOT_FOUND},
+	{"$arg_empty", 0},
+	{"$cookie_nope", VAR_NOT_FOUND},
+	{"$args", 0},
+	{"$is_args", 0},
+	{"$https", 0},
+	{"$upstream_addr", VAR_NOT_FOUND},
+	{"$upstream_cache_status", VAR_NOT_FOUND},
+	{"$proxy_host", VAR_NOT_FOUND},
+	{"$status", 0},
+	{"$host", 0},
+	{"$undefined_named", VAR_NOT_FOUND},
 };
 
 Test(var, not_found_flag, .init = setup, .fini = teardown)
@@ -275,8 +287,7 @@ Test(var, not_found_flag, .init = setup, .fini = teardown)
 	struct conn *bare = conn_new("GET / HTTP/1.0\r\n\r\n");
 
 	for (size_t i = 0; i < ARRAY_SIZE(nf_cases); i++)
-		cr_expect_eq(part_rc(c, nf_cases[i].expr), nf_cases[i].rc, "%s",
-			     nf_cases[i].expr);
+		cr_expect_eq(part_rc(c, nf_cases[i].expr), nf_cases[i].rc, "%s", nf_cases[i].expr);
 	/* no query string at all: $args not found, $is_args empty but found */
 	cr_expect_eq(part_rc(bare, "$args"), VAR_NOT_FOUND);
 	cr_expect_eq(part_rc(bare, "$is_args"), 0);
@@ -305,8 +316,7 @@ Test(var, response_and_upstream_fields, .init = setup, .fini = teardown)
 			 "200 1234 1500 345");
 	cr_expect_str_eq(eval(c, "$upstream_addr|$upstream_status|$upstream_response_time"),
 			 "127.0.0.1:3001, 127.0.0.1:3003|502, 200|0.001, 0.012");
-	cr_expect_str_eq(eval(c, "$upstream_connect_time $upstream_header_time"),
-			 "0.000 0.010");
+	cr_expect_str_eq(eval(c, "$upstream_connect_time $upstream_header_time"), "0.000 0.010");
 	c->req.status = 9;
 	cr_expect_str_eq(eval(c, "$status"), "009");
 	conn_free(c);
@@ -317,9 +327,9 @@ Test(var, ipv6_and_binary_addresses, .init = setup, .fini = teardown)
 	struct conn *c = conn_new("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
 	struct cval cv;
 	struct lstr v;
-	static const unsigned char v4[4] = { 192, 0, 2, 10 };
-	static const unsigned char v6[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-					      0,    0,    0,    0,    0, 0, 0, 1 };
+	static const unsigned char v4[4] = {192, 0, 2, 10};
+	static const unsigned char v6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
+					     0,	   0,	 0,    0,    0, 0, 0, 1};
 
 	cr_assert_eq(cval_compile(&ctx, "$binary_remote_addr", &cv, err, sizeof(err)), 0);
 	cr_assert_eq(cval_eval(&cv, c, &v), 0);
@@ -343,11 +353,11 @@ Test(var, ipv6_and_binary_addresses, .init = setup, .fini = teardown)
 Test(var, host_falls_back_to_server_name, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new("GET / HTTP/1.0\r\n\r\n");
-	struct server_name names[2] = { { "example.org", 11, 0, NULL },
-					 { "www.example.org", 15, 0, NULL } };
-	struct cfg_srv srv = { .names = names, .nnames = 2 };
-	struct server_name dot = { ".example.net", 12, 1, NULL };
-	struct server_name re = { "^www\\d+$", 8, 3, NULL };
+	struct server_name names[2] = {{"example.org", 11, 0, NULL},
+				       {"www.example.org", 15, 0, NULL}};
+	struct cfg_srv srv = {.names = names, .nnames = 2};
+	struct server_name dot = {".example.net", 12, 1, NULL};
+	struct server_name re = {"^www\\d+$", 8, 3, NULL};
 
 	cr_expect_str_eq(eval(c, "[$host]"), "[]");
 	c->req.srv = &srv;
@@ -363,8 +373,8 @@ Test(var, host_falls_back_to_server_name, .init = setup, .fini = teardown)
 Test(var, scheme_https_on_ssl_listener, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new(req_main);
-	struct cfg_listen l = { .ssl = true };
-	struct listen_group lg = { .listen = &l };
+	struct cfg_listen l = {.ssl = true};
+	struct listen_group lg = {.listen = &l};
 
 	c->lg = &lg;
 	cr_expect_str_eq(eval(c, "$scheme $https"), "https on");
@@ -376,7 +386,7 @@ Test(var, scheme_https_on_ssl_listener, .init = setup, .fini = teardown)
 Test(var, header_filtering_follows_server_settings, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new(req_main);
-	struct cfg_srv srv = { .underscores_in_headers = 1, .ignore_invalid_headers = 1 };
+	struct cfg_srv srv = {.underscores_in_headers = 1, .ignore_invalid_headers = 1};
 
 	cr_expect_str_eq(eval(c, "[$http_x_under]"), "[]");
 	c->req.srv = &srv;
@@ -390,43 +400,41 @@ Test(var, header_filtering_follows_server_settings, .init = setup, .fini = teard
 /* ------------------------------------------------------------------ */
 
 struct ccase {
-	const char *req; /* request head */
-	const char *expr;
-	const char *want;
+	char req[128]; /* request head */
+	char expr[48]; /* complex value */
+	char want[32]; /* its value */
 };
 
 static struct ccase edge_cases[] = {
 	/* cookies: nginx's parser, quirks included */
-	{ "GET / HTTP/1.1\r\nCookie: a=1;b=2\r\n\r\n", "$cookie_b", "2" },
-	{ "GET / HTTP/1.1\r\nCookie: A = x ;b=2\r\n\r\n", "[$cookie_a]", "[x ]" },
-	{ "GET / HTTP/1.1\r\nCookie: ab=1; a=2\r\n\r\n", "$cookie_a", "2" },
-	{ "GET / HTTP/1.1\r\nCookie: a=1, b=2\r\n\r\n", "$cookie_b", "2" },
-	{ "GET / HTTP/1.1\r\nCookie: foo;foo=1\r\n\r\n", "[$cookie_foo]", "[]" },
-	{ "GET / HTTP/1.1\r\nCookie: x=1\r\nCookie: x=2\r\n\r\n", "$cookie_x", "1" },
-	{ "GET / HTTP/1.1\r\nCookie: =v\r\n\r\n", "[$cookie_x]", "[]" },
+	{"GET / HTTP/1.1\r\nCookie: a=1;b=2\r\n\r\n", "$cookie_b", "2"},
+	{"GET / HTTP/1.1\r\nCookie: A = x ;b=2\r\n\r\n", "[$cookie_a]", "[x ]"},
+	{"GET / HTTP/1.1\r\nCookie: ab=1; a=2\r\n\r\n", "$cookie_a", "2"},
+	{"GET / HTTP/1.1\r\nCookie: a=1, b=2\r\n\r\n", "$cookie_b", "2"},
+	{"GET / HTTP/1.1\r\nCookie: foo;foo=1\r\n\r\n", "[$cookie_foo]", "[]"},
+	{"GET / HTTP/1.1\r\nCookie: x=1\r\nCookie: x=2\r\n\r\n", "$cookie_x", "1"},
+	{"GET / HTTP/1.1\r\nCookie: =v\r\n\r\n", "[$cookie_x]", "[]"},
 	/* arguments: first match, case ignored, after '&' or at the start */
-	{ "GET /?a=1&a=2 HTTP/1.1\r\n\r\n", "$arg_a", "1" },
-	{ "GET /?ba=1&a=2 HTTP/1.1\r\n\r\n", "$arg_a", "2" },
-	{ "GET /?A=up HTTP/1.1\r\n\r\n", "$arg_a", "up" },
-	{ "GET /?x=1&a HTTP/1.1\r\n\r\n", "[$arg_a]", "[]" },
-	{ "GET /?a= HTTP/1.1\r\n\r\n", "[$arg_a]", "[]" },
-	{ "GET /?a=%20b+c HTTP/1.1\r\n\r\n", "$arg_a", "%20b+c" },
-	{ "GET /? HTTP/1.1\r\n\r\n", "[$args][$is_args]", "[][]" },
+	{"GET /?a=1&a=2 HTTP/1.1\r\n\r\n", "$arg_a", "1"},
+	{"GET /?ba=1&a=2 HTTP/1.1\r\n\r\n", "$arg_a", "2"},
+	{"GET /?A=up HTTP/1.1\r\n\r\n", "$arg_a", "up"},
+	{"GET /?x=1&a HTTP/1.1\r\n\r\n", "[$arg_a]", "[]"},
+	{"GET /?a= HTTP/1.1\r\n\r\n", "[$arg_a]", "[]"},
+	{"GET /?a=%20b+c HTTP/1.1\r\n\r\n", "$arg_a", "%20b+c"},
+	{"GET /? HTTP/1.1\r\n\r\n", "[$args][$is_args]", "[][]"},
 	/* $proxy_add_x_forwarded_for: an empty header still gets its ", " */
-	{ "GET / HTTP/1.1\r\nX-Forwarded-For:\r\n\r\n", "$proxy_add_x_forwarded_for",
-	  ", 192.0.2.10" },
-	{ "GET / HTTP/1.1\r\n\r\n", "$proxy_add_x_forwarded_for", "192.0.2.10" },
+	{"GET / HTTP/1.1\r\nX-Forwarded-For:\r\n\r\n", "$proxy_add_x_forwarded_for",
+	 ", 192.0.2.10"},
+	{"GET / HTTP/1.1\r\n\r\n", "$proxy_add_x_forwarded_for", "192.0.2.10"},
 	/* $remote_user: Basic only, user before ':' */
-	{ "GET / HTTP/1.1\r\nAuthorization: basic   YWxpY2U6\r\n\r\n", "$remote_user", "alice" },
-	{ "GET / HTTP/1.1\r\nAuthorization: Basic YWxpY2U=\r\n\r\n", "[$remote_user]", "[]" },
-	{ "GET / HTTP/1.1\r\nAuthorization: Basic Ojpw\r\n\r\n", "[$remote_user]", "[]" },
-	{ "GET / HTTP/1.1\r\nAuthorization: Bearer dXNlcjpwYXNz\r\n\r\n", "[$remote_user]",
-	  "[]" },
-	{ "GET / HTTP/1.1\r\nAuthorization: Basic dX*lcjpwYXNz\r\n\r\n", "[$remote_user]",
-	  "[]" },
+	{"GET / HTTP/1.1\r\nAuthorization: basic   YWxpY2U6\r\n\r\n", "$remote_user", "alice"},
+	{"GET / HTTP/1.1\r\nAuthorization: Basic YWxpY2U=\r\n\r\n", "[$remote_user]", "[]"},
+	{"GET / HTTP/1.1\r\nAuthorization: Basic Ojpw\r\n\r\n", "[$remote_user]", "[]"},
+	{"GET / HTTP/1.1\r\nAuthorization: Bearer dXNlcjpwYXNz\r\n\r\n", "[$remote_user]", "[]"},
+	{"GET / HTTP/1.1\r\nAuthorization: Basic dX*lcjpwYXNz\r\n\r\n", "[$remote_user]", "[]"},
 	/* $http_: '-' read as '_', first header wins */
-	{ "GET / HTTP/1.1\r\nX-A-B: 1\r\nx-a-b: 2\r\n\r\n", "$http_x_a_b", "1" },
-	{ "GET / HTTP/1.1\r\nX-Real-IP: 1.2.3.4\r\n\r\n", "$Http_X_Real_IP", "1.2.3.4" },
+	{"GET / HTTP/1.1\r\nX-A-B: 1\r\nx-a-b: 2\r\n\r\n", "$http_x_a_b", "1"},
+	{"GET / HTTP/1.1\r\nX-Real-IP: 1.2.3.4\r\n\r\n", "$Http_X_Real_IP", "1.2.3.4"},
 };
 
 ParameterizedTestParameters(var, edge)
@@ -450,17 +458,17 @@ struct ecase {
 };
 
 static struct ecase err_cases[] = {
-	{ "$", "invalid variable name" },
-	{ "abc$", "invalid variable name" },
-	{ "${", "invalid variable name" },
-	{ "${}", "invalid variable name" },
-	{ "a$-b", "invalid variable name" },
-	{ "$ host", "invalid variable name" },
-	{ "${host", "the closing bracket in \"host\" variable is missing" },
-	{ "${ho st}", "the closing bracket in \"ho\" variable is missing" },
-	{ "$sent_http_content_type", "variable \"$sent_http_content_type\" is not supported yet" },
-	{ "x$upstream_http_server", "variable \"$upstream_http_server\" is not supported yet" },
-	{ "$upstream_cookie_a", "variable \"$upstream_cookie_a\" is not supported yet" },
+	{"$", "invalid variable name"},
+	{"abc$", "invalid variable name"},
+	{"${", "invalid variable name"},
+	{"${}", "invalid variable name"},
+	{"a$-b", "invalid variable name"},
+	{"$ host", "invalid variable name"},
+	{"${host", "the closing bracket in \"host\" variable is missing"},
+	{"${ho st}", "the closing bracket in \"ho\" variable is missing"},
+	{"$sent_http_content_type", "variable \"$sent_http_content_type\" is not supported yet"},
+	{"x$upstream_http_server", "variable \"$upstream_http_server\" is not supported yet"},
+	{"$upstream_cookie_a", "variable \"$upstream_cookie_a\" is not supported yet"},
 };
 
 Test(var, compile_errors, .init = setup, .fini = teardown)
@@ -547,17 +555,16 @@ Test(var, index_lookups)
 Test(var, set_variables_and_captures, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new(req_main);
-	struct lstr names[2] = { LSTR("foo"), LSTR("Foo") };
-	struct lstr vals[2] = { LSTR("old"), LSTR("new") };
-	void *re;
+	struct lstr names[2] = {LSTR("foo"), LSTR("Foo")};
+	struct lstr vals[2] = {LSTR("old"), LSTR("new")};
+	void *re, *re2;
 
 	c->req.set_vars_name = names;
 	c->req.set_vars_val = vals;
 	c->req.nset_vars = 2;
 	cr_expect_str_eq(eval(c, "$foo/$FOO"), "new/new");
 
-	cr_assert_eq(var_regex_compile(&cfgpool, "^/user/(?<ID>\\d+)/(\\w+)$", false, &re, err,
-				       sizeof(err)),
+	cr_assert_eq(var_regex_compile("^/user/(?<ID>\\d+)/(\\w+)$", false, &re, err, sizeof(err)),
 		     0, "%s", err);
 	cr_expect(var_regex_has_name(re, "id", 2));
 	cr_expect_not(var_regex_has_name(re, "name", 4));
@@ -567,9 +574,11 @@ Test(var, set_variables_and_captures, .init = setup, .fini = teardown)
 	cr_assert_eq(var_regex_exec(c, re, "/users", 6), 0);
 	cr_expect_str_eq(eval(c, "$1"), "42");
 	/* a group that took no part is empty */
-	cr_assert_eq(var_regex_compile(&cfgpool, "^(a)?(b)$", true, &re, err, sizeof(err)), 0);
-	cr_assert_eq(var_regex_exec(c, re, "B", 1), 1);
+	cr_assert_eq(var_regex_compile("^(a)?(b)$", true, &re2, err, sizeof(err)), 0);
+	cr_assert_eq(var_regex_exec(c, re2, "B", 1), 1);
 	cr_expect_str_eq(eval(c, "[$1][$2][$id]"), "[][B][]");
+	pcre2_code_free(re2);
+	pcre2_code_free(re);
 	conn_free(c);
 }
 
@@ -577,9 +586,9 @@ Test(var, regex_compile_error, .init = setup, .fini = teardown)
 {
 	void *re;
 
-	cr_expect_eq(var_regex_compile(&cfgpool, "(abc", false, &re, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(var_regex_compile("(abc", false, &re, err, sizeof(err)), -EINVAL);
 	cr_expect_str_eq(err, "pcre2_compile() failed: missing closing parenthesis in \"(abc\"");
-	cr_expect_eq(var_regex_compile(&cfgpool, "a)b", false, &re, err, sizeof(err)), -EINVAL);
+	cr_expect_eq(var_regex_compile("a)b", false, &re, err, sizeof(err)), -EINVAL);
 	cr_expect_str_eq(err, "pcre2_compile() failed: unmatched closing parenthesis in \"a)b\" "
 			      "at \")b\"");
 }
@@ -587,9 +596,9 @@ Test(var, regex_compile_error, .init = setup, .fini = teardown)
 Test(var, proxy_document_root_request_id, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new(req_main);
-	struct proxy_pass pp = { .host = "127.0.0.1:3001" };
-	struct cfg_loc loc = { .proxy = &pp };
-	struct cfg cfg = { .prefix = "/usr/local/lbd/" };
+	struct proxy_pass pp = {.host = "127.0.0.1:3001"};
+	struct cfg_loc loc = {.proxy = &pp};
+	struct cfg cfg = {.prefix = "/usr/local/lbd/"};
 	struct cval root;
 	char *id1, *id2;
 
@@ -641,7 +650,7 @@ Test(var, misc_process_values, .init = setup, .fini = teardown)
 Test(var, time_local_offset, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new(req_main);
-	struct timespec t = { T_SEC + 1, 5000000 };
+	struct timespec t = {T_SEC + 1, 5000000};
 
 	setenv("TZ", "XYZ-5:30", 1);
 	tzset();
@@ -653,8 +662,7 @@ Test(var, time_local_offset, .init = setup, .fini = teardown)
 	tzset();
 	t.tv_sec += 1;
 	var_time_set(&t, T_START_US - 5); /* a clock before the start: 0.000 */
-	cr_expect_str_eq(eval(c, "$time_local|$request_time"),
-			 "28/Nov/2026:02:00:02 -0300|0.000");
+	cr_expect_str_eq(eval(c, "$time_local|$request_time"), "28/Nov/2026:02:00:02 -0300|0.000");
 	conn_free(c);
 }
 
@@ -702,6 +710,7 @@ Test(var, map_exact_regex_default, .init = setup, .fini = teardown)
 	struct cfg_map *u = map_new("section", "$uri", false);
 	struct cfg_map *e = map_new("empty_src", "$arg_missing", false);
 	struct cfg_map *nd = map_new("no_default", "$uri", false);
+	struct cfg_map *t = map_new("tmap", "$arg_t", false);
 	struct cval cv;
 
 	map_add(m, "default", "other");
@@ -712,7 +721,6 @@ Test(var, map_exact_regex_default, .init = setup, .fini = teardown)
 
 	map_add(u, "~^/(?<top>[a-z]+)/(.+)$", "$top:$2:$1");
 	map_add(u, "~^/search", "never: the first regex wins");
-	map_add(u, "\\~tilde", "escaped");
 	map_add(u, "default", "none");
 	cr_expect_str_eq(eval(c, "<$section>"), "<search:items:search>");
 	cr_expect_str_eq(eval(c, "$1"), "search", "a map match sets the captures");
@@ -724,16 +732,21 @@ Test(var, map_exact_regex_default, .init = setup, .fini = teardown)
 	map_add(e, "", "empty-key");
 	cr_expect_str_eq(eval(c, "$empty_src"), "empty-key");
 
+	map_add(t, "\\~tilde", "escaped");
+	map_add(t, "\\\\x", "backslash");
 	map_add(nd, "/nope", "x");
 	cr_expect_str_eq(eval(c, "[$no_default]"), "[]");
 	cr_assert_eq(cval_compile(&ctx, "$no_default", &cv, err, sizeof(err)), 0);
 	cr_expect_eq(cv.parts[0].kind, CVAL_MAP);
-	cr_expect_eq(cval_part_eval(&cv.parts[0], c, &(struct lstr){ 0 }), 0,
+	cr_expect_eq(cval_part_eval(&cv.parts[0], c, &(struct lstr){0}), 0,
 		     "a map is always found");
 	conn_free(c);
 
-	c = conn_new("GET /~tilde HTTP/1.1\r\nUser-Agent: Mozilla Firefox/1\r\n\r\n");
-	cr_expect_str_eq(eval(c, "$section $ua_kind"), "escaped ff");
+	c = conn_new("GET /?t=~tilde HTTP/1.1\r\nUser-Agent: Mozilla Firefox/1\r\n\r\n");
+	cr_expect_str_eq(eval(c, "$section $ua_kind $tmap"), "none ff escaped");
+	conn_free(c);
+	c = conn_new("GET /?t=\\x HTTP/1.1\r\n\r\n");
+	cr_expect_str_eq(eval(c, "[$tmap]"), "[backslash]");
 	conn_free(c);
 	c = conn_new("GET / HTTP/1.1\r\nUser-Agent: curl/7\r\n\r\n");
 	cr_expect_str_eq(eval(c, "$section $ua_kind"), "none curl-re");
@@ -749,15 +762,15 @@ struct hcase {
 };
 
 static struct hcase host_cases[] = {
-	{ "a.example.com", "head" },      { "x.y.example.com", "head" },
-	{ "example.com", "dflt" },        { "x.b.example.com", "deeper" },
-	{ "b.example.com", "head" },      { "example.org", "dot" },
-	{ "www.example.org", "dot" },     { "www.example.io", "tail" },
-	{ "www.example.co.uk", "tail" },  { "www.example", "dflt" },
-	{ "www.examplefoo.io", "dflt" },  { "EXAMPLE.NET.", "exact" },
-	{ "example.net..", "dflt" },      { "api.example.net", "dflt" },
-	{ "www.a.example.io", "tail2" },  { "", "dflt" },
-	{ "www.other.io", "tailw" },
+	{"a.example.com", "head"},	{"x.y.example.com", "head"},
+	{"example.com", "dflt"},	{"x.b.example.com", "deeper"},
+	{"b.example.com", "head"},	{"example.org", "dot"},
+	{"www.example.org", "dot"},	{"www.example.io", "tail"},
+	{"www.example.co.uk", "tail"},	{"www.example", "tailw"},
+	{"www.examplefoo.io", "tailw"}, {"EXAMPLE.NET.", "exact"},
+	{"example.net..", "dflt"},	{"api.example.net", "dflt"},
+	{"www.a.example.io", "tail2"},	{"", "dflt"},
+	{"www.other.io", "tailw"},
 };
 
 Test(var, map_hostnames, .init = setup, .fini = teardown)
@@ -784,26 +797,26 @@ Test(var, map_hostnames, .init = setup, .fini = teardown)
 }
 
 struct mecase {
-	bool hostnames;   /* map flag */
-	const char *k1;   /* first key, accepted */
-	const char *k2;   /* second key, refused */
-	const char *msg;  /* message for k2 */
+	bool hostnames;	 /* map flag */
+	const char *k1;	 /* first key, accepted */
+	const char *k2;	 /* second key, refused */
+	const char *msg; /* message for k2 */
 };
 
 static struct mecase map_err_cases[] = {
-	{ false, "default", "default", "duplicate default map parameter" },
-	{ false, "Abc", "aBC", "conflicting parameter \"abc\"" },
-	{ false, "x", "~(x", "pcre2_compile() failed: missing closing parenthesis in \"(x\"" },
-	{ true, "example.com", ".example.com", "conflicting parameter \".example.com\"" },
-	{ true, ".example.com", "example.com", "conflicting parameter \"example.com\"" },
-	{ true, ".example.com", "*.example.com", "conflicting parameter \"*.example.com\"" },
-	{ true, "*.example.com", "*.Example.com", "conflicting parameter \"*.example.com\"" },
-	{ true, "www.x.*", "www.x.*", "conflicting parameter \"www.x.*\"" },
-	{ true, "x", "a.*.com", "invalid hostname or wildcard \"a.*.com\"" },
-	{ true, "x", "*.*.com", "invalid hostname or wildcard \"*.*.com\"" },
-	{ true, "x", "a..com", "invalid hostname or wildcard \"a..com\"" },
-	{ true, "x", "*", "invalid hostname or wildcard \"*\"" },
-	{ false, "x", "${bad", "the closing bracket in \"bad\" variable is missing" },
+	{false, "default", "default", "duplicate default map parameter"},
+	{false, "Abc", "aBC", "conflicting parameter \"abc\""},
+	{false, "x", "~(x", "pcre2_compile() failed: missing closing parenthesis in \"(x\""},
+	{true, "example.com", ".example.com", "conflicting parameter \".example.com\""},
+	{true, ".example.com", "example.com", "conflicting parameter \"example.com\""},
+	{true, ".example.com", "*.example.com", "conflicting parameter \"*.example.com\""},
+	{true, "*.example.com", "*.Example.com", "conflicting parameter \"*.example.com\""},
+	{true, "www.x.*", "www.x.*", "conflicting parameter \"www.x.*\""},
+	{true, "x", "a.*.com", "invalid hostname or wildcard \"a.*.com\""},
+	{true, "x", "*.*.com", "invalid hostname or wildcard \"*.*.com\""},
+	{true, "x", "a..com", "invalid hostname or wildcard \"a..com\""},
+	{true, "x", "*", "invalid hostname or wildcard \"*\""},
+	{false, "x", "${bad", "the closing bracket in \"bad\" variable is missing"},
 };
 
 Test(var, map_errors, .init = setup, .fini = teardown)
@@ -834,8 +847,8 @@ Test(var, map_in_complex_value_and_by_name, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new(req_main);
 	struct cfg_map *m = map_new("Backend", "$cookie_theme", false);
-	struct cfg_http http = { .maps = NULL };
-	struct cfg cfg = { .http = &http };
+	struct cfg_http http = {.maps = NULL};
+	struct cfg cfg = {.http = &http};
 	struct lstr v;
 
 	map_add(m, "dark", "b-$arg_page");
