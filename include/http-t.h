@@ -147,6 +147,7 @@ struct conn {
 	enum conn_state state;        /* see above */
 	bool readable, writable;      /* edge-triggered readiness */
 	bool peer_closed;             /* read side saw EOF */
+	bool peer_hup;                /* epoll reported RDHUP/HUP/ERR */
 	bool close_after;             /* close after the current response */
 	bool dead;                    /* closed; freed after the event round */
 	struct buf in;                /* client input */

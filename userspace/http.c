@@ -416,6 +416,8 @@ static void conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 	(void)loop;
 	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		c->readable = true;
+	if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		c->peer_hup = true;
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		c->writable = true;
 	http_conn_run(c);
@@ -536,6 +538,10 @@ static void read_head(struct conn *c)
 			return;
 		}
 		c->in.end += (size_t)n;
+		/* A short read drained the socket: with edge-triggered epoll the
+		 * next bytes raise a new event, so don't recv() again for EAGAIN. */
+		if (c->in.end < c->in.cap)
+			c->readable = false;
 		if (c->state == CS_KEEPALIVE) {
 			c->state = CS_READ_HEAD;
 			conn_arm_timer(c, c->lg->default_srv->client_header_timeout);

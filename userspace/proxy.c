@@ -402,6 +402,8 @@ static void read_body(struct conn *c)
 			conn_close(c);
 			return;
 		}
+		if ((size_t)n < RELAY_BUF_SIZE)
+			c->readable = false; /* drained; edge-triggered epoll tells us of more */
 		used = body_feed(c, tmp, (size_t)n);
 		if (used < 0) {
 			worker_relay_put(c->w, tmp);
@@ -638,18 +640,31 @@ static void connect_next(struct uconn *u)
 		struct uconn *idle = idle_take(u->w, s);
 
 		if (idle) {
-			/* Adopt the idle connection's socket into this uconn. */
-			u->io.fd = idle->io.fd;
-			ev_io_stop(&u->w->loop, &idle->io);
-			idle->io.fd = -1;
-			u->requests = idle->requests;
-			up_destroy(idle);
-			ev_io_init(&u->io, u->io.fd, up_io, u);
-			if (ev_io_start(&u->w->loop, &u->io,
-					EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
-				up_next(u, NU_ERROR);
-				return;
+			/* The request moves into the idle connection's uconn, whose
+			 * fd stays registered with epoll: no epoll_ctl per request. */
+			idle->c = u->c;
+			idle->g = u->g;
+			idle->srv = s;
+			idle->ctx = u->ctx;
+			idle->start_ms = u->start_ms;
+			idle->try_us = u->try_us;
+			idle->head = u->head;
+			idle->head_len = u->head_len;
+			idle->head_off = 0;
+			idle->body_off = 0;
+			idle->sent_any = false;
+			idle->last_status = u->last_status;
+			idle->keepalive = u->keepalive;
+			idle->rstart = idle->rend = 0;
+			idle->done = false;
+			if (!idle->rbuf) {
+				idle->rbuf = u->rbuf;
+				u->rbuf = NULL;
 			}
+			c->req.up = idle;
+			u->c = NULL;
+			up_destroy(u);
+			u = idle;
 			u->reused = true;
 			u->writable = true;
 			u->state = US_SENDING;
@@ -1096,6 +1111,8 @@ static void up_read_head(struct uconn *u)
 			up_next(u, NU_ERROR);
 			return;
 		}
+		if (u->rend + (size_t)n < limit)
+			u->readable = false; /* drained */
 		u->rend += (size_t)n;
 		for (;;) {
 			u->resp.headers = u->rh;
@@ -1298,8 +1315,13 @@ static void relay(struct uconn *u)
 	const struct cfg_loc *l = c->req.loc;
 
 	for (;;) {
-		int rc = write_pending(u);
+		int rc;
 
+		/* Frame what is buffered first, so the head and the first body
+		 * bytes leave in one writev. */
+		if (!u->span_len && u->rstart < u->rend && !u->done && frame(u))
+			goto bad;
+		rc = write_pending(u);
 		if (rc < 0) {
 			/* client gone: abandon the upstream connection */
 			c->close_after = true;
@@ -1350,6 +1372,8 @@ static void relay(struct uconn *u)
 				 u->srv->name);
 			goto bad;
 		}
+		if ((size_t)n < RELAY_BUF_SIZE)
+			u->readable = false; /* drained */
 		u->rstart = 0;
 		u->rend = (size_t)n;
 	}
@@ -1536,7 +1560,7 @@ void proxy_on_client_event(struct conn *c)
 		relay(u);
 		return;
 	}
-	if (c->readable && u->state != US_RELAY) {
+	if (c->peer_hup && u->state != US_RELAY) {
 		char b;
 		ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK);
 
@@ -1553,6 +1577,7 @@ void proxy_on_client_event(struct conn *c)
 		}
 		if (n == -1)
 			c->readable = false;
+		c->peer_hup = false;
 	}
 }
 
