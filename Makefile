@@ -17,14 +17,20 @@
 CC       ?= cc
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
+# Sanitizer builds live beside the normal one so switching needs no clean.
+ifeq ($(SANITIZE),)
 B        := build
+else
+B        := build/san
+endif
+export B
 VERSION  := 0.1.0
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wimplicit-fallthrough
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DLBD_VERSION='"$(VERSION)"' \
-	-Iinclude -I$(B) -pthread -MMD -MP
+	-Iinclude -Ibuild -pthread -MMD -MP
 LDLIBS  := -lbpf -lelf -lz -lpcre2-8 -lssl -lcrypto -lpthread -lm
 
 ifneq ($(SANITIZE),)
@@ -34,19 +40,19 @@ endif
 
 # --- BPF: vmlinux.h -> .bpf.o -> .skel.h ------------------------------------
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
-BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRCS))
-BPF_SKELS := $(patsubst bpf/%.bpf.c,$(B)/skel/%.skel.h,$(BPF_SRCS))
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -I$(B) -Iinclude -Ibpf
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,build/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,build/skel/%.skel.h,$(BPF_SRCS))
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror -Ibuild -Iinclude -Ibpf
 
-$(B)/vmlinux.h:
+build/vmlinux.h:
 	@mkdir -p $(@D)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
-$(B)/bpf/%.bpf.o: bpf/%.bpf.c $(B)/vmlinux.h
+build/bpf/%.bpf.o: bpf/%.bpf.c build/vmlinux.h
 	@mkdir -p $(@D)
 	$(CLANG) $(BPF_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/skel/%.skel.h: $(B)/bpf/%.bpf.o
+build/skel/%.skel.h: build/bpf/%.bpf.o
 	@mkdir -p $(@D)
 	$(BPFTOOL) gen skeleton $< > $@
 
@@ -86,11 +92,16 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
 # Fuzz targets: clang + libFuzzer; `make test` replays their corpora.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(B) \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild \
 	-fsanitize=fuzzer,address,undefined
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) | $(BPF_SKELS)
+# Each target links only the modules it exercises (FUZZ_SRCS_<name>); a
+# target without such a list gets the whole library.
+FUZZ_SRCS_h1  := userspace/h1.c
+FUZZ_SRCS_cfg := userspace/cfg_ast.c
+.SECONDEXPANSION:
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(or $$(FUZZ_SRCS_$$*),$$(LIB_SRCS)) | $(BPF_SKELS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(LIB_SRCS) $(LDLIBS) -o $@
+	$(CLANG) $(FUZZ_CFLAGS) $< $(or $(FUZZ_SRCS_$*),$(LIB_SRCS)) $(LDLIBS) -o $@
 
 deps:
 	@scripts/deps.sh
@@ -100,7 +111,7 @@ fuzzers: $(FUZZ_BINS)
 
 test: deps
 	@$(MAKE) --no-print-directory all units fuzzers
-	@scripts/run-tests.sh
+	@LBD=$(CURDIR)/$(B)/lbd scripts/run-tests.sh
 
 fuzz: deps fuzzers
 	@scripts/fuzz.sh $(FUZZ_SECONDS)

@@ -127,6 +127,7 @@ stop() {
 # start_backend CPUS: starts a demo backend, sets backend_pid/backend_port
 start_backend() {
 	local out="$work/backend.$RANDOM.out"
+	: >"$out"
 	taskset -c "$1" "$BACKEND_BIN" -q -t 1 -n bench -l 127.0.0.1:0 >"$out" 2>&1 &
 	backend_pid=$!
 	pids+=("$backend_pid")
@@ -408,12 +409,17 @@ start_backend "$BACKEND_CPUS"
 upstream_pid=$backend_pid
 upstream_port=$backend_port
 
-for t in $TARGETS; do
-	if ! start_target "$t"; then
-		log "bench: $t: n/a (${why[$t]})"
-		continue
-	fi
-	for c in "${cells[@]}"; do
+# Cell by cell, the targets back to back: a slow spell of the host then
+# hits the numbers being compared alike. Each target runs alone (started
+# fresh, warmed up, measured, stopped), so an idle one costs the others
+# nothing.
+for c in "${cells[@]}"; do
+	for t in $TARGETS; do
+		[[ -n "${why[$t]:-}" ]] && continue
+		if ! start_target "$t"; then
+			log "bench: $t: n/a (${why[$t]})"
+			continue
+		fi
 		log "bench: $t $c ..."
 		tries=0
 		while :; do
@@ -424,8 +430,8 @@ for t in $TARGETS; do
 			((SECONDS + WARMUP + DURATION + 5 < BUDGET)) || break
 			log "bench: $t $c: measuring again"
 		done
+		stop "$target_pid"
 	done
-	stop "$target_pid"
 done
 stop "$upstream_pid"
 

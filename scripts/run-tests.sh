@@ -19,7 +19,7 @@ count() { # name, passed, failed
 }
 
 echo "== unit tests (Criterion)"
-for t in build/tests/test_*; do
+for t in "${B:-build}"/tests/test_*; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	"$t" --jobs 2 >"$logdir/$name.log" 2>&1
@@ -37,7 +37,7 @@ for t in build/tests/test_*; do
 done
 
 echo "== fuzz corpus replay"
-for fz in build/fuzz/fuzz_*; do
+for fz in "${B:-build}"/fuzz/fuzz_*; do
 	[ -x "$fz" ] || continue
 	name=$(basename "$fz")
 	corpus=tests/fuzz/corpus/${name#fuzz_}
@@ -52,7 +52,13 @@ for fz in build/fuzz/fuzz_*; do
 done
 
 echo "== integration tests (lbd and nginx)"
-python3 tests/integ/run.py >"$logdir/integ.log" 2>&1
+# A sanitized lbd writes its reports here (one file per process); any
+# report fails the suite even when the test itself passed.
+rm -rf "$logdir/san"
+mkdir -p "$logdir/san"
+ASAN_OPTIONS="log_path=$PWD/$logdir/san/asan:detect_leaks=1" \
+	UBSAN_OPTIONS="log_path=$PWD/$logdir/san/ubsan:print_stacktrace=1" \
+	python3 tests/integ/run.py >"$logdir/integ.log" 2>&1
 rc=$?
 summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$logdir/integ.log" | tail -1)
 p=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
@@ -63,6 +69,12 @@ if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 grep -a -E 'FAIL' "$logdir/integ.log" | head -40
 printf '  %-28s %4d passed %4d failed\n' "integration" "$p" "$f"
 count integration "$p" "$f"
+reports=$(ls "$logdir/san" 2>/dev/null | wc -l)
+if [ "$reports" -ne 0 ]; then
+	echo "  sanitizer reports from lbd: $reports (in $logdir/san/)"
+	head -40 "$logdir"/san/* 
+	count sanitizer-reports 0 1
+fi
 
 echo
 if [ "$fail" -ne 0 ]; then

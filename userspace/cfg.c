@@ -2005,7 +2005,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	if (l->types && l->types != &default_types && l->types->n &&
 	    (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);
-	qsort(l->prefix, (size_t)l->nprefix, sizeof(*l->prefix), cmp_prefix_len);
+	if (l->nprefix > 1)
+		qsort(l->prefix, (size_t)l->nprefix, sizeof(*l->prefix), cmp_prefix_len);
 }
 
 static void merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc *p)

@@ -304,11 +304,11 @@ static long body_feed(struct conn *c, const char *data, size_t len)
 		size_t consumed = 0;
 		int rc = h1_parse_chunked(&r->chunked, data + used, len - used, &consumed, &d);
 
-		/* The decoder's `remaining` is the chunk size being read (it
-		 * only grows) or what is left of the current chunk: past the
-		 * limit already, answer 413 without waiting for the data. */
-		if (max && rc == H1_CHUNK_DATA &&
-		    r->body_received + d.len + r->chunked.remaining > (uint64_t)max)
+		/* A declared chunk that would pass the limit is answered 413
+		 * at once, without waiting for its data (nginx does the same). */
+		if (max && r->body_received + (rc == H1_CHUNK_DATA ? d.len : 0) +
+				   h1_chunked_pending(&r->chunked) >
+			   (uint64_t)max)
 			return -413;
 		if (rc == H1_CHUNK_DATA) {
 			if (max && r->body_received + d.len > (uint64_t)max)
@@ -463,7 +463,7 @@ struct sbuf {
 
 static void sb_add(struct sbuf *b, const char *s, size_t n)
 {
-	if (b->oom)
+	if (b->oom || n == 0)
 		return;
 	if (b->len + n > b->cap) {
 		size_t cap = (b->cap ? b->cap : 1024) * 2;
@@ -476,7 +476,8 @@ static void sb_add(struct sbuf *b, const char *s, size_t n)
 			b->oom = true;
 			return;
 		}
-		memcpy(d, b->p, b->len);
+		if (b->len)
+			memcpy(d, b->p, b->len);
 		b->p = d;
 		b->cap = cap;
 	}

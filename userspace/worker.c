@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alog.h"
@@ -44,6 +45,7 @@ struct lset {
 static struct worker workers[MAX_WORKERS];
 static int nworkers;
 static struct lset *cur_set;          /* owned by the main thread */
+static struct lset *retired;          /* previous set, freed once workers moved on */
 static _Atomic(struct lset *) pub_set; /* what workers adopt on reload */
 static _Atomic int acks;              /* workers that adopted pub_set */
 
@@ -88,6 +90,14 @@ static int bind_one(const struct cfg_listen *l, char *err, size_t errlen)
 		return -1;
 	}
 	return fd;
+}
+
+static void free_set(struct lset *s)
+{
+	if (s) {
+		free(s->v);
+		free(s);
+	}
 }
 
 /* worker_bind_listeners - build the listening set for CFG, keeping the
@@ -142,6 +152,8 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 			}
 		}
 	}
+	free_set(retired); /* a bind without a reload after it */
+	retired = cur_set;
 	cur_set = s;
 	atomic_store(&pub_set, s);
 	return 0;
@@ -438,6 +450,18 @@ void worker_post_all(int cmd, struct cfg *next)
 		if (write(w->evfd, &one, sizeof(one)) == -1)
 			log_err("eventfd write failed (%d: %s)", errno, strerror(errno));
 	}
+	if (cmd & WCMD_RELOAD) {
+		/* The old socket set is read by workers until they adopt the new
+		 * one: free it once all have (bounded wait; leak it otherwise). */
+		struct timespec ms = { 0, 1000000 };
+
+		for (int i = 0; i < 2000 && atomic_load(&acks) < nworkers; i++)
+			nanosleep(&ms, NULL);
+		if (atomic_load(&acks) >= nworkers) {
+			free_set(retired);
+			retired = NULL;
+		}
+	}
 }
 
 void worker_join_all(void)
@@ -453,6 +477,9 @@ void worker_join_all(void)
 		free(workers[i].relay_free);
 	}
 	nworkers = 0;
+	free_set(retired);
+	free_set(cur_set);
+	retired = cur_set = NULL;
 }
 
 int worker_active_conns(void)

@@ -5,8 +5,9 @@
  * chunked body. Heads must give the same answer for the input and its
  * prefixes (H1_INCOMPLETE or the same result), and their views must obey the
  * grammar; the chunked decoder must yield the same bytes and end whether fed
- * whole, one byte per call, or in uneven pieces. Every parse reads from an
- * exact-size heap copy so ASan sees any overread.
+ * whole, one byte per call, or in uneven pieces, and h1_chunked_pending()
+ * must announce exactly the data the next call returns. Every parse reads
+ * from an exact-size heap copy so ASan sees any overread.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -160,9 +161,16 @@ static void fz_chunked(const uint8_t *data, size_t len, const size_t *steps, siz
 		for (;;) {
 			struct h1_str d = {0};
 			size_t c = SIZE_MAX, i;
+			uint64_t pend = h1_chunked_pending(&st);
 
+			fz_check(pend < H1_CHUNK_SIZE_LIMIT);
 			r->rc = h1_parse_chunked(&st, p + used, n - used, &c, &d);
 			fz_check(c <= n - used);
+			/* announced data is the next thing returned, no more */
+			if (pend && used < n)
+				fz_check(r->rc == H1_CHUNK_DATA &&
+					 d.len == (pend < n - used ? pend : n - used) &&
+					 h1_chunked_pending(&st) == pend - d.len);
 			used += c;
 			if (r->rc != H1_CHUNK_DATA)
 				break;
@@ -184,6 +192,8 @@ static void fz_chunked(const uint8_t *data, size_t len, const size_t *steps, siz
 	fz_check(r->rc == H1_INCOMPLETE || r->rc == H1_CHUNK_DONE ||
 		 (r->rc <= H1_ERR_CHUNK_SIZE && r->rc >= H1_ERR_CHUNK_TRAILER));
 	fz_check(h1_chunked_done(&st) == (r->rc == H1_CHUNK_DONE));
+	if (r->rc != H1_INCOMPLETE)
+		fz_check(h1_chunked_pending(&st) == 0);
 	r->off = off;
 }
 

@@ -251,8 +251,8 @@ static struct req_case req_cases[] = {
 	 .target = "/", .version = 11, .nh = 2, .h = {{"Host", "a", 0}, {"NoColonHere", "", 0}}},
 	{"no colon, bare LF", IN("GET / HTTP/1.1\nNoColon\nHost: a\n\n"), 0, .method = "GET",
 	 .target = "/", .version = 11, .nh = 2, .h = {{"NoColon", "", 0}, {"Host", "a", 0}}},
-	{"no colon, one byte", IN("GET / HTTP/1.1\r\nX\r\n\r\n"), 0, .method = "GET",
-	 .target = "/", .version = 11, .nh = 1, .h = {{"X", "", 0}}},
+	{"no colon, one byte", IN("GET / HTTP/1.1\r\nX\r\n\r\n"), 0, .method = "GET", .target = "/",
+	 .version = 11, .nh = 1, .h = {{"X", "", 0}}},
 	{"no colon, odd names flagged",
 	 IN("GET / HTTP/1.1\r\nNo@Colon\r\nNo_Colon\r\nNo.Colon\r\nNo\xc3\xa9\r\n\r\n"), 0,
 	 .method = "GET", .target = "/", .version = 11, .nh = 4,
@@ -499,7 +499,11 @@ Test(h1, every_byte)
 		n = snprintf(b, sizeof(b), "GET / HTTP/1.1\r\nA: %cz\r\n\r\n", 'x');
 		b[19] = (char)ch;
 		rc = head_check(c, b, (size_t)n, "value byte");
-		cr_assert_eq(rc, ctl && ch != '\t' ? H1_ERR_BAD : n, "value byte %#x: %d", ch, rc);
+		/* LF ends "A: " and leaves "z", a field with no colon */
+		cr_assert_eq(rc, ctl && ch != '\t' && ch != '\n' ? H1_ERR_BAD : n,
+			     "value byte %#x: %d", ch, rc);
+		if (ch == '\n')
+			cr_assert_eq(c->req.nheaders, 2, "value byte LF");
 
 		n = snprintf(b, sizeof(b), "GET / HTTP/1.1\r\nA%c: z\r\n\r\n", 'x');
 		b[17] = (char)ch;
@@ -714,10 +718,44 @@ static struct chunk_case chunk_cases[] = {
 	{"next message follows", IN("1\r\nz\r\n0\r\n\r\nGET / HTTP/1.1\r\n"), H1_CHUNK_DONE, 11,
 	 "z"},
 	{"CRLF in data", IN("4\r\n\r\n\r\n\r\n0\r\n\r\n"), H1_CHUNK_DONE, END, "\r\n\r\n"},
+	{"LF and CR in data", IN("3\n\n\r\n\n0\n\n"), H1_CHUNK_DONE, END, "\n\r\n"},
 	{"incomplete data", IN("5\r\nhel"), H1_INCOMPLETE, END, "hel"},
 	{"incomplete trailers", IN("0\r\nX: 1\r\n"), H1_INCOMPLETE, END, ""},
+	{"incomplete bare-LF trailers", IN("0\nX: 1\n"), H1_INCOMPLETE, END, ""},
 	{"largest size", IN("3fffffffffffffff\r\nab"), H1_INCOMPLETE, END, "ab"},
+	{"largest size, bare LF", IN("3fffffffffffffff\nab"), H1_INCOMPLETE, END, "ab"},
 
+	/* bare LF ends any line of the framing, as in nginx */
+	{"bare LF everywhere", IN("5\nhello\n0\n\n"), H1_CHUNK_DONE, END, "hello"},
+	{"bare LF after size", IN("5\nhello\r\n0\r\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"bare LF after extension", IN("5;a\nhello\r\n0\r\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"bare LF after data", IN("5\r\nhello\n0\r\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"bare LF after last chunk", IN("5\r\nhello\r\n0\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"bare LF after last extension", IN("0;a=b\n\n"), H1_CHUNK_DONE, END, ""},
+	{"bare LF ending body", IN("0\r\n\n"), H1_CHUNK_DONE, END, ""},
+	{"bare LF ending body, next message follows", IN("1\nz\n0\n\nGET / HTTP/1.1\r\n"),
+	 H1_CHUNK_DONE, 7, "z"},
+	{"bare LF ending trailers", IN("0\nX: 1\nY: 2\r\n\n"), H1_CHUNK_DONE, END, ""},
+	{"bare LF, several chunks", IN("2\nab\n3;x\ncde\r\n1\nf\n0\n\n"), H1_CHUNK_DONE, END,
+	 "abcdef"},
+	/* the data ate the CR; the LF left ends the data (nginx agrees) */
+	{"data one byte short, LF left", IN("6\r\nhello\r\n0\r\n\r\n"), H1_CHUNK_DONE, END,
+	 "hello\r"},
+
+	/* trailer lines are skipped, not parsed, as in nginx */
+	{"request in trailer", IN("5\r\nhello\r\n0\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"),
+	 H1_CHUNK_DONE, END, "hello"},
+	{"request in trailer, next message follows",
+	 IN("0\r\nGET /smuggled HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n"), H1_CHUNK_DONE, 29, ""},
+	{"space before trailer colon", IN("0\r\nX : 1\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"trailer without colon", IN("0\r\nX\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"empty trailer name", IN("0\r\n: 1\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"trailer obs-fold", IN("0\r\nX: 1\r\n 2\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"CTL in trailer", IN("0\r\nX: \x01\x7f\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"NUL in trailer", IN("0\r\nX: a\0b\r\n\0\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"bare LF in trailer", IN("0\r\nX: 1\n\r\n"), H1_CHUNK_DONE, END, ""},
+
+	/* size line */
 	{"0x prefix", IN("0x5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
 	{"space before size", IN(" 5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
 	{"space after size", IN("5 \r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
@@ -725,28 +763,38 @@ static struct chunk_case chunk_cases[] = {
 	{"negative size", IN("-5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
 	{"plus sign", IN("+5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
 	{"non-hex", IN("5g\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
+	{"NUL after size", IN("5\0\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
 	{"empty size", IN("\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
+	{"empty size, bare LF", IN("\nhello\n0\n\n"), H1_ERR_CHUNK_SIZE, 0, ""},
 	{"no last chunk, EOF-style", IN("5\r\nhello\r\n\r\n"), H1_ERR_CHUNK_SIZE, 10, "hello"},
+	{"empty line after bare LF after data", IN("5\r\nhello\n\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE,
+	 9, "hello"},
 	{"size 2^62", IN("4000000000000000\r\n"), H1_ERR_CHUNK_OVERFLOW, 15, ""},
+	{"size 2^62, bare LF", IN("4000000000000000\n"), H1_ERR_CHUNK_OVERFLOW, 15, ""},
 	{"size 2^64 wraps", IN("10000000000000005\r\nhello"), H1_ERR_CHUNK_OVERFLOW, 16, ""},
-	{"bare LF after size", IN("5\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 1, ""},
-	{"CR without LF after size", IN("5\rhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 2, ""},
-	{"bare LF in extension", IN("5;a\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 3, ""},
+	{"size of 20 hex digits", IN("ffffffffffffffffffff\r\nhello\r\n0\r\n\r\n"),
+	 H1_ERR_CHUNK_OVERFLOW, 15, ""},
 	{"CTL in extension", IN("5;a\x01\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_EXT, 3, ""},
 	{"NUL in extension", IN("5;\0\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_EXT, 2, ""},
-	{"data longer than size", IN("5\r\nhelloX\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 8, "hello"},
-	{"data shorter than size", IN("6\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 9, "hello\r"},
-	{"bare LF after data", IN("5\r\nhello\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 8, "hello"},
+	{"NUL in last extension", IN("0;\0\n\n"), H1_ERR_CHUNK_EXT, 2, ""},
+
+	/* a CR must be followed by LF */
+	{"CR without LF after size", IN("5\rhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 2, ""},
+	{"CR CR LF after size", IN("5\r\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 2, ""},
+	{"bare CR in extension", IN("5;a\rb\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 4, ""},
 	{"bare CR after data", IN("5\r\nhello\r0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 9, "hello"},
-	{"bare LF ending body", IN("0\r\n\n"), H1_ERR_CHUNK_TRAILER, 3, ""},
+	{"CR CR LF after data", IN("5\r\nhello\r\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 9, "hello"},
 	{"CR without LF ending body", IN("0\r\n\rX"), H1_ERR_CHUNK_CRLF, 4, ""},
-	{"space before trailer colon", IN("0\r\nX : 1\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 4, ""},
-	{"trailer without colon", IN("0\r\nX\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 4, ""},
-	{"empty trailer name", IN("0\r\n: 1\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 3, ""},
-	{"trailer obs-fold", IN("0\r\nX: 1\r\n 2\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 9, ""},
-	{"CTL in trailer value", IN("0\r\nX: \x01\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 6, ""},
-	{"bare LF in trailer", IN("0\r\nX: 1\n\r\n"), H1_ERR_CHUNK_TRAILER, 7, ""},
-	{"bare CR in trailer", IN("0\r\nX: 1\rZ\r\n\r\n"), H1_ERR_CHUNK_TRAILER, 8, ""},
+	{"CR without LF ending body after bare LF", IN("0\n\rX"), H1_ERR_CHUNK_CRLF, 3, ""},
+	{"bare CR in trailer", IN("0\r\nX: 1\rZ\r\n\r\n"), H1_ERR_CHUNK_CRLF, 8, ""},
+	{"CR CR LF in trailer", IN("0\r\nX: 1\r\r\n\r\n"), H1_ERR_CHUNK_CRLF, 8, ""},
+	{"bare CR in request in trailer", IN("0\r\nGET / HTTP/1.1\r\nHost: x\r\r\n\r\n"),
+	 H1_ERR_CHUNK_CRLF, 27, ""},
+
+	/* the data must end where its size says */
+	{"data longer than size", IN("5\r\nhelloX\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 8, "hello"},
+	{"data two bytes short", IN("7\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_CRLF, 10, "hello\r\n"},
+	{"data longer than size, bare LF", IN("5\nhelloXX\n0\n\n"), H1_ERR_CHUNK_CRLF, 7, "hello"},
 };
 
 ParameterizedTestParameters(h1, chunked)
@@ -825,6 +873,39 @@ Test(h1, chunked_limits)
 	chunk_feed(b, 4 + H1_CHUNK_TRAILER_MAX, 1000, &r);
 	chunk_expect(&r, H1_ERR_CHUNK_TRAILER, 3 + H1_CHUNK_TRAILER_MAX, "", 0, "trailer 8193",
 		     "1000");
+
+	/* the same with bare LF line ends: the bound counts every byte */
+	memset(b, 'v', n);
+	memcpy(b, "0\nX: ", 5);
+	memcpy(b + 2 + H1_CHUNK_TRAILER_MAX - 2, "\n\n", 2);
+	chunk_feed(b, 2 + H1_CHUNK_TRAILER_MAX, 1, &r);
+	chunk_expect(&r, H1_CHUNK_DONE, 2 + H1_CHUNK_TRAILER_MAX, "", 0, "LF trailer 8192", "1");
+	memset(b, 'v', n);
+	memcpy(b, "0\nX: ", 5);
+	memcpy(b + 2 + H1_CHUNK_TRAILER_MAX - 1, "\n\n", 2);
+	chunk_feed(b, 3 + H1_CHUNK_TRAILER_MAX, 1000, &r);
+	chunk_expect(&r, H1_ERR_CHUNK_TRAILER, 2 + H1_CHUNK_TRAILER_MAX, "", 0, "LF trailer 8193",
+		     "1000");
+
+	/* skipped lines are bounded too: 4096 lines of "a\n" fill the section */
+	memcpy(b, "0\n", 2);
+	for (size_t k = 0; k < H1_CHUNK_TRAILER_MAX / 2; k++)
+		memcpy(b + 2 + 2 * k, "a\n", 2);
+	b[2 + H1_CHUNK_TRAILER_MAX] = '\n';
+	chunk_feed(b, 3 + H1_CHUNK_TRAILER_MAX, 7, &r);
+	chunk_expect(&r, H1_ERR_CHUNK_TRAILER, 2 + H1_CHUNK_TRAILER_MAX, "", 0, "4096 lines", "7");
+	/* one line fewer and the empty line fits */
+	b[H1_CHUNK_TRAILER_MAX] = '\n';
+	chunk_feed(b, 1 + H1_CHUNK_TRAILER_MAX, 7, &r);
+	chunk_expect(&r, H1_CHUNK_DONE, 1 + H1_CHUNK_TRAILER_MAX, "", 0, "4095 lines", "7");
+
+	/* a smuggled request repeated past the bound is still refused */
+	memcpy(b, "0\r\n", 3);
+	for (size_t k = 3; k + 16 <= n; k += 16)
+		memcpy(b + k, "GET / HTTP/1.1\r\n", 16);
+	chunk_feed(b, n, 4096, &r);
+	chunk_expect(&r, H1_ERR_CHUNK_TRAILER, 3 + H1_CHUNK_TRAILER_MAX, "", 0, "many requests",
+		     "4096");
 	free(b);
 }
 
@@ -848,6 +929,147 @@ Test(h1, chunked_spans)
 	cr_assert_eq(c, 7);
 	cr_assert_eq(memcmp(d.p, "ij", 2), 0);
 	cr_assert_not(h1_chunked_done(&st));
+}
+
+/*
+ * pending_feed - decode in[0..len) in pieces of step bytes, each guarded,
+ * and write h1_chunked_pending() after every call into got[], one entry per
+ * input byte (the value once that byte has been given). Returns the end.
+ */
+static int pending_feed(const char *in, size_t len, size_t step, uint64_t *got)
+{
+	struct h1_chunked st;
+	size_t off = 0;
+	int rc = H1_INCOMPLETE;
+
+	h1_chunked_init(&st);
+	cr_assert_eq(h1_chunked_pending(&st), 0);
+	while (off < len) {
+		size_t n = len - off < step ? len - off : step, used = 0, k;
+		const char *p = guarded(in + off, n);
+
+		while (used < n) {
+			struct h1_str d;
+			size_t c = 0;
+
+			rc = h1_parse_chunked(&st, p + used, n - used, &c, &d);
+			used += c;
+			if (rc != H1_CHUNK_DATA)
+				break;
+		}
+		for (k = off; k < off + n; k++)
+			got[k] = h1_chunked_pending(&st);
+		off += n;
+		if (rc != H1_INCOMPLETE && rc != H1_CHUNK_DATA)
+			break;
+	}
+	for (; off < len; off++)
+		got[off] = h1_chunked_pending(&st);
+	return rc == H1_CHUNK_DATA ? H1_INCOMPLETE : rc;
+}
+
+/* struct pending_case - h1_chunked_pending() after each byte of an input. */
+struct pending_case {
+	const char *name;  /* for failure messages */
+	const char *in;	   /* input */
+	size_t len;	   /* its length */
+	int rc;		   /* expected end */
+	uint64_t want[48]; /* pending once in[0..k] was given, fed byte by byte */
+};
+
+static struct pending_case pending_cases[] = {
+	/* a half-read size ("1" of "10") is never reported */
+	{"two chunks",
+	 IN("3;x\nabc\r\n10\r\n0123456789abcdef\n0\r\n\r\n"),
+	 H1_CHUNK_DONE,
+	 {0,  0, 0, 3, 2, 1, 0, 0, 0, 0, 0, 0, 16, 15, 14, 13, 12, 11,
+	  10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 0, 0,  0,  0,  0,  0}},
+	{"last chunk and trailers", IN("0;a\r\nX: 1\n\r\n"), H1_CHUNK_DONE, {0}},
+	{"size overflowing", IN("ffffffffffffffffff\r\n"), H1_ERR_CHUNK_OVERFLOW, {0}},
+	{"bad byte after the size", IN("5x\r\nhello"), H1_ERR_CHUNK_SIZE, {0}},
+	{"bare CR after the size", IN("5\rhello"), H1_ERR_CHUNK_CRLF, {0}},
+	{"largest size",
+	 IN("3fffffffffffffff\nab"),
+	 H1_INCOMPLETE,
+	 {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x3fffffffffffffff, 0x3ffffffffffffffe,
+	  0x3ffffffffffffffd}},
+};
+
+ParameterizedTestParameters(h1, chunked_pending)
+{
+	return case_indexes(ARRAY_LEN(pending_cases));
+}
+
+/*
+ * Byte by byte, pending must follow the table exactly. Fed in bigger pieces
+ * it must agree with the table wherever a piece ends (the decoder has then
+ * seen the same bytes).
+ */
+ParameterizedTest(size_t *idx, h1, chunked_pending)
+{
+	const struct pending_case *tc = &pending_cases[*idx];
+	size_t steps[] = {1, 2, 3, 5, tc->len};
+	uint64_t got[64];
+	size_t i, k;
+
+	cr_assert_leq(tc->len, ARRAY_LEN(tc->want));
+	for (i = 0; i < ARRAY_LEN(steps); i++) {
+		int rc = pending_feed(tc->in, tc->len, steps[i], got);
+
+		cr_assert_eq(rc, tc->rc, "%s (pieces of %zu): rc %d", tc->name, steps[i], rc);
+		for (k = 0; k < tc->len; k++) {
+			if (steps[i] != 1 && (k + 1) % steps[i] && k + 1 != tc->len)
+				continue;
+			cr_assert_eq(got[k], tc->want[k],
+				     "%s (pieces of %zu): pending %llu after byte %zu, want %llu",
+				     tc->name, steps[i], (unsigned long long)got[k], k,
+				     (unsigned long long)tc->want[k]);
+		}
+	}
+}
+
+/* What the proxy relies on to answer 413 before a big chunk's data comes. */
+Test(h1, chunked_pending_whole)
+{
+	struct h1_chunked st;
+	struct h1_str d;
+	size_t c;
+
+	h1_chunked_init(&st);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("200000\r\n", 8), 8, &c, &d), H1_INCOMPLETE);
+	cr_assert_eq(c, 8);
+	cr_assert_eq(h1_chunked_pending(&st), 0x200000);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("hello", 5), 5, &c, &d), H1_CHUNK_DATA);
+	cr_assert_eq(h1_chunked_pending(&st), 0x200000 - 5);
+
+	/* data in the same call: pending is what follows the span */
+	h1_chunked_init(&st);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("8\r\nabc", 6), 6, &c, &d), H1_CHUNK_DATA);
+	cr_assert_eq(d.len, 3);
+	cr_assert_eq(h1_chunked_pending(&st), 5);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("defgh\n", 6), 6, &c, &d), H1_CHUNK_DATA);
+	cr_assert_eq(c, 5);
+	cr_assert_eq(h1_chunked_pending(&st), 0);
+
+	/* the size line is not complete until its line end */
+	h1_chunked_init(&st);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("10", 2), 2, &c, &d), H1_INCOMPLETE);
+	cr_assert_eq(h1_chunked_pending(&st), 0);
+	cr_assert_eq(h1_parse_chunked(&st, guarded(";ext=1", 6), 6, &c, &d), H1_INCOMPLETE);
+	cr_assert_eq(h1_chunked_pending(&st), 0);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("\r", 1), 1, &c, &d), H1_INCOMPLETE);
+	cr_assert_eq(h1_chunked_pending(&st), 0);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("\n", 1), 1, &c, &d), H1_INCOMPLETE);
+	cr_assert_eq(h1_chunked_pending(&st), 16);
+
+	/* after the end and after an error there is nothing pending */
+	h1_chunked_init(&st);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("0\n\n", 3), 3, &c, &d), H1_CHUNK_DONE);
+	cr_assert_eq(h1_chunked_pending(&st), 0);
+	h1_chunked_init(&st);
+	cr_assert_eq(h1_parse_chunked(&st, guarded("7fffffffffffffff\r\n", 18), 18, &c, &d),
+		     H1_ERR_CHUNK_OVERFLOW);
+	cr_assert_eq(h1_chunked_pending(&st), 0);
 }
 
 /* ---------------------------------------------------------------------- */

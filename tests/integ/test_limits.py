@@ -1,0 +1,55 @@
+# SPDX-License-Identifier: MIT
+"""worker_connections: at the limit the proxy stops accepting for a while
+(the kernel queues new connections) and never crashes; once connections
+close, queued clients are served."""
+
+import socket
+
+from harness import wait_for
+
+CONF = """\
+daemon off;
+master_process on;
+worker_processes 1;
+pid {prefix}/logs/nginx.pid;
+error_log {prefix}/logs/error.log info;
+events {
+    worker_connections 16;
+}
+http {
+    access_log {prefix}/logs/access.log;
+    server {
+        listen 127.0.0.1:{port};
+        location / { proxy_pass http://127.0.0.1:{b1}; }
+    }
+}
+"""
+
+
+def test_worker_connections_limit(t):
+    b1 = t.backend('b1')
+    p = t.proxy(conf=CONF, b1=b1)
+    idle = []
+    try:
+        # Three times the limit: the rest wait in the listen queue.
+        for _ in range(48):
+            s = socket.create_connection(('127.0.0.1', p.port), timeout=2)
+            idle.append(s)
+        wait_for(lambda: 'worker_connections are not enough' in p.error_log(),
+                 what='the "not enough" warning')
+        assert p.alive(), 'proxy died at the connection limit'
+    finally:
+        for s in idle:
+            s.close()
+    # With the idle ones gone, a request is served again.
+    r = wait_for(lambda: _try_get(p), timeout=10, what='service after the limit')
+    assert r.status == 200 and r.backend == 'b1', r
+    assert p.alive()
+
+
+def _try_get(p):
+    try:
+        r = p.get('/after')
+    except OSError:
+        return None
+    return r if r.status == 200 else None
