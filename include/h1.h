@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <strings.h>
 
 /*
  * enum h1_rc - results of the parsers. Non-negative values are successes
@@ -195,6 +196,10 @@ int h1_parse_content_length(struct h1_str v, uint64_t *out);
 
 /* h1_str_ieq - whether s equals the NUL-terminated lit, ASCII case ignored. */
 bool h1_str_ieq(struct h1_str s, const char *lit);
+
+/* H1_IS - h1_str_ieq for a string literal: the length is compared first, at
+ * compile-time cost, which makes scans of header names against lists cheap. */
+#define H1_IS(s, lit) ((s).len == sizeof(lit) - 1 && strncasecmp((s).p, (lit), sizeof(lit) - 1) == 0)
 
 /*
  * h1_list_has_token - whether the comma-separated list v (Connection,

@@ -61,7 +61,6 @@ enum http_body_kind {
 struct http_req {
 	/* as parsed */
 	struct h1_request h1;                 /* views into the conn input buffer */
-	struct h1_header hdrs[HTTP_MAX_HEADERS]; /* header views */
 	size_t header_len;                    /* bytes of the header block */
 	struct lstr method;                   /* method */
 	int version;                          /* 10 or 11 */
@@ -108,15 +107,19 @@ struct http_req {
 
 	/* upstream */
 	struct uconn *up;                     /* the upstream leg, NULL when not proxying */
+
+	/* timing */
+	int64_t start_us;                     /* first byte of the request (monotonic) */
+	struct timespec start_wall;           /* wall clock at start, for $time_local */
+
+	/* Below: not cleared between requests (the strings get their first
+	 * byte reset, the parser fills hdrs). */
 	char up_addrs[256];                   /* $upstream_addr (", "-separated tries) */
 	char up_status[64];                   /* $upstream_status */
 	char up_resp_time[64];                /* $upstream_response_time */
 	char up_conn_time[64];                /* $upstream_connect_time */
 	char up_hdr_time[64];                 /* $upstream_header_time */
-
-	/* timing */
-	int64_t start_us;                     /* first byte of the request (monotonic) */
-	struct timespec start_wall;           /* wall clock at start, for $time_local */
+	struct h1_header hdrs[HTTP_MAX_HEADERS]; /* header views */
 };
 
 /* Client connection states. Legal transitions:

@@ -26,6 +26,8 @@ void http_named_location(struct conn *c, struct lstr name);
 
 /* Response head helpers: start a head into c->out. */
 int http_head_start(struct conn *c, int status);
+int http_head_server(struct conn *c, bool tokens);
+int http_head_date(struct conn *c);
 int http_head_add(struct conn *c, const char *name, size_t nlen, const char *val, size_t vlen);
 int http_head_addf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int http_head_finish(struct conn *c, bool add_headers);
@@ -73,6 +75,7 @@ void proxy_on_client_event(struct conn *c);
 void proxy_client_timeout(struct conn *c);
 void proxy_abort(struct conn *c);
 void proxy_worker_cleanup(struct worker *w);
+void proxy_worker_free(struct worker *w);
 
 /* static.c */
 void static_handle(struct conn *c);

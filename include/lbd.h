@@ -43,6 +43,22 @@ static inline bool lstr_eq(struct lstr a, struct lstr b)
 
 bool lstr_ieq(struct lstr a, struct lstr b);
 
+/* lbd_u64toa - decimal digits of V at P (no NUL); returns their count
+ * (at most 20). For hot paths where snprintf is too slow. */
+static inline size_t lbd_u64toa(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	for (size_t i = 0; i < n; i++)
+		p[i] = tmp[n - 1 - i];
+	return n;
+}
+
 /* lbd_now_ms - monotonic clock in milliseconds. */
 static inline int64_t lbd_now_ms(void)
 {

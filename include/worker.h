@@ -51,6 +51,8 @@ struct worker {
 	_Atomic(struct cfg *) next_cfg; /* posted configuration for WCMD_RELOAD */
 	char **relay_free;             /* free relay buffers */
 	int nrelay_free;
+	struct uconn *uconn_free;      /* free uconn objects (proxy.c) */
+	int nuconn_free;
 };
 
 enum worker_cmd {

@@ -721,8 +721,15 @@ static bool h1_mem_ieq(const char *a, const char *b, size_t n)
 
 bool h1_str_ieq(struct h1_str s, const char *lit)
 {
-	size_t n = strlen(lit);
+	size_t n;
 
+	/* Most calls compare a header name against a list of names: reject
+	 * on the first byte before measuring the literal. */
+	if (s.len == 0 || lit[0] == '\0')
+		return s.len == 0 && lit[0] == '\0';
+	if ((s.p[0] | 0x20) != (lit[0] | 0x20))
+		return false;
+	n = strlen(lit);
 	return s.len == n && h1_mem_ieq(s.p, lit, n);
 }
 

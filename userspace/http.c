@@ -98,12 +98,14 @@ static const char *status_text(int code)
 const char *http_status_line(int status)
 {
 	static __thread char line[64];
-	const char *t = status_text(status);
+	static __thread int last;
+	const char *t;
 
-	if (t)
-		snprintf(line, sizeof(line), "%d %s", status, t);
-	else
-		snprintf(line, sizeof(line), "%d ", status);
+	if (status == last)
+		return line;
+	t = status_text(status);
+	snprintf(line, sizeof(line), "%d %s", status, t ? t : "");
+	last = status;
 	return line;
 }
 
@@ -204,13 +206,34 @@ static bool server_tokens(const struct conn *c)
 	return !l || l->server_tokens;
 }
 
+int http_head_server(struct conn *c, bool tokens)
+{
+	static const char full[] = "Server: " LBD_NAME "/" LBD_VERSION "\r\n";
+	static const char bare[] = "Server: " LBD_NAME "\r\n";
+
+	return tokens ? http_out_append(c, full, sizeof(full) - 1)
+		      : http_out_append(c, bare, sizeof(bare) - 1);
+}
+
+int http_head_date(struct conn *c)
+{
+	const char *d = http_date();
+
+	return http_out_append(c, "Date: ", 6) || http_out_append(c, d, strlen(d)) ||
+	       http_out_append(c, "\r\n", 2);
+}
+
 int http_head_start(struct conn *c, int status)
 {
+	const char *sl = http_status_line(status);
+
 	c->req.status = status;
 	c->req.header_sent = true;
-	return http_head_addf(c, "HTTP/1.1 %s\r\nServer: %s\r\nDate: %s\r\n",
-			      http_status_line(status),
-			      server_tokens(c) ? LBD_NAME "/" LBD_VERSION : LBD_NAME, http_date());
+	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, sl, strlen(sl)) ||
+	    http_out_append(c, "\r\n", 2) || http_head_server(c, server_tokens(c)) ||
+	    http_head_date(c))
+		return -ENOMEM;
+	return 0;
 }
 
 static bool keepalive_ok(struct conn *c)
@@ -243,7 +266,8 @@ int http_head_finish(struct conn *c, bool add_headers)
 
 	if (!keepalive_ok(c))
 		c->close_after = true;
-	rc = http_head_addf(c, "Connection: %s\r\n", c->close_after ? "close" : "keep-alive");
+	rc = c->close_after ? http_out_append(c, "Connection: close\r\n", 19)
+			    : http_out_append(c, "Connection: keep-alive\r\n", 24);
 	if (add_headers && l) {
 		bool ok = add_header_applies(c->req.status);
 
@@ -688,23 +712,23 @@ static int process_headers(struct conn *c)
 		    (h->invalid || h->symbol || (h->underscore && !ds->underscores_in_headers))) {
 			continue;
 		}
-		if (h1_str_ieq(h->name, "host")) {
+		if (H1_IS(h->name, "host")) {
 			if (host)
 				return 400;
 			host = &h->value;
-		} else if (h1_str_ieq(h->name, "content-length")) {
+		} else if (H1_IS(h->name, "content-length")) {
 			if (cl)
 				return 400;
 			cl = &h->value;
-		} else if (h1_str_ieq(h->name, "transfer-encoding")) {
+		} else if (H1_IS(h->name, "transfer-encoding")) {
 			if (te)
 				return 400;
 			te = &h->value;
-		} else if (h1_str_ieq(h->name, "connection")) {
+		} else if (H1_IS(h->name, "connection")) {
 			r->hdr_connection = (struct lstr){ h->value.p, h->value.len };
-		} else if (h1_str_ieq(h->name, "expect")) {
+		} else if (H1_IS(h->name, "expect")) {
 			r->hdr_expect = (struct lstr){ h->value.p, h->value.len };
-		} else if (h1_str_ieq(h->name, "upgrade")) {
+		} else if (H1_IS(h->name, "upgrade")) {
 			r->hdr_upgrade = (struct lstr){ h->value.p, h->value.len };
 		}
 	}
@@ -1299,7 +1323,9 @@ static void reset_request(struct conn *c)
 
 	req_cleanup(c);
 	pool_reset(&c->pool);
-	memset(r, 0, sizeof(*r));
+	memset(r, 0, offsetof(struct http_req, up_addrs));
+	r->up_addrs[0] = r->up_status[0] = r->up_resp_time[0] = r->up_conn_time[0] =
+		r->up_hdr_time[0] = '\0';
 	r->body_fd = -1;
 	r->uri_changes = HTTP_MAX_URI_CHANGES + 1;
 	c->close_after = false;

@@ -77,8 +77,6 @@ struct uconn {
 	/* response */
 	char *rbuf;                 /* relay buffer (worker pool), head first */
 	size_t rstart, rend;        /* unread bytes [rstart, rend) */
-	struct h1_response resp;
-	struct h1_header rh[UP_MAX_HEADERS];
 	enum framing fr;            /* upstream framing */
 	uint64_t remaining;         /* FR_LENGTH: bytes still expected */
 	struct h1_chunked ch;       /* FR_CHUNKED decoder */
@@ -89,7 +87,32 @@ struct uconn {
 	size_t span_len;
 	char suffix[16];            /* bytes to send after span ("\r\n", last chunk) */
 	size_t suffix_len, suffix_off;
+	struct uconn *next_free;    /* worker free list */
+
+	/* Last: not cleared when a uconn is reused (the parser fills them). */
+	struct h1_response resp;
+	struct h1_header rh[UP_MAX_HEADERS];
 };
+
+#define UCONN_FREE_MAX 256 /* uconn objects a worker keeps for reuse */
+
+/* up_alloc - a zeroed uconn (the header array excepted) from the worker's
+ * free list, or malloc. */
+static struct uconn *up_alloc(struct worker *w)
+{
+	struct uconn *u = w->uconn_free;
+
+	if (u) {
+		w->uconn_free = u->next_free;
+		w->nuconn_free--;
+	} else {
+		u = malloc(sizeof(*u));
+		if (!u)
+			return NULL;
+	}
+	memset(u, 0, offsetof(struct uconn, resp));
+	return u;
+}
 
 static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
 static void up_timeout(struct ev_loop *loop, struct ev_timer *t);
@@ -103,23 +126,43 @@ static void up_fail_final(struct uconn *u, int status);
 
 /* ---- helpers ----------------------------------------------------------------- */
 
+/* fmt_ms - append ", " (unless first) and US as seconds with 3 decimals,
+ * as $upstream_response_time shows it. */
 static void fmt_ms(char *dst, size_t dstlen, int64_t us)
 {
 	size_t l = strlen(dst);
+	char *p = dst + l;
+	int64_t ms;
 
-	if (l >= dstlen - 16)
+	if (l + 32 > dstlen)
 		return;
-	snprintf(dst + l, dstlen - l, "%s%lld.%03lld", l ? ", " : "", (long long)(us / 1000000),
-		 (long long)((us / 1000) % 1000));
+	if (us < 0)
+		us = 0;
+	if (l) {
+		*p++ = ',';
+		*p++ = ' ';
+	}
+	p += lbd_u64toa(p, (uint64_t)(us / 1000000));
+	ms = (us / 1000) % 1000;
+	*p++ = '.';
+	*p++ = (char)('0' + ms / 100);
+	*p++ = (char)('0' + ms / 10 % 10);
+	*p++ = (char)('0' + ms % 10);
+	*p = '\0';
 }
 
 static void append_str(char *dst, size_t dstlen, const char *s)
 {
-	size_t l = strlen(dst);
+	size_t l = strlen(dst), n = strlen(s);
+	char *p = dst + l;
 
-	if (l + strlen(s) + 3 >= dstlen)
+	if (l + n + 3 >= dstlen)
 		return;
-	snprintf(dst + l, dstlen - l, "%s%s", l ? ", " : "", s);
+	if (l) {
+		*p++ = ',';
+		*p++ = ' ';
+	}
+	memcpy(p, s, n + 1);
 }
 
 static bool method_idempotent(struct lstr m)
@@ -140,9 +183,16 @@ static void up_close_fd(struct uconn *u)
 static void up_free(void *arg)
 {
 	struct uconn *u = arg;
+	struct worker *w = u->w;
 
 	if (u->rbuf)
-		worker_relay_put(u->w, u->rbuf);
+		worker_relay_put(w, u->rbuf);
+	if (w->nuconn_free < UCONN_FREE_MAX) {
+		u->next_free = w->uconn_free;
+		w->uconn_free = u;
+		w->nuconn_free++;
+		return;
+	}
 	free(u);
 }
 
@@ -441,10 +491,15 @@ static void read_body(struct conn *c)
 
 /* ---- request head ----------------------------------------------------------------- */
 
-static const char *const default_skip[] = {
-	"host", "connection", "content-length", "transfer-encoding",
-	"te", "keep-alive", "expect", "upgrade",
-};
+/* skip_client_header - request headers never passed as the client sent
+ * them: nginx's defaults set them itself (Host, Connection,
+ * Content-Length) or clear them (the hop-by-hop and Expect ones). */
+static bool skip_client_header(struct h1_str n)
+{
+	return H1_IS(n, "host") || H1_IS(n, "connection") || H1_IS(n, "content-length") ||
+	       H1_IS(n, "transfer-encoding") || H1_IS(n, "te") || H1_IS(n, "keep-alive") ||
+	       H1_IS(n, "expect") || H1_IS(n, "upgrade");
+}
 
 static bool hdr_named(const struct hdr_list *hl, struct h1_str name)
 {
@@ -570,24 +625,20 @@ static int build_request(struct uconn *u)
 	if (l->proxy_pass_request_headers) {
 		for (size_t i = 0; i < r->h1.nheaders; i++) {
 			const struct h1_header *h = &r->hdrs[i];
-			bool skip = false;
 
 			if (h->invalid || h->symbol)
 				continue;
 			if (h->underscore && !r->srv->underscores_in_headers)
 				continue;
-			for (size_t k = 0; k < ARRAY_SIZE(default_skip) && !skip; k++)
-				skip = h1_str_ieq(h->name, default_skip[k]);
-			if (skip || hdr_named(&l->proxy_headers, h->name))
+			if (skip_client_header(h->name) || hdr_named(&l->proxy_headers, h->name))
 				continue;
 			sb_hdr(&b, h->name.p, h->name.len, h->value.p, h->value.len);
 		}
 	}
 	if (r->body_kind != BODY_NONE && l->proxy_pass_request_body) {
-		char num[32];
-		int n = snprintf(num, sizeof(num), "%llu", (unsigned long long)r->body_received);
+		char num[24];
 
-		sb_hdr(&b, "Content-Length", 14, num, (size_t)n);
+		sb_hdr(&b, "Content-Length", 14, num, lbd_u64toa(num, r->body_received));
 	}
 	sb_add(&b, "\r\n", 2);
 	if (b.oom)
@@ -825,31 +876,32 @@ static void up_send(struct uconn *u)
 
 /* ---- response head ------------------------------------------------------------------- */
 
-static const char *const hidden_default[] = {
-	"date", "server", "x-pad", "x-accel-expires", "x-accel-redirect",
-	"x-accel-limit-rate", "x-accel-buffering", "x-accel-charset",
-};
+/* hidden_by_default - upstream headers nginx does not pass unless
+ * proxy_pass_header names them. */
+static bool hidden_by_default(struct h1_str n)
+{
+	return H1_IS(n, "date") || H1_IS(n, "server") || H1_IS(n, "x-pad") ||
+	       (n.len > 8 && strncasecmp(n.p, "x-accel-", 8) == 0 &&
+		(H1_IS(n, "x-accel-expires") || H1_IS(n, "x-accel-redirect") ||
+		 H1_IS(n, "x-accel-limit-rate") || H1_IS(n, "x-accel-buffering") ||
+		 H1_IS(n, "x-accel-charset")));
+}
 
 static bool hidden(const struct cfg_loc *l, struct h1_str name)
 {
-	static const char *const hop[] = { "connection", "keep-alive", "transfer-encoding",
-					   "proxy-connection", "upgrade", "te", "trailer" };
-
-	for (size_t i = 0; i < ARRAY_SIZE(hop); i++)
-		if (h1_str_ieq(name, hop[i]))
-			return true;
+	if (H1_IS(name, "connection") || H1_IS(name, "keep-alive") ||
+	    H1_IS(name, "transfer-encoding") || H1_IS(name, "proxy-connection") ||
+	    H1_IS(name, "upgrade") || H1_IS(name, "te") || H1_IS(name, "trailer"))
+		return true;
 	for (int i = 0; i < l->proxy_hide_header.n; i++)
 		if (h1_str_ieq(name, l->proxy_hide_header.v[i]))
 			return true;
-	for (size_t i = 0; i < ARRAY_SIZE(hidden_default); i++) {
-		if (!h1_str_ieq(name, hidden_default[i]))
-			continue;
-		for (int k = 0; k < l->proxy_pass_header.n; k++)
-			if (h1_str_ieq(name, l->proxy_pass_header.v[k]))
-				return false;
-		return true;
-	}
-	return false;
+	if (!hidden_by_default(name))
+		return false;
+	for (int k = 0; k < l->proxy_pass_header.n; k++)
+		if (h1_str_ieq(name, l->proxy_pass_header.v[k]))
+			return false;
+	return true;
 }
 
 /* rewrite_location - proxy_redirect on a Location/Refresh value. */
@@ -942,13 +994,13 @@ static void process_head(struct uconn *u, size_t n)
 	bool up_close = resp->version < 11;
 	char st[8];
 
-	snprintf(st, sizeof(st), "%d", resp->status);
+	st[lbd_u64toa(st, (uint64_t)resp->status)] = '\0';
 	append_str(r->up_status, sizeof(r->up_status), st);
 	fmt_ms(r->up_hdr_time, sizeof(r->up_hdr_time), lbd_now_us() - u->try_us);
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		struct h1_header *h = &u->rh[i];
 
-		if (h1_str_ieq(h->name, "content-length")) {
+		if (H1_IS(h->name, "content-length")) {
 			uint64_t v;
 
 			if (h1_parse_content_length(h->value, &v) ||
@@ -961,9 +1013,9 @@ static void process_head(struct uconn *u, size_t n)
 			}
 			cl = &h->value;
 			u->remaining = v;
-		} else if (h1_str_ieq(h->name, "transfer-encoding")) {
+		} else if (H1_IS(h->name, "transfer-encoding")) {
 			te = &h->value;
-		} else if (h1_str_ieq(h->name, "connection")) {
+		} else if (H1_IS(h->name, "connection")) {
 			if (h1_list_has_token(h->value, "close"))
 				up_close = true;
 		}
@@ -1020,25 +1072,23 @@ static void process_head(struct uconn *u, size_t n)
 		pass_server |= strcasecmp(l->proxy_pass_header.v[k], "server") == 0;
 		pass_date |= strcasecmp(l->proxy_pass_header.v[k], "date") == 0;
 	}
-	if (http_head_addf(c, "HTTP/1.1 %d %.*s\r\n", resp->status, (int)resp->reason.len,
-			   resp->reason.p))
+	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
+	    http_out_append(c, " ", 1) ||
+	    http_out_append(c, resp->reason.p, resp->reason.len) || http_out_append(c, "\r\n", 2))
 		goto oom;
-	if (!pass_server &&
-	    http_head_addf(c, "Server: %s\r\n",
-			   l->server_tokens ? LBD_NAME "/" LBD_VERSION : LBD_NAME))
+	if (!pass_server && http_head_server(c, l->server_tokens))
 		goto oom;
-	if (!pass_date && http_head_addf(c, "Date: %s\r\n", http_date()))
+	if (!pass_date && http_head_date(c))
 		goto oom;
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		struct h1_header *h = &u->rh[i];
 
 		if (hidden(l, h->name))
 			continue;
-		if (l->redirect_mode && (h1_str_ieq(h->name, "location") ||
-					 h1_str_ieq(h->name, "refresh"))) {
+		if (l->redirect_mode && (H1_IS(h->name, "location") || H1_IS(h->name, "refresh"))) {
 			struct lstr v = rewrite_location(c, h->value);
 
-			if (h1_str_ieq(h->name, "location"))
+			if (H1_IS(h->name, "location"))
 				http_absolute_location(c, &v);
 			if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 				goto oom;
@@ -1051,7 +1101,7 @@ static void process_head(struct uconn *u, size_t n)
 	u->dechunk = false;
 	if (u->fr == FR_CHUNKED) {
 		if (r->version >= 11) {
-			if (http_head_addf(c, "Transfer-Encoding: chunked\r\n"))
+			if (http_out_append(c, "Transfer-Encoding: chunked\r\n", 28))
 				goto oom;
 		} else {
 			u->dechunk = true;
@@ -1060,7 +1110,7 @@ static void process_head(struct uconn *u, size_t n)
 	} else if (u->fr == FR_CLOSE) {
 		if (r->version >= 11 && l->chunked_transfer_encoding) {
 			u->chunk_out = true;
-			if (http_head_addf(c, "Transfer-Encoding: chunked\r\n"))
+			if (http_out_append(c, "Transfer-Encoding: chunked\r\n", 28))
 				goto oom;
 		} else {
 			c->close_after = true;
@@ -1232,9 +1282,15 @@ static int frame(struct uconn *u)
 		u->span_len = avail;
 		u->rstart = u->rend;
 		if (u->chunk_out && avail) {
+			static const char hexd[] = "0123456789abcdef";
 			char pre[24];
-			int k = snprintf(pre, sizeof(pre), "%zx\r\n", avail);
+			int k = 0;
 
+			for (int sh = 60; sh >= 0; sh -= 4)
+				if ((avail >> sh) || k || sh == 0)
+					pre[k++] = hexd[(avail >> sh) & 15];
+			pre[k++] = '\r';
+			pre[k++] = '\n';
 			if (http_out_append(u->c, pre, (size_t)k))
 				return -1;
 			memcpy(u->suffix, "\r\n", 2);
@@ -1484,7 +1540,7 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 void proxy_start(struct conn *c)
 {
 	struct http_req *r = &c->req;
-	struct uconn *u = calloc(1, sizeof(*u));
+	struct uconn *u = up_alloc(c->w);
 
 	if (!u) {
 		http_finalize(c, 500);
@@ -1511,7 +1567,9 @@ void proxy_start(struct conn *c)
 		r->body_done = true;
 		if (build_request(u)) {
 			r->up = NULL;
-			free(u);
+			u->next_free = c->w->uconn_free;
+			c->w->uconn_free = u;
+			c->w->nuconn_free++;
 			http_finalize(c, 500);
 			return;
 		}
@@ -1601,4 +1659,15 @@ void proxy_worker_cleanup(struct worker *w)
 		idle_remove(u);
 		up_destroy(u);
 	}
+}
+
+void proxy_worker_free(struct worker *w)
+{
+	while (w->uconn_free) {
+		struct uconn *u = w->uconn_free;
+
+		w->uconn_free = u->next_free;
+		free(u);
+	}
+	w->nuconn_free = 0;
 }

@@ -392,6 +392,7 @@ static void *worker_main(void *arg)
 	for (int i = 0; i < w->loop.ndefers; i++)
 		w->loop.defers[i].fn(w->loop.defers[i].arg);
 	w->loop.ndefers = 0;
+	proxy_worker_free(w);
 	alog_flush_thread();
 	return NULL;
 }
