@@ -143,8 +143,8 @@ struct conn {
 	struct listen_group *lg;      /* listening address it came in on */
 	struct sockaddr_storage peer; /* client address */
 	socklen_t peerlen;
-	struct sockaddr_storage local; /* local address ($server_addr) */
-	socklen_t locallen;
+	struct sockaddr_storage local; /* local address ($server_addr): use conn_local() */
+	socklen_t locallen;           /* 0 until conn_local() looked it up */
 	uint64_t number;              /* $connection */
 	int requests;                 /* $connection_requests */
 	enum conn_state state;        /* see above */

@@ -49,6 +49,7 @@ void http_response_done(struct conn *c);
 void http_send_body(struct conn *c);
 
 void conn_close(struct conn *c);
+const struct sockaddr_storage *conn_local(struct conn *c);
 void conn_arm_timer(struct conn *c, int64_t ms);
 void http_conn_run(struct conn *c);
 

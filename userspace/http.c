@@ -405,6 +405,18 @@ void conn_close(struct conn *c)
 		conn_free(c); /* no memory to defer: the event batch holds no ref */
 }
 
+/* conn_local - the local address ($server_addr, redirects), looked up
+ * on first use: most requests never need it. */
+const struct sockaddr_storage *conn_local(struct conn *c)
+{
+	if (!c->locallen) {
+		c->locallen = sizeof(c->local);
+		if (getsockname(c->io.fd, (struct sockaddr *)&c->local, &c->locallen) == -1)
+			c->locallen = 0;
+	}
+	return &c->local;
+}
+
 static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct conn *c = t->data;
@@ -478,7 +490,10 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 		close(fd);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* At accept, not at the first keep-alive as nginx: a response whose
+	 * last segment is short must not wait for a delayed ACK. */
+	if (lg->default_srv->loc.tcp_nodelay)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev_io_init(&c->io, fd, conn_io, c);
 	ev_timer_init(&c->timer, conn_timeout, c);
 	c->w = w;
@@ -487,8 +502,6 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 	c->lg = lg;
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
-	c->locallen = sizeof(c->local);
-	getsockname(fd, (struct sockaddr *)&c->local, &c->locallen);
 	c->number = atomic_fetch_add_explicit(&lbd_conn_counter, 1, memory_order_relaxed) + 1;
 	c->file_fd = -1;
 	c->req.body_fd = -1;
@@ -953,6 +966,7 @@ void http_absolute_location(struct conn *c, struct lstr *v)
 	if (!host.len)
 		host = c->req.srv && c->req.srv->nnames ? lstr_c(c->req.srv->names[0].name)
 							  : LSTR("localhost");
+	conn_local(c);
 	if (c->local.ss_family == AF_INET)
 		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
 	else if (c->local.ss_family == AF_INET6)

@@ -125,9 +125,6 @@ static void dir_redirect(struct conn *c)
 	struct http_req *r = &c->req;
 	size_t n = r->u.uri.len + 1 + (r->u.args.len ? r->u.args.len + 1 : 0);
 	char *loc = pool_alloc(&c->pool, n + 1);
-	char port[16] = "";
-	struct lstr host = r->host.len ? r->host : LSTR("localhost");
-	uint16_t p = 0;
 
 	if (!loc) {
 		http_finalize(c, 500);
@@ -135,21 +132,8 @@ static void dir_redirect(struct conn *c)
 	}
 	snprintf(loc, n + 1, "%.*s/%s%.*s", (int)r->u.uri.len, r->u.uri.p, r->u.args.len ? "?" : "",
 		 (int)r->u.args.len, r->u.args.p);
-	if (c->local.ss_family == AF_INET)
-		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
-	else if (c->local.ss_family == AF_INET6)
-		p = ntohs(((struct sockaddr_in6 *)&c->local)->sin6_port);
-	if (p && p != 80)
-		snprintf(port, sizeof(port), ":%u", p);
-	size_t al = 7 + host.len + strlen(port) + n;
-	char *abs = pool_alloc(&c->pool, al + 1);
-
-	if (!abs) {
-		http_finalize(c, 500);
-		return;
-	}
-	snprintf(abs, al + 1, "http://%.*s%s%s", (int)host.len, host.p, port, loc);
-	r->resp_location = (struct lstr){ abs, al };
+	r->resp_location = (struct lstr){ loc, n };
+	http_absolute_location(c, &r->resp_location);
 	http_finalize(c, 301);
 }
 

@@ -28,6 +28,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "http.h"
 #include "var.h"
 
 #define VAR_FOUND	0
@@ -70,28 +71,13 @@ static inline int var_set(struct lstr *out, const char *p, size_t len)
 	return VAR_FOUND;
 }
 
-/* var_utoa - decimal digits of v into buf (at least 20 bytes); length. */
-static size_t var_utoa(char *buf, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0;
-
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (size_t i = 0; i < n; i++)
-		buf[i] = tmp[n - 1 - i];
-	return n;
-}
-
 static int var_u64(struct conn *c, struct lstr *out, uint64_t v)
 {
 	char *p = pool_alloc(&c->pool, 20);
 
 	if (!p)
 		return -ENOMEM;
-	return var_set(out, p, var_utoa(p, v));
+	return var_set(out, p, lbd_u64toa(p, v));
 }
 
 /* var_copy - a pool copy of buf[0..len), as the value. */
@@ -185,7 +171,7 @@ static int var_sec_ms(struct conn *c, struct lstr *out, int64_t sec, int64_t ms)
 
 	if (!p)
 		return -ENOMEM;
-	n = var_utoa(p, (uint64_t)(sec < 0 ? 0 : sec));
+	n = lbd_u64toa(p, (uint64_t)(sec < 0 ? 0 : sec));
 	p[n++] = '.';
 	p[n++] = (char)('0' + ms / 100 % 10);
 	p[n++] = (char)('0' + ms / 10 % 10);
@@ -687,12 +673,12 @@ static int vg_remote_port(struct conn *c, struct lstr *out)
 
 static int vg_server_addr(struct conn *c, struct lstr *out)
 {
-	return var_addr(c, out, &c->local, c->locallen);
+	return var_addr(c, out, conn_local(c), c->locallen);
 }
 
 static int vg_server_port(struct conn *c, struct lstr *out)
 {
-	return var_port(c, out, &c->local);
+	return var_port(c, out, conn_local(c));
 }
 
 static int vg_binary_remote_addr(struct conn *c, struct lstr *out)
@@ -847,7 +833,7 @@ static int vg_status(struct conn *c, struct lstr *out)
 		p[2] = (char)('0' + st % 10);
 		n = 3;
 	} else {
-		n = var_utoa(p, st);
+		n = lbd_u64toa(p, st);
 	}
 	return var_set(out, p, n);
 }
