@@ -120,7 +120,9 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@scripts/run-demo.sh
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory $(B)/demo_backend
+	-@$(MAKE) --no-print-directory $(B)/lbd
 	@bench/run.sh
 
 format:

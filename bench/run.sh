@@ -74,11 +74,7 @@ cleanup() {
 	trap - EXIT INT TERM
 	local p
 	for p in "${pids[@]}"; do
-		kill -TERM "$p" 2>/dev/null || true
-	done
-	for p in "${pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
-		wait "$p" 2>/dev/null || true
+		stop "$p"
 	done
 	[[ -n "$work" ]] && rm -rf "$work"
 }
@@ -96,11 +92,19 @@ port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# alive PID: the process exists and is not a zombie (kill -0 succeeds on
+# an unreaped child)
+alive() {
+	local st
+	st=$(cut -d ')' -f 2 "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n "$st" && $st != " Z"* ]]
+}
+
 # wait_port PORT PID: until PORT accepts (true) or PID dies or 10 s pass
 wait_port() {
 	for _ in $(seq 100); do
 		port_open "$1" && return 0
-		kill -0 "$2" 2>/dev/null || return 1
+		alive "$2" || return 1
 		sleep 0.1
 	done
 	return 1
@@ -109,15 +113,20 @@ wait_port() {
 # stop PID: TERM, then KILL after 5 s; the PID is forgotten afterwards so
 # that cleanup never signals a recycled PID
 stop() {
-	local p keep=()
 	if kill -TERM "$1" 2>/dev/null; then
 		for _ in $(seq 50); do
-			kill -0 "$1" 2>/dev/null || break
+			alive "$1" || break
 			sleep 0.1
 		done
-		kill -KILL "$1" 2>/dev/null || true
+		alive "$1" && kill -KILL "$1" 2>/dev/null
 	fi
 	wait "$1" 2>/dev/null || true
+	forget "$1"
+}
+
+# forget PID: drop a reaped PID from the cleanup list
+forget() {
+	local p keep=()
 	for p in "${pids[@]}"; do
 		[[ $p == "$1" ]] || keep+=("$p")
 	done
@@ -251,6 +260,20 @@ start_target() {
 	return 0
 }
 
+# run_wrk SECONDS OUTFILE ARGS...: wrk on LOAD_CPUS, bounded in time. It
+# runs in the background under `wait`, which a trapped Ctrl-C interrupts at
+# once (a foreground wrk would swallow it and the run would go on).
+run_wrk() {
+	local secs=$1 out=$2 w
+	shift 2
+	timeout -k 5 $((secs + 60)) taskset -c "$LOAD_CPUS" \
+		"$WRK_BIN" -d "${secs}s" "$@" >"$out" 2>&1 &
+	w=$!
+	pids+=("$w")
+	wait "$w" || true
+	forget "$w"
+}
+
 # measure NAME CELL: one wrk run against target_port, results into res[]
 measure() {
 	local name=$1 cell=$2 url hdr=() out line
@@ -259,15 +282,14 @@ measure() {
 	local args=(-t 1 -c "${cell_conns[$cell]}" --timeout "${cell_timeout[$cell]}"
 		-s "$here/report.lua" "${hdr[@]}" "$url")
 	if [[ $WARMUP != 0 ]]; then
-		timeout $((WARMUP + 40)) taskset -c "$LOAD_CPUS" \
-			"$WRK_BIN" -d "${WARMUP}s" "${args[@]}" >/dev/null 2>&1 || true
+		run_wrk "$WARMUP" /dev/null "${args[@]}"
 	fi
 	local p0 l0 f0 p1 l1 f1 foreign
 	f0=$(foreign_snap)
 	p0=$(cpu_ticks "$PROXY_CPUS")
 	l0=$(cpu_ticks "$LOAD_CPUS")
-	out=$(timeout $((DURATION + 60)) taskset -c "$LOAD_CPUS" \
-		"$WRK_BIN" -d "${DURATION}s" --latency "${args[@]}" 2>&1) || true
+	run_wrk "$DURATION" "$work/wrk.out" --latency "${args[@]}"
+	out=$(cat "$work/wrk.out")
 	p1=$(cpu_ticks "$PROXY_CPUS")
 	l1=$(cpu_ticks "$LOAD_CPUS")
 	f1=$(foreign_snap)

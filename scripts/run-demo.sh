@@ -31,6 +31,14 @@ die() {
 	exit 1
 }
 
+# alive PID: the process exists and is not a zombie (kill -0 succeeds on
+# an unreaped child)
+alive() {
+	local st
+	st=$(cut -d ')' -f 2 "/proc/$1/stat" 2>/dev/null) || return 1
+	[[ -n "$st" && $st != " Z"* ]]
+}
+
 # shellcheck disable=SC2317 # called through trap
 cleanup() {
 	trap - EXIT INT TERM
@@ -40,15 +48,15 @@ cleanup() {
 	done
 	# give them 3 s to exit cleanly, then insist
 	for _ in $(seq 30); do
-		local alive=0
+		local any=0
 		for p in "${pids[@]}"; do
-			kill -0 "$p" 2>/dev/null && alive=1
+			alive "$p" && any=1
 		done
-		[[ $alive -eq 0 ]] && break
+		[[ $any -eq 0 ]] && break
 		sleep 0.1
 	done
 	for p in "${pids[@]}"; do
-		kill -KILL "$p" 2>/dev/null || true
+		alive "$p" && kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null || true
 }
@@ -88,7 +96,7 @@ for i in "${!names[@]}"; do
 	name=${names[$i]}
 	for _ in $(seq 50); do
 		grep -q '^listening ' "$run/$name.out" && break
-		kill -0 "${pids[$i]}" 2>/dev/null || break
+		alive "${pids[$i]}" || break
 		sleep 0.1
 	done
 	grep -q '^listening ' "$run/$name.out" ||
@@ -106,7 +114,7 @@ proxy_pid=$!
 pids+=("$proxy_pid")
 for _ in $(seq 100); do
 	port_busy 8080 && break
-	kill -0 "$proxy_pid" 2>/dev/null || break
+	alive "$proxy_pid" || break
 	sleep 0.1
 done
 if ! port_busy 8080; then

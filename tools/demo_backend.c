@@ -1486,22 +1486,25 @@ static void db_listen_text(struct db_listen *l)
 	}
 }
 
-/* Binds one worker's socket for l. The first bind of an ephemeral port
- * fixes l->port so the other workers' sockets join the same port. */
-static int db_bind(struct db_listen *l)
+/* Opens a TCP socket bound to l, listening if asked, and resolves an
+ * ephemeral port into l. Returns the fd or -errno. */
+static int db_socket(struct db_listen *l, bool reuseport, bool listening)
 {
 	int fd, one = 1, err;
 
 	fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == -1)
+		goto fail;
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1)
 		goto fail;
 	if (l->addr.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) == -1)
 		goto fail;
-	if (bind(fd, (struct sockaddr *)&l->addr, l->addrlen) == -1 || listen(fd, 4096) == -1)
+	if (bind(fd, (struct sockaddr *)&l->addr, l->addrlen) == -1)
+		goto fail;
+	if (listening && listen(fd, 4096) == -1)
 		goto fail;
 	if (l->port == 0) {
 		struct sockaddr_storage ss;
@@ -1524,6 +1527,29 @@ fail:
 	return err;
 }
 
+/*
+ * db_bind() opens one worker's listening socket for l; first is set for the
+ * first worker. SO_REUSEPORT lets the workers share the port, but it would
+ * also let another process of the same user join the port silently and
+ * take a share of the connections, which makes "which backend answered"
+ * tests lie. So a single-threaded server never sets it, and a multi-threaded
+ * one first binds a probe without it, which fails with EADDRINUSE when the
+ * port is taken (and picks the ephemeral port). Returns the fd or -errno.
+ */
+static int db_bind(struct db_listen *l, bool first)
+{
+	bool reuseport = db_cfg.nthreads > 1;
+
+	if (first && reuseport) {
+		int probe = db_socket(l, false, false);
+
+		if (probe < 0)
+			return probe;
+		close(probe);
+	}
+	return db_socket(l, reuseport, true);
+}
+
 static int db_worker_init(struct db_worker *w)
 {
 	struct epoll_event ev;
@@ -1541,7 +1567,7 @@ static int db_worker_init(struct db_worker *w)
 		return -errno;
 	for (i = 0; i < db_cfg.nlisten; i++) {
 		struct db_lsock *ls = &w->lsock[i];
-		int fd = db_bind(&db_cfg.listen[i]);
+		int fd = db_bind(&db_cfg.listen[i], w == &db_workers[0]);
 
 		if (fd < 0) {
 			db_listen_text(&db_cfg.listen[i]);
