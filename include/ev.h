@@ -55,6 +55,7 @@ struct ev_loop {
 	int ndefers, capdefers;   /* count and capacity */
 	bool stop;                /* ev_run returns at the end of the round */
 	void *data;               /* owner (the worker) */
+	void (*flush)(struct ev_loop *loop); /* after the I/O events of a round */
 };
 
 int ev_loop_init(struct ev_loop *loop);

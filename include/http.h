@@ -77,6 +77,7 @@ void proxy_client_timeout(struct conn *c);
 void proxy_abort(struct conn *c);
 void proxy_worker_cleanup(struct worker *w);
 void proxy_worker_free(struct worker *w);
+void proxy_flush(struct ev_loop *loop);
 
 /* static.c */
 void static_handle(struct conn *c);

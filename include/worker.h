@@ -53,6 +53,8 @@ struct worker {
 	int nrelay_free;
 	struct uconn *uconn_free;      /* free uconn objects (proxy.c) */
 	int nuconn_free;
+	struct uconn **flushq;         /* uconns with output to send after the round */
+	int nflushq, capflushq;
 };
 
 enum worker_cmd {

@@ -230,6 +230,10 @@ int ev_run(struct ev_loop *loop)
 			if (io->active)
 				io->cb(loop, io, evs[i].events);
 		}
+		/* Writes queued by the callbacks go out together: peers woken
+		 * once find many sockets ready. */
+		if (loop->flush)
+			loop->flush(loop);
 		run_timers(loop);
 		run_defers(loop);
 	}

@@ -88,6 +88,7 @@ struct uconn {
 	char suffix[16];            /* bytes to send after span ("\r\n", last chunk) */
 	size_t suffix_len, suffix_off;
 	struct uconn *next_free;    /* worker free list */
+	bool queued;                /* in the worker's flush queue */
 
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
@@ -123,6 +124,33 @@ static void relay(struct uconn *u);
 static void connect_next(struct uconn *u);
 static int build_request(struct uconn *u);
 static void up_fail_final(struct uconn *u, int status);
+
+/* up_queue - send U's pending output (request or response) after this
+ * event round instead of now, so that peers woken once find many sockets
+ * ready. Sends at once when the queue cannot grow. */
+static void up_queue(struct uconn *u)
+{
+	struct worker *w = u->w;
+
+	if (u->queued)
+		return;
+	if (w->nflushq == w->capflushq) {
+		int cap = w->capflushq ? w->capflushq * 2 : 64;
+		struct uconn **q = realloc(w->flushq, (size_t)cap * sizeof(*q));
+
+		if (!q) {
+			if (u->state == US_SENDING)
+				up_send(u);
+			else
+				relay(u);
+			return;
+		}
+		w->flushq = q;
+		w->capflushq = cap;
+	}
+	u->queued = true;
+	w->flushq[w->nflushq++] = u;
+}
 
 /* ---- helpers ----------------------------------------------------------------- */
 
@@ -721,7 +749,7 @@ static void connect_next(struct uconn *u)
 			u->writable = true;
 			u->state = US_SENDING;
 			fmt_ms(c->req.up_conn_time, sizeof(c->req.up_conn_time), 0);
-			up_send(u);
+			up_queue(u);
 			return;
 		}
 	}
@@ -1122,7 +1150,7 @@ static void process_head(struct uconn *u, size_t n)
 	u->span = NULL;
 	u->span_len = 0;
 	u->suffix_len = u->suffix_off = 0;
-	relay(u);
+	up_queue(u);
 	return;
 oom:
 	up_release(u, false);
@@ -1659,6 +1687,27 @@ void proxy_worker_cleanup(struct worker *w)
 		idle_remove(u);
 		up_destroy(u);
 	}
+}
+
+/* proxy_flush - the worker loop's end-of-round hook: send what up_queue()
+ * held back. Entries whose request is gone are skipped (their memory is
+ * freed only by deferred calls, which run after this). */
+void proxy_flush(struct ev_loop *loop)
+{
+	struct worker *w = loop->data;
+
+	for (int i = 0; i < w->nflushq; i++) {
+		struct uconn *u = w->flushq[i];
+
+		u->queued = false;
+		if (!u->c || u->io.fd < 0)
+			continue;
+		if (u->state == US_SENDING)
+			up_send(u);
+		else if (u->state == US_RELAY)
+			relay(u);
+	}
+	w->nflushq = 0;
 }
 
 void proxy_worker_free(struct worker *w)

@@ -376,6 +376,7 @@ static void *worker_main(void *arg)
 	int rc;
 
 	adopt_set(w, atomic_load(&pub_set));
+	w->loop.flush = proxy_flush;
 	ev_io_init(&w->evio, w->evfd, cmd_cb, w);
 	ev_io_start(&w->loop, &w->evio, EPOLLIN);
 	ev_timer_init(&w->accept_timer, accept_timer_cb, w);
@@ -476,6 +477,7 @@ void worker_join_all(void)
 		for (int k = 0; k < workers[i].nrelay_free; k++)
 			free(workers[i].relay_free[k]);
 		free(workers[i].relay_free);
+		free(workers[i].flushq);
 	}
 	nworkers = 0;
 	free_set(retired);
