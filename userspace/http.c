@@ -28,6 +28,7 @@
 #include "cfg.h"
 #include "http.h"
 #include "log.h"
+#include "stats.h"
 #include "var.h"
 #include "worker.h"
 
@@ -390,6 +391,7 @@ void conn_close(struct conn *c)
 		return;
 	c->dead = true;
 	c->state = CS_CLOSING;
+	stats_conn_closed();
 	req_cleanup(c);
 	ev_timer_stop(&w->loop, &c->timer);
 	ev_io_stop(&w->loop, &c->io);
@@ -428,6 +430,7 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 		if (c->in.end > c->in.start) {
 			c->req.status = 408;
 			alog_write(c);
+			stats_request_done(c);
 		}
 		conn_close(c);
 		break;
@@ -503,6 +506,7 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 	memcpy(&c->peer, peer, peerlen);
 	c->peerlen = peerlen;
 	c->number = atomic_fetch_add_explicit(&lbd_conn_counter, 1, memory_order_relaxed) + 1;
+	stats_conn_opened();
 	c->file_fd = -1;
 	c->req.body_fd = -1;
 	pool_init(&c->pool, 4096);
@@ -1415,6 +1419,7 @@ void http_response_done(struct conn *c)
 	if (!c->req.loc && c->req.srv)
 		c->req.loc = &c->req.srv->loc;
 	alog_write(c);
+	stats_request_done(c);
 	if (c->close_after || c->peer_closed) {
 		conn_close(c);
 		return;
@@ -1507,6 +1512,7 @@ void http_finalize(struct conn *c, int status)
 	if (status == 444) {
 		r->status = 444;
 		alog_write(c);
+		stats_request_done(c);
 		conn_close(c);
 		return;
 	}
