@@ -14,13 +14,13 @@
 
 /* struct alog - one access_log directive. Immutable after config. */
 struct alog {
-	char *path;                 /* file path ("/dev/stdout" allowed) */
-	struct alog_file *file;     /* shared open file (several directives may name one) */
+	char *path;		      /* file path ("/dev/stdout" allowed) */
+	struct alog_file *file;	      /* shared open file (several directives may name one) */
 	const struct log_format *fmt; /* format */
-	size_t buffer;              /* buffer= bytes (0 = write each line) */
-	int64_t flush_ms;           /* flush= (default: only when the buffer fills) */
-	struct cval *cond;          /* if=COND: skip when empty or "0" */
-	int index;                  /* slot in each worker's per-thread buffer table */
+	size_t buffer;		      /* buffer= bytes (0 = write each line) */
+	int64_t flush_ms;	      /* flush= (default: only when the buffer fills) */
+	struct cval *cond;	      /* if=COND: skip when empty or "0" */
+	int index;		      /* slot in each worker's per-thread buffer table */
 };
 
 /* alog_open - open (or share) the file of A; -errno. Called at config time. */

@@ -14,8 +14,8 @@
 
 /* struct cfg_opts - what the command line says. */
 struct cfg_opts {
-	const char *conf_file;  /* -c (absolute or relative to prefix) */
-	const char *prefix;     /* -p, ends with '/' */
+	const char *conf_file;	/* -c (absolute or relative to prefix) */
+	const char *prefix;	/* -p, ends with '/' */
 	const char *directives; /* -g */
 };
 

@@ -26,35 +26,35 @@ typedef void (*ev_defer_cb)(void *arg);
 /* struct ev_io - interest in one fd. Registered edge-triggered for both
  * directions once; the owner tracks readiness itself. */
 struct ev_io {
-	int fd;         /* watched fd, -1 when stopped */
-	ev_io_cb cb;    /* called with EPOLL* bits */
-	void *data;     /* owner */
-	bool active;    /* registered with epoll */
+	int fd;	     /* watched fd, -1 when stopped */
+	ev_io_cb cb; /* called with EPOLL* bits */
+	void *data;  /* owner */
+	bool active; /* registered with epoll */
 };
 
 /* struct ev_timer - a one-shot timer. */
 struct ev_timer {
-	int64_t when;     /* deadline, ms on the loop clock */
-	ev_timer_cb cb;   /* called once when due */
-	void *data;       /* owner */
-	int heap_idx;     /* position in the heap, -1 when not armed */
+	int64_t when;	/* deadline, ms on the loop clock */
+	ev_timer_cb cb; /* called once when due */
+	void *data;	/* owner */
+	int heap_idx;	/* position in the heap, -1 when not armed */
 };
 
 struct ev_defer {
 	ev_defer_cb fn; /* function to call after the dispatch round */
-	void *arg;      /* its argument */
+	void *arg;	/* its argument */
 };
 
 /* struct ev_loop - epoll fd, timer heap, deferred calls. Owned by a thread. */
 struct ev_loop {
-	int epfd;                 /* epoll instance */
-	int64_t now;              /* ms, monotonic; refreshed each round */
-	struct ev_timer **heap;   /* min-heap on when */
-	int nheap, capheap;       /* heap size and capacity */
-	struct ev_defer *defers;  /* calls to run after the round */
-	int ndefers, capdefers;   /* count and capacity */
-	bool stop;                /* ev_run returns at the end of the round */
-	void *data;               /* owner (the worker) */
+	int epfd;			     /* epoll instance */
+	int64_t now;			     /* ms, monotonic; refreshed each round */
+	struct ev_timer **heap;		     /* min-heap on when */
+	int nheap, capheap;		     /* heap size and capacity */
+	struct ev_defer *defers;	     /* calls to run after the round */
+	int ndefers, capdefers;		     /* count and capacity */
+	bool stop;			     /* ev_run returns at the end of the round */
+	void *data;			     /* owner (the worker) */
 	void (*flush)(struct ev_loop *loop); /* after the I/O events of a round */
 };
 

@@ -199,7 +199,8 @@ bool h1_str_ieq(struct h1_str s, const char *lit);
 
 /* H1_IS - h1_str_ieq for a string literal: the length is compared first, at
  * compile-time cost, which makes scans of header names against lists cheap. */
-#define H1_IS(s, lit) ((s).len == sizeof(lit) - 1 && strncasecmp((s).p, (lit), sizeof(lit) - 1) == 0)
+#define H1_IS(s, lit) \
+	((s).len == sizeof(lit) - 1 && strncasecmp((s).p, (lit), sizeof(lit) - 1) == 0)
 
 /*
  * h1_list_has_token - whether the comma-separated list v (Connection,

@@ -20,8 +20,8 @@
 #include "lbd.h"
 #include "pool.h"
 
-#define HTTP_MAX_HEADERS 100 /* request headers kept per request (nginx has no fixed cap) */
-#define HTTP_MAX_CAPTURES 10 /* $0..$9 */
+#define HTTP_MAX_HEADERS  100 /* request headers kept per request (nginx has no fixed cap) */
+#define HTTP_MAX_CAPTURES 10  /* $0..$9 */
 
 struct worker;
 struct uconn;
@@ -43,16 +43,16 @@ struct http_uri {
 
 /* struct http_captures - the last regex match ($1..$9, named). */
 struct http_captures {
-	const char *subject;         /* matched string (pool copy) */
+	const char *subject;		    /* matched string (pool copy) */
 	size_t ovec[2 * HTTP_MAX_CAPTURES]; /* offsets pairs */
-	int n;                       /* pairs set */
-	void *re;                    /* pcre2_code * that matched (named lookups) */
+	int n;				    /* pairs set */
+	void *re;			    /* pcre2_code * that matched (named lookups) */
 };
 
 enum http_body_kind {
-	BODY_NONE = 0,   /* no body */
-	BODY_LENGTH,     /* Content-Length */
-	BODY_CHUNKED,    /* Transfer-Encoding: chunked */
+	BODY_NONE = 0, /* no body */
+	BODY_LENGTH,   /* Content-Length */
+	BODY_CHUNKED,  /* Transfer-Encoding: chunked */
 };
 
 /* struct http_req - one request on a client connection. Lives in the
@@ -60,65 +60,65 @@ enum http_body_kind {
  * connection's request pool. */
 struct http_req {
 	/* as parsed */
-	struct h1_request h1;                 /* views into the conn input buffer */
-	size_t header_len;                    /* bytes of the header block */
-	struct lstr method;                   /* method */
-	int version;                          /* 10 or 11 */
-	struct lstr host;                     /* Host without port, lowercased (pool) */
-	struct lstr request_line;             /* $request */
-	struct http_uri u;                    /* URI state */
-	struct lstr hdr_cookie;               /* convenience views of common headers */
+	struct h1_request h1;	  /* views into the conn input buffer */
+	size_t header_len;	  /* bytes of the header block */
+	struct lstr method;	  /* method */
+	int version;		  /* 10 or 11 */
+	struct lstr host;	  /* Host without port, lowercased (pool) */
+	struct lstr request_line; /* $request */
+	struct http_uri u;	  /* URI state */
+	struct lstr hdr_cookie;	  /* convenience views of common headers */
 	struct lstr hdr_upgrade;
 	struct lstr hdr_connection;
 	struct lstr hdr_expect;
-	bool head;                            /* HEAD: no body in the response */
-	bool keepalive;                       /* the client wants keep-alive */
-	bool expect_continue;                 /* Expect: 100-continue pending */
+	bool head;	      /* HEAD: no body in the response */
+	bool keepalive;	      /* the client wants keep-alive */
+	bool expect_continue; /* Expect: 100-continue pending */
 
 	/* body */
-	enum http_body_kind body_kind;        /* framing */
-	uint64_t content_length;              /* BODY_LENGTH: declared */
-	uint64_t body_received;               /* bytes of body read (decoded) */
-	struct h1_chunked chunked;            /* BODY_CHUNKED decoder state */
-	int body_fd;                          /* spooled body (tmpfile) or -1 */
-	struct buf body_mem;                  /* small bodies in memory */
-	bool body_done;                       /* whole body read */
+	enum http_body_kind body_kind; /* framing */
+	uint64_t content_length;       /* BODY_LENGTH: declared */
+	uint64_t body_received;	       /* bytes of body read (decoded) */
+	struct h1_chunked chunked;     /* BODY_CHUNKED decoder state */
+	int body_fd;		       /* spooled body (tmpfile) or -1 */
+	struct buf body_mem;	       /* small bodies in memory */
+	bool body_done;		       /* whole body read */
 
 	/* routing */
-	struct cfg_srv *srv;                  /* chosen server block */
-	struct cfg_loc *loc;                  /* chosen location */
-	struct http_captures cap;             /* last regex captures */
-	int uri_changes;                      /* rewrite/internal redirect budget (nginx: 10) */
-	bool internal;                        /* in an internal redirect */
-	bool uri_changed;                     /* $uri rewritten: send it, not the original target */
-	bool error_page_done;                 /* an error_page already applied */
-	struct lstr *set_vars_name;           /* `set` variables (names) */
-	struct lstr *set_vars_val;            /* and values */
+	struct cfg_srv *srv;	    /* chosen server block */
+	struct cfg_loc *loc;	    /* chosen location */
+	struct http_captures cap;   /* last regex captures */
+	int uri_changes;	    /* rewrite/internal redirect budget (nginx: 10) */
+	bool internal;		    /* in an internal redirect */
+	bool uri_changed;	    /* $uri rewritten: send it, not the original target */
+	bool error_page_done;	    /* an error_page already applied */
+	struct lstr *set_vars_name; /* `set` variables (names) */
+	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;
 
 	/* response */
-	int status;                           /* status sent ($status) */
-	bool header_sent;                     /* response header queued */
-	uint64_t body_bytes_sent;             /* $body_bytes_sent */
-	uint64_t bytes_sent;                  /* $bytes_sent */
-	uint64_t request_length;              /* $request_length */
-	struct lstr resp_location;            /* Location header for redirects */
+	int status;		   /* status sent ($status) */
+	bool header_sent;	   /* response header queued */
+	uint64_t body_bytes_sent;  /* $body_bytes_sent */
+	uint64_t bytes_sent;	   /* $bytes_sent */
+	uint64_t request_length;   /* $request_length */
+	struct lstr resp_location; /* Location header for redirects */
 	struct lstr resp_content_type;
 
 	/* upstream */
-	struct uconn *up;                     /* the upstream leg, NULL when not proxying */
+	struct uconn *up; /* the upstream leg, NULL when not proxying */
 
 	/* timing */
-	int64_t start_us;                     /* first byte of the request (monotonic) */
-	struct timespec start_wall;           /* wall clock at start, for $time_local */
+	int64_t start_us;	    /* first byte of the request (monotonic) */
+	struct timespec start_wall; /* wall clock at start, for $time_local */
 
 	/* Below: not cleared between requests (the strings get their first
 	 * byte reset, the parser fills hdrs). */
-	char up_addrs[256];                   /* $upstream_addr (", "-separated tries) */
-	char up_status[64];                   /* $upstream_status */
-	char up_resp_time[64];                /* $upstream_response_time */
-	char up_conn_time[64];                /* $upstream_connect_time */
-	char up_hdr_time[64];                 /* $upstream_header_time */
+	char up_addrs[256];			 /* $upstream_addr (", "-separated tries) */
+	char up_status[64];			 /* $upstream_status */
+	char up_resp_time[64];			 /* $upstream_response_time */
+	char up_conn_time[64];			 /* $upstream_connect_time */
+	char up_hdr_time[64];			 /* $upstream_header_time */
 	struct h1_header hdrs[HTTP_MAX_HEADERS]; /* header views */
 };
 
@@ -127,39 +127,39 @@ struct http_req {
  */
 enum conn_state {
 	CS_READ_HEAD = 0, /* reading the request header */
-	CS_READ_BODY,     /* reading (spooling) the request body */
-	CS_UPSTREAM,      /* waiting on the upstream */
-	CS_WRITE,         /* writing a response */
-	CS_KEEPALIVE,     /* idle between requests */
-	CS_CLOSING,       /* lingering close / closed, freed by defer */
+	CS_READ_BODY,	  /* reading (spooling) the request body */
+	CS_UPSTREAM,	  /* waiting on the upstream */
+	CS_WRITE,	  /* writing a response */
+	CS_KEEPALIVE,	  /* idle between requests */
+	CS_CLOSING,	  /* lingering close / closed, freed by defer */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */
 struct conn {
-	struct ev_io io;              /* client fd */
-	struct ev_timer timer;        /* the one deadline in force for this state */
-	struct worker *w;             /* owning worker */
-	struct cfg *cfg;              /* configuration generation (a ref) */
+	struct ev_io io;	      /* client fd */
+	struct ev_timer timer;	      /* the one deadline in force for this state */
+	struct worker *w;	      /* owning worker */
+	struct cfg *cfg;	      /* configuration generation (a ref) */
 	struct listen_group *lg;      /* listening address it came in on */
 	struct sockaddr_storage peer; /* client address */
 	socklen_t peerlen;
 	struct sockaddr_storage local; /* local address ($server_addr): use conn_local() */
-	socklen_t locallen;           /* 0 until conn_local() looked it up */
-	uint64_t number;              /* $connection */
-	int requests;                 /* $connection_requests */
-	enum conn_state state;        /* see above */
-	bool readable, writable;      /* edge-triggered readiness */
-	bool peer_closed;             /* read side saw EOF */
-	bool peer_hup;                /* epoll reported RDHUP/HUP/ERR */
-	bool close_after;             /* close after the current response */
-	bool dead;                    /* closed; freed after the event round */
-	struct buf in;                /* client input */
-	struct buf out;               /* client output not yet written */
-	int file_fd;                  /* static file being sent, or -1 */
-	off_t file_off, file_end;     /* range of file_fd still to send */
-	struct pool pool;             /* per-request memory */
-	struct http_req req;          /* request in progress */
-	struct conn *next, *prev;     /* worker's connection list */
+	socklen_t locallen;	       /* 0 until conn_local() looked it up */
+	uint64_t number;	       /* $connection */
+	int requests;		       /* $connection_requests */
+	enum conn_state state;	       /* see above */
+	bool readable, writable;       /* edge-triggered readiness */
+	bool peer_closed;	       /* read side saw EOF */
+	bool peer_hup;		       /* epoll reported RDHUP/HUP/ERR */
+	bool close_after;	       /* close after the current response */
+	bool dead;		       /* closed; freed after the event round */
+	struct buf in;		       /* client input */
+	struct buf out;		       /* client output not yet written */
+	int file_fd;		       /* static file being sent, or -1 */
+	off_t file_off, file_end;      /* range of file_fd still to send */
+	struct pool pool;	       /* per-request memory */
+	struct http_req req;	       /* request in progress */
+	struct conn *next, *prev;      /* worker's connection list */
 };
 
 #endif

@@ -11,12 +11,12 @@
 
 /* struct features - what this host supports. */
 struct features {
-	bool bpf;       /* a BPF program loads (needs privilege and a BPF kernel) */
-	bool xdp;       /* an XDP program loads */
-	bool sockmap;   /* a SOCKHASH map and an sk_skb verdict program load */
-	bool ktls;      /* the "tls" TCP ULP is available */
-	bool btf;       /* the kernel exposes BTF (/sys/kernel/btf/vmlinux) */
-	char why[256];  /* why BPF is unavailable, when it is */
+	bool bpf;      /* a BPF program loads (needs privilege and a BPF kernel) */
+	bool xdp;      /* an XDP program loads */
+	bool sockmap;  /* a SOCKHASH map and an sk_skb verdict program load */
+	bool ktls;     /* the "tls" TCP ULP is available */
+	bool btf;      /* the kernel exposes BTF (/sys/kernel/btf/vmlinux) */
+	char why[256]; /* why BPF is unavailable, when it is */
 };
 
 void features_detect(struct features *f);

@@ -16,12 +16,12 @@
 #define LBD_VERSION "0.0.0"
 #endif
 
-#define ARRAY_SIZE(a)     (sizeof(a) / sizeof((a)[0]))
-#define likely(x)         __builtin_expect(!!(x), 1)
-#define unlikely(x)       __builtin_expect(!!(x), 0)
+#define ARRAY_SIZE(a)	      (sizeof(a) / sizeof((a)[0]))
+#define likely(x)	      __builtin_expect(!!(x), 1)
+#define unlikely(x)	      __builtin_expect(!!(x), 0)
 #define container_of(p, T, m) ((T *)((char *)(p)-offsetof(T, m)))
-#define LBD_MIN(a, b)     ((a) < (b) ? (a) : (b))
-#define LBD_MAX(a, b)     ((a) > (b) ? (a) : (b))
+#define LBD_MIN(a, b)	      ((a) < (b) ? (a) : (b))
+#define LBD_MAX(a, b)	      ((a) > (b) ? (a) : (b))
 
 /* struct lstr - a (pointer, length) view; never owns its bytes. */
 struct lstr {
@@ -29,11 +29,11 @@ struct lstr {
 	size_t len;    /* bytes */
 };
 
-#define LSTR(lit) ((struct lstr){ (lit), sizeof(lit) - 1 })
+#define LSTR(lit) ((struct lstr){(lit), sizeof(lit) - 1})
 
 static inline struct lstr lstr_c(const char *s)
 {
-	return (struct lstr){ s, s ? strlen(s) : 0 };
+	return (struct lstr){s, s ? strlen(s) : 0};
 }
 
 static inline bool lstr_eq(struct lstr a, struct lstr b)

@@ -23,9 +23,9 @@ enum log_level {
 
 /* struct log_target - one error_log destination (file or stderr). */
 struct log_target {
-	char *path;             /* file path, NULL for stderr */
-	int fd;                 /* open fd; stays valid across reopen */
-	enum log_level level;   /* messages above this level are dropped */
+	char *path;		 /* file path, NULL for stderr */
+	int fd;			 /* open fd; stays valid across reopen */
+	enum log_level level;	 /* messages above this level are dropped */
 	struct log_target *next; /* registry link, for reopen */
 };
 
@@ -44,10 +44,10 @@ void log_emit(const struct log_target *t, enum log_level level, const char *fmt,
 void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap);
 
 #define log_msg(lvl, ...) log_emit(NULL, (lvl), __VA_ARGS__)
-#define log_err(...)      log_emit(NULL, LOG_ERR, __VA_ARGS__)
-#define log_warn(...)     log_emit(NULL, LOG_WARN, __VA_ARGS__)
-#define log_info(...)     log_emit(NULL, LOG_INFO, __VA_ARGS__)
-#define log_notice(...)   log_emit(NULL, LOG_NOTICE, __VA_ARGS__)
-#define log_debug(...)    log_emit(NULL, LOG_DEBUG, __VA_ARGS__)
+#define log_err(...)	  log_emit(NULL, LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	  log_emit(NULL, LOG_WARN, __VA_ARGS__)
+#define log_info(...)	  log_emit(NULL, LOG_INFO, __VA_ARGS__)
+#define log_notice(...)	  log_emit(NULL, LOG_NOTICE, __VA_ARGS__)
+#define log_debug(...)	  log_emit(NULL, LOG_DEBUG, __VA_ARGS__)
 
 #endif

@@ -14,7 +14,7 @@ struct pool_chunk;
 /* struct pool - chunks of bump-allocated memory. */
 struct pool {
 	struct pool_chunk *head; /* current chunk (newest first) */
-	size_t chunk_size;       /* default chunk payload size */
+	size_t chunk_size;	 /* default chunk payload size */
 };
 
 void pool_init(struct pool *p, size_t chunk_size);

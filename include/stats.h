@@ -14,13 +14,13 @@ struct conn;
 
 /* struct lbd_stats - process-wide totals since start. */
 struct lbd_stats {
-	_Atomic uint64_t accepted;      /* client connections accepted */
-	_Atomic uint64_t handled;       /* accepted and not refused */
-	_Atomic int64_t active;         /* open client connections */
-	_Atomic uint64_t requests;      /* requests answered (logged) */
-	_Atomic uint64_t status[6];     /* by class: [1]=1xx ... [5]=5xx, [0]=other */
-	_Atomic uint64_t bytes_out;     /* bytes sent to clients */
-	_Atomic uint64_t bytes_in;      /* request bytes read (heads and bodies) */
+	_Atomic uint64_t accepted;  /* client connections accepted */
+	_Atomic uint64_t handled;   /* accepted and not refused */
+	_Atomic int64_t active;	    /* open client connections */
+	_Atomic uint64_t requests;  /* requests answered (logged) */
+	_Atomic uint64_t status[6]; /* by class: [1]=1xx ... [5]=5xx, [0]=other */
+	_Atomic uint64_t bytes_out; /* bytes sent to clients */
+	_Atomic uint64_t bytes_in;  /* request bytes read (heads and bodies) */
 };
 
 extern struct lbd_stats lbd_stats;

@@ -23,11 +23,11 @@
  * defined later in the file, as in nginx).
  */
 struct cval_ctx {
-	struct pool *pool;            /* allocations of this configuration */
-	struct cfg_map *maps;         /* maps known (all of them: a pre-pass collects them) */
+	struct pool *pool;	       /* allocations of this configuration */
+	struct cfg_map *maps;	       /* maps known (all of them: a pre-pass collects them) */
 	struct cval_part **unresolved; /* CVAL_NAMED parts to check later */
 	int nunresolved, capunresolved;
-	const char *file;             /* for messages */
+	const char *file; /* for messages */
 	int line;
 };
 
@@ -57,11 +57,11 @@ int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out);
 
 /* Prefix kinds of CVAL_PREFIX parts (cval_part.idx); str holds the NAME. */
 enum var_prefix {
-	VAR_PFX_HTTP = 0,         /* $http_NAME: request header */
-	VAR_PFX_ARG,              /* $arg_NAME: query-string argument */
-	VAR_PFX_COOKIE,           /* $cookie_NAME: request cookie */
-	VAR_PFX_SENT_HTTP,        /* $sent_http_NAME (not supported yet) */
-	VAR_PFX_UPSTREAM_HTTP,    /* $upstream_http_NAME (not supported yet) */
+	VAR_PFX_HTTP = 0,	  /* $http_NAME: request header */
+	VAR_PFX_ARG,		  /* $arg_NAME: query-string argument */
+	VAR_PFX_COOKIE,		  /* $cookie_NAME: request cookie */
+	VAR_PFX_SENT_HTTP,	  /* $sent_http_NAME (not supported yet) */
+	VAR_PFX_UPSTREAM_HTTP,	  /* $upstream_http_NAME (not supported yet) */
 	VAR_PFX_UPSTREAM_COOKIE,  /* $upstream_cookie_NAME (not supported yet) */
 	VAR_PFX_UPSTREAM_TRAILER, /* $upstream_trailer_NAME (not supported yet) */
 };
@@ -81,8 +81,8 @@ int cval_part_eval(const struct cval_part *p, struct conn *c, struct lstr *out);
  * address (CVAL_NAMED parts are recorded in ctx->unresolved). Order as
  * nginx: builtin, map, prefix, else named. Returns 0, -EINVAL (message in
  * err: `variable "$sent_http_x" is not supported yet`) or -ENOMEM. */
-int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval_part *p,
-		 char *err, size_t errlen);
+int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval_part *p, char *err,
+		 size_t errlen);
 
 /* map_add_entry - add one `KEY VALUE;` line to map M, as ngx_http_map does:
  * `default`, `~re` / `~*re` regex keys (tried in order, after exact keys),

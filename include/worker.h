@@ -21,39 +21,39 @@ struct uconn;
 
 /* struct listener - one bound socket of one worker. */
 struct listener {
-	struct ev_io io;              /* accept readiness */
-	struct worker *w;             /* owner */
+	struct ev_io io;	      /* accept readiness */
+	struct worker *w;	      /* owner */
 	struct sockaddr_storage addr; /* bound address (identity across reloads) */
 	socklen_t addrlen;
-	int fd;                       /* listening socket */
-	bool keep;                    /* still in the new config (reload marking) */
+	int fd;	   /* listening socket */
+	bool keep; /* still in the new config (reload marking) */
 };
 
 /* struct worker - one worker thread. */
 struct worker {
-	int id;                        /* 0..n-1 */
+	int id; /* 0..n-1 */
 	pthread_t thread;
-	struct ev_loop loop;           /* this thread's loop */
-	struct cfg *cfg;               /* generation new connections get (a ref) */
-	struct listener *ls;           /* listeners */
+	struct ev_loop loop; /* this thread's loop */
+	struct cfg *cfg;     /* generation new connections get (a ref) */
+	struct listener *ls; /* listeners */
 	int nls;
-	struct conn *conns;            /* live client connections */
-	int nconns;                    /* count, for worker_connections */
-	struct uconn *idle;            /* idle upstream keep-alive connections */
+	struct conn *conns; /* live client connections */
+	int nconns;	    /* count, for worker_connections */
+	struct uconn *idle; /* idle upstream keep-alive connections */
 	int nidle;
-	int evfd;                      /* eventfd: the main thread wakes us */
+	int evfd; /* eventfd: the main thread wakes us */
 	struct ev_io evio;
-	struct ev_timer accept_timer;  /* resumes accepting after EMFILE or the limit */
-	struct ev_timer tick;          /* 1 s housekeeping (log flush) */
+	struct ev_timer accept_timer; /* resumes accepting after EMFILE or the limit */
+	struct ev_timer tick;	      /* 1 s housekeeping (log flush) */
 	bool accept_paused;
-	bool quitting;                 /* graceful stop: no accepts, drain */
-	_Atomic int cmd;               /* WCMD_* posted by the main thread */
+	bool quitting;			/* graceful stop: no accepts, drain */
+	_Atomic int cmd;		/* WCMD_* posted by the main thread */
 	_Atomic(struct cfg *) next_cfg; /* posted configuration for WCMD_RELOAD */
-	char **relay_free;             /* free relay buffers */
+	char **relay_free;		/* free relay buffers */
 	int nrelay_free;
-	struct uconn *uconn_free;      /* free uconn objects (proxy.c) */
+	struct uconn *uconn_free; /* free uconn objects (proxy.c) */
 	int nuconn_free;
-	struct uconn **flushq;         /* uconns with output to send after the round */
+	struct uconn **flushq; /* uconns with output to send after the round */
 	int nflushq, capflushq;
 };
 

@@ -54,7 +54,7 @@ void ev_io_init(struct ev_io *io, int fd, ev_io_cb cb, void *data)
 
 int ev_io_start(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
+	struct epoll_event ev = {.events = events, .data.ptr = io};
 
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, io->fd, &ev) == -1)
 		return -errno;
@@ -64,7 +64,7 @@ int ev_io_start(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 
 int ev_io_modify(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = io };
+	struct epoll_event ev = {.events = events, .data.ptr = io};
 
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_MOD, io->fd, &ev) == -1)
 		return -errno;
@@ -184,7 +184,7 @@ int ev_defer(struct ev_loop *loop, ev_defer_cb fn, void *arg)
 		loop->defers = d;
 		loop->capdefers = cap;
 	}
-	loop->defers[loop->ndefers++] = (struct ev_defer){ fn, arg };
+	loop->defers[loop->ndefers++] = (struct ev_defer){fn, arg};
 	return 0;
 }
 

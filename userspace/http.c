@@ -33,8 +33,8 @@
 #include "worker.h"
 
 #define HTTP_STATUS_REQ_HEADER_TOO_LARGE 494 /* nginx's internal code, sent as 400 */
-#define HTTP_MAX_URI_CHANGES 10
-#define HTTP_IN_INITIAL 4096
+#define HTTP_MAX_URI_CHANGES		 10
+#define HTTP_IN_INITIAL			 4096
 
 static void read_head(struct conn *c);
 static void process_request(struct conn *c);
@@ -48,44 +48,44 @@ struct status_text {
 };
 
 static const struct status_text statuses[] = {
-	{ 100, "Continue" },
-	{ 101, "Switching Protocols" },
-	{ 200, "OK" },
-	{ 201, "Created" },
-	{ 202, "Accepted" },
-	{ 204, "No Content" },
-	{ 206, "Partial Content" },
-	{ 301, "Moved Permanently" },
-	{ 302, "Moved Temporarily" },
-	{ 303, "See Other" },
-	{ 304, "Not Modified" },
-	{ 307, "Temporary Redirect" },
-	{ 308, "Permanent Redirect" },
-	{ 400, "Bad Request" },
-	{ 401, "Unauthorized" },
-	{ 402, "Payment Required" },
-	{ 403, "Forbidden" },
-	{ 404, "Not Found" },
-	{ 405, "Not Allowed" },
-	{ 406, "Not Acceptable" },
-	{ 408, "Request Time-out" },
-	{ 409, "Conflict" },
-	{ 410, "Gone" },
-	{ 411, "Length Required" },
-	{ 412, "Precondition Failed" },
-	{ 413, "Request Entity Too Large" },
-	{ 414, "Request-URI Too Large" },
-	{ 415, "Unsupported Media Type" },
-	{ 416, "Requested Range Not Satisfiable" },
-	{ 421, "Misdirected Request" },
-	{ 429, "Too Many Requests" },
-	{ 500, "Internal Server Error" },
-	{ 501, "Not Implemented" },
-	{ 502, "Bad Gateway" },
-	{ 503, "Service Temporarily Unavailable" },
-	{ 504, "Gateway Time-out" },
-	{ 505, "HTTP Version Not Supported" },
-	{ 507, "Insufficient Storage" },
+	{100, "Continue"},
+	{101, "Switching Protocols"},
+	{200, "OK"},
+	{201, "Created"},
+	{202, "Accepted"},
+	{204, "No Content"},
+	{206, "Partial Content"},
+	{301, "Moved Permanently"},
+	{302, "Moved Temporarily"},
+	{303, "See Other"},
+	{304, "Not Modified"},
+	{307, "Temporary Redirect"},
+	{308, "Permanent Redirect"},
+	{400, "Bad Request"},
+	{401, "Unauthorized"},
+	{402, "Payment Required"},
+	{403, "Forbidden"},
+	{404, "Not Found"},
+	{405, "Not Allowed"},
+	{406, "Not Acceptable"},
+	{408, "Request Time-out"},
+	{409, "Conflict"},
+	{410, "Gone"},
+	{411, "Length Required"},
+	{412, "Precondition Failed"},
+	{413, "Request Entity Too Large"},
+	{414, "Request-URI Too Large"},
+	{415, "Unsupported Media Type"},
+	{416, "Requested Range Not Satisfiable"},
+	{421, "Misdirected Request"},
+	{429, "Too Many Requests"},
+	{500, "Internal Server Error"},
+	{501, "Not Implemented"},
+	{502, "Bad Gateway"},
+	{503, "Service Temporarily Unavailable"},
+	{504, "Gateway Time-out"},
+	{505, "HTTP Version Not Supported"},
+	{507, "Insufficient Storage"},
 };
 
 static const char *status_text(int code)
@@ -251,8 +251,16 @@ static bool keepalive_ok(struct conn *c)
 static bool add_header_applies(int status)
 {
 	switch (status) {
-	case 200: case 201: case 204: case 206: case 301: case 302:
-	case 303: case 304: case 307: case 308:
+	case 200:
+	case 201:
+	case 204:
+	case 206:
+	case 301:
+	case 302:
+	case 303:
+	case 304:
+	case 307:
+	case 308:
 		return true;
 	default:
 		return false;
@@ -304,7 +312,7 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 int http_flush(struct conn *c)
 {
 	while (c->out.end > c->out.start) {
-		struct iovec iov = { c->out.data + c->out.start, c->out.end - c->out.start };
+		struct iovec iov = {c->out.data + c->out.start, c->out.end - c->out.start};
 		ssize_t w = http_writev(c, &iov, 1);
 
 		if (w == -1)
@@ -377,7 +385,7 @@ static void req_cleanup(struct conn *c)
 		close(r->body_fd);
 	r->body_fd = -1;
 	free(r->body_mem.data);
-	r->body_mem = (struct buf){ 0 };
+	r->body_mem = (struct buf){0};
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
@@ -649,7 +657,8 @@ static int parse_uri(struct conn *c, const char *t, size_t len, bool merge_slash
 
 			if (seglen == 1 && out[segstart] == '.') {
 				o = segstart;
-			} else if (seglen == 2 && out[segstart] == '.' && out[segstart + 1] == '.') {
+			} else if (seglen == 2 && out[segstart] == '.' &&
+				   out[segstart + 1] == '.') {
 				size_t prev;
 
 				if (segstart < 2)
@@ -664,9 +673,9 @@ static int parse_uri(struct conn *c, const char *t, size_t len, bool merge_slash
 	if (o == 0)
 		out[o++] = '/';
 	out[o] = '\0';
-	r->u.uri = (struct lstr){ out, o };
-	r->u.args = q ? (struct lstr){ q + 1, len - plen - 1 } : (struct lstr){ "", 0 };
-	r->u.unparsed = (struct lstr){ t, len };
+	r->u.uri = (struct lstr){out, o};
+	r->u.args = q ? (struct lstr){q + 1, len - plen - 1} : (struct lstr){"", 0};
+	r->u.unparsed = (struct lstr){t, len};
 	return 0;
 }
 
@@ -711,7 +720,7 @@ static int validate_host(struct conn *c, const char *h, size_t len)
 	if (out[0] == '.')
 		return -1;
 	out[o] = '\0';
-	c->req.host = (struct lstr){ out, o };
+	c->req.host = (struct lstr){out, o};
 	return 0;
 }
 
@@ -742,11 +751,11 @@ static int process_headers(struct conn *c)
 				return 400;
 			te = &h->value;
 		} else if (H1_IS(h->name, "connection")) {
-			r->hdr_connection = (struct lstr){ h->value.p, h->value.len };
+			r->hdr_connection = (struct lstr){h->value.p, h->value.len};
 		} else if (H1_IS(h->name, "expect")) {
-			r->hdr_expect = (struct lstr){ h->value.p, h->value.len };
+			r->hdr_expect = (struct lstr){h->value.p, h->value.len};
 		} else if (H1_IS(h->name, "upgrade")) {
-			r->hdr_upgrade = (struct lstr){ h->value.p, h->value.len };
+			r->hdr_upgrade = (struct lstr){h->value.p, h->value.len};
 		}
 	}
 	if (!r->host.len) {
@@ -759,14 +768,14 @@ static int process_headers(struct conn *c)
 	}
 	if (r->version == 11)
 		r->keepalive = !(r->hdr_connection.len &&
-				 h1_list_has_token((struct h1_str){ r->hdr_connection.p,
-								    r->hdr_connection.len },
+				 h1_list_has_token((struct h1_str){r->hdr_connection.p,
+								   r->hdr_connection.len},
 						   "close"));
 	else
 		r->keepalive = r->hdr_connection.len &&
-			       h1_list_has_token((struct h1_str){ r->hdr_connection.p,
-								  r->hdr_connection.len },
-						 "keep-alive");
+			       h1_list_has_token(
+				       (struct h1_str){r->hdr_connection.p, r->hdr_connection.len},
+				       "keep-alive");
 	if (te) {
 		if (r->version < 11)
 			return 400;
@@ -782,7 +791,7 @@ static int process_headers(struct conn *c)
 		r->body_kind = r->content_length ? BODY_LENGTH : BODY_NONE;
 	}
 	if (r->version == 11 && r->hdr_expect.len &&
-	    h1_str_ieq((struct h1_str){ r->hdr_expect.p, r->hdr_expect.len }, "100-continue"))
+	    h1_str_ieq((struct h1_str){r->hdr_expect.p, r->hdr_expect.len}, "100-continue"))
 		r->expect_continue = true;
 	return 0;
 }
@@ -838,7 +847,7 @@ struct cfg_srv *http_find_server(struct conn *c)
 {
 	struct listen_group *lg = c->lg;
 	struct lstr host = c->req.host;
-	int kinds[] = { 0, 4, 1, 2, 3 };
+	int kinds[] = {0, 4, 1, 2, 3};
 
 	if (!host.len)
 		return lg->default_srv;
@@ -969,7 +978,7 @@ void http_absolute_location(struct conn *c, struct lstr *v)
 		return;
 	if (!host.len)
 		host = c->req.srv && c->req.srv->nnames ? lstr_c(c->req.srv->names[0].name)
-							  : LSTR("localhost");
+							: LSTR("localhost");
 	conn_local(c);
 	if (c->local.ss_family == AF_INET)
 		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
@@ -982,7 +991,7 @@ void http_absolute_location(struct conn *c, struct lstr *v)
 	if (!out)
 		return;
 	snprintf(out, n + 1, "http://%.*s%s%.*s", (int)host.len, host.p, port, (int)v->len, v->p);
-	*v = (struct lstr){ out, n };
+	*v = (struct lstr){out, n};
 }
 
 static void send_redirect(struct conn *c, int code, struct lstr loc)
@@ -1032,7 +1041,7 @@ static int set_var(struct conn *c, const char *name, struct lstr val)
 		r->set_vars_name = n;
 		r->set_vars_val = v;
 	}
-	r->set_vars_name[r->nset_vars] = (struct lstr){ name, nl };
+	r->set_vars_name[r->nset_vars] = (struct lstr){name, nl};
 	r->set_vars_val[r->nset_vars++] = val;
 	return 0;
 }
@@ -1046,8 +1055,8 @@ static void set_uri_from(struct conn *c, struct lstr v, bool keep_args)
 		c->req.u.uri = v;
 		return;
 	}
-	c->req.u.uri = (struct lstr){ v.p, (size_t)(q - v.p) };
-	struct lstr na = { q + 1, v.len - (size_t)(q - v.p) - 1 };
+	c->req.u.uri = (struct lstr){v.p, (size_t)(q - v.p)};
+	struct lstr na = {q + 1, v.len - (size_t)(q - v.p) - 1};
 
 	if (keep_args && old_args.len && na.len) {
 		char *m = pool_alloc(&c->pool, na.len + 1 + old_args.len);
@@ -1056,7 +1065,7 @@ static void set_uri_from(struct conn *c, struct lstr v, bool keep_args)
 			memcpy(m, na.p, na.len);
 			m[na.len] = '&';
 			memcpy(m + na.len + 1, old_args.p, old_args.len);
-			na = (struct lstr){ m, na.len + 1 + old_args.len };
+			na = (struct lstr){m, na.len + 1 + old_args.len};
 		}
 	} else if (keep_args && !na.len) {
 		na = old_args;
@@ -1068,7 +1077,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 {
 	for (int i = 0; i < l->nrewrites; i++) {
 		const struct rewrite *rw = &l->rewrites[i];
-		struct lstr v = { "", 0 };
+		struct lstr v = {"", 0};
 
 		switch (rw->kind) {
 		case RW_BREAK:
@@ -1100,7 +1109,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 		case RW_REWRITE: {
 			struct lstr uri = c->req.u.uri;
 
-			if (!regex_loc_match(c, &(struct cfg_loc){ .re = rw->re }, uri))
+			if (!regex_loc_match(c, &(struct cfg_loc){.re = rw->re}, uri))
 				break;
 			if (cval_eval(&rw->repl, c, &v)) {
 				http_finalize(c, 500);
@@ -1123,7 +1132,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 						m[v.len] = memchr(v.p, '?', v.len) ? '&' : '?';
 						memcpy(m + v.len + 1, c->req.u.args.p,
 						       c->req.u.args.len);
-						v = (struct lstr){ m, n };
+						v = (struct lstr){m, n};
 					}
 				}
 				send_redirect(c, rw->flag == RW_F_PERMANENT ? 301 : 302, v);
@@ -1132,7 +1141,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 			set_uri_from(c, v, !ends_q);
 			c->req.uri_changed = true;
 			if (ends_q && !memchr(v.p, '?', v.len))
-				c->req.u.args = (struct lstr){ "", 0 };
+				c->req.u.args = (struct lstr){"", 0};
 			if (rw->flag == RW_F_LAST)
 				return RWR_LAST;
 			if (rw->flag == RW_F_BREAK)
@@ -1191,8 +1200,7 @@ static void run_content(struct conn *c)
 	struct cfg_loc *l = r->loc;
 
 	if (!access_allowed(c, l)) {
-		log_emit(l->error_log, LOG_ERR, "access forbidden by rule, client: %s",
-			 "peer");
+		log_emit(l->error_log, LOG_ERR, "access forbidden by rule, client: %s", "peer");
 		http_finalize(c, 403);
 		return;
 	}
@@ -1229,7 +1237,7 @@ static void auto_redirect(struct conn *c)
 		v[r->u.uri.len + 1] = '?';
 		memcpy(v + r->u.uri.len + 2, r->u.args.p, r->u.args.len);
 	}
-	send_redirect(c, 301, (struct lstr){ v, n });
+	send_redirect(c, 301, (struct lstr){v, n});
 }
 
 /* find_config - location lookup, location rewrites, then content. Runs
@@ -1377,11 +1385,19 @@ static void process_request(struct conn *c)
 		r->srv = c->lg->default_srv;
 		r->version = 10;
 		switch (n) {
-		case H1_ERR_URI_TOO_LONG: st = 414; break;
+		case H1_ERR_URI_TOO_LONG:
+			st = 414;
+			break;
 		case H1_ERR_HEADER_TOO_LARGE:
-		case H1_ERR_TOO_MANY_HEADERS: st = HTTP_STATUS_REQ_HEADER_TOO_LARGE; break;
-		case H1_ERR_VERSION: st = 505; break;
-		default: st = 400; break;
+		case H1_ERR_TOO_MANY_HEADERS:
+			st = HTTP_STATUS_REQ_HEADER_TOO_LARGE;
+			break;
+		case H1_ERR_VERSION:
+			st = 505;
+			break;
+		default:
+			st = 400;
+			break;
 		}
 		bad_request(c, st);
 		return;
@@ -1391,7 +1407,7 @@ static void process_request(struct conn *c)
 	r->request_length = (uint64_t)n;
 	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */
 	r->version = r->h1.version;
-	r->method = (struct lstr){ r->h1.method.p, r->h1.method.len };
+	r->method = (struct lstr){r->h1.method.p, r->h1.method.len};
 	r->head = r->method.len == 4 && memcmp(r->method.p, "HEAD", 4) == 0;
 	{
 		const char *ls = r->h1.method.p;
@@ -1400,7 +1416,7 @@ static void process_request(struct conn *c)
 
 		if (ll && ls[ll - 1] == '\r')
 			ll--;
-		r->request_line = (struct lstr){ ls, ll };
+		r->request_line = (struct lstr){ls, ll};
 	}
 	st = parse_target(c);
 	if (st) {
@@ -1468,12 +1484,13 @@ static void builtin_page(struct conn *c, int status)
 
 	t = status_text(wire);
 	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE)
-		blen = snprintf(body, sizeof(body),
-				"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
-				"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
-				"<center>Request Header Or Cookie Too Large</center>\r\n"
-				"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
-				sig);
+		blen = snprintf(
+			body, sizeof(body),
+			"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
+			"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+			"<center>Request Header Or Cookie Too Large</center>\r\n"
+			"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+			sig);
 	else if (status >= 300 && status != 304)
 		blen = snprintf(body, sizeof(body),
 				"<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
@@ -1482,7 +1499,8 @@ static void builtin_page(struct conn *c, int status)
 				wire, t ? t : "", wire, t ? t : "", sig);
 	if (http_head_start(c, wire))
 		goto fail;
-	if (blen > 0 && http_head_addf(c, "Content-Type: text/html\r\nContent-Length: %d\r\n", blen))
+	if (blen > 0 &&
+	    http_head_addf(c, "Content-Type: text/html\r\nContent-Length: %d\r\n", blen))
 		goto fail;
 	if (c->req.resp_location.len &&
 	    http_head_add(c, "Location", 8, c->req.resp_location.p, c->req.resp_location.len))
@@ -1517,8 +1535,13 @@ void http_finalize(struct conn *c, int status)
 		return;
 	}
 	switch (status) {
-	case 400: case 413: case 414: case HTTP_STATUS_REQ_HEADER_TOO_LARGE:
-	case 500: case 501: case 505:
+	case 400:
+	case 413:
+	case 414:
+	case HTTP_STATUS_REQ_HEADER_TOO_LARGE:
+	case 500:
+	case 501:
+	case 505:
 		c->close_after = true;
 		break;
 	}
@@ -1543,17 +1566,17 @@ void http_finalize(struct conn *c, int status)
 		    (uri.len > 8 && strncmp(uri.p, "https://", 8) == 0)) {
 			r->resp_location = uri;
 			builtin_page(c, ep->overwrite > 0 && ep->overwrite >= 300 &&
-						       ep->overwrite < 400
-					       ? ep->overwrite
-					       : 302);
+							ep->overwrite < 400
+						? ep->overwrite
+						: 302);
 			return;
 		}
 		if (!r->head)
 			r->method = LSTR("GET");
 		const char *q = memchr(uri.p, '?', uri.len);
-		struct lstr path = q ? (struct lstr){ uri.p, (size_t)(q - uri.p) } : uri;
-		struct lstr args = q ? (struct lstr){ q + 1, uri.len - (size_t)(q - uri.p) - 1 }
-				     : (struct lstr){ "", 0 };
+		struct lstr path = q ? (struct lstr){uri.p, (size_t)(q - uri.p)} : uri;
+		struct lstr args = q ? (struct lstr){q + 1, uri.len - (size_t)(q - uri.p) - 1}
+				     : (struct lstr){"", 0};
 
 		http_internal_redirect(c, path, args);
 		return;

@@ -19,12 +19,11 @@
 #include "log.h"
 
 static const char *const level_names[] = {
-	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
-	[LOG_ERR] = "error",   [LOG_WARN] = "warn",   [LOG_NOTICE] = "notice",
-	[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
+	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",	[LOG_CRIT] = "crit", [LOG_ERR] = "error",
+	[LOG_WARN] = "warn",   [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
-static struct log_target stderr_target = { NULL, 2, LOG_NOTICE, NULL };
+static struct log_target stderr_target = {NULL, 2, LOG_NOTICE, NULL};
 static struct log_target *default_target = &stderr_target;
 static struct log_target *registry;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen only */

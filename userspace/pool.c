@@ -10,9 +10,9 @@
 #include "pool.h"
 
 struct pool_chunk {
-	struct pool_chunk *next; /* older chunk */
-	size_t size;             /* payload bytes */
-	size_t used;             /* payload bytes handed out */
+	struct pool_chunk *next;  /* older chunk */
+	size_t size;		  /* payload bytes */
+	size_t used;		  /* payload bytes handed out */
 	_Alignas(16) char data[]; /* payload */
 };
 

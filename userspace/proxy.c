@@ -35,10 +35,10 @@
 
 enum us_state {
 	US_CONNECTING = 0, /* non-blocking connect in progress */
-	US_SENDING,        /* writing the request */
-	US_READ_HEAD,      /* waiting for / parsing the response head */
-	US_RELAY,          /* relaying the response body */
-	US_IDLE,           /* in the worker's keep-alive pool */
+	US_SENDING,	   /* writing the request */
+	US_READ_HEAD,	   /* waiting for / parsing the response head */
+	US_RELAY,	   /* relaying the response body */
+	US_IDLE,	   /* in the worker's keep-alive pool */
 };
 
 enum framing {
@@ -51,44 +51,44 @@ enum framing {
 /* struct uconn - an upstream connection, and the proxy state of the
  * request using it. */
 struct uconn {
-	struct ev_io io;            /* upstream fd */
-	struct ev_timer timer;      /* connect/send/read deadline, or idle keep-alive */
-	struct worker *w;           /* owning worker */
-	struct conn *c;             /* client, NULL while idle */
-	struct ups_group *g;        /* group of srv */
-	struct ups_server *srv;     /* server in use (active counted while c is set) */
+	struct ev_io io;	/* upstream fd */
+	struct ev_timer timer;	/* connect/send/read deadline, or idle keep-alive */
+	struct worker *w;	/* owning worker */
+	struct conn *c;		/* client, NULL while idle */
+	struct ups_group *g;	/* group of srv */
+	struct ups_server *srv; /* server in use (active counted while c is set) */
 	enum us_state state;
-	bool readable, writable;    /* edge-triggered readiness */
-	bool reused;                /* came from the idle pool */
-	bool sent_any;              /* some request byte reached the socket */
-	bool keepalive;             /* may return to the pool after this response */
-	int last_status;            /* 502/504 of the last failed try, 0 before any */
-	int requests;               /* requests served on this connection */
-	struct uconn *next_idle;    /* worker idle list */
+	bool readable, writable; /* edge-triggered readiness */
+	bool reused;		 /* came from the idle pool */
+	bool sent_any;		 /* some request byte reached the socket */
+	bool keepalive;		 /* may return to the pool after this response */
+	int last_status;	 /* 502/504 of the last failed try, 0 before any */
+	int requests;		 /* requests served on this connection */
+	struct uconn *next_idle; /* worker idle list */
 
 	/* request */
-	struct bal_ctx ctx;         /* balancer state across retries */
-	int64_t start_ms;           /* first try, for proxy_next_upstream_timeout */
-	int64_t try_us;             /* start of the current try */
-	char *head;                 /* request head (pool) */
-	size_t head_len, head_off;  /* bytes and bytes sent */
-	size_t body_off;            /* body bytes sent (memory or file) */
+	struct bal_ctx ctx;	   /* balancer state across retries */
+	int64_t start_ms;	   /* first try, for proxy_next_upstream_timeout */
+	int64_t try_us;		   /* start of the current try */
+	char *head;		   /* request head (pool) */
+	size_t head_len, head_off; /* bytes and bytes sent */
+	size_t body_off;	   /* body bytes sent (memory or file) */
 
 	/* response */
-	char *rbuf;                 /* relay buffer (worker pool), head first */
-	size_t rstart, rend;        /* unread bytes [rstart, rend) */
-	enum framing fr;            /* upstream framing */
-	uint64_t remaining;         /* FR_LENGTH: bytes still expected */
-	struct h1_chunked ch;       /* FR_CHUNKED decoder */
-	bool chunk_out;             /* we chunk-encode for the client (FR_CLOSE) */
-	bool dechunk;               /* we decode chunked for an HTTP/1.0 client */
-	bool done;                  /* whole upstream response read */
-	const char *span;           /* body bytes to send to the client */
+	char *rbuf;	      /* relay buffer (worker pool), head first */
+	size_t rstart, rend;  /* unread bytes [rstart, rend) */
+	enum framing fr;      /* upstream framing */
+	uint64_t remaining;   /* FR_LENGTH: bytes still expected */
+	struct h1_chunked ch; /* FR_CHUNKED decoder */
+	bool chunk_out;	      /* we chunk-encode for the client (FR_CLOSE) */
+	bool dechunk;	      /* we decode chunked for an HTTP/1.0 client */
+	bool done;	      /* whole upstream response read */
+	const char *span;     /* body bytes to send to the client */
 	size_t span_len;
-	char suffix[16];            /* bytes to send after span ("\r\n", last chunk) */
+	char suffix[16]; /* bytes to send after span ("\r\n", last chunk) */
 	size_t suffix_len, suffix_off;
-	struct uconn *next_free;    /* worker free list */
-	bool queued;                /* in the worker's flush queue */
+	struct uconn *next_free; /* worker free list */
+	bool queued;		 /* in the worker's flush queue */
 
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
@@ -342,7 +342,7 @@ static int body_store(struct conn *c, const char *p, size_t n)
 		if (m->end && write(r->body_fd, m->data, m->end) != (ssize_t)m->end)
 			return -EIO;
 		free(m->data);
-		*m = (struct buf){ 0 };
+		*m = (struct buf){0};
 	}
 	while (n) {
 		ssize_t w = write(r->body_fd, p, n);
@@ -385,8 +385,8 @@ static long body_feed(struct conn *c, const char *data, size_t len)
 		/* A declared chunk that would pass the limit is answered 413
 		 * at once, without waiting for its data (nginx does the same). */
 		if (max && r->body_received + (rc == H1_CHUNK_DATA ? d.len : 0) +
-				   h1_chunked_pending(&r->chunked) >
-			   (uint64_t)max)
+					   h1_chunked_pending(&r->chunked) >
+				   (uint64_t)max)
 			return -413;
 		if (rc == H1_CHUNK_DATA) {
 			if (max && r->body_received + d.len > (uint64_t)max)
@@ -532,7 +532,8 @@ static bool skip_client_header(struct h1_str n)
 static bool hdr_named(const struct hdr_list *hl, struct h1_str name)
 {
 	for (int i = 0; i < hl->n; i++)
-		if (name.len == hl->v[i].namelen && strncasecmp(name.p, hl->v[i].name, name.len) == 0)
+		if (name.len == hl->v[i].namelen &&
+		    strncasecmp(name.p, hl->v[i].name, name.len) == 0)
 			return true;
 	return false;
 }
@@ -585,7 +586,7 @@ static void sb_escaped(struct sbuf *b, struct lstr s)
 		unsigned char ch = (unsigned char)s.p[i];
 
 		if (ch <= 0x20 || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?') {
-			char e[3] = { '%', hexd[ch >> 4], hexd[ch & 15] };
+			char e[3] = {'%', hexd[ch >> 4], hexd[ch & 15]};
 
 			sb_add(b, e, 3);
 		} else {
@@ -600,18 +601,18 @@ static int build_request(struct uconn *u)
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
 	const struct proxy_pass *pp = l->proxy;
-	struct sbuf b = { .pool = &c->pool };
+	struct sbuf b = {.pool = &c->pool};
 	bool conn_set = false, host_set = false;
 	struct lstr v;
 
 	sb_add(&b, r->method.p, r->method.len);
 	sb_add(&b, " ", 1);
-	if (pp->has_uri && (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX ||
-			    l->match == LOC_EXACT)) {
+	if (pp->has_uri &&
+	    (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX || l->match == LOC_EXACT)) {
 		size_t pl = LBD_MIN(l->patlen, r->u.uri.len);
 
 		sb_add(&b, pp->uri, pp->urilen);
-		sb_escaped(&b, (struct lstr){ r->u.uri.p + pl, r->u.uri.len - pl });
+		sb_escaped(&b, (struct lstr){r->u.uri.p + pl, r->u.uri.len - pl});
 		if (r->u.args.len) {
 			sb_add(&b, "?", 1);
 			sb_add(&b, r->u.args.p, r->u.args.len);
@@ -702,7 +703,8 @@ static void connect_next(struct uconn *u)
 	}
 	if (!s) {
 		if (!c->req.up_addrs[0]) {
-			log_emit(l->error_log, LOG_ERR, "no live upstreams while connecting to upstream \"%s\"",
+			log_emit(l->error_log, LOG_ERR,
+				 "no live upstreams while connecting to upstream \"%s\"",
 				 u->g->name);
 			append_str(c->req.up_addrs, sizeof(c->req.up_addrs), u->g->name);
 		}
@@ -771,7 +773,8 @@ static void connect_next(struct uconn *u)
 	u->state = US_CONNECTING;
 	u->readable = u->writable = false;
 	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == -1 && errno != EINPROGRESS) {
-		log_emit(l->error_log, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
+		log_emit(l->error_log, LOG_ERR,
+			 "connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
 			 errno, strerror(errno), s->name);
 		up_next(u, NU_ERROR);
 		return;
@@ -843,10 +846,10 @@ static void up_send(struct uconn *u)
 		ssize_t w;
 
 		if (u->head_off < u->head_len)
-			iov[n++] = (struct iovec){ u->head + u->head_off, u->head_len - u->head_off };
+			iov[n++] = (struct iovec){u->head + u->head_off, u->head_len - u->head_off};
 		if (body && r->body_fd < 0 && u->body_off < r->body_mem.end)
-			iov[n++] = (struct iovec){ r->body_mem.data + u->body_off,
-						   r->body_mem.end - u->body_off };
+			iov[n++] = (struct iovec){r->body_mem.data + u->body_off,
+						  r->body_mem.end - u->body_off};
 		if (n) {
 			w = writev(u->io.fd, iov, n);
 		} else if (body && r->body_fd >= 0 && u->body_off < r->body_received) {
@@ -870,8 +873,10 @@ static void up_send(struct uconn *u)
 				ev_timer_start(&u->w->loop, &u->timer, l->proxy_send_timeout);
 				return;
 			}
-			log_emit(l->error_log, LOG_ERR, "writev() failed (%d: %s) while sending request to upstream, upstream: \"%s\"",
-				 errno, strerror(errno), u->srv->name);
+			log_emit(
+				l->error_log, LOG_ERR,
+				"writev() failed (%d: %s) while sending request to upstream, upstream: \"%s\"",
+				errno, strerror(errno), u->srv->name);
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -937,7 +942,7 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 {
 	const struct cfg_loc *l = c->req.loc;
 	const struct proxy_pass *pp = l->proxy;
-	struct lstr in = { v.p, v.len };
+	struct lstr in = {v.p, v.len};
 
 	if (l->redirect_mode == 1 && pp) {
 		char from[512];
@@ -956,7 +961,7 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 				return in;
 			memcpy(o, to, tl);
 			memcpy(o + tl, in.p + fl, in.len - (size_t)fl);
-			return (struct lstr){ o, n };
+			return (struct lstr){o, n};
 		}
 		return in;
 	}
@@ -976,7 +981,7 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 				return in;
 			memcpy(o, to.p, to.len);
 			memcpy(o + to.len, in.p + from.len, in.len - from.len);
-			return (struct lstr){ o, n };
+			return (struct lstr){o, n};
 		}
 	}
 	return in;
@@ -985,28 +990,44 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 static bool status_is_next(int status, int bits)
 {
 	switch (status) {
-	case 500: return bits & NU_HTTP_500;
-	case 502: return bits & NU_HTTP_502;
-	case 503: return bits & NU_HTTP_503;
-	case 504: return bits & NU_HTTP_504;
-	case 403: return bits & NU_HTTP_403;
-	case 404: return bits & NU_HTTP_404;
-	case 429: return bits & NU_HTTP_429;
-	default: return false;
+	case 500:
+		return bits & NU_HTTP_500;
+	case 502:
+		return bits & NU_HTTP_502;
+	case 503:
+		return bits & NU_HTTP_503;
+	case 504:
+		return bits & NU_HTTP_504;
+	case 403:
+		return bits & NU_HTTP_403;
+	case 404:
+		return bits & NU_HTTP_404;
+	case 429:
+		return bits & NU_HTTP_429;
+	default:
+		return false;
 	}
 }
 
 static int status_nu_bit(int status)
 {
 	switch (status) {
-	case 500: return NU_HTTP_500;
-	case 502: return NU_HTTP_502;
-	case 503: return NU_HTTP_503;
-	case 504: return NU_HTTP_504;
-	case 403: return NU_HTTP_403;
-	case 404: return NU_HTTP_404;
-	case 429: return NU_HTTP_429;
-	default: return 0;
+	case 500:
+		return NU_HTTP_500;
+	case 502:
+		return NU_HTTP_502;
+	case 503:
+		return NU_HTTP_503;
+	case 504:
+		return NU_HTTP_504;
+	case 403:
+		return NU_HTTP_403;
+	case 404:
+		return NU_HTTP_404;
+	case 429:
+		return NU_HTTP_429;
+	default:
+		return 0;
 	}
 }
 
@@ -1034,8 +1055,10 @@ static void process_head(struct uconn *u, size_t n)
 			if (h1_parse_content_length(h->value, &v) ||
 			    (cl && (cl->len != h->value.len ||
 				    memcmp(cl->p, h->value.p, cl->len) != 0))) {
-				log_emit(l->error_log, LOG_ERR, "upstream sent invalid \"Content-Length\" header, upstream: \"%s\"",
-					 u->srv->name);
+				log_emit(
+					l->error_log, LOG_ERR,
+					"upstream sent invalid \"Content-Length\" header, upstream: \"%s\"",
+					u->srv->name);
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1049,8 +1072,10 @@ static void process_head(struct uconn *u, size_t n)
 		}
 	}
 	if (te && (cl || !h1_str_ieq(*te, "chunked") || resp->version < 11)) {
-		log_emit(l->error_log, LOG_ERR, "upstream sent unknown \"Transfer-Encoding\" or both \"Content-Length\" and \"Transfer-Encoding\", upstream: \"%s\"",
-			 u->srv->name);
+		log_emit(
+			l->error_log, LOG_ERR,
+			"upstream sent unknown \"Transfer-Encoding\" or both \"Content-Length\" and \"Transfer-Encoding\", upstream: \"%s\"",
+			u->srv->name);
 		up_next(u, NU_INVALID_HEADER);
 		return;
 	}
@@ -1101,8 +1126,8 @@ static void process_head(struct uconn *u, size_t n)
 		pass_date |= strcasecmp(l->proxy_pass_header.v[k], "date") == 0;
 	}
 	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
-	    http_out_append(c, " ", 1) ||
-	    http_out_append(c, resp->reason.p, resp->reason.len) || http_out_append(c, "\r\n", 2))
+	    http_out_append(c, " ", 1) || http_out_append(c, resp->reason.p, resp->reason.len) ||
+	    http_out_append(c, "\r\n", 2))
 		goto oom;
 	if (!pass_server && http_head_server(c, l->server_tokens))
 		goto oom;
@@ -1168,15 +1193,19 @@ static void up_read_head(struct uconn *u)
 		int rc;
 
 		if (u->rend >= limit) {
-			log_emit(l->error_log, LOG_ERR, "upstream sent too big header while reading response header from upstream, upstream: \"%s\"",
-				 u->srv->name);
+			log_emit(
+				l->error_log, LOG_ERR,
+				"upstream sent too big header while reading response header from upstream, upstream: \"%s\"",
+				u->srv->name);
 			up_next(u, NU_INVALID_HEADER);
 			return;
 		}
 		n = recv(u->io.fd, u->rbuf + u->rend, limit - u->rend, 0);
 		if (n == 0) {
-			log_emit(l->error_log, LOG_ERR, "upstream prematurely closed connection while reading response header from upstream, upstream: \"%s\"",
-				 u->srv->name);
+			log_emit(
+				l->error_log, LOG_ERR,
+				"upstream prematurely closed connection while reading response header from upstream, upstream: \"%s\"",
+				u->srv->name);
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -1200,20 +1229,25 @@ static void up_read_head(struct uconn *u)
 			if (rc == H1_INCOMPLETE)
 				break;
 			if (rc < 0) {
-				log_emit(l->error_log, LOG_ERR, "upstream sent invalid header while reading response header from upstream, upstream: \"%s\"",
-					 u->srv->name);
+				log_emit(
+					l->error_log, LOG_ERR,
+					"upstream sent invalid header while reading response header from upstream, upstream: \"%s\"",
+					u->srv->name);
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
-			if (u->resp.status >= 100 && u->resp.status < 200 && u->resp.status != 101) {
+			if (u->resp.status >= 100 && u->resp.status < 200 &&
+			    u->resp.status != 101) {
 				/* skip interim responses */
 				u->rstart += (size_t)rc;
 				continue;
 			}
 			if (u->resp.status == 101) {
 				/* Upgrades are the in-kernel splicing work: not yet. */
-				log_emit(l->error_log, LOG_ERR, "upstream switched protocols, which this lbd build does not relay yet, upstream: \"%s\"",
-					 u->srv->name);
+				log_emit(
+					l->error_log, LOG_ERR,
+					"upstream switched protocols, which this lbd build does not relay yet, upstream: \"%s\"",
+					u->srv->name);
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1247,12 +1281,12 @@ static int write_pending(struct uconn *u)
 		ssize_t w;
 
 		if (outl)
-			iov[n++] = (struct iovec){ c->out.data + c->out.start, outl };
+			iov[n++] = (struct iovec){c->out.data + c->out.start, outl};
 		if (u->span_len)
-			iov[n++] = (struct iovec){ (void *)u->span, u->span_len };
+			iov[n++] = (struct iovec){(void *)u->span, u->span_len};
 		if (u->suffix_len > u->suffix_off)
-			iov[n++] = (struct iovec){ u->suffix + u->suffix_off,
-						   u->suffix_len - u->suffix_off };
+			iov[n++] = (struct iovec){u->suffix + u->suffix_off,
+						  u->suffix_len - u->suffix_off};
 		if (!n) {
 			c->out.start = c->out.end = 0;
 			return 1;
@@ -1333,7 +1367,8 @@ static int frame(struct uconn *u)
 			while (off < avail) {
 				struct h1_str d;
 				size_t consumed = 0;
-				int rc = h1_parse_chunked(&u->ch, p + off, avail - off, &consumed, &d);
+				int rc = h1_parse_chunked(&u->ch, p + off, avail - off, &consumed,
+							  &d);
 
 				if (rc == H1_CHUNK_DATA) {
 					off += consumed;
@@ -1453,8 +1488,10 @@ static void relay(struct uconn *u)
 				u->span_len = 0;
 				continue;
 			}
-			log_emit(l->error_log, LOG_ERR, "upstream prematurely closed connection while reading upstream, upstream: \"%s\"",
-				 u->srv->name);
+			log_emit(
+				l->error_log, LOG_ERR,
+				"upstream prematurely closed connection while reading upstream, upstream: \"%s\"",
+				u->srv->name);
 			goto bad;
 		}
 		if ((size_t)n < RELAY_BUF_SIZE)
@@ -1502,9 +1539,10 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			break;
 		getsockopt(u->io.fd, SOL_SOCKET, SO_ERROR, &err, &el);
 		if (err) {
-			log_emit(u->c->req.loc->error_log, LOG_ERR,
-				 "connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
-				 err, strerror(err), u->srv->name);
+			log_emit(
+				u->c->req.loc->error_log, LOG_ERR,
+				"connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
+				err, strerror(err), u->srv->name);
 			up_next(u, NU_ERROR);
 			break;
 		}
@@ -1548,9 +1586,10 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 						     : "reading response header from upstream";
 
 	if (u->state == US_RELAY) {
-		log_emit(c->req.loc->error_log, LOG_ERR,
-			 "upstream timed out (110: Connection timed out) while reading upstream, upstream: \"%s\"",
-			 u->srv->name);
+		log_emit(
+			c->req.loc->error_log, LOG_ERR,
+			"upstream timed out (110: Connection timed out) while reading upstream, upstream: \"%s\"",
+			u->srv->name);
 		u->keepalive = false;
 		c->close_after = true;
 		up_release(u, true);

@@ -34,14 +34,14 @@ static int cmp_ext(const void *key, const void *elem)
 
 const char *static_mime_type(const struct cfg_loc *l, struct lstr path)
 {
-	struct lstr ext = { NULL, 0 };
+	struct lstr ext = {NULL, 0};
 	const struct mime_type *m;
 
 	for (size_t i = path.len; i > 0; i--) {
 		if (path.p[i - 1] == '/')
 			break;
 		if (path.p[i - 1] == '.') {
-			ext = (struct lstr){ path.p + i, path.len - i };
+			ext = (struct lstr){path.p + i, path.len - i};
 			break;
 		}
 	}
@@ -64,14 +64,14 @@ static char *map_path(struct conn *c, struct lstr uri)
 	if (l->root_is_alias == 1 && l->match != LOC_REGEX && l->match != LOC_REGEX_CASELESS) {
 		size_t pl = LBD_MIN(l->patlen, uri.len);
 
-		rest = (struct lstr){ uri.p + pl, uri.len - pl };
+		rest = (struct lstr){uri.p + pl, uri.len - pl};
 		/* location /static { alias /srv/static/; } must not serve
 		 * /static../secret as /srv/static/../secret */
 		if (rest.len >= 2 && rest.p[0] == '.' && rest.p[1] == '.' &&
 		    (rest.len == 2 || rest.p[2] == '/'))
 			return NULL;
 	} else if (l->root_is_alias == 1) {
-		rest = (struct lstr){ "", 0 };
+		rest = (struct lstr){"", 0};
 	}
 	p = pool_alloc(&c->pool, root.len + rest.len + 1);
 	if (!p)
@@ -116,8 +116,8 @@ static struct lstr req_header(struct conn *c, const char *name)
 {
 	for (size_t i = 0; i < c->req.h1.nheaders; i++)
 		if (h1_str_ieq(c->req.hdrs[i].name, name))
-			return (struct lstr){ c->req.hdrs[i].value.p, c->req.hdrs[i].value.len };
-	return (struct lstr){ NULL, 0 };
+			return (struct lstr){c->req.hdrs[i].value.p, c->req.hdrs[i].value.len};
+	return (struct lstr){NULL, 0};
 }
 
 static void dir_redirect(struct conn *c)
@@ -132,7 +132,7 @@ static void dir_redirect(struct conn *c)
 	}
 	snprintf(loc, n + 1, "%.*s/%s%.*s", (int)r->u.uri.len, r->u.uri.p, r->u.args.len ? "?" : "",
 		 (int)r->u.args.len, r->u.args.p);
-	r->resp_location = (struct lstr){ loc, n };
+	r->resp_location = (struct lstr){loc, n};
 	http_absolute_location(c, &r->resp_location);
 	http_finalize(c, 301);
 }
@@ -164,7 +164,7 @@ static void serve_index(struct conn *c)
 				break;
 			memcpy(nu, uri.p, uri.len);
 			memcpy(nu + uri.len, ix, il);
-			http_internal_redirect(c, (struct lstr){ nu, uri.len + il }, c->req.u.args);
+			http_internal_redirect(c, (struct lstr){nu, uri.len + il}, c->req.u.args);
 			return;
 		}
 	}
@@ -174,8 +174,8 @@ static void serve_index(struct conn *c)
 		return;
 	}
 	if (l->log_not_found)
-		log_emit(l->error_log, LOG_ERR, "\"%s\" is not found (2: No such file or directory)",
-			 dir);
+		log_emit(l->error_log, LOG_ERR,
+			 "\"%s\" is not found (2: No such file or directory)", dir);
 	http_finalize(c, 404);
 }
 
@@ -205,8 +205,8 @@ void static_handle(struct conn *c)
 	if (fd == -1) {
 		status = errno == EACCES ? 403 : errno == ENOENT || errno == ENOTDIR ? 404 : 500;
 		if (status != 404 || l->log_not_found)
-			log_emit(l->error_log, LOG_ERR, "open() \"%s\" failed (%d: %s)", path, errno,
-				 strerror(errno));
+			log_emit(l->error_log, LOG_ERR, "open() \"%s\" failed (%d: %s)", path,
+				 errno, strerror(errno));
 		http_finalize(c, status);
 		return;
 	}
@@ -237,7 +237,8 @@ void static_handle(struct conn *c)
 		if ((inm.len && inm.len == strlen(etag) && memcmp(inm.p, etag, inm.len) == 0) ||
 		    (!inm.len && ims.len == strlen(lm) && memcmp(ims.p, lm, ims.len) == 0)) {
 			close(fd);
-			if (http_head_start(c, 304) || http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
+			if (http_head_start(c, 304) ||
+			    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
 			    http_head_addf(c, "ETag: %s\r\n", etag))
 				goto fail;
 			add_expires(c, l);
@@ -249,7 +250,7 @@ void static_handle(struct conn *c)
 	}
 	if (http_head_start(c, status) ||
 	    http_head_addf(c, "Content-Type: %s\r\nContent-Length: %lld\r\nLast-Modified: %s\r\n",
-			   static_mime_type(l, (struct lstr){ path, strlen(path) }),
+			   static_mime_type(l, (struct lstr){path, strlen(path)}),
 			   (long long)st.st_size, lm))
 		goto fail_fd;
 	if (status == 200 && http_head_addf(c, "ETag: %s\r\nAccept-Ranges: bytes\r\n", etag))
@@ -302,7 +303,7 @@ int static_try_files(struct conn *c)
 			continue;
 		const char *q = memchr(v.p, '?', v.len);
 
-		c->req.u.uri = q ? (struct lstr){ v.p, (size_t)(q - v.p) } : v;
+		c->req.u.uri = q ? (struct lstr){v.p, (size_t)(q - v.p)} : v;
 		static_handle(c);
 		return 0;
 	}
@@ -323,9 +324,8 @@ int static_try_files(struct conn *c)
 	const char *q = memchr(last.p, '?', last.len);
 
 	if (q)
-		http_internal_redirect(
-			c, (struct lstr){ last.p, (size_t)(q - last.p) },
-			(struct lstr){ q + 1, last.len - (size_t)(q - last.p) - 1 });
+		http_internal_redirect(c, (struct lstr){last.p, (size_t)(q - last.p)},
+				       (struct lstr){q + 1, last.len - (size_t)(q - last.p) - 1});
 	else
 		http_internal_redirect(c, last, c->req.u.args);
 	return 0;

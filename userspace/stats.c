@@ -27,6 +27,5 @@ void stats_request_done(const struct conn *c)
 	atomic_fetch_add_explicit(&lbd_stats.requests, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&lbd_stats.status[cls], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&lbd_stats.bytes_out, c->req.bytes_sent, memory_order_relaxed);
-	atomic_fetch_add_explicit(&lbd_stats.bytes_in, c->req.request_length,
-				  memory_order_relaxed);
+	atomic_fetch_add_explicit(&lbd_stats.bytes_in, c->req.request_length, memory_order_relaxed);
 }

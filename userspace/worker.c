@@ -24,7 +24,7 @@
 #include "log.h"
 #include "worker.h"
 
-#define MAX_WORKERS 64
+#define MAX_WORKERS  64
 #define ACCEPT_BATCH 64
 
 _Atomic uint64_t lbd_conn_counter;
@@ -44,10 +44,10 @@ struct lset {
 
 static struct worker workers[MAX_WORKERS];
 static int nworkers;
-static struct lset *cur_set;          /* owned by the main thread */
-static struct lset *retired;          /* previous set, freed once workers moved on */
+static struct lset *cur_set;	       /* owned by the main thread */
+static struct lset *retired;	       /* previous set, freed once workers moved on */
 static _Atomic(struct lset *) pub_set; /* what workers adopt on reload */
-static _Atomic int acks;              /* workers that adopted pub_set */
+static _Atomic int acks;	       /* workers that adopted pub_set */
 
 int worker_count(void)
 {
@@ -241,7 +241,8 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		int fd;
 
 		if (w->nconns >= w->cfg->worker_connections) {
-			log_warn("%d worker_connections are not enough", w->cfg->worker_connections);
+			log_warn("%d worker_connections are not enough",
+				 w->cfg->worker_connections);
 			pause_accept(w, 50);
 			return;
 		}
@@ -455,7 +456,7 @@ void worker_post_all(int cmd, struct cfg *next)
 	if (cmd & WCMD_RELOAD) {
 		/* The old socket set is read by workers until they adopt the new
 		 * one: free it once all have (bounded wait; leak it otherwise). */
-		struct timespec ms = { 0, 1000000 };
+		struct timespec ms = {0, 1000000};
 
 		for (int i = 0; i < 2000 && atomic_load(&acks) < nworkers; i++)
 			nanosleep(&ms, NULL);

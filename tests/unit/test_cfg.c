@@ -40,7 +40,7 @@ static struct cfg *load_text(const char *text, char *err, size_t errlen)
 
 	write_conf(text);
 	snprintf(prefix, sizeof(prefix), "%s/", dir);
-	o = (struct cfg_opts){ .conf_file = path, .prefix = prefix };
+	o = (struct cfg_opts){.conf_file = path, .prefix = prefix};
 	err[0] = '\0';
 	return cfg_load(&o, err, errlen);
 }
@@ -65,26 +65,38 @@ struct err_case {
 };
 
 static struct err_case err_cases[] = {
-	{ HTTP_HEAD "foo bar;\n}\n", "unknown directive \"foo\"", 3 },
-	{ HTTP_HEAD "proxy_pass http://127.0.0.1:1;\n}\n", "\"proxy_pass\" directive is not allowed here", 3 },
-	{ HTTP_HEAD "server {\nlisten;\n}\n}\n", "invalid number of arguments in \"listen\" directive", 4 },
-	{ HTTP_HEAD "server {\nlisten 80;\nlocation / {}\nlocation / {}\n}\n}\n", "duplicate location \"/\"", 6 },
-	{ HTTP_HEAD "upstream u {\nserver 127.0.0.1:1 weight=0;\n}\n}\n", "invalid parameter \"weight=0\"", 4 },
-	{ HTTP_HEAD "upstream u {\n}\n}\n", "no servers are inside upstream", 3 },
-	{ HTTP_HEAD "access_log /dev/null nosuch;\n}\n", "unknown log format \"nosuch\"", 3 },
-	{ HTTP_HEAD "server {\nlisten 80;\nreturn 200 $nosuchvar;\n}\n}\n", "unknown \"nosuchvar\" variable", 0 },
-	{ HTTP_HEAD "server {\nlisten 127.0.0.1:80 default_server;\n}\nserver {\nlisten 127.0.0.1:80 default_server;\n}\n}\n",
-	  "a duplicate default server for 127.0.0.1:80", 7 },
-	{ HTTP_HEAD "server {\nlisten 99999;\n}\n}\n", "invalid port in \"99999\" of the \"listen\" directive", 4 },
-	{ HTTP_HEAD "server {\nlocation ~ ( {}\n}\n}\n", "", 4 },
-	{ HTTP_HEAD "keepalive_timeout abc;\n}\n", "invalid value \"abc\"", 3 },
-	{ HTTP_HEAD "server {\nlisten 80;\nlocation @x {\nlocation /y {}\n}\n}\n}\n",
-	  "location \"/y\" cannot be inside the named location \"@x\"", 6 },
-	{ HTTP_HEAD "sendfile maybe;\n}\n", "invalid value \"maybe\" in \"sendfile\" directive, it must be \"on\" or \"off\"", 3 },
-	{ HTTP_HEAD "upstream u {\nleast_conn;\nip_hash;\nserver 127.0.0.1:1;\n}\n}\n", "load balancing method redefined", 5 },
-	{ "events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass ftp://x;\n}\n}\n}\n", "invalid URL prefix in \"ftp://x\"", 6 },
-	{ "events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass http://u;\nproxy_pass http://u;\n}\n}\n}\n", "\"proxy_pass\" directive is duplicate", 7 },
-	{ HTTP_HEAD "server {\nlisten 80;\nlocation / {\nroot /a;\nalias /b;\n}\n}\n}\n", "\"alias\" directive is duplicate, \"root\" directive was specified earlier", 7 },
+	{HTTP_HEAD "foo bar;\n}\n", "unknown directive \"foo\"", 3},
+	{HTTP_HEAD "proxy_pass http://127.0.0.1:1;\n}\n",
+	 "\"proxy_pass\" directive is not allowed here", 3},
+	{HTTP_HEAD "server {\nlisten;\n}\n}\n",
+	 "invalid number of arguments in \"listen\" directive", 4},
+	{HTTP_HEAD "server {\nlisten 80;\nlocation / {}\nlocation / {}\n}\n}\n",
+	 "duplicate location \"/\"", 6},
+	{HTTP_HEAD "upstream u {\nserver 127.0.0.1:1 weight=0;\n}\n}\n",
+	 "invalid parameter \"weight=0\"", 4},
+	{HTTP_HEAD "upstream u {\n}\n}\n", "no servers are inside upstream", 3},
+	{HTTP_HEAD "access_log /dev/null nosuch;\n}\n", "unknown log format \"nosuch\"", 3},
+	{HTTP_HEAD "server {\nlisten 80;\nreturn 200 $nosuchvar;\n}\n}\n",
+	 "unknown \"nosuchvar\" variable", 0},
+	{HTTP_HEAD
+	 "server {\nlisten 127.0.0.1:80 default_server;\n}\nserver {\nlisten 127.0.0.1:80 default_server;\n}\n}\n",
+	 "a duplicate default server for 127.0.0.1:80", 7},
+	{HTTP_HEAD "server {\nlisten 99999;\n}\n}\n",
+	 "invalid port in \"99999\" of the \"listen\" directive", 4},
+	{HTTP_HEAD "server {\nlocation ~ ( {}\n}\n}\n", "", 4},
+	{HTTP_HEAD "keepalive_timeout abc;\n}\n", "invalid value \"abc\"", 3},
+	{HTTP_HEAD "server {\nlisten 80;\nlocation @x {\nlocation /y {}\n}\n}\n}\n",
+	 "location \"/y\" cannot be inside the named location \"@x\"", 6},
+	{HTTP_HEAD "sendfile maybe;\n}\n",
+	 "invalid value \"maybe\" in \"sendfile\" directive, it must be \"on\" or \"off\"", 3},
+	{HTTP_HEAD "upstream u {\nleast_conn;\nip_hash;\nserver 127.0.0.1:1;\n}\n}\n",
+	 "load balancing method redefined", 5},
+	{"events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass ftp://x;\n}\n}\n}\n",
+	 "invalid URL prefix in \"ftp://x\"", 6},
+	{"events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass http://u;\nproxy_pass http://u;\n}\n}\n}\n",
+	 "\"proxy_pass\" directive is duplicate", 7},
+	{HTTP_HEAD "server {\nlisten 80;\nlocation / {\nroot /a;\nalias /b;\n}\n}\n}\n",
+	 "\"alias\" directive is duplicate, \"root\" directive was specified earlier", 7},
 };
 
 ParameterizedTestParameters(cfg, errors)
@@ -115,8 +127,9 @@ ParameterizedTest(struct err_case *tc, cfg, errors)
 Test(cfg, defaults_as_nginx)
 {
 	char err[1024];
-	struct cfg *c = load_text(HTTP_HEAD "server {\nlisten 127.0.0.1:8080;\nlocation / {}\n}\n}\n",
-				  err, sizeof(err));
+	struct cfg *c =
+		load_text(HTTP_HEAD "server {\nlisten 127.0.0.1:8080;\nlocation / {}\n}\n}\n", err,
+			  sizeof(err));
 	struct cfg_loc *l;
 
 	cr_assert_not_null(c, "%s", err);
@@ -142,12 +155,11 @@ Test(cfg, defaults_as_nginx)
 Test(cfg, proxy_set_header_inherits_only_when_unset)
 {
 	char err[1024];
-	struct cfg *c = load_text(HTTP_HEAD
-				  "proxy_set_header X-A a;\n"
-				  "server {\nlisten 127.0.0.1:8080;\n"
-				  "location /inherit {}\n"
-				  "location /own { proxy_set_header X-B b; }\n"
-				  "}\n}\n",
+	struct cfg *c = load_text(HTTP_HEAD "proxy_set_header X-A a;\n"
+					    "server {\nlisten 127.0.0.1:8080;\n"
+					    "location /inherit {}\n"
+					    "location /own { proxy_set_header X-B b; }\n"
+					    "}\n}\n",
 				  err, sizeof(err));
 	struct cfg_loc *inh = NULL, *own = NULL;
 	struct cfg_srv *s;
@@ -172,14 +184,14 @@ Test(cfg, proxy_set_header_inherits_only_when_unset)
 Test(cfg, add_header_and_error_page_merge)
 {
 	char err[1024];
-	struct cfg *c = load_text(HTTP_HEAD
-				  "add_header X-Frame-Options SAMEORIGIN always;\n"
-				  "error_page 502 503 /e.html;\n"
-				  "server {\nlisten 127.0.0.1:8080;\n"
-				  "location / {}\n"
-				  "location /x { add_header X-Other 1; error_page 404 =200 /n.html; }\n"
-				  "}\n}\n",
-				  err, sizeof(err));
+	struct cfg *c = load_text(
+		HTTP_HEAD "add_header X-Frame-Options SAMEORIGIN always;\n"
+			  "error_page 502 503 /e.html;\n"
+			  "server {\nlisten 127.0.0.1:8080;\n"
+			  "location / {}\n"
+			  "location /x { add_header X-Other 1; error_page 404 =200 /n.html; }\n"
+			  "}\n}\n",
+		err, sizeof(err));
 	struct cfg_srv *s;
 	struct cfg_loc *root = NULL, *x = NULL;
 
@@ -207,12 +219,12 @@ Test(cfg, add_header_and_error_page_merge)
 Test(cfg, listen_groups_and_default_server)
 {
 	char err[1024];
-	struct cfg *c = load_text(HTTP_HEAD
-				  "server { listen 127.0.0.1:8080; server_name a.test; }\n"
-				  "server { listen 127.0.0.1:8080 default_server; server_name b.test; }\n"
-				  "server { listen 127.0.0.1:8081; server_name c.test; }\n"
-				  "}\n",
-				  err, sizeof(err));
+	struct cfg *c = load_text(
+		HTTP_HEAD "server { listen 127.0.0.1:8080; server_name a.test; }\n"
+			  "server { listen 127.0.0.1:8080 default_server; server_name b.test; }\n"
+			  "server { listen 127.0.0.1:8081; server_name c.test; }\n"
+			  "}\n",
+		err, sizeof(err));
 
 	cr_assert_not_null(c, "%s", err);
 	cr_assert_eq(c->http->nlgroups, 2);
@@ -226,11 +238,12 @@ Test(cfg, listen_groups_and_default_server)
 Test(cfg, locations_classified_longest_prefix_first)
 {
 	char err[1024];
-	struct cfg *c = load_text(HTTP_HEAD "server { listen 127.0.0.1:8080;\n"
-				  "location / {}\nlocation /api/ {}\nlocation /api/v2/ {}\n"
-				  "location = /exact {}\nlocation ~ \\.php$ {}\nlocation ~* \\.JPG$ {}\n"
-				  "location ^~ /static/ {}\nlocation @fallback {}\n}\n}\n",
-				  err, sizeof(err));
+	struct cfg *c = load_text(
+		HTTP_HEAD "server { listen 127.0.0.1:8080;\n"
+			  "location / {}\nlocation /api/ {}\nlocation /api/v2/ {}\n"
+			  "location = /exact {}\nlocation ~ \\.php$ {}\nlocation ~* \\.JPG$ {}\n"
+			  "location ^~ /static/ {}\nlocation @fallback {}\n}\n}\n",
+		err, sizeof(err));
 	struct cfg_loc *l;
 
 	cr_assert_not_null(c, "%s", err);
@@ -250,16 +263,17 @@ Test(cfg, locations_classified_longest_prefix_first)
 Test(cfg, upstream_servers_and_methods)
 {
 	char err[1024];
-	struct cfg *c = load_text(HTTP_HEAD
-				  "upstream app {\nleast_conn;\n"
-				  "server 127.0.0.1:3001 weight=5 max_fails=3 fail_timeout=30s;\n"
-				  "server 127.0.0.1:3003 max_conns=10;\n"
-				  "server 127.0.0.1:3004 backup;\nserver 127.0.0.1:3005 down;\n"
-				  "keepalive 32;\n}\n"
-				  "upstream h { hash $request_uri consistent; server 127.0.0.1:1; }\n"
-				  "server { listen 127.0.0.1:8080; location / { proxy_pass http://app; } }\n"
-				  "}\n",
-				  err, sizeof(err));
+	struct cfg *c = load_text(
+		HTTP_HEAD
+		"upstream app {\nleast_conn;\n"
+		"server 127.0.0.1:3001 weight=5 max_fails=3 fail_timeout=30s;\n"
+		"server 127.0.0.1:3003 max_conns=10;\n"
+		"server 127.0.0.1:3004 backup;\nserver 127.0.0.1:3005 down;\n"
+		"keepalive 32;\n}\n"
+		"upstream h { hash $request_uri consistent; server 127.0.0.1:1; }\n"
+		"server { listen 127.0.0.1:8080; location / { proxy_pass http://app; } }\n"
+		"}\n",
+		err, sizeof(err));
 	struct ups_group *g = NULL, *h = NULL;
 
 	cr_assert_not_null(c, "%s", err);
@@ -289,10 +303,11 @@ Test(cfg, upstream_servers_and_methods)
 Test(cfg, implicit_upstream_and_uri_part)
 {
 	char err[1024];
-	struct cfg *c = load_text(HTTP_HEAD "server { listen 127.0.0.1:8080;\n"
-				  "location /api/ { proxy_pass http://127.0.0.1:3002/; }\n"
-				  "location / { proxy_pass http://127.0.0.1:3001; }\n}\n}\n",
-				  err, sizeof(err));
+	struct cfg *c =
+		load_text(HTTP_HEAD "server { listen 127.0.0.1:8080;\n"
+				    "location /api/ { proxy_pass http://127.0.0.1:3002/; }\n"
+				    "location / { proxy_pass http://127.0.0.1:3001; }\n}\n}\n",
+			  err, sizeof(err));
 	struct cfg_loc *api, *root;
 
 	cr_assert_not_null(c, "%s", err);
@@ -330,8 +345,9 @@ Test(cfg, command_line_directives)
 
 	write_conf(HTTP_HEAD "}\n");
 	snprintf(prefix, sizeof(prefix), "%s/", dir);
-	o = (struct cfg_opts){ .conf_file = path, .prefix = prefix,
-			       .directives = "worker_processes 3; pid /tmp/x.pid;" };
+	o = (struct cfg_opts){.conf_file = path,
+			      .prefix = prefix,
+			      .directives = "worker_processes 3; pid /tmp/x.pid;"};
 	c = cfg_load(&o, err, sizeof(err));
 	cr_assert_not_null(c, "%s", err);
 	cr_expect_eq(c->workers, 3);

@@ -54,7 +54,7 @@ static void setup(void)
 	fputs(text, f);
 	fclose(f);
 	snprintf(prefix, sizeof(prefix), "%s/", dir);
-	cfg = cfg_load(&(struct cfg_opts){ .conf_file = path, .prefix = prefix }, err, sizeof(err));
+	cfg = cfg_load(&(struct cfg_opts){.conf_file = path, .prefix = prefix}, err, sizeof(err));
 	cr_assert_not_null(cfg, "%s", err);
 }
 
@@ -84,16 +84,16 @@ struct srv_case {
 };
 
 static struct srv_case srv_cases[] = {
-	{ "exact.test", "exact.test" },
-	{ "www.exact.test", "exact.test" },
-	{ "a.wild.test", ".wild.test" },
-	{ "x.deep.wild.test", ".deep.wild.test" },
-	{ "wild.test", "dflt.test" },
-	{ "www.tail.org", "www.tail." },
-	{ "abc.re.test", "^(?<sub>[a-z]+)\\.re\\.test$" },
-	{ "123.re.test", "dflt.test" },
-	{ "unknown.test", "dflt.test" },
-	{ "", "dflt.test" },
+	{"exact.test", "exact.test"},
+	{"www.exact.test", "exact.test"},
+	{"a.wild.test", ".wild.test"},
+	{"x.deep.wild.test", ".deep.wild.test"},
+	{"wild.test", "dflt.test"},
+	{"www.tail.org", "www.tail."},
+	{"abc.re.test", "^(?<sub>[a-z]+)\\.re\\.test$"},
+	{"123.re.test", "dflt.test"},
+	{"unknown.test", "dflt.test"},
+	{"", "dflt.test"},
 };
 
 ParameterizedTestParameters(route, server_name)
@@ -119,16 +119,10 @@ struct loc_case {
 };
 
 static struct loc_case loc_cases[] = {
-	{ "/", "exact-root" },
-	{ "/index.html", "root" },
-	{ "/api/users", "api" },
-	{ "/api/v2/x", "v2" },
-	{ "/api/data.json", "api-json" },
-	{ "/static/a.png", "static" },
-	{ "/img/a.png", "image" },
-	{ "/img/a.jpg", "image" },
-	{ "/doc/A.pdf", "pdf" },
-	{ "/api/a.png", "image" },
+	{"/", "exact-root"},	 {"/index.html", "root"},	 {"/api/users", "api"},
+	{"/api/v2/x", "v2"},	 {"/api/data.json", "api-json"}, {"/static/a.png", "static"},
+	{"/img/a.png", "image"}, {"/img/a.jpg", "image"},	 {"/doc/A.pdf", "pdf"},
+	{"/api/a.png", "image"},
 };
 
 ParameterizedTestParameters(route, location)
