@@ -28,6 +28,26 @@ def _rss_kib(pid):
     return 0
 
 
+def _direct_sha256(port):
+    s = socket.create_connection(('127.0.0.1', port), timeout=10)
+    s.sendall(b'GET /size/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+              % SIZE)
+    data = b''
+    while b'\r\n\r\n' not in data:
+        data += s.recv(65536)
+    body = data.partition(b'\r\n\r\n')[2]
+    h = hashlib.sha256(body)
+    n = len(body)
+    while n < SIZE:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        n += len(chunk)
+        h.update(chunk)
+    s.close()
+    return h.hexdigest()
+
+
 def test_slow_reader_memory_bounded(t):
     if t.target != 'lbd':
         t.skip('nginx buffers into temp files in a separate worker process')
@@ -55,4 +75,5 @@ def test_slow_reader_memory_bounded(t):
         h.update(chunk)
     s.close()
     assert n == SIZE, 'got %d of %d body bytes' % (n, SIZE)
+    assert h.hexdigest() == _direct_sha256(b1.port), 'body differs from the backend'
     assert _rss_kib(p.pid) - before < 16 * 1024
