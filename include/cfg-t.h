@@ -341,6 +341,12 @@ struct cfg {
 	int nalogs;
 	void *tree;                    /* struct cfg_tree, kept for -T */
 	void *arena;                   /* all allocations of this generation */
+	char *ctl_socket;              /* control_socket PATH (absolute), NULL = off;
+					* default PREFIX/logs/lbd.sock */
+	bool ctl_socket_set;           /* control_socket written in the config (a failure
+					* to open it is then fatal, else a warning) */
+	int ctl_socket_mode;           /* mode= permission bits (default 0600) */
+	char *ctl_socket_group;        /* group= owner group name, NULL = unchanged */
 };
 
 #endif

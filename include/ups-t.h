@@ -21,6 +21,19 @@
 struct ups_group;
 struct bal_rr; /* round-robin schedules, private to bal_rr.c */
 
+/*
+ * Administrative state of a server, set at runtime from the control socket
+ * (ctl.c). Any state but UP stops new requests; requests in flight finish.
+ * Transitions: any state -> any state (`upstream drain|disable|enable`).
+ * DRAIN and DISABLED differ only in what `upstream list` shows: a draining
+ * server becomes "drained" once its active count reaches 0.
+ */
+enum ups_admin {
+	UPS_ADMIN_UP = 0,   /* takes requests (the configured state) */
+	UPS_ADMIN_DRAIN,    /* no new requests; in-flight ones finish */
+	UPS_ADMIN_DISABLED, /* no new requests (maintenance) */
+};
+
 /* struct ups_server - one `server` line of an upstream block. */
 struct ups_server {
 	char *name;                   /* address as written: "127.0.0.1:3001" */
@@ -50,6 +63,10 @@ struct ups_server {
 				      * least_conn and same-name chash tie-breaks */
 	bool sole;                   /* only server of its group and no backups (nginx
 				      * `single`): failures never make it unusable */
+
+	/* added by the control socket (ctl.c) */
+	_Atomic int admin;           /* enum ups_admin; written by the main thread only,
+				      * read by every picker */
 };
 
 /* struct bal_ctx - per-request input to a balancer's pick(). */

@@ -53,7 +53,7 @@ void ups_group_release(struct ups_group *g);
 
 /*
  * ups_server_usable - may S take a new request at NOW_MS? Not when it is
- * `down`, when max_conns is reached, or when max_fails failures are counted
+ * `down`, drained or disabled (admin != UPS_ADMIN_UP), when max_conns is reached, or when max_fails failures are counted
  * and the last failure or probe (checked_ms) is at most fail_timeout old.
  * A `sole` server ignores failures, as nginx ignores them for a single server.
  */

@@ -413,6 +413,43 @@ static int set_pid(struct build *b, struct cfg_node *n, struct scope *s, const s
 	return 0;
 }
 
+/* set_ctl_socket - `control_socket PATH|off [mode=OCTAL] [group=NAME];`:
+ * the control socket of ctl.c. The mode must leave the owner read and
+ * write; the group is resolved when the socket is created. */
+static int set_ctl_socket(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d)
+{
+	struct cfg *c = b->cfg;
+
+	(void)s, (void)d;
+	c->ctl_socket_set = true;
+	if (strcmp(n->args[0], "off") == 0) {
+		if (n->nargs > 1)
+			return fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+		c->ctl_socket = NULL;
+		return 0;
+	}
+	c->ctl_socket = full_path(b, c->prefix, n->args[0]);
+	for (size_t i = 1; i < n->nargs; i++) {
+		const char *a = n->args[i];
+		char *end;
+		long m;
+
+		if (strncmp(a, "mode=", 5) == 0) {
+			m = strtol(a + 5, &end, 8);
+			if (a[5] == '\0' || *end || m < 0 || m > 0777 || (m & 0600) != 0600)
+				return fail(b, n, "invalid mode \"%s\" in \"%s\" directive", a + 5,
+					    n->name);
+			c->ctl_socket_mode = (int)m;
+		} else if (strncmp(a, "group=", 6) == 0 && a[6]) {
+			c->ctl_socket_group = pool_strdup(b->pool, a + 6);
+		} else {
+			return fail(b, n, "invalid parameter \"%s\"", a);
+		}
+	}
+	return 0;
+}
+
 static int block(struct build *b, struct cfg_node *n, struct scope *s);
 
 static int set_events(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -1671,6 +1708,7 @@ static const struct dir dirs[] = {
 	{ "events", C_MAIN, 0, 0, true, set_events, B_NONE, 0 },
 	{ "http", C_MAIN, 0, 0, true, set_http, B_NONE, 0 },
 	{ "pid", C_MAIN, 1, 1, false, set_pid, B_NONE, 0 },
+	{ "control_socket", C_MAIN, 1, 3, false, set_ctl_socket, B_NONE, 0 },
 	{ "user", C_MAIN, 1, 2, false, set_user, B_NONE, 0 },
 	{ "daemon", C_MAIN, 1, 1, false, set_daemon, B_NONE, 0 },
 	{ "master_process", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
@@ -2324,6 +2362,10 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 		goto fail;
 	if (!c->pid_file)
 		c->pid_file = full_path(&b, c->prefix, "logs/lbd.pid");
+	if (!c->ctl_socket_set)
+		c->ctl_socket = full_path(&b, c->prefix, "logs/lbd.sock");
+	if (!c->ctl_socket_mode)
+		c->ctl_socket_mode = 0600;
 	return c;
 oom:
 	snprintf(err, errlen, "out of memory");

@@ -3,11 +3,14 @@
  * lbd's command line (nginx 1.22's flags) and the main thread: load the
  * configuration, bind, start the workers, then serve signals: HUP reload,
  * USR1 reopen, TERM/INT fast stop, QUIT graceful stop. The process started
- * stays in the foreground and is the master.
+ * stays in the foreground and is the master. The main thread also serves the
+ * control socket (ctl.c), polled together with the signal fd: control
+ * commands run where the configuration pointer is owned, off the workers.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +22,9 @@
 
 #include "alog.h"
 #include "cfg.h"
+#include "ctl.h"
 #include "kfeat.h"
+#include "lbd.h"
 #include "log.h"
 #include "worker.h"
 
@@ -237,6 +242,11 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur)
 	}
 	if (n->error_log)
 		log_set_default(n->error_log);
+	/* weights and drain/disable set through the control socket survive */
+	if (ctl_carry_over(*cur, n) > 0)
+		log_notice("runtime upstream changes carried over to the new configuration");
+	if (strcmp(n->ctl_socket ? n->ctl_socket : "", (*cur)->ctl_socket ? (*cur)->ctl_socket : ""))
+		log_warn("control_socket changed: takes effect after a restart");
 	worker_post_all(WCMD_RELOAD, n);
 	cfg_unref(*cur);
 	*cur = n;
@@ -244,10 +254,19 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur)
 	return 0;
 }
 
+/* post_signal - `reload` and `reopen` from the control socket: queue the
+ * signal to ourselves so the signal path below does the work. */
+static int post_signal(int sig)
+{
+	return kill(getpid(), sig) == -1 ? -errno : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	char err[1024], *prefix;
+	struct ctl_env env = { .post_signal = post_signal };
+	struct ctl_server *ctl = NULL;
 	struct cfg *cfg;
 	sigset_t set;
 	int sfd, rc = 0;
@@ -330,6 +349,22 @@ int main(int argc, char **argv)
 		free(prefix);
 		return 1;
 	}
+	/* before the workers exist: the socket is created under a private umask */
+	rc = ctl_server_open(cfg, &ctl, err, sizeof(err));
+	if (rc && cfg->ctl_socket_set) {
+		fprintf(stderr, "lbd: [emerg] %s\n", err);
+		cfg_unref(cfg);
+		free(prefix);
+		return 1;
+	}
+	if (rc)
+		log_warn("%s: running without a control socket", err);
+	rc = 0;
+	env.pid = getpid();
+	env.start_ms = lbd_now_ms();
+	env.workers = cfg->workers;
+	features_detect(&env.feat);
+	env.feat_known = true;
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
@@ -343,6 +378,7 @@ int main(int argc, char **argv)
 	if (sfd == -1 || worker_start_all(cfg, cfg->workers)) {
 		fprintf(stderr, "lbd: [emerg] cannot start workers (%d: %s)\n", errno,
 			strerror(errno));
+		ctl_server_close(ctl);
 		return 1;
 	}
 	/* The pid file appears only once signals are handled: a script that
@@ -352,15 +388,26 @@ int main(int argc, char **argv)
 			 strerror(errno));
 		worker_post_all(WCMD_STOP, NULL);
 		worker_join_all();
+		ctl_server_close(ctl);
 		return 1;
 	}
 	log_notice("lbd/%s started, %d workers, pid %d", LBD_VERSION, cfg->workers, (int)getpid());
 	for (;;) {
+		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
+					 { .fd = ctl ? ctl_server_fd(ctl) : -1, .events = POLLIN } };
 		struct signalfd_siginfo si;
-		ssize_t n = read(sfd, &si, sizeof(si));
+		ssize_t n;
 
+		/* 1 s timeout: the control server closes idle clients */
+		if (poll(pfd, 2, ctl ? 1000 : -1) == -1 && errno != EINTR)
+			break;
+		if (ctl)
+			ctl_server_run(ctl, &env, cfg);
+		if (!(pfd[0].revents & POLLIN))
+			continue;
+		n = read(sfd, &si, sizeof(si));
 		if (n != sizeof(si)) {
-			if (n == -1 && errno == EINTR)
+			if (n == -1 && (errno == EINTR || errno == EAGAIN))
 				continue;
 			break;
 		}
@@ -384,6 +431,7 @@ int main(int argc, char **argv)
 			log_notice("signal %d ignored", si.ssi_signo);
 		}
 	}
+	ctl_server_close(ctl);
 	worker_join_all();
 	if (cfg->pid_file)
 		unlink(cfg->pid_file);

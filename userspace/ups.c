@@ -49,6 +49,7 @@ int ups_group_init(struct ups_group *g)
 		/* nginx's `single`: one server and no backup is never failed */
 		s->sole = g->nservers == 1;
 		atomic_init(&s->eff_weight, s->weight);
+		atomic_init(&s->admin, UPS_ADMIN_UP);
 		atomic_init(&s->active, 0);
 		atomic_init(&s->fails, 0);
 		atomic_init(&s->fail_ms, 0);
@@ -96,6 +97,9 @@ static bool ups_server_resting(const struct ups_server *s, int64_t now_ms)
 bool ups_server_usable(const struct ups_server *s, int64_t now_ms)
 {
 	if (s->down)
+		return false;
+	/* drained or disabled from the control socket */
+	if (atomic_load_explicit(&s->admin, RLX) != UPS_ADMIN_UP)
 		return false;
 	if (s->max_conns > 0 && atomic_load_explicit(&s->active, RLX) >= s->max_conns)
 		return false;

@@ -1,0 +1,1023 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket (see include/ctl.h for the protocol): the command table
+ * and its handlers (help, status, upstream list/set-weight/drain/disable/
+ * enable, stats, reload, reopen), the carry-over of runtime upstream changes
+ * across a reload, and a small non-blocking Unix socket server run by the
+ * main thread. Every command runs on the main thread, which owns the
+ * configuration pointer, so no command races another or a reload.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "ctl.h"
+#include "lbd.h"
+#include "log.h"
+#include "stats.h"
+#include "ups.h"
+
+#define CTL_ARGS_MAX 16 /* words in one request */
+
+/* ---- output buffer -------------------------------------------------------- */
+
+void ctl_out_init(struct ctl_out *o)
+{
+	*o = (struct ctl_out){0};
+}
+
+void ctl_out_free(struct ctl_out *o)
+{
+	free(o->buf);
+	ctl_out_init(o);
+}
+
+void ctl_out_reset(struct ctl_out *o)
+{
+	o->len = 0;
+	o->truncated = false;
+	if (o->buf)
+		o->buf[0] = '\0';
+}
+
+static bool out_reserve(struct ctl_out *o, size_t more)
+{
+	size_t need = o->len + more + 1, cap;
+	char *n;
+
+	if (need <= o->cap)
+		return true;
+	if (need > CTL_OUT_MAX + 256) /* room for the terminating line */
+		return false;
+	cap = o->cap ? o->cap : 1024;
+	while (cap < need)
+		cap *= 2;
+	n = realloc(o->buf, cap);
+	if (!n)
+		return false;
+	o->buf = n;
+	o->cap = cap;
+	return true;
+}
+
+static void out_add(struct ctl_out *o, const char *p, size_t n)
+{
+	if (o->truncated)
+		return;
+	if (o->len + n > CTL_OUT_MAX || !out_reserve(o, n)) {
+		o->truncated = true;
+		return;
+	}
+	memcpy(o->buf + o->len, p, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
+}
+
+static void out_printf(struct ctl_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void out_printf(struct ctl_out *o, const char *fmt, ...)
+{
+	char small[512], *big = NULL;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		out_add(o, small, (size_t)n);
+		return;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&big, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		o->truncated = true;
+		return;
+	}
+	out_add(o, big, (size_t)n);
+	free(big);
+}
+
+/* out_json_str - S as a JSON string literal. */
+static void out_json_str(struct ctl_out *o, const char *s)
+{
+	out_add(o, "\"", 1);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			out_printf(o, "\\%c", c);
+		else if (c < 0x20)
+			out_printf(o, "\\u%04x", c);
+		else
+			out_add(o, (const char *)&c, 1);
+	}
+	out_add(o, "\"", 1);
+}
+
+/* ---- requests and the command table --------------------------------------- */
+
+/* struct ctl_req - one parsed request while its handler runs. */
+struct ctl_req {
+	const struct ctl_env *env; /* daemon facts, may be NULL */
+	struct cfg *cfg;	   /* generation in force, may be NULL */
+	char *argv[CTL_ARGS_MAX];  /* words after the command keywords */
+	int argc;		   /* entries in argv */
+	bool json;		   /* --json given */
+	struct ctl_out *out;	   /* response body */
+	char err[256];		   /* message of the ERR line */
+};
+
+struct ctl_cmd {
+	const char *word; /* first keyword */
+	const char *sub;  /* second keyword, or NULL */
+	const char *args; /* argument synopsis for help */
+	int min, max;	  /* argument count range (after the keywords) */
+	int (*fn)(struct ctl_req *r);
+	const char *help; /* one line */
+};
+
+static int req_fail(struct ctl_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int req_fail(struct ctl_req *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->err, sizeof(r->err), fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static int cmd_help(struct ctl_req *r);
+static int cmd_status(struct ctl_req *r);
+static int cmd_ups_list(struct ctl_req *r);
+static int cmd_ups_weight(struct ctl_req *r);
+static int cmd_ups_drain(struct ctl_req *r);
+static int cmd_ups_disable(struct ctl_req *r);
+static int cmd_ups_enable(struct ctl_req *r);
+static int cmd_stats(struct ctl_req *r);
+static int cmd_reload(struct ctl_req *r);
+static int cmd_reopen(struct ctl_req *r);
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{"help", NULL, "", 0, 0, cmd_help, "list the commands"},
+	{"status", NULL, "", 0, 0, cmd_status,
+	 "version, pid, uptime, configuration, workers, kernel features"},
+	{"upstream", "list", "[UPSTREAM]", 0, 1, cmd_ups_list,
+	 "servers of every named upstream (or of UPSTREAM) with weight, state, counters"},
+	{"upstream", "set-weight", "UPSTREAM SERVER WEIGHT", 3, 3, cmd_ups_weight,
+	 "set the weight in force (0 takes no new requests; max 10000)"},
+	{"upstream", "drain", "UPSTREAM SERVER", 2, 2, cmd_ups_drain,
+	 "no new requests; in-flight ones finish (\"drained\" once idle)"},
+	{"upstream", "disable", "UPSTREAM SERVER", 2, 2, cmd_ups_disable,
+	 "no new requests (maintenance)"},
+	{"upstream", "enable", "UPSTREAM SERVER", 2, 2, cmd_ups_enable,
+	 "take requests again after drain or disable"},
+	{"stats", NULL, "", 0, 0, cmd_stats, "traffic totals and per-upstream figures"},
+	{"reload", NULL, "", 0, 0, cmd_reload, "reload the configuration (as SIGHUP)"},
+	{"reopen", NULL, "", 0, 0, cmd_reopen, "reopen the log files (as SIGUSR1)"},
+};
+
+static int cmd_help(struct ctl_req *r)
+{
+	if (r->json) {
+		out_add(r->out, "{\"commands\":[", 13);
+		for (size_t i = 0; i < ARRAY_SIZE(ctl_cmds); i++) {
+			const struct ctl_cmd *c = &ctl_cmds[i];
+			char syn[128];
+
+			snprintf(syn, sizeof(syn), "%s%s%s%s%s", c->word, c->sub ? " " : "",
+				 c->sub ? c->sub : "", c->args[0] ? " " : "", c->args);
+			out_add(r->out, i ? "," : "", i ? 1 : 0);
+			out_add(r->out, "{\"usage\":", 9);
+			out_json_str(r->out, syn);
+			out_add(r->out, ",\"help\":", 8);
+			out_json_str(r->out, c->help);
+			out_add(r->out, "}", 1);
+		}
+		out_add(r->out, "]}\n", 3);
+		return 0;
+	}
+	out_printf(r->out, "commands (add --json for JSON output):\n");
+	for (size_t i = 0; i < ARRAY_SIZE(ctl_cmds); i++) {
+		const struct ctl_cmd *c = &ctl_cmds[i];
+		char syn[128];
+
+		snprintf(syn, sizeof(syn), "%s%s%s%s%s", c->word, c->sub ? " " : "",
+			 c->sub ? c->sub : "", c->args[0] ? " " : "", c->args);
+		out_printf(r->out, "  %-40s %s\n", syn, c->help);
+	}
+	return 0;
+}
+
+static const char *yesno(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static int cmd_status(struct ctl_req *r)
+{
+	const struct ctl_env *e = r->env;
+	int64_t up = e ? (lbd_now_ms() - e->start_ms) / 1000 : 0;
+	long pid = e ? (long)e->pid : (long)getpid();
+	int workers = e ? e->workers : 0;
+	const char *conf = r->cfg ? r->cfg->conf_file : "";
+	const char *prefix = r->cfg ? r->cfg->prefix : "";
+	bool fk = e && e->feat_known;
+
+	if (r->json) {
+		out_printf(r->out, "{\"version\":\"%s\",\"pid\":%ld,\"uptime\":%lld,", LBD_VERSION,
+			   pid, (long long)up);
+		out_add(r->out, "\"config\":", 9);
+		out_json_str(r->out, conf);
+		out_add(r->out, ",\"prefix\":", 10);
+		out_json_str(r->out, prefix);
+		out_printf(r->out, ",\"workers\":%d,\"features\":", workers);
+		if (!fk) {
+			out_add(r->out, "null}\n", 6);
+			return 0;
+		}
+		out_printf(r->out,
+			   "{\"bpf\":%s,\"xdp\":%s,\"sockmap\":%s,\"ktls\":%s,\"btf\":%s,\"why\":",
+			   e->feat.bpf ? "true" : "false", e->feat.xdp ? "true" : "false",
+			   e->feat.sockmap ? "true" : "false", e->feat.ktls ? "true" : "false",
+			   e->feat.btf ? "true" : "false");
+		out_json_str(r->out, e->feat.why);
+		out_add(r->out, "}}\n", 3);
+		return 0;
+	}
+	out_printf(r->out, "version: %s/%s\n", LBD_NAME, LBD_VERSION);
+	out_printf(r->out, "pid: %ld\n", pid);
+	out_printf(r->out, "uptime: %lld s\n", (long long)up);
+	out_printf(r->out, "config: %s\n", conf);
+	out_printf(r->out, "prefix: %s\n", prefix);
+	out_printf(r->out, "workers: %d\n", workers);
+	if (!fk) {
+		out_printf(r->out, "features: unknown\n");
+		return 0;
+	}
+	out_printf(r->out, "features: bpf=%s xdp=%s sockmap=%s ktls=%s btf=%s\n",
+		   yesno(e->feat.bpf), yesno(e->feat.xdp), yesno(e->feat.sockmap),
+		   yesno(e->feat.ktls), yesno(e->feat.btf));
+	if (!e->feat.bpf && e->feat.why[0])
+		out_printf(r->out, "features-why: %s\n", e->feat.why);
+	return 0;
+}
+
+static const char *method_name(const struct ups_group *g)
+{
+	switch (g->method) {
+	case UPS_M_RR:
+		return "round-robin";
+	case UPS_M_LEAST_CONN:
+		return "least_conn";
+	case UPS_M_IP_HASH:
+		return "ip_hash";
+	case UPS_M_HASH:
+		return g->hash_consistent ? "hash-consistent" : "hash";
+	case UPS_M_RANDOM:
+		return g->random_two ? "random-two" : "random";
+	}
+	return "unknown";
+}
+
+/* server_state - the word `upstream list` shows, most important first:
+ * an operator's action beats the configuration, which beats passive health. */
+static const char *server_state(const struct ups_server *s, int64_t now_ms)
+{
+	int admin = atomic_load_explicit(&s->admin, memory_order_relaxed);
+	int active = atomic_load_explicit(&s->active, memory_order_relaxed);
+
+	if (admin == UPS_ADMIN_DISABLED)
+		return "disabled";
+	if (admin == UPS_ADMIN_DRAIN)
+		return active > 0 ? "draining" : "drained";
+	if (s->down)
+		return "down";
+	if (s->max_conns > 0 && active >= s->max_conns)
+		return "full";
+	if (!ups_server_usable(s, now_ms))
+		return "failed";
+	return s->backup ? "backup" : "up";
+}
+
+static struct ups_group *find_group(struct cfg *cfg, const char *name)
+{
+	if (!cfg || !cfg->http)
+		return NULL;
+	for (int i = 0; i < cfg->http->nupstreams; i++) {
+		struct ups_group *g = cfg->http->upstreams[i];
+
+		if (g && strcmp(g->name, name) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+/* lookup - UPSTREAM and SERVER words (argv[0], argv[1]) to a server; the
+ * first server of that name when the name repeats. */
+static int lookup(struct ctl_req *r, struct ups_group **gp, struct ups_server **sp)
+{
+	struct ups_group *g = find_group(r->cfg, r->argv[0]);
+
+	if (!g)
+		return req_fail(r, "unknown upstream \"%s\"", r->argv[0]);
+	for (int i = 0; i < g->nservers; i++) {
+		if (strcmp(g->servers[i].name, r->argv[1]) == 0) {
+			*gp = g;
+			*sp = &g->servers[i];
+			return 0;
+		}
+	}
+	return req_fail(r, "no server \"%s\" in upstream \"%s\"", r->argv[1], g->name);
+}
+
+static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first, int64_t now)
+{
+	if (r->json) {
+		out_add(r->out, *first ? "{\"upstream\":" : ",{\"upstream\":", *first ? 12 : 13);
+		*first = false;
+		out_json_str(r->out, g->name);
+		out_printf(r->out, ",\"method\":\"%s\",\"implicit\":%s,\"servers\":[",
+			   method_name(g), g->implicit ? "true" : "false");
+		for (int i = 0; i < g->nservers; i++) {
+			const struct ups_server *s = &g->servers[i];
+
+			out_add(r->out, i ? ",{\"name\":" : "{\"name\":", i ? 9 : 8);
+			out_json_str(r->out, s->name);
+			out_printf(
+				r->out,
+				",\"weight\":%d,\"config_weight\":%d,\"state\":\"%s\",\"backup\":%s,"
+				"\"active\":%d,\"requests\":%llu,\"failures\":%llu}",
+				atomic_load(&s->eff_weight), s->weight, server_state(s, now),
+				s->backup ? "true" : "false", atomic_load(&s->active),
+				(unsigned long long)atomic_load(&s->requests),
+				(unsigned long long)atomic_load(&s->failures));
+		}
+		out_add(r->out, "]}", 2);
+		return;
+	}
+	out_printf(r->out, "upstream %s %s%s\n", g->name, method_name(g),
+		   g->implicit ? " implicit" : "");
+	out_printf(r->out, "  %-28s %6s %-9s %6s %8s %10s %10s\n", "server", "weight", "state",
+		   "backup", "active", "requests", "failures");
+	for (int i = 0; i < g->nservers; i++) {
+		const struct ups_server *s = &g->servers[i];
+
+		out_printf(r->out, "  %-28s %6d %-9s %6s %8d %10llu %10llu\n", s->name,
+			   atomic_load(&s->eff_weight), server_state(s, now), yesno(s->backup),
+			   atomic_load(&s->active), (unsigned long long)atomic_load(&s->requests),
+			   (unsigned long long)atomic_load(&s->failures));
+	}
+}
+
+static int cmd_ups_list(struct ctl_req *r)
+{
+	int64_t now = lbd_now_ms();
+	bool first = true;
+	int n = 0;
+
+	if (r->argc == 1 && !find_group(r->cfg, r->argv[0]))
+		return req_fail(r, "unknown upstream \"%s\"", r->argv[0]);
+	if (r->json)
+		out_add(r->out, "{\"upstreams\":[", 14);
+	for (int i = 0; r->cfg && r->cfg->http && i < r->cfg->http->nupstreams; i++) {
+		const struct ups_group *g = r->cfg->http->upstreams[i];
+
+		if (r->argc == 1 ? strcmp(g->name, r->argv[0]) != 0 : g->implicit)
+			continue;
+		list_group(r, g, &first, now);
+		n++;
+	}
+	if (r->json)
+		out_add(r->out, "]}\n", 3);
+	else if (n == 0)
+		out_printf(r->out, "  (no upstream blocks)\n");
+	return 0;
+}
+
+static int cmd_ups_weight(struct ctl_req *r)
+{
+	struct ups_group *g;
+	struct ups_server *s;
+	char *end;
+	long w;
+	int err;
+
+	if (lookup(r, &g, &s))
+		return -EINVAL;
+	errno = 0;
+	w = strtol(r->argv[2], &end, 10);
+	if (r->argv[2][0] < '0' || r->argv[2][0] > '9' || *end || errno || w > CTL_WEIGHT_MAX)
+		return req_fail(r, "invalid weight \"%s\" (0..%d)", r->argv[2], CTL_WEIGHT_MAX);
+	err = ups_server_set_weight(g, s, (int)w);
+	if (err)
+		return req_fail(r, "set-weight failed: %s", strerror(-err));
+	log_notice("control: upstream %s server %s weight %ld", g->name, s->name, w);
+	return 0;
+}
+
+static int set_admin(struct ctl_req *r, int admin, const char *what)
+{
+	struct ups_group *g;
+	struct ups_server *s;
+
+	if (lookup(r, &g, &s))
+		return -EINVAL;
+	atomic_store_explicit(&s->admin, admin, memory_order_release);
+	log_notice("control: upstream %s server %s %s", g->name, s->name, what);
+	return 0;
+}
+
+static int cmd_ups_drain(struct ctl_req *r)
+{
+	return set_admin(r, UPS_ADMIN_DRAIN, "draining");
+}
+
+static int cmd_ups_disable(struct ctl_req *r)
+{
+	return set_admin(r, UPS_ADMIN_DISABLED, "disabled");
+}
+
+static int cmd_ups_enable(struct ctl_req *r)
+{
+	return set_admin(r, UPS_ADMIN_UP, "enabled");
+}
+
+static uint64_t ld(_Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static int cmd_stats(struct ctl_req *r)
+{
+	struct lbd_stats *st = &lbd_stats;
+	int ngroups = r->cfg && r->cfg->http ? r->cfg->http->nupstreams : 0;
+
+	if (r->json)
+		out_printf(
+			r->out,
+			"{\"connections\":{\"accepted\":%llu,\"handled\":%llu,\"active\":%lld},"
+			"\"requests\":%llu,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
+			"\"4xx\":%llu,\"5xx\":%llu,\"other\":%llu},\"bytes_in\":%llu,"
+			"\"bytes_out\":%llu,\"upstreams\":[",
+			(unsigned long long)ld(&st->accepted), (unsigned long long)ld(&st->handled),
+			(long long)atomic_load(&st->active), (unsigned long long)ld(&st->requests),
+			(unsigned long long)ld(&st->status[1]),
+			(unsigned long long)ld(&st->status[2]),
+			(unsigned long long)ld(&st->status[3]),
+			(unsigned long long)ld(&st->status[4]),
+			(unsigned long long)ld(&st->status[5]),
+			(unsigned long long)ld(&st->status[0]),
+			(unsigned long long)ld(&st->bytes_in),
+			(unsigned long long)ld(&st->bytes_out));
+	else
+		out_printf(
+			r->out,
+			"connections: accepted %llu handled %llu active %lld\n"
+			"requests: %llu\n"
+			"responses: 1xx %llu 2xx %llu 3xx %llu 4xx %llu 5xx %llu other %llu\n"
+			"bytes: in %llu out %llu\n",
+			(unsigned long long)ld(&st->accepted), (unsigned long long)ld(&st->handled),
+			(long long)atomic_load(&st->active), (unsigned long long)ld(&st->requests),
+			(unsigned long long)ld(&st->status[1]),
+			(unsigned long long)ld(&st->status[2]),
+			(unsigned long long)ld(&st->status[3]),
+			(unsigned long long)ld(&st->status[4]),
+			(unsigned long long)ld(&st->status[5]),
+			(unsigned long long)ld(&st->status[0]),
+			(unsigned long long)ld(&st->bytes_in),
+			(unsigned long long)ld(&st->bytes_out));
+	for (int i = 0, k = 0; i < ngroups; i++) {
+		const struct ups_group *g = r->cfg->http->upstreams[i];
+		unsigned long long req = 0, fail = 0;
+		long long act = 0;
+		int usable = 0;
+		int64_t now = lbd_now_ms();
+
+		for (int j = 0; j < g->nservers; j++) {
+			struct ups_server *s = &g->servers[j];
+
+			req += ld(&s->requests);
+			fail += ld(&s->failures);
+			act += atomic_load(&s->active);
+			usable += ups_server_usable(s, now) && atomic_load(&s->eff_weight) > 0;
+		}
+		if (r->json) {
+			if (k++)
+				out_add(r->out, ",", 1);
+			out_add(r->out, "{\"upstream\":", 12);
+			out_json_str(r->out, g->name);
+			out_printf(r->out,
+				   ",\"implicit\":%s,\"servers\":%d,\"usable\":%d,\"active\":%lld,"
+				   "\"requests\":%llu,\"failures\":%llu}",
+				   g->implicit ? "true" : "false", g->nservers, usable, act, req,
+				   fail);
+		} else {
+			out_printf(
+				r->out,
+				"upstream %s%s: servers %d usable %d active %lld requests %llu failures %llu\n",
+				g->name, g->implicit ? " (implicit)" : "", g->nservers, usable, act,
+				req, fail);
+		}
+	}
+	if (r->json)
+		out_add(r->out, "]}\n", 3);
+	return 0;
+}
+
+static int post(struct ctl_req *r, int sig, const char *what)
+{
+	int err;
+
+	if (!r->env || !r->env->post_signal)
+		return req_fail(r, "%s is not available here", what);
+	err = r->env->post_signal(sig);
+	if (err)
+		return req_fail(r, "%s failed: %s", what, strerror(-err));
+	out_printf(r->out, "%s: started (see the error log for the outcome)\n", what);
+	return 0;
+}
+
+static int cmd_reload(struct ctl_req *r)
+{
+	return post(r, SIGHUP, "reload");
+}
+
+static int cmd_reopen(struct ctl_req *r)
+{
+	return post(r, SIGUSR1, "reopen");
+}
+
+/* split - LINE (a private, NUL-terminated copy) into words in WORDS. */
+static int split(char *line, char **words, int max, int *n)
+{
+	char *save = NULL, *w;
+
+	*n = 0;
+	for (w = strtok_r(line, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		if (*n == max)
+			return -E2BIG;
+		words[(*n)++] = w;
+	}
+	return 0;
+}
+
+static int dispatch(struct ctl_req *r, char **words, int n)
+{
+	const struct ctl_cmd *c = NULL;
+	bool word_known = false;
+	int used = 1;
+
+	if (n == 0)
+		return req_fail(r, "empty command (try: help)");
+	if (n == 1 && strcmp(words[0], "upstream") == 0)
+		return req_fail(
+			r,
+			"\"upstream\" needs a subcommand: list, set-weight, drain, disable, enable");
+	for (size_t i = 0; i < ARRAY_SIZE(ctl_cmds) && !c; i++) {
+		if (strcmp(ctl_cmds[i].word, words[0]) != 0)
+			continue;
+		word_known = true;
+		if (!ctl_cmds[i].sub)
+			c = &ctl_cmds[i];
+		else if (n > 1 && strcmp(ctl_cmds[i].sub, words[1]) == 0)
+			c = &ctl_cmds[i], used = 2;
+	}
+	if (!c && word_known)
+		return req_fail(r, "unknown \"%s\" subcommand \"%s\" (try: help)", words[0],
+				n > 1 ? words[1] : "");
+	if (!c)
+		return req_fail(r, "unknown command \"%s\" (try: help)", words[0]);
+	r->argc = n - used;
+	for (int i = 0; i < r->argc; i++)
+		r->argv[i] = words[used + i];
+	if (r->argc < c->min || r->argc > c->max)
+		return req_fail(r, "usage: %s%s%s%s%s", c->word, c->sub ? " " : "",
+				c->sub ? c->sub : "", c->args[0] ? " " : "", c->args);
+	return c->fn(r);
+}
+
+enum ctl_rc ctl_exec(const struct ctl_env *env, struct cfg *cfg, const char *line, size_t len,
+		     struct ctl_out *out)
+{
+	struct ctl_req r = {.env = env, .cfg = cfg, .out = out};
+	char *words[CTL_ARGS_MAX + 1], *copy = NULL;
+	int n = 0, k = 0, err;
+
+	if (len && line[len - 1] == '\r')
+		len--;
+	if (len > CTL_LINE_MAX) {
+		err = req_fail(&r, "line too long (max %d bytes)", CTL_LINE_MAX);
+		goto done;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
+			err = req_fail(&r, "invalid byte 0x%02x in command",
+				       (unsigned char)line[i]);
+			goto done;
+		}
+	}
+	copy = strndup(line, len);
+	if (!copy) {
+		err = req_fail(&r, "out of memory");
+		goto done;
+	}
+	if (split(copy, words, CTL_ARGS_MAX + 1, &n)) {
+		err = req_fail(&r, "too many words (max %d)", CTL_ARGS_MAX);
+		goto done;
+	}
+	/* --json may sit anywhere: take it out of the words */
+	for (int i = 0; i < n; i++) {
+		if (strcmp(words[i], "--json") == 0)
+			r.json = true;
+		else
+			words[k++] = words[i];
+	}
+	err = dispatch(&r, words, k);
+done:
+	free(copy);
+	if (out->truncated) {
+		/* a response is all or nothing: never a cut table */
+		ctl_out_reset(out);
+		snprintf(r.err, sizeof(r.err), "response too large or out of memory");
+		err = -ENOMEM;
+	}
+	if (err) {
+		out_printf(out, "ERR %s\n", r.err[0] ? r.err : "failed");
+		return CTL_RC_ERR;
+	}
+	out_add(out, "OK\n", 3);
+	return CTL_RC_OK;
+}
+
+/* ---- reload carry-over ---------------------------------------------------- */
+
+static const struct ups_server *old_twin(const struct ups_group *og, const struct ups_group *ng,
+					 int idx)
+{
+	const char *name = ng->servers[idx].name;
+	int rank = 0;
+
+	/* servers may repeat an address: pair the k-th of a name with the k-th */
+	for (int i = 0; i < idx; i++)
+		rank += strcmp(ng->servers[i].name, name) == 0;
+	for (int i = 0; i < og->nservers; i++) {
+		if (strcmp(og->servers[i].name, name) == 0 && rank-- == 0)
+			return &og->servers[i];
+	}
+	return NULL;
+}
+
+int ctl_carry_over(const struct cfg *old, struct cfg *new_cfg)
+{
+	int changed = 0;
+
+	if (!old || !new_cfg || !old->http || !new_cfg->http)
+		return 0;
+	for (int i = 0; i < new_cfg->http->nupstreams; i++) {
+		struct ups_group *ng = new_cfg->http->upstreams[i];
+		const struct ups_group *og = find_group((struct cfg *)old, ng->name);
+
+		if (!og || og->implicit != ng->implicit)
+			continue;
+		for (int j = 0; j < ng->nservers; j++) {
+			struct ups_server *ns = &ng->servers[j];
+			const struct ups_server *os = old_twin(og, ng, j);
+			int w, admin;
+			bool hit = false;
+
+			if (!os)
+				continue;
+			w = atomic_load(&os->eff_weight);
+			admin = atomic_load(&os->admin);
+			if (w != os->weight && ups_server_set_weight(ng, ns, w) == 0)
+				hit = true;
+			if (admin != UPS_ADMIN_UP) {
+				atomic_store(&ns->admin, admin);
+				hit = true;
+			}
+			changed += hit;
+		}
+	}
+	return changed;
+}
+
+/* ---- the socket server ---------------------------------------------------- */
+
+/* struct ctl_client - one connected control client. */
+struct ctl_client {
+	int fd;			   /* non-blocking stream socket */
+	char in[CTL_LINE_MAX + 2]; /* unparsed request bytes ("\r\n" included) */
+	size_t inlen;		   /* bytes in `in` */
+	struct ctl_out out;	   /* responses not yet written */
+	size_t outoff;		   /* bytes of out already written */
+	int64_t last_ms;	   /* last read or write progress */
+	bool eof;		   /* peer shut its side: finish writing, close */
+	bool skipping;		   /* dropping the rest of a too-long line */
+	bool want_out;		   /* registered for EPOLLOUT (else EPOLLIN) */
+};
+
+/* struct ctl_server - the listener and its clients. */
+struct ctl_server {
+	int lfd;						/* listening socket */
+	int epfd;						/* epoll of lfd and clients */
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* socket file */
+	struct ctl_client *clients[CTL_CLIENTS_MAX];		/* NULL = free slot */
+};
+
+int ctl_server_fd(const struct ctl_server *s)
+{
+	return s->epfd;
+}
+
+static int sock_alive(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd, rc;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return -errno;
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	rc = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return rc;
+}
+
+int ctl_server_open(const struct cfg *cfg, struct ctl_server **out, char *err, size_t errlen)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct epoll_event ev = {.events = EPOLLIN};
+	struct ctl_server *s = NULL;
+	const char *path = cfg->ctl_socket;
+	struct stat st;
+	mode_t old_mask;
+	int rc;
+
+	*out = NULL;
+	if (!path)
+		return 0;
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		snprintf(err, errlen, "control socket path \"%s\" is too long (max %zu bytes)",
+			 path, sizeof(a.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			snprintf(err, errlen, "control socket \"%s\" exists and is not a socket",
+				 path);
+			return -EEXIST;
+		}
+		if (sock_alive(path) == 1) {
+			snprintf(err, errlen, "control socket \"%s\" is in use by a running daemon",
+				 path);
+			return -EADDRINUSE;
+		}
+		unlink(path); /* stale: left by a daemon that died */
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->epfd = -1;
+	memcpy(s->path, path, strlen(path) + 1);
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->lfd == -1)
+		goto sys_fail;
+	/* the file is born owner-only: no window where others may connect */
+	old_mask = umask(0177);
+	rc = bind(s->lfd, (struct sockaddr *)&a, sizeof(a));
+	umask(old_mask);
+	if (rc == -1)
+		goto sys_fail;
+	if (cfg->ctl_socket_group) {
+		struct group *gr = getgrnam(cfg->ctl_socket_group);
+
+		if (!gr) {
+			rc = -ENOENT;
+			snprintf(err, errlen, "control socket: unknown group \"%s\"",
+				 cfg->ctl_socket_group);
+			goto fail;
+		}
+		if (chown(path, (uid_t)-1, gr->gr_gid) == -1)
+			goto sys_fail;
+	}
+	if (chmod(path, (mode_t)cfg->ctl_socket_mode) == -1 || listen(s->lfd, 16) == -1)
+		goto sys_fail;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	ev.data.ptr = NULL; /* NULL: the listener */
+	if (s->epfd == -1 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->lfd, &ev) == -1)
+		goto sys_fail;
+	*out = s;
+	return 0;
+sys_fail:
+	rc = -errno;
+	snprintf(err, errlen, "control socket \"%s\": %s", path, strerror(errno));
+fail:
+	if (s->lfd != -1) {
+		close(s->lfd);
+		unlink(path);
+	}
+	if (s->epfd != -1)
+		close(s->epfd);
+	free(s);
+	return rc;
+}
+
+static void client_close(struct ctl_server *s, int slot)
+{
+	struct ctl_client *c = s->clients[slot];
+
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	ctl_out_free(&c->out);
+	free(c);
+	s->clients[slot] = NULL;
+}
+
+static void client_accept(struct ctl_server *s, int64_t now)
+{
+	for (int tries = 0; tries < CTL_CLIENTS_MAX; tries++) {
+		struct epoll_event ev = {.events = EPOLLIN};
+		struct ctl_client *c;
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC), slot = -1;
+
+		if (fd == -1)
+			return;
+		for (int i = 0; i < CTL_CLIENTS_MAX && slot < 0; i++)
+			if (!s->clients[i])
+				slot = i;
+		c = slot < 0 ? NULL : calloc(1, sizeof(*c));
+		if (!c) {
+			static const char busy[] = "ERR too many control clients\n";
+
+			/* best effort: the socket buffer of a new connection is empty */
+			if (write(fd, busy, sizeof(busy) - 1) == -1)
+				(void)0;
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->last_ms = now;
+		ev.data.ptr = c;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) == -1) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		s->clients[slot] = c;
+	}
+}
+
+/* client_lines - execute every complete line in c->in, up to the first
+ * output that cannot be written at once (responses stay in order and the
+ * output of one client stays bounded: we stop reading while it is pending). */
+static void client_lines(struct ctl_client *c, const struct ctl_env *env, struct cfg *cfg)
+{
+	size_t start = 0;
+
+	while (c->out.len == c->outoff) {
+		char *nl = memchr(c->in + start, '\n', c->inlen - start);
+		size_t n;
+
+		if (c->skipping) {
+			/* the ERR was sent: drop bytes up to the end of that line */
+			start = nl ? (size_t)(nl - c->in) + 1 : c->inlen;
+			c->skipping = !nl;
+			if (!nl)
+				break;
+			continue;
+		}
+		if (!nl) {
+			if (c->inlen - start > CTL_LINE_MAX + 1 ||
+			    (c->inlen - start == CTL_LINE_MAX + 1 && c->in[c->inlen - 1] != '\r')) {
+				/* ctl_exec answers the length error without reading */
+				ctl_exec(env, cfg, c->in + start, c->inlen - start, &c->out);
+				c->skipping = true;
+				start = c->inlen;
+			} else if (c->eof && c->inlen > start) {
+				/* a last command without newline */
+				ctl_exec(env, cfg, c->in + start, c->inlen - start, &c->out);
+				start = c->inlen;
+			}
+			break;
+		}
+		n = (size_t)(nl - (c->in + start));
+		if (c->outoff == c->out.len) {
+			ctl_out_reset(&c->out);
+			c->outoff = 0;
+		}
+		ctl_exec(env, cfg, c->in + start, n, &c->out);
+		start += n + 1;
+	}
+	memmove(c->in, c->in + start, c->inlen - start);
+	c->inlen -= start;
+}
+
+/* client_io - one readiness event: returns false when C must be closed. */
+static bool client_io(struct ctl_server *s, struct ctl_client *c, const struct ctl_env *env,
+		      struct cfg *cfg, int64_t now)
+{
+	struct epoll_event ev;
+	bool want;
+
+	if (!c->eof && c->out.len == c->outoff && c->inlen < sizeof(c->in)) {
+		ssize_t n = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+
+		if (n > 0) {
+			c->inlen += (size_t)n;
+			c->last_ms = now;
+		} else if (n == 0) {
+			c->eof = true;
+		} else if (errno != EAGAIN && errno != EINTR) {
+			return false;
+		}
+		client_lines(c, env, cfg);
+	}
+	while (c->outoff < c->out.len) {
+		ssize_t n =
+			send(c->fd, c->out.buf + c->outoff, c->out.len - c->outoff, MSG_NOSIGNAL);
+
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return false;
+		}
+		c->outoff += (size_t)n;
+		c->last_ms = now;
+		if (c->outoff == c->out.len) {
+			ctl_out_reset(&c->out);
+			c->outoff = 0;
+			/* more complete lines may wait behind that response */
+			client_lines(c, env, cfg);
+		}
+	}
+	if (c->out.len == c->outoff && c->eof)
+		return false;
+	want = c->outoff < c->out.len;
+	if (want != c->want_out) {
+		ev.events = want ? EPOLLOUT : EPOLLIN;
+		ev.data.ptr = c;
+		if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev) == -1)
+			return false;
+		c->want_out = want;
+	}
+	return true;
+}
+
+void ctl_server_run(struct ctl_server *s, const struct ctl_env *env, struct cfg *cfg)
+{
+	struct epoll_event evs[CTL_CLIENTS_MAX + 1];
+	int64_t now = lbd_now_ms();
+	int n = epoll_wait(s->epfd, evs, (int)ARRAY_SIZE(evs), 0);
+
+	for (int i = 0; i < n; i++) {
+		struct ctl_client *c = evs[i].data.ptr;
+		int slot = -1;
+
+		if (!c) {
+			client_accept(s, now);
+			continue;
+		}
+		for (int k = 0; k < CTL_CLIENTS_MAX; k++)
+			if (s->clients[k] == c)
+				slot = k;
+		/* a client closed earlier in this batch cannot be in clients[] */
+		if (slot >= 0 && !client_io(s, c, env, cfg, now))
+			client_close(s, slot);
+	}
+	for (int k = 0; k < CTL_CLIENTS_MAX; k++)
+		if (s->clients[k] && now - s->clients[k]->last_ms > CTL_IDLE_MS)
+			client_close(s, k);
+}
+
+void ctl_server_close(struct ctl_server *s)
+{
+	if (!s)
+		return;
+	for (int k = 0; k < CTL_CLIENTS_MAX; k++)
+		if (s->clients[k])
+			client_close(s, k);
+	close(s->lfd);
+	close(s->epfd);
+	unlink(s->path);
+	free(s);
+}
