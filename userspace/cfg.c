@@ -5,7 +5,8 @@
  * unset values down http -> server -> location as nginx does, groups
  * listening addresses, and resolves upstreams. Every error names FILE:LINE
  * with nginx's wording; directives that mean nothing to lbd are accepted
- * with a warning; anything else unknown is an error.
+ * with a warning; anything else unknown is an error. The proxy, upstream
+ * and map directives are in cfg_proxy.c (shared types in cfg_int.h).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -31,63 +32,9 @@
 #include "ups.h"
 #include "var.h"
 
-enum {
-	C_MAIN = 1 << 0,
-	C_EVENTS = 1 << 1,
-	C_HTTP = 1 << 2,
-	C_SRV = 1 << 3,
-	C_LOC = 1 << 4,
-	C_UPS = 1 << 5,
-	C_IF = 1 << 6,
-};
-#define C_HSL (C_HTTP | C_SRV | C_LOC)
-#define C_SL  (C_SRV | C_LOC)
+#include "cfg_int.h"
 
-#define ARGS_ANY 64
-
-enum dir_base { B_NONE = 0, B_MAIN, B_LOC, B_SRV };
-
-/* struct scope - the blocks enclosing the directive being applied. */
-struct scope {
-	struct cfg_http *http;
-	struct cfg_srv *srv;
-	struct cfg_loc *loc; /* http, server or location level conf */
-	struct ups_group *ups;
-	unsigned ctx;        /* C_* of the current block */
-};
-
-struct build;
-struct dir;
-typedef int (*dir_fn)(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-
-/* struct dir - one directive: where it may appear, how many arguments it
- * takes, and how it is set (a generic setter through base + offset, or a
- * handler of its own). */
-struct dir {
-	const char *name;
-	unsigned ctx;       /* C_* bits where allowed */
-	int min, max;       /* argument count range */
-	bool block;         /* takes a { } block */
-	dir_fn fn;          /* setter */
-	enum dir_base base; /* struct the offset applies to */
-	size_t off;         /* field offset for generic setters */
-};
-
-/* struct build - state while building one configuration. */
-struct build {
-	struct cfg *cfg;
-	struct pool *pool;
-	struct cval_ctx cv;
-	char *err;
-	size_t errlen;
-	struct ups_group **groups; /* every group, named first */
-	int ngroups, capgroups;
-};
-
-static int fail(struct build *b, const struct cfg_node *n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(struct build *b, const struct cfg_node *n, const char *fmt, ...)
+int cfg_fail(struct build *b, const struct cfg_node *n, const char *fmt, ...)
 {
 	va_list ap;
 	int k;
@@ -101,10 +48,7 @@ static int fail(struct build *b, const struct cfg_node *n, const char *fmt, ...)
 	return -1;
 }
 
-static void warn(const struct cfg_node *n, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void warn(const struct cfg_node *n, const char *fmt, ...)
+void cfg_warn(const struct cfg_node *n, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -115,7 +59,7 @@ static void warn(const struct cfg_node *n, const char *fmt, ...)
 	log_warn("%s in %s:%d", msg, n->file ? n->file : "command line", n->line);
 }
 
-static void *grow(struct build *b, void *old, int n, size_t elem)
+void *cfg_grow(struct build *b, void *old, int n, size_t elem)
 {
 	/* Config-time arrays grow by copying into the pool: simple, and the
 	 * whole generation is freed at once. */
@@ -129,12 +73,12 @@ static void *grow(struct build *b, void *old, int n, size_t elem)
 	return m;
 }
 
-#define PUSH(b, arr, cnt)                                                                          \
-	({                                                                                         \
-		__typeof__(arr) _m = grow((b), (arr), (cnt), sizeof(*(arr)));                      \
-		if (_m)                                                                            \
-			(arr) = _m;                                                                \
-		_m ? &(arr)[(cnt)++] : NULL;                                                       \
+#define PUSH(b, arr, cnt)                                                         \
+	({                                                                        \
+		__typeof__(arr) _m = cfg_grow((b), (arr), (cnt), sizeof(*(arr))); \
+		if (_m)                                                           \
+			(arr) = _m;                                               \
+		_m ? &(arr)[(cnt)++] : NULL;                                      \
 	})
 
 /* ---- value parsing ------------------------------------------------------ */
@@ -161,15 +105,33 @@ int cfg_parse_time(const char *s, int64_t *ms)
 			p += 2;
 		} else {
 			switch (*p) {
-			case 'y': mul = 365LL * 86400000; break;
-			case 'M': mul = 30LL * 86400000; break;
-			case 'w': mul = 7LL * 86400000; break;
-			case 'd': mul = 86400000; break;
-			case 'h': mul = 3600000; break;
-			case 'm': mul = 60000; break;
-			case 's': mul = 1000; break;
-			case '\0': mul = 1000; p--; break;
-			default: return -EINVAL;
+			case 'y':
+				mul = 365LL * 86400000;
+				break;
+			case 'M':
+				mul = 30LL * 86400000;
+				break;
+			case 'w':
+				mul = 7LL * 86400000;
+				break;
+			case 'd':
+				mul = 86400000;
+				break;
+			case 'h':
+				mul = 3600000;
+				break;
+			case 'm':
+				mul = 60000;
+				break;
+			case 's':
+				mul = 1000;
+				break;
+			case '\0':
+				mul = 1000;
+				p--;
+				break;
+			default:
+				return -EINVAL;
 			}
 			p++;
 		}
@@ -210,27 +172,33 @@ static int parse_flag(struct build *b, struct cfg_node *n, const char *a, int *o
 	else if (strcasecmp(a, "off") == 0)
 		*out = 0;
 	else
-		return fail(b, n, "invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"",
-			    a, n->name);
+		return cfg_fail(
+			b, n,
+			"invalid value \"%s\" in \"%s\" directive, it must be \"on\" or \"off\"", a,
+			n->name);
 	return 0;
 }
 
 static void *base_ptr(struct build *b, struct scope *s, const struct dir *d)
 {
 	switch (d->base) {
-	case B_MAIN: return b->cfg;
-	case B_LOC: return s->loc;
-	case B_SRV: return s->srv;
-	default: return NULL;
+	case B_MAIN:
+		return b->cfg;
+	case B_LOC:
+		return s->loc;
+	case B_SRV:
+		return s->srv;
+	default:
+		return NULL;
 	}
 }
 
-static int set_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	int *f = (int *)((char *)base_ptr(b, s, d) + d->off);
 
 	if (*f != CFG_UNSET)
-		return fail(b, n, "\"%s\" directive is duplicate", n->name);
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	return parse_flag(b, n, n->args[0], f);
 }
 
@@ -239,20 +207,21 @@ static int set_msec(struct build *b, struct cfg_node *n, struct scope *s, const 
 	int64_t *f = (int64_t *)((char *)base_ptr(b, s, d) + d->off);
 
 	if (*f != CFG_UNSET)
-		return fail(b, n, "\"%s\" directive is duplicate", n->name);
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	if (cfg_parse_time(n->args[0], f))
-		return fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
+		return cfg_fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
 	return 0;
 }
 
-static int set_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	int64_t *f = (int64_t *)((char *)base_ptr(b, s, d) + d->off);
 
 	if (*f != CFG_UNSET)
-		return fail(b, n, "\"%s\" directive is duplicate", n->name);
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	if (cfg_parse_size(n->args[0], f))
-		return fail(b, n, "\"%s\" directive invalid value", n->name);
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
 	return 0;
 }
 
@@ -263,10 +232,11 @@ static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const s
 	long v;
 
 	if (*f != CFG_UNSET)
-		return fail(b, n, "\"%s\" directive is duplicate", n->name);
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	v = strtol(n->args[0], &end, 10);
 	if (*end || end == n->args[0] || v < 0 || v > INT_MAX)
-		return fail(b, n, "invalid number \"%s\" in \"%s\" directive", n->args[0], n->name);
+		return cfg_fail(b, n, "invalid number \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
 	*f = (int)v;
 	return 0;
 }
@@ -276,7 +246,7 @@ static int set_str(struct build *b, struct cfg_node *n, struct scope *s, const s
 	char **f = (char **)((char *)base_ptr(b, s, d) + d->off);
 
 	if (*f)
-		return fail(b, n, "\"%s\" directive is duplicate", n->name);
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	*f = pool_strdup(b->pool, n->args[0]);
 	return 0;
 }
@@ -285,7 +255,7 @@ static int set_str(struct build *b, struct cfg_node *n, struct scope *s, const s
 static int set_ignored(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	(void)b, (void)s, (void)d;
-	warn(n, "\"%s\" directive has no effect in lbd and is ignored", n->name);
+	cfg_warn(n, "\"%s\" directive has no effect in lbd and is ignored", n->name);
 	return 0;
 }
 
@@ -293,23 +263,23 @@ static int set_ignored(struct build *b, struct cfg_node *n, struct scope *s, con
 static int set_pending(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	(void)b, (void)s, (void)d;
-	warn(n, "\"%s\" directive is not supported by this lbd build yet and is ignored",
-	     n->name);
+	cfg_warn(n, "\"%s\" directive is not supported by this lbd build yet and is ignored",
+		 n->name);
 	return 0;
 }
 
-static int compile(struct build *b, struct cfg_node *n, const char *text, struct cval *out)
+int cfg_compile(struct build *b, struct cfg_node *n, const char *text, struct cval *out)
 {
 	char msg[256];
 
 	b->cv.file = n->file;
 	b->cv.line = n->line;
 	if (cval_compile(&b->cv, text, out, msg, sizeof(msg)))
-		return fail(b, n, "%s", msg);
+		return cfg_fail(b, n, "%s", msg);
 	return 0;
 }
 
-static void *compile_re(struct build *b, struct cfg_node *n, const char *re, bool caseless)
+void *cfg_compile_re(struct build *b, struct cfg_node *n, const char *re, bool caseless)
 {
 	int errcode;
 	PCRE2_SIZE erroff;
@@ -321,7 +291,8 @@ static void *compile_re(struct build *b, struct cfg_node *n, const char *re, boo
 		PCRE2_UCHAR buf[256];
 
 		pcre2_get_error_message(errcode, buf, sizeof(buf));
-		fail(b, n, "pcre2_compile() failed: %s in \"%s\" at \"%s\"", buf, re, re + erroff);
+		cfg_fail(b, n, "pcre2_compile() failed: %s in \"%s\" at \"%s\"", buf, re,
+			 re + erroff);
 		return NULL;
 	}
 	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
@@ -342,7 +313,8 @@ static int set_workers(struct build *b, struct cfg_node *n, struct scope *s, con
 	}
 	v = strtol(n->args[0], &end, 10);
 	if (*end || v < 1 || v > 256)
-		return fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
+		return cfg_fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
 	b->cfg->workers = (int)v;
 	return 0;
 }
@@ -391,14 +363,15 @@ static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, c
 
 	(void)d;
 	if (n->nargs > 1 && log_level_parse(n->args[1], &lvl))
-		return fail(b, n, "invalid log level \"%s\"", n->args[1]);
+		return cfg_fail(b, n, "invalid log level \"%s\"", n->args[1]);
 	if (strcmp(n->args[0], "stderr") == 0)
 		path = "stderr";
 	else
 		path = full_path(b, b->cfg->prefix, n->args[0]);
 	t = log_target_open(path, lvl);
 	if (!t)
-		return fail(b, n, "open() \"%s\" failed (%d: %s)", path, errno, strerror(errno));
+		return cfg_fail(b, n, "open() \"%s\" failed (%d: %s)", path, errno,
+				strerror(errno));
 	if (s->ctx & C_MAIN)
 		b->cfg->error_log = t;
 	else
@@ -409,15 +382,15 @@ static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, c
 static int set_pid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	(void)s, (void)d;
-	b->cfg->pid_file = strcmp(n->args[0], "off") ? full_path(b, b->cfg->prefix, n->args[0]) : NULL;
+	b->cfg->pid_file =
+		strcmp(n->args[0], "off") ? full_path(b, b->cfg->prefix, n->args[0]) : NULL;
 	return 0;
 }
 
 /* set_ctl_socket - `control_socket PATH|off [mode=OCTAL] [group=NAME];`:
  * the control socket of ctl.c. The mode must leave the owner read and
  * write; the group is resolved when the socket is created. */
-static int set_ctl_socket(struct build *b, struct cfg_node *n, struct scope *s,
-			  const struct dir *d)
+static int set_ctl_socket(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cfg *c = b->cfg;
 
@@ -425,7 +398,7 @@ static int set_ctl_socket(struct build *b, struct cfg_node *n, struct scope *s,
 	c->ctl_socket_set = true;
 	if (strcmp(n->args[0], "off") == 0) {
 		if (n->nargs > 1)
-			return fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
 		c->ctl_socket = NULL;
 		return 0;
 	}
@@ -438,19 +411,17 @@ static int set_ctl_socket(struct build *b, struct cfg_node *n, struct scope *s,
 		if (strncmp(a, "mode=", 5) == 0) {
 			m = strtol(a + 5, &end, 8);
 			if (a[5] == '\0' || *end || m < 0 || m > 0777 || (m & 0600) != 0600)
-				return fail(b, n, "invalid mode \"%s\" in \"%s\" directive", a + 5,
-					    n->name);
+				return cfg_fail(b, n, "invalid mode \"%s\" in \"%s\" directive",
+						a + 5, n->name);
 			c->ctl_socket_mode = (int)m;
 		} else if (strncmp(a, "group=", 6) == 0 && a[6]) {
 			c->ctl_socket_group = pool_strdup(b->pool, a + 6);
 		} else {
-			return fail(b, n, "invalid parameter \"%s\"", a);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 		}
 	}
 	return 0;
 }
-
-static int block(struct build *b, struct cfg_node *n, struct scope *s);
 
 static int set_events(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
@@ -458,7 +429,7 @@ static int set_events(struct build *b, struct cfg_node *n, struct scope *s, cons
 
 	(void)d;
 	in.ctx = C_EVENTS;
-	return block(b, n, &in);
+	return cfg_block(b, n, &in);
 }
 
 static int set_worker_conns(struct build *b, struct cfg_node *n, struct scope *s,
@@ -469,7 +440,7 @@ static int set_worker_conns(struct build *b, struct cfg_node *n, struct scope *s
 
 	(void)s, (void)d;
 	if (*end || v < 1 || v > 1 << 20)
-		return fail(b, n, "invalid number \"%s\"", n->args[0]);
+		return cfg_fail(b, n, "invalid number \"%s\"", n->args[0]);
 	b->cfg->worker_connections = (int)v;
 	return 0;
 }
@@ -519,14 +490,14 @@ static void loc_init(struct cfg_loc *l)
 static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cfg_http *h;
-	struct scope in = { 0 };
+	struct scope in = {0};
 
 	(void)s, (void)d;
 	if (b->cfg->http)
-		return fail(b, n, "\"http\" directive is duplicate");
+		return cfg_fail(b, n, "\"http\" directive is duplicate");
 	h = pool_zalloc(b->pool, sizeof(*h));
 	if (!h)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	loc_init(&h->loc);
 	h->client_header_timeout = CFG_UNSET;
 	h->client_header_buffer_size = CFG_UNSET;
@@ -536,7 +507,7 @@ static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const 
 	in.http = h;
 	in.loc = &h->loc;
 	in.ctx = C_HTTP;
-	return block(b, n, &in);
+	return cfg_block(b, n, &in);
 }
 
 static int set_server(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -548,7 +519,7 @@ static int set_server(struct build *b, struct cfg_node *n, struct scope *s, cons
 	srv = pool_zalloc(b->pool, sizeof(*srv));
 	slot = srv ? PUSH(b, s->http->servers, s->http->nservers) : NULL;
 	if (!slot)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	*slot = srv;
 	srv->index = s->http->nservers - 1;
 	srv->file = n->file;
@@ -566,7 +537,7 @@ static int set_server(struct build *b, struct cfg_node *n, struct scope *s, cons
 	in.srv = srv;
 	in.loc = &srv->loc;
 	in.ctx = C_SRV;
-	return block(b, n, &in);
+	return cfg_block(b, n, &in);
 }
 
 static int add_child_loc(struct build *b, struct cfg_node *n, struct cfg_loc *parent,
@@ -576,23 +547,31 @@ static int add_child_loc(struct build *b, struct cfg_node *n, struct cfg_loc *pa
 	int *cnt;
 
 	switch (l->match) {
-	case LOC_EXACT: arr = &parent->exact, cnt = &parent->nexact; break;
+	case LOC_EXACT:
+		arr = &parent->exact, cnt = &parent->nexact;
+		break;
 	case LOC_REGEX:
-	case LOC_REGEX_CASELESS: arr = &parent->regex, cnt = &parent->nregex; break;
-	case LOC_NAMED: arr = &parent->named, cnt = &parent->nnamed; break;
-	default: arr = &parent->prefix, cnt = &parent->nprefix; break;
+	case LOC_REGEX_CASELESS:
+		arr = &parent->regex, cnt = &parent->nregex;
+		break;
+	case LOC_NAMED:
+		arr = &parent->named, cnt = &parent->nnamed;
+		break;
+	default:
+		arr = &parent->prefix, cnt = &parent->nprefix;
+		break;
 	}
 	for (int i = 0; i < *cnt; i++) {
 		struct cfg_loc *o = (*arr)[i];
 
 		if (l->match != LOC_REGEX && l->match != LOC_REGEX_CASELESS &&
 		    o->patlen == l->patlen && memcmp(o->pattern, l->pattern, l->patlen) == 0)
-			return fail(b, n, "duplicate location \"%s\"", l->pattern);
+			return cfg_fail(b, n, "duplicate location \"%s\"", l->pattern);
 	}
 	struct cfg_loc **slot = PUSH(b, *arr, *cnt);
 
 	if (!slot)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	*slot = l;
 	return 0;
 }
@@ -606,7 +585,7 @@ static int set_location(struct build *b, struct cfg_node *n, struct scope *s, co
 	(void)d;
 	l = pool_zalloc(b->pool, sizeof(*l));
 	if (!l)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	loc_init(l);
 	l->is_location = true;
 	l->file = n->file;
@@ -634,44 +613,44 @@ static int set_location(struct build *b, struct cfg_node *n, struct scope *s, co
 	} else if (strcmp(mod, "~*") == 0) {
 		l->match = LOC_REGEX_CASELESS;
 	} else {
-		return fail(b, n, "invalid location modifier \"%s\"", mod);
+		return cfg_fail(b, n, "invalid location modifier \"%s\"", mod);
 	}
 	if (l->match == LOC_NAMED && s->loc->is_location)
-		return fail(b, n, "location \"%s\" cannot be inside the \"%s\" location", pat,
-			    s->loc->pattern);
+		return cfg_fail(b, n, "location \"%s\" cannot be inside the \"%s\" location", pat,
+				s->loc->pattern);
 	if (s->loc->is_location && s->loc->match == LOC_EXACT)
-		return fail(b, n, "location \"%s\" cannot be inside the exact location \"%s\"", pat,
-			    s->loc->pattern);
+		return cfg_fail(b, n, "location \"%s\" cannot be inside the exact location \"%s\"",
+				pat, s->loc->pattern);
 	if (s->loc->is_location && s->loc->match == LOC_NAMED)
-		return fail(b, n, "location \"%s\" cannot be inside the named location \"%s\"", pat,
-			    s->loc->pattern);
+		return cfg_fail(b, n, "location \"%s\" cannot be inside the named location \"%s\"",
+				pat, s->loc->pattern);
 	l->pattern = pool_strdup(b->pool, pat);
 	l->patlen = strlen(pat);
 	if (l->match == LOC_REGEX || l->match == LOC_REGEX_CASELESS) {
-		l->re = compile_re(b, n, pat, l->match == LOC_REGEX_CASELESS);
+		l->re = cfg_compile_re(b, n, pat, l->match == LOC_REGEX_CASELESS);
 		if (!l->re)
 			return -1;
 	} else if (s->loc->is_location && l->match != LOC_NAMED &&
 		   (s->loc->match == LOC_PREFIX || s->loc->match == LOC_PREFIX_NOREGEX) &&
 		   strncmp(pat, s->loc->pattern, s->loc->patlen) != 0) {
-		return fail(b, n, "location \"%s\" is outside location \"%s\"", pat,
-			    s->loc->pattern);
+		return cfg_fail(b, n, "location \"%s\" is outside location \"%s\"", pat,
+				s->loc->pattern);
 	}
 	if (add_child_loc(b, n, s->loc->is_location || l->match != LOC_NAMED ? s->loc : s->loc, l))
 		return -1;
 	in.loc = l;
 	in.ctx = C_LOC;
-	return block(b, n, &in);
+	return cfg_block(b, n, &in);
 }
 
-static int parse_addr(const char *text, int default_port, struct sockaddr_storage *ss,
-		      socklen_t *len, bool wildcard_ok)
+int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *ss, socklen_t *len,
+		   bool wildcard_ok)
 {
 	char host[256];
 	const char *port = NULL;
 	size_t hl;
 	long p = default_port;
-	struct addrinfo hints = { 0 }, *res = NULL;
+	struct addrinfo hints = {0}, *res = NULL;
 
 	memset(ss, 0, sizeof(*ss));
 	if (text[0] == '[') {
@@ -741,20 +720,22 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 	(void)d;
 	l = PUSH(b, s->srv->listens, s->srv->nlistens);
 	if (!l)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	l->backlog = 511;
 	l->ipv6only = CFG_UNSET;
 	l->file = n->file;
 	l->line = n->line;
 	l->text = pool_strdup(b->pool, n->args[0]);
 	if (strncmp(n->args[0], "unix:", 5) == 0)
-		return fail(b, n, "unix domain listen sockets are not supported yet");
-	int rc = parse_addr(n->args[0], 80, &l->addr, &l->addrlen, true);
+		return cfg_fail(b, n, "unix domain listen sockets are not supported yet");
+	int rc = cfg_parse_addr(n->args[0], 80, &l->addr, &l->addrlen, true);
 
 	if (rc == -ERANGE)
-		return fail(b, n, "invalid port in \"%s\" of the \"listen\" directive", n->args[0]);
+		return cfg_fail(b, n, "invalid port in \"%s\" of the \"listen\" directive",
+				n->args[0]);
 	if (rc)
-		return fail(b, n, "host not found in \"%s\" of the \"listen\" directive", n->args[0]);
+		return cfg_fail(b, n, "host not found in \"%s\" of the \"listen\" directive",
+				n->args[0]);
 	for (size_t i = 1; i < n->nargs; i++) {
 		const char *a = n->args[i];
 
@@ -769,15 +750,20 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 		else if (strcmp(a, "ipv6only=off") == 0)
 			l->ipv6only = 0;
 		else if (strcmp(a, "ssl") == 0)
-			return fail(b, n, "the \"ssl\" parameter is not supported by this lbd build yet");
+			return cfg_fail(
+				b, n,
+				"the \"ssl\" parameter is not supported by this lbd build yet");
 		else if (strcmp(a, "http2") == 0)
-			return fail(b, n, "the \"http2\" parameter is not supported by this lbd build yet");
+			return cfg_fail(
+				b, n,
+				"the \"http2\" parameter is not supported by this lbd build yet");
 		else if (strcmp(a, "bind") == 0 || strcmp(a, "deferred") == 0 ||
 			 strncmp(a, "so_keepalive=", 13) == 0 || strncmp(a, "fastopen=", 9) == 0 ||
 			 strncmp(a, "rcvbuf=", 7) == 0 || strncmp(a, "sndbuf=", 7) == 0)
-			warn(n, "listen parameter \"%s\" has no effect in lbd and is ignored", a);
+			cfg_warn(n, "listen parameter \"%s\" has no effect in lbd and is ignored",
+				 a);
 		else
-			return fail(b, n, "invalid parameter \"%s\"", a);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 	}
 	return 0;
 }
@@ -791,11 +777,11 @@ static int set_server_name(struct build *b, struct cfg_node *n, struct scope *s,
 		struct server_name *sn = PUSH(b, s->srv->names, s->srv->nnames);
 
 		if (!sn)
-			return fail(b, n, "out of memory");
+			return cfg_fail(b, n, "out of memory");
 		if (a[0] == '~') {
 			sn->kind = 3;
 			sn->name = pool_strdup(b->pool, a + 1);
-			sn->re = compile_re(b, n, a + 1, true);
+			sn->re = cfg_compile_re(b, n, a + 1, true);
 			if (!sn->re)
 				return -1;
 		} else {
@@ -814,138 +800,12 @@ static int set_server_name(struct build *b, struct cfg_node *n, struct scope *s,
 				sn->kind = 2;
 				low[strlen(low) - 1] = '\0'; /* "www.example." */
 			} else if (strchr(low, '*')) {
-				return fail(b, n, "invalid server name or wildcard \"%s\"", a);
+				return cfg_fail(b, n, "invalid server name or wildcard \"%s\"", a);
 			}
 		}
 		sn->len = strlen(sn->name);
 	}
 	return 0;
-}
-
-/* ---- proxy ------------------------------------------------------------------ */
-
-static struct ups_group *find_group(struct build *b, const char *name, size_t len)
-{
-	for (int i = 0; i < b->ngroups; i++) {
-		struct ups_group *g = b->groups[i];
-
-		if (!g->implicit && strlen(g->name) == len && memcmp(g->name, name, len) == 0)
-			return g;
-	}
-	return NULL;
-}
-
-static int add_group(struct build *b, struct ups_group *g)
-{
-	struct ups_group **slot = PUSH(b, b->groups, b->ngroups);
-
-	if (!slot)
-		return -ENOMEM;
-	*slot = g;
-	return 0;
-}
-
-static int set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s,
-			  const struct dir *d)
-{
-	struct proxy_pass *pp;
-	const char *url = n->args[0], *hp, *slash;
-	size_t hlen;
-
-	(void)d;
-	if (s->loc->proxy)
-		return fail(b, n, "\"proxy_pass\" directive is duplicate");
-	if (!s->loc->is_location)
-		return fail(b, n, "\"proxy_pass\" directive is not allowed here");
-	if (strncasecmp(url, "http://", 7) != 0) {
-		if (strncasecmp(url, "https://", 8) == 0)
-			return fail(b, n, "https:// upstreams are not supported by this lbd build yet");
-		return fail(b, n, "invalid URL prefix in \"%s\"", url);
-	}
-	if (strchr(url, '$'))
-		return fail(b, n, "variables in \"proxy_pass\" are not supported by this lbd build yet");
-	pp = pool_zalloc(b->pool, sizeof(*pp));
-	if (!pp)
-		return fail(b, n, "out of memory");
-	hp = url + 7;
-	slash = strchr(hp, '/');
-	hlen = slash ? (size_t)(slash - hp) : strlen(hp);
-	if (hlen == 0)
-		return fail(b, n, "no host in \"%s\" of the \"proxy_pass\" directive", url);
-	pp->host = pool_strndup(b->pool, hp, hlen);
-	if (slash) {
-		pp->has_uri = true;
-		pp->uri = pool_strdup(b->pool, slash);
-		pp->urilen = strlen(slash);
-	}
-	if (compile(b, n, url, &pp->url))
-		return -1;
-	if (s->loc->match == LOC_NAMED && pp->has_uri)
-		return fail(b, n, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block");
-	if ((s->loc->match == LOC_REGEX || s->loc->match == LOC_REGEX_CASELESS) && pp->has_uri)
-		return fail(b, n, "\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block");
-	s->loc->proxy = pp;
-	return 0;
-}
-
-/* Groups for proxy_pass are bound once every upstream block is known. */
-static int bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line)
-{
-	struct cfg_node where = { .file = file, .line = line, .name = "proxy_pass" };
-	struct ups_group *g = find_group(b, pp->host, strlen(pp->host));
-	struct ups_server *srv;
-
-	if (g) {
-		pp->group = g;
-		return 0;
-	}
-	for (int i = 0; i < b->ngroups; i++) {
-		if (b->groups[i]->implicit && strcmp(b->groups[i]->name, pp->host) == 0) {
-			pp->group = b->groups[i];
-			return 0;
-		}
-	}
-	g = pool_zalloc(b->pool, sizeof(*g));
-	srv = pool_zalloc(b->pool, sizeof(*srv));
-	if (!g || !srv)
-		return fail(b, &where, "out of memory");
-	g->name = pp->host;
-	g->implicit = true;
-	g->file = file;
-	g->line = line;
-	g->servers = srv;
-	g->nservers = 1;
-	g->keepalive_requests = 1000;
-	g->keepalive_timeout_ms = 60000;
-	srv->name = pp->host;
-	srv->weight = 1;
-	srv->max_fails = 1;
-	srv->fail_timeout_ms = 10000;
-	if (parse_addr(pp->host, 80, &srv->addr, &srv->addrlen, false))
-		return fail(b, &where, "host not found in upstream \"%s\"", pp->host);
-	if (add_group(b, g))
-		return fail(b, &where, "out of memory");
-	pp->group = g;
-	return 0;
-}
-
-static int set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s,
-			    const struct dir *d)
-{
-	struct hdr_list *hl = (struct hdr_list *)((char *)s->loc + d->off);
-	bool add = strcmp(n->name, "add_header") == 0;
-	struct hdr_set *h;
-
-	if (n->nargs == 3 && (!add || strcmp(n->args[2], "always") != 0))
-		return fail(b, n, "invalid parameter \"%s\"", n->args[2]);
-	h = PUSH(b, hl->v, hl->n);
-	if (!h)
-		return fail(b, n, "out of memory");
-	hl->set = true;
-	h->name = pool_strdup(b->pool, n->args[0]);
-	h->namelen = strlen(h->name);
-	h->always = n->nargs == 3;
-	return compile(b, n, n->args[1], &h->value);
 }
 
 static int set_str_list(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -956,100 +816,11 @@ static int set_str_list(struct build *b, struct cfg_node *n, struct scope *s, co
 		char **slot = PUSH(b, sl->v, sl->n);
 
 		if (!slot)
-			return fail(b, n, "out of memory");
+			return cfg_fail(b, n, "out of memory");
 		*slot = pool_strdup(b->pool, n->args[i]);
 	}
 	sl->set = true;
 	return 0;
-}
-
-static int set_http_version(struct build *b, struct cfg_node *n, struct scope *s,
-			    const struct dir *d)
-{
-	(void)d;
-	if (strcmp(n->args[0], "1.0") == 0)
-		s->loc->proxy_http_version = 10;
-	else if (strcmp(n->args[0], "1.1") == 0)
-		s->loc->proxy_http_version = 11;
-	else
-		return fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
-	return 0;
-}
-
-static int set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
-			     const struct dir *d)
-{
-	static const struct {
-		const char *name;
-		int bit;
-	} t[] = {
-		{ "error", NU_ERROR },		{ "timeout", NU_TIMEOUT },
-		{ "invalid_header", NU_INVALID_HEADER }, { "http_500", NU_HTTP_500 },
-		{ "http_502", NU_HTTP_502 },	{ "http_503", NU_HTTP_503 },
-		{ "http_504", NU_HTTP_504 },	{ "http_403", NU_HTTP_403 },
-		{ "http_404", NU_HTTP_404 },	{ "http_429", NU_HTTP_429 },
-		{ "non_idempotent", NU_NON_IDEMPOTENT }, { "off", NU_OFF },
-	};
-	int bits = 0;
-
-	(void)d;
-	for (size_t i = 0; i < n->nargs; i++) {
-		size_t k;
-
-		for (k = 0; k < ARRAY_SIZE(t); k++)
-			if (strcmp(n->args[i], t[k].name) == 0)
-				break;
-		if (k == ARRAY_SIZE(t))
-			return fail(b, n, "invalid value \"%s\"", n->args[i]);
-		bits |= t[k].bit;
-	}
-	if ((bits & NU_OFF) && bits != NU_OFF)
-		return fail(b, n, "invalid value \"off\"");
-	s->loc->proxy_next_upstream = bits;
-	return 0;
-}
-
-static int set_proxy_buffers(struct build *b, struct cfg_node *n, struct scope *s,
-			     const struct dir *d)
-{
-	(void)d;
-	s->loc->proxy_buffers_num = atoi(n->args[0]);
-	if (s->loc->proxy_buffers_num < 2 || cfg_parse_size(n->args[1], &s->loc->proxy_buffers_size))
-		return fail(b, n, "invalid value \"%s %s\"", n->args[0], n->args[1]);
-	return 0;
-}
-
-static int set_proxy_redirect(struct build *b, struct cfg_node *n, struct scope *s,
-			      const struct dir *d)
-{
-	struct proxy_redirect *r;
-
-	(void)d;
-	if (n->nargs == 1) {
-		if (strcmp(n->args[0], "off") == 0) {
-			s->loc->redirect_mode = 0;
-			return 0;
-		}
-		if (strcmp(n->args[0], "default") == 0) {
-			s->loc->redirect_mode = 1;
-			return 0;
-		}
-		return fail(b, n, "invalid parameter \"%s\"", n->args[0]);
-	}
-	r = PUSH(b, s->loc->redirects, s->loc->nredirects);
-	if (!r)
-		return fail(b, n, "out of memory");
-	s->loc->redirect_mode = 2;
-	if (n->args[0][0] == '~') {
-		bool ci = n->args[0][1] == '*';
-
-		r->re = compile_re(b, n, n->args[0] + (ci ? 2 : 1), ci);
-		if (!r->re)
-			return -1;
-	} else if (compile(b, n, n->args[0], &r->from)) {
-		return -1;
-	}
-	return compile(b, n, n->args[1], &r->to);
 }
 
 /* ---- static files ---------------------------------------------------------- */
@@ -1060,33 +831,35 @@ static int set_root(struct build *b, struct cfg_node *n, struct scope *s, const 
 
 	(void)d;
 	if (s->loc->root)
-		return fail(b, n, "\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
-			    n->name, s->loc->root_is_alias == 1 ? "alias" : "root");
+		return cfg_fail(
+			b, n,
+			"\"%s\" directive is duplicate, \"%s\" directive was specified earlier",
+			n->name, s->loc->root_is_alias == 1 ? "alias" : "root");
 	if (alias && s->loc->match == LOC_NAMED)
-		return fail(b, n, "\"alias\" directive cannot be used inside the named location");
+		return cfg_fail(b, n,
+				"\"alias\" directive cannot be used inside the named location");
 	s->loc->root = pool_zalloc(b->pool, sizeof(struct cval));
 	if (!s->loc->root)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	s->loc->root_is_alias = alias;
 	const char *p = n->args[0];
 
 	if (p[0] != '/' && p[0] != '$')
 		p = full_path(b, b->cfg->prefix, p);
-	return compile(b, n, p, s->loc->root);
+	return cfg_compile(b, n, p, s->loc->root);
 }
 
-static int set_try_files(struct build *b, struct cfg_node *n, struct scope *s,
-			 const struct dir *d)
+static int set_try_files(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	(void)d;
 	if (s->loc->try_files)
-		return fail(b, n, "\"try_files\" directive is duplicate");
+		return cfg_fail(b, n, "\"try_files\" directive is duplicate");
 	s->loc->try_files = pool_zalloc(b->pool, n->nargs * sizeof(struct cval));
 	if (!s->loc->try_files)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	s->loc->ntry_files = (int)n->nargs;
 	for (size_t i = 0; i < n->nargs; i++)
-		if (compile(b, n, n->args[i], &s->loc->try_files[i]))
+		if (cfg_compile(b, n, n->args[i], &s->loc->try_files[i]))
 			return -1;
 	return 0;
 }
@@ -1115,7 +888,7 @@ static int set_expires(struct build *b, struct cfg_node *n, struct scope *s, con
 	else if (a[0] == '-')
 		neg = true, a++;
 	if (cfg_parse_time(a, &ms))
-		return fail(b, n, "invalid value \"%s\"", n->args[0]);
+		return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
 	s->loc->expires_mode = 1;
 	s->loc->expires = (neg ? -ms : ms) / 1000;
 	return 0;
@@ -1127,17 +900,17 @@ static int set_types(struct build *b, struct cfg_node *n, struct scope *s, const
 
 	(void)d;
 	if (!mt)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	for (size_t i = 0; i < n->nchildren; i++) {
 		struct cfg_node *c = &n->children[i];
 
 		if (c->block)
-			return fail(b, c, "unexpected \"{\"");
+			return cfg_fail(b, c, "unexpected \"{\"");
 		for (size_t k = 0; k < c->nargs; k++) {
 			struct mime_type *t = PUSH(b, mt->v, mt->n);
 
 			if (!t)
-				return fail(b, c, "out of memory");
+				return cfg_fail(b, c, "out of memory");
 			t->type = pool_strdup(b->pool, c->name);
 			t->ext = pool_strdup(b->pool, c->args[k]);
 			for (char *p = t->ext; *p; p++)
@@ -1156,7 +929,7 @@ static struct rewrite *add_rewrite(struct build *b, struct cfg_node *n, struct s
 	struct rewrite *r = PUSH(b, s->loc->rewrites, s->loc->nrewrites);
 
 	if (!r) {
-		fail(b, n, "out of memory");
+		cfg_fail(b, n, "out of memory");
 		return NULL;
 	}
 	r->kind = k;
@@ -1178,14 +951,14 @@ static int set_return(struct build *b, struct cfg_node *n, struct scope *s, cons
 	if (*end || end == n->args[0]) {
 		if (n->nargs != 1 || (strncmp(n->args[0], "http://", 7) &&
 				      strncmp(n->args[0], "https://", 8) && n->args[0][0] != '$'))
-			return fail(b, n, "invalid return code \"%s\"", n->args[0]);
+			return cfg_fail(b, n, "invalid return code \"%s\"", n->args[0]);
 		r->code = 302;
-		return compile(b, n, n->args[0], &r->repl);
+		return cfg_compile(b, n, n->args[0], &r->repl);
 	}
 	if (code < 0 || code > 999)
-		return fail(b, n, "invalid return code \"%s\"", n->args[0]);
+		return cfg_fail(b, n, "invalid return code \"%s\"", n->args[0]);
 	r->code = (int)code;
-	if (n->nargs == 2 && compile(b, n, n->args[1], &r->repl))
+	if (n->nargs == 2 && cfg_compile(b, n, n->args[1], &r->repl))
 		return -1;
 	if (s->loc->is_location || s->ctx & C_SRV)
 		s->loc->has_return = true;
@@ -1199,8 +972,8 @@ static int set_rewrite(struct build *b, struct cfg_node *n, struct scope *s, con
 	(void)d;
 	if (!r)
 		return -1;
-	r->re = compile_re(b, n, n->args[0], false);
-	if (!r->re || compile(b, n, n->args[1], &r->repl))
+	r->re = cfg_compile_re(b, n, n->args[0], false);
+	if (!r->re || cfg_compile(b, n, n->args[1], &r->repl))
 		return -1;
 	if (n->nargs == 3) {
 		const char *f = n->args[2];
@@ -1214,7 +987,7 @@ static int set_rewrite(struct build *b, struct cfg_node *n, struct scope *s, con
 		else if (strcmp(f, "permanent") == 0)
 			r->flag = RW_F_PERMANENT;
 		else
-			return fail(b, n, "invalid parameter \"%s\"", f);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", f);
 	}
 	return 0;
 }
@@ -1233,27 +1006,26 @@ static int set_set(struct build *b, struct cfg_node *n, struct scope *s, const s
 	if (!r)
 		return -1;
 	if (n->args[0][0] != '$')
-		return fail(b, n, "invalid variable name \"%s\"", n->args[0]);
+		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
 	if (var_builtin_index(n->args[0] + 1, strlen(n->args[0] + 1)) >= 0)
-		return fail(b, n, "the duplicate \"%s\" variable", n->args[0] + 1);
+		return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[0] + 1);
 	r->code = 0;
 	r->flag = RW_F_NONE;
 	/* The variable name goes in repl.raw; the value is compiled. */
-	if (compile(b, n, n->args[1], &r->repl))
+	if (cfg_compile(b, n, n->args[1], &r->repl))
 		return -1;
 	r->repl.raw = pool_strdup(b->pool, n->args[0] + 1);
 	return 0;
 }
 
-static int set_error_page(struct build *b, struct cfg_node *n, struct scope *s,
-			  const struct dir *d)
+static int set_error_page(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	size_t last = n->nargs - 1, ncodes = last;
 	int overwrite = 0;
 
 	(void)d;
 	if (n->nargs < 2)
-		return fail(b, n, "invalid number of arguments in \"error_page\" directive");
+		return cfg_fail(b, n, "invalid number of arguments in \"error_page\" directive");
 	if (n->args[last - 1][0] == '=') {
 		const char *o = n->args[last - 1] + 1;
 
@@ -1271,13 +1043,14 @@ static int set_error_page(struct build *b, struct cfg_node *n, struct scope *s,
 		struct error_page *ep;
 
 		if (*end || code < 300 || code > 599)
-			return fail(b, n, "value \"%s\" must be between 300 and 599", n->args[i]);
+			return cfg_fail(b, n, "value \"%s\" must be between 300 and 599",
+					n->args[i]);
 		ep = PUSH(b, s->loc->error_pages, s->loc->nerror_pages);
 		if (!ep)
-			return fail(b, n, "out of memory");
+			return cfg_fail(b, n, "out of memory");
 		ep->status = (int)code;
 		ep->overwrite = overwrite;
-		if (compile(b, n, n->args[last], &ep->uri))
+		if (cfg_compile(b, n, n->args[last], &ep->uri))
 			return -1;
 	}
 	return 0;
@@ -1301,7 +1074,7 @@ static int set_access(struct build *b, struct cfg_node *n, struct scope *s, cons
 	(void)d;
 	r = PUSH(b, s->loc->access, s->loc->naccess);
 	if (!r)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	s->loc->access_set = true;
 	r->deny = strcmp(n->name, "deny") == 0;
 	if (strcmp(a, "all") == 0) {
@@ -1319,29 +1092,29 @@ static int set_access(struct build *b, struct cfg_node *n, struct scope *s, cons
 
 		bits = (int)strtol(slash + 1, &end, 10);
 		if (*end || end == slash + 1)
-			return fail(b, n, "invalid parameter \"%s\"", a);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 	}
 	if (inet_pton(AF_INET, addr, r->addr) == 1) {
 		r->family = AF_INET;
 		if (bits < 0)
 			bits = 32;
 		if (bits > 32)
-			return fail(b, n, "invalid parameter \"%s\"", a);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 	} else if (inet_pton(AF_INET6, addr, r->addr) == 1) {
 		r->family = AF_INET6;
 		if (bits < 0)
 			bits = 128;
 		if (bits > 128)
-			return fail(b, n, "invalid parameter \"%s\"", a);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 	} else {
-		return fail(b, n, "invalid parameter \"%s\"", a);
+		return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 	}
 	for (int i = 0; i < 16; i++) {
 		int k = bits - i * 8;
 
 		r->mask[i] = k >= 8 ? 0xff : k <= 0 ? 0 : (uint8_t)(0xff << (8 - k));
 		if ((r->addr[i] & ~r->mask[i]) != 0) {
-			warn(n, "low address bits of %s are meaningless", a);
+			cfg_warn(n, "low address bits of %s are meaningless", a);
 			r->addr[i] &= r->mask[i];
 		}
 	}
@@ -1353,14 +1126,13 @@ static int set_keepalive_timeout(struct build *b, struct cfg_node *n, struct sco
 {
 	(void)d;
 	if (cfg_parse_time(n->args[0], &s->loc->keepalive_timeout))
-		return fail(b, n, "invalid value \"%s\"", n->args[0]);
+		return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
 	return 0;
 }
 
 /* ---- logs ------------------------------------------------------------------- */
 
-static int set_log_format(struct build *b, struct cfg_node *n, struct scope *s,
-			  const struct dir *d)
+static int set_log_format(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct log_format *f;
 	char msg[256];
@@ -1370,7 +1142,7 @@ static int set_log_format(struct build *b, struct cfg_node *n, struct scope *s,
 	(void)d;
 	for (int i = 0; i < s->http->nformats; i++)
 		if (strcmp(s->http->formats[i].name, n->args[0]) == 0)
-			return fail(b, n, "duplicate \"log_format\" name \"%s\"", n->args[0]);
+			return cfg_fail(b, n, "duplicate \"log_format\" name \"%s\"", n->args[0]);
 	if (n->nargs > 1 && strncmp(n->args[1], "escape=", 7) == 0) {
 		const char *e = n->args[1] + 7;
 
@@ -1379,25 +1151,24 @@ static int set_log_format(struct build *b, struct cfg_node *n, struct scope *s,
 		else if (strcmp(e, "none") == 0)
 			escape = 2;
 		else if (strcmp(e, "default") != 0)
-			return fail(b, n, "unknown log format escaping \"%s\"", e);
+			return cfg_fail(b, n, "unknown log format escaping \"%s\"", e);
 		first = 2;
 	}
 	if (n->nargs <= first)
-		return fail(b, n, "invalid number of arguments in \"log_format\" directive");
+		return cfg_fail(b, n, "invalid number of arguments in \"log_format\" directive");
 	f = PUSH(b, s->http->formats, s->http->nformats);
 	if (!f)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	f->name = pool_strdup(b->pool, n->args[0]);
 	b->cv.file = n->file;
 	b->cv.line = n->line;
 	if (alog_format_compile(&b->cv, n->args + first, (int)(n->nargs - first), escape, f, msg,
 				sizeof(msg)))
-		return fail(b, n, "%s", msg);
+		return cfg_fail(b, n, "%s", msg);
 	return 0;
 }
 
-static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s,
-			  const struct dir *d)
+static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct alog *a, **slot;
 	const char *fmtname = "combined";
@@ -1411,14 +1182,14 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s,
 	a = pool_zalloc(b->pool, sizeof(*a));
 	slot = a ? PUSH(b, s->loc->alogs, s->loc->nalogs) : NULL;
 	if (!slot)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	*slot = a;
 	s->loc->alog_set = true;
 	a->path = strcmp(n->args[0], "/dev/stdout") && strcmp(n->args[0], "/dev/stderr")
 			  ? full_path(b, b->cfg->prefix, n->args[0])
 			  : pool_strdup(b->pool, n->args[0]);
 	if (strncmp(n->args[0], "syslog:", 7) == 0)
-		return fail(b, n, "syslog access logs are not supported by this lbd build yet");
+		return cfg_fail(b, n, "syslog access logs are not supported by this lbd build yet");
 	for (size_t i = 1; i < n->nargs; i++) {
 		const char *p = n->args[i];
 
@@ -1426,21 +1197,22 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s,
 			int64_t v;
 
 			if (cfg_parse_size(p + 7, &v))
-				return fail(b, n, "invalid buffer size \"%s\"", p + 7);
+				return cfg_fail(b, n, "invalid buffer size \"%s\"", p + 7);
 			a->buffer = (size_t)v;
 		} else if (strncmp(p, "flush=", 6) == 0) {
 			if (cfg_parse_time(p + 6, &a->flush_ms))
-				return fail(b, n, "invalid flush time \"%s\"", p + 6);
+				return cfg_fail(b, n, "invalid flush time \"%s\"", p + 6);
 		} else if (strncmp(p, "if=", 3) == 0) {
 			a->cond = pool_zalloc(b->pool, sizeof(*a->cond));
-			if (!a->cond || compile(b, n, p + 3, a->cond))
+			if (!a->cond || cfg_compile(b, n, p + 3, a->cond))
 				return -1;
 		} else if (strncmp(p, "gzip", 4) == 0) {
-			return fail(b, n, "gzip access logs are not supported by this lbd build yet");
+			return cfg_fail(b, n,
+					"gzip access logs are not supported by this lbd build yet");
 		} else if (i == 1) {
 			fmtname = p;
 		} else {
-			return fail(b, n, "invalid parameter \"%s\"", p);
+			return cfg_fail(b, n, "invalid parameter \"%s\"", p);
 		}
 	}
 	if (strcmp(fmtname, "combined") == 0) {
@@ -1451,240 +1223,18 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s,
 				a->fmt = &s->http->formats[i];
 	}
 	if (!a->fmt)
-		return fail(b, n, "unknown log format \"%s\"", fmtname);
+		return cfg_fail(b, n, "unknown log format \"%s\"", fmtname);
 	if (a->flush_ms && !a->buffer)
-		return fail(b, n, "no buffer is defined for access_log \"%s\"", n->args[0]);
+		return cfg_fail(b, n, "no buffer is defined for access_log \"%s\"", n->args[0]);
 	int rc = alog_open(a);
 
 	if (rc)
-		return fail(b, n, "open() \"%s\" failed (%d: %s)", a->path, -rc, strerror(-rc));
+		return cfg_fail(b, n, "open() \"%s\" failed (%d: %s)", a->path, -rc, strerror(-rc));
 	struct alog **all = PUSH(b, b->cfg->alogs, b->cfg->nalogs);
 
 	if (!all)
-		return fail(b, n, "out of memory");
+		return cfg_fail(b, n, "out of memory");
 	*all = a;
-	return 0;
-}
-
-/* ---- upstream -------------------------------------------------------------- */
-
-static int set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
-{
-	struct ups_group *g;
-	struct scope in = *s;
-
-	(void)d;
-	if (find_group(b, n->args[0], strlen(n->args[0])))
-		return fail(b, n, "duplicate upstream \"%s\"", n->args[0]);
-	g = pool_zalloc(b->pool, sizeof(*g));
-	if (!g || add_group(b, g))
-		return fail(b, n, "out of memory");
-	g->name = pool_strdup(b->pool, n->args[0]);
-	g->file = n->file;
-	g->line = n->line;
-	g->keepalive_requests = 1000;
-	g->keepalive_timeout_ms = 60000;
-	in.ups = g;
-	in.ctx = C_UPS;
-	if (block(b, n, &in))
-		return -1;
-	if (g->nservers == 0)
-		return fail(b, n, "no servers are inside upstream");
-	for (int i = 0; i < g->nservers; i++) {
-		if (g->servers[i].backup && g->method != UPS_M_RR &&
-		    g->method != UPS_M_LEAST_CONN) {
-			for (size_t k = 0; k < n->nchildren; k++) {
-				struct cfg_node *sn = &n->children[k];
-
-				if (strcmp(sn->name, "server") == 0 && sn->nargs &&
-				    strcmp(sn->args[0], g->servers[i].name) == 0)
-					return fail(b, sn, "invalid parameter \"backup\"");
-			}
-			return fail(b, n, "invalid parameter \"backup\"");
-		}
-	}
-	return 0;
-}
-
-static int set_ups_server(struct build *b, struct cfg_node *n, struct scope *s,
-			  const struct dir *d)
-{
-	struct ups_group *g = s->ups;
-	struct ups_server *srv;
-	int rc;
-
-	(void)d;
-	if (g->nservers >= UPS_MAX_SERVERS)
-		return fail(b, n, "too many servers in upstream (at most %d)", UPS_MAX_SERVERS);
-	srv = PUSH(b, g->servers, g->nservers);
-	if (!srv)
-		return fail(b, n, "out of memory");
-	srv->name = pool_strdup(b->pool, n->args[0]);
-	srv->weight = 1;
-	srv->max_fails = 1;
-	srv->fail_timeout_ms = 10000;
-	if (strncmp(n->args[0], "unix:", 5) == 0)
-		return fail(b, n, "unix domain upstream servers are not supported by this lbd build yet");
-	rc = parse_addr(n->args[0], 80, &srv->addr, &srv->addrlen, false);
-	if (rc == -ERANGE)
-		return fail(b, n, "invalid port in upstream \"%s\"", n->args[0]);
-	if (rc)
-		return fail(b, n, "host not found in upstream \"%s\"", n->args[0]);
-	for (size_t i = 1; i < n->nargs; i++) {
-		const char *a = n->args[i];
-		char *end;
-
-		if (strncmp(a, "weight=", 7) == 0) {
-			srv->weight = (int)strtol(a + 7, &end, 10);
-			if (*end || srv->weight < 1 || srv->weight > 1000)
-				return fail(b, n, "invalid parameter \"%s\"", a);
-		} else if (strncmp(a, "max_fails=", 10) == 0) {
-			srv->max_fails = (int)strtol(a + 10, &end, 10);
-			if (*end || srv->max_fails < 0)
-				return fail(b, n, "invalid parameter \"%s\"", a);
-		} else if (strncmp(a, "max_conns=", 10) == 0) {
-			srv->max_conns = (int)strtol(a + 10, &end, 10);
-			if (*end || srv->max_conns < 0)
-				return fail(b, n, "invalid parameter \"%s\"", a);
-		} else if (strncmp(a, "fail_timeout=", 13) == 0) {
-			int64_t ms;
-
-			if (cfg_parse_time(a + 13, &ms))
-				return fail(b, n, "invalid parameter \"%s\"", a);
-			srv->fail_timeout_ms = (int)ms;
-		} else if (strcmp(a, "backup") == 0) {
-			srv->backup = true;
-		} else if (strcmp(a, "down") == 0) {
-			srv->down = true;
-		} else {
-			return fail(b, n, "invalid parameter \"%s\"", a);
-		}
-	}
-	return 0;
-}
-
-static int set_ups_method(struct build *b, struct cfg_node *n, struct scope *s,
-			  const struct dir *d)
-{
-	struct ups_group *g = s->ups;
-
-	(void)d;
-	if (g->method != UPS_M_RR)
-		return fail(b, n, "load balancing method redefined");
-	if (strcmp(n->name, "least_conn") == 0) {
-		g->method = UPS_M_LEAST_CONN;
-	} else if (strcmp(n->name, "ip_hash") == 0) {
-		g->method = UPS_M_IP_HASH;
-	} else if (strcmp(n->name, "hash") == 0) {
-		struct cval *key = pool_zalloc(b->pool, sizeof(*key));
-
-		g->method = UPS_M_HASH;
-		if (n->nargs == 2 && strcmp(n->args[1], "consistent") != 0)
-			return fail(b, n, "invalid parameter \"%s\"", n->args[1]);
-		g->hash_consistent = n->nargs == 2;
-		if (!key || compile(b, n, n->args[0], key))
-			return -1;
-		g->hash_key = key;
-	} else {
-		g->method = UPS_M_RANDOM;
-		if (n->nargs >= 1) {
-			if (strcmp(n->args[0], "two") != 0)
-				return fail(b, n, "invalid parameter \"%s\"", n->args[0]);
-			g->random_two = true;
-		}
-		if (n->nargs == 2 && strcmp(n->args[1], "least_conn") != 0)
-			return fail(b, n, "invalid parameter \"%s\"", n->args[1]);
-	}
-	return 0;
-}
-
-static int set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s,
-			     const struct dir *d)
-{
-	char *end;
-	long v;
-
-	(void)d;
-	if (strcmp(n->name, "keepalive_timeout") == 0) {
-		int64_t ms;
-
-		if (cfg_parse_time(n->args[0], &ms))
-			return fail(b, n, "invalid value \"%s\"", n->args[0]);
-		s->ups->keepalive_timeout_ms = (int)ms;
-		return 0;
-	}
-	v = strtol(n->args[0], &end, 10);
-	if (*end || v < 1 || v > 65536)
-		return fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0], n->name);
-	if (strcmp(n->name, "keepalive") == 0)
-		s->ups->keepalive = (int)v;
-	else
-		s->ups->keepalive_requests = (int)v;
-	return 0;
-}
-
-/* zone: upstream state is always shared by every worker in lbd. */
-static int set_zone(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
-{
-	(void)b, (void)n, (void)s, (void)d;
-	return 0;
-}
-
-/* ---- map -------------------------------------------------------------------- */
-
-static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
-{
-	struct cfg_map *m = NULL;
-	char msg[256];
-
-	(void)d;
-	/* The pre-pass created the map so that uses before it compile. */
-	for (struct cfg_map *it = s->http->maps; it; it = it->next)
-		if (strcmp(it->name, n->args[1] + 1) == 0 && !it->src.raw)
-			m = it;
-	if (!m)
-		return fail(b, n, "the duplicate \"%s\" variable", n->args[1] + 1);
-	if (compile(b, n, n->args[0], &m->src))
-		return -1;
-	for (size_t i = 0; i < n->nchildren; i++) {
-		struct cfg_node *c = &n->children[i];
-
-		if (strcmp(c->name, "hostnames") == 0 && c->nargs == 0) {
-			m->hostnames = true;
-			continue;
-		}
-		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0)
-			continue;
-		if (strcmp(c->name, "include") == 0)
-			return fail(b, c, "\"include\" inside \"map\" is not supported yet");
-		if (c->nargs != 1 || c->block)
-			return fail(b, c, "invalid number of the map parameters");
-		b->cv.file = c->file;
-		b->cv.line = c->line;
-		if (map_add_entry(&b->cv, m, c->name, c->args[0], msg, sizeof(msg)))
-			return fail(b, c, "%s", msg);
-	}
-	return 0;
-}
-
-static int prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h)
-{
-	for (size_t i = 0; i < http->nchildren; i++) {
-		struct cfg_node *n = &http->children[i];
-		struct cfg_map *m;
-
-		if (strcmp(n->name, "map") != 0 || n->nargs != 2)
-			continue;
-		if (n->args[1][0] != '$')
-			return fail(b, n, "invalid variable name \"%s\"", n->args[1]);
-		m = pool_zalloc(b->pool, sizeof(*m));
-		if (!m)
-			return fail(b, n, "out of memory");
-		m->name = pool_strdup(b->pool, n->args[1] + 1);
-		m->next = h->maps;
-		h->maps = m;
-	}
-	b->cv.maps = h->maps;
 	return 0;
 }
 
@@ -1693,7 +1243,7 @@ static int set_include_in_block(struct build *b, struct cfg_node *n, struct scop
 {
 	(void)s, (void)d;
 	/* cfg_ast expands include in place; reaching here means it did not. */
-	return fail(b, n, "unexpected \"include\"");
+	return cfg_fail(b, n, "unexpected \"include\"");
 }
 
 /* ---- the table ---------------------------------------------------------------- */
@@ -1703,164 +1253,165 @@ static int set_include_in_block(struct build *b, struct cfg_node *n, struct scop
 
 static const struct dir dirs[] = {
 	/* main and events */
-	{ "worker_processes", C_MAIN, 1, 1, false, set_workers, B_NONE, 0 },
-	{ "worker_connections", C_EVENTS, 1, 1, false, set_worker_conns, B_NONE, 0 },
-	{ "events", C_MAIN, 0, 0, true, set_events, B_NONE, 0 },
-	{ "http", C_MAIN, 0, 0, true, set_http, B_NONE, 0 },
-	{ "pid", C_MAIN, 1, 1, false, set_pid, B_NONE, 0 },
-	{ "control_socket", C_MAIN, 1, 3, false, set_ctl_socket, B_NONE, 0 },
-	{ "user", C_MAIN, 1, 2, false, set_user, B_NONE, 0 },
-	{ "daemon", C_MAIN, 1, 1, false, set_daemon, B_NONE, 0 },
-	{ "master_process", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "error_log", C_MAIN | C_HSL, 1, 2, false, set_error_log, B_NONE, 0 },
-	{ "worker_rlimit_nofile", C_MAIN, 1, 1, false, set_num, B_MAIN,
-	  offsetof(struct cfg, worker_rlimit_nofile) },
-	{ "load_module", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "pcre_jit", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "env", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "timer_resolution", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "worker_cpu_affinity", C_MAIN, 1, ARGS_ANY, false, set_ignored, B_NONE, 0 },
-	{ "worker_priority", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "worker_shutdown_timeout", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "multi_accept", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "use", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "accept_mutex", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "accept_mutex_delay", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0 },
+	{"worker_processes", C_MAIN, 1, 1, false, set_workers, B_NONE, 0},
+	{"worker_connections", C_EVENTS, 1, 1, false, set_worker_conns, B_NONE, 0},
+	{"events", C_MAIN, 0, 0, true, set_events, B_NONE, 0},
+	{"http", C_MAIN, 0, 0, true, set_http, B_NONE, 0},
+	{"pid", C_MAIN, 1, 1, false, set_pid, B_NONE, 0},
+	{"control_socket", C_MAIN, 1, 3, false, set_ctl_socket, B_NONE, 0},
+	{"user", C_MAIN, 1, 2, false, set_user, B_NONE, 0},
+	{"daemon", C_MAIN, 1, 1, false, set_daemon, B_NONE, 0},
+	{"master_process", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"error_log", C_MAIN | C_HSL, 1, 2, false, set_error_log, B_NONE, 0},
+	{"worker_rlimit_nofile", C_MAIN, 1, 1, false, set_num, B_MAIN,
+	 offsetof(struct cfg, worker_rlimit_nofile)},
+	{"load_module", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"pcre_jit", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"env", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"timer_resolution", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"worker_cpu_affinity", C_MAIN, 1, ARGS_ANY, false, set_ignored, B_NONE, 0},
+	{"worker_priority", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"worker_shutdown_timeout", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"multi_accept", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
+	{"use", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
+	{"accept_mutex", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
+	{"accept_mutex_delay", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
 
 	/* http core */
-	{ "server", C_HTTP, 0, 0, true, set_server, B_NONE, 0 },
-	{ "location", C_SL, 1, 2, true, set_location, B_NONE, 0 },
-	{ "listen", C_SRV, 1, ARGS_ANY, false, set_listen, B_NONE, 0 },
-	{ "server_name", C_SRV, 1, ARGS_ANY, false, set_server_name, B_NONE, 0 },
-	{ "root", C_HSL | C_IF, 1, 1, false, set_root, B_NONE, 0 },
-	{ "alias", C_LOC, 1, 1, false, set_root, B_NONE, 0 },
-	{ "index", C_HSL, 1, ARGS_ANY, false, set_str_list, LOC(index) },
-	{ "try_files", C_SL, 2, ARGS_ANY, false, set_try_files, B_NONE, 0 },
-	{ "expires", C_HSL | C_IF, 1, 2, false, set_expires, B_NONE, 0 },
-	{ "types", C_HSL, 0, 0, true, set_types, B_NONE, 0 },
-	{ "default_type", C_HSL, 1, 1, false, set_str, LOC(default_type) },
-	{ "sendfile", C_HSL | C_IF, 1, 1, false, set_flag, LOC(sendfile) },
-	{ "tcp_nopush", C_HSL, 1, 1, false, set_flag, LOC(tcp_nopush) },
-	{ "tcp_nodelay", C_HSL, 1, 1, false, set_flag, LOC(tcp_nodelay) },
-	{ "autoindex", C_HSL, 1, 1, false, set_pending, B_NONE, 0 },
-	{ "log_not_found", C_HSL, 1, 1, false, set_flag, LOC(log_not_found) },
-	{ "server_tokens", C_HSL, 1, 1, false, set_flag, LOC(server_tokens) },
-	{ "add_header", C_HSL | C_IF, 2, 3, false, set_proxy_header, LOC(add_headers) },
-	{ "error_page", C_HSL | C_IF, 2, ARGS_ANY, false, set_error_page, B_NONE, 0 },
-	{ "recursive_error_pages", C_HSL, 1, 1, false, set_flag, LOC(recursive_error_pages) },
-	{ "internal", C_LOC, 0, 0, false, set_internal, B_NONE, 0 },
-	{ "client_max_body_size", C_HSL, 1, 1, false, set_size, LOC(client_max_body_size) },
-	{ "client_body_timeout", C_HSL, 1, 1, false, set_msec, LOC(client_body_timeout) },
-	{ "client_body_buffer_size", C_HSL, 1, 1, false, set_size, LOC(client_body_buffer_size) },
-	{ "send_timeout", C_HSL, 1, 1, false, set_msec, LOC(send_timeout) },
-	{ "keepalive_timeout", C_HSL, 1, 2, false, set_keepalive_timeout, B_NONE, 0 },
-	{ "keepalive_requests", C_HSL, 1, 1, false, set_num, LOC(keepalive_requests) },
-	{ "lingering_timeout", C_HSL, 1, 1, false, set_msec, LOC(lingering_timeout) },
-	{ "chunked_transfer_encoding", C_HSL, 1, 1, false, set_flag,
-	  LOC(chunked_transfer_encoding) },
-	{ "client_header_timeout", C_HTTP | C_SRV, 1, 1, false, set_msec,
-	  SRV(client_header_timeout) },
-	{ "client_header_buffer_size", C_HTTP | C_SRV, 1, 1, false, set_size,
-	  SRV(client_header_buffer_size) },
-	{ "large_client_header_buffers", C_HTTP | C_SRV, 2, 2, false, NULL, B_NONE, 0 },
-	{ "underscores_in_headers", C_HTTP | C_SRV, 1, 1, false, set_flag,
-	  SRV(underscores_in_headers) },
-	{ "ignore_invalid_headers", C_HTTP | C_SRV, 1, 1, false, set_flag,
-	  SRV(ignore_invalid_headers) },
-	{ "merge_slashes", C_HTTP | C_SRV, 1, 1, false, set_flag, SRV(merge_slashes) },
-	{ "allow", C_HSL, 1, 1, false, set_access, B_NONE, 0 },
-	{ "deny", C_HSL, 1, 1, false, set_access, B_NONE, 0 },
-	{ "access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0 },
-	{ "log_format", C_HTTP, 2, ARGS_ANY, false, set_log_format, B_NONE, 0 },
-	{ "map", C_HTTP, 2, 2, true, set_map, B_NONE, 0 },
-	{ "upstream", C_HTTP, 1, 1, true, set_upstream, B_NONE, 0 },
-	{ "include", C_MAIN | C_HSL | C_UPS | C_EVENTS, 1, 1, false, set_include_in_block,
-	  B_NONE, 0 },
+	{"server", C_HTTP, 0, 0, true, set_server, B_NONE, 0},
+	{"location", C_SL, 1, 2, true, set_location, B_NONE, 0},
+	{"listen", C_SRV, 1, ARGS_ANY, false, set_listen, B_NONE, 0},
+	{"server_name", C_SRV, 1, ARGS_ANY, false, set_server_name, B_NONE, 0},
+	{"root", C_HSL | C_IF, 1, 1, false, set_root, B_NONE, 0},
+	{"alias", C_LOC, 1, 1, false, set_root, B_NONE, 0},
+	{"index", C_HSL, 1, ARGS_ANY, false, set_str_list, LOC(index)},
+	{"try_files", C_SL, 2, ARGS_ANY, false, set_try_files, B_NONE, 0},
+	{"expires", C_HSL | C_IF, 1, 2, false, set_expires, B_NONE, 0},
+	{"types", C_HSL, 0, 0, true, set_types, B_NONE, 0},
+	{"default_type", C_HSL, 1, 1, false, set_str, LOC(default_type)},
+	{"sendfile", C_HSL | C_IF, 1, 1, false, cfg_set_flag, LOC(sendfile)},
+	{"tcp_nopush", C_HSL, 1, 1, false, cfg_set_flag, LOC(tcp_nopush)},
+	{"tcp_nodelay", C_HSL, 1, 1, false, cfg_set_flag, LOC(tcp_nodelay)},
+	{"autoindex", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
+	{"log_not_found", C_HSL, 1, 1, false, cfg_set_flag, LOC(log_not_found)},
+	{"server_tokens", C_HSL, 1, 1, false, cfg_set_flag, LOC(server_tokens)},
+	{"add_header", C_HSL | C_IF, 2, 3, false, cfg_set_proxy_header, LOC(add_headers)},
+	{"error_page", C_HSL | C_IF, 2, ARGS_ANY, false, set_error_page, B_NONE, 0},
+	{"recursive_error_pages", C_HSL, 1, 1, false, cfg_set_flag, LOC(recursive_error_pages)},
+	{"internal", C_LOC, 0, 0, false, set_internal, B_NONE, 0},
+	{"client_max_body_size", C_HSL, 1, 1, false, cfg_set_size, LOC(client_max_body_size)},
+	{"client_body_timeout", C_HSL, 1, 1, false, set_msec, LOC(client_body_timeout)},
+	{"client_body_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(client_body_buffer_size)},
+	{"send_timeout", C_HSL, 1, 1, false, set_msec, LOC(send_timeout)},
+	{"keepalive_timeout", C_HSL, 1, 2, false, set_keepalive_timeout, B_NONE, 0},
+	{"keepalive_requests", C_HSL, 1, 1, false, set_num, LOC(keepalive_requests)},
+	{"lingering_timeout", C_HSL, 1, 1, false, set_msec, LOC(lingering_timeout)},
+	{"chunked_transfer_encoding", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(chunked_transfer_encoding)},
+	{"client_header_timeout", C_HTTP | C_SRV, 1, 1, false, set_msec,
+	 SRV(client_header_timeout)},
+	{"client_header_buffer_size", C_HTTP | C_SRV, 1, 1, false, cfg_set_size,
+	 SRV(client_header_buffer_size)},
+	{"large_client_header_buffers", C_HTTP | C_SRV, 2, 2, false, NULL, B_NONE, 0},
+	{"underscores_in_headers", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag,
+	 SRV(underscores_in_headers)},
+	{"ignore_invalid_headers", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag,
+	 SRV(ignore_invalid_headers)},
+	{"merge_slashes", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag, SRV(merge_slashes)},
+	{"allow", C_HSL, 1, 1, false, set_access, B_NONE, 0},
+	{"deny", C_HSL, 1, 1, false, set_access, B_NONE, 0},
+	{"access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
+	{"log_format", C_HTTP, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
+	{"map", C_HTTP, 2, 2, true, cfg_set_map, B_NONE, 0},
+	{"upstream", C_HTTP, 1, 1, true, cfg_set_upstream, B_NONE, 0},
+	{"include", C_MAIN | C_HSL | C_UPS | C_EVENTS, 1, 1, false, set_include_in_block, B_NONE,
+	 0},
 
 	/* rewrite */
-	{ "return", C_SL | C_IF, 1, 2, false, set_return, B_NONE, 0 },
-	{ "rewrite", C_SL | C_IF, 2, 3, false, set_rewrite, B_NONE, 0 },
-	{ "break", C_SL | C_IF, 0, 0, false, set_break, B_NONE, 0 },
-	{ "set", C_SL | C_IF, 2, 2, false, set_set, B_NONE, 0 },
+	{"return", C_SL | C_IF, 1, 2, false, set_return, B_NONE, 0},
+	{"rewrite", C_SL | C_IF, 2, 3, false, set_rewrite, B_NONE, 0},
+	{"break", C_SL | C_IF, 0, 0, false, set_break, B_NONE, 0},
+	{"set", C_SL | C_IF, 2, 2, false, set_set, B_NONE, 0},
 
 	/* proxy */
-	{ "proxy_pass", C_LOC | C_IF, 1, 1, false, set_proxy_pass, B_NONE, 0 },
-	{ "proxy_set_header", C_HSL, 2, 2, false, set_proxy_header, LOC(proxy_headers) },
-	{ "proxy_http_version", C_HSL, 1, 1, false, set_http_version, B_NONE, 0 },
-	{ "proxy_connect_timeout", C_HSL, 1, 1, false, set_msec, LOC(proxy_connect_timeout) },
-	{ "proxy_send_timeout", C_HSL, 1, 1, false, set_msec, LOC(proxy_send_timeout) },
-	{ "proxy_read_timeout", C_HSL, 1, 1, false, set_msec, LOC(proxy_read_timeout) },
-	{ "proxy_next_upstream", C_HSL, 1, ARGS_ANY, false, set_next_upstream, B_NONE, 0 },
-	{ "proxy_next_upstream_tries", C_HSL, 1, 1, false, set_num,
-	  LOC(proxy_next_upstream_tries) },
-	{ "proxy_next_upstream_timeout", C_HSL, 1, 1, false, set_msec,
-	  LOC(proxy_next_upstream_timeout) },
-	{ "proxy_buffering", C_HSL, 1, 1, false, set_flag, LOC(proxy_buffering) },
-	{ "proxy_request_buffering", C_HSL, 1, 1, false, set_flag, LOC(proxy_request_buffering) },
-	{ "proxy_buffer_size", C_HSL, 1, 1, false, set_size, LOC(proxy_buffer_size) },
-	{ "proxy_buffers", C_HSL, 2, 2, false, set_proxy_buffers, B_NONE, 0 },
-	{ "proxy_busy_buffers_size", C_HSL, 1, 1, false, set_size, LOC(proxy_busy_buffers_size) },
-	{ "proxy_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_hide_header) },
-	{ "proxy_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_pass_header) },
-	{ "proxy_redirect", C_HSL, 1, 2, false, set_proxy_redirect, B_NONE, 0 },
-	{ "proxy_intercept_errors", C_HSL, 1, 1, false, set_flag, LOC(proxy_intercept_errors) },
-	{ "proxy_pass_request_headers", C_HSL, 1, 1, false, set_flag,
-	  LOC(proxy_pass_request_headers) },
-	{ "proxy_pass_request_body", C_HSL, 1, 1, false, set_flag, LOC(proxy_pass_request_body) },
-	{ "proxy_ignore_client_abort", C_HSL, 1, 1, false, set_flag,
-	  LOC(proxy_ignore_client_abort) },
+	{"proxy_pass", C_LOC | C_IF, 1, 1, false, cfg_set_proxy_pass, B_NONE, 0},
+	{"proxy_set_header", C_HSL, 2, 2, false, cfg_set_proxy_header, LOC(proxy_headers)},
+	{"proxy_http_version", C_HSL, 1, 1, false, cfg_set_http_version, B_NONE, 0},
+	{"proxy_connect_timeout", C_HSL, 1, 1, false, set_msec, LOC(proxy_connect_timeout)},
+	{"proxy_send_timeout", C_HSL, 1, 1, false, set_msec, LOC(proxy_send_timeout)},
+	{"proxy_read_timeout", C_HSL, 1, 1, false, set_msec, LOC(proxy_read_timeout)},
+	{"proxy_next_upstream", C_HSL, 1, ARGS_ANY, false, cfg_set_next_upstream, B_NONE, 0},
+	{"proxy_next_upstream_tries", C_HSL, 1, 1, false, set_num, LOC(proxy_next_upstream_tries)},
+	{"proxy_next_upstream_timeout", C_HSL, 1, 1, false, set_msec,
+	 LOC(proxy_next_upstream_timeout)},
+	{"proxy_buffering", C_HSL, 1, 1, false, cfg_set_buffering, LOC(proxy_buffering)},
+	{"proxy_request_buffering", C_HSL, 1, 1, false, cfg_set_buffering,
+	 LOC(proxy_request_buffering)},
+	{"proxy_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(proxy_buffer_size)},
+	{"proxy_buffers", C_HSL, 2, 2, false, cfg_set_proxy_buffers, B_NONE, 0},
+	{"proxy_busy_buffers_size", C_HSL, 1, 1, false, cfg_set_busy_buffers,
+	 LOC(proxy_busy_buffers_size)},
+	{"proxy_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_hide_header)},
+	{"proxy_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_pass_header)},
+	{"proxy_redirect", C_HSL, 1, 2, false, cfg_set_proxy_redirect, B_NONE, 0},
+	{"proxy_intercept_errors", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_intercept_errors)},
+	{"proxy_pass_request_headers", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(proxy_pass_request_headers)},
+	{"proxy_pass_request_body", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_pass_request_body)},
+	{"proxy_ignore_client_abort", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(proxy_ignore_client_abort)},
 
 	/* upstream */
-	{ "server", C_UPS, 1, ARGS_ANY, false, set_ups_server, B_NONE, 0 },
-	{ "least_conn", C_UPS, 0, 0, false, set_ups_method, B_NONE, 0 },
-	{ "ip_hash", C_UPS, 0, 0, false, set_ups_method, B_NONE, 0 },
-	{ "hash", C_UPS, 1, 2, false, set_ups_method, B_NONE, 0 },
-	{ "random", C_UPS, 0, 2, false, set_ups_method, B_NONE, 0 },
-	{ "keepalive", C_UPS, 1, 1, false, set_ups_keepalive, B_NONE, 0 },
-	{ "keepalive_requests", C_UPS, 1, 1, false, set_ups_keepalive, B_NONE, 0 },
-	{ "keepalive_timeout", C_UPS, 1, 1, false, set_ups_keepalive, B_NONE, 0 },
-	{ "zone", C_UPS, 1, 2, false, set_zone, B_NONE, 0 },
+	{"server", C_UPS, 1, ARGS_ANY, false, cfg_set_ups_server, B_NONE, 0},
+	{"least_conn", C_UPS, 0, 0, false, cfg_set_ups_method, B_NONE, 0},
+	{"ip_hash", C_UPS, 0, 0, false, cfg_set_ups_method, B_NONE, 0},
+	{"hash", C_UPS, 1, 2, false, cfg_set_ups_method, B_NONE, 0},
+	{"random", C_UPS, 0, 2, false, cfg_set_ups_method, B_NONE, 0},
+	{"keepalive", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
+	{"keepalive_requests", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
+	{"keepalive_timeout", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
+	{"zone", C_UPS, 1, 2, false, cfg_set_zone, B_NONE, 0},
 
 	/* accepted with a warning: meaningless in lbd */
-	{ "types_hash_max_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "types_hash_bucket_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "server_names_hash_max_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "server_names_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "variables_hash_max_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "variables_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "map_hash_max_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "map_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "proxy_headers_hash_max_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "proxy_headers_hash_bucket_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "fastcgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0 },
-	{ "uwsgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0 },
-	{ "scgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0 },
-	{ "proxy_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0 },
-	{ "client_body_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0 },
-	{ "sendfile_max_chunk", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "reset_timedout_connection", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "open_file_cache", C_HSL, 1, 2, false, set_ignored, B_NONE, 0 },
-	{ "open_file_cache_valid", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "open_file_cache_min_uses", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "open_file_cache_errors", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "output_buffers", C_HSL, 2, 2, false, set_ignored, B_NONE, 0 },
-	{ "postpone_output", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "aio", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "directio", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
-	{ "msie_padding", C_HSL, 1, 1, false, set_ignored, B_NONE, 0 },
+	{"types_hash_max_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"types_hash_bucket_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"server_names_hash_max_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
+	{"server_names_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
+	{"variables_hash_max_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
+	{"variables_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
+	{"map_hash_max_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
+	{"map_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
+	{"proxy_headers_hash_max_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"proxy_headers_hash_bucket_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"fastcgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"uwsgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"scgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"proxy_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"client_body_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"sendfile_max_chunk", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"reset_timedout_connection", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"open_file_cache", C_HSL, 1, 2, false, set_ignored, B_NONE, 0},
+	{"open_file_cache_valid", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"open_file_cache_min_uses", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"open_file_cache_errors", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"output_buffers", C_HSL, 2, 2, false, set_ignored, B_NONE, 0},
+	{"postpone_output", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"aio", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"directio", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"msie_padding", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 
 	/* features of other lbd work in progress: accepted with a warning */
-	{ "gzip", C_HSL | C_IF, 1, 1, false, set_pending, B_NONE, 0 },
-	{ "gzip_vary", C_HSL, 1, 1, false, set_pending, B_NONE, 0 },
-	{ "gzip_proxied", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0 },
-	{ "gzip_comp_level", C_HSL, 1, 1, false, set_pending, B_NONE, 0 },
-	{ "gzip_buffers", C_HSL, 2, 2, false, set_pending, B_NONE, 0 },
-	{ "gzip_http_version", C_HSL, 1, 1, false, set_pending, B_NONE, 0 },
-	{ "gzip_min_length", C_HSL, 1, 1, false, set_pending, B_NONE, 0 },
-	{ "gzip_types", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0 },
-	{ "gzip_disable", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0 },
-	{ "ssl_protocols", C_HTTP | C_SRV, 1, ARGS_ANY, false, set_pending, B_NONE, 0 },
-	{ "ssl_prefer_server_ciphers", C_HTTP | C_SRV, 1, 1, false, set_pending, B_NONE, 0 },
+	{"gzip", C_HSL | C_IF, 1, 1, false, set_pending, B_NONE, 0},
+	{"gzip_vary", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
+	{"gzip_proxied", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
+	{"gzip_comp_level", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
+	{"gzip_buffers", C_HSL, 2, 2, false, set_pending, B_NONE, 0},
+	{"gzip_http_version", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
+	{"gzip_min_length", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
+	{"gzip_types", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
+	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
+	{"ssl_protocols", C_HTTP | C_SRV, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
+	{"ssl_prefer_server_ciphers", C_HTTP | C_SRV, 1, 1, false, set_pending, B_NONE, 0},
 };
 
 static const struct dir *find_dir(const char *name, unsigned ctx)
@@ -1884,15 +1435,15 @@ static int apply(struct build *b, struct cfg_node *n, struct scope *s)
 	const struct dir *d = find_dir(n->name, s->ctx);
 
 	if (!d)
-		return fail(b, n, "unknown directive \"%s\"", n->name);
+		return cfg_fail(b, n, "unknown directive \"%s\"", n->name);
 	if (!(d->ctx & s->ctx))
-		return fail(b, n, "\"%s\" directive is not allowed here", n->name);
+		return cfg_fail(b, n, "\"%s\" directive is not allowed here", n->name);
 	if (d->block && !n->block)
-		return fail(b, n, "directive \"%s\" has no opening \"{\"", n->name);
+		return cfg_fail(b, n, "directive \"%s\" has no opening \"{\"", n->name);
 	if (!d->block && n->block)
-		return fail(b, n, "\"%s\" directive is not terminated by \";\"", n->name);
+		return cfg_fail(b, n, "\"%s\" directive is not terminated by \";\"", n->name);
 	if ((int)n->nargs < d->min || (int)n->nargs > d->max)
-		return fail(b, n, "invalid number of arguments in \"%s\" directive", n->name);
+		return cfg_fail(b, n, "invalid number of arguments in \"%s\" directive", n->name);
 	if (!d->fn) {
 		/* large_client_header_buffers NUM SIZE */
 		struct cfg_srv *srv = s->srv;
@@ -1900,7 +1451,7 @@ static int apply(struct build *b, struct cfg_node *n, struct scope *s)
 		int num = atoi(n->args[0]);
 
 		if (num < 1 || cfg_parse_size(n->args[1], &sz) || sz < 64)
-			return fail(b, n, "invalid value \"%s %s\"", n->args[0], n->args[1]);
+			return cfg_fail(b, n, "invalid value \"%s %s\"", n->args[0], n->args[1]);
 		if (srv) {
 			srv->large_header_num = num;
 			srv->large_header_size = sz;
@@ -1913,9 +1464,9 @@ static int apply(struct build *b, struct cfg_node *n, struct scope *s)
 	return d->fn(b, n, s, d);
 }
 
-static int block(struct build *b, struct cfg_node *n, struct scope *s)
+int cfg_block(struct build *b, struct cfg_node *n, struct scope *s)
 {
-	if (s->ctx == C_HTTP && prepass_maps(b, n, s->http))
+	if (s->ctx == C_HTTP && cfg_prepass_maps(b, n, s->http))
 		return -1;
 	for (size_t i = 0; i < n->nchildren; i++)
 		if (apply(b, &n->children[i], s))
@@ -1925,20 +1476,20 @@ static int block(struct build *b, struct cfg_node *n, struct scope *s)
 
 /* ---- merging ------------------------------------------------------------------ */
 
-#define MERGE(f, def)                                                                              \
-	do {                                                                                       \
-		if (l->f == CFG_UNSET)                                                             \
-			l->f = p ? p->f : (def);                                                   \
+#define MERGE(f, def)                            \
+	do {                                     \
+		if (l->f == CFG_UNSET)           \
+			l->f = p ? p->f : (def); \
 	} while (0)
-#define MERGE_PTR(f)                                                                               \
-	do {                                                                                       \
-		if (!l->f && p)                                                                    \
-			l->f = p->f;                                                               \
+#define MERGE_PTR(f)                 \
+	do {                         \
+		if (!l->f && p)      \
+			l->f = p->f; \
 	} while (0)
-#define MERGE_LIST(f)                                                                              \
-	do {                                                                                       \
-		if (!l->f.set && p)                                                                \
-			l->f = p->f, l->f.set = false;                                             \
+#define MERGE_LIST(f)                                  \
+	do {                                           \
+		if (!l->f.set && p)                    \
+			l->f = p->f, l->f.set = false; \
 	} while (0)
 
 static struct mime_types default_types;
@@ -1989,8 +1540,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	if (!l->root) {
 		l->root = pool_zalloc(b->pool, sizeof(*l->root));
 		if (l->root)
-			compile(b, &(struct cfg_node){ .file = "", .line = 0 },
-				full_path(b, b->cfg->prefix, "html"), l->root);
+			cfg_compile(b, &(struct cfg_node){.file = "", .line = 0},
+				    full_path(b, b->cfg->prefix, "html"), l->root);
 		l->root_is_alias = 0;
 	}
 	MERGE_LIST(index);
@@ -2040,8 +1591,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 		l->alog_off = p->alog_off;
 	}
 	MERGE_PTR(error_log);
-	if (l->types && l->types != &default_types && l->types->n &&
-	    (!p || l->types != p->types))
+	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);
 	if (l->nprefix > 1)
 		qsort(l->prefix, (size_t)l->nprefix, sizeof(*l->prefix), cmp_prefix_len);
@@ -2062,10 +1612,10 @@ static void merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc 
 
 static int bind_tree(struct build *b, struct cfg_loc *l)
 {
-	struct cfg_loc **lists[] = { l->exact, l->prefix, l->regex, l->named };
-	int counts[] = { l->nexact, l->nprefix, l->nregex, l->nnamed };
+	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
+	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
-	if (l->proxy && bind_proxy_pass(b, l->proxy, l->file, l->line))
+	if (l->proxy && cfg_bind_proxy_pass(b, l->proxy, l->file, l->line))
 		return -1;
 	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < counts[k]; i++)
@@ -2101,7 +1651,7 @@ static int group_listens(struct build *b, struct cfg_http *h)
 		for (int k = 0; k < srv->nlistens; k++) {
 			struct cfg_listen *ls = &srv->listens[k];
 			struct listen_group *g = NULL;
-			struct cfg_node where = { .file = ls->file, .line = ls->line };
+			struct cfg_node where = {.file = ls->file, .line = ls->line};
 
 			for (int j = 0; j < h->nlgroups; j++)
 				if (same_addr(h->lgroups[j].listen, ls))
@@ -2109,7 +1659,7 @@ static int group_listens(struct build *b, struct cfg_http *h)
 			if (!g) {
 				g = PUSH(b, h->lgroups, h->nlgroups);
 				if (!g)
-					return fail(b, &where, "out of memory");
+					return cfg_fail(b, &where, "out of memory");
 				g->listen = ls;
 			}
 			for (int j = 0; j < g->nservers; j++)
@@ -2118,12 +1668,14 @@ static int group_listens(struct build *b, struct cfg_http *h)
 			struct cfg_srv **slot = PUSH(b, g->servers, g->nservers);
 
 			if (!slot)
-				return fail(b, &where, "out of memory");
+				return cfg_fail(b, &where, "out of memory");
 			*slot = srv;
 			if (ls->default_server) {
-				if (g->default_srv && g->listen->default_server && g->default_srv != srv)
-					return fail(b, &where, "a duplicate default server for %s",
-						    ls->text);
+				if (g->default_srv && g->listen->default_server &&
+				    g->default_srv != srv)
+					return cfg_fail(b, &where,
+							"a duplicate default server for %s",
+							ls->text);
 				g->default_srv = srv;
 				g->listen = ls;
 			}
@@ -2173,8 +1725,8 @@ static int finish_http(struct build *b, struct cfg_http *h)
 	for (int i = 0; i < h->nservers; i++) {
 		struct cfg_srv *srv = h->servers[i];
 
-#define SMERGE(f, def)                                                                             \
-	if (srv->f == CFG_UNSET)                                                                   \
+#define SMERGE(f, def)           \
+	if (srv->f == CFG_UNSET) \
 		srv->f = h->f != CFG_UNSET ? h->f : (def);
 		SMERGE(client_header_timeout, 60000);
 		SMERGE(client_header_buffer_size, 1024);
@@ -2197,10 +1749,10 @@ static int finish_http(struct build *b, struct cfg_http *h)
 	h->nupstreams = b->ngroups;
 	for (int i = 0; i < b->ngroups; i++) {
 		struct ups_group *g = b->groups[i];
-		struct cfg_node where = { .file = g->file, .line = g->line };
+		struct cfg_node where = {.file = g->file, .line = g->line};
 
 		if (ups_group_init(g))
-			return fail(b, &where, "cannot initialize upstream \"%s\"", g->name);
+			return cfg_fail(b, &where, "cannot initialize upstream \"%s\"", g->name);
 	}
 	return 0;
 }
@@ -2209,11 +1761,10 @@ static int finish_http(struct build *b, struct cfg_http *h)
  * somewhere in the configuration; nginx checks this once all is parsed. */
 static bool name_is_set_var(const struct cfg_loc *l, const char *name, size_t len)
 {
-	const struct cfg_loc *const *lists[] = { (const struct cfg_loc *const *)l->exact,
-						  (const struct cfg_loc *const *)l->prefix,
-						  (const struct cfg_loc *const *)l->regex,
-						  (const struct cfg_loc *const *)l->named };
-	int counts[] = { l->nexact, l->nprefix, l->nregex, l->nnamed };
+	const struct cfg_loc *const *lists[] = {
+		(const struct cfg_loc *const *)l->exact, (const struct cfg_loc *const *)l->prefix,
+		(const struct cfg_loc *const *)l->regex, (const struct cfg_loc *const *)l->named};
+	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
 	for (int i = 0; i < l->nrewrites; i++)
 		if (l->rewrites[i].kind == RW_SET && strlen(l->rewrites[i].repl.raw) == len &&
@@ -2233,9 +1784,9 @@ static bool re_has_name(void *re, const char *name, size_t len)
 
 static bool name_is_capture(const struct cfg_loc *l, const char *name, size_t len)
 {
-	const struct cfg_loc *const *lists[] = { (const struct cfg_loc *const *)l->prefix,
-						  (const struct cfg_loc *const *)l->regex };
-	int counts[] = { l->nprefix, l->nregex };
+	const struct cfg_loc *const *lists[] = {(const struct cfg_loc *const *)l->prefix,
+						(const struct cfg_loc *const *)l->regex};
+	int counts[] = {l->nprefix, l->nregex};
 
 	if (re_has_name(l->re, name, len))
 		return true;
@@ -2280,8 +1831,8 @@ static int check_unresolved(struct build *b)
 static void init_default_types(void)
 {
 	static struct mime_type t[] = {
-		{ "gif", "image/gif" }, { "htm", "text/html" }, { "html", "text/html" },
-		{ "jpeg", "image/jpeg" }, { "jpg", "image/jpeg" },
+		{"gif", "image/gif"},	{"htm", "text/html"},  {"html", "text/html"},
+		{"jpeg", "image/jpeg"}, {"jpg", "image/jpeg"},
 	};
 
 	default_types.v = t;
@@ -2309,11 +1860,11 @@ static char *dir_of(const char *path)
 
 struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 {
-	struct build b = { .err = err, .errlen = errlen };
+	struct build b = {.err = err, .errlen = errlen};
 	struct cfg_tree *tree = NULL;
 	struct pool *pool;
 	struct cfg *c;
-	struct scope top = { .ctx = C_MAIN };
+	struct scope top = {.ctx = C_MAIN};
 
 	init_default_types();
 	pool = calloc(1, sizeof(*pool));
@@ -2333,7 +1884,7 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 	c->worker_connections = 512;
 	c->worker_rlimit_nofile = CFG_UNSET;
 	c->prefix = pool_strdup(pool, o->prefix);
-	c->conf_file = full_path(&(struct build){ .pool = pool }, o->prefix, o->conf_file);
+	c->conf_file = full_path(&(struct build){.pool = pool}, o->prefix, o->conf_file);
 	if (!c->prefix || !c->conf_file)
 		goto oom;
 	{
@@ -2354,7 +1905,7 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 		goto fail;
 	if (cfg_tree_parse_file(tree, c->conf_file, c->conf_prefix, err, errlen))
 		goto fail;
-	if (block(&b, &tree->root, &top))
+	if (cfg_block(&b, &tree->root, &top))
 		goto fail;
 	if (c->http && finish_http(&b, c->http))
 		goto fail;
@@ -2388,8 +1939,8 @@ void cfg_ref(struct cfg *c)
 
 static void release_regexes(struct cfg_loc *l)
 {
-	struct cfg_loc **lists[] = { l->exact, l->prefix, l->regex, l->named };
-	int counts[] = { l->nexact, l->nprefix, l->nregex, l->nnamed };
+	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
+	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
 	if (l->re)
 		pcre2_code_free(l->re);

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the configuration builder (cfg.c and cfg_proxy.c): the state
+ * of one build, the scope of the directive being applied, the directive
+ * table's entry type, and the helpers both files use. Not for other modules.
+ */
+#ifndef LBD_CFG_INT_H
+#define LBD_CFG_INT_H
+
+#include "cfg-t.h"
+#include "cfg_ast.h"
+#include "pool.h"
+#include "var.h"
+
+enum {
+	C_MAIN = 1 << 0,
+	C_EVENTS = 1 << 1,
+	C_HTTP = 1 << 2,
+	C_SRV = 1 << 3,
+	C_LOC = 1 << 4,
+	C_UPS = 1 << 5,
+	C_IF = 1 << 6,
+};
+#define C_HSL (C_HTTP | C_SRV | C_LOC)
+#define C_SL  (C_SRV | C_LOC)
+
+#define ARGS_ANY 64
+
+enum dir_base { B_NONE = 0, B_MAIN, B_LOC, B_SRV };
+
+/* struct scope - the blocks enclosing the directive being applied. */
+struct scope {
+	struct cfg_http *http;
+	struct cfg_srv *srv;
+	struct cfg_loc *loc; /* http, server or location level conf */
+	struct ups_group *ups;
+	unsigned ctx; /* C_* of the current block */
+};
+
+struct build;
+struct dir;
+typedef int (*dir_fn)(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+
+/* struct dir - one directive: where it may appear, how many arguments it
+ * takes, and how it is set (a generic setter through base + offset, or a
+ * handler of its own). */
+struct dir {
+	const char *name;
+	unsigned ctx;	    /* C_* bits where allowed */
+	int min, max;	    /* argument count range */
+	bool block;	    /* takes a { } block */
+	dir_fn fn;	    /* setter */
+	enum dir_base base; /* struct the offset applies to */
+	size_t off;	    /* field offset for generic setters */
+};
+
+/* struct build - state while building one configuration. */
+struct build {
+	struct cfg *cfg;
+	struct pool *pool;
+	struct cval_ctx cv;
+	char *err;
+	size_t errlen;
+	struct ups_group **groups; /* every group, named first */
+	int ngroups, capgroups;
+};
+
+/* cfg_fail - set b->err to the message plus " in FILE:LINE"; returns -1. */
+int cfg_fail(struct build *b, const struct cfg_node *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* cfg_warn - log a warning naming FILE:LINE. */
+void cfg_warn(const struct cfg_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cfg_grow - a copy of OLD (N elements) with room for one more, zeroed. */
+void *cfg_grow(struct build *b, void *old, int n, size_t elem);
+
+#define PUSH(b, arr, cnt)                                                         \
+	({                                                                        \
+		__typeof__(arr) _m = cfg_grow((b), (arr), (cnt), sizeof(*(arr))); \
+		if (_m)                                                           \
+			(arr) = _m;                                               \
+		_m ? &(arr)[(cnt)++] : NULL;                                      \
+	})
+
+int cfg_compile(struct build *b, struct cfg_node *n, const char *text, struct cval *out);
+void *cfg_compile_re(struct build *b, struct cfg_node *n, const char *re, bool caseless);
+int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *ss, socklen_t *len,
+		   bool wildcard_ok);
+int cfg_block(struct build *b, struct cfg_node *n, struct scope *s);
+int cfg_set_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+
+/* cfg_proxy.c: proxy, upstream and map directives */
+int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_http_version(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_buffering(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_busy_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_proxy_buffers(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_proxy_redirect(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_ups_server(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_ups_method(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_zone(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line);
+int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h);
+
+#endif

@@ -1,0 +1,501 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration builder, second half: the proxy module's directives
+ * (proxy_pass and the upstream groups it names, headers, timeouts, retries,
+ * redirects), the `upstream` block and its balancing methods, and `map`.
+ * The table that points here is in cfg.c.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg.h"
+#include "cfg_int.h"
+#include "lbd.h"
+#include "log.h"
+#include "ups.h"
+#include "var.h"
+
+/* ---- proxy ------------------------------------------------------------------ */
+
+static struct ups_group *find_group(struct build *b, const char *name, size_t len)
+{
+	for (int i = 0; i < b->ngroups; i++) {
+		struct ups_group *g = b->groups[i];
+
+		if (!g->implicit && strlen(g->name) == len && memcmp(g->name, name, len) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+static int add_group(struct build *b, struct ups_group *g)
+{
+	struct ups_group **slot = PUSH(b, b->groups, b->ngroups);
+
+	if (!slot)
+		return -ENOMEM;
+	*slot = g;
+	return 0;
+}
+
+int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct proxy_pass *pp;
+	const char *url = n->args[0], *hp, *slash;
+	size_t hlen;
+
+	(void)d;
+	if (s->loc->proxy)
+		return cfg_fail(b, n, "\"proxy_pass\" directive is duplicate");
+	if (!s->loc->is_location)
+		return cfg_fail(b, n, "\"proxy_pass\" directive is not allowed here");
+	if (strncasecmp(url, "http://", 7) != 0) {
+		if (strncasecmp(url, "https://", 8) == 0)
+			return cfg_fail(
+				b, n, "https:// upstreams are not supported by this lbd build yet");
+		return cfg_fail(b, n, "invalid URL prefix in \"%s\"", url);
+	}
+	if (strchr(url, '$'))
+		return cfg_fail(
+			b, n,
+			"variables in \"proxy_pass\" are not supported by this lbd build yet");
+	pp = pool_zalloc(b->pool, sizeof(*pp));
+	if (!pp)
+		return cfg_fail(b, n, "out of memory");
+	hp = url + 7;
+	slash = strchr(hp, '/');
+	hlen = slash ? (size_t)(slash - hp) : strlen(hp);
+	if (hlen == 0)
+		return cfg_fail(b, n, "no host in \"%s\" of the \"proxy_pass\" directive", url);
+	pp->host = pool_strndup(b->pool, hp, hlen);
+	if (slash) {
+		pp->has_uri = true;
+		pp->uri = pool_strdup(b->pool, slash);
+		pp->urilen = strlen(slash);
+	}
+	if (cfg_compile(b, n, url, &pp->url))
+		return -1;
+	if (s->loc->match == LOC_NAMED && pp->has_uri)
+		return cfg_fail(
+			b, n,
+			"\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block");
+	if ((s->loc->match == LOC_REGEX || s->loc->match == LOC_REGEX_CASELESS) && pp->has_uri)
+		return cfg_fail(
+			b, n,
+			"\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block");
+	s->loc->proxy = pp;
+	return 0;
+}
+
+/* Groups for proxy_pass are bound once every upstream block is known. */
+int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line)
+{
+	struct cfg_node where = {.file = file, .line = line, .name = "proxy_pass"};
+	struct ups_group *g = find_group(b, pp->host, strlen(pp->host));
+	struct ups_server *srv;
+
+	if (g) {
+		pp->group = g;
+		return 0;
+	}
+	for (int i = 0; i < b->ngroups; i++) {
+		if (b->groups[i]->implicit && strcmp(b->groups[i]->name, pp->host) == 0) {
+			pp->group = b->groups[i];
+			return 0;
+		}
+	}
+	g = pool_zalloc(b->pool, sizeof(*g));
+	srv = pool_zalloc(b->pool, sizeof(*srv));
+	if (!g || !srv)
+		return cfg_fail(b, &where, "out of memory");
+	g->name = pp->host;
+	g->implicit = true;
+	g->file = file;
+	g->line = line;
+	g->servers = srv;
+	g->nservers = 1;
+	g->keepalive_requests = 1000;
+	g->keepalive_timeout_ms = 60000;
+	srv->name = pp->host;
+	srv->weight = 1;
+	srv->max_fails = 1;
+	srv->fail_timeout_ms = 10000;
+	if (cfg_parse_addr(pp->host, 80, &srv->addr, &srv->addrlen, false))
+		return cfg_fail(b, &where, "host not found in upstream \"%s\"", pp->host);
+	if (add_group(b, g))
+		return cfg_fail(b, &where, "out of memory");
+	pp->group = g;
+	return 0;
+}
+
+int cfg_set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct hdr_list *hl = (struct hdr_list *)((char *)s->loc + d->off);
+	bool add = strcmp(n->name, "add_header") == 0;
+	struct hdr_set *h;
+
+	if (n->nargs == 3 && (!add || strcmp(n->args[2], "always") != 0))
+		return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[2]);
+	h = PUSH(b, hl->v, hl->n);
+	if (!h)
+		return cfg_fail(b, n, "out of memory");
+	hl->set = true;
+	h->name = pool_strdup(b->pool, n->args[0]);
+	h->namelen = strlen(h->name);
+	h->always = n->nargs == 3;
+	return cfg_compile(b, n, n->args[1], &h->value);
+}
+
+int cfg_set_http_version(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)d;
+	if (strcmp(n->args[0], "1.0") == 0)
+		s->loc->proxy_http_version = 10;
+	else if (strcmp(n->args[0], "1.1") == 0)
+		s->loc->proxy_http_version = 11;
+	else
+		return cfg_fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
+	return 0;
+}
+
+int cfg_set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	static const struct {
+		const char *name;
+		int bit;
+	} t[] = {
+		{"error", NU_ERROR},
+		{"timeout", NU_TIMEOUT},
+		{"invalid_header", NU_INVALID_HEADER},
+		{"http_500", NU_HTTP_500},
+		{"http_502", NU_HTTP_502},
+		{"http_503", NU_HTTP_503},
+		{"http_504", NU_HTTP_504},
+		{"http_403", NU_HTTP_403},
+		{"http_404", NU_HTTP_404},
+		{"http_429", NU_HTTP_429},
+		{"non_idempotent", NU_NON_IDEMPOTENT},
+		{"off", NU_OFF},
+	};
+	int bits = 0;
+
+	(void)d;
+	for (size_t i = 0; i < n->nargs; i++) {
+		size_t k;
+
+		for (k = 0; k < ARRAY_SIZE(t); k++)
+			if (strcmp(n->args[i], t[k].name) == 0)
+				break;
+		if (k == ARRAY_SIZE(t))
+			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
+		bits |= t[k].bit;
+	}
+	if ((bits & NU_OFF) && bits != NU_OFF)
+		return cfg_fail(b, n, "invalid value \"off\"");
+	s->loc->proxy_next_upstream = bits;
+	return 0;
+}
+
+/* Response buffering as nginx does it (read the upstream as fast as it
+ * sends, into buffers and temp files) is the proxy cache/buffering work:
+ * lbd streams through one relay buffer per request with backpressure. The
+ * directives are accepted, and say so. */
+int cfg_set_buffering(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int *f = (int *)((char *)s->loc + d->off);
+
+	if (cfg_set_flag(b, n, s, d))
+		return -1;
+	if (strcmp(n->name, "proxy_buffering") == 0 && *f)
+		cfg_warn(
+			n,
+			"\"proxy_buffering on\": lbd streams responses with backpressure instead of buffering them (a slow client holds the upstream connection)");
+	if (strcmp(n->name, "proxy_request_buffering") == 0 && !*f)
+		cfg_warn(
+			n,
+			"\"proxy_request_buffering off\" is not supported by this lbd build yet: request bodies are read whole before the upstream is contacted");
+	return 0;
+}
+
+int cfg_set_busy_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	if (cfg_set_size(b, n, s, d))
+		return -1;
+	cfg_warn(
+		n,
+		"\"%s\" has no effect in this lbd build: responses stream through one 64 KiB buffer per request",
+		n->name);
+	return 0;
+}
+
+int cfg_set_proxy_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)d;
+	cfg_warn(
+		n,
+		"\"%s\" has no effect in this lbd build: responses stream through one 64 KiB buffer per request",
+		n->name);
+	s->loc->proxy_buffers_num = atoi(n->args[0]);
+	if (s->loc->proxy_buffers_num < 2 ||
+	    cfg_parse_size(n->args[1], &s->loc->proxy_buffers_size))
+		return cfg_fail(b, n, "invalid value \"%s %s\"", n->args[0], n->args[1]);
+	return 0;
+}
+
+int cfg_set_proxy_redirect(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d)
+{
+	struct proxy_redirect *r;
+
+	(void)d;
+	if (n->nargs == 1) {
+		if (strcmp(n->args[0], "off") == 0) {
+			s->loc->redirect_mode = 0;
+			return 0;
+		}
+		if (strcmp(n->args[0], "default") == 0) {
+			s->loc->redirect_mode = 1;
+			return 0;
+		}
+		return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[0]);
+	}
+	r = PUSH(b, s->loc->redirects, s->loc->nredirects);
+	if (!r)
+		return cfg_fail(b, n, "out of memory");
+	s->loc->redirect_mode = 2;
+	if (n->args[0][0] == '~') {
+		bool ci = n->args[0][1] == '*';
+
+		r->re = cfg_compile_re(b, n, n->args[0] + (ci ? 2 : 1), ci);
+		if (!r->re)
+			return -1;
+	} else if (cfg_compile(b, n, n->args[0], &r->from)) {
+		return -1;
+	}
+	return cfg_compile(b, n, n->args[1], &r->to);
+}
+
+/* ---- upstream -------------------------------------------------------------- */
+
+int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct ups_group *g;
+	struct scope in = *s;
+
+	(void)d;
+	if (find_group(b, n->args[0], strlen(n->args[0])))
+		return cfg_fail(b, n, "duplicate upstream \"%s\"", n->args[0]);
+	g = pool_zalloc(b->pool, sizeof(*g));
+	if (!g || add_group(b, g))
+		return cfg_fail(b, n, "out of memory");
+	g->name = pool_strdup(b->pool, n->args[0]);
+	g->file = n->file;
+	g->line = n->line;
+	g->keepalive_requests = 1000;
+	g->keepalive_timeout_ms = 60000;
+	in.ups = g;
+	in.ctx = C_UPS;
+	if (cfg_block(b, n, &in))
+		return -1;
+	if (g->nservers == 0)
+		return cfg_fail(b, n, "no servers are inside upstream");
+	for (int i = 0; i < g->nservers; i++) {
+		if (g->servers[i].backup && g->method != UPS_M_RR &&
+		    g->method != UPS_M_LEAST_CONN) {
+			for (size_t k = 0; k < n->nchildren; k++) {
+				struct cfg_node *sn = &n->children[k];
+
+				if (strcmp(sn->name, "server") == 0 && sn->nargs &&
+				    strcmp(sn->args[0], g->servers[i].name) == 0)
+					return cfg_fail(b, sn, "invalid parameter \"backup\"");
+			}
+			return cfg_fail(b, n, "invalid parameter \"backup\"");
+		}
+	}
+	return 0;
+}
+
+int cfg_set_ups_server(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct ups_group *g = s->ups;
+	struct ups_server *srv;
+	int rc;
+
+	(void)d;
+	if (g->nservers >= UPS_MAX_SERVERS)
+		return cfg_fail(b, n, "too many servers in upstream (at most %d)", UPS_MAX_SERVERS);
+	srv = PUSH(b, g->servers, g->nservers);
+	if (!srv)
+		return cfg_fail(b, n, "out of memory");
+	srv->name = pool_strdup(b->pool, n->args[0]);
+	srv->weight = 1;
+	srv->max_fails = 1;
+	srv->fail_timeout_ms = 10000;
+	if (strncmp(n->args[0], "unix:", 5) == 0)
+		return cfg_fail(
+			b, n,
+			"unix domain upstream servers are not supported by this lbd build yet");
+	rc = cfg_parse_addr(n->args[0], 80, &srv->addr, &srv->addrlen, false);
+	if (rc == -ERANGE)
+		return cfg_fail(b, n, "invalid port in upstream \"%s\"", n->args[0]);
+	if (rc)
+		return cfg_fail(b, n, "host not found in upstream \"%s\"", n->args[0]);
+	for (size_t i = 1; i < n->nargs; i++) {
+		const char *a = n->args[i];
+		char *end;
+
+		if (strncmp(a, "weight=", 7) == 0) {
+			srv->weight = (int)strtol(a + 7, &end, 10);
+			if (*end || srv->weight < 1 || srv->weight > 1000)
+				return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		} else if (strncmp(a, "max_fails=", 10) == 0) {
+			srv->max_fails = (int)strtol(a + 10, &end, 10);
+			if (*end || srv->max_fails < 0)
+				return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		} else if (strncmp(a, "max_conns=", 10) == 0) {
+			srv->max_conns = (int)strtol(a + 10, &end, 10);
+			if (*end || srv->max_conns < 0)
+				return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		} else if (strncmp(a, "fail_timeout=", 13) == 0) {
+			int64_t ms;
+
+			if (cfg_parse_time(a + 13, &ms))
+				return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+			srv->fail_timeout_ms = (int)ms;
+		} else if (strcmp(a, "backup") == 0) {
+			srv->backup = true;
+		} else if (strcmp(a, "down") == 0) {
+			srv->down = true;
+		} else {
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		}
+	}
+	return 0;
+}
+
+int cfg_set_ups_method(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct ups_group *g = s->ups;
+
+	(void)d;
+	if (g->method != UPS_M_RR)
+		return cfg_fail(b, n, "load balancing method redefined");
+	if (strcmp(n->name, "least_conn") == 0) {
+		g->method = UPS_M_LEAST_CONN;
+	} else if (strcmp(n->name, "ip_hash") == 0) {
+		g->method = UPS_M_IP_HASH;
+	} else if (strcmp(n->name, "hash") == 0) {
+		struct cval *key = pool_zalloc(b->pool, sizeof(*key));
+
+		g->method = UPS_M_HASH;
+		if (n->nargs == 2 && strcmp(n->args[1], "consistent") != 0)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+		g->hash_consistent = n->nargs == 2;
+		if (!key || cfg_compile(b, n, n->args[0], key))
+			return -1;
+		g->hash_key = key;
+	} else {
+		g->method = UPS_M_RANDOM;
+		if (n->nargs >= 1) {
+			if (strcmp(n->args[0], "two") != 0)
+				return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[0]);
+			g->random_two = true;
+		}
+		if (n->nargs == 2 && strcmp(n->args[1], "least_conn") != 0)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+	}
+	return 0;
+}
+
+int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	char *end;
+	long v;
+
+	(void)d;
+	if (strcmp(n->name, "keepalive_timeout") == 0) {
+		int64_t ms;
+
+		if (cfg_parse_time(n->args[0], &ms))
+			return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
+		s->ups->keepalive_timeout_ms = (int)ms;
+		return 0;
+	}
+	v = strtol(n->args[0], &end, 10);
+	if (*end || v < 1 || v > 65536)
+		return cfg_fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
+	if (strcmp(n->name, "keepalive") == 0)
+		s->ups->keepalive = (int)v;
+	else
+		s->ups->keepalive_requests = (int)v;
+	return 0;
+}
+
+/* zone: upstream state is always shared by every worker in lbd. */
+int cfg_set_zone(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)b, (void)n, (void)s, (void)d;
+	return 0;
+}
+
+/* ---- map -------------------------------------------------------------------- */
+
+int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_map *m = NULL;
+	char msg[256];
+
+	(void)d;
+	/* The pre-pass created the map so that uses before it compile. */
+	for (struct cfg_map *it = s->http->maps; it; it = it->next)
+		if (strcmp(it->name, n->args[1] + 1) == 0 && !it->src.raw)
+			m = it;
+	if (!m)
+		return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[1] + 1);
+	if (cfg_compile(b, n, n->args[0], &m->src))
+		return -1;
+	for (size_t i = 0; i < n->nchildren; i++) {
+		struct cfg_node *c = &n->children[i];
+
+		if (strcmp(c->name, "hostnames") == 0 && c->nargs == 0) {
+			m->hostnames = true;
+			continue;
+		}
+		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0)
+			continue;
+		if (strcmp(c->name, "include") == 0)
+			return cfg_fail(b, c, "\"include\" inside \"map\" is not supported yet");
+		if (c->nargs != 1 || c->block)
+			return cfg_fail(b, c, "invalid number of the map parameters");
+		b->cv.file = c->file;
+		b->cv.line = c->line;
+		if (map_add_entry(&b->cv, m, c->name, c->args[0], msg, sizeof(msg)))
+			return cfg_fail(b, c, "%s", msg);
+	}
+	return 0;
+}
+
+int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h)
+{
+	for (size_t i = 0; i < http->nchildren; i++) {
+		struct cfg_node *n = &http->children[i];
+		struct cfg_map *m;
+
+		if (strcmp(n->name, "map") != 0 || n->nargs != 2)
+			continue;
+		if (n->args[1][0] != '$')
+			return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[1]);
+		m = pool_zalloc(b->pool, sizeof(*m));
+		if (!m)
+			return cfg_fail(b, n, "out of memory");
+		m->name = pool_strdup(b->pool, n->args[1] + 1);
+		m->next = h->maps;
+		h->maps = m;
+	}
+	b->cv.maps = h->maps;
+	return 0;
+}
