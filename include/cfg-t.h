@@ -245,7 +245,8 @@ struct cfg_loc {
 	struct log_target *error_log;  /* error_log at this level */
 
 	/* the rest of the proxy's content handlers */
-	bool stub_status;              /* stub_status (the issue-3 module) */
+	bool stub_status; /* stub_status: nginx's status page */
+	bool lbd_metrics; /* lbd_metrics: Prometheus metrics */
 };
 
 /* struct cfg_listen - one `listen` directive. */

@@ -151,6 +151,7 @@ struct conn {
 	bool readable, writable;       /* edge-triggered readiness */
 	bool peer_closed;	       /* read side saw EOF */
 	bool peer_hup;		       /* epoll reported RDHUP/HUP/ERR */
+	int stat_state; /* enum stats_conn_state, for stub_status */
 	bool close_after;	       /* close after the current response */
 	bool dead;		       /* closed; freed after the event round */
 	struct buf in;		       /* client input */

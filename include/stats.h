@@ -21,6 +21,16 @@ struct lbd_stats {
 	_Atomic uint64_t status[6]; /* by class: [1]=1xx ... [5]=5xx, [0]=other */
 	_Atomic uint64_t bytes_out; /* bytes sent to clients */
 	_Atomic uint64_t bytes_in;  /* request bytes read (heads and bodies) */
+	_Atomic int64_t reading;    /* connections reading a request head */
+	_Atomic int64_t writing;    /* connections with a request in progress */
+};
+
+/* What a client connection is doing, for stub_status (nginx's Reading /
+ * Writing / Waiting; waiting = active - reading - writing). */
+enum stats_conn_state {
+	STATS_WAITING = 0, /* idle: no request bytes yet, or keep-alive */
+	STATS_READING,     /* reading a request head */
+	STATS_WRITING,     /* request read, response in progress */
 };
 
 extern struct lbd_stats lbd_stats;
@@ -28,5 +38,10 @@ extern struct lbd_stats lbd_stats;
 void stats_conn_opened(void);
 void stats_conn_closed(void);
 void stats_request_done(const struct conn *c);
+/* stats_request_start - a complete request head was read (nginx counts
+ * requests there, so the one being served shows in stub_status). */
+void stats_request_start(void);
+/* stats_conn_state - move a connection from state FROM to TO. */
+void stats_conn_state(int from, int to);
 
 #endif

@@ -1056,6 +1056,20 @@ static int set_error_page(struct build *b, struct cfg_node *n, struct scope *s, 
 	return 0;
 }
 
+/* stub_status [on] / lbd_metrics: content handlers of lbd itself. */
+static int set_status_page(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d)
+{
+	(void)d;
+	if (n->nargs == 1 && strcmp(n->args[0], "on") != 0)
+		return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[0]);
+	if (strcmp(n->name, "stub_status") == 0)
+		s->loc->stub_status = true;
+	else
+		s->loc->lbd_metrics = true;
+	return 0;
+}
+
 static int set_internal(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	(void)b, (void)n, (void)d;
@@ -1299,6 +1313,8 @@ static const struct dir dirs[] = {
 	{"error_page", C_HSL | C_IF, 2, ARGS_ANY, false, set_error_page, B_NONE, 0},
 	{"recursive_error_pages", C_HSL, 1, 1, false, cfg_set_flag, LOC(recursive_error_pages)},
 	{"internal", C_LOC, 0, 0, false, set_internal, B_NONE, 0},
+	{"stub_status", C_SRV | C_LOC, 0, 1, false, set_status_page, B_NONE, 0},
+	{"lbd_metrics", C_LOC, 0, 0, false, set_status_page, B_NONE, 0},
 	{"client_max_body_size", C_HSL, 1, 1, false, cfg_set_size, LOC(client_max_body_size)},
 	{"client_body_timeout", C_HSL, 1, 1, false, set_msec, LOC(client_body_timeout)},
 	{"client_body_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(client_body_buffer_size)},

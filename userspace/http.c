@@ -29,6 +29,7 @@
 #include "http.h"
 #include "log.h"
 #include "stats.h"
+#include "status.h"
 #include "var.h"
 #include "worker.h"
 
@@ -361,6 +362,13 @@ void http_send_body(struct conn *c)
 	http_response_done(c);
 }
 
+/* conn_stat - what the connection is doing, for stub_status. */
+static void conn_stat(struct conn *c, int st)
+{
+	stats_conn_state(c->stat_state, st);
+	c->stat_state = st;
+}
+
 /* ---- connection life ----------------------------------------------------------- */
 
 static void conn_free(void *arg)
@@ -399,6 +407,7 @@ void conn_close(struct conn *c)
 		return;
 	c->dead = true;
 	c->state = CS_CLOSING;
+	conn_stat(c, STATS_WAITING);
 	stats_conn_closed();
 	req_cleanup(c);
 	ev_timer_stop(&w->loop, &c->timer);
@@ -587,6 +596,8 @@ static void read_head(struct conn *c)
 			return;
 		}
 		c->in.end += (size_t)n;
+		if (c->stat_state == STATS_WAITING)
+			conn_stat(c, STATS_READING);
 		/* A short read drained the socket: with edge-triggered epoll the
 		 * next bytes raise a new event, so don't recv() again for EAGAIN. */
 		if (c->in.end < c->in.cap)
@@ -1200,7 +1211,16 @@ static void run_content(struct conn *c)
 	struct cfg_loc *l = r->loc;
 
 	if (!access_allowed(c, l)) {
-		log_emit(l->error_log, LOG_ERR, "access forbidden by rule, client: %s", "peer");
+		char a[INET6_ADDRSTRLEN] = "?";
+
+		if (c->peer.ss_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&c->peer)->sin_addr, a, sizeof(a));
+		else if (c->peer.ss_family == AF_INET6)
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->peer)->sin6_addr, a,
+				  sizeof(a));
+		log_emit(l->error_log, LOG_ERR,
+			 "access forbidden by rule, client: %s, request: \"%.*s\"", a,
+			 (int)r->request_line.len, r->request_line.p);
 		http_finalize(c, 403);
 		return;
 	}
@@ -1210,6 +1230,14 @@ static void run_content(struct conn *c)
 	}
 	if (l->proxy) {
 		proxy_start(c);
+		return;
+	}
+	if (l->stub_status) {
+		status_stub(c);
+		return;
+	}
+	if (l->lbd_metrics) {
+		status_metrics(c);
 		return;
 	}
 	if (r->body_kind != BODY_NONE)
@@ -1376,6 +1404,8 @@ static void process_request(struct conn *c)
 	if (n == H1_INCOMPLETE)
 		return;
 	ev_timer_stop(&c->w->loop, &c->timer);
+	stats_request_start();
+	conn_stat(c, STATS_WRITING);
 	r->start_us = lbd_now_us();
 	clock_gettime(CLOCK_REALTIME, &r->start_wall);
 	r->uri_changes = HTTP_MAX_URI_CHANGES + 1;
@@ -1436,6 +1466,7 @@ void http_response_done(struct conn *c)
 		c->req.loc = &c->req.srv->loc;
 	alog_write(c);
 	stats_request_done(c);
+	conn_stat(c, STATS_WAITING);
 	if (c->close_after || c->peer_closed) {
 		conn_close(c);
 		return;

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Status pages lbd serves itself: `stub_status` with nginx's exact text,
+ * and `lbd_metrics`, the same counters and the upstream servers' figures in
+ * the Prometheus text format (version 0.0.4). Both read relaxed atomics
+ * only: no lock, no effect on the request path of other connections.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "http.h"
+#include "lbd.h"
+#include "stats.h"
+#include "status.h"
+#include "ups.h"
+
+/* struct page - the body being built, in the request pool. */
+struct page {
+	char *p;
+	size_t len, cap;
+	struct conn *c;
+	bool oom;
+};
+
+static void page_printf(struct page *pg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void page_printf(struct page *pg, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		size_t room = pg->cap - pg->len;
+
+		va_start(ap, fmt);
+		n = vsnprintf(pg->p ? pg->p + pg->len : NULL, pg->p ? room : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			pg->oom = true;
+			return;
+		}
+		if (pg->p && (size_t)n < room) {
+			pg->len += (size_t)n;
+			return;
+		}
+		size_t cap = pg->cap ? pg->cap * 2 : 4096;
+		char *np;
+
+		while (cap - pg->len <= (size_t)n)
+			cap *= 2;
+		np = pool_alloc(&pg->c->pool, cap);
+		if (!np) {
+			pg->oom = true;
+			return;
+		}
+		if (pg->len)
+			memcpy(np, pg->p, pg->len);
+		pg->p = np;
+		pg->cap = cap;
+	}
+}
+
+static void send_page(struct conn *c, struct page *pg, const char *type)
+{
+	struct http_req *r = &c->req;
+
+	if (pg->oom) {
+		http_finalize(c, 500);
+		return;
+	}
+	if (http_head_start(c, 200) ||
+	    http_head_addf(c, "Content-Type: %s\r\nContent-Length: %zu\r\n", type, pg->len) ||
+	    http_head_finish(c, true) || (!r->head && http_out_append(c, pg->p, pg->len))) {
+		conn_close(c);
+		return;
+	}
+	if (!r->head)
+		r->body_bytes_sent = pg->len;
+	http_send_body(c);
+}
+
+static bool get_or_head(struct conn *c)
+{
+	if (c->req.head || lstr_eq(c->req.method, LSTR("GET")))
+		return true;
+	http_finalize(c, 405);
+	return false;
+}
+
+static uint64_t ld(_Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static int64_t lds(_Atomic int64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+/* status_stub - nginx's page, byte for byte:
+ *   Active connections: 1
+ *   server accepts handled requests
+ *    10 10 12
+ *   Reading: 0 Writing: 1 Waiting: 0
+ * (each number line ends with a space before the newline, as nginx's). */
+void status_stub(struct conn *c)
+{
+	struct page pg = {.c = c};
+	int64_t active = lds(&lbd_stats.active), reading = lds(&lbd_stats.reading),
+		writing = lds(&lbd_stats.writing), waiting = active - reading - writing;
+
+	if (!get_or_head(c))
+		return;
+	if (waiting < 0)
+		waiting = 0;
+	page_printf(&pg, "Active connections: %lld \n", (long long)active);
+	page_printf(&pg, "server accepts handled requests\n");
+	page_printf(&pg, " %llu %llu %llu \n", (unsigned long long)ld(&lbd_stats.accepted),
+		    (unsigned long long)ld(&lbd_stats.handled),
+		    (unsigned long long)ld(&lbd_stats.requests));
+	page_printf(&pg, "Reading: %lld Writing: %lld Waiting: %lld \n", (long long)reading,
+		    (long long)writing, (long long)waiting);
+	send_page(c, &pg, "text/plain");
+}
+
+/* label - a Prometheus label value: backslash, quote and newline escaped. */
+static void label(struct page *pg, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			page_printf(pg, "\\%c", *s);
+		else if (*s == '\n')
+			page_printf(pg, "\\n");
+		else
+			page_printf(pg, "%c", *s);
+	}
+}
+
+static void help(struct page *pg, const char *name, const char *type, const char *text)
+{
+	page_printf(pg, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
+}
+
+/* One metric family over every server of every upstream group. */
+enum srv_metric { M_REQUESTS, M_FAILURES, M_ACTIVE, M_WEIGHT, M_USABLE };
+
+static void server_family(struct page *pg, const struct cfg *cfg, enum srv_metric m, int64_t now)
+{
+	for (int i = 0; cfg->http && i < cfg->http->nupstreams; i++) {
+		const struct ups_group *g = cfg->http->upstreams[i];
+
+		for (int k = 0; k < g->nservers; k++) {
+			struct ups_server *s = &g->servers[k];
+			long long v = 0;
+
+			switch (m) {
+			case M_REQUESTS:
+				v = (long long)atomic_load_explicit(&s->requests,
+								    memory_order_relaxed);
+				break;
+			case M_FAILURES:
+				v = (long long)atomic_load_explicit(&s->failures,
+								    memory_order_relaxed);
+				break;
+			case M_ACTIVE:
+				v = atomic_load_explicit(&s->active, memory_order_relaxed);
+				break;
+			case M_WEIGHT:
+				v = atomic_load_explicit(&s->eff_weight, memory_order_relaxed);
+				break;
+			case M_USABLE:
+				v = ups_server_usable(s, now);
+				break;
+			}
+			page_printf(pg, "%s{upstream=\"",
+				    m == M_REQUESTS   ? "lbd_upstream_requests_total"
+				    : m == M_FAILURES ? "lbd_upstream_failures_total"
+				    : m == M_ACTIVE   ? "lbd_upstream_active_requests"
+				    : m == M_WEIGHT   ? "lbd_upstream_weight"
+						      : "lbd_upstream_up");
+			label(pg, g->name);
+			page_printf(pg, "\",server=\"");
+			label(pg, s->name);
+			page_printf(pg, "\"} %lld\n", v);
+		}
+	}
+}
+
+void status_metrics(struct conn *c)
+{
+	static const char *const classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+	struct page pg = {.c = c};
+	const struct cfg *cfg = c->cfg;
+	int64_t now = lbd_now_ms(), active = lds(&lbd_stats.active),
+		reading = lds(&lbd_stats.reading), writing = lds(&lbd_stats.writing);
+
+	if (!get_or_head(c))
+		return;
+	help(&pg, "lbd_connections_accepted_total", "counter", "Client connections accepted.");
+	page_printf(&pg, "lbd_connections_accepted_total %llu\n",
+		    (unsigned long long)ld(&lbd_stats.accepted));
+	help(&pg, "lbd_connections_active", "gauge", "Open client connections.");
+	page_printf(&pg, "lbd_connections_active %lld\n", (long long)active);
+	help(&pg, "lbd_connections", "gauge", "Open client connections by state.");
+	page_printf(&pg, "lbd_connections{state=\"reading\"} %lld\n", (long long)reading);
+	page_printf(&pg, "lbd_connections{state=\"writing\"} %lld\n", (long long)writing);
+	page_printf(&pg, "lbd_connections{state=\"waiting\"} %lld\n",
+		    (long long)LBD_MAX(active - reading - writing, 0));
+	help(&pg, "lbd_http_requests_total", "counter", "HTTP requests read.");
+	page_printf(&pg, "lbd_http_requests_total %llu\n",
+		    (unsigned long long)ld(&lbd_stats.requests));
+	help(&pg, "lbd_http_responses_total", "counter", "HTTP responses by status class.");
+	for (int i = 1; i <= 6; i++) {
+		int k = i % 6; /* 1xx..5xx, then other */
+
+		page_printf(&pg, "lbd_http_responses_total{class=\"%s\"} %llu\n", classes[k],
+			    (unsigned long long)ld(&lbd_stats.status[k]));
+	}
+	help(&pg, "lbd_bytes_sent_total", "counter", "Bytes sent to clients.");
+	page_printf(&pg, "lbd_bytes_sent_total %llu\n",
+		    (unsigned long long)ld(&lbd_stats.bytes_out));
+	help(&pg, "lbd_bytes_received_total", "counter", "Request bytes read from clients.");
+	page_printf(&pg, "lbd_bytes_received_total %llu\n",
+		    (unsigned long long)ld(&lbd_stats.bytes_in));
+	help(&pg, "lbd_upstream_requests_total", "counter", "Requests sent to the server.");
+	server_family(&pg, cfg, M_REQUESTS, now);
+	help(&pg, "lbd_upstream_failures_total", "counter",
+	     "Failed tries counted against the server (passive health).");
+	server_family(&pg, cfg, M_FAILURES, now);
+	help(&pg, "lbd_upstream_active_requests", "gauge", "Requests in flight to the server.");
+	server_family(&pg, cfg, M_ACTIVE, now);
+	help(&pg, "lbd_upstream_weight", "gauge", "Weight in force.");
+	server_family(&pg, cfg, M_WEIGHT, now);
+	help(&pg, "lbd_upstream_up", "gauge",
+	     "1 when the balancer may pick the server now (not down, drained, failed or full).");
+	server_family(&pg, cfg, M_USABLE, now);
+	send_page(c, &pg, "text/plain; version=0.0.4");
+}
