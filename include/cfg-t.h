@@ -338,6 +338,7 @@ struct cfg {
 	bool daemon;                   /* `daemon on` (lbd stays in the foreground) */
 	struct log_target *error_log;  /* main error_log */
 	struct cfg_http *http;         /* NULL without an http block */
+	char *bpf_pin_path;           /* bpf_pin_path: pinned maps directory, NULL = off */
 	struct alog **alogs;           /* every access_log opened (closed at release) */
 	int nalogs;
 	void *tree;                    /* struct cfg_tree, kept for -T */

@@ -379,6 +379,16 @@ static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
+static int set_pin_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)s, (void)d;
+	if (n->args[0][0] != '/' && strcmp(n->args[0], "off") != 0)
+		return cfg_fail(b, n, "\"bpf_pin_path\" must be an absolute path on bpffs, or off");
+	b->cfg->bpf_pin_path =
+		strcmp(n->args[0], "off") == 0 ? NULL : pool_strdup(b->pool, n->args[0]);
+	return 0;
+}
+
 static int set_pid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	(void)s, (void)d;
@@ -1272,6 +1282,7 @@ static const struct dir dirs[] = {
 	{"events", C_MAIN, 0, 0, true, set_events, B_NONE, 0},
 	{"http", C_MAIN, 0, 0, true, set_http, B_NONE, 0},
 	{"pid", C_MAIN, 1, 1, false, set_pid, B_NONE, 0},
+	{"bpf_pin_path", C_MAIN, 1, 1, false, set_pin_path, B_NONE, 0},
 	{"control_socket", C_MAIN, 1, 3, false, set_ctl_socket, B_NONE, 0},
 	{"user", C_MAIN, 1, 2, false, set_user, B_NONE, 0},
 	{"daemon", C_MAIN, 1, 1, false, set_daemon, B_NONE, 0},
@@ -1386,6 +1397,7 @@ static const struct dir dirs[] = {
 	{"keepalive", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_requests", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_timeout", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
+	{"health_check", C_UPS, 0, 7, false, cfg_set_ups_health_check, B_NONE, 0},
 	{"zone", C_UPS, 1, 2, false, cfg_set_zone, B_NONE, 0},
 
 	/* accepted with a warning: meaningless in lbd */
@@ -1899,6 +1911,7 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 	c->workers = 1;
 	c->worker_connections = 512;
 	c->worker_rlimit_nofile = CFG_UNSET;
+	c->bpf_pin_path = pool_strdup(pool, "/sys/fs/bpf/lbd");
 	c->prefix = pool_strdup(pool, o->prefix);
 	c->conf_file = full_path(&(struct build){.pool = pool}, o->prefix, o->conf_file);
 	if (!c->prefix || !c->conf_file)
