@@ -125,13 +125,27 @@ bench: deps
 	-@$(MAKE) --no-print-directory $(B)/lbd
 	@bench/run.sh
 
+# make install [DESTDIR=...] [PREFIX=/usr/local]: binaries, systemd unit,
+# and /etc/lbd/ (lbd.conf and mime.types are never overwritten).
+PREFIX ?= /usr/local
+install: all
+	install -D -m 0755 $(B)/lbd $(DESTDIR)$(PREFIX)/sbin/lbd
+	install -D -m 0755 $(B)/lbctl $(DESTDIR)$(PREFIX)/bin/lbctl
+	install -D -m 0644 contrib/lbd.service $(DESTDIR)/etc/systemd/system/lbd.service
+	sed -i 's|/usr/local|$(PREFIX)|g' $(DESTDIR)/etc/systemd/system/lbd.service
+	install -D -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/lbd/README.md
+	install -d -m 0755 $(DESTDIR)/etc/lbd/conf.d $(DESTDIR)/etc/lbd/sites-enabled \
+		$(DESTDIR)/etc/lbd/sites-available $(DESTDIR)/var/log/lbd
+	test -e $(DESTDIR)/etc/lbd/lbd.conf || install -m 0644 examples/lbd.conf $(DESTDIR)/etc/lbd/lbd.conf
+	test -e $(DESTDIR)/etc/lbd/mime.types || install -m 0644 contrib/mime.types $(DESTDIR)/etc/lbd/mime.types
+
 format:
 	clang-format -i $(wildcard userspace/*.c include/*.h tools/*.c bpf/*.c bpf/lib/*.h tests/unit/*.c tests/fuzz/*.c)
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps units fuzzers test fuzz run bench format clean
+.PHONY: all deps units fuzzers test fuzz run bench install format clean
 .DEFAULT_GOAL := all
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -76,8 +76,11 @@ enum ctl_rc ctl_exec(const struct ctl_env *env, struct cfg *cfg, const char *lin
  * ctl_carry_over - after a reload, keep the runtime changes made through the
  * control socket: for every server of NEW whose upstream and server name
  * (and rank among same-named servers) exist in OLD, copy a weight changed at
- * runtime (eff_weight != weight) and an admin state other than UP. NEW must
- * not be serving yet. Returns the number of servers changed.
+ * runtime (eff_weight != weight), an admin state other than UP, and, when
+ * the group has `health_check` in both, the active-check state (health,
+ * counters, last result: hc_carry_server). NEW must not be serving yet nor
+ * its checker running. Returns the number of servers changed (a carried
+ * health state counts only when it is unhealthy).
  */
 int ctl_carry_over(const struct cfg *old, struct cfg *new_cfg);
 

@@ -34,6 +34,30 @@ enum ups_admin {
 	UPS_ADMIN_DISABLED, /* no new requests (maintenance) */
 };
 
+/*
+ * Active health (hc.c) of a server. Only the health-check thread writes it;
+ * every picker reads it. Transitions: UP -> DOWN after hc.fails consecutive
+ * failed checks, DOWN -> UP after hc.passes consecutive passed checks. A
+ * server starts UP (nginx Plus: healthy until a check fails), and stays UP
+ * forever in a group without `health_check`.
+ */
+enum ups_health {
+	UPS_HEALTH_UP = 0, /* takes requests (the initial state) */
+	UPS_HEALTH_DOWN,   /* failed its checks: no new requests */
+};
+
+/* Outcome of the last active check of a server (hc.c names them). */
+enum ups_hc_result {
+	UPS_HC_NONE = 0, /* no check finished yet */
+	UPS_HC_OK,	 /* passed: connected (tcp) or status in range (http) */
+	UPS_HC_REFUSED,	 /* connect() failed (refused, unreachable...) */
+	UPS_HC_TIMEOUT,	 /* no verdict within hc.timeout_ms */
+	UPS_HC_STATUS,	 /* an HTTP status out of the accepted range */
+	UPS_HC_BAD,	 /* the response did not start with a status line */
+	UPS_HC_CLOSED,	 /* the server closed before a status line */
+	UPS_HC_ERROR,	 /* local failure (socket(), out of fds...) */
+};
+
 /* struct ups_server - one `server` line of an upstream block. */
 struct ups_server {
 	char *name;                   /* address as written: "127.0.0.1:3001" */
@@ -67,6 +91,18 @@ struct ups_server {
 	/* added by the control socket (ctl.c) */
 	_Atomic int admin;           /* enum ups_admin; written by the main thread only,
 				      * read by every picker */
+
+	/* added by the active health checks (hc.c): written by the checker
+	 * thread only (and by a reload's carry-over before it starts), read
+	 * by pickers and the control socket */
+	_Atomic int health;	     /* enum ups_health */
+	_Atomic int hc_fails;	     /* consecutive failed checks (0 after a pass) */
+	_Atomic int hc_passes;	     /* consecutive passed checks (0 after a failure) */
+	_Atomic int hc_last;	     /* enum ups_hc_result of the last check */
+	_Atomic int hc_last_status;  /* HTTP status of the last check, 0 if none */
+	_Atomic int64_t hc_last_ms;  /* when the last check ended (ms, monotonic), 0 never */
+	_Atomic uint64_t hc_checks;  /* checks finished */
+	_Atomic uint64_t hc_changes; /* health transitions (UP <-> DOWN) */
 };
 
 /* struct bal_ctx - per-request input to a balancer's pick(). */
@@ -91,6 +127,20 @@ struct bal_ops {
 	int (*init)(struct ups_group *g);
 	struct ups_server *(*pick)(struct ups_group *g, struct bal_ctx *ctx);
 	void (*release)(struct ups_group *g);
+};
+
+/* struct ups_hc - the `health_check` directive of a group (hc.c runs it). */
+struct ups_hc {
+	bool enabled;	 /* the group has `health_check` */
+	bool tcp;	 /* type=tcp: a connect within timeout passes; else http */
+	int interval_ms; /* interval=: pause between the end of a check and the
+			  * start of the next (default 5000) */
+	int timeout_ms;	 /* timeout=: connect + response bound (default 1000) */
+	int fails;	 /* fails=: consecutive failures that make it DOWN (1) */
+	int passes;	 /* passes=: consecutive passes that make it UP again (1) */
+	char *uri;	 /* uri=: request target of the GET (default "/") */
+	int status_lo;	 /* status=: lowest passing HTTP status (default 200) */
+	int status_hi;	 /* highest passing HTTP status (default 399) */
 };
 
 enum ups_method {
@@ -123,6 +173,7 @@ struct ups_group {
 	struct bal_rr *rr;           /* round-robin schedules for primaries and backups:
 				      * every method falls back to them (backups, hash
 				      * retries); built by ups_group_init() */
+	struct ups_hc hc;	     /* active health checks (`health_check`) */
 };
 
 #endif

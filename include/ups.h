@@ -38,10 +38,11 @@ const struct bal_ops *ups_method_ops(enum ups_method method);
 /*
  * ups_group_init - prepare a configured group for picking: numbers the
  * servers (index), resets their runtime state (eff_weight = weight, no
- * active requests, no failures), marks a lone server `sole`, sets g->ops from
- * g->method, builds the round-robin schedules (g->rr) and the algorithm's own
- * state (g->bal). Rejects an empty group or one of more than UPS_MAX_SERVERS
- * servers (-EINVAL), an unknown method (-EINVAL), a consistent-hash group
+ * active requests, no failures, healthy with no check made), marks a lone
+ * server `sole`, sets g->ops from g->method, builds the round-robin
+ * schedules (g->rr) and the algorithm's own state (g->bal). Rejects an
+ * empty group or one of more than UPS_MAX_SERVERS servers (-EINVAL), an
+ * unknown method (-EINVAL), a consistent-hash group
  * whose primaries weigh more than 65536 in all (-E2BIG: 160 ring points per
  * unit). Returns 0 or -errno; on error nothing is left allocated.
  */
@@ -53,8 +54,10 @@ void ups_group_release(struct ups_group *g);
 
 /*
  * ups_server_usable - may S take a new request at NOW_MS? Not when it is
- * `down`, drained or disabled (admin != UPS_ADMIN_UP), when max_conns is reached, or when max_fails failures are counted
- * and the last failure or probe (checked_ms) is at most fail_timeout old.
+ * `down`, drained or disabled (admin != UPS_ADMIN_UP), unhealthy by its
+ * active health checks (health != UPS_HEALTH_UP, hc.c), when max_conns is
+ * reached, or when max_fails failures are counted and the last failure or
+ * probe (checked_ms) is at most fail_timeout old.
  * A `sole` server ignores failures, as nginx ignores them for a single server.
  */
 bool ups_server_usable(const struct ups_server *s, int64_t now_ms);

@@ -73,14 +73,6 @@ void *cfg_grow(struct build *b, void *old, int n, size_t elem)
 	return m;
 }
 
-#define PUSH(b, arr, cnt)                                                         \
-	({                                                                        \
-		__typeof__(arr) _m = cfg_grow((b), (arr), (cnt), sizeof(*(arr))); \
-		if (_m)                                                           \
-			(arr) = _m;                                               \
-		_m ? &(arr)[(cnt)++] : NULL;                                      \
-	})
-
 /* ---- value parsing ------------------------------------------------------ */
 
 int cfg_parse_time(const char *s, int64_t *ms)
@@ -1397,6 +1389,7 @@ static const struct dir dirs[] = {
 	{"keepalive", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_requests", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_timeout", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
+	{"health_check", C_UPS, 0, 7, false, cfg_set_ups_health_check, B_NONE, 0},
 	{"zone", C_UPS, 1, 2, false, cfg_set_zone, B_NONE, 0},
 
 	/* accepted with a warning: meaningless in lbd */

@@ -12,6 +12,7 @@
 
 #include "cfg.h"
 #include "cfg_int.h"
+#include "hc.h"
 #include "lbd.h"
 #include "log.h"
 #include "ups.h"
@@ -432,6 +433,69 @@ int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s, 
 		s->ups->keepalive = (int)v;
 	else
 		s->ups->keepalive_requests = (int)v;
+	return 0;
+}
+
+/*
+ * health_check [interval=T] [timeout=T] [fails=N] [passes=N] [uri=PATH]
+ *              [status=CODE|LO-HI|Nxx] [type=http|tcp]
+ * Active checks of every server of the group (hc.c). nginx Plus puts the
+ * directive in a location; lbd puts it in the upstream block, as HAProxy's
+ * `check` belongs to its backend.
+ */
+int cfg_set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d)
+{
+	struct ups_hc *hc = &s->ups->hc;
+
+	(void)d;
+	if (hc->enabled)
+		return cfg_fail(b, n, "\"health_check\" directive is duplicate");
+	hc_defaults(hc);
+	for (size_t i = 0; i < n->nargs; i++) {
+		const char *a = n->args[i], *eq = strchr(a, '=');
+		const char *v = eq ? eq + 1 : "";
+		size_t klen = eq ? (size_t)(eq - a) : strlen(a);
+		int64_t ms;
+		char *end;
+		long num;
+
+#define KEY(k) (klen == sizeof(k) - 1 && strncmp(a, k, klen) == 0)
+		if (!eq) {
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		} else if (KEY("interval") || KEY("timeout")) {
+			if (cfg_parse_time(v, &ms) || ms <= 0 || ms > 86400000)
+				return cfg_fail(b, n, "invalid value \"%s\"", a);
+			if (KEY("interval"))
+				hc->interval_ms = (int)ms;
+			else
+				hc->timeout_ms = (int)ms;
+		} else if (KEY("fails") || KEY("passes")) {
+			num = strtol(v, &end, 10);
+			if (!*v || *end || num < 1 || num > 1000)
+				return cfg_fail(b, n, "invalid value \"%s\"", a);
+			if (KEY("fails"))
+				hc->fails = (int)num;
+			else
+				hc->passes = (int)num;
+		} else if (KEY("uri")) {
+			if (v[0] != '/' || strpbrk(v, " \t\r\n"))
+				return cfg_fail(b, n, "invalid value \"%s\"", a);
+			hc->uri = pool_strdup(b->pool, v);
+			if (!hc->uri)
+				return cfg_fail(b, n, "out of memory");
+		} else if (KEY("status")) {
+			if (hc_parse_status(v, &hc->status_lo, &hc->status_hi))
+				return cfg_fail(b, n, "invalid value \"%s\"", a);
+		} else if (KEY("type")) {
+			if (strcmp(v, "http") && strcmp(v, "tcp"))
+				return cfg_fail(b, n, "invalid value \"%s\"", a);
+			hc->tcp = strcmp(v, "tcp") == 0;
+		} else {
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		}
+#undef KEY
+	}
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "hc.h"
 #include "lbd.h"
 #include "log.h"
 #include "stats.h"
@@ -297,7 +298,8 @@ static const char *method_name(const struct ups_group *g)
 }
 
 /* server_state - the word `upstream list` shows, most important first:
- * an operator's action beats the configuration, which beats passive health. */
+ * an operator's action beats the configuration, which beats active health
+ * checks, which beat passive health. */
 static const char *server_state(const struct ups_server *s, int64_t now_ms)
 {
 	int admin = atomic_load_explicit(&s->admin, memory_order_relaxed);
@@ -309,6 +311,8 @@ static const char *server_state(const struct ups_server *s, int64_t now_ms)
 		return active > 0 ? "draining" : "drained";
 	if (s->down)
 		return "down";
+	if (atomic_load_explicit(&s->health, memory_order_relaxed) != UPS_HEALTH_UP)
+		return "unhealthy";
 	if (s->max_conns > 0 && active >= s->max_conns)
 		return "full";
 	if (!ups_server_usable(s, now_ms))
@@ -347,6 +351,27 @@ static int lookup(struct ctl_req *r, struct ups_group **gp, struct ups_server **
 	return req_fail(r, "no server \"%s\" in upstream \"%s\"", r->argv[1], g->name);
 }
 
+/* list_health_json - the active-check fields of S (its group has
+ * health_check): health, consecutive counters, last result and its age. */
+static void list_health_json(struct ctl_req *r, const struct ups_server *s, int64_t now)
+{
+	int64_t at = atomic_load(&s->hc_last_ms);
+	char last[128];
+
+	out_printf(r->out,
+		   ",\"health\":\"%s\",\"checks\":%llu,\"health_changes\":%llu,"
+		   "\"check_fails\":%d,\"check_passes\":%d,\"last_check\":",
+		   atomic_load(&s->health) == UPS_HEALTH_UP ? "up" : "unhealthy",
+		   (unsigned long long)atomic_load(&s->hc_checks),
+		   (unsigned long long)atomic_load(&s->hc_changes), atomic_load(&s->hc_fails),
+		   atomic_load(&s->hc_passes));
+	out_json_str(r->out, hc_result_text(s, last, sizeof(last)));
+	if (at)
+		out_printf(r->out, ",\"last_check_age_ms\":%lld", (long long)(now - at));
+	else
+		out_add(r->out, ",\"last_check_age_ms\":null", 25);
+}
+
 static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first, int64_t now)
 {
 	if (r->json) {
@@ -363,26 +388,37 @@ static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first
 			out_printf(
 				r->out,
 				",\"weight\":%d,\"config_weight\":%d,\"state\":\"%s\",\"backup\":%s,"
-				"\"active\":%d,\"requests\":%llu,\"failures\":%llu}",
+				"\"active\":%d,\"requests\":%llu,\"failures\":%llu",
 				atomic_load(&s->eff_weight), s->weight, server_state(s, now),
 				s->backup ? "true" : "false", atomic_load(&s->active),
 				(unsigned long long)atomic_load(&s->requests),
 				(unsigned long long)atomic_load(&s->failures));
+			if (g->hc.enabled)
+				list_health_json(r, s, now);
+			out_add(r->out, "}", 1);
 		}
 		out_add(r->out, "]}", 2);
 		return;
 	}
 	out_printf(r->out, "upstream %s %s%s\n", g->name, method_name(g),
 		   g->implicit ? " implicit" : "");
-	out_printf(r->out, "  %-28s %6s %-9s %6s %8s %10s %10s\n", "server", "weight", "state",
-		   "backup", "active", "requests", "failures");
+	/* groups with health_check get two more columns: checks, last check */
+	out_printf(r->out, "  %-28s %6s %-9s %6s %8s %10s %10s%s\n", "server", "weight", "state",
+		   "backup", "active", "requests", "failures",
+		   g->hc.enabled ? "     checks last-check" : "");
 	for (int i = 0; i < g->nservers; i++) {
 		const struct ups_server *s = &g->servers[i];
+		char last[128];
 
-		out_printf(r->out, "  %-28s %6d %-9s %6s %8d %10llu %10llu\n", s->name,
+		out_printf(r->out, "  %-28s %6d %-9s %6s %8d %10llu %10llu", s->name,
 			   atomic_load(&s->eff_weight), server_state(s, now), yesno(s->backup),
 			   atomic_load(&s->active), (unsigned long long)atomic_load(&s->requests),
 			   (unsigned long long)atomic_load(&s->failures));
+		if (g->hc.enabled)
+			out_printf(r->out, " %10llu %s",
+				   (unsigned long long)atomic_load(&s->hc_checks),
+				   hc_result_text(s, last, sizeof(last)));
+		out_add(r->out, "\n", 1);
 	}
 }
 
@@ -711,6 +747,12 @@ int ctl_carry_over(const struct cfg *old, struct cfg *new_cfg)
 			if (admin != UPS_ADMIN_UP) {
 				atomic_store(&ns->admin, admin);
 				hit = true;
+			}
+			/* what the active checks learned, while both generations
+			 * check the group: counted when it keeps a server out */
+			if (og->hc.enabled && ng->hc.enabled) {
+				hc_carry_server(ns, os);
+				hit |= atomic_load(&ns->health) != UPS_HEALTH_UP;
 			}
 			changed += hit;
 		}

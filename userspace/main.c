@@ -6,6 +6,8 @@
  * stays in the foreground and is the master. The main thread also serves the
  * control socket (ctl.c), polled together with the signal fd: control
  * commands run where the configuration pointer is owned, off the workers.
+ * It starts and stops the active health-check thread (hc.c), which runs on
+ * the configuration in force: a reload replaces it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,9 +25,11 @@
 #include "alog.h"
 #include "cfg.h"
 #include "ctl.h"
+#include "hc.h"
 #include "kfeat.h"
 #include "lbd.h"
 #include "log.h"
+#include "notify.h"
 #include "worker.h"
 
 #define DEFAULT_PREFIX "/etc/lbd/"
@@ -42,21 +46,20 @@ struct opts {
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: lbd [-?hvVtTq] [-s signal] [-p prefix]\n"
-		"           [-e filename] [-c filename] [-g directives]\n\n"
-		"Options:\n"
-		"  -?,-h         : this help\n"
-		"  -v            : show version and exit\n"
-		"  -V            : show version, build options and kernel features, then exit\n"
-		"  -t            : test configuration and exit\n"
-		"  -T            : test configuration, dump it and exit\n"
-		"  -q            : suppress non-error messages during configuration testing\n"
-		"  -s signal     : send signal to the daemon: stop, quit, reopen, reload\n"
-		"  -p prefix     : set prefix path (default: " DEFAULT_PREFIX ")\n"
-		"  -e filename   : set error log file (default: stderr)\n"
-		"  -c filename   : set configuration file (default: " DEFAULT_CONF ")\n"
-		"  -g directives : set global directives out of configuration file\n");
+	fprintf(f, "Usage: lbd [-?hvVtTq] [-s signal] [-p prefix]\n"
+		   "           [-e filename] [-c filename] [-g directives]\n\n"
+		   "Options:\n"
+		   "  -?,-h         : this help\n"
+		   "  -v            : show version and exit\n"
+		   "  -V            : show version, build options and kernel features, then exit\n"
+		   "  -t            : test configuration and exit\n"
+		   "  -T            : test configuration, dump it and exit\n"
+		   "  -q            : suppress non-error messages during configuration testing\n"
+		   "  -s signal     : send signal to the daemon: stop, quit, reopen, reload\n"
+		   "  -p prefix     : set prefix path (default: " DEFAULT_PREFIX ")\n"
+		   "  -e filename   : set error log file (default: stderr)\n"
+		   "  -c filename   : set configuration file (default: " DEFAULT_CONF ")\n"
+		   "  -g directives : set global directives out of configuration file\n");
 }
 
 /* parse_args - nginx's option syntax: flags may be grouped ("-tq"), and an
@@ -76,17 +79,39 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 			switch (f) {
 			case '?':
-			case 'h': o->help = true; break;
-			case 'v': o->version = true; break;
-			case 'V': o->version = o->version_full = true; break;
-			case 't': o->test = true; break;
-			case 'T': o->test = o->dump = true; break;
-			case 'q': o->quiet = true; break;
-			case 'p': dst = &o->prefix; break;
-			case 'c': dst = &o->conf; break;
-			case 'g': dst = &o->directives; break;
-			case 's': dst = &o->signal; break;
-			case 'e': dst = &o->error_log; break;
+			case 'h':
+				o->help = true;
+				break;
+			case 'v':
+				o->version = true;
+				break;
+			case 'V':
+				o->version = o->version_full = true;
+				break;
+			case 't':
+				o->test = true;
+				break;
+			case 'T':
+				o->test = o->dump = true;
+				break;
+			case 'q':
+				o->quiet = true;
+				break;
+			case 'p':
+				dst = &o->prefix;
+				break;
+			case 'c':
+				dst = &o->conf;
+				break;
+			case 'g':
+				dst = &o->directives;
+				break;
+			case 's':
+				dst = &o->signal;
+				break;
+			case 'e':
+				dst = &o->error_log;
+				break;
 			default:
 				fprintf(stderr, "lbd: invalid option: \"%c\"\n", f);
 				return -1;
@@ -99,7 +124,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				*dst = argv[++i];
 			} else {
 				fprintf(stderr, "lbd: option \"-%c\" requires %s\n", f,
-					f == 'p' ? "directory name" : f == 'g' ? "parameter" : f == 's' ? "parameter" : "file name");
+					f == 'p'   ? "directory name"
+					: f == 'g' ? "parameter"
+					: f == 's' ? "parameter"
+						   : "file name");
 				return -1;
 			}
 			break;
@@ -146,8 +174,8 @@ static int write_pid(const char *path)
 
 static int send_signal(const struct cfg *c, const char *name)
 {
-	int sig = strcmp(name, "stop") == 0     ? SIGTERM
-		  : strcmp(name, "quit") == 0   ? SIGQUIT
+	int sig = strcmp(name, "stop") == 0	? SIGTERM
+		  : strcmp(name, "quit") == 0	? SIGQUIT
 		  : strcmp(name, "reopen") == 0 ? SIGUSR1
 						: SIGHUP;
 	char buf[32] = "";
@@ -216,7 +244,21 @@ static void apply_rlimit(const struct cfg *c)
 	}
 }
 
-static int reload(const struct opts *o, const char *prefix, struct cfg **cur)
+/* start_checks - run the active health checks of C; a failure leaves the
+ * servers healthy (unchecked) and says so. */
+static struct hc_checker *start_checks(struct cfg *c)
+{
+	struct hc_checker *hc = NULL;
+	int err = hc_start(c->http->upstreams, c->http->nupstreams, &hc);
+
+	if (err)
+		log_err("cannot start health checks (%d: %s): servers stay healthy unchecked", -err,
+			strerror(-err));
+	return hc;
+}
+
+static int reload(const struct opts *o, const char *prefix, struct cfg **cur,
+		  struct hc_checker **hc)
 {
 	char err[1024];
 	struct cfg *n = load(o, prefix, err, sizeof(err));
@@ -242,14 +284,20 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur)
 	}
 	if (n->error_log)
 		log_set_default(n->error_log);
-	/* weights and drain/disable set through the control socket survive */
+	/* the old checker stops first: its last verdicts are carried over */
+	hc_stop(*hc);
+	*hc = NULL;
+	/* weights, drain/disable set through the control socket and health
+	 * survive */
 	if (ctl_carry_over(*cur, n) > 0)
 		log_notice("runtime upstream changes carried over to the new configuration");
-	if (strcmp(n->ctl_socket ? n->ctl_socket : "", (*cur)->ctl_socket ? (*cur)->ctl_socket : ""))
+	if (strcmp(n->ctl_socket ? n->ctl_socket : "",
+		   (*cur)->ctl_socket ? (*cur)->ctl_socket : ""))
 		log_warn("control_socket changed: takes effect after a restart");
 	worker_post_all(WCMD_RELOAD, n);
 	cfg_unref(*cur);
 	*cur = n;
+	*hc = start_checks(n);
 	log_notice("configuration reloaded from %s", n->conf_file);
 	return 0;
 }
@@ -263,10 +311,11 @@ static int post_signal(int sig)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	char err[1024], *prefix;
-	struct ctl_env env = { .post_signal = post_signal };
+	struct ctl_env env = {.post_signal = post_signal};
 	struct ctl_server *ctl = NULL;
+	struct hc_checker *hc = NULL;
 	struct cfg *cfg;
 	sigset_t set;
 	int sfd, rc = 0;
@@ -287,7 +336,8 @@ int main(int argc, char **argv)
 		struct log_target *t = log_target_open(o.error_log, LOG_NOTICE);
 
 		if (!t) {
-			fprintf(stderr, "lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
+			fprintf(stderr,
+				"lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
 				o.error_log, errno, strerror(errno));
 			return 1;
 		}
@@ -337,10 +387,12 @@ int main(int argc, char **argv)
 	if (cfg->error_log)
 		log_set_default(cfg->error_log);
 	if (cfg->user && getuid() == 0)
-		log_warn("\"user %s\": this lbd build keeps running as root; privilege dropping comes with the service work",
-			 cfg->user);
+		log_warn(
+			"\"user %s\": this lbd build keeps running as root; privilege dropping comes with the service work",
+			cfg->user);
 	if (cfg->daemon)
-		log_notice("lbd stays in the foreground (\"daemon on\" is not used; run it under systemd or a supervisor)");
+		log_notice(
+			"lbd stays in the foreground (\"daemon on\" is not used; run it under systemd or a supervisor)");
 	apply_rlimit(cfg);
 	signal(SIGPIPE, SIG_IGN);
 	if (worker_bind_listeners(cfg, cfg->workers, err, sizeof(err))) {
@@ -391,10 +443,12 @@ int main(int argc, char **argv)
 		ctl_server_close(ctl);
 		return 1;
 	}
+	hc = start_checks(cfg);
 	log_notice("lbd/%s started, %d workers, pid %d", LBD_VERSION, cfg->workers, (int)getpid());
+	notify_systemd("READY=1");
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = sfd, .events = POLLIN },
-					 { .fd = ctl ? ctl_server_fd(ctl) : -1, .events = POLLIN } };
+		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+					{.fd = ctl ? ctl_server_fd(ctl) : -1, .events = POLLIN}};
 		struct signalfd_siginfo si;
 		ssize_t n;
 
@@ -413,18 +467,23 @@ int main(int argc, char **argv)
 		}
 		if (si.ssi_signo == SIGHUP) {
 			log_notice("signal %d (SIGHUP) received, reconfiguring", SIGHUP);
-			reload(&o, prefix, &cfg);
+			notify_systemd("RELOADING=1");
+			reload(&o, prefix, &cfg, &hc);
+			notify_systemd("READY=1");
 		} else if (si.ssi_signo == SIGUSR1) {
 			log_notice("signal %d (SIGUSR1) received, reopening logs", SIGUSR1);
 			worker_post_all(WCMD_REOPEN, NULL);
 			log_reopen_all();
 			alog_reopen_all();
 		} else if (si.ssi_signo == SIGQUIT) {
-			log_notice("signal %d (SIGQUIT) received, shutting down gracefully", SIGQUIT);
+			log_notice("signal %d (SIGQUIT) received, shutting down gracefully",
+				   SIGQUIT);
+			notify_systemd("STOPPING=1");
 			worker_post_all(WCMD_QUIT, NULL);
 			break;
 		} else if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
 			log_notice("signal %d received, exiting", si.ssi_signo);
+			notify_systemd("STOPPING=1");
 			worker_post_all(WCMD_STOP, NULL);
 			break;
 		} else {
@@ -432,6 +491,7 @@ int main(int argc, char **argv)
 		}
 	}
 	ctl_server_close(ctl);
+	hc_stop(hc);
 	worker_join_all();
 	if (cfg->pid_file)
 		unlink(cfg->pid_file);

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Upstream server state and the pick: which servers may take a request
- * (down, max_conns, passive health with max_fails / fail_timeout), failure
- * accounting the way nginx's round-robin peer code does it, group set-up and
- * tear-down, the method -> algorithm table, and ups_pick(), the one entry
- * point the proxy calls. Server state is shared by every worker thread and
- * only touched with atomics; where a check and an update must agree (the last
- * max_conns slot, the single probe of a failed server) they are one CAS.
+ * (down, admin state, active health from hc.c, max_conns, passive health
+ * with max_fails / fail_timeout), failure accounting the way nginx's
+ * round-robin peer code does it, group set-up and tear-down, the method ->
+ * algorithm table, and ups_pick(), the one entry point the proxy calls.
+ * Server state is shared by every worker thread and only touched with
+ * atomics; where a check and an update must agree (the last max_conns slot,
+ * the single probe of a failed server) they are one CAS.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -57,6 +58,14 @@ int ups_group_init(struct ups_group *g)
 		atomic_init(&s->cur_weight, 0);
 		atomic_init(&s->requests, 0);
 		atomic_init(&s->failures, 0);
+		atomic_init(&s->health, UPS_HEALTH_UP);
+		atomic_init(&s->hc_fails, 0);
+		atomic_init(&s->hc_passes, 0);
+		atomic_init(&s->hc_last, UPS_HC_NONE);
+		atomic_init(&s->hc_last_status, 0);
+		atomic_init(&s->hc_last_ms, 0);
+		atomic_init(&s->hc_checks, 0);
+		atomic_init(&s->hc_changes, 0);
 	}
 
 	g->ops = ops;
@@ -100,6 +109,9 @@ bool ups_server_usable(const struct ups_server *s, int64_t now_ms)
 		return false;
 	/* drained or disabled from the control socket */
 	if (atomic_load_explicit(&s->admin, RLX) != UPS_ADMIN_UP)
+		return false;
+	/* failed its active health checks (always UP without health_check) */
+	if (atomic_load_explicit(&s->health, RLX) != UPS_HEALTH_UP)
 		return false;
 	if (s->max_conns > 0 && atomic_load_explicit(&s->active, RLX) >= s->max_conns)
 		return false;

@@ -16,6 +16,7 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "hc.h"
 #include "lbd.h"
 #include "stats.h"
 #include "ups.h"
@@ -490,6 +491,64 @@ Test(ctl, carry_over_to_new_generation, .init = setup, .fini = teardown)
 	cr_assert_eq(atomic_load(&ng->servers[1].eff_weight), 4, "new configured weight");
 	cr_assert_eq(atomic_load(&ng->servers[1].admin), UPS_ADMIN_DRAIN);
 	cr_assert_eq(atomic_load(&n->http->upstreams[1]->servers[0].admin), UPS_ADMIN_DISABLED);
+	cfg_unref(n);
+}
+
+/* --- active health checks ------------------------------------------------ */
+
+#define HC_CONF                                               \
+	"events {}\nhttp {\n"                                 \
+	"upstream app { health_check fails=1 passes=2;\n"     \
+	"  server 127.0.0.1:3001; server 127.0.0.1:3002; }\n" \
+	"server { listen 127.0.0.1:8080; location / { proxy_pass http://app; } }\n}\n"
+
+Test(ctl, health_in_list_and_carry_over, .init = setup, .fini = teardown)
+{
+	struct cfg *n;
+	struct ups_group *g, *ng;
+	const char *o;
+
+	cfg_unref(cfg);
+	cfg = load_text(HC_CONF);
+	g = group("app");
+	hc_report(g, &g->servers[0], UPS_HC_STATUS, 503, lbd_now_ms());
+	hc_report(g, &g->servers[1], UPS_HC_OK, 200, lbd_now_ms());
+	o = run("upstream list app", CTL_RC_OK);
+	cr_assert_str_eq(
+		o,
+		"upstream app round-robin\n"
+		"  server                       weight state     backup   active   requests   failures"
+		"     checks last-check\n"
+		"  127.0.0.1:3001                    1 unhealthy     no        0          0          0"
+		"          1 HTTP 503\n"
+		"  127.0.0.1:3002                    1 up            no        0          0          0"
+		"          1 HTTP 200\n"
+		"OK\n");
+	o = run("upstream list app --json", CTL_RC_OK);
+	cr_assert_not_null(strstr(o, "\"state\":\"unhealthy\",\"backup\":false,\"active\":0,"
+				     "\"requests\":0,\"failures\":0,\"health\":\"unhealthy\","
+				     "\"checks\":1,\"health_changes\":1,\"check_fails\":1,"
+				     "\"check_passes\":0,\"last_check\":\"HTTP 503\","
+				     "\"last_check_age_ms\":"),
+			   "%s", o);
+	/* stats counts the unhealthy server out */
+	cr_assert_not_null(strstr(run("stats", CTL_RC_OK), "upstream app: servers 2 usable 1 "));
+
+	/* a reload keeps what the checks learned; a group that drops
+	 * health_check starts healthy */
+	hc_report(g, &g->servers[0], UPS_HC_OK, 200, lbd_now_ms());
+	n = load_text(HC_CONF);
+	cr_assert_eq(ctl_carry_over(cfg, n), 1, "only the unhealthy server counts");
+	ng = n->http->upstreams[0];
+	cr_assert_eq(atomic_load(&ng->servers[0].health), UPS_HEALTH_DOWN);
+	cr_assert_eq(atomic_load(&ng->servers[0].hc_passes), 1);
+	cr_assert_eq(atomic_load(&ng->servers[0].hc_checks), 2);
+	hc_report(ng, &ng->servers[0], UPS_HC_OK, 200, lbd_now_ms());
+	cr_assert_eq(atomic_load(&ng->servers[0].health), UPS_HEALTH_UP, "second pass");
+	cfg_unref(n);
+	n = load_text(CONF);
+	cr_assert_eq(ctl_carry_over(cfg, n), 0);
+	cr_assert_eq(atomic_load(&n->http->upstreams[0]->servers[0].health), UPS_HEALTH_UP);
 	cfg_unref(n);
 }
 

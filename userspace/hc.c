@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Active health checks: the checker thread, its per-server probes, and the
+ * health state machine of a server. The thread owns one event loop, one
+ * probe per checked server and the probes' sockets; it writes the health
+ * atomics of struct ups_server, which every worker reads when it picks.
+ * Nothing here runs on a worker or touches the request path.
+ *
+ * A probe cycles: wait interval -> connect (non-blocking) -> [http: send the
+ * request, read until the status line] -> verdict -> wait interval. One timer
+ * per probe bounds the whole check by timeout and then paces the next one,
+ * so a dead server costs one socket and one timer, never a blocked thread.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "ev.h"
+#include "hc.h"
+#include "lbd.h"
+#include "log.h"
+
+#define RLX memory_order_relaxed
+
+/* struct hc_probe - the check cycle of one server. */
+struct hc_probe {
+	struct hc_checker *hc;	      /* owner */
+	const struct ups_group *g;    /* group of the server (settings) */
+	struct ups_server *s;	      /* the checked server */
+	struct ev_io io;	      /* the check's socket; fd -1 between checks */
+	struct ev_timer timer;	      /* timeout while running, else next start */
+	bool running;		      /* a check is in progress */
+	bool connected;		      /* connect() completed */
+	char *req;		      /* http request bytes (NULL for tcp) */
+	size_t reqlen;		      /* length of req */
+	size_t reqoff;		      /* bytes of req already sent */
+	char buf[HC_STATUS_LINE_MAX]; /* response bytes read so far */
+	size_t len;		      /* bytes in buf */
+};
+
+/* struct hc_checker - the checker thread and everything it owns. */
+struct hc_checker {
+	pthread_t tid;		 /* the thread */
+	struct ev_loop loop;	 /* its event loop */
+	int efd;		 /* eventfd: written by hc_stop() */
+	struct ev_io eio;	 /* watches efd */
+	struct hc_probe *probes; /* one per checked server */
+	int nprobes;		 /* entries in probes */
+};
+
+void hc_defaults(struct ups_hc *hc)
+{
+	*hc = (struct ups_hc){
+		.enabled = true,
+		.interval_ms = HC_DEFAULT_INTERVAL_MS,
+		.timeout_ms = HC_DEFAULT_TIMEOUT_MS,
+		.fails = 1,
+		.passes = 1,
+		.uri = (char *)"/",
+		.status_lo = 200,
+		.status_hi = 399,
+	};
+}
+
+/* parse_code - exactly three digits 100..599 at P; -1 otherwise. */
+static int parse_code(const char *p, size_t n)
+{
+	int v = 0;
+
+	if (n != 3)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v >= 100 && v <= 599 ? v : -1;
+}
+
+int hc_parse_status(const char *text, int *lo, int *hi)
+{
+	const char *dash;
+	int a, b;
+
+	if (!text)
+		return -EINVAL;
+	if (strlen(text) == 3 && text[0] >= '1' && text[0] <= '5' &&
+	    (text[1] == 'x' || text[1] == 'X') && (text[2] == 'x' || text[2] == 'X')) {
+		*lo = (text[0] - '0') * 100;
+		*hi = *lo + 99;
+		return 0;
+	}
+	dash = strchr(text, '-');
+	if (!dash) {
+		a = parse_code(text, strlen(text));
+		if (a < 0)
+			return -EINVAL;
+		*lo = *hi = a;
+		return 0;
+	}
+	a = parse_code(text, (size_t)(dash - text));
+	b = parse_code(dash + 1, strlen(dash + 1));
+	if (a < 0 || b < 0 || a > b)
+		return -EINVAL;
+	*lo = a;
+	*hi = b;
+	return 0;
+}
+
+int hc_parse_status_line(const char *buf, size_t len, int *status)
+{
+	static const char pre[] = "HTTP/";
+	/* "HTTP/" d "." d " " ddd */
+	static const size_t need = 12;
+	int v;
+
+	for (size_t i = 0; i < len && i < 5; i++)
+		if (buf[i] != pre[i])
+			return -EBADMSG;
+	for (size_t i = 5; i < len && i < need; i++) {
+		bool ok = i == 6   ? buf[i] == '.'
+			  : i == 8 ? buf[i] == ' '
+				   : buf[i] >= '0' && buf[i] <= '9';
+
+		if (!ok)
+			return -EBADMSG;
+	}
+	if (len < need)
+		return 0;
+	v = parse_code(buf + 9, 3);
+	if (v < 0)
+		return -EBADMSG;
+	*status = v;
+	return 1;
+}
+
+const char *hc_result_text(const struct ups_server *s, char *buf, size_t len)
+{
+	int r = atomic_load_explicit(&s->hc_last, RLX);
+	int d = atomic_load_explicit(&s->hc_last_status, RLX);
+
+	switch (r) {
+	case UPS_HC_OK:
+		if (d)
+			snprintf(buf, len, "HTTP %d", d);
+		else
+			snprintf(buf, len, "ok");
+		break;
+	case UPS_HC_STATUS:
+		snprintf(buf, len, "HTTP %d", d);
+		break;
+	case UPS_HC_REFUSED:
+		snprintf(buf, len, "connect() failed (%d: %s)", d, strerror(d));
+		break;
+	case UPS_HC_TIMEOUT:
+		snprintf(buf, len, "timeout");
+		break;
+	case UPS_HC_BAD:
+		snprintf(buf, len, "bad response");
+		break;
+	case UPS_HC_CLOSED:
+		snprintf(buf, len, "closed");
+		break;
+	case UPS_HC_ERROR:
+		snprintf(buf, len, "error (%d: %s)", d, strerror(d));
+		break;
+	default:
+		snprintf(buf, len, "-");
+		break;
+	}
+	return buf;
+}
+
+bool hc_report(const struct ups_group *g, struct ups_server *s, enum ups_hc_result result,
+	       int detail, int64_t now_ms)
+{
+	int health = atomic_load_explicit(&s->health, RLX);
+	char why[128];
+	int n;
+
+	atomic_store_explicit(&s->hc_last, (int)result, RLX);
+	atomic_store_explicit(&s->hc_last_status, detail, RLX);
+	atomic_store_explicit(&s->hc_last_ms, now_ms, RLX);
+	atomic_fetch_add_explicit(&s->hc_checks, 1, RLX);
+	if (result == UPS_HC_OK) {
+		n = atomic_fetch_add_explicit(&s->hc_passes, 1, RLX) + 1;
+		atomic_store_explicit(&s->hc_fails, 0, RLX);
+		if (health == UPS_HEALTH_UP || n < g->hc.passes)
+			return false;
+		/* failures the requests counted while it was down are stale:
+		 * without this reset max_fails would keep a recovered server
+		 * out for another fail_timeout */
+		atomic_store_explicit(&s->fails, 0, RLX);
+		atomic_store_explicit(&s->health, UPS_HEALTH_UP, memory_order_release);
+		atomic_fetch_add_explicit(&s->hc_changes, 1, RLX);
+		log_warn("upstream server %s of \"%s\" is healthy again", s->name, g->name);
+		return true;
+	}
+	n = atomic_fetch_add_explicit(&s->hc_fails, 1, RLX) + 1;
+	atomic_store_explicit(&s->hc_passes, 0, RLX);
+	if (health == UPS_HEALTH_DOWN || n < g->hc.fails)
+		return false;
+	atomic_store_explicit(&s->health, UPS_HEALTH_DOWN, memory_order_release);
+	atomic_fetch_add_explicit(&s->hc_changes, 1, RLX);
+	log_warn("upstream server %s of \"%s\" is unhealthy: %s", s->name, g->name,
+		 hc_result_text(s, why, sizeof(why)));
+	return true;
+}
+
+void hc_carry_server(struct ups_server *new_s, const struct ups_server *old_s)
+{
+	atomic_store(&new_s->health, atomic_load(&old_s->health));
+	atomic_store(&new_s->hc_fails, atomic_load(&old_s->hc_fails));
+	atomic_store(&new_s->hc_passes, atomic_load(&old_s->hc_passes));
+	atomic_store(&new_s->hc_last, atomic_load(&old_s->hc_last));
+	atomic_store(&new_s->hc_last_status, atomic_load(&old_s->hc_last_status));
+	atomic_store(&new_s->hc_last_ms, atomic_load(&old_s->hc_last_ms));
+	atomic_store(&new_s->hc_checks, atomic_load(&old_s->hc_checks));
+	atomic_store(&new_s->hc_changes, atomic_load(&old_s->hc_changes));
+}
+
+/* ---- the probe cycle ------------------------------------------------------ */
+
+static void probe_timer_cb(struct ev_loop *loop, struct ev_timer *t);
+static void probe_io_cb(struct ev_loop *loop, struct ev_io *io, uint32_t revents);
+static void probe_recv(struct ev_loop *loop, struct hc_probe *p);
+
+/* probe_finish - end the running check with a verdict and pace the next. */
+static void probe_finish(struct ev_loop *loop, struct hc_probe *p, enum ups_hc_result r, int detail)
+{
+	if (p->io.fd >= 0) {
+		ev_io_stop(loop, &p->io);
+		close(p->io.fd);
+		p->io.fd = -1;
+	}
+	p->running = false;
+	ev_timer_stop(loop, &p->timer);
+	hc_report(p->g, p->s, r, detail, lbd_now_ms());
+	/* a failed re-arm leaves the server unchecked: say so, once */
+	if (ev_timer_start(loop, &p->timer, p->g->hc.interval_ms))
+		log_err("health checks of upstream server %s of \"%s\" stopped: out of memory",
+			p->s->name, p->g->name);
+}
+
+/* probe_begin - open the socket and start connecting; a synchronous
+ * failure is the check's verdict. */
+static void probe_begin(struct ev_loop *loop, struct hc_probe *p)
+{
+	const struct ups_server *s = p->s;
+	int fd, err;
+
+	p->running = true;
+	p->connected = false;
+	p->reqoff = 0;
+	p->len = 0;
+	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		probe_finish(loop, p, UPS_HC_ERROR, errno);
+		return;
+	}
+	ev_io_init(&p->io, fd, probe_io_cb, p);
+	if (connect(fd, (const struct sockaddr *)&s->addr, s->addrlen) == -1 &&
+	    errno != EINPROGRESS) {
+		probe_finish(loop, p, UPS_HC_REFUSED, errno);
+		return;
+	}
+	err = ev_io_start(loop, &p->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET);
+	if (err) {
+		probe_finish(loop, p, UPS_HC_ERROR, -err);
+		return;
+	}
+	if (ev_timer_start(loop, &p->timer, p->g->hc.timeout_ms))
+		probe_finish(loop, p, UPS_HC_ERROR, ENOMEM);
+}
+
+static void probe_timer_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct hc_probe *p = t->data;
+
+	if (p->running)
+		probe_finish(loop, p, UPS_HC_TIMEOUT, 0);
+	else
+		probe_begin(loop, p);
+}
+
+/* probe_send - push the request out; false when the check ended. */
+static bool probe_send(struct ev_loop *loop, struct hc_probe *p)
+{
+	while (p->reqoff < p->reqlen) {
+		ssize_t n = send(p->io.fd, p->req + p->reqoff, p->reqlen - p->reqoff, MSG_NOSIGNAL);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return true;
+			/* a server may answer (an error status, say) and
+			 * close before reading the request: its status
+			 * line is the verdict */
+			probe_recv(loop, p);
+			if (p->running)
+				probe_finish(loop, p, UPS_HC_CLOSED, 0);
+			return false;
+		}
+		p->reqoff += (size_t)n;
+	}
+	return true;
+}
+
+/* probe_recv - read until the status line gives a verdict, the peer closes
+ * or the socket runs dry. */
+static void probe_recv(struct ev_loop *loop, struct hc_probe *p)
+{
+	const struct ups_hc *hc = &p->g->hc;
+	int status, rc;
+
+	for (;;) {
+		ssize_t n = recv(p->io.fd, p->buf + p->len, sizeof(p->buf) - p->len, 0);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				probe_finish(loop, p, UPS_HC_CLOSED, 0);
+			return;
+		}
+		p->len += (size_t)n;
+		rc = hc_parse_status_line(p->buf, p->len, &status);
+		if (rc < 0) {
+			probe_finish(loop, p, UPS_HC_BAD, 0);
+		} else if (rc > 0) {
+			bool ok = status >= hc->status_lo && status <= hc->status_hi;
+
+			probe_finish(loop, p, ok ? UPS_HC_OK : UPS_HC_STATUS, status);
+		} else if (n == 0) {
+			probe_finish(loop, p, UPS_HC_CLOSED, 0);
+		} else {
+			/* a status line is 12 bytes: the buffer cannot fill first */
+			continue;
+		}
+		return;
+	}
+}
+
+static void probe_io_cb(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	struct hc_probe *p = io->data;
+
+	if (!p->connected) {
+		int err = 0;
+		socklen_t elen = sizeof(err);
+
+		if (!(revents & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(io->fd, SOL_SOCKET, SO_ERROR, &err, &elen) == -1)
+			err = errno;
+		if (err) {
+			probe_finish(loop, p, UPS_HC_REFUSED, err);
+			return;
+		}
+		p->connected = true;
+		if (p->g->hc.tcp) {
+			probe_finish(loop, p, UPS_HC_OK, 0);
+			return;
+		}
+	}
+	if ((revents & EPOLLOUT) && !probe_send(loop, p))
+		return;
+	if (revents & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		probe_recv(loop, p);
+}
+
+/* ---- the thread ----------------------------------------------------------- */
+
+static void hc_wake_cb(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
+{
+	(void)io, (void)revents;
+	loop->stop = true;
+}
+
+static void *hc_thread(void *arg)
+{
+	struct hc_checker *c = arg;
+	int err = ev_run(&c->loop);
+
+	if (err)
+		log_err("health-check loop failed (%d: %s): checks stopped", -err, strerror(-err));
+	return NULL;
+}
+
+/* hc_build_request - the GET of an http check, or NULL on OOM. */
+static char *hc_build_request(const struct ups_group *g, const struct ups_server *s, size_t *len)
+{
+	char *req = NULL;
+	int n = asprintf(&req,
+			 "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+			 "User-Agent: lbd-health-check\r\n\r\n",
+			 g->hc.uri ? g->hc.uri : "/", s->name);
+
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return req;
+}
+
+static void hc_free(struct hc_checker *c)
+{
+	for (int i = 0; i < c->nprobes; i++) {
+		if (c->probes[i].io.fd >= 0)
+			close(c->probes[i].io.fd);
+		free(c->probes[i].req);
+	}
+	free(c->probes);
+	if (c->efd >= 0)
+		close(c->efd);
+	ev_loop_fini(&c->loop);
+	free(c);
+}
+
+int hc_start(struct ups_group *const *groups, int ngroups, struct hc_checker **out)
+{
+	struct hc_checker *c;
+	int n = 0, err;
+
+	*out = NULL;
+	for (int i = 0; i < ngroups; i++)
+		if (groups[i]->hc.enabled)
+			for (int j = 0; j < groups[i]->nservers; j++)
+				n += !groups[i]->servers[j].down;
+	if (n == 0)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->efd = -1;
+	err = ev_loop_init(&c->loop);
+	if (err) {
+		free(c);
+		return err;
+	}
+	c->probes = calloc((size_t)n, sizeof(*c->probes));
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!c->probes || c->efd == -1) {
+		err = c->probes ? -errno : -ENOMEM;
+		goto fail;
+	}
+	for (int i = 0; i < ngroups; i++) {
+		struct ups_group *g = groups[i];
+
+		if (!g->hc.enabled)
+			continue;
+		for (int j = 0; j < g->nservers; j++) {
+			struct hc_probe *p = &c->probes[c->nprobes];
+
+			if (g->servers[j].down)
+				continue;
+			c->nprobes++;
+			p->hc = c;
+			p->g = g;
+			p->s = &g->servers[j];
+			ev_io_init(&p->io, -1, probe_io_cb, p);
+			ev_timer_init(&p->timer, probe_timer_cb, p);
+			if (!g->hc.tcp) {
+				p->req = hc_build_request(g, p->s, &p->reqlen);
+				if (!p->req) {
+					err = -ENOMEM;
+					goto fail;
+				}
+			}
+			/* the first check runs at once, as nginx Plus does */
+			if (ev_timer_start(&c->loop, &p->timer, 0)) {
+				err = -ENOMEM;
+				goto fail;
+			}
+		}
+	}
+	ev_io_init(&c->eio, c->efd, hc_wake_cb, c);
+	err = ev_io_start(&c->loop, &c->eio, EPOLLIN | EPOLLET);
+	if (err)
+		goto fail;
+	err = -pthread_create(&c->tid, NULL, hc_thread, c);
+	if (err)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	hc_free(c);
+	return err;
+}
+
+void hc_stop(struct hc_checker *c)
+{
+	uint64_t one = 1;
+
+	if (!c)
+		return;
+	/* an eventfd write of 1 cannot block or fail short */
+	if (write(c->efd, &one, sizeof(one)) != sizeof(one))
+		log_err("health-check thread wake-up failed (%d: %s)", errno, strerror(errno));
+	pthread_join(c->tid, NULL);
+	hc_free(c);
+}
