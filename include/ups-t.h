@@ -17,6 +17,12 @@
 #include <sys/socket.h>
 
 #define UPS_MAX_SERVERS 256 /* servers per group; bitmap size in bal_ctx */
+/* Upper bounds (us) of the response-time histogram buckets of a server;
+ * the last bucket is +Inf. Prometheus-style, for lbd_metrics. */
+#define UPS_LAT_BUCKETS 12
+#define UPS_LAT_BOUNDS_US                                                                          \
+	{ 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,      \
+	  10000000 }
 
 struct ups_group;
 struct bal_rr; /* round-robin schedules, private to bal_rr.c */
@@ -78,6 +84,9 @@ struct ups_server {
 	_Atomic int64_t fail_ms;     /* time (ms, monotonic) of the last failure */
 	_Atomic uint64_t requests;   /* requests sent */
 	_Atomic uint64_t failures;   /* failures ever counted */
+	_Atomic uint64_t resp_class[6]; /* responses by status class: [1]..[5], [0] other */
+	_Atomic uint64_t lat_hist[UPS_LAT_BUCKETS]; /* full response times per bucket */
+	_Atomic uint64_t lat_sum_us; /* sum of full response times, us */
 
 	/* added by the balancers (ups.c, bal_*.c) */
 	_Atomic int64_t checked_ms;  /* nginx `checked`: last failure, or last pick made

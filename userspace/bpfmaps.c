@@ -3,8 +3,9 @@
  * Pinned BPF maps. Loads bpf/maps.bpf.c through its skeleton with libbpf
  * pinning by name under the configured directory, so a restarted lbd finds
  * the same maps (same ids) and `bpftool map dump pinned DIR/<map>` prints
- * them with BTF. Mirrors the upstream table into lb_upstreams: called once
- * a second by worker 0 (never on the request path); the only writer.
+ * them with BTF. Mirrors the upstream table into lb_upstreams: called by
+ * the main thread once a second and after control commands (never on the
+ * request path); the only writer.
  */
 #include <errno.h>
 #include <linux/magic.h>

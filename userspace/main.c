@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "alog.h"
+#include "bpfmaps.h"
 #include "cfg.h"
 #include "ctl.h"
 #include "hc.h"
@@ -452,11 +453,13 @@ int main(int argc, char **argv)
 		struct signalfd_siginfo si;
 		ssize_t n;
 
-		/* 1 s timeout: the control server closes idle clients */
-		if (poll(pfd, 2, ctl ? 1000 : -1) == -1 && errno != EINTR)
+		/* 1 s timeout: the control server closes idle clients, and the
+		 * pinned upstream map is refreshed (also right after commands) */
+		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
 			break;
 		if (ctl)
 			ctl_server_run(ctl, &env, cfg);
+		bpfmaps_sync(cfg);
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		n = read(sfd, &si, sizeof(si));
@@ -493,6 +496,7 @@ int main(int argc, char **argv)
 	ctl_server_close(ctl);
 	hc_stop(hc);
 	worker_join_all();
+	bpfmaps_close();
 	if (cfg->pid_file)
 		unlink(cfg->pid_file);
 	log_notice("exit");

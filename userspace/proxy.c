@@ -1417,11 +1417,29 @@ static int frame(struct uconn *u)
 	return -1;
 }
 
+/* account - per-server figures for lbd_metrics: status class and the
+ * full response time of a response relayed from S. */
+static void account(struct ups_server *s, int status, int64_t us)
+{
+	static const int64_t bounds[] = UPS_LAT_BOUNDS_US;
+	int cls = status >= 100 && status < 600 ? status / 100 : 0, b = 0;
+
+	while (b < (int)ARRAY_SIZE(bounds) && us > bounds[b])
+		b++;
+	atomic_fetch_add_explicit(&s->resp_class[cls], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->lat_hist[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->lat_sum_us, (uint64_t)(us > 0 ? us : 0),
+				  memory_order_relaxed);
+}
+
 static void finish(struct uconn *u)
 {
 	struct conn *c = u->c;
+	int64_t us = lbd_now_us() - u->try_us;
 
-	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), lbd_now_us() - u->try_us);
+	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
+	if (u->srv)
+		account(u->srv, u->resp.status, us);
 	up_release(u, false);
 	ev_timer_stop(&c->w->loop, &c->timer);
 	http_response_done(c);

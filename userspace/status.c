@@ -188,6 +188,74 @@ static void server_family(struct page *pg, const struct cfg *cfg, enum srv_metri
 	}
 }
 
+static void server_labels(struct page *pg, const struct ups_group *g, const struct ups_server *s)
+{
+	page_printf(pg, "upstream=\"");
+	label(pg, g->name);
+	page_printf(pg, "\",server=\"");
+	label(pg, s->name);
+	page_printf(pg, "\"");
+}
+
+/* lbd_upstream_responses_total{upstream,server,class}: responses relayed. */
+static void server_responses(struct page *pg, const struct cfg *cfg)
+{
+	static const char *const classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
+
+	help(pg, "lbd_upstream_responses_total", "counter",
+	     "Responses relayed from the server, by status class.");
+	for (int i = 0; cfg->http && i < cfg->http->nupstreams; i++) {
+		const struct ups_group *g = cfg->http->upstreams[i];
+
+		for (int k = 0; k < g->nservers; k++) {
+			struct ups_server *s = &g->servers[k];
+
+			for (int cl = 1; cl <= 6; cl++) {
+				page_printf(pg, "lbd_upstream_responses_total{");
+				server_labels(pg, g, s);
+				page_printf(pg, ",class=\"%s\"} %llu\n", classes[cl % 6],
+					    (unsigned long long)ld(&s->resp_class[cl % 6]));
+			}
+		}
+	}
+}
+
+/* lbd_upstream_response_seconds: histogram of full response times. */
+static void server_latency(struct page *pg, const struct cfg *cfg)
+{
+	static const int64_t bounds[] = UPS_LAT_BOUNDS_US;
+
+	help(pg, "lbd_upstream_response_seconds", "histogram",
+	     "Time from sending the request to the last response byte.");
+	for (int i = 0; cfg->http && i < cfg->http->nupstreams; i++) {
+		const struct ups_group *g = cfg->http->upstreams[i];
+
+		for (int k = 0; k < g->nservers; k++) {
+			struct ups_server *s = &g->servers[k];
+			uint64_t cum = 0;
+
+			for (int b = 0; b < UPS_LAT_BUCKETS; b++) {
+				cum += ld(&s->lat_hist[b]);
+				page_printf(pg, "lbd_upstream_response_seconds_bucket{");
+				server_labels(pg, g, s);
+				if (b < (int)ARRAY_SIZE(bounds))
+					page_printf(pg, ",le=\"%g\"} %llu\n",
+						    (double)bounds[b] / 1e6,
+						    (unsigned long long)cum);
+				else
+					page_printf(pg, ",le=\"+Inf\"} %llu\n",
+						    (unsigned long long)cum);
+			}
+			page_printf(pg, "lbd_upstream_response_seconds_sum{");
+			server_labels(pg, g, s);
+			page_printf(pg, "} %.6f\n", (double)ld(&s->lat_sum_us) / 1e6);
+			page_printf(pg, "lbd_upstream_response_seconds_count{");
+			server_labels(pg, g, s);
+			page_printf(pg, "} %llu\n", (unsigned long long)cum);
+		}
+	}
+}
+
 void status_metrics(struct conn *c)
 {
 	static const char *const classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
@@ -236,5 +304,7 @@ void status_metrics(struct conn *c)
 	help(&pg, "lbd_upstream_up", "gauge",
 	     "1 when the balancer may pick the server now (not down, drained, failed or full).");
 	server_family(&pg, cfg, M_USABLE, now);
+	server_responses(&pg, cfg);
+	server_latency(&pg, cfg);
 	send_page(c, &pg, "text/plain; version=0.0.4");
 }

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "alog.h"
-#include "bpfmaps.h"
 #include "cfg.h"
 #include "http.h"
 #include "log.h"
@@ -366,8 +365,6 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t)
 
 	(void)loop;
 	alog_flush_thread();
-	if (w->id == 0 && !w->quitting)
-		bpfmaps_sync(w->cfg); /* the pinned upstream table, for bpftool */
 	if (w->quitting)
 		http_close_idle(w);
 	check_quit(w);

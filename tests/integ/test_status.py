@@ -66,3 +66,9 @@ def test_metrics_endpoint(t):
     assert vals['lbd_http_responses_total{class="2xx"}'] >= 6, text
     assert vals['lbd_http_requests_total'] >= 7, text
     assert '# TYPE lbd_upstream_requests_total counter' in text
+    assert vals['lbd_upstream_responses_total{upstream="app",server="127.0.0.1:%d",class="2xx"}'
+                % b2.port] == 4, text
+    assert vals['lbd_upstream_response_seconds_count' + s2] == 4, text
+    inf = 'lbd_upstream_response_seconds_bucket{upstream="app",server="127.0.0.1:%d",le="+Inf"}'
+    assert vals[inf % b1.port] == 2, text
+    assert '# TYPE lbd_upstream_response_seconds histogram' in text
