@@ -144,7 +144,7 @@ static void help(struct page *pg, const char *name, const char *type, const char
 }
 
 /* One metric family over every server of every upstream group. */
-enum srv_metric { M_REQUESTS, M_FAILURES, M_ACTIVE, M_WEIGHT, M_USABLE };
+enum srv_metric { M_REQUESTS, M_FAILURES, M_ACTIVE, M_WEIGHT, M_USABLE, M_HEALTHY, M_HC_CHANGES };
 
 static void server_family(struct page *pg, const struct cfg *cfg, enum srv_metric m, int64_t now)
 {
@@ -173,13 +173,23 @@ static void server_family(struct page *pg, const struct cfg *cfg, enum srv_metri
 			case M_USABLE:
 				v = ups_server_usable(s, now);
 				break;
+			case M_HEALTHY:
+				v = atomic_load_explicit(&s->health, memory_order_relaxed) ==
+				    UPS_HEALTH_UP;
+				break;
+			case M_HC_CHANGES:
+				v = (long long)atomic_load_explicit(&s->hc_changes,
+								    memory_order_relaxed);
+				break;
 			}
 			page_printf(pg, "%s{upstream=\"",
 				    m == M_REQUESTS   ? "lbd_upstream_requests_total"
 				    : m == M_FAILURES ? "lbd_upstream_failures_total"
 				    : m == M_ACTIVE   ? "lbd_upstream_active_requests"
 				    : m == M_WEIGHT   ? "lbd_upstream_weight"
-						      : "lbd_upstream_up");
+				    : m == M_USABLE   ? "lbd_upstream_up"
+				    : m == M_HEALTHY  ? "lbd_upstream_healthy"
+						      : "lbd_upstream_health_changes_total");
 			label(pg, g->name);
 			page_printf(pg, "\",server=\"");
 			label(pg, s->name);
@@ -304,6 +314,12 @@ void status_metrics(struct conn *c)
 	help(&pg, "lbd_upstream_up", "gauge",
 	     "1 when the balancer may pick the server now (not down, drained, failed or full).");
 	server_family(&pg, cfg, M_USABLE, now);
+	help(&pg, "lbd_upstream_healthy", "gauge",
+	     "Active health: 1 healthy (or not checked), 0 failed its checks.");
+	server_family(&pg, cfg, M_HEALTHY, now);
+	help(&pg, "lbd_upstream_health_changes_total", "counter",
+	     "Active health transitions (healthy <-> unhealthy).");
+	server_family(&pg, cfg, M_HC_CHANGES, now);
 	server_responses(&pg, cfg);
 	server_latency(&pg, cfg);
 	send_page(c, &pg, "text/plain; version=0.0.4");

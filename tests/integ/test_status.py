@@ -63,6 +63,7 @@ def test_metrics_endpoint(t):
     assert vals['lbd_upstream_requests_total' + s2] == 4, text
     assert vals['lbd_upstream_weight' + s2] == 2, text
     assert vals['lbd_upstream_up' + s1] == 1, text
+    assert vals['lbd_upstream_healthy' + s1] == 1, text
     assert vals['lbd_http_responses_total{class="2xx"}'] >= 6, text
     assert vals['lbd_http_requests_total'] >= 7, text
     assert '# TYPE lbd_upstream_requests_total counter' in text
