@@ -124,6 +124,7 @@ struct http_req {
 
 /* Client connection states. Legal transitions:
  *   READ_HEAD -> READ_BODY -> PROXY/STATIC/RESPOND -> WRITE -> (KEEPALIVE -> READ_HEAD) | CLOSE
+ *   WRITE -> LINGER -> CLOSE when the client may still be sending (unread body)
  */
 enum conn_state {
 	CS_READ_HEAD = 0, /* reading the request header */
@@ -131,6 +132,7 @@ enum conn_state {
 	CS_UPSTREAM,	  /* waiting on the upstream */
 	CS_WRITE,	  /* writing a response */
 	CS_KEEPALIVE,	  /* idle between requests */
+	CS_LINGER,	  /* response sent; reading and dropping what the client still sends */
 	CS_CLOSING,	  /* lingering close / closed, freed by defer */
 };
 
@@ -151,7 +153,8 @@ struct conn {
 	bool readable, writable;       /* edge-triggered readiness */
 	bool peer_closed;	       /* read side saw EOF */
 	bool peer_hup;		       /* epoll reported RDHUP/HUP/ERR */
-	int stat_state; /* enum stats_conn_state, for stub_status */
+	int stat_state;		       /* enum stats_conn_state, for stub_status */
+	int64_t linger_start_ms;       /* CS_LINGER since (monotonic ms) */
 	bool close_after;	       /* close after the current response */
 	bool dead;		       /* closed; freed after the event round */
 	struct buf in;		       /* client input */

@@ -38,6 +38,7 @@
 #define HTTP_IN_INITIAL			 4096
 
 static void read_head(struct conn *c);
+static void linger_read(struct conn *c);
 static void process_request(struct conn *c);
 static void find_config(struct conn *c);
 
@@ -494,6 +495,10 @@ void http_conn_run(struct conn *c)
 	case CS_WRITE:
 		if (c->writable)
 			http_send_body(c);
+		break;
+	case CS_LINGER:
+		if (c->readable)
+			linger_read(c);
 		break;
 	case CS_CLOSING:
 		break;
@@ -1214,7 +1219,8 @@ static void run_content(struct conn *c)
 		char a[INET6_ADDRSTRLEN] = "?";
 
 		if (c->peer.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&c->peer)->sin_addr, a, sizeof(a));
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&c->peer)->sin_addr, a,
+				  sizeof(a));
 		else if (c->peer.ss_family == AF_INET6)
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->peer)->sin6_addr, a,
 				  sizeof(a));
@@ -1458,6 +1464,53 @@ static void process_request(struct conn *c)
 
 /* ---- finishing ---------------------------------------------------------------------- */
 
+/* linger_read - drop what the client still sends after our last response
+ * (an unread body): closing with unread bytes would make the kernel send a
+ * RST, and the client could lose the response. Ends on EOF, error, or the
+ * deadlines (lingering_timeout per read, 30 s in all, as nginx's
+ * lingering_time). */
+static void linger_read(struct conn *c)
+{
+	char drop[4096];
+
+	for (;;) {
+		ssize_t n = recv(c->io.fd, drop, sizeof(drop), 0);
+
+		if (n > 0)
+			continue;
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->readable = false;
+			if (lbd_now_ms() - c->linger_start_ms > 30000) {
+				conn_close(c);
+				return;
+			}
+			conn_arm_timer(c, c->req.loc ? c->req.loc->lingering_timeout : 5000);
+			return;
+		}
+		conn_close(c);
+		return;
+	}
+}
+
+/* close_or_linger - close now, or half-close and linger when the client
+ * may still be sending a body we did not read. */
+static void close_or_linger(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	bool unread = (r->body_kind != BODY_NONE && !r->body_done) || c->in.end > c->in.start;
+
+	if (!unread || c->peer_closed || c->peer_hup || shutdown(c->io.fd, SHUT_WR) == -1) {
+		conn_close(c);
+		return;
+	}
+	c->state = CS_LINGER;
+	c->linger_start_ms = lbd_now_ms();
+	c->in.start = c->in.end = 0;
+	linger_read(c);
+}
+
 void http_response_done(struct conn *c)
 {
 	if (c->dead)
@@ -1468,7 +1521,7 @@ void http_response_done(struct conn *c)
 	stats_request_done(c);
 	conn_stat(c, STATS_WAITING);
 	if (c->close_after || c->peer_closed) {
-		conn_close(c);
+		close_or_linger(c);
 		return;
 	}
 	/* Bytes left in c->in (the head was consumed when parsed, a body by
