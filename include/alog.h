@@ -8,6 +8,8 @@
 #ifndef LBD_ALOG_H
 #define LBD_ALOG_H
 
+#include <sys/types.h>
+
 #include "cfg-t.h"
 #include "http-t.h"
 #include "var.h"
@@ -27,6 +29,8 @@ struct alog {
 int alog_open(struct alog *a);
 /* alog_close_all / alog_reopen_all - for config release and USR1. */
 int alog_reopen_all(void);
+/* alog_chown_all - hand every open access log file to UID:GID. */
+int alog_chown_all(uid_t uid, gid_t gid);
 
 /* alog_format_compile - build a log_format from its strings (joined as
  * nginx joins them). escape: 0 default, 1 json, 2 none. */

@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 enum log_level {
 	LOG_EMERG = 0,
@@ -38,6 +39,9 @@ struct log_target *log_target_open(const char *path, enum log_level level);
 void log_set_default(struct log_target *t);
 struct log_target *log_default(void);
 int log_reopen_all(void);
+/* log_chown_all - hand every open log file to UID:GID (before lbd drops
+ * privileges, so USR1 reopen keeps working). 0 or -errno. */
+int log_chown_all(uid_t uid, gid_t gid);
 
 void log_emit(const struct log_target *t, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

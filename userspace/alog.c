@@ -30,6 +30,7 @@
 
 #include "alog.h"
 #include "log.h"
+#include "priv.h"
 
 #define ALOG_STACK_VALS 64 /* format parts evaluated without a pool array */
 
@@ -247,6 +248,20 @@ int alog_reopen_all(void)
 			rc = -errno;
 		close(fd);
 	}
+	pthread_mutex_unlock(&alog_lock);
+	return rc;
+}
+
+/* alog_chown_all - give every reopenable access log to UID:GID before the
+ * privilege drop; standard output and error are not ours to change. */
+int alog_chown_all(uid_t uid, gid_t gid)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&alog_lock);
+	for (struct alog_file *f = alog_files; f; f = f->next)
+		if (f->reopen && fchown(f->fd, uid, gid) == -1)
+			rc = -errno;
 	pthread_mutex_unlock(&alog_lock);
 	return rc;
 }

@@ -29,6 +29,7 @@
 #include "lbd.h"
 #include "log.h"
 #include "pool.h"
+#include "priv.h"
 #include "ups.h"
 #include "var.h"
 
@@ -311,9 +312,18 @@ static int set_workers(struct build *b, struct cfg_node *n, struct scope *s, con
 	return 0;
 }
 
+/* set_user - `user USER [GROUP];` As nginx does, the names are checked
+ * only when running as root (the only case where they are used): `lbd -t`
+ * then reports an unknown user at its line. */
 static int set_user(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
+	struct priv_ids ids;
+	char err[256];
+
 	(void)s, (void)d;
+	if (geteuid() == 0 && priv_resolve(n->args[0], n->nargs > 1 ? n->args[1] : n->args[0], &ids,
+					   err, sizeof(err)))
+		return cfg_fail(b, n, "%s", err);
 	b->cfg->user = pool_strdup(b->pool, n->args[0]);
 	b->cfg->group = pool_strdup(b->pool, n->nargs > 1 ? n->args[1] : n->args[0]);
 	return 0;

@@ -17,6 +17,7 @@
 
 #include "lbd.h"
 #include "log.h"
+#include "priv.h"
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",	[LOG_CRIT] = "crit", [LOG_ERR] = "error",
@@ -109,6 +110,20 @@ int log_reopen_all(void)
 			rc = -errno;
 		close(fd);
 	}
+	pthread_mutex_unlock(&registry_lock);
+	return rc;
+}
+
+/* log_chown_all - give every open log file to UID:GID (before the privilege
+ * drop, while still root), as nginx does for its workers' logs. */
+int log_chown_all(uid_t uid, gid_t gid)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&registry_lock);
+	for (struct log_target *t = registry; t; t = t->next)
+		if (fchown(t->fd, uid, gid) == -1)
+			rc = -errno;
 	pthread_mutex_unlock(&registry_lock);
 	return rc;
 }

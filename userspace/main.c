@@ -7,7 +7,10 @@
  * control socket (ctl.c), polled together with the signal fd: control
  * commands run where the configuration pointer is owned, off the workers.
  * It starts and stops the active health-check thread (hc.c), which runs on
- * the configuration in force: a reload replaces it.
+ * the configuration in force: a reload replaces it. Everything that needs
+ * root at start (bind, control socket, BPF maps, pid file, logs) happens
+ * before the switch to the `user` (priv.c), and that switch happens before
+ * any thread exists, since capabilities are per thread.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "alog.h"
@@ -31,6 +35,7 @@
 #include "lbd.h"
 #include "log.h"
 #include "notify.h"
+#include "priv.h"
 #include "worker.h"
 
 #define DEFAULT_PREFIX "/etc/lbd/"
@@ -156,21 +161,16 @@ static char *with_slash(const char *p)
 	return r;
 }
 
-static int write_pid(const char *path)
+/* write_pid - write our pid into FD, opened as root before the privilege
+ * drop since the pid file's directory is usually root's. The fd stays
+ * open: at exit an unprivileged lbd cannot unlink the file but can empty
+ * it, so `lbd -s` never signals a stale pid. */
+static int write_pid(int fd)
 {
 	char buf[32];
-	int fd, n;
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
 
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1)
-		return -errno;
-	n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-	if (write(fd, buf, (size_t)n) != n) {
-		close(fd);
-		return -EIO;
-	}
-	close(fd);
-	return 0;
+	return write(fd, buf, (size_t)n) == n ? 0 : -EIO;
 }
 
 static int send_signal(const struct cfg *c, const char *name)
@@ -295,12 +295,97 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur,
 	if (strcmp(n->ctl_socket ? n->ctl_socket : "",
 		   (*cur)->ctl_socket ? (*cur)->ctl_socket : ""))
 		log_warn("control_socket changed: takes effect after a restart");
+	if (strcmp(n->user ? n->user : "", (*cur)->user ? (*cur)->user : "") ||
+	    strcmp(n->group ? n->group : "", (*cur)->group ? (*cur)->group : ""))
+		log_warn("\"user\" changed: takes effect after a restart");
 	worker_post_all(WCMD_RELOAD, n);
 	cfg_unref(*cur);
 	*cur = n;
 	*hc = start_checks(n);
 	log_notice("configuration reloaded from %s", n->conf_file);
 	return 0;
+}
+
+/* bpf_gated - whether this kernel refuses bpf(2) on an open map fd to a
+ * process without CAP_BPF (see priv_bpf_gated). */
+static bool bpf_gated(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/unprivileged_bpf_disabled", "r");
+	struct utsname u;
+	int v = 1;
+
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 1;
+		fclose(f);
+	}
+	return priv_bpf_gated(uname(&u) == 0 ? u.release : NULL, v);
+}
+
+/* drop_privileges - switch to the `user` of C, keeping only the
+ * capabilities priv_caps_keep names. Without `user`, a root lbd stays
+ * root: nginx drops its workers to nobody by default, but lbd is one
+ * process, and silently running as nobody would break configs whose logs
+ * or documents only root may use. Returns 0, or -errno (logged). */
+static int drop_privileges(const struct cfg *c)
+{
+	struct priv_ids ids;
+	char err[512], caps[128];
+	uint64_t keep;
+	int rc;
+
+	if (geteuid() != 0) {
+		if (c->user)
+			log_warn(
+				"the \"user\" directive makes sense only if lbd runs as root, ignored");
+		return 0;
+	}
+	if (!c->user) {
+		log_notice("running as root: set \"user\" to drop privileges after start");
+		return 0;
+	}
+	rc = priv_resolve(c->user, c->group, &ids, err, sizeof(err));
+	if (rc) {
+		log_emit(NULL, LOG_EMERG, "%s", err);
+		return rc;
+	}
+	if (ids.uid == 0) {
+		log_notice("\"user %s\" is root: nothing to drop", c->user);
+		return 0;
+	}
+	keep = priv_caps_keep(c->bpf_pin_path != NULL, bpf_gated());
+	/* reopen on USR1 runs unprivileged: the files must be the user's */
+	rc = log_chown_all(ids.uid, ids.gid);
+	if (!rc)
+		rc = alog_chown_all(ids.uid, ids.gid);
+	if (rc)
+		log_warn("cannot give the log files to \"%s\" (%d: %s): reopening them may fail",
+			 ids.name, -rc, strerror(-rc));
+	rc = priv_drop(&ids, keep, err, sizeof(err));
+	if (rc) {
+		log_emit(NULL, LOG_EMERG, "%s", err);
+		return rc;
+	}
+	priv_caps_format(keep, caps, sizeof(caps));
+	log_notice("running as user \"%s\" (uid %d, gid %d%s), capabilities kept: %s", ids.name,
+		   (int)ids.uid, (int)ids.gid, ids.group_pw ? ", the user's group" : "", caps);
+	return 0;
+}
+
+/* reopen_logs - USR1. After the privilege drop a log file can be created
+ * again only in a directory the user may write: say so instead of going
+ * on silently with the renamed file. */
+static void reopen_logs(void)
+{
+	int rc = log_reopen_all();
+
+	if (rc)
+		log_err("reopening the error log failed (%d: %s): it keeps its old file", -rc,
+			strerror(-rc));
+	rc = alog_reopen_all();
+	if (rc)
+		log_err("reopening an access log failed (%d: %s): it keeps its old file", -rc,
+			strerror(-rc));
 }
 
 /* post_signal - `reload` and `reopen` from the control socket: queue the
@@ -319,7 +404,7 @@ int main(int argc, char **argv)
 	struct hc_checker *hc = NULL;
 	struct cfg *cfg;
 	sigset_t set;
-	int sfd, rc = 0;
+	int sfd, pid_fd = -1, rc = 0;
 
 	if (parse_args(argc, argv, &o))
 		return 1;
@@ -387,10 +472,6 @@ int main(int argc, char **argv)
 	}
 	if (cfg->error_log)
 		log_set_default(cfg->error_log);
-	if (cfg->user && getuid() == 0)
-		log_warn(
-			"\"user %s\": this lbd build keeps running as root; privilege dropping comes with the service work",
-			cfg->user);
 	if (cfg->daemon)
 		log_notice(
 			"lbd stays in the foreground (\"daemon on\" is not used; run it under systemd or a supervisor)");
@@ -428,17 +509,47 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
-	if (sfd == -1 || worker_start_all(cfg, cfg->workers)) {
-		fprintf(stderr, "lbd: [emerg] cannot start workers (%d: %s)\n", errno,
+	if (sfd == -1) {
+		fprintf(stderr, "lbd: [emerg] signalfd() failed (%d: %s)\n", errno,
 			strerror(errno));
 		ctl_server_close(ctl);
 		return 1;
 	}
-	/* The pid file appears only once signals are handled: a script that
-	 * waits for it may signal us right away. */
-	if (cfg->pid_file && write_pid(cfg->pid_file)) {
-		log_emit(NULL, LOG_EMERG, "open() \"%s\" failed (%d: %s)", cfg->pid_file, errno,
-			 strerror(errno));
+	/* the maps are created or opened while still root; later syncs only
+	 * update them through their fds */
+	bpfmaps_sync(cfg);
+	/* opened while still root; the pid goes in once the workers run */
+	if (cfg->pid_file) {
+		pid_fd = open(cfg->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (pid_fd == -1) {
+			log_emit(NULL, LOG_EMERG, "open() \"%s\" failed (%d: %s)", cfg->pid_file,
+				 errno, strerror(errno));
+			ctl_server_close(ctl);
+			return 1;
+		}
+	}
+	/* before any thread: capset(2) changes only the calling thread, and
+	 * the workers and the health checker inherit the reduced set */
+	if (drop_privileges(cfg)) {
+		if (cfg->pid_file)
+			unlink(cfg->pid_file);
+		ctl_server_close(ctl);
+		return 1;
+	}
+	if (worker_start_all(cfg, cfg->workers)) {
+		fprintf(stderr, "lbd: [emerg] cannot start workers (%d: %s)\n", errno,
+			strerror(errno));
+		if (cfg->pid_file)
+			unlink(cfg->pid_file);
+		ctl_server_close(ctl);
+		return 1;
+	}
+	/* The pid holds once signals are handled (they queue on sfd until the
+	 * loop below) and the drop is done: a script that waits for it may
+	 * signal us right away. */
+	if (pid_fd != -1 && write_pid(pid_fd)) {
+		log_emit(NULL, LOG_EMERG, "write() \"%s\" failed (%d: %s)", cfg->pid_file, EIO,
+			 strerror(EIO));
 		worker_post_all(WCMD_STOP, NULL);
 		worker_join_all();
 		ctl_server_close(ctl);
@@ -476,8 +587,7 @@ int main(int argc, char **argv)
 		} else if (si.ssi_signo == SIGUSR1) {
 			log_notice("signal %d (SIGUSR1) received, reopening logs", SIGUSR1);
 			worker_post_all(WCMD_REOPEN, NULL);
-			log_reopen_all();
-			alog_reopen_all();
+			reopen_logs();
 		} else if (si.ssi_signo == SIGQUIT) {
 			log_notice("signal %d (SIGQUIT) received, shutting down gracefully",
 				   SIGQUIT);
@@ -497,8 +607,12 @@ int main(int argc, char **argv)
 	hc_stop(hc);
 	worker_join_all();
 	bpfmaps_close();
-	if (cfg->pid_file)
-		unlink(cfg->pid_file);
+	if (cfg->pid_file && unlink(cfg->pid_file) == -1 && pid_fd != -1 &&
+	    ftruncate(pid_fd, 0) == -1)
+		log_warn("cannot remove or empty the pid file \"%s\" (%d: %s)", cfg->pid_file,
+			 errno, strerror(errno));
+	if (pid_fd != -1)
+		close(pid_fd);
 	log_notice("exit");
 	cfg_unref(cfg);
 	free(prefix);
