@@ -74,6 +74,7 @@ struct ups_server {
 	int max_fails;                /* max_fails= (default 1; 0 = never fail) */
 	int fail_timeout_ms;          /* fail_timeout= in ms (default 10000) */
 	int max_conns;                /* max_conns= (0 = unlimited) */
+	int slow_start_ms;            /* slow_start= in ms (0 = off; ignored when sole) */
 	bool backup;                  /* only used when every primary is down */
 	bool down;                    /* marked `down` in the config */
 
@@ -100,6 +101,13 @@ struct ups_server {
 	/* added by the control socket (ctl.c) */
 	_Atomic int admin;           /* enum ups_admin; written by the main thread only,
 				      * read by every picker */
+
+	/* slow start (ups.c): written at a recovery by whoever notices it */
+	_Atomic int64_t ramp_ms;     /* start of the current weight ramp (ms,
+				      * monotonic), 0 = none ever */
+	_Atomic uint64_t ramp_hc_seen; /* hc_changes last seen while healthy: a
+					* different count on a healthy server is
+					* a recovery by the active checks */
 
 	/* added by the active health checks (hc.c): written by the checker
 	 * thread only (and by a reload's carry-over before it starts), read
@@ -183,6 +191,13 @@ struct ups_group {
 				      * every method falls back to them (backups, hash
 				      * retries); built by ups_group_init() */
 	struct ups_hc hc;	     /* active health checks (`health_check`) */
+	bool slow_start;	     /* some server ramps (slow_start > 0, not sole):
+				      * set by ups_group_init() */
+	int queue_max;		     /* `queue N`: requests that may wait for a server,
+				      * all workers together (0: no queue, fail at once) */
+	int queue_timeout_ms;	     /* `queue N timeout=T`: longest wait (default 60000) */
+	_Atomic int queued;	     /* requests waiting now (proxy.c); the one mutable
+				      * field of a group besides server and balancer state */
 };
 
 #endif

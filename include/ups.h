@@ -77,8 +77,9 @@ bool ups_server_pickable(const struct ups_server *s, const struct bal_ctx *ctx);
 bool ups_server_fail(struct ups_server *s, int64_t now_ms);
 
 /* ups_server_success - a request to S succeeded: if a probe was made since
- * the last failure (checked_ms > fail_ms), the failure count restarts at 0. */
-void ups_server_success(struct ups_server *s);
+ * the last failure (checked_ms > fail_ms), the failure count restarts at 0.
+ * Returns true when that ended a max_fails rest (a passive recovery). */
+bool ups_server_success(struct ups_server *s);
 
 /*
  * ups_pick - choose a server for one request (or one retry of it): asks the
@@ -93,7 +94,8 @@ void ups_server_success(struct ups_server *s);
 struct ups_server *ups_pick(struct ups_group *g, struct bal_ctx *ctx);
 
 /* ups_release_server - the request picked on S is over: active--, then the
- * failure accounting (FAILED: ups_server_fail, else ups_server_success). */
+ * failure accounting (FAILED: ups_server_fail, else ups_server_success; a
+ * success that ends a max_fails rest starts S's slow start). */
 void ups_release_server(struct ups_server *s, bool failed, int64_t now_ms);
 
 /*
@@ -116,6 +118,50 @@ int64_t ups_primary_weight(const struct ups_group *g);
  * "while (w >= peer->weight) w -= peer->weight". NULL when X is past the
  * end, which only happens if weights shrank since the total was taken. */
 struct ups_server *ups_weighted_at(struct ups_group *g, int64_t x);
+
+/*
+ * Slow start (`server ... slow_start=TIME`, nginx Plus): after a recovery
+ * the weight a server balances on ramps linearly from 1/1000 of its weight
+ * in force to all of it over TIME. Recoveries: active checks passing again,
+ * the probe after a max_fails rest succeeding, `lbctl upstream enable`. Only
+ * round robin and least_conn use the ramp (the config rejects slow_start
+ * with hash, ip_hash and random, as nginx Plus does); a sole server ignores
+ * it. The ramp is a start stamp on the server (ramp_ms); every picker
+ * computes the share from it and its own clock, so nothing is locked.
+ */
+#define UPS_RAMP_FULL 1000 /* ramp share of a server not in slow start, permille */
+
+/* ups_server_recovered - S is usable again at NOW_MS: start its ramp. No-op
+ * without slow_start or for a sole server. */
+void ups_server_recovered(struct ups_server *s, int64_t now_ms);
+
+/*
+ * ups_server_ramp_notice - start S's ramp at NOW_MS if its active checks
+ * brought it back since it was last seen healthy. hc.c only counts health
+ * transitions (hc_changes), so the first picker that sees a healthy S with
+ * a new count stamps it: the ramp begins with the first pick after the
+ * recovery.
+ */
+void ups_server_ramp_notice(struct ups_server *s, int64_t now_ms);
+
+/* ups_server_ramp - share of its weight S balances on at NOW_MS, in
+ * permille: 1000 * elapsed / slow_start during the ramp (at least 1), else
+ * UPS_RAMP_FULL. A recovery not yet noticed counts as a ramp at its start. */
+int ups_server_ramp(const struct ups_server *s, int64_t now_ms);
+
+/* ups_server_ramp_weight - weight in force times ups_server_ramp(): the
+ * weight in 1/1000 units that round robin and least_conn balance on while
+ * some server of the set ramps. */
+int64_t ups_server_ramp_weight(const struct ups_server *s, int64_t now_ms);
+
+/* ups_server_weight_now - the ramped weight rounded up to a whole weight
+ * (what `lbctl upstream list` shows); the weight in force outside a ramp. */
+int ups_server_weight_now(const struct ups_server *s, int64_t now_ms);
+
+/* ups_group_ramping - notice recoveries among the primaries (BACKUP false)
+ * or backups of G, then say whether one of them ramps at NOW_MS. False at
+ * once for a group without slow_start. */
+bool ups_group_ramping(struct ups_group *g, bool backup, int64_t now_ms);
 
 static inline bool ups_ctx_tried(const struct bal_ctx *ctx, int index)
 {
@@ -165,6 +211,10 @@ struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, boo
  * the largest wins (first on ties) and loses the sum. N >= 1.
  */
 struct ups_server *bal_swrr_choose(struct ups_server *const *cand, int n);
+
+/* bal_swrr_choose_w - bal_swrr_choose() on the weights W[k] of CAND[k]
+ * instead of their weights in force (slow start ramps). N >= 1. */
+struct ups_server *bal_swrr_choose_w(struct ups_server *const *cand, const int64_t *w, int n);
 
 /* --- bal_lc.c: least_conn ------------------------------------------------ */
 

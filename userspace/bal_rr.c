@@ -20,6 +20,12 @@
  * Weight changes build a new schedule and publish it with an atomic pointer
  * swap; the old one goes on a retire list (pickers may still be reading it)
  * that is freed with the group.
+ *
+ * Slow start changes weights continuously, which no schedule can follow:
+ * while a server of the set ramps, picks leave the schedule for nginx's
+ * smooth-WRR step run live on the servers' shared cur_weight, over the
+ * ramped weights (ups_server_ramp_weight). Once every ramp is over the
+ * schedule, untouched meanwhile, is exact again.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -267,6 +273,25 @@ int bal_rr_rebuild(struct ups_group *g)
 	return 0;
 }
 
+/* Slow start: the smooth-WRR step over the pickable servers of the set, on
+ * their ramped weights. */
+static struct ups_server *bal_rr_pick_ramp(struct ups_group *g, struct bal_ctx *ctx, bool backup)
+{
+	struct ups_server *cand[UPS_MAX_SERVERS];
+	int64_t w[UPS_MAX_SERVERS];
+	int i, n = 0;
+
+	for (i = 0; i < g->nservers; i++) {
+		struct ups_server *s = &g->servers[i];
+
+		if (s->backup != backup || !ups_server_pickable(s, ctx))
+			continue;
+		cand[n] = s;
+		w[n++] = ups_server_ramp_weight(s, ctx->now_ms);
+	}
+	return n ? bal_swrr_choose_w(cand, w, n) : NULL;
+}
+
 struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, bool backup)
 {
 	struct bal_rr *rr = g->rr;
@@ -281,6 +306,8 @@ struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, boo
 	sc = atomic_load_explicit(&rr->sched[set], memory_order_acquire);
 	if (!sc || sc->total == 0)
 		return NULL;
+	if (ups_group_ramping(g, backup, ctx->now_ms))
+		return bal_rr_pick_ramp(g, ctx, backup);
 
 	/* Checking the members first (nginx scans all of them on every pick)
 	 * keeps "nothing usable" from burning a whole cycle of positions. */
@@ -313,15 +340,24 @@ struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, boo
 
 struct ups_server *bal_swrr_choose(struct ups_server *const *cand, int n)
 {
+	int64_t w[UPS_MAX_SERVERS];
+	int k;
+
+	for (k = 0; k < n; k++)
+		w[k] = atomic_load_explicit(&cand[k]->eff_weight, RLX);
+	return bal_swrr_choose_w(cand, w, n);
+}
+
+struct ups_server *bal_swrr_choose_w(struct ups_server *const *cand, const int64_t *w, int n)
+{
 	struct ups_server *best = NULL;
 	int64_t total = 0, best_cur = 0;
 	int k;
 
 	for (k = 0; k < n; k++) {
-		int64_t w = atomic_load_explicit(&cand[k]->eff_weight, RLX);
-		int64_t cur = atomic_fetch_add_explicit(&cand[k]->cur_weight, w, RLX) + w;
+		int64_t cur = atomic_fetch_add_explicit(&cand[k]->cur_weight, w[k], RLX) + w[k];
 
-		total += w;
+		total += w[k];
 		if (!best || cur > best_cur) {
 			best = cand[k];
 			best_cur = cur;

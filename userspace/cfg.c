@@ -1400,6 +1400,7 @@ static const struct dir dirs[] = {
 	{"keepalive_requests", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_timeout", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"health_check", C_UPS, 0, 7, false, cfg_set_ups_health_check, B_NONE, 0},
+	{"queue", C_UPS, 1, 2, false, cfg_set_ups_queue, B_NONE, 0},
 	{"zone", C_UPS, 1, 2, false, cfg_set_zone, B_NONE, 0},
 
 	/* accepted with a warning: meaningless in lbd */

@@ -108,6 +108,7 @@ int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
 int cfg_set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *s,
 			     const struct dir *d);
+int cfg_set_ups_queue(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_zone(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line);

@@ -6,6 +6,7 @@
  * The table that points here is in cfg.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -281,6 +282,23 @@ int cfg_set_proxy_redirect(struct build *b, struct cfg_node *n, struct scope *s,
 
 /* ---- upstream -------------------------------------------------------------- */
 
+/* ups_reject_slow_start - fail on the first `server` line of block N that
+ * has a slow_start= parameter (its method cannot ramp); 0 if there is none. */
+static int ups_reject_slow_start(struct build *b, struct cfg_node *n)
+{
+	for (size_t k = 0; k < n->nchildren; k++) {
+		struct cfg_node *sn = &n->children[k];
+
+		if (strcmp(sn->name, "server") != 0)
+			continue;
+		for (size_t i = 1; i < sn->nargs; i++) {
+			if (strncmp(sn->args[i], "slow_start=", 11) == 0)
+				return cfg_fail(b, sn, "invalid parameter \"%s\"", sn->args[i]);
+		}
+	}
+	return 0;
+}
+
 int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct ups_group *g;
@@ -316,6 +334,9 @@ int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const
 			return cfg_fail(b, n, "invalid parameter \"backup\"");
 		}
 	}
+	/* nginx Plus: slow_start is for round robin and least_conn only */
+	if (g->method != UPS_M_RR && g->method != UPS_M_LEAST_CONN)
+		return ups_reject_slow_start(b, n);
 	return 0;
 }
 
@@ -366,6 +387,12 @@ int cfg_set_ups_server(struct build *b, struct cfg_node *n, struct scope *s, con
 			if (cfg_parse_time(a + 13, &ms))
 				return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 			srv->fail_timeout_ms = (int)ms;
+		} else if (strncmp(a, "slow_start=", 11) == 0) {
+			int64_t ms;
+
+			if (cfg_parse_time(a + 11, &ms) || ms > INT_MAX)
+				return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+			srv->slow_start_ms = (int)ms;
 		} else if (strcmp(a, "backup") == 0) {
 			srv->backup = true;
 		} else if (strcmp(a, "down") == 0) {
@@ -443,6 +470,33 @@ int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s, 
  * directive in a location; lbd puts it in the upstream block, as HAProxy's
  * `check` belongs to its backend.
  */
+/* `queue N [timeout=T]` (nginx Plus): requests that find no usable server
+ * wait up to T (60s) for one, at most N at a time; proxy.c runs it. */
+int cfg_set_ups_queue(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct ups_group *g = s->ups;
+	char *end;
+	long v;
+
+	(void)d;
+	if (g->queue_max)
+		return cfg_fail(b, n, "\"queue\" directive is duplicate");
+	v = strtol(n->args[0], &end, 10);
+	if (end == n->args[0] || *end || v < 1 || v > 1000000)
+		return cfg_fail(b, n, "invalid value \"%s\" in \"queue\" directive", n->args[0]);
+	g->queue_max = (int)v;
+	g->queue_timeout_ms = 60000;
+	if (n->nargs == 2) {
+		int64_t ms;
+
+		if (strncmp(n->args[1], "timeout=", 8) != 0 ||
+		    cfg_parse_time(n->args[1] + 8, &ms) || ms > INT_MAX)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+		g->queue_timeout_ms = (int)ms;
+	}
+	return 0;
+}
+
 int cfg_set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *s,
 			     const struct dir *d)
 {

@@ -299,7 +299,7 @@ static const char *method_name(const struct ups_group *g)
 
 /* server_state - the word `upstream list` shows, most important first:
  * an operator's action beats the configuration, which beats active health
- * checks, which beat passive health. */
+ * checks, which beat passive health, which beats a slow start. */
 static const char *server_state(const struct ups_server *s, int64_t now_ms)
 {
 	int admin = atomic_load_explicit(&s->admin, memory_order_relaxed);
@@ -317,6 +317,9 @@ static const char *server_state(const struct ups_server *s, int64_t now_ms)
 		return "full";
 	if (!ups_server_usable(s, now_ms))
 		return "failed";
+	/* usable, but its weight still ramps after a recovery */
+	if (ups_server_ramp(s, now_ms) < UPS_RAMP_FULL)
+		return "slow-start";
 	return s->backup ? "backup" : "up";
 }
 
@@ -389,7 +392,7 @@ static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first
 				r->out,
 				",\"weight\":%d,\"config_weight\":%d,\"state\":\"%s\",\"backup\":%s,"
 				"\"active\":%d,\"requests\":%llu,\"failures\":%llu",
-				atomic_load(&s->eff_weight), s->weight, server_state(s, now),
+				ups_server_weight_now(s, now), s->weight, server_state(s, now),
 				s->backup ? "true" : "false", atomic_load(&s->active),
 				(unsigned long long)atomic_load(&s->requests),
 				(unsigned long long)atomic_load(&s->failures));
@@ -411,7 +414,7 @@ static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first
 		char last[128];
 
 		out_printf(r->out, "  %-28s %6d %-9s %6s %8d %10llu %10llu", s->name,
-			   atomic_load(&s->eff_weight), server_state(s, now), yesno(s->backup),
+			   ups_server_weight_now(s, now), server_state(s, now), yesno(s->backup),
 			   atomic_load(&s->active), (unsigned long long)atomic_load(&s->requests),
 			   (unsigned long long)atomic_load(&s->failures));
 		if (g->hc.enabled)
@@ -475,7 +478,10 @@ static int set_admin(struct ctl_req *r, int admin, const char *what)
 
 	if (lookup(r, &g, &s))
 		return -EINVAL;
-	atomic_store_explicit(&s->admin, admin, memory_order_release);
+	/* back from drain or disable: its slow start begins */
+	if (atomic_exchange_explicit(&s->admin, admin, memory_order_acq_rel) != UPS_ADMIN_UP &&
+	    admin == UPS_ADMIN_UP)
+		ups_server_recovered(s, lbd_now_ms());
 	log_notice("control: upstream %s server %s %s", g->name, s->name, what);
 	return 0;
 }
@@ -754,6 +760,12 @@ int ctl_carry_over(const struct cfg *old, struct cfg *new_cfg)
 				hc_carry_server(ns, os);
 				hit |= atomic_load(&ns->health) != UPS_HEALTH_UP;
 			}
+			/* a ramp in progress goes on; transitions counted before
+			 * the reload are not new recoveries */
+			atomic_store(&ns->ramp_hc_seen, atomic_load(&ns->hc_changes));
+			if (atomic_load(&ns->health) != UPS_HEALTH_UP)
+				atomic_store(&ns->ramp_hc_seen, atomic_load(&os->ramp_hc_seen));
+			atomic_store(&ns->ramp_ms, atomic_load(&os->ramp_ms));
 			changed += hit;
 		}
 	}

@@ -25,6 +25,7 @@
 #include "hc.h"
 #include "lbd.h"
 #include "log.h"
+#include "ups.h"
 
 #define RLX memory_order_relaxed
 
@@ -199,6 +200,7 @@ bool hc_report(const struct ups_group *g, struct ups_server *s, enum ups_hc_resu
 		atomic_store_explicit(&s->fails, 0, RLX);
 		atomic_store_explicit(&s->health, UPS_HEALTH_UP, memory_order_release);
 		atomic_fetch_add_explicit(&s->hc_changes, 1, RLX);
+		ups_server_recovered(s, now_ms); /* slow_start ramps from here */
 		log_warn("upstream server %s of \"%s\" is healthy again", s->name, g->name);
 		return true;
 	}

@@ -39,6 +39,7 @@ enum us_state {
 	US_READ_HEAD,	   /* waiting for / parsing the response head */
 	US_RELAY,	   /* relaying the response body */
 	US_IDLE,	   /* in the worker's keep-alive pool */
+	US_QUEUED,	   /* waiting for a usable server (`queue`), no fd */
 };
 
 enum framing {
@@ -69,6 +70,7 @@ struct uconn {
 	/* request */
 	struct bal_ctx ctx;	   /* balancer state across retries */
 	int64_t start_ms;	   /* first try, for proxy_next_upstream_timeout */
+	int64_t queue_until;	   /* US_QUEUED: give up at this time (ms) */
 	int64_t try_us;		   /* start of the current try */
 	char *head;		   /* request head (pool) */
 	size_t head_len, head_off; /* bytes and bytes sent */
@@ -267,11 +269,66 @@ static int idle_count(struct worker *w, struct ups_group *g)
 	return n;
 }
 
+/* ---- the upstream queue (`queue N [timeout=T]`) ------------------------------------------- */
+
+/*
+ * A request whose first pick finds no usable server (all full at max_conns,
+ * failed, unhealthy...) waits in its group's queue instead of failing, when
+ * the group has `queue` and room in it. The queue is only a count shared by
+ * the workers (g->queued, one CAS to enter): each waiting request retries
+ * the pick on its own timer every UP_QUEUE_POLL_MS: no lock and no
+ * cross-worker wake-up, but waiting requests are not served in strict
+ * arrival order. Full queue or timeout: 502, as nginx Plus answers.
+ */
+#define UP_QUEUE_POLL_MS 10
+
+/* queue_wait - no server for U now: (keep) waiting? False when the group has
+ * no queue, the queue is full, or U's wait is over (it left the queue). */
+static bool queue_wait(struct uconn *u, int64_t now)
+{
+	struct ups_group *g = u->g;
+	int64_t left;
+	int n;
+
+	if (g->queue_max <= 0)
+		return false;
+	if (u->state != US_QUEUED) {
+		n = atomic_load_explicit(&g->queued, memory_order_relaxed);
+		do {
+			if (n >= g->queue_max)
+				return false;
+		} while (!atomic_compare_exchange_weak_explicit(
+			&g->queued, &n, n + 1, memory_order_relaxed, memory_order_relaxed));
+		u->state = US_QUEUED;
+		u->queue_until = now + g->queue_timeout_ms;
+	}
+	left = u->queue_until - now;
+	if (left <= 0) {
+		atomic_fetch_sub_explicit(&g->queued, 1, memory_order_relaxed);
+		u->state = US_CONNECTING;
+		return false;
+	}
+	ev_timer_start(&u->w->loop, &u->timer, left < UP_QUEUE_POLL_MS ? left : UP_QUEUE_POLL_MS);
+	return true;
+}
+
+/* queue_leave - U got a server or is going away: give back its place. */
+static void queue_leave(struct uconn *u)
+{
+	if (u->state != US_QUEUED)
+		return;
+	atomic_fetch_sub_explicit(&u->g->queued, 1, memory_order_relaxed);
+	ev_timer_stop(&u->w->loop, &u->timer);
+	u->state = US_CONNECTING;
+}
+
 /* up_release - the request is over for U: give back the server, then pool
  * or close the connection. */
 static void up_release(struct uconn *u, bool failed)
 {
 	struct conn *c = u->c;
+
+	queue_leave(u); /* a client gone while queued */
 
 	if (u->srv && c) {
 		ups_release_server(u->srv, failed, ev_now(&u->w->loop));
@@ -697,6 +754,10 @@ static void connect_next(struct uconn *u)
 
 	u->ctx.now_ms = ev_now(&u->w->loop);
 	s = ups_pick(u->g, &u->ctx);
+	/* only a first try waits, as in nginx Plus; retries fail over at once */
+	if (!s && !u->last_status && queue_wait(u, u->ctx.now_ms))
+		return;
+	queue_leave(u);
 	if (!s && u->last_status) {
 		up_fail_final(u, u->last_status);
 		return;
@@ -1545,6 +1606,8 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		u->writable = true;
 	switch (u->state) {
+	case US_QUEUED: /* no fd while queued */
+		break;
 	case US_IDLE:
 		if (u->readable)
 			idle_event(u);
@@ -1597,6 +1660,10 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 	if (u->state == US_IDLE) {
 		idle_remove(u);
 		up_destroy(u);
+		return;
+	}
+	if (u->state == US_QUEUED) {
+		connect_next(u); /* pick again, or wait on, or give up */
 		return;
 	}
 	const char *what = u->state == US_CONNECTING ? "connecting to upstream"

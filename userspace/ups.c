@@ -43,6 +43,8 @@ int ups_group_init(struct ups_group *g)
 	if (!ops)
 		return -EINVAL;
 
+	g->slow_start = false;
+	atomic_init(&g->queued, 0);
 	for (i = 0; i < g->nservers; i++) {
 		struct ups_server *s = &g->servers[i];
 
@@ -66,6 +68,11 @@ int ups_group_init(struct ups_group *g)
 		atomic_init(&s->hc_last_ms, 0);
 		atomic_init(&s->hc_checks, 0);
 		atomic_init(&s->hc_changes, 0);
+		atomic_init(&s->ramp_ms, 0);
+		atomic_init(&s->ramp_hc_seen, 0);
+		/* nginx Plus ignores slow_start on a single server */
+		if (s->slow_start_ms > 0 && !s->sole)
+			g->slow_start = true;
 	}
 
 	g->ops = ops;
@@ -142,14 +149,18 @@ bool ups_server_fail(struct ups_server *s, int64_t now_ms)
 	return s->max_fails > 0 && fails == s->max_fails;
 }
 
-void ups_server_success(struct ups_server *s)
+bool ups_server_success(struct ups_server *s)
 {
 	int64_t checked = atomic_load_explicit(&s->checked_ms, memory_order_acquire);
 	int64_t failed = atomic_load_explicit(&s->fail_ms, RLX);
+	int was;
 
 	/* nginx: "mark peer live if check passed" (accessed < checked) */
-	if (failed < checked && atomic_load_explicit(&s->fails, RLX) != 0)
-		atomic_store_explicit(&s->fails, 0, RLX);
+	if (failed >= checked || atomic_load_explicit(&s->fails, RLX) == 0)
+		return false;
+	/* one winner among racing successes reports the recovery */
+	was = atomic_exchange_explicit(&s->fails, 0, RLX);
+	return s->max_fails > 0 && !s->sole && was >= s->max_fails;
 }
 
 /*
@@ -230,8 +241,8 @@ void ups_release_server(struct ups_server *s, bool failed, int64_t now_ms)
 {
 	if (failed)
 		ups_server_fail(s, now_ms);
-	else
-		ups_server_success(s);
+	else if (ups_server_success(s))
+		ups_server_recovered(s, now_ms);
 	atomic_fetch_sub_explicit(&s->active, 1, memory_order_release);
 }
 
@@ -278,4 +289,77 @@ struct ups_server *ups_weighted_at(struct ups_group *g, int64_t x)
 		x -= w;
 	}
 	return NULL;
+}
+
+void ups_server_recovered(struct ups_server *s, int64_t now_ms)
+{
+	if (s->slow_start_ms <= 0 || s->sole)
+		return;
+	/* 0 means "never ramped" */
+	atomic_store_explicit(&s->ramp_ms, now_ms > 0 ? now_ms : 1, memory_order_release);
+}
+
+void ups_server_ramp_notice(struct ups_server *s, int64_t now_ms)
+{
+	uint64_t seen, changes;
+
+	if (s->slow_start_ms <= 0 || s->sole)
+		return;
+	changes = atomic_load_explicit(&s->hc_changes, memory_order_acquire);
+	seen = atomic_load_explicit(&s->ramp_hc_seen, RLX);
+	if (changes == seen || atomic_load_explicit(&s->health, RLX) != UPS_HEALTH_UP)
+		return;
+	/* the worker that records the new count starts the ramp */
+	if (atomic_compare_exchange_strong_explicit(&s->ramp_hc_seen, &seen, changes, RLX, RLX))
+		ups_server_recovered(s, now_ms);
+}
+
+int ups_server_ramp(const struct ups_server *s, int64_t now_ms)
+{
+	int64_t start, elapsed, share;
+
+	if (s->slow_start_ms <= 0 || s->sole)
+		return UPS_RAMP_FULL;
+	/* healthy again but no picker has noticed yet: the ramp starts now */
+	if (atomic_load_explicit(&s->health, RLX) == UPS_HEALTH_UP &&
+	    atomic_load_explicit(&s->hc_changes, RLX) !=
+		    atomic_load_explicit(&s->ramp_hc_seen, RLX))
+		return 1;
+	start = atomic_load_explicit(&s->ramp_ms, memory_order_acquire);
+	if (start == 0)
+		return UPS_RAMP_FULL;
+	/* another worker's clock may be a little ahead of ours */
+	elapsed = now_ms > start ? now_ms - start : 0;
+	if (elapsed >= s->slow_start_ms)
+		return UPS_RAMP_FULL;
+	share = elapsed * UPS_RAMP_FULL / s->slow_start_ms;
+	return share > 0 ? (int)share : 1;
+}
+
+int64_t ups_server_ramp_weight(const struct ups_server *s, int64_t now_ms)
+{
+	return (int64_t)atomic_load_explicit(&s->eff_weight, RLX) * ups_server_ramp(s, now_ms);
+}
+
+int ups_server_weight_now(const struct ups_server *s, int64_t now_ms)
+{
+	return (int)((ups_server_ramp_weight(s, now_ms) + UPS_RAMP_FULL - 1) / UPS_RAMP_FULL);
+}
+
+bool ups_group_ramping(struct ups_group *g, bool backup, int64_t now_ms)
+{
+	bool any = false;
+	int i;
+
+	if (!g->slow_start)
+		return false;
+	for (i = 0; i < g->nservers; i++) {
+		struct ups_server *s = &g->servers[i];
+
+		if (s->backup != backup || s->slow_start_ms <= 0)
+			continue;
+		ups_server_ramp_notice(s, now_ms);
+		any |= ups_server_ramp(s, now_ms) < UPS_RAMP_FULL;
+	}
+	return any;
 }

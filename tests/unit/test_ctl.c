@@ -612,3 +612,64 @@ ParameterizedTest(struct dir_case *c, ctl, directive_errors, .fini = cleanup_dir
 	cr_assert(strncmp(err, c->msg, strlen(c->msg)) == 0, "got: %s", err);
 	cr_assert_not_null(strstr(err, "nginx.conf:1"), "got: %s", err);
 }
+
+/* enable after drain or disable starts a slow start: shown as "slow-start"
+ * with the ramped weight; enabling a server that is up starts nothing. */
+Test(ctl, enable_starts_slow_start, .init = setup, .fini = teardown)
+{
+	const char *o;
+
+	cfg_unref(cfg);
+	cfg = load_text(
+		"events {}\nhttp {\nupstream ss {\n  server 127.0.0.1:3001;\n"
+		"  server 127.0.0.1:3002 weight=8 slow_start=1h;\n}\n"
+		"server { listen 127.0.0.1:8080; location / { proxy_pass http://ss; } }\n}\n");
+	run("upstream enable ss 127.0.0.1:3002", CTL_RC_OK);
+	cr_assert_eq(atomic_load(&group("ss")->servers[1].ramp_ms), 0);
+	run("upstream disable ss 127.0.0.1:3002", CTL_RC_OK);
+	run("upstream enable ss 127.0.0.1:3002", CTL_RC_OK);
+	cr_assert_neq(atomic_load(&group("ss")->servers[1].ramp_ms), 0);
+	o = run("upstream list ss", CTL_RC_OK);
+	cr_assert_str_eq(
+		o,
+		"upstream ss round-robin\n"
+		"  server                       weight state     backup   active   requests   failures\n"
+		"  127.0.0.1:3001                    1 up            no        0          0          0\n"
+		"  127.0.0.1:3002                    1 slow-start     no        0          0          0\n"
+		"OK\n");
+	o = run("upstream --json list ss", CTL_RC_OK);
+	cr_assert_not_null(strstr(o, "\"weight\":1,\"config_weight\":8,\"state\":\"slow-start\""),
+			   "%s", o);
+	/* drain: the state an operator set wins over the ramp */
+	run("upstream drain ss 127.0.0.1:3002", CTL_RC_OK);
+	o = run("upstream list ss", CTL_RC_OK);
+	cr_assert_not_null(strstr(o, "127.0.0.1:3002                    1 drained "), "%s", o);
+}
+
+/* a reload keeps a slow start in progress, and the health transitions the
+ * old generation counted are no new recovery for the new one */
+Test(ctl, carry_over_slow_start, .init = setup, .fini = teardown)
+{
+	static const char text[] =
+		"events {}\nhttp {\nupstream ss { health_check fails=1 passes=1;\n"
+		"  server 127.0.0.1:3001; server 127.0.0.1:3002 slow_start=1h; }\n"
+		"server { listen 127.0.0.1:8080; location / { proxy_pass http://ss; } }\n}\n";
+	struct ups_server *os, *ns;
+	struct cfg *n;
+
+	cfg_unref(cfg);
+	cfg = load_text(text);
+	os = &group("ss")->servers[1];
+	/* went down and came back (2 transitions), ramping since 5000 */
+	atomic_store(&os->hc_changes, 2);
+	atomic_store(&os->ramp_hc_seen, 2);
+	atomic_store(&os->ramp_ms, 5000);
+	n = load_text(text);
+	cr_assert_eq(ctl_carry_over(cfg, n), 0);
+	ns = &n->http->upstreams[0]->servers[1];
+	cr_assert_eq(atomic_load(&ns->ramp_ms), 5000);
+	cr_assert_eq(ups_server_ramp(ns, 5000 + 1800000), 500);
+	ups_server_ramp_notice(ns, 9000);
+	cr_assert_eq(atomic_load(&ns->ramp_ms), 5000, "no new ramp after the reload");
+	cfg_unref(n);
+}
