@@ -845,6 +845,23 @@ int ctl_server_open(const struct cfg *cfg, struct ctl_server **out, char *err, s
 		}
 		unlink(path); /* stale: left by a daemon that died */
 	}
+	{
+		/* /run/lbd/ and the like: create the directory (0755) when it
+		 * is missing, as a service manager would */
+		char dir[sizeof(s->path)];
+		char *slash;
+
+		snprintf(dir, sizeof(dir), "%s", path);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+				snprintf(err, errlen, "mkdir() \"%s\" failed (%d: %s)", dir, errno,
+					 strerror(errno));
+				return -errno;
+			}
+		}
+	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
 		snprintf(err, errlen, "out of memory");
