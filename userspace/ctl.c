@@ -511,40 +511,28 @@ static int cmd_stats(struct ctl_req *r)
 	struct lbd_stats *st = &lbd_stats;
 	int ngroups = r->cfg && r->cfg->http ? r->cfg->http->nupstreams : 0;
 
-	if (r->json)
-		out_printf(
-			r->out,
-			"{\"connections\":{\"accepted\":%llu,\"handled\":%llu,\"active\":%lld},"
-			"\"requests\":%llu,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
-			"\"4xx\":%llu,\"5xx\":%llu,\"other\":%llu},\"bytes_in\":%llu,"
-			"\"bytes_out\":%llu,\"upstreams\":[",
-			(unsigned long long)ld(&st->accepted), (unsigned long long)ld(&st->handled),
-			(long long)atomic_load(&st->active), (unsigned long long)ld(&st->requests),
-			(unsigned long long)ld(&st->status[1]),
-			(unsigned long long)ld(&st->status[2]),
-			(unsigned long long)ld(&st->status[3]),
-			(unsigned long long)ld(&st->status[4]),
-			(unsigned long long)ld(&st->status[5]),
-			(unsigned long long)ld(&st->status[0]),
-			(unsigned long long)ld(&st->bytes_in),
-			(unsigned long long)ld(&st->bytes_out));
-	else
-		out_printf(
-			r->out,
-			"connections: accepted %llu handled %llu active %lld\n"
-			"requests: %llu\n"
-			"responses: 1xx %llu 2xx %llu 3xx %llu 4xx %llu 5xx %llu other %llu\n"
-			"bytes: in %llu out %llu\n",
-			(unsigned long long)ld(&st->accepted), (unsigned long long)ld(&st->handled),
-			(long long)atomic_load(&st->active), (unsigned long long)ld(&st->requests),
-			(unsigned long long)ld(&st->status[1]),
-			(unsigned long long)ld(&st->status[2]),
-			(unsigned long long)ld(&st->status[3]),
-			(unsigned long long)ld(&st->status[4]),
-			(unsigned long long)ld(&st->status[5]),
-			(unsigned long long)ld(&st->status[0]),
-			(unsigned long long)ld(&st->bytes_in),
-			(unsigned long long)ld(&st->bytes_out));
+	/* one snapshot, two renderings */
+	const char *const fmt =
+		r->json ? "{\"connections\":{\"accepted\":%llu,\"handled\":%llu,\"active\":%lld},"
+			  "\"requests\":%llu,\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
+			  "\"4xx\":%llu,\"5xx\":%llu,\"other\":%llu},\"bytes_in\":%llu,"
+			  "\"bytes_out\":%llu,\"upstreams\":["
+			: "connections: accepted %llu handled %llu active %lld\n"
+			  "requests: %llu\n"
+			  "responses: 1xx %llu 2xx %llu 3xx %llu 4xx %llu 5xx %llu other %llu\n"
+			  "bytes: in %llu out %llu\n";
+	unsigned long long cls[6];
+
+	for (int i = 0; i < 6; i++)
+		cls[i] = (unsigned long long)ld(&st->status[i]);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral" /* fmt is one of the two literals above */
+	out_printf(r->out, fmt, (unsigned long long)ld(&st->accepted),
+		   (unsigned long long)ld(&st->handled), (long long)atomic_load(&st->active),
+		   (unsigned long long)ld(&st->requests), cls[1], cls[2], cls[3], cls[4], cls[5],
+		   cls[0], (unsigned long long)ld(&st->bytes_in),
+		   (unsigned long long)ld(&st->bytes_out));
+#pragma GCC diagnostic pop
 	for (int i = 0, k = 0; i < ngroups; i++) {
 		const struct ups_group *g = r->cfg->http->upstreams[i];
 		unsigned long long req = 0, fail = 0;
