@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfgtest.h"
 #include "hc.h"
 #include "lbd.h"
 #include "ups.h"
@@ -32,41 +33,16 @@
 
 /* ---- the directive -------------------------------------------------------- */
 
-static char dir[64];
+static struct cfgtest ct;
 
-/* load_text - cfg_load() of TEXT from a temporary file; NULL with ERR set
- * on failure. The file is DIR/nginx.conf. */
 static struct cfg *load_text(const char *text, char *err, size_t errlen)
 {
-	char path[128], prefix[80];
-	struct cfg_opts o;
-	FILE *f;
-
-	if (!dir[0]) {
-		strcpy(dir, "/tmp/lbd-hc-XXXXXX");
-		cr_assert_not_null(mkdtemp(dir));
-		snprintf(path, sizeof(path), "%s/logs", dir);
-		cr_assert_eq(mkdir(path, 0755), 0);
-	}
-	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	snprintf(prefix, sizeof(prefix), "%s/", dir);
-	o = (struct cfg_opts){.conf_file = path, .prefix = prefix};
-	err[0] = '\0';
-	return cfg_load(&o, err, errlen);
+	return cfgtest_load(&ct, text, err, errlen);
 }
 
 static void cleanup_dir(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (dir[0] && system(cmd) != 0)
-		cr_log_warn("cleanup of %s failed", dir);
-	dir[0] = '\0';
+	cfgtest_cleanup(&ct);
 }
 
 /* conf_with - a config whose upstream "app" (line 3) holds LINE (line 4). */
@@ -177,7 +153,7 @@ ParameterizedTest(struct error_case *ec, hc, directive_errors, .fini = cleanup_d
 
 	conf_with(text, sizeof(text), ec->line);
 	cr_assert_null(load_text(text, err, sizeof(err)), "%s accepted", ec->line);
-	snprintf(want, sizeof(want), "%s in %s/nginx.conf:4", ec->msg, dir);
+	snprintf(want, sizeof(want), "%s in %s:4", ec->msg, ct.path);
 	cr_expect_str_eq(err, want);
 }
 

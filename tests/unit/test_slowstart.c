@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "cfg.h"
+#include "cfgtest.h"
 #include "hc.h"
 #include "ups.h"
 
@@ -311,37 +312,16 @@ Test(slowstart, from_passive_recovery)
 
 /* ---- configuration -------------------------------------------------------- */
 
-static char dir[64];
+static struct cfgtest ct;
 
 static struct cfg *load_text(const char *text, char *err, size_t errlen)
 {
-	char path[128], prefix[80];
-	struct cfg_opts o;
-	FILE *f;
-
-	strcpy(dir, "/tmp/lbd-ss-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/logs", dir);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/nginx.conf", dir);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
-	snprintf(prefix, sizeof(prefix), "%s/", dir);
-	o = (struct cfg_opts){.conf_file = path, .prefix = prefix};
-	err[0] = '\0';
-	return cfg_load(&o, err, errlen);
+	return cfgtest_load(&ct, text, err, errlen);
 }
 
 static void cleanup_dir(void)
 {
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (dir[0] && system(cmd) != 0)
-		cr_log_warn("cleanup of %s failed", dir);
-	dir[0] = '\0';
+	cfgtest_cleanup(&ct);
 }
 
 #define CONF_HEAD "events {}\nhttp {\nupstream u {\n"

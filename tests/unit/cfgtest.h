@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit-test helper: build a configuration from text with the real parser.
+ * The text goes to DIR/nginx.conf in a temporary directory that also has
+ * logs/ (nginx's default access_log goes there); cfgtest_cleanup removes it.
+ */
+#ifndef LBD_TEST_CFGTEST_H
+#define LBD_TEST_CFGTEST_H
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cfg.h"
+
+/* struct cfgtest - one temporary configuration directory. */
+struct cfgtest {
+	char dir[64];	/* the directory ("" until the first load) */
+	char path[128]; /* DIR/nginx.conf */
+};
+
+/* cfgtest_load - write TEXT and cfg_load() it; NULL with ERR set on failure. */
+static inline struct cfg *cfgtest_load(struct cfgtest *t, const char *text, char *err,
+				       size_t errlen)
+{
+	char prefix[80];
+	struct cfg_opts o;
+	FILE *f;
+
+	if (!t->dir[0]) {
+		strcpy(t->dir, "/tmp/lbd-cfgtest-XXXXXX");
+		cr_assert_not_null(mkdtemp(t->dir));
+		snprintf(t->path, sizeof(t->path), "%s/logs", t->dir);
+		cr_assert_eq(mkdir(t->path, 0755), 0);
+	}
+	snprintf(t->path, sizeof(t->path), "%s/nginx.conf", t->dir);
+	f = fopen(t->path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+	snprintf(prefix, sizeof(prefix), "%s/", t->dir);
+	o = (struct cfg_opts){.conf_file = t->path, .prefix = prefix};
+	err[0] = '\0';
+	return cfg_load(&o, err, errlen);
+}
+
+static inline void cfgtest_cleanup(struct cfgtest *t)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", t->dir);
+	if (t->dir[0] && system(cmd) != 0)
+		cr_log_warn("cleanup of %s failed", t->dir);
+	t->dir[0] = '\0';
+}
+
+#endif
