@@ -535,7 +535,7 @@ static int cmd_stats(struct ctl_req *r)
 #pragma GCC diagnostic pop
 	for (int i = 0, k = 0; i < ngroups; i++) {
 		const struct ups_group *g = r->cfg->http->upstreams[i];
-		unsigned long long req = 0, fail = 0;
+		unsigned long long req = 0, fail = 0, resp[6] = {0}, lat_n = 0, lat_us = 0;
 		long long act = 0;
 		int usable = 0;
 		int64_t now = lbd_now_ms();
@@ -547,6 +547,11 @@ static int cmd_stats(struct ctl_req *r)
 			fail += ld(&s->failures);
 			act += atomic_load(&s->active);
 			usable += ups_server_usable(s, now) && atomic_load(&s->eff_weight) > 0;
+			for (int c = 0; c < 6; c++)
+				resp[c] += ld(&s->resp_class[c]);
+			for (int b = 0; b < UPS_LAT_BUCKETS; b++)
+				lat_n += ld(&s->lat_hist[b]);
+			lat_us += ld(&s->lat_sum_us);
 		}
 		if (r->json) {
 			if (k++)
@@ -555,15 +560,27 @@ static int cmd_stats(struct ctl_req *r)
 			out_json_str(r->out, g->name);
 			out_printf(r->out,
 				   ",\"implicit\":%s,\"servers\":%d,\"usable\":%d,\"active\":%lld,"
-				   "\"requests\":%llu,\"failures\":%llu}",
+				   "\"requests\":%llu,\"failures\":%llu,",
 				   g->implicit ? "true" : "false", g->nservers, usable, act, req,
 				   fail);
+			out_printf(r->out,
+				   "\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
+				   "\"4xx\":%llu,\"5xx\":%llu,\"other\":%llu},"
+				   "\"response_time\":{\"count\":%llu,\"sum_us\":%llu}}",
+				   resp[1], resp[2], resp[3], resp[4], resp[5], resp[0], lat_n,
+				   lat_us);
 		} else {
 			out_printf(
 				r->out,
 				"upstream %s%s: servers %d usable %d active %lld requests %llu failures %llu\n",
 				g->name, g->implicit ? " (implicit)" : "", g->nservers, usable, act,
 				req, fail);
+			out_printf(
+				r->out,
+				"upstream %s responses: 1xx %llu 2xx %llu 3xx %llu 4xx %llu 5xx %llu "
+				"other %llu; response time: count %llu avg %.3f s\n",
+				g->name, resp[1], resp[2], resp[3], resp[4], resp[5], resp[0],
+				lat_n, lat_n ? (double)lat_us / (double)lat_n / 1e6 : 0.0);
 		}
 	}
 	if (r->json)

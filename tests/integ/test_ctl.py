@@ -8,6 +8,7 @@ reload."""
 import os
 import socket
 import stat
+import shutil
 import subprocess
 import threading
 
@@ -240,3 +241,16 @@ def test_ctl_config_lookup_reload_and_exit(t):
     assert not os.path.exists(_sock(p))
     rc, out, err = _lbctl(t, '-s', _sock(p), 'status')
     assert rc == 3, (rc, err)
+
+
+def test_ctl_permission_denied(t):
+    """The socket is owner-only (0600): another user gets exit code 4."""
+    p, _ = _start(t)
+    # a copy nobody can reach, wherever the checkout lives
+    exe = os.path.join(t.tmpdir('bin-'), 'lbctl')
+    shutil.copy(os.path.join(os.path.dirname(t.bin), 'lbctl'), exe)
+    r = subprocess.run(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups',
+                        exe, '-s', _sock(p), 'status'],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
+    assert 'ermission denied' in r.stderr, r.stderr

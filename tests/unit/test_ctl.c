@@ -402,7 +402,16 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 	atomic_store(&g->servers[0].requests, 4);
 	atomic_store(&g->servers[1].requests, 3);
 	atomic_store(&g->servers[1].failures, 1);
+	atomic_store(&g->servers[0].resp_class[2], 5);
+	atomic_store(&g->servers[1].resp_class[5], 1);
+	atomic_store(&g->servers[0].lat_hist[0], 1);
+	atomic_store(&g->servers[1].lat_hist[3], 1);
+	atomic_store(&g->servers[0].lat_sum_us, 1000000);
+	atomic_store(&g->servers[1].lat_sum_us, 2000000);
 	o = run("stats", CTL_RC_OK);
+	cr_assert_not_null(strstr(o, "\nupstream app responses: 1xx 0 2xx 5 3xx 0 4xx 0 5xx 1 "
+				     "other 0; response time: count 2 avg 1.500 s\n"),
+			   "%s", o);
 	cr_assert_not_null(strstr(o, "\nrequests: 7\n"), "%s", o);
 	cr_assert_not_null(strstr(o, "\nresponses: 1xx 0 2xx 6 3xx 0 4xx 0 5xx 1 other 0\n"), "%s",
 			   o);
@@ -414,7 +423,11 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 	o = run("stats --json", CTL_RC_OK);
 	cr_assert_not_null(strstr(o, "\"requests\":7,"), "%s", o);
 	cr_assert_not_null(strstr(o, "{\"upstream\":\"app\",\"implicit\":false,\"servers\":3,"
-				     "\"usable\":3,\"active\":0,\"requests\":7,\"failures\":1}"),
+				     "\"usable\":3,\"active\":0,\"requests\":7,\"failures\":1,"),
+			   "%s", o);
+	cr_assert_not_null(strstr(o, "\"responses\":{\"1xx\":0,\"2xx\":5,\"3xx\":0,\"4xx\":0,"
+				     "\"5xx\":1,\"other\":0},\"response_time\":{\"count\":2,"
+				     "\"sum_us\":3000000}}"),
 			   "%s", o);
 }
 
