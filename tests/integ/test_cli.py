@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: MIT
+"""nginx's command line on both binaries: -v, -V, -t -q, -T, -g and
+-s reopen."""
+
+import os
+
+from harness import wait_for
+
+CONF = """
+server {
+    listen 127.0.0.1:{port};
+    location / { return 200 "cli\\n"; }
+}"""
+
+
+def test_version_flags(t):
+    p = t.proxy(CONF, start=False)
+    p.write_conf()
+    r = p.run('-v')
+    assert r.returncode == 0, r
+    assert ' version: ' in r.stderr and '/' in r.stderr, r.stderr
+    r = p.run('-V')
+    assert r.returncode == 0, r
+    assert 'configure arguments' in r.stderr, r.stderr
+    if t.target == 'lbd':
+        for word in ('kernel features', 'XDP:', 'sockmap:', 'kTLS:'):
+            assert word in r.stderr, r.stderr
+
+
+def test_test_quiet_and_dump(t):
+    p = t.proxy(CONF, start=False)
+    text = p.write_conf()
+    r = p.run('-t', '-q')
+    assert r.returncode == 0, r
+    assert 'successful' not in r.stderr, r.stderr
+    r = p.run('-T')
+    assert r.returncode == 0, r
+    assert '# configuration file %s:' % p.conf_path in r.stdout, r.stdout[:300]
+    assert text.strip().splitlines()[0] in r.stdout
+
+
+def test_global_directives_flag(t):
+    p = t.proxy(CONF, start=False)
+    p.write_conf()
+    # -g adds main-context directives; a duplicate of one in the file is an error
+    r = p.run('-t', '-g', 'worker_rlimit_nofile 4096;')
+    assert r.returncode == 0, (r.returncode, r.stderr)
+    r = p.run('-t', '-g', 'no_such_directive on;')
+    assert r.returncode != 0
+    assert 'unknown directive "no_such_directive"' in r.stderr, r.stderr
+
+
+def test_signal_reopen(t):
+    p = t.proxy(CONF)
+    assert p.get('/').status == 200
+    log = p.path('logs', 'access.log')
+    wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, what='access log')
+    os.rename(log, log + '.1')
+    r = p.run('-s', 'reopen')
+    assert r.returncode == 0, r.stderr
+    wait_for(lambda: os.path.exists(log), what='a new access.log after -s reopen')
+    assert p.get('/after').status == 200
+    wait_for(lambda: '/after' in p.read('logs', 'access.log'), what='line in the new log')
