@@ -27,56 +27,56 @@ struct log_target;
 struct alog;
 
 enum loc_match {
-	LOC_PREFIX = 0, /* location /path */
-	LOC_EXACT,      /* location = /path */
+	LOC_PREFIX = 0,	    /* location /path */
+	LOC_EXACT,	    /* location = /path */
 	LOC_PREFIX_NOREGEX, /* location ^~ /path */
-	LOC_REGEX,      /* location ~ re */
+	LOC_REGEX,	    /* location ~ re */
 	LOC_REGEX_CASELESS, /* location ~* re */
-	LOC_NAMED,      /* location @name */
+	LOC_NAMED,	    /* location @name */
 };
 
 /* struct hdr_set - `proxy_set_header NAME VALUE` / `add_header N V [always]`. */
 struct hdr_set {
-	char *name;        /* header name as written */
-	size_t namelen;    /* length of name */
+	char *name;	   /* header name as written */
+	size_t namelen;	   /* length of name */
 	struct cval value; /* value; an empty value removes the header */
-	bool always;       /* add_header ... always */
+	bool always;	   /* add_header ... always */
 };
 
 struct hdr_list {
 	struct hdr_set *v; /* entries in order */
-	int n;             /* count */
-	bool set;          /* set at this level (else inherited) */
+	int n;		   /* count */
+	bool set;	   /* set at this level (else inherited) */
 };
 
 struct str_list {
 	char **v; /* strings */
-	int n;    /* count */
+	int n;	  /* count */
 	bool set; /* set at this level (else inherited) */
 };
 
 /* struct access_rule - allow/deny. */
 struct access_rule {
-	bool deny;                 /* deny (else allow) */
-	bool all;                  /* `all` */
-	int family;                /* AF_INET, AF_INET6 or AF_UNIX */
+	bool deny;		    /* deny (else allow) */
+	bool all;		    /* `all` */
+	int family;		    /* AF_INET, AF_INET6 or AF_UNIX */
 	uint8_t addr[16], mask[16]; /* network and mask, network byte order */
 };
 
 /* struct error_page - `error_page CODE... [=[RESP]] URI`. */
 struct error_page {
-	int status;           /* the status this entry catches */
-	int overwrite;        /* =RESP: status to answer with; 0 = keep; -1 = `=` alone */
-	struct cval uri;      /* URI, @named location or absolute redirect */
+	int status;	 /* the status this entry catches */
+	int overwrite;	 /* =RESP: status to answer with; 0 = keep; -1 = `=` alone */
+	struct cval uri; /* URI, @named location or absolute redirect */
 };
 
 /* struct rewrite - one rewrite-module step, in order. */
 enum rw_kind {
 	RW_REWRITE = 0, /* rewrite REGEX REPLACEMENT [flag] */
-	RW_RETURN,      /* return CODE [TEXT|URL] | return URL */
-	RW_BREAK,       /* break */
-	RW_SET,         /* set $var value */
-	RW_IF,          /* if (cond) { ... } */
+	RW_RETURN,	/* return CODE [TEXT|URL] | return URL */
+	RW_BREAK,	/* break */
+	RW_SET,		/* set $var value */
+	RW_IF,		/* if (cond) { ... } */
 };
 
 enum rw_flag {
@@ -88,23 +88,23 @@ enum rw_flag {
 };
 
 struct rewrite {
-	enum rw_kind kind;   /* what this step does */
-	void *re;            /* pcre2_code *, RW_REWRITE */
-	struct cval repl;    /* replacement, return text/URL */
-	enum rw_flag flag;   /* rewrite flag */
-	int code;            /* return code */
-	const char *file;    /* where it was written */
+	enum rw_kind kind; /* what this step does */
+	void *re;	   /* pcre2_code *, RW_REWRITE */
+	struct cval repl;  /* replacement, return text/URL */
+	enum rw_flag flag; /* rewrite flag */
+	int code;	   /* return code */
+	const char *file;  /* where it was written */
 	int line;
 };
 
 /* struct proxy_pass - `proxy_pass URL`. */
 struct proxy_pass {
-	struct cval url;          /* as written */
-	struct ups_group *group;  /* resolved upstream (named or implicit) */
-	char *host;               /* $proxy_host: host[:port] from the URL */
-	char *uri;                /* URI part, or NULL when the URL had none */
-	size_t urilen;            /* length of uri */
-	bool has_uri;             /* URL carried a URI part (even "/") */
+	struct cval url;	 /* as written */
+	struct ups_group *group; /* resolved upstream (named or implicit) */
+	char *host;		 /* $proxy_host: host[:port] from the URL */
+	char *uri;		 /* URI part, or NULL when the URL had none */
+	size_t urilen;		 /* length of uri */
+	bool has_uri;		 /* URL carried a URI part (even "/") */
 };
 
 enum next_upstream_bits {
@@ -125,8 +125,8 @@ enum next_upstream_bits {
 /* struct proxy_redirect - `proxy_redirect FROM TO`. */
 struct proxy_redirect {
 	struct cval from; /* prefix to replace (or `default`, expanded at merge) */
-	struct cval to;   /* replacement */
-	void *re;         /* pcre2_code * for ~ / ~* forms */
+	struct cval to;	  /* replacement */
+	void *re;	  /* pcre2_code * for ~ / ~* forms */
 };
 
 struct mime_type {
@@ -136,32 +136,32 @@ struct mime_type {
 
 struct mime_types {
 	struct mime_type *v; /* sorted by ext for bsearch */
-	int n;               /* count */
+	int n;		     /* count */
 };
 
 /* struct cfg_loc - location-level configuration (also the http and server
  * level defaults). Integers use CFG_UNSET, pointers NULL for "unset". */
 struct cfg_loc {
 	/* identity */
-	enum loc_match match;     /* how the location matches */
-	char *pattern;            /* prefix, exact URI, regex source or @name */
-	size_t patlen;            /* length of pattern */
-	void *re;                 /* pcre2_code * for regex locations */
-	bool internal;            /* `internal` */
-	bool is_location;         /* a real location (not the http/server default) */
-	const char *file;         /* where it was defined */
+	enum loc_match match; /* how the location matches */
+	char *pattern;	      /* prefix, exact URI, regex source or @name */
+	size_t patlen;	      /* length of pattern */
+	void *re;	      /* pcre2_code * for regex locations */
+	bool internal;	      /* `internal` */
+	bool is_location;     /* a real location (not the http/server default) */
+	const char *file;     /* where it was defined */
 	int line;
-	struct cfg_loc *parent;   /* enclosing location, or the server's default */
-	struct cfg_srv *srv;      /* server it belongs to */
+	struct cfg_loc *parent; /* enclosing location, or the server's default */
+	struct cfg_srv *srv;	/* server it belongs to */
 
 	/* nested locations, classified for lookup */
-	struct cfg_loc **exact;   /* `=` */
+	struct cfg_loc **exact; /* `=` */
 	int nexact;
-	struct cfg_loc **prefix;  /* plain and ^~, longest pattern first */
+	struct cfg_loc **prefix; /* plain and ^~, longest pattern first */
 	int nprefix;
-	struct cfg_loc **regex;   /* ~ and ~*, in config order */
+	struct cfg_loc **regex; /* ~ and ~*, in config order */
 	int nregex;
-	struct cfg_loc **named;   /* @name (server level only) */
+	struct cfg_loc **named; /* @name (server level only) */
 	int nnamed;
 
 	/* rewrite module (not inherited) */
@@ -170,79 +170,79 @@ struct cfg_loc {
 
 	/* content (not inherited) */
 	struct proxy_pass *proxy; /* proxy_pass */
-	bool has_return;          /* the location ends in `return` */
+	bool has_return;	  /* the location ends in `return` */
 
 	/* proxy module (inherited) */
-	struct hdr_list proxy_headers;     /* proxy_set_header */
-	int proxy_http_version;            /* 10 or 11 */
-	int64_t proxy_connect_timeout;     /* ms */
-	int64_t proxy_send_timeout;        /* ms */
-	int64_t proxy_read_timeout;        /* ms */
-	int proxy_next_upstream;           /* NU_* bits */
-	int proxy_next_upstream_tries;     /* 0 = unlimited */
+	struct hdr_list proxy_headers;	     /* proxy_set_header */
+	int proxy_http_version;		     /* 10 or 11 */
+	int64_t proxy_connect_timeout;	     /* ms */
+	int64_t proxy_send_timeout;	     /* ms */
+	int64_t proxy_read_timeout;	     /* ms */
+	int proxy_next_upstream;	     /* NU_* bits */
+	int proxy_next_upstream_tries;	     /* 0 = unlimited */
 	int64_t proxy_next_upstream_timeout; /* ms, 0 = unlimited */
-	int proxy_buffering;               /* on/off (streaming either way) */
-	int64_t proxy_buffer_size;         /* bytes: upstream header buffer */
-	int proxy_buffers_num;             /* proxy_buffers NUM SIZE */
+	int proxy_buffering;		     /* on/off (streaming either way) */
+	int64_t proxy_buffer_size;	     /* bytes: upstream header buffer */
+	int proxy_buffers_num;		     /* proxy_buffers NUM SIZE */
 	int64_t proxy_buffers_size;
 	int64_t proxy_busy_buffers_size;
-	int proxy_request_buffering;       /* on/off */
+	int proxy_request_buffering;	   /* on/off */
 	struct str_list proxy_hide_header; /* extra headers hidden */
 	struct str_list proxy_pass_header; /* default-hidden headers passed */
 	struct proxy_redirect *redirects;  /* proxy_redirect list */
 	int nredirects;
-	int redirect_mode;                 /* CFG_UNSET, 0 off, 1 default, 2 list */
-	int proxy_intercept_errors;        /* on/off */
+	int redirect_mode;	    /* CFG_UNSET, 0 off, 1 default, 2 list */
+	int proxy_intercept_errors; /* on/off */
 	int proxy_pass_request_headers;
 	int proxy_pass_request_body;
 	int proxy_ignore_client_abort;
 
 	/* static files */
-	struct cval *root;         /* root or alias path */
-	int root_is_alias;         /* CFG_UNSET, 0 root, 1 alias */
-	struct str_list index;     /* index files */
-	struct cval *try_files;    /* try_files entries (last is the fallback) */
+	struct cval *root;	/* root or alias path */
+	int root_is_alias;	/* CFG_UNSET, 0 root, 1 alias */
+	struct str_list index;	/* index files */
+	struct cval *try_files; /* try_files entries (last is the fallback) */
 	int ntry_files;
-	int64_t expires;           /* seconds; CFG_UNSET; INT64_MIN for off */
-	bool expires_epoch_max;    /* expires epoch / max */
-	int expires_mode;          /* 0 none, 1 relative, 2 epoch, 3 max, 4 off */
-	int sendfile;              /* on/off */
+	int64_t expires;	/* seconds; CFG_UNSET; INT64_MIN for off */
+	bool expires_epoch_max; /* expires epoch / max */
+	int expires_mode;	/* 0 none, 1 relative, 2 epoch, 3 max, 4 off */
+	int sendfile;		/* on/off */
 	int tcp_nopush;
 	int tcp_nodelay;
 	int autoindex;
-	struct mime_types *types;  /* types {} (shared, owned by cfg) */
+	struct mime_types *types; /* types {} (shared, owned by cfg) */
 	char *default_type;
 	int log_not_found;
 
 	/* response headers and errors */
-	struct hdr_list add_headers;   /* add_header */
+	struct hdr_list add_headers; /* add_header */
 	struct error_page *error_pages;
 	int nerror_pages;
 	bool error_pages_set;
-	int server_tokens;             /* on/off */
+	int server_tokens; /* on/off */
 	int recursive_error_pages;
 
 	/* client */
-	int64_t client_max_body_size;  /* bytes, 0 = unlimited */
-	int64_t client_body_timeout;   /* ms */
+	int64_t client_max_body_size; /* bytes, 0 = unlimited */
+	int64_t client_body_timeout;  /* ms */
 	int64_t client_body_buffer_size;
-	int64_t send_timeout;          /* ms */
-	int64_t keepalive_timeout;     /* ms, 0 = no keep-alive */
+	int64_t send_timeout;	   /* ms */
+	int64_t keepalive_timeout; /* ms, 0 = no keep-alive */
 	int keepalive_requests;
 	int64_t lingering_timeout;
 	int chunked_transfer_encoding;
 
 	/* access */
-	struct access_rule *access;    /* allow/deny in order */
+	struct access_rule *access; /* allow/deny in order */
 	int naccess;
 	bool access_set;
 
 	/* logs */
-	struct alog **alogs;           /* access_log targets; NULL + alog_off for off */
+	struct alog **alogs; /* access_log targets; NULL + alog_off for off */
 	int nalogs;
 	bool alog_set;
 	bool alog_off;
-	struct log_target *error_log;  /* error_log at this level */
+	struct log_target *error_log; /* error_log at this level */
 
 	/* the rest of the proxy's content handlers */
 	bool stub_status; /* stub_status: nginx's status page */
@@ -253,12 +253,12 @@ struct cfg_loc {
 struct cfg_listen {
 	struct sockaddr_storage addr; /* bound address */
 	socklen_t addrlen;
-	char *text;                   /* address as written, for messages */
+	char *text; /* address as written, for messages */
 	bool default_server;
 	bool reuseport;
-	int backlog;                  /* default 511 as nginx */
-	int ipv6only;                 /* CFG_UNSET or 0/1 */
-	bool ssl;                     /* `ssl` (TLS issue) */
+	int backlog;  /* default 511 as nginx */
+	int ipv6only; /* CFG_UNSET or 0/1 */
+	bool ssl;     /* `ssl` (TLS issue) */
 	bool http2;
 	const char *file;
 	int line;
@@ -266,59 +266,59 @@ struct cfg_listen {
 
 /* struct server_name - one server_name entry. */
 struct server_name {
-	char *name;        /* lowercased name or regex source */
-	size_t len;        /* length */
-	int kind;          /* 0 exact, 1 leading wildcard, 2 trailing wildcard, 3 regex */
-	void *re;          /* pcre2_code * for regex names */
+	char *name; /* lowercased name or regex source */
+	size_t len; /* length */
+	int kind;   /* 0 exact, 1 leading wildcard, 2 trailing wildcard, 3 regex */
+	void *re;   /* pcre2_code * for regex names */
 };
 
 /* struct cfg_srv - a `server {}` block of http. */
 struct cfg_srv {
-	struct server_name *names;    /* server_name entries in order */
+	struct server_name *names; /* server_name entries in order */
 	int nnames;
-	struct cfg_listen *listens;   /* listen directives */
+	struct cfg_listen *listens; /* listen directives */
 	int nlistens;
-	struct cfg_loc loc;           /* server-level defaults + locations tree */
+	struct cfg_loc loc;	       /* server-level defaults + locations tree */
 	int64_t client_header_timeout; /* ms */
 	int64_t client_header_buffer_size;
-	int large_header_num;         /* large_client_header_buffers NUM SIZE */
+	int large_header_num; /* large_client_header_buffers NUM SIZE */
 	int64_t large_header_size;
 	int underscores_in_headers;
 	int ignore_invalid_headers;
 	int merge_slashes;
 	const char *file;
 	int line;
-	int index;                    /* position in http->servers */
+	int index; /* position in http->servers */
 };
 
 /* struct listen_group - servers sharing one listening address. */
 struct listen_group {
-	struct cfg_listen *listen;    /* the first listen directive for it */
-	struct cfg_srv **servers;     /* servers on this address, config order */
+	struct cfg_listen *listen; /* the first listen directive for it */
+	struct cfg_srv **servers;  /* servers on this address, config order */
 	int nservers;
-	struct cfg_srv *default_srv;  /* default_server, or the first */
+	struct cfg_srv *default_srv; /* default_server, or the first */
 };
 
 /* struct log_format - `log_format NAME [escape=...] STRING...`. */
 struct log_format {
 	char *name;
 	struct cval fmt; /* the joined format */
-	int escape;      /* 0 default, 1 json, 2 none */
+	int escape;	 /* 0 default, 1 json, 2 none */
 };
 
 /* struct cfg_http - the http {} block. */
 struct cfg_http {
-	struct cfg_loc loc;           /* http-level defaults */
-	struct cfg_srv **servers;     /* server blocks */
+	struct cfg_loc loc;	  /* http-level defaults */
+	struct cfg_srv **servers; /* server blocks */
 	int nservers;
 	struct ups_group **upstreams; /* named and implicit upstream groups */
 	int nupstreams;
-	struct cfg_map *maps;         /* map blocks */
-	struct log_format *formats;   /* log_format entries ("combined" first) */
+	struct cfg_map *maps;	    /* map blocks */
+	struct log_format *formats; /* log_format entries ("combined" first) */
 	int nformats;
 	struct listen_group *lgroups; /* distinct listen addresses */
 	int nlgroups;
-	struct mime_types *types;     /* http-level types */
+	struct mime_types *types; /* http-level types */
 	int64_t client_header_timeout, client_header_buffer_size, large_header_size;
 	int large_header_num;
 	int variables_hash_max_size;
@@ -326,29 +326,29 @@ struct cfg_http {
 
 /* struct cfg - one configuration generation. */
 struct cfg {
-	_Atomic int refs;              /* connections and the daemon hold refs */
-	char *conf_file;               /* absolute path of the main file */
-	char *prefix;                  /* -p prefix (ends with '/') */
-	char *conf_prefix;             /* directory of conf_file (ends with '/') */
-	int workers;                   /* worker_processes */
-	int worker_connections;        /* per worker */
+	_Atomic int refs;	/* connections and the daemon hold refs */
+	char *conf_file;	/* absolute path of the main file */
+	char *prefix;		/* -p prefix (ends with '/') */
+	char *conf_prefix;	/* directory of conf_file (ends with '/') */
+	int workers;		/* worker_processes */
+	int worker_connections; /* per worker */
 	int worker_rlimit_nofile;
-	char *pid_file;                /* pid */
-	char *user, *group;            /* user */
-	bool daemon;                   /* `daemon on` (lbd stays in the foreground) */
-	struct log_target *error_log;  /* main error_log */
-	struct cfg_http *http;         /* NULL without an http block */
-	char *bpf_pin_path;           /* bpf_pin_path: pinned maps directory, NULL = off */
-	struct alog **alogs;           /* every access_log opened (closed at release) */
+	char *pid_file;		      /* pid */
+	char *user, *group;	      /* user */
+	bool daemon;		      /* `daemon on` (lbd stays in the foreground) */
+	struct log_target *error_log; /* main error_log */
+	struct cfg_http *http;	      /* NULL without an http block */
+	char *bpf_pin_path;	      /* bpf_pin_path: pinned maps directory, NULL = off */
+	struct alog **alogs;	      /* every access_log opened (closed at release) */
 	int nalogs;
-	void *tree;                    /* struct cfg_tree, kept for -T */
-	void *arena;                   /* all allocations of this generation */
-	char *ctl_socket;              /* control_socket PATH (absolute), NULL = off;
+	void *tree;		/* struct cfg_tree, kept for -T */
+	void *arena;		/* all allocations of this generation */
+	char *ctl_socket;	/* control_socket PATH (absolute), NULL = off;
 					* default PREFIX/logs/lbd.sock */
-	bool ctl_socket_set;           /* control_socket written in the config (a failure
+	bool ctl_socket_set;	/* control_socket written in the config (a failure
 					* to open it is then fatal, else a warning) */
-	int ctl_socket_mode;           /* mode= permission bits (default 0600) */
-	char *ctl_socket_group;        /* group= owner group name, NULL = unchanged */
+	int ctl_socket_mode;	/* mode= permission bits (default 0600) */
+	char *ctl_socket_group; /* group= owner group name, NULL = unchanged */
 };
 
 #endif

@@ -29,8 +29,8 @@ struct lbd_stats {
  * Writing / Waiting; waiting = active - reading - writing). */
 enum stats_conn_state {
 	STATS_WAITING = 0, /* idle: no request bytes yet, or keep-alive */
-	STATS_READING,     /* reading a request head */
-	STATS_WRITING,     /* request read, response in progress */
+	STATS_READING,	   /* reading a request head */
+	STATS_WRITING,	   /* request read, response in progress */
 };
 
 extern struct lbd_stats lbd_stats;

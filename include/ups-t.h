@@ -20,9 +20,11 @@
 /* Upper bounds (us) of the response-time histogram buckets of a server;
  * the last bucket is +Inf. Prometheus-style, for lbd_metrics. */
 #define UPS_LAT_BUCKETS 12
-#define UPS_LAT_BOUNDS_US                                                                          \
-	{ 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000,      \
-	  10000000 }
+#define UPS_LAT_BOUNDS_US                                                                     \
+	{                                                                                     \
+		5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000, \
+			10000000                                                              \
+	}
 
 struct ups_group;
 struct bal_rr; /* round-robin schedules, private to bal_rr.c */
@@ -66,44 +68,44 @@ enum ups_hc_result {
 
 /* struct ups_server - one `server` line of an upstream block. */
 struct ups_server {
-	char *name;                   /* address as written: "127.0.0.1:3001" */
+	char *name;		      /* address as written: "127.0.0.1:3001" */
 	struct sockaddr_storage addr; /* resolved address */
-	socklen_t addrlen;            /* length of addr */
-	int index;                    /* position in group->servers */
-	int weight;                   /* configured weight= (>= 1, default 1) */
-	int max_fails;                /* max_fails= (default 1; 0 = never fail) */
-	int fail_timeout_ms;          /* fail_timeout= in ms (default 10000) */
-	int max_conns;                /* max_conns= (0 = unlimited) */
-	int slow_start_ms;            /* slow_start= in ms (0 = off; ignored when sole) */
-	bool backup;                  /* only used when every primary is down */
-	bool down;                    /* marked `down` in the config */
+	socklen_t addrlen;	      /* length of addr */
+	int index;		      /* position in group->servers */
+	int weight;		      /* configured weight= (>= 1, default 1) */
+	int max_fails;		      /* max_fails= (default 1; 0 = never fail) */
+	int fail_timeout_ms;	      /* fail_timeout= in ms (default 10000) */
+	int max_conns;		      /* max_conns= (0 = unlimited) */
+	int slow_start_ms;	      /* slow_start= in ms (0 = off; ignored when sole) */
+	bool backup;		      /* only used when every primary is down */
+	bool down;		      /* marked `down` in the config */
 
 	/* shared runtime state, atomics only */
-	_Atomic int eff_weight;      /* weight in force (lbctl may change it) */
-	_Atomic int active;          /* requests in flight to this server */
-	_Atomic int fails;           /* failures counted in the current window */
-	_Atomic int64_t fail_ms;     /* time (ms, monotonic) of the last failure */
-	_Atomic uint64_t requests;   /* requests sent */
-	_Atomic uint64_t failures;   /* failures ever counted */
+	_Atomic int eff_weight;		/* weight in force (lbctl may change it) */
+	_Atomic int active;		/* requests in flight to this server */
+	_Atomic int fails;		/* failures counted in the current window */
+	_Atomic int64_t fail_ms;	/* time (ms, monotonic) of the last failure */
+	_Atomic uint64_t requests;	/* requests sent */
+	_Atomic uint64_t failures;	/* failures ever counted */
 	_Atomic uint64_t resp_class[6]; /* responses by status class: [1]..[5], [0] other */
 	_Atomic uint64_t lat_hist[UPS_LAT_BUCKETS]; /* full response times per bucket */
-	_Atomic uint64_t lat_sum_us; /* sum of full response times, us */
+	_Atomic uint64_t lat_sum_us;		    /* sum of full response times, us */
 
 	/* added by the balancers (ups.c, bal_*.c) */
-	_Atomic int64_t checked_ms;  /* nginx `checked`: last failure, or last pick made
+	_Atomic int64_t checked_ms; /* nginx `checked`: last failure, or last pick made
 				      * after fail_timeout (the probe); a success resets
 				      * fails only when checked_ms > fail_ms */
-	_Atomic int64_t cur_weight;  /* smooth-WRR running weight, used live by the
+	_Atomic int64_t cur_weight; /* smooth-WRR running weight, used live by the
 				      * least_conn and same-name chash tie-breaks */
-	bool sole;                   /* only server of its group and no backups (nginx
+	bool sole;		    /* only server of its group and no backups (nginx
 				      * `single`): failures never make it unusable */
 
 	/* added by the control socket (ctl.c) */
-	_Atomic int admin;           /* enum ups_admin; written by the main thread only,
+	_Atomic int admin; /* enum ups_admin; written by the main thread only,
 				      * read by every picker */
 
 	/* slow start (ups.c): written at a recovery by whoever notices it */
-	_Atomic int64_t ramp_ms;     /* start of the current weight ramp (ms,
+	_Atomic int64_t ramp_ms;       /* start of the current weight ramp (ms,
 				      * monotonic), 0 = none ever */
 	_Atomic uint64_t ramp_hc_seen; /* hc_changes last seen while healthy: a
 					* different count on a healthy server is
@@ -124,11 +126,11 @@ struct ups_server {
 
 /* struct bal_ctx - per-request input to a balancer's pick(). */
 struct bal_ctx {
-	const struct sockaddr *client; /* client address, for ip_hash */
-	const char *key;               /* evaluated `hash KEY`, for hash */
-	size_t keylen;                 /* length of key */
-	int64_t now_ms;                /* monotonic now, ms */
-	int tries;                     /* servers tried so far for this request */
+	const struct sockaddr *client;	      /* client address, for ip_hash */
+	const char *key;		      /* evaluated `hash KEY`, for hash */
+	size_t keylen;			      /* length of key */
+	int64_t now_ms;			      /* monotonic now, ms */
+	int tries;			      /* servers tried so far for this request */
 	uint64_t tried[UPS_MAX_SERVERS / 64]; /* bitmap: servers already tried */
 };
 
@@ -161,42 +163,42 @@ struct ups_hc {
 };
 
 enum ups_method {
-	UPS_M_RR = 0,      /* default: smooth weighted round robin */
-	UPS_M_LEAST_CONN,  /* least_conn */
-	UPS_M_IP_HASH,     /* ip_hash */
-	UPS_M_HASH,        /* hash KEY [consistent] */
-	UPS_M_RANDOM,      /* random [two [least_conn]] */
+	UPS_M_RR = 0,	  /* default: smooth weighted round robin */
+	UPS_M_LEAST_CONN, /* least_conn */
+	UPS_M_IP_HASH,	  /* ip_hash */
+	UPS_M_HASH,	  /* hash KEY [consistent] */
+	UPS_M_RANDOM,	  /* random [two [least_conn]] */
 };
 
 /* struct ups_group - one `upstream NAME {}` block (or an implicit group for
  * `proxy_pass http://ADDR`). Immutable after configuration, except the
  * atomics in its servers and in the balancer state. */
 struct ups_group {
-	char *name;                  /* upstream name, or "ADDR" for implicit */
-	const char *file;            /* config file of the block, for messages */
-	int line;                    /* line of the block */
-	struct ups_server *servers;  /* array, primaries and backups in config order */
-	int nservers;                /* entries in servers */
-	enum ups_method method;      /* balancing method */
-	bool hash_consistent;        /* `hash KEY consistent` */
-	bool random_two;             /* `random two` */
-	void *hash_key;              /* compiled `hash` KEY (struct cval *), owned by config */
-	int keepalive;               /* `keepalive N`: idle connections cached per worker */
-	int keepalive_requests;      /* default 1000 */
-	int keepalive_timeout_ms;    /* default 60000 */
-	const struct bal_ops *ops;   /* the algorithm */
-	void *bal;                   /* algorithm state, owned by ops */
-	bool implicit;               /* created by proxy_pass with a literal address */
-	struct bal_rr *rr;           /* round-robin schedules for primaries and backups:
+	char *name;		    /* upstream name, or "ADDR" for implicit */
+	const char *file;	    /* config file of the block, for messages */
+	int line;		    /* line of the block */
+	struct ups_server *servers; /* array, primaries and backups in config order */
+	int nservers;		    /* entries in servers */
+	enum ups_method method;	    /* balancing method */
+	bool hash_consistent;	    /* `hash KEY consistent` */
+	bool random_two;	    /* `random two` */
+	void *hash_key;		    /* compiled `hash` KEY (struct cval *), owned by config */
+	int keepalive;		    /* `keepalive N`: idle connections cached per worker */
+	int keepalive_requests;	    /* default 1000 */
+	int keepalive_timeout_ms;   /* default 60000 */
+	const struct bal_ops *ops;  /* the algorithm */
+	void *bal;		    /* algorithm state, owned by ops */
+	bool implicit;		    /* created by proxy_pass with a literal address */
+	struct bal_rr *rr;	    /* round-robin schedules for primaries and backups:
 				      * every method falls back to them (backups, hash
 				      * retries); built by ups_group_init() */
-	struct ups_hc hc;	     /* active health checks (`health_check`) */
-	bool slow_start;	     /* some server ramps (slow_start > 0, not sole):
+	struct ups_hc hc;	    /* active health checks (`health_check`) */
+	bool slow_start;	    /* some server ramps (slow_start > 0, not sole):
 				      * set by ups_group_init() */
-	int queue_max;		     /* `queue N`: requests that may wait for a server,
+	int queue_max;		    /* `queue N`: requests that may wait for a server,
 				      * all workers together (0: no queue, fail at once) */
-	int queue_timeout_ms;	     /* `queue N timeout=T`: longest wait (default 60000) */
-	_Atomic int queued;	     /* requests waiting now (proxy.c); the one mutable
+	int queue_timeout_ms;	    /* `queue N timeout=T`: longest wait (default 60000) */
+	_Atomic int queued;	    /* requests waiting now (proxy.c); the one mutable
 				      * field of a group besides server and balancer state */
 };
 

@@ -36,7 +36,7 @@ void stats_request_start(void)
 
 static _Atomic int64_t *state_counter(int st)
 {
-	return st == STATS_READING ? &lbd_stats.reading
+	return st == STATS_READING   ? &lbd_stats.reading
 	       : st == STATS_WRITING ? &lbd_stats.writing
 				     : NULL;
 }
