@@ -62,10 +62,16 @@ void cfg_warn(const struct cfg_node *n, const char *fmt, ...)
 
 void *cfg_grow(struct build *b, void *old, int n, size_t elem)
 {
-	/* Config-time arrays grow by copying into the pool: simple, and the
-	 * whole generation is freed at once. */
-	void *m = pool_alloc(b->pool, (size_t)(n + 1) * elem);
+	void *m;
 
+	/* Arrays only ever grow through PUSH, from empty, so their capacity
+	 * is implied: the next power of two. Doubling keeps a configuration
+	 * with thousands of entries linear; the pool frees it all at once. */
+	if (old && n > 0 && (n & (n - 1)) != 0) {
+		memset((char *)old + (size_t)n * elem, 0, elem);
+		return old;
+	}
+	m = pool_alloc(b->pool, (size_t)(n ? 2 * n : 1) * elem);
 	if (!m)
 		return NULL;
 	if (old && n)

@@ -70,7 +70,8 @@ int cfg_fail(struct build *b, const struct cfg_node *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /* cfg_warn - log a warning naming FILE:LINE. */
 void cfg_warn(const struct cfg_node *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* cfg_grow - a copy of OLD (N elements) with room for one more, zeroed. */
+/* cfg_grow - OLD (N elements, grown only by PUSH) with room for one more,
+ * the new element zeroed: doubles when N is 0 or a power of two. */
 void *cfg_grow(struct build *b, void *old, int n, size_t elem);
 
 #define PUSH(b, arr, cnt)                                                         \

@@ -377,3 +377,51 @@ Test(cfg, time_and_size_units)
 	cr_expect_neq(cfg_parse_size("-1", &v), 0);
 	cr_expect_neq(cfg_parse_size("1q", &v), 0);
 }
+
+Test(cfg, long_lists_keep_every_entry_in_order)
+{
+	static char text[65536];
+	char err[1024];
+	size_t n = 0;
+	struct cfg *c;
+
+	/* past several powers of two: the arrays grow by doubling */
+	n += (size_t)snprintf(text + n, sizeof(text) - n, HTTP_HEAD "upstream u {\n");
+	for (int i = 0; i < 70; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "server 127.0.0.1:%d;\n",
+				      2000 + i);
+	n += (size_t)snprintf(text + n, sizeof(text) - n, "}\nserver { listen 127.0.0.1:8080;\n");
+	for (int i = 0; i < 130; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "server_name h%d.test;\n", i);
+	for (int i = 0; i < 33; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n,
+				      "location = /l%d { return 200 x; }\n", i);
+	snprintf(text + n, sizeof(text) - n, "}\n}\n");
+	c = load_text(text, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	struct ups_group *g = NULL;
+
+	for (int i = 0; i < c->http->nupstreams; i++)
+		if (strcmp(c->http->upstreams[i]->name, "u") == 0)
+			g = c->http->upstreams[i];
+	cr_assert_not_null(g);
+	cr_assert_eq(g->nservers, 70);
+	for (int i = 0; i < 70; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "127.0.0.1:%d", 2000 + i);
+		cr_expect_str_eq(g->servers[i].name, want);
+	}
+	struct cfg_srv *s = c->http->servers[0];
+
+	cr_assert_eq(s->nnames, 130);
+	for (int i = 0; i < 130; i++) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "h%d.test", i);
+		cr_expect_str_eq(s->names[i].name, want);
+	}
+	cr_expect_eq(s->loc.nexact, 33);
+	cfg_unref(c);
+	cleanup();
+}
