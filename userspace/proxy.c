@@ -327,6 +327,10 @@ static void queue_leave(struct uconn *u)
 static void up_release(struct uconn *u, bool failed)
 {
 	struct conn *c = u->c;
+	/* Only a connection of the configuration in force may be pooled: an
+	 * older generation's servers are freed with it, and a new server at
+	 * the same address in memory must not inherit this connection. */
+	bool current = c && c->cfg == u->w->cfg;
 
 	queue_leave(u); /* a client gone while queued */
 
@@ -342,7 +346,7 @@ static void up_release(struct uconn *u, bool failed)
 		worker_relay_put(u->w, u->rbuf);
 		u->rbuf = NULL;
 	}
-	if (!failed && u->keepalive && u->done && u->io.fd >= 0 && !u->w->quitting &&
+	if (!failed && current && u->keepalive && u->done && u->io.fd >= 0 && !u->w->quitting &&
 	    u->requests < u->g->keepalive_requests && idle_count(u->w, u->g) < u->g->keepalive) {
 		u->state = US_IDLE;
 		u->next_idle = u->w->idle;
