@@ -75,10 +75,13 @@ $(B)/lbd: $(B)/obj/userspace/main.o $(LIB)
 $(B)/lbctl: $(B)/obj/tools/lbctl.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(B)/xdpbench: $(B)/obj/tools/xdpbench.o $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(B)/demo_backend: $(B)/obj/tools/demo_backend.o
 	$(CC) $(LDFLAGS) $^ -lpthread -o $@
 
-BINS := $(B)/lbd $(B)/lbctl $(B)/demo_backend
+BINS := $(B)/lbd $(B)/lbctl $(B)/demo_backend $(B)/xdpbench
 all: $(BINS)
 
 # --- tests -----------------------------------------------------------------

@@ -43,6 +43,50 @@ struct lb_ups_val {
 	__u64 updated_ns; /* CLOCK_MONOTONIC of the last mirror pass */
 };
 
+/* ---- XDP guard (bpf/guard.bpf.c) ---- */
+
+/* struct lb_lpm4_key / lb_lpm6_key - LPM trie keys: prefix length in bits,
+ * then the address in network byte order (lb_ban4/6, lb_allow4/6). */
+struct lb_lpm4_key {
+	__u32 prefixlen; /* 0..32 */
+	__u32 addr;	 /* IPv4, network order */
+};
+
+struct lb_lpm6_key {
+	__u32 prefixlen; /* 0..128 */
+	__u8 addr[16];	 /* IPv6 */
+};
+
+/* struct lb_ban_val - one banned CIDR. */
+struct lb_ban_val {
+	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) deadline; 0 = never */
+	__u64 hits;	  /* packets dropped by this entry */
+};
+
+/* struct lb_addr_key - a source address, IPv4 mapped into IPv6. */
+struct lb_addr_key {
+	__u8 addr[16];
+};
+
+/* struct lb_syn_bucket - per-source SYN token bucket. */
+struct lb_syn_bucket {
+	__u64 tokens;  /* SYNs still allowed now */
+	__u64 last_ns; /* last refill */
+};
+
+/* enum lb_xdp_reason - slots of lb_xdp_stats (packets, per CPU). */
+enum lb_xdp_reason {
+	LB_XDP_PASS = 0,      /* passed: nothing against it */
+	LB_XDP_PASS_ALLOWED,  /* passed: source on the allow list */
+	LB_XDP_PASS_UNPARSED, /* passed: too short or not parsed (the stack decides) */
+	LB_XDP_DROP_BANNED,   /* dropped: source in the ban list */
+	LB_XDP_DROP_SYN,      /* dropped: SYN over the per-source budget */
+	LB_XDP_NREASONS,
+};
+
+_Static_assert(sizeof(struct lb_lpm4_key) == 8, "lb_lpm4_key layout");
+_Static_assert(sizeof(struct lb_lpm6_key) == 20, "lb_lpm6_key layout");
+_Static_assert(sizeof(struct lb_ban_val) == 16, "lb_ban_val layout");
 _Static_assert(sizeof(struct lb_ups_key) == 96, "lb_ups_key layout");
 _Static_assert(sizeof(struct lb_ups_val) == 56, "lb_ups_val layout");
 
