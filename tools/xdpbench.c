@@ -106,7 +106,9 @@ int main(int argc, char **argv)
 	}
 	printf("%-22s %10s %8s\n", "path", "ns/packet", "verdict");
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
-		unsigned char b[128];
+		/* the IP header 4-byte aligned after the 14-byte Ethernet header */
+		_Alignas(8) unsigned char raw[136];
+		unsigned char *b = raw + 2;
 		size_t len = rows[i].v6 ? frame6(b, rows[i].src) : frame4(b, rows[i].src);
 		__u32 ns = 0, ret = 0;
 

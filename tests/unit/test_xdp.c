@@ -47,16 +47,22 @@ static void teardown(void)
 
 /* frame builders --------------------------------------------------------- */
 
+/* struct frame - a frame starting 2 bytes into an aligned buffer, so the
+ * IP header after the 14-byte Ethernet header is 4-byte aligned (as the
+ * kernel aligns received packets: NET_IP_ALIGN). */
 struct frame {
-	unsigned char b[256];
+	_Alignas(8) unsigned char raw[258];
+	unsigned char *b; /* raw + 2 */
 	size_t len;
 };
 
 static void eth(struct frame *f, int vlans, uint16_t proto)
 {
-	struct ethhdr *e = (struct ethhdr *)f->b;
+	struct ethhdr *e;
 
 	memset(f, 0, sizeof(*f));
+	f->b = f->raw + 2;
+	e = (struct ethhdr *)f->b;
 	memset(e->h_dest, 0x11, 6);
 	memset(e->h_source, 0x22, 6);
 	f->len = sizeof(*e);
