@@ -35,6 +35,18 @@ enum stats_conn_state {
 
 extern struct lbd_stats lbd_stats;
 
+/* stats_ld / stats_lds - a counter read by the control thread or a status
+ * page: relaxed, a figure not a synchronisation point. */
+static inline uint64_t stats_ld(_Atomic uint64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
+static inline int64_t stats_lds(_Atomic int64_t *v)
+{
+	return atomic_load_explicit(v, memory_order_relaxed);
+}
+
 void stats_conn_opened(void);
 void stats_conn_closed(void);
 void stats_request_done(const struct conn *c);

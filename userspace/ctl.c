@@ -501,11 +501,6 @@ static int cmd_ups_enable(struct ctl_req *r)
 	return set_admin(r, UPS_ADMIN_UP, "enabled");
 }
 
-static uint64_t ld(_Atomic uint64_t *v)
-{
-	return atomic_load_explicit(v, memory_order_relaxed);
-}
-
 static int cmd_stats(struct ctl_req *r)
 {
 	struct lbd_stats *st = &lbd_stats;
@@ -524,14 +519,14 @@ static int cmd_stats(struct ctl_req *r)
 	unsigned long long cls[6];
 
 	for (int i = 0; i < 6; i++)
-		cls[i] = (unsigned long long)ld(&st->status[i]);
+		cls[i] = (unsigned long long)stats_ld(&st->status[i]);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral" /* fmt is one of the two literals above */
-	out_printf(r->out, fmt, (unsigned long long)ld(&st->accepted),
-		   (unsigned long long)ld(&st->handled), (long long)atomic_load(&st->active),
-		   (unsigned long long)ld(&st->requests), cls[1], cls[2], cls[3], cls[4], cls[5],
-		   cls[0], (unsigned long long)ld(&st->bytes_in),
-		   (unsigned long long)ld(&st->bytes_out));
+	out_printf(r->out, fmt, (unsigned long long)stats_ld(&st->accepted),
+		   (unsigned long long)stats_ld(&st->handled), (long long)atomic_load(&st->active),
+		   (unsigned long long)stats_ld(&st->requests), cls[1], cls[2], cls[3], cls[4],
+		   cls[5], cls[0], (unsigned long long)stats_ld(&st->bytes_in),
+		   (unsigned long long)stats_ld(&st->bytes_out));
 #pragma GCC diagnostic pop
 	for (int i = 0, k = 0; i < ngroups; i++) {
 		const struct ups_group *g = r->cfg->http->upstreams[i];
@@ -543,15 +538,15 @@ static int cmd_stats(struct ctl_req *r)
 		for (int j = 0; j < g->nservers; j++) {
 			struct ups_server *s = &g->servers[j];
 
-			req += ld(&s->requests);
-			fail += ld(&s->failures);
+			req += stats_ld(&s->requests);
+			fail += stats_ld(&s->failures);
 			act += atomic_load(&s->active);
 			usable += ups_server_usable(s, now) && atomic_load(&s->eff_weight) > 0;
 			for (int c = 0; c < 6; c++)
-				resp[c] += ld(&s->resp_class[c]);
+				resp[c] += stats_ld(&s->resp_class[c]);
 			for (int b = 0; b < UPS_LAT_BUCKETS; b++)
-				lat_n += ld(&s->lat_hist[b]);
-			lat_us += ld(&s->lat_sum_us);
+				lat_n += stats_ld(&s->lat_hist[b]);
+			lat_us += stats_ld(&s->lat_sum_us);
 		}
 		if (r->json) {
 			if (k++)

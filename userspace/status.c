@@ -89,16 +89,6 @@ static bool get_or_head(struct conn *c)
 	return false;
 }
 
-static uint64_t ld(_Atomic uint64_t *v)
-{
-	return atomic_load_explicit(v, memory_order_relaxed);
-}
-
-static int64_t lds(_Atomic int64_t *v)
-{
-	return atomic_load_explicit(v, memory_order_relaxed);
-}
-
 /* status_stub - nginx's page, byte for byte:
  *   Active connections: 1
  *   server accepts handled requests
@@ -108,8 +98,8 @@ static int64_t lds(_Atomic int64_t *v)
 void status_stub(struct conn *c)
 {
 	struct page pg = {.c = c};
-	int64_t active = lds(&lbd_stats.active), reading = lds(&lbd_stats.reading),
-		writing = lds(&lbd_stats.writing), waiting = active - reading - writing;
+	int64_t active = stats_lds(&lbd_stats.active), reading = stats_lds(&lbd_stats.reading),
+		writing = stats_lds(&lbd_stats.writing), waiting = active - reading - writing;
 
 	if (!get_or_head(c))
 		return;
@@ -117,9 +107,9 @@ void status_stub(struct conn *c)
 		waiting = 0;
 	page_printf(&pg, "Active connections: %lld \n", (long long)active);
 	page_printf(&pg, "server accepts handled requests\n");
-	page_printf(&pg, " %llu %llu %llu \n", (unsigned long long)ld(&lbd_stats.accepted),
-		    (unsigned long long)ld(&lbd_stats.handled),
-		    (unsigned long long)ld(&lbd_stats.requests));
+	page_printf(&pg, " %llu %llu %llu \n", (unsigned long long)stats_ld(&lbd_stats.accepted),
+		    (unsigned long long)stats_ld(&lbd_stats.handled),
+		    (unsigned long long)stats_ld(&lbd_stats.requests));
 	page_printf(&pg, "Reading: %lld Writing: %lld Waiting: %lld \n", (long long)reading,
 		    (long long)writing, (long long)waiting);
 	send_page(c, &pg, "text/plain");
@@ -224,7 +214,7 @@ static void server_responses(struct page *pg, const struct cfg *cfg)
 				page_printf(pg, "lbd_upstream_responses_total{");
 				server_labels(pg, g, s);
 				page_printf(pg, ",class=\"%s\"} %llu\n", classes[cl % 6],
-					    (unsigned long long)ld(&s->resp_class[cl % 6]));
+					    (unsigned long long)stats_ld(&s->resp_class[cl % 6]));
 			}
 		}
 	}
@@ -245,7 +235,7 @@ static void server_latency(struct page *pg, const struct cfg *cfg)
 			uint64_t cum = 0;
 
 			for (int b = 0; b < UPS_LAT_BUCKETS; b++) {
-				cum += ld(&s->lat_hist[b]);
+				cum += stats_ld(&s->lat_hist[b]);
 				page_printf(pg, "lbd_upstream_response_seconds_bucket{");
 				server_labels(pg, g, s);
 				if (b < (int)ARRAY_SIZE(bounds))
@@ -258,7 +248,7 @@ static void server_latency(struct page *pg, const struct cfg *cfg)
 			}
 			page_printf(pg, "lbd_upstream_response_seconds_sum{");
 			server_labels(pg, g, s);
-			page_printf(pg, "} %.6f\n", (double)ld(&s->lat_sum_us) / 1e6);
+			page_printf(pg, "} %.6f\n", (double)stats_ld(&s->lat_sum_us) / 1e6);
 			page_printf(pg, "lbd_upstream_response_seconds_count{");
 			server_labels(pg, g, s);
 			page_printf(pg, "} %llu\n", (unsigned long long)cum);
@@ -271,14 +261,14 @@ void status_metrics(struct conn *c)
 	static const char *const classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 	struct page pg = {.c = c};
 	const struct cfg *cfg = c->cfg;
-	int64_t now = lbd_now_ms(), active = lds(&lbd_stats.active),
-		reading = lds(&lbd_stats.reading), writing = lds(&lbd_stats.writing);
+	int64_t now = lbd_now_ms(), active = stats_lds(&lbd_stats.active),
+		reading = stats_lds(&lbd_stats.reading), writing = stats_lds(&lbd_stats.writing);
 
 	if (!get_or_head(c))
 		return;
 	help(&pg, "lbd_connections_accepted_total", "counter", "Client connections accepted.");
 	page_printf(&pg, "lbd_connections_accepted_total %llu\n",
-		    (unsigned long long)ld(&lbd_stats.accepted));
+		    (unsigned long long)stats_ld(&lbd_stats.accepted));
 	help(&pg, "lbd_connections_active", "gauge", "Open client connections.");
 	page_printf(&pg, "lbd_connections_active %lld\n", (long long)active);
 	help(&pg, "lbd_connections", "gauge", "Open client connections by state.");
@@ -288,20 +278,20 @@ void status_metrics(struct conn *c)
 		    (long long)LBD_MAX(active - reading - writing, 0));
 	help(&pg, "lbd_http_requests_total", "counter", "HTTP requests read.");
 	page_printf(&pg, "lbd_http_requests_total %llu\n",
-		    (unsigned long long)ld(&lbd_stats.requests));
+		    (unsigned long long)stats_ld(&lbd_stats.requests));
 	help(&pg, "lbd_http_responses_total", "counter", "HTTP responses by status class.");
 	for (int i = 1; i <= 6; i++) {
 		int k = i % 6; /* 1xx..5xx, then other */
 
 		page_printf(&pg, "lbd_http_responses_total{class=\"%s\"} %llu\n", classes[k],
-			    (unsigned long long)ld(&lbd_stats.status[k]));
+			    (unsigned long long)stats_ld(&lbd_stats.status[k]));
 	}
 	help(&pg, "lbd_bytes_sent_total", "counter", "Bytes sent to clients.");
 	page_printf(&pg, "lbd_bytes_sent_total %llu\n",
-		    (unsigned long long)ld(&lbd_stats.bytes_out));
+		    (unsigned long long)stats_ld(&lbd_stats.bytes_out));
 	help(&pg, "lbd_bytes_received_total", "counter", "Request bytes read from clients.");
 	page_printf(&pg, "lbd_bytes_received_total %llu\n",
-		    (unsigned long long)ld(&lbd_stats.bytes_in));
+		    (unsigned long long)stats_ld(&lbd_stats.bytes_in));
 	help(&pg, "lbd_upstream_requests_total", "counter", "Requests sent to the server.");
 	server_family(&pg, cfg, M_REQUESTS, now);
 	help(&pg, "lbd_upstream_failures_total", "counter",

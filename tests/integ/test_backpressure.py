@@ -35,7 +35,14 @@ def _direct_sha256(port):
     data = b''
     while b'\r\n\r\n' not in data:
         data += s.recv(65536)
-    body = data.partition(b'\r\n\r\n')[2]
+    _, digest = _read_rest(s, data.partition(b'\r\n\r\n')[2])
+    s.close()
+    return digest
+
+
+def _read_rest(s, body):
+    """Read the rest of a SIZE-byte body whose first bytes are BODY:
+    (bytes received, sha256 hex digest)."""
     h = hashlib.sha256(body)
     n = len(body)
     while n < SIZE:
@@ -44,8 +51,7 @@ def _direct_sha256(port):
             break
         n += len(chunk)
         h.update(chunk)
-    s.close()
-    return h.hexdigest()
+    return n, h.hexdigest()
 
 
 def test_slow_reader_memory_bounded(t):
@@ -64,16 +70,8 @@ def test_slow_reader_memory_bounded(t):
     grown = _rss_kib(p.pid) - before
     assert grown < 16 * 1024, 'proxy RSS grew by %d KiB for a stalled client' % grown
     # Read the rest: the body arrives complete.
-    head, _, body = got.partition(b'\r\n\r\n')
-    n = len(body)
-    h = hashlib.sha256(body)
-    while n < SIZE:
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            break
-        n += len(chunk)
-        h.update(chunk)
+    n, digest = _read_rest(s, got.partition(b'\r\n\r\n')[2])
     s.close()
     assert n == SIZE, 'got %d of %d body bytes' % (n, SIZE)
-    assert h.hexdigest() == _direct_sha256(b1.port), 'body differs from the backend'
+    assert digest == _direct_sha256(b1.port), 'body differs from the backend'
     assert _rss_kib(p.pid) - before < 16 * 1024
