@@ -30,8 +30,8 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wimplicit-fallthrough
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DLBD_VERSION='"$(VERSION)"' \
-	-Iinclude -Ibuild -pthread -MMD -MP
-LDLIBS  := -lbpf -lelf -lz -lpcre2-8 -lssl -lcrypto -lpthread -lm
+	-Iinclude -Ibuild -I/usr/include/libnl3 -pthread -MMD -MP
+LDLIBS  := -lbpf -lelf -lnl-route-3 -lnl-3 -lz -lpcre2-8 -lssl -lcrypto -lpthread -lm
 
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -95,7 +95,7 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
 # Fuzz targets: clang + libFuzzer; `make test` replays their corpora.
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
-FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild \
+FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild -I/usr/include/libnl3 \
 	-fsanitize=fuzzer,address,undefined
 # Each target links only the modules it exercises (FUZZ_SRCS_<name>); a
 # target without such a list gets the whole library.

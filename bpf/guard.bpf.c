@@ -24,10 +24,14 @@
 #define IP_OFFMASK   0x1fff
 #define NSEC	     1000000000ull
 
-/* SYN budget: tokens per second and bucket size, set through rodata
- * before load (xdp_syn_limit RATE burst=N); 0 = no limit. */
+/* SYN budget, set through rodata before load (xdp_syn_limit RATE
+ * burst=N): refill in thousandths of a SYN per second, and the bucket
+ * size in SYNs; syn_rate 0 = no limit. */
 const volatile __u32 syn_rate = 0;
 const volatile __u32 syn_burst = 0;
+
+#define MILLI	      1000ull
+#define REFILL_CAP_NS (3600ull * NSEC) /* longer idle refills fully anyway */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
@@ -113,24 +117,28 @@ static __always_inline bool syn_allowed(struct lb_addr_key *src, __u64 now)
 		return true;
 	b = bpf_map_lookup_elem(&lb_syn, src);
 	if (!b) {
-		fresh.tokens = syn_burst ? syn_burst - 1 : 0;
+		/* a new source starts with a full bucket, this SYN taken */
+		fresh.tokens = syn_burst ? (syn_burst - 1) * MILLI : 0;
 		fresh.last_ns = now;
 		bpf_map_update_elem(&lb_syn, src, &fresh, BPF_ANY);
 		return true;
 	}
-	/* refill: rate tokens per second, capped at the burst (racy across
-	 * CPUs by design: a bucket is approximate, never locked) */
+	/* refill: syn_rate thousandths per second, capped at the burst (racy
+	 * across CPUs by design: a bucket is approximate, never locked); the
+	 * idle time is capped so that elapsed * rate cannot overflow */
 	elapsed = now > b->last_ns ? now - b->last_ns : 0;
+	if (elapsed > REFILL_CAP_NS)
+		elapsed = REFILL_CAP_NS;
 	add = elapsed * syn_rate / NSEC;
 	if (add) {
-		__u64 t = b->tokens + add;
+		__u64 t = b->tokens + add, cap = (__u64)syn_burst * MILLI;
 
-		b->tokens = t > syn_burst ? syn_burst : t;
+		b->tokens = t > cap ? cap : t;
 		b->last_ns = now;
 	}
-	if (b->tokens == 0)
+	if (b->tokens < MILLI)
 		return false;
-	b->tokens -= 1;
+	b->tokens -= MILLI;
 	return true;
 }
 
@@ -168,7 +176,7 @@ int lb_guard(struct xdp_md *ctx)
 
 		if ((void *)(ip + 1) > end)
 			return count(LB_XDP_PASS_UNPARSED, XDP_PASS);
-		k4.addr = ip->saddr;
+		__builtin_memcpy(k4.addr, &ip->saddr, 4);
 		if (bpf_map_lookup_elem(&lb_allow4, &k4))
 			return count(LB_XDP_PASS_ALLOWED, XDP_PASS);
 		if (banned(bpf_map_lookup_elem(&lb_ban4, &k4), now))

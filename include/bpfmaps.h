@@ -15,4 +15,8 @@ struct cfg;
 int bpfmaps_sync(const struct cfg *cfg);
 void bpfmaps_close(void);
 
+/* bpfmaps_ensure_dir - mount bpffs at /sys/fs/bpf when DIR is below it and
+ * it is not there yet (as root, at start); then create DIR. 0 or -errno. */
+int bpfmaps_ensure_dir(const char *dir);
+
 #endif

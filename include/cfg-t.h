@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "ban-t.h"
 #include "ups-t.h"
 #include "var-t.h"
 
@@ -324,6 +325,19 @@ struct cfg_http {
 	int variables_hash_max_size;
 };
 
+/* enum cfg_xdp_mode - `xdp_attach IFACE mode=...`. */
+enum cfg_xdp_mode {
+	CFG_XDP_AUTO = 0, /* native where the driver has it, else generic */
+	CFG_XDP_NATIVE,	  /* driver mode only (an error where unsupported) */
+	CFG_XDP_GENERIC,  /* skb mode */
+};
+
+/* struct cfg_xdp_if - one `xdp_attach` directive. */
+struct cfg_xdp_if {
+	char *name;		/* interface name (resolved when attaching) */
+	enum cfg_xdp_mode mode; /* attach mode */
+};
+
 /* struct cfg - one configuration generation. */
 struct cfg {
 	_Atomic int refs;	/* connections and the daemon hold refs */
@@ -349,6 +363,17 @@ struct cfg {
 					* to open it is then fatal, else a warning) */
 	int ctl_socket_mode;	/* mode= permission bits (default 0600) */
 	char *ctl_socket_group; /* group= owner group name, NULL = unchanged */
+
+	/* kernel packet path (guard.c, ban.c) */
+	struct cfg_xdp_if *xdp_ifs; /* xdp_attach, in order */
+	int nxdp_ifs;
+	uint32_t xdp_syn_rate;	    /* xdp_syn_limit: thousandths of a SYN/s, 0 = off */
+	uint32_t xdp_syn_burst;	    /* bucket size in SYNs */
+	struct ban_cidr *xdp_allow; /* xdp_allow networks */
+	int nxdp_allow;
+	char *ban_list;		       /* ban_list FILE (absolute), NULL = none */
+	struct ban_file_ent *ban_file; /* its entries, read at load time */
+	int nban_file;
 };
 
 #endif

@@ -49,7 +49,7 @@ struct lb_ups_val {
  * then the address in network byte order (lb_ban4/6, lb_allow4/6). */
 struct lb_lpm4_key {
 	__u32 prefixlen; /* 0..32 */
-	__u32 addr;	 /* IPv4, network order */
+	__u8 addr[4];	 /* IPv4, network order (bytes: bpftool prints them) */
 };
 
 struct lb_lpm6_key {
@@ -57,10 +57,25 @@ struct lb_lpm6_key {
 	__u8 addr[16];	 /* IPv6 */
 };
 
-/* struct lb_ban_val - one banned CIDR. */
+/* Where a ban came from (lb_ban_val.origin): a reload replaces the
+ * LB_BAN_FILE entries with the file's new contents and leaves the others. */
+enum lb_ban_origin {
+	LB_BAN_CTL = 0,	 /* lbctl ban add (or bpftool by hand) */
+	LB_BAN_FILE = 1, /* ban_list FILE */
+	LB_BAN_AUTO = 2, /* fail2ban: repeated offences */
+};
+
+#define LB_BAN_REASON 48 /* reason bytes in a ban entry (NUL padded) */
+
+/* struct lb_ban_val - one banned CIDR. The XDP program reads expires_ns
+ * and bumps hits; the rest is for `lbctl ban list` and bpftool readers. */
 struct lb_ban_val {
-	__u64 expires_ns; /* CLOCK_MONOTONIC (bpf_ktime_get_ns) deadline; 0 = never */
-	__u64 hits;	  /* packets dropped by this entry */
+	__u64 expires_ns;	    /* CLOCK_MONOTONIC (bpf_ktime_get_ns) deadline; 0 = never */
+	__u64 hits;		    /* packets dropped by this entry */
+	__u64 added_unix;	    /* wall-clock seconds when it was added */
+	__u32 origin;		    /* enum lb_ban_origin */
+	__u32 pad;		    /* zero */
+	char reason[LB_BAN_REASON]; /* why, as given (NUL padded) */
 };
 
 /* struct lb_addr_key - a source address, IPv4 mapped into IPv6. */
@@ -68,9 +83,10 @@ struct lb_addr_key {
 	__u8 addr[16];
 };
 
-/* struct lb_syn_bucket - per-source SYN token bucket. */
+/* struct lb_syn_bucket - per-source SYN token bucket, in thousandths of
+ * a SYN so that rates below one per second (Nr/m) refill smoothly. */
 struct lb_syn_bucket {
-	__u64 tokens;  /* SYNs still allowed now */
+	__u64 tokens;  /* SYNs still allowed now, x1000 */
 	__u64 last_ns; /* last refill */
 };
 
@@ -86,7 +102,7 @@ enum lb_xdp_reason {
 
 _Static_assert(sizeof(struct lb_lpm4_key) == 8, "lb_lpm4_key layout");
 _Static_assert(sizeof(struct lb_lpm6_key) == 20, "lb_lpm6_key layout");
-_Static_assert(sizeof(struct lb_ban_val) == 16, "lb_ban_val layout");
+_Static_assert(sizeof(struct lb_ban_val) == 80, "lb_ban_val layout");
 _Static_assert(sizeof(struct lb_ups_key) == 96, "lb_ups_key layout");
 _Static_assert(sizeof(struct lb_ups_val) == 56, "lb_ups_val layout");
 

@@ -231,8 +231,11 @@ static int cmd_socket(const struct lbctl_opts *o, const struct lbctl_cmd *cmd)
 		const char *w = o->words[i];
 		int n;
 
-		if (!w[0] || strpbrk(w, " \t\r\n")) {
-			fprintf(stderr, "lbctl: invalid word \"%s\" (no spaces or newlines)\n", w);
+		/* spaces inside a word (a quoted --reason) become word breaks,
+		 * which the daemon joins back for free text; a line break would
+		 * end the request */
+		if (!w[0] || strpbrk(w, "\r\n")) {
+			fprintf(stderr, "lbctl: invalid word \"%s\" (empty, or a line break)\n", w);
 			return LBCTL_USAGE;
 		}
 		n = snprintf(line + off, sizeof(line) - off, "%s%s", i ? " " : "", w);
@@ -288,6 +291,12 @@ static const struct lbctl_cmd lbctl_cmds[] = {
 	{"stats", "", "traffic totals and per-upstream figures", 0, cmd_socket},
 	{"reload", "", "reload the configuration (as SIGHUP)", SIGHUP, cmd_socket},
 	{"reopen", "", "reopen the log files (as SIGUSR1)", SIGUSR1, cmd_socket},
+	{"ban", "add CIDR [--ttl DURATION] [--reason TEXT]",
+	 "drop a client or network (XDP, and at accept time)", 0, cmd_socket},
+	{"ban", "del CIDR", "lift a ban", 0, cmd_socket},
+	{"ban", "list", "bans with expiry, origin, reason and hit counts", 0, cmd_socket},
+	{"ban", "flush", "lift every ban", 0, cmd_socket},
+	{"kernel", "stats", "XDP guard: interfaces, SYN limit, packets by verdict", 0, cmd_socket},
 	{"stop", "", "stop at once (SIGTERM through the pid file)", SIGTERM, send_sig},
 	{"quit", "", "finish in-flight requests, then stop (SIGQUIT)", SIGQUIT, send_sig},
 	{"test", "", "check the configuration file", 0, cmd_test},

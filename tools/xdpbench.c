@@ -91,10 +91,11 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "load: %s (root needed)\n", strerror(errno)), 1;
 	/* BANS /24 entries in 10.0.0.0/8 (10.1.2.0/24 among them) and one /32 v6 net */
 	for (int i = 0; i < bans; i++) {
-		struct lb_lpm4_key k = {.prefixlen = 24,
-					.addr = htonl(0x0a000000u | ((unsigned)(i + 258) << 8))};
+		uint32_t net = htonl(0x0a000000u | ((unsigned)(i + 258) << 8));
+		struct lb_lpm4_key k = {.prefixlen = 24};
 		struct lb_ban_val v = {0};
 
+		memcpy(k.addr, &net, 4);
 		bpf_map__update_elem(s->maps.lb_ban4, &k, sizeof(k), &v, sizeof(v), 0);
 	}
 	{

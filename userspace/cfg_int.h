@@ -112,6 +112,12 @@ int cfg_set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *
 int cfg_set_ups_queue(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_zone(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_guard.c: kernel packet path (main context) */
+int cfg_set_xdp_attach(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_xdp_syn_limit(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_xdp_allow(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_ban_list(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line);
 int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h);
 

@@ -22,6 +22,8 @@
 
 #include "cfg.h"
 #include "ctl.h"
+#include "ban.h"
+#include "guard.h"
 #include "hc.h"
 #include "lbd.h"
 #include "log.h"
@@ -174,6 +176,11 @@ static int cmd_ups_enable(struct ctl_req *r);
 static int cmd_stats(struct ctl_req *r);
 static int cmd_reload(struct ctl_req *r);
 static int cmd_reopen(struct ctl_req *r);
+static int cmd_ban_add(struct ctl_req *r);
+static int cmd_ban_del(struct ctl_req *r);
+static int cmd_ban_list(struct ctl_req *r);
+static int cmd_ban_flush(struct ctl_req *r);
+static int cmd_kernel_stats(struct ctl_req *r);
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{"help", NULL, "", 0, 0, cmd_help, "list the commands"},
@@ -192,6 +199,13 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{"stats", NULL, "", 0, 0, cmd_stats, "traffic totals and per-upstream figures"},
 	{"reload", NULL, "", 0, 0, cmd_reload, "reload the configuration (as SIGHUP)"},
 	{"reopen", NULL, "", 0, 0, cmd_reopen, "reopen the log files (as SIGUSR1)"},
+	{"ban", "add", "CIDR [--ttl DURATION] [--reason TEXT]", 1, CTL_ARGS_MAX - 2, cmd_ban_add,
+	 "drop a client or network (XDP, and at accept time)"},
+	{"ban", "del", "CIDR", 1, 1, cmd_ban_del, "lift a ban"},
+	{"ban", "list", "", 0, 0, cmd_ban_list, "bans with expiry, origin, reason and hit counts"},
+	{"ban", "flush", "", 0, 0, cmd_ban_flush, "lift every ban"},
+	{"kernel", "stats", "", 0, 0, cmd_kernel_stats,
+	 "XDP guard: interfaces, SYN limit, packets passed and dropped by reason"},
 };
 
 static int cmd_help(struct ctl_req *r)
@@ -240,6 +254,7 @@ static int cmd_status(struct ctl_req *r)
 	const char *conf = r->cfg ? r->cfg->conf_file : "";
 	const char *prefix = r->cfg ? r->cfg->prefix : "";
 	bool fk = e && e->feat_known;
+	char g[160];
 
 	if (r->json) {
 		out_printf(r->out, "{\"version\":\"%s\",\"pid\":%ld,\"uptime\":%lld,", LBD_VERSION,
@@ -259,7 +274,10 @@ static int cmd_status(struct ctl_req *r)
 			   e->feat.sockmap ? "true" : "false", e->feat.ktls ? "true" : "false",
 			   e->feat.btf ? "true" : "false");
 		out_json_str(r->out, e->feat.why);
-		out_add(r->out, "}}\n", 3);
+		guard_describe(g, sizeof(g));
+		out_printf(r->out, "},\"guard\":");
+		out_json_str(r->out, g);
+		out_add(r->out, "}\n", 2);
 		return 0;
 	}
 	out_printf(r->out, "version: %s/%s\n", LBD_NAME, LBD_VERSION);
@@ -277,6 +295,8 @@ static int cmd_status(struct ctl_req *r)
 		   yesno(e->feat.ktls), yesno(e->feat.btf));
 	if (!e->feat.bpf && e->feat.why[0])
 		out_printf(r->out, "features-why: %s\n", e->feat.why);
+	guard_describe(g, sizeof(g));
+	out_printf(r->out, "guard: %s\n", g);
 	return 0;
 }
 
@@ -604,6 +624,232 @@ static int cmd_reload(struct ctl_req *r)
 static int cmd_reopen(struct ctl_req *r)
 {
 	return post(r, SIGUSR1, "reopen");
+}
+
+/* ---- ban list and the XDP guard ------------------------------------------------ */
+
+static int cidr_arg(struct ctl_req *r, const char *w, struct ban_cidr *c)
+{
+	char msg[160];
+
+	if (ban_cidr_parse(w, c, msg, sizeof(msg)))
+		return req_fail(r, "%s", msg);
+	return 0;
+}
+
+static int cmd_ban_add(struct ctl_req *r)
+{
+	char reason[LB_BAN_REASON] = "", a[64];
+	struct ban_cidr c;
+	int64_t ttl = 0;
+	size_t off = 0;
+	int rc;
+
+	if (cidr_arg(r, r->argv[0], &c))
+		return -EINVAL;
+	for (int i = 1; i < r->argc; i++) {
+		if (strcmp(r->argv[i], "--ttl") == 0 && i + 1 < r->argc) {
+			if (cfg_parse_time(r->argv[++i], &ttl) || ttl <= 0)
+				return req_fail(r,
+						"invalid duration \"%s\" (e.g. 90s, 10m, 1h, 7d)",
+						r->argv[i]);
+		} else if (strcmp(r->argv[i], "--reason") == 0 && i + 1 < r->argc) {
+			/* the rest of the line, up to another option */
+			for (i++; i < r->argc && strcmp(r->argv[i], "--ttl") != 0; i++) {
+				int n = snprintf(reason + off, sizeof(reason) - off, "%s%s",
+						 off ? " " : "", r->argv[i]);
+
+				if (n < 0 || (size_t)n >= sizeof(reason) - off)
+					return req_fail(r, "reason longer than %d bytes",
+							LB_BAN_REASON - 1);
+				off += (size_t)n;
+			}
+			i--;
+		} else {
+			return req_fail(
+				r,
+				"unexpected \"%s\" (usage: ban add CIDR [--ttl DURATION] [--reason TEXT])",
+				r->argv[i]);
+		}
+	}
+	ban_cidr_format(&c, a, sizeof(a));
+	rc = ban_add(&c, ttl, reason[0] ? reason : NULL, LB_BAN_CTL);
+	if (rc == -EEXIST)
+		return req_fail(r, "%s is already banned", a);
+	if (rc == -ENOSPC)
+		return req_fail(r, "the ban list is full (%d entries per address family)", BAN_MAX);
+	if (rc)
+		return req_fail(r, "cannot ban %s (%d: %s)", a, -rc, strerror(-rc));
+	if (ttl)
+		log_notice("ban %s added by lbctl for %llds, reason: %s", a,
+			   (long long)(ttl / 1000), reason[0] ? reason : "-");
+	else
+		log_notice("ban %s added by lbctl, no expiry, reason: %s", a,
+			   reason[0] ? reason : "-");
+	if (r->json)
+		out_printf(r->out, "{\"banned\":\"%s\",\"ttl\":%lld}\n", a,
+			   (long long)(ttl / 1000));
+	else
+		out_printf(r->out, "banned %s%s\n", a, ttl ? "" : " (no expiry)");
+	return 0;
+}
+
+static int cmd_ban_del(struct ctl_req *r)
+{
+	struct ban_cidr c;
+	char a[64];
+	int rc;
+
+	if (cidr_arg(r, r->argv[0], &c))
+		return -EINVAL;
+	ban_cidr_format(&c, a, sizeof(a));
+	rc = ban_del(&c);
+	if (rc == -ENOENT)
+		return req_fail(r, "%s is not banned", a);
+	if (rc)
+		return req_fail(r, "cannot lift the ban on %s (%d: %s)", a, -rc, strerror(-rc));
+	log_notice("ban %s lifted by lbctl", a);
+	if (r->json)
+		out_printf(r->out, "{\"lifted\":\"%s\"}\n", a);
+	else
+		out_printf(r->out, "lifted %s\n", a);
+	return 0;
+}
+
+/* struct list_out - cmd_ban_list's state while entries stream in. */
+struct list_out {
+	struct ctl_req *r;
+	uint64_t now_ns; /* CLOCK_MONOTONIC */
+	int n;		 /* entries written */
+};
+
+static int list_row(const struct ban_info *bi, void *arg)
+{
+	struct list_out *lo = arg;
+	struct ctl_req *r = lo->r;
+	long long left = -1;
+	char a[64], exp[32];
+
+	ban_cidr_format(&bi->cidr, a, sizeof(a));
+	if (bi->val.expires_ns)
+		left = bi->val.expires_ns > lo->now_ns
+			       ? (long long)((bi->val.expires_ns - lo->now_ns + 999999999ull) /
+					     1000000000ull)
+			       : 0;
+	if (r->json) {
+		out_add(r->out, lo->n ? "," : "", lo->n ? 1 : 0);
+		out_printf(r->out, "{\"cidr\":\"%s\",\"expires_in\":", a);
+		if (left < 0)
+			out_add(r->out, "null", 4);
+		else
+			out_printf(r->out, "%lld", left);
+		out_printf(
+			r->out,
+			",\"origin\":\"%s\",\"added\":%llu,\"xdp_hits\":%llu,\"accept_hits\":%llu,\"reason\":",
+			ban_origin_name(bi->val.origin), (unsigned long long)bi->val.added_unix,
+			(unsigned long long)bi->val.hits, (unsigned long long)bi->accept_hits);
+		out_json_str(r->out, bi->val.reason);
+		out_add(r->out, "}", 1);
+	} else {
+		if (left < 0)
+			snprintf(exp, sizeof(exp), "never");
+		else
+			snprintf(exp, sizeof(exp), "%llds", left);
+		out_printf(r->out, "  %-43s %-10s %-9s %10llu %10llu  %s\n", a, exp,
+			   ban_origin_name(bi->val.origin), (unsigned long long)bi->val.hits,
+			   (unsigned long long)bi->accept_hits, bi->val.reason);
+	}
+	lo->n++;
+	return r->out->truncated;
+}
+
+static int cmd_ban_list(struct ctl_req *r)
+{
+	struct list_out lo = {.r = r};
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lo.now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	if (r->json)
+		out_add(r->out, "{\"bans\":[", 9);
+	else
+		out_printf(r->out, "bans %s\n  %-43s %-10s %-9s %10s %10s  %s\n",
+			   guard_loaded() ? "(XDP and accept time)" : "(accept time: no BPF)",
+			   "CIDR", "EXPIRES", "ORIGIN", "XDP-HITS", "REFUSED", "REASON");
+	ban_list(list_row, &lo);
+	if (r->json)
+		out_printf(r->out, "],\"count\":%d,\"xdp\":%s}\n", lo.n,
+			   guard_loaded() ? "true" : "false");
+	else
+		out_printf(r->out, "  %d entr%s\n", lo.n, lo.n == 1 ? "y" : "ies");
+	return 0;
+}
+
+static int cmd_ban_flush(struct ctl_req *r)
+{
+	int n = ban_flush();
+
+	log_notice("ban list flushed by lbctl (%d entr%s)", n, n == 1 ? "y" : "ies");
+	if (r->json)
+		out_printf(r->out, "{\"lifted\":%d}\n", n);
+	else
+		out_printf(r->out, "lifted %d ban%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_kernel_stats(struct ctl_req *r)
+{
+	static const char *const names[LB_XDP_NREASONS] = {
+		[LB_XDP_PASS] = "passed",
+		[LB_XDP_PASS_ALLOWED] = "passed_allowed",
+		[LB_XDP_PASS_UNPARSED] = "passed_unparsed",
+		[LB_XDP_DROP_BANNED] = "dropped_banned",
+		[LB_XDP_DROP_SYN] = "dropped_syn_limit",
+	};
+	uint64_t st[LB_XDP_NREASONS];
+	struct guard_if gi[32];
+	uint32_t rate, burst;
+	int n = guard_ifs(gi, 32);
+	bool loaded = guard_stats(st) == 0;
+
+	guard_syn_limit(&rate, &burst);
+	if (r->json) {
+		out_printf(r->out, "{\"xdp\":%s,\"syn_limit\":", loaded ? "true" : "false");
+		if (rate)
+			out_printf(r->out, "{\"rate\":%.3f,\"burst\":%u}", rate / 1000.0, burst);
+		else
+			out_add(r->out, "null", 4);
+		out_printf(r->out, ",\"interfaces\":[");
+		for (int i = 0; i < n; i++) {
+			out_printf(r->out, "%s{\"name\":", i ? "," : "");
+			out_json_str(r->out, gi[i].name);
+			out_printf(r->out,
+				   ",\"ifindex\":%d,\"mode\":\"%s\",\"prog_id\":%u,\"error\":",
+				   gi[i].ifindex, gi[i].mode, gi[i].prog_id);
+			out_json_str(r->out, gi[i].error);
+			out_add(r->out, "}", 1);
+		}
+		out_printf(r->out, "],\"packets\":{");
+		for (int k = 0; k < LB_XDP_NREASONS; k++)
+			out_printf(r->out, "%s\"%s\":%llu", k ? "," : "", names[k],
+				   (unsigned long long)st[k]);
+		out_printf(r->out, "},\"bans\":%d}\n", ban_count());
+		return 0;
+	}
+	out_printf(r->out, "xdp: %s\n",
+		   loaded ? "loaded" : "not loaded (no BPF: bans enforced at accept time)");
+	if (rate)
+		out_printf(r->out, "syn_limit: %.3g/s burst %u\n", rate / 1000.0, burst);
+	else
+		out_printf(r->out, "syn_limit: off\n");
+	for (int i = 0; i < n; i++)
+		out_printf(r->out, "interface %s: ifindex %d, mode %s, prog %u%s%s\n", gi[i].name,
+			   gi[i].ifindex, gi[i].mode, gi[i].prog_id, gi[i].error[0] ? ", " : "",
+			   gi[i].error);
+	for (int k = 0; k < LB_XDP_NREASONS; k++)
+		out_printf(r->out, "%s: %llu\n", names[k], (unsigned long long)st[k]);
+	out_printf(r->out, "bans: %d\n", ban_count());
+	return 0;
 }
 
 /* split - LINE (a private, NUL-terminated copy) into words in WORDS. */

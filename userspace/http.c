@@ -25,6 +25,7 @@
 #include <pcre2.h>
 
 #include "alog.h"
+#include "ban.h"
 #include "cfg.h"
 #include "http.h"
 #include "log.h"
@@ -508,9 +509,20 @@ void http_conn_run(struct conn *c)
 void http_accept(struct worker *w, int fd, struct listen_group *lg,
 		 const struct sockaddr_storage *peer, socklen_t peerlen)
 {
-	struct conn *c = calloc(1, sizeof(*c));
+	struct conn *c;
 	int one = 1;
 
+	/* The ban list at accept time: for what XDP did not see (loopback,
+	 * interfaces without xdp_attach, no BPF). A reset, not a FIN: the
+	 * client learns nothing and we keep no TIME_WAIT. */
+	if (ban_blocked(peer)) {
+		struct linger rst = {.l_onoff = 1, .l_linger = 0};
+
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof(*c));
 	if (!c) {
 		close(fd);
 		return;

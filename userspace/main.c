@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,6 +31,7 @@
 #include "bpfmaps.h"
 #include "cfg.h"
 #include "ctl.h"
+#include "guard.h"
 #include "hc.h"
 #include "kfeat.h"
 #include "lbd.h"
@@ -302,6 +304,7 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur,
 	cfg_unref(*cur);
 	*cur = n;
 	*hc = start_checks(n);
+	guard_apply(n);
 	log_notice("configuration reloaded from %s", n->conf_file);
 	return 0;
 }
@@ -354,6 +357,10 @@ static int drop_privileges(const struct cfg *c)
 		return 0;
 	}
 	keep = priv_caps_keep(c->bpf_pin_path != NULL, bpf_gated());
+	/* re-attaching XDP when an interface comes back, and loading a new
+	 * program when xdp_syn_limit changes on reload */
+	if (c->nxdp_ifs && guard_loaded())
+		keep |= (UINT64_C(1) << CAP_NET_ADMIN) | (UINT64_C(1) << CAP_BPF);
 	/* reopen on USR1 runs unprivileged: the files must be the user's */
 	rc = log_chown_all(ids.uid, ids.gid);
 	if (!rc)
@@ -405,6 +412,7 @@ int main(int argc, char **argv)
 	struct cfg *cfg;
 	sigset_t set;
 	int sfd, pid_fd = -1, rc = 0;
+	int64_t last_tick = 0;
 
 	if (parse_args(argc, argv, &o))
 		return 1;
@@ -518,6 +526,7 @@ int main(int argc, char **argv)
 	/* the maps are created or opened while still root; later syncs only
 	 * update them through their fds */
 	bpfmaps_sync(cfg);
+	guard_apply(cfg);
 	/* opened while still root; the pid goes in once the workers run */
 	if (cfg->pid_file) {
 		pid_fd = open(cfg->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -559,18 +568,25 @@ int main(int argc, char **argv)
 	log_notice("lbd/%s started, %d workers, pid %d", LBD_VERSION, cfg->workers, (int)getpid());
 	notify_systemd("READY=1");
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
-					{.fd = ctl ? ctl_server_fd(ctl) : -1, .events = POLLIN}};
+		struct pollfd pfd[3] = {{.fd = sfd, .events = POLLIN},
+					{.fd = ctl ? ctl_server_fd(ctl) : -1, .events = POLLIN},
+					{.fd = guard_nl_fd(), .events = POLLIN}};
 		struct signalfd_siginfo si;
 		ssize_t n;
 
 		/* 1 s timeout: the control server closes idle clients, and the
 		 * pinned upstream map is refreshed (also right after commands) */
-		if (poll(pfd, 2, 1000) == -1 && errno != EINTR)
+		if (poll(pfd, 3, 1000) == -1 && errno != EINTR)
 			break;
 		if (ctl)
 			ctl_server_run(ctl, &env, cfg);
+		if (pfd[2].revents & POLLIN)
+			guard_nl_run();
 		bpfmaps_sync(cfg);
+		if (lbd_now_ms() - last_tick >= 1000) {
+			last_tick = lbd_now_ms();
+			guard_tick();
+		}
 		if (!(pfd[0].revents & POLLIN))
 			continue;
 		n = read(sfd, &si, sizeof(si));
@@ -606,6 +622,7 @@ int main(int argc, char **argv)
 	ctl_server_close(ctl);
 	hc_stop(hc);
 	worker_join_all();
+	guard_close();
 	bpfmaps_close();
 	if (cfg->pid_file && unlink(cfg->pid_file) == -1 && pid_fd != -1 &&
 	    ftruncate(pid_fd, 0) == -1)

@@ -32,8 +32,8 @@ static void setup(void)
 
 	skel = guard_bpf__open();
 	cr_assert_not_null(skel, "open guard: %s", strerror(errno));
-	skel->rodata->syn_rate = 1;  /* 1 SYN/s ... */
-	skel->rodata->syn_burst = 3; /* ... after a burst of 3 */
+	skel->rodata->syn_rate = 1000; /* 1 SYN/s (thousandths) ... */
+	skel->rodata->syn_burst = 3;   /* ... after a burst of 3 */
 	/* tests use private maps: never the pinned ones of a running lbd */
 	bpf_object__for_each_map(m, skel->obj) bpf_map__set_pin_path(m, NULL);
 	cr_assert_eq(guard_bpf__load(skel), 0, "load guard (root and a BPF kernel needed): %s",
