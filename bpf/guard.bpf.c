@@ -30,6 +30,11 @@
 const volatile __u32 syn_rate = 0;
 const volatile __u32 syn_burst = 0;
 
+/* Entries in lb_allow4 / lb_allow6, kept by the daemon: with none, the
+ * allow-list lookups are skipped (most hosts have none). Not rodata: the
+ * daemon updates it without reloading the program. */
+volatile __u32 allow_count = 0;
+
 #define MILLI	      1000ull
 #define REFILL_CAP_NS (3600ull * NSEC) /* longer idle refills fully anyway */
 
@@ -96,25 +101,27 @@ static __always_inline int count(__u32 reason, int verdict)
 	return verdict;
 }
 
-/* banned - a ban entry applies while it has not expired (0 = never). */
-static __always_inline bool banned(struct lb_ban_val *v, __u64 now)
+/* banned - a ban entry applies while it has not expired (0 = never; the
+ * clock is read only for entries that expire). */
+static __always_inline bool banned(struct lb_ban_val *v)
 {
 	if (!v)
 		return false;
-	if (v->expires_ns && now >= v->expires_ns)
+	if (v->expires_ns && bpf_ktime_get_ns() >= v->expires_ns)
 		return false;
 	__sync_fetch_and_add(&v->hits, 1);
 	return true;
 }
 
 /* syn_allowed - take one token from the source's bucket. */
-static __always_inline bool syn_allowed(struct lb_addr_key *src, __u64 now)
+static __always_inline bool syn_allowed(struct lb_addr_key *src)
 {
 	struct lb_syn_bucket *b, fresh;
-	__u64 elapsed, add;
+	__u64 elapsed, add, now;
 
 	if (!syn_rate)
 		return true;
+	now = bpf_ktime_get_ns();
 	b = bpf_map_lookup_elem(&lb_syn, src);
 	if (!b) {
 		/* a new source starts with a full bucket, this SYN taken */
@@ -149,7 +156,6 @@ int lb_guard(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	struct lb_addr_key src = {};
-	__u64 now = bpf_ktime_get_ns();
 	__u16 proto;
 	void *l4;
 	__u8 l4proto;
@@ -177,9 +183,9 @@ int lb_guard(struct xdp_md *ctx)
 		if ((void *)(ip + 1) > end)
 			return count(LB_XDP_PASS_UNPARSED, XDP_PASS);
 		__builtin_memcpy(k4.addr, &ip->saddr, 4);
-		if (bpf_map_lookup_elem(&lb_allow4, &k4))
+		if (allow_count && bpf_map_lookup_elem(&lb_allow4, &k4))
 			return count(LB_XDP_PASS_ALLOWED, XDP_PASS);
-		if (banned(bpf_map_lookup_elem(&lb_ban4, &k4), now))
+		if (banned(bpf_map_lookup_elem(&lb_ban4, &k4)))
 			return count(LB_XDP_DROP_BANNED, XDP_DROP);
 		/* only first fragments carry the TCP header */
 		if (ip->protocol != IPPROTO_TCP_ || (ip->frag_off & bpf_htons(IP_OFFMASK)))
@@ -198,9 +204,9 @@ int lb_guard(struct xdp_md *ctx)
 		if ((void *)(ip6 + 1) > end)
 			return count(LB_XDP_PASS_UNPARSED, XDP_PASS);
 		__builtin_memcpy(k6.addr, &ip6->saddr, 16);
-		if (bpf_map_lookup_elem(&lb_allow6, &k6))
+		if (allow_count && bpf_map_lookup_elem(&lb_allow6, &k6))
 			return count(LB_XDP_PASS_ALLOWED, XDP_PASS);
-		if (banned(bpf_map_lookup_elem(&lb_ban6, &k6), now))
+		if (banned(bpf_map_lookup_elem(&lb_ban6, &k6)))
 			return count(LB_XDP_DROP_BANNED, XDP_DROP);
 		/* extension headers are not walked: TCP right after the header only */
 		if (ip6->nexthdr != IPPROTO_TCP_)
@@ -216,7 +222,7 @@ int lb_guard(struct xdp_md *ctx)
 
 		if ((void *)(th + 1) > end)
 			return count(LB_XDP_PASS_UNPARSED, XDP_PASS);
-		if (th->syn && !th->ack && !syn_allowed(&src, now))
+		if (th->syn && !th->ack && !syn_allowed(&src))
 			return count(LB_XDP_DROP_SYN, XDP_DROP);
 	}
 	return count(LB_XDP_PASS, XDP_PASS);

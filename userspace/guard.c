@@ -421,7 +421,7 @@ static void sync_allow(const struct cfg *cfg)
 	int fd4 = bpf_map__fd(skel->maps.lb_allow4), fd6 = bpf_map__fd(skel->maps.lb_allow6);
 	struct lb_lpm4_key k4, n4;
 	struct lb_lpm6_key k6, n6;
-	__u32 one = 1;
+	__u32 one = 1, kept = 0;
 
 	/* add first, then remove what left the configuration: an address in
 	 * both lists is never unprotected in between */
@@ -463,8 +463,12 @@ static void sync_allow(const struct cfg *cfg)
 				       memcmp(cfg->xdp_allow[i].addr, c.addr, 16) == 0;
 			if (!keep)
 				bpf_map_delete_elem(fd, k);
+			else
+				kept++;
 		}
 	}
+	/* the program skips the allow lookups while this is 0 */
+	skel->bss->allow_count = kept;
 }
 
 void guard_apply(const struct cfg *cfg)

@@ -221,6 +221,10 @@ Test(xdp, allow_list_first, .init = setup, .fini = teardown)
 	cr_assert_eq(
 		bpf_map__update_elem(skel->maps.lb_allow4, &k, sizeof(k), &one, sizeof(one), 0), 0);
 	ip4(&f, "203.0.113.5", 0, false, true, 0);
+	/* the daemon says how many allow entries there are; with none the
+	 * lookup is skipped */
+	cr_expect_eq(run(&f), XDP_DROP_, "allow list announced empty: not consulted");
+	skel->bss->allow_count = 1;
 	cr_expect_eq(run(&f), XDP_PASS_, "allowed wins over banned");
 	cr_expect_eq(reason(LB_XDP_PASS_ALLOWED), 1);
 }
