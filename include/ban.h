@@ -88,6 +88,10 @@ void ban_set_allow(const struct ban_cidr *v, int n);
  * (banned and not allowed). Lock-free; any worker. */
 bool ban_blocked(const struct sockaddr_storage *peer);
 
+/* ban_allowed - whether the host C is on the allow list (never banned by
+ * fail2ban). */
+bool ban_allowed(const struct ban_cidr *c);
+
 /* ban_count - entries in force. */
 int ban_count(void);
 

@@ -24,6 +24,7 @@
 #define CFG_UNSET (-1)
 
 struct cfg_srv;
+struct f2b_jail;
 struct log_target;
 struct alog;
 
@@ -245,6 +246,11 @@ struct cfg_loc {
 	bool alog_off;
 	struct log_target *error_log; /* error_log at this level */
 
+	/* fail2ban NAME... | off (array: inherited only when unset here) */
+	struct f2b_jail **f2b; /* jails applied here */
+	int nf2b;
+	bool f2b_set;
+
 	/* the rest of the proxy's content handlers */
 	bool stub_status; /* stub_status: nginx's status page */
 	bool lbd_metrics; /* lbd_metrics: Prometheus metrics */
@@ -323,6 +329,8 @@ struct cfg_http {
 	int64_t client_header_timeout, client_header_buffer_size, large_header_size;
 	int large_header_num;
 	int variables_hash_max_size;
+	struct f2b_jail **jails; /* fail2ban_jail definitions */
+	int njails;
 };
 
 /* enum cfg_xdp_mode - `xdp_attach IFACE mode=...`. */

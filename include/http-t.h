@@ -92,6 +92,7 @@ struct http_req {
 	bool internal;		    /* in an internal redirect */
 	bool uri_changed;	    /* $uri rewritten: send it, not the original target */
 	bool error_page_done;	    /* an error_page already applied */
+	bool limit_req_rejected;    /* limit_req refused it (fail2ban counts it) */
 	struct lstr *set_vars_name; /* `set` variables (names) */
 	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;

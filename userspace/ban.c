@@ -784,6 +784,16 @@ bool ban_blocked(const struct sockaddr_storage *peer)
 	return blocked;
 }
 
+bool ban_allowed(const struct ban_cidr *c)
+{
+	bool r;
+
+	atomic_fetch_add(&readers, 1);
+	r = snap_match(atomic_load(&cur_allow), c->addr, 0) != NULL;
+	atomic_fetch_sub(&readers, 1);
+	return r;
+}
+
 int ban_count(void)
 {
 	struct snap *s;

@@ -1296,6 +1296,8 @@ static const struct dir dirs[] = {
 	{"xdp_syn_limit", C_MAIN, 1, 2, false, cfg_set_xdp_syn_limit, B_NONE, 0},
 	{"xdp_allow", C_MAIN, 1, 1, false, cfg_set_xdp_allow, B_NONE, 0},
 	{"ban_list", C_MAIN, 1, 1, false, cfg_set_ban_list, B_NONE, 0},
+	{"fail2ban_jail", C_HTTP, 2, 6, false, cfg_set_f2b_jail, B_NONE, 0},
+	{"fail2ban", C_HSL, 1, ARGS_ANY, false, cfg_set_f2b, B_NONE, 0},
 	{"user", C_MAIN, 1, 2, false, set_user, B_NONE, 0},
 	{"daemon", C_MAIN, 1, 1, false, set_daemon, B_NONE, 0},
 	{"master_process", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
@@ -1625,6 +1627,10 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	if (!l->access_set && p) {
 		l->access = p->access;
 		l->naccess = p->naccess;
+	}
+	if (!l->f2b_set && p) {
+		l->f2b = p->f2b;
+		l->nf2b = p->nf2b;
 	}
 	if (!l->alog_set && p) {
 		l->alogs = p->alogs;

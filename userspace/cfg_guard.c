@@ -11,7 +11,9 @@
 #include <string.h>
 
 #include "ban.h"
+#include "cfg.h"
 #include "cfg_int.h"
+#include "f2b.h"
 
 /* cfg_set_xdp_attach - `xdp_attach IFACE [mode=auto|native|generic];` */
 int cfg_set_xdp_attach(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -143,5 +145,106 @@ int cfg_set_ban_list(struct build *b, struct cfg_node *n, struct scope *s, const
 	}
 	c->nban_file = cnt;
 	ban_file_free(v, cnt);
+	return 0;
+}
+
+/* cfg_set_f2b_jail - `fail2ban_jail NAME [limit_req] [status=CODE,...]
+ * [maxretry=N] [findtime=TIME] [bantime=TIME];` in http. Defaults are
+ * fail2ban's: maxretry 5, findtime 10m, bantime 10m. */
+int cfg_set_f2b_jail(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_http *h = s->http;
+	struct f2b_jail *j, **slot;
+	const char *name = n->args[0];
+
+	(void)d;
+	for (int i = 0; i < h->njails; i++)
+		if (strcmp(h->jails[i]->name, name) == 0)
+			return cfg_fail(b, n, "duplicate fail2ban_jail \"%s\"", name);
+	if (strlen(name) > 32 || strpbrk(name, " \t=,"))
+		return cfg_fail(b, n, "invalid fail2ban_jail name \"%s\"", name);
+	j = pool_zalloc(b->pool, sizeof(*j));
+	if (!j)
+		return cfg_fail(b, n, "out of memory");
+	j->name = pool_strdup(b->pool, name);
+	j->maxretry = 5;
+	j->findtime_ms = j->bantime_ms = 600000;
+	for (size_t i = 1; i < n->nargs; i++) {
+		const char *a = n->args[i];
+		char *end;
+		long v;
+
+		if (strcmp(a, "limit_req") == 0) {
+			j->on_limit_req = true;
+		} else if (strncmp(a, "status=", 7) == 0) {
+			for (const char *p = a + 7;; p = end + 1) {
+				v = strtol(p, &end, 10);
+				if (end == p || v < 100 || v > 599 || (*end && *end != ','))
+					return cfg_fail(b, n, "invalid status list \"%s\"", a);
+				f2b_status_set(j, (int)v);
+				if (!*end)
+					break;
+			}
+		} else if (strncmp(a, "maxretry=", 9) == 0) {
+			v = strtol(a + 9, &end, 10);
+			if (a[9] < '0' || a[9] > '9' || *end || v < 1 || v > 1000000)
+				return cfg_fail(b, n, "invalid maxretry \"%s\" (1..1000000)", a);
+			j->maxretry = (int)v;
+		} else if (strncmp(a, "findtime=", 9) == 0) {
+			if (cfg_parse_time(a + 9, &j->findtime_ms) || j->findtime_ms <= 0)
+				return cfg_fail(b, n, "invalid findtime \"%s\"", a);
+		} else if (strncmp(a, "bantime=", 8) == 0) {
+			if (cfg_parse_time(a + 8, &j->bantime_ms) || j->bantime_ms < 1000)
+				return cfg_fail(b, n, "invalid bantime \"%s\" (at least 1s)", a);
+		} else {
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		}
+	}
+	if (!j->on_limit_req && !j->statuses[0] && !j->statuses[1] && !j->statuses[2] &&
+	    !j->statuses[3] && !j->statuses[4] && !j->statuses[5] && !j->statuses[6] &&
+	    !j->statuses[7])
+		return cfg_fail(b, n,
+				"fail2ban_jail \"%s\" counts nothing: give limit_req and/or "
+				"status=CODE[,CODE...]",
+				name);
+	j->table = f2b_table_get(name);
+	if (!j->table)
+		return cfg_fail(b, n, "out of memory");
+	slot = PUSH(b, h->jails, h->njails);
+	if (!slot)
+		return cfg_fail(b, n, "out of memory");
+	*slot = j;
+	return 0;
+}
+
+/* cfg_set_f2b - `fail2ban NAME...;` or `fail2ban off;` in http, server or
+ * location: the jails that count this level's requests. Like limit_req,
+ * a level with its own fail2ban does not inherit the enclosing ones. */
+int cfg_set_f2b(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_loc *l = s->loc;
+
+	(void)d;
+	if (l->f2b_set)
+		return cfg_fail(b, n, "\"fail2ban\" directive is duplicate");
+	l->f2b_set = true;
+	if (n->nargs == 1 && strcmp(n->args[0], "off") == 0)
+		return 0;
+	for (size_t i = 0; i < n->nargs; i++) {
+		struct f2b_jail *j = NULL, **slot;
+
+		for (int k = 0; s->http && k < s->http->njails && !j; k++)
+			if (strcmp(s->http->jails[k]->name, n->args[i]) == 0)
+				j = s->http->jails[k];
+		if (!j)
+			return cfg_fail(
+				b, n,
+				"unknown fail2ban_jail \"%s\" (define it in http before using it)",
+				n->args[i]);
+		slot = PUSH(b, l->f2b, l->nf2b);
+		if (!slot)
+			return cfg_fail(b, n, "out of memory");
+		*slot = j;
+	}
 	return 0;
 }

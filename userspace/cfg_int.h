@@ -118,6 +118,8 @@ int cfg_set_xdp_syn_limit(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
 int cfg_set_xdp_allow(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_ban_list(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_f2b_jail(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_f2b(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line);
 int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h);
 

@@ -26,6 +26,7 @@
 
 #include "alog.h"
 #include "ban.h"
+#include "f2b.h"
 #include "cfg.h"
 #include "http.h"
 #include "log.h"
@@ -450,6 +451,7 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 			c->req.status = 408;
 			alog_write(c);
 			stats_request_done(c);
+			f2b_request_done(c);
 		}
 		conn_close(c);
 		break;
@@ -1531,6 +1533,7 @@ void http_response_done(struct conn *c)
 		c->req.loc = &c->req.srv->loc;
 	alog_write(c);
 	stats_request_done(c);
+	f2b_request_done(c);
 	conn_stat(c, STATS_WAITING);
 	if (c->close_after || c->peer_closed) {
 		close_or_linger(c);

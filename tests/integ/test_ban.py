@@ -420,3 +420,45 @@ server {
     dropped = _stats(t, p)['packets']['dropped_syn_limit']
     assert dropped >= 250, dropped
     assert est <= 10 + 10 * 3 + 5, 'established %d of 300' % est
+
+
+F2B_SITE = """
+fail2ban_jail botsearch status=404,444 maxretry=5 findtime=60s bantime=2s;
+server {
+    listen 127.0.0.1:{port};
+    fail2ban botsearch;
+    location / { return 200 "served\\n"; }
+    location /wp-admin/ { return 404; }
+    location /static/ { fail2ban off; return 404; }
+}"""
+
+
+def test_fail2ban_botsearch(t):
+    """The guide's botsearch jail: 404s on probes from one client, five
+    within the window, ban it for bantime; the ban is logged with its
+    reason, listed by lbctl with origin fail2ban, and lifts itself."""
+    _lbd_only(t)
+    p = t.proxy(F2B_SITE, main='bpf_pin_path %s;' % _pin(t))
+    # 404s where the jail is off do not count
+    for _ in range(8):
+        assert p.get('/static/x').status == 404
+    assert _served(p.port)
+    for i in range(4):
+        assert p.get('/wp-admin/setup%d.php' % i).status == 404
+    assert _served(p.port), 'four offences are below maxretry'
+    r = p.get('/wp-admin/install.php')
+    assert r.status == 404, 'the fifth offence is answered, then banned'
+    assert not _served(p.port), 'banned after the fifth 404'
+    lst = _json(t, p, 'ban', 'list')['bans']
+    assert len(lst) == 1, lst
+    b = lst[0]
+    assert b['cidr'] == '127.0.0.1' and b['origin'] == 'fail2ban', b
+    assert b['reason'].startswith('fail2ban botsearch: 5 x status in 60s'), b
+    assert b['expires_in'] in (1, 2), b
+    assert 'fail2ban "botsearch": banned 127.0.0.1 for 2s after 5 ' \
+        'offending responses within 60s' in p.error_log(), p.error_log()
+    wait_for(lambda: _served(p.port), timeout=5, what='ban expired')
+    # counted out: a fresh window starts after the ban
+    for i in range(4):
+        assert p.get('/wp-admin/again%d' % i).status == 404
+    assert _served(p.port)
