@@ -15,4 +15,8 @@ struct cfg;
 int bpfmaps_sync(const struct cfg *cfg);
 void bpfmaps_close(void);
 
+/* bpfmaps_mkdir - create the pin directory DIR (mounting bpffs at
+ * /sys/fs/bpf first when DIR is below it and it is missing). 0 or -errno. */
+int bpfmaps_mkdir(const char *dir);
+
 #endif

@@ -40,9 +40,9 @@ static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list a
 	return 0;
 }
 
-/* ensure_bpffs - mount bpffs at /sys/fs/bpf when DIR is below it and it is
+/* bpfmaps_mkdir - mount bpffs at /sys/fs/bpf when DIR is below it and it is
  * not there yet (as root, at start); then create DIR. */
-static int ensure_dir(const char *dir)
+int bpfmaps_mkdir(const char *dir)
 {
 	struct statfs fs;
 
@@ -62,7 +62,7 @@ static int open_maps(const char *dir)
 	struct maps_bpf *s;
 	int rc;
 
-	rc = ensure_dir(dir);
+	rc = bpfmaps_mkdir(dir);
 	if (rc)
 		return rc;
 	old = libbpf_set_print(quiet_print);
