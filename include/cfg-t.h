@@ -361,6 +361,8 @@ struct cfg {
 	struct log_target *error_log; /* main error_log */
 	struct cfg_http *http;	      /* NULL without an http block */
 	char *bpf_pin_path;	      /* bpf_pin_path: pinned maps directory, NULL = off */
+	int reuseport_steering;	      /* reuseport_steering on|off: BPF picks each new
+				       * connection's worker; CFG_UNSET = on */
 	struct alog **alogs;	      /* every access_log opened (closed at release) */
 	int nalogs;
 	void *tree;		/* struct cfg_tree, kept for -T */

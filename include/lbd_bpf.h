@@ -100,10 +100,43 @@ enum lb_xdp_reason {
 	LB_XDP_NREASONS,
 };
 
+/* ---- connection steering (bpf/steer.bpf.c) ---- */
+
+#define LB_STEER_MAX_WORKERS 64 /* worker ids 0..63 (MAX_WORKERS in worker.c) */
+#define LB_STEER_MAX_SLOTS   64 /* listening addresses steered at once */
+
+/* struct lb_worker_load - one worker's load in lb_workers (index: worker
+ * id). The map is mmap()ed by lbd: each worker changes its own entry with
+ * an atomic add, no syscall; the program only reads. */
+struct lb_worker_load {
+	__u64 active;	/* client connections accepted and not yet closed */
+	__u64 accepted; /* client connections accepted since lbd started */
+};
+
+/* struct lb_listen_key - a listening address as the program sees the
+ * listener (reuse_md->sk): key of lb_steer_slots, whose value is the slot
+ * (lb_steer_socks index = slot * LB_STEER_MAX_WORKERS + worker id). */
+struct lb_listen_key {
+	__u32 family;  /* AF_INET (2) or AF_INET6 (10) */
+	__u32 port;    /* local port, host byte order */
+	__u8 addr[16]; /* bound address, network order; IPv4 in the first 4
+			* bytes, the rest zero; all zero for a wildcard bind */
+};
+
+/* enum lb_steer_reason - slots of lb_steer_stats (decisions, per CPU). */
+enum lb_steer_reason {
+	LB_STEER_PICKED = 0, /* the least-loaded worker's socket was selected */
+	LB_STEER_NO_SLOT,    /* listener not in lb_steer_slots: kernel hash */
+	LB_STEER_NO_SOCKET,  /* selection refused (socket gone): kernel hash */
+	LB_STEER_NREASONS,
+};
+
 _Static_assert(sizeof(struct lb_lpm4_key) == 8, "lb_lpm4_key layout");
 _Static_assert(sizeof(struct lb_lpm6_key) == 20, "lb_lpm6_key layout");
 _Static_assert(sizeof(struct lb_ban_val) == 80, "lb_ban_val layout");
 _Static_assert(sizeof(struct lb_ups_key) == 96, "lb_ups_key layout");
 _Static_assert(sizeof(struct lb_ups_val) == 56, "lb_ups_val layout");
+_Static_assert(sizeof(struct lb_worker_load) == 16, "lb_worker_load layout");
+_Static_assert(sizeof(struct lb_listen_key) == 24, "lb_listen_key layout");
 
 #endif

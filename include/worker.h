@@ -72,6 +72,7 @@ void worker_post_all(int cmd, struct cfg *next);
 void worker_join_all(void);
 int worker_count(void);
 int worker_active_conns(void);
+int worker_conns(int id);
 
 /* Listening sockets are created by the main thread (while it may still be
  * privileged) and handed to the workers: one set per worker. */

@@ -1291,6 +1291,8 @@ static const struct dir dirs[] = {
 	{"http", C_MAIN, 0, 0, true, set_http, B_NONE, 0},
 	{"pid", C_MAIN, 1, 1, false, set_pid, B_NONE, 0},
 	{"bpf_pin_path", C_MAIN, 1, 1, false, set_pin_path, B_NONE, 0},
+	{"reuseport_steering", C_MAIN, 1, 1, false, cfg_set_flag, B_MAIN,
+	 offsetof(struct cfg, reuseport_steering)},
 	{"control_socket", C_MAIN, 1, 3, false, set_ctl_socket, B_NONE, 0},
 	{"xdp_attach", C_MAIN, 1, 2, false, cfg_set_xdp_attach, B_NONE, 0},
 	{"xdp_syn_limit", C_MAIN, 1, 2, false, cfg_set_xdp_syn_limit, B_NONE, 0},
@@ -1930,6 +1932,7 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 	c->workers = 1;
 	c->worker_connections = 512;
 	c->worker_rlimit_nofile = CFG_UNSET;
+	c->reuseport_steering = CFG_UNSET;
 	c->bpf_pin_path = pool_strdup(pool, "/sys/fs/bpf/lbd");
 	c->prefix = pool_strdup(pool, o->prefix);
 	c->conf_file = full_path(&(struct build){.pool = pool}, o->prefix, o->conf_file);

@@ -28,7 +28,9 @@
 #include "lbd.h"
 #include "log.h"
 #include "stats.h"
+#include "steer.h"
 #include "ups.h"
+#include "worker.h"
 
 #define CTL_ARGS_MAX 16 /* words in one request */
 
@@ -196,7 +198,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	 "no new requests (maintenance)"},
 	{"upstream", "enable", "UPSTREAM SERVER", 2, 2, cmd_ups_enable,
 	 "take requests again after drain or disable"},
-	{"stats", NULL, "", 0, 0, cmd_stats, "traffic totals and per-upstream figures"},
+	{"stats", NULL, "", 0, 0, cmd_stats,
+	 "traffic totals, per-upstream figures, per-worker connections"},
 	{"reload", NULL, "", 0, 0, cmd_reload, "reload the configuration (as SIGHUP)"},
 	{"reopen", NULL, "", 0, 0, cmd_reopen, "reopen the log files (as SIGUSR1)"},
 	{"ban", "add", "CIDR [--ttl DURATION] [--reason TEXT]", 1, CTL_ARGS_MAX - 2, cmd_ban_add,
@@ -521,6 +524,41 @@ static int cmd_ups_enable(struct ctl_req *r)
 	return set_admin(r, UPS_ADMIN_UP, "enabled");
 }
 
+/* stats_workers - the end of `stats`: each worker's open client
+ * connections (what steering balances) and the steering decisions. */
+static void stats_workers(struct ctl_req *r)
+{
+	struct steer_info si;
+	int n = worker_count();
+
+	steer_get_info(&si);
+	if (r->json) {
+		out_printf(r->out, "],\"workers\":[");
+		for (int i = 0; i < n; i++)
+			out_printf(r->out, "%s{\"id\":%d,\"active\":%d}", i ? "," : "", i,
+				   worker_conns(i));
+		out_printf(r->out,
+			   "],\"steering\":{\"on\":%s,\"picked\":%llu,\"no_slot\":%llu,"
+			   "\"no_socket\":%llu,\"why\":",
+			   si.on ? "true" : "false", (unsigned long long)si.picked,
+			   (unsigned long long)si.no_slot, (unsigned long long)si.no_socket);
+		out_json_str(r->out, si.why);
+		out_add(r->out, "}}\n", 3);
+		return;
+	}
+	if (si.on)
+		out_printf(r->out,
+			   "steering: on: least-loaded picked %llu, kernel hash %llu (unknown "
+			   "listener %llu, socket missing %llu)\n",
+			   (unsigned long long)si.picked,
+			   (unsigned long long)(si.no_slot + si.no_socket),
+			   (unsigned long long)si.no_slot, (unsigned long long)si.no_socket);
+	else
+		out_printf(r->out, "steering: off (%s): the kernel's reuseport hash\n", si.why);
+	for (int i = 0; i < n; i++)
+		out_printf(r->out, "worker %d: active %d\n", i, worker_conns(i));
+}
+
 static int cmd_stats(struct ctl_req *r)
 {
 	struct lbd_stats *st = &lbd_stats;
@@ -598,8 +636,7 @@ static int cmd_stats(struct ctl_req *r)
 				lat_n, lat_n ? (double)lat_us / (double)lat_n / 1e6 : 0.0);
 		}
 	}
-	if (r->json)
-		out_add(r->out, "]}\n", 3);
+	stats_workers(r);
 	return 0;
 }
 

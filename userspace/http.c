@@ -32,6 +32,7 @@
 #include "log.h"
 #include "stats.h"
 #include "status.h"
+#include "steer.h"
 #include "var.h"
 #include "worker.h"
 
@@ -415,6 +416,8 @@ void conn_close(struct conn *c)
 	req_cleanup(c);
 	ev_timer_stop(&w->loop, &c->timer);
 	ev_io_stop(&w->loop, &c->io);
+	/* before close(): once the peer sees the close, the load is down */
+	steer_conn_closed(w->id);
 	close(c->io.fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -552,6 +555,7 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 		w->conns->prev = c;
 	w->conns = c;
 	w->nconns++;
+	steer_conn_opened(w->id);
 	if (ev_io_start(&w->loop, &c->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		conn_close(c);
 		return;

@@ -21,11 +21,15 @@
 #include "alog.h"
 #include "cfg.h"
 #include "http.h"
+#include "lbd_bpf.h"
 #include "log.h"
+#include "steer.h"
 #include "worker.h"
 
 #define MAX_WORKERS  64
 #define ACCEPT_BATCH 64
+
+_Static_assert(MAX_WORKERS <= LB_STEER_MAX_WORKERS, "every worker has a steering slot");
 
 _Atomic uint64_t lbd_conn_counter;
 
@@ -34,6 +38,7 @@ struct lsock {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	int fds[MAX_WORKERS];
+	int slot; /* steering slot (lb_steer_socks), -1 = none; kept with the sockets */
 };
 
 /* struct lset - the published set of listening sockets. */
@@ -48,6 +53,7 @@ static struct lset *cur_set;	       /* owned by the main thread */
 static struct lset *retired;	       /* previous set, freed once workers moved on */
 static _Atomic(struct lset *) pub_set; /* what workers adopt on reload */
 static _Atomic int acks;	       /* workers that adopted pub_set */
+static int steering = -1;	       /* reuseport_steering at start (1/0), -1 = not yet */
 
 int worker_count(void)
 {
@@ -92,6 +98,26 @@ static int bind_one(const struct cfg_listen *l, char *err, size_t errlen)
 	return fd;
 }
 
+/* free_slot - the lowest steering slot that neither the current set nor
+ * the new one (its first N entries) uses: a removed address's slot is
+ * reused only once its sockets are gone. -1 when all are taken. */
+static int free_slot(const struct lset *s, int n)
+{
+	uint64_t used = 0;
+
+	_Static_assert(LB_STEER_MAX_SLOTS <= 64, "slots fit the bit set");
+	for (int k = 0; cur_set && k < cur_set->n; k++)
+		if (cur_set->v[k].slot >= 0)
+			used |= UINT64_C(1) << cur_set->v[k].slot;
+	for (int k = 0; k < n; k++)
+		if (s->v[k].slot >= 0)
+			used |= UINT64_C(1) << s->v[k].slot;
+	for (int i = 0; i < LB_STEER_MAX_SLOTS; i++)
+		if (!(used & (UINT64_C(1) << i)))
+			return i;
+	return -1;
+}
+
 static void free_set(struct lset *s)
 {
 	if (s) {
@@ -115,6 +141,13 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
+	/* at start, while privileged: the program is loaded once */
+	if (steering < 0) {
+		steering = cfg->reuseport_steering != 0;
+		steer_init(steering, n, cfg->bpf_pin_path);
+	} else if (steering != (cfg->reuseport_steering != 0)) {
+		log_warn("reuseport_steering changed: takes effect after a restart");
+	}
 	for (int i = 0; i < ng; i++) {
 		const struct cfg_listen *l = h->lgroups[i].listen;
 		struct lsock *ls = &s->v[s->n++];
@@ -125,6 +158,7 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 		for (int k = 0; cur_set && k < cur_set->n; k++)
 			if (same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &l->addr, l->addrlen))
 				old = &cur_set->v[k];
+		ls->slot = old ? old->slot : free_slot(s, s->n - 1);
 		for (int w = 0; w < n; w++) {
 			if (old) {
 				ls->fds[w] = old->fds[w];
@@ -142,15 +176,29 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 						reused |= same(&cur_set->v[k].addr,
 							       cur_set->v[k].addrlen, &s->v[j].addr,
 							       s->v[j].addrlen);
-					if (!reused)
+					if (!reused) {
+						steer_detach(&s->v[j].addr, s->v[j].addrlen);
 						for (int k = 0; k < n; k++)
 							close(s->v[j].fds[k]);
+					}
 				}
 				free(s->v);
 				free(s);
 				return -EADDRINUSE;
 			}
 		}
+		if (!old && ls->slot >= 0)
+			steer_attach(ls->slot, &ls->addr, ls->addrlen, ls->fds, n);
+	}
+	/* removed addresses: their sockets close as the workers adopt s */
+	for (int k = 0; cur_set && k < cur_set->n; k++) {
+		bool kept = false;
+
+		for (int j = 0; j < s->n; j++)
+			kept |= same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &s->v[j].addr,
+				     s->v[j].addrlen);
+		if (!kept)
+			steer_detach(&cur_set->v[k].addr, cur_set->v[k].addrlen);
 	}
 	free_set(retired); /* a bind without a reload after it */
 	retired = cur_set;
@@ -484,6 +532,17 @@ void worker_join_all(void)
 	free_set(retired);
 	free_set(cur_set);
 	retired = cur_set = NULL;
+	steer_fini();
+	steering = -1;
+}
+
+/* worker_conns - client connections open on worker ID (a relaxed read of
+ * a count only that worker writes: for statistics). */
+int worker_conns(int id)
+{
+	if (id < 0 || id >= nworkers)
+		return 0;
+	return __atomic_load_n(&workers[id].nconns, __ATOMIC_RELAXED);
 }
 
 int worker_active_conns(void)

@@ -97,6 +97,14 @@ static struct err_case err_cases[] = {
 	 "\"proxy_pass\" directive is duplicate", 7},
 	{HTTP_HEAD "server {\nlisten 80;\nlocation / {\nroot /a;\nalias /b;\n}\n}\n}\n",
 	 "\"alias\" directive is duplicate, \"root\" directive was specified earlier", 7},
+	{"reuseport_steering maybe;\nevents {}\n",
+	 "invalid value \"maybe\" in \"reuseport_steering\" directive, it must be \"on\" or "
+	 "\"off\"",
+	 1},
+	{"reuseport_steering on;\nreuseport_steering off;\nevents {}\n",
+	 "\"reuseport_steering\" directive is duplicate", 2},
+	{HTTP_HEAD "reuseport_steering off;\n}\n",
+	 "\"reuseport_steering\" directive is not allowed here", 3},
 };
 
 ParameterizedTestParameters(cfg, errors)
@@ -122,6 +130,29 @@ ParameterizedTest(struct err_case *tc, cfg, errors)
 		cr_expect(strstr(err, want) != NULL, "got \"%s\", want it to contain \"%s\"", err,
 			  want);
 	cleanup();
+}
+
+/* reuseport_steering: on unless turned off (steer_init gets != 0). */
+Test(cfg, reuseport_steering)
+{
+	static const struct {
+		const char *text; /* main context */
+		bool on;	  /* steering requested */
+	} cases[] = {
+		{"events {}\n", true},
+		{"reuseport_steering on;\nevents {}\n", true},
+		{"reuseport_steering off;\nevents {}\n", false},
+	};
+	char err[1024];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct cfg *c = load_text(cases[i].text, err, sizeof(err));
+
+		cr_assert_not_null(c, "%s", err);
+		cr_expect_eq(c->reuseport_steering != 0, cases[i].on, "%s", cases[i].text);
+		cfg_unref(c);
+		cleanup();
+	}
 }
 
 Test(cfg, defaults_as_nginx)

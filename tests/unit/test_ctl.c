@@ -429,6 +429,14 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 				     "\"5xx\":1,\"other\":0},\"response_time\":{\"count\":2,"
 				     "\"sum_us\":3000000}}"),
 			   "%s", o);
+	/* no worker threads and no steering in this process */
+	cr_assert_not_null(strstr(o, "}}],\"workers\":[],\"steering\":{\"on\":false,"
+				     "\"picked\":0,\"no_slot\":0,\"no_socket\":0,"
+				     "\"why\":\"not started\"}}\n"),
+			   "%s", o);
+	o = run("stats", CTL_RC_OK);
+	cr_assert_not_null(
+		strstr(o, "\nsteering: off (not started): the kernel's reuseport hash\n"), "%s", o);
 }
 
 struct sig_case {
