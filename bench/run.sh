@@ -22,6 +22,9 @@
 #   FOREIGN_MAX=P   flag cells (~) where other processes used > P% CPU [5]
 #   RETRIES=N       measure a flagged cell again, up to N times [1], while
 #   BUDGET=S        the run stays under S seconds [280]
+#   LBD_MAIN="..."  extra main-context directives for lbd only, e.g.
+#                   "xdp_attach lo mode=generic; bpf_pin_path /sys/fs/bpf/lbd-bench;"
+#                   (the XDP guard on the loopback path; see bench/README.md)
 #   LBD_BIN NGINX_BIN HAPROXY_BIN WRK_BIN BACKEND_BIN   binaries to use
 set -euo pipefail
 
@@ -239,7 +242,10 @@ start_target() {
 			why[$name]="$LBD_BIN missing"
 			return 1
 		}
-		nginx_conf "$target_port" "$upstream_port" >"$dir/lbd.conf"
+		{
+			printf '%s\n' "${LBD_MAIN:-}"
+			nginx_conf "$target_port" "$upstream_port"
+		} >"$dir/lbd.conf"
 		taskset -c "$PROXY_CPUS" "$LBD_BIN" -p "$dir/" -c "$dir/lbd.conf" >"$dir/out" 2>&1 &
 		;;
 	esac
