@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "limit-t.h"
 #include "ups-t.h"
 #include "var-t.h"
 
@@ -237,6 +238,9 @@ struct cfg_loc {
 	int naccess;
 	bool access_set;
 
+	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
+	struct rl_loc rl;
+
 	/* logs */
 	struct alog **alogs; /* access_log targets; NULL + alog_off for off */
 	int nalogs;
@@ -322,6 +326,7 @@ struct cfg_http {
 	int64_t client_header_timeout, client_header_buffer_size, large_header_size;
 	int large_header_num;
 	int variables_hash_max_size;
+	struct rl_zone_conf *rl_zones; /* limit_req_zone / limit_conn_zone names */
 };
 
 /* struct cfg - one configuration generation. */
