@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "ban-t.h"
+#include "limit-t.h"
 #include "ups-t.h"
 #include "var-t.h"
 
@@ -239,6 +240,9 @@ struct cfg_loc {
 	int naccess;
 	bool access_set;
 
+	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
+	struct rl_loc rl;
+
 	/* logs */
 	struct alog **alogs; /* access_log targets; NULL + alog_off for off */
 	int nalogs;
@@ -331,6 +335,7 @@ struct cfg_http {
 	int variables_hash_max_size;
 	struct f2b_jail **jails; /* fail2ban_jail definitions */
 	int njails;
+	struct rl_zone_conf *rl_zones; /* limit_req_zone / limit_conn_zone names */
 };
 
 /* enum cfg_xdp_mode - `xdp_attach IFACE mode=...`. */

@@ -96,6 +96,7 @@ struct http_req {
 	struct lstr *set_vars_name; /* `set` variables (names) */
 	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;
+	struct rl_req_state rl; /* limit_req / limit_conn (limit.c) */
 
 	/* response */
 	int status;		   /* status sent ($status) */
@@ -126,6 +127,8 @@ struct http_req {
 /* Client connection states. Legal transitions:
  *   READ_HEAD -> READ_BODY -> PROXY/STATIC/RESPOND -> WRITE -> (KEEPALIVE -> READ_HEAD) | CLOSE
  *   WRITE -> LINGER -> CLOSE when the client may still be sending (unread body)
+ *   READ_BODY (or whatever state ran the phases) -> DELAY -> back to it when
+ *   limit_req holds the request, or CLOSE when the client goes away meanwhile
  */
 enum conn_state {
 	CS_READ_HEAD = 0, /* reading the request header */
@@ -135,6 +138,7 @@ enum conn_state {
 	CS_KEEPALIVE,	  /* idle between requests */
 	CS_LINGER,	  /* response sent; reading and dropping what the client still sends */
 	CS_CLOSING,	  /* lingering close / closed, freed by defer */
+	CS_DELAY,	  /* held by limit_req until c->timer fires */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */

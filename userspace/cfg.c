@@ -6,7 +6,8 @@
  * listening addresses, and resolves upstreams. Every error names FILE:LINE
  * with nginx's wording; directives that mean nothing to lbd are accepted
  * with a warning; anything else unknown is an error. The proxy, upstream
- * and map directives are in cfg_proxy.c (shared types in cfg_int.h).
+ * and map directives are in cfg_proxy.c, the request limits in
+ * cfg_limit.c (shared types in cfg_int.h).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -503,6 +504,7 @@ static void loc_init(struct cfg_loc *l)
 	l->keepalive_requests = CFG_UNSET;
 	l->lingering_timeout = CFG_UNSET;
 	l->chunked_transfer_encoding = CFG_UNSET;
+	cfg_limit_init(&l->rl);
 }
 
 static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -1404,6 +1406,19 @@ static const struct dir dirs[] = {
 	{"proxy_ignore_client_abort", C_HSL, 1, 1, false, cfg_set_flag,
 	 LOC(proxy_ignore_client_abort)},
 
+	/* request limits (cfg_limit.c) */
+	{"limit_req_zone", C_HTTP, 3, 3, false, cfg_set_limit_req_zone, B_NONE, 0},
+	{"limit_req", C_HSL, 1, 3, false, cfg_set_limit_req, B_NONE, 0},
+	{"limit_req_status", C_HSL, 1, 1, false, cfg_set_limit_status, LOC(rl.req_status)},
+	{"limit_req_log_level", C_HSL, 1, 1, false, cfg_set_limit_log_level, LOC(rl.req_log_level)},
+	{"limit_req_dry_run", C_HSL, 1, 1, false, cfg_set_flag, LOC(rl.req_dry_run)},
+	{"limit_conn_zone", C_HTTP, 2, 2, false, cfg_set_limit_conn_zone, B_NONE, 0},
+	{"limit_conn", C_HSL, 2, 2, false, cfg_set_limit_conn, B_NONE, 0},
+	{"limit_conn_status", C_HSL, 1, 1, false, cfg_set_limit_status, LOC(rl.conn_status)},
+	{"limit_conn_log_level", C_HSL, 1, 1, false, cfg_set_limit_log_level,
+	 LOC(rl.conn_log_level)},
+	{"limit_conn_dry_run", C_HSL, 1, 1, false, cfg_set_flag, LOC(rl.conn_dry_run)},
+
 	/* upstream */
 	{"server", C_UPS, 1, ARGS_ANY, false, cfg_set_ups_server, B_NONE, 0},
 	{"least_conn", C_UPS, 0, 0, false, cfg_set_ups_method, B_NONE, 0},
@@ -1640,6 +1655,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 		l->alog_off = p->alog_off;
 	}
 	MERGE_PTR(error_log);
+	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);
 	if (l->nprefix > 1)
@@ -1793,6 +1809,8 @@ static int finish_http(struct build *b, struct cfg_http *h)
 			return -1;
 	}
 	if (group_listens(b, h))
+		return -1;
+	if (cfg_limit_finish(b, h))
 		return -1;
 	h->upstreams = b->groups;
 	h->nupstreams = b->ngroups;
@@ -1973,6 +1991,8 @@ oom:
 	snprintf(err, errlen, "out of memory");
 fail:
 	if (c)
+		cfg_limit_release(c->http);
+	if (c)
 		c->tree = tree;
 	if (tree) {
 		cfg_tree_free(tree);
@@ -2027,6 +2047,7 @@ void cfg_unref(struct cfg *c)
 				pcre2_code_free(m->regex[k].re);
 		for (int i = 0; i < c->http->nupstreams; i++)
 			ups_group_release(c->http->upstreams[i]);
+		cfg_limit_release(c->http);
 	}
 	for (int i = 0; i < c->nalogs; i++)
 		alog_close(c->alogs[i]);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the configuration builder (cfg.c and cfg_proxy.c): the state
- * of one build, the scope of the directive being applied, the directive
- * table's entry type, and the helpers both files use. Not for other modules.
+ * Private to the configuration builder (cfg.c, cfg_proxy.c, cfg_limit.c):
+ * the state of one build, the scope of the directive being applied, the
+ * directive table's entry type, and the helpers the files share. Not for
+ * other modules.
  */
 #ifndef LBD_CFG_INT_H
 #define LBD_CFG_INT_H
@@ -122,5 +123,22 @@ int cfg_set_f2b_jail(struct build *b, struct cfg_node *n, struct scope *s, const
 int cfg_set_f2b(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line);
 int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h);
+
+/* cfg_limit.c: limit_req and limit_conn directives */
+int cfg_set_limit_req_zone(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_limit_conn_zone(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d);
+int cfg_set_limit_req(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_limit_conn(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_limit_status(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_limit_log_level(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d);
+void cfg_limit_init(struct rl_loc *l);
+void cfg_limit_merge(struct rl_loc *l, const struct rl_loc *p);
+/* cfg_limit_finish - check the zone names and bind them to shared state;
+ * cfg_limit_release gives that state back (safe on a half-built http). */
+int cfg_limit_finish(struct build *b, struct cfg_http *h);
+void cfg_limit_release(struct cfg_http *h);
 
 #endif

@@ -29,6 +29,7 @@
 #include "f2b.h"
 #include "cfg.h"
 #include "http.h"
+#include "limit.h"
 #include "log.h"
 #include "stats.h"
 #include "status.h"
@@ -44,6 +45,8 @@ static void read_head(struct conn *c);
 static void linger_read(struct conn *c);
 static void process_request(struct conn *c);
 static void find_config(struct conn *c);
+static void run_access(struct conn *c);
+static void delay_client_closed(struct conn *c);
 
 /* ---- status lines and pages ---------------------------------------------- */
 
@@ -393,6 +396,7 @@ static void req_cleanup(struct conn *c)
 
 	if (r->up)
 		proxy_abort(c);
+	rl_release(c);
 	if (r->body_fd >= 0)
 		close(r->body_fd);
 	r->body_fd = -1;
@@ -462,6 +466,11 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 	case CS_UPSTREAM:
 		proxy_client_timeout(c);
 		break;
+	case CS_DELAY:
+		/* limit_req's delay is over: on to the access phase */
+		c->state = (enum conn_state)c->req.rl.saved_state;
+		run_access(c);
+		break;
 	default:
 		conn_close(c);
 	}
@@ -505,6 +514,10 @@ void http_conn_run(struct conn *c)
 	case CS_LINGER:
 		if (c->readable)
 			linger_read(c);
+		break;
+	case CS_DELAY:
+		if (c->peer_hup)
+			delay_client_closed(c);
 		break;
 	case CS_CLOSING:
 		break;
@@ -1228,7 +1241,39 @@ static bool access_allowed(const struct conn *c, const struct cfg_loc *l)
 
 /* ---- phases ---------------------------------------------------------------------- */
 
+/* delay_client_closed - the client went away while limit_req held its
+ * request: nginx logs it and finishes the request with 499. */
+static void delay_client_closed(struct conn *c)
+{
+	c->req.status = 499;
+	log_emit(c->req.loc->error_log, LOG_INFO, "client prematurely closed connection");
+	alog_write(c);
+	stats_request_done(c);
+	conn_close(c);
+}
+
+/* run_content - the preaccess phase (limit_conn, limit_req), which may
+ * answer or hold the request for a while, then run_access. */
 static void run_content(struct conn *c)
+{
+	int64_t delay;
+	int st = rl_preaccess(c, &delay);
+
+	if (st) {
+		http_finalize(c, st);
+		return;
+	}
+	if (delay > 0) {
+		c->req.rl.saved_state = (int)c->state;
+		c->state = CS_DELAY;
+		conn_arm_timer(c, delay);
+		return;
+	}
+	run_access(c);
+}
+
+/* run_access - the access phase (allow/deny), then the content handler. */
+static void run_access(struct conn *c)
 {
 	struct http_req *r = &c->req;
 	struct cfg_loc *l = r->loc;

@@ -29,6 +29,7 @@
 #include <pcre2.h>
 
 #include "http.h"
+#include "limit.h"
 #include "var.h"
 
 #define VAR_FOUND	0
@@ -1050,6 +1051,21 @@ static int vg_realpath_root(struct conn *c, struct lstr *out)
 	return rc;
 }
 
+/* $limit_req_status / $limit_conn_status: not found until the module ran. */
+static int vg_limit_req_status(struct conn *c, struct lstr *out)
+{
+	const char *s = rl_req_status_name(c->req.rl.req_status);
+
+	return s ? var_set(out, s, strlen(s)) : VAR_NOT_FOUND;
+}
+
+static int vg_limit_conn_status(struct conn *c, struct lstr *out)
+{
+	const char *s = rl_conn_status_name(c->req.rl.conn_status);
+
+	return s ? var_set(out, s, strlen(s)) : VAR_NOT_FOUND;
+}
+
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
@@ -1069,6 +1085,8 @@ static const struct var_def var_builtins[] = {
 	{"http_x_forwarded_for", vg_http_xff},
 	{"https", vg_https},
 	{"is_args", vg_is_args},
+	{"limit_conn_status", vg_limit_conn_status},
+	{"limit_req_status", vg_limit_req_status},
 	{"msec", vg_msec},
 	{"nginx_version", vg_nginx_version},
 	{"pid", vg_pid},

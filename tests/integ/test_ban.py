@@ -462,3 +462,29 @@ def test_fail2ban_botsearch(t):
     for i in range(4):
         assert p.get('/wp-admin/again%d' % i).status == 404
     assert _served(p.port)
+
+
+F2B_FLOOD = """
+limit_req_zone $binary_remote_addr zone=perip:1m rate=1r/m;
+limit_req_status 429;
+fail2ban_jail flood limit_req maxretry=3 findtime=60s bantime=1h;
+server {
+    listen 127.0.0.1:{port};
+    # (not `return`: it runs in the rewrite phase, before limit_req, as in nginx)
+    location / { limit_req zone=perip; fail2ban flood; proxy_pass http://127.0.0.1:{b1}; }
+}"""
+
+
+def test_fail2ban_limit_req(t):
+    """Too many limit_req rejections: the third one bans the client."""
+    _lbd_only(t)
+    p = t.proxy(F2B_FLOOD, main='bpf_pin_path %s;' % _pin(t),
+                b1=t.backend('b1'))
+    st = [p.get('/').status for _ in range(2)]
+    assert st == [200, 429], (st, p.error_log()[-800:])
+    assert p.get('/').status == 429, 'the third rejection is answered'
+    assert not _served(p.port), 'banned after three limit_req rejections'
+    b = _json(t, p, 'ban', 'list')['bans'][0]
+    assert b['origin'] == 'fail2ban' and \
+        b['reason'].startswith('fail2ban flood: 3 x limit_req in 60s'), b
+    assert 'after 3 limit_req rejections within 60s' in p.error_log()
