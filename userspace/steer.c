@@ -47,7 +47,7 @@ static int nw;			     /* workers steered between */
 static bool tried;		     /* steer_init ran (it runs once) */
 static int init_rc;		     /* what it returned */
 static char off_why[160];	     /* why steering is off */
-static struct steer_pin pins[2];     /* lb_workers, lb_steer_stats */
+static struct steer_pin pins[4];     /* lb_workers, lb_steer_stats, _slots, _socks */
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -141,6 +141,8 @@ static int load(int nworkers, const char *pin_dir)
 		} else {
 			pin_one(skel->maps.lb_workers, pin_dir, &pins[0]);
 			pin_one(skel->maps.lb_steer_stats, pin_dir, &pins[1]);
+			pin_one(skel->maps.lb_steer_slots, pin_dir, &pins[2]);
+			pin_one(skel->maps.lb_steer_socks, pin_dir, &pins[3]);
 		}
 	}
 	return 0;
