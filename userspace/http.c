@@ -378,6 +378,15 @@ static void conn_stat(struct conn *c, int st)
 
 /* ---- connection life ----------------------------------------------------------- */
 
+/* log_phase - nginx's log phase of a finished request: the access log,
+ * the counters, and fail2ban (which may ban the client). */
+static void log_phase(struct conn *c)
+{
+	alog_write(c);
+	stats_request_done(c);
+	f2b_request_done(c);
+}
+
 static void conn_free(void *arg)
 {
 	struct conn *c = arg;
@@ -456,9 +465,7 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 		/* nginx: 408 is logged, nothing sent, connection closed. */
 		if (c->in.end > c->in.start) {
 			c->req.status = 408;
-			alog_write(c);
-			stats_request_done(c);
-			f2b_request_done(c);
+			log_phase(c);
 		}
 		conn_close(c);
 		break;
@@ -1247,8 +1254,7 @@ static void delay_client_closed(struct conn *c)
 {
 	c->req.status = 499;
 	log_emit(c->req.loc->error_log, LOG_INFO, "client prematurely closed connection");
-	alog_write(c);
-	stats_request_done(c);
+	log_phase(c);
 	conn_close(c);
 }
 
@@ -1580,9 +1586,7 @@ void http_response_done(struct conn *c)
 		return;
 	if (!c->req.loc && c->req.srv)
 		c->req.loc = &c->req.srv->loc;
-	alog_write(c);
-	stats_request_done(c);
-	f2b_request_done(c);
+	log_phase(c);
 	conn_stat(c, STATS_WAITING);
 	if (c->close_after || c->peer_closed) {
 		close_or_linger(c);
@@ -1677,8 +1681,7 @@ void http_finalize(struct conn *c, int status)
 		return;
 	if (status == 444) {
 		r->status = 444;
-		alog_write(c);
-		stats_request_done(c);
+		log_phase(c);
 		conn_close(c);
 		return;
 	}
