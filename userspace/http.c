@@ -283,8 +283,12 @@ int http_head_finish(struct conn *c, bool add_headers)
 
 	if (!keepalive_ok(c))
 		c->close_after = true;
-	rc = c->close_after ? http_out_append(c, "Connection: close\r\n", 19)
-			    : http_out_append(c, "Connection: keep-alive\r\n", 24);
+	if (c->req.status == 101) /* the connection becomes a tunnel */
+		rc = http_out_append(c, "Connection: upgrade\r\n", 21);
+	else if (c->close_after)
+		rc = http_out_append(c, "Connection: close\r\n", 19);
+	else
+		rc = http_out_append(c, "Connection: keep-alive\r\n", 24);
 	if (add_headers && l) {
 		bool ok = add_header_applies(c->req.status);
 

@@ -27,6 +27,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "tunnel.h"
 #include "ups.h"
 #include "var.h"
 #include "worker.h"
@@ -40,6 +41,7 @@ enum us_state {
 	US_RELAY,	   /* relaying the response body */
 	US_IDLE,	   /* in the worker's keep-alive pool */
 	US_QUEUED,	   /* waiting for a usable server (`queue`), no fd */
+	US_TUNNEL,	   /* after 101: bytes both ways (tunnel.c) until both FINs */
 };
 
 enum framing {
@@ -91,6 +93,7 @@ struct uconn {
 	size_t suffix_len, suffix_off;
 	struct uconn *next_free; /* worker free list */
 	bool queued;		 /* in the worker's flush queue */
+	struct tunnel *tun;	 /* US_TUNNEL: the stream (malloc), else NULL */
 
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
@@ -126,6 +129,9 @@ static void relay(struct uconn *u);
 static void connect_next(struct uconn *u);
 static int build_request(struct uconn *u);
 static void up_fail_final(struct uconn *u, int status);
+static void tunnel_begin(struct uconn *u, size_t head_len);
+static void tunnel_drive(struct uconn *u);
+static void tunnel_end(struct uconn *u);
 
 /* up_queue - send U's pending output (request or response) after this
  * event round instead of now, so that peers woken once find many sockets
@@ -202,6 +208,11 @@ static bool method_idempotent(struct lstr m)
 
 static void up_close_fd(struct uconn *u)
 {
+	if (u->tun) {
+		tunnel_free(u->tun);
+		free(u->tun);
+		u->tun = NULL;
+	}
 	if (u->io.fd >= 0) {
 		ev_io_stop(&u->w->loop, &u->io);
 		close(u->io.fd);
@@ -1157,7 +1168,9 @@ static void process_head(struct uconn *u, size_t n)
 		}
 	}
 	u->rstart = n;
-	if (r->head || resp->status == 204 || resp->status == 304)
+	if (resp->status == 101)
+		u->keepalive = false; /* the connection becomes the tunnel */
+	if (r->head || resp->status == 204 || resp->status == 304 || resp->status == 101)
 		u->fr = FR_NONE;
 	else if (te)
 		u->fr = FR_CHUNKED;
@@ -1201,7 +1214,7 @@ static void process_head(struct uconn *u, size_t n)
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		struct h1_header *h = &u->rh[i];
 
-		if (hidden(l, h->name))
+		if (hidden(l, h->name) && !(resp->status == 101 && H1_IS(h->name, "upgrade")))
 			continue;
 		if (l->redirect_mode && (H1_IS(h->name, "location") || H1_IS(h->name, "refresh"))) {
 			struct lstr v = rewrite_location(c, h->value);
@@ -1236,6 +1249,10 @@ static void process_head(struct uconn *u, size_t n)
 	}
 	if (http_head_finish(c, true))
 		goto oom;
+	if (resp->status == 101) {
+		tunnel_begin(u, n);
+		return;
+	}
 	u->state = US_RELAY;
 	u->span = NULL;
 	u->span_len = 0;
@@ -1307,11 +1324,11 @@ static void up_read_head(struct uconn *u)
 				u->rstart += (size_t)rc;
 				continue;
 			}
-			if (u->resp.status == 101) {
-				/* Upgrades are the in-kernel splicing work: not yet. */
+			if (u->resp.status == 101 && !c->req.hdr_upgrade.len) {
+				/* only a client that asked may be switched */
 				log_emit(
 					l->error_log, LOG_ERR,
-					"upstream switched protocols, which this lbd build does not relay yet, upstream: \"%s\"",
+					"upstream sent 101 to a request without \"Upgrade\", upstream: \"%s\"",
 					u->srv->name);
 				up_next(u, NU_INVALID_HEADER);
 				return;
@@ -1652,6 +1669,9 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		if (u->readable)
 			relay(u);
 		break;
+	case US_TUNNEL:
+		tunnel_drive(u);
+		break;
 	}
 }
 
@@ -1674,6 +1694,15 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 			   : u->state == US_SENDING  ? "sending request to upstream"
 						     : "reading response header from upstream";
 
+	if (u->state == US_TUNNEL) {
+		/* proxy_read_timeout with no byte either way: nginx's message */
+		log_emit(
+			c->req.loc->error_log, LOG_ERR,
+			"upstream timed out (110: Connection timed out) while proxying upgraded connection, upstream: \"%s\"",
+			u->srv->name);
+		tunnel_end(u);
+		return;
+	}
 	if (u->state == US_RELAY) {
 		log_emit(
 			c->req.loc->error_log, LOG_ERR,
@@ -1689,6 +1718,85 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 		 "upstream timed out (110: Connection timed out) while %s, upstream: \"%s\"", what,
 		 u->srv->name);
 	up_next(u, NU_TIMEOUT);
+}
+
+/* ---- upgraded connections -------------------------------------------------------------- */
+
+/* tunnel_end - the stream is over (both FINs, a reset — then both sockets
+ * already carry SO_LINGER 0 — or the idle timeout): account it as the 101
+ * response it was, log it, close both. */
+static void tunnel_end(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+
+	if (u->tun) {
+		r->bytes_sent += u->tun->bytes[TUN_DOWN];
+		r->body_bytes_sent += u->tun->bytes[TUN_DOWN];
+		r->request_length += u->tun->bytes[TUN_UP];
+	}
+	c->close_after = true;
+	c->in.start = c->in.end = 0; /* consumed by the tunnel: nothing to linger for */
+	finish(u);
+}
+
+/* tunnel_drive - readiness on either socket: move bytes, re-arm the idle
+ * timer when something moved, end the stream when it is over. */
+static void tunnel_drive(struct uconn *u)
+{
+	bool moved;
+	int rc = tunnel_run(u->tun, &moved);
+
+	if (rc == TUN_OPEN) {
+		if (moved)
+			ev_timer_start(&u->w->loop, &u->timer, u->c->req.loc->proxy_read_timeout);
+		return;
+	}
+	if (rc == TUN_RESET)
+		log_emit(u->c->req.loc->error_log, LOG_INFO,
+			 "upgraded connection reset (%d: %s), upstream: \"%s\"", u->tun->err,
+			 strerror(u->tun->err), u->srv->name);
+	tunnel_end(u);
+}
+
+/* tunnel_begin - the upstream answered 101 (its head is HEAD_LEN bytes of
+ * u->rbuf, the client's head is in c->out): from now on the connection is
+ * a byte stream both ways. What each side sent beyond its head goes first. */
+static void tunnel_begin(struct uconn *u, size_t head_len)
+{
+	struct conn *c = u->c;
+	struct tunnel_side cs = {c->io.fd, &c->readable, &c->writable};
+	struct tunnel_side us = {u->io.fd, &u->readable, &u->writable};
+	size_t down_len = c->out.end - c->out.start + (u->rend - head_len);
+	char *down = malloc(down_len ? down_len : 1);
+	int rc = -ENOMEM;
+
+	u->tun = malloc(sizeof(*u->tun));
+	if (down && u->tun) {
+		/* the client's 101 head, then the upstream's first bytes */
+		memcpy(down, c->out.data + c->out.start, c->out.end - c->out.start);
+		memcpy(down + (c->out.end - c->out.start), u->rbuf + head_len, u->rend - head_len);
+		rc = tunnel_init(u->tun, cs, us, c->in.data + c->in.start, c->in.end - c->in.start,
+				 down, down_len);
+	}
+	free(down);
+	if (rc) {
+		free(u->tun);
+		u->tun = NULL;
+		log_emit(c->req.loc->error_log, LOG_ERR,
+			 "cannot start the upgraded connection (%d: %s), upstream: \"%s\"", -rc,
+			 strerror(-rc), u->srv->name);
+		u->keepalive = false;
+		up_release(u, false);
+		conn_close(c);
+		return;
+	}
+	c->out.start = c->out.end = 0;
+	c->in.start = c->in.end = 0;
+	u->state = US_TUNNEL;
+	ev_timer_stop(&c->w->loop, &c->timer); /* the idle timer is u->timer */
+	ev_timer_start(&u->w->loop, &u->timer, c->req.loc->proxy_read_timeout);
+	tunnel_drive(u);
 }
 
 /* ---- entry points ----------------------------------------------------------------------- */
@@ -1771,6 +1879,10 @@ void proxy_on_client_event(struct conn *c)
 	}
 	if (!u)
 		return;
+	if (u->state == US_TUNNEL) {
+		tunnel_drive(u);
+		return;
+	}
 	if (u->state == US_RELAY && c->writable) {
 		relay(u);
 		return;

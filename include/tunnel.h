@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A byte tunnel between a client and an upstream socket, once the HTTP
+ * exchange is over (a WebSocket after 101). Bytes move with splice(2)
+ * through one pipe per direction, so they never enter lbd's memory, and
+ * each direction reads only when its pipe is empty: a slow reader holds
+ * at most a pipe and the socket buffers of its stream (backpressure, not
+ * drops). A FIN is forwarded as shutdown(SHUT_WR) once everything before
+ * it is written; a reset on either side resets the other.
+ *
+ * The tunnel does not own the sockets or their event registrations: the
+ * caller (proxy.c) feeds readiness in and acts on the result.
+ */
+#ifndef LBD_TUNNEL_H
+#define LBD_TUNNEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Directions: index of struct tunnel's per-direction state. */
+enum tunnel_dir {
+	TUN_UP = 0,   /* client -> upstream */
+	TUN_DOWN = 1, /* upstream -> client */
+};
+
+/* Results of tunnel_run. */
+enum tunnel_rc {
+	TUN_OPEN = 0, /* waiting on readiness */
+	TUN_DONE,     /* both directions ended with a FIN: close quietly */
+	TUN_RESET,    /* a side reset or failed: the other was reset */
+};
+
+/* struct tunnel_side - one socket and its edge-triggered readiness (the
+ * flags live in the caller's connection objects). */
+struct tunnel_side {
+	int fd;
+	bool *readable;
+	bool *writable;
+};
+
+/* struct tunnel - both directions of one stream. */
+struct tunnel {
+	struct tunnel_side side[2]; /* [0] client, [1] upstream */
+	int pipe[2][2];		    /* per direction: [0] read end, [1] write end */
+	size_t inpipe[2];	    /* bytes waiting in each pipe */
+	char *pre[2];		    /* bytes read before the tunnel (malloc), per direction */
+	size_t pre_len[2], pre_off[2];
+	uint64_t bytes[2]; /* bytes delivered per direction */
+	bool eof[2];	   /* the direction's source sent FIN */
+	bool shut[2];	   /* the direction's destination got shutdown(SHUT_WR) */
+	int err;	   /* errno of the failure that reset the tunnel */
+};
+
+/* tunnel_init - set up T between CLIENT and UPSTREAM; UP_PRE/DOWN_PRE are
+ * bytes already read from the client / the upstream (copied), to be
+ * delivered first. 0, or -errno (pipes, memory). */
+int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		const char *up_pre, size_t up_pre_len, const char *down_pre, size_t down_pre_len);
+
+/* tunnel_run - move bytes both ways until everything would block.
+ * Returns enum tunnel_rc; *MOVED tells whether any byte moved (for the
+ * idle timer). */
+int tunnel_run(struct tunnel *t, bool *moved);
+
+/* tunnel_reset - end the tunnel by resetting both sockets (SO_LINGER 0):
+ * the caller closes them next. */
+void tunnel_reset(struct tunnel *t);
+
+/* tunnel_free - release the pipes and buffers (not the sockets). */
+void tunnel_free(struct tunnel *t);
+
+#endif

@@ -1,0 +1,393 @@
+# SPDX-License-Identifier: MIT
+"""WebSockets as the guide's Step 8 configures them (`proxy_http_version
+1.1`, `Upgrade $http_upgrade`, `Connection $connection_upgrade` from the
+`map` idiom), against nginx and lbd with the same config: the 101 head the
+client sees, bytes both ways (including bytes sent right behind the
+request head), a backend that answers 200 keeps the connection in HTTP
+mode, half-close both ways, the upstream dying mid-stream, the idle
+timeout (`proxy_read_timeout`), a tunnel held open across reloads, and a
+bulk transfer in both directions at once, byte-exact.
+
+The backend is a small upgrade server: it answers 101 and then echoes
+(or follows a few commands) on the raw stream; the proxy never looks at
+WebSocket framing, so raw bytes test the tunnel exactly."""
+
+import hashlib
+import os
+import socket
+import threading
+import time
+
+from harness import wait_for
+
+WS_CONF = """
+map $http_upgrade $connection_upgrade {
+    default upgrade;
+    ''      close;
+}
+server {
+    listen 127.0.0.1:{port};
+    location / {
+        proxy_pass http://127.0.0.1:{ws};
+        proxy_http_version 1.1;
+        proxy_set_header Upgrade $http_upgrade;
+        proxy_set_header Connection $connection_upgrade;
+        proxy_set_header Host $host;
+        proxy_read_timeout {idle};
+    }
+}"""
+
+
+class UpgradeServer:
+    """Answers 101 to an Upgrade request and then runs a mode chosen by
+    the path: /echo echoes, /sink counts and answers the sha256 of what
+    it got at EOF, /bulk sends N bytes of a pattern while also sinking,
+    /die sends "bye" and resets, /plain answers 200 (no upgrade)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(64)
+        self.port = self.sock.getsockname()[1]
+        self.heads = []
+        self.sent = 0
+        self.stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.stop = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def _accept(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        c.settimeout(30)
+        buf = b''
+        try:
+            while True:
+                while b'\r\n\r\n' not in buf:
+                    d = c.recv(65536)
+                    if not d:
+                        return
+                    buf += d
+                head, buf = buf.split(b'\r\n\r\n', 1)
+                self.heads.append(head.decode('latin1'))
+                path = head.split(b' ')[1].decode()
+                if path.startswith('/plain'):
+                    body = b'plain ' + path.encode()
+                    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s'
+                              % (len(body), body))
+                    continue
+                c.sendall(b'HTTP/1.1 101 Switching Protocols\r\n'
+                          b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+                          b'Sec-WebSocket-Accept: test\r\n\r\n')
+                self._tunnel(c, path, buf)
+                return
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def _tunnel(self, c, path, early):
+        if path.startswith('/echo'):
+            if early:
+                c.sendall(early)
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    c.sendall(b'[server saw EOF]')
+                    c.shutdown(socket.SHUT_WR)
+                    return
+                c.sendall(d)
+        elif path.startswith('/die'):
+            c.sendall(b'bye')
+            time.sleep(0.2)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                         b'\x01\x00\x00\x00\x00\x00\x00\x00')
+        elif path.startswith('/bulk'):
+            n = int(path.split('/')[2])
+            h = hashlib.sha256(early)
+            got = [len(early)]
+
+            def sink():
+                while got[0] < n:
+                    d = c.recv(min(262144, n - got[0]))
+                    if not d:
+                        return
+                    h.update(d)
+                    got[0] += len(d)
+            th = threading.Thread(target=sink, daemon=True)
+            th.start()
+            c.sendall(pattern(n))
+            th.join(60)
+            # fixed size: the client reads exactly this much, no EOF needed
+            c.sendall(('%012d %s' % (got[0], h.hexdigest())).encode())
+            c.recv(1)
+        elif path.startswith('/flood'):
+            n = int(path.split('/')[2])
+            data = pattern(n)
+            off = 0
+            while off < n:
+                off += c.send(data[off:off + 65536])
+                self.sent = off
+            c.recv(1)
+        elif path.startswith('/idle'):
+            c.recv(1)   # wait: the proxy's idle timeout must close it
+
+
+def pattern(n):
+    block = bytes(range(256)) * 4096       # 1 MiB
+    out = block * (n // len(block))
+    return out + block[:n - len(out)]
+
+
+def _upgrade_req(path):
+    return ('GET %s HTTP/1.1\r\nHost: ws.test\r\nUpgrade: websocket\r\n'
+            'Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n'
+            'Sec-WebSocket-Version: 13\r\n\r\n' % path).encode()
+
+
+def _read_head(s):
+    buf = b''
+    while b'\r\n\r\n' not in buf:
+        d = s.recv(4096)
+        assert d, 'closed before the response head: %r' % buf
+        buf += d
+    head, rest = buf.split(b'\r\n\r\n', 1)
+    return head.decode('latin1'), rest
+
+
+def _recv_exact(s, n, have=b''):
+    buf = bytearray(have)
+    while len(buf) < n:
+        d = s.recv(min(n - len(buf), 1 << 20))
+        assert d, 'closed after %d of %d bytes' % (len(buf), n)
+        buf += d
+    return bytes(buf)
+
+
+def _recv_all(s):
+    buf = b''
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return buf
+        buf += d
+
+
+def _setup(t, idle='60s'):
+    ws = UpgradeServer()
+    t.defer(ws.close)
+    p = t.proxy(WS_CONF, ws=ws.port, idle=idle, workers=2)
+    return ws, p
+
+
+def _connect(p, path, extra=b''):
+    s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+    s.sendall(_upgrade_req(path) + extra)
+    return s
+
+
+def test_upgrade_head_and_echo(t):
+    ws, p = _setup(t)
+    # bytes right behind the request head reach the backend after it
+    s = _connect(p, '/echo', extra=b'early!')
+    head, rest = _read_head(s)
+    lines = head.split('\r\n')
+    assert lines[0] == 'HTTP/1.1 101 Switching Protocols', head
+    hdrs = {k.lower(): v.strip() for k, v in
+            (ln.split(':', 1) for ln in lines[1:])}
+    assert hdrs.get('upgrade') == 'websocket', head
+    assert hdrs.get('connection', '').lower() == 'upgrade', head
+    assert hdrs.get('sec-websocket-accept') == 'test', head
+    assert 'content-length' not in hdrs and 'transfer-encoding' not in hdrs
+    # the backend got the upgrade headers set by the config
+    bh = ws.heads[-1].lower()
+    assert 'upgrade: websocket' in bh and 'connection: upgrade' in bh, bh
+    got = _recv_exact(s, 6, rest)
+    assert got == b'early!', got
+    for i in range(20):
+        msg = ('message %d ' % i).encode() * (i + 1)
+        s.sendall(msg)
+        assert _recv_exact(s, len(msg)) == msg
+    s.close()
+
+
+def test_half_close(t):
+    """The client half-closes: the backend sees EOF, its last words still
+    reach the client, then EOF (nginx 1.22 closes both sides at the
+    first FIN of an upgraded connection)."""
+    if t.is_nginx:
+        t.skip('nginx 1.22 does not propagate half-close on upgraded connections')
+    ws, p = _setup(t)
+    s = _connect(p, '/echo')
+    head, rest = _read_head(s)
+    assert ' 101 ' in head
+    s.sendall(b'last')
+    assert _recv_exact(s, 4, rest) == b'last'
+    s.shutdown(socket.SHUT_WR)
+    assert _recv_all(s) == b'[server saw EOF]'
+    s.close()
+
+
+def test_no_101_stays_http(t):
+    ws, p = _setup(t)
+    s = _connect(p, '/plain1')
+    head, rest = _read_head(s)
+    assert head.startswith('HTTP/1.1 200'), head
+    body = _recv_exact(s, len('plain /plain1'), rest)
+    assert body == b'plain /plain1'
+    # still HTTP: a second request on the same connection is answered
+    s.sendall(b'GET /plain2 HTTP/1.1\r\nHost: ws.test\r\n\r\n')
+    head, rest = _read_head(s)
+    assert head.startswith('HTTP/1.1 200'), head
+    assert _recv_exact(s, len('plain /plain2'), rest) == b'plain /plain2'
+    s.close()
+
+
+def test_upstream_dies_mid_stream(t):
+    ws, p = _setup(t)
+    s = _connect(p, '/die')
+    head, rest = _read_head(s)
+    assert ' 101 ' in head
+    got = rest
+    try:
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+    except ConnectionResetError:
+        pass
+    assert got == b'bye', got
+    s.close()
+
+
+def test_idle_timeout_closes(t):
+    ws, p = _setup(t, idle='1s')
+    s = _connect(p, '/idle')
+    head, rest = _read_head(s)
+    assert ' 101 ' in head
+    start = time.monotonic()
+    s.settimeout(10)
+    try:
+        d = s.recv(10)
+    except ConnectionResetError:
+        d = b''
+    took = time.monotonic() - start
+    assert d == b'' and took < 8, (d, took)
+    s.close()
+
+
+def test_tunnel_survives_reloads(t):
+    ws, p = _setup(t)
+    s = _connect(p, '/echo')
+    head, rest = _read_head(s)
+    assert ' 101 ' in head
+    for i in range(3):
+        p.signal(1)   # SIGHUP
+        time.sleep(0.5)
+        msg = b'after reload %d' % i
+        s.sendall(msg)
+        assert _recv_exact(s, len(msg)) == msg
+    s.close()
+
+
+def test_bulk_both_ways_byte_exact(t):
+    size = 32 << 20
+    ws, p = _setup(t)
+    s = _connect(p, '/bulk/%d' % size)
+    head, rest = _read_head(s)
+    assert ' 101 ' in head
+    up = pattern(size)[::-1]
+    sender = threading.Thread(target=lambda: s.sendall(up))
+    sender.start()
+    s.settimeout(60)
+    got = _recv_exact(s, size + 12 + 1 + 64, rest)
+    sender.join(60)
+    down, tail = got[:size], got[size:]
+    assert down == pattern(size), 'downstream differs'
+    n, digest = tail.decode().split()
+    assert int(n) == size and digest == hashlib.sha256(up).hexdigest(), tail
+    s.close()
+
+
+def _rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for ln in f:
+            if ln.startswith('VmRSS:'):
+                return int(ln.split()[1])
+    return 0
+
+
+def test_slow_reader_backpressure(t):
+    """A client that stops reading: the backend is held back by the full
+    socket buffers and pipe (it cannot push its 64 MiB), the proxy's
+    memory stays flat, and once the client reads everything arrives."""
+    size = 64 << 20
+    ws, p = _setup(t)
+    base = _rss_kib(p.pid)
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    s.connect(('127.0.0.1', p.port))
+    s.sendall(_upgrade_req('/flood/%d' % size))
+    head, rest = _read_head(s)
+    assert ' 101 ' in head
+    wait_for(lambda: ws.sent > 0, timeout=5, what='backend started')
+    time.sleep(1.0)
+    held = ws.sent
+    grown = _rss_kib(p.pid) - base
+    assert held < 32 << 20, 'backend pushed %d bytes into a stalled stream' % held
+    print('slow reader: backend held at %d KiB, proxy RSS +%d KiB' % (held >> 10, _rss_kib(p.pid) - base))
+    assert grown < 16 * 1024, 'proxy RSS grew by %d KiB' % grown
+    s.settimeout(60)
+    got = _recv_exact(s, size, rest)
+    assert got == pattern(size)
+    s.close()
+
+
+def _nfds(pid):
+    return len(os.listdir('/proc/%d/fd' % pid))
+
+
+def test_many_streams_then_baseline(t):
+    """1000 tunnels open at once, each echoes its own message; after they
+    close, the proxy's open files are back where they started (no pipe or
+    socket leaked). nginx gets 300: its worker_connections (1024 here)
+    counts the upstream connections too."""
+    n = 300 if t.is_nginx else 1000
+    ws, p = _setup(t)
+    if not t.is_nginx:
+        base = _nfds(p.pid)
+    socks = []
+    for i in range(n):
+        s = socket.create_connection(('127.0.0.1', p.port), timeout=20)
+        s.sendall(_upgrade_req('/echo'))
+        socks.append(s)
+    rests = []
+    for s in socks:
+        head, rest = _read_head(s)
+        assert ' 101 ' in head, head
+        rests.append(rest)
+    for i, s in enumerate(socks):
+        s.sendall(b'stream %06d' % i)
+    for i, s in enumerate(socks):
+        assert _recv_exact(s, 13, rests[i]) == b'stream %06d' % i
+    if not t.is_nginx:
+        # each tunnel: client socket, upstream socket, two pipes (4 fds)
+        assert _nfds(p.pid) >= base + 6 * n * 0.9, (base, _nfds(p.pid))
+    for s in socks:
+        s.close()
+    if not t.is_nginx:
+        wait_for(lambda: _nfds(p.pid) <= base, timeout=10,
+                 what='fds back to %d (now %d)' % (base, _nfds(p.pid)))

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Byte tunnels through splice(2) (see include/tunnel.h).
+ *
+ * Per direction the order is strict: bytes read before the tunnel, then
+ * the pipe, then — only with the pipe empty — the next splice from the
+ * source, so a byte never overtakes another and a FIN is forwarded only
+ * behind all the bytes that preceded it. Reading only into an empty pipe
+ * also makes EAGAIN from the source unambiguous (no data, not "pipe
+ * full").
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tunnel.h"
+
+#define TUN_CHUNK (64 * 1024) /* bytes per splice: a default pipe */
+
+int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		const char *up_pre, size_t up_pre_len, const char *down_pre, size_t down_pre_len)
+{
+	const char *pre[2] = {up_pre, down_pre};
+	size_t len[2] = {up_pre_len, down_pre_len};
+
+	memset(t, 0, sizeof(*t));
+	t->side[0] = client;
+	t->side[1] = upstream;
+	t->pipe[0][0] = t->pipe[0][1] = t->pipe[1][0] = t->pipe[1][1] = -1;
+	for (int d = 0; d < 2; d++) {
+		if (pipe2(t->pipe[d], O_NONBLOCK | O_CLOEXEC) == -1) {
+			int rc = -errno;
+
+			tunnel_free(t);
+			return rc;
+		}
+		if (len[d]) {
+			t->pre[d] = malloc(len[d]);
+			if (!t->pre[d]) {
+				tunnel_free(t);
+				return -ENOMEM;
+			}
+			memcpy(t->pre[d], pre[d], len[d]);
+			t->pre_len[d] = len[d];
+		}
+	}
+	return 0;
+}
+
+void tunnel_free(struct tunnel *t)
+{
+	for (int d = 0; d < 2; d++) {
+		for (int k = 0; k < 2; k++)
+			if (t->pipe[d][k] >= 0)
+				close(t->pipe[d][k]);
+		t->pipe[d][0] = t->pipe[d][1] = -1;
+		free(t->pre[d]);
+		t->pre[d] = NULL;
+	}
+}
+
+void tunnel_reset(struct tunnel *t)
+{
+	struct linger rst = {.l_onoff = 1, .l_linger = 0};
+
+	for (int s = 0; s < 2; s++)
+		setsockopt(t->side[s].fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
+}
+
+static bool again(int e)
+{
+	return e == EAGAIN || e == EWOULDBLOCK;
+}
+
+/* step - move direction D as far as it goes. 1 progress, 0 blocked or
+ * finished, -errno on failure. */
+static int step(struct tunnel *t, int d, bool *moved)
+{
+	struct tunnel_side *src = &t->side[d == TUN_UP ? 0 : 1];
+	struct tunnel_side *dst = &t->side[d == TUN_UP ? 1 : 0];
+
+	/* 1. bytes read before the tunnel existed */
+	while (t->pre_off[d] < t->pre_len[d]) {
+		ssize_t w;
+
+		if (!*dst->writable)
+			return 0;
+		w = send(dst->fd, t->pre[d] + t->pre_off[d], t->pre_len[d] - t->pre_off[d],
+			 MSG_NOSIGNAL);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (again(errno)) {
+				*dst->writable = false;
+				return 0;
+			}
+			return -errno;
+		}
+		t->pre_off[d] += (size_t)w;
+		t->bytes[d] += (uint64_t)w;
+		*moved = true;
+	}
+	for (;;) {
+		ssize_t n;
+
+		/* 2. the pipe, to the destination */
+		while (t->inpipe[d]) {
+			if (!*dst->writable)
+				return 0;
+			n = splice(t->pipe[d][0], NULL, dst->fd, NULL, t->inpipe[d],
+				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				if (again(errno)) {
+					*dst->writable = false;
+					return 0;
+				}
+				return -errno;
+			}
+			t->inpipe[d] -= (size_t)n;
+			t->bytes[d] += (uint64_t)n;
+			*moved = true;
+		}
+		/* 3. a FIN behind everything before it */
+		if (t->eof[d]) {
+			if (!t->shut[d]) {
+				t->shut[d] = true;
+				if (shutdown(dst->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+					return -errno;
+			}
+			return 0;
+		}
+		/* 4. the source, into the empty pipe */
+		if (!*src->readable)
+			return 0;
+		n = splice(src->fd, NULL, t->pipe[d][1], NULL, TUN_CHUNK,
+			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (again(errno)) {
+				*src->readable = false;
+				return 0;
+			}
+			return -errno;
+		}
+		if (n == 0)
+			t->eof[d] = true;
+		t->inpipe[d] = (size_t)n;
+		*moved = true;
+	}
+}
+
+int tunnel_run(struct tunnel *t, bool *moved)
+{
+	*moved = false;
+	/* the directions share no state but the sockets' readiness, which
+	 * only an event changes: one pass each, until it blocks */
+	for (int d = 0; d < 2; d++) {
+		int rc = step(t, d, moved);
+
+		if (rc < 0) {
+			t->err = -rc;
+			tunnel_reset(t);
+			return TUN_RESET;
+		}
+	}
+	return t->shut[0] && t->shut[1] ? TUN_DONE : TUN_OPEN;
+}
