@@ -14,9 +14,11 @@
 #ifndef LBD_TUNNEL_H
 #define LBD_TUNNEL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 /* Directions: index of struct tunnel's per-direction state. */
 enum tunnel_dir {
@@ -46,10 +48,28 @@ struct tunnel {
 	size_t inpipe[2];	    /* bytes waiting in each pipe */
 	char *pre[2];		    /* bytes read before the tunnel (malloc), per direction */
 	size_t pre_len[2], pre_off[2];
-	uint64_t bytes[2]; /* bytes delivered per direction */
-	bool eof[2];	   /* the direction's source sent FIN */
-	bool shut[2];	   /* the direction's destination got shutdown(SHUT_WR) */
-	int err;	   /* errno of the failure that reset the tunnel */
+	_Atomic uint64_t bytes[2]; /* bytes delivered per direction (read by lbctl conns) */
+	bool eof[2];		   /* the direction's source sent FIN */
+	bool shut[2];		   /* the direction's destination got shutdown(SHUT_WR) */
+	int err;		   /* errno of the failure that reset the tunnel */
+
+	/* the registry behind `lbctl conns` (tunnel_register) */
+	bool registered;		    /* in the list */
+	struct tunnel *reg_prev, *reg_next; /* list links, under the registry lock */
+	char client[64];		    /* client address:port */
+	char upstream[72];		    /* upstream server as configured */
+	int64_t start_ms;		    /* lbd_now_ms() when it began */
+	int worker;			    /* worker thread id */
+};
+
+/* struct tunnel_info - one open tunnel as `lbctl conns` shows it. */
+struct tunnel_info {
+	char client[64];     /* client address:port */
+	char upstream[72];   /* upstream server */
+	int64_t age_ms;	     /* since the tunnel began */
+	uint64_t bytes_up;   /* client -> upstream */
+	uint64_t bytes_down; /* upstream -> client */
+	int worker;	     /* worker thread */
 };
 
 /* tunnel_init - set up T between CLIENT and UPSTREAM; UP_PRE/DOWN_PRE are
@@ -66,6 +86,15 @@ int tunnel_run(struct tunnel *t, bool *moved);
 /* tunnel_reset - end the tunnel by resetting both sockets (SO_LINGER 0):
  * the caller closes them next. */
 void tunnel_reset(struct tunnel *t);
+
+/* tunnel_register - list T for `lbctl conns` (client address, upstream
+ * name, worker). tunnel_free unlists it. One lock, taken once per tunnel
+ * start and end, never per byte. */
+void tunnel_register(struct tunnel *t, const struct sockaddr_storage *client, const char *upstream,
+		     int worker);
+
+/* tunnel_list - every open tunnel, through FN; returns the count. */
+int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg);
 
 /* tunnel_free - release the pipes and buffers (not the sockets). */
 void tunnel_free(struct tunnel *t);

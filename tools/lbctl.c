@@ -297,6 +297,8 @@ static const struct lbctl_cmd lbctl_cmds[] = {
 	{"ban", "del CIDR", "lift a ban", 0, cmd_socket},
 	{"ban", "list", "bans with expiry, origin, reason and hit counts", 0, cmd_socket},
 	{"ban", "flush", "lift every ban", 0, cmd_socket},
+	{"conns", "", "open upgraded streams: client, upstream, age, bytes each way", 0,
+	 cmd_socket},
 	{"kernel", "stats", "XDP guard: interfaces, SYN limit, packets by verdict", 0, cmd_socket},
 	{"stop", "", "stop at once (SIGTERM through the pid file)", SIGTERM, send_sig},
 	{"quit", "", "finish in-flight requests, then stop (SIGQUIT)", SIGQUIT, send_sig},

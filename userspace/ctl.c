@@ -28,6 +28,7 @@
 #include "lbd.h"
 #include "log.h"
 #include "stats.h"
+#include "tunnel.h"
 #include "steer.h"
 #include "ups.h"
 #include "worker.h"
@@ -183,6 +184,7 @@ static int cmd_ban_del(struct ctl_req *r);
 static int cmd_ban_list(struct ctl_req *r);
 static int cmd_ban_flush(struct ctl_req *r);
 static int cmd_kernel_stats(struct ctl_req *r);
+static int cmd_conns(struct ctl_req *r);
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{"help", NULL, "", 0, 0, cmd_help, "list the commands"},
@@ -207,6 +209,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{"ban", "del", "CIDR", 1, 1, cmd_ban_del, "lift a ban"},
 	{"ban", "list", "", 0, 0, cmd_ban_list, "bans with expiry, origin, reason and hit counts"},
 	{"ban", "flush", "", 0, 0, cmd_ban_flush, "lift every ban"},
+	{"conns", NULL, "", 0, 0, cmd_conns,
+	 "open upgraded streams (WebSockets): client, upstream, age, bytes each way"},
 	{"kernel", "stats", "", 0, 0, cmd_kernel_stats,
 	 "XDP guard: interfaces, SYN limit, packets passed and dropped by reason"},
 };
@@ -886,6 +890,56 @@ static int cmd_kernel_stats(struct ctl_req *r)
 	for (int k = 0; k < LB_XDP_NREASONS; k++)
 		out_printf(r->out, "%s: %llu\n", names[k], (unsigned long long)st[k]);
 	out_printf(r->out, "bans: %d\n", ban_count());
+	return 0;
+}
+
+/* ---- streams ------------------------------------------------------------------ */
+
+/* struct conns_out - cmd_conns while rows stream in. */
+struct conns_out {
+	struct ctl_req *r;
+	int n; /* rows written */
+};
+
+static int conns_row(const struct tunnel_info *ti, void *arg)
+{
+	struct conns_out *co = arg;
+	struct ctl_req *r = co->r;
+
+	if (r->json) {
+		out_add(r->out, co->n ? "," : "", co->n ? 1 : 0);
+		out_add(r->out, "{\"client\":", 10);
+		out_json_str(r->out, ti->client);
+		out_add(r->out, ",\"upstream\":", 12);
+		out_json_str(r->out, ti->upstream);
+		out_printf(r->out,
+			   ",\"age_ms\":%lld,\"bytes_up\":%llu,\"bytes_down\":%llu,\"worker\":%d}",
+			   (long long)ti->age_ms, (unsigned long long)ti->bytes_up,
+			   (unsigned long long)ti->bytes_down, ti->worker);
+	} else {
+		out_printf(r->out, "  %-47s %-32s %8llds %12llu %12llu %6d\n", ti->client,
+			   ti->upstream, (long long)(ti->age_ms / 1000),
+			   (unsigned long long)ti->bytes_up, (unsigned long long)ti->bytes_down,
+			   ti->worker);
+	}
+	co->n++;
+	return r->out->truncated;
+}
+
+static int cmd_conns(struct ctl_req *r)
+{
+	struct conns_out co = {.r = r};
+
+	if (r->json)
+		out_add(r->out, "{\"conns\":[", 10);
+	else
+		out_printf(r->out, "streams (splice(2) relay)\n  %-47s %-32s %9s %12s %12s %6s\n",
+			   "CLIENT", "UPSTREAM", "AGE", "BYTES-UP", "BYTES-DOWN", "WORKER");
+	tunnel_list(conns_row, &co);
+	if (r->json)
+		out_printf(r->out, "],\"count\":%d}\n", co.n);
+	else
+		out_printf(r->out, "  %d stream%s\n", co.n, co.n == 1 ? "" : "s");
 	return 0;
 }
 

@@ -1793,6 +1793,7 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 	}
 	c->out.start = c->out.end = 0;
 	c->in.start = c->in.end = 0;
+	tunnel_register(u->tun, &c->peer, u->srv->name, c->w->id);
 	u->state = US_TUNNEL;
 	ev_timer_stop(&c->w->loop, &c->timer); /* the idle timer is u->timer */
 	ev_timer_start(&u->w->loop, &u->timer, c->req.loc->proxy_read_timeout);

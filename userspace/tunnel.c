@@ -9,14 +9,21 @@
  * also makes EAGAIN from the source unambiguous (no data, not "pipe
  * full").
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lbd.h"
 #include "tunnel.h"
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct tunnel *reg_head; /* open tunnels, newest first */
 
 #define TUN_CHUNK (64 * 1024) /* bytes per splice: a default pipe */
 
@@ -50,8 +57,76 @@ int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side 
 	return 0;
 }
 
+void tunnel_register(struct tunnel *t, const struct sockaddr_storage *client, const char *upstream,
+		     int worker)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (client->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)client;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		port = ntohs(in->sin_port);
+		snprintf(t->client, sizeof(t->client), "%s:%d", a, port);
+	} else if (client->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)client;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		port = ntohs(in6->sin6_port);
+		snprintf(t->client, sizeof(t->client), "[%s]:%d", a, port);
+	} else {
+		snprintf(t->client, sizeof(t->client), "unix:");
+	}
+	snprintf(t->upstream, sizeof(t->upstream), "%s", upstream ? upstream : "-");
+	t->start_ms = lbd_now_ms();
+	t->worker = worker;
+	pthread_mutex_lock(&reg_mu);
+	t->reg_prev = NULL;
+	t->reg_next = reg_head;
+	if (reg_head)
+		reg_head->reg_prev = t;
+	reg_head = t;
+	t->registered = true;
+	pthread_mutex_unlock(&reg_mu);
+}
+
+int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg)
+{
+	int64_t now = lbd_now_ms();
+	int n = 0;
+
+	pthread_mutex_lock(&reg_mu);
+	for (struct tunnel *t = reg_head; t; t = t->reg_next) {
+		struct tunnel_info ti;
+
+		memcpy(ti.client, t->client, sizeof(ti.client));
+		memcpy(ti.upstream, t->upstream, sizeof(ti.upstream));
+		ti.age_ms = now - t->start_ms;
+		ti.bytes_up = atomic_load_explicit(&t->bytes[TUN_UP], memory_order_relaxed);
+		ti.bytes_down = atomic_load_explicit(&t->bytes[TUN_DOWN], memory_order_relaxed);
+		ti.worker = t->worker;
+		n++;
+		if (fn(&ti, arg))
+			break;
+	}
+	pthread_mutex_unlock(&reg_mu);
+	return n;
+}
+
 void tunnel_free(struct tunnel *t)
 {
+	if (t->registered) {
+		pthread_mutex_lock(&reg_mu);
+		if (t->reg_prev)
+			t->reg_prev->reg_next = t->reg_next;
+		else
+			reg_head = t->reg_next;
+		if (t->reg_next)
+			t->reg_next->reg_prev = t->reg_prev;
+		t->registered = false;
+		pthread_mutex_unlock(&reg_mu);
+	}
 	for (int d = 0; d < 2; d++) {
 		for (int k = 0; k < 2; k++)
 			if (t->pipe[d][k] >= 0)
@@ -100,7 +175,7 @@ static int step(struct tunnel *t, int d, bool *moved)
 			return -errno;
 		}
 		t->pre_off[d] += (size_t)w;
-		t->bytes[d] += (uint64_t)w;
+		atomic_fetch_add_explicit(&t->bytes[d], (uint64_t)w, memory_order_relaxed);
 		*moved = true;
 	}
 	for (;;) {
@@ -122,7 +197,7 @@ static int step(struct tunnel *t, int d, bool *moved)
 				return -errno;
 			}
 			t->inpipe[d] -= (size_t)n;
-			t->bytes[d] += (uint64_t)n;
+			atomic_fetch_add_explicit(&t->bytes[d], (uint64_t)n, memory_order_relaxed);
 			*moved = true;
 		}
 		/* 3. a FIN behind everything before it */

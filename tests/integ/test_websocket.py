@@ -391,3 +391,35 @@ def test_many_streams_then_baseline(t):
     if not t.is_nginx:
         wait_for(lambda: _nfds(p.pid) <= base, timeout=10,
                  what='fds back to %d (now %d)' % (base, _nfds(p.pid)))
+
+
+def test_lbctl_conns(t):
+    """`lbctl conns` lists open streams: client, upstream, age, bytes
+    each way; a closed stream leaves the list."""
+    if t.is_nginx:
+        t.skip('lbd\'s control socket')
+    import json
+    import subprocess
+    ws, p = _setup(t)
+    s = _connect(p, '/echo')
+    head, rest = _read_head(s)
+    assert ' 101 ' in head
+    s.sendall(b'x' * 1000)
+    _recv_exact(s, 1000, rest)
+    exe = os.path.join(os.path.dirname(t.bin), 'lbctl')
+
+    def conns():
+        r = subprocess.run([exe, '-s', p.path('logs', 'lbd.sock'), 'conns',
+                            '--json'], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode == 0, r.stderr
+        return json.loads(r.stdout)
+    got = conns()
+    assert got['count'] == 1, got
+    c = got['conns'][0]
+    assert c['client'] == '127.0.0.1:%d' % s.getsockname()[1], c
+    assert c['upstream'] == '127.0.0.1:%d' % ws.port, c
+    assert c['bytes_up'] == 1000, c
+    assert c['bytes_down'] >= 1000, c      # the 101 head, then the echo
+    s.close()
+    wait_for(lambda: conns()['count'] == 0, timeout=5, what='stream gone')
