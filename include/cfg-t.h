@@ -256,8 +256,9 @@ struct cfg_loc {
 	bool f2b_set;
 
 	/* the rest of the proxy's content handlers */
-	bool stub_status; /* stub_status: nginx's status page */
-	bool lbd_metrics; /* lbd_metrics: Prometheus metrics */
+	int kernel_splice; /* kernel_splice on|off: upgraded streams through sockmap */
+	bool stub_status;  /* stub_status: nginx's status page */
+	bool lbd_metrics;  /* lbd_metrics: Prometheus metrics */
 };
 
 /* struct cfg_listen - one `listen` directive. */

@@ -131,6 +131,41 @@ enum lb_steer_reason {
 	LB_STEER_NREASONS,
 };
 
+/* ---- sockmap splicing (bpf/splice.bpf.c) ---- */
+
+/* Directions of a spliced stream: index of the per-direction fields. */
+enum lb_splice_dir {
+	LB_SPLICE_UP = 0,   /* client -> upstream */
+	LB_SPLICE_DOWN = 1, /* upstream -> client */
+};
+
+/* struct lb_splice_peer - value of lb_splice_peer, keyed by a socket's
+ * cookie (SO_COOKIE): where its bytes go. */
+struct lb_splice_peer {
+	__u64 peer;   /* the destination socket's cookie (its lb_splice key) */
+	__u32 stream; /* lb_streams / lb_stream_ctl key */
+	__u32 dir;    /* enum lb_splice_dir of the bytes this socket receives */
+};
+
+/* struct lb_stream - written by the verdict program only. */
+struct lb_stream {
+	__u64 redirected[2]; /* bytes moved in the kernel, per direction */
+	__u64 passed[2];     /* bytes left to lbd (the direction was paused) */
+	__u32 paused[2];     /* 1: lbd relays the direction (too much unacked, or
+			      * lbd has not resumed it yet) */
+};
+
+/* struct lb_stream_ctl - written by lbd only, read by the verdict. */
+struct lb_stream_ctl {
+	__u64 user[2];	    /* bytes lbd wrote to the direction's destination
+			     * socket since it was created */
+	__u64 resume_at[2]; /* resume redirecting when passed == resume_at */
+	__u64 limit;	    /* unacknowledged bytes a direction may hold */
+};
+
+_Static_assert(sizeof(struct lb_splice_peer) == 16, "lb_splice_peer layout");
+_Static_assert(sizeof(struct lb_stream) == 40, "lb_stream layout");
+_Static_assert(sizeof(struct lb_stream_ctl) == 40, "lb_stream_ctl layout");
 _Static_assert(sizeof(struct lb_lpm4_key) == 8, "lb_lpm4_key layout");
 _Static_assert(sizeof(struct lb_lpm6_key) == 20, "lb_lpm6_key layout");
 _Static_assert(sizeof(struct lb_ban_val) == 80, "lb_ban_val layout");

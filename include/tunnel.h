@@ -53,6 +53,22 @@ struct tunnel {
 	bool shut[2];		   /* the direction's destination got shutdown(SHUT_WR) */
 	int err;		   /* errno of the failure that reset the tunnel */
 
+	/* sockmap path (tunnel_init_kernel): the kernel moves the bytes while
+	 * a direction is resumed; lbd relays (recv/send) while it is paused */
+	bool kernel;		/* this tunnel is in lb_splice */
+	uint32_t kid;		/* its stream id in the maps */
+	uint64_t cookies[2];	/* client, upstream socket cookies */
+	uint64_t user[2];	/* bytes lbd wrote to each direction's destination,
+				    * since that socket was created */
+	uint64_t resumed_at[2]; /* passed count last published, UINT64_MAX = never */
+	bool need_order[2];	/* bytes may have been redirected: check that they
+				    * reached the destination before lbd writes */
+	char *buf[2];		/* lbd's relay buffer per direction (kernel mode) */
+	size_t buf_len[2], buf_off[2];
+	bool retry;	      /* a direction waits for redirected bytes to land */
+	uint64_t seen_kbytes; /* kernel-moved bytes at the last activity check */
+	int64_t last_ms;      /* last byte moved (lbd_now_ms), for the idle timer */
+
 	/* the registry behind `lbctl conns` (tunnel_register) */
 	bool registered;		    /* in the list */
 	struct tunnel *reg_prev, *reg_next; /* list links, under the registry lock */
@@ -66,6 +82,7 @@ struct tunnel {
 struct tunnel_info {
 	char client[64];     /* client address:port */
 	char upstream[72];   /* upstream server */
+	const char *path;    /* "sockmap" or "splice" */
 	int64_t age_ms;	     /* since the tunnel began */
 	uint64_t bytes_up;   /* client -> upstream */
 	uint64_t bytes_down; /* upstream -> client */
@@ -77,6 +94,18 @@ struct tunnel_info {
  * delivered first. 0, or -errno (pipes, memory). */
 int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
 		const char *up_pre, size_t up_pre_len, const char *down_pre, size_t down_pre_len);
+
+/* tunnel_init_kernel - as tunnel_init, on the sockmap path: both sockets
+ * enter lb_splice and the kernel moves the bytes once lbd has delivered
+ * the early ones. -errno when the kernel path is not available (then
+ * call tunnel_init). */
+int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		       const char *up_pre, size_t up_pre_len, const char *down_pre,
+		       size_t down_pre_len);
+
+/* tunnel_kernel_moved - bytes the kernel moved both ways so far (0 off
+ * the sockmap path); the idle timer asks it before closing a stream. */
+uint64_t tunnel_kernel_moved(struct tunnel *t);
 
 /* tunnel_run - move bytes both ways until everything would block.
  * Returns enum tunnel_rc; *MOVED tells whether any byte moved (for the

@@ -504,6 +504,7 @@ static void loc_init(struct cfg_loc *l)
 	l->keepalive_requests = CFG_UNSET;
 	l->lingering_timeout = CFG_UNSET;
 	l->chunked_transfer_encoding = CFG_UNSET;
+	l->kernel_splice = CFG_UNSET;
 	cfg_limit_init(&l->rl);
 }
 
@@ -1353,6 +1354,7 @@ static const struct dir dirs[] = {
 	{"lingering_timeout", C_HSL, 1, 1, false, set_msec, LOC(lingering_timeout)},
 	{"chunked_transfer_encoding", C_HSL, 1, 1, false, cfg_set_flag,
 	 LOC(chunked_transfer_encoding)},
+	{"kernel_splice", C_HSL, 1, 1, false, cfg_set_flag, LOC(kernel_splice)},
 	{"client_header_timeout", C_HTTP | C_SRV, 1, 1, false, set_msec,
 	 SRV(client_header_timeout)},
 	{"client_header_buffer_size", C_HTTP | C_SRV, 1, 1, false, cfg_set_size,
@@ -1641,6 +1643,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(keepalive_requests, 1000);
 	MERGE(lingering_timeout, 5000);
 	MERGE(chunked_transfer_encoding, 1);
+	MERGE(kernel_splice, 1);
 	if (!l->access_set && p) {
 		l->access = p->access;
 		l->naccess = p->naccess;

@@ -25,6 +25,7 @@
 #include "ban.h"
 #include "guard.h"
 #include "hc.h"
+#include "ksplice.h"
 #include "lbd.h"
 #include "log.h"
 #include "stats.h"
@@ -284,6 +285,9 @@ static int cmd_status(struct ctl_req *r)
 		guard_describe(g, sizeof(g));
 		out_printf(r->out, "},\"guard\":");
 		out_json_str(r->out, g);
+		out_printf(r->out, ",\"splice\":\"%s\",\"splice_why\":",
+			   ksplice_ready() ? "sockmap" : "splice");
+		out_json_str(r->out, ksplice_why());
 		out_add(r->out, "}\n", 2);
 		return 0;
 	}
@@ -304,6 +308,9 @@ static int cmd_status(struct ctl_req *r)
 		out_printf(r->out, "features-why: %s\n", e->feat.why);
 	guard_describe(g, sizeof(g));
 	out_printf(r->out, "guard: %s\n", g);
+	out_printf(r->out, "upgraded streams: %s%s%s\n",
+		   ksplice_ready() ? "sockmap (in the kernel)" : "splice(2) relay",
+		   ksplice_ready() ? "" : ": ", ksplice_why());
 	return 0;
 }
 
@@ -912,13 +919,14 @@ static int conns_row(const struct tunnel_info *ti, void *arg)
 		out_json_str(r->out, ti->client);
 		out_add(r->out, ",\"upstream\":", 12);
 		out_json_str(r->out, ti->upstream);
+		out_printf(r->out, ",\"path\":\"%s\"", ti->path);
 		out_printf(r->out,
 			   ",\"age_ms\":%lld,\"bytes_up\":%llu,\"bytes_down\":%llu,\"worker\":%d}",
 			   (long long)ti->age_ms, (unsigned long long)ti->bytes_up,
 			   (unsigned long long)ti->bytes_down, ti->worker);
 	} else {
-		out_printf(r->out, "  %-47s %-32s %8llds %12llu %12llu %6d\n", ti->client,
-			   ti->upstream, (long long)(ti->age_ms / 1000),
+		out_printf(r->out, "  %-47s %-32s %-8s %8llds %12llu %12llu %6d\n", ti->client,
+			   ti->upstream, ti->path, (long long)(ti->age_ms / 1000),
 			   (unsigned long long)ti->bytes_up, (unsigned long long)ti->bytes_down,
 			   ti->worker);
 	}
@@ -933,8 +941,8 @@ static int cmd_conns(struct ctl_req *r)
 	if (r->json)
 		out_add(r->out, "{\"conns\":[", 10);
 	else
-		out_printf(r->out, "streams (splice(2) relay)\n  %-47s %-32s %9s %12s %12s %6s\n",
-			   "CLIENT", "UPSTREAM", "AGE", "BYTES-UP", "BYTES-DOWN", "WORKER");
+		out_printf(r->out, "streams\n  %-47s %-32s %-8s %9s %12s %12s %6s\n", "CLIENT",
+			   "UPSTREAM", "PATH", "AGE", "BYTES-UP", "BYTES-DOWN", "WORKER");
 	tunnel_list(conns_row, &co);
 	if (r->json)
 		out_printf(r->out, "],\"count\":%d}\n", co.n);

@@ -33,6 +33,7 @@
 #include "ctl.h"
 #include "guard.h"
 #include "hc.h"
+#include "ksplice.h"
 #include "kfeat.h"
 #include "lbd.h"
 #include "log.h"
@@ -527,6 +528,8 @@ int main(int argc, char **argv)
 	 * update them through their fds */
 	bpfmaps_sync(cfg);
 	guard_apply(cfg);
+	if (ksplice_init(cfg->bpf_pin_path))
+		log_notice("%s: upgraded streams use the splice(2) relay", ksplice_why());
 	/* opened while still root; the pid goes in once the workers run */
 	if (cfg->pid_file) {
 		pid_fd = open(cfg->pid_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

@@ -26,6 +26,7 @@
 #include <pcre2.h>
 
 #include "http.h"
+#include "ksplice.h"
 #include "log.h"
 #include "tunnel.h"
 #include "ups.h"
@@ -132,6 +133,7 @@ static void up_fail_final(struct uconn *u, int status);
 static void tunnel_begin(struct uconn *u, size_t head_len);
 static void tunnel_drive(struct uconn *u);
 static void tunnel_end(struct uconn *u);
+static bool tunnel_timer(struct uconn *u);
 
 /* up_queue - send U's pending output (request or response) after this
  * event round instead of now, so that peers woken once find many sockets
@@ -1695,6 +1697,8 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 						     : "reading response header from upstream";
 
 	if (u->state == US_TUNNEL) {
+		if (tunnel_timer(u))
+			return;
 		/* proxy_read_timeout with no byte either way: nginx's message */
 		log_emit(
 			c->req.loc->error_log, LOG_ERR,
@@ -1740,8 +1744,22 @@ static void tunnel_end(struct uconn *u)
 	finish(u);
 }
 
-/* tunnel_drive - readiness on either socket: move bytes, re-arm the idle
- * timer when something moved, end the stream when it is over. */
+/* tunnel_arm - the stream's one timer: soon when a direction waits for
+ * redirected bytes to land, else proxy_read_timeout after the last byte. */
+static void tunnel_arm(struct uconn *u)
+{
+	int64_t idle = u->c->req.loc->proxy_read_timeout, left;
+
+	if (u->tun->retry) {
+		ev_timer_start(&u->w->loop, &u->timer, 1);
+		return;
+	}
+	left = idle - (lbd_now_ms() - u->tun->last_ms);
+	ev_timer_start(&u->w->loop, &u->timer, left > 0 ? left : 1);
+}
+
+/* tunnel_drive - readiness on either socket: move bytes, re-arm the timer,
+ * end the stream when it is over. */
 static void tunnel_drive(struct uconn *u)
 {
 	bool moved;
@@ -1749,7 +1767,8 @@ static void tunnel_drive(struct uconn *u)
 
 	if (rc == TUN_OPEN) {
 		if (moved)
-			ev_timer_start(&u->w->loop, &u->timer, u->c->req.loc->proxy_read_timeout);
+			u->tun->last_ms = lbd_now_ms();
+		tunnel_arm(u);
 		return;
 	}
 	if (rc == TUN_RESET)
@@ -1757,6 +1776,28 @@ static void tunnel_drive(struct uconn *u)
 			 "upgraded connection reset (%d: %s), upstream: \"%s\"", u->tun->err,
 			 strerror(u->tun->err), u->srv->name);
 	tunnel_end(u);
+}
+
+/* tunnel_timer - a retry, or maybe the idle timeout: bytes the kernel
+ * moved (sockmap) count as activity though lbd saw none. */
+static bool tunnel_timer(struct uconn *u)
+{
+	uint64_t k;
+
+	if (u->tun->retry) {
+		tunnel_drive(u);
+		return true;
+	}
+	k = tunnel_kernel_moved(u->tun);
+	if (k != u->tun->seen_kbytes) {
+		u->tun->seen_kbytes = k;
+		u->tun->last_ms = lbd_now_ms();
+	}
+	if (lbd_now_ms() - u->tun->last_ms < u->c->req.loc->proxy_read_timeout) {
+		tunnel_arm(u);
+		return true;
+	}
+	return false;
 }
 
 /* tunnel_begin - the upstream answered 101 (its head is HEAD_LEN bytes of
@@ -1776,8 +1817,19 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 		/* the client's 101 head, then the upstream's first bytes */
 		memcpy(down, c->out.data + c->out.start, c->out.end - c->out.start);
 		memcpy(down + (c->out.end - c->out.start), u->rbuf + head_len, u->rend - head_len);
-		rc = tunnel_init(u->tun, cs, us, c->in.data + c->in.start, c->in.end - c->in.start,
-				 down, down_len);
+		rc = -ENOTSUP;
+		if (c->req.loc->kernel_splice && ksplice_ready()) {
+			rc = tunnel_init_kernel(u->tun, cs, us, c->in.data + c->in.start,
+						c->in.end - c->in.start, down, down_len);
+			if (rc)
+				log_emit(
+					c->req.loc->error_log, LOG_WARN,
+					"sockmap splicing refused (%d: %s): relaying with splice(2)",
+					-rc, strerror(-rc));
+		}
+		if (rc)
+			rc = tunnel_init(u->tun, cs, us, c->in.data + c->in.start,
+					 c->in.end - c->in.start, down, down_len);
 	}
 	free(down);
 	if (rc) {
@@ -1794,9 +1846,9 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 	c->out.start = c->out.end = 0;
 	c->in.start = c->in.end = 0;
 	tunnel_register(u->tun, &c->peer, u->srv->name, c->w->id);
+	u->tun->last_ms = lbd_now_ms();
 	u->state = US_TUNNEL;
-	ev_timer_stop(&c->w->loop, &c->timer); /* the idle timer is u->timer */
-	ev_timer_start(&u->w->loop, &u->timer, c->req.loc->proxy_read_timeout);
+	ev_timer_stop(&c->w->loop, &c->timer); /* the stream's timer is u->timer */
 	tunnel_drive(u);
 }
 

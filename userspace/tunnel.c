@@ -16,11 +16,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <linux/tcp.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "ksplice.h"
 #include "lbd.h"
 #include "tunnel.h"
+
+#define TUN_KBUF (64 * 1024) /* lbd's relay buffer per direction, kernel mode */
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tunnel *reg_head; /* open tunnels, newest first */
@@ -105,6 +112,16 @@ int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg)
 		ti.age_ms = now - t->start_ms;
 		ti.bytes_up = atomic_load_explicit(&t->bytes[TUN_UP], memory_order_relaxed);
 		ti.bytes_down = atomic_load_explicit(&t->bytes[TUN_DOWN], memory_order_relaxed);
+		ti.path = t->kernel ? "sockmap" : "splice";
+		if (t->kernel) {
+			struct lb_stream st;
+
+			/* counted in BPF: what the kernel moved, beside lbd's bytes */
+			if (ksplice_get(t->kid, &st) == 0) {
+				ti.bytes_up += st.redirected[TUN_UP];
+				ti.bytes_down += st.redirected[TUN_DOWN];
+			}
+		}
 		ti.worker = t->worker;
 		n++;
 		if (fn(&ti, arg))
@@ -116,6 +133,14 @@ int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg)
 
 void tunnel_free(struct tunnel *t)
 {
+	if (t->kernel) {
+		ksplice_close(t->kid, t->cookies);
+		t->kernel = false;
+	}
+	for (int d = 0; d < 2; d++) {
+		free(t->buf[d]);
+		t->buf[d] = NULL;
+	}
 	if (t->registered) {
 		pthread_mutex_lock(&reg_mu);
 		if (t->reg_prev)
@@ -230,13 +255,206 @@ static int step(struct tunnel *t, int d, bool *moved)
 	}
 }
 
+/* ---- the sockmap path ---------------------------------------------------------- */
+
+/* dst_total - bytes ever queued to socket FD: acknowledged + still queued. */
+static int dst_total(int fd, uint64_t *out)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1 ||
+	    ioctl(fd, SIOCOUTQ, &outq) == -1)
+		return -errno;
+	*out = ti.tcpi_bytes_acked + (uint64_t)outq;
+	return 0;
+}
+
+int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		       const char *up_pre, size_t up_pre_len, const char *down_pre,
+		       size_t down_pre_len)
+{
+	const char *pre[2] = {up_pre, down_pre};
+	size_t len[2] = {up_pre_len, down_pre_len};
+	struct lb_stream_ctl ctl = {.limit = KSPLICE_LIMIT};
+	int rc;
+
+	if (!ksplice_ready())
+		return -ENOTSUP;
+	memset(t, 0, sizeof(*t));
+	t->side[0] = client;
+	t->side[1] = upstream;
+	t->pipe[0][0] = t->pipe[0][1] = t->pipe[1][0] = t->pipe[1][1] = -1;
+	for (int d = 0; d < 2; d++) {
+		t->buf[d] = malloc(TUN_KBUF);
+		if (!t->buf[d] || (len[d] && !(t->pre[d] = malloc(len[d])))) {
+			tunnel_free(t);
+			return -ENOMEM;
+		}
+		if (len[d])
+			memcpy(t->pre[d], pre[d], len[d]);
+		t->pre_len[d] = len[d];
+		t->resumed_at[d] = UINT64_MAX;
+		ctl.resume_at[d] = UINT64_MAX;
+	}
+	/* what each destination got so far (earlier HTTP exchanges included):
+	 * the program's unacknowledged count starts from there */
+	if ((rc = dst_total(upstream.fd, &t->user[TUN_UP])) ||
+	    (rc = dst_total(client.fd, &t->user[TUN_DOWN]))) {
+		tunnel_free(t);
+		return rc;
+	}
+	ctl.user[TUN_UP] = t->user[TUN_UP];
+	ctl.user[TUN_DOWN] = t->user[TUN_DOWN];
+	t->kid = ksplice_next_id();
+	rc = ksplice_open(t->kid, client.fd, upstream.fd, &ctl, t->cookies);
+	if (rc) {
+		tunnel_free(t);
+		return rc;
+	}
+	t->kernel = true;
+	return 0;
+}
+
+uint64_t tunnel_kernel_moved(struct tunnel *t)
+{
+	struct lb_stream st;
+
+	if (!t->kernel || ksplice_get(t->kid, &st))
+		return 0;
+	return st.redirected[0] + st.redirected[1];
+}
+
+/* order_ok - whether every byte the kernel redirected in direction D has
+ * reached the destination socket's queue, so lbd's next write lands
+ * behind them. 1 yes, 0 not yet, -errno. */
+static int order_ok(struct tunnel *t, int d, int dst_fd)
+{
+	struct lb_stream st;
+	uint64_t total;
+	int rc = dst_total(dst_fd, &total);
+
+	if (rc)
+		return rc;
+	if (ksplice_get(t->kid, &st))
+		return -errno;
+	return total >= t->user[d] + st.redirected[d];
+}
+
+/* kstep - direction D on the sockmap path: while the program leaves bytes
+ * to lbd (paused), relay them through lbd's buffer; when the source is
+ * drained, resume the kernel path. 0 blocked or finished, -errno failed. */
+static int kstep(struct tunnel *t, int d, bool *moved)
+{
+	struct tunnel_side *src = &t->side[d == TUN_UP ? 0 : 1];
+	struct tunnel_side *dst = &t->side[d == TUN_UP ? 1 : 0];
+
+	for (;;) {
+		const char *p = NULL;
+		size_t n = 0, *off = NULL;
+		struct lb_stream st;
+		ssize_t k;
+
+		if (t->pre_off[d] < t->pre_len[d]) {
+			p = t->pre[d] + t->pre_off[d];
+			n = t->pre_len[d] - t->pre_off[d];
+			off = &t->pre_off[d];
+		} else if (t->buf_off[d] < t->buf_len[d]) {
+			p = t->buf[d] + t->buf_off[d];
+			n = t->buf_len[d] - t->buf_off[d];
+			off = &t->buf_off[d];
+		}
+		if (n || (t->eof[d] && !t->shut[d])) {
+			if (t->need_order[d]) {
+				int rc = order_ok(t, d, dst->fd);
+
+				if (rc < 0)
+					return rc;
+				if (!rc) {
+					t->retry = true; /* they are on their way: soon */
+					return 0;
+				}
+				t->need_order[d] = false;
+			}
+		}
+		if (n) {
+			if (!*dst->writable)
+				return 0;
+			k = send(dst->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (k == -1) {
+				if (errno == EINTR)
+					continue;
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					*dst->writable = false;
+					return 0;
+				}
+				return -errno;
+			}
+			*off += (size_t)k;
+			t->user[d] += (uint64_t)k;
+			atomic_fetch_add_explicit(&t->bytes[d], (uint64_t)k, memory_order_relaxed);
+			*moved = true;
+			continue;
+		}
+		if (t->eof[d]) {
+			if (!t->shut[d]) {
+				t->shut[d] = true;
+				if (shutdown(dst->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+					return -errno;
+			}
+			return 0;
+		}
+		if (!*src->readable)
+			return 0;
+		/* the program's count before the read: if it passes a byte
+		 * after the read, resume_at will not match and it keeps passing */
+		if (ksplice_get(t->kid, &st))
+			return -errno;
+		k = recv(src->fd, t->buf[d], TUN_KBUF, MSG_DONTWAIT);
+		if (k > 0) {
+			t->buf_off[d] = 0;
+			t->buf_len[d] = (size_t)k;
+			*moved = true;
+			continue;
+		}
+		if (k == 0) {
+			t->eof[d] = true;
+			t->need_order[d] = true; /* the FIN goes behind redirected bytes */
+			*moved = true;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return -errno;
+		*src->readable = false;
+		/* drained and delivered: hand the direction back to the kernel */
+		if (t->resumed_at[d] != st.passed[d]) {
+			struct lb_stream_ctl ctl = {.limit = KSPLICE_LIMIT};
+
+			t->resumed_at[d] = st.passed[d];
+			for (int i = 0; i < 2; i++) {
+				ctl.user[i] = t->user[i];
+				ctl.resume_at[i] = t->resumed_at[i];
+			}
+			if (ksplice_set_ctl(t->kid, &ctl))
+				return -errno;
+			t->need_order[d] = true; /* from now on bytes may go around lbd */
+		}
+		return 0;
+	}
+}
+
 int tunnel_run(struct tunnel *t, bool *moved)
 {
 	*moved = false;
 	/* the directions share no state but the sockets' readiness, which
 	 * only an event changes: one pass each, until it blocks */
+	t->retry = false;
 	for (int d = 0; d < 2; d++) {
-		int rc = step(t, d, moved);
+		int rc = t->kernel ? kstep(t, d, moved) : step(t, d, moved);
 
 		if (rc < 0) {
 			t->err = -rc;

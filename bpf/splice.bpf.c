@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0 OR MIT
+/*
+ * In-kernel splicing of established streams (DESIGN.md, "Splicing"): an
+ * sk_skb stream verdict on the SOCKHASH lb_splice redirects each socket's
+ * bytes to its peer's egress, so they never reach lbd.
+ *
+ * Backpressure: sockmap alone has none (redirected bytes queue in kernel
+ * memory). Before redirecting, the program computes what the direction
+ * already holds unacknowledged at its destination — bytes lbd wrote there
+ * plus bytes redirected, minus the destination's bytes_acked — and over
+ * the stream's limit it pauses the direction: the skb and every later one
+ * stay queued on the source socket for lbd (SK_PASS), whose receive window
+ * then closes towards the sender. lbd relays them itself, after the
+ * redirected bytes have reached the destination's queue (order), and
+ * resumes the direction by publishing resume_at = passed once it has
+ * consumed everything the program left it: the next skb goes back to the
+ * kernel path only if nothing was passed in between.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+
+#include "lbd_bpf.h"
+
+/* lb_splice - the spliced sockets, keyed by their own cookie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SOCKHASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u64);
+} lb_splice SEC(".maps");
+
+/* lb_splice_peer - socket cookie -> its peer, stream and direction. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct lb_splice_peer);
+} lb_splice_peer SEC(".maps");
+
+/* lb_streams - per stream, what the program did (bytes each way). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct lb_stream);
+} lb_streams SEC(".maps");
+
+/* lb_stream_ctl - per stream, what lbd tells the program. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 32768);
+	__type(key, __u32);
+	__type(value, struct lb_stream_ctl);
+} lb_stream_ctl SEC(".maps");
+
+static __always_inline int pass(struct lb_stream *s, __u32 d, __u32 len)
+{
+	s->paused[d] = 1;
+	__sync_fetch_and_add(&s->passed[d], len);
+	return SK_PASS;
+}
+
+SEC("sk_skb/stream_verdict")
+int lb_splice_verdict(struct __sk_buff *skb)
+{
+	__u64 cookie = bpf_get_socket_cookie(skb), acked = 0;
+	struct lb_splice_peer *p = bpf_map_lookup_elem(&lb_splice_peer, &cookie);
+	struct lb_stream_ctl *ctl;
+	struct lb_stream *s;
+	struct bpf_sock *peer;
+	struct tcp_sock *tp;
+	__u32 d;
+
+	if (!p)
+		return SK_PASS; /* not paired (yet): lbd reads it */
+	/* a FIN arrives as an empty skb: redirected, it would reach the peer
+	 * after lbd shut it down (lbd forwards FINs itself, behind the data) */
+	if (!skb->len)
+		return SK_PASS;
+	s = bpf_map_lookup_elem(&lb_streams, &p->stream);
+	ctl = bpf_map_lookup_elem(&lb_stream_ctl, &p->stream);
+	if (!s || !ctl)
+		return SK_PASS;
+	d = p->dir & 1;
+	/* paused: only once lbd consumed all it was left, and nothing came
+	 * since, may this skb go through the kernel again */
+	if (s->paused[d] && ctl->resume_at[d] != s->passed[d])
+		return pass(s, d, skb->len);
+	peer = bpf_map_lookup_elem(&lb_splice, &p->peer);
+	if (!peer)
+		return pass(s, d, skb->len);
+	tp = bpf_skc_to_tcp_sock(peer);
+	if (tp)
+		acked = tp->bytes_acked;
+	bpf_sk_release(peer);
+	if (!tp || ctl->user[d] + s->redirected[d] - acked > ctl->limit)
+		return pass(s, d, skb->len);
+	s->paused[d] = 0;
+	__sync_fetch_and_add(&s->redirected[d], skb->len);
+	return bpf_sk_redirect_hash(skb, &lb_splice, &p->peer, 0);
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
