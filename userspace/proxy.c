@@ -506,9 +506,10 @@ static void read_body(struct conn *c)
 	}
 	if (r->expect_continue) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
 
 		r->expect_continue = false;
-		if (send(c->io.fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) != sizeof(cont) - 1) {
+		if (http_writev(c, &iov, 1) != sizeof(cont) - 1) {
 			conn_close(c);
 			return;
 		}
@@ -519,7 +520,7 @@ static void read_body(struct conn *c)
 		return;
 	}
 	while (c->readable && !r->body_done) {
-		ssize_t n = recv(c->io.fd, tmp, RELAY_BUF_SIZE, 0);
+		ssize_t n = conn_recv(c, tmp, RELAY_BUF_SIZE);
 		long used;
 
 		if (n == 0) {
@@ -1777,7 +1778,7 @@ void proxy_on_client_event(struct conn *c)
 	}
 	if (c->peer_hup && u->state != US_RELAY) {
 		char b;
-		ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK);
+		ssize_t n = conn_peek(c, &b, 1);
 
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
 			/* client closed while we wait on the upstream: 499 */
