@@ -19,6 +19,7 @@
 
 #include "ban-t.h"
 #include "limit-t.h"
+#include "tls-t.h"
 #include "ups-t.h"
 #include "var-t.h"
 
@@ -270,7 +271,7 @@ struct cfg_listen {
 	bool reuseport;
 	int backlog;  /* default 511 as nginx */
 	int ipv6only; /* CFG_UNSET or 0/1 */
-	bool ssl;     /* `ssl` (TLS issue) */
+	bool ssl;     /* `ssl`: TLS on this address (any listen of it says so) */
 	bool http2;
 	const char *file;
 	int line;
@@ -298,6 +299,7 @@ struct cfg_srv {
 	int underscores_in_headers;
 	int ignore_invalid_headers;
 	int merge_slashes;
+	struct tls_conf tls; /* ssl_* settings, merged, and their context */
 	const char *file;
 	int line;
 	int index; /* position in http->servers */
@@ -309,6 +311,7 @@ struct listen_group {
 	struct cfg_srv **servers;  /* servers on this address, config order */
 	int nservers;
 	struct cfg_srv *default_srv; /* default_server, or the first */
+	bool ssl;		     /* TLS: some listen of this address has `ssl` */
 };
 
 /* struct log_format - `log_format NAME [escape=...] STRING...`. */
@@ -337,6 +340,7 @@ struct cfg_http {
 	struct f2b_jail **jails; /* fail2ban_jail definitions */
 	int njails;
 	struct rl_zone_conf *rl_zones; /* limit_req_zone / limit_conn_zone names */
+	struct tls_conf tls;	       /* http-level ssl_* settings (cfg_tls.c) */
 };
 
 /* enum cfg_xdp_mode - `xdp_attach IFACE mode=...`. */

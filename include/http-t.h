@@ -25,6 +25,7 @@
 
 struct worker;
 struct uconn;
+struct tls_conn;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
 struct buf {
@@ -125,6 +126,7 @@ struct http_req {
 };
 
 /* Client connection states. Legal transitions:
+ *   TLS_HANDSHAKE -> READ_HEAD (established, or plain HTTP on a TLS port)
  *   READ_HEAD -> READ_BODY -> PROXY/STATIC/RESPOND -> WRITE -> (KEEPALIVE -> READ_HEAD) | CLOSE
  *   WRITE -> LINGER -> CLOSE when the client may still be sending (unread body)
  *   READ_BODY (or whatever state ran the phases) -> DELAY -> back to it when
@@ -139,6 +141,7 @@ enum conn_state {
 	CS_LINGER,	  /* response sent; reading and dropping what the client still sends */
 	CS_CLOSING,	  /* lingering close / closed, freed by defer */
 	CS_DELAY,	  /* held by limit_req until c->timer fires */
+	CS_TLS_HANDSHAKE, /* `listen ... ssl`: waiting for or in the TLS handshake */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */
@@ -168,6 +171,8 @@ struct conn {
 	off_t file_off, file_end;      /* range of file_fd still to send */
 	struct pool pool;	       /* per-request memory */
 	struct http_req req;	       /* request in progress */
+	struct tls_conn *tls;	       /* TLS session (owned), NULL for plaintext */
+	bool plain_on_tls;	       /* plain HTTP came to a TLS address: answer 400 */
 	struct conn *next, *prev;      /* worker's connection list */
 };
 

@@ -38,6 +38,10 @@ const char *http_date(void);
  * returns 1 when everything (out + file range) is written, 0 on EAGAIN,
  * negative on error (the connection is then being closed). */
 int http_out_append(struct conn *c, const void *p, size_t n);
+/* conn_recv, conn_peek - recv(2) (MSG_PEEK) on the client, through its
+ * TLS session when it has one; http_writev likewise for writev(2). */
+ssize_t conn_recv(struct conn *c, void *buf, size_t len);
+ssize_t conn_peek(struct conn *c, void *buf, size_t len);
 int http_flush(struct conn *c);
 ssize_t http_writev(struct conn *c, struct iovec *iov, int n);
 

@@ -20,6 +20,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+struct tls_conn;
+
 /* Directions: index of struct tunnel's per-direction state. */
 enum tunnel_dir {
 	TUN_UP = 0,   /* client -> upstream */
@@ -39,6 +41,7 @@ struct tunnel_side {
 	int fd;
 	bool *readable;
 	bool *writable;
+	struct tls_conn *tls; /* a TLS leg (bytes go through OpenSSL), or NULL */
 };
 
 /* struct tunnel - both directions of one stream. */
@@ -56,6 +59,8 @@ struct tunnel {
 	/* sockmap path (tunnel_init_kernel): the kernel moves the bytes while
 	 * a direction is resumed; lbd relays (recv/send) while it is paused */
 	bool kernel;		/* this tunnel is in lb_splice */
+	bool copy;		/* relayed through lbd\'s buffers: a TLS leg, which neither sockmap
+		    * nor splice(2) can carry */
 	uint32_t kid;		/* its stream id in the maps */
 	uint64_t cookies[2];	/* client, upstream socket cookies */
 	uint64_t user[2];	/* bytes lbd wrote to each direction's destination,
@@ -102,6 +107,12 @@ int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side 
 int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
 		       const char *up_pre, size_t up_pre_len, const char *down_pre,
 		       size_t down_pre_len);
+
+/* tunnel_init_copy - as tunnel_init, for a stream with a TLS leg: bytes
+ * go through lbd's buffers (recv/send, OpenSSL on the TLS side). */
+int tunnel_init_copy(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		     const char *up_pre, size_t up_pre_len, const char *down_pre,
+		     size_t down_pre_len);
 
 /* tunnel_kernel_moved - bytes the kernel moved both ways so far (0 off
  * the sockmap path); the idle timer asks it before closing a stream. */

@@ -7,7 +7,7 @@
  * with nginx's wording; directives that mean nothing to lbd are accepted
  * with a warning; anything else unknown is an error. The proxy, upstream
  * and map directives are in cfg_proxy.c, the request limits in
- * cfg_limit.c (shared types in cfg_int.h).
+ * cfg_limit.c, TLS in cfg_tls.c (shared types in cfg_int.h).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -188,6 +188,8 @@ static void *base_ptr(struct build *b, struct scope *s, const struct dir *d)
 		return s->loc;
 	case B_SRV:
 		return s->srv;
+	case B_TLS:
+		return cfg_tls_base(s);
 	default:
 		return NULL;
 	}
@@ -524,6 +526,7 @@ static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const 
 	h->client_header_buffer_size = CFG_UNSET;
 	h->large_header_size = CFG_UNSET;
 	h->large_header_num = CFG_UNSET;
+	cfg_tls_init(&h->tls);
 	b->cfg->http = h;
 	in.http = h;
 	in.loc = &h->loc;
@@ -555,6 +558,7 @@ static int set_server(struct build *b, struct cfg_node *n, struct scope *s, cons
 	srv->underscores_in_headers = CFG_UNSET;
 	srv->ignore_invalid_headers = CFG_UNSET;
 	srv->merge_slashes = CFG_UNSET;
+	cfg_tls_init(&srv->tls);
 	in.srv = srv;
 	in.loc = &srv->loc;
 	in.ctx = C_SRV;
@@ -771,9 +775,7 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 		else if (strcmp(a, "ipv6only=off") == 0)
 			l->ipv6only = 0;
 		else if (strcmp(a, "ssl") == 0)
-			return cfg_fail(
-				b, n,
-				"the \"ssl\" parameter is not supported by this lbd build yet");
+			l->ssl = true;
 		else if (strcmp(a, "http2") == 0)
 			return cfg_fail(
 				b, n,
@@ -1285,6 +1287,7 @@ static int set_include_in_block(struct build *b, struct cfg_node *n, struct scop
 
 #define LOC(f) B_LOC, offsetof(struct cfg_loc, f)
 #define SRV(f) B_SRV, offsetof(struct cfg_srv, f)
+#define TLS(f) B_TLS, offsetof(struct tls_conf, f)
 
 static const struct dir dirs[] = {
 	/* main and events */
@@ -1421,6 +1424,24 @@ static const struct dir dirs[] = {
 	 LOC(rl.conn_log_level)},
 	{"limit_conn_dry_run", C_HSL, 1, 1, false, cfg_set_flag, LOC(rl.conn_dry_run)},
 
+	/* TLS (cfg_tls.c) */
+	{"ssl_certificate", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
+	{"ssl_certificate_key", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
+	{"ssl_protocols", C_HTTP | C_SRV, 1, ARGS_ANY, false, cfg_set_tls_protocols, B_NONE, 0},
+	{"ssl_ciphers", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_str, B_NONE, 0},
+	{"ssl_ecdh_curve", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_str, B_NONE, 0},
+	{"ssl_prefer_server_ciphers", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_flag,
+	 TLS(prefer_server_ciphers)},
+	{"ssl_session_cache", C_HTTP | C_SRV, 1, 2, false, cfg_set_tls_cache, B_NONE, 0},
+	{"ssl_session_timeout", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_timeout, B_NONE, 0},
+	{"ssl_session_tickets", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_flag,
+	 TLS(session_tickets)},
+	{"ssl_dhparam", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_trusted_certificate", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_stapling", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_flag, TLS(stapling)},
+	{"ssl_stapling_verify", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_flag,
+	 TLS(stapling_verify)},
+
 	/* upstream */
 	{"server", C_UPS, 1, ARGS_ANY, false, cfg_set_ups_server, B_NONE, 0},
 	{"least_conn", C_UPS, 0, 0, false, cfg_set_ups_method, B_NONE, 0},
@@ -1472,8 +1493,6 @@ static const struct dir dirs[] = {
 	{"gzip_min_length", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
 	{"gzip_types", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
 	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
-	{"ssl_protocols", C_HTTP | C_SRV, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
-	{"ssl_prefer_server_ciphers", C_HTTP | C_SRV, 1, 1, false, set_pending, B_NONE, 0},
 };
 
 static const struct dir *find_dir(const char *name, unsigned ctx)
@@ -1813,6 +1832,8 @@ static int finish_http(struct build *b, struct cfg_http *h)
 	}
 	if (group_listens(b, h))
 		return -1;
+	if (cfg_tls_finish(b, h))
+		return -1;
 	if (cfg_limit_finish(b, h))
 		return -1;
 	h->upstreams = b->groups;
@@ -1993,8 +2014,10 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 oom:
 	snprintf(err, errlen, "out of memory");
 fail:
-	if (c)
+	if (c) {
 		cfg_limit_release(c->http);
+		cfg_tls_release(c->http);
+	}
 	if (c)
 		c->tree = tree;
 	if (tree) {
@@ -2051,6 +2074,7 @@ void cfg_unref(struct cfg *c)
 		for (int i = 0; i < c->http->nupstreams; i++)
 			ups_group_release(c->http->upstreams[i]);
 		cfg_limit_release(c->http);
+		cfg_tls_release(c->http);
 	}
 	for (int i = 0; i < c->nalogs; i++)
 		alog_close(c->alogs[i]);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the configuration builder (cfg.c, cfg_proxy.c, cfg_limit.c):
+ * Private to the configuration builder (cfg.c, cfg_proxy.c, cfg_limit.c,
+ * cfg_tls.c):
  * the state of one build, the scope of the directive being applied, the
  * directive table's entry type, and the helpers the files share. Not for
  * other modules.
@@ -27,7 +28,7 @@ enum {
 
 #define ARGS_ANY 64
 
-enum dir_base { B_NONE = 0, B_MAIN, B_LOC, B_SRV };
+enum dir_base { B_NONE = 0, B_MAIN, B_LOC, B_SRV, B_TLS /* the level's struct tls_conf */ };
 
 /* struct scope - the blocks enclosing the directive being applied. */
 struct scope {
@@ -140,5 +141,23 @@ void cfg_limit_merge(struct rl_loc *l, const struct rl_loc *p);
  * cfg_limit_release gives that state back (safe on a half-built http). */
 int cfg_limit_finish(struct build *b, struct cfg_http *h);
 void cfg_limit_release(struct cfg_http *h);
+
+/* cfg_tls.c: ssl_* directives */
+int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_str(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_protocols(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_tls_timeout(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_tls_init(struct tls_conf *t);
+/* cfg_tls_base - the tls_conf of the level being built (B_TLS). */
+struct tls_conf *cfg_tls_base(struct scope *s);
+/* cfg_tls_finish - merge the settings, mark the `ssl` addresses, check
+ * every server on them has a certificate, build the contexts;
+ * cfg_tls_release drops them (safe on a half-built http). */
+int cfg_tls_finish(struct build *b, struct cfg_http *h);
+void cfg_tls_release(struct cfg_http *h);
 
 #endif

@@ -34,14 +34,17 @@
 #include "stats.h"
 #include "status.h"
 #include "steer.h"
+#include "tls.h"
 #include "var.h"
 #include "worker.h"
 
 #define HTTP_STATUS_REQ_HEADER_TOO_LARGE 494 /* nginx's internal code, sent as 400 */
+#define HTTP_STATUS_TO_HTTPS		 497 /* nginx's: plain HTTP to a TLS port, sent as 400 */
 #define HTTP_MAX_URI_CHANGES		 10
 #define HTTP_IN_INITIAL			 4096
 
 static void read_head(struct conn *c);
+static const struct tls_conf *http_sni(void *arg, const char *name, size_t len);
 static void linger_read(struct conn *c);
 static void process_request(struct conn *c);
 static void find_config(struct conn *c);
@@ -307,12 +310,28 @@ int http_head_finish(struct conn *c, bool add_headers)
 	return rc ? rc : http_out_append(c, "\r\n", 2);
 }
 
+/* ---- client I/O: plaintext or TLS, same contracts ------------------------------ */
+
+ssize_t conn_recv(struct conn *c, void *buf, size_t len)
+{
+	if (unlikely(c->tls))
+		return tls_recv(c->tls, buf, len);
+	return recv(c->io.fd, buf, len, 0);
+}
+
+ssize_t conn_peek(struct conn *c, void *buf, size_t len)
+{
+	if (unlikely(c->tls))
+		return tls_peek(c->tls, buf, len);
+	return recv(c->io.fd, buf, len, MSG_PEEK);
+}
+
 ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 {
 	ssize_t w;
 
 	do {
-		w = writev(c->io.fd, iov, n);
+		w = unlikely(c->tls) ? tls_writev(c->tls, iov, n) : writev(c->io.fd, iov, n);
 	} while (w == -1 && errno == EINTR);
 	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->writable = false;
@@ -335,7 +354,8 @@ int http_flush(struct conn *c)
 	c->out.start = c->out.end = 0;
 	while (c->file_fd >= 0 && c->file_off < c->file_end) {
 		size_t n = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)(1 << 20));
-		ssize_t w = sendfile(c->io.fd, c->file_fd, &c->file_off, n);
+		ssize_t w = unlikely(c->tls) ? tls_sendfile(c->tls, c->file_fd, &c->file_off, n)
+					     : sendfile(c->io.fd, c->file_fd, &c->file_off, n);
 
 		if (w == -1) {
 			if (errno == EINTR)
@@ -435,6 +455,8 @@ void conn_close(struct conn *c)
 	ev_io_stop(&w->loop, &c->io);
 	/* before close(): once the peer sees the close, the load is down */
 	steer_conn_closed(w->id);
+	tls_conn_free(c->tls);
+	c->tls = NULL;
 	close(c->io.fd);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -506,9 +528,77 @@ static void conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 	http_conn_run(c);
 }
 
+/* peer_text - the client's address as text, for log lines. */
+static void peer_text(const struct conn *c, char *buf, size_t len)
+{
+	if (c->peer.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)&c->peer)->sin_addr, buf,
+			  (socklen_t)len);
+	else if (c->peer.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&c->peer)->sin6_addr, buf,
+			  (socklen_t)len);
+}
+
+/* tls_step - the handshake state of a `listen ... ssl` address. The first
+ * byte tells a ClientHello from plain HTTP, which nginx reads as a request
+ * to answer 400 ("The plain HTTP request was sent to HTTPS port"). The
+ * client_header_timeout armed at accept bounds the whole handshake. */
+static void tls_step(struct conn *c)
+{
+	if (!c->tls) {
+		unsigned char first;
+		ssize_t n = recv(c->io.fd, &first, 1, MSG_PEEK);
+
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			c->readable = false;
+			return;
+		}
+		if (n <= 0) {
+			conn_close(c);
+			return;
+		}
+		if (!tls_looks_like_handshake(first)) {
+			c->plain_on_tls = true;
+			c->state = CS_READ_HEAD;
+			read_head(c);
+			return;
+		}
+		char client[INET6_ADDRSTRLEN] = "?";
+
+		peer_text(c, client, sizeof(client));
+		c->tls = tls_conn_new(&c->lg->default_srv->tls, c->io.fd, http_sni, c, client);
+		if (!c->tls) {
+			conn_close(c);
+			return;
+		}
+	}
+	switch (tls_handshake(c->tls)) {
+	case TLS_HS_DONE:
+		c->state = CS_READ_HEAD;
+		conn_arm_timer(c, c->lg->default_srv->client_header_timeout);
+		/* the request may have come with the client's Finished */
+		if (c->readable)
+			read_head(c);
+		break;
+	case TLS_HS_WANT_READ:
+		c->readable = false;
+		break;
+	case TLS_HS_WANT_WRITE:
+		c->writable = false;
+		break;
+	case TLS_HS_FAILED:
+		conn_close(c);
+		break;
+	}
+}
+
 void http_conn_run(struct conn *c)
 {
 	switch (c->state) {
+	case CS_TLS_HANDSHAKE:
+		if (c->readable || c->writable)
+			tls_step(c);
+		break;
 	case CS_READ_HEAD:
 	case CS_KEEPALIVE:
 		if (c->readable)
@@ -573,7 +663,7 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 	c->file_fd = -1;
 	c->req.body_fd = -1;
 	pool_init(&c->pool, 4096);
-	c->state = CS_READ_HEAD;
+	c->state = lg->ssl ? CS_TLS_HANDSHAKE : CS_READ_HEAD;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -626,7 +716,7 @@ static void read_head(struct conn *c)
 			c->in.data = d;
 			c->in.cap = want;
 		}
-		n = recv(c->io.fd, c->in.data + c->in.end, c->in.cap - c->in.end, 0);
+		n = conn_recv(c, c->in.data + c->in.end, c->in.cap - c->in.end);
 		if (n == 0) {
 			c->peer_closed = true;
 			conn_close(c);
@@ -901,10 +991,11 @@ static bool name_match(const struct server_name *sn, struct lstr host, struct co
 	return false;
 }
 
-struct cfg_srv *http_find_server(struct conn *c)
+/* find_server - the server block named HOST (lowercased) on the
+ * connection's address. */
+static struct cfg_srv *find_server(struct conn *c, struct lstr host)
 {
 	struct listen_group *lg = c->lg;
-	struct lstr host = c->req.host;
 	int kinds[] = {0, 4, 1, 2, 3};
 
 	if (!host.len)
@@ -935,6 +1026,23 @@ struct cfg_srv *http_find_server(struct conn *c)
 			return best;
 	}
 	return lg->default_srv;
+}
+
+struct cfg_srv *http_find_server(struct conn *c)
+{
+	return find_server(c, c->req.host);
+}
+
+/* http_sni - the TLS settings of the server block the SNI name selects,
+ * by server_name as for Host. Regex captures of that match mean nothing
+ * to the request that follows (nginx neither keeps them). */
+static const struct tls_conf *http_sni(void *arg, const char *name, size_t len)
+{
+	struct conn *c = arg;
+	struct cfg_srv *s = find_server(c, (struct lstr){name, len});
+
+	c->req.cap.n = 0;
+	return &s->tls;
 }
 
 static bool regex_loc_match(struct conn *c, struct cfg_loc *l, struct lstr uri)
@@ -1042,13 +1150,14 @@ void http_absolute_location(struct conn *c, struct lstr *v)
 		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
 	else if (c->local.ss_family == AF_INET6)
 		p = ntohs(((struct sockaddr_in6 *)&c->local)->sin6_port);
-	if (p && p != 80)
+	if (p && p != (c->tls ? 443 : 80))
 		snprintf(port, sizeof(port), ":%u", p);
-	n = 7 + host.len + strlen(port) + v->len;
+	n = (c->tls ? 8 : 7) + host.len + strlen(port) + v->len;
 	out = pool_alloc(&c->pool, n + 1);
 	if (!out)
 		return;
-	snprintf(out, n + 1, "http://%.*s%s%.*s", (int)host.len, host.p, port, (int)v->len, v->p);
+	snprintf(out, n + 1, "%s://%.*s%s%.*s", c->tls ? "https" : "http", (int)host.len, host.p,
+		 port, (int)v->len, v->p);
 	*v = (struct lstr){out, n};
 }
 
@@ -1442,6 +1551,14 @@ static void start_request(struct conn *c)
 		return;
 	}
 	r->srv = http_find_server(c);
+	if (unlikely(c->plain_on_tls)) {
+		char client[INET6_ADDRSTRLEN] = "?";
+
+		peer_text(c, client, sizeof(client));
+		log_info("client sent plain HTTP request to HTTPS port, client: %s", client);
+		bad_request(c, HTTP_STATUS_TO_HTTPS);
+		return;
+	}
 	/* Server-level rewrite phase; `last` acts as `break` here. */
 	r->loc = &r->srv->loc;
 	if (run_rewrites(c, &r->srv->loc) == RWR_DONE)
@@ -1547,7 +1664,7 @@ static void linger_read(struct conn *c)
 	char drop[4096];
 
 	for (;;) {
-		ssize_t n = recv(c->io.fd, drop, sizeof(drop), 0);
+		ssize_t n = conn_recv(c, drop, sizeof(drop));
 
 		if (n > 0)
 			continue;
@@ -1574,6 +1691,8 @@ static void close_or_linger(struct conn *c)
 	struct http_req *r = &c->req;
 	bool unread = (r->body_kind != BODY_NONE && !r->body_done) || c->in.end > c->in.start;
 
+	if (c->tls && !c->peer_closed && !c->peer_hup)
+		tls_conn_shutdown(c->tls); /* close_notify before the FIN */
 	if (!unread || c->peer_closed || c->peer_hup || shutdown(c->io.fd, SHUT_WR) == -1) {
 		conn_close(c);
 		return;
@@ -1635,9 +1754,12 @@ static void builtin_page(struct conn *c, int status)
 {
 	const char *t;
 	char body[512];
-	int blen = 0, wire = status == HTTP_STATUS_REQ_HEADER_TOO_LARGE ? 400 : status;
+	int blen = 0, wire = status;
 	const char *sig = server_tokens(c) ? LBD_NAME "/" LBD_VERSION : LBD_NAME;
 
+	/* nginx's internal codes go out as 400 */
+	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE || status == HTTP_STATUS_TO_HTTPS)
+		wire = 400;
 	t = status_text(wire);
 	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE)
 		blen = snprintf(
@@ -1645,6 +1767,14 @@ static void builtin_page(struct conn *c, int status)
 			"<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
 			"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
 			"<center>Request Header Or Cookie Too Large</center>\r\n"
+			"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+			sig);
+	else if (status == HTTP_STATUS_TO_HTTPS)
+		blen = snprintf(
+			body, sizeof(body),
+			"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n"
+			"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+			"<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
 			"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
 			sig);
 	else if (status >= 300 && status != 304)
@@ -1694,6 +1824,7 @@ void http_finalize(struct conn *c, int status)
 	case 413:
 	case 414:
 	case HTTP_STATUS_REQ_HEADER_TOO_LARGE:
+	case HTTP_STATUS_TO_HTTPS:
 	case 500:
 	case 501:
 	case 505:

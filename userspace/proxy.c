@@ -519,9 +519,10 @@ static void read_body(struct conn *c)
 	}
 	if (r->expect_continue) {
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
 
 		r->expect_continue = false;
-		if (send(c->io.fd, cont, sizeof(cont) - 1, MSG_NOSIGNAL) != sizeof(cont) - 1) {
+		if (http_writev(c, &iov, 1) != sizeof(cont) - 1) {
 			conn_close(c);
 			return;
 		}
@@ -532,7 +533,7 @@ static void read_body(struct conn *c)
 		return;
 	}
 	while (c->readable && !r->body_done) {
-		ssize_t n = recv(c->io.fd, tmp, RELAY_BUF_SIZE, 0);
+		ssize_t n = conn_recv(c, tmp, RELAY_BUF_SIZE);
 		long used;
 
 		if (n == 0) {
@@ -1806,8 +1807,8 @@ static bool tunnel_timer(struct uconn *u)
 static void tunnel_begin(struct uconn *u, size_t head_len)
 {
 	struct conn *c = u->c;
-	struct tunnel_side cs = {c->io.fd, &c->readable, &c->writable};
-	struct tunnel_side us = {u->io.fd, &u->readable, &u->writable};
+	struct tunnel_side cs = {c->io.fd, &c->readable, &c->writable, c->tls};
+	struct tunnel_side us = {u->io.fd, &u->readable, &u->writable, NULL};
 	size_t down_len = c->out.end - c->out.start + (u->rend - head_len);
 	char *down = malloc(down_len ? down_len : 1);
 	int rc = -ENOMEM;
@@ -1818,7 +1819,10 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 		memcpy(down, c->out.data + c->out.start, c->out.end - c->out.start);
 		memcpy(down + (c->out.end - c->out.start), u->rbuf + head_len, u->rend - head_len);
 		rc = -ENOTSUP;
-		if (c->req.loc->kernel_splice && ksplice_ready()) {
+		if (c->tls) /* kernel TLS and sockmap don't mix: lbd relays it */
+			rc = tunnel_init_copy(u->tun, cs, us, c->in.data + c->in.start,
+					      c->in.end - c->in.start, down, down_len);
+		else if (c->req.loc->kernel_splice && ksplice_ready()) {
 			rc = tunnel_init_kernel(u->tun, cs, us, c->in.data + c->in.start,
 						c->in.end - c->in.start, down, down_len);
 			if (rc)
@@ -1827,7 +1831,7 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 					"sockmap splicing refused (%d: %s): relaying with splice(2)",
 					-rc, strerror(-rc));
 		}
-		if (rc)
+		if (rc && !c->tls)
 			rc = tunnel_init(u->tun, cs, us, c->in.data + c->in.start,
 					 c->in.end - c->in.start, down, down_len);
 	}
@@ -1942,7 +1946,7 @@ void proxy_on_client_event(struct conn *c)
 	}
 	if (c->peer_hup && u->state != US_RELAY) {
 		char b;
-		ssize_t n = recv(c->io.fd, &b, 1, MSG_PEEK);
+		ssize_t n = conn_peek(c, &b, 1);
 
 		if (n == 0 || (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
 			/* client closed while we wait on the upstream: 499 */

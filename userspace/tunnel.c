@@ -25,6 +25,7 @@
 
 #include "ksplice.h"
 #include "lbd.h"
+#include "tls.h"
 #include "tunnel.h"
 
 #define TUN_KBUF (64 * 1024) /* lbd's relay buffer per direction, kernel mode */
@@ -112,7 +113,7 @@ int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg)
 		ti.age_ms = now - t->start_ms;
 		ti.bytes_up = atomic_load_explicit(&t->bytes[TUN_UP], memory_order_relaxed);
 		ti.bytes_down = atomic_load_explicit(&t->bytes[TUN_DOWN], memory_order_relaxed);
-		ti.path = t->kernel ? "sockmap" : "splice";
+		ti.path = t->kernel ? "sockmap" : t->copy ? "tls-copy" : "splice";
 		if (t->kernel) {
 			struct lb_stream st;
 
@@ -272,17 +273,15 @@ static int dst_total(int fd, uint64_t *out)
 	return 0;
 }
 
-int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
-		       const char *up_pre, size_t up_pre_len, const char *down_pre,
-		       size_t down_pre_len)
+/* init_buffered - the state shared by the sockmap and copy paths: a relay
+ * buffer per direction and the early bytes. */
+static int init_buffered(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+			 const char *up_pre, size_t up_pre_len, const char *down_pre,
+			 size_t down_pre_len)
 {
 	const char *pre[2] = {up_pre, down_pre};
 	size_t len[2] = {up_pre_len, down_pre_len};
-	struct lb_stream_ctl ctl = {.limit = KSPLICE_LIMIT};
-	int rc;
 
-	if (!ksplice_ready())
-		return -ENOTSUP;
 	memset(t, 0, sizeof(*t));
 	t->side[0] = client;
 	t->side[1] = upstream;
@@ -297,8 +296,34 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 			memcpy(t->pre[d], pre[d], len[d]);
 		t->pre_len[d] = len[d];
 		t->resumed_at[d] = UINT64_MAX;
-		ctl.resume_at[d] = UINT64_MAX;
 	}
+	return 0;
+}
+
+int tunnel_init_copy(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		     const char *up_pre, size_t up_pre_len, const char *down_pre,
+		     size_t down_pre_len)
+{
+	int rc = init_buffered(t, client, upstream, up_pre, up_pre_len, down_pre, down_pre_len);
+
+	if (!rc)
+		t->copy = true;
+	return rc;
+}
+
+int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		       const char *up_pre, size_t up_pre_len, const char *down_pre,
+		       size_t down_pre_len)
+{
+	struct lb_stream_ctl ctl = {.limit = KSPLICE_LIMIT};
+	int rc;
+
+	if (!ksplice_ready() || client.tls || upstream.tls)
+		return -ENOTSUP;
+	rc = init_buffered(t, client, upstream, up_pre, up_pre_len, down_pre, down_pre_len);
+	if (rc)
+		return rc;
+	ctl.resume_at[0] = ctl.resume_at[1] = UINT64_MAX;
 	/* what each destination got so far (earlier HTTP exchanges included):
 	 * the program's unacknowledged count starts from there */
 	if ((rc = dst_total(upstream.fd, &t->user[TUN_UP])) ||
@@ -343,6 +368,24 @@ static int order_ok(struct tunnel *t, int d, int dst_fd)
 	return total >= t->user[d] + st.redirected[d];
 }
 
+/* side_recv / side_send - a leg's bytes, through OpenSSL for a TLS leg. */
+static ssize_t side_recv(struct tunnel_side *sd, void *buf, size_t n)
+{
+	if (sd->tls)
+		return tls_recv(sd->tls, buf, n);
+	return recv(sd->fd, buf, n, MSG_DONTWAIT);
+}
+
+static ssize_t side_send(struct tunnel_side *sd, const void *p, size_t n)
+{
+	if (sd->tls) {
+		struct iovec iov = {(void *)p, n};
+
+		return tls_writev(sd->tls, &iov, 1);
+	}
+	return send(sd->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
 /* kstep - direction D on the sockmap path: while the program leaves bytes
  * to lbd (paused), relay them through lbd's buffer; when the source is
  * drained, resume the kernel path. 0 blocked or finished, -errno failed. */
@@ -366,7 +409,7 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 			n = t->buf_len[d] - t->buf_off[d];
 			off = &t->buf_off[d];
 		}
-		if (n || (t->eof[d] && !t->shut[d])) {
+		if (t->kernel && (n || (t->eof[d] && !t->shut[d]))) {
 			if (t->need_order[d]) {
 				int rc = order_ok(t, d, dst->fd);
 
@@ -382,7 +425,7 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 		if (n) {
 			if (!*dst->writable)
 				return 0;
-			k = send(dst->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			k = side_send(dst, p, n);
 			if (k == -1) {
 				if (errno == EINTR)
 					continue;
@@ -401,6 +444,8 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 		if (t->eof[d]) {
 			if (!t->shut[d]) {
 				t->shut[d] = true;
+				if (dst->tls)
+					tls_conn_shutdown(dst->tls); /* close_notify first */
 				if (shutdown(dst->fd, SHUT_WR) == -1 && errno != ENOTCONN)
 					return -errno;
 			}
@@ -410,9 +455,9 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 			return 0;
 		/* the program's count before the read: if it passes a byte
 		 * after the read, resume_at will not match and it keeps passing */
-		if (ksplice_get(t->kid, &st))
+		if (t->kernel && ksplice_get(t->kid, &st))
 			return -errno;
-		k = recv(src->fd, t->buf[d], TUN_KBUF, MSG_DONTWAIT);
+		k = side_recv(src, t->buf[d], TUN_KBUF);
 		if (k > 0) {
 			t->buf_off[d] = 0;
 			t->buf_len[d] = (size_t)k;
@@ -421,7 +466,7 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 		}
 		if (k == 0) {
 			t->eof[d] = true;
-			t->need_order[d] = true; /* the FIN goes behind redirected bytes */
+			t->need_order[d] = t->kernel; /* the FIN goes behind redirected bytes */
 			*moved = true;
 			continue;
 		}
@@ -431,7 +476,7 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 			return -errno;
 		*src->readable = false;
 		/* drained and delivered: hand the direction back to the kernel */
-		if (t->resumed_at[d] != st.passed[d]) {
+		if (t->kernel && t->resumed_at[d] != st.passed[d]) {
 			struct lb_stream_ctl ctl = {.limit = KSPLICE_LIMIT};
 
 			t->resumed_at[d] = st.passed[d];
@@ -454,7 +499,7 @@ int tunnel_run(struct tunnel *t, bool *moved)
 	 * only an event changes: one pass each, until it blocks */
 	t->retry = false;
 	for (int d = 0; d < 2; d++) {
-		int rc = t->kernel ? kstep(t, d, moved) : step(t, d, moved);
+		int rc = t->kernel || t->copy ? kstep(t, d, moved) : step(t, d, moved);
 
 		if (rc < 0) {
 			t->err = -rc;

@@ -30,6 +30,7 @@
 
 #include "http.h"
 #include "limit.h"
+#include "tls.h"
 #include "var.h"
 
 #define VAR_FOUND	0
@@ -470,9 +471,11 @@ static int var_server_name_val(struct conn *c, struct lstr *out)
 	return var_set(out, sn->name, sn->len);
 }
 
+/* var_ssl - the request came over TLS (not merely to a TLS address:
+ * plain HTTP answered 400 there is "http", as in nginx). */
 static bool var_ssl(const struct conn *c)
 {
-	return c->lg && c->lg->listen && c->lg->listen->ssl;
+	return c->tls != NULL;
 }
 
 static const struct proxy_pass *var_proxy(const struct conn *c)
@@ -762,6 +765,30 @@ static int vg_https(struct conn *c, struct lstr *out)
 {
 	*out = var_ssl(c) ? LSTR("on") : var_empty;
 	return VAR_FOUND;
+}
+
+/* var_tls_str - a TLS session property; not found on plaintext. */
+static int var_tls_str(struct lstr *out, const char *v)
+{
+	if (!v)
+		return VAR_NOT_FOUND;
+	*out = lstr_c(v);
+	return VAR_FOUND;
+}
+
+static int vg_ssl_protocol(struct conn *c, struct lstr *out)
+{
+	return var_tls_str(out, tls_conn_protocol(c->tls));
+}
+
+static int vg_ssl_cipher(struct conn *c, struct lstr *out)
+{
+	return var_tls_str(out, tls_conn_cipher(c->tls));
+}
+
+static int vg_ssl_server_name(struct conn *c, struct lstr *out)
+{
+	return var_tls_str(out, tls_conn_server_name(c->tls));
 }
 
 /* nginx's ngx_http_variable_request: found when the string was ever set. */
@@ -1109,6 +1136,9 @@ static const struct var_def var_builtins[] = {
 	{"server_name", vg_server_name},
 	{"server_port", vg_server_port},
 	{"server_protocol", vg_server_protocol},
+	{"ssl_cipher", vg_ssl_cipher},
+	{"ssl_protocol", vg_ssl_protocol},
+	{"ssl_server_name", vg_ssl_server_name},
 	{"status", vg_status},
 	{"time_iso8601", vg_time_iso8601},
 	{"time_local", vg_time_local},

@@ -33,11 +33,11 @@ static void rig_init(struct rig *r, const char *up_pre, const char *down_pre)
 	fcntl(r->client[1], F_SETFL, O_NONBLOCK);
 	fcntl(r->upstream[0], F_SETFL, O_NONBLOCK);
 	r->c_rd = r->c_wr = r->u_rd = r->u_wr = true;
-	cr_assert_eq(tunnel_init(&r->t, (struct tunnel_side){r->client[1], &r->c_rd, &r->c_wr},
-				 (struct tunnel_side){r->upstream[0], &r->u_rd, &r->u_wr}, up_pre,
-				 up_pre ? strlen(up_pre) : 0, down_pre,
-				 down_pre ? strlen(down_pre) : 0),
-		     0);
+	cr_assert_eq(
+		tunnel_init(&r->t, (struct tunnel_side){r->client[1], &r->c_rd, &r->c_wr, NULL},
+			    (struct tunnel_side){r->upstream[0], &r->u_rd, &r->u_wr, NULL}, up_pre,
+			    up_pre ? strlen(up_pre) : 0, down_pre, down_pre ? strlen(down_pre) : 0),
+		0);
 }
 
 static void rig_fini(struct rig *r)

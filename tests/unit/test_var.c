@@ -370,16 +370,19 @@ Test(var, host_falls_back_to_server_name, .init = setup, .fini = teardown)
 	conn_free(c);
 }
 
-Test(var, scheme_https_on_ssl_listener, .init = setup, .fini = teardown)
+Test(var, scheme_https_follows_the_tls_session, .init = setup, .fini = teardown)
 {
 	struct conn *c = conn_new(req_main);
 	struct cfg_listen l = {.ssl = true};
-	struct listen_group lg = {.listen = &l};
+	struct listen_group lg = {.listen = &l, .ssl = true};
+	static char session; /* stands for a TLS session: only its presence is read */
 
+	/* plain HTTP on a TLS address (answered 400) is still "http" */
 	c->lg = &lg;
+	cr_expect_str_eq(eval(c, "$scheme [$https] [$ssl_protocol]"), "http [] []");
+	c->tls = (struct tls_conn *)&session;
 	cr_expect_str_eq(eval(c, "$scheme $https"), "https on");
-	l.ssl = false;
-	cr_expect_str_eq(eval(c, "$scheme [$https]"), "http []");
+	c->tls = NULL;
 	conn_free(c);
 }
 

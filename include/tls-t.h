@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS configuration types: the ssl_* directives of one http or server
+ * level as written, merged down http -> server like nginx's
+ * ngx_http_ssl_module, and the OpenSSL context built from them when the
+ * configuration is loaded. The context (an SSL_CTX *) is opaque here so
+ * that configuration headers need no OpenSSL header. Types only.
+ */
+#ifndef LBD_TLS_T_H
+#define LBD_TLS_T_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Protocol bits of ssl_protocols. */
+enum tls_proto {
+	TLS_PROTO_SSLV2 = 1 << 0, /* accepted as nginx does, never enabled */
+	TLS_PROTO_SSLV3 = 1 << 1,
+	TLS_PROTO_TLSV1 = 1 << 2,
+	TLS_PROTO_TLSV1_1 = 1 << 3,
+	TLS_PROTO_TLSV1_2 = 1 << 4,
+	TLS_PROTO_TLSV1_3 = 1 << 5,
+};
+
+/* Default protocols: safer than nginx 1.22 (which also enables TLSv1 and
+ * TLSv1.1); issue 6 asks for TLS 1.2 and 1.3 only without tuning. */
+#define TLS_PROTO_DEFAULT (TLS_PROTO_TLSV1_2 | TLS_PROTO_TLSV1_3)
+
+/* Default TLS 1.2 suites: ECDHE key exchange and AEAD ciphers only, so
+ * every suite is forward-secret (TLS 1.3 suites always are). */
+#define TLS_CIPHERS_DEFAULT                                          \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
+
+/* enum tls_cache - ssl_session_cache's kinds. */
+enum tls_cache {
+	TLS_CACHE_OFF = 0, /* `off`: sessions are never reused */
+	TLS_CACHE_NONE,	   /* `none` (nginx's default): ids issued, nothing stored */
+	TLS_CACHE_ON,	   /* builtin:N and/or shared:NAME:SIZE: one in-process cache */
+};
+
+/* struct tls_where - where a directive was written, for messages. */
+struct tls_where {
+	const char *file; /* configuration file (NULL: command line) */
+	int line;	  /* line in it */
+};
+
+/* struct tls_conf - the ssl_* settings of one level. Integers use
+ * CFG_UNSET and pointers NULL for "unset" until merged; configuration
+ * pool memory except ctx. */
+struct tls_conf {
+	char **certs;			/* ssl_certificate paths (absolute), in order */
+	struct tls_where *cert_at;	/* where each was written */
+	int ncerts;			/* count */
+	char **keys;			/* ssl_certificate_key paths, same order */
+	struct tls_where *key_at;	/* where each was written */
+	int nkeys;			/* count */
+	int protocols;			/* enum tls_proto bits, or CFG_UNSET */
+	struct tls_where protocols_at;	/* where it was written (for messages) */
+	char *ciphers;			/* ssl_ciphers (TLS 1.2 and below), NULL = unset */
+	struct tls_where ciphers_at;	/* where it was written (for messages) */
+	int prefer_server_ciphers;	/* on/off, CFG_UNSET */
+	int cache;			/* enum tls_cache, or CFG_UNSET */
+	int64_t cache_sessions;		/* cache capacity in sessions (ON) */
+	int64_t session_timeout;	/* ms, CFG_UNSET */
+	int session_tickets;		/* on/off, CFG_UNSET */
+	char *dhparam;			/* ssl_dhparam file, NULL = none */
+	struct tls_where dhparam_at;	/* where it was written (for messages) */
+	char *ecdh_curve;		/* ssl_ecdh_curve list, NULL = unset ("auto") */
+	struct tls_where ecdh_curve_at; /* where it was written (for messages) */
+	int stapling;			/* ssl_stapling on/off, CFG_UNSET */
+	struct tls_where stapling_at;	/* where it was written (for messages) */
+	int stapling_verify;		/* ssl_stapling_verify on/off, CFG_UNSET */
+	char *trusted;			/* ssl_trusted_certificate file, NULL = none */
+	struct tls_where trusted_at;	/* where it was written (for messages) */
+	bool touched;			/* some ssl_* directive was written at this level */
+	/* SSL_CTX * built from the merged settings (one reference), NULL
+	 * when this level has no certificate */
+	void *ctx;
+};
+
+#endif

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS through OpenSSL 3: building one server context per configuration
+ * level from its ssl_* settings (certificates, protocols, ciphers, session
+ * cache and tickets, DH parameters, curves), and the TLS session of one
+ * client connection (non-blocking handshake, SNI, reads and writes with
+ * the recv(2)/writev(2)/sendfile(2) contracts the HTTP code already
+ * follows). Knows nothing of HTTP: the server block an SNI name selects is
+ * asked of the caller through a callback.
+ */
+#ifndef LBD_TLS_H
+#define LBD_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "tls-t.h"
+
+struct tls_conn;
+
+/* tls_sni_fn - the settings of the server block named NAME (LEN bytes,
+ * lowercased) on the connection's listening address, or NULL to keep the
+ * default server's. ARG is what tls_conn_new was given. */
+typedef const struct tls_conf *(*tls_sni_fn)(void *arg, const char *name, size_t len);
+
+/* tls_ctx_build - build t->ctx from the merged settings T: every
+ * certificate/key pair (several key types share the one context), the
+ * protocols, ciphers, session cache, tickets, DH parameters, curves and
+ * trusted certificates. On failure returns -EINVAL (-ENOMEM) and writes
+ * nginx's message, with the OpenSSL errors in "(SSL: ...)" and " in
+ * FILE:LINE" of the directive at fault, to ERR; t->ctx stays NULL. */
+int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen);
+
+/* tls_ctx_share - DST serves with SRC's built context (one more ref). */
+void tls_ctx_share(struct tls_conf *dst, const struct tls_conf *src);
+
+/* tls_ctx_release - drop t->ctx (connections still using it hold their
+ * own references). Safe on an unbuilt conf. */
+void tls_ctx_release(struct tls_conf *t);
+
+/* tls_parse_protocol - the enum tls_proto bit of NAME as ssl_protocols
+ * spells it (case-insensitive), or 0 when unknown. */
+int tls_parse_protocol(const char *name);
+
+/* tls_looks_like_handshake - whether FIRST, the first byte a client sent,
+ * starts a TLS (or SSLv2-style) ClientHello rather than plain HTTP. */
+static inline bool tls_looks_like_handshake(unsigned char first)
+{
+	return first == 0x16 || (first & 0x80);
+}
+
+/* tls_conn_new - a server-side TLS session on socket FD with T's context
+ * (the listening address's default server); SNI asks SNI(ARG, name).
+ * CLIENT (copied) names the peer in log lines. NULL when out of memory.
+ * The caller owns the result. */
+struct tls_conn *tls_conn_new(const struct tls_conf *t, int fd, tls_sni_fn sni, void *arg,
+			      const char *client);
+
+/* tls_conn_free - end the session: a close_notify is sent (best effort,
+ * never blocking) when the handshake completed and no error was seen.
+ * Does not close the socket. NULL is a no-op. */
+void tls_conn_free(struct tls_conn *t);
+
+/* tls_conn_shutdown - send the close_notify now (once, best effort): before
+ * a half-close, so the client sees a clean end of the TLS stream. */
+void tls_conn_shutdown(struct tls_conn *t);
+
+/* enum tls_hs - the state of a handshake step. */
+enum tls_hs {
+	TLS_HS_DONE = 0,   /* established: application data may flow */
+	TLS_HS_WANT_READ,  /* call again when the socket is readable */
+	TLS_HS_WANT_WRITE, /* call again when the socket is writable */
+	TLS_HS_FAILED,	   /* refused or broken: close the connection */
+};
+
+/* tls_handshake - advance the handshake. On TLS_HS_FAILED the reason is
+ * logged at info level, as nginx does for client errors. */
+enum tls_hs tls_handshake(struct tls_conn *t);
+
+/* tls_recv - read decrypted bytes with recv(2)'s contract: >0 bytes, 0 at
+ * the peer's close, -1 with errno (EAGAIN when nothing is ready). A count
+ * below LEN means the socket is drained (OpenSSL holds nothing more), so
+ * edge-triggered callers may wait for the next event. */
+ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len);
+
+/* tls_peek - at most LEN bytes without consuming them; recv(2) contract. */
+ssize_t tls_peek(struct tls_conn *t, void *buf, size_t len);
+
+/* tls_writev - encrypt and send with writev(2)'s contract: the bytes
+ * taken (>0), or -1 with errno (EAGAIN when the socket is full). After
+ * EAGAIN or a short count the caller must present the same unsent bytes
+ * again first (as with writev); it may append more. */
+ssize_t tls_writev(struct tls_conn *t, const struct iovec *iov, int n);
+
+/* tls_sendfile - send up to N bytes of file FD from *OFF, advancing it:
+ * sendfile(2)'s contract (0 when the file ended early). The file is read
+ * into a buffer and encrypted: this kernel has no kTLS. */
+ssize_t tls_sendfile(struct tls_conn *t, int fd, off_t *off, size_t n);
+
+/* For $ssl_protocol, $ssl_cipher and $ssl_server_name: NULL when not
+ * established (or no SNI was sent). Valid while the session lives. */
+const char *tls_conn_protocol(const struct tls_conn *t);
+const char *tls_conn_cipher(const struct tls_conn *t);
+const char *tls_conn_server_name(const struct tls_conn *t);
+
+#endif

@@ -1,0 +1,629 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests of tls.c and cfg_tls.c: the ssl_* directives through the real
+ * configuration parser (nginx's messages with FILE:LINE for a missing file,
+ * a mismatched key, a bad protocol, cipher list or cache), certbot's
+ * options file, and a server session driven over a socketpair against an
+ * OpenSSL client: handshake, SNI switching the certificate, and reads and
+ * writes keeping the recv/writev/sendfile contracts (a short read means
+ * drained, a write retried after EAGAIN with the bytes split differently).
+ * Certificates are made here with OpenSSL.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "cfg.h"
+#include "lbd.h"
+#include "tls.h"
+
+#include "cfgtest.h"
+
+/* ---- fixtures: certificates ------------------------------------------------ */
+
+static char certdir[64];
+
+/* make_cert - DIR/NAME.crt and DIR/NAME.key: self-signed for CN, ECDSA
+ * P-256 or RSA 2048. */
+static void make_cert(const char *name, const char *cn, bool rsa)
+{
+	char path[128];
+	EVP_PKEY *pk = rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	X509_NAME *nm;
+	FILE *f;
+
+	cr_assert(pk && x);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)(random() & 0x7fffffff));
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+	X509_set_pubkey(x, pk);
+	nm = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, nm);
+	cr_assert(X509_sign(x, pk, EVP_sha256()) > 0);
+	snprintf(path, sizeof(path), "%s/%s.crt", certdir, name);
+	f = fopen(path, "w");
+	cr_assert(f && PEM_write_X509(f, x));
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s.key", certdir, name);
+	f = fopen(path, "w");
+	cr_assert(f && PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+}
+
+static void certs_setup(void)
+{
+	strcpy(certdir, "/tmp/lbd-tlstest-XXXXXX");
+	cr_assert_not_null(mkdtemp(certdir));
+	make_cert("a", "a.test", false);
+	make_cert("b", "b.test", false);
+	make_cert("r", "a.test", true);
+}
+
+static void certs_teardown(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", certdir);
+	if (system(cmd) != 0)
+		cr_log_warn("cleanup of %s failed", certdir);
+}
+
+/* expand - IN with every "@D" replaced by the certificate directory. */
+static void expand(char *out, size_t cap, const char *in)
+{
+	size_t o = 0, dl = strlen(certdir);
+
+	for (; *in && o + dl + 1 < cap; in++) {
+		if (in[0] == '@' && in[1] == 'D') {
+			memcpy(out + o, certdir, dl);
+			o += dl;
+			in++;
+		} else {
+			out[o++] = *in;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* conf - a configuration with one TLS server whose body is BODY ("@D" is
+ * the certificate directory). Line 4 is the first line of BODY. */
+static char *conf(const char *body)
+{
+	static char text[4096];
+	char b[2048];
+
+	expand(b, sizeof(b), body);
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\nserver {\n%s\nlisten 127.0.0.1:1 ssl;\n}\n}\n", b);
+	return text;
+}
+
+/* ---- configuration errors ------------------------------------------------- */
+
+struct err_case {
+	/* Arrays, not pointers: Criterion runs each case in a new process. */
+	char body[200];	  /* server body ("@D": the certificate dir) */
+	char prefix[200]; /* the message starts so ("@D": the certificate dir) */
+	char suffix[64];  /* and ends so, before " in FILE:LINE" */
+	int line;	  /* LINE, 0: no location */
+};
+
+#define PAIR "ssl_certificate @D/a.crt;\nssl_certificate_key @D/a.key;\n"
+
+static struct err_case err_cases[] = {
+	{"ssl_certificate @D/missing.crt;\nssl_certificate_key @D/a.key;",
+	 "cannot load certificate \"@D/missing.crt\": BIO_new_file() failed (SSL: ",
+	 "no such file)", 4},
+	{"ssl_certificate @D/a.crt;\nssl_certificate_key @D/b.key;",
+	 "SSL_CTX_use_PrivateKey(\"@D/b.key\") failed (SSL: error:05800074:x509 certificate "
+	 "routines::key values mismatch)",
+	 "", 5},
+	/* an RSA key for an ECDSA certificate: OpenSSL alone would take it */
+	{"ssl_certificate @D/a.crt;\nssl_certificate_key @D/r.key;",
+	 "SSL_CTX_use_PrivateKey(\"@D/r.key\") failed (SSL: ", "key type mismatch)", 5},
+	{"ssl_certificate @D/a.crt;\nssl_certificate_key @D/nokey.key;",
+	 "cannot load certificate key \"@D/nokey.key\": BIO_new_file() failed", "", 5},
+	{"ssl_certificate @D/a.key;\nssl_certificate_key @D/a.key;",
+	 "cannot load certificate \"@D/a.key\": PEM_read_bio_X509_AUX() failed", "", 4},
+	{"", "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", "", 3},
+	{"ssl_certificate @D/a.crt;\nssl_certificate_key @D/a.key;\n"
+	 "ssl_certificate @D/r.crt;",
+	 "no \"ssl_certificate_key\" is defined for certificate \"@D/r.crt\"", "", 6},
+	{PAIR "ssl_protocols TLSv1.2 TLSv1.4;", "invalid value \"TLSv1.4\"", "", 6},
+	{PAIR "ssl_protocols TLSv1.2;\nssl_protocols TLSv1.3;",
+	 "\"ssl_protocols\" directive is duplicate", "", 7},
+	{PAIR "ssl_ciphers NOSUCHCIPHER;",
+	 "SSL_CTX_set_cipher_list(\"NOSUCHCIPHER\") failed (SSL: ", "no cipher match)", 6},
+	{PAIR "ssl_ecdh_curve nosuchcurve;", "SSL_CTX_set1_curves_list(\"nosuchcurve\") failed", "",
+	 6},
+	{PAIR "ssl_session_cache shared:x;", "invalid session cache \"shared:x\"", "", 6},
+	{PAIR "ssl_session_cache shared::1m;", "invalid session cache \"shared::1m\"", "", 6},
+	{PAIR "ssl_session_cache builtin:x1;", "invalid session cache \"builtin:x1\"", "", 6},
+	{PAIR "ssl_session_cache shared:S:1k;", "session cache \"shared:S:1k\" is too small", "",
+	 6},
+	{PAIR "ssl_session_cache sometimes;", "invalid session cache \"sometimes\"", "", 6},
+	{PAIR "ssl_session_timeout forever;", "\"ssl_session_timeout\" directive invalid value", "",
+	 6},
+	{PAIR "ssl_session_tickets maybe;",
+	 "invalid value \"maybe\" in \"ssl_session_tickets\" directive, it must be \"on\" or "
+	 "\"off\"",
+	 "", 6},
+	{PAIR "ssl_dhparam @D/nodh.pem;", "BIO_new_file(\"@D/nodh.pem\") failed", "", 6},
+	{PAIR "ssl_trusted_certificate @D/nosuch.pem;",
+	 "SSL_CTX_load_verify_locations(\"@D/nosuch.pem\") failed", "", 6},
+	{PAIR "ssl_certificate $ssl_server_name.crt;",
+	 "\"ssl_certificate\" with variables or \"data:\" is not supported by lbd", "", 6},
+};
+
+ParameterizedTestParameters(tls_cfg, errors)
+{
+	return cr_make_param_array(struct err_case, err_cases, ARRAY_SIZE(err_cases));
+}
+
+ParameterizedTest(struct err_case *tc, tls_cfg, errors, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[2048], prefix[512], suffix[512], where[256];
+	struct cfg *c = cfgtest_load(&t, conf(tc->body), err, sizeof(err));
+	size_t el = strlen(err), wl;
+
+	cr_assert_null(c, "expected an error for:\n%s", conf(tc->body));
+	expand(prefix, sizeof(prefix), tc->prefix);
+	cr_expect(strncmp(err, prefix, strlen(prefix)) == 0, "got \"%s\"\nwant \"%s...\"", err,
+		  prefix);
+	snprintf(where, sizeof(where), " in %s:%d", t.path, tc->line);
+	snprintf(suffix, sizeof(suffix), "%s%s", tc->suffix, where);
+	wl = strlen(suffix);
+	cr_expect(el >= wl && strcmp(err + el - wl, suffix) == 0, "got \"%s\"\nwant \"...%s\"", err,
+		  suffix);
+	cfgtest_cleanup(&t);
+}
+
+/* ---- good configurations -------------------------------------------------- */
+
+/* certbot's /etc/letsencrypt/options-ssl-nginx.conf, verbatim */
+static const char certbot_options[] =
+	"# This file contains important security parameters. If you modify this file\n"
+	"# manually, Certbot will be unable to automatically provide future security\n"
+	"# updates. Instead, Certbot will print and log an error message with a path to\n"
+	"# the up-to-date file that you will need to refer to when manually updating\n"
+	"# this file. Contents are based on https://ssl-config.mozilla.org\n"
+	"\n"
+	"ssl_session_cache shared:le_nginx_SSL:10m;\n"
+	"ssl_session_timeout 1440m;\n"
+	"ssl_session_tickets off;\n"
+	"\n"
+	"ssl_protocols TLSv1.2 TLSv1.3;\n"
+	"ssl_prefer_server_ciphers off;\n"
+	"\n"
+	"ssl_ciphers \"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:"
+	"ECDHE-RSA-CHACHA20-POLY1305:DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384\";\n";
+
+static const struct cfg_srv *first_server(const struct cfg *c)
+{
+	cr_assert(c && c->http && c->http->nservers > 0);
+	return c->http->servers[0];
+}
+
+Test(tls_cfg, certbot_options_load_unchanged, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], path[128];
+	const struct tls_conf *tc;
+	struct cfg *c;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/options-ssl-nginx.conf", certdir);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(certbot_options, f);
+	fclose(f);
+	c = cfgtest_load(&t, conf(PAIR "include @D/options-ssl-nginx.conf;"), err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	tc = &first_server(c)->tls;
+	cr_expect_not_null(tc->ctx);
+	cr_expect_eq(tc->cache, TLS_CACHE_ON);
+	cr_expect_eq(tc->cache_sessions, 10 * 1024 * 1024 / 256);
+	cr_expect_eq(tc->session_timeout, 1440LL * 60000);
+	cr_expect_eq(tc->session_tickets, 0);
+	cr_expect_eq(tc->protocols, TLS_PROTO_TLSV1_2 | TLS_PROTO_TLSV1_3);
+	cr_expect_eq(tc->prefer_server_ciphers, 0);
+	cr_expect(strncmp(tc->ciphers, "ECDHE-ECDSA-AES128-GCM-SHA256:", 30) == 0);
+	cr_expect(SSL_CTX_get_options(tc->ctx) & SSL_OP_NO_TICKET);
+	cr_expect_eq(SSL_CTX_get_session_cache_mode(tc->ctx), SSL_SESS_CACHE_SERVER);
+	cr_expect_eq(SSL_CTX_get_timeout(tc->ctx), 1440L * 60);
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+Test(tls_cfg, safe_defaults, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024];
+	struct cfg *c = cfgtest_load(&t, conf(PAIR), err, sizeof(err));
+	const struct tls_conf *tc;
+	SSL_CTX *ctx;
+
+	cr_assert_not_null(c, "%s", err);
+	tc = &first_server(c)->tls;
+	ctx = tc->ctx;
+	cr_assert_not_null(ctx);
+	cr_expect(c->http->lgroups[0].ssl);
+	cr_expect_eq(SSL_CTX_get_min_proto_version(ctx), TLS1_2_VERSION);
+	cr_expect_eq(SSL_CTX_get_max_proto_version(ctx), TLS1_3_VERSION);
+	cr_expect(SSL_CTX_get_options(ctx) & SSL_OP_NO_RENEGOTIATION);
+	cr_expect(SSL_CTX_get_options(ctx) & SSL_OP_NO_COMPRESSION);
+	cr_expect(!(SSL_CTX_get_options(ctx) & SSL_OP_NO_TICKET));
+	/* nginx's default cache: "none" */
+	cr_expect_eq(SSL_CTX_get_session_cache_mode(ctx),
+		     SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+	cr_expect_eq(SSL_CTX_get_timeout(ctx), 300);
+	/* every TLS 1.2 suite: ECDHE and AEAD */
+	STACK_OF(SSL_CIPHER) *sk = SSL_CTX_get_ciphers(ctx);
+
+	cr_assert(sk && sk_SSL_CIPHER_num(sk) > 0);
+	for (int i = 0; i < sk_SSL_CIPHER_num(sk); i++) {
+		const SSL_CIPHER *ci = sk_SSL_CIPHER_value(sk, i);
+
+		if (strcmp(SSL_CIPHER_get_version(ci), "TLSv1.3") == 0)
+			continue;
+		cr_expect(SSL_CIPHER_is_aead(ci), "%s", SSL_CIPHER_get_name(ci));
+		cr_expect_eq(SSL_CIPHER_get_kx_nid(ci), NID_kx_ecdhe, "%s",
+			     SSL_CIPHER_get_name(ci));
+	}
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+Test(tls_cfg, http_level_settings_inherit, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], text[2048];
+	struct cfg *c;
+	const struct cfg_srv *s1, *s2;
+
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\nssl_certificate %1$s/a.crt;\nssl_certificate_key %1$s/a.key;\n"
+		 "ssl_protocols TLSv1.3;\nssl_session_cache builtin:1000;\n"
+		 "server {\nlisten 127.0.0.1:1 ssl;\n}\n"
+		 "server {\nlisten 127.0.0.1:2 ssl;\nssl_certificate %1$s/b.crt;\n"
+		 "ssl_certificate_key %1$s/b.key;\nssl_prefer_server_ciphers on;\n}\n}\n",
+		 certdir);
+	c = cfgtest_load(&t, text, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	s1 = c->http->servers[0];
+	s2 = c->http->servers[1];
+	/* nothing at the server level: the http level's context serves */
+	cr_expect_eq(s1->tls.ctx, c->http->tls.ctx);
+	cr_expect_neq(s2->tls.ctx, c->http->tls.ctx);
+	cr_expect_eq(s2->tls.protocols, TLS_PROTO_TLSV1_3);
+	cr_expect_eq(s2->tls.cache_sessions, 1000);
+	cr_expect_eq(SSL_CTX_get_min_proto_version(s2->tls.ctx), TLS1_3_VERSION);
+	cr_expect(SSL_CTX_get_options(s2->tls.ctx) & SSL_OP_CIPHER_SERVER_PREFERENCE);
+	cr_expect(!(SSL_CTX_get_options(s1->tls.ctx) & SSL_OP_CIPHER_SERVER_PREFERENCE));
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+Test(tls_cfg, ssl_on_one_listen_makes_the_address_tls, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], text[2048];
+	struct cfg *c;
+
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\n"
+		 "server {\nlisten 127.0.0.1:1;\nssl_certificate %1$s/a.crt;\n"
+		 "ssl_certificate_key %1$s/a.key;\n}\n"
+		 "server {\nlisten 127.0.0.1:1 ssl;\nserver_name b;\nssl_certificate %1$s/b.crt;\n"
+		 "ssl_certificate_key %1$s/b.key;\n}\n"
+		 "server {\nlisten 127.0.0.1:2;\n}\n}\n",
+		 certdir);
+	c = cfgtest_load(&t, text, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->http->nlgroups, 2);
+	cr_expect(c->http->lgroups[0].ssl);
+	cr_expect(!c->http->lgroups[1].ssl);
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+struct proto_case {
+	char name[16]; /* as written */
+	int bit;       /* expected enum tls_proto, 0 = refused */
+};
+
+static struct proto_case proto_cases[] = {
+	{"SSLv2", TLS_PROTO_SSLV2},
+	{"SSLv3", TLS_PROTO_SSLV3},
+	{"TLSv1", TLS_PROTO_TLSV1},
+	{"TLSv1.1", TLS_PROTO_TLSV1_1},
+	{"TLSv1.2", TLS_PROTO_TLSV1_2},
+	{"tlsv1.3", TLS_PROTO_TLSV1_3},
+	{"TLSv1.4", 0},
+	{"TLS", 0},
+	{"", 0},
+};
+
+ParameterizedTestParameters(tls_cfg, protocols)
+{
+	return cr_make_param_array(struct proto_case, proto_cases, ARRAY_SIZE(proto_cases));
+}
+
+ParameterizedTest(struct proto_case *tc, tls_cfg, protocols)
+{
+	cr_expect_eq(tls_parse_protocol(tc->name), tc->bit, "%s", tc->name);
+}
+
+/* ---- sessions over a socketpair ---------------------------------------------- */
+
+/* struct pair - a server session (tls.c) and an OpenSSL client on the
+ * two ends of a non-blocking socketpair, driven in turns. */
+struct pair {
+	struct cfgtest t;     /* the configuration's directory */
+	struct cfg *cfg;      /* its generation */
+	int fd[2];	      /* [0] server, [1] client */
+	struct tls_conn *srv; /* server session */
+	SSL_CTX *cctx;	      /* client context */
+	SSL *cli;	      /* client session */
+	const char *sni_seen; /* what the SNI callback was given */
+	char sni_buf[64];     /* its copy */
+};
+
+static const struct tls_conf *pick_b(void *arg, const char *name, size_t len)
+{
+	struct pair *p = arg;
+	const struct cfg_http *h = p->cfg->http;
+
+	snprintf(p->sni_buf, sizeof(p->sni_buf), "%.*s", (int)len, name);
+	p->sni_seen = p->sni_buf;
+	return strcmp(p->sni_buf, "b.test") == 0 ? &h->servers[1]->tls : NULL;
+}
+
+static void pair_open(struct pair *p, const char *sni, int sndbuf)
+{
+	char err[1024], text[2048];
+
+	memset(p, 0, sizeof(*p));
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\n"
+		 "server {\nlisten 127.0.0.1:1 ssl;\nssl_certificate %1$s/a.crt;\n"
+		 "ssl_certificate_key %1$s/a.key;\n}\n"
+		 "server {\nlisten 127.0.0.1:1 ssl;\nserver_name b.test;\n"
+		 "ssl_certificate %1$s/b.crt;\nssl_certificate_key %1$s/b.key;\n}\n}\n",
+		 certdir);
+	p->cfg = cfgtest_load(&p->t, text, err, sizeof(err));
+	cr_assert_not_null(p->cfg, "%s", err);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, p->fd), 0);
+	if (sndbuf) {
+		setsockopt(p->fd[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		setsockopt(p->fd[1], SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof(sndbuf));
+	}
+	p->srv = tls_conn_new(&p->cfg->http->servers[0]->tls, p->fd[0], pick_b, p, "test");
+	cr_assert_not_null(p->srv);
+	p->cctx = SSL_CTX_new(TLS_client_method());
+	p->cli = SSL_new(p->cctx);
+	SSL_set_fd(p->cli, p->fd[1]);
+	if (sni)
+		SSL_set_tlsext_host_name(p->cli, sni);
+	SSL_set_connect_state(p->cli);
+	for (int i = 0; i < 100; i++) {
+		enum tls_hs hs = tls_handshake(p->srv);
+		int rc = SSL_do_handshake(p->cli);
+
+		cr_assert_neq(hs, TLS_HS_FAILED);
+		if (hs == TLS_HS_DONE && rc == 1)
+			return;
+		cr_assert(rc == 1 || SSL_get_error(p->cli, rc) == SSL_ERROR_WANT_READ);
+	}
+	cr_assert_fail("the handshake did not finish");
+}
+
+static void pair_close(struct pair *p)
+{
+	tls_conn_free(p->srv);
+	SSL_free(p->cli);
+	SSL_CTX_free(p->cctx);
+	close(p->fd[0]);
+	close(p->fd[1]);
+	cfg_unref(p->cfg);
+	cfgtest_cleanup(&p->t);
+}
+
+/* cli_read_all - drain what the client can read now into OUT. */
+static size_t cli_read_all(struct pair *p, char *out, size_t cap)
+{
+	size_t got = 0, n;
+
+	while (got < cap && SSL_read_ex(p->cli, out + got, cap - got, &n) == 1)
+		got += n;
+	ERR_clear_error();
+	return got;
+}
+
+static X509 *load_crt(const char *name)
+{
+	char path[128];
+	FILE *f;
+	X509 *x;
+
+	snprintf(path, sizeof(path), "%s/%s.crt", certdir, name);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	return x;
+}
+
+struct sni_case {
+	char sent[32]; /* SNI the client sends, "" = none */
+	char seen[32]; /* what the callback gets (lowercased), "" = not called */
+	char cert[8];  /* certificate served */
+};
+
+static struct sni_case sni_cases[] = {
+	{"b.test", "b.test", "b"},
+	{"B.Test", "b.test", "b"},
+	{"other.test", "other.test", "a"},
+	{"", "", "a"},
+};
+
+ParameterizedTestParameters(tls_conn, sni)
+{
+	return cr_make_param_array(struct sni_case, sni_cases, ARRAY_SIZE(sni_cases));
+}
+
+ParameterizedTest(struct sni_case *tc, tls_conn, sni, .init = certs_setup, .fini = certs_teardown)
+{
+	struct pair p;
+	X509 *want = load_crt(tc->cert), *got;
+
+	pair_open(&p, tc->sent[0] ? tc->sent : NULL, 0);
+	got = SSL_get1_peer_certificate(p.cli);
+	cr_assert_not_null(got);
+	cr_expect_eq(X509_cmp(got, want), 0, "served the wrong certificate");
+	if (tc->seen[0])
+		cr_expect_str_eq(p.sni_seen ? p.sni_seen : "(none)", tc->seen);
+	else
+		cr_expect_null(p.sni_seen);
+	cr_expect_str_eq(tls_conn_protocol(p.srv), "TLSv1.3");
+	cr_expect_not_null(tls_conn_cipher(p.srv));
+	if (tc->sent[0])
+		cr_expect_str_eq(tls_conn_server_name(p.srv), tc->sent);
+	else
+		cr_expect_null(tls_conn_server_name(p.srv));
+	X509_free(got);
+	X509_free(want);
+	pair_close(&p);
+}
+
+Test(tls_conn, recv_drains_every_record, .init = certs_setup, .fini = certs_teardown)
+{
+	struct pair p;
+	static char big[3 * 10000], in[65536];
+	ssize_t n;
+
+	pair_open(&p, NULL, 0);
+	for (size_t i = 0; i < sizeof(big); i++)
+		big[i] = (char)(i * 7);
+	/* three records */
+	for (int i = 0; i < 3; i++) {
+		size_t w;
+
+		cr_assert_eq(SSL_write_ex(p.cli, big + i * 10000, 10000, &w), 1);
+	}
+	/* a short count must mean "drained": all three records at once */
+	n = tls_recv(p.srv, in, sizeof(in));
+	cr_assert_eq(n, (ssize_t)sizeof(big));
+	cr_expect_eq(memcmp(in, big, sizeof(big)), 0);
+	n = tls_recv(p.srv, in, sizeof(in));
+	cr_expect_eq(n, -1);
+	cr_expect_eq(errno, EAGAIN);
+	/* a buffer smaller than what is there: full, then the rest */
+	for (int i = 0; i < 3; i++) {
+		size_t w;
+
+		cr_assert_eq(SSL_write_ex(p.cli, big + i * 10000, 10000, &w), 1);
+	}
+	cr_expect_eq(tls_recv(p.srv, in, 12345), 12345);
+	cr_expect_eq(tls_peek(p.srv, in + 12345, 1), 1);
+	cr_expect_eq(tls_recv(p.srv, in + 12345, sizeof(in) - 12345), (ssize_t)sizeof(big) - 12345);
+	cr_expect_eq(memcmp(in, big, sizeof(big)), 0);
+	/* the client's close_notify is an end of stream */
+	SSL_shutdown(p.cli);
+	cr_expect_eq(tls_recv(p.srv, in, sizeof(in)), 0);
+	pair_close(&p);
+}
+
+Test(tls_conn, writev_retry_after_eagain, .init = certs_setup, .fini = certs_teardown)
+{
+	struct pair p;
+	enum { TOTAL = 600000 };
+	static char src[TOTAL], dst[TOTAL];
+	size_t sent = 0, got = 0;
+	int rounds = 0, eagains = 0;
+
+	pair_open(&p, NULL, 4096);
+	for (size_t i = 0; i < TOTAL; i++)
+		src[i] = (char)(i * 13 + 1);
+	while (got < TOTAL && rounds++ < 100000) {
+		/* the unsent bytes, split differently each round: small pieces
+		 * gathered into one record, a big one sent as it is */
+		size_t left = TOTAL - sent, a = LBD_MIN(left, (size_t)(rounds % 7) * 3 + 1);
+		size_t b = LBD_MIN(left - a, (size_t)(rounds % 5) * 1000);
+		struct iovec iov[3] = {
+			{src + sent, a}, {src + sent + a, b}, {src + sent + a + b, left - a - b}};
+		ssize_t w = left ? tls_writev(p.srv, iov, 3) : 0;
+
+		if (w == -1) {
+			cr_assert_eq(errno, EAGAIN);
+			eagains++;
+		} else {
+			sent += (size_t)w;
+		}
+		got += cli_read_all(&p, dst + got, TOTAL - got);
+	}
+	cr_assert_eq(got, (size_t)TOTAL);
+	cr_expect_gt(eagains, 0, "the socket never filled: the retry path was not tested");
+	cr_expect_eq(memcmp(src, dst, TOTAL), 0);
+	pair_close(&p);
+}
+
+Test(tls_conn, sendfile_sends_the_range, .init = certs_setup, .fini = certs_teardown)
+{
+	struct pair p;
+	enum { SIZE = 100000 };
+	static char data[SIZE], dst[SIZE];
+	char path[128];
+	off_t off = 1000;
+	size_t got = 0;
+	int fd, rounds = 0;
+
+	for (size_t i = 0; i < SIZE; i++)
+		data[i] = (char)(i * 31);
+	snprintf(path, sizeof(path), "%s/file.bin", certdir);
+	fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+	cr_assert(fd >= 0 && write(fd, data, SIZE) == SIZE);
+	pair_open(&p, NULL, 4096);
+	while (got < SIZE - 2000 && rounds++ < 100000) {
+		if (off < SIZE - 1000) {
+			ssize_t w = tls_sendfile(p.srv, fd, &off, (size_t)(SIZE - 1000 - off));
+
+			cr_assert(w > 0 || errno == EAGAIN);
+		}
+		got += cli_read_all(&p, dst + got, SIZE - got);
+	}
+	cr_assert_eq(got, (size_t)SIZE - 2000);
+	cr_expect_eq(off, SIZE - 1000);
+	cr_expect_eq(memcmp(dst, data + 1000, SIZE - 2000), 0);
+	/* past the end of the file: 0, as sendfile(2) */
+	off = SIZE;
+	cr_expect_eq(tls_sendfile(p.srv, fd, &off, 10), 0);
+	close(fd);
+	pair_close(&p);
+}
+
+Test(tls_conn, plain_http_is_not_a_handshake)
+{
+	cr_expect(tls_looks_like_handshake(0x16));
+	cr_expect(tls_looks_like_handshake(0x80));
+	cr_expect(!tls_looks_like_handshake('G'));
+	cr_expect(!tls_looks_like_handshake('P'));
+	cr_expect(!tls_looks_like_handshake('\r'));
+}

@@ -1,0 +1,379 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration builder, TLS: the directives of nginx's
+ * ngx_http_ssl_module (http and server levels) with their checks and
+ * messages, the merge of the settings from http down to each server with
+ * lbd's safe defaults, and, once the configuration is complete, the check
+ * that every server on a `listen ... ssl` address has a certificate and
+ * the build of each server's OpenSSL context (tls.c), so that a missing or
+ * mismatched key fails `lbd -t` and a reload before anything serves it.
+ * The table that points here is in cfg.c.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_int.h"
+#include "log.h"
+#include "tls.h"
+
+/* nginx's estimate: a 1 MiB shared cache holds about 4000 sessions. */
+#define TLS_SESSION_BYTES   256
+#define TLS_BUILTIN_DEFAULT 20480      /* sessions of a bare `builtin` */
+#define TLS_SHARED_MIN	    (8 * 4096) /* nginx: 8 pages */
+#define TLS_TIMEOUT_DEFAULT 300000     /* ms: nginx's 5m */
+
+void cfg_tls_init(struct tls_conf *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->protocols = CFG_UNSET;
+	t->prefer_server_ciphers = CFG_UNSET;
+	t->cache = CFG_UNSET;
+	t->session_timeout = CFG_UNSET;
+	t->session_tickets = CFG_UNSET;
+	t->stapling = CFG_UNSET;
+	t->stapling_verify = CFG_UNSET;
+}
+
+struct tls_conf *cfg_tls_base(struct scope *s)
+{
+	return s->srv ? &s->srv->tls : &s->http->tls;
+}
+
+/* conf_path - P relative to the configuration's directory, as nginx
+ * resolves ssl_* file names (conf prefix). */
+static char *conf_path(struct build *b, const char *p)
+{
+	const char *pre = b->cfg->conf_prefix;
+	size_t lp = strlen(pre), ln = strlen(p);
+	char *r;
+
+	if (p[0] == '/')
+		return pool_strdup(b->pool, p);
+	r = pool_alloc(b->pool, lp + ln + 1);
+	if (r) {
+		memcpy(r, pre, lp);
+		memcpy(r + lp, p, ln + 1);
+	}
+	return r;
+}
+
+static struct tls_where here(const struct cfg_node *n)
+{
+	return (struct tls_where){n->file, n->line};
+}
+
+/* cfg_set_tls_file - ssl_certificate, ssl_certificate_key: one more entry
+ * of the level's list (several pairs, e.g. ECDSA and RSA). */
+int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	bool key = strcmp(n->name, "ssl_certificate_key") == 0;
+	char ***list = key ? &t->keys : &t->certs;
+	struct tls_where **at = key ? &t->key_at : &t->cert_at;
+	int *cnt = key ? &t->nkeys : &t->ncerts;
+	char **slot;
+	struct tls_where *w;
+	int k = *cnt;
+
+	(void)d;
+	if (strchr(n->args[0], '$') || strncmp(n->args[0], "data:", 5) == 0)
+		return cfg_fail(b, n, "\"%s\" with variables or \"data:\" is not supported by lbd",
+				n->name);
+	slot = PUSH(b, *list, *cnt);
+	w = slot ? PUSH(b, *at, k) : NULL;
+	if (!w)
+		return cfg_fail(b, n, "out of memory");
+	*slot = conf_path(b, n->args[0]);
+	if (!*slot)
+		return cfg_fail(b, n, "out of memory");
+	*w = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_path - ssl_dhparam, ssl_trusted_certificate: one file. */
+int cfg_set_tls_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	bool dh = strcmp(n->name, "ssl_dhparam") == 0;
+	char **f = dh ? &t->dhparam : &t->trusted;
+
+	(void)d;
+	if (*f)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	*f = conf_path(b, n->args[0]);
+	if (!*f)
+		return cfg_fail(b, n, "out of memory");
+	if (dh)
+		t->dhparam_at = here(n);
+	else
+		t->trusted_at = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_str - ssl_ciphers, ssl_ecdh_curve: checked by OpenSSL when
+ * the context is built (the message then names this line). */
+int cfg_set_tls_str(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	bool ciphers = strcmp(n->name, "ssl_ciphers") == 0;
+	char **f = ciphers ? &t->ciphers : &t->ecdh_curve;
+
+	(void)d;
+	if (*f)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	*f = pool_strdup(b->pool, n->args[0]);
+	if (!*f)
+		return cfg_fail(b, n, "out of memory");
+	if (ciphers)
+		t->ciphers_at = here(n);
+	else
+		t->ecdh_curve_at = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_flag - the on/off ssl_* directives (offset into tls_conf). */
+int cfg_set_tls_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	int rc = cfg_set_flag(b, n, s, d);
+
+	if (!rc && strcmp(n->name, "ssl_stapling") == 0)
+		t->stapling_at = here(n);
+	t->touched = true;
+	return rc;
+}
+
+/* cfg_set_tls_protocols - ssl_protocols NAME...: nginx's bitmask slot
+ * (case-insensitive, a repeated name only warned). */
+int cfg_set_tls_protocols(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	int bits = 0;
+
+	(void)d;
+	if (t->protocols != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (size_t i = 0; i < n->nargs; i++) {
+		int bit = tls_parse_protocol(n->args[i]);
+
+		if (!bit)
+			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
+		if (bits & bit)
+			cfg_warn(n, "duplicate value \"%s\"", n->args[i]);
+		bits |= bit;
+	}
+	t->protocols = bits;
+	t->protocols_at = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_timeout - ssl_session_timeout TIME. */
+int cfg_set_tls_timeout(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+
+	(void)d;
+	if (t->session_timeout != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (cfg_parse_time(n->args[0], &t->session_timeout) || t->session_timeout < 1000)
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	t->touched = true;
+	return 0;
+}
+
+/* parse_count - digits only, no overflow; -1 otherwise. */
+static int64_t parse_count(const char *s)
+{
+	int64_t v = 0;
+
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* cfg_set_tls_cache - ssl_session_cache off | none | [builtin[:N]]
+ * [shared:NAME:SIZE]. One process: the builtin and shared caches are the
+ * same OpenSSL cache, shared by the workers; their sizes add up. */
+int cfg_set_tls_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	int64_t sessions = 0;
+	int mode = CFG_UNSET;
+
+	(void)d;
+	if (t->cache != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (size_t i = 0; i < n->nargs; i++) {
+		const char *a = n->args[i];
+
+		if (strcmp(a, "off") == 0) {
+			mode = TLS_CACHE_OFF;
+		} else if (strcmp(a, "none") == 0) {
+			mode = TLS_CACHE_NONE;
+		} else if (strcmp(a, "builtin") == 0) {
+			mode = TLS_CACHE_ON;
+			sessions += TLS_BUILTIN_DEFAULT;
+		} else if (strncmp(a, "builtin:", 8) == 0) {
+			int64_t v = parse_count(a + 8);
+
+			if (v < 0)
+				return cfg_fail(b, n, "invalid session cache \"%s\"", a);
+			mode = TLS_CACHE_ON;
+			sessions += v;
+		} else if (strncmp(a, "shared:", 7) == 0) {
+			const char *name = a + 7, *colon = strchr(name, ':');
+			int64_t size;
+
+			if (!colon || colon == name || cfg_parse_size(colon + 1, &size) ||
+			    size <= 0)
+				return cfg_fail(b, n, "invalid session cache \"%s\"", a);
+			if (size < TLS_SHARED_MIN)
+				return cfg_fail(b, n, "session cache \"%s\" is too small", a);
+			mode = TLS_CACHE_ON;
+			sessions += size / TLS_SESSION_BYTES;
+		} else {
+			return cfg_fail(b, n, "invalid session cache \"%s\"", a);
+		}
+	}
+	t->cache = mode;
+	t->cache_sessions = sessions;
+	t->touched = true;
+	return 0;
+}
+
+/* merge - nginx's ngx_http_ssl_merge_srv_conf, with lbd's defaults. */
+static void merge(struct tls_conf *l, const struct tls_conf *p)
+{
+#define TMERGE(f, def)                                                \
+	do {                                                          \
+		if (l->f == CFG_UNSET)                                \
+			l->f = p && p->f != CFG_UNSET ? p->f : (def); \
+	} while (0)
+#define TMERGE_PTR(f, at)                 \
+	do {                              \
+		if (!l->f && p && p->f) { \
+			l->f = p->f;      \
+			l->at = p->at;    \
+		}                         \
+	} while (0)
+
+	if (!l->ncerts && !l->nkeys && p) {
+		l->certs = p->certs;
+		l->cert_at = p->cert_at;
+		l->ncerts = p->ncerts;
+		l->keys = p->keys;
+		l->key_at = p->key_at;
+		l->nkeys = p->nkeys;
+	}
+	if (l->protocols == CFG_UNSET && p && p->protocols != CFG_UNSET)
+		l->protocols_at = p->protocols_at;
+	TMERGE(protocols, TLS_PROTO_DEFAULT);
+	TMERGE_PTR(ciphers, ciphers_at);
+	if (!l->ciphers)
+		l->ciphers = TLS_CIPHERS_DEFAULT;
+	TMERGE(prefer_server_ciphers, 0);
+	if (l->cache == CFG_UNSET && p && p->cache != CFG_UNSET)
+		l->cache_sessions = p->cache_sessions;
+	TMERGE(cache, TLS_CACHE_NONE);
+	TMERGE(session_timeout, TLS_TIMEOUT_DEFAULT);
+	TMERGE(session_tickets, 1);
+	TMERGE_PTR(dhparam, dhparam_at);
+	TMERGE_PTR(ecdh_curve, ecdh_curve_at);
+	TMERGE_PTR(trusted, trusted_at);
+	if (l->stapling == CFG_UNSET && p && p->stapling != CFG_UNSET)
+		l->stapling_at = p->stapling_at;
+	TMERGE(stapling, 0);
+	TMERGE(stapling_verify, 0);
+#undef TMERGE
+#undef TMERGE_PTR
+}
+
+/* build - the context of one level; nginx's pairing check first. */
+static int build(struct build *b, struct tls_conf *t)
+{
+	if (t->nkeys < t->ncerts) {
+		snprintf(b->err, b->errlen,
+			 "no \"ssl_certificate_key\" is defined for certificate \"%s\" in %s:%d",
+			 t->certs[t->ncerts - 1], t->cert_at[t->ncerts - 1].file,
+			 t->cert_at[t->ncerts - 1].line);
+		return -1;
+	}
+	if (t->nkeys > t->ncerts) {
+		snprintf(b->err, b->errlen,
+			 "no \"ssl_certificate\" is defined for key \"%s\" in %s:%d",
+			 t->keys[t->nkeys - 1], t->key_at[t->nkeys - 1].file,
+			 t->key_at[t->nkeys - 1].line);
+		return -1;
+	}
+	if (!t->ncerts)
+		return 0;
+	return tls_ctx_build(t, b->err, b->errlen) ? -1 : 0;
+}
+
+static bool same_addr(const struct cfg_listen *a, const struct cfg_listen *c)
+{
+	return a->addrlen == c->addrlen && memcmp(&a->addr, &c->addr, a->addrlen) == 0;
+}
+
+int cfg_tls_finish(struct build *b, struct cfg_http *h)
+{
+	merge(&h->tls, NULL);
+	if (build(b, &h->tls))
+		return -1;
+	for (int i = 0; i < h->nservers; i++) {
+		struct cfg_srv *srv = h->servers[i];
+
+		merge(&srv->tls, &h->tls);
+		if (!srv->tls.touched && h->tls.ctx) {
+			/* nothing set here: the http level's context serves */
+			tls_ctx_share(&srv->tls, &h->tls);
+		} else if (build(b, &srv->tls)) {
+			return -1;
+		}
+	}
+	/* `ssl` belongs to the address: one listen of it saying so is enough */
+	for (int j = 0; j < h->nlgroups; j++) {
+		struct listen_group *g = &h->lgroups[j];
+
+		for (int i = 0; i < g->nservers && !g->ssl; i++)
+			for (int k = 0; k < g->servers[i]->nlistens; k++)
+				if (g->servers[i]->listens[k].ssl &&
+				    same_addr(&g->servers[i]->listens[k], g->listen))
+					g->ssl = true;
+		for (int i = 0; g->ssl && i < g->nservers; i++) {
+			struct cfg_srv *srv = g->servers[i];
+
+			if (!srv->tls.ctx) {
+				snprintf(
+					b->err, b->errlen,
+					"no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive in %s:%d",
+					srv->file ? srv->file : "command line", srv->line);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void cfg_tls_release(struct cfg_http *h)
+{
+	if (!h)
+		return;
+	for (int i = 0; i < h->nservers; i++)
+		if (h->servers[i])
+			tls_ctx_release(&h->servers[i]->tls);
+	tls_ctx_release(&h->tls);
+}

@@ -1,0 +1,672 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS through OpenSSL 3. Owns the server contexts (one SSL_CTX per server
+ * block with certificates, built when a configuration is loaded so that
+ * `lbd -t` and a reload see a bad certificate before anything serves it)
+ * and the TLS session of each client connection: the non-blocking
+ * handshake, the SNI switch to the named server's context, and reads and
+ * writes that keep the plain socket calls' contracts, so the HTTP code
+ * drives TLS and plaintext connections through the same loops.
+ *
+ * Contexts are shared by every worker thread: OpenSSL locks the session
+ * cache inside, so `ssl_session_cache shared:...` is one in-process cache.
+ * The error queue is per thread; every failing call empties it.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "cfg-t.h"
+#include "lbd.h"
+#include "log.h"
+#include "tls.h"
+
+/* One TLS record's worth of plaintext: the unit of every SSL_write, so
+ * that a write retried after WANT_WRITE is never shorter than the record
+ * OpenSSL still holds (it refuses a shorter retry with "bad length"). */
+#define TLS_CHUNK 16384
+
+/* struct tls_conn - one client's TLS session. */
+struct tls_conn {
+	SSL *ssl;	 /* the session (owns its reference to the context) */
+	tls_sni_fn sni;	 /* server lookup for the SNI name */
+	void *arg;	 /* its argument (the connection) */
+	bool done;	 /* handshake complete */
+	bool failed;	 /* fatal error seen: no close_notify at the end */
+	bool shut;	 /* close_notify already sent */
+	char client[48]; /* peer address, for log lines */
+};
+
+/* Gather buffer for small iovecs and file reads; OpenSSL copies the
+ * plaintext into its own record buffer before SSL_write returns. */
+static __thread char tls_bounce[TLS_CHUNK];
+
+/* ---- messages ----------------------------------------------------------------- */
+
+/* tls_fail - ERR = nginx's ngx_ssl_error text: the message, then the
+ * queued OpenSSL errors as " (SSL: e1 e2)", then " in FILE:LINE" of AT.
+ * Empties the error queue. Returns -EINVAL. */
+static int tls_fail(char *err, size_t errlen, const struct tls_where *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int tls_fail(char *err, size_t errlen, const struct tls_where *at, const char *fmt, ...)
+{
+	size_t o = 0;
+	va_list ap;
+	int k;
+
+#define TLS_ADVANCE(k)                                                         \
+	do {                                                                   \
+		if ((k) > 0)                                                   \
+			o = LBD_MIN(o + (size_t)(k), errlen ? errlen - 1 : 0); \
+	} while (0)
+
+	if (!errlen)
+		goto out;
+	va_start(ap, fmt);
+	k = vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	TLS_ADVANCE(k);
+	if (ERR_peek_error()) {
+		const char *sep = " (SSL:";
+
+		for (;;) {
+			const char *data = NULL;
+			int flags = 0;
+			unsigned long e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags);
+			char one[256];
+
+			if (!e)
+				break;
+			ERR_error_string_n(e, one, sizeof(one));
+			k = snprintf(err + o, errlen - o, "%s %s%s%s", sep, one,
+				     data && *data && (flags & ERR_TXT_STRING) ? ":" : "",
+				     data && *data && (flags & ERR_TXT_STRING) ? data : "");
+			TLS_ADVANCE(k);
+			sep = "";
+		}
+		k = snprintf(err + o, errlen - o, ")");
+		TLS_ADVANCE(k);
+	}
+	if (at && at->line)
+		snprintf(err + o, errlen - o, " in %s:%d", at->file ? at->file : "command line",
+			 at->line);
+out:
+	ERR_clear_error();
+	return -EINVAL;
+#undef TLS_ADVANCE
+}
+
+/* tls_log_errors - log the queued OpenSSL errors after MSG at LEVEL
+ * (client-caused failures: info, as nginx), then what was being done and
+ * the client, and empty the queue. */
+static void tls_log_errors(enum log_level level, const char *msg, const char *action,
+			   const char *client)
+{
+	char buf[1024];
+
+	tls_fail(buf, sizeof(buf), NULL, "%s", msg);
+	log_emit(NULL, level, "%s while %s, client: %s", buf, action, client);
+}
+
+/* ---- contexts ------------------------------------------------------------------- */
+
+static const struct {
+	const char *name; /* as ssl_protocols spells it */
+	int bit;	  /* enum tls_proto */
+	int version;	  /* OpenSSL's version number, 0 = not available */
+} tls_protos[] = {
+	{"SSLv2", TLS_PROTO_SSLV2, 0},
+	{"SSLv3", TLS_PROTO_SSLV3, SSL3_VERSION},
+	{"TLSv1", TLS_PROTO_TLSV1, TLS1_VERSION},
+	{"TLSv1.1", TLS_PROTO_TLSV1_1, TLS1_1_VERSION},
+	{"TLSv1.2", TLS_PROTO_TLSV1_2, TLS1_2_VERSION},
+	{"TLSv1.3", TLS_PROTO_TLSV1_3, TLS1_3_VERSION},
+};
+
+int tls_parse_protocol(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(tls_protos); i++)
+		if (strcasecmp(tls_protos[i].name, name) == 0)
+			return tls_protos[i].bit;
+	return 0;
+}
+
+/* set_protocols - the enabled versions as a min..max range with the holes
+ * switched off, as nginx does with SSL_OP_NO_*. */
+static int set_protocols(SSL_CTX *ctx, int bits, char *err, size_t errlen,
+			 const struct tls_where *at)
+{
+	static const struct {
+		int bit;     /* enum tls_proto */
+		uint64_t op; /* SSL_OP_NO_* for a hole */
+	} holes[] = {
+		{TLS_PROTO_SSLV3, SSL_OP_NO_SSLv3},	{TLS_PROTO_TLSV1, SSL_OP_NO_TLSv1},
+		{TLS_PROTO_TLSV1_1, SSL_OP_NO_TLSv1_1}, {TLS_PROTO_TLSV1_2, SSL_OP_NO_TLSv1_2},
+		{TLS_PROTO_TLSV1_3, SSL_OP_NO_TLSv1_3},
+	};
+	int lo = 0, hi = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(tls_protos); i++) {
+		if (!(bits & tls_protos[i].bit) || !tls_protos[i].version)
+			continue;
+		if (!lo)
+			lo = tls_protos[i].version;
+		hi = tls_protos[i].version;
+	}
+	if (!lo)
+		return tls_fail(err, errlen, at, "no protocol of \"ssl_protocols\" is available");
+	if (!SSL_CTX_set_min_proto_version(ctx, lo) || !SSL_CTX_set_max_proto_version(ctx, hi))
+		return tls_fail(err, errlen, at, "SSL_CTX_set_min_proto_version() failed");
+	for (size_t i = 0; i < ARRAY_SIZE(holes); i++)
+		if (!(bits & holes[i].bit))
+			SSL_CTX_set_options(ctx, holes[i].op);
+	return 0;
+}
+
+/* load_pair - certificate chain file CERT and key file KEY into CTX, in
+ * the slot of the key's type (so ECDSA and RSA pairs live side by side).
+ * The key is checked against its own certificate first: OpenSSL alone
+ * would accept an RSA key given for an ECDSA certificate. */
+static int load_pair(SSL_CTX *ctx, const char *cert, const struct tls_where *cat, const char *key,
+		     const struct tls_where *kat, const struct tls_conf *t, char *err,
+		     size_t errlen)
+{
+	X509 *x = NULL, *ca;
+	EVP_PKEY *pk = NULL;
+	BIO *bio;
+	int rc = -EINVAL;
+
+	bio = BIO_new_file(cert, "r");
+	if (!bio)
+		return tls_fail(err, errlen, cat,
+				"cannot load certificate \"%s\": BIO_new_file() failed", cert);
+	x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
+	if (!x) {
+		tls_fail(err, errlen, cat,
+			 "cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed", cert);
+		goto out;
+	}
+	if (!SSL_CTX_use_certificate(ctx, x)) {
+		tls_fail(err, errlen, cat, "SSL_CTX_use_certificate(\"%s\") failed", cert);
+		goto out;
+	}
+	/* The rest of the file (fullchain.pem) is this certificate's chain. */
+	if (!SSL_CTX_clear_chain_certs(ctx)) {
+		tls_fail(err, errlen, cat, "SSL_CTX_clear_chain_certs(\"%s\") failed", cert);
+		goto out;
+	}
+	while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
+		if (!SSL_CTX_add0_chain_cert(ctx, ca)) {
+			X509_free(ca);
+			tls_fail(err, errlen, cat, "SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+			goto out;
+		}
+	}
+	/* the loop ends on "no start line" at the end of the file */
+	ERR_clear_error();
+	BIO_free(bio);
+	bio = BIO_new_file(key, "r");
+	if (!bio) {
+		tls_fail(err, errlen, kat,
+			 "cannot load certificate key \"%s\": BIO_new_file() failed", key);
+		goto out;
+	}
+	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	if (!pk) {
+		tls_fail(err, errlen, kat,
+			 "cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed",
+			 key);
+		goto out;
+	}
+	if (!X509_check_private_key(x, pk) || !SSL_CTX_use_PrivateKey(ctx, pk)) {
+		tls_fail(err, errlen, kat, "SSL_CTX_use_PrivateKey(\"%s\") failed", key);
+		goto out;
+	}
+	if (t->stapling == 1) {
+		STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(x);
+
+		const struct tls_where *at = &t->stapling_at;
+		const char *file = at->file ? at->file : "command line";
+
+		if (!urls || sk_OPENSSL_STRING_num(urls) == 0)
+			log_warn(
+				"\"ssl_stapling\" ignored, no OCSP responder URL in the certificate \"%s\" in %s:%d",
+				cert, file, at->line);
+		else
+			log_warn(
+				"\"ssl_stapling\" ignored for \"%s\": this lbd build does not fetch OCSP responses in %s:%d",
+				cert, file, at->line);
+		X509_email_free(urls);
+	}
+	rc = 0;
+out:
+	BIO_free(bio);
+	X509_free(x);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+static int load_dhparam(SSL_CTX *ctx, const struct tls_conf *t, char *err, size_t errlen)
+{
+	EVP_PKEY *dh;
+	BIO *bio = BIO_new_file(t->dhparam, "r");
+
+	if (!bio)
+		return tls_fail(err, errlen, &t->dhparam_at, "BIO_new_file(\"%s\") failed",
+				t->dhparam);
+	dh = PEM_read_bio_Parameters(bio, NULL);
+	BIO_free(bio);
+	if (!dh)
+		return tls_fail(err, errlen, &t->dhparam_at,
+				"PEM_read_bio_Parameters(\"%s\") failed", t->dhparam);
+	if (!SSL_CTX_set0_tmp_dh_pkey(ctx, dh)) {
+		EVP_PKEY_free(dh);
+		return tls_fail(err, errlen, &t->dhparam_at,
+				"SSL_CTX_set0_tmp_dh_pkey(\"%s\") failed", t->dhparam);
+	}
+	return 0;
+}
+
+static int tls_servername(SSL *ssl, int *alert, void *arg);
+
+static int set_session_cache(SSL_CTX *ctx, const struct tls_conf *t)
+{
+	switch (t->cache) {
+	case TLS_CACHE_OFF:
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+		break;
+	case TLS_CACHE_NONE:
+		/* nginx's default: session ids are issued but nothing is kept,
+		 * so only tickets resume (some clients mishandle "no cache") */
+		SSL_CTX_set_session_cache_mode(ctx,
+					       SSL_SESS_CACHE_SERVER | SSL_SESS_CACHE_NO_INTERNAL);
+		SSL_CTX_sess_set_cache_size(ctx, 1);
+		break;
+	default:
+		SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+		SSL_CTX_sess_set_cache_size(ctx, (long)LBD_MAX(t->cache_sessions, 1));
+		break;
+	}
+	SSL_CTX_set_timeout(ctx, (long)(t->session_timeout / 1000));
+	if (!t->session_tickets) {
+		SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET);
+		/* TLS 1.3 would still send (stateful) tickets nobody can use */
+		if (t->cache != TLS_CACHE_ON)
+			SSL_CTX_set_num_tickets(ctx, 0);
+	}
+	return 0;
+}
+
+int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	int rc;
+
+	ERR_clear_error();
+	t->ctx = NULL;
+	ctx = SSL_CTX_new(TLS_server_method());
+	if (!ctx)
+		return tls_fail(err, errlen, t->ncerts ? &t->cert_at[0] : NULL,
+				"SSL_CTX_new() failed");
+	/* Safe without tuning: no renegotiation (a client-driven CPU sink and
+	 * an old attack surface), no compression (CRIME), a fresh ECDHE key
+	 * per handshake, and a peer that drops TCP without close_notify is
+	 * an end of stream, not an error (HTTP frames its own bodies). */
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+					 SSL_OP_SINGLE_ECDH_USE | SSL_OP_SINGLE_DH_USE |
+					 SSL_OP_IGNORE_UNEXPECTED_EOF);
+	if (t->prefer_server_ciphers == 1)
+		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* Partial writes: SSL_write returns after each record, which gives
+	 * writev's contract; the buffer may move between retries (callers
+	 * present the same bytes from wherever they are now). Idle
+	 * keep-alive connections give their record buffers back. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_RELEASE_BUFFERS);
+	rc = set_protocols(ctx, t->protocols, err, errlen, &t->protocols_at);
+	if (rc)
+		goto fail;
+	if (!SSL_CTX_set_cipher_list(ctx, t->ciphers)) {
+		rc = tls_fail(err, errlen, &t->ciphers_at, "SSL_CTX_set_cipher_list(\"%s\") failed",
+			      t->ciphers);
+		goto fail;
+	}
+	if (t->ecdh_curve && strcmp(t->ecdh_curve, "auto") != 0 &&
+	    !SSL_CTX_set1_curves_list(ctx, t->ecdh_curve)) {
+		rc = tls_fail(err, errlen, &t->ecdh_curve_at,
+			      "SSL_CTX_set1_curves_list(\"%s\") failed", t->ecdh_curve);
+		goto fail;
+	}
+	for (int i = 0; i < t->ncerts; i++) {
+		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], t, err,
+			       errlen);
+		if (rc)
+			goto fail;
+	}
+	if (t->dhparam) {
+		rc = load_dhparam(ctx, t, err, errlen);
+		if (rc)
+			goto fail;
+	}
+	if (t->trusted && !SSL_CTX_load_verify_locations(ctx, t->trusted, NULL)) {
+		rc = tls_fail(err, errlen, &t->trusted_at,
+			      "SSL_CTX_load_verify_locations(\"%s\") failed", t->trusted);
+		goto fail;
+	}
+	set_session_cache(ctx, t);
+	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername);
+	t->ctx = ctx;
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
+void tls_ctx_share(struct tls_conf *dst, const struct tls_conf *src)
+{
+	if (src->ctx && SSL_CTX_up_ref(src->ctx))
+		dst->ctx = src->ctx;
+}
+
+void tls_ctx_release(struct tls_conf *t)
+{
+	if (t && t->ctx) {
+		SSL_CTX_free(t->ctx);
+		t->ctx = NULL;
+	}
+}
+
+/* ---- sessions -------------------------------------------------------------------- */
+
+/* tls_servername - OpenSSL's SNI hook: switch the session to the context
+ * of the server block the name selects, as nginx does; the protocol
+ * versions and session cache stay those of the default server's context
+ * (OpenSSL has chosen them by then), the per-server options follow. */
+static int tls_servername(SSL *ssl, int *alert, void *arg)
+{
+	struct tls_conn *t = SSL_get_app_data(ssl);
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	const struct tls_conf *conf;
+	char low[256];
+	size_t len;
+
+	(void)alert, (void)arg;
+	if (!t || !t->sni || !name)
+		return SSL_TLSEXT_ERR_OK;
+	len = strlen(name);
+	if (len == 0 || len >= sizeof(low))
+		return SSL_TLSEXT_ERR_OK;
+	for (size_t i = 0; i < len; i++)
+		low[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+	low[len] = '\0';
+	conf = t->sni(t->arg, low, len);
+	if (!conf || !conf->ctx || conf->ctx == SSL_get_SSL_CTX(ssl))
+		return SSL_TLSEXT_ERR_OK;
+	SSL_set_SSL_CTX(ssl, conf->ctx);
+	SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(conf->ctx));
+	SSL_set_options(ssl, SSL_CTX_get_options(conf->ctx));
+	return SSL_TLSEXT_ERR_OK;
+}
+
+struct tls_conn *tls_conn_new(const struct tls_conf *tc, int fd, tls_sni_fn sni, void *arg,
+			      const char *client)
+{
+	struct tls_conn *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ssl = SSL_new(tc->ctx);
+	if (!t->ssl || !SSL_set_fd(t->ssl, fd)) {
+		ERR_clear_error();
+		SSL_free(t->ssl);
+		free(t);
+		return NULL;
+	}
+	t->sni = sni;
+	t->arg = arg;
+	snprintf(t->client, sizeof(t->client), "%s", client ? client : "?");
+	SSL_set_app_data(t->ssl, t);
+	SSL_set_accept_state(t->ssl);
+	return t;
+}
+
+void tls_conn_shutdown(struct tls_conn *t)
+{
+	if (!t->done || t->failed || t->shut)
+		return;
+	t->shut = true;
+	/* one non-blocking attempt: a full socket just loses the alert */
+	if (SSL_shutdown(t->ssl) < 0)
+		ERR_clear_error();
+}
+
+void tls_conn_free(struct tls_conn *t)
+{
+	if (!t)
+		return;
+	tls_conn_shutdown(t);
+	SSL_free(t->ssl);
+	free(t);
+}
+
+/* io_error - map a failed SSL call to errno and the return value -1;
+ * EAGAIN for WANT_READ/WANT_WRITE (a read that must write waits for the
+ * peer's next bytes: only TLS 1.3 key updates do that, and the client's
+ * own traffic wakes us again). */
+static ssize_t io_error(struct tls_conn *t, int ret, bool reading)
+{
+	int e = SSL_get_error(t->ssl, ret);
+
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+	case SSL_ERROR_WANT_WRITE:
+		errno = EAGAIN;
+		return -1;
+	case SSL_ERROR_ZERO_RETURN:
+		if (reading)
+			return 0;
+		errno = EPIPE;
+		return -1;
+	case SSL_ERROR_SYSCALL:
+		t->failed = true;
+		ERR_clear_error();
+		if (!errno)
+			errno = reading ? ECONNRESET : EPIPE;
+		return -1;
+	default:
+		t->failed = true;
+		tls_log_errors(LOG_INFO, reading ? "SSL_read() failed" : "SSL_write() failed",
+			       "processing a request", t->client);
+		errno = EPROTO;
+		return -1;
+	}
+}
+
+enum tls_hs tls_handshake(struct tls_conn *t)
+{
+	int rc, e;
+
+	errno = 0;
+	rc = SSL_do_handshake(t->ssl);
+	if (rc == 1) {
+		t->done = true;
+		return TLS_HS_DONE;
+	}
+	e = SSL_get_error(t->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ)
+		return TLS_HS_WANT_READ;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return TLS_HS_WANT_WRITE;
+	t->failed = true;
+	if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+		if (errno)
+			log_info(
+				"SSL_do_handshake() failed (%d: %s) while SSL handshaking, client: %s",
+				errno, strerror(errno), t->client);
+		else
+			log_info(
+				"peer closed connection in SSL handshake while SSL handshaking, client: %s",
+				t->client);
+	} else {
+		tls_log_errors(LOG_INFO, "SSL_do_handshake() failed", "SSL handshaking", t->client);
+	}
+	ERR_clear_error();
+	return TLS_HS_FAILED;
+}
+
+ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	/* Keep reading until the buffer is full or OpenSSL needs the socket:
+	 * a record is at most 16 KiB, and a short count must mean "drained"
+	 * for edge-triggered callers, never "one record so far". */
+	while (got < len) {
+		size_t n = 0;
+		int rc;
+
+		errno = 0;
+		rc = SSL_read_ex(t->ssl, (char *)buf + got, len - got, &n);
+		if (rc == 1) {
+			got += n;
+			continue;
+		}
+		if (got) {
+			/* the error (or EOF) repeats on the next call */
+			int e = SSL_get_error(t->ssl, rc);
+
+			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE &&
+			    e != SSL_ERROR_ZERO_RETURN)
+				ERR_clear_error();
+			return (ssize_t)got;
+		}
+		return io_error(t, rc, true);
+	}
+	return (ssize_t)got;
+}
+
+ssize_t tls_peek(struct tls_conn *t, void *buf, size_t len)
+{
+	size_t n = 0;
+	int rc;
+
+	errno = 0;
+	rc = SSL_peek_ex(t->ssl, buf, len, &n);
+	if (rc == 1)
+		return (ssize_t)n;
+	return io_error(t, rc, true);
+}
+
+/* write_chunk - one SSL_write of at most a record. */
+static ssize_t write_chunk(struct tls_conn *t, const void *p, size_t len)
+{
+	size_t n = 0;
+	int rc;
+
+	errno = 0;
+	rc = SSL_write_ex(t->ssl, p, len, &n);
+	if (rc == 1)
+		return (ssize_t)n;
+	return io_error(t, rc, false);
+}
+
+ssize_t tls_writev(struct tls_conn *t, const struct iovec *iov, int n)
+{
+	size_t done = 0, off = 0;
+	int i = 0;
+
+	for (;;) {
+		const char *p;
+		size_t len, avail;
+		ssize_t w;
+
+		while (i < n && off == iov[i].iov_len) {
+			i++;
+			off = 0;
+		}
+		if (i == n)
+			break;
+		avail = iov[i].iov_len - off;
+		if (avail >= TLS_CHUNK || i == n - 1) {
+			p = (const char *)iov[i].iov_base + off;
+			len = LBD_MIN(avail, (size_t)TLS_CHUNK);
+		} else {
+			/* small pieces (a chunk header, CRLF): one record of them */
+			size_t o = 0, k = off;
+
+			for (int j = i; j < n && o < TLS_CHUNK; j++, k = 0) {
+				size_t c = LBD_MIN(iov[j].iov_len - k, (size_t)TLS_CHUNK - o);
+
+				memcpy(tls_bounce + o, (const char *)iov[j].iov_base + k, c);
+				o += c;
+			}
+			p = tls_bounce;
+			len = o;
+		}
+		w = write_chunk(t, p, len);
+		if (w < 0)
+			return done ? (ssize_t)done : -1;
+		done += (size_t)w;
+		/* advance the position by w bytes across the iovecs */
+		for (size_t left = (size_t)w; left;) {
+			size_t c = LBD_MIN(left, iov[i].iov_len - off);
+
+			off += c;
+			left -= c;
+			if (off == iov[i].iov_len && left) {
+				i++;
+				off = 0;
+			}
+		}
+	}
+	return (ssize_t)done;
+}
+
+ssize_t tls_sendfile(struct tls_conn *t, int fd, off_t *off, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		size_t want = LBD_MIN(n - done, (size_t)TLS_CHUNK);
+		ssize_t r, w;
+
+		do {
+			r = pread(fd, tls_bounce, want, *off);
+		} while (r == -1 && errno == EINTR);
+		if (r == -1)
+			return done ? (ssize_t)done : -1;
+		if (r == 0)
+			break; /* the file shrank: sendfile(2) returns short too */
+		w = write_chunk(t, tls_bounce, (size_t)r);
+		if (w < 0)
+			return done ? (ssize_t)done : -1;
+		*off += w;
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+const char *tls_conn_protocol(const struct tls_conn *t)
+{
+	return t && t->done ? SSL_get_version(t->ssl) : NULL;
+}
+
+const char *tls_conn_cipher(const struct tls_conn *t)
+{
+	return t && t->done ? SSL_get_cipher_name(t->ssl) : NULL;
+}
+
+const char *tls_conn_server_name(const struct tls_conn *t)
+{
+	return t ? SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
