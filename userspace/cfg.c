@@ -776,10 +776,14 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 			l->ipv6only = 0;
 		else if (strcmp(a, "ssl") == 0)
 			l->ssl = true;
-		else if (strcmp(a, "http2") == 0)
-			return cfg_fail(
-				b, n,
-				"the \"http2\" parameter is not supported by this lbd build yet");
+		else if (strcmp(a, "http2") == 0) {
+			/* the guide's `listen 443 ssl http2` must load: clients
+			 * that offer h2 by ALPN fall back to HTTP/1.1 */
+			l->http2 = true;
+			cfg_warn(n,
+				 "the \"http2\" parameter is not supported by this lbd build yet: "
+				 "HTTP/1.1 is served");
+		}
 		else if (strcmp(a, "bind") == 0 || strcmp(a, "deferred") == 0 ||
 			 strncmp(a, "so_keepalive=", 13) == 0 || strncmp(a, "fastopen=", 9) == 0 ||
 			 strncmp(a, "rcvbuf=", 7) == 0 || strncmp(a, "sndbuf=", 7) == 0)

@@ -522,3 +522,23 @@ server {
     want = '"ssl_stapling" ignored, no OCSP responder URL in the ' \
         'certificate "%s"' % c['a'][0]
     wait_for(lambda: want in p.logs_text(), what='the stapling warning')
+
+
+def test_tls_listen_http2_loads(t):
+    """The guide's final `listen 443 ssl http2;` loads; a client that does
+    not ask for h2 is served HTTP/1.1 by both (lbd warns that it serves
+    HTTP/1.1 only, with FILE:LINE)."""
+    d, c = _certs(t, ('a', 'a.test', 'ec'))
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port} ssl http2;
+    server_name a.test;
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    location / { return 200 "ok\\n"; }
+}""" % c['a'])
+    r = tls_get(p.port, '/', host='a.test')
+    assert r.status == 200 and r.version == 'HTTP/1.1', r
+    if not t.is_nginx:
+        assert 'the "http2" parameter is not supported by this lbd build ' \
+            'yet: HTTP/1.1 is served in ' in p.logs_text(), p.logs_text()
