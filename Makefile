@@ -78,10 +78,13 @@ $(B)/lbctl: $(B)/obj/tools/lbctl.o $(LIB)
 $(B)/xdpbench: $(B)/obj/tools/xdpbench.o $(LIB)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(B)/wsbench: $(B)/obj/tools/wsbench.o
+	$(CC) $(LDFLAGS) $^ -lpthread -o $@
+
 $(B)/demo_backend: $(B)/obj/tools/demo_backend.o
 	$(CC) $(LDFLAGS) $^ -lpthread -o $@
 
-BINS := $(B)/lbd $(B)/lbctl $(B)/demo_backend $(B)/xdpbench
+BINS := $(B)/lbd $(B)/lbctl $(B)/demo_backend $(B)/xdpbench $(B)/wsbench
 all: $(BINS)
 
 # --- tests -----------------------------------------------------------------

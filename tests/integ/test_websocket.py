@@ -186,12 +186,12 @@ def _recv_all(s):
         buf += d
 
 
-def _setup(t, idle='60s', relay=False):
-    """RELAY: lbd with `kernel_splice off` (its splice(2) relay instead of
-    sockmap); lbd only."""
+def _setup(t, idle='60s', relay=False, kernel=False):
+    """RELAY: lbd with `kernel_splice off` (its splice(2) relay, also the
+    default); KERNEL: `kernel_splice on` (sockmap). lbd only."""
     ws = UpgradeServer()
     t.defer(ws.close)
-    extra = 'kernel_splice off;' if relay else ''
+    extra = 'kernel_splice off;' if relay else 'kernel_splice on;' if kernel else ''
     p = t.proxy(WS_CONF, ws=ws.port, idle=idle, workers=2, extra=extra)
     return ws, p
 
@@ -441,14 +441,15 @@ def _lbctl_json(t, p, *args):
 
 
 def test_paths_sockmap_and_relay(t):
-    """By default an upgraded stream is spliced in the kernel (sockmap):
-    `lbctl conns` says so and the bytes were counted by BPF; with
-    `kernel_splice off` the same stream goes through the splice(2) relay.
-    Both move the same bytes."""
+    """With `kernel_splice on` an upgraded stream is spliced in the kernel
+    (sockmap): `lbctl conns` says so and the bytes were counted by BPF;
+    with `kernel_splice off` (the default for now) the same stream goes
+    through the splice(2) relay. Both move the same bytes, half-close
+    included."""
     if t.is_nginx:
         t.skip('lbd\'s kernel splicing')
     for relay, path in ((False, 'sockmap'), (True, 'splice')):
-        ws, p = _setup(t, relay=relay)
+        ws, p = _setup(t, relay=relay, kernel=not relay)
         s = _connect(p, '/echo')
         head, rest = _read_head(s)
         assert ' 101 ' in head
@@ -465,16 +466,20 @@ def test_paths_sockmap_and_relay(t):
         st = _lbctl_json(t, p, 'status')
         assert st['splice'] == ('sockmap' if st['features']['sockmap']
                                 else 'splice'), st
+        s.sendall(b'last')
+        assert _recv_exact(s, 4) == b'last'
+        s.shutdown(socket.SHUT_WR)
+        assert _recv_all(s) == b'[server saw EOF]'
         s.close()
         p.stop()
 
 
-def test_relay_half_close_and_bulk(t):
-    """The splice(2) relay (kernel_splice off): half-close and 32 MiB both
-    ways at once, as on the sockmap path."""
+def test_sockmap_half_close_and_bulk(t):
+    """The sockmap path (kernel_splice on): half-close and 32 MiB both ways
+    at once, as on the relay."""
     if t.is_nginx:
-        t.skip('lbd\'s kernel_splice off')
-    ws, p = _setup(t, relay=True)
+        t.skip('lbd\'s kernel_splice on')
+    ws, p = _setup(t, kernel=True)
     s = _connect(p, '/echo')
     head, rest = _read_head(s)
     assert ' 101 ' in head
