@@ -332,7 +332,11 @@ static void adopt_set(struct worker *w, struct lset *s)
 		if (!kept)
 			close(w->ls[i].fd);
 	}
-	free(w->ls);
+	/* The old array is freed after this event round: events already
+	 * fetched may still point at its ios (ev_run checks io->active). */
+	if (w->ls && ev_defer(&w->loop, free, w->ls))
+		log_err("out of memory retiring listeners: %d bytes leaked",
+			(int)(w->nls * (int)sizeof(*w->ls)));
 	w->ls = nl;
 	w->nls = s->n;
 	for (int i = 0; i < s->n; i++) {
