@@ -311,34 +311,6 @@ int tunnel_init_copy(struct tunnel *t, struct tunnel_side client, struct tunnel_
 	return rc;
 }
 
-/* drain_into_pre - append everything readable on FD now to direction
- * D's early bytes (bounded: a peer that keeps sending is cut off after
- * 4 MiB, -EMSGSIZE). */
-static int drain_into_pre(struct tunnel *t, int d, int fd)
-{
-	for (;;) {
-		char *n;
-		ssize_t k;
-
-		if (t->pre_len[d] > (4u << 20))
-			return -EMSGSIZE;
-		n = realloc(t->pre[d], t->pre_len[d] + TUN_KBUF);
-		if (!n)
-			return -ENOMEM;
-		t->pre[d] = n;
-		k = recv(fd, t->pre[d] + t->pre_len[d], TUN_KBUF, MSG_DONTWAIT);
-		if (k > 0) {
-			t->pre_len[d] += (size_t)k;
-			continue;
-		}
-		if (k == 0)
-			return 0; /* a FIN: the relay sees it again at its first read */
-		if (errno == EINTR)
-			continue;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-	}
-}
-
 int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
 		       const char *up_pre, size_t up_pre_len, const char *down_pre,
 		       size_t down_pre_len)
@@ -361,16 +333,6 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 	}
 	ctl.user[TUN_UP] = t->user[TUN_UP];
 	ctl.user[TUN_DOWN] = t->user[TUN_DOWN];
-	/* No socket may enter the map with an skb half read: the kernel's
-	 * sockmap reader would deliver that skb again from its start. Read
-	 * both to EAGAIN now; what came is delivered first, with the early
-	 * bytes. */
-	for (int d = 0; d < 2 && !rc; d++)
-		rc = drain_into_pre(t, d, d == TUN_UP ? client.fd : upstream.fd);
-	if (rc) {
-		tunnel_free(t);
-		return rc;
-	}
 	t->kid = ksplice_next_id();
 	rc = ksplice_open(t->kid, client.fd, upstream.fd, &ctl, t->cookies);
 	if (rc) {
