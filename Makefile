@@ -8,6 +8,7 @@
 #   make test            install what is missing, build, run every test
 #   make SANITIZE=address,undefined test
 #   make fuzz            run each libFuzzer target for a bounded time
+#                        (FUZZ_SECONDS=60; CI=true make test: 10 s each)
 #   make bench           lbd vs nginx vs HAProxy (bench/README.md)
 
 .DELETE_ON_ERROR:
@@ -99,13 +100,15 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild -I/usr/include/libnl3 \
-	-fsanitize=fuzzer,address,undefined
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # Each target links only the modules it exercises (FUZZ_SRCS_<name>); a
 # target without such a list gets the whole library.
 FUZZ_SRCS_h1  := userspace/h1.c
 FUZZ_SRCS_cfg := userspace/cfg_ast.c
+FUZZ_SRCS_h1resp  := userspace/h1.c
+FUZZ_SRCS_chunked := userspace/h1.c
 .SECONDEXPANSION:
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $$(or $$(FUZZ_SRCS_$$*),$$(LIB_SRCS)) | $(BPF_SKELS)
+$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fz_util.h $$(or $$(FUZZ_SRCS_$$*),$$(LIB_SRCS)) | $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_CFLAGS) $< $(or $(FUZZ_SRCS_$*),$(LIB_SRCS)) $(LDLIBS) -o $@
 

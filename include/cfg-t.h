@@ -334,8 +334,7 @@ struct cfg_http {
 	struct listen_group *lgroups; /* distinct listen addresses */
 	int nlgroups;
 	struct mime_types *types; /* http-level types */
-	int64_t client_header_timeout, client_header_buffer_size, large_header_size;
-	int large_header_num;
+	struct cfg_srv *srv_http; /* server directives given in http{}: defaults of every server */
 	int variables_hash_max_size;
 	struct f2b_jail **jails; /* fail2ban_jail definitions */
 	int njails;

@@ -74,6 +74,12 @@ void http_absolute_location(struct conn *c, struct lstr *v);
 /* Called from the worker on shutdown/reload. */
 void http_close_idle(struct worker *w);
 
+/* http_reclaim - worker_connections are all in use: close up to MAX
+ * connections that hold no request (idle keep-alive, or open and silent
+ * since accept), oldest first, as nginx reuses connections. Returns how
+ * many were closed. */
+int http_reclaim(struct worker *w, int max);
+
 /* proxy.c */
 void proxy_start(struct conn *c);
 void proxy_on_client_event(struct conn *c);

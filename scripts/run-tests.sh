@@ -51,6 +51,19 @@ for fz in "${B:-build}"/fuzz/fuzz_*; do
 	fi
 done
 
+# In CI (or with LBD_FUZZ_SECONDS set), each target also fuzzes for a
+# bounded time beyond its corpus: 10 s each by default.
+fuzz_secs=${LBD_FUZZ_SECONDS:-}
+if [ -z "$fuzz_secs" ] && [ "${CI:-}" = true ]; then fuzz_secs=10; fi
+if [ -n "$fuzz_secs" ] && [ "$fuzz_secs" != 0 ]; then
+	echo "== fuzzing, ${fuzz_secs}s per target"
+	if FUZZ_QUIET=1 scripts/fuzz.sh "$fuzz_secs"; then
+		count fuzzing 1 0
+	else
+		count fuzzing 0 1
+	fi
+fi
+
 echo "== integration tests (lbd and nginx)"
 # A sanitized lbd writes its reports here (one file per process); any
 # report fails the suite even when the test itself passed.

@@ -135,6 +135,8 @@ int cfg_parse_time(const char *s, int64_t *ms)
 			}
 			p++;
 		}
+		if (v > (INT64_MAX - total) / mul)
+			return -EINVAL; /* "99999999y": past 2^63 ms */
 		total += v * mul;
 	}
 	*ms = total;
@@ -187,7 +189,8 @@ static void *base_ptr(struct build *b, struct scope *s, const struct dir *d)
 	case B_LOC:
 		return s->loc;
 	case B_SRV:
-		return s->srv;
+		/* a server directive in http{} sets the default of every server */
+		return s->srv ? s->srv : s->http->srv_http;
 	case B_TLS:
 		return cfg_tls_base(s);
 	default:
@@ -510,6 +513,18 @@ static void loc_init(struct cfg_loc *l)
 	cfg_limit_init(&l->rl);
 }
 
+/* srv_unset - the settings a server may inherit from http{}: unset. */
+static void srv_unset(struct cfg_srv *srv)
+{
+	srv->client_header_timeout = CFG_UNSET;
+	srv->client_header_buffer_size = CFG_UNSET;
+	srv->large_header_num = CFG_UNSET;
+	srv->large_header_size = CFG_UNSET;
+	srv->underscores_in_headers = CFG_UNSET;
+	srv->ignore_invalid_headers = CFG_UNSET;
+	srv->merge_slashes = CFG_UNSET;
+}
+
 static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cfg_http *h;
@@ -519,13 +534,12 @@ static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const 
 	if (b->cfg->http)
 		return cfg_fail(b, n, "\"http\" directive is duplicate");
 	h = pool_zalloc(b->pool, sizeof(*h));
-	if (!h)
+	if (h)
+		h->srv_http = pool_zalloc(b->pool, sizeof(*h->srv_http));
+	if (!h || !h->srv_http)
 		return cfg_fail(b, n, "out of memory");
 	loc_init(&h->loc);
-	h->client_header_timeout = CFG_UNSET;
-	h->client_header_buffer_size = CFG_UNSET;
-	h->large_header_size = CFG_UNSET;
-	h->large_header_num = CFG_UNSET;
+	srv_unset(h->srv_http);
 	cfg_tls_init(&h->tls);
 	b->cfg->http = h;
 	in.http = h;
@@ -551,13 +565,7 @@ static int set_server(struct build *b, struct cfg_node *n, struct scope *s, cons
 	loc_init(&srv->loc);
 	srv->loc.srv = srv;
 	srv->loc.parent = &s->http->loc;
-	srv->client_header_timeout = CFG_UNSET;
-	srv->client_header_buffer_size = CFG_UNSET;
-	srv->large_header_num = CFG_UNSET;
-	srv->large_header_size = CFG_UNSET;
-	srv->underscores_in_headers = CFG_UNSET;
-	srv->ignore_invalid_headers = CFG_UNSET;
-	srv->merge_slashes = CFG_UNSET;
+	srv_unset(srv);
 	cfg_tls_init(&srv->tls);
 	in.srv = srv;
 	in.loc = &srv->loc;
@@ -1531,19 +1539,14 @@ static int apply(struct build *b, struct cfg_node *n, struct scope *s)
 		return cfg_fail(b, n, "invalid number of arguments in \"%s\" directive", n->name);
 	if (!d->fn) {
 		/* large_client_header_buffers NUM SIZE */
-		struct cfg_srv *srv = s->srv;
+		struct cfg_srv *srv = s->srv ? s->srv : s->http->srv_http;
 		int64_t sz;
 		int num = atoi(n->args[0]);
 
 		if (num < 1 || cfg_parse_size(n->args[1], &sz) || sz < 64)
 			return cfg_fail(b, n, "invalid value \"%s %s\"", n->args[0], n->args[1]);
-		if (srv) {
-			srv->large_header_num = num;
-			srv->large_header_size = sz;
-		} else {
-			s->http->large_header_num = num;
-			s->http->large_header_size = sz;
-		}
+		srv->large_header_num = num;
+		srv->large_header_size = sz;
 		return 0;
 	}
 	return d->fn(b, n, s, d);
@@ -1820,18 +1823,15 @@ static int finish_http(struct build *b, struct cfg_http *h)
 
 #define SMERGE(f, def)           \
 	if (srv->f == CFG_UNSET) \
-		srv->f = h->f != CFG_UNSET ? h->f : (def);
+		srv->f = h->srv_http->f != CFG_UNSET ? h->srv_http->f : (def);
 		SMERGE(client_header_timeout, 60000);
 		SMERGE(client_header_buffer_size, 1024);
 		SMERGE(large_header_num, 4);
 		SMERGE(large_header_size, 8192);
+		SMERGE(underscores_in_headers, 0);
+		SMERGE(ignore_invalid_headers, 1);
+		SMERGE(merge_slashes, 1);
 #undef SMERGE
-		if (srv->underscores_in_headers == CFG_UNSET)
-			srv->underscores_in_headers = 0;
-		if (srv->ignore_invalid_headers == CFG_UNSET)
-			srv->ignore_invalid_headers = 1;
-		if (srv->merge_slashes == CFG_UNSET)
-			srv->merge_slashes = 1;
 		merge_tree(b, &srv->loc, &h->loc);
 		if (bind_tree(b, &srv->loc))
 			return -1;
@@ -2020,12 +2020,18 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 oom:
 	snprintf(err, errlen, "out of memory");
 fail:
+	/*
+	 * What was built before the error (regexes, upstream groups, limit
+	 * zones, open logs) is released as for a finished generation: PUSH
+	 * zeroes each entry it counts and the caller fills it at once, and a
+	 * log is listed only once open, so a half-built generation is a
+	 * valid, smaller one. (fuzz_cfgload found the regexes leaking.)
+	 */
 	if (c) {
-		cfg_limit_release(c->http);
-		cfg_tls_release(c->http);
-	}
-	if (c)
 		c->tree = tree;
+		cfg_unref(c);
+		return NULL;
+	}
 	if (tree) {
 		cfg_tree_free(tree);
 		free(tree);

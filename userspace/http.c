@@ -948,14 +948,22 @@ static int parse_target(struct conn *c)
 {
 	struct http_req *r = &c->req;
 	const char *t = r->h1.target.p;
-	size_t len = r->h1.target.len;
+	size_t len = r->h1.target.len, skip = 0;
 
-	if (len > 7 && (strncasecmp(t, "http://", 7) == 0 || strncasecmp(t, "https://", 8) == 0)) {
-		size_t skip = t[4] == ':' ? 7 : 8;
-		const char *h = t + skip, *slash = memchr(h, '/', len - skip);
-		size_t hl = slash ? (size_t)(slash - h) : len - skip;
+	/* absolute-form: any alphabetic scheme, as nginx (the scheme is not
+	 * used: the request is served as for its path) */
+	while (skip < len && isalpha((unsigned char)t[skip]))
+		skip++;
+	if (skip && len - skip > 3 && memcmp(t + skip, "://", 3) == 0) {
+		const char *h = t + skip + 3, *slash;
+		size_t hl;
 
-		if (hl == 0 || validate_host(c, h, hl))
+		skip += 3;
+		slash = memchr(h, '/', len - skip);
+		hl = slash ? (size_t)(slash - h) : len - skip;
+		/* userinfo ("user@host") is refused as nginx does: the Host
+		 * it would yield is ambiguous to whatever reads it next */
+		if (hl == 0 || memchr(h, '@', hl) || validate_host(c, h, hl))
 			return 400;
 		if (!slash)
 			return parse_uri(c, "/", 1, true);
@@ -1868,6 +1876,31 @@ void http_finalize(struct conn *c, int status)
 		return;
 	}
 	builtin_page(c, status);
+}
+
+int http_reclaim(struct worker *w, int max)
+{
+	struct conn *c = w->conns, *prev;
+	int n = 0;
+
+	/* new connections are pushed at the head: the oldest is the tail */
+	while (c && c->next)
+		c = c->next;
+	for (; c && n < max; c = prev) {
+		prev = c->prev;
+		/*
+		 * A silent new connection or an idle keep-alive one has nothing
+		 * in flight: closing it loses no request, and it is what an idle
+		 * flood is made of. A client in the middle of its head is not
+		 * reusable (nginx neither): client_header_timeout bounds it.
+		 */
+		if (c->state == CS_KEEPALIVE ||
+		    (c->state == CS_READ_HEAD && c->requests == 0 && c->in.end == 0)) {
+			conn_close(c);
+			n++;
+		}
+	}
+	return n;
 }
 
 void http_close_idle(struct worker *w)

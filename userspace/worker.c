@@ -26,8 +26,9 @@
 #include "steer.h"
 #include "worker.h"
 
-#define MAX_WORKERS  64
-#define ACCEPT_BATCH 64
+#define MAX_WORKERS    64
+#define ACCEPT_BATCH   64
+#define ACCEPT_RECLAIM 32 /* idle connections closed at once when full (nginx: 32) */
 
 _Static_assert(MAX_WORKERS <= LB_STEER_MAX_WORKERS, "every worker has a steering slot");
 
@@ -256,7 +257,7 @@ static void accept_timer_cb(struct ev_loop *loop, struct ev_timer *t)
 	struct worker *w = t->data;
 
 	(void)loop;
-	if (w->nconns >= w->cfg->worker_connections) {
+	if (w->nconns >= w->cfg->worker_connections && !http_reclaim(w, ACCEPT_RECLAIM)) {
 		ev_timer_start(&w->loop, &w->accept_timer, 50);
 		return;
 	}
@@ -289,10 +290,16 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		int fd;
 
 		if (w->nconns >= w->cfg->worker_connections) {
-			log_warn("%d worker_connections are not enough",
-				 w->cfg->worker_connections);
-			pause_accept(w, 50);
-			return;
+			if (http_reclaim(w, ACCEPT_RECLAIM)) {
+				log_warn(
+					"%d worker_connections are not enough, reusing connections",
+					w->cfg->worker_connections);
+			} else {
+				log_warn("%d worker_connections are not enough",
+					 w->cfg->worker_connections);
+				pause_accept(w, 50);
+				return;
+			}
 		}
 		fd = accept4(l->fd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd == -1) {
@@ -332,11 +339,12 @@ static void adopt_set(struct worker *w, struct lset *s)
 		if (!kept)
 			close(w->ls[i].fd);
 	}
-	/* The old array is freed after this event round: events already
-	 * fetched may still point at its ios (ev_run checks io->active). */
-	if (w->ls && ev_defer(&w->loop, free, w->ls))
-		log_err("out of memory retiring listeners: %d bytes leaked",
-			(int)(w->nls * (int)sizeof(*w->ls)));
+	/* An accept event for an old listener may still be in this epoll
+	 * batch (a reload command arrived with it): the loop reads its
+	 * stopped ev_io after this callback, so the array must outlive the
+	 * batch (ASan saw the use after free in ev_run). */
+	if (ev_defer(&w->loop, free, w->ls))
+		log_err("out of memory deferring a free: %d listeners leaked", w->nls);
 	w->ls = nl;
 	w->nls = s->n;
 	for (int i = 0; i < s->n; i++) {

@@ -53,3 +53,42 @@ def _try_get(p):
     except OSError:
         return None
     return r if r.status == 200 else None
+
+
+def test_idle_connections_are_reused_at_the_limit(t):
+    """At the limit, connections that hold no request (silent since
+    accept) are closed, oldest first, to serve new clients, as nginx does
+    ("reusing connections"); one in the middle of its head is kept."""
+    b1 = t.backend('b1')
+    p = t.proxy(conf=CONF, b1=b1)
+    partial = socket.create_connection(('127.0.0.1', p.port), timeout=5)
+    idle = []
+    try:
+        partial.sendall(b'GET /partial HTTP/1.1\r\nHost: x\r\n')
+        # make sure it is accepted (and its bytes read) before the others
+        wait_for(lambda: b1.count() == 0 and _accepted_one(p), what='accept')
+        for _ in range(47):
+            idle.append(socket.create_connection(('127.0.0.1', p.port),
+                                                 timeout=2))
+        # every idle connection is still open on our side: no close yet
+        r = wait_for(lambda: _try_get(p), timeout=5,
+                     what='service while idle connections fill the limit')
+        assert r.status == 200 and r.backend == 'b1', r
+        partial.sendall(b'\r\n')
+        data = b''
+        while b'\r\n\r\n' not in data:
+            chunk = partial.recv(4096)
+            assert chunk, 'the connection mid-head was closed'
+            data += chunk
+        assert data.startswith(b'HTTP/1.1 200'), data[:100]
+        assert '/partial' in b1.paths()
+    finally:
+        partial.close()
+        for s in idle:
+            s.close()
+
+
+def _accepted_one(p):
+    # one request on its own connection: once answered, the earlier
+    # connection has been accepted too (one worker, accepts in order)
+    return _try_get(p) is not None

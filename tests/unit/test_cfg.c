@@ -401,6 +401,10 @@ Test(cfg, time_and_size_units)
 	cr_expect_eq(v, 86400000);
 	cr_expect_neq(cfg_parse_time("s", &v), 0);
 	cr_expect_neq(cfg_parse_time("10x", &v), 0);
+	/* past 2^63 ms: refused, not wrapped (fuzz_ctl found the overflow) */
+	cr_expect_neq(cfg_parse_time("5050000000y", &v), 0);
+	cr_expect_neq(cfg_parse_time("292471208y1y", &v), 0);
+	cr_expect_eq(cfg_parse_time("292471207y", &v), 0);
 	cr_expect_eq(cfg_parse_size("10m", &v), 0);
 	cr_expect_eq(v, 10 * 1024 * 1024);
 	cr_expect_eq(cfg_parse_size("8k", &v), 0);
@@ -454,5 +458,82 @@ Test(cfg, long_lists_keep_every_entry_in_order)
 	}
 	cr_expect_eq(s->loc.nexact, 33);
 	cfg_unref(c);
+	cleanup();
+}
+
+static int count_fds(void)
+{
+	char p[64];
+	int n = 0;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+		n += access(p, F_OK) == 0;
+	}
+	return n;
+}
+
+/* A load that fails after opening logs must close them (fuzz_cfgload found
+ * the same path leaking the regexes compiled before the error). */
+Test(cfg, failed_load_releases_what_it_opened)
+{
+	char err[1024], want[256];
+	struct cfg *c;
+	int before;
+
+	c = load_text(HTTP_HEAD "access_log logs/a.log;\n"
+				"server { listen 127.0.0.1:8080; server_name ~^w(\\d+)$;\n"
+				"location ~ \\.png$ { return 204; }\n}\nbogus;\n}\n",
+		      err, sizeof(err));
+	cr_assert_null(c);
+	snprintf(want, sizeof(want), "unknown directive \"bogus\" in %s:7", path);
+	cleanup();
+	cr_assert_str_eq(err, want);
+	before = count_fds();
+	for (int i = 0; i < 4; i++) {
+		c = load_text(HTTP_HEAD "access_log logs/a.log;\naccess_log logs/b.log;\n"
+					"bogus;\n}\n",
+			      err, sizeof(err));
+		cleanup();
+		cr_assert_null(c);
+	}
+	cr_assert_eq(count_fds(), before, "log files left open by failed loads");
+}
+
+/* Server settings given in http{} are every server's default; a server's
+ * own value wins (fuzz_cfgload found `http { client_header_timeout 5s; }`
+ * crashing the loader). */
+Test(cfg, server_settings_at_http_level)
+{
+	char err[1024];
+	struct cfg *c;
+
+	c = load_text(HTTP_HEAD "client_header_timeout 5s;\nmerge_slashes off;\n"
+				"underscores_in_headers on;\nclient_header_buffer_size 2k;\n"
+				"large_client_header_buffers 2 4k;\n"
+				"server { listen 127.0.0.1:8080; }\n"
+				"server { listen 127.0.0.1:8081; client_header_timeout 7s;\n"
+				"merge_slashes on; large_client_header_buffers 8 16k; }\n}\n",
+		      err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	struct cfg_srv *a = c->http->servers[0], *b = c->http->servers[1];
+
+	cr_expect_eq(a->client_header_timeout, 5000);
+	cr_expect_eq(a->merge_slashes, 0);
+	cr_expect_eq(a->underscores_in_headers, 1);
+	cr_expect_eq(a->ignore_invalid_headers, 1);
+	cr_expect_eq(a->client_header_buffer_size, 2048);
+	cr_expect_eq(a->large_header_num, 2);
+	cr_expect_eq(a->large_header_size, 4096);
+	cr_expect_eq(b->client_header_timeout, 7000);
+	cr_expect_eq(b->merge_slashes, 1);
+	cr_expect_eq(b->underscores_in_headers, 1);
+	cr_expect_eq(b->large_header_num, 8);
+	cr_expect_eq(b->large_header_size, 16384);
+	cfg_unref(c);
+	cleanup();
+	c = load_text(HTTP_HEAD "merge_slashes off;\nmerge_slashes on;\n}\n", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect(strstr(err, "\"merge_slashes\" directive is duplicate in ") != NULL, "%s", err);
 	cleanup();
 }
