@@ -63,8 +63,8 @@ struct tunnel {
 		    * nor splice(2) can carry */
 	uint32_t kid;		/* its stream id in the maps */
 	uint64_t cookies[2];	/* client, upstream socket cookies */
-	uint64_t user[2];	/* bytes lbd wrote to each direction's destination,
-				    * since that socket was created */
+	uint64_t user[2];	/* bytes each direction's destination had been sent
+			   * before the tunnel (lbd's own since then: bytes[]) */
 	uint64_t resumed_at[2]; /* passed count last published, UINT64_MAX = never */
 	bool need_order[2];	/* bytes may have been redirected: check that they
 				    * reached the destination before lbd writes */

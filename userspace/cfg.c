@@ -791,10 +791,10 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 			cfg_warn(n,
 				 "the \"http2\" parameter is not supported by this lbd build yet: "
 				 "HTTP/1.1 is served");
-		}
-		else if (strcmp(a, "bind") == 0 || strcmp(a, "deferred") == 0 ||
-			 strncmp(a, "so_keepalive=", 13) == 0 || strncmp(a, "fastopen=", 9) == 0 ||
-			 strncmp(a, "rcvbuf=", 7) == 0 || strncmp(a, "sndbuf=", 7) == 0)
+		} else if (strcmp(a, "bind") == 0 || strcmp(a, "deferred") == 0 ||
+			   strncmp(a, "so_keepalive=", 13) == 0 ||
+			   strncmp(a, "fastopen=", 9) == 0 || strncmp(a, "rcvbuf=", 7) == 0 ||
+			   strncmp(a, "sndbuf=", 7) == 0)
 			cfg_warn(n, "listen parameter \"%s\" has no effect in lbd and is ignored",
 				 a);
 		else

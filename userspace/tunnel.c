@@ -171,39 +171,95 @@ void tunnel_reset(struct tunnel *t)
 		setsockopt(t->side[s].fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
 }
 
-static bool again(int e)
+/* io_fail - a tunnel syscall returned -1: 1 retry (EINTR), 0 blocked (the
+ * side's READY flag is cleared: edge-triggered, wait for the event), or
+ * -errno. */
+static int io_fail(bool *ready)
 {
-	return e == EAGAIN || e == EWOULDBLOCK;
+	if (errno == EINTR)
+		return 1;
+	if (errno == EAGAIN || errno == EWOULDBLOCK) {
+		*ready = false;
+		return 0;
+	}
+	return -errno;
 }
 
-/* step - move direction D as far as it goes. 1 progress, 0 blocked or
- * finished, -errno on failure. */
+/* moved_bytes - N bytes reached direction D's destination. */
+static void moved_bytes(struct tunnel *t, int d, size_t n, bool *moved)
+{
+	atomic_fetch_add_explicit(&t->bytes[d], (uint64_t)n, memory_order_relaxed);
+	*moved = true;
+}
+
+/* forward_fin - direction D's source sent FIN and everything before it
+ * reached DST: pass the FIN on (after a close_notify on a TLS leg). */
+static int forward_fin(struct tunnel *t, int d, struct tunnel_side *dst)
+{
+	if (t->shut[d])
+		return 0;
+	t->shut[d] = true;
+	if (dst->tls)
+		tls_conn_shutdown(dst->tls);
+	if (shutdown(dst->fd, SHUT_WR) == -1 && errno != ENOTCONN)
+		return -errno;
+	return 0;
+}
+
+/* side_send - a leg's bytes out, through OpenSSL for a TLS leg. */
+static ssize_t side_send(struct tunnel_side *sd, const void *p, size_t n)
+{
+	if (sd->tls) {
+		struct iovec iov = {(void *)p, n};
+
+		return tls_writev(sd->tls, &iov, 1);
+	}
+	return send(sd->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* side_recv - a leg's bytes in, through OpenSSL for a TLS leg. */
+static ssize_t side_recv(struct tunnel_side *sd, void *buf, size_t n)
+{
+	if (sd->tls)
+		return tls_recv(sd->tls, buf, n);
+	return recv(sd->fd, buf, n, MSG_DONTWAIT);
+}
+
+/* deliver - send [P, P+N) to DST, advancing *OFF: 1 all sent, 0 blocked,
+ * -errno. */
+static int deliver(struct tunnel *t, int d, struct tunnel_side *dst, const char *p, size_t n,
+		   size_t *off, bool *moved)
+{
+	while (*off < n) {
+		ssize_t w;
+		int rc;
+
+		if (!*dst->writable)
+			return 0;
+		w = side_send(dst, p + *off, n - *off);
+		if (w == -1) {
+			if ((rc = io_fail(dst->writable)) > 0)
+				continue;
+			return rc;
+		}
+		*off += (size_t)w;
+		moved_bytes(t, d, (size_t)w, moved);
+	}
+	return 1;
+}
+
+/* step - move direction D (splice(2) path) as far as it goes. 0 blocked
+ * or finished, -errno on failure. */
 static int step(struct tunnel *t, int d, bool *moved)
 {
 	struct tunnel_side *src = &t->side[d == TUN_UP ? 0 : 1];
 	struct tunnel_side *dst = &t->side[d == TUN_UP ? 1 : 0];
+	int rc;
 
 	/* 1. bytes read before the tunnel existed */
-	while (t->pre_off[d] < t->pre_len[d]) {
-		ssize_t w;
-
-		if (!*dst->writable)
-			return 0;
-		w = send(dst->fd, t->pre[d] + t->pre_off[d], t->pre_len[d] - t->pre_off[d],
-			 MSG_NOSIGNAL);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			if (again(errno)) {
-				*dst->writable = false;
-				return 0;
-			}
-			return -errno;
-		}
-		t->pre_off[d] += (size_t)w;
-		atomic_fetch_add_explicit(&t->bytes[d], (uint64_t)w, memory_order_relaxed);
-		*moved = true;
-	}
+	rc = deliver(t, d, dst, t->pre[d], t->pre_len[d], &t->pre_off[d], moved);
+	if (rc <= 0)
+		return rc;
 	for (;;) {
 		ssize_t n;
 
@@ -214,40 +270,25 @@ static int step(struct tunnel *t, int d, bool *moved)
 			n = splice(t->pipe[d][0], NULL, dst->fd, NULL, t->inpipe[d],
 				   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 			if (n == -1) {
-				if (errno == EINTR)
+				if ((rc = io_fail(dst->writable)) > 0)
 					continue;
-				if (again(errno)) {
-					*dst->writable = false;
-					return 0;
-				}
-				return -errno;
+				return rc;
 			}
 			t->inpipe[d] -= (size_t)n;
-			atomic_fetch_add_explicit(&t->bytes[d], (uint64_t)n, memory_order_relaxed);
-			*moved = true;
+			moved_bytes(t, d, (size_t)n, moved);
 		}
 		/* 3. a FIN behind everything before it */
-		if (t->eof[d]) {
-			if (!t->shut[d]) {
-				t->shut[d] = true;
-				if (shutdown(dst->fd, SHUT_WR) == -1 && errno != ENOTCONN)
-					return -errno;
-			}
-			return 0;
-		}
+		if (t->eof[d])
+			return forward_fin(t, d, dst);
 		/* 4. the source, into the empty pipe */
 		if (!*src->readable)
 			return 0;
 		n = splice(src->fd, NULL, t->pipe[d][1], NULL, TUN_CHUNK,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n == -1) {
-			if (errno == EINTR)
+			if ((rc = io_fail(src->readable)) > 0)
 				continue;
-			if (again(errno)) {
-				*src->readable = false;
-				return 0;
-			}
-			return -errno;
+			return rc;
 		}
 		if (n == 0)
 			t->eof[d] = true;
@@ -352,6 +393,25 @@ uint64_t tunnel_kernel_moved(struct tunnel *t)
 	return st.redirected[0] + st.redirected[1];
 }
 
+/* user_of - bytes lbd wrote to direction D's destination since that
+ * socket was created (what it held before, plus the tunnel's own). */
+static uint64_t user_of(struct tunnel *t, int d)
+{
+	return t->user[d] + atomic_load_explicit(&t->bytes[d], memory_order_relaxed);
+}
+
+/* publish_ctl - tell the program what lbd wrote and where to resume. */
+static int publish_ctl(struct tunnel *t)
+{
+	struct lb_stream_ctl ctl = {.limit = KSPLICE_LIMIT};
+
+	for (int i = 0; i < 2; i++) {
+		ctl.user[i] = user_of(t, i);
+		ctl.resume_at[i] = t->resumed_at[i];
+	}
+	return ksplice_set_ctl(t->kid, &ctl);
+}
+
 /* order_ok - whether every byte the kernel redirected in direction D has
  * reached the destination socket's queue, so lbd's next write lands
  * behind them. 1 yes, 0 not yet, -errno. */
@@ -365,25 +425,7 @@ static int order_ok(struct tunnel *t, int d, int dst_fd)
 		return rc;
 	if (ksplice_get(t->kid, &st))
 		return -errno;
-	return total >= t->user[d] + st.redirected[d];
-}
-
-/* side_recv / side_send - a leg's bytes, through OpenSSL for a TLS leg. */
-static ssize_t side_recv(struct tunnel_side *sd, void *buf, size_t n)
-{
-	if (sd->tls)
-		return tls_recv(sd->tls, buf, n);
-	return recv(sd->fd, buf, n, MSG_DONTWAIT);
-}
-
-static ssize_t side_send(struct tunnel_side *sd, const void *p, size_t n)
-{
-	if (sd->tls) {
-		struct iovec iov = {(void *)p, n};
-
-		return tls_writev(sd->tls, &iov, 1);
-	}
-	return send(sd->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return total >= user_of(t, d) + st.redirected[d];
 }
 
 /* kstep - direction D on the sockmap path: while the program leaves bytes
@@ -395,62 +437,28 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 	struct tunnel_side *dst = &t->side[d == TUN_UP ? 1 : 0];
 
 	for (;;) {
-		const char *p = NULL;
-		size_t n = 0, *off = NULL;
+		bool pending = t->pre_off[d] < t->pre_len[d] || t->buf_off[d] < t->buf_len[d];
 		struct lb_stream st;
 		ssize_t k;
+		int rc;
 
-		if (t->pre_off[d] < t->pre_len[d]) {
-			p = t->pre[d] + t->pre_off[d];
-			n = t->pre_len[d] - t->pre_off[d];
-			off = &t->pre_off[d];
-		} else if (t->buf_off[d] < t->buf_len[d]) {
-			p = t->buf[d] + t->buf_off[d];
-			n = t->buf_len[d] - t->buf_off[d];
-			off = &t->buf_off[d];
-		}
-		if (t->kernel && (n || (t->eof[d] && !t->shut[d]))) {
-			if (t->need_order[d]) {
-				int rc = order_ok(t, d, dst->fd);
-
-				if (rc < 0)
-					return rc;
-				if (!rc) {
-					t->retry = true; /* they are on their way: soon */
-					return 0;
-				}
-				t->need_order[d] = false;
-			}
-		}
-		if (n) {
-			if (!*dst->writable)
+		if (t->kernel && t->need_order[d] && (pending || (t->eof[d] && !t->shut[d]))) {
+			rc = order_ok(t, d, dst->fd);
+			if (rc < 0)
+				return rc;
+			if (!rc) {
+				t->retry = true; /* they are on their way: soon */
 				return 0;
-			k = side_send(dst, p, n);
-			if (k == -1) {
-				if (errno == EINTR)
-					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK) {
-					*dst->writable = false;
-					return 0;
-				}
-				return -errno;
 			}
-			*off += (size_t)k;
-			t->user[d] += (uint64_t)k;
-			atomic_fetch_add_explicit(&t->bytes[d], (uint64_t)k, memory_order_relaxed);
-			*moved = true;
-			continue;
+			t->need_order[d] = false;
 		}
-		if (t->eof[d]) {
-			if (!t->shut[d]) {
-				t->shut[d] = true;
-				if (dst->tls)
-					tls_conn_shutdown(dst->tls); /* close_notify first */
-				if (shutdown(dst->fd, SHUT_WR) == -1 && errno != ENOTCONN)
-					return -errno;
-			}
-			return 0;
-		}
+		rc = deliver(t, d, dst, t->pre[d], t->pre_len[d], &t->pre_off[d], moved);
+		if (rc > 0)
+			rc = deliver(t, d, dst, t->buf[d], t->buf_len[d], &t->buf_off[d], moved);
+		if (rc <= 0)
+			return rc;
+		if (t->eof[d])
+			return forward_fin(t, d, dst);
 		if (!*src->readable)
 			return 0;
 		/* the program's count before the read: if it passes a byte
@@ -470,22 +478,15 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 			*moved = true;
 			continue;
 		}
-		if (errno == EINTR)
+		if ((rc = io_fail(src->readable)) > 0)
 			continue;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -errno;
-		*src->readable = false;
+		if (rc < 0)
+			return rc;
 		/* drained and delivered: hand the direction back to the kernel */
 		if (t->kernel && t->resumed_at[d] != st.passed[d]) {
-			struct lb_stream_ctl ctl = {.limit = KSPLICE_LIMIT};
-
 			t->resumed_at[d] = st.passed[d];
-			for (int i = 0; i < 2; i++) {
-				ctl.user[i] = t->user[i];
-				ctl.resume_at[i] = t->resumed_at[i];
-			}
-			if (ksplice_set_ctl(t->kid, &ctl))
-				return -errno;
+			if ((rc = publish_ctl(t)))
+				return rc;
 			t->need_order[d] = true; /* from now on bytes may go around lbd */
 		}
 		return 0;
