@@ -35,8 +35,11 @@ static struct tunnel *reg_head; /* open tunnels, newest first */
 
 #define TUN_CHUNK (64 * 1024) /* bytes per splice: a default pipe */
 
-int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
-		const char *up_pre, size_t up_pre_len, const char *down_pre, size_t down_pre_len)
+/* init_common - sides, early bytes (copied), and per direction either a
+ * pipe (PIPES: the splice(2) path) or a relay buffer (sockmap, TLS). */
+static int init_common(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		       const char *up_pre, size_t up_pre_len, const char *down_pre,
+		       size_t down_pre_len, bool pipes)
 {
 	const char *pre[2] = {up_pre, down_pre};
 	size_t len[2] = {up_pre_len, down_pre_len};
@@ -46,23 +49,30 @@ int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side 
 	t->side[1] = upstream;
 	t->pipe[0][0] = t->pipe[0][1] = t->pipe[1][0] = t->pipe[1][1] = -1;
 	for (int d = 0; d < 2; d++) {
-		if (pipe2(t->pipe[d], O_NONBLOCK | O_CLOEXEC) == -1) {
-			int rc = -errno;
+		int rc = 0;
 
+		t->resumed_at[d] = UINT64_MAX;
+		if (pipes && pipe2(t->pipe[d], O_NONBLOCK | O_CLOEXEC) == -1)
+			rc = -errno;
+		else if (!pipes && !(t->buf[d] = malloc(TUN_KBUF)))
+			rc = -ENOMEM;
+		else if (len[d] && !(t->pre[d] = malloc(len[d])))
+			rc = -ENOMEM;
+		if (rc) {
 			tunnel_free(t);
 			return rc;
 		}
-		if (len[d]) {
-			t->pre[d] = malloc(len[d]);
-			if (!t->pre[d]) {
-				tunnel_free(t);
-				return -ENOMEM;
-			}
+		if (len[d])
 			memcpy(t->pre[d], pre[d], len[d]);
-			t->pre_len[d] = len[d];
-		}
+		t->pre_len[d] = len[d];
 	}
 	return 0;
+}
+
+int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
+		const char *up_pre, size_t up_pre_len, const char *down_pre, size_t down_pre_len)
+{
+	return init_common(t, client, upstream, up_pre, up_pre_len, down_pre, down_pre_len, true);
 }
 
 void tunnel_register(struct tunnel *t, const struct sockaddr_storage *client, const char *upstream,
@@ -314,38 +324,12 @@ static int dst_total(int fd, uint64_t *out)
 	return 0;
 }
 
-/* init_buffered - the state shared by the sockmap and copy paths: a relay
- * buffer per direction and the early bytes. */
-static int init_buffered(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
-			 const char *up_pre, size_t up_pre_len, const char *down_pre,
-			 size_t down_pre_len)
-{
-	const char *pre[2] = {up_pre, down_pre};
-	size_t len[2] = {up_pre_len, down_pre_len};
-
-	memset(t, 0, sizeof(*t));
-	t->side[0] = client;
-	t->side[1] = upstream;
-	t->pipe[0][0] = t->pipe[0][1] = t->pipe[1][0] = t->pipe[1][1] = -1;
-	for (int d = 0; d < 2; d++) {
-		t->buf[d] = malloc(TUN_KBUF);
-		if (!t->buf[d] || (len[d] && !(t->pre[d] = malloc(len[d])))) {
-			tunnel_free(t);
-			return -ENOMEM;
-		}
-		if (len[d])
-			memcpy(t->pre[d], pre[d], len[d]);
-		t->pre_len[d] = len[d];
-		t->resumed_at[d] = UINT64_MAX;
-	}
-	return 0;
-}
-
 int tunnel_init_copy(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
 		     const char *up_pre, size_t up_pre_len, const char *down_pre,
 		     size_t down_pre_len)
 {
-	int rc = init_buffered(t, client, upstream, up_pre, up_pre_len, down_pre, down_pre_len);
+	int rc =
+		init_common(t, client, upstream, up_pre, up_pre_len, down_pre, down_pre_len, false);
 
 	if (!rc)
 		t->copy = true;
@@ -361,7 +345,7 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 
 	if (!ksplice_ready() || client.tls || upstream.tls)
 		return -ENOTSUP;
-	rc = init_buffered(t, client, upstream, up_pre, up_pre_len, down_pre, down_pre_len);
+	rc = init_common(t, client, upstream, up_pre, up_pre_len, down_pre, down_pre_len, false);
 	if (rc)
 		return rc;
 	ctl.resume_at[0] = ctl.resume_at[1] = UINT64_MAX;
