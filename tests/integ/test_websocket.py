@@ -49,7 +49,7 @@ class UpgradeServer:
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(('127.0.0.1', 0))
-        self.sock.listen(64)
+        self.sock.listen(1024)  # 1000 streams arrive at once
         self.port = self.sock.getsockname()[1]
         self.heads = []
         self.sent = 0
