@@ -390,6 +390,9 @@ struct cfg {
 	uint32_t xdp_syn_burst;	    /* bucket size in SYNs */
 	struct ban_cidr *xdp_allow; /* xdp_allow networks */
 	int nxdp_allow;
+	int conns_per_ip;	       /* client_conns_per_ip: open connections one client address
+			   * may hold (0 = off; unset = a quarter of workers x
+			   * worker_connections) */
 	char *ban_list;		       /* ban_list FILE (absolute), NULL = none */
 	struct ban_file_ent *ban_file; /* its entries, read at load time */
 	int nban_file;

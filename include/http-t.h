@@ -145,8 +145,11 @@ enum conn_state {
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */
+struct rl_node;
+
 struct conn {
 	struct ev_io io;	      /* client fd */
+	struct rl_node *ip_slot;      /* client_conns_per_ip count held, or NULL */
 	struct ev_timer timer;	      /* the one deadline in force for this state */
 	struct worker *w;	      /* owning worker */
 	struct cfg *cfg;	      /* configuration generation (a ref) */

@@ -1313,6 +1313,7 @@ static const struct dir dirs[] = {
 	 offsetof(struct cfg, reuseport_steering)},
 	{"control_socket", C_MAIN, 1, 3, false, set_ctl_socket, B_NONE, 0},
 	{"xdp_attach", C_MAIN, 1, 2, false, cfg_set_xdp_attach, B_NONE, 0},
+	{"client_conns_per_ip", C_MAIN, 1, 1, false, cfg_set_conns_per_ip, B_NONE, 0},
 	{"xdp_syn_limit", C_MAIN, 1, 2, false, cfg_set_xdp_syn_limit, B_NONE, 0},
 	{"xdp_allow", C_MAIN, 1, 1, false, cfg_set_xdp_allow, B_NONE, 0},
 	{"ban_list", C_MAIN, 1, 1, false, cfg_set_ban_list, B_NONE, 0},
@@ -1981,6 +1982,7 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 	c->worker_connections = 512;
 	c->worker_rlimit_nofile = CFG_UNSET;
 	c->reuseport_steering = CFG_UNSET;
+	c->conns_per_ip = CFG_UNSET;
 	c->bpf_pin_path = pool_strdup(pool, "/sys/fs/bpf/lbd");
 	c->prefix = pool_strdup(pool, o->prefix);
 	c->conf_file = full_path(&(struct build){.pool = pool}, o->prefix, o->conf_file);
@@ -2006,6 +2008,8 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 		goto fail;
 	if (cfg_block(&b, &tree->root, &top))
 		goto fail;
+	if (c->conns_per_ip == CFG_UNSET) /* one address never takes the whole box */
+		c->conns_per_ip = LBD_MAX(16, c->workers * c->worker_connections / 4);
 	if (c->http && finish_http(&b, c->http))
 		goto fail;
 	if (check_unresolved(&b))

@@ -248,3 +248,24 @@ int cfg_set_f2b(struct build *b, struct cfg_node *n, struct scope *s, const stru
 	}
 	return 0;
 }
+
+/* cfg_set_conns_per_ip - `client_conns_per_ip N|off;`: how many open
+ * connections one client address may hold (the rest are reset at accept),
+ * so that a single host cannot fill worker_connections with slow
+ * requests. lbd's; nginx has no default cap. */
+int cfg_set_conns_per_ip(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	char *end;
+	long v;
+
+	(void)s, (void)d;
+	if (strcmp(n->args[0], "off") == 0) {
+		b->cfg->conns_per_ip = 0;
+		return 0;
+	}
+	v = strtol(n->args[0], &end, 10);
+	if (n->args[0][0] < '0' || n->args[0][0] > '9' || *end || v < 1 || v > 1000000)
+		return cfg_fail(b, n, "invalid value \"%s\" (1..1000000 or off)", n->args[0]);
+	b->cfg->conns_per_ip = (int)v;
+	return 0;
+}

@@ -115,6 +115,7 @@ int cfg_set_ups_queue(struct build *b, struct cfg_node *n, struct scope *s, cons
 int cfg_set_zone(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 /* cfg_guard.c: kernel packet path (main context) */
+int cfg_set_conns_per_ip(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_xdp_attach(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_xdp_syn_limit(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -48,6 +49,7 @@ static const struct tls_conf *http_sni(void *arg, const char *name, size_t len);
 static void linger_read(struct conn *c);
 static void process_request(struct conn *c);
 static void find_config(struct conn *c);
+static void ip_release(struct rl_node *slot);
 static void run_access(struct conn *c);
 static void delay_client_closed(struct conn *c);
 
@@ -450,6 +452,8 @@ void conn_close(struct conn *c)
 	c->state = CS_CLOSING;
 	conn_stat(c, STATS_WAITING);
 	stats_conn_closed();
+	ip_release(c->ip_slot);
+	c->ip_slot = NULL;
 	req_cleanup(c);
 	ev_timer_stop(&w->loop, &c->timer);
 	ev_io_stop(&w->loop, &c->io);
@@ -625,16 +629,77 @@ void http_conn_run(struct conn *c)
 	}
 }
 
+/* ---- client_conns_per_ip ---------------------------------------------------- */
+
+static struct rl_zone *ip_zone; /* open connections per client address */
+static pthread_once_t ip_zone_once = PTHREAD_ONCE_INIT;
+static _Atomic int64_t ip_refused_logged; /* second of the last "refused" line */
+
+static void ip_zone_make(void)
+{
+	/* 16 MiB: some 250,000 addresses with connections open at once */
+	ip_zone = rl_zone_new("client_conns_per_ip", RL_KIND_CONN, 16 << 20, 64);
+}
+
+/* ip_admit - count one more connection of PEER's address against
+ * client_conns_per_ip. False: over the cap (refused, logged once a
+ * second). A full table admits (the cap is protection, not accounting). */
+static bool ip_admit(struct worker *w, const struct sockaddr_storage *peer, struct rl_node **slot)
+{
+	int max = w->cfg->conns_per_ip, rc;
+	const void *key;
+	size_t len;
+
+	*slot = NULL;
+	if (max <= 0)
+		return true;
+	if (peer->ss_family == AF_INET) {
+		key = &((const struct sockaddr_in *)peer)->sin_addr;
+		len = 4;
+	} else if (peer->ss_family == AF_INET6) {
+		key = &((const struct sockaddr_in6 *)peer)->sin6_addr;
+		len = 16;
+	} else {
+		return true;
+	}
+	pthread_once(&ip_zone_once, ip_zone_make);
+	if (!ip_zone)
+		return true;
+	rc = rl_conn_acquire(ip_zone, key, len, max, slot);
+	if (rc == -EBUSY) {
+		int64_t now = lbd_now_ms() / 1000;
+		char a[INET6_ADDRSTRLEN];
+
+		if (atomic_exchange(&ip_refused_logged, now) != now) {
+			inet_ntop(peer->ss_family, key, a, sizeof(a));
+			log_warn(
+				"client %s has %d connections open (client_conns_per_ip): more are refused",
+				a, max);
+		}
+		return false;
+	}
+	if (rc)
+		*slot = NULL;
+	return true;
+}
+
+static void ip_release(struct rl_node *slot)
+{
+	if (slot)
+		rl_conn_release(ip_zone, slot);
+}
+
 void http_accept(struct worker *w, int fd, struct listen_group *lg,
 		 const struct sockaddr_storage *peer, socklen_t peerlen)
 {
+	struct rl_node *slot;
 	struct conn *c;
 	int one = 1;
 
 	/* The ban list at accept time: for what XDP did not see (loopback,
 	 * interfaces without xdp_attach, no BPF). A reset, not a FIN: the
 	 * client learns nothing and we keep no TIME_WAIT. */
-	if (ban_blocked(peer)) {
+	if (ban_blocked(peer) || !ip_admit(w, peer, &slot)) {
 		struct linger rst = {.l_onoff = 1, .l_linger = 0};
 
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &rst, sizeof(rst));
@@ -643,9 +708,11 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {
+		ip_release(slot);
 		close(fd);
 		return;
 	}
+	c->ip_slot = slot;
 	/* At accept, not at the first keep-alive as nginx: a response whose
 	 * last segment is short must not wait for a delayed ACK. */
 	if (lg->default_srv->loc.tcp_nodelay)

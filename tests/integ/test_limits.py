@@ -5,7 +5,7 @@ close, queued clients are served."""
 
 import socket
 
-from harness import wait_for
+from harness import request, wait_for
 
 CONF = """\
 daemon off;
@@ -92,3 +92,40 @@ def _accepted_one(p):
     # one request on its own connection: once answered, the earlier
     # connection has been accepted too (one worker, accepts in order)
     return _try_get(p) is not None
+
+
+def test_client_conns_per_ip(t):
+    """lbd's client_conns_per_ip: one address may hold N connections; the
+    next is reset at accept (logged), and one closing makes room. nginx
+    has no such cap."""
+    if t.is_nginx:
+        t.skip('lbd\'s client_conns_per_ip')
+    import socket
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / { return 200 "ok\\n"; }
+}""", main='client_conns_per_ip 5;')
+    held = [socket.create_connection(('127.0.0.1', p.port), timeout=5)
+            for _ in range(5)]
+    for s in held:   # each is accepted and served
+        s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert s.recv(4096).startswith(b'HTTP/1.1 200')
+    extra = socket.create_connection(('127.0.0.1', p.port), timeout=5)
+    extra.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
+    try:
+        got = extra.recv(4096)
+    except ConnectionResetError:
+        got = b''
+    assert got == b'', 'the sixth connection was served: %r' % got
+    assert 'has 5 connections open (client_conns_per_ip)' in p.error_log()
+    held.pop().close()
+
+    def served():
+        try:
+            return request(p.port, 'GET', '/', timeout=2).status == 200
+        except OSError:
+            return False
+    wait_for(served, timeout=5, what='room again after one closed')
+    for s in held:
+        s.close()

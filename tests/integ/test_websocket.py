@@ -186,13 +186,14 @@ def _recv_all(s):
         buf += d
 
 
-def _setup(t, idle='60s', relay=False, kernel=False):
+def _setup(t, idle='60s', relay=False, kernel=False, main=''):
     """RELAY: lbd with `kernel_splice off` (its splice(2) relay, also the
     default); KERNEL: `kernel_splice on` (sockmap). lbd only."""
     ws = UpgradeServer()
     t.defer(ws.close)
     extra = 'kernel_splice off;' if relay else 'kernel_splice on;' if kernel else ''
-    p = t.proxy(WS_CONF, ws=ws.port, idle=idle, workers=2, extra=extra)
+    p = t.proxy(WS_CONF, ws=ws.port, idle=idle, workers=2, extra=extra,
+                main=main)
     return ws, p
 
 
@@ -370,7 +371,8 @@ def test_many_streams_then_baseline(t):
     socket leaked). nginx gets 300: its worker_connections (1024 here)
     counts the upstream connections too."""
     n = 300 if t.is_nginx else 1000
-    ws, p = _setup(t)
+    # all from 127.0.0.1: above lbd's default client_conns_per_ip
+    ws, p = _setup(t, main='' if t.is_nginx else 'client_conns_per_ip 2000;')
     if not t.is_nginx:
         base = _nfds(p.pid)
     socks = []
