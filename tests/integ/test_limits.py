@@ -123,8 +123,9 @@ server {
         return False
     for _ in range(5):
         wait_for(hold_one, timeout=5, what='connection %d served' % (len(held) + 1))
-    extra = socket.create_connection(('127.0.0.1', p.port), timeout=5)
+    extra = None
     try:   # the reset may come before the request is even written
+        extra = socket.create_connection(('127.0.0.1', p.port), timeout=5)
         extra.sendall(b'GET / HTTP/1.1\r\nHost: x\r\n\r\n')
         got = extra.recv(4096)
     except (ConnectionResetError, BrokenPipeError):
