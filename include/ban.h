@@ -36,6 +36,14 @@ void ban_cidr_format(const struct ban_cidr *c, char *buf, size_t len);
  * for other families. */
 bool ban_cidr_of(const struct sockaddr_storage *ss, struct ban_cidr *out);
 
+/* ban_cidr_key - C as an LPM trie key: fills K4 and returns true for an
+ * IPv4 network, else fills K6. */
+bool ban_cidr_key(const struct ban_cidr *c, struct lb_lpm4_key *k4, struct lb_lpm6_key *k6);
+
+/* ban_cidr_of_key4 / ban_cidr_of_key6 - an LPM trie key back to a CIDR. */
+void ban_cidr_of_key4(const struct lb_lpm4_key *k, struct ban_cidr *c);
+void ban_cidr_of_key6(const struct lb_lpm6_key *k, struct ban_cidr *c);
+
 /* ban_file_parse - read a ban_list file: one CIDR per line, `#` starts a
  * comment (the comment after a CIDR becomes its reason), blank lines.
  * Returns a malloc'ed array (free with ban_file_free) in *OUT, or

@@ -19,4 +19,8 @@ void bpfmaps_close(void);
  * it is not there yet (as root, at start); then create DIR. 0 or -errno. */
 int bpfmaps_ensure_dir(const char *dir);
 
+/* bpfmaps_pin - pin the BPF object FD at PATH, replacing what is pinned
+ * there. 0 or -errno. */
+int bpfmaps_pin(int fd, const char *path);
+
 #endif

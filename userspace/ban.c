@@ -397,22 +397,28 @@ static int with_change(const struct snap_ent *add, const struct ban_cidr *del)
 /* ---- the store ------------------------------------------------------------------ */
 
 /* map_key - the trie and key for C: returns the fd and fills K4 or K6. */
-static int map_key(const struct ban_cidr *c, struct lb_lpm4_key *k4, struct lb_lpm6_key *k6,
-		   void **key)
+bool ban_cidr_key(const struct ban_cidr *c, struct lb_lpm4_key *k4, struct lb_lpm6_key *k6)
 {
 	if (c->v4) {
 		k4->prefixlen = c->plen - 96u;
 		memcpy(&k4->addr, c->addr + 12, 4);
-		*key = k4;
-		return map4;
+		return true;
 	}
 	k6->prefixlen = c->plen;
 	memcpy(k6->addr, c->addr, 16);
-	*key = k6;
-	return map6;
+	return false;
 }
 
-static void cidr_of_key4(const struct lb_lpm4_key *k, struct ban_cidr *c)
+static int map_key(const struct ban_cidr *c, struct lb_lpm4_key *k4, struct lb_lpm6_key *k6,
+		   void **key)
+{
+	bool v4 = ban_cidr_key(c, k4, k6);
+
+	*key = v4 ? (void *)k4 : (void *)k6;
+	return v4 ? map4 : map6;
+}
+
+void ban_cidr_of_key4(const struct lb_lpm4_key *k, struct ban_cidr *c)
 {
 	memset(c, 0, sizeof(*c));
 	memcpy(c->addr, v4mapped, 12);
@@ -421,7 +427,7 @@ static void cidr_of_key4(const struct lb_lpm4_key *k, struct ban_cidr *c)
 	c->v4 = true;
 }
 
-static void cidr_of_key6(const struct lb_lpm6_key *k, struct ban_cidr *c)
+void ban_cidr_of_key6(const struct lb_lpm6_key *k, struct ban_cidr *c)
 {
 	memset(c, 0, sizeof(*c));
 	memcpy(c->addr, k->addr, 16);
@@ -443,7 +449,7 @@ static int map_each(int (*fn)(const struct ban_cidr *c, const struct lb_ban_val 
 			more = bpf_map_get_next_key(map4, &k4, &n4) == 0;
 			if (bpf_map_lookup_elem(map4, &k4, &v))
 				continue;
-			cidr_of_key4(&k4, &c);
+			ban_cidr_of_key4(&k4, &c);
 			cnt++;
 			if (fn(&c, &v, arg))
 				return cnt;
@@ -454,7 +460,7 @@ static int map_each(int (*fn)(const struct ban_cidr *c, const struct lb_ban_val 
 			more = bpf_map_get_next_key(map6, &k6, &n6) == 0;
 			if (bpf_map_lookup_elem(map6, &k6, &v))
 				continue;
-			cidr_of_key6(&k6, &c);
+			ban_cidr_of_key6(&k6, &c);
 			cnt++;
 			if (fn(&c, &v, arg))
 				return cnt;

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -51,6 +52,13 @@ int bpfmaps_ensure_dir(const char *dir)
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return -errno;
 	return 0;
+}
+
+int bpfmaps_pin(int fd, const char *path)
+{
+	if (unlink(path) == -1 && errno != ENOENT)
+		return -errno;
+	return bpf_obj_pin(fd, path) ? -errno : 0;
 }
 
 static int open_maps(const char *dir)

@@ -233,10 +233,9 @@ static int create_link(struct gif *g)
 	g->link_fd = fd;
 	if (pin_dir[0]) {
 		link_path(g, path, sizeof(path));
-		unlink(path);
-		if (bpf_obj_pin(fd, path))
+		if ((rc = bpfmaps_pin(fd, path)))
 			log_warn("cannot pin the XDP link of %s at %s (%d: %s): it ends with lbd",
-				 g->name, path, errno, strerror(errno));
+				 g->name, path, -rc, strerror(-rc));
 	}
 	return 0;
 }
@@ -426,17 +425,10 @@ static void sync_allow(const struct cfg *cfg)
 	/* add first, then remove what left the configuration: an address in
 	 * both lists is never unprotected in between */
 	for (int i = 0; i < cfg->nxdp_allow; i++) {
-		const struct ban_cidr *c = &cfg->xdp_allow[i];
-
-		if (c->v4) {
-			k4.prefixlen = c->plen - 96u;
-			memcpy(&k4.addr, c->addr + 12, 4);
+		if (ban_cidr_key(&cfg->xdp_allow[i], &k4, &k6))
 			bpf_map_update_elem(fd4, &k4, &one, BPF_ANY);
-		} else {
-			k6.prefixlen = c->plen;
-			memcpy(k6.addr, c->addr, 16);
+		else
 			bpf_map_update_elem(fd6, &k6, &one, BPF_ANY);
-		}
 	}
 	for (int pass = 0; pass < 2; pass++) {
 		int fd = pass ? fd6 : fd4;
@@ -446,18 +438,14 @@ static void sync_allow(const struct cfg *cfg)
 		if (bpf_map_get_next_key(fd, NULL, k))
 			continue;
 		for (bool more = true; more; memcpy(k, nk, ks)) {
-			struct ban_cidr c = {0};
+			struct ban_cidr c;
 			bool keep = false;
 
 			more = bpf_map_get_next_key(fd, k, nk) == 0;
-			if (pass) {
-				memcpy(c.addr, k6.addr, 16);
-				c.plen = (uint8_t)k6.prefixlen;
-			} else {
-				c.addr[10] = c.addr[11] = 0xff;
-				memcpy(c.addr + 12, &k4.addr, 4);
-				c.plen = (uint8_t)(96 + k4.prefixlen);
-			}
+			if (pass)
+				ban_cidr_of_key6(&k6, &c);
+			else
+				ban_cidr_of_key4(&k4, &c);
 			for (int i = 0; i < cfg->nxdp_allow && !keep; i++)
 				keep = cfg->xdp_allow[i].plen == c.plen &&
 				       memcmp(cfg->xdp_allow[i].addr, c.addr, 16) == 0;

@@ -532,7 +532,8 @@ static void conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 	http_conn_run(c);
 }
 
-/* peer_text - the client's address as text, for log lines. */
+/* peer_text - the client's address as text, for log lines (BUF is left as
+ * it is for other families). */
 static void peer_text(const struct conn *c, char *buf, size_t len)
 {
 	if (c->peer.ss_family == AF_INET)
@@ -647,34 +648,24 @@ static void ip_zone_make(void)
 static bool ip_admit(struct worker *w, const struct sockaddr_storage *peer, struct rl_node **slot)
 {
 	int max = w->cfg->conns_per_ip, rc;
-	const void *key;
-	size_t len;
+	struct ban_cidr a; /* the address, IPv4 mapped: one key form for both */
 
 	*slot = NULL;
-	if (max <= 0)
+	if (max <= 0 || !ban_cidr_of(peer, &a))
 		return true;
-	if (peer->ss_family == AF_INET) {
-		key = &((const struct sockaddr_in *)peer)->sin_addr;
-		len = 4;
-	} else if (peer->ss_family == AF_INET6) {
-		key = &((const struct sockaddr_in6 *)peer)->sin6_addr;
-		len = 16;
-	} else {
-		return true;
-	}
 	pthread_once(&ip_zone_once, ip_zone_make);
 	if (!ip_zone)
 		return true;
-	rc = rl_conn_acquire(ip_zone, key, len, max, slot);
+	rc = rl_conn_acquire(ip_zone, (const char *)a.addr, sizeof(a.addr), max, slot);
 	if (rc == -EBUSY) {
 		int64_t now = lbd_now_ms() / 1000;
-		char a[INET6_ADDRSTRLEN];
+		char text[64];
 
 		if (atomic_exchange(&ip_refused_logged, now) != now) {
-			inet_ntop(peer->ss_family, key, a, sizeof(a));
+			ban_cidr_format(&a, text, sizeof(text));
 			log_warn(
 				"client %s has %d connections open (client_conns_per_ip): more are refused",
-				a, max);
+				text, max);
 		}
 		return false;
 	}
@@ -1475,12 +1466,7 @@ static void run_access(struct conn *c)
 	if (!access_allowed(c, l)) {
 		char a[INET6_ADDRSTRLEN] = "?";
 
-		if (c->peer.ss_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)&c->peer)->sin_addr, a,
-				  sizeof(a));
-		else if (c->peer.ss_family == AF_INET6)
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&c->peer)->sin6_addr, a,
-				  sizeof(a));
+		peer_text(c, a, sizeof(a));
 		log_emit(l->error_log, LOG_ERR,
 			 "access forbidden by rule, client: %s, request: \"%.*s\"", a,
 			 (int)r->request_line.len, r->request_line.p);

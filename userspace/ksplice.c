@@ -45,11 +45,12 @@ static void pin_all(const char *dir)
 
 		if (bpf_map__is_internal(m))
 			continue;
+		int rc;
+
 		snprintf(path, sizeof(path), "%s/%s", dir, bpf_map__name(m));
-		unlink(path);
-		if (bpf_obj_pin(bpf_map__fd(m), path))
-			log_warn("cannot pin %s (%d: %s): bpftool will not show it", path, errno,
-				 strerror(errno));
+		if ((rc = bpfmaps_pin(bpf_map__fd(m), path)))
+			log_warn("cannot pin %s (%d: %s): bpftool will not show it", path, -rc,
+				 strerror(-rc));
 	}
 }
 

@@ -75,9 +75,9 @@ static void pin_one(struct bpf_map *map, const char *dir, struct steer_pin *p)
 		p->path[0] = '\0';
 		return;
 	}
-	if ((unlink(p->path) == -1 && errno != ENOENT) || bpf_obj_pin(fd, p->path)) {
+	if ((n = bpfmaps_pin(fd, p->path))) {
 		log_warn("cannot pin %s (%d: %s): steering works, bpftool cannot show it", p->path,
-			 errno, strerror(errno));
+			 -n, strerror(-n));
 		p->path[0] = '\0';
 		return;
 	}
