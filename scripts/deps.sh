@@ -9,6 +9,7 @@ pkgs=(
 	libssl-dev libpcre2-dev libnl-3-dev libnl-route-3-dev libnghttp2-dev
 	libcriterion-dev pkg-config iproute2 curl python3 socat
 	nginx-light haproxy wrk slowhttptest
+	nghttp2-client testssl.sh libnginx-mod-stream
 )
 
 missing=()
