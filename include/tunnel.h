@@ -102,8 +102,12 @@ int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side 
 
 /* tunnel_init_kernel - as tunnel_init, on the sockmap path: both sockets
  * enter lb_splice and the kernel moves the bytes once lbd has delivered
- * the early ones. -errno when the kernel path is not available (then
- * call tunnel_init). */
+ * the early ones. First it reads both sockets dry (into the early bytes,
+ * up to 1 MiB each): a socket must enter the map with no segment half
+ * read. 0 on the sockmap path; 1 when it read but could not switch (too
+ * much pending, map full): T is then a splice(2) tunnel holding what it
+ * read; -errno before anything was read when the kernel path is not
+ * available (then call tunnel_init). */
 int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
 		       const char *up_pre, size_t up_pre_len, const char *down_pre,
 		       size_t down_pre_len);
@@ -117,6 +121,10 @@ int tunnel_init_copy(struct tunnel *t, struct tunnel_side client, struct tunnel_
 /* tunnel_kernel_moved - bytes the kernel moved both ways so far (0 off
  * the sockmap path); the idle timer asks it before closing a stream. */
 uint64_t tunnel_kernel_moved(struct tunnel *t);
+
+/* tunnel_kernel_bytes - add the bytes the kernel moved per direction (BPF
+ * counts; nothing off the sockmap path) to MOVED[TUN_UP], [TUN_DOWN]. */
+void tunnel_kernel_bytes(struct tunnel *t, uint64_t moved[2]);
 
 /* tunnel_run - move bytes both ways until everything would block.
  * Returns enum tunnel_rc; *MOVED tells whether any byte moved (for the

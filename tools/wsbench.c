@@ -10,6 +10,10 @@
  *       "p50_us p99_us"
  *   wsbench bulk PORT BYTES
  *       one stream to /source/BYTES: reads them all; prints "gbit_s"
+ *   wsbench verify PORT BYTES
+ *       one stream to /pattern/BYTES (each 8-byte word holds its own
+ *       index): checks every byte arrived once and in order; prints
+ *       "gbit_s" or the offset of the first wrong byte
  *
  * Plain blocking sockets and a thread per server connection: the tool
  * measures the proxy in between, not itself.
@@ -109,6 +113,22 @@ static void *serve(void *arg)
 			if (r <= 0 || write_all(fd, buf, (size_t)r))
 				break;
 		}
+	} else if (strncmp(path, "/pattern/", 9) == 0) {
+		long long left = atoll(path + 9);
+		uint64_t word = 0;
+
+		while (left > 0) {
+			size_t n = left > BUF ? BUF : (size_t)left;
+
+			for (size_t i = 0; i < BUF / 8; i++, word++)
+				memcpy(buf + i * 8, &word, 8);
+			if (write_all(fd, buf, n))
+				break;
+			left -= (long long)n;
+		}
+		shutdown(fd, SHUT_WR);
+		while (read(fd, buf, BUF) > 0)
+			;
 	} else if (strncmp(path, "/source/", 8) == 0) {
 		long long left = atoll(path + 8);
 
@@ -227,7 +247,50 @@ int main(int argc, char **argv)
 		printf("%.2f\n", (double)want * 8 / (now_s() - t0) / 1e9);
 		return 0;
 	}
+	if (argc >= 4 && strcmp(argv[1], "verify") == 0) {
+		long long want = atoll(argv[3]), got = 0;
+		char path[64], *buf = malloc(BUF);
+		double t0;
+		int fd;
+
+		snprintf(path, sizeof(path), "/pattern/%lld", want);
+		fd = dial(atoi(argv[2]), path);
+		if (fd < 0 || !buf)
+			return fprintf(stderr, "wsbench: no stream\n"), 1;
+		t0 = now_s();
+		for (;;) {
+			ssize_t r = read(fd, buf, BUF);
+
+			if (r <= 0)
+				break;
+			for (ssize_t i = 0; i < r; i++, got++) {
+				uint64_t word = (uint64_t)got / 8;
+
+				if (buf[i] != ((const char *)&word)[got % 8]) {
+					uint64_t seen = 0;
+
+					/* the word found there: its index tells a
+					 * repeat (< expected) from a gap (>) */
+					if (i + 16 <= r)
+						memcpy(&seen, buf + i + (8 - got % 8) % 8, 8);
+					fprintf(stderr,
+						"wsbench: wrong byte at offset %lld (word %llu "
+						"expected, %llu follows)",
+						got, (unsigned long long)word,
+						(unsigned long long)seen);
+					got += r - i;
+					while ((r = read(fd, buf, BUF)) > 0)
+						got += r;
+					return fprintf(stderr, "; %lld bytes in all\n", got), 1;
+				}
+			}
+		}
+		if (got != want)
+			return fprintf(stderr, "wsbench: %lld of %lld bytes\n", got, want), 1;
+		printf("%.2f\n", (double)want * 8 / (now_s() - t0) / 1e9);
+		return 0;
+	}
 	fprintf(stderr,
-		"usage: wsbench server PORT | pingpong PORT COUNT SIZE | bulk PORT BYTES\n");
+		"usage: wsbench server PORT | pingpong PORT COUNT SIZE | bulk PORT BYTES | verify PORT BYTES\n");
 	return 2;
 }

@@ -1736,9 +1736,26 @@ static void tunnel_end(struct uconn *u)
 	struct http_req *r = &c->req;
 
 	if (u->tun) {
-		r->bytes_sent += u->tun->bytes[TUN_DOWN];
-		r->body_bytes_sent += u->tun->bytes[TUN_DOWN];
-		r->request_length += u->tun->bytes[TUN_UP];
+		uint64_t moved[2] = {0, 0};
+
+		tunnel_kernel_bytes(u->tun, moved); /* the program's counts */
+		r->bytes_sent += u->tun->bytes[TUN_DOWN] + moved[TUN_DOWN];
+		r->body_bytes_sent += u->tun->bytes[TUN_DOWN] + moved[TUN_DOWN];
+		r->request_length += u->tun->bytes[TUN_UP] + moved[TUN_UP];
+		if (u->tun->kernel) {
+			struct lb_stream st;
+
+			if (ksplice_get(u->tun->kid, &st) == 0)
+				log_emit(
+					c->req.loc->error_log, LOG_DEBUG,
+					"sockmap stream done: down %llu by lbd, %llu redirected, %llu passed; up %llu by lbd, %llu redirected, %llu passed",
+					(unsigned long long)u->tun->bytes[TUN_DOWN],
+					(unsigned long long)st.redirected[TUN_DOWN],
+					(unsigned long long)st.passed[TUN_DOWN],
+					(unsigned long long)u->tun->bytes[TUN_UP],
+					(unsigned long long)st.redirected[TUN_UP],
+					(unsigned long long)st.passed[TUN_UP]);
+		}
 	}
 	c->close_after = true;
 	c->in.start = c->in.end = 0; /* consumed by the tunnel: nothing to linger for */
@@ -1825,7 +1842,12 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 		else if (c->req.loc->kernel_splice && ksplice_ready()) {
 			rc = tunnel_init_kernel(u->tun, cs, us, c->in.data + c->in.start,
 						c->in.end - c->in.start, down, down_len);
-			if (rc)
+			if (rc > 0) {
+				log_emit(
+					c->req.loc->error_log, LOG_INFO,
+					"stream too busy to move to sockmap: relaying with splice(2)");
+				rc = 0;
+			} else if (rc)
 				log_emit(
 					c->req.loc->error_log, LOG_WARN,
 					"sockmap splicing refused (%d: %s): relaying with splice(2)",

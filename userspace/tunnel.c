@@ -28,7 +28,8 @@
 #include "tls.h"
 #include "tunnel.h"
 
-#define TUN_KBUF (64 * 1024) /* lbd's relay buffer per direction, kernel mode */
+#define TUN_KBUF      (64 * 1024)   /* lbd's relay buffer per direction, kernel mode */
+#define TUN_DRAIN_MAX (1024 * 1024) /* early bytes read at most before sockmap */
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tunnel *reg_head; /* open tunnels, newest first */
@@ -336,6 +337,51 @@ int tunnel_init_copy(struct tunnel *t, struct tunnel_side client, struct tunnel_
 	return rc;
 }
 
+/* drain - read direction D's source until the kernel holds nothing for
+ * it, behind the early bytes: the socket must enter the sockmap with no
+ * segment half read, because the verdict reader takes whole segments off
+ * the receive queue and would deliver a half-read one again. 1 drained,
+ * 0 over TUN_DRAIN_MAX (too busy to switch cleanly), -errno. */
+static int drain(struct tunnel *t, int d, int fd)
+{
+	for (;;) {
+		size_t len = t->pre_len[d];
+		char *p;
+		ssize_t n;
+
+		if (len >= TUN_DRAIN_MAX)
+			return 0;
+		if (!(p = realloc(t->pre[d], len + TUN_KBUF)))
+			return -ENOMEM;
+		t->pre[d] = p;
+		n = recv(fd, p + len, TUN_KBUF, MSG_DONTWAIT);
+		if (n > 0) {
+			t->pre_len[d] += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			t->eof[d] = true;
+			return 1;
+		}
+		if (errno == EINTR)
+			continue;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : -errno;
+	}
+}
+
+/* to_pipes - turn a relay-buffer tunnel into a splice(2) one, keeping
+ * what it read early. */
+static int to_pipes(struct tunnel *t)
+{
+	for (int d = 0; d < 2; d++) {
+		free(t->buf[d]);
+		t->buf[d] = NULL;
+		if (pipe2(t->pipe[d], O_NONBLOCK | O_CLOEXEC) == -1)
+			return -errno;
+	}
+	return 0;
+}
+
 int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
 		       const char *up_pre, size_t up_pre_len, const char *down_pre,
 		       size_t down_pre_len)
@@ -358,23 +404,58 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 	}
 	ctl.user[TUN_UP] = t->user[TUN_UP];
 	ctl.user[TUN_DOWN] = t->user[TUN_DOWN];
+	/* from here on bytes are read: a failure relays them with splice(2) */
+	if ((rc = drain(t, TUN_UP, client.fd)) <= 0 || (rc = drain(t, TUN_DOWN, upstream.fd)) <= 0)
+		goto pipes;
+	for (int d = 0; d < 2; d++)
+		*t->side[d].readable = false; /* drained: the next edge says more */
 	t->kid = ksplice_next_id();
 	rc = ksplice_open(t->kid, client.fd, upstream.fd, &ctl, t->cookies);
-	if (rc) {
+	if (rc)
+		goto pipes;
+	t->kernel = true;
+	/* Segments that arrived between the drain and the insertion sit in
+	 * the receive queue unseen by the program, and lbd's reads would take
+	 * them from there (in any size, possibly half a segment, which the
+	 * program would then see again). Setting SO_RCVLOWAT signals the
+	 * socket's data-ready, which hands them to the program now: paused,
+	 * it leaves them to lbd through the sockmap's own queue. */
+	for (int d = 0; d < 2; d++) {
+		int one = 1;
+
+		if (setsockopt(t->side[d].fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one)) == -1) {
+			rc = -errno;
+			tunnel_free(t);
+			return rc;
+		}
+	}
+	return 0;
+pipes:
+	/* (a failed socket: the splice path meets the error itself) */
+	if ((rc = to_pipes(t))) {
 		tunnel_free(t);
 		return rc;
 	}
-	t->kernel = true;
-	return 0;
+	t->kernel = false;
+	return 1;
 }
 
 uint64_t tunnel_kernel_moved(struct tunnel *t)
 {
+	uint64_t moved[2] = {0, 0};
+
+	tunnel_kernel_bytes(t, moved);
+	return moved[0] + moved[1];
+}
+
+void tunnel_kernel_bytes(struct tunnel *t, uint64_t moved[2])
+{
 	struct lb_stream st;
 
 	if (!t->kernel || ksplice_get(t->kid, &st))
-		return 0;
-	return st.redirected[0] + st.redirected[1];
+		return;
+	moved[TUN_UP] = st.redirected[TUN_UP];
+	moved[TUN_DOWN] = st.redirected[TUN_DOWN];
 }
 
 /* user_of - bytes lbd wrote to direction D's destination since that

@@ -89,9 +89,16 @@ class UpgradeServer:
                     c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s'
                               % (len(body), body))
                     continue
-                c.sendall(b'HTTP/1.1 101 Switching Protocols\r\n'
-                          b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
-                          b'Sec-WebSocket-Accept: test\r\n\r\n')
+                h101 = (b'HTTP/1.1 101 Switching Protocols\r\n'
+                        b'Upgrade: websocket\r\nConnection: Upgrade\r\n'
+                        b'Sec-WebSocket-Accept: test\r\n\r\n')
+                if path.startswith('/burst'):
+                    # the head and N bytes in one segment: the proxy reads
+                    # the head with part of the stream behind it
+                    c.sendall(h101 + pattern(int(path.split('/')[2])))
+                    c.recv(1)
+                    return
+                c.sendall(h101)
                 self._tunnel(c, path, buf)
                 return
         except OSError:
@@ -308,9 +315,9 @@ def test_tunnel_survives_reloads(t):
     s.close()
 
 
-def test_bulk_both_ways_byte_exact(t):
+def _bulk_both_ways(t, kernel):
     size = 32 << 20
-    ws, p = _setup(t)
+    ws, p = _setup(t, kernel=kernel)
     s = _connect(p, '/bulk/%d' % size)
     head, rest = _read_head(s)
     assert ' 101 ' in head
@@ -325,6 +332,34 @@ def test_bulk_both_ways_byte_exact(t):
     n, digest = tail.decode().split()
     assert int(n) == size and digest == hashlib.sha256(up).hexdigest(), tail
     s.close()
+
+
+def test_bulk_both_ways_byte_exact(t):
+    _bulk_both_ways(t, False)
+
+
+def test_sockmap_head_and_stream_in_one_segment(t):
+    """The upstream's 101 head and the first 60,000 stream bytes arrive in
+    one segment, of which lbd reads only the head's buffer (4k): the
+    socket must not enter the sockmap with that segment half read (the
+    kernel would deliver its first part twice)."""
+    if t.is_nginx:
+        t.skip('lbd\'s kernel_splice on')
+    ws, p = _setup(t, kernel=True)
+    n = 60000
+    for _ in range(5):
+        s = _connect(p, '/burst/%d' % n)
+        head, rest = _read_head(s)
+        assert ' 101 ' in head
+        got = _recv_exact(s, n, rest)
+        assert got == pattern(n)
+        s.settimeout(0.3)
+        try:
+            extra = s.recv(65536)
+        except socket.timeout:
+            extra = b''
+        assert extra == b'', 'bytes after the stream: %r' % extra[:40]
+        s.close()
 
 
 def _rss_kib(pid):
