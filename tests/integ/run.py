@@ -195,7 +195,8 @@ def run_batch(work, nthreads, report):
             label, fn, target = queue.pop(0)
             box = []
             fut = ex.submit(run_one, label, fn, target, box)
-            pending[fut] = (label, time.monotonic(), box)
+            pending[fut] = (label, time.monotonic(), box,
+                            getattr(fn, 'timeout', TEST_TIMEOUT))
 
     submit()
     while pending:
@@ -206,8 +207,8 @@ def run_batch(work, nthreads, report):
             pending.pop(fut)
             report(fut.result())
         now = time.monotonic()
-        for fut, (label, start, box) in list(pending.items()):
-            if now - start > TEST_TIMEOUT:
+        for fut, (label, start, box, limit) in list(pending.items()):
+            if now - start > limit:
                 # Kill what the test started; its thread unblocks later and
                 # its result is ignored.
                 pending.pop(fut)
@@ -215,7 +216,7 @@ def run_batch(work, nthreads, report):
                     case.cleanup()
                 r = Result(label)
                 r.status = 'FAIL'
-                r.reason = 'test exceeded %.0fs' % TEST_TIMEOUT
+                r.reason = 'test exceeded %.0fs' % limit
                 r.secs = now - start
                 report(r)
         submit()
