@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "ban-t.h"
+#include "gzip-t.h"
 #include "limit-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
@@ -243,6 +244,9 @@ struct cfg_loc {
 
 	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
 	struct rl_loc rl;
+
+	/* response compression: gzip*, gzip_static (cfg_gzip.c; inherited) */
+	struct gzip_loc gzip;
 
 	/* logs */
 	struct alog **alogs; /* access_log targets; NULL + alog_off for off */

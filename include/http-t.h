@@ -16,6 +16,7 @@
 
 #include "cfg-t.h"
 #include "ev.h"
+#include "gzip-t.h"
 #include "h1.h"
 #include "lbd.h"
 #include "pool.h"
@@ -107,6 +108,7 @@ struct http_req {
 	uint64_t request_length;   /* $request_length */
 	struct lstr resp_location; /* Location header for redirects */
 	struct lstr resp_content_type;
+	struct gzip_req gz; /* response compression (gzip.c) */
 
 	/* upstream */
 	struct uconn *up; /* the upstream leg, NULL when not proxying */

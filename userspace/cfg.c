@@ -511,6 +511,7 @@ static void loc_init(struct cfg_loc *l)
 	l->chunked_transfer_encoding = CFG_UNSET;
 	l->kernel_splice = CFG_UNSET;
 	cfg_limit_init(&l->rl);
+	cfg_gzip_init(&l->gzip);
 }
 
 /* srv_unset - the settings a server may inherit from http{}: unset. */
@@ -1496,16 +1497,17 @@ static const struct dir dirs[] = {
 	{"directio", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"msie_padding", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 
-	/* features of other lbd work in progress: accepted with a warning */
-	{"gzip", C_HSL | C_IF, 1, 1, false, set_pending, B_NONE, 0},
-	{"gzip_vary", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
-	{"gzip_proxied", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
-	{"gzip_comp_level", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
-	{"gzip_buffers", C_HSL, 2, 2, false, set_pending, B_NONE, 0},
-	{"gzip_http_version", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
-	{"gzip_min_length", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
-	{"gzip_types", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
-	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, set_pending, B_NONE, 0},
+	/* response compression (cfg_gzip.c) */
+	{"gzip", C_HSL | C_IF, 1, 1, false, cfg_set_flag, LOC(gzip.enable)},
+	{"gzip_vary", C_HSL, 1, 1, false, cfg_set_flag, LOC(gzip.vary)},
+	{"gzip_proxied", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_proxied, B_NONE, 0},
+	{"gzip_comp_level", C_HSL, 1, 1, false, cfg_set_gzip_level, B_NONE, 0},
+	{"gzip_buffers", C_HSL, 2, 2, false, cfg_set_gzip_buffers, B_NONE, 0},
+	{"gzip_http_version", C_HSL, 1, 1, false, cfg_set_gzip_http_version, B_NONE, 0},
+	{"gzip_min_length", C_HSL, 1, 1, false, cfg_set_size, LOC(gzip.min_length)},
+	{"gzip_types", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_types, B_NONE, 0},
+	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_disable, B_NONE, 0},
+	{"gzip_static", C_HSL, 1, 1, false, cfg_set_gzip_static, B_NONE, 0},
 };
 
 static const struct dir *find_dir(const char *name, unsigned ctx)
@@ -1688,6 +1690,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	}
 	MERGE_PTR(error_log);
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
+	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);
 	if (l->nprefix > 1)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Private to the configuration builder (cfg.c, cfg_proxy.c, cfg_limit.c,
- * cfg_tls.c):
+ * cfg_tls.c, cfg_gzip.c):
  * the state of one build, the scope of the directive being applied, the
  * directive table's entry type, and the helpers the files share. Not for
  * other modules.
@@ -142,6 +142,18 @@ void cfg_limit_merge(struct rl_loc *l, const struct rl_loc *p);
  * cfg_limit_release gives that state back (safe on a half-built http). */
 int cfg_limit_finish(struct build *b, struct cfg_http *h);
 void cfg_limit_release(struct cfg_http *h);
+
+/* cfg_gzip.c: gzip* and gzip_static directives */
+int cfg_set_gzip_level(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_gzip_http_version(struct build *b, struct cfg_node *n, struct scope *s,
+			      const struct dir *d);
+int cfg_set_gzip_static(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_gzip_proxied(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_gzip_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_gzip_types(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_gzip_disable(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_gzip_init(struct gzip_loc *g);
+void cfg_gzip_merge(struct gzip_loc *g, const struct gzip_loc *p);
 
 /* cfg_tls.c: ssl_* directives */
 int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

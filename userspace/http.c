@@ -29,6 +29,7 @@
 #include "ban.h"
 #include "f2b.h"
 #include "cfg.h"
+#include "gzip.h"
 #include "http.h"
 #include "limit.h"
 #include "log.h"
@@ -354,6 +355,8 @@ int http_flush(struct conn *c)
 		c->req.bytes_sent += (uint64_t)w;
 	}
 	c->out.start = c->out.end = 0;
+	if (unlikely(c->req.gz.ctx) && c->file_fd >= 0)
+		return gzip_send_file(c);
 	while (c->file_fd >= 0 && c->file_off < c->file_end) {
 		size_t n = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)(1 << 20));
 		ssize_t w = unlikely(c->tls) ? tls_sendfile(c->tls, c->file_fd, &c->file_off, n)
@@ -440,6 +443,7 @@ static void req_cleanup(struct conn *c)
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
+	gzip_req_end(c);
 }
 
 void conn_close(struct conn *c)
@@ -1237,16 +1241,23 @@ static void send_redirect(struct conn *c, int code, struct lstr loc)
 static void respond_text(struct conn *c, int code, struct lstr text)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
+	struct gzip_resp gr = {.status = code,
+			       .length = (int64_t)text.len,
+			       .content_type = lstr_c(l->default_type)};
+	int gz = gzip_begin(c, &gr);
+	size_t sent = text.len;
 
-	if (http_head_start(c, code) ||
-	    http_head_addf(c, "Content-Type: %s\r\nContent-Length: %zu\r\n", l->default_type,
-			   text.len) ||
-	    http_head_finish(c, true) || (!c->req.head && http_out_append(c, text.p, text.len))) {
+	if (gz < 0 || http_head_start(c, code) ||
+	    http_head_addf(c, "Content-Type: %s\r\n", l->default_type) ||
+	    (!gz && http_head_addf(c, "Content-Length: %zu\r\n", text.len)) || gzip_head_add(c) ||
+	    http_head_finish(c, true) ||
+	    (!c->req.head && (c->req.gz.ctx ? gzip_mem(c, text.p, text.len, &sent)
+					    : http_out_append(c, text.p, text.len)))) {
 		conn_close(c);
 		return;
 	}
 	if (!c->req.head)
-		c->req.body_bytes_sent = text.len;
+		c->req.body_bytes_sent = sent;
 	http_send_body(c);
 }
 
@@ -1844,20 +1855,25 @@ static void builtin_page(struct conn *c, int status)
 				"<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
 				"</body>\r\n</html>\r\n",
 				wire, t ? t : "", wire, t ? t : "", sig);
-	if (http_head_start(c, wire))
+	struct gzip_resp gr = {.status = wire, .length = blen, .content_type = LSTR("text/html")};
+	int gz = blen > 0 ? gzip_begin(c, &gr) : 0;
+	size_t sent = (size_t)blen;
+
+	if (gz < 0 || http_head_start(c, wire))
 		goto fail;
-	if (blen > 0 &&
-	    http_head_addf(c, "Content-Type: text/html\r\nContent-Length: %d\r\n", blen))
+	if (blen > 0 && (http_head_addf(c, "Content-Type: text/html\r\n") ||
+			 (!gz && http_head_addf(c, "Content-Length: %d\r\n", blen))))
 		goto fail;
 	if (c->req.resp_location.len &&
 	    http_head_add(c, "Location", 8, c->req.resp_location.p, c->req.resp_location.len))
 		goto fail;
-	if (http_head_finish(c, true))
+	if (gzip_head_add(c) || http_head_finish(c, true))
 		goto fail;
 	if (blen > 0 && !c->req.head) {
-		if (http_out_append(c, body, (size_t)blen))
+		if (c->req.gz.ctx ? gzip_mem(c, body, (size_t)blen, &sent)
+				  : http_out_append(c, body, (size_t)blen))
 			goto fail;
-		c->req.body_bytes_sent = (uint64_t)blen;
+		c->req.body_bytes_sent = sent;
 	}
 	http_send_body(c);
 	return;

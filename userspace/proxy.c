@@ -25,6 +25,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "gzip.h"
 #include "http.h"
 #include "ksplice.h"
 #include "log.h"
@@ -1183,6 +1184,10 @@ static void process_head(struct uconn *u, size_t n)
 		u->fr = FR_CLOSE;
 	if (up_close || u->fr == FR_CLOSE)
 		u->keepalive = false;
+	/* a short read is no proof of drained when the end is the close: the
+	 * FIN may have come with the head, in the edge already consumed */
+	if (u->fr == FR_CLOSE)
+		u->readable = true;
 	if (u->fr == FR_CHUNKED)
 		h1_chunked_init(&u->ch);
 	u->done = u->fr == FR_NONE;
@@ -1214,11 +1219,21 @@ static void process_head(struct uconn *u, size_t n)
 		goto oom;
 	if (!pass_date && http_head_date(c))
 		goto oom;
+	int gz = gzip_begin_h1(c, resp->status, u->rh, resp->nheaders);
+
+	if (gz < 0)
+		goto oom;
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		struct h1_header *h = &u->rh[i];
+		int k;
 
 		if (hidden(l, h->name) && !(resp->status == 101 && H1_IS(h->name, "upgrade")))
 			continue;
+		if (gz && (k = gzip_header(c, h->name, h->value)) != 0) {
+			if (k < 0)
+				goto oom;
+			continue;
+		}
 		if (l->redirect_mode && (H1_IS(h->name, "location") || H1_IS(h->name, "refresh"))) {
 			struct lstr v = rewrite_location(c, h->value);
 
@@ -1231,9 +1246,13 @@ static void process_head(struct uconn *u, size_t n)
 		if (http_head_add(c, h->name.p, h->name.len, h->value.p, h->value.len))
 			goto oom;
 	}
+	if (gzip_head_add(c))
+		goto oom;
 	u->chunk_out = false;
 	u->dechunk = false;
-	if (u->fr == FR_CHUNKED) {
+	if (gz) {
+		u->dechunk = u->fr == FR_CHUNKED; /* gzip.c frames its own output */
+	} else if (u->fr == FR_CHUNKED) {
 		if (r->version >= 11) {
 			if (http_out_append(c, "Transfer-Encoding: chunked\r\n", 28))
 				goto oom;
@@ -1530,6 +1549,19 @@ static void finish(struct uconn *u)
 	http_response_done(c);
 }
 
+/* next_span - frame the buffered bytes into the next span; with gzip, the
+ * compressor takes them and the span is its output (while it still holds
+ * input, nothing new is framed). */
+static int next_span(struct uconn *u)
+{
+	struct conn *c = u->c;
+
+	if (!c->req.gz.ctx || !gzip_busy(c, false))
+		if (u->rstart < u->rend && !u->done && frame(u))
+			return -1;
+	return c->req.gz.ctx ? gzip_relay(c, &u->span, &u->span_len, u->done) : 0;
+}
+
 /* relay - move the response body from upstream to client until one side
  * would block. Backpressure: nothing is read while a span is unsent. */
 static void relay(struct uconn *u)
@@ -1542,7 +1574,7 @@ static void relay(struct uconn *u)
 
 		/* Frame what is buffered first, so the head and the first body
 		 * bytes leave in one writev. */
-		if (!u->span_len && u->rstart < u->rend && !u->done && frame(u))
+		if (!u->span_len && next_span(u))
 			goto bad;
 		rc = write_pending(u);
 		if (rc < 0) {
@@ -1558,8 +1590,8 @@ static void relay(struct uconn *u)
 			return;
 		}
 		ev_timer_stop(&c->w->loop, &c->timer);
-		if (u->rstart < u->rend && !u->done) {
-			if (frame(u))
+		if ((u->rstart < u->rend && !u->done) || gzip_busy(c, u->done)) {
+			if (next_span(u))
 				goto bad;
 			continue;
 		}
@@ -1597,8 +1629,8 @@ static void relay(struct uconn *u)
 				u->srv->name);
 			goto bad;
 		}
-		if ((size_t)n < RELAY_BUF_SIZE)
-			u->readable = false; /* drained */
+		if ((size_t)n < RELAY_BUF_SIZE && u->fr != FR_CLOSE)
+			u->readable = false; /* drained (FR_CLOSE: read on to EOF/EAGAIN) */
 		u->rstart = 0;
 		u->rend = (size_t)n;
 	}
@@ -2038,4 +2070,5 @@ void proxy_worker_free(struct worker *w)
 		free(u);
 	}
 	w->nuconn_free = 0;
+	gzip_worker_free();
 }

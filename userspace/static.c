@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "gzip.h"
 #include "http.h"
 #include "log.h"
 #include "var.h"
@@ -186,7 +187,8 @@ void static_handle(struct conn *c)
 	char *path, lm[40], etag[64];
 	struct stat st;
 	struct tm tm;
-	int fd, status;
+	int fd, status, gz = 0;
+	bool gz_static;
 
 	if (!(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0) && !r->head) {
 		http_finalize(c, 405);
@@ -201,7 +203,10 @@ void static_handle(struct conn *c)
 		http_finalize(c, 404);
 		return;
 	}
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = gzip_static_open(c, path, &st);
+	gz_static = fd >= 0;
+	if (!gz_static)
+		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
 		status = errno == EACCES ? 403 : errno == ENOENT || errno == ENOTDIR ? 404 : 500;
 		if (status != 404 || l->log_not_found)
@@ -234,6 +239,10 @@ void static_handle(struct conn *c)
 		struct lstr ims = req_header(c, "If-Modified-Since");
 		struct lstr inm = req_header(c, "If-None-Match");
 
+		/* If-None-Match compares weakly (a gzipped response's tag is W/) */
+		if (inm.len > 2 && inm.p[0] == 'W' && inm.p[1] == '/')
+			inm.p += 2, inm.len -= 2;
+
 		if ((inm.len && inm.len == strlen(etag) && memcmp(inm.p, etag, inm.len) == 0) ||
 		    (!inm.len && ims.len == strlen(lm) && memcmp(ims.p, lm, ims.len) == 0)) {
 			close(fd);
@@ -248,18 +257,33 @@ void static_handle(struct conn *c)
 			return;
 		}
 	}
-	if (http_head_start(c, status) ||
-	    http_head_addf(c, "Content-Type: %s\r\nContent-Length: %lld\r\nLast-Modified: %s\r\n",
-			   static_mime_type(l, (struct lstr){path, strlen(path)}),
-			   (long long)st.st_size, lm))
+	const char *ctype = static_mime_type(l, (struct lstr){path, strlen(path)});
+
+	if (!gz_static) {
+		struct gzip_resp gr = {.status = status,
+				       .length = st.st_size,
+				       .content_type = lstr_c(ctype),
+				       .last_modified = true,
+				       .etag = status == 200};
+
+		gz = gzip_begin(c, &gr);
+		if (gz < 0)
+			goto fail_fd;
+	}
+	if (http_head_start(c, status) || http_head_addf(c, "Content-Type: %s\r\n", ctype) ||
+	    (!gz && http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
+	    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
+	    (gz_static && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
-	if (status == 200 && http_head_addf(c, "ETag: %s\r\nAccept-Ranges: bytes\r\n", etag))
+	if (status == 200 && http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
+		goto fail_fd;
+	if (status == 200 && !gz && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;
 	if (status == 200)
 		add_expires(c, l);
-	if (http_head_finish(c, true))
+	if (gzip_head_add(c) || http_head_finish(c, true))
 		goto fail_fd;
-	if (r->head || st.st_size == 0) {
+	if (r->head || (st.st_size == 0 && !gz)) {
 		close(fd);
 	} else {
 		c->file_fd = fd;

@@ -28,6 +28,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "gzip.h"
 #include "http.h"
 #include "limit.h"
 #include "tls.h"
@@ -1093,6 +1094,15 @@ static int vg_limit_conn_status(struct conn *c, struct lstr *out)
 	return s ? var_set(out, s, strlen(s)) : VAR_NOT_FOUND;
 }
 
+/* $gzip_ratio: not found unless the response was compressed. */
+static int vg_gzip_ratio(struct conn *c, struct lstr *out)
+{
+	char buf[32];
+	size_t n = gzip_ratio(c, buf, sizeof(buf));
+
+	return n ? var_copy(c, out, buf, n) : VAR_NOT_FOUND;
+}
+
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
@@ -1106,6 +1116,7 @@ static const struct var_def var_builtins[] = {
 	{"content_type", vg_content_type},
 	{"document_root", vg_document_root},
 	{"document_uri", vg_uri},
+	{"gzip_ratio", vg_gzip_ratio},
 	{"host", vg_host},
 	{"hostname", vg_hostname},
 	{"http_cookie", vg_http_cookie},
