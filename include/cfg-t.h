@@ -19,6 +19,7 @@
 
 #include "ban-t.h"
 #include "limit-t.h"
+#include "realip-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
 #include "var-t.h"
@@ -243,6 +244,9 @@ struct cfg_loc {
 
 	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
 	struct rl_loc rl;
+
+	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
+	struct realip_conf realip;
 
 	/* logs */
 	struct alog **alogs; /* access_log targets; NULL + alog_off for off */

@@ -143,6 +143,13 @@ void cfg_limit_merge(struct rl_loc *l, const struct rl_loc *p);
 int cfg_limit_finish(struct build *b, struct cfg_http *h);
 void cfg_limit_release(struct cfg_http *h);
 
+/* cfg_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
+int cfg_set_real_ip_from(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_real_ip_header(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+void cfg_realip_init(struct realip_conf *rc);
+void cfg_realip_merge(struct realip_conf *rc, const struct realip_conf *p);
+
 /* cfg_tls.c: ssl_* directives */
 int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_tls_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
