@@ -20,6 +20,7 @@
 #include "ban-t.h"
 #include "gzip-t.h"
 #include "limit-t.h"
+#include "realip-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
 #include "var-t.h"
@@ -247,6 +248,8 @@ struct cfg_loc {
 
 	/* response compression: gzip*, gzip_static (cfg_gzip.c; inherited) */
 	struct gzip_loc gzip;
+	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
+	struct realip_conf realip;
 
 	/* logs */
 	struct alog **alogs; /* access_log targets; NULL + alog_off for off */

@@ -27,6 +27,7 @@
 struct worker;
 struct uconn;
 struct tls_conn;
+struct realip_state;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
 struct buf {
@@ -158,6 +159,7 @@ struct conn {
 	struct listen_group *lg;      /* listening address it came in on */
 	struct sockaddr_storage peer; /* client address */
 	socklen_t peerlen;
+	struct realip_state *realip; /* set while peer is a real address from a header (realip.c) */
 	struct sockaddr_storage local; /* local address ($server_addr): use conn_local() */
 	socklen_t locallen;	       /* 0 until conn_local() looked it up */
 	uint64_t number;	       /* $connection */

@@ -46,6 +46,7 @@ struct worker {
 	struct ev_timer accept_timer; /* resumes accepting after EMFILE or the limit */
 	struct ev_timer tick;	      /* 1 s housekeeping (log flush) */
 	bool accept_paused;
+	bool accept_nofd;		/* paused by EMFILE/ENFILE: a close resumes it */
 	bool quitting;			/* graceful stop: no accepts, drain */
 	_Atomic int cmd;		/* WCMD_* posted by the main thread */
 	_Atomic(struct cfg *) next_cfg; /* posted configuration for WCMD_RELOAD */
@@ -81,5 +82,11 @@ int worker_bind_listeners(struct cfg *cfg, int nworkers, char *err, size_t errle
 #define RELAY_BUF_SIZE (64 * 1024)
 char *worker_relay_get(struct worker *w);
 void worker_relay_put(struct worker *w, char *b);
+
+/* worker_fd_freed - a client connection's fd was closed: when accepting
+ * was paused for want of fds (EMFILE), resume now rather than when the
+ * pause timer fires (the accept queue drains at the pace of closes, and
+ * a client waiting behind dead connections is not held for timer rounds). */
+void worker_fd_freed(struct worker *w);
 
 #endif

@@ -512,6 +512,7 @@ static void loc_init(struct cfg_loc *l)
 	l->kernel_splice = CFG_UNSET;
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
+	cfg_realip_init(&l->realip);
 }
 
 /* srv_unset - the settings a server may inherit from http{}: unset. */
@@ -1438,6 +1439,11 @@ static const struct dir dirs[] = {
 	 LOC(rl.conn_log_level)},
 	{"limit_conn_dry_run", C_HSL, 1, 1, false, cfg_set_flag, LOC(rl.conn_dry_run)},
 
+	/* realip (cfg_realip.c) */
+	{"set_real_ip_from", C_HSL, 1, 1, false, cfg_set_real_ip_from, B_NONE, 0},
+	{"real_ip_header", C_HSL, 1, 1, false, cfg_set_real_ip_header, B_NONE, 0},
+	{"real_ip_recursive", C_HSL, 1, 1, false, cfg_set_flag, LOC(realip.recursive)},
+
 	/* TLS (cfg_tls.c) */
 	{"ssl_certificate", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
 	{"ssl_certificate_key", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
@@ -1691,6 +1697,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE_PTR(error_log);
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
+	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);
 	if (l->nprefix > 1)

@@ -154,6 +154,12 @@ int cfg_set_gzip_types(struct build *b, struct cfg_node *n, struct scope *s, con
 int cfg_set_gzip_disable(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_gzip_init(struct gzip_loc *g);
 void cfg_gzip_merge(struct gzip_loc *g, const struct gzip_loc *p);
+/* cfg_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
+int cfg_set_real_ip_from(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_real_ip_header(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+void cfg_realip_init(struct realip_conf *rc);
+void cfg_realip_merge(struct realip_conf *rc, const struct realip_conf *p);
 
 /* cfg_tls.c: ssl_* directives */
 int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

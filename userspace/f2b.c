@@ -20,6 +20,7 @@
 #include "http.h"
 #include "lbd.h"
 #include "log.h"
+#include "realip.h"
 
 #define F2B_SLOTS   16384 /* counters per jail */
 #define F2B_STRIPES 64	  /* locks per jail */
@@ -171,7 +172,10 @@ void f2b_request_done(struct conn *c)
 		else if (rc != -EEXIST)
 			log_emit(l->error_log, LOG_ERR, "fail2ban \"%s\": cannot ban %s (%d: %s)",
 				 j->name, a, -rc, strerror(-rc));
-		c->close_after = true; /* its next request would be refused anyway */
+		/* its next request would be refused anyway; but behind a trusted
+		 * proxy (realip) the connection carries other clients too */
+		if (!realip_applied(c))
+			c->close_after = true;
 		break;
 	}
 }

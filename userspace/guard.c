@@ -392,6 +392,18 @@ static struct guard_bpf *load(const struct cfg *cfg, struct guard_bpf *old, int 
 	}
 	s->rodata->syn_rate = cfg->xdp_syn_rate;
 	s->rodata->syn_burst = cfg->xdp_syn_burst;
+	if (!pin_dir[0]) {
+		/* bpf_pin_path off: without a pin_root_path libbpf pins the
+		 * LIBBPF_PIN_BY_NAME maps under /sys/fs/bpf itself, shared by
+		 * every lbd started with "off" (bans leaked from one to the
+		 * next); no pinning at all is what "off" means */
+		struct bpf_map *m;
+
+		bpf_object__for_each_map(m, s->obj)
+		{
+			bpf_map__set_pin_path(m, NULL);
+		}
+	}
 	if (old && !pin_dir[0]) {
 		/* unpinned maps live in the old object: share them */
 		struct bpf_map *m, *om;

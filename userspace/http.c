@@ -33,6 +33,7 @@
 #include "http.h"
 #include "limit.h"
 #include "log.h"
+#include "realip.h"
 #include "stats.h"
 #include "status.h"
 #include "steer.h"
@@ -466,6 +467,7 @@ void conn_close(struct conn *c)
 	tls_conn_free(c->tls);
 	c->tls = NULL;
 	close(c->io.fd);
+	worker_fd_freed(w);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1453,8 +1455,12 @@ static void delay_client_closed(struct conn *c)
 static void run_content(struct conn *c)
 {
 	int64_t delay;
-	int st = rl_preaccess(c, &delay);
+	int st;
 
+	/* realip first, as in nginx's preaccess phase (location settings) */
+	if (realip_apply(c, c->req.loc))
+		return;
+	st = rl_preaccess(c, &delay);
 	if (st) {
 		http_finalize(c, st);
 		return;
@@ -1631,8 +1637,11 @@ static void start_request(struct conn *c)
 		bad_request(c, HTTP_STATUS_TO_HTTPS);
 		return;
 	}
-	/* Server-level rewrite phase; `last` acts as `break` here. */
+	/* nginx's post-read phase: realip with the server's settings */
 	r->loc = &r->srv->loc;
+	if (realip_apply(c, r->loc))
+		return;
+	/* Server-level rewrite phase; `last` acts as `break` here. */
 	if (run_rewrites(c, &r->srv->loc) == RWR_DONE)
 		return;
 	r->loc = NULL;
@@ -1644,6 +1653,7 @@ static void reset_request(struct conn *c)
 	struct http_req *r = &c->req;
 
 	req_cleanup(c);
+	realip_restore(c); /* its state is in the pool */
 	pool_reset(&c->pool);
 	memset(r, 0, offsetof(struct http_req, up_addrs));
 	r->up_addrs[0] = r->up_status[0] = r->up_resp_time[0] = r->up_conn_time[0] =
@@ -1947,8 +1957,54 @@ void http_finalize(struct conn *c, int status)
 	builtin_page(c, status);
 }
 
+/* reclaim_slow_heads - the second pass of http_reclaim, when nothing idle
+ * is left: connections that have been sending their request head (or TLS
+ * handshake) for more than HTTP_SLOW_HEAD_MS, oldest first. Slowloris
+ * from many addresses fills worker_connections with such heads, under
+ * every per-address cap, for up to client_header_timeout (60 s); nginx
+ * then stops serving anyone (tests/reliability, "slow-many"). Only under
+ * this pressure: a full worker with nothing idle. */
+#define HTTP_SLOW_HEAD_MS 1000
+/* A connection accepted a moment ago has not been read yet: its bytes
+ * may be waiting in the socket. Only one silent for longer is idle. */
+#define HTTP_SILENT_MIN_MS 100
+
+/* head_age - ms since C started its request head (or TLS handshake): the
+ * client_header_timeout deadline is armed then and never moved. */
+static int64_t head_age(const struct conn *c, int64_t now)
+{
+	if (c->timer.heap_idx < 0)
+		return 0;
+	return now - (c->timer.when - c->lg->default_srv->client_header_timeout);
+}
+
+static int reclaim_slow_heads(struct worker *w, int max)
+{
+	int64_t now = ev_now(&w->loop);
+	struct conn *c = w->conns, *prev;
+	int n = 0;
+
+	while (c && c->next)
+		c = c->next;
+	for (; c && n < max; c = prev) {
+		prev = c->prev;
+		if (c->state != CS_READ_HEAD && c->state != CS_TLS_HANDSHAKE)
+			continue;
+		if (head_age(c, now) < HTTP_SLOW_HEAD_MS)
+			continue;
+		conn_close(c);
+		n++;
+	}
+	if (n)
+		log_warn("%d worker_connections are not enough, closed %d connections "
+			 "slow to send their request head",
+			 w->cfg->worker_connections, n);
+	return n;
+}
+
 int http_reclaim(struct worker *w, int max)
 {
+	int64_t now = ev_now(&w->loop);
 	struct conn *c = w->conns, *prev;
 	int n = 0;
 
@@ -1964,11 +2020,14 @@ int http_reclaim(struct worker *w, int max)
 		 * reusable (nginx neither): client_header_timeout bounds it.
 		 */
 		if (c->state == CS_KEEPALIVE ||
-		    (c->state == CS_READ_HEAD && c->requests == 0 && c->in.end == 0)) {
+		    (c->state == CS_READ_HEAD && c->requests == 0 && c->in.end == 0 &&
+		     head_age(c, now) >= HTTP_SILENT_MIN_MS)) {
 			conn_close(c);
 			n++;
 		}
 	}
+	if (!n)
+		n = reclaim_slow_heads(w, max);
 	return n;
 }
 

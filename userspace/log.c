@@ -56,13 +56,27 @@ struct log_target *log_target_open(const char *path, enum log_level level)
 	int fd;
 
 	if (strcmp(path, "stderr") == 0 || strcmp(path, "/dev/stderr") == 0) {
-		t = calloc(1, sizeof(*t));
-		if (!t)
-			return NULL;
-		t->fd = 2;
-		t->level = level;
-		return t;
+		/* one per level, never freed: a reload must not allocate anew */
+		static struct log_target stderr_levels[ARRAY_SIZE(level_names)];
+
+		if ((unsigned)level >= ARRAY_SIZE(level_names))
+			level = LOG_ERR;
+		stderr_levels[level].fd = 2;
+		stderr_levels[level].level = level;
+		return &stderr_levels[level];
 	}
+	/* Targets live as long as lbd (configurations of every generation
+	 * point at them): share one per path and level, so that reloads do
+	 * not open the file again each time (an fd per reload, found by
+	 * tests/integ/test_faults.py). */
+	pthread_mutex_lock(&registry_lock);
+	for (t = registry; t; t = t->next) {
+		if (t->level == level && strcmp(t->path, path) == 0) {
+			pthread_mutex_unlock(&registry_lock);
+			return t;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
 	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 	if (fd == -1)
 		return NULL;

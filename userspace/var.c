@@ -31,6 +31,7 @@
 #include "gzip.h"
 #include "http.h"
 #include "limit.h"
+#include "realip.h"
 #include "tls.h"
 #include "var.h"
 
@@ -686,6 +687,22 @@ static int vg_server_port(struct conn *c, struct lstr *out)
 	return var_port(c, out, conn_local(c));
 }
 
+/* $realip_remote_addr, $realip_remote_port: the TCP peer (realip.c) */
+static int vg_realip_remote_addr(struct conn *c, struct lstr *out)
+{
+	socklen_t sl;
+	const struct sockaddr_storage *ss = realip_orig(c, &sl);
+
+	return var_addr(c, out, ss, sl);
+}
+
+static int vg_realip_remote_port(struct conn *c, struct lstr *out)
+{
+	socklen_t sl;
+
+	return var_port(c, out, realip_orig(c, &sl));
+}
+
 static int vg_binary_remote_addr(struct conn *c, struct lstr *out)
 {
 	if (c->peer.ss_family == AF_INET)
@@ -1132,6 +1149,8 @@ static const struct var_def var_builtins[] = {
 	{"proxy_host", vg_proxy_host},
 	{"proxy_port", vg_proxy_port},
 	{"query_string", vg_args},
+	{"realip_remote_addr", vg_realip_remote_addr},
+	{"realip_remote_port", vg_realip_remote_port},
 	{"realpath_root", vg_realpath_root},
 	{"remote_addr", vg_remote_addr},
 	{"remote_port", vg_remote_port},

@@ -248,8 +248,17 @@ static void resume_accept(struct worker *w)
 	if (!w->accept_paused || w->quitting)
 		return;
 	w->accept_paused = false;
+	w->accept_nofd = false;
 	for (int i = 0; i < w->nls; i++)
 		ev_io_start(&w->loop, &w->ls[i].io, EPOLLIN);
+}
+
+void worker_fd_freed(struct worker *w)
+{
+	if (!w->accept_nofd || !w->accept_paused)
+		return;
+	ev_timer_stop(&w->loop, &w->accept_timer);
+	resume_accept(w);
 }
 
 static void accept_timer_cb(struct ev_loop *loop, struct ev_timer *t)
@@ -309,6 +318,7 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			    errno == ENOMEM) {
 				log_err("accept4() failed (%d: %s)", errno, strerror(errno));
 				pause_accept(w, 100);
+				w->accept_nofd = errno == EMFILE || errno == ENFILE;
 			}
 			return;
 		}

@@ -556,9 +556,14 @@ class ConnClosed(ConnectionError):
 class Conn:
     """A raw client connection: exact bytes out, parsed responses in."""
 
-    def __init__(self, port, host='127.0.0.1', timeout=IO_TIMEOUT):
+    def __init__(self, port, host='127.0.0.1', timeout=IO_TIMEOUT,
+                 source=None):
+        # source: a local address to connect from (127.0.0.2 is another
+        # client to the proxy on 127.0.0.1)
         self.timeout = timeout
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.sock = socket.create_connection(
+            (host, port), timeout=timeout,
+            source_address=(source, 0) if source else None)
         self.buf = b''
         self.eof = False
 

@@ -26,7 +26,7 @@ import socket
 import sys
 import time
 
-from harness import ConnClosed, raw_exchange
+from harness import Conn, ConnClosed, raw_exchange
 
 SMUGGLED = b'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
 H = b'Host: x\r\n'
@@ -417,6 +417,119 @@ def _make(name, data, want, smuggle):
 
 for _c in CASES:
     globals()['test_' + _c[0]] = _make(*_c)
+
+
+# -- X-Forwarded-For against realip (issue 8 item 3): the proxy trusts
+# 127.0.0.1 only (recursive on). (name, header lines, client source
+# address, nginx 1.22.1's answer, the X-Real-IP ($remote_addr) the backend
+# saw). A client-supplied address is taken only from a trusted peer, only
+# when it parses, and never from the left of an untrusted hop.
+XFF_CONF = """
+set_real_ip_from 127.0.0.1;
+real_ip_header X-Forwarded-For;
+real_ip_recursive on;
+server {
+    listen 127.0.0.1:{port};
+    location / {
+        proxy_pass http://127.0.0.1:{b1};
+        proxy_set_header X-Real-IP $remote_addr;
+    }
+}"""
+
+XFF_CASES = [
+    ('xff_plain', [b'X-Forwarded-For: 203.0.113.9'], '127.0.0.1', 200,
+     '203.0.113.9'),
+    ('xff_untrusted_peer', [b'X-Forwarded-For: 203.0.113.9'], '127.0.0.2',
+     200, '127.0.0.2'),
+    ('xff_untrusted_hop_stops_walk',
+     [b'X-Forwarded-For: 10.0.0.1, 198.51.100.4, 127.0.0.1'], '127.0.0.1',
+     200, '198.51.100.4'),
+    ('xff_all_trusted', [b'X-Forwarded-For: 127.0.0.1, 127.0.0.1'],
+     '127.0.0.1', 200, '127.0.0.1'),
+    ('xff_garbage', [b'X-Forwarded-For: <script>'], '127.0.0.1', 200,
+     '127.0.0.1'),
+    ('xff_unknown', [b'X-Forwarded-For: unknown'], '127.0.0.1', 200,
+     '127.0.0.1'),
+    ('xff_empty', [b'X-Forwarded-For:'], '127.0.0.1', 200, '127.0.0.1'),
+    ('xff_only_commas', [b'X-Forwarded-For: , ,,'], '127.0.0.1', 200,
+     '127.0.0.1'),
+    ('xff_trailing_comma', [b'X-Forwarded-For: 203.0.113.9,'], '127.0.0.1',
+     200, '203.0.113.9'),
+    ('xff_octet_overflow', [b'X-Forwarded-For: 1.2.3.256'], '127.0.0.1', 200,
+     '127.0.0.1'),
+    ('xff_broadcast', [b'X-Forwarded-For: 255.255.255.255'], '127.0.0.1',
+     200, '127.0.0.1'),
+    ('xff_leading_zeros', [b'X-Forwarded-For: 010.001.002.003'], '127.0.0.1',
+     200, '10.1.2.3'),
+    ('xff_with_port', [b'X-Forwarded-For: 203.0.113.9:8080'], '127.0.0.1',
+     200, '203.0.113.9'),
+    ('xff_bad_port', [b'X-Forwarded-For: 203.0.113.9:99999'], '127.0.0.1',
+     200, '127.0.0.1'),
+    ('xff_ipv6', [b'X-Forwarded-For: 2001:db8::1'], '127.0.0.1', 200,
+     '2001:db8::1'),
+    ('xff_ipv6_bracket_port', [b'X-Forwarded-For: [2001:db8::1]:443'],
+     '127.0.0.1', 200, '2001:db8::1'),
+    ('xff_ipv6_zone', [b'X-Forwarded-For: fe80::1%eth0'], '127.0.0.1', 200,
+     '127.0.0.1'),
+    ('xff_v4_mapped', [b'X-Forwarded-For: ::ffff:203.0.113.9'], '127.0.0.1',
+     200, '::ffff:203.0.113.9'),
+    ('xff_semicolon_list', [b'X-Forwarded-For: 1.1.1.1;2.2.2.2'],
+     '127.0.0.1', 200, '127.0.0.1'),
+    ('xff_two_headers', [b'X-Forwarded-For: 203.0.113.9',
+                         b'X-Forwarded-For: 127.0.0.1'], '127.0.0.1', 200,
+     '203.0.113.9'),
+    ('xff_lowercase_name', [b'x-forwarded-for: 203.0.113.9'], '127.0.0.1',
+     200, '203.0.113.9'),
+    ('xff_x_real_ip_ignored', [b'X-Real-IP: 203.0.113.9'], '127.0.0.1', 200,
+     '127.0.0.1'),
+    ('xff_long_chain', [b'X-Forwarded-For: ' + b', '.join(
+        [b'198.51.100.1'] + [b'127.0.0.1'] * 500)], '127.0.0.1', 200,
+     '198.51.100.1'),
+    ('xff_nul', [b'X-Forwarded-For: 203.0.113.9\x00'], '127.0.0.1', 400, None),
+    ('xff_space_before_colon', [b'X-Forwarded-For : 203.0.113.9'],
+     '127.0.0.1', 400, None),
+    ('xff_obs_fold', [b'X-Forwarded-For: 1.1.1.1,', b' 203.0.113.9'],
+     '127.0.0.1', 400, None),
+]
+
+
+def _xff_exchange(port, lines, src):
+    """One request with LINES from SRC: (status or 'close', response)."""
+    with Conn(port, source=src, timeout=4.0) as c:
+        c.send(b'GET /xff HTTP/1.1\r\nHost: x\r\n' +
+               b''.join(h + b'\r\n' for h in lines) +
+               b'Connection: close\r\n\r\n')
+        try:
+            r = c.read_response(timeout=4.0)
+        except (ConnClosed, OSError):
+            return 'close', None
+    return r.status, r
+
+
+def _run_xff(t, name, lines, src, want, want_addr):
+    b1 = t.backend('b1')
+    p = t.proxy(XFF_CONF, b1=b1)
+    status, r = _xff_exchange(p.port, lines, src)
+    assert status == want, '%s: nginx answers %r, got %r' % (
+        name, want, status)
+    if want_addr is None:
+        assert b1.count() == 0, 'forwarded: %r' % b1.paths()
+        return
+    assert r.backend == 'b1', r
+    got = b1.last().header('X-Real-IP')
+    assert got == want_addr, '%s: $remote_addr %r, nginx has %r' % (
+        name, got, want_addr)
+
+
+def _make_xff(name, lines, src, want, want_addr):
+    def test(t):
+        _run_xff(t, name, lines, src, want, want_addr)
+    test.__name__ = 'test_' + name
+    return test
+
+
+for _c in XFF_CASES:
+    globals()['test_' + _c[0]] = _make_xff(*_c)
 
 
 def probe():
