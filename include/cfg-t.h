@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 
 #include "ban-t.h"
+#include "cache-t.h"
 #include "limit-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
@@ -243,6 +244,7 @@ struct cfg_loc {
 
 	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
 	struct rl_loc rl;
+	struct cache_loc cache; /* proxy_cache_* (cfg_cache.c) */
 
 	/* logs */
 	struct alog **alogs; /* access_log targets; NULL + alog_off for off */
@@ -340,6 +342,8 @@ struct cfg_http {
 	int njails;
 	struct rl_zone_conf *rl_zones; /* limit_req_zone / limit_conn_zone names */
 	struct tls_conf tls;	       /* http-level ssl_* settings (cfg_tls.c) */
+
+	struct cache_zone_conf *cache_zones; /* proxy_cache_path zones (cfg_cache.c) */
 };
 
 /* enum cfg_xdp_mode - `xdp_attach IFACE mode=...`. */
