@@ -19,6 +19,7 @@
 
 #include "ban-t.h"
 #include "gzip-t.h"
+#include "cache-t.h"
 #include "limit-t.h"
 #include "realip-t.h"
 #include "tls-t.h"
@@ -245,6 +246,7 @@ struct cfg_loc {
 
 	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
 	struct rl_loc rl;
+	struct cache_loc cache; /* proxy_cache_* (cfg_cache.c) */
 
 	/* response compression: gzip*, gzip_static (cfg_gzip.c; inherited) */
 	struct gzip_loc gzip;
@@ -347,6 +349,8 @@ struct cfg_http {
 	int njails;
 	struct rl_zone_conf *rl_zones; /* limit_req_zone / limit_conn_zone names */
 	struct tls_conf tls;	       /* http-level ssl_* settings (cfg_tls.c) */
+
+	struct cache_zone_conf *cache_zones; /* proxy_cache_path zones (cfg_cache.c) */
 };
 
 /* enum cfg_xdp_mode - `xdp_attach IFACE mode=...`. */

@@ -28,6 +28,7 @@ struct worker;
 struct uconn;
 struct tls_conn;
 struct realip_state;
+struct cache_req;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
 struct buf {
@@ -113,6 +114,9 @@ struct http_req {
 
 	/* upstream */
 	struct uconn *up; /* the upstream leg, NULL when not proxying */
+
+	/* proxy_cache use (cache.c, request pool), or NULL */
+	struct cache_req *cache;
 
 	/* timing */
 	int64_t start_us;	    /* first byte of the request (monotonic) */

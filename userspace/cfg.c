@@ -513,6 +513,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
 	cfg_realip_init(&l->realip);
+	cfg_cache_init(&l->cache);
 }
 
 /* srv_unset - the settings a server may inherit from http{}: unset. */
@@ -1443,6 +1444,23 @@ static const struct dir dirs[] = {
 	{"set_real_ip_from", C_HSL, 1, 1, false, cfg_set_real_ip_from, B_NONE, 0},
 	{"real_ip_header", C_HSL, 1, 1, false, cfg_set_real_ip_header, B_NONE, 0},
 	{"real_ip_recursive", C_HSL, 1, 1, false, cfg_set_flag, LOC(realip.recursive)},
+	/* proxy cache (cfg_cache.c) */
+	{"proxy_cache_path", C_HTTP, 2, ARGS_ANY, false, cfg_set_cache_path, B_NONE, 0},
+	{"proxy_cache", C_HSL, 1, 1, false, cfg_set_cache, B_NONE, 0},
+	{"proxy_cache_key", C_HSL, 1, 1, false, cfg_set_cache_key, B_NONE, 0},
+	{"proxy_cache_valid", C_HSL, 1, ARGS_ANY, false, cfg_set_cache_valid, B_NONE, 0},
+	{"proxy_cache_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_cache_methods, B_NONE, 0},
+	{"proxy_cache_bypass", C_HSL, 1, ARGS_ANY, false, cfg_set_cache_cond, B_NONE, 0},
+	{"proxy_no_cache", C_HSL, 1, ARGS_ANY, false, cfg_set_cache_cond, B_NONE, 0},
+	{"proxy_ignore_headers", C_HSL, 1, ARGS_ANY, false, cfg_set_ignore_headers, B_NONE, 0},
+	{"proxy_cache_min_uses", C_HSL, 1, 1, false, set_num, LOC(cache.min_uses)},
+	{"proxy_cache_lock", C_HSL, 1, 1, false, cfg_set_flag, LOC(cache.lock)},
+	{"proxy_cache_lock_timeout", C_HSL, 1, 1, false, set_msec, LOC(cache.lock_timeout)},
+	{"proxy_cache_lock_age", C_HSL, 1, 1, false, set_msec, LOC(cache.lock_age)},
+	{"proxy_cache_use_stale", C_HSL, 1, ARGS_ANY, false, cfg_set_cache_use_stale, B_NONE, 0},
+	{"proxy_cache_background_update", C_HSL, 1, 1, false, cfg_set_cache_pending_flag,
+	 LOC(cache.background_update)},
+	{"proxy_cache_revalidate", C_HSL, 1, 1, false, cfg_set_flag, LOC(cache.revalidate)},
 
 	/* TLS (cfg_tls.c) */
 	{"ssl_certificate", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
@@ -1698,6 +1716,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
+	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);
 	if (l->nprefix > 1)
@@ -1852,6 +1871,8 @@ static int finish_http(struct build *b, struct cfg_http *h)
 	if (cfg_tls_finish(b, h))
 		return -1;
 	if (cfg_limit_finish(b, h))
+		return -1;
+	if (cfg_cache_finish(b, h))
 		return -1;
 	h->upstreams = b->groups;
 	h->nupstreams = b->ngroups;
@@ -2100,6 +2121,7 @@ void cfg_unref(struct cfg *c)
 		for (int i = 0; i < c->http->nupstreams; i++)
 			ups_group_release(c->http->upstreams[i]);
 		cfg_limit_release(c->http);
+		cfg_cache_release(c->http);
 		cfg_tls_release(c->http);
 	}
 	for (int i = 0; i < c->nalogs; i++)

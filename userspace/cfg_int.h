@@ -137,6 +137,24 @@ int cfg_set_limit_status(struct build *b, struct cfg_node *n, struct scope *s, c
 int cfg_set_limit_log_level(struct build *b, struct cfg_node *n, struct scope *s,
 			    const struct dir *d);
 void cfg_limit_init(struct rl_loc *l);
+/* cfg_cache.c: proxy_cache_path and proxy_cache_* directives */
+int cfg_set_cache_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_cache_key(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_cache_valid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_cache_cond(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_cache_methods(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_cache_use_stale(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d);
+int cfg_set_cache_pending_flag(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d);
+void cfg_cache_init(struct cache_loc *cl);
+void cfg_cache_merge(struct cache_loc *l, const struct cache_loc *p);
+int cfg_cache_finish(struct build *b, struct cfg_http *h);
+void cfg_cache_release(struct cfg_http *h);
 void cfg_limit_merge(struct rl_loc *l, const struct rl_loc *p);
 /* cfg_limit_finish - check the zone names and bind them to shared state;
  * cfg_limit_release gives that state back (safe on a half-built http). */

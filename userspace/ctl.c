@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "ctl.h"
 #include "ban.h"
+#include "cache.h"
 #include "guard.h"
 #include "hc.h"
 #include "ksplice.h"
@@ -186,6 +187,8 @@ static int cmd_ban_list(struct ctl_req *r);
 static int cmd_ban_flush(struct ctl_req *r);
 static int cmd_kernel_stats(struct ctl_req *r);
 static int cmd_conns(struct ctl_req *r);
+static int cmd_cache_list(struct ctl_req *r);
+static int cmd_cache_purge(struct ctl_req *r);
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{"help", NULL, "", 0, 0, cmd_help, "list the commands"},
@@ -214,6 +217,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	 "open upgraded streams (WebSockets): client, upstream, age, bytes each way"},
 	{"kernel", "stats", "", 0, 0, cmd_kernel_stats,
 	 "XDP guard: interfaces, SYN limit, packets passed and dropped by reason"},
+	{"cache", "list", "[ZONE]", 0, 1, cmd_cache_list,
+	 "proxy cache zones: size, entries, hits, misses, hit ratio"},
+	{"cache", "purge", "ZONE KEY|PREFIX*", 2, 2, cmd_cache_purge,
+	 "remove the entry of KEY (or every key starting with PREFIX) from ZONE"},
 };
 
 static int cmd_help(struct ctl_req *r)
@@ -1436,4 +1443,93 @@ void ctl_server_close(struct ctl_server *s)
 	close(s->epfd);
 	unlink(s->path);
 	free(s);
+}
+
+/* ---- cache ------------------------------------------------------------------ */
+
+struct zone_names {
+	char names[16][64];
+	int n;
+};
+
+static void zone_name_add(const char *name, void *arg)
+{
+	struct zone_names *zn = arg;
+
+	if (zn->n < (int)ARRAY_SIZE(zn->names))
+		snprintf(zn->names[zn->n++], sizeof(zn->names[0]), "%s", name);
+}
+
+static int cmd_cache_list(struct ctl_req *r)
+{
+	struct zone_names zn = {0};
+	int shown = 0;
+
+	if (r->argc)
+		zone_name_add(r->argv[0], &zn);
+	else
+		cache_zone_names(zone_name_add, &zn);
+	if (!r->json)
+		out_printf(r->out, "%-16s %12s %12s %9s %10s %10s %9s  %s\n", "zone", "size",
+			   "max_size", "entries", "hits", "misses", "hit ratio", "path");
+	else if (!r->argc)
+		out_add(r->out, "[", 1);
+	for (int i = 0; i < zn.n; i++) {
+		struct cache_stats st;
+		uint64_t total;
+		double ratio;
+
+		if (cache_zone_stats(zn.names[i], &st)) {
+			if (r->argc)
+				return req_fail(r, "no cache zone \"%s\"", zn.names[i]);
+			continue;
+		}
+		total = st.hits + st.misses;
+		ratio = total ? 100.0 * (double)st.hits / (double)total : 0.0;
+		if (r->json) {
+			out_printf(r->out, "%s{\"zone\":", shown ? "," : "");
+			out_json_str(r->out, zn.names[i]);
+			out_add(r->out, ",\"path\":", 8);
+			out_json_str(r->out, st.path);
+			out_printf(r->out,
+				   ",\"size\":%llu,\"max_size\":%llu,\"entries\":%llu,"
+				   "\"slots\":%llu,\"hits\":%llu,\"misses\":%llu,"
+				   "\"hit_ratio\":%.4f,\"stores\":%llu,\"store_errors\":%llu}",
+				   (unsigned long long)st.size, (unsigned long long)st.max_size,
+				   (unsigned long long)st.entries, (unsigned long long)st.slots,
+				   (unsigned long long)st.hits, (unsigned long long)st.misses,
+				   ratio / 100.0, (unsigned long long)st.stores,
+				   (unsigned long long)st.store_err);
+		} else {
+			out_printf(r->out, "%-16s %12llu %12llu %9llu %10llu %10llu %8.1f%%  %s\n",
+				   zn.names[i], (unsigned long long)st.size,
+				   (unsigned long long)st.max_size, (unsigned long long)st.entries,
+				   (unsigned long long)st.hits, (unsigned long long)st.misses,
+				   ratio, st.path);
+		}
+		shown++;
+	}
+	if (r->json)
+		out_add(r->out, r->argc ? "\n" : "]\n", r->argc ? 1 : 2);
+	return 0;
+}
+
+static int cmd_cache_purge(struct ctl_req *r)
+{
+	const char *key = r->argv[1];
+	size_t len = strlen(key);
+	bool prefix = len && key[len - 1] == '*';
+	long n = cache_purge(r->argv[0], key, prefix ? len - 1 : len, prefix);
+
+	if (n < 0)
+		return req_fail(r, "no cache zone \"%s\"", r->argv[0]);
+	log_notice("cache zone \"%s\": %ld entries purged by lbctl (\"%s\")", r->argv[0], n, key);
+	if (r->json) {
+		out_add(r->out, "{\"zone\":", 8);
+		out_json_str(r->out, r->argv[0]);
+		out_printf(r->out, ",\"purged\":%ld}\n", n);
+	} else {
+		out_printf(r->out, "%ld entries purged from %s\n", n, r->argv[0]);
+	}
+	return 0;
 }

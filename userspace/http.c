@@ -26,6 +26,7 @@
 #include <pcre2.h>
 
 #include "alog.h"
+#include "cache.h"
 #include "ban.h"
 #include "f2b.h"
 #include "cfg.h"
@@ -435,6 +436,7 @@ static void req_cleanup(struct conn *c)
 
 	if (r->up)
 		proxy_abort(c);
+	cache_req_cleanup(c);
 	rl_release(c);
 	if (r->body_fd >= 0)
 		close(r->body_fd);

@@ -29,6 +29,7 @@
 
 #include "alog.h"
 #include "bpfmaps.h"
+#include "cache.h"
 #include "cfg.h"
 #include "ctl.h"
 #include "guard.h"
@@ -366,6 +367,8 @@ static int drop_privileges(const struct cfg *c)
 	rc = log_chown_all(ids.uid, ids.gid);
 	if (!rc)
 		rc = alog_chown_all(ids.uid, ids.gid);
+	if (!rc)
+		rc = cache_chown_all(ids.uid, ids.gid); /* the workers write the cache */
 	if (rc)
 		log_warn("cannot give the log files to \"%s\" (%d: %s): reopening them may fail",
 			 ids.name, -rc, strerror(-rc));

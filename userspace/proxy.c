@@ -26,6 +26,7 @@
 #include <pcre2.h>
 
 #include "gzip.h"
+#include "cache.h"
 #include "http.h"
 #include "ksplice.h"
 #include "log.h"
@@ -679,7 +680,7 @@ static int build_request(struct uconn *u)
 	const struct proxy_pass *pp = l->proxy;
 	struct sbuf b = {.pool = &c->pool};
 	bool conn_set = false, host_set = false;
-	struct lstr v;
+	struct lstr v, iv;
 
 	sb_add(&b, r->method.p, r->method.len);
 	sb_add(&b, " ", 1);
@@ -723,6 +724,12 @@ static int build_request(struct uconn *u)
 	}
 	if (!host_set)
 		sb_hdr(&b, "Host", 4, pp->host, strlen(pp->host));
+	if (cache_validators(c, &v, &iv)) { /* proxy_cache_revalidate */
+		if (v.len)
+			sb_hdr(&b, "If-Modified-Since", 17, v.p, v.len);
+		if (iv.len)
+			sb_hdr(&b, "If-None-Match", 13, iv.p, iv.len);
+	}
 	if (!conn_set) {
 		sb_hdr(&b, "Connection", 10, "close", 5);
 		u->keepalive = false;
@@ -735,7 +742,8 @@ static int build_request(struct uconn *u)
 				continue;
 			if (h->underscore && !r->srv->underscores_in_headers)
 				continue;
-			if (skip_client_header(h->name) || hdr_named(&l->proxy_headers, h->name))
+			if (skip_client_header(h->name) || hdr_named(&l->proxy_headers, h->name) ||
+			    cache_skip_request_header(c, h->name))
 				continue;
 			sb_hdr(&b, h->name.p, h->name.len, h->value.p, h->value.len);
 		}
@@ -760,7 +768,8 @@ static void up_fail_final(struct uconn *u, int status)
 	struct conn *c = u->c;
 
 	up_release(u, false);
-	http_finalize(c, status);
+	if (!cache_serve_stale(c, status == 504 ? CACHE_STALE_TIMEOUT : CACHE_STALE_ERROR))
+		http_finalize(c, status);
 }
 
 /* connect_next - pick a server and connect (or take an idle connection). */
@@ -1201,6 +1210,20 @@ static void process_head(struct uconn *u, size_t n)
 			}
 		}
 	}
+	if (r->cache && cache_revalidated(c, resp)) {
+		up_release(u, false);
+		if (!cache_serve_revalidated(c))
+			http_finalize(c, 502);
+		return;
+	}
+	if (r->cache && cache_stale_bit(resp->status) && cache_has_stale(c, resp->status)) {
+		u->keepalive = false;
+		up_release(u, false);
+		if (!cache_serve_stale(c, cache_stale_bit(resp->status)))
+			http_finalize(c, 502);
+		return;
+	}
+	cache_store_begin(c, resp, r->head, hidden); /* tee before any body transformation */
 	/* client head */
 	c->out.start = c->out.end = 0;
 	r->status = resp->status;
@@ -1536,11 +1559,23 @@ static void account(struct ups_server *s, int status, int64_t us)
 				  memory_order_relaxed);
 }
 
+/* frame_tee - frame, and give the body bytes to the cache as received
+ * (before any transformation on the way to the client). */
+static int frame_tee(struct uconn *u)
+{
+	int rc = frame(u);
+
+	if (!rc && u->c->req.cache)
+		cache_tee(u->c, u->span, u->span_len, u->fr == FR_CHUNKED && !u->dechunk);
+	return rc;
+}
+
 static void finish(struct uconn *u)
 {
 	struct conn *c = u->c;
 	int64_t us = lbd_now_us() - u->try_us;
 
+	cache_store_end(c, true);
 	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
 	if (u->srv)
 		account(u->srv, u->resp.status, us);
@@ -1557,7 +1592,7 @@ static int next_span(struct uconn *u)
 	struct conn *c = u->c;
 
 	if (!c->req.gz.ctx || !gzip_busy(c, false))
-		if (u->rstart < u->rend && !u->done && frame(u))
+		if (u->rstart < u->rend && !u->done && frame_tee(u))
 			return -1;
 	return c->req.gz.ctx ? gzip_relay(c, &u->span, &u->span_len, u->done) : 0;
 }
@@ -1915,8 +1950,11 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 void proxy_start(struct conn *c)
 {
 	struct http_req *r = &c->req;
-	struct uconn *u = up_alloc(c->w);
+	struct uconn *u;
 
+	if (r->loc->cache.zc && cache_start(c, proxy_start))
+		return; /* answered from the cache, or waiting on proxy_cache_lock */
+	u = up_alloc(c->w);
 	if (!u) {
 		http_finalize(c, 500);
 		return;

@@ -29,6 +29,7 @@
 #include <pcre2.h>
 
 #include "gzip.h"
+#include "cache.h"
 #include "http.h"
 #include "limit.h"
 #include "realip.h"
@@ -973,13 +974,6 @@ static int vg_upstream_header_time(struct conn *c, struct lstr *out)
 	return var_up_str(c->req.up_hdr_time, out);
 }
 
-static int vg_not_found(struct conn *c, struct lstr *out)
-{
-	(void)c;
-	(void)out;
-	return VAR_NOT_FOUND;
-}
-
 static int vg_proxy_host(struct conn *c, struct lstr *out)
 {
 	const struct proxy_pass *pp = var_proxy(c);
@@ -1104,6 +1098,13 @@ static int vg_limit_req_status(struct conn *c, struct lstr *out)
 	return s ? var_set(out, s, strlen(s)) : VAR_NOT_FOUND;
 }
 
+static int vg_upstream_cache_status(struct conn *c, struct lstr *out)
+{
+	const char *s = cache_status_of(c);
+
+	return s ? var_set(out, s, strlen(s)) : VAR_NOT_FOUND;
+}
+
 static int vg_limit_conn_status(struct conn *c, struct lstr *out)
 {
 	const char *s = rl_conn_status_name(c->req.rl.conn_status);
@@ -1173,7 +1174,7 @@ static const struct var_def var_builtins[] = {
 	{"time_iso8601", vg_time_iso8601},
 	{"time_local", vg_time_local},
 	{"upstream_addr", vg_upstream_addr},
-	{"upstream_cache_status", vg_not_found},
+	{"upstream_cache_status", vg_upstream_cache_status},
 	{"upstream_connect_time", vg_upstream_connect_time},
 	{"upstream_header_time", vg_upstream_header_time},
 	{"upstream_response_time", vg_upstream_response_time},
