@@ -8,11 +8,17 @@
 # on PROXY_CPU, the client and the backend (build/wsbench) on LOAD_CPU.
 #
 #   bench/ws.sh            [PINGS=20000] [BULK_MB=2048] [PROXY_CPU=0] [LOAD_CPU=1]
+#                          [VERIFY_RUNS=3] [VERIFY_MB=1024]
+#
+# The last column, exact, counts streams of VERIFY_MB (wsbench verify: every
+# byte checked for its position) that arrived byte-exact, of VERIFY_RUNS.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 PINGS=${PINGS:-20000}
 BULK_MB=${BULK_MB:-2048}
+VERIFY_RUNS=${VERIFY_RUNS:-3}
+VERIFY_MB=${VERIFY_MB:-1024}
 PROXY_CPU=${PROXY_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
@@ -122,7 +128,7 @@ EOF
 	wait_port "$port"
 }
 
-printf '%-12s %12s %12s %12s %16s\n' target p50_us p99_us bulk_gbit_s proxy_cpu_s/GiB
+printf '%-12s %12s %12s %12s %16s %6s\n' target p50_us p99_us bulk_gbit_s proxy_cpu_s/GiB exact
 for t in direct lbd-sockmap lbd-splice nginx haproxy; do
 	start "$t" || {
 		printf '%-12s did not start\n' "$t"
@@ -138,7 +144,12 @@ for t in direct lbd-sockmap lbd-splice nginx haproxy; do
 		'BEGIN { printf "%.3f", (b - a) / hz / (mb / 1024) }')
 	[[ -z $pid ]] && cpu=-
 	read -r p50 p99 <<<"$pp"
-	printf '%-12s %12s %12s %12s %16s\n' "$t" "$p50" "$p99" "$gb" "$cpu"
+	ok=0
+	for _ in $(seq "$VERIFY_RUNS"); do
+		taskset -c "$LOAD_CPU" "$WS" verify "$port" $((VERIFY_MB << 20)) >/dev/null 2>&1 &&
+			ok=$((ok + 1))
+	done
+	printf '%-12s %12s %12s %12s %16s %6s\n' "$t" "$p50" "$p99" "$gb" "$cpu" "$ok/$VERIFY_RUNS"
 	if [[ -n $pid ]]; then
 		kill -TERM "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true

@@ -21,6 +21,10 @@
 
 #include "lbd_bpf.h"
 
+/* the kernel's skb behind the context (kernel 6.3+; without it the
+ * program does not look at sequences) */
+extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+
 /* lb_splice - the spliced sockets, keyed by their own cookie. */
 struct {
 	__uint(type, BPF_MAP_TYPE_SOCKHASH);
@@ -82,6 +86,27 @@ int lb_splice_verdict(struct __sk_buff *skb)
 	if (!s || !ctl)
 		return SK_PASS;
 	d = p->dir & 1;
+	if ((unsigned long)bpf_cast_to_kern_ctx) {
+		struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
+		struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&k->cb[0];
+		__u32 seq = cb->seq, end = seq + skb->len;
+		__s32 behind = (__s32)(s->next_seq[d] - seq);
+
+		if (s->seq_known[d] && behind > 0) {
+			/* begins with bytes already received: lbd drops them */
+			__u64 n = s->cut_n[d];
+			struct lb_cut *c = &s->cut[d][n % LB_CUTS];
+
+			c->at = s->passed[d];
+			c->len = (__u32)behind < skb->len ? (__u32)behind : skb->len;
+			s->cut_n[d] = n + 1;
+			if ((__s32)(end - s->next_seq[d]) > 0)
+				s->next_seq[d] = end;
+			return pass(s, d, skb->len);
+		}
+		s->next_seq[d] = end;
+		s->seq_known[d] = 1;
+	}
 	/* paused: only once lbd consumed all it was left, and nothing came
 	 * since, may this skb go through the kernel again */
 	if (s->paused[d] && ctl->resume_at[d] != s->passed[d])

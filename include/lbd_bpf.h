@@ -147,12 +147,30 @@ struct lb_splice_peer {
 	__u32 dir;    /* enum lb_splice_dir of the bytes this socket receives */
 };
 
+#define LB_CUTS 8 /* repeats a direction may hold before lbd reads past them */
+
+/* struct lb_cut - bytes of a segment the socket had already received: lbd
+ * drops LEN bytes of the passed stream starting at offset AT. */
+struct lb_cut {
+	__u64 at;
+	__u64 len;
+};
+
 /* struct lb_stream - written by the verdict program only. */
 struct lb_stream {
 	__u64 redirected[2]; /* bytes moved in the kernel, per direction */
 	__u64 passed[2];     /* bytes left to lbd (the direction was paused) */
 	__u32 paused[2];     /* 1: lbd relays the direction (too much unacked, or
 			      * lbd has not resumed it yet) */
+	/* A retransmitted segment that overlaps bytes the socket already
+	 * received is queued whole (its start before rcv_nxt), and the
+	 * sockmap's reader hands it to the program whole: the program, which
+	 * knows each segment's TCP sequence, passes such a segment to lbd and
+	 * records which of its bytes are repeats. */
+	__u32 next_seq[2];	       /* sequence the next segment should start at */
+	__u32 seq_known[2];	       /* next_seq is set */
+	__u64 cut_n[2];		       /* cuts recorded per direction */
+	struct lb_cut cut[2][LB_CUTS]; /* ring, by cut_n % LB_CUTS */
 };
 
 /* struct lb_stream_ctl - written by lbd only, read by the verdict. */
@@ -164,7 +182,7 @@ struct lb_stream_ctl {
 };
 
 _Static_assert(sizeof(struct lb_splice_peer) == 16, "lb_splice_peer layout");
-_Static_assert(sizeof(struct lb_stream) == 40, "lb_stream layout");
+_Static_assert(sizeof(struct lb_stream) == 328, "lb_stream layout");
 _Static_assert(sizeof(struct lb_stream_ctl) == 40, "lb_stream_ctl layout");
 _Static_assert(sizeof(struct lb_lpm4_key) == 8, "lb_lpm4_key layout");
 _Static_assert(sizeof(struct lb_lpm6_key) == 20, "lb_lpm6_key layout");

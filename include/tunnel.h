@@ -68,6 +68,11 @@ struct tunnel {
 	uint64_t resumed_at[2]; /* passed count last published, UINT64_MAX = never */
 	bool need_order[2];	/* bytes may have been redirected: check that they
 				    * reached the destination before lbd writes */
+	unsigned pokes[2];	/* sockmap: pokes that left bytes in the receive queue */
+	uint64_t pread[2];	/* sockmap: passed bytes lbd has read, per direction */
+	uint64_t cuts_done[2];	/* sockmap: repeats (struct lb_cut) lbd has dropped */
+	uint64_t cut_left[2];	/* sockmap: bytes of the current repeat still to drop */
+	uint64_t cut_bytes[2];	/* sockmap: bytes dropped as repeats */
 	char *buf[2];		/* lbd's relay buffer per direction (kernel mode) */
 	size_t buf_len[2], buf_off[2];
 	bool retry;	      /* a direction waits for redirected bytes to land */

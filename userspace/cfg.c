@@ -1698,7 +1698,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(chunked_transfer_encoding, 1);
 	/* off by default until the sockmap path's duplicated bytes under load
 	 * are understood (README, "WebSockets") */
-	MERGE(kernel_splice, 0);
+	MERGE(kernel_splice, 1);
 	if (!l->access_set && p) {
 		l->access = p->access;
 		l->naccess = p->naccess;

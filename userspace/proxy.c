@@ -1815,13 +1815,15 @@ static void tunnel_end(struct uconn *u)
 			if (ksplice_get(u->tun->kid, &st) == 0)
 				log_emit(
 					c->req.loc->error_log, LOG_DEBUG,
-					"sockmap stream done: down %llu by lbd, %llu redirected, %llu passed; up %llu by lbd, %llu redirected, %llu passed",
+					"sockmap stream done: down %llu by lbd, %llu redirected, %llu passed, %llu repeated; up %llu by lbd, %llu redirected, %llu passed, %llu repeated",
 					(unsigned long long)u->tun->bytes[TUN_DOWN],
 					(unsigned long long)st.redirected[TUN_DOWN],
 					(unsigned long long)st.passed[TUN_DOWN],
+					(unsigned long long)u->tun->cut_bytes[TUN_DOWN],
 					(unsigned long long)u->tun->bytes[TUN_UP],
 					(unsigned long long)st.redirected[TUN_UP],
-					(unsigned long long)st.passed[TUN_UP]);
+					(unsigned long long)st.passed[TUN_UP],
+					(unsigned long long)u->tun->cut_bytes[TUN_UP]);
 		}
 	}
 	c->close_after = true;

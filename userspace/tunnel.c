@@ -493,6 +493,93 @@ static int order_ok(struct tunnel *t, int d, int dst_fd)
 	return total >= user_of(t, d) + st.redirected[d];
 }
 
+/* poke - signal FD's data-ready (setting SO_RCVLOWAT does), so that the
+ * sockmap's reader hands what waits in the receive queue to the program. */
+static int poke(int fd)
+{
+	int one = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one)) == -1 ? -errno : 0;
+}
+
+/* sockmap_queue_ready - whether a read of the sockmap socket FD would be
+ * served from the sockmap's own queue (what the program passed), 1, or
+ * find nothing, 0. A read finding that queue empty falls back to the
+ * socket's receive queue, behind the program's back: it may take half a
+ * segment that the program later gets whole, so those bytes would go out
+ * twice. So when the sockmap's queue is empty (FIONREAD counts only it)
+ * but the receive queue is not (a peek sees bytes), poke the socket and
+ * look again; an end of stream (peek returns 0) is read as usual.
+ * *POKES counts pokes that did not help; after a few the read goes ahead
+ * (kernels whose FIONREAD counts the receive queue too never get here). */
+static int sockmap_queue_ready(int fd, unsigned *pokes)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		int inq = 0, rc;
+		char b;
+		ssize_t pk;
+
+		if (ioctl(fd, FIONREAD, &inq) == -1)
+			return -errno;
+		if (inq > 0)
+			return 1;
+		pk = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+		if (pk == 0)
+			return 1; /* end of stream: the read says so */
+		if (pk < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : 1;
+		if ((rc = poke(fd)))
+			return rc;
+	}
+	(*pokes)++;
+	return 1;
+}
+
+/* drop_repeats - buf[0, *k) holds passed bytes [pread, pread + *k) of
+ * direction D: take out those the program marked as repeats (struct
+ * lb_cut). 0, or -EPROTO when more repeats came than the ring holds. */
+static int drop_repeats(struct tunnel *t, int d, char *buf, size_t *k)
+{
+	struct lb_stream st;
+	uint64_t at = t->pread[d];
+	size_t in = 0, out = 0, n = *k;
+
+	if (ksplice_get(t->kid, &st))
+		return -errno;
+	if (st.cut_n[d] - t->cuts_done[d] > LB_CUTS)
+		return -EPROTO;
+	while (in < n) {
+		size_t keep = n - in;
+
+		if (t->cut_left[d]) {
+			size_t drop = (size_t)LBD_MIN((uint64_t)(n - in), t->cut_left[d]);
+
+			in += drop;
+			t->cut_left[d] -= drop;
+			t->cut_bytes[d] += drop;
+			continue;
+		}
+		if (t->cuts_done[d] < st.cut_n[d]) {
+			const struct lb_cut *c = &st.cut[d][t->cuts_done[d] % LB_CUTS];
+
+			if (c->at < at + in)
+				return -EPROTO; /* behind what was read: lost track */
+			if (c->at < at + n) {
+				keep = (size_t)(c->at - (at + in));
+				t->cut_left[d] = c->len;
+				t->cuts_done[d]++;
+			}
+		}
+		if (out != in)
+			memmove(buf + out, buf + in, keep);
+		out += keep;
+		in += keep;
+	}
+	t->pread[d] += n;
+	*k = out;
+	return 0;
+}
+
 /* kstep - direction D on the sockmap path: while the program leaves bytes
  * to lbd (paused), relay them through lbd's buffer; when the source is
  * drained, resume the kernel path. 0 blocked or finished, -errno failed. */
@@ -530,7 +617,22 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 		 * after the read, resume_at will not match and it keeps passing */
 		if (t->kernel && ksplice_get(t->kid, &st))
 			return -errno;
+		if (t->kernel && (rc = sockmap_queue_ready(src->fd, &t->pokes[d])) <= 0) {
+			if (rc < 0)
+				return rc;
+			*src->readable = false;
+			goto drained;
+		}
 		k = side_recv(src, t->buf[d], TUN_KBUF);
+		if (k > 0 && t->kernel) {
+			size_t kk = (size_t)k;
+
+			if ((rc = drop_repeats(t, d, t->buf[d], &kk)))
+				return rc;
+			if (!kk)
+				continue; /* all of it repeated */
+			k = (ssize_t)kk;
+		}
 		if (k > 0) {
 			t->buf_off[d] = 0;
 			t->buf_len[d] = (size_t)k;
@@ -547,6 +649,7 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 			continue;
 		if (rc < 0)
 			return rc;
+drained:
 		/* drained and delivered: hand the direction back to the kernel */
 		if (t->kernel && t->resumed_at[d] != st.passed[d]) {
 			t->resumed_at[d] = st.passed[d];

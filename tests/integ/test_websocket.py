@@ -194,8 +194,8 @@ def _recv_all(s):
 
 
 def _setup(t, idle='60s', relay=False, kernel=False, main=''):
-    """RELAY: lbd with `kernel_splice off` (its splice(2) relay, also the
-    default); KERNEL: `kernel_splice on` (sockmap). lbd only."""
+    """RELAY: lbd with `kernel_splice off` (its splice(2) relay); KERNEL:
+    `kernel_splice on` (sockmap, also the default). lbd only."""
     ws = UpgradeServer()
     t.defer(ws.close)
     extra = 'kernel_splice off;' if relay else 'kernel_splice on;' if kernel else ''
@@ -315,9 +315,9 @@ def test_tunnel_survives_reloads(t):
     s.close()
 
 
-def _bulk_both_ways(t, kernel):
+def _bulk_both_ways(t, relay):
     size = 32 << 20
-    ws, p = _setup(t, kernel=kernel)
+    ws, p = _setup(t, relay=relay)
     s = _connect(p, '/bulk/%d' % size)
     head, rest = _read_head(s)
     assert ' 101 ' in head
@@ -335,7 +335,15 @@ def _bulk_both_ways(t, kernel):
 
 
 def test_bulk_both_ways_byte_exact(t):
+    """32 MiB each way at once, through lbd's default path (sockmap)."""
     _bulk_both_ways(t, False)
+
+
+def test_bulk_both_ways_byte_exact_relay(t):
+    """The same through the splice(2) relay (`kernel_splice off`)."""
+    if t.is_nginx:
+        t.skip('lbd\'s kernel_splice off')
+    _bulk_both_ways(t, True)
 
 
 def test_sockmap_head_and_stream_in_one_segment(t):
@@ -480,13 +488,13 @@ def _lbctl_json(t, p, *args):
 def test_paths_sockmap_and_relay(t):
     """With `kernel_splice on` an upgraded stream is spliced in the kernel
     (sockmap): `lbctl conns` says so and the bytes were counted by BPF;
-    with `kernel_splice off` (the default for now) the same stream goes
+    it is the default. With `kernel_splice off` the same stream goes
     through the splice(2) relay. Both move the same bytes, half-close
     included."""
     if t.is_nginx:
         t.skip('lbd\'s kernel splicing')
     for relay, path in ((False, 'sockmap'), (True, 'splice')):
-        ws, p = _setup(t, relay=relay, kernel=not relay)
+        ws, p = _setup(t, relay=relay)  # no kernel_splice: the default
         s = _connect(p, '/echo')
         head, rest = _read_head(s)
         assert ' 101 ' in head
@@ -513,8 +521,7 @@ def test_paths_sockmap_and_relay(t):
 
 def test_sockmap_half_close(t):
     """The sockmap path (kernel_splice on): half-close both ways, as on the
-    relay. (No bulk transfer here: sockmap is off by default because a bulk
-    stream through it is not byte-exact yet; README, WebSockets.)"""
+    relay."""
     if t.is_nginx:
         t.skip('lbd\'s kernel_splice on')
     ws, p = _setup(t, kernel=True)
