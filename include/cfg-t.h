@@ -308,7 +308,14 @@ struct cfg_srv {
 	int underscores_in_headers;
 	int ignore_invalid_headers;
 	int merge_slashes;
-	struct tls_conf tls; /* ssl_* settings, merged, and their context */
+	int http2;		 /* `http2 on|off` (nginx 1.25), CFG_UNSET */
+	int h2_max_streams;	 /* http2_max_concurrent_streams (128) */
+	int64_t h2_max_field;	 /* http2_max_field_size, CFG_UNSET: large_client_header_buffers */
+	int64_t h2_max_header;	 /* http2_max_header_size, CFG_UNSET: num * size of those */
+	int64_t h2_idle_timeout; /* http2_idle_timeout ms, CFG_UNSET: keepalive_timeout */
+	int64_t h2_recv_timeout; /* http2_recv_timeout ms, CFG_UNSET: client_header_timeout */
+	int h2_max_requests;	 /* http2_max_requests, CFG_UNSET: keepalive_requests */
+	struct tls_conf tls;	 /* ssl_* settings, merged, and their context */
 	const char *file;
 	int line;
 	int index; /* position in http->servers */
@@ -321,6 +328,7 @@ struct listen_group {
 	int nservers;
 	struct cfg_srv *default_srv; /* default_server, or the first */
 	bool ssl;		     /* TLS: some listen of this address has `ssl` */
+	bool http2;		     /* `listen ... http2` or `http2 on` on this address */
 };
 
 /* struct log_format - `log_format NAME [escape=...] STRING...`. */

@@ -29,6 +29,8 @@ struct uconn;
 struct tls_conn;
 struct realip_state;
 struct cache_req;
+struct h2_conn;
+struct h2_stream;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
 struct buf {
@@ -149,6 +151,7 @@ enum conn_state {
 	CS_CLOSING,	  /* lingering close / closed, freed by defer */
 	CS_DELAY,	  /* held by limit_req until c->timer fires */
 	CS_TLS_HANDSHAKE, /* `listen ... ssl`: waiting for or in the TLS handshake */
+	CS_H2,		  /* an HTTP/2 connection: h2.c owns it until it closes */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */
@@ -184,7 +187,12 @@ struct conn {
 	struct http_req req;	       /* request in progress */
 	struct tls_conn *tls;	       /* TLS session (owned), NULL for plaintext */
 	bool plain_on_tls;	       /* plain HTTP came to a TLS address: answer 400 */
-	struct conn *next, *prev;      /* worker's connection list */
+	struct h2_conn *h2;	       /* CS_H2: the HTTP/2 session (owned), else NULL */
+	/* An HTTP/2 stream's request connection (h2.h): no socket of its
+	 * own (io.fd -1, not on the worker's list), client I/O through h2.c,
+	 * tls borrowed from the client connection for $scheme and $ssl_*. */
+	struct h2_stream *h2s;
+	struct conn *next, *prev; /* worker's connection list */
 };
 
 #endif

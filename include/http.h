@@ -53,6 +53,15 @@ void http_response_done(struct conn *c);
 void http_send_body(struct conn *c);
 
 void conn_close(struct conn *c);
+
+/* http_stream_new - the request connection of HTTP/2 stream S on client
+ * connection P (see h2.h), ready to read its request head. NULL when out
+ * of memory. The event loop owns it as any connection: conn_close(). */
+struct conn *http_stream_new(struct conn *p, struct h2_stream *s);
+
+/* http_worker_free - at the end of a worker thread: free the request
+ * connections it kept for reuse. */
+void http_worker_free(void);
 const struct sockaddr_storage *conn_local(struct conn *c);
 void conn_arm_timer(struct conn *c, int64_t ms);
 void http_conn_run(struct conn *c);

@@ -58,6 +58,12 @@ static inline bool tls_looks_like_handshake(unsigned char first)
 struct tls_conn *tls_conn_new(const struct tls_conf *t, int fd, tls_sni_fn sni, void *arg,
 			      const char *client);
 
+/* tls_conn_offer_h2 - whether ALPN may select h2 on this session (the
+ * listening address serves HTTP/2); http/1.1 is always offered.
+ * tls_conn_is_h2 - after the handshake: the client and ALPN chose h2. */
+void tls_conn_offer_h2(struct tls_conn *t, bool on);
+bool tls_conn_is_h2(const struct tls_conn *t);
+
 /* tls_conn_free - end the session: a close_notify is sent (best effort,
  * never blocking) when the handshake completed and no error was seen.
  * Does not close the socket. NULL is a no-op. */

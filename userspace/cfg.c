@@ -526,6 +526,13 @@ static void srv_unset(struct cfg_srv *srv)
 	srv->underscores_in_headers = CFG_UNSET;
 	srv->ignore_invalid_headers = CFG_UNSET;
 	srv->merge_slashes = CFG_UNSET;
+	srv->http2 = CFG_UNSET;
+	srv->h2_max_streams = CFG_UNSET;
+	srv->h2_max_field = CFG_UNSET;
+	srv->h2_max_header = CFG_UNSET;
+	srv->h2_idle_timeout = CFG_UNSET;
+	srv->h2_recv_timeout = CFG_UNSET;
+	srv->h2_max_requests = CFG_UNSET;
 }
 
 static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -787,17 +794,11 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 			l->ipv6only = 0;
 		else if (strcmp(a, "ssl") == 0)
 			l->ssl = true;
-		else if (strcmp(a, "http2") == 0) {
-			/* the guide's `listen 443 ssl http2` must load: clients
-			 * that offer h2 by ALPN fall back to HTTP/1.1 */
-			l->http2 = true;
-			cfg_warn(n,
-				 "the \"http2\" parameter is not supported by this lbd build yet: "
-				 "HTTP/1.1 is served");
-		} else if (strcmp(a, "bind") == 0 || strcmp(a, "deferred") == 0 ||
-			   strncmp(a, "so_keepalive=", 13) == 0 ||
-			   strncmp(a, "fastopen=", 9) == 0 || strncmp(a, "rcvbuf=", 7) == 0 ||
-			   strncmp(a, "sndbuf=", 7) == 0)
+		else if (strcmp(a, "http2") == 0)
+			l->http2 = true; /* h2 by ALPN, or by prior knowledge (h2.c) */
+		else if (strcmp(a, "bind") == 0 || strcmp(a, "deferred") == 0 ||
+			 strncmp(a, "so_keepalive=", 13) == 0 || strncmp(a, "fastopen=", 9) == 0 ||
+			 strncmp(a, "rcvbuf=", 7) == 0 || strncmp(a, "sndbuf=", 7) == 0)
 			cfg_warn(n, "listen parameter \"%s\" has no effect in lbd and is ignored",
 				 a);
 		else
@@ -1384,6 +1385,21 @@ static const struct dir dirs[] = {
 	{"ignore_invalid_headers", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag,
 	 SRV(ignore_invalid_headers)},
 	{"merge_slashes", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag, SRV(merge_slashes)},
+	/* HTTP/2 (h2.c): nginx 1.22's directives and 1.25's `http2 on` */
+	{"http2", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag, SRV(http2)},
+	{"http2_max_concurrent_streams", C_HTTP | C_SRV, 1, 1, false, set_num, SRV(h2_max_streams)},
+	{"http2_max_field_size", C_HTTP | C_SRV, 1, 1, false, cfg_set_size, SRV(h2_max_field)},
+	{"http2_max_header_size", C_HTTP | C_SRV, 1, 1, false, cfg_set_size, SRV(h2_max_header)},
+	{"http2_idle_timeout", C_HTTP | C_SRV, 1, 1, false, set_msec, SRV(h2_idle_timeout)},
+	{"http2_recv_timeout", C_HTTP | C_SRV, 1, 1, false, set_msec, SRV(h2_recv_timeout)},
+	{"http2_max_requests", C_HTTP | C_SRV, 1, 1, false, set_num, SRV(h2_max_requests)},
+	{"http2_chunk_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"http2_body_preread_size", C_HTTP | C_SRV, 1, 1, false, set_ignored, B_NONE, 0},
+	{"http2_recv_buffer_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
+	{"http2_streams_index_size", C_HTTP | C_SRV, 1, 1, false, set_ignored, B_NONE, 0},
+	{"http2_max_concurrent_pushes", C_HTTP | C_SRV, 1, 1, false, set_ignored, B_NONE, 0},
+	{"http2_push", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"http2_push_preload", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"allow", C_HSL, 1, 1, false, set_access, B_NONE, 0},
 	{"deny", C_HSL, 1, 1, false, set_access, B_NONE, 0},
 	{"access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
@@ -1861,6 +1877,13 @@ static int finish_http(struct build *b, struct cfg_http *h)
 		SMERGE(underscores_in_headers, 0);
 		SMERGE(ignore_invalid_headers, 1);
 		SMERGE(merge_slashes, 1);
+		SMERGE(http2, 0);
+		SMERGE(h2_max_streams, 128);
+		SMERGE(h2_max_field, CFG_UNSET);
+		SMERGE(h2_max_header, CFG_UNSET);
+		SMERGE(h2_idle_timeout, CFG_UNSET);
+		SMERGE(h2_recv_timeout, CFG_UNSET);
+		SMERGE(h2_max_requests, CFG_UNSET);
 #undef SMERGE
 		merge_tree(b, &srv->loc, &h->loc);
 		if (bind_tree(b, &srv->loc))

@@ -353,6 +353,15 @@ int cfg_tls_finish(struct build *b, struct cfg_http *h)
 				if (g->servers[i]->listens[k].ssl &&
 				    same_addr(&g->servers[i]->listens[k], g->listen))
 					g->ssl = true;
+		/* HTTP/2 likewise: `listen ... http2` on any server of the
+		 * address, or `http2 on` in one of its servers (nginx 1.25) */
+		for (int i = 0; i < g->nservers && !g->http2; i++) {
+			g->http2 = g->servers[i]->http2 == 1;
+			for (int k = 0; k < g->servers[i]->nlistens; k++)
+				if (g->servers[i]->listens[k].http2 &&
+				    same_addr(&g->servers[i]->listens[k], g->listen))
+					g->http2 = true;
+		}
 		for (int i = 0; g->ssl && i < g->nservers; i++) {
 			struct cfg_srv *srv = g->servers[i];
 

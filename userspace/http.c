@@ -29,6 +29,7 @@
 #include "cache.h"
 #include "ban.h"
 #include "f2b.h"
+#include "h2.h"
 #include "cfg.h"
 #include "gzip.h"
 #include "http.h"
@@ -319,6 +320,8 @@ int http_head_finish(struct conn *c, bool add_headers)
 
 ssize_t conn_recv(struct conn *c, void *buf, size_t len)
 {
+	if (unlikely(c->h2s))
+		return h2_recv(c, buf, len, false);
 	if (unlikely(c->tls))
 		return tls_recv(c->tls, buf, len);
 	return recv(c->io.fd, buf, len, 0);
@@ -326,6 +329,8 @@ ssize_t conn_recv(struct conn *c, void *buf, size_t len)
 
 ssize_t conn_peek(struct conn *c, void *buf, size_t len)
 {
+	if (unlikely(c->h2s))
+		return h2_recv(c, buf, len, true);
 	if (unlikely(c->tls))
 		return tls_peek(c->tls, buf, len);
 	return recv(c->io.fd, buf, len, MSG_PEEK);
@@ -336,7 +341,11 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 	ssize_t w;
 
 	do {
-		w = unlikely(c->tls) ? tls_writev(c->tls, iov, n) : writev(c->io.fd, iov, n);
+		if (unlikely(c->h2s))
+			w = h2_writev(c, iov, n);
+		else
+			w = unlikely(c->tls) ? tls_writev(c->tls, iov, n)
+					     : writev(c->io.fd, iov, n);
 	} while (w == -1 && errno == EINTR);
 	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->writable = false;
@@ -361,8 +370,9 @@ int http_flush(struct conn *c)
 		return gzip_send_file(c);
 	while (c->file_fd >= 0 && c->file_off < c->file_end) {
 		size_t n = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)(1 << 20));
-		ssize_t w = unlikely(c->tls) ? tls_sendfile(c->tls, c->file_fd, &c->file_off, n)
-					     : sendfile(c->io.fd, c->file_fd, &c->file_off, n);
+		ssize_t w = unlikely(c->h2s)   ? h2_sendfile(c, c->file_fd, &c->file_off, n)
+			    : unlikely(c->tls) ? tls_sendfile(c->tls, c->file_fd, &c->file_off, n)
+					       : sendfile(c->io.fd, c->file_fd, &c->file_off, n);
 
 		if (w == -1) {
 			if (errno == EINTR)
@@ -418,10 +428,27 @@ static void log_phase(struct conn *c)
 	f2b_request_done(c);
 }
 
+/* HTTP/2 request connections of this worker thread kept for the next
+ * stream (with their buffers and pool): a stream is one request, and a
+ * struct conn is a 5.7 KiB allocation. */
+#define HTTP_STREAM_CACHE 128
+static __thread struct conn *stream_cache;
+static __thread int nstream_cache;
+
 static void conn_free(void *arg)
 {
 	struct conn *c = arg;
 
+	if (c->h2s && nstream_cache < HTTP_STREAM_CACHE && c->in.cap <= HTTP_IN_INITIAL &&
+	    c->out.cap <= 4 * HTTP_IN_INITIAL) {
+		if (c->cfg)
+			cfg_unref(c->cfg);
+		pool_reset(&c->pool);
+		c->next = stream_cache;
+		stream_cache = c;
+		nstream_cache++;
+		return;
+	}
 	free(c->in.data);
 	free(c->out.data);
 	pool_destroy(&c->pool);
@@ -458,6 +485,18 @@ void conn_close(struct conn *c)
 	c->dead = true;
 	c->state = CS_CLOSING;
 	conn_stat(c, STATS_WAITING);
+	if (unlikely(c->h2s)) {
+		/* an HTTP/2 stream: no socket, not on the worker's list */
+		req_cleanup(c);
+		ev_timer_stop(&w->loop, &c->timer);
+		h2_stream_closed(c);
+		c->tls = NULL; /* borrowed */
+		if (ev_defer(&w->loop, conn_free, c))
+			conn_free(c);
+		return;
+	}
+	if (c->h2)
+		h2_conn_closed(c); /* closes the streams' connections first */
 	stats_conn_closed();
 	ip_release(c->ip_slot);
 	c->ip_slot = NULL;
@@ -510,6 +549,9 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 	case CS_READ_BODY:
 	case CS_UPSTREAM:
 		proxy_client_timeout(c);
+		break;
+	case CS_H2:
+		h2_conn_timeout(c);
 		break;
 	case CS_DELAY:
 		/* limit_req's delay is over: on to the access phase */
@@ -584,9 +626,15 @@ static void tls_step(struct conn *c)
 			conn_close(c);
 			return;
 		}
+		tls_conn_offer_h2(c->tls, c->lg->http2);
 	}
 	switch (tls_handshake(c->tls)) {
 	case TLS_HS_DONE:
+		if (c->lg->http2 && tls_conn_is_h2(c->tls)) {
+			conn_stat(c, STATS_WAITING); /* its streams count as requests */
+			h2_conn_start(c);
+			break;
+		}
 		c->state = CS_READ_HEAD;
 		conn_arm_timer(c, c->lg->default_srv->client_header_timeout);
 		/* the request may have come with the client's Finished */
@@ -632,6 +680,9 @@ void http_conn_run(struct conn *c)
 	case CS_DELAY:
 		if (c->peer_hup)
 			delay_client_closed(c);
+		break;
+	case CS_H2:
+		h2_conn_run(c);
 		break;
 	case CS_CLOSING:
 		break;
@@ -743,6 +794,63 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 	conn_arm_timer(c, lg->default_srv->client_header_timeout);
 }
 
+void http_worker_free(void)
+{
+	while (stream_cache) {
+		struct conn *c = stream_cache;
+
+		stream_cache = c->next;
+		free(c->in.data);
+		free(c->out.data);
+		pool_destroy(&c->pool);
+		free(c);
+	}
+	nstream_cache = 0;
+}
+
+struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
+{
+	struct conn *c = stream_cache;
+
+	if (c) {
+		/* as new, with the buffers and pool it had */
+		struct buf in = c->in, out = c->out;
+		struct pool pool = c->pool;
+
+		stream_cache = c->next;
+		nstream_cache--;
+		memset(c, 0, sizeof(*c));
+		c->in = (struct buf){.data = in.data, .cap = in.cap};
+		c->out = (struct buf){.data = out.data, .cap = out.cap};
+		c->pool = pool;
+	} else {
+		c = calloc(1, sizeof(*c));
+		if (!c)
+			return NULL;
+		pool_init(&c->pool, 4096);
+	}
+	ev_io_init(&c->io, -1, conn_io, c);
+	ev_timer_init(&c->timer, conn_timeout, c);
+	c->w = p->w;
+	c->cfg = p->cfg;
+	cfg_ref(c->cfg);
+	c->lg = p->lg;
+	c->peer = p->peer;
+	c->peerlen = p->peerlen;
+	conn_local(p);
+	c->local = p->local;
+	c->locallen = p->locallen;
+	c->number = p->number;
+	c->requests = ++p->requests;
+	c->file_fd = -1;
+	c->req.body_fd = -1;
+	c->state = CS_READ_HEAD;
+	c->tls = p->tls;
+	c->h2s = s;
+	c->writable = true;
+	return c;
+}
+
 /* ---- request head ------------------------------------------------------------- */
 
 static size_t head_limit(const struct conn *c)
@@ -811,6 +919,18 @@ static void read_head(struct conn *c)
 		}
 		if (c->in.end < c->in.cap)
 			break; /* drained the socket (likely); parse what we have */
+	}
+	/* `listen ... http2` without ssl: HTTP/2 by prior knowledge */
+	if (unlikely(c->lg->http2) && !c->tls && c->requests == 0 && !c->h2s) {
+		int m = h2_preface_match(c->in.data + c->in.start, c->in.end - c->in.start);
+
+		if (m > 0) {
+			conn_stat(c, STATS_WAITING); /* its streams count as requests */
+			h2_conn_start(c);
+			return;
+		}
+		if (m == 0)
+			return; /* a prefix of the preface: wait for the rest */
 	}
 	if (c->in.end > c->in.start)
 		process_request(c);
@@ -1728,6 +1848,8 @@ static void process_request(struct conn *c)
 			ll--;
 		r->request_line = (struct lstr){ls, ll};
 	}
+	if (unlikely(c->h2s))
+		h2_request_parsed(c);
 	st = parse_target(c);
 	if (st) {
 		bad_request(c, st);
@@ -1795,6 +1917,12 @@ void http_response_done(struct conn *c)
 		c->req.loc = &c->req.srv->loc;
 	log_phase(c);
 	conn_stat(c, STATS_WAITING);
+	if (unlikely(c->h2s)) {
+		/* a stream carries one request: end it, free its connection */
+		h2_stream_done(c);
+		conn_close(c);
+		return;
+	}
 	if (c->close_after || c->peer_closed) {
 		close_or_linger(c);
 		return;
@@ -2042,6 +2170,8 @@ void http_close_idle(struct worker *w)
 
 		if (c->state == CS_KEEPALIVE)
 			conn_close(c);
+		else if (c->state == CS_H2)
+			h2_conn_shutdown(c);
 		c = next;
 	}
 }

@@ -215,7 +215,8 @@ static void print_version(bool full)
 	if (!full)
 		return;
 	fprintf(stderr, "built by gcc %s\n", __VERSION__);
-	fprintf(stderr, "configure arguments: (Makefile) libbpf libelf openssl-3 pcre2 zlib\n");
+	fprintf(stderr,
+		"configure arguments: (Makefile) libbpf libelf openssl-3 nghttp2 pcre2 zlib\n");
 	features_print(stderr);
 }
 

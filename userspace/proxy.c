@@ -362,7 +362,9 @@ static void up_release(struct uconn *u, bool failed)
 		u->rbuf = NULL;
 	}
 	if (!failed && current && u->keepalive && u->done && u->io.fd >= 0 && !u->w->quitting &&
-	    u->requests < u->g->keepalive_requests && idle_count(u->w, u->g) < u->g->keepalive) {
+	    u->requests < u->g->keepalive_requests &&
+	    /* the worker's whole idle count bounds the group's: no walk */
+	    (u->w->nidle < u->g->keepalive || idle_count(u->w, u->g) < u->g->keepalive)) {
 		u->state = US_IDLE;
 		u->next_idle = u->w->idle;
 		u->w->idle = u;

@@ -43,12 +43,16 @@ struct tls_conn {
 	bool done;	 /* handshake complete */
 	bool failed;	 /* fatal error seen: no close_notify at the end */
 	bool shut;	 /* close_notify already sent */
+	bool offer_h2;	 /* ALPN may choose h2 (the address has http2) */
 	char client[48]; /* peer address, for log lines */
 };
 
 /* Gather buffer for small iovecs and file reads; OpenSSL copies the
  * plaintext into its own record buffer before SSL_write returns. */
 static __thread char tls_bounce[TLS_CHUNK];
+
+static int tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		    const unsigned char *in, unsigned int inlen, void *arg);
 
 /* ---- messages ----------------------------------------------------------------- */
 
@@ -365,6 +369,7 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 	}
 	set_session_cache(ctx, t);
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername);
+	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
 	t->ctx = ctx;
 	return 0;
 fail:
@@ -416,6 +421,44 @@ static int tls_servername(SSL *ssl, int *alert, void *arg)
 	SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(conf->ctx));
 	SSL_set_options(ssl, SSL_CTX_get_options(conf->ctx));
 	return SSL_TLSEXT_ERR_OK;
+}
+
+/* tls_alpn - OpenSSL's ALPN hook: the server's preference, h2 then
+ * http/1.1 where the address serves HTTP/2, http/1.1 alone elsewhere; no
+ * common protocol continues without ALPN, as nginx does. */
+static int tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		    const unsigned char *in, unsigned int inlen, void *arg)
+{
+	static const unsigned char both[] = "\x02h2\x08http/1.1";
+	static const unsigned char h1[] = "\x08http/1.1";
+	struct tls_conn *t = SSL_get_app_data(ssl);
+	unsigned char *sel;
+
+	(void)arg;
+	if (t && t->offer_h2) {
+		if (SSL_select_next_proto(&sel, outlen, both, sizeof(both) - 1, in, inlen) !=
+		    OPENSSL_NPN_NEGOTIATED)
+			return SSL_TLSEXT_ERR_NOACK;
+	} else if (SSL_select_next_proto(&sel, outlen, h1, sizeof(h1) - 1, in, inlen) !=
+		   OPENSSL_NPN_NEGOTIATED) {
+		return SSL_TLSEXT_ERR_NOACK;
+	}
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+void tls_conn_offer_h2(struct tls_conn *t, bool on)
+{
+	t->offer_h2 = on;
+}
+
+bool tls_conn_is_h2(const struct tls_conn *t)
+{
+	const unsigned char *p;
+	unsigned int n;
+
+	SSL_get0_alpn_selected(t->ssl, &p, &n);
+	return n == 2 && p[0] == 'h' && p[1] == '2';
 }
 
 struct tls_conn *tls_conn_new(const struct tls_conf *tc, int fd, tls_sni_fn sni, void *arg,

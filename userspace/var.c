@@ -860,6 +860,8 @@ static int vg_server_protocol(struct conn *c, struct lstr *out)
 		*out = LSTR("HTTP/1.0");
 	else if (c->req.version == 11)
 		*out = LSTR("HTTP/1.1");
+	else if (c->req.version == 20)
+		*out = LSTR("HTTP/2.0");
 	else
 		return VAR_NOT_FOUND;
 	return VAR_FOUND;

@@ -465,6 +465,7 @@ static void *worker_main(void *arg)
 		w->loop.defers[i].fn(w->loop.defers[i].arg);
 	w->loop.ndefers = 0;
 	proxy_worker_free(w);
+	http_worker_free();
 	alog_flush_thread();
 	return NULL;
 }

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# HTTP/2 over TLS: h2load with CLIENTS clients x STREAMS concurrent streams
+# (bounded: REQUESTS requests in all) against lbd, nginx and HAProxy in one
+# run, each with one worker pinned to PROXY_CPU, the same ECDSA P-256
+# certificate, proxying to the same backend (build/demo_backend through an
+# HTTP/1.1 keep-alive pool). Prints req/s per target and the ratios
+# lbd/nginx and lbd/HAProxy.
+#
+#   bench/h2.sh   [REQUESTS=50000] [CLIENTS=50] [STREAMS=10] [PROXY_CPU=0] [LOAD_CPU=1]
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+REQUESTS=${REQUESTS:-50000}
+CLIENTS=${CLIENTS:-50}
+STREAMS=${STREAMS:-10}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+TARGETS=${TARGETS:-lbd nginx haproxy}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
+LBD_BIN=${LBD_BIN:-$root/build/lbd}
+BACKEND_BIN=${BACKEND_BIN:-$root/build/demo_backend}
+
+make -s -C "$root" build/lbd build/demo_backend
+work=$(mktemp -d /tmp/h2bench.XXXXXX) # not /tmp/lbd-*: test cleanups sweep those
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.3
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+openssl req -x509 -nodes -days 2 -subj /CN=localhost -newkey ec \
+	-pkeyopt ec_paramgen_curve:P-256 -keyout "$work/key.pem" -out "$work/crt.pem" 2>/dev/null
+cat "$work/crt.pem" "$work/key.pem" >"$work/haproxy.pem"
+
+taskset -c "$LOAD_CPU" "$BACKEND_BIN" -q -t 1 -n bench -l 127.0.0.1:0 >"$work/backend.out" 2>&1 &
+pids+=($!)
+backend=""
+for _ in $(seq 100); do
+	backend=$(awk '/^listening /{n = split($3, a, ":"); print a[n]; exit}' "$work/backend.out")
+	[[ -n $backend ]] && break
+	sleep 0.05
+done
+[[ -n $backend ]] || {
+	echo "backend did not start" >&2
+	exit 1
+}
+
+# the config nginx and lbd share
+nginx_conf() { # PORT NAME
+	cat <<CONF
+worker_processes 1;
+pid $work/$2.pid;
+error_log $work/$2.err;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream be {
+        server 127.0.0.1:$backend;
+        keepalive 1024;  # 50 x 10 streams in flight: no upstream connection churn
+    }
+    server {
+        listen 127.0.0.1:$1 ssl http2;
+        ssl_certificate $work/crt.pem;
+        ssl_certificate_key $work/key.pem;
+        keepalive_requests 100000;
+        location / {
+            proxy_pass http://be;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+}
+
+haproxy_conf() { # PORT
+	cat <<CONF
+global
+    nbthread 1
+    maxconn 4096
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend f
+    bind 127.0.0.1:$1 ssl crt $work/haproxy.pem alpn h2,http/1.1
+    default_backend b
+backend b
+    server s1 127.0.0.1:$backend
+CONF
+}
+
+start() { # NAME -> port, pid
+	local name=$1
+	port=$(free_port)
+	mkdir -p "$work/$name/logs"
+	case $name in
+	nginx)
+		nginx_conf "$port" "$name" >"$work/$name.conf"
+		taskset -c "$PROXY_CPU" "$NGINX_BIN" -p "$work/$name/" -c "$work/$name.conf" \
+			-g 'daemon off;' 2>/dev/null &
+		;;
+	haproxy)
+		haproxy_conf "$port" >"$work/$name.cfg"
+		taskset -c "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$work/$name.cfg" 2>/dev/null &
+		;;
+	lbd)
+		nginx_conf "$port" "$name" >"$work/$name.conf"
+		taskset -c "$PROXY_CPU" "$LBD_BIN" -p "$work/$name/" -c "$work/$name.conf" \
+			2>"$work/$name.out" &
+		;;
+	esac
+	pid=$!
+	pids+=("$pid")
+	wait_port "$port"
+}
+
+declare -A rps
+printf '%-8s %12s %14s %s\n' target req_per_s 2xx notes
+for t in $TARGETS; do
+	if ! start "$t"; then
+		printf '%-8s did not start\n' "$t"
+		continue
+	fi
+	# warm-up: fills the upstream pool
+	taskset -c "$LOAD_CPU" h2load -n 2000 -c "$CLIENTS" -m "$STREAMS" \
+		"https://127.0.0.1:$port/bench" >/dev/null 2>&1 || true
+	out=$(taskset -c "$LOAD_CPU" h2load -n "$REQUESTS" -c "$CLIENTS" -m "$STREAMS" \
+		"https://127.0.0.1:$port/bench" 2>&1) || true
+	r=$(sed -n 's/^finished in .*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
+	ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
+	proto=$(sed -n 's/^Application protocol: //p' <<<"$out")
+	note=""
+	[[ "$ok" == "$REQUESTS" ]] || note="! not all 2xx"
+	[[ "$proto" == h2 ]] || note="$note ! protocol ${proto:-none}"
+	rps[$t]=${r:-0}
+	printf '%-8s %12s %14s %s\n' "$t" "${r:-failed}" "${ok:-0}/$REQUESTS" "$note"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+done
+awk -v l="${rps[lbd]:-0}" -v n="${rps[nginx]:-0}" -v h="${rps[haproxy]:-0}" 'BEGIN {
+	printf "lbd/nginx %.2f   lbd/haproxy %.2f\n", (n > 0 ? l / n : 0), (h > 0 ? l / h : 0) }'

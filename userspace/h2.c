@@ -1,0 +1,1170 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTP/2 glue: an nghttp2 server session per client connection and the
+ * translation of each stream to and from the HTTP/1.1 bytes its request
+ * connection reads and writes (see h2.h for the model). Owns the session,
+ * the per-stream buffers, and the connection-level defences: header list
+ * and header block limits (HPACK bomb, CONTINUATION flood), RST_STREAM,
+ * SETTINGS and PING budgets (rapid reset, control floods), the idle, header
+ * and send timeouts.
+ *
+ * nghttp2 callbacks never run request code: they queue the stream on
+ * h->runq, which h2_conn_run() drains after nghttp2_session_mem_recv()
+ * returns. Frames are produced with nghttp2_session_mem_send() into h->out
+ * and written in batches; a send is scheduled with ev_defer() so that the
+ * writes of many streams in one event round go out together.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <nghttp2/nghttp2.h>
+
+#include "cfg.h"
+#include "h2.h"
+#include "http.h"
+#include "log.h"
+#include "worker.h"
+
+#define H2_TX_MAX	 (64 * 1024) /* response body bytes buffered per stream, at most */
+#define H2_TX_MIN	 (16 * 1024) /* and when the client's windows are shut */
+#define H2_OUT_BATCH	 (64 * 1024) /* frames gathered before one write */
+#define H2_CONN_WINDOW	 (1 << 20)   /* connection receive window (bytes) */
+#define H2_READ_CHUNK	 16384	     /* bytes read from the socket at a time */
+#define H2_READS_PER_RUN 32	     /* reads per event before yielding to others */
+#define H2_RST_BUDGET	 200	     /* RST_STREAM frames a client may send per second */
+#define H2_CTRL_BUDGET	 1000	     /* SETTINGS, PING, PRIORITY, empty DATA per second */
+#define H2_MAX_CONT	 64	     /* CONTINUATION frames in one header block */
+#define H2_HEAD_MAX	 (64 * 1024) /* response head from the request code */
+#define H2_SEND_ROUNDS	 16	     /* send/wake rounds per flush */
+
+/* struct h2_stream - one stream: the request's connection and the bytes
+ * between it and the session. Freed when nghttp2 closed the stream and
+ * the request connection is gone, whichever comes last. */
+struct h2_stream {
+	struct h2_conn *h;	       /* owning session */
+	struct conn *c;		       /* the request connection, NULL once closed */
+	int32_t id;		       /* stream id */
+	struct buf rx;		       /* request bytes (HTTP/1.1) not yet read by c */
+	size_t rx_data;		       /* DATA payload in rx not yet given back to the windows */
+	struct buf hdrs;	       /* regular header lines being assembled */
+	struct buf cookie;	       /* cookie crumbs joined with "; " */
+	struct buf pseudo;	       /* :method, :path, :authority values, NUL separated */
+	size_t m_off, p_off, a_off;    /* offsets+1 of those in pseudo (0: absent) */
+	size_t hdr_bytes;	       /* header list size so far (RFC 9113 counting) */
+	bool has_host;		       /* a host header was sent */
+	bool has_cl;		       /* a content-length header was sent */
+	bool rx_chunked;	       /* the body is framed as chunks in rx */
+	bool rx_eof;		       /* END_STREAM received */
+	bool started;		       /* the request head is built */
+	bool pending_start;	       /* its request connection is yet to be made */
+	bool closed;		       /* nghttp2 closed the stream */
+	bool head_sent;		       /* response HEADERS submitted */
+	bool no_body;		       /* the response has no body (HEAD, 204, 304) */
+	bool resp_chunked;	       /* the response body arrives chunked */
+	bool tx_eof;		       /* the whole response is in tx */
+	bool deferred;		       /* the data source returned DEFERRED */
+	bool want_write;	       /* c was told EAGAIN: wake it when tx drains */
+	bool queued;		       /* on h->runq */
+	struct h1_chunked ch;	       /* response de-chunking state */
+	struct buf head;	       /* response head being collected */
+	struct buf tx;		       /* response body bytes not yet framed */
+	struct h2_stream *next, *prev; /* h->streams */
+	struct h2_stream *qnext;       /* h->runq */
+};
+
+/* struct h2_conn - the session of one client connection. */
+struct h2_conn {
+	nghttp2_session *s;	      /* the session */
+	struct conn *c;		      /* the client connection */
+	struct h2_stream *streams;    /* all streams not yet freed */
+	int nstreams;		      /* their count */
+	struct h2_stream *runq;	      /* streams with news for their request connection */
+	struct h2_stream **runq_tail; /* where to append */
+	struct buf out;		      /* frames not yet written */
+	size_t field_max;	      /* one header's name + value (bytes) */
+	size_t list_max;	      /* whole header list, RFC 9113 counting */
+	size_t blk_bytes;	      /* compressed bytes of the header block being read */
+	int blk_frames;		      /* CONTINUATIONs in it */
+	bool in_block;		      /* a header block is incomplete */
+	int64_t budget_sec;	      /* second of the counters below */
+	int rst_count;		      /* RST_STREAM received this second */
+	int ctrl_count;		      /* those of H2_CTRL_BUDGET this second */
+	int requests;		      /* streams started */
+	int max_requests;	      /* then GOAWAY */
+	uint32_t fatal;		      /* error code to end the session with, 0 none */
+	struct ev_timer yield;	      /* resumes reading after others had their turn */
+	bool goaway;		      /* graceful GOAWAY submitted */
+	bool sched;		      /* a deferred run is queued */
+	bool dead;		      /* the client connection closed */
+};
+
+static void h2_schedule(struct h2_conn *h);
+static void h2_flush(struct h2_conn *h);
+
+/* ---- small helpers -------------------------------------------------------------- */
+
+static int buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (!n)
+		return 0;
+	if (b->cap - b->end < n) {
+		size_t live = b->end - b->start, cap = b->cap ? b->cap : 256;
+		char *d;
+
+		if (b->start && b->cap - live >= n) {
+			memmove(b->data, b->data + b->start, live);
+			b->start = 0;
+			b->end = live;
+		} else {
+			while (cap - live < n)
+				cap *= 2;
+			if (b->start) {
+				memmove(b->data, b->data + b->start, live);
+				b->start = 0;
+				b->end = live;
+			}
+			d = realloc(b->data, cap);
+			if (!d)
+				return -ENOMEM;
+			b->data = d;
+			b->cap = cap;
+		}
+	}
+	memcpy(b->data + b->end, p, n);
+	b->end += n;
+	return 0;
+}
+
+static inline size_t buf_len(const struct buf *b)
+{
+	return b->end - b->start;
+}
+
+static void buf_drop(struct buf *b)
+{
+	free(b->data);
+	*b = (struct buf){0};
+}
+
+int h2_preface_match(const char *buf, size_t len)
+{
+	size_t n = len < H2_PREFACE_LEN ? len : H2_PREFACE_LEN;
+
+	if (memcmp(buf, H2_PREFACE, n) != 0)
+		return -1;
+	return len >= H2_PREFACE_LEN ? 1 : 0;
+}
+
+static const struct cfg_srv *h2_srv(const struct h2_conn *h)
+{
+	return h->c->lg->default_srv;
+}
+
+/* h2_enqueue - S has news for its request connection (or is to be freed). */
+static void h2_enqueue(struct h2_stream *s)
+{
+	struct h2_conn *h = s->h;
+
+	if (s->queued)
+		return;
+	s->queued = true;
+	s->qnext = NULL;
+	*h->runq_tail = s;
+	h->runq_tail = &s->qnext;
+}
+
+static void stream_free(struct h2_stream *s)
+{
+	struct h2_conn *h = s->h;
+
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		h->streams = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	h->nstreams--;
+	buf_drop(&s->rx);
+	buf_drop(&s->hdrs);
+	buf_drop(&s->cookie);
+	buf_drop(&s->pseudo);
+	buf_drop(&s->head);
+	buf_drop(&s->tx);
+	free(s);
+}
+
+/* h2_budget - count one frame against a per-second budget. True: over. */
+static bool h2_budget(struct h2_conn *h, int *count, int max)
+{
+	int64_t now = lbd_now_ms() / 1000;
+
+	if (now != h->budget_sec) {
+		h->budget_sec = now;
+		h->rst_count = h->ctrl_count = 0;
+	}
+	return ++*count > max;
+}
+
+static void h2_client_text(const struct h2_conn *h, char *buf, size_t len)
+{
+	const struct sockaddr_storage *p = &h->c->peer;
+
+	snprintf(buf, len, "?");
+	if (p->ss_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)p)->sin_addr, buf, (socklen_t)len);
+	else if (p->ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)p)->sin6_addr, buf,
+			  (socklen_t)len);
+}
+
+/* h2_calm - end the session: GOAWAY ENHANCE_YOUR_CALM, logged as nginx's
+ * "client ... flood detected" lines at info level. */
+static int h2_calm(struct h2_conn *h, const char *what)
+{
+	char client[64];
+
+	if (!h->fatal) {
+		h2_client_text(h, client, sizeof(client));
+		log_info("%s, client: %s", what, client);
+		h->fatal = NGHTTP2_ENHANCE_YOUR_CALM;
+	}
+	return NGHTTP2_ERR_CALLBACK_FAILURE;
+}
+
+/* ---- nghttp2 callbacks: requests ---------------------------------------------------- */
+
+static int on_begin_frame(nghttp2_session *ss, const nghttp2_frame_hd *hd, void *ud)
+{
+	struct h2_conn *h = ud;
+
+	(void)ss;
+	if (hd->type == NGHTTP2_HEADERS) {
+		h->in_block = !(hd->flags & NGHTTP2_FLAG_END_HEADERS);
+		h->blk_bytes = hd->length;
+		h->blk_frames = 0;
+	} else if (hd->type == NGHTTP2_CONTINUATION) {
+		h->blk_bytes += hd->length;
+		h->in_block = !(hd->flags & NGHTTP2_FLAG_END_HEADERS);
+		/* a header block is bounded in bytes and in frames, whatever
+		 * HPACK makes of it (empty CONTINUATIONs cost work too) */
+		if (++h->blk_frames > H2_MAX_CONT || h->blk_bytes > h->list_max + 4096)
+			return h2_calm(h,
+				       "client sent too long a header block (CONTINUATION flood)");
+	} else if (hd->type == NGHTTP2_RST_STREAM) {
+		if (h2_budget(h, &h->rst_count, H2_RST_BUDGET))
+			return h2_calm(h, "client sent too many RST_STREAM frames (rapid reset)");
+	} else if (((hd->type == NGHTTP2_PING || hd->type == NGHTTP2_SETTINGS) &&
+		    !(hd->flags & NGHTTP2_FLAG_ACK)) ||
+		   hd->type == NGHTTP2_PRIORITY ||
+		   (hd->type == NGHTTP2_DATA && !hd->length &&
+		    !(hd->flags & NGHTTP2_FLAG_END_STREAM))) {
+		/* frames that cost work and carry nothing (CVE-2019-9512,
+		 * -9513, -9518): one budget */
+		if (h2_budget(h, &h->ctrl_count, H2_CTRL_BUDGET))
+			return h2_calm(
+				h,
+				"client sent too many SETTINGS, PING, PRIORITY or empty DATA frames");
+	}
+	return 0;
+}
+
+static int on_begin_headers(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
+{
+	struct h2_conn *h = ud;
+	struct h2_stream *s;
+
+	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM: this one only */
+	s->h = h;
+	s->id = f->hd.stream_id;
+	s->next = h->streams;
+	if (h->streams)
+		h->streams->prev = s;
+	h->streams = s;
+	h->nstreams++;
+	nghttp2_session_set_stream_user_data(ss, s->id, s);
+	return 0;
+}
+
+static bool token_ok(const uint8_t *p, size_t n, bool path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] <= 0x20 || p[i] == 0x7f || (!path && p[i] == '/'))
+			return false;
+	return n > 0;
+}
+
+static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t *name, size_t nlen,
+		     const uint8_t *value, size_t vlen, uint8_t flags, void *ud)
+{
+	struct h2_conn *h = ud;
+	struct h2_stream *s;
+	int rc = 0;
+
+	(void)flags;
+	if (f->hd.type != NGHTTP2_HEADERS)
+		return 0;
+	/* limits first: they bound the work an HPACK bomb can cause */
+	if (nlen + vlen > h->field_max)
+		return h2_calm(h, "client exceeded http2_max_field_size limit");
+	s = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
+	if (!s || s->started)
+		return 0; /* trailers: not passed on */
+	s->hdr_bytes += nlen + vlen + 32;
+	if (s->hdr_bytes > h->list_max)
+		return h2_calm(h, "client exceeded http2_max_header_size limit");
+	if (nlen && name[0] == ':') {
+		size_t *off = NULL;
+
+		if (nlen == 7 && memcmp(name, ":method", 7) == 0) {
+			if (!token_ok(value, vlen, false))
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			off = &s->m_off;
+		} else if (nlen == 5 && memcmp(name, ":path", 5) == 0) {
+			if (!token_ok(value, vlen, true))
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			off = &s->p_off;
+		} else if (nlen == 10 && memcmp(name, ":authority", 10) == 0) {
+			if (!token_ok(value, vlen, true))
+				return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+			off = &s->a_off;
+		}
+		if (off) {
+			*off = s->pseudo.end + 1;
+			rc = buf_put(&s->pseudo, value, vlen) || buf_put(&s->pseudo, "", 1);
+		}
+	} else if (nlen == 6 && memcmp(name, "cookie", 6) == 0) {
+		/* RFC 9113 8.2.3: crumbs are joined with "; " for HTTP/1.1 */
+		if (buf_len(&s->cookie))
+			rc = buf_put(&s->cookie, "; ", 2);
+		rc = rc || buf_put(&s->cookie, value, vlen);
+	} else if (nlen == 2 && memcmp(name, "te", 2) == 0) {
+		/* only "trailers" gets here (nghttp2 checks): hop-by-hop */
+	} else {
+		if (nlen == 4 && memcmp(name, "host", 4) == 0)
+			s->has_host = true;
+		else if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
+			s->has_cl = true;
+		rc = buf_put(&s->hdrs, name, nlen) || buf_put(&s->hdrs, ": ", 2) ||
+		     buf_put(&s->hdrs, value, vlen) || buf_put(&s->hdrs, "\r\n", 2);
+	}
+	return rc ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
+}
+
+/* build_request - the HTTP/1.1 head of stream S into s->rx. */
+static int build_request(struct h2_stream *s, bool end_stream)
+{
+	const char *m = s->m_off ? s->pseudo.data + s->m_off - 1 : NULL;
+	const char *p = s->p_off ? s->pseudo.data + s->p_off - 1 : NULL;
+	const char *a = s->a_off ? s->pseudo.data + s->a_off - 1 : NULL;
+	int rc;
+
+	if (!m)
+		return -EINVAL;
+	if (!p)
+		p = a ? a : "/"; /* CONNECT: the request code answers it */
+	rc = buf_put(&s->rx, m, strlen(m)) || buf_put(&s->rx, " ", 1) ||
+	     buf_put(&s->rx, p, strlen(p)) || buf_put(&s->rx, " HTTP/1.1\r\n", 11);
+	if (!rc && a && !s->has_host)
+		rc = buf_put(&s->rx, "Host: ", 6) || buf_put(&s->rx, a, strlen(a)) ||
+		     buf_put(&s->rx, "\r\n", 2);
+	if (!rc && buf_len(&s->hdrs))
+		rc = buf_put(&s->rx, s->hdrs.data + s->hdrs.start, buf_len(&s->hdrs));
+	if (!rc && buf_len(&s->cookie))
+		rc = buf_put(&s->rx, "Cookie: ", 8) ||
+		     buf_put(&s->rx, s->cookie.data + s->cookie.start, buf_len(&s->cookie)) ||
+		     buf_put(&s->rx, "\r\n", 2);
+	if (!rc && !end_stream && !s->has_cl) {
+		s->rx_chunked = true;
+		rc = buf_put(&s->rx, "Transfer-Encoding: chunked\r\n", 28);
+	}
+	rc = rc || buf_put(&s->rx, "\r\n", 2);
+	buf_drop(&s->hdrs);
+	buf_drop(&s->cookie);
+	return rc ? -ENOMEM : 0;
+}
+
+static int on_frame_recv(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
+{
+	struct h2_conn *h = ud;
+	struct h2_stream *s = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
+	bool end = f->hd.flags & NGHTTP2_FLAG_END_STREAM;
+
+	if (f->hd.type == NGHTTP2_HEADERS || f->hd.type == NGHTTP2_CONTINUATION)
+		h->in_block = false;
+	if (!s || !f->hd.stream_id)
+		return 0;
+	if (f->hd.type == NGHTTP2_HEADERS && !s->started) {
+		if (build_request(s, end))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		s->started = true;
+		s->pending_start = true;
+		if (end)
+			s->rx_eof = true;
+		h2_enqueue(s);
+		return 0;
+	}
+	if ((f->hd.type == NGHTTP2_DATA || f->hd.type == NGHTTP2_HEADERS) && end && !s->rx_eof) {
+		s->rx_eof = true; /* DATA's end, or trailers */
+		if (s->rx_chunked && buf_put(&s->rx, "0\r\n\r\n", 5))
+			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		h2_enqueue(s);
+	}
+	return 0;
+}
+
+static int on_data_chunk(nghttp2_session *ss, uint8_t flags, int32_t id, const uint8_t *data,
+			 size_t len, void *ud)
+{
+	struct h2_stream *s = nghttp2_session_get_stream_user_data(ss, id);
+	char sz[24];
+	int rc = 0;
+
+	(void)flags, (void)ud;
+	if (!s || !s->started || (!s->c && !s->pending_start)) {
+		/* nobody reads it any more: give the window back at once */
+		nghttp2_session_consume(ss, id, len);
+		return 0;
+	}
+	if (!len)
+		return 0;
+	if (s->rx_chunked) {
+		int k = snprintf(sz, sizeof(sz), "%zx\r\n", len);
+
+		rc = buf_put(&s->rx, sz, (size_t)k);
+	}
+	rc = rc || buf_put(&s->rx, data, len) || (s->rx_chunked && buf_put(&s->rx, "\r\n", 2));
+	if (rc)
+		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+	s->rx_data += len;
+	h2_enqueue(s);
+	return 0;
+}
+
+static int on_stream_close(nghttp2_session *ss, int32_t id, uint32_t code, void *ud)
+{
+	struct h2_stream *s = nghttp2_session_get_stream_user_data(ss, id);
+
+	(void)code, (void)ud;
+	if (!s)
+		return 0;
+	s->closed = true;
+	h2_enqueue(s);
+	return 0;
+}
+
+/* ---- responses ------------------------------------------------------------------ */
+
+static ssize_t data_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+			 nghttp2_data_source *src, void *ud)
+{
+	struct h2_stream *s = src->ptr;
+	size_t n = buf_len(&s->tx);
+
+	(void)ss, (void)id, (void)ud;
+	if (n > len)
+		n = len;
+	if (n) /* tx.data may still be NULL */
+		memcpy(buf, s->tx.data + s->tx.start, n);
+	s->tx.start += n;
+	if (s->tx.start == s->tx.end) {
+		s->tx.start = s->tx.end = 0;
+		if (s->tx_eof) {
+			*flags |= NGHTTP2_DATA_FLAG_EOF;
+		} else if (!n) {
+			s->deferred = true;
+			return NGHTTP2_ERR_DEFERRED;
+		}
+	}
+	if (s->want_write && s->c && buf_len(&s->tx) < H2_TX_MIN / 2)
+		h2_enqueue(s);
+	return (ssize_t)n;
+}
+
+/* tx_limit - how much response body stream S may hold: what the client's
+ * windows let out next, between H2_TX_MIN and H2_TX_MAX, so that a client
+ * that does not read costs 16 KiB per stream, not 64. */
+static size_t tx_limit(const struct h2_stream *s)
+{
+	nghttp2_session *ss = s->h->s;
+	int32_t w = nghttp2_session_get_stream_remote_window_size(ss, s->id);
+	int32_t cw = nghttp2_session_get_remote_window_size(ss);
+	size_t lim = (size_t)(w < cw ? (w > 0 ? w : 0) : (cw > 0 ? cw : 0));
+
+	return lim < H2_TX_MIN ? H2_TX_MIN : lim > H2_TX_MAX ? H2_TX_MAX : lim;
+}
+
+static size_t tx_room(const struct h2_stream *s)
+{
+	size_t lim = tx_limit(s);
+
+	return buf_len(&s->tx) < lim ? lim - buf_len(&s->tx) : 0;
+}
+
+static void resume(struct h2_stream *s)
+{
+	if (s->deferred && !s->closed && s->h->s) {
+		s->deferred = false;
+		nghttp2_session_resume_data(s->h->s, s->id);
+	}
+	h2_schedule(s->h);
+}
+
+static bool hop_by_hop(const char *n, size_t len)
+{
+	static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
+					    "transfer-encoding", "upgrade"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == len && strncasecmp(names[i], n, len) == 0)
+			return true;
+	return false;
+}
+
+/* submit_head - the request code's HTTP/1.1 response head (LEN bytes at
+ * the start of s->head) as HEADERS. 0, or -errno. */
+static int submit_head(struct h2_stream *s, size_t len)
+{
+	struct h1_header hv[HTTP_MAX_HEADERS];
+	struct h1_response resp = {.headers = hv};
+	nghttp2_nv nv[HTTP_MAX_HEADERS + 1];
+	nghttp2_data_provider dp = {.source.ptr = s, .read_callback = data_read};
+	char status[4];
+	size_t n = 0;
+	int rc;
+
+	rc = h1_parse_response(s->head.data, len, &resp, HTTP_MAX_HEADERS);
+	if (rc <= 0)
+		return -EIO;
+	snprintf(status, sizeof(status), "%03d", resp.status);
+	nv[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
+	for (size_t i = 0; i < resp.nheaders; i++) {
+		struct h1_header *hh = &hv[i];
+
+		if (hop_by_hop(hh->name.p, hh->name.len)) {
+			if (hh->name.len == 17 &&
+			    strncasecmp(hh->name.p, "transfer-encoding", 17) == 0)
+				s->resp_chunked = true;
+			continue;
+		}
+		for (size_t k = 0; k < hh->name.len; k++) /* our own copy: lowercase in place */
+			if (hh->name.p[k] >= 'A' && hh->name.p[k] <= 'Z')
+				((char *)hh->name.p)[k] = (char)(hh->name.p[k] + 32);
+		nv[n++] = (nghttp2_nv){(uint8_t *)hh->name.p, (uint8_t *)hh->value.p, hh->name.len,
+				       hh->value.len, NGHTTP2_NV_FLAG_NONE};
+	}
+	if (s->resp_chunked)
+		h1_chunked_init(&s->ch);
+	s->no_body = (s->c && s->c->req.head) || resp.status == 204 || resp.status == 304;
+	rc = nghttp2_submit_response(s->h->s, s->id, nv, n, s->no_body ? NULL : &dp);
+	if (rc)
+		return -EIO;
+	s->head_sent = true;
+	return 0;
+}
+
+/* body_put - response body bytes from the request code into s->tx. */
+static int body_put(struct h2_stream *s, const char *p, size_t len)
+{
+	if (s->no_body)
+		return 0;
+	if (!s->resp_chunked)
+		return buf_put(&s->tx, p, len);
+	while (len) {
+		struct h1_str d;
+		size_t used = 0;
+		int rc = h1_parse_chunked(&s->ch, p, len, &used, &d);
+
+		if (rc == H1_CHUNK_DATA) {
+			if (buf_put(&s->tx, d.p, d.len))
+				return -ENOMEM;
+		} else if (rc == H1_CHUNK_DONE) {
+			return 0; /* trailers are dropped */
+		} else if (rc == H1_INCOMPLETE) {
+			return 0;
+		} else {
+			return -EIO;
+		}
+		p += used;
+		len -= used;
+	}
+	return 0;
+}
+
+ssize_t h2_writev(struct conn *c, const struct iovec *iov, int n)
+{
+	struct h2_stream *s = c->h2s;
+	size_t total = 0;
+
+	if (s->closed || !s->h->s) {
+		errno = EPIPE;
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *p = iov[i].iov_base;
+		size_t len = iov[i].iov_len;
+
+		if (!s->head_sent) {
+			size_t have = buf_len(&s->head);
+			char *e;
+
+			if (have + len > H2_HEAD_MAX || buf_put(&s->head, p, len)) {
+				errno = EIO;
+				return -1;
+			}
+			total += len;
+			e = memmem(s->head.data, s->head.end, "\r\n\r\n", 4);
+			if (!e)
+				continue;
+			size_t hl = (size_t)(e - s->head.data) + 4;
+
+			if (submit_head(s, hl) ||
+			    body_put(s, s->head.data + hl, s->head.end - hl)) {
+				errno = EIO;
+				return -1;
+			}
+			buf_drop(&s->head);
+			continue;
+		}
+		size_t room = tx_room(s);
+		size_t take = len < room ? len : room;
+
+		if (!take)
+			break;
+		if (body_put(s, p, take)) {
+			errno = EIO;
+			return -1;
+		}
+		total += take;
+		if (take < len)
+			break;
+	}
+	if (!total) {
+		size_t want = 0;
+
+		for (int i = 0; i < n; i++)
+			want += iov[i].iov_len;
+		if (want) {
+			s->want_write = true;
+			c->writable = false;
+			resume(s);
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+	resume(s);
+	return (ssize_t)total;
+}
+
+ssize_t h2_sendfile(struct conn *c, int fd, off_t *off, size_t n)
+{
+	char tmp[16384];
+	struct h2_stream *s = c->h2s;
+	size_t room = tx_room(s);
+	ssize_t r;
+
+	if (!room) {
+		s->want_write = true;
+		c->writable = false;
+		resume(s);
+		errno = EAGAIN;
+		return -1;
+	}
+	if (n > sizeof(tmp))
+		n = sizeof(tmp);
+	if (n > room)
+		n = room;
+	r = pread(fd, tmp, n, *off);
+	if (r <= 0)
+		return r;
+	struct iovec iov = {tmp, (size_t)r};
+	ssize_t w = h2_writev(c, &iov, 1);
+
+	if (w > 0)
+		*off += w;
+	return w;
+}
+
+ssize_t h2_recv(struct conn *c, void *buf, size_t len, bool peek)
+{
+	struct h2_stream *s = c->h2s;
+	size_t n = buf_len(&s->rx);
+
+	if (n) {
+		if (n > len)
+			n = len;
+		memcpy(buf, s->rx.data + s->rx.start, n);
+		if (peek)
+			return (ssize_t)n;
+		s->rx.start += n;
+		if (s->rx.start == s->rx.end)
+			s->rx.start = s->rx.end = 0;
+		if (s->rx_data && s->h->s) {
+			/* framing bytes may be counted early: by a few bytes only */
+			size_t k = n < s->rx_data ? n : s->rx_data;
+
+			if (buf_len(&s->rx) == 0)
+				k = s->rx_data;
+			s->rx_data -= k;
+			if (s->closed)
+				nghttp2_session_consume_connection(s->h->s, k);
+			else
+				nghttp2_session_consume(s->h->s, s->id, k);
+			h2_schedule(s->h);
+		}
+		return (ssize_t)n;
+	}
+	if (s->closed && !s->rx_eof)
+		return 0; /* reset by the client: as a close */
+	c->readable = false;
+	errno = EAGAIN;
+	return -1;
+}
+
+void h2_request_parsed(struct conn *c)
+{
+	struct lstr *l = &c->req.request_line;
+
+	c->req.version = 20;
+	/* the line is our own "... HTTP/1.1" in c->in: say what the client spoke */
+	if (l->len >= 8 && memcmp(l->p + l->len - 8, "HTTP/1.1", 8) == 0)
+		memcpy((char *)l->p + l->len - 3, "2.0", 3);
+}
+
+void h2_stream_done(struct conn *c)
+{
+	struct h2_stream *s = c->h2s;
+
+	s->tx_eof = true;
+	resume(s);
+}
+
+void h2_stream_closed(struct conn *c)
+{
+	struct h2_stream *s = c->h2s;
+	struct h2_conn *h = s->h;
+
+	s->c = NULL;
+	if (h->dead || !h->s) {
+		return;
+	}
+	if (!s->closed) {
+		if (!s->tx_eof || !s->head_sent)
+			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, s->id,
+						  NGHTTP2_INTERNAL_ERROR);
+		else if (s->rx_data)
+			nghttp2_session_consume(h->s, s->id, s->rx_data);
+		s->rx_data = 0;
+	}
+	h2_enqueue(s); /* freed from the queue once nghttp2 closed it */
+	h2_schedule(h);
+}
+
+/* ---- the connection ------------------------------------------------------------- */
+
+/* run_queue - give the queued streams' news to their request connections:
+ * start new requests, feed bodies, wake writers, end reset ones. */
+static void run_queue(struct h2_conn *h)
+{
+	while (h->runq && !h->dead) {
+		struct h2_stream *s = h->runq;
+		struct conn *c;
+
+		h->runq = s->qnext;
+		if (!h->runq)
+			h->runq_tail = &h->runq;
+		s->queued = false;
+		if (s->pending_start) {
+			s->pending_start = false;
+			if (s->closed) {
+				stream_free(s); /* reset before it began */
+				continue;
+			}
+			if (h->goaway || h->fatal) {
+				nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, s->id,
+							  NGHTTP2_REFUSED_STREAM);
+				continue;
+			}
+			c = http_stream_new(h->c, s);
+			if (!c) {
+				nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, s->id,
+							  NGHTTP2_INTERNAL_ERROR);
+				continue;
+			}
+			s->c = c;
+			if (++h->requests >= h->max_requests && !h->goaway) {
+				h->goaway = true;
+				nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, s->id,
+						      NGHTTP2_NO_ERROR, NULL, 0);
+			}
+			c->readable = true;
+			http_conn_run(c);
+			continue;
+		}
+		c = s->c;
+		if (c && s->closed) {
+			/* reset by the client (or ended by nghttp2): as a client
+			 * that went away; the request code may log 499 */
+			c->peer_hup = true;
+			c->readable = true;
+			http_conn_run(c);
+			if (!c->dead)
+				conn_close(c);
+			continue;
+		}
+		if (c) {
+			if (buf_len(&s->rx) || (s->rx_eof && c->state == CS_READ_BODY))
+				c->readable = true;
+			if (s->want_write && buf_len(&s->tx) < H2_TX_MIN / 2) {
+				s->want_write = false;
+				c->writable = true;
+			}
+			if (c->readable || c->writable)
+				http_conn_run(c);
+			continue;
+		}
+		if (s->closed)
+			stream_free(s);
+	}
+}
+
+/* h2_write_out - write h->out. 1 all written, 0 the socket is full,
+ * -errno the client is gone. */
+static int h2_write_out(struct h2_conn *h)
+{
+	struct conn *c = h->c;
+
+	while (buf_len(&h->out)) {
+		struct iovec iov = {h->out.data + h->out.start, buf_len(&h->out)};
+		ssize_t w = http_writev(c, &iov, 1);
+
+		if (w == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		h->out.start += (size_t)w;
+	}
+	h->out.start = h->out.end = 0;
+	return 1;
+}
+
+/* h2_arm - the one deadline of the connection in its current state. */
+static void h2_arm(struct h2_conn *h)
+{
+	const struct cfg_srv *srv = h2_srv(h);
+	struct conn *c = h->c;
+
+	if (buf_len(&h->out))
+		conn_arm_timer(c, srv->loc.send_timeout);
+	else if (h->in_block)
+		conn_arm_timer(c, srv->h2_recv_timeout != CFG_UNSET ? srv->h2_recv_timeout
+								    : srv->client_header_timeout);
+	else if (!h->nstreams)
+		conn_arm_timer(c, srv->h2_idle_timeout != CFG_UNSET ? srv->h2_idle_timeout
+								    : srv->loc.keepalive_timeout);
+	else
+		ev_timer_stop(&c->w->loop, &c->timer);
+}
+
+/* h2_flush - frames out, writers woken, until nothing moves or the socket
+ * is full; then close when the session is over. */
+static void h2_flush(struct h2_conn *h)
+{
+	struct conn *c = h->c;
+
+	for (int round = 0; round < H2_SEND_ROUNDS && !h->dead; round++) {
+		int rc;
+
+		if (c->w->quitting && !h->goaway && !h->fatal) {
+			h->goaway = true;
+			nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE,
+					      nghttp2_session_get_last_proc_stream_id(h->s),
+					      NGHTTP2_NO_ERROR, NULL, 0);
+		}
+		while (buf_len(&h->out) < H2_OUT_BATCH) {
+			const uint8_t *p;
+			ssize_t n = nghttp2_session_mem_send(h->s, &p);
+
+			if (n < 0) {
+				conn_close(c);
+				return;
+			}
+			if (!n)
+				break;
+			if (buf_put(&h->out, p, (size_t)n)) {
+				conn_close(c);
+				return;
+			}
+		}
+		rc = h2_write_out(h);
+		if (rc < 0) {
+			conn_close(c);
+			return;
+		}
+		if (!rc) {
+			if (h->fatal) {
+				conn_close(c); /* ending anyway: no waiting on a non-reader */
+				return;
+			}
+			break; /* EPOLLOUT resumes */
+		}
+		if (!h->runq && !nghttp2_session_want_write(h->s))
+			break;
+		run_queue(h);
+	}
+	if (h->dead)
+		return;
+	if (!buf_len(&h->out) &&
+	    (h->fatal || (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s)))) {
+		conn_close(c);
+		return;
+	}
+	h2_arm(h);
+}
+
+static void h2_deferred(void *arg)
+{
+	struct h2_conn *h = arg;
+
+	h->sched = false;
+	if (h->dead)
+		return;
+	if (h->c->readable && !buf_len(&h->out) && !h->fatal)
+		h2_conn_run(h->c); /* reads left for later, and flushes */
+	else
+		h2_flush(h);
+}
+
+/* h2_schedule - flush after this event round (once). */
+static void h2_schedule(struct h2_conn *h)
+{
+	if (h->sched || h->dead)
+		return;
+	h->sched = true;
+	if (ev_defer(&h->c->w->loop, h2_deferred, h))
+		h->sched = false; /* no memory: the next event flushes */
+}
+
+static void h2_yield_done(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct h2_conn *h = t->data;
+
+	(void)loop;
+	if (!h->dead)
+		h2_conn_run(h->c);
+}
+
+static void h2_free(void *arg)
+{
+	struct h2_conn *h = arg;
+
+	while (h->streams)
+		stream_free(h->streams);
+	nghttp2_session_del(h->s);
+	buf_drop(&h->out);
+	free(h);
+}
+
+/* h2_feed - bytes from the client into the session. 0, or -1 when the
+ * session must end (h->fatal says how, 0: a protocol error nghttp2
+ * already answered with GOAWAY). */
+static int h2_feed(struct h2_conn *h, const char *p, size_t n)
+{
+	ssize_t rc = nghttp2_session_mem_recv(h->s, (const uint8_t *)p, n);
+
+	if (rc >= 0)
+		return 0;
+	if (rc == NGHTTP2_ERR_FLOODED)
+		h2_calm(h, "client does not read the answers to its SETTINGS or PING frames");
+	else if (!h->fatal)
+		h->fatal = NGHTTP2_PROTOCOL_ERROR;
+	if (rc != NGHTTP2_ERR_BAD_CLIENT_MAGIC && rc != NGHTTP2_ERR_FLOODED)
+		nghttp2_session_terminate_session(h->s, h->fatal);
+	return rc == NGHTTP2_ERR_FLOODED || rc == NGHTTP2_ERR_BAD_CLIENT_MAGIC ? -2 : -1;
+}
+
+void h2_conn_run(struct conn *c)
+{
+	struct h2_conn *h = c->h2;
+	char buf[H2_READ_CHUNK];
+	int reads = 0;
+
+	if (buf_len(&h->out)) {
+		int rc = h2_write_out(h);
+
+		if (rc < 0) {
+			conn_close(c);
+			return;
+		}
+	}
+	/* a client that does not read its answers is not read either */
+	while (c->readable && !buf_len(&h->out) && !h->fatal && reads++ < H2_READS_PER_RUN) {
+		ssize_t n = conn_recv(c, buf, sizeof(buf));
+
+		if (n == 0) {
+			conn_close(c);
+			return;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->readable = false;
+				break;
+			}
+			conn_close(c);
+			return;
+		}
+		if ((size_t)n < sizeof(buf))
+			c->readable = false;
+		int frc = h2_feed(h, buf, (size_t)n);
+
+		if (frc == -2) {
+			conn_close(c); /* nothing worth answering */
+			return;
+		}
+		if (frc)
+			break;
+		run_queue(h);
+		if (h->dead)
+			return;
+	}
+	if (c->readable && !h->fatal && !buf_len(&h->out))
+		/* more to read: after the other connections had their turn (a
+		 * timer, not ev_defer: deferred calls run before epoll again) */
+		ev_timer_start(&c->w->loop, &h->yield, 1);
+	run_queue(h);
+	if (!h->dead)
+		h2_flush(h);
+}
+
+int h2_conn_start(struct conn *c)
+{
+	const struct cfg_srv *srv = c->lg->default_srv;
+	const struct cfg_loc *l = &srv->loc;
+	nghttp2_session_callbacks *cb = NULL;
+	nghttp2_option *opt = NULL;
+	struct h2_conn *h = calloc(1, sizeof(*h));
+	nghttp2_settings_entry iv[3];
+	int rc = -ENOMEM;
+
+	if (!h)
+		goto fail;
+	h->c = c;
+	h->runq_tail = &h->runq;
+	ev_timer_init(&h->yield, h2_yield_done, h);
+	h->field_max = (size_t)(srv->h2_max_field != CFG_UNSET ? srv->h2_max_field
+							       : srv->large_header_size);
+	h->list_max = (size_t)(srv->h2_max_header != CFG_UNSET
+				       ? srv->h2_max_header
+				       : srv->large_header_num * srv->large_header_size);
+	h->max_requests =
+		srv->h2_max_requests != CFG_UNSET ? srv->h2_max_requests : l->keepalive_requests;
+	if (h->max_requests <= 0)
+		h->max_requests = 1;
+	if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
+		goto fail;
+	nghttp2_session_callbacks_set_on_begin_frame_callback(cb, on_begin_frame);
+	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
+	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	/* windows are given back as the request code reads, not on receipt */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
+	/* a client that never reads its ACKs and PONGs ends the session */
+	nghttp2_option_set_max_outbound_ack(opt, 1000);
+	nghttp2_option_set_max_settings(opt, 32);
+	nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
+	if (nghttp2_session_server_new2(&h->s, cb, h, opt))
+		goto fail;
+	iv[0] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
+					 (uint32_t)srv->h2_max_streams};
+	iv[1] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 65535};
+	iv[2] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
+					 (uint32_t)h->list_max};
+	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, 3) ||
+	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW))
+		goto fail;
+	nghttp2_session_callbacks_del(cb);
+	nghttp2_option_del(opt);
+	cb = NULL;
+	opt = NULL;
+	c->h2 = h;
+	c->state = CS_H2;
+	if (buf_len(&c->in)) {
+		int frc = h2_feed(h, c->in.data + c->in.start, buf_len(&c->in));
+
+		c->in.start = c->in.end = 0;
+		if (!frc)
+			run_queue(h);
+	}
+	free(c->in.data);
+	c->in = (struct buf){0};
+	if (h->dead)
+		return 0;
+	h2_conn_run(c); /* the rest of the first flight may wait in the socket */
+	return 0;
+fail:
+	if (cb)
+		nghttp2_session_callbacks_del(cb);
+	if (opt)
+		nghttp2_option_del(opt);
+	if (h && h->s)
+		nghttp2_session_del(h->s);
+	free(h);
+	conn_close(c);
+	return rc;
+}
+
+void h2_conn_timeout(struct conn *c)
+{
+	struct h2_conn *h = c->h2;
+
+	if (buf_len(&h->out)) {
+		conn_close(c); /* send_timeout: the client does not read */
+		return;
+	}
+	if (h->in_block || !h->nstreams) {
+		/* idle, or a header block left unfinished: GOAWAY and close */
+		nghttp2_session_terminate_session(h->s, NGHTTP2_NO_ERROR);
+		h->fatal = NGHTTP2_NO_ERROR;
+		h2_flush(h);
+		if (!h->dead)
+			conn_close(c);
+		return;
+	}
+	h2_arm(h);
+}
+
+void h2_conn_shutdown(struct conn *c)
+{
+	struct h2_conn *h = c->h2;
+
+	if (!h->goaway && !h->fatal) {
+		h->goaway = true;
+		nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE,
+				      nghttp2_session_get_last_proc_stream_id(h->s),
+				      NGHTTP2_NO_ERROR, NULL, 0);
+	}
+	h2_flush(h);
+}
+
+void h2_conn_closed(struct conn *c)
+{
+	struct h2_conn *h = c->h2;
+
+	h->dead = true;
+	ev_timer_stop(&c->w->loop, &h->yield);
+	for (struct h2_stream *s = h->streams; s; s = s->next)
+		if (s->c)
+			conn_close(s->c); /* detaches: s->c becomes NULL */
+	c->h2 = NULL;
+	if (ev_defer(&c->w->loop, h2_free, h))
+		h2_free(h);
+}
