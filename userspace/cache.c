@@ -41,6 +41,7 @@
 
 #include "cache.h"
 #include "cfg-t.h"
+#include "gzip.h"
 #include "http.h"
 #include "log.h"
 #include "pool.h"
@@ -55,6 +56,7 @@
 #define CACHE_MGR_TICK_MS 1000	/* manager period */
 #define CACHE_MAGIC	  "LBDCACH1"
 #define CACHE_FIRST_READ  16384 /* bytes read at once on a hit: small entries whole */
+#define CACHE_HIT_HEADERS 100	/* stored headers gzip looks at on a hit */
 
 /* ---- MD5 (RFC 1321) --------------------------------------------------------------------- */
 
@@ -1009,12 +1011,58 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	if (r->body_kind != BODY_NONE)
 		c->close_after = true; /* body not read */
 	num[lbd_u64toa(num, h->body_len)] = '\0';
+	/* the stored headers, for gzip's decision (hits are compressed as
+	 * the response they were stored from would have been) */
+	struct h1_header hs[CACHE_HIT_HEADERS];
+	size_t nh = 0;
+	int gz = 0;
+
+	if (l->gzip.enable) {
+		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
+			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
+			size_t len = end ? (size_t)(end - ln) : h->head_len - i;
+
+			i += len + 1;
+			if (len && ln[len - 1] == '\r')
+				len--;
+			if (!len || !(colon = memchr(ln, ':', len)))
+				continue;
+			hs[nh].name = (struct h1_str){ln, (size_t)(colon - ln)};
+			for (colon++; colon < ln + len && (*colon == ' ' || *colon == '\t');
+			     colon++)
+				;
+			hs[nh].value = (struct h1_str){colon, (size_t)(ln + len - colon)};
+			nh++;
+		}
+		if ((gz = gzip_begin_h1(c, h->status, hs, nh)) < 0)
+			return false;
+	}
 	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, head, eol + 2) ||
-	    http_head_server(c, l->server_tokens) || http_head_date(c) ||
-	    http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
-	    http_head_add(c, "Content-Length", 14, num, strlen(num)) || http_head_finish(c, true))
+	    http_head_server(c, l->server_tokens) || http_head_date(c))
 		return false;
-	if (!r->head && h->body_len && v->whole) {
+	if (!gz) {
+		if (http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
+		    http_head_add(c, "Content-Length", 14, num, strlen(num)))
+			return false;
+	} else {
+		for (size_t i = 0; i < nh; i++) {
+			int k = gzip_header(c, hs[i].name, hs[i].value);
+
+			if (k < 0 || (k == 0 && http_head_add(c, hs[i].name.p, hs[i].name.len,
+							      hs[i].value.p, hs[i].value.len)))
+				return false;
+		}
+	}
+	if (gzip_head_add(c) || http_head_finish(c, true))
+		return false;
+	if (!r->head && h->body_len && v->whole && c->req.gz.ctx) {
+		size_t sent = 0;
+
+		if (gzip_mem(c, v->buf + body, h->body_len, &sent))
+			return false;
+		r->body_bytes_sent = sent;
+		close(fd);
+	} else if (!r->head && h->body_len && v->whole) {
 		if (http_out_append(c, v->buf + body, h->body_len))
 			return false;
 		/* http_flush counts c->out as head bytes: $body_bytes_sent here */

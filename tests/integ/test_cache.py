@@ -8,6 +8,7 @@ proxy_cache_lock (100 concurrent requests, one backend hit), stale answers
 when the upstream fails, the disk-full case (a 1 MiB tmpfs under a 4 MiB
 response) and lbctl cache list/purge (lbd only)."""
 
+import gzip
 import hashlib
 import json
 import os
@@ -432,3 +433,31 @@ server {
     assert last.header('If-None-Match') == '"v1"' and last.header('If-Modified-Since') == lm
     assert r.header('ETag') == '"v1"'
     assert _xc(p.get('/status/304?k=1')) == 'HIT'
+
+
+def test_cache_hit_gzipped(t):
+    """gzip applies to hits as to the response they were stored from: the
+    entry holds the upstream's bytes, a client taking gzip gets them
+    compressed, one that does not gets them as stored."""
+    b = t.backend('b')
+    p = t.proxy(_conf(extra_loc='gzip on; gzip_types *; '
+                      'gzip_min_length 1;'), b=b)
+    gz = {'Accept-Encoding': 'gzip'}
+    r1 = p.get('/g', headers=gz)
+    r2 = p.get('/g', headers=gz)
+    r3 = p.get('/g')
+    assert [_xc(r) for r in (r1, r2, r3)] == ['MISS', 'HIT', 'HIT']
+    assert r1.header('Content-Encoding') == 'gzip', r1
+    assert r2.header('Content-Encoding') == 'gzip', r2
+    assert r3.header('Content-Encoding') is None, r3
+    assert r2.header('Content-Length') is None, r2
+    assert gzip.decompress(r1.body) == gzip.decompress(r2.body) == r3.body
+    assert int(r3.header('Content-Length')) == len(r3.body)
+    assert b.count() == 1
+    # an entry bigger than one read goes out from the file, compressed
+    r4 = p.get('/size/300000', headers=gz)
+    r5 = p.get('/size/300000', headers=gz)
+    assert [_xc(r) for r in (r4, r5)] == ['MISS', 'HIT']
+    assert r5.header('Content-Encoding') == 'gzip', r5
+    assert gzip.decompress(r5.body) == gzip.decompress(r4.body)
+    assert len(gzip.decompress(r5.body)) == 300000
