@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# TLS termination, lbd against nginx and HAProxy in one run: each with one
+# worker pinned to PROXY_CPU, the same ECDSA P-256 certificate, proxying
+# to the same backend (build/demo_backend, HTTP/1.1 keep-alive pool);
+# wrk on LOAD_CPU. Rows:
+#   handshakes  every request on a new TLS connection (Connection: close),
+#               resumption off everywhere: full handshakes per second, and
+#               the proxy's CPU microseconds per handshake
+#   keepalive   HTTPS keep-alive requests per second (HTTP/1.1)
+# Prints the ratios lbd/nginx and lbd/HAProxy per row. Every wrk run is
+# bounded by DURATION.
+#
+#   bench/tls.sh   [DURATION=5] [CONNS=50] [PROXY_CPU=0] [LOAD_CPU=1]
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+DURATION=${DURATION:-5}
+CONNS=${CONNS:-50}
+PROXY_CPU=${PROXY_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+TARGETS=${TARGETS:-lbd nginx haproxy}
+NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
+HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
+LBD_BIN=${LBD_BIN:-$root/build/lbd}
+BACKEND_BIN=${BACKEND_BIN:-$root/build/demo_backend}
+
+make -s -C "$root" build/lbd build/demo_backend
+work=$(mktemp -d /tmp/tlsbench.XXXXXX)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+	sleep 0.3
+	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_port() {
+	for _ in $(seq 100); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+		sleep 0.05
+	done
+	return 1
+}
+cpu_ticks() { # utime+stime of PID and its threads, in clock ticks
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
+openssl req -x509 -nodes -days 2 -subj /CN=localhost -newkey ec \
+	-pkeyopt ec_paramgen_curve:P-256 -keyout "$work/key.pem" -out "$work/crt.pem" 2>/dev/null
+cat "$work/crt.pem" "$work/key.pem" >"$work/haproxy.pem"
+
+taskset -c "$LOAD_CPU" "$BACKEND_BIN" -q -t 1 -n bench -l 127.0.0.1:0 >"$work/backend.out" 2>&1 &
+pids+=($!)
+backend=""
+for _ in $(seq 100); do
+	backend=$(awk '/^listening /{n = split($3, a, ":"); print a[n]; exit}' "$work/backend.out")
+	[[ -n $backend ]] && break
+	sleep 0.05
+done
+[[ -n $backend ]] || {
+	echo "backend did not start" >&2
+	exit 1
+}
+
+# the configuration nginx and lbd share: TLS 1.3 for both (nginx 1.22's
+# default stops at 1.2), no resumption (tickets off, no session cache), so
+# every new connection is a full handshake for all three
+nginx_conf() { # PORT NAME
+	cat <<CONF
+worker_processes 1;
+pid $work/$2.pid;
+error_log $work/$2.err;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream be {
+        server 127.0.0.1:$backend;
+        keepalive 256;
+    }
+    server {
+        listen 127.0.0.1:$1 ssl;
+        ssl_certificate $work/crt.pem;
+        ssl_certificate_key $work/key.pem;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        ssl_session_tickets off;
+        ssl_session_cache off;
+        keepalive_requests 1000000;
+        location / {
+            proxy_pass http://be;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+}
+
+haproxy_conf() { # PORT
+	cat <<CONF
+global
+    nbthread 1
+    maxconn 4096
+    tune.ssl.cachesize 0
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend f
+    bind 127.0.0.1:$1 ssl crt $work/haproxy.pem no-tls-tickets
+    default_backend b
+backend b
+    server s1 127.0.0.1:$backend
+CONF
+}
+
+start() { # NAME -> port, pid
+	local name=$1
+	port=$(free_port)
+	mkdir -p "$work/$name/logs"
+	case $name in
+	nginx)
+		nginx_conf "$port" "$name" >"$work/$name.conf"
+		taskset -c "$PROXY_CPU" "$NGINX_BIN" -p "$work/$name/" -c "$work/$name.conf" \
+			-g 'daemon off; master_process off;' 2>/dev/null &
+		;;
+	haproxy)
+		haproxy_conf "$port" >"$work/$name.cfg"
+		taskset -c "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$work/$name.cfg" 2>/dev/null &
+		;;
+	lbd)
+		nginx_conf "$port" "$name" >"$work/$name.conf"
+		taskset -c "$PROXY_CPU" "$LBD_BIN" -p "$work/$name/" -c "$work/$name.conf" \
+			2>"$work/$name.out" &
+		;;
+	esac
+	pid=$!
+	pids+=("$pid")
+	wait_port "$port"
+}
+
+# wrk_rps OUTPUT -> requests/s; wrk_errors OUTPUT -> non-2xx + socket errors
+wrk_rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$1"; }
+wrk_errors() {
+	awk '/Non-2xx/ {e += $NF} /Socket errors/ {
+		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) e += $i } END { print e + 0 }' <<<"$1"
+}
+
+declare -A hs ka cpu
+printf '%-8s %14s %18s %14s %s\n' target handshakes/s cpu_us/handshake keepalive/s notes
+for t in $TARGETS; do
+	if ! start "$t"; then
+		printf '%-8s did not start\n' "$t"
+		continue
+	fi
+	url="https://127.0.0.1:$port/bench"
+	taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNS" -d1s "$url" >/dev/null 2>&1 || true
+	c0=$(cpu_ticks "$pid")
+	o1=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNS" -d"${DURATION}s" -H 'Connection: close' \
+		"$url" 2>&1) || true
+	c1=$(cpu_ticks "$pid")
+	o2=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNS" -d"${DURATION}s" "$url" 2>&1) || true
+	hs[$t]=$(wrk_rps "$o1")
+	ka[$t]=$(wrk_rps "$o2")
+	cpu[$t]=$(awk -v a="$c0" -v b="$c1" -v r="${hs[$t]:-0}" -v d="$DURATION" \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN { n = r * d; printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
+	note=""
+	e1=$(wrk_errors "$o1")
+	e2=$(wrk_errors "$o2")
+	[[ $e1 == 0 && $e2 == 0 ]] || note="! errors: $e1 handshake row, $e2 keep-alive row"
+	printf '%-8s %14s %18s %14s %s\n' "$t" "${hs[$t]:-failed}" "${cpu[$t]}" "${ka[$t]:-failed}" "$note"
+	kill -TERM "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+done
+for row in hs ka; do
+	declare -n m=$row
+	awk -v r="$row" -v l="${m[lbd]:-0}" -v n="${m[nginx]:-0}" -v h="${m[haproxy]:-0}" 'BEGIN {
+		printf "%-10s lbd/nginx %.2f   lbd/haproxy %.2f\n", (r == "hs" ? "handshakes" : "keepalive"),
+			(n > 0 ? l / n : 0), (h > 0 ? l / h : 0) }'
+done
