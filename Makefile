@@ -107,6 +107,7 @@ FUZZ_SRCS_h1  := userspace/h1.c
 FUZZ_SRCS_cfg := userspace/cfg_ast.c
 FUZZ_SRCS_h1resp  := userspace/h1.c
 FUZZ_SRCS_chunked := userspace/h1.c
+FUZZ_SRCS_preread := userspace/preread.c
 .SECONDEXPANSION:
 $(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fz_util.h $$(or $$(FUZZ_SRCS_$$*),$$(LIB_SRCS)) | $(BPF_SKELS)
 	@mkdir -p $(@D)

@@ -41,6 +41,11 @@ int alog_format_compile(struct cval_ctx *ctx, char **parts, int nparts, int esca
  * response). Uses the per-thread buffer of each target. */
 void alog_write(struct conn *c);
 
+/* alog_write_line - write LINE (LEN bytes, newline included) rendered by
+ * the caller (the stream access log) to A, through this thread's buffer
+ * when A has one. */
+void alog_write_line(struct alog *a, const char *line, size_t len);
+
 /* alog_flush_thread - write out this thread's buffered lines (timer,
  * reopen, exit). */
 void alog_flush_thread(void);

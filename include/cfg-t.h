@@ -29,6 +29,7 @@
 #define CFG_UNSET (-1)
 
 struct cfg_srv;
+struct cfg_stream;
 struct f2b_jail;
 struct log_target;
 struct alog;
@@ -388,6 +389,7 @@ struct cfg {
 	bool daemon;		      /* `daemon on` (lbd stays in the foreground) */
 	struct log_target *error_log; /* main error_log */
 	struct cfg_http *http;	      /* NULL without an http block */
+	struct cfg_stream *stream;    /* NULL without a stream block (stream.h) */
 	char *bpf_pin_path;	      /* bpf_pin_path: pinned maps directory, NULL = off */
 	int reuseport_steering;	      /* reuseport_steering on|off: BPF picks each new
 				       * connection's worker; CFG_UNSET = on */

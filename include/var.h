@@ -55,6 +55,11 @@ int var_get_by_name(struct conn *c, const char *name, size_t len, struct lstr *o
 /* map_eval - value of a map for this request. */
 int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out);
 
+/* map_match - the entry of M matching KEY[0..LEN) by map's rules (exact
+ * keys without case, `hostnames` forms, then regexes), or NULL (default).
+ * For stream maps, which have no request: captures are not kept. */
+const struct map_entry *map_match(const struct cfg_map *m, const char *key, size_t len);
+
 /* Prefix kinds of CVAL_PREFIX parts (cval_part.idx); str holds the NAME. */
 enum var_prefix {
 	VAR_PFX_HTTP = 0,	  /* $http_NAME: request header */

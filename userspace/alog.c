@@ -578,6 +578,39 @@ static void alog_write_one(struct alog *a, struct conn *c)
 	alog_file_write(a->file, buf, len);
 }
 
+void alog_write_line(struct alog *a, const char *line, size_t len)
+{
+	struct alog_tbuf *tb;
+
+	if (!a->file)
+		return;
+	if (a->buffer > 0 && a->index >= 0 && (tb = alog_tbuf_get(a->index))) {
+		if (tb->len && (tb->file != a->file || tb->cap != a->buffer))
+			alog_tb_flush(tb);
+		if (tb->cap != a->buffer) {
+			free(tb->data);
+			tb->data = malloc(a->buffer);
+			tb->cap = tb->data ? a->buffer : 0;
+		}
+		if (len > tb->cap - tb->len)
+			alog_tb_flush(tb);
+		if (len <= tb->cap - tb->len) {
+			if (tb->len == 0) {
+				tb->file = a->file;
+				atomic_fetch_add(&a->file->refs, 1);
+				tb->flush_ms = a->flush_ms > 0 ? a->flush_ms : 0;
+				tb->first_ms = tb->flush_ms ? lbd_now_ms() : 0;
+			}
+			memcpy(tb->data + tb->len, line, len);
+			tb->len += len;
+			if (tb->flush_ms && lbd_now_ms() - tb->first_ms >= tb->flush_ms)
+				alog_tb_flush(tb);
+			return;
+		}
+	}
+	alog_file_write(a->file, line, len);
+}
+
 void alog_write(struct conn *c)
 {
 	const struct cfg_loc *loc = c->req.loc;

@@ -193,6 +193,8 @@ static void *base_ptr(struct build *b, struct scope *s, const struct dir *d)
 		return s->srv ? s->srv : s->http->srv_http;
 	case B_TLS:
 		return cfg_tls_base(s);
+	case B_SSRV:
+		return s->ssrv;
 	default:
 		return NULL;
 	}
@@ -262,6 +264,16 @@ static int set_ignored(struct build *b, struct cfg_node *n, struct scope *s, con
 	(void)b, (void)s, (void)d;
 	cfg_warn(n, "\"%s\" directive has no effect in lbd and is ignored", n->name);
 	return 0;
+}
+
+/* `load_module`: the stream module nginx configs load is built in (say
+ * nothing); any other module has no effect in lbd (warn). */
+static int set_load_module(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d)
+{
+	if (strcmp(n->args[0], "/usr/share/nginx/modules/ngx_stream_module.so") == 0)
+		return 0;
+	return set_ignored(b, n, s, d);
 }
 
 /* A directive of a feature this build does not have yet. */
@@ -1329,7 +1341,7 @@ static const struct dir dirs[] = {
 	{"error_log", C_MAIN | C_HSL, 1, 2, false, set_error_log, B_NONE, 0},
 	{"worker_rlimit_nofile", C_MAIN, 1, 1, false, set_num, B_MAIN,
 	 offsetof(struct cfg, worker_rlimit_nofile)},
-	{"load_module", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	{"load_module", C_MAIN, 1, 1, false, set_load_module, B_NONE, 0},
 	{"pcre_jit", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
 	{"env", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
 	{"timer_resolution", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
@@ -1556,12 +1568,15 @@ static const struct dir *find_dir(const char *name, unsigned ctx)
 
 	/* Some names exist in two contexts (server, keepalive_*): prefer the
 	 * entry allowed here. */
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		if (strcmp(dirs[i].name, name) != 0)
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) + cfg_stream_ndirs; i++) {
+		const struct dir *e =
+			i < ARRAY_SIZE(dirs) ? &dirs[i] : &cfg_stream_dirs[i - ARRAY_SIZE(dirs)];
+
+		if (strcmp(e->name, name) != 0)
 			continue;
-		if (dirs[i].ctx & ctx)
-			return &dirs[i];
-		any = &dirs[i];
+		if (e->ctx & ctx)
+			return e;
+		any = e;
 	}
 	return any;
 }
@@ -2066,6 +2081,8 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 		c->conns_per_ip = LBD_MAX(16, c->workers * c->worker_connections / 4);
 	if (c->http && finish_http(&b, c->http))
 		goto fail;
+	if (c->stream && cfg_stream_finish(&b, c->stream))
+		goto fail;
 	if (check_unresolved(&b))
 		goto fail;
 	if (!c->pid_file)
@@ -2147,6 +2164,7 @@ void cfg_unref(struct cfg *c)
 		cfg_cache_release(c->http);
 		cfg_tls_release(c->http);
 	}
+	cfg_stream_release(c->stream);
 	for (int i = 0; i < c->nalogs; i++)
 		alog_close(c->alogs[i]);
 	if (c->tree) {

@@ -22,13 +22,26 @@ enum {
 	C_LOC = 1 << 4,
 	C_UPS = 1 << 5,
 	C_IF = 1 << 6,
+	C_STREAM = 1 << 7, /* stream {} (cfg_stream.c) */
+	C_SSRV = 1 << 8,   /* server {} of stream */
+	C_SUPS = 1 << 9,   /* upstream {} of stream */
 };
 #define C_HSL (C_HTTP | C_SRV | C_LOC)
 #define C_SL  (C_SRV | C_LOC)
 
 #define ARGS_ANY 64
 
-enum dir_base { B_NONE = 0, B_MAIN, B_LOC, B_SRV, B_TLS /* the level's struct tls_conf */ };
+enum dir_base {
+	B_NONE = 0,
+	B_MAIN,
+	B_LOC,
+	B_SRV,
+	B_TLS,	/* the level's struct tls_conf */
+	B_SSRV, /* the stream server (or stream{} defaults): struct stream_srv */
+};
+
+struct cfg_stream;
+struct stream_srv;
 
 /* struct scope - the blocks enclosing the directive being applied. */
 struct scope {
@@ -36,7 +49,9 @@ struct scope {
 	struct cfg_srv *srv;
 	struct cfg_loc *loc; /* http, server or location level conf */
 	struct ups_group *ups;
-	unsigned ctx; /* C_* of the current block */
+	struct cfg_stream *stream; /* stream {} (cfg_stream.c) */
+	struct stream_srv *ssrv;   /* its server, or its defaults */
+	unsigned ctx;		   /* C_* of the current block */
 };
 
 struct build;
@@ -196,5 +211,13 @@ struct tls_conf *cfg_tls_base(struct scope *s);
  * cfg_tls_release drops them (safe on a half-built http). */
 int cfg_tls_finish(struct build *b, struct cfg_http *h);
 void cfg_tls_release(struct cfg_http *h);
+
+/* cfg_stream.c: the stream {} module's directives (a second table) */
+extern const struct dir cfg_stream_dirs[];
+extern const size_t cfg_stream_ndirs;
+/* cfg_stream_finish - merge, bind proxy_pass, init the groups; 0 or -1. */
+int cfg_stream_finish(struct build *b, struct cfg_stream *st);
+/* cfg_stream_release - free what the groups and maps hold (safe half-built). */
+void cfg_stream_release(struct cfg_stream *st);
 
 #endif

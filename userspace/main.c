@@ -255,7 +255,7 @@ static void apply_rlimit(const struct cfg *c)
 static struct hc_checker *start_checks(struct cfg *c)
 {
 	struct hc_checker *hc = NULL;
-	int err = hc_start(c->http->upstreams, c->http->nupstreams, &hc);
+	int err = c->http ? hc_start(c->http->upstreams, c->http->nupstreams, &hc) : 0;
 
 	if (err)
 		log_err("cannot start health checks (%d: %s): servers stay healthy unchecked", -err,
@@ -274,7 +274,7 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur,
 		log_err("reload failed: the old configuration keeps serving");
 		return -1;
 	}
-	if (!n->http) {
+	if (!n->http && !n->stream) {
 		log_err("reload failed: no \"http\" block; the old configuration keeps serving");
 		cfg_unref(n);
 		return -1;
@@ -476,7 +476,7 @@ int main(int argc, char **argv)
 		free(prefix);
 		return rc;
 	}
-	if (!cfg->http) {
+	if (!cfg->http && !cfg->stream) {
 		fprintf(stderr, "lbd: [emerg] no \"http\" block in %s: nothing to serve\n",
 			cfg->conf_file);
 		cfg_unref(cfg);

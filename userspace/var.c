@@ -1495,6 +1495,36 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
+/* map_match - the entry of M matching KEY (stream maps: no request, so
+ * regex captures are not kept), or NULL for the default. */
+const struct map_entry *map_match(const struct cfg_map *m, const char *key, size_t len)
+{
+	const struct map_entry *hit = NULL;
+	char low[512];
+
+	if (m->hostnames && len && key[len - 1] == '.')
+		len--;
+	if (len <= sizeof(low)) {
+		for (size_t i = 0; i < len; i++)
+			low[i] = var_lower(key[i]);
+		if (m->hostnames) {
+			hit = map_find_host(m, low, len);
+		} else {
+			for (int i = 0; i < m->nexact && !hit; i++)
+				if (m->exact[i].keylen == len &&
+				    memcmp(m->exact[i].key, low, len) == 0)
+					hit = &m->exact[i];
+		}
+	}
+	for (int i = 0; !hit && len && i < m->nregex; i++) {
+		pcre2_match_data *md = var_match_data();
+
+		if (md && pcre2_match(m->regex[i].re, (PCRE2_SPTR)key, len, 0, 0, md, NULL) >= 0)
+			hit = &m->regex[i];
+	}
+	return hit;
+}
+
 /* map_push - room for one more entry in *arr (n entries, grown by doubling
  * whenever n is a power of two, so no capacity field is needed). */
 static struct map_entry *map_push(struct pool *pool, struct map_entry **arr, int *n)

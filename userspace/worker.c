@@ -24,6 +24,7 @@
 #include "lbd_bpf.h"
 #include "log.h"
 #include "steer.h"
+#include "stream.h"
 #include "worker.h"
 
 #define MAX_WORKERS    64
@@ -135,8 +136,10 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 {
 	struct cfg_http *h = cfg->http;
 	struct lset *s = calloc(1, sizeof(*s));
-	int ng = h ? h->nlgroups : 0;
+	int nh = h ? h->nlgroups : 0, ng = nh;
 
+	while (stream_listen_at(cfg, ng - nh)) /* stream servers' addresses follow */
+		ng++;
 	if (!s || !(s->v = calloc((size_t)(ng ? ng : 1), sizeof(*s->v)))) {
 		free(s);
 		snprintf(err, errlen, "out of memory");
@@ -150,7 +153,8 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 		log_warn("reuseport_steering changed: takes effect after a restart");
 	}
 	for (int i = 0; i < ng; i++) {
-		const struct cfg_listen *l = h->lgroups[i].listen;
+		const struct cfg_listen *l =
+			i < nh ? h->lgroups[i].listen : stream_listen_at(cfg, i - nh);
 		struct lsock *ls = &s->v[s->n++];
 		struct lsock *old = NULL;
 
@@ -323,7 +327,12 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			return;
 		}
 		if (!lg) {
-			close(fd);
+			struct stream_srv *ss = stream_find_server(w->cfg, &l->addr, l->addrlen);
+
+			if (ss)
+				stream_accept(w, fd, ss, &peer, pl);
+			else
+				close(fd);
 			continue;
 		}
 		http_accept(w, fd, lg, &peer, pl);
@@ -383,7 +392,7 @@ static void stop_listening(struct worker *w)
 
 static void check_quit(struct worker *w)
 {
-	if (w->quitting && w->nconns == 0)
+	if (w->quitting && w->nconns == 0 && stream_active() == 0)
 		w->loop.stop = true;
 }
 
@@ -416,6 +425,7 @@ static void cmd_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 	if (cmd & WCMD_STOP) {
 		while (w->conns)
 			conn_close(w->conns);
+		stream_close_all(w);
 		stop_listening(w);
 		w->loop.stop = true;
 		return;
@@ -458,6 +468,7 @@ static void *worker_main(void *arg)
 		log_err("worker %d: event loop failed (%d: %s)", w->id, -rc, strerror(-rc));
 	while (w->conns)
 		conn_close(w->conns);
+	stream_close_all(w);
 	proxy_worker_cleanup(w);
 	stop_listening(w);
 	/* run the deferred frees of the closes above */
@@ -466,6 +477,7 @@ static void *worker_main(void *arg)
 	w->loop.ndefers = 0;
 	proxy_worker_free(w);
 	http_worker_free();
+	stream_worker_fini();
 	alog_flush_thread();
 	return NULL;
 }

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TCP stream proxying: nginx's `stream {}` module. A stream server accepts
+ * a connection, optionally pre-reads the TLS ClientHello (ssl_preread, for
+ * SNI routing of TLS that lbd does not terminate), picks an upstream
+ * server with the HTTP balancers (ups.c, bal_*.c), connects with a
+ * timeout and proxy_next_upstream, sends a PROXY protocol v1 header if
+ * asked, and hands both sockets to a tunnel (tunnel.c: splice(2), or
+ * sockmap with `kernel_splice on`). When the session ends it writes the
+ * stream access log line.
+ *
+ * Types of the configuration (built by cfg_stream.c) and the worker
+ * entry points (stream.c).
+ */
+#ifndef LBD_STREAM_H
+#define LBD_STREAM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "cfg-t.h"
+
+#define PREREAD_BUFFER_MAX 65536 /* largest preread_buffer_size: a worker relay buffer */
+
+struct worker;
+struct cfg_map;
+
+/* Stream variables (nginx's ngx_stream_variables names). */
+enum svar {
+	SV_REMOTE_ADDR = 0,
+	SV_REMOTE_PORT,
+	SV_SERVER_ADDR,
+	SV_SERVER_PORT,
+	SV_BINARY_REMOTE_ADDR,
+	SV_UPSTREAM_ADDR,
+	SV_BYTES_SENT,	   /* to the client */
+	SV_BYTES_RECEIVED, /* from the client */
+	SV_UPSTREAM_BYTES_SENT,
+	SV_UPSTREAM_BYTES_RECEIVED,
+	SV_SESSION_TIME,
+	SV_UPSTREAM_CONNECT_TIME,
+	SV_STATUS,
+	SV_TIME_LOCAL,
+	SV_TIME_ISO8601,
+	SV_MSEC,
+	SV_PROTOCOL,
+	SV_CONNECTION,
+	SV_PID,
+	SV_HOSTNAME,
+	SV_SSL_PREREAD_SERVER_NAME,
+	SV_SSL_PREREAD_ALPN_PROTOCOLS,
+	SV_SSL_PREREAD_PROTOCOL,
+	SV_COUNT,
+};
+
+enum spart_kind {
+	SP_LIT = 0, /* literal bytes */
+	SP_VAR,	    /* an enum svar */
+	SP_MAP,	    /* a stream `map` variable */
+};
+
+/* struct stream_part - one piece of a compiled stream value. */
+struct stream_part {
+	enum spart_kind kind;
+	int var;		/* SP_VAR: enum svar */
+	const char *str;	/* SP_LIT bytes */
+	size_t len;		/* their length */
+	struct stream_map *map; /* SP_MAP */
+};
+
+/* struct stream_val - "$remote_addr:$server_port" compiled. */
+struct stream_val {
+	struct stream_part *parts;
+	int nparts;
+	char *raw; /* source text */
+};
+
+/* struct stream_map - `map SRC $NAME { ... }` in stream{}: SRC is a stream
+ * value, the entries are var.c's map entries with literal values. */
+struct stream_map {
+	char *name;		 /* without '$' */
+	struct stream_val src;	 /* source */
+	struct cfg_map *m;	 /* entries (var.c matching rules) */
+	bool defined;		 /* its block was read (pre-pass made it) */
+	struct stream_map *next; /* all stream maps */
+};
+
+/* struct stream_logfmt - `log_format NAME STRING...` in stream{}. */
+struct stream_logfmt {
+	char *name;
+	struct stream_val fmt;
+	int escape; /* 0 default, 1 json, 2 none */
+};
+
+/* struct stream_alog - `access_log PATH FORMAT [buffer=] [flush=]`. */
+struct stream_alog {
+	struct alog *a;			 /* the file (alog.c) */
+	const struct stream_logfmt *fmt; /* format */
+};
+
+/* struct stream_srv - a `server {}` of stream (the stream{} level holds
+ * the defaults in the same struct). Integers: CFG_UNSET until merged. */
+struct stream_srv {
+	struct cfg_listen *listens; /* listen directives */
+	int nlistens;
+	struct stream_val *pass;   /* proxy_pass (NULL: none) */
+	struct ups_group *group;   /* proxy_pass without variables, bound */
+	int64_t connect_timeout;   /* proxy_connect_timeout, ms (60s) */
+	int64_t timeout;	   /* proxy_timeout, ms (10m) */
+	int next_upstream;	   /* proxy_next_upstream on|off (on) */
+	int next_tries;		   /* proxy_next_upstream_tries (0: unlimited) */
+	int64_t next_timeout;	   /* proxy_next_upstream_timeout, ms (0: unlimited) */
+	int preread;		   /* ssl_preread on|off (off) */
+	int64_t preread_timeout;   /* preread_timeout, ms (30s) */
+	int64_t preread_size;	   /* preread_buffer_size, bytes (16k) */
+	int proxy_protocol;	   /* proxy_protocol on|off (off) */
+	int half_close;		   /* proxy_half_close on|off (off: the first FIN ends it) */
+	int kernel_splice;	   /* kernel_splice on|off (off, as http) */
+	struct stream_alog *alogs; /* access_log entries */
+	int nalogs;
+	bool alog_set; /* access_log given here (or off) */
+	struct log_target *error_log;
+	const char *file; /* where the block is */
+	int line;
+};
+
+/* struct cfg_stream - the stream {} block. */
+struct cfg_stream {
+	struct stream_srv defaults; /* stream-level settings */
+	struct stream_srv **servers;
+	int nservers;
+	struct ups_group **groups; /* upstream blocks and implicit ADDR:PORT groups */
+	int ngroups;
+	struct stream_map *maps;
+	struct stream_logfmt *formats;
+	int nformats;
+};
+
+/* stream_find_server - the stream server listening on ADDR in CFG, or NULL. */
+struct stream_srv *stream_find_server(const struct cfg *cfg, const struct sockaddr_storage *addr,
+				      socklen_t len);
+
+/* stream_listen_at - the I-th distinct listen address of CFG's stream
+ * servers (NULL past the end), for worker_bind_listeners. */
+const struct cfg_listen *stream_listen_at(const struct cfg *cfg, int i);
+
+/* stream_accept - a worker accepted FD on a stream server's address.
+ * Takes the fd (closed on any failure). */
+void stream_accept(struct worker *w, int fd, struct stream_srv *srv,
+		   const struct sockaddr_storage *peer, socklen_t peerlen);
+
+/* stream_close_all - close every session of this worker thread (fast stop). */
+void stream_close_all(struct worker *w);
+
+/* stream_active - sessions open on this worker thread. */
+int stream_active(void);
+
+/* stream_worker_fini - free this thread's spare session objects (exit). */
+void stream_worker_fini(void);
+
+#endif

@@ -1,0 +1,414 @@
+# SPDX-License-Identifier: MIT
+"""TCP proxying with nginx's `stream {}` module, against nginx (with
+libnginx-mod-stream loaded) and lbd, same config: byte-exact echo of 1 MiB
+each way at once, round robin, weights, hash and least_conn, connect
+failure -> next upstream, all servers down -> the client is closed,
+proxy_timeout, half-close both ways, SNI routing with ssl_preread + map to
+two TLS backends (TLS passes through: the client sees the backend's own
+certificate), the PROXY protocol v1 header, the stream access log, and a
+stream held across a reload.
+
+Backends here are raw TCP servers: each says its name on connect (mode
+'hello'), echoes ('echo'), answers the byte count at EOF then keeps
+sending ('sink'), reads a PROXY line ('proxy'), or speaks TLS ('tls')."""
+
+import hashlib
+import os
+import socket
+import ssl
+import subprocess
+import threading
+
+from harness import make_conf, wait_for
+from test_tls import make_cert, der_of
+
+MAIN = 'load_module /usr/share/nginx/modules/ngx_stream_module.so;\n'
+
+
+class TcpBackend:
+    """A threaded raw TCP server on 127.0.0.1 (see the module doc)."""
+
+    def __init__(self, name, mode='echo', ctx=None):
+        self.name, self.mode, self.ctx = name, mode, ctx
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(128)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.lines = []
+        self.open = []
+        self.stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.stop = True
+        for s in [self.sock] + self.open:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def _accept(self):
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.open.append(c)
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        c.settimeout(30)
+        try:
+            if self.mode == 'hello':
+                c.sendall(self.name.encode() + b'\n')
+                while c.recv(65536):
+                    pass
+            elif self.mode == 'echo':
+                while True:
+                    d = c.recv(65536)
+                    if not d:
+                        break
+                    c.sendall(d)
+                c.shutdown(socket.SHUT_WR)
+            elif self.mode == 'sink':
+                n = 0
+                while True:
+                    d = c.recv(65536)
+                    if not d:
+                        break
+                    n += len(d)
+                # the client's FIN arrived: keep sending after it
+                for i in range(3):
+                    c.sendall(b'got %d part %d\n' % (n, i))
+                c.shutdown(socket.SHUT_WR)
+            elif self.mode == 'proxy':
+                buf = b''
+                while b'\r\n' not in buf:
+                    d = c.recv(1)
+                    if not d:
+                        break
+                    buf += d
+                self.lines.append(buf)
+                c.sendall(b'ok\n')
+                while c.recv(65536):
+                    pass
+            elif self.mode == 'tls':
+                s = self.ctx.wrap_socket(c, server_side=True)
+                s.sendall(self.name.encode() + b'\n')
+                s.recv(100)
+                s.close()
+                return
+        except (OSError, ssl.SSLError):
+            pass
+        try:
+            c.close()
+        except OSError:
+            pass
+
+
+def backend(t, name, mode='echo', ctx=None):
+    b = TcpBackend(name, mode, ctx)
+    t.defer(b.close)
+    return b
+
+
+def stream_proxy(t, body, **kw):
+    """A proxy whose main context has a stream {} with BODY."""
+    main = MAIN + 'stream {\n' + body + '\n}\n'
+    return t.proxy('', main=main, **kw)
+
+
+def connect(port, timeout=10):
+    s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+    return s
+
+
+def read_line(s):
+    buf = b''
+    while not buf.endswith(b'\n'):
+        d = s.recv(1)
+        if not d:
+            break
+        buf += d
+    return buf
+
+
+def hello_of(port):
+    s = connect(port)
+    try:
+        return read_line(s).strip().decode()
+    finally:
+        s.close()
+
+
+def test_stream_echo_bulk_both_ways(t):
+    """1 MiB up and 1 MiB back at the same time, byte-exact."""
+    e = backend(t, 'e', 'echo')
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{e}; }""", e=e)
+    data = os.urandom(1 << 20)
+    s = connect(p.port)
+    got = []
+
+    def reader():
+        n = 0
+        while n < len(data):
+            d = s.recv(65536)
+            if not d:
+                break
+            got.append(d)
+            n += len(d)
+    th = threading.Thread(target=reader)
+    th.start()
+    s.sendall(data)
+    th.join(30)
+    s.close()
+    assert hashlib.sha256(b''.join(got)).hexdigest() == \
+        hashlib.sha256(data).hexdigest()
+
+
+def test_stream_round_robin_and_weights(t):
+    b1, b2, b3 = (backend(t, n, 'hello') for n in ('b1', 'b2', 'b3'))
+    p = stream_proxy(t, """
+    upstream rr { server 127.0.0.1:{b1}; server 127.0.0.1:{b2}; }
+    upstream w { server 127.0.0.1:{b1} weight=3; server 127.0.0.1:{b3}; }
+    server { listen 127.0.0.1:{port}; proxy_pass rr; }
+    server { listen 127.0.0.1:{port2}; proxy_pass w; }""", b1=b1, b2=b2, b3=b3)
+    # (the harness's readiness probe took one turn already)
+    seq = [hello_of(p.port) for _ in range(4)]
+    assert seq in (['b1', 'b2'] * 2, ['b2', 'b1'] * 2), seq
+    got = [hello_of(p.subs['port2']) for _ in range(8)]
+    assert got.count('b1') == 6 and got.count('b3') == 2, got
+
+
+def test_stream_hash_and_least_conn(t):
+    b1, b2 = (backend(t, n, 'hello') for n in ('b1', 'b2'))
+    p = stream_proxy(t, """
+    upstream h { hash $remote_addr consistent; server 127.0.0.1:{b1}; server 127.0.0.1:{b2}; }
+    upstream lc { least_conn; server 127.0.0.1:{b1}; server 127.0.0.1:{b2}; }
+    server { listen 127.0.0.1:{port}; proxy_pass h; }
+    server { listen 127.0.0.1:{port2}; proxy_pass lc; }""", b1=b1, b2=b2)
+    got = {hello_of(p.port) for _ in range(6)}
+    assert len(got) == 1, got
+    # hold one stream open: least_conn sends the next ones elsewhere
+    held = connect(p.subs['port2'])
+    first = read_line(held).strip().decode()
+    other = {'b1': 'b2', 'b2': 'b1'}[first]
+    assert [hello_of(p.subs['port2']) for _ in range(3)] == [other] * 3
+    held.close()
+
+
+def test_stream_next_upstream_and_all_down(t):
+    ok = backend(t, 'ok', 'hello')
+    dead1, dead2 = t.dead_port(), t.dead_port()
+    p = stream_proxy(t, """
+    upstream u { server 127.0.0.1:{d1}; server 127.0.0.1:{ok}; }
+    upstream down { server 127.0.0.1:{d1}; server 127.0.0.1:{d2}; }
+    server { listen 127.0.0.1:{port}; proxy_pass u; }
+    server { listen 127.0.0.1:{port2}; proxy_pass down; }""",
+                     ok=ok, d1=dead1, d2=dead2)
+    assert [hello_of(p.port) for _ in range(3)] == ['ok'] * 3
+    s = connect(p.subs['port2'])
+    try:
+        d = s.recv(10)
+    except ConnectionResetError:
+        d = b''
+    s.close()
+    assert d == b''
+    assert 'connect() failed (111: Connection refused) while connecting to upstream' \
+        in p.error_log()
+
+
+def test_stream_proxy_timeout_closes_idle(t):
+    e = backend(t, 'e', 'echo')
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{e}; proxy_timeout 1s; }""",
+                     e=e)
+    s = connect(p.port, timeout=15)
+    s.sendall(b'x')
+    assert s.recv(1) == b'x'
+    assert s.recv(10) == b''  # closed by the proxy once idle for 1s
+    s.close()
+
+
+def test_stream_half_close(t):
+    """proxy_half_close on: the client's FIN reaches the backend, which
+    keeps sending after it. Off (the default): the FIN ends the session."""
+    k = backend(t, 'k', 'sink')
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{k}; proxy_half_close on; }
+    server { listen 127.0.0.1:{port2}; proxy_pass 127.0.0.1:{k}; }""", k=k)
+    s = connect(p.subs['port2'])
+    s.sendall(b'a' * 1000)
+    s.shutdown(socket.SHUT_WR)
+    try:
+        assert s.recv(65536) == b''
+    except ConnectionResetError:
+        pass
+    s.close()
+    s = connect(p.port)
+    s.sendall(b'a' * 1000)
+    s.shutdown(socket.SHUT_WR)
+    buf = b''
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        buf += d
+    s.close()
+    assert buf == b'got 1000 part 0\ngot 1000 part 1\ngot 1000 part 2\n', buf
+
+
+def _tls_server_ctx(t, d, name):
+    crt, key = make_cert(t, d, name, name + '.test')
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+    return ctx, crt
+
+
+def test_stream_sni_routing_passthrough(t):
+    d = t.tmpdir('certs-')
+    ca, crta = _tls_server_ctx(t, d, 'a')
+    cb, crtb = _tls_server_ctx(t, d, 'b')
+    ba, bb = backend(t, 'A', 'tls', ca), backend(t, 'B', 'tls', cb)
+    p = stream_proxy(t, """
+    map $ssl_preread_server_name $be {
+        a.test     127.0.0.1:{ba};
+        b.test     127.0.0.1:{bb};
+        default    127.0.0.1:{ba};
+    }
+    server { listen 127.0.0.1:{port}; ssl_preread on; proxy_pass $be; }""",
+                     ba=ba, bb=bb)
+    for sni, crt, name in (('b.test', crtb, 'B'), ('a.test', crta, 'A'),
+                           ('b.test', crtb, 'B')):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        ctx.set_alpn_protocols(['h2', 'http/1.1'])
+        s = ctx.wrap_socket(connect(p.port), server_hostname=sni)
+        # the backend's own certificate: the proxy did not terminate TLS
+        assert s.getpeercert(binary_form=True) == der_of(crt)
+        assert read_line(s).strip().decode() == name
+        s.close()
+
+
+def test_stream_proxy_protocol(t):
+    b = backend(t, 'p', 'proxy')
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{b}; proxy_protocol on; }""",
+                     b=b)
+    s = connect(p.port)
+    assert read_line(s) == b'ok\n'
+    cport = s.getsockname()[1]
+    s.close()
+    # the last line: the harness's readiness probe came first
+    assert b.lines[-1] == ('PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n' %
+                           (cport, p.port)).encode(), b.lines
+
+
+def test_stream_access_log(t):
+    e = backend(t, 'e', 'echo')
+    p = stream_proxy(t, """
+    log_format basic '$remote_addr $protocol $status $bytes_sent $bytes_received $upstream_addr';
+    access_log {prefix}/logs/stream.log basic;
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{e}; }""", e=e)
+    s = connect(p.port)
+    s.sendall(b'hello')
+    assert s.recv(5) == b'hello'
+    s.sendall(b'abc')
+    assert s.recv(3) == b'abc'
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(10) == b''
+    s.close()
+    # the harness's readiness probe is the first line (0 bytes)
+    want = '127.0.0.1 TCP 200 8 8 127.0.0.1:%d' % e.port
+    wait_for(lambda: p.read('logs', 'stream.log').endswith(want + '\n'), 10,
+             what='log line %r (have %r)' % (want, p.read('logs', 'stream.log')))
+    first = p.read('logs', 'stream.log').split('\n')[0]
+    assert first == '127.0.0.1 TCP 200 0 0 127.0.0.1:%d' % e.port, first
+
+
+def test_stream_held_across_reload(t):
+    import signal
+    e = backend(t, 'e', 'echo')
+    body = """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{e}; }"""
+    p = stream_proxy(t, body, e=e)
+    s = connect(p.port)
+    s.sendall(b'one')
+    assert s.recv(3) == b'one'
+    p.write_conf(http='', main=MAIN + 'stream {\n' + body +
+                 '\n    proxy_timeout 5m;\n}\n')
+    p.signal(signal.SIGHUP)
+    wait_for(lambda: 'reconfigur' in p.error_log() or
+             'signal 1' in p.error_log() or 'reload' in p.error_log(),
+             10, what='the reload')
+    for i in range(3):
+        msg = b'after %d' % i
+        s.sendall(msg)
+        assert s.recv(len(msg)) == msg
+    s2 = connect(p.port)
+    s2.sendall(b'new')
+    assert s2.recv(3) == b'new'
+    s2.close()
+    s.close()
+
+
+def test_stream_config_errors(t):
+    if t.is_nginx:
+        t.skip('lbd messages')
+    p = stream_proxy(t, """
+    upstream u { server 127.0.0.1; }
+    server { listen 127.0.0.1:{port}; proxy_pass u; }""", start=False)
+    p.write_conf()
+    r = p.run('-t')
+    assert r.returncode != 0 and 'no port in upstream "127.0.0.1"' in r.stderr, r.stderr
+    # the stream module's load_module line is silent; another module warns
+    p.write_conf(make_conf('', main=MAIN + 'load_module modules/other.so;\n'
+                           'stream { server { listen 127.0.0.1:{port}; '
+                           'proxy_pass 127.0.0.1:1; } }\n'))
+    r = p.run('-t')
+    assert r.returncode == 0, r.stderr
+    out = r.stderr + p.error_log()
+    assert 'ngx_stream_module' not in out, out
+    assert '"load_module" directive has no effect in lbd and is ignored' in out, out
+
+
+def test_stream_lbctl_conns_and_kernel_splice(t):
+    """lbd only: stream sessions are listed by `lbctl conns` with their
+    path (sockmap by default where the kernel path is available, splice(2)
+    with `kernel_splice off`), bytes each way; they leave the list when
+    they end."""
+    if t.is_nginx:
+        t.skip('nginx has no control socket')
+    e = backend(t, 'e', 'echo')
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{e}; kernel_splice off; }
+    server { listen 127.0.0.1:{port2}; proxy_pass 127.0.0.1:{e}; }""",
+                     e=e)
+    exe = os.path.join(os.path.dirname(t.bin), 'lbctl')
+
+    def conns():
+        return subprocess.run([exe, '-s', p.path('logs', 'lbd.sock'), 'conns'],
+                              capture_output=True, text=True, timeout=20).stdout
+
+    for port, paths in ((p.port, ('splice',)), (p.subs['port2'], ('sockmap', 'splice'))):
+        s = connect(port)
+        data = os.urandom(200000)
+        s.sendall(data)
+        got = b''
+        while len(got) < len(data):
+            d = s.recv(65536)
+            assert d
+            got += d
+        assert got == data
+        me = '127.0.0.1:%d' % s.getsockname()[1]
+        row = [ln.split() for ln in conns().splitlines() if me in ln]
+        assert len(row) == 1 and row[0][1] == '127.0.0.1:%d' % e.port, conns()
+        assert row[0][2] in paths, row
+        assert row[0][4:6] == ['200000', '200000'], row
+        s.close()
+        wait_for(lambda: me not in conns(), 10, what='the stream to leave the list')

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the stream {} configuration (userspace/cfg_stream.c): a full
+ * block builds the servers with nginx's defaults merged, binds proxy_pass
+ * to named and implicit groups (map address values included), reuses the
+ * HTTP balancers; stream maps match by var.c's rules; errors name the
+ * exact text and FILE:LINE.
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cfgtest.h"
+#include "stream.h"
+#include "ups.h"
+#include "var.h"
+
+#define HEAD "events {}\n"
+
+static struct cfgtest ct;
+
+static void fini(void)
+{
+	cfgtest_cleanup(&ct);
+}
+
+TestSuite(cfg_stream, .fini = fini);
+
+Test(cfg_stream, full_block)
+{
+	static const char text[] =
+		HEAD "load_module /usr/share/nginx/modules/ngx_stream_module.so;\n"
+		     "stream {\n"
+		     "  proxy_timeout 5m;\n"
+		     "  upstream u { hash $remote_addr consistent; server 127.0.0.1:81 weight=2;"
+		     " server 127.0.0.1:82; }\n"
+		     "  map $ssl_preread_server_name $be { a.test u; b.test 127.0.0.1:9000;"
+		     " default 127.0.0.1:9001; }\n"
+		     "  server { listen 127.0.0.1:7001; proxy_pass u; proxy_protocol on; }\n"
+		     "  server { listen 7002 reuseport backlog=10; ssl_preread on;"
+		     " proxy_pass $be; proxy_timeout 3s; kernel_splice on; }\n"
+		     "}\n";
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct, text, err, sizeof(err));
+	struct cfg_stream *st;
+	const struct stream_srv *s1, *s2;
+
+	cr_assert_not_null(c, "%s", err);
+	st = c->stream;
+	cr_assert_not_null(st);
+	cr_assert_eq(st->nservers, 2);
+	s1 = st->servers[0], s2 = st->servers[1];
+	cr_assert_eq(s1->timeout, 300000);
+	cr_assert_eq(s2->timeout, 3000);
+	cr_assert_eq(s1->connect_timeout, 60000);
+	cr_assert_eq(s1->next_upstream, 1);
+	cr_assert_eq(s1->proxy_protocol, 1);
+	cr_assert_eq(s2->proxy_protocol, 0);
+	cr_assert_eq(s2->preread, 1);
+	cr_assert_eq(s2->preread_size, 16384);
+	cr_assert_eq(s2->kernel_splice, 1);
+	cr_assert(s2->listens[0].reuseport);
+	cr_assert_eq(s2->listens[0].backlog, 10);
+	cr_assert_not_null(s1->group);
+	cr_assert_str_eq(s1->group->name, "u");
+	cr_assert_eq(s1->group->method, UPS_M_HASH);
+	cr_assert(s1->group->hash_consistent);
+	cr_assert_not_null(s1->group->ops, "the HTTP balancer is set up");
+	cr_assert_null(s2->group, "a proxy_pass with variables is resolved per session");
+	/* u, and the two address values of the map */
+	cr_assert_eq(st->ngroups, 3);
+	cr_assert_str_eq(st->groups[1]->name, "127.0.0.1:9000");
+	cr_assert(st->groups[1]->implicit);
+	/* the listen addresses, for the workers */
+	cr_assert_not_null(stream_listen_at(c, 1));
+	cr_assert_null(stream_listen_at(c, 2));
+	cr_assert_eq(stream_find_server(c, &s2->listens[0].addr, s2->listens[0].addrlen), s2);
+	/* map lookups */
+	const struct stream_map *m = st->maps;
+	const struct map_entry *e = map_match(m->m, "B.TEST", 6);
+
+	cr_assert_not_null(e);
+	cr_assert_str_eq(e->value.parts[0].str, "127.0.0.1:9000");
+	cr_assert_null(map_match(m->m, "c.test", 6));
+	cfg_unref(c);
+}
+
+struct bad {
+	const char *body; /* inside stream {}, from line 3 */
+	const char *msg;  /* expected message, without " in FILE:LINE" */
+	int line;
+};
+
+static const struct bad bads[] = {
+	{"upstream u { server 127.0.0.1; }\n", "no port in upstream \"127.0.0.1\"", 3},
+	{"server { listen 1; proxy_pass nowhere; }\n", "no port in upstream \"nowhere\"", 3},
+	{"server { listen 1; proxy_pass $nope; }\n", "unknown \"nope\" variable", 3},
+	{"server { listen 1; }\n", "no handler for server", 3},
+	{"server { proxy_pass 127.0.0.1:1; }\n", "no \"listen\" is defined for server", 3},
+	{"server { listen 1 ssl; proxy_pass 127.0.0.1:1; }\n",
+	 "the \"ssl\" parameter of a stream \"listen\" is not supported by this lbd build yet", 3},
+	{"server { listen 1; proxy_pass 127.0.0.1:1; }\nserver { listen 1; proxy_pass "
+	 "127.0.0.1:2; }\n",
+	 "duplicate \"1\" address and port pair", 4},
+	{"upstream u { ip_hash; server 127.0.0.1:1; }\n",
+	 "\"ip_hash\" directive is not allowed here", 3},
+	{"upstream u { server 127.0.0.1:1 slow_start=10s; }\n",
+	 "invalid parameter \"slow_start=10s\"", 3},
+	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_timeout x; }\n",
+	 "invalid value \"x\" in \"proxy_timeout\" directive", 3},
+	{"server { listen 1; proxy_pass 127.0.0.1:1; ssl_preread maybe; }\n",
+	 "invalid value \"maybe\" in \"ssl_preread\" directive, it must be \"on\" or \"off\"", 3},
+	{"server { listen 1; proxy_pass 127.0.0.1:1; access_log /tmp/x nofmt; }\n",
+	 "unknown log format \"nofmt\"", 3},
+	{"map $remote_addr $m { default $remote_port; }\n",
+	 "variables in stream \"map\" values are not supported by this lbd build yet", 3},
+	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_set_header a b; }\n",
+	 "\"proxy_set_header\" directive is not allowed here", 3},
+	{"location / { }\n", "\"location\" directive is not allowed here", 3},
+};
+
+Test(cfg_stream, errors)
+{
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		char text[1024], err[512], want[512];
+		struct cfg *c;
+
+		snprintf(text, sizeof(text), HEAD "stream {\n%s}\n", bads[i].body);
+		c = cfgtest_load(&ct, text, err, sizeof(err));
+		cr_assert_null(c, "case %zu loaded", i);
+		snprintf(want, sizeof(want), "%s in %s:%d", bads[i].msg, ct.path, bads[i].line);
+		cr_assert_str_eq(err, want, "case %zu", i);
+	}
+}

@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration builder for nginx's stream module: the `stream {}` block,
+ * its `upstream` blocks (the HTTP group type and balancers, with the
+ * methods nginx's stream module has), its `server` blocks, `map`,
+ * `log_format`, `access_log` and `error_log`, and the stream variables
+ * their values may use. A second directive table, searched by cfg.c's
+ * find_dir beside its own; the stream contexts are C_STREAM, C_SSRV and
+ * C_SUPS. Upstream names live in their own namespace, as in nginx.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "alog.h"
+#include "cfg.h"
+#include "cfg_int.h"
+#include "lbd.h"
+#include "log.h"
+#include "stream.h"
+#include "ups.h"
+#include "var.h"
+
+/* nginx's stream variable names, indexed by enum svar. */
+static const char *const svar_names[SV_COUNT] = {
+	[SV_REMOTE_ADDR] = "remote_addr",
+	[SV_REMOTE_PORT] = "remote_port",
+	[SV_SERVER_ADDR] = "server_addr",
+	[SV_SERVER_PORT] = "server_port",
+	[SV_BINARY_REMOTE_ADDR] = "binary_remote_addr",
+	[SV_UPSTREAM_ADDR] = "upstream_addr",
+	[SV_BYTES_SENT] = "bytes_sent",
+	[SV_BYTES_RECEIVED] = "bytes_received",
+	[SV_UPSTREAM_BYTES_SENT] = "upstream_bytes_sent",
+	[SV_UPSTREAM_BYTES_RECEIVED] = "upstream_bytes_received",
+	[SV_SESSION_TIME] = "session_time",
+	[SV_UPSTREAM_CONNECT_TIME] = "upstream_connect_time",
+	[SV_STATUS] = "status",
+	[SV_TIME_LOCAL] = "time_local",
+	[SV_TIME_ISO8601] = "time_iso8601",
+	[SV_MSEC] = "msec",
+	[SV_PROTOCOL] = "protocol",
+	[SV_CONNECTION] = "connection",
+	[SV_PID] = "pid",
+	[SV_HOSTNAME] = "hostname",
+	[SV_SSL_PREREAD_SERVER_NAME] = "ssl_preread_server_name",
+	[SV_SSL_PREREAD_ALPN_PROTOCOLS] = "ssl_preread_alpn_protocols",
+	[SV_SSL_PREREAD_PROTOCOL] = "ssl_preread_protocol",
+};
+
+static void ssrv_unset(struct stream_srv *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->connect_timeout = CFG_UNSET;
+	s->timeout = CFG_UNSET;
+	s->next_upstream = CFG_UNSET;
+	s->next_tries = CFG_UNSET;
+	s->next_timeout = CFG_UNSET;
+	s->preread = CFG_UNSET;
+	s->preread_timeout = CFG_UNSET;
+	s->preread_size = CFG_UNSET;
+	s->proxy_protocol = CFG_UNSET;
+	s->half_close = CFG_UNSET;
+	s->kernel_splice = CFG_UNSET;
+}
+
+static bool name_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_';
+}
+
+static struct stream_map *find_map(struct cfg_stream *st, const char *name, size_t len)
+{
+	for (struct stream_map *m = st->maps; m; m = m->next)
+		if (strlen(m->name) == len && strncasecmp(m->name, name, len) == 0)
+			return m;
+	return NULL;
+}
+
+/* sval_compile - TEXT with $name / ${name} stream variables into *OUT. */
+static int sval_compile(struct build *b, struct cfg_node *n, struct cfg_stream *st,
+			const char *text, struct stream_val *out)
+{
+	size_t tl = strlen(text);
+	struct stream_part *pa = pool_zalloc(b->pool, (tl + 1) * sizeof(*pa));
+	size_t i = 0;
+	int np = 0;
+
+	out->raw = pool_strdup(b->pool, text);
+	if (!pa || !out->raw)
+		return cfg_fail(b, n, "out of memory");
+	while (i < tl) {
+		const char *nm;
+		size_t nl = 0, start = i;
+		bool br;
+
+		if (text[i] != '$') {
+			while (i < tl && text[i] != '$')
+				i++;
+			pa[np++] = (struct stream_part){
+				.kind = SP_LIT, .str = out->raw + start, .len = i - start};
+			continue;
+		}
+		br = i + 1 < tl && text[i + 1] == '{';
+		nm = text + i + (br ? 2 : 1);
+		while (name_char(nm[nl]))
+			nl++;
+		if (nl == 0 || (br && nm[nl] != '}'))
+			return cfg_fail(b, n, "invalid variable name \"%s\"", text + i);
+		i = (size_t)(nm - text) + nl + (br ? 1 : 0);
+		int v = -1;
+
+		for (int k = 0; k < SV_COUNT; k++)
+			if (strlen(svar_names[k]) == nl && strncasecmp(svar_names[k], nm, nl) == 0)
+				v = k;
+		if (v >= 0) {
+			pa[np++] = (struct stream_part){.kind = SP_VAR, .var = v};
+			continue;
+		}
+		struct stream_map *m = find_map(st, nm, nl);
+
+		if (!m)
+			return cfg_fail(b, n, "unknown \"%.*s\" variable", (int)nl, nm);
+		pa[np++] = (struct stream_part){.kind = SP_MAP, .map = m};
+	}
+	out->parts = pa;
+	out->nparts = np;
+	return 0;
+}
+
+static bool sval_literal(const struct stream_val *v)
+{
+	return v->nparts == 0 || (v->nparts == 1 && v->parts[0].kind == SP_LIT);
+}
+
+/* ---- stream {} ---------------------------------------------------------------- */
+
+/* prepass_maps - create every map of stream{} first, so that a value may
+ * use a map defined later in the block, as nginx allows. */
+static int prepass_maps(struct build *b, struct cfg_node *blk, struct cfg_stream *st)
+{
+	for (size_t i = 0; i < blk->nchildren; i++) {
+		struct cfg_node *n = &blk->children[i];
+		struct stream_map *m;
+
+		if (strcmp(n->name, "map") != 0 || n->nargs != 2)
+			continue;
+		if (n->args[1][0] != '$' || !n->args[1][1])
+			return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[1]);
+		if (find_map(st, n->args[1] + 1, strlen(n->args[1] + 1)))
+			return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[1] + 1);
+		m = pool_zalloc(b->pool, sizeof(*m));
+		if (!m || !(m->m = pool_zalloc(b->pool, sizeof(*m->m))))
+			return cfg_fail(b, n, "out of memory");
+		m->name = pool_strdup(b->pool, n->args[1] + 1);
+		m->m->name = m->name;
+		m->next = st->maps;
+		st->maps = m;
+	}
+	return 0;
+}
+
+static int set_stream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_stream *st;
+	struct scope in = {0};
+
+	(void)s, (void)d;
+	if (b->cfg->stream)
+		return cfg_fail(b, n, "\"stream\" directive is duplicate");
+	st = pool_zalloc(b->pool, sizeof(*st));
+	if (!st)
+		return cfg_fail(b, n, "out of memory");
+	ssrv_unset(&st->defaults);
+	b->cfg->stream = st;
+	if (prepass_maps(b, n, st))
+		return -1;
+	in.stream = st;
+	in.ssrv = &st->defaults;
+	in.ctx = C_STREAM;
+	return cfg_block(b, n, &in);
+}
+
+static int set_server(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_srv *srv, **slot;
+	struct scope in = *s;
+
+	(void)d;
+	srv = pool_zalloc(b->pool, sizeof(*srv));
+	slot = srv ? PUSH(b, s->stream->servers, s->stream->nservers) : NULL;
+	if (!slot)
+		return cfg_fail(b, n, "out of memory");
+	*slot = srv;
+	ssrv_unset(srv);
+	srv->file = n->file;
+	srv->line = n->line;
+	in.ssrv = srv;
+	in.ctx = C_SSRV;
+	if (cfg_block(b, n, &in))
+		return -1;
+	if (!srv->pass)
+		return cfg_fail(b, n, "no handler for server");
+	return 0;
+}
+
+static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_srv *srv = s->ssrv;
+	struct cfg_listen *l;
+	int rc;
+
+	(void)d;
+	l = PUSH(b, srv->listens, srv->nlistens);
+	if (!l)
+		return cfg_fail(b, n, "out of memory");
+	l->backlog = 511;
+	l->ipv6only = CFG_UNSET;
+	l->file = n->file;
+	l->line = n->line;
+	l->text = pool_strdup(b->pool, n->args[0]);
+	if (strncmp(n->args[0], "unix:", 5) == 0)
+		return cfg_fail(b, n, "unix domain listen sockets are not supported yet");
+	rc = cfg_parse_addr(n->args[0], 0, &l->addr, &l->addrlen, true);
+	if (rc == -ERANGE || (rc == 0 && ((struct sockaddr_in *)&l->addr)->sin_port == 0))
+		return cfg_fail(b, n, "invalid port in \"%s\" of the \"listen\" directive",
+				n->args[0]);
+	if (rc)
+		return cfg_fail(b, n, "host not found in \"%s\" of the \"listen\" directive",
+				n->args[0]);
+	for (size_t i = 1; i < n->nargs; i++) {
+		const char *a = n->args[i];
+
+		if (strcmp(a, "reuseport") == 0) {
+			l->reuseport = true;
+		} else if (strncmp(a, "backlog=", 8) == 0) {
+			char *end;
+			long v = strtol(a + 8, &end, 10);
+
+			if (end == a + 8 || *end || v < 1 || v > INT_MAX)
+				return cfg_fail(b, n, "invalid backlog \"%s\"", a + 8);
+			l->backlog = (int)v;
+		} else if (strcmp(a, "ipv6only=on") == 0) {
+			l->ipv6only = 1;
+		} else if (strcmp(a, "ipv6only=off") == 0) {
+			l->ipv6only = 0;
+		} else if (strcmp(a, "ssl") == 0 || strcmp(a, "udp") == 0 ||
+			   strcmp(a, "proxy_protocol") == 0) {
+			return cfg_fail(b, n,
+					"the \"%s\" parameter of a stream \"listen\" is not "
+					"supported by this lbd build yet",
+					a);
+		} else if (strcmp(a, "bind") == 0 || strncmp(a, "so_keepalive=", 13) == 0) {
+			cfg_warn(n, "listen parameter \"%s\" has no effect in lbd and is ignored",
+				 a);
+		} else {
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		}
+	}
+	/* nginx: one address, one stream server */
+	for (int k = 0; k < s->stream->nservers; k++) {
+		struct stream_srv *o = s->stream->servers[k];
+
+		for (int j = 0; j < o->nlistens; j++) {
+			struct cfg_listen *x = &o->listens[j];
+
+			if (x != l && x->addrlen == l->addrlen &&
+			    memcmp(&x->addr, &l->addr, l->addrlen) == 0)
+				return cfg_fail(b, n, "duplicate \"%s\" address and port pair",
+						n->args[0]);
+		}
+	}
+	return 0;
+}
+
+static int set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_val *v;
+
+	(void)d;
+	if (s->ssrv->pass)
+		return cfg_fail(b, n, "\"proxy_pass\" directive is duplicate");
+	v = pool_zalloc(b->pool, sizeof(*v));
+	if (!v)
+		return cfg_fail(b, n, "out of memory");
+	if (sval_compile(b, n, s->stream, n->args[0], v))
+		return -1;
+	s->ssrv->pass = v;
+	return 0;
+}
+
+static int64_t *msec_field(struct scope *s, const struct dir *d)
+{
+	return (int64_t *)((char *)s->ssrv + d->off);
+}
+
+static int set_msec(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int64_t *f = msec_field(s, d);
+
+	if (*f != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (cfg_parse_time(n->args[0], f))
+		return cfg_fail(b, n, "invalid value \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
+	return 0;
+}
+
+static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int *f = (int *)((char *)s->ssrv + d->off);
+	char *end;
+	long v;
+
+	if (*f != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	v = strtol(n->args[0], &end, 10);
+	if (*end || end == n->args[0] || v < 0 || v > INT_MAX)
+		return cfg_fail(b, n, "invalid number \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
+	*f = (int)v;
+	return 0;
+}
+
+/* full_path - PATH relative to the prefix, as nginx resolves log paths. */
+static char *full_path(struct build *b, const char *p)
+{
+	size_t lp, ln;
+	char *r;
+
+	if (p[0] == '/')
+		return pool_strdup(b->pool, p);
+	lp = strlen(b->cfg->prefix);
+	ln = strlen(p);
+	r = pool_alloc(b->pool, lp + ln + 1);
+	if (r) {
+		memcpy(r, b->cfg->prefix, lp);
+		memcpy(r + lp, p, ln + 1);
+	}
+	return r;
+}
+
+static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	enum log_level lvl = LOG_ERR;
+	const char *path;
+
+	(void)d;
+	if (n->nargs > 1 && log_level_parse(n->args[1], &lvl))
+		return cfg_fail(b, n, "invalid log level \"%s\"", n->args[1]);
+	path = strcmp(n->args[0], "stderr") == 0 ? "stderr" : full_path(b, n->args[0]);
+	if (!path)
+		return cfg_fail(b, n, "out of memory");
+	s->ssrv->error_log = log_target_open(path, lvl);
+	if (!s->ssrv->error_log)
+		return cfg_fail(b, n, "open() \"%s\" failed (%d: %s)", path, errno,
+				strerror(errno));
+	return 0;
+}
+
+static int set_log_format(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_stream *st = s->stream;
+	struct stream_logfmt *f;
+	size_t first = 1, total = 0;
+	int escape = 0;
+	char *joined;
+
+	(void)d;
+	for (int i = 0; i < st->nformats; i++)
+		if (strcmp(st->formats[i].name, n->args[0]) == 0)
+			return cfg_fail(b, n, "duplicate \"log_format\" name \"%s\"", n->args[0]);
+	if (n->nargs > 1 && strncmp(n->args[1], "escape=", 7) == 0) {
+		const char *e = n->args[1] + 7;
+
+		if (strcmp(e, "json") == 0)
+			escape = 1;
+		else if (strcmp(e, "none") == 0)
+			escape = 2;
+		else if (strcmp(e, "default") != 0)
+			return cfg_fail(b, n, "unknown log format escaping \"%s\"", e);
+		first = 2;
+	}
+	if (n->nargs <= first)
+		return cfg_fail(b, n, "invalid number of arguments in \"log_format\" directive");
+	for (size_t i = first; i < n->nargs; i++)
+		total += strlen(n->args[i]);
+	joined = pool_alloc(b->pool, total + 1);
+	f = joined ? PUSH(b, st->formats, st->nformats) : NULL;
+	if (!f)
+		return cfg_fail(b, n, "out of memory");
+	joined[0] = '\0';
+	for (size_t i = first; i < n->nargs; i++)
+		strcat(joined, n->args[i]);
+	f->name = pool_strdup(b->pool, n->args[0]);
+	f->escape = escape;
+	return sval_compile(b, n, st, joined, &f->fmt);
+}
+
+static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_srv *srv = s->ssrv;
+	struct stream_alog *sa;
+	struct alog *a, **all;
+	int rc;
+
+	(void)d;
+	if (strcmp(n->args[0], "off") == 0) {
+		if (n->nargs > 1)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+		srv->alog_set = true;
+		return 0;
+	}
+	if (n->nargs < 2)
+		return cfg_fail(b, n, "invalid number of arguments in \"access_log\" directive");
+	if (strncmp(n->args[0], "syslog:", 7) == 0)
+		return cfg_fail(b, n, "syslog access logs are not supported by this lbd build yet");
+	a = pool_zalloc(b->pool, sizeof(*a));
+	sa = a ? PUSH(b, srv->alogs, srv->nalogs) : NULL;
+	if (!sa)
+		return cfg_fail(b, n, "out of memory");
+	srv->alog_set = true;
+	sa->a = a;
+	for (int i = 0; i < s->stream->nformats; i++)
+		if (strcmp(s->stream->formats[i].name, n->args[1]) == 0)
+			sa->fmt = &s->stream->formats[i];
+	if (!sa->fmt)
+		return cfg_fail(b, n, "unknown log format \"%s\"", n->args[1]);
+	a->path = strcmp(n->args[0], "/dev/stdout") && strcmp(n->args[0], "/dev/stderr")
+			  ? full_path(b, n->args[0])
+			  : pool_strdup(b->pool, n->args[0]);
+	for (size_t i = 2; i < n->nargs; i++) {
+		const char *p = n->args[i];
+		int64_t v;
+
+		if (strncmp(p, "buffer=", 7) == 0) {
+			if (cfg_parse_size(p + 7, &v))
+				return cfg_fail(b, n, "invalid buffer size \"%s\"", p + 7);
+			a->buffer = (size_t)v;
+		} else if (strncmp(p, "flush=", 6) == 0) {
+			if (cfg_parse_time(p + 6, &a->flush_ms))
+				return cfg_fail(b, n, "invalid flush time \"%s\"", p + 6);
+		} else {
+			return cfg_fail(b, n, "invalid parameter \"%s\"", p);
+		}
+	}
+	if (a->flush_ms && !a->buffer)
+		return cfg_fail(b, n, "no buffer is defined for access_log \"%s\"", n->args[0]);
+	rc = alog_open(a);
+	if (rc)
+		return cfg_fail(b, n, "open() \"%s\" failed (%d: %s)", a->path, -rc, strerror(-rc));
+	all = PUSH(b, b->cfg->alogs, b->cfg->nalogs);
+	if (!all)
+		return cfg_fail(b, n, "out of memory");
+	*all = a;
+	return 0;
+}
+
+static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_map *m = find_map(s->stream, n->args[1] + 1, strlen(n->args[1] + 1));
+	char msg[256];
+
+	(void)d;
+	if (!m || m->defined)
+		return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[1] + 1);
+	m->defined = true;
+	if (sval_compile(b, n, s->stream, n->args[0], &m->src))
+		return -1;
+	for (size_t i = 0; i < n->nchildren; i++) {
+		struct cfg_node *c = &n->children[i];
+
+		if (strcmp(c->name, "hostnames") == 0 && c->nargs == 0) {
+			m->m->hostnames = true;
+			continue;
+		}
+		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0)
+			continue;
+		if (strcmp(c->name, "include") == 0)
+			return cfg_fail(b, c, "\"include\" inside \"map\" is not supported yet");
+		if (c->nargs != 1 || c->block)
+			return cfg_fail(b, c, "invalid number of the map parameters");
+		if (strchr(c->args[0], '$'))
+			return cfg_fail(b, c,
+					"variables in stream \"map\" values are not supported by "
+					"this lbd build yet");
+		b->cv.file = c->file;
+		b->cv.line = c->line;
+		if (map_add_entry(&b->cv, m->m, c->name, c->args[0], msg, sizeof(msg)))
+			return cfg_fail(b, c, "%s", msg);
+	}
+	return 0;
+}
+
+/* ---- upstream ------------------------------------------------------------------ */
+
+static struct ups_group *find_group(struct cfg_stream *st, const char *name, bool implicit)
+{
+	for (int i = 0; i < st->ngroups; i++)
+		if (st->groups[i]->implicit == implicit && strcmp(st->groups[i]->name, name) == 0)
+			return st->groups[i];
+	return NULL;
+}
+
+static int add_group(struct build *b, struct cfg_stream *st, struct ups_group *g)
+{
+	struct ups_group **slot = PUSH(b, st->groups, st->ngroups);
+
+	if (!slot)
+		return -ENOMEM;
+	*slot = g;
+	return 0;
+}
+
+static int set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct ups_group *g;
+	struct scope in = *s;
+
+	(void)d;
+	if (find_group(s->stream, n->args[0], false))
+		return cfg_fail(b, n, "duplicate upstream \"%s\"", n->args[0]);
+	g = pool_zalloc(b->pool, sizeof(*g));
+	if (!g || add_group(b, s->stream, g))
+		return cfg_fail(b, n, "out of memory");
+	g->name = pool_strdup(b->pool, n->args[0]);
+	g->file = n->file;
+	g->line = n->line;
+	g->keepalive_requests = 1000;
+	g->keepalive_timeout_ms = 60000;
+	in.ups = g;
+	in.ctx = C_SUPS;
+	if (cfg_block(b, n, &in))
+		return -1;
+	if (g->nservers == 0)
+		return cfg_fail(b, n, "no servers are inside upstream");
+	for (int i = 0; i < g->nservers; i++)
+		if (g->servers[i].backup && g->method != UPS_M_RR && g->method != UPS_M_LEAST_CONN)
+			return cfg_fail(b, n, "invalid parameter \"backup\"");
+	return 0;
+}
+
+/* has_port - whether an upstream address names its port (nginx's stream
+ * module has no default port). */
+static bool has_port(const char *a)
+{
+	const char *e = a[0] == '[' ? strchr(a, ']') : a;
+
+	return e && strchr(e, ':') != NULL;
+}
+
+static int set_ups_server(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	if (strncmp(n->args[0], "unix:", 5) != 0 && !has_port(n->args[0]))
+		return cfg_fail(b, n, "no port in upstream \"%s\"", n->args[0]);
+	for (size_t i = 1; i < n->nargs; i++)
+		if (strncmp(n->args[i], "slow_start=", 11) == 0)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[i]);
+	return cfg_set_ups_server(b, n, s, d);
+}
+
+/* `hash KEY [consistent]` with a stream value as the key; the other
+ * methods are the HTTP ones. */
+static int set_ups_hash(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct ups_group *g = s->ups;
+	struct stream_val *key;
+
+	(void)d;
+	if (g->method != UPS_M_RR)
+		return cfg_fail(b, n, "load balancing method redefined");
+	if (n->nargs == 2 && strcmp(n->args[1], "consistent") != 0)
+		return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+	key = pool_zalloc(b->pool, sizeof(*key));
+	if (!key)
+		return cfg_fail(b, n, "out of memory");
+	if (sval_compile(b, n, s->stream, n->args[0], key))
+		return -1;
+	g->method = UPS_M_HASH;
+	g->hash_consistent = n->nargs == 2;
+	g->hash_key = key; /* a struct stream_val: stream groups never reach proxy.c */
+	return 0;
+}
+
+static int set_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	return cfg_set_flag(b, n, s, d);
+}
+
+static int set_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	return cfg_set_size(b, n, s, d);
+}
+
+static int set_noop(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)b, (void)s, (void)d;
+	cfg_warn(n, "\"%s\" directive has no effect in lbd and is ignored", n->name);
+	return 0;
+}
+
+#define SS(f) B_SSRV, offsetof(struct stream_srv, f)
+#define C_SS  (C_STREAM | C_SSRV)
+
+const struct dir cfg_stream_dirs[] = {
+	{"stream", C_MAIN, 0, 0, true, set_stream, B_NONE, 0},
+	{"server", C_STREAM, 0, 0, true, set_server, B_NONE, 0},
+	{"upstream", C_STREAM, 1, 1, true, set_upstream, B_NONE, 0},
+	{"map", C_STREAM, 2, 2, true, set_map, B_NONE, 0},
+	{"log_format", C_STREAM, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
+	{"access_log", C_SS, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
+	{"error_log", C_SS, 1, 2, false, set_error_log, B_NONE, 0},
+	{"listen", C_SSRV, 1, ARGS_ANY, false, set_listen, B_NONE, 0},
+	{"proxy_pass", C_SSRV, 1, 1, false, set_proxy_pass, B_NONE, 0},
+	{"proxy_connect_timeout", C_SS, 1, 1, false, set_msec, SS(connect_timeout)},
+	{"proxy_timeout", C_SS, 1, 1, false, set_msec, SS(timeout)},
+	{"proxy_next_upstream", C_SS, 1, 1, false, set_flag, SS(next_upstream)},
+	{"proxy_next_upstream_tries", C_SS, 1, 1, false, set_num, SS(next_tries)},
+	{"proxy_next_upstream_timeout", C_SS, 1, 1, false, set_msec, SS(next_timeout)},
+	{"ssl_preread", C_SS, 1, 1, false, set_flag, SS(preread)},
+	{"preread_timeout", C_SS, 1, 1, false, set_msec, SS(preread_timeout)},
+	{"preread_buffer_size", C_SS, 1, 1, false, set_size, SS(preread_size)},
+	{"proxy_protocol", C_SS, 1, 1, false, set_flag, SS(proxy_protocol)},
+	{"proxy_half_close", C_SS, 1, 1, false, set_flag, SS(half_close)},
+	{"kernel_splice", C_SS, 1, 1, false, set_flag, SS(kernel_splice)},
+	{"tcp_nodelay", C_SS, 1, 1, false, set_noop, B_NONE, 0},
+	{"proxy_buffer_size", C_SS, 1, 1, false, set_noop, B_NONE, 0},
+	{"server", C_SUPS, 1, ARGS_ANY, false, set_ups_server, B_NONE, 0},
+	{"least_conn", C_SUPS, 0, 0, false, cfg_set_ups_method, B_NONE, 0},
+	{"random", C_SUPS, 0, 2, false, cfg_set_ups_method, B_NONE, 0},
+	{"hash", C_SUPS, 1, 2, false, set_ups_hash, B_NONE, 0},
+	{"zone", C_SUPS, 1, 2, false, cfg_set_zone, B_NONE, 0},
+};
+const size_t cfg_stream_ndirs = ARRAY_SIZE(cfg_stream_dirs);
+
+/* ---- finishing ------------------------------------------------------------------ */
+
+/* implicit_group - the one-server group for an ADDR:PORT proxy_pass value
+ * (made once per address). NULL with b->err set when TEXT is no address. */
+static struct ups_group *implicit_group(struct build *b, struct cfg_stream *st, const char *text,
+					const char *file, int line, bool quiet)
+{
+	struct cfg_node where = {.file = file, .line = line, .name = "proxy_pass"};
+	struct ups_group *g = find_group(st, text, true);
+	struct ups_server *srv;
+	int rc;
+
+	if (g)
+		return g;
+	g = pool_zalloc(b->pool, sizeof(*g));
+	srv = pool_zalloc(b->pool, sizeof(*srv));
+	if (!g || !srv) {
+		if (!quiet)
+			cfg_fail(b, &where, "out of memory");
+		return NULL;
+	}
+	if (!has_port(text)) {
+		if (!quiet)
+			cfg_fail(b, &where, "no port in upstream \"%s\"", text);
+		return NULL;
+	}
+	rc = cfg_parse_addr(text, 0, &srv->addr, &srv->addrlen, false);
+	if (rc) {
+		if (!quiet)
+			cfg_fail(b, &where, "host not found in upstream \"%s\"", text);
+		return NULL;
+	}
+	g->name = pool_strdup(b->pool, text);
+	g->implicit = true;
+	g->file = file;
+	g->line = line;
+	g->servers = srv;
+	g->nservers = 1;
+	g->keepalive_requests = 1000;
+	g->keepalive_timeout_ms = 60000;
+	srv->name = g->name;
+	srv->weight = 1;
+	srv->max_fails = 1;
+	srv->fail_timeout_ms = 10000;
+	if (add_group(b, st, g)) {
+		if (!quiet)
+			cfg_fail(b, &where, "out of memory");
+		return NULL;
+	}
+	return g;
+}
+
+/* map_targets - for a proxy_pass through maps: every literal map value that
+ * is an address gets its implicit group now (no allocation at run time). */
+static void map_targets(struct build *b, struct cfg_stream *st, const struct stream_srv *srv)
+{
+	for (struct stream_map *m = st->maps; m; m = m->next) {
+		const struct cfg_map *cm = m->m;
+		const struct map_entry *lists[] = {cm->exact, cm->regex};
+		int counts[] = {cm->nexact, cm->nregex};
+
+		for (int k = 0; k < 3; k++) {
+			for (int i = 0; i < (k < 2 ? counts[k] : 1); i++) {
+				const struct cval *v = k < 2 ? &lists[k][i].value : &cm->def;
+				char name[256];
+
+				if (v->nparts != 1 || v->parts[0].kind != CVAL_LIT ||
+				    v->parts[0].len >= sizeof(name))
+					continue;
+				memcpy(name, v->parts[0].str, v->parts[0].len);
+				name[v->parts[0].len] = '\0';
+				if (find_group(st, name, false))
+					continue;
+				/* a value that is no address stays a name to look up */
+				implicit_group(b, st, name, srv->file, srv->line, true);
+			}
+		}
+	}
+}
+
+#define SMERGE(f, def)                                                                 \
+	do {                                                                           \
+		if (srv->f == CFG_UNSET)                                               \
+			srv->f = st->defaults.f != CFG_UNSET ? st->defaults.f : (def); \
+	} while (0)
+
+int cfg_stream_finish(struct build *b, struct cfg_stream *st)
+{
+	for (int i = 0; i < st->nservers; i++) {
+		struct stream_srv *srv = st->servers[i];
+
+		SMERGE(connect_timeout, 60000);
+		SMERGE(timeout, 600000);
+		SMERGE(next_upstream, 1);
+		SMERGE(next_tries, 0);
+		SMERGE(next_timeout, 0);
+		SMERGE(preread, 0);
+		SMERGE(preread_timeout, 30000);
+		SMERGE(preread_size, 16384);
+		SMERGE(proxy_protocol, 0);
+		SMERGE(half_close, 0);
+		SMERGE(kernel_splice, 1);
+		if (!srv->alog_set) {
+			srv->alogs = st->defaults.alogs;
+			srv->nalogs = st->defaults.nalogs;
+		}
+		if (!srv->error_log)
+			srv->error_log = st->defaults.error_log;
+		if (srv->nlistens == 0) {
+			struct cfg_node where = {.file = srv->file, .line = srv->line};
+
+			return cfg_fail(b, &where, "no \"listen\" is defined for server");
+		}
+		if (srv->preread_size > PREREAD_BUFFER_MAX) {
+			struct cfg_node where = {.file = srv->file, .line = srv->line};
+
+			return cfg_fail(b, &where, "\"preread_buffer_size\" is over %d",
+					PREREAD_BUFFER_MAX);
+		}
+		if (sval_literal(srv->pass)) {
+			const char *name = srv->pass->raw;
+
+			srv->group = find_group(st, name, false);
+			if (!srv->group)
+				srv->group =
+					implicit_group(b, st, name, srv->file, srv->line, false);
+			if (!srv->group)
+				return -1;
+		} else {
+			map_targets(b, st, srv);
+		}
+	}
+	for (int i = 0; i < st->ngroups; i++) {
+		struct ups_group *g = st->groups[i];
+		struct cfg_node where = {.file = g->file, .line = g->line};
+
+		if (ups_group_init(g))
+			return cfg_fail(b, &where, "cannot initialize upstream \"%s\"", g->name);
+	}
+	return 0;
+}
+
+void cfg_stream_release(struct cfg_stream *st)
+{
+	if (!st)
+		return;
+	for (int i = 0; i < st->ngroups; i++)
+		ups_group_release(st->groups[i]);
+	for (struct stream_map *m = st->maps; m; m = m->next)
+		for (int k = 0; k < m->m->nregex; k++)
+			pcre2_code_free(m->m->regex[k].re);
+}

@@ -1,0 +1,889 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Stream sessions (see include/stream.h). One session per accepted
+ * connection, owned by the worker thread that accepted it:
+ *
+ *	PREREAD    (ssl_preread on) peek at the ClientHello, bounded in size
+ *	           (preread_buffer_size) and time (preread_timeout)
+ *	CONNECTING a non-blocking connect to the picked server, bounded by
+ *	           proxy_connect_timeout; a failure marks the server as HTTP
+ *	           does and, with proxy_next_upstream, the next one is tried
+ *	TUNNEL     tunnel.c moves the bytes (PROXY v1 header first) until
+ *	           both FINs, a reset, or proxy_timeout without a byte
+ *
+ * A session keeps the configuration generation it started with, so a
+ * reload cuts nothing. Sessions are never freed inside their own
+ * callbacks: the loop frees them after the batch (ev_defer).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alog.h"
+#include "cfg.h"
+#include "ev.h"
+#include "ksplice.h"
+#include "lbd.h"
+#include "log.h"
+#include "preread.h"
+#include "stream.h"
+#include "tunnel.h"
+#include "ups.h"
+#include "var.h"
+#include "worker.h"
+
+#define SESS_FREE_MAX 64   /* sessions kept for reuse per thread */
+#define UPADDR_MAX    256  /* $upstream_addr text */
+#define LINE_MAX_LEN  4096 /* longest access log line */
+#define VAL_MAX	      512  /* longest evaluated value (map key, hash key) */
+
+_Static_assert(PREREAD_BUFFER_MAX <= RELAY_BUF_SIZE, "a preread fits a relay buffer");
+
+enum sstate {
+	SS_PREREAD = 0, /* peeking at the ClientHello */
+	SS_CONNECTING,	/* connect() to a server in progress */
+	SS_TUNNEL,	/* bytes flow */
+};
+
+/* struct sess - one stream session. */
+struct sess {
+	struct worker *w;
+	struct cfg *cfg;	/* generation (a ref) */
+	struct stream_srv *srv; /* its server block */
+	enum sstate state;
+	int cfd, ufd;		     /* client, upstream sockets (-1: none) */
+	struct ev_io cio, uio;	     /* their registrations */
+	bool c_rd, c_wr, u_rd, u_wr; /* edge-triggered readiness */
+	struct ev_timer timer;	     /* the state's one timer */
+	struct sockaddr_storage peer, local;
+	socklen_t peerlen, locallen;
+	uint64_t number; /* $connection */
+	int64_t start_ms;
+	int64_t connect_start_ms, connect_ms; /* $upstream_connect_time */
+	struct ups_group *g;
+	struct ups_server *us; /* server holding our slot, or NULL */
+	struct bal_ctx bctx;
+	char key[VAL_MAX]; /* evaluated hash key */
+	uint8_t *pbuf;	   /* preread buffer (a worker relay buffer while peeking) */
+	bool have_pi;
+	struct preread_info pi;
+	char upaddr[UPADDR_MAX]; /* servers tried, ", " joined */
+	size_t upaddr_len;
+	size_t pp_len; /* PROXY header bytes sent ahead of the client's */
+	int status;
+	bool tun_on;
+	struct tunnel tun;
+	uint64_t kbytes[2]; /* bytes the kernel moved, read at the end */
+	struct sess *prev, *next;
+};
+
+static __thread struct sess *sessions; /* this worker's open sessions */
+static __thread int nsessions;
+static __thread struct sess *free_sess[SESS_FREE_MAX];
+static __thread int nfree_sess;
+
+static void finalize(struct sess *s, int status);
+static void pick_connect(struct sess *s);
+static void drive(struct sess *s);
+
+int stream_active(void)
+{
+	return nsessions;
+}
+
+/* ---- lookups ------------------------------------------------------------------ */
+
+const struct cfg_listen *stream_listen_at(const struct cfg *cfg, int i)
+{
+	const struct cfg_stream *st = cfg->stream;
+
+	for (int k = 0; st && k < st->nservers; k++) {
+		if (i < st->servers[k]->nlistens)
+			return &st->servers[k]->listens[i];
+		i -= st->servers[k]->nlistens;
+	}
+	return NULL;
+}
+
+struct stream_srv *stream_find_server(const struct cfg *cfg, const struct sockaddr_storage *addr,
+				      socklen_t len)
+{
+	const struct cfg_stream *st = cfg->stream;
+
+	for (int k = 0; st && k < st->nservers; k++)
+		for (int j = 0; j < st->servers[k]->nlistens; j++) {
+			const struct cfg_listen *l = &st->servers[k]->listens[j];
+
+			if (l->addrlen == len && memcmp(&l->addr, addr, len) == 0)
+				return st->servers[k];
+		}
+	return NULL;
+}
+
+static struct ups_group *group_named(const struct cfg_stream *st, const char *name, size_t len)
+{
+	struct ups_group *imp = NULL;
+
+	for (int i = 0; i < st->ngroups; i++) {
+		struct ups_group *g = st->groups[i];
+
+		if (strlen(g->name) != len || memcmp(g->name, name, len) != 0)
+			continue;
+		if (!g->implicit)
+			return g;
+		imp = g;
+	}
+	return imp;
+}
+
+/* ---- variables ---------------------------------------------------------------- */
+
+static size_t addr_text(const struct sockaddr_storage *ss, char *out, size_t cap, int *port)
+{
+	char a[INET6_ADDRSTRLEN] = "";
+
+	*port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+
+		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
+		*port = ntohs(in->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
+		*port = ntohs(in6->sin6_port);
+	}
+	return (size_t)snprintf(out, cap, "%s", a);
+}
+
+/* bytes - per direction, what the tunnel and the kernel moved. D: 0
+ * client->upstream, 1 upstream->client. */
+static uint64_t bytes(const struct sess *s, int d)
+{
+	if (!s->tun_on)
+		return 0;
+	return atomic_load_explicit(&s->tun.bytes[d], memory_order_relaxed) + s->kbytes[d];
+}
+
+static uint64_t client_received(const struct sess *s)
+{
+	uint64_t up = bytes(s, TUN_UP);
+
+	return up > s->pp_len ? up - s->pp_len : 0;
+}
+
+/* var_value - value of stream variable V for S; TMP (CAP bytes) holds
+ * computed text. Returns false when the variable is not found (logged as
+ * "-"). */
+static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr *out)
+{
+	int port;
+	int64_t now = lbd_now_ms();
+	struct timespec ts;
+	struct tm tm;
+	size_t n = 0;
+
+	out->p = tmp;
+	out->len = 0;
+	switch (v) {
+	case SV_REMOTE_ADDR:
+		n = addr_text(&s->peer, tmp, cap, &port);
+		break;
+	case SV_REMOTE_PORT:
+		addr_text(&s->peer, tmp, cap, &port);
+		n = (size_t)snprintf(tmp, cap, "%d", port);
+		break;
+	case SV_SERVER_ADDR:
+		n = addr_text(&s->local, tmp, cap, &port);
+		break;
+	case SV_SERVER_PORT:
+		addr_text(&s->local, tmp, cap, &port);
+		n = (size_t)snprintf(tmp, cap, "%d", port);
+		break;
+	case SV_BINARY_REMOTE_ADDR:
+		if (s->peer.ss_family == AF_INET) {
+			memcpy(tmp, &((struct sockaddr_in *)&s->peer)->sin_addr, 4);
+			n = 4;
+		} else if (s->peer.ss_family == AF_INET6) {
+			memcpy(tmp, &((struct sockaddr_in6 *)&s->peer)->sin6_addr, 16);
+			n = 16;
+		}
+		break;
+	case SV_UPSTREAM_ADDR:
+		if (!s->upaddr_len)
+			return false;
+		out->p = s->upaddr;
+		out->len = s->upaddr_len;
+		return true;
+	case SV_BYTES_SENT:
+		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)bytes(s, TUN_DOWN));
+		break;
+	case SV_BYTES_RECEIVED:
+		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)client_received(s));
+		break;
+	case SV_UPSTREAM_BYTES_SENT:
+		if (!s->tun_on)
+			return false;
+		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)bytes(s, TUN_UP));
+		break;
+	case SV_UPSTREAM_BYTES_RECEIVED:
+		if (!s->tun_on)
+			return false;
+		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)bytes(s, TUN_DOWN));
+		break;
+	case SV_SESSION_TIME:
+		n = (size_t)snprintf(tmp, cap, "%lld.%03lld", (long long)(now - s->start_ms) / 1000,
+				     (long long)(now - s->start_ms) % 1000);
+		break;
+	case SV_UPSTREAM_CONNECT_TIME:
+		if (!s->tun_on)
+			return false;
+		n = (size_t)snprintf(tmp, cap, "%lld.%03lld", (long long)s->connect_ms / 1000,
+				     (long long)s->connect_ms % 1000);
+		break;
+	case SV_STATUS:
+		n = (size_t)snprintf(tmp, cap, "%03d", s->status ? s->status : 200);
+		break;
+	case SV_TIME_LOCAL:
+	case SV_TIME_ISO8601:
+	case SV_MSEC:
+		clock_gettime(CLOCK_REALTIME, &ts);
+		if (v == SV_MSEC) {
+			n = (size_t)snprintf(tmp, cap, "%lld.%03ld", (long long)ts.tv_sec,
+					     ts.tv_nsec / 1000000);
+			break;
+		}
+		localtime_r(&ts.tv_sec, &tm);
+		n = strftime(tmp, cap, v == SV_TIME_LOCAL ? "%d/%b/%Y:%H:%M:%S %z" : "%FT%T%z",
+			     &tm);
+		if (v == SV_TIME_ISO8601 && n >= 5 && n + 1 < cap) {
+			/* +0000 -> +00:00 */
+			memmove(tmp + n - 1, tmp + n - 2, 3);
+			tmp[n - 2] = ':';
+			n++;
+		}
+		break;
+	case SV_PROTOCOL:
+		n = (size_t)snprintf(tmp, cap, "TCP");
+		break;
+	case SV_CONNECTION:
+		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)s->number);
+		break;
+	case SV_PID:
+		n = (size_t)snprintf(tmp, cap, "%d", (int)getpid());
+		break;
+	case SV_HOSTNAME:
+		if (gethostname(tmp, cap) == 0) {
+			tmp[cap - 1] = '\0';
+			n = strlen(tmp);
+		}
+		break;
+	case SV_SSL_PREREAD_SERVER_NAME:
+		if (s->have_pi) {
+			out->p = s->pi.sni;
+			out->len = s->pi.sni_len;
+		}
+		return true;
+	case SV_SSL_PREREAD_ALPN_PROTOCOLS:
+		if (s->have_pi) {
+			out->p = s->pi.alpn;
+			out->len = s->pi.alpn_len;
+		}
+		return true;
+	case SV_SSL_PREREAD_PROTOCOL:
+		if (s->have_pi && s->pi.version) {
+			out->p = s->pi.version;
+			out->len = strlen(s->pi.version);
+		}
+		return true;
+	default:
+		return false;
+	}
+	out->len = n < cap ? n : cap - 1;
+	return true;
+}
+
+static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, size_t cap,
+		       struct lstr *out, int depth);
+
+/* map_value - a stream map's value for S (literal values only). */
+static void map_value(struct sess *s, const struct stream_map *m, char *tmp, size_t cap,
+		      struct lstr *out, int depth)
+{
+	const struct map_entry *e;
+	const struct cval *v;
+	size_t kl = 0;
+
+	out->p = "";
+	out->len = 0;
+	if (depth > 4 || cap < 2)
+		return;
+	/* the key, rendered at the start of TMP */
+	for (int i = 0; i < m->src.nparts; i++) {
+		struct lstr pv;
+
+		if (!part_value(s, &m->src.parts[i], tmp + kl, cap - kl, &pv, depth + 1))
+			continue;
+		if (pv.len > cap - kl)
+			pv.len = cap - kl;
+		memmove(tmp + kl, pv.p, pv.len);
+		kl += pv.len;
+	}
+	e = map_match(m->m, tmp, kl);
+	v = e ? &e->value : &m->m->def;
+	if (v->nparts >= 1 && v->parts[0].kind == CVAL_LIT) {
+		out->p = v->parts[0].str;
+		out->len = v->parts[0].len;
+	}
+}
+
+static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, size_t cap,
+		       struct lstr *out, int depth)
+{
+	switch (p->kind) {
+	case SP_LIT:
+		out->p = p->str;
+		out->len = p->len;
+		return true;
+	case SP_VAR:
+		return var_value(s, p->var, tmp, cap, out);
+	case SP_MAP:
+		map_value(s, p->map, tmp, cap, out, depth);
+		return true;
+	}
+	return false;
+}
+
+/* sval_eval - V for S into OUT (CAP bytes, truncated), escaped as a log
+ * format asks (ESC: -1 none at all (values), 0 nginx default, 1 json,
+ * 2 none). Returns the length. */
+static size_t sval_eval(struct sess *s, const struct stream_val *v, char *out, size_t cap, int esc)
+{
+	char tmp[VAL_MAX];
+	size_t n = 0;
+
+	for (int i = 0; i < v->nparts; i++) {
+		const struct stream_part *p = &v->parts[i];
+		struct lstr pv;
+		bool found = part_value(s, p, tmp, sizeof(tmp), &pv, 0);
+
+		if (!found || (p->kind != SP_LIT && pv.len == 0 && esc == 0)) {
+			if (esc == 0 && n < cap)
+				out[n++] = '-';
+			continue;
+		}
+		for (size_t k = 0; k < pv.len && n < cap; k++) {
+			unsigned char ch = (unsigned char)pv.p[k];
+
+			if (p->kind != SP_LIT && esc == 0 &&
+			    (ch < 0x20 || ch == '"' || ch == '\\' || ch >= 0x7f)) {
+				if (n + 4 > cap)
+					break;
+				n += (size_t)snprintf(out + n, 5, "\\x%02X", ch);
+			} else if (p->kind != SP_LIT && esc == 1 && (ch == '"' || ch == '\\')) {
+				if (n + 2 > cap)
+					break;
+				out[n++] = '\\';
+				out[n++] = (char)ch;
+			} else {
+				out[n++] = (char)ch;
+			}
+		}
+	}
+	return n;
+}
+
+/* ---- life of a session ---------------------------------------------------------- */
+
+static const char *client_text(struct sess *s, char *buf, size_t cap)
+{
+	int port;
+
+	addr_text(&s->peer, buf, cap, &port);
+	return buf;
+}
+
+static const char *server_text(struct sess *s, char *buf, size_t cap)
+{
+	int port;
+	size_t n = addr_text(&s->local, buf, cap, &port);
+
+	snprintf(buf + n, cap - n, ":%d", port);
+	return buf;
+}
+
+static void sess_err(struct sess *s, enum log_level lvl, const char *what, int err)
+{
+	char c[64], sv[80];
+
+	log_emit(s->srv->error_log, lvl,
+		 "*%llu %s (%d: %s) while connecting to upstream, client: %s, server: %s, "
+		 "upstream: \"%s\", bytes from/to client:0/0, bytes from/to upstream:0/0",
+		 (unsigned long long)s->number, what, err, strerror(err),
+		 client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)),
+		 s->us ? s->us->name : "-");
+}
+
+static void write_logs(struct sess *s)
+{
+	char line[LINE_MAX_LEN];
+
+	for (int i = 0; i < s->srv->nalogs; i++) {
+		const struct stream_alog *sa = &s->srv->alogs[i];
+		size_t n = sval_eval(s, &sa->fmt->fmt, line, sizeof(line) - 1, sa->fmt->escape);
+
+		line[n++] = '\n';
+		alog_write_line(sa->a, line, n);
+	}
+}
+
+/* preread_done - give the preread buffer back to the worker's pool. */
+static void preread_done(struct sess *s)
+{
+	if (s->pbuf)
+		worker_relay_put(s->w, (char *)s->pbuf);
+	s->pbuf = NULL;
+}
+
+static void sess_free(void *arg)
+{
+	struct sess *s = arg;
+
+	if (nfree_sess < SESS_FREE_MAX)
+		free_sess[nfree_sess++] = s;
+	else
+		free(s);
+}
+
+static void close_upstream(struct sess *s)
+{
+	if (s->ufd < 0)
+		return;
+	ev_io_stop(&s->w->loop, &s->uio);
+	close(s->ufd);
+	s->ufd = -1;
+}
+
+/* finalize - end the session with STATUS: log it, give the server slot
+ * back, close both sockets; the memory goes after the batch. */
+static void finalize(struct sess *s, int status)
+{
+	struct worker *w = s->w;
+
+	if (!s->status)
+		s->status = status;
+	ev_timer_stop(&w->loop, &s->timer);
+	if (s->tun_on && s->tun.kernel) {
+		struct lb_stream st;
+
+		if (ksplice_get(s->tun.kid, &st) == 0) {
+			s->kbytes[0] = st.redirected[0];
+			s->kbytes[1] = st.redirected[1];
+		}
+	}
+	write_logs(s);
+	if (s->us) {
+		ups_release_server(s->us, false, lbd_now_ms());
+		s->us = NULL;
+	}
+	if (s->tun_on) {
+		tunnel_free(&s->tun);
+		s->tun_on = false;
+	}
+	preread_done(s);
+	close_upstream(s);
+	ev_io_stop(&w->loop, &s->cio);
+	close(s->cfd);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	nsessions--;
+	cfg_unref(s->cfg);
+	if (ev_defer(&w->loop, sess_free, s))
+		free(s); /* no event of it can follow: both ev_io were stopped */
+}
+
+static void drive(struct sess *s)
+{
+	bool moved;
+	int rc = tunnel_run(&s->tun, &moved);
+	int64_t left;
+
+	/* proxy_half_close off (nginx's default): the first side to finish,
+	 * once its bytes are delivered, ends the session */
+	if (rc != TUN_OPEN || (!s->srv->half_close && (s->tun.shut[0] || s->tun.shut[1]))) {
+		finalize(s, 200);
+		return;
+	}
+	if (moved)
+		s->tun.last_ms = lbd_now_ms();
+	if (s->tun.retry) {
+		ev_timer_start(&s->w->loop, &s->timer, 1);
+		return;
+	}
+	left = s->srv->timeout - (lbd_now_ms() - s->tun.last_ms);
+	ev_timer_start(&s->w->loop, &s->timer, left > 0 ? left : 1);
+}
+
+/* proxy_header - the PROXY protocol v1 line for S into BUF. */
+static size_t proxy_header(struct sess *s, char *buf, size_t cap)
+{
+	char src[INET6_ADDRSTRLEN + 1], dst[INET6_ADDRSTRLEN + 1];
+	int sp, dp;
+
+	if (s->peer.ss_family != s->local.ss_family ||
+	    (s->peer.ss_family != AF_INET && s->peer.ss_family != AF_INET6))
+		return (size_t)snprintf(buf, cap, "PROXY UNKNOWN\r\n");
+	addr_text(&s->peer, src, sizeof(src), &sp);
+	addr_text(&s->local, dst, sizeof(dst), &dp);
+	return (size_t)snprintf(buf, cap, "PROXY %s %s %s %d %d\r\n",
+				s->peer.ss_family == AF_INET ? "TCP4" : "TCP6", src, dst, sp, dp);
+}
+
+static void connected(struct sess *s)
+{
+	struct tunnel_side cs = {s->cfd, &s->c_rd, &s->c_wr, NULL};
+	struct tunnel_side us = {s->ufd, &s->u_rd, &s->u_wr, NULL};
+	char pp[128];
+	int rc = -ENOTSUP;
+
+	ev_timer_stop(&s->w->loop, &s->timer);
+	s->connect_ms = lbd_now_ms() - s->connect_start_ms;
+	s->pp_len = s->srv->proxy_protocol ? proxy_header(s, pp, sizeof(pp)) : 0;
+	if (s->srv->kernel_splice && ksplice_ready()) {
+		rc = tunnel_init_kernel(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
+		if (rc > 0) /* read but could not switch: a splice(2) tunnel now */
+			rc = 0;
+		else if (rc)
+			log_emit(s->srv->error_log, LOG_WARN,
+				 "sockmap splicing refused (%d: %s): relaying with splice(2)", -rc,
+				 strerror(-rc));
+	}
+	if (rc)
+		rc = tunnel_init(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
+	if (rc) {
+		log_emit(s->srv->error_log, LOG_ERR, "cannot start the stream (%d: %s)", -rc,
+			 strerror(-rc));
+		finalize(s, 500);
+		return;
+	}
+	s->tun_on = true;
+	tunnel_register(&s->tun, &s->peer, s->us->name, s->w->id);
+	s->tun.last_ms = lbd_now_ms();
+	s->state = SS_TUNNEL;
+	drive(s);
+}
+
+/* connect_failed - the attempt on s->us failed (ERR, or a timeout): mark
+ * the server, then the next one or 502. */
+static void connect_failed(struct sess *s, int err, bool timeout)
+{
+	const struct stream_srv *srv = s->srv;
+	int64_t now = lbd_now_ms();
+
+	sess_err(s, LOG_ERR, timeout ? "upstream timed out" : "connect() failed", err);
+	close_upstream(s);
+	ev_timer_stop(&s->w->loop, &s->timer);
+	ups_release_server(s->us, true, now);
+	s->us = NULL;
+	if (!srv->next_upstream || (srv->next_tries && s->bctx.tries >= srv->next_tries) ||
+	    (srv->next_timeout && now - s->start_ms >= srv->next_timeout)) {
+		finalize(s, 502);
+		return;
+	}
+	pick_connect(s);
+}
+
+static void upstream_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct sess *s = io->data;
+	int err = 0;
+	socklen_t el = sizeof(err);
+
+	(void)loop;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->u_rd = true;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		s->u_wr = true;
+	if (s->state == SS_CONNECTING) {
+		if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(s->ufd, SOL_SOCKET, SO_ERROR, &err, &el) == -1)
+			err = errno;
+		if (err) {
+			connect_failed(s, err, false);
+			return;
+		}
+		connected(s);
+		return;
+	}
+	if (s->state == SS_TUNNEL)
+		drive(s);
+}
+
+static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct sess *s = t->data;
+	char c[64], sv[80];
+	uint64_t k;
+
+	(void)loop;
+	switch (s->state) {
+	case SS_PREREAD:
+		/* nginx goes on with what it has */
+		preread_done(s);
+		pick_connect(s);
+		return;
+	case SS_CONNECTING:
+		connect_failed(s, ETIMEDOUT, true);
+		return;
+	case SS_TUNNEL:
+		if (s->tun.retry) {
+			drive(s);
+			return;
+		}
+		k = tunnel_kernel_moved(&s->tun);
+		if (k != s->tun.seen_kbytes) {
+			s->tun.seen_kbytes = k;
+			s->tun.last_ms = lbd_now_ms();
+		}
+		if (lbd_now_ms() - s->tun.last_ms < s->srv->timeout) {
+			drive(s);
+			return;
+		}
+		log_emit(s->srv->error_log, LOG_INFO,
+			 "*%llu timed out (110: Connection timed out) while proxying connection, "
+			 "client: %s, server: %s, upstream: \"%s\"",
+			 (unsigned long long)s->number, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)), s->us ? s->us->name : "-");
+		finalize(s, 200);
+		return;
+	}
+}
+
+/* pick_group - the group proxy_pass names for S, or NULL (logged). */
+static struct ups_group *pick_group(struct sess *s)
+{
+	char name[VAL_MAX];
+	size_t n;
+	struct ups_group *g;
+
+	if (s->srv->group)
+		return s->srv->group;
+	n = sval_eval(s, s->srv->pass, name, sizeof(name) - 1, -1);
+	name[n] = '\0';
+	g = group_named(s->cfg->stream, name, n);
+	if (!g) {
+		char c[64];
+
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu no upstream \"%s\" for proxy_pass \"%s\", client: %s",
+			 (unsigned long long)s->number, name, s->srv->pass->raw,
+			 client_text(s, c, sizeof(c)));
+	}
+	return g;
+}
+
+/* start_connect - socket and connect() to s->us. */
+static void start_connect(struct sess *s)
+{
+	const struct ups_server *us = s->us;
+	int one = 1;
+	size_t nl = strlen(us->name);
+
+	if (s->upaddr_len + nl + 2 < sizeof(s->upaddr)) {
+		if (s->upaddr_len) {
+			memcpy(s->upaddr + s->upaddr_len, ", ", 2);
+			s->upaddr_len += 2;
+		}
+		memcpy(s->upaddr + s->upaddr_len, us->name, nl);
+		s->upaddr_len += nl;
+	}
+	s->connect_start_ms = lbd_now_ms();
+	s->ufd = socket(us->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->ufd == -1) {
+		int err = errno;
+
+		sess_err(s, LOG_ALERT, "socket() failed", err);
+		ups_release_server(s->us, false, lbd_now_ms());
+		s->us = NULL;
+		finalize(s, 500);
+		return;
+	}
+	setsockopt(s->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	s->u_rd = s->u_wr = false;
+	ev_io_init(&s->uio, s->ufd, upstream_cb, s);
+	s->state = SS_CONNECTING;
+	if (connect(s->ufd, (const struct sockaddr *)&us->addr, us->addrlen) == -1 &&
+	    errno != EINPROGRESS) {
+		connect_failed(s, errno, false);
+		return;
+	}
+	if (ev_io_start(&s->w->loop, &s->uio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		connect_failed(s, ENOMEM, false);
+		return;
+	}
+	ev_timer_start(&s->w->loop, &s->timer, s->srv->connect_timeout);
+}
+
+static void pick_connect(struct sess *s)
+{
+	ev_timer_stop(&s->w->loop, &s->timer);
+	s->state = SS_CONNECTING;
+	if (!s->g) {
+		s->g = pick_group(s);
+		if (!s->g) {
+			finalize(s, 502);
+			return;
+		}
+		s->bctx.client = (const struct sockaddr *)&s->peer;
+		if (s->g->method == UPS_M_HASH && s->g->hash_key) {
+			size_t n = sval_eval(s, s->g->hash_key, s->key, sizeof(s->key), -1);
+
+			s->bctx.key = s->key;
+			s->bctx.keylen = n;
+		}
+	}
+	s->bctx.now_ms = lbd_now_ms();
+	s->us = ups_pick(s->g, &s->bctx);
+	if (!s->us) {
+		char c[64], sv[80];
+
+		if (s->bctx.tries == 0)
+			log_emit(s->srv->error_log, LOG_ERR,
+				 "*%llu no live upstreams while connecting to upstream, client: "
+				 "%s, server: %s, upstream: \"%s\"",
+				 (unsigned long long)s->number, client_text(s, c, sizeof(c)),
+				 server_text(s, sv, sizeof(sv)), s->g->name);
+		finalize(s, 502);
+		return;
+	}
+	start_connect(s);
+}
+
+/* preread - peek at what the client sent: parse a ClientHello, or go on
+ * when it is complete, not TLS, malformed, or the buffer is full. */
+static void preread(struct sess *s)
+{
+	ssize_t n = recv(s->cfd, s->pbuf, (size_t)s->srv->preread_size, MSG_PEEK | MSG_DONTWAIT);
+	int rc;
+
+	if (n == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return; /* more comes with the next edge */
+		finalize(s, 400);
+		return;
+	}
+	rc = preread_parse(s->pbuf, (size_t)n, &s->pi);
+	if (rc == PREREAD_AGAIN && n > 0 && n < s->srv->preread_size)
+		return;
+	s->have_pi = rc == PREREAD_OK;
+	if (rc == PREREAD_AGAIN && n == s->srv->preread_size)
+		log_emit(s->srv->error_log, LOG_ERR, "*%llu client preread buffer is full",
+			 (unsigned long long)s->number);
+	preread_done(s);
+	pick_connect(s);
+}
+
+static void client_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct sess *s = io->data;
+
+	(void)loop;
+	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+		s->c_rd = true;
+	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+		s->c_wr = true;
+	if (s->state == SS_PREREAD && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		preread(s);
+	else if (s->state == SS_TUNNEL)
+		drive(s);
+}
+
+void stream_accept(struct worker *w, int fd, struct stream_srv *srv,
+		   const struct sockaddr_storage *peer, socklen_t peerlen)
+{
+	struct sess *s;
+	int one = 1;
+
+	if (nsessions >= w->cfg->worker_connections) {
+		log_warn("%d worker_connections are not enough for stream sessions",
+			 w->cfg->worker_connections);
+		close(fd);
+		return;
+	}
+	s = nfree_sess ? free_sess[--nfree_sess] : malloc(sizeof(*s));
+	if (!s) {
+		close(fd);
+		return;
+	}
+	memset(s, 0, offsetof(struct sess, tun));
+	s->w = w;
+	s->cfg = w->cfg;
+	cfg_ref(s->cfg);
+	s->srv = srv;
+	s->cfd = fd;
+	s->ufd = -1;
+	s->c_rd = s->c_wr = true; /* an edge may have come before we registered */
+	memcpy(&s->peer, peer, peerlen);
+	s->peerlen = peerlen;
+	s->locallen = sizeof(s->local);
+	getsockname(fd, (struct sockaddr *)&s->local, &s->locallen);
+	s->number = atomic_fetch_add(&lbd_conn_counter, 1) + 1;
+	s->start_ms = lbd_now_ms();
+	memset(s->kbytes, 0, sizeof(s->kbytes));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ev_timer_init(&s->timer, timer_cb, s);
+	ev_io_init(&s->cio, fd, client_cb, s);
+	s->next = sessions;
+	s->prev = NULL;
+	if (sessions)
+		sessions->prev = s;
+	sessions = s;
+	nsessions++;
+	if (ev_io_start(&w->loop, &s->cio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
+		finalize(s, 500);
+		return;
+	}
+	if (srv->preread) {
+		s->pbuf = (uint8_t *)worker_relay_get(w);
+		if (!s->pbuf) {
+			finalize(s, 500);
+			return;
+		}
+		s->state = SS_PREREAD;
+		ev_timer_start(&w->loop, &s->timer, srv->preread_timeout);
+		preread(s);
+		return;
+	}
+	pick_connect(s);
+}
+
+void stream_worker_fini(void)
+{
+	while (nfree_sess)
+		free(free_sess[--nfree_sess]);
+}
+
+void stream_close_all(struct worker *w)
+{
+	(void)w;
+	while (sessions) {
+		struct sess *s = sessions;
+
+		if (s->tun_on)
+			tunnel_reset(&s->tun);
+		finalize(s, 200);
+	}
+}
