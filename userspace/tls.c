@@ -28,6 +28,7 @@
 #include "cfg-t.h"
 #include "lbd.h"
 #include "log.h"
+#include "ocsp.h"
 #include "tls.h"
 
 /* One TLS record's worth of plaintext: the unit of every SSL_write, so
@@ -182,8 +183,7 @@ static int set_protocols(SSL_CTX *ctx, int bits, char *err, size_t errlen,
  * The key is checked against its own certificate first: OpenSSL alone
  * would accept an RSA key given for an ECDSA certificate. */
 static int load_pair(SSL_CTX *ctx, const char *cert, const struct tls_where *cat, const char *key,
-		     const struct tls_where *kat, const struct tls_conf *t, char *err,
-		     size_t errlen)
+		     const struct tls_where *kat, char *err, size_t errlen)
 {
 	X509 *x = NULL, *ca;
 	EVP_PKEY *pk = NULL;
@@ -235,22 +235,6 @@ static int load_pair(SSL_CTX *ctx, const char *cert, const struct tls_where *cat
 	if (!X509_check_private_key(x, pk) || !SSL_CTX_use_PrivateKey(ctx, pk)) {
 		tls_fail(err, errlen, kat, "SSL_CTX_use_PrivateKey(\"%s\") failed", key);
 		goto out;
-	}
-	if (t->stapling == 1) {
-		STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(x);
-
-		const struct tls_where *at = &t->stapling_at;
-		const char *file = at->file ? at->file : "command line";
-
-		if (!urls || sk_OPENSSL_STRING_num(urls) == 0)
-			log_warn(
-				"\"ssl_stapling\" ignored, no OCSP responder URL in the certificate \"%s\" in %s:%d",
-				cert, file, at->line);
-		else
-			log_warn(
-				"\"ssl_stapling\" ignored for \"%s\": this lbd build does not fetch OCSP responses in %s:%d",
-				cert, file, at->line);
-		X509_email_free(urls);
 	}
 	rc = 0;
 out:
@@ -352,7 +336,7 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 		goto fail;
 	}
 	for (int i = 0; i < t->ncerts; i++) {
-		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], t, err,
+		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], err,
 			       errlen);
 		if (rc)
 			goto fail;
@@ -368,6 +352,10 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 		goto fail;
 	}
 	set_session_cache(ctx, t);
+	if (t->stapling == 1 && (rc = ocsp_ctx_setup(ctx, t))) {
+		rc = tls_fail(err, errlen, &t->stapling_at, "ssl_stapling: %s", strerror(-rc));
+		goto fail;
+	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
 	t->ctx = ctx;
