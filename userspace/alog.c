@@ -522,6 +522,46 @@ int alog_format_line(const struct log_format *f, struct conn *c, struct lstr *ou
 	return 0;
 }
 
+/* tb_reserve - room for LEN bytes in this thread's buffer for A (flushed
+ * first when it holds another file's lines or has no room): where to
+ * write them, then tb_commit; NULL when A is unbuffered or the line does
+ * not fit (it is written on its own then). */
+static char *tb_reserve(struct alog *a, size_t len, struct alog_tbuf **out)
+{
+	struct alog_tbuf *tb;
+
+	if (a->buffer <= 0 || a->index < 0 || !(tb = alog_tbuf_get(a->index)))
+		return NULL;
+	/* The slot may have served another access_log before. */
+	if (tb->len && (tb->file != a->file || tb->cap != a->buffer))
+		alog_tb_flush(tb);
+	if (tb->cap != a->buffer) {
+		free(tb->data);
+		tb->data = malloc(a->buffer);
+		tb->cap = tb->data ? a->buffer : 0;
+	}
+	if (len > tb->cap - tb->len)
+		alog_tb_flush(tb);
+	if (len > tb->cap - tb->len)
+		return NULL;
+	if (tb->len == 0) {
+		tb->file = a->file;
+		atomic_fetch_add(&a->file->refs, 1);
+		tb->flush_ms = a->flush_ms > 0 ? a->flush_ms : 0;
+		tb->first_ms = tb->flush_ms ? lbd_now_ms() : 0;
+	}
+	*out = tb;
+	return tb->data + tb->len;
+}
+
+/* tb_commit - LEN bytes were written where tb_reserve said. */
+static void tb_commit(struct alog_tbuf *tb, size_t len)
+{
+	tb->len += len;
+	if (tb->flush_ms && lbd_now_ms() - tb->first_ms >= tb->flush_ms)
+		alog_tb_flush(tb);
+}
+
 /* alog_write_one - log C through A: into this thread's buffer when it has
  * one and the line fits, else with one write of its own. */
 static void alog_write_one(struct alog *a, struct conn *c)
@@ -545,31 +585,10 @@ static void alog_write_one(struct alog *a, struct conn *c)
 	if (!vals || alog_eval(f, c, vals, &len) < 0)
 		return;
 	len++; /* newline */
-	if (a->buffer > 0 && a->index >= 0 && (tb = alog_tbuf_get(a->index))) {
-		/* The slot may have served another access_log before. */
-		if (tb->len && (tb->file != a->file || tb->cap != a->buffer))
-			alog_tb_flush(tb);
-		if (tb->cap != a->buffer) {
-			free(tb->data);
-			tb->data = malloc(a->buffer);
-			tb->cap = tb->data ? a->buffer : 0;
-		}
-		if (len > tb->cap - tb->len)
-			alog_tb_flush(tb);
-		if (len <= tb->cap - tb->len) {
-			if (tb->len == 0) {
-				tb->file = a->file;
-				atomic_fetch_add(&a->file->refs, 1);
-				tb->flush_ms = a->flush_ms > 0 ? a->flush_ms : 0;
-				tb->first_ms = tb->flush_ms ? lbd_now_ms() : 0;
-			}
-			buf = alog_render(f, vals, tb->data + tb->len);
-			*buf = '\n';
-			tb->len += len;
-			if (tb->flush_ms && lbd_now_ms() - tb->first_ms >= tb->flush_ms)
-				alog_tb_flush(tb);
-			return;
-		}
+	if ((buf = tb_reserve(a, len, &tb))) {
+		*alog_render(f, vals, buf) = '\n';
+		tb_commit(tb, len);
+		return;
 	}
 	buf = pool_alloc(&c->pool, len);
 	if (!buf)
@@ -581,32 +600,14 @@ static void alog_write_one(struct alog *a, struct conn *c)
 void alog_write_line(struct alog *a, const char *line, size_t len)
 {
 	struct alog_tbuf *tb;
+	char *p;
 
 	if (!a->file)
 		return;
-	if (a->buffer > 0 && a->index >= 0 && (tb = alog_tbuf_get(a->index))) {
-		if (tb->len && (tb->file != a->file || tb->cap != a->buffer))
-			alog_tb_flush(tb);
-		if (tb->cap != a->buffer) {
-			free(tb->data);
-			tb->data = malloc(a->buffer);
-			tb->cap = tb->data ? a->buffer : 0;
-		}
-		if (len > tb->cap - tb->len)
-			alog_tb_flush(tb);
-		if (len <= tb->cap - tb->len) {
-			if (tb->len == 0) {
-				tb->file = a->file;
-				atomic_fetch_add(&a->file->refs, 1);
-				tb->flush_ms = a->flush_ms > 0 ? a->flush_ms : 0;
-				tb->first_ms = tb->flush_ms ? lbd_now_ms() : 0;
-			}
-			memcpy(tb->data + tb->len, line, len);
-			tb->len += len;
-			if (tb->flush_ms && lbd_now_ms() - tb->first_ms >= tb->flush_ms)
-				alog_tb_flush(tb);
-			return;
-		}
+	if ((p = tb_reserve(a, len, &tb))) {
+		memcpy(p, line, len);
+		tb_commit(tb, len);
+		return;
 	}
 	alog_file_write(a->file, line, len);
 }
