@@ -18,6 +18,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-50}
@@ -50,9 +51,6 @@ die() {
 command -v "$WRK_BIN" >/dev/null || die "wrk not found"
 [[ -x "$LBD_BIN" && -x "$BACKEND_BIN" ]] || die "run make first"
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # backend
 taskset -c "$LOAD_CPUS" "$BACKEND_BIN" -q -t 1 -n bench -l 127.0.0.1:0 >"$work/backend.out" 2>&1 &

@@ -27,46 +27,14 @@ LBD_BIN=${LBD_BIN:-$root/build/lbd}
 BACKEND_BIN=${BACKEND_BIN:-$root/build/demo_backend}
 
 make -s -C "$root" build/lbd build/demo_backend
-work=$(mktemp -d /tmp/tlsbench.XXXXXX)
-pids=()
-cleanup() {
-	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	sleep 0.3
-	for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-cpu_ticks() { # utime+stime of PID and its threads, in clock ticks
-	awk '{print $14 + $15}' "/proc/$1/stat"
-}
+. "$root/bench/lib.sh"
+bench_workdir tlsbench
 
 openssl req -x509 -nodes -days 2 -subj /CN=localhost -newkey ec \
 	-pkeyopt ec_paramgen_curve:P-256 -keyout "$work/key.pem" -out "$work/crt.pem" 2>/dev/null
 cat "$work/crt.pem" "$work/key.pem" >"$work/haproxy.pem"
 
-taskset -c "$LOAD_CPU" "$BACKEND_BIN" -q -t 1 -n bench -l 127.0.0.1:0 >"$work/backend.out" 2>&1 &
-pids+=($!)
-backend=""
-for _ in $(seq 100); do
-	backend=$(awk '/^listening /{n = split($3, a, ":"); print a[n]; exit}' "$work/backend.out")
-	[[ -n $backend ]] && break
-	sleep 0.05
-done
-[[ -n $backend ]] || {
-	echo "backend did not start" >&2
-	exit 1
-}
+demo_backend_start "$LOAD_CPU"
 
 # the configuration nginx and lbd share: TLS 1.3 for both (nginx 1.22's
 # default stops at 1.2), no resumption (tickets off, no session cache), so
@@ -122,30 +90,6 @@ backend b
 CONF
 }
 
-start() { # NAME -> port, pid
-	local name=$1
-	port=$(free_port)
-	mkdir -p "$work/$name/logs"
-	case $name in
-	nginx)
-		nginx_conf "$port" "$name" >"$work/$name.conf"
-		taskset -c "$PROXY_CPU" "$NGINX_BIN" -p "$work/$name/" -c "$work/$name.conf" \
-			-g 'daemon off; master_process off;' 2>/dev/null &
-		;;
-	haproxy)
-		haproxy_conf "$port" >"$work/$name.cfg"
-		taskset -c "$PROXY_CPU" "$HAPROXY_BIN" -db -f "$work/$name.cfg" 2>/dev/null &
-		;;
-	lbd)
-		nginx_conf "$port" "$name" >"$work/$name.conf"
-		taskset -c "$PROXY_CPU" "$LBD_BIN" -p "$work/$name/" -c "$work/$name.conf" \
-			2>"$work/$name.out" &
-		;;
-	esac
-	pid=$!
-	pids+=("$pid")
-	wait_port "$port"
-}
 
 # wrk_rps OUTPUT -> requests/s; wrk_errors OUTPUT -> non-2xx + socket errors
 wrk_rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$1"; }
@@ -157,16 +101,16 @@ wrk_errors() {
 declare -A hs ka cpu
 printf '%-8s %14s %18s %14s %s\n' target handshakes/s cpu_us/handshake keepalive/s notes
 for t in $TARGETS; do
-	if ! start "$t"; then
+	if ! start_target "$t"; then
 		printf '%-8s did not start\n' "$t"
 		continue
 	fi
 	url="https://127.0.0.1:$port/bench"
 	taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNS" -d1s "$url" >/dev/null 2>&1 || true
-	c0=$(cpu_ticks "$pid")
+	c0=$(proc_ticks "$pid")
 	o1=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNS" -d"${DURATION}s" -H 'Connection: close' \
 		"$url" 2>&1) || true
-	c1=$(cpu_ticks "$pid")
+	c1=$(proc_ticks "$pid")
 	o2=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNS" -d"${DURATION}s" "$url" 2>&1) || true
 	hs[$t]=$(wrk_rps "$o1")
 	ka[$t]=$(wrk_rps "$o2")

@@ -15,6 +15,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/bench/lib.sh"
 PINGS=${PINGS:-20000}
 BULK_MB=${BULK_MB:-2048}
 VERIFY_RUNS=${VERIFY_RUNS:-3}
@@ -37,19 +38,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 100); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-cpu_ticks() { # utime+stime of PID in clock ticks
-	awk '{print $14 + $15}' "/proc/$1/stat"
-}
 
 backend=$(free_port)
 taskset -c "$LOAD_CPU" "$WS" server "$backend" &
@@ -135,11 +123,11 @@ for t in direct lbd-sockmap lbd-splice nginx haproxy; do
 		continue
 	}
 	pp=$(taskset -c "$LOAD_CPU" "$WS" pingpong "$port" "$PINGS" 64 2>&1) || pp="failed failed"
-	c0=$([[ -n $pid ]] && cpu_ticks "$pid" || echo 0)
+	c0=$([[ -n $pid ]] && proc_ticks "$pid" || echo 0)
 	# a wrong byte count is printed as such (never a number)
 	gb=$(taskset -c "$LOAD_CPU" "$WS" bulk "$port" $((BULK_MB << 20)) 2>&1) ||
 		gb="WRONG:${gb##*: }"
-	c1=$([[ -n $pid ]] && cpu_ticks "$pid" || echo 0)
+	c1=$([[ -n $pid ]] && proc_ticks "$pid" || echo 0)
 	cpu=$(awk -v a="$c0" -v b="$c1" -v mb="$BULK_MB" -v hz="$(getconf CLK_TCK)" \
 		'BEGIN { printf "%.3f", (b - a) / hz / (mb / 1024) }')
 	[[ -z $pid ]] && cpu=-
