@@ -100,18 +100,31 @@ $(B)/tests/%: $(B)/obj/tests/unit/%.o $(LIB)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(B)/fuzz/%,$(FUZZ_SRCS))
 FUZZ_CFLAGS := -g -O1 -std=gnu11 -D_GNU_SOURCE -Iinclude -Ibuild -I/usr/include/libnl3 \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-# Each target links only the modules it exercises (FUZZ_SRCS_<name>); a
-# target without such a list gets the whole library.
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LDFLAGS := -fsanitize=fuzzer,address,undefined
+# The library is compiled once with the fuzzing instrumentation
+# ($(B)/fuzzobj, archived as $(FUZZ_LIB)); each target links only the
+# modules it exercises (FUZZ_SRCS_<name>), or the whole library.
 FUZZ_SRCS_h1  := userspace/h1.c
 FUZZ_SRCS_cfg := userspace/cfg_ast.c
 FUZZ_SRCS_h1resp  := userspace/h1.c
 FUZZ_SRCS_chunked := userspace/h1.c
 FUZZ_SRCS_preread := userspace/preread.c
-.SECONDEXPANSION:
-$(B)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fz_util.h $$(or $$(FUZZ_SRCS_$$*),$$(LIB_SRCS)) | $(BPF_SKELS)
+FUZZ_LIB := $(B)/libfuzzlbd.a
+fuzz_objs = $(patsubst %.c,$(B)/fuzzobj/%.o,$(1))
+
+$(B)/fuzzobj/%.o: %.c | $(BPF_SKELS)
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) $< $(or $(FUZZ_SRCS_$*),$(LIB_SRCS)) $(LDLIBS) -o $@
+	$(CLANG) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(B)/fuzzobj/%.o,$(LIB_SRCS))
+	@rm -f $@
+	ar rcs $@ $^
+
+.SECONDEXPANSION:
+$(B)/fuzz/fuzz_%: $(B)/fuzzobj/tests/fuzz/fuzz_%.o $$(or $$(call fuzz_objs,$$(FUZZ_SRCS_$$*)),$(FUZZ_LIB))
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_LDFLAGS) $^ $(LDLIBS) -o $@
 
 deps:
 	@scripts/deps.sh
