@@ -189,6 +189,20 @@ def test_cache_restart_keeps_entries(t):
     assert _xc(p.get('/junk')) == 'MISS'
 
 
+def test_cache_kill9_keeps_entries(t):
+    """kill -9 and restart (issue 8): the entries come back (a half-written
+    temp file is not one: test_cache_restart_keeps_entries)."""
+    b = t.backend('b')
+    p = t.proxy(_conf(), b=b)
+    r1 = p.get('/warm')
+    assert _xc(r1) == 'MISS' and _xc(p.get('/warm')) == 'HIT'
+    p.kill()
+    p.start()
+    r = p.get('/warm')
+    assert (r.status, _xc(r), r.body) == (200, 'HIT', r1.body)
+    assert b.count() == 1
+
+
 def _files(p):
     return [os.path.join(d, f) for d, _, fs in os.walk(p.path('cache')) for f in fs]
 
