@@ -39,6 +39,8 @@
 #define H2_CTRL_BUDGET	 1000	     /* SETTINGS, PING, PRIORITY, empty DATA per second */
 #define H2_MAX_CONT	 64	     /* CONTINUATION frames in one header block */
 #define H2_HEAD_MAX	 (64 * 1024) /* response head from the request code */
+#define H2_SPARE_STREAMS 16	     /* freed streams a connection keeps for reuse */
+#define H2_SPARE_BUF	 (16 * 1024) /* a buffer bigger than this is not kept */
 #define H2_SEND_ROUNDS	 16	     /* send/wake rounds per flush */
 
 /* struct h2_stream - one stream: the request's connection and the bytes
@@ -97,6 +99,8 @@ struct h2_conn {
 	int max_requests;	      /* then GOAWAY */
 	uint32_t fatal;		      /* error code to end the session with, 0 none */
 	struct ev_timer yield;	      /* resumes reading after others had their turn */
+	struct h2_stream *spare;      /* freed streams kept for reuse, buffers included */
+	int nspare;		      /* their count */
 	bool goaway;		      /* graceful GOAWAY submitted */
 	bool sched;		      /* a deferred run is queued */
 	bool dead;		      /* the client connection closed */
@@ -177,9 +181,39 @@ static void h2_enqueue(struct h2_stream *s)
 	h->runq_tail = &s->qnext;
 }
 
+/* stream_bufs - the buffers of S, for keeping or dropping them together. */
+#define STREAM_BUFS(s)                                                                 \
+	{                                                                              \
+		&(s)->rx, &(s)->hdrs, &(s)->cookie, &(s)->pseudo, &(s)->head, &(s)->tx \
+	}
+
+/* stream_get - a zeroed stream for H: a spare one (its buffers kept,
+ * emptied) when there is one, so a busy connection allocates nothing per
+ * request. NULL on no memory. */
+static struct h2_stream *stream_get(struct h2_conn *h)
+{
+	struct h2_stream *s = h->spare;
+	struct buf keep[6];
+
+	if (!s)
+		return calloc(1, sizeof(*s));
+	struct buf *b[] = STREAM_BUFS(s);
+
+	h->spare = s->next;
+	h->nspare--;
+	for (int i = 0; i < 6; i++)
+		keep[i] = (struct buf){.data = b[i]->data, .cap = b[i]->cap};
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < 6; i++)
+		*b[i] = keep[i];
+	return s;
+}
+
 static void stream_free(struct h2_stream *s)
 {
 	struct h2_conn *h = s->h;
+	struct buf *b[] = STREAM_BUFS(s);
+	bool keep = h->nspare < H2_SPARE_STREAMS;
 
 	if (s->prev)
 		s->prev->next = s->next;
@@ -188,13 +222,16 @@ static void stream_free(struct h2_stream *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	h->nstreams--;
-	buf_drop(&s->rx);
-	buf_drop(&s->hdrs);
-	buf_drop(&s->cookie);
-	buf_drop(&s->pseudo);
-	buf_drop(&s->head);
-	buf_drop(&s->tx);
-	free(s);
+	for (int i = 0; i < 6; i++)
+		if (!keep || b[i]->cap > H2_SPARE_BUF)
+			buf_drop(b[i]); /* a big one is not kept around */
+	if (!keep) {
+		free(s);
+		return;
+	}
+	s->next = h->spare;
+	h->spare = s;
+	h->nspare++;
 }
 
 /* h2_budget - count one frame against a per-second budget. True: over. */
@@ -279,7 +316,7 @@ static int on_begin_headers(nghttp2_session *ss, const nghttp2_frame *f, void *u
 
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
-	s = calloc(1, sizeof(*s));
+	s = stream_get(h);
 	if (!s)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM: this one only */
 	s->h = h;
@@ -965,6 +1002,15 @@ static void h2_free(void *arg)
 
 	while (h->streams)
 		stream_free(h->streams);
+	while (h->spare) {
+		struct h2_stream *s = h->spare;
+		struct buf *b[] = STREAM_BUFS(s);
+
+		h->spare = s->next;
+		for (int i = 0; i < 6; i++)
+			buf_drop(b[i]);
+		free(s);
+	}
 	nghttp2_session_del(h->s);
 	buf_drop(&h->out);
 	free(h);
