@@ -189,11 +189,17 @@ struct cfg_loc {
 	int proxy_next_upstream;	     /* NU_* bits */
 	int proxy_next_upstream_tries;	     /* 0 = unlimited */
 	int64_t proxy_next_upstream_timeout; /* ms, 0 = unlimited */
-	int proxy_buffering;		     /* on/off (streaming either way) */
+	int proxy_buffering;		     /* on/off (pbuf.c) */
 	int64_t proxy_buffer_size;	     /* bytes: upstream header buffer */
 	int proxy_buffers_num;		     /* proxy_buffers NUM SIZE */
 	int64_t proxy_buffers_size;
 	int64_t proxy_busy_buffers_size;
+
+	/* response buffering temp files (pbuf.c) */
+	int64_t proxy_max_temp_file_size;   /* bytes, 0 = no temp file */
+	int64_t proxy_temp_file_write_size; /* bytes (accepted, fixed) */
+	char *proxy_temp_path;		    /* directory */
+
 	int proxy_request_buffering;	   /* on/off */
 	struct str_list proxy_hide_header; /* extra headers hidden */
 	struct str_list proxy_pass_header; /* default-hidden headers passed */

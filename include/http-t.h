@@ -29,6 +29,7 @@ struct uconn;
 struct tls_conn;
 struct realip_state;
 struct cache_req;
+struct pbuf;
 struct h2_conn;
 struct h2_stream;
 
@@ -119,6 +120,9 @@ struct http_req {
 
 	/* proxy_cache use (cache.c, request pool), or NULL */
 	struct cache_req *cache;
+
+	/* response buffering (pbuf.c, request pool), or NULL when streaming */
+	struct pbuf *pb;
 
 	/* timing */
 	int64_t start_us;	    /* first byte of the request (monotonic) */

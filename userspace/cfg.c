@@ -381,6 +381,26 @@ static char *full_path(struct build *b, const char *prefix, const char *p)
 	return r;
 }
 
+/* `proxy_temp_path PATH [L1 [L2 [L3]]]`: the directory of response
+ * buffering temp files (relative to the prefix). The levels are accepted
+ * and unused: lbd's temp files have no name (O_TMPFILE). */
+static int set_temp_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	char **f = (char **)((char *)base_ptr(b, s, d) + d->off);
+
+	if (*f)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (size_t i = 1; i < n->nargs; i++) {
+		char *end;
+		long v = strtol(n->args[i], &end, 10);
+
+		if (*end || end == n->args[i] || v < 1 || v > 2)
+			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
+	}
+	*f = full_path(b, b->cfg->prefix, n->args[0]);
+	return *f ? 0 : cfg_fail(b, n, "out of memory");
+}
+
 static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	enum log_level lvl = LOG_ERR;
@@ -498,6 +518,8 @@ static void loc_init(struct cfg_loc *l)
 	l->proxy_buffers_num = CFG_UNSET;
 	l->proxy_buffers_size = CFG_UNSET;
 	l->proxy_busy_buffers_size = CFG_UNSET;
+	l->proxy_max_temp_file_size = CFG_UNSET;
+	l->proxy_temp_file_write_size = CFG_UNSET;
 	l->proxy_request_buffering = CFG_UNSET;
 	l->redirect_mode = CFG_UNSET;
 	l->proxy_intercept_errors = CFG_UNSET;
@@ -1445,6 +1467,10 @@ static const struct dir dirs[] = {
 	{"proxy_buffers", C_HSL, 2, 2, false, cfg_set_proxy_buffers, B_NONE, 0},
 	{"proxy_busy_buffers_size", C_HSL, 1, 1, false, cfg_set_busy_buffers,
 	 LOC(proxy_busy_buffers_size)},
+	{"proxy_max_temp_file_size", C_HSL, 1, 1, false, cfg_set_size,
+	 LOC(proxy_max_temp_file_size)},
+	{"proxy_temp_file_write_size", C_HSL, 1, 1, false, cfg_set_busy_buffers,
+	 LOC(proxy_temp_file_write_size)},
 	{"proxy_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_hide_header)},
 	{"proxy_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_pass_header)},
 	{"proxy_redirect", C_HSL, 1, 2, false, cfg_set_proxy_redirect, B_NONE, 0},
@@ -1535,7 +1561,7 @@ static const struct dir dirs[] = {
 	{"fastcgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"uwsgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"scgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
-	{"proxy_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"proxy_temp_path", C_HSL, 1, 4, false, set_temp_path, LOC(proxy_temp_path)},
 	{"client_body_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"sendfile_max_chunk", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"reset_timedout_connection", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
@@ -1666,6 +1692,11 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(proxy_buffers_num, 8);
 	MERGE(proxy_buffers_size, 4096);
 	MERGE(proxy_busy_buffers_size, 8192);
+	MERGE(proxy_max_temp_file_size, (int64_t)1024 << 20);
+	MERGE(proxy_temp_file_write_size, 8192);
+	MERGE_PTR(proxy_temp_path);
+	if (!l->proxy_temp_path)
+		l->proxy_temp_path = full_path(b, b->cfg->prefix, "proxy_temp");
 	MERGE(proxy_request_buffering, 1);
 	MERGE(redirect_mode, 1);
 	if (l->redirect_mode == 2 && !l->redirects && p) {

@@ -201,20 +201,15 @@ int cfg_set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s, 
 	return 0;
 }
 
-/* Response buffering as nginx does it (read the upstream as fast as it
- * sends, into buffers and temp files) is the proxy cache/buffering work:
- * lbd streams through one relay buffer per request with backpressure. The
- * directives are accepted, and say so. */
+/* proxy_buffering and proxy_request_buffering. Response buffering is
+ * pbuf.c; request bodies are always read whole before the upstream is
+ * contacted, so `proxy_request_buffering off` says so. */
 int cfg_set_buffering(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	int *f = (int *)((char *)s->loc + d->off);
 
 	if (cfg_set_flag(b, n, s, d))
 		return -1;
-	if (strcmp(n->name, "proxy_buffering") == 0 && *f)
-		cfg_warn(
-			n,
-			"\"proxy_buffering on\": lbd streams responses with backpressure instead of buffering them (a slow client holds the upstream connection)");
 	if (strcmp(n->name, "proxy_request_buffering") == 0 && !*f)
 		cfg_warn(
 			n,
@@ -222,28 +217,33 @@ int cfg_set_buffering(struct build *b, struct cfg_node *n, struct scope *s, cons
 	return 0;
 }
 
+/* proxy_busy_buffers_size, proxy_temp_file_write_size: sizes accepted and
+ * checked, with no effect (pbuf.c sends from every buffer as the client
+ * drains and writes the temp file as the bytes come). */
 int cfg_set_busy_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	if (cfg_set_size(b, n, s, d))
 		return -1;
-	cfg_warn(
-		n,
-		"\"%s\" has no effect in this lbd build: responses stream through one 64 KiB buffer per request",
-		n->name);
+	cfg_warn(n, "\"%s\" has no effect in this lbd build: its value is fixed", n->name);
 	return 0;
 }
 
+/* proxy_buffers NUM SIZE: the memory of a buffered response (pbuf.c).
+ * nginx's texts: "invalid value" for a bad number or size, and at least 2
+ * buffers (nginx checks that at merge time). */
 int cfg_set_proxy_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
+	char *end;
+	long num = strtol(n->args[0], &end, 10);
+
 	(void)d;
-	cfg_warn(
-		n,
-		"\"%s\" has no effect in this lbd build: responses stream through one 64 KiB buffer per request",
-		n->name);
-	s->loc->proxy_buffers_num = atoi(n->args[0]);
-	if (s->loc->proxy_buffers_num < 2 ||
-	    cfg_parse_size(n->args[1], &s->loc->proxy_buffers_size))
-		return cfg_fail(b, n, "invalid value \"%s %s\"", n->args[0], n->args[1]);
+	if (*end || end == n->args[0] || num < 1 || num > 1024 ||
+	    cfg_parse_size(n->args[1], &s->loc->proxy_buffers_size) ||
+	    s->loc->proxy_buffers_size < 1 || num * s->loc->proxy_buffers_size > (64 << 20))
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	if (num < 2)
+		return cfg_fail(b, n, "there must be at least 2 \"proxy_buffers\"");
+	s->loc->proxy_buffers_num = (int)num;
 	return 0;
 }
 

@@ -35,6 +35,7 @@
 #include "http.h"
 #include "limit.h"
 #include "log.h"
+#include "pbuf.h"
 #include "realip.h"
 #include "stats.h"
 #include "status.h"
@@ -464,6 +465,7 @@ static void req_cleanup(struct conn *c)
 	if (r->up)
 		proxy_abort(c);
 	cache_req_cleanup(c);
+	pbuf_free(c);
 	rl_release(c);
 	if (r->body_fd >= 0)
 		close(r->body_fd);

@@ -5,6 +5,9 @@
  * keep-alive connection, sends the request, parses the response head,
  * rewrites it for the client and relays the body with backpressure: while
  * the client cannot take more, nothing more is read from the upstream.
+ * With proxy_buffering (pbuf.c) what the client cannot take goes to
+ * buffers instead, and the upstream is released when its response is
+ * complete; the backpressure then starts only when those are full.
  *
  * Owns struct uconn: from the pick until the response is read; then the
  * connection either goes to its worker's idle pool (keepalive N) or is
@@ -30,6 +33,7 @@
 #include "http.h"
 #include "ksplice.h"
 #include "log.h"
+#include "pbuf.h"
 #include "tunnel.h"
 #include "ups.h"
 #include "var.h"
@@ -1300,6 +1304,8 @@ static void process_head(struct uconn *u, size_t n)
 		tunnel_begin(u, n);
 		return;
 	}
+	if (u->fr != FR_NONE && pbuf_wanted(c, u->rh, resp->nheaders) && pbuf_begin(c))
+		goto oom;
 	u->state = US_RELAY;
 	u->span = NULL;
 	u->span_len = 0;
@@ -1398,11 +1404,21 @@ static void up_read_head(struct uconn *u)
 /* ---- relay ------------------------------------------------------------------------------ */
 
 /* write_pending - c->out, then span, then suffix. 1 all written, 0 EAGAIN,
- * -1 client error. */
+ * -1 client error. A buffered response (pbuf.c) sends what it holds first,
+ * and what the client cannot take goes to the buffers: 1 then means all
+ * written or buffered, 0 that the buffers are full too. */
 static int write_pending(struct uconn *u)
 {
 	struct conn *c = u->c;
+	bool to_buf = false;
 
+	if (c->req.pb) {
+		int rc = pbuf_flush(c);
+
+		if (rc < 0)
+			return -1;
+		to_buf = rc == 0;
+	}
 	for (;;) {
 		struct iovec iov[3];
 		int n = 0;
@@ -1420,16 +1436,27 @@ static int write_pending(struct uconn *u)
 			c->out.start = c->out.end = 0;
 			return 1;
 		}
-		w = http_writev(c, iov, n);
+		if (to_buf) {
+			w = (ssize_t)pbuf_putv(c, iov, n);
+			if (!w)
+				return 0;
+		} else {
+			w = http_writev(c, iov, n);
+		}
 		if (w == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				if (!c->req.pb)
+					return 0;
+				to_buf = true;
+				continue;
+			}
 			return -1;
 		}
 		size_t k = (size_t)w;
 
+		/* buffered bytes count as sent: they leave without the relay */
 		c->req.bytes_sent += k;
 		size_t a = LBD_MIN(k, outl);
 
@@ -1583,7 +1610,7 @@ static void finish(struct uconn *u)
 		account(u->srv, u->resp.status, us);
 	up_release(u, false);
 	ev_timer_stop(&c->w->loop, &c->timer);
-	http_response_done(c);
+	pbuf_finish(c); /* the client may still drain buffered bytes */
 }
 
 /* next_span - frame the buffered bytes into the next span; with gzip, the
@@ -1683,6 +1710,15 @@ bad:
 
 static void idle_event(struct uconn *u)
 {
+	char b;
+
+	/* An edge left over from the response just read (its last bytes
+	 * came after the last epoll_wait): nothing there, keep it. */
+	if (recv(u->io.fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == -1 &&
+	    (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		u->readable = false;
+		return;
+	}
 	/* An idle connection that becomes readable was closed by the
 	 * upstream (or sent garbage): drop it. */
 	idle_remove(u);
@@ -2030,8 +2066,11 @@ void proxy_on_client_event(struct conn *c)
 			read_body(c);
 		return;
 	}
-	if (!u)
+	if (!u) {
+		if (c->req.pb) /* upstream released, buffered bytes left */
+			pbuf_finish(c);
 		return;
+	}
 	if (u->state == US_TUNNEL) {
 		tunnel_drive(u);
 		return;

@@ -105,6 +105,13 @@ static struct err_case err_cases[] = {
 	 "\"reuseport_steering\" directive is duplicate", 2},
 	{HTTP_HEAD "reuseport_steering off;\n}\n",
 	 "\"reuseport_steering\" directive is not allowed here", 3},
+	{HTTP_HEAD "proxy_buffers 1 4k;\n}\n", "there must be at least 2 \"proxy_buffers\"", 3},
+	{HTTP_HEAD "proxy_buffers 8 4x;\n}\n", "\"proxy_buffers\" directive invalid value", 3},
+	{HTTP_HEAD "proxy_max_temp_file_size big;\n}\n",
+	 "\"proxy_max_temp_file_size\" directive invalid value", 3},
+	{HTTP_HEAD "proxy_temp_path /a 3;\n}\n", "invalid value \"3\"", 3},
+	{HTTP_HEAD "proxy_temp_path /a;\nproxy_temp_path /b;\n}\n",
+	 "\"proxy_temp_path\" directive is duplicate", 4},
 };
 
 ParameterizedTestParameters(cfg, errors)
@@ -349,6 +356,49 @@ Test(cfg, implicit_upstream_and_uri_part)
 	cr_expect_str_eq(api->proxy->host, "127.0.0.1:3002");
 	cr_expect_not(root->proxy->has_uri);
 	cr_expect(root->proxy->group->implicit);
+	cfg_unref(c);
+	cleanup();
+}
+
+/* Response buffering (pbuf.c): nginx's defaults (8 4k, 1024m, PREFIX/proxy_temp),
+ * values set at one level inherited below it. */
+Test(cfg, buffering_defaults_and_inheritance)
+{
+	char err[1024], want[128];
+	struct cfg *c =
+		load_text(HTTP_HEAD "proxy_temp_path tmp/p 1 2;\nserver {\n"
+				    "listen 127.0.0.1:8080;\nlocation / {\nproxy_buffers 4 16k;\n"
+				    "proxy_max_temp_file_size 0;\n}\nlocation /off {\n"
+				    "proxy_buffering off;\n}\n}\n}\n",
+			  err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	const struct cfg_loc *srv = &c->http->servers[0]->loc, *l = srv->prefix[0],
+			     *o = srv->prefix[1];
+
+	if (strcmp(l->pattern, "/") != 0) {
+		const struct cfg_loc *x = l;
+
+		l = o;
+		o = x;
+	}
+	snprintf(want, sizeof(want), "%s/tmp/p", dir);
+	cr_expect_eq(l->proxy_buffering, 1);
+	cr_expect_eq(l->proxy_buffers_num, 4);
+	cr_expect_eq(l->proxy_buffers_size, 16384);
+	cr_expect_eq(l->proxy_max_temp_file_size, 0);
+	cr_expect_str_eq(l->proxy_temp_path, want);
+	cr_expect_eq(o->proxy_buffering, 0);
+	cr_expect_eq(o->proxy_buffers_num, 8);
+	cr_expect_eq(o->proxy_buffers_size, 4096);
+	cr_expect_eq(o->proxy_max_temp_file_size, (int64_t)1024 << 20);
+	cr_expect_str_eq(o->proxy_temp_path, want);
+	cfg_unref(c);
+	cleanup();
+	c = load_text(HTTP_HEAD "server {\nlisten 127.0.0.1:8080;\n}\n}\n", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	snprintf(want, sizeof(want), "%s/proxy_temp", dir);
+	cr_expect_str_eq(c->http->servers[0]->loc.proxy_temp_path, want);
 	cfg_unref(c);
 	cleanup();
 }
