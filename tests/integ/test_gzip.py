@@ -594,10 +594,11 @@ def _rss_kib(pid):
 
 
 def test_gzip_slow_reader_streams(t):
-    """A client that stops reading a large compressed response: the proxy
-    stops reading the upstream (neither the body nor its compressed form is
-    held whole: 64 MiB that compress to 11 MiB); the body comes out
-    complete when the client reads again."""
+    """A client that stops reading a large compressed response: lbd's memory
+    does not grow with it (neither the body nor its compressed form is held
+    in memory: 64 MiB that compress to 11 MiB; what waits is in the temp
+    file or held back upstream); the body comes out complete when the
+    client reads again."""
     if t.target != 'lbd':
         t.skip('nginx buffers into temp files in a separate worker process')
     size = 64 * 1024 * 1024

@@ -327,8 +327,9 @@ def _rss_kib(pid):
 
 def test_h2_slow_reader_bounded(t):
     """A 64 MiB answer to a client that opens its window slowly: it gets
-    every byte, and lbd never holds much of it (backpressure to the
-    upstream instead of buffering)."""
+    every byte, and lbd never holds much of it in memory (what the client
+    cannot take goes to proxy_buffers and the temp file, or the upstream is
+    held back)."""
     b1 = t.backend('b1')
     p = _h2c_proxy(t, b1)
     size = 64 << 20
