@@ -29,6 +29,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -757,6 +758,7 @@ static struct cache_zone *zone_new(const struct cache_zone_conf *zc, char *err, 
 	struct cache_zone *z = calloc(1, sizeof(*z));
 	uint64_t nodes;
 	pthread_condattr_t ca;
+	sigset_t all, old;
 	int rc;
 
 	if (!z)
@@ -793,7 +795,14 @@ static struct cache_zone *zone_new(const struct cache_zone_conf *zc, char *err, 
 		return NULL;
 	}
 	walk(z, z->path, z->nlevels, true, load_one, NULL);
+	/* The zone is made while the configuration is read, before the main
+	 * thread blocks the signals it takes from its signalfd: a manager
+	 * that did not block them too would be where the kernel delivers a
+	 * SIGHUP or SIGQUIT, and their default action ends the process. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&z->mgr, NULL, mgr_main, z);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc) {
 		snprintf(err, errlen, "cannot start the cache manager (%d: %s)", rc, strerror(rc));
 		zone_free(z);

@@ -6,14 +6,17 @@ no_cache, upstream Set-Cookie / Cache-Control / X-Accel-Expires and
 proxy_ignore_headers, EXPIRED, a restart keeping the cache warm,
 proxy_cache_lock (100 concurrent requests, one backend hit), stale answers
 when the upstream fails, the disk-full case (a 1 MiB tmpfs under a 4 MiB
-response) and lbctl cache list/purge (lbd only)."""
+response), SIGHUP and SIGQUIT with a zone configured, and lbctl cache
+list/purge (lbd only)."""
 
 import gzip
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import threading
+import time
 
 from harness import wait_for
 
@@ -475,3 +478,21 @@ def test_cache_hit_gzipped(t):
     assert r5.header('Content-Encoding') == 'gzip', r5
     assert gzip.decompress(r5.body) == gzip.decompress(r4.body)
     assert len(gzip.decompress(r5.body)) == 300000
+
+
+def test_cache_survives_signals(t):
+    """With a cache zone configured, SIGHUP reloads (five in a row) and
+    SIGQUIT ends gracefully (exit 0): the signals reach the process's
+    handler, not a thread of the cache that leaves them at their default
+    action (lbd's zone manager once did: a reload killed lbd)."""
+    b = t.backend('b')
+    p = t.proxy(_conf(), b=b)
+    assert _xc(p.get('/s')) == 'MISS'
+    for _ in range(5):
+        p.signal(signal.SIGHUP)
+        time.sleep(0.2)
+        assert p.alive(), 'SIGHUP ended the process'
+    wait_for(lambda: _xc(p.get('/s')) == 'HIT', 5, what='hit after reloads')
+    assert p.alive()
+    p.signal(signal.SIGQUIT)
+    assert p.wait_exit() == 0

@@ -34,23 +34,40 @@ address; the normal client uses 127.0.0.1.
       incomplete: never a clean short 200), then a whole answer.
   reload: SIGHUP every 2 s for REL_RELOAD_SECONDS (20) under a request
       loop: no failed request, fds back to the baseline, RSS bounded.
+  kill9: kill -9 and a restart on the same prefix (lbd with a private
+      bpf_pin_path): a ban added with lbctl comes back from the pinned
+      maps (lbd only) and 20 cached URLs (valid 10 min) are HITs again
+      without the backend being asked.
   soak: every target at once, each with its own client process, for
-      SOAK_SECONDS (default 120, at most 600): keep-alive requests, new
-      connections and WebSocket echo streams; no failure, fds back to the
-      baseline and RSS within 25 % (+2 MiB) of it afterwards.
+      SOAK_SECONDS (default 120, at most 600), with a second listen for
+      HTTP/2 by prior knowledge and a proxy cache (2 s validity, gzip on
+      one location) added to the configuration: HTTP/1.1 keep-alive
+      requests and new connections, WebSocket echo streams, HTTP/1.1
+      requests to hot and cold cached URLs (half of the gzip location's
+      with Accept-Encoding: gzip; bodies checked) and bounded h2load runs
+      over HTTP/2 (also on cached URLs). PASS: no failure of any kind,
+      hits, misses and gzip answers all seen, fds back to the baseline and
+      RSS within 25 % (+2 MiB) of it afterwards. When build/san/lbd exists
+      (make SANITIZE=address,undefined), it is soaked beside the others as
+      "lbd-asan": same figures but RSS (ASan's quarantine), and its
+      graceful stop must exit 0 with no sanitizer report (leaks included).
 
 Environment: LBD (default build/lbd), NGINX, HAPROXY; TARGETS (default
 "lbd,nginx,haproxy"); CASES (default all: "slow-headers,slow-body,
-slow-read,slow-many,flood,emfile,backend-cut,reload,soak"); REL_SECONDS
-(30) shortens the slow runs, REL_FLOOD_SECONDS (10) the flood,
-REL_RELOAD_SECONDS (20), SOAK_SECONDS (120). Needs root (namespaces) and
-slowhttptest; the clients are Python's standard library. At the defaults a
-run takes about 9.5 minutes on the 2-core test machine. HAProxy sits out
+slow-read,slow-many,flood,emfile,backend-cut,reload,kill9,soak");
+REL_SECONDS (30) shortens the slow runs, REL_FLOOD_SECONDS (10) the
+flood, REL_RELOAD_SECONDS (20), SOAK_SECONDS (120), SAN_LBD
+(build/san/lbd). Needs root (namespaces), slowhttptest and h2load
+(nghttp2-client); the other clients are Python's standard library. At the
+defaults a run takes about 9 minutes on the 2-core test machine (each
+row's time is printed as it finishes). HAProxy sits out
 slow-read (it serves no files), slow-many (time budget; it fails
-slow-headers already), emfile (no worker_rlimit_nofile twin) and reload
-(no SIGHUP reload). Exits 1 when lbd fails a case.
+slow-headers already), emfile (no worker_rlimit_nofile twin), reload
+(no SIGHUP reload) and kill9 (no ban list; its cache is in RAM). Exits 1
+when lbd (or lbd-asan) fails a case.
 """
 
+import json
 import os
 import re
 import resource
@@ -89,9 +106,11 @@ events {
 http {
     access_log off;
     upstream app { server 127.0.0.1:{backend}; }
+{soak_http}
     server {
         listen 127.0.0.1:{port};
         listen {nshost}:{port};
+{soak_server}
         location / { proxy_pass http://app; }
         location /big { root {prefix}/html; }
         location /echo {
@@ -104,6 +123,37 @@ http {
 }
 """ % WORKER_CONNECTIONS
 
+# The soak's additions to CONF: HTTP/2 by prior knowledge on a second
+# listen (nginx 1.22 takes plaintext `listen ... http2` too) and a proxy
+# cache with a short validity (2 s), so hot URLs hit and cold or expired
+# ones miss; /z/ also compresses for clients that take gzip. Kept out of
+# the other cases (nginx's cache loader process would blur their fd
+# counts).
+SOAK_HTTP = """\
+    proxy_cache_path {prefix}/cache levels=1:2 keys_zone=soak:1m max_size=16m inactive=30s;"""
+SOAK_SERVER = """\
+        listen 127.0.0.1:{porth2} http2;
+        location /c/ {
+            proxy_pass http://app;
+            proxy_cache soak;
+            proxy_cache_valid 200 2s;
+            add_header X-Cache $upstream_cache_status;
+        }
+        location /z/ {
+            proxy_pass http://app;
+            proxy_cache soak;
+            proxy_cache_valid 200 2s;
+            gzip on;
+            gzip_types application/json;
+            add_header X-Cache $upstream_cache_status;
+        }
+        location /w/ {
+            proxy_pass http://app;
+            proxy_cache soak;
+            proxy_cache_valid 200 10m;
+            add_header X-Cache $upstream_cache_status;
+        }"""
+
 HAPROXY_CONF = """\
 global
     maxconn %d
@@ -113,16 +163,47 @@ defaults
     timeout connect 5s
     timeout client 60s
     timeout server 60s
+    # idle server connections are kept for reuse and purged gradually,
+    # every pool-purge-delay (5 s by default): 1 s lets the soak see
+    # HAProxy's fds back at the baseline within its 10 s wait
+    default-server pool-purge-delay 1s
 frontend fe
     bind 127.0.0.1:{port}
     bind {nshost}:{port}
+{haproxy_fe}
     use_backend ws if { path_beg /echo }
     default_backend app
 backend app
     server a 127.0.0.1:{backend}
 backend ws
     server w 127.0.0.1:{ws}
+{haproxy_be}
 """ % WORKER_CONNECTIONS
+
+# HAProxy's twin of SOAK_SERVER: an h2 bind (prior knowledge), and its
+# `cache` section (RAM; it stores only answers with an explicit age or a
+# validator, so the backend's answers get `Cache-Control: max-age=2`,
+# the twin of proxy_cache_valid 200 2s) with the compression filter on the
+# /c/ and /z/ backend (only /z/ requests ask for gzip).
+HAPROXY_SOAK_FE = """\
+    bind 127.0.0.1:{porth2} proto h2
+    use_backend cached if { path_beg /c/ } || { path_beg /z/ }"""
+HAPROXY_SOAK_BE = """\
+cache soak
+    total-max-size 16
+    max-object-size 65536
+    max-age 2
+backend cached
+    filter cache soak
+    filter compression
+    compression algo gzip
+    compression type application/json
+    http-request cache-use soak
+    http-response set-header Cache-Control max-age=2
+    http-response cache-store soak
+    http-response set-header X-Cache HIT if { res.cache_hit }
+    http-response set-header X-Cache MISS unless { res.cache_hit }
+    server c 127.0.0.1:{backend}"""
 
 
 # -- the attacker's namespace -------------------------------------------------
@@ -209,14 +290,26 @@ class Target:
     """One running proxy: lbd or nginx through the integration harness,
     HAProxy by hand."""
 
-    def __init__(self, name, ns, backend, main='', ws=1):
+    def __init__(self, name, ns, backend, main='', ws=1, soak=False):
         self.name = name
         self.case = None
         self.proc = None
+        self.port_h2 = harness.free_port() if soak else None
         subs = {'backend': backend, 'nshost': ns.host, 'main': main, 'ws': ws}
-        if name in ('lbd', 'nginx'):
-            self.case = harness.Case(name, 'reliability')
-            self.proxy = harness.Proxy(self.case, conf=CONF, subs=subs)
+        if soak:
+            subs['porth2'] = self.port_h2
+        # the soak's parts first: their own placeholders are filled after
+        extra = {'soak_http': SOAK_HTTP if soak else '',
+                 'soak_server': SOAK_SERVER if soak else '',
+                 'haproxy_fe': HAPROXY_SOAK_FE if soak else '',
+                 'haproxy_be': HAPROXY_SOAK_BE if soak else ''}
+        if name in ('lbd', 'nginx', 'lbd-asan'):
+            self.case = harness.Case(name[:3] if name == 'lbd-asan' else name,
+                                     'reliability')
+            if name == 'lbd-asan':
+                self.case.bin = SAN_LBD
+            self.proxy = harness.Proxy(
+                self.case, conf=harness.render(CONF, extra), subs=subs)
             big = os.path.join(self.proxy.prefix, 'html', 'big')
             with open(big, 'wb') as f:
                 f.write(b'x' * (256 * 1024))
@@ -230,7 +323,7 @@ class Target:
             self.port = subs['port']
             path = os.path.join(self.dir, 'haproxy.cfg')
             with open(path, 'w') as f:
-                f.write(harness.render(HAPROXY_CONF, subs))
+                f.write(harness.render(harness.render(HAPROXY_CONF, extra), subs))
             self.log = open(os.path.join(self.dir, 'stderr.log'), 'wb')
             self.proc = subprocess.Popen([HAPROXY, '-db', '-f', path],
                                          stdout=self.log, stderr=self.log,
@@ -279,6 +372,21 @@ class Target:
             except OSError:
                 pass
         return n
+
+    def fd_links(self):
+        """{(pid, fd): what it points to} of every process."""
+        out = {}
+        for p in self.pids():
+            d = '/proc/%d/fd' % p
+            try:
+                for fd in os.listdir(d):
+                    try:
+                        out[(p, int(fd))] = os.readlink(os.path.join(d, fd))
+                    except OSError:
+                        pass
+            except OSError:
+                pass
+        return out
 
     def reload(self):
         """SIGHUP: lbd and nginx only."""
@@ -500,9 +608,12 @@ def case_emfile(t, ns):
 
 
 def raw(port, path, timeout=5.0):
-    """GET PATH; (head text, body bytes) read until EOF or a reset."""
+    """GET PATH; (head text, body bytes) read until EOF or a reset.
+    Connection: close, so a whole answer ends with the close too instead
+    of the timeout."""
     s = socket.create_connection(('127.0.0.1', port), timeout)
-    s.sendall(b'GET %s HTTP/1.1\r\nHost: t\r\n\r\n' % path.encode())
+    s.sendall(b'GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'
+              % path.encode())
     data = b''
     try:
         while len(data) < 1 << 20:
@@ -581,51 +692,139 @@ def case_reload(t, ns):
         % (reloads, res['fail'], res['n'], fd0, fd1, rss0 / 1024, rss1 / 1024))
 
 
+KILL9_URLS = 20
+
+
+def case_kill9(t, ns, backend):
+    """kill -9 and a restart on the same prefix: a ban (lbd: lbctl ban add,
+    kept in the pinned maps of a private bpf_pin_path) and KILL9_URLS
+    cached entries (/w/, valid 10 min) must be there again: the banned
+    address refused, every URL a HIT without asking the backend."""
+    tag = uuid.uuid4().hex[:8]
+    urls = ['/w/%s/%d' % (tag, i) for i in range(KILL9_URLS)]
+    lbd = t.name == 'lbd'
+    exe = os.path.join(os.path.dirname(t.case.bin), 'lbctl')
+
+    def ctl(*args):
+        r = subprocess.run([exe, '-s', t.proxy.path('logs', 'lbd.sock')] +
+                           list(args), capture_output=True, text=True,
+                           timeout=20)
+        return r.returncode == 0, r.stdout
+
+    def refused(src):
+        try:
+            with harness.Conn(t.port, source=src, timeout=2) as c:
+                return c.request('GET', '/').status != 200
+        except (OSError, harness.ConnClosed):
+            return True
+
+    def xcache():
+        return [harness.request(t.port, 'GET', u).header('X-Cache')
+                for u in urls]
+
+    notes, ok = [], True
+    miss = xcache()
+    ok &= miss == ['MISS'] * KILL9_URLS and xcache() == ['HIT'] * KILL9_URLS
+    banned = False
+    if lbd:
+        banned = ctl('ban', 'add', '127.0.0.2', '--reason', 'kill9')[0] and \
+            refused('127.0.0.2') and not refused('127.0.0.1')
+        ok &= banned
+    before = sum(1 for p in backend.paths() if p.startswith('/w/' + tag))
+    t.proxy.kill()
+    t0 = time.monotonic()
+    t.proxy.start()
+    up = time.monotonic() - t0
+    t.pid = t.proxy.proc.pid
+    hits = xcache().count('HIT')
+    after = sum(1 for p in backend.paths() if p.startswith('/w/' + tag))
+    ok &= hits == KILL9_URLS and after == before
+    if lbd:
+        back = '127.0.0.2' in ctl('ban', 'list')[1] and \
+            refused('127.0.0.2') and not refused('127.0.0.1')
+        ok &= back
+        notes.append('ban %s' % ('back (127.0.0.2 refused, 127.0.0.1 served)'
+                                 if back else 'LOST'))
+    notes.append('cache %d/%d HIT after restart, backend asked %d times' % (
+        hits, KILL9_URLS, after - before))
+    notes.append('serving %.2fs after start' % up)
+    return ('PASS' if ok and t.alive() else 'FAIL'), '; '.join(notes)
+
+
 SOAK_SECONDS = min(600, int(os.environ.get('SOAK_SECONDS', '120')))
+# soaked beside the others when it exists: lbd built with ASan and UBSan
+SAN_LBD = os.environ.get('SAN_LBD', os.path.join(
+    os.path.dirname(os.path.dirname(HERE)), 'build', 'san', 'lbd'))
+SAN_REPORT = re.compile(r'ERROR: (Address|Leak)Sanitizer|runtime error:')
 
 # Runs as a child process per target (so targets are soaked at once, each
-# with its own client): keep-alive requests, new connections, WebSocket
-# echo streams, until SECS; prints "ok fail ws_ok ws_fail".
-SOAKER = r'''
-import socket, sys, threading, time
-port, secs = int(sys.argv[1]), float(sys.argv[2])
+# with its own client), until SECS, and prints its counts as JSON:
+#   h1     keep-alive requests (2 threads, 100 a connection) and new
+#          connections (1 thread), GET / proxied;
+#   ws     WebSocket echo streams of 50 messages (2 threads);
+#   cache  keep-alive requests to the cached locations: hot /c/h0..2 (hits
+#          but for one miss each per 2 s validity), cold /c/kN (300 keys in
+#          turn: misses or expired) and /z/h0..1, half of them with
+#          Accept-Encoding: gzip (the answer must be gzip and decompress to
+#          the backend's description of that path); HIT or not counted from
+#          X-Cache;
+#   h2     bounded h2load runs (200 requests over 2 connections, 4 streams
+#          each, Accept-Encoding: gzip, on /, /c/h0, /c/h1, /z/h0, /z/h1) on
+#          the prior-knowledge HTTP/2 port, 0.3 s apart; a failure is any
+#          request without a 2xx.
+SOAKER = r"""
+import gzip, json, re, socket, subprocess, sys, threading, time
+port, port2, secs = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3])
 end = time.monotonic() + secs
-st = {'ok': 0, 'fail': 0, 'ws_ok': 0, 'ws_fail': 0}
+lock = threading.Lock()
+st = dict.fromkeys(('h1', 'h1_fail', 'ws', 'ws_fail', 'cache', 'cache_fail',
+                    'hit', 'miss', 'gzip', 'h2', 'h2_fail'), 0)
+def add(k, n=1):
+    with lock: st[k] += n
 REQ = b'GET / HTTP/1.1\r\nHost: t\r\n\r\n'
+def more(s, buf):
+    d = s.recv(65536)
+    if not d: raise OSError('closed')
+    return buf + d
 def head(s, buf=b''):
-    while b'\r\n\r\n' not in buf:
-        d = s.recv(65536)
-        if not d: raise OSError('closed')
-        buf += d
+    while b'\r\n\r\n' not in buf: buf = more(s, buf)
     return buf.split(b'\r\n\r\n', 1)
 def response(s, buf):
+    # (head, body, rest): Content-Length or chunked framing
     h, rest = head(s, buf)
+    hl = h.lower()
+    if b'\r\ntransfer-encoding: chunked' in hl:
+        body = b''
+        while True:
+            while b'\r\n' not in rest: rest = more(s, rest)
+            line, rest = rest.split(b'\r\n', 1)
+            n = int(line.split(b';')[0], 16)
+            while len(rest) < n + 2: rest = more(s, rest)
+            body += rest[:n]; rest = rest[n + 2:]
+            if n == 0: return h, body, rest
     n = 0
-    for ln in h.split(b'\r\n'):
-        if ln.lower().startswith(b'content-length:'): n = int(ln.split(b':')[1])
-    while len(rest) < n:
-        d = s.recv(65536)
-        if not d: raise OSError('closed')
-        rest += d
-    return h, rest[n:]
+    for ln in hl.split(b'\r\n'):
+        if ln.startswith(b'content-length:'): n = int(ln.split(b':')[1])
+    while len(rest) < n: rest = more(s, rest)
+    return h, rest[:n], rest[n:]
 def keepalive():
     while time.monotonic() < end:
         try:
             s = socket.create_connection(('127.0.0.1', port), 5); buf = b''
             for _ in range(100):
                 if time.monotonic() >= end: break
-                s.sendall(REQ); h, buf = response(s, buf)
-                st['ok' if h.startswith(b'HTTP/1.1 200') else 'fail'] += 1
+                s.sendall(REQ); h, _, buf = response(s, buf)
+                add('h1' if h.startswith(b'HTTP/1.1 200') else 'h1_fail')
             s.close()
-        except OSError: st['fail'] += 1; time.sleep(0.05)
+        except (OSError, ValueError): add('h1_fail'); time.sleep(0.05)
 def fresh():
     while time.monotonic() < end:
         try:
             s = socket.create_connection(('127.0.0.1', port), 5)
             s.sendall(b'GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n')
-            h, _ = response(s, b''); s.close()
-            st['ok' if h.startswith(b'HTTP/1.1 200') else 'fail'] += 1
-        except OSError: st['fail'] += 1; time.sleep(0.05)
+            h, _, _ = response(s, b''); s.close()
+            add('h1' if h.startswith(b'HTTP/1.1 200') else 'h1_fail')
+        except (OSError, ValueError): add('h1_fail'); time.sleep(0.05)
         time.sleep(0.002)
 def ws():
     while time.monotonic() < end:
@@ -638,57 +837,142 @@ def ws():
             if b' 101 ' not in h.split(b'\r\n')[0]: raise OSError('no 101')
             for i in range(50):
                 msg = b'm%05d' % i * 20; s.sendall(msg); got = rest; rest = b''
-                while len(got) < len(msg):
-                    d = s.recv(65536)
-                    if not d: raise OSError('closed')
-                    got += d
+                while len(got) < len(msg): got = more(s, got)
                 if got != msg: raise OSError('bad echo')
-            s.close(); st['ws_ok'] += 1
-        except OSError: st['ws_fail'] += 1; time.sleep(0.05)
-ths = [threading.Thread(target=f) for f in (keepalive, keepalive, fresh, ws, ws)]
+            s.close(); add('ws')
+        except OSError: add('ws_fail'); time.sleep(0.05)
+def cache():
+    i = 0
+    while time.monotonic() < end:
+        try:
+            s = socket.create_connection(('127.0.0.1', port), 5); buf = b''
+            for _ in range(100):
+                if time.monotonic() >= end: break
+                i += 1
+                gz = False
+                if i % 4 == 3: path = '/c/k%d' % (i // 4 % 300)
+                elif i % 4 == 2: path = '/z/h%d' % (i // 4 % 2); gz = i // 8 % 2 == 0
+                else: path = '/c/h%d' % (i % 3)
+                s.sendall(b'GET %s HTTP/1.1\r\nHost: t\r\n%s\r\n' % (
+                    path.encode(), b'Accept-Encoding: gzip\r\n' if gz else b''))
+                h, body, buf = response(s, buf)
+                hl = h.lower()
+                if gz:
+                    if b'\r\ncontent-encoding: gzip' not in hl: raise ValueError('not gzip')
+                    body = gzip.decompress(body); add('gzip')
+                if not h.startswith(b'HTTP/1.1 200') or \
+                        b'"path": "%s"' % path.encode() not in body:
+                    add('cache_fail'); continue
+                add('cache'); add('hit' if b'\r\nx-cache: hit' in hl else 'miss')
+            s.close()
+        except (OSError, ValueError, EOFError): add('cache_fail'); time.sleep(0.05)
+URIS = ['http://127.0.0.1:%d%s' % (port2, p)
+        for p in ('/', '/c/h0', '/c/h1', '/z/h0', '/z/h1')]
+def h2():
+    while time.monotonic() < end:
+        try:
+            out = subprocess.run(['h2load', '-n', '200', '-c', '2', '-m', '4',
+                                  '-H', 'accept-encoding: gzip'] + URIS,
+                                 capture_output=True, text=True, timeout=30).stdout
+            total = int(re.search(r'requests: (\d+) total', out).group(1))
+            ok = int(re.search(r'status codes: (\d+) 2xx', out).group(1))
+            add('h2', ok); add('h2_fail', total - ok)
+        except (subprocess.TimeoutExpired, AttributeError, OSError): add('h2_fail', 200)
+        time.sleep(0.3)
+ths = [threading.Thread(target=f) for f in (keepalive, keepalive, fresh, ws, ws,
+                                            cache, h2)]
 for x in ths: x.start()
 for x in ths: x.join()
-print(st['ok'], st['fail'], st['ws_ok'], st['ws_fail'], flush=True)
-'''
+print(json.dumps(st), flush=True)
+"""
+
+
+def sock_state(link):
+    """'socket:[INODE]' -> its TCP state and ends from ss, or ''."""
+    m = re.match(r'socket:\[(\d+)\]', link)
+    if not m:
+        return ''
+    out = subprocess.run(['ss', '-tane'], capture_output=True, text=True,
+                         timeout=10).stdout
+    for ln in out.splitlines():
+        if ' ino:%s ' % m.group(1) in ln:
+            f = ln.split()
+            return '(%s %s -> %s)' % (f[0], f[3], f[4])
+    return '(not TCP)'
 
 
 def soak_all(targets):
     """Soak every target at once; one row each."""
-    base = {}
+    base, links0 = {}, {}
     for t in targets:
         for _ in range(10):
             get(t.port, 1.0)
         time.sleep(0.5)
         base[t.name] = (t.nfds(), t.rss_kib())
+        links0[t.name] = t.fd_links()
     kids = {t.name: subprocess.Popen(
-        [sys.executable, '-c', SOAKER, str(t.port), str(SOAK_SECONDS)],
+        [sys.executable, '-c', SOAKER, str(t.port), str(t.port_h2),
+         str(SOAK_SECONDS)],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         for t in targets}
-    peak = {t.name: 0 for t in targets}
+    peak = {t.name: [0, 0] for t in targets}  # RSS KiB, fds
     end = time.monotonic() + SOAK_SECONDS + 60
     while time.monotonic() < end and any(k.poll() is None for k in kids.values()):
         for t in targets:
-            peak[t.name] = max(peak[t.name], t.rss_kib())
+            pk = peak[t.name]
+            pk[0], pk[1] = max(pk[0], t.rss_kib()), max(pk[1], t.nfds())
         time.sleep(1)
     rows = []
     for t in targets:
         k = kids[t.name]
         if k.poll() is None:
             k.kill()
-        out = (k.communicate()[0] or '0 1 0 1').split()
-        ok, fail, wok, wfail = (int(x) for x in out[:4])
+        try:
+            st = json.loads(k.communicate()[0] or '{}')
+        except ValueError:
+            st = {}
+        for key in ('h1', 'ws', 'cache', 'h2'):
+            st.setdefault(key, 0)
+            st.setdefault(key + '_fail', 1)
         fd0, rss0 = base[t.name]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and t.nfds() > fd0:
             time.sleep(0.2)
         fd1, rss1 = t.nfds(), t.rss_kib()
-        good = fail == 0 and wfail == 0 and fd1 <= fd0 and \
-            rss1 <= rss0 * 1.25 + 2048 and t.alive()
+        left = ''
+        if fd1 > fd0:  # say what stayed open (sockets with their TCP state)
+            new = sorted(v for k, v in t.fd_links().items()
+                         if links0[t.name].get(k) != v)
+            left = '; left open: ' + ', '.join(
+                '%s %s' % (v, sock_state(v)) for v in new[:6])
+        fails = sum(st[k + '_fail'] for k in ('h1', 'ws', 'cache', 'h2'))
+        good = fails == 0 and all(st[k] for k in ('h1', 'ws', 'cache', 'h2')) \
+            and st.get('hit') and st.get('miss') and st.get('gzip') and \
+            fd1 <= fd0 and t.alive()
+        san = ''
+        if t.name == 'lbd-asan':
+            # RSS is ASan's (its quarantine holds freed memory): not
+            # judged; a graceful stop must exit 0 with no report
+            t.proxy.stop(timeout=60)
+            code = t.proxy.proc.returncode
+            report = SAN_REPORT.search(t.proxy.read('logs', 'stderr.log'))
+            good = good and code == 0 and not report
+            san = '; exit %s, %s' % (code, 'SANITIZER REPORT' if report
+                                     else 'no sanitizer report')
+        else:
+            good = good and rss1 <= rss0 * 1.25 + 2048
         rows.append(('soak', t.name, 'PASS' if good else 'FAIL',
-                     '%d s: %d requests (%d failed), %d WebSocket streams (%d '
-                     'failed); fds %d -> %d; RSS %.1f -> %.1f MiB (peak %.1f)' % (
-                         SOAK_SECONDS, ok + fail, fail, wok + wfail, wfail,
-                         fd0, fd1, rss0 / 1024, rss1 / 1024, peak[t.name] / 1024)))
+                     '%d s: HTTP/1.1 %d (%d failed), WebSocket %d (%d failed), '
+                     'cache %d (%d failed; %d hits, %d misses, %d gzip), '
+                     'HTTP/2 %d (%d failed); fds %d -> %d (peak %d); RSS %.1f '
+                     '-> %.1f MiB (peak %.1f)' % (
+                         SOAK_SECONDS, st['h1'] + st['h1_fail'], st['h1_fail'],
+                         st['ws'] + st['ws_fail'], st['ws_fail'],
+                         st['cache'] + st['cache_fail'], st['cache_fail'],
+                         st.get('hit', 0), st.get('miss', 0), st.get('gzip', 0),
+                         st['h2'] + st['h2_fail'], st['h2_fail'],
+                         fd0, fd1, peak[t.name][1], rss0 / 1024, rss1 / 1024,
+                         peak[t.name][0] / 1024) + san + left))
     return rows
 
 
@@ -701,12 +985,12 @@ def main():
     targets = os.environ.get('TARGETS', 'lbd,nginx,haproxy').split(',')
     cases = os.environ.get(
         'CASES', 'slow-headers,slow-body,slow-read,slow-many,flood,emfile,'
-        'backend-cut,reload,soak').split(',')
+        'backend-cut,reload,kill9,soak').split(',')
     plan = []
     for c in cases:
         for tn in targets:
             if tn == 'haproxy' and c in ('slow-read', 'slow-many', 'emfile',
-                                         'reload'):
+                                         'reload', 'kill9'):
                 # no static files; slow-many: it already fails slow-headers
                 # (time budget); no worker_rlimit_nofile twin; no HUP reload
                 continue
@@ -719,13 +1003,19 @@ def main():
     ns_n = 40 + os.getpid() % 200
     t_all = time.monotonic()
     try:
+        pin = None
         for c, tn in plan:
+            t_case = time.monotonic()
             ns = Netns(ns_n)
             t = None
             try:
                 main_conf = 'worker_rlimit_nofile 64;' if c == 'emfile' else ''
+                if c == 'kill9' and tn == 'lbd':
+                    pin = '/sys/fs/bpf/lbd-rel-%s' % uuid.uuid4().hex[:10]
+                    main_conf = 'bpf_pin_path %s;' % pin
                 t = Target(tn, ns, dying.port if c == 'backend-cut'
-                           else backend.port, main=main_conf, ws=wsb.port)
+                           else backend.port, main=main_conf, ws=wsb.port,
+                           soak=c == 'kill9')
                 if c in SLOW_MODES:
                     res, fig = case_slow(c, t, ns)
                 elif c == 'flood':
@@ -736,6 +1026,8 @@ def main():
                     res, fig = case_backend_cut(t, ns)
                 elif c == 'reload':
                     res, fig = case_reload(t, ns)
+                elif c == 'kill9':
+                    res, fig = case_kill9(t, ns, backend)
                 else:
                     res, fig = case_emfile(t, ns)
             except Exception as e:  # a case that cannot run is reported
@@ -743,24 +1035,42 @@ def main():
             finally:
                 if t:
                     t.stop()
+                if pin:
+                    harness.shutil.rmtree(pin, ignore_errors=True)
+                    pin = None
                 ns.destroy()
             rows.append((c, tn, res, fig))
-            print('%-13s %-8s %-5s %s' % rows[-1], flush=True)
+            print('%-13s %-8s %-5s %s [%.0f s]' % (
+                rows[-1] + (time.monotonic() - t_case,)), flush=True)
         if 'soak' in cases:
+            t_case = time.monotonic()
             ns = Netns(ns_n)
-            ts = []
+            ts, pins = [], []
             try:
-                for tn in targets:
-                    ts.append(Target(tn, ns, backend.port, ws=wsb.port))
+                extra = ['lbd-asan'] if 'lbd' in targets and \
+                    os.path.exists(SAN_LBD) else []
+                for tn in targets + extra:
+                    # lbd's own pinned maps, not the default /sys/fs/bpf/lbd
+                    # that every other lbd on the machine shares
+                    main_conf = ''
+                    if tn.startswith('lbd'):
+                        pins.append('/sys/fs/bpf/lbd-rel-%s' %
+                                    uuid.uuid4().hex[:10])
+                        main_conf = 'bpf_pin_path %s;' % pins[-1]
+                    ts.append(Target(tn, ns, backend.port, main=main_conf,
+                                     ws=wsb.port, soak=True))
                 for r in soak_all(ts):
                     rows.append(r)
-                    print('%-13s %-8s %-5s %s' % r, flush=True)
+                    print('%-13s %-8s %-5s %s [%.0f s]' % (
+                        r + (time.monotonic() - t_case,)), flush=True)
             except Exception as e:  # noqa: BLE001 - reported as a row
                 rows.append(('soak', ','.join(targets), 'ERROR',
                              '%s: %s' % (type(e).__name__, e)))
             finally:
                 for t in ts:
                     t.stop()
+                for d in pins:
+                    harness.shutil.rmtree(d, ignore_errors=True)
                 ns.destroy()
     finally:
         backend.stop()
@@ -774,7 +1084,8 @@ def main():
     print('|---|---|---|---|')
     for r in rows:
         print('| %s | %s | %s | %s |' % r)
-    return 0 if all(r[2] == 'PASS' for r in rows if r[1] == 'lbd') else 1
+    return 0 if all(r[2] == 'PASS' for r in rows
+                    if r[1] in ('lbd', 'lbd-asan')) else 1
 
 
 if __name__ == '__main__':
