@@ -132,9 +132,16 @@ deps:
 units: $(UNIT_BINS)
 fuzzers: $(FUZZ_BINS)
 
+# In CI (CI=true) the suite also runs against a sanitizer build
+# (build/san): its unit tests and the integration tests with its lbd.
 test: deps
 	@$(MAKE) --no-print-directory all units fuzzers
+ifeq ($(CI)$(SANITIZE),true)
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined all units
+	@LBD=$(CURDIR)/$(B)/lbd SAN_B=build/san scripts/run-tests.sh
+else
 	@LBD=$(CURDIR)/$(B)/lbd scripts/run-tests.sh
+endif
 
 fuzz: deps fuzzers
 	@scripts/fuzz.sh $(FUZZ_SECONDS)

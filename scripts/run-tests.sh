@@ -18,23 +18,28 @@ count() { # name, passed, failed
 	if [ "$3" -ne 0 ]; then failed_names+=("$1"); fi
 }
 
+# unit_suite DIR LABEL: every Criterion binary in DIR.
+unit_suite() {
+	for t in "$1"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")$2
+		"$t" --jobs 2 >"$logdir/$name.log" 2>&1
+		rc=$?
+		synth=$(grep -a "Synthesis:" "$logdir/$name.log" | tail -1)
+		p=$(echo "$synth" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+		f=$(echo "$synth" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
+		c=$(echo "$synth" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
+		p=${p:-0}
+		f=$((${f:-0} + ${c:-0}))
+		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+		printf '  %-28s %4d passed %4d failed\n' "$name" "$p" "$f"
+		[ "$f" -ne 0 ] && tail -30 "$logdir/$name.log"
+		count "$name" "$p" "$f"
+	done
+}
+
 echo "== unit tests (Criterion)"
-for t in "${B:-build}"/tests/test_*; do
-	[ -x "$t" ] || continue
-	name=$(basename "$t")
-	"$t" --jobs 2 >"$logdir/$name.log" 2>&1
-	rc=$?
-	synth=$(grep -a "Synthesis:" "$logdir/$name.log" | tail -1)
-	p=$(echo "$synth" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
-	f=$(echo "$synth" | sed -n 's/.*Failing: \([0-9]*\).*/\1/p')
-	c=$(echo "$synth" | sed -n 's/.*Crashing: \([0-9]*\).*/\1/p')
-	p=${p:-0}
-	f=$((${f:-0} + ${c:-0}))
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-	printf '  %-28s %4d passed %4d failed\n' "$name" "$p" "$f"
-	[ "$f" -ne 0 ] && tail -30 "$logdir/$name.log"
-	count "$name" "$p" "$f"
-done
+unit_suite "${B:-build}" ""
 
 echo "== fuzz corpus replay"
 for fz in "${B:-build}"/fuzz/fuzz_*; do
@@ -64,29 +69,45 @@ if [ -n "$fuzz_secs" ] && [ "$fuzz_secs" != 0 ]; then
 	fi
 fi
 
+# integ_suite LABEL [VAR=VALUE...]: the integration suite (run.py) with the
+# environment given; a sanitized lbd's reports fail it even when every test
+# passed.
+integ_suite() {
+	local label=$1 san="$logdir/san$1"
+	shift
+	rm -rf "$san"
+	mkdir -p "$san"
+	env "$@" ASAN_OPTIONS="log_path=$PWD/$san/asan:detect_leaks=1" \
+		UBSAN_OPTIONS="log_path=$PWD/$san/ubsan:print_stacktrace=1" \
+		python3 tests/integ/run.py >"$logdir/integ$label.log" 2>&1
+	rc=$?
+	summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$logdir/integ$label.log" | tail -1)
+	p=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
+	f=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	grep -a -E 'FAIL' "$logdir/integ$label.log" | head -40
+	printf '  %-28s %4d passed %4d failed\n' "integration$label" "$p" "$f"
+	count "integration$label" "$p" "$f"
+	reports=$(ls "$san" 2>/dev/null | wc -l)
+	if [ "$reports" -ne 0 ]; then
+		echo "  sanitizer reports from lbd: $reports (in $san/)"
+		head -40 "$san"/*
+		count "sanitizer-reports$label" 0 1
+	fi
+}
+
 echo "== integration tests (lbd and nginx)"
-# A sanitized lbd writes its reports here (one file per process); any
-# report fails the suite even when the test itself passed.
-rm -rf "$logdir/san"
-mkdir -p "$logdir/san"
-ASAN_OPTIONS="log_path=$PWD/$logdir/san/asan:detect_leaks=1" \
-	UBSAN_OPTIONS="log_path=$PWD/$logdir/san/ubsan:print_stacktrace=1" \
-	python3 tests/integ/run.py >"$logdir/integ.log" 2>&1
-rc=$?
-summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$logdir/integ.log" | tail -1)
-p=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
-f=$(echo "$summary" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
-p=${p:-0}
-f=${f:-0}
-if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-grep -a -E 'FAIL' "$logdir/integ.log" | head -40
-printf '  %-28s %4d passed %4d failed\n' "integration" "$p" "$f"
-count integration "$p" "$f"
-reports=$(ls "$logdir/san" 2>/dev/null | wc -l)
-if [ "$reports" -ne 0 ]; then
-	echo "  sanitizer reports from lbd: $reports (in $logdir/san/)"
-	head -40 "$logdir"/san/* 
-	count sanitizer-reports 0 1
+integ_suite ""
+
+# SAN_B: a sanitizer build (make SANITIZE=address,undefined; CI builds
+# one): its unit tests, and the integration suite against its lbd.
+if [ -n "${SAN_B:-}" ]; then
+	echo "== unit tests, $SAN_B (ASan+UBSan)"
+	unit_suite "$SAN_B" " (asan)"
+	echo "== integration tests, $SAN_B/lbd (ASan+UBSan)"
+	integ_suite "-asan" TARGETS=lbd LBD="$PWD/$SAN_B/lbd"
 fi
 
 echo
