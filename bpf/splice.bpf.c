@@ -17,6 +17,7 @@
  * kernel path only if nothing was passed in between.
  */
 #include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 
 #include "lbd_bpf.h"
@@ -24,6 +25,8 @@
 /* the kernel's skb behind the context (kernel 6.3+; without it the
  * program does not look at sequences) */
 extern void *bpf_cast_to_kern_ctx(void *obj) __ksym __weak;
+/* a read-only view of a kernel object as TYPE (kernel 6.2+) */
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
 /* lb_splice - the spliced sockets, keyed by their own cookie. */
 struct {
@@ -90,7 +93,28 @@ int lb_splice_verdict(struct __sk_buff *skb)
 		struct sk_buff *k = bpf_cast_to_kern_ctx(skb);
 		struct tcp_skb_cb *cb = (struct tcp_skb_cb *)&k->cb[0];
 		__u32 seq = cb->seq, end = seq + skb->len;
-		__s32 behind = (__s32)(s->next_seq[d] - seq);
+		__s32 behind;
+
+		if (!s->seq_known[d]) {
+			/* the direction's first skb: its bytes before the
+			 * stream start + what lbd consumed are repeats (a
+			 * segment lbd read half of before the socket entered
+			 * the map; rcv_nxt - bytes_received is that start,
+			 * however many skbs are queued) */
+			/* (k->sk is an RCU pointer, which bpf_skc_to_tcp_sock
+			 * refuses: a read-only cast reads its fields) */
+			struct tcp_sock *me =
+				k->sk ? bpf_rdonly_cast(k->sk,
+							bpf_core_type_id_kernel(struct tcp_sock))
+				      : NULL;
+
+			if (me) {
+				s->next_seq[d] = me->rcv_nxt - (__u32)me->bytes_received +
+						 (__u32)ctl->consumed[d];
+				s->seq_known[d] = 1;
+			}
+		}
+		behind = (__s32)(s->next_seq[d] - seq);
 
 		if (s->seq_known[d] && behind > 0) {
 			/* begins with bytes already received: lbd drops them */

@@ -43,6 +43,12 @@ int ksplice_get(uint32_t id, struct lb_stream *out);
 /* ksplice_close - take stream ID out of the kernel (sockets and entries). */
 void ksplice_close(uint32_t id, const uint64_t cookies[2]);
 
+/* ksplice_follows_seq - whether the program follows each direction's TCP
+ * sequence (kernel 6.3+): then a socket may enter the map with a segment
+ * half read (lb_stream_ctl.consumed says how much), its repeated part is
+ * cut. */
+bool ksplice_follows_seq(void);
+
 /* ksplice_next_id - a stream id unique in this process. */
 uint32_t ksplice_next_id(void);
 

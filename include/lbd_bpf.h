@@ -179,11 +179,14 @@ struct lb_stream_ctl {
 			     * socket since it was created */
 	__u64 resume_at[2]; /* resume redirecting when passed == resume_at */
 	__u64 limit;	    /* unacknowledged bytes a direction may hold */
+	__u64 consumed[2];  /* bytes lbd read from the direction's source socket
+			     * before it entered the map (its first skb may
+			     * begin with some of them: a half-read segment) */
 };
 
 _Static_assert(sizeof(struct lb_splice_peer) == 16, "lb_splice_peer layout");
 _Static_assert(sizeof(struct lb_stream) == 328, "lb_stream layout");
-_Static_assert(sizeof(struct lb_stream_ctl) == 40, "lb_stream_ctl layout");
+_Static_assert(sizeof(struct lb_stream_ctl) == 56, "lb_stream_ctl layout");
 _Static_assert(sizeof(struct lb_lpm4_key) == 8, "lb_lpm4_key layout");
 _Static_assert(sizeof(struct lb_lpm6_key) == 20, "lb_lpm6_key layout");
 _Static_assert(sizeof(struct lb_ban_val) == 80, "lb_ban_val layout");

