@@ -119,6 +119,26 @@ def duplex(s, n, seed_out, seed_in, have=b''):
     return got, bad, (err[0] if err else None)
 
 
+def rst_echo(c, ends):
+    """A backend's side of the reset tests: echo on C until EOF or a reset
+    from the proxy, or reset the stream itself when the bytes end with
+    '!reset'; what ended it goes to ENDS ('eof', 'reset', 'sent reset')."""
+    try:
+        while True:
+            d = c.recv(65536)
+            if not d:
+                ends.append('eof')
+                return
+            if d.endswith(b'!reset'):
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             b'\x01\x00\x00\x00\x00\x00\x00\x00')
+                ends.append('sent reset')
+                return
+            c.sendall(d)
+    except ConnectionResetError:
+        ends.append('reset')
+
+
 def raise_nofile(n):
     """Raise this process's open-file limit to N (at most the hard one)."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

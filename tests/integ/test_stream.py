@@ -446,20 +446,7 @@ class DuplexBackend(TcpBackend):
                 c.sendall(b'%-40s' % (b'up %d bad %s' % (got, str(bad).encode())))
                 c.recv(1)
             elif self.mode == 'rst':
-                try:
-                    while True:
-                        d = c.recv(65536)
-                        if not d:
-                            self.ends.append('eof')
-                            break
-                        if d.endswith(b'!reset'):
-                            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                         b'\x01\x00\x00\x00\x00\x00\x00\x00')
-                            self.ends.append('sent reset')
-                            break
-                        c.sendall(d)
-                except ConnectionResetError:
-                    self.ends.append('reset')
+                splicekit.rst_echo(c, self.ends)
         except OSError:
             pass
         c.close()

@@ -157,20 +157,7 @@ class UpgradeServer:
         elif path.startswith('/rst'):
             # echoes until EOF or a reset from the proxy (recorded in
             # self.ends), or resets the stream itself on '!reset'
-            try:
-                while True:
-                    d = c.recv(65536)
-                    if not d:
-                        self.ends.append('eof')
-                        break
-                    if d.endswith(b'!reset'):
-                        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                     b'\x01\x00\x00\x00\x00\x00\x00\x00')
-                        self.ends.append('sent reset')
-                        break
-                    c.sendall(d)
-            except ConnectionResetError:
-                self.ends.append('reset')
+            splicekit.rst_echo(c, self.ends)
         elif path.startswith('/push'):
             # /push/N/SEED: N bytes of stream SEED as fast as the proxy
             # takes them (self.sent: how far), then wait for the client
