@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -829,6 +830,12 @@ class Proxy:
         self.subs = dict(subs or {})
         self.subs['prefix'] = self.prefix
         self._given_ports = {k for k in self.subs if k.startswith('port')}
+        # Each lbd gets its own BPF pin directory unless the test names
+        # one: lbds of concurrent test runs must not share (and prune)
+        # each other's pinned maps under the default /sys/fs/bpf/lbd.
+        self.pin_dir = None
+        if case.target == 'lbd' and conf is None:
+            main = self._own_pin(main)
         self.template = conf if conf is not None else make_conf(
             http, main, workers)
         self.proc = None
@@ -845,9 +852,20 @@ class Proxy:
     def port(self):
         return self.subs['port']
 
+    def _own_pin(self, main):
+        if 'bpf_pin_path' in main:
+            return main
+        if self.pin_dir is None:
+            self.pin_dir = '/sys/fs/bpf/lbd-test-%s' % uuid.uuid4().hex[:12]
+            self.case.defer(lambda d=self.pin_dir: shutil.rmtree(
+                d, ignore_errors=True))
+        return main + '\nbpf_pin_path %s;' % self.pin_dir
+
     def write_conf(self, template=None, http=None, main='', workers=1):
         """Write the config file (a new template or http body for reloads,
         keeping already allocated ports). Returns the rendered text."""
+        if http is not None and self.case.target == 'lbd':
+            main = self._own_pin(main)
         if http is not None:
             template = make_conf(http, main, workers)
         if template is not None:
