@@ -120,6 +120,8 @@ int cfg_set_proxy_buffers(struct build *b, struct cfg_node *n, struct scope *s,
 int cfg_set_proxy_redirect(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d);
 int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_ups_block(struct build *b, struct cfg_node *n, const struct scope *s, struct ups_group *g,
+		  unsigned ctx);
 int cfg_set_ups_server(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_ups_method(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s,

@@ -299,24 +299,23 @@ static int ups_reject_slow_start(struct build *b, struct cfg_node *n)
 	return 0;
 }
 
-int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+/* cfg_ups_block - fill upstream group G from block N in context CTX (http's
+ * or stream's upstream): nginx's keep-alive defaults, the servers, and the
+ * checks both modules make once the block is read. */
+int cfg_ups_block(struct build *b, struct cfg_node *n, const struct scope *s, struct ups_group *g,
+		  unsigned ctx)
 {
-	struct ups_group *g;
 	struct scope in = *s;
 
-	(void)d;
-	if (find_group(b, n->args[0], strlen(n->args[0])))
-		return cfg_fail(b, n, "duplicate upstream \"%s\"", n->args[0]);
-	g = pool_zalloc(b->pool, sizeof(*g));
-	if (!g || add_group(b, g))
-		return cfg_fail(b, n, "out of memory");
 	g->name = pool_strdup(b->pool, n->args[0]);
 	g->file = n->file;
 	g->line = n->line;
 	g->keepalive_requests = 1000;
 	g->keepalive_timeout_ms = 60000;
 	in.ups = g;
-	in.ctx = C_UPS;
+	in.ctx = ctx;
+	if (!g->name)
+		return cfg_fail(b, n, "out of memory");
 	if (cfg_block(b, n, &in))
 		return -1;
 	if (g->nservers == 0)
@@ -329,11 +328,29 @@ int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const
 
 				if (strcmp(sn->name, "server") == 0 && sn->nargs &&
 				    strcmp(sn->args[0], g->servers[i].name) == 0)
-					return cfg_fail(b, sn, "invalid parameter \"backup\"");
+					return cfg_fail(
+						b, sn,
+						"balancing method does not support parameter \"backup\"");
 			}
-			return cfg_fail(b, n, "invalid parameter \"backup\"");
+			return cfg_fail(b, n,
+					"balancing method does not support parameter \"backup\"");
 		}
 	}
+	return 0;
+}
+
+int cfg_set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct ups_group *g;
+
+	(void)d;
+	if (find_group(b, n->args[0], strlen(n->args[0])))
+		return cfg_fail(b, n, "duplicate upstream \"%s\"", n->args[0]);
+	g = pool_zalloc(b->pool, sizeof(*g));
+	if (!g || add_group(b, g))
+		return cfg_fail(b, n, "out of memory");
+	if (cfg_ups_block(b, n, s, g, C_UPS))
+		return -1;
 	/* nginx Plus: slow_start is for round robin and least_conn only */
 	if (g->method != UPS_M_RR && g->method != UPS_M_LEAST_CONN)
 		return ups_reject_slow_start(b, n);

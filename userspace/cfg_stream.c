@@ -523,7 +523,6 @@ static int add_group(struct build *b, struct cfg_stream *st, struct ups_group *g
 static int set_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct ups_group *g;
-	struct scope in = *s;
 
 	(void)d;
 	if (find_group(s->stream, n->args[0], false))
@@ -531,21 +530,7 @@ static int set_upstream(struct build *b, struct cfg_node *n, struct scope *s, co
 	g = pool_zalloc(b->pool, sizeof(*g));
 	if (!g || add_group(b, s->stream, g))
 		return cfg_fail(b, n, "out of memory");
-	g->name = pool_strdup(b->pool, n->args[0]);
-	g->file = n->file;
-	g->line = n->line;
-	g->keepalive_requests = 1000;
-	g->keepalive_timeout_ms = 60000;
-	in.ups = g;
-	in.ctx = C_SUPS;
-	if (cfg_block(b, n, &in))
-		return -1;
-	if (g->nservers == 0)
-		return cfg_fail(b, n, "no servers are inside upstream");
-	for (int i = 0; i < g->nservers; i++)
-		if (g->servers[i].backup && g->method != UPS_M_RR && g->method != UPS_M_LEAST_CONN)
-			return cfg_fail(b, n, "invalid parameter \"backup\"");
-	return 0;
+	return cfg_ups_block(b, n, s, g, C_SUPS);
 }
 
 /* has_port - whether an upstream address names its port (nginx's stream

@@ -112,6 +112,8 @@ static struct err_case err_cases[] = {
 	{HTTP_HEAD "proxy_temp_path /a 3;\n}\n", "invalid value \"3\"", 3},
 	{HTTP_HEAD "proxy_temp_path /a;\nproxy_temp_path /b;\n}\n",
 	 "\"proxy_temp_path\" directive is duplicate", 4},
+	{HTTP_HEAD "upstream u {\nhash $remote_addr;\nserver 127.0.0.1:1 backup;\n}\n}\n",
+	 "balancing method does not support parameter \"backup\"", 5},
 };
 
 ParameterizedTestParameters(cfg, errors)

@@ -117,6 +117,8 @@ static const struct bad bads[] = {
 	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_set_header a b; }\n",
 	 "\"proxy_set_header\" directive is not allowed here", 3},
 	{"location / { }\n", "\"location\" directive is not allowed here", 3},
+	{"upstream u {\nhash $remote_addr;\nserver 127.0.0.1:1 backup;\n}\n",
+	 "balancing method does not support parameter \"backup\"", 5},
 };
 
 Test(cfg_stream, errors)
