@@ -62,6 +62,10 @@ void h2_conn_shutdown(struct conn *c);
  * request connection is closed, the session freed after the event round. */
 void h2_conn_closed(struct conn *c);
 
+/* h2_worker_free - at the end of a worker thread, after its connections
+ * are freed: the memory kept for its sessions. */
+void h2_worker_free(void);
+
 /* Stream request connections: conn_recv/conn_peek/http_writev and the
  * file path of http_flush come here when c->h2s is set. Same contracts. */
 ssize_t h2_recv(struct conn *c, void *buf, size_t len, bool peek);

@@ -20,6 +20,10 @@ struct features {
 };
 
 void features_detect(struct features *f);
+
+/* features_ktls - the kernel has the "tls" TCP ULP (kernel TLS). Cheap:
+ * one read of /proc, no BPF probe. */
+bool features_ktls(void);
 void features_print(FILE *out);
 
 #endif

@@ -12,7 +12,10 @@
  * h->runq, which h2_conn_run() drains after nghttp2_session_mem_recv()
  * returns. Frames are produced with nghttp2_session_mem_send() into h->out
  * and written in batches; a send is scheduled with ev_defer() so that the
- * writes of many streams in one event round go out together.
+ * writes of many streams in one event round go out together. DATA payloads
+ * are not copied by nghttp2: send_data() appends them to h->out from the
+ * stream's buffer. nghttp2's own small allocations come from h2mem.c's
+ * per-thread free lists.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -25,6 +28,7 @@
 
 #include "cfg.h"
 #include "h2.h"
+#include "h2mem.h"
 #include "http.h"
 #include "log.h"
 #include "worker.h"
@@ -72,8 +76,10 @@ struct h2_stream {
 	bool want_write;	       /* c was told EAGAIN: wake it when tx drains */
 	bool queued;		       /* on h->runq */
 	struct h1_chunked ch;	       /* response de-chunking state */
-	struct buf head;	       /* response head being collected */
-	struct buf tx;		       /* response body bytes not yet framed */
+	struct buf head;	       /* response head; HEADERS point into it once sent */
+	char status[3];		       /* :status digits (HEADERS point here too) */
+	struct buf tx;		       /* response body bytes not yet sent */
+	size_t tx_framed;	       /* of those, promised to a DATA frame being sent */
 	struct h2_stream *next, *prev; /* h->streams */
 	struct h2_stream *qnext;       /* h->runq */
 };
@@ -111,35 +117,61 @@ static void h2_flush(struct h2_conn *h);
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-static int buf_put(struct buf *b, const void *p, size_t n)
+/* buf_grow - room for N more bytes at the end of B (moving or growing
+ * it). 0, or -ENOMEM. */
+static int buf_grow(struct buf *b, size_t n)
+{
+	size_t live = b->end - b->start, cap = b->cap ? b->cap : 256;
+	char *d;
+
+	if (b->start && b->cap - live >= n) {
+		memmove(b->data, b->data + b->start, live);
+		b->start = 0;
+		b->end = live;
+		return 0;
+	}
+	while (cap - live < n)
+		cap *= 2;
+	if (b->start) {
+		memmove(b->data, b->data + b->start, live);
+		b->start = 0;
+		b->end = live;
+	}
+	d = realloc(b->data, cap);
+	if (!d)
+		return -ENOMEM;
+	b->data = d;
+	b->cap = cap;
+	return 0;
+}
+
+/* buf_put - append N bytes at P to B. 0, or -ENOMEM. Inline: it runs a few
+ * times per header, nearly always with room to spare. */
+static inline int buf_put(struct buf *b, const void *p, size_t n)
 {
 	if (!n)
 		return 0;
-	if (b->cap - b->end < n) {
-		size_t live = b->end - b->start, cap = b->cap ? b->cap : 256;
-		char *d;
-
-		if (b->start && b->cap - live >= n) {
-			memmove(b->data, b->data + b->start, live);
-			b->start = 0;
-			b->end = live;
-		} else {
-			while (cap - live < n)
-				cap *= 2;
-			if (b->start) {
-				memmove(b->data, b->data + b->start, live);
-				b->start = 0;
-				b->end = live;
-			}
-			d = realloc(b->data, cap);
-			if (!d)
-				return -ENOMEM;
-			b->data = d;
-			b->cap = cap;
-		}
-	}
+	if (b->cap - b->end < n && buf_grow(b, n))
+		return -ENOMEM;
 	memcpy(b->data + b->end, p, n);
 	b->end += n;
+	return 0;
+}
+
+/* head_end - the end of the first empty line ("\r\n\r\n") in
+ * p[from..len), searched from FROM (which may be inside it), or 0. A scan
+ * for line feeds: cheaper than memmem for a head of a few short lines. */
+static size_t head_end(const char *p, size_t from, size_t len)
+{
+	const char *q = p + from, *e = p + len;
+
+	while (q < e && (q = memchr(q, '\n', (size_t)(e - q)))) {
+		size_t at = (size_t)(q - p);
+
+		if (at >= 3 && q[-1] == '\r' && q[-2] == '\n' && q[-3] == '\r')
+			return at + 1;
+		q++;
+	}
 	return 0;
 }
 
@@ -499,20 +531,20 @@ static int on_stream_close(nghttp2_session *ss, int32_t id, uint32_t code, void 
 
 /* ---- responses ------------------------------------------------------------------ */
 
+/* data_read - the next DATA frame of S: up to LEN bytes of s->tx, not
+ * copied (NO_COPY): send_data() appends them to h->out behind the frame
+ * header, so a response body is copied once on its way from the request
+ * code to the TLS layer instead of twice. */
 static ssize_t data_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
 			 nghttp2_data_source *src, void *ud)
 {
 	struct h2_stream *s = src->ptr;
-	size_t n = buf_len(&s->tx);
+	size_t n = buf_len(&s->tx) - s->tx_framed;
 
-	(void)ss, (void)id, (void)ud;
+	(void)ss, (void)id, (void)buf, (void)ud;
 	if (n > len)
 		n = len;
-	if (n) /* tx.data may still be NULL */
-		memcpy(buf, s->tx.data + s->tx.start, n);
-	s->tx.start += n;
-	if (s->tx.start == s->tx.end) {
-		s->tx.start = s->tx.end = 0;
+	if (n == buf_len(&s->tx) - s->tx_framed) {
 		if (s->tx_eof) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
 		} else if (!n) {
@@ -520,9 +552,62 @@ static ssize_t data_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t l
 			return NGHTTP2_ERR_DEFERRED;
 		}
 	}
-	if (s->want_write && s->c && buf_len(&s->tx) < H2_TX_MIN / 2)
-		h2_enqueue(s);
+	if (n) {
+		*flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+		s->tx_framed += n;
+	}
 	return (ssize_t)n;
+}
+
+/* send_data - the DATA frame data_read() sized: its header and LENGTH
+ * bytes of the stream's tx into h->out. The stream is looked up by id, not
+ * through SRC: nghttp2 finishes a frame it began even when a RST_STREAM
+ * closed the stream meanwhile, and the stream may be gone by then; the
+ * frame is then completed with zeros (the client discards DATA of a
+ * stream it reset, and the connection window counts it either way). */
+static int send_data(nghttp2_session *ss, nghttp2_frame *f, const uint8_t *framehd, size_t length,
+		     nghttp2_data_source *src, void *ud)
+{
+	static const char zero[256];
+	struct h2_conn *h = ud;
+	struct h2_stream *s = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
+	size_t pad = f->data.padlen;
+
+	(void)src;
+	if (buf_put(&h->out, framehd, 9))
+		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	if (pad) {
+		uint8_t pl = (uint8_t)(pad - 1);
+
+		if (buf_put(&h->out, &pl, 1))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+	}
+	if (s && s->tx_framed >= length && buf_len(&s->tx) >= length) {
+		if (buf_put(&h->out, s->tx.data + s->tx.start, length))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		s->tx.start += length;
+		s->tx_framed -= length;
+		if (s->tx.start == s->tx.end)
+			s->tx.start = s->tx.end = 0;
+		if (s->want_write && s->c && buf_len(&s->tx) < H2_TX_MIN / 2)
+			h2_enqueue(s);
+	} else {
+		for (size_t k = length; k;) {
+			size_t z = k < sizeof(zero) ? k : sizeof(zero);
+
+			if (buf_put(&h->out, zero, z))
+				return NGHTTP2_ERR_CALLBACK_FAILURE;
+			k -= z;
+		}
+	}
+	for (size_t k = pad > 1 ? pad - 1 : 0; k;) {
+		size_t z = k < sizeof(zero) ? k : sizeof(zero);
+
+		if (buf_put(&h->out, zero, z))
+			return NGHTTP2_ERR_CALLBACK_FAILURE;
+		k -= z;
+	}
+	return 0;
 }
 
 /* tx_limit - how much response body stream S may hold: what the client's
@@ -554,48 +639,62 @@ static void resume(struct h2_stream *s)
 	h2_schedule(s->h);
 }
 
+/* hop_by_hop - NAME (any case) is a connection-specific field that HTTP/2
+ * does not carry (RFC 9113 8.2.2). Picked by length first: this runs for
+ * every response header. */
 static bool hop_by_hop(const char *n, size_t len)
 {
-	static const char *const names[] = {"connection", "keep-alive", "proxy-connection",
-					    "transfer-encoding", "upgrade"};
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (strlen(names[i]) == len && strncasecmp(names[i], n, len) == 0)
-			return true;
-	return false;
+	switch (len) {
+	case 7:
+		return strncasecmp(n, "upgrade", 7) == 0;
+	case 10:
+		return strncasecmp(n, "connection", 10) == 0 ||
+		       strncasecmp(n, "keep-alive", 10) == 0;
+	case 16:
+		return strncasecmp(n, "proxy-connection", 16) == 0;
+	case 17:
+		return strncasecmp(n, "transfer-encoding", 17) == 0;
+	default:
+		return false;
+	}
 }
 
 /* submit_head - the request code's HTTP/1.1 response head (LEN bytes at
- * the start of s->head) as HEADERS. 0, or -errno. */
+ * the start of s->head) as HEADERS. The field names and values are handed
+ * to nghttp2 without a copy: they point into s->head, which is left alone
+ * until the stream is freed (nghttp2 packs the frame only while the stream
+ * is open, i.e. before that). 0, or -errno. */
 static int submit_head(struct h2_stream *s, size_t len)
 {
 	struct h1_header hv[HTTP_MAX_HEADERS];
 	struct h1_response resp = {.headers = hv};
 	nghttp2_nv nv[HTTP_MAX_HEADERS + 1];
 	nghttp2_data_provider dp = {.source.ptr = s, .read_callback = data_read};
-	char status[4];
+	const uint8_t nocopy = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 	size_t n = 0;
 	int rc;
 
 	rc = h1_parse_response(s->head.data, len, &resp, HTTP_MAX_HEADERS);
-	if (rc <= 0)
+	if (rc <= 0 || resp.status < 100 || resp.status > 999)
 		return -EIO;
-	snprintf(status, sizeof(status), "%03d", resp.status);
-	nv[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)status, 7, 3, NGHTTP2_NV_FLAG_NONE};
+	s->status[0] = (char)('0' + resp.status / 100);
+	s->status[1] = (char)('0' + resp.status / 10 % 10);
+	s->status[2] = (char)('0' + resp.status % 10);
+	nv[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)s->status, 7, 3, nocopy};
 	for (size_t i = 0; i < resp.nheaders; i++) {
 		struct h1_header *hh = &hv[i];
+		char *name = (char *)hh->name.p; /* our own copy: lowercased in place */
 
-		if (hop_by_hop(hh->name.p, hh->name.len)) {
-			if (hh->name.len == 17 &&
-			    strncasecmp(hh->name.p, "transfer-encoding", 17) == 0)
+		if (hop_by_hop(name, hh->name.len)) {
+			if (hh->name.len == 17)
 				s->resp_chunked = true;
 			continue;
 		}
-		for (size_t k = 0; k < hh->name.len; k++) /* our own copy: lowercase in place */
-			if (hh->name.p[k] >= 'A' && hh->name.p[k] <= 'Z')
-				((char *)hh->name.p)[k] = (char)(hh->name.p[k] + 32);
-		nv[n++] = (nghttp2_nv){(uint8_t *)hh->name.p, (uint8_t *)hh->value.p, hh->name.len,
-				       hh->value.len, NGHTTP2_NV_FLAG_NONE};
+		for (size_t k = 0; k < hh->name.len; k++)
+			if (name[k] >= 'A' && name[k] <= 'Z')
+				name[k] = (char)(name[k] + 32);
+		nv[n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)hh->value.p, hh->name.len,
+				       hh->value.len, nocopy};
 	}
 	if (s->resp_chunked)
 		h1_chunked_init(&s->ch);
@@ -649,25 +748,25 @@ ssize_t h2_writev(struct conn *c, const struct iovec *iov, int n)
 		size_t len = iov[i].iov_len;
 
 		if (!s->head_sent) {
-			size_t have = buf_len(&s->head);
-			char *e;
+			size_t have = buf_len(&s->head), hl;
 
 			if (have + len > H2_HEAD_MAX || buf_put(&s->head, p, len)) {
 				errno = EIO;
 				return -1;
 			}
 			total += len;
-			e = memmem(s->head.data, s->head.end, "\r\n\r\n", 4);
-			if (!e)
+			/* s->head.start is 0: nothing is consumed from it. The
+			 * empty line may straddle two writes. */
+			hl = head_end(s->head.data, have > 3 ? have - 3 : 0, s->head.end);
+			if (!hl)
 				continue;
-			size_t hl = (size_t)(e - s->head.data) + 4;
 
+			/* s->head stays as it is: HEADERS point into it */
 			if (submit_head(s, hl) ||
 			    body_put(s, s->head.data + hl, s->head.end - hl)) {
 				errno = EIO;
 				return -1;
 			}
-			buf_drop(&s->head);
 			continue;
 		}
 		size_t room = tx_room(s);
@@ -1089,6 +1188,39 @@ void h2_conn_run(struct conn *c)
 		h2_flush(h);
 }
 
+static void *mem_malloc(size_t n, void *ud)
+{
+	(void)ud;
+	return h2mem_alloc(n);
+}
+
+static void mem_free(void *p, void *ud)
+{
+	(void)ud;
+	h2mem_free(p);
+}
+
+static void *mem_calloc(size_t nmemb, size_t size, void *ud)
+{
+	(void)ud;
+	return h2mem_calloc(nmemb, size);
+}
+
+static void *mem_realloc(void *p, size_t n, void *ud)
+{
+	(void)ud;
+	return h2mem_realloc(p, n);
+}
+
+/* nghttp2's memory for its per-stream objects: from the worker thread's
+ * free lists (a stream is one request) */
+static nghttp2_mem h2_mem = {NULL, mem_malloc, mem_free, mem_calloc, mem_realloc};
+
+void h2_worker_free(void)
+{
+	h2mem_thread_free();
+}
+
 int h2_conn_start(struct conn *c)
 {
 	const struct cfg_srv *srv = c->lg->default_srv;
@@ -1096,7 +1228,7 @@ int h2_conn_start(struct conn *c)
 	nghttp2_session_callbacks *cb = NULL;
 	nghttp2_option *opt = NULL;
 	struct h2_conn *h = calloc(1, sizeof(*h));
-	nghttp2_settings_entry iv[3];
+	nghttp2_settings_entry iv[4];
 	int rc = -ENOMEM;
 
 	if (!h)
@@ -1121,20 +1253,25 @@ int h2_conn_start(struct conn *c)
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
+	nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
 	/* windows are given back as the request code reads, not on receipt */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	/* a client that never reads its ACKs and PONGs ends the session */
 	nghttp2_option_set_max_outbound_ack(opt, 1000);
 	nghttp2_option_set_max_settings(opt, 32);
 	nghttp2_option_set_max_deflate_dynamic_table_size(opt, 4096);
-	if (nghttp2_session_server_new2(&h->s, cb, h, opt))
+	if (nghttp2_session_server_new3(&h->s, cb, h, opt, &h2_mem))
 		goto fail;
 	iv[0] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS,
 					 (uint32_t)srv->h2_max_streams};
 	iv[1] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 65535};
 	iv[2] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE,
 					 (uint32_t)h->list_max};
-	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, 3) ||
+	/* no RFC 7540 priority tree: nghttp2 then keeps no closed streams
+	 * and schedules by RFC 9218 urgency only, which is cheaper per
+	 * stream */
+	iv[3] = (nghttp2_settings_entry){NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1};
+	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, 4) ||
 	    nghttp2_session_set_local_window_size(h->s, NGHTTP2_FLAG_NONE, 0, H2_CONN_WINDOW))
 		goto fail;
 	nghttp2_session_callbacks_del(cb);

@@ -35,6 +35,11 @@ static bool ulp_has_tls(void)
 	return tls;
 }
 
+bool features_ktls(void)
+{
+	return ulp_has_tls();
+}
+
 void features_detect(struct features *f)
 {
 	libbpf_print_fn_t old = libbpf_set_print(quiet_print);

@@ -26,6 +26,7 @@
 #include <openssl/x509v3.h>
 
 #include "cfg-t.h"
+#include "kfeat.h"
 #include "lbd.h"
 #include "log.h"
 #include "ocsp.h"
@@ -45,6 +46,7 @@ struct tls_conn {
 	bool failed;	 /* fatal error seen: no close_notify at the end */
 	bool shut;	 /* close_notify already sent */
 	bool offer_h2;	 /* ALPN may choose h2 (the address has http2) */
+	bool file_said;	 /* the file path in use was logged (debug) */
 	char client[48]; /* peer address, for log lines */
 };
 
@@ -315,6 +317,13 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 					 SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (t->prefer_server_ciphers == 1)
 		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+#ifdef SSL_OP_ENABLE_KTLS
+	/* kernel TLS where the kernel has it (OpenSSL turns it on per
+	 * connection after the handshake when the cipher allows): files then
+	 * go out with SSL_sendfile, see tls_sendfile() */
+	if (features_ktls())
+		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
+#endif
 	/* Partial writes: SSL_write returns after each record, which gives
 	 * writev's contract; the buffer may move between retries (callers
 	 * present the same bytes from wherever they are now). Idle
@@ -663,9 +672,45 @@ ssize_t tls_writev(struct tls_conn *t, const struct iovec *iov, int n)
 	return (ssize_t)done;
 }
 
+/* ktls_send - kernel TLS sends for T (OpenSSL set it up after the
+ * handshake); the first time a file goes out on T, say which path in the
+ * debug log. */
+static bool ktls_send(struct tls_conn *t)
+{
+#ifdef OPENSSL_NO_KTLS
+	bool on = false;
+#else
+	bool on = BIO_get_ktls_send(SSL_get_wbio(t->ssl));
+#endif
+
+	if (!t->file_said) {
+		t->file_said = true;
+		log_debug(
+			"TLS file send to %s: %s", t->client,
+			on ? "kernel TLS (SSL_sendfile)"
+			   : "userspace TLS (pread + SSL_write, kTLS not active on this connection)");
+	}
+	return on;
+}
+
 ssize_t tls_sendfile(struct tls_conn *t, int fd, off_t *off, size_t n)
 {
 	size_t done = 0;
+
+#ifndef OPENSSL_NO_KTLS
+	if (ktls_send(t)) {
+		ossl_ssize_t w;
+
+		errno = 0;
+		w = SSL_sendfile(t->ssl, fd, *off, n, 0);
+		if (w < 0)
+			return io_error(t, (int)w, false);
+		*off += w;
+		return (ssize_t)w;
+	}
+#else
+	(void)ktls_send(t);
+#endif
 
 	while (done < n) {
 		size_t want = LBD_MIN(n - done, (size_t)TLS_CHUNK);
