@@ -63,6 +63,13 @@ enum {
 	CACHE_STALE_OFF = 1 << 11,
 };
 
+/* if_modified_since (nginx's not_modified filter, on cached responses) */
+enum {
+	CACHE_IMS_OFF = 0,
+	CACHE_IMS_EXACT,
+	CACHE_IMS_BEFORE,
+};
+
 /* struct cache_zone_conf - one proxy_cache_path, or a zone name that
  * proxy_cache refers to (path NULL until declared). Configuration pool
  * memory; bound to shared state when the configuration is complete. */
@@ -107,8 +114,10 @@ struct cache_loc {
 	int64_t lock_timeout;  /* ms */
 	int64_t lock_age;      /* ms */
 	int use_stale;	       /* CACHE_STALE_* */
-	int background_update; /* accepted; see README */
+	int background_update; /* proxy_cache_background_update */
 	int revalidate;	       /* proxy_cache_revalidate */
+	int convert_head;      /* proxy_cache_convert_head */
+	int ims_mode;	       /* if_modified_since: CACHE_IMS_* */
 };
 
 #endif

@@ -79,6 +79,14 @@ bool cache_skip_request_header(const struct conn *c, struct h1_str name);
 bool cache_revalidated(struct conn *c, const struct h1_response *resp);
 /* cache_serve_revalidated - answer C from its entry as REVALIDATED. */
 bool cache_serve_revalidated(struct conn *c);
+/* cache_conditional - the upstream's RESP is being stored for C: nginx's
+ * not_modified filter against the client's conditions. 0 = send it, 304 =
+ * send the head as a 304 (the body still goes to the cache, not to the
+ * client), 412 = answer 412 (the entry is dropped). */
+int cache_conditional(struct conn *c, const struct h1_response *resp);
+/* cache_head_as_get - whether C's HEAD goes upstream as GET
+ * (proxy_cache_convert_head): the body goes to the cache only. */
+bool cache_head_as_get(const struct conn *c);
 /* cache_stale_bit - the CACHE_STALE_* bit of an upstream STATUS, or 0. */
 int cache_stale_bit(int status);
 /* cache_has_stale - whether a response of STATUS would be replaced by an
@@ -129,5 +137,39 @@ void cache_parse_cc(const char *p, size_t n, struct cache_cc *out);
  * Cache-Control, Expires (unless ignored), else proxy_cache_valid. -1 =
  * do not store. NOW is wall-clock seconds. */
 int64_t cache_validity(const struct cache_loc *cl, const struct h1_response *resp, int64_t now);
+
+/* ---- conditions and variants (cache_cond.c) ---- */
+
+/* struct cache_cond - a request's conditional headers (len 0 = absent). */
+struct cache_cond {
+	struct lstr inm; /* If-None-Match */
+	struct lstr ims; /* If-Modified-Since */
+	struct lstr im;	 /* If-Match */
+	struct lstr ius; /* If-Unmodified-Since */
+};
+
+/* cache_cond_of - the conditional headers among request headers H[0..N). */
+void cache_cond_of(const struct h1_header *h, size_t n, struct cache_cond *q);
+/* cache_http_time - an HTTP date (IMF-fixdate, RFC 850 or asctime, as
+ * nginx's ngx_parse_http_time) to seconds since the epoch; -1 if invalid. */
+int64_t cache_http_time(const char *p, size_t n);
+/* cache_etag_match - whether entity tag ETAG is in LIST (an If-Match or
+ * If-None-Match value: "*" or a comma list); WEAK ignores W/ on both. */
+bool cache_etag_match(struct lstr list, struct lstr etag, bool weak);
+/* cache_cond_eval - nginx's not_modified filter: a response of STATUS with
+ * ETAG and LAST_MODIFIED (either may be empty) to a request with
+ * conditions Q: 0 = send it as is, 304, or 412. IMS_MODE: CACHE_IMS_*. */
+int cache_cond_eval(const struct cache_cond *q, int status, struct lstr etag, struct lstr lm,
+		    int ims_mode);
+/* cache_304_drops - whether a response header NAME is left off a 304. */
+bool cache_304_drops(struct h1_str name);
+/* cache_vary_star - whether a Vary value contains "*" (never stored). */
+bool cache_vary_star(struct lstr vary);
+/* cache_variant_key - the key of one variant: MD5 of the main key MAIN,
+ * then each header named in VARY (lowercased) with the request's values of
+ * it (REQ[0..NREQ), all of them in order, absent = empty). SCRATCH holds
+ * CAP bytes of work space. 0, or -1 for "*" or a variant too long. */
+int cache_variant_key(const uint8_t main[16], struct lstr vary, const struct h1_header *req,
+		      size_t nreq, char *scratch, size_t cap, uint8_t out[16]);
 
 #endif

@@ -91,6 +91,12 @@ int http_reclaim(struct worker *w, int max);
 
 /* proxy.c */
 void proxy_start(struct conn *c);
+/* proxy_request_head - the head proxy_start would send upstream for C's
+ * request (C's pool): the cache's background update sends it. 0 or -ENOMEM. */
+int proxy_request_head(struct conn *c, struct lstr *out);
+/* proxy_header_hidden - whether the proxy leaves upstream header NAME out
+ * of what the client gets (and the cache stores) in location L. */
+bool proxy_header_hidden(const struct cfg_loc *l, struct h1_str name);
 void proxy_on_client_event(struct conn *c);
 void proxy_client_timeout(struct conn *c);
 void proxy_abort(struct conn *c);

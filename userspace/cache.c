@@ -42,10 +42,12 @@
 
 #include "cache.h"
 #include "cfg-t.h"
+#include "cfg.h"
 #include "gzip.h"
 #include "http.h"
 #include "log.h"
 #include "pool.h"
+#include "ups.h"
 #include "var.h"
 #include "worker.h"
 
@@ -58,6 +60,8 @@
 #define CACHE_MAGIC	  "LBDCACH1"
 #define CACHE_FIRST_READ  16384 /* bytes read at once on a hit: small entries whole */
 #define CACHE_HIT_HEADERS 100	/* stored headers gzip looks at on a hit */
+#define CACHE_VARY_MAX	  128	/* nginx's NGX_HTTP_CACHE_VARY_LEN */
+#define CACHE_F_VARY	  1	/* fhdr flags: the main entry of a Vary response (a stub) */
 
 /* ---- MD5 (RFC 1321) --------------------------------------------------------------------- */
 
@@ -304,9 +308,10 @@ int64_t cache_validity(const struct cache_loc *cl, const struct h1_response *res
 			expires = t < 0 || t <= now ? -1 : t - now;
 		} else if (H1_IS(h->name, "set-cookie") && !(cl->ignore & CACHE_IGN_SET_COOKIE)) {
 			return -1;
-		} else if (H1_IS(h->name, "vary") && !(cl->ignore & CACHE_IGN_VARY) && vl) {
-			/* variants are not stored separately: a varying response is
-			 * passed through uncached (as nginx does for "Vary: *") */
+		} else if (H1_IS(h->name, "vary") && !(cl->ignore & CACHE_IGN_VARY) &&
+			   (vl > CACHE_VARY_MAX || cache_vary_star((struct lstr){v, vl}))) {
+			/* nginx: "Vary: *" and a list over 128 bytes are not
+			 * cached; any other list is stored per variant */
 			return -1;
 		}
 	}
@@ -340,6 +345,7 @@ struct cache_node {
 	uint8_t state;	       /* NODE_* */
 	bool exists;	       /* a complete file is on disk */
 	bool updating;	       /* a request fetches it (proxy_cache_lock owner) */
+	bool vary;	       /* the file is a Vary stub: look up the request's variant */
 	uint32_t uses;	       /* requests seen (proxy_cache_min_uses) */
 	int64_t expire_ms;     /* wall clock: fresh until */
 	int64_t access_ms;     /* wall clock: last use (inactive, LRU) */
@@ -388,26 +394,38 @@ struct cache_fhdr {
 	uint32_t head_len; /* bytes of stored head after the key */
 	uint64_t body_len; /* bytes of body after the head */
 	uint16_t status;   /* response status */
-	uint16_t pad[3];
+	uint16_t flags;	   /* CACHE_F_* */
+	uint16_t pad[2];
 };
 
 /* struct cache_req - one request's use of the cache (request pool). */
 struct cache_req {
-	struct conn *c;
+	struct conn *c; /* the client's request; NULL for a background update */
 	struct cache_zone *z;
 	const struct cache_loc *cl;
+	const struct cfg_loc *l;      /* its location (error_log, hidden headers) */
+	struct pool *pool;	      /* memory for the request's life */
+	const struct h1_header *hdrs; /* the request's headers (Vary) */
+	size_t nhdrs;
 	uint8_t key[16];
 	struct lstr keytext;
-	int status;	  /* enum cache_status */
-	bool store;	  /* the response may be stored */
-	bool owner;	  /* holds the node's updating lock */
-	bool stale;	  /* an expired entry is on disk */
-	struct lstr ims;  /* proxy_cache_revalidate: its Last-Modified, */
-	struct lstr inm;  /* and ETag (request pool) */
-	int entry_status; /* its status */
-	int fd;		  /* temp file being written, -1 */
-	char *tmp;	  /* its path */
-	uint64_t written; /* body bytes written */
+	uint8_t main_key[16]; /* the key before a switch to a variant */
+	uint8_t lock_key[16]; /* the node whose updating flag this request holds */
+	bool variant;	      /* key is a variant of main_key (Vary) */
+	struct lstr vary; /* the stored response's Vary (request pool): a stub goes to main_key */
+	struct cache_cond cond; /* the client's conditional headers */
+	bool has_cond;		/* some of them present */
+	bool head_get;		/* a HEAD sent upstream as GET (proxy_cache_convert_head) */
+	int status;		/* enum cache_status */
+	bool store;		/* the response may be stored */
+	bool owner;		/* holds the node's updating lock */
+	bool stale;		/* an expired entry is on disk */
+	struct lstr ims;	/* proxy_cache_revalidate: its Last-Modified, */
+	struct lstr inm;	/* and ETag (request pool) */
+	int entry_status;	/* its status */
+	int fd;			/* temp file being written, -1 */
+	char *tmp;		/* its path */
+	uint64_t written;	/* body bytes written */
 	uint32_t head_len;
 	int64_t expire_ms;
 	int resp_status;
@@ -612,6 +630,7 @@ static void load_one(struct cache_zone *z, const char *path, int fd, void *arg)
 	n = node_get(z, s, h.key, ev, &evicted);
 	if (n && !n->exists) {
 		n->exists = true;
+		n->vary = h.flags & CACHE_F_VARY;
 		n->expire_ms = h.expire_ms;
 		n->fsize = (uint64_t)st.st_size;
 		atomic_fetch_add(&z->size, (int64_t)n->fsize);
@@ -973,9 +992,9 @@ static void lock_release(struct cache_req *cr)
 	if (!cr->owner)
 		return;
 	cr->owner = false;
-	s = stripe_of(cr->z, cr->key);
+	s = stripe_of(cr->z, cr->lock_key);
 	pthread_spin_lock(&s->lock);
-	n = node_find(cr->z, s, cr->key, &slot);
+	n = node_find(cr->z, s, cr->lock_key, &slot);
 	if (n)
 		n->updating = false;
 	pthread_spin_unlock(&s->lock);
@@ -988,6 +1007,41 @@ struct entry_view {
 	size_t n;
 	bool whole; /* buf holds the whole file */
 };
+
+/* hdr_of - the value of header NAME (lowercase) among H[0..N), or empty. */
+static struct lstr hdr_of(const struct h1_header *h, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (h1_str_ieq(h[i].name, name))
+			return (struct lstr){h[i].value.p, h[i].value.len};
+	return (struct lstr){NULL, 0};
+}
+
+/* serve_304 - answer C's conditional request with 304 Not Modified from
+ * an entry whose stored headers are HS[0..NH): nginx's not_modified filter
+ * leaves off the body, and with it Content-Type, Content-Length,
+ * Content-Encoding and Accept-Ranges. */
+static bool serve_304(struct conn *c, const struct h1_header *hs, size_t nh)
+{
+	struct http_req *r = &c->req;
+
+	c->out.start = c->out.end = 0;
+	r->status = 304;
+	r->header_sent = true;
+	if (r->body_kind != BODY_NONE)
+		c->close_after = true; /* body not read */
+	if (http_out_append(c, "HTTP/1.1 304 Not Modified\r\n", 27) ||
+	    http_head_server(c, r->loc->server_tokens) || http_head_date(c))
+		return false;
+	for (size_t i = 0; i < nh; i++)
+		if (!cache_304_drops(hs[i].name) &&
+		    http_head_add(c, hs[i].name.p, hs[i].name.len, hs[i].value.p, hs[i].value.len))
+			return false;
+	if (http_head_finish(c, true))
+		return false;
+	http_send_body(c);
+	return true;
+}
 
 /* serve_file - answer C from entry FD as described by V: a small entry
  * from memory in one write, a bigger one's body with sendfile. */
@@ -1014,19 +1068,16 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 		;
 	if (eol + 1 >= h->head_len || head[eol + 1] != '\n')
 		return false;
-	c->out.start = c->out.end = 0;
-	r->status = h->status;
-	r->header_sent = true;
-	if (r->body_kind != BODY_NONE)
-		c->close_after = true; /* body not read */
 	num[lbd_u64toa(num, h->body_len)] = '\0';
 	/* the stored headers, for gzip's decision (hits are compressed as
-	 * the response they were stored from would have been) */
+	 * the response they were stored from would have been) and the
+	 * client's conditions */
 	struct h1_header hs[CACHE_HIT_HEADERS];
 	size_t nh = 0;
 	int gz = 0;
+	bool cond = r->cache && r->cache->has_cond && h->status == 200;
 
-	if (l->gzip.enable) {
+	if (l->gzip.enable || cond) {
 		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
 			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
 			size_t len = end ? (size_t)(end - ln) : h->head_len - i;
@@ -1043,9 +1094,30 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 			hs[nh].value = (struct h1_str){colon, (size_t)(ln + len - colon)};
 			nh++;
 		}
-		if ((gz = gzip_begin_h1(c, h->status, hs, nh)) < 0)
-			return false;
 	}
+	if (cond) {
+		int k = cache_cond_eval(&r->cache->cond, 200, hdr_of(hs, nh, "etag"),
+					hdr_of(hs, nh, "last-modified"), r->cache->cl->ims_mode);
+
+		if (k == 412) {
+			close(fd);
+			http_finalize(c, 412);
+			return true;
+		}
+		if (k == 304) {
+			if (!serve_304(c, hs, nh))
+				return false;
+			close(fd);
+			return true;
+		}
+	}
+	c->out.start = c->out.end = 0;
+	r->status = h->status;
+	r->header_sent = true;
+	if (r->body_kind != BODY_NONE)
+		c->close_after = true; /* body not read */
+	if (l->gzip.enable && (gz = gzip_begin_h1(c, h->status, hs, nh)) < 0)
+		return false;
 	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, head, eol + 2) ||
 	    http_head_server(c, l->server_tokens) || http_head_date(c))
 		return false;
@@ -1152,6 +1224,10 @@ static bool try_serve(struct cache_req *cr, int status)
 
 	if (fd == -1)
 		return false;
+	if (v.h.flags & CACHE_F_VARY) { /* a stub is no answer */
+		close(fd);
+		return false;
+	}
 	cr->status = status;
 	cr->store = false;
 	lock_release(cr);
@@ -1176,6 +1252,10 @@ static void load_validators(struct cache_req *cr)
 
 	if (fd == -1)
 		return;
+	if (v.h.flags & CACHE_F_VARY) {
+		close(fd);
+		return;
+	}
 	hoff = sizeof(v.h) + v.h.key_len;
 	if (hoff + v.h.head_len <= v.n) {
 		head = v.buf + hoff;
@@ -1212,7 +1292,9 @@ static void load_validators(struct cache_req *cr)
 	/* the values point into pool memory of this request: stable */
 }
 
-enum decide { D_UPSTREAM, D_SERVED, D_WAIT };
+enum decide { D_UPSTREAM, D_SERVED, D_WAIT, D_VARY };
+
+static bool bg_start(struct cache_req *cr);
 
 /* decide - look the key up and choose: HIT, wait on a lock, or upstream. */
 static enum decide decide(struct cache_req *cr)
@@ -1234,6 +1316,13 @@ static enum decide decide(struct cache_req *cr)
 		return D_UPSTREAM;
 	}
 	n->access_ms = now;
+	if (n->vary && n->exists && !cr->variant) {
+		/* a Vary stub: the request's variant is another key */
+		pthread_spin_unlock(&s->lock);
+		if (evicted)
+			unlink_key(z, ev);
+		return D_VARY;
+	}
 	if (!cr->wait_until && n->uses < UINT32_MAX) /* a lock wait's polls count once */
 		n->uses++;
 	exists = n->exists;
@@ -1243,6 +1332,7 @@ static enum decide decide(struct cache_req *cr)
 		n->updating = true;
 		n->lock_until_ms = now + (cl->lock ? cl->lock_age : 5000);
 		cr->owner = true;
+		memcpy(cr->lock_key, cr->key, 16);
 	}
 	if ((int)n->uses < cl->min_uses)
 		cr->store = false;
@@ -1257,6 +1347,16 @@ static enum decide decide(struct cache_req *cr)
 	}
 	cr->stale = exists;
 	cr->status = exists ? CACHE_ST_EXPIRED : CACHE_ST_MISS;
+	if (cr->owner && exists && (cl->use_stale & CACHE_STALE_UPDATING) &&
+	    cl->background_update && bg_start(cr)) {
+		/* proxy_cache_background_update: the entry is fetched on its
+		 * own, this request gets the expired one (nginx: STALE) */
+		atomic_fetch_add_explicit(&z->misses, 1, memory_order_relaxed);
+		if (try_serve(cr, CACHE_ST_STALE))
+			return D_SERVED;
+		cr->store = false; /* gone meanwhile: fetch it, the update stores */
+		return D_UPSTREAM;
+	}
 	if (locked && exists && (cl->use_stale & CACHE_STALE_UPDATING) &&
 	    try_serve(cr, CACHE_ST_UPDATING))
 		return D_SERVED;
@@ -1272,6 +1372,54 @@ static enum decide decide(struct cache_req *cr)
 	return D_UPSTREAM;
 }
 
+/* variant_of - CR's key becomes the variant of its main key for Vary list
+ * VARY and the request's headers. false when it cannot be made. */
+static bool variant_of(struct cache_req *cr, struct lstr vary)
+{
+	size_t cap = 16 + vary.len * 2 + 64;
+	uint8_t v[16];
+	char *scratch;
+
+	for (size_t i = 0; i < cr->nhdrs; i++)
+		cap += cr->hdrs[i].value.len + 1;
+	scratch = pool_alloc(cr->pool, cap);
+	if (!scratch || cache_variant_key(cr->variant ? cr->main_key : cr->key, vary, cr->hdrs,
+					  cr->nhdrs, scratch, cap, v))
+		return false;
+	if (!cr->variant)
+		memcpy(cr->main_key, cr->key, 16);
+	memcpy(cr->key, v, 16);
+	cr->variant = true;
+	return true;
+}
+
+/* decide_vary - decide(), and when the key holds a Vary stub, decide()
+ * again on the request's variant named by the stub. */
+static enum decide decide_vary(struct cache_req *cr)
+{
+	enum decide d = decide(cr);
+	struct entry_view v;
+	int fd;
+
+	if (d != D_VARY)
+		return d;
+	fd = entry_read(cr, &v);
+	if (fd >= 0) {
+		close(fd);
+		if (v.whole && (v.h.flags & CACHE_F_VARY) &&
+		    variant_of(cr,
+			       (struct lstr){v.buf + sizeof(v.h) + v.h.key_len, v.h.head_len})) {
+			d = decide(cr);
+			if (d != D_VARY)
+				return d;
+		}
+	}
+	/* the stub went away or is unreadable: fetch, do not store */
+	cr->status = CACHE_ST_MISS;
+	cr->store = false;
+	return D_UPSTREAM;
+}
+
 static void wait_tick(struct ev_loop *loop, struct ev_timer *t)
 {
 	struct cache_req *cr = t->data;
@@ -1279,7 +1427,7 @@ static void wait_tick(struct ev_loop *loop, struct ev_timer *t)
 	enum decide d;
 
 	(void)loop;
-	d = decide(cr);
+	d = decide_vary(cr);
 	if (d == D_WAIT) {
 		ev_timer_start(&c->w->loop, &cr->timer, CACHE_LOCK_POLL);
 		return;
@@ -1336,20 +1484,29 @@ bool cache_start(struct conn *c, void (*resume)(struct conn *c))
 	cr->c = c;
 	cr->z = cl->zc->zone;
 	cr->cl = cl;
+	cr->l = r->loc;
+	cr->pool = &c->pool;
+	cr->hdrs = r->hdrs;
+	cr->nhdrs = r->h1.nheaders;
 	cr->fd = -1;
 	cr->keytext = k;
 	cr->resume = resume;
 	cache_md5(k.p, k.len, cr->key);
 	ev_timer_init(&cr->timer, wait_tick, cr);
 	r->cache = cr;
-	/* HEAD is answered from a stored GET, never stored itself */
-	cr->store = !r->head;
+	/* HEAD is answered from a stored GET; a miss goes upstream as GET
+	 * (proxy_cache_convert_head on) and is stored, else as HEAD and is
+	 * not stored */
+	cr->head_get = r->head && cl->convert_head;
+	cr->store = !r->head || cr->head_get;
+	cache_cond_of(r->hdrs, r->h1.nheaders, &cr->cond);
+	cr->has_cond = cr->cond.inm.len || cr->cond.ims.len || cr->cond.im.len || cr->cond.ius.len;
 	if (any_set(c, cl->bypass, cl->nbypass)) {
 		cr->status = CACHE_ST_BYPASS;
 		atomic_fetch_add_explicit(&cr->z->misses, 1, memory_order_relaxed);
 		return false;
 	}
-	d = decide(cr);
+	d = decide_vary(cr);
 	if (d == D_WAIT) {
 		/* as waiting on an upstream: the connection reads nothing more */
 		c->state = CS_UPSTREAM;
@@ -1394,7 +1551,7 @@ static void write_err(struct cache_req *cr, int err)
 	if (now - last >= CACHE_ERR_LOG_MS &&
 	    atomic_compare_exchange_strong(&z->err_logged_ms, &last, now))
 		log_emit(
-			cr->c->req.loc->error_log, LOG_CRIT,
+			cr->l->error_log, LOG_CRIT,
 			"write() to cache file of zone \"%s\" failed (%d: %s), the response is not cached",
 			z->name, err, strerror(err));
 }
@@ -1433,11 +1590,12 @@ static bool stored_header(struct h1_str n)
 	return !(n.len > 8 && strncasecmp(n.p, "x-accel-", 8) == 0);
 }
 
-void cache_store_begin(struct conn *c, const struct h1_response *resp, bool head_only,
-		       cache_hidden_fn hidden)
+/* store_begin - cache_store_begin for CR (a client's request or a
+ * background update); NO_CACHE: proxy_no_cache said so. */
+static void store_begin(struct cache_req *cr, const struct h1_response *resp, bool head_only,
+			cache_hidden_fn hidden, bool no_cache)
 {
-	struct cache_req *cr = c->req.cache;
-	const struct cfg_loc *l = c->req.loc;
+	const struct cfg_loc *l = cr->l;
 	struct cache_fhdr h = {0};
 	char path[PATH_MAX], st[8];
 	struct sbuf_lite {
@@ -1447,22 +1605,41 @@ void cache_store_begin(struct conn *c, const struct h1_response *resp, bool head
 	int64_t secs, now;
 	int err;
 
-	if (!cr || !cr->store)
+	if (!cr->store)
 		return;
 	cr->store = false;
-	if (head_only || resp->status == 101 || resp->status == 206)
+	if ((head_only && !cr->head_get) || resp->status == 101 || resp->status == 206)
 		goto no;
 	now = wall_ms();
 	secs = cache_validity(cr->cl, resp, now / 1000);
-	if (secs <= 0 || any_set(c, cr->cl->no_cache, cr->cl->nno_cache))
+	if (secs <= 0 || no_cache)
 		goto no;
+	/* Vary (cache_validity let through only lists to store): the entry
+	 * goes to the request's variant, a stub naming the list to the main
+	 * key */
+	cr->vary = (struct lstr){NULL, 0};
+	for (size_t i = 0; i < resp->nheaders && !(cr->cl->ignore & CACHE_IGN_VARY); i++) {
+		const struct h1_header *hv = &resp->headers[i];
+		char *copy;
+
+		if (!H1_IS(hv->name, "vary") || !hv->value.len)
+			continue;
+		copy = pool_alloc(cr->pool, hv->value.len);
+		if (!copy)
+			goto no;
+		memcpy(copy, hv->value.p, hv->value.len);
+		cr->vary = (struct lstr){copy, hv->value.len};
+		if (!variant_of(cr, cr->vary))
+			goto no;
+		break;
+	}
 	/* the stored head: "STATUS REASON\r\n" and the kept headers */
 	b.cap = 256;
 	for (size_t i = 0; i < resp->nheaders; i++)
 		b.cap += resp->headers[i].name.len + resp->headers[i].value.len + 4;
 	if (b.cap > CACHE_HEAD_MAX)
 		goto no;
-	b.p = pool_alloc(&c->pool, b.cap);
+	b.p = pool_alloc(cr->pool, b.cap);
 	if (!b.p)
 		goto no;
 	st[lbd_u64toa(st, (uint64_t)resp->status)] = '\0';
@@ -1485,7 +1662,7 @@ void cache_store_begin(struct conn *c, const struct h1_response *resp, bool head
 	if (cache_entry_path(path, sizeof(path) - 32, cr->z->path, cr->z->levels, cr->z->nlevels,
 			     cr->key) < 0)
 		goto no;
-	cr->tmp = pool_alloc(&c->pool, strlen(path) + 32);
+	cr->tmp = pool_alloc(cr->pool, strlen(path) + 32);
 	if (!cr->tmp)
 		goto no;
 	snprintf(cr->tmp, strlen(path) + 32, "%s.%llu.tmp", path,
@@ -1518,12 +1695,22 @@ no:
 	lock_release(cr);
 }
 
-void cache_tee(struct conn *c, const char *p, size_t n, bool raw_chunked)
+void cache_store_begin(struct conn *c, const struct h1_response *resp, bool head_only,
+		       cache_hidden_fn hidden)
 {
 	struct cache_req *cr = c->req.cache;
+
+	if (cr && cr->store)
+		store_begin(cr, resp, head_only, hidden,
+			    any_set(c, cr->cl->no_cache, cr->cl->nno_cache));
+}
+
+/* tee_body - cache_tee for CR. */
+static void tee_body(struct cache_req *cr, const char *p, size_t n, bool raw_chunked)
+{
 	int err;
 
-	if (!cr || cr->fd < 0 || !n)
+	if (cr->fd < 0 || !n)
 		return;
 	if (!raw_chunked) {
 		err = write_all(cr->fd, p, n);
@@ -1562,18 +1749,101 @@ void cache_tee(struct conn *c, const char *p, size_t n, bool raw_chunked)
 	}
 }
 
-void cache_store_end(struct conn *c, bool complete)
+/* node_put - KEY's node now describes a complete file of FSIZE bytes
+ * (STUB: a Vary stub); its update lock is released. false when the index
+ * has no room for it. */
+static bool node_put(struct cache_zone *z, const uint8_t key[16], int64_t expire_ms, uint64_t fsize,
+		     int64_t now_ms, bool stub)
 {
-	struct cache_req *cr = c->req.cache;
-	struct cache_fhdr h = {0};
-	char path[PATH_MAX];
-	struct cache_stripe *s;
+	struct cache_stripe *s = stripe_of(z, key);
 	struct cache_node *n;
 	uint8_t ev[16];
 	bool evicted, had;
-	uint64_t fsize, old = 0;
+	uint64_t old;
 
-	if (!cr || cr->fd < 0)
+	pthread_spin_lock(&s->lock);
+	n = node_get(z, s, key, ev, &evicted);
+	if (n) {
+		had = n->exists;
+		old = n->fsize;
+		n->exists = true;
+		n->vary = stub;
+		n->expire_ms = expire_ms;
+		n->fsize = fsize;
+		n->updating = false;
+		n->access_ms = now_ms;
+		atomic_fetch_add(&z->size, (int64_t)fsize - (had ? (int64_t)old : 0));
+		if (!had)
+			atomic_fetch_add(&z->entries, 1);
+	}
+	pthread_spin_unlock(&s->lock);
+	if (evicted)
+		unlink_key(z, ev);
+	return n != NULL;
+}
+
+/* write_stub - the main key's file of a response stored as a variant: a
+ * header flagged CACHE_F_VARY, the key and the Vary list, renamed into
+ * place as entries are. A failure leaves the main key as it was (the
+ * variant is then found only once a later stub names it). */
+static void write_stub(struct cache_req *cr, int64_t now_ms)
+{
+	struct cache_fhdr h = {0};
+	char path[PATH_MAX], tmp[PATH_MAX + 48];
+	int fd, err;
+
+	zone_path_of(cr->z, cr->main_key, path, sizeof(path));
+	if (!path[0])
+		return;
+	snprintf(tmp, sizeof(tmp), "%s.%llu.tmp", path,
+		 (unsigned long long)atomic_fetch_add(&cr->z->tmp_seq, 1));
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd == -1 && errno == ENOENT) {
+		*strrchr(path, '/') = '\0';
+		if (mkdirs(path))
+			return;
+		zone_path_of(cr->z, cr->main_key, path, sizeof(path));
+		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	}
+	if (fd == -1)
+		return;
+	memcpy(h.magic, CACHE_MAGIC, 8);
+	memcpy(h.key, cr->main_key, 16);
+	h.expire_ms = cr->expire_ms;
+	h.stored_ms = now_ms;
+	h.key_len = (uint32_t)cr->keytext.len;
+	h.head_len = (uint32_t)cr->vary.len;
+	h.status = (uint16_t)cr->resp_status;
+	h.flags = CACHE_F_VARY;
+	err = write_all(fd, &h, sizeof(h));
+	if (!err)
+		err = write_all(fd, cr->keytext.p, cr->keytext.len);
+	if (!err)
+		err = write_all(fd, cr->vary.p, cr->vary.len);
+	close(fd);
+	if (err || rename(tmp, path) == -1) {
+		unlink(tmp);
+		return;
+	}
+	if (!node_put(cr->z, cr->main_key, cr->expire_ms,
+		      sizeof(h) + cr->keytext.len + cr->vary.len, now_ms, true))
+		unlink(path);
+}
+
+void cache_tee(struct conn *c, const char *p, size_t n, bool raw_chunked)
+{
+	if (c->req.cache)
+		tee_body(c->req.cache, p, n, raw_chunked);
+}
+
+/* store_end - cache_store_end for CR. */
+static void store_end(struct cache_req *cr, bool complete)
+{
+	struct cache_fhdr h = {0};
+	char path[PATH_MAX];
+	uint64_t fsize;
+
+	if (cr->fd < 0)
 		return;
 	if (!complete) {
 		tmp_drop(cr);
@@ -1604,27 +1874,48 @@ void cache_store_end(struct conn *c, bool complete)
 		return;
 	}
 	atomic_fetch_add_explicit(&cr->z->stores, 1, memory_order_relaxed);
-	s = stripe_of(cr->z, cr->key);
-	pthread_spin_lock(&s->lock);
-	n = node_get(cr->z, s, cr->key, ev, &evicted);
-	if (n) {
-		had = n->exists;
-		old = n->fsize;
-		n->exists = true;
-		n->expire_ms = cr->expire_ms;
-		n->fsize = fsize;
-		n->updating = false;
-		n->access_ms = h.stored_ms;
-		atomic_fetch_add(&cr->z->size, (int64_t)fsize - (had ? (int64_t)old : 0));
-		if (!had)
-			atomic_fetch_add(&cr->z->entries, 1);
-	}
-	pthread_spin_unlock(&s->lock);
-	cr->owner = false;
-	if (evicted)
-		unlink_key(cr->z, ev);
-	if (!n)
+	if (!node_put(cr->z, cr->key, cr->expire_ms, fsize, h.stored_ms, false))
 		unlink(path); /* no room in the index */
+	else if (cr->vary.len)
+		write_stub(cr, h.stored_ms);
+	lock_release(cr); /* the main key's lock, when the entry went to a variant */
+}
+
+void cache_store_end(struct conn *c, bool complete)
+{
+	if (c->req.cache)
+		store_end(c->req.cache, complete);
+}
+
+int cache_conditional(struct conn *c, const struct h1_response *resp)
+{
+	struct cache_req *cr = c->req.cache;
+	struct lstr etag = {NULL, 0}, lm = {NULL, 0};
+	int k;
+
+	/* nginx applies its not_modified filter to what it caches only */
+	if (!cr || !cr->has_cond || cr->fd < 0 || resp->status != 200)
+		return 0;
+	for (size_t i = 0; i < resp->nheaders; i++) {
+		const struct h1_header *h = &resp->headers[i];
+
+		if (!etag.len && H1_IS(h->name, "etag"))
+			etag = (struct lstr){h->value.p, h->value.len};
+		else if (!lm.len && H1_IS(h->name, "last-modified"))
+			lm = (struct lstr){h->value.p, h->value.len};
+	}
+	k = cache_cond_eval(&cr->cond, 200, etag, lm, cr->cl->ims_mode);
+	if (k == 412) { /* nginx ends the upstream request: nothing stored */
+		tmp_drop(cr);
+		cr->store = false;
+		lock_release(cr);
+	}
+	return k;
+}
+
+bool cache_head_as_get(const struct conn *c)
+{
+	return c->req.cache && c->req.cache->head_get;
 }
 
 int cache_stale_bit(int status)
@@ -1847,4 +2138,291 @@ long cache_purge(const char *name, const char *key, size_t keylen, bool prefix)
 	}
 	cache_zone_put(z);
 	return n;
+}
+
+/* ---- proxy_cache_background_update -------------------------------------------------------- */
+
+#define CACHE_BG_MAX	 16    /* updates at once (process-wide); more fetch in the foreground */
+#define CACHE_BG_BUF	 65536 /* receive buffer of an update */
+#define CACHE_BG_HEADERS 100   /* upstream response headers read */
+
+static _Atomic int bg_running;
+
+/* struct cache_bg - one background update: the expired entry is fetched
+ * again by a thread of its own (blocking I/O under the location's proxy
+ * timeouts), off every worker's loop, while the entry's lock is held so
+ * that other requests get it as UPDATING. */
+struct cache_bg {
+	struct cache_req cr;	/* its cache use (cr.c NULL, owner of the lock) */
+	struct pool pool;	/* its memory */
+	struct cfg *cfg;	/* a reference: cr.cl, cr.l, the group and the zone live in it */
+	struct ups_server *srv; /* the server asked (ups_pick's slot) */
+	struct lstr head;	/* the request head to send */
+	bool no_cache;		/* proxy_no_cache, as the client's request said */
+};
+
+static void bg_timeouts(int fd, int64_t snd_ms, int64_t rcv_ms)
+{
+	struct timeval s = {snd_ms / 1000, (snd_ms % 1000) * 1000};
+	struct timeval r = {rcv_ms / 1000, (rcv_ms % 1000) * 1000};
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &s, sizeof(s));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof(r));
+}
+
+/* bg_body - give body bytes [P, P+N) to the entry as framed by MODE
+ * (0 none, 1 Content-Length with *REMAINING, 2 chunked with CH, 3 up to
+ * the close). 1 = the body is complete, 0 = more to read, -1 = bad. */
+static int bg_body(struct cache_req *cr, int mode, const char *p, size_t n, uint64_t *remaining,
+		   struct h1_chunked *ch)
+{
+	if (mode == 1) {
+		size_t k = (size_t)LBD_MIN((uint64_t)n, *remaining);
+
+		tee_body(cr, p, k, false);
+		*remaining -= k;
+		return *remaining == 0;
+	}
+	if (mode == 3) {
+		tee_body(cr, p, n, false);
+		return 0;
+	}
+	while (n) {
+		struct h1_str d;
+		size_t used = 0;
+		int rc = h1_parse_chunked(ch, p, n, &used, &d);
+
+		if (rc == H1_CHUNK_DONE)
+			return 1;
+		if (rc == H1_INCOMPLETE)
+			return 0;
+		if (rc != H1_CHUNK_DATA || used == 0)
+			return -1;
+		tee_body(cr, d.p, d.len, false);
+		p += used;
+		n -= used;
+	}
+	return 0;
+}
+
+/* bg_fetch - the update's exchange with its server: true when a response
+ * was read whole (stored when it may be). */
+static bool bg_fetch(struct cache_bg *bg)
+{
+	struct cache_req *cr = &bg->cr;
+	const struct cfg_loc *l = cr->l;
+	struct h1_header rh[CACHE_BG_HEADERS];
+	struct h1_response resp = {0};
+	struct h1_chunked ch;
+	char *buf = pool_alloc(&bg->pool, CACHE_BG_BUF);
+	size_t len = 0, limit = (size_t)LBD_MIN(l->proxy_buffer_size, (int64_t)CACHE_BG_BUF);
+	uint64_t remaining = 0;
+	int fd, rc = H1_INCOMPLETE, mode = 3, done = 0;
+	const char *p = bg->head.p;
+	size_t left = bg->head.len;
+
+	if (!buf)
+		return false;
+	fd = socket(bg->srv->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return false;
+	bg_timeouts(fd, l->proxy_connect_timeout, l->proxy_read_timeout);
+	if (connect(fd, (struct sockaddr *)&bg->srv->addr, bg->srv->addrlen) == -1)
+		goto fail;
+	bg_timeouts(fd, l->proxy_send_timeout, l->proxy_read_timeout);
+	while (left) {
+		ssize_t w = send(fd, p, left, MSG_NOSIGNAL);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto fail;
+		p += w;
+		left -= (size_t)w;
+	}
+	while (rc == H1_INCOMPLETE) {
+		ssize_t n;
+
+		if (len >= limit)
+			goto fail; /* too big header */
+		n = recv(fd, buf + len, limit - len, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		len += (size_t)n;
+		for (;;) {
+			resp.headers = rh;
+			rc = h1_parse_response(buf, len, &resp, CACHE_BG_HEADERS);
+			if (rc <= 0 || resp.status >= 200 || resp.status == 101)
+				break;
+			memmove(buf, buf + rc, len - (size_t)rc); /* an interim response */
+			len -= (size_t)rc;
+		}
+		if (rc < 0 && rc != H1_INCOMPLETE)
+			goto fail;
+	}
+	if (resp.status == 101)
+		goto fail;
+	for (size_t i = 0; i < resp.nheaders; i++) {
+		if (H1_IS(rh[i].name, "transfer-encoding") && h1_te_is_chunked(rh[i].value))
+			mode = 2;
+		else if (mode != 2 && H1_IS(rh[i].name, "content-length") &&
+			 h1_parse_content_length(rh[i].value, &remaining) == 0)
+			mode = 1;
+	}
+	if (resp.status == 204 || resp.status == 304 || (mode == 1 && remaining == 0))
+		mode = 0;
+	if (mode == 2)
+		h1_chunked_init(&ch);
+	store_begin(cr, &resp, false, proxy_header_hidden, bg->no_cache);
+	done = mode == 0 ? 1 : bg_body(cr, mode, buf + rc, len - (size_t)rc, &remaining, &ch);
+	while (!done) {
+		ssize_t n = recv(fd, buf, CACHE_BG_BUF, 0);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == 0 && mode == 3)
+			done = 1;
+		if (n <= 0)
+			break;
+		done = bg_body(cr, mode, buf, (size_t)n, &remaining, &ch);
+	}
+	close(fd);
+	store_end(cr, done == 1);
+	return done == 1;
+fail:
+	close(fd);
+	return false;
+}
+
+static void *bg_main(void *arg)
+{
+	struct cache_bg *bg = arg;
+	bool ok = bg_fetch(bg);
+
+	if (!ok)
+		log_emit(bg->cr.l->error_log, LOG_ERR,
+			 "background cache update failed, upstream: \"%s\", key: \"%.*s\"",
+			 bg->srv->name, (int)LBD_MIN(bg->cr.keytext.len, 256), bg->cr.keytext.p);
+	if (bg->cr.fd >= 0)
+		store_end(&bg->cr, false);
+	lock_release(&bg->cr);
+	ups_release_server(bg->srv, !ok, lbd_now_ms());
+	cfg_unref(bg->cfg);
+	pool_destroy(&bg->pool);
+	free(bg);
+	atomic_fetch_sub(&bg_running, 1);
+	return NULL;
+}
+
+/* bg_start - start the background update of CR's expired entry, whose
+ * lock CR holds: on success the update owns the lock. false = fetch in
+ * the foreground (a body, no server, too many updates running). */
+static bool bg_start(struct cache_req *cr)
+{
+	struct conn *c = cr->c;
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	struct ups_group *g;
+	struct bal_ctx ctx = {0};
+	struct cache_bg *bg = NULL;
+	struct h1_header *hs;
+	struct lstr head, k;
+	pthread_attr_t at;
+	pthread_t th;
+	sigset_t all, old;
+	char *m;
+	int rc;
+
+	if (!l->proxy || !l->proxy->group || r->body_kind != BODY_NONE ||
+	    (r->head && !cr->head_get))
+		return false;
+	if (atomic_fetch_add(&bg_running, 1) >= CACHE_BG_MAX)
+		goto fail;
+	bg = calloc(1, sizeof(*bg));
+	if (!bg)
+		goto fail;
+	pool_init(&bg->pool, 4096);
+	if (proxy_request_head(c, &head))
+		goto fail;
+	/* what the thread needs of the request, copied: the client's
+	 * request goes on (or away) meanwhile */
+	m = pool_alloc(&bg->pool, head.len + cr->keytext.len + 1);
+	hs = pool_alloc(&bg->pool, (r->h1.nheaders + 1) * sizeof(*hs));
+	if (!m || !hs)
+		goto fail;
+	memcpy(m, head.p, head.len);
+	bg->head = (struct lstr){m, head.len};
+	memcpy(m + head.len, cr->keytext.p, cr->keytext.len);
+	bg->cr.keytext = (struct lstr){m + head.len, cr->keytext.len};
+	for (size_t i = 0; i < r->h1.nheaders; i++) {
+		char *n = pool_strndup(&bg->pool, r->hdrs[i].name.p, r->hdrs[i].name.len);
+		char *v = pool_strndup(&bg->pool, r->hdrs[i].value.p, r->hdrs[i].value.len);
+
+		if (!n || !v)
+			goto fail;
+		hs[i] = (struct h1_header){.name = {n, r->hdrs[i].name.len},
+					   .value = {v, r->hdrs[i].value.len}};
+	}
+	bg->cr.z = cr->z;
+	bg->cr.cl = cr->cl;
+	bg->cr.l = l;
+	bg->cr.pool = &bg->pool;
+	bg->cr.hdrs = hs;
+	bg->cr.nhdrs = r->h1.nheaders;
+	bg->cr.fd = -1;
+	bg->cr.store = true;
+	bg->cr.owner = true;
+	bg->cr.variant = cr->variant;
+	bg->cr.status = CACHE_ST_EXPIRED;
+	memcpy(bg->cr.key, cr->key, 16);
+	memcpy(bg->cr.main_key, cr->main_key, 16);
+	memcpy(bg->cr.lock_key, cr->lock_key, 16);
+	bg->no_cache = any_set(c, cr->cl->no_cache, cr->cl->nno_cache);
+	g = l->proxy->group;
+	ctx.client = (const struct sockaddr *)&c->peer;
+	ctx.now_ms = lbd_now_ms();
+	if (g->hash_key && cval_eval(g->hash_key, c, &k) == 0) {
+		ctx.key = k.p;
+		ctx.keylen = k.len;
+	}
+	bg->srv = ups_pick(g, &ctx);
+	if (!bg->srv)
+		goto fail;
+	/* the lock lasts as long as the update may */
+	{
+		struct cache_stripe *s = stripe_of(cr->z, cr->lock_key);
+		struct cache_node *n, *slot;
+
+		pthread_spin_lock(&s->lock);
+		n = node_find(cr->z, s, cr->lock_key, &slot);
+		if (n)
+			n->lock_until_ms = wall_ms() + l->proxy_connect_timeout +
+					   l->proxy_send_timeout + l->proxy_read_timeout;
+		pthread_spin_unlock(&s->lock);
+	}
+	bg->cfg = c->cfg;
+	cfg_ref(bg->cfg);
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all); /* the process's signals stay with its main thread */
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&th, &at, bg_main, bg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&at);
+	if (rc) {
+		ups_release_server(bg->srv, false, lbd_now_ms());
+		cfg_unref(bg->cfg);
+		goto fail;
+	}
+	cr->owner = false; /* the update holds the lock now */
+	return true;
+fail:
+	if (bg) {
+		pool_destroy(&bg->pool);
+		free(bg);
+	}
+	atomic_fetch_sub(&bg_running, 1);
+	return false;
 }

@@ -1512,9 +1512,11 @@ static const struct dir dirs[] = {
 	{"proxy_cache_lock_timeout", C_HSL, 1, 1, false, set_msec, LOC(cache.lock_timeout)},
 	{"proxy_cache_lock_age", C_HSL, 1, 1, false, set_msec, LOC(cache.lock_age)},
 	{"proxy_cache_use_stale", C_HSL, 1, ARGS_ANY, false, cfg_set_cache_use_stale, B_NONE, 0},
-	{"proxy_cache_background_update", C_HSL, 1, 1, false, cfg_set_cache_pending_flag,
+	{"proxy_cache_background_update", C_HSL, 1, 1, false, cfg_set_flag,
 	 LOC(cache.background_update)},
 	{"proxy_cache_revalidate", C_HSL, 1, 1, false, cfg_set_flag, LOC(cache.revalidate)},
+	{"proxy_cache_convert_head", C_HSL, 1, 1, false, cfg_set_flag, LOC(cache.convert_head)},
+	{"if_modified_since", C_HSL, 1, 1, false, cfg_set_cache_ims, B_NONE, 0},
 
 	/* TLS (cfg_tls.c) */
 	{"ssl_certificate", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_file, B_NONE, 0},

@@ -338,17 +338,25 @@ int cfg_set_cache_use_stale(struct build *b, struct cfg_node *n, struct scope *s
 	return 0;
 }
 
-/* proxy_cache_background_update: a flag whose "on" this build does not
- * implement yet. */
-int cfg_set_cache_pending_flag(struct build *b, struct cfg_node *n, struct scope *s,
-			       const struct dir *d)
+/* if_modified_since off|exact|before (nginx's core directive: how a
+ * cached 200's Last-Modified answers If-Modified-Since). */
+int cfg_set_cache_ims(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	if (cfg_set_flag(b, n, s, d))
-		return -1;
-	if (*(int *)((char *)s->loc + d->off) == 1)
-		cfg_warn(n, "\"%s on\" is not supported by this lbd build yet and is ignored",
-			 n->name);
-	return 0;
+	static const char *const w[] = {[CACHE_IMS_OFF] = "off",
+					[CACHE_IMS_EXACT] = "exact",
+					[CACHE_IMS_BEFORE] = "before"};
+	struct cache_loc *cl = &s->loc->cache;
+
+	(void)d;
+	if (cl->ims_mode != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (int i = 0; i < (int)ARRAY_SIZE(w); i++) {
+		if (strcmp(n->args[0], w[i]) == 0) {
+			cl->ims_mode = i;
+			return 0;
+		}
+	}
+	return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
 }
 
 void cfg_cache_init(struct cache_loc *cl)
@@ -364,6 +372,8 @@ void cfg_cache_init(struct cache_loc *cl)
 	cl->use_stale = CFG_UNSET;
 	cl->background_update = CFG_UNSET;
 	cl->revalidate = CFG_UNSET;
+	cl->convert_head = CFG_UNSET;
+	cl->ims_mode = CFG_UNSET;
 }
 
 void cfg_cache_merge(struct cache_loc *l, const struct cache_loc *p)
@@ -402,6 +412,8 @@ void cfg_cache_merge(struct cache_loc *l, const struct cache_loc *p)
 	CMERGE(use_stale, 0);
 	CMERGE(background_update, 0);
 	CMERGE(revalidate, 0);
+	CMERGE(convert_head, 1);
+	CMERGE(ims_mode, CACHE_IMS_EXACT);
 #undef CMERGE
 }
 

@@ -166,8 +166,7 @@ int cfg_set_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d);
 int cfg_set_cache_use_stale(struct build *b, struct cfg_node *n, struct scope *s,
 			    const struct dir *d);
-int cfg_set_cache_pending_flag(struct build *b, struct cfg_node *n, struct scope *s,
-			       const struct dir *d);
+int cfg_set_cache_ims(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_cache_init(struct cache_loc *cl);
 void cfg_cache_merge(struct cache_loc *l, const struct cache_loc *p);
 int cfg_cache_finish(struct build *b, struct cfg_http *h);

@@ -94,6 +94,7 @@ struct uconn {
 	bool chunk_out;	      /* we chunk-encode for the client (FR_CLOSE) */
 	bool dechunk;	      /* we decode chunked for an HTTP/1.0 client */
 	bool done;	      /* whole upstream response read */
+	bool sink;	      /* the body goes to the cache only (HEAD as GET, 304) */
 	const char *span;     /* body bytes to send to the client */
 	size_t span_len;
 	char suffix[16]; /* bytes to send after span ("\r\n", last chunk) */
@@ -688,7 +689,10 @@ static int build_request(struct uconn *u)
 	bool conn_set = false, host_set = false;
 	struct lstr v, iv;
 
-	sb_add(&b, r->method.p, r->method.len);
+	if (cache_head_as_get(c)) /* proxy_cache_convert_head */
+		sb_add(&b, "GET", 3);
+	else
+		sb_add(&b, r->method.p, r->method.len);
 	sb_add(&b, " ", 1);
 	if (pp->has_uri &&
 	    (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX || l->match == LOC_EXACT)) {
@@ -1189,7 +1193,8 @@ static void process_head(struct uconn *u, size_t n)
 	u->rstart = n;
 	if (resp->status == 101)
 		u->keepalive = false; /* the connection becomes the tunnel */
-	if (r->head || resp->status == 204 || resp->status == 304 || resp->status == 101)
+	if ((r->head && !cache_head_as_get(c)) || resp->status == 204 || resp->status == 304 ||
+	    resp->status == 101)
 		u->fr = FR_NONE;
 	else if (te)
 		u->fr = FR_CHUNKED;
@@ -1230,9 +1235,18 @@ static void process_head(struct uconn *u, size_t n)
 		return;
 	}
 	cache_store_begin(c, resp, r->head, hidden); /* tee before any body transformation */
+	int cond = cache_conditional(c, resp);	     /* 0, 304 or 412 */
+
+	if (cond == 412) {
+		u->keepalive = false;
+		up_release(u, false);
+		http_finalize(c, 412);
+		return;
+	}
+	u->sink = cond == 304 || (r->head && u->fr != FR_NONE);
 	/* client head */
 	c->out.start = c->out.end = 0;
-	r->status = resp->status;
+	r->status = cond ? cond : resp->status;
 	r->header_sent = true;
 	bool pass_server = false, pass_date = false;
 
@@ -1240,15 +1254,17 @@ static void process_head(struct uconn *u, size_t n)
 		pass_server |= strcasecmp(l->proxy_pass_header.v[k], "server") == 0;
 		pass_date |= strcasecmp(l->proxy_pass_header.v[k], "date") == 0;
 	}
-	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
-	    http_out_append(c, " ", 1) || http_out_append(c, resp->reason.p, resp->reason.len) ||
-	    http_out_append(c, "\r\n", 2))
+	if (cond ? http_out_append(c, "HTTP/1.1 304 Not Modified\r\n", 27)
+		 : (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
+		    http_out_append(c, " ", 1) ||
+		    http_out_append(c, resp->reason.p, resp->reason.len) ||
+		    http_out_append(c, "\r\n", 2)))
 		goto oom;
 	if (!pass_server && http_head_server(c, l->server_tokens))
 		goto oom;
 	if (!pass_date && http_head_date(c))
 		goto oom;
-	int gz = gzip_begin_h1(c, resp->status, u->rh, resp->nheaders);
+	int gz = gzip_begin_h1(c, r->status, u->rh, resp->nheaders);
 
 	if (gz < 0)
 		goto oom;
@@ -1257,6 +1273,8 @@ static void process_head(struct uconn *u, size_t n)
 		int k;
 
 		if (hidden(l, h->name) && !(resp->status == 101 && H1_IS(h->name, "upgrade")))
+			continue;
+		if (cond && cache_304_drops(h->name))
 			continue;
 		if (gz && (k = gzip_header(c, h->name, h->value)) != 0) {
 			if (k < 0)
@@ -1279,7 +1297,9 @@ static void process_head(struct uconn *u, size_t n)
 		goto oom;
 	u->chunk_out = false;
 	u->dechunk = false;
-	if (gz) {
+	if (u->sink) {
+		/* no body framing for the client */
+	} else if (gz) {
 		u->dechunk = u->fr == FR_CHUNKED; /* gzip.c frames its own output */
 	} else if (u->fr == FR_CHUNKED) {
 		if (r->version >= 11) {
@@ -1304,7 +1324,7 @@ static void process_head(struct uconn *u, size_t n)
 		tunnel_begin(u, n);
 		return;
 	}
-	if (u->fr != FR_NONE && pbuf_wanted(c, u->rh, resp->nheaders) && pbuf_begin(c))
+	if (u->fr != FR_NONE && !u->sink && pbuf_wanted(c, u->rh, resp->nheaders) && pbuf_begin(c))
 		goto oom;
 	u->state = US_RELAY;
 	u->span = NULL;
@@ -1596,6 +1616,8 @@ static int frame_tee(struct uconn *u)
 
 	if (!rc && u->c->req.cache)
 		cache_tee(u->c, u->span, u->span_len, u->fr == FR_CHUNKED && !u->dechunk);
+	if (u->sink)
+		u->span_len = u->suffix_len = 0;
 	return rc;
 }
 
@@ -1989,6 +2011,21 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 }
 
 /* ---- entry points ----------------------------------------------------------------------- */
+
+int proxy_request_head(struct conn *c, struct lstr *out)
+{
+	struct uconn tmp = {.c = c, .w = c->w, .g = c->req.loc->proxy->group};
+
+	if (build_request(&tmp))
+		return -ENOMEM;
+	*out = (struct lstr){tmp.head, tmp.head_len};
+	return 0;
+}
+
+bool proxy_header_hidden(const struct cfg_loc *l, struct h1_str name)
+{
+	return hidden(l, name);
+}
 
 void proxy_start(struct conn *c)
 {

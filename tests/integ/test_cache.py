@@ -6,8 +6,11 @@ no_cache, upstream Set-Cookie / Cache-Control / X-Accel-Expires and
 proxy_ignore_headers, EXPIRED, a restart keeping the cache warm,
 proxy_cache_lock (100 concurrent requests, one backend hit), stale answers
 when the upstream fails, the disk-full case (a 1 MiB tmpfs under a 4 MiB
-response), SIGHUP and SIGQUIT with a zone configured, and lbctl cache
-list/purge (lbd only)."""
+response), SIGHUP and SIGQUIT with a zone configured, lbctl cache
+list/purge (lbd only), 304/412 answers to conditional requests (nginx's
+not_modified filter, if_modified_since), HEAD converted to GET
+(proxy_cache_convert_head), Vary variants and
+proxy_cache_background_update."""
 
 import gzip
 import hashlib
@@ -294,7 +297,7 @@ server {
     # once expired, a 500 from the upstream is replaced by the old entry
     r = wait_for(lambda: (lambda r: r if _xc(r) != 'HIT' else None)(p.get('/status/500?k=1')),
                  timeout=10, what='entry expired')
-    assert (r.status, _xc(r), r.body) == (200, 'STALE', r1.body), r
+    assert (r.status, _xc(r), r.body) == (200, 'STALE', r1.body), (r.headers, r.body, r1.body)
     # without use_stale the 500 goes through
     r2 = p.get('/nostale/headers?k=2')
     assert _xc(r2) == 'MISS'
@@ -304,7 +307,7 @@ server {
     # the upstream down: error -> STALE
     b.stop()
     r = p.get('/headers?k=1')
-    assert (r.status, _xc(r), r.body) == (200, 'STALE', r1.body), r
+    assert (r.status, _xc(r), r.body) == (200, 'STALE', r1.body), (r.headers, r.body, r1.body)
 
 
 def _mount_tmpfs(t, path, size):
@@ -496,3 +499,329 @@ def test_cache_survives_signals(t):
     assert p.alive()
     p.signal(signal.SIGQUIT)
     assert p.wait_exit() == 0
+
+
+LM = 'Tue, 14 Nov 2023 22:13:20 GMT'
+LM_BEFORE = 'Mon, 13 Nov 2023 22:13:20 GMT'
+LM_AFTER = 'Wed, 15 Nov 2023 22:13:20 GMT'
+
+
+def _cond_url(path='/headers', etag='"v1"'):
+    return '%s?ETag=%s&Last-Modified=%s' % (path, etag.replace('"', '%22'),
+                                             LM.replace(' ', '%20'))
+
+
+def test_cache_conditional_304(t):
+    """nginx's not_modified filter on cached 200s: If-None-Match (a list,
+    `*`, weak comparison) and If-Modified-Since (exact by default) answer
+    304 without the body, Content-Type and Content-Length; If-Match and
+    If-Unmodified-Since that fail answer 412. A MISS whose answer is stored
+    is judged the same (its body still goes to the cache); an answer that
+    is not stored, or not a 200, is sent whole."""
+    b = t.backend('b')
+    p = t.proxy(_conf('proxy_cache_valid 404 10m;'), b=b)
+    u = _cond_url()
+
+    def st(hdrs, method='GET', url=u):
+        r = p.req(method, url, headers=hdrs)
+        return (r.status, _xc(r))
+
+    r = p.get(u, headers={'If-None-Match': '"v1"'})
+    assert (r.status, _xc(r), r.body) == (304, 'MISS', b''), r
+    r = p.get(u)
+    assert (r.status, _xc(r)) == (200, 'HIT') and r.json()['path'] == '/headers', r
+    assert b.count() == 1
+    r = p.get(u, headers={'If-None-Match': '"v1"'})
+    assert (r.status, _xc(r), r.body) == (304, 'HIT', b''), r
+    assert r.header('ETag') == '"v1"' and r.header('Last-Modified') == LM
+    assert r.header('X-Backend') == 'b' and r.header('Server') is not None, r.headers
+    assert r.header('Content-Type') is None and r.header('Content-Length') is None, r
+    for inm, want in (('"x", "v1"', 304), ('"x","v1"', 304), ('W/"v1"', 304), ('*', 304),
+                      ('"x"', 200), ('"v1x"', 200), ('"x", W/"v2"', 200)):
+        assert st({'If-None-Match': inm}) == (want, 'HIT'), inm
+    assert st({'If-None-Match': '"v1"'}, 'HEAD') == (304, 'HIT')
+    # If-Modified-Since, exact (the default): only the stored date
+    assert st({'If-Modified-Since': LM}) == (304, 'HIT')
+    assert st({'If-Modified-Since': 'Tuesday, 14-Nov-23 22:13:20 GMT'}) == (304, 'HIT')
+    assert st({'If-Modified-Since': LM_AFTER}) == (200, 'HIT')
+    assert st({'If-Modified-Since': LM_BEFORE}) == (200, 'HIT')
+    assert st({'If-Modified-Since': 'garbage'}) == (200, 'HIT')
+    # both present: both must hold
+    assert st({'If-Modified-Since': LM, 'If-None-Match': '"x"'}) == (200, 'HIT')
+    assert st({'If-Modified-Since': LM, 'If-None-Match': '"v1"'}) == (304, 'HIT')
+    # If-Match (strong) and If-Unmodified-Since
+    r = p.get(u, headers={'If-Match': '"x"'})
+    assert (r.status, _xc(r)) == (412, 'HIT') and r.header('X-Backend') is None, r
+    assert st({'If-Match': '"v1"'}) == (200, 'HIT')
+    assert st({'If-Match': 'W/"v1"'}) == (412, 'HIT')
+    assert st({'If-Match': '*'}) == (200, 'HIT')
+    assert st({'If-Unmodified-Since': LM_BEFORE}) == (412, 'HIT')
+    assert st({'If-Unmodified-Since': LM}) == (200, 'HIT')
+    assert b.count() == 1
+    # a 412 on a miss: the answer is not stored
+    u3 = _cond_url(etag='"v3"')
+    assert st({'If-Match': '"x"'}, url=u3) == (412, 'MISS')
+    assert st({}, url=u3) == (200, 'MISS')
+    assert st({}, url=u3) == (200, 'HIT')
+    # only 200s: a cached 404 with the ETag goes out whole
+    u4 = _cond_url('/status/404')
+    assert [st({'If-None-Match': '"v1"'}, url=u4) for _ in range(2)] == \
+        [(404, 'MISS'), (404, 'HIT')]
+    # an answer that is not stored is not judged
+    u5 = _cond_url() + '&Cache-Control=no-store'
+    assert st({'If-None-Match': '"v1"'}, url=u5) == (200, 'MISS')
+
+
+def test_cache_conditional_ims_modes(t):
+    """if_modified_since before: a date at or after the stored
+    Last-Modified is "not modified"; off: If-Modified-Since is not used."""
+    b = t.backend('b')
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    %s
+    proxy_cache c;
+    proxy_cache_valid 200 10m;
+    location /b/ { proxy_pass http://127.0.0.1:{b}/; if_modified_since before; }
+    location /o/ { proxy_pass http://127.0.0.1:{b}/; if_modified_since off; }
+}""" % HDR, b=b)
+
+    def st(url, ims):
+        r = p.get(url, headers={'If-Modified-Since': ims})
+        return (r.status, _xc(r))
+
+    # (nginx's default key holds the URI sent upstream: one query each)
+    ub, uo = '/b' + _cond_url() + '&l=b', '/o' + _cond_url() + '&l=o'
+    assert _xc(p.get(ub)) == 'MISS' and _xc(p.get(uo)) == 'MISS'
+    assert [st(ub, d) for d in (LM, LM_AFTER, LM_BEFORE)] == \
+        [(304, 'HIT'), (304, 'HIT'), (200, 'HIT')]
+    assert [st(uo, d) for d in (LM, LM_AFTER)] == [(200, 'HIT'), (200, 'HIT')]
+    # If-None-Match still applies under off
+    r = p.get(uo, headers={'If-None-Match': '"v1"'})
+    assert (r.status, _xc(r)) == (304, 'HIT')
+
+
+def test_cache_conditional_config_errors(t):
+    p = t.proxy("""
+server { listen 127.0.0.1:{port}; if_modified_since sometimes; }""", start=False)
+    p.write_conf()
+    r = p.run('-t')
+    assert r.returncode != 0
+    assert 'invalid value "sometimes" in %s:' % p.conf_path in r.stderr, r.stderr
+
+
+def test_cache_head_converted(t):
+    """proxy_cache_convert_head on (the default): a HEAD miss goes upstream
+    as GET, the answer is stored, the client gets the head only (with the
+    GET's Content-Length) and the connection goes on; off: HEAD goes
+    upstream as HEAD and is not stored."""
+    b = t.backend('b')
+    p = t.proxy(_conf(), b=b)
+    with p.conn() as c:
+        r = c.request('HEAD', '/hc')
+        assert (r.status, _xc(r), r.body) == (200, 'MISS', b''), r
+        assert b.last().method == 'GET'
+        r2 = c.request('GET', '/hc')
+        assert (r2.status, _xc(r2)) == (200, 'HIT'), r2
+        assert r2.json()['method'] == 'GET'
+        assert r.header('Content-Length') == str(len(r2.body))
+    assert b.count() == 1
+    # a chunked answer is stored whole, and a 1 MiB body is read into the
+    # cache while the client has the head (the next request on the same
+    # connection is served once the body is in: both nginx and lbd finish
+    # the request only then; another connection could come first)
+    size = 1 << 20
+    with p.conn() as c:
+        r = c.request('HEAD', '/chunked')
+        assert (r.status, _xc(r), r.body) == (200, 'MISS', b'') and b.last().method == 'GET'
+        r = c.request('GET', '/chunked')
+        assert (_xc(r), r.body) == ('HIT', b'alpha\nbeta\ngamma\n')
+        r = c.request('HEAD', '/size/%d' % size)
+        assert (r.status, _xc(r), r.header('Content-Length')) == (200, 'MISS', str(size))
+        r = c.request('GET', '/size/%d' % size)
+        assert (_xc(r), len(r.body)) == ('HIT', size)
+    assert b.count() == 3
+
+    b2 = t.backend('b2')
+    p2 = t.proxy(_conf('proxy_cache_convert_head off; '
+                       'proxy_cache_key $request_method$request_uri;'), b=b2)
+    r = p2.req('HEAD', '/x')
+    assert (r.status, _xc(r)) == (200, 'MISS') and b2.last().method == 'HEAD'
+    r = p2.get('/x')
+    assert (_xc(r), b2.last().method) == ('MISS', 'GET')
+    assert _xc(p2.get('/x')) == 'HIT'
+
+
+def test_cache_vary_variants(t):
+    """A response with Vary is stored once per set of values of the named
+    request headers: the same URL with and without Accept-Encoding: gzip
+    is two entries, each a HIT with its own body; `Vary: *` is never
+    stored; proxy_ignore_headers Vary stores one for all; the variants
+    survive a restart."""
+    b = t.backend('b')
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache levels=1:2 keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    %s
+    proxy_cache c;
+    proxy_cache_valid 200 10m;
+    location / { proxy_pass http://127.0.0.1:{b}; }
+    location /ign/ { proxy_pass http://127.0.0.1:{b}/; proxy_ignore_headers Vary; }
+}""" % HDR, b=b)
+    u = '/headers?Vary=Accept-Encoding'
+    gz, br = {'Accept-Encoding': 'gzip'}, {'Accept-Encoding': 'br'}
+    r1, r2 = p.get(u, headers=gz), p.get(u)
+    assert [_xc(r1), _xc(r2)] == ['MISS', 'MISS'] and b.count() == 2
+    assert r1.body != r2.body  # the backend echoes the request headers
+    r3, r4 = p.get(u, headers=gz), p.get(u)
+    assert [_xc(r3), _xc(r4)] == ['HIT', 'HIT'] and b.count() == 2
+    assert (r3.body, r4.body) == (r1.body, r2.body)
+    assert r3.header('Vary') == 'Accept-Encoding'
+    # another value, another variant
+    assert [_xc(p.get(u, headers=br)) for _ in range(2)] == ['MISS', 'HIT']
+    # two headers named
+    u2 = '/headers?Vary=Accept-Encoding,%20X-Lang'
+    assert [_xc(p.get(u2, headers=dict(gz, **{'X-Lang': l}))) for l in ('en', 'fr', 'en')] \
+        == ['MISS', 'MISS', 'HIT']
+    # conditions apply to a variant's hit
+    r = p.get(u, headers=dict(gz, **{'If-None-Match': '*'}))
+    assert (r.status, _xc(r)) == (304, 'HIT')
+    # Vary: * is never stored
+    assert [_xc(p.get('/headers?Vary=*')) for _ in range(2)] == ['MISS', 'MISS']
+    # ignored: one entry answers every client
+    ui = '/ign/headers?Vary=Accept-Encoding&l=ign'  # (a key of its own in nginx too)
+    r5, r6 = p.get(ui, headers=gz), p.get(ui)
+    assert [_xc(r5), _xc(r6)] == ['MISS', 'HIT'] and r5.body == r6.body
+    n = b.count()
+    p.stop()
+    p.start()
+    r7, r8 = p.get(u, headers=gz), p.get(u)
+    assert [_xc(r7), _xc(r8)] == ['HIT', 'HIT'] and (r7.body, r8.body) == (r1.body, r2.body)
+    assert b.count() == n
+
+
+def test_cache_conditional_stale_revalidated_updating(t):
+    """The not_modified filter applies to every answer from an entry:
+    STALE (the upstream failed), REVALIDATED (its 304 renewed the entry)
+    and UPDATING (another request is fetching it)."""
+    b = t.backend('b')
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    %s
+    proxy_cache c;
+    proxy_cache_key $arg_k;
+    proxy_cache_valid 200 1s;
+    location / {
+        proxy_pass http://127.0.0.1:{b};
+        proxy_cache_use_stale http_500 updating;
+    }
+    location /rv/ {
+        proxy_pass http://127.0.0.1:{b}/;
+        proxy_cache_revalidate on;
+    }
+}""" % HDR, b=b)
+    inm = {'If-None-Match': '"s1"'}
+    for k in ('1', '2', '3'):
+        assert _xc(p.get('/headers?k=%s&ETag=%%22s1%%22' % k)) == 'MISS'
+
+    def expired(path):
+        return wait_for(lambda: (lambda r: r if _xc(r) != 'HIT' else None)(
+            p.get(path, headers=inm)), timeout=10, what='entry expired')
+
+    r = expired('/status/500?k=1')
+    assert (r.status, _xc(r), r.body) == (304, 'STALE', b''), r
+    r = expired('/rv/status/304?k=2')
+    assert (r.status, _xc(r), r.body) == (304, 'REVALIDATED', b''), r
+    time.sleep(1.1)  # k=3 expired too (valid 1s, stored with k=1)
+    n = b.count()
+    slow = threading.Thread(target=lambda: p.get('/slow/1500?k=3'))
+    slow.start()
+    try:
+        b.wait_requests(n + 1, timeout=5)  # the slow fetch holds the entry
+        r = p.get('/headers?k=3', headers=inm)
+        assert (r.status, _xc(r), r.body) == (304, 'UPDATING', b''), r
+    finally:
+        slow.join(10)
+
+
+_BG_CONF = """
+proxy_cache_path {prefix}/cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    %s
+    location / {
+        proxy_pass http://127.0.0.1:{b};
+        proxy_cache c;
+        proxy_cache_key $arg_k;
+        proxy_cache_valid 200 1s;
+        proxy_cache_background_update on;
+        %%s
+    }
+}""" % HDR
+
+
+def test_cache_background_update(t):
+    """proxy_cache_background_update on with proxy_cache_use_stale
+    updating: the request that finds the entry expired gets it at once as
+    STALE while the entry is fetched again on its own (the backend holds
+    that fetch: the answer does not wait for it); requests meanwhile get
+    UPDATING; once the fetch is done the next request is a HIT with the
+    new body. A failed update leaves the entry and its lock free."""
+    b = t.backend('b')
+    p = t.proxy(_BG_CONF % 'proxy_cache_use_stale updating;', b=b)
+    r1 = p.get('/headers?k=1')
+    assert _xc(r1) == 'MISS'
+    time.sleep(2.1)  # expired (valid 1s; nginx counts whole seconds)
+    n = b.count()
+    b_key = 'bg'
+    r = p.get('/hold/%s?k=1' % b_key)  # the backend answers only when released
+    assert (r.status, _xc(r), r.body) == (200, 'STALE', r1.body), (r.headers, r.body, r1.body)
+    b.wait_requests(n + 1, timeout=5)  # the update is at the backend, held
+    r = p.get('/headers?k=1')
+    assert (r.status, _xc(r), r.body) == (200, 'UPDATING', r1.body), r
+    assert b.count() == n + 1  # UPDATING: not fetched again
+    b.release(b_key)
+    r = wait_for(lambda: (lambda r: r if _xc(r) == 'HIT' else None)(p.get('/x?k=1')),
+                 timeout=10, what='HIT after the update')
+    assert r.json()['path'] == '/hold/%s' % b_key, r.body
+    assert b.count() == n + 1
+    # a failed update (the backend gone) leaves the entry as it was and
+    # gives its lock back: a later request starts another one (STALE)
+    time.sleep(2.1)
+    b.stop()
+    r = p.get('/y?k=1')
+    assert (_xc(r), r.json()['path']) == ('STALE', '/hold/%s' % b_key), r
+    wait_for(lambda: _xc(p.get('/z?k=1')) == 'STALE', timeout=10,
+             what='STALE again after a failed update')
+    # without use_stale updating the flag does nothing: an expired entry
+    # is fetched in the foreground (EXPIRED)
+    b2 = t.backend('b2')
+    p2 = t.proxy(_BG_CONF % '', b=b2)
+    assert _xc(p2.get('/headers?k=2')) == 'MISS'
+    time.sleep(2.1)
+    r = p2.get('/other?k=2')
+    assert (_xc(r), r.json()['path']) == ('EXPIRED', '/other'), r
+    # a chunked answer (HTTP/1.1 upstream) is stored whole by the update
+    b3 = t.backend('b3')
+    p3 = t.proxy(_BG_CONF % 'proxy_cache_use_stale updating; proxy_http_version 1.1;', b=b3)
+    assert _xc(p3.get('/headers?k=3')) == 'MISS'
+    time.sleep(2.1)
+    r = p3.get('/chunked?k=3')
+    assert _xc(r) == 'STALE', r
+    r = wait_for(lambda: (lambda r: r if _xc(r) == 'HIT' else None)(p3.get('/x?k=3')),
+                 timeout=10, what='HIT after the chunked update')
+    assert r.body == b'alpha\nbeta\ngamma\n' and b3.count() == 2, r
+    # a variant (Vary) is updated as itself
+    gz = {'Accept-Encoding': 'gzip'}
+    u = '/headers?k=4&Vary=Accept-Encoding&v='
+    assert _xc(p3.get(u + '1', headers=gz)) == 'MISS'
+    time.sleep(2.1)
+    assert _xc(p3.get(u + '2', headers=gz)) == 'STALE'
+    r = wait_for(lambda: (lambda r: r if _xc(r) == 'HIT' else None)(
+        p3.get(u + '3', headers=gz)), timeout=10, what='HIT after the variant update')
+    assert r.json()['query'].endswith('v=2'), r.body
+    assert _xc(p3.get(u + '5')) == 'MISS'  # the other variant was never stored

@@ -4,8 +4,10 @@
  * layout, Cache-Control parsing, the validity decision (X-Accel-Expires,
  * Cache-Control, Expires, Set-Cookie, Vary, proxy_ignore_headers,
  * proxy_cache_valid per status and `any`), the directives' nginx messages,
- * defaults and inheritance, and a zone's start over an existing directory
- * (temp files of a stopped process removed, junk files dropped).
+ * defaults and inheritance, a zone's start over an existing directory
+ * (temp files of a stopped process removed, junk files dropped), HTTP
+ * dates, entity-tag lists, nginx's not_modified decision and Vary variant
+ * keys.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -139,7 +141,7 @@ ParameterizedTest(struct cc_case *c, cache, cache_control)
 /* validity: headers "Name: value" lines joined by '\n'. */
 struct valid_case {
 	int status;
-	char headers[160];
+	char headers[200];
 	int ignore;
 	int64_t want;
 };
@@ -160,7 +162,12 @@ static struct valid_case validity_cases[] = {
 	{200, "Set-Cookie: a=b", 0, -1},
 	{200, "Set-Cookie: a=b", CACHE_IGN_SET_COOKIE, 600},
 	{200, "Vary: *", 0, -1},
-	{200, "Vary: Accept-Encoding", 0, -1},
+	{200, "Vary: Accept-Encoding", 0, 600}, /* stored per variant */
+	{200, "Vary: Accept-Encoding, *", 0, -1},
+	{200,
+	 "Vary: Accept-Encoding, Accept-Language, User-Agent, Cookie, Origin, "
+	 "Authorization, X-Forwarded-Proto, X-Requested-With, X-Long-Header-Name-1",
+	 0, -1}, /* over 128 bytes: nginx does not cache it */
 	{200, "Vary: Accept-Encoding", CACHE_IGN_VARY, 600},
 	{200, "X-Accel-Expires: 30\nCache-Control: max-age=5", 0, 30},
 	{200, "X-Accel-Expires: 0", 0, -1},
@@ -283,7 +290,8 @@ Test(cache, defaults_and_inheritance)
 		      "location /b { proxy_pass http://127.0.0.1:9; proxy_cache off; "
 		      "proxy_cache_methods POST; proxy_cache_lock on; proxy_cache_min_uses 3; "
 		      "proxy_cache_use_stale error http_502; proxy_ignore_headers Set-Cookie; "
-		      "proxy_cache_revalidate on; }\n"
+		      "proxy_cache_revalidate on; proxy_cache_convert_head off; "
+		      "if_modified_since before; proxy_cache_background_update on; }\n"
 		      "}\n}\n",
 		 dir);
 	c = cfgtest_load(&t, conf, err, sizeof(err));
@@ -306,6 +314,8 @@ Test(cache, defaults_and_inheritance)
 	cr_expect_eq(a->cache.use_stale, 0);
 	cr_expect_eq(a->cache.revalidate, 0);
 	cr_expect_eq(a->cache.background_update, 0);
+	cr_expect_eq(a->cache.convert_head, 1);
+	cr_expect_eq(a->cache.ims_mode, CACHE_IMS_EXACT);
 	cr_expect_null(b->cache.zc);
 	cr_expect_eq(b->cache.methods, CACHE_M_GET | CACHE_M_HEAD | CACHE_M_POST);
 	cr_expect_eq(b->cache.lock, 1);
@@ -313,6 +323,9 @@ Test(cache, defaults_and_inheritance)
 	cr_expect_eq(b->cache.use_stale, CACHE_STALE_ERROR | CACHE_STALE_502);
 	cr_expect_eq(b->cache.ignore, CACHE_IGN_SET_COOKIE);
 	cr_expect_eq(b->cache.revalidate, 1);
+	cr_expect_eq(b->cache.convert_head, 0);
+	cr_expect_eq(b->cache.ims_mode, CACHE_IMS_BEFORE);
+	cr_expect_eq(b->cache.background_update, 1);
 	cfg_unref(c);
 	cfgtest_cleanup(&t);
 	snprintf(conf, sizeof(conf), "rm -rf %s", dir);
@@ -368,4 +381,159 @@ Test(cache, zone_start_cleans_dir)
 	cr_expect_eq(cache_zone_stats("ut", &st), -ENOENT);
 	snprintf(p, sizeof(p), "rm -rf %s", dir);
 	cr_expect_eq(system(p), 0);
+}
+
+/* ---- conditions (nginx's not_modified filter) and variants ---- */
+
+static struct lstr ls(const char *s)
+{
+	return (struct lstr){s, strlen(s)};
+}
+
+Test(cache, http_time_formats)
+{
+	/* the three forms of RFC 9110, as ngx_parse_http_time reads them */
+	cr_expect_eq(cache_http_time("Tue, 14 Nov 2023 22:13:20 GMT", 29), NOW);
+	cr_expect_eq(cache_http_time("Tuesday, 14-Nov-23 22:13:20 GMT", 31), NOW);
+	cr_expect_eq(cache_http_time("Tue Nov 14 22:13:20 2023", 24), NOW);
+	cr_expect_eq(cache_http_time("Sun Nov  6 08:49:37 1994", 24), 784111777);
+	cr_expect_eq(cache_http_time("Sun, 06 Nov 1994 08:49:37 GMT", 29), 784111777);
+	cr_expect_eq(cache_http_time("Thu, 01 Jan 1970 00:00:00 GMT", 29), 0);
+	cr_expect_eq(cache_http_time("Thu, 29 Feb 2024 00:00:00 GMT", 29), 1709164800);
+	cr_expect_eq(cache_http_time("garbage", 7), -1);
+	cr_expect_eq(cache_http_time("Tue, 14 Foo 2023 22:13:20 GMT", 29), -1);
+	cr_expect_eq(cache_http_time("Tue, 14 Nov 2023 25:13:20 GMT", 29), -1);
+	cr_expect_eq(cache_http_time("Tue, 14 Nov 2023 22:13", 22), -1);
+	cr_expect_eq(cache_http_time("", 0), -1);
+}
+
+Test(cache, etag_match)
+{
+	cr_expect(cache_etag_match(ls("\"a\""), ls("\"a\""), false));
+	cr_expect(cache_etag_match(ls("*"), ls(""), false));
+	cr_expect(cache_etag_match(ls("\"x\", \"a\""), ls("\"a\""), false));
+	cr_expect(cache_etag_match(ls("\"x\",\"a\" "), ls("\"a\""), false));
+	cr_expect_not(cache_etag_match(ls("\"ab\""), ls("\"a\""), false));
+	cr_expect_not(cache_etag_match(ls("\"a\"b"), ls("\"a\""), false));
+	cr_expect_not(cache_etag_match(ls("\"a\""), ls(""), false));
+	/* weak comparison (If-None-Match) ignores W/ on either side */
+	cr_expect(cache_etag_match(ls("W/\"a\""), ls("\"a\""), true));
+	cr_expect(cache_etag_match(ls("\"a\""), ls("W/\"a\""), true));
+	cr_expect(cache_etag_match(ls("\"x\", W/\"a\""), ls("W/\"a\""), true));
+	/* strong comparison (If-Match) does not */
+	cr_expect_not(cache_etag_match(ls("W/\"a\""), ls("\"a\""), false));
+	cr_expect_not(cache_etag_match(ls("\"a\""), ls("W/\"a\""), false));
+}
+
+Test(cache, cond_eval)
+{
+	const char *lm = "Tue, 14 Nov 2023 22:13:20 GMT";
+	const char *before = "Mon, 13 Nov 2023 22:13:20 GMT";
+	const char *after = "Wed, 15 Nov 2023 22:13:20 GMT";
+	struct lstr et = ls("\"v1\""), l = ls(lm), none = {NULL, 0};
+	struct cache_cond q;
+
+#define EVAL(st, e, m, mode) cache_cond_eval(&q, st, e, m, mode)
+	memset(&q, 0, sizeof(q));
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 0);
+	q.inm = ls("\"v1\"");
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 304);
+	cr_expect_eq(EVAL(404, et, l, CACHE_IMS_EXACT), 0); /* 200s only */
+	cr_expect_eq(EVAL(200, none, l, CACHE_IMS_EXACT), 0);
+	q.inm = ls("\"v2\"");
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 0);
+	/* If-Modified-Since: exact, before, off */
+	memset(&q, 0, sizeof(q));
+	q.ims = ls(lm);
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 304);
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_OFF), 0);
+	cr_expect_eq(EVAL(200, et, none, CACHE_IMS_EXACT), 0);
+	q.ims = ls(after);
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 0);
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_BEFORE), 304);
+	q.ims = ls(before);
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_BEFORE), 0);
+	/* both: each must say "not modified" */
+	q.ims = ls(lm);
+	q.inm = ls("\"v2\"");
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 0);
+	q.inm = ls("\"v1\"");
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 304);
+	/* If-Match, If-Unmodified-Since: 412 */
+	memset(&q, 0, sizeof(q));
+	q.im = ls("\"x\"");
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 412);
+	q.im = ls("\"v1\"");
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 0);
+	q.im = ls("*");
+	cr_expect_eq(EVAL(200, none, l, CACHE_IMS_EXACT), 0);
+	memset(&q, 0, sizeof(q));
+	q.ius = ls(before);
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 412);
+	q.ius = ls(lm);
+	cr_expect_eq(EVAL(200, et, l, CACHE_IMS_EXACT), 0);
+	cr_expect_eq(EVAL(200, et, none, CACHE_IMS_EXACT), 412);
+	cr_expect_eq(EVAL(404, et, l, CACHE_IMS_EXACT), 0);
+#undef EVAL
+}
+
+Test(cache, cond_of_request)
+{
+	struct h1_header h[] = {
+		{.name = {"Host", 4}, .value = {"a", 1}},
+		{.name = {"if-none-match", 13}, .value = {"\"x\"", 3}},
+		{.name = {"If-Modified-Since", 17}, .value = {"d", 1}},
+		{.name = {"If-Range", 8}, .value = {"r", 1}},
+	};
+	struct cache_cond q;
+
+	cache_cond_of(h, ARRAY_SIZE(h), &q);
+	cr_expect_eq(q.inm.len, 3);
+	cr_expect_eq(q.ims.len, 1);
+	cr_expect_eq(q.im.len, 0);
+	cr_expect_eq(q.ius.len, 0);
+}
+
+Test(cache, variant_key)
+{
+	uint8_t main[16], k1[16], k2[16], k3[16], k4[16], k5[16];
+	char scratch[512];
+	struct h1_header gz[] = {
+		{.name = {"Host", 4}, .value = {"a", 1}},
+		{.name = {"accept-encoding", 15}, .value = {"gzip", 4}},
+	};
+	struct h1_header plain[] = {{.name = {"Host", 4}, .value = {"a", 1}}};
+	struct h1_header other_host[] = {
+		{.name = {"Host", 4}, .value = {"b", 1}},
+		{.name = {"Accept-Encoding", 15}, .value = {"gzip", 4}},
+	};
+
+	cache_md5("k", 1, main);
+	cr_assert_eq(
+		cache_variant_key(main, ls("Accept-Encoding"), gz, 2, scratch, sizeof(scratch), k1),
+		0);
+	cr_assert_eq(cache_variant_key(main, ls("Accept-Encoding"), plain, 1, scratch,
+				       sizeof(scratch), k2),
+		     0);
+	/* a header not named in Vary does not count; names match any case */
+	cr_assert_eq(cache_variant_key(main, ls("accept-encoding"), other_host, 2, scratch,
+				       sizeof(scratch), k3),
+		     0);
+	cr_expect_neq(memcmp(k1, k2, 16), 0);
+	cr_expect_eq(memcmp(k1, k3, 16), 0);
+	cr_expect_neq(memcmp(k1, main, 16), 0);
+	/* a second header in the list makes another key */
+	cr_assert_eq(cache_variant_key(main, ls("Accept-Encoding, Host"), gz, 2, scratch,
+				       sizeof(scratch), k4),
+		     0);
+	cr_expect_neq(memcmp(k1, k4, 16), 0);
+	/* another main key, another variant */
+	cache_md5("j", 1, k5);
+	cr_assert_eq(
+		cache_variant_key(k5, ls("Accept-Encoding"), gz, 2, scratch, sizeof(scratch), k5),
+		0);
+	cr_expect_neq(memcmp(k1, k5, 16), 0);
+	/* "*" and lists that do not fit */
+	cr_expect_eq(cache_variant_key(main, ls("*"), gz, 2, scratch, sizeof(scratch), k5), -1);
+	cr_expect_eq(cache_variant_key(main, ls("Accept-Encoding"), gz, 2, scratch, 20, k5), -1);
 }
