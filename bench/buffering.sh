@@ -8,6 +8,9 @@
 #          how long the client takes ($request_time), from the access log
 #   req/s  wrk, CONNS fast clients, a 1 MiB answer (the cost of buffering
 #          when clients keep up)
+# Then request bodies, proxy_request_buffering on and off: wrk, CONNS
+# clients each POSTing 1 MiB (the backend reads and discards it): req/s and
+# the proxy's CPU time per request (utime+stime from /proc, ms).
 # The proxy runs on PROXY_CPU, wrk, the client and the backend on LOAD_CPU.
 #
 #   bench/buffering.sh   [DURATION=5] [CONNS=8] [RATE=8] [PROXY_CPU=0] [LOAD_CPU=1]
@@ -30,6 +33,7 @@ bench_workdir lbd-bench-buffering
 demo_backend_start "$LOAD_CPU"
 
 MODE=on
+RBUF=on
 nginx_conf() { # PORT NAME
 	cat <<EOF
 worker_processes 1;
@@ -43,8 +47,11 @@ http {
     server {
         listen 127.0.0.1:$1;
         proxy_temp_path $work/$2/proxy_temp;
+        client_body_temp_path $work/$2/client_body_temp;
+        client_max_body_size 2m;
         location / { proxy_pass http://b; proxy_http_version 1.1;
-                     proxy_set_header Connection ""; proxy_buffering $MODE; }
+                     proxy_set_header Connection ""; proxy_buffering $MODE;
+                     proxy_request_buffering $RBUF; }
     }
 }
 EOF
@@ -82,6 +89,33 @@ for target in nginx lbd; do
 		rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
 		mbs=$(awk '/^Transfer\/sec/ {v = $2; if (v ~ /GB/) v *= 1024; sub(/[A-Za-z]+$/, "", v); print v}' <<<"$out")
 		printf '%-6s %-4s %14s %14s %10s %8s\n' "$target" "$MODE" "$up" "$rt" "$rps" "$mbs"
+		kill -QUIT "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
+done
+
+# Request bodies: 1 MiB POSTs, proxy_request_buffering on / off.
+cat >"$work/post.lua" <<'EOF'
+wrk.method = "POST"
+wrk.body = string.rep("x", 1048576)
+wrk.headers["Content-Type"] = "application/octet-stream"
+EOF
+echo
+printf '%-6s %-7s %10s %8s %14s\n' target reqbuf 'req/s' 'MB/s' 'cpu ms/req'
+MODE=on
+for target in nginx lbd; do
+	for RBUF in on off; do
+		start_target "$target"
+		c0=$(proc_ticks "$pid")
+		out=$(taskset -c "$LOAD_CPU" timeout $((DURATION + 10)) wrk -t1 -c"$CONNS" \
+			-d"${DURATION}s" -s "$work/post.lua" "http://127.0.0.1:$port/bench")
+		c1=$(proc_ticks "$pid")
+		rps=$(awk '/^Requests\/sec/ {print $2}' <<<"$out")
+		n=$(awk '/requests in/ {print $1}' <<<"$out")
+		mbs=$(awk -v r="$rps" 'BEGIN {printf "%.0f", r * 1.048576}')
+		cpu=$(awk -v t=$((c1 - c0)) -v n="$n" -v hz="$(getconf CLK_TCK)" \
+			'BEGIN {printf "%.3f", n ? t * 1000 / hz / n : 0}')
+		printf '%-6s %-7s %10s %8s %14s\n' "$target" "$RBUF" "$rps" "$mbs" "$cpu"
 		kill -QUIT "$pid" 2>/dev/null || true
 		wait "$pid" 2>/dev/null || true
 	done

@@ -30,6 +30,7 @@ struct tls_conn;
 struct realip_state;
 struct cache_req;
 struct pbuf;
+struct rbody;
 struct h2_conn;
 struct h2_stream;
 
@@ -90,6 +91,9 @@ struct http_req {
 	int body_fd;		       /* spooled body (tmpfile) or -1 */
 	struct buf body_mem;	       /* small bodies in memory */
 	bool body_done;		       /* whole body read */
+	struct rbody *rbody;	       /* proxy_request_buffering off: the body
+					* streamed upstream (proxy.c, request
+					* pool), NULL when read whole first */
 
 	/* routing */
 	struct cfg_srv *srv;	    /* chosen server block */

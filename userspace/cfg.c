@@ -586,6 +586,7 @@ static int set_http(struct build *b, struct cfg_node *n, struct scope *s, const 
 	srv_unset(h->srv_http);
 	cfg_tls_init(&h->tls);
 	b->cfg->http = h;
+	b->http_end = (struct cfg_node){.file = n->file, .line = n->close_line};
 	in.http = h;
 	in.loc = &h->loc;
 	in.ctx = C_HTTP;
@@ -1460,16 +1461,14 @@ static const struct dir dirs[] = {
 	{"proxy_next_upstream_tries", C_HSL, 1, 1, false, set_num, LOC(proxy_next_upstream_tries)},
 	{"proxy_next_upstream_timeout", C_HSL, 1, 1, false, set_msec,
 	 LOC(proxy_next_upstream_timeout)},
-	{"proxy_buffering", C_HSL, 1, 1, false, cfg_set_buffering, LOC(proxy_buffering)},
-	{"proxy_request_buffering", C_HSL, 1, 1, false, cfg_set_buffering,
-	 LOC(proxy_request_buffering)},
+	{"proxy_buffering", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_buffering)},
+	{"proxy_request_buffering", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_request_buffering)},
 	{"proxy_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(proxy_buffer_size)},
 	{"proxy_buffers", C_HSL, 2, 2, false, cfg_set_proxy_buffers, B_NONE, 0},
-	{"proxy_busy_buffers_size", C_HSL, 1, 1, false, cfg_set_busy_buffers,
-	 LOC(proxy_busy_buffers_size)},
+	{"proxy_busy_buffers_size", C_HSL, 1, 1, false, cfg_set_size, LOC(proxy_busy_buffers_size)},
 	{"proxy_max_temp_file_size", C_HSL, 1, 1, false, cfg_set_size,
 	 LOC(proxy_max_temp_file_size)},
-	{"proxy_temp_file_write_size", C_HSL, 1, 1, false, cfg_set_busy_buffers,
+	{"proxy_temp_file_write_size", C_HSL, 1, 1, false, cfg_set_size,
 	 LOC(proxy_temp_file_write_size)},
 	{"proxy_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_hide_header)},
 	{"proxy_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_pass_header)},
@@ -1693,9 +1692,9 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(proxy_buffer_size, 4096);
 	MERGE(proxy_buffers_num, 8);
 	MERGE(proxy_buffers_size, 4096);
-	MERGE(proxy_busy_buffers_size, 8192);
+	MERGE(proxy_busy_buffers_size, CFG_UNSET); /* cfg_proxy_bufs_check() */
 	MERGE(proxy_max_temp_file_size, (int64_t)1024 << 20);
-	MERGE(proxy_temp_file_write_size, 8192);
+	MERGE(proxy_temp_file_write_size, CFG_UNSET);
 	MERGE_PTR(proxy_temp_path);
 	if (!l->proxy_temp_path)
 		l->proxy_temp_path = full_path(b, b->cfg->prefix, "proxy_temp");
@@ -1907,6 +1906,22 @@ static int default_access_log(struct build *b, struct cfg_http *h)
 	return 0;
 }
 
+/* check_tree - the checks nginx makes when it merges a location (its
+ * buffer sizes), for L and every location inside. 0 or -1. */
+static int check_tree(struct build *b, struct cfg_loc *l)
+{
+	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
+	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
+
+	if (cfg_proxy_bufs_check(b, l, &b->http_end))
+		return -1;
+	for (int k = 0; k < 4; k++)
+		for (int i = 0; i < counts[k]; i++)
+			if (check_tree(b, lists[k][i]))
+				return -1;
+	return 0;
+}
+
 static int finish_http(struct build *b, struct cfg_http *h)
 {
 	if (default_access_log(b, h))
@@ -1937,6 +1952,12 @@ static int finish_http(struct build *b, struct cfg_http *h)
 		if (bind_tree(b, &srv->loc))
 			return -1;
 	}
+	/* after every merge: a level's defaults are its own, not inherited */
+	if (check_tree(b, &h->loc))
+		return -1;
+	for (int i = 0; i < h->nservers; i++)
+		if (check_tree(b, &h->servers[i]->loc))
+			return -1;
 	if (group_listens(b, h))
 		return -1;
 	if (cfg_tls_finish(b, h))

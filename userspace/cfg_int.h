@@ -80,6 +80,7 @@ struct build {
 	size_t errlen;
 	struct ups_group **groups; /* every group, named first */
 	int ngroups, capgroups;
+	struct cfg_node http_end; /* the http block's "}": where nginx reports merge errors */
 };
 
 /* cfg_fail - set b->err to the message plus " in FILE:LINE"; returns -1. */
@@ -113,8 +114,9 @@ int cfg_set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s, c
 int cfg_set_http_version(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
-int cfg_set_buffering(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-int cfg_set_busy_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_proxy_bufs_check - nginx's merge-time checks of L's buffer sizes,
+ * reported at WHERE; fills the unset busy/temp-file-write sizes. 0 or -1. */
+int cfg_proxy_bufs_check(struct build *b, struct cfg_loc *l, const struct cfg_node *where);
 int cfg_set_proxy_buffers(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
 int cfg_set_proxy_redirect(struct build *b, struct cfg_node *n, struct scope *s,

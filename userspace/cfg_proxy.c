@@ -201,30 +201,37 @@ int cfg_set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s, 
 	return 0;
 }
 
-/* proxy_buffering and proxy_request_buffering. Response buffering is
- * pbuf.c; request bodies are always read whole before the upstream is
- * contacted, so `proxy_request_buffering off` says so. */
-int cfg_set_buffering(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
-{
-	int *f = (int *)((char *)s->loc + d->off);
+/* The sizes nginx compares the busy, temp file write and max temp file
+ * sizes to: the larger of proxy_buffer_size and one proxy_buffers buffer
+ * (the unit nginx reads the upstream in). */
+#define BUFS_MSG \
+	"the maximum of the value of \"proxy_buffer_size\" and one of the \"proxy_buffers\""
 
-	if (cfg_set_flag(b, n, s, d))
-		return -1;
-	if (strcmp(n->name, "proxy_request_buffering") == 0 && !*f)
-		cfg_warn(
-			n,
-			"\"proxy_request_buffering off\" is not supported by this lbd build yet: request bodies are read whole before the upstream is contacted");
-	return 0;
-}
-
-/* proxy_busy_buffers_size, proxy_temp_file_write_size: sizes accepted and
- * checked, with no effect (pbuf.c sends from every buffer as the client
- * drains and writes the temp file as the bytes come). */
-int cfg_set_busy_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_proxy_bufs_check(struct build *b, struct cfg_loc *l, const struct cfg_node *where)
 {
-	if (cfg_set_size(b, n, s, d))
-		return -1;
-	cfg_warn(n, "\"%s\" has no effect in this lbd build: its value is fixed", n->name);
+	int64_t size = LBD_MAX(l->proxy_buffer_size, l->proxy_buffers_size);
+
+	if (l->proxy_busy_buffers_size == CFG_UNSET)
+		l->proxy_busy_buffers_size = 2 * size;
+	if (l->proxy_temp_file_write_size == CFG_UNSET)
+		l->proxy_temp_file_write_size = 2 * size;
+	if (l->proxy_busy_buffers_size < size)
+		return cfg_fail(
+			b, where,
+			"\"proxy_busy_buffers_size\" must be equal to or greater than " BUFS_MSG);
+	if (l->proxy_busy_buffers_size >
+	    (int64_t)(l->proxy_buffers_num - 1) * l->proxy_buffers_size)
+		return cfg_fail(
+			b, where,
+			"\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus one buffer");
+	if (l->proxy_temp_file_write_size < size)
+		return cfg_fail(
+			b, where,
+			"\"proxy_temp_file_write_size\" must be equal to or greater than " BUFS_MSG);
+	if (l->proxy_max_temp_file_size != 0 && l->proxy_max_temp_file_size < size)
+		return cfg_fail(
+			b, where,
+			"\"proxy_max_temp_file_size\" must be equal to zero to disable temporary files usage or must be equal to or greater than " BUFS_MSG);
 	return 0;
 }
 

@@ -18,13 +18,21 @@
  * never rewritten (pages given to sendfile(2) may still sit in a socket
  * queue); past that, the ring alone buffers.
  *
+ * The proxy_buffers memory is split as nginx uses it when a temp file may
+ * be written: proxy_busy_buffers_size bytes (the ring) wait for the
+ * client, the rest stages bytes for the file, written
+ * proxy_temp_file_write_size bytes at a time (nginx writes its full
+ * buffers to the file in such batches while the busy ones are sent). So
+ * the order is ring, file, stage: a staged byte is sent from memory when
+ * the file has nothing unsent before it, else written once the stage is
+ * full. Without a temp file (proxy_max_temp_file_size 0) all of the memory
+ * is ring, as all of nginx's buffers then wait for the client.
+ *
  * Owns struct pbuf (request pool) and its temp file (O_TMPFILE: never has
  * a name, so nothing is left behind whatever happens; nginx unlinks its
- * file right after creating it). The ring comes from the request pool on
- * the first byte buffered: a response whose client keeps up allocates
- * nothing. proxy_busy_buffers_size and proxy_temp_file_write_size are
- * accepted with fixed behaviour: every buffered byte may be sent, the file
- * is written as the bytes come.
+ * file right after creating it). The ring and the stage come from the
+ * request pool on first use: a response whose client keeps up allocates
+ * nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -43,14 +51,17 @@
 
 /* struct pbuf - the buffered part of one response. */
 struct pbuf {
-	char *mem;	/* ring storage (request pool), NULL until first use */
-	size_t cap;	/* ring size: proxy_buffers NUM*SIZE */
-	size_t head;	/* offset of the oldest buffered byte in mem */
-	size_t len;	/* bytes in the ring */
-	int fd;		/* temp file, -1 until the ring first overflows */
-	off_t frd, fwr; /* file bytes [frd, fwr) are buffered (after the ring's) */
-	off_t fmax;	/* proxy_max_temp_file_size: fwr never passes it */
-	bool no_file;	/* the temp file failed (logged once): memory only */
+	char *mem;	   /* ring storage (request pool), NULL until first use */
+	size_t cap;	   /* ring size: proxy_buffers NUM*SIZE */
+	size_t head;	   /* offset of the oldest buffered byte in mem */
+	size_t len;	   /* bytes in the ring */
+	int fd;		   /* temp file, -1 until the ring first overflows */
+	off_t frd, fwr;	   /* file bytes [frd, fwr) are buffered (after the ring's) */
+	off_t fmax;	   /* proxy_max_temp_file_size: fwr never passes it */
+	bool no_file;	   /* the temp file failed (logged once): memory only */
+	char *stage;	   /* bytes after the file's, not written yet (pool) */
+	size_t scap;	   /* stage size: one temp file write; 0: write as bytes come */
+	size_t soff, slen; /* stage bytes [soff, slen) are buffered */
 };
 
 bool pbuf_wanted(const struct conn *c, const struct h1_header *h, size_t n)
@@ -79,6 +90,13 @@ int pbuf_begin(struct conn *c)
 	b->cap = (size_t)l->proxy_buffers_num * (size_t)l->proxy_buffers_size;
 	b->fd = -1;
 	b->fmax = (off_t)l->proxy_max_temp_file_size;
+	if (b->fmax > 0 && l->proxy_busy_buffers_size > 0 &&
+	    (size_t)l->proxy_busy_buffers_size < b->cap) {
+		b->scap = b->cap - (size_t)l->proxy_busy_buffers_size;
+		b->cap = (size_t)l->proxy_busy_buffers_size;
+		if (l->proxy_temp_file_write_size > 0)
+			b->scap = LBD_MIN(b->scap, (size_t)l->proxy_temp_file_write_size);
+	}
 	c->req.pb = b;
 	return 0;
 }
@@ -139,28 +157,82 @@ static int temp_open(struct conn *c, struct pbuf *b)
 	return 0;
 }
 
-/* file_put - append what the file may still take of P[0..n); bytes taken. */
-static size_t file_put(struct conn *c, struct pbuf *b, const char *p, size_t n)
+/* file_write - append P[0..n) to the temp file; bytes written (short
+ * only on an error, logged once: memory only from then on). */
+static size_t file_write(struct conn *c, struct pbuf *b, const char *p, size_t n)
 {
+	size_t done = 0;
 	ssize_t w;
 
-	if (b->no_file || b->fwr >= b->fmax || (b->fd < 0 && temp_open(c, b)))
+	if (b->no_file || (b->fd < 0 && temp_open(c, b)))
 		return 0;
-	n = (size_t)LBD_MIN((off_t)n, b->fmax - b->fwr);
-	do
-		w = pwrite(b->fd, p, n, b->fwr);
-	while (w == -1 && errno == EINTR);
-	if (w <= 0) {
-		log_emit(
-			c->req.loc->error_log, LOG_CRIT,
-			"pwrite() to a temporary file in \"%s\" failed (%d: %s): buffering in memory only",
-			c->req.loc->proxy_temp_path, w ? errno : ENOSPC,
-			strerror(w ? errno : ENOSPC));
-		b->no_file = true;
-		return 0;
+	while (done < n) {
+		do
+			w = pwrite(b->fd, p + done, n - done, b->fwr);
+		while (w == -1 && errno == EINTR);
+		if (w <= 0) {
+			log_emit(
+				c->req.loc->error_log, LOG_CRIT,
+				"pwrite() to a temporary file in \"%s\" failed (%d: %s): buffering in memory only",
+				c->req.loc->proxy_temp_path, w ? errno : ENOSPC,
+				strerror(w ? errno : ENOSPC));
+			b->no_file = true;
+			break;
+		}
+		b->fwr += w;
+		done += (size_t)w;
 	}
-	b->fwr += w;
-	return (size_t)w;
+	return done;
+}
+
+/* stage_write - the stage is full: write its unsent bytes to the file.
+ * 0, or -1 (the bytes stay staged, sent from memory). */
+static int stage_write(struct conn *c, struct pbuf *b)
+{
+	size_t w = file_write(c, b, b->stage + b->soff, b->slen - b->soff);
+
+	b->soff += w;
+	if (b->soff < b->slen)
+		return -1;
+	b->soff = b->slen = 0;
+	return 0;
+}
+
+/* file_put - append what the file (with the stage before it) may still
+ * take of P[0..n); bytes taken. With a stage, writes are of exactly its
+ * size: from P when the stage is empty, else from the stage once full. */
+static size_t file_put(struct conn *c, struct pbuf *b, const char *p, size_t n)
+{
+	off_t room = b->fmax - b->fwr - (off_t)(b->slen - b->soff);
+	size_t taken = 0;
+
+	if (b->no_file || room <= 0)
+		return 0;
+	n = (size_t)LBD_MIN((off_t)n, room);
+	if (!b->scap)
+		return file_write(c, b, p, n);
+	if (!b->stage && !(b->stage = pool_alloc(&c->pool, b->scap)))
+		return 0;
+	while (taken < n) {
+		size_t k;
+
+		if (b->soff == b->slen && n - taken >= b->scap) {
+			k = file_write(c, b, p + taken, b->scap);
+			taken += k;
+			if (k < b->scap)
+				break;
+			continue;
+		}
+		if (b->soff == b->slen)
+			b->soff = b->slen = 0;
+		k = LBD_MIN(n - taken, b->scap - b->slen);
+		memcpy(b->stage + b->slen, p + taken, k);
+		b->slen += k;
+		taken += k;
+		if (b->slen == b->scap && stage_write(c, b))
+			break;
+	}
+	return taken;
 }
 
 size_t pbuf_putv(struct conn *c, const struct iovec *iov, int n)
@@ -175,7 +247,7 @@ size_t pbuf_putv(struct conn *c, const struct iovec *iov, int n)
 		while (len) {
 			size_t k = 0;
 
-			if (b->frd == b->fwr) /* the file holds nothing: the ring first */
+			if (b->frd == b->fwr && b->soff == b->slen) /* nothing after the ring */
 				k = ring_put(c, b, p, len);
 			if (!k && b->mem)
 				k = file_put(c, b, p, len);
@@ -194,12 +266,13 @@ size_t pbuf_putv(struct conn *c, const struct iovec *iov, int n)
  * head goes out first, so what is left is body (chunk framing aside). */
 static int uncount(struct conn *c, struct pbuf *b)
 {
-	uint64_t left = b->len + (uint64_t)(b->fwr - b->frd);
+	uint64_t left = b->len + (uint64_t)(b->fwr - b->frd) + (b->slen - b->soff);
 
 	c->req.bytes_sent -= LBD_MIN(left, c->req.bytes_sent);
 	c->req.body_bytes_sent -= LBD_MIN(left, c->req.body_bytes_sent);
 	b->len = 0;
 	b->frd = b->fwr;
+	b->soff = b->slen = 0;
 	return -1;
 }
 
@@ -239,6 +312,16 @@ int pbuf_flush(struct conn *c)
 		if (!b->len && b->frd < b->fwr) {
 			if (file_send(c, b) == -1)
 				return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : uncount(c, b);
+			continue;
+		}
+		if (!b->len && b->soff < b->slen) { /* staged: straight from memory */
+			iov[0] = (struct iovec){b->stage + b->soff, b->slen - b->soff};
+			w = http_writev(c, iov, 1);
+			if (w == -1)
+				return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : uncount(c, b);
+			b->soff += (size_t)w;
+			if (b->soff == b->slen)
+				b->soff = b->slen = 0;
 			continue;
 		}
 		if (!b->len) {

@@ -34,6 +34,7 @@
 #include "ksplice.h"
 #include "log.h"
 #include "pbuf.h"
+#include "reqbody.h"
 #include "tunnel.h"
 #include "ups.h"
 #include "var.h"
@@ -382,114 +383,6 @@ static void up_release(struct uconn *u, bool failed)
 
 /* ---- request body ---------------------------------------------------------------- */
 
-static int spool_open(struct conn *c)
-{
-	int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-	if (fd == -1) {
-		char tmpl[] = "/tmp/lbd-body-XXXXXX";
-
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd == -1)
-			return -errno;
-		unlink(tmpl);
-	}
-	c->req.body_fd = fd;
-	return 0;
-}
-
-/* body_store - append decoded body bytes: memory up to
- * client_body_buffer_size, then a temporary file. */
-static int body_store(struct conn *c, const char *p, size_t n)
-{
-	struct http_req *r = &c->req;
-	struct buf *m = &r->body_mem;
-
-	if (r->body_fd < 0 && m->end + n <= (size_t)r->loc->client_body_buffer_size) {
-		if (m->cap < m->end + n) {
-			size_t cap = (size_t)r->loc->client_body_buffer_size;
-			char *d = realloc(m->data, cap);
-
-			if (!d)
-				return -ENOMEM;
-			m->data = d;
-			m->cap = cap;
-		}
-		memcpy(m->data + m->end, p, n);
-		m->end += n;
-		return 0;
-	}
-	if (r->body_fd < 0) {
-		if (spool_open(c))
-			return -EIO;
-		if (m->end && write(r->body_fd, m->data, m->end) != (ssize_t)m->end)
-			return -EIO;
-		free(m->data);
-		*m = (struct buf){0};
-	}
-	while (n) {
-		ssize_t w = write(r->body_fd, p, n);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* body_feed - consume body bytes from data[0..len). Returns bytes used,
- * or a negative HTTP status (400, 413, 500). */
-static long body_feed(struct conn *c, const char *data, size_t len)
-{
-	struct http_req *r = &c->req;
-	int64_t max = r->loc->client_max_body_size;
-	size_t used = 0;
-
-	if (r->body_kind == BODY_LENGTH) {
-		uint64_t left = r->content_length - r->body_received;
-		size_t n = (size_t)LBD_MIN((uint64_t)len, left);
-
-		if (body_store(c, data, n))
-			return -500;
-		r->body_received += n;
-		if (r->body_received == r->content_length)
-			r->body_done = true;
-		return (long)n;
-	}
-	while (used < len && !r->body_done) {
-		struct h1_str d;
-		size_t consumed = 0;
-		int rc = h1_parse_chunked(&r->chunked, data + used, len - used, &consumed, &d);
-
-		/* A declared chunk that would pass the limit is answered 413
-		 * at once, without waiting for its data (nginx does the same). */
-		if (max && r->body_received + (rc == H1_CHUNK_DATA ? d.len : 0) +
-					   h1_chunked_pending(&r->chunked) >
-				   (uint64_t)max)
-			return -413;
-		if (rc == H1_CHUNK_DATA) {
-			if (max && r->body_received + d.len > (uint64_t)max)
-				return -413;
-			if (body_store(c, d.p, d.len))
-				return -500;
-			r->body_received += d.len;
-			used += consumed;
-		} else if (rc == H1_CHUNK_DONE) {
-			used += consumed;
-			r->body_done = true;
-		} else if (rc == H1_INCOMPLETE) {
-			used = len;
-		} else {
-			return -400;
-		}
-	}
-	return (long)used;
-}
-
 /* body_complete - the request body is read: build the upstream request
  * (its Content-Length is now known) and make the first try. */
 static void body_complete(struct conn *c)
@@ -512,7 +405,7 @@ static void read_body(struct conn *c)
 
 	/* Bytes already read past the head. */
 	if (c->in.end > c->in.start && !r->body_done) {
-		long n = body_feed(c, c->in.data + c->in.start, c->in.end - c->in.start);
+		long n = reqbody_feed(c, c->in.data + c->in.start, c->in.end - c->in.start);
 
 		if (n < 0) {
 			c->close_after = true;
@@ -566,7 +459,7 @@ static void read_body(struct conn *c)
 		}
 		if ((size_t)n < RELAY_BUF_SIZE)
 			c->readable = false; /* drained; edge-triggered epoll tells us of more */
-		used = body_feed(c, tmp, (size_t)n);
+		used = reqbody_feed(c, tmp, (size_t)n);
 		if (used < 0) {
 			worker_relay_put(c->w, tmp);
 			c->close_after = true;
@@ -574,23 +467,11 @@ static void read_body(struct conn *c)
 			return;
 		}
 		r->request_length += (uint64_t)used;
-		if ((size_t)used < (size_t)n) {
-			/* Pipelined bytes after the body: keep them for the next request. */
-			size_t rest = (size_t)n - (size_t)used;
-
-			if (c->in.cap - c->in.end < rest) {
-				char *d = realloc(c->in.data, c->in.end + rest);
-
-				if (!d) {
-					worker_relay_put(c->w, tmp);
-					conn_close(c);
-					return;
-				}
-				c->in.data = d;
-				c->in.cap = c->in.end + rest;
-			}
-			memcpy(c->in.data + c->in.end, tmp + used, rest);
-			c->in.end += rest;
+		if ((size_t)used < (size_t)n &&
+		    reqbody_keep_rest(c, tmp + used, (size_t)n - (size_t)used)) {
+			worker_relay_put(c->w, tmp);
+			conn_close(c);
+			return;
 		}
 	}
 	worker_relay_put(c->w, tmp);
@@ -599,6 +480,29 @@ static void read_body(struct conn *c)
 		return;
 	}
 	conn_arm_timer(c, r->loc->client_body_timeout);
+}
+
+/* rbody_fail - the streamed body cannot go on (reqbody_read()'s RC): the
+ * upstream connection is dropped and the client answered as nginx does:
+ * nothing (logged 400) when it went away, else the error status. */
+static void rbody_fail(struct uconn *u, int rc)
+{
+	struct conn *c = u->c;
+
+	u->keepalive = false;
+	up_release(u, false);
+	c->close_after = true;
+	if (rc == REQBODY_GONE) {
+		c->req.status = 400;
+		http_response_done(c);
+		return;
+	}
+	if (rc == -413)
+		log_emit(c->req.loc->error_log, LOG_ERR,
+			 "client intended to send too large chunked body: %llu+%llu bytes",
+			 (unsigned long long)c->req.body_received,
+			 (unsigned long long)h1_chunked_pending(&c->req.chunked));
+	http_finalize(c, -rc);
 }
 
 /* ---- request head ----------------------------------------------------------------- */
@@ -761,7 +665,11 @@ static int build_request(struct uconn *u)
 	if (r->body_kind != BODY_NONE && l->proxy_pass_request_body) {
 		char num[24];
 
-		sb_hdr(&b, "Content-Length", 14, num, lbd_u64toa(num, r->body_received));
+		if (r->rbody && r->body_kind == BODY_CHUNKED)
+			sb_hdr(&b, "Transfer-Encoding", 17, "chunked", 7);
+		else
+			sb_hdr(&b, "Content-Length", 14, num,
+			       lbd_u64toa(num, r->rbody ? r->content_length : r->body_received));
 	}
 	sb_add(&b, "\r\n", 2);
 	if (b.oom)
@@ -913,6 +821,8 @@ static void up_next(struct uconn *u, int why)
 	if (u->sent_any && !method_idempotent(c->req.method) &&
 	    !(l->proxy_next_upstream & NU_NON_IDEMPOTENT))
 		retry = false;
+	if (u->sent_any && c->req.rbody) /* the body sent is gone: nginx does not retry */
+		retry = false;
 	if (stale_keepalive)
 		retry = true;
 	if (l->proxy_next_upstream_tries && u->ctx.tries >= l->proxy_next_upstream_tries)
@@ -932,23 +842,58 @@ static void up_next(struct uconn *u, int why)
 
 /* ---- sending ------------------------------------------------------------------------ */
 
+/* rbody_sent - after a write round of a streamed body: true when the head
+ * and the whole body are written. Else the deadline of whichever side is
+ * awaited: the client (client_body_timeout) while the buffer is empty,
+ * none while the upstream is (proxy_send_timeout runs then). */
+static bool rbody_sent(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	size_t unsent = reqbody_unsent(c, NULL);
+
+	if (r->body_done && !unsent && u->head_off == u->head_len) {
+		ev_timer_stop(&c->w->loop, &c->timer);
+		c->state = CS_UPSTREAM;
+		return true;
+	}
+	if (r->body_done || unsent)
+		ev_timer_stop(&c->w->loop, &c->timer);
+	else if (!c->readable)
+		conn_arm_timer(c, r->loc->client_body_timeout);
+	return false;
+}
+
 static void up_send(struct uconn *u)
 {
 	struct conn *c = u->c;
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
 	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body;
+	bool rb = r->rbody != NULL; /* streamed (proxy_request_buffering off) */
 
 	while (u->writable) {
 		struct iovec iov[2];
 		int n = 0;
 		ssize_t w;
 
+		if (rb && !reqbody_unsent(c, NULL) && !r->body_done) {
+			int rc = reqbody_read(c);
+
+			if (rc) {
+				rbody_fail(u, rc);
+				return;
+			}
+		}
 		if (u->head_off < u->head_len)
 			iov[n++] = (struct iovec){u->head + u->head_off, u->head_len - u->head_off};
-		if (body && r->body_fd < 0 && u->body_off < r->body_mem.end)
+		if (rb) {
+			if (reqbody_unsent(c, &iov[n]))
+				n++;
+		} else if (body && r->body_fd < 0 && u->body_off < r->body_mem.end) {
 			iov[n++] = (struct iovec){r->body_mem.data + u->body_off,
 						  r->body_mem.end - u->body_off};
+		}
 		if (n) {
 			w = writev(u->io.fd, iov, n);
 		} else if (body && r->body_fd >= 0 && u->body_off < r->body_received) {
@@ -970,6 +915,8 @@ static void up_send(struct uconn *u)
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				u->writable = false;
 				ev_timer_start(&u->w->loop, &u->timer, l->proxy_send_timeout);
+				if (rb) /* the upstream is awaited, not the client */
+					ev_timer_stop(&c->w->loop, &c->timer);
 				return;
 			}
 			log_emit(
@@ -987,10 +934,15 @@ static void up_send(struct uconn *u)
 		size_t k = (size_t)w, h = LBD_MIN(k, u->head_len - u->head_off);
 
 		u->head_off += h;
-		u->body_off += k - h;
+		if (rb)
+			reqbody_sent(c, k - h);
+		else
+			u->body_off += k - h;
 	}
-	if (u->head_off < u->head_len ||
-	    (body && u->body_off < (r->body_fd >= 0 ? r->body_received : r->body_mem.end)))
+	if (rb && !rbody_sent(u))
+		return;
+	if (!rb && (u->head_off < u->head_len ||
+		    (body && u->body_off < (r->body_fd >= 0 ? r->body_received : r->body_mem.end))))
 		return;
 	u->state = US_READ_HEAD;
 	u->requests++;
@@ -2027,6 +1979,49 @@ bool proxy_header_hidden(const struct cfg_loc *l, struct h1_str name)
 	return hidden(l, name);
 }
 
+/* rbody_start - a streamed body (proxy_request_buffering off): answer
+ * Expect: 100-continue, take what came with the head, and connect at once;
+ * the client stays in CS_READ_BODY until its last body byte is read. */
+static void rbody_start(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	int rc;
+
+	if (r->expect_continue && c->in.end == c->in.start) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
+
+		r->expect_continue = false;
+		if (http_writev(c, &iov, 1) != sizeof(cont) - 1) {
+			conn_close(c);
+			return;
+		}
+	}
+	rc = reqbody_read(c);
+	if (rc) {
+		rbody_fail(u, rc);
+		return;
+	}
+	conn_arm_timer(c, r->loc->client_body_timeout);
+	connect_next(u);
+}
+
+/* rbody_client_event - client readiness while its body is streamed: read
+ * it into the buffer (as far as the buffer takes) and pass it on. */
+static void rbody_client_event(struct uconn *u)
+{
+	int rc;
+
+	if (u->state == US_SENDING) {
+		up_send(u);
+		return;
+	}
+	rc = reqbody_read(u->c); /* connecting or queued: fill the buffer */
+	if (rc)
+		rbody_fail(u, rc);
+}
+
 void proxy_start(struct conn *c)
 {
 	struct http_req *r = &c->req;
@@ -2056,6 +2051,21 @@ void proxy_start(struct conn *c)
 	}
 	r->up = u;
 	c->state = CS_READ_BODY;
+	if (r->body_kind != BODY_NONE && r->loc->proxy_pass_request_body && !r->body_done) {
+		int rc = reqbody_begin(c);
+
+		if (rc < 0 || (rc > 0 && build_request(u))) {
+			r->up = NULL;
+			u->c = NULL;
+			up_destroy(u);
+			http_finalize(c, 500);
+			return;
+		}
+		if (rc > 0) {
+			rbody_start(u);
+			return;
+		}
+	}
 	if (r->body_kind == BODY_NONE || !r->loc->proxy_pass_request_body) {
 		r->body_done = true;
 		if (build_request(u)) {
@@ -2074,19 +2084,20 @@ void proxy_start(struct conn *c)
 }
 
 /* proxy_client_timeout - the client's deadline passed: client_body_timeout
- * while reading the body (408), send_timeout while relaying (close). */
+ * while reading the body (408 logged), send_timeout while relaying (close). */
 void proxy_client_timeout(struct conn *c)
 {
 	struct uconn *u = c->req.up;
 
 	if (c->state == CS_READ_BODY) {
+		/* nginx logs 408 and closes, answering nothing */
 		c->close_after = true;
-		if (u) {
-			c->req.up = NULL;
-			u->c = NULL;
-			up_destroy(u);
+		if (u) { /* connected when the body is streamed */
+			u->keepalive = false;
+			up_release(u, false);
 		}
-		http_finalize(c, 408);
+		c->req.status = 408;
+		http_response_done(c);
 		return;
 	}
 	if (u) {
@@ -2102,7 +2113,9 @@ void proxy_on_client_event(struct conn *c)
 	struct uconn *u = c->req.up;
 
 	if (c->state == CS_READ_BODY) {
-		if (u && c->readable)
+		if (u && c->req.rbody)
+			rbody_client_event(u);
+		else if (u && c->readable)
 			read_body(c);
 		return;
 	}

@@ -60,7 +60,7 @@ static void cleanup(void)
  * pointers into the parent's image are not valid. */
 struct err_case {
 	char text[200];
-	char msg[100]; /* message without " in FILE:LINE"; "" = only check FILE:LINE */
+	char msg[200]; /* message without " in FILE:LINE"; "" = only check FILE:LINE */
 	int line;
 };
 
@@ -110,6 +110,23 @@ static struct err_case err_cases[] = {
 	{HTTP_HEAD "proxy_max_temp_file_size big;\n}\n",
 	 "\"proxy_max_temp_file_size\" directive invalid value", 3},
 	{HTTP_HEAD "proxy_temp_path /a 3;\n}\n", "invalid value \"3\"", 3},
+	/* nginx checks the buffer sizes when merging: at the http block's "}" */
+	{HTTP_HEAD "server {\nlocation / {\nproxy_busy_buffers_size 64k;\n}\n}\n}\n",
+	 "\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus "
+	 "one buffer",
+	 8},
+	{HTTP_HEAD "proxy_buffer_size 32k;\n}\n",
+	 "\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus "
+	 "one buffer",
+	 4},
+	{HTTP_HEAD "proxy_busy_buffers_size 1k;\n}\n",
+	 "\"proxy_busy_buffers_size\" must be equal to or greater than the maximum of the value "
+	 "of \"proxy_buffer_size\" and one of the \"proxy_buffers\"",
+	 4},
+	{HTTP_HEAD "proxy_temp_file_write_size 1k;\n}\n",
+	 "\"proxy_temp_file_write_size\" must be equal to or greater than the maximum of the "
+	 "value of \"proxy_buffer_size\" and one of the \"proxy_buffers\"",
+	 4},
 	{HTTP_HEAD "proxy_temp_path /a;\nproxy_temp_path /b;\n}\n",
 	 "\"proxy_temp_path\" directive is duplicate", 4},
 	{HTTP_HEAD "upstream u {\nhash $remote_addr;\nserver 127.0.0.1:1 backup;\n}\n}\n",

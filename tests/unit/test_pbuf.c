@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -186,4 +187,100 @@ Test(pbuf, x_accel_buffering)
 	cr_expect_not(pbuf_wanted(&c, NULL, 0));
 	cr_expect(pbuf_wanted(&c, yes, 1));
 	cr_expect_not(pbuf_wanted(&c, junk, 1));
+}
+
+/* file_size - bytes in the fixture's temp file (found through /proc: it
+ * has no name), -1 when there is none. */
+static long file_size(void)
+{
+	char link[64], target[256];
+	struct stat st;
+
+	for (int fd = 3; fd < 1024; fd++) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strncmp(target, tdir, strlen(tdir)) == 0 && fstat(fd, &st) == 0)
+			return (long)st.st_size;
+	}
+	return -1;
+}
+
+/* put_seq - put N bytes of the sequence from *put on; bytes taken. */
+static size_t put_seq(struct fixture *f, size_t *put, size_t n)
+{
+	char src[8192];
+	struct iovec iov = {src, n};
+	size_t k;
+
+	cr_assert_leq(n, sizeof(src));
+	for (size_t i = 0; i < n; i++)
+		src[i] = (char)byte_at(*put + i);
+	k = pbuf_putv(&f->c, &iov, 1);
+	*put += k;
+	return k;
+}
+
+/* proxy_busy_buffers_size: only that much memory waits for the client;
+ * proxy_temp_file_write_size: the file is written in batches of that
+ * size (nothing while less is staged). 8 x 1000 bytes, busy 2000, write
+ * 3000: the ring takes 2000, the stage 3000 at a time. */
+Test(pbuf, busy_and_write_size)
+{
+	struct fixture f;
+	size_t put = 0, got = 0;
+
+	setup(&f, 8, 1000, 1 << 20);
+	f.loc.proxy_busy_buffers_size = 2000;
+	f.loc.proxy_temp_file_write_size = 3000;
+	pbuf_free(&f.c);
+	cr_assert_eq(pbuf_begin(&f.c), 0);
+	cr_expect_eq(put_seq(&f, &put, 2000), 2000); /* the ring */
+	cr_expect_eq(file_size(), -1);
+	cr_expect_eq(put_seq(&f, &put, 2999), 2999); /* staged */
+	cr_expect_eq(file_size(), -1);
+	cr_expect_eq(put_seq(&f, &put, 1), 1); /* the stage is full: one write */
+	cr_expect_eq(file_size(), 3000);
+	cr_expect_eq(put_seq(&f, &put, 7000),
+		     7000); /* two writes straight from the input, 1000 staged */
+	cr_expect_eq(file_size(), 9000);
+	cr_expect_eq(put_seq(&f, &put, 500), 500);
+	cr_expect_eq(file_size(), 9000);
+	while (got < put) {
+		cr_assert_geq(pbuf_flush(&f.c), 0);
+		drain(&f, &got);
+	}
+	cr_expect_eq(got, 12500);
+	cr_expect_eq(pbuf_flush(&f.c), 1);
+	teardown(&f);
+}
+
+/* Order across ring, file and stage, the stage partly sent from memory
+ * between puts. */
+Test(pbuf, order_with_stage)
+{
+	struct fixture f;
+	size_t put = 0, got = 0;
+	int rounds = 0;
+
+	setup(&f, 4, 1000, 1 << 20);
+	f.loc.proxy_busy_buffers_size = 1000;
+	f.loc.proxy_temp_file_write_size = 1500;
+	pbuf_free(&f.c);
+	cr_assert_eq(pbuf_begin(&f.c), 0);
+	while (got < 300000 && rounds++ < 100000) {
+		size_t n = LBD_MIN((size_t)(rounds * 37 % 5000), 300000 - put);
+		size_t k = n ? put_seq(&f, &put, n) : 0;
+
+		if (rounds % 3 == 0 || !k) {
+			cr_assert_geq(pbuf_flush(&f.c), 0);
+			drain(&f, &got);
+		}
+	}
+	cr_expect_eq(got, 300000);
+	teardown(&f);
 }

@@ -1,0 +1,418 @@
+# SPDX-License-Identifier: MIT
+"""Request body buffering (issue 7 item 6): `proxy_request_buffering on`
+(the default) reads the whole body before the upstream is contacted;
+`off` sends it upstream as it arrives, with backpressure both ways: a
+backend that does not read stops the proxy reading the client. Chunked
+bodies go upstream chunked with proxy_http_version 1.1 and are read whole
+with 1.0 (nginx cannot send chunks to an HTTP/1.0 server);
+proxy_next_upstream does not resend a body that has started to go; 413,
+client_body_timeout, the access log and HTTP/2 keep working.
+
+The backend here is this file's own: it records, per request, when the
+head and each body byte arrived, and can hold off reading the body."""
+
+import hashlib
+import re
+import socket
+import subprocess
+import threading
+import time
+
+from harness import wait_for
+
+
+class StreamBackend:
+    """HTTP/1.x backend that records a request as it arrives: .reqs holds
+    one dict per request with 'head' (bytes), 'raw' (body bytes as
+    received, framing included), 'done'. While .gate is clear it reads
+    nothing past the head. Answers 200 with the SHA-256 of the decoded
+    body once the body is complete; with close=True it closes the
+    connection after the head instead."""
+
+    def __init__(self, close=False):
+        self.close_after_head = close
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(('127.0.0.1', 0))
+        self.lsock.listen(64)
+        self.port = self.lsock.getsockname()[1]
+        self.reqs = []
+        self.nconn = 0
+        self.gate = threading.Event()
+        self.gate.set()
+        self.closing = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self):
+        self.closing = True
+        self.gate.set()
+        self.lsock.close()
+
+    def _accept(self):
+        while not self.closing:
+            try:
+                c, _ = self.lsock.accept()
+            except OSError:
+                return
+            self.nconn += 1
+            threading.Thread(target=self._serve, args=(c,), daemon=True).start()
+
+    def _serve(self, c):
+        # small receive buffer: what the backend has not read stays close
+        # to the proxy
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        c.settimeout(60)
+        buf = b''
+        try:
+            while b'\r\n\r\n' not in buf:
+                d = c.recv(65536)
+                if not d:
+                    return
+                buf += d
+            head, _, buf = buf.partition(b'\r\n\r\n')
+            rec = {'head': head + b'\r\n\r\n', 'raw': bytearray(buf), 'done': False}
+            self.reqs.append(rec)
+            if self.close_after_head:
+                return
+            h = head.lower()
+            m = re.search(rb'\r\ncontent-length: *(\d+)', h)
+            chunked = b'transfer-encoding: chunked' in h
+            while True:
+                if m and len(rec['raw']) >= int(m.group(1)):
+                    break
+                if chunked and _dechunk(rec['raw']) is not None:
+                    break
+                if not m and not chunked:
+                    break
+                self.gate.wait(60)
+                d = c.recv(65536)
+                if not d:
+                    return
+                rec['raw'] += d
+            body = _dechunk(rec['raw']) if chunked else bytes(rec['raw'])
+            rec['body'] = body
+            rec['done'] = True
+            out = hashlib.sha256(body).hexdigest().encode()
+            c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s'
+                      % (len(out), out))
+        except OSError:
+            return
+        finally:
+            c.close()
+
+
+def _dechunk(raw):
+    """The decoded body of a complete chunked body, or None if incomplete."""
+    out, i = b'', 0
+    while True:
+        j = raw.find(b'\r\n', i)
+        if j < 0:
+            return None
+        size = int(raw[i:j].split(b';')[0], 16)
+        if size == 0:
+            return out if raw.find(b'\r\n\r\n', j - 2) >= 0 else None
+        if len(raw) < j + 2 + size + 2:
+            return None
+        out += raw[j + 2:j + 2 + size]
+        i = j + 2 + size + 2
+
+
+CONF = """
+log_format rb '$request $status $request_length $upstream_addr';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/rb.log rb;
+    client_max_body_size 64m;
+    location / {
+        proxy_pass http://127.0.0.1:{b};
+        %s
+    }
+}"""
+
+
+def _setup(t, extra=''):
+    b = StreamBackend()
+    t.defer(b.close)
+    p = t.proxy(CONF % extra, b=b.port)
+    return b, p
+
+
+def _open(p, head):
+    s = socket.create_connection(('127.0.0.1', p.port), timeout=30)
+    s.sendall(head)
+    return s
+
+
+def _response(s):
+    data = b''
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        data += d
+    s.close()
+    return data
+
+
+HALF = b'a' * 5000
+
+
+def test_request_buffering_on_reads_first(t):
+    """Default (on): the upstream is not contacted while the body is still
+    coming; then it gets the whole body with a Content-Length."""
+    b, p = _setup(t)
+    s = _open(p, b'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n'
+              b'Connection: close\r\n\r\n' + HALF)
+    time.sleep(0.5)  # a negative check: nothing may reach the backend
+    assert b.nconn == 0 and not b.reqs
+    s.sendall(HALF)
+    data = _response(s)
+    assert data.startswith(b'HTTP/1.1 200'), data
+    assert data.endswith(hashlib.sha256(HALF * 2).hexdigest().encode())
+    assert b'content-length: 10000' in b.reqs[0]['head'].lower()
+
+
+def test_request_buffering_off_streams(t):
+    """off: the backend has the head and the first half of the body while
+    the client still holds the second half; the body arrives exact, with
+    the client's Content-Length; the access log has $request_length."""
+    b, p = _setup(t, 'proxy_request_buffering off;')
+    head = (b'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n'
+            b'Connection: close\r\n\r\n')
+    s = _open(p, head + HALF)
+    wait_for(lambda: b.reqs and len(b.reqs[0]['raw']) == len(HALF), 10,
+             what='the first half upstream before the client sent the rest')
+    assert b'content-length: 10000' in b.reqs[0]['head'].lower()
+    s.sendall(HALF)
+    data = _response(s)
+    assert data.startswith(b'HTTP/1.1 200'), data
+    assert data.endswith(hashlib.sha256(HALF * 2).hexdigest().encode())
+    wait_for(lambda: 'POST /x' in p.read('logs', 'rb.log'), 5, what='access log')
+    line = p.read('logs', 'rb.log').strip().splitlines()[-1]
+    assert line.startswith('POST /x HTTP/1.1 200 %d ' % (len(head) + 10000)), line
+
+
+def _chunked(parts):
+    return b''.join(b'%x\r\n%s\r\n' % (len(x), x) for x in parts)
+
+
+def test_request_buffering_off_chunked_http11(t):
+    """off with proxy_http_version 1.1: a chunked body goes upstream
+    chunked, as it arrives; decoded, it is the client's (20,000 one-byte
+    chunks with bare LFs among them: re-framed they grow by half)."""
+    b, p = _setup(t, 'proxy_request_buffering off; proxy_http_version 1.1;')
+    s = _open(p, b'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n'
+              b'Connection: close\r\n\r\n' + _chunked([HALF]))
+    wait_for(lambda: b.reqs and HALF in b.reqs[0]['raw'], 10,
+             what='the first chunk upstream before the client sent the rest')
+    h = b.reqs[0]['head'].lower()
+    assert b'transfer-encoding: chunked' in h and b'content-length' not in h, h
+    s.sendall(_chunked([b'b' * 3]) + b'1\nq\n' * 20000 + _chunked([b'c' * 70000]) +
+              b'0\r\n\r\n')
+    data = _response(s)
+    body = HALF + b'bbb' + b'q' * 20000 + b'c' * 70000
+    assert data.startswith(b'HTTP/1.1 200'), data
+    assert data.endswith(hashlib.sha256(body).hexdigest().encode())
+    assert b.reqs[0]['body'] == body
+
+
+def test_request_buffering_off_chunked_http10(t):
+    """off with the default proxy_http_version 1.0: a chunked body is read
+    whole first (its length must be sent), as with on."""
+    b, p = _setup(t, 'proxy_request_buffering off;')
+    s = _open(p, b'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n'
+              b'Connection: close\r\n\r\n' + _chunked([HALF]))
+    time.sleep(0.5)  # a negative check: nothing may reach the backend
+    assert b.nconn == 0 and not b.reqs
+    s.sendall(_chunked([HALF]) + b'0\r\n\r\n')
+    data = _response(s)
+    assert data.startswith(b'HTTP/1.1 200'), data
+    h = b.reqs[0]['head'].lower()
+    assert b'content-length: 10000' in h and b'chunked' not in h, h
+
+
+def test_request_buffering_off_backpressure(t):
+    """off: a backend that does not read stops the proxy reading the
+    client (the client cannot push the whole 32 MiB); once it reads,
+    everything arrives exact."""
+    b, p = _setup(t, 'proxy_request_buffering off;')
+    size = 32 << 20
+    b.gate.clear()
+    s = _open(p, b'POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n'
+              b'Connection: close\r\n\r\n' % size)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    block = bytes(range(256)) * 256
+    sent = 0
+    s.setblocking(False)
+    stalled_since = None
+    while sent < size:
+        try:
+            o = sent % len(block)
+            sent += s.send(block[o:o + min(len(block) - o, size - sent)])
+            stalled_since = None
+        except BlockingIOError:
+            now = time.monotonic()
+            stalled_since = stalled_since or now
+            if now - stalled_since > 1.5:
+                break
+            time.sleep(0.01)
+    assert sent < size // 2, 'the client pushed %d of %d bytes' % (sent, size)
+    b.gate.set()
+    s.setblocking(True)
+    s.settimeout(60)
+    while sent < size:
+        o = sent % len(block)
+        n = min(len(block) - o, size - sent)
+        s.sendall(block[o:o + n])
+        sent += n
+    data = _response(s)
+    h = hashlib.sha256()
+    for _ in range(size // len(block)):
+        h.update(block)
+    assert data.startswith(b'HTTP/1.1 200'), data[:300]
+    assert data.endswith(h.hexdigest().encode()), data[:300]
+
+
+def test_request_buffering_off_next_upstream(t):
+    """proxy_next_upstream error with off: a PUT whose body has started to
+    go to a server that drops the connection is not resent: 502. A body
+    that all came with the head is (nginx then handles it as a buffered
+    one), and so is one whose first server refused the connection (nothing
+    was sent); that one still streams to the next server."""
+    bad, good = StreamBackend(close=True), StreamBackend()
+    t.defer(bad.close)
+    t.defer(good.close)
+    dead = t.dead_port()
+    conf = """
+upstream u { server 127.0.0.1:{bad} max_fails=0; server 127.0.0.1:{good} max_fails=0; }
+upstream d { server 127.0.0.1:{dead} max_fails=0; server 127.0.0.1:{good} max_fails=0; }
+server {
+    listen 127.0.0.1:{port};
+    location /on/ { proxy_pass http://u; }
+    location /off/ { proxy_pass http://u; proxy_request_buffering off; }
+    location /dead/ { proxy_pass http://d; proxy_request_buffering off; }
+}"""
+    p = t.proxy(conf, bad=bad.port, good=good.port, dead=dead)
+    body = b'z' * 1000
+
+    def put(path, seen=None):
+        """PUT with the body in two parts; the second once SEEN (a
+        backend) has the head, when given."""
+        n = len(seen.reqs) if seen else 0
+        s = _open(p, b'PUT %s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n'
+                  b'Connection: close\r\n\r\n%s' % (path.encode(), body[:500] if seen else body))
+        if seen:
+            wait_for(lambda: len(seen.reqs) > n, 10, what='the head upstream')
+            try:
+                s.sendall(body[500:])
+            except OSError:
+                pass  # the proxy may have answered and closed already
+        return _response(s)
+
+    # round robin: bad, good, then bad again
+    assert put('/off/', bad).startswith(b'HTTP/1.1 502')
+    assert (len(bad.reqs), len(good.reqs)) == (1, 0)  # not retried
+    r = put("/on/")
+    assert r.startswith(b"HTTP/1.1 200"), r  # good turn
+    assert (len(bad.reqs), len(good.reqs)) == (1, 1), (len(bad.reqs), len(good.reqs))
+    r = put('/off/')  # all with the head: retried
+    assert r.startswith(b'HTTP/1.1 200'), r
+    assert (len(bad.reqs), len(good.reqs)) == (2, 2), (len(bad.reqs), len(good.reqs))
+    data = put('/dead/x', good)
+    assert data.startswith(b'HTTP/1.1 200'), data
+    assert good.reqs[-1]['body'] == body
+
+
+def test_request_buffering_off_413(t):
+    """off: a chunked body over client_max_body_size is still 413 (the
+    backend may have seen its start), a declared one is 413 at once."""
+    b, p = _setup(t, 'proxy_request_buffering off; proxy_http_version 1.1; '
+                  'client_max_body_size 8k;')
+    s = _open(p, b'POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+              + _chunked([HALF, HALF]) + b'0\r\n\r\n')
+    data = _response(s)
+    assert data.startswith(b'HTTP/1.1 413'), data
+    s = _open(p, b'POST /c HTTP/1.1\r\nHost: x\r\nContent-Length: 9000\r\n\r\n')
+    data = _response(s)
+    assert data.startswith(b'HTTP/1.1 413'), data
+    wait_for(lambda: p.read('logs', 'rb.log').count(' 413 ') == 2, 5, what='log')
+
+
+def test_request_buffering_body_timeout(t):
+    """client_body_timeout, on and off (where the backend already waits
+    for the rest of the body): 408 logged, the client closed without an
+    answer."""
+    for mode in ('on', 'off'):
+        b, p = _setup(t, 'proxy_request_buffering %s; client_body_timeout 1s;' % mode)
+        s = _open(p, b'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n' + HALF)
+        if mode == 'off':
+            wait_for(lambda: b.reqs and len(b.reqs[0]['raw']) == len(HALF), 10,
+                     what='first half')
+        data = _response(s)  # closed by the timeout
+        assert data == b'', (mode, data)
+        wait_for(lambda: 'POST /x' in p.read('logs', 'rb.log'), 5, what='access log')
+        assert ' 408 ' in p.read('logs', 'rb.log'), p.read('logs', 'rb.log')
+        assert not b.reqs or not b.reqs[0]['done']
+        p.stop()
+
+
+def test_request_buffering_off_client_gone(t):
+    """off: the client closes mid-body: the upstream connection is closed,
+    nothing answered, logged 400."""
+    b, p = _setup(t, 'proxy_request_buffering off;')
+    s = _open(p, b'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n' + HALF)
+    wait_for(lambda: b.reqs and len(b.reqs[0]['raw']) == len(HALF), 10, what='first half')
+    s.close()
+    wait_for(lambda: 'POST /x' in p.read('logs', 'rb.log'), 5, what='access log')
+    assert ' 400 ' in p.read('logs', 'rb.log'), p.read('logs', 'rb.log')
+    assert not b.reqs[0]['done']
+
+
+def test_request_buffering_off_h2(t):
+    """off over HTTP/2 (curl, 300 KiB POST): the body arrives exact."""
+    b = StreamBackend()
+    t.defer(b.close)
+    p = t.proxy((CONF % 'proxy_request_buffering off;').replace(
+        'listen 127.0.0.1:{port};', 'listen 127.0.0.1:{port} http2;'), b=b.port)
+    body = bytes(range(256)) * 1200
+    f = t.tmpdir('h2post-') + '/body'
+    with open(f, 'wb') as fh:
+        fh.write(body)
+    r = subprocess.run(['curl', '-s', '--http2-prior-knowledge', '--data-binary', '@' + f,
+                        '-w', ' %{http_code} %{http_version}',
+                        'http://127.0.0.1:%d/h2' % p.port],
+                       capture_output=True, text=True, timeout=30)
+    assert r.stdout == hashlib.sha256(body).hexdigest() + ' 200 2', r.stdout
+    assert b.reqs[0]['body'] == body
+
+
+def test_buffer_sizes_config(t):
+    """proxy_busy_buffers_size and proxy_temp_file_write_size: nginx's
+    checks, reported at the end of the http block."""
+    b, p = _setup(t)
+    for bad, msg in (
+            ('proxy_busy_buffers_size 64k;', '"proxy_busy_buffers_size" must be less than the '
+             'size of all "proxy_buffers" minus one buffer'),
+            ('proxy_buffer_size 32k;', '"proxy_busy_buffers_size" must be less than the '
+             'size of all "proxy_buffers" minus one buffer'),
+            ('proxy_busy_buffers_size 1k;', '"proxy_busy_buffers_size" must be equal to or '
+             'greater than the maximum of the value of "proxy_buffer_size" and one of the '
+             '"proxy_buffers"'),
+            ('proxy_temp_file_write_size 1k;', '"proxy_temp_file_write_size" must be equal to '
+             'or greater than the maximum of the value of "proxy_buffer_size" and one of the '
+             '"proxy_buffers"'),
+            ('proxy_max_temp_file_size 1k;', '"proxy_max_temp_file_size" must be equal to zero '
+             'to disable temporary files usage or must be equal to or greater than the maximum '
+             'of the value of "proxy_buffer_size" and one of the "proxy_buffers"')):
+        p.write_conf(http=CONF % bad)
+        r = p.run('-t')
+        assert r.returncode != 0, bad
+        assert msg in r.stderr, (bad, r.stderr)
+        last = len(p.read('conf', 'nginx.conf').rstrip('\n').splitlines())
+        assert re.search(r'nginx\.conf:%d\b' % last, r.stderr), (last, r.stderr)
+    for good in ('proxy_buffer_size 16k; proxy_buffers 8 16k;',
+                 'proxy_busy_buffers_size 28k; proxy_temp_file_write_size 1m;',
+                 'proxy_max_temp_file_size 0; proxy_busy_buffers_size 4k;'):
+        p.write_conf(http=CONF % good)
+        r = p.run('-t')
+        assert r.returncode == 0, (good, r.stderr)

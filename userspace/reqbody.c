@@ -1,0 +1,355 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Request bodies on their way to the upstream (proxy.c drives the upstream
+ * side). Read whole first (proxy_request_buffering on, nginx's default):
+ * decoded into client_body_buffer_size bytes of memory, then an unlinked
+ * temp file, so a retry can resend them. Streamed (off): each read from the
+ * client goes into a buffer of at most client_body_buffer_size bytes that
+ * proxy.c writes upstream; while it is full the client is not read.
+ *
+ * Owns struct rbody (request pool) and the body spool file (closed by the
+ * request cleanup in http.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "reqbody.h"
+#include "worker.h"
+
+static int spool_open(struct conn *c)
+{
+	int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd == -1) {
+		char tmpl[] = "/tmp/lbd-body-XXXXXX";
+
+		fd = mkostemp(tmpl, O_CLOEXEC);
+		if (fd == -1)
+			return -errno;
+		unlink(tmpl);
+	}
+	c->req.body_fd = fd;
+	return 0;
+}
+
+/* struct rbody - a request body streamed upstream as it arrives
+ * (proxy_request_buffering off): bytes read from the client and framed for
+ * the upstream (a chunked body is re-chunked, as nginx does), not yet
+ * written. It holds at most client_body_buffer_size bytes: while it is
+ * full the client is not read, so a slow upstream slows the client down,
+ * and while it is empty the upstream waits for the client. */
+struct rbody {
+	char *buf;	 /* request pool, cap bytes */
+	size_t cap;	 /* client_body_buffer_size (at least RB_MIN) */
+	size_t off, len; /* buf[off, len) is still to be written upstream */
+	bool chunked;	 /* re-frame as chunks (a chunked client body) */
+};
+
+/* Room a read leaves for chunk framing: a piece of a chunk split by the
+ * read at each end (hex size + two CRLF) and the last chunk. A whole chunk
+ * grows by at most half: "1\nX\n" (bare LFs) becomes "1\r\nX\r\n", so a
+ * chunked read takes at most two thirds of the rest of the room. */
+#define RB_SLACK 48
+#define RB_MIN	 1024
+
+/* rbody_put - append N decoded body bytes (room ensured by reqbody_read;
+ * checked again: -ENOMEM rather than overrun). */
+static int rbody_put(struct rbody *rb, const char *p, size_t n)
+{
+	if (rb->cap - rb->len < n + (rb->chunked ? 20 + 5 : 0))
+		return -ENOMEM;
+	if (rb->chunked && n)
+		rb->len += (size_t)snprintf(rb->buf + rb->len, rb->cap - rb->len, "%zx\r\n", n);
+	memcpy(rb->buf + rb->len, p, n);
+	rb->len += n;
+	if (rb->chunked && n) {
+		memcpy(rb->buf + rb->len, "\r\n", 2);
+		rb->len += 2;
+	}
+	return 0;
+}
+
+/* reqbody_keep_rest - pipelined bytes read past the body: they are the next
+ * request's. 0, or -ENOMEM. */
+int reqbody_keep_rest(struct conn *c, const char *p, size_t n)
+{
+	if (c->in.cap - c->in.end < n) {
+		char *d = realloc(c->in.data, c->in.end + n);
+
+		if (!d)
+			return -ENOMEM;
+		c->in.data = d;
+		c->in.cap = c->in.end + n;
+	}
+	memcpy(c->in.data + c->in.end, p, n);
+	c->in.end += n;
+	return 0;
+}
+
+/* body_store - append decoded body bytes: memory up to
+ * client_body_buffer_size, then a temporary file. */
+static int body_store(struct conn *c, const char *p, size_t n)
+{
+	struct http_req *r = &c->req;
+	struct buf *m = &r->body_mem;
+
+	if (r->rbody)
+		return rbody_put(r->rbody, p, n);
+	if (r->body_fd < 0 && m->end + n <= (size_t)r->loc->client_body_buffer_size) {
+		if (m->cap < m->end + n) {
+			size_t cap = (size_t)r->loc->client_body_buffer_size;
+			char *d = realloc(m->data, cap);
+
+			if (!d)
+				return -ENOMEM;
+			m->data = d;
+			m->cap = cap;
+		}
+		memcpy(m->data + m->end, p, n);
+		m->end += n;
+		return 0;
+	}
+	if (r->body_fd < 0) {
+		if (spool_open(c))
+			return -EIO;
+		if (m->end && write(r->body_fd, m->data, m->end) != (ssize_t)m->end)
+			return -EIO;
+		free(m->data);
+		*m = (struct buf){0};
+	}
+	while (n) {
+		ssize_t w = write(r->body_fd, p, n);
+
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* reqbody_feed - consume body bytes from data[0..len). Returns bytes used,
+ * or a negative HTTP status (400, 413, 500). */
+long reqbody_feed(struct conn *c, const char *data, size_t len)
+{
+	struct http_req *r = &c->req;
+	int64_t max = r->loc->client_max_body_size;
+	size_t used = 0;
+
+	if (r->body_kind == BODY_LENGTH) {
+		uint64_t left = r->content_length - r->body_received;
+		size_t n = (size_t)LBD_MIN((uint64_t)len, left);
+
+		if (body_store(c, data, n))
+			return -500;
+		r->body_received += n;
+		if (r->body_received == r->content_length)
+			r->body_done = true;
+		return (long)n;
+	}
+	while (used < len && !r->body_done) {
+		struct h1_str d;
+		size_t consumed = 0;
+		int rc = h1_parse_chunked(&r->chunked, data + used, len - used, &consumed, &d);
+
+		/* A declared chunk that would pass the limit is answered 413
+		 * at once, without waiting for its data (nginx does the same). */
+		if (max && r->body_received + (rc == H1_CHUNK_DATA ? d.len : 0) +
+					   h1_chunked_pending(&r->chunked) >
+				   (uint64_t)max)
+			return -413;
+		if (rc == H1_CHUNK_DATA) {
+			if (max && r->body_received + d.len > (uint64_t)max)
+				return -413;
+			if (body_store(c, d.p, d.len))
+				return -500;
+			r->body_received += d.len;
+			used += consumed;
+		} else if (rc == H1_CHUNK_DONE) {
+			used += consumed;
+			r->body_done = true;
+		} else if (rc == H1_INCOMPLETE) {
+			used = len;
+		} else {
+			return -400;
+		}
+	}
+	return (long)used;
+}
+
+/* reqbody_read - read client body bytes into the stream buffer while it has
+ * room: what came with the head first, then the socket. 0 (the buffer is
+ * full, the client has nothing more now, or the body is all read),
+ * REQBODY_GONE, or a negative HTTP status (400 bad chunk, 413, 500). */
+int reqbody_read(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	struct rbody *rb = r->rbody;
+	char *tmp = NULL;
+	int rc = 0;
+
+	while (!r->body_done) {
+		size_t room, want;
+		ssize_t n;
+		long used;
+		char *dst;
+
+		if (rb->off == rb->len) {
+			rb->off = rb->len = 0;
+		} else if (rb->off && rb->cap - rb->len < rb->cap / 2) {
+			memmove(rb->buf, rb->buf + rb->off, rb->len - rb->off);
+			rb->len -= rb->off;
+			rb->off = 0;
+		}
+		room = rb->cap - rb->len;
+		if (room <= RB_SLACK)
+			break; /* full: the upstream must take some first */
+		want = room - RB_SLACK;
+		if (rb->chunked)
+			want = want / 3 * 2;
+		if (!want)
+			break;
+		if (c->in.end > c->in.start) {
+			used = reqbody_feed(c, c->in.data + c->in.start,
+					    LBD_MIN(want, c->in.end - c->in.start));
+			if (used < 0) {
+				rc = (int)used;
+				break;
+			}
+			c->in.start += (size_t)used;
+			r->request_length += (uint64_t)used;
+			continue;
+		}
+		if (!c->readable)
+			break;
+		if (r->body_kind == BODY_LENGTH) {
+			/* straight into the buffer: never past the body */
+			want = (size_t)LBD_MIN((uint64_t)want,
+					       r->content_length - r->body_received);
+			dst = rb->buf + rb->len;
+		} else {
+			if (!tmp && !(tmp = worker_relay_get(c->w))) {
+				rc = -500;
+				break;
+			}
+			want = LBD_MIN(want, RELAY_BUF_SIZE);
+			dst = tmp;
+		}
+		n = conn_recv(c, dst, want);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			c->readable = false;
+			break;
+		}
+		if (n <= 0) {
+			rc = REQBODY_GONE;
+			break;
+		}
+		if ((size_t)n < want)
+			c->readable = false; /* drained; edge-triggered epoll tells us of more */
+		if (dst != tmp) {
+			rb->len += (size_t)n;
+			r->body_received += (uint64_t)n;
+			r->request_length += (uint64_t)n;
+			r->body_done = r->body_received == r->content_length;
+			continue;
+		}
+		used = reqbody_feed(c, tmp, (size_t)n);
+		if (used < 0) {
+			rc = (int)used;
+			break;
+		}
+		r->request_length += (uint64_t)used;
+		if ((size_t)used < (size_t)n &&
+		    reqbody_keep_rest(c, tmp + used, (size_t)n - (size_t)used)) {
+			rc = -500;
+			break;
+		}
+	}
+	if (tmp)
+		worker_relay_put(c->w, tmp);
+	if (!rc && r->body_done && rb->chunked) {
+		memcpy(rb->buf + rb->len, "0\r\n\r\n", 5); /* RB_SLACK kept room */
+		rb->len += 5;
+		rb->chunked = false;
+	}
+	return rc;
+}
+
+/* preread_whole - whether the whole body came with the head. */
+static bool preread_whole(const struct conn *c)
+{
+	const struct http_req *r = &c->req;
+	const char *p = c->in.data + c->in.start;
+	size_t len = c->in.end - c->in.start, used;
+	struct h1_chunked st = r->chunked; /* a trial decode: the real one comes later */
+	struct h1_str d;
+
+	if (r->body_kind == BODY_LENGTH)
+		return len >= r->content_length;
+	for (;;) {
+		int rc = h1_parse_chunked(&st, p, len, &used, &d);
+
+		if (rc != H1_CHUNK_DATA)
+			return rc == H1_CHUNK_DONE;
+		p += used;
+		len -= used;
+	}
+}
+
+/* reqbody_begin - proxy_request_buffering off: whether this request's body
+ * is streamed, and if so its buffer. As nginx, it is not when the body
+ * goes chunked to an HTTP/1.0 upstream (it is read whole to learn its
+ * length) or when it all came with the head (it is then sent as a
+ * buffered one, and may be resent to the next upstream).
+ * -ENOMEM, 0 (read whole first) or 1 (streamed). */
+int reqbody_begin(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	struct rbody *rb;
+
+	if (l->proxy_request_buffering ||
+	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11) || preread_whole(c))
+		return 0;
+	rb = pool_zalloc(&c->pool, sizeof(*rb));
+	if (!rb)
+		return -ENOMEM;
+	rb->cap = (size_t)LBD_MAX(l->client_body_buffer_size, RB_MIN);
+	rb->buf = pool_alloc(&c->pool, rb->cap);
+	if (!rb->buf)
+		return -ENOMEM;
+	rb->chunked = r->body_kind == BODY_CHUNKED;
+	r->rbody = rb;
+	return 1;
+}
+
+size_t reqbody_unsent(const struct conn *c, struct iovec *iov)
+{
+	const struct rbody *rb = c->req.rbody;
+
+	if (!rb || rb->off == rb->len)
+		return 0;
+	if (iov)
+		*iov = (struct iovec){rb->buf + rb->off, rb->len - rb->off};
+	return rb->len - rb->off;
+}
+
+void reqbody_sent(struct conn *c, size_t n)
+{
+	struct rbody *rb = c->req.rbody;
+
+	rb->off += n;
+	if (rb->off == rb->len)
+		rb->off = rb->len = 0;
+}
