@@ -94,6 +94,9 @@ void proxy_start(struct conn *c);
 /* proxy_request_head - the head proxy_start would send upstream for C's
  * request (C's pool): the cache's background update sends it. 0 or -ENOMEM. */
 int proxy_request_head(struct conn *c, struct lstr *out);
+/* proxy_upstream_uri - the request target proxy_start sends upstream for
+ * C's request (nginx's default proxy_cache_key uses it), from C's pool. */
+int proxy_upstream_uri(struct conn *c, struct lstr *out);
 /* proxy_header_hidden - whether the proxy leaves upstream header NAME out
  * of what the client gets (and the cache stores) in location L. */
 bool proxy_header_hidden(const struct cfg_loc *l, struct h1_str name);

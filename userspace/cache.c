@@ -1440,7 +1440,8 @@ static void wait_tick(struct ev_loop *loop, struct ev_timer *t)
 
 /* default_key - proxy_cache_key, or nginx's default: documented as
  * $scheme$proxy_host$request_uri, built by nginx from the upstream's
- * scheme with its "://": "http://127.0.0.1:8080/a". */
+ * scheme with its "://" and the URI it sends upstream (proxy_pass's URI
+ * part in place of the location prefix): "http://127.0.0.1:8080/a". */
 static int default_key(struct conn *c, const struct cache_loc *cl, struct lstr *out)
 {
 	struct lstr v[3] = {LSTR("http://")};
@@ -1451,7 +1452,7 @@ static int default_key(struct conn *c, const struct cache_loc *cl, struct lstr *
 		return cval_eval(&cl->key, c, out);
 	if (var_get_by_name(c, "proxy_host", 10, &v[1]))
 		v[1] = (struct lstr){"", 0};
-	if (var_get_by_name(c, "request_uri", 11, &v[2]))
+	if (!c->req.loc->proxy || proxy_upstream_uri(c, &v[2]))
 		v[2] = (struct lstr){"", 0};
 	len += v[1].len + v[2].len;
 	p = pool_alloc(&c->pool, len + 1);

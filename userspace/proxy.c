@@ -583,6 +583,39 @@ static void sb_escaped(struct sbuf *b, struct lstr s)
 	}
 }
 
+/* sb_upstream_uri - the request target sent upstream for C, as nginx
+ * builds it: proxy_pass's URI part in place of the matched location
+ * prefix, else the client's unparsed URI, else the (rewritten) URI
+ * escaped, with the arguments. */
+static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	const struct proxy_pass *pp = l->proxy;
+
+	if (pp->has_uri &&
+	    (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX || l->match == LOC_EXACT)) {
+		size_t pl = LBD_MIN(l->patlen, r->u.uri.len);
+
+		sb_add(sb, pp->uri, pp->urilen);
+		sb_escaped(sb, (struct lstr){r->u.uri.p + pl, r->u.uri.len - pl});
+		if (r->u.args.len) {
+			sb_add(sb, "?", 1);
+			sb_add(sb, r->u.args.p, r->u.args.len);
+		}
+	} else if (pp->has_uri) {
+		sb_add(sb, pp->uri, pp->urilen);
+	} else if (!r->uri_changed && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
+		sb_add(sb, r->u.unparsed.p, r->u.unparsed.len);
+	} else {
+		sb_escaped(sb, r->u.uri);
+		if (r->u.args.len) {
+			sb_add(sb, "?", 1);
+			sb_add(sb, r->u.args.p, r->u.args.len);
+		}
+	}
+}
+
 static int build_request(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -598,27 +631,7 @@ static int build_request(struct uconn *u)
 	else
 		sb_add(&b, r->method.p, r->method.len);
 	sb_add(&b, " ", 1);
-	if (pp->has_uri &&
-	    (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX || l->match == LOC_EXACT)) {
-		size_t pl = LBD_MIN(l->patlen, r->u.uri.len);
-
-		sb_add(&b, pp->uri, pp->urilen);
-		sb_escaped(&b, (struct lstr){r->u.uri.p + pl, r->u.uri.len - pl});
-		if (r->u.args.len) {
-			sb_add(&b, "?", 1);
-			sb_add(&b, r->u.args.p, r->u.args.len);
-		}
-	} else if (pp->has_uri) {
-		sb_add(&b, pp->uri, pp->urilen);
-	} else if (!r->uri_changed && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
-		sb_add(&b, r->u.unparsed.p, r->u.unparsed.len);
-	} else {
-		sb_escaped(&b, r->u.uri);
-		if (r->u.args.len) {
-			sb_add(&b, "?", 1);
-			sb_add(&b, r->u.args.p, r->u.args.len);
-		}
-	}
+	sb_upstream_uri(&b, c);
 	sb_add(&b, l->proxy_http_version == 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
 	u->keepalive = l->proxy_http_version == 11 && u->g->keepalive > 0;
 	for (int i = 0; i < l->proxy_headers.n; i++) {
@@ -1971,6 +1984,17 @@ int proxy_request_head(struct conn *c, struct lstr *out)
 	if (build_request(&tmp))
 		return -ENOMEM;
 	*out = (struct lstr){tmp.head, tmp.head_len};
+	return 0;
+}
+
+int proxy_upstream_uri(struct conn *c, struct lstr *out)
+{
+	struct sbuf b = {.pool = &c->pool};
+
+	sb_upstream_uri(&b, c);
+	if (b.oom)
+		return -ENOMEM;
+	*out = (struct lstr){b.p ? b.p : "", b.len};
 	return 0;
 }
 

@@ -115,6 +115,38 @@ server {
     assert os.path.isfile(os.path.join(p.prefix, 'cache', h[-2:], h))
 
 
+def test_cache_default_key_is_the_upstream_uri(t):
+    """nginx builds its default key from the URI it sends upstream, not
+    the client's: /b/x and /o/x, both proxied to /x, are one entry."""
+    b = t.backend('b')
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache levels=1:2 keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    proxy_cache c;
+    proxy_cache_valid 200 10m;
+    %s
+    location /b/ {
+        proxy_pass http://127.0.0.1:{b}/;
+    }
+    location /o/ {
+        proxy_pass http://127.0.0.1:{b}/;
+    }
+    location / {
+        proxy_pass http://127.0.0.1:{b};
+    }
+}""" % HDR, b=b)
+    r1 = p.get('/b/x?q=1')
+    r2 = p.get('/o/x?q=1')
+    assert (_xc(r1), _xc(r2)) == ('MISS', 'HIT'), (r1, r2)
+    assert r2.json()['path'] == '/x' and b.count() == 1
+    key = 'http://127.0.0.1:%d/x?q=1' % b.port
+    assert os.path.isfile(_entry_path(p.prefix, key)), key
+    # without a URI part the client's URI goes upstream as it came
+    assert [_xc(p.get('/x?q=1')) for _ in range(2)] == ['HIT', 'HIT']
+    assert b.count() == 1
+
+
 def test_cache_methods_bypass_no_cache(t):
     b = t.backend('b')
     p = t.proxy(_conf("""
