@@ -29,58 +29,17 @@ make -s -C "$root" build/lbd build/demo_backend
 . "$root/bench/lib.sh"
 bench_workdir h2bench
 
-openssl req -x509 -nodes -days 2 -subj /CN=localhost -newkey ec \
-	-pkeyopt ec_paramgen_curve:P-256 -keyout "$work/key.pem" -out "$work/crt.pem" 2>/dev/null
-cat "$work/crt.pem" "$work/key.pem" >"$work/haproxy.pem"
+tls_cert
 
 demo_backend_start "$LOAD_CPU"
 
 # the config nginx and lbd share
-nginx_conf() { # PORT NAME
-	cat <<CONF
-worker_processes 1;
-pid $work/$2.pid;
-error_log $work/$2.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    upstream be {
-        server 127.0.0.1:$backend;
-        keepalive 1024;  # 50 x 10 streams in flight: no upstream connection churn
-    }
-    server {
-        listen 127.0.0.1:$1 ssl http2;
-        ssl_certificate $work/crt.pem;
-        ssl_certificate_key $work/key.pem;
-        keepalive_requests 100000;
-        location / {
-            proxy_pass http://be;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-CONF
+nginx_conf() { # PORT NAME (50 x 10 streams in flight: no upstream connection churn)
+	tls_nginx_conf "$1" "$2" 1024 "ssl http2" "        keepalive_requests 100000;"
 }
 
 haproxy_conf() { # PORT
-	cat <<CONF
-global
-    nbthread 1
-    maxconn 4096
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend f
-    bind 127.0.0.1:$1 ssl crt $work/haproxy.pem alpn h2,http/1.1
-    default_backend b
-backend b
-    server s1 127.0.0.1:$backend
-CONF
+	tls_haproxy_conf "$1" "alpn h2,http/1.1"
 }
 
 

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Shared pieces of the bench/ scripts (sourced, not run).
 #
 #   bench_workdir PREFIX [PATH...]   a work directory ($work) and the list of
@@ -8,6 +9,12 @@
 #   wait_port PORT                    until PORT accepts (5 s at most)
 #   proc_ticks PID                    utime+stime of PID, in clock ticks
 #   demo_backend_start CPU            build/demo_backend on CPU -> $backend
+#   tls_cert                          an ECDSA P-256 certificate: $work/crt.pem,
+#                                     key.pem, and haproxy.pem (both in one)
+#   tls_nginx_conf PORT NAME KEEPALIVE LISTEN_PARAMS SERVER_LINES
+#                                     the TLS proxy config nginx and lbd share
+#   tls_haproxy_conf PORT BIND_PARAMS [GLOBAL_LINES]
+#                                     HAProxy's equivalent
 #   start_target NAME                 lbd, nginx or haproxy on PROXY_CPU with
 #                                     the caller's nginx_conf PORT NAME /
 #                                     haproxy_conf PORT -> $port, $pid
@@ -56,6 +63,60 @@ demo_backend_start() {
 	done
 	echo "backend did not start" >&2
 	exit 1
+}
+
+tls_cert() {
+	openssl req -x509 -nodes -days 2 -subj /CN=localhost -newkey ec \
+		-pkeyopt ec_paramgen_curve:P-256 -keyout "$work/key.pem" -out "$work/crt.pem" 2>/dev/null
+	cat "$work/crt.pem" "$work/key.pem" >"$work/haproxy.pem"
+}
+
+tls_nginx_conf() {
+	cat <<CONF
+worker_processes 1;
+pid $work/$2.pid;
+error_log $work/$2.err;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    upstream be {
+        server 127.0.0.1:$backend;
+        keepalive $3;
+    }
+    server {
+        listen 127.0.0.1:$1 $4;
+        ssl_certificate $work/crt.pem;
+        ssl_certificate_key $work/key.pem;
+$5
+        location / {
+            proxy_pass http://be;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+CONF
+}
+
+tls_haproxy_conf() {
+	cat <<CONF
+global
+    nbthread 1
+    maxconn 4096
+${3:-}
+defaults
+    mode http
+    option http-keep-alive
+    http-reuse always
+    timeout connect 5s
+    timeout client 30s
+    timeout server 30s
+frontend f
+    bind 127.0.0.1:$1 ssl crt $work/haproxy.pem $2
+    default_backend b
+backend b
+    server s1 127.0.0.1:$backend
+CONF
 }
 
 start_target() {

@@ -30,9 +30,7 @@ make -s -C "$root" build/lbd build/demo_backend
 . "$root/bench/lib.sh"
 bench_workdir tlsbench
 
-openssl req -x509 -nodes -days 2 -subj /CN=localhost -newkey ec \
-	-pkeyopt ec_paramgen_curve:P-256 -keyout "$work/key.pem" -out "$work/crt.pem" 2>/dev/null
-cat "$work/crt.pem" "$work/key.pem" >"$work/haproxy.pem"
+tls_cert
 
 demo_backend_start "$LOAD_CPU"
 
@@ -40,54 +38,14 @@ demo_backend_start "$LOAD_CPU"
 # default stops at 1.2), no resumption (tickets off, no session cache), so
 # every new connection is a full handshake for all three
 nginx_conf() { # PORT NAME
-	cat <<CONF
-worker_processes 1;
-pid $work/$2.pid;
-error_log $work/$2.err;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    upstream be {
-        server 127.0.0.1:$backend;
-        keepalive 256;
-    }
-    server {
-        listen 127.0.0.1:$1 ssl;
-        ssl_certificate $work/crt.pem;
-        ssl_certificate_key $work/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
+	tls_nginx_conf "$1" "$2" 256 ssl "        ssl_protocols TLSv1.2 TLSv1.3;
         ssl_session_tickets off;
         ssl_session_cache off;
-        keepalive_requests 1000000;
-        location / {
-            proxy_pass http://be;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
-CONF
+        keepalive_requests 1000000;"
 }
 
 haproxy_conf() { # PORT
-	cat <<CONF
-global
-    nbthread 1
-    maxconn 4096
-    tune.ssl.cachesize 0
-defaults
-    mode http
-    option http-keep-alive
-    http-reuse always
-    timeout connect 5s
-    timeout client 30s
-    timeout server 30s
-frontend f
-    bind 127.0.0.1:$1 ssl crt $work/haproxy.pem no-tls-tickets
-    default_backend b
-backend b
-    server s1 127.0.0.1:$backend
-CONF
+	tls_haproxy_conf "$1" no-tls-tickets "    tune.ssl.cachesize 0"
 }
 
 
