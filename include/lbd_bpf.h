@@ -171,6 +171,8 @@ struct lb_stream {
 	__u32 seq_known[2];	       /* next_seq is set */
 	__u64 cut_n[2];		       /* cuts recorded per direction */
 	struct lb_cut cut[2][LB_CUTS]; /* ring, by cut_n % LB_CUTS */
+	__u64 trimmed[2];	       /* repeats the program took off segments itself
+			   * (the rest are cuts, which lbd drops) */
 };
 
 /* struct lb_stream_ctl - written by lbd only, read by the verdict. */
@@ -185,7 +187,7 @@ struct lb_stream_ctl {
 };
 
 _Static_assert(sizeof(struct lb_splice_peer) == 16, "lb_splice_peer layout");
-_Static_assert(sizeof(struct lb_stream) == 328, "lb_stream layout");
+_Static_assert(sizeof(struct lb_stream) == 344, "lb_stream layout");
 _Static_assert(sizeof(struct lb_stream_ctl) == 56, "lb_stream_ctl layout");
 _Static_assert(sizeof(struct lb_lpm4_key) == 8, "lb_lpm4_key layout");
 _Static_assert(sizeof(struct lb_lpm6_key) == 20, "lb_lpm6_key layout");

@@ -479,10 +479,8 @@ def _stream_duplex(t, off):
 
 def test_stream_duplex_256mib_byte_exact(t):
     """256 MiB each way at once through a stream {} session on the default
-    path (sockmap on lbd), every byte checked at its position. lbd: with
-    SOCKMAP_STRESS=1 only (see test_websocket.test_duplex_256mib_byte_exact)."""
-    if not t.is_nginx and not os.environ.get('SOCKMAP_STRESS'):
-        t.skip('sockmap duplex stall under contention is open: SOCKMAP_STRESS=1 runs it')
+    path (sockmap on lbd), every byte checked at its position (see
+    test_websocket.test_duplex_256mib_byte_exact)."""
     _stream_duplex(t, False)
 
 

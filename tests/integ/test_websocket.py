@@ -88,6 +88,18 @@ class UpgradeServer:
                 head, buf = buf.split(b'\r\n\r\n', 1)
                 self.heads.append(head.decode('latin1'))
                 path = head.split(b' ')[1].decode()
+                if path.startswith('/post'):
+                    # a request body of Content-Length bytes, then 200
+                    want = int([ln.split(b':', 1)[1] for ln in head.split(b'\r\n')
+                                if ln.lower().startswith(b'content-length:')][0])
+                    while len(buf) < want:
+                        d = c.recv(1 << 20)
+                        if not d:
+                            return
+                        buf += d
+                    buf = buf[want:]
+                    c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok')
+                    continue
                 if path.startswith('/plain'):
                     body = b'plain ' + path.encode()
                     c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s'
@@ -154,6 +166,18 @@ class UpgradeServer:
             self.results.append((got, bad, err))
             c.sendall(b'%-40s' % (b'up %d bad %s' % (got, str(bad).encode())))
             c.recv(1)
+        elif path.startswith('/sinkecho'):
+            # /sinkecho/N/SEED: check N bytes of stream SEED, answer a
+            # fixed-size verdict, then echo until EOF
+            n, su = (int(x) for x in path.split('/')[2:4])
+            got, bad = splicekit.recv_stream(c, su, n, early)
+            self.results.append((got, bad, None))
+            c.sendall(b'%-40s' % (b'up %d bad %s' % (got, str(bad).encode())))
+            while True:
+                d = c.recv(65536)
+                if not d:
+                    return
+                c.sendall(d)
         elif path.startswith('/rst'):
             # echoes until EOF or a reset from the proxy (recorded in
             # self.ends), or resets the stream itself on '!reset'
@@ -228,12 +252,12 @@ def _recv_all(s):
         buf += d
 
 
-def _setup(t, idle='60s', relay=False, kernel=False, main=''):
+def _setup(t, idle='60s', relay=False, kernel=False, main='', extra=''):
     """RELAY: lbd with `kernel_splice off` (its splice(2) relay); KERNEL:
     `kernel_splice on` (sockmap, also the default). lbd only."""
     ws = UpgradeServer()
     t.defer(ws.close)
-    extra = 'kernel_splice off;' if relay else 'kernel_splice on;' if kernel else ''
+    extra += '\n' + ('kernel_splice off;' if relay else 'kernel_splice on;' if kernel else '')
     p = t.proxy(WS_CONF, ws=ws.port, idle=idle, workers=2, extra=extra,
                 main=main)
     return ws, p
@@ -403,6 +427,92 @@ def test_sockmap_head_and_stream_in_one_segment(t):
             extra = b''
         assert extra == b'', 'bytes after the stream: %r' % extra[:40]
         s.close()
+
+
+def _lb_stream(p):
+    """lbd: the one stream in P's pinned lb_streams (bpftool), or None."""
+    import json
+    import subprocess
+    r = subprocess.run(['bpftool', '-j', 'map', 'dump', 'pinned',
+                        os.path.join(p.pin_dir, 'lb_streams')],
+                       capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    return rows[0]['formatted']['value'] if len(rows) == 1 else None
+
+
+def test_sockmap_short_message_after_repeat(t):
+    """A client pushes megabytes right behind its upgrade request, so the
+    client socket still holds stream bytes when lbd switches it to the
+    sockmap. The kernel counts every segment the program handles as read
+    in full: a socket that entered the map with a segment half read (its
+    first part already read by lbd), the program passing that segment on
+    for lbd to drop the repeat, had its copied_seq run ahead of what it
+    received, and its data-ready stayed silent until more than that many
+    new bytes waited. A short message after the bulk (here "ping") then
+    sat in lbd's receive queue for good: the sockmap duplex stall of
+    test_duplex_256mib_byte_exact (its 40-byte verdict line). Now lbd
+    switches a socket only between two segments, else it relays the
+    stream with splice(2); and where a segment still repeats bytes (a
+    retransmission) the program takes them off itself.
+
+    The client first sends a 16 MiB request body on the same connection,
+    so the socket's receive buffer has grown (autotuning) and the bytes
+    behind the upgrade request pile up past what lbd reads before the
+    switch."""
+    if t.is_nginx:
+        t.skip('lbd\'s sockmap')
+    ws, p = _setup(t, kernel=True, extra='client_max_body_size 0;')
+    n = 8 << 20
+    seen = []
+    for i in range(4):
+        s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+        body = b'x' * (16 << 20)
+        s.sendall(b'POST /post HTTP/1.1\r\nHost: ws.test\r\nContent-Length: %d\r\n\r\n'
+                  % len(body) + body)
+        head, rest = _read_head(s)
+        assert ' 200 ' in head.split('\r\n')[0], head
+        _recv_exact(s, 2 - len(rest), rest)
+        # the upgrade request and N stream bytes right behind it
+        seed = 40 + i
+        st = splicekit.Stream(seed)   # built before: no pause behind the head
+        first = _upgrade_req('/sinkecho/%d/%d' % (n, seed)) + bytes(st.at(0, 1 << 20))
+        err = []
+
+        def push(s=s, st=st, first=first):
+            try:
+                s.sendall(first)
+                off = 1 << 20
+                while off < n:
+                    s.sendall(st.at(off, min(splicekit.CHUNK, n - off)))
+                    off += splicekit.CHUNK
+            except OSError as e:
+                err.append(e)
+        th = threading.Thread(target=push, daemon=True)
+        th.start()
+        head, rest = _read_head(s)
+        assert ' 101 ' in head, head
+        verdict = _recv_exact(s, 40, rest)
+        th.join(30)
+        assert not err, err
+        assert verdict.split() == [b'up', b'%d' % n, b'bad', b'None'], verdict
+        row = _lb_stream(p)
+        seen.append(_path_of(t, p, s) if row is None else
+                    (row.get('trimmed', [0])[0], row['cut_n'][0]))
+        # a short message after the bulk: it must get through (and back)
+        s.settimeout(5)
+        s.sendall(b'ping')
+        try:
+            got = _recv_exact(s, 4)
+        except socket.timeout:
+            got = b'(nothing in 5 s)'
+        assert got == b'ping', (i, got, seen)
+        s.close()
+        wait_for(lambda: _lb_stream(p) is None, 10, what='the stream to end')
+    print('per stream, sockmap (repeat bytes taken off, cuts left to lbd) '
+          'or the path: %r' % seen)
+    # no repeat was left for lbd to cut (which stalls the socket)
+    assert all(not isinstance(x, tuple) or x[1] == 0 for x in seen), seen
 
 
 def _rss_kib(pid):
@@ -648,6 +758,16 @@ def _want_path(t, p, relay):
     return 'sockmap' if st['features']['sockmap'] else 'splice'
 
 
+def _assert_path(t, p, s, relay):
+    """lbd: the stream of client socket S is on the path it should be.
+    A backend that fills every read of lbd's switch up to 2 MiB (CPU
+    contention: 1 run in 12 of the duplex test beside two busy loops,
+    more under `make test`) stays on splice(2), and lbd says so."""
+    path, want = _path_of(t, p, s), _want_path(t, p, relay)
+    assert path == want or (want == 'sockmap' and path == 'splice' and
+                            'too busy to move to sockmap' in p.error_log()), (path, want)
+
+
 def _duplex_256mib(t, relay):
     n = 256 << 20
     ws, p = _setup(t, relay=relay)
@@ -655,7 +775,7 @@ def _duplex_256mib(t, relay):
     head, rest = _read_head(s)
     assert ' 101 ' in head
     if not t.is_nginx:
-        assert _path_of(t, p, s) == _want_path(t, p, relay)
+        _assert_path(t, p, s, relay)
     s.settimeout(60)
     got, bad, err = splicekit.duplex(s, n, 11, 22, rest)
     assert err is None, err
@@ -669,12 +789,9 @@ def _duplex_256mib(t, relay):
 def test_duplex_256mib_byte_exact(t):
     """256 MiB each way at once through the default path (sockmap on lbd),
     every byte checked at its position on both ends (a repeated, lost or
-    reordered segment shows as a wrong offset).
-
-    lbd: run only with SOCKMAP_STRESS=1 for now: under CPU contention about
-    1 run in 5 stalls (no byte wrong; README, WebSockets, "Open")."""
-    if not t.is_nginx and not os.environ.get('SOCKMAP_STRESS'):
-        t.skip('sockmap duplex stall under contention is open: SOCKMAP_STRESS=1 runs it')
+    reordered segment shows as a wrong offset). Under CPU contention it
+    used to stall on lbd about 1 run in 4 (the backend's last 40 bytes
+    never reached the program: test_sockmap_short_message_after_repeat)."""
     _duplex_256mib(t, False)
 
 
@@ -852,7 +969,7 @@ def test_slow_reader_bounded_both_ways(t):
     head, rest = _read_head(s)
     assert ' 101 ' in head
     if not t.is_nginx:
-        assert _path_of(t, p, s) == _want_path(t, p, False)
+        _assert_path(t, p, s, False)
     wait_for(lambda: ws.sent > 0, 10, what='backend started')
     stalled = _watch(t, p, ws, rss0, 1.5)
     held = ws.sent
