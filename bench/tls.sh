@@ -56,8 +56,8 @@ wrk_errors() {
 		for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+,?$/) e += $i } END { print e + 0 }' <<<"$1"
 }
 
-declare -A hs ka cpu
-printf '%-8s %14s %18s %14s %s\n' target handshakes/s cpu_us/handshake keepalive/s notes
+declare -A hs ka cpu kcpu
+printf '%-8s %14s %18s %14s %12s %s\n' target handshakes/s cpu_us/handshake keepalive/s cpu_us/req notes
 for t in $TARGETS; do
 	if ! start_target "$t"; then
 		printf '%-8s did not start\n' "$t"
@@ -70,15 +70,19 @@ for t in $TARGETS; do
 		"$url" 2>&1) || true
 	c1=$(proc_ticks "$pid")
 	o2=$(taskset -c "$LOAD_CPU" wrk -t1 -c "$CONNS" -d"${DURATION}s" "$url" 2>&1) || true
+	c2=$(proc_ticks "$pid")
 	hs[$t]=$(wrk_rps "$o1")
 	ka[$t]=$(wrk_rps "$o2")
 	cpu[$t]=$(awk -v a="$c0" -v b="$c1" -v r="${hs[$t]:-0}" -v d="$DURATION" \
+		-v hz="$(getconf CLK_TCK)" 'BEGIN { n = r * d; printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
+	kcpu[$t]=$(awk -v a="$c1" -v b="$c2" -v r="${ka[$t]:-0}" -v d="$DURATION" \
 		-v hz="$(getconf CLK_TCK)" 'BEGIN { n = r * d; printf "%.1f", (n > 0 ? (b - a) / hz * 1e6 / n : 0) }')
 	note=""
 	e1=$(wrk_errors "$o1")
 	e2=$(wrk_errors "$o2")
 	[[ $e1 == 0 && $e2 == 0 ]] || note="! errors: $e1 handshake row, $e2 keep-alive row"
-	printf '%-8s %14s %18s %14s %s\n' "$t" "${hs[$t]:-failed}" "${cpu[$t]}" "${ka[$t]:-failed}" "$note"
+	printf '%-8s %14s %18s %14s %12s %s\n' "$t" "${hs[$t]:-failed}" "${cpu[$t]}" "${ka[$t]:-failed}" \
+		"${kcpu[$t]}" "$note"
 	kill -TERM "$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 done
