@@ -1020,10 +1020,16 @@ def test_slow_reader_bounded_both_ways(t):
                '' if not b else '; trickle: +%.1f, %.1f, %.1f MiB' %
                (b[0] / 2**20, b[1] / 2**20, b[2] / 2**20)))
     assert up_held < 64 << 20, 'client pushed %d MiB into a stalled stream' % (up_held >> 20)
+    # A stream lbd left on splice(2) because its backend kept every read of
+    # the switch full ("too busy", see _assert_path) also holds what it
+    # drained then, up to 2 MiB (TUN_DRAIN_HARD), until the reader takes it.
+    bound = SLOW_BOUND
+    if not t.is_nginx and 'too busy to move to sockmap' in p.error_log():
+        bound += 2 << 20
     for what, h, a, b in report:
         for v in (a, b):
             if v:
-                assert v[0] + v[1] < SLOW_BOUND, (what, v)
+                assert v[0] + v[1] < bound, (what, v, bound)
 
 
 def _rst_paths(t):
