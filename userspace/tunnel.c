@@ -529,7 +529,17 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 		int fd = d == TUN_UP ? client.fd : upstream.fd;
 
 		rc = drain(t, d, fd);
-		if (rc <= 0 || (rc = consumed_of(fd, &t->consumed[d])))
+		if (rc == 0) {
+			/* too busy: the fast drain let the kernel autotune
+			 * this socket's receive buffer up (MiBs), which a
+			 * stalled reader would then leave full: cap it for the
+			 * relay (test_slow_reader_bounded_both_ways) */
+			int cap = TUN_DRAIN_MAX;
+
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cap, sizeof(cap));
+			goto pipes;
+		}
+		if (rc < 0 || (rc = consumed_of(fd, &t->consumed[d])))
 			goto pipes;
 		ctl.consumed[d] = t->consumed[d];
 	}
