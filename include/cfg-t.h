@@ -240,8 +240,9 @@ struct cfg_loc {
 	int64_t client_max_body_size; /* bytes, 0 = unlimited */
 	int64_t client_body_timeout;  /* ms */
 	int64_t client_body_buffer_size;
-	int64_t send_timeout;	   /* ms */
-	int64_t keepalive_timeout; /* ms, 0 = no keep-alive */
+	char *client_body_temp_path; /* directory of spooled bodies (reqbody.c) */
+	int64_t send_timeout;	     /* ms */
+	int64_t keepalive_timeout;   /* ms, 0 = no keep-alive */
 	int keepalive_requests;
 	int64_t lingering_timeout;
 	int chunked_transfer_encoding;

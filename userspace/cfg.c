@@ -381,22 +381,30 @@ static char *full_path(struct build *b, const char *prefix, const char *p)
 	return r;
 }
 
-/* `proxy_temp_path PATH [L1 [L2 [L3]]]`: the directory of response
- * buffering temp files (relative to the prefix). The levels are accepted
- * and unused: lbd's temp files have no name (O_TMPFILE). */
+/* `proxy_temp_path` and `client_body_temp_path PATH [L1 [L2 [L3]]]`: the
+ * directory of temp files (relative to the prefix). The levels are checked
+ * as nginx checks them (each a positive number, their digits and slashes
+ * within 10 + the number of levels) and unused: lbd's temp files have no
+ * name (O_TMPFILE). */
 static int set_temp_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	char **f = (char **)((char *)base_ptr(b, s, d) + d->off);
+	long len = 0;
 
 	if (*f)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	for (size_t i = 1; i < n->nargs; i++) {
-		char *end;
-		long v = strtol(n->args[i], &end, 10);
+		const char *a = n->args[i];
+		long v = 0;
 
-		if (*end || end == n->args[i] || v < 1 || v > 2)
-			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
+		for (; *a >= '0' && *a <= '9' && v < 100; a++)
+			v = v * 10 + (*a - '0');
+		if (*a || a == n->args[i] || v == 0)
+			return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+		len += v + 1;
 	}
+	if (len > 10 + (long)n->nargs - 1)
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
 	*f = full_path(b, b->cfg->prefix, n->args[0]);
 	return *f ? 0 : cfg_fail(b, n, "out of memory");
 }
@@ -1563,7 +1571,7 @@ static const struct dir dirs[] = {
 	{"uwsgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"scgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"proxy_temp_path", C_HSL, 1, 4, false, set_temp_path, LOC(proxy_temp_path)},
-	{"client_body_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"client_body_temp_path", C_HSL, 1, 4, false, set_temp_path, LOC(client_body_temp_path)},
 	{"sendfile_max_chunk", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"reset_timedout_connection", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"open_file_cache", C_HSL, 1, 2, false, set_ignored, B_NONE, 0},
@@ -1754,6 +1762,9 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(client_max_body_size, 1024 * 1024);
 	MERGE(client_body_timeout, 60000);
 	MERGE(client_body_buffer_size, 16384);
+	MERGE_PTR(client_body_temp_path);
+	if (!l->client_body_temp_path)
+		l->client_body_temp_path = full_path(b, b->cfg->prefix, "client_body_temp");
 	MERGE(send_timeout, 60000);
 	MERGE(keepalive_timeout, 75000);
 	MERGE(keepalive_requests, 1000);

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "notify.h"
 #include "priv.h"
+#include "tmpdir.h"
 #include "worker.h"
 
 #define DEFAULT_PREFIX "/etc/lbd/"
@@ -373,6 +374,7 @@ static int drop_privileges(const struct cfg *c)
 	if (rc)
 		log_warn("cannot give the log files to \"%s\" (%d: %s): reopening them may fail",
 			 ids.name, -rc, strerror(-rc));
+	tmpdir_prepare_all(c, ids.uid); /* the user makes its temp files there */
 	rc = priv_drop(&ids, keep, err, sizeof(err));
 	if (rc) {
 		log_emit(NULL, LOG_EMERG, "%s", err);

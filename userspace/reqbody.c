@@ -2,8 +2,8 @@
 /*
  * Request bodies on their way to the upstream (proxy.c drives the upstream
  * side). Read whole first (proxy_request_buffering on, nginx's default):
- * decoded into client_body_buffer_size bytes of memory, then an unlinked
- * temp file, so a retry can resend them. Streamed (off): each read from the
+ * decoded into client_body_buffer_size bytes of memory, then an unnamed
+ * temp file in client_body_temp_path, so a retry can resend them. Streamed (off): each read from the
  * client goes into a buffer of at most client_body_buffer_size bytes that
  * proxy.c writes upstream; while it is full the client is not read.
  *
@@ -14,27 +14,80 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "http.h"
+#include "log.h"
 #include "reqbody.h"
 #include "worker.h"
 
+/* spool_fallback - a named temp file in DIR, unlinked at once, for a file
+ * system without O_TMPFILE. The fd, or -1 (errno set). */
+static int spool_fallback(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/lbd-body-XXXXXX", dir) >= (int)sizeof(path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd != -1)
+		unlink(path);
+	return fd;
+}
+
+/* spool_open - the body's temp file, in client_body_temp_path (made when
+ * missing, as pbuf.c makes proxy_temp_path: by the `user` once privileges
+ * are dropped). Never named (O_TMPFILE), so a crash leaves nothing behind.
+ * 0, or -1 with the error logged at crit (the request gets 500, as in
+ * nginx). */
 static int spool_open(struct conn *c)
 {
-	int fd = open("/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	const struct cfg_loc *l = c->req.loc;
+	const char *dir = l->client_body_temp_path;
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 
+	if (fd == -1 && errno == ENOENT && (mkdir(dir, 0700) == 0 || errno == EEXIST))
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR))
+		fd = spool_fallback(dir);
 	if (fd == -1) {
-		char tmpl[] = "/tmp/lbd-body-XXXXXX";
-
-		fd = mkostemp(tmpl, O_CLOEXEC);
-		if (fd == -1)
-			return -errno;
-		unlink(tmpl);
+		log_emit(l->error_log, LOG_CRIT, "open() \"%s\" failed (%d: %s)", dir, errno,
+			 strerror(errno));
+		return -1;
 	}
+	log_emit(l->error_log, LOG_WARN,
+		 "a client request body is buffered to a temporary file in %s", dir);
 	c->req.body_fd = fd;
+	return 0;
+}
+
+/* spool_write - append P[0..n) to the spool file. 0, or -1 with the error
+ * logged at crit. */
+static int spool_write(struct conn *c, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(c->req.body_fd, p, n);
+
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = w ? errno : ENOSPC;
+
+			log_emit(c->req.loc->error_log, LOG_CRIT,
+				 "write() to a temporary file in \"%s\" failed (%d: %s)",
+				 c->req.loc->client_body_temp_path, e, strerror(e));
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
 	return 0;
 }
 
@@ -116,25 +169,12 @@ static int body_store(struct conn *c, const char *p, size_t n)
 		return 0;
 	}
 	if (r->body_fd < 0) {
-		if (spool_open(c))
-			return -EIO;
-		if (m->end && write(r->body_fd, m->data, m->end) != (ssize_t)m->end)
+		if (spool_open(c) || spool_write(c, m->data, m->end))
 			return -EIO;
 		free(m->data);
 		*m = (struct buf){0};
 	}
-	while (n) {
-		ssize_t w = write(r->body_fd, p, n);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return spool_write(c, p, n) ? -EIO : 0;
 }
 
 /* reqbody_feed - consume body bytes from data[0..len). Returns bytes used,

@@ -109,7 +109,14 @@ static struct err_case err_cases[] = {
 	{HTTP_HEAD "proxy_buffers 8 4x;\n}\n", "\"proxy_buffers\" directive invalid value", 3},
 	{HTTP_HEAD "proxy_max_temp_file_size big;\n}\n",
 	 "\"proxy_max_temp_file_size\" directive invalid value", 3},
-	{HTTP_HEAD "proxy_temp_path /a 3;\n}\n", "invalid value \"3\"", 3},
+	/* levels as nginx: each positive, their digits and slashes within 10 + their number */
+	{HTTP_HEAD "proxy_temp_path /a 0;\n}\n", "\"proxy_temp_path\" directive invalid value", 3},
+	{HTTP_HEAD "client_body_temp_path /a 5 6;\n}\n",
+	 "\"client_body_temp_path\" directive invalid value", 3},
+	{HTTP_HEAD "client_body_temp_path /a 1 x;\n}\n",
+	 "\"client_body_temp_path\" directive invalid value", 3},
+	{HTTP_HEAD "client_body_temp_path /a 1 2 3 4;\n}\n",
+	 "invalid number of arguments in \"client_body_temp_path\" directive", 3},
 	/* nginx checks the buffer sizes when merging: at the http block's "}" */
 	{HTTP_HEAD "server {\nlocation / {\nproxy_busy_buffers_size 64k;\n}\n}\n}\n",
 	 "\"proxy_busy_buffers_size\" must be less than the size of all \"proxy_buffers\" minus "
@@ -129,6 +136,8 @@ static struct err_case err_cases[] = {
 	 4},
 	{HTTP_HEAD "proxy_temp_path /a;\nproxy_temp_path /b;\n}\n",
 	 "\"proxy_temp_path\" directive is duplicate", 4},
+	{HTTP_HEAD "server {\nclient_body_temp_path /a;\nclient_body_temp_path /b;\n}\n}\n",
+	 "\"client_body_temp_path\" directive is duplicate", 5},
 	{HTTP_HEAD "upstream u {\nhash $remote_addr;\nserver 127.0.0.1:1 backup;\n}\n}\n",
 	 "balancing method does not support parameter \"backup\"", 5},
 };
@@ -418,6 +427,41 @@ Test(cfg, buffering_defaults_and_inheritance)
 	cr_assert_not_null(c, "%s", err);
 	snprintf(want, sizeof(want), "%s/proxy_temp", dir);
 	cr_expect_str_eq(c->http->servers[0]->loc.proxy_temp_path, want);
+	cfg_unref(c);
+	cleanup();
+}
+
+/* client_body_temp_path (reqbody.c): nginx's PREFIX/client_body_temp by
+ * default, relative to the prefix, inherited, set per location. */
+Test(cfg, client_body_temp_path)
+{
+	char err[1024], want[128], want2[128];
+	struct cfg *c =
+		load_text(HTTP_HEAD "client_body_temp_path tmp/b 1 2;\nserver {\n"
+				    "listen 127.0.0.1:8080;\nlocation / {\n}\nlocation /o {\n"
+				    "client_body_temp_path /x/y;\n}\n}\n}\n",
+			  err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	const struct cfg_loc *srv = &c->http->servers[0]->loc, *l = srv->prefix[0],
+			     *o = srv->prefix[1];
+
+	if (strcmp(l->pattern, "/") != 0) {
+		const struct cfg_loc *x = l;
+
+		l = o;
+		o = x;
+	}
+	snprintf(want, sizeof(want), "%s/tmp/b", dir);
+	cr_expect_str_eq(srv->client_body_temp_path, want);
+	cr_expect_str_eq(l->client_body_temp_path, want);
+	cr_expect_str_eq(o->client_body_temp_path, "/x/y");
+	cfg_unref(c);
+	cleanup();
+	c = load_text(HTTP_HEAD "server {\nlisten 127.0.0.1:8080;\n}\n}\n", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	snprintf(want2, sizeof(want2), "%s/client_body_temp", dir);
+	cr_expect_str_eq(c->http->servers[0]->loc.client_body_temp_path, want2);
 	cfg_unref(c);
 	cleanup();
 }
