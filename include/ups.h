@@ -205,8 +205,11 @@ int bal_rr_rebuild(struct ups_group *g);
  * backups (BACKUP true) in smooth weighted round robin order. Every worker
  * takes positions of one shared cycle with one atomic fetch_add, so the
  * workers together produce nginx's sequence and exact weights. A position
- * whose server cannot be picked passes on to the next position. NULL when no
- * server of the set can be picked. Takes no slot on the server (ups_pick does).
+ * whose server cannot be picked passes on to the next position. Round robin
+ * groups run nginx's step live instead while a server is tried by the
+ * request, resting after max_fails or owing weight_debt (see bal_rr.c). NULL
+ * when no server of the set can be picked. Takes no slot on the server
+ * (ups_pick does).
  */
 struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, bool backup);
 
