@@ -97,6 +97,10 @@ struct ups_server {
 				      * fails only when checked_ms > fail_ms */
 	_Atomic int64_t cur_weight; /* smooth-WRR running weight, used live by the
 				      * least_conn and same-name chash tie-breaks */
+	_Atomic int weight_debt;    /* nginx effective_weight = eff_weight - this:
+				      * each failure adds eff_weight / max_fails (up to
+				      * eff_weight), each live round robin step that
+				      * weighs the server pays back 1 */
 	bool sole;		    /* only server of its group and no backups (nginx
 				      * `single`): failures never make it unusable */
 

@@ -62,13 +62,19 @@ void ups_group_release(struct ups_group *g);
  */
 bool ups_server_usable(const struct ups_server *s, int64_t now_ms);
 
+/* ups_server_resting - taken out by passive health: max_fails failures and
+ * still inside fail_timeout of the last failure or probe. */
+bool ups_server_resting(const struct ups_server *s, int64_t now_ms);
+
 /* ups_server_pickable - usable, not yet tried by this request, and weight
  * in force > 0 (a weight of 0 set at runtime takes no new requests). */
 bool ups_server_pickable(const struct ups_server *s, const struct bal_ctx *ctx);
 
 /*
  * ups_server_fail - count one failure of S at NOW_MS, as nginx's
- * free_round_robin_peer does: fails++, last failure = last check = now.
+ * free_round_robin_peer does: fails++, last failure = last check = now,
+ * and (max_fails > 0) weight / max_fails more weight_debt, which lowers the
+ * server's effective weight in round robin's live step (bal_rr.c).
  * Failures are never forgotten by time alone: they reset only when a request
  * picked after fail_timeout (the probe) succeeds, see ups_server_success().
  * Returns true when this failure reached max_fails (nginx logs "upstream
@@ -199,8 +205,11 @@ int bal_rr_rebuild(struct ups_group *g);
  * backups (BACKUP true) in smooth weighted round robin order. Every worker
  * takes positions of one shared cycle with one atomic fetch_add, so the
  * workers together produce nginx's sequence and exact weights. A position
- * whose server cannot be picked passes on to the next position. NULL when no
- * server of the set can be picked. Takes no slot on the server (ups_pick does).
+ * whose server cannot be picked passes on to the next position. Round robin
+ * groups run nginx's step live instead while a server is tried by the
+ * request, resting after max_fails or owing weight_debt (see bal_rr.c). NULL
+ * when no server of the set can be picked. Takes no slot on the server
+ * (ups_pick does).
  */
 struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, bool backup);
 

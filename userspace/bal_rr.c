@@ -26,6 +26,17 @@
  * smooth-WRR step run live on the servers' shared cur_weight, over the
  * ramped weights (ups_server_ramp_weight). Once every ramp is over the
  * schedule, untouched meanwhile, is exact again.
+ *
+ * Around a failing server nginx's step leaves servers out (already tried by
+ * the request, resting after max_fails) and weighs a failed one less
+ * (weight_debt), so its sequence leaves the cycle. Round robin follows it:
+ * a pick that meets such a server switches the set (SCHED -> SEEDING ->
+ * LIVE, one CAS winner) to nginx's step run live on cur_weight, seeded with
+ * the running weights the schedule had reached at its position. The set
+ * goes back to the schedule, at the start of the next cycle, when nothing
+ * is left out, nobody owes weight and every running weight is 0 again.
+ * Drained, unhealthy and full servers keep having their positions passed
+ * over (the exact per-cycle shares of the others stay).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -50,9 +61,15 @@ struct bal_rr_sched {
 	struct bal_rr_sched *retired_next; /* link on bal_rr.retired */
 };
 
+/* A set's picks: the schedule, or nginx's step run live (bal_rr_pick_live)
+ * while some member is left out or owes weight. SEEDING: one picker is
+ * writing the running weights the schedule had reached. */
+enum { BAL_MODE_SCHED = 0, BAL_MODE_SEEDING = 1, BAL_MODE_LIVE = 2 };
+
 /* struct bal_rr - group->rr. */
 struct bal_rr {
 	_Atomic(struct bal_rr_sched *) sched[BAL_NSETS]; /* published schedules */
+	_Atomic int mode[BAL_NSETS];			 /* BAL_MODE_* */
 	_Atomic(struct bal_rr_sched *) retired;		 /* replaced, freed at release */
 	/* the counters are bumped by every pick: keep them off the line the
 	 * schedule pointers are read from */
@@ -219,6 +236,7 @@ int bal_rr_init(struct ups_group *g)
 		struct bal_rr_sched *sc = bal_rr_build(g, set == BAL_SET_BACKUP);
 
 		atomic_init(&rr->next[set], 0);
+		atomic_init(&rr->mode[set], BAL_MODE_SCHED);
 		atomic_init(&rr->sched[set], sc);
 		if (!sc) {
 			g->rr = rr;
@@ -292,6 +310,136 @@ static struct ups_server *bal_rr_pick_ramp(struct ups_group *g, struct bal_ctx *
 	return n ? bal_swrr_choose_w(cand, w, n) : NULL;
 }
 
+/* Seed the members' running weights with the ones nginx's step has after
+ * the schedule positions before POS: for r = POS mod len, member i has
+ * gained r * weight_i and lost total once per pick in slot[0, r). */
+static void bal_rr_seed(struct ups_group *g, const struct bal_rr_sched *sc, uint64_t pos)
+{
+	uint32_t r = sc->len ? (uint32_t)(pos % sc->len) : 0;
+	uint32_t j;
+	int k;
+
+	for (k = 0; k < sc->nmembers; k++) {
+		struct ups_server *s = &g->servers[sc->member[k]];
+
+		atomic_store_explicit(&s->cur_weight,
+				      (int64_t)r * atomic_load_explicit(&s->eff_weight, RLX), RLX);
+	}
+	for (j = 0; j < r; j++)
+		atomic_fetch_sub_explicit(&g->servers[sc->slot[j]].cur_weight, (int64_t)sc->total,
+					  RLX);
+}
+
+/* Leave the schedule for the live step (SCHED -> SEEDING -> LIVE), seeded
+ * at POS; a picker that loses the race finds the set SEEDING or LIVE. */
+__attribute__((noinline, cold)) static bool
+bal_rr_go_live(struct ups_group *g, const struct bal_rr_sched *sc, int set, uint64_t pos)
+{
+	int mode = BAL_MODE_SCHED;
+
+	/* round robin only: the other methods' fallbacks and tie-breaks
+	 * (cur_weight) keep the schedule */
+	if (g->method != UPS_M_RR)
+		return false;
+	if (!atomic_compare_exchange_strong_explicit(&g->rr->mode[set], &mode, BAL_MODE_SEEDING,
+						     memory_order_acquire, RLX))
+		return mode == BAL_MODE_LIVE;
+	bal_rr_seed(g, sc, pos);
+	atomic_store_explicit(&g->rr->mode[set], BAL_MODE_LIVE, memory_order_release);
+	return true;
+}
+
+/* Live: the schedule can come back once nothing is left out, nobody owes
+ * weight and the running weights are back at the start of a cycle. Moves
+ * the position to the start of the next cycle then. */
+__attribute__((noinline, cold)) static bool bal_rr_back_to_sched(struct ups_group *g,
+								 const struct bal_rr_sched *sc,
+								 int set, const struct bal_ctx *ctx)
+{
+	uint64_t len = sc->len ? sc->len : sc->total;
+	uint64_t pos;
+	int mode = BAL_MODE_LIVE;
+	int k;
+
+	for (k = 0; k < sc->nmembers; k++) {
+		struct ups_server *s = &g->servers[sc->member[k]];
+
+		if (ups_ctx_tried(ctx, s->index) || ups_server_resting(s, ctx->now_ms) ||
+		    atomic_load_explicit(&s->weight_debt, RLX) > 0 ||
+		    atomic_load_explicit(&s->cur_weight, RLX) != 0)
+			return false;
+	}
+	if (!atomic_compare_exchange_strong_explicit(&g->rr->mode[set], &mode, BAL_MODE_SCHED,
+						     memory_order_acq_rel, RLX))
+		return mode == BAL_MODE_SCHED;
+	pos = atomic_load_explicit(&g->rr->next[set], RLX);
+	if (pos % len)
+		atomic_compare_exchange_strong_explicit(&g->rr->next[set], &pos,
+							(pos / len + 1) * len, RLX, RLX);
+	return true;
+}
+
+/* nginx's ngx_http_upstream_get_peer over the pickable members: each
+ * weighs its weight less its debt (and pays 1 of the debt back). */
+__attribute__((noinline, cold)) static struct ups_server *
+bal_rr_pick_live(struct ups_group *g, const struct bal_rr_sched *sc, struct bal_ctx *ctx)
+{
+	struct ups_server *cand[UPS_MAX_SERVERS];
+	int64_t w[UPS_MAX_SERVERS];
+	int k, n = 0;
+
+	for (k = 0; k < sc->nmembers; k++) {
+		struct ups_server *s = &g->servers[sc->member[k]];
+		int debt, eff;
+
+		if (!ups_server_pickable(s, ctx))
+			continue;
+		eff = atomic_load_explicit(&s->eff_weight, RLX);
+		debt = atomic_load_explicit(&s->weight_debt, RLX);
+		while (debt > 0 && !atomic_compare_exchange_weak_explicit(&s->weight_debt, &debt,
+									  debt - 1, RLX, RLX))
+			;
+		cand[n] = s;
+		w[n++] = debt > eff ? 0 : eff - (debt > 0 ? debt : 0);
+	}
+	return n ? bal_swrr_choose_w(cand, w, n) : NULL;
+}
+
+/* A retry leaves out this request's tried members of the set. */
+__attribute__((noinline, cold)) static bool bal_rr_tried_any(const struct ups_group *g,
+							     const struct bal_rr_sched *sc,
+							     const struct bal_ctx *ctx)
+{
+	int k;
+
+	for (k = 0; k < sc->nmembers; k++) {
+		if (ups_ctx_tried(ctx, g->servers[sc->member[k]].index))
+			return true;
+	}
+	return false;
+}
+
+/* A set off the schedule or a retry: nginx's live step while the set is
+ * LIVE (unless it can go back to the schedule) or when this retry leaves a
+ * tried member out. NULL: take the schedule. */
+__attribute__((noinline, cold)) static struct ups_server *
+bal_rr_pick_off(struct ups_group *g, const struct bal_rr_sched *sc, int set, struct bal_ctx *ctx)
+{
+	int mode = atomic_load_explicit(&g->rr->mode[set], memory_order_acquire);
+
+	if (g->method != UPS_M_RR)
+		return NULL;
+	if (mode == BAL_MODE_LIVE) {
+		if (!bal_rr_back_to_sched(g, sc, set, ctx))
+			return bal_rr_pick_live(g, sc, ctx);
+		mode = BAL_MODE_SCHED;
+	}
+	if (mode == BAL_MODE_SCHED && ctx->tries > 0 && bal_rr_tried_any(g, sc, ctx) &&
+	    bal_rr_go_live(g, sc, set, atomic_load_explicit(&g->rr->next[set], RLX)))
+		return bal_rr_pick_live(g, sc, ctx);
+	return NULL;
+}
+
 struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, bool backup)
 {
 	struct bal_rr *rr = g->rr;
@@ -299,7 +447,7 @@ struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, boo
 	struct ups_server *s;
 	uint64_t pos = 0, i, limit;
 	int set = backup ? BAL_SET_BACKUP : BAL_SET_PRIMARY;
-	int k, any = -1;
+	int k, any = -1, mode;
 
 	if (!rr)
 		return NULL;
@@ -318,14 +466,30 @@ struct ups_server *bal_rr_pick_set(struct ups_group *g, struct bal_ctx *ctx, boo
 	if (any < 0)
 		return NULL;
 
+	/* off the schedule, or a retry: see whether nginx's live step runs */
+	mode = atomic_load_explicit(&rr->mode[set], memory_order_acquire);
+	if (__builtin_expect(mode != BAL_MODE_SCHED || ctx->tries > 0, 0)) {
+		s = bal_rr_pick_off(g, sc, set, ctx);
+		if (s)
+			return s;
+	}
+
 	limit = sc->len ? sc->len : sc->total;
 	if (limit > BAL_RR_SCHED_MAX)
 		limit = BAL_RR_SCHED_MAX;
 	for (i = 0; i < limit; i++) {
 		pos = atomic_fetch_add_explicit(&rr->next[set], 1, RLX);
 		s = &g->servers[bal_rr_slot(sc, pos)];
-		if (ups_server_pickable(s, ctx))
+		if (ups_server_pickable(s, ctx)) {
+			if (__builtin_expect(atomic_load_explicit(&s->weight_debt, RLX) > 0, 0) &&
+			    bal_rr_go_live(g, sc, set, pos))
+				return bal_rr_pick_live(g, sc, ctx);
 			return s;
+		}
+		/* left out by nginx's step too: leave the schedule */
+		if ((ups_ctx_tried(ctx, s->index) || ups_server_resting(s, ctx->now_ms)) &&
+		    bal_rr_go_live(g, sc, set, pos))
+			return bal_rr_pick_live(g, sc, ctx);
 	}
 
 	/* Other workers kept taking the positions we needed: any pickable

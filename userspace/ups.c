@@ -58,6 +58,7 @@ int ups_group_init(struct ups_group *g)
 		atomic_init(&s->fail_ms, 0);
 		atomic_init(&s->checked_ms, 0);
 		atomic_init(&s->cur_weight, 0);
+		atomic_init(&s->weight_debt, 0);
 		atomic_init(&s->requests, 0);
 		atomic_init(&s->failures, 0);
 		atomic_init(&s->health, UPS_HEALTH_UP);
@@ -101,7 +102,7 @@ void ups_group_release(struct ups_group *g)
 
 /* Passive health only: failed and still inside fail_timeout of the last
  * failure or probe (nginx: now - checked <= fail_timeout). */
-static bool ups_server_resting(const struct ups_server *s, int64_t now_ms)
+bool ups_server_resting(const struct ups_server *s, int64_t now_ms)
 {
 	if (s->max_fails <= 0 || s->sole)
 		return false;
@@ -142,6 +143,15 @@ bool ups_server_fail(struct ups_server *s, int64_t now_ms)
 	if (s->sole)
 		return false;
 	fails = atomic_fetch_add_explicit(&s->fails, 1, RLX) + 1;
+	if (s->max_fails > 0) {
+		int w = atomic_load_explicit(&s->eff_weight, RLX);
+		int debt = atomic_fetch_add_explicit(&s->weight_debt, w / s->max_fails, RLX);
+
+		/* nginx clamps effective_weight at 0; a racing payback only
+		 * makes the clamp a little late */
+		if (debt + w / s->max_fails > w)
+			atomic_store_explicit(&s->weight_debt, w, RLX);
+	}
 	/* last failure first: a success racing with us must not see
 	 * checked_ms > fail_ms because of our own update */
 	atomic_store_explicit(&s->fail_ms, now_ms, RLX);

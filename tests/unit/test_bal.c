@@ -171,6 +171,77 @@ static void count_picks(struct tgroup *t, int n, int64_t now, int *cnt)
 	}
 }
 
+/* struct retry_case - round robin with server 'b' failing every try, each
+ * request retried on the next server: the servers each request went to,
+ * as nginx 1.22 sends them (tests/integ/test_rr_retry.py checks the same
+ * sequences against a running nginx). */
+struct retry_case {
+	int w[MAXS];	 /* weights, 0-terminated */
+	int max_fails;	 /* of every server */
+	char seq[2][48]; /* requests at t=1 s, then at t=20 s (past fail_timeout) */
+};
+
+static struct retry_case retry_cases[] = {
+	/* the request after a retried one goes to a (the step skipped b) */
+	{{1, 1}, 0, {"a ba a ba a ba a ba", ""}},
+	{{1, 1}, 3, {"a ba a ba a ba a a a a", ""}},
+	/* b rests after one failure; past fail_timeout its effective weight
+	 * is 0 and comes back by one per pick: probed on the third request */
+	{{1, 1}, 1, {"a ba a", "a a ba a a a a a"}},
+	{{3, 2, 1}, 0, {"a ba c a ba a c a ba a ba c", ""}},
+};
+
+ParameterizedTestParameters(bal, rr_retry_sequence)
+{
+	return cr_make_param_array(struct retry_case, retry_cases, ARRAY_LEN(retry_cases));
+}
+
+/* The tries of one request at NOW into OUT: letters, then a space. */
+static void tg_request_retried(struct tgroup *t, int64_t now, int failing, char *out, size_t *len)
+{
+	struct bal_ctx ctx = {.now_ms = now};
+	struct ups_server *s;
+	int tries;
+
+	for (tries = 0; tries < MAXS; tries++) {
+		s = ups_pick(&t->g, &ctx);
+		cr_assert_not_null(s);
+		out[(*len)++] = (char)('a' + s->index);
+		ups_release_server(s, s->index == failing, now);
+		if (s->index != failing)
+			break;
+	}
+	out[(*len)++] = ' ';
+	out[*len] = '\0';
+}
+
+ParameterizedTest(struct retry_case *c, bal, rr_retry_sequence)
+{
+	struct tgroup t;
+	char got[64];
+	size_t len;
+	int part, i, k;
+
+	tg_setup(&t, UPS_M_RR, c->w);
+	for (k = 0; k < t.g.nservers; k++)
+		t.sv[k].max_fails = c->max_fails;
+	tg_init(&t);
+	for (part = 0; part < 2; part++) {
+		int n = c->seq[part][0] ? 1 : 0;
+
+		for (i = 0; c->seq[part][i]; i++)
+			n += c->seq[part][i] == ' ';
+		len = 0;
+		got[0] = '\0';
+		for (i = 0; i < n; i++)
+			tg_request_retried(&t, part ? 20000 : 1000, 1, got, &len);
+		if (len)
+			got[len - 1] = '\0';
+		cr_expect_str_eq(got, c->seq[part], "part %d", part);
+	}
+	ups_group_release(&t.g);
+}
+
 Test(bal, rr_exact_weights)
 {
 	struct tgroup t;
