@@ -14,6 +14,7 @@ import shutil
 import subprocess
 
 from harness import Conn, ConnClosed, wait_for
+from test_buffering import _fds_under
 
 BUF = 8 * 1024          # client_body_buffer_size in these configs
 SIZE = 1024 * 1024 + 7  # the body: well past BUF
@@ -34,38 +35,6 @@ server {
         proxy_pass http://127.0.0.1:{b1};
     }
 }"""
-
-
-def _proc_tree(pid):
-    """PID and its children (nginx's workers)."""
-    pids = {pid}
-    for d in os.listdir('/proc'):
-        if d.isdigit():
-            try:
-                with open('/proc/%s/stat' % d) as f:
-                    if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
-                        pids.add(int(d))
-            except (OSError, ValueError, IndexError):
-                pass
-    return pids
-
-
-def _fds_under(p, tdir):
-    """Targets of the proxy's open files under TDIR."""
-    out = []
-    for pid in _proc_tree(p.pid):
-        try:
-            fds = os.listdir('/proc/%d/fd' % pid)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                target = os.readlink('/proc/%d/fd/%s' % (pid, fd))
-            except OSError:
-                continue
-            if target.startswith(tdir + '/'):
-                out.append(target)
-    return out
 
 
 def _files_left(tdir):

@@ -223,8 +223,12 @@ def _settled(p):
 
 def _temp_fds(p):
     """Open files of the proxy in its proxy_temp directory (deleted)."""
+    return _fds_under(p, p.path('proxy_temp'))
+
+
+def _fds_under(p, tdir):
+    """Targets of the proxy's (and its workers') open files under TDIR."""
     out = []
-    tdir = p.path('proxy_temp')
     for pid in _proc_tree(p.pid):
         try:
             fds = os.listdir('/proc/%d/fd' % pid)

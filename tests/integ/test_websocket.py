@@ -553,6 +553,18 @@ def _nfds(pid):
     return len(os.listdir('/proc/%d/fd' % pid))
 
 
+def _settled_nfds(pid, timeout=2.0):
+    """The proxy's open file count once two readings 100 ms apart agree."""
+    last, deadline = _nfds(pid), time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        cur = _nfds(pid)
+        if cur == last:
+            break
+        last = cur
+    return last
+
+
 def test_many_streams_then_baseline(t):
     """1000 tunnels open at once, each echoes its own message; after they
     close, the proxy's open files are back where they started (no pipe or
@@ -562,7 +574,7 @@ def test_many_streams_then_baseline(t):
     # all from 127.0.0.1: above lbd's default client_conns_per_ip
     ws, p = _setup(t, main='' if t.is_nginx else 'client_conns_per_ip 2000;')
     if not t.is_nginx:
-        base = _nfds(p.pid)
+        base = _settled_nfds(p.pid)
     socks = []
     for i in range(n):
         s = socket.create_connection(('127.0.0.1', p.port), timeout=20)
@@ -580,7 +592,9 @@ def test_many_streams_then_baseline(t):
     if not t.is_nginx:
         # each tunnel: client and upstream sockets (+ two pipes on the
         # splice(2) relay)
-        assert _nfds(p.pid) >= base + 2 * n, (base, _nfds(p.pid))
+        # (less 2: a probe connection of the harness that lbd still held
+        # when base was taken may close meanwhile; seen once under CI load)
+        assert _nfds(p.pid) >= base + 2 * n - 2, (base, _nfds(p.pid))
     for s in socks:
         s.close()
     if not t.is_nginx:
