@@ -20,4 +20,9 @@ struct cfg;
  * requests that need it get the error then. */
 void tmpdir_prepare_all(const struct cfg *c, uid_t uid);
 
+/* tmpdir_open - an unnamed temp file (O_TMPFILE, 0600) in DIR, making DIR
+ * (0700) when it is missing, as nginx makes its temp paths when first
+ * needed. The fd, or -1 with errno set. */
+int tmpdir_open(const char *dir);
+
 #endif

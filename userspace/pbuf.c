@@ -45,6 +45,7 @@
 #include "h2.h"
 #include "http.h"
 #include "log.h"
+#include "tmpdir.h"
 #include "pbuf.h"
 #include "tls.h"
 #include "worker.h"
@@ -137,10 +138,8 @@ static int temp_open(struct conn *c, struct pbuf *b)
 {
 	const struct cfg_loc *l = c->req.loc;
 	const char *dir = l->proxy_temp_path;
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int fd = tmpdir_open(dir);
 
-	if (fd == -1 && errno == ENOENT && (mkdir(dir, 0700) == 0 || errno == EEXIST))
-		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		log_emit(
 			l->error_log, LOG_CRIT,

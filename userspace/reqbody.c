@@ -22,6 +22,7 @@
 
 #include "http.h"
 #include "log.h"
+#include "tmpdir.h"
 #include "reqbody.h"
 #include "worker.h"
 
@@ -51,10 +52,8 @@ static int spool_open(struct conn *c)
 {
 	const struct cfg_loc *l = c->req.loc;
 	const char *dir = l->client_body_temp_path;
-	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	int fd = tmpdir_open(dir);
 
-	if (fd == -1 && errno == ENOENT && (mkdir(dir, 0700) == 0 || errno == EEXIST))
-		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR))
 		fd = spool_fallback(dir);
 	if (fd == -1) {

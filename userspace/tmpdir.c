@@ -5,6 +5,7 @@
  * configuration.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -63,4 +64,13 @@ void tmpdir_prepare_all(const struct cfg *c, uid_t uid)
 	prepare_loc(&h->loc, NULL, uid);
 	for (int i = 0; i < h->nservers; i++)
 		prepare_loc(&h->servers[i]->loc, &h->loc, uid);
+}
+
+int tmpdir_open(const char *dir)
+{
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+
+	if (fd == -1 && errno == ENOENT && (mkdir(dir, 0700) == 0 || errno == EEXIST))
+		fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	return fd;
 }
