@@ -150,9 +150,6 @@ struct cache_cond {
 
 /* cache_cond_of - the conditional headers among request headers H[0..N). */
 void cache_cond_of(const struct h1_header *h, size_t n, struct cache_cond *q);
-/* cache_http_time - an HTTP date (IMF-fixdate, RFC 850 or asctime, as
- * nginx's ngx_parse_http_time) to seconds since the epoch; -1 if invalid. */
-int64_t cache_http_time(const char *p, size_t n);
 /* cache_etag_match - whether entity tag ETAG is in LIST (an If-Match or
  * If-None-Match value: "*" or a comma list); WEAK ignores W/ on both. */
 bool cache_etag_match(struct lstr list, struct lstr etag, bool weak);

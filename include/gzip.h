@@ -54,10 +54,6 @@ bool gzip_proxied_ok(int bits, bool auth, const struct gzip_resp *resp, time_t n
  * gzip_types: the type before a "; charset=" parameter, case ignored. */
 bool gzip_type_ok(const struct gzip_loc *g, struct lstr ctype);
 
-/* gzip_http_time - an HTTP date (RFC 1123, RFC 850, asctime) in seconds
- * since the epoch, or -1. */
-time_t gzip_http_time(const char *p, size_t len);
-
 /* gzip_weak_etag - nginx's ngx_http_weak_etag: W/ kept, a quoted tag
  * gets W/ in front (into BUF of CAP bytes), anything else is dropped
  * (*out->len == 0). */

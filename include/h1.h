@@ -224,6 +224,12 @@ bool h1_te_is_chunked(struct h1_str v);
  */
 const struct h1_header *h1_find_header(const struct h1_header *h, size_t n, const char *name);
 
+/* h1_http_time - an HTTP date (IMF-fixdate, RFC 850 or asctime, as
+ * nginx's ngx_parse_http_time: the weekday is skipped) to seconds since
+ * the epoch; -1 if invalid. Used for If-Modified-Since and the like,
+ * Expires (cache validity, gzip_proxied expired). */
+int64_t h1_http_time(const char *p, size_t n);
+
 /* h1_strerror - a short English description of an enum h1_rc value. */
 const char *h1_strerror(int rc);
 

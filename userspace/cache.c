@@ -259,23 +259,6 @@ void cache_parse_cc(const char *p, size_t n, struct cache_cc *out)
 		out->maxage = max;
 }
 
-/* http_date_parse - an IMF-fixdate (RFC 9110) to seconds, -1 if invalid. */
-static int64_t http_date_parse(const char *p, size_t n)
-{
-	char buf[64];
-	struct tm tm = {0};
-	char *end;
-
-	if (n >= sizeof(buf))
-		return -1;
-	memcpy(buf, p, n);
-	buf[n] = '\0';
-	end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (!end || *end)
-		return -1;
-	return (int64_t)timegm(&tm);
-}
-
 int64_t cache_validity(const struct cache_loc *cl, const struct h1_response *resp, int64_t now)
 {
 	struct cache_cc cc = {.maxage = -1};
@@ -303,7 +286,7 @@ int64_t cache_validity(const struct cache_loc *cl, const struct h1_response *res
 			have_cc = true;
 			cache_parse_cc(v, vl, &cc);
 		} else if (H1_IS(h->name, "expires") && !(cl->ignore & CACHE_IGN_EXPIRES)) {
-			int64_t t = http_date_parse(v, vl);
+			int64_t t = h1_http_time(v, vl);
 
 			expires = t < 0 || t <= now ? -1 : t - now;
 		} else if (H1_IS(h->name, "set-cookie") && !(cl->ignore & CACHE_IGN_SET_COOKIE)) {

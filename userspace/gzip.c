@@ -170,29 +170,6 @@ bool gzip_msie6(const char *ua, size_t len)
 	}
 }
 
-time_t gzip_http_time(const char *p, size_t len)
-{
-	static const char *const fmts[] = {
-		"%a, %d %b %Y %H:%M:%S GMT", /* RFC 1123 */
-		"%A, %d-%b-%y %H:%M:%S GMT", /* RFC 850 */
-		"%a %b %e %H:%M:%S %Y",	     /* asctime */
-	};
-	char buf[64];
-
-	if (len == 0 || len >= sizeof(buf))
-		return -1;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
-	for (size_t i = 0; i < ARRAY_SIZE(fmts); i++) {
-		struct tm tm = {0};
-		const char *e = strptime(buf, fmts[i], &tm);
-
-		if (e && *e == '\0')
-			return timegm(&tm);
-	}
-	return -1;
-}
-
 bool gzip_proxied_ok(int bits, bool auth, const struct gzip_resp *resp, time_t now)
 {
 	if (bits & GZ_PROXIED_OFF)
@@ -202,12 +179,12 @@ bool gzip_proxied_ok(int bits, bool auth, const struct gzip_resp *resp, time_t n
 	if (auth && (bits & GZ_PROXIED_AUTH))
 		return true;
 	if (resp->has_expires) {
-		time_t e;
+		int64_t e;
 
 		if (!(bits & GZ_PROXIED_EXPIRED))
 			return false;
-		e = gzip_http_time(resp->expires.p, resp->expires.len);
-		return e != -1 && e < now;
+		e = h1_http_time(resp->expires.p, resp->expires.len);
+		return e != -1 && e < (int64_t)now;
 	}
 	if (resp->has_cache_control) {
 		struct h1_str cc = {resp->cache_control.p, resp->cache_control.len};

@@ -826,3 +826,86 @@ const char *h1_strerror(int rc)
 		return rc >= 0 ? "ok" : "unknown error";
 	}
 }
+
+/* ---- HTTP dates ---- */
+
+static int month_of(const char *p)
+{
+	static const char m[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
+	for (int i = 0; i < 12; i++)
+		if (strncmp(p, m + 3 * i, 3) == 0)
+			return i;
+	return -1;
+}
+
+/* digits - N decimal digits at P, or -1. */
+static int digits(const char *p, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	return v;
+}
+
+/* days_from_civil - days since 1970-01-01 of Y-M-D (M 1..12). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int64_t h1_http_time(const char *p, size_t n)
+{
+	const char *e = p + n, *s;
+	int day, mon, year, hh, mi, ss;
+
+	/* the weekday is skipped, as nginx does */
+	s = memchr(p, ' ', n);
+	if (!s)
+		return -1;
+	s++;
+	if (e - s >= 20 && s[2] == ' ' && s[6] == ' ' && s[11] == ' ') {
+		/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT" */
+		day = digits(s, 2);
+		mon = month_of(s + 3);
+		year = digits(s + 7, 4);
+		s += 12;
+	} else if (e - s >= 18 && s[2] == '-' && s[6] == '-' && s[9] == ' ') {
+		/* RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT" */
+		day = digits(s, 2);
+		mon = month_of(s + 3);
+		year = digits(s + 7, 2);
+		year = year < 0 ? -1 : year + (year < 70 ? 2000 : 1900);
+		s += 10;
+	} else if (e - s >= 20 && s[3] == ' ' && s[6] == ' ') {
+		/* asctime: "Sun Nov  6 08:49:37 1994" */
+		mon = month_of(s);
+		day = s[4] == ' ' ? digits(s + 5, 1) : digits(s + 4, 2);
+		if (s[15] != ' ')
+			return -1;
+		year = digits(s + 16, 4);
+		s += 7;
+	} else {
+		return -1;
+	}
+	if (e - s < 8 || s[2] != ':' || s[5] != ':')
+		return -1;
+	hh = digits(s, 2);
+	mi = digits(s + 3, 2);
+	ss = digits(s + 6, 2);
+	if (day < 1 || day > 31 || mon < 0 || year < 1970 || hh < 0 || hh > 23 || mi < 0 ||
+	    mi > 59 || ss < 0 || ss > 60)
+		return -1;
+	return days_from_civil(year, mon + 1, day) * 86400 + hh * 3600 + mi * 60 + ss;
+}

@@ -197,6 +197,10 @@ server {
     assert twice('/headers?X-Accel-Expires=0') == ['MISS', 'MISS']
     assert twice('/headers?Expires=Thu,%2001%20Jan%201970%2000:00:00%20GMT') == ['MISS', 'MISS']
     assert twice('/headers?Cache-Control=public,%20max-age%3D600') == ['MISS', 'HIT']
+    # Expires in any of HTTP's three date forms (nginx's ngx_parse_http_time)
+    soon = time.gmtime(time.time() + 600)
+    for fmt in ('%A,%%20%d-%b-%y%%20%H:%M:%S%%20GMT', '%a%%20%b%%20%d%%20%H:%M:%S%%20%Y'):
+        assert twice('/headers?Expires=' + time.strftime(fmt, soon)) == ['MISS', 'HIT'], fmt
     # ignored, Set-Cookie is stored with the entry (and sent with hits)
     r = p.get('/ign/headers?Set-Cookie=a%3Db&Cache-Control=private')
     assert _xc(r) == 'MISS' and r.header('Set-Cookie') == 'a=b'

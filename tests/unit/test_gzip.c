@@ -133,15 +133,6 @@ Test(gzip, types)
 	cr_expect(gzip_type_ok(&g, LSTR(""))); /* `*` takes even no type */
 }
 
-Test(gzip, http_time)
-{
-	cr_expect_eq(gzip_http_time("Thu, 01 Jan 1970 00:00:01 GMT", 29), 1);
-	cr_expect_eq(gzip_http_time("Sunday, 06-Nov-94 08:49:37 GMT", 30), 784111777);
-	cr_expect_eq(gzip_http_time("Sun Nov  6 08:49:37 1994", 24), 784111777);
-	cr_expect_eq(gzip_http_time("0", 1), -1);
-	cr_expect_eq(gzip_http_time("", 0), -1);
-}
-
 Test(gzip, weak_etag)
 {
 	char buf[64];

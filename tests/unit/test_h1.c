@@ -1181,3 +1181,26 @@ Test(h1, strerror_names_every_code)
 		cr_assert_str_neq(h1_strerror(rc), "unknown error", "%d", rc);
 	cr_assert_str_eq(h1_strerror(-100), "unknown error");
 }
+
+Test(h1, http_time)
+{
+	/* the three forms of RFC 9110, as ngx_parse_http_time reads them
+	 * (1700000000 is Tue, 14 Nov 2023 22:13:20 GMT) */
+	cr_expect_eq(h1_http_time("Tue, 14 Nov 2023 22:13:20 GMT", 29), 1700000000);
+	cr_expect_eq(h1_http_time("Tuesday, 14-Nov-23 22:13:20 GMT", 31), 1700000000);
+	cr_expect_eq(h1_http_time("Tue Nov 14 22:13:20 2023", 24), 1700000000);
+	cr_expect_eq(h1_http_time("Sunday, 06-Nov-94 08:49:37 GMT", 30), 784111777);
+	cr_expect_eq(h1_http_time("Sun Nov  6 08:49:37 1994", 24), 784111777);
+	cr_expect_eq(h1_http_time("Sun, 06 Nov 1994 08:49:37 GMT", 29), 784111777);
+	cr_expect_eq(h1_http_time("Thu, 01 Jan 1970 00:00:00 GMT", 29), 0);
+	cr_expect_eq(h1_http_time("Thu, 01 Jan 1970 00:00:01 GMT", 29), 1);
+	cr_expect_eq(h1_http_time("Thu, 29 Feb 2024 00:00:00 GMT", 29), 1709164800);
+	/* nginx skips the weekday: a wrong one does not matter */
+	cr_expect_eq(h1_http_time("Mon, 14 Nov 2023 22:13:20 GMT", 29), 1700000000);
+	cr_expect_eq(h1_http_time("garbage", 7), -1);
+	cr_expect_eq(h1_http_time("0", 1), -1);
+	cr_expect_eq(h1_http_time("Tue, 14 Foo 2023 22:13:20 GMT", 29), -1);
+	cr_expect_eq(h1_http_time("Tue, 14 Nov 2023 25:13:20 GMT", 29), -1);
+	cr_expect_eq(h1_http_time("Tue, 14 Nov 2023 22:13", 22), -1);
+	cr_expect_eq(h1_http_time("", 0), -1);
+}
