@@ -10,6 +10,7 @@
 #include <sys/uio.h>
 
 #include "http-t.h"
+#include "log.h"
 #include "worker.h"
 
 void http_accept(struct worker *w, int fd, struct listen_group *lg,
@@ -18,6 +19,15 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 /* http_finalize - answer the current request with STATUS: error_page,
  * or nginx's built-in page. Never call twice for one request. */
 void http_finalize(struct conn *c, int status);
+
+/* http_log - an error log line about request C as nginx writes one:
+ * "*N MESSAGE, client: A, server: S, request: "R"[, upstream: "U"][,
+ * host: "H"][, referrer: "F"]" into the location's error_log. UPSTREAM
+ * (nginx's "http://PEER/URI") may be NULL. */
+void http_log(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
+	      ...) __attribute__((format(printf, 4, 5)));
+/* http_log_ctx - that context alone (from ", client: ") into BUF. */
+void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t len);
 
 /* http_internal_redirect - restart location processing with URI (used by
  * error_page, try_files, rewrite ... last). */

@@ -1631,12 +1631,7 @@ static void run_access(struct conn *c)
 	struct cfg_loc *l = r->loc;
 
 	if (!access_allowed(c, l)) {
-		char a[INET6_ADDRSTRLEN] = "?";
-
-		peer_text(c, a, sizeof(a));
-		log_emit(l->error_log, LOG_ERR,
-			 "access forbidden by rule, client: %s, request: \"%.*s\"", a,
-			 (int)r->request_line.len, r->request_line.p);
+		http_log(c, NULL, LOG_ERR, "access forbidden by rule");
 		http_finalize(c, 403);
 		return;
 	}
@@ -2050,6 +2045,67 @@ fail:
 }
 
 /* http_finalize - answer with STATUS, through error_page if configured. */
+/* req_header - request header NAME (NLEN bytes, any case) of R, or NULL. */
+static const struct h1_header *req_header(const struct http_req *r, const char *name, size_t nlen)
+{
+	for (size_t i = 0; i < r->h1.nheaders; i++) {
+		const struct h1_header *h = &r->h1.headers[i];
+
+		if (h->name.len == nlen && strncasecmp(h->name.p, name, nlen) == 0)
+			return h;
+	}
+	return NULL;
+}
+
+void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t len)
+{
+	const struct http_req *r = &c->req;
+	char addr[INET6_ADDRSTRLEN] = "unix:";
+	const char *server = r->srv && r->srv->nnames ? r->srv->names[0].name : "";
+	const struct h1_header *h;
+	size_t k = 0;
+	int n;
+
+	peer_text(c, addr, sizeof(addr));
+	n = snprintf(buf, len, ", client: %s, server: %s", addr, server);
+	if (n > 0)
+		k = LBD_MIN((size_t)n, len - 1);
+	if (r->request_line.len && k < len) {
+		n = snprintf(buf + k, len - k, ", request: \"%.*s\"", (int)r->request_line.len,
+			     r->request_line.p);
+		if (n > 0)
+			k = LBD_MIN(k + (size_t)n, len - 1);
+	}
+	if (upstream && k < len) {
+		n = snprintf(buf + k, len - k, ", upstream: \"%s\"", upstream);
+		if (n > 0)
+			k = LBD_MIN(k + (size_t)n, len - 1);
+	}
+	if ((h = req_header(r, "host", 4)) && k < len) {
+		n = snprintf(buf + k, len - k, ", host: \"%.*s\"", (int)h->value.len, h->value.p);
+		if (n > 0)
+			k = LBD_MIN(k + (size_t)n, len - 1);
+	}
+	if ((h = req_header(r, "referer", 7)) && k < len)
+		snprintf(buf + k, len - k, ", referrer: \"%.*s\"", (int)h->value.len, h->value.p);
+}
+
+void http_log(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
+	      ...)
+{
+	const struct log_target *t = c->req.loc ? c->req.loc->error_log : NULL;
+	char msg[1024], ctx[1024];
+	va_list ap;
+
+	if (level > (t ? t : log_default())->level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_log_ctx(c, upstream, ctx, sizeof(ctx));
+	log_emit(t, level, "*%llu %s%s", (unsigned long long)c->number, msg, ctx);
+}
+
 void http_finalize(struct conn *c, int status)
 {
 	struct http_req *r = &c->req;

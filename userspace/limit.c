@@ -39,6 +39,7 @@
 #include <strings.h>
 
 #include "cfg-t.h"
+#include "http.h"
 #include "limit.h"
 #include "log.h"
 #include "pool.h"
@@ -653,33 +654,6 @@ void rl_on_reject(struct conn *c, const char *zone)
 	c->req.limit_req_rejected = true;
 }
 
-/* req_context - nginx's tail of a request's error log line. */
-static void req_context(const struct conn *c, char *buf, size_t len)
-{
-	const struct http_req *r = &c->req;
-	char addr[INET6_ADDRSTRLEN] = "unix:";
-	const char *server = r->srv && r->srv->nnames ? r->srv->names[0].name : "";
-	int k;
-
-	if (c->peer.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)&c->peer)->sin_addr, addr,
-			  sizeof(addr));
-	else if (c->peer.ss_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&c->peer)->sin6_addr, addr,
-			  sizeof(addr));
-	k = snprintf(buf, len, ", client: %s, server: %s, request: \"%.*s\"", addr, server,
-		     (int)r->request_line.len, r->request_line.p ? r->request_line.p : "");
-	for (size_t i = 0; k > 0 && (size_t)k < len && i < r->h1.nheaders; i++) {
-		const struct h1_header *h = &r->h1.headers[i];
-
-		if (h->name.len == 4 && strncasecmp(h->name.p, "host", 4) == 0) {
-			snprintf(buf + k, len - (size_t)k, ", host: \"%.*s\"", (int)h->value.len,
-				 h->value.p);
-			break;
-		}
-	}
-}
-
 /* conn_unhold - give back the counts taken so far (a later limit refused). */
 static void conn_unhold(struct http_req *r)
 {
@@ -697,7 +671,6 @@ void rl_release(struct conn *c)
 static int limit_conn_phase(struct conn *c, const struct rl_loc *l)
 {
 	struct http_req *r = &c->req;
-	char ctx[1024];
 
 	if (r->rl.conn_status || !l->nconn)
 		return 0;
@@ -712,10 +685,9 @@ static int limit_conn_phase(struct conn *c, const struct rl_loc *l)
 		if (key.len == 0)
 			continue;
 		if (key.len > RL_CONN_KEY_MAX) {
-			req_context(c, ctx, sizeof(ctx));
-			log_emit(c->req.loc->error_log, LOG_ERR,
-				 "the value of the \"%s\" key is more than %d bytes: \"%.*s\"%s",
-				 lim->zc->key_text, RL_CONN_KEY_MAX, (int)key.len, key.p, ctx);
+			http_log(c, NULL, LOG_ERR,
+				 "the value of the \"%s\" key is more than %d bytes: \"%.*s\"",
+				 lim->zc->key_text, RL_CONN_KEY_MAX, (int)key.len, key.p);
 			continue;
 		}
 		r->rl.conn_status = RL_CONN_PASSED;
@@ -730,10 +702,9 @@ static int limit_conn_phase(struct conn *c, const struct rl_loc *l)
 			continue;
 		}
 		if (rc == -EBUSY) {
-			req_context(c, ctx, sizeof(ctx));
-			log_emit(c->req.loc->error_log, (enum log_level)l->conn_log_level,
-				 "limiting connections%s by zone \"%s\"%s",
-				 l->conn_dry_run ? ", dry run," : "", lim->zc->name, ctx);
+			http_log(c, NULL, (enum log_level)l->conn_log_level,
+				 "limiting connections%s by zone \"%s\"",
+				 l->conn_dry_run ? ", dry run," : "", lim->zc->name);
 		} else {
 			/* a full zone: nginx's slab allocator logs it at crit */
 			log_emit(NULL, LOG_CRIT,
@@ -767,11 +738,9 @@ static int req_reject(struct conn *c, const struct rl_loc *l, const struct rl_zo
 static int limit_req_phase(struct conn *c, const struct rl_loc *l, int64_t *delay)
 {
 	struct http_req *r = &c->req;
-	const struct log_target *log = r->loc->error_log;
 	struct rl_req_verdict v;
 	const struct rl_zone_conf *zc;
 	struct lstr *keys;
-	char ctx[1024];
 	bool dry = l->req_dry_run == 1;
 	enum log_level dlevel;
 
@@ -785,10 +754,9 @@ static int limit_req_phase(struct conn *c, const struct rl_loc *l, int64_t *dela
 		if (cval_eval(&zc->key, c, &keys[i]))
 			return 500;
 		if (keys[i].len > RL_REQ_KEY_MAX) {
-			req_context(c, ctx, sizeof(ctx));
-			log_emit(log, LOG_ERR,
-				 "the value of the \"%s\" key is more than %d bytes: \"%.*s\"%s",
-				 zc->key_text, RL_REQ_KEY_MAX, (int)keys[i].len, keys[i].p, ctx);
+			http_log(c, NULL, LOG_ERR,
+				 "the value of the \"%s\" key is more than %d bytes: \"%.*s\"",
+				 zc->key_text, RL_REQ_KEY_MAX, (int)keys[i].len, keys[i].p);
 		}
 	}
 	if (rl_req_check(l->req, l->nreq, keys, dry, lbd_now_ms(), &v))
@@ -796,7 +764,6 @@ static int limit_req_phase(struct conn *c, const struct rl_loc *l, int64_t *dela
 	if (v.status == RL_REQ_NONE)
 		return 0;
 	zc = l->req[v.limit].zc;
-	req_context(c, ctx, sizeof(ctx));
 	/* delays are logged one level below rejections (info stays info) */
 	dlevel = l->req_log_level == LOG_INFO ? LOG_INFO : (enum log_level)(l->req_log_level + 1);
 	switch (v.status) {
@@ -806,18 +773,18 @@ static int limit_req_phase(struct conn *c, const struct rl_loc *l, int64_t *dela
 			log_emit(NULL, LOG_ALERT,
 				 "could not allocate node in limit_req zone \"%s\"", zc->name);
 		else
-			log_emit(log, (enum log_level)l->req_log_level,
-				 "limiting requests%s, excess: %lld.%03lld by zone \"%s\"%s",
+			http_log(c, NULL, (enum log_level)l->req_log_level,
+				 "limiting requests%s, excess: %lld.%03lld by zone \"%s\"",
 				 dry ? ", dry run" : "", (long long)(v.excess / 1000),
-				 (long long)(v.excess % 1000), zc->name, ctx);
+				 (long long)(v.excess % 1000), zc->name);
 		if (v.status == RL_REQ_REJECTED)
 			return req_reject(c, l, zc, v.nomem);
 		break;
 	case RL_REQ_DELAYED:
 	case RL_REQ_DELAYED_DRY_RUN:
-		log_emit(log, dlevel, "delaying request%s, excess: %lld.%03lld, by zone \"%s\"%s",
+		http_log(c, NULL, dlevel, "delaying request%s, excess: %lld.%03lld, by zone \"%s\"",
 			 dry ? ", dry run" : "", (long long)(v.excess / 1000),
-			 (long long)(v.excess % 1000), zc->name, ctx);
+			 (long long)(v.excess % 1000), zc->name);
 		*delay = v.delay_ms;
 		break;
 	default:

@@ -141,17 +141,15 @@ static int temp_open(struct conn *c, struct pbuf *b)
 	int fd = tmpdir_open(dir);
 
 	if (fd == -1) {
-		log_emit(
-			l->error_log, LOG_CRIT,
-			"open() \"%s\" failed (%d: %s) while reading upstream: buffering in memory only",
-			dir, errno, strerror(errno));
+		http_log(c, NULL, LOG_CRIT,
+			 "open() \"%s\" failed (%d: %s) while reading upstream: buffering in memory only",
+			 dir, errno, strerror(errno));
 		b->no_file = true;
 		return -1;
 	}
-	log_emit(
-		l->error_log, LOG_WARN,
-		"an upstream response is buffered to a temporary file in %s while reading upstream",
-		dir);
+	http_log(c, NULL, LOG_WARN,
+		 "an upstream response is buffered to a temporary file in %s while reading upstream",
+		 dir);
 	b->fd = fd;
 	return 0;
 }
@@ -170,8 +168,8 @@ static size_t file_write(struct conn *c, struct pbuf *b, const char *p, size_t n
 			w = pwrite(b->fd, p + done, n - done, b->fwr);
 		while (w == -1 && errno == EINTR);
 		if (w <= 0) {
-			log_emit(
-				c->req.loc->error_log, LOG_CRIT,
+			http_log(
+				c, NULL, LOG_CRIT,
 				"pwrite() to a temporary file in \"%s\" failed (%d: %s): buffering in memory only",
 				c->req.loc->proxy_temp_path, w ? errno : ENOSPC,
 				strerror(w ? errno : ENOSPC));

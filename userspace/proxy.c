@@ -132,6 +132,8 @@ static struct uconn *up_alloc(struct worker *w)
 static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev);
 static void up_timeout(struct ev_loop *loop, struct ev_timer *t);
 static void up_next(struct uconn *u, int nu_bit);
+static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 static void up_send(struct uconn *u);
 static void up_read_head(struct uconn *u);
 static void relay(struct uconn *u);
@@ -498,7 +500,7 @@ static void rbody_fail(struct uconn *u, int rc)
 		return;
 	}
 	if (rc == -413)
-		log_emit(c->req.loc->error_log, LOG_ERR,
+		http_log(c, NULL, LOG_ERR,
 			 "client intended to send too large chunked body: %llu+%llu bytes",
 			 (unsigned long long)c->req.body_received,
 			 (unsigned long long)h1_chunked_pending(&c->req.chunked));
@@ -616,6 +618,28 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 	}
 }
 
+/* up_log - an error log line about U's try, with nginx's context: the
+ * request's, and the upstream as nginx names it, "http://PEER/URI". */
+static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
+{
+	const struct log_target *t = u->c->req.loc->error_log;
+	struct sbuf b = {.pool = &u->c->pool};
+	char msg[1024], url[1024];
+	va_list ap;
+
+	if (level > (t ? t : log_default())->level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (u->c->req.loc->proxy)
+		sb_upstream_uri(&b, u->c);
+	/* no server picked (none live): the upstream block's name */
+	snprintf(url, sizeof(url), "http://%s%.*s", u->srv ? u->srv->name : u->g->name,
+		 b.oom ? 0 : (int)b.len, b.p ? b.p : "");
+	http_log(u->c, url, level, "%s", msg);
+}
+
 static int build_request(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -723,9 +747,7 @@ static void connect_next(struct uconn *u)
 	}
 	if (!s) {
 		if (!c->req.up_addrs[0]) {
-			log_emit(l->error_log, LOG_ERR,
-				 "no live upstreams while connecting to upstream \"%s\"",
-				 u->g->name);
+			up_log(u, LOG_ERR, "no live upstreams while connecting to upstream");
 			append_str(c->req.up_addrs, sizeof(c->req.up_addrs), u->g->name);
 		}
 		up_fail_final(u, 502);
@@ -793,9 +815,8 @@ static void connect_next(struct uconn *u)
 	u->state = US_CONNECTING;
 	u->readable = u->writable = false;
 	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == -1 && errno != EINPROGRESS) {
-		log_emit(l->error_log, LOG_ERR,
-			 "connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
-			 errno, strerror(errno), s->name);
+		up_log(u, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream", errno,
+		       strerror(errno));
 		up_next(u, NU_ERROR);
 		return;
 	}
@@ -932,10 +953,7 @@ static void up_send(struct uconn *u)
 					ev_timer_stop(&c->w->loop, &c->timer);
 				return;
 			}
-			log_emit(
-				l->error_log, LOG_ERR,
-				"writev() failed (%d: %s) while sending request to upstream, upstream: \"%s\"",
-				errno, strerror(errno), u->srv->name);
+			up_log(u, LOG_ERR, "writev() failed (%d: %s) while sending request to upstream", errno, strerror(errno));
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -1119,10 +1137,7 @@ static void process_head(struct uconn *u, size_t n)
 			if (h1_parse_content_length(h->value, &v) ||
 			    (cl && (cl->len != h->value.len ||
 				    memcmp(cl->p, h->value.p, cl->len) != 0))) {
-				log_emit(
-					l->error_log, LOG_ERR,
-					"upstream sent invalid \"Content-Length\" header, upstream: \"%s\"",
-					u->srv->name);
+				up_log(u, LOG_ERR, "upstream sent invalid \"Content-Length\" header");
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1136,10 +1151,7 @@ static void process_head(struct uconn *u, size_t n)
 		}
 	}
 	if (te && (cl || !h1_str_ieq(*te, "chunked") || resp->version < 11)) {
-		log_emit(
-			l->error_log, LOG_ERR,
-			"upstream sent unknown \"Transfer-Encoding\" or both \"Content-Length\" and \"Transfer-Encoding\", upstream: \"%s\"",
-			u->srv->name);
+		up_log(u, LOG_ERR, "upstream sent unknown \"Transfer-Encoding\" or both \"Content-Length\" and \"Transfer-Encoding\"");
 		up_next(u, NU_INVALID_HEADER);
 		return;
 	}
@@ -1313,19 +1325,13 @@ static void up_read_head(struct uconn *u)
 		int rc;
 
 		if (u->rend >= limit) {
-			log_emit(
-				l->error_log, LOG_ERR,
-				"upstream sent too big header while reading response header from upstream, upstream: \"%s\"",
-				u->srv->name);
+			up_log(u, LOG_ERR, "upstream sent too big header while reading response header from upstream");
 			up_next(u, NU_INVALID_HEADER);
 			return;
 		}
 		n = recv(u->io.fd, u->rbuf + u->rend, limit - u->rend, 0);
 		if (n == 0) {
-			log_emit(
-				l->error_log, LOG_ERR,
-				"upstream prematurely closed connection while reading response header from upstream, upstream: \"%s\"",
-				u->srv->name);
+			up_log(u, LOG_ERR, "upstream prematurely closed connection while reading response header from upstream");
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -1349,10 +1355,7 @@ static void up_read_head(struct uconn *u)
 			if (rc == H1_INCOMPLETE)
 				break;
 			if (rc < 0) {
-				log_emit(
-					l->error_log, LOG_ERR,
-					"upstream sent invalid header while reading response header from upstream, upstream: \"%s\"",
-					u->srv->name);
+				up_log(u, LOG_ERR, "upstream sent invalid header while reading response header from upstream");
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1364,10 +1367,7 @@ static void up_read_head(struct uconn *u)
 			}
 			if (u->resp.status == 101 && !c->req.hdr_upgrade.len) {
 				/* only a client that asked may be switched */
-				log_emit(
-					l->error_log, LOG_ERR,
-					"upstream sent 101 to a request without \"Upgrade\", upstream: \"%s\"",
-					u->srv->name);
+				up_log(u, LOG_ERR, "upstream sent 101 to a request without \"Upgrade\"");
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1674,10 +1674,7 @@ static void relay(struct uconn *u)
 				u->span_len = 0;
 				continue;
 			}
-			log_emit(
-				l->error_log, LOG_ERR,
-				"upstream prematurely closed connection while reading upstream, upstream: \"%s\"",
-				u->srv->name);
+			up_log(u, LOG_ERR, "upstream prematurely closed connection while reading upstream");
 			goto bad;
 		}
 		if ((size_t)n < RELAY_BUF_SIZE && u->fr != FR_CLOSE)
@@ -1736,10 +1733,7 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			break;
 		getsockopt(u->io.fd, SOL_SOCKET, SO_ERROR, &err, &el);
 		if (err) {
-			log_emit(
-				u->c->req.loc->error_log, LOG_ERR,
-				"connect() failed (%d: %s) while connecting to upstream, upstream: \"%s\"",
-				err, strerror(err), u->srv->name);
+			up_log(u, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream", err, strerror(err));
 			up_next(u, NU_ERROR);
 			break;
 		}
@@ -1793,27 +1787,19 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 		if (tunnel_timer(u))
 			return;
 		/* proxy_read_timeout with no byte either way: nginx's message */
-		log_emit(
-			c->req.loc->error_log, LOG_ERR,
-			"upstream timed out (110: Connection timed out) while proxying upgraded connection, upstream: \"%s\"",
-			u->srv->name);
+		up_log(u, LOG_ERR, "upstream timed out (110: Connection timed out) while proxying upgraded connection");
 		tunnel_end(u);
 		return;
 	}
 	if (u->state == US_RELAY) {
-		log_emit(
-			c->req.loc->error_log, LOG_ERR,
-			"upstream timed out (110: Connection timed out) while reading upstream, upstream: \"%s\"",
-			u->srv->name);
+		up_log(u, LOG_ERR, "upstream timed out (110: Connection timed out) while reading upstream");
 		u->keepalive = false;
 		c->close_after = true;
 		up_release(u, true);
 		conn_close(c);
 		return;
 	}
-	log_emit(c->req.loc->error_log, LOG_ERR,
-		 "upstream timed out (110: Connection timed out) while %s, upstream: \"%s\"", what,
-		 u->srv->name);
+	up_log(u, LOG_ERR, "upstream timed out (110: Connection timed out) while %s", what);
 	up_next(u, NU_TIMEOUT);
 }
 
@@ -1884,9 +1870,7 @@ static void tunnel_drive(struct uconn *u)
 		return;
 	}
 	if (rc == TUN_RESET)
-		log_emit(u->c->req.loc->error_log, LOG_INFO,
-			 "upgraded connection reset (%d: %s), upstream: \"%s\"", u->tun->err,
-			 strerror(u->tun->err), u->srv->name);
+		up_log(u, LOG_INFO, "upgraded connection reset (%d: %s)", u->tun->err, strerror(u->tun->err));
 	tunnel_end(u);
 }
 
@@ -1955,9 +1939,7 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 	if (rc) {
 		free(u->tun);
 		u->tun = NULL;
-		log_emit(c->req.loc->error_log, LOG_ERR,
-			 "cannot start the upgraded connection (%d: %s), upstream: \"%s\"", -rc,
-			 strerror(-rc), u->srv->name);
+		up_log(u, LOG_ERR, "cannot start the upgraded connection (%d: %s)", -rc, strerror(-rc));
 		u->keepalive = false;
 		up_release(u, false);
 		conn_close(c);

@@ -57,12 +57,12 @@ static int spool_open(struct conn *c)
 	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR))
 		fd = spool_fallback(dir);
 	if (fd == -1) {
-		log_emit(l->error_log, LOG_CRIT, "open() \"%s\" failed (%d: %s)", dir, errno,
+		http_log(c, NULL, LOG_CRIT, "open() \"%s\" failed (%d: %s)", dir, errno,
 			 strerror(errno));
 		return -1;
 	}
-	log_emit(l->error_log, LOG_WARN,
-		 "a client request body is buffered to a temporary file in %s", dir);
+	http_log(c, NULL, LOG_WARN, "a client request body is buffered to a temporary file in %s",
+		 dir);
 	c->req.body_fd = fd;
 	return 0;
 }
@@ -79,7 +79,7 @@ static int spool_write(struct conn *c, const char *p, size_t n)
 		if (w <= 0) {
 			int e = w ? errno : ENOSPC;
 
-			log_emit(c->req.loc->error_log, LOG_CRIT,
+			http_log(c, NULL, LOG_CRIT,
 				 "write() to a temporary file in \"%s\" failed (%d: %s)",
 				 c->req.loc->client_body_temp_path, e, strerror(e));
 			return -1;

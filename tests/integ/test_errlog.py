@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: MIT
+"""Error log lines about a request carry nginx's context, in nginx's order:
+"*N MESSAGE, client: A, server: S, request: "R"[, upstream: "U"][, host:
+"H"][, referrer: "F"]". Log readers written for nginx (fail2ban's
+nginx-limit-req filter, grep habits) depend on it. Each case runs against
+nginx with the same config and must match the same pattern."""
+
+import re
+
+from harness import wait_for
+
+# fail2ban 1.0's filter.d/nginx-limit-req.conf failregex, <HOST> spelled out
+F2B_LIMIT_REQ = (r'^\s*\[[a-z]+\] \d+#\d+: \*\d+ limiting requests, excess: [\d\.]+ '
+                 r'by zone "(?:one)", client: (?P<host>[\d.]+),')
+
+
+def _line(p, pattern):
+    """The first error log line matching PATTERN, its date taken off first
+    (as fail2ban does before it applies a failregex)."""
+    rx = re.compile(pattern)
+
+    def find():
+        for ln in p.error_log().splitlines():
+            m = rx.search(re.sub(r'^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d ', '', ln))
+            if m:
+                return m
+        return None
+    return wait_for(find, timeout=5, what='an error log line matching %s' % pattern)
+
+
+def test_errlog_request_context(t):
+    dead = t.dead_port()
+    b = t.backend('b')
+    p = t.proxy("""
+limit_req_zone $binary_remote_addr zone=one:1m rate=1r/m;
+upstream none { server 127.0.0.1:%d down; server 127.0.0.1:%d backup down; }
+server {
+    listen 127.0.0.1:{port};
+    server_name example.test;
+    location /dead/ { proxy_pass http://127.0.0.1:%d; }
+    location /none/ { proxy_pass http://none; }
+    location /deny { deny all; }
+    location /lim { limit_req zone=one nodelay; proxy_pass http://127.0.0.1:{b}; }
+}""" % (dead, dead, dead), b=b)
+    ref = {'Referer': 'http://r.test/page'}
+
+    assert p.get('/dead/x?a=1', headers=ref, host='h.test').status == 502
+    _line(p, r'\[error\] \d+#\d+: \*\d+ connect\(\) failed \(111: Connection refused\) while '
+          r'connecting to upstream, client: 127\.0\.0\.1, server: example\.test, '
+          r'request: "GET /dead/x\?a=1 HTTP/1\.1", upstream: "http://127\.0\.0\.1:%d/dead/x\?a=1", '
+          r'host: "h\.test", referrer: "http://r\.test/page"$' % dead)
+
+    assert p.get('/none/y', host='h.test').status == 502
+    _line(p, r'\[error\] \d+#\d+: \*\d+ no live upstreams while connecting to upstream, '
+          r'client: 127\.0\.0\.1, server: example\.test, request: "GET /none/y HTTP/1\.1", '
+          r'upstream: "http://none/none/y", host: "h\.test"$')
+
+    assert p.get('/deny', host='h.test').status == 403
+    _line(p, r'\[error\] \d+#\d+: \*\d+ access forbidden by rule, client: 127\.0\.0\.1, '
+          r'server: example\.test, request: "GET /deny HTTP/1\.1", host: "h\.test"$')
+
+    assert p.get('/lim', host='h.test').status == 200
+    assert p.get('/lim', host='h.test').status == 503
+    m = _line(p, F2B_LIMIT_REQ)
+    assert m.group('host') == '127.0.0.1'
+    _line(p, r'\*\d+ limiting requests, excess: [\d.]+ by zone "one", client: 127\.0\.0\.1, '
+          r'server: example\.test, request: "GET /lim HTTP/1\.1", host: "h\.test"$')
