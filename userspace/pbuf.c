@@ -141,15 +141,17 @@ static int temp_open(struct conn *c, struct pbuf *b)
 	int fd = tmpdir_open(dir);
 
 	if (fd == -1) {
-		http_log(c, NULL, LOG_CRIT,
-			 "open() \"%s\" failed (%d: %s) while reading upstream: buffering in memory only",
-			 dir, errno, strerror(errno));
+		http_log(
+			c, NULL, LOG_CRIT,
+			"open() \"%s\" failed (%d: %s) while reading upstream: buffering in memory only",
+			dir, errno, strerror(errno));
 		b->no_file = true;
 		return -1;
 	}
-	http_log(c, NULL, LOG_WARN,
-		 "an upstream response is buffered to a temporary file in %s while reading upstream",
-		 dir);
+	http_log(
+		c, NULL, LOG_WARN,
+		"an upstream response is buffered to a temporary file in %s while reading upstream",
+		dir);
 	b->fd = fd;
 	return 0;
 }

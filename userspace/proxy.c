@@ -953,7 +953,9 @@ static void up_send(struct uconn *u)
 					ev_timer_stop(&c->w->loop, &c->timer);
 				return;
 			}
-			up_log(u, LOG_ERR, "writev() failed (%d: %s) while sending request to upstream", errno, strerror(errno));
+			up_log(u, LOG_ERR,
+			       "writev() failed (%d: %s) while sending request to upstream", errno,
+			       strerror(errno));
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -1137,7 +1139,8 @@ static void process_head(struct uconn *u, size_t n)
 			if (h1_parse_content_length(h->value, &v) ||
 			    (cl && (cl->len != h->value.len ||
 				    memcmp(cl->p, h->value.p, cl->len) != 0))) {
-				up_log(u, LOG_ERR, "upstream sent invalid \"Content-Length\" header");
+				up_log(u, LOG_ERR,
+				       "upstream sent invalid \"Content-Length\" header");
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1151,7 +1154,8 @@ static void process_head(struct uconn *u, size_t n)
 		}
 	}
 	if (te && (cl || !h1_str_ieq(*te, "chunked") || resp->version < 11)) {
-		up_log(u, LOG_ERR, "upstream sent unknown \"Transfer-Encoding\" or both \"Content-Length\" and \"Transfer-Encoding\"");
+		up_log(u, LOG_ERR,
+		       "upstream sent unknown \"Transfer-Encoding\" or both \"Content-Length\" and \"Transfer-Encoding\"");
 		up_next(u, NU_INVALID_HEADER);
 		return;
 	}
@@ -1325,13 +1329,15 @@ static void up_read_head(struct uconn *u)
 		int rc;
 
 		if (u->rend >= limit) {
-			up_log(u, LOG_ERR, "upstream sent too big header while reading response header from upstream");
+			up_log(u, LOG_ERR,
+			       "upstream sent too big header while reading response header from upstream");
 			up_next(u, NU_INVALID_HEADER);
 			return;
 		}
 		n = recv(u->io.fd, u->rbuf + u->rend, limit - u->rend, 0);
 		if (n == 0) {
-			up_log(u, LOG_ERR, "upstream prematurely closed connection while reading response header from upstream");
+			up_log(u, LOG_ERR,
+			       "upstream prematurely closed connection while reading response header from upstream");
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -1355,7 +1361,8 @@ static void up_read_head(struct uconn *u)
 			if (rc == H1_INCOMPLETE)
 				break;
 			if (rc < 0) {
-				up_log(u, LOG_ERR, "upstream sent invalid header while reading response header from upstream");
+				up_log(u, LOG_ERR,
+				       "upstream sent invalid header while reading response header from upstream");
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1367,7 +1374,8 @@ static void up_read_head(struct uconn *u)
 			}
 			if (u->resp.status == 101 && !c->req.hdr_upgrade.len) {
 				/* only a client that asked may be switched */
-				up_log(u, LOG_ERR, "upstream sent 101 to a request without \"Upgrade\"");
+				up_log(u, LOG_ERR,
+				       "upstream sent 101 to a request without \"Upgrade\"");
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -1674,7 +1682,8 @@ static void relay(struct uconn *u)
 				u->span_len = 0;
 				continue;
 			}
-			up_log(u, LOG_ERR, "upstream prematurely closed connection while reading upstream");
+			up_log(u, LOG_ERR,
+			       "upstream prematurely closed connection while reading upstream");
 			goto bad;
 		}
 		if ((size_t)n < RELAY_BUF_SIZE && u->fr != FR_CLOSE)
@@ -1733,7 +1742,8 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			break;
 		getsockopt(u->io.fd, SOL_SOCKET, SO_ERROR, &err, &el);
 		if (err) {
-			up_log(u, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream", err, strerror(err));
+			up_log(u, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream",
+			       err, strerror(err));
 			up_next(u, NU_ERROR);
 			break;
 		}
@@ -1787,12 +1797,14 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 		if (tunnel_timer(u))
 			return;
 		/* proxy_read_timeout with no byte either way: nginx's message */
-		up_log(u, LOG_ERR, "upstream timed out (110: Connection timed out) while proxying upgraded connection");
+		up_log(u, LOG_ERR,
+		       "upstream timed out (110: Connection timed out) while proxying upgraded connection");
 		tunnel_end(u);
 		return;
 	}
 	if (u->state == US_RELAY) {
-		up_log(u, LOG_ERR, "upstream timed out (110: Connection timed out) while reading upstream");
+		up_log(u, LOG_ERR,
+		       "upstream timed out (110: Connection timed out) while reading upstream");
 		u->keepalive = false;
 		c->close_after = true;
 		up_release(u, true);
@@ -1870,7 +1882,8 @@ static void tunnel_drive(struct uconn *u)
 		return;
 	}
 	if (rc == TUN_RESET)
-		up_log(u, LOG_INFO, "upgraded connection reset (%d: %s)", u->tun->err, strerror(u->tun->err));
+		up_log(u, LOG_INFO, "upgraded connection reset (%d: %s)", u->tun->err,
+		       strerror(u->tun->err));
 	tunnel_end(u);
 }
 
@@ -1939,7 +1952,8 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 	if (rc) {
 		free(u->tun);
 		u->tun = NULL;
-		up_log(u, LOG_ERR, "cannot start the upgraded connection (%d: %s)", -rc, strerror(-rc));
+		up_log(u, LOG_ERR, "cannot start the upgraded connection (%d: %s)", -rc,
+		       strerror(-rc));
 		u->keepalive = false;
 		up_release(u, false);
 		conn_close(c);
