@@ -230,6 +230,20 @@ const struct h1_header *h1_find_header(const struct h1_header *h, size_t n, cons
  * Expires (cache validity, gzip_proxied expired). */
 int64_t h1_http_time(const char *p, size_t n);
 
+/*
+ * Checks for a head that did not come as HTTP/1 text (an HTTP/2 request
+ * mapped onto struct h1_request), the same the head parser applies:
+ * h1_method_span - how many bytes at p[0..n) are method bytes ([A-Z_-]).
+ * h1_name_flags - set h's invalid/underscore/symbol flags from its name;
+ *   false when the name could not be a field name at all (empty, or ':',
+ *   SP, CTL or DEL in it).
+ * h1_value_span - how many bytes at p[0..n) a field value may hold before
+ *   one it may not (CTL other than HTAB, DEL); n when all may.
+ */
+size_t h1_method_span(const char *p, size_t n);
+bool h1_name_flags(struct h1_header *h);
+size_t h1_value_span(const char *p, size_t n);
+
 /* h1_strerror - a short English description of an enum h1_rc value. */
 const char *h1_strerror(int rc);
 

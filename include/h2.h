@@ -5,11 +5,13 @@
  * the HTTP/1.1 request code (routing, rewrite, limits, proxy, static files,
  * access log) runs unchanged.
  *
- * The seam is the client I/O of struct conn. A stream's connection (its
- * c->h2s is set) reads, through conn_recv(), the request as HTTP/1.1 bytes
- * built from the HEADERS (pseudo-headers to the request line and Host,
- * cookies joined) followed by the DATA (chunked when no content-length was
- * sent); what it writes through http_writev() is an HTTP/1.1 response whose
+ * The seam is the client I/O of struct conn. A stream's request is put
+ * straight into its connection's struct http_req (h2.c's map_request():
+ * what the HTTP/1 parser would have made of it as HTTP/1.1 text, with the
+ * same limits and checks: pseudo-headers to the request line and Host,
+ * cookies joined) and run from there (http_stream_request()); the
+ * connection (its c->h2s is set) then reads, through conn_recv(), the
+ * DATA as a body (chunked when no content-length was sent); what it writes through http_writev() is an HTTP/1.1 response whose
  * head becomes HEADERS and whose body (de-chunked) becomes DATA frames.
  * The request code never learns it is not talking HTTP/1.1 except through
  * $server_protocol and $request, which say HTTP/2.0 as nginx does.
@@ -66,15 +68,12 @@ void h2_conn_closed(struct conn *c);
  * are freed: the memory kept for its sessions. */
 void h2_worker_free(void);
 
-/* Stream request connections: conn_recv/conn_peek/http_writev and the
- * file path of http_flush come here when c->h2s is set. Same contracts. */
+/* Stream request connections: conn_recv/conn_peek (the request body)
+ * and http_writev and the file path of http_flush come here when c->h2s
+ * is set. Same contracts. */
 ssize_t h2_recv(struct conn *c, void *buf, size_t len, bool peek);
 ssize_t h2_writev(struct conn *c, const struct iovec *iov, int n);
 ssize_t h2_sendfile(struct conn *c, int fd, off_t *off, size_t n);
-
-/* h2_request_parsed - the stream's request head was parsed: it is an
- * HTTP/2.0 request ($server_protocol, $request). */
-void h2_request_parsed(struct conn *c);
 
 /* h2_stream_done - the whole response was written: end the stream. */
 void h2_stream_done(struct conn *c);

@@ -69,6 +69,15 @@ void conn_close(struct conn *c);
  * of memory. The event loop owns it as any connection: conn_close(). */
 struct conn *http_stream_new(struct conn *p, struct h2_stream *s);
 
+/* http_stream_request - the request of an HTTP/2 stream's connection C,
+ * mapped by h2.c straight into c->req.h1 (method, target, version 11,
+ * headers in c->req.hdrs) as the HTTP/1 parser would have filled it from
+ * the request as HTTP/1.1 text, N that text's size (or the negative enum
+ * h1_rc the parser would have returned for it), LINE its request line as
+ * $request says it ("... HTTP/2.0"). Runs the request as
+ * process_request() does after the parse. */
+void http_stream_request(struct conn *c, int n, struct lstr line);
+
 /* http_worker_free - at the end of a worker thread: free the request
  * connections it kept for reuse. */
 void http_worker_free(void);

@@ -785,6 +785,33 @@ bool h1_te_is_chunked(struct h1_str v)
 	return last && n == 1;
 }
 
+size_t h1_method_span(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (h1_cls[(unsigned char)p[i]] & H1_C_METHOD))
+		i++;
+	return i;
+}
+
+bool h1_name_flags(struct h1_header *h)
+{
+	const unsigned char *s = (const unsigned char *)h->name.p;
+	unsigned acc = 0;
+
+	for (size_t i = 0; i < h->name.len; i++)
+		acc |= h1_cls[s[i]];
+	h->invalid = !!(acc & H1_C_ODD);
+	h->underscore = !!(acc & H1_C_UNDERSC);
+	h->symbol = !!(acc & H1_C_SYMBOL);
+	return h->name.len && !(acc & H1_C_NSTOP);
+}
+
+size_t h1_value_span(const char *p, size_t n)
+{
+	return h1_scan_value((const unsigned char *)p, 0, n);
+}
+
 const struct h1_header *h1_find_header(const struct h1_header *h, size_t n, const char *name)
 {
 	size_t i;

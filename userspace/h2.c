@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * HTTP/2 glue: an nghttp2 server session per client connection and the
- * translation of each stream to and from the HTTP/1.1 bytes its request
- * connection reads and writes (see h2.h for the model). Owns the session,
+ * HTTP/2 glue: an nghttp2 server session per client connection, each
+ * stream's request mapped straight into its request connection's struct
+ * http_req (map_request(): what the HTTP/1 parser would have made of it as
+ * HTTP/1.1 text, limits and checks included), its body fed to that
+ * connection's reads, and the HTTP/1.1 response the connection writes
+ * split into HEADERS and DATA (see h2.h for the model). Owns the session,
  * the per-stream buffers, and the connection-level defences: header list
  * and header block limits (HPACK bomb, CONTINUATION flood), RST_STREAM,
  * SETTINGS and PING budgets (rapid reset, control floods), the idle, header
@@ -19,12 +22,16 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "cfg.h"
 #include "h2.h"
@@ -54,11 +61,14 @@ struct h2_stream {
 	struct h2_conn *h;	       /* owning session */
 	struct conn *c;		       /* the request connection, NULL once closed */
 	int32_t id;		       /* stream id */
-	struct buf rx;		       /* request bytes (HTTP/1.1) not yet read by c */
+	struct buf rx;		       /* request body bytes (chunked when no content-length)
+					* not yet read by c */
 	size_t rx_data;		       /* DATA payload in rx not yet given back to the windows */
-	struct buf hdrs;	       /* regular header lines being assembled */
-	struct buf cookie;	       /* cookie crumbs joined with "; " */
-	struct buf pseudo;	       /* :method, :path, :authority values, NUL separated */
+	struct buf hdrs;	       /* regular fields: {u32 name len, u32 value len, name,
+					* value} each; c->req's views point here */
+	struct buf cookie;	       /* cookie crumbs joined with "; " (a view too) */
+	struct buf pseudo;	       /* :method, :path, :authority values, NUL separated,
+					* then the request line (views) */
 	size_t m_off, p_off, a_off;    /* offsets+1 of those in pseudo (0: absent) */
 	size_t hdr_bytes;	       /* header list size so far (RFC 9113 counting) */
 	bool has_host;		       /* a host header was sent */
@@ -417,47 +427,189 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
 	} else if (nlen == 2 && memcmp(name, "te", 2) == 0) {
 		/* only "trailers" gets here (nghttp2 checks): hop-by-hop */
 	} else {
+		uint32_t len[2] = {(uint32_t)nlen, (uint32_t)vlen};
+
 		if (nlen == 4 && memcmp(name, "host", 4) == 0)
 			s->has_host = true;
 		else if (nlen == 14 && memcmp(name, "content-length", 14) == 0)
 			s->has_cl = true;
-		rc = buf_put(&s->hdrs, name, nlen) || buf_put(&s->hdrs, ": ", 2) ||
-		     buf_put(&s->hdrs, value, vlen) || buf_put(&s->hdrs, "\r\n", 2);
+		rc = buf_put(&s->hdrs, len, sizeof(len)) || buf_put(&s->hdrs, name, nlen) ||
+		     buf_put(&s->hdrs, value, vlen);
 	}
 	return rc ? NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE : 0;
 }
 
-/* build_request - the HTTP/1.1 head of stream S into s->rx. */
-static int build_request(struct h2_stream *s, bool end_stream)
+/* The request of a stream as the HTTP/1 code takes it: what
+ * h1_parse_request() would make of the HTTP/1.1 text the stream's fields
+ * stand for, without writing that text and parsing it again. The text is
+ *
+ *     METHOD SP (:path, or :authority for CONNECT) SP "HTTP/1.1" CRLF
+ *     ["Host: " :authority CRLF]           when no host field was sent
+ *     name ": " value CRLF                 each regular field, in order
+ *     ["Cookie: " crumbs joined "; " CRLF] RFC 9113 8.2.3
+ *     ["Transfer-Encoding: chunked" CRLF]  a body without content-length
+ *     CRLF
+ *
+ * and its size is $request_length's head part. The limits the parser
+ * applies to it (large_client_header_buffers: each line, the whole head,
+ * HTTP_MAX_HEADERS fields) and its byte checks (method, field values) are
+ * applied to the lines as they would lie in it, so the verdict (414, 400
+ * "Request Header Or Cookie Too Large", 400) is the one the text would
+ * get. Names come checked by nghttp2 (lowercase tokens). */
+
+/* struct vhead - the text's limits and where the walk is in it. */
+struct vhead {
+	size_t max_line; /* one field line with its CRLF (bytes) */
+	size_t clen;	 /* bytes of the text the parser may look at */
+	size_t at;	 /* offset of the line being checked */
+	size_t n;	 /* field lines so far */
+};
+
+/* vline - the parser's verdict on the line at v->at, LEN bytes with its
+ * CRLF, whose first refused byte is at offset BAD in it (SIZE_MAX: none):
+ * 0, or the enum h1_rc it returns (LINE_ERR: the line alone is too long).
+ * Moves v->at past the line. */
+static int vline(struct vhead *v, size_t len, size_t bad, size_t max_line, int line_err,
+		 int bad_err)
 {
-	const char *m = s->m_off ? s->pseudo.data + s->m_off - 1 : NULL;
-	const char *p = s->p_off ? s->pseudo.data + s->p_off - 1 : NULL;
-	const char *a = s->a_off ? s->pseudo.data + s->a_off - 1 : NULL;
+	size_t ls = v->at;
+	size_t bound = max_line < v->clen - ls ? ls + max_line : v->clen;
+
+	v->at += len;
+	if (bad != SIZE_MAX && ls + bad < bound)
+		return bad_err;
+	if (ls + len <= bound)
+		return 0;
+	return bound - ls >= max_line ? line_err : H1_ERR_HEADER_TOO_LARGE;
+}
+
+/* vfield - field line NAME: VALUE of the text into r->hdrs (value
+ * trimmed of SP/HTAB as the parser does) and its verdict. OURS: a name of
+ * our own (Host, Cookie...), whose flags are all clear. */
+static int vfield(struct vhead *v, struct http_req *r, const char *name, size_t nlen,
+		  const char *val, size_t vlen, bool ours)
+{
+	struct h1_header *h;
+	size_t line = nlen + 2 + vlen + 2, lead = 0, span, bad = SIZE_MAX;
+
+	if (v->at >= v->clen)
+		return H1_ERR_HEADER_TOO_LARGE;
+	if (v->n == HTTP_MAX_HEADERS)
+		return H1_ERR_TOO_MANY_HEADERS;
+	h = &r->hdrs[v->n++];
+	h->name = (struct h1_str){name, nlen};
+	if (ours)
+		h->invalid = h->underscore = h->symbol = 0;
+	else if (!h1_name_flags(h))
+		bad = 0;
+	while (lead < vlen && (val[lead] == ' ' || val[lead] == '\t'))
+		lead++;
+	span = h1_value_span(val + lead, vlen - lead);
+	if (lead + span < vlen && bad == SIZE_MAX)
+		bad = nlen + 2 + lead + span;
+	while (vlen > lead && (val[vlen - 1] == ' ' || val[vlen - 1] == '\t'))
+		vlen--;
+	h->value = (struct h1_str){val + lead, vlen - lead};
+	return vline(v, line, bad, v->max_line, H1_ERR_HEADER_TOO_LARGE, H1_ERR_BAD);
+}
+
+/* map_request - stream S's request into c->req (see above): r->h1 and
+ * r->hdrs set, *LINE the request line for $request. Returns the size of
+ * the text, the negative enum h1_rc the parser would return for it, or
+ * MAP_NOMEM. */
+#define MAP_NOMEM INT_MIN
+static int map_request(struct h2_stream *s, struct conn *c, struct lstr *line)
+{
+	const struct cfg_srv *ds = c->lg->default_srv;
+	struct http_req *r = &c->req;
+	size_t ml, pl, al = 0, at, total, mspan, mbad = SIZE_MAX, o;
+	size_t max_rl = ds->large_header_size > 0 ? (size_t)ds->large_header_size : SIZE_MAX;
+	size_t max_total = (size_t)(ds->large_header_num * ds->large_header_size);
+	const char *m, *p, *a, *rl;
+	bool host = false;
+	struct vhead v;
 	int rc;
 
-	if (!m)
-		return -EINVAL;
-	if (!p)
-		p = a ? a : "/"; /* CONNECT: the request code answers it */
-	rc = buf_put(&s->rx, m, strlen(m)) || buf_put(&s->rx, " ", 1) ||
-	     buf_put(&s->rx, p, strlen(p)) || buf_put(&s->rx, " HTTP/1.1\r\n", 11);
-	if (!rc && a && !s->has_host)
-		rc = buf_put(&s->rx, "Host: ", 6) || buf_put(&s->rx, a, strlen(a)) ||
-		     buf_put(&s->rx, "\r\n", 2);
-	if (!rc && buf_len(&s->hdrs))
-		rc = buf_put(&s->rx, s->hdrs.data + s->hdrs.start, buf_len(&s->hdrs));
-	if (!rc && buf_len(&s->cookie))
-		rc = buf_put(&s->rx, "Cookie: ", 8) ||
-		     buf_put(&s->rx, s->cookie.data + s->cookie.start, buf_len(&s->cookie)) ||
-		     buf_put(&s->rx, "\r\n", 2);
-	if (!rc && !end_stream && !s->has_cl) {
-		s->rx_chunked = true;
-		rc = buf_put(&s->rx, "Transfer-Encoding: chunked\r\n", 28);
+	/* the request line, with the version $request shows, after the
+	 * pseudo-header values (pseudo grows no more after this) */
+	m = s->pseudo.data + s->m_off - 1;
+	ml = strlen(m);
+	pl = strlen(s->p_off   ? s->pseudo.data + s->p_off - 1
+		    : s->a_off ? s->pseudo.data + s->a_off - 1
+			       : "/");
+	if (s->a_off)
+		al = strlen(s->pseudo.data + s->a_off - 1);
+	at = s->pseudo.end;
+	if (s->pseudo.cap - at < ml + 1 + pl + 9 && buf_grow(&s->pseudo, ml + 1 + pl + 9))
+		return MAP_NOMEM;
+	m = s->pseudo.data + s->m_off - 1;
+	p = s->p_off   ? s->pseudo.data + s->p_off - 1
+	    : s->a_off ? s->pseudo.data + s->a_off - 1
+		       : "/";
+	a = s->a_off ? s->pseudo.data + s->a_off - 1 : NULL;
+	rl = s->pseudo.data + at;
+	memcpy((char *)rl, m, ml);
+	((char *)rl)[ml] = ' ';
+	memcpy((char *)rl + ml + 1, p, pl);
+	memcpy((char *)rl + ml + 1 + pl, " HTTP/2.0", 9);
+	s->pseudo.end = at + ml + 1 + pl + 9;
+	*line = (struct lstr){rl, ml + 1 + pl + 9};
+	r->h1.method = (struct h1_str){rl, ml};
+	r->h1.target = (struct h1_str){rl + ml + 1, pl};
+	r->h1.version = 11;
+	r->h1.headers = r->hdrs;
+	r->h1.nheaders = 0;
+
+	/* the size of the text first: whether the parser would see all of
+	 * it or stop at max_total decides how a long line fails */
+	host = a && !s->has_host;
+	total = ml + 1 + pl + 11 + (host ? 6 + al + 2 : 0) + 2;
+	for (o = 0; o < s->hdrs.end;) {
+		uint32_t len[2];
+
+		memcpy(len, s->hdrs.data + o, sizeof(len));
+		total += (size_t)len[0] + 2 + len[1] + 2;
+		o += sizeof(len) + len[0] + len[1];
 	}
-	rc = rc || buf_put(&s->rx, "\r\n", 2);
-	buf_drop(&s->hdrs);
-	buf_drop(&s->cookie);
-	return rc ? -ENOMEM : 0;
+	if (buf_len(&s->cookie))
+		total += 8 + buf_len(&s->cookie) + 2;
+	if (s->rx_chunked)
+		total += 28;
+	v = (struct vhead){
+		.max_line = max_rl,
+		.clen = max_total && total > max_total ? max_total : total,
+	};
+
+	/* the request line: a method of [A-Z_-] up to 32 bytes; the target
+	 * has no byte the parser stops at (token_ok() saw to it) */
+	mspan = h1_method_span(m, ml);
+	if (mspan < ml)
+		mbad = mspan < 32 ? mspan : 32;
+	else if (ml > 32)
+		mbad = 32;
+	rc = vline(&v, ml + 1 + pl + 11, mbad, max_rl, H1_ERR_URI_TOO_LONG, H1_ERR_METHOD);
+	if (!rc && host)
+		rc = vfield(&v, r, "Host", 4, a, al, true);
+	for (o = 0; !rc && o < s->hdrs.end;) {
+		uint32_t len[2];
+		const char *n;
+
+		memcpy(len, s->hdrs.data + o, sizeof(len));
+		n = s->hdrs.data + o + sizeof(len);
+		rc = vfield(&v, r, n, len[0], n + len[0], len[1], false);
+		o += sizeof(len) + len[0] + len[1];
+	}
+	if (!rc && buf_len(&s->cookie))
+		rc = vfield(&v, r, "Cookie", 6, s->cookie.data + s->cookie.start,
+			    buf_len(&s->cookie), true);
+	if (!rc && s->rx_chunked)
+		rc = vfield(&v, r, "Transfer-Encoding", 17, "chunked", 7, true);
+	if (!rc)
+		rc = vline(&v, 2, SIZE_MAX, max_rl, H1_ERR_HEADER_TOO_LARGE, H1_ERR_BAD);
+	if (rc)
+		return rc;
+	r->h1.nheaders = v.n;
+	return (int)total;
 }
 
 static int on_frame_recv(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
@@ -471,8 +623,10 @@ static int on_frame_recv(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
 	if (!s || !f->hd.stream_id)
 		return 0;
 	if (f->hd.type == NGHTTP2_HEADERS && !s->started) {
-		if (build_request(s, end))
+		if (!s->m_off)
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+		/* the head is mapped when its request connection starts */
+		s->rx_chunked = !end && !s->has_cl;
 		s->started = true;
 		s->pending_start = true;
 		if (end)
@@ -639,66 +793,129 @@ static void resume(struct h2_stream *s)
 	h2_schedule(s->h);
 }
 
-/* hop_by_hop - NAME (any case) is a connection-specific field that HTTP/2
- * does not carry (RFC 9113 8.2.2). Picked by length first: this runs for
- * every response header. */
+/* hop_by_hop - NAME (lowercase) is a connection-specific field that
+ * HTTP/2 does not carry (RFC 9113 8.2.2). Picked by length first: this
+ * runs for every response header. */
 static bool hop_by_hop(const char *n, size_t len)
 {
 	switch (len) {
 	case 7:
-		return strncasecmp(n, "upgrade", 7) == 0;
+		return memcmp(n, "upgrade", 7) == 0;
 	case 10:
-		return strncasecmp(n, "connection", 10) == 0 ||
-		       strncasecmp(n, "keep-alive", 10) == 0;
+		return memcmp(n, "connection", 10) == 0 || memcmp(n, "keep-alive", 10) == 0;
 	case 16:
-		return strncasecmp(n, "proxy-connection", 16) == 0;
+		return memcmp(n, "proxy-connection", 16) == 0;
 	case 17:
-		return strncasecmp(n, "transfer-encoding", 17) == 0;
+		return memcmp(n, "transfer-encoding", 17) == 0;
 	default:
 		return false;
 	}
 }
 
+/* name_lower - lowercase the bytes from Q up to the first ':' or '\n'
+ * before E, in place (s->head is our own copy); where that byte is, or E.
+ * 16 bytes at a time where SSE2 exists: this is most of submit_head()'s
+ * work. */
+static char *name_lower(char *q, char *e)
+{
+#ifdef __SSE2__
+	const __m128i colon = _mm_set1_epi8(':'), lf = _mm_set1_epi8('\n');
+	const __m128i a1 = _mm_set1_epi8('A' - 1), z1 = _mm_set1_epi8('Z' + 1);
+	const __m128i bit = _mm_set1_epi8(0x20);
+
+	while (e - q >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)q);
+		/* signed compares: bytes >= 0x80 are below 'A' */
+		__m128i up = _mm_and_si128(_mm_cmpgt_epi8(x, a1), _mm_cmplt_epi8(x, z1));
+		__m128i lo = _mm_or_si128(x, _mm_and_si128(up, bit));
+		int m = _mm_movemask_epi8(
+			_mm_or_si128(_mm_cmpeq_epi8(x, colon), _mm_cmpeq_epi8(x, lf)));
+
+		if (m) {
+			char tmp[16];
+			int k = __builtin_ctz((unsigned)m);
+
+			_mm_storeu_si128((__m128i *)tmp, lo);
+			memcpy(q, tmp, (size_t)k);
+			return q + k;
+		}
+		_mm_storeu_si128((__m128i *)q, lo);
+		q += 16;
+	}
+#endif
+	for (; q < e && *q != ':' && *q != '\n'; q++)
+		if (*q >= 'A' && *q <= 'Z')
+			*q = (char)(*q + 32);
+	return q;
+}
+
 /* submit_head - the request code's HTTP/1.1 response head (LEN bytes at
- * the start of s->head) as HEADERS. The field names and values are handed
- * to nghttp2 without a copy: they point into s->head, which is left alone
- * until the stream is freed (nghttp2 packs the frame only while the stream
- * is open, i.e. before that). 0, or -errno. */
+ * the start of s->head, its empty line included) as HEADERS. The head is
+ * lbd's own text, not a peer's: a status line and "Name: value" lines that
+ * http.c's head builders wrote (values from a parsed upstream head or our
+ * own), so it is split, not parsed and checked again: each name
+ * lowercased up to its colon (name_lower()), then the line end. The field
+ * names and values are handed to nghttp2 without a copy: they point into
+ * s->head, which is left alone until the stream is freed (nghttp2 packs
+ * the frame only while the stream is open, i.e. before that). 0, or
+ * -errno (a head that is not of that shape, or over HTTP_MAX_HEADERS
+ * fields: the stream is reset). */
 static int submit_head(struct h2_stream *s, size_t len)
 {
-	struct h1_header hv[HTTP_MAX_HEADERS];
-	struct h1_response resp = {.headers = hv};
 	nghttp2_nv nv[HTTP_MAX_HEADERS + 1];
 	nghttp2_data_provider dp = {.source.ptr = s, .read_callback = data_read};
 	const uint8_t nocopy = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+	char *p = s->head.data, *e = p + len, *q;
 	size_t n = 0;
-	int rc;
+	int status, rc;
 
-	rc = h1_parse_response(s->head.data, len, &resp, HTTP_MAX_HEADERS);
-	if (rc <= 0 || resp.status < 100 || resp.status > 999)
+	/* "HTTP/1.x NNN" then SP or the line end */
+	if (len < 14 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' || p[9] < '1' || p[9] > '9' ||
+	    p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' ||
+	    (p[12] != ' ' && p[12] != '\r' && p[12] != '\n'))
 		return -EIO;
-	s->status[0] = (char)('0' + resp.status / 100);
-	s->status[1] = (char)('0' + resp.status / 10 % 10);
-	s->status[2] = (char)('0' + resp.status % 10);
+	status = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	memcpy(s->status, p + 9, 3);
 	nv[n++] = (nghttp2_nv){(uint8_t *)":status", (uint8_t *)s->status, 7, 3, nocopy};
-	for (size_t i = 0; i < resp.nheaders; i++) {
-		struct h1_header *hh = &hv[i];
-		char *name = (char *)hh->name.p; /* our own copy: lowercased in place */
+	q = memchr(p + 12, '\n', (size_t)(e - p - 12));
+	if (!q)
+		return -EIO;
+	for (q++; q < e;) {
+		char *name = q, *v, *ve, *le;
+		size_t nlen;
 
-		if (hop_by_hop(name, hh->name.len)) {
-			if (hh->name.len == 17)
+		q = name_lower(q, e);
+		if (q == e)
+			return -EIO;
+		if (*q == '\n') {
+			if (q == name || (q == name + 1 && *name == '\r'))
+				break; /* the empty line: the end */
+			return -EIO;
+		}
+		nlen = (size_t)(q - name);
+		le = memchr(q, '\n', (size_t)(e - q));
+		if (!nlen || !le)
+			return -EIO;
+		v = q + 1;
+		ve = le > v && le[-1] == '\r' ? le - 1 : le;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		q = le + 1;
+		if (hop_by_hop(name, nlen)) {
+			if (nlen == 17)
 				s->resp_chunked = true;
 			continue;
 		}
-		for (size_t k = 0; k < hh->name.len; k++)
-			if (name[k] >= 'A' && name[k] <= 'Z')
-				name[k] = (char)(name[k] + 32);
-		nv[n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)hh->value.p, hh->name.len,
-				       hh->value.len, nocopy};
+		if (n == HTTP_MAX_HEADERS + 1)
+			return -EIO;
+		nv[n++] =
+			(nghttp2_nv){(uint8_t *)name, (uint8_t *)v, nlen, (size_t)(ve - v), nocopy};
 	}
 	if (s->resp_chunked)
 		h1_chunked_init(&s->ch);
-	s->no_body = (s->c && s->c->req.head) || resp.status == 204 || resp.status == 304;
+	s->no_body = (s->c && s->c->req.head) || status == 204 || status == 304;
 	rc = nghttp2_submit_response(s->h->s, s->id, nv, n, s->no_body ? NULL : &dp);
 	if (rc)
 		return -EIO;
@@ -864,16 +1081,6 @@ ssize_t h2_recv(struct conn *c, void *buf, size_t len, bool peek)
 	return -1;
 }
 
-void h2_request_parsed(struct conn *c)
-{
-	struct lstr *l = &c->req.request_line;
-
-	c->req.version = 20;
-	/* the line is our own "... HTTP/1.1" in c->in: say what the client spoke */
-	if (l->len >= 8 && memcmp(l->p + l->len - 8, "HTTP/1.1", 8) == 0)
-		memcpy((char *)l->p + l->len - 3, "2.0", 3);
-}
-
 void h2_stream_done(struct conn *c)
 {
 	struct h2_stream *s = c->h2s;
@@ -901,6 +1108,20 @@ void h2_stream_closed(struct conn *c)
 	}
 	h2_enqueue(s); /* freed from the queue once nghttp2 closed it */
 	h2_schedule(h);
+}
+
+/* stream_begin - the request of S (whose connection C was just made)
+ * mapped and run. */
+static void stream_begin(struct h2_stream *s, struct conn *c)
+{
+	struct lstr line = {0};
+	int n = map_request(s, c, &line);
+
+	if (n == MAP_NOMEM) {
+		conn_close(c); /* resets the stream */
+		return;
+	}
+	http_stream_request(c, n, line);
 }
 
 /* ---- the connection ------------------------------------------------------------- */
@@ -941,7 +1162,7 @@ static void run_queue(struct h2_conn *h)
 						      NGHTTP2_NO_ERROR, NULL, 0);
 			}
 			c->readable = true;
-			http_conn_run(c);
+			stream_begin(s, c);
 			continue;
 		}
 		c = s->c;

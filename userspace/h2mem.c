@@ -41,11 +41,17 @@ size_t h2mem_cached(void)
 
 #else
 
-#define H2MEM_MIN_SHIFT 5	      /* smallest class: 32 bytes */
-#define H2MEM_CLASSES	8	      /* 32 .. 4096 */
-#define H2MEM_BIG	H2MEM_CLASSES /* class of a block from plain malloc */
-#define H2MEM_KEEP	512	      /* free blocks kept per class and thread */
-#define H2MEM_HDR	16	      /* header size: keeps the payload 16-aligned */
+#define H2MEM_MIN_SHIFT	 5	       /* smallest class: 32 bytes */
+#define H2MEM_CLASSES	 8	       /* 32 .. 4096 */
+#define H2MEM_BIG	 H2MEM_CLASSES /* class of a block from plain malloc */
+/* Free blocks kept per class and thread: H2MEM_KEEP_SMALL for the classes
+ * up to H2MEM_SMALL (256 bytes), of which nghttp2 holds several per stream
+ * (h2load's 500 streams in flight have over 512 live: beyond the bound each
+ * stream went to malloc), H2MEM_KEEP above. At worst some 5 MiB a thread. */
+#define H2MEM_KEEP	 512
+#define H2MEM_KEEP_SMALL 2048
+#define H2MEM_SMALL	 3
+#define H2MEM_HDR	 16 /* header size: keeps the payload 16-aligned */
 
 /* union h2mem_hdr - what precedes each payload: the class while the block
  * is in use, the next free block while it is on a list. */
@@ -107,7 +113,7 @@ void h2mem_free(void *p)
 		return;
 	h = (union h2mem_hdr *)((unsigned char *)p - H2MEM_HDR);
 	c = h->cls;
-	if (c >= H2MEM_CLASSES || nfree[c] >= H2MEM_KEEP) {
+	if (c >= H2MEM_CLASSES || nfree[c] >= (c <= H2MEM_SMALL ? H2MEM_KEEP_SMALL : H2MEM_KEEP)) {
 		free(h);
 		return;
 	}

@@ -847,7 +847,13 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
 
 		stream_cache = c->next;
 		nstream_cache--;
-		memset(c, 0, sizeof(*c));
+		/* zeroed but for the request's header views and $upstream_*
+		 * strings (4.5 of its 5.7 KiB): filled before they are read,
+		 * as on a keep-alive connection (reset_request()) */
+		memset(c, 0, offsetof(struct conn, req) + offsetof(struct http_req, up_addrs));
+		memset(&c->req + 1, 0, sizeof(*c) - offsetof(struct conn, req) - sizeof(c->req));
+		c->req.up_addrs[0] = c->req.up_status[0] = c->req.up_resp_time[0] =
+			c->req.up_conn_time[0] = c->req.up_hdr_time[0] = '\0';
 		c->in = (struct buf){.data = in.data, .cap = in.cap};
 		c->out = (struct buf){.data = out.data, .cap = out.cap};
 		c->pool = pool;
@@ -1809,23 +1815,14 @@ static void reset_request(struct conn *c)
 	c->out.start = c->out.end = 0;
 }
 
-static void process_request(struct conn *c)
+/* head_begin - what every parsed head starts with (N: its size, or a
+ * negative enum h1_rc from the parser, answered here). True when the
+ * request goes on: r->h1 is then set and taken over. */
+static bool head_begin(struct conn *c, int n)
 {
 	struct http_req *r = &c->req;
-	const struct cfg_srv *ds = c->lg->default_srv;
-	struct h1_limits lim = {
-		.max_request_line = (size_t)ds->large_header_size,
-		.max_header_line = (size_t)ds->large_header_size,
-		.max_headers = HTTP_MAX_HEADERS,
-		.max_total = head_limit(c),
-	};
-	int n, st;
+	int st;
 
-	r->h1.headers = r->hdrs;
-	n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim, &r->h1,
-			     HTTP_MAX_HEADERS);
-	if (n == H1_INCOMPLETE)
-		return;
 	ev_timer_stop(&c->w->loop, &c->timer);
 	stats_request_start();
 	conn_stat(c, STATS_WRITING);
@@ -1853,15 +1850,48 @@ static void process_request(struct conn *c)
 			break;
 		}
 		bad_request(c, st);
-		return;
+		return false;
 	}
 	r->srv = c->lg->default_srv; /* until Host is known; errors are logged here */
 	r->header_len = (size_t)n;
 	r->request_length = (uint64_t)n;
-	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */
 	r->version = r->h1.version;
 	r->method = (struct lstr){r->h1.method.p, r->h1.method.len};
 	r->head = r->method.len == 4 && memcmp(r->method.p, "HEAD", 4) == 0;
+	return true;
+}
+
+/* head_end - the target and the headers of a begun request, then its
+ * phases. */
+static void head_end(struct conn *c)
+{
+	int st = parse_target(c);
+
+	if (st) {
+		bad_request(c, st);
+		return;
+	}
+	start_request(c);
+}
+
+static void process_request(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_srv *ds = c->lg->default_srv;
+	struct h1_limits lim = {
+		.max_request_line = (size_t)ds->large_header_size,
+		.max_header_line = (size_t)ds->large_header_size,
+		.max_headers = HTTP_MAX_HEADERS,
+		.max_total = head_limit(c),
+	};
+	int n;
+
+	r->h1.headers = r->hdrs;
+	n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim, &r->h1,
+			     HTTP_MAX_HEADERS);
+	if (n == H1_INCOMPLETE || !head_begin(c, n))
+		return;
+	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */
 	{
 		const char *ls = r->h1.method.p;
 		const char *le = memchr(ls, '\n', (size_t)(c->in.data + c->in.end - ls));
@@ -1871,14 +1901,18 @@ static void process_request(struct conn *c)
 			ll--;
 		r->request_line = (struct lstr){ls, ll};
 	}
-	if (unlikely(c->h2s))
-		h2_request_parsed(c);
-	st = parse_target(c);
-	if (st) {
-		bad_request(c, st);
+	head_end(c);
+}
+
+void http_stream_request(struct conn *c, int n, struct lstr line)
+{
+	struct http_req *r = &c->req;
+
+	if (!head_begin(c, n))
 		return;
-	}
-	start_request(c);
+	r->version = 20;
+	r->request_line = line;
+	head_end(c);
 }
 
 /* ---- finishing ---------------------------------------------------------------------- */

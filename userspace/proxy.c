@@ -1283,7 +1283,9 @@ static void process_head(struct uconn *u, size_t n)
 	} else if (gz) {
 		u->dechunk = u->fr == FR_CHUNKED; /* gzip.c frames its own output */
 	} else if (u->fr == FR_CHUNKED) {
-		if (r->version >= 11) {
+		/* HTTP/2: decoded here, once, not passed on for h2.c to decode
+		 * again (the end of the stream frames it) */
+		if (r->version >= 11 && !c->h2s) {
 			if (http_out_append(c, "Transfer-Encoding: chunked\r\n", 28))
 				goto oom;
 		} else {
@@ -1291,7 +1293,7 @@ static void process_head(struct uconn *u, size_t n)
 			c->close_after = true;
 		}
 	} else if (u->fr == FR_CLOSE) {
-		if (r->version >= 11 && l->chunked_transfer_encoding) {
+		if (r->version >= 11 && l->chunked_transfer_encoding && !c->h2s) {
 			u->chunk_out = true;
 			if (http_out_append(c, "Transfer-Encoding: chunked\r\n", 28))
 				goto oom;

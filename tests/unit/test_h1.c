@@ -1204,3 +1204,43 @@ Test(h1, http_time)
 	cr_expect_eq(h1_http_time("Tue, 14 Nov 2023 22:13", 22), -1);
 	cr_expect_eq(h1_http_time("", 0), -1);
 }
+
+/* The helpers h2.c checks a mapped HTTP/2 request with agree with the
+ * parser, byte by byte: method bytes, name flags, value bytes. */
+Test(h1, mapped_head_helpers_agree_with_parser)
+{
+	struct h1_header hv[4];
+	struct h1_request req = {.headers = hv};
+	char buf[64];
+
+	for (int b = 0; b < 256; b++) {
+		char m[3] = {'G', (char)b, 'T'}, v[3] = {'a', (char)b, 'b'};
+		struct h1_header h = {.name = {buf + 16, 3}};
+		int n, rc;
+
+		/* method */
+		memcpy(buf, m, 3);
+		memcpy(buf + 3, " / HTTP/1.1\r\nHost: x\r\n\r\n", 24);
+		rc = h1_parse_request(buf, 27, NULL, &req, 4);
+		cr_assert_eq(rc > 0, h1_method_span(m, 3) == 3, "method byte %d: %d", b, rc);
+		/* name: "x?y: v" */
+		n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nx%cy: v\r\n\r\n", b ? b : '!');
+		buf[17] = (char)b;
+		rc = h1_parse_request(buf, (size_t)n, NULL, &req, 4);
+		if (h1_name_flags(&h)) {
+			cr_assert_gt(rc, 0, "name byte %d", b);
+			cr_assert_eq(hv[0].invalid, h.invalid, "name byte %d", b);
+			cr_assert_eq(hv[0].underscore, h.underscore, "name byte %d", b);
+			cr_assert_eq(hv[0].symbol, h.symbol, "name byte %d", b);
+		} else {
+			cr_assert(rc < 0 || hv[0].name.len != 3, "name byte %d", b);
+		}
+		/* value: "x: a?b" (CR and LF end the line: not a value byte) */
+		if (b == '\r' || b == '\n')
+			continue;
+		n = snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nx: a%cb\r\n\r\n", b ? b : '!');
+		buf[20] = (char)b;
+		rc = h1_parse_request(buf, (size_t)n, NULL, &req, 4);
+		cr_assert_eq(rc > 0, h1_value_span(v, 3) == 3, "value byte %d: %d", b, rc);
+	}
+}

@@ -85,7 +85,7 @@ Test(h2mem, calloc_zeroes_and_refuses_overflow)
 
 Test(h2mem, freed_blocks_reused_and_bounded)
 {
-	void *blocks[2000];
+	void *blocks[3000];
 
 #ifdef H2MEM_PASSTHROUGH
 	cr_skip_test("sanitizer build: every block goes to malloc");
@@ -100,13 +100,20 @@ Test(h2mem, freed_blocks_reused_and_bounded)
 	/* big blocks are never kept */
 	h2mem_free(h2mem_alloc(5000));
 	cr_expect_eq(h2mem_cached(), 1);
-	/* what a class keeps is bounded */
+	/* what a class keeps is bounded: 512 blocks over 256 bytes */
 	for (int i = 0; i < 2000; i++)
-		blocks[i] = h2mem_alloc(100);
+		blocks[i] = h2mem_alloc(1000);
 	for (int i = 0; i < 2000; i++)
 		h2mem_free(blocks[i]);
 	cr_expect_leq(h2mem_cached(), 1 + 512);
 	cr_expect_geq(h2mem_cached(), 512);
+	h2mem_thread_free();
+	/* 2048 of the small classes (several per stream) */
+	for (int i = 0; i < 3000; i++)
+		blocks[i] = h2mem_alloc(100);
+	for (int i = 0; i < 3000; i++)
+		h2mem_free(blocks[i]);
+	cr_expect_eq(h2mem_cached(), 2048);
 	h2mem_thread_free();
 	cr_expect_eq(h2mem_cached(), 0);
 }
