@@ -84,6 +84,12 @@ bool cache_serve_revalidated(struct conn *c);
  * send the head as a 304 (the body still goes to the cache, not to the
  * client), 412 = answer 412 (the entry is dropped). */
 int cache_conditional(struct conn *c, const struct h1_response *resp);
+/* cache_storing - whether C's upstream answer is being written to the
+ * cache (nginx's u->cacheable, as the range filter asks it). */
+bool cache_storing(const struct conn *c);
+/* cache_store_abort - C's answer will not be sent (a 416): the entry being
+ * written is dropped, as for a 412. */
+void cache_store_abort(struct conn *c);
 /* cache_head_as_get - whether C's HEAD goes upstream as GET
  * (proxy_cache_convert_head): the body goes to the cache only. */
 bool cache_head_as_get(const struct conn *c);

@@ -246,6 +246,8 @@ struct cfg_loc {
 	int keepalive_requests;
 	int64_t lingering_timeout;
 	int chunked_transfer_encoding;
+	int max_ranges;		/* max_ranges: parts a Range may ask for, 0 = no ranges */
+	int proxy_force_ranges; /* proxy_force_ranges: ranges on cache hits without Accept-Ranges */
 
 	/* access */
 	struct access_rule *access; /* allow/deny in order */

@@ -25,6 +25,7 @@
 #define HTTP_MAX_CAPTURES 10  /* $0..$9 */
 
 struct worker;
+struct range_set;
 struct uconn;
 struct tls_conn;
 struct realip_state;
@@ -117,7 +118,9 @@ struct http_req {
 	uint64_t request_length;   /* $request_length */
 	struct lstr resp_location; /* Location header for redirects */
 	struct lstr resp_content_type;
-	struct gzip_req gz; /* response compression (gzip.c) */
+	struct lstr resp_content_range; /* a 416's Content-Range (range_send.c) */
+	struct range_set *rng;		/* multipart byteranges being sent, or NULL */
+	struct gzip_req gz;		/* response compression (gzip.c) */
 
 	/* upstream */
 	struct uconn *up; /* the upstream leg, NULL when not proxying */

@@ -47,6 +47,7 @@
 #include "http.h"
 #include "log.h"
 #include "pool.h"
+#include "range.h"
 #include "ups.h"
 #include "var.h"
 #include "worker.h"
@@ -1059,8 +1060,13 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	size_t nh = 0;
 	int gz = 0;
 	bool cond = r->cache && r->cache->has_cond && h->status == 200;
+	/* nginx's range filter on a cached 200 (range_send.c): looked at
+	 * when asked for, or when the Accept-Ranges sent differs from the
+	 * stored one (max_ranges 0, proxy_force_ranges) */
+	bool rng = h->status == 200 && (l->max_ranges == 0 || l->proxy_force_ranges ||
+					hdr_of(r->hdrs, r->h1.nheaders, "range").len);
 
-	if (l->gzip.enable || cond) {
+	if (l->gzip.enable || cond || rng) {
 		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
 			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
 			size_t len = end ? (size_t)(end - ln) : h->head_len - i;
@@ -1101,10 +1107,46 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 		c->close_after = true; /* body not read */
 	if (l->gzip.enable && (gz = gzip_begin_h1(c, h->status, hs, nh)) < 0)
 		return false;
-	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, head, eol + 2) ||
+
+	struct range_set *rs = NULL;
+	enum range_rc rr = RANGE_OFF;
+
+	rng = rng && !gz;
+	/* nginx: ranges for a cached answer that came with Accept-Ranges */
+	if (rng && (l->proxy_force_ranges || hdr_of(hs, nh, "accept-ranges").p)) {
+		struct lstr lm = hdr_of(hs, nh, "last-modified");
+
+		rr = range_start(c, (int64_t)h->body_len, hdr_of(hs, nh, "etag"),
+				 lm.len ? h1_http_time(lm.p, lm.len) : -1,
+				 hdr_of(hs, nh, "content-type"), false, &rs);
+		if (rr == RANGE_UNSATISFIABLE) {
+			close(fd);
+			http_finalize(c, 416);
+			return true;
+		}
+		if (rs)
+			r->status = 206;
+	}
+	if (http_out_append(c, "HTTP/1.1 ", 9) ||
+	    (rs ? http_out_append(c, "206 Partial Content\r\n", 21)
+		: http_out_append(c, head, eol + 2)) ||
 	    http_head_server(c, l->server_tokens) || http_head_date(c))
 		return false;
-	if (!gz) {
+	if (rng) {
+		/* the stored headers but Accept-Ranges (and the entity's type
+		 * for multipart), then the lengths */
+		for (size_t i = 0; i < nh; i++)
+			if (!H1_IS(hs[i].name, "accept-ranges") &&
+			    !(rs && rs->n > 1 && H1_IS(hs[i].name, "content-type")) &&
+			    http_head_add(c, hs[i].name.p, hs[i].name.len, hs[i].value.p,
+					  hs[i].value.len))
+				return false;
+		if (rs ? range_head_add(c, rs)
+		       : http_head_add(c, "Content-Length", 14, num, strlen(num)))
+			return false;
+		if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
+			return false;
+	} else if (!gz) {
 		if (http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
 		    http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
@@ -1119,7 +1161,9 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	}
 	if (gzip_head_add(c) || http_head_finish(c, true))
 		return false;
-	if (!r->head && h->body_len && v->whole && c->req.gz.ctx) {
+	if (rs && !r->head) {
+		range_body(c, rs, fd, body);
+	} else if (!r->head && h->body_len && v->whole && c->req.gz.ctx) {
 		size_t sent = 0;
 
 		if (gzip_mem(c, v->buf + body, h->body_len, &sent))
@@ -1895,6 +1939,22 @@ int cache_conditional(struct conn *c, const struct h1_response *resp)
 		lock_release(cr);
 	}
 	return k;
+}
+
+bool cache_storing(const struct conn *c)
+{
+	return c->req.cache && c->req.cache->fd >= 0;
+}
+
+void cache_store_abort(struct conn *c)
+{
+	struct cache_req *cr = c->req.cache;
+
+	if (!cr || cr->fd < 0)
+		return;
+	tmp_drop(cr);
+	cr->store = false;
+	lock_release(cr);
 }
 
 bool cache_head_as_get(const struct conn *c)

@@ -248,6 +248,24 @@ static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const s
 	return 0;
 }
 
+/* set_num_nginx - set_num with the message of nginx's ngx_conf_set_num_slot
+ * (max_ranges). */
+static int set_num_nginx(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int *f = (int *)((char *)base_ptr(b, s, d) + d->off);
+	char *end;
+	long v;
+
+	if (*f != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	v = strtol(n->args[0], &end, 10);
+	if (*end || end == n->args[0] || v < 0 || v > INT_MAX ||
+	    !isdigit((unsigned char)*n->args[0]))
+		return cfg_fail(b, n, "\"%s\" directive invalid number", n->name);
+	*f = (int)v;
+	return 0;
+}
+
 static int set_str(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	char **f = (char **)((char *)base_ptr(b, s, d) + d->off);
@@ -551,6 +569,8 @@ static void loc_init(struct cfg_loc *l)
 	l->keepalive_requests = CFG_UNSET;
 	l->lingering_timeout = CFG_UNSET;
 	l->chunked_transfer_encoding = CFG_UNSET;
+	l->max_ranges = CFG_UNSET;
+	l->proxy_force_ranges = CFG_UNSET;
 	l->kernel_splice = CFG_UNSET;
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
@@ -1417,6 +1437,8 @@ static const struct dir dirs[] = {
 	{"lingering_timeout", C_HSL, 1, 1, false, set_msec, LOC(lingering_timeout)},
 	{"chunked_transfer_encoding", C_HSL, 1, 1, false, cfg_set_flag,
 	 LOC(chunked_transfer_encoding)},
+	{"max_ranges", C_HSL, 1, 1, false, set_num_nginx, LOC(max_ranges)},
+	{"proxy_force_ranges", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_force_ranges)},
 	{"kernel_splice", C_HSL, 1, 1, false, cfg_set_flag, LOC(kernel_splice)},
 	{"client_header_timeout", C_HTTP | C_SRV, 1, 1, false, set_msec,
 	 SRV(client_header_timeout)},
@@ -1770,6 +1792,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(keepalive_requests, 1000);
 	MERGE(lingering_timeout, 5000);
 	MERGE(chunked_transfer_encoding, 1);
+	MERGE(max_ranges, INT_MAX);
+	MERGE(proxy_force_ranges, 0);
 	/* off by default until the sockmap path's duplicated bytes under load
 	 * are understood (README, "WebSockets") */
 	MERGE(kernel_splice, 1);

@@ -36,6 +36,7 @@
 #include "limit.h"
 #include "log.h"
 #include "pbuf.h"
+#include "range.h"
 #include "realip.h"
 #include "stats.h"
 #include "status.h"
@@ -375,6 +376,7 @@ static void file_lowat(struct conn *c, int v)
  * -errno when the client is gone. */
 int http_flush(struct conn *c)
 {
+again:
 	while (c->out.end > c->out.start) {
 		struct iovec iov = {c->out.data + c->out.start, c->out.end - c->out.start};
 		ssize_t w = http_writev(c, &iov, 1);
@@ -410,6 +412,9 @@ int http_flush(struct conn *c)
 		c->req.bytes_sent += (uint64_t)w;
 		c->req.body_bytes_sent += (uint64_t)w;
 	}
+	/* multipart byteranges: the next part's header and slice */
+	if (unlikely(c->req.rng) && range_next(c))
+		goto again;
 	return 1;
 }
 
@@ -2063,6 +2068,10 @@ static void builtin_page(struct conn *c, int status)
 		goto fail;
 	if (c->req.resp_location.len &&
 	    http_head_add(c, "Location", 8, c->req.resp_location.p, c->req.resp_location.len))
+		goto fail;
+	if (c->req.resp_content_range.len &&
+	    http_head_add(c, "Content-Range", 13, c->req.resp_content_range.p,
+			  c->req.resp_content_range.len))
 		goto fail;
 	if (gzip_head_add(c) || http_head_finish(c, true))
 		goto fail;

@@ -34,6 +34,7 @@
 #include "ksplice.h"
 #include "log.h"
 #include "pbuf.h"
+#include "range.h"
 #include "reqbody.h"
 #include "tunnel.h"
 #include "ups.h"
@@ -1229,25 +1230,43 @@ static void process_head(struct uconn *u, size_t n)
 	c->out.start = c->out.end = 0;
 	r->status = cond ? cond : resp->status;
 	r->header_sent = true;
+	int gz = gzip_begin_h1(c, r->status, u->rh, resp->nheaders);
+
+	if (gz < 0)
+		goto oom;
+	/* nginx's range filter on a 200 being cached (one range, cut from
+	 * the stream) or under proxy_force_ranges (range_send.c) */
+	struct range_set *rs = NULL;
+	int rr = range_proxied(c, u->rh, resp->nheaders, r->status,
+			       !gz && u->fr == FR_LENGTH ? (int64_t)u->remaining : -1, &rs);
+
+	if (rr == RANGE_UNSATISFIABLE) {
+		cache_store_abort(c);
+		u->keepalive = false;
+		up_release(u, false);
+		http_finalize(c, 416);
+		return;
+	}
+	if (rs)
+		r->status = 206;
 	bool pass_server = false, pass_date = false;
 
 	for (int k = 0; k < l->proxy_pass_header.n; k++) {
 		pass_server |= strcasecmp(l->proxy_pass_header.v[k], "server") == 0;
 		pass_date |= strcasecmp(l->proxy_pass_header.v[k], "date") == 0;
 	}
-	if (cond ? http_out_append(c, "HTTP/1.1 304 Not Modified\r\n", 27)
-		 : (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
-		    http_out_append(c, " ", 1) ||
-		    http_out_append(c, resp->reason.p, resp->reason.len) ||
-		    http_out_append(c, "\r\n", 2)))
+	if (cond || rs ? http_out_append(c,
+					 rs ? "HTTP/1.1 206 Partial Content\r\n"
+					    : "HTTP/1.1 304 Not Modified\r\n",
+					 rs ? 30 : 27)
+		       : (http_out_append(c, "HTTP/1.1 ", 9) ||
+			  http_out_append(c, st, strlen(st)) || http_out_append(c, " ", 1) ||
+			  http_out_append(c, resp->reason.p, resp->reason.len) ||
+			  http_out_append(c, "\r\n", 2)))
 		goto oom;
 	if (!pass_server && http_head_server(c, l->server_tokens))
 		goto oom;
 	if (!pass_date && http_head_date(c))
-		goto oom;
-	int gz = gzip_begin_h1(c, r->status, u->rh, resp->nheaders);
-
-	if (gz < 0)
 		goto oom;
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		struct h1_header *h = &u->rh[i];
@@ -1256,6 +1275,9 @@ static void process_head(struct uconn *u, size_t n)
 		if (hidden(l, h->name) && !(resp->status == 101 && H1_IS(h->name, "upgrade")))
 			continue;
 		if (cond && cache_304_drops(h->name))
+			continue;
+		if (rr >= 0 &&
+		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))
 			continue;
 		if (gz && (k = gzip_header(c, h->name, h->value)) != 0) {
 			if (k < 0)
@@ -1274,7 +1296,8 @@ static void process_head(struct uconn *u, size_t n)
 		if (http_head_add(c, h->name.p, h->name.len, h->value.p, h->value.len))
 			goto oom;
 	}
-	if (gzip_head_add(c))
+	if (gzip_head_add(c) || (rs && range_head_add(c, rs)) ||
+	    (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n")))
 		goto oom;
 	u->chunk_out = false;
 	u->dechunk = false;
@@ -1593,6 +1616,8 @@ static int frame_tee(struct uconn *u)
 		cache_tee(u->c, u->span, u->span_len, u->fr == FR_CHUNKED && !u->dechunk);
 	if (u->sink)
 		u->span_len = u->suffix_len = 0;
+	else if (unlikely(u->c->req.rng))
+		range_clip(u->c->req.rng, &u->span, &u->span_len);
 	return rc;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Static files: root/alias mapping, index, try_files, MIME types, the
- * validators (Last-Modified, ETag, 304), expires, and the body sent with
- * sendfile(2) from the open file. Paths come from the normalized $uri
+ * validators (Last-Modified, ETag; 304 and 412 by cache_cond.c's
+ * not_modified filter), expires, byte ranges (range_send.c), and the body
+ * sent with sendfile(2) from the open file. Paths come from the normalized $uri
  * (no dot segments), and an alias join that would climb out of the alias
  * directory is refused.
  */
@@ -16,9 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "gzip.h"
 #include "http.h"
 #include "log.h"
+#include "range.h"
 #include "var.h"
 
 static int cmp_ext(const void *key, const void *elem)
@@ -111,14 +114,6 @@ static void add_expires(struct conn *c, const struct cfg_loc *l)
 	default:
 		break;
 	}
-}
-
-static struct lstr req_header(struct conn *c, const char *name)
-{
-	for (size_t i = 0; i < c->req.h1.nheaders; i++)
-		if (h1_str_ieq(c->req.hdrs[i].name, name))
-			return (struct lstr){c->req.hdrs[i].value.p, c->req.hdrs[i].value.len};
-	return (struct lstr){NULL, 0};
 }
 
 static void dir_redirect(struct conn *c)
@@ -235,16 +230,21 @@ void static_handle(struct conn *c)
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
 		 (unsigned long long)st.st_size);
 	status = r->error_page_done && r->status ? r->status : 200;
+	struct lstr etag_l = lstr_c(etag);
+
 	if (status == 200) {
-		struct lstr ims = req_header(c, "If-Modified-Since");
-		struct lstr inm = req_header(c, "If-None-Match");
+		/* nginx's not_modified filter, as on cache hits */
+		struct cache_cond q;
+		int k;
 
-		/* If-None-Match compares weakly (a gzipped response's tag is W/) */
-		if (inm.len > 2 && inm.p[0] == 'W' && inm.p[1] == '/')
-			inm.p += 2, inm.len -= 2;
-
-		if ((inm.len && inm.len == strlen(etag) && memcmp(inm.p, etag, inm.len) == 0) ||
-		    (!inm.len && ims.len == strlen(lm) && memcmp(ims.p, lm, ims.len) == 0)) {
+		cache_cond_of(r->hdrs, r->h1.nheaders, &q);
+		k = cache_cond_eval(&q, 200, etag_l, lstr_c(lm), l->cache.ims_mode);
+		if (k == 412) {
+			close(fd);
+			http_finalize(c, 412);
+			return;
+		}
+		if (k == 304) {
 			close(fd);
 			if (http_head_start(c, 304) ||
 			    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
@@ -270,14 +270,28 @@ void static_handle(struct conn *c)
 		if (gz < 0)
 			goto fail_fd;
 	}
-	if (http_head_start(c, status) || http_head_addf(c, "Content-Type: %s\r\n", ctype) ||
-	    (!gz && http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
+	/* nginx's range filter: after gzip, which leaves no length to cut */
+	struct range_set *rs = NULL;
+	enum range_rc rr = RANGE_OFF;
+
+	if (status == 200 && !gz) {
+		rr = range_start(c, st.st_size, etag_l, st.st_mtime, lstr_c(ctype), false, &rs);
+		if (rr == RANGE_UNSATISFIABLE) {
+			close(fd);
+			http_finalize(c, 416);
+			return;
+		}
+	}
+	if (http_head_start(c, rs ? 206 : status) ||
+	    ((!rs || rs->n == 1) && http_head_addf(c, "Content-Type: %s\r\n", ctype)) ||
+	    (rs && range_head_add(c, rs)) ||
+	    (!gz && !rs && http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
 	    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
 	    (gz_static && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
 	if (status == 200 && http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
 		goto fail_fd;
-	if (status == 200 && !gz && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
+	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;
 	if (status == 200)
 		add_expires(c, l);
@@ -285,6 +299,8 @@ void static_handle(struct conn *c)
 		goto fail_fd;
 	if (r->head || (st.st_size == 0 && !gz)) {
 		close(fd);
+	} else if (rs) {
+		range_body(c, rs, fd, 0);
 	} else {
 		c->file_fd = fd;
 		c->file_off = 0;
