@@ -95,6 +95,27 @@ enum rw_flag {
 	RW_F_PERMANENT,
 };
 
+/* struct rw_if - the condition and block of `if (CONDITION) { ... }`
+ * (parsed in cfg_if.c, tested in http_if.c). */
+enum rw_if_op {
+	RWIF_VAR = 0, /* ($v): true unless empty or "0" */
+	RWIF_EQ,      /* ($v = s), ($v != s) with neg */
+	RWIF_RE,      /* ($v ~ re), ~*, !~, !~* (neg) */
+	RWIF_FILE,    /* (-f s), -d, -e, -x, !-f... (neg) */
+};
+
+struct rw_if {
+	enum rw_if_op op;     /* kind of test */
+	bool neg;	      /* !=, !~, !~*, !-f...: the result inverted */
+	char ftest;	      /* RWIF_FILE: 'f', 'd', 'e' or 'x' */
+	struct cval_part var; /* the variable tested (VAR, EQ, RE) */
+	struct cval val;      /* EQ: the operand; FILE: the path */
+	void *re;	      /* RWIF_RE: pcre2_code * (captures set $1..$9, names) */
+	struct cfg_loc *body; /* the block: its rewrite steps; in a location also the
+			       * configuration the request takes when the test holds */
+	bool in_location;     /* a location's if (else the server's: no switch) */
+};
+
 struct rewrite {
 	enum rw_kind kind; /* what this step does */
 	void *re;	   /* pcre2_code *, RW_REWRITE */
@@ -103,6 +124,7 @@ struct rewrite {
 	int code;	   /* return code */
 	const char *file;  /* where it was written */
 	int line;
+	struct rw_if *cond; /* RW_IF: condition and block */
 };
 
 /* struct proxy_pass - `proxy_pass URL`. */

@@ -29,6 +29,12 @@ void http_log(const struct conn *c, const char *upstream, enum log_level level, 
 /* http_log_ctx - that context alone (from ", client: ") into BUF. */
 void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t len);
 
+/* http_if_test - whether the condition of an `if` (struct rw_if) holds
+ * for the request on C, as nginx tests it; a regex match sets the
+ * request's captures. 1, 0, or -ENOMEM / -EINVAL (answer 500). */
+struct rw_if;
+int http_if_test(struct conn *c, const struct rw_if *f);
+
 /* http_internal_redirect - restart location processing with URI (used by
  * error_page, try_files, rewrite ... last). */
 void http_internal_redirect(struct conn *c, struct lstr uri, struct lstr args);
@@ -129,6 +135,9 @@ void proxy_flush(struct ev_loop *loop);
 /* static.c */
 void static_handle(struct conn *c);
 int static_try_files(struct conn *c);
+/* static_request_filename - $request_filename: the current URI mapped
+ * through the location's root or alias (a pool string), or VAR_NOT_FOUND. */
+int static_request_filename(struct conn *c, struct lstr *out);
 const char *static_mime_type(const struct cfg_loc *l, struct lstr path);
 
 #endif

@@ -578,6 +578,11 @@ static void loc_init(struct cfg_loc *l)
 	cfg_cache_init(&l->cache);
 }
 
+void cfg_loc_init(struct cfg_loc *l)
+{
+	loc_init(l);
+}
+
 /* srv_unset - the settings a server may inherit from http{}: unset. */
 static void srv_unset(struct cfg_srv *srv)
 {
@@ -1475,10 +1480,11 @@ static const struct dir dirs[] = {
 	 0},
 
 	/* rewrite */
-	{"return", C_SL | C_IF, 1, 2, false, set_return, B_NONE, 0},
-	{"rewrite", C_SL | C_IF, 2, 3, false, set_rewrite, B_NONE, 0},
-	{"break", C_SL | C_IF, 0, 0, false, set_break, B_NONE, 0},
-	{"set", C_SL | C_IF, 2, 2, false, set_set, B_NONE, 0},
+	{"return", C_SL | C_IF | C_SIF, 1, 2, false, set_return, B_NONE, 0},
+	{"rewrite", C_SL | C_IF | C_SIF, 2, 3, false, set_rewrite, B_NONE, 0},
+	{"break", C_SL | C_IF | C_SIF, 0, 0, false, set_break, B_NONE, 0},
+	{"set", C_SL | C_IF | C_SIF, 2, 2, false, set_set, B_NONE, 0},
+	{"if", C_SL, 1, ARGS_ANY, true, cfg_set_if, B_NONE, 0}, /* cfg_if.c; not nested, as nginx */
 
 	/* proxy */
 	{"proxy_pass", C_LOC | C_IF, 1, 1, false, cfg_set_proxy_pass, B_NONE, 0},
@@ -1824,6 +1830,19 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 static void merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc *p)
 {
 	merge_loc(b, l, p);
+	/* a location's if: nginx's nameless location inside it, whose content
+	 * handler (proxy_pass, stub_status) stays the location's unless set */
+	for (int i = 0; i < l->nrewrites; i++) {
+		struct cfg_loc *in = cfg_if_body(l, i, true);
+
+		if (!in)
+			continue;
+		if (!in->proxy)
+			in->proxy = l->proxy;
+		in->stub_status |= l->stub_status;
+		in->lbd_metrics |= l->lbd_metrics;
+		merge_tree(b, in, l);
+	}
 	for (int i = 0; i < l->nexact; i++)
 		merge_tree(b, l->exact[i], l);
 	for (int i = 0; i < l->nprefix; i++)
@@ -1839,8 +1858,12 @@ static int bind_tree(struct build *b, struct cfg_loc *l)
 	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
-	if (l->proxy && cfg_bind_proxy_pass(b, l->proxy, l->file, l->line))
+	if (l->proxy && (!l->parent || l->proxy != l->parent->proxy) &&
+	    cfg_bind_proxy_pass(b, l->proxy, l->file, l->line))
 		return -1;
+	for (int i = 0; i < l->nrewrites; i++)
+		if (cfg_if_body(l, i, true) && bind_tree(b, cfg_if_body(l, i, true)))
+			return -1;
 	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < counts[k]; i++)
 			if (bind_tree(b, lists[k][i]))
@@ -1950,6 +1973,9 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 
 	if (cfg_proxy_bufs_check(b, l, &b->http_end))
 		return -1;
+	for (int i = 0; i < l->nrewrites; i++)
+		if (cfg_if_body(l, i, true) && check_tree(b, cfg_if_body(l, i, true)))
+			return -1;
 	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < counts[k]; i++)
 			if (check_tree(b, lists[k][i]))
@@ -2026,6 +2052,10 @@ static bool name_is_set_var(const struct cfg_loc *l, const char *name, size_t le
 		if (l->rewrites[i].kind == RW_SET && strlen(l->rewrites[i].repl.raw) == len &&
 		    memcmp(l->rewrites[i].repl.raw, name, len) == 0)
 			return true;
+	for (int i = 0; i < l->nrewrites; i++)
+		if (cfg_if_body(l, i, false) &&
+		    name_is_set_var(cfg_if_body(l, i, false), name, len))
+			return true;
 	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < counts[k]; i++)
 			if (name_is_set_var(lists[k][i], name, len))
@@ -2047,7 +2077,10 @@ static bool name_is_capture(const struct cfg_loc *l, const char *name, size_t le
 	if (re_has_name(l->re, name, len))
 		return true;
 	for (int i = 0; i < l->nrewrites; i++)
-		if (re_has_name(l->rewrites[i].re, name, len))
+		if (re_has_name(l->rewrites[i].re, name, len) ||
+		    (cfg_if_body(l, i, false) &&
+		     (re_has_name(l->rewrites[i].cond->re, name, len) ||
+		      name_is_capture(cfg_if_body(l, i, false), name, len))))
 			return true;
 	for (int k = 0; k < 2; k++)
 		for (int i = 0; i < counts[k]; i++)
@@ -2217,9 +2250,15 @@ static void release_regexes(struct cfg_loc *l)
 
 	if (l->re)
 		pcre2_code_free(l->re);
-	for (int i = 0; i < l->nrewrites; i++)
+	for (int i = 0; i < l->nrewrites; i++) {
 		if (l->rewrites[i].re)
 			pcre2_code_free(l->rewrites[i].re);
+		if (cfg_if_body(l, i, false)) {
+			if (l->rewrites[i].cond->re)
+				pcre2_code_free(l->rewrites[i].cond->re);
+			release_regexes(cfg_if_body(l, i, false));
+		}
+	}
 	for (int i = 0; i < l->nredirects; i++)
 		if (l->redirects[i].re && l->redirect_mode == 2 &&
 		    (!l->parent || l->parent->redirects != l->redirects))

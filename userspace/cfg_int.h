@@ -25,6 +25,7 @@ enum {
 	C_STREAM = 1 << 7, /* stream {} (cfg_stream.c) */
 	C_SSRV = 1 << 8,   /* server {} of stream */
 	C_SUPS = 1 << 9,   /* upstream {} of stream */
+	C_SIF = 1 << 10,   /* if {} of a server (C_IF: of a location) */
 };
 #define C_HSL (C_HTTP | C_SRV | C_LOC)
 #define C_SL  (C_SRV | C_LOC)
@@ -107,6 +108,22 @@ int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *
 int cfg_block(struct build *b, struct cfg_node *n, struct scope *s);
 int cfg_set_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+
+/* cfg_loc_init - L with every inherited value unset. */
+void cfg_loc_init(struct cfg_loc *l);
+
+/* cfg_if.c: the `if` directive */
+int cfg_set_if(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_if_body - the block of L's step I when it is an `if`, else NULL;
+ * with LOC_ONLY, only a location's if (a configuration of its own). */
+static inline struct cfg_loc *cfg_if_body(const struct cfg_loc *l, int i, bool loc_only)
+{
+	const struct rewrite *r = &l->rewrites[i];
+
+	if (r->kind != RW_IF || !r->cond || (loc_only && !r->cond->in_location))
+		return NULL;
+	return r->cond->body;
+}
 
 /* cfg_proxy.c: proxy, upstream and map directives */
 int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

@@ -79,7 +79,7 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 	}
 	if (cfg_compile(b, n, url, &pp->url))
 		return -1;
-	if (s->loc->match == LOC_NAMED && pp->has_uri)
+	if ((s->loc->match == LOC_NAMED || s->ctx == C_IF) && pp->has_uri)
 		return cfg_fail(
 			b, n,
 			"\"proxy_pass\" cannot have URI part in location given by regular expression, or inside named location, or inside \"if\" statement, or inside \"limit_except\" block");

@@ -1555,8 +1555,26 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 				return RWR_BREAK;
 			break;
 		}
-		case RW_IF:
+		case RW_IF: {
+			/* the block's steps run here; in a location the request
+			 * takes the block's configuration (nginx's nameless
+			 * location), and the steps after the block still run */
+			int t = http_if_test(c, rw->cond);
+
+			if (t < 0) {
+				http_finalize(c, 500);
+				return RWR_DONE;
+			}
+			if (!t)
+				break;
+			if (rw->cond->in_location)
+				c->req.loc = rw->cond->body;
+			enum rw_result rr = run_rewrites(c, rw->cond->body);
+
+			if (rr != RWR_CONTINUE)
+				return rr;
 			break;
+		}
 		}
 	}
 	return RWR_CONTINUE;

@@ -86,6 +86,16 @@ static char *map_path(struct conn *c, struct lstr uri)
 	return p;
 }
 
+int static_request_filename(struct conn *c, struct lstr *out)
+{
+	char *p = c->req.loc && c->req.loc->root ? map_path(c, c->req.u.uri) : NULL;
+
+	if (!p)
+		return VAR_NOT_FOUND;
+	*out = (struct lstr){p, strlen(p)};
+	return 0;
+}
+
 static void add_expires(struct conn *c, const struct cfg_loc *l)
 {
 	char date[40];

@@ -1073,6 +1073,11 @@ static int vg_document_root(struct conn *c, struct lstr *out)
 	return var_root(c, out);
 }
 
+static int vg_request_filename(struct conn *c, struct lstr *out)
+{
+	return static_request_filename(c, out);
+}
+
 static int vg_realpath_root(struct conn *c, struct lstr *out)
 {
 	struct lstr r;
@@ -1159,6 +1164,7 @@ static const struct var_def var_builtins[] = {
 	{"remote_port", vg_remote_port},
 	{"remote_user", vg_remote_user},
 	{"request", vg_request},
+	{"request_filename", vg_request_filename},
 	{"request_id", vg_request_id},
 	{"request_length", vg_request_length},
 	{"request_method", vg_request_method},
