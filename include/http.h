@@ -47,6 +47,11 @@ int http_head_date(struct conn *c);
 int http_head_add(struct conn *c, const char *name, size_t nlen, const char *val, size_t vlen);
 int http_head_addf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int http_head_finish(struct conn *c, bool add_headers);
+/* http_expires_applies - whether http_head_finish(c, true) will add the
+ * location's `expires` (Expires, Cache-Control) to C's response: then a
+ * proxied or cached response's own two headers are left out, as nginx
+ * replaces them. */
+bool http_expires_applies(const struct conn *c);
 const char *http_status_line(int status);
 const char *http_date(void);
 

@@ -1001,6 +1001,13 @@ static struct lstr hdr_of(const struct h1_header *h, size_t n, const char *name)
 	return (struct lstr){NULL, 0};
 }
 
+/* expires_drops - whether stored header NAME is left off because the
+ * location's `expires` replaces it (EXP: http_expires_applies). */
+static bool expires_drops(bool exp, struct h1_str name)
+{
+	return exp && (H1_IS(name, "expires") || H1_IS(name, "cache-control"));
+}
+
 /* serve_304 - answer C's conditional request with 304 Not Modified from
  * an entry whose stored headers are HS[0..NH): nginx's not_modified filter
  * leaves off the body, and with it Content-Type, Content-Length,
@@ -1017,8 +1024,10 @@ static bool serve_304(struct conn *c, const struct h1_header *hs, size_t nh)
 	if (http_out_append(c, "HTTP/1.1 304 Not Modified\r\n", 27) ||
 	    http_head_server(c, r->loc->server_tokens) || http_head_date(c))
 		return false;
+	bool exp = http_expires_applies(c);
+
 	for (size_t i = 0; i < nh; i++)
-		if (!cache_304_drops(hs[i].name) &&
+		if (!cache_304_drops(hs[i].name) && !expires_drops(exp, hs[i].name) &&
 		    http_head_add(c, hs[i].name.p, hs[i].name.len, hs[i].value.p, hs[i].value.len))
 			return false;
 	if (http_head_finish(c, true))
@@ -1066,7 +1075,10 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	bool rng = h->status == 200 && (l->max_ranges == 0 || l->proxy_force_ranges ||
 					hdr_of(r->hdrs, r->h1.nheaders, "range").len);
 
-	if (l->gzip.enable || cond || rng) {
+	/* `expires` replaces the stored Expires and Cache-Control */
+	bool exp = l->expires_mode >= 1 && l->expires_mode <= 3;
+
+	if (l->gzip.enable || cond || rng || exp) {
 		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
 			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
 			size_t len = end ? (size_t)(end - ln) : h->head_len - i;
@@ -1127,6 +1139,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 		if (rs)
 			r->status = 206;
 	}
+	exp = exp && http_expires_applies(c); /* and the status is one it applies to */
 	if (http_out_append(c, "HTTP/1.1 ", 9) ||
 	    (rs ? http_out_append(c, "206 Partial Content\r\n", 21)
 		: http_out_append(c, head, eol + 2)) ||
@@ -1138,6 +1151,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 		for (size_t i = 0; i < nh; i++)
 			if (!H1_IS(hs[i].name, "accept-ranges") &&
 			    !(rs && rs->n > 1 && H1_IS(hs[i].name, "content-type")) &&
+			    !expires_drops(exp, hs[i].name) &&
 			    http_head_add(c, hs[i].name.p, hs[i].name.len, hs[i].value.p,
 					  hs[i].value.len))
 				return false;
@@ -1146,18 +1160,21 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 			return false;
 		if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 			return false;
-	} else if (!gz) {
+	} else if (!gz && !exp) {
 		if (http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
 		    http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
 	} else {
 		for (size_t i = 0; i < nh; i++) {
-			int k = gzip_header(c, hs[i].name, hs[i].value);
+			int k = gz ? gzip_header(c, hs[i].name, hs[i].value) : 0;
 
-			if (k < 0 || (k == 0 && http_head_add(c, hs[i].name.p, hs[i].name.len,
-							      hs[i].value.p, hs[i].value.len)))
+			if (k < 0 || (k == 0 && !expires_drops(exp, hs[i].name) &&
+				      http_head_add(c, hs[i].name.p, hs[i].name.len, hs[i].value.p,
+						    hs[i].value.len)))
 				return false;
 		}
+		if (!gz && http_head_add(c, "Content-Length", 14, num, strlen(num)))
+			return false;
 	}
 	if (gzip_head_add(c) || http_head_finish(c, true))
 		return false;

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/sendfile.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -287,6 +288,42 @@ static bool add_header_applies(int status)
 }
 
 /* http_head_finish - Connection, add_header, and the empty line. */
+bool http_expires_applies(const struct conn *c)
+{
+	const struct cfg_loc *l = c->req.loc;
+
+	return l && l->expires_mode >= 1 && l->expires_mode <= 3 &&
+	       add_header_applies(c->req.status);
+}
+
+/* head_expires - nginx's `expires`: Expires and Cache-Control. */
+static int head_expires(struct conn *c, const struct cfg_loc *l)
+{
+	char date[40];
+	struct tm tm;
+	time_t t;
+
+	switch (l->expires_mode) {
+	case 1:
+		t = time(NULL) + l->expires;
+		gmtime_r(&t, &tm);
+		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		if (l->expires < 0)
+			return http_head_addf(c, "Expires: %s\r\nCache-Control: no-cache\r\n",
+					      date);
+		return http_head_addf(c, "Expires: %s\r\nCache-Control: max-age=%lld\r\n", date,
+				      (long long)l->expires);
+	case 2:
+		return http_head_addf(c, "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
+					 "Cache-Control: no-cache\r\n");
+	case 3:
+		return http_head_addf(c, "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\n"
+					 "Cache-Control: max-age=315360000\r\n");
+	default:
+		return 0;
+	}
+}
+
 int http_head_finish(struct conn *c, bool add_headers)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
@@ -300,6 +337,8 @@ int http_head_finish(struct conn *c, bool add_headers)
 		rc = http_out_append(c, "Connection: close\r\n", 19);
 	else
 		rc = http_out_append(c, "Connection: keep-alive\r\n", 24);
+	if (add_headers && !rc && http_expires_applies(c))
+		rc = head_expires(c, c->req.loc);
 	if (add_headers && l) {
 		bool ok = add_header_applies(c->req.status);
 

@@ -1268,6 +1268,8 @@ static void process_head(struct uconn *u, size_t n)
 		goto oom;
 	if (!pass_date && http_head_date(c))
 		goto oom;
+	bool exp = http_expires_applies(c);
+
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		struct h1_header *h = &u->rh[i];
 		int k;
@@ -1275,6 +1277,9 @@ static void process_head(struct uconn *u, size_t n)
 		if (hidden(l, h->name) && !(resp->status == 101 && H1_IS(h->name, "upgrade")))
 			continue;
 		if (cond && cache_304_drops(h->name))
+			continue;
+		/* `expires` replaces the upstream's two headers, as nginx */
+		if (exp && (H1_IS(h->name, "expires") || H1_IS(h->name, "cache-control")))
 			continue;
 		if (rr >= 0 &&
 		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))

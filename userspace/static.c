@@ -96,36 +96,6 @@ int static_request_filename(struct conn *c, struct lstr *out)
 	return 0;
 }
 
-static void add_expires(struct conn *c, const struct cfg_loc *l)
-{
-	char date[40];
-	struct tm tm;
-	time_t t;
-
-	switch (l->expires_mode) {
-	case 1:
-		t = time(NULL) + l->expires;
-		gmtime_r(&t, &tm);
-		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		http_head_addf(c, "Expires: %s\r\n", date);
-		if (l->expires < 0)
-			http_head_addf(c, "Cache-Control: no-cache\r\n");
-		else
-			http_head_addf(c, "Cache-Control: max-age=%lld\r\n", (long long)l->expires);
-		break;
-	case 2:
-		http_head_addf(c, "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
-				  "Cache-Control: no-cache\r\n");
-		break;
-	case 3:
-		http_head_addf(c, "Expires: Thu, 31 Dec 2037 23:55:55 GMT\r\n"
-				  "Cache-Control: max-age=315360000\r\n");
-		break;
-	default:
-		break;
-	}
-}
-
 static void dir_redirect(struct conn *c)
 {
 	struct http_req *r = &c->req;
@@ -260,7 +230,6 @@ void static_handle(struct conn *c)
 			    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
 			    http_head_addf(c, "ETag: %s\r\n", etag))
 				goto fail;
-			add_expires(c, l);
 			if (http_head_finish(c, true))
 				goto fail;
 			http_send_body(c);
@@ -303,8 +272,6 @@ void static_handle(struct conn *c)
 		goto fail_fd;
 	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;
-	if (status == 200)
-		add_expires(c, l);
 	if (gzip_head_add(c) || http_head_finish(c, true))
 		goto fail_fd;
 	if (r->head || (st.st_size == 0 && !gz)) {

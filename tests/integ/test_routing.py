@@ -330,3 +330,47 @@ server {
     _eq(p.get('/t/none').status, 404, 'try_files =404')
     r = p.req('HEAD', '/page.html')
     _eq((r.status, r.header('Content-Length')), (200, '12'), 'HEAD file')
+
+
+def test_expires_on_every_response_kind(t):
+    """nginx's expires is a headers filter: it applies to proxied answers,
+    cache hits and return's redirects as well as to static files, on
+    200/201/204/206/301/302/303/304/307/308 only, and replaces an
+    upstream's own Expires and Cache-Control (one of each goes out)."""
+    import calendar
+    import email.utils
+    import time as _t
+    b = t.backend('b')
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    location /p/ { expires 1h; proxy_pass http://127.0.0.1:{b}/; }
+    location /c/ { expires max; proxy_cache c; proxy_pass http://127.0.0.1:{b}/; }
+    location = /r { expires epoch; return 302 /elsewhere; }
+    location = /nf { expires 1h; return 404; }
+    location = /neg { expires -1; return 200 ok; }
+}""", b=b)
+
+    def one(r, name):
+        v = r.header_all(name)
+        assert len(v) == 1, '%s: %r' % (name, v)
+        return v[0]
+
+    r = p.get('/p/headers?Cache-Control=no-store&Expires=0')
+    assert r.status == 200
+    assert one(r, 'Cache-Control') == 'max-age=3600'
+    exp = calendar.timegm(email.utils.parsedate(one(r, 'Expires')))
+    assert abs(exp - (_t.time() + 3600)) < 10, one(r, 'Expires')
+    for _ in range(2):  # MISS (stored for max-age=60), then HIT
+        r = p.get('/c/headers?Cache-Control=max-age%3D60')
+        assert r.status == 200
+        assert one(r, 'Cache-Control') == 'max-age=315360000'
+        assert one(r, 'Expires') == 'Thu, 31 Dec 2037 23:55:55 GMT'
+    r = p.get('/r')
+    assert r.status == 302 and one(r, 'Cache-Control') == 'no-cache'
+    assert one(r, 'Expires') == 'Thu, 01 Jan 1970 00:00:01 GMT'
+    r = p.get('/nf')
+    assert r.status == 404 and not r.header('Expires') and not r.header('Cache-Control')
+    r = p.get('/neg')
+    assert r.status == 200 and one(r, 'Cache-Control') == 'no-cache'
