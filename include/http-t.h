@@ -103,6 +103,9 @@ struct http_req {
 	int uri_changes;	    /* rewrite/internal redirect budget (nginx: 10) */
 	bool internal;		    /* in an internal redirect */
 	bool uri_changed;	    /* $uri rewritten: send it, not the original target */
+	bool loc_rewrote;	    /* a rewrite changed $uri in this location pass */
+	bool uri_break;		    /* ... and `break` kept the location: proxy_pass sends
+				     * the whole $uri, its own URI part ignored (nginx) */
 	bool error_page_done;	    /* an error_page already applied */
 	bool limit_req_rejected;    /* limit_req refused it (fail2ban counts it) */
 	struct lstr *set_vars_name; /* `set` variables (names) */

@@ -1586,6 +1586,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 			}
 			set_uri_from(c, v, !ends_q);
 			c->req.uri_changed = true;
+			c->req.loc_rewrote = true;
 			if (ends_q && !memchr(v.p, '?', v.len))
 				c->req.u.args = (struct lstr){"", 0};
 			if (rw->flag == RW_F_LAST)
@@ -1786,12 +1787,17 @@ static void find_config(struct conn *c)
 			http_finalize(c, 413);
 			return;
 		}
+		r->loc_rewrote = false;
 		enum rw_result rr = run_rewrites(c, l);
 
 		if (rr == RWR_DONE)
 			return;
-		if (rr == RWR_LAST)
+		/* `last`, or a rewrite without a flag that changed $uri:
+		 * the location is searched again (nginx's post-rewrite
+		 * phase); `break` keeps this one */
+		if (rr == RWR_LAST || (rr == RWR_CONTINUE && r->loc_rewrote))
 			continue;
+		r->uri_break = rr == RWR_BREAK && r->loc_rewrote;
 		break;
 	}
 	run_content(c);

@@ -596,7 +596,7 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 	const struct cfg_loc *l = r->loc;
 	const struct proxy_pass *pp = l->proxy;
 
-	if (pp->has_uri &&
+	if (pp->has_uri && !r->uri_break &&
 	    (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX || l->match == LOC_EXACT)) {
 		size_t pl = LBD_MIN(l->patlen, r->u.uri.len);
 
@@ -606,7 +606,7 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 			sb_add(sb, "?", 1);
 			sb_add(sb, r->u.args.p, r->u.args.len);
 		}
-	} else if (pp->has_uri) {
+	} else if (pp->has_uri && !r->uri_break) {
 		sb_add(sb, pp->uri, pp->urilen);
 	} else if (!r->uri_changed && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
 		sb_add(sb, r->u.unparsed.p, r->u.unparsed.len);

@@ -374,3 +374,35 @@ server {
     assert r.status == 404 and not r.header('Expires') and not r.header('Cache-Control')
     r = p.get('/neg')
     assert r.status == 200 and one(r, 'Cache-Control') == 'no-cache'
+
+
+def test_location_rewrite_phase_as_nginx(t):
+    """A location's rewrite without a flag that changes $uri makes nginx
+    search the locations again after the location's rewrite steps (its
+    post-rewrite phase), unless a return ended them; `rewrite ... break`
+    keeps the location, and proxy_pass then sends the whole rewritten URI,
+    its own URI part ignored."""
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location /a/ { rewrite ^/a/(.*)$ /b/$1; return 200 "a"; }
+    location /b/ { return 200 "b:$uri"; }
+    location /c/ { rewrite ^/c/(.*)$ /b/$1; rewrite ^/b/(.*)$ /d/$1; }
+    location /d/ { return 200 "d:$uri"; }
+    location /e/ { rewrite ^/e/(.*)$ /b/$1; proxy_pass http://127.0.0.1:{b}/zz/; }
+    location /loop/ { rewrite ^/loop/(.*)$ /loop/$1; }
+    location /name/ { rewrite ^/name/(.*)$ /x/$1 break; proxy_pass http://127.0.0.1:{b}/prefix/; }
+    location /keep/ { rewrite ^(.*)$ $1 break; proxy_pass http://127.0.0.1:{b}/prefix/; }
+    location /plain/ { proxy_pass http://127.0.0.1:{b}/prefix/; }
+}""", b=b)
+    assert p.get('/a/x').body == b'a'
+    assert p.get('/c/y').body == b'd:/d/y'
+    assert p.get('/e/z').body == b'b:/b/z'
+    assert p.get('/loop/w').status == 500
+    for path, want in (('/name/foo?a=1', '/x/foo?a=1'), ('/keep/foo', '/keep/foo'),
+                       ('/plain/foo?q', '/prefix/foo?q')):
+        r = p.get(path)
+        assert r.status == 200, (path, r.status)
+        got = b.last()
+        assert got.target == want, (path, got.target)
