@@ -242,8 +242,8 @@ void static_handle(struct conn *c)
 		struct gzip_resp gr = {.status = status,
 				       .length = st.st_size,
 				       .content_type = lstr_c(ctype),
-				       .last_modified = true,
-				       .etag = status == 200};
+				       .last_modified = status == 200,
+				       .etag = true};
 
 		gz = gzip_begin(c, &gr);
 		if (gz < 0)
@@ -265,10 +265,12 @@ void static_handle(struct conn *c)
 	    ((!rs || rs->n == 1) && http_head_addf(c, "Content-Type: %s\r\n", ctype)) ||
 	    (rs && range_head_add(c, rs)) ||
 	    (!gz && !rs && http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
-	    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
+	    /* nginx's header filter keeps Last-Modified on 200/206/304 only
+	     * (an error_page file answers 404 without it); ETag stays */
+	    (status == 200 && http_head_addf(c, "Last-Modified: %s\r\n", lm)) ||
 	    (gz_static && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
-	if (status == 200 && http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
+	if (http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
 		goto fail_fd;
 	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;

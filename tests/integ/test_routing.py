@@ -406,3 +406,23 @@ server {
         assert r.status == 200, (path, r.status)
         got = b.last()
         assert got.target == want, (path, got.target)
+
+
+def test_error_page_file_validators(t):
+    """An error_page served from a file keeps its ETag but not its
+    Last-Modified (nginx's header filter keeps Last-Modified on 200, 206
+    and 304 only); the file itself, asked for directly, has both."""
+    import os
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root {prefix}/html;
+    error_page 404 /nf.html;
+}""", start=False)
+    t.write(os.path.join(p.prefix, 'html', 'nf.html'), 'NOTFOUND\n')
+    p.start()
+    r = p.get('/nope')
+    assert r.status == 404 and r.body == b'NOTFOUND\n'
+    assert r.header('ETag') and not r.header('Last-Modified'), r.headers
+    r = p.get('/nf.html')
+    assert r.status == 200 and r.header('ETag') and r.header('Last-Modified')
