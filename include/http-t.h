@@ -108,6 +108,9 @@ struct http_req {
 				     * the whole $uri, its own URI part ignored (nginx) */
 	bool error_page_done;	    /* an error_page already applied */
 	bool limit_req_rejected;    /* limit_req refused it (fail2ban counts it) */
+	struct lstr xar_ctype;	    /* X-Accel-Redirect: the upstream's Content-Type, kept */
+	struct lstr *xar_hdrs;	    /* ... and its headers nginx keeps: name, value pairs */
+	int nxar_hdrs;		    /* pairs in xar_hdrs */
 	struct lstr *set_vars_name; /* `set` variables (names) */
 	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;

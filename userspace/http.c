@@ -337,6 +337,10 @@ int http_head_finish(struct conn *c, bool add_headers)
 		rc = http_out_append(c, "Connection: close\r\n", 19);
 	else
 		rc = http_out_append(c, "Connection: keep-alive\r\n", 24);
+	/* X-Accel-Redirect: the upstream's headers nginx keeps */
+	for (int i = 0; i < c->req.nxar_hdrs && !rc; i++)
+		rc = http_head_add(c, c->req.xar_hdrs[2 * i].p, c->req.xar_hdrs[2 * i].len,
+				   c->req.xar_hdrs[2 * i + 1].p, c->req.xar_hdrs[2 * i + 1].len);
 	if (add_headers && !rc && http_expires_applies(c))
 		rc = head_expires(c, c->req.loc);
 	if (add_headers && l) {
@@ -1443,14 +1447,14 @@ static void send_redirect(struct conn *c, int code, struct lstr loc)
 static void respond_text(struct conn *c, int code, struct lstr text)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
-	struct gzip_resp gr = {.status = code,
-			       .length = (int64_t)text.len,
-			       .content_type = lstr_c(l->default_type)};
+	/* after X-Accel-Redirect the upstream's type stays (nginx) */
+	struct lstr ctype = c->req.xar_ctype.len ? c->req.xar_ctype : lstr_c(l->default_type);
+	struct gzip_resp gr = {.status = code, .length = (int64_t)text.len, .content_type = ctype};
 	int gz = gzip_begin(c, &gr);
 	size_t sent = text.len;
 
 	if (gz < 0 || http_head_start(c, code) ||
-	    http_head_addf(c, "Content-Type: %s\r\n", l->default_type) ||
+	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p) ||
 	    (!gz && http_head_addf(c, "Content-Length: %zu\r\n", text.len)) || gzip_head_add(c) ||
 	    http_head_finish(c, true) ||
 	    (!c->req.head && (c->req.gz.ctx ? gzip_mem(c, text.p, text.len, &sent)

@@ -1118,6 +1118,125 @@ static int status_nu_bit(int status)
 
 /* process_head - the response head is in rbuf[0..n). Build the client's
  * head and set up the relay. */
+/* xar_kept - whether upstream header NAME goes on with an X-Accel-Redirect
+ * (nginx's "redirect" headers; Content-Type is kept apart). */
+static bool xar_kept(struct h1_str n)
+{
+	return H1_IS(n, "set-cookie") || H1_IS(n, "content-disposition") ||
+	       H1_IS(n, "cache-control") || H1_IS(n, "expires") || H1_IS(n, "accept-ranges");
+}
+
+static int hexval(char x)
+{
+	int l = x | 0x20;
+
+	return x >= '0' && x <= '9' ? x - '0' : l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
+}
+
+/* xar_uri - nginx's check of an X-Accel-Redirect URI V: its path
+ * percent-decoded into pool memory, the arguments after '?'. False when
+ * unsafe: not absolute, a NUL, a bad escape, a ".." segment. */
+static bool xar_uri(struct conn *c, struct lstr v, struct lstr *path, struct lstr *args)
+{
+	const char *q = memchr(v.p, '?', v.len);
+	size_t plen = q ? (size_t)(q - v.p) : v.len, o = 0;
+	char *out = pool_alloc(&c->pool, plen + 1);
+
+	if (!out || !plen || v.p[0] != '/')
+		return false;
+	for (size_t i = 0; i < plen; i++) {
+		int ch = (unsigned char)v.p[i];
+
+		if (ch == '%') {
+			int hi = i + 2 < plen ? hexval(v.p[i + 1]) : -1;
+			int lo = i + 2 < plen ? hexval(v.p[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0)
+				return false;
+			ch = hi * 16 + lo;
+			i += 2;
+		}
+		if (ch == 0)
+			return false;
+		out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	/* a ".." segment anywhere */
+	for (size_t i = 0; i + 1 < o; i++)
+		if (out[i] == '.' && out[i + 1] == '.' && (i == 0 || out[i - 1] == '/') &&
+		    (i + 2 == o || out[i + 2] == '/'))
+			return false;
+	*path = (struct lstr){out, o};
+	*args = q ? (struct lstr){q + 1, v.len - plen - 1} : (struct lstr){"", 0};
+	return true;
+}
+
+/* xar - nginx's X-Accel-Redirect: an upstream answer carrying it (any
+ * status; not with proxy_ignore_headers X-Accel-Redirect) is dropped and
+ * the request goes on at its URI (as GET unless HEAD; a query becomes
+ * $args) or @named location (method kept), keeping the answer's
+ * Content-Type and the headers xar_kept() names. True when it did. */
+static bool xar(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	const struct h1_header *x = NULL;
+	size_t nk = 0;
+	struct lstr v, path, args;
+
+	if (r->loc->cache.ignore & CACHE_IGN_XA_REDIRECT)
+		return false;
+	for (size_t i = 0; i < u->resp.nheaders; i++) {
+		const struct h1_header *h = &u->rh[i];
+
+		if (!x && H1_IS(h->name, "x-accel-redirect"))
+			x = h;
+		nk += xar_kept(h->name);
+	}
+	if (!x)
+		return false;
+	v.p = pool_strndup(&c->pool, x->value.p, x->value.len);
+	v.len = x->value.len;
+	r->xar_hdrs = nk ? pool_alloc(&c->pool, 2 * nk * sizeof(*r->xar_hdrs)) : NULL;
+	if (!v.p || (nk && !r->xar_hdrs)) {
+		up_release(u, true);
+		http_finalize(c, 500);
+		return true;
+	}
+	for (size_t i = 0; i < u->resp.nheaders; i++) {
+		const struct h1_header *h = &u->rh[i];
+		struct lstr *kv = &r->xar_hdrs[2 * r->nxar_hdrs];
+
+		if (H1_IS(h->name, "content-type") && !r->xar_ctype.len) {
+			r->xar_ctype.p = pool_strndup(&c->pool, h->value.p, h->value.len);
+			r->xar_ctype.len = r->xar_ctype.p ? h->value.len : 0;
+		}
+		if (!xar_kept(h->name))
+			continue;
+		kv[0] = (struct lstr){pool_strndup(&c->pool, h->name.p, h->name.len), h->name.len};
+		kv[1] = (struct lstr){pool_strndup(&c->pool, h->value.p, h->value.len),
+				      h->value.len};
+		if (kv[0].p && kv[1].p)
+			r->nxar_hdrs++;
+	}
+	/* the answer's body is not read: the connection goes unless empty */
+	u->keepalive = u->keepalive && u->fr == FR_NONE;
+	up_release(u, false);
+	if (v.len && v.p[0] == '@') {
+		http_named_location(c, v);
+		return true;
+	}
+	if (!xar_uri(c, v, &path, &args)) {
+		http_log(c, NULL, LOG_ERR, "unsafe URI \"%.*s\" was detected", (int)v.len, v.p);
+		http_finalize(c, 404);
+		return true;
+	}
+	if (!r->head)
+		r->method = (struct lstr){"GET", 3};
+	http_internal_redirect(c, path, args);
+	return true;
+}
+
 static void process_head(struct uconn *u, size_t n)
 {
 	struct conn *c = u->c;
@@ -1203,6 +1322,8 @@ static void process_head(struct uconn *u, size_t n)
 			}
 		}
 	}
+	if (xar(u))
+		return;
 	if (r->cache && cache_revalidated(c, resp)) {
 		up_release(u, false);
 		if (!cache_serve_revalidated(c))

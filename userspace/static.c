@@ -236,7 +236,10 @@ void static_handle(struct conn *c)
 			return;
 		}
 	}
-	const char *ctype = static_mime_type(l, (struct lstr){path, strlen(path)});
+	/* after X-Accel-Redirect the upstream's type stays (nginx) */
+	const char *ctype = r->xar_ctype.len
+				    ? r->xar_ctype.p
+				    : static_mime_type(l, (struct lstr){path, strlen(path)});
 
 	if (!gz_static) {
 		struct gzip_resp gr = {.status = status,
