@@ -2102,6 +2102,11 @@ static void builtin_page(struct conn *c, int status)
 	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE || status == HTTP_STATUS_TO_HTTPS)
 		wire = 400;
 	t = status_text(wire);
+	/* nginx's pages name two codes unlike its status lines */
+	if (wire == 302)
+		t = "Found";
+	else if (wire == 401)
+		t = "Authorization Required";
 	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE)
 		blen = snprintf(
 			body, sizeof(body),

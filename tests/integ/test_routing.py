@@ -426,3 +426,27 @@ server {
     assert r.header('ETag') and not r.header('Last-Modified'), r.headers
     r = p.get('/nf.html')
     assert r.status == 200 and r.header('ETag') and r.header('Last-Modified')
+
+
+def test_builtin_pages_as_nginx(t):
+    """lbd's own pages are nginx's, byte for byte but the signature line:
+    302's page says "Found" and 401's "Authorization Required" while their
+    status lines say "Moved Temporarily" and "Unauthorized"."""
+    import re
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    server_tokens off;
+    location = /302 { return 302 /x; }
+    location = /401 { return 401; }
+    location = /404 { return 404; }
+    location = /503 { return 503; }
+}""")
+    for code, title in ((302, '302 Found'), (401, '401 Authorization Required'),
+                        (404, '404 Not Found'), (503, '503 Service Temporarily Unavailable')):
+        r = p.get('/%d' % code)
+        assert r.status == code
+        body = re.sub(rb'<hr><center>[^<]*</center>', b'<hr><center>SIG</center>', r.body)
+        assert body == ('<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n'
+                        '<center><h1>%s</h1></center>\r\n<hr><center>SIG</center>\r\n'
+                        '</body>\r\n</html>\r\n' % (title, title)).encode(), (code, r.body)
