@@ -145,13 +145,13 @@ static void serve_index(struct conn *c)
 		}
 	}
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
-		log_emit(l->error_log, LOG_ERR, "directory index of \"%s\" is forbidden", dir);
+		http_log(c, NULL, LOG_ERR, "directory index of \"%s\" is forbidden", dir);
 		http_finalize(c, 403);
 		return;
 	}
 	if (l->log_not_found)
-		log_emit(l->error_log, LOG_ERR,
-			 "\"%s\" is not found (2: No such file or directory)", dir);
+		http_log(c, NULL, LOG_ERR, "\"%s\" is not found (2: No such file or directory)",
+			 dir);
 	http_finalize(c, 404);
 }
 
@@ -184,9 +184,12 @@ void static_handle(struct conn *c)
 		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
 		status = errno == EACCES ? 403 : errno == ENOENT || errno == ENOTDIR ? 404 : 500;
-		if (status != 404 || l->log_not_found)
-			log_emit(l->error_log, LOG_ERR, "open() \"%s\" failed (%d: %s)", path,
-				 errno, strerror(errno));
+		if (status != 404 || l->log_not_found) {
+			int e = errno;
+
+			http_log(c, NULL, LOG_ERR, "open() \"%s\" failed (%d: %s)", path, e,
+				 strerror(e));
+		}
 		http_finalize(c, status);
 		return;
 	}

@@ -821,7 +821,19 @@ static int var_req_str(struct lstr s, struct lstr *out)
 
 static int vg_request(struct conn *c, struct lstr *out)
 {
-	return var_req_str(c->req.request_line, out);
+	const char *p, *e;
+
+	if (c->req.request_line.p)
+		return var_req_str(c->req.request_line, out);
+	/* a request refused while its line was read: the line's bytes as
+	 * they came, up to CR or LF (nginx's $request then) */
+	if (c->h2s || c->in.end <= c->in.start)
+		return VAR_NOT_FOUND;
+	p = c->in.data + c->in.start;
+	e = p;
+	while (e < c->in.data + c->in.end && *e != '\r' && *e != '\n')
+		e++;
+	return e > p ? var_set(out, p, (size_t)(e - p)) : VAR_NOT_FOUND;
 }
 
 static int vg_request_method(struct conn *c, struct lstr *out)

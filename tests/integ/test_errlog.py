@@ -65,3 +65,35 @@ server {
     assert m.group('host') == '127.0.0.1'
     _line(p, r'\*\d+ limiting requests, excess: [\d.]+ by zone "one", client: 127\.0\.0\.1, '
           r'server: example\.test, request: "GET /lim HTTP/1\.1", host: "h\.test"$')
+
+
+def test_errlog_static_and_refused_requests(t):
+    """A static 404/403 logs nginx's line with the request's context, and a
+    request refused while its line was read still shows in the access log
+    with its line as sent ($request falls back to the raw bytes)."""
+    import os
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root {prefix}/html;
+    access_log {prefix}/logs/acc.log combined;
+}""", start=False)
+    os.makedirs(os.path.join(p.prefix, 'html', 'dir'), exist_ok=True)
+    p.start()
+    assert p.get('/missing.png').status == 404
+    assert p.get('/dir/').status == 403
+    assert p.get('/a b').status == 400
+    with p.conn() as c:
+        c.send(b'GARBAGE\r\n\r\n')
+        assert c.read_response().status == 400
+    _line(p, r'\[error\] \d+#\d+: \*\d+ open\(\) ".*/html/missing\.png" failed \(2: No such file '
+          r'or directory\), client: 127\.0\.0\.1, server: , request: "GET /missing\.png '
+          r'HTTP/1\.1", host: "localhost"$')
+    _line(p, r'\[error\] \d+#\d+: \*\d+ directory index of ".*/html/dir/" is forbidden, client: '
+          r'127\.0\.0\.1, server: , request: "GET /dir/ HTTP/1\.1", host: "localhost"$')
+
+    def acc():
+        text = open(os.path.join(p.prefix, 'logs', 'acc.log')).read()
+        return text if '"GARBAGE" 400' in text else None
+    text = wait_for(acc, timeout=5, what='the refused requests in the access log')
+    assert '"GET /a b HTTP/1.1" 400' in text, text
