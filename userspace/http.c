@@ -257,12 +257,26 @@ int http_head_start(struct conn *c, int status)
 	return 0;
 }
 
+/* body_left_unread - request C has a body nobody will read that is not
+ * all in the buffer yet: the connection must end after the response
+ * (http_response_done) rather than read those bytes as a request. */
+static bool body_left_unread(const struct conn *c)
+{
+	const struct http_req *r = &c->req;
+
+	return r->body_kind != BODY_NONE && !r->body_done &&
+	       !(r->body_kind == BODY_LENGTH && !r->body_received &&
+		 c->in.end - c->in.start >= r->content_length);
+}
+
 static bool keepalive_ok(struct conn *c)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
 
 	if (!c->req.keepalive || c->close_after || c->w->quitting || !l)
 		return false;
+	if (!c->req.up && body_left_unread(c))
+		return false; /* say so: the connection ends after this response */
 	if (l->keepalive_timeout == 0 || c->requests >= l->keepalive_requests)
 		return false;
 	return true;
@@ -1724,8 +1738,7 @@ static void run_access(struct conn *c)
 		status_metrics(c);
 		return;
 	}
-	if (r->body_kind != BODY_NONE)
-		c->close_after = true; /* body not read: don't misparse it as a request */
+	/* a body is not read here: http_response_done skips or closes */
 	if (l->try_files) {
 		static_try_files(c);
 		return;
@@ -2055,6 +2068,18 @@ void http_response_done(struct conn *c)
 	if (c->close_after || c->peer_closed) {
 		close_or_linger(c);
 		return;
+	}
+	/* A body nobody read (return, a static file, an error page): skipped
+	 * when it is all in the buffer already (a small body before the next
+	 * pipelined request), else the connection ends (lingering): its
+	 * bytes must never be read as the next request. */
+	if (c->req.body_kind != BODY_NONE && !c->req.body_done) {
+		if (body_left_unread(c)) {
+			c->close_after = true;
+			close_or_linger(c);
+			return;
+		}
+		c->in.start += (size_t)c->req.content_length;
 	}
 	/* Bytes left in c->in (the head was consumed when parsed, a body by
 	 * the proxy) are the next pipelined request. */

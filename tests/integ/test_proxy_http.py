@@ -224,3 +224,52 @@ server {
     r = p.get('/local/x')
     assert (r.status, r.backend) == (200, 'b1'), r
     assert b1.paths() == ['/local/x'], b1.paths()
+
+
+def test_unread_body_never_parsed_as_a_request(t):
+    """A body nobody reads (a `return`, a static file, a 404) is skipped
+    when it came whole with its head, so the next pipelined request is
+    answered as in nginx; a body that holds a request line is never run as
+    one (HTTP desync): the backend sees no smuggled request. A body not yet
+    all there ends the connection after the answer (Connection: close)."""
+    import socket
+    import time
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location = /r { return 200 "r\\n"; }
+    location /p/ { proxy_pass http://127.0.0.1:{b}/; }
+}""", b=b)
+
+    def exchange(data, want):
+        s = socket.create_connection(('127.0.0.1', p.port))
+        s.settimeout(5)
+        s.sendall(data)
+        out = b''
+        deadline = time.monotonic() + 5
+        while out.count(b'HTTP/1.1 ') < want and time.monotonic() < deadline:
+            k = s.recv(65536)
+            if not k:
+                break
+            out += k
+        s.close()
+        return out
+
+    smuggled = b'GET /p/smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
+    out = exchange(b'POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s'
+                   b'GET /p/next HTTP/1.1\r\nHost: x\r\n\r\n' % (len(smuggled), smuggled), 2)
+    assert out.count(b'HTTP/1.1 200 OK') == 2, out
+    assert b'400 Bad Request' not in out, out
+    paths = [rq.path for rq in b.requests]
+    assert '/next' in paths and '/smuggled' not in paths, paths
+    # a body still on its way: answered, then the connection ends (nginx
+    # keeps it and reads the rest to discard it; lbd does not yet)
+    if t.is_nginx:
+        return
+    s = socket.create_connection(('127.0.0.1', p.port))
+    t.defer(s.close)
+    s.settimeout(5)
+    s.sendall(b'POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc')
+    head = s.recv(4096)
+    assert head.startswith(b'HTTP/1.1 200') and b'Connection: close' in head, head
