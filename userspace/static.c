@@ -165,7 +165,11 @@ void static_handle(struct conn *c)
 	int fd, status, gz = 0;
 	bool gz_static;
 
-	if (!(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0) && !r->head) {
+	/* nginx's static module: POST is looked up (404 when missing) and
+	 * refused only for a file found; any other method but GET/HEAD 405 */
+	bool post = r->method.len == 4 && memcmp(r->method.p, "POST", 4) == 0;
+
+	if (!(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0) && !r->head && !post) {
 		http_finalize(c, 405);
 		return;
 	}
@@ -206,6 +210,11 @@ void static_handle(struct conn *c)
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		http_finalize(c, 404);
+		return;
+	}
+	if (post) {
+		close(fd);
+		http_finalize(c, 405);
 		return;
 	}
 	gmtime_r(&st.st_mtime, &tm);

@@ -450,3 +450,25 @@ server {
         assert body == ('<html>\r\n<head><title>%s</title></head>\r\n<body>\r\n'
                         '<center><h1>%s</h1></center>\r\n<hr><center>SIG</center>\r\n'
                         '</body>\r\n</html>\r\n' % (title, title)).encode(), (code, r.body)
+
+
+def test_static_methods_as_nginx(t):
+    """nginx's static module: GET and HEAD serve, POST is looked up (404
+    for a missing file, 405 for one found, also through index and
+    try_files), any other method 405; a small body before a pipelined
+    request is skipped."""
+    import os
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root {prefix}/html;
+    location /t/ { try_files $uri /f.txt; }
+}""", start=False)
+    t.write(os.path.join(p.prefix, 'html', 'f.txt'), 'F\n')
+    t.write(os.path.join(p.prefix, 'html', 'd', 'index.html'), 'I\n')
+    p.start()
+    for method, path, want in (('POST', '/f.txt', 405), ('POST', '/nf', 404), ('PUT', '/f.txt', 405),
+                               ('PUT', '/nf', 405), ('DELETE', '/nf', 405), ('POST', '/d/', 405),
+                               ('POST', '/t/x', 405), ('GET', '/t/x', 200), ('HEAD', '/f.txt', 200)):
+        r = p.req(method, path, body=b'abc' if method in ('POST', 'PUT') else b'')
+        assert r.status == want, (method, path, r.status)
