@@ -1245,6 +1245,7 @@ static void process_head(struct uconn *u, size_t n)
 	struct h1_response *resp = &u->resp;
 	struct h1_str *cl = NULL, *te = NULL;
 	bool up_close = resp->version < 11;
+	size_t last_ct = SIZE_MAX; /* nginx keeps the last Content-Type only */
 	char st[8];
 
 	st[lbd_u64toa(st, (uint64_t)resp->status)] = '\0';
@@ -1268,6 +1269,8 @@ static void process_head(struct uconn *u, size_t n)
 			u->remaining = v;
 		} else if (H1_IS(h->name, "transfer-encoding")) {
 			te = &h->value;
+		} else if (H1_IS(h->name, "content-type")) {
+			last_ct = i;
 		} else if (H1_IS(h->name, "connection")) {
 			if (h1_list_has_token(h->value, "close"))
 				up_close = true;
@@ -1401,6 +1404,8 @@ static void process_head(struct uconn *u, size_t n)
 			continue;
 		/* `expires` replaces the upstream's two headers, as nginx */
 		if (exp && (H1_IS(h->name, "expires") || H1_IS(h->name, "cache-control")))
+			continue;
+		if (i < last_ct && last_ct != SIZE_MAX && H1_IS(h->name, "content-type"))
 			continue;
 		if (rr >= 0 &&
 		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))

@@ -273,3 +273,17 @@ server {
     s.sendall(b'POST /r HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc')
     head = s.recv(4096)
     assert head.startswith(b'HTTP/1.1 200') and b'Connection: close' in head, head
+
+
+def test_upstream_duplicate_content_type(t):
+    """An upstream answer with two Content-Type lines goes out with the
+    last one only, as nginx keeps it."""
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://127.0.0.1:{b}; }
+}""", b=b)
+    r = p.get('/headers?Content-Type=x/y')
+    assert r.status == 200
+    assert r.header_all('Content-Type') == ['x/y'], r.headers
