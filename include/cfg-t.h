@@ -131,7 +131,10 @@ struct rewrite {
 struct proxy_pass {
 	struct cval url;	 /* as written */
 	struct ups_group *group; /* resolved upstream (named or implicit) */
-	char *host;		 /* $proxy_host: host[:port] from the URL */
+	char *host;		 /* $proxy_host: host[:port] from the URL ("localhost"
+				  * for a unix socket, as nginx) */
+	char *addr;		 /* what the group is found by: host, or "unix:PATH" */
+	bool unix_sock;		 /* the URL names a unix socket: http://unix:PATH[:URI] */
 	char *uri;		 /* URI part, or NULL when the URL had none */
 	size_t urilen;		 /* length of uri */
 	bool has_uri;		 /* URL carried a URI part (even "/") */

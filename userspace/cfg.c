@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -754,6 +756,31 @@ static int set_location(struct build *b, struct cfg_node *n, struct scope *s, co
 	return cfg_block(b, n, &in);
 }
 
+/* cfg_parse_unix - the PATH (LEN bytes) of a "unix:PATH" address into SS as a
+ * struct sockaddr_un, as ngx_parse_unix_domain_url: -EINVAL for an empty
+ * path, -ENAMETOOLONG when PATH and its NUL do not fit sun_path. */
+int cfg_parse_unix(const char *path, size_t len, struct sockaddr_storage *ss, socklen_t *sslen)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (len == 0)
+		return -EINVAL;
+	if (len + 1 > sizeof(un->sun_path))
+		return -ENAMETOOLONG;
+	un->sun_family = AF_UNIX;
+	memcpy(un->sun_path, path, len);
+	*sslen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+	return 0;
+}
+
+/* cfg_unix_err - nginx's text for a cfg_parse_unix() error code. */
+const char *cfg_unix_err(int rc)
+{
+	return rc == -ENAMETOOLONG ? "too long path in the unix domain socket"
+				   : "no path in the unix domain socket";
+}
+
 int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *ss, socklen_t *len,
 		   bool wildcard_ok)
 {
@@ -764,6 +791,8 @@ int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *
 	struct addrinfo hints = {0}, *res = NULL;
 
 	memset(ss, 0, sizeof(*ss));
+	if (strncmp(text, "unix:", 5) == 0)
+		return cfg_parse_unix(text + 5, strlen(text + 5), ss, len);
 	if (text[0] == '[') {
 		const char *e = strchr(text, ']');
 
@@ -837,10 +866,11 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 	l->file = n->file;
 	l->line = n->line;
 	l->text = pool_strdup(b->pool, n->args[0]);
-	if (strncmp(n->args[0], "unix:", 5) == 0)
-		return cfg_fail(b, n, "unix domain listen sockets are not supported yet");
 	int rc = cfg_parse_addr(n->args[0], 80, &l->addr, &l->addrlen, true);
 
+	if (rc && strncmp(n->args[0], "unix:", 5) == 0)
+		return cfg_fail(b, n, "%s in \"%s\" of the \"listen\" directive", cfg_unix_err(rc),
+				n->args[0]);
 	if (rc == -ERANGE)
 		return cfg_fail(b, n, "invalid port in \"%s\" of the \"listen\" directive",
 				n->args[0]);

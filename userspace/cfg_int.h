@@ -103,6 +103,8 @@ void *cfg_grow(struct build *b, void *old, int n, size_t elem);
 
 int cfg_compile(struct build *b, struct cfg_node *n, const char *text, struct cval *out);
 void *cfg_compile_re(struct build *b, struct cfg_node *n, const char *re, bool caseless);
+int cfg_parse_unix(const char *path, size_t len, struct sockaddr_storage *ss, socklen_t *sslen);
+const char *cfg_unix_err(int rc);
 int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *ss, socklen_t *len,
 		   bool wildcard_ok);
 int cfg_block(struct build *b, struct cfg_node *n, struct scope *s);

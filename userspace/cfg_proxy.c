@@ -67,11 +67,32 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 	if (!pp)
 		return cfg_fail(b, n, "out of memory");
 	hp = url + 7;
-	slash = strchr(hp, '/');
-	hlen = slash ? (size_t)(slash - hp) : strlen(hp);
-	if (hlen == 0)
-		return cfg_fail(b, n, "no host in \"%s\" of the \"proxy_pass\" directive", url);
-	pp->host = pool_strndup(b->pool, hp, hlen);
+	if (strncasecmp(hp, "unix:", 5) == 0) {
+		/* nginx: the path ends at the first ':', the URI part follows it */
+		const char *colon = strchr(hp + 5, ':');
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		int rc;
+
+		hlen = colon ? (size_t)(colon - hp) : strlen(hp);
+		rc = cfg_parse_unix(hp + 5, hlen - 5, &ss, &sl);
+		if (rc)
+			return cfg_fail(b, n, "%s in upstream \"%s\"", cfg_unix_err(rc), hp);
+		pp->unix_sock = true;
+		pp->host = "localhost";
+		pp->addr = pool_strndup(b->pool, hp, hlen);
+		slash = colon && colon[1] ? colon + 1 : NULL;
+	} else {
+		slash = strchr(hp, '/');
+		hlen = slash ? (size_t)(slash - hp) : strlen(hp);
+		if (hlen == 0)
+			return cfg_fail(b, n, "no host in \"%s\" of the \"proxy_pass\" directive",
+					url);
+		pp->host = pool_strndup(b->pool, hp, hlen);
+		pp->addr = pp->host;
+	}
+	if (!pp->host || !pp->addr)
+		return cfg_fail(b, n, "out of memory");
 	if (slash) {
 		pp->has_uri = true;
 		pp->uri = pool_strdup(b->pool, slash);
@@ -95,7 +116,7 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line)
 {
 	struct cfg_node where = {.file = file, .line = line, .name = "proxy_pass"};
-	struct ups_group *g = find_group(b, pp->host, strlen(pp->host));
+	struct ups_group *g = pp->unix_sock ? NULL : find_group(b, pp->host, strlen(pp->host));
 	struct ups_server *srv;
 
 	if (g) {
@@ -103,7 +124,7 @@ int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file
 		return 0;
 	}
 	for (int i = 0; i < b->ngroups; i++) {
-		if (b->groups[i]->implicit && strcmp(b->groups[i]->name, pp->host) == 0) {
+		if (b->groups[i]->implicit && strcmp(b->groups[i]->name, pp->addr) == 0) {
 			pp->group = b->groups[i];
 			return 0;
 		}
@@ -112,7 +133,7 @@ int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file
 	srv = pool_zalloc(b->pool, sizeof(*srv));
 	if (!g || !srv)
 		return cfg_fail(b, &where, "out of memory");
-	g->name = pp->host;
+	g->name = pp->addr;
 	g->implicit = true;
 	g->file = file;
 	g->line = line;
@@ -120,12 +141,12 @@ int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file
 	g->nservers = 1;
 	g->keepalive_requests = 1000;
 	g->keepalive_timeout_ms = 60000;
-	srv->name = pp->host;
+	srv->name = pp->addr;
 	srv->weight = 1;
 	srv->max_fails = 1;
 	srv->fail_timeout_ms = 10000;
-	if (cfg_parse_addr(pp->host, 80, &srv->addr, &srv->addrlen, false))
-		return cfg_fail(b, &where, "host not found in upstream \"%s\"", pp->host);
+	if (cfg_parse_addr(pp->addr, 80, &srv->addr, &srv->addrlen, false))
+		return cfg_fail(b, &where, "host not found in upstream \"%s\"", pp->addr);
 	if (add_group(b, g))
 		return cfg_fail(b, &where, "out of memory");
 	pp->group = g;
@@ -380,11 +401,9 @@ int cfg_set_ups_server(struct build *b, struct cfg_node *n, struct scope *s, con
 	srv->weight = 1;
 	srv->max_fails = 1;
 	srv->fail_timeout_ms = 10000;
-	if (strncmp(n->args[0], "unix:", 5) == 0)
-		return cfg_fail(
-			b, n,
-			"unix domain upstream servers are not supported by this lbd build yet");
 	rc = cfg_parse_addr(n->args[0], 80, &srv->addr, &srv->addrlen, false);
+	if (rc && strncmp(n->args[0], "unix:", 5) == 0)
+		return cfg_fail(b, n, "%s in upstream \"%s\"", cfg_unix_err(rc), n->args[0]);
 	if (rc == -ERANGE)
 		return cfg_fail(b, n, "invalid port in upstream \"%s\"", n->args[0]);
 	if (rc)

@@ -227,10 +227,12 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 	l->file = n->file;
 	l->line = n->line;
 	l->text = pool_strdup(b->pool, n->args[0]);
-	if (strncmp(n->args[0], "unix:", 5) == 0)
-		return cfg_fail(b, n, "unix domain listen sockets are not supported yet");
 	rc = cfg_parse_addr(n->args[0], 0, &l->addr, &l->addrlen, true);
-	if (rc == -ERANGE || (rc == 0 && ((struct sockaddr_in *)&l->addr)->sin_port == 0))
+	if (rc && strncmp(n->args[0], "unix:", 5) == 0)
+		return cfg_fail(b, n, "%s in \"%s\" of the \"listen\" directive", cfg_unix_err(rc),
+				n->args[0]);
+	if (rc == -ERANGE || (rc == 0 && l->addr.ss_family != AF_UNIX &&
+			      ((struct sockaddr_in *)&l->addr)->sin_port == 0))
 		return cfg_fail(b, n, "invalid port in \"%s\" of the \"listen\" directive",
 				n->args[0]);
 	if (rc)
@@ -293,6 +295,16 @@ static int set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, 
 		return cfg_fail(b, n, "out of memory");
 	if (sval_compile(b, n, s->stream, n->args[0], v))
 		return -1;
+	if (strncmp(n->args[0], "unix:", 5) == 0 && !strchr(n->args[0], '$')) {
+		/* nginx checks the path here, at the directive's line */
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		int rc = cfg_parse_unix(n->args[0] + 5, strlen(n->args[0] + 5), &ss, &sl);
+
+		if (rc)
+			return cfg_fail(b, n, "%s in upstream \"%s\"", cfg_unix_err(rc),
+					n->args[0]);
+	}
 	s->ssrv->pass = v;
 	return 0;
 }
@@ -647,14 +659,16 @@ static struct ups_group *implicit_group(struct build *b, struct cfg_stream *st, 
 			cfg_fail(b, &where, "out of memory");
 		return NULL;
 	}
-	if (!has_port(text)) {
+	if (strncmp(text, "unix:", 5) != 0 && !has_port(text)) {
 		if (!quiet)
 			cfg_fail(b, &where, "no port in upstream \"%s\"", text);
 		return NULL;
 	}
 	rc = cfg_parse_addr(text, 0, &srv->addr, &srv->addrlen, false);
 	if (rc) {
-		if (!quiet)
+		if (!quiet && strncmp(text, "unix:", 5) == 0)
+			cfg_fail(b, &where, "%s in upstream \"%s\"", cfg_unix_err(rc), text);
+		else if (!quiet)
 			cfg_fail(b, &where, "host not found in upstream \"%s\"", text);
 		return NULL;
 	}

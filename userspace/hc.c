@@ -403,7 +403,9 @@ static char *hc_build_request(const struct ups_group *g, const struct ups_server
 	int n = asprintf(&req,
 			 "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
 			 "User-Agent: lbd-health-check\r\n\r\n",
-			 g->hc.uri ? g->hc.uri : "/", s->name);
+			 g->hc.uri ? g->hc.uri : "/",
+			 /* nginx's Host for a unix socket: "unix:/x" is no valid host */
+			 s->addr.ss_family == AF_UNIX ? "localhost" : s->name);
 
 	if (n < 0)
 		return NULL;

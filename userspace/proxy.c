@@ -636,8 +636,10 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 	if (u->c->req.loc->proxy)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
-	snprintf(url, sizeof(url), "http://%s%.*s", u->srv ? u->srv->name : u->g->name,
-		 b.oom ? 0 : (int)b.len, b.p ? b.p : "");
+	/* nginx separates a unix socket's path from the URI with ':' */
+	snprintf(url, sizeof(url), "http://%s%s%.*s", u->srv ? u->srv->name : u->g->name,
+		 u->srv && u->srv->addr.ss_family == AF_UNIX ? ":" : "", b.oom ? 0 : (int)b.len,
+		 b.p ? b.p : "");
 	http_log(u->c, url, level, "%s", msg);
 }
 
@@ -805,7 +807,8 @@ static void connect_next(struct uconn *u)
 		up_next(u, NU_ERROR);
 		return;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->addr.ss_family != AF_UNIX) /* TCP only */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev_io_init(&u->io, fd, up_io, u);
 	if (ev_io_start(&u->w->loop, &u->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		close(fd);
@@ -1031,8 +1034,13 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 
 	if (l->redirect_mode == 1 && pp) {
 		char from[512];
-		int fl = snprintf(from, sizeof(from), "http://%s%s", pp->host,
-				  pp->has_uri ? pp->uri : "/");
+		/* nginx's default is the proxy_pass URL (with "/" when it has no
+		 * URI part): http://unix:PATH:URI, http://unix:PATH/ */
+		int fl = pp->unix_sock
+				 ? snprintf(from, sizeof(from), "http://%s%s%s", pp->addr,
+					    pp->has_uri ? ":" : "", pp->has_uri ? pp->uri : "/")
+				 : snprintf(from, sizeof(from), "http://%s%s", pp->host,
+					    pp->has_uri ? pp->uri : "/");
 		const char *to = pp->has_uri ? l->pattern : "/";
 
 		if (l->match == LOC_NAMED || l->match == LOC_REGEX ||
@@ -2088,7 +2096,9 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 		if (c->tls) /* kernel TLS and sockmap don't mix: lbd relays it */
 			rc = tunnel_init_copy(u->tun, cs, us, c->in.data + c->in.start,
 					      c->in.end - c->in.start, down, down_len);
-		else if (c->req.loc->kernel_splice && ksplice_ready()) {
+		else if (c->req.loc->kernel_splice && ksplice_ready() &&
+			 u->srv->addr.ss_family != AF_UNIX &&
+			 c->peer.ss_family != AF_UNIX) { /* TCP only: see stream.c */
 			rc = tunnel_init_kernel(u->tun, cs, us, c->in.data + c->in.start,
 						c->in.end - c->in.start, down, down_len);
 			if (rc > 0) {

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -160,6 +161,12 @@ static size_t addr_text(const struct sockaddr_storage *ss, char *out, size_t cap
 
 		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
 		*port = ntohs(in6->sin6_port);
+	} else if (ss->ss_family == AF_UNIX) {
+		/* nginx: "unix:PATH" ("unix:" for an unnamed client), no port */
+		const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
+		int k = snprintf(out, cap, "unix:%.*s", (int)sizeof(un->sun_path), un->sun_path);
+
+		return k < 0 ? 0 : LBD_MIN((size_t)k, cap - 1); /* a long path is cut */
 	}
 	return (size_t)snprintf(out, cap, "%s", a);
 }
@@ -199,14 +206,14 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 		break;
 	case SV_REMOTE_PORT:
 		addr_text(&s->peer, tmp, cap, &port);
-		n = (size_t)snprintf(tmp, cap, "%d", port);
+		n = port ? (size_t)snprintf(tmp, cap, "%d", port) : 0; /* "" for unix */
 		break;
 	case SV_SERVER_ADDR:
 		n = addr_text(&s->local, tmp, cap, &port);
 		break;
 	case SV_SERVER_PORT:
 		addr_text(&s->local, tmp, cap, &port);
-		n = (size_t)snprintf(tmp, cap, "%d", port);
+		n = port ? (size_t)snprintf(tmp, cap, "%d", port) : 0;
 		break;
 	case SV_BINARY_REMOTE_ADDR:
 		if (s->peer.ss_family == AF_INET) {
@@ -416,7 +423,8 @@ static const char *server_text(struct sess *s, char *buf, size_t cap)
 	int port;
 	size_t n = addr_text(&s->local, buf, cap, &port);
 
-	snprintf(buf + n, cap - n, ":%d", port);
+	if (s->local.ss_family != AF_UNIX)
+		snprintf(buf + n, cap - n, ":%d", port);
 	return buf;
 }
 
@@ -561,7 +569,12 @@ static void connected(struct sess *s)
 	ev_timer_stop(&s->w->loop, &s->timer);
 	s->connect_ms = lbd_now_ms() - s->connect_start_ms;
 	s->pp_len = s->srv->proxy_protocol ? proxy_header(s, pp, sizeof(pp)) : 0;
-	if (s->srv->kernel_splice && ksplice_ready()) {
+	/* The kernel takes a unix stream socket into a SOCKHASH, but lbd's
+	 * sockmap path is TCP's: it counts bytes with TCP_INFO (EOPNOTSUPP on a
+	 * unix socket) and its verdict program follows TCP sequences. A unix
+	 * upstream or client goes to the splice(2) relay, without a warning. */
+	if (s->srv->kernel_splice && ksplice_ready() && s->us->addr.ss_family != AF_UNIX &&
+	    s->peer.ss_family != AF_UNIX) {
 		rc = tunnel_init_kernel(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
 		if (rc > 0) /* read but could not switch: a splice(2) tunnel now */
 			rc = 0;
@@ -721,7 +734,8 @@ static void start_connect(struct sess *s)
 		finalize(s, 500);
 		return;
 	}
-	setsockopt(s->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (us->addr.ss_family != AF_UNIX) /* TCP only */
+		setsockopt(s->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->u_rd = s->u_wr = false;
 	ev_io_init(&s->uio, s->ufd, upstream_cb, s);
 	s->state = SS_CONNECTING;

@@ -680,7 +680,10 @@ static int vg_remote_port(struct conn *c, struct lstr *out)
 
 static int vg_server_addr(struct conn *c, struct lstr *out)
 {
-	return var_addr(c, out, conn_local(c), c->locallen);
+	/* conn_local() fills locallen on first use: call it before reading it */
+	const struct sockaddr_storage *ss = conn_local(c);
+
+	return var_addr(c, out, ss, c->locallen);
 }
 
 static int vg_server_port(struct conn *c, struct lstr *out)
@@ -711,6 +714,8 @@ static int vg_binary_remote_addr(struct conn *c, struct lstr *out)
 	if (c->peer.ss_family == AF_INET6)
 		return var_set(out, (const char *)&((struct sockaddr_in6 *)&c->peer)->sin6_addr,
 			       16);
+	if (c->peer.ss_family == AF_UNIX) /* nginx: the address text, "unix:" */
+		return var_set(out, "unix:", 5);
 	*out = var_empty;
 	return VAR_FOUND;
 }

@@ -8,6 +8,7 @@
  * and its connections; nothing on the request path takes a lock.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +70,59 @@ static bool same(const struct sockaddr_storage *a, socklen_t al, const struct so
 		 socklen_t bl)
 {
 	return al == bl && memcmp(a, b, al) == 0;
+}
+
+/* unix_path - the file of a unix listening address, or NULL for others. */
+static const char *unix_path(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_UNIX ? ((const struct sockaddr_un *)a)->sun_path : NULL;
+}
+
+/* close_lsock - close the N sockets of a listening address this process
+ * made, and remove its file if it is a unix one (nginx at exit, and for an
+ * address a reload drops: "deleting socket PATH"). */
+static void close_lsock(struct lsock *ls, int n, bool say)
+{
+	const char *path = unix_path(&ls->addr);
+
+	for (int k = 0; k < n; k++)
+		close(ls->fds[k]);
+	if (path) {
+		if (say)
+			log_warn("deleting socket %s", path);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_emit(NULL, LOG_EMERG, "unlink() %s failed (%d: %s)", path, errno,
+				 strerror(errno));
+	}
+}
+
+/* bind_unix - the one listening socket of a unix address, world-writable as
+ * nginx makes it (every worker gets a dup of it: unix sockets have no
+ * SO_REUSEPORT groups). A file already there is an error, as in nginx. */
+static int bind_unix(const struct cfg_listen *l, char *err, size_t errlen)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	const char *path = unix_path(&l->addr);
+
+	if (fd == -1) {
+		snprintf(err, errlen, "socket() %s failed (%d: %s)", l->text, errno,
+			 strerror(errno));
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1) {
+		snprintf(err, errlen, "bind() to %s failed (%d: %s)", l->text, errno,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (chmod(path, 0666) == -1 || listen(fd, l->backlog > 0 ? l->backlog : 511) == -1) {
+		snprintf(err, errlen, "listen() to %s failed (%d: %s)", l->text, errno,
+			 strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
 }
 
 static int bind_one(const struct cfg_listen *l, char *err, size_t errlen)
@@ -164,17 +220,23 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 		for (int k = 0; cur_set && k < cur_set->n; k++)
 			if (same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &l->addr, l->addrlen))
 				old = &cur_set->v[k];
-		ls->slot = old ? old->slot : free_slot(s, s->n - 1);
+		ls->slot = old ? old->slot : unix_path(&l->addr) ? -1 : free_slot(s, s->n - 1);
 		for (int w = 0; w < n; w++) {
 			if (old) {
 				ls->fds[w] = old->fds[w];
 				continue;
 			}
-			ls->fds[w] = bind_one(l, err, errlen);
+			if (!unix_path(&l->addr))
+				ls->fds[w] = bind_one(l, err, errlen);
+			else if (w == 0)
+				ls->fds[w] = bind_unix(l, err, errlen);
+			else if ((ls->fds[w] = fcntl(ls->fds[0], F_DUPFD_CLOEXEC, 0)) == -1)
+				snprintf(err, errlen, "dup() %s failed (%d: %s)", l->text, errno,
+					 strerror(errno));
 			if (ls->fds[w] < 0) {
 				/* close what this call created */
-				for (int k = 0; k < w; k++)
-					close(ls->fds[k]);
+				if (w > 0)
+					close_lsock(ls, w, false);
 				for (int j = 0; j < s->n - 1; j++) {
 					bool reused = false;
 
@@ -184,8 +246,7 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 							       s->v[j].addrlen);
 					if (!reused) {
 						steer_detach(&s->v[j].addr, s->v[j].addrlen);
-						for (int k = 0; k < n; k++)
-							close(s->v[j].fds[k]);
+						close_lsock(&s->v[j], n, false);
 					}
 				}
 				free(s->v);
@@ -205,6 +266,8 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 				     s->v[j].addrlen);
 		if (!kept)
 			steer_detach(&cur_set->v[k].addr, cur_set->v[k].addrlen);
+		if (!kept) /* its file only: the workers close the sockets as they adopt s */
+			close_lsock(&cur_set->v[k], 0, true);
 	}
 	free_set(retired); /* a bind without a reload after it */
 	retired = cur_set;
@@ -566,6 +629,10 @@ void worker_join_all(void)
 		free(workers[i].flushq);
 	}
 	nworkers = 0;
+	/* the workers closed their sockets; a unix address's file goes now */
+	for (int k = 0; cur_set && k < cur_set->n; k++)
+		if (unix_path(&cur_set->v[k].addr))
+			close_lsock(&cur_set->v[k], 0, false);
 	free_set(retired);
 	free_set(cur_set);
 	retired = cur_set = NULL;

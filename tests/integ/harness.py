@@ -227,8 +227,9 @@ class Backend:
     CHUNKS = [b'alpha\n', b'beta\n', b'gamma\n']
     FIXED_DATE = 'Mon, 01 Jan 2001 00:00:00 GMT'
 
-    def __init__(self, name, port=0, force_path=None):
+    def __init__(self, name, port=0, force_path=None, unix=None):
         self.name = name
+        self.unix = unix  # listen on this unix socket path instead of TCP
         self.force_path = force_path
         self.lock = threading.Lock()
         self.requests = []  # BackendRequest, in arrival order
@@ -244,12 +245,22 @@ class Backend:
     # -- lifecycle
 
     def start(self):
-        """Listen (again) on self.port, or on a new port the first time."""
-        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(('127.0.0.1', self.port))
+        """Listen (again) on self.port, or on a new port the first time
+        (on self.unix instead when set: the file is made world-writable so
+        unprivileged workers can connect, and stop() removes it)."""
+        if self.unix:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            if os.path.exists(self.unix):
+                os.unlink(self.unix)
+            s.bind(self.unix)
+            os.chmod(self.unix, 0o666)
+        else:
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(('127.0.0.1', self.port))
         s.listen(128)
-        self.port = s.getsockname()[1]
+        if not self.unix:
+            self.port = s.getsockname()[1]
         self._lsock = s
         t = threading.Thread(target=self._accept_loop, args=(s,),
                              daemon=True, name='backend-%s' % self.name)
@@ -264,6 +275,8 @@ class Backend:
             except OSError:
                 pass
             s.close()
+            if self.unix and os.path.exists(self.unix):
+                os.unlink(self.unix)
         with self.lock:
             conns = list(self._conns)
             self._conns.clear()

@@ -6,9 +6,11 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -63,6 +65,9 @@ struct err_case {
 	char msg[200]; /* message without " in FILE:LINE"; "" = only check FILE:LINE */
 	int line;
 };
+
+#define A10  "aaaaaaaaaa"
+#define A107 A10 A10 A10 A10 A10 A10 A10 A10 A10 A10 "aaaaaaa"
 
 static struct err_case err_cases[] = {
 	{HTTP_HEAD "foo bar;\n}\n", "unknown directive \"foo\"", 3},
@@ -140,6 +145,20 @@ static struct err_case err_cases[] = {
 	 "\"client_body_temp_path\" directive is duplicate", 5},
 	{HTTP_HEAD "upstream u {\nhash $remote_addr;\nserver 127.0.0.1:1 backup;\n}\n}\n",
 	 "balancing method does not support parameter \"backup\"", 5},
+	/* unix sockets: nginx's ngx_parse_unix_domain_url texts; sun_path holds 107
+	 * bytes and the NUL: "/" A107 is one too many */
+	{HTTP_HEAD "upstream u {\nserver unix:;\n}\n}\n",
+	 "no path in the unix domain socket in upstream \"unix:\"", 4},
+	{HTTP_HEAD "upstream u {\nserver unix:/" A107 ";\n}\n}\n",
+	 "too long path in the unix domain socket in upstream \"unix:/" A107 "\"", 4},
+	{HTTP_HEAD "upstream u {\nserver unix:/a.sock bogus=1;\n}\n}\n",
+	 "invalid parameter \"bogus=1\"", 4},
+	{"events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass http://unix::/x;\n}\n}\n}\n",
+	 "no path in the unix domain socket in upstream \"unix::/x\"", 6},
+	{HTTP_HEAD "server {\nlisten unix:/" A107 ";\n}\n}\n",
+	 "too long path in the unix domain socket in \"unix:/" A107
+	 "\" of the \"listen\" directive",
+	 4},
 };
 
 ParameterizedTestParameters(cfg, errors)
@@ -384,6 +403,52 @@ Test(cfg, implicit_upstream_and_uri_part)
 	cr_expect_str_eq(api->proxy->host, "127.0.0.1:3002");
 	cr_expect_not(root->proxy->has_uri);
 	cr_expect(root->proxy->group->implicit);
+	cfg_unref(c);
+	cleanup();
+}
+
+/* proxy_pass http://unix:PATH[:URI] and `server unix:PATH`: the path ends at
+ * the first ':', $proxy_host is "localhost", the server address a sockaddr_un. */
+Test(cfg, unix_upstreams)
+{
+	char err[1024];
+	struct cfg *c = load_text(
+		HTTP_HEAD "upstream app { server unix:/run/a.sock weight=3 max_fails=2 backup; "
+			  "server 127.0.0.1:1; }\n"
+			  "server { listen 127.0.0.1:8080;\n"
+			  "location /api/ { proxy_pass http://unix:/run/g.sock:/base/; }\n"
+			  "location /app/ { proxy_pass http://app; }\n"
+			  "location / { proxy_pass http://unix:/run/g.sock; }\n}\n}\n",
+		err, sizeof(err));
+	struct cfg_loc *api, *app, *root;
+	const struct sockaddr_un *un;
+	struct ups_server *srv;
+
+	cr_assert_not_null(c, "%s", err);
+	api = c->http->servers[0]->loc.prefix[0];
+	app = c->http->servers[0]->loc.prefix[1];
+	root = c->http->servers[0]->loc.prefix[2];
+	cr_expect(api->proxy->unix_sock);
+	cr_expect(api->proxy->has_uri);
+	cr_expect_str_eq(api->proxy->uri, "/base/");
+	cr_expect_str_eq(api->proxy->host, "localhost");
+	cr_expect_str_eq(api->proxy->addr, "unix:/run/g.sock");
+	cr_expect_not(root->proxy->has_uri);
+	/* one implicit group for both locations naming the socket */
+	cr_expect_eq(root->proxy->group, api->proxy->group);
+	srv = &root->proxy->group->servers[0];
+	cr_expect_str_eq(srv->name, "unix:/run/g.sock");
+	un = (const struct sockaddr_un *)&srv->addr;
+	cr_expect_eq(un->sun_family, AF_UNIX);
+	cr_expect_str_eq(un->sun_path, "/run/g.sock");
+	cr_expect_eq(srv->addrlen, offsetof(struct sockaddr_un, sun_path) + 12);
+	cr_expect_not(app->proxy->unix_sock);
+	srv = &app->proxy->group->servers[0];
+	cr_expect_str_eq(srv->name, "unix:/run/a.sock");
+	cr_expect_eq(srv->addr.ss_family, AF_UNIX);
+	cr_expect_eq(srv->weight, 3);
+	cr_expect_eq(srv->max_fails, 2);
+	cr_expect(srv->backup);
 	cfg_unref(c);
 	cleanup();
 }
