@@ -286,6 +286,42 @@ static int set_ignored(struct build *b, struct cfg_node *n, struct scope *s, con
 	return 0;
 }
 
+/* `resolver ADDRESS ... [valid=TIME] [ipv4=on|off] [ipv6=on|off]
+ * [status_zone=NAME]` and `resolver_timeout TIME`: nginx resolves OCSP
+ * responders and run-time upstream names with it; lbd has no run-time
+ * names and asks the system resolver for OCSP, so both are checked as
+ * nginx checks them, then ignored with a warning (TLS hardening snippets
+ * carry them). */
+static int set_resolver(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int64_t ms;
+
+	(void)s, (void)d;
+	if (strcmp(n->name, "resolver_timeout") == 0) {
+		if (cfg_parse_time(n->args[0], &ms))
+			return cfg_fail(b, n, "\"resolver_timeout\" directive invalid value");
+	} else {
+		for (size_t i = 0; i < n->nargs; i++) {
+			const char *a = n->args[i];
+
+			if (strncmp(a, "valid=", 6) == 0) {
+				if (cfg_parse_time(a + 6, &ms))
+					return cfg_fail(b, n, "invalid parameter: %s", a);
+			} else if (strncmp(a, "ipv4=", 5) == 0 || strncmp(a, "ipv6=", 5) == 0) {
+				if (strcmp(a + 5, "on") != 0 && strcmp(a + 5, "off") != 0)
+					return cfg_fail(b, n, "invalid parameter: %s", a);
+			} else if (strncmp(a, "status_zone=", 12) != 0 && !*a) {
+				return cfg_fail(b, n, "invalid parameter: %s", a);
+			}
+		}
+	}
+	cfg_warn(n,
+		 "\"%s\" directive has no effect in lbd (OCSP responders are looked up with "
+		 "the system resolver) and is ignored",
+		 n->name);
+	return 0;
+}
+
 /* `load_module`: the stream module nginx configs load is built in (say
  * nothing); any other module has no effect in lbd (warn). */
 static int set_load_module(struct build *b, struct cfg_node *n, struct scope *s,
@@ -1616,6 +1652,8 @@ static const struct dir dirs[] = {
 
 	/* accepted with a warning: meaningless in lbd */
 	{"types_hash_max_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"resolver", C_HSL | C_STREAM | C_SSRV, 1, ARGS_ANY, false, set_resolver, B_NONE, 0},
+	{"resolver_timeout", C_HSL | C_STREAM | C_SSRV, 1, 1, false, set_resolver, B_NONE, 0},
 	{"types_hash_bucket_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"server_names_hash_max_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
 	{"server_names_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},

@@ -536,7 +536,9 @@ Test(cfg, ignored_directives_are_accepted)
 	char err[1024];
 	struct cfg *c = load_text("worker_processes 2;\nevents { worker_connections 768; }\n"
 				  "http {\ntypes_hash_max_size 2048;\nfastcgi_temp_path /tmp/x;\n"
-				  "server_names_hash_bucket_size 64;\n}\n",
+				  "server_names_hash_bucket_size 64;\n"
+				  "resolver 127.0.0.1 [::1]:5353 valid=300s ipv6=off;\n"
+				  "resolver_timeout 5s;\n}\n",
 				  err, sizeof(err));
 
 	cr_assert_not_null(c, "%s", err);
@@ -713,5 +715,19 @@ Test(cfg, server_settings_at_http_level)
 	c = load_text(HTTP_HEAD "merge_slashes off;\nmerge_slashes on;\n}\n", err, sizeof(err));
 	cr_assert_null(c);
 	cr_expect(strstr(err, "\"merge_slashes\" directive is duplicate in ") != NULL, "%s", err);
+	cleanup();
+}
+
+Test(cfg, resolver_checked_as_nginx)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD "resolver 127.0.0.1 valid=x;\n}\n", err, sizeof(err));
+
+	cr_assert_null(c);
+	cr_expect(strstr(err, "invalid parameter: valid=x") != NULL, "%s", err);
+	cleanup();
+	c = load_text(HTTP_HEAD "resolver_timeout soon;\n}\n", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect(strstr(err, "\"resolver_timeout\" directive invalid value") != NULL, "%s", err);
 	cleanup();
 }
