@@ -242,10 +242,13 @@ struct cfg_loc {
 	struct str_list index;	/* index files */
 	struct cval *try_files; /* try_files entries (last is the fallback) */
 	int ntry_files;
-	int64_t expires;	/* seconds; CFG_UNSET; INT64_MIN for off */
-	bool expires_epoch_max; /* expires epoch / max */
-	int expires_mode;	/* 0 none, 1 relative, 2 epoch, 3 max, 4 off */
-	int sendfile;		/* on/off */
+	int64_t expires;	     /* seconds; CFG_UNSET; INT64_MIN for off */
+	bool expires_epoch_max;	     /* expires epoch / max */
+	int expires_mode;	     /* 0 none, 1 relative, 2 epoch, 3 max, 4 off */
+	int sendfile;		     /* on/off */
+	int absolute_redirect;	     /* on/off (on): Location made absolute */
+	int port_in_redirect;	     /* on/off (on): ... with a non-default port */
+	int server_name_in_redirect; /* on/off (off): ... with server_name, not Host */
 	int tcp_nopush;
 	int tcp_nodelay;
 	int autoindex;

@@ -593,6 +593,9 @@ static void loc_init(struct cfg_loc *l)
 	l->root_is_alias = CFG_UNSET;
 	l->expires_mode = CFG_UNSET;
 	l->sendfile = CFG_UNSET;
+	l->absolute_redirect = CFG_UNSET;
+	l->port_in_redirect = CFG_UNSET;
+	l->server_name_in_redirect = CFG_UNSET;
 	l->tcp_nopush = CFG_UNSET;
 	l->tcp_nodelay = CFG_UNSET;
 	l->autoindex = CFG_UNSET;
@@ -1488,6 +1491,9 @@ static const struct dir dirs[] = {
 	{"types", C_HSL, 0, 0, true, set_types, B_NONE, 0},
 	{"default_type", C_HSL, 1, 1, false, set_str, LOC(default_type)},
 	{"sendfile", C_HSL | C_IF, 1, 1, false, cfg_set_flag, LOC(sendfile)},
+	{"absolute_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(absolute_redirect)},
+	{"port_in_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(port_in_redirect)},
+	{"server_name_in_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(server_name_in_redirect)},
 	{"tcp_nopush", C_HSL, 1, 1, false, cfg_set_flag, LOC(tcp_nopush)},
 	{"tcp_nodelay", C_HSL, 1, 1, false, cfg_set_flag, LOC(tcp_nodelay)},
 	{"autoindex", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
@@ -1669,6 +1675,15 @@ static const struct dir dirs[] = {
 	{"proxy_temp_path", C_HSL, 1, 4, false, set_temp_path, LOC(proxy_temp_path)},
 	{"client_body_temp_path", C_HSL, 1, 4, false, set_temp_path, LOC(client_body_temp_path)},
 	{"sendfile_max_chunk", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"msie_refresh", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"keepalive_disable", C_HSL, 1, ARGS_ANY, false, set_ignored, B_NONE, 0},
+	{"send_lowat", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"subrequest_output_buffer_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"log_subrequest", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"open_log_file_cache", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"lingering_close", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"lingering_time", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	{"keepalive_time", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"reset_timedout_connection", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"open_file_cache", C_HSL, 1, 2, false, set_ignored, B_NONE, 0},
 	{"open_file_cache_valid", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
@@ -1838,6 +1853,9 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	if (p && l->expires_mode == p->expires_mode && !l->expires)
 		l->expires = p->expires;
 	MERGE(sendfile, 0);
+	MERGE(absolute_redirect, 1);
+	MERGE(port_in_redirect, 1);
+	MERGE(server_name_in_redirect, 0);
 	MERGE(tcp_nopush, 0);
 	MERGE(tcp_nodelay, 1);
 	MERGE(autoindex, 0);

@@ -1424,15 +1424,16 @@ enum rw_result { RWR_CONTINUE = 0, RWR_DONE, RWR_LAST, RWR_BREAK };
 
 void http_absolute_location(struct conn *c, struct lstr *v)
 {
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
 	char port[16] = "";
 	struct lstr host = c->req.host;
 	uint16_t p = 0;
 	char *out;
 	size_t n;
 
-	if (!v->len || v->p[0] != '/')
+	if (!v->len || v->p[0] != '/' || (l && !l->absolute_redirect))
 		return;
-	if (!host.len)
+	if (!host.len || (l && l->server_name_in_redirect))
 		host = c->req.srv && c->req.srv->nnames ? lstr_c(c->req.srv->names[0].name)
 							: LSTR("localhost");
 	conn_local(c);
@@ -1440,7 +1441,7 @@ void http_absolute_location(struct conn *c, struct lstr *v)
 		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
 	else if (c->local.ss_family == AF_INET6)
 		p = ntohs(((struct sockaddr_in6 *)&c->local)->sin6_port);
-	if (p && p != (c->tls ? 443 : 80))
+	if (p && p != (c->tls ? 443 : 80) && (!l || l->port_in_redirect))
 		snprintf(port, sizeof(port), ":%u", p);
 	n = (c->tls ? 8 : 7) + host.len + strlen(port) + v->len;
 	out = pool_alloc(&c->pool, n + 1);

@@ -472,3 +472,33 @@ server {
                                ('POST', '/t/x', 405), ('GET', '/t/x', 200), ('HEAD', '/f.txt', 200)):
         r = p.req(method, path, body=b'abc' if method in ('POST', 'PUT') else b'')
         assert r.status == want, (method, path, r.status)
+
+
+def test_redirect_location_directives(t):
+    """absolute_redirect, port_in_redirect and server_name_in_redirect
+    shape the Location of lbd's own redirects (return with a relative
+    URI, the slash added to a directory) as nginx's."""
+    import os
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    server_name main.test alias.test;
+    root {prefix}/html;
+    location = /a { return 302 /x; }
+    location = /rel { absolute_redirect off; return 302 /x; }
+    location = /noport { port_in_redirect off; return 302 /x; }
+    location = /name { server_name_in_redirect on; return 302 /x; }
+    location /d { absolute_redirect off; }
+}""", start=False)
+    t.write(os.path.join(p.prefix, 'html', 'd', 'index.html'), 'I\n')
+    p.start()
+
+    def loc(path):
+        r = p.get(path, host='alias.test')
+        assert r.status in (301, 302), (path, r.status)
+        return r.header('Location')
+    assert loc('/a') == 'http://alias.test:%d/x' % p.port
+    assert loc('/rel') == '/x'
+    assert loc('/noport') == 'http://alias.test/x'
+    assert loc('/name') == 'http://main.test:%d/x' % p.port
+    assert loc('/d') == '/d/'
