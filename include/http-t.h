@@ -107,6 +107,8 @@ struct http_req {
 	bool uri_break;		    /* ... and `break` kept the location: proxy_pass sends
 				     * the whole $uri, its own URI part ignored (nginx) */
 	bool error_page_done;	    /* an error_page already applied */
+	int err_status;		    /* the code that error_page answers with (nginx's
+				     * r->err_status): it replaces the handler's; 0 none */
 	bool limit_req_rejected;    /* limit_req refused it (fail2ban counts it) */
 	struct lstr xar_ctype;	    /* X-Accel-Redirect: the upstream's Content-Type, kept */
 	struct lstr *xar_hdrs;	    /* ... and its headers nginx keeps: name, value pairs */

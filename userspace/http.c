@@ -246,7 +246,11 @@ int http_head_date(struct conn *c)
 
 int http_head_start(struct conn *c, int status)
 {
-	const char *sl = http_status_line(status);
+	const char *sl;
+
+	if (c->req.err_status)
+		status = c->req.err_status; /* error_page's code wins */
+	sl = http_status_line(status);
 
 	c->req.status = status;
 	c->req.header_sent = true;
@@ -1554,6 +1558,9 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 			}
 			break;
 		case RW_RETURN:
+			/* $status in the text is the code it goes out with */
+			if (rw->repl.raw && rw->code >= 200 && rw->code < 300)
+				c->req.status = c->req.err_status ? c->req.err_status : rw->code;
 			if (rw->repl.raw && cval_eval(&rw->repl, c, &v)) {
 				http_finalize(c, 500);
 				return RWR_DONE;
@@ -2282,10 +2289,14 @@ void http_finalize(struct conn *c, int status)
 
 		r->error_page_done = true;
 		if (cval_eval(&ep->uri, c, &uri)) {
+			r->err_status = 0;
 			builtin_page(c, 500);
 			return;
 		}
 		r->status = ep->overwrite > 0 ? ep->overwrite : status;
+		/* the answer's code: the error's, or =CODE's; `=` alone lets
+		 * the page's handler choose */
+		r->err_status = ep->overwrite > 0 ? ep->overwrite : ep->overwrite == 0 ? status : 0;
 		if (uri.len && uri.p[0] == '@') {
 			http_named_location(c, uri);
 			return;
@@ -2293,6 +2304,7 @@ void http_finalize(struct conn *c, int status)
 		if ((uri.len > 7 && strncmp(uri.p, "http://", 7) == 0) ||
 		    (uri.len > 8 && strncmp(uri.p, "https://", 8) == 0)) {
 			r->resp_location = uri;
+			r->err_status = 0; /* a redirect: its own code */
 			builtin_page(c, ep->overwrite > 0 && ep->overwrite >= 300 &&
 							ep->overwrite < 400
 						? ep->overwrite
@@ -2309,6 +2321,7 @@ void http_finalize(struct conn *c, int status)
 		http_internal_redirect(c, path, args);
 		return;
 	}
+	r->err_status = 0; /* a page of its own: this code (nginx's special response) */
 	builtin_page(c, status);
 }
 

@@ -1360,7 +1360,10 @@ static void process_head(struct uconn *u, size_t n)
 	u->sink = cond == 304 || (r->head && u->fr != FR_NONE);
 	/* client head */
 	c->out.start = c->out.end = 0;
-	r->status = cond ? cond : resp->status;
+	/* after error_page (not `=` alone) the answer goes out with its code */
+	int est = cond ? 0 : r->err_status;
+
+	r->status = cond ? cond : est ? est : resp->status;
 	r->header_sent = true;
 	int gz = gzip_begin_h1(c, r->status, u->rh, resp->nheaders);
 
@@ -1391,10 +1394,13 @@ static void process_head(struct uconn *u, size_t n)
 					 rs ? "HTTP/1.1 206 Partial Content\r\n"
 					    : "HTTP/1.1 304 Not Modified\r\n",
 					 rs ? 30 : 27)
-		       : (http_out_append(c, "HTTP/1.1 ", 9) ||
-			  http_out_append(c, st, strlen(st)) || http_out_append(c, " ", 1) ||
-			  http_out_append(c, resp->reason.p, resp->reason.len) ||
-			  http_out_append(c, "\r\n", 2)))
+	    : est      ? (http_out_append(c, "HTTP/1.1 ", 9) ||
+			  http_out_append(c, http_status_line(est), strlen(http_status_line(est))) ||
+			  http_out_append(c, "\r\n", 2))
+		  : (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
+		     http_out_append(c, " ", 1) ||
+		     http_out_append(c, resp->reason.p, resp->reason.len) ||
+		     http_out_append(c, "\r\n", 2)))
 		goto oom;
 	if (!pass_server && http_head_server(c, l->server_tokens))
 		goto oom;

@@ -221,7 +221,7 @@ void static_handle(struct conn *c)
 	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
 		 (unsigned long long)st.st_size);
-	status = r->error_page_done && r->status ? r->status : 200;
+	status = r->err_status ? r->err_status : 200; /* error_page's code, or 200 */
 	struct lstr etag_l = lstr_c(etag);
 
 	if (status == 200) {

@@ -502,3 +502,46 @@ server {
     assert loc('/noport') == 'http://alias.test/x'
     assert loc('/name') == 'http://main.test:%d/x' % p.port
     assert loc('/d') == '/d/'
+
+
+def test_error_page_status_as_nginx(t):
+    """error_page's code wins over the page's handler, as nginx's
+    r->err_status: the error's own (no `=`) or =CODE's, for a return text,
+    a static file, a proxied answer and a named location; `=` alone lets
+    the handler's code through; a redirect from the page keeps its own
+    code; $status in a returned text is the code it goes out with."""
+    import os
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root {prefix}/html;
+    location /a/ { error_page 404 = /fb; }
+    location /c/ { error_page 404 @named; }
+    location /d/ { error_page 404 http://example.com/forbidden; }
+    location /e/ { error_page 404 =301 http://example.com/moved; }
+    location /j/ { error_page 404 /fb; }
+    location /k/ { error_page 404 =302 /fb; }
+    location /l/ { error_page 404 @p; }
+    location /m/ { error_page 404 = @p; }
+    location /n/ { error_page 404 =200 @p; }
+    location /o/ { error_page 404 /fb2; }
+    location /s/ { error_page 404 /page.html; }
+    location /u/ { error_page 404 =200 /page.html; }
+    location @p { proxy_pass http://127.0.0.1:{b}; }
+    location @named { return 200 "named:$uri:$status\\n"; }
+    location = /fb { return 200 "fb:$status\\n"; }
+    location = /fb2 { return 302 /elsewhere; }
+}""", b=b, start=False)
+    t.write(os.path.join(p.prefix, 'html', 'page.html'), 'PAGE\n')
+    p.start()
+    want = {'/a/x': (200, b'fb:200\n'), '/c/x': (404, b'named:/c/x:404\n'),
+            '/d/x': (302, None), '/e/x': (301, None), '/j/x': (404, b'fb:404\n'),
+            '/k/x': (302, b'fb:302\n'), '/l/x': (404, None), '/m/x': (200, None),
+            '/n/x': (200, None), '/o/x': (302, None), '/s/x': (404, b'PAGE\n'),
+            '/u/x': (200, b'PAGE\n')}
+    for path, (st, body) in want.items():
+        r = p.get(path)
+        assert r.status == st, (path, r.status)
+        if body is not None:
+            assert r.body == body, (path, r.body)
