@@ -2156,7 +2156,7 @@ static void builtin_page(struct conn *c, int status)
 			"<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
 			"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
 			sig);
-	else if (status >= 300 && status != 304)
+	else if (status >= 300 && status != 304 && t) /* nginx has no page for others */
 		blen = snprintf(body, sizeof(body),
 				"<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
 				"<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
@@ -2170,6 +2170,10 @@ static void builtin_page(struct conn *c, int status)
 		goto fail;
 	if (blen > 0 && (http_head_addf(c, "Content-Type: text/html\r\n") ||
 			 (!gz && http_head_addf(c, "Content-Length: %d\r\n", blen))))
+		goto fail;
+	/* no page: an empty body, said so (else keep-alive clients wait) */
+	if (blen == 0 && wire >= 200 && wire != 204 && wire != 304 &&
+	    http_head_addf(c, "Content-Length: 0\r\n"))
 		goto fail;
 	if (c->req.resp_location.len &&
 	    http_head_add(c, "Location", 8, c->req.resp_location.p, c->req.resp_location.len))

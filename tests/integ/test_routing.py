@@ -545,3 +545,23 @@ server {
         assert r.status == st, (path, r.status)
         if body is not None:
             assert r.body == body, (path, r.body)
+
+
+def test_codes_without_a_page(t):
+    """A code nginx has no page for (418, 299) goes out with an empty body
+    and Content-Length: 0, and the connection keeps serving."""
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location = /418 { return 418; }
+    location = /299 { return 299; }
+    location = /ok { return 200 "ok"; }
+}""")
+    with p.conn() as c:
+        for path, code in (('/418', 418), ('/299', 299), ('/ok', 200)):
+            c.send(b'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' % path.encode())
+            r = c.read_response()
+            assert r.status == code, (path, r.status)
+            assert r.body == (b'ok' if code == 200 else b''), (path, r.body)
+            if code != 200:
+                assert r.header('Content-Length') == '0', (path, r.headers)
