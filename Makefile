@@ -111,6 +111,7 @@ FUZZ_SRCS_h1resp  := userspace/h1.c
 FUZZ_SRCS_chunked := userspace/h1.c
 FUZZ_SRCS_preread := userspace/preread.c
 FUZZ_SRCS_range := userspace/range.c userspace/h1.c
+FUZZ_SRCS_pproto := userspace/pproto.c
 FUZZ_LIB := $(B)/libfuzzlbd.a
 fuzz_objs = $(patsubst %.c,$(B)/fuzzobj/%.o,$(1))
 

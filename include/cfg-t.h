@@ -320,6 +320,7 @@ struct cfg_listen {
 	int ipv6only; /* CFG_UNSET or 0/1 */
 	bool ssl;     /* `ssl`: TLS on this address (any listen of it says so) */
 	bool http2;
+	bool proxy_protocol; /* `proxy_protocol`: a PROXY header first (any listen of it says so) */
 	const char *file;
 	int line;
 };
@@ -367,6 +368,7 @@ struct listen_group {
 	struct cfg_srv *default_srv; /* default_server, or the first */
 	bool ssl;		     /* TLS: some listen of this address has `ssl` */
 	bool http2;		     /* `listen ... http2` or `http2 on` on this address */
+	bool proxy_protocol;	     /* `listen ... proxy_protocol` on this address (pproto.c) */
 };
 
 /* struct log_format - `log_format NAME [escape=...] STRING...`. */

@@ -154,6 +154,7 @@ struct http_req {
 };
 
 /* Client connection states. Legal transitions:
+ *   PROXY_PROTO -> TLS_HANDSHAKE | READ_HEAD (`listen ... proxy_protocol`: header read)
  *   TLS_HANDSHAKE -> READ_HEAD (established, or plain HTTP on a TLS port)
  *   READ_HEAD -> READ_BODY -> PROXY/STATIC/RESPOND -> WRITE -> (KEEPALIVE -> READ_HEAD) | CLOSE
  *   WRITE -> LINGER -> CLOSE when the client may still be sending (unread body)
@@ -171,6 +172,7 @@ enum conn_state {
 	CS_DELAY,	  /* held by limit_req until c->timer fires */
 	CS_TLS_HANDSHAKE, /* `listen ... ssl`: waiting for or in the TLS handshake */
 	CS_H2,		  /* an HTTP/2 connection: h2.c owns it until it closes */
+	CS_PROXY_PROTO,	  /* `listen ... proxy_protocol`: reading the PROXY header (pproto.c) */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */
@@ -186,6 +188,7 @@ struct conn {
 	struct sockaddr_storage peer; /* client address */
 	socklen_t peerlen;
 	struct realip_state *realip; /* set while peer is a real address from a header (realip.c) */
+	struct pproto_info *pp; /* PROXY header's addresses, or NULL (owned; h2 streams borrow) */
 	struct sockaddr_storage local; /* local address ($server_addr): use conn_local() */
 	socklen_t locallen;	       /* 0 until conn_local() looked it up */
 	uint64_t number;	       /* $connection */

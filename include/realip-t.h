@@ -22,7 +22,7 @@ enum realip_type {
 	REALIP_UNSET = 0, /* not set at this level: inherited, X-Real-IP at the top */
 	REALIP_X_REAL_IP, /* "X-Real-IP" (exact spelling, as nginx): the first such header */
 	REALIP_XFF,	  /* "X-Forwarded-For" (exact spelling): every such header, last first */
-	REALIP_PROXY_PROTO, /* "proxy_protocol": lbd has no `listen ... proxy_protocol`: never applies */
+	REALIP_PROXY_PROTO, /* "proxy_protocol": the client a `listen ... proxy_protocol` header names */
 	REALIP_HEADER,	    /* any other name: the first header of that name */
 };
 

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "cfg-t.h"
+#include "realip-t.h"
 
 #define PREREAD_BUFFER_MAX 65536 /* largest preread_buffer_size: a worker relay buffer */
 
@@ -51,6 +52,12 @@ enum svar {
 	SV_SSL_PREREAD_SERVER_NAME,
 	SV_SSL_PREREAD_ALPN_PROTOCOLS,
 	SV_SSL_PREREAD_PROTOCOL,
+	SV_PROXY_PROTOCOL_ADDR, /* these four in pproto_var's order */
+	SV_PROXY_PROTOCOL_PORT,
+	SV_PROXY_PROTOCOL_SERVER_ADDR,
+	SV_PROXY_PROTOCOL_SERVER_PORT,
+	SV_REALIP_REMOTE_ADDR, /* the TCP peer, when set_real_ip_from took a PROXY header's */
+	SV_REALIP_REMOTE_PORT,
 	SV_COUNT,
 };
 
@@ -123,6 +130,10 @@ struct stream_srv {
 	struct log_target *error_log;
 	const char *file; /* where the block is */
 	int line;
+
+	/* `listen ... proxy_protocol` (pproto.c) */
+	int64_t pp_timeout;	   /* proxy_protocol_timeout, ms (30s) */
+	struct realip_conf realip; /* set_real_ip_from (from/nfrom only) */
 };
 
 /* struct cfg_stream - the stream {} block. */
@@ -137,9 +148,10 @@ struct cfg_stream {
 	int nformats;
 };
 
-/* stream_find_server - the stream server listening on ADDR in CFG, or NULL. */
+/* stream_find_server - the stream server listening on ADDR in CFG, or
+ * NULL; *LS (when LS is not NULL) its listen directive for ADDR. */
 struct stream_srv *stream_find_server(const struct cfg *cfg, const struct sockaddr_storage *addr,
-				      socklen_t len);
+				      socklen_t len, const struct cfg_listen **ls);
 
 /* stream_listen_at - the I-th distinct listen address of CFG's stream
  * servers (NULL past the end), for worker_bind_listeners. */
@@ -147,7 +159,7 @@ const struct cfg_listen *stream_listen_at(const struct cfg *cfg, int i);
 
 /* stream_accept - a worker accepted FD on a stream server's address.
  * Takes the fd (closed on any failure). */
-void stream_accept(struct worker *w, int fd, struct stream_srv *srv,
+void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struct cfg_listen *ls,
 		   const struct sockaddr_storage *peer, socklen_t peerlen);
 
 /* stream_close_all - close every session of this worker thread (fast stop). */

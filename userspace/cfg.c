@@ -933,6 +933,8 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 			l->ssl = true;
 		else if (strcmp(a, "http2") == 0)
 			l->http2 = true; /* h2 by ALPN, or by prior knowledge (h2.c) */
+		else if (strcmp(a, "proxy_protocol") == 0)
+			l->proxy_protocol = true; /* PROXY header first (pproto.c) */
 		else if (strcmp(a, "bind") == 0 || strcmp(a, "deferred") == 0 ||
 			 strncmp(a, "so_keepalive=", 13) == 0 || strncmp(a, "fastopen=", 9) == 0 ||
 			 strncmp(a, "rcvbuf=", 7) == 0 || strncmp(a, "sndbuf=", 7) == 0)
@@ -1995,6 +1997,8 @@ static int group_listens(struct build *b, struct cfg_http *h)
 					return cfg_fail(b, &where, "out of memory");
 				g->listen = ls;
 			}
+			/* as nginx 1.22: one listen of the address saying so is enough */
+			g->proxy_protocol |= ls->proxy_protocol;
 			for (int j = 0; j < g->nservers; j++)
 				if (g->servers[j] == srv)
 					goto next;

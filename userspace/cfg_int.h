@@ -211,6 +211,9 @@ void cfg_gzip_init(struct gzip_loc *g);
 void cfg_gzip_merge(struct gzip_loc *g, const struct gzip_loc *p);
 /* cfg_realip.c: set_real_ip_from, real_ip_header, real_ip_recursive */
 int cfg_set_real_ip_from(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_realip_from - one set_real_ip_from entry (N's argument) into RC:
+ * http's and stream's (cfg_stream.c) directive alike. */
+int cfg_realip_from(struct build *b, struct cfg_node *n, struct realip_conf *rc);
 int cfg_set_real_ip_header(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d);
 void cfg_realip_init(struct realip_conf *rc);

@@ -18,15 +18,19 @@
 
 int cfg_set_real_ip_from(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
+	(void)d;
+	return cfg_realip_from(b, n, &s->loc->realip);
+}
+
+int cfg_realip_from(struct build *b, struct cfg_node *n, struct realip_conf *rc)
+{
 	const char *a = n->args[0], *slash = strchr(a, '/');
-	struct realip_conf *rc = &s->loc->realip;
 	struct realip_cidr *f;
 	struct ban_cidr host;
 	char addr[64], err[160];
 	long bits = -1;
 	bool masked = false;
 
-	(void)d;
 	f = PUSH(b, rc->from, rc->nfrom);
 	if (!f)
 		return cfg_fail(b, n, "out of memory");
@@ -77,9 +81,6 @@ int cfg_set_real_ip_header(struct build *b, struct cfg_node *n, struct scope *s,
 		rc->type = REALIP_XFF;
 	} else if (strcmp(v, "proxy_protocol") == 0) {
 		rc->type = REALIP_PROXY_PROTO;
-		cfg_warn(n,
-			 "real_ip_header proxy_protocol: lbd has no \"listen ... proxy_protocol\" "
-			 "yet, the client address is never taken from it");
 	} else {
 		rc->type = REALIP_HEADER;
 		rc->header = pool_strndup(b->pool, v, strlen(v));

@@ -53,6 +53,12 @@ static const char *const svar_names[SV_COUNT] = {
 	[SV_SSL_PREREAD_SERVER_NAME] = "ssl_preread_server_name",
 	[SV_SSL_PREREAD_ALPN_PROTOCOLS] = "ssl_preread_alpn_protocols",
 	[SV_SSL_PREREAD_PROTOCOL] = "ssl_preread_protocol",
+	[SV_PROXY_PROTOCOL_ADDR] = "proxy_protocol_addr",
+	[SV_PROXY_PROTOCOL_PORT] = "proxy_protocol_port",
+	[SV_PROXY_PROTOCOL_SERVER_ADDR] = "proxy_protocol_server_addr",
+	[SV_PROXY_PROTOCOL_SERVER_PORT] = "proxy_protocol_server_port",
+	[SV_REALIP_REMOTE_ADDR] = "realip_remote_addr",
+	[SV_REALIP_REMOTE_PORT] = "realip_remote_port",
 };
 
 static void ssrv_unset(struct stream_srv *s)
@@ -67,6 +73,7 @@ static void ssrv_unset(struct stream_srv *s)
 	s->preread_timeout = CFG_UNSET;
 	s->preread_size = CFG_UNSET;
 	s->proxy_protocol = CFG_UNSET;
+	s->pp_timeout = CFG_UNSET;
 	s->half_close = CFG_UNSET;
 	s->kernel_splice = CFG_UNSET;
 }
@@ -254,8 +261,9 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 			l->ipv6only = 1;
 		} else if (strcmp(a, "ipv6only=off") == 0) {
 			l->ipv6only = 0;
-		} else if (strcmp(a, "ssl") == 0 || strcmp(a, "udp") == 0 ||
-			   strcmp(a, "proxy_protocol") == 0) {
+		} else if (strcmp(a, "proxy_protocol") == 0) {
+			l->proxy_protocol = true; /* PROXY header first (pproto.c) */
+		} else if (strcmp(a, "ssl") == 0 || strcmp(a, "udp") == 0) {
 			return cfg_fail(b, n,
 					"the \"%s\" parameter of a stream \"listen\" is not "
 					"supported by this lbd build yet",
@@ -604,6 +612,15 @@ static int set_noop(struct build *b, struct cfg_node *n, struct scope *s, const 
 	return 0;
 }
 
+/* set_real_ip_from - nginx's stream realip: who may name the client in a
+ * PROXY header (the list and its checks are http's, cfg_realip.c). */
+static int set_real_ip_from(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d)
+{
+	(void)d;
+	return cfg_realip_from(b, n, &s->ssrv->realip);
+}
+
 #define SS(f) B_SSRV, offsetof(struct stream_srv, f)
 #define C_SS  (C_STREAM | C_SSRV)
 
@@ -626,6 +643,8 @@ const struct dir cfg_stream_dirs[] = {
 	{"preread_timeout", C_SS, 1, 1, false, set_msec, SS(preread_timeout)},
 	{"preread_buffer_size", C_SS, 1, 1, false, set_size, SS(preread_size)},
 	{"proxy_protocol", C_SS, 1, 1, false, set_flag, SS(proxy_protocol)},
+	{"proxy_protocol_timeout", C_SS, 1, 1, false, set_msec, SS(pp_timeout)},
+	{"set_real_ip_from", C_SS, 1, 1, false, set_real_ip_from, B_NONE, 0},
 	{"proxy_half_close", C_SS, 1, 1, false, set_flag, SS(half_close)},
 	{"kernel_splice", C_SS, 1, 1, false, set_flag, SS(kernel_splice)},
 	{"tcp_nodelay", C_SS, 1, 1, false, set_noop, B_NONE, 0},
@@ -740,6 +759,11 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 		SMERGE(preread_timeout, 30000);
 		SMERGE(preread_size, 16384);
 		SMERGE(proxy_protocol, 0);
+		SMERGE(pp_timeout, 30000);
+		if (!srv->realip.from) {
+			srv->realip.from = st->defaults.realip.from;
+			srv->realip.nfrom = st->defaults.realip.nfrom;
+		}
 		SMERGE(half_close, 0);
 		SMERGE(kernel_splice, 1);
 		if (!srv->alog_set) {

@@ -37,6 +37,7 @@
 #include "limit.h"
 #include "log.h"
 #include "pbuf.h"
+#include "pproto.h"
 #include "range.h"
 #include "realip.h"
 #include "stats.h"
@@ -544,6 +545,8 @@ static void conn_free(void *arg)
 	pool_destroy(&c->pool);
 	if (c->cfg)
 		cfg_unref(c->cfg);
+	if (!c->h2s)
+		free(c->pp);
 	free(c);
 }
 
@@ -749,6 +752,12 @@ static void tls_step(struct conn *c)
 void http_conn_run(struct conn *c)
 {
 	switch (c->state) {
+	case CS_PROXY_PROTO:
+		if (c->readable && pproto_http_read(c)) {
+			c->state = c->lg->ssl ? CS_TLS_HANDSHAKE : CS_READ_HEAD;
+			http_conn_run(c);
+		}
+		break;
 	case CS_TLS_HANDSHAKE:
 		if (c->readable || c->writable)
 			tls_step(c);
@@ -874,6 +883,8 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 	c->req.body_fd = -1;
 	pool_init(&c->pool, 4096);
 	c->state = lg->ssl ? CS_TLS_HANDSHAKE : CS_READ_HEAD;
+	if (unlikely(lg->proxy_protocol))
+		c->state = CS_PROXY_PROTO;
 	c->next = w->conns;
 	if (w->conns)
 		w->conns->prev = c;
@@ -937,6 +948,7 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
 	c->lg = p->lg;
 	c->peer = p->peer;
 	c->peerlen = p->peerlen;
+	c->pp = p->pp; /* borrowed: the connection outlives its streams */
 	conn_local(p);
 	c->local = p->local;
 	c->locallen = p->locallen;
@@ -2360,7 +2372,8 @@ static int reclaim_slow_heads(struct worker *w, int max)
 		c = c->next;
 	for (; c && n < max; c = prev) {
 		prev = c->prev;
-		if (c->state != CS_READ_HEAD && c->state != CS_TLS_HANDSHAKE)
+		if (c->state != CS_READ_HEAD && c->state != CS_TLS_HANDSHAKE &&
+		    c->state != CS_PROXY_PROTO)
 			continue;
 		if (head_age(c, now) < HTTP_SLOW_HEAD_MS)
 			continue;

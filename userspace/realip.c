@@ -17,6 +17,7 @@
 #include "http-t.h"
 #include "http.h"
 #include "log.h"
+#include "pproto.h"
 #include "realip.h"
 
 /* struct realip_state - a request whose peer was replaced: the TCP peer,
@@ -231,12 +232,17 @@ bool realip_apply(struct conn *c, const struct cfg_loc *l)
 		want = (struct lstr){rc->header, rc->header_len};
 		break;
 	case REALIP_PROXY_PROTO:
-		return false; /* no listener speaks PROXY protocol: nginx declines too */
+		/* the PROXY header's client; none (or UNKNOWN/LOCAL): declined */
+		if (!c->pp)
+			return false;
+		vals[n++] = (struct lstr){c->pp->src, c->pp->src_len};
+		want = (struct lstr){NULL, 0};
+		break;
 	default:
 		want = LSTR("X-Real-IP");
 		break;
 	}
-	for (size_t i = 0; i < r->h1.nheaders; i++) {
+	for (size_t i = 0; rc->type != REALIP_PROXY_PROTO && i < r->h1.nheaders; i++) {
 		const struct h1_header *h = &r->h1.headers[i];
 		struct lstr name = {h->name.p, h->name.len};
 
@@ -253,6 +259,10 @@ bool realip_apply(struct conn *c, const struct cfg_loc *l)
 	memcpy(&ss, &c->peer, sizeof(ss));
 	if (!realip_find(&ss, &sl, vals, n, rc->from, rc->nfrom, rc->recursive == 1))
 		return false;
+	if (rc->type == REALIP_PROXY_PROTO && ss.ss_family == AF_INET) /* its port, as nginx */
+		((struct sockaddr_in *)&ss)->sin_port = htons(c->pp->src_port);
+	else if (rc->type == REALIP_PROXY_PROTO)
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(c->pp->src_port);
 	st = pool_alloc(&c->pool, sizeof(*st));
 	if (!st)
 		return false; /* no memory: this request keeps the TCP peer */

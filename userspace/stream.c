@@ -3,6 +3,11 @@
  * Stream sessions (see include/stream.h). One session per accepted
  * connection, owned by the worker thread that accepted it:
  *
+ *	PPROTO     (`listen ... proxy_protocol`) read the PROXY header, bounded
+ *	           by proxy_protocol_timeout; with set_real_ip_from trusting
+ *	           the peer, its client becomes the session's ($remote_addr,
+ *	           the balancers' key, an upstream PROXY header), as nginx's
+ *	           stream realip module does
  *	PREREAD    (ssl_preread on) peek at the ClientHello, bounded in size
  *	           (preread_buffer_size) and time (preread_timeout)
  *	CONNECTING a non-blocking connect to the picked server, bounded by
@@ -33,7 +38,9 @@
 #include "ksplice.h"
 #include "lbd.h"
 #include "log.h"
+#include "pproto.h"
 #include "preread.h"
+#include "realip.h"
 #include "stream.h"
 #include "tunnel.h"
 #include "ups.h"
@@ -49,6 +56,7 @@ _Static_assert(PREREAD_BUFFER_MAX <= RELAY_BUF_SIZE, "a preread fits a relay buf
 
 enum sstate {
 	SS_PREREAD = 0, /* peeking at the ClientHello */
+	SS_PPROTO,	/* reading the PROXY header (before PREREAD) */
 	SS_CONNECTING,	/* connect() to a server in progress */
 	SS_TUNNEL,	/* bytes flow */
 };
@@ -80,8 +88,12 @@ struct sess {
 	size_t pp_len; /* PROXY header bytes sent ahead of the client's */
 	int status;
 	bool tun_on;
-	struct tunnel tun;
-	uint64_t kbytes[2]; /* bytes the kernel moved, read at the end */
+	bool have_pp;	   /* pp holds a PROXY header's addresses */
+	bool realip;	   /* peer is pp's client (set_real_ip_from); tcp_peer the peer */
+	struct tunnel tun; /* from here on: not cleared at accept */
+	struct pproto_info pp;
+	struct sockaddr_storage tcp_peer; /* $realip_remote_addr when realip */
+	uint64_t kbytes[2];		  /* bytes the kernel moved, read at the end */
 	struct sess *prev, *next;
 };
 
@@ -114,7 +126,7 @@ const struct cfg_listen *stream_listen_at(const struct cfg *cfg, int i)
 }
 
 struct stream_srv *stream_find_server(const struct cfg *cfg, const struct sockaddr_storage *addr,
-				      socklen_t len)
+				      socklen_t len, const struct cfg_listen **ls)
 {
 	const struct cfg_stream *st = cfg->stream;
 
@@ -122,8 +134,11 @@ struct stream_srv *stream_find_server(const struct cfg *cfg, const struct sockad
 		for (int j = 0; j < st->servers[k]->nlistens; j++) {
 			const struct cfg_listen *l = &st->servers[k]->listens[j];
 
-			if (l->addrlen == len && memcmp(&l->addr, addr, len) == 0)
+			if (l->addrlen == len && memcmp(&l->addr, addr, len) == 0) {
+				if (ls)
+					*ls = l;
 				return st->servers[k];
+			}
 		}
 	return NULL;
 }
@@ -311,6 +326,18 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 			out->len = strlen(s->pi.version);
 		}
 		return true;
+	case SV_PROXY_PROTOCOL_ADDR:
+	case SV_PROXY_PROTOCOL_PORT:
+	case SV_PROXY_PROTOCOL_SERVER_ADDR:
+	case SV_PROXY_PROTOCOL_SERVER_PORT:
+		return pproto_var(s->have_pp ? &s->pp : NULL, v - SV_PROXY_PROTOCOL_ADDR, tmp, out);
+	case SV_REALIP_REMOTE_ADDR:
+		n = addr_text(s->realip ? &s->tcp_peer : &s->peer, tmp, cap, &port);
+		break;
+	case SV_REALIP_REMOTE_PORT:
+		addr_text(s->realip ? &s->tcp_peer : &s->peer, tmp, cap, &port);
+		n = (size_t)snprintf(tmp, cap, "%d", port);
+		break;
 	default:
 		return false;
 	}
@@ -653,6 +680,14 @@ static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
 
 	(void)loop;
 	switch (s->state) {
+	case SS_PPROTO:
+		log_emit(s->srv->error_log, LOG_INFO,
+			 "*%llu client timed out (110: Connection timed out) while reading PROXY "
+			 "protocol, client: %s, server: %s",
+			 (unsigned long long)s->number, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)));
+		finalize(s, 200);
+		return;
 	case SS_PREREAD:
 		/* nginx goes on with what it has */
 		preread_done(s);
@@ -810,6 +845,73 @@ static void preread(struct sess *s)
 	pick_connect(s);
 }
 
+/* begin - the client's bytes are next: ssl_preread, or straight to an
+ * upstream. */
+static void begin(struct sess *s)
+{
+	if (s->srv->preread) {
+		s->pbuf = (uint8_t *)worker_relay_get(s->w);
+		if (!s->pbuf) {
+			finalize(s, 500);
+			return;
+		}
+		s->state = SS_PREREAD;
+		ev_timer_start(&s->w->loop, &s->timer, s->srv->preread_timeout);
+		preread(s);
+		return;
+	}
+	pick_connect(s);
+}
+
+/* pp_realip - nginx's stream realip: a trusted peer's PROXY header names
+ * the client, port included. */
+static void pp_realip(struct sess *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+
+	if (!s->srv->realip.from ||
+	    !realip_trusted(&s->peer, s->srv->realip.from, s->srv->realip.nfrom))
+		return;
+	if (!realip_parse_addr(s->pp.src, s->pp.src_len, &ss, &sl))
+		return;
+	if (ss.ss_family == AF_INET)
+		((struct sockaddr_in *)&ss)->sin_port = htons(s->pp.src_port);
+	else
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons(s->pp.src_port);
+	s->tcp_peer = s->peer;
+	s->realip = true;
+	s->peer = ss;
+	s->peerlen = sl;
+}
+
+/* pp_read - read the PROXY header (HUP: the client is gone or going). A
+ * broken one is logged at error, a client gone first at info; either ends
+ * the session with status 400 (logged), as nginx. */
+static void pp_read(struct sess *s, bool hup)
+{
+	char msg[256], c[64], sv[80];
+	enum pproto_rc rc = pproto_read(s->cfd, &s->pp, msg, sizeof(msg));
+
+	if (rc == PPROTO_AGAIN && !hup)
+		return;
+	if (rc == PPROTO_OK) {
+		ev_timer_stop(&s->w->loop, &s->timer);
+		s->have_pp = s->pp.has_addr;
+		if (s->have_pp)
+			pp_realip(s);
+		begin(s);
+		return;
+	}
+	if (rc == PPROTO_AGAIN || rc == PPROTO_CLOSED)
+		snprintf(msg, sizeof(msg), "client closed connection");
+	log_emit(s->srv->error_log, rc == PPROTO_AGAIN || rc == PPROTO_CLOSED ? LOG_INFO : LOG_ERR,
+		 "*%llu %s while reading PROXY protocol, client: %s, server: %s",
+		 (unsigned long long)s->number, msg, client_text(s, c, sizeof(c)),
+		 server_text(s, sv, sizeof(sv)));
+	finalize(s, 400);
+}
+
 static void client_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 {
 	struct sess *s = io->data;
@@ -819,13 +921,15 @@ static void client_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		s->c_rd = true;
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		s->c_wr = true;
-	if (s->state == SS_PREREAD && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+	if (s->state == SS_PPROTO && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+		pp_read(s, ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
+	else if (s->state == SS_PREREAD && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		preread(s);
 	else if (s->state == SS_TUNNEL)
 		drive(s);
 }
 
-void stream_accept(struct worker *w, int fd, struct stream_srv *srv,
+void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struct cfg_listen *ls,
 		   const struct sockaddr_storage *peer, socklen_t peerlen)
 {
 	struct sess *s;
@@ -870,18 +974,13 @@ void stream_accept(struct worker *w, int fd, struct stream_srv *srv,
 		finalize(s, 500);
 		return;
 	}
-	if (srv->preread) {
-		s->pbuf = (uint8_t *)worker_relay_get(w);
-		if (!s->pbuf) {
-			finalize(s, 500);
-			return;
-		}
-		s->state = SS_PREREAD;
-		ev_timer_start(&w->loop, &s->timer, srv->preread_timeout);
-		preread(s);
+	if (unlikely(ls->proxy_protocol)) {
+		s->state = SS_PPROTO;
+		ev_timer_start(&w->loop, &s->timer, srv->pp_timeout);
+		pp_read(s, false);
 		return;
 	}
-	pick_connect(s);
+	begin(s);
 }
 
 void stream_worker_fini(void)

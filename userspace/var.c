@@ -32,6 +32,7 @@
 #include "cache.h"
 #include "http.h"
 #include "limit.h"
+#include "pproto.h"
 #include "realip.h"
 #include "tls.h"
 #include "var.h"
@@ -707,6 +708,37 @@ static int vg_realip_remote_port(struct conn *c, struct lstr *out)
 	return var_port(c, out, realip_orig(c, &sl));
 }
 
+/* $proxy_protocol_addr, _port, _server_addr, _server_port (pproto.c) */
+static int vg_pp(struct conn *c, struct lstr *out, int which)
+{
+	char tmp[8];
+	struct lstr v;
+
+	if (!pproto_var(c->pp, which, tmp, &v))
+		return VAR_NOT_FOUND;
+	return which & 1 ? var_copy(c, out, v.p, v.len) : var_set(out, v.p, v.len);
+}
+
+static int vg_pp_addr(struct conn *c, struct lstr *out)
+{
+	return vg_pp(c, out, 0);
+}
+
+static int vg_pp_port(struct conn *c, struct lstr *out)
+{
+	return vg_pp(c, out, 1);
+}
+
+static int vg_pp_server_addr(struct conn *c, struct lstr *out)
+{
+	return vg_pp(c, out, 2);
+}
+
+static int vg_pp_server_port(struct conn *c, struct lstr *out)
+{
+	return vg_pp(c, out, 3);
+}
+
 static int vg_binary_remote_addr(struct conn *c, struct lstr *out)
 {
 	if (c->peer.ss_family == AF_INET)
@@ -1173,6 +1205,10 @@ static const struct var_def var_builtins[] = {
 	{"proxy_add_x_forwarded_for", vg_proxy_add_xff},
 	{"proxy_host", vg_proxy_host},
 	{"proxy_port", vg_proxy_port},
+	{"proxy_protocol_addr", vg_pp_addr},
+	{"proxy_protocol_port", vg_pp_port},
+	{"proxy_protocol_server_addr", vg_pp_server_addr},
+	{"proxy_protocol_server_port", vg_pp_server_port},
 	{"query_string", vg_args},
 	{"realip_remote_addr", vg_realip_remote_addr},
 	{"realip_remote_port", vg_realip_remote_port},

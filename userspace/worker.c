@@ -391,10 +391,12 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			return;
 		}
 		if (!lg) {
-			struct stream_srv *ss = stream_find_server(w->cfg, &l->addr, l->addrlen);
+			const struct cfg_listen *sl;
+			struct stream_srv *ss =
+				stream_find_server(w->cfg, &l->addr, l->addrlen, &sl);
 
 			if (ss)
-				stream_accept(w, fd, ss, &peer, pl);
+				stream_accept(w, fd, ss, sl, &peer, pl);
 			else
 				close(fd);
 			continue;

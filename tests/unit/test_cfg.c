@@ -320,6 +320,28 @@ Test(cfg, listen_groups_and_default_server)
 	cleanup();
 }
 
+/* `proxy_protocol` belongs to the address, as in nginx 1.22: one listen
+ * of it saying so is enough, whatever the server. */
+Test(cfg, listen_proxy_protocol_per_address)
+{
+	char err[1024];
+	struct cfg *c = load_text(
+		HTTP_HEAD "server { listen 127.0.0.1:8080; server_name a.test; }\n"
+			  "server { listen 127.0.0.1:8080 proxy_protocol; server_name b.test; }\n"
+			  "server { listen 127.0.0.1:8081 proxy_protocol http2; }\n"
+			  "server { listen 127.0.0.1:8082; server_name d.test; }\n"
+			  "}\n",
+		err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->http->nlgroups, 3);
+	cr_expect(c->http->lgroups[0].proxy_protocol);
+	cr_expect(c->http->lgroups[1].proxy_protocol);
+	cr_expect_not(c->http->lgroups[2].proxy_protocol);
+	cfg_unref(c);
+	cleanup();
+}
+
 Test(cfg, locations_classified_longest_prefix_first)
 {
 	char err[1024];

@@ -74,7 +74,7 @@ Test(cfg_stream, full_block)
 	/* the listen addresses, for the workers */
 	cr_assert_not_null(stream_listen_at(c, 1));
 	cr_assert_null(stream_listen_at(c, 2));
-	cr_assert_eq(stream_find_server(c, &s2->listens[0].addr, s2->listens[0].addrlen), s2);
+	cr_assert_eq(stream_find_server(c, &s2->listens[0].addr, s2->listens[0].addrlen, NULL), s2);
 	/* map lookups */
 	const struct stream_map *m = st->maps;
 	const struct map_entry *e = map_match(m->m, "B.TEST", 6);
@@ -82,6 +82,39 @@ Test(cfg_stream, full_block)
 	cr_assert_not_null(e);
 	cr_assert_str_eq(e->value.parts[0].str, "127.0.0.1:9000");
 	cr_assert_null(map_match(m->m, "c.test", 6));
+	cfg_unref(c);
+}
+
+/* `listen ... proxy_protocol`: per listen; proxy_protocol_timeout and
+ * set_real_ip_from inherited from stream {}. */
+Test(cfg_stream, listen_proxy_protocol)
+{
+	static const char text[] =
+		HEAD "stream {\n"
+		     "  set_real_ip_from 10.0.0.0/8;\n"
+		     "  proxy_protocol_timeout 5s;\n"
+		     "  server { listen 127.0.0.1:7001 proxy_protocol; listen 127.0.0.1:7003;"
+		     " proxy_pass 127.0.0.1:1; }\n"
+		     "  server { listen 7002; proxy_pass 127.0.0.1:1; set_real_ip_from ::1;"
+		     " proxy_protocol_timeout 1s; }\n"
+		     "}\n";
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct, text, err, sizeof(err));
+	const struct stream_srv *s1, *s2;
+	const struct cfg_listen *ls = NULL;
+
+	cr_assert_not_null(c, "%s", err);
+	s1 = c->stream->servers[0], s2 = c->stream->servers[1];
+	cr_assert(s1->listens[0].proxy_protocol);
+	cr_assert_not(s1->listens[1].proxy_protocol);
+	cr_assert_eq(stream_find_server(c, &s1->listens[1].addr, s1->listens[1].addrlen, &ls), s1);
+	cr_assert_eq(ls, &s1->listens[1]);
+	cr_assert_eq(s1->pp_timeout, 5000);
+	cr_assert_eq(s2->pp_timeout, 1000);
+	cr_assert_eq(s1->realip.nfrom, 1);
+	cr_assert_eq(s1->realip.from[0].family, AF_INET);
+	cr_assert_eq(s2->realip.nfrom, 1);
+	cr_assert_eq(s2->realip.from[0].family, AF_INET6);
 	cfg_unref(c);
 }
 
@@ -117,6 +150,10 @@ static const struct bad bads[] = {
 	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_set_header a b; }\n",
 	 "\"proxy_set_header\" directive is not allowed here", 3},
 	{"location / { }\n", "\"location\" directive is not allowed here", 3},
+	{"server { listen 1 proxy_protocol; proxy_pass 127.0.0.1:1; set_real_ip_from nowhere; }\n",
+	 "host not found in set_real_ip_from \"nowhere\"", 3},
+	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_protocol_timeout x; }\n",
+	 "invalid value \"x\" in \"proxy_protocol_timeout\" directive", 3},
 	{"upstream u {\nhash $remote_addr;\nserver 127.0.0.1:1 backup;\n}\n",
 	 "balancing method does not support parameter \"backup\"", 5},
 };
