@@ -150,6 +150,9 @@ struct http_req {
 	char up_resp_time[64];			 /* $upstream_response_time */
 	char up_conn_time[64];			 /* $upstream_connect_time */
 	char up_hdr_time[64];			 /* $upstream_header_time */
+	char up_resp_len[96];			 /* $upstream_response_length */
+	char up_bytes_rx[96];			 /* $upstream_bytes_received */
+	char up_bytes_tx[96];			 /* $upstream_bytes_sent */
 	struct h1_header hdrs[HTTP_MAX_HEADERS]; /* header views */
 };
 

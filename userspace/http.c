@@ -930,7 +930,8 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
 		memset(c, 0, offsetof(struct conn, req) + offsetof(struct http_req, up_addrs));
 		memset(&c->req + 1, 0, sizeof(*c) - offsetof(struct conn, req) - sizeof(c->req));
 		c->req.up_addrs[0] = c->req.up_status[0] = c->req.up_resp_time[0] =
-			c->req.up_conn_time[0] = c->req.up_hdr_time[0] = '\0';
+			c->req.up_conn_time[0] = c->req.up_hdr_time[0] = c->req.up_resp_len[0] =
+				c->req.up_bytes_rx[0] = c->req.up_bytes_tx[0] = '\0';
 		c->in = (struct buf){.data = in.data, .cap = in.cap};
 		c->out = (struct buf){.data = out.data, .cap = out.cap};
 		c->pool = pool;
@@ -1913,7 +1914,8 @@ static void reset_request(struct conn *c)
 	pool_reset(&c->pool);
 	memset(r, 0, offsetof(struct http_req, up_addrs));
 	r->up_addrs[0] = r->up_status[0] = r->up_resp_time[0] = r->up_conn_time[0] =
-		r->up_hdr_time[0] = '\0';
+		r->up_hdr_time[0] = r->up_resp_len[0] = r->up_bytes_rx[0] = r->up_bytes_tx[0] =
+			'\0';
 	r->body_fd = -1;
 	r->uri_changes = HTTP_MAX_URI_CHANGES + 1;
 	c->close_after = false;

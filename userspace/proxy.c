@@ -73,6 +73,9 @@ struct uconn {
 	bool readable, writable; /* edge-triggered readiness */
 	bool reused;		 /* came from the idle pool */
 	bool sent_any;		 /* some request byte reached the socket */
+	uint64_t rx, tx;	 /* this try's bytes from and to the upstream */
+	size_t head_bytes;	 /* ... of them the response head */
+	bool conn_timed;	 /* this try's $upstream_connect_time is in */
 	bool keepalive;		 /* may return to the pool after this response */
 	int last_status;	 /* 502/504 of the last failed try, 0 before any */
 	int requests;		 /* requests served on this connection */
@@ -212,6 +215,22 @@ static void append_str(char *dst, size_t dstlen, const char *s)
 		*p++ = ' ';
 	}
 	memcpy(p, s, n + 1);
+}
+
+/* try_bytes - the try's $upstream_response_length (body bytes, when USED),
+ * $upstream_bytes_received and $upstream_bytes_sent, one more entry each. */
+static void try_bytes(struct uconn *u, bool used)
+{
+	struct http_req *r = &u->c->req;
+	char n[24];
+
+	/* a body counts once relayed: a try left for the next has 0 (nginx) */
+	n[lbd_u64toa(n, used && u->rx > u->head_bytes ? u->rx - u->head_bytes : 0)] = '\0';
+	append_str(r->up_resp_len, sizeof(r->up_resp_len), n);
+	n[lbd_u64toa(n, u->rx)] = '\0';
+	append_str(r->up_bytes_rx, sizeof(r->up_bytes_rx), n);
+	n[lbd_u64toa(n, u->tx)] = '\0';
+	append_str(r->up_bytes_tx, sizeof(r->up_bytes_tx), n);
 }
 
 static bool method_idempotent(struct lstr m)
@@ -744,20 +763,28 @@ static void connect_next(struct uconn *u)
 	if (!s && !u->last_status && queue_wait(u, u->ctx.now_ms))
 		return;
 	queue_leave(u);
-	if (!s && u->last_status) {
-		up_fail_final(u, u->last_status);
-		return;
-	}
 	if (!s) {
-		if (!c->req.up_addrs[0]) {
-			up_log(u, LOG_ERR, "no live upstreams while connecting to upstream");
-			append_str(c->req.up_addrs, sizeof(c->req.up_addrs), u->g->name);
-		}
-		up_fail_final(u, 502);
+		/* logged, and a try of its own in the $upstream_* lists (the
+		 * block's name, 502, no times), on any try, as nginx */
+		struct http_req *r = &c->req;
+
+		up_log(u, LOG_ERR, "no live upstreams while connecting to upstream");
+		append_str(r->up_addrs, sizeof(r->up_addrs), u->g->name);
+		append_str(r->up_status, sizeof(r->up_status), "502");
+		append_str(r->up_resp_time, sizeof(r->up_resp_time), "0.000");
+		append_str(r->up_conn_time, sizeof(r->up_conn_time), "-");
+		append_str(r->up_hdr_time, sizeof(r->up_hdr_time), "-");
+		append_str(r->up_resp_len, sizeof(r->up_resp_len), "0");
+		append_str(r->up_bytes_rx, sizeof(r->up_bytes_rx), "0");
+		append_str(r->up_bytes_tx, sizeof(r->up_bytes_tx), "0");
+		up_fail_final(u, u->last_status ? u->last_status : 502);
 		return;
 	}
 	u->srv = s;
 	u->try_us = lbd_now_us();
+	u->rx = u->tx = 0;
+	u->head_bytes = 0;
+	u->conn_timed = false;
 	u->head_off = 0;
 	u->body_off = 0;
 	u->sent_any = false;
@@ -795,6 +822,9 @@ static void connect_next(struct uconn *u)
 			u->reused = true;
 			u->writable = true;
 			u->state = US_SENDING;
+			u->rx = u->tx = 0;
+			u->head_bytes = 0;
+			u->conn_timed = true;
 			fmt_ms(c->req.up_conn_time, sizeof(c->req.up_conn_time), 0);
 			up_queue(u);
 			return;
@@ -839,15 +869,24 @@ static void up_next(struct uconn *u, int why)
 	bool stale_keepalive = u->reused && !u->sent_any && why == NU_ERROR;
 	bool retry;
 
-	if (c->req.up_status[0] || u->state != US_RELAY)
+	/* the try's entries in the $upstream_* lists, as nginx's: a try
+	 * without an answer has 502/504 and "-" for the times it lacks */
+	if (!u->head_bytes) {
 		append_str(c->req.up_status, sizeof(c->req.up_status),
 			   why == NU_TIMEOUT ? "504" : "502");
+		append_str(c->req.up_hdr_time, sizeof(c->req.up_hdr_time), "-");
+	}
+	if (!u->conn_timed)
+		append_str(c->req.up_conn_time, sizeof(c->req.up_conn_time), "-");
 	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), lbd_now_us() - u->try_us);
+	try_bytes(u, false);
 	up_close_fd(u);
 	if (u->srv) {
 		/* A cached connection the upstream had closed is not the
 		 * server's fault (nginx retries it too). */
-		ups_release_server(u->srv, !stale_keepalive, now);
+		/* nor are http_403 and http_404 (nginx: never unsuccessful) */
+		ups_release_server(
+			u->srv, !stale_keepalive && why != NU_HTTP_403 && why != NU_HTTP_404, now);
 		if (stale_keepalive) {
 			/* let the same server be picked again on a new connection */
 			u->ctx.tried[u->srv->index / 64] &= ~(UINT64_C(1) << (u->srv->index % 64));
@@ -860,6 +899,9 @@ static void up_next(struct uconn *u, int why)
 	    !(l->proxy_next_upstream & NU_NON_IDEMPOTENT))
 		retry = false;
 	if (u->sent_any && c->req.rbody) /* the body sent is gone: nginx does not retry */
+		retry = false;
+	/* every server tried (nginx's peer.tries = the servers): no retry */
+	if (u->ctx.tries >= u->g->nservers)
 		retry = false;
 	if (stale_keepalive)
 		retry = true;
@@ -875,7 +917,9 @@ static void up_next(struct uconn *u, int why)
 	c->req.up = NULL;
 	u->c = NULL;
 	up_destroy(u);
-	http_finalize(c, status);
+	/* no more tries: a stale cache entry if proxy_cache_use_stale says */
+	if (!cache_serve_stale(c, status == 504 ? CACHE_STALE_TIMEOUT : CACHE_STALE_ERROR))
+		http_finalize(c, status);
 }
 
 /* ---- sending ------------------------------------------------------------------------ */
@@ -934,12 +978,15 @@ static void up_send(struct uconn *u)
 		}
 		if (n) {
 			w = writev(u->io.fd, iov, n);
+			if (w > 0)
+				u->tx += (uint64_t)w;
 		} else if (body && r->body_fd >= 0 && u->body_off < r->body_received) {
 			off_t off = (off_t)u->body_off;
 
 			w = sendfile(u->io.fd, r->body_fd, &off,
 				     (size_t)LBD_MIN(r->body_received - u->body_off, 1 << 20));
 			if (w > 0) {
+				u->tx += (uint64_t)w;
 				u->body_off += (size_t)w;
 				u->sent_any = true;
 				continue;
@@ -1256,6 +1303,7 @@ static void process_head(struct uconn *u, size_t n)
 	size_t last_ct = SIZE_MAX; /* nginx keeps the last Content-Type only */
 	char st[8];
 
+	u->head_bytes = n;
 	st[lbd_u64toa(st, (uint64_t)resp->status)] = '\0';
 	append_str(r->up_status, sizeof(r->up_status), st);
 	fmt_ms(r->up_hdr_time, sizeof(r->up_hdr_time), lbd_now_us() - u->try_us);
@@ -1505,6 +1553,8 @@ static void up_read_head(struct uconn *u)
 			return;
 		}
 		n = recv(u->io.fd, u->rbuf + u->rend, limit - u->rend, 0);
+		if (n > 0)
+			u->rx += (uint64_t)n;
 		if (n == 0) {
 			up_log(u, LOG_ERR,
 			       "upstream prematurely closed connection while reading response header from upstream");
@@ -1773,6 +1823,7 @@ static void finish(struct uconn *u)
 
 	cache_store_end(c, true);
 	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
+	try_bytes(u, true);
 	if (u->srv)
 		account(u->srv, u->resp.status, us);
 	up_release(u, false);
@@ -1835,6 +1886,9 @@ static void relay(struct uconn *u)
 			return;
 		}
 		ssize_t n = recv(u->io.fd, u->rbuf, RELAY_BUF_SIZE, 0);
+
+		if (n > 0)
+			u->rx += (uint64_t)n;
 
 		if (n == -1) {
 			if (errno == EINTR)
@@ -1919,6 +1973,7 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			up_next(u, NU_ERROR);
 			break;
 		}
+		u->conn_timed = true;
 		fmt_ms(u->c->req.up_conn_time, sizeof(u->c->req.up_conn_time),
 		       lbd_now_us() - u->try_us);
 		ev_timer_stop(&u->w->loop, &u->timer);

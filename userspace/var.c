@@ -1015,6 +1015,21 @@ static int vg_upstream_response_time(struct conn *c, struct lstr *out)
 	return var_up_str(c->req.up_resp_time, out);
 }
 
+static int vg_upstream_response_length(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_resp_len, out);
+}
+
+static int vg_upstream_bytes_received(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_bytes_rx, out);
+}
+
+static int vg_upstream_bytes_sent(struct conn *c, struct lstr *out)
+{
+	return var_up_str(c->req.up_bytes_tx, out);
+}
+
 static int vg_upstream_connect_time(struct conn *c, struct lstr *out)
 {
 	return var_up_str(c->req.up_conn_time, out);
@@ -1235,10 +1250,13 @@ static const struct var_def var_builtins[] = {
 	{"time_iso8601", vg_time_iso8601},
 	{"time_local", vg_time_local},
 	{"upstream_addr", vg_upstream_addr},
+	{"upstream_bytes_received", vg_upstream_bytes_received},
+	{"upstream_bytes_sent", vg_upstream_bytes_sent},
 	{"upstream_cache_status", vg_upstream_cache_status},
 	{"upstream_connect_time", vg_upstream_connect_time},
 	{"upstream_header_time", vg_upstream_header_time},
 	{"upstream_response_time", vg_upstream_response_time},
+	{"upstream_response_length", vg_upstream_response_length},
 	{"upstream_status", vg_upstream_status},
 	{"uri", vg_uri},
 };

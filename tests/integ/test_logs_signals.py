@@ -230,3 +230,50 @@ def test_signal_flag_reload(t):
     wait_for(lambda: p.get('/new/x').backend == 'b2', timeout=10,
              what='-s reload to take effect')
     assert p.get('/').backend == 'b1'
+
+
+def test_upstream_variables_per_try(t):
+    """$upstream_* list one entry per try as nginx's (", "-separated): a
+    refused connect has 502 and "-" for the times it lacks, a try passed
+    over by proxy_next_upstream http_404 has its status and 0 body bytes, a
+    retry finding no live server names the upstream block, a single
+    server is tried once; http_404 is never a failure (the server stays
+    up for the next request). $upstream_response_length,
+    $upstream_bytes_received and $upstream_bytes_sent count the tries'
+    bytes."""
+    import re
+    import time
+    b = t.backend('b')
+    b2 = t.backend('b2')
+    dead = t.dead_port()
+    p = t.proxy("""
+log_format u '$upstream_addr|$upstream_status|$upstream_response_time|$upstream_connect_time|$upstream_header_time|$upstream_response_length|$upstream_bytes_received|$upstream_bytes_sent|$status';
+upstream two { server 127.0.0.1:%d; server 127.0.0.1:{b}; }
+upstream three { server 127.0.0.1:{b}; server 127.0.0.1:{b2}; }
+upstream none { server 127.0.0.1:%d; }
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/u.log u;
+    location /t/ { proxy_pass http://two/; proxy_next_upstream error http_404; }
+    location /h/ { proxy_pass http://three/; proxy_next_upstream error http_404; }
+    location /n/ { proxy_pass http://none/; }
+}""" % (dead, dead), b=b, b2=b2)
+    for path in ['/t/size/5', '/t/status/404', '/n/x', '/n/x', '/t/size/5', '/h/status/404',
+                 '/t/size/5']:
+        p.get(path)
+
+    def lines():
+        text = p.read('logs', 'u.log')
+        ls = text.splitlines()
+        return ls if len(ls) >= 7 else None
+    ls = wait_for(lines, timeout=5, what='7 access log lines')
+    got = [re.sub(r'127\.0\.0\.1:\d+', 'A', re.sub(r'\d+\.\d{3}', 'T', x)) for x in ls]
+    assert got == [
+        'A, A|502, 200|T, T|-, T|-, T|0, 5|0, 176|0, 54|200',
+        'A, two|404, 502|T, T|T, -|T, -|0, 0|564, 0|58, 0|502',
+        'A|502|T|-|-|0|0|0|502',
+        'A|502|T|-|-|0|0|0|502',
+        'A|200|T|T|T|5|176|54|200',
+        'A, A|404, 404|T, T|T, T|T, T|0, 395|566, 568|60, 60|404',
+        'A|200|T|T|T|5|176|54|200',
+    ], got
