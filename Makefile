@@ -32,7 +32,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 $(WARN) -D_GNU_SOURCE -DLBD_VERSION='"$(VERSION)"' \
 	-Iinclude -Ibuild -I/usr/include/libnl3 -pthread -MMD -MP
-LDLIBS  := -lbpf -lelf -lnl-route-3 -lnl-3 -lz -lpcre2-8 -lssl -lcrypto -lnghttp2 -lpthread -lm
+LDLIBS  := -lbpf -lelf -lnl-route-3 -lnl-3 -lz -lpcre2-8 -lssl -lcrypto -lnghttp2 -lcrypt -lpthread -lm
 
 ifneq ($(SANITIZE),)
 CFLAGS  += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all

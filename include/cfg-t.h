@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "auth-t.h"
 #include "ban-t.h"
 #include "gzip-t.h"
 #include "cache-t.h"
@@ -281,6 +282,8 @@ struct cfg_loc {
 	struct access_rule *access; /* allow/deny in order */
 	int naccess;
 	bool access_set;
+	/* auth_basic*, satisfy, limit_except (cfg_auth.c, auth.c) */
+	struct auth_loc auth;
 
 	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
 	struct rl_loc rl;

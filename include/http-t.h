@@ -125,6 +125,7 @@ struct http_req {
 	uint64_t bytes_sent;	   /* $bytes_sent */
 	uint64_t request_length;   /* $request_length */
 	struct lstr resp_location; /* Location header for redirects */
+	struct lstr resp_www_auth; /* a 401's WWW-Authenticate value (auth.c) */
 	struct lstr resp_content_type;
 	struct lstr resp_content_range; /* a 416's Content-Range (range_send.c) */
 	struct range_set *rng;		/* multipart byteranges being sent, or NULL */

@@ -6,7 +6,7 @@ set -euo pipefail
 
 pkgs=(
 	build-essential clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
-	libssl-dev libpcre2-dev libnl-3-dev libnl-route-3-dev libnghttp2-dev
+	libssl-dev libpcre2-dev libnl-3-dev libnl-route-3-dev libnghttp2-dev libcrypt-dev
 	libcriterion-dev pkg-config iproute2 curl python3 socat
 	nginx-light haproxy wrk slowhttptest
 	nghttp2-client testssl.sh libnginx-mod-stream

@@ -616,6 +616,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
 	cfg_realip_init(&l->realip);
+	cfg_auth_init(&l->auth);
 	cfg_cache_init(&l->cache);
 }
 
@@ -1544,8 +1545,13 @@ static const struct dir dirs[] = {
 	{"http2_max_concurrent_pushes", C_HTTP | C_SRV, 1, 1, false, set_ignored, B_NONE, 0},
 	{"http2_push", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"http2_push_preload", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
-	{"allow", C_HSL, 1, 1, false, set_access, B_NONE, 0},
-	{"deny", C_HSL, 1, 1, false, set_access, B_NONE, 0},
+	{"allow", C_HSL | C_LMT, 1, 1, false, set_access, B_NONE, 0},
+	{"deny", C_HSL | C_LMT, 1, 1, false, set_access, B_NONE, 0},
+	/* auth_basic, satisfy, limit_except (cfg_auth.c) */
+	{"auth_basic", C_HSL | C_LMT, 1, 1, false, cfg_set_auth_basic, B_NONE, 0},
+	{"auth_basic_user_file", C_HSL | C_LMT, 1, 1, false, cfg_set_auth_user_file, B_NONE, 0},
+	{"satisfy", C_HSL, 1, 1, false, cfg_set_satisfy, B_NONE, 0},
+	{"limit_except", C_LOC, 1, ARGS_ANY, true, cfg_set_limit_except, B_NONE, 0},
 	{"access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
 	{"log_format", C_HTTP, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
 	{"map", C_HTTP, 2, 2, true, cfg_set_map, B_NONE, 0},
@@ -1908,6 +1914,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
+	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);
@@ -1918,6 +1925,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 static void merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc *p)
 {
 	merge_loc(b, l, p);
+	if (l->auth.lmt) /* limit_except's block inherits the location's settings */
+		merge_loc(b, l->auth.lmt, l);
 	/* a location's if: nginx's nameless location inside it, whose content
 	 * handler (proxy_pass, stub_status) stays the location's unless set */
 	for (int i = 0; i < l->nrewrites; i++) {

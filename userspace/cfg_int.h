@@ -26,6 +26,7 @@ enum {
 	C_SSRV = 1 << 8,   /* server {} of stream */
 	C_SUPS = 1 << 9,   /* upstream {} of stream */
 	C_SIF = 1 << 10,   /* if {} of a server (C_IF: of a location) */
+	C_LMT = 1 << 11,   /* limit_except {} of a location (cfg_auth.c) */
 };
 #define C_HSL (C_HTTP | C_SRV | C_LOC)
 #define C_SL  (C_SRV | C_LOC)
@@ -218,6 +219,15 @@ int cfg_set_real_ip_header(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d);
 void cfg_realip_init(struct realip_conf *rc);
 void cfg_realip_merge(struct realip_conf *rc, const struct realip_conf *p);
+
+/* cfg_auth.c: auth_basic, auth_basic_user_file, satisfy, limit_except */
+int cfg_set_auth_basic(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_auth_user_file(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_satisfy(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_limit_except(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_auth_init(struct auth_loc *a);
+void cfg_auth_merge(struct auth_loc *a, const struct auth_loc *p);
 
 /* cfg_tls.c: ssl_* directives */
 int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

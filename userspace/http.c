@@ -27,6 +27,7 @@
 #include <pcre2.h>
 
 #include "alog.h"
+#include "auth.h"
 #include "cache.h"
 #include "ban.h"
 #include "f2b.h"
@@ -360,6 +361,10 @@ int http_head_finish(struct conn *c, bool add_headers)
 	for (int i = 0; i < c->req.nxar_hdrs && !rc; i++)
 		rc = http_head_add(c, c->req.xar_hdrs[2 * i].p, c->req.xar_hdrs[2 * i].len,
 				   c->req.xar_hdrs[2 * i + 1].p, c->req.xar_hdrs[2 * i + 1].len);
+	/* auth_basic's challenge, also on an error_page answering the 401 */
+	if (!rc && c->req.status == 401 && c->req.resp_www_auth.len)
+		rc = http_head_add(c, "WWW-Authenticate", 16, c->req.resp_www_auth.p,
+				   c->req.resp_www_auth.len);
 	if (add_headers && !rc && http_expires_applies(c))
 		rc = head_expires(c, c->req.loc);
 	if (add_headers && l) {
@@ -1659,43 +1664,6 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 	return RWR_CONTINUE;
 }
 
-/* ---- access phase ---------------------------------------------------------------- */
-
-static bool access_allowed(const struct conn *c, const struct cfg_loc *l)
-{
-	const uint8_t *a = NULL;
-	int fam = c->peer.ss_family, alen = 0;
-	uint8_t mapped[4];
-
-	if (fam == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)&c->peer)->sin_addr;
-		alen = 4;
-	} else if (fam == AF_INET6) {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
-		alen = 16;
-		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
-			memcpy(mapped, a + 12, 4);
-			a = mapped;
-			alen = 4;
-			fam = AF_INET;
-		}
-	}
-	for (int i = 0; i < l->naccess; i++) {
-		const struct access_rule *r = &l->access[i];
-		bool m = r->all;
-
-		if (!m && r->family == fam && a) {
-			m = true;
-			for (int k = 0; k < alen; k++)
-				if ((a[k] & r->mask[k]) != r->addr[k])
-					m = false;
-		}
-		if (m)
-			return !r->deny;
-	}
-	return true;
-}
-
 /* ---- phases ---------------------------------------------------------------------- */
 
 /* delay_client_closed - the client went away while limit_req held its
@@ -1738,9 +1706,19 @@ static void run_access(struct conn *c)
 	struct http_req *r = &c->req;
 	struct cfg_loc *l = r->loc;
 
-	if (!access_allowed(c, l)) {
-		http_log(c, NULL, LOG_ERR, "access forbidden by rule");
-		http_finalize(c, 403);
+	int st = auth_access(c, l); /* allow/deny, auth_basic, satisfy (auth.c) */
+
+	if (st) {
+		/* nginx discards the body and keeps the connection: done here for
+		 * a body already read in whole; any other closes after the answer */
+		if (r->body_kind == BODY_LENGTH && !r->body_done && !c->h2s &&
+		    c->in.end - c->in.start >= r->content_length) {
+			c->in.start += r->content_length;
+			r->body_done = true;
+		} else if (r->body_kind != BODY_NONE && !r->body_done) {
+			c->close_after = true;
+		}
+		http_finalize(c, st);
 		return;
 	}
 	if (lstr_eq(r->method, LSTR("TRACE"))) {
@@ -2140,7 +2118,7 @@ static const struct error_page *find_error_page(const struct cfg_loc *l, int sta
 
 static void builtin_page(struct conn *c, int status)
 {
-	const char *t;
+	const char *t, *title;
 	char body[512];
 	int blen = 0, wire = status;
 	const char *sig = server_tokens(c) ? LBD_NAME "/" LBD_VERSION : LBD_NAME;
@@ -2150,10 +2128,7 @@ static void builtin_page(struct conn *c, int status)
 		wire = 400;
 	t = status_text(wire);
 	/* nginx's pages name two codes unlike its status lines */
-	if (wire == 302)
-		t = "Found";
-	else if (wire == 401)
-		t = "Authorization Required";
+	title = wire == 401 ? "Authorization Required" : wire == 302 ? "Found" : t ? t : "";
 	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE)
 		blen = snprintf(
 			body, sizeof(body),
@@ -2175,7 +2150,7 @@ static void builtin_page(struct conn *c, int status)
 				"<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
 				"<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
 				"</body>\r\n</html>\r\n",
-				wire, t ? t : "", wire, t ? t : "", sig);
+				wire, title, wire, title, sig);
 	struct gzip_resp gr = {.status = wire, .length = blen, .content_type = LSTR("text/html")};
 	int gz = blen > 0 ? gzip_begin(c, &gr) : 0;
 	size_t sent = (size_t)blen;
