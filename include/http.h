@@ -7,6 +7,7 @@
 #ifndef LBD_HTTP_H
 #define LBD_HTTP_H
 
+#include <stdarg.h>
 #include <sys/uio.h>
 
 #include "http-t.h"
@@ -26,6 +27,11 @@ void http_finalize(struct conn *c, int status);
  * (nginx's "http://PEER/URI") may be NULL. */
 void http_log(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
 	      ...) __attribute__((format(printf, 4, 5)));
+/* http_vlog - http_log with a va_list; http_log_wanted - whether a line
+ * of LEVEL about C would be written (skip building its parts if not). */
+void http_vlog(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
+	       va_list ap);
+bool http_log_wanted(const struct conn *c, enum log_level level);
 /* http_log_ctx - that context alone (from ", client: ") into BUF. */
 void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t len);
 

@@ -2231,20 +2231,34 @@ void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t 
 		snprintf(buf + k, len - k, ", referrer: \"%.*s\"", (int)h->value.len, h->value.p);
 }
 
+bool http_log_wanted(const struct conn *c, enum log_level level)
+{
+	const struct log_target *t = c->req.loc ? c->req.loc->error_log : NULL;
+
+	return level <= (t ? t : log_default())->level;
+}
+
+void http_vlog(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
+	       va_list ap)
+{
+	char msg[1024], ctx[1024];
+
+	if (!http_log_wanted(c, level))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	http_log_ctx(c, upstream, ctx, sizeof(ctx));
+	log_emit(c->req.loc ? c->req.loc->error_log : NULL, level, "*%llu %s%s",
+		 (unsigned long long)c->number, msg, ctx);
+}
+
 void http_log(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
 	      ...)
 {
-	const struct log_target *t = c->req.loc ? c->req.loc->error_log : NULL;
-	char msg[1024], ctx[1024];
 	va_list ap;
 
-	if (level > (t ? t : log_default())->level)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	http_vlog(c, upstream, level, fmt, ap);
 	va_end(ap);
-	http_log_ctx(c, upstream, ctx, sizeof(ctx));
-	log_emit(t, level, "*%llu %s%s", (unsigned long long)c->number, msg, ctx);
 }
 
 void http_finalize(struct conn *c, int status)

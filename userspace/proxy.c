@@ -642,16 +642,12 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
  * request's, and the upstream as nginx names it, "http://PEER/URI". */
 static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 {
-	const struct log_target *t = u->c->req.loc->error_log;
 	struct sbuf b = {.pool = &u->c->pool};
-	char msg[1024], url[1024];
+	char url[1024];
 	va_list ap;
 
-	if (level > (t ? t : log_default())->level)
+	if (!http_log_wanted(u->c, level))
 		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	if (u->c->req.loc->proxy)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
@@ -659,7 +655,9 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 	snprintf(url, sizeof(url), "http://%s%s%.*s", u->srv ? u->srv->name : u->g->name,
 		 u->srv && u->srv->addr.ss_family == AF_UNIX ? ":" : "", b.oom ? 0 : (int)b.len,
 		 b.p ? b.p : "");
-	http_log(u->c, url, level, "%s", msg);
+	va_start(ap, fmt);
+	http_vlog(u->c, url, level, fmt, ap);
+	va_end(ap);
 }
 
 static int build_request(struct uconn *u)

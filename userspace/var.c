@@ -35,6 +35,7 @@
 #include "pproto.h"
 #include "realip.h"
 #include "tls.h"
+#include "auth.h"
 #include "var.h"
 
 #define VAR_FOUND	0
@@ -490,53 +491,6 @@ static const struct proxy_pass *var_proxy(const struct conn *c)
 /* ------------------------------------------------------------------ */
 /* $remote_user                                                         */
 
-static int var_b64(unsigned char ch)
-{
-	if (ch >= 'A' && ch <= 'Z')
-		return ch - 'A';
-	if (ch >= 'a' && ch <= 'z')
-		return ch - 'a' + 26;
-	if (ch >= '0' && ch <= '9')
-		return ch - '0' + 52;
-	if (ch == '+')
-		return 62;
-	if (ch == '/')
-		return 63;
-	return -1;
-}
-
-/* var_b64_decode - ngx_decode_base64: stops at the first '=', refuses any
- * other byte outside the alphabet and a lone trailing character. */
-static bool var_b64_decode(const char *s, size_t len, char *dst, size_t *outlen)
-{
-	unsigned char *d = (unsigned char *)dst;
-	size_t n = 0;
-
-	while (n < len && s[n] != '=') {
-		if (var_b64((unsigned char)s[n]) < 0)
-			return false;
-		n++;
-	}
-	if (n % 4 == 1)
-		return false;
-	for (; n > 3; n -= 4, s += 4) {
-		int a = var_b64((unsigned char)s[0]), b = var_b64((unsigned char)s[1]);
-		int e = var_b64((unsigned char)s[2]), f = var_b64((unsigned char)s[3]);
-
-		*d++ = (unsigned char)(a << 2 | b >> 4);
-		*d++ = (unsigned char)(b << 4 | e >> 2);
-		*d++ = (unsigned char)(e << 6 | f);
-	}
-	if (n > 1)
-		*d++ = (unsigned char)(var_b64((unsigned char)s[0]) << 2 |
-				       var_b64((unsigned char)s[1]) >> 4);
-	if (n > 2)
-		*d++ = (unsigned char)(var_b64((unsigned char)s[1]) << 4 |
-				       var_b64((unsigned char)s[2]) >> 2);
-	*outlen = (size_t)(d - (unsigned char *)dst);
-	return true;
-}
-
 static int vg_remote_user(struct conn *c, struct lstr *out)
 {
 	const struct h1_header *h = var_hdr_first(c, "authorization");
@@ -557,7 +511,7 @@ static int vg_remote_user(struct conn *c, struct lstr *out)
 	d = pool_alloc(&c->pool, (len + 3) / 4 * 3 + 1);
 	if (!d)
 		return -ENOMEM;
-	if (!var_b64_decode(s, len, d, &dlen))
+	if (!auth_b64_decode(s, len, (unsigned char *)d, &dlen))
 		return VAR_NOT_FOUND;
 	for (user = 0; user < dlen && d[user] != ':'; user++)
 		;
