@@ -234,19 +234,29 @@ int cfg_set_size(struct build *b, struct cfg_node *n, struct scope *s, const str
 	return 0;
 }
 
-static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+/* num_arg - A as a non-negative int (digits only), or -1. */
+static int num_arg(const char *a)
 {
-	int *f = (int *)((char *)base_ptr(b, s, d) + d->off);
 	char *end;
 	long v;
 
+	if (!isdigit((unsigned char)*a))
+		return -1;
+	v = strtol(a, &end, 10);
+	return *end || v > INT_MAX ? -1 : (int)v;
+}
+
+static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int *f = (int *)((char *)base_ptr(b, s, d) + d->off);
+	int v;
+
 	if (*f != CFG_UNSET)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	v = strtol(n->args[0], &end, 10);
-	if (*end || end == n->args[0] || v < 0 || v > INT_MAX)
+	if ((v = num_arg(n->args[0])) < 0)
 		return cfg_fail(b, n, "invalid number \"%s\" in \"%s\" directive", n->args[0],
 				n->name);
-	*f = (int)v;
+	*f = v;
 	return 0;
 }
 
@@ -255,16 +265,13 @@ static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const s
 static int set_num_nginx(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	int *f = (int *)((char *)base_ptr(b, s, d) + d->off);
-	char *end;
-	long v;
+	int v;
 
 	if (*f != CFG_UNSET)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	v = strtol(n->args[0], &end, 10);
-	if (*end || end == n->args[0] || v < 0 || v > INT_MAX ||
-	    !isdigit((unsigned char)*n->args[0]))
+	if ((v = num_arg(n->args[0])) < 0)
 		return cfg_fail(b, n, "\"%s\" directive invalid number", n->name);
-	*f = (int)v;
+	*f = v;
 	return 0;
 }
 
