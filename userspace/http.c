@@ -29,6 +29,7 @@
 #include "alog.h"
 #include "cache.h"
 #include "ban.h"
+#include "charset.h"
 #include "f2b.h"
 #include "h2.h"
 #include "cfg.h"
@@ -1448,9 +1449,10 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 			       .content_type = lstr_c(l->default_type)};
 	int gz = gzip_begin(c, &gr);
 	size_t sent = text.len;
+	struct lstr ct = charset_ctype(c, l, code, gr.content_type, false);
 
 	if (gz < 0 || http_head_start(c, code) ||
-	    http_head_addf(c, "Content-Type: %s\r\n", l->default_type) ||
+	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
 	    (!gz && http_head_addf(c, "Content-Length: %zu\r\n", text.len)) || gzip_head_add(c) ||
 	    http_head_finish(c, true) ||
 	    (!c->req.head && (c->req.gz.ctx ? gzip_mem(c, text.p, text.len, &sent)
@@ -2126,7 +2128,13 @@ static void builtin_page(struct conn *c, int status)
 
 	if (gz < 0 || http_head_start(c, wire))
 		goto fail;
-	if (blen > 0 && (http_head_addf(c, "Content-Type: text/html\r\n") ||
+	struct lstr ct = charset_ctype(c,
+				       c->req.loc   ? c->req.loc
+				       : c->req.srv ? &c->req.srv->loc
+						    : NULL,
+				       wire, LSTR("text/html"), false);
+
+	if (blen > 0 && (http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
 			 (!gz && http_head_addf(c, "Content-Length: %d\r\n", blen))))
 		goto fail;
 	if (c->req.resp_location.len &&

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "charset.h"
 #include "gzip.h"
 #include "http.h"
 #include "log.h"
@@ -210,7 +211,9 @@ void static_handle(struct conn *c)
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
 		 (unsigned long long)st.st_size);
 	status = r->error_page_done && r->status ? r->status : 200;
-	struct lstr etag_l = lstr_c(etag);
+	/* etag off: no tag, so only "*" matches If-Match and If-None-Match
+	 * (cache_etag_match, as nginx) and a tag in If-Range never does */
+	struct lstr etag_l = l->etag ? lstr_c(etag) : (struct lstr){NULL, 0};
 
 	if (status == 200) {
 		/* nginx's not_modified filter, as on cache hits */
@@ -228,7 +231,7 @@ void static_handle(struct conn *c)
 			close(fd);
 			if (http_head_start(c, 304) ||
 			    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
-			    http_head_addf(c, "ETag: %s\r\n", etag))
+			    (etag_l.len && http_head_addf(c, "ETag: %s\r\n", etag)))
 				goto fail;
 			if (http_head_finish(c, true))
 				goto fail;
@@ -236,14 +239,17 @@ void static_handle(struct conn *c)
 			return;
 		}
 	}
-	const char *ctype = static_mime_type(l, (struct lstr){path, strlen(path)});
+	/* the charset filter's "; charset=" is in the multipart parts' type too */
+	struct lstr ctype = charset_ctype(
+		c, l, status, lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})),
+		false);
 
 	if (!gz_static) {
 		struct gzip_resp gr = {.status = status,
 				       .length = st.st_size,
-				       .content_type = lstr_c(ctype),
+				       .content_type = ctype,
 				       .last_modified = true,
-				       .etag = status == 200};
+				       .etag = status == 200 && etag_l.len};
 
 		gz = gzip_begin(c, &gr);
 		if (gz < 0)
@@ -254,7 +260,7 @@ void static_handle(struct conn *c)
 	enum range_rc rr = RANGE_OFF;
 
 	if (status == 200 && !gz) {
-		rr = range_start(c, st.st_size, etag_l, st.st_mtime, lstr_c(ctype), false, &rs);
+		rr = range_start(c, st.st_size, etag_l, st.st_mtime, ctype, false, &rs);
 		if (rr == RANGE_UNSATISFIABLE) {
 			close(fd);
 			http_finalize(c, 416);
@@ -262,13 +268,15 @@ void static_handle(struct conn *c)
 		}
 	}
 	if (http_head_start(c, rs ? 206 : status) ||
-	    ((!rs || rs->n == 1) && http_head_addf(c, "Content-Type: %s\r\n", ctype)) ||
+	    ((!rs || rs->n == 1) &&
+	     http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p)) ||
 	    (rs && range_head_add(c, rs)) ||
 	    (!gz && !rs && http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
 	    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
 	    (gz_static && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
-	if (status == 200 && http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
+	if (status == 200 && etag_l.len &&
+	    http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
 		goto fail_fd;
 	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;
