@@ -19,6 +19,8 @@
 
 #include "auth-t.h"
 #include "ban-t.h"
+#include "charset-t.h"
+#include "cookie-t.h"
 #include "gzip-t.h"
 #include "cache-t.h"
 #include "limit-t.h"
@@ -236,6 +238,7 @@ struct cfg_loc {
 	int proxy_pass_request_headers;
 	int proxy_pass_request_body;
 	int proxy_ignore_client_abort;
+	struct cookie_loc cookie; /* proxy_cookie_domain, proxy_cookie_path (cfg_cookie.c) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */
@@ -256,6 +259,7 @@ struct cfg_loc {
 	struct mime_types *types; /* types {} (shared, owned by cfg) */
 	char *default_type;
 	int log_not_found;
+	int etag; /* etag on|off: static files' ETag (and If-Match/If-None-Match/If-Range by it) */
 
 	/* response headers and errors */
 	struct hdr_list add_headers; /* add_header */
@@ -291,6 +295,8 @@ struct cfg_loc {
 
 	/* response compression: gzip*, gzip_static (cfg_gzip.c; inherited) */
 	struct gzip_loc gzip;
+	/* charset, source_charset, charset_types (cfg_charset.c; inherited) */
+	struct charset_loc charset;
 	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
 	struct realip_conf realip;
 

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 struct cfg_map;
+struct geo;
+struct split;
 
 enum cval_kind {
 	CVAL_LIT = 0, /* literal bytes */
@@ -57,6 +59,8 @@ struct cfg_map {
 	int nregex;
 	struct cval def;      /* default value (empty unless set) */
 	bool hostnames;	      /* `hostnames` flag: .example.com, *.x forms */
+	struct split *split;  /* a `split_clients` block (split.c; src is its string), else NULL */
+	struct geo *geo;      /* a `geo` block's networks (geo.c; src is its address), else NULL */
 	struct cfg_map *next; /* all maps of the config */
 };
 

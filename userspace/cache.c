@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "charset.h"
 #include "cfg-t.h"
 #include "cfg.h"
 #include "gzip.h"
@@ -1036,6 +1037,17 @@ static bool serve_304(struct conn *c, const struct h1_header *hs, size_t nh)
 	return true;
 }
 
+/* add_stored - stored header H to C's head, a Content-Type with the
+ * location's charset as on a proxied answer of STATUS (charset.c). */
+static int add_stored(struct conn *c, const struct h1_header *h, int status)
+{
+	struct lstr v = {h->value.p, h->value.len};
+
+	if (H1_IS(h->name, "content-type"))
+		v = charset_ctype(c, c->req.loc, status, v, true);
+	return http_head_add(c, h->name.p, h->name.len, v.p, v.len);
+}
+
 /* serve_file - answer C from entry FD as described by V: a small entry
  * from memory in one write, a bigger one's body with sendfile. */
 static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
@@ -1077,8 +1089,10 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 
 	/* `expires` replaces the stored Expires and Cache-Control */
 	bool exp = l->expires_mode >= 1 && l->expires_mode <= 3;
+	/* `charset` may name one in the stored Content-Type (charset.c) */
+	bool cs = l->charset.charset && l->charset.charset[0];
 
-	if (l->gzip.enable || cond || rng || exp) {
+	if (l->gzip.enable || cond || rng || exp || cs) {
 		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
 			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
 			size_t len = end ? (size_t)(end - ln) : h->head_len - i;
@@ -1151,16 +1165,14 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 		for (size_t i = 0; i < nh; i++)
 			if (!H1_IS(hs[i].name, "accept-ranges") &&
 			    !(rs && rs->n > 1 && H1_IS(hs[i].name, "content-type")) &&
-			    !expires_drops(exp, hs[i].name) &&
-			    http_head_add(c, hs[i].name.p, hs[i].name.len, hs[i].value.p,
-					  hs[i].value.len))
+			    !expires_drops(exp, hs[i].name) && add_stored(c, &hs[i], h->status))
 				return false;
 		if (rs ? range_head_add(c, rs)
 		       : http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
 		if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 			return false;
-	} else if (!gz && !exp) {
+	} else if (!gz && !exp && !cs) {
 		if (http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
 		    http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
@@ -1169,8 +1181,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 			int k = gz ? gzip_header(c, hs[i].name, hs[i].value) : 0;
 
 			if (k < 0 || (k == 0 && !expires_drops(exp, hs[i].name) &&
-				      http_head_add(c, hs[i].name.p, hs[i].name.len, hs[i].value.p,
-						    hs[i].value.len)))
+				      add_stored(c, &hs[i], h->status)))
 				return false;
 		}
 		if (!gz && http_head_add(c, "Content-Length", 14, num, strlen(num)))

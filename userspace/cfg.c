@@ -607,6 +607,7 @@ static void loc_init(struct cfg_loc *l)
 	l->tcp_nodelay = CFG_UNSET;
 	l->autoindex = CFG_UNSET;
 	l->log_not_found = CFG_UNSET;
+	l->etag = CFG_UNSET;
 	l->server_tokens = CFG_UNSET;
 	l->recursive_error_pages = CFG_UNSET;
 	l->client_max_body_size = CFG_UNSET;
@@ -1500,6 +1501,7 @@ static const struct dir dirs[] = {
 	{"expires", C_HSL | C_IF, 1, 2, false, set_expires, B_NONE, 0},
 	{"types", C_HSL, 0, 0, true, set_types, B_NONE, 0},
 	{"default_type", C_HSL, 1, 1, false, set_str, LOC(default_type)},
+	{"etag", C_HSL, 1, 1, false, cfg_set_flag, LOC(etag)},
 	{"sendfile", C_HSL | C_IF, 1, 1, false, cfg_set_flag, LOC(sendfile)},
 	{"absolute_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(absolute_redirect)},
 	{"port_in_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(port_in_redirect)},
@@ -1562,6 +1564,8 @@ static const struct dir dirs[] = {
 	{"access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
 	{"log_format", C_HTTP, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
 	{"map", C_HTTP, 2, 2, true, cfg_set_map, B_NONE, 0},
+	{"geo", C_HTTP, 1, 2, true, cfg_set_geo, B_NONE, 0},
+	{"split_clients", C_HTTP, 2, 2, true, cfg_set_split_clients, B_NONE, 0},
 	{"upstream", C_HTTP, 1, 1, true, cfg_set_upstream, B_NONE, 0},
 	{"include", C_MAIN | C_HSL | C_UPS | C_EVENTS, 1, 1, false, set_include_in_block, B_NONE,
 	 0},
@@ -1596,6 +1600,9 @@ static const struct dir dirs[] = {
 	{"proxy_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_hide_header)},
 	{"proxy_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_pass_header)},
 	{"proxy_redirect", C_HSL, 1, 2, false, cfg_set_proxy_redirect, B_NONE, 0},
+	{"proxy_cookie_domain", C_HSL, 1, 2, false, cfg_set_proxy_cookie, B_NONE, 0},
+	{"proxy_cookie_path", C_HSL, 1, 2, false, cfg_set_proxy_cookie, B_NONE, 0},
+	{"proxy_cookie_flags", C_HSL, 1, 8, false, cfg_set_proxy_cookie_flags, B_NONE, 0},
 	{"proxy_intercept_errors", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_intercept_errors)},
 	{"proxy_pass_request_headers", C_HSL, 1, 1, false, cfg_set_flag,
 	 LOC(proxy_pass_request_headers)},
@@ -1719,6 +1726,11 @@ static const struct dir dirs[] = {
 	{"gzip_http_version", C_HSL, 1, 1, false, cfg_set_gzip_http_version, B_NONE, 0},
 	{"gzip_min_length", C_HSL, 1, 1, false, cfg_set_size, LOC(gzip.min_length)},
 	{"gzip_types", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_types, B_NONE, 0},
+	{"charset", C_HSL | C_IF, 1, 1, false, cfg_set_charset, B_NONE, 0},
+	{"source_charset", C_HSL | C_IF, 1, 1, false, cfg_set_source_charset, B_NONE, 0},
+	{"override_charset", C_HSL | C_IF, 1, 1, false, cfg_set_override_charset, B_NONE, 0},
+	{"charset_types", C_HSL, 1, ARGS_ANY, false, cfg_set_charset_types, B_NONE, 0},
+	{"charset_map", C_HTTP, 2, 2, true, cfg_set_charset_map, B_NONE, 0},
 	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_disable, B_NONE, 0},
 	{"gzip_static", C_HSL, 1, 1, false, cfg_set_gzip_static, B_NONE, 0},
 };
@@ -1875,6 +1887,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(tcp_nodelay, 1);
 	MERGE(autoindex, 0);
 	MERGE(log_not_found, 1);
+	MERGE(etag, 1);
 	MERGE_PTR(types);
 	if (!l->types)
 		l->types = &default_types;
@@ -1920,6 +1933,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE_PTR(error_log);
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
+	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
+	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
@@ -2077,7 +2092,7 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
-	if (cfg_proxy_bufs_check(b, l, &b->http_end))
+	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset))
 		return -1;
 	for (int i = 0; i < l->nrewrites; i++)
 		if (cfg_if_body(l, i, true) && check_tree(b, cfg_if_body(l, i, true)))

@@ -83,6 +83,8 @@ struct build {
 	struct ups_group **groups; /* every group, named first */
 	int ngroups, capgroups;
 	struct cfg_node http_end; /* the http block's "}": where nginx reports merge errors */
+	const char **charsets;	  /* charset names, first spelling of each (cfg_charset.c) */
+	int ncharsets;
 };
 
 /* cfg_fail - set b->err to the message plus " in FILE:LINE"; returns -1. */
@@ -228,6 +230,34 @@ int cfg_set_satisfy(struct build *b, struct cfg_node *n, struct scope *s, const 
 int cfg_set_limit_except(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_auth_init(struct auth_loc *a);
 void cfg_auth_merge(struct auth_loc *a, const struct auth_loc *p);
+
+/* cfg_charset.c: charset, source_charset, charset_types, override_charset, charset_map */
+int cfg_set_charset(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_source_charset(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_override_charset(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+int cfg_set_charset_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_charset_types(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+/* cfg_charset_merge - G's unset values from its parent P (NULL at http). */
+void cfg_charset_merge(struct charset_loc *g, const struct charset_loc *p);
+/* cfg_charset_check - after the merge: a source_charset other than the
+ * charset would need recoding (nginx's error without a charset_map). 0 or -1. */
+int cfg_charset_check(struct build *b, const struct charset_loc *g);
+
+/* cfg_geo.c: geo [$address] $variable { ... } */
+int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+
+/* cfg_split.c: split_clients STRING $variable { ... } */
+int cfg_set_split_clients(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+
+/* cfg_cookie.c: proxy_cookie_domain, proxy_cookie_path, proxy_cookie_flags */
+int cfg_set_proxy_cookie(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_proxy_cookie_flags(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d);
+void cfg_cookie_merge(struct cookie_loc *k, const struct cookie_loc *p);
 
 /* cfg_tls.c: ssl_* directives */
 int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

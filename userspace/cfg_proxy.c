@@ -646,14 +646,20 @@ int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h)
 		struct cfg_node *n = &http->children[i];
 		struct cfg_map *m;
 
-		if (strcmp(n->name, "map") != 0 || n->nargs != 2)
+		/* geo [$address] $variable (cfg_geo.c) and split_clients STRING
+		 * $variable (cfg_split.c): maps of another kind */
+		bool other = (strcmp(n->name, "geo") == 0 && (n->nargs == 1 || n->nargs == 2)) ||
+			     (strcmp(n->name, "split_clients") == 0 && n->nargs == 2);
+		const char *var = n->nargs ? n->args[n->nargs - 1] : "";
+
+		if (!other && (strcmp(n->name, "map") != 0 || n->nargs != 2))
 			continue;
-		if (n->args[1][0] != '$')
-			return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[1]);
+		if (var[0] != '$')
+			return cfg_fail(b, n, "invalid variable name \"%s\"", var);
 		m = pool_zalloc(b->pool, sizeof(*m));
 		if (!m)
 			return cfg_fail(b, n, "out of memory");
-		m->name = pool_strdup(b->pool, n->args[1] + 1);
+		m->name = pool_strdup(b->pool, var + 1);
 		m->next = h->maps;
 		h->maps = m;
 	}

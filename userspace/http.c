@@ -30,6 +30,7 @@
 #include "auth.h"
 #include "cache.h"
 #include "ban.h"
+#include "charset.h"
 #include "f2b.h"
 #include "h2.h"
 #include "cfg.h"
@@ -1489,9 +1490,10 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 	struct gzip_resp gr = {.status = code, .length = (int64_t)text.len, .content_type = ctype};
 	int gz = gzip_begin(c, &gr);
 	size_t sent = text.len;
+	struct lstr ct = charset_ctype(c, l, code, gr.content_type, false);
 
 	if (gz < 0 || http_head_start(c, code) ||
-	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p) ||
+	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
 	    (!gz && http_head_addf(c, "Content-Length: %zu\r\n", text.len)) || gzip_head_add(c) ||
 	    http_head_finish(c, true) ||
 	    (!c->req.head && (c->req.gz.ctx ? gzip_mem(c, text.p, text.len, &sent)
@@ -2157,7 +2159,13 @@ static void builtin_page(struct conn *c, int status)
 
 	if (gz < 0 || http_head_start(c, wire))
 		goto fail;
-	if (blen > 0 && (http_head_addf(c, "Content-Type: text/html\r\n") ||
+	struct lstr ct = charset_ctype(c,
+				       c->req.loc   ? c->req.loc
+				       : c->req.srv ? &c->req.srv->loc
+						    : NULL,
+				       wire, LSTR("text/html"), false);
+
+	if (blen > 0 && (http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
 			 (!gz && http_head_addf(c, "Content-Length: %d\r\n", blen))))
 		goto fail;
 	/* no page: an empty body, said so (else keep-alive clients wait) */

@@ -28,6 +28,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "charset.h"
+#include "cookie.h"
 #include "gzip.h"
 #include "cache.h"
 #include "http.h"
@@ -1484,7 +1486,14 @@ static void process_head(struct uconn *u, size_t n)
 				goto oom;
 			continue;
 		}
-		if (http_head_add(c, h->name.p, h->name.len, h->value.p, h->value.len))
+		struct lstr v = {h->value.p, h->value.len};
+
+		if (H1_IS(h->name, "content-type"))
+			v = charset_ctype(c, l, resp->status, v, true);
+		else if (cookie_active(&l->cookie) && H1_IS(h->name, "set-cookie") &&
+			 cookie_rewrite(c, &l->cookie, v, &v) < 0)
+			goto oom;
+		if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 			goto oom;
 	}
 	if (gzip_head_add(c) || (rs && range_head_add(c, rs)) ||

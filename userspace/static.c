@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "charset.h"
 #include "gzip.h"
 #include "http.h"
 #include "log.h"
@@ -222,7 +223,9 @@ void static_handle(struct conn *c)
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
 		 (unsigned long long)st.st_size);
 	status = r->err_status ? r->err_status : 200; /* error_page's code, or 200 */
-	struct lstr etag_l = lstr_c(etag);
+	/* etag off: no tag, so only "*" matches If-Match and If-None-Match
+	 * (cache_etag_match, as nginx) and a tag in If-Range never does */
+	struct lstr etag_l = l->etag ? lstr_c(etag) : (struct lstr){NULL, 0};
 
 	if (status == 200) {
 		/* nginx's not_modified filter, as on cache hits */
@@ -240,7 +243,7 @@ void static_handle(struct conn *c)
 			close(fd);
 			if (http_head_start(c, 304) ||
 			    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
-			    http_head_addf(c, "ETag: %s\r\n", etag))
+			    (etag_l.len && http_head_addf(c, "ETag: %s\r\n", etag)))
 				goto fail;
 			if (http_head_finish(c, true))
 				goto fail;
@@ -248,17 +251,20 @@ void static_handle(struct conn *c)
 			return;
 		}
 	}
-	/* after X-Accel-Redirect the upstream's type stays (nginx) */
-	const char *ctype = r->xar_ctype.len
-				    ? r->xar_ctype.p
-				    : static_mime_type(l, (struct lstr){path, strlen(path)});
+	/* after X-Accel-Redirect the upstream's type stays (nginx); the
+	 * charset filter's "; charset=" is in the multipart parts' type too */
+	struct lstr ctype = charset_ctype(
+		c, l, status,
+		r->xar_ctype.len ? r->xar_ctype
+				 : lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})),
+		false);
 
 	if (!gz_static) {
 		struct gzip_resp gr = {.status = status,
 				       .length = st.st_size,
-				       .content_type = lstr_c(ctype),
+				       .content_type = ctype,
 				       .last_modified = status == 200,
-				       .etag = true};
+				       .etag = etag_l.len != 0};
 
 		gz = gzip_begin(c, &gr);
 		if (gz < 0)
@@ -269,7 +275,7 @@ void static_handle(struct conn *c)
 	enum range_rc rr = RANGE_OFF;
 
 	if (status == 200 && !gz) {
-		rr = range_start(c, st.st_size, etag_l, st.st_mtime, lstr_c(ctype), false, &rs);
+		rr = range_start(c, st.st_size, etag_l, st.st_mtime, ctype, false, &rs);
 		if (rr == RANGE_UNSATISFIABLE) {
 			close(fd);
 			http_finalize(c, 416);
@@ -277,7 +283,8 @@ void static_handle(struct conn *c)
 		}
 	}
 	if (http_head_start(c, rs ? 206 : status) ||
-	    ((!rs || rs->n == 1) && http_head_addf(c, "Content-Type: %s\r\n", ctype)) ||
+	    ((!rs || rs->n == 1) &&
+	     http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p)) ||
 	    (rs && range_head_add(c, rs)) ||
 	    (!gz && !rs && http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
 	    /* nginx's header filter keeps Last-Modified on 200/206/304 only
@@ -285,7 +292,7 @@ void static_handle(struct conn *c)
 	    (status == 200 && http_head_addf(c, "Last-Modified: %s\r\n", lm)) ||
 	    (gz_static && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
-	if (http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
+	if (etag_l.len && http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
 		goto fail_fd;
 	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;

@@ -28,6 +28,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "geo.h"
+#include "split.h"
 #include "gzip.h"
 #include "cache.h"
 #include "http.h"
@@ -1483,6 +1485,11 @@ int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out)
 	if (var_map_depth >= VAR_MAP_DEPTH)
 		return 0;
 	var_map_depth++;
+	/* geo and split_clients: under the same guard against self-reference */
+	if (m->geo || m->split) {
+		rc = m->geo ? geo_eval(m, c, out) : split_eval(m, c, out);
+		goto out;
+	}
 	rc = cval_eval(&m->src, c, &v);
 	if (rc < 0)
 		goto out;
