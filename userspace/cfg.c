@@ -2197,6 +2197,9 @@ static bool name_is_capture(const struct cfg_loc *l, const char *name, size_t le
 
 	if (re_has_name(l->re, name, len))
 		return true;
+	for (int i = 0; i < l->nredirects; i++)
+		if (re_has_name(l->redirects[i].re, name, len))
+			return true;
 	for (int i = 0; i < l->nrewrites; i++)
 		if (re_has_name(l->rewrites[i].re, name, len) ||
 		    (cfg_if_body(l, i, false) &&

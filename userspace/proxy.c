@@ -1109,8 +1109,18 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 		const struct proxy_redirect *pr = &l->redirects[i];
 		struct lstr from, to;
 
-		if (pr->re)
-			continue; /* regex forms: matched below */
+		if (pr->re) {
+			/* ~ / ~*: a match replaces the whole value, $1.. from it
+			 * (matched on a pool copy: the captures outlive u's buffer) */
+			char *cp = pool_strndup(&c->pool, in.p, in.len);
+			int rc = cp ? var_regex_exec(c, pr->re, cp, in.len) : -ENOMEM;
+
+			if (rc < 0)
+				return in;
+			if (rc == 0)
+				continue;
+			return cval_eval(&pr->to, c, &to) ? in : to;
+		}
 		if (cval_eval(&pr->from, c, &from) || cval_eval(&pr->to, c, &to))
 			return in;
 		if (from.len <= in.len && memcmp(in.p, from.p, from.len) == 0) {

@@ -287,3 +287,28 @@ server {
     r = p.get('/headers?Content-Type=x/y')
     assert r.status == 200
     assert r.header_all('Content-Type') == ['x/y'], r.headers
+
+
+def test_proxy_redirect_regex(t):
+    """proxy_redirect ~REGEX / ~*REGEX replace the whole Location with the
+    replacement and its captures; rules are tried in order, the first
+    match wins (lbd compiled the regex forms and never applied them)."""
+    b1 = t.backend('b1')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / {
+        proxy_pass http://127.0.0.1:{b1};
+        proxy_redirect ~^http://internal\\.test/old/(.*)$ https://pub.test/new/$1;
+        proxy_redirect ~*^HTTP://CASE\\.TEST/(?<rest>.*)$ /c/$rest;
+        proxy_redirect http://plain.test/ /p/;
+    }
+}""", b1=b1)
+    for upstream, want in (('http://internal.test/old/a/b?x=1', 'https://pub.test/new/a/b?x=1'),
+                           ('http://case.test/q', 'http://localhost:%d/c/q' % p.port),
+                           ('http://plain.test/z', 'http://localhost:%d/p/z' % p.port),
+                           ('http://other.test/k', 'http://other.test/k')):
+        import urllib.parse
+        r = p.get('/status/302?Location=' + urllib.parse.quote(upstream, safe=''))
+        assert r.status == 302
+        assert r.header('Location') == want, (upstream, r.header('Location'))
