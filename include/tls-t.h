@@ -40,6 +40,14 @@ enum tls_cache {
 	TLS_CACHE_ON,	   /* builtin:N and/or shared:NAME:SIZE: one in-process cache */
 };
 
+/* enum tls_verify - ssl_verify_client's values. */
+enum tls_verify {
+	TLS_VERIFY_OFF = 0,	   /* no certificate asked for */
+	TLS_VERIFY_ON,		   /* required and verified: 496 without, 495 when bad */
+	TLS_VERIFY_OPTIONAL,	   /* asked for; verified when sent */
+	TLS_VERIFY_OPTIONAL_NO_CA, /* asked for; not required to chain to a CA */
+};
+
 /* struct tls_where - where a directive was written, for messages. */
 struct tls_where {
 	const char *file; /* configuration file (NULL: command line) */
@@ -50,31 +58,46 @@ struct tls_where {
  * CFG_UNSET and pointers NULL for "unset" until merged; configuration
  * pool memory except ctx. */
 struct tls_conf {
-	char **certs;			/* ssl_certificate paths (absolute), in order */
-	struct tls_where *cert_at;	/* where each was written */
-	int ncerts;			/* count */
-	char **keys;			/* ssl_certificate_key paths, same order */
-	struct tls_where *key_at;	/* where each was written */
-	int nkeys;			/* count */
-	int protocols;			/* enum tls_proto bits, or CFG_UNSET */
-	struct tls_where protocols_at;	/* where it was written (for messages) */
-	char *ciphers;			/* ssl_ciphers (TLS 1.2 and below), NULL = unset */
-	struct tls_where ciphers_at;	/* where it was written (for messages) */
-	int prefer_server_ciphers;	/* on/off, CFG_UNSET */
-	int cache;			/* enum tls_cache, or CFG_UNSET */
-	int64_t cache_sessions;		/* cache capacity in sessions (ON) */
-	int64_t session_timeout;	/* ms, CFG_UNSET */
-	int session_tickets;		/* on/off, CFG_UNSET */
-	char *dhparam;			/* ssl_dhparam file, NULL = none */
-	struct tls_where dhparam_at;	/* where it was written (for messages) */
-	char *ecdh_curve;		/* ssl_ecdh_curve list, NULL = unset ("auto") */
-	struct tls_where ecdh_curve_at; /* where it was written (for messages) */
-	int stapling;			/* ssl_stapling on/off, CFG_UNSET */
-	struct tls_where stapling_at;	/* where it was written (for messages) */
-	int stapling_verify;		/* ssl_stapling_verify on/off, CFG_UNSET */
-	char *trusted;			/* ssl_trusted_certificate file, NULL = none */
-	struct tls_where trusted_at;	/* where it was written (for messages) */
-	bool touched;			/* some ssl_* directive was written at this level */
+	char **certs;			 /* ssl_certificate paths (absolute), in order */
+	struct tls_where *cert_at;	 /* where each was written */
+	int ncerts;			 /* count */
+	char **keys;			 /* ssl_certificate_key paths, same order */
+	struct tls_where *key_at;	 /* where each was written */
+	int nkeys;			 /* count */
+	int protocols;			 /* enum tls_proto bits, or CFG_UNSET */
+	struct tls_where protocols_at;	 /* where it was written (for messages) */
+	char *ciphers;			 /* ssl_ciphers (TLS 1.2 and below), NULL = unset */
+	struct tls_where ciphers_at;	 /* where it was written (for messages) */
+	int prefer_server_ciphers;	 /* on/off, CFG_UNSET */
+	int cache;			 /* enum tls_cache, or CFG_UNSET */
+	int64_t cache_sessions;		 /* cache capacity in sessions (ON) */
+	int64_t session_timeout;	 /* ms, CFG_UNSET */
+	int session_tickets;		 /* on/off, CFG_UNSET */
+	char *dhparam;			 /* ssl_dhparam file, NULL = none */
+	struct tls_where dhparam_at;	 /* where it was written (for messages) */
+	char *ecdh_curve;		 /* ssl_ecdh_curve list, NULL = unset ("auto") */
+	struct tls_where ecdh_curve_at;	 /* where it was written (for messages) */
+	int stapling;			 /* ssl_stapling on/off, CFG_UNSET */
+	struct tls_where stapling_at;	 /* where it was written (for messages) */
+	int stapling_verify;		 /* ssl_stapling_verify on/off, CFG_UNSET */
+	char *trusted;			 /* ssl_trusted_certificate file, NULL = none */
+	struct tls_where trusted_at;	 /* where it was written (for messages) */
+	int reject_handshake;		 /* ssl_reject_handshake on/off, CFG_UNSET */
+	int64_t buffer_size;		 /* ssl_buffer_size bytes, CFG_UNSET (16k) */
+	int early_data;			 /* ssl_early_data (only off is accepted), CFG_UNSET */
+	char *client_ca;		 /* ssl_client_certificate file, NULL = none */
+	struct tls_where client_ca_at;	 /* where it was written (for messages) */
+	int verify_client;		 /* enum tls_verify, CFG_UNSET */
+	struct tls_where verify_at;	 /* where ssl_verify_client was written */
+	int verify_depth;		 /* ssl_verify_depth, CFG_UNSET (1) */
+	char *crl;			 /* ssl_crl file, NULL = none */
+	struct tls_where crl_at;	 /* where it was written (for messages) */
+	char *password_file;		 /* ssl_password_file, NULL = none */
+	struct tls_where password_at;	 /* where it was written (for messages) */
+	char **ticket_keys;		 /* ssl_session_ticket_key files, first encrypts */
+	struct tls_where *ticket_key_at; /* where each was written */
+	int nticket_keys;		 /* count */
+	bool touched;			 /* some ssl_* directive was written at this level */
 	/* SSL_CTX * built from the merged settings (one reference), NULL
 	 * when this level has no certificate */
 	void *ctx;

@@ -111,4 +111,14 @@ const char *tls_conn_protocol(const struct tls_conn *t);
 const char *tls_conn_cipher(const struct tls_conn *t);
 const char *tls_conn_server_name(const struct tls_conn *t);
 
+/* tls_conn_ssl - the session's SSL * (for tls_client.c).
+ * tls_conn_client - the peer's address text given to tls_conn_new. */
+void *tls_conn_ssl(const struct tls_conn *t);
+const char *tls_conn_client(const struct tls_conn *t);
+
+/* tls_conn_session_ctx - the context the session started with (the
+ * default server's): OpenSSL keeps its session cache and ticket keys for
+ * the whole handshake, whatever SNI selects. */
+void *tls_conn_session_ctx(const struct tls_conn *t);
+
 #endif

@@ -1664,6 +1664,16 @@ static const struct dir dirs[] = {
 	{"ssl_stapling", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_flag, TLS(stapling)},
 	{"ssl_stapling_verify", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_flag,
 	 TLS(stapling_verify)},
+	{"ssl_reject_handshake", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_flag,
+	 TLS(reject_handshake)},
+	{"ssl_client_certificate", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_crl", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_password_file", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_verify_client", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_verify, B_NONE, 0},
+	{"ssl_verify_depth", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_depth, B_NONE, 0},
+	{"ssl_session_ticket_key", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_ticket_key, B_NONE, 0},
+	{"ssl_buffer_size", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_buffer, B_NONE, 0},
+	{"ssl_early_data", C_HTTP | C_SRV, 1, 1, false, cfg_set_tls_early, TLS(early_data)},
 
 	/* upstream */
 	{"server", C_UPS, 1, ARGS_ANY, false, cfg_set_ups_server, B_NONE, 0},

@@ -267,6 +267,12 @@ int cfg_set_tls_flag(struct build *b, struct cfg_node *n, struct scope *s, const
 int cfg_set_tls_protocols(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
 int cfg_set_tls_timeout(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_verify(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_depth(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_ticket_key(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_tls_buffer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_early(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_tls_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_tls_init(struct tls_conf *t);
 /* cfg_tls_base - the tls_conf of the level being built (B_TLS). */

@@ -25,6 +25,8 @@
 #define TLS_BUILTIN_DEFAULT 20480      /* sessions of a bare `builtin` */
 #define TLS_SHARED_MIN	    (8 * 4096) /* nginx: 8 pages */
 #define TLS_TIMEOUT_DEFAULT 300000     /* ms: nginx's 5m */
+#define TLS_BUFFER_DEFAULT  16384      /* nginx's ssl_buffer_size */
+#define TLS_BUFFER_MIN	    512	       /* OpenSSL's smallest max_send_fragment */
 
 void cfg_tls_init(struct tls_conf *t)
 {
@@ -36,6 +38,11 @@ void cfg_tls_init(struct tls_conf *t)
 	t->session_tickets = CFG_UNSET;
 	t->stapling = CFG_UNSET;
 	t->stapling_verify = CFG_UNSET;
+	t->reject_handshake = CFG_UNSET;
+	t->buffer_size = CFG_UNSET;
+	t->early_data = CFG_UNSET;
+	t->verify_client = CFG_UNSET;
+	t->verify_depth = CFG_UNSET;
 }
 
 struct tls_conf *cfg_tls_base(struct scope *s)
@@ -60,6 +67,8 @@ static char *conf_path(struct build *b, const char *p)
 	}
 	return r;
 }
+
+static int64_t parse_count(const char *s);
 
 static struct tls_where here(const struct cfg_node *n)
 {
@@ -95,23 +104,91 @@ int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const
 	return 0;
 }
 
-/* cfg_set_tls_path - ssl_dhparam, ssl_trusted_certificate: one file. */
+/* cfg_set_tls_ticket_key - ssl_session_ticket_key FILE: one more key
+ * (read when the context is built, so a reload reads it again). */
+int cfg_set_tls_ticket_key(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	int k = t->nticket_keys;
+	char **slot;
+	struct tls_where *w;
+
+	(void)d;
+	slot = PUSH(b, t->ticket_keys, t->nticket_keys);
+	w = slot ? PUSH(b, t->ticket_key_at, k) : NULL;
+	if (!w)
+		return cfg_fail(b, n, "out of memory");
+	*slot = conf_path(b, n->args[0]);
+	if (!*slot)
+		return cfg_fail(b, n, "out of memory");
+	*w = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_path - ssl_dhparam, ssl_trusted_certificate,
+ * ssl_client_certificate, ssl_crl: one file. */
 int cfg_set_tls_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct tls_conf *t = cfg_tls_base(s);
-	bool dh = strcmp(n->name, "ssl_dhparam") == 0;
-	char **f = dh ? &t->dhparam : &t->trusted;
+	char **f;
+	struct tls_where *at;
 
 	(void)d;
+	if (strcmp(n->name, "ssl_dhparam") == 0)
+		f = &t->dhparam, at = &t->dhparam_at;
+	else if (strcmp(n->name, "ssl_client_certificate") == 0)
+		f = &t->client_ca, at = &t->client_ca_at;
+	else if (strcmp(n->name, "ssl_crl") == 0)
+		f = &t->crl, at = &t->crl_at;
+	else if (strcmp(n->name, "ssl_password_file") == 0)
+		f = &t->password_file, at = &t->password_at;
+	else
+		f = &t->trusted, at = &t->trusted_at;
 	if (*f)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	*f = conf_path(b, n->args[0]);
 	if (!*f)
 		return cfg_fail(b, n, "out of memory");
-	if (dh)
-		t->dhparam_at = here(n);
-	else
-		t->trusted_at = here(n);
+	*at = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_verify - ssl_verify_client on | off | optional |
+ * optional_no_ca. */
+int cfg_set_tls_verify(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	static const char *const names[] = {"off", "on", "optional", "optional_no_ca"};
+	struct tls_conf *t = cfg_tls_base(s);
+
+	(void)d;
+	if (t->verify_client != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (strcmp(n->args[0], names[i]) == 0)
+			t->verify_client = i;
+	if (t->verify_client == CFG_UNSET)
+		return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
+	t->verify_at = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_depth - ssl_verify_depth N. */
+int cfg_set_tls_depth(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	int64_t v = parse_count(n->args[0]);
+
+	(void)d;
+	if (t->verify_depth != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (v < 0 || v > 100)
+		return cfg_fail(b, n, "invalid number \"%s\" in \"%s\" directive", n->args[0],
+				n->name);
+	t->verify_depth = (int)v;
 	t->touched = true;
 	return 0;
 }
@@ -187,6 +264,40 @@ int cfg_set_tls_timeout(struct build *b, struct cfg_node *n, struct scope *s, co
 		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
 	t->touched = true;
 	return 0;
+}
+
+/* cfg_set_tls_buffer - ssl_buffer_size SIZE: the largest TLS record
+ * lbd sends (OpenSSL's max_send_fragment, 512 bytes to 16k; nginx takes
+ * any size and its records never exceed 16k either). */
+int cfg_set_tls_buffer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+
+	(void)d;
+	if (t->buffer_size != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (cfg_parse_size(n->args[0], &t->buffer_size))
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	if (t->buffer_size < TLS_BUFFER_MIN) {
+		cfg_warn(n, "\"%s\" below %d is raised to %d", n->name, TLS_BUFFER_MIN,
+			 TLS_BUFFER_MIN);
+		t->buffer_size = TLS_BUFFER_MIN;
+	}
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_early - ssl_early_data on|off: TLS 1.3 0-RTT data can be
+ * replayed by anyone who saw it; lbd does not accept it, so `off` (the
+ * default) is all this build takes. */
+int cfg_set_tls_early(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	int rc = cfg_set_flag(b, n, s, d);
+
+	if (!rc && t->early_data == 1)
+		return cfg_fail(b, n, "\"%s on\" is not supported by this lbd build", n->name);
+	return rc;
 }
 
 /* parse_count - digits only, no overflow; -1 otherwise. */
@@ -297,6 +408,21 @@ static void merge(struct tls_conf *l, const struct tls_conf *p)
 		l->stapling_at = p->stapling_at;
 	TMERGE(stapling, 0);
 	TMERGE(stapling_verify, 0);
+	TMERGE(reject_handshake, 0);
+	TMERGE(buffer_size, TLS_BUFFER_DEFAULT);
+	TMERGE(early_data, 0);
+	if (!l->nticket_keys && p) {
+		l->ticket_keys = p->ticket_keys;
+		l->ticket_key_at = p->ticket_key_at;
+		l->nticket_keys = p->nticket_keys;
+	}
+	TMERGE_PTR(client_ca, client_ca_at);
+	TMERGE_PTR(password_file, password_at);
+	TMERGE_PTR(crl, crl_at);
+	if (l->verify_client == CFG_UNSET && p && p->verify_client != CFG_UNSET)
+		l->verify_at = p->verify_at;
+	TMERGE(verify_client, TLS_VERIFY_OFF);
+	TMERGE(verify_depth, 1);
 #undef TMERGE
 #undef TMERGE_PTR
 }
@@ -318,7 +444,18 @@ static int build(struct build *b, struct tls_conf *t)
 			 t->key_at[t->nkeys - 1].line);
 		return -1;
 	}
-	if (!t->ncerts)
+	/* nginx 1.22's check: a verified client needs the CAs to list (the
+	 * CAs of ssl_trusted_certificate verify too, unlisted) */
+	if ((t->verify_client == TLS_VERIFY_ON || t->verify_client == TLS_VERIFY_OPTIONAL) &&
+	    !t->client_ca) {
+		snprintf(b->err, b->errlen,
+			 "no ssl_client_certificate for ssl_verify_client in %s:%d",
+			 t->verify_at.file ? t->verify_at.file : "command line", t->verify_at.line);
+		return -1;
+	}
+	/* ssl_reject_handshake on needs no certificate: the context only
+	 * answers every handshake with an unrecognized_name alert */
+	if (!t->ncerts && t->reject_handshake != 1)
 		return 0;
 	return tls_ctx_build(t, b->err, b->errlen) ? -1 : 0;
 }

@@ -46,6 +46,7 @@
 #include "status.h"
 #include "steer.h"
 #include "tls.h"
+#include "tls_client.h"
 #include "var.h"
 #include "worker.h"
 
@@ -1874,6 +1875,14 @@ static void start_request(struct conn *c)
 		bad_request(c, HTTP_STATUS_TO_HTTPS);
 		return;
 	}
+	/* ssl_verify_client: nginx's verdict before the post-read phase */
+	if (c->tls && unlikely(r->srv->tls.verify_client > 0)) {
+		st = tls_client_check(c->tls, &r->srv->tls, tls_conn_client(c->tls));
+		if (st) {
+			bad_request(c, st);
+			return;
+		}
+	}
 	/* nginx's post-read phase: realip with the server's settings */
 	r->loc = &r->srv->loc;
 	if (realip_apply(c, r->loc))
@@ -2126,7 +2135,8 @@ static void builtin_page(struct conn *c, int status)
 	const char *sig = server_tokens(c) ? LBD_NAME "/" LBD_VERSION : LBD_NAME;
 
 	/* nginx's internal codes go out as 400 */
-	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE || status == HTTP_STATUS_TO_HTTPS)
+	if (status == HTTP_STATUS_REQ_HEADER_TOO_LARGE || status == HTTP_STATUS_TO_HTTPS ||
+	    status == HTTP_STATUS_CERT_ERROR || status == HTTP_STATUS_NO_CERT)
 		wire = 400;
 	t = status_text(wire);
 	/* nginx's pages name two codes unlike its status lines */
@@ -2139,15 +2149,21 @@ static void builtin_page(struct conn *c, int status)
 			"<center>Request Header Or Cookie Too Large</center>\r\n"
 			"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
 			sig);
-	else if (status == HTTP_STATUS_TO_HTTPS)
-		blen = snprintf(
-			body, sizeof(body),
-			"<html>\r\n<head><title>400 The plain HTTP request was sent to HTTPS port</title></head>\r\n"
-			"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
-			"<center>The plain HTTP request was sent to HTTPS port</center>\r\n"
-			"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
-			sig);
-	else if (status >= 300 && status != 304 && t) /* nginx has no page for others */
+	else if (status == HTTP_STATUS_TO_HTTPS || status == HTTP_STATUS_CERT_ERROR ||
+		 status == HTTP_STATUS_NO_CERT) {
+		const char *why = status == HTTP_STATUS_TO_HTTPS
+					  ? "The plain HTTP request was sent to HTTPS port"
+				  : status == HTTP_STATUS_CERT_ERROR
+					  ? "The SSL certificate error"
+					  : "No required SSL certificate was sent";
+
+		blen = snprintf(body, sizeof(body),
+				"<html>\r\n<head><title>400 %s</title></head>\r\n"
+				"<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n"
+				"<center>%s</center>\r\n"
+				"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+				why, why, sig);
+	} else if (status >= 300 && status != 304 && t) /* nginx has no page for others */
 		blen = snprintf(body, sizeof(body),
 				"<html>\r\n<head><title>%d %s</title></head>\r\n<body>\r\n"
 				"<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
@@ -2289,6 +2305,8 @@ void http_finalize(struct conn *c, int status)
 	case 414:
 	case HTTP_STATUS_REQ_HEADER_TOO_LARGE:
 	case HTTP_STATUS_TO_HTTPS:
+	case HTTP_STATUS_CERT_ERROR:
+	case HTTP_STATUS_NO_CERT:
 	case 500:
 	case 501:
 	case 505:

@@ -31,11 +31,17 @@
 #include "log.h"
 #include "ocsp.h"
 #include "tls.h"
+#include "tls_client.h"
+#include "tls_ticket.h"
 
 /* One TLS record's worth of plaintext: the unit of every SSL_write, so
  * that a write retried after WANT_WRITE is never shorter than the record
  * OpenSSL still holds (it refuses a shorter retry with "bad length"). */
 #define TLS_CHUNK 16384
+
+/* ssl_password_file: at most this many bytes and passwords */
+#define TLS_PASSWORDS_MAX 65536
+#define TLS_PASSWORDS_N	  64
 
 /* struct tls_conn - one client's TLS session. */
 struct tls_conn {
@@ -46,6 +52,9 @@ struct tls_conn {
 	bool failed;	 /* fatal error seen: no close_notify at the end */
 	bool shut;	 /* close_notify already sent */
 	bool offer_h2;	 /* ALPN may choose h2 (the address has http2) */
+	bool reject;	 /* the default server has ssl_reject_handshake on */
+	bool rejected;	 /* ssl_reject_handshake refused it (logged once) */
+	void *first_ctx; /* the default server's context: OpenSSL's session_ctx */
 	bool file_said;	 /* the file path in use was logged (debug) */
 	char client[48]; /* peer address, for log lines */
 };
@@ -180,12 +189,94 @@ static int set_protocols(SSL_CTX *ctx, int bits, char *err, size_t errlen,
 	return 0;
 }
 
+/* struct tls_passwords - ssl_password_file's lines, tried in order. */
+struct tls_passwords {
+	char buf[TLS_PASSWORDS_MAX]; /* the file, lines NUL-terminated */
+	const char *pw[TLS_PASSWORDS_N];
+	int n;
+};
+
+/* no_tty_password - OpenSSL's password hook: PW (NULL: none) instead of
+ * OpenSSL's default, which would ask the terminal. */
+static int no_tty_password(char *buf, int size, int rwflag, void *pw)
+{
+	size_t n = pw ? strlen(pw) : 0;
+
+	(void)rwflag;
+	if (!pw || n > (size_t)size)
+		return 0;
+	memcpy(buf, pw, n);
+	return (int)n;
+}
+
+/* read_passwords - ssl_password_file into P: one password a line (a
+ * trailing CR dropped, empty lines skipped), as nginx. */
+static int read_passwords(const struct tls_conf *t, struct tls_passwords *p, char *err,
+			  size_t errlen)
+{
+	FILE *f = fopen(t->password_file, "re");
+	size_t len;
+	char *s;
+
+	p->n = 0;
+	if (!f)
+		return tls_fail(err, errlen, &t->password_at, "open() \"%s\" failed (%d: %s)",
+				t->password_file, errno, strerror(errno));
+	len = fread(p->buf, 1, sizeof(p->buf) - 1, f);
+	if (!feof(f)) {
+		fclose(f);
+		return tls_fail(err, errlen, &t->password_at, "\"%s\" is too long",
+				t->password_file);
+	}
+	fclose(f);
+	p->buf[len] = '\0';
+	for (s = p->buf; *s;) {
+		char *e = strchr(s, '\n'), *next = e ? e + 1 : s + strlen(s);
+
+		if (e)
+			*e = '\0';
+		if (e > s && e[-1] == '\r')
+			e[-1] = '\0';
+		if (*s) {
+			if (p->n == TLS_PASSWORDS_N)
+				break;
+			p->pw[p->n++] = s;
+		}
+		s = next;
+	}
+	if (!p->n)
+		return tls_fail(err, errlen, &t->password_at, "empty file \"%s\"",
+				t->password_file);
+	return 0;
+}
+
+/* read_key - the private key in BIO, trying each password of PW (none:
+ * an encrypted key fails rather than asking the terminal). */
+static EVP_PKEY *read_key(BIO *bio, const struct tls_passwords *pw)
+{
+	EVP_PKEY *pk = NULL;
+
+	if (!pw || !pw->n)
+		return PEM_read_bio_PrivateKey(bio, NULL, no_tty_password, NULL);
+	for (int i = 0; i < pw->n && !pk; i++) {
+		if (i) {
+			if (BIO_reset(bio) < 0)
+				break;
+			ERR_clear_error();
+		}
+		pk = PEM_read_bio_PrivateKey(bio, NULL, no_tty_password, (void *)pw->pw[i]);
+	}
+	return pk;
+}
+
 /* load_pair - certificate chain file CERT and key file KEY into CTX, in
  * the slot of the key's type (so ECDSA and RSA pairs live side by side).
  * The key is checked against its own certificate first: OpenSSL alone
- * would accept an RSA key given for an ECDSA certificate. */
+ * would accept an RSA key given for an ECDSA certificate. PW: the
+ * passwords of an encrypted key (NULL: none). */
 static int load_pair(SSL_CTX *ctx, const char *cert, const struct tls_where *cat, const char *key,
-		     const struct tls_where *kat, char *err, size_t errlen)
+		     const struct tls_where *kat, const struct tls_passwords *pw, char *err,
+		     size_t errlen)
 {
 	X509 *x = NULL, *ca;
 	EVP_PKEY *pk = NULL;
@@ -227,7 +318,7 @@ static int load_pair(SSL_CTX *ctx, const char *cert, const struct tls_where *cat
 			 "cannot load certificate key \"%s\": BIO_new_file() failed", key);
 		goto out;
 	}
-	pk = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+	pk = read_key(bio, pw);
 	if (!pk) {
 		tls_fail(err, errlen, kat,
 			 "cannot load certificate key \"%s\": PEM_read_bio_PrivateKey() failed",
@@ -299,6 +390,7 @@ static int set_session_cache(SSL_CTX *ctx, const struct tls_conf *t)
 
 int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 {
+	struct tls_passwords *pw = NULL;
 	SSL_CTX *ctx;
 	int rc;
 
@@ -317,11 +409,14 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 					 SSL_OP_IGNORE_UNEXPECTED_EOF);
 	if (t->prefer_server_ciphers == 1)
 		SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* ssl_buffer_size: the largest record sent. Kernel TLS cuts its own
+	 * records (16k), so a smaller size keeps the sends in OpenSSL. */
+	SSL_CTX_set_max_send_fragment(ctx, (long)LBD_MIN(t->buffer_size, (int64_t)TLS_CHUNK));
 #ifdef SSL_OP_ENABLE_KTLS
 	/* kernel TLS where the kernel has it (OpenSSL turns it on per
 	 * connection after the handshake when the cipher allows): files then
 	 * go out with SSL_sendfile, see tls_sendfile() */
-	if (features_ktls())
+	if (features_ktls() && t->buffer_size >= TLS_CHUNK)
 		SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
 #endif
 	/* Partial writes: SSL_write returns after each record, which gives
@@ -344,11 +439,27 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 			      "SSL_CTX_set1_curves_list(\"%s\") failed", t->ecdh_curve);
 		goto fail;
 	}
+	if (t->password_file) {
+		pw = calloc(1, sizeof(*pw));
+		if (!pw) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		rc = read_passwords(t, pw, err, errlen);
+		if (rc)
+			goto fail;
+	}
 	for (int i = 0; i < t->ncerts; i++) {
-		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], err,
+		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], pw, err,
 			       errlen);
 		if (rc)
 			goto fail;
+	}
+	if (pw) {
+		OPENSSL_cleanse(pw, sizeof(*pw));
+		free(pw);
+		pw = NULL;
 	}
 	if (t->dhparam) {
 		rc = load_dhparam(ctx, t, err, errlen);
@@ -360,6 +471,14 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 			      "SSL_CTX_load_verify_locations(\"%s\") failed", t->trusted);
 		goto fail;
 	}
+	rc = tls_client_setup(ctx, t, err, errlen);
+	if (rc)
+		goto fail;
+	if (t->nticket_keys && t->session_tickets) {
+		rc = tls_ticket_setup(ctx, t, err, errlen);
+		if (rc)
+			goto fail;
+	}
 	set_session_cache(ctx, t);
 	if (t->stapling == 1 && (rc = ocsp_ctx_setup(ctx, t))) {
 		rc = tls_fail(err, errlen, &t->stapling_at, "ssl_stapling: %s", strerror(-rc));
@@ -370,6 +489,10 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 	t->ctx = ctx;
 	return 0;
 fail:
+	if (pw) {
+		OPENSSL_cleanse(pw, sizeof(*pw));
+		free(pw);
+	}
 	SSL_CTX_free(ctx);
 	return rc;
 }
@@ -398,25 +521,37 @@ static int tls_servername(SSL *ssl, int *alert, void *arg)
 {
 	struct tls_conn *t = SSL_get_app_data(ssl);
 	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-	const struct tls_conf *conf;
+	const struct tls_conf *conf = NULL;
 	char low[256];
-	size_t len;
+	size_t len = name ? strlen(name) : 0;
 
-	(void)alert, (void)arg;
-	if (!t || !t->sni || !name)
+	(void)arg;
+	if (!t)
 		return SSL_TLSEXT_ERR_OK;
-	len = strlen(name);
-	if (len == 0 || len >= sizeof(low))
-		return SSL_TLSEXT_ERR_OK;
-	for (size_t i = 0; i < len; i++)
-		low[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
-	low[len] = '\0';
-	conf = t->sni(t->arg, low, len);
+	if (t->sni && len && len < sizeof(low)) {
+		for (size_t i = 0; i < len; i++)
+			low[i] =
+				(char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+		low[len] = '\0';
+		conf = t->sni(t->arg, low, len);
+	}
+	/* ssl_reject_handshake on in the server the name selects, or in the
+	 * default server when none is named: unrecognized_name, as nginx */
+	if (conf ? conf->reject_handshake == 1 : t->reject) {
+		*alert = SSL_AD_UNRECOGNIZED_NAME;
+		t->rejected = true;
+		log_info("client SSL handshake rejected while SSL handshaking, client: %s",
+			 t->client);
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	}
 	if (!conf || !conf->ctx || conf->ctx == SSL_get_SSL_CTX(ssl))
 		return SSL_TLSEXT_ERR_OK;
 	SSL_set_SSL_CTX(ssl, conf->ctx);
 	SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(conf->ctx));
 	SSL_set_options(ssl, SSL_CTX_get_options(conf->ctx));
+	/* SSL_set_SSL_CTX keeps the session's own copies of these */
+	SSL_set_max_send_fragment(ssl, (long)LBD_MIN(conf->buffer_size, (int64_t)TLS_CHUNK));
+	tls_client_follow(ssl, conf->ctx);
 	return SSL_TLSEXT_ERR_OK;
 }
 
@@ -474,6 +609,8 @@ struct tls_conn *tls_conn_new(const struct tls_conf *tc, int fd, tls_sni_fn sni,
 	}
 	t->sni = sni;
 	t->arg = arg;
+	t->reject = tc->reject_handshake == 1;
+	t->first_ctx = tc->ctx;
 	snprintf(t->client, sizeof(t->client), "%s", client ? client : "?");
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_accept_state(t->ssl);
@@ -548,7 +685,9 @@ enum tls_hs tls_handshake(struct tls_conn *t)
 	if (e == SSL_ERROR_WANT_WRITE)
 		return TLS_HS_WANT_WRITE;
 	t->failed = true;
-	if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+	if (t->rejected) {
+		/* logged by tls_servername */
+	} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
 		if (errno)
 			log_info(
 				"SSL_do_handshake() failed (%d: %s) while SSL handshaking, client: %s",
@@ -745,4 +884,19 @@ const char *tls_conn_cipher(const struct tls_conn *t)
 const char *tls_conn_server_name(const struct tls_conn *t)
 {
 	return t ? SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
+void *tls_conn_ssl(const struct tls_conn *t)
+{
+	return t->ssl;
+}
+
+const char *tls_conn_client(const struct tls_conn *t)
+{
+	return t->client;
+}
+
+void *tls_conn_session_ctx(const struct tls_conn *t)
+{
+	return t->first_ctx;
 }

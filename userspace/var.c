@@ -38,6 +38,7 @@
 #include "realip.h"
 #include "tls.h"
 #include "auth.h"
+#include "tls_client.h"
 #include "var.h"
 
 #define VAR_FOUND	0
@@ -803,6 +804,43 @@ static int vg_ssl_server_name(struct conn *c, struct lstr *out)
 	return var_tls_str(out, tls_conn_server_name(c->tls));
 }
 
+/* $ssl_client_*: tls_client.c formats them into the request's pool */
+static int var_tls_client(struct conn *c, enum tls_client_var which, struct lstr *out)
+{
+	const char *p;
+	int n = tls_client_var(c->tls, which, &c->pool, &p);
+
+	if (n < 0)
+		return VAR_NOT_FOUND;
+	*out = (struct lstr){p, (size_t)n};
+	return VAR_FOUND;
+}
+
+static int vg_ssl_client_verify(struct conn *c, struct lstr *out)
+{
+	return var_tls_client(c, TLS_CV_VERIFY, out);
+}
+
+static int vg_ssl_client_s_dn(struct conn *c, struct lstr *out)
+{
+	return var_tls_client(c, TLS_CV_S_DN, out);
+}
+
+static int vg_ssl_client_i_dn(struct conn *c, struct lstr *out)
+{
+	return var_tls_client(c, TLS_CV_I_DN, out);
+}
+
+static int vg_ssl_client_serial(struct conn *c, struct lstr *out)
+{
+	return var_tls_client(c, TLS_CV_SERIAL, out);
+}
+
+static int vg_ssl_client_fingerprint(struct conn *c, struct lstr *out)
+{
+	return var_tls_client(c, TLS_CV_FINGERPRINT, out);
+}
+
 /* nginx's ngx_http_variable_request: found when the string was ever set. */
 static int var_req_str(struct lstr s, struct lstr *out)
 {
@@ -1200,6 +1238,11 @@ static const struct var_def var_builtins[] = {
 	{"server_port", vg_server_port},
 	{"server_protocol", vg_server_protocol},
 	{"ssl_cipher", vg_ssl_cipher},
+	{"ssl_client_fingerprint", vg_ssl_client_fingerprint},
+	{"ssl_client_i_dn", vg_ssl_client_i_dn},
+	{"ssl_client_s_dn", vg_ssl_client_s_dn},
+	{"ssl_client_serial", vg_ssl_client_serial},
+	{"ssl_client_verify", vg_ssl_client_verify},
 	{"ssl_protocol", vg_ssl_protocol},
 	{"ssl_server_name", vg_ssl_server_name},
 	{"status", vg_status},
