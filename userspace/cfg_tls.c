@@ -75,25 +75,15 @@ static struct tls_where here(const struct cfg_node *n)
 	return (struct tls_where){n->file, n->line};
 }
 
-/* cfg_set_tls_file - ssl_certificate, ssl_certificate_key: one more entry
- * of the level's list (several pairs, e.g. ECDSA and RSA). */
-int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+/* push_file - one more path of N's (made absolute) in LIST[*CNT], with
+ * where it was written in AT, for the level T. */
+static int push_file(struct build *b, struct cfg_node *n, struct tls_conf *t, char ***list,
+		     struct tls_where **at, int *cnt)
 {
-	struct tls_conf *t = cfg_tls_base(s);
-	bool key = strcmp(n->name, "ssl_certificate_key") == 0;
-	char ***list = key ? &t->keys : &t->certs;
-	struct tls_where **at = key ? &t->key_at : &t->cert_at;
-	int *cnt = key ? &t->nkeys : &t->ncerts;
-	char **slot;
-	struct tls_where *w;
 	int k = *cnt;
+	char **slot = PUSH(b, *list, *cnt);
+	struct tls_where *w = slot ? PUSH(b, *at, k) : NULL;
 
-	(void)d;
-	if (strchr(n->args[0], '$') || strncmp(n->args[0], "data:", 5) == 0)
-		return cfg_fail(b, n, "\"%s\" with variables or \"data:\" is not supported by lbd",
-				n->name);
-	slot = PUSH(b, *list, *cnt);
-	w = slot ? PUSH(b, *at, k) : NULL;
 	if (!w)
 		return cfg_fail(b, n, "out of memory");
 	*slot = conf_path(b, n->args[0]);
@@ -104,27 +94,30 @@ int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const
 	return 0;
 }
 
+/* cfg_set_tls_file - ssl_certificate, ssl_certificate_key: one more entry
+ * of the level's list (several pairs, e.g. ECDSA and RSA). */
+int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	bool key = strcmp(n->name, "ssl_certificate_key") == 0;
+
+	(void)d;
+	if (strchr(n->args[0], '$') || strncmp(n->args[0], "data:", 5) == 0)
+		return cfg_fail(b, n, "\"%s\" with variables or \"data:\" is not supported by lbd",
+				n->name);
+	return key ? push_file(b, n, t, &t->keys, &t->key_at, &t->nkeys)
+		   : push_file(b, n, t, &t->certs, &t->cert_at, &t->ncerts);
+}
+
 /* cfg_set_tls_ticket_key - ssl_session_ticket_key FILE: one more key
  * (read when the context is built, so a reload reads it again). */
 int cfg_set_tls_ticket_key(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d)
 {
 	struct tls_conf *t = cfg_tls_base(s);
-	int k = t->nticket_keys;
-	char **slot;
-	struct tls_where *w;
 
 	(void)d;
-	slot = PUSH(b, t->ticket_keys, t->nticket_keys);
-	w = slot ? PUSH(b, t->ticket_key_at, k) : NULL;
-	if (!w)
-		return cfg_fail(b, n, "out of memory");
-	*slot = conf_path(b, n->args[0]);
-	if (!*slot)
-		return cfg_fail(b, n, "out of memory");
-	*w = here(n);
-	t->touched = true;
-	return 0;
+	return push_file(b, n, t, &t->ticket_keys, &t->ticket_key_at, &t->nticket_keys);
 }
 
 /* cfg_set_tls_path - ssl_dhparam, ssl_trusted_certificate,
