@@ -57,15 +57,13 @@ static int geo_line(struct build *b, struct cfg_node *c, struct geo *g)
 int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	const char *var = n->args[n->nargs - 1];
-	struct cfg_map *m = NULL;
+	struct cfg_map *m;
 	struct geo *g;
 
 	(void)d;
-	for (struct cfg_map *it = s->http->maps; it; it = it->next)
-		if (strcmp(it->name, var + 1) == 0 && !it->src.raw)
-			m = it;
+	m = cfg_map_declared(b, n, s, var);
 	if (!m)
-		return cfg_fail(b, n, "the duplicate \"%s\" variable", var + 1);
+		return -1;
 	if (n->nargs == 2 && n->args[0][0] != '$')
 		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
 	if (cfg_compile(b, n, n->nargs == 2 ? n->args[0] : "$remote_addr", &m->src))

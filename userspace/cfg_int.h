@@ -155,6 +155,10 @@ int cfg_set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *
 int cfg_set_ups_queue(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_zone(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_map_declared - the variable VAR ("$name") that the pre-pass declared
+ * for N (map, geo, split_clients), or NULL with nginx's duplicate error. */
+struct cfg_map *cfg_map_declared(struct build *b, struct cfg_node *n, struct scope *s,
+				 const char *var);
 /* cfg_guard.c: kernel packet path (main context) */
 int cfg_set_conns_per_ip(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_xdp_attach(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

@@ -605,18 +605,28 @@ int cfg_set_zone(struct build *b, struct cfg_node *n, struct scope *s, const str
 
 /* ---- map -------------------------------------------------------------------- */
 
-int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+struct cfg_map *cfg_map_declared(struct build *b, struct cfg_node *n, struct scope *s,
+				 const char *var)
 {
 	struct cfg_map *m = NULL;
+
+	/* The pre-pass created the map so that uses before it compile. */
+	for (struct cfg_map *it = s->http->maps; it; it = it->next)
+		if (strcmp(it->name, var + 1) == 0 && !it->src.raw)
+			m = it;
+	if (!m)
+		cfg_fail(b, n, "the duplicate \"%s\" variable", var + 1);
+	return m;
+}
+
+int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_map *m = cfg_map_declared(b, n, s, n->args[1]);
 	char msg[256];
 
 	(void)d;
-	/* The pre-pass created the map so that uses before it compile. */
-	for (struct cfg_map *it = s->http->maps; it; it = it->next)
-		if (strcmp(it->name, n->args[1] + 1) == 0 && !it->src.raw)
-			m = it;
 	if (!m)
-		return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[1] + 1);
+		return -1;
 	if (cfg_compile(b, n, n->args[0], &m->src))
 		return -1;
 	for (size_t i = 0; i < n->nchildren; i++) {

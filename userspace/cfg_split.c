@@ -16,17 +16,15 @@
 int cfg_set_split_clients(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	const char *var = n->args[1];
-	struct cfg_map *m = NULL;
+	struct cfg_map *m;
 	struct split *sp;
 	uint64_t last = 0;
 	uint32_t sum = 0;
 
 	(void)d;
-	for (struct cfg_map *it = s->http->maps; it; it = it->next)
-		if (strcmp(it->name, var + 1) == 0 && !it->src.raw)
-			m = it;
+	m = cfg_map_declared(b, n, s, var);
 	if (!m)
-		return cfg_fail(b, n, "the duplicate \"%s\" variable", var + 1);
+		return -1;
 	if (cfg_compile(b, n, n->args[0], &m->src))
 		return -1;
 	sp = pool_zalloc(b->pool, sizeof(*sp));
