@@ -98,27 +98,13 @@ int cfg_set_charset_types(struct build *b, struct cfg_node *n, struct scope *s, 
 	g->types_set = true;
 	for (size_t i = 0; i < n->nargs && !g->types_any; i++) {
 		const char *t = n->args[i];
-		char **slot, *low;
-		bool dup = false;
 
 		if (strcmp(t, "*") == 0) {
 			g->types_any = true;
 			break;
 		}
-		for (int k = 0; k < g->ntypes && !dup; k++)
-			dup = strcasecmp(g->types[k], t) == 0;
-		if (dup) {
-			cfg_warn(n, "duplicate MIME type \"%s\"", t);
-			continue;
-		}
-		low = pool_strdup(b->pool, t);
-		slot = PUSH(b, g->types, g->ntypes);
-		if (!low || !slot)
-			return cfg_fail(b, n, "out of memory");
-		for (char *p = low; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		*slot = low;
+		if (cfg_types_add(b, n, &g->types, &g->ntypes, t))
+			return -1;
 	}
 	return 0;
 }

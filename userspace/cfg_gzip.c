@@ -174,6 +174,27 @@ int cfg_set_gzip_buffers(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
+int cfg_types_add(struct build *b, struct cfg_node *n, char ***types, int *ntypes, const char *t)
+{
+	char **slot, *low;
+
+	for (int k = 0; k < *ntypes; k++) {
+		if (strcasecmp((*types)[k], t) == 0) {
+			cfg_warn(n, "duplicate MIME type \"%s\"", t);
+			return 0;
+		}
+	}
+	low = pool_strdup(b->pool, t);
+	slot = PUSH(b, *types, *ntypes);
+	if (!low || !slot)
+		return cfg_fail(b, n, "out of memory");
+	for (char *p = low; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	*slot = low;
+	return 0;
+}
+
 int cfg_set_gzip_types(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct gzip_loc *g = gz_base(s);
@@ -182,29 +203,13 @@ int cfg_set_gzip_types(struct build *b, struct cfg_node *n, struct scope *s, con
 	g->types_set = true;
 	for (size_t i = 0; i < n->nargs; i++) {
 		const char *t = n->args[i];
-		char **slot, *low;
 
 		if (strcmp(t, "*") == 0) {
 			g->types_any = true;
 			return 0;
 		}
-		if (g->types_any)
-			continue;
-		for (int k = 0; k < g->ntypes; k++) {
-			if (strcasecmp(g->types[k], t) == 0) {
-				cfg_warn(n, "duplicate MIME type \"%s\"", t);
-				goto next;
-			}
-		}
-		low = pool_strdup(b->pool, t);
-		slot = PUSH(b, g->types, g->ntypes);
-		if (!low || !slot)
-			return cfg_fail(b, n, "out of memory");
-		for (char *p = low; *p; p++)
-			if (*p >= 'A' && *p <= 'Z')
-				*p = (char)(*p - 'A' + 'a');
-		*slot = low;
-next:;
+		if (!g->types_any && cfg_types_add(b, n, &g->types, &g->ntypes, t))
+			return -1;
 	}
 	return 0;
 }

@@ -235,6 +235,10 @@ int cfg_set_limit_except(struct build *b, struct cfg_node *n, struct scope *s, c
 void cfg_auth_init(struct auth_loc *a);
 void cfg_auth_merge(struct auth_loc *a, const struct auth_loc *p);
 
+/* cfg_types_add - one more MIME type T (lowercased) in TYPES[0..*NTYPES),
+ * a duplicate warned about as nginx does (gzip_types, charset_types). */
+int cfg_types_add(struct build *b, struct cfg_node *n, char ***types, int *ntypes, const char *t);
+
 /* cfg_charset.c: charset, source_charset, charset_types, override_charset, charset_map */
 int cfg_set_charset(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_source_charset(struct build *b, struct cfg_node *n, struct scope *s,
