@@ -2397,6 +2397,19 @@ static void release_regexes(struct cfg_loc *l)
 		if (l->redirects[i].re && l->redirect_mode == 2 &&
 		    (!l->parent || l->parent->redirects != l->redirects))
 			pcre2_code_free(l->redirects[i].re);
+	/* proxy_cookie_* regexes, at the level that wrote them (inherited
+	 * lists are the parent's) */
+	const struct cookie_loc *ck = &l->cookie, *pk = l->parent ? &l->parent->cookie : NULL;
+
+	for (int i = 0; i < ck->ndomains; i++)
+		if (ck->domains[i].re && (!pk || pk->domains != ck->domains))
+			pcre2_code_free(ck->domains[i].re);
+	for (int i = 0; i < ck->npaths; i++)
+		if (ck->paths[i].re && (!pk || pk->paths != ck->paths))
+			pcre2_code_free(ck->paths[i].re);
+	for (int i = 0; i < ck->nflags; i++)
+		if (ck->flags[i].re && (!pk || pk->flags != ck->flags))
+			pcre2_code_free(ck->flags[i].re);
 	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < counts[k]; i++)
 			release_regexes(lists[k][i]);
@@ -2409,6 +2422,7 @@ void cfg_unref(struct cfg *c)
 	if (!c || atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	if (c->http) {
+		release_regexes(&c->http->loc); /* http-level proxy_redirect / proxy_cookie_* */
 		for (int i = 0; i < c->http->nservers; i++) {
 			struct cfg_srv *srv = c->http->servers[i];
 
