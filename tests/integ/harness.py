@@ -52,6 +52,20 @@ TARGET_BINS = {
 # Default timeout for one blocking client operation, in seconds.
 IO_TIMEOUT = 5.0
 
+_sanitized = None
+
+
+def lbd_sanitized():
+    """Whether the lbd under test is a sanitizer build (make
+    SANITIZE=address,undefined): its RSS is then ASan's (freed memory sits
+    in the quarantine), not lbd's, and is not to be judged."""
+    global _sanitized
+    if _sanitized is None:
+        out = subprocess.run(['ldd', TARGET_BINS['lbd']], capture_output=True,
+                             text=True).stdout
+        _sanitized = 'libasan' in out
+    return _sanitized
+
 
 class Skip(Exception):
     """Raised by a test that cannot run here; the message is the reason."""

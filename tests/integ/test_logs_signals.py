@@ -118,7 +118,11 @@ def test_reload_sighup_under_load(t):
     finally:
         stop.set()
         th.join(15)
-    assert not stats['fail'], '%d of %d requests failed: %s' % (
+    # lbd: none may fail. nginx (the reference) answered one of the 300
+    # without its backend once in a loaded CI run (a 2-byte 200): one is
+    # let through for it, so that the suite does not fail on nginx's flake
+    allowed = 1 if t.is_nginx else 0
+    assert len(stats['fail']) <= allowed, '%d of %d requests failed: %s' % (
         len(stats['fail']), stats['n'], stats['fail'][:3])
     assert reloaded_at < stats['n'] == 300, (reloaded_at, stats['n'])
     assert p.alive()
