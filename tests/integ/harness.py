@@ -55,6 +55,31 @@ IO_TIMEOUT = 5.0
 _sanitized = None
 
 
+def conf_line(p, text):
+    """'nginx.conf:N' of the first line of P's config that holds TEXT (the
+    skeleton around a test's server blocks differs by target)."""
+    for i, ln in enumerate(p.read('conf', 'nginx.conf').splitlines(), 1):
+        if text in ln:
+            return 'nginx.conf:%d' % i
+    raise AssertionError('%r not in the config' % text)
+
+
+def assert_location_t_errors(t, cases):
+    """For each (DIRECTIVE, MESSAGE) of CASES: DIRECTIVE written in a
+    location makes `-t` fail with MESSAGE, naming the file and its line."""
+    for directive, want in cases:
+        p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / { %s }
+}""" % directive, start=False)
+        p.write_conf()
+        res = p.run('-t')
+        out = res.stdout + res.stderr
+        assert res.returncode != 0 and want in out, (directive, out)
+        assert conf_line(p, directive) in out, (directive, out)
+
+
 def lbd_sanitized():
     """Whether the lbd under test is a sanitizer build (make
     SANITIZE=address,undefined): its RSS is then ASan's (freed memory sits

@@ -3,13 +3,8 @@ equal to the charset, and the -t errors; lbd refuses what would make nginx
 recode (charset_map, override_charset on, a charset from a variable)."""
 import os
 
+from harness import assert_location_t_errors, conf_line
 
-def _line(p, text):
-    """FILE:LINE of TEXT in P's config (the skeleton differs by target)."""
-    for i, ln in enumerate(p.read('conf', 'nginx.conf').splitlines(), 1):
-        if text in ln:
-            return 'nginx.conf:%d' % i
-    raise AssertionError('%r not in the config' % text)
 
 TYPES = ('types { text/html html; text/css css; text/plain txt; '
          'application/javascript js; image/gif gif; }')
@@ -160,7 +155,7 @@ server {
         assert rc != 0, (directive, out)
         assert want in out, (directive, out)
         if line:
-            assert _line(p, directive) in out, (directive, out)
+            assert conf_line(p, directive) in out, (directive, out)
     p = t.proxy("""
 server {
     listen 127.0.0.1:{port};
@@ -182,17 +177,7 @@ def test_charset_recoding_refused(t):
         ('charset $x;', '"charset" with a variable is not supported'),
         ('source_charset $x;', '"source_charset" with a variable is not supported'),
     ]
-    for directive, want in cases:
-        p = t.proxy("""
-server {
-    listen 127.0.0.1:{port};
-    location / { %s }
-}""" % directive, start=False)
-        p.write_conf()
-        res = p.run('-t')
-        out = res.stdout + res.stderr
-        assert res.returncode != 0 and want in out, (directive, out)
-        assert _line(p, directive) in out, (directive, out)
+    assert_location_t_errors(t, cases)
     p = t.proxy("""
 charset_map koi8-r utf-8 { C0 D18E; }
 server { listen 127.0.0.1:{port}; }""", start=False)
@@ -200,4 +185,4 @@ server { listen 127.0.0.1:{port}; }""", start=False)
     res = p.run('-t')
     out = res.stdout + res.stderr
     assert res.returncode != 0 and '"charset_map" is not supported' in out, out
-    assert _line(p, 'charset_map') in out, out
+    assert conf_line(p, 'charset_map') in out, out

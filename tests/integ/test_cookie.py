@@ -6,12 +6,7 @@ replacement, `off`, inheritance, the cookie written again with "; " only
 when something changed; and the -t errors."""
 import urllib.parse
 
-
-def _line(p, text):
-    for i, ln in enumerate(p.read('conf', 'nginx.conf').splitlines(), 1):
-        if text in ln:
-            return 'nginx.conf:%d' % i
-    raise AssertionError('%r not in the config' % text)
+from harness import assert_location_t_errors
 
 
 def test_proxy_cookie_rewrites(t):
@@ -75,17 +70,7 @@ def test_proxy_cookie_config_errors(t):
          'invalid number of arguments in "proxy_cookie_domain" directive'),
         ('proxy_cookie_path ~( /x;', 'pcre2_compile() failed: missing closing parenthesis'),
     ]
-    for directive, want in cases:
-        p = t.proxy("""
-server {
-    listen 127.0.0.1:{port};
-    location / { %s }
-}""" % directive, start=False)
-        p.write_conf()
-        res = p.run('-t')
-        out = res.stdout + res.stderr
-        assert res.returncode != 0 and want in out, (directive, out)
-        assert _line(p, directive) in out, (directive, out)
+    assert_location_t_errors(t, cases)
 
 
 def test_proxy_cookie_flags(t):
@@ -140,14 +125,4 @@ def test_proxy_cookie_flags_config_errors(t):
          'invalid number of arguments in "proxy_cookie_flags" directive'),
         ('proxy_cookie_flags ~( secure;', 'pcre2_compile() failed: missing closing parenthesis'),
     ]
-    for directive, want in cases:
-        p = t.proxy("""
-server {
-    listen 127.0.0.1:{port};
-    location / { %s }
-}""" % directive, start=False)
-        p.write_conf()
-        res = p.run('-t')
-        out = res.stdout + res.stderr
-        assert res.returncode != 0 and want in out, (directive, out)
-        assert _line(p, directive) in out, (directive, out)
+    assert_location_t_errors(t, cases)

@@ -16,7 +16,7 @@ import time
 import urllib.parse
 import zlib
 
-from harness import Conn, wait_for
+from harness import Conn, assert_location_t_errors, wait_for
 
 AE = {'Accept-Encoding': 'gzip, deflate'}
 
@@ -510,17 +510,7 @@ def test_gzip_config_errors(t):
         ('gzip_disable "(";', 'pcre2_compile() failed: missing closing '
          'parenthesis'),
     ]
-    for directive, want in cases:
-        p = t.proxy("""
-server {
-    listen 127.0.0.1:{port};
-    location / { %s }
-}""" % directive, start=False)
-        p.write_conf()
-        res = p.run('-t')
-        rc, out = res.returncode, res.stdout + res.stderr
-        assert rc != 0, (directive, out)
-        assert want in out and 'nginx.conf:' in out, (directive, out)
+    assert_location_t_errors(t, cases)
 
 
 def test_gzip_own_pages(t):
