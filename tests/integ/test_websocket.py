@@ -900,7 +900,8 @@ def test_2000_streams_fds_and_rss_back(t):
     if not t.is_nginx:
         wait_for(lambda: _lbctl_json(t, p, 'conns')['count'] == 0, 10,
                  what='warm-up streams gone')
-        fd0, rss0 = splicekit.nfds(p.pid), splicekit.rss_kib(p.pid)
+        # (settled: the lbctl connection just made may still be open)
+        fd0, rss0 = _settled_nfds(p.pid), splicekit.rss_kib(p.pid)
     rss = []
     for rnd in range(2):
         socks = _many_upgrade(p.port, n)
@@ -910,7 +911,8 @@ def test_2000_streams_fds_and_rss_back(t):
             assert got['count'] == n, got['count']
             paths = {c['path'] for c in got['conns']}
             assert paths == {_want_path(t, p, False)}, paths
-            assert splicekit.nfds(p.pid) >= fd0 + 2 * n
+            # (2 of slack: a connection open when fd0 was taken may be gone)
+            assert splicekit.nfds(p.pid) >= fd0 + 2 * n - 2, (fd0, splicekit.nfds(p.pid))
             open_rss = splicekit.rss_kib(p.pid)
         for s in socks:
             s.close()
@@ -918,7 +920,7 @@ def test_2000_streams_fds_and_rss_back(t):
         if t.is_nginx:
             continue
         wait_for(lambda: _lbctl_json(t, p, 'conns')['count'] == 0, 20, what='streams gone')
-        wait_for(lambda: splicekit.nfds(p.pid) == fd0, 10,
+        wait_for(lambda: splicekit.nfds(p.pid) <= fd0, 10,
                  what='fds back to %d (now %d)' % (fd0, splicekit.nfds(p.pid)))
         # (lbd gives freed heap pages back on its next one-second tick)
         try:
