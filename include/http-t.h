@@ -48,6 +48,7 @@ struct http_uri {
 	struct lstr uri;      /* decoded, normalized path ($uri), pool memory */
 	struct lstr args;     /* query string without '?' ($args) */
 	struct lstr unparsed; /* $request_uri: target as received */
+	bool quoted;	      /* the path had a %XX escape (nginx's quoted_uri) */
 };
 
 /* struct http_captures - the last regex match ($1..$9, named). */

@@ -230,6 +230,55 @@ static int h1_version(const unsigned char *s, size_t *pi, size_t bound, int *ver
 }
 
 /*
+ * h1_req_version - a request line's version, as nginx reads it: "HTTP/",
+ * a major of one or two digits that does not start with 0 (over 1:
+ * H1_ERR_VERSION, 505), ".", a minor of one to three digits (HTTP/1.01 is
+ * 1.1, HTTP/1.10 is 1.10). *version 10 for 1.0, 11 for any later 1.x;
+ * returns as h1_version.
+ */
+static int h1_req_version(const unsigned char *s, size_t *pi, size_t bound, int *version)
+{
+	static const char prefix[] = "HTTP/";
+	size_t i = *pi, k;
+	int major = 0, minor = 0, nd;
+
+	for (k = 0; k < sizeof(prefix) - 1; k++, i++) {
+		if (i >= bound)
+			return 1;
+		if (s[i] != (unsigned char)prefix[k])
+			return H1_ERR_BAD;
+	}
+	for (nd = 0;; nd++, i++) {
+		if (i >= bound)
+			return 1;
+		if (s[i] == '.' && nd > 0)
+			break;
+		if (s[i] < '0' || s[i] > '9' || (nd == 0 && s[i] == '0'))
+			return H1_ERR_BAD;
+		major = major * 10 + (s[i] - '0');
+		if (major > 1) {
+			*version = major > 9 ? 90 : major * 10;
+			return H1_ERR_VERSION;
+		}
+	}
+	for (i++, nd = 0;; nd++, i++) {
+		if (i >= bound)
+			return 1;
+		if (s[i] < '0' || s[i] > '9') {
+			if (nd == 0)
+				return H1_ERR_BAD;
+			break;
+		}
+		minor = minor * 10 + (s[i] - '0');
+		if (minor > 999)
+			return H1_ERR_BAD;
+	}
+	*version = minor == 0 ? 10 : 11;
+	*pi = i;
+	return 0;
+}
+
+/*
  * h1_fields - parse field lines from s[*pi] through the empty line that ends
  * the head. Fills h[0..n) with at most cap entries. Returns 0 with *pi past
  * the empty line and *nh set, or a negative enum h1_rc.
@@ -362,7 +411,10 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
 	req->method.p = buf + m0;
 	req->method.len = i - m0;
 
-	t0 = ++i;
+	/* more than one SP between the parts is taken, as nginx takes it */
+	while (i < bound && s[i] == ' ')
+		i++;
+	t0 = i;
 	i = h1_scan_target(s, i, bound);
 	if (i >= bound)
 		goto out;
@@ -380,13 +432,16 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
 		req->version = 9;
 		return H1_ERR_VERSION;
 	}
-	i++;
+	while (i < bound && s[i] == ' ')
+		i++;
 
-	rc = h1_version(s, &i, bound, &req->version);
+	rc = h1_req_version(s, &i, bound, &req->version);
 	if (rc > 0)
 		goto out;
 	if (rc < 0)
 		return rc;
+	while (i < bound && s[i] == ' ')
+		i++;
 	if (i >= bound)
 		goto out;
 	rc = h1_line_end(s, &i, bound);

@@ -1067,12 +1067,16 @@ static int hex(int ch)
 }
 
 /* parse_uri - split the target into path and args, percent-decode the path
- * and normalize it ("//", "/./", "/../"), as nginx does. 0, or 400. */
+ * and normalize it ("//", "/./", "/../"), as nginx does. A '#' ends both
+ * (a fragment is no part of $uri or $args; $request_uri keeps it, and a
+ * '?' after it starts no arguments). 0, or 400. */
 static int parse_uri(struct conn *c, const char *t, size_t len, bool merge_slashes)
 {
 	struct http_req *r = &c->req;
-	const char *q = memchr(t, '?', len);
-	size_t plen = q ? (size_t)(q - t) : len;
+	const char *frag = memchr(t, '#', len);
+	size_t flen = frag ? (size_t)(frag - t) : len;
+	const char *q = memchr(t, '?', flen);
+	size_t plen = q ? (size_t)(q - t) : flen;
 	char *out = pool_alloc(&c->pool, plen + 1);
 	size_t o = 0;
 
@@ -1128,8 +1132,9 @@ static int parse_uri(struct conn *c, const char *t, size_t len, bool merge_slash
 		out[o++] = '/';
 	out[o] = '\0';
 	r->u.uri = (struct lstr){out, o};
-	r->u.args = q ? (struct lstr){q + 1, len - plen - 1} : (struct lstr){"", 0};
+	r->u.args = q ? (struct lstr){q + 1, flen - plen - 1} : (struct lstr){"", 0};
 	r->u.unparsed = (struct lstr){t, len};
+	r->u.quoted = memchr(t, '%', plen) != NULL;
 	return 0;
 }
 
@@ -1212,14 +1217,11 @@ static int process_headers(struct conn *c)
 			r->hdr_upgrade = (struct lstr){h->value.p, h->value.len};
 		}
 	}
-	if (!r->host.len) {
-		if (host) {
-			if (validate_host(c, host->p, host->len))
-				return 400;
-		} else if (r->version == 11) {
-			return 400;
-		}
-	}
+	/* HTTP/1.1 needs the header even with an absolute target (nginx) */
+	if (!host && r->version == 11)
+		return 400;
+	if (!r->host.len && host && validate_host(c, host->p, host->len))
+		return 400;
 	if (r->version == 11)
 		r->keepalive = !(r->hdr_connection.len &&
 				 h1_list_has_token((struct h1_str){r->hdr_connection.p,
@@ -1724,10 +1726,6 @@ static void run_access(struct conn *c)
 		http_finalize(c, st);
 		return;
 	}
-	if (lstr_eq(r->method, LSTR("TRACE"))) {
-		http_finalize(c, 405); /* nginx refuses TRACE everywhere */
-		return;
-	}
 	if (l->proxy) {
 		proxy_start(c);
 		return;
@@ -1873,6 +1871,13 @@ static void start_request(struct conn *c)
 		peer_text(c, client, sizeof(client));
 		log_info("client sent plain HTTP request to HTTPS port, client: %s", client);
 		bad_request(c, HTTP_STATUS_TO_HTTPS);
+		return;
+	}
+	/* nginx refuses TRACE once the server is known (its error_page
+	 * applies), before any phase, and closes the connection */
+	if (unlikely(lstr_eq(r->method, LSTR("TRACE")))) {
+		http_log(c, NULL, LOG_INFO, "client sent TRACE method");
+		bad_request(c, 405);
 		return;
 	}
 	/* ssl_verify_client: nginx's verdict before the post-read phase */

@@ -589,7 +589,15 @@ static void sb_hdr(struct sbuf *b, const char *n, size_t nl, const char *v, size
 	sb_add(b, "\r\n", 2);
 }
 
-/* escape_uri - nginx's NGX_ESCAPE_URI for a path sent upstream. */
+/* uri_escaped - the bytes nginx 1.22's NGX_ESCAPE_URI escapes in a path
+ * sent upstream: controls, space, '"', '#', '%', '<', '>', '?', '\\', '^',
+ * '`', '{', '|', '}', DEL and every byte over 0x7f (one bit per byte). */
+static const uint32_t uri_escaped[8] = {
+	0xffffffff, 0xd000002d, 0x50000000, 0xb8000001,
+	0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+};
+
+/* sb_escaped - S into B, escaped as nginx escapes a path sent upstream. */
 static void sb_escaped(struct sbuf *b, struct lstr s)
 {
 	static const char hexd[] = "0123456789ABCDEF";
@@ -597,7 +605,7 @@ static void sb_escaped(struct sbuf *b, struct lstr s)
 	for (size_t i = 0; i < s.len; i++) {
 		unsigned char ch = (unsigned char)s.p[i];
 
-		if (ch <= 0x20 || ch >= 0x7f || ch == '#' || ch == '%' || ch == '?') {
+		if (uri_escaped[ch >> 5] & (1u << (ch & 31))) {
 			char e[3] = {'%', hexd[ch >> 4], hexd[ch & 15]};
 
 			sb_add(b, e, 3);
@@ -605,6 +613,17 @@ static void sb_escaped(struct sbuf *b, struct lstr s)
 			sb_add(b, (const char *)&ch, 1);
 		}
 	}
+}
+
+/* sb_path - the (tail of the) decoded path S into B, as nginx sends it: as
+ * it is, unless the client's target had an escape or the URI is no longer
+ * the client's (a rewrite, an internal redirect); then escaped. */
+static void sb_path(struct sbuf *b, const struct http_req *r, struct lstr s)
+{
+	if (r->u.quoted || r->uri_changed || r->internal)
+		sb_escaped(b, s);
+	else
+		sb_add(b, s.p, s.len);
 }
 
 /* sb_upstream_uri - the request target sent upstream for C, as nginx
@@ -622,7 +641,7 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 		size_t pl = LBD_MIN(l->patlen, r->u.uri.len);
 
 		sb_add(sb, pp->uri, pp->urilen);
-		sb_escaped(sb, (struct lstr){r->u.uri.p + pl, r->u.uri.len - pl});
+		sb_path(sb, r, (struct lstr){r->u.uri.p + pl, r->u.uri.len - pl});
 		if (r->u.args.len) {
 			sb_add(sb, "?", 1);
 			sb_add(sb, r->u.args.p, r->u.args.len);
@@ -632,7 +651,7 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 	} else if (!r->uri_changed && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
 		sb_add(sb, r->u.unparsed.p, r->u.unparsed.len);
 	} else {
-		sb_escaped(sb, r->u.uri);
+		sb_path(sb, r, r->u.uri);
 		if (r->u.args.len) {
 			sb_add(sb, "?", 1);
 			sb_add(sb, r->u.args.p, r->u.args.len);
