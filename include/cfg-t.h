@@ -141,6 +141,8 @@ struct proxy_pass {
 	char *uri;		 /* URI part, or NULL when the URL had none */
 	size_t urilen;		 /* length of uri */
 	bool has_uri;		 /* URL carried a URI part (even "/") */
+	bool dynamic;		 /* the URL has variables: evaluated per request
+				  * (proxy_dyn.c), no group here */
 };
 
 enum next_upstream_bits {

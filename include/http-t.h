@@ -133,7 +133,9 @@ struct http_req {
 	struct gzip_req gz;		/* response compression (gzip.c) */
 
 	/* upstream */
-	struct uconn *up; /* the upstream leg, NULL when not proxying */
+	struct uconn *up;	     /* the upstream leg, NULL when not proxying */
+	const struct proxy_pass *pp; /* proxy_pass in force: the location's, or
+				      * one with variables evaluated (pool) */
 
 	/* proxy_cache use (cache.c, request pool), or NULL */
 	struct cache_req *cache;

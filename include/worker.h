@@ -56,6 +56,9 @@ struct worker {
 	int nuconn_free;
 	struct uconn **flushq; /* uconns with output to send after the round */
 	int nflushq, capflushq;
+	struct ups_group **dyn_groups; /* proxy_pass with variables: literal
+					* addresses' groups (proxy_dyn.c) */
+	int ndyn_groups;
 };
 
 enum worker_cmd {

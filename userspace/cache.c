@@ -2407,8 +2407,7 @@ static bool bg_start(struct cache_req *cr)
 	char *m;
 	int rc;
 
-	if (!l->proxy || !l->proxy->group || r->body_kind != BODY_NONE ||
-	    (r->head && !cr->head_get))
+	if (!r->pp || !r->pp->group || r->body_kind != BODY_NONE || (r->head && !cr->head_get))
 		return false;
 	if (atomic_fetch_add(&bg_running, 1) >= CACHE_BG_MAX)
 		goto fail;
@@ -2452,7 +2451,7 @@ static bool bg_start(struct cache_req *cr)
 	memcpy(bg->cr.main_key, cr->main_key, 16);
 	memcpy(bg->cr.lock_key, cr->lock_key, 16);
 	bg->no_cache = any_set(c, cr->cl->no_cache, cr->cl->nno_cache);
-	g = l->proxy->group;
+	g = r->pp->group;
 	ctx.client = (const struct sockaddr *)&c->peer;
 	ctx.now_ms = lbd_now_ms();
 	if (g->hash_key && cval_eval(g->hash_key, c, &k) == 0) {

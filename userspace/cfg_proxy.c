@@ -53,16 +53,24 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 		return cfg_fail(b, n, "\"proxy_pass\" directive is duplicate");
 	if (!s->loc->is_location)
 		return cfg_fail(b, n, "\"proxy_pass\" directive is not allowed here");
+	if (strchr(url, '$')) {
+		/* evaluated per request (proxy_dyn.c); nginx takes a URI part
+		 * in any location then, and checks the scheme at run time */
+		pp = pool_zalloc(b->pool, sizeof(*pp));
+		if (!pp)
+			return cfg_fail(b, n, "out of memory");
+		pp->dynamic = true;
+		if (cfg_compile(b, n, url, &pp->url))
+			return -1;
+		s->loc->proxy = pp;
+		return 0;
+	}
 	if (strncasecmp(url, "http://", 7) != 0) {
 		if (strncasecmp(url, "https://", 8) == 0)
 			return cfg_fail(
 				b, n, "https:// upstreams are not supported by this lbd build yet");
 		return cfg_fail(b, n, "invalid URL prefix in \"%s\"", url);
 	}
-	if (strchr(url, '$'))
-		return cfg_fail(
-			b, n,
-			"variables in \"proxy_pass\" are not supported by this lbd build yet");
 	pp = pool_zalloc(b->pool, sizeof(*pp));
 	if (!pp)
 		return cfg_fail(b, n, "out of memory");
@@ -116,9 +124,12 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line)
 {
 	struct cfg_node where = {.file = file, .line = line, .name = "proxy_pass"};
-	struct ups_group *g = pp->unix_sock ? NULL : find_group(b, pp->host, strlen(pp->host));
+	struct ups_group *g;
 	struct ups_server *srv;
 
+	if (pp->dynamic)
+		return 0; /* found per request */
+	g = pp->unix_sock ? NULL : find_group(b, pp->host, strlen(pp->host));
 	if (g) {
 		pp->group = g;
 		return 0;

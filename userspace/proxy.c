@@ -36,6 +36,7 @@
 #include "ksplice.h"
 #include "log.h"
 #include "pbuf.h"
+#include "proxy_dyn.h"
 #include "range.h"
 #include "reqbody.h"
 #include "tunnel.h"
@@ -634,10 +635,15 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
-	const struct proxy_pass *pp = l->proxy;
+	const struct proxy_pass *pp = r->pp;
 
-	if (pp->has_uri && !r->uri_break &&
-	    (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX || l->match == LOC_EXACT)) {
+	bool fixed = pp->has_uri && !pp->dynamic && !r->uri_break;
+
+	if (pp->dynamic && pp->has_uri) {
+		/* nginx: a URL with variables is sent as evaluated */
+		sb_add(sb, pp->uri, pp->urilen);
+	} else if (fixed && (l->match == LOC_PREFIX || l->match == LOC_PREFIX_NOREGEX ||
+			     l->match == LOC_EXACT)) {
 		size_t pl = LBD_MIN(l->patlen, r->u.uri.len);
 
 		sb_add(sb, pp->uri, pp->urilen);
@@ -646,7 +652,7 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 			sb_add(sb, "?", 1);
 			sb_add(sb, r->u.args.p, r->u.args.len);
 		}
-	} else if (pp->has_uri && !r->uri_break) {
+	} else if (fixed) {
 		sb_add(sb, pp->uri, pp->urilen);
 	} else if (!r->uri_changed && r->u.unparsed.len && r->u.unparsed.p[0] == '/') {
 		sb_add(sb, r->u.unparsed.p, r->u.unparsed.len);
@@ -669,7 +675,7 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 
 	if (!http_log_wanted(u->c, level))
 		return;
-	if (u->c->req.loc->proxy)
+	if (u->c->req.pp)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
 	/* nginx separates a unix socket's path from the URI with ':' */
@@ -686,7 +692,7 @@ static int build_request(struct uconn *u)
 	struct conn *c = u->c;
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
-	const struct proxy_pass *pp = l->proxy;
+	const struct proxy_pass *pp = r->pp;
 	struct sbuf b = {.pool = &c->pool};
 	bool conn_set = false, host_set = false;
 	struct lstr v, iv;
@@ -1095,10 +1101,11 @@ static bool hidden(const struct cfg_loc *l, struct h1_str name)
 static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 {
 	const struct cfg_loc *l = c->req.loc;
-	const struct proxy_pass *pp = l->proxy;
+	const struct proxy_pass *pp = c->req.pp;
 	struct lstr in = {v.p, v.len};
 
-	if (l->redirect_mode == 1 && pp) {
+	/* nginx: no default with variables in proxy_pass */
+	if (l->redirect_mode == 1 && pp && !pp->dynamic) {
 		char from[512];
 		/* nginx's default is the proxy_pass URL (with "/" when it has no
 		 * URI part): http://unix:PATH:URI, http://unix:PATH/ */
@@ -2240,7 +2247,7 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 
 int proxy_request_head(struct conn *c, struct lstr *out)
 {
-	struct uconn tmp = {.c = c, .w = c->w, .g = c->req.loc->proxy->group};
+	struct uconn tmp = {.c = c, .w = c->w, .g = c->req.pp->group};
 
 	if (build_request(&tmp))
 		return -ENOMEM;
@@ -2312,6 +2319,17 @@ void proxy_start(struct conn *c)
 	struct http_req *r = &c->req;
 	struct uconn *u;
 
+	if (unlikely(r->loc->proxy->dynamic)) {
+		int st = proxy_dyn_resolve(c, r->loc->proxy, &r->pp);
+
+		if (st) {
+			r->pp = NULL;
+			http_finalize(c, st);
+			return;
+		}
+	} else {
+		r->pp = r->loc->proxy;
+	}
 	if (r->loc->cache.zc && cache_start(c, proxy_start))
 		return; /* answered from the cache, or waiting on proxy_cache_lock */
 	u = up_alloc(c->w);
@@ -2321,7 +2339,7 @@ void proxy_start(struct conn *c)
 	}
 	u->w = c->w;
 	u->c = c;
-	u->g = r->loc->proxy->group;
+	u->g = r->pp->group;
 	u->io.fd = -1;
 	ev_timer_init(&u->timer, up_timeout, u);
 	u->start_ms = ev_now(&c->w->loop);
@@ -2490,4 +2508,5 @@ void proxy_worker_free(struct worker *w)
 	}
 	w->nuconn_free = 0;
 	gzip_worker_free();
+	proxy_dyn_worker_free(w);
 }

@@ -488,7 +488,10 @@ static bool var_ssl(const struct conn *c)
 
 static const struct proxy_pass *var_proxy(const struct conn *c)
 {
-	return c->req.loc ? c->req.loc->proxy : NULL;
+	if (c->req.pp)
+		return c->req.pp;
+	return c->req.loc && c->req.loc->proxy && !c->req.loc->proxy->dynamic ? c->req.loc->proxy
+									      : NULL;
 }
 
 /* ------------------------------------------------------------------ */

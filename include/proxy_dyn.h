@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy_pass with variables: the URL evaluated per request (proxy_dyn.c).
+ */
+#ifndef LBD_PROXY_DYN_H
+#define LBD_PROXY_DYN_H
+
+#include "cfg-t.h"
+#include "http-t.h"
+
+struct worker;
+
+/* proxy_dyn_resolve - evaluate TPL (a proxy_pass with variables) for C
+ * into *OUT, from C's pool: the group, $proxy_host and URI part. 0, or
+ * the status to answer (500: a bad URL, 502: no upstream for its host),
+ * with the error logged. */
+int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct proxy_pass **out);
+
+/* proxy_dyn_worker_free - the worker's literal-address groups, at exit. */
+void proxy_dyn_worker_free(struct worker *w);
+
+#endif

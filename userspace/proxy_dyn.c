@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy_pass with variables, as nginx 1.22 evaluates it per request: the
+ * URL is built from the request, its host names an `upstream` block (when
+ * the URL has no port), an upstream that another proxy_pass created for the
+ * same address, or a literal address; a name that is none of these would
+ * need a resolver, which lbd does not run on the request path: 502 and
+ * nginx's "no resolver defined to resolve NAME". A URI part in the URL is
+ * sent as it is, arguments only if it has them (nginx); without one the
+ * client's URI goes as for a proxy_pass without a URI.
+ *
+ * Literal addresses get a one-server group of the worker's own, made once
+ * and kept for the worker's life (at most DYN_MAX per worker; they hold
+ * no configuration, so a reload keeps them): round robin of one, no
+ * keep-alive pool and no failure accounting that could make it unusable,
+ * as nginx's per-request peer.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cfg_int.h"
+#include "http.h"
+#include "log.h"
+#include "pool.h"
+#include "proxy_dyn.h"
+#include "ups.h"
+#include "var.h"
+#include "worker.h"
+
+#define DYN_MAX 256 /* literal-address groups per worker */
+
+/* numeric_host - whether HOST (LEN bytes, "[v6]" or IPv4) is an address. */
+static bool numeric_host(const char *host, size_t len)
+{
+	char b[INET6_ADDRSTRLEN + 2];
+	unsigned char a[16];
+
+	if (len == 0 || len >= sizeof(b))
+		return false;
+	if (host[0] == '[') {
+		if (len < 3 || host[len - 1] != ']')
+			return false;
+		memcpy(b, host + 1, len - 2);
+		b[len - 2] = '\0';
+		return inet_pton(AF_INET6, b, a) == 1;
+	}
+	memcpy(b, host, len);
+	b[len] = '\0';
+	return inet_pton(AF_INET, b, a) == 1;
+}
+
+/* named_group - an upstream of C's configuration named NAME: a block when
+ * the URL gave no port, else one that proxy_pass made for "host:port". */
+static struct ups_group *named_group(const struct conn *c, const char *hp, size_t hlen,
+				     size_t namelen)
+{
+	const struct cfg_http *h = c->cfg->http;
+
+	for (int i = 0; h && i < h->nupstreams; i++) {
+		struct ups_group *g = h->upstreams[i];
+		size_t gl = strlen(g->name);
+
+		if (!g->implicit && namelen == hlen && gl == hlen &&
+		    strncasecmp(g->name, hp, hlen) == 0)
+			return g;
+		if (g->implicit && gl == hlen && strncasecmp(g->name, hp, hlen) == 0)
+			return g;
+	}
+	return NULL;
+}
+
+/* literal_group - the worker's one-server group for ADDR (host[:port] or
+ * unix:PATH), made on first use; NULL when it cannot be made. */
+static struct ups_group *literal_group(struct worker *w, const char *addr)
+{
+	struct ups_group *g;
+	struct ups_server *s;
+
+	for (int i = 0; i < w->ndyn_groups; i++)
+		if (strcmp(w->dyn_groups[i]->name, addr) == 0)
+			return w->dyn_groups[i];
+	if (w->ndyn_groups >= DYN_MAX)
+		return NULL;
+	if (!w->dyn_groups && !(w->dyn_groups = calloc(DYN_MAX, sizeof(*w->dyn_groups))))
+		return NULL;
+	g = calloc(1, sizeof(*g));
+	s = calloc(1, sizeof(*s));
+	if (!g || !s || !(g->name = strdup(addr)))
+		goto fail;
+	if (cfg_parse_addr(addr, 80, &s->addr, &s->addrlen, false))
+		goto fail;
+	s->name = g->name;
+	s->weight = 1;
+	s->max_fails = 1;
+	s->fail_timeout_ms = 10000;
+	g->servers = s;
+	g->nservers = 1;
+	g->implicit = true;
+	g->keepalive_requests = 1000;
+	g->keepalive_timeout_ms = 60000;
+	if (ups_group_init(g))
+		goto fail;
+	w->dyn_groups[w->ndyn_groups++] = g;
+	return g;
+fail:
+	if (g)
+		free(g->name);
+	free(g);
+	free(s);
+	return NULL;
+}
+
+int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct proxy_pass **out)
+{
+	struct proxy_pass *pp;
+	struct lstr v;
+	const char *hp, *end, *uri;
+	size_t hlen, namelen;
+
+	if (cval_eval(&tpl->url, c, &v))
+		return 500;
+	if (v.len < 7 || strncasecmp(v.p, "http://", 7) != 0) {
+		http_log(c, NULL, LOG_ERR, "invalid URL prefix in \"%.*s\"", (int)v.len, v.p);
+		return 500;
+	}
+	pp = pool_zalloc(&c->pool, sizeof(*pp));
+	if (!pp)
+		return 500;
+	pp->url = tpl->url;
+	pp->dynamic = true;
+	hp = v.p + 7;
+	end = v.p + v.len;
+	if (end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) {
+		const char *colon = memchr(hp + 5, ':', (size_t)(end - hp - 5));
+
+		hlen = colon ? (size_t)(colon - hp) : (size_t)(end - hp);
+		uri = colon && colon + 1 < end ? colon + 1 : NULL;
+		pp->unix_sock = true;
+		pp->host = "localhost";
+		namelen = hlen;
+	} else {
+		const char *sl = memchr(hp, '/', (size_t)(end - hp));
+		const char *q = memchr(hp, '?', (size_t)(end - hp));
+		const char *colon;
+
+		uri = sl && (!q || sl < q) ? sl : q;
+		hlen = uri ? (size_t)(uri - hp) : (size_t)(end - hp);
+		colon = hlen && hp[0] == '[' ? memchr(hp, ']', hlen) : hp;
+		colon = colon ? memchr(colon, ':', hlen - (size_t)(colon - hp)) : NULL;
+		namelen = colon ? (size_t)(colon - hp) : hlen;
+		if (namelen == 0) {
+			http_log(c, NULL, LOG_ERR, "no host in \"%.*s\"", (int)v.len, v.p);
+			return 500;
+		}
+		/* $proxy_host: without the port when it is the default */
+		pp->host = pool_strndup(&c->pool, hp,
+					colon && hlen - namelen == 3 && memcmp(colon, ":80", 3) == 0
+						? namelen
+						: hlen);
+	}
+	pp->addr = pool_strndup(&c->pool, hp, hlen);
+	if (!pp->host || !pp->addr)
+		return 500;
+	if (uri) {
+		pp->has_uri = true;
+		pp->uri = pool_strndup(&c->pool, uri, (size_t)(end - uri));
+		pp->urilen = (size_t)(end - uri);
+		if (!pp->uri)
+			return 500;
+	}
+	pp->group = pp->unix_sock ? NULL : named_group(c, hp, hlen, namelen);
+	if (!pp->group && (pp->unix_sock || numeric_host(hp, namelen)))
+		pp->group = literal_group(c->w, pp->addr);
+	if (!pp->group) {
+		if (pp->unix_sock || numeric_host(hp, namelen))
+			http_log(c, NULL, LOG_ERR,
+				 "no upstream for \"%s\" (more than %d addresses)", pp->addr,
+				 DYN_MAX);
+		else
+			http_log(c, NULL, LOG_ERR, "no resolver defined to resolve %.*s",
+				 (int)namelen, hp);
+		return 502;
+	}
+	*out = pp;
+	return 0;
+}
+
+void proxy_dyn_worker_free(struct worker *w)
+{
+	for (int i = 0; i < w->ndyn_groups; i++) {
+		struct ups_group *g = w->dyn_groups[i];
+
+		ups_group_release(g);
+		free(g->servers);
+		free(g->name);
+		free(g);
+	}
+	free(w->dyn_groups);
+	w->dyn_groups = NULL;
+	w->ndyn_groups = 0;
+}
