@@ -127,6 +127,11 @@ int http_reclaim(struct worker *w, int max);
 
 /* proxy.c */
 void proxy_start(struct conn *c);
+/* proxy_header_value - what an upstream's header NAME (from a proxied
+ * answer or a cache hit) goes out with, in *V: proxy_redirect on Location
+ * and Refresh, proxy_cookie_* on Set-Cookie; others unchanged. 0 or
+ * -ENOMEM. */
+int proxy_header_value(struct conn *c, struct h1_str name, struct lstr *v);
 /* proxy_request_head - the head proxy_start would send upstream for C's
  * request (C's pool): the cache's background update sends it. 0 or -ENOMEM. */
 int proxy_request_head(struct conn *c, struct lstr *out);

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cookie.h"
 #include "charset.h"
 #include "cfg-t.h"
 #include "cfg.h"
@@ -1037,14 +1038,31 @@ static bool serve_304(struct conn *c, const struct h1_header *hs, size_t nh)
 	return true;
 }
 
-/* add_stored - stored header H to C's head, a Content-Type with the
- * location's charset as on a proxied answer of STATUS (charset.c). */
+/* head_has - whether the stored head HEAD (LEN bytes, a status line and
+ * header lines) has a header NAME (lowercase), any case. */
+static bool head_has(const char *head, size_t len, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *p = memchr(head, '\n', len); p && (size_t)(p - head) + 1 + nl < len;
+	     p = memchr(p + 1, '\n', len - (size_t)(p + 1 - head)))
+		if (p[1 + nl] == ':' && strncasecmp(p + 1, name, nl) == 0)
+			return true;
+	return false;
+}
+
+/* add_stored - stored header H to C's head as on a proxied answer of
+ * STATUS: a Content-Type with the location's charset (charset.c),
+ * proxy_redirect and proxy_cookie_* on Location, Refresh and Set-Cookie
+ * (the stored headers are the upstream's, as nginx keeps them). */
 static int add_stored(struct conn *c, const struct h1_header *h, int status)
 {
 	struct lstr v = {h->value.p, h->value.len};
 
 	if (H1_IS(h->name, "content-type"))
 		v = charset_ctype(c, c->req.loc, status, v, true);
+	else if (proxy_header_value(c, h->name, &v) < 0)
+		return -ENOMEM;
 	return http_head_add(c, h->name.p, h->name.len, v.p, v.len);
 }
 
@@ -1091,8 +1109,13 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	bool exp = l->expires_mode >= 1 && l->expires_mode <= 3;
 	/* `charset` may name one in the stored Content-Type (charset.c) */
 	bool cs = l->charset.charset && l->charset.charset[0];
+	/* proxy_redirect / proxy_cookie_* apply to hits too: a head with a
+	 * header they rewrite goes one header at a time (add_stored) */
+	bool rw = (l->redirect_mode && (head_has(head, h->head_len, "location") ||
+					head_has(head, h->head_len, "refresh"))) ||
+		  (cookie_active(&l->cookie) && head_has(head, h->head_len, "set-cookie"));
 
-	if (l->gzip.enable || cond || rng || exp || cs) {
+	if (l->gzip.enable || cond || rng || exp || cs || rw) {
 		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
 			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
 			size_t len = end ? (size_t)(end - ln) : h->head_len - i;
@@ -1172,7 +1195,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 			return false;
 		if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 			return false;
-	} else if (!gz && !exp && !cs) {
+	} else if (!gz && !exp && !cs && !rw) {
 		if (http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
 		    http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;

@@ -74,6 +74,8 @@ struct uconn {
 	struct ups_server *srv; /* server in use (active counted while c is set) */
 	enum us_state state;
 	bool readable, writable; /* edge-triggered readiness */
+	bool rdhup;		 /* the upstream's FIN was seen: read to EOF, a
+				  * short read no longer means drained */
 	bool reused;		 /* came from the idle pool */
 	bool sent_any;		 /* some request byte reached the socket */
 	uint64_t rx, tx;	 /* this try's bytes from and to the upstream */
@@ -872,7 +874,7 @@ static void connect_next(struct uconn *u)
 		return;
 	}
 	u->state = US_CONNECTING;
-	u->readable = u->writable = false;
+	u->readable = u->writable = u->rdhup = false;
 	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == -1 && errno != EINPROGRESS) {
 		up_log(u, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream", errno,
 		       strerror(errno));
@@ -1097,12 +1099,12 @@ static bool hidden(const struct cfg_loc *l, struct h1_str name)
 	return true;
 }
 
-/* rewrite_location - proxy_redirect on a Location/Refresh value. */
-static struct lstr rewrite_location(struct conn *c, struct h1_str v)
+/* rewrite_location - proxy_redirect on the URL IN (a Location value, or
+ * a Refresh's after "url="). *CHANGED tells whether a rule rewrote it. */
+static struct lstr rewrite_location(struct conn *c, struct lstr in, bool *changed)
 {
 	const struct cfg_loc *l = c->req.loc;
 	const struct proxy_pass *pp = c->req.pp;
-	struct lstr in = {v.p, v.len};
 
 	/* nginx: no default with variables in proxy_pass */
 	if (l->redirect_mode == 1 && pp && !pp->dynamic) {
@@ -1127,6 +1129,7 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 				return in;
 			memcpy(o, to, tl);
 			memcpy(o + tl, in.p + fl, in.len - (size_t)fl);
+			*changed = true;
 			return (struct lstr){o, n};
 		}
 		return in;
@@ -1145,7 +1148,10 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 				return in;
 			if (rc == 0)
 				continue;
-			return cval_eval(&pr->to, c, &to) ? in : to;
+			if (cval_eval(&pr->to, c, &to))
+				return in;
+			*changed = true;
+			return to;
 		}
 		if (cval_eval(&pr->from, c, &from) || cval_eval(&pr->to, c, &to))
 			return in;
@@ -1157,10 +1163,55 @@ static struct lstr rewrite_location(struct conn *c, struct h1_str v)
 				return in;
 			memcpy(o, to.p, to.len);
 			memcpy(o + to.len, in.p + from.len, in.len - from.len);
+			*changed = true;
 			return (struct lstr){o, n};
 		}
 	}
 	return in;
+}
+
+/* rewrite_refresh - proxy_redirect on a Refresh value: on its URL after
+ * "url=" (any case), as nginx; a value without one is left alone. */
+static struct lstr rewrite_refresh(struct conn *c, struct lstr in)
+{
+	bool changed = false;
+	struct lstr url, out;
+	size_t off;
+	char *o;
+
+	for (off = 0; off + 4 <= in.len; off++)
+		if (strncasecmp(in.p + off, "url=", 4) == 0)
+			break;
+	if (off + 4 > in.len)
+		return in;
+	off += 4;
+	url = rewrite_location(c, (struct lstr){in.p + off, in.len - off}, &changed);
+	if (!changed || !(o = pool_alloc(&c->pool, off + url.len)))
+		return in;
+	memcpy(o, in.p, off);
+	memcpy(o + off, url.p, url.len);
+	out = (struct lstr){o, off + url.len};
+	return out;
+}
+
+int proxy_header_value(struct conn *c, struct h1_str name, struct lstr *v)
+{
+	const struct cfg_loc *l = c->req.loc;
+	bool changed = false;
+
+	if (l->redirect_mode && H1_IS(name, "location")) {
+		/* nginx makes a Location absolute only when a proxy_redirect
+		 * rule rewrote it (absolute_redirect); an upstream's own
+		 * relative one goes as it came */
+		*v = rewrite_location(c, *v, &changed);
+		if (changed)
+			http_absolute_location(c, v);
+	} else if (l->redirect_mode && H1_IS(name, "refresh")) {
+		*v = rewrite_refresh(c, *v);
+	} else if (cookie_active(&l->cookie) && H1_IS(name, "set-cookie")) {
+		return cookie_rewrite(c, &l->cookie, *v, v) < 0 ? -ENOMEM : 0;
+	}
+	return 0;
 }
 
 static bool status_is_next(int status, int bits)
@@ -1337,6 +1388,7 @@ static void process_head(struct uconn *u, size_t n)
 	struct h1_str *cl = NULL, *te = NULL;
 	bool up_close = resp->version < 11;
 	size_t last_ct = SIZE_MAX; /* nginx keeps the last Content-Type only */
+	size_t last_cl = SIZE_MAX; /* ... and one of equal Content-Lengths */
 	char st[8];
 
 	u->head_bytes = n;
@@ -1358,6 +1410,7 @@ static void process_head(struct uconn *u, size_t n)
 				return;
 			}
 			cl = &h->value;
+			last_cl = i;
 			u->remaining = v;
 		} else if (H1_IS(h->name, "transfer-encoding")) {
 			te = &h->value;
@@ -1505,6 +1558,8 @@ static void process_head(struct uconn *u, size_t n)
 			continue;
 		if (i < last_ct && last_ct != SIZE_MAX && H1_IS(h->name, "content-type"))
 			continue;
+		if (i < last_cl && last_cl != SIZE_MAX && H1_IS(h->name, "content-length"))
+			continue;
 		if (rr >= 0 &&
 		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))
 			continue;
@@ -1513,21 +1568,11 @@ static void process_head(struct uconn *u, size_t n)
 				goto oom;
 			continue;
 		}
-		if (l->redirect_mode && (H1_IS(h->name, "location") || H1_IS(h->name, "refresh"))) {
-			struct lstr v = rewrite_location(c, h->value);
-
-			if (H1_IS(h->name, "location"))
-				http_absolute_location(c, &v);
-			if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
-				goto oom;
-			continue;
-		}
 		struct lstr v = {h->value.p, h->value.len};
 
 		if (H1_IS(h->name, "content-type"))
 			v = charset_ctype(c, l, resp->status, v, true);
-		else if (cookie_active(&l->cookie) && H1_IS(h->name, "set-cookie") &&
-			 cookie_rewrite(c, &l->cookie, v, &v) < 0)
+		else if (proxy_header_value(c, h->name, &v) < 0)
 			goto oom;
 		if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 			goto oom;
@@ -1614,7 +1659,7 @@ static void up_read_head(struct uconn *u)
 			up_next(u, NU_ERROR);
 			return;
 		}
-		if (u->rend + (size_t)n < limit)
+		if (u->rend + (size_t)n < limit && !u->rdhup)
 			u->readable = false; /* drained */
 		u->rend += (size_t)n;
 		for (;;) {
@@ -1955,8 +2000,9 @@ static void relay(struct uconn *u)
 			       "upstream prematurely closed connection while reading upstream");
 			goto bad;
 		}
-		if ((size_t)n < RELAY_BUF_SIZE && u->fr != FR_CLOSE)
-			u->readable = false; /* drained (FR_CLOSE: read on to EOF/EAGAIN) */
+		if ((size_t)n < RELAY_BUF_SIZE && u->fr != FR_CLOSE && !u->rdhup)
+			u->readable = false; /* drained (FR_CLOSE or a FIN seen: read on
+					      * to EOF/EAGAIN) */
 		u->rstart = 0;
 		u->rend = (size_t)n;
 	}
@@ -1994,6 +2040,8 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 	(void)loop;
 	if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 		u->readable = true;
+	if (ev & (EPOLLRDHUP | EPOLLHUP))
+		u->rdhup = true;
 	if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 		u->writable = true;
 	switch (u->state) {

@@ -861,3 +861,33 @@ def test_cache_background_update(t):
         p3.get(u + '3', headers=gz)), timeout=10, what='HIT after the variant update')
     assert r.json()['query'].endswith('v=2'), r.body
     assert _xc(p3.get(u + '5')) == 'MISS'  # the other variant was never stored
+
+
+def test_hit_headers_rewritten_as_proxied(t):
+    """proxy_redirect and proxy_cookie_* apply to a cache hit as to the
+    miss that stored it (the stored headers are the upstream's): a cached
+    301 never hands out the backend's own address (lbd served the stored
+    Location as it was on hits)."""
+    b = t.backend('b')
+    p = t.proxy("""
+proxy_cache_path {prefix}/c keys_zone=z:1m;
+server {
+    listen 127.0.0.1:{port};
+    location /app/ {
+        proxy_pass http://127.0.0.1:{b}/;
+        proxy_cache z;
+        proxy_cache_valid 200 301 1m;
+        proxy_ignore_headers Set-Cookie;
+        proxy_cookie_path / /app/;
+        add_header X-C $upstream_cache_status;
+    }
+}""", b=b)
+    loc = '/app/status/301?Location=http://127.0.0.1:%d/x' % b.port
+    ck = '/app/headers?Set-Cookie=a%3D1%3B%20Path%3D%2F'
+    want = 'http://localhost:%d/app/x' % p.port
+    for cs in ('MISS', 'HIT'):
+        r = p.get(loc)
+        assert (r.status, r.header('X-C'), r.header('Location')) == (301, cs, want), r.headers
+        r = p.get(ck)
+        assert (r.status, r.header('X-C'), r.header('Set-Cookie')) == (200, cs, 'a=1; Path=/app/'), \
+            r.headers

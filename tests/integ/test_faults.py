@@ -365,3 +365,67 @@ server {
         with open(os.path.join(mnt, 'access.log'), 'rb') as f:
             return b'/again' in f.read()
     wait_for(resumed, timeout=10, what='logging resumed')
+
+
+def _half_closing_upstream(t, answer):
+    """An upstream that writes ANSWER and its FIN together, then keeps the
+    socket open (half-closed) for 20 s: only the FIN says it is over."""
+    ls = socket.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(8)
+    ls.settimeout(0.3)
+    stop = threading.Event()
+
+    def serve():
+        held = []
+        while not stop.is_set():
+            try:
+                s, _ = ls.accept()
+            except OSError:
+                continue
+            buf = b''
+            s.settimeout(5)
+            while b'\r\n\r\n' not in buf:
+                d = s.recv(4096)
+                if not d:
+                    break
+                buf += d
+            s.sendall(answer)
+            s.shutdown(socket.SHUT_WR)
+            held.append(s)
+        stop.wait(20)
+        for s in held:
+            s.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+
+    def close():
+        stop.set()
+        th.join(1)
+        ls.close()
+    t.defer(close)
+    return ls.getsockname()[1]
+
+
+def test_upstream_fin_with_its_last_bytes(t):
+    """The upstream's FIN arriving with its last bytes (one read gets
+    both) is seen: a body short of its Content-Length cuts the client at
+    once, a head cut short is a 502, instead of both waiting for
+    proxy_read_timeout (lbd took a short read for "drained" and missed the
+    FIN that came with it)."""
+    body = _half_closing_upstream(t, b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc')
+    head = _half_closing_upstream(t, b'HTTP/1.1 200 OK\r\nContent-Le')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    proxy_read_timeout 60s;
+    location /body { proxy_pass http://127.0.0.1:{body}; }
+    location /head { proxy_pass http://127.0.0.1:{head}; }
+}""", body=body, head=head)
+    # (the client's own timeout is 5 s: far under proxy_read_timeout)
+    h, b = _raw_get(p.port, '/body')
+    assert h.startswith('HTTP/1.1 200') and b == b'abc', (h, b)
+    wait_for(lambda: 'upstream prematurely closed connection while reading upstream'
+             in p.error_log(), 5, what='the cut logged')
+    r = p.get('/head')
+    assert r.status == 502, r
