@@ -1030,8 +1030,11 @@ static void read_head(struct conn *c)
 		if (c->stat_state == STATS_WAITING)
 			conn_stat(c, STATS_READING);
 		/* A short read drained the socket: with edge-triggered epoll the
-		 * next bytes raise a new event, so don't recv() again for EAGAIN. */
-		if (c->in.end < c->in.cap)
+		 * next bytes raise a new event, so don't recv() again for EAGAIN.
+		 * Not once the client's FIN was reported (it may have come with
+		 * these bytes): the next read finds the end, and a keep-alive
+		 * connection is closed then instead of idling to its timeout. */
+		if (c->in.end < c->in.cap && !c->peer_hup)
 			c->readable = false;
 		if (c->state == CS_KEEPALIVE) {
 			c->state = CS_READ_HEAD;

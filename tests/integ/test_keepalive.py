@@ -64,3 +64,36 @@ def test_keepalive_timeout_zero(t):
         assert (r.header('Connection') or '').lower() == 'close', r.headers
     finally:
         c.close()
+
+
+def test_client_fin_after_request_closes_after_answer(t):
+    """A client that sends its request and its FIN together (printf | nc,
+    some health checkers) gets the answer and then the close, as nginx
+    does it (nginx may also drop a proxied one as aborted), for a return
+    and a proxied answer alike: lbd took the short
+    read for "drained" and kept the connection to keepalive_timeout."""
+    import socket
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    keepalive_timeout 60s;
+    location /r { return 200 "ok"; }
+    location / { proxy_pass http://127.0.0.1:{b}; }
+}""", b=b)
+    for path, want in ((b'/r', b'ok'), (b'/p', b'"path": "/p"')):
+        s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+        s.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+        s.shutdown(socket.SHUT_WR)
+        data = b''
+        while True:
+            d = s.recv(65536)  # a timeout (10 s, under keepalive_timeout) fails
+            if not d:
+                break
+            data += d
+        s.close()
+        # nginx may take the FIN for an abort while it proxies (499, no
+        # answer: its check for a client gone); lbd answers
+        if t.is_nginx and path == b'/p' and not data:
+            continue
+        assert data.startswith(b'HTTP/1.1 200') and want in data, data[:300]
