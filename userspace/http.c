@@ -1491,8 +1491,11 @@ static void send_redirect(struct conn *c, int code, struct lstr loc)
 static void respond_text(struct conn *c, int code, struct lstr text)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
-	/* after X-Accel-Redirect the upstream's type stays (nginx) */
-	struct lstr ctype = c->req.xar_ctype.len ? c->req.xar_ctype : lstr_c(l->default_type);
+	/* after X-Accel-Redirect the upstream's type stays; else the type of
+	 * $uri's extension, as nginx types a `return` text (so a location
+	 * "= /robots.txt" or "= /x.json" answers with its file's type) */
+	struct lstr ctype =
+		c->req.xar_ctype.len ? c->req.xar_ctype : lstr_c(static_mime_type(l, c->req.u.uri));
 	struct gzip_resp gr = {.status = code, .length = (int64_t)text.len, .content_type = ctype};
 	int gz = gzip_begin(c, &gr);
 	size_t sent = text.len;
@@ -1600,6 +1603,11 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 				send_redirect(c, rw->code, v);
 			} else if (rw->repl.raw) {
 				respond_text(c, rw->code, v);
+			} else if (rw->code >= 200 && rw->code < 400 && rw->code != 204 &&
+				   rw->code != 304) {
+				/* nginx: a code under 400 without text is an empty
+				 * answer of the usual type, not a built-in page */
+				respond_text(c, rw->code, (struct lstr){"", 0});
 			} else {
 				http_finalize(c, rw->code);
 			}
@@ -2301,8 +2309,10 @@ void http_finalize(struct conn *c, int status)
 
 	if (c->dead)
 		return;
-	if (status == 444) {
-		r->status = 444;
+	if (status == 444 || status == 499) {
+		/* nginx closes without an answer for both (499: "client
+		 * closed request", set by `return 499` too) */
+		r->status = status;
 		log_phase(c);
 		conn_close(c);
 		return;

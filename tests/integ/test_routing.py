@@ -565,3 +565,36 @@ server {
             assert r.body == (b'ok' if code == 200 else b''), (path, r.body)
             if code != 200:
                 assert r.header('Content-Length') == '0', (path, r.headers)
+
+
+def test_return_types_and_empty_codes_as_nginx(t):
+    """A `return` text is typed as nginx types it: by $uri's extension
+    through `types`, else default_type (so `location = /robots.txt` and
+    `= /x.json` answer with their file's type); `return 200;` without a
+    text is an empty answer with that type; `return 499` closes the
+    connection without an answer, as 444."""
+    p = t.proxy("""
+types { application/json json; text/plain txt; text/html html; }
+default_type application/octet-stream;
+server {
+    listen 127.0.0.1:{port};
+    location = /robots.txt { return 200 "User-agent: *\\n"; }
+    location = /x.json { return 200 '{"a":1}'; }
+    location = /page.html { return 404 "gone"; }
+    location = /plain { return 200 "p"; }
+    location = /empty { return 200; }
+    location = /empty.json { return 299; }
+    location = /gone { return 499; }
+}""")
+    for path, status, ctype, body in (('/robots.txt', 200, 'text/plain', b'User-agent: *\n'),
+                                      ('/x.json', 200, 'application/json', b'{"a":1}'),
+                                      ('/page.html', 404, 'text/html', b'gone'),
+                                      ('/plain', 200, 'application/octet-stream', b'p'),
+                                      ('/empty', 200, 'application/octet-stream', b''),
+                                      ('/empty.json', 299, 'application/json', b'')):
+        r = p.get(path)
+        assert (r.status, r.header('Content-Type'), r.body) == (status, ctype, body), (path, r)
+        assert r.header('Content-Length') == str(len(body)), (path, r.headers)
+    with p.conn() as c:
+        c.send(b'GET /gone HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert c.is_closed(timeout=5), 'return 499 answered'
