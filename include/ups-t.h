@@ -190,6 +190,8 @@ struct ups_group {
 	int keepalive;		    /* `keepalive N`: idle connections cached per worker */
 	int keepalive_requests;	    /* default 1000 */
 	int keepalive_timeout_ms;   /* default 60000 */
+	int64_t keepalive_time_ms;  /* `keepalive_time`: a connection's whole
+				      * life for reuse (default 1h) */
 	const struct bal_ops *ops;  /* the algorithm */
 	void *bal;		    /* algorithm state, owned by ops */
 	bool implicit;		    /* created by proxy_pass with a literal address */

@@ -1488,6 +1488,9 @@ static const struct dir dirs[] = {
 	{"use", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
 	{"accept_mutex", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
 	{"accept_mutex_delay", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
+	{"worker_aio_requests", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
+	{"thread_pool", C_MAIN, 1, 3, false, set_ignored, B_NONE, 0},
+	{"lock_file", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
 
 	/* http core */
 	{"server", C_HTTP, 0, 0, true, set_server, B_NONE, 0},
@@ -1684,6 +1687,7 @@ static const struct dir dirs[] = {
 	{"keepalive", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_requests", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_timeout", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
+	{"keepalive_time", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"health_check", C_UPS, 0, 7, false, cfg_set_ups_health_check, B_NONE, 0},
 	{"queue", C_UPS, 1, 2, false, cfg_set_ups_queue, B_NONE, 0},
 	{"zone", C_UPS, 1, 2, false, cfg_set_zone, B_NONE, 0},

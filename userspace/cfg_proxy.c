@@ -152,6 +152,7 @@ int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file
 	g->nservers = 1;
 	g->keepalive_requests = 1000;
 	g->keepalive_timeout_ms = 60000;
+	g->keepalive_time_ms = 3600000;
 	srv->name = pp->addr;
 	srv->weight = 1;
 	srv->max_fails = 1;
@@ -351,6 +352,7 @@ int cfg_ups_block(struct build *b, struct cfg_node *n, const struct scope *s, st
 	g->line = n->line;
 	g->keepalive_requests = 1000;
 	g->keepalive_timeout_ms = 60000;
+	g->keepalive_time_ms = 3600000;
 	in.ups = g;
 	in.ctx = ctx;
 	if (!g->name)
@@ -498,12 +500,15 @@ int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s, 
 	long v;
 
 	(void)d;
-	if (strcmp(n->name, "keepalive_timeout") == 0) {
+	if (strcmp(n->name, "keepalive_timeout") == 0 || strcmp(n->name, "keepalive_time") == 0) {
 		int64_t ms;
 
 		if (cfg_parse_time(n->args[0], &ms))
 			return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
-		s->ups->keepalive_timeout_ms = (int)ms;
+		if (strcmp(n->name, "keepalive_time") == 0)
+			s->ups->keepalive_time_ms = ms;
+		else
+			s->ups->keepalive_timeout_ms = (int)ms;
 		return 0;
 	}
 	v = strtol(n->args[0], &end, 10);

@@ -699,6 +699,7 @@ static struct ups_group *implicit_group(struct build *b, struct cfg_stream *st, 
 	g->nservers = 1;
 	g->keepalive_requests = 1000;
 	g->keepalive_timeout_ms = 60000;
+	g->keepalive_time_ms = 3600000;
 	srv->name = g->name;
 	srv->weight = 1;
 	srv->max_fails = 1;

@@ -84,6 +84,7 @@ struct uconn {
 	bool keepalive;		 /* may return to the pool after this response */
 	int last_status;	 /* 502/504 of the last failed try, 0 before any */
 	int requests;		 /* requests served on this connection */
+	int64_t born_ms;	 /* when it was connected: keepalive_time */
 	struct uconn *next_idle; /* worker idle list */
 
 	/* request */
@@ -396,6 +397,7 @@ static void up_release(struct uconn *u, bool failed)
 	}
 	if (!failed && current && u->keepalive && u->done && u->io.fd >= 0 && !u->w->quitting &&
 	    u->requests < u->g->keepalive_requests &&
+	    ev_now(&u->w->loop) - u->born_ms < u->g->keepalive_time_ms &&
 	    /* the worker's whole idle count bounds the group's: no walk */
 	    (u->w->nidle < u->g->keepalive || idle_count(u->w, u->g) < u->g->keepalive)) {
 		u->state = US_IDLE;
@@ -859,6 +861,7 @@ static void connect_next(struct uconn *u)
 	}
 	u->reused = false;
 	u->requests = 0;
+	u->born_ms = ev_now(&u->w->loop);
 	fd = socket(s->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		up_next(u, NU_ERROR);

@@ -100,6 +100,7 @@ static struct ups_group *literal_group(struct worker *w, const char *addr)
 	g->implicit = true;
 	g->keepalive_requests = 1000;
 	g->keepalive_timeout_ms = 60000;
+	g->keepalive_time_ms = 3600000;
 	if (ups_group_init(g))
 		goto fail;
 	w->dyn_groups[w->ndyn_groups++] = g;

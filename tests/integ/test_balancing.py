@@ -162,3 +162,23 @@ def test_upstream_keepalive(t):
     assert b2.connections == 10, b2.connections
     assert b2.last().version == 'HTTP/1.0', b2.last().version
     assert b2.last().header('Connection') == 'close'
+
+
+def test_upstream_keepalive_time(t):
+    """`keepalive_time` in an upstream block: a kept connection older than
+    it is closed after the request that finds it so (the next one opens a
+    new connection); younger ones are reused. (lbd refused the directive
+    in an upstream block.)"""
+    import time
+    b = t.backend('b')
+    p = t.proxy("""
+upstream u { server 127.0.0.1:{b}; keepalive 4; keepalive_time 2s; }
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://u; proxy_http_version 1.1; proxy_set_header Connection ""; }
+}""", b=b)
+    ids = [p.get('/k').json()['conn_id'] for _ in range(2)]
+    assert ids[0] == ids[1], ids
+    time.sleep(2.3)
+    ids += [p.get('/k').json()['conn_id'] for _ in range(2)]
+    assert ids[2] == ids[0] and ids[3] != ids[0], ids
