@@ -250,7 +250,9 @@ struct cfg_loc {
 	int ntry_files;
 	int64_t expires;	     /* seconds; CFG_UNSET; INT64_MIN for off */
 	bool expires_epoch_max;	     /* expires epoch / max */
-	int expires_mode;	     /* 0 none, 1 relative, 2 epoch, 3 max, 4 off */
+	int expires_mode;	     /* 0 none, 1 relative, 2 epoch, 3 max, 4 off,
+				      * 5 variables (expires_var, per request) */
+	struct cval *expires_var;    /* `expires $var`: evaluated as the head is made */
 	int sendfile;		     /* on/off */
 	int absolute_redirect;	     /* on/off (on): Location made absolute */
 	int port_in_redirect;	     /* on/off (on): ... with a non-default port */

@@ -30,6 +30,10 @@ void cfg_dump(const struct cfg *c, FILE *out);
 /* cfg_parse_time - nginx time ("30s", "1m", "500ms", "1h30m", bare = s)
  * to ms; cfg_parse_size - "8k", "1m", "10M", bare bytes. -EINVAL. */
 int cfg_parse_time(const char *s, int64_t *ms);
+/* cfg_expires_parse - an `expires` value A ("off", "epoch", "max",
+ * [+-]TIME) into *MODE (1 relative, 2 epoch, 3 max, 4 off) and *SECS;
+ * 0, or -EINVAL. */
+int cfg_expires_parse(const char *a, int *mode, int64_t *secs);
 int cfg_parse_size(const char *s, int64_t *bytes);
 
 #endif

@@ -132,6 +132,11 @@ struct http_req {
 	struct range_set *rng;		/* multipart byteranges being sent, or NULL */
 	struct gzip_req gz;		/* response compression (gzip.c) */
 
+	struct lstr sent_head; /* the response head as sent, kept (pool) when
+				* $sent_http_* is used */
+	struct lstr up_head;   /* the (last) upstream's response head, kept
+				* (pool) when $upstream_http_* / _cookie_* is */
+
 	/* upstream */
 	struct uconn *up;	     /* the upstream leg, NULL when not proxying */
 	const struct proxy_pass *pp; /* proxy_pass in force: the location's, or

@@ -127,6 +127,9 @@ int http_reclaim(struct worker *w, int max);
 
 /* proxy.c */
 void proxy_start(struct conn *c);
+/* http_sent_head - the response head of C's request as sent (or as built
+ * so far), for $sent_http_*; {NULL, 0} before one. */
+struct lstr http_sent_head(const struct conn *c);
 /* proxy_header_value - what an upstream's header NAME (from a proxied
  * answer or a cache hit) goes out with, in *V: proxy_redirect on Location
  * and Refresh, proxy_cookie_* on Set-Cookie; others unchanged. 0 or

@@ -126,4 +126,10 @@ bool var_regex_has_name(const void *re, const char *name, size_t len);
  * NULL restores the real clocks. Not thread-safe. */
 void var_time_set(const struct timespec *wall, int64_t mono_us);
 
+/* Set once a configuration uses $sent_http_* / $upstream_http_* or
+ * $upstream_cookie_*: requests then keep a copy of the response head
+ * sent (http.c) and of the upstream's (proxy.c) for them. */
+extern bool var_wants_sent_head;
+extern bool var_wants_upstream_head;
+
 #endif

@@ -1051,23 +1051,21 @@ static int set_try_files(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
-static int set_expires(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_expires_parse(const char *a, int *mode, int64_t *secs)
 {
-	const char *a = n->args[0];
 	int64_t ms;
 	bool neg = false;
 
-	(void)d;
 	if (strcmp(a, "off") == 0) {
-		s->loc->expires_mode = 4;
+		*mode = 4;
 		return 0;
 	}
 	if (strcmp(a, "epoch") == 0) {
-		s->loc->expires_mode = 2;
+		*mode = 2;
 		return 0;
 	}
 	if (strcmp(a, "max") == 0) {
-		s->loc->expires_mode = 3;
+		*mode = 3;
 		return 0;
 	}
 	if (a[0] == '+')
@@ -1075,9 +1073,26 @@ static int set_expires(struct build *b, struct cfg_node *n, struct scope *s, con
 	else if (a[0] == '-')
 		neg = true, a++;
 	if (cfg_parse_time(a, &ms))
+		return -EINVAL;
+	*mode = 1;
+	*secs = (neg ? -ms : ms) / 1000;
+	return 0;
+}
+
+static int set_expires(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)d;
+	if (strchr(n->args[0], '$')) {
+		/* nginx: a value with variables is evaluated per response
+		 * (the `map $sent_http_content_type $expires` idiom) */
+		s->loc->expires_var = pool_zalloc(b->pool, sizeof(*s->loc->expires_var));
+		if (!s->loc->expires_var)
+			return cfg_fail(b, n, "out of memory");
+		s->loc->expires_mode = 5;
+		return cfg_compile(b, n, n->args[0], s->loc->expires_var);
+	}
+	if (cfg_expires_parse(n->args[0], &s->loc->expires_mode, &s->loc->expires))
 		return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
-	s->loc->expires_mode = 1;
-	s->loc->expires = (neg ? -ms : ms) / 1000;
 	return 0;
 }
 
@@ -1893,6 +1908,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(expires_mode, 0);
 	if (p && l->expires_mode == p->expires_mode && !l->expires)
 		l->expires = p->expires;
+	if (p && l->expires_mode == 5 && !l->expires_var)
+		l->expires_var = p->expires_var;
 	MERGE(sendfile, 0);
 	MERGE(absolute_redirect, 1);
 	MERGE(port_in_redirect, 1);

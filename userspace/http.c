@@ -318,23 +318,67 @@ bool http_expires_applies(const struct conn *c)
 	       add_header_applies(c->req.status);
 }
 
-/* head_expires - nginx's `expires`: Expires and Cache-Control. */
+/* head_drop - header lines NAME out of the head being built in C's
+ * buffer (past its status line). */
+static void head_drop(struct conn *c, const char *name)
+{
+	size_t nl = strlen(name);
+	char *p = c->out.data + c->out.start, *end = c->out.data + c->out.end;
+
+	p = memchr(p, '\n', (size_t)(end - p));
+	while (p && ++p < end) {
+		char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (!eol)
+			break;
+		if ((size_t)(eol - p) > nl && p[nl] == ':' && strncasecmp(p, name, nl) == 0) {
+			memmove(p, eol + 1, (size_t)(end - eol - 1));
+			end -= eol + 1 - p;
+			c->out.end -= (size_t)(eol + 1 - p);
+			p--; /* look at the line now here */
+			continue;
+		}
+		p = eol;
+	}
+}
+
+/* head_expires - nginx's `expires`: Expires and Cache-Control. With
+ * variables the value is read now, once the head holds what it may look
+ * at ($sent_http_content_type); one that is not "off" replaces the
+ * Expires and Cache-Control already there, as nginx's filter does. */
 static int head_expires(struct conn *c, const struct cfg_loc *l)
 {
+	int mode = l->expires_mode;
+	int64_t secs = l->expires;
 	char date[40];
 	struct tm tm;
 	time_t t;
 
-	switch (l->expires_mode) {
+	if (mode == 5) {
+		struct lstr v;
+		char *z;
+
+		if (cval_eval(l->expires_var, c, &v) || !(z = pool_strndup(&c->pool, v.p, v.len)))
+			return -ENOMEM;
+		if (cfg_expires_parse(z, &mode, &secs)) {
+			http_log(c, NULL, LOG_ERR, "invalid value \"%s\" in \"expires\"", z);
+			return 0;
+		}
+		if (mode < 1 || mode > 3 || !add_header_applies(c->req.status))
+			return 0;
+		head_drop(c, "expires");
+		head_drop(c, "cache-control");
+	}
+	switch (mode) {
 	case 1:
-		t = time(NULL) + l->expires;
+		t = time(NULL) + secs;
 		gmtime_r(&t, &tm);
 		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		if (l->expires < 0)
+		if (secs < 0)
 			return http_head_addf(c, "Expires: %s\r\nCache-Control: no-cache\r\n",
 					      date);
 		return http_head_addf(c, "Expires: %s\r\nCache-Control: max-age=%lld\r\n", date,
-				      (long long)l->expires);
+				      (long long)secs);
 	case 2:
 		return http_head_addf(c, "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
 					 "Cache-Control: no-cache\r\n");
@@ -367,7 +411,8 @@ int http_head_finish(struct conn *c, bool add_headers)
 	if (!rc && c->req.status == 401 && c->req.resp_www_auth.len)
 		rc = http_head_add(c, "WWW-Authenticate", 16, c->req.resp_www_auth.p,
 				   c->req.resp_www_auth.len);
-	if (add_headers && !rc && http_expires_applies(c))
+	if (add_headers && !rc &&
+	    (http_expires_applies(c) || (c->req.loc && c->req.loc->expires_mode == 5)))
 		rc = head_expires(c, c->req.loc);
 	if (add_headers && l) {
 		bool ok = add_header_applies(c->req.status);
@@ -384,7 +429,28 @@ int http_head_finish(struct conn *c, bool add_headers)
 				rc = http_head_add(c, h->name, h->namelen, v.p, v.len);
 		}
 	}
-	return rc ? rc : http_out_append(c, "\r\n", 2);
+	rc = rc ? rc : http_out_append(c, "\r\n", 2);
+	if (!rc && var_wants_sent_head) {
+		/* $sent_http_*: the head outlives the buffer it is sent from */
+		size_t n = c->out.end - c->out.start;
+		char *h = pool_alloc(&c->pool, n);
+
+		if (!h)
+			return -ENOMEM;
+		memcpy(h, c->out.data + c->out.start, n);
+		c->req.sent_head = (struct lstr){h, n};
+	}
+	return rc;
+}
+
+struct lstr http_sent_head(const struct conn *c)
+{
+	if (c->req.sent_head.p)
+		return c->req.sent_head;
+	/* being built (add_header, expires): what is in the buffer so far */
+	if (c->out.data && c->out.end > c->out.start)
+		return (struct lstr){c->out.data + c->out.start, c->out.end - c->out.start};
+	return (struct lstr){NULL, 0};
 }
 
 /* ---- client I/O: plaintext or TLS, same contracts ------------------------------ */

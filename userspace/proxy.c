@@ -1395,6 +1395,16 @@ static void process_head(struct uconn *u, size_t n)
 	char st[8];
 
 	u->head_bytes = n;
+	if (var_wants_upstream_head) {
+		/* $upstream_http_* / $upstream_cookie_*: this try's head, kept
+		 * past the buffer it was read into */
+		char *h = pool_alloc(&c->pool, n);
+
+		if (h) {
+			memcpy(h, u->rbuf, n);
+			r->up_head = (struct lstr){h, n};
+		}
+	}
 	st[lbd_u64toa(st, (uint64_t)resp->status)] = '\0';
 	append_str(r->up_status, sizeof(r->up_status), st);
 	fmt_ms(r->up_hdr_time, sizeof(r->up_hdr_time), lbd_now_us() - u->try_us);

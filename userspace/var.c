@@ -309,6 +309,64 @@ static int var_http_prefix(struct conn *c, const char *name, size_t len, struct 
 	return VAR_NOT_FOUND;
 }
 
+bool var_wants_sent_head;
+bool var_wants_upstream_head;
+
+/* var_name_eq - whether header name N (LEN bytes) is NAME (lowercase,
+ * '_' for '-'), as the prefix variables compare them. */
+static bool var_name_eq(const char *n, const char *name, size_t len)
+{
+	for (size_t k = 0; k < len; k++) {
+		char ch = var_lower(n[k]);
+
+		if ((ch == '-' ? '_' : ch) != name[k])
+			return false;
+	}
+	return true;
+}
+
+/* var_head_field - in HEAD (a status line and header lines as sent or
+ * received), the value of the first header NAME ($sent_http_NAME,
+ * $upstream_http_NAME); with COOKIE, the value of cookie NAME in the
+ * first Set-Cookie that sets it ($upstream_cookie_NAME). */
+static int var_head_field(struct lstr head, const char *name, size_t len, bool cookie,
+			  struct lstr *out)
+{
+	const char *p = head.p, *end = head.p + head.len;
+
+	if (!p)
+		return VAR_NOT_FOUND;
+	p = memchr(p, '\n', head.len); /* past the status line */
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p)), *colon, *v, *ve;
+
+		if (!eol || eol == p || (eol == p + 1 && *p == '\r'))
+			break; /* the empty line */
+		ve = eol[-1] == '\r' ? eol - 1 : eol;
+		colon = memchr(p, ':', (size_t)(ve - p));
+		if (colon) {
+			for (v = colon + 1; v < ve && (*v == ' ' || *v == '\t'); v++)
+				;
+			while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			if (!cookie && (size_t)(colon - p) == len && var_name_eq(p, name, len)) {
+				*out = (struct lstr){v, (size_t)(ve - v)};
+				return VAR_FOUND;
+			}
+			if (cookie && colon - p == 10 && strncasecmp(p, "set-cookie", 10) == 0 &&
+			    (size_t)(ve - v) > len && v[len] == '=' &&
+			    strncasecmp(v, name, len) == 0) {
+				const char *s = v + len + 1, *e = memchr(s, ';', (size_t)(ve - s));
+
+				*out = (struct lstr){s, (size_t)((e ? e : ve) - s)};
+				return VAR_FOUND;
+			}
+		}
+		p = eol;
+	}
+	return VAR_NOT_FOUND;
+}
+
 /* var_cookie_scan - ngx_http_parse_multi_header_lines on one Cookie value,
  * quirks included (a name followed by neither '=' nor spaces then '='
  * swallows the next cookie). */
@@ -891,6 +949,9 @@ static int vg_uri(struct conn *c, struct lstr *out)
 
 static int vg_args(struct conn *c, struct lstr *out)
 {
+	/* no arguments: "not found" ("-" in a log), '?' or not, as nginx */
+	if (!c->req.u.args.len)
+		return VAR_NOT_FOUND;
 	return var_req_str(c->req.u.args, out);
 }
 
@@ -1272,9 +1333,9 @@ static const struct {
 	[VAR_PFX_HTTP] = {"http_", 5, true},
 	[VAR_PFX_ARG] = {"arg_", 4, true},
 	[VAR_PFX_COOKIE] = {"cookie_", 7, true},
-	[VAR_PFX_SENT_HTTP] = {"sent_http_", 10, false},
-	[VAR_PFX_UPSTREAM_HTTP] = {"upstream_http_", 14, false},
-	[VAR_PFX_UPSTREAM_COOKIE] = {"upstream_cookie_", 16, false},
+	[VAR_PFX_SENT_HTTP] = {"sent_http_", 10, true},
+	[VAR_PFX_UPSTREAM_HTTP] = {"upstream_http_", 14, true},
+	[VAR_PFX_UPSTREAM_COOKIE] = {"upstream_cookie_", 16, true},
 	[VAR_PFX_UPSTREAM_TRAILER] = {"upstream_trailer_", 17, false},
 };
 
@@ -1751,6 +1812,12 @@ static int var_prefix_get(struct conn *c, int kind, const char *name, size_t len
 		return var_arg(c, name, len, out);
 	case VAR_PFX_COOKIE:
 		return var_cookie(c, name, len, out);
+	case VAR_PFX_SENT_HTTP:
+		return var_head_field(http_sent_head(c), name, len, false, out);
+	case VAR_PFX_UPSTREAM_HTTP:
+		return var_head_field(c->req.up_head, name, len, false, out);
+	case VAR_PFX_UPSTREAM_COOKIE:
+		return var_head_field(c->req.up_head, name, len, true, out);
 	default:
 		return VAR_NOT_FOUND;
 	}
@@ -1879,6 +1946,10 @@ int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval
 				 name);
 			return -EINVAL;
 		}
+		if (idx == VAR_PFX_SENT_HTTP)
+			var_wants_sent_head = true;
+		else if (idx == VAR_PFX_UPSTREAM_HTTP || idx == VAR_PFX_UPSTREAM_COOKIE)
+			var_wants_upstream_head = true;
 		p->kind = CVAL_PREFIX;
 		p->idx = idx;
 		p->str = low + off;

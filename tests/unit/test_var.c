@@ -469,9 +469,7 @@ static struct ecase err_cases[] = {
 	{"$ host", "invalid variable name"},
 	{"${host", "the closing bracket in \"host\" variable is missing"},
 	{"${ho st}", "the closing bracket in \"ho\" variable is missing"},
-	{"$sent_http_content_type", "variable \"$sent_http_content_type\" is not supported yet"},
-	{"x$upstream_http_server", "variable \"$upstream_http_server\" is not supported yet"},
-	{"$upstream_cookie_a", "variable \"$upstream_cookie_a\" is not supported yet"},
+	{"$upstream_trailer_x", "variable \"$upstream_trailer_x\" is not supported yet"},
 };
 
 Test(var, compile_errors, .init = setup, .fini = teardown)
