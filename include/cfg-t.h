@@ -27,6 +27,7 @@
 #include "realip-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
+#include "upssl-t.h"
 #include "var-t.h"
 
 #define CFG_UNSET (-1)
@@ -143,6 +144,7 @@ struct proxy_pass {
 	bool has_uri;		 /* URL carried a URI part (even "/") */
 	bool dynamic;		 /* the URL has variables: evaluated per request
 				  * (proxy_dyn.c), no group here */
+	bool ssl;		 /* https:// (upssl.c): TLS to the upstream */
 };
 
 enum next_upstream_bits {
@@ -241,6 +243,7 @@ struct cfg_loc {
 	int proxy_pass_request_body;
 	int proxy_ignore_client_abort;
 	struct cookie_loc cookie; /* proxy_cookie_domain, proxy_cookie_path (cfg_cookie.c) */
+	struct upssl_conf upssl;  /* proxy_ssl_* (cfg_upssl.c; inherited) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */
@@ -412,6 +415,7 @@ struct cfg_http {
 	struct tls_conf tls;	       /* http-level ssl_* settings (cfg_tls.c) */
 
 	struct cache_zone_conf *cache_zones; /* proxy_cache_path zones (cfg_cache.c) */
+	struct upssl_built *upssl_ctxs;	     /* client TLS contexts built (cfg_upssl.c) */
 };
 
 /* enum cfg_xdp_mode - `xdp_attach IFACE mode=...`. */

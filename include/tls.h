@@ -33,6 +33,13 @@ typedef const struct tls_conf *(*tls_sni_fn)(void *arg, const char *name, size_t
  * FILE:LINE" of the directive at fault, to ERR; t->ctx stays NULL. */
 int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen);
 
+/* tls_ctx_build_client - t->ctx as a client (upstream) context from T:
+ * protocols, ciphers, verify_client (TLS_VERIFY_ON: verify, the result
+ * read after the handshake), verify_depth, trusted, crl, and certs[0] /
+ * keys[0] (with password_file) when ncerts is 1. 0, or -EINVAL with
+ * nginx's message and " in FILE:LINE" in ERR. */
+int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen);
+
 /* tls_ctx_share - DST serves with SRC's built context (one more ref). */
 void tls_ctx_share(struct tls_conf *dst, const struct tls_conf *src);
 
@@ -57,6 +64,13 @@ static inline bool tls_looks_like_handshake(unsigned char first)
  * The caller owns the result. */
 struct tls_conn *tls_conn_new(const struct tls_conf *t, int fd, tls_sni_fn sni, void *arg,
 			      const char *client);
+
+/* tls_conn_new_client - a client-side TLS session on connected socket FD
+ * with context CTX (an SSL_CTX *), for an upstream. Quiet: tls_handshake
+ * returns TLS_HS_FAILED without logging, leaving errno and OpenSSL's
+ * error queue to the caller (which must empty it); read and write errors
+ * are not logged either. NULL when out of memory. */
+struct tls_conn *tls_conn_new_client(void *ctx, int fd);
 
 /* tls_conn_offer_h2 - whether ALPN may select h2 on this session (the
  * listening address serves HTTP/2); http/1.1 is always offered.

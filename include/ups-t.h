@@ -104,6 +104,12 @@ struct ups_server {
 	bool sole;		    /* only server of its group and no backups (nginx
 				      * `single`): failures never make it unusable */
 
+	/* added by upssl.c (https:// upstreams): the TLS session to resume
+	 * (SSL_SESSION *, one reference), swapped under tls_lock, a spin
+	 * lock held for a pointer swap or a reference count only */
+	void *tls_session;
+	atomic_flag tls_lock;
+
 	/* added by the control socket (ctl.c) */
 	_Atomic int admin; /* enum ups_admin; written by the main thread only,
 				      * read by every picker */

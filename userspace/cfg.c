@@ -621,6 +621,7 @@ static void loc_init(struct cfg_loc *l)
 	l->max_ranges = CFG_UNSET;
 	l->proxy_force_ranges = CFG_UNSET;
 	l->kernel_splice = CFG_UNSET;
+	cfg_upssl_init(&l->upssl);
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
 	cfg_realip_init(&l->realip);
@@ -1618,6 +1619,18 @@ static const struct dir dirs[] = {
 	{"proxy_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_hide_header)},
 	{"proxy_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(proxy_pass_header)},
 	{"proxy_redirect", C_HSL, 1, 2, false, cfg_set_proxy_redirect, B_NONE, 0},
+	{"proxy_ssl_server_name", C_HSL, 1, 1, false, cfg_set_flag, LOC(upssl.server_name)},
+	{"proxy_ssl_verify", C_HSL, 1, 1, false, cfg_set_flag, LOC(upssl.verify)},
+	{"proxy_ssl_session_reuse", C_HSL, 1, 1, false, cfg_set_flag, LOC(upssl.session_reuse)},
+	{"proxy_ssl_name", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_verify_depth", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_protocols", C_HSL, 1, ARGS_ANY, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_ciphers", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_trusted_certificate", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_certificate", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_certificate_key", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_password_file", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
+	{"proxy_ssl_crl", C_HSL, 1, 1, false, cfg_set_upssl, B_NONE, 0},
 	{"proxy_cookie_domain", C_HSL, 1, 2, false, cfg_set_proxy_cookie, B_NONE, 0},
 	{"proxy_cookie_path", C_HSL, 1, 2, false, cfg_set_proxy_cookie, B_NONE, 0},
 	{"proxy_cookie_flags", C_HSL, 1, 8, false, cfg_set_proxy_cookie_flags, B_NONE, 0},
@@ -1966,6 +1979,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
 	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
+	cfg_upssl_merge(&l->upssl, p ? &p->upssl : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
@@ -2123,7 +2137,8 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
-	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset))
+	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset) ||
+	    cfg_upssl_check(b, l, &b->http_end))
 		return -1;
 	for (int i = 0; i < l->nrewrites; i++)
 		if (cfg_if_body(l, i, true) && check_tree(b, cfg_if_body(l, i, true)))
@@ -2460,6 +2475,7 @@ void cfg_unref(struct cfg *c)
 		cfg_limit_release(c->http);
 		cfg_cache_release(c->http);
 		cfg_tls_release(c->http);
+		cfg_upssl_release(c->http);
 	}
 	cfg_stream_release(c->stream);
 	for (int i = 0; i < c->nalogs; i++)

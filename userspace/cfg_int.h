@@ -130,6 +130,15 @@ static inline struct cfg_loc *cfg_if_body(const struct cfg_loc *l, int i, bool l
 	return r->cond->body;
 }
 
+/* cfg_upssl.c: proxy_ssl_* (HTTPS upstreams) */
+int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_upssl_init(struct upssl_conf *u);
+void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p);
+/* cfg_upssl_check - a merged location proxying to https://: nginx's checks
+ * (reported at WHERE) and its client context. 0 or -1. */
+int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *where);
+void cfg_upssl_release(struct cfg_http *h);
+
 /* cfg_proxy.c: proxy, upstream and map directives */
 int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

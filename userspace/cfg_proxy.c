@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -42,6 +43,14 @@ static int add_group(struct build *b, struct ups_group *g)
 	return 0;
 }
 
+/* has_port - whether HOST (a URL's host part) names a port. */
+static bool has_port(const char *host)
+{
+	const char *p = host[0] == '[' ? strchr(host, ']') : host;
+
+	return p && strchr(p, ':') != NULL;
+}
+
 int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct proxy_pass *pp;
@@ -65,16 +74,13 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 		s->loc->proxy = pp;
 		return 0;
 	}
-	if (strncasecmp(url, "http://", 7) != 0) {
-		if (strncasecmp(url, "https://", 8) == 0)
-			return cfg_fail(
-				b, n, "https:// upstreams are not supported by this lbd build yet");
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0)
 		return cfg_fail(b, n, "invalid URL prefix in \"%s\"", url);
-	}
 	pp = pool_zalloc(b->pool, sizeof(*pp));
 	if (!pp)
 		return cfg_fail(b, n, "out of memory");
-	hp = url + 7;
+	pp->ssl = strncasecmp(url, "https://", 8) == 0; /* upssl.c */
+	hp = url + (pp->ssl ? 8 : 7);
 	if (strncasecmp(hp, "unix:", 5) == 0) {
 		/* nginx: the path ends at the first ':', the URI part follows it */
 		const char *colon = strchr(hp + 5, ':');
@@ -98,6 +104,15 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 					url);
 		pp->host = pool_strndup(b->pool, hp, hlen);
 		pp->addr = pp->host;
+		if (pp->ssl && pp->host && !has_port(pp->host)) {
+			/* https's own default port, in the implicit group's name
+			 * too (so that http://H and https://H are two groups) */
+			char *a = pool_alloc(b->pool, hlen + 5);
+
+			if (a)
+				snprintf(a, hlen + 5, "%s:443", pp->host);
+			pp->addr = a;
+		}
 	}
 	if (!pp->host || !pp->addr)
 		return cfg_fail(b, n, "out of memory");

@@ -41,6 +41,7 @@
 #include "reqbody.h"
 #include "tunnel.h"
 #include "ups.h"
+#include "upssl.h"
 #include "var.h"
 #include "worker.h"
 
@@ -54,6 +55,7 @@ enum us_state {
 	US_IDLE,	   /* in the worker's keep-alive pool */
 	US_QUEUED,	   /* waiting for a usable server (`queue`), no fd */
 	US_TUNNEL,	   /* after 101: bytes both ways (tunnel.c) until both FINs */
+	US_HANDSHAKE,	   /* https://: TLS handshake after the connect (upssl.c) */
 };
 
 enum framing {
@@ -113,6 +115,7 @@ struct uconn {
 	struct uconn *next_free; /* worker free list */
 	bool queued;		 /* in the worker's flush queue */
 	struct tunnel *tun;	 /* US_TUNNEL: the stream (malloc), else NULL */
+	struct tls_conn *tls;	 /* https://: the TLS session on io.fd, else NULL */
 
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
@@ -251,6 +254,10 @@ static void up_close_fd(struct uconn *u)
 		free(u->tun);
 		u->tun = NULL;
 	}
+	if (u->tls) {
+		tls_conn_free(u->tls);
+		u->tls = NULL;
+	}
 	if (u->io.fd >= 0) {
 		ev_io_stop(&u->w->loop, &u->io);
 		close(u->io.fd);
@@ -297,12 +304,18 @@ static void idle_remove(struct uconn *u)
 	u->next_idle = NULL;
 }
 
-static struct uconn *idle_take(struct worker *w, struct ups_server *srv)
+static struct uconn *idle_take(struct worker *w, struct ups_server *srv, bool tls)
 {
-	for (struct uconn *u = w->idle; u; u = u->next_idle) {
-		if (u->srv == srv) {
+	for (struct uconn *u = w->idle, *next; u; u = next) {
+		next = u->next_idle;
+		if (u->srv == srv && (u->tls != NULL) == tls) {
 			idle_remove(u);
 			ev_timer_stop(&w->loop, &u->timer);
+			/* TLS: its close may wait behind this request's event */
+			if (u->tls && !upssl_idle_ok(u->tls, u->io.fd)) {
+				up_destroy(u);
+				continue;
+			}
 			return u;
 		}
 	}
@@ -398,6 +411,7 @@ static void up_release(struct uconn *u, bool failed)
 	if (!failed && current && u->keepalive && u->done && u->io.fd >= 0 && !u->w->quitting &&
 	    u->requests < u->g->keepalive_requests &&
 	    ev_now(&u->w->loop) - u->born_ms < u->g->keepalive_time_ms &&
+	    (!u->tls || upssl_idle_ok(u->tls, u->io.fd)) &&
 	    /* the worker's whole idle count bounds the group's: no walk */
 	    (u->w->nidle < u->g->keepalive || idle_count(u->w, u->g) < u->g->keepalive)) {
 		u->state = US_IDLE;
@@ -683,7 +697,9 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
 	/* nginx separates a unix socket's path from the URI with ':' */
-	snprintf(url, sizeof(url), "http://%s%s%.*s", u->srv ? u->srv->name : u->g->name,
+	snprintf(url, sizeof(url), "%s://%s%s%.*s",
+		 u->c->req.pp && u->c->req.pp->ssl ? "https" : "http",
+		 u->srv ? u->srv->name : u->g->name,
 		 u->srv && u->srv->addr.ss_family == AF_UNIX ? ":" : "", b.oom ? 0 : (int)b.len,
 		 b.p ? b.p : "");
 	va_start(ap, fmt);
@@ -820,7 +836,7 @@ static void connect_next(struct uconn *u)
 	u->rstart = u->rend = 0;
 	append_str(c->req.up_addrs, sizeof(c->req.up_addrs), s->name);
 	if (u->g->keepalive > 0) {
-		struct uconn *idle = idle_take(u->w, s);
+		struct uconn *idle = idle_take(u->w, s, c->req.pp->ssl);
 
 		if (idle) {
 			/* The request moves into the idle connection's uconn, whose
@@ -1007,14 +1023,15 @@ static void up_send(struct uconn *u)
 						  r->body_mem.end - u->body_off};
 		}
 		if (n) {
-			w = writev(u->io.fd, iov, n);
+			w = up_io_writev(u->io.fd, u->tls, iov, n);
 			if (w > 0)
 				u->tx += (uint64_t)w;
 		} else if (body && r->body_fd >= 0 && u->body_off < r->body_received) {
 			off_t off = (off_t)u->body_off;
 
-			w = sendfile(u->io.fd, r->body_fd, &off,
-				     (size_t)LBD_MIN(r->body_received - u->body_off, 1 << 20));
+			w = up_io_sendfile(
+				u->io.fd, u->tls, r->body_fd, &off,
+				(size_t)LBD_MIN(r->body_received - u->body_off, 1 << 20));
 			if (w > 0) {
 				u->tx += (uint64_t)w;
 				u->body_off += (size_t)w;
@@ -1653,7 +1670,7 @@ static void up_read_head(struct uconn *u)
 			up_next(u, NU_INVALID_HEADER);
 			return;
 		}
-		n = recv(u->io.fd, u->rbuf + u->rend, limit - u->rend, 0);
+		n = up_io_recv(u->io.fd, u->tls, u->rbuf + u->rend, limit - u->rend);
 		if (n > 0)
 			u->rx += (uint64_t)n;
 		if (n == 0) {
@@ -1669,6 +1686,9 @@ static void up_read_head(struct uconn *u)
 				u->readable = false;
 				return;
 			}
+			up_log(u, LOG_ERR,
+			       "recv() failed (%d: %s) while reading response header from upstream",
+			       errno, strerror(errno));
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -1986,7 +2006,7 @@ static void relay(struct uconn *u)
 			ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
 			return;
 		}
-		ssize_t n = recv(u->io.fd, u->rbuf, RELAY_BUF_SIZE, 0);
+		ssize_t n = up_io_recv(u->io.fd, u->tls, u->rbuf, RELAY_BUF_SIZE);
 
 		if (n > 0)
 			u->rx += (uint64_t)n;
@@ -2046,6 +2066,46 @@ static void idle_event(struct uconn *u)
 	up_destroy(u);
 }
 
+/* up_connected - the connection (and its TLS session) is up: account the
+ * connect time and send the request. */
+static void up_connected(struct uconn *u)
+{
+	u->conn_timed = true;
+	fmt_ms(u->c->req.up_conn_time, sizeof(u->c->req.up_conn_time), lbd_now_us() - u->try_us);
+	ev_timer_stop(&u->w->loop, &u->timer);
+	u->state = US_SENDING;
+	up_send(u);
+}
+
+/* up_handshake - https://: start or advance the TLS handshake (upssl.c);
+ * a failure is an `error` for proxy_next_upstream. */
+static void up_handshake(struct uconn *u)
+{
+	const struct cfg_loc *l = u->c->req.loc;
+	char err[512];
+	enum tls_hs hs;
+
+	if (!u->tls) {
+		u->state = US_HANDSHAKE;
+		u->tls = upssl_start(u->c, l, u->srv, u->io.fd);
+		if (!u->tls) {
+			up_log(u, LOG_ERR, "cannot start SSL while SSL handshaking to upstream");
+			up_next(u, NU_ERROR);
+			return;
+		}
+	}
+	hs = upssl_handshake(u->tls, u->c, l, err, sizeof(err));
+	if (hs == TLS_HS_FAILED) {
+		up_log(u, LOG_ERR, "%s while SSL handshaking to upstream", err);
+		up_next(u, NU_ERROR);
+		return;
+	}
+	if (hs != TLS_HS_DONE)
+		return; /* edge-triggered: the next event on either side drives it */
+	u->readable = u->writable = true;
+	up_connected(u);
+}
+
 static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 {
 	struct uconn *u = io->data;
@@ -2077,14 +2137,17 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			up_next(u, NU_ERROR);
 			break;
 		}
-		u->conn_timed = true;
-		fmt_ms(u->c->req.up_conn_time, sizeof(u->c->req.up_conn_time),
-		       lbd_now_us() - u->try_us);
-		ev_timer_stop(&u->w->loop, &u->timer);
-		u->state = US_SENDING;
-		up_send(u);
+		if (u->c->req.pp->ssl) {
+			/* the connect timer runs on over the handshake, as nginx */
+			up_handshake(u);
+			break;
+		}
+		up_connected(u);
 		break;
 	}
+	case US_HANDSHAKE:
+		up_handshake(u);
+		break;
 	case US_SENDING:
 		if (u->writable)
 			up_send(u);
@@ -2120,9 +2183,10 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 		connect_next(u); /* pick again, or wait on, or give up */
 		return;
 	}
-	const char *what = u->state == US_CONNECTING ? "connecting to upstream"
-			   : u->state == US_SENDING  ? "sending request to upstream"
-						     : "reading response header from upstream";
+	const char *what = u->state == US_CONNECTING  ? "connecting to upstream"
+			   : u->state == US_HANDSHAKE ? "SSL handshaking to upstream"
+			   : u->state == US_SENDING   ? "sending request to upstream"
+						      : "reading response header from upstream";
 
 	if (u->state == US_TUNNEL) {
 		if (tunnel_timer(u))
@@ -2247,7 +2311,7 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 {
 	struct conn *c = u->c;
 	struct tunnel_side cs = {c->io.fd, &c->readable, &c->writable, c->tls};
-	struct tunnel_side us = {u->io.fd, &u->readable, &u->writable, NULL};
+	struct tunnel_side us = {u->io.fd, &u->readable, &u->writable, u->tls};
 	size_t down_len = c->out.end - c->out.start + (u->rend - head_len);
 	char *down = malloc(down_len ? down_len : 1);
 	int rc = -ENOMEM;
@@ -2258,7 +2322,7 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 		memcpy(down, c->out.data + c->out.start, c->out.end - c->out.start);
 		memcpy(down + (c->out.end - c->out.start), u->rbuf + head_len, u->rend - head_len);
 		rc = -ENOTSUP;
-		if (c->tls) /* kernel TLS and sockmap don't mix: lbd relays it */
+		if (c->tls || u->tls) /* TLS legs: neither sockmap nor splice(2), lbd relays */
 			rc = tunnel_init_copy(u->tun, cs, us, c->in.data + c->in.start,
 					      c->in.end - c->in.start, down, down_len);
 		else if (c->req.loc->kernel_splice && ksplice_ready() &&
@@ -2277,7 +2341,7 @@ static void tunnel_begin(struct uconn *u, size_t head_len)
 					"sockmap splicing refused (%d: %s): relaying with splice(2)",
 					-rc, strerror(-rc));
 		}
-		if (rc && !c->tls)
+		if (rc && !c->tls && !u->tls)
 			rc = tunnel_init(u->tun, cs, us, c->in.data + c->in.start,
 					 c->in.end - c->in.start, down, down_len);
 	}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * proxy_pass with variables, as nginx 1.22 evaluates it per request: the
- * URL is built from the request, its host names an `upstream` block (when
+ * URL (http:// or https://) is built from the request, its host names an `upstream` block (when
  * the URL has no port), an upstream that another proxy_pass created for the
  * same address, or a literal address; a name that is none of these would
  * need a resolver, which lbd does not run on the request path: 502 and
@@ -51,21 +51,23 @@ static bool numeric_host(const char *host, size_t len)
 	return inet_pton(AF_INET, b, a) == 1;
 }
 
-/* named_group - an upstream of C's configuration named NAME: a block when
- * the URL gave no port, else one that proxy_pass made for "host:port". */
-static struct ups_group *named_group(const struct conn *c, const char *hp, size_t hlen,
-				     size_t namelen)
+/* named_group - an upstream of C's configuration for the URL's host HP
+ * (NAMELEN bytes): an `upstream` block of that name when the URL gave no
+ * port (NOPORT), else one that a proxy_pass made for ADDR ("host:port"). */
+static struct ups_group *named_group(const struct conn *c, const char *hp, size_t namelen,
+				     bool noport, const char *addr)
 {
 	const struct cfg_http *h = c->cfg->http;
+	size_t al = strlen(addr);
 
 	for (int i = 0; h && i < h->nupstreams; i++) {
 		struct ups_group *g = h->upstreams[i];
 		size_t gl = strlen(g->name);
 
-		if (!g->implicit && namelen == hlen && gl == hlen &&
-		    strncasecmp(g->name, hp, hlen) == 0)
+		if (!g->implicit && noport && gl == namelen &&
+		    strncasecmp(g->name, hp, namelen) == 0)
 			return g;
-		if (g->implicit && gl == hlen && strncasecmp(g->name, hp, hlen) == 0)
+		if (g->implicit && gl == al && strncasecmp(g->name, addr, al) == 0)
 			return g;
 	}
 	return NULL;
@@ -122,7 +124,9 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 
 	if (cval_eval(&tpl->url, c, &v))
 		return 500;
-	if (v.len < 7 || strncasecmp(v.p, "http://", 7) != 0) {
+	bool ssl = v.len >= 8 && strncasecmp(v.p, "https://", 8) == 0;
+
+	if (!ssl && (v.len < 7 || strncasecmp(v.p, "http://", 7) != 0)) {
 		http_log(c, NULL, LOG_ERR, "invalid URL prefix in \"%.*s\"", (int)v.len, v.p);
 		return 500;
 	}
@@ -131,7 +135,8 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 		return 500;
 	pp->url = tpl->url;
 	pp->dynamic = true;
-	hp = v.p + 7;
+	pp->ssl = ssl;
+	hp = v.p + (ssl ? 8 : 7);
 	end = v.p + v.len;
 	if (end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) {
 		const char *colon = memchr(hp + 5, ':', (size_t)(end - hp - 5));
@@ -155,13 +160,27 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 			http_log(c, NULL, LOG_ERR, "no host in \"%.*s\"", (int)v.len, v.p);
 			return 500;
 		}
-		/* $proxy_host: without the port when it is the default */
-		pp->host = pool_strndup(&c->pool, hp,
-					colon && hlen - namelen == 3 && memcmp(colon, ":80", 3) == 0
-						? namelen
-						: hlen);
+		/* $proxy_host: without the port when it is the scheme's */
+		pp->host = pool_strndup(
+			&c->pool, hp,
+			colon && ((!ssl && hlen - namelen == 3 && memcmp(colon, ":80", 3) == 0) ||
+				  (ssl && hlen - namelen == 4 && memcmp(colon, ":443", 4) == 0))
+				? namelen
+				: hlen);
 	}
-	pp->addr = pool_strndup(&c->pool, hp, hlen);
+	/* the group's name: https's own port made explicit, as for a
+	 * literal https:// proxy_pass (http://H and https://H differ) */
+	if (ssl && !pp->unix_sock && namelen == hlen) {
+		char *a = pool_alloc(&c->pool, hlen + 5);
+
+		if (a) {
+			memcpy(a, hp, hlen);
+			memcpy(a + hlen, ":443", 5);
+		}
+		pp->addr = a;
+	} else {
+		pp->addr = pool_strndup(&c->pool, hp, hlen);
+	}
 	if (!pp->host || !pp->addr)
 		return 500;
 	if (uri) {
@@ -171,7 +190,7 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 		if (!pp->uri)
 			return 500;
 	}
-	pp->group = pp->unix_sock ? NULL : named_group(c, hp, hlen, namelen);
+	pp->group = pp->unix_sock ? NULL : named_group(c, hp, namelen, namelen == hlen, pp->addr);
 	if (!pp->group && (pp->unix_sock || numeric_host(hp, namelen)))
 		pp->group = literal_group(c->w, pp->addr);
 	if (!pp->group) {

@@ -56,6 +56,8 @@ struct tls_conn {
 	bool rejected;	 /* ssl_reject_handshake refused it (logged once) */
 	void *first_ctx; /* the default server's context: OpenSSL's session_ctx */
 	bool file_said;	 /* the file path in use was logged (debug) */
+	bool quiet;	 /* an upstream session (tls_conn_new_client): the caller
+			  * logs failures with its request's context */
 	char client[48]; /* peer address, for log lines */
 };
 
@@ -497,6 +499,88 @@ fail:
 	return rc;
 }
 
+/* verify_later - every chain passes the handshake; the caller reads
+ * SSL_get_verify_result afterwards and logs nginx's message. */
+static int verify_later(int ok, X509_STORE_CTX *x)
+{
+	(void)ok, (void)x;
+	return 1;
+}
+
+int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen)
+{
+	struct tls_passwords *pw = NULL;
+	SSL_CTX *ctx;
+	int rc;
+
+	ERR_clear_error();
+	t->ctx = NULL;
+	ctx = SSL_CTX_new(TLS_client_method());
+	if (!ctx)
+		return tls_fail(err, errlen, NULL, "SSL_CTX_new() failed");
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
+					 SSL_OP_IGNORE_UNEXPECTED_EOF);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+				      SSL_MODE_RELEASE_BUFFERS);
+	rc = set_protocols(ctx, t->protocols, err, errlen, &t->protocols_at);
+	if (rc)
+		goto fail;
+	if (!SSL_CTX_set_cipher_list(ctx, t->ciphers)) {
+		rc = tls_fail(err, errlen, &t->ciphers_at, "SSL_CTX_set_cipher_list(\"%s\") failed",
+			      t->ciphers);
+		goto fail;
+	}
+	if (t->verify_client == TLS_VERIFY_ON)
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_later);
+	SSL_CTX_set_verify_depth(ctx, t->verify_depth);
+	if (t->trusted && !SSL_CTX_load_verify_locations(ctx, t->trusted, NULL)) {
+		rc = tls_fail(err, errlen, &t->trusted_at,
+			      "SSL_CTX_load_verify_locations(\"%s\") failed", t->trusted);
+		goto fail;
+	}
+	if (t->crl) {
+		X509_STORE *st = SSL_CTX_get_cert_store(ctx);
+		X509_LOOKUP *lk = st ? X509_STORE_add_lookup(st, X509_LOOKUP_file()) : NULL;
+
+		if (!lk || !X509_load_crl_file(lk, t->crl, X509_FILETYPE_PEM)) {
+			rc = tls_fail(err, errlen, &t->crl_at,
+				      "X509_LOOKUP_load_file(\"%s\") failed", t->crl);
+			goto fail;
+		}
+		X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	}
+	if (t->password_file) {
+		pw = calloc(1, sizeof(*pw));
+		if (!pw) {
+			rc = -ENOMEM;
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		rc = read_passwords(t, pw, err, errlen);
+		if (rc)
+			goto fail;
+	}
+	if (t->ncerts) {
+		rc = load_pair(ctx, t->certs[0], &t->cert_at[0], t->keys[0], &t->key_at[0], pw, err,
+			       errlen);
+		if (rc)
+			goto fail;
+	}
+	if (pw) {
+		OPENSSL_cleanse(pw, sizeof(*pw));
+		free(pw);
+	}
+	t->ctx = ctx;
+	return 0;
+fail:
+	if (pw) {
+		OPENSSL_cleanse(pw, sizeof(*pw));
+		free(pw);
+	}
+	SSL_CTX_free(ctx);
+	return rc;
+}
+
 void tls_ctx_share(struct tls_conf *dst, const struct tls_conf *src)
 {
 	if (src->ctx && SSL_CTX_up_ref(src->ctx))
@@ -617,6 +701,25 @@ struct tls_conn *tls_conn_new(const struct tls_conf *tc, int fd, tls_sni_fn sni,
 	return t;
 }
 
+struct tls_conn *tls_conn_new_client(void *ctx, int fd)
+{
+	struct tls_conn *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->ssl = SSL_new(ctx);
+	if (!t->ssl || !SSL_set_fd(t->ssl, fd)) {
+		ERR_clear_error();
+		SSL_free(t->ssl);
+		free(t);
+		return NULL;
+	}
+	t->quiet = true;
+	snprintf(t->client, sizeof(t->client), "upstream");
+	SSL_set_connect_state(t->ssl);
+	return t;
+}
+
 void tls_conn_shutdown(struct tls_conn *t)
 {
 	if (!t->done || t->failed || t->shut)
@@ -662,8 +765,12 @@ static ssize_t io_error(struct tls_conn *t, int ret, bool reading)
 		return -1;
 	default:
 		t->failed = true;
-		tls_log_errors(LOG_INFO, reading ? "SSL_read() failed" : "SSL_write() failed",
-			       "processing a request", t->client);
+		if (t->quiet)
+			ERR_clear_error();
+		else
+			tls_log_errors(LOG_INFO,
+				       reading ? "SSL_read() failed" : "SSL_write() failed",
+				       "processing a request", t->client);
 		errno = EPROTO;
 		return -1;
 	}
@@ -685,6 +792,8 @@ enum tls_hs tls_handshake(struct tls_conn *t)
 	if (e == SSL_ERROR_WANT_WRITE)
 		return TLS_HS_WANT_WRITE;
 	t->failed = true;
+	if (t->quiet)
+		return TLS_HS_FAILED; /* errno and the error queue kept for the caller */
 	if (t->rejected) {
 		/* logged by tls_servername */
 	} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {

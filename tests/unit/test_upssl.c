@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * HTTPS upstreams, configuration side (cfg_upssl.c, cfg_proxy.c): the
+ * proxy_ssl_* defaults and their merge from http to location, https's
+ * default port in the implicit group, one client context per distinct
+ * set of settings, and the `-t` errors with their FILE:LINE.
+ */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "cfgtest.h"
+#include "tls-t.h"
+
+static struct cfgtest ct;
+
+static void teardown(void)
+{
+	cfgtest_cleanup(&ct);
+}
+
+#define HEAD "events {}\nhttp {\n"
+
+/* server 0's prefix location I */
+static const struct cfg_loc *loc(const struct cfg *c, int i)
+{
+	return c->http->servers[0]->loc.prefix[i];
+}
+
+Test(upssl, defaults_and_merge, .fini = teardown)
+{
+	char err[512];
+	struct cfg *c =
+		cfgtest_load(&ct,
+			     HEAD "proxy_ssl_server_name on;\n"
+				  "server { listen 127.0.0.1:18001;\n"
+				  "  proxy_ssl_protocols TLSv1.3;\n"
+				  "  location /a/ { proxy_pass https://127.0.0.1:9443; }\n"
+				  "  location /b/ { proxy_pass https://127.0.0.1:9443;\n"
+				  "    proxy_ssl_session_reuse off; proxy_ssl_server_name off; }\n"
+				  "  location /c/ { proxy_pass https://127.0.0.1:9443;\n"
+				  "    proxy_ssl_ciphers HIGH; }\n"
+				  "  location /d/ { proxy_pass http://127.0.0.1:9080; }\n"
+				  "}\n}\n",
+			     err, sizeof(err));
+	const struct cfg_loc *a = NULL, *b = NULL, *cc = NULL, *d = NULL;
+
+	cr_assert_not_null(c, "%s", err);
+	/* prefix locations are sorted longest first; all are 3 bytes long */
+	for (int i = 0; i < 4; i++) {
+		const struct cfg_loc *l = loc(c, i);
+
+		if (strcmp(l->pattern, "/a/") == 0)
+			a = l;
+		else if (strcmp(l->pattern, "/b/") == 0)
+			b = l;
+		else if (strcmp(l->pattern, "/c/") == 0)
+			cc = l;
+		else
+			d = l;
+	}
+	cr_expect(a->proxy->ssl);
+	cr_expect_eq(a->upssl.server_name, 1); /* from http{} */
+	cr_expect_eq(a->upssl.verify, 0);
+	cr_expect_eq(a->upssl.verify_depth, 1);
+	cr_expect_eq(a->upssl.session_reuse, 1);
+	cr_expect_eq(a->upssl.protocols, TLS_PROTO_TLSV1_3); /* from server{} */
+	cr_expect_str_eq(a->upssl.ciphers, "DEFAULT");
+	cr_expect_null(a->upssl.name); /* $proxy_host */
+	cr_expect_eq(b->upssl.server_name, 0);
+	cr_expect_eq(b->upssl.session_reuse, 0);
+	/* same context settings: one context; other ciphers: another */
+	cr_expect_not_null(a->upssl.ctx);
+	cr_expect_eq(a->upssl.ctx, b->upssl.ctx);
+	cr_expect_not_null(cc->upssl.ctx);
+	cr_expect_neq(a->upssl.ctx, cc->upssl.ctx);
+	/* a plain http:// location builds none */
+	cr_expect_not(d->proxy->ssl);
+	cr_expect_null(d->upssl.ctx);
+	cfg_unref(c);
+}
+
+Test(upssl, default_port_443, .fini = teardown)
+{
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct,
+				     HEAD "server { listen 127.0.0.1:18001;\n"
+					  "  location /s/ { proxy_pass https://127.0.0.1; }\n"
+					  "  location /p/ { proxy_pass http://127.0.0.1; }\n"
+					  "}\n}\n",
+				     err, sizeof(err));
+	const struct cfg_loc *s, *p;
+	const struct sockaddr_in *in;
+
+	cr_assert_not_null(c, "%s", err);
+	s = strcmp(loc(c, 0)->pattern, "/s/") == 0 ? loc(c, 0) : loc(c, 1);
+	p = s == loc(c, 0) ? loc(c, 1) : loc(c, 0);
+	cr_assert_neq(s->proxy->group, p->proxy->group);
+	in = (const struct sockaddr_in *)&s->proxy->group->servers[0].addr;
+	cr_expect_eq(ntohs(in->sin_port), 443);
+	cr_expect_str_eq(s->proxy->group->servers[0].name, "127.0.0.1:443");
+	cr_expect_str_eq(s->proxy->host, "127.0.0.1"); /* Host and $proxy_host */
+	in = (const struct sockaddr_in *)&p->proxy->group->servers[0].addr;
+	cr_expect_eq(ntohs(in->sin_port), 80);
+	cfg_unref(c);
+}
+
+/* each case: the location body, the message, and the line it names */
+static const struct {
+	const char *body;
+	const char *msg;
+	int line;
+} bad[] = {
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_trusted_certificate /nonexistent/ca.pem;\n"
+	 " proxy_ssl_verify on;",
+	 "SSL_CTX_load_verify_locations(\"/nonexistent/ca.pem\") failed", 5},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_verify on;",
+	 "no proxy_ssl_trusted_certificate for proxy_ssl_verify", 0},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_certificate /x.crt;",
+	 "no \"proxy_ssl_certificate_key\" is defined for certificate \"/x.crt\"", 0},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_protocols TLSv9;", "invalid value \"TLSv9\"",
+	 5},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_verify_depth x;", "invalid number \"x\"", 5},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_verify on;\n proxy_ssl_verify off;",
+	 "\"proxy_ssl_verify\" directive is duplicate", 6},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_ciphers NOPE-NOTHING;",
+	 "SSL_CTX_set_cipher_list(\"NOPE-NOTHING\") failed", 5},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_certificate $x.crt;\n"
+	 " proxy_ssl_certificate_key /k;",
+	 "with variables or \"data:\" is not supported by lbd", 5},
+};
+
+Test(upssl, t_errors, .fini = teardown)
+{
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[1024], err[1024], at[64];
+		struct cfg *c;
+
+		snprintf(text, sizeof(text),
+			 HEAD "server { listen 127.0.0.1:18001;\nlocation / { %s }\n}\n}\n",
+			 bad[i].body);
+		c = cfgtest_load(&ct, text, err, sizeof(err));
+		cr_expect_null(c, "case %zu loaded", i);
+		if (c)
+			cfg_unref(c);
+		cr_expect(strstr(err, bad[i].msg) != NULL, "case %zu: %s", i, err);
+		if (bad[i].line) {
+			snprintf(at, sizeof(at), "nginx.conf:%d", bad[i].line);
+			cr_expect(strstr(err, at) != NULL, "case %zu: %s", i, err);
+		}
+	}
+}
+
+Test(upssl, http_health_check_of_an_https_upstream, .fini = teardown)
+{
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct,
+				     HEAD "upstream u { server 127.0.0.1:9443; health_check; }\n"
+					  "server { listen 127.0.0.1:18001;\n"
+					  "  location / { proxy_pass https://u; }\n"
+					  "}\n}\n",
+				     err, sizeof(err));
+
+	cr_expect_null(c);
+	cr_expect(strstr(err, "health checks over TLS are not supported yet") != NULL, "%s", err);
+	cr_expect(strstr(err, "nginx.conf:5") != NULL, "%s", err);
+	c = cfgtest_load(&ct,
+			 HEAD "upstream u { server 127.0.0.1:9443; health_check type=tcp; }\n"
+			      "server { listen 127.0.0.1:18001;\n"
+			      "  location / { proxy_pass https://u; }\n"
+			      "}\n}\n",
+			 err, sizeof(err));
+	cr_expect_not_null(c, "%s", err);
+	if (c)
+		cfg_unref(c);
+}
