@@ -26,6 +26,7 @@
 #include "pool.h"
 #include "proxy_dyn.h"
 #include "ups.h"
+#include "upssl.h"
 #include "var.h"
 #include "worker.h"
 
@@ -213,6 +214,7 @@ void proxy_dyn_worker_free(struct worker *w)
 		struct ups_group *g = w->dyn_groups[i];
 
 		ups_group_release(g);
+		upssl_session_drop(&g->servers[0]); /* an https:// one's session */
 		free(g->servers);
 		free(g->name);
 		free(g);
