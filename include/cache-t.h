@@ -44,8 +44,9 @@ enum {
 	CACHE_IGN_CACHE_CONTROL = 1 << 2,
 	CACHE_IGN_SET_COOKIE = 1 << 3,
 	CACHE_IGN_VARY = 1 << 4,
-	CACHE_IGN_OTHER = 1 << 5,	/* X-Accel-Limit-Rate & co: accepted, no effect here */
-	CACHE_IGN_XA_REDIRECT = 1 << 6, /* X-Accel-Redirect passed on, not followed */
+	CACHE_IGN_OTHER = 1 << 5,	  /* X-Accel-Buffering & co: accepted, no effect here */
+	CACHE_IGN_XA_REDIRECT = 1 << 6,	  /* X-Accel-Redirect passed on, not followed */
+	CACHE_IGN_XA_LIMIT_RATE = 1 << 7, /* X-Accel-Limit-Rate not obeyed (ratelimit.c) */
 };
 
 /* proxy_cache_use_stale bits */

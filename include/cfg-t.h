@@ -22,6 +22,7 @@
 #include "charset-t.h"
 #include "cookie-t.h"
 #include "gzip-t.h"
+#include "ratelimit-t.h"
 #include "cache-t.h"
 #include "limit-t.h"
 #include "realip-t.h"
@@ -304,6 +305,8 @@ struct cfg_loc {
 	struct gzip_loc gzip;
 	/* charset, source_charset, charset_types (cfg_charset.c; inherited) */
 	struct charset_loc charset;
+	/* limit_rate, limit_rate_after, proxy_limit_rate (cfg_rate.c, ratelimit.c; inherited) */
+	struct rate_loc rate;
 	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
 	struct realip_conf realip;
 

@@ -20,6 +20,7 @@
 #include "h1.h"
 #include "lbd.h"
 #include "pool.h"
+#include "ratelimit-t.h"
 
 #define HTTP_MAX_HEADERS  100 /* request headers kept per request (nginx has no fixed cap) */
 #define HTTP_MAX_CAPTURES 10  /* $0..$9 */
@@ -118,6 +119,7 @@ struct http_req {
 	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;
 	struct rl_req_state rl; /* limit_req / limit_conn (limit.c) */
+	struct rate_req rate;	/* limit_rate (ratelimit.c) */
 
 	/* response */
 	int status;		   /* status sent ($status) */

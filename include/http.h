@@ -71,6 +71,12 @@ ssize_t conn_recv(struct conn *c, void *buf, size_t len);
 ssize_t conn_peek(struct conn *c, void *buf, size_t len);
 int http_flush(struct conn *c);
 ssize_t http_writev(struct conn *c, struct iovec *iov, int n);
+/* http_sendfile - sendfile(2) of N bytes of FD at *OFF to the client
+ * (through TLS or an HTTP/2 stream), *OFF advanced; as http_writev, a
+ * response under limit_rate may be given fewer bytes or refused (-1,
+ * EAGAIN) until its timer makes it writable again. EINTR is the
+ * caller's. */
+ssize_t http_sendfile(struct conn *c, int fd, off_t *off, size_t n);
 
 /* http_response_done - the response is fully written: log, then keep the
  * connection alive or close it. */

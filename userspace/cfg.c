@@ -1210,7 +1210,8 @@ static int set_set(struct build *b, struct cfg_node *n, struct scope *s, const s
 		return -1;
 	if (n->args[0][0] != '$')
 		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
-	if (var_builtin_index(n->args[0] + 1, strlen(n->args[0] + 1)) >= 0)
+	if (var_builtin_index(n->args[0] + 1, strlen(n->args[0] + 1)) >= 0 &&
+	    strcmp(n->args[0] + 1, "limit_rate") != 0) /* the one settable (ratelimit.c) */
 		return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[0] + 1);
 	r->code = 0;
 	r->flag = RW_F_NONE;
@@ -1540,6 +1541,8 @@ static const struct dir dirs[] = {
 	{"client_body_timeout", C_HSL, 1, 1, false, set_msec, LOC(client_body_timeout)},
 	{"client_body_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(client_body_buffer_size)},
 	{"send_timeout", C_HSL, 1, 1, false, set_msec, LOC(send_timeout)},
+	{"limit_rate", C_HSL | C_IF, 1, 1, false, cfg_set_limit_rate, B_NONE, 0},
+	{"limit_rate_after", C_HSL | C_IF, 1, 1, false, cfg_set_limit_rate_after, B_NONE, 0},
 	{"keepalive_timeout", C_HSL, 1, 2, false, set_keepalive_timeout, B_NONE, 0},
 	{"keepalive_requests", C_HSL, 1, 1, false, set_num, LOC(keepalive_requests)},
 	{"lingering_timeout", C_HSL, 1, 1, false, set_msec, LOC(lingering_timeout)},
@@ -1608,6 +1611,7 @@ static const struct dir dirs[] = {
 	{"proxy_next_upstream_timeout", C_HSL, 1, 1, false, set_msec,
 	 LOC(proxy_next_upstream_timeout)},
 	{"proxy_buffering", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_buffering)},
+	{"proxy_limit_rate", C_HSL, 1, 1, false, cfg_set_proxy_limit_rate, B_NONE, 0},
 	{"proxy_request_buffering", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_request_buffering)},
 	{"proxy_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(proxy_buffer_size)},
 	{"proxy_buffers", C_HSL, 2, 2, false, cfg_set_proxy_buffers, B_NONE, 0},
@@ -1978,6 +1982,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
+	cfg_rate_merge(&l->rate, p ? &p->rate : NULL);
 	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
 	cfg_upssl_merge(&l->upssl, p ? &p->upssl : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);

@@ -295,7 +295,7 @@ int cfg_set_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
 		{"Set-Cookie", CACHE_IGN_SET_COOKIE},
 		{"Vary", CACHE_IGN_VARY},
 		{"X-Accel-Redirect", CACHE_IGN_XA_REDIRECT},
-		{"X-Accel-Limit-Rate", CACHE_IGN_OTHER},
+		{"X-Accel-Limit-Rate", CACHE_IGN_XA_LIMIT_RATE},
 		{"X-Accel-Buffering", CACHE_IGN_OTHER},
 		{"X-Accel-Charset", CACHE_IGN_OTHER},
 	};

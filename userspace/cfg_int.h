@@ -244,6 +244,14 @@ int cfg_set_limit_except(struct build *b, struct cfg_node *n, struct scope *s, c
 void cfg_auth_init(struct auth_loc *a);
 void cfg_auth_merge(struct auth_loc *a, const struct auth_loc *p);
 
+/* cfg_rate.c: limit_rate, limit_rate_after */
+int cfg_set_limit_rate(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_limit_rate_after(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+int cfg_set_proxy_limit_rate(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+void cfg_rate_merge(struct rate_loc *r, const struct rate_loc *p);
+
 /* cfg_types_add - one more MIME type T (lowercased) in TYPES[0..*NTYPES),
  * a duplicate warned about as nginx does (gzip_types, charset_types). */
 int cfg_types_add(struct build *b, struct cfg_node *n, char ***types, int *ntypes, const char *t);

@@ -41,6 +41,7 @@
 #include "pbuf.h"
 #include "pproto.h"
 #include "range.h"
+#include "ratelimit.h"
 #include "realip.h"
 #include "stats.h"
 #include "status.h"
@@ -473,7 +474,7 @@ ssize_t conn_peek(struct conn *c, void *buf, size_t len)
 	return recv(c->io.fd, buf, len, MSG_PEEK);
 }
 
-ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
+static ssize_t writev_raw(struct conn *c, struct iovec *iov, int n)
 {
 	ssize_t w;
 
@@ -486,6 +487,44 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 	} while (w == -1 && errno == EINTR);
 	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->writable = false;
+	return w;
+}
+
+ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	if (likely(c->req.rate.mode == RATE_OFF))
+		return writev_raw(c, iov, n);
+	/* limit_rate, or not decided yet (ratelimit.c) */
+	n = rate_cap_iov(c, iov, n);
+	if (!n)
+		return -1;
+	w = writev_raw(c, iov, n);
+	if (w > 0)
+		rate_sent(c, (size_t)w);
+	return w;
+}
+
+static ssize_t sendfile_raw(struct conn *c, int fd, off_t *off, size_t n)
+{
+	return unlikely(c->h2s)	  ? h2_sendfile(c, fd, off, n)
+	       : unlikely(c->tls) ? tls_sendfile(c->tls, fd, off, n)
+				  : sendfile(c->io.fd, fd, off, n);
+}
+
+ssize_t http_sendfile(struct conn *c, int fd, off_t *off, size_t n)
+{
+	ssize_t w;
+
+	if (likely(c->req.rate.mode == RATE_OFF))
+		return sendfile_raw(c, fd, off, n);
+	n = rate_cap(c, n);
+	if (!n)
+		return -1;
+	w = sendfile_raw(c, fd, off, n);
+	if (w > 0)
+		rate_sent(c, (size_t)w);
 	return w;
 }
 
@@ -529,9 +568,7 @@ again:
 		file_lowat(c, HTTP_LOWAT);
 	while (c->file_fd >= 0 && c->file_off < c->file_end) {
 		size_t n = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)(1 << 20));
-		ssize_t w = unlikely(c->h2s)   ? h2_sendfile(c, c->file_fd, &c->file_off, n)
-			    : unlikely(c->tls) ? tls_sendfile(c->tls, c->file_fd, &c->file_off, n)
-					       : sendfile(c->io.fd, c->file_fd, &c->file_off, n);
+		ssize_t w = http_sendfile(c, c->file_fd, &c->file_off, n);
 
 		if (w == -1) {
 			if (errno == EINTR)
@@ -632,6 +669,8 @@ static void req_cleanup(struct conn *c)
 	cache_req_cleanup(c);
 	pbuf_free(c);
 	rl_release(c);
+	if (unlikely(r->rate.mode == RATE_ON))
+		rate_req_end(c);
 	if (r->body_fd >= 0)
 		close(r->body_fd);
 	r->body_fd = -1;
@@ -734,6 +773,8 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 
 void conn_arm_timer(struct conn *c, int64_t ms)
 {
+	if (unlikely(!rate_conn_arm(c)))
+		return; /* limit_rate's own delay: no send_timeout meanwhile */
 	ev_timer_start(&c->w->loop, &c->timer, ms);
 }
 
@@ -1586,6 +1627,10 @@ static int set_var(struct conn *c, const char *name, struct lstr val)
 	struct http_req *r = &c->req;
 	size_t nl = strlen(name);
 
+	if (unlikely(nl == 10 && memcmp(name, "limit_rate", 10) == 0)) {
+		rate_set_var(c, val); /* $limit_rate is the request's own */
+		return 0;
+	}
 	for (int i = 0; i < r->nset_vars; i++) {
 		if (r->set_vars_name[i].len == nl && memcmp(r->set_vars_name[i].p, name, nl) == 0) {
 			r->set_vars_val[i] = val;

@@ -284,9 +284,7 @@ static ssize_t file_send(struct conn *c, struct pbuf *b)
 	ssize_t w;
 
 	do
-		w = unlikely(c->h2s)   ? h2_sendfile(c, b->fd, &b->frd, n)
-		    : unlikely(c->tls) ? tls_sendfile(c->tls, b->fd, &b->frd, n)
-				       : sendfile(c->io.fd, b->fd, &b->frd, n);
+		w = http_sendfile(c, b->fd, &b->frd, n);
 	while (w == -1 && errno == EINTR);
 	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		c->writable = false;

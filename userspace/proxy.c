@@ -38,6 +38,7 @@
 #include "pbuf.h"
 #include "proxy_dyn.h"
 #include "range.h"
+#include "ratelimit.h"
 #include "reqbody.h"
 #include "tunnel.h"
 #include "ups.h"
@@ -108,6 +109,7 @@ struct uconn {
 	bool dechunk;	      /* we decode chunked for an HTTP/1.0 client */
 	bool done;	      /* whole upstream response read */
 	bool sink;	      /* the body goes to the cache only (HEAD as GET, 304) */
+	bool rate_wait;	      /* u->timer is proxy_limit_rate's delay, not a read timeout */
 	const char *span;     /* body bytes to send to the client */
 	size_t span_len;
 	char suffix[16]; /* bytes to send after span ("\r\n", last chunk) */
@@ -1409,6 +1411,7 @@ static void process_head(struct uconn *u, size_t n)
 	bool up_close = resp->version < 11;
 	size_t last_ct = SIZE_MAX; /* nginx keeps the last Content-Type only */
 	size_t last_cl = SIZE_MAX; /* ... and one of equal Content-Lengths */
+	size_t xlr = SIZE_MAX;	   /* X-Accel-Limit-Rate (the first), applied once kept */
 	char st[8];
 
 	u->head_bytes = n;
@@ -1449,6 +1452,8 @@ static void process_head(struct uconn *u, size_t n)
 		} else if (H1_IS(h->name, "connection")) {
 			if (h1_list_has_token(h->value, "close"))
 				up_close = true;
+		} else if (H1_IS(h->name, "x-accel-limit-rate") && xlr == SIZE_MAX) {
+			xlr = i;
 		}
 	}
 	if (te && (cl || !h1_str_ieq(*te, "chunked") || resp->version < 11)) {
@@ -1524,6 +1529,8 @@ static void process_head(struct uconn *u, size_t n)
 		http_finalize(c, 412);
 		return;
 	}
+	if (unlikely(xlr != SIZE_MAX) && !(l->cache.ignore & CACHE_IGN_XA_LIMIT_RATE))
+		rate_upstream(c, (struct lstr){u->rh[xlr].value.p, u->rh[xlr].value.len});
 	u->sink = cond == 304 || (r->head && u->fr != FR_NONE);
 	/* client head */
 	c->out.start = c->out.end = 0;
@@ -2006,7 +2013,20 @@ static void relay(struct uconn *u)
 			ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
 			return;
 		}
-		ssize_t n = up_io_recv(u->io.fd, u->tls, u->rbuf, RELAY_BUF_SIZE);
+		size_t want = RELAY_BUF_SIZE;
+
+		if (unlikely(l->rate.proxy_rate) && c->req.pb) {
+			/* proxy_limit_rate (buffered answers only, as nginx) */
+			int64_t ms;
+
+			want = rate_read_cap(l->rate.proxy_rate, u->try_us, u->rx, want, &ms);
+			u->rate_wait = !want;
+			if (!want) {
+				ev_timer_start(&u->w->loop, &u->timer, ms);
+				return;
+			}
+		}
+		ssize_t n = up_io_recv(u->io.fd, u->tls, u->rbuf, want);
 
 		if (n > 0)
 			u->rx += (uint64_t)n;
@@ -2033,7 +2053,7 @@ static void relay(struct uconn *u)
 			       "upstream prematurely closed connection while reading upstream");
 			goto bad;
 		}
-		if ((size_t)n < RELAY_BUF_SIZE && u->fr != FR_CLOSE && !u->rdhup)
+		if ((size_t)n < want && u->fr != FR_CLOSE && !u->rdhup)
 			u->readable = false; /* drained (FR_CLOSE or a FIN seen: read on
 					      * to EOF/EAGAIN) */
 		u->rstart = 0;
@@ -2195,6 +2215,11 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 		up_log(u, LOG_ERR,
 		       "upstream timed out (110: Connection timed out) while proxying upgraded connection");
 		tunnel_end(u);
+		return;
+	}
+	if (u->state == US_RELAY && u->rate_wait) {
+		u->rate_wait = false; /* proxy_limit_rate's delay is over */
+		relay(u);
 		return;
 	}
 	if (u->state == US_RELAY) {

@@ -39,6 +39,7 @@
 #include "tls.h"
 #include "auth.h"
 #include "tls_client.h"
+#include "ratelimit.h"
 #include "var.h"
 
 #define VAR_FOUND	0
@@ -1004,6 +1005,11 @@ static int vg_bytes_sent(struct conn *c, struct lstr *out)
 	return var_u64(c, out, c->req.bytes_sent);
 }
 
+static int vg_limit_rate(struct conn *c, struct lstr *out)
+{
+	return var_u64(c, out, (uint64_t)rate_value(c));
+}
+
 static int vg_request_length(struct conn *c, struct lstr *out)
 {
 	return var_u64(c, out, c->req.request_length);
@@ -1271,6 +1277,7 @@ static const struct var_def var_builtins[] = {
 	{"https", vg_https},
 	{"is_args", vg_is_args},
 	{"limit_conn_status", vg_limit_conn_status},
+	{"limit_rate", vg_limit_rate},
 	{"limit_req_status", vg_limit_req_status},
 	{"msec", vg_msec},
 	{"nginx_version", vg_nginx_version},
