@@ -25,6 +25,7 @@
 #include "cache-t.h"
 #include "limit-t.h"
 #include "realip-t.h"
+#include "subfilter-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
 #include "var-t.h"
@@ -297,6 +298,8 @@ struct cfg_loc {
 	struct gzip_loc gzip;
 	/* charset, source_charset, charset_types (cfg_charset.c; inherited) */
 	struct charset_loc charset;
+	/* sub_filter* (cfg_subfilter.c; inherited) */
+	struct subf_loc subf;
 	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
 	struct realip_conf realip;
 

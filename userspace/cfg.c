@@ -623,6 +623,7 @@ static void loc_init(struct cfg_loc *l)
 	l->kernel_splice = CFG_UNSET;
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
+	cfg_subfilter_init(&l->subf);
 	cfg_realip_init(&l->realip);
 	cfg_auth_init(&l->auth);
 	cfg_cache_init(&l->cache);
@@ -1743,6 +1744,11 @@ static const struct dir dirs[] = {
 	{"charset_map", C_HTTP, 2, 2, true, cfg_set_charset_map, B_NONE, 0},
 	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_disable, B_NONE, 0},
 	{"gzip_static", C_HSL, 1, 1, false, cfg_set_gzip_static, B_NONE, 0},
+	/* body substitution (cfg_subfilter.c) */
+	{"sub_filter", C_HSL, 2, 2, false, cfg_set_sub_filter, B_NONE, 0},
+	{"sub_filter_once", C_HSL, 1, 1, false, cfg_set_flag, LOC(subf.once)},
+	{"sub_filter_last_modified", C_HSL, 1, 1, false, cfg_set_flag, LOC(subf.last_modified)},
+	{"sub_filter_types", C_HSL, 1, ARGS_ANY, false, cfg_set_sub_filter_types, B_NONE, 0},
 };
 
 static const struct dir *find_dir(const char *name, unsigned ctx)
@@ -1944,6 +1950,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
+	cfg_subfilter_merge(&l->subf, p ? &p->subf : NULL);
 	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
