@@ -26,6 +26,7 @@
 #include "cache-t.h"
 #include "limit-t.h"
 #include "realip-t.h"
+#include "subfilter-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
 #include "upssl-t.h"
@@ -307,6 +308,8 @@ struct cfg_loc {
 	struct charset_loc charset;
 	/* limit_rate, limit_rate_after, proxy_limit_rate (cfg_rate.c, ratelimit.c; inherited) */
 	struct rate_loc rate;
+	/* sub_filter* (cfg_subfilter.c; inherited) */
+	struct subf_loc subf;
 	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
 	struct realip_conf realip;
 

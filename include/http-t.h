@@ -133,6 +133,7 @@ struct http_req {
 	struct lstr resp_content_range; /* a 416's Content-Range (range_send.c) */
 	struct range_set *rng;		/* multipart byteranges being sent, or NULL */
 	struct gzip_req gz;		/* response compression (gzip.c) */
+	struct subf_req sf;		/* sub_filter (subfilter.c) */
 
 	struct lstr sent_head; /* the response head as sent, kept (pool) when
 				* $sent_http_* is used */

@@ -624,6 +624,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_upssl_init(&l->upssl);
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
+	cfg_subfilter_init(&l->subf);
 	cfg_realip_init(&l->realip);
 	cfg_auth_init(&l->auth);
 	cfg_cache_init(&l->cache);
@@ -1779,6 +1780,11 @@ static const struct dir dirs[] = {
 	{"charset_map", C_HTTP, 2, 2, true, cfg_set_charset_map, B_NONE, 0},
 	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_disable, B_NONE, 0},
 	{"gzip_static", C_HSL, 1, 1, false, cfg_set_gzip_static, B_NONE, 0},
+	/* body substitution (cfg_subfilter.c) */
+	{"sub_filter", C_HSL, 2, 2, false, cfg_set_sub_filter, B_NONE, 0},
+	{"sub_filter_once", C_HSL, 1, 1, false, cfg_set_flag, LOC(subf.once)},
+	{"sub_filter_last_modified", C_HSL, 1, 1, false, cfg_set_flag, LOC(subf.last_modified)},
+	{"sub_filter_types", C_HSL, 1, ARGS_ANY, false, cfg_set_sub_filter_types, B_NONE, 0},
 };
 
 static const struct dir *find_dir(const char *name, unsigned ctx)
@@ -1983,6 +1989,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
 	cfg_rate_merge(&l->rate, p ? &p->rate : NULL);
+	cfg_subfilter_merge(&l->subf, p ? &p->subf : NULL);
 	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
 	cfg_upssl_merge(&l->upssl, p ? &p->upssl : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);

@@ -256,6 +256,16 @@ void cfg_rate_merge(struct rate_loc *r, const struct rate_loc *p);
  * a duplicate warned about as nginx does (gzip_types, charset_types). */
 int cfg_types_add(struct build *b, struct cfg_node *n, char ***types, int *ntypes, const char *t);
 
+/* cfg_subfilter.c: sub_filter, sub_filter_types (sub_filter_once and
+ * sub_filter_last_modified are flags in cfg.c's table) */
+void cfg_subfilter_init(struct subf_loc *g);
+int cfg_set_sub_filter(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_sub_filter_types(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+/* cfg_subfilter_merge - G's unset values from its parent P (NULL at http);
+ * builds the search tables of the list it ends up with. */
+void cfg_subfilter_merge(struct subf_loc *g, const struct subf_loc *p);
+
 /* cfg_charset.c: charset, source_charset, charset_types, override_charset, charset_map */
 int cfg_set_charset(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_source_charset(struct build *b, struct cfg_node *n, struct scope *s,

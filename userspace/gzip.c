@@ -459,6 +459,13 @@ int gzip_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t 
 			resp.etag = true;
 		}
 	}
+	if (c->req.sf.active) {
+		/* sub_filter ran first: no length, and its Last-Modified and
+		 * ETag edits, as nginx's gzip filter sees them */
+		resp.length = -1;
+		if (!c->req.sf.keep_lm)
+			resp.last_modified = resp.etag = false;
+	}
 	return gzip_begin(c, &resp);
 }
 

@@ -35,6 +35,7 @@
 #include "h2.h"
 #include "cfg.h"
 #include "gzip.h"
+#include "subfilter.h"
 #include "http.h"
 #include "limit.h"
 #include "log.h"
@@ -561,6 +562,8 @@ again:
 		c->req.bytes_sent += (uint64_t)w;
 	}
 	c->out.start = c->out.end = 0;
+	if (unlikely(c->req.sf.ctx) && c->file_fd >= 0)
+		return subfilter_send_file(c); /* gzip too, after it */
 	if (unlikely(c->req.gz.ctx) && c->file_fd >= 0)
 		return gzip_send_file(c);
 	if (!c->h2s && !c->tls && !c->lowat && c->file_fd >= 0 &&
@@ -682,6 +685,7 @@ static void req_cleanup(struct conn *c)
 	if (unlikely(c->lowat))
 		file_lowat(c, 0); /* 0: the system's default again */
 	gzip_req_end(c);
+	subfilter_req_end(c);
 }
 
 void conn_close(struct conn *c)
@@ -1603,17 +1607,21 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 	 * "= /robots.txt" or "= /x.json" answers with its file's type) */
 	struct lstr ctype =
 		c->req.xar_ctype.len ? c->req.xar_ctype : lstr_c(static_mime_type(l, c->req.u.uri));
-	struct gzip_resp gr = {.status = code, .length = (int64_t)text.len, .content_type = ctype};
-	int gz = gzip_begin(c, &gr);
+	int sf = subfilter_begin(c, code, ctype, (int64_t)text.len, false); /* before gzip */
+	struct gzip_resp gr = {
+		.status = code, .length = sf ? -1 : (int64_t)text.len, .content_type = ctype};
+	int gz = sf < 0 ? sf : gzip_begin(c, &gr);
 	size_t sent = text.len;
 	struct lstr ct = charset_ctype(c, l, code, gr.content_type, false);
 
+	subfilter_start(c);
 	if (gz < 0 || http_head_start(c, code) ||
 	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
-	    (!gz && http_head_addf(c, "Content-Length: %zu\r\n", text.len)) || gzip_head_add(c) ||
-	    http_head_finish(c, true) ||
-	    (!c->req.head && (c->req.gz.ctx ? gzip_mem(c, text.p, text.len, &sent)
-					    : http_out_append(c, text.p, text.len)))) {
+	    (!gz && !sf && http_head_addf(c, "Content-Length: %zu\r\n", text.len)) ||
+	    gzip_head_add(c) || subfilter_head_add(c) || http_head_finish(c, true) ||
+	    (!c->req.head && (c->req.sf.ctx   ? subfilter_mem(c, text.p, text.len, &sent)
+			      : c->req.gz.ctx ? gzip_mem(c, text.p, text.len, &sent)
+					      : http_out_append(c, text.p, text.len)))) {
 		conn_close(c);
 		return;
 	}
@@ -2296,10 +2304,14 @@ static void builtin_page(struct conn *c, int status)
 				"<center><h1>%d %s</h1></center>\r\n<hr><center>%s</center>\r\n"
 				"</body>\r\n</html>\r\n",
 				wire, title, wire, title, sig);
-	struct gzip_resp gr = {.status = wire, .length = blen, .content_type = LSTR("text/html")};
-	int gz = blen > 0 ? gzip_begin(c, &gr) : 0;
+	/* sub_filter before gzip (subfilter.c) */
+	int sf = blen > 0 ? subfilter_begin(c, wire, LSTR("text/html"), blen, false) : 0;
+	struct gzip_resp gr = {
+		.status = wire, .length = sf ? -1 : blen, .content_type = LSTR("text/html")};
+	int gz = sf < 0 ? sf : blen > 0 ? gzip_begin(c, &gr) : 0;
 	size_t sent = (size_t)blen;
 
+	subfilter_start(c);
 	if (gz < 0 || http_head_start(c, wire))
 		goto fail;
 	struct lstr ct = charset_ctype(c,
@@ -2309,7 +2321,7 @@ static void builtin_page(struct conn *c, int status)
 				       wire, LSTR("text/html"), false);
 
 	if (blen > 0 && (http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
-			 (!gz && http_head_addf(c, "Content-Length: %d\r\n", blen))))
+			 (!gz && !sf && http_head_addf(c, "Content-Length: %d\r\n", blen))))
 		goto fail;
 	/* no page: an empty body, said so (else keep-alive clients wait) */
 	if (blen == 0 && wire >= 200 && wire != 204 && wire != 304 &&
@@ -2322,11 +2334,12 @@ static void builtin_page(struct conn *c, int status)
 	    http_head_add(c, "Content-Range", 13, c->req.resp_content_range.p,
 			  c->req.resp_content_range.len))
 		goto fail;
-	if (gzip_head_add(c) || http_head_finish(c, true))
+	if (gzip_head_add(c) || subfilter_head_add(c) || http_head_finish(c, true))
 		goto fail;
 	if (blen > 0 && !c->req.head) {
-		if (c->req.gz.ctx ? gzip_mem(c, body, (size_t)blen, &sent)
-				  : http_out_append(c, body, (size_t)blen))
+		if (c->req.sf.ctx   ? subfilter_mem(c, body, (size_t)blen, &sent)
+		    : c->req.gz.ctx ? gzip_mem(c, body, (size_t)blen, &sent)
+				    : http_out_append(c, body, (size_t)blen))
 			goto fail;
 		c->req.body_bytes_sent = sent;
 	}

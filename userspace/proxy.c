@@ -31,6 +31,7 @@
 #include "charset.h"
 #include "cookie.h"
 #include "gzip.h"
+#include "subfilter.h"
 #include "cache.h"
 #include "http.h"
 #include "ksplice.h"
@@ -1539,15 +1540,18 @@ static void process_head(struct uconn *u, size_t n)
 
 	r->status = cond ? cond : est ? est : resp->status;
 	r->header_sent = true;
-	int gz = gzip_begin_h1(c, r->status, u->rh, resp->nheaders);
+	/* sub_filter's header filter runs before gzip's, as in nginx */
+	int sf = subfilter_begin_h1(c, r->status, u->rh, resp->nheaders);
+	int gz = sf < 0 ? sf : gzip_begin_h1(c, r->status, u->rh, resp->nheaders);
 
 	if (gz < 0)
 		goto oom;
+	subfilter_start(c);
 	/* nginx's range filter on a 200 being cached (one range, cut from
 	 * the stream) or under proxy_force_ranges (range_send.c) */
 	struct range_set *rs = NULL;
 	int rr = range_proxied(c, u->rh, resp->nheaders, r->status,
-			       !gz && u->fr == FR_LENGTH ? (int64_t)u->remaining : -1, &rs);
+			       !gz && !sf && u->fr == FR_LENGTH ? (int64_t)u->remaining : -1, &rs);
 
 	if (rr == RANGE_UNSATISFIABLE) {
 		cache_store_abort(c);
@@ -1600,6 +1604,11 @@ static void process_head(struct uconn *u, size_t n)
 		if (rr >= 0 &&
 		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))
 			continue;
+		if (sf && (k = subfilter_header(c, h->name, h->value)) != 0) {
+			if (k < 0)
+				goto oom;
+			continue;
+		}
 		if (gz && (k = gzip_header(c, h->name, h->value)) != 0) {
 			if (k < 0)
 				goto oom;
@@ -1614,15 +1623,16 @@ static void process_head(struct uconn *u, size_t n)
 		if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 			goto oom;
 	}
-	if (gzip_head_add(c) || (rs && range_head_add(c, rs)) ||
+	if (gzip_head_add(c) || subfilter_head_add(c) || (rs && range_head_add(c, rs)) ||
 	    (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n")))
 		goto oom;
 	u->chunk_out = false;
 	u->dechunk = false;
 	if (u->sink) {
 		/* no body framing for the client */
-	} else if (gz) {
-		u->dechunk = u->fr == FR_CHUNKED; /* gzip.c frames its own output */
+	} else if (gz || sf) {
+		/* gzip.c or subfilter.c frames its own output */
+		u->dechunk = u->fr == FR_CHUNKED;
 	} else if (u->fr == FR_CHUNKED) {
 		/* HTTP/2: decoded here, once, not passed on for h2.c to decode
 		 * again (the end of the stream frames it) */
@@ -1959,17 +1969,28 @@ static void finish(struct uconn *u)
 	pbuf_finish(c); /* the client may still drain buffered bytes */
 }
 
-/* next_span - frame the buffered bytes into the next span; with gzip, the
- * compressor takes them and the span is its output (while it still holds
- * input, nothing new is framed). */
+/* filters_busy - sub_filter or gzip still holds bytes or owes its end. */
+static bool filters_busy(const struct conn *c, bool done)
+{
+	return subfilter_busy(c, done) || gzip_busy(c, done);
+}
+
+/* next_span - frame the buffered bytes into the next span; the body
+ * filters take them in turn (sub_filter, then gzip) and the span is the
+ * last one's output. While a filter still holds input, nothing new is
+ * framed for it. */
 static int next_span(struct uconn *u)
 {
 	struct conn *c = u->c;
+	bool sf = c->req.sf.ctx, gz = c->req.gz.ctx;
 
-	if (!c->req.gz.ctx || !gzip_busy(c, false))
-		if (u->rstart < u->rend && !u->done && frame_tee(u))
-			return -1;
-	return c->req.gz.ctx ? gzip_relay(c, &u->span, &u->span_len, u->done) : 0;
+	if (gz && gzip_busy(c, false)) /* the compressor first: it may hold sub_filter's output */
+		return gzip_relay(c, &u->span, &u->span_len, u->done && !subfilter_busy(c, true));
+	if (!subfilter_busy(c, false) && u->rstart < u->rend && !u->done && frame_tee(u))
+		return -1;
+	if (sf && subfilter_relay(c, &u->span, &u->span_len, u->done))
+		return -1;
+	return gz ? gzip_relay(c, &u->span, &u->span_len, u->done && !subfilter_busy(c, true)) : 0;
 }
 
 /* relay - move the response body from upstream to client until one side
@@ -2000,7 +2021,7 @@ static void relay(struct uconn *u)
 			return;
 		}
 		ev_timer_stop(&c->w->loop, &c->timer);
-		if ((u->rstart < u->rend && !u->done) || gzip_busy(c, u->done)) {
+		if ((u->rstart < u->rend && !u->done) || filters_busy(c, u->done)) {
 			if (next_span(u))
 				goto bad;
 			continue;
@@ -2659,4 +2680,5 @@ void proxy_worker_free(struct worker *w)
 	w->nuconn_free = 0;
 	gzip_worker_free();
 	proxy_dyn_worker_free(w);
+	subfilter_worker_free();
 }

@@ -20,6 +20,7 @@
 #include "cache.h"
 #include "charset.h"
 #include "gzip.h"
+#include "subfilter.h"
 #include "http.h"
 #include "log.h"
 #include "range.h"
@@ -259,22 +260,29 @@ void static_handle(struct conn *c)
 				 : lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})),
 		false);
 
+	/* sub_filter before gzip (subfilter.c); it may take the validators */
+	int sf = subfilter_begin(c, status, ctype, st.st_size, gz_static);
+	bool lm_ok = !subfilter_drops_validators(c);
+
+	if (sf < 0)
+		goto fail_fd;
 	if (!gz_static) {
 		struct gzip_resp gr = {.status = status,
-				       .length = st.st_size,
+				       .length = sf ? -1 : st.st_size,
 				       .content_type = ctype,
-				       .last_modified = status == 200,
-				       .etag = etag_l.len != 0};
+				       .last_modified = status == 200 && lm_ok,
+				       .etag = etag_l.len != 0 && lm_ok};
 
 		gz = gzip_begin(c, &gr);
 		if (gz < 0)
 			goto fail_fd;
 	}
+	subfilter_start(c);
 	/* nginx's range filter: after gzip, which leaves no length to cut */
 	struct range_set *rs = NULL;
 	enum range_rc rr = RANGE_OFF;
 
-	if (status == 200 && !gz) {
+	if (status == 200 && !gz && !sf) {
 		rr = range_start(c, st.st_size, etag_l, st.st_mtime, ctype, false, &rs);
 		if (rr == RANGE_UNSATISFIABLE) {
 			close(fd);
@@ -286,17 +294,19 @@ void static_handle(struct conn *c)
 	    ((!rs || rs->n == 1) &&
 	     http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p)) ||
 	    (rs && range_head_add(c, rs)) ||
-	    (!gz && !rs && http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
+	    (!gz && !sf && !rs &&
+	     http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
 	    /* nginx's header filter keeps Last-Modified on 200/206/304 only
 	     * (an error_page file answers 404 without it); ETag stays */
-	    (status == 200 && http_head_addf(c, "Last-Modified: %s\r\n", lm)) ||
+	    (status == 200 && lm_ok && http_head_addf(c, "Last-Modified: %s\r\n", lm)) ||
 	    (gz_static && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
-	if (etag_l.len && http_head_addf(c, gz ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
+	if (etag_l.len && lm_ok &&
+	    http_head_addf(c, gz || sf ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
 		goto fail_fd;
 	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;
-	if (gzip_head_add(c) || http_head_finish(c, true))
+	if (gzip_head_add(c) || subfilter_head_add(c) || http_head_finish(c, true))
 		goto fail_fd;
 	if (r->head || (st.st_size == 0 && !gz)) {
 		close(fd);

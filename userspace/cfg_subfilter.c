@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration builder, substitution: the directives of nginx's sub
+ * filter (sub_filter, sub_filter_once, sub_filter_last_modified,
+ * sub_filter_types) with nginx's contexts, defaults and messages, and the
+ * merge down the levels: a level with sub_filter of its own replaces the
+ * list of the level around it, as in nginx. The search tables are built
+ * once per list (subfilter.c). Search strings with variables, which nginx
+ * has, are refused here; the replacement may hold variables. The table
+ * that points here is in cfg.c.
+ */
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_int.h"
+#include "subfilter.h"
+
+void cfg_subfilter_init(struct subf_loc *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->once = CFG_UNSET;
+	g->last_modified = CFG_UNSET;
+}
+
+int cfg_set_sub_filter(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct subf_loc *g = &s->loc->subf;
+	const char *m = n->args[0];
+	struct subf_pat *p;
+	struct cval cv;
+	size_t len = strlen(m);
+
+	(void)d;
+	if (!len)
+		return cfg_fail(b, n, "empty search pattern");
+	if (!g->set_here) {
+		g->set = pool_alloc(b->pool, sizeof(*g->set));
+		if (!g->set)
+			return cfg_fail(b, n, "out of memory");
+		memset(g->set, 0, sizeof(*g->set));
+		g->set_here = true;
+	}
+	if (g->set->n == SUBF_MAX_PATTERNS)
+		return cfg_fail(b, n, "number of search patterns exceeds 255");
+	if (cfg_compile(b, n, m, &cv))
+		return -1;
+	if (!cv.literal && cv.nparts)
+		return cfg_fail(
+			b, n,
+			"a variable in the search string of \"sub_filter\" is not supported "
+			"yet");
+	if (len > SUBF_MAX_LEN)
+		return cfg_fail(b, n,
+				"a \"sub_filter\" search string over %d bytes is not supported",
+				SUBF_MAX_LEN);
+	p = PUSH(b, g->set->pats, g->set->n);
+	if (!p)
+		return cfg_fail(b, n, "out of memory");
+	p->s = pool_strdup(b->pool, m);
+	if (!p->s)
+		return cfg_fail(b, n, "out of memory");
+	p->len = len;
+	for (size_t i = 0; i < len; i++)
+		if (p->s[i] >= 'A' && p->s[i] <= 'Z')
+			p->s[i] = (char)(p->s[i] - 'A' + 'a');
+	return cfg_compile(b, n, n->args[1], &p->repl);
+}
+
+int cfg_set_sub_filter_types(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d)
+{
+	struct subf_loc *g = &s->loc->subf;
+
+	(void)d;
+	g->types_set = true;
+	for (size_t i = 0; i < n->nargs && !g->types_any; i++) {
+		const char *t = n->args[i];
+
+		if (strcmp(t, "*") == 0) {
+			g->types_any = true;
+			break;
+		}
+		if (cfg_types_add(b, n, &g->types, &g->ntypes, t))
+			return -1;
+	}
+	return 0;
+}
+
+void cfg_subfilter_merge(struct subf_loc *g, const struct subf_loc *p)
+{
+	if (g->once == CFG_UNSET)
+		g->once = p ? p->once : 1;
+	if (g->last_modified == CFG_UNSET)
+		g->last_modified = p ? p->last_modified : 0;
+	if (!g->types_set && p) {
+		g->types = p->types;
+		g->ntypes = p->ntypes;
+		g->types_any = p->types_any;
+	}
+	if (!g->set_here && p)
+		g->set = p->set;
+	if (g->set && !g->set->built)
+		subf_tables_build(g->set);
+}
