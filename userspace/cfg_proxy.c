@@ -63,6 +63,7 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 		return cfg_fail(
 			b, n,
 			"variables in \"proxy_pass\" are not supported by this lbd build yet");
+	s->loc->empty_gif = false; /* the last content handler written wins (nginx) */
 	pp = pool_zalloc(b->pool, sizeof(*pp));
 	if (!pp)
 		return cfg_fail(b, n, "out of memory");

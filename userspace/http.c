@@ -31,6 +31,7 @@
 #include "cache.h"
 #include "ban.h"
 #include "charset.h"
+#include "emptygif.h"
 #include "f2b.h"
 #include "h2.h"
 #include "cfg.h"
@@ -1726,6 +1727,10 @@ static void run_access(struct conn *c)
 	}
 	if (lstr_eq(r->method, LSTR("TRACE"))) {
 		http_finalize(c, 405); /* nginx refuses TRACE everywhere */
+		return;
+	}
+	if (l->empty_gif) {
+		emptygif_handle(c);
 		return;
 	}
 	if (l->proxy) {
