@@ -27,6 +27,8 @@
 #include "limit-t.h"
 #include "realip-t.h"
 #include "subfilter-t.h"
+#include "referer-t.h"
+#include "securelink-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
 #include "upssl-t.h"
@@ -36,6 +38,7 @@
 
 struct cfg_srv;
 struct cfg_stream;
+struct upbind;
 struct f2b_jail;
 struct log_target;
 struct alog;
@@ -244,8 +247,12 @@ struct cfg_loc {
 	int proxy_pass_request_headers;
 	int proxy_pass_request_body;
 	int proxy_ignore_client_abort;
-	struct cookie_loc cookie; /* proxy_cookie_domain, proxy_cookie_path (cfg_cookie.c) */
-	struct upssl_conf upssl;  /* proxy_ssl_* (cfg_upssl.c; inherited) */
+	struct cval *proxy_method;   /* proxy_method: the method sent, NULL: the client's */
+	struct cval *proxy_set_body; /* proxy_set_body: the body sent instead of the client's */
+	struct upbind *proxy_bind;   /* proxy_bind (upbind.c), NULL unset */
+	int proxy_socket_keepalive;  /* proxy_socket_keepalive: SO_KEEPALIVE upstream */
+	struct cookie_loc cookie;    /* proxy_cookie_domain, proxy_cookie_path (cfg_cookie.c) */
+	struct upssl_conf upssl;     /* proxy_ssl_* (cfg_upssl.c; inherited) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */
@@ -312,6 +319,10 @@ struct cfg_loc {
 	struct subf_loc subf;
 	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
 	struct realip_conf realip;
+	/* valid_referers (cfg_referer.c, referer.c): $invalid_referer */
+	struct referer_conf referer;
+	/* secure_link, secure_link_md5, secure_link_secret (cfg_securelink.c, securelink.c) */
+	struct securelink_loc seclink;
 
 	/* logs */
 	struct alog **alogs; /* access_log targets; NULL + alog_off for off */
@@ -329,6 +340,8 @@ struct cfg_loc {
 	int kernel_splice; /* kernel_splice on|off: upgraded streams through sockmap */
 	bool stub_status;  /* stub_status: nginx's status page */
 	bool lbd_metrics;  /* lbd_metrics: Prometheus metrics */
+	bool empty_gif;	   /* empty_gif (emptygif.c): written after any proxy_pass */
+	int random_index;  /* random_index on|off (randindex.c; inherited) */
 };
 
 /* struct cfg_listen - one `listen` directive. */

@@ -118,8 +118,9 @@ struct http_req {
 	struct lstr *set_vars_name; /* `set` variables (names) */
 	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;
-	struct rl_req_state rl; /* limit_req / limit_conn (limit.c) */
-	struct rate_req rate;	/* limit_rate (ratelimit.c) */
+	struct rl_req_state rl;	     /* limit_req / limit_conn (limit.c) */
+	struct rate_req rate;	     /* limit_rate (ratelimit.c) */
+	struct lstr seclink_expires; /* $secure_link_expires, once $secure_link parsed it */
 
 	/* response */
 	int status;		   /* status sent ($status) */

@@ -606,6 +606,8 @@ static void loc_init(struct cfg_loc *l)
 	l->tcp_nopush = CFG_UNSET;
 	l->tcp_nodelay = CFG_UNSET;
 	l->autoindex = CFG_UNSET;
+	l->random_index = CFG_UNSET;
+	l->proxy_socket_keepalive = CFG_UNSET;
 	l->log_not_found = CFG_UNSET;
 	l->etag = CFG_UNSET;
 	l->server_tokens = CFG_UNSET;
@@ -1773,6 +1775,22 @@ static const struct dir dirs[] = {
 	{"gzip_http_version", C_HSL, 1, 1, false, cfg_set_gzip_http_version, B_NONE, 0},
 	{"gzip_min_length", C_HSL, 1, 1, false, cfg_set_size, LOC(gzip.min_length)},
 	{"gzip_types", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_types, B_NONE, 0},
+	/* ngx_http_referer_module (cfg_referer.c) */
+	{"valid_referers", C_SL, 1, ARGS_ANY, false, cfg_set_valid_referers, B_NONE, 0},
+	{"referer_hash_max_size", C_SL, 1, 1, false, cfg_set_referer_hash, B_NONE, 0},
+	{"referer_hash_bucket_size", C_SL, 1, 1, false, cfg_set_referer_hash, B_NONE, 0},
+	/* small directives (cfg_misc.c) */
+	{"proxy_method", C_HSL, 1, 1, false, cfg_set_cval_once, LOC(proxy_method)},
+	{"proxy_set_body", C_HSL, 1, 1, false, cfg_set_cval_once, LOC(proxy_set_body)},
+	{"proxy_bind", C_HSL, 1, 2, false, cfg_set_proxy_bind, B_NONE, 0},
+	{"proxy_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_socket_keepalive)},
+	{"empty_gif", C_LOC, 0, 0, false, cfg_set_empty_gif, B_NONE, 0},
+	{"add_trailer", C_HSL | C_IF, 2, 3, false, cfg_set_add_trailer, B_NONE, 0},
+	{"random_index", C_LOC, 1, 1, false, cfg_set_flag, LOC(random_index)},
+	/* ngx_http_secure_link_module (cfg_securelink.c) */
+	{"secure_link", C_HSL, 1, 1, false, cfg_set_secure_link, B_NONE, 0},
+	{"secure_link_md5", C_HSL, 1, 1, false, cfg_set_secure_link, B_NONE, 0},
+	{"secure_link_secret", C_HSL, 1, 1, false, cfg_set_secure_link_secret, B_NONE, 0},
 	{"charset", C_HSL | C_IF, 1, 1, false, cfg_set_charset, B_NONE, 0},
 	{"source_charset", C_HSL | C_IF, 1, 1, false, cfg_set_source_charset, B_NONE, 0},
 	{"override_charset", C_HSL | C_IF, 1, 1, false, cfg_set_override_charset, B_NONE, 0},
@@ -1894,6 +1912,9 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(proxy_max_temp_file_size, (int64_t)1024 << 20);
 	MERGE(proxy_temp_file_write_size, CFG_UNSET);
 	MERGE_PTR(proxy_temp_path);
+	MERGE_PTR(proxy_method);
+	MERGE_PTR(proxy_set_body);
+	MERGE_PTR(proxy_bind);
 	if (!l->proxy_temp_path)
 		l->proxy_temp_path = full_path(b, b->cfg->prefix, "proxy_temp");
 	MERGE(proxy_request_buffering, 1);
@@ -1940,6 +1961,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(tcp_nopush, 0);
 	MERGE(tcp_nodelay, 1);
 	MERGE(autoindex, 0);
+	MERGE(random_index, 0);
+	MERGE(proxy_socket_keepalive, 0);
 	MERGE(log_not_found, 1);
 	MERGE(etag, 1);
 	MERGE_PTR(types);
@@ -1993,6 +2016,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
 	cfg_upssl_merge(&l->upssl, p ? &p->upssl : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
+	cfg_referer_merge(&l->referer, p ? &p->referer : NULL);
+	cfg_securelink_merge(&l->seclink, p ? &p->seclink : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
@@ -2013,8 +2038,10 @@ static void merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc 
 
 		if (!in)
 			continue;
-		if (!in->proxy)
+		if (!in->proxy) {
+			in->empty_gif |= l->empty_gif;
 			in->proxy = l->proxy;
+		}
 		in->stub_status |= l->stub_status;
 		in->lbd_metrics |= l->lbd_metrics;
 		merge_tree(b, in, l);
@@ -2150,7 +2177,8 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
 	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset) ||
-	    cfg_upssl_check(b, l, &b->http_end))
+	    cfg_upssl_check(b, l, &b->http_end) || cfg_referer_check(b, &l->referer) ||
+	    cfg_securelink_check(b, &l->seclink))
 		return -1;
 	for (int i = 0; i < l->nrewrites; i++)
 		if (cfg_if_body(l, i, true) && check_tree(b, cfg_if_body(l, i, true)))
@@ -2458,6 +2486,7 @@ static void release_regexes(struct cfg_loc *l)
 	for (int i = 0; i < ck->nflags; i++)
 		if (ck->flags[i].re && (!pk || pk->flags != ck->flags))
 			pcre2_code_free(ck->flags[i].re);
+	cfg_referer_release(&l->referer);
 	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < counts[k]; i++)
 			release_regexes(lists[k][i]);

@@ -281,6 +281,40 @@ void cfg_charset_merge(struct charset_loc *g, const struct charset_loc *p);
  * charset would need recoding (nginx's error without a charset_map). 0 or -1. */
 int cfg_charset_check(struct build *b, const struct charset_loc *g);
 
+/* cfg_referer.c: valid_referers, referer_hash_max_size, referer_hash_bucket_size */
+int cfg_set_valid_referers(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_referer_hash(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_referer_merge(struct referer_conf *rc, const struct referer_conf *p);
+/* cfg_referer_check - nginx's merge-time checks of a level that set
+ * valid_referers (server_names conflicts, `none`/`blocked` alone). 0 or -1. */
+int cfg_referer_check(struct build *b, struct referer_conf *rc);
+/* cfg_referer_release - free the regexes of a level that set them. */
+void cfg_referer_release(struct referer_conf *rc);
+
+/* cfg_securelink.c: secure_link, secure_link_md5, secure_link_secret */
+int cfg_set_secure_link(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_secure_link_secret(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d);
+void cfg_securelink_merge(struct securelink_loc *sl, const struct securelink_loc *p);
+/* cfg_securelink_check - nginx's merge-time error of a level mixing
+ * secure_link_secret with the expressions. 0 or -1. */
+int cfg_securelink_check(struct build *b, const struct securelink_loc *sl);
+
+/* cfg_misc.c: small directives */
+/* cfg_set_cval_once - a struct cval * at D's offset in the level's
+ * cfg_loc, set once (nginx's "is duplicate"). */
+int cfg_set_cval_once(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_set_proxy_bind - `proxy_bind ADDRESS|off` (variables allowed);
+ * `transparent` refused. */
+int cfg_set_proxy_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_set_add_trailer - `add_trailer NAME VALUE [always]` checked as
+ * nginx does, then ignored with a "not supported yet" warning. */
+int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_set_empty_gif - `empty_gif`: the location's content handler (a
+ * proxy_pass written after it takes over, one before it gives way). */
+int cfg_set_empty_gif(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+
 /* cfg_geo.c: geo [$address] $variable { ... } */
 int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 

@@ -62,6 +62,7 @@ int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 		return cfg_fail(b, n, "\"proxy_pass\" directive is duplicate");
 	if (!s->loc->is_location)
 		return cfg_fail(b, n, "\"proxy_pass\" directive is not allowed here");
+	s->loc->empty_gif = false; /* the last content handler written wins (nginx) */
 	if (strchr(url, '$')) {
 		/* evaluated per request (proxy_dyn.c); nginx takes a URI part
 		 * in any location then, and checks the scheme at run time */

@@ -31,6 +31,7 @@
 #include "cache.h"
 #include "ban.h"
 #include "charset.h"
+#include "emptygif.h"
 #include "f2b.h"
 #include "h2.h"
 #include "cfg.h"
@@ -1854,6 +1855,10 @@ static void run_access(struct conn *c)
 			c->close_after = true;
 		}
 		http_finalize(c, st);
+		return;
+	}
+	if (l->empty_gif) {
+		emptygif_handle(c);
 		return;
 	}
 	if (l->proxy) {

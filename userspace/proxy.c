@@ -44,6 +44,7 @@
 #include "tunnel.h"
 #include "ups.h"
 #include "upssl.h"
+#include "upbind.h"
 #include "var.h"
 #include "worker.h"
 
@@ -86,6 +87,7 @@ struct uconn {
 	size_t head_bytes;	 /* ... of them the response head */
 	bool conn_timed;	 /* this try's $upstream_connect_time is in */
 	bool keepalive;		 /* may return to the pool after this response */
+	bool sent_head;		 /* the method sent was HEAD: the answer has no body */
 	int last_status;	 /* 502/504 of the last failed try, 0 before any */
 	int requests;		 /* requests served on this connection */
 	int64_t born_ms;	 /* when it was connected: keepalive_time */
@@ -718,12 +720,16 @@ static int build_request(struct uconn *u)
 	const struct proxy_pass *pp = r->pp;
 	struct sbuf b = {.pool = &c->pool};
 	bool conn_set = false, host_set = false;
-	struct lstr v, iv;
+	struct lstr v, iv, m = r->method, body = {NULL, 0};
 
 	if (cache_head_as_get(c)) /* proxy_cache_convert_head */
-		sb_add(&b, "GET", 3);
-	else
-		sb_add(&b, r->method.p, r->method.len);
+		m = (struct lstr){"GET", 3};
+	else if (l->proxy_method && cval_eval(l->proxy_method, c, &m) < 0)
+		return -ENOMEM;
+	if (l->proxy_set_body && cval_eval(l->proxy_set_body, c, &body) < 0)
+		return -ENOMEM;
+	u->sent_head = m.len == 4 && memcmp(m.p, "HEAD", 4) == 0;
+	sb_add(&b, m.p, m.len);
 	sb_add(&b, " ", 1);
 	sb_upstream_uri(&b, c);
 	sb_add(&b, l->proxy_http_version == 11 ? " HTTP/1.1\r\n" : " HTTP/1.0\r\n", 11);
@@ -769,7 +775,11 @@ static int build_request(struct uconn *u)
 			sb_hdr(&b, h->name.p, h->name.len, h->value.p, h->value.len);
 		}
 	}
-	if (r->body_kind != BODY_NONE && l->proxy_pass_request_body) {
+	if (l->proxy_set_body) { /* its length, and the body after the head */
+		char num[24];
+
+		sb_hdr(&b, "Content-Length", 14, num, lbd_u64toa(num, body.len));
+	} else if (r->body_kind != BODY_NONE && l->proxy_pass_request_body) {
 		char num[24];
 
 		if (r->rbody && r->body_kind == BODY_CHUNKED)
@@ -779,6 +789,8 @@ static int build_request(struct uconn *u)
 			       lbd_u64toa(num, r->rbody ? r->content_length : r->body_received));
 	}
 	sb_add(&b, "\r\n", 2);
+	if (body.len)
+		sb_add(&b, body.p, body.len);
 	if (b.oom)
 		return -ENOMEM;
 	u->head = b.p;
@@ -857,6 +869,7 @@ static void connect_next(struct uconn *u)
 			idle->sent_any = false;
 			idle->last_status = u->last_status;
 			idle->keepalive = u->keepalive;
+			idle->sent_head = u->sent_head;
 			idle->rstart = idle->rend = 0;
 			idle->done = false;
 			if (!idle->rbuf) {
@@ -888,6 +901,20 @@ static void connect_next(struct uconn *u)
 	}
 	if (s->addr.ss_family != AF_UNIX) /* TCP only */
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (l->proxy_socket_keepalive == 1)
+		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	if (l->proxy_bind) {
+		char at[INET6_ADDRSTRLEN + 16];
+		int rc = upbind_apply(c, l->proxy_bind, fd, at, sizeof(at));
+
+		if (rc) { /* nginx: crit, and the request fails with 500 */
+			up_log(u, LOG_CRIT, "bind(%s) failed (%d: %s) while connecting to upstream",
+			       at, -rc, strerror(-rc));
+			close(fd);
+			up_fail_final(u, 500);
+			return;
+		}
+	}
 	ev_io_init(&u->io, fd, up_io, u);
 	if (ev_io_start(&u->w->loop, &u->io, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		close(fd);
@@ -1000,7 +1027,7 @@ static void up_send(struct uconn *u)
 	struct conn *c = u->c;
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
-	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body;
+	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body && !l->proxy_set_body;
 	bool rb = r->rbody != NULL; /* streamed (proxy_request_buffering off) */
 
 	while (u->writable) {
@@ -1478,8 +1505,7 @@ static void process_head(struct uconn *u, size_t n)
 	u->rstart = n;
 	if (resp->status == 101)
 		u->keepalive = false; /* the connection becomes the tunnel */
-	if ((r->head && !cache_head_as_get(c)) || resp->status == 204 || resp->status == 304 ||
-	    resp->status == 101)
+	if (u->sent_head || resp->status == 204 || resp->status == 304 || resp->status == 101)
 		u->fr = FR_NONE;
 	else if (te)
 		u->fr = FR_CHUNKED;

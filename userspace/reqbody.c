@@ -349,8 +349,9 @@ static bool preread_whole(const struct conn *c)
 /* reqbody_begin - proxy_request_buffering off: whether this request's body
  * is streamed, and if so its buffer. As nginx, it is not when the body
  * goes chunked to an HTTP/1.0 upstream (it is read whole to learn its
- * length) or when it all came with the head (it is then sent as a
- * buffered one, and may be resent to the next upstream).
+ * length), under proxy_set_body (read whole and not sent, as nginx) or
+ * when it all came with the head (it is then sent as a buffered one, and
+ * may be resent to the next upstream).
  * -ENOMEM, 0 (read whole first) or 1 (streamed). */
 int reqbody_begin(struct conn *c)
 {
@@ -358,7 +359,7 @@ int reqbody_begin(struct conn *c)
 	const struct cfg_loc *l = r->loc;
 	struct rbody *rb;
 
-	if (l->proxy_request_buffering ||
+	if (l->proxy_request_buffering || l->proxy_set_body ||
 	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11) || preread_whole(c))
 		return 0;
 	rb = pool_zalloc(&c->pool, sizeof(*rb));

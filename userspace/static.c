@@ -19,6 +19,7 @@
 
 #include "cache.h"
 #include "charset.h"
+#include "emptygif.h"
 #include "gzip.h"
 #include "subfilter.h"
 #include "http.h"
@@ -176,6 +177,8 @@ void static_handle(struct conn *c)
 		return;
 	}
 	if (r->u.uri.len && r->u.uri.p[r->u.uri.len - 1] == '/') {
+		if (l->random_index == 1 && randindex_serve(c, map_path(c, r->u.uri)))
+			return;
 		serve_index(c);
 		return;
 	}

@@ -36,6 +36,8 @@
 #include "limit.h"
 #include "pproto.h"
 #include "realip.h"
+#include "referer.h"
+#include "securelink.h"
 #include "tls.h"
 #include "auth.h"
 #include "tls_client.h"
@@ -1256,6 +1258,32 @@ static int vg_gzip_ratio(struct conn *c, struct lstr *out)
 	return n ? var_copy(c, out, buf, n) : VAR_NOT_FOUND;
 }
 
+/* $invalid_referer: "1" when the Referer fails the location's
+ * valid_referers, else empty (ngx_http_referer_module). */
+static int vg_invalid_referer(struct conn *c, struct lstr *out)
+{
+	const struct cfg_loc *loc = c->req.loc;
+	const struct h1_header *h;
+
+	if (!loc)
+		return var_set(out, "", 0);
+	h = var_hdr_first(c, "referer");
+	if (referer_valid(&loc->referer, h ? (h->value.p ? h->value.p : "") : NULL,
+			  h ? h->value.len : 0))
+		return var_set(out, "", 0);
+	return var_set(out, "1", 1);
+}
+
+static int vg_secure_link(struct conn *c, struct lstr *out)
+{
+	return securelink_var(c, out);
+}
+
+static int vg_secure_link_expires(struct conn *c, struct lstr *out)
+{
+	return securelink_expires_var(c, out);
+}
+
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
@@ -1275,6 +1303,7 @@ static const struct var_def var_builtins[] = {
 	{"http_cookie", vg_http_cookie},
 	{"http_x_forwarded_for", vg_http_xff},
 	{"https", vg_https},
+	{"invalid_referer", vg_invalid_referer},
 	{"is_args", vg_is_args},
 	{"limit_conn_status", vg_limit_conn_status},
 	{"limit_rate", vg_limit_rate},
@@ -1304,6 +1333,8 @@ static const struct var_def var_builtins[] = {
 	{"request_time", vg_request_time},
 	{"request_uri", vg_request_uri},
 	{"scheme", vg_scheme},
+	{"secure_link", vg_secure_link},
+	{"secure_link_expires", vg_secure_link_expires},
 	{"server_addr", vg_server_addr},
 	{"server_name", vg_server_name},
 	{"server_port", vg_server_port},

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Configuration builder, small directives of their own: a complex value
+ * set once per level (proxy_method, proxy_set_body), and the content
+ * handlers and flags added with them. nginx's messages. The table that
+ * points here is in cfg.c.
+ */
+#include <string.h>
+
+#include "cfg.h"
+#include "cfg_int.h"
+#include "upbind.h"
+
+int cfg_set_cval_once(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cval **f = (struct cval **)((char *)s->loc + d->off);
+
+	if (*f)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	*f = pool_alloc(b->pool, sizeof(**f));
+	if (!*f)
+		return cfg_fail(b, n, "out of memory");
+	memset(*f, 0, sizeof(**f));
+	return cfg_compile(b, n, n->args[0], *f);
+}
+
+int cfg_set_empty_gif(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)b, (void)n, (void)d;
+	s->loc->empty_gif = true;
+	return 0;
+}
+
+int cfg_set_proxy_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct upbind *ub;
+	const char *a = n->args[0];
+
+	(void)d;
+	if (s->loc->proxy_bind)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	ub = pool_zalloc(b->pool, sizeof(*ub));
+	if (!ub)
+		return cfg_fail(b, n, "out of memory");
+	s->loc->proxy_bind = ub;
+	if (n->nargs == 1 && strcmp(a, "off") == 0) {
+		ub->off = true;
+		return 0;
+	}
+	ub->text = pool_strdup(b->pool, a);
+	if (!ub->text)
+		return cfg_fail(b, n, "out of memory");
+	if (strchr(a, '$')) {
+		ub->var = pool_zalloc(b->pool, sizeof(*ub->var));
+		if (!ub->var || cfg_compile(b, n, a, ub->var))
+			return ub->var ? -1 : cfg_fail(b, n, "out of memory");
+	} else if (upbind_parse(a, strlen(a), &ub->addr, &ub->addrlen)) {
+		return cfg_fail(b, n, "invalid address \"%s\"", a);
+	}
+	if (n->nargs == 2) {
+		if (strcmp(n->args[1], "transparent") != 0)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+		/* IP_TRANSPARENT needs CAP_NET_ADMIN in the workers, which lbd
+		 * does not keep after dropping privileges */
+		return cfg_fail(b, n, "\"%s ... transparent\" is not supported by lbd", n->name);
+	}
+	return 0;
+}
+
+int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cval v = {0};
+
+	(void)s, (void)d;
+	if (n->nargs == 3 && strcmp(n->args[2], "always") != 0)
+		return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[2]);
+	if (cfg_compile(b, n, n->args[1], &v)) /* nginx's checks of the value */
+		return -1;
+	/* trailers need every answer chunked (nginx drops Content-Length for
+	 * them): not in this build, said rather than hidden */
+	cfg_warn(n, "\"%s\" directive is not supported by this lbd build yet and is ignored",
+		 n->name);
+	return 0;
+}
