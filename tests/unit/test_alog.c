@@ -227,7 +227,7 @@ static const struct fecase fmt_errs[] = {
 	{"${", NULL, "invalid parameter \"${\""},
 	{"x ${}y", NULL, "invalid parameter \"${}y\""},
 	{"${status", NULL, "the closing bracket in \"status\" variable is missing"},
-	{"$sent_http_x", NULL, "variable \"$sent_http_x\" is not supported yet"},
+	{"$upstream_trailer_x", NULL, "variable \"$upstream_trailer_x\" is not supported yet"},
 };
 
 Test(alog, format_errors, .init = setup, .fini = teardown)
