@@ -58,6 +58,10 @@ bool gzip_type_ok(const struct gzip_loc *g, struct lstr ctype);
  * gets W/ in front (into BUF of CAP bytes), anything else is dropped
  * (*out->len == 0). */
 void gzip_weak_etag(struct lstr v, char *buf, size_t cap, struct lstr *out);
+/* gzip_head_weak_etag - the header NAME: VALUE (an ETag) to C's head made
+ * weak, as a body filter that changes the bytes sends it (gzip,
+ * sub_filter). 1 (handled) or -ENOMEM. */
+int gzip_head_weak_etag(struct conn *c, struct h1_str name, struct h1_str value);
 
 /* gzip_begin - the header filter for the response RESP of the current
  * request: decides (setting c->req.gz.vary as nginx does) and, when the

@@ -471,13 +471,18 @@ int gzip_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t 
 
 int gzip_header(struct conn *c, struct h1_str name, struct h1_str value)
 {
-	char *buf;
-	struct lstr w;
-
 	if (H1_IS(name, "content-length") || H1_IS(name, "accept-ranges"))
 		return 1;
 	if (!H1_IS(name, "etag"))
 		return 0;
+	return gzip_head_weak_etag(c, name, value);
+}
+
+int gzip_head_weak_etag(struct conn *c, struct h1_str name, struct h1_str value)
+{
+	char *buf;
+	struct lstr w;
+
 	buf = pool_alloc(&c->pool, value.len + 2);
 	if (!buf)
 		return -ENOMEM;

@@ -303,22 +303,13 @@ void subfilter_start(struct conn *c)
 
 int subfilter_header(struct conn *c, struct h1_str name, struct h1_str value)
 {
-	char *buf;
-	struct lstr w;
-
 	if (H1_IS(name, "content-length"))
 		return 1;
 	if (!c->req.sf.keep_lm)
 		return H1_IS(name, "last-modified") || H1_IS(name, "etag");
 	if (!H1_IS(name, "etag"))
 		return 0;
-	buf = pool_alloc(&c->pool, value.len + 2);
-	if (!buf)
-		return -ENOMEM;
-	gzip_weak_etag((struct lstr){value.p, value.len}, buf, value.len + 2, &w);
-	if (w.len && http_head_add(c, name.p, name.len, w.p, w.len))
-		return -ENOMEM;
-	return 1;
+	return gzip_head_weak_etag(c, name, value);
 }
 
 int subfilter_head_add(struct conn *c)

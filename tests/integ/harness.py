@@ -771,6 +771,60 @@ def request(port, method='GET', path='/', headers=None, body=b'',
         return c.request(method, path, headers, body, host, version, timeout)
 
 
+def raw_upstream(t, answer, half_close=False):
+    """A raw HTTP upstream on 127.0.0.1 for case T; returns its port. Each
+    connection's request head is read, then ANSWER (bytes, or a dict of
+    request path -> bytes; an unknown path gets a 404) is written as it
+    is. With HALF_CLOSE the answer and a FIN go together and the socket
+    stays open (half-closed) until the case ends, so that only the FIN
+    says the answer is over; else the connection is closed."""
+    ls = socket.socket()
+    ls.bind(('127.0.0.1', 0))
+    ls.listen(16)
+    ls.settimeout(0.3)
+    stop = threading.Event()
+    held = []
+
+    def serve():
+        while not stop.is_set():
+            try:
+                s, _ = ls.accept()
+            except OSError:
+                continue
+            s.settimeout(5)
+            buf = b''
+            try:
+                while b'\r\n\r\n' not in buf:
+                    d = s.recv(4096)
+                    if not d:
+                        break
+                    buf += d
+                a = answer
+                if isinstance(answer, dict):
+                    path = buf.split(b' ')[1] if b' ' in buf else b''
+                    a = answer.get(path, b'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+                s.sendall(a)
+                if half_close:
+                    s.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            if half_close:
+                held.append(s)
+            else:
+                s.close()
+    th = threading.Thread(target=serve, daemon=True)
+    th.start()
+
+    def close():
+        stop.set()
+        th.join(2)
+        ls.close()
+        for s in held:
+            s.close()
+    t.defer(close)
+    return ls.getsockname()[1]
+
+
 def raw_exchange(port, data, timeout=3.0):
     """Send raw bytes on a fresh connection and classify what came back.
 

@@ -17,7 +17,7 @@ import threading
 import time
 import uuid
 
-from harness import Conn, ConnClosed, request, wait_for
+from harness import Conn, ConnClosed, raw_upstream, request, wait_for
 
 
 class DyingBackend:
@@ -367,54 +367,14 @@ server {
     wait_for(resumed, timeout=10, what='logging resumed')
 
 
-def _half_closing_upstream(t, answer):
-    """An upstream that writes ANSWER and its FIN together, then keeps the
-    socket open (half-closed) for 20 s: only the FIN says it is over."""
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(8)
-    ls.settimeout(0.3)
-    stop = threading.Event()
-
-    def serve():
-        held = []
-        while not stop.is_set():
-            try:
-                s, _ = ls.accept()
-            except OSError:
-                continue
-            buf = b''
-            s.settimeout(5)
-            while b'\r\n\r\n' not in buf:
-                d = s.recv(4096)
-                if not d:
-                    break
-                buf += d
-            s.sendall(answer)
-            s.shutdown(socket.SHUT_WR)
-            held.append(s)
-        stop.wait(20)
-        for s in held:
-            s.close()
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-
-    def close():
-        stop.set()
-        th.join(1)
-        ls.close()
-    t.defer(close)
-    return ls.getsockname()[1]
-
-
 def test_upstream_fin_with_its_last_bytes(t):
     """The upstream's FIN arriving with its last bytes (one read gets
     both) is seen: a body short of its Content-Length cuts the client at
     once, a head cut short is a 502, instead of both waiting for
     proxy_read_timeout (lbd took a short read for "drained" and missed the
     FIN that came with it)."""
-    body = _half_closing_upstream(t, b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc')
-    head = _half_closing_upstream(t, b'HTTP/1.1 200 OK\r\nContent-Le')
+    body = raw_upstream(t, b'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc', half_close=True)
+    head = raw_upstream(t, b'HTTP/1.1 200 OK\r\nContent-Le', half_close=True)
     p = t.proxy("""
 server {
     listen 127.0.0.1:{port};

@@ -16,7 +16,7 @@ import json
 import struct
 import time
 
-from harness import Conn, wait_for
+from harness import Conn, raw_upstream, wait_for
 from test_h2 import (DATA, END_HEADERS, END_STREAM, HEADERS, RST_STREAM,
                      SETTINGS, ACK, H2Raw, frame, hp_lit)
 
@@ -382,43 +382,6 @@ def test_h2_map_same_as_h1(t):
     assert a[2] == '/same/c' and a[3] == 'q=1&r=%20' and a[4] == 'localhost'
 
 
-def _raw_upstream(t, answer):
-    """A one-answer-per-connection HTTP/1.1 upstream that reads a request
-    head and writes ANSWER (bytes), then closes."""
-    import socket
-    import threading
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(16)
-    ls.settimeout(0.5)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                s, _ = ls.accept()
-            except OSError:
-                continue
-            with s:
-                s.settimeout(5)
-                buf = b''
-                while b'\r\n\r\n' not in buf:
-                    d = s.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                s.sendall(answer)
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-
-    def close():
-        stop.set()
-        th.join(2)
-        ls.close()
-    t.defer(close)
-    return ls.getsockname()[1]
-
-
 def test_h2_map_response_heads(t):
     """The upstream's answer as HEADERS and DATA: names lowercased, the
     connection-specific fields (Connection, Keep-Alive, Transfer-Encoding)
@@ -426,13 +389,13 @@ def test_h2_map_response_heads(t):
     (with trailers) and one delimited by the close arrive whole; lbd's own
     answers (return, an error page) too."""
     from test_h2 import curl_h2
-    chunked = _raw_upstream(t, (
+    chunked = raw_upstream(t, (
         b'HTTP/1.1 200 OK\r\nX-Mixed-Case: One\r\nSet-Cookie: a=1\r\n'
         b'Keep-Alive: timeout=5\r\nSet-Cookie: b=2\r\n'
         b'X-Space:   padded  \r\nTransfer-Encoding: chunked\r\n'
         b'Connection: close\r\n\r\n'
         b'5\r\nhello\r\n1;ext=1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: t\r\n\r\n'))
-    closed = _raw_upstream(t, (
+    closed = raw_upstream(t, (
         b'HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n\r\n' +
         b'z' * 100000))
     p = t.proxy("""

@@ -6,7 +6,7 @@ hiding and adding, server_tokens, proxy_redirect, allow/deny."""
 import hashlib
 import re
 
-from harness import build_request
+from harness import build_request, raw_upstream
 
 
 def _simple(t, location_extra='', server_extra='', http_extra='', **subs):
@@ -303,39 +303,14 @@ def test_upstream_duplicate_content_length(t):
     (nginx); two different ones are a 502 (nginx 1.22 took the last: lbd
     refuses, as later nginx does, a framing two readers may split
     differently). lbd-only for the second."""
-    import socket
-    import threading
-    answers = {b'/same': b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok',
-               b'/diff': b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!'}
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(8)
-    ls.settimeout(0.3)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                s, _ = ls.accept()
-            except OSError:
-                continue
-            with s:
-                buf = b''
-                s.settimeout(5)
-                while b'\r\n\r\n' not in buf:
-                    d = s.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                s.sendall(answers.get(buf.split(b' ')[1], b'HTTP/1.1 404 X\r\n\r\n'))
-    th = threading.Thread(target=serve, daemon=True)
-    th.start()
-    t.defer(lambda: (stop.set(), th.join(1), ls.close()))
+    up = raw_upstream(t, {
+        b'/same': b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok',
+        b'/diff': b'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok!'})
     p = t.proxy("""
 server {
     listen 127.0.0.1:{port};
     location / { proxy_pass http://127.0.0.1:{up}; }
-}""", up=ls.getsockname()[1])
+}""", up=up)
     r = p.get('/same')
     assert (r.status, r.body, r.header_all('Content-Length')) == (200, b'ok', ['2']), r.headers
     if t.is_nginx:
