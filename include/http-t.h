@@ -125,6 +125,8 @@ struct http_req {
 	/* response */
 	int status;		   /* status sent ($status) */
 	bool header_sent;	   /* response header queued */
+	bool completed;		   /* the answer was finished ($request_completion) */
+	bool send_failed;	   /* a write to the client failed: not complete */
 	uint64_t body_bytes_sent;  /* $body_bytes_sent */
 	uint64_t bytes_sent;	   /* $bytes_sent */
 	uint64_t request_length;   /* $request_length */

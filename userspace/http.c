@@ -496,15 +496,19 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 {
 	ssize_t w;
 
-	if (likely(c->req.rate.mode == RATE_OFF))
-		return writev_raw(c, iov, n);
-	/* limit_rate, or not decided yet (ratelimit.c) */
-	n = rate_cap_iov(c, iov, n);
-	if (!n)
-		return -1;
-	w = writev_raw(c, iov, n);
-	if (w > 0)
-		rate_sent(c, (size_t)w);
+	if (likely(c->req.rate.mode == RATE_OFF)) {
+		w = writev_raw(c, iov, n);
+	} else {
+		/* limit_rate, or not decided yet (ratelimit.c) */
+		n = rate_cap_iov(c, iov, n);
+		if (!n)
+			return -1;
+		w = writev_raw(c, iov, n);
+		if (w > 0)
+			rate_sent(c, (size_t)w);
+	}
+	if (unlikely(w < 0) && errno != EAGAIN && errno != EINTR)
+		c->req.send_failed = true; /* $request_completion */
 	return w;
 }
 
@@ -519,14 +523,18 @@ ssize_t http_sendfile(struct conn *c, int fd, off_t *off, size_t n)
 {
 	ssize_t w;
 
-	if (likely(c->req.rate.mode == RATE_OFF))
-		return sendfile_raw(c, fd, off, n);
-	n = rate_cap(c, n);
-	if (!n)
-		return -1;
-	w = sendfile_raw(c, fd, off, n);
-	if (w > 0)
-		rate_sent(c, (size_t)w);
+	if (likely(c->req.rate.mode == RATE_OFF)) {
+		w = sendfile_raw(c, fd, off, n);
+	} else {
+		n = rate_cap(c, n);
+		if (!n)
+			return -1;
+		w = sendfile_raw(c, fd, off, n);
+		if (w > 0)
+			rate_sent(c, (size_t)w);
+	}
+	if (unlikely(w < 0) && errno != EAGAIN && errno != EINTR)
+		c->req.send_failed = true; /* $request_completion */
 	return w;
 }
 
@@ -2208,6 +2216,7 @@ void http_response_done(struct conn *c)
 		return;
 	if (!c->req.loc && c->req.srv)
 		c->req.loc = &c->req.srv->loc;
+	c->req.completed = true;
 	log_phase(c);
 	conn_stat(c, STATS_WAITING);
 	if (unlikely(c->h2s)) {

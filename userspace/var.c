@@ -950,6 +950,15 @@ static int vg_uri(struct conn *c, struct lstr *out)
 	return var_req_str(c->req.u.uri, out);
 }
 
+/* vg_request_completion - "OK" once the whole answer went out, else
+ * empty (a request cut short, as nginx). */
+static int vg_request_completion(struct conn *c, struct lstr *out)
+{
+	*out = c->req.completed && !c->req.send_failed && c->req.status != 499 ? LSTR("OK")
+									       : var_empty;
+	return VAR_FOUND;
+}
+
 static int vg_args(struct conn *c, struct lstr *out)
 {
 	/* no arguments: "not found" ("-" in a log), '?' or not, as nginx */
@@ -1326,6 +1335,7 @@ static const struct var_def var_builtins[] = {
 	{"remote_port", vg_remote_port},
 	{"remote_user", vg_remote_user},
 	{"request", vg_request},
+	{"request_completion", vg_request_completion},
 	{"request_filename", vg_request_filename},
 	{"request_id", vg_request_id},
 	{"request_length", vg_request_length},

@@ -71,3 +71,41 @@ server {
     assert r.header_all('Cache-Control') == ['max-age=315360000'], r.headers
     r = p.get('/p/headers?Content-Type=text/plain&Cache-Control=private')
     assert r.header_all('Cache-Control') == ['private'] and r.header('Expires') is None, r.headers
+
+
+def test_request_completion(t):
+    """$request_completion: "OK" for an answer that went out whole, empty
+    for one the client cut short (a big file it stopped reading, a proxied
+    request it left before the answer: 499), as nginx."""
+    import socket
+    import time
+    from harness import wait_for
+    b = t.backend('b')
+    p = t.proxy("""
+log_format rc '$request_uri $status "$request_completion"';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/rc.log rc;
+    root {prefix}/www;
+    location /p/ { proxy_pass http://127.0.0.1:{b}/; }
+}""", b=b, start=False)
+    t.write(os.path.join(p.prefix, 'www', 'big.bin'), 'z' * (16 << 20))
+    t.write(os.path.join(p.prefix, 'www', 'small.txt'), 'ok')
+    p.start()
+    assert p.get('/small.txt').status == 200
+    s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+    s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+    s.recv(1000)
+    s.close()
+    s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+    s.sendall(b'GET /p/slow/3000 HTTP/1.1\r\nHost: x\r\n\r\n')
+    time.sleep(0.3)
+    s.close()
+
+    def lines():
+        text = p.read('logs', 'rc.log')
+        return text if text.count('\n') >= 3 else None
+    text = wait_for(lines, 10, what='three log lines')
+    assert '/small.txt 200 "OK"\n' in text, text
+    assert '/big.bin 200 ""\n' in text, text
+    assert '/p/slow/3000 499 ""\n' in text, text
