@@ -2447,9 +2447,9 @@ void http_finalize(struct conn *c, int status)
 
 	if (c->dead)
 		return;
-	if (status == 444 || status == 499) {
-		/* nginx closes without an answer for both (499: "client
-		 * closed request", set by `return 499` too) */
+	if (status == 444 || status == 499 || status == 408) {
+		/* nginx closes without an answer for these (499: "client
+		 * closed request", 408: a timeout; `return 499/408` too) */
 		r->status = status;
 		log_phase(c);
 		conn_close(c);

@@ -585,6 +585,7 @@ server {
     location = /empty { return 200; }
     location = /empty.json { return 299; }
     location = /gone { return 499; }
+    location = /timeout { return 408; }
 }""")
     for path, status, ctype, body in (('/robots.txt', 200, 'text/plain', b'User-agent: *\n'),
                                       ('/x.json', 200, 'application/json', b'{"a":1}'),
@@ -595,6 +596,7 @@ server {
         r = p.get(path)
         assert (r.status, r.header('Content-Type'), r.body) == (status, ctype, body), (path, r)
         assert r.header('Content-Length') == str(len(body)), (path, r.headers)
-    with p.conn() as c:
-        c.send(b'GET /gone HTTP/1.1\r\nHost: x\r\n\r\n')
-        assert c.is_closed(timeout=5), 'return 499 answered'
+    for path in (b'/gone', b'/timeout'):
+        with p.conn() as c:
+            c.send(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+            assert c.is_closed(timeout=5), path
