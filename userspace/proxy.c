@@ -1627,6 +1627,11 @@ static void process_head(struct uconn *u, size_t n)
 			continue;
 		if (i < last_cl && last_cl != SIZE_MAX && H1_IS(h->name, "content-length"))
 			continue;
+		/* nginx's header filter: a 204 has no type, length or date */
+		if (resp->status == 204 &&
+		    (H1_IS(h->name, "content-type") || H1_IS(h->name, "content-length") ||
+		     H1_IS(h->name, "last-modified")))
+			continue;
 		if (rr >= 0 &&
 		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))
 			continue;

@@ -342,3 +342,20 @@ server {
         r = p.get('/status/302?Location=' + urllib.parse.quote(upstream, safe=''))
         assert r.status == 302
         assert r.header('Location') == want, (upstream, r.header('Location'))
+
+
+def test_upstream_204_headers(t):
+    """An upstream's 204 goes out without Content-Type, Content-Length or
+    Last-Modified, as nginx's header filter sends a 204 (lbd passed the
+    upstream's Content-Type and Last-Modified on)."""
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://127.0.0.1:{b}; }
+}""", b=b)
+    r = p.get('/status/204?Last-Modified=Mon,%2001%20Jan%202024%2000:00:00%20GMT&X-K=1')
+    assert r.status == 204, r
+    assert r.header('X-K') == '1', r.headers
+    for h in ('Content-Type', 'Content-Length', 'Last-Modified'):
+        assert r.header(h) is None, (h, r.headers)
