@@ -1627,10 +1627,10 @@ static void process_head(struct uconn *u, size_t n)
 			continue;
 		if (i < last_cl && last_cl != SIZE_MAX && H1_IS(h->name, "content-length"))
 			continue;
-		/* nginx's header filter: a 204 has no type, length or date */
-		if (resp->status == 204 &&
-		    (H1_IS(h->name, "content-type") || H1_IS(h->name, "content-length") ||
-		     H1_IS(h->name, "last-modified")))
+		/* nginx's HTTP/2 header filter: a 204 has no type or length
+		 * (its HTTP/1.1 one passes them on) */
+		if (resp->status == 204 && c->h2s &&
+		    (H1_IS(h->name, "content-type") || H1_IS(h->name, "content-length")))
 			continue;
 		if (rr >= 0 &&
 		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))
