@@ -62,6 +62,10 @@ void gzip_weak_etag(struct lstr v, char *buf, size_t cap, struct lstr *out);
  * weak, as a body filter that changes the bytes sends it (gzip,
  * sub_filter). 1 (handled) or -ENOMEM. */
 int gzip_head_weak_etag(struct conn *c, struct h1_str name, struct h1_str value);
+/* gzip_types_match - nginx's ngx_http_test_content_type for a filter's
+ * type list (gzip_types, sub_filter_types): CT without a "; charset="
+ * parameter, case ignored, is text/html or one of TYPES; ANY: `*`. */
+bool gzip_types_match(bool any, char *const *types, int ntypes, struct lstr ct);
 
 /* gzip_begin - the header filter for the response RESP of the current
  * request: decides (setting c->req.gz.vary as nginx does) and, when the

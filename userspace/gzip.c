@@ -200,14 +200,12 @@ bool gzip_proxied_ok(int bits, bool auth, const struct gzip_resp *resp, time_t n
 	return true;
 }
 
-bool gzip_type_ok(const struct gzip_loc *g, struct lstr ct)
+bool gzip_types_match(bool any, char *const *types, int ntypes, struct lstr ct)
 {
 	size_t n = ct.len;
 
-	if (g->types_any)
+	if (any)
 		return true;
-	if (!ct.len)
-		return false;
 	/* nginx compares the type without a "; charset=..." parameter only */
 	for (size_t i = 0; i < ct.len; i++) {
 		size_t k = i + 1;
@@ -221,12 +219,19 @@ bool gzip_type_ok(const struct gzip_loc *g, struct lstr ct)
 			break;
 		}
 	}
+	if (!n)
+		return false;
 	if (n == 9 && strncasecmp(ct.p, "text/html", 9) == 0)
 		return true;
-	for (int i = 0; i < g->ntypes; i++)
-		if (strlen(g->types[i]) == n && strncasecmp(g->types[i], ct.p, n) == 0)
+	for (int i = 0; i < ntypes; i++)
+		if (strlen(types[i]) == n && strncasecmp(types[i], ct.p, n) == 0)
 			return true;
 	return false;
+}
+
+bool gzip_type_ok(const struct gzip_loc *g, struct lstr ct)
+{
+	return gzip_types_match(g->types_any, g->types, g->ntypes, ct);
 }
 
 void gzip_weak_etag(struct lstr v, char *buf, size_t cap, struct lstr *out)

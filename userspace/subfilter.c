@@ -156,30 +156,7 @@ enum subf_found subf_find(const struct subf_set *s, const uint64_t *applied, con
  * ngx_http_test_content_type sees an upstream's type; text/html always. */
 static bool type_ok(const struct subf_loc *g, struct lstr ct)
 {
-	size_t n = ct.len;
-
-	if (g->types_any)
-		return true;
-	for (size_t i = 0; i < ct.len; i++) {
-		size_t k = i + 1;
-
-		if (ct.p[i] != ';')
-			continue;
-		while (k < ct.len && ct.p[k] == ' ')
-			k++;
-		if (ct.len - k >= 8 && strncasecmp(ct.p + k, "charset=", 8) == 0) {
-			n = i;
-			break;
-		}
-	}
-	if (!n)
-		return false;
-	if (n == 9 && strncasecmp(ct.p, "text/html", 9) == 0)
-		return true;
-	for (int i = 0; i < g->ntypes; i++)
-		if (strlen(g->types[i]) == n && strncasecmp(g->types[i], ct.p, n) == 0)
-			return true;
-	return false;
+	return gzip_types_match(g->types_any, g->types, g->ntypes, ct);
 }
 
 static struct subf_ctx *ctx_get(void)
