@@ -107,6 +107,10 @@ void *cfg_grow(struct build *b, void *old, int n, size_t elem);
 int cfg_compile(struct build *b, struct cfg_node *n, const char *text, struct cval *out);
 void *cfg_compile_re(struct build *b, struct cfg_node *n, const char *re, bool caseless);
 int cfg_parse_unix(const char *path, size_t len, struct sockaddr_storage *ss, socklen_t *sslen);
+/* cfg_conf_path - file name P relative to the configuration's directory
+ * (nginx's conf prefix) unless absolute, in the build's pool (ssl_*,
+ * proxy_ssl_* files). NULL without memory. */
+char *cfg_conf_path(struct build *b, const char *p);
 const char *cfg_unix_err(int rc);
 int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *ss, socklen_t *len,
 		   bool wildcard_ok);

@@ -50,9 +50,7 @@ struct tls_conf *cfg_tls_base(struct scope *s)
 	return s->srv ? &s->srv->tls : &s->http->tls;
 }
 
-/* conf_path - P relative to the configuration's directory, as nginx
- * resolves ssl_* file names (conf prefix). */
-static char *conf_path(struct build *b, const char *p)
+char *cfg_conf_path(struct build *b, const char *p)
 {
 	const char *pre = b->cfg->conf_prefix;
 	size_t lp = strlen(pre), ln = strlen(p);
@@ -86,7 +84,7 @@ static int push_file(struct build *b, struct cfg_node *n, struct tls_conf *t, ch
 
 	if (!w)
 		return cfg_fail(b, n, "out of memory");
-	*slot = conf_path(b, n->args[0]);
+	*slot = cfg_conf_path(b, n->args[0]);
 	if (!*slot)
 		return cfg_fail(b, n, "out of memory");
 	*w = here(n);
@@ -141,7 +139,7 @@ int cfg_set_tls_path(struct build *b, struct cfg_node *n, struct scope *s, const
 		f = &t->trusted, at = &t->trusted_at;
 	if (*f)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	*f = conf_path(b, n->args[0]);
+	*f = cfg_conf_path(b, n->args[0]);
 	if (!*f)
 		return cfg_fail(b, n, "out of memory");
 	*at = here(n);

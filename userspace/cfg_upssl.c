@@ -83,24 +83,6 @@ void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p)
 #undef UMERGE_PTR
 }
 
-/* conf_path - P relative to the configuration's directory (nginx's conf
- * prefix), in the build's pool. */
-static char *conf_path(struct build *b, const char *p)
-{
-	const char *pre = b->cfg->conf_prefix;
-	size_t lp = strlen(pre), ln = strlen(p);
-	char *r;
-
-	if (p[0] == '/')
-		return pool_strdup(b->pool, p);
-	r = pool_alloc(b->pool, lp + ln + 1);
-	if (r) {
-		memcpy(r, pre, lp);
-		memcpy(r + lp, p, ln + 1);
-	}
-	return r;
-}
-
 /* cfg_set_upssl - every proxy_ssl_* directive but the on|off flags (those
  * go through cfg_set_flag). */
 int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -172,7 +154,7 @@ int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const st
 	if (strchr(a, '$') || strncmp(a, "data:", 5) == 0)
 		return cfg_fail(b, n, "\"%s\" with variables or \"data:\" is not supported by lbd",
 				n->name);
-	*file = conf_path(b, a);
+	*file = cfg_conf_path(b, a);
 	*file_at = at;
 	return *file ? 0 : cfg_fail(b, n, "out of memory");
 }
