@@ -19,6 +19,8 @@
 
 struct conn;
 struct cfg_loc;
+struct access_rule;
+struct sockaddr_storage;
 
 /* Longest password field nginx reads from a user file line (its buffer). */
 #define AUTH_LINE_MAX 2048
@@ -27,6 +29,12 @@ struct cfg_loc;
  * Returns 0 to go on, or the status to answer: 403, 401 (then the
  * request's WWW-Authenticate value is set), 500. */
 int auth_access(struct conn *c, const struct cfg_loc *l);
+
+/* auth_access_match - the first of NRULES allow/deny RULES matching PEER
+ * (IPv4-mapped IPv6 as IPv4, "unix:" any unix-domain peer, "all"): 0 when it
+ * allows, 1 when it denies, -1 when none matches. */
+int auth_access_match(const struct access_rule *rules, int nrules,
+		      const struct sockaddr_storage *peer);
 
 /* auth_method_bit - the AUTH_M_* bit of METHOD (exact, upper case). */
 uint32_t auth_method_bit(const char *m, size_t len);

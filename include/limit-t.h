@@ -21,6 +21,7 @@ struct rl_node;
 enum rl_kind {
 	RL_KIND_REQ = 1, /* limit_req_zone */
 	RL_KIND_CONN,	 /* limit_conn_zone */
+	RL_KIND_SCONN,	 /* stream's limit_conn_zone (its own names, as nginx's stream module) */
 };
 
 /* $limit_req_status values; 0 = limit_req did not run for the request

@@ -23,9 +23,15 @@
 #include "realip-t.h"
 
 #define PREREAD_BUFFER_MAX 65536 /* largest preread_buffer_size: a worker relay buffer */
+#define STREAM_RETURN_MAX  65536 /* longest `return` value sent (a worker relay buffer) */
+#define STREAM_SET_MAX	   32	 /* distinct `set` variable names in stream{} */
+#define STREAM_LCONN_MAX   8	 /* limit_conn directives of one stream server */
+#define STREAM_SET_BUF	   1024	 /* bytes of `set` values one session holds */
 
 struct worker;
 struct cfg_map;
+struct access_rule;
+struct rl_zone_conf;
 
 /* Stream variables (nginx's ngx_stream_variables names). */
 enum svar {
@@ -58,6 +64,7 @@ enum svar {
 	SV_PROXY_PROTOCOL_SERVER_PORT,
 	SV_REALIP_REMOTE_ADDR, /* the TCP peer, when set_real_ip_from took a PROXY header's */
 	SV_REALIP_REMOTE_PORT,
+	SV_LIMIT_CONN_STATUS, /* PASSED, REJECTED, REJECTED_DRY_RUN; not found before */
 	SV_COUNT,
 };
 
@@ -65,12 +72,13 @@ enum spart_kind {
 	SP_LIT = 0, /* literal bytes */
 	SP_VAR,	    /* an enum svar */
 	SP_MAP,	    /* a stream `map` variable */
+	SP_SET,	    /* a `set` variable */
 };
 
 /* struct stream_part - one piece of a compiled stream value. */
 struct stream_part {
 	enum spart_kind kind;
-	int var;		/* SP_VAR: enum svar */
+	int var;		/* SP_VAR: enum svar; SP_SET: cfg_stream.setvars index */
 	const char *str;	/* SP_LIT bytes */
 	size_t len;		/* their length */
 	struct stream_map *map; /* SP_MAP */
@@ -106,6 +114,25 @@ struct stream_alog {
 	const struct stream_logfmt *fmt; /* format */
 };
 
+/* struct stream_set - one `set $NAME VALUE` of a stream server. */
+struct stream_set {
+	int idx;	       /* the variable (cfg_stream.setvars index) */
+	struct stream_val val; /* value */
+};
+
+/* struct stream_climit - one `limit_conn ZONE N` of stream. */
+struct stream_climit {
+	struct rl_zone_conf *zc;      /* the zone (limit.c's shared state once bound) */
+	int conn;		      /* sessions allowed per key, 1..65535 */
+	const struct stream_val *key; /* the zone's key, found when the config is complete */
+};
+
+/* struct stream_czone - a `limit_conn_zone KEY zone=NAME:SIZE` of stream. */
+struct stream_czone {
+	struct rl_zone_conf *zc;
+	struct stream_val key;
+};
+
 /* struct stream_srv - a `server {}` of stream (the stream{} level holds
  * the defaults in the same struct). Integers: CFG_UNSET until merged. */
 struct stream_srv {
@@ -134,6 +161,23 @@ struct stream_srv {
 	/* `listen ... proxy_protocol` (pproto.c) */
 	int64_t pp_timeout;	   /* proxy_protocol_timeout, ms (30s) */
 	struct realip_conf realip; /* set_real_ip_from (from/nfrom only) */
+
+	/* return (ngx_stream_return_module): the later of it and proxy_pass
+	 * is the server's handler, as nginx */
+	struct stream_val *ret; /* the value (NULL: none) */
+	bool ret_last;		/* return came after any proxy_pass: it is the handler */
+	/* allow/deny (ngx_stream_access_module), first match wins */
+	struct access_rule *access;
+	int naccess;
+	bool access_set; /* given at this level (else inherited) */
+	/* set $var value (ngx_stream_set_module), run in order */
+	struct stream_set *sets;
+	int nsets;
+	/* limit_conn (ngx_stream_limit_conn_module); the list inherits whole */
+	struct stream_climit *lconn;
+	int nlconn;
+	int lconn_log_level; /* limit_conn_log_level (enum log_level; error) */
+	int lconn_dry_run;   /* limit_conn_dry_run on|off (off) */
 };
 
 /* struct cfg_stream - the stream {} block. */
@@ -146,6 +190,11 @@ struct cfg_stream {
 	struct stream_map *maps;
 	struct stream_logfmt *formats;
 	int nformats;
+	char *setvars[STREAM_SET_MAX]; /* `set` variable names (without '$') */
+	int nsetvars;
+	struct rl_zone_conf *rl_zones; /* limit_conn zone names (stream's own) */
+	struct stream_czone *czones;   /* limit_conn_zone directives */
+	int nczones;
 };
 
 /* stream_find_server - the stream server listening on ADDR in CFG, or

@@ -242,19 +242,18 @@ enum {
 	AC_OK = 1,	 /* let in */
 };
 
-/* access_rules - allow/deny of L for the client address: AC_OK, 403, or
- * AC_DECLINED when no rule matched. */
-static int access_rules(struct conn *c, const struct cfg_loc *l)
+int auth_access_match(const struct access_rule *rules, int nrules,
+		      const struct sockaddr_storage *peer)
 {
 	const uint8_t *a = NULL;
-	int fam = c->peer.ss_family, alen = 0;
+	int fam = peer->ss_family, alen = 0;
 	uint8_t mapped[4];
 
 	if (fam == AF_INET) {
-		a = (const uint8_t *)&((const struct sockaddr_in *)&c->peer)->sin_addr;
+		a = (const uint8_t *)&((const struct sockaddr_in *)peer)->sin_addr;
 		alen = 4;
 	} else if (fam == AF_INET6) {
-		a = (const uint8_t *)&((const struct sockaddr_in6 *)&c->peer)->sin6_addr;
+		a = (const uint8_t *)&((const struct sockaddr_in6 *)peer)->sin6_addr;
 		alen = 16;
 		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a)) {
 			memcpy(mapped, a + 12, 4);
@@ -263,9 +262,9 @@ static int access_rules(struct conn *c, const struct cfg_loc *l)
 			fam = AF_INET;
 		}
 	}
-	for (int i = 0; i < l->naccess; i++) {
-		const struct access_rule *r = &l->access[i];
-		bool m = r->all;
+	for (int i = 0; i < nrules; i++) {
+		const struct access_rule *r = &rules[i];
+		bool m = r->all || (r->family == AF_UNIX && fam == AF_UNIX);
 
 		if (!m && r->family == fam && a) {
 			m = true;
@@ -273,16 +272,26 @@ static int access_rules(struct conn *c, const struct cfg_loc *l)
 				if ((a[k] & r->mask[k]) != r->addr[k])
 					m = false;
 		}
-		if (m) {
-			if (!r->deny)
-				return AC_OK;
-			/* nginx logs the refusal only when it is final */
-			if (l->auth.satisfy == AUTH_SATISFY_ALL)
-				http_log(c, NULL, LOG_ERR, "access forbidden by rule");
-			return 403;
-		}
+		if (m)
+			return r->deny ? 1 : 0;
 	}
-	return AC_DECLINED;
+	return -1;
+}
+
+/* access_rules - allow/deny of L for the client address: AC_OK, 403, or
+ * AC_DECLINED when no rule matched. */
+static int access_rules(struct conn *c, const struct cfg_loc *l)
+{
+	int rc = auth_access_match(l->access, l->naccess, &c->peer);
+
+	if (rc < 0)
+		return AC_DECLINED;
+	if (rc == 0)
+		return AC_OK;
+	/* nginx logs the refusal only when it is final */
+	if (l->auth.satisfy == AUTH_SATISFY_ALL)
+		http_log(c, NULL, LOG_ERR, "access forbidden by rule");
+	return 403;
 }
 
 /* basic_credentials - nginx's ngx_http_auth_basic_user: the user and

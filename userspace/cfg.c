@@ -1284,7 +1284,9 @@ static int set_internal(struct build *b, struct cfg_node *n, struct scope *s, co
 	return 0;
 }
 
-static int set_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+/* cfg_access_add - an allow/deny rule N (the directive's name says which)
+ * appended to *RULES (*NRULES entries), for http and stream alike. */
+int cfg_access_add(struct build *b, struct cfg_node *n, struct access_rule **rules, int *nrules)
 {
 	struct access_rule *r;
 	const char *a = n->args[0];
@@ -1292,11 +1294,9 @@ static int set_access(struct build *b, struct cfg_node *n, struct scope *s, cons
 	const char *slash;
 	int bits = -1;
 
-	(void)d;
-	r = PUSH(b, s->loc->access, s->loc->naccess);
+	r = PUSH(b, *rules, *nrules);
 	if (!r)
 		return cfg_fail(b, n, "out of memory");
-	s->loc->access_set = true;
 	r->deny = strcmp(n->name, "deny") == 0;
 	if (strcmp(a, "all") == 0) {
 		r->all = true;
@@ -1340,6 +1340,13 @@ static int set_access(struct build *b, struct cfg_node *n, struct scope *s, cons
 		}
 	}
 	return 0;
+}
+
+static int set_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)d;
+	s->loc->access_set = true;
+	return cfg_access_add(b, n, &s->loc->access, &s->loc->naccess);
 }
 
 static int set_keepalive_timeout(struct build *b, struct cfg_node *n, struct scope *s,

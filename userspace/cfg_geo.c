@@ -54,11 +54,25 @@ static int geo_line(struct build *b, struct cfg_node *c, struct geo *g)
 	return 0;
 }
 
+/* cfg_geo_block - the lines of geo block N into a new geo *OUT (http's
+ * and stream's geo alike). 0 or -1. */
+int cfg_geo_block(struct build *b, struct cfg_node *n, struct geo **out)
+{
+	struct geo *g = pool_zalloc(b->pool, sizeof(*g));
+
+	if (!g || geo_init(g, b->pool))
+		return cfg_fail(b, n, "out of memory");
+	for (size_t i = 0; i < n->nchildren; i++)
+		if (geo_line(b, &n->children[i], g))
+			return -1;
+	*out = g;
+	return 0;
+}
+
 int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	const char *var = n->args[n->nargs - 1];
 	struct cfg_map *m;
-	struct geo *g;
 
 	(void)d;
 	m = cfg_map_declared(b, n, s, var);
@@ -68,12 +82,5 @@ int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const stru
 		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
 	if (cfg_compile(b, n, n->nargs == 2 ? n->args[0] : "$remote_addr", &m->src))
 		return -1;
-	g = pool_zalloc(b->pool, sizeof(*g));
-	if (!g || geo_init(g, b->pool))
-		return cfg_fail(b, n, "out of memory");
-	for (size_t i = 0; i < n->nchildren; i++)
-		if (geo_line(b, &n->children[i], g))
-			return -1;
-	m->geo = g;
-	return 0;
+	return cfg_geo_block(b, n, &m->geo);
 }

@@ -183,6 +183,8 @@ int cfg_set_f2b_jail(struct build *b, struct cfg_node *n, struct scope *s, const
 int cfg_set_f2b(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line);
 int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h);
+/* cfg_access_add - an allow/deny rule appended to a list (http and stream) */
+int cfg_access_add(struct build *b, struct cfg_node *n, struct access_rule **rules, int *nrules);
 
 /* cfg_limit.c: limit_req and limit_conn directives */
 int cfg_set_limit_req_zone(struct build *b, struct cfg_node *n, struct scope *s,
@@ -217,6 +219,16 @@ void cfg_limit_merge(struct rl_loc *l, const struct rl_loc *p);
  * cfg_limit_release gives that state back (safe on a half-built http). */
 int cfg_limit_finish(struct build *b, struct cfg_http *h);
 void cfg_limit_release(struct cfg_http *h);
+/* the same for stream's limit_conn (cfg_stream.c): zone lists, the checks */
+struct rl_zone_conf *cfg_rl_zone_use(struct build *b, struct cfg_node *n,
+				     struct rl_zone_conf **zones, const char *name, size_t len,
+				     enum rl_kind kind, int64_t size);
+int cfg_rl_zone_param(struct build *b, struct cfg_node *n, const char *arg, const char **name,
+		      size_t *len, int64_t *size);
+int cfg_rl_conn_number(struct build *b, struct cfg_node *n);
+int cfg_rl_log_level(struct build *b, struct cfg_node *n, int *f);
+int cfg_rl_zones_bind(struct build *b, struct rl_zone_conf *zones);
+void cfg_rl_zones_release(struct rl_zone_conf *zones);
 
 /* cfg_gzip.c: gzip* and gzip_static directives */
 int cfg_set_gzip_level(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
@@ -320,9 +332,13 @@ int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, co
 int cfg_set_empty_gif(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 
 /* cfg_geo.c: geo [$address] $variable { ... } */
+struct geo;
+int cfg_geo_block(struct build *b, struct cfg_node *n, struct geo **out);
 int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 
 /* cfg_split.c: split_clients STRING $variable { ... } */
+struct split;
+int cfg_split_block(struct build *b, struct cfg_node *n, struct split **out);
 int cfg_set_split_clients(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
 

@@ -18,6 +18,7 @@
 #include "cfg_int.h"
 #include "limit.h"
 #include "log.h"
+#include "stream.h"
 
 /* nginx_atoi - ngx_atoi: digits only, not empty, no overflow; else -1. */
 static int64_t nginx_atoi(const char *s, size_t len)
@@ -36,15 +37,35 @@ static int64_t nginx_atoi(const char *s, size_t len)
 	return v;
 }
 
-/* zone_use - ngx_shared_memory_add: the configuration's zone NAME for KIND,
- * declared here with SIZE (0 = only used here). Fails with nginx's words
- * when the name belongs to the other module or the sizes differ. */
-static struct rl_zone_conf *zone_use(struct build *b, struct cfg_node *n, struct cfg_http *h,
-				     const char *name, size_t len, enum rl_kind kind, int64_t size)
+/* foreign_zone - whether NAME is a limit zone of the other block (http's
+ * or stream's) than the one whose list is ZONES: nginx's shared memory
+ * zones are one name space, their modules differ. */
+static bool foreign_zone(struct build *b, struct rl_zone_conf *const *zones, const char *name,
+			 size_t len)
+{
+	struct rl_zone_conf *const *lists[] = {b->cfg->http ? &b->cfg->http->rl_zones : NULL,
+					       b->cfg->stream ? &b->cfg->stream->rl_zones : NULL};
+
+	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
+		for (const struct rl_zone_conf *z = lists[i] && lists[i] != zones ? *lists[i]
+										  : NULL;
+		     z; z = z->next)
+			if (strlen(z->name) == len && memcmp(z->name, name, len) == 0)
+				return true;
+	return false;
+}
+
+/* cfg_rl_zone_use - ngx_shared_memory_add: the zone NAME for KIND in the
+ * list *ZONES (http's or stream's), declared here with SIZE (0 = only used
+ * here). Fails with nginx's words when the name belongs to the other
+ * module or the sizes differ. */
+struct rl_zone_conf *cfg_rl_zone_use(struct build *b, struct cfg_node *n,
+				     struct rl_zone_conf **zones, const char *name, size_t len,
+				     enum rl_kind kind, int64_t size)
 {
 	struct rl_zone_conf *z;
 
-	for (z = h->rl_zones; z; z = z->next) {
+	for (z = *zones; z; z = z->next) {
 		if (strlen(z->name) != len || memcmp(z->name, name, len) != 0)
 			continue;
 		if (z->kind != kind) {
@@ -65,6 +86,12 @@ static struct rl_zone_conf *zone_use(struct build *b, struct cfg_node *n, struct
 		}
 		return z;
 	}
+	if (foreign_zone(b, zones, name, len)) {
+		cfg_fail(b, n,
+			 "the shared memory zone \"%.*s\" is already declared for a different use",
+			 (int)len, name);
+		return NULL;
+	}
 	z = pool_zalloc(b->pool, sizeof(*z));
 	if (z)
 		z->name = pool_strndup(b->pool, name, len);
@@ -74,13 +101,19 @@ static struct rl_zone_conf *zone_use(struct build *b, struct cfg_node *n, struct
 	}
 	z->kind = kind;
 	z->size = size;
-	z->next = h->rl_zones;
-	h->rl_zones = z;
+	z->next = *zones;
+	*zones = z;
 	return z;
 }
 
-/* zone_param - `zone=NAME:SIZE` of the *_zone directives. */
-static int zone_param(struct build *b, struct cfg_node *n, const char *arg, const char **name,
+static struct rl_zone_conf *zone_use(struct build *b, struct cfg_node *n, struct cfg_http *h,
+				     const char *name, size_t len, enum rl_kind kind, int64_t size)
+{
+	return cfg_rl_zone_use(b, n, &h->rl_zones, name, len, kind, size);
+}
+
+/* cfg_rl_zone_param - `zone=NAME:SIZE` of the *_zone directives. */
+int cfg_rl_zone_param(struct build *b, struct cfg_node *n, const char *arg, const char **name,
 		      size_t *len, int64_t *size)
 {
 	const char *colon = strchr(arg + 5, ':');
@@ -136,7 +169,7 @@ int cfg_set_limit_req_zone(struct build *b, struct cfg_node *n, struct scope *s,
 		size_t alen = strlen(a);
 
 		if (strncmp(a, "zone=", 5) == 0) {
-			if (zone_param(b, n, a, &name, &len, &size))
+			if (cfg_rl_zone_param(b, n, a, &name, &len, &size))
 				return -1;
 			continue;
 		}
@@ -176,7 +209,7 @@ int cfg_set_limit_conn_zone(struct build *b, struct cfg_node *n, struct scope *s
 	for (size_t i = 1; i < n->nargs; i++) {
 		if (strncmp(n->args[i], "zone=", 5) != 0)
 			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[i]);
-		if (zone_param(b, n, n->args[i], &name, &len, &size))
+		if (cfg_rl_zone_param(b, n, n->args[i], &name, &len, &size))
 			return -1;
 	}
 	return bind_zone(b, n, s, RL_KIND_CONN, &key, name, len, size, 0);
@@ -226,6 +259,19 @@ int cfg_set_limit_req(struct build *b, struct cfg_node *n, struct scope *s, cons
 	return 0;
 }
 
+/* cfg_rl_conn_number - the N of `limit_conn NAME N` (1..65535), or -1
+ * with nginx's message. */
+int cfg_rl_conn_number(struct build *b, struct cfg_node *n)
+{
+	int64_t v = nginx_atoi(n->args[1], strlen(n->args[1]));
+
+	if (v <= 0)
+		return cfg_fail(b, n, "invalid number of connections \"%s\"", n->args[1]);
+	if (v > 65535)
+		return cfg_fail(b, n, "connection limit must be less 65536");
+	return (int)v;
+}
+
 /* `limit_conn NAME N;` (http, server, location) */
 int cfg_set_limit_conn(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
@@ -241,11 +287,9 @@ int cfg_set_limit_conn(struct build *b, struct cfg_node *n, struct scope *s, con
 	for (int i = 0; i < l->nconn; i++)
 		if (l->conn[i].zc == z)
 			return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	v = nginx_atoi(n->args[1], strlen(n->args[1]));
-	if (v <= 0)
-		return cfg_fail(b, n, "invalid number of connections \"%s\"", n->args[1]);
-	if (v > 65535)
-		return cfg_fail(b, n, "connection limit must be less 65536");
+	v = cfg_rl_conn_number(b, n);
+	if (v < 0)
+		return -1;
 	lim = PUSH(b, l->conn, l->nconn);
 	if (!lim)
 		return cfg_fail(b, n, "out of memory");
@@ -271,9 +315,9 @@ int cfg_set_limit_status(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
-/* `limit_req_log_level info|notice|warn|error;` and limit_conn's. */
-int cfg_set_limit_log_level(struct build *b, struct cfg_node *n, struct scope *s,
-			    const struct dir *d)
+/* cfg_rl_log_level - `*_log_level info|notice|warn|error` into *F (an
+ * enum log_level, CFG_UNSET when not given yet), for http and stream. */
+int cfg_rl_log_level(struct build *b, struct cfg_node *n, int *f)
 {
 	static const struct {
 		const char *name;
@@ -284,7 +328,6 @@ int cfg_set_limit_log_level(struct build *b, struct cfg_node *n, struct scope *s
 		{"warn", LOG_WARN},
 		{"error", LOG_ERR},
 	};
-	int *f = (int *)((char *)s->loc + d->off);
 
 	if (*f != CFG_UNSET)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
@@ -295,6 +338,13 @@ int cfg_set_limit_log_level(struct build *b, struct cfg_node *n, struct scope *s
 		}
 	}
 	return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
+}
+
+/* `limit_req_log_level info|notice|warn|error;` and limit_conn's. */
+int cfg_set_limit_log_level(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d)
+{
+	return cfg_rl_log_level(b, n, (int *)((char *)s->loc + d->off));
 }
 
 void cfg_limit_init(struct rl_loc *l)
@@ -334,26 +384,39 @@ void cfg_limit_merge(struct rl_loc *l, const struct rl_loc *p)
 #undef RL_MERGE
 }
 
-int cfg_limit_finish(struct build *b, struct cfg_http *h)
+/* cfg_rl_zones_bind - check the zone names of a list and bind them to
+ * their shared state (http's and stream's lists alike). */
+int cfg_rl_zones_bind(struct build *b, struct rl_zone_conf *zones)
 {
-	for (struct rl_zone_conf *z = h->rl_zones; z; z = z->next) {
+	for (struct rl_zone_conf *z = zones; z; z = z->next) {
 		/* as nginx, once the configuration is read and without a line */
 		if (z->size == 0) {
 			snprintf(b->err, b->errlen, "zero size shared memory zone \"%s\"", z->name);
 			return -1;
 		}
 	}
-	for (struct rl_zone_conf *z = h->rl_zones; z; z = z->next)
+	for (struct rl_zone_conf *z = zones; z; z = z->next)
 		if (rl_zone_get(z->name, z->kind, z->size, z->key_text, &z->zone, b->err,
 				b->errlen))
 			return -1;
 	return 0;
 }
 
-void cfg_limit_release(struct cfg_http *h)
+int cfg_limit_finish(struct build *b, struct cfg_http *h)
 {
-	for (struct rl_zone_conf *z = h ? h->rl_zones : NULL; z; z = z->next) {
+	return cfg_rl_zones_bind(b, h->rl_zones);
+}
+
+/* cfg_rl_zones_release - give a list's shared state back (safe half-bound). */
+void cfg_rl_zones_release(struct rl_zone_conf *zones)
+{
+	for (struct rl_zone_conf *z = zones; z; z = z->next) {
 		rl_zone_put(z->zone);
 		z->zone = NULL;
 	}
+}
+
+void cfg_limit_release(struct cfg_http *h)
+{
+	cfg_rl_zones_release(h ? h->rl_zones : NULL);
 }

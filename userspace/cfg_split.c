@@ -13,20 +13,14 @@
 #include "cfg_int.h"
 #include "split.h"
 
-int cfg_set_split_clients(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+/* cfg_split_block - the lines of split_clients block N into a new split
+ * *OUT (http's and stream's alike). 0 or -1. */
+int cfg_split_block(struct build *b, struct cfg_node *n, struct split **out)
 {
-	const char *var = n->args[1];
-	struct cfg_map *m;
 	struct split *sp;
 	uint64_t last = 0;
 	uint32_t sum = 0;
 
-	(void)d;
-	m = cfg_map_declared(b, n, s, var);
-	if (!m)
-		return -1;
-	if (cfg_compile(b, n, n->args[0], &m->src))
-		return -1;
 	sp = pool_zalloc(b->pool, sizeof(*sp));
 	if (!sp)
 		return cfg_fail(b, n, "out of memory");
@@ -56,6 +50,19 @@ int cfg_set_split_clients(struct build *b, struct cfg_node *n, struct scope *s, 
 			part->upto = (uint32_t)last;
 		}
 	}
-	m->split = sp;
+	*out = sp;
 	return 0;
+}
+
+int cfg_set_split_clients(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_map *m;
+
+	(void)d;
+	m = cfg_map_declared(b, n, s, n->args[1]);
+	if (!m)
+		return -1;
+	if (cfg_compile(b, n, n->args[0], &m->src))
+		return -1;
+	return cfg_split_block(b, n, &m->split);
 }

@@ -22,8 +22,11 @@
 #include "alog.h"
 #include "cfg.h"
 #include "cfg_int.h"
+#include "geo.h"
 #include "lbd.h"
+#include "limit.h"
 #include "log.h"
+#include "split.h"
 #include "stream.h"
 #include "ups.h"
 #include "var.h"
@@ -59,6 +62,7 @@ static const char *const svar_names[SV_COUNT] = {
 	[SV_PROXY_PROTOCOL_SERVER_PORT] = "proxy_protocol_server_port",
 	[SV_REALIP_REMOTE_ADDR] = "realip_remote_addr",
 	[SV_REALIP_REMOTE_PORT] = "realip_remote_port",
+	[SV_LIMIT_CONN_STATUS] = "limit_conn_status",
 };
 
 static void ssrv_unset(struct stream_srv *s)
@@ -76,6 +80,17 @@ static void ssrv_unset(struct stream_srv *s)
 	s->pp_timeout = CFG_UNSET;
 	s->half_close = CFG_UNSET;
 	s->kernel_splice = CFG_UNSET;
+	s->lconn_log_level = CFG_UNSET;
+	s->lconn_dry_run = CFG_UNSET;
+}
+
+/* find_setvar - the index of `set` variable NAME in ST, or -1. */
+static int find_setvar(const struct cfg_stream *st, const char *name, size_t len)
+{
+	for (int i = 0; i < st->nsetvars; i++)
+		if (strlen(st->setvars[i]) == len && strncasecmp(st->setvars[i], name, len) == 0)
+			return i;
+	return -1;
 }
 
 static bool name_char(char ch)
@@ -133,7 +148,12 @@ static int sval_compile(struct build *b, struct cfg_node *n, struct cfg_stream *
 			continue;
 		}
 		struct stream_map *m = find_map(st, nm, nl);
+		int sv = m ? -1 : find_setvar(st, nm, nl);
 
+		if (sv >= 0) {
+			pa[np++] = (struct stream_part){.kind = SP_SET, .var = sv};
+			continue;
+		}
 		if (!m)
 			return cfg_fail(b, n, "unknown \"%.*s\" variable", (int)nl, nm);
 		pa[np++] = (struct stream_part){.kind = SP_MAP, .map = m};
@@ -150,27 +170,81 @@ static bool sval_literal(const struct stream_val *v)
 
 /* ---- stream {} ---------------------------------------------------------------- */
 
-/* prepass_maps - create every map of stream{} first, so that a value may
- * use a map defined later in the block, as nginx allows. */
+/* map_var - the variable a map, geo or split_clients block N defines, or
+ * NULL for any other directive (or a wrong argument count, which the table
+ * reports). */
+static const char *map_var(const struct cfg_node *n)
+{
+	if ((strcmp(n->name, "map") == 0 || strcmp(n->name, "split_clients") == 0) && n->nargs == 2)
+		return n->args[1];
+	if (strcmp(n->name, "geo") == 0 && (n->nargs == 1 || n->nargs == 2))
+		return n->args[n->nargs - 1];
+	return NULL;
+}
+
+/* prepass_maps - create every map (and geo, split_clients) variable of
+ * stream{} first, so that a value may use one defined later in the block,
+ * as nginx allows. */
 static int prepass_maps(struct build *b, struct cfg_node *blk, struct cfg_stream *st)
 {
 	for (size_t i = 0; i < blk->nchildren; i++) {
 		struct cfg_node *n = &blk->children[i];
+		const char *var = map_var(n);
 		struct stream_map *m;
 
-		if (strcmp(n->name, "map") != 0 || n->nargs != 2)
+		if (!var)
 			continue;
-		if (n->args[1][0] != '$' || !n->args[1][1])
-			return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[1]);
-		if (find_map(st, n->args[1] + 1, strlen(n->args[1] + 1)))
-			return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[1] + 1);
+		if (var[0] != '$' || !var[1])
+			return cfg_fail(b, n, "invalid variable name \"%s\"", var);
+		if (find_map(st, var + 1, strlen(var + 1)))
+			return cfg_fail(b, n, "the duplicate \"%s\" variable", var + 1);
 		m = pool_zalloc(b->pool, sizeof(*m));
 		if (!m || !(m->m = pool_zalloc(b->pool, sizeof(*m->m))))
 			return cfg_fail(b, n, "out of memory");
-		m->name = pool_strdup(b->pool, n->args[1] + 1);
+		m->name = pool_strdup(b->pool, var + 1);
 		m->m->name = m->name;
 		m->next = st->maps;
 		st->maps = m;
+	}
+	return 0;
+}
+
+/* prepass_sets - declare every `set` variable of the stream servers first:
+ * nginx knows a variable by name wherever it is set, so a value may use one
+ * set later or in another server (there it is not found). */
+static int prepass_sets(struct build *b, struct cfg_node *blk, struct cfg_stream *st)
+{
+	for (size_t i = 0; i < blk->nchildren; i++) {
+		struct cfg_node *srv = &blk->children[i];
+
+		if (strcmp(srv->name, "server") != 0 || !srv->block)
+			continue;
+		for (size_t k = 0; k < srv->nchildren; k++) {
+			struct cfg_node *n = &srv->children[k];
+			const char *nm;
+
+			if (strcmp(n->name, "set") != 0 || n->nargs != 2)
+				continue;
+			if (n->args[0][0] != '$' || !n->args[0][1])
+				return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
+			nm = n->args[0] + 1;
+			for (int v = 0; v < SV_COUNT; v++)
+				if (strcasecmp(svar_names[v], nm) == 0)
+					return cfg_fail(b, n, "the duplicate \"%s\" variable", nm);
+			if (find_map(st, nm, strlen(nm)))
+				return cfg_fail(b, n,
+						"\"set\" of the map variable \"%s\" is not "
+						"supported by this lbd build yet",
+						nm);
+			if (find_setvar(st, nm, strlen(nm)) >= 0)
+				continue;
+			if (st->nsetvars == STREAM_SET_MAX)
+				return cfg_fail(b, n, "more than %d \"set\" variables in stream",
+						STREAM_SET_MAX);
+			st->setvars[st->nsetvars] = pool_strdup(b->pool, nm);
+			if (!st->setvars[st->nsetvars++])
+				return cfg_fail(b, n, "out of memory");
+		}
 	}
 	return 0;
 }
@@ -188,7 +262,7 @@ static int set_stream(struct build *b, struct cfg_node *n, struct scope *s, cons
 		return cfg_fail(b, n, "out of memory");
 	ssrv_unset(&st->defaults);
 	b->cfg->stream = st;
-	if (prepass_maps(b, n, st))
+	if (prepass_maps(b, n, st) || prepass_sets(b, n, st))
 		return -1;
 	in.stream = st;
 	in.ssrv = &st->defaults;
@@ -214,7 +288,7 @@ static int set_server(struct build *b, struct cfg_node *n, struct scope *s, cons
 	in.ctx = C_SSRV;
 	if (cfg_block(b, n, &in))
 		return -1;
-	if (!srv->pass)
+	if (!srv->pass && !srv->ret)
 		return cfg_fail(b, n, "no handler for server");
 	return 0;
 }
@@ -314,7 +388,133 @@ static int set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, 
 					n->args[0]);
 	}
 	s->ssrv->pass = v;
+	s->ssrv->ret_last = false; /* nginx: the last handler set wins */
 	return 0;
+}
+
+/* set_return - nginx's stream return: VALUE (variables) is sent to the
+ * client, then the session ends; it and proxy_pass both set the server's
+ * handler, the later one wins. */
+static int set_return(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_val *v;
+
+	(void)d;
+	if (s->ssrv->ret)
+		return cfg_fail(b, n, "\"return\" directive is duplicate");
+	v = pool_zalloc(b->pool, sizeof(*v));
+	if (!v)
+		return cfg_fail(b, n, "out of memory");
+	if (sval_compile(b, n, s->stream, n->args[0], v))
+		return -1;
+	s->ssrv->ret = v;
+	s->ssrv->ret_last = true;
+	return 0;
+}
+
+/* set_set - `set $NAME VALUE` (ngx_stream_set_module): evaluated in
+ * order when the session starts (nginx's preaccess phase). */
+static int set_set(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_set *e;
+	int idx;
+
+	(void)d;
+	if (n->args[0][0] != '$' || !n->args[0][1])
+		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
+	idx = find_setvar(s->stream, n->args[0] + 1, strlen(n->args[0] + 1));
+	e = idx >= 0 ? PUSH(b, s->ssrv->sets, s->ssrv->nsets) : NULL;
+	if (!e)
+		return cfg_fail(b, n, "out of memory");
+	e->idx = idx;
+	return sval_compile(b, n, s->stream, n->args[1], &e->val);
+}
+
+/* set_limit_conn_zone - `limit_conn_zone KEY zone=NAME:SIZE` (stream):
+ * the checks and zone names are http's (cfg_limit.c), the key a stream
+ * value; stream zones are their own names, as nginx's stream module. */
+static int set_limit_conn_zone(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d)
+{
+	struct cfg_stream *st = s->stream;
+	struct stream_czone *cz;
+	struct rl_zone_conf *z;
+	struct stream_val key;
+	const char *name = NULL;
+	size_t len = 0;
+	int64_t size = 0;
+
+	(void)d;
+	if (sval_compile(b, n, st, n->args[0], &key))
+		return -1;
+	for (size_t i = 1; i < n->nargs; i++) {
+		if (strncmp(n->args[i], "zone=", 5) != 0)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[i]);
+		if (cfg_rl_zone_param(b, n, n->args[i], &name, &len, &size))
+			return -1;
+	}
+	if (len == 0)
+		return cfg_fail(b, n, "\"%s\" must have \"zone\" parameter", n->name);
+	z = cfg_rl_zone_use(b, n, &st->rl_zones, name, len, RL_KIND_SCONN, size);
+	if (!z)
+		return -1;
+	if (z->bound)
+		return cfg_fail(b, n, "%s \"%s\" is already bound to key \"%s\"", n->name, z->name,
+				z->key_text);
+	z->key_text = pool_strdup(b->pool, n->args[0]);
+	z->bound = true;
+	cz = z->key_text ? PUSH(b, st->czones, st->nczones) : NULL;
+	if (!cz)
+		return cfg_fail(b, n, "out of memory");
+	cz->zc = z;
+	cz->key = key;
+	return 0;
+}
+
+/* set_limit_conn - `limit_conn ZONE N` (stream, server). */
+static int set_limit_conn(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_srv *srv = s->ssrv;
+	struct stream_climit *lim;
+	struct rl_zone_conf *z;
+	int v;
+
+	(void)d;
+	z = cfg_rl_zone_use(b, n, &s->stream->rl_zones, n->args[0], strlen(n->args[0]),
+			    RL_KIND_SCONN, 0);
+	if (!z)
+		return -1;
+	for (int i = 0; i < srv->nlconn; i++)
+		if (srv->lconn[i].zc == z)
+			return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	v = cfg_rl_conn_number(b, n);
+	if (v < 0)
+		return -1;
+	if (srv->nlconn == STREAM_LCONN_MAX)
+		return cfg_fail(b, n, "more than %d \"limit_conn\" in a stream server",
+				STREAM_LCONN_MAX);
+	lim = PUSH(b, srv->lconn, srv->nlconn);
+	if (!lim)
+		return cfg_fail(b, n, "out of memory");
+	lim->zc = z;
+	lim->conn = v;
+	return 0;
+}
+
+static int set_limit_log_level(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d)
+{
+	(void)d;
+	return cfg_rl_log_level(b, n, &s->ssrv->lconn_log_level);
+}
+
+/* set_access - allow/deny (nginx's stream access module; the rule syntax
+ * and its checks are http's). */
+static int set_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	(void)d;
+	s->ssrv->access_set = true;
+	return cfg_access_add(b, n, &s->ssrv->access, &s->ssrv->naccess);
 }
 
 static int64_t *msec_field(struct scope *s, const struct dir *d)
@@ -484,6 +684,41 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, 
 	return 0;
 }
 
+/* set_geo - `geo [$address] $variable { ... }` in stream: http's block
+ * reading (cfg_geo.c), the address a stream value ($remote_addr when not
+ * given). */
+static int set_geo(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	const char *var = n->args[n->nargs - 1];
+	struct stream_map *m = find_map(s->stream, var + 1, strlen(var + 1));
+
+	(void)d;
+	if (!m || m->defined)
+		return cfg_fail(b, n, "the duplicate \"%s\" variable", var + 1);
+	m->defined = true;
+	if (n->nargs == 2 && n->args[0][0] != '$')
+		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
+	if (sval_compile(b, n, s->stream, n->nargs == 2 ? n->args[0] : "$remote_addr", &m->src))
+		return -1;
+	return cfg_geo_block(b, n, &m->m->geo);
+}
+
+/* set_split_clients - `split_clients STRING $variable { ... }` in stream
+ * (cfg_split.c reads the block). */
+static int set_split_clients(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d)
+{
+	struct stream_map *m = find_map(s->stream, n->args[1] + 1, strlen(n->args[1] + 1));
+
+	(void)d;
+	if (!m || m->defined)
+		return cfg_fail(b, n, "the duplicate \"%s\" variable", n->args[1] + 1);
+	m->defined = true;
+	if (sval_compile(b, n, s->stream, n->args[0], &m->src))
+		return -1;
+	return cfg_split_block(b, n, &m->m->split);
+}
+
 static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct stream_map *m = find_map(s->stream, n->args[1] + 1, strlen(n->args[1] + 1));
@@ -629,11 +864,21 @@ const struct dir cfg_stream_dirs[] = {
 	{"server", C_STREAM, 0, 0, true, set_server, B_NONE, 0},
 	{"upstream", C_STREAM, 1, 1, true, set_upstream, B_NONE, 0},
 	{"map", C_STREAM, 2, 2, true, set_map, B_NONE, 0},
+	{"geo", C_STREAM, 1, 2, true, set_geo, B_NONE, 0},
+	{"split_clients", C_STREAM, 2, 2, true, set_split_clients, B_NONE, 0},
 	{"log_format", C_STREAM, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
 	{"access_log", C_SS, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
 	{"error_log", C_SS, 1, 2, false, set_error_log, B_NONE, 0},
 	{"listen", C_SSRV, 1, ARGS_ANY, false, set_listen, B_NONE, 0},
 	{"proxy_pass", C_SSRV, 1, 1, false, set_proxy_pass, B_NONE, 0},
+	{"return", C_SSRV, 1, 1, false, set_return, B_NONE, 0},
+	{"set", C_SSRV, 2, 2, false, set_set, B_NONE, 0},
+	{"limit_conn_zone", C_STREAM, 2, 2, false, set_limit_conn_zone, B_NONE, 0},
+	{"limit_conn", C_SS, 2, 2, false, set_limit_conn, B_NONE, 0},
+	{"limit_conn_log_level", C_SS, 1, 1, false, set_limit_log_level, B_NONE, 0},
+	{"limit_conn_dry_run", C_SS, 1, 1, false, set_flag, SS(lconn_dry_run)},
+	{"allow", C_SS, 1, 1, false, set_access, B_NONE, 0},
+	{"deny", C_SS, 1, 1, false, set_access, B_NONE, 0},
 	{"proxy_connect_timeout", C_SS, 1, 1, false, set_msec, SS(connect_timeout)},
 	{"proxy_timeout", C_SS, 1, 1, false, set_msec, SS(timeout)},
 	{"proxy_next_upstream", C_SS, 1, 1, false, set_flag, SS(next_upstream)},
@@ -712,29 +957,59 @@ static struct ups_group *implicit_group(struct build *b, struct cfg_stream *st, 
 	return g;
 }
 
-/* map_targets - for a proxy_pass through maps: every literal map value that
- * is an address gets its implicit group now (no allocation at run time). */
+/* literal_target - a literal value TEXT (LEN bytes) that is an address gets
+ * its implicit group now (no allocation at run time); a name stays one. */
+static void literal_target(struct build *b, struct cfg_stream *st, const struct stream_srv *srv,
+			   const char *text, size_t len)
+{
+	char name[256];
+
+	if (len >= sizeof(name))
+		return;
+	memcpy(name, text, len);
+	name[len] = '\0';
+	if (!find_group(st, name, false))
+		implicit_group(b, st, name, srv->file, srv->line, true);
+}
+
+/* map_targets - for a proxy_pass through maps or `set` variables: every
+ * literal map value and literal `set` value that is an address gets its
+ * implicit group now (no allocation at run time). */
 static void map_targets(struct build *b, struct cfg_stream *st, const struct stream_srv *srv)
 {
+	for (int i = 0; i < st->nservers; i++)
+		for (int k = 0; k < st->servers[i]->nsets; k++) {
+			const struct stream_val *v = &st->servers[i]->sets[k].val;
+
+			if (v->nparts == 1 && v->parts[0].kind == SP_LIT)
+				literal_target(b, st, srv, v->parts[0].str, v->parts[0].len);
+		}
 	for (struct stream_map *m = st->maps; m; m = m->next) {
 		const struct cfg_map *cm = m->m;
 		const struct map_entry *lists[] = {cm->exact, cm->regex};
 		int counts[] = {cm->nexact, cm->nregex};
 
+		if (cm->geo) {
+			for (int i = 0; i < cm->geo->nvalues; i++)
+				literal_target(b, st, srv, cm->geo->values[i].p,
+					       cm->geo->values[i].len);
+			literal_target(b, st, srv, cm->geo->def.p, cm->geo->def.len);
+			continue;
+		}
+		if (cm->split) {
+			for (int i = 0; i < cm->split->nparts; i++)
+				literal_target(b, st, srv, cm->split->parts[i].value.p,
+					       cm->split->parts[i].value.len);
+			continue;
+		}
+
 		for (int k = 0; k < 3; k++) {
 			for (int i = 0; i < (k < 2 ? counts[k] : 1); i++) {
 				const struct cval *v = k < 2 ? &lists[k][i].value : &cm->def;
-				char name[256];
 
-				if (v->nparts != 1 || v->parts[0].kind != CVAL_LIT ||
-				    v->parts[0].len >= sizeof(name))
-					continue;
-				memcpy(name, v->parts[0].str, v->parts[0].len);
-				name[v->parts[0].len] = '\0';
-				if (find_group(st, name, false))
-					continue;
-				/* a value that is no address stays a name to look up */
-				implicit_group(b, st, name, srv->file, srv->line, true);
+				if (v->nparts == 1 && v->parts[0].kind == CVAL_LIT)
+					literal_target(b, st, srv, v->parts[0].str,
+						       v->parts[0].len);
 			}
 		}
 	}
@@ -773,6 +1048,16 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 		}
 		if (!srv->error_log)
 			srv->error_log = st->defaults.error_log;
+		SMERGE(lconn_log_level, LOG_ERR);
+		SMERGE(lconn_dry_run, 0);
+		if (!srv->lconn) {
+			srv->lconn = st->defaults.lconn;
+			srv->nlconn = st->defaults.nlconn;
+		}
+		if (!srv->access_set) {
+			srv->access = st->defaults.access;
+			srv->naccess = st->defaults.naccess;
+		}
 		if (srv->nlistens == 0) {
 			struct cfg_node where = {.file = srv->file, .line = srv->line};
 
@@ -784,7 +1069,9 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 			return cfg_fail(b, &where, "\"preread_buffer_size\" is over %d",
 					PREREAD_BUFFER_MAX);
 		}
-		if (sval_literal(srv->pass)) {
+		if (!srv->pass) {
+			/* `return` alone */
+		} else if (sval_literal(srv->pass)) {
 			const char *name = srv->pass->raw;
 
 			srv->group = find_group(st, name, false);
@@ -796,6 +1083,16 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 		} else {
 			map_targets(b, st, srv);
 		}
+	}
+	if (cfg_rl_zones_bind(b, st->rl_zones))
+		return -1;
+	for (int i = 0; i < st->nservers; i++) {
+		struct stream_srv *srv = st->servers[i];
+
+		for (int k = 0; k < srv->nlconn; k++)
+			for (int j = 0; j < st->nczones; j++)
+				if (st->czones[j].zc == srv->lconn[k].zc)
+					srv->lconn[k].key = &st->czones[j].key;
 	}
 	for (int i = 0; i < st->ngroups; i++) {
 		struct ups_group *g = st->groups[i];
@@ -811,6 +1108,7 @@ void cfg_stream_release(struct cfg_stream *st)
 {
 	if (!st)
 		return;
+	cfg_rl_zones_release(st->rl_zones);
 	for (int i = 0; i < st->ngroups; i++)
 		ups_group_release(st->groups[i]);
 	for (struct stream_map *m = st->maps; m; m = m->next)

@@ -33,14 +33,18 @@
 #include <unistd.h>
 
 #include "alog.h"
+#include "auth.h"
 #include "cfg.h"
 #include "ev.h"
+#include "geo.h"
 #include "ksplice.h"
 #include "lbd.h"
+#include "limit.h"
 #include "log.h"
 #include "pproto.h"
 #include "preread.h"
 #include "realip.h"
+#include "split.h"
 #include "stream.h"
 #include "tunnel.h"
 #include "ups.h"
@@ -53,12 +57,15 @@
 #define VAL_MAX	      512  /* longest evaluated value (map key, hash key) */
 
 _Static_assert(PREREAD_BUFFER_MAX <= RELAY_BUF_SIZE, "a preread fits a relay buffer");
+_Static_assert(STREAM_RETURN_MAX <= RELAY_BUF_SIZE, "a return value fits a relay buffer");
+_Static_assert(STREAM_SET_MAX <= 32 && STREAM_SET_BUF < 65536, "set_mask and set_off sizes");
 
 enum sstate {
 	SS_PREREAD = 0, /* peeking at the ClientHello */
 	SS_PPROTO,	/* reading the PROXY header (before PREREAD) */
 	SS_CONNECTING,	/* connect() to a server in progress */
 	SS_TUNNEL,	/* bytes flow */
+	SS_RETURN,	/* sending a `return` value (pbuf), then the end */
 };
 
 /* struct sess - one stream session. */
@@ -85,15 +92,23 @@ struct sess {
 	struct preread_info pi;
 	char upaddr[UPADDR_MAX]; /* servers tried, ", " joined */
 	size_t upaddr_len;
-	size_t pp_len; /* PROXY header bytes sent ahead of the client's */
+	size_t pp_len;		  /* PROXY header bytes sent ahead of the client's */
+	size_t ret_len, ret_sent; /* SS_RETURN: the value in pbuf, bytes sent of it */
+	uint8_t lconn_status;	  /* enum rl_conn_status ($limit_conn_status) */
+	int nholds;		  /* limit_conn counts held (holds[]) */
+	uint32_t set_mask;	  /* `set` variables that have a value (bit = index) */
+	uint16_t set_used;	  /* bytes of set_buf used */
+	uint16_t set_off[STREAM_SET_MAX], set_len[STREAM_SET_MAX]; /* their values */
 	int status;
 	bool tun_on;
 	bool have_pp;	   /* pp holds a PROXY header's addresses */
 	bool realip;	   /* peer is pp's client (set_real_ip_from); tcp_peer the peer */
 	struct tunnel tun; /* from here on: not cleared at accept */
 	struct pproto_info pp;
-	struct sockaddr_storage tcp_peer; /* $realip_remote_addr when realip */
-	uint64_t kbytes[2];		  /* bytes the kernel moved, read at the end */
+	struct sockaddr_storage tcp_peer;	/* $realip_remote_addr when realip */
+	char set_buf[STREAM_SET_BUF];		/* `set` values (set_off/set_len) */
+	struct rl_hold holds[STREAM_LCONN_MAX]; /* limit_conn counts, until the end */
+	uint64_t kbytes[2];			/* bytes the kernel moved, read at the end */
 	struct sess *prev, *next;
 };
 
@@ -104,6 +119,7 @@ static __thread int nfree_sess;
 
 static void finalize(struct sess *s, int status);
 static void pick_connect(struct sess *s);
+static void content(struct sess *s);
 static void drive(struct sess *s);
 
 int stream_active(void)
@@ -246,7 +262,8 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 		out->len = s->upaddr_len;
 		return true;
 	case SV_BYTES_SENT:
-		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)bytes(s, TUN_DOWN));
+		n = (size_t)snprintf(tmp, cap, "%llu",
+				     (unsigned long long)(bytes(s, TUN_DOWN) + s->ret_sent));
 		break;
 	case SV_BYTES_RECEIVED:
 		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)client_received(s));
@@ -334,6 +351,15 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 	case SV_REALIP_REMOTE_ADDR:
 		n = addr_text(s->realip ? &s->tcp_peer : &s->peer, tmp, cap, &port);
 		break;
+	case SV_LIMIT_CONN_STATUS: {
+		const char *st = rl_conn_status_name(s->lconn_status);
+
+		if (!st)
+			return false;
+		out->p = st;
+		out->len = strlen(st);
+		return true;
+	}
 	case SV_REALIP_REMOTE_PORT:
 		addr_text(s->realip ? &s->tcp_peer : &s->peer, tmp, cap, &port);
 		n = (size_t)snprintf(tmp, cap, "%d", port);
@@ -371,6 +397,14 @@ static void map_value(struct sess *s, const struct stream_map *m, char *tmp, siz
 		memmove(tmp + kl, pv.p, pv.len);
 		kl += pv.len;
 	}
+	if (m->m->geo) { /* a geo block: the key is the address */
+		*out = geo_find(m->m->geo, tmp, kl);
+		return;
+	}
+	if (m->m->split) { /* split_clients: the key's MurmurHash2 */
+		*out = split_pick(m->m->split, split_murmur2(tmp, kl));
+		return;
+	}
 	e = map_match(m->m, tmp, kl);
 	v = e ? &e->value : &m->m->def;
 	if (v->nparts >= 1 && v->parts[0].kind == CVAL_LIT) {
@@ -392,6 +426,15 @@ static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, s
 	case SP_MAP:
 		map_value(s, p->map, tmp, cap, out, depth);
 		return true;
+	case SP_SET:
+		if (!(s->set_mask & (1u << p->var))) {
+			out->p = ""; /* not set in this server: empty, as nginx */
+			out->len = 0;
+			return true;
+		}
+		out->p = s->set_buf + s->set_off[p->var];
+		out->len = s->set_len[p->var];
+		return true;
 	}
 	return false;
 }
@@ -409,7 +452,8 @@ static size_t sval_eval(struct sess *s, const struct stream_val *v, char *out, s
 		struct lstr pv;
 		bool found = part_value(s, p, tmp, sizeof(tmp), &pv, 0);
 
-		if (!found || (p->kind != SP_LIT && pv.len == 0 && esc == 0)) {
+		/* an empty `set` value stays empty in a log line, as nginx */
+		if (!found || (p->kind != SP_LIT && p->kind != SP_SET && pv.len == 0 && esc == 0)) {
 			if (esc == 0 && n < cap)
 				out[n++] = '-';
 			continue;
@@ -507,6 +551,14 @@ static void close_upstream(struct sess *s)
 	s->ufd = -1;
 }
 
+/* lconn_unhold - give back the limit_conn counts the session holds. */
+static void lconn_unhold(struct sess *s)
+{
+	for (int i = 0; i < s->nholds; i++)
+		rl_conn_release(s->holds[i].zone, s->holds[i].node);
+	s->nholds = 0;
+}
+
 /* finalize - end the session with STATUS: log it, give the server slot
  * back, close both sockets; the memory goes after the batch. */
 static void finalize(struct sess *s, int status)
@@ -525,6 +577,7 @@ static void finalize(struct sess *s, int status)
 		}
 	}
 	write_logs(s);
+	lconn_unhold(s);
 	if (s->us) {
 		ups_release_server(s->us, false, lbd_now_ms());
 		s->us = NULL;
@@ -691,7 +744,15 @@ static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
 	case SS_PREREAD:
 		/* nginx goes on with what it has */
 		preread_done(s);
-		pick_connect(s);
+		content(s);
+		return;
+	case SS_RETURN:
+		log_emit(s->srv->error_log, LOG_INFO,
+			 "*%llu connection timed out (110: Connection timed out), client: %s, "
+			 "server: %s",
+			 (unsigned long long)s->number, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)));
+		finalize(s, 200);
 		return;
 	case SS_CONNECTING:
 		connect_failed(s, ETIMEDOUT, true);
@@ -842,13 +903,167 @@ static void preread(struct sess *s)
 		log_emit(s->srv->error_log, LOG_ERR, "*%llu client preread buffer is full",
 			 (unsigned long long)s->number);
 	preread_done(s);
-	pick_connect(s);
+	content(s);
 }
 
-/* begin - the client's bytes are next: ssl_preread, or straight to an
- * upstream. */
+/* return_send - send the rest of the `return` value; the session ends
+ * once it is all out (or the client is gone), as nginx's return module. */
+static void return_send(struct sess *s)
+{
+	while (s->ret_sent < s->ret_len) {
+		ssize_t n = send(s->cfd, s->pbuf + s->ret_sent, s->ret_len - s->ret_sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			s->c_wr = false;
+			return; /* the next EPOLLOUT edge; the timer bounds the wait */
+		}
+		if (n == -1) {
+			char c[64], sv[80];
+			int err = errno;
+
+			log_emit(s->srv->error_log, LOG_INFO,
+				 "*%llu send() failed (%d: %s), client: %s, server: %s",
+				 (unsigned long long)s->number, err, strerror(err),
+				 client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)));
+			finalize(s, 500);
+			return;
+		}
+		s->ret_sent += (size_t)n;
+	}
+	finalize(s, 200);
+}
+
+/* do_return - the `return` handler: evaluate the value into a relay buffer
+ * and send it, bounded by nginx's fixed 5 s for a slow reader. */
+static void do_return(struct sess *s)
+{
+	ev_timer_stop(&s->w->loop, &s->timer);
+	s->pbuf = (uint8_t *)worker_relay_get(s->w);
+	if (!s->pbuf) {
+		finalize(s, 500);
+		return;
+	}
+	s->ret_len = sval_eval(s, s->srv->ret, (char *)s->pbuf, STREAM_RETURN_MAX, -1);
+	s->ret_sent = 0;
+	s->state = SS_RETURN;
+	ev_timer_start(&s->w->loop, &s->timer, 5000);
+	return_send(s);
+}
+
+/* content - nginx's content phase: `return`, or proxy_pass. */
+static void content(struct sess *s)
+{
+	if (s->srv->ret_last)
+		do_return(s);
+	else
+		pick_connect(s);
+}
+
+/* access_phase - nginx's stream access phase: allow/deny against the client
+ * (after realip), first match wins. false when the session was closed. */
+static bool access_phase(struct sess *s)
+{
+	char c[64], sv[80];
+
+	if (s->srv->naccess == 0 ||
+	    auth_access_match(s->srv->access, s->srv->naccess, &s->peer) < 1)
+		return true;
+	log_emit(
+		s->srv->error_log, LOG_ERR,
+		"*%llu access forbidden by rule while initializing session, client: %s, server: %s",
+		(unsigned long long)s->number, client_text(s, c, sizeof(c)),
+		server_text(s, sv, sizeof(sv)));
+	finalize(s, 403);
+	return false;
+}
+
+/* run_sets - the server's `set` directives in order (nginx's preaccess
+ * phase). The values share the session's set_buf: what does not fit is
+ * cut. */
+static void run_sets(struct sess *s)
+{
+	for (int i = 0; i < s->srv->nsets; i++) {
+		const struct stream_set *e = &s->srv->sets[i];
+		size_t n = sval_eval(s, &e->val, s->set_buf + s->set_used,
+				     sizeof(s->set_buf) - s->set_used, -1);
+
+		s->set_off[e->idx] = s->set_used;
+		s->set_len[e->idx] = (uint16_t)n;
+		s->set_mask |= 1u << e->idx;
+		s->set_used = (uint16_t)(s->set_used + n);
+	}
+}
+
+/* limit_phase - nginx's stream limit_conn (preaccess, after `set`): one
+ * count per key in each zone, held until the session ends; a key over its
+ * limit closes the session at once (503), unless dry run. The counts live
+ * in limit.c's zones, shared by every worker. false when closed. */
+static bool limit_phase(struct sess *s)
+{
+	const struct stream_srv *srv = s->srv;
+	char c[64], sv[80];
+
+	for (int i = 0; i < srv->nlconn; i++) {
+		const struct stream_climit *lim = &srv->lconn[i];
+		char key[VAL_MAX];
+		size_t n = sval_eval(s, lim->key, key, sizeof(key), -1);
+		struct rl_node *node;
+		int rc;
+
+		if (n == 0)
+			continue;
+		if (n > RL_CONN_KEY_MAX) {
+			log_emit(
+				srv->error_log, LOG_ERR,
+				"*%llu the value of the \"%s\" key is more than %d bytes: \"%.*s\" "
+				"while initializing session, client: %s, server: %s",
+				(unsigned long long)s->number, lim->zc->key_text, RL_CONN_KEY_MAX,
+				(int)n, key, client_text(s, c, sizeof(c)),
+				server_text(s, sv, sizeof(sv)));
+			continue;
+		}
+		s->lconn_status = RL_CONN_PASSED;
+		rc = rl_conn_acquire(lim->zc->zone, key, n, lim->conn, &node);
+		if (rc == 0) {
+			s->holds[s->nholds++] = (struct rl_hold){lim->zc->zone, node};
+			continue;
+		}
+		if (rc == -EBUSY)
+			log_emit(srv->error_log, (enum log_level)srv->lconn_log_level,
+				 "*%llu limiting connections%s by zone \"%s\" while initializing "
+				 "session, client: %s, server: %s",
+				 (unsigned long long)s->number,
+				 srv->lconn_dry_run ? ", dry run," : "", lim->zc->name,
+				 client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)));
+		else
+			log_emit(srv->error_log, LOG_CRIT,
+				 "*%llu could not allocate node in limit_conn_zone \"%s\"",
+				 (unsigned long long)s->number, lim->zc->name);
+		lconn_unhold(s);
+		if (srv->lconn_dry_run) {
+			s->lconn_status = RL_CONN_REJECTED_DRY_RUN;
+			return true;
+		}
+		s->lconn_status = RL_CONN_REJECTED;
+		finalize(s, 503);
+		return false;
+	}
+	return true;
+}
+
+/* begin - the client's bytes are next: `set`, limit_conn, the access
+ * checks, then ssl_preread, or straight to the content handler. */
 static void begin(struct sess *s)
 {
+	if (s->srv->nsets)
+		run_sets(s);
+	if (s->srv->nlconn && !limit_phase(s))
+		return;
+	if (!access_phase(s))
+		return;
 	if (s->srv->preread) {
 		s->pbuf = (uint8_t *)worker_relay_get(s->w);
 		if (!s->pbuf) {
@@ -860,7 +1075,7 @@ static void begin(struct sess *s)
 		preread(s);
 		return;
 	}
-	pick_connect(s);
+	content(s);
 }
 
 /* pp_realip - nginx's stream realip: a trusted peer's PROXY header names
@@ -927,6 +1142,8 @@ static void client_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		preread(s);
 	else if (s->state == SS_TUNNEL)
 		drive(s);
+	else if (s->state == SS_RETURN && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
+		return_send(s);
 }
 
 void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struct cfg_listen *ls,

@@ -6,11 +6,14 @@
  * HTTP balancers; stream maps match by var.c's rules; errors name the
  * exact text and FILE:LINE.
  */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "auth.h"
 #include "cfgtest.h"
+#include "log.h"
 #include "stream.h"
 #include "ups.h"
 #include "var.h"
@@ -156,6 +159,26 @@ static const struct bad bads[] = {
 	 "invalid value \"x\" in \"proxy_protocol_timeout\" directive", 3},
 	{"upstream u {\nhash $remote_addr;\nserver 127.0.0.1:1 backup;\n}\n",
 	 "balancing method does not support parameter \"backup\"", 5},
+	{"server { listen 1; return x; allow 10.0.0.0/33; }\n", "invalid parameter \"10.0.0.0/33\"",
+	 3},
+	{"upstream u { server 127.0.0.1:1; deny all; }\n", "\"deny\" directive is not allowed here",
+	 3},
+	{"return x;\n", "\"return\" directive is not allowed here", 3},
+	{"server { listen 1;\nreturn x;\nreturn y; }\n", "\"return\" directive is duplicate", 5},
+	{"server { listen 1; return x; proxy_pass 127.0.0.1:1;\nreturn y; }\n",
+	 "\"return\" directive is duplicate", 4},
+	{"server { listen 1; return x; set a 1; }\n", "invalid variable name \"a\"", 3},
+	{"server { listen 1; return x; set $server_port 1; }\n",
+	 "the duplicate \"server_port\" variable", 3},
+	{"map $remote_addr $m { default 1; }\nserver { listen 1; return x; set $m 2; }\n",
+	 "\"set\" of the map variable \"m\" is not supported by this lbd build yet", 4},
+	{"limit_conn_zone $remote_addr zone=z:1m;\nlimit_conn_zone $server_port zone=z:1m;\n",
+	 "limit_conn_zone \"z\" is already bound to key \"$remote_addr\"", 4},
+	{"limit_conn_zone $remote_addr zone=z:1m;\nserver { listen 1; return x; limit_conn z "
+	 "65536; }\n",
+	 "connection limit must be less 65536", 4},
+	{"geo $g { 10.0.0.0/8 a; 1.2.3 b; }\n", "invalid network \"1.2.3\"", 3},
+	{"split_clients $remote_addr $s { 1.234% a; }\n", "invalid percent value \"1.234%\"", 3},
 };
 
 Test(cfg_stream, errors)
@@ -170,4 +193,56 @@ Test(cfg_stream, errors)
 		snprintf(want, sizeof(want), "%s in %s:%d", bads[i].msg, ct.path, bads[i].line);
 		cr_assert_str_eq(err, want, "case %zu", i);
 	}
+}
+
+/* allow/deny (inherited whole, first match wins, unix: only for unix
+ * peers), return vs proxy_pass (the later wins), set variables, limit_conn
+ * (inherited whole) and geo/split_clients maps. */
+Test(cfg_stream, access_return_set_limit_geo)
+{
+	static const char text[] = HEAD
+		"stream {\n"
+		"  deny 10.0.0.0/8; allow all;\n"
+		"  limit_conn_zone $binary_remote_addr zone=a:1m;\n"
+		"  limit_conn a 3;\n"
+		"  geo $g { default d; 10.1.0.0/16 ten; }\n"
+		"  split_clients $remote_addr $sp { 50% x; * y; }\n"
+		"  server { listen 7001; return \"$g\"; proxy_pass 127.0.0.1:1; }\n"
+		"  server { listen 7002; proxy_pass 127.0.0.1:1; return \"$sp$v\"; allow unix:;"
+		" deny all; set $v 1; set $w \"$v$v\"; set $v 2; limit_conn_dry_run on; }\n"
+		"}\n";
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct, text, err, sizeof(err));
+	const struct stream_srv *s1, *s2;
+	struct sockaddr_storage in = {0}, un = {0};
+	struct sockaddr_in *sin = (struct sockaddr_in *)&in;
+
+	cr_assert_not_null(c, "%s", err);
+	s1 = c->stream->servers[0], s2 = c->stream->servers[1];
+	cr_assert_not(s1->ret_last);
+	cr_assert_not_null(s1->group);
+	cr_assert(s2->ret_last);
+	cr_assert_eq(s1->naccess, 2);
+	cr_assert_eq(s2->naccess, 2);
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(0x0a010203);
+	un.ss_family = AF_UNIX;
+	cr_assert_eq(auth_access_match(s1->access, s1->naccess, &in), 1);
+	cr_assert_eq(auth_access_match(s1->access, s1->naccess, &un), 0);
+	cr_assert_eq(auth_access_match(s2->access, s2->naccess, &in), 1);
+	cr_assert_eq(auth_access_match(s2->access, s2->naccess, &un), 0);
+	cr_assert_eq(auth_access_match(s2->access, 1, &in), -1);
+	cr_assert_eq(c->stream->nsetvars, 2);
+	cr_assert_eq(s2->nsets, 3);
+	cr_assert_eq(s2->sets[0].idx, s2->sets[2].idx);
+	cr_assert_eq(s1->nlconn, 1);
+	cr_assert_eq(s1->lconn[0].conn, 3);
+	cr_assert_not_null(s1->lconn[0].key);
+	cr_assert_not_null(s1->lconn[0].zc->zone);
+	cr_assert_eq(s2->lconn, s1->lconn);
+	cr_assert_eq(s1->lconn_dry_run, 0);
+	cr_assert_eq(s2->lconn_dry_run, 1);
+	cr_assert_eq(s1->lconn_log_level, LOG_ERR);
+	for (const struct stream_map *m = c->stream->maps; m; m = m->next)
+		cr_assert(strcmp(m->name, "g") == 0 ? m->m->geo != NULL : m->m->split != NULL);
 }
