@@ -271,7 +271,10 @@ struct cfg_loc {
 	int server_name_in_redirect; /* on/off (off): ... with server_name, not Host */
 	int tcp_nopush;
 	int tcp_nodelay;
-	int autoindex;
+	int autoindex;		  /* autoindex on|off (autoindex.c) */
+	int autoindex_exact_size; /* on|off (on): html sizes in bytes, else K/M/G */
+	int autoindex_localtime;  /* on|off (off): html dates in local time */
+	int autoindex_format;	  /* enum autoindex_fmt (html) */
 	struct mime_types *types; /* types {} (shared, owned by cfg) */
 	char *default_type;
 	int log_not_found;

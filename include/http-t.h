@@ -135,6 +135,7 @@ struct http_req {
 	struct lstr resp_content_type;
 	struct lstr resp_content_range; /* a 416's Content-Range (range_send.c) */
 	struct range_set *rng;		/* multipart byteranges being sent, or NULL */
+	struct autoindex_run *ai;	/* directory listing being sent (autoindex.c), or NULL */
 	struct gzip_req gz;		/* response compression (gzip.c) */
 	struct subf_req sf;		/* sub_filter (subfilter.c) */
 

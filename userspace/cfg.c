@@ -27,6 +27,7 @@
 #include <pcre2.h>
 
 #include "alog.h"
+#include "autoindex.h"
 #include "cfg.h"
 #include "cfg_ast.h"
 #include "lbd.h"
@@ -340,12 +341,34 @@ static int set_load_module(struct build *b, struct cfg_node *n, struct scope *s,
 }
 
 /* A directive of a feature this build does not have yet. */
-static int set_pending(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+static __attribute__((unused)) int set_pending(struct build *b, struct cfg_node *n, struct scope *s,
+					       const struct dir *d)
 {
 	(void)b, (void)s, (void)d;
 	cfg_warn(n, "\"%s\" directive is not supported by this lbd build yet and is ignored",
 		 n->name);
 	return 0;
+}
+
+/* `autoindex_format html|xml|json|jsonp` (nginx's enum slot). */
+static int set_autoindex_format(struct build *b, struct cfg_node *n, struct scope *s,
+				const struct dir *d)
+{
+	static const char *const names[] = {[AUTOINDEX_HTML] = "html",
+					    [AUTOINDEX_JSON] = "json",
+					    [AUTOINDEX_JSONP] = "jsonp",
+					    [AUTOINDEX_XML] = "xml"};
+	int *f = (int *)((char *)base_ptr(b, s, d) + d->off);
+
+	if (*f != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
+		if (strcmp(n->args[0], names[i]) == 0) {
+			*f = i;
+			return 0;
+		}
+	}
+	return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
 }
 
 int cfg_compile(struct build *b, struct cfg_node *n, const char *text, struct cval *out)
@@ -606,6 +629,9 @@ static void loc_init(struct cfg_loc *l)
 	l->tcp_nopush = CFG_UNSET;
 	l->tcp_nodelay = CFG_UNSET;
 	l->autoindex = CFG_UNSET;
+	l->autoindex_exact_size = CFG_UNSET;
+	l->autoindex_localtime = CFG_UNSET;
+	l->autoindex_format = CFG_UNSET;
 	l->random_index = CFG_UNSET;
 	l->proxy_socket_keepalive = CFG_UNSET;
 	l->log_not_found = CFG_UNSET;
@@ -1538,7 +1564,10 @@ static const struct dir dirs[] = {
 	{"server_name_in_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(server_name_in_redirect)},
 	{"tcp_nopush", C_HSL, 1, 1, false, cfg_set_flag, LOC(tcp_nopush)},
 	{"tcp_nodelay", C_HSL, 1, 1, false, cfg_set_flag, LOC(tcp_nodelay)},
-	{"autoindex", C_HSL, 1, 1, false, set_pending, B_NONE, 0},
+	{"autoindex", C_HSL, 1, 1, false, cfg_set_flag, LOC(autoindex)},
+	{"autoindex_exact_size", C_HSL, 1, 1, false, cfg_set_flag, LOC(autoindex_exact_size)},
+	{"autoindex_localtime", C_HSL, 1, 1, false, cfg_set_flag, LOC(autoindex_localtime)},
+	{"autoindex_format", C_HSL, 1, 1, false, set_autoindex_format, LOC(autoindex_format)},
 	{"log_not_found", C_HSL, 1, 1, false, cfg_set_flag, LOC(log_not_found)},
 	{"server_tokens", C_HSL, 1, 1, false, cfg_set_flag, LOC(server_tokens)},
 	{"add_header", C_HSL | C_IF, 2, 3, false, cfg_set_proxy_header, LOC(add_headers)},
@@ -1968,6 +1997,9 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(tcp_nopush, 0);
 	MERGE(tcp_nodelay, 1);
 	MERGE(autoindex, 0);
+	MERGE(autoindex_exact_size, 1);
+	MERGE(autoindex_localtime, 0);
+	MERGE(autoindex_format, AUTOINDEX_HTML);
 	MERGE(random_index, 0);
 	MERGE(proxy_socket_keepalive, 0);
 	MERGE(log_not_found, 1);

@@ -28,6 +28,7 @@
 
 #include "alog.h"
 #include "auth.h"
+#include "autoindex.h"
 #include "cache.h"
 #include "ban.h"
 #include "charset.h"
@@ -571,6 +572,8 @@ again:
 		c->req.bytes_sent += (uint64_t)w;
 	}
 	c->out.start = c->out.end = 0;
+	if (unlikely(c->req.ai) && autoindex_next(c))
+		goto again;
 	if (unlikely(c->req.sf.ctx) && c->file_fd >= 0)
 		return subfilter_send_file(c); /* gzip too, after it */
 	if (unlikely(c->req.gz.ctx) && c->file_fd >= 0)

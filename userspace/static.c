@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "autoindex.h"
 #include "cache.h"
 #include "charset.h"
 #include "emptygif.h"
@@ -148,6 +149,13 @@ static void serve_index(struct conn *c)
 		}
 	}
 	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* nginx's autoindex runs after index, for GET and HEAD only */
+		if (l->autoindex == 1 &&
+		    (c->req.head ||
+		     (c->req.method.len == 3 && memcmp(c->req.method.p, "GET", 3) == 0))) {
+			autoindex_serve(c, dir);
+			return;
+		}
 		http_log(c, NULL, LOG_ERR, "directory index of \"%s\" is forbidden", dir);
 		http_finalize(c, 403);
 		return;
