@@ -340,16 +340,6 @@ static int set_load_module(struct build *b, struct cfg_node *n, struct scope *s,
 	return set_ignored(b, n, s, d);
 }
 
-/* A directive of a feature this build does not have yet. */
-static __attribute__((unused)) int set_pending(struct build *b, struct cfg_node *n, struct scope *s,
-					       const struct dir *d)
-{
-	(void)b, (void)s, (void)d;
-	cfg_warn(n, "\"%s\" directive is not supported by this lbd build yet and is ignored",
-		 n->name);
-	return 0;
-}
-
 /* `autoindex_format html|xml|json|jsonp` (nginx's enum slot). */
 static int set_autoindex_format(struct build *b, struct cfg_node *n, struct scope *s,
 				const struct dir *d)
