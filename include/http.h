@@ -133,6 +133,11 @@ int http_reclaim(struct worker *w, int max);
 
 /* proxy.c */
 void proxy_start(struct conn *c);
+/* http_send_pending - body bytes *P (*LEN of them) a filter produced for a
+ * file answer, written to C as far as it takes them (counted in
+ * $bytes_sent and $body_bytes_sent; *P and *LEN advance). 1 all written,
+ * 0 the client is full, or -errno. */
+int http_send_pending(struct conn *c, const char **p, size_t *len);
 /* http_sent_head - the response head of C's request as sent (or as built
  * so far), for $sent_http_*; {NULL, 0} before one. */
 struct lstr http_sent_head(const struct conn *c);

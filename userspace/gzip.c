@@ -619,16 +619,10 @@ int gzip_send_file(struct conn *c)
 
 	for (;;) {
 		if (z->pend_len) {
-			struct iovec iov = {(void *)(uintptr_t)z->pend, z->pend_len};
-			ssize_t w = http_writev(c, &iov, 1);
+			int rc = http_send_pending(c, &z->pend, &z->pend_len);
 
-			if (w == -1)
-				return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-			z->pend += w;
-			z->pend_len -= (size_t)w;
-			c->req.bytes_sent += (uint64_t)w;
-			c->req.body_bytes_sent += (uint64_t)w;
-			continue;
+			if (rc <= 0)
+				return rc;
 		}
 		if (z->finished)
 			return 1;

@@ -605,6 +605,22 @@ again:
 	return 1;
 }
 
+int http_send_pending(struct conn *c, const char **p, size_t *len)
+{
+	while (*len) {
+		struct iovec iov = {(void *)(uintptr_t)*p, *len};
+		ssize_t w = http_writev(c, &iov, 1);
+
+		if (w == -1)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+		*p += w;
+		*len -= (size_t)w;
+		c->req.bytes_sent += (uint64_t)w;
+		c->req.body_bytes_sent += (uint64_t)w;
+	}
+	return 1;
+}
+
 /* http_send_body - flush the queued response; finish when written. */
 void http_send_body(struct conn *c)
 {

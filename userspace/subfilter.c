@@ -484,16 +484,10 @@ int subfilter_send_file(struct conn *c)
 		bool gz = c->req.gz.ctx, last;
 
 		if (x->pend_len) {
-			struct iovec iov = {(void *)(uintptr_t)x->pend, x->pend_len};
-			ssize_t w = http_writev(c, &iov, 1);
+			int rc = http_send_pending(c, &x->pend, &x->pend_len);
 
-			if (w == -1)
-				return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-			x->pend += w;
-			x->pend_len -= (size_t)w;
-			c->req.bytes_sent += (uint64_t)w;
-			c->req.body_bytes_sent += (uint64_t)w;
-			continue;
+			if (rc <= 0)
+				return rc;
 		}
 		last = c->file_off >= c->file_end;
 		if (gz && gzip_busy(c, false)) {
