@@ -41,6 +41,10 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen);
 int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen);
 
 /* tls_ctx_share - DST serves with SRC's built context (one more ref). */
+/* tls_load_crl - CRLs from FILE (PEM) into the SSL_CTX CTX's store,
+ * checked for the whole chain (ssl_crl, proxy_ssl_crl). False on a bad
+ * file (OpenSSL's error left queued). */
+bool tls_load_crl(void *ctx, const char *file);
 void tls_ctx_share(struct tls_conf *dst, const struct tls_conf *src);
 
 /* tls_ctx_release - drop t->ctx (connections still using it hold their

@@ -390,9 +390,59 @@ static int set_session_cache(SSL_CTX *ctx, const struct tls_conf *t)
 	return 0;
 }
 
-int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
+/* set_protocols_ciphers - ssl_protocols and ssl_ciphers (or their
+ * proxy_ssl_* twins) of T on CTX. 0 or an error in ERR. */
+static int set_protocols_ciphers(SSL_CTX *ctx, struct tls_conf *t, char *err, size_t errlen)
+{
+	int rc = set_protocols(ctx, t->protocols, err, errlen, &t->protocols_at);
+
+	if (rc)
+		return rc;
+	if (!SSL_CTX_set_cipher_list(ctx, t->ciphers))
+		return tls_fail(err, errlen, &t->ciphers_at,
+				"SSL_CTX_set_cipher_list(\"%s\") failed", t->ciphers);
+	return 0;
+}
+
+/* load_certs - the first N certificate/key pairs of T on CTX, encrypted
+ * keys opened with ssl_password_file's passwords (wiped after). 0 or an
+ * error in ERR. */
+static int load_certs(SSL_CTX *ctx, struct tls_conf *t, int n, char *err, size_t errlen)
 {
 	struct tls_passwords *pw = NULL;
+	int rc = 0;
+
+	if (t->password_file) {
+		pw = calloc(1, sizeof(*pw));
+		if (!pw) {
+			snprintf(err, errlen, "out of memory");
+			return -ENOMEM;
+		}
+		rc = read_passwords(t, pw, err, errlen);
+	}
+	for (int i = 0; !rc && i < n; i++)
+		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], pw, err,
+			       errlen);
+	if (pw) {
+		OPENSSL_cleanse(pw, sizeof(*pw));
+		free(pw);
+	}
+	return rc;
+}
+
+bool tls_load_crl(void *vctx, const char *file)
+{
+	X509_STORE *st = SSL_CTX_get_cert_store((SSL_CTX *)vctx);
+	X509_LOOKUP *lk = st ? X509_STORE_add_lookup(st, X509_LOOKUP_file()) : NULL;
+
+	if (!lk || !X509_LOOKUP_load_file(lk, file, X509_FILETYPE_PEM))
+		return false;
+	X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	return true;
+}
+
+int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
+{
 	SSL_CTX *ctx;
 	int rc;
 
@@ -427,42 +477,18 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 	 * keep-alive connections give their record buffers back. */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				      SSL_MODE_RELEASE_BUFFERS);
-	rc = set_protocols(ctx, t->protocols, err, errlen, &t->protocols_at);
+	rc = set_protocols_ciphers(ctx, t, err, errlen);
 	if (rc)
 		goto fail;
-	if (!SSL_CTX_set_cipher_list(ctx, t->ciphers)) {
-		rc = tls_fail(err, errlen, &t->ciphers_at, "SSL_CTX_set_cipher_list(\"%s\") failed",
-			      t->ciphers);
-		goto fail;
-	}
 	if (t->ecdh_curve && strcmp(t->ecdh_curve, "auto") != 0 &&
 	    !SSL_CTX_set1_curves_list(ctx, t->ecdh_curve)) {
 		rc = tls_fail(err, errlen, &t->ecdh_curve_at,
 			      "SSL_CTX_set1_curves_list(\"%s\") failed", t->ecdh_curve);
 		goto fail;
 	}
-	if (t->password_file) {
-		pw = calloc(1, sizeof(*pw));
-		if (!pw) {
-			rc = -ENOMEM;
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		rc = read_passwords(t, pw, err, errlen);
-		if (rc)
-			goto fail;
-	}
-	for (int i = 0; i < t->ncerts; i++) {
-		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], pw, err,
-			       errlen);
-		if (rc)
-			goto fail;
-	}
-	if (pw) {
-		OPENSSL_cleanse(pw, sizeof(*pw));
-		free(pw);
-		pw = NULL;
-	}
+	rc = load_certs(ctx, t, t->ncerts, err, errlen);
+	if (rc)
+		goto fail;
 	if (t->dhparam) {
 		rc = load_dhparam(ctx, t, err, errlen);
 		if (rc)
@@ -491,10 +517,6 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 	t->ctx = ctx;
 	return 0;
 fail:
-	if (pw) {
-		OPENSSL_cleanse(pw, sizeof(*pw));
-		free(pw);
-	}
 	SSL_CTX_free(ctx);
 	return rc;
 }
@@ -509,7 +531,6 @@ static int verify_later(int ok, X509_STORE_CTX *x)
 
 int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen)
 {
-	struct tls_passwords *pw = NULL;
 	SSL_CTX *ctx;
 	int rc;
 
@@ -522,14 +543,9 @@ int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen)
 					 SSL_OP_IGNORE_UNEXPECTED_EOF);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
 				      SSL_MODE_RELEASE_BUFFERS);
-	rc = set_protocols(ctx, t->protocols, err, errlen, &t->protocols_at);
+	rc = set_protocols_ciphers(ctx, t, err, errlen);
 	if (rc)
 		goto fail;
-	if (!SSL_CTX_set_cipher_list(ctx, t->ciphers)) {
-		rc = tls_fail(err, errlen, &t->ciphers_at, "SSL_CTX_set_cipher_list(\"%s\") failed",
-			      t->ciphers);
-		goto fail;
-	}
 	if (t->verify_client == TLS_VERIFY_ON)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_later);
 	SSL_CTX_set_verify_depth(ctx, t->verify_depth);
@@ -538,45 +554,18 @@ int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen)
 			      "SSL_CTX_load_verify_locations(\"%s\") failed", t->trusted);
 		goto fail;
 	}
-	if (t->crl) {
-		X509_STORE *st = SSL_CTX_get_cert_store(ctx);
-		X509_LOOKUP *lk = st ? X509_STORE_add_lookup(st, X509_LOOKUP_file()) : NULL;
-
-		if (!lk || !X509_load_crl_file(lk, t->crl, X509_FILETYPE_PEM)) {
-			rc = tls_fail(err, errlen, &t->crl_at,
-				      "X509_LOOKUP_load_file(\"%s\") failed", t->crl);
-			goto fail;
-		}
-		X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
+	if (t->crl && !tls_load_crl(ctx, t->crl)) {
+		rc = tls_fail(err, errlen, &t->crl_at, "X509_LOOKUP_load_file(\"%s\") failed",
+			      t->crl);
+		goto fail;
 	}
-	if (t->password_file) {
-		pw = calloc(1, sizeof(*pw));
-		if (!pw) {
-			rc = -ENOMEM;
-			snprintf(err, errlen, "out of memory");
-			goto fail;
-		}
-		rc = read_passwords(t, pw, err, errlen);
-		if (rc)
-			goto fail;
-	}
-	if (t->ncerts) {
-		rc = load_pair(ctx, t->certs[0], &t->cert_at[0], t->keys[0], &t->key_at[0], pw, err,
-			       errlen);
-		if (rc)
-			goto fail;
-	}
-	if (pw) {
-		OPENSSL_cleanse(pw, sizeof(*pw));
-		free(pw);
-	}
+	/* one client certificate (proxy_ssl_certificate) */
+	rc = load_certs(ctx, t, t->ncerts ? 1 : 0, err, errlen);
+	if (rc)
+		goto fail;
 	t->ctx = ctx;
 	return 0;
 fail:
-	if (pw) {
-		OPENSSL_cleanse(pw, sizeof(*pw));
-		free(pw);
-	}
 	SSL_CTX_free(ctx);
 	return rc;
 }

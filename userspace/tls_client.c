@@ -95,14 +95,8 @@ int tls_client_setup(void *vctx, const struct tls_conf *t, char *err, size_t err
 				    t->client_ca);
 		SSL_CTX_set_client_CA_list(ctx, names);
 	}
-	if (t->crl) {
-		X509_STORE *st = SSL_CTX_get_cert_store(ctx);
-		X509_LOOKUP *lk = st ? X509_STORE_add_lookup(st, X509_LOOKUP_file()) : NULL;
-
-		if (!lk || !X509_LOOKUP_load_file(lk, t->crl, X509_FILETYPE_PEM))
-			return fail(err, errlen, &t->crl_at, "X509_LOOKUP_load_file", t->crl);
-		X509_STORE_set_flags(st, X509_V_FLAG_CRL_CHECK | X509_V_FLAG_CRL_CHECK_ALL);
-	}
+	if (t->crl && !tls_load_crl(ctx, t->crl))
+		return fail(err, errlen, &t->crl_at, "X509_LOOKUP_load_file", t->crl);
 	if (set_sid_ctx(ctx, t))
 		return fail(err, errlen, &t->verify_at, "SSL_CTX_set_session_id_context",
 			    "ssl_verify_client");
