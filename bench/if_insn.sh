@@ -50,20 +50,7 @@ EOF
 
 # count ONE URL's requests: a fresh lbd under callgrind per URL
 measure() { # URL -> Ir per request
-	local url=$1 out=$work/cg.$RANDOM
-	valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
-		--toggle-collect=ev_run "$LBD" -p "$work/" -c "$work/lbd.conf" \
-		>"$work/vg.log" 2>&1 &
-	local vpid=$!
-	pids+=($vpid)
-	wait_port "$port" || { sleep 2; wait_port "$port"; }
-	h2load --h1 -n "$REQUESTS" -c "$CLIENTS" "http://127.0.0.1:$port$url" >"$work/h2load.out"
-	grep -q "succeeded, 0 failed" "$work/h2load.out" || { cat "$work/h2load.out" >&2; exit 1; }
-	kill -QUIT "$vpid"
-	wait "$vpid" 2>/dev/null || true
-	local ir
-	ir=$(awk '/^summary:/{print $2}' "$out"*)
-	echo $((ir / REQUESTS))
+	callgrind_ir "$LBD" lbd.conf "$1"
 }
 
 plain=$(measure /plain)

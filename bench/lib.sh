@@ -36,6 +36,26 @@ bench_workdir() {
 	trap bench_cleanup EXIT
 }
 
+# callgrind_ir BIN CONF URL -> instructions per request of lbd BIN run on
+# $work/CONF under callgrind (counted inside ev_run only), for $REQUESTS
+# requests from h2load (--h1, $CLIENTS clients) to 127.0.0.1:$port URL.
+callgrind_ir() {
+	local bin=$1 conf=$2 url=$3 out=$work/cg.$RANDOM
+	valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
+		--toggle-collect=ev_run "$bin" -p "$work/" -c "$work/$conf" \
+		>"$work/vg.log" 2>&1 &
+	local vpid=$!
+	pids+=($vpid)
+	wait_port "$port" || { sleep 2; wait_port "$port"; }
+	h2load --h1 -n "$REQUESTS" -c "$CLIENTS" "http://127.0.0.1:$port$url" >"$work/h2load.out"
+	grep -q "succeeded, 0 failed" "$work/h2load.out" || { cat "$work/h2load.out" >&2; exit 1; }
+	kill -QUIT "$vpid"
+	wait "$vpid" 2>/dev/null || true
+	local ir
+	ir=$(awk '/^summary:/{print $2}' "$out"*)
+	echo $((ir / REQUESTS))
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }

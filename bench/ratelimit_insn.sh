@@ -44,20 +44,7 @@ http {
 EOF
 
 measure() { # BIN URL -> Ir per request
-	local bin=$1 url=$2 out=$work/cg.$RANDOM
-	valgrind --tool=callgrind --callgrind-out-file="$out" --collect-atstart=no \
-		--toggle-collect=ev_run "$bin" -p "$work/" -c "$work/lbd.conf" \
-		>"$work/vg.log" 2>&1 &
-	local vpid=$!
-	pids+=($vpid)
-	wait_port "$port" || { sleep 2; wait_port "$port"; }
-	h2load --h1 -n "$REQUESTS" -c "$CLIENTS" "http://127.0.0.1:$port$url" >"$work/h2load.out"
-	grep -q "succeeded, 0 failed" "$work/h2load.out" || { cat "$work/h2load.out" >&2; exit 1; }
-	kill -QUIT "$vpid"
-	wait "$vpid" 2>/dev/null || true
-	local ir
-	ir=$(awk '/^summary:/{print $2}' "$out"*)
-	echo $((ir / REQUESTS))
+	callgrind_ir "$1" lbd.conf "$2"
 }
 
 for url in /plain /f64k; do
