@@ -45,22 +45,7 @@ open(sys.argv[1], 'wb').write(b''.join(out)[:65536])
 EOF
 chmod -R a+rX "$work/www"
 
-backend=$(free_port)
-mkdir -p "$work/backend/logs"
-cat >"$work/backend/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $work/backend/nginx.pid;
-error_log $work/backend/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    server { listen 127.0.0.1:$backend; location / { root $work/www; } }
-}
-EOF
-taskset -c "$LOAD_CPU" "$NGINX_BIN" -p "$work/backend/" -c "$work/backend/nginx.conf" &
-pids+=($!)
-wait_port "$backend"
+nginx_static_backend "$LOAD_CPU"
 
 conf() { # PORT NAME: the config nginx and lbd share
 	cat <<EOF

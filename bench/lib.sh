@@ -56,6 +56,27 @@ callgrind_ir() {
 	echo $((ir / REQUESTS))
 }
 
+# nginx_static_backend CPU -> $backend: an nginx ($NGINX_BIN) on CPU
+# serving $work/www as it is, the backend of the body-filter benchmarks.
+nginx_static_backend() {
+	backend=$(free_port)
+	mkdir -p "$work/backend/logs"
+	cat >"$work/backend/nginx.conf" <<EOF
+daemon off;
+worker_processes 1;
+pid $work/backend/nginx.pid;
+error_log $work/backend/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    server { listen 127.0.0.1:$backend; location / { root $work/www; } }
+}
+EOF
+	taskset -c "$1" "$NGINX_BIN" -p "$work/backend/" -c "$work/backend/nginx.conf" &
+	pids+=($!)
+	wait_port "$backend"
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
