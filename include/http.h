@@ -133,6 +133,10 @@ int http_reclaim(struct worker *w, int max);
 
 /* proxy.c */
 void proxy_start(struct conn *c);
+/* http_file_read - the next bytes (at most CAP) of C's file body into BUF
+ * for a filter (gzip, sub_filter), file_off advanced: their count, or
+ * -errno (-EIO: the file shrank). */
+ssize_t http_file_read(struct conn *c, char *buf, size_t cap);
 /* http_send_pending - body bytes *P (*LEN of them) a filter produced for a
  * file answer, written to C as far as it takes them (counted in
  * $bytes_sent and $body_bytes_sent; *P and *LEN advance). 1 all written,

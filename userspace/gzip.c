@@ -627,16 +627,10 @@ int gzip_send_file(struct conn *c)
 		if (z->finished)
 			return 1;
 		if (!z->zs.avail_in && !z->more && c->file_off < c->file_end) {
-			size_t want = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)GZ_IN_SIZE);
-			ssize_t n = pread(c->file_fd, z->in, want, c->file_off);
+			ssize_t n = http_file_read(c, z->in, GZ_IN_SIZE);
 
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1)
-				return -errno;
-			if (n == 0)
-				return -EIO; /* file shrank under us */
-			c->file_off += n;
+			if (n < 0)
+				return (int)n;
 			z->zs.next_in = (Bytef *)z->in;
 			z->zs.avail_in = (uInt)n;
 		}

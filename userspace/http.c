@@ -605,6 +605,22 @@ again:
 	return 1;
 }
 
+ssize_t http_file_read(struct conn *c, char *buf, size_t cap)
+{
+	size_t want = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)cap);
+	ssize_t n;
+
+	do
+		n = pread(c->file_fd, buf, want, c->file_off);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		return -errno;
+	if (n == 0)
+		return -EIO; /* the file shrank under us */
+	c->file_off += n;
+	return n;
+}
+
 int http_send_pending(struct conn *c, const char **p, size_t *len)
 {
 	while (*len) {

@@ -496,16 +496,10 @@ int subfilter_send_file(struct conn *c)
 			continue;
 		}
 		if (!subfilter_busy(c, false) && !last) {
-			size_t want = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)SF_IN_SIZE);
-			ssize_t n = pread(c->file_fd, x->inbuf, want, c->file_off);
+			ssize_t n = http_file_read(c, x->inbuf, SF_IN_SIZE);
 
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1)
-				return -errno;
-			if (n == 0)
-				return -EIO; /* file shrank under us */
-			c->file_off += n;
+			if (n < 0)
+				return (int)n;
 			span = x->inbuf;
 			len = (size_t)n;
 			last = c->file_off >= c->file_end;
