@@ -45,7 +45,7 @@ enum h1_rc {
 	H1_ERR_TOO_MANY_HEADERS = -5, /* 400 (same page as above in nginx) */
 	H1_ERR_VERSION = -6,	      /* 505: HTTP/0.9, HTTP/2.0 or other major */
 	H1_ERR_METHOD = -7,	      /* 400: method not 1..32 of [A-Z_-] */
-	H1_ERR_CHUNK_SIZE = -8,	      /* 400: chunk size not 1*HEXDIG then ;, CR or LF */
+	H1_ERR_CHUNK_SIZE = -8,	      /* 400: chunk size not 1*HEXDIG then ;, SP, HTAB, CR or LF */
 	H1_ERR_CHUNK_OVERFLOW = -9,   /* 400: chunk size >= 2^62 */
 	H1_ERR_CHUNK_EXT = -10,	      /* 400: chunk extension bad or over 4096 bytes */
 	H1_ERR_CHUNK_CRLF = -11,      /* 400: CR not followed by LF, or data not by CR/LF */
@@ -167,8 +167,8 @@ void h1_chunked_init(struct h1_chunked *st);
  *   H1_ERR_CHUNK_*: the body is malformed; *consumed is the offset of the
  *     bad byte. The error is sticky: later calls return it again.
  * Lines end with CRLF or a bare LF; a CR not followed by LF is an error. The
- * size is 1*HEXDIG below 2^62 with no whitespace, sign or "0x"; extensions
- * hold visible bytes, SP and HTAB only. Trailer lines are skipped unparsed
+ * size is 1*HEXDIG below 2^62 with no sign or "0x"; a ";", SP or HTAB after
+ * it starts the extensions (nginx), which hold visible bytes, SP and HTAB only. Trailer lines are skipped unparsed
  * (any byte but a bare CR), up to H1_CHUNK_TRAILER_MAX bytes for the whole
  * section, empty line included; an empty line ends the body.
  */

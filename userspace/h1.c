@@ -524,7 +524,7 @@ out:
  */
 enum h1_chunk_state {
 	H1_CS_SIZE_FIRST = 0, /* first hex digit of a chunk size */
-	H1_CS_SIZE,	      /* more hex digits, ';', CR or LF */
+	H1_CS_SIZE,	      /* more hex digits, ';', SP/HTAB, CR or LF */
 	H1_CS_EXT,	      /* extension bytes up to CR or LF */
 	H1_CS_SIZE_LF,	      /* LF after the CR ending the size line */
 	H1_CS_DATA,	      /* remaining bytes of chunk data (remaining > 0) */
@@ -624,7 +624,10 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 					goto fail;
 				}
 				st->remaining = st->remaining << 4 | (uint64_t)d;
-			} else if (ch == ';') {
+			} else if (ch == ';' || ch == ' ' || ch == '\t') {
+				/* RFC 9112's BWS before ";"; nginx also takes
+				 * "5 " alone. The body is re-framed when forwarded,
+				 * so this reading cannot differ from the next hop's */
 				st->line_len++;
 				st->state = H1_CS_EXT;
 			} else if (ch == '\r') {

@@ -275,8 +275,6 @@ LBD_DIFFERS = {
     'cl_tab_before_value': (200, 'HTAB is OWS: the value is "5"'),
     # a CTL in a field value is refused before Transfer-Encoding is looked at
     'te_vtab_before_value': (400, 'VT (a CTL) in a field value'),
-    # include/h1.h: a chunk size is 1*HEXDIG then ";", CR or LF
-    'chunk_size_space': (400, 'no whitespace after a chunk size'),
 }
 
 CONF = """

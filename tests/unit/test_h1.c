@@ -773,8 +773,11 @@ static struct chunk_case chunk_cases[] = {
 	/* size line */
 	{"0x prefix", IN("0x5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
 	{"space before size", IN(" 5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
-	{"space after size", IN("5 \r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
-	{"tab before extension", IN("5\t;a\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
+	/* whitespace after the size starts the extension, as in nginx */
+	{"space after size", IN("5 \r\nhello\r\n0\r\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"tab before extension", IN("5\t;a\r\nhello\r\n0\r\n\r\n"), H1_CHUNK_DONE, END, "hello"},
+	{"space before extension, last chunk", IN("0 ;a\r\n\r\n"), H1_CHUNK_DONE, END, ""},
+	{"space then CTL", IN("5 \x01\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_EXT, 2, ""},
 	{"negative size", IN("-5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
 	{"plus sign", IN("+5\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 0, ""},
 	{"non-hex", IN("5g\r\nhello\r\n0\r\n\r\n"), H1_ERR_CHUNK_SIZE, 1, ""},
