@@ -246,11 +246,9 @@ void cache_parse_cc(const char *p, size_t n, struct cache_cc *out)
 			size_t vl = e - eq - 1;
 			int64_t secs;
 
-			if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
-				v++, vl -= 2;
 			secs = parse_secs(v, vl);
-			if (secs < 0)
-				out->no_store = true; /* nginx: invalid max-age, not cacheable */
+			if (secs < 0) /* nginx: invalid (even quoted) max-age, not cacheable */
+				out->no_store = true;
 			else if (tok_is(p + s, eq - s, "s-maxage"))
 				smax = secs;
 			else

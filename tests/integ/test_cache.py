@@ -197,6 +197,11 @@ server {
     assert twice('/headers?X-Accel-Expires=0') == ['MISS', 'MISS']
     assert twice('/headers?Expires=Thu,%2001%20Jan%201970%2000:00:00%20GMT') == ['MISS', 'MISS']
     assert twice('/headers?Cache-Control=public,%20max-age%3D600') == ['MISS', 'HIT']
+    # an invalid max-age makes the answer not cacheable, even quoted; a
+    # zero s-maxage wins over max-age
+    assert twice('/headers?Cache-Control=max-age%3Dabc') == ['MISS', 'MISS']
+    assert twice('/headers?Cache-Control=max-age%3D%2260%22') == ['MISS', 'MISS']
+    assert twice('/headers?Cache-Control=max-age%3D60,%20s-maxage%3D0') == ['MISS', 'MISS']
     # Expires in any of HTTP's three date forms (nginx's ngx_parse_http_time)
     soon = time.gmtime(time.time() + 600)
     for fmt in ('%A,%%20%d-%b-%y%%20%H:%M:%S%%20GMT', '%a%%20%b%%20%d%%20%H:%M:%S%%20%Y'):
