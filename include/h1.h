@@ -178,6 +178,9 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 /* h1_chunked_done - whether the decoder has read the whole body. */
 bool h1_chunked_done(const struct h1_chunked *st);
 
+/* h1_chunked_fresh - whether the decoder has not been given a byte yet. */
+bool h1_chunked_fresh(const struct h1_chunked *st);
+
 /*
  * h1_chunked_pending - data bytes of the current chunk not returned yet, once
  * its size line is complete; 0 in every other state, in particular while the

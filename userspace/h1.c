@@ -565,6 +565,11 @@ bool h1_chunked_done(const struct h1_chunked *st)
 	return st->state == H1_CS_DONE;
 }
 
+bool h1_chunked_fresh(const struct h1_chunked *st)
+{
+	return st->state == H1_CS_SIZE_FIRST && !st->line_len;
+}
+
 uint64_t h1_chunked_pending(const struct h1_chunked *st)
 {
 	/* elsewhere remaining may be a size still being read: not a promise */

@@ -269,6 +269,32 @@ int http_head_start(struct conn *c, int status)
 	return 0;
 }
 
+/* whole_unread_body - the length of request C's body when nobody has read
+ * a byte of it and all of it is in the buffer (it came with its head, a
+ * chunked one up to its last chunk and trailers), else -1. */
+static ssize_t whole_unread_body(const struct conn *c)
+{
+	const struct http_req *r = &c->req;
+	size_t have = c->in.end - c->in.start, off = 0, used;
+	struct h1_chunked st;
+	struct h1_str data;
+	int rc;
+
+	if (r->body_received)
+		return -1;
+	if (r->body_kind == BODY_LENGTH)
+		return have >= r->content_length ? (ssize_t)r->content_length : -1;
+	if (r->body_kind != BODY_CHUNKED || !h1_chunked_fresh(&r->chunked))
+		return -1;
+	h1_chunked_init(&st);
+	do {
+		rc = h1_parse_chunked(&st, c->in.data + c->in.start + off, have - off, &used,
+				      &data);
+		off += used;
+	} while (rc == H1_CHUNK_DATA);
+	return rc == H1_CHUNK_DONE ? (ssize_t)off : -1;
+}
+
 /* body_left_unread - request C has a body nobody will read that is not
  * all in the buffer yet: the connection must end after the response
  * (http_response_done) rather than read those bytes as a request. */
@@ -276,9 +302,7 @@ static bool body_left_unread(const struct conn *c)
 {
 	const struct http_req *r = &c->req;
 
-	return r->body_kind != BODY_NONE && !r->body_done &&
-	       !(r->body_kind == BODY_LENGTH && !r->body_received &&
-		 c->in.end - c->in.start >= r->content_length);
+	return r->body_kind != BODY_NONE && !r->body_done && whole_unread_body(c) < 0;
 }
 
 static bool keepalive_ok(struct conn *c)
@@ -1890,12 +1914,15 @@ static void run_access(struct conn *c)
 	if (st) {
 		/* nginx discards the body and keeps the connection: done here for
 		 * a body already read in whole; any other closes after the answer */
-		if (r->body_kind == BODY_LENGTH && !r->body_done && !c->h2s &&
-		    c->in.end - c->in.start >= r->content_length) {
-			c->in.start += r->content_length;
-			r->body_done = true;
-		} else if (r->body_kind != BODY_NONE && !r->body_done) {
-			c->close_after = true;
+		if (r->body_kind != BODY_NONE && !r->body_done) {
+			ssize_t skip = c->h2s ? -1 : whole_unread_body(c);
+
+			if (skip >= 0) {
+				c->in.start += (size_t)skip;
+				r->body_done = true;
+			} else {
+				c->close_after = true;
+			}
 		}
 		http_finalize(c, st);
 		return;
@@ -2269,12 +2296,14 @@ void http_response_done(struct conn *c)
 	 * pipelined request), else the connection ends (lingering): its
 	 * bytes must never be read as the next request. */
 	if (c->req.body_kind != BODY_NONE && !c->req.body_done) {
-		if (body_left_unread(c)) {
+		ssize_t skip = whole_unread_body(c);
+
+		if (skip < 0) {
 			c->close_after = true;
 			close_or_linger(c);
 			return;
 		}
-		c->in.start += (size_t)c->req.content_length;
+		c->in.start += (size_t)skip;
 	}
 	/* Bytes left in c->in (the head was consumed when parsed, a body by
 	 * the proxy) are the next pipelined request. */

@@ -272,6 +272,16 @@ server {
     assert b'400 Bad Request' not in out, out
     paths = [rq.path for rq in b.requests]
     assert '/next' in paths and '/smuggled' not in paths, paths
+    # the same with a chunked body (its size line followed by a space, an
+    # extension and a trailer), to a return and to a static 404
+    chunked = b'%x \r\n%s\r\n0;e=1\r\nX-T: 1\r\n\r\n' % (len(smuggled), smuggled)
+    for target in (b'/r', b'/nofile'):
+        out = exchange(b'POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n%s'
+                       b'GET /p/next2 HTTP/1.1\r\nHost: x\r\n\r\n' % (target, chunked), 2)
+        assert out.count(b'HTTP/1.1 ') == 2 and out.count(b'Connection: keep-alive') == 2, out
+        assert b'400 Bad Request' not in out, out
+    paths = [rq.path for rq in b.requests]
+    assert paths.count('/next2') == 2 and '/smuggled' not in paths, paths
     # a body still on its way: answered, then the connection ends (nginx
     # keeps it and reads the rest to discard it; lbd does not yet)
     if t.is_nginx:
