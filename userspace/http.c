@@ -1667,9 +1667,34 @@ static void send_redirect(struct conn *c, int code, struct lstr loc)
 	http_finalize(c, code);
 }
 
+/* text_not_modified - nginx's not_modified filter on a `return` text with
+ * status 200: it has no validators, so "If-None-Match: *" is a 304, a failed
+ * If-Match or any If-Unmodified-Since a 412. Whether it answered. */
+static bool text_not_modified(struct conn *c, const struct cfg_loc *l)
+{
+	struct cache_cond q;
+	int k;
+
+	cache_cond_of(c->req.hdrs, c->req.h1.nheaders, &q);
+	k = cache_cond_eval(&q, 200, (struct lstr){NULL, 0}, (struct lstr){NULL, 0},
+			    l->cache.ims_mode);
+	if (k == 412) {
+		http_finalize(c, 412);
+	} else if (k == 304) {
+		if (http_head_start(c, 304) || http_head_finish(c, true))
+			conn_close(c);
+		else
+			http_send_body(c);
+	}
+	return k != 0;
+}
+
 static void respond_text(struct conn *c, int code, struct lstr text)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
+
+	if (code == 200 && !c->req.xar_ctype.len && text_not_modified(c, l))
+		return;
 	/* after X-Accel-Redirect the upstream's type stays; else the type of
 	 * $uri's extension, as nginx types a `return` text (so a location
 	 * "= /robots.txt" or "= /x.json" answers with its file's type) */

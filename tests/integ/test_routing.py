@@ -600,3 +600,34 @@ server {
         with p.conn() as c:
             c.send(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n\r\n')
             assert c.is_closed(timeout=5), path
+
+
+def test_return_conditionals_as_nginx(t):
+    """nginx's not_modified filter runs on a `return 200` text too: it has
+    no validators, so `If-None-Match: *` is a 304 (no body, no type), a
+    failed `If-Match` or any `If-Unmodified-Since` is a 412; a tag or a
+    date to compare with changes nothing; other codes are left alone."""
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location = /t { return 200 "text"; }
+    location = /e { return 200; }
+    location = /n { return 404 "nf"; }
+}""")
+    lm = 'Mon, 01 Jan 2001 00:00:00 GMT'
+    for path in ('/t', '/e'):
+        r = p.get(path, headers={'If-None-Match': '*'})
+        assert (r.status, r.body, r.header('Content-Type')) == (304, b'', None), (path, r)
+        for h in ({'If-Match': '"x"'}, {'If-Unmodified-Since': lm}):
+            assert p.get(path, headers=h).status == 412, (path, h)
+        for h in ({'If-None-Match': '"x"'}, {'If-Modified-Since': lm}, {'If-Match': '*'}):
+            assert p.get(path, headers=h).status == 200, (path, h)
+    r = p.get('/n', headers={'If-None-Match': '*', 'If-Match': '"x"'})
+    assert (r.status, r.body) == (404, b'nf'), r
+    # the connection stays usable after a 304
+    with p.conn() as c:
+        c.send(b'GET /t HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\n\r\n'
+               b'GET /t HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert c.read_response().status == 304
+        r = c.read_response()
+        assert (r.status, r.body) == (200, b'text'), r
