@@ -82,4 +82,8 @@ void h2_stream_done(struct conn *c);
  * (conn_close): a response not ended is reset. */
 void h2_stream_closed(struct conn *c);
 
+/* h2_stream_fd - the client socket under stream connection C (for
+ * $tcpinfo_*), or -1 once its session is gone. */
+int h2_stream_fd(const struct conn *c);
+
 #endif

@@ -84,6 +84,7 @@ struct http_req {
 	struct lstr hdr_expect;
 	bool head;	      /* HEAD: no body in the response */
 	bool keepalive;	      /* the client wants keep-alive */
+	bool pipelined;	      /* $pipe: its head was already read behind the last request's */
 	bool expect_continue; /* Expect: 100-continue pending */
 
 	/* body */

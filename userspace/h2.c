@@ -1572,3 +1572,10 @@ void h2_conn_closed(struct conn *c)
 	if (ev_defer(&c->w->loop, h2_free, h))
 		h2_free(h);
 }
+
+int h2_stream_fd(const struct conn *c)
+{
+	const struct h2_stream *st = c->h2s;
+
+	return st && st->h && st->h->c ? st->h->c->io.fd : -1;
+}

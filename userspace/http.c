@@ -2350,6 +2350,7 @@ void http_response_done(struct conn *c)
 	memmove(c->in.data, c->in.data + c->in.start, c->in.end - c->in.start);
 	c->in.end -= c->in.start;
 	c->in.start = 0;
+	c->req.pipelined = true; /* nginx's $pipe: bytes of the next request wait */
 	c->state = CS_READ_HEAD;
 	conn_arm_timer(c, c->lg->default_srv->client_header_timeout);
 	process_request(c);

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,8 @@
 #include "tls.h"
 #include "auth.h"
 #include "tls_client.h"
+#include "tls_vars.h"
+#include "h2.h"
 #include "ratelimit.h"
 #include "var.h"
 
@@ -975,6 +978,8 @@ static int vg_is_args(struct conn *c, struct lstr *out)
 
 static int vg_server_protocol(struct conn *c, struct lstr *out)
 {
+	if (!c->h2s && !c->req.h1.version)
+		return VAR_NOT_FOUND; /* refused before its version was read */
 	if (c->req.version == 10)
 		*out = LSTR("HTTP/1.0");
 	else if (c->req.version == 11)
@@ -1293,6 +1298,91 @@ static int vg_secure_link_expires(struct conn *c, struct lstr *out)
 	return securelink_expires_var(c, out);
 }
 
+static int vg_pipe(struct conn *c, struct lstr *out)
+{
+	*out = c->req.pipelined && !c->h2s ? LSTR("p") : LSTR(".");
+	return VAR_FOUND;
+}
+
+static int vg_http2(struct conn *c, struct lstr *out)
+{
+	*out = !c->h2s ? var_empty : var_ssl(c) ? LSTR("h2") : LSTR("h2c");
+	return VAR_FOUND;
+}
+
+/* $tcpinfo_*: the client socket's TCP_INFO, read for each use as nginx does */
+static int var_tcpinfo(struct conn *c, struct lstr *out, int which)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int fd = c->h2s ? h2_stream_fd(c) : c->io.fd;
+	uint32_t v;
+
+	if (fd < 0 || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return VAR_NOT_FOUND;
+	v = which == 0	 ? ti.tcpi_rtt
+	    : which == 1 ? ti.tcpi_rttvar
+	    : which == 2 ? ti.tcpi_snd_cwnd
+			 : ti.tcpi_rcv_space;
+	return var_u64(c, out, v);
+}
+
+static int vg_tcpinfo_rtt(struct conn *c, struct lstr *out)
+{
+	return var_tcpinfo(c, out, 0);
+}
+
+static int vg_tcpinfo_rttvar(struct conn *c, struct lstr *out)
+{
+	return var_tcpinfo(c, out, 1);
+}
+
+static int vg_tcpinfo_snd_cwnd(struct conn *c, struct lstr *out)
+{
+	return var_tcpinfo(c, out, 2);
+}
+
+static int vg_tcpinfo_rcv_space(struct conn *c, struct lstr *out)
+{
+	return var_tcpinfo(c, out, 3);
+}
+
+/* tls_vars.c's, in the request's pool */
+static int var_tls_more(struct conn *c, enum tls_var which, struct lstr *out)
+{
+	const char *p;
+	int n = tls_var(c->tls, which, &c->pool, &p);
+
+	if (n <= 0)
+		return VAR_NOT_FOUND;
+	*out = (struct lstr){p, (size_t)n};
+	return VAR_FOUND;
+}
+
+#define TLS_MORE(fn, which)                             \
+	static int fn(struct conn *c, struct lstr *out) \
+	{                                               \
+		return var_tls_more(c, which, out);     \
+	}
+TLS_MORE(vg_ssl_session_reused, TLS_V_SESSION_REUSED)
+TLS_MORE(vg_ssl_session_id, TLS_V_SESSION_ID)
+TLS_MORE(vg_ssl_ciphers, TLS_V_CIPHERS)
+TLS_MORE(vg_ssl_curves, TLS_V_CURVES)
+TLS_MORE(vg_ssl_client_raw_cert, TLS_V_CLIENT_RAW_CERT)
+TLS_MORE(vg_ssl_client_cert, TLS_V_CLIENT_CERT)
+TLS_MORE(vg_ssl_client_escaped_cert, TLS_V_CLIENT_ESCAPED_CERT)
+TLS_MORE(vg_ssl_client_v_start, TLS_V_CLIENT_V_START)
+TLS_MORE(vg_ssl_client_v_end, TLS_V_CLIENT_V_END)
+TLS_MORE(vg_ssl_client_v_remain, TLS_V_CLIENT_V_REMAIN)
+
+/* $ssl_early_data: lbd takes no TLS 1.3 early data, so never "1" */
+static int vg_ssl_early_data(struct conn *c, struct lstr *out)
+{
+	(void)c;
+	(void)out;
+	return VAR_NOT_FOUND;
+}
+
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
@@ -1309,6 +1399,7 @@ static const struct var_def var_builtins[] = {
 	{"gzip_ratio", vg_gzip_ratio},
 	{"host", vg_host},
 	{"hostname", vg_hostname},
+	{"http2", vg_http2},
 	{"http_cookie", vg_http_cookie},
 	{"http_x_forwarded_for", vg_http_xff},
 	{"https", vg_https},
@@ -1320,6 +1411,7 @@ static const struct var_def var_builtins[] = {
 	{"msec", vg_msec},
 	{"nginx_version", vg_nginx_version},
 	{"pid", vg_pid},
+	{"pipe", vg_pipe},
 	{"proxy_add_x_forwarded_for", vg_proxy_add_xff},
 	{"proxy_host", vg_proxy_host},
 	{"proxy_port", vg_proxy_port},
@@ -1350,14 +1442,29 @@ static const struct var_def var_builtins[] = {
 	{"server_port", vg_server_port},
 	{"server_protocol", vg_server_protocol},
 	{"ssl_cipher", vg_ssl_cipher},
+	{"ssl_ciphers", vg_ssl_ciphers},
+	{"ssl_client_cert", vg_ssl_client_cert},
+	{"ssl_client_escaped_cert", vg_ssl_client_escaped_cert},
 	{"ssl_client_fingerprint", vg_ssl_client_fingerprint},
 	{"ssl_client_i_dn", vg_ssl_client_i_dn},
+	{"ssl_client_raw_cert", vg_ssl_client_raw_cert},
 	{"ssl_client_s_dn", vg_ssl_client_s_dn},
 	{"ssl_client_serial", vg_ssl_client_serial},
+	{"ssl_client_v_end", vg_ssl_client_v_end},
+	{"ssl_client_v_remain", vg_ssl_client_v_remain},
+	{"ssl_client_v_start", vg_ssl_client_v_start},
 	{"ssl_client_verify", vg_ssl_client_verify},
+	{"ssl_curves", vg_ssl_curves},
+	{"ssl_early_data", vg_ssl_early_data},
 	{"ssl_protocol", vg_ssl_protocol},
 	{"ssl_server_name", vg_ssl_server_name},
+	{"ssl_session_id", vg_ssl_session_id},
+	{"ssl_session_reused", vg_ssl_session_reused},
 	{"status", vg_status},
+	{"tcpinfo_rcv_space", vg_tcpinfo_rcv_space},
+	{"tcpinfo_rtt", vg_tcpinfo_rtt},
+	{"tcpinfo_rttvar", vg_tcpinfo_rttvar},
+	{"tcpinfo_snd_cwnd", vg_tcpinfo_snd_cwnd},
 	{"time_iso8601", vg_time_iso8601},
 	{"time_local", vg_time_local},
 	{"upstream_addr", vg_upstream_addr},

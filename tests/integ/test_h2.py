@@ -682,3 +682,27 @@ def test_h2_header_limits(t):
         wait_for(lambda: 'http2_max_field_size' in p.error_log() and
                  'http2_max_header_size' in p.error_log(), what='log lines')
     _second_client_served(t, p.port)
+
+
+def test_h2_connection_variables(t):
+    """$http2 is "h2" over TLS, "h2c" in cleartext and empty on HTTP/1.1;
+    $pipe is "." on a stream; $tcpinfo_rtt reads the client socket under
+    the stream (a number of microseconds)."""
+    d, c = _certs(t, ('a', 'localhost', 'ec'))
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port} ssl http2;
+    listen 127.0.0.1:{port2} http2;
+    listen 127.0.0.1:{port3};
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    location / { return 200 "[$http2] [$pipe] [$tcpinfo_rtt]"; }
+}""" % (c['a'][0], c['a'][1]))
+    for url, prior, want in (('https://localhost:%d/' % p.port, False, 'h2'),
+                             ('http://127.0.0.1:%d/' % p.subs['port2'], True, 'h2c')):
+        ver, code, head, body = curl_h2(url, ['--resolve', 'localhost:%d:127.0.0.1' % p.port],
+                                        prior=prior)
+        assert (ver, code) == ('2', 200), (url, ver, code)
+        assert re.fullmatch(r'\[%s\] \[\.\] \[\d+\]' % want, body.decode()), body
+    r = curl(['http://127.0.0.1:%d/' % p.subs['port3']])
+    assert re.fullmatch(rb'\[\] \[\.\] \[\d+\]', r.stdout), r.stdout

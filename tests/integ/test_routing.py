@@ -631,3 +631,18 @@ server {
         assert c.read_response().status == 304
         r = c.read_response()
         assert (r.status, r.body) == (200, b'text'), r
+
+
+def test_pipe_variable(t):
+    """$pipe is "p" for a request whose head was already read behind the
+    previous one on the connection, "." otherwise."""
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / { return 200 "$pipe"; }
+}""")
+    with p.conn() as c:
+        c.send(b'GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert [c.read_response().body for _ in range(2)] == [b'.', b'p']
+        c.send(b'GET /3 HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert c.read_response().body == b'.'

@@ -19,8 +19,10 @@ import signal
 import socket
 import ssl
 import subprocess
+import re
+import urllib.parse
 
-from harness import wait_for
+from harness import Conn, wait_for
 from test_tls import _certs, client_ctx, der_of, tls_get, TLSConn
 
 
@@ -530,3 +532,76 @@ server {
     r = p.run('-t', timeout=10)
     assert r.returncode != 0
     assert 'cannot load certificate key "%s"' % enc in r.stderr, r.stderr
+
+
+def test_tls_more_variables(t):
+    """nginx's other TLS variables: $ssl_session_reused ("." then "r"),
+    $ssl_session_id, the client certificate as PEM ($ssl_client_raw_cert),
+    nginx's tab-indented form ($ssl_client_cert), URI-escaped
+    ($ssl_client_escaped_cert, what `proxy_set_header X-SSL-Cert` carries),
+    its validity ($ssl_client_v_start/_end/_remain), what the client
+    offered ($ssl_ciphers, $ssl_curves), $ssl_early_data (none), and
+    $http2 / $pipe on HTTP/1.1; a plaintext request finds them absent."""
+    d, c = _certs(t, ('a', 'a.test', 'ec'))
+    ca = _ca(d, 'ca', 'Test CA')
+    good = _client(d, 'good', '/CN=client one', ca, '0x42')
+    p = t.proxy("""
+log_format v '$ssl_session_reused|$ssl_session_id|$ssl_client_v_start|'
+             '$ssl_client_v_end|$ssl_client_v_remain|$ssl_ciphers|$ssl_curves|'
+             '$ssl_early_data|$http2|$pipe|$ssl_client_escaped_cert';
+server {
+    listen 127.0.0.1:{port} ssl;
+    listen 127.0.0.1:{port2};
+    ssl_certificate %(crt)s;
+    ssl_certificate_key %(key)s;
+    ssl_client_certificate %(ca)s;
+    ssl_verify_client optional;
+    ssl_session_cache shared:S:1m;
+    access_log {prefix}/v.log v;
+    location = /raw { return 200 "$ssl_client_raw_cert"; }
+    location = /tab { return 200 "$ssl_client_cert"; }
+    location = /esc { return 200 "$ssl_client_escaped_cert"; }
+    location / { return 200 "ok"; }
+}""" % {'crt': c['a'][0], 'key': c['a'][1], 'ca': ca[0]})
+    with open(good[0]) as f:
+        pem = f.read()
+    ctx = _with_cert(good)
+    v12 = client_ctx(ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_2)
+    v12.load_cert_chain(good[0], good[1])
+    assert tls_get(p.port, '/raw', ctx=ctx).body.decode() == pem
+    tab = pem[:-1].replace('\n', '\n\t')
+    assert tls_get(p.port, '/tab', ctx=ctx).body.decode() == tab
+    esc = tls_get(p.port, '/esc', ctx=ctx).body.decode()
+    assert esc == urllib.parse.quote(pem, safe='-'), esc
+    # a TLS 1.2 session, then the same session resumed
+    with TLSConn(p.port, ctx=v12, sni='a.test') as c1:
+        assert c1.request('GET', '/one', host='a.test').status == 200
+        sess = c1.sock.session
+    with TLSConn(p.port, ctx=v12, sni='a.test', session=sess) as c2:
+        assert c2.request('GET', '/two', host='a.test').status == 200
+        assert c2.sock.session_reused
+    r = Conn(p.subs['port2'])
+    assert r.request('GET', '/plain').status == 200
+    r.close()
+
+    def lines():
+        try:
+            with open(os.path.join(p.prefix, 'v.log')) as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+    log = wait_for(lambda: len(lines()) >= 6 and lines())
+    first, resumed, plain = (x.split('|') for x in log[3:6])
+    start = subprocess.run(['openssl', 'x509', '-noout', '-startdate', '-enddate', '-in',
+                            good[0]], capture_output=True, text=True, check=True).stdout
+    assert first[0] == '.' and resumed[0] == 'r', log
+    # a full TLS 1.2 handshake that sends a ticket has no id; the resumed one has
+    assert first[1] == '-' and re.fullmatch('[0-9a-f]{64}', resumed[1]), log
+    assert 'notBefore=%s\nnotAfter=%s\n' % (first[2], first[3]) == start, (first, start)
+    assert first[4] in ('29', '30'), first
+    ciphers = first[5].split(':')
+    assert 'ECDHE-ECDSA-AES128-GCM-SHA256' in ciphers, first[5]
+    assert 'X25519' in first[6].split(':'), first[6]
+    assert first[7:10] == ['-', '', '.'], first
+    assert first[10] == esc
+    assert plain == ['-'] * 8 + ['', '.', '-'], plain
