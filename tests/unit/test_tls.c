@@ -27,6 +27,7 @@
 #include "cfg.h"
 #include "lbd.h"
 #include "tls.h"
+#include "tls_vars.h"
 
 #include "cfgtest.h"
 
@@ -626,4 +627,24 @@ Test(tls_conn, plain_http_is_not_a_handshake)
 	cr_expect(!tls_looks_like_handshake('G'));
 	cr_expect(!tls_looks_like_handshake('P'));
 	cr_expect(!tls_looks_like_handshake('\r'));
+}
+
+/* nginx's URI-component escape ($ssl_client_escaped_cert): a PEM's "+",
+ * "/", "=", space and line ends escaped in upper-case hex, "-" and
+ * alphanumerics kept; the counting pass agrees with the writing one. */
+Test(tls_vars, escape_component)
+{
+	static const char *in = "-----BEGIN CERTIFICATE-----\nAb+/9=\n";
+	static const char *want = "-----BEGIN%20CERTIFICATE-----%0AAb%2B%2F9%3D%0A";
+	char out[128];
+	size_t n = tls_escape_component((const unsigned char *)in, strlen(in), NULL);
+
+	cr_assert_eq(n, strlen(want));
+	cr_assert_eq(tls_escape_component((const unsigned char *)in, strlen(in), out), n);
+	out[n] = '\0';
+	cr_expect_str_eq(out, want);
+	/* the rest of nginx's set, and bytes it keeps */
+	n = tls_escape_component((const unsigned char *)"a.b_c~d!*'()\x7f\xc3", 14, out);
+	out[n] = '\0';
+	cr_expect_str_eq(out, "a.b_c~d%21%2A%27%28%29%7F%C3");
 }
