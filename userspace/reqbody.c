@@ -144,8 +144,20 @@ int reqbody_keep_rest(struct conn *c, const char *p, size_t n)
 	return 0;
 }
 
-/* body_store - append decoded body bytes: memory up to
- * client_body_buffer_size, then a temporary file. */
+/* mem_limit - the body bytes R keeps in memory: client_body_buffer_size,
+ * or, as nginx sizes its one buffer, a whole Content-Length body under a
+ * quarter more than that. */
+static size_t mem_limit(const struct http_req *r)
+{
+	size_t cbbs = (size_t)r->loc->client_body_buffer_size;
+
+	if (r->body_kind == BODY_LENGTH && r->content_length < cbbs + cbbs / 4)
+		return (size_t)r->content_length;
+	return cbbs;
+}
+
+/* body_store - append decoded body bytes: memory up to mem_limit, then a
+ * temporary file. */
 static int body_store(struct conn *c, const char *p, size_t n)
 {
 	struct http_req *r = &c->req;
@@ -153,9 +165,9 @@ static int body_store(struct conn *c, const char *p, size_t n)
 
 	if (r->rbody)
 		return rbody_put(r->rbody, p, n);
-	if (r->body_fd < 0 && m->end + n <= (size_t)r->loc->client_body_buffer_size) {
+	if (r->body_fd < 0 && m->end + n <= mem_limit(r)) {
 		if (m->cap < m->end + n) {
-			size_t cap = (size_t)r->loc->client_body_buffer_size;
+			size_t cap = mem_limit(r);
 			char *d = realloc(m->data, cap);
 
 			if (!d)

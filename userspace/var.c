@@ -1383,6 +1383,19 @@ static int vg_ssl_early_data(struct conn *c, struct lstr *out)
 	return VAR_NOT_FOUND;
 }
 
+/* $request_body: a body read whole into memory (as nginx: not one spooled
+ * to a file, streamed upstream or never read) */
+static int vg_request_body(struct conn *c, struct lstr *out)
+{
+	const struct http_req *r = &c->req;
+
+	if (r->body_kind == BODY_NONE || !r->body_done || r->body_fd >= 0 || r->rbody ||
+	    !r->body_mem.data)
+		return VAR_NOT_FOUND;
+	*out = (struct lstr){r->body_mem.data, r->body_mem.end};
+	return VAR_FOUND;
+}
+
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
@@ -1427,6 +1440,7 @@ static const struct var_def var_builtins[] = {
 	{"remote_port", vg_remote_port},
 	{"remote_user", vg_remote_user},
 	{"request", vg_request},
+	{"request_body", vg_request_body},
 	{"request_completion", vg_request_completion},
 	{"request_filename", vg_request_filename},
 	{"request_id", vg_request_id},

@@ -416,3 +416,47 @@ def test_buffer_sizes_config(t):
         p.write_conf(http=CONF % good)
         r = p.run('-t')
         assert r.returncode == 0, (good, r.stderr)
+
+
+def test_request_body_variable(t):
+    """$request_body is the body read whole into memory, as nginx's: in
+    the access log (escaped), in proxy_set_header; absent ("-") without a
+    body, for a `return` that never read it, and for a body spooled to a
+    file; a Content-Length body up to a quarter over
+    client_body_buffer_size stays in memory (nginx sizes its one buffer
+    so), a chunked one is decoded."""
+    import time
+    b = t.backend('b')
+    p = t.proxy("""
+log_format b '$request_uri [$request_body]';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/b.log b;
+    client_body_buffer_size 16k;
+    location /p/ { proxy_pass http://127.0.0.1:{b}/; }
+    location /h/ { proxy_pass http://127.0.0.1:{b}/; proxy_set_header X-Body $request_body; }
+    location /r { return 200 "[$request_body]"; }
+}""", b=b)
+    assert p.req('POST', '/p/a', body=b'a=1&b="x"\n\x01').status == 200
+    assert p.req('POST', '/p/mem', body=b'm' * 20000).status == 200
+    assert p.req('POST', '/p/file', body=b'f' * 30000).status == 200
+    assert p.req('GET', '/p/get').status == 200
+    assert p.req('POST', '/h/x', body=b'hdr').status == 200
+    assert b.last().header('X-Body') == 'hdr'
+    assert p.req('POST', '/r', body=b'ret').body == b'[]'
+    c = p.conn()
+    c.send(b'POST /p/chunked HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n'
+           b'3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n')
+    assert c.read_response().status == 200
+    c.close()
+
+    def log():
+        try:
+            with open(p.prefix + '/b.log') as f:
+                return f.read().splitlines()
+        except OSError:
+            return []
+    lines = wait_for(lambda: len(log()) >= 7 and log())
+    assert lines == ['/p/a [a=1&b=\\x22x\\x22\\x0A\\x01]', '/p/mem [%s]' % ('m' * 20000),
+                     '/p/file [-]', '/p/get [-]', '/h/x [hdr]', '/r [-]',
+                     '/p/chunked [abcde]'], [x[:60] for x in lines]
