@@ -22,7 +22,8 @@
 #include "pool.h"
 #include "ratelimit-t.h"
 
-#define HTTP_MAX_HEADERS  100 /* request headers kept per request (nginx has no fixed cap) */
+#define HTTP_MAX_HEADERS  100 /* request header lines in struct http_req itself */
+#define HTTP_MAX_HEADERS_ALL 1000 /* nginx's cap on a request's header lines (400 past it) */
 #define HTTP_MAX_CAPTURES 10  /* $0..$9 */
 
 struct worker;
@@ -72,6 +73,7 @@ enum http_body_kind {
 struct http_req {
 	/* as parsed */
 	struct h1_request h1;	  /* views into the conn input buffer */
+	struct h1_header *hdrs_big; /* over HTTP_MAX_HEADERS lines: HTTP_MAX_HEADERS_ALL in the pool */
 	size_t header_len;	  /* bytes of the header block */
 	struct lstr method;	  /* method */
 	int version;		  /* 10 or 11 */

@@ -14,6 +14,13 @@
 #include "log.h"
 #include "worker.h"
 
+/* req_hdrs - request R's header lines (r->h1.nheaders of them): the
+ * inline array, or the pool's when there were more. */
+static inline struct h1_header *req_hdrs(const struct http_req *r)
+{
+	return r->h1.headers ? r->h1.headers : (struct h1_header *)r->hdrs;
+}
+
 void http_accept(struct worker *w, int fd, struct listen_group *lg,
 		 const struct sockaddr_storage *peer, socklen_t peerlen);
 

@@ -1102,7 +1102,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	 * when asked for, or when the Accept-Ranges sent differs from the
 	 * stored one (max_ranges 0, proxy_force_ranges) */
 	bool rng = h->status == 200 && (l->max_ranges == 0 || l->proxy_force_ranges ||
-					hdr_of(r->hdrs, r->h1.nheaders, "range").len);
+					hdr_of(req_hdrs(r), r->h1.nheaders, "range").len);
 
 	/* `expires` replaces the stored Expires and Cache-Control */
 	bool exp = l->expires_mode >= 1 && l->expires_mode <= 3;
@@ -1571,7 +1571,7 @@ bool cache_start(struct conn *c, void (*resume)(struct conn *c))
 	cr->cl = cl;
 	cr->l = r->loc;
 	cr->pool = &c->pool;
-	cr->hdrs = r->hdrs;
+	cr->hdrs = req_hdrs(r);
 	cr->nhdrs = r->h1.nheaders;
 	cr->fd = -1;
 	cr->keytext = k;
@@ -1584,7 +1584,7 @@ bool cache_start(struct conn *c, void (*resume)(struct conn *c))
 	 * not stored */
 	cr->head_get = r->head && cl->convert_head;
 	cr->store = !r->head || cr->head_get;
-	cache_cond_of(r->hdrs, r->h1.nheaders, &cr->cond);
+	cache_cond_of(req_hdrs(r), r->h1.nheaders, &cr->cond);
 	cr->has_cond = cr->cond.inm.len || cr->cond.ims.len || cr->cond.im.len || cr->cond.ius.len;
 	if (any_set(c, cl->bypass, cl->nbypass)) {
 		cr->status = CACHE_ST_BYPASS;
@@ -2457,13 +2457,13 @@ static bool bg_start(struct cache_req *cr)
 	memcpy(m + head.len, cr->keytext.p, cr->keytext.len);
 	bg->cr.keytext = (struct lstr){m + head.len, cr->keytext.len};
 	for (size_t i = 0; i < r->h1.nheaders; i++) {
-		char *n = pool_strndup(&bg->pool, r->hdrs[i].name.p, r->hdrs[i].name.len);
-		char *v = pool_strndup(&bg->pool, r->hdrs[i].value.p, r->hdrs[i].value.len);
+		const struct h1_header *h = &req_hdrs(r)[i];
+		char *n = pool_strndup(&bg->pool, h->name.p, h->name.len);
+		char *v = pool_strndup(&bg->pool, h->value.p, h->value.len);
 
 		if (!n || !v)
 			goto fail;
-		hs[i] = (struct h1_header){.name = {n, r->hdrs[i].name.len},
-					   .value = {v, r->hdrs[i].value.len}};
+		hs[i] = (struct h1_header){.name = {n, h->name.len}, .value = {v, h->value.len}};
 	}
 	bg->cr.z = cr->z;
 	bg->cr.cl = cr->cl;

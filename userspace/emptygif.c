@@ -45,7 +45,7 @@ void emptygif_handle(struct conn *c)
 		http_finalize(c, 405);
 		return;
 	}
-	cache_cond_of(r->hdrs, r->h1.nheaders, &q);
+	cache_cond_of(req_hdrs(r), r->h1.nheaders, &q);
 	k = cache_cond_eval(&q, 200, (struct lstr){NULL, 0}, LSTR(EMPTYGIF_LM),
 			    r->loc->cache.ims_mode);
 	if (k == 412) {

@@ -263,7 +263,7 @@ static const struct cfg_loc *loc_of(const struct conn *c)
 static bool req_hdr(const struct conn *c, const char *name, struct lstr *v)
 {
 	for (size_t i = 0; i < c->req.h1.nheaders; i++) {
-		const struct h1_header *h = &c->req.hdrs[i];
+		const struct h1_header *h = &req_hdrs(&c->req)[i];
 
 		if (h1_str_ieq(h->name, name)) {
 			*v = (struct lstr){h->value.p ? h->value.p : "", h->value.len};

@@ -1373,7 +1373,7 @@ static int process_headers(struct conn *c)
 	struct h1_str *cl = NULL, *te = NULL, *host = NULL;
 
 	for (size_t i = 0; i < r->h1.nheaders; i++) {
-		struct h1_header *h = &r->hdrs[i];
+		struct h1_header *h = &req_hdrs(r)[i];
 
 		if (ds->ignore_invalid_headers &&
 		    (h->invalid || h->symbol || (h->underscore && !ds->underscores_in_headers))) {
@@ -1675,7 +1675,7 @@ static bool text_not_modified(struct conn *c, const struct cfg_loc *l)
 	struct cache_cond q;
 	int k;
 
-	cache_cond_of(c->req.hdrs, c->req.h1.nheaders, &q);
+	cache_cond_of(req_hdrs(&c->req), c->req.h1.nheaders, &q);
 	k = cache_cond_eval(&q, 200, (struct lstr){NULL, 0}, (struct lstr){NULL, 0},
 			    l->cache.ims_mode);
 	if (k == 412) {
@@ -2170,7 +2170,6 @@ static bool head_begin(struct conn *c, int n)
 			st = 414;
 			break;
 		case H1_ERR_HEADER_TOO_LARGE:
-		case H1_ERR_TOO_MANY_HEADERS:
 			st = HTTP_STATUS_REQ_HEADER_TOO_LARGE;
 			break;
 		case H1_ERR_VERSION:
@@ -2217,9 +2216,19 @@ static void process_request(struct conn *c)
 	};
 	int n;
 
-	r->h1.headers = r->hdrs;
+	if (r->hdrs_big)
+		lim.max_headers = HTTP_MAX_HEADERS_ALL;
+	r->h1.headers = r->hdrs_big ? r->hdrs_big : r->hdrs;
 	n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim, &r->h1,
-			     HTTP_MAX_HEADERS);
+			     lim.max_headers);
+	if (n == H1_ERR_TOO_MANY_HEADERS && !r->hdrs_big &&
+	    (r->hdrs_big = pool_alloc(&c->pool, HTTP_MAX_HEADERS_ALL * sizeof(*r->hdrs_big)))) {
+		/* more lines than the request holds: nginx takes up to 1000 */
+		lim.max_headers = HTTP_MAX_HEADERS_ALL;
+		r->h1.headers = r->hdrs_big;
+		n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim,
+				     &r->h1, HTTP_MAX_HEADERS_ALL);
+	}
 	if (n == H1_INCOMPLETE || !head_begin(c, n))
 		return;
 	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */

@@ -763,7 +763,7 @@ static int build_request(struct uconn *u)
 	}
 	if (l->proxy_pass_request_headers) {
 		for (size_t i = 0; i < r->h1.nheaders; i++) {
-			const struct h1_header *h = &r->hdrs[i];
+			const struct h1_header *h = &req_hdrs(r)[i];
 
 			if (h->invalid || h->symbol)
 				continue;

@@ -244,7 +244,7 @@ void static_handle(struct conn *c)
 		struct cache_cond q;
 		int k;
 
-		cache_cond_of(r->hdrs, r->h1.nheaders, &q);
+		cache_cond_of(req_hdrs(r), r->h1.nheaders, &q);
 		k = cache_cond_eval(&q, 200, etag_l, lstr_c(lm), l->cache.ims_mode);
 		if (k == 412) {
 			close(fd);

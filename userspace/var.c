@@ -200,8 +200,8 @@ static int var_sec_ms(struct conn *c, struct lstr *out, int64_t sec, int64_t ms)
 
 static const struct h1_header *var_hdrs(const struct conn *c, size_t *n)
 {
-	*n = LBD_MIN(c->req.h1.nheaders, (size_t)HTTP_MAX_HEADERS);
-	return c->req.h1.headers ? c->req.h1.headers : c->req.hdrs;
+	*n = c->req.h1.nheaders;
+	return req_hdrs(&c->req);
 }
 
 /* var_hdr_ok - whether nginx keeps header H (ignore_invalid_headers, on by

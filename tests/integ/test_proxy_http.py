@@ -372,3 +372,24 @@ server {
     assert out.startswith('http/2 204') and 'x-k: 1' in out and 'last-modified:' in out, out
     for h in ('content-type:', 'content-length:'):
         assert h not in out, (h, out)
+
+
+def test_many_request_header_lines(t):
+    """nginx takes up to 1000 request header lines (each goes upstream) and
+    answers 400 past them; lbd keeps 100 in the request and the rest in
+    its pool."""
+    from harness import raw_exchange
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://127.0.0.1:{b}; }
+}""", b=b)
+    for k, want in ((150, 200), (999, 200), (1000, 400)):
+        hs = b''.join(b'X-H%d: v%d\r\n' % (i, i) for i in range(k))
+        oc, rs, c = raw_exchange(p.port, b'GET /h HTTP/1.1\r\nHost: x\r\n' + hs + b'\r\n')
+        c.close()
+        assert oc == want, (k, oc)
+        if want == 200:
+            got = [(n, v) for n, v in b.last().headers if n.startswith('X-H')]
+            assert got == [('X-H%d' % i, 'v%d' % i) for i in range(k)], (k, got[:3], len(got))
