@@ -560,7 +560,8 @@ Test(cfg, ignored_directives_are_accepted)
 				  "http {\ntypes_hash_max_size 2048;\nfastcgi_temp_path /tmp/x;\n"
 				  "server_names_hash_bucket_size 64;\n"
 				  "resolver 127.0.0.1 [::1]:5353 valid=300s ipv6=off;\n"
-				  "resolver_timeout 5s;\n}\n",
+				  "resolver_timeout 5s;\nconnection_pool_size 512;\n"
+				  "request_pool_size 4k;\nuninitialized_variable_warn off;\n}\n",
 				  err, sizeof(err));
 
 	cr_assert_not_null(c, "%s", err);
