@@ -118,6 +118,8 @@ struct h1_response {
 	struct h1_str reason;	   /* reason phrase as received, may be empty */
 	struct h1_header *headers; /* set by the caller: array filled by the parser */
 	size_t nheaders;	   /* headers filled; valid only on success */
+	bool err_in_fields;	   /* on H1_ERR_*: the status line was good, a field line not */
+	size_t err_off;		   /* ... and the offset of its bad byte */
 };
 
 /*

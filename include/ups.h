@@ -101,8 +101,9 @@ struct ups_server *ups_pick(struct ups_group *g, struct bal_ctx *ctx);
 
 /* ups_release_server - the request picked on S is over: active--, then the
  * failure accounting (FAILED: ups_server_fail, else ups_server_success; a
- * success that ends a max_fails rest starts S's slow start). */
-void ups_release_server(struct ups_server *s, bool failed, int64_t now_ms);
+ * success that ends a max_fails rest starts S's slow start). True when
+ * this failure just disabled S for fail_timeout (nginx logs that). */
+bool ups_release_server(struct ups_server *s, bool failed, int64_t now_ms);
 
 /*
  * ups_server_set_weight - change S's weight in force at runtime (lbctl

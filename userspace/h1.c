@@ -303,7 +303,7 @@ static int h1_fields(const struct h1_cur *c, size_t *pi, size_t max_line, size_t
 			if (rc > 0)
 				goto out;
 			if (rc < 0)
-				return rc;
+				goto bad;
 			break;
 		}
 		if (n == cap)
@@ -321,8 +321,10 @@ static int h1_fields(const struct h1_cur *c, size_t *pi, size_t max_line, size_t
 		 * with an empty value (and forwards "Name: "). The name bytes
 		 * passed the same scan as any name, so nothing can hide in it.
 		 */
-		if (i == ls || (s[i] != ':' && s[i] != '\r' && s[i] != '\n'))
-			return H1_ERR_BAD;
+		if (i == ls || (s[i] != ':' && s[i] != '\r' && s[i] != '\n')) {
+			rc = H1_ERR_BAD;
+			goto bad;
+		}
 		h[n].name.p = (const char *)s + ls;
 		h[n].name.len = i - ls;
 		h[n].invalid = !!(acc & H1_C_ODD);
@@ -342,7 +344,7 @@ static int h1_fields(const struct h1_cur *c, size_t *pi, size_t max_line, size_t
 		if (rc > 0)
 			goto out;
 		if (rc < 0)
-			return rc;
+			goto bad;
 		while (ve > vs && (s[ve - 1] == ' ' || s[ve - 1] == '\t'))
 			ve--;
 		h[n].value.p = (const char *)s + vs;
@@ -351,6 +353,9 @@ static int h1_fields(const struct h1_cur *c, size_t *pi, size_t max_line, size_t
 		continue;
 out:
 		return h1_ran_out(c, ls, bound, max_line, H1_ERR_HEADER_TOO_LARGE);
+bad:
+		*pi = i; /* where the line went wrong (h1_response.err_off) */
+		return rc;
 	}
 	*pi = i;
 	*nh = n;
@@ -470,6 +475,8 @@ int h1_parse_response(const char *buf, size_t len, struct h1_response *resp, siz
 	resp->nheaders = 0;
 	resp->status = 0;
 
+	resp->err_off = 0;
+	resp->err_in_fields = false;
 	rc = h1_version(s, &i, c.len, &resp->version);
 	if (rc > 0)
 		goto out;
@@ -507,8 +514,11 @@ int h1_parse_response(const char *buf, size_t len, struct h1_response *resp, siz
 		return rc;
 
 	rc = h1_fields(&c, &i, SIZE_MAX, max_headers, resp->headers, &resp->nheaders);
-	if (rc < 0)
+	if (rc < 0) {
+		resp->err_in_fields = true;
+		resp->err_off = i;
 		return rc;
+	}
 	return (int)i;
 out:
 	return h1_ran_out(&c, 0, c.len, SIZE_MAX, H1_ERR_HEADER_TOO_LARGE);

@@ -1899,7 +1899,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 static void delay_client_closed(struct conn *c)
 {
 	c->req.status = 499;
-	log_emit(c->req.loc->error_log, LOG_INFO, "client prematurely closed connection");
+	http_log(c, NULL, LOG_INFO, "client prematurely closed connection");
 	log_phase(c);
 	conn_close(c);
 }
@@ -2006,7 +2006,7 @@ static void find_config(struct conn *c)
 		struct cfg_loc *l;
 
 		if (r->uri_changes-- <= 0) {
-			log_emit(NULL, LOG_ERR,
+			http_log(c, NULL, LOG_ERR,
 				 "rewrite or internal redirection cycle while processing \"%.*s\"",
 				 (int)r->u.uri.len, r->u.uri.p);
 			http_finalize(c, 500);
@@ -2027,8 +2027,7 @@ static void find_config(struct conn *c)
 		}
 		if (l->client_max_body_size && r->body_kind == BODY_LENGTH &&
 		    r->content_length > (uint64_t)l->client_max_body_size) {
-			log_emit(l->error_log, LOG_ERR,
-				 "client intended to send too large body: %llu bytes",
+			http_log(c, NULL, LOG_ERR, "client intended to send too large body: %llu bytes",
 				 (unsigned long long)r->content_length);
 			c->close_after = true;
 			http_finalize(c, 413);
@@ -2068,7 +2067,7 @@ void http_named_location(struct conn *c, struct lstr name)
 	struct cfg_loc *l = find_named(r->srv, name);
 
 	if (!l) {
-		log_emit(NULL, LOG_ERR, "could not find named location \"%.*s\"", (int)name.len,
+		http_log(c, NULL, LOG_ERR, "could not find named location \"%.*s\"", (int)name.len,
 			 name.p);
 		http_finalize(c, 500);
 		return;

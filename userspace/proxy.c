@@ -961,8 +961,16 @@ static void up_next(struct uconn *u, int why)
 		/* A cached connection the upstream had closed is not the
 		 * server's fault (nginx retries it too). */
 		/* nor are http_403 and http_404 (nginx: never unsuccessful) */
-		ups_release_server(
-			u->srv, !stale_keepalive && why != NU_HTTP_403 && why != NU_HTTP_404, now);
+		if (ups_release_server(u->srv,
+				       !stale_keepalive && why != NU_HTTP_403 && why != NU_HTTP_404,
+				       now))
+			up_log(u, LOG_WARN, "upstream server temporarily disabled while %s",
+			       u->state == US_CONNECTING || u->state == US_HANDSHAKE
+				       ? "connecting to upstream"
+			       : u->state == US_SENDING ? "sending request to upstream"
+			       : u->state == US_READ_HEAD
+				       ? "reading response header from upstream"
+				       : "reading upstream");
 		if (stale_keepalive) {
 			/* let the same server be picked again on a new connection */
 			u->ctx.tried[u->srv->index / 64] &= ~(UINT64_C(1) << (u->srv->index % 64));
@@ -1702,6 +1710,25 @@ oom:
 	conn_close(c);
 }
 
+/* log_bad_head - nginx's line for the response head it refused: a bad
+ * status line, or the field line up to its bad byte. */
+static void log_bad_head(struct uconn *u)
+{
+	const char *h = u->rbuf + u->rstart, *ls;
+	size_t off = u->resp.err_off;
+
+	if (!u->resp.err_in_fields || off >= u->rend - u->rstart) {
+		up_log(u, LOG_ERR,
+		       "upstream sent no valid HTTP/1.0 header while reading response header from upstream");
+		return;
+	}
+	for (ls = h + off; ls > h && ls[-1] != '\n'; ls--)
+		;
+	up_log(u, LOG_ERR,
+	       "upstream sent invalid header: \"%.*s\\x%02x...\" while reading response header from upstream",
+	       (int)LBD_MIN((size_t)(h + off - ls), (size_t)256), ls, (unsigned char)h[off]);
+}
+
 static void up_read_head(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -1750,8 +1777,7 @@ static void up_read_head(struct uconn *u)
 			if (rc == H1_INCOMPLETE)
 				break;
 			if (rc < 0) {
-				up_log(u, LOG_ERR,
-				       "upstream sent invalid header while reading response header from upstream");
+				log_bad_head(u);
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}

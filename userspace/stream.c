@@ -501,14 +501,15 @@ static const char *server_text(struct sess *s, char *buf, size_t cap)
 
 static void sess_err(struct sess *s, enum log_level lvl, const char *what, int err)
 {
-	char c[64], sv[80];
+	char c[64], sv[80], e[96] = "";
 
+	if (err)
+		snprintf(e, sizeof(e), " (%d: %s)", err, strerror(err));
 	log_emit(s->srv->error_log, lvl,
-		 "*%llu %s (%d: %s) while connecting to upstream, client: %s, server: %s, "
+		 "*%llu %s%s while connecting to upstream, client: %s, server: %s, "
 		 "upstream: \"%s\", bytes from/to client:0/0, bytes from/to upstream:0/0",
-		 (unsigned long long)s->number, what, err, strerror(err),
-		 client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)),
-		 s->us ? s->us->name : "-");
+		 (unsigned long long)s->number, what, e, client_text(s, c, sizeof(c)),
+		 server_text(s, sv, sizeof(sv)), s->us ? s->us->name : "-");
 }
 
 static void write_logs(struct sess *s)
@@ -688,7 +689,8 @@ static void connect_failed(struct sess *s, int err, bool timeout)
 	sess_err(s, LOG_ERR, timeout ? "upstream timed out" : "connect() failed", err);
 	close_upstream(s);
 	ev_timer_stop(&s->w->loop, &s->timer);
-	ups_release_server(s->us, true, now);
+	if (ups_release_server(s->us, true, now))
+		sess_err(s, LOG_WARN, "upstream server temporarily disabled", 0);
 	s->us = NULL;
 	if (!srv->next_upstream || (srv->next_tries && s->bctx.tries >= srv->next_tries) ||
 	    (srv->next_timeout && now - s->start_ms >= srv->next_timeout)) {

@@ -247,13 +247,16 @@ struct ups_server *ups_pick(struct ups_group *g, struct bal_ctx *ctx)
 	return s;
 }
 
-void ups_release_server(struct ups_server *s, bool failed, int64_t now_ms)
+bool ups_release_server(struct ups_server *s, bool failed, int64_t now_ms)
 {
+	bool disabled = false;
+
 	if (failed)
-		ups_server_fail(s, now_ms);
+		disabled = ups_server_fail(s, now_ms);
 	else if (ups_server_success(s))
 		ups_server_recovered(s, now_ms);
 	atomic_fetch_sub_explicit(&s->active, 1, memory_order_release);
+	return disabled;
 }
 
 int ups_server_set_weight(struct ups_group *g, struct ups_server *s, int weight)

@@ -97,3 +97,54 @@ server {
         return text if '"GARBAGE" 400' in text else None
     text = wait_for(acc, timeout=5, what='the refused requests in the access log')
     assert '"GET /a b HTTP/1.1" 400' in text, text
+
+
+def test_errlog_upstream_failures_as_nginx(t):
+    """nginx's lines for a server that max_fails just disabled ("upstream
+    server temporarily disabled", warn, for a primary and for a backup),
+    a bad status line, a field line it refuses (shown up to its bad byte),
+    a body over client_max_body_size and a rewrite cycle, each with the
+    request's context."""
+    from harness import raw_upstream
+    d1, d2 = t.dead_port(), t.dead_port()
+    bad = raw_upstream(t, b'HTTP/1.1 abc\r\n\r\n')
+    bh = raw_upstream(t, b'HTTP/1.1 200 OK\r\nBad Header: x\r\nContent-Length: 0\r\n\r\n')
+    nul = raw_upstream(t, b'HTTP/1.1 200 OK\r\nX: a\x00b\r\nContent-Length: 0\r\n\r\n')
+    p = t.proxy("""
+upstream both { server 127.0.0.1:%d; server 127.0.0.1:%d backup; }
+server {
+    listen 127.0.0.1:{port};
+    location /both { proxy_pass http://both; }
+    location /bh { proxy_pass http://127.0.0.1:%d; }
+    location /nul { proxy_pass http://127.0.0.1:%d; }
+    location = /limit { client_max_body_size 1; return 200; }
+    location /loop { rewrite ^ /loop last; }
+}""" % (d1, d2, bh, nul))
+    ctx = r', client: 127\.0\.0\.1, server: , request: "%s HTTP/1\.1", %shost: "localhost"$'
+    assert p.get('/both').status == 502
+    for port in (d1, d2):
+        _line(p, r'\[warn\] \d+#\d+: \*\d+ upstream server temporarily disabled while connecting '
+              r'to upstream' + ctx % ('GET /both', r'upstream: "http://127\.0\.0\.1:%d/both", ' %
+                                      port))
+    assert p.get('/bh').status == 502
+    _line(p, r'\[error\] \d+#\d+: \*\d+ upstream sent invalid header: "Bad\\x20\.\.\." while '
+          r'reading response header from upstream' + ctx % ('GET /bh', 'upstream: "[^"]*", '))
+    assert p.get('/nul').status == 502
+    _line(p, r'upstream sent invalid header: "X: a\\x00\.\.\." while reading response header')
+    assert p.req('POST', '/limit', body=b'xx').status == 413
+    _line(p, r'\[error\] \d+#\d+: \*\d+ client intended to send too large body: 2 bytes' +
+          ctx % ('POST /limit', ''))
+    assert p.get('/loop').status == 500
+    _line(p, r'\[error\] \d+#\d+: \*\d+ rewrite or internal redirection cycle while processing '
+          r'"/loop"' + ctx % ('GET /loop', ''))
+    # a bad status line: nginx passes it on as HTTP/0.9 (lbd answers 502)
+    # after the same log line
+    if not t.is_nginx:
+        p2 = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://127.0.0.1:%d; }
+}""" % bad)
+        assert p2.get('/x').status == 502
+        _line(p2, r'\[error\] \d+#\d+: \*\d+ upstream sent no valid HTTP/1\.0 header while '
+              r'reading response header from upstream')
