@@ -22,9 +22,9 @@
 #include "pool.h"
 #include "ratelimit-t.h"
 
-#define HTTP_MAX_HEADERS  100 /* request header lines in struct http_req itself */
+#define HTTP_MAX_HEADERS     100  /* request header lines in struct http_req itself */
 #define HTTP_MAX_HEADERS_ALL 1000 /* nginx's cap on a request's header lines (400 past it) */
-#define HTTP_MAX_CAPTURES 10  /* $0..$9 */
+#define HTTP_MAX_CAPTURES    10	  /* $0..$9 */
 
 struct worker;
 struct range_set;
@@ -72,12 +72,13 @@ enum http_body_kind {
  * connection's request pool. */
 struct http_req {
 	/* as parsed */
-	struct h1_request h1;	  /* views into the conn input buffer */
-	struct h1_header *hdrs_big; /* over HTTP_MAX_HEADERS lines: HTTP_MAX_HEADERS_ALL in the pool */
-	size_t header_len;	  /* bytes of the header block */
-	struct lstr method;	  /* method */
-	int version;		  /* 10 or 11 */
-	struct lstr host;	  /* Host without port, lowercased (pool) */
+	struct h1_request h1; /* views into the conn input buffer */
+	struct h1_header
+		*hdrs_big;  /* over HTTP_MAX_HEADERS lines: HTTP_MAX_HEADERS_ALL in the pool */
+	size_t header_len;  /* bytes of the header block */
+	struct lstr method; /* method */
+	int version;	    /* 10 or 11 */
+	struct lstr host;   /* Host without port, lowercased (pool) */
 	struct lstr request_line; /* $request */
 	struct http_uri u;	  /* URI state */
 	struct lstr hdr_cookie;	  /* convenience views of common headers */

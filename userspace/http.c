@@ -2027,7 +2027,8 @@ static void find_config(struct conn *c)
 		}
 		if (l->client_max_body_size && r->body_kind == BODY_LENGTH &&
 		    r->content_length > (uint64_t)l->client_max_body_size) {
-			http_log(c, NULL, LOG_ERR, "client intended to send too large body: %llu bytes",
+			http_log(c, NULL, LOG_ERR,
+				 "client intended to send too large body: %llu bytes",
 				 (unsigned long long)r->content_length);
 			c->close_after = true;
 			http_finalize(c, 413);

@@ -967,10 +967,9 @@ static void up_next(struct uconn *u, int why)
 			up_log(u, LOG_WARN, "upstream server temporarily disabled while %s",
 			       u->state == US_CONNECTING || u->state == US_HANDSHAKE
 				       ? "connecting to upstream"
-			       : u->state == US_SENDING ? "sending request to upstream"
-			       : u->state == US_READ_HEAD
-				       ? "reading response header from upstream"
-				       : "reading upstream");
+			       : u->state == US_SENDING	  ? "sending request to upstream"
+			       : u->state == US_READ_HEAD ? "reading response header from upstream"
+							  : "reading upstream");
 		if (stale_keepalive) {
 			/* let the same server be picked again on a new connection */
 			u->ctx.tried[u->srv->index / 64] &= ~(UINT64_C(1) << (u->srv->index % 64));

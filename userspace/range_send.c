@@ -29,7 +29,8 @@ static struct lstr hdr(const struct conn *c, const char *name)
 {
 	for (size_t i = 0; i < c->req.h1.nheaders; i++)
 		if (h1_str_ieq(req_hdrs(&c->req)[i].name, name))
-			return (struct lstr){req_hdrs(&c->req)[i].value.p, req_hdrs(&c->req)[i].value.len};
+			return (struct lstr){req_hdrs(&c->req)[i].value.p,
+					     req_hdrs(&c->req)[i].value.len};
 	return (struct lstr){NULL, 0};
 }
 
