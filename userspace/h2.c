@@ -459,10 +459,11 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
 
 /* struct vhead - the text's limits and where the walk is in it. */
 struct vhead {
-	size_t max_line; /* one field line with its CRLF (bytes) */
-	size_t clen;	 /* bytes of the text the parser may look at */
-	size_t at;	 /* offset of the line being checked */
-	size_t n;	 /* field lines so far */
+	size_t max_line;   /* one field line with its CRLF (bytes) */
+	size_t clen;	   /* bytes of the text the parser may look at */
+	size_t at;	   /* offset of the line being checked */
+	size_t n;	   /* field lines so far */
+	struct pool *pool; /* the request's: lines past HTTP_MAX_HEADERS */
 };
 
 /* vline - the parser's verdict on the line at v->at, LEN bytes with its
@@ -494,9 +495,17 @@ static int vfield(struct vhead *v, struct http_req *r, const char *name, size_t 
 
 	if (v->at >= v->clen)
 		return H1_ERR_HEADER_TOO_LARGE;
-	if (v->n == HTTP_MAX_HEADERS)
+	if (v->n == HTTP_MAX_HEADERS_ALL)
 		return H1_ERR_TOO_MANY_HEADERS;
-	h = &r->hdrs[v->n++];
+	if (v->n == HTTP_MAX_HEADERS && !r->hdrs_big) {
+		/* as the HTTP/1 parser: nginx takes up to 1000 lines */
+		r->hdrs_big = pool_alloc(v->pool, HTTP_MAX_HEADERS_ALL * sizeof(*r->hdrs_big));
+		if (!r->hdrs_big)
+			return H1_ERR_TOO_MANY_HEADERS;
+		memcpy(r->hdrs_big, r->hdrs, sizeof(r->hdrs));
+		r->h1.headers = r->hdrs_big;
+	}
+	h = &r->h1.headers[v->n++];
 	h->name = (struct h1_str){name, nlen};
 	if (ours)
 		h->invalid = h->underscore = h->symbol = 0;
@@ -578,6 +587,7 @@ static int map_request(struct h2_stream *s, struct conn *c, struct lstr *line)
 	v = (struct vhead){
 		.max_line = max_rl,
 		.clen = max_total && total > max_total ? max_total : total,
+		.pool = &c->pool,
 	};
 
 	/* the request line: a method of [A-Z_-] up to 32 bytes; the target

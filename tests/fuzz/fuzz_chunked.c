@@ -95,7 +95,8 @@ static void fz_reference(const uint8_t *s, size_t n, struct fz_out *o)
 			goto out;
 		}
 		line = digits;
-		if (s[i] == ';') {
+		/* ";", or SP/HTAB (nginx), starts the extension */
+		if (s[i] == ';' || s[i] == ' ' || s[i] == '\t') {
 			line++;
 			for (i++; i < n && s[i] != '\r' && s[i] != '\n'; i++) {
 				bool ok = s[i] == '\t' || (s[i] >= ' ' && s[i] != 0x7f);

@@ -233,8 +233,8 @@ def test_h2_map_header_limits(t):
     """The HTTP/1 head limits apply to the request as HTTP/1.1 would carry
     it, within the h2 field and list limits: a request line over
     large_client_header_buffers' size -> 414, one field line or the joined
-    Cookie over it, or more than 100 fields -> 400 "Request Header Or
-    Cookie Too Large"; each answered on its stream, the connection goes
+    Cookie over it -> 400 "Request Header Or Cookie Too Large" (more than
+    100 fields are kept, as HTTP/1.1's, up to 1000); each answered on its stream, the connection goes
     on. One byte less passes."""
     if t.is_nginx:
         t.skip('nginx 1.22 checks h2 fields by its own http2_* sizes')
@@ -264,12 +264,14 @@ def test_h2_map_header_limits(t):
     st, body = _stream(c, 9)
     assert st == 'ok' and b'Request Header Or Cookie Too Large' in body, \
         (st, body[:200])
-    # 101 fields (Host from :authority is one of them)
+    # 101 fields (Host from :authority is one of them): past the 100 a
+    # request holds itself, as HTTP/1.1 takes them (up to 1000; here the
+    # h2 list limit, 4k counted as RFC 9113 counts, comes first)
     _send(c, 11, _block(path='/n', extra=[('x-%d' % i, 'v')
                                           for i in range(100)]))
     st, body = _stream(c, 11)
-    assert st == 'ok' and b'Request Header Or Cookie Too Large' in body, \
-        (st, body[:200])
+    assert st == 'ok' and json.loads(body)['path'] == '/n', (st, body[:200])
+    assert b1.last().header('x-99') == 'v'
     _send(c, 13, _block(path='/n', extra=[('x-%d' % i, 'v')
                                           for i in range(99)]))
     st, body = _stream(c, 13)
@@ -279,8 +281,8 @@ def test_h2_map_header_limits(t):
     assert _stream(c, 15) == ('rst', 1)
     lines = _log_lines(p, 7)
     assert [ln.split('|')[10] for ln in lines] == \
-        ['414', '200', '400', '200', '400', '400', '200'], lines
-    assert b1.count() == 3
+        ['414', '200', '400', '200', '400', '200', '200'], lines
+    assert b1.count() == 4
     # the whole head over the 4 buffers (4 KiB) while the h2 list limit
     # allows it: too large as HTTP/1.1 text
     p2 = _proxy(t, b1, 'large_client_header_buffers 4 1k; '
