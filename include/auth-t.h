@@ -12,6 +12,12 @@
 struct cval;
 struct cfg_loc;
 
+/* struct authreq_set - one `auth_request_set $NAME VALUE` (authreq.c). */
+struct authreq_set {
+	const char *name;   /* variable name without '$' (configuration memory) */
+	struct cval *value; /* evaluated in the subrequest once it is done */
+};
+
 /* satisfy all|any */
 enum auth_satisfy {
 	AUTH_SATISFY_ALL = 0, /* every access check must let the request in */
@@ -40,12 +46,16 @@ enum auth_method {
 
 /* struct auth_loc - the access-phase settings of one level. */
 struct auth_loc {
-	struct cval *realm;	/* auth_basic; NULL unset; "off" (also as a value) = off */
-	struct cval *user_file; /* auth_basic_user_file; NULL unset */
-	int satisfy;		/* enum auth_satisfy, or CFG_UNSET */
-	uint32_t lmt_methods;	/* limit_except: methods listed (AUTH_M_*); 0 = none.
+	struct cval *realm;	      /* auth_basic; NULL unset; "off" (also as a value) = off */
+	struct cval *user_file;	      /* auth_basic_user_file; NULL unset */
+	int satisfy;		      /* enum auth_satisfy, or CFG_UNSET */
+	uint32_t lmt_methods;	      /* limit_except: methods listed (AUTH_M_*); 0 = none.
 				 * Not inherited: the location's own block only */
-	struct cfg_loc *lmt;	/* limit_except's block: applies to the other methods */
+	struct cfg_loc *lmt;	      /* limit_except's block: applies to the other methods */
+	const char *req_uri;	      /* auth_request URI; NULL unset, "" = off (authreq.c) */
+	struct authreq_set *req_sets; /* auth_request_set list, inherited whole as nginx's
+				       * array when a level has none; NULL none */
+	int nreq_sets;		      /* entries in req_sets */
 };
 
 #endif

@@ -26,8 +26,11 @@ struct sockaddr_storage;
 #define AUTH_LINE_MAX 2048
 
 /* auth_access - the access phase of the request on C in location L.
- * Returns 0 to go on, or the status to answer: 403, 401 (then the
- * request's WWW-Authenticate value is set), 500. */
+ * Returns 0 to go on, the status to answer: 403, 401 (then the
+ * request's WWW-Authenticate value is set), 500, or AUTH_AGAIN: an
+ * auth_request subrequest runs and the phase is run again once it is done
+ * (C is in CS_AUTH meanwhile). */
+#define AUTH_AGAIN (-1)
 int auth_access(struct conn *c, const struct cfg_loc *l);
 
 /* auth_access_match - the first of NRULES allow/deny RULES matching PEER

@@ -36,6 +36,7 @@ struct pbuf;
 struct rbody;
 struct h2_conn;
 struct h2_stream;
+struct authreq;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
 struct buf {
@@ -124,6 +125,7 @@ struct http_req {
 	int nset_vars;
 	struct rl_req_state rl;	     /* limit_req / limit_conn (limit.c) */
 	struct rate_req rate;	     /* limit_rate (ratelimit.c) */
+	struct authreq *authreq;     /* auth_request's exchange (authreq.c, pool), or NULL */
 	struct lstr seclink_expires; /* $secure_link_expires, once $secure_link parsed it */
 
 	/* response */
@@ -183,6 +185,7 @@ struct http_req {
  *   WRITE -> LINGER -> CLOSE when the client may still be sending (unread body)
  *   READ_BODY (or whatever state ran the phases) -> DELAY -> back to it when
  *   limit_req holds the request, or CLOSE when the client goes away meanwhile
+ *   READ_BODY (idem) -> AUTH -> back to it when auth_request's subrequest is done
  */
 enum conn_state {
 	CS_READ_HEAD = 0, /* reading the request header */
@@ -196,6 +199,8 @@ enum conn_state {
 	CS_TLS_HANDSHAKE, /* `listen ... ssl`: waiting for or in the TLS handshake */
 	CS_H2,		  /* an HTTP/2 connection: h2.c owns it until it closes */
 	CS_PROXY_PROTO,	  /* `listen ... proxy_protocol`: reading the PROXY header (pproto.c) */
+	CS_AUTH,	  /* the access phase waits on an auth_request subrequest
+			   * (authreq.c); back to the state it left when it is done */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */
@@ -238,6 +243,11 @@ struct conn {
 	 * own (io.fd -1, not on the worker's list), client I/O through h2.c,
 	 * tls borrowed from the client connection for $scheme and $ssl_*. */
 	struct h2_stream *h2s;
+	/* An auth_request subrequest (authreq.c): no socket either, not on
+	 * the worker's list, its response discarded, the main request's
+	 * connection here (it outlives the subrequest: closing it aborts the
+	 * subrequest first). NULL for any other connection. */
+	struct conn *sr_parent;
 	struct conn *next, *prev; /* worker's connection list */
 };
 

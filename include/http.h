@@ -98,6 +98,14 @@ void conn_close(struct conn *c);
  * connection P (see h2.h), ready to read its request head. NULL when out
  * of memory. The event loop owns it as any connection: conn_close(). */
 struct conn *http_stream_new(struct conn *p, struct h2_stream *s);
+/* http_sub_new - a subrequest's connection for the request on P (authreq.h):
+ * no socket, its answer discarded, P's addresses and configuration; the
+ * caller fills its request and runs it with http_internal_redirect(). NULL
+ * when out of memory. */
+struct conn *http_sub_new(struct conn *p);
+/* http_set_var - `set $NAME VAL` on C's request (NAME: NUL-terminated,
+ * lives as long as the configuration). 0 or -ENOMEM. */
+int http_set_var(struct conn *c, const char *name, struct lstr val);
 
 /* http_stream_request - the request of an HTTP/2 stream's connection C,
  * mapped by h2.c straight into c->req.h1 (method, target, version 11,

@@ -27,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "auth.h"
+#include "authreq.h"
 #include "cfg.h"
 #include "http.h"
 #include "pool.h"
@@ -483,24 +484,37 @@ int auth_access(struct conn *c, const struct cfg_loc *l)
 {
 	const struct cfg_loc *al = l;
 	int (*const checks[])(struct conn *, const struct cfg_loc *) = {access_rules, auth_basic};
+	size_t n = sizeof(checks) / sizeof(checks[0]), i = 0;
 	int code = 0;
 
+	/* nginx skips the access phase of subrequests */
+	if (unlikely(c->sr_parent))
+		return 0;
 	/* limit_except: its block's settings for the methods it does not list */
 	if (l->auth.lmt &&
 	    !(auth_method_bit(c->req.method.p, c->req.method.len) & l->auth.lmt_methods))
 		al = l->auth.lmt;
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		int rc = checks[i](c, al);
+	/* back from auth_request's subrequest: on from its step (authreq.c) */
+	if (unlikely(c->req.authreq) && authreq_resuming(c, al, &code))
+		i = n;
+	for (; i <= n; i++) {
+		/* auth_request comes last, as nginx's module order runs it */
+		int rc = i < n ? checks[i](c, al) : authreq_check(c, al, code);
 
 		if (rc == AC_DECLINED)
 			continue;
+		if (i == n && rc == AUTHREQ_AGAIN)
+			return AUTH_AGAIN;
 		if (al->auth.satisfy == AUTH_SATISFY_ALL) {
 			if (rc != AC_OK)
 				return rc;
 			continue;
 		}
-		if (rc == AC_OK)
+		if (rc == AC_OK) {
+			/* nginx drops a challenge an earlier check set */
+			c->req.resp_www_auth = (struct lstr){NULL, 0};
 			return 0;
+		}
 		if (rc == 401 || rc == 403) {
 			if (code != 401)
 				code = rc;

@@ -1611,6 +1611,8 @@ static const struct dir dirs[] = {
 	{"auth_basic", C_HSL | C_LMT, 1, 1, false, cfg_set_auth_basic, B_NONE, 0},
 	{"auth_basic_user_file", C_HSL | C_LMT, 1, 1, false, cfg_set_auth_user_file, B_NONE, 0},
 	{"satisfy", C_HSL, 1, 1, false, cfg_set_satisfy, B_NONE, 0},
+	{"auth_request", C_HSL, 1, 1, false, cfg_set_auth_request, B_NONE, 0},
+	{"auth_request_set", C_HSL, 2, 2, false, cfg_set_auth_request_set, B_NONE, 0},
 	{"limit_except", C_LOC, 1, ARGS_ANY, true, cfg_set_limit_except, B_NONE, 0},
 	{"access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
 	{"log_format", C_HTTP, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
@@ -2287,6 +2289,8 @@ static bool name_is_set_var(const struct cfg_loc *l, const char *name, size_t le
 		(const struct cfg_loc *const *)l->regex, (const struct cfg_loc *const *)l->named};
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
+	if (cfg_authreq_declares(&l->auth, name, len))
+		return true;
 	for (int i = 0; i < l->nrewrites; i++)
 		if (l->rewrites[i].kind == RW_SET && strlen(l->rewrites[i].repl.raw) == len &&
 		    memcmp(l->rewrites[i].repl.raw, name, len) == 0)

@@ -32,6 +32,12 @@ void cfg_auth_merge(struct auth_loc *a, const struct auth_loc *p)
 		a->user_file = p->user_file;
 	if (a->satisfy == CFG_UNSET)
 		a->satisfy = p ? p->satisfy : AUTH_SATISFY_ALL;
+	if (!a->req_uri && p)
+		a->req_uri = p->req_uri; /* auth_request (cfg_authreq.c) */
+	if (!a->nreq_sets && p) {
+		a->req_sets = p->req_sets;
+		a->nreq_sets = p->nreq_sets;
+	}
 }
 
 int cfg_set_auth_basic(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)

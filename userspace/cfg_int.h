@@ -259,6 +259,12 @@ int cfg_set_satisfy(struct build *b, struct cfg_node *n, struct scope *s, const 
 int cfg_set_limit_except(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_auth_init(struct auth_loc *a);
 void cfg_auth_merge(struct auth_loc *a, const struct auth_loc *p);
+/* cfg_authreq.c: auth_request, auth_request_set; cfg_authreq_declares -
+ * whether A's auth_request_set list sets variable NAME (LEN bytes) */
+int cfg_set_auth_request(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_auth_request_set(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+bool cfg_authreq_declares(const struct auth_loc *a, const char *name, size_t len);
 
 /* cfg_rate.c: limit_rate, limit_rate_after */
 int cfg_set_limit_rate(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

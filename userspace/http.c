@@ -28,6 +28,7 @@
 
 #include "alog.h"
 #include "auth.h"
+#include "authreq.h"
 #include "autoindex.h"
 #include "cache.h"
 #include "ban.h"
@@ -435,8 +436,9 @@ int http_head_finish(struct conn *c, bool add_headers)
 	for (int i = 0; i < c->req.nxar_hdrs && !rc; i++)
 		rc = http_head_add(c, c->req.xar_hdrs[2 * i].p, c->req.xar_hdrs[2 * i].len,
 				   c->req.xar_hdrs[2 * i + 1].p, c->req.xar_hdrs[2 * i + 1].len);
-	/* auth_basic's challenge, also on an error_page answering the 401 */
-	if (!rc && c->req.status == 401 && c->req.resp_www_auth.len)
+	/* auth_basic's or auth_request's challenge: in nginx's headers_out
+	 * from then on, so also on what an error_page for the 401 answers */
+	if (!rc && c->req.resp_www_auth.len)
 		rc = http_head_add(c, "WWW-Authenticate", 16, c->req.resp_www_auth.p,
 				   c->req.resp_www_auth.len);
 	if (add_headers && !rc &&
@@ -458,7 +460,7 @@ int http_head_finish(struct conn *c, bool add_headers)
 		}
 	}
 	rc = rc ? rc : http_out_append(c, "\r\n", 2);
-	if (!rc && var_wants_sent_head) {
+	if (!rc && (var_wants_sent_head || unlikely(c->sr_parent))) {
 		/* $sent_http_*: the head outlives the buffer it is sent from */
 		size_t n = c->out.end - c->out.start;
 		char *h = pool_alloc(&c->pool, n);
@@ -505,6 +507,13 @@ static ssize_t writev_raw(struct conn *c, struct iovec *iov, int n)
 {
 	ssize_t w;
 
+	if (unlikely(c->sr_parent)) {
+		/* a subrequest's answer goes nowhere (authreq.h) */
+		w = 0;
+		for (int i = 0; i < n; i++)
+			w += (ssize_t)iov[i].iov_len;
+		return w;
+	}
 	do {
 		if (unlikely(c->h2s))
 			w = h2_writev(c, iov, n);
@@ -539,6 +548,10 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 
 static ssize_t sendfile_raw(struct conn *c, int fd, off_t *off, size_t n)
 {
+	if (unlikely(c->sr_parent)) {
+		*off += (off_t)n; /* a subrequest's answer goes nowhere */
+		return (ssize_t)n;
+	}
 	return unlikely(c->h2s)	  ? h2_sendfile(c, fd, off, n)
 	       : unlikely(c->tls) ? tls_sendfile(c->tls, fd, off, n)
 				  : sendfile(c->io.fd, fd, off, n);
@@ -693,6 +706,8 @@ static void conn_stat(struct conn *c, int st)
  * the counters, and fail2ban (which may ban the client). */
 static void log_phase(struct conn *c)
 {
+	if (unlikely(c->sr_parent))
+		return; /* nginx's log_subrequest off */
 	alog_write(c);
 	stats_request_done(c);
 	f2b_request_done(c);
@@ -711,8 +726,8 @@ static void conn_free(void *arg)
 {
 	struct conn *c = arg;
 
-	if (c->h2s && nstream_cache < HTTP_STREAM_CACHE && c->in.cap <= HTTP_IN_INITIAL &&
-	    c->out.cap <= 4 * HTTP_IN_INITIAL) {
+	if ((c->h2s || c->sr_parent) && nstream_cache < HTTP_STREAM_CACHE &&
+	    c->in.cap <= HTTP_IN_INITIAL && c->out.cap <= 4 * HTTP_IN_INITIAL) {
 		if (c->cfg)
 			cfg_unref(c->cfg);
 		pool_reset(&c->pool);
@@ -726,7 +741,7 @@ static void conn_free(void *arg)
 	pool_destroy(&c->pool);
 	if (c->cfg)
 		cfg_unref(c->cfg);
-	if (!c->h2s)
+	if (!c->h2s && !c->sr_parent)
 		free(c->pp);
 	free(c);
 }
@@ -735,6 +750,8 @@ static void req_cleanup(struct conn *c)
 {
 	struct http_req *r = &c->req;
 
+	if (unlikely(r->authreq))
+		authreq_abort(c);
 	if (r->up)
 		proxy_abort(c);
 	cache_req_cleanup(c);
@@ -764,6 +781,16 @@ void conn_close(struct conn *c)
 		return;
 	c->dead = true;
 	c->state = CS_CLOSING;
+	if (unlikely(c->sr_parent)) {
+		/* an auth_request subrequest: its outcome to the main request */
+		authreq_sub_closed(c);
+		req_cleanup(c);
+		ev_timer_stop(&w->loop, &c->timer);
+		c->tls = NULL; /* borrowed */
+		if (ev_defer(&w->loop, conn_free, c))
+			conn_free(c);
+		return;
+	}
 	conn_stat(c, STATS_WAITING);
 	if (unlikely(c->h2s)) {
 		/* an HTTP/2 stream: no socket, not on the worker's list */
@@ -837,6 +864,11 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 		/* limit_req's delay is over: on to the access phase */
 		c->state = (enum conn_state)c->req.rl.saved_state;
 		run_access(c);
+		break;
+	case CS_AUTH:
+		/* auth_request's subrequest is done: the access phase again */
+		if (authreq_resume(c))
+			run_access(c);
 		break;
 	default:
 		conn_close(c);
@@ -972,6 +1004,7 @@ void http_conn_run(struct conn *c)
 	case CS_H2:
 		h2_conn_run(c);
 		break;
+	case CS_AUTH: /* waits for the subrequest; the client's bytes stay queued */
 	case CS_CLOSING:
 		break;
 	}
@@ -1099,7 +1132,10 @@ void http_worker_free(void)
 	h2_worker_free();
 }
 
-struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
+/* conn_borrow - a request connection without a socket for a request of
+ * P's client (an HTTP/2 stream's, a subrequest's): from the thread's
+ * cache or new, with P's addresses and configuration. */
+static struct conn *conn_borrow(struct conn *p)
 {
 	struct conn *c = stream_cache;
 
@@ -1140,13 +1176,35 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
 	c->local = p->local;
 	c->locallen = p->locallen;
 	c->number = p->number;
-	c->requests = ++p->requests;
 	c->file_fd = -1;
 	c->req.body_fd = -1;
 	c->state = CS_READ_HEAD;
 	c->tls = p->tls;
-	c->h2s = s;
 	c->writable = true;
+	return c;
+}
+
+struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
+{
+	struct conn *c = conn_borrow(p);
+
+	if (c) {
+		c->requests = ++p->requests;
+		c->h2s = s;
+	}
+	return c;
+}
+
+struct conn *http_sub_new(struct conn *p)
+{
+	struct conn *c = conn_borrow(p);
+
+	if (c) {
+		c->requests = p->requests;
+		c->sr_parent = p;
+		c->req.uri_changes = HTTP_MAX_URI_CHANGES + 1;
+		c->state = CS_READ_BODY; /* its head is the main request's */
+	}
 	return c;
 }
 
@@ -1723,7 +1781,7 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 	http_send_body(c);
 }
 
-static int set_var(struct conn *c, const char *name, struct lstr val)
+int http_set_var(struct conn *c, const char *name, struct lstr val)
 {
 	struct http_req *r = &c->req;
 	size_t nl = strlen(name);
@@ -1793,7 +1851,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 		case RW_BREAK:
 			return RWR_BREAK;
 		case RW_SET:
-			if (cval_eval(&rw->repl, c, &v) || set_var(c, rw->repl.raw, v)) {
+			if (cval_eval(&rw->repl, c, &v) || http_set_var(c, rw->repl.raw, v)) {
 				http_finalize(c, 500);
 				return RWR_DONE;
 			}
@@ -1936,6 +1994,8 @@ static void run_access(struct conn *c)
 
 	int st = auth_access(c, l); /* allow/deny, auth_basic, satisfy (auth.c) */
 
+	if (st == AUTH_AGAIN)
+		return; /* auth_request's subrequest runs (authreq.c) */
 	if (st) {
 		/* nginx discards the body and keeps the connection: done here for
 		 * a body already read in whole; any other closes after the answer */
@@ -2310,6 +2370,11 @@ void http_response_done(struct conn *c)
 {
 	if (c->dead)
 		return;
+	if (unlikely(c->sr_parent)) {
+		c->req.completed = true;
+		conn_close(c); /* hands the outcome over (authreq.c) */
+		return;
+	}
 	if (!c->req.loc && c->req.srv)
 		c->req.loc = &c->req.srv->loc;
 	c->req.completed = true;
@@ -2491,6 +2556,12 @@ void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t 
 	if (r->request_line.len && k < len) {
 		n = snprintf(buf + k, len - k, ", request: \"%.*s\"", (int)r->request_line.len,
 			     r->request_line.p);
+		if (n > 0)
+			k = LBD_MIN(k + (size_t)n, len - 1);
+	}
+	if (unlikely(c->sr_parent) && k < len) {
+		n = snprintf(buf + k, len - k, ", subrequest: \"%.*s\"", (int)r->u.uri.len,
+			     r->u.uri.p);
 		if (n > 0)
 			k = LBD_MIN(k + (size_t)n, len - 1);
 	}

@@ -722,6 +722,8 @@ static int build_request(struct uconn *u)
 	bool conn_set = false, host_set = false;
 	struct lstr v, iv, m = r->method, body = {NULL, 0};
 
+	if (unlikely(c->sr_parent)) /* a subrequest asks with GET, as nginx's */
+		m = (struct lstr){"GET", 3};
 	if (cache_head_as_get(c)) /* proxy_cache_convert_head */
 		m = (struct lstr){"GET", 3};
 	else if (l->proxy_method && cval_eval(l->proxy_method, c, &m) < 0)
