@@ -69,9 +69,9 @@ static int sub_init(struct conn *sc, struct conn *p)
 	const struct http_req *pr = &p->req;
 	int n = pr->nset_vars;
 
+	/* the main request's header views, shared: it outlives the
+	 * subrequest, and may hold more lines than r->hdrs (hdrs_big) */
 	r->h1 = pr->h1;
-	memcpy(r->hdrs, pr->h1.headers, pr->h1.nheaders * sizeof(r->hdrs[0]));
-	r->h1.headers = r->hdrs;
 	r->method = pr->method;
 	r->version = pr->version;
 	r->host = pr->host;
