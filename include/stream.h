@@ -6,8 +6,10 @@
  * server with the HTTP balancers (ups.c, bal_*.c), connects with a
  * timeout and proxy_next_upstream, sends a PROXY protocol v1 header if
  * asked, and hands both sockets to a tunnel (tunnel.c: splice(2), or
- * sockmap with `kernel_splice on`). When the session ends it writes the
- * stream access log line.
+ * sockmap with `kernel_splice on`). With `listen ... ssl` it terminates
+ * TLS first, with `proxy_ssl on` it speaks TLS to the upstream
+ * (stream_ssl.c); a TLS leg is relayed through lbd's buffers. When the
+ * session ends it writes the stream access log line.
  *
  * Types of the configuration (built by cfg_stream.c) and the worker
  * entry points (stream.c).
@@ -21,6 +23,8 @@
 
 #include "cfg-t.h"
 #include "realip-t.h"
+#include "tls-t.h"
+#include "upssl-t.h"
 
 #define PREREAD_BUFFER_MAX 65536 /* largest preread_buffer_size: a worker relay buffer */
 #define STREAM_RETURN_MAX  65536 /* longest `return` value sent (a worker relay buffer) */
@@ -65,6 +69,11 @@ enum svar {
 	SV_REALIP_REMOTE_ADDR, /* the TCP peer, when set_real_ip_from took a PROXY header's */
 	SV_REALIP_REMOTE_PORT,
 	SV_LIMIT_CONN_STATUS, /* PASSED, REJECTED, REJECTED_DRY_RUN; not found before */
+	SV_SSL_PROTOCOL,      /* these four: `listen ... ssl` (stream_ssl.c), "" otherwise */
+	SV_SSL_CIPHER,
+	SV_SSL_SERVER_NAME,
+	SV_SSL_SESSION_REUSED,
+	SV_SSL_ALPN_PROTOCOL,
 	SV_COUNT,
 };
 
@@ -178,6 +187,16 @@ struct stream_srv {
 	int nlconn;
 	int lconn_log_level; /* limit_conn_log_level (enum log_level; error) */
 	int lconn_dry_run;   /* limit_conn_dry_run on|off (off) */
+	/* TLS from the client (ngx_stream_ssl_module; stream_ssl.c, cfg_stream_ssl.c) */
+	struct tls_conf tls; /* ssl_* of this level, merged from stream{} */
+	int64_t hs_timeout;  /* ssl_handshake_timeout, ms (60s) */
+	bool ssl;	     /* a listen of this server says `ssl`: tls.ctx is built */
+	unsigned char *alpn; /* ssl_alpn, wire format (NULL: ALPN not answered) */
+	size_t alpn_len;     /* its bytes */
+	/* TLS to the upstream (the stream proxy's proxy_ssl*) */
+	int proxy_ssl;		     /* proxy_ssl on|off (off) */
+	struct upssl_conf upssl;     /* proxy_ssl_* but the name; upssl.ctx built when on */
+	struct stream_val *ssl_name; /* proxy_ssl_name (NULL: the proxy_pass host) */
 };
 
 /* struct cfg_stream - the stream {} block. */

@@ -72,6 +72,19 @@ enum tls_hs upssl_handshake(struct tls_conn *t, struct conn *c, const struct cfg
  * that would tell the idle connection's close, so this looks once. */
 bool upssl_idle_ok(struct tls_conn *t, int fd);
 
+/* upssl_client_new - a client TLS session on connected socket FD with
+ * context CTX (an SSL_CTX * set up by upssl_ctx_setup), for any proxy
+ * (the stream one too): SNI NAME (NULL, empty or an address: none), and
+ * SRV's kept session resumed, new ones kept there (SRV NULL: no reuse).
+ * NULL when out of memory; the caller owns the result. */
+struct tls_conn *upssl_client_new(void *ctx, int fd, const char *sni, struct ups_server *srv);
+
+/* upssl_client_handshake - as upssl_handshake, with CHECK (verify on)
+ * checking the chain and then the certificate against NAME (NULL: no
+ * name could be made, a mismatch). */
+enum tls_hs upssl_client_handshake(struct tls_conn *t, bool check, const char *name, char *err,
+				   size_t errlen);
+
 /* upssl_ctx_setup - the session hooks of a new client context CTX
  * (SSL_CTX *): new sessions are kept per upstream server. */
 void upssl_ctx_setup(void *ctx);

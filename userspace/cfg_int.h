@@ -134,10 +134,29 @@ static inline struct cfg_loc *cfg_if_body(const struct cfg_loc *l, int i, bool l
 	return r->cond->body;
 }
 
+/* cfg_stream_ssl.c: TLS in stream {} (listen ... ssl, ssl_*, proxy_ssl*) */
+struct stream_srv;
+struct cfg_stream;
+struct stream_val;
+void cfg_stream_ssl_init(struct stream_srv *srv);
+int cfg_stream_set_alpn(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_stream_set_proxy_ssl(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+/* cfg_stream_ssl_finish - merge every server's TLS settings and build the
+ * contexts (servers with `listen ... ssl`, `proxy_ssl on`). 0 or -1. */
+int cfg_stream_ssl_finish(struct build *b, struct cfg_stream *st);
+void cfg_stream_ssl_release(struct cfg_stream *st);
+/* cfg_stream_compile - TEXT with stream variables into OUT (cfg_stream.c). */
+int cfg_stream_compile(struct build *b, struct cfg_node *n, struct cfg_stream *st, const char *text,
+		       struct stream_val *out);
+
 /* cfg_upssl.c: proxy_ssl_* (HTTPS upstreams) */
 int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_upssl_init(struct upssl_conf *u);
 void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p);
+/* cfg_upssl_set - one proxy_ssl_* directive N (not the on|off flags) into
+ * U, with nginx's checks; proxy_ssl_name compiles http variables. */
+int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u);
 /* cfg_upssl_check - a merged location proxying to https://: nginx's checks
  * (reported at WHERE) and its client context. 0 or -1. */
 int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *where);
@@ -377,6 +396,10 @@ struct tls_conf *cfg_tls_base(struct scope *s);
  * cfg_tls_release drops them (safe on a half-built http). */
 int cfg_tls_finish(struct build *b, struct cfg_http *h);
 void cfg_tls_release(struct cfg_http *h);
+/* cfg_tls_merge_build - merge T from PARENT (NULL: the top level, merged
+ * with the defaults and not built) and build its context when it has a
+ * certificate (stream servers: cfg_stream_ssl.c). 0 or -1 (b->err). */
+int cfg_tls_merge_build(struct build *b, struct tls_conf *t, const struct tls_conf *parent);
 
 /* cfg_stream.c: the stream {} module's directives (a second table) */
 extern const struct dir cfg_stream_dirs[];

@@ -63,6 +63,11 @@ static const char *const svar_names[SV_COUNT] = {
 	[SV_REALIP_REMOTE_ADDR] = "realip_remote_addr",
 	[SV_REALIP_REMOTE_PORT] = "realip_remote_port",
 	[SV_LIMIT_CONN_STATUS] = "limit_conn_status",
+	[SV_SSL_PROTOCOL] = "ssl_protocol",
+	[SV_SSL_CIPHER] = "ssl_cipher",
+	[SV_SSL_SERVER_NAME] = "ssl_server_name",
+	[SV_SSL_SESSION_REUSED] = "ssl_session_reused",
+	[SV_SSL_ALPN_PROTOCOL] = "ssl_alpn_protocol",
 };
 
 static void ssrv_unset(struct stream_srv *s)
@@ -82,6 +87,7 @@ static void ssrv_unset(struct stream_srv *s)
 	s->kernel_splice = CFG_UNSET;
 	s->lconn_log_level = CFG_UNSET;
 	s->lconn_dry_run = CFG_UNSET;
+	cfg_stream_ssl_init(s);
 }
 
 /* find_setvar - the index of `set` variable NAME in ST, or -1. */
@@ -161,6 +167,12 @@ static int sval_compile(struct build *b, struct cfg_node *n, struct cfg_stream *
 	out->parts = pa;
 	out->nparts = np;
 	return 0;
+}
+
+int cfg_stream_compile(struct build *b, struct cfg_node *n, struct cfg_stream *st, const char *text,
+		       struct stream_val *out)
+{
+	return sval_compile(b, n, st, text, out);
 }
 
 static bool sval_literal(const struct stream_val *v)
@@ -337,7 +349,9 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 			l->ipv6only = 0;
 		} else if (strcmp(a, "proxy_protocol") == 0) {
 			l->proxy_protocol = true; /* PROXY header first (pproto.c) */
-		} else if (strcmp(a, "ssl") == 0 || strcmp(a, "udp") == 0) {
+		} else if (strcmp(a, "ssl") == 0) {
+			l->ssl = true; /* TLS terminated here (stream_ssl.c) */
+		} else if (strcmp(a, "udp") == 0) {
 			return cfg_fail(b, n,
 					"the \"%s\" parameter of a stream \"listen\" is not "
 					"supported by this lbd build yet",
@@ -856,8 +870,9 @@ static int set_real_ip_from(struct build *b, struct cfg_node *n, struct scope *s
 	return cfg_realip_from(b, n, &s->ssrv->realip);
 }
 
-#define SS(f) B_SSRV, offsetof(struct stream_srv, f)
-#define C_SS  (C_STREAM | C_SSRV)
+#define SS(f)	B_SSRV, offsetof(struct stream_srv, f)
+#define C_SS	(C_STREAM | C_SSRV)
+#define STLS(f) B_TLS, offsetof(struct tls_conf, f)
 
 const struct dir cfg_stream_dirs[] = {
 	{"stream", C_MAIN, 0, 0, true, set_stream, B_NONE, 0},
@@ -894,6 +909,40 @@ const struct dir cfg_stream_dirs[] = {
 	{"kernel_splice", C_SS, 1, 1, false, set_flag, SS(kernel_splice)},
 	{"tcp_nodelay", C_SS, 1, 1, false, set_noop, B_NONE, 0},
 	{"proxy_buffer_size", C_SS, 1, 1, false, set_noop, B_NONE, 0},
+	/* TLS (cfg_stream_ssl.c; the ssl_* setters are http's, cfg_tls.c) */
+	{"ssl_certificate", C_SS, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
+	{"ssl_certificate_key", C_SS, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
+	{"ssl_protocols", C_SS, 1, ARGS_ANY, false, cfg_set_tls_protocols, B_NONE, 0},
+	{"ssl_ciphers", C_SS, 1, 1, false, cfg_set_tls_str, B_NONE, 0},
+	{"ssl_ecdh_curve", C_SS, 1, 1, false, cfg_set_tls_str, B_NONE, 0},
+	{"ssl_prefer_server_ciphers", C_SS, 1, 1, false, cfg_set_tls_flag,
+	 STLS(prefer_server_ciphers)},
+	{"ssl_session_cache", C_SS, 1, 2, false, cfg_set_tls_cache, B_NONE, 0},
+	{"ssl_session_timeout", C_SS, 1, 1, false, cfg_set_tls_timeout, B_NONE, 0},
+	{"ssl_session_tickets", C_SS, 1, 1, false, cfg_set_tls_flag, STLS(session_tickets)},
+	{"ssl_session_ticket_key", C_SS, 1, 1, false, cfg_set_tls_ticket_key, B_NONE, 0},
+	{"ssl_dhparam", C_SS, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_password_file", C_SS, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_trusted_certificate", C_SS, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_client_certificate", C_SS, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_crl", C_SS, 1, 1, false, cfg_set_tls_path, B_NONE, 0},
+	{"ssl_verify_client", C_SS, 1, 1, false, cfg_set_tls_verify, B_NONE, 0},
+	{"ssl_verify_depth", C_SS, 1, 1, false, cfg_set_tls_depth, B_NONE, 0},
+	{"ssl_alpn", C_SS, 1, ARGS_ANY, false, cfg_stream_set_alpn, B_NONE, 0},
+	{"ssl_handshake_timeout", C_SS, 1, 1, false, set_msec, SS(hs_timeout)},
+	{"proxy_ssl", C_SS, 1, 1, false, set_flag, SS(proxy_ssl)},
+	{"proxy_ssl_server_name", C_SS, 1, 1, false, set_flag, SS(upssl.server_name)},
+	{"proxy_ssl_verify", C_SS, 1, 1, false, set_flag, SS(upssl.verify)},
+	{"proxy_ssl_session_reuse", C_SS, 1, 1, false, set_flag, SS(upssl.session_reuse)},
+	{"proxy_ssl_name", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_verify_depth", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_protocols", C_SS, 1, ARGS_ANY, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_ciphers", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_trusted_certificate", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_certificate", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_certificate_key", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_password_file", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
+	{"proxy_ssl_crl", C_SS, 1, 1, false, cfg_stream_set_proxy_ssl, B_NONE, 0},
 	{"server", C_SUPS, 1, ARGS_ANY, false, set_ups_server, B_NONE, 0},
 	{"least_conn", C_SUPS, 0, 0, false, cfg_set_ups_method, B_NONE, 0},
 	{"random", C_SUPS, 0, 2, false, cfg_set_ups_method, B_NONE, 0},
@@ -1084,6 +1133,8 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 			map_targets(b, st, srv);
 		}
 	}
+	if (cfg_stream_ssl_finish(b, st))
+		return -1;
 	if (cfg_rl_zones_bind(b, st->rl_zones))
 		return -1;
 	for (int i = 0; i < st->nservers; i++) {
@@ -1109,6 +1160,7 @@ void cfg_stream_release(struct cfg_stream *st)
 	if (!st)
 		return;
 	cfg_rl_zones_release(st->rl_zones);
+	cfg_stream_ssl_release(st);
 	for (int i = 0; i < st->ngroups; i++)
 		ups_group_release(st->groups[i]);
 	for (struct stream_map *m = st->maps; m; m = m->next)

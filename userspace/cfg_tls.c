@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "cfg_int.h"
 #include "log.h"
+#include "stream.h"
 #include "tls.h"
 
 /* nginx's estimate: a 1 MiB shared cache holds about 4000 sessions. */
@@ -47,6 +48,8 @@ void cfg_tls_init(struct tls_conf *t)
 
 struct tls_conf *cfg_tls_base(struct scope *s)
 {
+	if (s->ssrv) /* stream {} or one of its servers (cfg_stream_ssl.c) */
+		return &s->ssrv->tls;
 	return s->srv ? &s->srv->tls : &s->http->tls;
 }
 
@@ -503,6 +506,12 @@ int cfg_tls_finish(struct build *b, struct cfg_http *h)
 		}
 	}
 	return 0;
+}
+
+int cfg_tls_merge_build(struct build *b, struct tls_conf *t, const struct tls_conf *parent)
+{
+	merge(t, parent);
+	return parent ? build(b, t) : 0;
 }
 
 void cfg_tls_release(struct cfg_http *h)

@@ -87,14 +87,18 @@ void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p)
  * go through cfg_set_flag). */
 int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	struct upssl_conf *u = &s->loc->upssl;
+	(void)d;
+	return cfg_upssl_set(b, n, &s->loc->upssl);
+}
+
+int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u)
+{
 	const char *name = n->name + 10; /* after "proxy_ssl_" */
 	const char *a = n->args[0];
 	struct tls_where at = {n->file, n->line};
 	char **file = NULL;
 	struct tls_where *file_at = NULL;
 
-	(void)d;
 	if (strcmp(name, "name") == 0) {
 		if (u->name)
 			return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);

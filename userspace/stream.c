@@ -8,11 +8,17 @@
  *	           the peer, its client becomes the session's ($remote_addr,
  *	           the balancers' key, an upstream PROXY header), as nginx's
  *	           stream realip module does
+ *	HANDSHAKE  (`listen ... ssl`) the TLS handshake with the client,
+ *	           bounded by ssl_handshake_timeout, then nginx's client
+ *	           certificate verdict (stream_ssl.c)
  *	PREREAD    (ssl_preread on) peek at the ClientHello, bounded in size
  *	           (preread_buffer_size) and time (preread_timeout)
  *	CONNECTING a non-blocking connect to the picked server, bounded by
  *	           proxy_connect_timeout; a failure marks the server as HTTP
  *	           does and, with proxy_next_upstream, the next one is tried
+ *	UPSSL      (proxy_ssl on) the TLS handshake with the upstream, bounded
+ *	           by proxy_connect_timeout; a failure is the server's, as a
+ *	           failed connect
  *	TUNNEL     tunnel.c moves the bytes (PROXY v1 header first) until
  *	           both FINs, a reset, or proxy_timeout without a byte
  *
@@ -46,6 +52,7 @@
 #include "realip.h"
 #include "split.h"
 #include "stream.h"
+#include "stream_ssl.h"
 #include "tunnel.h"
 #include "ups.h"
 #include "var.h"
@@ -66,6 +73,8 @@ enum sstate {
 	SS_CONNECTING,	/* connect() to a server in progress */
 	SS_TUNNEL,	/* bytes flow */
 	SS_RETURN,	/* sending a `return` value (pbuf), then the end */
+	SS_HANDSHAKE,	/* TLS handshake with the client (`listen ... ssl`) */
+	SS_UPSSL,	/* TLS handshake with the upstream (proxy_ssl on) */
 };
 
 /* struct sess - one stream session. */
@@ -101,9 +110,11 @@ struct sess {
 	uint16_t set_off[STREAM_SET_MAX], set_len[STREAM_SET_MAX]; /* their values */
 	int status;
 	bool tun_on;
-	bool have_pp;	   /* pp holds a PROXY header's addresses */
-	bool realip;	   /* peer is pp's client (set_real_ip_from); tcp_peer the peer */
-	struct tunnel tun; /* from here on: not cleared at accept */
+	bool have_pp;	 /* pp holds a PROXY header's addresses */
+	bool realip;	 /* peer is pp's client (set_real_ip_from); tcp_peer the peer */
+	bool ssl_listen; /* accepted on a `listen ... ssl` address */
+	struct tls_conn *ctls, *utls; /* TLS with the client, the upstream (or NULL) */
+	struct tunnel tun;	      /* from here on: not cleared at accept */
 	struct pproto_info pp;
 	struct sockaddr_storage tcp_peer;	/* $realip_remote_addr when realip */
 	char set_buf[STREAM_SET_BUF];		/* `set` values (set_off/set_len) */
@@ -360,6 +371,12 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 		out->len = strlen(st);
 		return true;
 	}
+	case SV_SSL_PROTOCOL:
+	case SV_SSL_CIPHER:
+	case SV_SSL_SERVER_NAME:
+	case SV_SSL_SESSION_REUSED:
+	case SV_SSL_ALPN_PROTOCOL:
+		return stream_ssl_var(s->ctls, (enum stream_ssl_var)(v - SV_SSL_PROTOCOL), out);
 	case SV_REALIP_REMOTE_PORT:
 		addr_text(s->realip ? &s->tcp_peer : &s->peer, tmp, cap, &port);
 		n = (size_t)snprintf(tmp, cap, "%d", port);
@@ -547,6 +564,8 @@ static void close_upstream(struct sess *s)
 {
 	if (s->ufd < 0)
 		return;
+	tls_conn_free(s->utls);
+	s->utls = NULL;
 	ev_io_stop(&s->w->loop, &s->uio);
 	close(s->ufd);
 	s->ufd = -1;
@@ -589,6 +608,8 @@ static void finalize(struct sess *s, int status)
 	}
 	preread_done(s);
 	close_upstream(s);
+	tls_conn_free(s->ctls);
+	s->ctls = NULL;
 	ev_io_stop(&w->loop, &s->cio);
 	close(s->cfd);
 	if (s->prev)
@@ -640,16 +661,21 @@ static size_t proxy_header(struct sess *s, char *buf, size_t cap)
 				s->peer.ss_family == AF_INET ? "TCP4" : "TCP6", src, dst, sp, dp);
 }
 
-static void connected(struct sess *s)
+/* tunnel_start - the bytes flow: through lbd's buffers when a leg is TLS,
+ * else splice(2) or sockmap. PP (PP_LEN bytes) goes to the upstream first. */
+static void tunnel_start(struct sess *s, const char *pp)
 {
-	struct tunnel_side cs = {s->cfd, &s->c_rd, &s->c_wr, NULL};
-	struct tunnel_side us = {s->ufd, &s->u_rd, &s->u_wr, NULL};
-	char pp[128];
+	struct tunnel_side cs = {s->cfd, &s->c_rd, &s->c_wr, s->ctls};
+	struct tunnel_side us = {s->ufd, &s->u_rd, &s->u_wr, s->utls};
 	int rc = -ENOTSUP;
 
-	ev_timer_stop(&s->w->loop, &s->timer);
-	s->connect_ms = lbd_now_ms() - s->connect_start_ms;
-	s->pp_len = s->srv->proxy_protocol ? proxy_header(s, pp, sizeof(pp)) : 0;
+	if (s->ctls || s->utls) {
+		/* OpenSSL may hold bytes read during a handshake, which no edge
+		 * will announce: look at both sides once */
+		s->c_rd = s->c_wr = s->u_rd = s->u_wr = true;
+		rc = tunnel_init_copy(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
+		goto started;
+	}
 	/* The kernel takes a unix stream socket into a SOCKHASH, but lbd's
 	 * sockmap path is TCP's: it counts bytes with TCP_INFO (EOPNOTSUPP on a
 	 * unix socket) and its verdict program follows TCP sequences. A unix
@@ -666,6 +692,7 @@ static void connected(struct sess *s)
 	}
 	if (rc)
 		rc = tunnel_init(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
+started:
 	if (rc) {
 		log_emit(s->srv->error_log, LOG_ERR, "cannot start the stream (%d: %s)", -rc,
 			 strerror(-rc));
@@ -679,14 +706,103 @@ static void connected(struct sess *s)
 	drive(s);
 }
 
+static void connect_failed(struct sess *s, int err, bool timeout);
+static void next_upstream(struct sess *s);
+
+/* up_ssl_name - proxy_ssl_name for S (default: the proxy_pass host), its
+ * port cut, into OUT. */
+static void up_ssl_name(struct sess *s, char *out, size_t cap)
+{
+	char v[VAL_MAX];
+	size_t n;
+
+	if (s->srv->ssl_name) {
+		n = sval_eval(s, s->srv->ssl_name, v, sizeof(v), -1);
+		stream_ssl_host(v, n, out, cap);
+	} else {
+		stream_ssl_host(s->g->name, strlen(s->g->name), out, cap);
+	}
+}
+
+/* up_handshake - advance the upstream TLS handshake; a failure is the
+ * server's (next upstream), as nginx's ngx_stream_proxy_ssl_handshake. */
+static void up_handshake(struct sess *s)
+{
+	char name[256], err[512], c[64], sv[80];
+	enum tls_hs hs;
+
+	up_ssl_name(s, name, sizeof(name));
+	hs = stream_ssl_up_handshake(s->srv, s->utls, name, err, sizeof(err));
+	if (hs == TLS_HS_WANT_READ || hs == TLS_HS_WANT_WRITE)
+		return;
+	if (hs == TLS_HS_DONE) {
+		ev_timer_stop(&s->w->loop, &s->timer);
+		tunnel_start(s, NULL);
+		return;
+	}
+	log_emit(s->srv->error_log, LOG_ERR,
+		 "*%llu %s while SSL handshaking to upstream, client: %s, server: %s, upstream: "
+		 "\"%s\"",
+		 (unsigned long long)s->number, err, client_text(s, c, sizeof(c)),
+		 server_text(s, sv, sizeof(sv)), s->us->name);
+	next_upstream(s);
+}
+
+/* up_ssl_start - proxy_ssl on: the PROXY header goes out in the clear
+ * first (nginx sends it before the handshake), then the handshake. */
+static void up_ssl_start(struct sess *s, const char *pp)
+{
+	char name[256];
+
+	if (s->pp_len) {
+		ssize_t n = send(s->ufd, pp, s->pp_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		/* a fresh connection's send buffer takes 108 bytes */
+		if (n != (ssize_t)s->pp_len) {
+			connect_failed(s, n == -1 ? errno : EAGAIN, false);
+			return;
+		}
+		s->pp_len = 0; /* not through the tunnel: not the client's bytes */
+	}
+	up_ssl_name(s, name, sizeof(name));
+	s->utls = stream_ssl_connect(s->srv, s->ufd, s->us, name);
+	if (!s->utls) {
+		finalize(s, 500);
+		return;
+	}
+	s->state = SS_UPSSL;
+	ev_timer_start(&s->w->loop, &s->timer, s->srv->connect_timeout);
+	up_handshake(s);
+}
+
+static void connected(struct sess *s)
+{
+	char pp[128];
+
+	ev_timer_stop(&s->w->loop, &s->timer);
+	s->connect_ms = lbd_now_ms() - s->connect_start_ms;
+	s->pp_len = s->srv->proxy_protocol ? proxy_header(s, pp, sizeof(pp)) : 0;
+	if (s->srv->proxy_ssl == 1) {
+		up_ssl_start(s, pp);
+		return;
+	}
+	tunnel_start(s, pp);
+}
+
 /* connect_failed - the attempt on s->us failed (ERR, or a timeout): mark
  * the server, then the next one or 502. */
 static void connect_failed(struct sess *s, int err, bool timeout)
 {
+	sess_err(s, LOG_ERR, timeout ? "upstream timed out" : "connect() failed", err);
+	next_upstream(s);
+}
+
+/* next_upstream - s->us failed: mark it, then the next server or 502. */
+static void next_upstream(struct sess *s)
+{
 	const struct stream_srv *srv = s->srv;
 	int64_t now = lbd_now_ms();
 
-	sess_err(s, LOG_ERR, timeout ? "upstream timed out" : "connect() failed", err);
 	close_upstream(s);
 	ev_timer_stop(&s->w->loop, &s->timer);
 	if (ups_release_server(s->us, true, now))
@@ -723,7 +839,9 @@ static void upstream_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		connected(s);
 		return;
 	}
-	if (s->state == SS_TUNNEL)
+	if (s->state == SS_UPSSL)
+		up_handshake(s);
+	else if (s->state == SS_TUNNEL)
 		drive(s);
 }
 
@@ -758,6 +876,23 @@ static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
 		return;
 	case SS_CONNECTING:
 		connect_failed(s, ETIMEDOUT, true);
+		return;
+	case SS_UPSSL:
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu upstream timed out (110: Connection timed out) while SSL "
+			 "handshaking to upstream, client: %s, server: %s, upstream: \"%s\"",
+			 (unsigned long long)s->number, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)), s->us->name);
+		next_upstream(s);
+		return;
+	case SS_HANDSHAKE:
+		/* nginx ends it as a failed handshake (500) */
+		log_emit(s->srv->error_log, LOG_INFO,
+			 "*%llu client timed out (110: Connection timed out) while SSL "
+			 "handshaking, client: %s, server: %s",
+			 (unsigned long long)s->number, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)));
+		finalize(s, 500);
 		return;
 	case SS_TUNNEL:
 		if (s->tun.retry) {
@@ -913,8 +1048,11 @@ static void preread(struct sess *s)
 static void return_send(struct sess *s)
 {
 	while (s->ret_sent < s->ret_len) {
-		ssize_t n = send(s->cfd, s->pbuf + s->ret_sent, s->ret_len - s->ret_sent,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		struct iovec iov = {s->pbuf + s->ret_sent, s->ret_len - s->ret_sent};
+		/* over TLS on a `listen ... ssl` address */
+		ssize_t n = s->ctls ? tls_writev(s->ctls, &iov, 1)
+				    : send(s->cfd, iov.iov_base, iov.iov_len,
+					   MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -1056,16 +1194,10 @@ static bool limit_phase(struct sess *s)
 	return true;
 }
 
-/* begin - the client's bytes are next: `set`, limit_conn, the access
- * checks, then ssl_preread, or straight to the content handler. */
-static void begin(struct sess *s)
+/* after_ssl - nginx's preread phase (ssl_preread), then the content
+ * handler. */
+static void after_ssl(struct sess *s)
 {
-	if (s->srv->nsets)
-		run_sets(s);
-	if (s->srv->nlconn && !limit_phase(s))
-		return;
-	if (!access_phase(s))
-		return;
 	if (s->srv->preread) {
 		s->pbuf = (uint8_t *)worker_relay_get(s->w);
 		if (!s->pbuf) {
@@ -1078,6 +1210,53 @@ static void begin(struct sess *s)
 		return;
 	}
 	content(s);
+}
+
+/* client_handshake - advance the client's TLS handshake; a failure (or
+ * nginx's client certificate verdict) ends the session with 500, as
+ * nginx. */
+static void client_handshake(struct sess *s)
+{
+	char c[64], sv[80];
+	enum tls_hs hs =
+		stream_ssl_handshake(s->srv, s->ctls, s->number, client_text(s, c, sizeof(c)),
+				     server_text(s, sv, sizeof(sv)));
+
+	if (hs == TLS_HS_WANT_READ || hs == TLS_HS_WANT_WRITE)
+		return;
+	ev_timer_stop(&s->w->loop, &s->timer);
+	if (hs == TLS_HS_FAILED) {
+		finalize(s, 500);
+		return;
+	}
+	after_ssl(s);
+}
+
+/* begin - the client's bytes are next: `set`, limit_conn, the access
+ * checks, the TLS handshake (`listen ... ssl`), then ssl_preread, or
+ * straight to the content handler. */
+static void begin(struct sess *s)
+{
+	if (s->srv->nsets)
+		run_sets(s);
+	if (s->srv->nlconn && !limit_phase(s))
+		return;
+	if (!access_phase(s))
+		return;
+	if (s->ssl_listen) {
+		char c[64];
+
+		s->ctls = stream_ssl_accept(s->srv, s->cfd, client_text(s, c, sizeof(c)));
+		if (!s->ctls) {
+			finalize(s, 500);
+			return;
+		}
+		s->state = SS_HANDSHAKE;
+		ev_timer_start(&s->w->loop, &s->timer, s->srv->hs_timeout);
+		client_handshake(s);
+		return;
+	}
+	after_ssl(s);
 }
 
 /* pp_realip - nginx's stream realip: a trusted peer's PROXY header names
@@ -1142,6 +1321,8 @@ static void client_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		pp_read(s, ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 	else if (s->state == SS_PREREAD && (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		preread(s);
+	else if (s->state == SS_HANDSHAKE)
+		client_handshake(s);
 	else if (s->state == SS_TUNNEL)
 		drive(s);
 	else if (s->state == SS_RETURN && (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
@@ -1172,6 +1353,7 @@ void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struc
 	s->srv = srv;
 	s->cfd = fd;
 	s->ufd = -1;
+	s->ssl_listen = ls->ssl;
 	s->c_rd = s->c_wr = true; /* an edge may have come before we registered */
 	memcpy(&s->peer, peer, peerlen);
 	s->peerlen = peerlen;

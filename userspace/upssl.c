@@ -130,21 +130,17 @@ static bool is_address(const char *name)
 	return name[0] == '[' || inet_pton(AF_INET, name, &a) == 1;
 }
 
-struct tls_conn *upssl_start(struct conn *c, const struct cfg_loc *l, struct ups_server *srv,
-			     int fd)
+struct tls_conn *upssl_client_new(void *ctx, int fd, const char *sni, struct ups_server *srv)
 {
-	const struct upssl_conf *u = &l->upssl;
-	struct tls_conn *t = tls_conn_new_client(u->ctx, fd);
+	struct tls_conn *t = tls_conn_new_client(ctx, fd);
 	SSL *ssl;
-	char name[256];
 
 	if (!t)
 		return NULL;
 	ssl = tls_conn_ssl(t);
-	if (u->server_name == 1 && ssl_name(c, l, name, sizeof(name)) == 0 && !is_address(name) &&
-	    !SSL_set_tlsext_host_name(ssl, name))
+	if (sni && *sni && !is_address(sni) && !SSL_set_tlsext_host_name(ssl, sni))
 		ERR_clear_error();
-	if (u->session_reuse == 1) {
+	if (srv) {
 		SSL_SESSION *sess;
 
 		SSL_set_ex_data(ssl, srv_idx, srv);
@@ -160,6 +156,16 @@ struct tls_conn *upssl_start(struct conn *c, const struct cfg_loc *l, struct ups
 		}
 	}
 	return t;
+}
+
+struct tls_conn *upssl_start(struct conn *c, const struct cfg_loc *l, struct ups_server *srv,
+			     int fd)
+{
+	const struct upssl_conf *u = &l->upssl;
+	char name[256];
+	bool sni = u->server_name == 1 && ssl_name(c, l, name, sizeof(name)) == 0;
+
+	return upssl_client_new(u->ctx, fd, sni ? name : NULL, u->session_reuse == 1 ? srv : NULL);
 }
 
 /* ssl_errors - ERR = MSG, then OpenSSL's queued errors as nginx prints
@@ -186,11 +192,11 @@ static void ssl_errors(char *err, size_t errlen, const char *msg)
 }
 
 /* verify - nginx's checks after the handshake with proxy_ssl_verify on:
- * the chain's result, then the certificate against proxy_ssl_name. */
-static int verify(SSL *ssl, struct conn *c, const struct cfg_loc *l, char *err, size_t errlen)
+ * the chain's result, then the certificate against NAME (NULL: none could
+ * be made, a mismatch). */
+static int verify(SSL *ssl, const char *name, char *err, size_t errlen)
 {
 	long rc = SSL_get_verify_result(ssl);
-	char name[256];
 	X509 *x;
 	int ok;
 
@@ -206,16 +212,12 @@ static int verify(SSL *ssl, struct conn *c, const struct cfg_loc *l, char *err, 
 	}
 	/* the name as a host name only, as nginx 1.22's ngx_ssl_check_host:
 	 * an address is not looked for among the IP SANs */
-	if (ssl_name(c, l, name, sizeof(name))) {
-		name[0] = '\0';
-		ok = 0;
-	} else {
-		ok = X509_check_host(x, name, strlen(name), 0, NULL) == 1;
-	}
+	ok = name && X509_check_host(x, name, strlen(name), 0, NULL) == 1;
 	X509_free(x);
 	ERR_clear_error();
 	if (!ok) {
-		snprintf(err, errlen, "upstream SSL certificate does not match \"%s\"", name);
+		snprintf(err, errlen, "upstream SSL certificate does not match \"%s\"",
+			 name ? name : "");
 		return -1;
 	}
 	return 0;
@@ -250,8 +252,8 @@ static void forget_session(SSL *ssl)
 	SSL_SESSION_free(old);
 }
 
-enum tls_hs upssl_handshake(struct tls_conn *t, struct conn *c, const struct cfg_loc *l, char *err,
-			    size_t errlen)
+enum tls_hs upssl_client_handshake(struct tls_conn *t, bool check, const char *name, char *err,
+				   size_t errlen)
 {
 	enum tls_hs hs = tls_handshake(t);
 
@@ -269,9 +271,19 @@ enum tls_hs upssl_handshake(struct tls_conn *t, struct conn *c, const struct cfg
 	}
 	if (hs != TLS_HS_DONE)
 		return hs;
-	if (l->upssl.verify == 1 && verify(tls_conn_ssl(t), c, l, err, errlen)) {
+	if (check && verify(tls_conn_ssl(t), name, err, errlen)) {
 		forget_session(tls_conn_ssl(t));
 		return TLS_HS_FAILED;
 	}
 	return TLS_HS_DONE;
+}
+
+enum tls_hs upssl_handshake(struct tls_conn *t, struct conn *c, const struct cfg_loc *l, char *err,
+			    size_t errlen)
+{
+	char name[256];
+	bool check = l->upssl.verify == 1;
+	bool named = check && ssl_name(c, l, name, sizeof(name)) == 0;
+
+	return upssl_client_handshake(t, check, named ? name : NULL, err, errlen);
 }
