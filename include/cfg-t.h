@@ -150,6 +150,7 @@ struct proxy_pass {
 	bool dynamic;		 /* the URL has variables: evaluated per request
 				  * (proxy_dyn.c), no group here */
 	bool ssl;		 /* https:// (upssl.c): TLS to the upstream */
+	bool fastcgi;		 /* fastcgi_pass (fastcgi.c): FastCGI records, no URI */
 };
 
 enum next_upstream_bits {
@@ -183,6 +184,8 @@ struct mime_types {
 	struct mime_type *v; /* sorted by ext for bsearch */
 	int n;		     /* count */
 };
+
+#include "fastcgi-t.h" /* needs struct str_list */
 
 /* struct cfg_loc - location-level configuration (also the http and server
  * level defaults). Integers use CFG_UNSET, pointers NULL for "unset". */
@@ -253,6 +256,7 @@ struct cfg_loc {
 	int proxy_socket_keepalive;  /* proxy_socket_keepalive: SO_KEEPALIVE upstream */
 	struct cookie_loc cookie;    /* proxy_cookie_domain, proxy_cookie_path (cfg_cookie.c) */
 	struct upssl_conf upssl;     /* proxy_ssl_* (cfg_upssl.c; inherited) */
+	struct fcgi_loc fcgi;	     /* fastcgi_* of their own (cfg_fastcgi.c) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */

@@ -624,6 +624,7 @@ static void loc_init(struct cfg_loc *l)
 	l->autoindex_format = CFG_UNSET;
 	l->random_index = CFG_UNSET;
 	l->proxy_socket_keepalive = CFG_UNSET;
+	cfg_fastcgi_init(&l->fcgi);
 	l->log_not_found = CFG_UNSET;
 	l->etag = CFG_UNSET;
 	l->server_tokens = CFG_UNSET;
@@ -1675,6 +1676,49 @@ static const struct dir dirs[] = {
 	{"proxy_pass_request_body", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_pass_request_body)},
 	{"proxy_ignore_client_abort", C_HSL, 1, 1, false, cfg_set_flag,
 	 LOC(proxy_ignore_client_abort)},
+	/* ngx_http_fastcgi_module (cfg_fastcgi.c): its own settings, and the
+	 * twins of proxy_* ones (struct fcgi_twins) */
+	{"fastcgi_pass", C_LOC | C_IF, 1, 1, false, cfg_set_fastcgi_pass, B_NONE, 0},
+	{"fastcgi_param", C_HSL, 2, 3, false, cfg_set_fastcgi_param, B_NONE, 0},
+	{"fastcgi_index", C_HSL, 1, 1, false, cfg_set_fastcgi_index, B_NONE, 0},
+	{"fastcgi_split_path_info", C_LOC, 1, 1, false, cfg_set_fastcgi_split, B_NONE, 0},
+	{"fastcgi_keep_conn", C_HSL, 1, 1, false, cfg_set_flag, LOC(fcgi.keep_conn)},
+	{"fastcgi_connect_timeout", C_HSL, 1, 1, false, set_msec, LOC(fcgi.t.connect_timeout)},
+	{"fastcgi_send_timeout", C_HSL, 1, 1, false, set_msec, LOC(fcgi.t.send_timeout)},
+	{"fastcgi_read_timeout", C_HSL, 1, 1, false, set_msec, LOC(fcgi.t.read_timeout)},
+	{"fastcgi_next_upstream", C_HSL, 1, ARGS_ANY, false, cfg_set_fastcgi_next_upstream, B_NONE,
+	 0},
+	{"fastcgi_next_upstream_tries", C_HSL, 1, 1, false, set_num,
+	 LOC(fcgi.t.next_upstream_tries)},
+	{"fastcgi_next_upstream_timeout", C_HSL, 1, 1, false, set_msec,
+	 LOC(fcgi.t.next_upstream_timeout)},
+	{"fastcgi_buffering", C_HSL, 1, 1, false, cfg_set_flag, LOC(fcgi.t.buffering)},
+	{"fastcgi_request_buffering", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(fcgi.t.request_buffering)},
+	{"fastcgi_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(fcgi.t.buffer_size)},
+	{"fastcgi_buffers", C_HSL, 2, 2, false, cfg_set_fastcgi_buffers, B_NONE, 0},
+	{"fastcgi_busy_buffers_size", C_HSL, 1, 1, false, cfg_set_size,
+	 LOC(fcgi.t.busy_buffers_size)},
+	{"fastcgi_max_temp_file_size", C_HSL, 1, 1, false, cfg_set_size,
+	 LOC(fcgi.t.max_temp_file_size)},
+	{"fastcgi_temp_file_write_size", C_HSL, 1, 1, false, cfg_set_size,
+	 LOC(fcgi.t.temp_file_write_size)},
+	{"fastcgi_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(fcgi.t.hide_header)},
+	{"fastcgi_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(fcgi.t.pass_header)},
+	{"fastcgi_ignore_headers", C_HSL, 1, ARGS_ANY, false, cfg_set_fastcgi_ignore_headers,
+	 B_NONE, 0},
+	{"fastcgi_intercept_errors", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(fcgi.t.intercept_errors)},
+	{"fastcgi_pass_request_headers", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(fcgi.t.pass_request_headers)},
+	{"fastcgi_pass_request_body", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(fcgi.t.pass_request_body)},
+	{"fastcgi_ignore_client_abort", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(fcgi.t.ignore_client_abort)},
+	{"fastcgi_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(fcgi.t.socket_keepalive)},
+	{"fastcgi_bind", C_HSL, 1, 2, false, cfg_set_fastcgi_bind, B_NONE, 0},
+	{"fastcgi_limit_rate", C_HSL, 1, 1, false, cfg_set_fastcgi_limit_rate, B_NONE, 0},
 
 	/* request limits (cfg_limit.c) */
 	{"limit_req_zone", C_HTTP, 3, 3, false, cfg_set_limit_req_zone, B_NONE, 0},
@@ -1768,7 +1812,7 @@ static const struct dir dirs[] = {
 	{"map_hash_bucket_size", C_HTTP, 1, 1, false, set_ignored, B_NONE, 0},
 	{"proxy_headers_hash_max_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"proxy_headers_hash_bucket_size", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
-	{"fastcgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
+	{"fastcgi_temp_path", C_HSL, 1, 4, false, set_temp_path, LOC(fcgi.t.temp_path)},
 	{"uwsgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"scgi_temp_path", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"proxy_temp_path", C_HSL, 1, 4, false, set_temp_path, LOC(proxy_temp_path)},
@@ -2052,6 +2096,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);
 	cfg_referer_merge(&l->referer, p ? &p->referer : NULL);
 	cfg_securelink_merge(&l->seclink, p ? &p->seclink : NULL);
+	cfg_fastcgi_merge(&l->fcgi, p ? &p->fcgi : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
@@ -2210,6 +2255,7 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
+	cfg_fastcgi_apply(l); /* a fastcgi_pass location reads the fastcgi_* twins */
 	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset) ||
 	    cfg_upssl_check(b, l, &b->http_end) || cfg_referer_check(b, &l->referer) ||
 	    cfg_securelink_check(b, &l->seclink))
@@ -2523,6 +2569,7 @@ static void release_regexes(struct cfg_loc *l)
 		if (ck->flags[i].re && (!pk || pk->flags != ck->flags))
 			pcre2_code_free(ck->flags[i].re);
 	cfg_referer_release(&l->referer);
+	cfg_fastcgi_release(&l->fcgi);
 	for (int k = 0; k < 4; k++)
 		for (int i = 0; i < counts[k]; i++)
 			release_regexes(lists[k][i]);

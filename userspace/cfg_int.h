@@ -342,6 +342,32 @@ void cfg_securelink_merge(struct securelink_loc *sl, const struct securelink_loc
  * secure_link_secret with the expressions. 0 or -1. */
 int cfg_securelink_check(struct build *b, const struct securelink_loc *sl);
 
+/* cfg_fastcgi.c: fastcgi_pass, fastcgi_param, fastcgi_index,
+ * fastcgi_split_path_info; merge and release of struct fcgi_loc */
+int cfg_set_fastcgi_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_fastcgi_param(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_fastcgi_index(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_fastcgi_split(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+int cfg_set_fastcgi_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
+				  const struct dir *d);
+int cfg_set_fastcgi_buffers(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d);
+int cfg_set_fastcgi_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
+				   const struct dir *d);
+int cfg_set_fastcgi_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_fastcgi_limit_rate(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d);
+/* cfg_fastcgi_init - every setting of F unset (CFG_UNSET / NULL). */
+void cfg_fastcgi_init(struct fcgi_loc *f);
+void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p);
+/* cfg_fastcgi_apply - after every merge: a location whose handler is
+ * fastcgi_pass gets the fastcgi_* twins in its proxy_* fields. */
+void cfg_fastcgi_apply(struct cfg_loc *l);
+void cfg_fastcgi_release(struct fcgi_loc *f);
+
 /* cfg_misc.c: small directives */
 /* cfg_set_cval_once - a struct cval * at D's offset in the level's
  * cfg_loc, set once (nginx's "is duplicate"). */

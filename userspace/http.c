@@ -2016,6 +2016,12 @@ static void run_access(struct conn *c)
 		emptygif_handle(c);
 		return;
 	}
+	if (l->proxy && l->try_files && l->proxy->fastcgi) {
+		/* try_files runs before fastcgi_pass (nginx's phases): a file
+		 * found makes it $uri and the request goes on to FastCGI */
+		static_try_files(c);
+		return;
+	}
 	if (l->proxy) {
 		proxy_start(c);
 		return;

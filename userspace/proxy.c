@@ -29,6 +29,7 @@
 #include <pcre2.h>
 
 #include "charset.h"
+#include "fastcgi.h"
 #include "cookie.h"
 #include "gzip.h"
 #include "subfilter.h"
@@ -121,6 +122,13 @@ struct uconn {
 	bool queued;		 /* in the worker's flush queue */
 	struct tunnel *tun;	 /* US_TUNNEL: the stream (malloc), else NULL */
 	struct tls_conn *tls;	 /* https://: the TLS session on io.fd, else NULL */
+	struct {
+		bool on;	    /* fastcgi_pass: records both ways (fastcgi.c) */
+		bool keep;	    /* fastcgi_keep_conn: FCGI_KEEP_CONN asked */
+		uint64_t total;	    /* request body bytes framed as STDIN */
+		struct fcgi_send s; /* this try's STDIN framing */
+		struct fcgi_dec d;  /* this try's response records */
+	} fc;
 
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
@@ -698,18 +706,46 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 
 	if (!http_log_wanted(u->c, level))
 		return;
-	if (u->c->req.pp)
+	if (u->c->req.pp && !u->c->req.pp->fastcgi) /* nginx: no URI after fastcgi:// */
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
 	/* nginx separates a unix socket's path from the URI with ':' */
 	snprintf(url, sizeof(url), "%s://%s%s%.*s",
-		 u->c->req.pp && u->c->req.pp->ssl ? "https" : "http",
+		 !u->c->req.pp		 ? "http"
+		 : u->c->req.pp->fastcgi ? "fastcgi"
+		 : u->c->req.pp->ssl	 ? "https"
+					 : "http",
 		 u->srv ? u->srv->name : u->g->name,
 		 u->srv && u->srv->addr.ss_family == AF_UNIX ? ":" : "", b.oom ? 0 : (int)b.len,
 		 b.p ? b.p : "");
 	va_start(ap, fmt);
 	http_vlog(u->c, url, level, fmt, ap);
 	va_end(ap);
+}
+
+/* fcgi_request - build_request for fastcgi_pass: the records (fastcgi.c)
+ * and how the body will be framed. */
+static int fcgi_request(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body;
+	struct lstr h;
+
+	u->fc.on = true;
+	u->fc.keep = l->fcgi.keep_conn == 1;
+	u->fc.total = !body		? 0
+		      : r->rbody	? r->content_length
+		      : r->body_fd >= 0 ? r->body_received
+					: r->body_mem.end;
+	u->sent_head = lstr_eq(r->method, LSTR("HEAD"));
+	u->keepalive = u->fc.keep && u->g->keepalive > 0;
+	if (fcgi_build_request(c, u->fc.keep, u->fc.total, &h))
+		return -ENOMEM;
+	u->head = (char *)h.p;
+	u->head_len = h.len;
+	return 0;
 }
 
 static int build_request(struct uconn *u)
@@ -724,6 +760,8 @@ static int build_request(struct uconn *u)
 
 	if (unlikely(c->sr_parent)) /* a subrequest asks with GET, as nginx's */
 		m = (struct lstr){"GET", 3};
+	if (pp->fastcgi)
+		return fcgi_request(u);
 	if (cache_head_as_get(c)) /* proxy_cache_convert_head */
 		m = (struct lstr){"GET", 3};
 	else if (l->proxy_method && cval_eval(l->proxy_method, c, &m) < 0)
@@ -851,6 +889,10 @@ static void connect_next(struct uconn *u)
 	u->body_off = 0;
 	u->sent_any = false;
 	u->rstart = u->rend = 0;
+	if (u->fc.on) { /* the records start afresh on each try */
+		u->fc.s = (struct fcgi_send){.closed = !u->fc.total};
+		u->fc.d = (struct fcgi_dec){0};
+	}
 	append_str(c->req.up_addrs, sizeof(c->req.up_addrs), s->name);
 	if (u->g->keepalive > 0) {
 		struct uconn *idle = idle_take(u->w, s, c->req.pp->ssl);
@@ -874,6 +916,9 @@ static void connect_next(struct uconn *u)
 			idle->sent_head = u->sent_head;
 			idle->rstart = idle->rend = 0;
 			idle->done = false;
+			idle->fc.on = u->fc.on;
+			if (u->fc.on) /* its FastCGI state, fresh for this try */
+				idle->fc = u->fc;
 			if (!idle->rbuf) {
 				idle->rbuf = u->rbuf;
 				u->rbuf = NULL;
@@ -1038,9 +1083,11 @@ static void up_send(struct uconn *u)
 	const struct cfg_loc *l = r->loc;
 	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body && !l->proxy_set_body;
 	bool rb = r->rbody != NULL; /* streamed (proxy_request_buffering off) */
+	bool fb = u->fc.on;	    /* FastCGI: the body goes in STDIN records */
 
 	while (u->writable) {
-		struct iovec iov[2];
+		struct iovec iov[3];
+		size_t cap = SIZE_MAX; /* body bytes the current STDIN record takes */
 		int n = 0;
 		ssize_t w;
 
@@ -1054,23 +1101,31 @@ static void up_send(struct uconn *u)
 		}
 		if (u->head_off < u->head_len)
 			iov[n++] = (struct iovec){u->head + u->head_off, u->head_len - u->head_off};
-		if (rb) {
-			if (reqbody_unsent(c, &iov[n]))
+		if (fb) {
+			cap = fcgi_send_next(&u->fc.s, u->body_off, u->fc.total, &iov[n]);
+			if (iov[n].iov_len)
 				n++;
-		} else if (body && r->body_fd < 0 && u->body_off < r->body_mem.end) {
+		}
+		if (rb) {
+			if (cap && reqbody_unsent(c, &iov[n])) {
+				iov[n].iov_len = LBD_MIN(iov[n].iov_len, cap);
+				n++;
+			}
+		} else if (body && cap && r->body_fd < 0 && u->body_off < r->body_mem.end) {
 			iov[n++] = (struct iovec){r->body_mem.data + u->body_off,
-						  r->body_mem.end - u->body_off};
+						  LBD_MIN(r->body_mem.end - u->body_off, cap)};
 		}
 		if (n) {
 			w = up_io_writev(u->io.fd, u->tls, iov, n);
 			if (w > 0)
 				u->tx += (uint64_t)w;
-		} else if (body && r->body_fd >= 0 && u->body_off < r->body_received) {
+		} else if (body && cap && r->body_fd >= 0 && u->body_off < r->body_received) {
 			off_t off = (off_t)u->body_off;
 
-			w = up_io_sendfile(
-				u->io.fd, u->tls, r->body_fd, &off,
-				(size_t)LBD_MIN(r->body_received - u->body_off, 1 << 20));
+			w = up_io_sendfile(u->io.fd, u->tls, r->body_fd, &off,
+					   (size_t)LBD_MIN(LBD_MIN(r->body_received - u->body_off,
+								   (uint64_t)1 << 20),
+							   cap));
 			if (w > 0) {
 				u->tx += (uint64_t)w;
 				u->body_off += (size_t)w;
@@ -1104,12 +1159,17 @@ static void up_send(struct uconn *u)
 		size_t k = (size_t)w, h = LBD_MIN(k, u->head_len - u->head_off);
 
 		u->head_off += h;
+		k -= h;
+		if (fb)
+			k -= fcgi_send_sent(&u->fc.s, k);
 		if (rb)
-			reqbody_sent(c, k - h);
-		else
-			u->body_off += k - h;
+			reqbody_sent(c, k);
+		if (!rb || fb)
+			u->body_off += k;
 	}
 	if (rb && !rbody_sent(u))
+		return;
+	if (fb && !u->fc.s.closed)
 		return;
 	if (!rb && (u->head_off < u->head_len ||
 		    (body && u->body_off < (r->body_fd >= 0 ? r->body_received : r->body_mem.end))))
@@ -1150,7 +1210,8 @@ static bool hidden(const struct cfg_loc *l, struct h1_str name)
 	for (int i = 0; i < l->proxy_hide_header.n; i++)
 		if (h1_str_ieq(name, l->proxy_hide_header.v[i]))
 			return true;
-	if (!hidden_by_default(name))
+	if (!(l->proxy && l->proxy->fastcgi ? fcgi_hidden_by_default(name)
+					    : hidden_by_default(name)))
 		return false;
 	for (int k = 0; k < l->proxy_pass_header.n; k++)
 		if (h1_str_ieq(name, l->proxy_pass_header.v[k]))
@@ -1522,7 +1583,7 @@ static void process_head(struct uconn *u, size_t n)
 		u->fr = u->remaining ? FR_LENGTH : FR_NONE;
 	else
 		u->fr = FR_CLOSE;
-	if (up_close || u->fr == FR_CLOSE)
+	if ((up_close || u->fr == FR_CLOSE) && !u->fc.on) /* FastCGI: END_REQUEST ends it */
 		u->keepalive = false;
 	/* a short read is no proof of drained when the end is the close: the
 	 * FIN may have come with the head, in the edge already consumed */
@@ -1658,7 +1719,7 @@ static void process_head(struct uconn *u, size_t n)
 
 		if (H1_IS(h->name, "content-type"))
 			v = charset_ctype(c, l, resp->status, v, true);
-		else if (proxy_header_value(c, h->name, &v) < 0)
+		else if (!u->fc.on && proxy_header_value(c, h->name, &v) < 0)
 			goto oom;
 		if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 			goto oom;
@@ -1730,12 +1791,46 @@ static void log_bad_head(struct uconn *u)
 	       (int)LBD_MIN((size_t)(h + off - ls), (size_t)256), ls, (unsigned char)h[off]);
 }
 
+/* fcgi_stderr - an FCGI_STDERR piece: logged as nginx logs it. */
+static void fcgi_stderr(void *arg, const char *p, size_t len)
+{
+	struct uconn *u = arg;
+
+	len = fcgi_stderr_trim(p, len);
+	if (len)
+		up_log(u, LOG_ERR, "FastCGI sent in stderr: \"%.*s\" while %s", (int)len, p,
+		       u->state == US_RELAY ? "reading upstream"
+					    : "reading response header from upstream");
+}
+
+/* fcgi_recv - N bytes received at P from a FastCGI upstream: decoded in
+ * place, the stdout bytes' count returned; -1 (logged) when the records
+ * are broken. */
+static long fcgi_recv(struct uconn *u, char *p, size_t n)
+{
+	long k = fcgi_decode(&u->fc.d, p, n, fcgi_stderr, u);
+
+	if (k < 0)
+		up_log(u, LOG_ERR, "upstream sent %s while reading %s",
+		       k == FCGI_DEC_BAD_VERSION ? "unsupported FastCGI protocol version"
+		       : k == FCGI_DEC_BAD_ID	 ? "invalid FastCGI request id"
+						 : "invalid FastCGI record type",
+		       u->state == US_RELAY ? "upstream" : "response header from upstream");
+	return k;
+}
+
 static void up_read_head(struct uconn *u)
 {
 	struct conn *c = u->c;
 	const struct cfg_loc *l = c->req.loc;
-	size_t limit = (size_t)LBD_MIN(l->proxy_buffer_size, (int64_t)RELAY_BUF_SIZE);
+	/* FastCGI: the CGI head is read as an HTTP one, behind a status line */
+	size_t limit = (size_t)LBD_MIN(l->proxy_buffer_size + (u->fc.on ? FCGI_HEAD_LINE_LEN : 0),
+				       (int64_t)RELAY_BUF_SIZE);
 
+	if (u->fc.on && !u->rend) {
+		memcpy(u->rbuf, FCGI_HEAD_LINE, FCGI_HEAD_LINE_LEN);
+		u->rend = FCGI_HEAD_LINE_LEN;
+	}
 	for (;;) {
 		ssize_t n;
 		int rc;
@@ -1770,15 +1865,32 @@ static void up_read_head(struct uconn *u)
 		}
 		if (u->rend + (size_t)n < limit && !u->rdhup)
 			u->readable = false; /* drained */
+		if (u->fc.on && (n = fcgi_recv(u, u->rbuf + u->rend, (size_t)n)) < 0) {
+			up_next(u, NU_INVALID_HEADER);
+			return;
+		}
 		u->rend += (size_t)n;
 		for (;;) {
 			u->resp.headers = u->rh;
 			rc = h1_parse_response(u->rbuf + u->rstart, u->rend - u->rstart, &u->resp,
 					       UP_MAX_HEADERS);
+			if (rc == H1_INCOMPLETE && u->fc.on &&
+			    (u->fc.d.ended || u->fc.d.stdout_end)) {
+				up_log(u, LOG_ERR,
+				       "upstream prematurely closed FastCGI stdout while reading response header from upstream");
+				up_next(u, NU_ERROR);
+				return;
+			}
 			if (rc == H1_INCOMPLETE)
 				break;
 			if (rc < 0) {
 				log_bad_head(u);
+				up_next(u, NU_INVALID_HEADER);
+				return;
+			}
+			if (u->fc.on && fcgi_fix_status(&u->resp)) {
+				up_log(u, LOG_ERR,
+				       "upstream sent invalid status while reading response header from upstream");
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
@@ -2017,6 +2129,8 @@ static void finish(struct uconn *u)
 	struct conn *c = u->c;
 	int64_t us = lbd_now_us() - u->try_us;
 
+	if (u->fc.on && !u->fc.d.ended)
+		u->keepalive = false; /* its END_REQUEST would be read by the next request */
 	cache_store_end(c, true);
 	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
 	try_bytes(u, true);
@@ -2088,6 +2202,8 @@ static void relay(struct uconn *u)
 			finish(u);
 			return;
 		}
+		if (u->fc.on && u->fc.d.ended)
+			u->readable = true; /* nothing more to wait for: see the recv */
 		if (!u->readable) {
 			ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
 			return;
@@ -2105,7 +2221,9 @@ static void relay(struct uconn *u)
 				return;
 			}
 		}
-		ssize_t n = up_io_recv(u->io.fd, u->tls, u->rbuf, want);
+		/* FastCGI: END_REQUEST read ends the response as a close would */
+		ssize_t n =
+			u->fc.on && u->fc.d.ended ? 0 : up_io_recv(u->io.fd, u->tls, u->rbuf, want);
 
 		if (n > 0)
 			u->rx += (uint64_t)n;
@@ -2121,7 +2239,8 @@ static void relay(struct uconn *u)
 			goto bad;
 		}
 		if (n == 0) {
-			if (u->fr == FR_CLOSE) {
+			if (u->fc.on ? u->fc.d.ended && (u->fr != FR_LENGTH || !u->remaining)
+				     : u->fr == FR_CLOSE) {
 				u->done = true;
 				if (u->chunk_out && http_out_append(c, "0\r\n\r\n", 5))
 					goto bad;
@@ -2135,6 +2254,8 @@ static void relay(struct uconn *u)
 		if ((size_t)n < want && u->fr != FR_CLOSE && !u->rdhup)
 			u->readable = false; /* drained (FR_CLOSE or a FIN seen: read on
 					      * to EOF/EAGAIN) */
+		if (u->fc.on && (n = fcgi_recv(u, u->rbuf, (size_t)n)) < 0)
+			goto bad;
 		u->rstart = 0;
 		u->rend = (size_t)n;
 	}

@@ -372,7 +372,9 @@ int reqbody_begin(struct conn *c)
 	struct rbody *rb;
 
 	if (l->proxy_request_buffering || l->proxy_set_body ||
-	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11) || preread_whole(c))
+	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11) || preread_whole(c) ||
+	    /* FastCGI needs CONTENT_LENGTH: a chunked body is read whole (nginx) */
+	    (r->body_kind == BODY_CHUNKED && r->pp && r->pp->fastcgi))
 		return 0;
 	rb = pool_zalloc(&c->pool, sizeof(*rb));
 	if (!rb)

@@ -366,7 +366,10 @@ int static_try_files(struct conn *c)
 		const char *q = memchr(v.p, '?', v.len);
 
 		c->req.u.uri = q ? (struct lstr){v.p, (size_t)(q - v.p)} : v;
-		static_handle(c);
+		if (l->proxy) /* fastcgi_pass after try_files (http.c) */
+			proxy_start(c);
+		else
+			static_handle(c);
 		return 0;
 	}
 	struct lstr last;

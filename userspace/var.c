@@ -46,6 +46,7 @@
 #include "h2.h"
 #include "ratelimit.h"
 #include "var.h"
+#include "fastcgi.h"
 
 #define VAR_FOUND	0
 #define VAR_MAP_DEPTH	16 /* maps evaluating maps: more is a loop */
@@ -1409,6 +1410,8 @@ static const struct var_def var_builtins[] = {
 	{"content_type", vg_content_type},
 	{"document_root", vg_document_root},
 	{"document_uri", vg_uri},
+	{"fastcgi_path_info", fcgi_var_path_info},
+	{"fastcgi_script_name", fcgi_var_script_name},
 	{"gzip_ratio", vg_gzip_ratio},
 	{"host", vg_host},
 	{"hostname", vg_hostname},
