@@ -189,6 +189,14 @@ struct mime_types {
 
 /* struct cfg_loc - location-level configuration (also the http and server
  * level defaults). Integers use CFG_UNSET, pointers NULL for "unset". */
+/* disable_symlinks (nginx's ngx_http_core_module): which symbolic links a
+ * static file's path may go through. */
+enum cfg_symlinks {
+	CFG_SYMLINKS_OFF = 0,	   /* any (the default) */
+	CFG_SYMLINKS_ON,	   /* none */
+	CFG_SYMLINKS_IF_NOT_OWNER, /* those owned as what they point to */
+};
+
 struct cfg_loc {
 	/* identity */
 	enum loc_match match; /* how the location matches */
@@ -283,6 +291,8 @@ struct cfg_loc {
 	char *default_type;
 	int log_not_found;
 	int etag; /* etag on|off: static files' ETag (and If-Match/If-None-Match/If-Range by it) */
+	int disable_symlinks;		    /* enum cfg_symlinks, CFG_UNSET */
+	struct cval *disable_symlinks_from; /* from=PART: not checked up to it, NULL: all */
 
 	/* response headers and errors */
 	struct hdr_list add_headers; /* add_header */

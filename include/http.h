@@ -8,6 +8,7 @@
 #define LBD_HTTP_H
 
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include "http-t.h"
@@ -183,6 +184,11 @@ void proxy_flush(struct ev_loop *loop);
 
 /* static.c */
 void static_handle(struct conn *c);
+/* static_open - a file PATH of the request's location opened with FLAGS
+ * (or stat(2)ed) under its disable_symlinks: fd (0), or -1 with errno
+ * (ELOOP: a symbolic link it refuses, nginx's 403). */
+int static_open(struct conn *c, const char *path, int flags);
+int static_stat(struct conn *c, const char *path, struct stat *st);
 int static_try_files(struct conn *c);
 /* static_request_filename - $request_filename: the current URI mapped
  * through the location's root or alias (a pool string), or VAR_NOT_FOUND. */

@@ -627,6 +627,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_fastcgi_init(&l->fcgi);
 	l->log_not_found = CFG_UNSET;
 	l->etag = CFG_UNSET;
+	l->disable_symlinks = CFG_UNSET;
 	l->server_tokens = CFG_UNSET;
 	l->recursive_error_pages = CFG_UNSET;
 	l->client_max_body_size = CFG_UNSET;
@@ -1549,6 +1550,7 @@ static const struct dir dirs[] = {
 	{"types", C_HSL, 0, 0, true, set_types, B_NONE, 0},
 	{"default_type", C_HSL, 1, 1, false, set_str, LOC(default_type)},
 	{"etag", C_HSL, 1, 1, false, cfg_set_flag, LOC(etag)},
+	{"disable_symlinks", C_HSL, 1, 2, false, cfg_set_disable_symlinks, B_NONE, 0},
 	{"sendfile", C_HSL | C_IF, 1, 1, false, cfg_set_flag, LOC(sendfile)},
 	{"absolute_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(absolute_redirect)},
 	{"port_in_redirect", C_HSL, 1, 1, false, cfg_set_flag, LOC(port_in_redirect)},
@@ -2043,6 +2045,11 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(proxy_socket_keepalive, 0);
 	MERGE(log_not_found, 1);
 	MERGE(etag, 1);
+	if (l->disable_symlinks == CFG_UNSET) {
+		/* the mode and its from= go together, as nginx merges them */
+		l->disable_symlinks = p ? p->disable_symlinks : CFG_SYMLINKS_OFF;
+		l->disable_symlinks_from = p ? p->disable_symlinks_from : NULL;
+	}
 	MERGE_PTR(types);
 	if (!l->types)
 		l->types = &default_types;

@@ -381,6 +381,8 @@ int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, co
 /* cfg_set_empty_gif - `empty_gif`: the location's content handler (a
  * proxy_pass written after it takes over, one before it gives way). */
 int cfg_set_empty_gif(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_disable_symlinks(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
 
 /* cfg_geo.c: geo [$address] $variable { ... } */
 struct geo;

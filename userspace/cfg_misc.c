@@ -82,3 +82,44 @@ int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, co
 		 n->name);
 	return 0;
 }
+
+/* disable_symlinks off | on | if_not_owner [from=PART] (nginx's checks and
+ * messages; PART may hold variables). */
+int cfg_set_disable_symlinks(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d)
+{
+	struct cfg_loc *l = s->loc;
+	int mode = CFG_UNSET;
+
+	(void)d;
+	if (l->disable_symlinks != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (size_t i = 0; i < n->nargs; i++) {
+		const char *a = n->args[i];
+
+		if (strcmp(a, "off") == 0) {
+			mode = CFG_SYMLINKS_OFF;
+		} else if (strcmp(a, "on") == 0) {
+			mode = CFG_SYMLINKS_ON;
+		} else if (strcmp(a, "if_not_owner") == 0) {
+			mode = CFG_SYMLINKS_IF_NOT_OWNER;
+		} else if (strncmp(a, "from=", 5) == 0 && !l->disable_symlinks_from) {
+			if (!a[5])
+				return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+			l->disable_symlinks_from = pool_alloc(b->pool, sizeof(struct cval));
+			if (!l->disable_symlinks_from)
+				return cfg_fail(b, n, "out of memory");
+			memset(l->disable_symlinks_from, 0, sizeof(struct cval));
+			if (cfg_compile(b, n, a + 5, l->disable_symlinks_from))
+				return -1;
+		} else {
+			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
+		}
+	}
+	if (mode == CFG_UNSET)
+		return cfg_fail(b, n, "\"off\", \"on\" or \"if_not_owner\" parameter expected");
+	if (mode == CFG_SYMLINKS_OFF && l->disable_symlinks_from)
+		return cfg_fail(b, n, "\"from=\" cannot be used with \"off\" parameter");
+	l->disable_symlinks = mode;
+	return 0;
+}

@@ -661,7 +661,7 @@ int gzip_static_open(struct conn *c, const char *path, struct stat *st)
 		return -1;
 	memcpy(gz, path, n);
 	memcpy(gz + n, ".gz", 4);
-	fd = open(gz, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	fd = static_open(c, gz, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return -1;
 	c->req.gz.vary = true;

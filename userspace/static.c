@@ -11,8 +11,10 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,6 +59,125 @@ const char *static_mime_type(const struct cfg_loc *l, struct lstr path)
 		return l->default_type;
 	m = bsearch(&ext, l->types->v, (size_t)l->types->n, sizeof(*m), cmp_ext);
 	return m ? m->type : l->default_type;
+}
+
+/* ---- disable_symlinks ------------------------------------------------------------------- */
+
+/* walk_open - PATH relative to directory DIRFD (AT_FDCWD: PATH is
+ * absolute), component by component: a symbolic link is refused (ELOOP)
+ * under disable_symlinks on, and under if_not_owner unless it and what it
+ * points to have one owner. The last component is opened with FLAGS. A
+ * component that is no link is opened with O_NOFOLLOW, so one swapped for
+ * a link meanwhile fails too. */
+static int walk_open(int dirfd, const char *path, int mode, int flags)
+{
+	char comp[NAME_MAX + 1];
+	const char *p = path;
+	int dfd = dirfd, fd, e;
+
+	if (*p == '/') {
+		dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd == -1)
+			return -1;
+	}
+	for (;;) {
+		struct stat ls, ts;
+		const char *s;
+		size_t n;
+		bool last, link;
+
+		p += strspn(p, "/");
+		s = strchr(p, '/');
+		n = s ? (size_t)(s - p) : strlen(p);
+		last = !s || !s[strspn(s, "/")];
+		if (n > NAME_MAX) {
+			errno = ENAMETOOLONG;
+			goto fail;
+		}
+		memcpy(comp, n ? p : ".", n ? n : 1);
+		comp[n ? n : 1] = '\0';
+		if (fstatat(dfd, comp, &ls, AT_SYMLINK_NOFOLLOW) == -1)
+			goto fail;
+		link = S_ISLNK(ls.st_mode);
+		if (link && mode == CFG_SYMLINKS_ON) {
+			/* nginx opens a directory O_DIRECTORY|O_NOFOLLOW: a
+			 * link there is ENOTDIR (404), the file's ELOOP (403) */
+			errno = last ? ELOOP : ENOTDIR;
+			goto fail;
+		}
+		if (link) {
+			if (fstatat(dfd, comp, &ts, 0) == -1)
+				goto fail;
+			if (ts.st_uid != ls.st_uid) {
+				errno = ELOOP;
+				goto fail;
+			}
+		}
+		fd = openat(dfd, comp,
+			    (last ? flags : O_PATH | O_DIRECTORY | O_CLOEXEC) |
+				    (link ? 0 : O_NOFOLLOW));
+		if (fd == -1)
+			goto fail;
+		if (dfd != dirfd)
+			close(dfd);
+		if (last)
+			return fd;
+		dfd = fd;
+		p += n;
+	}
+fail:
+	e = errno;
+	if (dfd != dirfd)
+		close(dfd);
+	errno = e;
+	return -1;
+}
+
+int static_open(struct conn *c, const char *path, int flags)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
+	size_t plen = strlen(path);
+	struct lstr from = {NULL, 0};
+	int dfd, fd, e;
+	char *pre;
+
+	if (l->disable_symlinks <= CFG_SYMLINKS_OFF)
+		return open(path, flags);
+	/* from=PART: the path up to it is not checked (when it is a prefix
+	 * of the path; all of it is, else), as nginx */
+	if (l->disable_symlinks_from && cval_eval(l->disable_symlinks_from, c, &from) < 0)
+		from = (struct lstr){NULL, 0};
+	if (!from.len || from.len > plen || memcmp(path, from.p, from.len) != 0)
+		return walk_open(AT_FDCWD, path, l->disable_symlinks, flags);
+	if (from.len == plen)
+		return open(path, flags);
+	pre = pool_strndup(&c->pool, path, from.len);
+	if (!pre)
+		return -1;
+	dfd = open(pre, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		return -1;
+	fd = walk_open(dfd, path + from.len + strspn(path + from.len, "/"), l->disable_symlinks,
+		       flags);
+	e = errno;
+	close(dfd);
+	errno = e;
+	return fd;
+}
+
+int static_stat(struct conn *c, const char *path, struct stat *st)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
+	int fd, rc;
+
+	if (l->disable_symlinks <= CFG_SYMLINKS_OFF)
+		return stat(path, st);
+	fd = static_open(c, path, O_PATH | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	rc = fstat(fd, st);
+	close(fd);
+	return rc;
 }
 
 /* map_path - the file path for URI in the current location, in the pool.
@@ -137,7 +258,7 @@ static void serve_index(struct conn *c)
 			break;
 		memcpy(p, dir, dl);
 		memcpy(p + dl, ix, il + 1);
-		if (stat(p, &st) == 0 && !S_ISDIR(st.st_mode)) {
+		if (static_stat(c, p, &st) == 0 && !S_ISDIR(st.st_mode)) {
 			char *nu = pool_alloc(&c->pool, uri.len + il);
 
 			if (!nu)
@@ -148,7 +269,7 @@ static void serve_index(struct conn *c)
 			return;
 		}
 	}
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (static_stat(c, dir, &st) == 0 && S_ISDIR(st.st_mode)) {
 		/* nginx's autoindex runs after index, for GET and HEAD only */
 		if (l->autoindex == 1 &&
 		    (c->req.head ||
@@ -198,14 +319,17 @@ void static_handle(struct conn *c)
 	fd = gzip_static_open(c, path, &st);
 	gz_static = fd >= 0;
 	if (!gz_static)
-		fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		fd = static_open(c, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1) {
-		status = errno == EACCES ? 403 : errno == ENOENT || errno == ENOTDIR ? 404 : 500;
+		status = errno == EACCES || errno == ELOOP     ? 403
+			 : errno == ENOENT || errno == ENOTDIR ? 404
+							       : 500;
 		if (status != 404 || l->log_not_found) {
 			int e = errno;
 
-			http_log(c, NULL, LOG_ERR, "open() \"%s\" failed (%d: %s)", path, e,
-				 strerror(e));
+			http_log(c, NULL, LOG_ERR, "%s \"%s\" failed (%d: %s)",
+				 l->disable_symlinks > CFG_SYMLINKS_OFF ? "openat()" : "open()",
+				 path, e, strerror(e));
 		}
 		http_finalize(c, status);
 		return;
@@ -359,8 +483,19 @@ int static_try_files(struct conn *c)
 		if (want_dir && v.len > 1)
 			v.len--;
 		path = map_path(c, v);
-		if (!path || stat(path, &st) == -1)
+		if (!path)
 			continue;
+		if (static_stat(c, path, &st) == -1) {
+			int e = errno;
+
+			/* nginx: a failure other than "not there" is worth a line */
+			if (e != ENOENT && e != ENOTDIR && e != ENAMETOOLONG)
+				http_log(c, NULL, LOG_CRIT, "%s \"%s\" failed (%d: %s)",
+					 l->disable_symlinks > CFG_SYMLINKS_OFF ? "openat()"
+										: "stat()",
+					 path, e, strerror(e));
+			continue;
+		}
 		if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
 			continue;
 		const char *q = memchr(v.p, '?', v.len);

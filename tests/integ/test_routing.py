@@ -646,3 +646,67 @@ server {
         assert [c.read_response().body for _ in range(2)] == [b'.', b'p']
         c.send(b'GET /3 HTTP/1.1\r\nHost: x\r\n\r\n')
         assert c.read_response().body == b'.'
+
+
+def test_disable_symlinks_as_nginx(t):
+    """disable_symlinks: off follows links; on refuses a path through any
+    link, a file's or a directory's (403, nginx's log line with errno
+    40); if_not_owner lets a link through only when it and its target
+    have one owner; from=$document_root leaves the root's own path
+    unchecked (a root reached through a link); index files and try_files
+    obey it too. A link to a directory is a 404 under `on`, as in nginx
+    (its O_DIRECTORY|O_NOFOLLOW open fails with ENOTDIR)."""
+    import os
+    import re
+    d = t.tmpdir()
+    for sub in ('on', 'own', 'off', 'tf'):
+        os.makedirs(os.path.join(d, sub, 'dir'))
+        t.write(os.path.join(d, sub, 'real.txt'), 'real\n')
+        t.write(os.path.join(d, sub, 'dir', 'f.txt'), 'f\n')
+        t.write(os.path.join(d, sub, 'nobody.txt'), 'nobody\n')
+        os.chown(os.path.join(d, sub, 'nobody.txt'), 65534, 65534)
+        os.symlink('real.txt', os.path.join(d, sub, 'link.txt'))
+        os.symlink('nobody.txt', os.path.join(d, sub, 'other.txt'))
+        os.symlink('dir', os.path.join(d, sub, 'dirlink'))
+        os.makedirs(os.path.join(d, sub, 'ix'))
+        os.symlink('../real.txt', os.path.join(d, sub, 'ix', 'index.html'))
+    os.symlink(d, d + '.rl')
+    t.defer(lambda: os.unlink(d + '.rl'))
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root %(d)s;
+    location /on/ { disable_symlinks on; }
+    location /own/ { disable_symlinks if_not_owner; }
+    location /off/ { }
+    location /tf/ { disable_symlinks on; try_files $uri /tf/real.txt; }
+}
+server {
+    listen 127.0.0.1:{port2};
+    root %(d)s.rl;
+    location / { disable_symlinks on from=$document_root; }
+    location /all/ { alias %(d)s.rl/on/; disable_symlinks on; }
+}""" % {'d': d})
+    want = {
+        '/on/real.txt': 200, '/on/link.txt': 403, '/on/dirlink/f.txt': 404,
+        '/on/dir/f.txt': 200, '/on/ix/': 403, '/on/missing': 404,
+        '/own/link.txt': 200, '/own/other.txt': 403, '/own/dirlink/f.txt': 200,
+        '/off/link.txt': 200, '/off/other.txt': 200, '/off/dirlink/f.txt': 200,
+        '/tf/link.txt': 200,
+    }
+    got = {path: p.get(path).status for path in want}
+    assert got == want, got
+    assert p.get('/tf/link.txt').body == b'real\n'  # try_files fell back
+    p2 = p.subs['port2']
+    from harness import request
+    got = [request(p2, path=x).status for x in ('/on/real.txt', '/on/link.txt', '/all/real.txt')]
+    assert got == [200, 403, 404], got  # the root's link, a directory: 404
+    log = p.error_log()
+    for lvl, path in (('error', '/on/link.txt'), ('crit', '/tf/link.txt')):
+        assert re.search(r'\[%s\] .*openat\(\) "%s%s" failed \(40: Too many levels of '
+                         r'symbolic links\), client: 127\.0\.0\.1' %
+                         (lvl, re.escape(d), re.escape(path)), log), (lvl, path)
+    p.write_conf(http="""
+server { listen 127.0.0.1:{port}; disable_symlinks off from=/x; }""")
+    r = p.run('-t')
+    assert r.returncode != 0 and '"from=" cannot be used with "off" parameter' in r.stderr
