@@ -868,16 +868,52 @@ static char *name_lower(char *q, char *e)
  * names and values are handed to nghttp2 without a copy: they point into
  * s->head, which is left alone until the stream is freed (nghttp2 packs
  * the frame only while the stream is open, i.e. before that). 0, or
- * -errno (a head that is not of that shape, or over HTTP_MAX_HEADERS
- * fields: the stream is reset). */
+ * -errno (a head that is not of that shape: the stream is reset). */
+static int submit_lines(struct h2_stream *s, char *p, char *e, nghttp2_nv *nv, size_t cap,
+			size_t *np, int *statusp);
+
 static int submit_head(struct h2_stream *s, size_t len)
 {
-	nghttp2_nv nv[HTTP_MAX_HEADERS + 1];
+	nghttp2_nv nv_inline[HTTP_MAX_HEADERS + 1], *nv = nv_inline;
 	nghttp2_data_provider dp = {.source.ptr = s, .read_callback = data_read};
-	const uint8_t nocopy = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
 	char *p = s->head.data, *e = p + len, *q;
-	size_t n = 0;
-	int status, rc;
+	size_t n = 0, cap = HTTP_MAX_HEADERS + 1, lines = 0;
+	int status = 0, rc;
+
+	/* a head of more lines (an upstream's, up to its buffer): an array
+	 * for this call only (nghttp2 copies it, not the strings) */
+	for (q = p; q < e && (q = memchr(q, '\n', (size_t)(e - q))); q++)
+		lines++;
+	if (lines > cap) {
+		nv = malloc(lines * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		cap = lines;
+	}
+	rc = submit_lines(s, p, e, nv, cap, &n, &status);
+	if (!rc) {
+		if (s->resp_chunked)
+			h1_chunked_init(&s->ch);
+		s->no_body = (s->c && s->c->req.head) || status == 204 || status == 304;
+		rc = nghttp2_submit_response(s->h->s, s->id, nv, n, s->no_body ? NULL : &dp) ? -EIO
+											     : 0;
+	}
+	if (nv != nv_inline)
+		free(nv);
+	if (!rc)
+		s->head_sent = true;
+	return rc;
+}
+
+/* submit_lines - the fields of head P..E into NV (CAP entries): *N of
+ * them, *STATUS the status. 0 or -EIO. */
+static int submit_lines(struct h2_stream *s, char *p, char *e, nghttp2_nv *nv, size_t cap,
+			size_t *np, int *statusp)
+{
+	const uint8_t nocopy = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+	size_t len = (size_t)(e - p), n = 0;
+	char *q;
+	int status;
 
 	/* "HTTP/1.x NNN" then SP or the line end */
 	if (len < 14 || memcmp(p, "HTTP/1.", 7) != 0 || p[8] != ' ' || p[9] < '1' || p[9] > '9' ||
@@ -918,18 +954,13 @@ static int submit_head(struct h2_stream *s, size_t len)
 				s->resp_chunked = true;
 			continue;
 		}
-		if (n == HTTP_MAX_HEADERS + 1)
+		if (n == cap)
 			return -EIO;
 		nv[n++] =
 			(nghttp2_nv){(uint8_t *)name, (uint8_t *)v, nlen, (size_t)(ve - v), nocopy};
 	}
-	if (s->resp_chunked)
-		h1_chunked_init(&s->ch);
-	s->no_body = (s->c && s->c->req.head) || status == 204 || status == 304;
-	rc = nghttp2_submit_response(s->h->s, s->id, nv, n, s->no_body ? NULL : &dp);
-	if (rc)
-		return -EIO;
-	s->head_sent = true;
+	*np = n;
+	*statusp = status;
 	return 0;
 }
 

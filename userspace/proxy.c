@@ -49,7 +49,8 @@
 #include "var.h"
 #include "worker.h"
 
-#define UP_MAX_HEADERS 100
+#define UP_MAX_HEADERS	   100
+#define UP_MAX_HEADERS_ALL 2000 /* lines of an upstream head past rh: in the request pool */
 
 enum us_state {
 	US_CONNECTING = 0, /* non-blocking connect in progress */
@@ -133,6 +134,7 @@ struct uconn {
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
 	struct h1_header rh[UP_MAX_HEADERS];
+	struct h1_header *rh_big; /* a head of more lines than rh holds (request pool), or NULL */
 };
 
 #define UCONN_FREE_MAX 256 /* uconn objects a worker keeps for reuse */
@@ -889,6 +891,7 @@ static void connect_next(struct uconn *u)
 	u->body_off = 0;
 	u->sent_any = false;
 	u->rstart = u->rend = 0;
+	u->rh_big = NULL;
 	if (u->fc.on) { /* the records start afresh on each try */
 		u->fc.s = (struct fcgi_send){.closed = !u->fc.total};
 		u->fc.d = (struct fcgi_dec){0};
@@ -915,6 +918,7 @@ static void connect_next(struct uconn *u)
 			idle->keepalive = u->keepalive;
 			idle->sent_head = u->sent_head;
 			idle->rstart = idle->rend = 0;
+			idle->rh_big = NULL;
 			idle->done = false;
 			idle->fc.on = u->fc.on;
 			if (u->fc.on) /* its FastCGI state, fresh for this try */
@@ -1449,7 +1453,7 @@ static bool xar(struct uconn *u)
 	if (r->loc->cache.ignore & CACHE_IGN_XA_REDIRECT)
 		return false;
 	for (size_t i = 0; i < u->resp.nheaders; i++) {
-		const struct h1_header *h = &u->rh[i];
+		const struct h1_header *h = &u->resp.headers[i];
 
 		if (!x && H1_IS(h->name, "x-accel-redirect"))
 			x = h;
@@ -1466,7 +1470,7 @@ static bool xar(struct uconn *u)
 		return true;
 	}
 	for (size_t i = 0; i < u->resp.nheaders; i++) {
-		const struct h1_header *h = &u->rh[i];
+		const struct h1_header *h = &u->resp.headers[i];
 		struct lstr *kv = &r->xar_hdrs[2 * r->nxar_hdrs];
 
 		if (H1_IS(h->name, "content-type") && !r->xar_ctype.len) {
@@ -1527,7 +1531,7 @@ static void process_head(struct uconn *u, size_t n)
 	append_str(r->up_status, sizeof(r->up_status), st);
 	fmt_ms(r->up_hdr_time, sizeof(r->up_hdr_time), lbd_now_us() - u->try_us);
 	for (size_t i = 0; i < resp->nheaders; i++) {
-		struct h1_header *h = &u->rh[i];
+		struct h1_header *h = &u->resp.headers[i];
 
 		if (H1_IS(h->name, "content-length")) {
 			uint64_t v;
@@ -1627,7 +1631,8 @@ static void process_head(struct uconn *u, size_t n)
 		return;
 	}
 	if (unlikely(xlr != SIZE_MAX) && !(l->cache.ignore & CACHE_IGN_XA_LIMIT_RATE))
-		rate_upstream(c, (struct lstr){u->rh[xlr].value.p, u->rh[xlr].value.len});
+		rate_upstream(c, (struct lstr){u->resp.headers[xlr].value.p,
+					       u->resp.headers[xlr].value.len});
 	u->sink = cond == 304 || (r->head && u->fr != FR_NONE);
 	/* client head */
 	c->out.start = c->out.end = 0;
@@ -1637,8 +1642,8 @@ static void process_head(struct uconn *u, size_t n)
 	r->status = cond ? cond : est ? est : resp->status;
 	r->header_sent = true;
 	/* sub_filter's header filter runs before gzip's, as in nginx */
-	int sf = subfilter_begin_h1(c, r->status, u->rh, resp->nheaders);
-	int gz = sf < 0 ? sf : gzip_begin_h1(c, r->status, u->rh, resp->nheaders);
+	int sf = subfilter_begin_h1(c, r->status, u->resp.headers, resp->nheaders);
+	int gz = sf < 0 ? sf : gzip_begin_h1(c, r->status, u->resp.headers, resp->nheaders);
 
 	if (gz < 0)
 		goto oom;
@@ -1646,7 +1651,7 @@ static void process_head(struct uconn *u, size_t n)
 	/* nginx's range filter on a 200 being cached (one range, cut from
 	 * the stream) or under proxy_force_ranges (range_send.c) */
 	struct range_set *rs = NULL;
-	int rr = range_proxied(c, u->rh, resp->nheaders, r->status,
+	int rr = range_proxied(c, u->resp.headers, resp->nheaders, r->status,
 			       !gz && !sf && u->fr == FR_LENGTH ? (int64_t)u->remaining : -1, &rs);
 
 	if (rr == RANGE_UNSATISFIABLE) {
@@ -1683,7 +1688,7 @@ static void process_head(struct uconn *u, size_t n)
 	bool exp = http_expires_applies(c);
 
 	for (size_t i = 0; i < resp->nheaders; i++) {
-		struct h1_header *h = &u->rh[i];
+		struct h1_header *h = &u->resp.headers[i];
 		int k;
 
 		if (hidden(l, h->name) && !(resp->status == 101 && H1_IS(h->name, "upgrade")))
@@ -1759,7 +1764,8 @@ static void process_head(struct uconn *u, size_t n)
 		tunnel_begin(u, n);
 		return;
 	}
-	if (u->fr != FR_NONE && !u->sink && pbuf_wanted(c, u->rh, resp->nheaders) && pbuf_begin(c))
+	if (u->fr != FR_NONE && !u->sink && pbuf_wanted(c, u->resp.headers, resp->nheaders) &&
+	    pbuf_begin(c))
 		goto oom;
 	u->state = US_RELAY;
 	u->span = NULL;
@@ -1871,9 +1877,17 @@ static void up_read_head(struct uconn *u)
 		}
 		u->rend += (size_t)n;
 		for (;;) {
-			u->resp.headers = u->rh;
+			u->resp.headers = u->rh_big ? u->rh_big : u->rh;
 			rc = h1_parse_response(u->rbuf + u->rstart, u->rend - u->rstart, &u->resp,
-					       UP_MAX_HEADERS);
+					       u->rh_big ? UP_MAX_HEADERS_ALL : UP_MAX_HEADERS);
+			if (rc == H1_ERR_TOO_MANY_HEADERS && !u->rh_big &&
+			    (u->rh_big = pool_alloc(&c->pool,
+						    UP_MAX_HEADERS_ALL * sizeof(*u->rh_big)))) {
+				/* nginx bounds a head by proxy_buffer_size only */
+				u->resp.headers = u->rh_big;
+				rc = h1_parse_response(u->rbuf + u->rstart, u->rend - u->rstart,
+						       &u->resp, UP_MAX_HEADERS_ALL);
+			}
 			if (rc == H1_INCOMPLETE && u->fc.on &&
 			    (u->fc.d.ended || u->fc.d.stdout_end)) {
 				up_log(u, LOG_ERR,
@@ -1912,8 +1926,10 @@ static void up_read_head(struct uconn *u)
 				memmove(u->rbuf, u->rbuf + u->rstart, u->rend - u->rstart);
 				u->rend -= u->rstart;
 				u->rstart = 0;
-				u->resp.headers = u->rh;
-				rc = h1_parse_response(u->rbuf, u->rend, &u->resp, UP_MAX_HEADERS);
+				u->resp.headers = u->rh_big ? u->rh_big : u->rh;
+				rc = h1_parse_response(u->rbuf, u->rend, &u->resp,
+						       u->rh_big ? UP_MAX_HEADERS_ALL
+								 : UP_MAX_HEADERS);
 			}
 			ev_timer_stop(&u->w->loop, &u->timer);
 			process_head(u, (size_t)rc);

@@ -393,3 +393,27 @@ server {
         if want == 200:
             got = [(n, v) for n, v in b.last().headers if n.startswith('X-H')]
             assert got == [('X-H%d' % i, 'v%d' % i) for i in range(k)], (k, got[:3], len(got))
+
+
+def test_many_upstream_header_lines(t):
+    """An upstream head is bounded by proxy_buffer_size alone, as in nginx:
+    250 short header lines reach an HTTP/1.1 client and an HTTP/2 one."""
+    import subprocess
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    listen 127.0.0.1:{port2} http2;
+    location / { proxy_pass http://127.0.0.1:{b}; }
+}""", b=b)
+    q = '&'.join('X-H%d=v' % i for i in range(250))
+    r = p.get('/headers?' + q)
+    got = [(k, v) for k, v in r.headers if k.startswith('X-H')]
+    assert r.status == 200 and got == [('X-H%d' % i, 'v') for i in range(250)], \
+        (r.status, len(got))
+    out = subprocess.run(['curl', '-sS', '--http2-prior-knowledge', '-D', '-', '-o', '/dev/null',
+                          'http://127.0.0.1:%d/headers?%s' % (p.subs['port2'], q)],
+                         capture_output=True, timeout=30)
+    lines = out.stdout.decode().splitlines()
+    assert out.returncode == 0 and lines[0].startswith('HTTP/2 200'), (out.returncode, lines[:1])
+    assert sum(1 for ln in lines if ln.startswith('x-h')) == 250, lines[:5]
