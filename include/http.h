@@ -79,6 +79,16 @@ ssize_t conn_recv(struct conn *c, void *buf, size_t len);
 ssize_t conn_peek(struct conn *c, void *buf, size_t len);
 int http_flush(struct conn *c);
 ssize_t http_writev(struct conn *c, struct iovec *iov, int n);
+/* http_writev_more - http_writev of bytes that more will follow at once:
+ * on a plain TCP client, sendmsg(2) with MSG_MORE, so that the kernel
+ * builds full-sized segments across writes where TCP_NODELAY would push
+ * each write's tail as a short segment. A caller that stops before the
+ * rest follows calls http_push. Otherwise (TLS, HTTP/2, limit_rate) the
+ * same as http_writev. */
+ssize_t http_writev_more(struct conn *c, struct iovec *iov, int n);
+/* http_push - send what MSG_MORE held back (setsockopt TCP_NODELAY, which
+ * pushes the pending frames; only used on sockets that have it set). */
+void http_push(struct conn *c);
 /* http_sendfile - sendfile(2) of N bytes of FD at *OFF to the client
  * (through TLS or an HTTP/2 stream), *OFF advanced; as http_writev, a
  * response under limit_rate may be given fewer bytes or refused (-1,

@@ -546,6 +546,34 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 	return w;
 }
 
+ssize_t http_writev_more(struct conn *c, struct iovec *iov, int n)
+{
+	if (unlikely(c->h2s || c->tls || c->req.rate.mode != RATE_OFF))
+		return http_writev(c, iov, n);
+
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+	ssize_t w;
+
+	do
+		w = sendmsg(c->io.fd, &m, MSG_MORE);
+	while (w == -1 && errno == EINTR);
+	if (w == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			c->writable = false;
+		else
+			c->req.send_failed = true;
+	}
+	return w;
+}
+
+void http_push(struct conn *c)
+{
+	int one = 1;
+
+	if (!c->h2s && !c->tls)
+		setsockopt(c->io.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
 static ssize_t sendfile_raw(struct conn *c, int fd, off_t *off, size_t n)
 {
 	if (unlikely(c->sr_parent)) {

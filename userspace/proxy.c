@@ -83,6 +83,8 @@ struct uconn {
 	bool readable, writable; /* edge-triggered readiness */
 	bool rdhup;		 /* the upstream's FIN was seen: read to EOF, a
 				  * short read no longer means drained */
+	bool corked;		 /* body bytes went with MSG_MORE and may be held
+				  * in the client socket: push before waiting */
 	bool reused;		 /* came from the idle pool */
 	bool sent_any;		 /* some request byte reached the socket */
 	uint64_t rx, tx;	 /* this try's bytes from and to the upstream */
@@ -974,7 +976,7 @@ static void connect_next(struct uconn *u)
 		return;
 	}
 	u->state = US_CONNECTING;
-	u->readable = u->writable = u->rdhup = false;
+	u->readable = u->writable = u->rdhup = u->corked = false;
 	if (connect(fd, (struct sockaddr *)&s->addr, s->addrlen) == -1 && errno != EINPROGRESS) {
 		up_log(u, LOG_ERR, "connect() failed (%d: %s) while connecting to upstream", errno,
 		       strerror(errno));
@@ -1940,6 +1942,17 @@ static void up_read_head(struct uconn *u)
 
 /* ---- relay ------------------------------------------------------------------------------ */
 
+/* uncork - send what MSG_MORE held in the client socket, before the relay
+ * waits for the upstream (the held bytes would otherwise leave only with
+ * the next ACK, or the probe timer when none is due). */
+static void uncork(struct uconn *u)
+{
+	if (u->corked) {
+		u->corked = false;
+		http_push(u->c);
+	}
+}
+
 /* write_pending - c->out, then span, then suffix. 1 all written, 0 EAGAIN,
  * -1 client error. A buffered response (pbuf.c) sends what it holds first,
  * and what the client cannot take goes to the buffers: 1 then means all
@@ -1948,6 +1961,10 @@ static int write_pending(struct uconn *u)
 {
 	struct conn *c = u->c;
 	bool to_buf = false;
+	/* More of the body follows: let the kernel fill whole segments
+	 * (HAProxy sends with MSG_MORE likewise). Only on a TCP_NODELAY
+	 * socket, where http_push and every ACK send what is held. */
+	bool more = !u->done && u->fr != FR_NONE && c->lg && c->lg->default_srv->loc.tcp_nodelay;
 
 	if (c->req.pb) {
 		int rc = pbuf_flush(c);
@@ -1977,8 +1994,12 @@ static int write_pending(struct uconn *u)
 			w = (ssize_t)pbuf_putv(c, iov, n);
 			if (!w)
 				return 0;
+		} else if (more) {
+			w = http_writev_more(c, iov, n);
+			u->corked |= w > 0;
 		} else {
 			w = http_writev(c, iov, n);
+			u->corked &= w <= 0; /* a write without MSG_MORE pushes all */
 		}
 		if (w == -1) {
 			if (errno == EINTR)
@@ -2152,6 +2173,7 @@ static void finish(struct uconn *u)
 	try_bytes(u, true);
 	if (u->srv)
 		account(u->srv, u->resp.status, us);
+	uncork(u);
 	up_release(u, false);
 	ev_timer_stop(&c->w->loop, &c->timer);
 	pbuf_finish(c); /* the client may still drain buffered bytes */
@@ -2221,6 +2243,7 @@ static void relay(struct uconn *u)
 		if (u->fc.on && u->fc.d.ended)
 			u->readable = true; /* nothing more to wait for: see the recv */
 		if (!u->readable) {
+			uncork(u);
 			ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
 			return;
 		}
@@ -2233,6 +2256,7 @@ static void relay(struct uconn *u)
 			want = rate_read_cap(l->rate.proxy_rate, u->try_us, u->rx, want, &ms);
 			u->rate_wait = !want;
 			if (!want) {
+				uncork(u);
 				ev_timer_start(&u->w->loop, &u->timer, ms);
 				return;
 			}
@@ -2249,6 +2273,7 @@ static void relay(struct uconn *u)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				u->readable = false;
+				uncork(u);
 				ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
 				return;
 			}
