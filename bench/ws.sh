@@ -37,8 +37,16 @@
 #   exact           streams of VERIFY_MB (wsbench verify: every byte checked
 #                   for its position), plus the slow reader's stream, that
 #                   arrived byte-exact, of VERIFY_RUNS + 1
+#   kern%           lbd on sockmap: the share of the target's stream bytes
+#                   (all its runs, both ways) that the kernel redirected,
+#                   the rest went through lbd's buffers (its "sockmap
+#                   stream done" debug lines: lbd logs at debug level here)
+#
+# Target lbd0-sockmap (lbd0-splice) is lbd-sockmap (lbd-splice) run from
+# LBD0_BIN, another build (e.g. the main branch's) to compare in one run.
 #
 #   bench/ws.sh   [KINDS="stream ws"] [TARGETS="direct lbd-sockmap lbd-splice nginx haproxy"]
+#                 [LBD0_BIN=/work/main/build/lbd] (for the lbd0-* targets)
 #                 [PINGS=20000] [BULK_MB=2048] [STREAMS=100] [SLOW_MB=64] [STALL_MS=2000]
 #                 [VERIFY_RUNS=3] [VERIFY_MB=1024] [PROXY_CPU=0] [LOAD_CPU=1]
 #
@@ -65,6 +73,7 @@ NGINX_STREAM_MODULE=${NGINX_STREAM_MODULE:-/usr/lib/nginx/modules/ngx_stream_mod
 HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
 LBD_BIN=${LBD_BIN:-$root/build/lbd}
 LBCTL_BIN=${LBCTL_BIN:-$root/build/lbctl}
+LBD0_BIN=${LBD0_BIN:-/work/main/build/lbd}
 WS=$root/build/wsbench
 
 make -s -C "$root" build/lbd build/lbctl build/wsbench
@@ -81,17 +90,18 @@ wait_port "$backend"
 # the configuration nginx and lbd share, for $kind; lbd adds its pin
 # directory and $ks (kernel_splice on|off)
 nginx_conf() { # PORT NAME
-	local main="" ksl=""
+	local main="" ksl="" lvl=""
 	if [[ $2 == lbd ]]; then
 		main="bpf_pin_path $pin; reuseport_steering off;"
 		ksl="kernel_splice $ks;"
+		lvl=" debug"
 	fi
 	if [[ $kind == stream ]]; then
 		cat <<EOF
 load_module $NGINX_STREAM_MODULE;
 worker_processes 1;
 pid $work/$2.pid;
-error_log $work/$2.err;
+error_log $work/$2.err$lvl;
 events { worker_connections 4096; }
 $main
 stream {
@@ -109,7 +119,7 @@ EOF
 	cat <<EOF
 worker_processes 1;
 pid $work/$2.pid;
-error_log $work/$2.err;
+error_log $work/$2.err$lvl;
 events { worker_connections 4096; }
 $main
 http {
@@ -245,15 +255,33 @@ start() { # NAME -> $port, $pid
 		port=$backend
 		pid=""
 		;;
-	lbd-sockmap | lbd-splice)
+	lbd-sockmap | lbd-splice | lbd0-sockmap | lbd0-splice)
 		ks=on
-		[[ $1 == lbd-splice ]] && ks=off
-		start_target lbd
+		[[ $1 == *-splice ]] && ks=off
+		rm -f "$work/lbd.err"
+		if [[ $1 == lbd0-* ]]; then
+			LBD_BIN=$LBD0_BIN start_target lbd
+		else
+			start_target lbd
+		fi
 		;;
 	*)
 		start_target "$1"
 		;;
 	esac
+}
+
+# kernel_share -> the percentage of the bytes of lbd's sockmap streams so
+# far that the kernel redirected ("sockmap stream done" lines), or -
+kernel_share() {
+	[[ $t == lbd*-sockmap && -f $work/lbd.err ]] || { echo -; return; }
+	awk '/sockmap stream done/ {
+		for (i = 1; i <= NF; i++) {
+			if ($(i + 1) == "by") lbd += $i
+			if ($(i + 1) ~ /^redirected/) k += $i
+		} }
+		END { if (lbd + k > 0) printf "%.1f\n", 100 * k / (lbd + k); else print "-" }' \
+		"$work/lbd.err"
 }
 
 stop() {
@@ -265,9 +293,9 @@ stop() {
 
 echo "proxy on CPU $PROXY_CPU; client and backend (build/wsbench) on CPU $LOAD_CPU;" \
 	"BULK_MB=$BULK_MB STREAMS=$STREAMS SLOW_MB=$SLOW_MB STALL_MS=$STALL_MS PINGS=$PINGS"
-fmt='%-6s %-12s %8s %8s %6s %7s %7s %6s %7s %7s %8s %9s %12s %-8s %6s\n'
+fmt='%-6s %-12s %8s %8s %6s %7s %7s %6s %7s %7s %8s %9s %12s %-8s %6s %6s\n'
 # shellcheck disable=SC2059
-printf "$fmt" kind target p50_us p99_us g1 px/GiB m/GiB g100 px/GiB m/GiB slow_MiB proxy_MiB sockstat_MiB path exact
+printf "$fmt" kind target p50_us p99_us g1 px/GiB m/GiB g100 px/GiB m/GiB slow_MiB proxy_MiB sockstat_MiB path exact kern%
 rows=$work/rows
 for kind in $KINDS; do
 	wsc=(timeout 120 taskset -c "$LOAD_CPU" "$WS")
@@ -288,11 +316,11 @@ for kind in $KINDS; do
 			client verify "$port" $((VERIFY_MB << 20)) >/dev/null 2>>"$work/verify.err" &&
 				ok=$((ok + 1))
 		done
+		stop
 		# shellcheck disable=SC2059
 		printf "$fmt" "$kind" "$t" "$p50" "$p99" "$g1" "$px1" "$m1" "$g100" "$px100" "$m100" \
-			"$slow" "$pslow" "$sst" "$path" "$ok/$((VERIFY_RUNS + 1))"
+			"$slow" "$pslow" "$sst" "$path" "$ok/$((VERIFY_RUNS + 1))" "$(kernel_share)"
 		echo "$kind $t $p50 $p99 $g1 $px1 $m1 $g100 $px100 $m100 $slow" >>"$rows"
-		stop
 	done
 done
 
