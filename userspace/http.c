@@ -2044,9 +2044,10 @@ static void run_access(struct conn *c)
 		emptygif_handle(c);
 		return;
 	}
-	if (l->proxy && l->try_files && l->proxy->fastcgi) {
-		/* try_files runs before fastcgi_pass (nginx's phases): a file
-		 * found makes it $uri and the request goes on to FastCGI */
+	if (l->proxy && l->try_files) {
+		/* try_files runs before proxy_pass / fastcgi_pass (nginx's
+		 * phases): a file found makes it $uri and the request goes on
+		 * to the upstream, the last argument is the fallback */
 		static_try_files(c);
 		return;
 	}

@@ -501,7 +501,7 @@ int static_try_files(struct conn *c)
 		const char *q = memchr(v.p, '?', v.len);
 
 		c->req.u.uri = q ? (struct lstr){v.p, (size_t)(q - v.p)} : v;
-		if (l->proxy) /* fastcgi_pass after try_files (http.c) */
+		if (l->proxy) /* proxy_pass / fastcgi_pass after try_files (http.c) */
 			proxy_start(c);
 		else
 			static_handle(c);

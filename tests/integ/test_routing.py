@@ -710,3 +710,30 @@ server {
 server { listen 127.0.0.1:{port}; disable_symlinks off from=/x; }""")
     r = p.run('-t')
     assert r.returncode != 0 and '"from=" cannot be used with "off" parameter' in r.stderr
+
+
+def test_try_files_before_proxy_pass(t):
+    """try_files in a proxy_pass location runs first, as in nginx: a file
+    that exists becomes $uri and is proxied (not served), a missing one
+    falls to the last argument (=404, a named location)."""
+    import os
+    b = t.backend('b')
+    d = t.tmpdir()
+    os.makedirs(os.path.join(d, 'p'))
+    t.write(os.path.join(d, 'p', 'here.txt'), 'local\n')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root %s;
+    location /p/ { try_files $uri /p/here.txt; proxy_pass http://127.0.0.1:{b}; }
+    location /q/ { try_files $uri =404; proxy_pass http://127.0.0.1:{b}; }
+    location /n/ { try_files $uri @up; proxy_pass http://127.0.0.1:{b}; }
+    location @up { return 299 "named"; }
+}""" % d, b=b)
+    r = p.get('/p/here.txt?a=1')
+    assert r.status == 200 and r.json()['path'] == '/p/here.txt', r
+    r = p.get('/p/missing')
+    assert r.status == 200 and r.json()['path'] == '/p/here.txt', r
+    assert p.get('/q/missing').status == 404
+    r = p.get('/n/missing')
+    assert (r.status, r.body) == (299, b'named'), r
