@@ -542,6 +542,19 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 		if (rc < 0 || (rc = consumed_of(fd, &t->consumed[d])))
 			goto pipes;
 		ctl.consumed[d] = t->consumed[d];
+		/* The program's limit bounds what waits at the destination,
+		 * not what a paused direction leaves queued on its source:
+		 * that is the source's receive buffer, which the sockmap
+		 * reader's full-speed reads let the kernel autotune up to
+		 * tcp_rmem's max (32 MiB here: a stalled reader once left 22
+		 * MiB in it, test_slow_reader_bounded_both_ways). A fixed one
+		 * (2 MiB as the kernel counts it) bounds it and still keeps a
+		 * 1 MiB window open. */
+		{
+			int cap = TUN_DRAIN_MAX;
+
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cap, sizeof(cap));
+		}
 	}
 	for (int d = 0; d < 2; d++)
 		*t->side[d].readable = false; /* drained: the next edge says more */
