@@ -10,6 +10,7 @@
 #ifndef LBD_TLS_CLIENT_H
 #define LBD_TLS_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "tls-t.h"
@@ -34,6 +35,11 @@ void tls_client_follow(void *ssl, void *ctx);
  * it may go on, HTTP_STATUS_CERT_ERROR or HTTP_STATUS_NO_CERT (logged at
  * info with CLIENT, as nginx does). TLS may be NULL (plain connection). */
 int tls_client_check(struct tls_conn *tls, const struct tls_conf *t, const char *client);
+
+/* tls_client_optional_error - whether verify result RC is one that
+ * optional_no_ca lets through (nginx's ngx_ssl_verify_error_optional):
+ * the chain does not reach a known CA. */
+bool tls_client_optional_error(long rc);
 
 /* enum tls_client_var - the $ssl_client_* variables. */
 enum tls_client_var {

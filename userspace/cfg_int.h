@@ -160,6 +160,9 @@ int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u);
 /* cfg_upssl_check - a merged location proxying to https://: nginx's checks
  * (reported at WHERE) and its client context. 0 or -1. */
 int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *where);
+/* cfg_upssl_ctx - a client context (SSL_CTX *, session hooks set) from
+ * U's merged settings: 0 with *CTX, or -1 with the message in b->err. */
+int cfg_upssl_ctx(struct build *b, struct upssl_conf *u, void **ctx);
 void cfg_upssl_release(struct cfg_http *h);
 
 /* cfg_proxy.c: proxy, upstream and map directives */

@@ -89,8 +89,6 @@ static int client_ctx(struct build *b, struct stream_srv *srv)
 {
 	struct upssl_conf *u = &srv->upssl;
 	struct cfg_node where = {.file = srv->file, .line = srv->line};
-	struct tls_conf t;
-	char *certs[1], *keys[1];
 
 	if (u->cert && !u->key)
 		return cfg_fail(
@@ -102,32 +100,8 @@ static int client_ctx(struct build *b, struct stream_srv *srv)
 				u->key);
 	if (u->verify == 1 && !u->trusted)
 		return cfg_fail(b, &where, "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
-	memset(&t, 0, sizeof(t));
-	t.protocols = u->protocols;
-	t.protocols_at = u->protocols_at;
-	t.ciphers = u->ciphers;
-	t.ciphers_at = u->ciphers_at;
-	t.verify_client = u->verify == 1 ? TLS_VERIFY_ON : TLS_VERIFY_OFF;
-	t.verify_depth = u->verify_depth;
-	t.trusted = u->trusted;
-	t.trusted_at = u->trusted_at;
-	t.crl = u->crl;
-	t.crl_at = u->crl_at;
-	t.password_file = u->password_file;
-	t.password_at = u->password_at;
-	if (u->cert) {
-		certs[0] = u->cert;
-		keys[0] = u->key;
-		t.certs = certs;
-		t.keys = keys;
-		t.cert_at = &u->cert_at;
-		t.key_at = &u->key_at;
-		t.ncerts = t.nkeys = 1;
-	}
-	if (tls_ctx_build_client(&t, b->err, b->errlen))
+	if (cfg_upssl_ctx(b, u, &u->ctx))
 		return -1;
-	upssl_ctx_setup(t.ctx);
-	u->ctx = t.ctx;
 	return 0;
 }
 

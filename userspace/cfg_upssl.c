@@ -186,8 +186,6 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 	struct upssl_conf *u = &l->upssl;
 	struct cfg_http *h = b->cfg->http;
 	struct upssl_built *bt;
-	struct tls_conf t;
-	char *certs[1], *keys[1];
 
 	/* (a proxy_pass with variables may name https:// at run time) */
 	if (!l->proxy || !(l->proxy->ssl || l->proxy->dynamic) || u->ctx)
@@ -218,6 +216,23 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 			return 0;
 		}
 	}
+	bt = pool_zalloc(b->pool, sizeof(*bt));
+	if (!bt)
+		return cfg_fail(b, where, "out of memory");
+	if (cfg_upssl_ctx(b, u, &bt->ctx))
+		return -1;
+	bt->conf = u;
+	bt->next = h->upssl_ctxs;
+	h->upssl_ctxs = bt;
+	u->ctx = bt->ctx;
+	return 0;
+}
+
+int cfg_upssl_ctx(struct build *b, struct upssl_conf *u, void **ctx)
+{
+	struct tls_conf t;
+	char *certs[1], *keys[1];
+
 	memset(&t, 0, sizeof(t));
 	t.protocols = u->protocols;
 	t.protocols_at = u->protocols_at;
@@ -240,17 +255,10 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 		t.key_at = &u->key_at;
 		t.ncerts = t.nkeys = 1;
 	}
-	bt = pool_zalloc(b->pool, sizeof(*bt));
-	if (!bt)
-		return cfg_fail(b, where, "out of memory");
 	if (tls_ctx_build_client(&t, b->err, b->errlen))
 		return -1;
 	upssl_ctx_setup(t.ctx);
-	bt->conf = u;
-	bt->ctx = t.ctx;
-	bt->next = h->upssl_ctxs;
-	h->upssl_ctxs = bt;
-	u->ctx = t.ctx;
+	*ctx = t.ctx;
 	return 0;
 }
 

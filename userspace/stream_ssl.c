@@ -13,6 +13,7 @@
 #include "log.h"
 #include "stream.h"
 #include "stream_ssl.h"
+#include "tls_client.h"
 #include "tls.h"
 #include "upssl.h"
 
@@ -20,17 +21,6 @@ struct tls_conn *stream_ssl_accept(const struct stream_srv *srv, int fd, const c
 {
 	/* stream has no server_name in nginx 1.22: SNI selects nothing */
 	return tls_conn_new(&srv->tls, fd, NULL, NULL, client);
-}
-
-/* optional_error - what optional_no_ca lets through (nginx's
- * ngx_ssl_verify_error_optional): the chain reaches no known CA. */
-static bool optional_error(long rc)
-{
-	return rc == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-	       rc == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-	       rc == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
-	       rc == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-	       rc == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE;
 }
 
 enum tls_hs stream_ssl_handshake(const struct stream_srv *srv, struct tls_conn *t, uint64_t num,
@@ -47,7 +37,8 @@ enum tls_hs stream_ssl_handshake(const struct stream_srv *srv, struct tls_conn *
 	 * error page to give in stream) */
 	ssl = tls_conn_ssl(t);
 	rc = SSL_get_verify_result(ssl);
-	if (rc != X509_V_OK && (mode != TLS_VERIFY_OPTIONAL_NO_CA || !optional_error(rc))) {
+	if (rc != X509_V_OK &&
+	    (mode != TLS_VERIFY_OPTIONAL_NO_CA || !tls_client_optional_error(rc))) {
 		log_emit(srv->error_log, LOG_INFO,
 			 "*%llu client SSL certificate verify error: (%ld:%s) while SSL "
 			 "handshaking, client: %s, server: %s",

@@ -112,9 +112,7 @@ void tls_client_follow(void *vssl, void *vctx)
 	SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
 }
 
-/* optional_error - the failures optional_no_ca lets through (nginx's
- * ngx_ssl_verify_error_optional): the chain does not reach a known CA. */
-static bool optional_error(long rc)
+bool tls_client_optional_error(long rc)
 {
 	return rc == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
 	       rc == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
@@ -133,7 +131,7 @@ int tls_client_check(struct tls_conn *tls, const struct tls_conf *t, const char 
 	ssl = tls_conn_ssl(tls);
 	rc = SSL_get_verify_result(ssl);
 	if (rc != X509_V_OK &&
-	    (t->verify_client != TLS_VERIFY_OPTIONAL_NO_CA || !optional_error(rc))) {
+	    (t->verify_client != TLS_VERIFY_OPTIONAL_NO_CA || !tls_client_optional_error(rc))) {
 		log_info("client SSL certificate verify error: (%ld:%s) while reading client "
 			 "request headers, client: %s",
 			 rc, X509_verify_cert_error_string(rc), client);

@@ -52,17 +52,14 @@ size_t tls_escape_component(const unsigned char *src, size_t n, char *dst)
 	return o;
 }
 
-/* pem_of - certificate X as PEM in POOL. */
-static int pem_of(X509 *x, struct pool *pool, const char **out)
+/* bio_out - what a memory BIO B was written (OK: the writes worked),
+ * copied into POOL; B is freed. Its length, or -1. */
+static int bio_out(BIO *b, int ok, struct pool *pool, const char **out)
 {
-	BIO *b = BIO_new(BIO_s_mem());
 	char *data, *p;
 	long n;
 
-	if (!b)
-		return -1;
-	if (!PEM_write_bio_X509(b, x) || (n = BIO_get_mem_data(b, &data)) <= 0 ||
-	    !(p = pool_alloc(pool, (size_t)n))) {
+	if (!ok || (n = BIO_get_mem_data(b, &data)) <= 0 || !(p = pool_alloc(pool, (size_t)n))) {
 		BIO_free(b);
 		ERR_clear_error();
 		return -1;
@@ -73,25 +70,20 @@ static int pem_of(X509 *x, struct pool *pool, const char **out)
 	return (int)n;
 }
 
+/* pem_of - certificate X as PEM in POOL. */
+static int pem_of(X509 *x, struct pool *pool, const char **out)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+
+	return b ? bio_out(b, PEM_write_bio_X509(b, x), pool, out) : -1;
+}
+
 /* asn1_time_of - T as ASN1_TIME_print writes it, in POOL. */
 static int asn1_time_of(const ASN1_TIME *t, struct pool *pool, const char **out)
 {
 	BIO *b = BIO_new(BIO_s_mem());
-	char *data, *p;
-	long n;
 
-	if (!b)
-		return -1;
-	if (!ASN1_TIME_print(b, t) || (n = BIO_get_mem_data(b, &data)) <= 0 ||
-	    !(p = pool_alloc(pool, (size_t)n))) {
-		BIO_free(b);
-		ERR_clear_error();
-		return -1;
-	}
-	memcpy(p, data, (size_t)n);
-	BIO_free(b);
-	*out = p;
-	return (int)n;
+	return b ? bio_out(b, ASN1_TIME_print(b, t), pool, out) : -1;
 }
 
 static int client_cert_var(SSL *ssl, enum tls_var which, struct pool *pool, const char **out)
