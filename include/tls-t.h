@@ -57,6 +57,15 @@ struct tls_where {
 /* struct tls_conf - the ssl_* settings of one level. Integers use
  * CFG_UNSET and pointers NULL for "unset" until merged; configuration
  * pool memory except ctx. */
+/* struct tls_cmds - ssl_conf_command (or proxy_ssl_conf_command) pairs
+ * of one level, in order, for OpenSSL's SSL_CONF_cmd. */
+struct tls_cmds {
+	const char **name;
+	const char **value;
+	struct tls_where *at; /* where each was written */
+	int n;
+};
+
 struct tls_conf {
 	char **certs;			 /* ssl_certificate paths (absolute), in order */
 	struct tls_where *cert_at;	 /* where each was written */
@@ -97,6 +106,7 @@ struct tls_conf {
 	char **ticket_keys;		 /* ssl_session_ticket_key files, first encrypts */
 	struct tls_where *ticket_key_at; /* where each was written */
 	int nticket_keys;		 /* count */
+	struct tls_cmds cmds;		 /* ssl_conf_command, applied last */
 	bool touched;			 /* some ssl_* directive was written at this level */
 	/* SSL_CTX * built from the merged settings (one reference), NULL
 	 * when this level has no certificate */

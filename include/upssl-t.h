@@ -34,6 +34,7 @@ struct upssl_conf {
 	struct tls_where password_at;  /* where it was written */
 	char *crl;		       /* proxy_ssl_crl file */
 	struct tls_where crl_at;       /* where it was written */
+	struct tls_cmds cmds;	       /* proxy_ssl_conf_command, applied last */
 	void *ctx;		       /* SSL_CTX * (a location proxying to https://), shared
 				       * between levels with the same settings; owned by
 				       * the configuration's list (cfg_upssl.c) */

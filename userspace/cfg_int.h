@@ -150,6 +150,11 @@ void cfg_stream_ssl_release(struct cfg_stream *st);
 int cfg_stream_compile(struct build *b, struct cfg_node *n, struct cfg_stream *st, const char *text,
 		       struct stream_val *out);
 
+/* cfg_tls.c: ssl_conf_command (and proxy_ssl_conf_command's list) */
+int cfg_tls_cmd_add(struct build *b, struct cfg_node *n, struct tls_cmds *c);
+int cfg_set_tls_conf_command(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+
 /* cfg_upssl.c: proxy_ssl_* (HTTPS upstreams) */
 int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_upssl_init(struct upssl_conf *u);

@@ -209,6 +209,40 @@ int cfg_set_tls_str(struct build *b, struct cfg_node *n, struct scope *s, const 
 	return 0;
 }
 
+int cfg_tls_cmd_add(struct build *b, struct cfg_node *n, struct tls_cmds *c)
+{
+	const char **nm = pool_alloc(b->pool, (size_t)(c->n + 1) * sizeof(*nm));
+	const char **v = pool_alloc(b->pool, (size_t)(c->n + 1) * sizeof(*v));
+	struct tls_where *at = pool_alloc(b->pool, (size_t)(c->n + 1) * sizeof(*at));
+
+	if (!nm || !v || !at)
+		return cfg_fail(b, n, "out of memory");
+	if (c->n) {
+		memcpy(nm, c->name, (size_t)c->n * sizeof(*nm));
+		memcpy(v, c->value, (size_t)c->n * sizeof(*v));
+		memcpy(at, c->at, (size_t)c->n * sizeof(*at));
+	}
+	nm[c->n] = pool_strdup(b->pool, n->args[0]);
+	v[c->n] = pool_strdup(b->pool, n->args[1]);
+	at[c->n] = here(n);
+	if (!nm[c->n] || !v[c->n])
+		return cfg_fail(b, n, "out of memory");
+	*c = (struct tls_cmds){.name = nm, .value = v, .at = at, .n = c->n + 1};
+	return 0;
+}
+
+/* cfg_set_tls_conf_command - ssl_conf_command NAME VALUE: kept for
+ * OpenSSL's SSL_CONF_cmd, which checks it when the context is built. */
+int cfg_set_tls_conf_command(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+
+	(void)d;
+	t->touched = true;
+	return cfg_tls_cmd_add(b, n, &t->cmds);
+}
+
 /* cfg_set_tls_flag - the on/off ssl_* directives (offset into tls_conf). */
 int cfg_set_tls_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
@@ -417,6 +451,8 @@ static void merge(struct tls_conf *l, const struct tls_conf *p)
 		l->verify_at = p->verify_at;
 	TMERGE(verify_client, TLS_VERIFY_OFF);
 	TMERGE(verify_depth, 1);
+	if (!l->cmds.n && p)
+		l->cmds = p->cmds; /* a level's list replaces the outer one, as nginx */
 #undef TMERGE
 #undef TMERGE_PTR
 }

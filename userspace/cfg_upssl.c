@@ -66,6 +66,8 @@ void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p)
 	UMERGE(session_reuse, 1);
 	if (!u->name && p)
 		u->name = p->name;
+	if (!u->cmds.n && p)
+		u->cmds = p->cmds;
 	UMERGE_PTR(trusted, trusted_at);
 	UMERGE_PTR(ciphers, ciphers_at);
 	if (!u->ciphers)
@@ -99,6 +101,8 @@ int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u)
 	char **file = NULL;
 	struct tls_where *file_at = NULL;
 
+	if (strcmp(name, "conf_command") == 0)
+		return cfg_tls_cmd_add(b, n, &u->cmds);
 	if (strcmp(name, "name") == 0) {
 		if (u->name)
 			return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
@@ -175,7 +179,7 @@ static bool same_ctx(const struct upssl_conf *a, const struct upssl_conf *b)
 	       a->protocols == b->protocols && same_str(a->ciphers, b->ciphers) &&
 	       same_str(a->trusted, b->trusted) && same_str(a->cert, b->cert) &&
 	       same_str(a->key, b->key) && same_str(a->password_file, b->password_file) &&
-	       same_str(a->crl, b->crl);
+	       same_str(a->crl, b->crl) && a->cmds.name == b->cmds.name;
 }
 
 /* cfg_upssl_check - for location L (merged) proxying to https://: nginx's
@@ -246,6 +250,7 @@ int cfg_upssl_ctx(struct build *b, struct upssl_conf *u, void **ctx)
 	t.crl_at = u->crl_at;
 	t.password_file = u->password_file;
 	t.password_at = u->password_at;
+	t.cmds = u->cmds;
 	if (u->cert) {
 		certs[0] = u->cert;
 		keys[0] = u->key;

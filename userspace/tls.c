@@ -441,6 +441,39 @@ bool tls_load_crl(void *vctx, const char *file)
 	return true;
 }
 
+/* apply_cmds - T's ssl_conf_command list through SSL_CONF_cmd, as nginx
+ * (after every other setting, so they override). FLAGS: the side. */
+static int apply_cmds(SSL_CTX *ctx, const struct tls_conf *t, unsigned flags, char *err,
+		      size_t errlen)
+{
+	SSL_CONF_CTX *cc;
+
+	if (!t->cmds.n)
+		return 0;
+	cc = SSL_CONF_CTX_new();
+	if (!cc)
+		return tls_fail(err, errlen, &t->cmds.at[0], "SSL_CONF_CTX_new() failed");
+	SSL_CONF_CTX_set_flags(cc, SSL_CONF_FLAG_FILE | flags | SSL_CONF_FLAG_CERTIFICATE |
+					   SSL_CONF_FLAG_SHOW_ERRORS);
+	SSL_CONF_CTX_set_ssl_ctx(cc, ctx);
+	for (int i = 0; i < t->cmds.n; i++) {
+		if (SSL_CONF_cmd(cc, t->cmds.name[i], t->cmds.value[i]) <= 0) {
+			int rc = tls_fail(err, errlen, &t->cmds.at[i],
+					  "SSL_CONF_cmd(\"%s\", \"%s\") failed", t->cmds.name[i],
+					  t->cmds.value[i]);
+
+			SSL_CONF_CTX_free(cc);
+			return rc;
+		}
+	}
+	if (!SSL_CONF_CTX_finish(cc)) {
+		SSL_CONF_CTX_free(cc);
+		return tls_fail(err, errlen, &t->cmds.at[0], "SSL_CONF_finish() failed");
+	}
+	SSL_CONF_CTX_free(cc);
+	return 0;
+}
+
 int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 {
 	SSL_CTX *ctx;
@@ -514,6 +547,8 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);
+	if ((rc = apply_cmds(ctx, t, SSL_CONF_FLAG_SERVER, err, errlen)))
+		goto fail;
 	t->ctx = ctx;
 	return 0;
 fail:
@@ -562,6 +597,8 @@ int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen)
 	/* one client certificate (proxy_ssl_certificate) */
 	rc = load_certs(ctx, t, t->ncerts ? 1 : 0, err, errlen);
 	if (rc)
+		goto fail;
+	if ((rc = apply_cmds(ctx, t, SSL_CONF_FLAG_CLIENT, err, errlen)))
 		goto fail;
 	t->ctx = ctx;
 	return 0;

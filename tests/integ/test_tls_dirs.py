@@ -23,6 +23,7 @@ import re
 import urllib.parse
 
 from harness import Conn, wait_for
+from test_stream import MAIN as STREAM_MAIN
 from test_tls import _certs, client_ctx, der_of, tls_get, TLSConn
 
 
@@ -605,3 +606,59 @@ server {
     assert first[7:10] == ['-', '', '.'], first
     assert first[10] == esc
     assert plain == ['-'] * 8 + ['', '.', '-'], plain
+
+
+def test_tls_conf_command(t):
+    """ssl_conf_command goes to OpenSSL's SSL_CONF_cmd last, as nginx: TLS
+    1.3's suites (which ssl_ciphers cannot set), inherited from http by a
+    server without its own list, replaced by one with its own; an
+    unknown command is a -t error naming the line."""
+    d, c = _certs(t, ('a', 'a.test', 'ec'))
+    p = t.proxy("""
+ssl_conf_command Ciphersuites TLS_CHACHA20_POLY1305_SHA256;
+server {
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate %(crt)s;
+    ssl_certificate_key %(key)s;
+    ssl_protocols TLSv1.3;
+    location / { return 200 "$ssl_cipher"; }
+}
+server {
+    listen 127.0.0.1:{port2} ssl;
+    ssl_certificate %(crt)s;
+    ssl_certificate_key %(key)s;
+    ssl_protocols TLSv1.3;
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
+    location / { return 200 "$ssl_cipher"; }
+}""" % {'crt': c['a'][0], 'key': c['a'][1]}, main=STREAM_MAIN + """
+stream {
+    server {
+        listen 127.0.0.1:{port3} ssl;
+        ssl_certificate %(crt)s;
+        ssl_certificate_key %(key)s;
+        ssl_protocols TLSv1.3;
+        ssl_conf_command Ciphersuites TLS_AES_256_GCM_SHA384;
+        return "$ssl_cipher";
+    }
+}""" % {'crt': c['a'][0], 'key': c['a'][1]})
+    assert tls_get(p.port, host='a.test').body == b'TLS_CHACHA20_POLY1305_SHA256'
+    assert tls_get(p.subs['port2'], host='a.test').body == b'TLS_AES_128_GCM_SHA256'
+    raw = socket.create_connection(('127.0.0.1', p.subs['port3']), timeout=5)
+    with client_ctx().wrap_socket(raw, server_hostname='a.test') as s:
+        got = b''
+        while True:
+            k = s.recv(100)
+            if not k:
+                break
+            got += k
+    assert got == b'TLS_AES_256_GCM_SHA384', got
+    p.write_conf(http="""
+server {
+    listen 127.0.0.1:{port} ssl;
+    ssl_certificate %(crt)s;
+    ssl_certificate_key %(key)s;
+    ssl_conf_command NoSuchCommand x;
+}""" % {'crt': c['a'][0], 'key': c['a'][1]})
+    r = p.run('-t')
+    assert r.returncode != 0
+    assert 'SSL_CONF_cmd("NoSuchCommand", "x") failed' in r.stderr, r.stderr

@@ -447,6 +447,37 @@ server {
     assert b.tls[-1]['version'] == 'TLSv1.3', b.tls
 
 
+def test_upssl_conf_command(t):
+    """proxy_ssl_conf_command goes to OpenSSL's SSL_CONF_cmd after every
+    other setting (here TLS 1.3's suites, which proxy_ssl_ciphers cannot
+    set); a level's list replaces the outer one; an unknown command is a
+    -t error naming the line, as nginx."""
+    d, crt, key = certs(t)
+    b = tls_backend(t, 'b1', crt, key)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    proxy_ssl_protocols TLSv1.3;
+    proxy_ssl_conf_command Ciphersuites TLS_CHACHA20_POLY1305_SHA256;
+    location /a/ { proxy_pass https://127.0.0.1:{b}; }
+    location /b/ { proxy_pass https://127.0.0.1:{b};
+                   proxy_ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256; }
+}""", b=b)
+    assert p.get('/a/x').status == 200
+    assert b.tls[-1]['cipher'] == 'TLS_CHACHA20_POLY1305_SHA256', b.tls
+    assert p.get('/b/x').status == 200
+    assert b.tls[-1]['cipher'] == 'TLS_AES_128_GCM_SHA256', b.tls
+    p.write_conf(http="""
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass https://127.0.0.1:9;
+                 proxy_ssl_conf_command NoSuchCommand x; }
+}""")
+    r = p.run('-t')
+    assert r.returncode != 0
+    assert 'SSL_CONF_cmd("NoSuchCommand", "x") failed' in r.stderr, r.stderr
+
+
 def test_upssl_crl(t):
     """proxy_ssl_crl: a server certificate its CA revoked fails verify."""
     d, crt, key = certs(t)
