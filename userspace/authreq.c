@@ -108,6 +108,8 @@ int authreq_check(struct conn *c, const struct cfg_loc *l, int code)
 	if (!uri || !uri[0])
 		return AUTHREQ_DECLINED;
 	if (ar && ar->done && ar->loc == l && ar->uri_changes == r->uri_changes) {
+		if (ar->status == 444 || ar->status == 499)
+			return ar->status; /* http_finalize closes without an answer */
 		v = authreq_verdict(ar->status);
 		/* nginx's line has the action its upstream code left set */
 		if (v == 500)
@@ -163,8 +165,12 @@ void authreq_sub_closed(struct conn *sc)
 		return; /* aborted: the main request is gone or going */
 	ar->sub = NULL;
 	ar->done = true;
-	/* a subrequest closed before its answer (out of memory, 444): 500 */
-	ar->status = sc->req.completed ? sc->req.status : 0;
+	/* a subrequest closed before its answer (out of memory): 500; one
+	 * that closed the connection on purpose (444, 499) ends the main
+	 * request the same way, as nginx terminates it */
+	ar->status = sc->req.completed || sc->req.status == 444 || sc->req.status == 499
+			     ? sc->req.status
+			     : 0;
 	ar->upstream = sc->req.pp != NULL;
 	if (sub_outcome(sc, p, ar))
 		ar->status = 0;

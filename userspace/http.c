@@ -1893,7 +1893,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 				return RWR_DONE;
 			}
 			if (rw->code == 444) {
-				conn_close(c);
+				http_finalize(c, 444); /* logged, then closed, as nginx */
 				return RWR_DONE;
 			}
 			if (rw->code == 301 || rw->code == 302 || rw->code == 303 ||

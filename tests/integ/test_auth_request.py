@@ -280,6 +280,7 @@ map $http_x_token $auth_code {
     good    204;
     forbid  403;
     moved   302;
+    drop    444;
     default 401;
 }
 server {
@@ -293,6 +294,7 @@ server {
         if ($auth_code = 204) { return 204; }
         if ($auth_code = 403) { return 403; }
         if ($auth_code = 302) { return 302 /elsewhere; }
+        if ($auth_code = 444) { return 444; }
         return 401;
     }
 }""", app=app)
@@ -301,6 +303,10 @@ server {
     assert r.status == 401 and r.header('WWW-Authenticate') is None
     assert p.get('/x', headers={'X-Token': 'forbid'}).status == 403
     assert p.get('/x', headers={'X-Token': 'moved'}).status == 500
+    # `return 444` in the auth location closes the client's connection
+    with p.conn() as c:
+        c.send(b'GET /x HTTP/1.1\r\nHost: x\r\nX-Token: drop\r\n\r\n')
+        assert c.is_closed(timeout=5)
     assert app.count() == 1
 
 

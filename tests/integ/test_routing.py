@@ -737,3 +737,29 @@ server {
     assert p.get('/q/missing').status == 404
     r = p.get('/n/missing')
     assert (r.status, r.body) == (299, b'named'), r
+
+
+def test_return_444_logged(t):
+    """`return 444` closes without an answer and is in the access log with
+    status 444, as nginx writes it (scanners dropped this way are counted
+    from the log)."""
+    import os
+    p = t.proxy("""
+log_format s '$request $status $body_bytes_sent';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/s.log s;
+    location /drop { return 444; }
+}""")
+    with p.conn() as c:
+        c.send(b'GET /drop HTTP/1.1\r\nHost: x\r\n\r\n')
+        assert c.is_closed(timeout=5)
+
+    def log():
+        try:
+            with open(os.path.join(p.prefix, 's.log')) as f:
+                return f.read()
+        except OSError:
+            return ''
+    from harness import wait_for
+    assert wait_for(lambda: log()) == 'GET /drop HTTP/1.1 444 0\n'
