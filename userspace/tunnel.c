@@ -36,6 +36,8 @@
 				     * stop at the first short read */
 #define TUN_DRAIN_HARD (2 * TUN_DRAIN_MAX) /* ... and at this, whatever the read */
 #define TUN_DRAIN_READ (256 * 1024)	   /* a drain read past TUN_DRAIN_MAX */
+/* SO_RCVBUF of a socket entering the sockmap (the kernel counts twice it) */
+#define TUN_SPLICE_RCVBUF (256 * 1024)
 
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct tunnel *reg_head; /* open tunnels, newest first */
@@ -548,10 +550,9 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 		 * reader's full-speed reads let the kernel autotune up to
 		 * tcp_rmem's max (32 MiB here: a stalled reader once left 22
 		 * MiB in it, test_slow_reader_bounded_both_ways). A fixed one
-		 * (2 MiB as the kernel counts it) bounds it and still keeps a
-		 * 1 MiB window open. */
+		 * (TUN_SPLICE_RCVBUF) bounds it. */
 		{
-			int cap = TUN_DRAIN_MAX;
+			int cap = TUN_SPLICE_RCVBUF;
 
 			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &cap, sizeof(cap));
 		}
