@@ -305,6 +305,8 @@ struct cfg_loc {
 	/* client */
 	int64_t client_max_body_size; /* bytes, 0 = unlimited */
 	int64_t client_body_timeout;  /* ms */
+	const struct resolver_conf *resolver; /* `resolver` (NULL: none) */
+	int64_t resolver_timeout;	      /* ms, default 30000 */
 	int64_t client_body_buffer_size;
 	char *client_body_temp_path; /* directory of spooled bodies (reqbody.c) */
 	int64_t send_timeout;	     /* ms */

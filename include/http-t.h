@@ -37,6 +37,7 @@ struct rbody;
 struct h2_conn;
 struct h2_stream;
 struct authreq;
+struct dns_waiter;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
 struct buf {
@@ -126,6 +127,8 @@ struct http_req {
 	struct rl_req_state rl;	     /* limit_req / limit_conn (limit.c) */
 	struct rate_req rate;	     /* limit_rate (ratelimit.c) */
 	struct authreq *authreq;     /* auth_request's exchange (authreq.c, pool), or NULL */
+	struct dns_waiter *dns;      /* proxy_pass's name being resolved (proxy_dyn.c, pool) */
+	bool dns_resumed;	     /* dns holds the answer proxy_start waited for */
 	struct lstr seclink_expires; /* $secure_link_expires, once $secure_link parsed it */
 
 	/* response */

@@ -10,10 +10,14 @@
 
 struct worker;
 
+#define PROXY_DYN_WAIT (-1) /* the host is being resolved */
+
 /* proxy_dyn_resolve - evaluate TPL (a proxy_pass with variables) for C
  * into *OUT, from C's pool: the group, $proxy_host and URI part. 0, or
  * the status to answer (500: a bad URL, 502: no upstream for its host),
- * with the error logged. */
+ * with the error logged, or PROXY_DYN_WAIT: the host is a name the
+ * location's `resolver` is asked for; proxy_start runs again with the
+ * answer (nothing else of the request moves meanwhile). */
 int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct proxy_pass **out);
 
 /* proxy_dyn_worker_free - the worker's literal-address groups, at exit. */

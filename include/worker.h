@@ -18,6 +18,7 @@
 
 struct conn;
 struct uconn;
+struct resolver_w;
 
 /* struct listener - one bound socket of one worker. */
 struct listener {
@@ -59,6 +60,7 @@ struct worker {
 	struct ups_group **dyn_groups; /* proxy_pass with variables: literal
 					* addresses' groups (proxy_dyn.c) */
 	int ndyn_groups;
+	struct resolver_w *dns; /* `resolver` lookups and their cache (resolver.c) */
 };
 
 enum worker_cmd {

@@ -33,6 +33,7 @@
 #include "lbd.h"
 #include "log.h"
 #include "pool.h"
+#include "resolver.h"
 #include "priv.h"
 #include "ups.h"
 #include "var.h"
@@ -302,31 +303,72 @@ static int set_ignored(struct build *b, struct cfg_node *n, struct scope *s, con
  * carry them). */
 static int set_resolver(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
+	bool stream = s->ctx & (C_STREAM | C_SSRV);
+	struct resolver_conf *rc = NULL;
 	int64_t ms;
 
-	(void)s, (void)d;
+	(void)d;
 	if (strcmp(n->name, "resolver_timeout") == 0) {
 		if (cfg_parse_time(n->args[0], &ms))
 			return cfg_fail(b, n, "\"resolver_timeout\" directive invalid value");
+		if (!stream) {
+			if (s->loc->resolver_timeout != CFG_UNSET)
+				return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+			s->loc->resolver_timeout = ms;
+			return 0;
+		}
 	} else {
+		if (!stream) {
+			if (s->loc->resolver)
+				return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+			if (!(rc = pool_zalloc(b->pool, sizeof(*rc))))
+				return cfg_fail(b, n, "out of memory");
+			rc->ipv4 = rc->ipv6 = true;
+		}
 		for (size_t i = 0; i < n->nargs; i++) {
 			const char *a = n->args[i];
 
 			if (strncmp(a, "valid=", 6) == 0) {
 				if (cfg_parse_time(a + 6, &ms))
 					return cfg_fail(b, n, "invalid parameter: %s", a);
+				if (rc)
+					rc->valid_ms = ms;
 			} else if (strncmp(a, "ipv4=", 5) == 0 || strncmp(a, "ipv6=", 5) == 0) {
-				if (strcmp(a + 5, "on") != 0 && strcmp(a + 5, "off") != 0)
+				bool on = strcmp(a + 5, "on") == 0;
+
+				if (!on && strcmp(a + 5, "off") != 0)
 					return cfg_fail(b, n, "invalid parameter: %s", a);
-			} else if (strncmp(a, "status_zone=", 12) != 0 && !*a) {
+				if (rc && a[3] == '4')
+					rc->ipv4 = on;
+				else if (rc)
+					rc->ipv6 = on;
+			} else if (strncmp(a, "status_zone=", 12) == 0) {
+				continue; /* nginx Plus: statistics only */
+			} else if (!*a) {
 				return cfg_fail(b, n, "invalid parameter: %s", a);
+			} else if (rc) {
+				if (rc->naddr == RESOLVER_MAX_SERVERS)
+					return cfg_fail(
+						b, n, "too many addresses in resolver (at most %d)",
+						RESOLVER_MAX_SERVERS);
+				if (cfg_parse_addr(a, 53, &rc->addr[rc->naddr],
+						   &rc->addrlen[rc->naddr], false))
+					return cfg_fail(b, n, "host not found in resolver \"%s\"",
+							a);
+				rc->naddr++;
 			}
 		}
+		if (rc && !rc->ipv4 && !rc->ipv6)
+			return cfg_fail(b, n, "\"ipv4\" and \"ipv6\" cannot both be \"off\"");
+		if (rc && !rc->naddr)
+			return cfg_fail(b, n,
+					"invalid number of arguments in \"resolver\" directive");
+		if (rc) {
+			s->loc->resolver = rc;
+			return 0;
+		}
 	}
-	cfg_warn(n,
-		 "\"%s\" directive has no effect in lbd (OCSP responders are looked up with "
-		 "the system resolver) and is ignored",
-		 n->name);
+	cfg_warn(n, "\"%s\" directive has no effect in lbd's stream {} and is ignored", n->name);
 	return 0;
 }
 
@@ -632,6 +674,7 @@ static void loc_init(struct cfg_loc *l)
 	l->recursive_error_pages = CFG_UNSET;
 	l->client_max_body_size = CFG_UNSET;
 	l->client_body_timeout = CFG_UNSET;
+	l->resolver_timeout = CFG_UNSET;
 	l->client_body_buffer_size = CFG_UNSET;
 	l->send_timeout = CFG_UNSET;
 	l->keepalive_timeout = CFG_UNSET;
@@ -2067,6 +2110,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(recursive_error_pages, 0);
 	MERGE(client_max_body_size, 1024 * 1024);
 	MERGE(client_body_timeout, 60000);
+	MERGE_PTR(resolver);
+	MERGE(resolver_timeout, 30000);
 	MERGE(client_body_buffer_size, 16384);
 	MERGE_PTR(client_body_temp_path);
 	if (!l->client_body_temp_path)

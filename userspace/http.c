@@ -42,6 +42,7 @@
 #include "http.h"
 #include "limit.h"
 #include "log.h"
+#include "resolver.h"
 #include "pbuf.h"
 #include "pproto.h"
 #include "range.h"
@@ -780,6 +781,8 @@ static void req_cleanup(struct conn *c)
 
 	if (unlikely(r->authreq))
 		authreq_abort(c);
+	if (unlikely(r->dns))
+		resolver_cancel(r->dns);
 	if (r->up)
 		proxy_abort(c);
 	cache_req_cleanup(c);

@@ -2713,6 +2713,12 @@ void proxy_start(struct conn *c)
 	if (unlikely(r->loc->proxy->dynamic)) {
 		int st = proxy_dyn_resolve(c, r->loc->proxy, &r->pp);
 
+		if (st == PROXY_DYN_WAIT) {
+			/* as waiting on an upstream: the connection reads nothing more */
+			r->pp = NULL;
+			c->state = CS_UPSTREAM;
+			return;
+		}
 		if (st) {
 			r->pp = NULL;
 			http_finalize(c, st);

@@ -16,6 +16,7 @@
  * as nginx's per-request peer.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -25,6 +26,7 @@
 #include "log.h"
 #include "pool.h"
 #include "proxy_dyn.h"
+#include "resolver.h"
 #include "ups.h"
 #include "upssl.h"
 #include "var.h"
@@ -116,6 +118,142 @@ fail:
 	return NULL;
 }
 
+/* same_servers - whether G's servers are exactly A's addresses on PORT. */
+static bool same_servers(const struct ups_group *g, const struct dns_addrs *a, int port)
+{
+	if (g->nservers != a->n)
+		return false;
+	for (int i = 0; i < a->n; i++) {
+		struct sockaddr_storage ss = a->addr[i];
+
+		if (ss.ss_family == AF_INET)
+			((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)port);
+		else
+			((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)port);
+		if (g->servers[i].addrlen != a->addrlen[i] ||
+		    memcmp(&g->servers[i].addr, &ss, a->addrlen[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* resolved_group - the worker's group for NAME ("host:port") over the
+ * addresses it resolved to (A, on PORT), round robin among them with
+ * failover, as nginx's per-request peers; made on first use of that set,
+ * kept (a changed answer makes a new one: requests under way hold the
+ * old), at most DYN_MAX groups per worker in all. */
+static struct ups_group *resolved_group(struct worker *w, const char *name,
+					const struct dns_addrs *a, int port)
+{
+	struct ups_group *g;
+	struct ups_server *s;
+
+	for (int i = 0; i < w->ndyn_groups; i++)
+		if (strcmp(w->dyn_groups[i]->name, name) == 0 &&
+		    same_servers(w->dyn_groups[i], a, port))
+			return w->dyn_groups[i];
+	if (w->ndyn_groups >= DYN_MAX || a->n < 1)
+		return NULL;
+	if (!w->dyn_groups && !(w->dyn_groups = calloc(DYN_MAX, sizeof(*w->dyn_groups))))
+		return NULL;
+	g = calloc(1, sizeof(*g));
+	s = calloc((size_t)a->n, sizeof(*s));
+	if (!g || !s || !(g->name = strdup(name)))
+		goto fail;
+	g->servers = s;
+	for (int i = 0; i < a->n; i++) {
+		char host[INET6_ADDRSTRLEN], text[INET6_ADDRSTRLEN + 16];
+		struct sockaddr_storage *ss = &s[i].addr;
+
+		*ss = a->addr[i];
+		s[i].addrlen = a->addrlen[i];
+		if (ss->ss_family == AF_INET) {
+			((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+			inet_ntop(AF_INET, &((struct sockaddr_in *)ss)->sin_addr, host,
+				  sizeof(host));
+			snprintf(text, sizeof(text), "%s:%d", host, port);
+		} else {
+			((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ss)->sin6_addr, host,
+				  sizeof(host));
+			snprintf(text, sizeof(text), "[%s]:%d", host, port);
+		}
+		if (!(s[i].name = strdup(text)))
+			goto fail;
+		s[i].index = i;
+		s[i].weight = 1;
+		s[i].max_fails = 1;
+		s[i].fail_timeout_ms = 10000;
+		g->nservers++;
+	}
+	g->implicit = true;
+	g->keepalive_requests = 1000;
+	g->keepalive_timeout_ms = 60000;
+	g->keepalive_time_ms = 3600000;
+	if (ups_group_init(g))
+		goto fail;
+	w->dyn_groups[w->ndyn_groups++] = g;
+	return g;
+fail:
+	if (g) {
+		for (int i = 0; s && i < g->nservers; i++)
+			free(s[i].name);
+		free(g->name);
+	}
+	free(g);
+	free(s);
+	return NULL;
+}
+
+static void dns_resumed(struct dns_waiter *wt)
+{
+	struct conn *c = wt->data;
+
+	c->req.dns_resumed = true;
+	proxy_start(c);
+}
+
+/* resolve_name - PP's host HP (NAMELEN bytes) through the location's
+ * resolver: 0 with PP's group set, PROXY_DYN_WAIT (asked: proxy_start
+ * runs again with the answer), or 502 (nginx's "could not be resolved"). */
+static int resolve_name(struct conn *c, struct proxy_pass *pp, const char *hp, size_t namelen,
+			int port)
+{
+	const struct cfg_loc *l = c->req.loc;
+	struct http_req *r = &c->req;
+	struct dns_waiter *wt = r->dns;
+
+	if (!(wt && r->dns_resumed)) {
+		int rc;
+
+		if (!wt && !(wt = r->dns = pool_zalloc(&c->pool, sizeof(*wt))))
+			return 500;
+		wt->cb = dns_resumed;
+		wt->data = c;
+		rc = resolver_lookup(c->w, l->resolver, l->resolver_timeout, hp, namelen, wt);
+		if (rc == 1)
+			return PROXY_DYN_WAIT;
+		if (rc < 0) {
+			http_log(c, NULL, LOG_ERR, "sendto() to resolver failed (%d: %s)", -rc,
+				 strerror(-rc));
+			return 502;
+		}
+	}
+	r->dns_resumed = false;
+	if (wt->code) {
+		http_log(c, NULL, LOG_ERR, "%.*s could not be resolved (%d: %s)", (int)namelen, hp,
+			 wt->code, dns_strerror(wt->code));
+		return 502;
+	}
+	pp->group = resolved_group(c->w, pp->addr, &wt->addrs, port);
+	if (!pp->group) {
+		http_log(c, NULL, LOG_ERR, "no upstream for \"%s\" (more than %d addresses)",
+			 pp->addr, DYN_MAX);
+		return 502;
+	}
+	return 0;
+}
+
 int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct proxy_pass **out)
 {
 	struct proxy_pass *pp;
@@ -195,6 +333,20 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 	pp->group = pp->unix_sock ? NULL : named_group(c, hp, namelen, namelen == hlen, pp->addr);
 	if (!pp->group && (pp->unix_sock || numeric_host(hp, namelen)))
 		pp->group = literal_group(c->w, pp->addr);
+	if (!pp->group && c->req.loc->resolver) {
+		int port = ssl ? 443 : 80, st;
+
+		if (namelen < hlen) {
+			port = atoi(pp->addr + namelen + 1); /* (hp is not terminated) */
+			if (port < 1 || port > 65535) {
+				http_log(c, NULL, LOG_ERR, "invalid port in upstream \"%s\"",
+					 pp->addr);
+				return 502;
+			}
+		}
+		if ((st = resolve_name(c, pp, hp, namelen, port)))
+			return st;
+	}
 	if (!pp->group) {
 		if (pp->unix_sock || numeric_host(hp, namelen))
 			http_log(c, NULL, LOG_ERR,
@@ -215,7 +367,11 @@ void proxy_dyn_worker_free(struct worker *w)
 		struct ups_group *g = w->dyn_groups[i];
 
 		ups_group_release(g);
-		upssl_session_drop(&g->servers[0]); /* an https:// one's session */
+		for (int j = 0; j < g->nservers; j++) {
+			upssl_session_drop(&g->servers[j]); /* an https:// one's session */
+			if (g->servers[j].name != g->name)
+				free(g->servers[j].name);
+		}
 		free(g->servers);
 		free(g->name);
 		free(g);
@@ -223,4 +379,5 @@ void proxy_dyn_worker_free(struct worker *w)
 	free(w->dyn_groups);
 	w->dyn_groups = NULL;
 	w->ndyn_groups = 0;
+	resolver_worker_free(w);
 }

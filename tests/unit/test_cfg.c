@@ -5,6 +5,7 @@
  * classification, upstream parsing.
  */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
 #include <criterion/parameterized.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 
 #include "cfg.h"
 #include "lbd.h"
+#include "resolver.h"
 #include "log.h"
 
 static char dir[64];
@@ -559,8 +561,7 @@ Test(cfg, ignored_directives_are_accepted)
 	struct cfg *c = load_text("worker_processes 2;\nevents { worker_connections 768; }\n"
 				  "http {\ntypes_hash_max_size 2048;\nfastcgi_temp_path /tmp/x;\n"
 				  "server_names_hash_bucket_size 64;\n"
-				  "resolver 127.0.0.1 [::1]:5353 valid=300s ipv6=off;\n"
-				  "resolver_timeout 5s;\nconnection_pool_size 512;\n"
+				  "connection_pool_size 512;\n"
 				  "request_pool_size 4k;\nuninitialized_variable_warn off;\n}\n",
 				  err, sizeof(err));
 
@@ -752,5 +753,40 @@ Test(cfg, resolver_checked_as_nginx)
 	c = load_text(HTTP_HEAD "resolver_timeout soon;\n}\n", err, sizeof(err));
 	cr_assert_null(c);
 	cr_expect(strstr(err, "\"resolver_timeout\" directive invalid value") != NULL, "%s", err);
+	cleanup();
+	c = load_text(HTTP_HEAD "resolver 127.0.0.1 ipv4=off ipv6=off;\n}\n", err, sizeof(err));
+	cr_assert_null(c);
+	cr_expect(strstr(err, "cannot both be \"off\"") != NULL, "%s", err);
+	cleanup();
+}
+
+Test(cfg, resolver_parsed_and_inherited)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD "resolver 127.0.0.1 [::1]:5353 valid=300s ipv6=off;\n"
+					    "resolver_timeout 5s;\n"
+					    "server { listen 127.0.0.1:8080; location / { } }\n"
+					    "server { listen 127.0.0.1:8081; resolver 10.0.0.1;\n"
+					    "  location / { } }\n}\n",
+				  err, sizeof(err));
+	const struct cfg_loc *l, *m;
+	const struct sockaddr_in6 *s6;
+
+	cr_assert_not_null(c, "%s", err);
+	l = c->http->servers[0]->loc.prefix[0];
+	cr_assert_not_null(l->resolver);
+	cr_expect_eq(l->resolver->naddr, 2);
+	cr_expect_eq(l->resolver->valid_ms, 300000);
+	cr_expect(l->resolver->ipv4 && !l->resolver->ipv6);
+	cr_expect_eq(l->resolver_timeout, 5000);
+	s6 = (const struct sockaddr_in6 *)&l->resolver->addr[1];
+	cr_expect_eq(s6->sin6_family, AF_INET6);
+	cr_expect_eq(ntohs(s6->sin6_port), 5353);
+	cr_expect_eq(ntohs(((const struct sockaddr_in *)&l->resolver->addr[0])->sin_port), 53);
+	m = c->http->servers[1]->loc.prefix[0];
+	cr_expect_eq(m->resolver->naddr, 1);
+	cr_expect(m->resolver->ipv6, "a server's own resolver: the defaults");
+	cr_expect_eq(m->resolver_timeout, 5000, "the timeout still inherited");
+	cfg_unref(c);
 	cleanup();
 }

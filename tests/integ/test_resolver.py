@@ -1,0 +1,218 @@
+# SPDX-License-Identifier: MIT
+"""`resolver`: a proxy_pass with variables whose host is a name is looked
+up at request time through the configured DNS server (the Docker idiom
+`resolver 127.0.0.11 valid=30s; set $be http://app:3000; proxy_pass $be;`).
+A small DNS server in this file answers on 127.0.0.1 and records every
+query; every case runs against nginx 1.22 too."""
+
+import socket
+import struct
+import threading
+import time
+
+from harness import assert_location_t_errors
+
+
+class Dns:
+    """A UDP DNS server on 127.0.0.1: NAMES maps a lowercased name to
+    (list of IPv4 texts, ttl); 'nx' names get NXDOMAIN, 'silent' ones no
+    answer, anything else NOERROR with no record. AAAA: no record."""
+
+    def __init__(self):
+        self.names = {}
+        self.nx = set()
+        self.silent = set()
+        self.queries = []  # (name, qtype)
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stop = False
+        self.th = threading.Thread(target=self._serve, daemon=True)
+        self.th.start()
+
+    def close(self):
+        self.stop = True
+        self.th.join(2)
+        self.sock.close()
+
+    def count(self, name, qtype=1):
+        with self.lock:
+            return sum(1 for q in self.queries if q == (name, qtype))
+
+    def _serve(self):
+        while not self.stop:
+            try:
+                msg, peer = self.sock.recvfrom(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                self._answer(msg, peer)
+            except Exception:  # noqa: BLE001 - a bad query is ignored
+                pass
+
+    def _answer(self, msg, peer):
+        qid, _flags, qd = struct.unpack('>HHH', msg[:6])
+        off, labels = 12, []
+        while msg[off]:
+            n = msg[off]
+            labels.append(msg[off + 1:off + 1 + n].decode().lower())
+            off += 1 + n
+        qtype, _qclass = struct.unpack('>HH', msg[off + 1:off + 5])
+        question = msg[12:off + 5]
+        name = '.'.join(labels)
+        with self.lock:
+            self.queries.append((name, qtype))
+            silent = name in self.silent
+            nx = name in self.nx
+            addrs, ttl = self.names.get(name, ([], 0))
+        if silent:
+            return
+        answers = b''
+        count = 0
+        if qtype == 1 and not nx:
+            for a in addrs:
+                answers += struct.pack('>HHHIH', 0xc00c, 1, 1, ttl, 4) + socket.inet_aton(a)
+                count += 1
+        rcode = 3 if nx else 0
+        hdr = struct.pack('>HHHHHH', qid, 0x8180 | rcode, qd, count, 0, 0)
+        self.sock.sendto(hdr + question + answers, peer)
+
+
+def dns(t):
+    d = Dns()
+    t.defer(d.close)
+    return d
+
+
+def test_resolver_name_at_request_time(t):
+    """A name found by the DNS server is proxied to; the answer is kept
+    (`valid=`), so later requests ask nothing; A and AAAA are both asked
+    (nginx's ipv6=on default); an unknown name is nginx's 502 with
+    "could not be resolved (3: Host not found)"."""
+    a = t.backend('a')
+    d = dns(t)
+    d.names['app.test'] = (['127.0.0.1'], 300)
+    d.nx.add('nx.test')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    resolver 127.0.0.1:{dns} valid=30s;
+    location / {
+        set $be "http://$arg_h:{a}";
+        proxy_pass $be;
+    }
+}""", a=a, dns=d.port)
+    for _ in range(3):
+        r = p.get('/x?h=app.test')
+        assert (r.status, r.header('X-Backend')) == (200, 'a'), r
+    assert d.count('app.test', 1) == 1, d.queries
+    assert d.count('app.test', 28) == 1, d.queries
+    r = p.get('/x?h=nx.test')
+    assert r.status == 502, r
+    assert 'nx.test could not be resolved (3: Host not found)' in p.error_log()
+    # not kept: asked again
+    r = p.get('/x?h=nx.test')
+    assert r.status == 502 and d.count('nx.test', 1) == 2, d.queries
+
+
+def test_resolver_ttl_expiry_follows_a_change(t):
+    """Without valid=, an answer lives for its TTL: after it, the name is
+    asked again and the new address is used (here one nobody listens on:
+    nginx's connect() failure for it, 502)."""
+    a = t.backend('a')
+    d = dns(t)
+    d.names['chg.test'] = (['127.0.0.1'], 1)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    resolver 127.0.0.1:{dns} ipv6=off;
+    location / { proxy_pass http://$arg_h:{a}; }
+}""", a=a, dns=d.port)
+    r = p.get('/?h=chg.test')
+    assert (r.status, r.header('X-Backend')) == (200, 'a'), r
+    d.names['chg.test'] = (['127.0.0.9'], 1)
+    time.sleep(2.2)  # past the 1 s TTL (the cache's clock has 1 s steps in nginx)
+    r = p.get('/?h=chg.test')
+    assert r.status == 502, r
+    assert d.count('chg.test', 1) == 2, d.queries
+    assert 'upstream: "http://127.0.0.9:%d/' % a.port in p.error_log()
+    # ipv6=off: no AAAA query
+    assert d.count('chg.test', 28) == 0, d.queries
+
+
+def test_resolver_timeout(t):
+    """No answer within resolver_timeout: 502 and nginx's "(110: Operation
+    timed out)"; the request waited for it, not for ever."""
+    a = t.backend('a')
+    d = dns(t)
+    d.silent.add('slow.test')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    resolver 127.0.0.1:{dns};
+    resolver_timeout 1s;
+    location / { proxy_pass http://$arg_h:{a}; }
+}""", a=a, dns=d.port)
+    t0 = time.monotonic()
+    r = p.get('/?h=slow.test', timeout=20)
+    assert r.status == 502, r
+    assert time.monotonic() - t0 >= 0.9
+    assert 'slow.test could not be resolved (110: Operation timed out)' in p.error_log()
+
+
+def test_resolver_several_addresses_fail_over(t):
+    """A name with two addresses, one dead: every request is answered (the
+    dead one is tried, fails, and the next address takes the request)."""
+    a = t.backend('a')
+    d = dns(t)
+    d.names['two.test'] = (['127.0.0.1', '127.0.0.10'], 300)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    resolver 127.0.0.1:{dns} ipv6=off;
+    location / { proxy_pass http://$arg_h:{a}; }
+}""", a=a, dns=d.port)
+    for _ in range(4):
+        r = p.get('/?h=two.test')
+        assert (r.status, r.header('X-Backend')) == (200, 'a'), r
+    assert d.count('two.test', 1) == 1, d.queries
+
+
+def test_resolver_inherited_and_client_gone(t):
+    """resolver at http level reaches a location; a client that leaves
+    while its name is being asked does not take the worker down: the next
+    request is served."""
+    a = t.backend('a')
+    d = dns(t)
+    d.silent.add('gone.test')
+    d.names['ok.test'] = (['127.0.0.1'], 300)
+    p = t.proxy("""
+resolver 127.0.0.1:{dns} ipv6=off;
+resolver_timeout 2s;
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://$arg_h:{a}; }
+}""", a=a, dns=d.port)
+    s = socket.create_connection(('127.0.0.1', p.port))
+    s.sendall(b'GET /?h=gone.test HTTP/1.1\r\nHost: x\r\n\r\n')
+    deadline = time.monotonic() + 5
+    while d.count('gone.test', 1) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    s.close()
+    r = p.get('/?h=ok.test')
+    assert (r.status, r.header('X-Backend')) == (200, 'a'), r
+    time.sleep(2.3)  # the abandoned query times out with nobody waiting
+    r = p.get('/?h=ok.test')
+    assert (r.status, r.header('X-Backend')) == (200, 'a'), r
+
+
+def test_resolver_config_errors(t):
+    assert_location_t_errors(t, [
+        ('resolver 127.0.0.1 ipv6=maybe;', 'invalid parameter: ipv6=maybe'),
+        ('resolver 127.0.0.1 valid=xs;', 'invalid parameter: valid=xs'),
+        ('resolver_timeout 5x;', '"resolver_timeout" directive invalid value'),
+    ])
