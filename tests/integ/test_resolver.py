@@ -216,3 +216,30 @@ def test_resolver_config_errors(t):
         ('resolver 127.0.0.1 valid=xs;', 'invalid parameter: valid=xs'),
         ('resolver_timeout 5x;', '"resolver_timeout" directive invalid value'),
     ])
+
+
+def test_resolver_over_h2(t):
+    """HTTP/2 streams wait for the name like HTTP/1 requests: two streams
+    on one connection (curl --parallel), one query, both answered."""
+    from test_h2 import curl
+    from test_tls import _certs
+    a = t.backend('a')
+    d = dns(t)
+    d.names['h2.test'] = (['127.0.0.1'], 300)
+    _, c = _certs(t, ('s', 'localhost', 'ec'))
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port} ssl http2;
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    resolver 127.0.0.1:{dns} ipv6=off;
+    location / { proxy_pass http://h2.test:{a}$request_uri; }
+    location /v/ { set $h h2.test; proxy_pass http://$h:{a}; }
+}""" % (c['s'][0], c['s'][1]), a=a, dns=d.port)
+    base = 'https://localhost:%d/v/' % p.port
+    r = curl(['-k', '--http2', '--parallel', '--parallel-immediate', '-o', '/dev/null',
+              '-o', '/dev/null', '-w', '%{http_version} %{http_code}\n',
+              base + 'one', base + 'two'])
+    assert r.returncode == 0, r.stderr
+    assert sorted(r.stdout.decode().split('\n')[:2]) == ['2 200', '2 200'], r.stdout
+    assert d.count('h2.test', 1) == 1, d.queries
