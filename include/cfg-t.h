@@ -275,7 +275,8 @@ struct cfg_loc {
 	int64_t expires;	     /* seconds; CFG_UNSET; INT64_MIN for off */
 	bool expires_epoch_max;	     /* expires epoch / max */
 	int expires_mode;	     /* 0 none, 1 relative, 2 epoch, 3 max, 4 off,
-				      * 5 variables (expires_var, per request) */
+				      * 5 variables (expires_var, per request),
+				      * 6 modified (after Last-Modified), 7 daily (@TIME) */
 	struct cval *expires_var;    /* `expires $var`: evaluated as the head is made */
 	int sendfile;		     /* on/off */
 	int absolute_redirect;	     /* on/off (on): Location made absolute */
@@ -303,8 +304,8 @@ struct cfg_loc {
 	int recursive_error_pages;
 
 	/* client */
-	int64_t client_max_body_size; /* bytes, 0 = unlimited */
-	int64_t client_body_timeout;  /* ms */
+	int64_t client_max_body_size;	      /* bytes, 0 = unlimited */
+	int64_t client_body_timeout;	      /* ms */
 	const struct resolver_conf *resolver; /* `resolver` (NULL: none) */
 	int64_t resolver_timeout;	      /* ms, default 30000 */
 	int64_t client_body_buffer_size;

@@ -31,9 +31,16 @@ void cfg_dump(const struct cfg *c, FILE *out);
  * to ms; cfg_parse_size - "8k", "1m", "10M", bare bytes. -EINVAL. */
 int cfg_parse_time(const char *s, int64_t *ms);
 /* cfg_expires_parse - an `expires` value A ("off", "epoch", "max",
- * [+-]TIME) into *MODE (1 relative, 2 epoch, 3 max, 4 off) and *SECS;
- * 0, or -EINVAL. */
+ * [+-]TIME, "@TIME") into *MODE (1 relative, 2 epoch, 3 max, 4 off, 7 a
+ * time of day) and *SECS; 0, or -EINVAL. (`expires modified TIME`, mode 6,
+ * is the directive's two-argument form only, as nginx.) */
 int cfg_expires_parse(const char *a, int *mode, int64_t *secs);
+
+/* cfg_expires_sets - whether expires MODE writes Expires/Cache-Control. */
+static inline int cfg_expires_sets(int mode)
+{
+	return (mode >= 1 && mode <= 3) || mode == 6 || mode == 7;
+}
 int cfg_parse_size(const char *s, int64_t *bytes);
 
 #endif

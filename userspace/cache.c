@@ -1105,7 +1105,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 					hdr_of(req_hdrs(r), r->h1.nheaders, "range").len);
 
 	/* `expires` replaces the stored Expires and Cache-Control */
-	bool exp = l->expires_mode >= 1 && l->expires_mode <= 3;
+	bool exp = cfg_expires_sets(l->expires_mode);
 	/* `charset` may name one in the stored Content-Type (charset.c) */
 	bool cs = l->charset.charset && l->charset.charset[0];
 	/* proxy_redirect / proxy_cookie_* apply to hits too: a head with a

@@ -1133,6 +1133,14 @@ int cfg_expires_parse(const char *a, int *mode, int64_t *secs)
 		*mode = 3;
 		return 0;
 	}
+	if (a[0] == '@') {
+		/* a time of day: seconds after midnight, under a day */
+		if (cfg_parse_time(a + 1, &ms) || ms >= 86400000)
+			return -EINVAL;
+		*mode = 7;
+		*secs = ms / 1000;
+		return 0;
+	}
 	if (a[0] == '+')
 		a++;
 	else if (a[0] == '-')
@@ -1156,8 +1164,31 @@ static int set_expires(struct build *b, struct cfg_node *n, struct scope *s, con
 		s->loc->expires_mode = 5;
 		return cfg_compile(b, n, n->args[0], s->loc->expires_var);
 	}
-	if (cfg_expires_parse(n->args[0], &s->loc->expires_mode, &s->loc->expires))
-		return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
+	const char *a = n->args[n->nargs - 1];
+
+	if (n->nargs == 2) {
+		/* `expires modified TIME`: from the answer's Last-Modified */
+		if (strcmp(n->args[0], "modified") != 0)
+			return cfg_fail(b, n, "\"expires\" directive invalid value");
+		if (a[0] == '@')
+			return cfg_fail(b, n,
+					"\"expires\" directive daily time cannot be used with "
+					"\"modified\" parameter");
+		if (cfg_expires_parse(a, &s->loc->expires_mode, &s->loc->expires) ||
+		    s->loc->expires_mode != 1)
+			return cfg_fail(b, n, "\"expires\" directive invalid value");
+		s->loc->expires_mode = 6;
+		return 0;
+	}
+	if (cfg_expires_parse(a, &s->loc->expires_mode, &s->loc->expires)) {
+		int64_t ms;
+
+		if (a[0] == '@' && cfg_parse_time(a + 1, &ms) == 0)
+			return cfg_fail(b, n,
+					"\"expires\" directive daily time value must be less "
+					"than 24 hours");
+		return cfg_fail(b, n, "\"expires\" directive invalid value");
+	}
 	return 0;
 }
 

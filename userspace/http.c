@@ -344,8 +344,7 @@ bool http_expires_applies(const struct conn *c)
 {
 	const struct cfg_loc *l = c->req.loc;
 
-	return l && l->expires_mode >= 1 && l->expires_mode <= 3 &&
-	       add_header_applies(c->req.status);
+	return l && cfg_expires_sets(l->expires_mode) && add_header_applies(c->req.status);
 }
 
 /* head_drop - header lines NAME out of the head being built in C's
@@ -372,6 +371,32 @@ static void head_drop(struct conn *c, const char *name)
 	}
 }
 
+/* head_last_modified - the Last-Modified of the head being built in C's
+ * buffer, as seconds, or -1 (none, or not a date). */
+static int64_t head_last_modified(struct conn *c)
+{
+	const char *p = c->out.data + c->out.start, *end = c->out.data + c->out.end;
+
+	p = memchr(p, '\n', (size_t)(end - p));
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (!eol)
+			break;
+		if (eol - p > 14 && strncasecmp(p, "last-modified:", 14) == 0) {
+			const char *v = p + 14, *ve = eol;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' '))
+				ve--;
+			return h1_http_time(v, (size_t)(ve - v));
+		}
+		p = eol;
+	}
+	return -1;
+}
+
 /* head_expires - nginx's `expires`: Expires and Cache-Control. With
  * variables the value is read now, once the head holds what it may look
  * at ($sent_http_content_type); one that is not "off" replaces the
@@ -394,21 +419,48 @@ static int head_expires(struct conn *c, const struct cfg_loc *l)
 			http_log(c, NULL, LOG_ERR, "invalid value \"%s\" in \"expires\"", z);
 			return 0;
 		}
-		if (mode < 1 || mode > 3 || !add_header_applies(c->req.status))
+		if (!cfg_expires_sets(mode) || !add_header_applies(c->req.status))
 			return 0;
 		head_drop(c, "expires");
 		head_drop(c, "cache-control");
 	}
 	switch (mode) {
 	case 1:
-		t = time(NULL) + secs;
+	case 6:
+	case 7: {
+		time_t now = time(NULL);
+		int64_t lm = mode == 6 ? head_last_modified(c) : -1, max_age = secs;
+
+		if (mode == 7) {
+			/* nginx's ngx_next_time: that time of day, local time,
+			 * today or else tomorrow */
+			localtime_r(&now, &tm);
+			tm.tm_hour = (int)(secs / 3600);
+			tm.tm_min = (int)(secs % 3600 / 60);
+			tm.tm_sec = (int)(secs % 60);
+			tm.tm_isdst = -1;
+			t = mktime(&tm);
+			if (t <= now) {
+				tm.tm_mday++;
+				tm.tm_isdst = -1;
+				t = mktime(&tm);
+			}
+			max_age = (int64_t)(t - now);
+		} else if (lm != -1) {
+			/* `modified`: from the answer's Last-Modified */
+			t = (time_t)(lm + secs);
+			max_age = (int64_t)(t - now);
+		} else {
+			t = now + secs;
+		}
 		gmtime_r(&t, &tm);
 		strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		if (secs < 0)
+		if (secs < 0 || max_age < 0)
 			return http_head_addf(c, "Expires: %s\r\nCache-Control: no-cache\r\n",
 					      date);
 		return http_head_addf(c, "Expires: %s\r\nCache-Control: max-age=%lld\r\n", date,
-				      (long long)secs);
+				      (long long)max_age);
+	}
 	case 2:
 		return http_head_addf(c, "Expires: Thu, 01 Jan 1970 00:00:01 GMT\r\n"
 					 "Cache-Control: no-cache\r\n");

@@ -76,6 +76,30 @@ static struct ups_group *named_group(const struct conn *c, const char *hp, size_
 	return NULL;
 }
 
+/* dyn_server - a per-request peer's settings, as nginx's: weight 1, one
+ * failure in 10 s. */
+static void dyn_server(struct ups_server *s, int index)
+{
+	s->index = index;
+	s->weight = 1;
+	s->max_fails = 1;
+	s->fail_timeout_ms = 10000;
+}
+
+/* dyn_register - G (its servers set) made usable and kept by worker W:
+ * nginx's keep-alive defaults, the balancer. 0, or -1. */
+static int dyn_register(struct worker *w, struct ups_group *g)
+{
+	g->implicit = true;
+	g->keepalive_requests = 1000;
+	g->keepalive_timeout_ms = 60000;
+	g->keepalive_time_ms = 3600000;
+	if (ups_group_init(g))
+		return -1;
+	w->dyn_groups[w->ndyn_groups++] = g;
+	return 0;
+}
+
 /* literal_group - the worker's one-server group for ADDR (host[:port] or
  * unix:PATH), made on first use; NULL when it cannot be made. */
 static struct ups_group *literal_group(struct worker *w, const char *addr)
@@ -97,18 +121,11 @@ static struct ups_group *literal_group(struct worker *w, const char *addr)
 	if (cfg_parse_addr(addr, 80, &s->addr, &s->addrlen, false))
 		goto fail;
 	s->name = g->name;
-	s->weight = 1;
-	s->max_fails = 1;
-	s->fail_timeout_ms = 10000;
+	dyn_server(s, 0);
 	g->servers = s;
 	g->nservers = 1;
-	g->implicit = true;
-	g->keepalive_requests = 1000;
-	g->keepalive_timeout_ms = 60000;
-	g->keepalive_time_ms = 3600000;
-	if (ups_group_init(g))
+	if (dyn_register(w, g))
 		goto fail;
-	w->dyn_groups[w->ndyn_groups++] = g;
 	return g;
 fail:
 	if (g)
@@ -180,19 +197,11 @@ static struct ups_group *resolved_group(struct worker *w, const char *name,
 		}
 		if (!(s[i].name = strdup(text)))
 			goto fail;
-		s[i].index = i;
-		s[i].weight = 1;
-		s[i].max_fails = 1;
-		s[i].fail_timeout_ms = 10000;
+		dyn_server(&s[i], i);
 		g->nservers++;
 	}
-	g->implicit = true;
-	g->keepalive_requests = 1000;
-	g->keepalive_timeout_ms = 60000;
-	g->keepalive_time_ms = 3600000;
-	if (ups_group_init(g))
+	if (dyn_register(w, g))
 		goto fail;
-	w->dyn_groups[w->ndyn_groups++] = g;
 	return g;
 fail:
 	if (g) {

@@ -54,10 +54,10 @@ def test_signal_reopen(t):
     p = t.proxy(CONF)
     assert p.get('/').status == 200
     log = p.path('logs', 'access.log')
-    wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, what='access log')
+    wait_for(lambda: os.path.exists(log) and os.path.getsize(log) > 0, timeout=20, what='access log')
     os.rename(log, log + '.1')
     r = p.run('-s', 'reopen')
     assert r.returncode == 0, r.stderr
-    wait_for(lambda: os.path.exists(log), what='a new access.log after -s reopen')
+    wait_for(lambda: os.path.exists(log), timeout=20, what='a new access.log after -s reopen')
     assert p.get('/after').status == 200
-    wait_for(lambda: '/after' in p.read('logs', 'access.log'), what='line in the new log')
+    wait_for(lambda: '/after' in p.read('logs', 'access.log'), timeout=20, what='line in the new log')

@@ -763,3 +763,60 @@ server {
             return ''
     from harness import wait_for
     assert wait_for(lambda: log()) == 'GET /drop HTTP/1.1 444 0\n'
+
+
+def test_expires_modified_and_time_of_day(t):
+    """`expires modified TIME` counts from the answer's Last-Modified (a
+    file's mtime, an upstream's header; now without one) and says no-cache
+    once that is past; `expires @TIME` is the next such time of day (local
+    time), also from a variable, as nginx's headers filter."""
+    import calendar
+    import email.utils
+    import os
+    import time as _t
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root {prefix}/html;
+    location /old/ { expires modified +2d; }
+    location /stale/ { expires modified 1h; }
+    location /p/ { expires modified 1d; proxy_pass http://127.0.0.1:{b}/; }
+    location = /nolm { expires modified 1h; return 200 ok; }
+    location = /day { expires @23h59m; return 200 ok; }
+    location = /dayvar { set $e "@6h"; expires $e; return 200 ok; }
+}""", b=b, start=False)
+    mtime = int(_t.time()) - 86400
+    for d in ('old', 'stale'):
+        f = t.write(os.path.join(p.prefix, 'html', d, 'f.txt'), 'x\n')
+        os.utime(f, (mtime, mtime))
+    p.start()
+
+    def when(r):
+        return calendar.timegm(email.utils.parsedate(r.header('Expires')))
+
+    def max_age(r):
+        cc = r.header('Cache-Control')
+        assert cc.startswith('max-age='), cc
+        return int(cc[8:])
+
+    r = p.get('/old/f.txt')
+    assert r.status == 200 and when(r) == mtime + 2 * 86400, r.headers
+    assert abs(max_age(r) - 86400) <= 5, r.headers
+    r = p.get('/stale/f.txt')
+    assert (r.header('Cache-Control'), when(r)) == ('no-cache', mtime + 3600), r.headers
+    lm = email.utils.formatdate(mtime + 82800, usegmt=True)  # an hour ago
+    r = p.get('/p/headers?Last-Modified=' + lm.replace(' ', '%20').replace(',', '%2C'))
+    assert r.status == 200 and when(r) == mtime + 82800 + 86400, r.headers
+    assert abs(max_age(r) - 82800) <= 5, r.headers
+    r = p.get('/nolm')
+    assert max_age(r) == 3600 and abs(when(r) - (_t.time() + 3600)) <= 5, r.headers
+    for path, hh, mm in (('/day', 23, 59), ('/dayvar', 6, 0)):
+        r = p.get(path)
+        now = _t.time()
+        lt = _t.localtime(now)
+        want = _t.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday, hh, mm, 0, 0, 0, -1))
+        if want <= now:
+            want = _t.mktime((lt.tm_year, lt.tm_mon, lt.tm_mday + 1, hh, mm, 0, 0, 0, -1))
+        assert abs(when(r) - want) <= 2, (path, r.headers)
+        assert 0 <= max_age(r) <= 86400 and abs(max_age(r) - (want - now)) <= 5, r.headers

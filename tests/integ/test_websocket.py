@@ -631,7 +631,7 @@ def test_lbctl_conns(t):
     assert c['bytes_up'] == 1000, c
     assert c['bytes_down'] >= 1000, c      # the 101 head, then the echo
     s.close()
-    wait_for(lambda: conns()['count'] == 0, timeout=5, what='stream gone')
+    wait_for(lambda: conns()['count'] == 0, timeout=20, what='stream gone')
 
 
 def _lbctl_json(t, p, *args):
