@@ -132,6 +132,10 @@ struct ups_server {
 	_Atomic int64_t hc_last_ms;  /* when the last check ended (ms, monotonic), 0 never */
 	_Atomic uint64_t hc_checks;  /* checks finished */
 	_Atomic uint64_t hc_changes; /* health transitions (UP <-> DOWN) */
+
+	/* added by stream sessions (sups.c), counted when a session ends */
+	_Atomic uint64_t bytes_up;   /* bytes sent to the server */
+	_Atomic uint64_t bytes_down; /* bytes received from the server */
 };
 
 /* struct bal_ctx - per-request input to a balancer's pick(). */
@@ -201,6 +205,8 @@ struct ups_group {
 	const struct bal_ops *ops;  /* the algorithm */
 	void *bal;		    /* algorithm state, owned by ops */
 	bool implicit;		    /* created by proxy_pass with a literal address */
+	bool stream;		    /* an upstream of stream{} (cfg_stream.c): it
+				      * serves TCP sessions, not HTTP requests */
 	struct bal_rr *rr;	    /* round-robin schedules for primaries and backups:
 				      * every method falls back to them (backups, hash
 				      * retries); built by ups_group_init() */

@@ -283,7 +283,10 @@ static int cmd_help(const struct lbctl_opts *o, const struct lbctl_cmd *cmd);
 static const struct lbctl_cmd lbctl_cmds[] = {
 	{"status", "", "version, pid, uptime, configuration, workers, kernel features", 0,
 	 cmd_socket},
-	{"upstream", "list [UPSTREAM]", "servers with weight, state and counters", 0, cmd_socket},
+	{"upstream", "list [UPSTREAM]",
+	 "servers with weight, state and counters (http and stream; UPSTREAM may be "
+	 "stream:NAME or http:NAME when both kinds use a name)",
+	 0, cmd_socket},
 	{"upstream", "set-weight UPSTREAM SERVER WEIGHT", "change a weight at runtime (0..10000)",
 	 0, cmd_socket},
 	{"upstream", "drain|disable|enable UPSTREAM SERVER",

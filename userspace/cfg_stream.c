@@ -799,6 +799,7 @@ static int set_upstream(struct build *b, struct cfg_node *n, struct scope *s, co
 	g = pool_zalloc(b->pool, sizeof(*g));
 	if (!g || add_group(b, s->stream, g))
 		return cfg_fail(b, n, "out of memory");
+	g->stream = true;
 	return cfg_ups_block(b, n, s, g, C_SUPS);
 }
 
@@ -841,6 +842,23 @@ static int set_ups_hash(struct build *b, struct cfg_node *n, struct scope *s, co
 	g->method = UPS_M_HASH;
 	g->hash_consistent = n->nargs == 2;
 	g->hash_key = key; /* a struct stream_val: stream groups never reach proxy.c */
+	return 0;
+}
+
+/* `health_check` in a stream upstream: http's parameters (cfg_proxy.c), but
+ * a bare check is a TCP connect, as a stream server need not speak HTTP;
+ * `type=http` asks for the HTTP check. */
+static int set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *s,
+				const struct dir *d)
+{
+	bool typed = false;
+
+	for (size_t i = 0; i < n->nargs; i++)
+		typed |= strncmp(n->args[i], "type=", 5) == 0;
+	if (cfg_set_ups_health_check(b, n, s, d))
+		return -1;
+	if (!typed)
+		s->ups->hc.tcp = true;
 	return 0;
 }
 
@@ -950,6 +968,7 @@ const struct dir cfg_stream_dirs[] = {
 	{"random", C_SUPS, 0, 2, false, cfg_set_ups_method, B_NONE, 0},
 	{"hash", C_SUPS, 1, 2, false, set_ups_hash, B_NONE, 0},
 	{"zone", C_SUPS, 1, 2, false, cfg_set_zone, B_NONE, 0},
+	{"health_check", C_SUPS, 0, 7, false, set_ups_health_check, B_NONE, 0},
 };
 const size_t cfg_stream_ndirs = ARRAY_SIZE(cfg_stream_dirs);
 
@@ -989,6 +1008,7 @@ static struct ups_group *implicit_group(struct build *b, struct cfg_stream *st, 
 	}
 	g->name = pool_strdup(b->pool, text);
 	g->implicit = true;
+	g->stream = true;
 	g->file = file;
 	g->line = line;
 	g->servers = srv;

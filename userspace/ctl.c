@@ -32,6 +32,7 @@
 #include "stats.h"
 #include "tunnel.h"
 #include "steer.h"
+#include "sups.h"
 #include "ups.h"
 #include "worker.h"
 
@@ -195,7 +196,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{"status", NULL, "", 0, 0, cmd_status,
 	 "version, pid, uptime, configuration, workers, kernel features"},
 	{"upstream", "list", "[UPSTREAM]", 0, 1, cmd_ups_list,
-	 "servers of every named upstream (or of UPSTREAM) with weight, state, counters"},
+	 "servers of every named http and stream upstream (or of UPSTREAM) with weight, "
+	 "state, counters; UPSTREAM may be stream:NAME or http:NAME"},
 	{"upstream", "set-weight", "UPSTREAM SERVER WEIGHT", 3, 3, cmd_ups_weight,
 	 "set the weight in force (0 takes no new requests; max 10000)"},
 	{"upstream", "drain", "UPSTREAM SERVER", 2, 2, cmd_ups_drain,
@@ -364,24 +366,12 @@ static const char *server_state(const struct ups_server *s, int64_t now_ms)
 	return s->backup ? "backup" : "up";
 }
 
-static struct ups_group *find_group(struct cfg *cfg, const char *name)
-{
-	if (!cfg || !cfg->http)
-		return NULL;
-	for (int i = 0; i < cfg->http->nupstreams; i++) {
-		struct ups_group *g = cfg->http->upstreams[i];
-
-		if (g && strcmp(g->name, name) == 0)
-			return g;
-	}
-	return NULL;
-}
-
 /* lookup - UPSTREAM and SERVER words (argv[0], argv[1]) to a server; the
- * first server of that name when the name repeats. */
+ * first server of that name when the name repeats. UPSTREAM may say its
+ * kind: "stream:NAME", "http:NAME" (sups_find). */
 static int lookup(struct ctl_req *r, struct ups_group **gp, struct ups_server **sp)
 {
-	struct ups_group *g = find_group(r->cfg, r->argv[0]);
+	struct ups_group *g = sups_find(r->cfg, r->argv[0]);
 
 	if (!g)
 		return req_fail(r, "unknown upstream \"%s\"", r->argv[0]);
@@ -392,7 +382,8 @@ static int lookup(struct ctl_req *r, struct ups_group **gp, struct ups_server **
 			return 0;
 		}
 	}
-	return req_fail(r, "no server \"%s\" in upstream \"%s\"", r->argv[1], g->name);
+	return req_fail(r, "no server \"%s\" in %supstream \"%s\"", r->argv[1],
+			g->stream ? "stream " : "", g->name);
 }
 
 /* list_health_json - the active-check fields of S (its group has
@@ -422,8 +413,9 @@ static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first
 		out_add(r->out, *first ? "{\"upstream\":" : ",{\"upstream\":", *first ? 12 : 13);
 		*first = false;
 		out_json_str(r->out, g->name);
-		out_printf(r->out, ",\"method\":\"%s\",\"implicit\":%s,\"servers\":[",
-			   method_name(g), g->implicit ? "true" : "false");
+		out_printf(r->out,
+			   ",\"kind\":\"%s\",\"method\":\"%s\",\"implicit\":%s,\"servers\":[",
+			   sups_kind_name(g), method_name(g), g->implicit ? "true" : "false");
 		for (int i = 0; i < g->nservers; i++) {
 			const struct ups_server *s = &g->servers[i];
 
@@ -437,6 +429,10 @@ static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first
 				s->backup ? "true" : "false", atomic_load(&s->active),
 				(unsigned long long)atomic_load(&s->requests),
 				(unsigned long long)atomic_load(&s->failures));
+			if (g->stream)
+				out_printf(r->out, ",\"bytes_sent\":%llu,\"bytes_received\":%llu",
+					   (unsigned long long)atomic_load(&s->bytes_up),
+					   (unsigned long long)atomic_load(&s->bytes_down));
 			if (g->hc.enabled)
 				list_health_json(r, s, now);
 			out_add(r->out, "}", 1);
@@ -444,11 +440,14 @@ static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first
 		out_add(r->out, "]}", 2);
 		return;
 	}
-	out_printf(r->out, "upstream %s %s%s\n", g->name, method_name(g),
-		   g->implicit ? " implicit" : "");
+	/* a stream group says so first; its counts are sessions, and it
+	 * has two more columns: bytes sent to and received from the server */
+	out_printf(r->out, "%supstream %s %s%s\n", g->stream ? "stream " : "", g->name,
+		   method_name(g), g->implicit ? " implicit" : "");
 	/* groups with health_check get two more columns: checks, last check */
-	out_printf(r->out, "  %-28s %6s %-9s %6s %8s %10s %10s%s\n", "server", "weight", "state",
-		   "backup", "active", "requests", "failures",
+	out_printf(r->out, "  %-28s %6s %-9s %6s %8s %10s %10s%s%s\n", "server", "weight", "state",
+		   "backup", "active", g->stream ? "sessions" : "requests", "failures",
+		   g->stream ? "         sent     received" : "",
 		   g->hc.enabled ? "     checks last-check" : "");
 	for (int i = 0; i < g->nservers; i++) {
 		const struct ups_server *s = &g->servers[i];
@@ -458,6 +457,10 @@ static void list_group(struct ctl_req *r, const struct ups_group *g, bool *first
 			   ups_server_weight_now(s, now), server_state(s, now), yesno(s->backup),
 			   atomic_load(&s->active), (unsigned long long)atomic_load(&s->requests),
 			   (unsigned long long)atomic_load(&s->failures));
+		if (g->stream)
+			out_printf(r->out, " %12llu %12llu",
+				   (unsigned long long)atomic_load(&s->bytes_up),
+				   (unsigned long long)atomic_load(&s->bytes_down));
 		if (g->hc.enabled)
 			out_printf(r->out, " %10llu %s",
 				   (unsigned long long)atomic_load(&s->hc_checks),
@@ -470,16 +473,17 @@ static int cmd_ups_list(struct ctl_req *r)
 {
 	int64_t now = lbd_now_ms();
 	bool first = true;
-	int n = 0;
+	int n = 0, ng = sups_ngroups(r->cfg);
 
-	if (r->argc == 1 && !find_group(r->cfg, r->argv[0]))
+	if (r->argc == 1 && !sups_find(r->cfg, r->argv[0]))
 		return req_fail(r, "unknown upstream \"%s\"", r->argv[0]);
 	if (r->json)
 		out_add(r->out, "{\"upstreams\":[", 14);
-	for (int i = 0; r->cfg && r->cfg->http && i < r->cfg->http->nupstreams; i++) {
-		const struct ups_group *g = r->cfg->http->upstreams[i];
+	/* http groups, then stream ones; a bare name lists both kinds */
+	for (int i = 0; i < ng; i++) {
+		const struct ups_group *g = sups_group_at(r->cfg, i);
 
-		if (r->argc == 1 ? strcmp(g->name, r->argv[0]) != 0 : g->implicit)
+		if (r->argc == 1 ? !sups_match(g, r->argv[0]) : g->implicit)
 			continue;
 		list_group(r, g, &first, now);
 		n++;
@@ -508,7 +512,8 @@ static int cmd_ups_weight(struct ctl_req *r)
 	err = ups_server_set_weight(g, s, (int)w);
 	if (err)
 		return req_fail(r, "set-weight failed: %s", strerror(-err));
-	log_notice("control: upstream %s server %s weight %ld", g->name, s->name, w);
+	log_notice("control: %supstream %s server %s weight %ld", g->stream ? "stream " : "",
+		   g->name, s->name, w);
 	return 0;
 }
 
@@ -523,7 +528,8 @@ static int set_admin(struct ctl_req *r, int admin, const char *what)
 	if (atomic_exchange_explicit(&s->admin, admin, memory_order_acq_rel) != UPS_ADMIN_UP &&
 	    admin == UPS_ADMIN_UP)
 		ups_server_recovered(s, lbd_now_ms());
-	log_notice("control: upstream %s server %s %s", g->name, s->name, what);
+	log_notice("control: %supstream %s server %s %s", g->stream ? "stream " : "", g->name,
+		   s->name, what);
 	return 0;
 }
 
@@ -561,7 +567,7 @@ static void stats_workers(struct ctl_req *r)
 			   si.on ? "true" : "false", (unsigned long long)si.picked,
 			   (unsigned long long)si.no_slot, (unsigned long long)si.no_socket);
 		out_json_str(r->out, si.why);
-		out_add(r->out, "}}\n", 3);
+		out_add(r->out, "}", 1); /* the caller closes the object */
 		return;
 	}
 	if (si.on)
@@ -577,10 +583,101 @@ static void stats_workers(struct ctl_req *r)
 		out_printf(r->out, "worker %d: active %d\n", i, worker_conns(i));
 }
 
+/* stats_server_stream - the figures of S, a server of a stream group, for
+ * `stats`: sessions, failures, active sessions, weight, usable, healthy,
+ * bytes each way. */
+static void stats_server_stream(struct ctl_req *r, struct ups_server *s, int64_t now)
+{
+	unsigned long long ses = stats_ld(&s->requests), fail = stats_ld(&s->failures),
+			   up = stats_ld(&s->bytes_up), down = stats_ld(&s->bytes_down);
+	bool usable = ups_server_usable(s, now) && atomic_load(&s->eff_weight) > 0,
+	     healthy = atomic_load(&s->health) == UPS_HEALTH_UP;
+
+	if (r->json) {
+		out_add(r->out, "{\"name\":", 8);
+		out_json_str(r->out, s->name);
+		out_printf(r->out,
+			   ",\"weight\":%d,\"state\":\"%s\",\"up\":%s,\"healthy\":%s,"
+			   "\"active\":%d,\"sessions\":%llu,\"failures\":%llu,"
+			   "\"bytes_sent\":%llu,\"bytes_received\":%llu}",
+			   ups_server_weight_now(s, now), server_state(s, now),
+			   usable ? "true" : "false", healthy ? "true" : "false",
+			   atomic_load(&s->active), ses, fail, up, down);
+		return;
+	}
+	out_printf(r->out,
+		   "  server %s: weight %d state %s up %s healthy %s active %d sessions %llu "
+		   "failures %llu sent %llu received %llu\n",
+		   s->name, ups_server_weight_now(s, now), server_state(s, now), yesno(usable),
+		   yesno(healthy), atomic_load(&s->active), ses, fail, up, down);
+}
+
+/* stats_stream - the stream part of `stats`: session totals, then each
+ * stream group (implicit ones too) with its servers. FIRST: no upstream
+ * entry was written to the JSON array yet (the totals come at the end of
+ * the JSON object, from cmd_stats). */
+static void stats_stream(struct ctl_req *r, bool first)
+{
+	bool st = r->cfg && r->cfg->stream;
+	unsigned long long acc = stats_ld(&sups_totals.accepted);
+	long long open = stats_lds(&sups_totals.active);
+	int64_t now = lbd_now_ms();
+
+	if (!r->json && st)
+		out_printf(r->out, "stream: sessions accepted %llu active %lld\n", acc, open);
+	for (int i = 0; i < sups_ngroups(r->cfg); i++) {
+		const struct ups_group *g = sups_group_at(r->cfg, i);
+		unsigned long long ses = 0, fail = 0, up = 0, down = 0;
+		long long act = 0;
+		int usable = 0;
+
+		if (!g->stream)
+			continue;
+		for (int j = 0; j < g->nservers; j++) {
+			struct ups_server *s = &g->servers[j];
+
+			ses += stats_ld(&s->requests);
+			fail += stats_ld(&s->failures);
+			up += stats_ld(&s->bytes_up);
+			down += stats_ld(&s->bytes_down);
+			act += atomic_load(&s->active);
+			usable += ups_server_usable(s, now) && atomic_load(&s->eff_weight) > 0;
+		}
+		if (r->json) {
+			out_add(r->out,
+				first ? "{\"upstream\":" : ",{\"upstream\":", first ? 12 : 13);
+			first = false;
+			out_json_str(r->out, g->name);
+			out_printf(r->out,
+				   ",\"kind\":\"stream\",\"implicit\":%s,\"servers\":%d,"
+				   "\"usable\":%d,\"active\":%lld,\"sessions\":%llu,"
+				   "\"failures\":%llu,\"bytes_sent\":%llu,\"bytes_received\":%llu,"
+				   "\"per_server\":[",
+				   g->implicit ? "true" : "false", g->nservers, usable, act, ses,
+				   fail, up, down);
+		} else {
+			out_printf(
+				r->out,
+				"stream upstream %s%s: servers %d usable %d active %lld sessions "
+				"%llu failures %llu sent %llu received %llu\n",
+				g->name, g->implicit ? " (implicit)" : "", g->nservers, usable, act,
+				ses, fail, up, down);
+		}
+		for (int j = 0; j < g->nservers; j++) {
+			if (r->json && j)
+				out_add(r->out, ",", 1);
+			stats_server_stream(r, &g->servers[j], now);
+		}
+		if (r->json)
+			out_add(r->out, "]}", 2);
+	}
+}
+
 static int cmd_stats(struct ctl_req *r)
 {
 	struct lbd_stats *st = &lbd_stats;
 	int ngroups = r->cfg && r->cfg->http ? r->cfg->http->nupstreams : 0;
+	bool first = true; /* no upstream entry written yet */
 
 	/* one snapshot, two renderings */
 	const char *const fmt =
@@ -604,7 +701,7 @@ static int cmd_stats(struct ctl_req *r)
 		   cls[5], cls[0], (unsigned long long)stats_ld(&st->bytes_in),
 		   (unsigned long long)stats_ld(&st->bytes_out));
 #pragma GCC diagnostic pop
-	for (int i = 0, k = 0; i < ngroups; i++) {
+	for (int i = 0; i < ngroups; i++) {
 		const struct ups_group *g = r->cfg->http->upstreams[i];
 		unsigned long long req = 0, fail = 0, resp[6] = {0}, lat_n = 0, lat_us = 0;
 		long long act = 0;
@@ -625,15 +722,16 @@ static int cmd_stats(struct ctl_req *r)
 			lat_us += stats_ld(&s->lat_sum_us);
 		}
 		if (r->json) {
-			if (k++)
+			if (!first)
 				out_add(r->out, ",", 1);
 			out_add(r->out, "{\"upstream\":", 12);
 			out_json_str(r->out, g->name);
-			out_printf(r->out,
-				   ",\"implicit\":%s,\"servers\":%d,\"usable\":%d,\"active\":%lld,"
-				   "\"requests\":%llu,\"failures\":%llu,",
-				   g->implicit ? "true" : "false", g->nservers, usable, act, req,
-				   fail);
+			out_printf(
+				r->out,
+				",\"kind\":\"http\",\"implicit\":%s,\"servers\":%d,\"usable\":%d,"
+				"\"active\":%lld,\"requests\":%llu,\"failures\":%llu,",
+				g->implicit ? "true" : "false", g->nservers, usable, act, req,
+				fail);
 			out_printf(r->out,
 				   "\"responses\":{\"1xx\":%llu,\"2xx\":%llu,\"3xx\":%llu,"
 				   "\"4xx\":%llu,\"5xx\":%llu,\"other\":%llu},"
@@ -653,8 +751,14 @@ static int cmd_stats(struct ctl_req *r)
 				g->name, resp[1], resp[2], resp[3], resp[4], resp[5], resp[0],
 				lat_n, lat_n ? (double)lat_us / (double)lat_n / 1e6 : 0.0);
 		}
+		first = false;
 	}
+	stats_stream(r, first);
 	stats_workers(r);
+	if (r->json)
+		out_printf(r->out, ",\"stream\":{\"accepted\":%llu,\"active\":%lld}}\n",
+			   (unsigned long long)stats_ld(&sups_totals.accepted),
+			   (long long)stats_lds(&sups_totals.active));
 	return 0;
 }
 
@@ -1082,13 +1186,14 @@ int ctl_carry_over(const struct cfg *old, struct cfg *new_cfg)
 {
 	int changed = 0;
 
-	if (!old || !new_cfg || !old->http || !new_cfg->http)
+	if (!old || !new_cfg)
 		return 0;
-	for (int i = 0; i < new_cfg->http->nupstreams; i++) {
-		struct ups_group *ng = new_cfg->http->upstreams[i];
-		const struct ups_group *og = find_group((struct cfg *)old, ng->name);
+	/* http and stream groups alike, each paired with its own kind */
+	for (int i = 0; i < sups_ngroups(new_cfg); i++) {
+		struct ups_group *ng = sups_group_at(new_cfg, i);
+		const struct ups_group *og = sups_twin(old, ng);
 
-		if (!og || og->implicit != ng->implicit)
+		if (!og)
 			continue;
 		for (int j = 0; j < ng->nservers; j++) {
 			struct ups_server *ns = &ng->servers[j];

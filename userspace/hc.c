@@ -201,7 +201,8 @@ bool hc_report(const struct ups_group *g, struct ups_server *s, enum ups_hc_resu
 		atomic_store_explicit(&s->health, UPS_HEALTH_UP, memory_order_release);
 		atomic_fetch_add_explicit(&s->hc_changes, 1, RLX);
 		ups_server_recovered(s, now_ms); /* slow_start ramps from here */
-		log_warn("upstream server %s of \"%s\" is healthy again", s->name, g->name);
+		log_warn("upstream server %s of %s\"%s\" is healthy again", s->name,
+			 g->stream ? "stream upstream " : "", g->name);
 		return true;
 	}
 	n = atomic_fetch_add_explicit(&s->hc_fails, 1, RLX) + 1;
@@ -210,8 +211,8 @@ bool hc_report(const struct ups_group *g, struct ups_server *s, enum ups_hc_resu
 		return false;
 	atomic_store_explicit(&s->health, UPS_HEALTH_DOWN, memory_order_release);
 	atomic_fetch_add_explicit(&s->hc_changes, 1, RLX);
-	log_warn("upstream server %s of \"%s\" is unhealthy: %s", s->name, g->name,
-		 hc_result_text(s, why, sizeof(why)));
+	log_warn("upstream server %s of %s\"%s\" is unhealthy: %s", s->name,
+		 g->stream ? "stream upstream " : "", g->name, hc_result_text(s, why, sizeof(why)));
 	return true;
 }
 

@@ -40,6 +40,7 @@
 #include "log.h"
 #include "notify.h"
 #include "priv.h"
+#include "sups.h"
 #include "tmpdir.h"
 #include "worker.h"
 
@@ -256,8 +257,17 @@ static void apply_rlimit(const struct cfg *c)
 static struct hc_checker *start_checks(struct cfg *c)
 {
 	struct hc_checker *hc = NULL;
-	int err = c->http ? hc_start(c->http->upstreams, c->http->nupstreams, &hc) : 0;
+	int n = sups_ngroups(c), err = 0;
+	/* http and stream groups together (the checker keeps no array) */
+	struct ups_group **gs = n ? calloc((size_t)n, sizeof(*gs)) : NULL;
 
+	if (n && !gs)
+		err = -ENOMEM;
+	for (int i = 0; gs && i < n; i++)
+		gs[i] = sups_group_at(c, i);
+	if (gs)
+		err = hc_start(gs, n, &hc);
+	free(gs);
 	if (err)
 		log_err("cannot start health checks (%d: %s): servers stay healthy unchecked", -err,
 			strerror(-err));

@@ -13,6 +13,7 @@
 #include "lbd.h"
 #include "stats.h"
 #include "status.h"
+#include "sups.h"
 #include "ups.h"
 
 /* struct page - the body being built, in the request pool. */
@@ -134,12 +135,40 @@ static void help(struct page *pg, const char *name, const char *type, const char
 }
 
 /* One metric family over every server of every upstream group. */
-enum srv_metric { M_REQUESTS, M_FAILURES, M_ACTIVE, M_WEIGHT, M_USABLE, M_HEALTHY, M_HC_CHANGES };
+enum srv_metric {
+	M_REQUESTS,
+	M_FAILURES,
+	M_ACTIVE,
+	M_WEIGHT,
+	M_USABLE,
+	M_HEALTHY,
+	M_HC_CHANGES,
+	M_BYTES_UP,   /* stream servers only */
+	M_BYTES_DOWN, /* stream servers only */
+};
 
+static const char *const srv_metric_names[] = {
+	[M_REQUESTS] = "lbd_upstream_requests_total",
+	[M_FAILURES] = "lbd_upstream_failures_total",
+	[M_ACTIVE] = "lbd_upstream_active_requests",
+	[M_WEIGHT] = "lbd_upstream_weight",
+	[M_USABLE] = "lbd_upstream_up",
+	[M_HEALTHY] = "lbd_upstream_healthy",
+	[M_HC_CHANGES] = "lbd_upstream_health_changes_total",
+	[M_BYTES_UP] = "lbd_upstream_bytes_sent_total",
+	[M_BYTES_DOWN] = "lbd_upstream_bytes_received_total",
+};
+
+/* server_family - metric M of every server of every upstream group, http
+ * ones first; a stream group's servers carry kind="stream" (http series
+ * keep the label set they always had). Sessions count as requests there. */
 static void server_family(struct page *pg, const struct cfg *cfg, enum srv_metric m, int64_t now)
 {
-	for (int i = 0; cfg->http && i < cfg->http->nupstreams; i++) {
-		const struct ups_group *g = cfg->http->upstreams[i];
+	for (int i = 0; i < sups_ngroups(cfg); i++) {
+		const struct ups_group *g = sups_group_at(cfg, i);
+
+		if ((m == M_BYTES_UP || m == M_BYTES_DOWN) && !g->stream)
+			continue;
 
 		for (int k = 0; k < g->nservers; k++) {
 			struct ups_server *s = &g->servers[k];
@@ -171,19 +200,18 @@ static void server_family(struct page *pg, const struct cfg *cfg, enum srv_metri
 				v = (long long)atomic_load_explicit(&s->hc_changes,
 								    memory_order_relaxed);
 				break;
+			case M_BYTES_UP:
+				v = (long long)stats_ld(&s->bytes_up);
+				break;
+			case M_BYTES_DOWN:
+				v = (long long)stats_ld(&s->bytes_down);
+				break;
 			}
-			page_printf(pg, "%s{upstream=\"",
-				    m == M_REQUESTS   ? "lbd_upstream_requests_total"
-				    : m == M_FAILURES ? "lbd_upstream_failures_total"
-				    : m == M_ACTIVE   ? "lbd_upstream_active_requests"
-				    : m == M_WEIGHT   ? "lbd_upstream_weight"
-				    : m == M_USABLE   ? "lbd_upstream_up"
-				    : m == M_HEALTHY  ? "lbd_upstream_healthy"
-						      : "lbd_upstream_health_changes_total");
+			page_printf(pg, "%s{upstream=\"", srv_metric_names[m]);
 			label(pg, g->name);
 			page_printf(pg, "\",server=\"");
 			label(pg, s->name);
-			page_printf(pg, "\"} %lld\n", v);
+			page_printf(pg, "\"%s} %lld\n", g->stream ? ",kind=\"stream\"" : "", v);
 		}
 	}
 }
@@ -292,12 +320,14 @@ void status_metrics(struct conn *c)
 	help(&pg, "lbd_bytes_received_total", "counter", "Request bytes read from clients.");
 	page_printf(&pg, "lbd_bytes_received_total %llu\n",
 		    (unsigned long long)stats_ld(&lbd_stats.bytes_in));
-	help(&pg, "lbd_upstream_requests_total", "counter", "Requests sent to the server.");
+	help(&pg, "lbd_upstream_requests_total", "counter",
+	     "Requests (stream: sessions) sent to the server.");
 	server_family(&pg, cfg, M_REQUESTS, now);
 	help(&pg, "lbd_upstream_failures_total", "counter",
 	     "Failed tries counted against the server (passive health).");
 	server_family(&pg, cfg, M_FAILURES, now);
-	help(&pg, "lbd_upstream_active_requests", "gauge", "Requests in flight to the server.");
+	help(&pg, "lbd_upstream_active_requests", "gauge",
+	     "Requests (stream: sessions) in flight to the server.");
 	server_family(&pg, cfg, M_ACTIVE, now);
 	help(&pg, "lbd_upstream_weight", "gauge", "Weight in force.");
 	server_family(&pg, cfg, M_WEIGHT, now);
@@ -310,6 +340,21 @@ void status_metrics(struct conn *c)
 	help(&pg, "lbd_upstream_health_changes_total", "counter",
 	     "Active health transitions (healthy <-> unhealthy).");
 	server_family(&pg, cfg, M_HC_CHANGES, now);
+	if (cfg->stream) {
+		help(&pg, "lbd_upstream_bytes_sent_total", "counter",
+		     "Bytes sent to the server by ended stream sessions.");
+		server_family(&pg, cfg, M_BYTES_UP, now);
+		help(&pg, "lbd_upstream_bytes_received_total", "counter",
+		     "Bytes received from the server by ended stream sessions.");
+		server_family(&pg, cfg, M_BYTES_DOWN, now);
+		help(&pg, "lbd_stream_sessions_accepted_total", "counter",
+		     "Stream sessions accepted.");
+		page_printf(&pg, "lbd_stream_sessions_accepted_total %llu\n",
+			    (unsigned long long)stats_ld(&sups_totals.accepted));
+		help(&pg, "lbd_stream_sessions_active", "gauge", "Open stream sessions.");
+		page_printf(&pg, "lbd_stream_sessions_active %lld\n",
+			    (long long)stats_lds(&sups_totals.active));
+	}
 	server_responses(&pg, cfg);
 	server_latency(&pg, cfg);
 	send_page(c, &pg, "text/plain; version=0.0.4");

@@ -53,6 +53,7 @@
 #include "split.h"
 #include "stream.h"
 #include "stream_ssl.h"
+#include "sups.h"
 #include "tunnel.h"
 #include "ups.h"
 #include "var.h"
@@ -598,6 +599,7 @@ static void finalize(struct sess *s, int status)
 	}
 	write_logs(s);
 	lconn_unhold(s);
+	sups_session_close(s->us, bytes(s, TUN_UP), bytes(s, TUN_DOWN));
 	if (s->us) {
 		ups_release_server(s->us, false, lbd_now_ms());
 		s->us = NULL;
@@ -1371,6 +1373,7 @@ void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struc
 		sessions->prev = s;
 	sessions = s;
 	nsessions++;
+	sups_session_open();
 	if (ev_io_start(&w->loop, &s->cio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		finalize(s, 500);
 		return;

@@ -69,6 +69,8 @@ int ups_group_init(struct ups_group *g)
 		atomic_init(&s->hc_last_ms, 0);
 		atomic_init(&s->hc_checks, 0);
 		atomic_init(&s->hc_changes, 0);
+		atomic_init(&s->bytes_up, 0);
+		atomic_init(&s->bytes_down, 0);
 		atomic_init(&s->ramp_ms, 0);
 		atomic_init(&s->ramp_hc_seen, 0);
 		/* nginx Plus ignores slow_start on a single server */

@@ -44,7 +44,13 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		"  server 127.0.0.1:3003 backup; }\n"
 		"upstream other { least_conn; server 127.0.0.1:4001; server 127.0.0.1:4002 down; }\n"
 		"server { listen 127.0.0.1:8080; location / { proxy_pass http://app; }\n"
-		"  location /o { proxy_pass http://other; } }\n}\n";
+		"  location /o { proxy_pass http://other; } }\n}\n"
+		/* stream groups, one sharing an http group's name (sups.c) */
+		"stream {\n"
+		"upstream app { server 127.0.0.1:5001; server 127.0.0.1:5002; }\n"
+		"upstream db { health_check; server 127.0.0.1:6001; }\n"
+		"server { listen 127.0.0.1:7001; proxy_pass app; }\n"
+		"server { listen 127.0.0.1:7002; proxy_pass db; }\n}\n";
 	char logs[96];
 	FILE *f;
 

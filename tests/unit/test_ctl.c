@@ -292,7 +292,8 @@ Test(ctl, upstream_list_json, .init = setup, .fini = teardown)
 
 	cr_assert_str_eq(
 		o,
-		"{\"upstreams\":[{\"upstream\":\"other\",\"method\":\"least_conn\",\"implicit\":false,"
+		"{\"upstreams\":[{\"upstream\":\"other\",\"kind\":\"http\",\"method\":\"least_conn\","
+		"\"implicit\":false,"
 		"\"servers\":[{\"name\":\"127.0.0.1:4001\",\"weight\":1,\"config_weight\":1,"
 		"\"state\":\"up\",\"backup\":false,\"active\":0,\"requests\":0,\"failures\":0},"
 		"{\"name\":\"127.0.0.1:4002\",\"weight\":1,\"config_weight\":1,\"state\":\"down\","
@@ -422,9 +423,11 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 	assert_framing(o);
 	o = run("stats --json", CTL_RC_OK);
 	cr_assert_not_null(strstr(o, "\"requests\":7,"), "%s", o);
-	cr_assert_not_null(strstr(o, "{\"upstream\":\"app\",\"implicit\":false,\"servers\":3,"
-				     "\"usable\":3,\"active\":0,\"requests\":7,\"failures\":1,"),
-			   "%s", o);
+	cr_assert_not_null(
+		strstr(o,
+		       "{\"upstream\":\"app\",\"kind\":\"http\",\"implicit\":false,\"servers\":3,"
+		       "\"usable\":3,\"active\":0,\"requests\":7,\"failures\":1,"),
+		"%s", o);
 	cr_assert_not_null(strstr(o, "\"responses\":{\"1xx\":0,\"2xx\":5,\"3xx\":0,\"4xx\":0,"
 				     "\"5xx\":1,\"other\":0},\"response_time\":{\"count\":2,"
 				     "\"sum_us\":3000000}}"),
@@ -432,7 +435,8 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 	/* no worker threads and no steering in this process */
 	cr_assert_not_null(strstr(o, "}}],\"workers\":[],\"steering\":{\"on\":false,"
 				     "\"picked\":0,\"no_slot\":0,\"no_socket\":0,"
-				     "\"why\":\"not started\"}}\n"),
+				     "\"why\":\"not started\"},\"stream\":{\"accepted\":0,"
+				     "\"active\":0}}\n"),
 			   "%s", o);
 	o = run("stats", CTL_RC_OK);
 	cr_assert_not_null(
