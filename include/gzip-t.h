@@ -46,6 +46,9 @@ struct gzip_loc {
 	int buffers_num;    /* gzip_buffers NUM SIZE: accepted, sizes nothing (see gzip.c) */
 	int64_t buffers_size;
 	int static_mode; /* enum gzip_static_mode */
+	int gunzip;	 /* gunzip on|off (gunzip.c) */
+	int gunzip_num;	 /* gunzip_buffers NUM SIZE: NUM*SIZE bytes of output in flight */
+	int64_t gunzip_size;
 
 	char **types;	  /* gzip_types, lowercased; text/html always matches */
 	int ntypes;	  /* count */

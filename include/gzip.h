@@ -77,6 +77,15 @@ int gzip_begin(struct conn *c, const struct gzip_resp *resp);
  * its N headers H. */
 int gzip_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n);
 
+/* gzip_resp_h1 - RESP from an upstream (or cached) head: STATUS and its
+ * N headers H (views into H). */
+void gzip_resp_h1(struct gzip_resp *resp, int status, const struct h1_header *h, size_t n);
+
+/* gzip_client_ok - nginx's ngx_http_gzip_ok for C's request (computed
+ * once per request, as r->gzip_tested): may the client take gzip. RESP:
+ * the response, for gzip_proxied; NULL before there is one. */
+bool gzip_client_ok(struct conn *c, const struct gzip_resp *resp);
+
 /* gzip_header - while the head is copied with a compressor taken: 1 when
  * the header NAME: VALUE was dropped (Content-Length, Accept-Ranges) or
  * written here (ETag made weak), 0 when the caller copies it, -ENOMEM. */

@@ -16,6 +16,7 @@
 
 #include "cfg-t.h"
 #include "ev.h"
+#include "gunzip-t.h"
 #include "gzip-t.h"
 #include "h1.h"
 #include "lbd.h"
@@ -146,6 +147,7 @@ struct http_req {
 	struct range_set *rng;		/* multipart byteranges being sent, or NULL */
 	struct autoindex_run *ai;	/* directory listing being sent (autoindex.c), or NULL */
 	struct gzip_req gz;		/* response compression (gzip.c) */
+	struct gunzip_req gu;		/* response decompression (gunzip.c) */
 	struct subf_req sf;		/* sub_filter (subfilter.c) */
 
 	struct lstr sent_head; /* the response head as sent, kept (pool) when

@@ -45,6 +45,7 @@
 #include "charset.h"
 #include "cfg-t.h"
 #include "cfg.h"
+#include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
 #include "http.h"
@@ -1114,7 +1115,8 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 					head_has(head, h->head_len, "refresh"))) ||
 		  (cookie_active(&l->cookie) && head_has(head, h->head_len, "set-cookie"));
 
-	if (l->gzip.enable || cond || rng || exp || cs || rw || l->subf.set) {
+	if (l->gzip.enable || l->gzip.gunzip == 1 || cond || rng || exp || cs || rw ||
+	    l->subf.set) {
 		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
 			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
 			size_t len = end ? (size_t)(end - ln) : h->head_len - i;
@@ -1153,7 +1155,11 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	r->header_sent = true;
 	if (r->body_kind != BODY_NONE)
 		c->close_after = true; /* body not read */
-	/* sub_filter's header filter before gzip's, as in nginx */
+	/* gunzip's header filter, sub_filter's, then gzip's, as in nginx */
+	int gu = gunzip_begin_h1(c, h->status, hs, nh);
+
+	if (gu < 0)
+		return false;
 	int sf = l->subf.set && h->body_len ? subfilter_begin_h1(c, h->status, hs, nh) : 0;
 
 	if (sf < 0 || (l->gzip.enable && (gz = gzip_begin_h1(c, h->status, hs, nh)) < 0))
@@ -1163,7 +1169,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	struct range_set *rs = NULL;
 	enum range_rc rr = RANGE_OFF;
 
-	rng = rng && !gz && !sf;
+	rng = rng && !gz && !sf && !gu;
 	/* nginx: ranges for a cached answer that came with Accept-Ranges */
 	if (rng && (l->proxy_force_ranges || hdr_of(hs, nh, "accept-ranges").p)) {
 		struct lstr lm = hdr_of(hs, nh, "last-modified");
@@ -1198,13 +1204,16 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 			return false;
 		if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 			return false;
-	} else if (!gz && !exp && !cs && !rw && !sf) {
+	} else if (!gz && !exp && !cs && !rw && !sf && !gu) {
 		if (http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
 		    http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
 	} else {
 		for (size_t i = 0; i < nh; i++) {
-			int k = sf ? subfilter_header(c, hs[i].name, hs[i].value) : 0;
+			int k = gu ? gunzip_header(c, hs[i].name, hs[i].value) : 0;
+
+			if (!k && sf)
+				k = subfilter_header(c, hs[i].name, hs[i].value);
 
 			if (!k && gz)
 				k = gzip_header(c, hs[i].name, hs[i].value);
@@ -1213,10 +1222,11 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 				      add_stored(c, &hs[i], h->status)))
 				return false;
 		}
-		if (!gz && !sf && http_head_add(c, "Content-Length", 14, num, strlen(num)))
+		if (!gz && !sf && !gu && http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
 	}
-	if (gzip_head_add(c) || subfilter_head_add(c) || http_head_finish(c, true))
+	if (gunzip_head_add(c) || gzip_head_add(c) || subfilter_head_add(c) ||
+	    http_head_finish(c, true))
 		return false;
 	if (rs && !r->head) {
 		range_body(c, rs, fd, body);
@@ -1227,7 +1237,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 			return false;
 		r->body_bytes_sent = sent;
 		close(fd);
-	} else if (!r->head && h->body_len && v->whole && !c->req.sf.ctx) {
+	} else if (!r->head && h->body_len && v->whole && !c->req.sf.ctx && !c->req.gu.ctx) {
 		if (http_out_append(c, v->buf + body, h->body_len))
 			return false;
 		/* http_flush counts c->out as head bytes: $body_bytes_sent here */

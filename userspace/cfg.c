@@ -1951,6 +1951,8 @@ static const struct dir dirs[] = {
 	{"charset_map", C_HTTP, 2, 2, true, cfg_set_charset_map, B_NONE, 0},
 	{"gzip_disable", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_disable, B_NONE, 0},
 	{"gzip_static", C_HSL, 1, 1, false, cfg_set_gzip_static, B_NONE, 0},
+	{"gunzip", C_HSL, 1, 1, false, cfg_set_flag, LOC(gzip.gunzip)},
+	{"gunzip_buffers", C_HSL, 2, 2, false, cfg_set_gunzip_buffers, B_NONE, 0},
 	/* body substitution (cfg_subfilter.c) */
 	{"sub_filter", C_HSL, 2, 2, false, cfg_set_sub_filter, B_NONE, 0},
 	{"sub_filter_once", C_HSL, 1, 1, false, cfg_set_flag, LOC(subf.once)},

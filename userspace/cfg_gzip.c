@@ -38,6 +38,9 @@ void cfg_gzip_init(struct gzip_loc *g)
 	g->buffers_size = CFG_UNSET;
 	g->static_mode = CFG_UNSET;
 	g->msie6 = CFG_UNSET;
+	g->gunzip = CFG_UNSET;
+	g->gunzip_num = CFG_UNSET;
+	g->gunzip_size = CFG_UNSET;
 }
 
 void cfg_gzip_merge(struct gzip_loc *g, const struct gzip_loc *p)
@@ -57,6 +60,9 @@ void cfg_gzip_merge(struct gzip_loc *g, const struct gzip_loc *p)
 	GZ_MERGE(buffers_size, 4096);
 	GZ_MERGE(static_mode, GZ_STATIC_OFF);
 	GZ_MERGE(msie6, 0);
+	GZ_MERGE(gunzip, 0);
+	GZ_MERGE(gunzip_num, 32); /* nginx: 32 4k (one page), as gzip_buffers */
+	GZ_MERGE(gunzip_size, 4096);
 #undef GZ_MERGE
 	if (!g->types_set && p) {
 		g->types = p->types;
@@ -155,23 +161,39 @@ int cfg_set_gzip_proxied(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
+/* bufs_arg - nginx's ngx_conf_set_bufs_slot: NUM SIZE into *num, *size. */
+static int bufs_arg(struct build *b, struct cfg_node *n, int *num, int64_t *size)
+{
+	int64_t sz;
+	char *end;
+	long v;
+
+	if (*num != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	v = strtol(n->args[0], &end, 10);
+	if (!n->args[0][0] || *end || v < 1 || v > 65536 || cfg_parse_size(n->args[1], &sz) ||
+	    sz < 1)
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	*num = (int)v;
+	*size = sz;
+	return 0;
+}
+
 int cfg_set_gzip_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct gzip_loc *g = gz_base(s);
-	int64_t sz;
-	char *end;
-	long num;
 
 	(void)d;
-	if (g->buffers_num != CFG_UNSET)
-		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	num = strtol(n->args[0], &end, 10);
-	if (!n->args[0][0] || *end || num < 1 || num > 65536 || cfg_parse_size(n->args[1], &sz) ||
-	    sz < 1)
-		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
-	g->buffers_num = (int)num;
-	g->buffers_size = sz;
-	return 0;
+	return bufs_arg(b, n, &g->buffers_num, &g->buffers_size);
+}
+
+int cfg_set_gunzip_buffers(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d)
+{
+	struct gzip_loc *g = gz_base(s);
+
+	(void)d;
+	return bufs_arg(b, n, &g->gunzip_num, &g->gunzip_size);
 }
 
 int cfg_types_add(struct build *b, struct cfg_node *n, char ***types, int *ntypes, const char *t)

@@ -264,6 +264,8 @@ int cfg_set_gzip_http_version(struct build *b, struct cfg_node *n, struct scope 
 int cfg_set_gzip_static(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_gzip_proxied(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_gzip_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_gunzip_buffers(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
 int cfg_set_gzip_types(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_gzip_disable(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_gzip_init(struct gzip_loc *g);

@@ -435,35 +435,46 @@ int gzip_begin(struct conn *c, const struct gzip_resp *resp)
 	return 1;
 }
 
-int gzip_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n)
+bool gzip_client_ok(struct conn *c, const struct gzip_resp *resp)
 {
-	struct gzip_resp resp = {.status = status, .length = -1};
+	return client_ok(c, resp);
+}
 
-	if (!c->req.loc->gzip.enable)
-		return 0;
+void gzip_resp_h1(struct gzip_resp *resp, int status, const struct h1_header *h, size_t n)
+{
+	*resp = (struct gzip_resp){.status = status, .length = -1};
 	for (size_t i = 0; i < n; i++) {
 		struct lstr v = {h[i].value.p ? h[i].value.p : "", h[i].value.len};
 		uint64_t cl;
 
 		if (H1_IS(h[i].name, "content-length")) {
 			if (h1_parse_content_length(h[i].value, &cl) == 0 && cl <= INT64_MAX)
-				resp.length = (int64_t)cl;
+				resp->length = (int64_t)cl;
 		} else if (H1_IS(h[i].name, "content-type")) {
-			resp.content_type = v;
+			resp->content_type = v;
 		} else if (H1_IS(h[i].name, "content-encoding")) {
-			resp.content_encoding = v;
-		} else if (H1_IS(h[i].name, "expires") && !resp.has_expires) {
-			resp.expires = v;
-			resp.has_expires = true;
-		} else if (H1_IS(h[i].name, "cache-control") && !resp.has_cache_control) {
-			resp.cache_control = v;
-			resp.has_cache_control = true;
+			resp->content_encoding = v;
+		} else if (H1_IS(h[i].name, "expires") && !resp->has_expires) {
+			resp->expires = v;
+			resp->has_expires = true;
+		} else if (H1_IS(h[i].name, "cache-control") && !resp->has_cache_control) {
+			resp->cache_control = v;
+			resp->has_cache_control = true;
 		} else if (H1_IS(h[i].name, "last-modified")) {
-			resp.last_modified = true;
+			resp->last_modified = true;
 		} else if (H1_IS(h[i].name, "etag")) {
-			resp.etag = true;
+			resp->etag = true;
 		}
 	}
+}
+
+int gzip_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n)
+{
+	struct gzip_resp resp;
+
+	if (!c->req.loc->gzip.enable)
+		return 0;
+	gzip_resp_h1(&resp, status, h, n);
 	if (c->req.sf.active) {
 		/* sub_filter ran first: no length, and its Last-Modified and
 		 * ETag edits, as nginx's gzip filter sees them */

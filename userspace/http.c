@@ -37,6 +37,7 @@
 #include "f2b.h"
 #include "h2.h"
 #include "cfg.h"
+#include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
 #include "http.h"
@@ -696,6 +697,8 @@ again:
 		return subfilter_send_file(c); /* gzip too, after it */
 	if (unlikely(c->req.gz.ctx) && c->file_fd >= 0)
 		return gzip_send_file(c);
+	if (unlikely(c->req.gu.ctx) && c->file_fd >= 0)
+		return gunzip_send_file(c);
 	if (!c->h2s && !c->tls && !c->lowat && c->file_fd >= 0 &&
 	    c->file_end - c->file_off >= HTTP_LOWAT_FILE)
 		file_lowat(c, HTTP_LOWAT);
@@ -853,6 +856,7 @@ static void req_cleanup(struct conn *c)
 	if (unlikely(c->lowat))
 		file_lowat(c, 0); /* 0: the system's default again */
 	gzip_req_end(c);
+	gunzip_req_end(c);
 	subfilter_req_end(c);
 }
 

@@ -31,6 +31,7 @@
 #include "charset.h"
 #include "fastcgi.h"
 #include "cookie.h"
+#include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
 #include "cache.h"
@@ -1643,8 +1644,9 @@ static void process_head(struct uconn *u, size_t n)
 
 	r->status = cond ? cond : est ? est : resp->status;
 	r->header_sent = true;
-	/* sub_filter's header filter runs before gzip's, as in nginx */
-	int sf = subfilter_begin_h1(c, r->status, u->resp.headers, resp->nheaders);
+	/* gunzip's header filter, then sub_filter's, then gzip's, as in nginx */
+	int gu = gunzip_begin_h1(c, r->status, u->resp.headers, resp->nheaders);
+	int sf = gu < 0 ? gu : subfilter_begin_h1(c, r->status, u->resp.headers, resp->nheaders);
 	int gz = sf < 0 ? sf : gzip_begin_h1(c, r->status, u->resp.headers, resp->nheaders);
 
 	if (gz < 0)
@@ -1654,7 +1656,8 @@ static void process_head(struct uconn *u, size_t n)
 	 * the stream) or under proxy_force_ranges (range_send.c) */
 	struct range_set *rs = NULL;
 	int rr = range_proxied(c, u->resp.headers, resp->nheaders, r->status,
-			       !gz && !sf && u->fr == FR_LENGTH ? (int64_t)u->remaining : -1, &rs);
+			       !gz && !sf && !gu && u->fr == FR_LENGTH ? (int64_t)u->remaining : -1,
+			       &rs);
 
 	if (rr == RANGE_UNSATISFIABLE) {
 		cache_store_abort(c);
@@ -1712,6 +1715,11 @@ static void process_head(struct uconn *u, size_t n)
 		if (rr >= 0 &&
 		    (H1_IS(h->name, "accept-ranges") || (rs && H1_IS(h->name, "content-length"))))
 			continue;
+		if (gu && (k = gunzip_header(c, h->name, h->value)) != 0) {
+			if (k < 0)
+				goto oom;
+			continue;
+		}
 		if (sf && (k = subfilter_header(c, h->name, h->value)) != 0) {
 			if (k < 0)
 				goto oom;
@@ -1731,15 +1739,16 @@ static void process_head(struct uconn *u, size_t n)
 		if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 			goto oom;
 	}
-	if (gzip_head_add(c) || subfilter_head_add(c) || (rs && range_head_add(c, rs)) ||
+	if (gunzip_head_add(c) || gzip_head_add(c) || subfilter_head_add(c) ||
+	    (rs && range_head_add(c, rs)) ||
 	    (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n")))
 		goto oom;
 	u->chunk_out = false;
 	u->dechunk = false;
 	if (u->sink) {
 		/* no body framing for the client */
-	} else if (gz || sf) {
-		/* gzip.c or subfilter.c frames its own output */
+	} else if (gz || sf || gu) {
+		/* gzip.c, subfilter.c or gunzip.c frames its own output */
 		u->dechunk = u->fr == FR_CHUNKED;
 	} else if (u->fr == FR_CHUNKED) {
 		/* HTTP/2: decoded here, once, not passed on for h2.c to decode
@@ -2182,7 +2191,7 @@ static void finish(struct uconn *u)
 /* filters_busy - sub_filter or gzip still holds bytes or owes its end. */
 static bool filters_busy(const struct conn *c, bool done)
 {
-	return subfilter_busy(c, done) || gzip_busy(c, done);
+	return subfilter_busy(c, done) || gzip_busy(c, done) || gunzip_busy(c, done);
 }
 
 /* next_span - frame the buffered bytes into the next span; the body
@@ -2194,6 +2203,13 @@ static int next_span(struct uconn *u)
 	struct conn *c = u->c;
 	bool sf = c->req.sf.ctx, gz = c->req.gz.ctx;
 
+	if (c->req.gu.ctx) {
+		/* the inflater alone (nginx's sub_filter and gzip find nothing
+		 * to do on its answers here) */
+		if (!gunzip_busy(c, false) && u->rstart < u->rend && !u->done && frame_tee(u))
+			return -1;
+		return gunzip_relay(c, &u->span, &u->span_len, u->done);
+	}
 	if (gz && gzip_busy(c, false)) /* the compressor first: it may hold sub_filter's output */
 		return gzip_relay(c, &u->span, &u->span_len, u->done && !subfilter_busy(c, true));
 	if (!subfilter_busy(c, false) && u->rstart < u->rend && !u->done && frame_tee(u))
@@ -2905,6 +2921,7 @@ void proxy_worker_free(struct worker *w)
 	}
 	w->nuconn_free = 0;
 	gzip_worker_free();
+	gunzip_worker_free();
 	proxy_dyn_worker_free(w);
 	subfilter_worker_free();
 }

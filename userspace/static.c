@@ -23,6 +23,7 @@
 #include "cache.h"
 #include "charset.h"
 #include "emptygif.h"
+#include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
 #include "http.h"
@@ -395,6 +396,17 @@ void static_handle(struct conn *c)
 				 : lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})),
 		false);
 
+	/* gunzip first, for a gzip_static file (`always`) going to a client
+	 * that may not take gzip (gunzip.c) */
+	struct gzip_resp gur = {.status = status,
+				.length = st.st_size,
+				.content_type = ctype,
+				.last_modified = status == 200,
+				.etag = etag_l.len != 0};
+	int gu = gz_static ? gunzip_begin(c, status, lstr_c("gzip"), &gur) : 0;
+
+	if (gu < 0)
+		goto fail_fd;
 	/* sub_filter before gzip (subfilter.c); it may take the validators */
 	int sf = subfilter_begin(c, status, ctype, st.st_size, gz_static);
 	bool lm_ok = !subfilter_drops_validators(c);
@@ -417,7 +429,7 @@ void static_handle(struct conn *c)
 	struct range_set *rs = NULL;
 	enum range_rc rr = RANGE_OFF;
 
-	if (status == 200 && !gz && !sf) {
+	if (status == 200 && !gz && !sf && !gu) {
 		rr = range_start(c, st.st_size, etag_l, st.st_mtime, ctype, false, &rs);
 		if (rr == RANGE_UNSATISFIABLE) {
 			close(fd);
@@ -429,21 +441,22 @@ void static_handle(struct conn *c)
 	    ((!rs || rs->n == 1) &&
 	     http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p)) ||
 	    (rs && range_head_add(c, rs)) ||
-	    (!gz && !sf && !rs &&
+	    (!gz && !sf && !gu && !rs &&
 	     http_head_addf(c, "Content-Length: %lld\r\n", (long long)st.st_size)) ||
 	    /* nginx's header filter keeps Last-Modified on 200/206/304 only
 	     * (an error_page file answers 404 without it); ETag stays */
 	    (status == 200 && lm_ok && http_head_addf(c, "Last-Modified: %s\r\n", lm)) ||
-	    (gz_static && http_head_addf(c, "Content-Encoding: gzip\r\n")))
+	    (gz_static && !gu && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
 	if (etag_l.len && lm_ok &&
-	    http_head_addf(c, gz || sf ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
+	    http_head_addf(c, gz || sf || gu ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
 		goto fail_fd;
 	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;
-	if (gzip_head_add(c) || subfilter_head_add(c) || http_head_finish(c, true))
+	if (gunzip_head_add(c) || gzip_head_add(c) || subfilter_head_add(c) ||
+	    http_head_finish(c, true))
 		goto fail_fd;
-	if (r->head || (st.st_size == 0 && !gz)) {
+	if (r->head || (st.st_size == 0 && !gz && !gu)) {
 		close(fd);
 	} else if (rs) {
 		range_body(c, rs, fd, 0);
