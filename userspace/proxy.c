@@ -1681,10 +1681,15 @@ static void process_head(struct uconn *u, size_t n)
 	    : est      ? (http_out_append(c, "HTTP/1.1 ", 9) ||
 			  http_out_append(c, http_status_line(est), strlen(http_status_line(est))) ||
 			  http_out_append(c, "\r\n", 2))
-		  : (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
-		     http_out_append(c, " ", 1) ||
-		     http_out_append(c, resp->reason.p, resp->reason.len) ||
-		     http_out_append(c, "\r\n", 2)))
+	    : !resp->reason.len
+		    ? (http_out_append(c, "HTTP/1.1 ", 9) ||
+		       /* no reason phrase ("HTTP/1.1 404", a FastCGI "Status: 404"):
+		    * the line as it came, no trailing space, as nginx */
+		       http_out_append(c, st, strlen(st)) || http_out_append(c, "\r\n", 2))
+		    : (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, st, strlen(st)) ||
+		       http_out_append(c, " ", 1) ||
+		       http_out_append(c, resp->reason.p, resp->reason.len) ||
+		       http_out_append(c, "\r\n", 2)))
 		goto oom;
 	if (!pass_server && http_head_server(c, l->server_tokens))
 		goto oom;
