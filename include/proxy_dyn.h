@@ -20,6 +20,12 @@ struct worker;
  * answer (nothing else of the request moves meanwhile). */
 int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct proxy_pass **out);
 
+/* proxy_dyn_group - W's one-server group for the literal address ADDR
+ * ("ip:port", "[v6]:port" or unix:PATH; the caller checked it is no
+ * name), made on first use and kept for the worker's life; NULL past
+ * DYN_MAX or when it cannot be made. Stream's proxy_pass uses it too. */
+struct ups_group *proxy_dyn_group(struct worker *w, const char *addr);
+
 /* proxy_dyn_worker_free - the worker's literal-address groups, at exit. */
 void proxy_dyn_worker_free(struct worker *w);
 

@@ -101,13 +101,28 @@ struct stream_val {
 };
 
 /* struct stream_map - `map SRC $NAME { ... }` in stream{}: SRC is a stream
- * value, the entries are var.c's map entries with literal values. */
+ * value, the entries are var.c's map entries (matching); a value with
+ * variables is compiled as a stream value beside its entry (xval, rval,
+ * dval; the entry itself then holds ""). */
 struct stream_map {
-	char *name;		 /* without '$' */
-	struct stream_val src;	 /* source */
-	struct cfg_map *m;	 /* entries (var.c matching rules) */
-	bool defined;		 /* its block was read (pre-pass made it) */
-	struct stream_map *next; /* all stream maps */
+	char *name;	       /* without '$' */
+	struct stream_val src; /* source */
+	struct cfg_map *m;     /* entries (var.c matching rules) */
+	bool defined;	       /* its block was read (pre-pass made it) */
+	int setidx;	       /* a `set` of this variable: its cfg_stream.setvars index, or -1 */
+	struct stream_val **xval; /* per m->exact entry: its value with variables, or NULL */
+	struct stream_val **rval; /* per m->regex entry: the same */
+	struct stream_val *dval;  /* the default's, or NULL */
+	struct stream_map *next;  /* all stream maps */
+};
+
+/* struct stream_bind - proxy_bind of a stream level (upbind.c parses). */
+struct stream_bind {
+	bool off;		      /* proxy_bind off: no bind (overrides stream{}'s) */
+	struct stream_val *var;	      /* an address with variables, evaluated per session */
+	struct sockaddr_storage addr; /* else the address, port 0 = any */
+	socklen_t addrlen;
+	char *text; /* as written (messages) */
 };
 
 /* struct stream_logfmt - `log_format NAME STRING...` in stream{}. */
@@ -197,6 +212,11 @@ struct stream_srv {
 	int proxy_ssl;		     /* proxy_ssl on|off (off) */
 	struct upssl_conf upssl;     /* proxy_ssl_* but the name; upssl.ctx built when on */
 	struct stream_val *ssl_name; /* proxy_ssl_name (NULL: the proxy_pass host) */
+	/* proxy_upload_rate [0], proxy_download_rate [1]: bytes per second per
+	 * session and direction (0: unlimited; CFG_UNSET until merged) */
+	int64_t rate[2];
+	struct stream_val *rate_var[2]; /* the value has variables: evaluated per session */
+	struct stream_bind *bind;	/* proxy_bind (NULL: none) */
 };
 
 /* struct cfg_stream - the stream {} block. */

@@ -81,6 +81,12 @@ struct tunnel {
 	uint64_t seen_kbytes; /* kernel-moved bytes at the last activity check */
 	int64_t last_ms;      /* last byte moved (lbd_now_ms), for the idle timer */
 
+	/* pacing (tunnel_set_rate; the splice(2) path only) */
+	uint64_t rate[2];      /* bytes per second per direction, 0 = unlimited */
+	uint64_t rate_read[2]; /* bytes read from each direction's source since */
+	int64_t rate_start_ms; /* ... the pacing began */
+	int64_t wake_ms[2];    /* a paced direction may read again then (0: not waiting) */
+
 	/* the registry behind `lbctl conns` (tunnel_register) */
 	bool registered;		    /* in the list */
 	struct tunnel *reg_prev, *reg_next; /* list links, under the registry lock */
@@ -124,6 +130,18 @@ int tunnel_init_kernel(struct tunnel *t, struct tunnel_side client, struct tunne
 int tunnel_init_copy(struct tunnel *t, struct tunnel_side client, struct tunnel_side upstream,
 		     const char *up_pre, size_t up_pre_len, const char *down_pre,
 		     size_t down_pre_len);
+
+/* tunnel_set_rate - pace T (from tunnel_init) to UP / DOWN bytes per
+ * second (0: unlimited), as nginx's stream proxy_upload_rate and
+ * proxy_download_rate: a direction reads no more from its source than
+ * the rate allows since now, plus one second's worth, so the sender is
+ * held back by TCP itself and lbd holds at most a pipe per direction. */
+void tunnel_set_rate(struct tunnel *t, uint64_t up, uint64_t down);
+
+/* tunnel_wake_ms - when a paced direction of T may read again (lbd_now_ms
+ * time; 0: none waits): the caller runs tunnel_run then, as no socket
+ * event will come for bytes already waiting. */
+int64_t tunnel_wake_ms(const struct tunnel *t);
 
 /* tunnel_kernel_moved - bytes the kernel moved both ways so far (0 off
  * the sockmap path); the idle timer asks it before closing a stream. */

@@ -27,6 +27,7 @@
 #include "limit.h"
 #include "log.h"
 #include "split.h"
+#include "upbind.h"
 #include "stream.h"
 #include "ups.h"
 #include "var.h"
@@ -87,6 +88,7 @@ static void ssrv_unset(struct stream_srv *s)
 	s->kernel_splice = CFG_UNSET;
 	s->lconn_log_level = CFG_UNSET;
 	s->lconn_dry_run = CFG_UNSET;
+	s->rate[0] = s->rate[1] = CFG_UNSET;
 	cfg_stream_ssl_init(s);
 }
 
@@ -215,6 +217,7 @@ static int prepass_maps(struct build *b, struct cfg_node *blk, struct cfg_stream
 			return cfg_fail(b, n, "out of memory");
 		m->name = pool_strdup(b->pool, var + 1);
 		m->m->name = m->name;
+		m->setidx = -1;
 		m->next = st->maps;
 		st->maps = m;
 	}
@@ -233,7 +236,9 @@ static int prepass_sets(struct build *b, struct cfg_node *blk, struct cfg_stream
 			continue;
 		for (size_t k = 0; k < srv->nchildren; k++) {
 			struct cfg_node *n = &srv->children[k];
+			struct stream_map *m;
 			const char *nm;
+			int idx;
 
 			if (strcmp(n->name, "set") != 0 || n->nargs != 2)
 				continue;
@@ -243,19 +248,22 @@ static int prepass_sets(struct build *b, struct cfg_node *blk, struct cfg_stream
 			for (int v = 0; v < SV_COUNT; v++)
 				if (strcasecmp(svar_names[v], nm) == 0)
 					return cfg_fail(b, n, "the duplicate \"%s\" variable", nm);
-			if (find_map(st, nm, strlen(nm)))
-				return cfg_fail(b, n,
-						"\"set\" of the map variable \"%s\" is not "
-						"supported by this lbd build yet",
-						nm);
-			if (find_setvar(st, nm, strlen(nm)) >= 0)
-				continue;
-			if (st->nsetvars == STREAM_SET_MAX)
-				return cfg_fail(b, n, "more than %d \"set\" variables in stream",
-						STREAM_SET_MAX);
-			st->setvars[st->nsetvars] = pool_strdup(b->pool, nm);
-			if (!st->setvars[st->nsetvars++])
-				return cfg_fail(b, n, "out of memory");
+			/* a map (geo, split_clients) variable may be set too, as
+			 * nginx: once set, the session sees the set value */
+			m = find_map(st, nm, strlen(nm));
+			idx = find_setvar(st, nm, strlen(nm));
+			if (idx < 0) {
+				if (st->nsetvars == STREAM_SET_MAX)
+					return cfg_fail(b, n,
+							"more than %d \"set\" variables in stream",
+							STREAM_SET_MAX);
+				idx = st->nsetvars;
+				st->setvars[st->nsetvars] = pool_strdup(b->pool, nm);
+				if (!st->setvars[st->nsetvars++])
+					return cfg_fail(b, n, "out of memory");
+			}
+			if (m)
+				m->setidx = idx;
 		}
 	}
 	return 0;
@@ -744,8 +752,13 @@ static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const s
 	m->defined = true;
 	if (sval_compile(b, n, s->stream, n->args[0], &m->src))
 		return -1;
+	m->xval = pool_zalloc(b->pool, (n->nchildren + 1) * sizeof(*m->xval));
+	m->rval = pool_zalloc(b->pool, (n->nchildren + 1) * sizeof(*m->rval));
+	if (!m->xval || !m->rval)
+		return cfg_fail(b, n, "out of memory");
 	for (size_t i = 0; i < n->nchildren; i++) {
 		struct cfg_node *c = &n->children[i];
+		struct stream_val *sv = NULL;
 
 		if (strcmp(c->name, "hostnames") == 0 && c->nargs == 0) {
 			m->m->hostnames = true;
@@ -757,14 +770,27 @@ static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const s
 			return cfg_fail(b, c, "\"include\" inside \"map\" is not supported yet");
 		if (c->nargs != 1 || c->block)
 			return cfg_fail(b, c, "invalid number of the map parameters");
-		if (strchr(c->args[0], '$'))
-			return cfg_fail(b, c,
-					"variables in stream \"map\" values are not supported by "
-					"this lbd build yet");
+		/* a value with variables is a stream value, evaluated per
+		 * session; the entry (var.c: matching) holds "" */
+		if (strchr(c->args[0], '$')) {
+			sv = pool_zalloc(b->pool, sizeof(*sv));
+			if (!sv)
+				return cfg_fail(b, c, "out of memory");
+			if (sval_compile(b, c, s->stream, c->args[0], sv))
+				return -1;
+		}
 		b->cv.file = c->file;
 		b->cv.line = c->line;
-		if (map_add_entry(&b->cv, m->m, c->name, c->args[0], msg, sizeof(msg)))
+		if (map_add_entry(&b->cv, m->m, c->name, sv ? "" : c->args[0], msg, sizeof(msg)))
 			return cfg_fail(b, c, "%s", msg);
+		if (!sv)
+			continue;
+		if (strcmp(c->name, "default") == 0)
+			m->dval = sv;
+		else if (c->name[0] == '~')
+			m->rval[m->m->nregex - 1] = sv;
+		else
+			m->xval[m->m->nexact - 1] = sv;
 	}
 	return 0;
 }
@@ -888,6 +914,67 @@ static int set_real_ip_from(struct build *b, struct cfg_node *n, struct scope *s
 	return cfg_realip_from(b, n, &s->ssrv->realip);
 }
 
+/* set_rate - proxy_upload_rate / proxy_download_rate RATE (nginx 1.22: a
+ * size, or a value with variables evaluated when the session starts). */
+static int set_rate(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int dir = (int)d->off; /* 0 upload, 1 download */
+	struct stream_srv *srv = s->ssrv;
+
+	if (srv->rate[dir] != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (strchr(n->args[0], '$')) {
+		srv->rate_var[dir] = pool_zalloc(b->pool, sizeof(*srv->rate_var[dir]));
+		if (!srv->rate_var[dir])
+			return cfg_fail(b, n, "out of memory");
+		if (sval_compile(b, n, s->stream, n->args[0], srv->rate_var[dir]))
+			return -1;
+		srv->rate[dir] = 0;
+		return 0;
+	}
+	if (cfg_parse_size(n->args[0], &srv->rate[dir]) || srv->rate[dir] < 0)
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	return 0;
+}
+
+/* set_bind - proxy_bind ADDRESS|off in stream (upbind.c's address forms;
+ * variables evaluated per session; `transparent` refused as in http). */
+static int set_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct stream_bind *sb;
+	const char *a = n->args[0];
+
+	(void)d;
+	if (s->ssrv->bind)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	sb = pool_zalloc(b->pool, sizeof(*sb));
+	if (!sb)
+		return cfg_fail(b, n, "out of memory");
+	s->ssrv->bind = sb;
+	if (n->nargs == 1 && strcmp(a, "off") == 0) {
+		sb->off = true;
+		return 0;
+	}
+	sb->text = pool_strdup(b->pool, a);
+	if (!sb->text)
+		return cfg_fail(b, n, "out of memory");
+	if (strchr(a, '$')) {
+		sb->var = pool_zalloc(b->pool, sizeof(*sb->var));
+		if (!sb->var)
+			return cfg_fail(b, n, "out of memory");
+		if (sval_compile(b, n, s->stream, a, sb->var))
+			return -1;
+	} else if (upbind_parse(a, strlen(a), &sb->addr, &sb->addrlen)) {
+		return cfg_fail(b, n, "invalid address \"%s\"", a);
+	}
+	if (n->nargs == 2) {
+		if (strcmp(n->args[1], "transparent") != 0)
+			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
+		return cfg_fail(b, n, "\"%s ... transparent\" is not supported by lbd", n->name);
+	}
+	return 0;
+}
+
 #define SS(f)	B_SSRV, offsetof(struct stream_srv, f)
 #define C_SS	(C_STREAM | C_SSRV)
 #define STLS(f) B_TLS, offsetof(struct tls_conf, f)
@@ -927,6 +1014,9 @@ const struct dir cfg_stream_dirs[] = {
 	{"kernel_splice", C_SS, 1, 1, false, set_flag, SS(kernel_splice)},
 	{"tcp_nodelay", C_SS, 1, 1, false, set_noop, B_NONE, 0},
 	{"proxy_buffer_size", C_SS, 1, 1, false, set_noop, B_NONE, 0},
+	{"proxy_upload_rate", C_SS, 1, 1, false, set_rate, B_NONE, 0},
+	{"proxy_download_rate", C_SS, 1, 1, false, set_rate, B_NONE, 1},
+	{"proxy_bind", C_SS, 1, 2, false, set_bind, B_NONE, 0},
 	/* TLS (cfg_stream_ssl.c; the ssl_* setters are http's, cfg_tls.c) */
 	{"ssl_certificate", C_SS, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
 	{"ssl_certificate_key", C_SS, 1, 1, false, cfg_set_tls_file, B_NONE, 0},
@@ -1129,6 +1219,14 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 			srv->access = st->defaults.access;
 			srv->naccess = st->defaults.naccess;
 		}
+		for (int d = 0; d < 2; d++) {
+			if (srv->rate[d] != CFG_UNSET)
+				continue;
+			srv->rate[d] = st->defaults.rate[d] != CFG_UNSET ? st->defaults.rate[d] : 0;
+			srv->rate_var[d] = st->defaults.rate_var[d];
+		}
+		if (!srv->bind)
+			srv->bind = st->defaults.bind;
 		if (srv->nlistens == 0) {
 			struct cfg_node where = {.file = srv->file, .line = srv->line};
 
@@ -1157,6 +1255,18 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 	}
 	if (cfg_stream_ssl_finish(b, st))
 		return -1;
+	for (int i = 0; i < st->nservers; i++) {
+		struct stream_srv *srv = st->servers[i];
+		struct cfg_node where = {.file = srv->file, .line = srv->line};
+
+		/* a TLS leg goes through lbd's copy relay, which has no pacing */
+		if ((srv->rate[0] || srv->rate[1] || srv->rate_var[0] || srv->rate_var[1]) &&
+		    (srv->ssl || srv->proxy_ssl == 1))
+			return cfg_fail(b, &where,
+					"\"proxy_upload_rate\" and \"proxy_download_rate\" with "
+					"TLS (\"listen ... ssl\" or \"proxy_ssl\") are not "
+					"supported by this lbd build yet");
+	}
 	if (cfg_rl_zones_bind(b, st->rl_zones))
 		return -1;
 	for (int i = 0; i < st->nservers; i++) {

@@ -370,6 +370,11 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 	return 0;
 }
 
+struct ups_group *proxy_dyn_group(struct worker *w, const char *addr)
+{
+	return literal_group(w, addr);
+}
+
 void proxy_dyn_worker_free(struct worker *w)
 {
 	for (int i = 0; i < w->ndyn_groups; i++) {

@@ -49,12 +49,14 @@
 #include "log.h"
 #include "pproto.h"
 #include "preread.h"
+#include "proxy_dyn.h"
 #include "realip.h"
 #include "split.h"
 #include "stream.h"
 #include "stream_ssl.h"
 #include "sups.h"
 #include "tunnel.h"
+#include "upbind.h"
 #include "ups.h"
 #include "var.h"
 #include "worker.h"
@@ -392,16 +394,46 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, size_t cap,
 		       struct lstr *out, int depth);
 
-/* map_value - a stream map's value for S (literal values only). */
+/* val_render - V (a map value with variables) for S into OUT (CAP bytes,
+ * cut), as *RES. */
+static void val_render(struct sess *s, const struct stream_val *v, char *out, size_t cap,
+		       struct lstr *res, int depth)
+{
+	char sub[VAL_MAX];
+	size_t n = 0;
+
+	for (int i = 0; i < v->nparts; i++) {
+		struct lstr pv;
+
+		if (!part_value(s, &v->parts[i], sub, sizeof(sub), &pv, depth + 1))
+			continue;
+		if (pv.len > cap - n)
+			pv.len = cap - n;
+		memmove(out + n, pv.p, pv.len);
+		n += pv.len;
+	}
+	res->p = out;
+	res->len = n;
+}
+
+/* map_value - a stream map's value for S: a `set` of the variable wins
+ * (nginx keeps the set value), else the matching entry's, whose
+ * variables are evaluated now (nested maps at most 4 deep). */
 static void map_value(struct sess *s, const struct stream_map *m, char *tmp, size_t cap,
 		      struct lstr *out, int depth)
 {
 	const struct map_entry *e;
 	const struct cval *v;
+	const struct stream_val *sv;
 	size_t kl = 0;
 
 	out->p = "";
 	out->len = 0;
+	if (m->setidx >= 0 && (s->set_mask & (1u << m->setidx))) {
+		out->p = s->set_buf + s->set_off[m->setidx];
+		out->len = s->set_len[m->setidx];
+		return;
+	}
 	if (depth > 4 || cap < 2)
 		return;
 	/* the key, rendered at the start of TMP */
@@ -425,6 +457,16 @@ static void map_value(struct sess *s, const struct stream_map *m, char *tmp, siz
 	}
 	e = map_match(m->m, tmp, kl);
 	v = e ? &e->value : &m->m->def;
+	if (!e)
+		sv = m->dval;
+	else if (e->re)
+		sv = m->rval ? m->rval[e - m->m->regex] : NULL;
+	else
+		sv = m->xval ? m->xval[e - m->m->exact] : NULL;
+	if (sv) {
+		val_render(s, sv, tmp, cap, out, depth);
+		return;
+	}
 	if (v->nparts >= 1 && v->parts[0].kind == CVAL_LIT) {
 		out->p = v->parts[0].str;
 		out->len = v->parts[0].len;
@@ -630,7 +672,7 @@ static void drive(struct sess *s)
 {
 	bool moved;
 	int rc = tunnel_run(&s->tun, &moved);
-	int64_t left;
+	int64_t left, wake;
 
 	/* proxy_half_close off (nginx's default): the first side to finish,
 	 * once its bytes are delivered, ends the session */
@@ -645,6 +687,9 @@ static void drive(struct sess *s)
 		return;
 	}
 	left = s->srv->timeout - (lbd_now_ms() - s->tun.last_ms);
+	wake = tunnel_wake_ms(&s->tun); /* a rate-limited direction's next read */
+	if (wake && wake - lbd_now_ms() < left)
+		left = wake - lbd_now_ms();
 	ev_timer_start(&s->w->loop, &s->timer, left > 0 ? left : 1);
 }
 
@@ -663,12 +708,31 @@ static size_t proxy_header(struct sess *s, char *buf, size_t cap)
 				s->peer.ss_family == AF_INET ? "TCP4" : "TCP6", src, dst, sp, dp);
 }
 
+/* eval_rate - a rate with variables for S: bytes per second, 0 (no limit)
+ * when the value is empty or no size (logged, as nginx's
+ * ngx_stream_complex_value_size). */
+static uint64_t eval_rate(struct sess *s, const struct stream_val *v)
+{
+	char buf[VAL_MAX], c[64], sv[80];
+	size_t n = sval_eval(s, v, buf, sizeof(buf) - 1, -1);
+	int64_t r;
+
+	buf[n] = '\0';
+	if (cfg_parse_size(buf, &r) == 0 && r >= 0)
+		return (uint64_t)r;
+	log_emit(s->srv->error_log, LOG_ERR, "*%llu invalid size \"%s\", client: %s, server: %s",
+		 (unsigned long long)s->number, buf, client_text(s, c, sizeof(c)),
+		 server_text(s, sv, sizeof(sv)));
+	return 0;
+}
+
 /* tunnel_start - the bytes flow: through lbd's buffers when a leg is TLS,
  * else splice(2) or sockmap. PP (PP_LEN bytes) goes to the upstream first. */
 static void tunnel_start(struct sess *s, const char *pp)
 {
 	struct tunnel_side cs = {s->cfd, &s->c_rd, &s->c_wr, s->ctls};
 	struct tunnel_side us = {s->ufd, &s->u_rd, &s->u_wr, s->utls};
+	uint64_t rate[2];
 	int rc = -ENOTSUP;
 
 	if (s->ctls || s->utls) {
@@ -682,8 +746,15 @@ static void tunnel_start(struct sess *s, const char *pp)
 	 * sockmap path is TCP's: it counts bytes with TCP_INFO (EOPNOTSUPP on a
 	 * unix socket) and its verdict program follows TCP sequences. A unix
 	 * upstream or client goes to the splice(2) relay, without a warning. */
+	/* proxy_upload_rate / proxy_download_rate: the kernel would move the
+	 * bytes without lbd, so a paced session takes the splice(2) relay */
+	for (int d = 0; d < 2; d++) {
+		rate[d] = (uint64_t)s->srv->rate[d];
+		if (s->srv->rate_var[d])
+			rate[d] = eval_rate(s, s->srv->rate_var[d]);
+	}
 	if (s->srv->kernel_splice && ksplice_ready() && s->us->addr.ss_family != AF_UNIX &&
-	    s->peer.ss_family != AF_UNIX) {
+	    s->peer.ss_family != AF_UNIX && !rate[0] && !rate[1]) {
 		rc = tunnel_init_kernel(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
 		if (rc > 0) /* read but could not switch: a splice(2) tunnel now */
 			rc = 0;
@@ -692,8 +763,11 @@ static void tunnel_start(struct sess *s, const char *pp)
 				 "sockmap splicing refused (%d: %s): relaying with splice(2)", -rc,
 				 strerror(-rc));
 	}
-	if (rc)
+	if (rc) {
 		rc = tunnel_init(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
+		if (!rc)
+			tunnel_set_rate(&s->tun, rate[TUN_UP], rate[TUN_DOWN]);
+	}
 started:
 	if (rc) {
 		log_emit(s->srv->error_log, LOG_ERR, "cannot start the stream (%d: %s)", -rc,
@@ -920,6 +994,100 @@ static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
 	}
 }
 
+#define NO_BYTES "bytes from/to client:0/0, bytes from/to upstream:0/0"
+
+/* port_ok - P (LEN bytes) is a port number, 1-65535. */
+static bool port_ok(const char *p, size_t len)
+{
+	unsigned v = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
+/* dyn_group - a proxy_pass value NAME (N bytes) that names no upstream, as
+ * nginx 1.22's stream proxy takes it: an address with a port (or unix:)
+ * gets the worker's one-server group (proxy_dyn.c, made once); without a
+ * port it is "no port in upstream" (500); a host name would need a
+ * resolver, which lbd does not run (nginx's message, and 500 as nginx
+ * 1.22 ends it). NULL with s->status set and the error logged. */
+static struct ups_group *dyn_group(struct sess *s, const char *name, size_t n)
+{
+	char host[INET6_ADDRSTRLEN + 2], c[64], sv[80];
+	unsigned char a[16];
+	const char *colon, *hs = name;
+	size_t hl;
+	struct ups_group *g;
+
+	if (n > 5 && strncmp(name, "unix:", 5) == 0) {
+		g = proxy_dyn_group(s->w, name);
+		if (g)
+			return g;
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu no upstream for \"%s\", client: %s, server: %s, " NO_BYTES,
+			 (unsigned long long)s->number, name, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)));
+		s->status = 502;
+		return NULL;
+	}
+	colon = memrchr(name, ':', n);
+	if (n && name[0] == '[') { /* [v6]:port */
+		const char *rb = memchr(name, ']', n);
+
+		hs = name + 1;
+		colon = rb && rb + 1 < name + n && rb[1] == ':' ? rb + 1 : NULL;
+		hl = rb ? (size_t)(rb - hs) : n - 1;
+	} else {
+		hl = colon ? (size_t)(colon - name) : n;
+	}
+	if (!colon || colon + 1 == name + n) {
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu no port in upstream \"%s\", client: %s, server: %s, " NO_BYTES,
+			 (unsigned long long)s->number, name, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)));
+		s->status = 500;
+		return NULL;
+	}
+	if (!port_ok(colon + 1, (size_t)(name + n - colon - 1))) {
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu invalid port in upstream \"%s\", client: %s, server: %s, " NO_BYTES,
+			 (unsigned long long)s->number, name, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)));
+		s->status = 500;
+		return NULL;
+	}
+	if (hl < sizeof(host)) {
+		memcpy(host, hs, hl);
+		host[hl] = '\0';
+	} else {
+		host[0] = '\0';
+	}
+	if (inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1) {
+		g = proxy_dyn_group(s->w, name);
+		if (g)
+			return g;
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu no upstream for \"%s\" (too many addresses), client: %s, "
+			 "server: %s",
+			 (unsigned long long)s->number, name, client_text(s, c, sizeof(c)),
+			 server_text(s, sv, sizeof(sv)));
+		s->status = 502;
+		return NULL;
+	}
+	log_emit(s->srv->error_log, LOG_ERR,
+		 "*%llu no resolver defined to resolve %.*s, client: %s, server: %s, " NO_BYTES,
+		 (unsigned long long)s->number, (int)hl, hs, client_text(s, c, sizeof(c)),
+		 server_text(s, sv, sizeof(sv)));
+	s->status = 500; /* nginx 1.22: 500, not 502 */
+	return NULL;
+}
+
 /* pick_group - the group proxy_pass names for S, or NULL (logged). */
 static struct ups_group *pick_group(struct sess *s)
 {
@@ -932,15 +1100,46 @@ static struct ups_group *pick_group(struct sess *s)
 	n = sval_eval(s, s->srv->pass, name, sizeof(name) - 1, -1);
 	name[n] = '\0';
 	g = group_named(s->cfg->stream, name, n);
-	if (!g) {
-		char c[64];
-
-		log_emit(s->srv->error_log, LOG_ERR,
-			 "*%llu no upstream \"%s\" for proxy_pass \"%s\", client: %s",
-			 (unsigned long long)s->number, name, s->srv->pass->raw,
-			 client_text(s, c, sizeof(c)));
-	}
+	if (!g)
+		g = dyn_group(s, name, n);
 	return g;
+}
+
+/* bind_local - proxy_bind for S's new upstream socket: nothing for `off`
+ * or a value that evaluates empty or to no address (that one logged, as
+ * nginx); IP_BIND_ADDRESS_NO_PORT when the port is any. 0, or -errno of
+ * a failed bind, with the address in TXT. */
+static int bind_local(struct sess *s, char *txt, size_t cap)
+{
+	const struct stream_bind *b = s->srv->bind;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1;
+
+	if (b->off)
+		return 0;
+	if (b->var) {
+		char v[VAL_MAX], c[64], sv[80];
+		size_t n = sval_eval(s, b->var, v, sizeof(v) - 1, -1);
+
+		if (!n)
+			return 0;
+		if (upbind_parse(v, n, &ss, &sl)) {
+			log_emit(s->srv->error_log, LOG_ERR,
+				 "*%llu invalid local address \"%.*s\", client: %s, server: %s",
+				 (unsigned long long)s->number, (int)n, v,
+				 client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)));
+			return 0;
+		}
+		snprintf(txt, cap, "%.*s", (int)n, v);
+	} else {
+		ss = b->addr;
+		sl = b->addrlen;
+		snprintf(txt, cap, "%s", b->text);
+	}
+	if (((struct sockaddr_in *)&ss)->sin_port == 0) /* same offset in sockaddr_in6 */
+		setsockopt(s->ufd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	return bind(s->ufd, (struct sockaddr *)&ss, sl) == -1 ? -errno : 0;
 }
 
 /* start_connect - socket and connect() to s->us. */
@@ -971,6 +1170,21 @@ static void start_connect(struct sess *s)
 	}
 	if (us->addr.ss_family != AF_UNIX) /* TCP only */
 		setsockopt(s->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (s->srv->bind) {
+		char at[VAL_MAX], what[VAL_MAX + 16];
+		int rc = bind_local(s, at, sizeof(at));
+
+		if (rc) { /* nginx: crit, and the session ends with 500 */
+			snprintf(what, sizeof(what), "bind(%s) failed", at);
+			sess_err(s, LOG_CRIT, what, -rc);
+			ups_release_server(s->us, false, lbd_now_ms());
+			s->us = NULL;
+			close(s->ufd);
+			s->ufd = -1;
+			finalize(s, 500);
+			return;
+		}
+	}
 	s->u_rd = s->u_wr = false;
 	ev_io_init(&s->uio, s->ufd, upstream_cb, s);
 	s->state = SS_CONNECTING;
@@ -993,7 +1207,7 @@ static void pick_connect(struct sess *s)
 	if (!s->g) {
 		s->g = pick_group(s);
 		if (!s->g) {
-			finalize(s, 502);
+			finalize(s, s->status ? s->status : 502);
 			return;
 		}
 		s->bctx.client = (const struct sockaddr *)&s->peer;

@@ -318,13 +318,60 @@ static void pre_done(struct tunnel *t, int d)
 	t->pre_len[d] = t->pre_off[d] = 0;
 }
 
-/* step - move direction D (splice(2) path) as far as it goes. 0 blocked
+void tunnel_set_rate(struct tunnel *t, uint64_t up, uint64_t down)
+{
+	t->rate[TUN_UP] = up;
+	t->rate[TUN_DOWN] = down;
+	t->rate_read[TUN_UP] = t->rate_read[TUN_DOWN] = 0;
+	t->rate_start_ms = lbd_now_ms();
+}
+
+int64_t tunnel_wake_ms(const struct tunnel *t)
+{
+	int64_t w = t->wake_ms[0];
+
+	if (t->wake_ms[1] && (!w || t->wake_ms[1] < w))
+		w = t->wake_ms[1];
+	return w;
+}
+
+/* rate_budget - bytes paced direction D may read now: nginx's stream
+ * budget, RATE per second since the pacing began plus one second's worth
+ * (`rate * (elapsed + 1) - received`), counted in ms. Under a quantum
+ * (an eighth of a second's worth, at most a chunk) it waits instead: 0,
+ * with t->wake_ms[d] when the quantum is there, so a slow rate costs a
+ * few reads a second, never a busy loop or a read per byte. */
+static size_t rate_budget(struct tunnel *t, int d)
+{
+	uint64_t r = t->rate[d], q = r / 8, have = 0;
+	int64_t now = lbd_now_ms(), el = now - t->rate_start_ms;
+	unsigned __int128 allow = (unsigned __int128)r * (uint64_t)(el + 1000) / 1000;
+
+	if (q > TUN_CHUNK)
+		q = TUN_CHUNK;
+	if (q == 0)
+		q = 1;
+	if (allow > t->rate_read[d])
+		have = allow - t->rate_read[d] > TUN_CHUNK ? TUN_CHUNK
+							   : (uint64_t)(allow - t->rate_read[d]);
+	if (have >= q)
+		return (size_t)have;
+	/* ceil((q - have) / r) seconds, in ms */
+	t->wake_ms[d] = now + (int64_t)(((q - have) * 1000 + r - 1) / r);
+	return 0;
+}
+
+/* step - move direction D (splice(2) path) as far as it goes; a paced
+ * direction (tunnel_set_rate) reads only its budget. 0 blocked, waiting
  * or finished, -errno on failure. */
 static int step(struct tunnel *t, int d, bool *moved)
 {
 	struct tunnel_side *src = &t->side[d == TUN_UP ? 0 : 1];
 	struct tunnel_side *dst = &t->side[d == TUN_UP ? 1 : 0];
+	size_t want = TUN_CHUNK;
 	int rc;
+
+	t->wake_ms[d] = 0;
 
 	/* 1. bytes read before the tunnel existed */
 	rc = deliver(t, d, dst, t->pre[d], t->pre_len[d], &t->pre_off[d], moved);
@@ -351,10 +398,13 @@ static int step(struct tunnel *t, int d, bool *moved)
 		/* 3. a FIN behind everything before it */
 		if (t->eof[d])
 			return forward_fin(t, d, dst);
-		/* 4. the source, into the empty pipe */
+		/* 4. the source, into the empty pipe: what the pace allows,
+		 * the rest stays in the kernel and holds the sender back */
 		if (!*src->readable)
 			return 0;
-		n = splice(src->fd, NULL, t->pipe[d][1], NULL, TUN_CHUNK,
+		if (t->rate[d] && !(want = rate_budget(t, d)))
+			return 0;
+		n = splice(src->fd, NULL, t->pipe[d][1], NULL, want,
 			   SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
 		if (n == -1) {
 			if ((rc = io_fail(src->readable)) > 0)
@@ -364,6 +414,7 @@ static int step(struct tunnel *t, int d, bool *moved)
 		if (n == 0)
 			t->eof[d] = true;
 		t->inpipe[d] = (size_t)n;
+		t->rate_read[d] += (uint64_t)n;
 		*moved = true;
 	}
 }

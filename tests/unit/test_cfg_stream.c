@@ -169,8 +169,20 @@ static const struct bad bads[] = {
 	 "invalid value \"maybe\" in \"ssl_preread\" directive, it must be \"on\" or \"off\"", 3},
 	{"server { listen 1; proxy_pass 127.0.0.1:1; access_log /tmp/x nofmt; }\n",
 	 "unknown log format \"nofmt\"", 3},
-	{"map $remote_addr $m { default $remote_port; }\n",
-	 "variables in stream \"map\" values are not supported by this lbd build yet", 3},
+	{"map $remote_addr $m {\n~^1 $remote_port;\ndefault $nope; }\n",
+	 "unknown \"nope\" variable", 5},
+	{"server { listen 1; proxy_pass 127.0.0.1:1;\nproxy_download_rate 1x; }\n",
+	 "\"proxy_download_rate\" directive invalid value", 4},
+	{"proxy_upload_rate 1k;\nproxy_upload_rate $remote_port;\n",
+	 "\"proxy_upload_rate\" directive is duplicate", 4},
+	{"proxy_bind 127.0.0.1; server { listen 1; proxy_pass 127.0.0.1:1;\nproxy_bind host; }\n",
+	 "invalid address \"host\"", 4},
+	{"proxy_bind 127.0.0.1 transparent;\n",
+	 "\"proxy_bind ... transparent\" is not supported by lbd", 3},
+	{"proxy_download_rate 1m;\nserver { listen 1; proxy_pass 127.0.0.1:1; proxy_ssl on; }\n",
+	 "\"proxy_upload_rate\" and \"proxy_download_rate\" with TLS (\"listen ... ssl\" or "
+	 "\"proxy_ssl\") are not supported by this lbd build yet",
+	 4},
 	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_set_header a b; }\n",
 	 "\"proxy_set_header\" directive is not allowed here", 3},
 	{"location / { }\n", "\"location\" directive is not allowed here", 3},
@@ -191,8 +203,6 @@ static const struct bad bads[] = {
 	{"server { listen 1; return x; set a 1; }\n", "invalid variable name \"a\"", 3},
 	{"server { listen 1; return x; set $server_port 1; }\n",
 	 "the duplicate \"server_port\" variable", 3},
-	{"map $remote_addr $m { default 1; }\nserver { listen 1; return x; set $m 2; }\n",
-	 "\"set\" of the map variable \"m\" is not supported by this lbd build yet", 4},
 	{"limit_conn_zone $remote_addr zone=z:1m;\nlimit_conn_zone $server_port zone=z:1m;\n",
 	 "limit_conn_zone \"z\" is already bound to key \"$remote_addr\"", 4},
 	{"limit_conn_zone $remote_addr zone=z:1m;\nserver { listen 1; return x; limit_conn z "
@@ -266,4 +276,57 @@ Test(cfg_stream, access_return_set_limit_geo)
 	cr_assert_eq(s1->lconn_log_level, LOG_ERR);
 	for (const struct stream_map *m = c->stream->maps; m; m = m->next)
 		cr_assert(strcmp(m->name, "g") == 0 ? m->m->geo != NULL : m->m->split != NULL);
+}
+
+/* proxy_upload_rate / proxy_download_rate (sizes, variables, inherited),
+ * proxy_bind (address, off, variables, inherited), map values with
+ * variables beside their entries, and `set` of a map variable. */
+Test(cfg_stream, rate_bind_map_values)
+{
+	static const char text[] = HEAD
+		"stream {\n"
+		"  proxy_download_rate 512k; proxy_bind 127.0.0.2;\n"
+		"  map $server_port $m { 1 a; 2 127.0.0.1:$remote_port; ~^3 $n; default $n$n; }\n"
+		"  map $remote_addr $n { default 1k; }\n"
+		"  server { listen 7001; proxy_pass $m; }\n"
+		"  server { listen 7002; proxy_pass $m; proxy_upload_rate $n;"
+		" proxy_download_rate 0; proxy_bind off; set $m 127.0.0.1:9; }\n"
+		"  server { listen 7003; proxy_pass 127.0.0.1:1; proxy_bind $n; }\n"
+		"}\n";
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct, text, err, sizeof(err));
+	const struct stream_srv *s1, *s2, *s3;
+	const struct stream_map *m, *n;
+
+	cr_assert_not_null(c, "%s", err);
+	s1 = c->stream->servers[0], s2 = c->stream->servers[1], s3 = c->stream->servers[2];
+	cr_assert_eq(s1->rate[1], 512 * 1024);
+	cr_assert_eq(s1->rate[0], 0);
+	cr_assert_null(s1->rate_var[0]);
+	cr_assert_eq(s2->rate[1], 0);
+	cr_assert_not_null(s2->rate_var[0]);
+	cr_assert_not_null(s1->bind);
+	cr_assert_not(s1->bind->off);
+	cr_assert_eq(s1->bind->addr.ss_family, AF_INET);
+	cr_assert(s2->bind->off);
+	cr_assert_not_null(s3->bind->var);
+	for (m = c->stream->maps; m && strcmp(m->name, "m"); m = m->next)
+		;
+	for (n = c->stream->maps; n && strcmp(n->name, "n"); n = n->next)
+		;
+	cr_assert_not_null(m);
+	cr_assert_not_null(n);
+	cr_assert_eq(m->m->nexact, 2);
+	cr_assert_null(m->xval[0]);
+	cr_assert_not_null(m->xval[1]);
+	cr_assert_eq(m->xval[1]->nparts, 2);
+	cr_assert_not_null(m->rval[0]);
+	cr_assert_eq(m->rval[0]->parts[0].kind, SP_MAP);
+	cr_assert_not_null(m->dval);
+	cr_assert_eq(m->dval->nparts, 2);
+	cr_assert_null(n->dval);
+	cr_assert_geq(m->setidx, 0);
+	cr_assert_eq(n->setidx, -1);
+	cr_assert_eq(s2->sets[0].idx, m->setidx);
+	cfg_unref(c);
 }

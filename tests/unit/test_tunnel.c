@@ -3,14 +3,16 @@
  * Byte tunnels (userspace/tunnel.c) between two Unix socket pairs standing
  * for the client and upstream connections: bytes read before the tunnel go
  * first and in order, a FIN is forwarded behind the data, both FINs end
- * the tunnel, a vanished peer resets it, and a stalled reader stops the
- * reading side (what is held is bounded by one pipe).
+ * the tunnel, a vanished peer resets it, a stalled reader stops the
+ * reading side (what is held is bounded by one pipe), and a paced
+ * direction reads only its rate's budget.
  */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -163,5 +165,33 @@ Test(tunnel, stalled_reader_bounds_what_is_held)
 	}
 	cr_assert_eq(got, sizeof(big));
 	cr_assert_eq(r.t.bytes[TUN_UP], sizeof(big));
+	rig_fini(&r);
+}
+
+/* A paced direction (proxy_download_rate) reads only its budget, one
+ * second's worth at the start; the rest stays in the source socket (the
+ * sender is held back) and the tunnel names when to run it again. The
+ * other direction is not paced. */
+Test(tunnel, paced_direction_reads_its_budget)
+{
+	static char big[65536], buf[65536];
+	struct rig r;
+	int queued = 0;
+
+	rig_init(&r, NULL, NULL);
+	tunnel_set_rate(&r.t, 0, 16384);
+	memset(big, 'p', sizeof(big));
+	cr_assert_eq(write(r.upstream[1], big, sizeof(big)), (ssize_t)sizeof(big));
+	cr_assert_eq(write(r.client[0], big, 40000), 40000);
+	cr_assert_eq(run(&r), TUN_OPEN);
+	cr_assert_geq(r.t.bytes[TUN_DOWN], 16384);
+	cr_assert_lt(r.t.bytes[TUN_DOWN], 32768, "read %llu",
+		     (unsigned long long)r.t.bytes[TUN_DOWN]);
+	cr_assert_eq(r.t.bytes[TUN_UP], 40000, "the upload is not paced");
+	cr_assert_gt(tunnel_wake_ms(&r.t), 0, "a paced direction waits on a timer");
+	cr_assert_eq(ioctl(r.upstream[0], FIONREAD, &queued), 0);
+	cr_assert_gt(queued, 65536 - 32768, "the rest stays with the sender");
+	read_all(r.client[0], buf, (size_t)r.t.bytes[TUN_DOWN]);
+	cr_assert_eq(buf[0], 'p');
 	rig_fini(&r);
 }
