@@ -26,6 +26,15 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
  * DYN_MAX or when it cannot be made. Stream's proxy_pass uses it too. */
 struct ups_group *proxy_dyn_group(struct worker *w, const char *addr);
 
+struct dns_addrs;
+
+/* proxy_dyn_resolved_group - W's group for NAME ("host:port") over the
+ * addresses A it resolved to, on PORT: round robin with failover; made on
+ * first use of that address set and kept (at most DYN_MAX groups per
+ * worker). NULL past that. stream's proxy_pass uses it too. */
+struct ups_group *proxy_dyn_resolved_group(struct worker *w, const char *name,
+					   const struct dns_addrs *a, int port);
+
 /* proxy_dyn_worker_free - the worker's literal-address groups, at exit. */
 void proxy_dyn_worker_free(struct worker *w);
 

@@ -159,20 +159,24 @@ struct stream_czone {
 
 /* struct stream_srv - a `server {}` of stream (the stream{} level holds
  * the defaults in the same struct). Integers: CFG_UNSET until merged. */
+struct resolver_conf;
+
 struct stream_srv {
 	struct cfg_listen *listens; /* listen directives */
 	int nlistens;
-	struct stream_val *pass;   /* proxy_pass (NULL: none) */
-	struct ups_group *group;   /* proxy_pass without variables, bound */
-	int64_t connect_timeout;   /* proxy_connect_timeout, ms (60s) */
-	int64_t timeout;	   /* proxy_timeout, ms (10m) */
-	int next_upstream;	   /* proxy_next_upstream on|off (on) */
-	int next_tries;		   /* proxy_next_upstream_tries (0: unlimited) */
-	int64_t next_timeout;	   /* proxy_next_upstream_timeout, ms (0: unlimited) */
-	int preread;		   /* ssl_preread on|off (off) */
-	int64_t preread_timeout;   /* preread_timeout, ms (30s) */
-	int64_t preread_size;	   /* preread_buffer_size, bytes (16k) */
-	int proxy_protocol;	   /* proxy_protocol on|off (off) */
+	struct stream_val *pass;	      /* proxy_pass (NULL: none) */
+	struct ups_group *group;	      /* proxy_pass without variables, bound */
+	int64_t connect_timeout;	      /* proxy_connect_timeout, ms (60s) */
+	const struct resolver_conf *resolver; /* `resolver` (NULL: none) */
+	int64_t resolver_timeout;	      /* ms (30s) */
+	int64_t timeout;		      /* proxy_timeout, ms (10m) */
+	int next_upstream;		      /* proxy_next_upstream on|off (on) */
+	int next_tries;			      /* proxy_next_upstream_tries (0: unlimited) */
+	int64_t next_timeout;		      /* proxy_next_upstream_timeout, ms (0: unlimited) */
+	int preread;			      /* ssl_preread on|off (off) */
+	int64_t preread_timeout;	      /* preread_timeout, ms (30s) */
+	int64_t preread_size;		      /* preread_buffer_size, bytes (16k) */
+	int proxy_protocol;		      /* proxy_protocol on|off (off) */
 	int half_close;		   /* proxy_half_close on|off (off: the first FIN ends it) */
 	int kernel_splice;	   /* kernel_splice on|off (off, as http) */
 	struct stream_alog *alogs; /* access_log entries */

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "pool.h"
 #include "resolver.h"
+#include "stream.h"
 #include "priv.h"
 #include "ups.h"
 #include "var.h"
@@ -304,71 +305,60 @@ static int set_ignored(struct build *b, struct cfg_node *n, struct scope *s, con
 static int set_resolver(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	bool stream = s->ctx & (C_STREAM | C_SSRV);
-	struct resolver_conf *rc = NULL;
+	const struct resolver_conf **at = stream ? &s->ssrv->resolver : &s->loc->resolver;
+	int64_t *tat = stream ? &s->ssrv->resolver_timeout : &s->loc->resolver_timeout;
+	struct resolver_conf *rc;
 	int64_t ms;
 
 	(void)d;
 	if (strcmp(n->name, "resolver_timeout") == 0) {
 		if (cfg_parse_time(n->args[0], &ms))
 			return cfg_fail(b, n, "\"resolver_timeout\" directive invalid value");
-		if (!stream) {
-			if (s->loc->resolver_timeout != CFG_UNSET)
-				return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-			s->loc->resolver_timeout = ms;
-			return 0;
-		}
-	} else {
-		if (!stream) {
-			if (s->loc->resolver)
-				return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-			if (!(rc = pool_zalloc(b->pool, sizeof(*rc))))
-				return cfg_fail(b, n, "out of memory");
-			rc->ipv4 = rc->ipv6 = true;
-		}
-		for (size_t i = 0; i < n->nargs; i++) {
-			const char *a = n->args[i];
+		if (*tat != CFG_UNSET)
+			return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+		*tat = ms;
+		return 0;
+	}
+	if (*at)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (!(rc = pool_zalloc(b->pool, sizeof(*rc))))
+		return cfg_fail(b, n, "out of memory");
+	rc->ipv4 = rc->ipv6 = true;
+	for (size_t i = 0; i < n->nargs; i++) {
+		const char *a = n->args[i];
 
-			if (strncmp(a, "valid=", 6) == 0) {
-				if (cfg_parse_time(a + 6, &ms))
-					return cfg_fail(b, n, "invalid parameter: %s", a);
-				if (rc)
-					rc->valid_ms = ms;
-			} else if (strncmp(a, "ipv4=", 5) == 0 || strncmp(a, "ipv6=", 5) == 0) {
-				bool on = strcmp(a + 5, "on") == 0;
-
-				if (!on && strcmp(a + 5, "off") != 0)
-					return cfg_fail(b, n, "invalid parameter: %s", a);
-				if (rc && a[3] == '4')
-					rc->ipv4 = on;
-				else if (rc)
-					rc->ipv6 = on;
-			} else if (strncmp(a, "status_zone=", 12) == 0) {
-				continue; /* nginx Plus: statistics only */
-			} else if (!*a) {
+		if (strncmp(a, "valid=", 6) == 0) {
+			if (cfg_parse_time(a + 6, &ms))
 				return cfg_fail(b, n, "invalid parameter: %s", a);
-			} else if (rc) {
-				if (rc->naddr == RESOLVER_MAX_SERVERS)
-					return cfg_fail(
-						b, n, "too many addresses in resolver (at most %d)",
+			rc->valid_ms = ms;
+		} else if (strncmp(a, "ipv4=", 5) == 0 || strncmp(a, "ipv6=", 5) == 0) {
+			bool on = strcmp(a + 5, "on") == 0;
+
+			if (!on && strcmp(a + 5, "off") != 0)
+				return cfg_fail(b, n, "invalid parameter: %s", a);
+			if (a[3] == '4')
+				rc->ipv4 = on;
+			else
+				rc->ipv6 = on;
+		} else if (strncmp(a, "status_zone=", 12) == 0) {
+			continue; /* nginx Plus: statistics only */
+		} else if (!*a) {
+			return cfg_fail(b, n, "invalid parameter: %s", a);
+		} else {
+			if (rc->naddr == RESOLVER_MAX_SERVERS)
+				return cfg_fail(b, n, "too many addresses in resolver (at most %d)",
 						RESOLVER_MAX_SERVERS);
-				if (cfg_parse_addr(a, 53, &rc->addr[rc->naddr],
-						   &rc->addrlen[rc->naddr], false))
-					return cfg_fail(b, n, "host not found in resolver \"%s\"",
-							a);
-				rc->naddr++;
-			}
-		}
-		if (rc && !rc->ipv4 && !rc->ipv6)
-			return cfg_fail(b, n, "\"ipv4\" and \"ipv6\" cannot both be \"off\"");
-		if (rc && !rc->naddr)
-			return cfg_fail(b, n,
-					"invalid number of arguments in \"resolver\" directive");
-		if (rc) {
-			s->loc->resolver = rc;
-			return 0;
+			if (cfg_parse_addr(a, 53, &rc->addr[rc->naddr], &rc->addrlen[rc->naddr],
+					   false))
+				return cfg_fail(b, n, "host not found in resolver \"%s\"", a);
+			rc->naddr++;
 		}
 	}
-	cfg_warn(n, "\"%s\" directive has no effect in lbd's stream {} and is ignored", n->name);
+	if (!rc->ipv4 && !rc->ipv6)
+		return cfg_fail(b, n, "\"ipv4\" and \"ipv6\" cannot both be \"off\"");
+	if (!rc->naddr)
+		return cfg_fail(b, n, "invalid number of arguments in \"resolver\" directive");
+	*at = rc;
 	return 0;
 }
 

@@ -75,6 +75,7 @@ static void ssrv_unset(struct stream_srv *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->connect_timeout = CFG_UNSET;
+	s->resolver_timeout = CFG_UNSET;
 	s->timeout = CFG_UNSET;
 	s->next_upstream = CFG_UNSET;
 	s->next_tries = CFG_UNSET;
@@ -1188,6 +1189,9 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 		struct stream_srv *srv = st->servers[i];
 
 		SMERGE(connect_timeout, 60000);
+		SMERGE(resolver_timeout, 30000);
+		if (!srv->resolver)
+			srv->resolver = st->defaults.resolver;
 		SMERGE(timeout, 600000);
 		SMERGE(next_upstream, 1);
 		SMERGE(next_tries, 0);

@@ -154,13 +154,13 @@ static bool same_servers(const struct ups_group *g, const struct dns_addrs *a, i
 	return true;
 }
 
-/* resolved_group - the worker's group for NAME ("host:port") over the
+/* proxy_dyn_resolved_group - the worker's group for NAME ("host:port") over the
  * addresses it resolved to (A, on PORT), round robin among them with
  * failover, as nginx's per-request peers; made on first use of that set,
  * kept (a changed answer makes a new one: requests under way hold the
  * old), at most DYN_MAX groups per worker in all. */
-static struct ups_group *resolved_group(struct worker *w, const char *name,
-					const struct dns_addrs *a, int port)
+struct ups_group *proxy_dyn_resolved_group(struct worker *w, const char *name,
+					   const struct dns_addrs *a, int port)
 {
 	struct ups_group *g;
 	struct ups_server *s;
@@ -254,7 +254,7 @@ static int resolve_name(struct conn *c, struct proxy_pass *pp, const char *hp, s
 			 wt->code, dns_strerror(wt->code));
 		return 502;
 	}
-	pp->group = resolved_group(c->w, pp->addr, &wt->addrs, port);
+	pp->group = proxy_dyn_resolved_group(c->w, pp->addr, &wt->addrs, port);
 	if (!pp->group) {
 		http_log(c, NULL, LOG_ERR, "no upstream for \"%s\" (more than %d addresses)",
 			 pp->addr, DYN_MAX);

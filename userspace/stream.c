@@ -51,6 +51,7 @@
 #include "preread.h"
 #include "proxy_dyn.h"
 #include "realip.h"
+#include "resolver.h"
 #include "split.h"
 #include "stream.h"
 #include "stream_ssl.h"
@@ -78,7 +79,10 @@ enum sstate {
 	SS_RETURN,	/* sending a `return` value (pbuf), then the end */
 	SS_HANDSHAKE,	/* TLS handshake with the client (`listen ... ssl`) */
 	SS_UPSSL,	/* TLS handshake with the upstream (proxy_ssl on) */
+	SS_RESOLVING,	/* proxy_pass's name asked of the `resolver` */
 };
+
+#define STREAM_DNS_WAIT (-1) /* s->status from pick_group: the name is being asked */
 
 /* struct sess - one stream session. */
 struct sess {
@@ -117,6 +121,8 @@ struct sess {
 	bool realip;	 /* peer is pp's client (set_real_ip_from); tcp_peer the peer */
 	bool ssl_listen; /* accepted on a `listen ... ssl` address */
 	struct tls_conn *ctls, *utls; /* TLS with the client, the upstream (or NULL) */
+	struct dns_waiter *dns;	      /* proxy_pass's name being resolved (malloc) */
+	bool dns_resumed;	      /* dns holds the answer pick_connect waited for */
 	struct tunnel tun;	      /* from here on: not cleared at accept */
 	struct pproto_info pp;
 	struct sockaddr_storage tcp_peer;	/* $realip_remote_addr when realip */
@@ -639,6 +645,11 @@ static void finalize(struct sess *s, int status)
 			s->kbytes[1] = st.redirected[1];
 		}
 	}
+	if (s->dns) {
+		resolver_cancel(s->dns);
+		free(s->dns);
+		s->dns = NULL;
+	}
 	write_logs(s);
 	lconn_unhold(s);
 	sups_session_close(s->us, bytes(s, TUN_UP), bytes(s, TUN_DOWN));
@@ -953,6 +964,8 @@ static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
 	case SS_CONNECTING:
 		connect_failed(s, ETIMEDOUT, true);
 		return;
+	case SS_RESOLVING:
+		return; /* not armed: the resolver's own timeout ends the wait */
 	case SS_UPSSL:
 		log_emit(s->srv->error_log, LOG_ERR,
 			 "*%llu upstream timed out (110: Connection timed out) while SSL "
@@ -1009,6 +1022,74 @@ static bool port_ok(const char *p, size_t len)
 		v = v * 10 + (unsigned)(p[i] - '0');
 	}
 	return v >= 1 && v <= 65535;
+}
+
+static void dns_done(struct dns_waiter *wt)
+{
+	struct sess *s = wt->data;
+
+	s->dns_resumed = true;
+	pick_connect(s);
+}
+
+/* resolve_group - HOST (HL bytes) of proxy_pass value NAME (N bytes)
+ * through the server's `resolver`: the worker's group of its addresses on
+ * PORT, or NULL with s->status STREAM_DNS_WAIT (asked: pick_connect runs
+ * again with the answer) or 500 (nginx's "could not be resolved", logged). */
+static struct ups_group *resolve_group(struct sess *s, const char *name, size_t n, const char *host,
+				       size_t hl, int port)
+{
+	char key[VAL_MAX], c[64], sv[80];
+	struct ups_group *g;
+
+	if (!s->dns_resumed) {
+		int rc;
+
+		if (!s->dns && !(s->dns = calloc(1, sizeof(*s->dns)))) {
+			s->status = 500;
+			return NULL;
+		}
+		s->dns->cb = dns_done;
+		s->dns->data = s;
+		rc = resolver_lookup(s->w, s->srv->resolver, s->srv->resolver_timeout, host, hl,
+				     s->dns);
+		if (rc == 1) {
+			s->status = STREAM_DNS_WAIT;
+			return NULL;
+		}
+		if (rc < 0) {
+			log_emit(
+				s->srv->error_log, LOG_ERR,
+				"*%llu sendto() to resolver failed (%d: %s), client: %s, server: %s",
+				(unsigned long long)s->number, -rc, strerror(-rc),
+				client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)));
+			s->status = 502;
+			return NULL;
+		}
+	}
+	s->dns_resumed = false;
+	if (s->dns->code) {
+		/* nginx 1.22's stream proxy ends it with 500 */
+		log_emit(
+			s->srv->error_log, LOG_ERR,
+			"*%llu %.*s could not be resolved (%d: %s), client: %s, server: %s, " NO_BYTES,
+			(unsigned long long)s->number, (int)hl, host, s->dns->code,
+			dns_strerror(s->dns->code), client_text(s, c, sizeof(c)),
+			server_text(s, sv, sizeof(sv)));
+		s->status = 500;
+		return NULL;
+	}
+	snprintf(key, sizeof(key), "%.*s", (int)n, name);
+	g = proxy_dyn_resolved_group(s->w, key, &s->dns->addrs, port);
+	if (!g) {
+		log_emit(
+			s->srv->error_log, LOG_ERR,
+			"*%llu no upstream for \"%s\" (too many addresses), client: %s, server: %s",
+			(unsigned long long)s->number, key, client_text(s, c, sizeof(c)),
+			server_text(s, sv, sizeof(sv)));
+		s->status = 502;
+	}
+	return g;
 }
 
 /* dyn_group - a proxy_pass value NAME (N bytes) that names no upstream, as
@@ -1080,6 +1161,9 @@ static struct ups_group *dyn_group(struct sess *s, const char *name, size_t n)
 		s->status = 502;
 		return NULL;
 	}
+	if (s->srv->resolver)
+		return resolve_group(s, name, n, hs, hl,
+				     atoi(colon + 1)); /* (port_ok: digits, then the end) */
 	log_emit(s->srv->error_log, LOG_ERR,
 		 "*%llu no resolver defined to resolve %.*s, client: %s, server: %s, " NO_BYTES,
 		 (unsigned long long)s->number, (int)hl, hs, client_text(s, c, sizeof(c)),
@@ -1206,6 +1290,12 @@ static void pick_connect(struct sess *s)
 	s->state = SS_CONNECTING;
 	if (!s->g) {
 		s->g = pick_group(s);
+		if (!s->g && s->status == STREAM_DNS_WAIT) {
+			/* the resolver calls back (its own timeout bounds it) */
+			s->status = 0;
+			s->state = SS_RESOLVING;
+			return;
+		}
 		if (!s->g) {
 			finalize(s, s->status ? s->status : 502);
 			return;

@@ -10,7 +10,7 @@ import struct
 import threading
 import time
 
-from harness import assert_location_t_errors
+from harness import assert_location_t_errors, wait_for
 
 
 class Dns:
@@ -243,3 +243,44 @@ server {
     assert r.returncode == 0, r.stderr
     assert sorted(r.stdout.decode().split('\n')[:2]) == ['2 200', '2 200'], r.stdout
     assert d.count('h2.test', 1) == 1, d.queries
+
+
+def test_stream_resolver(t):
+    """stream {}: a proxy_pass value that is a name (from a map) is looked
+    up through the server's resolver, the session waits for it, and the
+    answer is kept; an unknown name ends the session with nginx 1.22's
+    500 and its "could not be resolved" line."""
+    from test_stream import backend, connect, read_line, stream_proxy
+    h = backend(t, 'h', 'hello')
+    d = dns(t)
+    d.names['db.test'] = (['127.0.0.1'], 300)
+    d.nx.add('gone.test')
+    p = stream_proxy(t, """
+    log_format st '$status $upstream_addr';
+    map $server_port $be {
+        {port}  db.test:{h};
+        default gone.test:{h};
+    }
+    resolver 127.0.0.1:{dns} ipv6=off;
+    server {
+        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port2};
+        access_log {prefix}/logs/st.log st;
+        proxy_pass $be;
+    }""", h=h, dns=d.port, port2=__import__('harness').free_port())
+    for _ in range(2):
+        s = connect(p.port)
+        assert read_line(s) == b'h\n'
+        s.close()
+    assert d.count('db.test', 1) == 1, d.queries
+    assert d.count('db.test', 28) == 0, d.queries
+    port2 = int(p.subs['port2'])
+    s = connect(port2)
+    assert read_line(s) == b''  # closed without a byte
+    s.close()
+    wait_for(lambda: 'gone.test could not be resolved (3: Host not found)' in p.error_log(),
+             what='the resolver error line')
+    # (the harness's readiness probes made sessions of their own)
+    wait_for(lambda: '\n500 ' in '\n' + p.read('logs', 'st.log'), what='a 500 line')
+    lines = p.read('logs', 'st.log').splitlines()
+    assert lines.count('200 127.0.0.1:%d' % h.port) >= 2, lines
