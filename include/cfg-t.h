@@ -376,6 +376,7 @@ struct cfg_listen {
 	bool ssl;     /* `ssl`: TLS on this address (any listen of it says so) */
 	bool http2;
 	bool proxy_protocol; /* `proxy_protocol`: a PROXY header first (any listen of it says so) */
+	bool udp;	     /* stream `listen ... udp`: a datagram socket (stream_udp.c) */
 	const char *file;
 	int line;
 };

@@ -190,6 +190,12 @@ struct stream_srv {
 	int64_t pp_timeout;	   /* proxy_protocol_timeout, ms (30s) */
 	struct realip_conf realip; /* set_real_ip_from (from/nfrom only) */
 
+	/* `listen ... udp` (stream_udp.c) */
+	int responses;	     /* proxy_responses: datagrams back per client one (INT_MAX: any) */
+	int requests;	     /* proxy_requests: client datagrams per session (0: any) */
+	int64_t buffer_size; /* proxy_buffer_size: longest upstream datagram passed on (16k) */
+	bool udp;	     /* a listen of this server says `udp` */
+
 	/* return (ngx_stream_return_module): the later of it and proxy_pass
 	 * is the server's handler, as nginx */
 	struct stream_val *ret; /* the value (NULL: none) */
@@ -240,8 +246,9 @@ struct cfg_stream {
 	int nczones;
 };
 
-/* stream_find_server - the stream server listening on ADDR in CFG, or
- * NULL; *LS (when LS is not NULL) its listen directive for ADDR. */
+/* stream_find_server - the stream server listening on TCP address ADDR in
+ * CFG, or NULL; *LS (when LS is not NULL) its listen directive for ADDR
+ * (UDP: stream_udp_server). */
 struct stream_srv *stream_find_server(const struct cfg *cfg, const struct sockaddr_storage *addr,
 				      socklen_t len, const struct cfg_listen **ls);
 

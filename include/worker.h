@@ -28,6 +28,7 @@ struct listener {
 	socklen_t addrlen;
 	int fd;	   /* listening socket */
 	bool keep; /* still in the new config (reload marking) */
+	bool udp;  /* a stream `listen ... udp` socket: datagrams (stream_udp.c) */
 };
 
 /* struct worker - one worker thread. */

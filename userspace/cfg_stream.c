@@ -87,6 +87,9 @@ static void ssrv_unset(struct stream_srv *s)
 	s->pp_timeout = CFG_UNSET;
 	s->half_close = CFG_UNSET;
 	s->kernel_splice = CFG_UNSET;
+	s->responses = CFG_UNSET;
+	s->requests = CFG_UNSET;
+	s->buffer_size = CFG_UNSET;
 	s->lconn_log_level = CFG_UNSET;
 	s->lconn_dry_run = CFG_UNSET;
 	s->rate[0] = s->rate[1] = CFG_UNSET;
@@ -318,6 +321,7 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 {
 	struct stream_srv *srv = s->ssrv;
 	struct cfg_listen *l;
+	bool backlog = false, keepalive = false;
 	int rc;
 
 	(void)d;
@@ -352,6 +356,7 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 			if (end == a + 8 || *end || v < 1 || v > INT_MAX)
 				return cfg_fail(b, n, "invalid backlog \"%s\"", a + 8);
 			l->backlog = (int)v;
+			backlog = true;
 		} else if (strcmp(a, "ipv6only=on") == 0) {
 			l->ipv6only = 1;
 		} else if (strcmp(a, "ipv6only=off") == 0) {
@@ -361,25 +366,46 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 		} else if (strcmp(a, "ssl") == 0) {
 			l->ssl = true; /* TLS terminated here (stream_ssl.c) */
 		} else if (strcmp(a, "udp") == 0) {
-			return cfg_fail(b, n,
-					"the \"%s\" parameter of a stream \"listen\" is not "
-					"supported by this lbd build yet",
-					a);
-		} else if (strcmp(a, "bind") == 0 || strncmp(a, "so_keepalive=", 13) == 0) {
+			l->udp = true; /* datagrams (stream_udp.c) */
+		} else if (strncmp(a, "so_keepalive=", 13) == 0) {
+			keepalive = true;
+			cfg_warn(n, "listen parameter \"%s\" has no effect in lbd and is ignored",
+				 a);
+		} else if (strcmp(a, "bind") == 0) {
 			cfg_warn(n, "listen parameter \"%s\" has no effect in lbd and is ignored",
 				 a);
 		} else {
 			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 		}
 	}
-	/* nginx: one address, one stream server */
+	if (l->udp) {
+		/* nginx's checks, in its order */
+		const char *bad = backlog	      ? "backlog"
+				  : keepalive	      ? "so_keepalive"
+				  : l->ssl	      ? "ssl"
+				  : l->proxy_protocol ? "proxy_protocol"
+						      : NULL;
+
+		if (bad)
+			return cfg_fail(
+				b, n,
+				"\"listen\" directive \"%s\" parameter is incompatible with "
+				"\"udp\"",
+				bad);
+		if (l->addr.ss_family == AF_UNIX)
+			return cfg_fail(b, n,
+					"the \"udp\" parameter of a unix \"listen\" is not "
+					"supported by lbd");
+		srv->udp = true;
+	}
+	/* nginx: one address, one stream server (TCP and UDP apart) */
 	for (int k = 0; k < s->stream->nservers; k++) {
 		struct stream_srv *o = s->stream->servers[k];
 
 		for (int j = 0; j < o->nlistens; j++) {
 			struct cfg_listen *x = &o->listens[j];
 
-			if (x != l && x->addrlen == l->addrlen &&
+			if (x != l && x->udp == l->udp && x->addrlen == l->addrlen &&
 			    memcmp(&x->addr, &l->addr, l->addrlen) == 0)
 				return cfg_fail(b, n, "duplicate \"%s\" address and port pair",
 						n->args[0]);
@@ -569,6 +595,24 @@ static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const s
 	if (*end || end == n->args[0] || v < 0 || v > INT_MAX)
 		return cfg_fail(b, n, "invalid number \"%s\" in \"%s\" directive", n->args[0],
 				n->name);
+	*f = (int)v;
+	return 0;
+}
+
+/* set_count - proxy_responses / proxy_requests: a number, nginx's text
+ * when it is none. */
+static int set_count(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int *f = (int *)((char *)s->ssrv + d->off);
+	char *end;
+	long v;
+
+	if (*f != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	v = strtol(n->args[0], &end, 10);
+	if (*end || end == n->args[0] || n->args[0][0] == '-' || n->args[0][0] == '+' ||
+	    v > INT_MAX - 1)
+		return cfg_fail(b, n, "\"%s\" directive invalid number", n->name);
 	*f = (int)v;
 	return 0;
 }
@@ -1014,7 +1058,9 @@ const struct dir cfg_stream_dirs[] = {
 	{"proxy_half_close", C_SS, 1, 1, false, set_flag, SS(half_close)},
 	{"kernel_splice", C_SS, 1, 1, false, set_flag, SS(kernel_splice)},
 	{"tcp_nodelay", C_SS, 1, 1, false, set_noop, B_NONE, 0},
-	{"proxy_buffer_size", C_SS, 1, 1, false, set_noop, B_NONE, 0},
+	{"proxy_buffer_size", C_SS, 1, 1, false, set_size, SS(buffer_size)},
+	{"proxy_responses", C_SS, 1, 1, false, set_count, SS(responses)},
+	{"proxy_requests", C_SS, 1, 1, false, set_count, SS(requests)},
 	{"proxy_upload_rate", C_SS, 1, 1, false, set_rate, B_NONE, 0},
 	{"proxy_download_rate", C_SS, 1, 1, false, set_rate, B_NONE, 1},
 	{"proxy_bind", C_SS, 1, 2, false, set_bind, B_NONE, 0},
@@ -1207,6 +1253,9 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 		}
 		SMERGE(half_close, 0);
 		SMERGE(kernel_splice, 1);
+		SMERGE(responses, INT_MAX); /* nginx: unset is any number */
+		SMERGE(requests, 0);
+		SMERGE(buffer_size, 16384);
 		if (!srv->alog_set) {
 			srv->alogs = st->defaults.alogs;
 			srv->nalogs = st->defaults.nalogs;

@@ -54,7 +54,9 @@
 #include "resolver.h"
 #include "split.h"
 #include "stream.h"
+#include "stream_int.h"
 #include "stream_ssl.h"
+#include "stream_udp.h"
 #include "sups.h"
 #include "tunnel.h"
 #include "upbind.h"
@@ -63,74 +65,11 @@
 #include "worker.h"
 
 #define SESS_FREE_MAX 64   /* sessions kept for reuse per thread */
-#define UPADDR_MAX    256  /* $upstream_addr text */
 #define LINE_MAX_LEN  4096 /* longest access log line */
-#define VAL_MAX	      512  /* longest evaluated value (map key, hash key) */
 
 _Static_assert(PREREAD_BUFFER_MAX <= RELAY_BUF_SIZE, "a preread fits a relay buffer");
 _Static_assert(STREAM_RETURN_MAX <= RELAY_BUF_SIZE, "a return value fits a relay buffer");
 _Static_assert(STREAM_SET_MAX <= 32 && STREAM_SET_BUF < 65536, "set_mask and set_off sizes");
-
-enum sstate {
-	SS_PREREAD = 0, /* peeking at the ClientHello */
-	SS_PPROTO,	/* reading the PROXY header (before PREREAD) */
-	SS_CONNECTING,	/* connect() to a server in progress */
-	SS_TUNNEL,	/* bytes flow */
-	SS_RETURN,	/* sending a `return` value (pbuf), then the end */
-	SS_HANDSHAKE,	/* TLS handshake with the client (`listen ... ssl`) */
-	SS_UPSSL,	/* TLS handshake with the upstream (proxy_ssl on) */
-	SS_RESOLVING,	/* proxy_pass's name asked of the `resolver` */
-};
-
-#define STREAM_DNS_WAIT (-1) /* s->status from pick_group: the name is being asked */
-
-/* struct sess - one stream session. */
-struct sess {
-	struct worker *w;
-	struct cfg *cfg;	/* generation (a ref) */
-	struct stream_srv *srv; /* its server block */
-	enum sstate state;
-	int cfd, ufd;		     /* client, upstream sockets (-1: none) */
-	struct ev_io cio, uio;	     /* their registrations */
-	bool c_rd, c_wr, u_rd, u_wr; /* edge-triggered readiness */
-	struct ev_timer timer;	     /* the state's one timer */
-	struct sockaddr_storage peer, local;
-	socklen_t peerlen, locallen;
-	uint64_t number; /* $connection */
-	int64_t start_ms;
-	int64_t connect_start_ms, connect_ms; /* $upstream_connect_time */
-	struct ups_group *g;
-	struct ups_server *us; /* server holding our slot, or NULL */
-	struct bal_ctx bctx;
-	char key[VAL_MAX]; /* evaluated hash key */
-	uint8_t *pbuf;	   /* preread buffer (a worker relay buffer while peeking) */
-	bool have_pi;
-	struct preread_info pi;
-	char upaddr[UPADDR_MAX]; /* servers tried, ", " joined */
-	size_t upaddr_len;
-	size_t pp_len;		  /* PROXY header bytes sent ahead of the client's */
-	size_t ret_len, ret_sent; /* SS_RETURN: the value in pbuf, bytes sent of it */
-	uint8_t lconn_status;	  /* enum rl_conn_status ($limit_conn_status) */
-	int nholds;		  /* limit_conn counts held (holds[]) */
-	uint32_t set_mask;	  /* `set` variables that have a value (bit = index) */
-	uint16_t set_used;	  /* bytes of set_buf used */
-	uint16_t set_off[STREAM_SET_MAX], set_len[STREAM_SET_MAX]; /* their values */
-	int status;
-	bool tun_on;
-	bool have_pp;	 /* pp holds a PROXY header's addresses */
-	bool realip;	 /* peer is pp's client (set_real_ip_from); tcp_peer the peer */
-	bool ssl_listen; /* accepted on a `listen ... ssl` address */
-	struct tls_conn *ctls, *utls; /* TLS with the client, the upstream (or NULL) */
-	struct dns_waiter *dns;	      /* proxy_pass's name being resolved (malloc) */
-	bool dns_resumed;	      /* dns holds the answer pick_connect waited for */
-	struct tunnel tun;	      /* from here on: not cleared at accept */
-	struct pproto_info pp;
-	struct sockaddr_storage tcp_peer;	/* $realip_remote_addr when realip */
-	char set_buf[STREAM_SET_BUF];		/* `set` values (set_off/set_len) */
-	struct rl_hold holds[STREAM_LCONN_MAX]; /* limit_conn counts, until the end */
-	uint64_t kbytes[2];			/* bytes the kernel moved, read at the end */
-	struct sess *prev, *next;
-};
 
 static __thread struct sess *sessions; /* this worker's open sessions */
 static __thread int nsessions;
@@ -170,7 +109,7 @@ struct stream_srv *stream_find_server(const struct cfg *cfg, const struct sockad
 		for (int j = 0; j < st->servers[k]->nlistens; j++) {
 			const struct cfg_listen *l = &st->servers[k]->listens[j];
 
-			if (l->addrlen == len && memcmp(&l->addr, addr, len) == 0) {
+			if (!l->udp && l->addrlen == len && memcmp(&l->addr, addr, len) == 0) {
 				if (ls)
 					*ls = l;
 				return st->servers[k];
@@ -226,6 +165,8 @@ static size_t addr_text(const struct sockaddr_storage *ss, char *out, size_t cap
  * client->upstream, 1 upstream->client. */
 static uint64_t bytes(const struct sess *s, int d)
 {
+	if (s->ud.on) /* datagrams: what went to the upstream, what came from it */
+		return d == TUN_UP ? s->ud.u_sent : s->ud.u_recv;
 	if (!s->tun_on)
 		return 0;
 	return atomic_load_explicit(&s->tun.bytes[d], memory_order_relaxed) + s->kbytes[d];
@@ -235,6 +176,8 @@ static uint64_t client_received(const struct sess *s)
 {
 	uint64_t up = bytes(s, TUN_UP);
 
+	if (s->ud.on)
+		return s->ud.c_recv;
 	return up > s->pp_len ? up - s->pp_len : 0;
 }
 
@@ -282,19 +225,21 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 		out->len = s->upaddr_len;
 		return true;
 	case SV_BYTES_SENT:
-		n = (size_t)snprintf(tmp, cap, "%llu",
-				     (unsigned long long)(bytes(s, TUN_DOWN) + s->ret_sent));
+		n = (size_t)snprintf(
+			tmp, cap, "%llu",
+			(unsigned long long)(s->ud.on ? s->ud.c_sent
+						      : bytes(s, TUN_DOWN) + s->ret_sent));
 		break;
 	case SV_BYTES_RECEIVED:
 		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)client_received(s));
 		break;
 	case SV_UPSTREAM_BYTES_SENT:
-		if (!s->tun_on)
+		if (!s->tun_on && !s->ud.connected)
 			return false;
 		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)bytes(s, TUN_UP));
 		break;
 	case SV_UPSTREAM_BYTES_RECEIVED:
-		if (!s->tun_on)
+		if (!s->tun_on && !s->ud.connected)
 			return false;
 		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)bytes(s, TUN_DOWN));
 		break;
@@ -303,7 +248,7 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 				     (long long)(now - s->start_ms) % 1000);
 		break;
 	case SV_UPSTREAM_CONNECT_TIME:
-		if (!s->tun_on)
+		if (!s->tun_on && !s->ud.connected)
 			return false;
 		n = (size_t)snprintf(tmp, cap, "%lld.%03lld", (long long)s->connect_ms / 1000,
 				     (long long)s->connect_ms % 1000);
@@ -331,7 +276,7 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 		}
 		break;
 	case SV_PROTOCOL:
-		n = (size_t)snprintf(tmp, cap, "TCP");
+		n = (size_t)snprintf(tmp, cap, s->ud.on ? "UDP" : "TCP");
 		break;
 	case SV_CONNECTION:
 		n = (size_t)snprintf(tmp, cap, "%llu", (unsigned long long)s->number);
@@ -650,11 +595,16 @@ static void finalize(struct sess *s, int status)
 		free(s->dns);
 		s->dns = NULL;
 	}
+	if (s->ud.on)
+		stream_udp_end(s); /* out of the lookup table before anything else */
 	write_logs(s);
 	lconn_unhold(s);
 	sups_session_close(s->us, bytes(s, TUN_UP), bytes(s, TUN_DOWN));
 	if (s->us) {
-		ups_release_server(s->us, false, lbd_now_ms());
+		/* a UDP upstream that answered with an error or not in time
+		 * failed, as nginx's finalize counts it */
+		if (ups_release_server(s->us, s->ud.failed, lbd_now_ms()))
+			stream_udp_disabled(s);
 		s->us = NULL;
 	}
 	if (s->tun_on) {
@@ -666,7 +616,8 @@ static void finalize(struct sess *s, int status)
 	tls_conn_free(s->ctls);
 	s->ctls = NULL;
 	ev_io_stop(&w->loop, &s->cio);
-	close(s->cfd);
+	if (s->cfd >= 0) /* a UDP session has none: it shares the listener's */
+		close(s->cfd);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -926,7 +877,9 @@ static void upstream_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		connected(s);
 		return;
 	}
-	if (s->state == SS_UPSSL)
+	if (s->state == SS_UDP)
+		stream_udp_upstream(s, ev);
+	else if (s->state == SS_UPSSL)
 		up_handshake(s);
 	else if (s->state == SS_TUNNEL)
 		drive(s);
@@ -966,6 +919,9 @@ static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
 		return;
 	case SS_RESOLVING:
 		return; /* not armed: the resolver's own timeout ends the wait */
+	case SS_UDP:
+		stream_udp_timeout(s);
+		return;
 	case SS_UPSSL:
 		log_emit(s->srv->error_log, LOG_ERR,
 			 "*%llu upstream timed out (110: Connection timed out) while SSL "
@@ -1242,7 +1198,8 @@ static void start_connect(struct sess *s)
 		s->upaddr_len += nl;
 	}
 	s->connect_start_ms = lbd_now_ms();
-	s->ufd = socket(us->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	s->ufd = socket(us->addr.ss_family,
+			(s->ud.on ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s->ufd == -1) {
 		int err = errno;
 
@@ -1252,7 +1209,7 @@ static void start_connect(struct sess *s)
 		finalize(s, 500);
 		return;
 	}
-	if (us->addr.ss_family != AF_UNIX) /* TCP only */
+	if (us->addr.ss_family != AF_UNIX && !s->ud.on) /* TCP only */
 		setsockopt(s->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->srv->bind) {
 		char at[VAL_MAX], what[VAL_MAX + 16];
@@ -1275,6 +1232,11 @@ static void start_connect(struct sess *s)
 	if (connect(s->ufd, (const struct sockaddr *)&us->addr, us->addrlen) == -1 &&
 	    errno != EINPROGRESS) {
 		connect_failed(s, errno, false);
+		return;
+	}
+	if (s->ud.on) { /* a datagram socket is connected at once */
+		s->connect_ms = lbd_now_ms() - s->connect_start_ms;
+		stream_udp_connected(s);
 		return;
 	}
 	if (ev_io_start(&s->w->loop, &s->uio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
@@ -1394,6 +1356,11 @@ static void do_return(struct sess *s)
 	}
 	s->ret_len = sval_eval(s, s->srv->ret, (char *)s->pbuf, STREAM_RETURN_MAX, -1);
 	s->ret_sent = 0;
+	if (s->ud.on) { /* one datagram */
+		stream_udp_reply(s, s->pbuf, s->ret_len);
+		finalize(s, 200);
+		return;
+	}
 	s->state = SS_RETURN;
 	ev_timer_start(&s->w->loop, &s->timer, 5000);
 	return_send(s);
@@ -1504,7 +1471,7 @@ static bool limit_phase(struct sess *s)
  * handler. */
 static void after_ssl(struct sess *s)
 {
-	if (s->srv->preread) {
+	if (s->srv->preread && !s->ud.on) { /* (no ClientHello in a datagram session) */
 		s->pbuf = (uint8_t *)worker_relay_get(s->w);
 		if (!s->pbuf) {
 			finalize(s, 500);
@@ -1638,46 +1605,20 @@ static void client_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struct cfg_listen *ls,
 		   const struct sockaddr_storage *peer, socklen_t peerlen)
 {
-	struct sess *s;
+	struct sess *s = stream_sess_new(w, srv, peer, peerlen, NULL, 0);
 	int one = 1;
 
-	if (nsessions >= w->cfg->worker_connections) {
-		log_warn("%d worker_connections are not enough for stream sessions",
-			 w->cfg->worker_connections);
-		close(fd);
-		return;
-	}
-	s = nfree_sess ? free_sess[--nfree_sess] : malloc(sizeof(*s));
 	if (!s) {
 		close(fd);
 		return;
 	}
-	memset(s, 0, offsetof(struct sess, tun));
-	s->w = w;
-	s->cfg = w->cfg;
-	cfg_ref(s->cfg);
-	s->srv = srv;
 	s->cfd = fd;
-	s->ufd = -1;
 	s->ssl_listen = ls->ssl;
 	s->c_rd = s->c_wr = true; /* an edge may have come before we registered */
-	memcpy(&s->peer, peer, peerlen);
-	s->peerlen = peerlen;
 	s->locallen = sizeof(s->local);
 	getsockname(fd, (struct sockaddr *)&s->local, &s->locallen);
-	s->number = atomic_fetch_add(&lbd_conn_counter, 1) + 1;
-	s->start_ms = lbd_now_ms();
-	memset(s->kbytes, 0, sizeof(s->kbytes));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ev_timer_init(&s->timer, timer_cb, s);
 	ev_io_init(&s->cio, fd, client_cb, s);
-	s->next = sessions;
-	s->prev = NULL;
-	if (sessions)
-		sessions->prev = s;
-	sessions = s;
-	nsessions++;
-	sups_session_open();
 	if (ev_io_start(&w->loop, &s->cio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		finalize(s, 500);
 		return;
@@ -1693,6 +1634,7 @@ void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struc
 
 void stream_worker_fini(void)
 {
+	stream_udp_fini();
 	while (nfree_sess)
 		free(free_sess[--nfree_sess]);
 }
@@ -1707,4 +1649,66 @@ void stream_close_all(struct worker *w)
 			tunnel_reset(&s->tun);
 		finalize(s, 200);
 	}
+}
+
+/* ---- for stream_udp.c ------------------------------------------------------------ */
+
+struct sess *stream_sess_new(struct worker *w, struct stream_srv *srv,
+			     const struct sockaddr_storage *peer, socklen_t peerlen,
+			     const struct sockaddr_storage *local, socklen_t locallen)
+{
+	struct sess *s;
+
+	if (nsessions >= w->cfg->worker_connections) {
+		log_warn("%d worker_connections are not enough for stream sessions",
+			 w->cfg->worker_connections);
+		return NULL;
+	}
+	s = nfree_sess ? free_sess[--nfree_sess] : malloc(sizeof(*s));
+	if (!s)
+		return NULL;
+	memset(s, 0, offsetof(struct sess, tun));
+	s->w = w;
+	s->cfg = w->cfg;
+	cfg_ref(s->cfg);
+	s->srv = srv;
+	s->cfd = -1;
+	s->ufd = -1;
+	memcpy(&s->peer, peer, peerlen);
+	s->peerlen = peerlen;
+	if (local) /* (TCP: the accepted socket's, set by the caller) */
+		memcpy(&s->local, local, locallen);
+	s->locallen = locallen;
+	s->number = atomic_fetch_add(&lbd_conn_counter, 1) + 1;
+	s->start_ms = lbd_now_ms();
+	memset(s->kbytes, 0, sizeof(s->kbytes));
+	ev_timer_init(&s->timer, timer_cb, s);
+	s->next = sessions;
+	s->prev = NULL;
+	if (sessions)
+		sessions->prev = s;
+	sessions = s;
+	nsessions++;
+	sups_session_open();
+	return s;
+}
+
+void stream_sess_begin(struct sess *s)
+{
+	begin(s);
+}
+
+void stream_sess_end(struct sess *s, int status)
+{
+	finalize(s, status);
+}
+
+const char *stream_sess_client(struct sess *s, char *buf, size_t cap)
+{
+	return client_text(s, buf, cap);
+}
+
+const char *stream_sess_server(struct sess *s, char *buf, size_t cap)
+{
+	return server_text(s, buf, cap);
 }

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "steer.h"
 #include "stream.h"
+#include "stream_udp.h"
 #include "tunnel.h"
 #include "worker.h"
 
@@ -43,6 +44,7 @@ _Atomic uint64_t lbd_conn_counter;
 struct lsock {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
+	bool udp; /* a stream `listen ... udp` datagram socket (stream_udp.c) */
 	int fds[MAX_WORKERS];
 	int slot; /* steering slot (lb_steer_socks), -1 = none; kept with the sockets */
 };
@@ -127,7 +129,8 @@ static int bind_unix(const struct cfg_listen *l, char *err, size_t errlen)
 
 static int bind_one(const struct cfg_listen *l, char *err, size_t errlen)
 {
-	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(l->addr.ss_family,
+			(l->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	char addr[128];
 
@@ -148,6 +151,14 @@ static int bind_one(const struct cfg_listen *l, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
+	if (l->udp && !stream_udp_socket(fd, l)) {
+		snprintf(err, errlen, "setsockopt(IP_PKTINFO) %s failed (%d: %s)", addr, errno,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (l->udp) /* datagrams: no listen() */
+		return fd;
 	if (listen(fd, l->backlog > 0 ? l->backlog : 511) == -1) {
 		snprintf(err, errlen, "listen() to %s failed (%d: %s)", addr, errno,
 			 strerror(errno));
@@ -217,10 +228,16 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 
 		memcpy(&ls->addr, &l->addr, l->addrlen);
 		ls->addrlen = l->addrlen;
+		ls->udp = l->udp;
 		for (int k = 0; cur_set && k < cur_set->n; k++)
-			if (same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &l->addr, l->addrlen))
+			if (cur_set->v[k].udp == l->udp &&
+			    same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &l->addr, l->addrlen))
 				old = &cur_set->v[k];
-		ls->slot = old ? old->slot : unix_path(&l->addr) ? -1 : free_slot(s, s->n - 1);
+		/* datagram sockets keep the kernel's reuseport hash (a client's
+		 * datagrams reach one worker, where its session is) */
+		ls->slot = old				   ? old->slot
+			   : unix_path(&l->addr) || l->udp ? -1
+							   : free_slot(s, s->n - 1);
 		for (int w = 0; w < n; w++) {
 			if (old) {
 				ls->fds[w] = old->fds[w];
@@ -241,13 +258,14 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 					bool reused = false;
 
 					for (int k = 0; cur_set && k < cur_set->n; k++)
-						reused |= same(&cur_set->v[k].addr,
+						reused |= cur_set->v[k].udp == s->v[j].udp &&
+							  same(&cur_set->v[k].addr,
 							       cur_set->v[k].addrlen, &s->v[j].addr,
 							       s->v[j].addrlen);
-					if (!reused) {
+					if (!reused && !s->v[j].udp)
 						steer_detach(&s->v[j].addr, s->v[j].addrlen);
+					if (!reused)
 						close_lsock(&s->v[j], n, false);
-					}
 				}
 				free(s->v);
 				free(s);
@@ -262,9 +280,10 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 		bool kept = false;
 
 		for (int j = 0; j < s->n; j++)
-			kept |= same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &s->v[j].addr,
+			kept |= cur_set->v[k].udp == s->v[j].udp &&
+				same(&cur_set->v[k].addr, cur_set->v[k].addrlen, &s->v[j].addr,
 				     s->v[j].addrlen);
-		if (!kept)
+		if (!kept && !cur_set->v[k].udp)
 			steer_detach(&cur_set->v[k].addr, cur_set->v[k].addrlen);
 		if (!kept) /* its file only: the workers close the sockets as they adopt s */
 			close_lsock(&cur_set->v[k], 0, true);
@@ -421,6 +440,8 @@ static void adopt_set(struct worker *w, struct lset *s)
 		for (int k = 0; k < s->n; k++)
 			kept |= s->v[k].fds[w->id] == w->ls[i].fd;
 		ev_io_stop(&w->loop, &w->ls[i].io);
+		if (!kept && w->ls[i].udp)
+			stream_udp_unlisten(w, w->ls[i].fd); /* its sessions end */
 		if (!kept)
 			close(w->ls[i].fd);
 	}
@@ -439,7 +460,8 @@ static void adopt_set(struct worker *w, struct lset *s)
 		l->fd = s->v[i].fds[w->id];
 		memcpy(&l->addr, &s->v[i].addr, s->v[i].addrlen);
 		l->addrlen = s->v[i].addrlen;
-		ev_io_init(&l->io, l->fd, accept_cb, l);
+		l->udp = s->v[i].udp;
+		ev_io_init(&l->io, l->fd, l->udp ? stream_udp_read_cb : accept_cb, l);
 		if (!w->accept_paused && !w->quitting)
 			ev_io_start(&w->loop, &l->io, EPOLLIN);
 	}
@@ -451,6 +473,8 @@ static void stop_listening(struct worker *w)
 {
 	for (int i = 0; i < w->nls; i++) {
 		ev_io_stop(&w->loop, &w->ls[i].io);
+		if (w->ls[i].udp) /* its sessions end, as nginx's on shutdown */
+			stream_udp_unlisten(w, w->ls[i].fd);
 		close(w->ls[i].fd);
 	}
 	w->nls = 0;

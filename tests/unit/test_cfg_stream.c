@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 #include "cfgtest.h"
 #include "log.h"
 #include "stream.h"
+#include "stream_udp.h"
 #include "ups.h"
 #include "var.h"
 
@@ -121,6 +123,77 @@ Test(cfg_stream, listen_proxy_protocol)
 	cfg_unref(c);
 }
 
+/* `listen ... udp`: a UDP and a TCP listener on one address are two, each
+ * found by its own lookup; proxy_responses/proxy_requests/proxy_buffer_size
+ * with nginx's defaults (any number of answers, no request limit, 16k). */
+Test(cfg_stream, listen_udp)
+{
+	static const char text[] =
+		HEAD "stream {\n"
+		     "  proxy_requests 3;\n"
+		     "  server { listen 127.0.0.1:7001 udp reuseport; listen 127.0.0.1:7002;"
+		     " proxy_pass 127.0.0.1:53; proxy_responses 2; proxy_buffer_size 4k; }\n"
+		     "  server { listen 127.0.0.1:7002 udp; listen [::1]:7002 udp;"
+		     " proxy_pass 127.0.0.1:53; proxy_responses 0; }\n"
+		     "  server { listen 127.0.0.1:7003; proxy_pass 127.0.0.1:53; }\n"
+		     "}\n";
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct, text, err, sizeof(err));
+	const struct stream_srv *s1, *s2, *s3;
+
+	cr_assert_not_null(c, "%s", err);
+	s1 = c->stream->servers[0], s2 = c->stream->servers[1], s3 = c->stream->servers[2];
+	cr_assert(s1->udp && s2->udp && !s3->udp);
+	cr_assert(s1->listens[0].udp && s1->listens[0].reuseport);
+	cr_assert_not(s1->listens[1].udp);
+	cr_assert_eq(s1->responses, 2);
+	cr_assert_eq(s1->requests, 3);
+	cr_assert_eq(s1->buffer_size, 4096);
+	cr_assert_eq(s2->responses, 0);
+	cr_assert_eq(s2->requests, 3, "inherited from stream{}");
+	cr_assert_eq(s3->requests, 3);
+	cr_assert_eq(s2->buffer_size, 16384);
+	cr_assert_eq(s3->responses, INT_MAX, "unset: any number of answers");
+	/* 127.0.0.1:7002: TCP is s1's, UDP is s2's */
+	cr_assert_eq(stream_find_server(c, &s1->listens[1].addr, s1->listens[1].addrlen, NULL), s1);
+	cr_assert_eq(stream_udp_server(c, &s2->listens[0].addr, s2->listens[0].addrlen), s2);
+	cr_assert_eq(stream_udp_server(c, &s2->listens[1].addr, s2->listens[1].addrlen), s2);
+	cr_assert_null(stream_find_server(c, &s1->listens[0].addr, s1->listens[0].addrlen, NULL));
+	cr_assert_null(stream_udp_server(c, &s3->listens[0].addr, s3->listens[0].addrlen));
+	cr_assert_not_null(stream_listen_at(c, 4));
+	cr_assert_null(stream_listen_at(c, 5));
+	cfg_unref(c);
+}
+
+/* The session lookup key: family, address and port only (the rest of a
+ * sockaddr - sin_zero, flow info - is noise), and the listener. */
+Test(cfg_stream, udp_session_key)
+{
+	struct sockaddr_storage a = {0}, b = {0}, c6 = {0};
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&a, *b4 = (struct sockaddr_in *)&b;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&c6;
+
+	a4->sin_family = b4->sin_family = AF_INET;
+	a4->sin_port = b4->sin_port = htons(5353);
+	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &b4->sin_addr);
+	memset(b4->sin_zero, 0xAA, sizeof(b4->sin_zero));
+	cr_assert(stream_udp_same(&a, &b));
+	cr_assert_eq(stream_udp_hash(7, &a), stream_udp_hash(7, &b));
+	cr_assert_neq(stream_udp_hash(7, &a), stream_udp_hash(8, &a), "the listener counts");
+	b4->sin_port = htons(5354);
+	cr_assert_not(stream_udp_same(&a, &b));
+	cr_assert_neq(stream_udp_hash(7, &a), stream_udp_hash(7, &b));
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(5353);
+	inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6->sin6_addr);
+	cr_assert_not(stream_udp_same(&a, &c6), "families apart");
+	memcpy(&b, &c6, sizeof(b));
+	((struct sockaddr_in6 *)&b)->sin6_flowinfo = 99;
+	cr_assert(stream_udp_same(&b, &c6));
+	cr_assert_eq(stream_udp_hash(3, &b), stream_udp_hash(3, &c6));
+}
+
 struct bad {
 	const char *body; /* inside stream {}, from line 3 */
 	const char *msg;  /* expected message, without " in FILE:LINE" */
@@ -137,8 +210,21 @@ static const struct bad bads[] = {
 	 "no \"ssl_certificate\" is defined for the \"listen ... ssl\" directive", 3},
 	{"ssl_certificate /x.crt;\nserver {\nlisten 1 ssl; proxy_pass 127.0.0.1:1; }\n",
 	 "no \"ssl_certificate_key\" is defined for the \"listen ... ssl\" directive", 5},
-	{"server { listen 1 udp; proxy_pass 127.0.0.1:1; }\n",
-	 "the \"udp\" parameter of a stream \"listen\" is not supported by this lbd build yet", 3},
+	{"server { listen 1 udp ssl; proxy_pass 127.0.0.1:1; }\n",
+	 "\"listen\" directive \"ssl\" parameter is incompatible with \"udp\"", 3},
+	{"server { listen 1 proxy_protocol udp; proxy_pass 127.0.0.1:1; }\n",
+	 "\"listen\" directive \"proxy_protocol\" parameter is incompatible with \"udp\"", 3},
+	{"server { listen 1 udp backlog=511; proxy_pass 127.0.0.1:1; }\n",
+	 "\"listen\" directive \"backlog\" parameter is incompatible with \"udp\"", 3},
+	{"server { listen 1 udp; proxy_pass 127.0.0.1:1; }\nserver { listen 1 udp; proxy_pass "
+	 "127.0.0.1:2; }\n",
+	 "duplicate \"1\" address and port pair", 4},
+	{"server { listen 1 udp; proxy_pass 127.0.0.1:1;\nproxy_responses 1x; }\n",
+	 "\"proxy_responses\" directive invalid number", 4},
+	{"server { listen 1 udp; proxy_pass 127.0.0.1:1; proxy_requests -2; }\n",
+	 "\"proxy_requests\" directive invalid number", 3},
+	{"server { listen 1 udp; proxy_pass 127.0.0.1:1; proxy_requests 1; proxy_requests 2; }\n",
+	 "\"proxy_requests\" directive is duplicate", 3},
 	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_ssl on; proxy_ssl_verify on; }\n",
 	 "no proxy_ssl_trusted_certificate for proxy_ssl_verify", 3},
 	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_ssl_certificate /x.crt; }\n"

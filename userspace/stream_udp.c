@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * UDP sessions of `stream {}` (see include/stream_udp.h). A UDP session is
+ * a struct sess of stream.c without a client socket: stream.c runs its
+ * phases, picks and connects the upstream and logs it at the end; this file
+ * owns the datagrams. Per worker thread:
+ *
+ *	table	the sessions by (listening socket, client address and port):
+ *		fixed buckets, chained through the sessions; a session stays in
+ *		its chain until it ends (so a closing listener finds them all),
+ *		`hashed` (findable) off once proxy_requests is reached
+ *	rbuf	UDP_BATCH receive buffers of UDP_DGRAM_MAX bytes for recvmmsg()
+ *		(and for upstream datagrams, cut at proxy_buffer_size: the
+ *		two never run nested)
+ *
+ * Nothing is allocated per datagram; sessions come from stream.c's free
+ * list and are capped by worker_connections. Each readiness event reads a
+ * bounded number of datagrams so one busy client cannot starve the loop.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "lbd.h"
+#include "log.h"
+#include "stream.h"
+#include "stream_int.h"
+#include "stream_udp.h"
+#include "worker.h"
+
+_Static_assert((UDP_TABLE_SIZE & (UDP_TABLE_SIZE - 1)) == 0, "buckets: a power of two");
+
+static __thread struct sess **table;	/* UDP_TABLE_SIZE chains */
+static __thread char *rbuf;		/* UDP_BATCH * UDP_DGRAM_MAX */
+static __thread struct sess *ended_now; /* the last session ended (compared, never read) */
+
+/* ---- addresses --------------------------------------------------------------- */
+
+static bool wildcard(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (a->ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)a)->sin6_addr);
+	return false;
+}
+
+bool stream_udp_socket(int fd, const struct cfg_listen *l)
+{
+	int one = 1;
+
+	if (!wildcard(&l->addr))
+		return true;
+	if (l->addr.ss_family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0;
+	return setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0;
+}
+
+uint32_t stream_udp_hash(int fd, const struct sockaddr_storage *sa)
+{
+	const uint8_t *p = NULL;
+	size_t n = 0;
+	uint16_t port = 0;
+	uint32_t h = 2166136261u ^ (uint32_t)fd;
+
+	if (sa->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+
+		p = (const uint8_t *)&in->sin_addr;
+		n = 4;
+		port = in->sin_port;
+	} else if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+
+		p = (const uint8_t *)&in6->sin6_addr;
+		n = 16;
+		port = in6->sin6_port;
+	}
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	h = (h ^ (port & 0xff)) * 16777619u;
+	h = (h ^ (port >> 8)) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+bool stream_udp_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+struct stream_srv *stream_udp_server(const struct cfg *cfg, const struct sockaddr_storage *addr,
+				     socklen_t len)
+{
+	const struct cfg_stream *st = cfg->stream;
+
+	for (int k = 0; st && k < st->nservers; k++)
+		for (int j = 0; j < st->servers[k]->nlistens; j++) {
+			const struct cfg_listen *l = &st->servers[k]->listens[j];
+
+			if (l->udp && l->addrlen == len && memcmp(&l->addr, addr, len) == 0)
+				return st->servers[k];
+		}
+	return NULL;
+}
+
+/* local_of - the address a datagram was sent to: the listener's, or on a
+ * wildcard listener the one its IP(V6)_PKTINFO names (port: the
+ * listener's). */
+static socklen_t local_of(const struct listener *l, struct msghdr *m, struct sockaddr_storage *out)
+{
+	memcpy(out, &l->addr, l->addrlen);
+	if (!wildcard(&l->addr))
+		return l->addrlen;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+		    out->ss_family == AF_INET) {
+			struct in_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in *)out)->sin_addr = pi.ipi_addr;
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+			   out->ss_family == AF_INET6) {
+			struct in6_pktinfo pi;
+
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			((struct sockaddr_in6 *)out)->sin6_addr = pi.ipi6_addr;
+		}
+	}
+	return l->addrlen;
+}
+
+/* ---- the table ------------------------------------------------------------------ */
+
+static struct sess *lookup(int fd, const struct sockaddr_storage *peer, uint32_t h)
+{
+	for (struct sess *s = table[h & (UDP_TABLE_SIZE - 1)]; s; s = s->ud.hnext)
+		if (s->ud.hashed && s->ud.hash == h && s->ud.lfd == fd &&
+		    stream_udp_same(&s->peer, peer))
+			return s;
+	return NULL;
+}
+
+static void unlink_sess(struct sess *s)
+{
+	struct sess **pp = &table[s->ud.hash & (UDP_TABLE_SIZE - 1)];
+
+	for (; *pp; pp = &(*pp)->ud.hnext)
+		if (*pp == s) {
+			*pp = s->ud.hnext;
+			break;
+		}
+	s->ud.hnext = NULL;
+	s->ud.hashed = false;
+}
+
+/* ---- logging -------------------------------------------------------------------- */
+
+/* info_on - S's error log takes info lines (else their text is not made). */
+static bool info_on(const struct sess *s)
+{
+	const struct log_target *t = s->srv->error_log ? s->srv->error_log : log_default();
+
+	return t->level >= LOG_INFO;
+}
+
+/* ctx - nginx's tail of a UDP session's error line into BUF. */
+static const char *ctx(struct sess *s, char *buf, size_t cap)
+{
+	char c[64], sv[80];
+
+	snprintf(buf, cap,
+		 "udp client: %s, server: %s, upstream: \"%s\", bytes from/to client:%llu/%llu, "
+		 "bytes from/to upstream:%llu/%llu",
+		 stream_sess_client(s, c, sizeof(c)), stream_sess_server(s, sv, sizeof(sv)),
+		 s->us ? s->us->name : "-", (unsigned long long)s->ud.c_recv,
+		 (unsigned long long)s->ud.c_sent, (unsigned long long)s->ud.u_recv,
+		 (unsigned long long)s->ud.u_sent);
+	return buf;
+}
+
+/* counts - nginx's "packets from/to client" summary of S into BUF. */
+static const char *counts(struct sess *s, char *buf, size_t cap)
+{
+	snprintf(buf, cap,
+		 "packets from/to client:%u/%u, bytes from/to client:%llu/%llu, bytes from/to "
+		 "upstream:%llu/%llu",
+		 s->ud.requests, s->ud.responses, (unsigned long long)s->ud.c_recv,
+		 (unsigned long long)s->ud.c_sent, (unsigned long long)s->ud.u_recv,
+		 (unsigned long long)s->ud.u_sent);
+	return buf;
+}
+
+void stream_udp_disabled(struct sess *s)
+{
+	char t[512];
+
+	log_emit(s->srv->error_log, LOG_WARN,
+		 "*%llu upstream server temporarily disabled while proxying connection, %s",
+		 (unsigned long long)s->number, ctx(s, t, sizeof(t)));
+}
+
+/* ---- datagrams ------------------------------------------------------------------ */
+
+void stream_udp_reply(struct sess *s, const void *p, size_t n)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cb;
+	struct iovec iov = {(void *)p, n};
+	struct msghdr m = {
+		.msg_name = &s->peer, .msg_namelen = s->peerlen, .msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t k;
+
+	if (s->ud.pktinfo) {
+		/* from the address the client wrote to, not the route's choice */
+		struct cmsghdr *c;
+
+		memset(&cb, 0, sizeof(cb));
+		m.msg_control = cb.b;
+		if (s->local.ss_family == AF_INET) {
+			struct in_pktinfo pi = {0};
+
+			pi.ipi_spec_dst = ((struct sockaddr_in *)&s->local)->sin_addr;
+			m.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&m);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		} else {
+			struct in6_pktinfo pi = {0};
+
+			pi.ipi6_addr = ((struct sockaddr_in6 *)&s->local)->sin6_addr;
+			m.msg_controllen = CMSG_SPACE(sizeof(pi));
+			c = CMSG_FIRSTHDR(&m);
+			c->cmsg_level = IPPROTO_IPV6;
+			c->cmsg_type = IPV6_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
+	}
+	do
+		k = sendmsg(s->ud.lfd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (k == -1 && errno == EINTR);
+	if (k >= 0) {
+		s->ud.c_sent += (uint64_t)k;
+		return;
+	}
+	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+		char t[512];
+		int err = errno;
+
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu sendmsg() failed (%d: %s) while proxying and sending to client, %s",
+			 (unsigned long long)s->number, err, strerror(err), ctx(s, t, sizeof(t)));
+	}
+	/* a full socket buffer drops the datagram, as the network may */
+}
+
+/* done - nginx's test for a finished UDP session: proxy_requests datagrams
+ * came (when set) and proxy_responses answers per datagram went back.
+ * True when S ended. */
+static bool done(struct sess *s)
+{
+	const struct stream_srv *srv = s->srv;
+	char t[256];
+
+	if (srv->requests && s->ud.requests < (uint32_t)srv->requests)
+		return false;
+	if (srv->responses == INT_MAX ||
+	    (uint64_t)s->ud.responses < (uint64_t)srv->responses * s->ud.requests)
+		return false;
+	if (info_on(s))
+		log_emit(srv->error_log, LOG_INFO, "*%llu udp done, %s",
+			 (unsigned long long)s->number, counts(s, t, sizeof(t)));
+	stream_sess_end(s, 200);
+	return true;
+}
+
+/* to_upstream - client datagram P (N bytes) of S to its server (its bytes
+ * already counted when COUNTED: the session's first, seen by `return`). */
+static void to_upstream(struct sess *s, const char *p, size_t n, bool counted)
+{
+	ssize_t k;
+
+	s->ud.requests++;
+	if (!counted)
+		s->ud.c_recv += n;
+	s->ud.last_ms = lbd_now_ms();
+	do
+		k = send(s->ufd, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (k == -1 && errno == EINTR);
+	if (k == -1 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
+		/* ECONNREFUSED here: an ICMP error of an earlier datagram */
+		char t[512];
+		int err = errno;
+
+		log_emit(s->srv->error_log, LOG_ERR,
+			 "*%llu send() failed (%d: %s) while proxying and sending to upstream, %s",
+			 (unsigned long long)s->number, err, strerror(err), ctx(s, t, sizeof(t)));
+		s->ud.failed = true;
+		stream_sess_end(s, 200);
+		return;
+	}
+	if (k > 0)
+		s->ud.u_sent += (uint64_t)k;
+	if (s->srv->requests && s->ud.requests >= (uint32_t)s->srv->requests)
+		s->ud.hashed = false; /* the next datagram starts a new session */
+	done(s);
+}
+
+/* datagram - one datagram P (N bytes) from PEER on listener L: to its
+ * session, or a new one. */
+static void datagram(struct listener *l, struct stream_srv **srvp, struct msghdr *m, const char *p,
+		     size_t n)
+{
+	const struct sockaddr_storage *peer = m->msg_name;
+	uint32_t h = stream_udp_hash(l->fd, peer);
+	struct sess *s = lookup(l->fd, peer, h);
+	struct sockaddr_storage local;
+	socklen_t ll;
+	char c[64], sv[80];
+
+	if (s) {
+		if (s->state == SS_UDP)
+			to_upstream(s, p, n, false);
+		return;
+	}
+	if (peer->ss_family != AF_INET && peer->ss_family != AF_INET6)
+		return;
+	if (!*srvp)
+		*srvp = stream_udp_server(l->w->cfg, &l->addr, l->addrlen);
+	if (!*srvp)
+		return;
+	ll = local_of(l, m, &local);
+	s = stream_sess_new(l->w, *srvp, peer, m->msg_namelen, &local, ll);
+	if (!s)
+		return; /* worker_connections (logged) or out of memory: dropped */
+	s->ud.on = true;
+	s->ud.lfd = l->fd;
+	s->ud.pktinfo = wildcard(&l->addr);
+	s->ud.hash = h;
+	s->ud.hashed = true;
+	s->ud.last_ms = lbd_now_ms();
+	s->ud.c_recv = n; /* $bytes_received, also when `return` answers */
+	s->ud.hnext = table[h & (UDP_TABLE_SIZE - 1)];
+	table[h & (UDP_TABLE_SIZE - 1)] = s;
+	if (info_on(s))
+		log_emit(s->srv->error_log, LOG_INFO, "*%llu udp client %s:%d connected to %s",
+			 (unsigned long long)s->number, stream_sess_client(s, c, sizeof(c)),
+			 ntohs(peer->ss_family == AF_INET
+				       ? ((const struct sockaddr_in *)peer)->sin_port
+				       : ((const struct sockaddr_in6 *)peer)->sin6_port),
+			 stream_sess_server(s, sv, sizeof(sv)));
+	ended_now = NULL;
+	stream_sess_begin(s); /* set, limit_conn, access, return or proxy_pass */
+	if (ended_now == s || s->state != SS_UDP)
+		return; /* denied, answered by `return`, or no upstream: logged */
+	to_upstream(s, p, n, true);
+}
+
+static bool buffers(void)
+{
+	if (!table)
+		table = calloc(UDP_TABLE_SIZE, sizeof(*table));
+	if (!rbuf)
+		rbuf = malloc((size_t)UDP_BATCH * UDP_DGRAM_MAX);
+	return table && rbuf;
+}
+
+void stream_udp_read_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct listener *l = io->data;
+	struct stream_srv *srv = NULL; /* found once per event, for new clients */
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+	struct sockaddr_storage peers[UDP_BATCH];
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+		       CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} cbuf[UDP_BATCH];
+	bool wc = wildcard(&l->addr);
+
+	(void)loop, (void)ev;
+	if (!buffers()) {
+		char b[1];
+
+		log_err("out of memory for UDP buffers: a datagram dropped");
+		(void)!recv(l->fd, b, sizeof(b), MSG_DONTWAIT);
+		return;
+	}
+	for (int round = 0; round < UDP_ROUNDS; round++) {
+		int n;
+
+		for (int i = 0; i < UDP_BATCH; i++) {
+			iov[i].iov_base = rbuf + (size_t)i * UDP_DGRAM_MAX;
+			iov[i].iov_len = UDP_DGRAM_MAX;
+			msgs[i].msg_hdr =
+				(struct msghdr){.msg_name = &peers[i],
+						.msg_namelen = sizeof(peers[i]),
+						.msg_iov = &iov[i],
+						.msg_iovlen = 1,
+						.msg_control = wc ? cbuf[i].b : NULL,
+						.msg_controllen = wc ? sizeof(cbuf[i].b) : 0};
+			msgs[i].msg_len = 0;
+		}
+		n = recvmmsg(l->fd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* EAGAIN: drained (level-triggered: the rest comes back) */
+		for (int i = 0; i < n; i++)
+			datagram(l, &srv, &msgs[i].msg_hdr, iov[i].iov_base, msgs[i].msg_len);
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+/* ---- hooks of stream.c ------------------------------------------------------------ */
+
+void stream_udp_connected(struct sess *s)
+{
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	char a[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (ev_io_start(&s->w->loop, &s->uio, EPOLLIN)) {
+		stream_sess_end(s, 500);
+		return;
+	}
+	s->ud.connected = true;
+	s->state = SS_UDP;
+	s->ud.last_ms = lbd_now_ms();
+	ev_timer_start(&s->w->loop, &s->timer, s->srv->timeout);
+	if (!info_on(s))
+		return;
+	if (getsockname(s->ufd, (struct sockaddr *)&me, &ml) == 0) {
+		if (me.ss_family == AF_INET) {
+			inet_ntop(AF_INET, &((struct sockaddr_in *)&me)->sin_addr, a, sizeof(a));
+			port = ntohs(((struct sockaddr_in *)&me)->sin_port);
+		} else if (me.ss_family == AF_INET6) {
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&me)->sin6_addr, a, sizeof(a));
+			port = ntohs(((struct sockaddr_in6 *)&me)->sin6_port);
+		}
+	}
+	log_emit(s->srv->error_log, LOG_INFO, "*%llu udp proxy %s:%d connected to %s",
+		 (unsigned long long)s->number, a, port, s->us->name);
+}
+
+void stream_udp_upstream(struct sess *s, uint32_t ev)
+{
+	/* a datagram past proxy_buffer_size is cut there, as nginx's */
+	size_t cap =
+		s->srv->buffer_size < UDP_DGRAM_MAX ? (size_t)s->srv->buffer_size : UDP_DGRAM_MAX;
+	struct mmsghdr msgs[UDP_BATCH];
+	struct iovec iov[UDP_BATCH];
+
+	(void)ev;
+	if (!buffers())
+		return;
+	for (int round = 0; round < UDP_UP_ROUNDS / UDP_BATCH; round++) {
+		int n;
+
+		for (int i = 0; i < UDP_BATCH; i++) {
+			iov[i].iov_base = rbuf + (size_t)i * UDP_DGRAM_MAX;
+			iov[i].iov_len = cap;
+			msgs[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+			msgs[i].msg_len = 0;
+		}
+		n = recvmmsg(s->ufd, msgs, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n == -1) {
+			/* ECONNREFUSED: the server's host said nothing listens
+			 * (ICMP). nginx counts it as an answer (an empty datagram
+			 * goes to the client) and the server as failed, and reads
+			 * no more from it */
+			char t[512];
+			int err = errno;
+
+			log_emit(s->srv->error_log, LOG_ERR,
+				 "*%llu recv() failed (%d: %s) while proxying and reading from "
+				 "upstream, %s",
+				 (unsigned long long)s->number, err, strerror(err),
+				 ctx(s, t, sizeof(t)));
+			s->ud.failed = true;
+			s->ud.responses++;
+			ev_io_stop(&s->w->loop, &s->uio);
+			stream_udp_reply(s, rbuf, 0);
+			done(s);
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			s->ud.responses++;
+			s->ud.u_recv += msgs[i].msg_len;
+			stream_udp_reply(s, iov[i].iov_base, msgs[i].msg_len);
+			if (done(s))
+				return;
+		}
+		s->ud.last_ms = lbd_now_ms();
+		if (n < UDP_BATCH)
+			return; /* drained (level-triggered: more comes back) */
+	}
+}
+
+void stream_udp_timeout(struct sess *s)
+{
+	int64_t idle = lbd_now_ms() - s->ud.last_ms;
+	char t[512];
+
+	if (idle < s->srv->timeout) {
+		ev_timer_start(&s->w->loop, &s->timer, s->srv->timeout - idle);
+		return;
+	}
+	if (s->srv->responses == INT_MAX ||
+	    (uint64_t)s->ud.responses >= (uint64_t)s->srv->responses * s->ud.requests) {
+		/* every answer expected came: a normal end */
+		if (info_on(s))
+			log_emit(s->srv->error_log, LOG_INFO, "*%llu udp timed out, %s",
+				 (unsigned long long)s->number, counts(s, t, sizeof(t)));
+		stream_sess_end(s, 200);
+		return;
+	}
+	log_emit(s->srv->error_log, LOG_ERR,
+		 "*%llu upstream timed out (110: Connection timed out) while proxying connection, "
+		 "%s",
+		 (unsigned long long)s->number, ctx(s, t, sizeof(t)));
+	s->ud.failed = true;
+	stream_sess_end(s, 502);
+}
+
+void stream_udp_end(struct sess *s)
+{
+	if (table)
+		unlink_sess(s);
+	ended_now = s;
+}
+
+void stream_udp_unlisten(struct worker *w, int fd)
+{
+	(void)w;
+	for (int i = 0; table && i < UDP_TABLE_SIZE; i++) {
+		struct sess *nx;
+
+		for (struct sess *s = table[i]; s; s = nx) {
+			nx = s->ud.hnext;
+			if (s->ud.lfd != fd)
+				continue;
+			log_emit(s->srv->error_log, LOG_INFO, "*%llu disconnected on shutdown",
+				 (unsigned long long)s->number);
+			stream_sess_end(s, 200);
+		}
+	}
+}
+
+void stream_udp_fini(void)
+{
+	free(table);
+	free(rbuf);
+	table = NULL;
+	rbuf = NULL;
+}
