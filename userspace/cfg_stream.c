@@ -583,14 +583,27 @@ static int set_msec(struct build *b, struct cfg_node *n, struct scope *s, const 
 	return 0;
 }
 
-static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+/* int_slot - the server's int field D names, or NULL (logged) when it is
+ * set already. */
+static int *int_slot(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	int *f = (int *)((char *)s->ssrv + d->off);
+
+	if (*f != CFG_UNSET) {
+		cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+		return NULL;
+	}
+	return f;
+}
+
+static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	int *f = int_slot(b, n, s, d);
 	char *end;
 	long v;
 
-	if (*f != CFG_UNSET)
-		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (!f)
+		return -1;
 	v = strtol(n->args[0], &end, 10);
 	if (*end || end == n->args[0] || v < 0 || v > INT_MAX)
 		return cfg_fail(b, n, "invalid number \"%s\" in \"%s\" directive", n->args[0],
@@ -603,12 +616,12 @@ static int set_num(struct build *b, struct cfg_node *n, struct scope *s, const s
  * when it is none. */
 static int set_count(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	int *f = (int *)((char *)s->ssrv + d->off);
+	int *f = int_slot(b, n, s, d);
 	char *end;
 	long v;
 
-	if (*f != CFG_UNSET)
-		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (!f)
+		return -1;
 	v = strtol(n->args[0], &end, 10);
 	if (*end || end == n->args[0] || n->args[0][0] == '-' || n->args[0][0] == '+' ||
 	    v > INT_MAX - 1)

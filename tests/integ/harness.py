@@ -825,6 +825,23 @@ def raw_upstream(t, answer, half_close=False):
     return ls.getsockname()[1]
 
 
+def raw_status_line(port, path, timeout=5.0):
+    """The first line of the answer to GET PATH on a new connection, as
+    bytes, exactly as it came (a trailing space shows)."""
+    s = socket.create_connection(('127.0.0.1', port), timeout=timeout)
+    try:
+        s.sendall(b'GET ' + path.encode() + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        got = b''
+        while b'\r\n' not in got:
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+    finally:
+        s.close()
+    return got.split(b'\r\n')[0]
+
+
 def raw_exchange(port, data, timeout=3.0):
     """Send raw bytes on a fresh connection and classify what came back.
 

@@ -423,20 +423,12 @@ def test_upstream_status_line_without_reason(t):
     """An upstream's status line without a reason phrase ("HTTP/1.1 404")
     reaches the client as it came, without a trailing space, as nginx
     copies it."""
-    import socket
     up = raw_upstream(t, b'HTTP/1.1 404\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno')
     p = t.proxy("""
 server {
     listen 127.0.0.1:{port};
     location / { proxy_pass http://127.0.0.1:{up}; }
 }""", up=up)
-    s = socket.create_connection(('127.0.0.1', p.port), timeout=5)
-    s.sendall(b'GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-    got = b''
-    while b'\r\n' not in got:
-        d = s.recv(4096)
-        if not d:
-            break
-        got += d
-    s.close()
-    assert got.split(b'\r\n')[0] == b'HTTP/1.1 404', got[:80]
+    from harness import raw_status_line
+    line = raw_status_line(p.port, '/')
+    assert line == b'HTTP/1.1 404', line
