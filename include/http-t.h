@@ -128,7 +128,7 @@ struct http_req {
 	struct rl_req_state rl;	     /* limit_req / limit_conn (limit.c) */
 	struct rate_req rate;	     /* limit_rate (ratelimit.c) */
 	struct authreq *authreq;     /* auth_request's exchange (authreq.c, pool), or NULL */
-	struct dns_waiter *dns;      /* proxy_pass's name being resolved (proxy_dyn.c, pool) */
+	struct dns_waiter *dns;	     /* proxy_pass's name being resolved (proxy_dyn.c, pool) */
 	bool dns_resumed;	     /* dns holds the answer proxy_start waited for */
 	struct lstr seclink_expires; /* $secure_link_expires, once $secure_link parsed it */
 
