@@ -99,8 +99,11 @@ static bool get_or_head(struct conn *c)
 void status_stub(struct conn *c)
 {
 	struct page pg = {.c = c};
+	/* stream sessions are active connections but neither reading, writing
+	 * nor waiting, as in nginx (its waiting counts idle HTTP ones) */
 	int64_t active = stats_lds(&lbd_stats.active), reading = stats_lds(&lbd_stats.reading),
-		writing = stats_lds(&lbd_stats.writing), waiting = active - reading - writing;
+		writing = stats_lds(&lbd_stats.writing),
+		waiting = active - reading - writing - stats_lds(&sups_totals.active);
 
 	if (!get_or_head(c))
 		return;
@@ -302,8 +305,9 @@ void status_metrics(struct conn *c)
 	help(&pg, "lbd_connections", "gauge", "Open client connections by state.");
 	page_printf(&pg, "lbd_connections{state=\"reading\"} %lld\n", (long long)reading);
 	page_printf(&pg, "lbd_connections{state=\"writing\"} %lld\n", (long long)writing);
-	page_printf(&pg, "lbd_connections{state=\"waiting\"} %lld\n",
-		    (long long)LBD_MAX(active - reading - writing, 0));
+	page_printf(
+		&pg, "lbd_connections{state=\"waiting\"} %lld\n",
+		(long long)LBD_MAX(active - reading - writing - stats_lds(&sups_totals.active), 0));
 	help(&pg, "lbd_http_requests_total", "counter", "HTTP requests read.");
 	page_printf(&pg, "lbd_http_requests_total %llu\n",
 		    (unsigned long long)stats_ld(&lbd_stats.requests));

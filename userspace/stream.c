@@ -53,6 +53,7 @@
 #include "realip.h"
 #include "resolver.h"
 #include "split.h"
+#include "stats.h"
 #include "stream.h"
 #include "stream_int.h"
 #include "stream_ssl.h"
@@ -599,6 +600,7 @@ static void finalize(struct sess *s, int status)
 		stream_udp_end(s); /* out of the lookup table before anything else */
 	write_logs(s);
 	lconn_unhold(s);
+	stats_conn_closed();
 	sups_session_close(s->us, bytes(s, TUN_UP), bytes(s, TUN_DOWN));
 	if (s->us) {
 		/* a UDP upstream that answered with an error or not in time
@@ -1690,6 +1692,7 @@ struct sess *stream_sess_new(struct worker *w, struct stream_srv *srv,
 	sessions = s;
 	nsessions++;
 	sups_session_open();
+	stats_conn_opened(); /* nginx's stub_status counts stream connections too */
 	return s;
 }
 

@@ -73,3 +73,38 @@ def test_metrics_endpoint(t):
     inf = 'lbd_upstream_response_seconds_bucket{upstream="app",server="127.0.0.1:%d",le="+Inf"}'
     assert vals[inf % b1.port] == 2, text
     assert '# TYPE lbd_upstream_response_seconds histogram' in text
+
+
+def test_stub_status_counts_stream_connections(t):
+    """nginx's stub_status counts every connection of the process: a
+    stream session held open is one more active (and accepted)
+    connection, and neither reading, writing nor waiting."""
+    from harness import wait_for
+    from test_stream import MAIN, backend, connect, read_line
+    h = backend(t, 'h', 'hello')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location = /nginx_status { stub_status; }
+}""", main=MAIN + """stream {
+    server { listen 127.0.0.1:{port2}; proxy_pass 127.0.0.1:{h}; }
+}
+""", h=h)
+
+    def stub():
+        m = STUB.match(p.get('/nginx_status').body.decode())
+        assert m
+        return tuple(map(int, m.groups()))
+    wait_for(lambda: stub()[0] == 1, what='only the status request active')
+    base = stub()
+    held = []
+    for _ in range(2):
+        s = connect(int(p.subs['port2']))
+        assert read_line(s) == b'h\n'
+        held.append(s)
+    now = stub()
+    assert now[0] == 3 and now[4:] == (0, 1, 0), (base, now)  # active; R W W
+    assert now[1] >= base[1] + 3, (base, now)        # accepts: 2 sessions + this request
+    for s in held:
+        s.close()
+    wait_for(lambda: stub()[0] == 1, what='the sessions gone from active')
