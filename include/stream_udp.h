@@ -49,6 +49,9 @@ struct udp_sess {
 	uint64_t c_recv, c_sent; /* bytes from / to the client */
 	uint64_t u_sent, u_recv; /* bytes to / from the upstream */
 	int64_t last_ms;	 /* the last datagram either way (proxy_timeout) */
+	char *held;		 /* the first datagram, while proxy_pass's name is
+				  * asked of the resolver (malloc), and its length */
+	size_t held_len;
 };
 
 /* stream_udp_socket - set up bound datagram socket FD of listen L

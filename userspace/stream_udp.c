@@ -377,6 +377,16 @@ static void datagram(struct listener *l, struct stream_srv **srvp, struct msghdr
 			 stream_sess_server(s, sv, sizeof(sv)));
 	ended_now = NULL;
 	stream_sess_begin(s); /* set, limit_conn, access, return or proxy_pass */
+	if (ended_now != s && s->state == SS_RESOLVING) {
+		/* kept for the upstream the resolver's answer gives (the ones
+		 * that come meanwhile are dropped; a client's retry finds the
+		 * session connected) */
+		if ((s->ud.held = malloc(n ? n : 1))) {
+			memcpy(s->ud.held, p, n);
+			s->ud.held_len = n;
+		}
+		return;
+	}
 	if (ended_now == s || s->state != SS_UDP)
 		return; /* denied, answered by `return`, or no upstream: logged */
 	to_upstream(s, p, n, true);
@@ -442,23 +452,14 @@ void stream_udp_read_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 
 /* ---- hooks of stream.c ------------------------------------------------------------ */
 
-void stream_udp_connected(struct sess *s)
+/* log_connected - nginx's "udp proxy ... connected to" info line. */
+static void log_connected(struct sess *s)
 {
 	struct sockaddr_storage me;
 	socklen_t ml = sizeof(me);
 	char a[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 
-	if (ev_io_start(&s->w->loop, &s->uio, EPOLLIN)) {
-		stream_sess_end(s, 500);
-		return;
-	}
-	s->ud.connected = true;
-	s->state = SS_UDP;
-	s->ud.last_ms = lbd_now_ms();
-	ev_timer_start(&s->w->loop, &s->timer, s->srv->timeout);
-	if (!info_on(s))
-		return;
 	if (getsockname(s->ufd, (struct sockaddr *)&me, &ml) == 0) {
 		if (me.ss_family == AF_INET) {
 			inet_ntop(AF_INET, &((struct sockaddr_in *)&me)->sin_addr, a, sizeof(a));
@@ -470,6 +471,34 @@ void stream_udp_connected(struct sess *s)
 	}
 	log_emit(s->srv->error_log, LOG_INFO, "*%llu udp proxy %s:%d connected to %s",
 		 (unsigned long long)s->number, a, port, s->us->name);
+}
+
+/* send_held - the datagram kept while the name was asked, now that the
+ * session is connected (S may end in it). */
+static void send_held(struct sess *s)
+{
+	char *p = s->ud.held;
+
+	if (!p)
+		return;
+	s->ud.held = NULL;
+	to_upstream(s, p, s->ud.held_len, true);
+	free(p);
+}
+
+void stream_udp_connected(struct sess *s)
+{
+	if (ev_io_start(&s->w->loop, &s->uio, EPOLLIN)) {
+		stream_sess_end(s, 500);
+		return;
+	}
+	s->ud.connected = true;
+	s->state = SS_UDP;
+	s->ud.last_ms = lbd_now_ms();
+	ev_timer_start(&s->w->loop, &s->timer, s->srv->timeout);
+	if (info_on(s))
+		log_connected(s);
+	send_held(s);
 }
 
 void stream_udp_upstream(struct sess *s, uint32_t ev)
@@ -558,6 +587,8 @@ void stream_udp_timeout(struct sess *s)
 
 void stream_udp_end(struct sess *s)
 {
+	free(s->ud.held);
+	s->ud.held = NULL;
 	if (table)
 		unlink_sess(s);
 	ended_now = s;

@@ -284,3 +284,27 @@ def test_stream_resolver(t):
     wait_for(lambda: '\n500 ' in '\n' + p.read('logs', 'st.log'), what='a 500 line')
     lines = p.read('logs', 'st.log').splitlines()
     assert lines.count('200 127.0.0.1:%d' % h.port) >= 2, lines
+
+
+def test_stream_udp_resolver_keeps_the_first_datagram(t):
+    """A UDP session whose proxy_pass is a name waits for the resolver
+    with its first datagram kept: the question reaches the backend and the
+    answer comes back (a DNS forwarder to a service by name)."""
+    from test_stream_udp import ask, client, ubackend, udp_port, udp_proxy
+    b = ubackend(t, 'b1')
+    d = dns(t)
+    d.names['udp.test'] = (['127.0.0.1'], 300)
+    u = udp_port()
+    p = udp_proxy(t, """
+    resolver 127.0.0.1:{dns} ipv6=off;
+    server {
+        listen 127.0.0.1:{u} udp;
+        set $be udp.test:{b};
+        proxy_pass $be;
+        proxy_responses 1;
+    }""", b=b, u=u, dns=d.port)
+    c = client()
+    assert ask(c, u, b'q-1') == b'b1:q-1'
+    assert ask(c, u, b'q-2') == b'b1:q-2'
+    assert d.count('udp.test', 1) == 1, d.queries
+    assert 'udp.test' not in p.error_log()
