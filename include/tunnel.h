@@ -59,6 +59,7 @@ struct tunnel {
 	/* sockmap path (tunnel_init_kernel): the kernel moves the bytes while
 	 * a direction is resumed; lbd relays (recv/send) while it is paused */
 	bool kernel;		/* this tunnel is in lb_splice */
+	bool udp;		/* only listed: a `listen ... udp` session (stream_udp.c) */
 	bool copy;		/* relayed through lbd\'s buffers: a TLS leg, which neither sockmap
 		    * nor splice(2) can carry */
 	uint32_t kid;		/* its stream id in the maps */
@@ -165,6 +166,12 @@ void tunnel_reset(struct tunnel *t);
  * start and end, never per byte. */
 void tunnel_register(struct tunnel *t, const struct sockaddr_storage *client, const char *upstream,
 		     int worker);
+
+/* tunnel_list_udp - list UDP session T (whose bytes stream_udp.c counts
+ * in t->bytes) in `lbctl conns` as path "udp"; tunnel_unlist takes it out. */
+void tunnel_list_udp(struct tunnel *t, const struct sockaddr_storage *client, const char *upstream,
+		     int worker);
+void tunnel_unlist(struct tunnel *t);
 
 /* tunnel_list - every open tunnel, through FN; returns the count. */
 int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg);

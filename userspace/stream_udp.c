@@ -267,6 +267,8 @@ void stream_udp_reply(struct sess *s, const void *p, size_t n)
 	while (k == -1 && errno == EINTR);
 	if (k >= 0) {
 		s->ud.c_sent += (uint64_t)k;
+		atomic_fetch_add_explicit(&s->tun.bytes[TUN_DOWN], (uint64_t)k,
+					  memory_order_relaxed); /* lbctl conns */
 		return;
 	}
 	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
@@ -325,8 +327,11 @@ static void to_upstream(struct sess *s, const char *p, size_t n, bool counted)
 		stream_sess_end(s, 200);
 		return;
 	}
-	if (k > 0)
+	if (k > 0) {
 		s->ud.u_sent += (uint64_t)k;
+		atomic_fetch_add_explicit(&s->tun.bytes[TUN_UP], (uint64_t)k,
+					  memory_order_relaxed); /* lbctl conns */
+	}
 	if (s->srv->requests && s->ud.requests >= (uint32_t)s->srv->requests)
 		s->ud.hashed = false; /* the next datagram starts a new session */
 	done(s);
@@ -494,6 +499,7 @@ void stream_udp_connected(struct sess *s)
 	}
 	s->ud.connected = true;
 	s->state = SS_UDP;
+	tunnel_list_udp(&s->tun, &s->peer, s->us->name, s->w->id);
 	s->ud.last_ms = lbd_now_ms();
 	ev_timer_start(&s->w->loop, &s->timer, s->srv->timeout);
 	if (info_on(s))
@@ -587,6 +593,8 @@ void stream_udp_timeout(struct sess *s)
 
 void stream_udp_end(struct sess *s)
 {
+	if (s->ud.connected)
+		tunnel_unlist(&s->tun);
 	free(s->ud.held);
 	s->ud.held = NULL;
 	if (table)

@@ -156,6 +156,32 @@ void tunnel_register(struct tunnel *t, const struct sockaddr_storage *client, co
 	pthread_mutex_unlock(&reg_mu);
 }
 
+void tunnel_unlist(struct tunnel *t)
+{
+	if (!t->registered)
+		return;
+	pthread_mutex_lock(&reg_mu);
+	if (t->reg_prev)
+		t->reg_prev->reg_next = t->reg_next;
+	else
+		reg_head = t->reg_next;
+	if (t->reg_next)
+		t->reg_next->reg_prev = t->reg_prev;
+	t->registered = false;
+	pthread_mutex_unlock(&reg_mu);
+	closed_since_trim++;
+}
+
+void tunnel_list_udp(struct tunnel *t, const struct sockaddr_storage *client, const char *upstream,
+		     int worker)
+{
+	memset(t, 0, sizeof(*t));
+	t->udp = true;
+	for (int d = 0; d < 2; d++)
+		t->pipe[d][0] = t->pipe[d][1] = -1;
+	tunnel_register(t, client, upstream, worker);
+}
+
 int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg)
 {
 	int64_t now = lbd_now_ms();
@@ -170,7 +196,7 @@ int tunnel_list(int (*fn)(const struct tunnel_info *ti, void *arg), void *arg)
 		ti.age_ms = now - t->start_ms;
 		ti.bytes_up = atomic_load_explicit(&t->bytes[TUN_UP], memory_order_relaxed);
 		ti.bytes_down = atomic_load_explicit(&t->bytes[TUN_DOWN], memory_order_relaxed);
-		ti.path = t->kernel ? "sockmap" : t->copy ? "tls-copy" : "splice";
+		ti.path = t->kernel ? "sockmap" : t->copy ? "tls-copy" : t->udp ? "udp" : "splice";
 		if (t->kernel) {
 			struct lb_stream st;
 
@@ -199,18 +225,7 @@ void tunnel_free(struct tunnel *t)
 		buf_put(t->buf[d]);
 		t->buf[d] = NULL;
 	}
-	if (t->registered) {
-		pthread_mutex_lock(&reg_mu);
-		if (t->reg_prev)
-			t->reg_prev->reg_next = t->reg_next;
-		else
-			reg_head = t->reg_next;
-		if (t->reg_next)
-			t->reg_next->reg_prev = t->reg_prev;
-		t->registered = false;
-		pthread_mutex_unlock(&reg_mu);
-		closed_since_trim++;
-	}
+	tunnel_unlist(t);
 	for (int d = 0; d < 2; d++) {
 		for (int k = 0; k < 2; k++)
 			if (t->pipe[d][k] >= 0)

@@ -455,3 +455,34 @@ def test_udp_quit_ends_sessions(t):
     lines = log_lines(p)
     assert len(lines) == 1 and lines[0].split()[1:5] == ['UDP', '200', '2', '5'], lines
     assert 'disconnected on shutdown' in p.error_log()
+
+
+def test_udp_sessions_in_lbctl_conns(t):
+    """lbd only: an open UDP session is listed by `lbctl conns` (path
+    "udp", bytes each way), and leaves the list when it ends."""
+    if t.is_nginx:
+        t.skip('lbd\'s control socket')
+    import json
+    import os
+    import subprocess
+    b = ubackend(t, 'b1')
+    u = udp_port()
+    p = udp_proxy(t, """
+    server { listen 127.0.0.1:{u} udp; proxy_pass 127.0.0.1:{b}; proxy_timeout 2s; }""",
+                  b=b, u=u)
+    exe = os.path.join(os.path.dirname(t.bin), 'lbctl')
+
+    def conns():
+        r = subprocess.run([exe, '-s', p.path('logs', 'lbd.sock'), 'conns', '--json'],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        return [x for x in json.loads(r.stdout)['conns'] if x['path'] == 'udp']
+    c = client()
+    assert ask(c, u, b'hello') == b'b1:hello'
+    got = conns()
+    assert len(got) == 1, got
+    x = got[0]
+    assert x['client'] == '127.0.0.1:%d' % c.getsockname()[1], x
+    assert x['upstream'] == '127.0.0.1:%d' % b.port, x
+    assert (x['bytes_up'], x['bytes_down']) == (5, 8), x
+    wait_for(lambda: conns() == [], 15, what='the session gone after proxy_timeout')
