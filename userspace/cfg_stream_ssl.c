@@ -150,14 +150,6 @@ int cfg_stream_ssl_finish(struct build *b, struct cfg_stream *st)
 			if (cfg_tls_merge_build(b, &srv->tls, &def->tls))
 				return -1;
 			stream_ssl_ctx_setup(srv);
-			if (srv->preread == 1) {
-				struct cfg_node where = {.file = srv->file, .line = srv->line};
-
-				return cfg_fail(
-					b, &where,
-					"\"ssl_preread\" on a \"listen ... ssl\" server is not "
-					"supported by lbd yet");
-			}
 		}
 		if (srv->proxy_ssl == 1 && client_ctx(b, srv))
 			return -1;

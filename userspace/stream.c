@@ -1473,7 +1473,11 @@ static bool limit_phase(struct sess *s)
  * handler. */
 static void after_ssl(struct sess *s)
 {
-	if (s->srv->preread && !s->ud.on) { /* (no ClientHello in a datagram session) */
+	/* no ClientHello to read in a datagram session, nor inside TLS lbd
+	 * terminated: nginx's preread finds "not a handshake" in the
+	 * decrypted bytes and goes on with its variables empty (it waits for
+	 * those first bytes; lbd does not) */
+	if (s->srv->preread && !s->ud.on && !s->ctls) {
 		s->pbuf = (uint8_t *)worker_relay_get(s->w);
 		if (!s->pbuf) {
 			finalize(s, 500);

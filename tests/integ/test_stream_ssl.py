@@ -775,3 +775,28 @@ def test_stream_ssl_lbctl_conns_copy_path(t):
     assert row[4:6] == ['200000', '200000'], row
     s.close()
     wait_for(lambda: me not in conns(), 10, what='the stream to leave the list')
+
+
+def test_stream_ssl_preread_on_a_tls_server(t):
+    """`ssl_preread on` on a `listen ... ssl` server: nginx's preread sees
+    the decrypted bytes, finds no ClientHello and goes on with its
+    variables empty, so a map on $ssl_preread_server_name takes its
+    default; the stream itself works (lbd refused the combination at -t)."""
+    d = t.tmpdir('sssl-')
+    crt, key = make_cert(t, d, 'ec', 'proxy.test')
+    a, b = backend(t, 'a', 'echo'), backend(t, 'b', 'echo')
+    p = stream_proxy(t, """
+    map $ssl_preread_server_name $be {
+        svc.test 127.0.0.1:{b};
+        default  127.0.0.1:{a};
+    }
+    log_format pr '[$ssl_preread_server_name] $upstream_addr';
+    server { listen 127.0.0.1:{port} ssl; ssl_certificate {crt}; ssl_certificate_key {key};
+             ssl_preread on; access_log {prefix}/logs/pr.log pr; proxy_pass $be; }""",
+                     crt=crt, key=key, a=a, b=b)
+    s = tls_connect(p.port, sni='svc.test')
+    s.sendall(b'ping\n')
+    assert read_line(s) == b'ping\n'
+    s.close()
+    want = '[-] 127.0.0.1:%d' % a.port
+    wait_for(lambda: want in p.read('logs', 'pr.log'), what='the log line %r' % want)
