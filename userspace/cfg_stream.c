@@ -1321,18 +1321,6 @@ int cfg_stream_finish(struct build *b, struct cfg_stream *st)
 	}
 	if (cfg_stream_ssl_finish(b, st))
 		return -1;
-	for (int i = 0; i < st->nservers; i++) {
-		struct stream_srv *srv = st->servers[i];
-		struct cfg_node where = {.file = srv->file, .line = srv->line};
-
-		/* a TLS leg goes through lbd's copy relay, which has no pacing */
-		if ((srv->rate[0] || srv->rate[1] || srv->rate_var[0] || srv->rate_var[1]) &&
-		    (srv->ssl || srv->proxy_ssl == 1))
-			return cfg_fail(b, &where,
-					"\"proxy_upload_rate\" and \"proxy_download_rate\" with "
-					"TLS (\"listen ... ssl\" or \"proxy_ssl\") are not "
-					"supported by this lbd build yet");
-	}
 	if (cfg_rl_zones_bind(b, st->rl_zones))
 		return -1;
 	for (int i = 0; i < st->nservers; i++) {

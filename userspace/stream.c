@@ -699,24 +699,27 @@ static void tunnel_start(struct sess *s, const char *pp)
 	uint64_t rate[2];
 	int rc = -ENOTSUP;
 
+	/* proxy_upload_rate / proxy_download_rate: the kernel would move the
+	 * bytes without lbd, so a paced session takes the splice(2) relay (or,
+	 * with a TLS leg, the copy relay, paced the same way) */
+	for (int d = 0; d < 2; d++) {
+		rate[d] = (uint64_t)s->srv->rate[d];
+		if (s->srv->rate_var[d])
+			rate[d] = eval_rate(s, s->srv->rate_var[d]);
+	}
 	if (s->ctls || s->utls) {
 		/* OpenSSL may hold bytes read during a handshake, which no edge
 		 * will announce: look at both sides once */
 		s->c_rd = s->c_wr = s->u_rd = s->u_wr = true;
 		rc = tunnel_init_copy(&s->tun, cs, us, pp, s->pp_len, NULL, 0);
+		if (!rc)
+			tunnel_set_rate(&s->tun, rate[TUN_UP], rate[TUN_DOWN]);
 		goto started;
 	}
 	/* The kernel takes a unix stream socket into a SOCKHASH, but lbd's
 	 * sockmap path is TCP's: it counts bytes with TCP_INFO (EOPNOTSUPP on a
 	 * unix socket) and its verdict program follows TCP sequences. A unix
 	 * upstream or client goes to the splice(2) relay, without a warning. */
-	/* proxy_upload_rate / proxy_download_rate: the kernel would move the
-	 * bytes without lbd, so a paced session takes the splice(2) relay */
-	for (int d = 0; d < 2; d++) {
-		rate[d] = (uint64_t)s->srv->rate[d];
-		if (s->srv->rate_var[d])
-			rate[d] = eval_rate(s, s->srv->rate_var[d]);
-	}
 	if (s->srv->kernel_splice && ksplice_ready() && s->us->addr.ss_family != AF_UNIX &&
 	    s->peer.ss_family != AF_UNIX && !rate[0] && !rate[1]) {
 		rc = tunnel_init_kernel(&s->tun, cs, us, pp, s->pp_len, NULL, 0);

@@ -810,6 +810,8 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 	struct tunnel_side *src = &t->side[d == TUN_UP ? 0 : 1];
 	struct tunnel_side *dst = &t->side[d == TUN_UP ? 1 : 0];
 
+	t->wake_ms[d] = 0;
+
 	for (;;) {
 		bool pending = t->pre_off[d] < t->pre_len[d] || t->buf_off[d] < t->buf_len[d];
 		struct lb_stream st;
@@ -849,7 +851,16 @@ static int kstep(struct tunnel *t, int d, bool *moved)
 		}
 		if (!t->buf[d] && !(t->buf[d] = buf_get()))
 			return -ENOMEM;
-		k = side_recv(src, t->buf[d], TUN_KBUF);
+		size_t want = TUN_KBUF;
+
+		/* a paced direction (tunnel_set_rate; only a TLS leg's copy
+		 * relay gets here paced) reads its budget, the rest waits in
+		 * the kernel */
+		if (t->copy && t->rate[d] && !(want = LBD_MIN(rate_budget(t, d), TUN_KBUF)))
+			return 0;
+		k = side_recv(src, t->buf[d], want);
+		if (k > 0 && t->copy)
+			t->rate_read[d] += (uint64_t)k;
 		if (k > 0 && t->kernel) {
 			size_t kk = (size_t)k;
 
