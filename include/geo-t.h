@@ -6,6 +6,7 @@
 #ifndef LBD_GEO_T_H
 #define LBD_GEO_T_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "lbd.h"
@@ -31,6 +32,8 @@ struct geo {
 	struct lstr *values; /* distinct value strings, NUL-terminated, in the config's pool */
 	int nvalues;
 	struct lstr def; /* `default` ("" when not given) */
+	bool ranges;	 /* `ranges`: IPv4 lines are START-END ranges */
+	int nnets;	 /* lines that added or deleted a network or range */
 };
 
 #endif

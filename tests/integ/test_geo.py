@@ -112,8 +112,8 @@ def test_geo_unsupported_parts(t):
     """What lbd's geo has not yet is an error naming it, not a variable
     that answers differently from nginx's."""
     if t.target == 'nginx':
-        t.skip('nginx has ranges, proxy and proxy_recursive')
-    for text, where in (('ranges;', 'ranges'), ('proxy 10.0.0.0/8;', 'proxy'),
+        t.skip('nginx has proxy and proxy_recursive')
+    for text, where in (('proxy 10.0.0.0/8;', 'proxy'),
                         ('proxy_recursive;', 'proxy_recursive')):
         p = t.proxy("""
 geo $a {
@@ -128,3 +128,60 @@ server { listen 127.0.0.1:{port}; }""" % text, start=False)
         assert res.returncode != 0, out
         assert '"%s" inside "geo" is not supported yet in' % where in out, out
         assert 'nginx.conf:%d' % line in out, out
+
+
+def test_geo_ranges(t):
+    """`ranges`: START-END lines (IPv4); a range inside another wins
+    there (nginx splits the outer one), boundaries exact, `delete` of a
+    range, `default`; an IPv6 address or no address gets the default;
+    the -t errors and warnings."""
+    p = t.proxy(r"""
+geo $arg_ip $g {
+    ranges;
+    default none;
+    10.0.0.0-10.255.255.255 ten;
+    10.1.0.0-10.1.255.255 ten1;
+    10.1.2.3-10.1.2.3 one;
+    192.168.1.5-192.168.1.200 lan;
+    172.16.0.0-172.16.0.255 gone;
+    delete 172.16.0.0-172.16.0.255;
+    0.0.0.0-0.0.0.255 zero;
+    255.255.255.0-255.255.255.254 top;
+}
+server {
+    listen 127.0.0.1:{port};
+    location / { return 200 "$g\n"; }
+}""")
+    cases = {
+        '10.0.0.0': 'ten', '10.255.255.255': 'ten', '11.0.0.0': 'none',
+        '9.255.255.255': 'none', '10.1.0.0': 'ten1', '10.1.255.255': 'ten1',
+        '10.2.0.0': 'ten', '10.1.2.3': 'one', '10.1.2.2': 'ten1', '10.1.2.4': 'ten1',
+        '192.168.1.4': 'none', '192.168.1.5': 'lan', '192.168.1.128': 'lan',
+        '192.168.1.200': 'lan', '192.168.1.201': 'none', '172.16.0.7': 'none',
+        '0.0.0.0': 'zero', '0.0.0.255': 'zero', '255.255.255.254': 'top',
+        '255.255.255.255': 'none',
+        '::1': 'none', 'garbage': 'none', '': 'none',
+    }
+    got = {ip: p.get('/?ip=' + ip).body.decode().strip() for ip in cases}
+    assert got == cases, {k: (v, cases[k]) for k, v in got.items() if v != cases[k]}
+    for text, want in (
+            ('ranges;\n    10.0.0.0/8 x;', None),
+            ('10.0.0.0/8 x;\n    ranges;',
+             'the "ranges" directive must be the first directive inside "geo" block'),
+            ('ranges;\n    10.0.0.9-10.0.0.1 x;', 'invalid range "10.0.0.9-10.0.0.1"'),
+            ('ranges;\n    1.0.0.0-255.255.255.255 x;', 'invalid range "1.0.0.0-255.255.255.255"'),
+            ('ranges;\n    10.0.0.0-10.0.0.9 x;\n    10.0.0.0-10.0.0.9 y;',
+             'duplicate range "10.0.0.0-10.0.0.9", value: "y", old value: "x"'),
+            ('ranges;\n    delete 10.0.0.0-10.0.0.9;', 'no address range "10.0.0.0-10.0.0.9" to delete')):
+        q = t.proxy("""
+geo $a {
+    %s
+}
+server { listen 127.0.0.1:{port}; }""" % text, start=False)
+        q.write_conf()
+        res = q.run('-t')
+        out = res.stdout + res.stderr
+        if want is None:
+            assert res.returncode != 0 and 'invalid range "10.0.0.0/8"' in out, out
+        else:
+            assert want in out, (text, out)
