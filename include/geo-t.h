@@ -11,6 +11,8 @@
 
 #include "lbd.h"
 
+struct realip_cidr;
+
 /* struct geo_node - one node of a binary trie over address bits: bit 0
  * of the next address bit goes to child[0]. Indices into geo_trie.nodes
  * (0 = none: the root is never a child). */
@@ -34,6 +36,12 @@ struct geo {
 	struct lstr def; /* `default` ("" when not given) */
 	bool ranges;	 /* `ranges`: IPv4 lines are START-END ranges */
 	int nnets;	 /* lines that added or deleted a network or range */
+	/* `proxy CIDR` (http, the address being $remote_addr): from such a
+	 * peer the address is X-Forwarded-For's, `proxy_recursive` walking on */
+	struct realip_cidr *proxies;
+	int nproxies;
+	bool proxy_recursive;
+	bool src_default; /* no source variable given: $remote_addr */
 };
 
 #endif

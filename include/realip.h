@@ -44,6 +44,12 @@ bool realip_trusted(const struct sockaddr_storage *ss, const struct realip_cidr 
 bool realip_find(struct sockaddr_storage *ss, socklen_t *sl, const struct lstr *vals, int nvals,
 		 const struct realip_cidr *from, int nfrom, bool recursive);
 
+/* realip_forwarded - the address C's X-Forwarded-For headers give when
+ * its peer is one of FROM[0..NFROM) (realip_find's walk; the geo module's
+ * `proxy`): true with *SS and *SL set, false (*SS the peer) otherwise. */
+bool realip_forwarded(const struct conn *c, const struct realip_cidr *from, int nfrom,
+		      bool recursive, struct sockaddr_storage *ss, socklen_t *sl);
+
 /* realip_apply - run realip for the request on C with the settings of L
  * (the server level after the server is chosen, then the location at the
  * preaccess phase); once the address is replaced, later calls do nothing

@@ -6,8 +6,8 @@
  * warnings (duplicate networks, host bits) and errors; `include` was
  * expanded in place by cfg_ast.c; `ranges` (IPv4 START-END lines, each put
  * into the trie as the CIDR blocks that cover it exactly: a range inside
- * another then wins there, as nginx splits the outer one). `proxy` and
- * `proxy_recursive` are refused for now. The
+ * another then wins there, as nginx splits the outer one); in http,
+ * `proxy CIDR` and `proxy_recursive` (realip's X-Forwarded-For walk). The
  * variable itself was made by the maps' pre-pass (cfg_prepass_maps), so
  * uses before the block compile; geo.c builds and looks up the tries.
  */
@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "cfg_int.h"
 #include "geo.h"
+#include "realip-t.h"
 
 /* parse_range - "A.B.C.D-E.F.G.H" into host-order START and END. */
 static int parse_range(const char *t, uint32_t *start, uint32_t *end)
@@ -88,8 +89,9 @@ static int range_line(struct build *b, struct cfg_node *c, struct geo *g, bool d
 	return 0;
 }
 
-/* geo_line - one line C of the block into G. 0 or -1. */
-static int geo_line(struct build *b, struct cfg_node *c, struct geo *g)
+/* geo_line - one line C of the block into G (an http block when HTTP:
+ * `proxy` and `proxy_recursive` are http's). 0 or -1. */
+static int geo_line(struct build *b, struct cfg_node *c, struct geo *g, bool http)
 {
 	const char *old = NULL;
 	int rc;
@@ -103,6 +105,24 @@ static int geo_line(struct build *b, struct cfg_node *c, struct geo *g)
 				"the \"ranges\" directive must be the first directive inside "
 				"\"geo\" block");
 		g->ranges = true;
+		return 0;
+	}
+	if (c->nargs == 0 && strcmp(c->name, "proxy_recursive") == 0 && http) {
+		g->proxy_recursive = true;
+		return 0;
+	}
+	if (strcmp(c->name, "proxy") == 0 && c->nargs == 1 && http) {
+		struct realip_conf pc = {.from = g->proxies, .nfrom = g->nproxies};
+		uint8_t a[16];
+		int bits;
+		bool v6;
+
+		if (geo_parse_net(c->args[0], a, &bits, &v6) == GEO_INVALID)
+			return cfg_fail(b, c, "invalid network \"%s\"", c->args[0]);
+		if (cfg_realip_from(b, c, &pc))
+			return -1;
+		g->proxies = pc.from;
+		g->nproxies = pc.nfrom;
 		return 0;
 	}
 	if (c->nargs == 0 && strcmp(c->name, "proxy_recursive") == 0)
@@ -140,14 +160,15 @@ static int geo_line(struct build *b, struct cfg_node *c, struct geo *g)
 
 /* cfg_geo_block - the lines of geo block N into a new geo *OUT (http's
  * and stream's geo alike). 0 or -1. */
-int cfg_geo_block(struct build *b, struct cfg_node *n, struct geo **out)
+int cfg_geo_block(struct build *b, struct cfg_node *n, struct geo **out, bool http)
 {
 	struct geo *g = pool_zalloc(b->pool, sizeof(*g));
 
 	if (!g || geo_init(g, b->pool))
 		return cfg_fail(b, n, "out of memory");
+	g->src_default = n->nargs == 1;
 	for (size_t i = 0; i < n->nchildren; i++)
-		if (geo_line(b, &n->children[i], g))
+		if (geo_line(b, &n->children[i], g, http))
 			return -1;
 	*out = g;
 	return 0;
@@ -166,5 +187,5 @@ int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const stru
 		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
 	if (cfg_compile(b, n, n->nargs == 2 ? n->args[0] : "$remote_addr", &m->src))
 		return -1;
-	return cfg_geo_block(b, n, &m->geo);
+	return cfg_geo_block(b, n, &m->geo, true);
 }

@@ -396,7 +396,7 @@ int cfg_set_disable_symlinks(struct build *b, struct cfg_node *n, struct scope *
 
 /* cfg_geo.c: geo [$address] $variable { ... } */
 struct geo;
-int cfg_geo_block(struct build *b, struct cfg_node *n, struct geo **out);
+int cfg_geo_block(struct build *b, struct cfg_node *n, struct geo **out, bool http);
 int cfg_set_geo(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 
 /* cfg_split.c: split_clients STRING $variable { ... } */

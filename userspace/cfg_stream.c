@@ -780,7 +780,7 @@ static int set_geo(struct build *b, struct cfg_node *n, struct scope *s, const s
 		return cfg_fail(b, n, "invalid variable name \"%s\"", n->args[0]);
 	if (sval_compile(b, n, s->stream, n->nargs == 2 ? n->args[0] : "$remote_addr", &m->src))
 		return -1;
-	return cfg_geo_block(b, n, &m->m->geo);
+	return cfg_geo_block(b, n, &m->m->geo, false);
 }
 
 /* set_split_clients - `split_clients STRING $variable { ... }` in stream

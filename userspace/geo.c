@@ -15,6 +15,7 @@
 #include "geo.h"
 #include "http.h"
 #include "pool.h"
+#include "realip.h"
 #include "var.h"
 
 /* node_new - a fresh node of T (nodes may move: callers keep indices). */
@@ -236,10 +237,29 @@ struct lstr geo_find(const struct geo *g, const char *a, size_t len)
 
 int geo_eval(const struct cfg_map *m, struct conn *c, struct lstr *out)
 {
+	const struct geo *g = m->geo;
 	struct lstr a;
 
+	if (g->nproxies && g->src_default) {
+		/* from a trusted proxy: the address X-Forwarded-For gives */
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		char t[INET6_ADDRSTRLEN];
+
+		if (realip_forwarded(c, g->proxies, g->nproxies, g->proxy_recursive, &ss, &sl)) {
+			const void *p =
+				ss.ss_family == AF_INET
+					? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+					: (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+
+			if (inet_ntop(ss.ss_family, p, t, sizeof(t))) {
+				*out = geo_find(g, t, strlen(t));
+				return 0;
+			}
+		}
+	}
 	if (cval_eval(&m->src, c, &a))
 		return -ENOMEM;
-	*out = geo_find(m->geo, a.p, a.len);
+	*out = geo_find(g, a.p, a.len);
 	return 0;
 }

@@ -212,6 +212,39 @@ bool realip_find(struct sockaddr_storage *ss, socklen_t *sl, const struct lstr *
 
 #define REALIP_MAX_VALS 16 /* X-Forwarded-For headers walked (nginx: no cap) */
 
+/* collect - the values of request header WANT into VALS (the last
+ * REALIP_MAX_VALS of them, in the order received; only the first with
+ * FIRST): how many. */
+static int collect(const struct http_req *r, struct lstr want, bool first, struct lstr *vals)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < r->h1.nheaders; i++) {
+		const struct h1_header *h = &r->h1.headers[i];
+		struct lstr name = {h->name.p, h->name.len};
+
+		if (!lstr_ieq(name, want))
+			continue;
+		if (n == REALIP_MAX_VALS) /* keep the last ones: the walk starts there */
+			memmove(vals, vals + 1, sizeof(vals[0]) * --n);
+		vals[n++] = (struct lstr){h->value.p, h->value.len};
+		if (first)
+			break; /* the first one, as nginx */
+	}
+	return n;
+}
+
+bool realip_forwarded(const struct conn *c, const struct realip_cidr *from, int nfrom,
+		      bool recursive, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	struct lstr vals[REALIP_MAX_VALS];
+	int n = collect(&c->req, LSTR("X-Forwarded-For"), false, vals);
+
+	memcpy(ss, &c->peer, sizeof(*ss));
+	*sl = c->peerlen;
+	return n && realip_find(ss, sl, vals, n, from, nfrom, recursive);
+}
+
 bool realip_apply(struct conn *c, const struct cfg_loc *l)
 {
 	const struct realip_conf *rc = &l->realip;
@@ -242,18 +275,8 @@ bool realip_apply(struct conn *c, const struct cfg_loc *l)
 		want = LSTR("X-Real-IP");
 		break;
 	}
-	for (size_t i = 0; rc->type != REALIP_PROXY_PROTO && i < r->h1.nheaders; i++) {
-		const struct h1_header *h = &r->h1.headers[i];
-		struct lstr name = {h->name.p, h->name.len};
-
-		if (!lstr_ieq(name, want))
-			continue;
-		if (n == REALIP_MAX_VALS) /* keep the last ones: the walk starts there */
-			memmove(vals, vals + 1, sizeof(vals[0]) * --n);
-		vals[n++] = (struct lstr){h->value.p, h->value.len};
-		if (rc->type != REALIP_XFF)
-			break; /* the first one, as nginx */
-	}
+	if (rc->type != REALIP_PROXY_PROTO)
+		n = collect(r, want, rc->type != REALIP_XFF, vals);
 	if (!n)
 		return false;
 	memcpy(&ss, &c->peer, sizeof(ss));

@@ -108,26 +108,61 @@ server { listen 127.0.0.1:{port}; }""", start=False)
         assert want in out, (want, out)
 
 
-def test_geo_unsupported_parts(t):
-    """What lbd's geo has not yet is an error naming it, not a variable
-    that answers differently from nginx's."""
-    if t.target == 'nginx':
-        t.skip('nginx has proxy and proxy_recursive')
-    for text, where in (('proxy 10.0.0.0/8;', 'proxy'),
-                        ('proxy_recursive;', 'proxy_recursive')):
-        p = t.proxy("""
+def test_geo_proxy(t):
+    """`proxy CIDR`: from a trusted peer the address is X-Forwarded-For's
+    last one; with `proxy_recursive` trusted addresses are skipped
+    leftwards; with a source variable given, proxies do not apply."""
+    p = t.proxy(r"""
+geo $g {
+    default none;
+    proxy 127.0.0.1;
+    10.0.0.0/8 ten;
+    127.0.0.0/8 loop;
+    192.168.0.0/16 lan;
+}
+geo $r {
+    default none;
+    proxy 127.0.0.1;
+    proxy 192.168.0.0/16;
+    proxy_recursive;
+    10.0.0.0/8 ten;
+    192.168.0.0/16 lan;
+}
+geo $arg_ip $s {
+    default none;
+    proxy 127.0.0.1;
+    10.0.0.0/8 ten;
+}
+server {
+    listen 127.0.0.1:{port};
+    location / { return 200 "$g $r $s\n"; }
+}""")
+    cases = (
+        ((), '/', 'loop none none'),
+        ((('X-Forwarded-For', '10.1.1.1'),), '/', 'ten ten none'),
+        ((('X-Forwarded-For', '10.1.1.1, 192.168.1.1'),), '/', 'lan ten none'),
+        ((('X-Forwarded-For', '10.1.1.1'), ('X-Forwarded-For', '192.168.1.1')), '/',
+         'lan ten none'),
+        ((('X-Forwarded-For', '172.16.0.1, 192.168.1.1, 192.168.2.2'),), '/',
+         'lan none none'),
+        ((('X-Forwarded-For', 'garbage'),), '/', 'loop none none'),
+        ((('X-Forwarded-For', '192.168.1.1'),), '/?ip=10.0.0.5', 'lan lan ten'),
+    )
+    for hdrs, path, want in cases:
+        body = _get(p, path, headers=hdrs).body.decode().strip()
+        assert body == want, (hdrs, path, body, want)
+    if t.is_nginx:
+        return
+    for text, want in (('proxy 10.0.0.0/33;', 'invalid network "10.0.0.0/33"'),):
+        q = t.proxy("""
 geo $a {
     %s
 }
 server { listen 127.0.0.1:{port}; }""" % text, start=False)
-        p.write_conf()
-        res = p.run('-t')
+        q.write_conf()
+        res = q.run('-t')
         out = res.stdout + res.stderr
-        line = [i for i, ln in enumerate(p.read('conf', 'nginx.conf').splitlines(), 1)
-                if text in ln][0]
-        assert res.returncode != 0, out
-        assert '"%s" inside "geo" is not supported yet in' % where in out, out
-        assert 'nginx.conf:%d' % line in out, out
+        assert res.returncode != 0 and want in out, out
 
 
 def test_geo_ranges(t):
