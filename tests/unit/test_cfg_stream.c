@@ -265,10 +265,6 @@ static const struct bad bads[] = {
 	 "invalid address \"host\"", 4},
 	{"proxy_bind 127.0.0.1 transparent;\n",
 	 "\"proxy_bind ... transparent\" is not supported by lbd", 3},
-	{"proxy_download_rate 1m;\nserver { listen 1; proxy_pass 127.0.0.1:1; proxy_ssl on; }\n",
-	 "\"proxy_upload_rate\" and \"proxy_download_rate\" with TLS (\"listen ... ssl\" or "
-	 "\"proxy_ssl\") are not supported by this lbd build yet",
-	 4},
 	{"server { listen 1; proxy_pass 127.0.0.1:1; proxy_set_header a b; }\n",
 	 "\"proxy_set_header\" directive is not allowed here", 3},
 	{"location / { }\n", "\"location\" directive is not allowed here", 3},
@@ -414,5 +410,21 @@ Test(cfg_stream, rate_bind_map_values)
 	cr_assert_geq(m->setidx, 0);
 	cr_assert_eq(n->setidx, -1);
 	cr_assert_eq(s2->sets[0].idx, m->setidx);
+	cfg_unref(c);
+}
+
+/* a rate on a server with a TLS leg loads (the copy relay paces it) */
+Test(cfg_stream, rate_with_tls_leg)
+{
+	char err[512];
+	struct cfg *c = cfgtest_load(
+		&ct,
+		HEAD "stream {\n  proxy_download_rate 1m;\n"
+		     "  server { listen 7001; proxy_pass 127.0.0.1:1; proxy_ssl on; }\n"
+		     "}\n",
+		err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->stream->servers[0]->rate[1], 1024 * 1024);
 	cfg_unref(c);
 }
