@@ -37,6 +37,8 @@ struct dns_ent {
 	size_t len;
 	bool ipv4, ipv6;	 /* what is asked (part of the key) */
 	bool pending;		 /* asked, not answered yet */
+	bool notifying;		 /* its waiters are being called: not to be freed
+				  * (a callback may look the name up again) */
 	bool want[2];		 /* [0] A, [1] AAAA: still waiting for it */
 	uint16_t id[2];		 /* their query IDs */
 	int code[2];		 /* their answers' codes */
@@ -87,6 +89,7 @@ static void notify(struct dns_ent *e, int code)
 {
 	struct dns_waiter *wt;
 
+	e->notifying = true;
 	while ((wt = e->waiters)) {
 		e->waiters = wt->next;
 		if (e->waiters)
@@ -98,6 +101,7 @@ static void notify(struct dns_ent *e, int code)
 			wt->addrs = e->addrs;
 		wt->cb(wt);
 	}
+	e->notifying = false;
 }
 
 /* fail - E ends with CODE for its waiters, and is forgotten (errors are
@@ -314,7 +318,7 @@ static bool room(struct resolver_w *res)
 	for (int i = 0; i < res->nent; i++) {
 		struct dns_ent *e = res->ent[i];
 
-		if (!e->pending && e->valid_until <= now) {
+		if (!e->pending && !e->notifying && e->valid_until <= now) {
 			unlink_ent(res, e);
 			free(e);
 			return true;
@@ -351,7 +355,9 @@ int resolver_lookup(struct worker *w, const struct resolver_conf *rc, int64_t ti
 		return 0;
 	}
 	e = find(res, rc, name, len);
-	if (e && !e->pending && e->valid_until > ev_now(&w->loop)) {
+	/* (an answer being handed out counts as fresh: with a TTL of 0 it
+	 * would otherwise be freed under its own callbacks) */
+	if (e && !e->pending && (e->valid_until > ev_now(&w->loop) || e->notifying)) {
 		wt->addrs = e->addrs;
 		return 0;
 	}

@@ -308,3 +308,31 @@ def test_stream_udp_resolver_keeps_the_first_datagram(t):
     assert ask(c, u, b'q-2') == b'b1:q-2'
     assert d.count('udp.test', 1) == 1, d.queries
     assert 'udp.test' not in p.error_log()
+
+
+def test_resolver_ttl_zero_pipelined(t):
+    """An answer with TTL 0, and requests for the name pipelined behind
+    the one that waited for it: each is answered (the answer is not kept,
+    so later requests ask again; the one being handed out stays valid for
+    the requests its callbacks start)."""
+    a = t.backend('a')
+    d = dns(t)
+    d.names['zero.test'] = (['127.0.0.1'], 0)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    resolver 127.0.0.1:{dns} ipv6=off;
+    location / { proxy_pass http://zero.test:{a}$request_uri; }
+}""", a=a, dns=d.port)
+    s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+    s.sendall(b''.join(b'GET /%d HTTP/1.1\r\nHost: x\r\n\r\n' % i for i in range(4)))
+    got = b''
+    deadline = time.monotonic() + 10
+    while got.count(b'HTTP/1.1 200') < 4 and time.monotonic() < deadline:
+        d_ = s.recv(65536)
+        if not d_:
+            break
+        got += d_
+    s.close()
+    assert got.count(b'HTTP/1.1 200') == 4, got[:300]
+    assert d.count('zero.test', 1) >= 1, d.queries
