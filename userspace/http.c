@@ -1397,7 +1397,22 @@ static int hex(int ch)
  * and normalize it ("//", "/./", "/../"), as nginx does. A '#' ends both
  * (a fragment is no part of $uri or $args; $request_uri keeps it, and a
  * '?' after it starts no arguments). 0, or 400. */
+static int parse_uri_in(struct conn *c, const char *t, size_t len, bool merge_slashes);
+
 static int parse_uri(struct conn *c, const char *t, size_t len, bool merge_slashes)
+{
+	int rc = parse_uri_in(c, t, len, merge_slashes);
+
+	/* a target that does not decode (a bad %XX, "/../" past the root):
+	 * nginx has set $uri's storage and logs it empty, $args not found */
+	if (rc == 400 && !c->req.u.uri.p) {
+		c->req.u.uri = (struct lstr){"", 0};
+		c->req.u.args = (struct lstr){NULL, 0};
+	}
+	return rc;
+}
+
+static int parse_uri_in(struct conn *c, const char *t, size_t len, bool merge_slashes)
 {
 	struct http_req *r = &c->req;
 	const char *frag = memchr(t, '#', len);

@@ -113,3 +113,24 @@ def test_host_required_and_trace_closes(t):
     assert oc == 200
     oc, _, closed = _exchange(p, b'TRACE /a/t HTTP/1.1\r\nHost: x\r\n\r\n', closed=True)
     assert (oc, closed) == (405, True)
+
+
+def test_undecodable_target_logs_empty_uri(t):
+    """A target that does not decode (a bad %XX, dot segments above the
+    root) is 400, and nginx logs its $uri empty (not "-") and $args not
+    found ("-")."""
+    from harness import wait_for
+    p = t.proxy("""
+log_format u '[$uri] [$args] $status';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/u.log u;
+    location / { return 200 "ok\\n"; }
+}""")
+    for target in (b'/%zz?a=1', b'/a/../../x?b=2', b'/ok?c=3'):
+        oc, _, c = raw_exchange(p.port, b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+        c.close()
+        assert oc == (200 if target.startswith(b'/ok') else 400), (target, oc)
+    wait_for(lambda: p.read('logs', 'u.log').count('\n') >= 3, what='3 log lines')
+    assert p.read('logs', 'u.log').splitlines() == [
+        '[] [-] 400', '[] [-] 400', '[/ok] [c=3] 200'], p.read('logs', 'u.log')
