@@ -314,6 +314,7 @@ struct cfg_loc {
 	int64_t keepalive_timeout;   /* ms, 0 = no keep-alive */
 	int keepalive_requests;
 	int64_t lingering_timeout;
+	int64_t lingering_time; /* a discarded body or a lingering close, in all */
 	int chunked_transfer_encoding;
 	int max_ranges;		/* max_ranges: parts a Range may ask for, 0 = no ranges */
 	int proxy_force_ranges; /* proxy_force_ranges: ranges on cache hits without Accept-Ranges */

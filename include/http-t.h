@@ -92,6 +92,7 @@ struct http_req {
 	bool keepalive;	      /* the client wants keep-alive */
 	bool pipelined;	      /* $pipe: its head was already read behind the last request's */
 	bool expect_continue; /* Expect: 100-continue pending */
+	bool discarding;      /* the unread body is being read and dropped */
 
 	/* body */
 	enum http_body_kind body_kind; /* framing */
@@ -188,6 +189,8 @@ struct http_req {
  *   TLS_HANDSHAKE -> READ_HEAD (established, or plain HTTP on a TLS port)
  *   READ_HEAD -> READ_BODY -> PROXY/STATIC/RESPOND -> WRITE -> (KEEPALIVE -> READ_HEAD) | CLOSE
  *   WRITE -> LINGER -> CLOSE when the client may still be sending (unread body)
+ *   WRITE -> DISCARD -> KEEPALIVE | READ_HEAD: an unread body still coming is
+ *   read and dropped (nginx's discarded body), then the connection goes on
  *   READ_BODY (or whatever state ran the phases) -> DELAY -> back to it when
  *   limit_req holds the request, or CLOSE when the client goes away meanwhile
  *   READ_BODY (idem) -> AUTH -> back to it when auth_request's subrequest is done
@@ -199,6 +202,8 @@ enum conn_state {
 	CS_WRITE,	  /* writing a response */
 	CS_KEEPALIVE,	  /* idle between requests */
 	CS_LINGER,	  /* response sent; reading and dropping what the client still sends */
+	CS_DISCARD,	  /* response sent; reading and dropping the rest of an unread
+			   * request body, then the next request (keep-alive) */
 	CS_CLOSING,	  /* lingering close / closed, freed by defer */
 	CS_DELAY,	  /* held by limit_req until c->timer fires */
 	CS_TLS_HANDSHAKE, /* `listen ... ssl`: waiting for or in the TLS handshake */
@@ -232,7 +237,7 @@ struct conn {
 	bool peer_hup;		       /* epoll reported RDHUP/HUP/ERR */
 	bool lowat;		       /* TCP_NOTSENT_LOWAT set for a big file (http_flush) */
 	int stat_state;		       /* enum stats_conn_state, for stub_status */
-	int64_t linger_start_ms;       /* CS_LINGER since (monotonic ms) */
+	int64_t linger_start_ms;       /* CS_LINGER / CS_DISCARD since (monotonic ms) */
 	bool close_after;	       /* close after the current response */
 	bool dead;		       /* closed; freed after the event round */
 	struct buf in;		       /* client input */

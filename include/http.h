@@ -56,6 +56,11 @@ void http_named_location(struct conn *c, struct lstr name);
 
 /* Response head helpers: start a head into c->out. */
 int http_head_start(struct conn *c, int status);
+/* http_continue_discarded - a content handler that answers without reading
+ * the request body (a `return`, a static file) says "100 Continue" first
+ * to a client that expects it, as nginx does when it discards a body.
+ * False when the connection failed (closed). */
+bool http_continue_discarded(struct conn *c);
 int http_head_server(struct conn *c, bool tokens);
 int http_head_date(struct conn *c);
 int http_head_add(struct conn *c, const char *name, size_t nlen, const char *val, size_t vlen);

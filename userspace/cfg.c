@@ -670,6 +670,7 @@ static void loc_init(struct cfg_loc *l)
 	l->keepalive_timeout = CFG_UNSET;
 	l->keepalive_requests = CFG_UNSET;
 	l->lingering_timeout = CFG_UNSET;
+	l->lingering_time = CFG_UNSET;
 	l->chunked_transfer_encoding = CFG_UNSET;
 	l->max_ranges = CFG_UNSET;
 	l->proxy_force_ranges = CFG_UNSET;
@@ -1642,6 +1643,7 @@ static const struct dir dirs[] = {
 	{"keepalive_timeout", C_HSL, 1, 2, false, set_keepalive_timeout, B_NONE, 0},
 	{"keepalive_requests", C_HSL, 1, 1, false, set_num, LOC(keepalive_requests)},
 	{"lingering_timeout", C_HSL, 1, 1, false, set_msec, LOC(lingering_timeout)},
+	{"lingering_time", C_HSL, 1, 1, false, set_msec, LOC(lingering_time)},
 	{"chunked_transfer_encoding", C_HSL, 1, 1, false, cfg_set_flag,
 	 LOC(chunked_transfer_encoding)},
 	{"max_ranges", C_HSL, 1, 1, false, set_num_nginx, LOC(max_ranges)},
@@ -1893,7 +1895,6 @@ static const struct dir dirs[] = {
 	{"log_subrequest", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"open_log_file_cache", C_HSL, 1, 4, false, set_ignored, B_NONE, 0},
 	{"lingering_close", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
-	{"lingering_time", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"keepalive_time", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"reset_timedout_connection", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"connection_pool_size", C_HTTP | C_SRV, 1, 1, false, set_ignored, B_NONE, 0},
@@ -2143,6 +2144,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(keepalive_timeout, 75000);
 	MERGE(keepalive_requests, 1000);
 	MERGE(lingering_timeout, 5000);
+	MERGE(lingering_time, 30000);
 	MERGE(chunked_transfer_encoding, 1);
 	MERGE(max_ranges, INT_MAX);
 	MERGE(proxy_force_ranges, 0);

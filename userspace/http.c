@@ -65,6 +65,8 @@
 static void read_head(struct conn *c);
 static const struct tls_conf *http_sni(void *arg, const char *name, size_t len);
 static void linger_read(struct conn *c);
+static void discard_read(struct conn *c);
+static void next_request(struct conn *c);
 static void process_request(struct conn *c);
 static void find_config(struct conn *c);
 static void ip_release(struct rl_node *slot);
@@ -299,13 +301,83 @@ static ssize_t whole_unread_body(const struct conn *c)
 }
 
 /* body_left_unread - request C has a body nobody will read that is not
- * all in the buffer yet: the connection must end after the response
- * (http_response_done) rather than read those bytes as a request. */
+ * all in the buffer yet: after the response it is read and dropped
+ * (discardable) or the connection ends (http_response_done); its bytes
+ * are never read as a request. */
 static bool body_left_unread(const struct conn *c)
 {
 	const struct http_req *r = &c->req;
 
 	return r->body_kind != BODY_NONE && !r->body_done && whole_unread_body(c) < 0;
+}
+
+bool http_continue_discarded(struct conn *c)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct iovec iov = {(void *)cont, sizeof(cont) - 1};
+	struct http_req *r = &c->req;
+
+	if (!r->expect_continue || c->h2s || c->sr_parent || r->body_kind == BODY_NONE ||
+	    r->body_received || r->body_done)
+		return true;
+	r->expect_continue = false;
+	if (http_writev(c, &iov, 1) != (ssize_t)iov.iov_len) {
+		conn_close(c);
+		return false;
+	}
+	return true;
+}
+
+/* discardable - the unread body of request C can be read to its end and
+ * dropped after the response, as nginx discards one, and the connection
+ * kept: an HTTP/1 body nobody has taken a byte of. */
+static bool discardable(const struct conn *c)
+{
+	const struct http_req *r = &c->req;
+
+	if (c->h2s || r->body_kind == BODY_NONE || r->body_done)
+		return false;
+	if (r->body_kind == BODY_LENGTH)
+		return true; /* body_received counts what discard_feed dropped */
+	return r->body_kind == BODY_CHUNKED && (r->discarding || h1_chunked_fresh(&r->chunked));
+}
+
+/* discard_feed - drop the unread body's bytes that are in c->in (from
+ * c->in.start on). 1 once its end is passed (c->in.start is then at the
+ * next request's first byte), 0 when more must come, -1 for a chunked
+ * framing error. */
+static int discard_feed(struct conn *c)
+{
+	struct http_req *r = &c->req;
+
+	r->discarding = true;
+	if (r->body_kind == BODY_LENGTH) {
+		uint64_t left = r->content_length - r->body_received;
+		size_t have = c->in.end - c->in.start;
+		size_t take = have < left ? have : (size_t)left;
+
+		c->in.start += take;
+		r->body_received += take;
+		r->body_done = r->body_received == r->content_length;
+		return r->body_done;
+	}
+	for (;;) {
+		struct h1_str data;
+		size_t used;
+		int rc = h1_parse_chunked(&r->chunked, c->in.data + c->in.start,
+					  c->in.end - c->in.start, &used, &data);
+
+		c->in.start += used;
+		if (rc == H1_CHUNK_DATA) {
+			r->body_received += data.len;
+			continue;
+		}
+		if (rc == H1_CHUNK_DONE) {
+			r->body_done = true;
+			return 1;
+		}
+		return rc == H1_INCOMPLETE ? 0 : -1;
+	}
 }
 
 static bool keepalive_ok(struct conn *c)
@@ -314,7 +386,7 @@ static bool keepalive_ok(struct conn *c)
 
 	if (!c->req.keepalive || c->close_after || c->w->quitting || !l)
 		return false;
-	if (!c->req.up && body_left_unread(c))
+	if (!c->req.up && body_left_unread(c) && !discardable(c))
 		return false; /* say so: the connection ends after this response */
 	if (l->keepalive_timeout == 0 || c->requests >= l->keepalive_requests)
 		return false;
@@ -1083,6 +1155,10 @@ void http_conn_run(struct conn *c)
 	case CS_LINGER:
 		if (c->readable)
 			linger_read(c);
+		break;
+	case CS_DISCARD:
+		if (c->readable)
+			discard_read(c);
 		break;
 	case CS_DELAY:
 		if (c->peer_hup)
@@ -1970,6 +2046,10 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 				http_finalize(c, 444); /* logged, then closed, as nginx */
 				return RWR_DONE;
 			}
+			/* nginx's send_response (text, or a code under 400)
+			 * discards the body, answering Expect first */
+			if ((rw->repl.raw || rw->code < 400) && !http_continue_discarded(c))
+				return RWR_DONE;
 			if (rw->code == 301 || rw->code == 302 || rw->code == 303 ||
 			    rw->code == 307 || rw->code == 308) {
 				send_redirect(c, rw->code, v);
@@ -2099,15 +2179,16 @@ static void run_access(struct conn *c)
 	if (st == AUTH_AGAIN)
 		return; /* auth_request's subrequest runs (authreq.c) */
 	if (st) {
-		/* nginx discards the body and keeps the connection: done here for
-		 * a body already read in whole; any other closes after the answer */
+		/* nginx discards the body and keeps the connection: a body
+		 * not all here yet is read and dropped after the answer
+		 * (http_response_done) */
 		if (r->body_kind != BODY_NONE && !r->body_done) {
 			ssize_t skip = c->h2s ? -1 : whole_unread_body(c);
 
 			if (skip >= 0) {
 				c->in.start += (size_t)skip;
 				r->body_done = true;
-			} else {
+			} else if (!discardable(c)) {
 				c->close_after = true;
 			}
 		}
@@ -2426,6 +2507,22 @@ void http_stream_request(struct conn *c, int n, struct lstr line)
 
 /* ---- finishing ---------------------------------------------------------------------- */
 
+/* linger_wait - wait for the client's next bytes while lingering or
+ * discarding a body: lingering_timeout for each read, lingering_time in
+ * all (then the connection ends, as nginx's). */
+static void linger_wait(struct conn *c)
+{
+	const struct cfg_loc *l = c->req.loc;
+	int64_t all = l ? l->lingering_time : 30000, each = l ? l->lingering_timeout : 5000;
+	int64_t left = c->linger_start_ms + all - lbd_now_ms();
+
+	if (left <= 0) {
+		conn_close(c);
+		return;
+	}
+	conn_arm_timer(c, each < left ? each : left);
+}
+
 /* linger_read - drop what the client still sends after our last response
  * (an unread body): closing with unread bytes would make the kernel send a
  * RST, and the client could lose the response. Ends on EOF, error, or the
@@ -2444,11 +2541,7 @@ static void linger_read(struct conn *c)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			c->readable = false;
-			if (lbd_now_ms() - c->linger_start_ms > 30000) {
-				conn_close(c);
-				return;
-			}
-			conn_arm_timer(c, c->req.loc ? c->req.loc->lingering_timeout : 5000);
+			linger_wait(c);
 			return;
 		}
 		conn_close(c);
@@ -2499,22 +2592,89 @@ void http_response_done(struct conn *c)
 		close_or_linger(c);
 		return;
 	}
-	/* A body nobody read (return, a static file, an error page): skipped
-	 * when it is all in the buffer already (a small body before the next
-	 * pipelined request), else the connection ends (lingering): its
-	 * bytes must never be read as the next request. */
+	/* A body nobody read (return, a static file, an error page): its
+	 * bytes in the buffer are dropped, and the rest is read and dropped
+	 * as it comes (CS_DISCARD, as nginx discards a body) before the next
+	 * request; one that cannot be (partly taken) ends the connection
+	 * (lingering). Its bytes are never read as a request. */
 	if (c->req.body_kind != BODY_NONE && !c->req.body_done) {
-		ssize_t skip = whole_unread_body(c);
+		int rc = discardable(c) ? discard_feed(c) : -1;
 
-		if (skip < 0) {
+		if (rc < 0) {
 			c->close_after = true;
 			close_or_linger(c);
 			return;
 		}
-		c->in.start += (size_t)skip;
+		if (rc == 0) {
+			c->state = CS_DISCARD;
+			c->linger_start_ms = lbd_now_ms();
+			c->in.start = c->in.end = 0;
+			linger_wait(c);
+			if (!c->dead && c->readable)
+				discard_read(c);
+			return;
+		}
 	}
+	next_request(c);
+}
+
+/* discard_read - read and drop the rest of an unread request body
+ * (CS_DISCARD); the request after it, if it came along, stays in c->in. */
+static void discard_read(struct conn *c)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (c->in.start == c->in.end)
+			c->in.start = c->in.end = 0;
+		if (c->in.end == c->in.cap) {
+			/* discard_feed takes every byte until the body's end, so
+			 * the buffer is only full when it was given back */
+			char *d = realloc(c->in.data, HTTP_IN_INITIAL);
+
+			if (!d || c->in.end) {
+				conn_close(c);
+				return;
+			}
+			c->in.data = d;
+			c->in.cap = HTTP_IN_INITIAL;
+		}
+		n = conn_recv(c, c->in.data + c->in.end, c->in.cap - c->in.end);
+		if (n == 0 ||
+		    (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
+			c->peer_closed = n == 0;
+			conn_close(c);
+			return;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			c->readable = false;
+			linger_wait(c);
+			return;
+		}
+		c->in.end += (size_t)n;
+		int rc = discard_feed(c);
+
+		if (rc < 0) {
+			http_log(c, NULL, LOG_INFO, "client sent invalid chunked body");
+			conn_close(c);
+			return;
+		}
+		if (rc == 1) {
+			ev_timer_stop(&c->w->loop, &c->timer);
+			next_request(c);
+			return;
+		}
+	}
+}
+
+/* next_request - the response and the request's body are done: on to the
+ * next request on this connection (pipelined bytes in c->in, or wait). */
+static void next_request(struct conn *c)
+{
 	/* Bytes left in c->in (the head was consumed when parsed, a body by
-	 * the proxy) are the next pipelined request. */
+	 * the proxy or discard_feed) are the next pipelined request. */
 	reset_request(c);
 	if (c->in.start >= c->in.end) {
 		c->in.start = c->in.end = 0;

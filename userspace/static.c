@@ -355,6 +355,10 @@ void static_handle(struct conn *c)
 		http_finalize(c, 405);
 		return;
 	}
+	if (!http_continue_discarded(c)) {
+		close(fd);
+		return;
+	}
 	gmtime_r(&st.st_mtime, &tm);
 	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,

@@ -211,6 +211,22 @@ Test(cfg, reuseport_steering)
 	}
 }
 
+Test(cfg, lingering_time_inherited)
+{
+	char err[1024];
+	struct cfg *c =
+		load_text(HTTP_HEAD "lingering_time 10s;\nserver {\nlisten 127.0.0.1:8080;\n"
+				    "location / {}\nlocation /b { lingering_time 2; }\n}\n}\n",
+			  err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	/* prefix[] is sorted longest first: /b, then / */
+	cr_expect_eq(c->http->servers[0]->loc.prefix[0]->lingering_time, 2000); /* "2": seconds */
+	cr_expect_eq(c->http->servers[0]->loc.prefix[1]->lingering_time, 10000);
+	cfg_unref(c);
+	cleanup();
+}
+
 Test(cfg, defaults_as_nginx)
 {
 	char err[1024];
@@ -228,6 +244,8 @@ Test(cfg, defaults_as_nginx)
 	cr_expect_eq(l->client_max_body_size, 1024 * 1024);
 	cr_expect_eq(l->keepalive_timeout, 75000);
 	cr_expect_eq(l->keepalive_requests, 1000);
+	cr_expect_eq(l->lingering_timeout, 5000);
+	cr_expect_eq(l->lingering_time, 30000);
 	cr_expect_eq(l->server_tokens, 1);
 	cr_expect_eq(l->proxy_buffer_size, 4096);
 	cr_expect_eq(c->http->servers[0]->client_header_timeout, 60000);
