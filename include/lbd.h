@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #define LBD_NAME "lbd"
 #ifndef LBD_VERSION
@@ -57,6 +59,27 @@ static inline size_t lbd_u64toa(char *p, uint64_t v)
 	for (size_t i = 0; i < n; i++)
 		p[i] = tmp[n - 1 - i];
 	return n;
+}
+
+/* lbd_sockaddr_eq - A and B are the same IPv4 or IPv6 address and port
+ * (other families never match). */
+static inline bool lbd_sockaddr_eq(const struct sockaddr_storage *a,
+				   const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
 }
 
 /* lbd_now_ms - monotonic clock in milliseconds. */

@@ -87,7 +87,5 @@ void stream_udp_fini(void);
  * (LEN bytes); only family, address and port count. */
 uint32_t stream_udp_hash(int fd, const struct sockaddr_storage *sa);
 
-/* stream_udp_same - A and B are one client (family, address, port). */
-bool stream_udp_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 
 #endif

@@ -217,23 +217,6 @@ static void answered(struct resolver_w *res, struct dns_ent *e, int q, const str
 	notify(e, 0);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	{
-		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-}
-
 static void on_read(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 {
 	struct resolver_w *res = io->data;
@@ -264,7 +247,7 @@ static void on_read(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 			q = e->want[0] && e->id[0] == id   ? 0
 			    : e->want[1] && e->id[1] == id ? 1
 							   : -1;
-			if (q < 0 || !same_addr(&from, &e->rc.addr[e->server]))
+			if (q < 0 || !lbd_sockaddr_eq(&from, &e->rc.addr[e->server]))
 				continue;
 			if (dns_parse(res->buf, (size_t)n, (uint16_t)id, e->name, e->len,
 				      q ? DNS_AAAA : DNS_A, &ans, &why)) {

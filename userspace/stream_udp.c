@@ -90,26 +90,6 @@ uint32_t stream_udp_hash(int fd, const struct sockaddr_storage *sa)
 	return h ^ (h >> 15);
 }
 
-bool stream_udp_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-		const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-
-		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
-	}
-	if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-		const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-
-		return x->sin6_port == y->sin6_port &&
-		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-	}
-	return false;
-}
-
 struct stream_srv *stream_udp_server(const struct cfg *cfg, const struct sockaddr_storage *addr,
 				     socklen_t len)
 {
@@ -157,7 +137,7 @@ static struct sess *lookup(int fd, const struct sockaddr_storage *peer, uint32_t
 {
 	for (struct sess *s = table[h & (UDP_TABLE_SIZE - 1)]; s; s = s->ud.hnext)
 		if (s->ud.hashed && s->ud.hash == h && s->ud.lfd == fd &&
-		    stream_udp_same(&s->peer, peer))
+		    lbd_sockaddr_eq(&s->peer, peer))
 			return s;
 	return NULL;
 }

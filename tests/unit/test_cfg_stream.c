@@ -178,19 +178,19 @@ Test(cfg_stream, udp_session_key)
 	inet_pton(AF_INET, "127.0.0.1", &a4->sin_addr);
 	inet_pton(AF_INET, "127.0.0.1", &b4->sin_addr);
 	memset(b4->sin_zero, 0xAA, sizeof(b4->sin_zero));
-	cr_assert(stream_udp_same(&a, &b));
+	cr_assert(lbd_sockaddr_eq(&a, &b));
 	cr_assert_eq(stream_udp_hash(7, &a), stream_udp_hash(7, &b));
 	cr_assert_neq(stream_udp_hash(7, &a), stream_udp_hash(8, &a), "the listener counts");
 	b4->sin_port = htons(5354);
-	cr_assert_not(stream_udp_same(&a, &b));
+	cr_assert_not(lbd_sockaddr_eq(&a, &b));
 	cr_assert_neq(stream_udp_hash(7, &a), stream_udp_hash(7, &b));
 	s6->sin6_family = AF_INET6;
 	s6->sin6_port = htons(5353);
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6->sin6_addr);
-	cr_assert_not(stream_udp_same(&a, &c6), "families apart");
+	cr_assert_not(lbd_sockaddr_eq(&a, &c6), "families apart");
 	memcpy(&b, &c6, sizeof(b));
 	((struct sockaddr_in6 *)&b)->sin6_flowinfo = 99;
-	cr_assert(stream_udp_same(&b, &c6));
+	cr_assert(lbd_sockaddr_eq(&b, &c6));
 	cr_assert_eq(stream_udp_hash(3, &b), stream_udp_hash(3, &c6));
 }
 
