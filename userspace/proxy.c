@@ -88,6 +88,7 @@ struct uconn {
 				  * in the client socket: push before waiting */
 	bool reused;		 /* came from the idle pool */
 	bool sent_any;		 /* some request byte reached the socket */
+	bool early;		 /* answered before its streamed body was all sent */
 	uint64_t rx, tx;	 /* this try's bytes from and to the upstream */
 	size_t head_bytes;	 /* ... of them the response head */
 	bool conn_timed;	 /* this try's $upstream_connect_time is in */
@@ -167,6 +168,7 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void up_send(struct uconn *u);
 static void up_read_head(struct uconn *u);
+static bool early_answer(struct uconn *u);
 static void relay(struct uconn *u);
 static void connect_next(struct uconn *u);
 static int build_request(struct uconn *u);
@@ -1083,6 +1085,45 @@ static bool rbody_sent(struct uconn *u)
 	return false;
 }
 
+/* early_answer - the upstream has bytes for us while a streamed body
+ * (proxy_request_buffering off) is still being sent: an answer before the
+ * body was read (a 413, a 401). As nginx, stop sending, read the answer
+ * and pass it on; the client's connection ends after it (the rest of its
+ * body is not read as requests: close_or_linger) and the upstream's is
+ * not kept. False when this is not the case (the head still going, a
+ * buffered body, FastCGI, a TLS upstream, or no status line to read). */
+static bool early_answer(struct uconn *u)
+{
+	struct conn *c = u->c;
+	char b[12];
+
+	if (!c->req.rbody || u->fc.on || u->tls || u->head_off < u->head_len || c->req.body_done)
+		return false;
+	/* a status line's start, not an interim 1xx (whose final answer
+	 * comes after the body): less, an EOF or an error is the send
+	 * path's to report */
+	if (recv(u->io.fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT) != (ssize_t)sizeof(b) ||
+	    memcmp(b, "HTTP/1.", 7) != 0 || b[9] == '1')
+		return false;
+	u->early = true;
+	u->readable = true;
+	c->close_after = true;
+	ev_timer_stop(&c->w->loop, &c->timer); /* client_body_timeout */
+	c->state = CS_UPSTREAM;
+	u->state = US_READ_HEAD;
+	u->requests++;
+	ev_timer_start(&u->w->loop, &u->timer, c->req.loc->proxy_read_timeout);
+	if (!u->rbuf) {
+		u->rbuf = worker_relay_get(u->w);
+		if (!u->rbuf) {
+			up_fail_final(u, 500);
+			return true;
+		}
+	}
+	up_read_head(u);
+	return true;
+}
+
 static void up_send(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -1152,9 +1193,15 @@ static void up_send(struct uconn *u)
 					ev_timer_stop(&c->w->loop, &c->timer);
 				return;
 			}
+			int e = errno;
+
+			/* an upstream that answered and closed without reading
+			 * the whole streamed body: its answer goes out */
+			if ((e == EPIPE || e == ECONNRESET) && early_answer(u))
+				return;
 			up_log(u, LOG_ERR,
-			       "writev() failed (%d: %s) while sending request to upstream", errno,
-			       strerror(errno));
+			       "writev() failed (%d: %s) while sending request to upstream", e,
+			       strerror(e));
 			up_next(u, NU_ERROR);
 			return;
 		}
@@ -2182,6 +2229,8 @@ static void finish(struct uconn *u)
 
 	if (u->fc.on && !u->fc.d.ended)
 		u->keepalive = false; /* its END_REQUEST would be read by the next request */
+	if (u->early)
+		u->keepalive = false; /* the request's body never all went */
 	cache_store_end(c, true);
 	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
 	try_bytes(u, true);
@@ -2431,6 +2480,8 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		up_handshake(u);
 		break;
 	case US_SENDING:
+		if (u->readable && early_answer(u))
+			break;
 		if (u->writable)
 			up_send(u);
 		else if (ev & (EPOLLERR | EPOLLHUP))

@@ -460,3 +460,63 @@ server {
     assert lines == ['/p/a [a=1&b=\\x22x\\x22\\x0A\\x01]', '/p/mem [%s]' % ('m' * 20000),
                      '/p/file [-]', '/p/get [-]', '/h/x [hdr]', '/r [-]',
                      '/p/chunked [abcde]'], [x[:60] for x in lines]
+
+
+def test_request_buffering_off_early_answer(t):
+    """off: an upstream that answers before it read the body (a 413, here
+    from a backend that closes at once, and from one that half-closes and
+    reads nothing more) has its answer passed on while the client is still
+    sending, as nginx (for the closing one nginx answers 502 when the
+    reset's write error comes first; lbd looks for the answer then); the
+    client's connection then ends (the rest of its
+    body is never read as a request)."""
+    from harness import raw_upstream
+    answer = b'HTTP/1.1 413 Payload Too Large\r\nContent-Length: 6\r\n\r\nearly\n'
+    closing = raw_upstream(t, answer)
+    holding = raw_upstream(t, answer, half_close=True)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    client_max_body_size 64m;
+    proxy_http_version 1.1;
+    location /close { proxy_pass http://127.0.0.1:{c}; proxy_request_buffering off; }
+    location /hold { proxy_pass http://127.0.0.1:{h}; proxy_request_buffering off; }
+}""", c=closing, h=holding)
+    total = 32 << 20
+    for path in (b'/close', b'/hold'):
+        s = socket.create_connection(('127.0.0.1', p.port))
+        t.defer(s.close)
+        s.sendall(b'POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % (path, total))
+        s.setblocking(False)
+        sent, got, deadline = 0, b'', time.monotonic() + 20
+        while sent < total and time.monotonic() < deadline and b'early\n' not in got:
+            try:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+            except BlockingIOError:
+                pass
+            except ConnectionResetError:
+                break
+            try:
+                sent += s.send(b'x' * min(65536, total - sent))
+            except BlockingIOError:
+                time.sleep(0.005)
+            except (BrokenPipeError, ConnectionResetError):
+                break
+        # the answer came while the body was far from all sent
+        assert sent < total, (path, sent)
+        s.setblocking(True)
+        s.settimeout(10)
+        try:
+            while True:
+                d = s.recv(65536)
+                if not d:
+                    break
+                got += d
+        except ConnectionResetError:
+            pass
+        if t.is_nginx and path == b'/close' and got.startswith(b'HTTP/1.1 502'):
+            continue  # nginx: a race between the answer and the reset's EPIPE
+        assert got.startswith(b'HTTP/1.1 413') and got.endswith(b'early\n'), (path, got)
