@@ -21,19 +21,24 @@ struct subf_ctx;
 
 /* struct subf_pat - one `sub_filter STRING REPLACEMENT`. */
 struct subf_pat {
-	char *s;	  /* the search string, ASCII-lowercased as nginx does */
-	size_t len;	  /* its length, 1..SUBF_MAX_LEN */
-	struct cval repl; /* the replacement (may hold variables) */
+	char *s;	   /* the search string, ASCII-lowercased as nginx does */
+	size_t len;	   /* its length, 1..SUBF_MAX_LEN */
+	struct cval repl;  /* the replacement (may hold variables) */
+	struct cval match; /* dyn: the search string, evaluated per response */
+	bool dyn;	   /* the search string holds variables (s is NULL) */
 };
 
 /* struct subf_set - the sub_filter list of one level and its search
  * tables (a Horspool skip over the shortest pattern's length, as nginx's
- * ngx_http_sub_init_tables). Built once at configuration time. */
+ * ngx_http_sub_init_tables). Built once at configuration time, or per
+ * response (in the request's pool) when a search string has variables. */
 struct subf_set {
 	struct subf_pat *pats; /* in configuration order */
 	int n;		       /* count, 1..SUBF_MAX_PATTERNS */
 	size_t min, max;       /* shortest and longest search string */
 	bool built;	       /* tables below filled */
+	bool dyn;	       /* a search string holds variables: the tables
+				* are built per response (subfilter.c) */
 	uint8_t shift[256];    /* skip for a byte at the window's last place */
 	uint8_t idx[257];      /* patterns whose byte at min-1 is c: order[idx[c], idx[c+1]) */
 	uint8_t order[SUBF_MAX_PATTERNS]; /* pattern numbers by that byte, ties in config order */

@@ -5,8 +5,8 @@
  * sub_filter_types) with nginx's contexts, defaults and messages, and the
  * merge down the levels: a level with sub_filter of its own replaces the
  * list of the level around it, as in nginx. The search tables are built
- * once per list (subfilter.c). Search strings with variables, which nginx
- * has, are refused here; the replacement may hold variables. The table
+ * once per list (subfilter.c), or per response for a list with variables
+ * in a search string; the replacement may hold variables too. The table
  * that points here is in cfg.c.
  */
 #include <string.h>
@@ -44,11 +44,6 @@ int cfg_set_sub_filter(struct build *b, struct cfg_node *n, struct scope *s, con
 		return cfg_fail(b, n, "number of search patterns exceeds 255");
 	if (cfg_compile(b, n, m, &cv))
 		return -1;
-	if (!cv.literal && cv.nparts)
-		return cfg_fail(
-			b, n,
-			"a variable in the search string of \"sub_filter\" is not supported "
-			"yet");
 	if (len > SUBF_MAX_LEN)
 		return cfg_fail(b, n,
 				"a \"sub_filter\" search string over %d bytes is not supported",
@@ -56,6 +51,13 @@ int cfg_set_sub_filter(struct build *b, struct cfg_node *n, struct scope *s, con
 	p = PUSH(b, g->set->pats, g->set->n);
 	if (!p)
 		return cfg_fail(b, n, "out of memory");
+	if (!cv.literal && cv.nparts) {
+		/* evaluated for each response (subfilter.c) */
+		p->dyn = true;
+		p->match = cv;
+		g->set->dyn = true;
+		return cfg_compile(b, n, n->args[1], &p->repl);
+	}
 	p->s = pool_strdup(b->pool, m);
 	if (!p->s)
 		return cfg_fail(b, n, "out of memory");
@@ -99,6 +101,6 @@ void cfg_subfilter_merge(struct subf_loc *g, const struct subf_loc *p)
 	}
 	if (!g->set_here && p)
 		g->set = p->set;
-	if (g->set && !g->set->built)
+	if (g->set && !g->set->built && !g->set->dyn)
 		subf_tables_build(g->set);
 }

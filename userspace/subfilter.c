@@ -239,6 +239,47 @@ static const struct cfg_loc *loc_of(const struct conn *c)
 	return c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
 }
 
+/* dyn_set - the response's own copy of list S, its search strings with
+ * variables evaluated and lowercased, tables built, in the request's
+ * pool. A string that comes out empty (or over SUBF_MAX_LEN) is left out,
+ * as an empty one finds nothing in nginx. NULL on no memory; *none when
+ * no string is left. */
+static const struct subf_set *dyn_set(struct conn *c, const struct subf_set *s, bool *none)
+{
+	struct subf_set *d = pool_alloc(&c->pool, sizeof(*d));
+	struct subf_pat *p = pool_alloc(&c->pool, (size_t)s->n * sizeof(*p));
+
+	if (!d || !p)
+		return NULL;
+	memset(d, 0, sizeof(*d));
+	d->pats = p;
+	for (int i = 0; i < s->n; i++) {
+		struct subf_pat q = s->pats[i];
+
+		if (q.dyn) {
+			struct lstr v;
+			char *low;
+
+			if (cval_eval(&q.match, c, &v))
+				return NULL;
+			if (!v.len || v.len > SUBF_MAX_LEN)
+				continue;
+			low = pool_alloc(&c->pool, v.len);
+			if (!low)
+				return NULL;
+			for (size_t j = 0; j < v.len; j++)
+				low[j] = (char)lc((uint8_t)v.p[j]);
+			q.s = low;
+			q.len = v.len;
+		}
+		p[d->n++] = q;
+	}
+	*none = d->n == 0;
+	if (d->n)
+		subf_tables_build(d);
+	return d;
+}
+
 int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded)
 {
 	const struct cfg_loc *l = loc_of(c);
@@ -250,6 +291,17 @@ int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, 
 	/* compressed bytes: nothing to find (lbd, not nginx) */
 	if (encoded || (!ct.p ? !g->types_any : !type_ok(g, ct)))
 		return 0;
+	const struct subf_set *set = g->set;
+
+	if (set->dyn && !c->req.head) {
+		bool none;
+
+		set = dyn_set(c, set, &none);
+		if (!set)
+			return -ENOMEM;
+		if (none)
+			return 0; /* nothing to find: the answer goes as it is */
+	}
 	c->req.sf.active = true;
 	c->req.sf.keep_lm = g->last_modified == 1;
 	if (c->req.head)
@@ -257,7 +309,7 @@ int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, 
 	c->req.sf.ctx = ctx_get();
 	if (!c->req.sf.ctx)
 		return -ENOMEM;
-	c->req.sf.ctx->set = g->set;
+	c->req.sf.ctx->set = set;
 	c->req.sf.ctx->once = g->once != 0;
 	return 1;
 }
