@@ -61,6 +61,9 @@ int http_head_start(struct conn *c, int status);
  * to a client that expects it, as nginx does when it discards a body.
  * False when the connection failed (closed). */
 bool http_continue_discarded(struct conn *c);
+/* http_body_discardable - the request's unread body can be read and
+ * dropped after the answer (the connection kept), as nginx discards one. */
+bool http_body_discardable(const struct conn *c);
 int http_head_server(struct conn *c, bool tokens);
 int http_head_date(struct conn *c);
 int http_head_add(struct conn *c, const char *name, size_t nlen, const char *val, size_t vlen);

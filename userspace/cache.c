@@ -1021,8 +1021,8 @@ static bool serve_304(struct conn *c, const struct h1_header *hs, size_t nh)
 	c->out.start = c->out.end = 0;
 	r->status = 304;
 	r->header_sent = true;
-	if (r->body_kind != BODY_NONE)
-		c->close_after = true; /* body not read */
+	if (r->body_kind != BODY_NONE && !r->body_done && !http_body_discardable(c))
+		c->close_after = true; /* body not read, nor to be dropped */
 	if (http_out_append(c, "HTTP/1.1 304 Not Modified\r\n", 27) ||
 	    http_head_server(c, r->loc->server_tokens) || http_head_date(c))
 		return false;
@@ -1153,8 +1153,8 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	c->out.start = c->out.end = 0;
 	r->status = h->status;
 	r->header_sent = true;
-	if (r->body_kind != BODY_NONE)
-		c->close_after = true; /* body not read */
+	if (r->body_kind != BODY_NONE && !r->body_done && !http_body_discardable(c))
+		c->close_after = true; /* body not read, nor to be dropped */
 	/* gunzip's header filter, sub_filter's, then gzip's, as in nginx */
 	int gu = gunzip_begin_h1(c, h->status, hs, nh);
 

@@ -328,10 +328,10 @@ bool http_continue_discarded(struct conn *c)
 	return true;
 }
 
-/* discardable - the unread body of request C can be read to its end and
+/* http_body_discardable - the unread body of request C can be read to its end and
  * dropped after the response, as nginx discards one, and the connection
  * kept: an HTTP/1 body nobody has taken a byte of. */
-static bool discardable(const struct conn *c)
+bool http_body_discardable(const struct conn *c)
 {
 	const struct http_req *r = &c->req;
 
@@ -386,7 +386,7 @@ static bool keepalive_ok(struct conn *c)
 
 	if (!c->req.keepalive || c->close_after || c->w->quitting || !l)
 		return false;
-	if (!c->req.up && body_left_unread(c) && !discardable(c))
+	if (!c->req.up && body_left_unread(c) && !http_body_discardable(c))
 		return false; /* say so: the connection ends after this response */
 	if (l->keepalive_timeout == 0 || c->requests >= l->keepalive_requests)
 		return false;
@@ -2188,7 +2188,7 @@ static void run_access(struct conn *c)
 			if (skip >= 0) {
 				c->in.start += (size_t)skip;
 				r->body_done = true;
-			} else if (!discardable(c)) {
+			} else if (!http_body_discardable(c)) {
 				c->close_after = true;
 			}
 		}
@@ -2598,7 +2598,7 @@ void http_response_done(struct conn *c)
 	 * request; one that cannot be (partly taken) ends the connection
 	 * (lingering). Its bytes are never read as a request. */
 	if (c->req.body_kind != BODY_NONE && !c->req.body_done) {
-		int rc = discardable(c) ? discard_feed(c) : -1;
+		int rc = http_body_discardable(c) ? discard_feed(c) : -1;
 
 		if (rc < 0) {
 			c->close_after = true;

@@ -209,3 +209,33 @@ def test_discard_bad_chunk_ends_connection(t):
     s.sendall(b'zz\r\nGET /p/after-bad HTTP/1.1\r\nHost: x\r\n\r\n')
     assert wait_eof(s, 5) is not None
     assert '/after-bad' not in [rq.path for rq in b.requests]
+
+
+def test_discard_on_cache_hit(t):
+    """A cache hit for a request whose body is still coming keeps the
+    connection too: the rest of the body is dropped (lbd answers first;
+    nginx reads the body before the lookup), then the next request is
+    answered."""
+    b = t.backend('b')
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache levels=1 keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    location / {
+        proxy_pass http://127.0.0.1:{b};
+        proxy_cache c;
+        proxy_cache_valid 200 1m;
+        add_header X-Cache $upstream_cache_status;
+    }
+}""", b=b)
+    assert p.get('/c/x').status == 200
+    s = connect(t, p)
+    body = b'abc' + b'z' * 2000
+    s.sendall(b'GET /c/x HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\nabc' % len(body))
+    time.sleep(0.3)  # lbd answers now, nginx once the body is in
+    s.sendall(body[3:] + b'GET /c/next HTTP/1.1\r\nHost: x\r\n\r\n')
+    both = read_answers(s, 2)
+    first, _, second = both.partition(b'HTTP/1.1 200 OK\r\n')[2].partition(b'HTTP/1.1 ')
+    assert b'X-Cache: HIT' in first and b'Connection: keep-alive' in first, both
+    assert second.startswith(b'200') and b'X-Cache: MISS' in second, both
+    assert [rq.path for rq in b.requests] == ['/c/x', '/c/next']
