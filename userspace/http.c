@@ -66,6 +66,7 @@ static void read_head(struct conn *c);
 static const struct tls_conf *http_sni(void *arg, const char *name, size_t len);
 static void linger_read(struct conn *c);
 static void discard_read(struct conn *c);
+static void discard_pump(struct conn *c, bool writing);
 static void next_request(struct conn *c);
 static void process_request(struct conn *c);
 static void find_config(struct conn *c);
@@ -1151,6 +1152,10 @@ void http_conn_run(struct conn *c)
 	case CS_WRITE:
 		if (c->writable)
 			http_send_body(c);
+		/* an unread body still coming is dropped meanwhile, as nginx */
+		if (!c->dead && c->state == CS_WRITE && c->readable && !c->close_after &&
+		    c->req.body_kind != BODY_NONE && !c->req.body_done && http_body_discardable(c))
+			discard_pump(c, true);
 		break;
 	case CS_LINGER:
 		if (c->readable)
@@ -2618,11 +2623,17 @@ void http_response_done(struct conn *c)
 	next_request(c);
 }
 
-/* discard_read - read and drop the rest of an unread request body
- * (CS_DISCARD); the request after it, if it came along, stays in c->in. */
-static void discard_read(struct conn *c)
+/* discard_pump - read and drop what comes of an unread request body;
+ * the request after it, if it came along, stays in c->in. After the
+ * response (CS_DISCARD) the end of the body leads to the next request;
+ * while the response is still written (WRITING, as nginx reads a
+ * discarded body meanwhile: a client that sends its whole body before it
+ * reads is not left stuck behind a big answer) it only stops reading, and
+ * the end of the connection or a framing error wait for the response's
+ * end (close_or_linger). */
+static void discard_pump(struct conn *c, bool writing)
 {
-	for (;;) {
+	while (!c->req.body_done) {
 		ssize_t n;
 
 		if (c->in.start == c->in.end)
@@ -2640,17 +2651,22 @@ static void discard_read(struct conn *c)
 			c->in.cap = HTTP_IN_INITIAL;
 		}
 		n = conn_recv(c, c->in.data + c->in.end, c->in.cap - c->in.end);
-		if (n == 0 ||
-		    (n == -1 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)) {
-			c->peer_closed = n == 0;
-			conn_close(c);
-			return;
-		}
 		if (n == -1 && errno == EINTR)
 			continue;
-		if (n == -1) {
+		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
 			c->readable = false;
-			linger_wait(c);
+			if (!writing)
+				linger_wait(c);
+			return;
+		}
+		if (n <= 0) {
+			c->peer_closed = n == 0;
+			if (writing) {
+				c->readable = false;
+				c->close_after = true;
+			} else {
+				conn_close(c);
+			}
 			return;
 		}
 		c->in.end += (size_t)n;
@@ -2658,15 +2674,24 @@ static void discard_read(struct conn *c)
 
 		if (rc < 0) {
 			http_log(c, NULL, LOG_INFO, "client sent invalid chunked body");
+			if (writing) {
+				c->readable = false;
+				c->close_after = true;
+				return;
+			}
 			conn_close(c);
 			return;
 		}
-		if (rc == 1) {
-			ev_timer_stop(&c->w->loop, &c->timer);
-			next_request(c);
-			return;
-		}
 	}
+	if (!writing) {
+		ev_timer_stop(&c->w->loop, &c->timer);
+		next_request(c);
+	}
+}
+
+static void discard_read(struct conn *c)
+{
+	discard_pump(c, false);
 }
 
 /* next_request - the response and the request's body are done: on to the

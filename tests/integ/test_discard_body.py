@@ -239,3 +239,39 @@ server {
     assert b'X-Cache: HIT' in first and b'Connection: keep-alive' in first, both
     assert second.startswith(b'200') and b'X-Cache: MISS' in second, both
     assert [rq.path for rq in b.requests] == ['/c/x', '/c/next']
+
+
+def test_discard_while_answer_is_written(t):
+    """A client that sends its whole body before it reads (a GET with a
+    16 MiB body for a 16 MiB file): the body is dropped while the answer
+    is written, so neither side waits on the other; then the connection
+    serves the next request."""
+    root = t.tmpdir('root-')
+    size = 16 << 20
+    t.write(root + '/big.bin', b'\x5a' * size)
+    t.write(root + '/f.txt', 'file\n')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    root {root};
+    client_max_body_size 64m;
+}""", root=root)
+    s = connect(t, p)
+    s.settimeout(20)
+    s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % size)
+    s.sendall(b'y' * size)  # blocks for good if nobody reads it
+    head = b''
+    while b'\r\n\r\n' not in head:
+        k = s.recv(65536)
+        assert k, head
+        head += k
+    head, _, got = head.partition(b'\r\n\r\n')
+    assert head.startswith(b'HTTP/1.1 200') and b'keep-alive' in head, head
+    n = len(got)
+    while n < size:
+        k = s.recv(1 << 20)
+        assert k, n
+        n += len(k)
+    assert n == size
+    s.sendall(b'GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+    assert read_answers(s, 1).startswith(b'HTTP/1.1 200')
