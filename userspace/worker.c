@@ -127,14 +127,67 @@ static int bind_unix(const struct cfg_listen *l, char *err, size_t errlen)
 	return fd;
 }
 
-static int bind_one(const struct cfg_listen *l, char *err, size_t errlen)
+/* address_free - 0 when no other socket holds L's address, else the
+ * errno of a plain bind (EADDRINUSE). lbd's own sockets all use
+ * SO_REUSEPORT (one per worker), which would let them join another
+ * process's reuseport group on the same port without a word, the two
+ * then splitting the connections; nginx gets "Address already in use"
+ * there unless `listen ... reuseport` asks for sharing. A bind without
+ * SO_REUSEPORT (SO_REUSEADDR still passes TIME_WAIT leftovers) tells. */
+static int address_free(const struct cfg_listen *l)
 {
-	int fd = socket(l->addr.ss_family,
-			(l->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	int one = 1;
+	int fd = socket(l->addr.ss_family, (l->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	int one = 1, e = 0;
+
+	if (fd == -1)
+		return 0; /* the real socket() reports it */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l->addr.ss_family == AF_INET6) {
+		int v6only = l->ipv6only == 0 ? 0 : 1;
+
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only));
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) == -1 && errno == EADDRINUSE)
+		e = errno;
+	close(fd);
+	return e;
+}
+
+static unsigned port_of(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_port;
+	if (a->ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)a)->sin6_port;
+	return 0;
+}
+
+/* port_ours - a socket of set S (its first N entries) is on L's port and
+ * protocol: a wildcard and a specific address of one port both bound by
+ * lbd overlap, so a plain bind would find lbd's own socket there. */
+static bool port_ours(const struct lset *s, int n, const struct cfg_listen *l)
+{
+	for (int k = 0; s && k < n; k++)
+		if (s->v[k].udp == l->udp && port_of(&s->v[k].addr) == port_of(&l->addr))
+			return true;
+	return false;
+}
+
+/* bind_one - one listening socket of L (of a worker). FIRST: the first of
+ * a new address on a port lbd holds no other socket on, checked for
+ * another process holding it. */
+static int bind_one(const struct cfg_listen *l, bool first, char *err, size_t errlen)
+{
+	int fd, one = 1, e;
 	char addr[128];
 
 	snprintf(addr, sizeof(addr), "%s", l->text);
+	if (first && !l->reuseport && (e = address_free(l)) != 0) {
+		snprintf(err, errlen, "bind() to %s failed (%d: %s)", addr, e, strerror(e));
+		return -1;
+	}
+	fd = socket(l->addr.ss_family,
+		    (l->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "socket() %s failed (%d: %s)", addr, errno, strerror(errno));
 		return -1;
@@ -244,7 +297,11 @@ int worker_bind_listeners(struct cfg *cfg, int n, char *err, size_t errlen)
 				continue;
 			}
 			if (!unix_path(&l->addr))
-				ls->fds[w] = bind_one(l, err, errlen);
+				ls->fds[w] = bind_one(
+					l,
+					w == 0 && !port_ours(s, s->n - 1, l) &&
+						!port_ours(cur_set, cur_set ? cur_set->n : 0, l),
+					err, errlen);
 			else if (w == 0)
 				ls->fds[w] = bind_unix(l, err, errlen);
 			else if ((ls->fds[w] = fcntl(ls->fds[0], F_DUPFD_CLOEXEC, 0)) == -1)

@@ -61,3 +61,19 @@ def test_signal_reopen(t):
     wait_for(lambda: os.path.exists(log), timeout=20, what='a new access.log after -s reopen')
     assert p.get('/after').status == 200
     wait_for(lambda: '/after' in p.read('logs', 'access.log'), timeout=20, what='line in the new log')
+
+
+def test_port_taken_by_another_instance(t):
+    """A second server started on a port the first one holds does not
+    start: "bind() to ADDR failed (98: Address already in use)", as nginx
+    (lbd's SO_REUSEPORT sockets let a second lbd join the first one's
+    port before, the two splitting the connections between them)."""
+    p1 = t.proxy(CONF)
+    p2 = t.proxy(CONF.replace('{port}', str(p1.port)), start=False)
+    p2.write_conf()
+    r = p2.run(timeout=30)
+    assert r.returncode != 0, r
+    assert 'bind() to 127.0.0.1:%d failed (98: Address already in use)' % p1.port \
+        in r.stderr, r.stderr
+    for _ in range(20):
+        assert p1.get('/').body == b'cli\n'
