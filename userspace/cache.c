@@ -52,6 +52,7 @@
 #include "log.h"
 #include "pool.h"
 #include "range.h"
+#include "ratelimit.h"
 #include "ups.h"
 #include "var.h"
 #include "worker.h"
@@ -1059,6 +1060,8 @@ static int add_stored(struct conn *c, const struct h1_header *h, int status)
 {
 	struct lstr v = {h->value.p, h->value.len};
 
+	if (H1_IS(h->name, "x-accel-limit-rate"))
+		return 0; /* applied (serve_file), never passed on */
 	if (H1_IS(h->name, "content-type"))
 		v = charset_ctype(c, c->req.loc, status, v, true);
 	else if (proxy_header_value(c, h->name, &v) < 0)
@@ -1115,7 +1118,10 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 					head_has(head, h->head_len, "refresh"))) ||
 		  (cookie_active(&l->cookie) && head_has(head, h->head_len, "set-cookie"));
 
-	if (l->gzip.enable || l->gzip.gunzip == 1 || cond || rng || exp || cs || rw ||
+	/* an upstream's X-Accel-Limit-Rate is applied, never sent */
+	bool xr = head_has(head, h->head_len, "x-accel-limit-rate");
+
+	if (l->gzip.enable || l->gzip.gunzip == 1 || cond || rng || exp || cs || rw || xr ||
 	    l->subf.set) {
 		for (size_t i = eol + 2; i < h->head_len && nh < CACHE_HIT_HEADERS;) {
 			const char *ln = head + i, *end = memchr(ln, '\n', h->head_len - i), *colon;
@@ -1155,6 +1161,8 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	r->header_sent = true;
 	if (r->body_kind != BODY_NONE && !r->body_done && !http_body_discardable(c))
 		c->close_after = true; /* body not read, nor to be dropped */
+	if (unlikely(xr) && !(l->cache.ignore & CACHE_IGN_XA_LIMIT_RATE))
+		rate_upstream(c, hdr_of(hs, nh, "x-accel-limit-rate"));
 	/* gunzip's header filter, sub_filter's, then gzip's, as in nginx */
 	int gu = gunzip_begin_h1(c, h->status, hs, nh);
 
@@ -1204,7 +1212,7 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 			return false;
 		if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 			return false;
-	} else if (!gz && !exp && !cs && !rw && !sf && !gu) {
+	} else if (!gz && !exp && !cs && !rw && !xr && !sf && !gu) {
 		if (http_out_append(c, head + eol + 2, h->head_len - eol - 2) ||
 		    http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
@@ -1743,7 +1751,10 @@ static void store_begin(struct cache_req *cr, const struct h1_response *resp, bo
 	for (size_t i = 0; i < resp->nheaders; i++) {
 		const struct h1_header *hh = &resp->headers[i];
 
-		if (!stored_header(hh->name) || (hidden && hidden(l, hh->name)))
+		/* X-Accel-Limit-Rate is kept (never sent): a hit applies it
+		 * again, as nginx reads the stored upstream head */
+		if (!H1_IS(hh->name, "x-accel-limit-rate") &&
+		    (!stored_header(hh->name) || (hidden && hidden(l, hh->name))))
 			continue;
 		memcpy(b.p + b.len, hh->name.p, hh->name.len);
 		b.len += hh->name.len;

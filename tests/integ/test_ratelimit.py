@@ -362,6 +362,41 @@ server {
     assert dt >= 1.8, dt
 
 
+def test_cache_hit_keeps_x_accel_limit_rate(t):
+    """The upstream's X-Accel-Limit-Rate is kept with the cached answer
+    (never sent to the client) and applied again on every hit, as nginx
+    processes the stored head; proxy_ignore_headers still turns it off."""
+    b = BodyBackend(t)
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache levels=1 keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    add_header X-LR $limit_rate;
+    add_header X-Cache $upstream_cache_status;
+    proxy_cache c;
+    proxy_cache_valid 200 10m;
+    location / { proxy_pass http://127.0.0.1:{b}; }
+    location /ign/ {
+        proxy_pass http://127.0.0.1:{b}/;
+        proxy_ignore_headers X-Accel-Limit-Rate;
+    }
+}""", b=b.port)
+    path = '/%d?X-Accel-Limit-Rate=102400' % SIZE
+    st, h, body, _ = _timed_get(p.port, path)
+    assert st == 200 and body == BODY and h['x-cache'] == 'MISS', h
+    st, h, body, dt = _timed_get(p.port, path)
+    assert st == 200 and body == BODY and h['x-cache'] == 'HIT', h
+    assert 'x-accel-limit-rate' not in h and h['x-lr'] == '102400', h
+    assert dt >= 1.8, dt
+    assert b.done == 1
+    # ignored: the hit goes unlimited
+    path = '/ign/%d?X-Accel-Limit-Rate=100' % SIZE
+    _timed_get(p.port, path)
+    st, h, body, _ = _timed_get(p.port, path)
+    assert st == 200 and body == BODY and h['x-cache'] == 'HIT', h
+    assert 'x-accel-limit-rate' not in h and h['x-lr'] == '0', h
+
+
 def test_tls_limit_rate(t):
     from test_tls import make_cert
     d = _site(t)
