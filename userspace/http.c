@@ -2640,13 +2640,14 @@ static void discard_pump(struct conn *c, bool writing)
 			c->in.start = c->in.end = 0;
 		if (c->in.end == c->in.cap) {
 			/* discard_feed takes every byte until the body's end, so
-			 * the buffer is only full when it was given back */
-			char *d = realloc(c->in.data, HTTP_IN_INITIAL);
+			 * the buffer is only full when it was given back (cap 0) */
+			char *d = c->in.end ? NULL : malloc(HTTP_IN_INITIAL);
 
-			if (!d || c->in.end) {
+			if (!d) {
 				conn_close(c);
 				return;
 			}
+			free(c->in.data);
 			c->in.data = d;
 			c->in.cap = HTTP_IN_INITIAL;
 		}
