@@ -70,6 +70,12 @@ void authreq_sub_closed(struct conn *sc);
  * still run: the subrequest is closed without telling C. */
 void authreq_abort(struct conn *c);
 
+/* authreq_sub_init - the request of subrequest SC (http_sub_new()) as
+ * its main request P's: the header views (shared: P outlives SC), method,
+ * version, host, request line, $request_uri, server block, start time and
+ * a copy of the variables set so far. Also mirror.c's. 0 or -ENOMEM. */
+int authreq_sub_init(struct conn *sc, struct conn *p);
+
 /* authreq_verdict - the main request's verdict on subrequest STATUS as
  * nginx's: AUTHREQ_OK for 2xx, 401/403 as they are, 500 for anything else.
  * Pure, for unit tests. */

@@ -38,6 +38,7 @@ struct rbody;
 struct h2_conn;
 struct h2_stream;
 struct authreq;
+struct mirror_run;
 struct dns_waiter;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
@@ -102,6 +103,8 @@ struct http_req {
 	int body_fd;		       /* spooled body (tmpfile) or -1 */
 	struct buf body_mem;	       /* small bodies in memory */
 	bool body_done;		       /* whole body read */
+	char *in_prev;		       /* c->in's storage the head's views point into, when
+					* reqbody_keep_rest() grew c->in; freed with the request */
 	struct rbody *rbody;	       /* proxy_request_buffering off: the body
 					* streamed upstream (proxy.c, request
 					* pool), NULL when read whole first */
@@ -129,6 +132,8 @@ struct http_req {
 	struct rl_req_state rl;	     /* limit_req / limit_conn (limit.c) */
 	struct rate_req rate;	     /* limit_rate (ratelimit.c) */
 	struct authreq *authreq;     /* auth_request's exchange (authreq.c, pool), or NULL */
+	struct mirror_run *mirror;   /* mirror's subrequests (mirror.c, the main request's
+				      * pool; a mirror subrequest points to its main's), or NULL */
 	struct dns_waiter *dns;	     /* proxy_pass's name being resolved (proxy_dyn.c, pool) */
 	bool dns_resumed;	     /* dns holds the answer proxy_start waited for */
 	struct lstr seclink_expires; /* $secure_link_expires, once $secure_link parsed it */
@@ -194,6 +199,8 @@ struct http_req {
  *   READ_BODY (or whatever state ran the phases) -> DELAY -> back to it when
  *   limit_req holds the request, or CLOSE when the client goes away meanwhile
  *   READ_BODY (idem) -> AUTH -> back to it when auth_request's subrequest is done
+ *   READ_BODY (idem) -> MIRROR -> back to it once mirror read the whole body;
+ *   WRITE (the answer done) -> MIRROR -> on as from WRITE when mirror's subrequests end
  */
 enum conn_state {
 	CS_READ_HEAD = 0, /* reading the request header */
@@ -211,6 +218,8 @@ enum conn_state {
 	CS_PROXY_PROTO,	  /* `listen ... proxy_protocol`: reading the PROXY header (pproto.c) */
 	CS_AUTH,	  /* the access phase waits on an auth_request subrequest
 			   * (authreq.c); back to the state it left when it is done */
+	CS_MIRROR,	  /* mirror reads the body first, or the answer is done and the
+			   * connection waits for mirror's subrequests (mirror.c) */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */

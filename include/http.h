@@ -122,6 +122,9 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s);
  * caller fills its request and runs it with http_internal_redirect(). NULL
  * when out of memory. */
 struct conn *http_sub_new(struct conn *p);
+/* http_content - the content handler of C's request in its location (after
+ * the access phase and mirror's step: mirror.c resumes here). */
+void http_content(struct conn *c);
 /* http_set_var - `set $NAME VAL` on C's request (NAME: NUL-terminated,
  * lives as long as the configuration). 0 or -ENOMEM. */
 int http_set_var(struct conn *c, const char *name, struct lstr val);

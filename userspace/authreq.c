@@ -62,8 +62,7 @@ bool authreq_resuming(const struct conn *c, const struct cfg_loc *l, int *code)
 	return true;
 }
 
-/* sub_init - the request of subrequest SC as its main request P's. */
-static int sub_init(struct conn *sc, struct conn *p)
+int authreq_sub_init(struct conn *sc, struct conn *p)
 {
 	struct http_req *r = &sc->req;
 	const struct http_req *pr = &p->req;
@@ -128,7 +127,7 @@ int authreq_check(struct conn *c, const struct cfg_loc *l, int code)
 	ar->sub = sc;
 	r->authreq = ar;
 	c->state = CS_AUTH;
-	if (sub_init(sc, c)) {
+	if (authreq_sub_init(sc, c)) {
 		conn_close(sc); /* status 0: a 500 once resumed */
 		return AUTHREQ_AGAIN;
 	}

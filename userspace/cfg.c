@@ -681,6 +681,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_subfilter_init(&l->subf);
 	cfg_realip_init(&l->realip);
 	cfg_auth_init(&l->auth);
+	cfg_mirror_init(&l->mirror);
 	cfg_cache_init(&l->cache);
 }
 
@@ -1682,6 +1683,8 @@ static const struct dir dirs[] = {
 	{"satisfy", C_HSL, 1, 1, false, cfg_set_satisfy, B_NONE, 0},
 	{"auth_request", C_HSL, 1, 1, false, cfg_set_auth_request, B_NONE, 0},
 	{"auth_request_set", C_HSL, 2, 2, false, cfg_set_auth_request_set, B_NONE, 0},
+	{"mirror", C_HSL, 1, 1, false, cfg_set_mirror, B_NONE, 0},
+	{"mirror_request_body", C_HSL, 1, 1, false, cfg_set_flag, LOC(mirror.request_body)},
 	{"limit_except", C_LOC, 1, ARGS_ANY, true, cfg_set_limit_except, B_NONE, 0},
 	{"access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
 	{"log_format", C_HTTP, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
@@ -2177,6 +2180,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_securelink_merge(&l->seclink, p ? &p->seclink : NULL);
 	cfg_fastcgi_merge(&l->fcgi, p ? &p->fcgi : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
+	cfg_mirror_merge(&l->mirror, p ? &p->mirror : NULL);
 	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);

@@ -294,6 +294,11 @@ int cfg_set_auth_request(struct build *b, struct cfg_node *n, struct scope *s, c
 int cfg_set_auth_request_set(struct build *b, struct cfg_node *n, struct scope *s,
 			     const struct dir *d);
 bool cfg_authreq_declares(const struct auth_loc *a, const char *name, size_t len);
+/* cfg_mirror.c: mirror; init (unset) and merge of mirror_loc
+ * (mirror_request_body is cfg_set_flag's) */
+int cfg_set_mirror(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_mirror_init(struct mirror_loc *m);
+void cfg_mirror_merge(struct mirror_loc *m, const struct mirror_loc *p);
 
 /* cfg_rate.c: limit_rate, limit_rate_after */
 int cfg_set_limit_rate(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

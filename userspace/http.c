@@ -29,6 +29,7 @@
 #include "alog.h"
 #include "auth.h"
 #include "authreq.h"
+#include "mirror.h"
 #include "autoindex.h"
 #include "cache.h"
 #include "ban.h"
@@ -909,6 +910,8 @@ static void req_cleanup(struct conn *c)
 
 	if (unlikely(r->authreq))
 		authreq_abort(c);
+	if (unlikely(r->mirror))
+		mirror_req_end(c); /* before the body it may share is closed */
 	if (unlikely(r->dns))
 		resolver_cancel(r->dns);
 	if (r->up)
@@ -923,6 +926,8 @@ static void req_cleanup(struct conn *c)
 	r->body_fd = -1;
 	free(r->body_mem.data);
 	r->body_mem = (struct buf){0};
+	free(r->in_prev);
+	r->in_prev = NULL;
 	if (c->file_fd >= 0)
 		close(c->file_fd);
 	c->file_fd = -1;
@@ -1029,6 +1034,9 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 		/* auth_request's subrequest is done: the access phase again */
 		if (authreq_resume(c))
 			run_access(c);
+		break;
+	case CS_MIRROR:
+		mirror_timer(c);
 		break;
 	default:
 		conn_close(c);
@@ -1171,6 +1179,9 @@ void http_conn_run(struct conn *c)
 		break;
 	case CS_H2:
 		h2_conn_run(c);
+		break;
+	case CS_MIRROR:
+		mirror_client_event(c);
 		break;
 	case CS_AUTH: /* waits for the subrequest; the client's bytes stay queued */
 	case CS_CLOSING:
@@ -2200,6 +2211,16 @@ static void run_access(struct conn *c)
 		http_finalize(c, st);
 		return;
 	}
+	/* nginx's precontent phase: mirror (its body read first, mirror.c) */
+	if (unlikely(l->mirror.nuris) && mirror_start(c))
+		return;
+	http_content(c);
+}
+
+void http_content(struct conn *c)
+{
+	struct cfg_loc *l = c->req.loc;
+
 	if (l->empty_gif) {
 		emptygif_handle(c);
 		return;
@@ -2585,6 +2606,8 @@ void http_response_done(struct conn *c)
 	if (!c->req.loc && c->req.srv)
 		c->req.loc = &c->req.srv->loc;
 	c->req.completed = true;
+	if (unlikely(c->req.mirror) && mirror_wait(c))
+		return; /* the log and what follows once the subrequests end */
 	log_phase(c);
 	conn_stat(c, STATS_WAITING);
 	if (unlikely(c->h2s)) {

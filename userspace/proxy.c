@@ -765,7 +765,8 @@ static int build_request(struct uconn *u)
 	bool conn_set = false, host_set = false;
 	struct lstr v, iv, m = r->method, body = {NULL, 0};
 
-	if (unlikely(c->sr_parent)) /* a subrequest asks with GET, as nginx's */
+	/* a subrequest asks with GET, as nginx's; mirror's keeps the method */
+	if (unlikely(c->sr_parent) && !r->mirror)
 		m = (struct lstr){"GET", 3};
 	if (pp->fastcgi)
 		return fcgi_request(u);

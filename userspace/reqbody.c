@@ -128,14 +128,21 @@ static int rbody_put(struct rbody *rb, const char *p, size_t n)
 }
 
 /* reqbody_keep_rest - pipelined bytes read past the body: they are the next
- * request's. 0, or -ENOMEM. */
+ * request's. 0, or -ENOMEM. The request's head views point into c->in:
+ * when it must grow, the storage they point into is kept (in_prev) until
+ * the request ends, never moved by realloc() under them. */
 int reqbody_keep_rest(struct conn *c, const char *p, size_t n)
 {
 	if (c->in.cap - c->in.end < n) {
-		char *d = realloc(c->in.data, c->in.end + n);
+		char *d = malloc(c->in.end + n);
 
 		if (!d)
 			return -ENOMEM;
+		memcpy(d, c->in.data, c->in.end);
+		if (c->req.in_prev)
+			free(c->in.data); /* a copy already: no view into it */
+		else
+			c->req.in_prev = c->in.data;
 		c->in.data = d;
 		c->in.cap = c->in.end + n;
 	}
