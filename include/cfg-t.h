@@ -458,6 +458,7 @@ struct cfg_http {
 	struct tls_conf tls;	       /* http-level ssl_* settings (cfg_tls.c) */
 
 	struct cache_zone_conf *cache_zones; /* proxy_cache_path zones (cfg_cache.c) */
+	struct hc_match *hc_matches;	     /* `match` blocks (cfg_hc.c) */
 	struct upssl_built *upssl_ctxs;	     /* client TLS contexts built (cfg_upssl.c) */
 };
 

@@ -4,7 +4,9 @@
  * nginx Plus `health_check` and HAProxy `check`. One dedicated thread with
  * its own event loop probes every server of every group that asks for it,
  * off the request path: every interval it connects (type=tcp) or sends
- * `GET URI HTTP/1.1` and reads the status line (type=http). A server turns
+ * `GET URI HTTP/1.1` and reads the status line (type=http), or the head
+ * and the body's start for a `match` block; over TLS (with the proxy's
+ * proxy_ssl_* settings) when a `proxy_pass https://` uses the group. A server turns
  * unhealthy after `fails` consecutive failed checks and healthy again after
  * `passes` consecutive passes; ups_server_usable() skips unhealthy servers.
  *
@@ -22,11 +24,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "h1.h"
+#include "hc-t.h"
 #include "ups-t.h"
 
 #define HC_DEFAULT_INTERVAL_MS 5000 /* nginx Plus interval=5s */
 #define HC_DEFAULT_TIMEOUT_MS  1000 /* a check without a verdict by then fails */
 #define HC_STATUS_LINE_MAX     256  /* bytes read while looking for the status line */
+#define HC_MATCH_HEADERS_MAX   64   /* header fields of a response checked with match= */
 
 struct hc_checker;
 
@@ -67,6 +72,20 @@ const char *hc_result_text(const struct ups_server *s, char *buf, size_t len);
  */
 bool hc_report(const struct ups_group *g, struct ups_server *s, enum ups_hc_result result,
 	       int detail, int64_t now_ms);
+
+/* hc_report_why - hc_report, with WHY (when not NULL) as the reason the
+ * "is unhealthy" line gives instead of the result's short text: the full
+ * TLS error of a check over https, as nginx words it for a proxied request. */
+bool hc_report_why(const struct ups_group *g, struct ups_server *s, enum ups_hc_result result,
+		   int detail, const char *why, int64_t now_ms);
+
+/* hc_match_head - whether the status and header conditions of M hold for
+ * a response with STATUS and the N header fields at H (a parsed head). */
+bool hc_match_head(const struct hc_match *m, int status, const struct h1_header *h, size_t n);
+
+/* hc_match_body - whether the body conditions of M hold for the first
+ * LEN bytes of the decoded body at BODY (at most HC_MATCH_BODY_MAX). */
+bool hc_match_body(const struct hc_match *m, const char *body, size_t len);
 
 /* hc_carry_server - copy the health state and check counters of OLD_S to
  * NEW_S (a reload keeps what the checks learned). NEW_S's checker must not

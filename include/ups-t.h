@@ -64,6 +64,11 @@ enum ups_hc_result {
 	UPS_HC_BAD,	 /* the response did not start with a status line */
 	UPS_HC_CLOSED,	 /* the server closed before a status line */
 	UPS_HC_ERROR,	 /* local failure (socket(), out of fds...) */
+	UPS_HC_TLS,	 /* the TLS handshake failed (detail 0: the log line has the reason) */
+	UPS_HC_VERIFY,	 /* proxy_ssl_verify: the certificate failed (detail: X509 code,
+			  * -1 when the name does not match) */
+	UPS_HC_MATCH,	 /* a status, header or body condition of match= failed
+			  * (detail: the status) */
 };
 
 /* struct ups_server - one `server` line of an upstream block. */
@@ -162,6 +167,9 @@ struct bal_ops {
 	void (*release)(struct ups_group *g);
 };
 
+struct hc_match;
+struct hc_tls;
+
 /* struct ups_hc - the `health_check` directive of a group (hc.c runs it). */
 struct ups_hc {
 	bool enabled;	 /* the group has `health_check` */
@@ -174,6 +182,14 @@ struct ups_hc {
 	char *uri;	 /* uri=: request target of the GET (default "/") */
 	int status_lo;	 /* status=: lowest passing HTTP status (default 200) */
 	int status_hi;	 /* highest passing HTTP status (default 399) */
+
+	/* match= and checks over TLS (cfg_hc.c) */
+	const struct hc_match *match; /* match=: the conditions, NULL: status= */
+	const char *match_name;	      /* match=NAME as written, resolved at the end */
+	const char *file;	      /* where the directive is, for messages */
+	int line;		      /* its line */
+	const struct hc_tls *tls;     /* settings of the https:// proxy_pass that uses
+				       * the group; NULL: plain */
 };
 
 enum ups_method {

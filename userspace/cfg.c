@@ -1692,6 +1692,7 @@ static const struct dir dirs[] = {
 	{"geo", C_HTTP, 1, 2, true, cfg_set_geo, B_NONE, 0},
 	{"split_clients", C_HTTP, 2, 2, true, cfg_set_split_clients, B_NONE, 0},
 	{"upstream", C_HTTP, 1, 1, true, cfg_set_upstream, B_NONE, 0},
+	{"match", C_HTTP, 1, 1, true, cfg_set_hc_match, B_NONE, 0},
 	{"include", C_MAIN | C_HSL | C_UPS | C_EVENTS, 1, 1, false, set_include_in_block, B_NONE,
 	 0},
 
@@ -1868,7 +1869,7 @@ static const struct dir dirs[] = {
 	{"keepalive_requests", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_timeout", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
 	{"keepalive_time", C_UPS, 1, 1, false, cfg_set_ups_keepalive, B_NONE, 0},
-	{"health_check", C_UPS, 0, 7, false, cfg_set_ups_health_check, B_NONE, 0},
+	{"health_check", C_UPS, 0, 8, false, cfg_set_ups_health_check, B_NONE, 0},
 	{"queue", C_UPS, 1, 2, false, cfg_set_ups_queue, B_NONE, 0},
 	{"zone", C_UPS, 1, 2, false, cfg_set_zone, B_NONE, 0},
 
@@ -2340,8 +2341,8 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 
 	cfg_fastcgi_apply(l); /* a fastcgi_pass location reads the fastcgi_* twins */
 	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset) ||
-	    cfg_upssl_check(b, l, &b->http_end) || cfg_referer_check(b, &l->referer) ||
-	    cfg_securelink_check(b, &l->seclink))
+	    cfg_upssl_check(b, l, &b->http_end) || cfg_hc_note_loc(b, l) ||
+	    cfg_referer_check(b, &l->referer) || cfg_securelink_check(b, &l->seclink))
 		return -1;
 	for (int i = 0; i < l->nrewrites; i++)
 		if (cfg_if_body(l, i, true) && check_tree(b, cfg_if_body(l, i, true)))
@@ -2389,7 +2390,7 @@ static int finish_http(struct build *b, struct cfg_http *h)
 	for (int i = 0; i < h->nservers; i++)
 		if (check_tree(b, &h->servers[i]->loc))
 			return -1;
-	if (group_listens(b, h))
+	if (group_listens(b, h) || cfg_hc_finish(b, h))
 		return -1;
 	if (cfg_tls_finish(b, h))
 		return -1;
@@ -2683,6 +2684,7 @@ void cfg_unref(struct cfg *c)
 		cfg_cache_release(c->http);
 		cfg_tls_release(c->http);
 		cfg_upssl_release(c->http);
+		cfg_hc_release(c->http);
 	}
 	cfg_stream_release(c->stream);
 	for (int i = 0; i < c->nalogs; i++)

@@ -170,6 +170,16 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 int cfg_upssl_ctx(struct build *b, struct upssl_conf *u, void **ctx);
 void cfg_upssl_release(struct cfg_http *h);
 
+/* cfg_hc.c: `match` blocks, health_check match= and checks over TLS */
+int cfg_set_hc_match(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_hc_note_loc - merged location L: when its proxy_pass names a group
+ * with an http health_check, record whether the checks speak TLS and with
+ * which settings (an error when two locations disagree). 0 or -1. */
+int cfg_hc_note_loc(struct build *b, struct cfg_loc *l);
+/* cfg_hc_finish - after every location: resolve match=NAME. 0 or -1. */
+int cfg_hc_finish(struct build *b, struct cfg_http *h);
+void cfg_hc_release(struct cfg_http *h);
+
 /* cfg_proxy.c: proxy, upstream and map directives */
 int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

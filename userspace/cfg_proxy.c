@@ -540,7 +540,7 @@ int cfg_set_ups_keepalive(struct build *b, struct cfg_node *n, struct scope *s, 
 
 /*
  * health_check [interval=T] [timeout=T] [fails=N] [passes=N] [uri=PATH]
- *              [status=CODE|LO-HI|Nxx] [type=http|tcp]
+ *              [status=CODE|LO-HI|Nxx] [type=http|tcp] [match=NAME]
  * Active checks of every server of the group (hc.c). nginx Plus puts the
  * directive in a location; lbd puts it in the upstream block, as HAProxy's
  * `check` belongs to its backend.
@@ -581,6 +581,8 @@ int cfg_set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *
 	if (hc->enabled)
 		return cfg_fail(b, n, "\"health_check\" directive is duplicate");
 	hc_defaults(hc);
+	hc->file = n->file;
+	hc->line = n->line;
 	for (size_t i = 0; i < n->nargs; i++) {
 		const char *a = n->args[i], *eq = strchr(a, '=');
 		const char *v = eq ? eq + 1 : "";
@@ -620,6 +622,13 @@ int cfg_set_ups_health_check(struct build *b, struct cfg_node *n, struct scope *
 			if (strcmp(v, "http") && strcmp(v, "tcp"))
 				return cfg_fail(b, n, "invalid value \"%s\"", a);
 			hc->tcp = strcmp(v, "tcp") == 0;
+		} else if (KEY("match")) {
+			/* resolved once the http block is read (cfg_hc.c) */
+			if (s->ctx & C_SUPS)
+				return cfg_fail(b, n, "\"match=\" is not supported in stream");
+			hc->match_name = pool_strdup(b->pool, v);
+			if (!*v || !hc->match_name)
+				return cfg_fail(b, n, "invalid value \"%s\"", a);
 		} else {
 			return cfg_fail(b, n, "invalid parameter \"%s\"", a);
 		}

@@ -204,16 +204,6 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 				u->key);
 	if (u->verify == 1 && !u->trusted)
 		return cfg_fail(b, where, "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
-	if (l->proxy->group && l->proxy->group->hc.enabled && !l->proxy->group->hc.tcp) {
-		struct cfg_node at = {.file = l->file, .line = l->line};
-
-		/* the checker speaks plain HTTP: it would mark every server down */
-		return cfg_fail(b, &at,
-				"\"health_check\" of upstream \"%s\" checks over plain HTTP, and "
-				"\"proxy_pass https://\" uses it: health checks over TLS are not "
-				"supported yet (use \"type=tcp\")",
-				l->proxy->group->name);
-	}
 	for (bt = h->upssl_ctxs; bt; bt = bt->next) {
 		if (same_ctx(bt->conf, u)) {
 			u->ctx = bt->ctx;

@@ -13,7 +13,9 @@
 
 #include "cfg.h"
 #include "cfgtest.h"
+#include "hc-t.h"
 #include "tls-t.h"
+#include "ups-t.h"
 
 static struct cfgtest ct;
 
@@ -157,23 +159,85 @@ Test(upssl, t_errors, .fini = teardown)
 Test(upssl, http_health_check_of_an_https_upstream, .fini = teardown)
 {
 	char err[512];
-	struct cfg *c = cfgtest_load(&ct,
-				     HEAD "upstream u { server 127.0.0.1:9443; health_check; }\n"
-					  "server { listen 127.0.0.1:18001;\n"
-					  "  location / { proxy_pass https://u; }\n"
-					  "}\n}\n",
-				     err, sizeof(err));
+	const struct hc_tls *ht;
+	struct cfg *c = cfgtest_load(
+		&ct,
+		HEAD "upstream u { server 127.0.0.1:9443; health_check; }\n"
+		     "server { listen 127.0.0.1:18001;\n"
+		     "  location / { proxy_pass https://u; proxy_ssl_server_name on;\n"
+		     "    proxy_ssl_name api.test:8443; proxy_ssl_session_reuse off; }\n"
+		     "}\n}\n",
+		err, sizeof(err));
 
+	/* the checks follow the location's TLS settings: its context, SNI
+	 * (port stripped), no verification, no session reuse */
+	cr_assert_not_null(c, "%s", err);
+	ht = c->http->upstreams[0]->hc.tls;
+	cr_assert_not_null(ht);
+	cr_expect_eq(ht->ctx, loc(c, 0)->upssl.ctx);
+	cr_expect_str_eq(ht->sni, "api.test");
+	cr_expect_null(ht->vname);
+	cr_expect(!ht->verify && !ht->reuse);
+	cfg_unref(c);
+	/* a plain proxy_pass to the same group: the checks cannot speak both */
+	c = cfgtest_load(&ct,
+			 HEAD "upstream u { server 127.0.0.1:9443; health_check; }\n"
+			      "server { listen 127.0.0.1:18001;\n"
+			      "  location /a { proxy_pass http://u; }\n"
+			      "  location /b { proxy_pass https://u; }\n"
+			      "}\n}\n",
+			 err, sizeof(err));
 	cr_expect_null(c);
-	cr_expect(strstr(err, "health checks over TLS are not supported yet") != NULL, "%s", err);
-	cr_expect(strstr(err, "nginx.conf:5") != NULL, "%s", err);
+	cr_expect(strstr(err, "is used by both \"proxy_pass http://\" and \"proxy_pass "
+			      "https://\"") != NULL,
+		  "%s", err);
+	cr_expect(strstr(err, "nginx.conf:6") != NULL && strstr(err, "nginx.conf:5") != NULL, "%s",
+		  err);
+	/* two https locations with other settings */
+	c = cfgtest_load(&ct,
+			 HEAD "upstream u { server 127.0.0.1:9443; health_check; }\n"
+			      "server { listen 127.0.0.1:18001;\n"
+			      "  location /a { proxy_pass https://u; }\n"
+			      "  location /b { proxy_pass https://u; proxy_ssl_server_name on; }\n"
+			      "}\n}\n",
+			 err, sizeof(err));
+	cr_expect_null(c);
+	cr_expect(strstr(err, "with other proxy_ssl_* settings in") != NULL, "%s", err);
+	/* proxy_ssl_name with variables cannot name a check */
+	c = cfgtest_load(&ct,
+			 HEAD "upstream u { server 127.0.0.1:9443; health_check; }\n"
+			      "server { listen 127.0.0.1:18001;\n"
+			      "  location / { proxy_pass https://u; proxy_ssl_name $host; }\n"
+			      "}\n}\n",
+			 err, sizeof(err));
+	cr_expect_null(c);
+	cr_expect(strstr(err, "\"proxy_ssl_name\" with variables cannot name the health checks") !=
+				  NULL &&
+			  strstr(err, "nginx.conf:5") != NULL,
+		  "%s", err);
+	/* type=tcp needs no TLS settings: both kinds of proxy_pass may use it */
 	c = cfgtest_load(&ct,
 			 HEAD "upstream u { server 127.0.0.1:9443; health_check type=tcp; }\n"
 			      "server { listen 127.0.0.1:18001;\n"
-			      "  location / { proxy_pass https://u; }\n"
+			      "  location /a { proxy_pass http://u; }\n"
+			      "  location /b { proxy_pass https://u; }\n"
 			      "}\n}\n",
 			 err, sizeof(err));
 	cr_expect_not_null(c, "%s", err);
-	if (c)
+	if (c) {
+		cr_expect_null(c->http->upstreams[0]->hc.tls);
 		cfg_unref(c);
+	}
+	/* a plain group's checks stay plain */
+	c = cfgtest_load(&ct,
+			 HEAD "upstream u { server 127.0.0.1:9443; health_check; }\n"
+			      "server { listen 127.0.0.1:18001;\n"
+			      "  location / { proxy_pass http://u; }\n"
+			      "}\n}\n",
+			 err, sizeof(err));
+	cr_expect_not_null(c, "%s", err);
+	if (c) {
+		cr_expect_null(c->http->upstreams[0]->hc.tls);
+		cfg_unref(c);
+	}
 }
