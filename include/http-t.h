@@ -129,14 +129,17 @@ struct http_req {
 	struct lstr *set_vars_name; /* `set` variables (names) */
 	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;
-	struct rl_req_state rl;	     /* limit_req / limit_conn (limit.c) */
-	struct rate_req rate;	     /* limit_rate (ratelimit.c) */
-	struct authreq *authreq;     /* auth_request's exchange (authreq.c, pool), or NULL */
-	struct mirror_run *mirror;   /* mirror's subrequests (mirror.c, the main request's
+	struct rl_req_state rl;	      /* limit_req / limit_conn (limit.c) */
+	struct rate_req rate;	      /* limit_rate (ratelimit.c) */
+	struct authreq *authreq;      /* auth_request's exchange (authreq.c, pool), or NULL */
+	struct mirror_run *mirror;    /* mirror's subrequests (mirror.c, the main request's
 				      * pool; a mirror subrequest points to its main's), or NULL */
-	struct dns_waiter *dns;	     /* proxy_pass's name being resolved (proxy_dyn.c, pool) */
-	bool dns_resumed;	     /* dns holds the answer proxy_start waited for */
-	struct lstr seclink_expires; /* $secure_link_expires, once $secure_link parsed it */
+	struct dns_waiter *dns;	      /* proxy_pass's name being resolved (proxy_dyn.c, pool) */
+	bool dns_resumed;	      /* dns holds the answer proxy_start waited for */
+	struct lstr seclink_expires;  /* $secure_link parsed it (cleared by an internal redirect) */
+	struct lstr seclink_exp_read; /* $secure_link_expires as first read: nginx keeps
+				       * a read variable's value (found or not) */
+	bool seclink_exp_done;	      /* ... it was read */
 
 	/* response */
 	int status;		   /* status sent ($status) */

@@ -2335,6 +2335,7 @@ void http_internal_redirect(struct conn *c, struct lstr uri, struct lstr args)
 	r->u.uri = uri;
 	r->u.args = args;
 	r->cap.n = 0;
+	r->seclink_expires = (struct lstr){NULL, 0}; /* nginx clears module state */
 	find_config(c);
 }
 
@@ -2355,6 +2356,7 @@ void http_named_location(struct conn *c, struct lstr name)
 	}
 	r->internal = true;
 	r->loc = l;
+	r->seclink_expires = (struct lstr){NULL, 0}; /* nginx clears module state */
 	if (run_rewrites(c, l) == RWR_DONE)
 		return;
 	run_content(c);

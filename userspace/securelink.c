@@ -187,8 +187,17 @@ int securelink_var(struct conn *c, struct lstr *out)
 
 int securelink_expires_var(struct conn *c, struct lstr *out)
 {
-	if (!c->req.seclink_expires.p)
+	struct http_req *r = &c->req;
+
+	/* the first read's answer stands for the request, as nginx's
+	 * cached variable; what $secure_link parsed goes with an internal
+	 * redirect (http_internal_redirect), as nginx's module context */
+	if (!r->seclink_exp_done) {
+		r->seclink_exp_done = true;
+		r->seclink_exp_read = r->seclink_expires;
+	}
+	if (!r->seclink_exp_read.p)
 		return VAR_NOT_FOUND;
-	*out = c->req.seclink_expires;
+	*out = r->seclink_exp_read;
 	return 0; /* found */
 }

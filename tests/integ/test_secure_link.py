@@ -140,3 +140,54 @@ server {
 }""")
     assert p.get('/m?a=' + b64('/m').rstrip('=')).body == b'[1]'
     assert p.get('/q/%s/z' % hashlib.md5(b'zx').hexdigest()).body == b'[z]'
+
+
+def test_secure_link_expires_forgotten_on_redirect(t):
+    """What $secure_link parsed goes with an internal redirect (error_page,
+    a named location), as nginx clears its modules' state there; but a
+    $secure_link_expires already read keeps its value, as nginx caches a
+    read variable (here the md5 expression reads it)."""
+    p = t.proxy(r"""
+server {
+    listen 127.0.0.1:{port};
+    location /s/ {
+        secure_link $arg_md5,$arg_expires;
+        secure_link_md5 "$secure_link_expires$uri secret";
+        error_page 403 = /show;
+        error_page 410 = @named;
+        if ($secure_link = "") { return 403; }
+        if ($secure_link = "0") { return 410; }
+        return 200 "ok:$secure_link_expires";
+    }
+    location = /show { return 200 "[$secure_link_expires]"; }
+    location @named { return 200 "<$secure_link_expires>"; }
+}""")
+    future, past = int(time.time()) + 3600, int(time.time()) - 3600
+    bad = b64('%d/s/x secret' % (future + 1)).rstrip('=')
+    r = p.get('/s/x?md5=%s&expires=%d' % (bad, future))
+    assert (r.status, r.body) == (200, b'[%d]' % future), r.body
+    old = b64('%d/s/x secret' % past).rstrip('=')
+    r = p.get('/s/x?md5=%s&expires=%d' % (old, past))
+    assert (r.status, r.body) == (200, b'<%d>' % past), r.body
+    good = b64('%d/s/x secret' % future).rstrip('=')
+    r = p.get('/s/x?md5=%s&expires=%d' % (good, future))
+    assert (r.status, r.body) == (200, b'ok:%d' % future), r.body
+    # the md5 expression without it: not read before the redirect, so
+    # the value $secure_link parsed is gone after it
+    p2 = t.proxy(r"""
+server {
+    listen 127.0.0.1:{port};
+    location /s/ {
+        secure_link $arg_md5,$arg_expires;
+        secure_link_md5 "$uri secret";
+        error_page 410 = /show;
+        if ($secure_link = "0") { return 410; }
+        return 200 "ok:$secure_link_expires";
+    }
+    location = /show { return 200 "[$secure_link_expires]"; }
+}""")
+    plain = b64('/s/y secret').rstrip('=')
+    r = p2.get('/s/y?md5=%s&expires=%d' % (plain, past))
+    assert (r.status, r.body) == (200, b'[]'), r.body
+    r = p2.get('/s/y?md5=%s&expires=%d' % (plain, future))
+    assert (r.status, r.body) == (200, b'ok:%d' % future), r.body
