@@ -12,7 +12,10 @@
 
 struct conn;
 
-#define REQBODY_GONE (-1) /* reqbody_read: the client closed or failed mid-body */
+#define REQBODY_GONE  (-1) /* the client closed or failed mid-body */
+#define REQBODY_CLOSE (-2) /* reqbody_read_whole: a socket error, close */
+#define REQBODY_AGAIN 0	   /* reqbody_read_whole: more to come */
+#define REQBODY_WHOLE 1	   /* reqbody_read_whole: the body is read */
 
 /* reqbody_feed - consume body bytes from DATA[0..len): decode (chunked),
  * check client_max_body_size, store (memory, spool file, or the stream
@@ -20,6 +23,14 @@ struct conn;
  * complete: the rest is the next request), or a negative HTTP status
  * (400 bad framing, 413, 500). */
 long reqbody_feed(struct conn *c, const char *data, size_t len);
+
+/* reqbody_read_whole - read C's body whole (memory, then the spool file)
+ * as far as the client has sent it: the bytes behind the head, a
+ * "100 Continue" when asked, then the socket until it would block.
+ * REQBODY_WHOLE, REQBODY_AGAIN (wait: client_body_timeout), REQBODY_GONE
+ * (the client closed mid-body: nginx logs 400), REQBODY_CLOSE, or a
+ * negative HTTP status to answer (400 bad framing, 413, 500). */
+int reqbody_read_whole(struct conn *c);
 
 /* reqbody_keep_rest - bytes read past the body (pipelining) go back to the
  * connection input for the next request. 0, or -ENOMEM. */

@@ -122,89 +122,28 @@ static void body_done(struct conn *c, struct mirror_run *m)
  * decoder's status (400, 413, 500) answered. */
 static void body_read(struct conn *c, struct mirror_run *m)
 {
-	struct http_req *r = &c->req;
-	char *tmp;
+	int rc = reqbody_read_whole(c);
 
-	if (c->in.end > c->in.start && !r->body_done) {
-		long n = reqbody_feed(c, c->in.data + c->in.start, c->in.end - c->in.start);
-
-		if (n < 0) {
-			body_stop(c, m);
-			c->close_after = true;
-			http_finalize(c, (int)-n);
-			return;
-		}
-		c->in.start += (size_t)n;
-		r->request_length += (uint64_t)n;
-	}
-	if (r->body_done) {
+	switch (rc) {
+	case REQBODY_WHOLE:
 		body_done(c, m);
 		return;
-	}
-	if (r->expect_continue) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
-
-		r->expect_continue = false;
-		if (http_writev(c, &iov, 1) != sizeof(cont) - 1) {
-			conn_close(c);
-			return;
-		}
-	}
-	tmp = worker_relay_get(c->w);
-	if (!tmp) {
-		body_stop(c, m);
-		http_finalize(c, 500);
+	case REQBODY_AGAIN:
+		conn_arm_timer(c, c->req.loc->client_body_timeout);
+		return;
+	case REQBODY_CLOSE:
+		conn_close(c);
 		return;
 	}
-	while (c->readable && !r->body_done) {
-		ssize_t n = conn_recv(c, tmp, RELAY_BUF_SIZE);
-		long used;
-
-		if (n == 0) {
-			/* the client gave up mid-body: nginx logs 400 */
-			worker_relay_put(c->w, tmp);
-			body_stop(c, m);
-			r->status = 400;
-			c->close_after = true;
-			http_response_done(c);
-			return;
-		}
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->readable = false;
-				break;
-			}
-			worker_relay_put(c->w, tmp);
-			conn_close(c);
-			return;
-		}
-		if ((size_t)n < RELAY_BUF_SIZE)
-			c->readable = false;
-		used = reqbody_feed(c, tmp, (size_t)n);
-		if (used < 0) {
-			worker_relay_put(c->w, tmp);
-			body_stop(c, m);
-			c->close_after = true;
-			http_finalize(c, (int)-used);
-			return;
-		}
-		r->request_length += (uint64_t)used;
-		if ((size_t)used < (size_t)n &&
-		    reqbody_keep_rest(c, tmp + used, (size_t)n - (size_t)used)) {
-			worker_relay_put(c->w, tmp);
-			conn_close(c);
-			return;
-		}
-	}
-	worker_relay_put(c->w, tmp);
-	if (r->body_done) {
-		body_done(c, m);
+	body_stop(c, m);
+	c->close_after = true;
+	if (rc == REQBODY_GONE) {
+		/* the client gave up mid-body: nginx logs 400 */
+		c->req.status = 400;
+		http_response_done(c);
 		return;
 	}
-	conn_arm_timer(c, r->loc->client_body_timeout);
+	http_finalize(c, -rc);
 }
 
 bool mirror_start(struct conn *c)

@@ -463,86 +463,28 @@ static void body_complete(struct conn *c)
 
 static void read_body(struct conn *c)
 {
-	struct http_req *r = &c->req;
-	char *tmp;
+	int rc = reqbody_read_whole(c);
 
-	/* Bytes already read past the head. */
-	if (c->in.end > c->in.start && !r->body_done) {
-		long n = reqbody_feed(c, c->in.data + c->in.start, c->in.end - c->in.start);
-
-		if (n < 0) {
-			c->close_after = true;
-			http_finalize(c, (int)-n);
-			return;
-		}
-		c->in.start += (size_t)n;
-		r->request_length += (uint64_t)n;
-	}
-	if (r->body_done) {
+	switch (rc) {
+	case REQBODY_WHOLE:
 		body_complete(c);
 		return;
-	}
-	if (r->expect_continue) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
-
-		r->expect_continue = false;
-		if (http_writev(c, &iov, 1) != sizeof(cont) - 1) {
-			conn_close(c);
-			return;
-		}
-	}
-	tmp = worker_relay_get(c->w);
-	if (!tmp) {
-		http_finalize(c, 500);
+	case REQBODY_AGAIN:
+		conn_arm_timer(c, c->req.loc->client_body_timeout);
 		return;
-	}
-	while (c->readable && !r->body_done) {
-		ssize_t n = conn_recv(c, tmp, RELAY_BUF_SIZE);
-		long used;
-
-		if (n == 0) {
-			/* client gave up mid-body: nginx logs 400 */
-			worker_relay_put(c->w, tmp);
-			c->req.status = 400;
-			c->close_after = true;
-			http_response_done(c);
-			return;
-		}
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK) {
-				c->readable = false;
-				break;
-			}
-			worker_relay_put(c->w, tmp);
-			conn_close(c);
-			return;
-		}
-		if ((size_t)n < RELAY_BUF_SIZE)
-			c->readable = false; /* drained; edge-triggered epoll tells us of more */
-		used = reqbody_feed(c, tmp, (size_t)n);
-		if (used < 0) {
-			worker_relay_put(c->w, tmp);
-			c->close_after = true;
-			http_finalize(c, (int)-used);
-			return;
-		}
-		r->request_length += (uint64_t)used;
-		if ((size_t)used < (size_t)n &&
-		    reqbody_keep_rest(c, tmp + used, (size_t)n - (size_t)used)) {
-			worker_relay_put(c->w, tmp);
-			conn_close(c);
-			return;
-		}
-	}
-	worker_relay_put(c->w, tmp);
-	if (r->body_done) {
-		body_complete(c);
+	case REQBODY_GONE:
+		/* client gave up mid-body: nginx logs 400 */
+		c->req.status = 400;
+		c->close_after = true;
+		http_response_done(c);
 		return;
+	case REQBODY_CLOSE:
+		conn_close(c);
+		return;
+	default:
+		c->close_after = true;
+		http_finalize(c, -rc);
 	}
-	conn_arm_timer(c, r->loc->client_body_timeout);
 }
 
 /* rbody_fail - the streamed body cannot go on (reqbody_read()'s RC): the

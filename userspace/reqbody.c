@@ -414,3 +414,68 @@ void reqbody_sent(struct conn *c, size_t n)
 	if (rb->off == rb->len)
 		rb->off = rb->len = 0;
 }
+
+int reqbody_read_whole(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	int rc = REQBODY_AGAIN;
+	char *tmp;
+
+	if (c->in.end > c->in.start && !r->body_done) {
+		long n = reqbody_feed(c, c->in.data + c->in.start, c->in.end - c->in.start);
+
+		if (n < 0)
+			return (int)n;
+		c->in.start += (size_t)n;
+		r->request_length += (uint64_t)n;
+	}
+	if (r->body_done)
+		return REQBODY_WHOLE;
+	if (r->expect_continue) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
+
+		r->expect_continue = false;
+		if (http_writev(c, &iov, 1) != sizeof(cont) - 1)
+			return REQBODY_CLOSE;
+	}
+	tmp = worker_relay_get(c->w);
+	if (!tmp)
+		return -500;
+	while (c->readable && !r->body_done) {
+		ssize_t n = conn_recv(c, tmp, RELAY_BUF_SIZE);
+		long used;
+
+		if (n == 0) {
+			rc = REQBODY_GONE;
+			break;
+		}
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				c->readable = false;
+				break;
+			}
+			rc = REQBODY_CLOSE;
+			break;
+		}
+		if ((size_t)n < RELAY_BUF_SIZE)
+			c->readable = false; /* drained; edge-triggered epoll tells us of more */
+		used = reqbody_feed(c, tmp, (size_t)n);
+		if (used < 0) {
+			rc = (int)used;
+			break;
+		}
+		r->request_length += (uint64_t)used;
+		if ((size_t)used < (size_t)n &&
+		    reqbody_keep_rest(c, tmp + used, (size_t)n - (size_t)used)) {
+			rc = REQBODY_CLOSE;
+			break;
+		}
+	}
+	worker_relay_put(c->w, tmp);
+	if (rc == REQBODY_AGAIN && r->body_done)
+		rc = REQBODY_WHOLE;
+	return rc;
+}
