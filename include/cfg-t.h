@@ -152,6 +152,8 @@ struct proxy_pass {
 				  * (proxy_dyn.c), no group here */
 	bool ssl;		 /* https:// (upssl.c): TLS to the upstream */
 	bool fastcgi;		 /* fastcgi_pass (fastcgi.c): FastCGI records, no URI */
+	bool uwsgi;		 /* uwsgi_pass (uwsgi.c): a uwsgi packet, no URI */
+	bool scgi;		 /* scgi_pass (scgi.c): an SCGI netstring, no URI */
 };
 
 enum next_upstream_bits {
@@ -187,6 +189,7 @@ struct mime_types {
 };
 
 #include "fastcgi-t.h" /* needs struct str_list */
+#include "uwsgi-t.h"
 
 /* struct cfg_loc - location-level configuration (also the http and server
  * level defaults). Integers use CFG_UNSET, pointers NULL for "unset". */
@@ -266,6 +269,8 @@ struct cfg_loc {
 	struct cookie_loc cookie;    /* proxy_cookie_domain, proxy_cookie_path (cfg_cookie.c) */
 	struct upssl_conf upssl;     /* proxy_ssl_* (cfg_upssl.c; inherited) */
 	struct fcgi_loc fcgi;	     /* fastcgi_* of their own (cfg_fastcgi.c) */
+	struct uwsgi_loc uwsgi;	     /* uwsgi_* of their own (cfg_uwsgi.c) */
+	struct scgi_loc scgi;	     /* scgi_* of their own (cfg_uwsgi.c) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */

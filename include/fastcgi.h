@@ -52,6 +52,22 @@ size_t fcgi_param_put(char *dst, const char *n, size_t nl, const char *v, size_t
  * content bytes (no padding) into DST. */
 void fcgi_record_header(uint8_t *dst, int type, size_t len);
 
+/* struct fcgi_kv - one name-value pair to send upstream (views valid for
+ * the request): FastCGI's PARAMS, uwsgi's vars, SCGI's headers. */
+struct fcgi_kv {
+	const char *n, *v; /* name, value */
+	size_t nl, vl;	   /* their lengths */
+};
+
+/* fcgi_kv_collect - the pairs a CGI-like upstream gets for C, in order:
+ * PARAMS (NPARAMS of them, evaluated; if_not_empty ones skipped when
+ * empty), then, with *_pass_request_headers on, each client header as
+ * HTTP_NAME (uppercased, '-' as '_'), but those a param HTTP_NAME names
+ * (looked for only when HTTP_PARAMS). Shared by fastcgi_pass and
+ * uwsgi_pass. *OUT in C's pool; 0 or -ENOMEM. */
+int fcgi_kv_collect(struct conn *c, const struct fcgi_param *params, int nparams, bool http_params,
+		    struct fcgi_kv **out, size_t *nout);
+
 /* fcgi_build_request - the request head for C: BEGIN_REQUEST (KEEP_CONN
  * when KEEP), the PARAMS records (fastcgi_param, then the client's headers
  * as HTTP_*), the empty PARAMS record and, when BODY_LEN is 0, the empty

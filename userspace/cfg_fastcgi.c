@@ -46,21 +46,20 @@ int cfg_set_fastcgi_pass(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
-int cfg_set_fastcgi_param(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_param_add(struct build *b, struct cfg_node *n, struct fcgi_param **params, int *nparams,
+		  bool *params_set, bool *http_params)
 {
-	struct fcgi_loc *f = &s->loc->fcgi;
 	struct fcgi_param *p;
 
-	(void)d;
 	if (n->nargs == 3 && strcmp(n->args[2], "if_not_empty") != 0)
 		return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[2]);
-	if (!f->params_set) { /* a level with params replaces the outer list */
-		f->params = NULL;
-		f->nparams = 0;
-		f->http_params = false;
-		f->params_set = true;
+	if (!*params_set) { /* a level with params replaces the outer list */
+		*params = NULL;
+		*nparams = 0;
+		*http_params = false;
+		*params_set = true;
 	}
-	p = PUSH(b, f->params, f->nparams);
+	p = PUSH(b, *params, *nparams);
 	if (!p)
 		return cfg_fail(b, n, "out of memory");
 	p->name = pool_strdup(b->pool, n->args[0]);
@@ -69,8 +68,16 @@ int cfg_set_fastcgi_param(struct build *b, struct cfg_node *n, struct scope *s, 
 	p->namelen = strlen(p->name);
 	p->if_not_empty = n->nargs == 3;
 	if (p->namelen > 5 && strncmp(p->name, "HTTP_", 5) == 0)
-		f->http_params = true;
+		*http_params = true;
 	return cfg_compile(b, n, n->args[1], &p->value);
+}
+
+int cfg_set_fastcgi_param(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct fcgi_loc *f = &s->loc->fcgi;
+
+	(void)d;
+	return cfg_param_add(b, n, &f->params, &f->nparams, &f->params_set, &f->http_params);
 }
 
 int cfg_set_fastcgi_index(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -109,76 +116,81 @@ int cfg_set_fastcgi_split(struct build *b, struct cfg_node *n, struct scope *s, 
 		(b) = swap_tmp_;               \
 	} while (0)
 
-int cfg_set_fastcgi_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
-				  const struct dir *d)
-{
-	struct cfg_loc *l = s->loc;
-	int rc;
+/* TWINS - the struct fcgi_twins a twin directive's entry names (its
+ * offset in struct cfg_loc: fcgi.t, uwsgi.t). */
+#define TWINS(s, d) ((struct fcgi_twins *)((char *)(s)->loc + (d)->off))
 
-	if (l->fcgi.t.next_upstream != CFG_UNSET)
-		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	SWAP(l->proxy_next_upstream, l->fcgi.t.next_upstream);
-	rc = cfg_set_next_upstream(b, n, s, d);
-	SWAP(l->proxy_next_upstream, l->fcgi.t.next_upstream);
-	return rc;
-}
-
-int cfg_set_fastcgi_buffers(struct build *b, struct cfg_node *n, struct scope *s,
-			    const struct dir *d)
-{
-	struct cfg_loc *l = s->loc;
-	int rc;
-
-	SWAP(l->proxy_buffers_num, l->fcgi.t.buffers_num);
-	SWAP(l->proxy_buffers_size, l->fcgi.t.buffers_size);
-	rc = cfg_set_proxy_buffers(b, n, s, d);
-	SWAP(l->proxy_buffers_num, l->fcgi.t.buffers_num);
-	SWAP(l->proxy_buffers_size, l->fcgi.t.buffers_size);
-	return rc;
-}
-
-int cfg_set_fastcgi_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
-				   const struct dir *d)
-{
-	struct cfg_loc *l = s->loc;
-	int rc;
-
-	SWAP(l->cache.ignore, l->fcgi.t.ignore_headers);
-	rc = cfg_set_ignore_headers(b, n, s, d);
-	SWAP(l->cache.ignore, l->fcgi.t.ignore_headers);
-	return rc;
-}
-
-int cfg_set_fastcgi_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
-{
-	struct cfg_loc *l = s->loc;
-	int rc;
-
-	SWAP(l->proxy_bind, l->fcgi.t.bind);
-	rc = cfg_set_proxy_bind(b, n, s, d);
-	SWAP(l->proxy_bind, l->fcgi.t.bind);
-	return rc;
-}
-
-int cfg_set_fastcgi_limit_rate(struct build *b, struct cfg_node *n, struct scope *s,
+int cfg_set_twin_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
 			       const struct dir *d)
 {
 	struct cfg_loc *l = s->loc;
+	struct fcgi_twins *t = TWINS(s, d);
 	int rc;
 
-	SWAP(l->rate.proxy_rate, l->fcgi.t.limit_rate);
-	SWAP(l->rate.proxy_rate_set, l->fcgi.t.limit_rate_set);
-	rc = cfg_set_proxy_limit_rate(b, n, s, d);
-	SWAP(l->rate.proxy_rate, l->fcgi.t.limit_rate);
-	SWAP(l->rate.proxy_rate_set, l->fcgi.t.limit_rate_set);
+	if (t->next_upstream != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	SWAP(l->proxy_next_upstream, t->next_upstream);
+	rc = cfg_set_next_upstream(b, n, s, d);
+	SWAP(l->proxy_next_upstream, t->next_upstream);
 	return rc;
 }
 
-void cfg_fastcgi_init(struct fcgi_loc *f)
+int cfg_set_twin_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	struct fcgi_twins *t = &f->t;
+	struct cfg_loc *l = s->loc;
+	struct fcgi_twins *t = TWINS(s, d);
+	int rc;
 
-	f->keep_conn = CFG_UNSET;
+	SWAP(l->proxy_buffers_num, t->buffers_num);
+	SWAP(l->proxy_buffers_size, t->buffers_size);
+	rc = cfg_set_proxy_buffers(b, n, s, d);
+	SWAP(l->proxy_buffers_num, t->buffers_num);
+	SWAP(l->proxy_buffers_size, t->buffers_size);
+	return rc;
+}
+
+int cfg_set_twin_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
+				const struct dir *d)
+{
+	struct cfg_loc *l = s->loc;
+	struct fcgi_twins *t = TWINS(s, d);
+	int rc;
+
+	SWAP(l->cache.ignore, t->ignore_headers);
+	rc = cfg_set_ignore_headers(b, n, s, d);
+	SWAP(l->cache.ignore, t->ignore_headers);
+	return rc;
+}
+
+int cfg_set_twin_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg_loc *l = s->loc;
+	struct fcgi_twins *t = TWINS(s, d);
+	int rc;
+
+	SWAP(l->proxy_bind, t->bind);
+	rc = cfg_set_proxy_bind(b, n, s, d);
+	SWAP(l->proxy_bind, t->bind);
+	return rc;
+}
+
+int cfg_set_twin_limit_rate(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d)
+{
+	struct cfg_loc *l = s->loc;
+	struct fcgi_twins *t = TWINS(s, d);
+	int rc;
+
+	SWAP(l->rate.proxy_rate, t->limit_rate);
+	SWAP(l->rate.proxy_rate_set, t->limit_rate_set);
+	rc = cfg_set_proxy_limit_rate(b, n, s, d);
+	SWAP(l->rate.proxy_rate, t->limit_rate);
+	SWAP(l->rate.proxy_rate_set, t->limit_rate_set);
+	return rc;
+}
+
+void cfg_twins_init(struct fcgi_twins *t)
+{
 	t->connect_timeout = t->send_timeout = t->read_timeout = CFG_UNSET;
 	t->next_upstream = t->next_upstream_tries = CFG_UNSET;
 	t->next_upstream_timeout = CFG_UNSET;
@@ -191,18 +203,21 @@ void cfg_fastcgi_init(struct fcgi_loc *f)
 	t->ignore_headers = CFG_UNSET;
 }
 
+void cfg_fastcgi_init(struct fcgi_loc *f)
+{
+	f->keep_conn = CFG_UNSET;
+	cfg_twins_init(&f->t);
+}
+
 #define TMERGE(f, def)                             \
 	do {                                       \
 		if (t->f == CFG_UNSET)             \
 			t->f = pt ? pt->f : (def); \
 	} while (0)
 
-void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
+void cfg_twins_merge(struct fcgi_twins *t, const struct fcgi_twins *pt)
 {
-	struct fcgi_twins *t = &f->t;
-	const struct fcgi_twins *pt = p ? &p->t : NULL;
-
-	/* nginx's fastcgi defaults: those of proxy_* but the temp path */
+	/* nginx's fastcgi/uwsgi defaults: those of proxy_* but the temp path */
 	TMERGE(connect_timeout, 60000);
 	TMERGE(send_timeout, 60000);
 	TMERGE(read_timeout, 60000);
@@ -223,11 +238,8 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 	TMERGE(ignore_client_abort, 0);
 	TMERGE(socket_keepalive, 0);
 	TMERGE(ignore_headers, 0);
-	if (!p) {
-		if (f->keep_conn == CFG_UNSET)
-			f->keep_conn = 0;
+	if (!pt)
 		return;
-	}
 	if (!t->hide_header.set)
 		t->hide_header = pt->hide_header, t->hide_header.set = false;
 	if (!t->pass_header.set)
@@ -239,6 +251,16 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 	if (!t->limit_rate_set) {
 		t->limit_rate = pt->limit_rate;
 		t->limit_rate_set = pt->limit_rate_set;
+	}
+}
+
+void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
+{
+	cfg_twins_merge(&f->t, p ? &p->t : NULL);
+	if (!p) {
+		if (f->keep_conn == CFG_UNSET)
+			f->keep_conn = 0;
+		return;
 	}
 	if (!f->params_set) {
 		f->params = p->params;
@@ -253,12 +275,8 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 		f->keep_conn = p->keep_conn;
 }
 
-void cfg_fastcgi_apply(struct cfg_loc *l)
+void cfg_twins_apply(struct cfg_loc *l, const struct fcgi_twins *t)
 {
-	const struct fcgi_twins *t = &l->fcgi.t;
-
-	if (!l->proxy || !l->proxy->fastcgi)
-		return;
 	l->proxy_connect_timeout = t->connect_timeout;
 	l->proxy_send_timeout = t->send_timeout;
 	l->proxy_read_timeout = t->read_timeout;
@@ -287,12 +305,18 @@ void cfg_fastcgi_apply(struct cfg_loc *l)
 	l->rate.proxy_rate = t->limit_rate;
 	l->rate.proxy_rate_set = t->limit_rate_set;
 	/* proxy_redirect, proxy_method, proxy_set_body, proxy_set_header and
-	 * proxy_cache are the proxy module's: none applies (fastcgi_cache is
-	 * not in lbd: an unknown directive) */
+	 * proxy_cache are the proxy module's: none applies (fastcgi_cache and
+	 * uwsgi_cache are not in lbd: unknown directives) */
 	l->redirect_mode = 0;
 	l->proxy_method = NULL;
 	l->proxy_set_body = NULL;
 	l->cache.zc = NULL;
+}
+
+void cfg_fastcgi_apply(struct cfg_loc *l)
+{
+	if (l->proxy && l->proxy->fastcgi)
+		cfg_twins_apply(l, &l->fcgi.t);
 }
 
 void cfg_fastcgi_release(struct fcgi_loc *f)

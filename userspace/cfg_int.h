@@ -368,7 +368,9 @@ void cfg_securelink_merge(struct securelink_loc *sl, const struct securelink_loc
 int cfg_securelink_check(struct build *b, const struct securelink_loc *sl);
 
 /* cfg_fastcgi.c: fastcgi_pass, fastcgi_param, fastcgi_index,
- * fastcgi_split_path_info; merge and release of struct fcgi_loc */
+ * fastcgi_split_path_info; merge and release of struct fcgi_loc; the
+ * setters, merge and apply of a struct fcgi_twins shared with cfg_uwsgi.c
+ * (a twin setter's entry carries the twins' offset in struct cfg_loc) */
 int cfg_set_fastcgi_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_fastcgi_param(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
@@ -376,15 +378,23 @@ int cfg_set_fastcgi_index(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
 int cfg_set_fastcgi_split(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
-int cfg_set_fastcgi_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
-				  const struct dir *d);
-int cfg_set_fastcgi_buffers(struct build *b, struct cfg_node *n, struct scope *s,
-			    const struct dir *d);
-int cfg_set_fastcgi_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
-				   const struct dir *d);
-int cfg_set_fastcgi_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-int cfg_set_fastcgi_limit_rate(struct build *b, struct cfg_node *n, struct scope *s,
+/* cfg_param_add - `X_param NAME VALUE [if_not_empty]` into a list (a level
+ * with any replaces the outer list whole); 0 or -1 (failed). */
+int cfg_param_add(struct build *b, struct cfg_node *n, struct fcgi_param **params, int *nparams,
+		  bool *params_set, bool *http_params);
+int cfg_set_twin_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
 			       const struct dir *d);
+int cfg_set_twin_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_twin_ignore_headers(struct build *b, struct cfg_node *n, struct scope *s,
+				const struct dir *d);
+int cfg_set_twin_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_twin_limit_rate(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d);
+/* cfg_twins_init - every twin unset; cfg_twins_merge - unset ones from PT
+ * (NULL: nginx's defaults); cfg_twins_apply - T into L's proxy_* fields. */
+void cfg_twins_init(struct fcgi_twins *t);
+void cfg_twins_merge(struct fcgi_twins *t, const struct fcgi_twins *pt);
+void cfg_twins_apply(struct cfg_loc *l, const struct fcgi_twins *t);
 /* cfg_fastcgi_init - every setting of F unset (CFG_UNSET / NULL). */
 void cfg_fastcgi_init(struct fcgi_loc *f);
 void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p);
@@ -392,6 +402,24 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p);
  * fastcgi_pass gets the fastcgi_* twins in its proxy_* fields. */
 void cfg_fastcgi_apply(struct cfg_loc *l);
 void cfg_fastcgi_release(struct fcgi_loc *f);
+
+/* cfg_uwsgi.c: uwsgi_pass, uwsgi_param, uwsgi_modifier1/2, scgi_pass,
+ * scgi_param; init, merge and apply of struct uwsgi_loc and scgi_loc */
+int cfg_set_uwsgi_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_uwsgi_param(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_scgi_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_scgi_param(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_uwsgi_modifier(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_uwsgi_unsupported(struct build *b, struct cfg_node *n, struct scope *s,
+			      const struct dir *d);
+void cfg_uwsgi_init(struct uwsgi_loc *u);
+void cfg_uwsgi_merge(struct uwsgi_loc *u, const struct uwsgi_loc *p);
+void cfg_scgi_init(struct scgi_loc *g);
+void cfg_scgi_merge(struct scgi_loc *g, const struct scgi_loc *p);
+/* cfg_uwsgi_apply - after every merge: a uwsgi_pass (scgi_pass) location
+ * gets the uwsgi_* (scgi_*) twins in its proxy_* fields. */
+void cfg_uwsgi_apply(struct cfg_loc *l);
 
 /* cfg_misc.c: small directives */
 /* cfg_set_cval_once - a struct cval * at D's offset in the level's

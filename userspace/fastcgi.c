@@ -2,7 +2,8 @@
 /*
  * FastCGI requests (fastcgi_pass): builds the request's BEGIN_REQUEST and
  * PARAMS records (fastcgi_param, the client's headers as HTTP_*) from the
- * request and its location; the variables $fastcgi_script_name and
+ * request and its location (the pairs, fcgi_kv_collect, also make
+ * uwsgi.c's vars and scgi.c's headers); the variables $fastcgi_script_name and
  * $fastcgi_path_info. The byte-level codec (STDIN framing of the body, the
  * in-place decoder of STDOUT/STDERR/END_REQUEST records that proxy.c reads
  * as a CGI head and body) is in fastcgi_rec.c.
@@ -26,20 +27,11 @@
 
 /* ---- the request head --------------------------------------------------------------- */
 
-/* struct fcgi_kv - one pair to send (views valid for the request). */
-struct fcgi_kv {
-	const char *n, *v;
-	size_t nl, vl;
-	bool http; /* n is made: "HTTP_" + the header name, in n */
-};
-
-/* header_shadowed - whether a fastcgi_param HTTP_X names client header NAME
- * (nginx: the param's tail lowercased, '_' read as '-'). */
-static bool header_shadowed(const struct fcgi_loc *f, struct h1_str name)
+/* header_shadowed - whether a param HTTP_X of P (N of them) names client
+ * header NAME (nginx: the param's tail lowercased, '_' read as '-'). */
+static bool header_shadowed(const struct fcgi_param *p, int n, struct h1_str name)
 {
-	for (int i = 0; i < f->nparams; i++) {
-		const struct fcgi_param *p = &f->params[i];
-
+	for (int i = 0; i < n; i++, p++) {
 		if (p->namelen != name.len + 5 || strncmp(p->name, "HTTP_", 5) != 0)
 			continue;
 		size_t k = 0;
@@ -58,29 +50,28 @@ static bool header_shadowed(const struct fcgi_loc *f, struct h1_str name)
 	return false;
 }
 
-int fcgi_build_request(struct conn *c, bool keep, uint64_t body_len, struct lstr *out)
+int fcgi_kv_collect(struct conn *c, const struct fcgi_param *params, int nparams, bool http_params,
+		    struct fcgi_kv **out, size_t *nout)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
-	const struct fcgi_loc *f = &l->fcgi;
-	size_t nkv = 0, cap = (size_t)f->nparams, plen = 0, total, nrec;
+	size_t nkv = 0, cap = (size_t)nparams;
 	struct fcgi_kv *kv;
-	char *buf, *d;
 
 	if (l->proxy_pass_request_headers)
 		cap += r->h1.nheaders;
 	kv = pool_alloc(&c->pool, (cap ? cap : 1) * sizeof(*kv));
 	if (!kv)
 		return -ENOMEM;
-	for (int i = 0; i < f->nparams; i++) {
-		const struct fcgi_param *p = &f->params[i];
+	for (int i = 0; i < nparams; i++) {
+		const struct fcgi_param *p = &params[i];
 		struct lstr v;
 
 		if (cval_eval(&p->value, c, &v))
 			return -ENOMEM;
 		if (p->if_not_empty && !v.len)
 			continue;
-		kv[nkv++] = (struct fcgi_kv){p->name, v.p, p->namelen, v.len, false};
+		kv[nkv++] = (struct fcgi_kv){p->name, v.p, p->namelen, v.len};
 	}
 	if (l->proxy_pass_request_headers) {
 		for (size_t i = 0; i < r->h1.nheaders; i++) {
@@ -91,7 +82,7 @@ int fcgi_build_request(struct conn *c, bool keep, uint64_t body_len, struct lstr
 				continue;
 			if (h->underscore && !r->srv->underscores_in_headers)
 				continue;
-			if (f->http_params && header_shadowed(f, h->name))
+			if (http_params && header_shadowed(params, nparams, h->name))
 				continue;
 			n = pool_alloc(&c->pool, h->name.len + 5);
 			if (!n)
@@ -104,10 +95,23 @@ int fcgi_build_request(struct conn *c, bool keep, uint64_t body_len, struct lstr
 					   : ch == '-'		  ? '_'
 								  : ch;
 			}
-			kv[nkv++] = (struct fcgi_kv){n, h->value.p, h->name.len + 5, h->value.len,
-						     true};
+			kv[nkv++] = (struct fcgi_kv){n, h->value.p, h->name.len + 5, h->value.len};
 		}
 	}
+	*out = kv;
+	*nout = nkv;
+	return 0;
+}
+
+int fcgi_build_request(struct conn *c, bool keep, uint64_t body_len, struct lstr *out)
+{
+	const struct fcgi_loc *f = &c->req.loc->fcgi;
+	size_t nkv = 0, plen = 0, total, nrec;
+	struct fcgi_kv *kv;
+	char *buf, *d;
+
+	if (fcgi_kv_collect(c, f->params, f->nparams, f->http_params, &kv, &nkv))
+		return -ENOMEM;
 	for (size_t i = 0; i < nkv; i++)
 		plen += fcgi_param_len(kv[i].nl, kv[i].vl);
 	nrec = (plen + FCGI_PARAMS_REC - 1) / FCGI_PARAMS_REC;

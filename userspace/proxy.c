@@ -47,6 +47,8 @@
 #include "ups.h"
 #include "upssl.h"
 #include "upbind.h"
+#include "scgi.h"
+#include "uwsgi.h"
 #include "var.h"
 #include "worker.h"
 
@@ -134,6 +136,11 @@ struct uconn {
 		struct fcgi_send s; /* this try's STDIN framing */
 		struct fcgi_dec d;  /* this try's response records */
 	} fc;
+	struct {
+		bool on;    /* uwsgi_pass, scgi_pass: one packet, the answer ends at the close */
+		bool known; /* this try's answer: its first bytes told HTTP from CGI */
+		bool cgi;   /* a CGI head: read behind FCGI_HEAD_LINE, Status: fixed */
+	} uw;
 
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
@@ -655,13 +662,16 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 
 	if (!http_log_wanted(u->c, level))
 		return;
-	if (u->c->req.pp && !u->c->req.pp->fastcgi) /* nginx: no URI after fastcgi:// */
+	/* nginx: no URI after fastcgi://, uwsgi:// or scgi:// */
+	if (u->c->req.pp && !u->c->req.pp->fastcgi && !u->c->req.pp->uwsgi && !u->c->req.pp->scgi)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
 	/* nginx separates a unix socket's path from the URI with ':' */
 	snprintf(url, sizeof(url), "%s://%s%s%.*s",
 		 !u->c->req.pp		 ? "http"
 		 : u->c->req.pp->fastcgi ? "fastcgi"
+		 : u->c->req.pp->uwsgi	 ? "uwsgi"
+		 : u->c->req.pp->scgi	 ? "scgi"
 		 : u->c->req.pp->ssl	 ? "https"
 					 : "http",
 		 u->srv ? u->srv->name : u->g->name,
@@ -697,6 +707,40 @@ static int fcgi_request(struct uconn *u)
 	return 0;
 }
 
+/* uwsgi_request - build_request for uwsgi_pass and scgi_pass: the packet
+ * head (uwsgi.c, scgi.c); the body follows it raw, and the answer ends at
+ * the close. */
+static int uwsgi_request(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	bool body = r->body_kind != BODY_NONE && r->loc->proxy_pass_request_body;
+	struct lstr h;
+	size_t size = 0;
+	int rc;
+
+	u->uw.on = true;
+	u->sent_head = lstr_eq(r->method, LSTR("HEAD"));
+	u->keepalive = false;
+	if (r->pp->scgi) {
+		rc = scgi_build_request(c,
+					!body		  ? 0
+					: r->rbody	  ? r->content_length
+					: r->body_fd >= 0 ? r->body_received
+							  : r->body_mem.end,
+					&h);
+	} else {
+		rc = uwsgi_build_request(c, &h, &size);
+		if (rc == -E2BIG)
+			http_log(c, NULL, LOG_ALERT, "uwsgi request is too big: %zu", size);
+	}
+	if (rc)
+		return rc;
+	u->head = (char *)h.p;
+	u->head_len = h.len;
+	return 0;
+}
+
 static int build_request(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -712,6 +756,8 @@ static int build_request(struct uconn *u)
 		m = (struct lstr){"GET", 3};
 	if (pp->fastcgi)
 		return fcgi_request(u);
+	if (pp->uwsgi || pp->scgi)
+		return uwsgi_request(u);
 	if (cache_head_as_get(c)) /* proxy_cache_convert_head */
 		m = (struct lstr){"GET", 3};
 	else if (l->proxy_method && cval_eval(l->proxy_method, c, &m) < 0)
@@ -844,8 +890,9 @@ static void connect_next(struct uconn *u)
 		u->fc.s = (struct fcgi_send){.closed = !u->fc.total};
 		u->fc.d = (struct fcgi_dec){0};
 	}
+	u->uw.known = u->uw.cgi = false;
 	append_str(c->req.up_addrs, sizeof(c->req.up_addrs), s->name);
-	if (u->g->keepalive > 0) {
+	if (u->g->keepalive > 0 && !u->uw.on) { /* uwsgi: a connection per request */
 		struct uconn *idle = idle_take(u->w, s, c->req.pp->ssl);
 
 		if (idle) {
@@ -1207,8 +1254,10 @@ static bool hidden(const struct cfg_loc *l, struct h1_str name)
 	for (int i = 0; i < l->proxy_hide_header.n; i++)
 		if (h1_str_ieq(name, l->proxy_hide_header.v[i]))
 			return true;
-	if (!(l->proxy && l->proxy->fastcgi ? fcgi_hidden_by_default(name)
-					    : hidden_by_default(name)))
+	/* nginx's scgi module hides what its fastcgi one does */
+	if (!(l->proxy && (l->proxy->fastcgi || l->proxy->scgi) ? fcgi_hidden_by_default(name)
+	      : l->proxy && l->proxy->uwsgi			? uwsgi_hidden_by_default(name)
+								: hidden_by_default(name)))
 		return false;
 	for (int k = 0; k < l->proxy_pass_header.n; k++)
 		if (h1_str_ieq(name, l->proxy_pass_header.v[k]))
@@ -1729,7 +1778,7 @@ static void process_head(struct uconn *u, size_t n)
 
 		if (H1_IS(h->name, "content-type"))
 			v = charset_ctype(c, l, resp->status, v, true);
-		else if (!u->fc.on && proxy_header_value(c, h->name, &v) < 0)
+		else if (!u->fc.on && !u->uw.on && proxy_header_value(c, h->name, &v) < 0)
 			goto oom;
 		if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
 			goto oom;
@@ -1835,14 +1884,18 @@ static void up_read_head(struct uconn *u)
 {
 	struct conn *c = u->c;
 	const struct cfg_loc *l = c->req.loc;
-	/* FastCGI: the CGI head is read as an HTTP one, behind a status line */
-	size_t limit = (size_t)LBD_MIN(l->proxy_buffer_size + (u->fc.on ? FCGI_HEAD_LINE_LEN : 0),
+	/* FastCGI: the CGI head is read as an HTTP one, behind a status line;
+	 * uwsgi: so is a CGI head, told from an HTTP one by its first bytes */
+	size_t limit = (size_t)LBD_MIN(l->proxy_buffer_size +
+					       (u->fc.on || u->uw.on ? FCGI_HEAD_LINE_LEN : 0),
 				       (int64_t)RELAY_BUF_SIZE);
 
 	if (u->fc.on && !u->rend) {
 		memcpy(u->rbuf, FCGI_HEAD_LINE, FCGI_HEAD_LINE_LEN);
 		u->rend = FCGI_HEAD_LINE_LEN;
 	}
+	if (u->uw.on && !u->rend) /* the status line's room, used by a CGI head */
+		u->rstart = u->rend = FCGI_HEAD_LINE_LEN;
 	for (;;) {
 		ssize_t n;
 		int rc;
@@ -1882,6 +1935,19 @@ static void up_read_head(struct uconn *u)
 			return;
 		}
 		u->rend += (size_t)n;
+		if (u->uw.on && !u->uw.known) {
+			enum uwsgi_head k =
+				uwsgi_head_kind(u->rbuf + u->rstart, u->rend - u->rstart);
+
+			if (k == UWSGI_HEAD_MORE)
+				continue;
+			u->uw.known = true;
+			if (k == UWSGI_HEAD_CGI) {
+				memcpy(u->rbuf, FCGI_HEAD_LINE, FCGI_HEAD_LINE_LEN);
+				u->rstart = 0;
+				u->uw.cgi = true;
+			}
+		}
 		for (;;) {
 			u->resp.headers = u->rh_big ? u->rh_big : u->rh;
 			rc = h1_parse_response(u->rbuf + u->rstart, u->rend - u->rstart, &u->resp,
@@ -1908,7 +1974,7 @@ static void up_read_head(struct uconn *u)
 				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
-			if (u->fc.on && fcgi_fix_status(&u->resp)) {
+			if ((u->fc.on || u->uw.cgi) && fcgi_fix_status(&u->resp)) {
 				up_log(u, LOG_ERR,
 				       "upstream sent invalid status while reading response header from upstream");
 				up_next(u, NU_INVALID_HEADER);

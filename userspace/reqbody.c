@@ -380,8 +380,10 @@ int reqbody_begin(struct conn *c)
 
 	if (l->proxy_request_buffering || l->proxy_set_body ||
 	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11) || preread_whole(c) ||
-	    /* FastCGI needs CONTENT_LENGTH: a chunked body is read whole (nginx) */
-	    (r->body_kind == BODY_CHUNKED && r->pp && r->pp->fastcgi))
+	    /* FastCGI, uwsgi and SCGI need CONTENT_LENGTH: a chunked body is
+	     * read whole (nginx) */
+	    (r->body_kind == BODY_CHUNKED && r->pp &&
+	     (r->pp->fastcgi || r->pp->uwsgi || r->pp->scgi)))
 		return 0;
 	rb = pool_zalloc(&c->pool, sizeof(*rb));
 	if (!rb)
