@@ -3,8 +3,9 @@
  * Configuration of ngx_http_fastcgi_module's own directives: fastcgi_pass
  * (a proxy_pass whose upstream speaks FastCGI), fastcgi_param,
  * fastcgi_index, fastcgi_split_path_info, fastcgi_keep_conn, and their
- * inheritance. The fastcgi_* twins of proxy_* settings (timeouts, retries,
- * buffers, headers) are entries of cfg.c's table writing the same fields.
+ * inheritance (and fastcgi_cache*'s, whose setters are in cfg_fcache.c).
+ * The fastcgi_* twins of proxy_* settings (timeouts, retries, buffers,
+ * headers) are entries of cfg.c's table writing the same fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,7 @@ void cfg_fastcgi_init(struct fcgi_loc *f)
 	t->intercept_errors = t->pass_request_headers = t->pass_request_body = CFG_UNSET;
 	t->ignore_client_abort = t->socket_keepalive = CFG_UNSET;
 	t->ignore_headers = CFG_UNSET;
+	cfg_cache_init(&f->cache);
 }
 
 #define TMERGE(f, def)                             \
@@ -223,6 +225,7 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 	TMERGE(ignore_client_abort, 0);
 	TMERGE(socket_keepalive, 0);
 	TMERGE(ignore_headers, 0);
+	cfg_cache_merge(&f->cache, p ? &p->cache : NULL);
 	if (!p) {
 		if (f->keep_conn == CFG_UNSET)
 			f->keep_conn = 0;
@@ -256,9 +259,15 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 void cfg_fastcgi_apply(struct cfg_loc *l)
 {
 	const struct fcgi_twins *t = &l->fcgi.t;
+	int ims_mode = l->cache.ims_mode; /* if_modified_since: the core module's */
 
 	if (!l->proxy || !l->proxy->fastcgi)
 		return;
+	/* fastcgi_cache*: nginx's fastcgi module has no convert_head (a HEAD
+	 * goes as HEAD: REQUEST_METHOD is $request_method) */
+	l->cache = l->fcgi.cache;
+	l->cache.ims_mode = ims_mode;
+	l->cache.convert_head = 0;
 	l->proxy_connect_timeout = t->connect_timeout;
 	l->proxy_send_timeout = t->send_timeout;
 	l->proxy_read_timeout = t->read_timeout;
@@ -287,12 +296,10 @@ void cfg_fastcgi_apply(struct cfg_loc *l)
 	l->rate.proxy_rate = t->limit_rate;
 	l->rate.proxy_rate_set = t->limit_rate_set;
 	/* proxy_redirect, proxy_method, proxy_set_body, proxy_set_header and
-	 * proxy_cache are the proxy module's: none applies (fastcgi_cache is
-	 * not in lbd: an unknown directive) */
+	 * proxy_cache* are the proxy module's: none applies */
 	l->redirect_mode = 0;
 	l->proxy_method = NULL;
 	l->proxy_set_body = NULL;
-	l->cache.zc = NULL;
 }
 
 void cfg_fastcgi_release(struct fcgi_loc *f)
