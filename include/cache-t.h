@@ -72,6 +72,14 @@ enum {
 	CACHE_IMS_BEFORE,
 };
 
+/* The module a zone belongs to: nginx's keys_zone names are global, but
+ * a zone of proxy_cache_path is not usable by fastcgi_cache (nor the
+ * reverse): "already declared for a different use". */
+enum {
+	CACHE_ZONE_PROXY = 1,
+	CACHE_ZONE_FASTCGI,
+};
+
 /* struct cache_zone_conf - one proxy_cache_path, or a zone name that
  * proxy_cache refers to (path NULL until declared). Configuration pool
  * memory; bound to shared state when the configuration is complete. */
@@ -84,6 +92,7 @@ struct cache_zone_conf {
 	int64_t max_size;	      /* bytes on disk, 0 = unlimited */
 	int64_t inactive_ms;	      /* entries unused this long are removed */
 	bool use_temp_path;	      /* accepted: temp files always go beside the entry */
+	int owner;		      /* CACHE_ZONE_*: the module that named it first */
 	const char *file;	      /* where referenced first, for messages */
 	int line;
 	struct cache_zone *zone;      /* shared state (refcounted), NULL until bound */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cache-t.h"
 #include "var-t.h"
 
 /* Included by cfg-t.h after struct str_list. */
@@ -62,6 +63,9 @@ struct fcgi_loc {
 	bool split_own;		   /* split_re was compiled at this level (freed here) */
 	int keep_conn;		   /* fastcgi_keep_conn on|off (CFG_UNSET) */
 	struct fcgi_twins t;	   /* the proxy_* twins */
+	struct cache_loc cache;	   /* fastcgi_cache* (cfg_fcache.c): copied over the
+				    * location's proxy_cache settings by
+				    * cfg_fastcgi_apply, as the twins are */
 };
 
 /* enum fcgi_dec_rc - what fcgi_decode found besides stdout bytes. */

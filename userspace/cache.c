@@ -45,6 +45,7 @@
 #include "charset.h"
 #include "cfg-t.h"
 #include "cfg.h"
+#include "fastcgi.h"
 #include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
@@ -2327,8 +2328,34 @@ static int bg_body(struct cache_req *cr, int mode, const char *p, size_t n, uint
 	return 0;
 }
 
-/* bg_fetch - the update's exchange with its server: true when a response
- * was read whole (stored when it may be). */
+/* bg_recv - recv into P (CAP bytes) for an update; from a FastCGI server
+ * (D not NULL) the records are decoded in place: the stdout bytes' count,
+ * 0 at the end of stdout. -1 on an error or a broken stream. */
+static ssize_t bg_recv(int fd, char *p, size_t cap, struct fcgi_dec *d)
+{
+	for (;;) {
+		ssize_t n;
+		long k;
+
+		if (d && (d->ended || d->stdout_end))
+			return 0;
+		n = recv(fd, p, cap, 0);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (!d || n <= 0)
+			return n == 0 && d ? -1 : n; /* FastCGI: a close before its end */
+		k = fcgi_decode(d, p, (size_t)n, NULL, NULL);
+		if (k < 0)
+			return -1;
+		if (k > 0 || d->ended || d->stdout_end)
+			return k;
+	}
+}
+
+/* bg_fetch - the update's exchange with its server (HTTP, or FastCGI for a
+ * fastcgi_pass location: its CGI head read behind FCGI_HEAD_LINE as
+ * proxy.c reads it): true when a response was read whole (stored when it
+ * may be). */
 static bool bg_fetch(struct cache_bg *bg)
 {
 	struct cache_req *cr = &bg->cr;
@@ -2336,6 +2363,7 @@ static bool bg_fetch(struct cache_bg *bg)
 	struct h1_header rh[CACHE_BG_HEADERS];
 	struct h1_response resp = {0};
 	struct h1_chunked ch;
+	struct fcgi_dec fdec = {0}, *fd_dec = l->proxy && l->proxy->fastcgi ? &fdec : NULL;
 	char *buf = pool_alloc(&bg->pool, CACHE_BG_BUF);
 	size_t len = 0, limit = (size_t)LBD_MIN(l->proxy_buffer_size, (int64_t)CACHE_BG_BUF);
 	uint64_t remaining = 0;
@@ -2345,6 +2373,12 @@ static bool bg_fetch(struct cache_bg *bg)
 
 	if (!buf)
 		return false;
+	if (fd_dec) {
+		memcpy(buf, FCGI_HEAD_LINE, FCGI_HEAD_LINE_LEN);
+		len = FCGI_HEAD_LINE_LEN;
+		limit = (size_t)LBD_MIN(l->proxy_buffer_size + FCGI_HEAD_LINE_LEN,
+					(int64_t)CACHE_BG_BUF);
+	}
 	fd = socket(bg->srv->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1)
 		return false;
@@ -2367,15 +2401,15 @@ static bool bg_fetch(struct cache_bg *bg)
 
 		if (len >= limit)
 			goto fail; /* too big header */
-		n = recv(fd, buf + len, limit - len, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
+		n = bg_recv(fd, buf + len, limit - len, fd_dec);
 		if (n <= 0)
 			goto fail;
 		len += (size_t)n;
 		for (;;) {
 			resp.headers = rh;
 			rc = h1_parse_response(buf, len, &resp, CACHE_BG_HEADERS);
+			if (rc > 0 && fd_dec && fcgi_fix_status(&resp))
+				goto fail;
 			if (rc <= 0 || resp.status >= 200 || resp.status == 101)
 				break;
 			memmove(buf, buf + rc, len - (size_t)rc); /* an interim response */
@@ -2400,10 +2434,8 @@ static bool bg_fetch(struct cache_bg *bg)
 	store_begin(cr, &resp, false, proxy_header_hidden, bg->no_cache);
 	done = mode == 0 ? 1 : bg_body(cr, mode, buf + rc, len - (size_t)rc, &remaining, &ch);
 	while (!done) {
-		ssize_t n = recv(fd, buf, CACHE_BG_BUF, 0);
+		ssize_t n = bg_recv(fd, buf, CACHE_BG_BUF, fd_dec);
 
-		if (n == -1 && errno == EINTR)
-			continue;
 		if (n == 0 && mode == 3)
 			done = 1;
 		if (n <= 0)

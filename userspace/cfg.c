@@ -1916,6 +1916,23 @@ static const struct dir dirs[] = {
 	{"scgi_cache_lock_age", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"scgi_cache_revalidate", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"scgi_cache_background_update", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
+	/* fastcgi cache (cfg_fcache.c): the proxy cache's setters on fcgi.cache */
+	{"fastcgi_cache_path", C_HTTP, 2, ARGS_ANY, false, cfg_set_cache_path, B_NONE, 0},
+	{"fastcgi_cache", C_HSL, 1, 1, false, cfg_set_fcache, B_NONE, 0},
+	{"fastcgi_cache_key", C_HSL, 1, 1, false, cfg_set_fcache_key, B_NONE, 0},
+	{"fastcgi_cache_valid", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_valid, B_NONE, 0},
+	{"fastcgi_cache_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_methods, B_NONE, 0},
+	{"fastcgi_cache_bypass", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_cond, B_NONE, 0},
+	{"fastcgi_no_cache", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_cond, B_NONE, 0},
+	{"fastcgi_cache_min_uses", C_HSL, 1, 1, false, set_num, LOC(fcgi.cache.min_uses)},
+	{"fastcgi_cache_lock", C_HSL, 1, 1, false, cfg_set_flag, LOC(fcgi.cache.lock)},
+	{"fastcgi_cache_lock_timeout", C_HSL, 1, 1, false, set_msec, LOC(fcgi.cache.lock_timeout)},
+	{"fastcgi_cache_lock_age", C_HSL, 1, 1, false, set_msec, LOC(fcgi.cache.lock_age)},
+	{"fastcgi_cache_use_stale", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_use_stale, B_NONE, 0},
+	{"fastcgi_cache_background_update", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(fcgi.cache.background_update)},
+	{"fastcgi_cache_revalidate", C_HSL, 1, 1, false, cfg_set_flag, LOC(fcgi.cache.revalidate)},
+	{"fastcgi_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_fcache_range, B_NONE, 0},
 
 	/* request limits (cfg_limit.c) */
 	{"limit_req_zone", C_HTTP, 3, 3, false, cfg_set_limit_req_zone, B_NONE, 0},
@@ -2465,6 +2482,8 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
+	if (cfg_fcache_check(b, l))
+		return -1;
 	cfg_fastcgi_apply(l); /* a fastcgi_pass location reads the fastcgi_* twins */
 	cfg_uwsgi_apply(l);   /* a uwsgi_pass (scgi_pass) one the uwsgi_* (scgi_*) twins */
 	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset) ||

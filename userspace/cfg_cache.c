@@ -18,15 +18,31 @@
 #include "cfg_int.h"
 #include "log.h"
 
-/* zone_use - the configuration's cache zone NAME, created on first use. */
+/* zone_owner - the module directive N belongs to (fastcgi_* or proxy_*). */
+static int zone_owner(const struct cfg_node *n)
+{
+	return strncmp(n->name, "fastcgi_", 8) == 0 ? CACHE_ZONE_FASTCGI : CACHE_ZONE_PROXY;
+}
+
+/* zone_use - the configuration's cache zone NAME, created on first use;
+ * NULL (failed) when another module's directive named it first. */
 static struct cache_zone_conf *zone_use(struct build *b, struct cfg_node *n, struct cfg_http *h,
 					const char *name)
 {
 	struct cache_zone_conf *z;
 
-	for (z = h->cache_zones; z; z = z->next)
-		if (strcmp(z->name, name) == 0)
-			return z;
+	for (z = h->cache_zones; z; z = z->next) {
+		if (strcmp(z->name, name) != 0)
+			continue;
+		if (z->owner != zone_owner(n)) {
+			cfg_fail(
+				b, n,
+				"the shared memory zone \"%s\" is already declared for a different use",
+				name);
+			return NULL;
+		}
+		return z;
+	}
 	z = pool_zalloc(b->pool, sizeof(*z));
 	if (z)
 		z->name = pool_strdup(b->pool, name);
@@ -36,6 +52,7 @@ static struct cache_zone_conf *zone_use(struct build *b, struct cfg_node *n, str
 	}
 	z->file = n->file;
 	z->line = n->line;
+	z->owner = zone_owner(n);
 	z->next = h->cache_zones;
 	h->cache_zones = z;
 	return z;
@@ -59,7 +76,7 @@ static char *full_path(struct build *b, const char *p)
 	return s;
 }
 
-/* cfg_set_cache_path - proxy_cache_path PATH [levels=L[:L[:L]]]
+/* cfg_set_cache_path - proxy_cache_path (and fastcgi_cache_path) PATH [levels=L[:L[:L]]]
  * keys_zone=NAME:SIZE [inactive=T] [max_size=S] [use_temp_path=on|off] and
  * nginx's other parameters (accepted, no effect). */
 int cfg_set_cache_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -149,7 +166,7 @@ int cfg_set_cache_path(struct build *b, struct cfg_node *n, struct scope *s, con
 	return 0;
 }
 
-/* cfg_set_cache - proxy_cache NAME | off. */
+/* cfg_set_cache - proxy_cache (fastcgi_cache) NAME | off. */
 int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cache_loc *cl = &s->loc->cache;
@@ -162,9 +179,8 @@ int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const st
 		return 0;
 	}
 	if (strchr(n->args[0], '$'))
-		return cfg_fail(
-			b, n,
-			"variables in \"proxy_cache\" are not supported by this lbd build yet");
+		return cfg_fail(b, n, "variables in \"%s\" are not supported by this lbd build yet",
+				n->name);
 	cl->zc = zone_use(b, n, s->http, n->args[0]);
 	if (!cl->zc)
 		return -1;
@@ -226,11 +242,12 @@ int cfg_set_cache_valid(struct build *b, struct cfg_node *n, struct scope *s, co
 	return 0;
 }
 
-/* The values of proxy_cache_bypass and proxy_no_cache. */
+/* The values of proxy_cache_bypass and proxy_no_cache (and their
+ * fastcgi_* twins). */
 int cfg_set_cache_cond(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cache_loc *cl = &s->loc->cache;
-	bool bypass = strcmp(n->name, "proxy_cache_bypass") == 0;
+	bool bypass = strstr(n->name, "_cache_bypass") != NULL;
 	struct cval **v = bypass ? &cl->bypass : &cl->no_cache;
 	int *nv = bypass ? &cl->nbypass : &cl->nno_cache;
 
@@ -421,9 +438,9 @@ int cfg_cache_finish(struct build *b, struct cfg_http *h)
 {
 	for (struct cache_zone_conf *z = h->cache_zones; z; z = z->next) {
 		if (!z->path) {
-			snprintf(b->err, b->errlen,
-				 "\"proxy_cache\" zone \"%s\" is unknown in %s:%d", z->name,
-				 z->file, z->line);
+			snprintf(b->err, b->errlen, "\"%s\" zone \"%s\" is unknown in %s:%d",
+				 z->owner == CACHE_ZONE_FASTCGI ? "fastcgi_cache" : "proxy_cache",
+				 z->name, z->file, z->line);
 			return -1;
 		}
 	}

@@ -3,8 +3,9 @@
  * Configuration of ngx_http_fastcgi_module's own directives: fastcgi_pass
  * (a proxy_pass whose upstream speaks FastCGI), fastcgi_param,
  * fastcgi_index, fastcgi_split_path_info, fastcgi_keep_conn, and their
- * inheritance. The fastcgi_* twins of proxy_* settings (timeouts, retries,
- * buffers, headers) are entries of cfg.c's table writing the same fields.
+ * inheritance (and fastcgi_cache*'s, whose setters are in cfg_fcache.c).
+ * The fastcgi_* twins of proxy_* settings (timeouts, retries, buffers,
+ * headers) are entries of cfg.c's table writing the same fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -207,6 +208,7 @@ void cfg_fastcgi_init(struct fcgi_loc *f)
 {
 	f->keep_conn = CFG_UNSET;
 	cfg_twins_init(&f->t);
+	cfg_cache_init(&f->cache);
 }
 
 #define TMERGE(f, def)                             \
@@ -257,6 +259,7 @@ void cfg_twins_merge(struct fcgi_twins *t, const struct fcgi_twins *pt)
 void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 {
 	cfg_twins_merge(&f->t, p ? &p->t : NULL);
+	cfg_cache_merge(&f->cache, p ? &p->cache : NULL);
 	if (!p) {
 		if (f->keep_conn == CFG_UNSET)
 			f->keep_conn = 0;
@@ -305,18 +308,26 @@ void cfg_twins_apply(struct cfg_loc *l, const struct fcgi_twins *t)
 	l->rate.proxy_rate = t->limit_rate;
 	l->rate.proxy_rate_set = t->limit_rate_set;
 	/* proxy_redirect, proxy_method, proxy_set_body, proxy_set_header and
-	 * proxy_cache are the proxy module's: none applies (fastcgi_cache and
-	 * uwsgi_cache are not in lbd: unknown directives) */
+	 * proxy_cache* are the proxy module's: none applies (fastcgi_cache is
+	 * copied in by cfg_fastcgi_apply; uwsgi_cache is not in lbd) */
 	l->redirect_mode = 0;
 	l->proxy_method = NULL;
 	l->proxy_set_body = NULL;
-	l->cache.zc = NULL;
 }
 
 void cfg_fastcgi_apply(struct cfg_loc *l)
 {
-	if (l->proxy && l->proxy->fastcgi)
-		cfg_twins_apply(l, &l->fcgi.t);
+	int ims_mode = l->cache.ims_mode; /* if_modified_since: the core module's */
+
+	if (!l->proxy || !l->proxy->fastcgi)
+		return;
+	cfg_twins_apply(l, &l->fcgi.t);
+	/* fastcgi_cache*: nginx's fastcgi module has no convert_head (a HEAD
+	 * goes as HEAD: REQUEST_METHOD is $request_method) */
+	l->cache = l->fcgi.cache;
+	l->cache.ims_mode = ims_mode;
+	l->cache.convert_head = 0;
+	l->cache.ignore = l->fcgi.t.ignore_headers;
 }
 
 void cfg_fastcgi_release(struct fcgi_loc *f)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * FastCGI requests (fastcgi_pass): builds the request's BEGIN_REQUEST and
- * PARAMS records (fastcgi_param, the client's headers as HTTP_*) from the
- * request and its location (the pairs, fcgi_kv_collect, also make
- * uwsgi.c's vars and scgi.c's headers); the variables $fastcgi_script_name and
+ * PARAMS records (fastcgi_param, fastcgi_cache's validators, the client's
+ * headers as HTTP_*) from the request and its location (the pairs,
+ * fcgi_kv_collect, also make uwsgi.c's vars and scgi.c's headers); the
+ * variables $fastcgi_script_name and
  * $fastcgi_path_info. The byte-level codec (STDIN framing of the body, the
  * in-place decoder of STDOUT/STDERR/END_REQUEST records that proxy.c reads
  * as a CGI head and body) is in fastcgi_rec.c.
@@ -19,6 +20,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "cache.h"
 #include "cfg-t.h"
 #include "fastcgi.h"
 #include "http.h"
@@ -50,17 +52,47 @@ static bool header_shadowed(const struct fcgi_param *p, int n, struct h1_str nam
 	return false;
 }
 
+/* param_named - whether one of PARAMS (N of them) is NAME (nginx:
+ * case-blind). */
+static bool param_named(const struct fcgi_param *params, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcasecmp(params[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* cache_params - fastcgi_cache's parameters after fastcgi_param's, as
+ * nginx adds them unless a fastcgi_param names them: when an expired entry
+ * is revalidated (fastcgi_cache_revalidate), its Last-Modified and ETag as
+ * HTTP_IF_MODIFIED_SINCE and HTTP_IF_NONE_MATCH; never the client's
+ * conditions and ranges (fcgi_kv_collect leaves those headers out). */
+static size_t cache_params(struct conn *c, const struct fcgi_param *params, int nparams,
+			   struct fcgi_kv *kv)
+{
+	struct lstr ims, inm;
+	size_t n = 0;
+
+	if (!cache_validators(c, &ims, &inm))
+		return 0;
+	if (ims.len && !param_named(params, nparams, "HTTP_IF_MODIFIED_SINCE"))
+		kv[n++] = (struct fcgi_kv){"HTTP_IF_MODIFIED_SINCE", ims.p, 22, ims.len};
+	if (inm.len && !param_named(params, nparams, "HTTP_IF_NONE_MATCH"))
+		kv[n++] = (struct fcgi_kv){"HTTP_IF_NONE_MATCH", inm.p, 18, inm.len};
+	return n;
+}
+
 int fcgi_kv_collect(struct conn *c, const struct fcgi_param *params, int nparams, bool http_params,
 		    struct fcgi_kv **out, size_t *nout)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
-	size_t nkv = 0, cap = (size_t)nparams;
+	size_t nkv = 0, cap = (size_t)nparams + 2;
 	struct fcgi_kv *kv;
 
 	if (l->proxy_pass_request_headers)
 		cap += r->h1.nheaders;
-	kv = pool_alloc(&c->pool, (cap ? cap : 1) * sizeof(*kv));
+	kv = pool_alloc(&c->pool, cap * sizeof(*kv));
 	if (!kv)
 		return -ENOMEM;
 	for (int i = 0; i < nparams; i++) {
@@ -73,6 +105,7 @@ int fcgi_kv_collect(struct conn *c, const struct fcgi_param *params, int nparams
 			continue;
 		kv[nkv++] = (struct fcgi_kv){p->name, v.p, p->namelen, v.len};
 	}
+	nkv += cache_params(c, params, nparams, kv + nkv);
 	if (l->proxy_pass_request_headers) {
 		for (size_t i = 0; i < r->h1.nheaders; i++) {
 			const struct h1_header *h = &r->hdrs[i];
@@ -82,7 +115,8 @@ int fcgi_kv_collect(struct conn *c, const struct fcgi_param *params, int nparams
 				continue;
 			if (h->underscore && !r->srv->underscores_in_headers)
 				continue;
-			if (http_params && header_shadowed(params, nparams, h->name))
+			if ((http_params && header_shadowed(params, nparams, h->name)) ||
+			    cache_skip_request_header(c, h->name))
 				continue;
 			n = pool_alloc(&c->pool, h->name.len + 5);
 			if (!n)
