@@ -87,5 +87,4 @@ void stream_udp_fini(void);
  * (LEN bytes); only family, address and port count. */
 uint32_t stream_udp_hash(int fd, const struct sockaddr_storage *sa);
 
-
 #endif
