@@ -61,6 +61,10 @@ int http_head_start(struct conn *c, int status);
  * to a client that expects it, as nginx does when it discards a body.
  * False when the connection failed (closed). */
 bool http_continue_discarded(struct conn *c);
+/* http_send_continue - answer C's Expect: 100-continue now ("HTTP/1.1 100
+ * Continue", written at once, before any answer byte): 0, or -1 when the
+ * write failed (the caller closes). */
+int http_send_continue(struct conn *c);
 /* http_body_discardable - the request's unread body can be read and
  * dropped after the answer (the connection kept), as nginx discards one. */
 bool http_body_discardable(const struct conn *c);

@@ -56,6 +56,7 @@
 #include "tls.h"
 #include "tls_client.h"
 #include "var.h"
+#include "reqbody.h"
 #include "worker.h"
 
 #define HTTP_STATUS_REQ_HEADER_TOO_LARGE 494 /* nginx's internal code, sent as 400 */
@@ -313,17 +314,23 @@ static bool body_left_unread(const struct conn *c)
 	return r->body_kind != BODY_NONE && !r->body_done && whole_unread_body(c) < 0;
 }
 
-bool http_continue_discarded(struct conn *c)
+int http_send_continue(struct conn *c)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	struct iovec iov = {(void *)cont, sizeof(cont) - 1};
+
+	c->req.expect_continue = false;
+	return http_writev(c, &iov, 1) == (ssize_t)iov.iov_len ? 0 : -1;
+}
+
+bool http_continue_discarded(struct conn *c)
+{
 	struct http_req *r = &c->req;
 
 	if (!r->expect_continue || c->h2s || c->sr_parent || r->body_kind == BODY_NONE ||
 	    r->body_received || r->body_done)
 		return true;
-	r->expect_continue = false;
-	if (http_writev(c, &iov, 1) != (ssize_t)iov.iov_len) {
+	if (http_send_continue(c)) {
 		conn_close(c);
 		return false;
 	}
@@ -344,42 +351,52 @@ bool http_body_discardable(const struct conn *c)
 	return r->body_kind == BODY_CHUNKED && (r->discarding || h1_chunked_fresh(&r->chunked));
 }
 
-/* discard_feed - drop the unread body's bytes that are in c->in (from
- * c->in.start on). 1 once its end is passed (c->in.start is then at the
- * next request's first byte), 0 when more must come, -1 for a chunked
- * framing error. */
-static int discard_feed(struct conn *c)
+/* discard_span - drop the unread body's bytes at P (LEN of them): how many
+ * of them were the body's (fewer once its end is passed: r->body_done),
+ * or -1 for a chunked framing error. */
+static long discard_span(struct conn *c, const char *p, size_t len)
 {
 	struct http_req *r = &c->req;
+	size_t off = 0;
 
 	r->discarding = true;
 	if (r->body_kind == BODY_LENGTH) {
 		uint64_t left = r->content_length - r->body_received;
-		size_t have = c->in.end - c->in.start;
-		size_t take = have < left ? have : (size_t)left;
+		size_t take = len < left ? len : (size_t)left;
 
-		c->in.start += take;
 		r->body_received += take;
 		r->body_done = r->body_received == r->content_length;
-		return r->body_done;
+		return (long)take;
 	}
 	for (;;) {
 		struct h1_str data;
 		size_t used;
-		int rc = h1_parse_chunked(&r->chunked, c->in.data + c->in.start,
-					  c->in.end - c->in.start, &used, &data);
+		int rc = h1_parse_chunked(&r->chunked, p + off, len - off, &used, &data);
 
-		c->in.start += used;
+		off += used;
 		if (rc == H1_CHUNK_DATA) {
 			r->body_received += data.len;
 			continue;
 		}
 		if (rc == H1_CHUNK_DONE) {
 			r->body_done = true;
-			return 1;
+			return (long)off;
 		}
-		return rc == H1_INCOMPLETE ? 0 : -1;
+		return rc == H1_INCOMPLETE ? (long)off : -1;
 	}
+}
+
+/* discard_feed - discard_span over the bytes in c->in (from c->in.start
+ * on): 1 once the body's end is passed (c->in.start is then at the next
+ * request's first byte), 0 when more must come, -1 for a framing error. */
+static int discard_feed(struct conn *c)
+{
+	long n = discard_span(c, c->in.data + c->in.start, c->in.end - c->in.start);
+
+	if (n < 0)
+		return -1;
+	c->in.start += (size_t)n;
+	return c->req.body_done;
 }
 
 static bool keepalive_ok(struct conn *c)
@@ -2658,34 +2675,36 @@ void http_response_done(struct conn *c)
  * end (close_or_linger). */
 static void discard_pump(struct conn *c, bool writing)
 {
+	char *tmp;
+
+	/* the bytes already here first (the head's read may have brought
+	 * the body's start), in place; then the socket, through a relay
+	 * buffer: c->in holds the request's head, which its variables and
+	 * the log still read while the answer is written */
+	if (c->in.start < c->in.end && discard_feed(c) < 0)
+		goto bad;
+	if (c->req.body_done)
+		goto done;
+	tmp = worker_relay_get(c->w);
+	if (!tmp) {
+		conn_close(c);
+		return;
+	}
 	while (!c->req.body_done) {
-		ssize_t n;
+		ssize_t n = conn_recv(c, tmp, RELAY_BUF_SIZE);
+		long used;
 
-		if (c->in.start == c->in.end)
-			c->in.start = c->in.end = 0;
-		if (c->in.end == c->in.cap) {
-			/* discard_feed takes every byte until the body's end, so
-			 * the buffer is only full when it was given back (cap 0) */
-			char *d = c->in.end ? NULL : malloc(HTTP_IN_INITIAL);
-
-			if (!d) {
-				conn_close(c);
-				return;
-			}
-			free(c->in.data);
-			c->in.data = d;
-			c->in.cap = HTTP_IN_INITIAL;
-		}
-		n = conn_recv(c, c->in.data + c->in.end, c->in.cap - c->in.end);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			worker_relay_put(c->w, tmp);
 			c->readable = false;
 			if (!writing)
 				linger_wait(c);
 			return;
 		}
 		if (n <= 0) {
+			worker_relay_put(c->w, tmp);
 			c->peer_closed = n == 0;
 			if (writing) {
 				c->readable = false;
@@ -2695,24 +2714,34 @@ static void discard_pump(struct conn *c, bool writing)
 			}
 			return;
 		}
-		c->in.end += (size_t)n;
-		int rc = discard_feed(c);
-
-		if (rc < 0) {
-			http_log(c, NULL, LOG_INFO, "client sent invalid chunked body");
-			if (writing) {
-				c->readable = false;
-				c->close_after = true;
-				return;
-			}
+		used = discard_span(c, tmp, (size_t)n);
+		if (used < 0) {
+			worker_relay_put(c->w, tmp);
+			goto bad;
+		}
+		/* what follows the body is the next request's */
+		if ((size_t)used < (size_t)n &&
+		    reqbody_keep_rest(c, tmp + used, (size_t)n - (size_t)used)) {
+			worker_relay_put(c->w, tmp);
 			conn_close(c);
 			return;
 		}
 	}
+	worker_relay_put(c->w, tmp);
+done:
 	if (!writing) {
 		ev_timer_stop(&c->w->loop, &c->timer);
 		next_request(c);
 	}
+	return;
+bad:
+	http_log(c, NULL, LOG_INFO, "client sent invalid chunked body");
+	if (writing) {
+		c->readable = false;
+		c->close_after = true;
+		return;
+	}
+	conn_close(c);
 }
 
 static void discard_read(struct conn *c)

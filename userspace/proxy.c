@@ -2752,15 +2752,9 @@ static void rbody_start(struct uconn *u)
 	struct http_req *r = &c->req;
 	int rc;
 
-	if (r->expect_continue && c->in.end == c->in.start) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
-
-		r->expect_continue = false;
-		if (http_writev(c, &iov, 1) != sizeof(cont) - 1) {
-			conn_close(c);
-			return;
-		}
+	if (r->expect_continue && c->in.end == c->in.start && http_send_continue(c)) {
+		conn_close(c);
+		return;
 	}
 	rc = reqbody_read(c);
 	if (rc) {

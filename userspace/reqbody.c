@@ -433,14 +433,8 @@ int reqbody_read_whole(struct conn *c)
 	}
 	if (r->body_done)
 		return REQBODY_WHOLE;
-	if (r->expect_continue) {
-		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-		struct iovec iov = {(void *)cont, sizeof(cont) - 1};
-
-		r->expect_continue = false;
-		if (http_writev(c, &iov, 1) != sizeof(cont) - 1)
-			return REQBODY_CLOSE;
-	}
+	if (r->expect_continue && http_send_continue(c))
+		return REQBODY_CLOSE;
 	tmp = worker_relay_get(c->w);
 	if (!tmp)
 		return -500;

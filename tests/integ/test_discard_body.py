@@ -10,6 +10,8 @@ Every case runs against nginx 1.22 with the same config text."""
 import socket
 import time
 
+from harness import wait_for
+
 SERVER = """
 server {
     listen 127.0.0.1:{port};
@@ -258,8 +260,12 @@ server {
 }""", root=root)
     s = connect(t, p)
     s.settimeout(20)
-    s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % size)
-    s.sendall(b'y' * size)  # blocks for good if nobody reads it
+    # the head and the body in one write: the read of the head fills the
+    # input buffer with the body's start (the first version of this
+    # reset the connection then, and its reads would have overwritten the
+    # head the access log line still reads)
+    s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: big-body\r\n'
+              b'Content-Length: %d\r\n\r\n' % size + b'y' * size)  # stuck if nobody reads
     head = b''
     while b'\r\n\r\n' not in head:
         k = s.recv(65536)
@@ -275,3 +281,7 @@ server {
     assert n == size
     s.sendall(b'GET /f.txt HTTP/1.1\r\nHost: x\r\n\r\n')
     assert read_answers(s, 1).startswith(b'HTTP/1.1 200')
+    # the head was intact when the answer was logged
+    wait_for(lambda: '"GET /f.txt' in p.read('logs', 'access.log'), 5, what='log')
+    log = p.read('logs', 'access.log')
+    assert '"GET /big.bin HTTP/1.1" 200 %d ' % size in log and '"big-body"' in log, log
