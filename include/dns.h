@@ -33,6 +33,8 @@ struct dns_answer {
 	uint8_t addrs[DNS_MAX_ADDR][16]; /* 4 bytes each for A, 16 for AAAA */
 	uint32_t ttl;			 /* smallest TTL of the records */
 	int ncname;			 /* CNAME records seen (nginx follows a lone one) */
+	char cname[DNS_MAX_NAME + 1];	 /* the first CNAME's target (cname_len bytes) */
+	size_t cname_len;
 };
 
 /* dns_name_ok - whether NAME (LEN bytes, no trailing dot needed) is a

@@ -217,7 +217,18 @@ int dns_parse(const uint8_t *p, size_t n, uint16_t id, const char *name, size_t 
 			if (out->naddrs < DNS_MAX_ADDR)
 				memcpy(out->addrs[out->naddrs++], p + off, want);
 		} else if (type == DNS_CNAME) {
-			out->ncname++;
+			size_t ro = off, tl = 0;
+
+			/* the target, for a resolver that answers with the
+			 * alias alone (it is asked for next) */
+			if (read_name(p, off + rdlen, &ro, out->ncname ? NULL : out->cname,
+				      sizeof(out->cname), &tl) ||
+			    ro != off + rdlen) {
+				*why = "invalid CNAME record in DNS response";
+				return -1;
+			}
+			if (!out->ncname++)
+				out->cname_len = tl;
 		}
 		off += rdlen;
 	}

@@ -31,15 +31,20 @@
 
 #define RES_MAX_ENTRIES 256
 #define RES_RESEND_MS	5000 /* nginx's resend_timeout */
+#define RES_MAX_HOPS	8    /* CNAMEs followed for one name */
 
 struct dns_ent {
 	char name[DNS_MAX_NAME + 1];
 	size_t len;
-	bool ipv4, ipv6;	 /* what is asked (part of the key) */
-	bool pending;		 /* asked, not answered yet */
-	bool notifying;		 /* its waiters are being called: not to be freed
+	bool ipv4, ipv6;	      /* what is asked (part of the key) */
+	bool pending;		      /* asked, not answered yet */
+	bool notifying;		      /* its waiters are being called: not to be freed
 				  * (a callback may look the name up again) */
-	bool want[2];		 /* [0] A, [1] AAAA: still waiting for it */
+	bool want[2];		      /* [0] A, [1] AAAA: still waiting for it */
+	char qn[2][DNS_MAX_NAME + 1]; /* the name each query asks: NAME, or the
+				       * target of a CNAME answered alone */
+	size_t qlen[2];
+	int hops[2];		 /* CNAMEs followed */
 	uint16_t id[2];		 /* their query IDs */
 	int code[2];		 /* their answers' codes */
 	uint32_t ttl;		 /* smallest TTL of the answers */
@@ -147,7 +152,8 @@ static int send_queries(struct resolver_w *res, struct dns_ent *e)
 
 		if (!e->want[q])
 			continue;
-		n = dns_query(msg, sizeof(msg), e->id[q], e->name, e->len, q ? DNS_AAAA : DNS_A);
+		n = dns_query(msg, sizeof(msg), e->id[q], e->qn[q], e->qlen[q],
+			      q ? DNS_AAAA : DNS_A);
 		if (n < 0)
 			return -EINVAL;
 		if (sendto(fd, msg, (size_t)n, 0, (const struct sockaddr *)sa,
@@ -172,11 +178,39 @@ static void ent_timer(struct ev_loop *loop, struct ev_timer *t)
 	ev_timer_start(loop, &e->timer, LBD_MIN(RES_RESEND_MS, e->deadline - now));
 }
 
+/* follow - an answer with an alias and no address (a resolver that does
+ * not chase it): ask for the alias's target instead, as nginx does, up to
+ * RES_MAX_HOPS deep. True when asked. */
+static bool follow(struct resolver_w *res, struct dns_ent *e, int q, const struct dns_answer *ans)
+{
+	uint8_t msg[DNS_MAX_NAME + 32];
+	const struct sockaddr_storage *sa = &e->rc.addr[e->server];
+	int n, fd;
+
+	if (ans->rcode || ans->naddrs || !ans->cname_len || e->hops[q] >= RES_MAX_HOPS ||
+	    !dns_name_ok(ans->cname, ans->cname_len))
+		return false;
+	e->hops[q]++;
+	memcpy(e->qn[q], ans->cname, ans->cname_len);
+	e->qlen[q] = ans->cname_len;
+	if (ans->ttl < e->ttl)
+		e->ttl = ans->ttl; /* the alias's lifetime bounds the answer's */
+	e->id[q] = new_id();
+	fd = sock_for(res, sa->ss_family);
+	n = dns_query(msg, sizeof(msg), e->id[q], e->qn[q], e->qlen[q], q ? DNS_AAAA : DNS_A);
+	if (fd >= 0 && n > 0)
+		sendto(fd, msg, (size_t)n, 0, (const struct sockaddr *)sa,
+		       e->rc.addrlen[e->server]);
+	return true; /* a lost datagram is resent by the entry's timer */
+}
+
 /* answered - query Q of E came back (ANS). */
 static void answered(struct resolver_w *res, struct dns_ent *e, int q, const struct dns_answer *ans)
 {
 	bool v6 = q == 1;
 
+	if (follow(res, e, q, ans))
+		return;
 	e->want[q] = false;
 	e->code[q] = ans->rcode;
 	if (!ans->rcode) {
@@ -249,7 +283,7 @@ static void on_read(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 							   : -1;
 			if (q < 0 || !lbd_sockaddr_eq(&from, &e->rc.addr[e->server]))
 				continue;
-			if (dns_parse(res->buf, (size_t)n, (uint16_t)id, e->name, e->len,
+			if (dns_parse(res->buf, (size_t)n, (uint16_t)id, e->qn[q], e->qlen[q],
 				      q ? DNS_AAAA : DNS_A, &ans, &why)) {
 				log_err("%s for %s", why, e->name);
 				break;
@@ -361,6 +395,10 @@ int resolver_lookup(struct worker *w, const struct resolver_conf *rc, int64_t ti
 		return -ENOMEM;
 	memcpy(e->name, name, len);
 	e->len = len;
+	for (int q = 0; q < 2; q++) {
+		memcpy(e->qn[q], name, len);
+		e->qlen[q] = len;
+	}
 	e->ipv4 = rc->ipv4;
 	e->ipv6 = rc->ipv6;
 	e->pending = true;

@@ -20,6 +20,7 @@ class Dns:
 
     def __init__(self):
         self.names = {}
+        self.cnames = {}  # name -> (target, ttl): answered with the alias alone
         self.nx = set()
         self.silent = set()
         self.queries = []  # (name, qtype)
@@ -69,11 +70,18 @@ class Dns:
             silent = name in self.silent
             nx = name in self.nx
             addrs, ttl = self.names.get(name, ([], 0))
+            cname = self.cnames.get(name)
         if silent:
             return
         answers = b''
         count = 0
-        if qtype == 1 and not nx:
+        if cname:
+            # the alias alone, as a resolver that does not chase it
+            target, cttl = cname
+            rdata = b''.join(bytes([len(x)]) + x.encode() for x in target.split('.')) + b'\0'
+            answers += struct.pack('>HHHIH', 0xc00c, 5, 1, cttl, len(rdata)) + rdata
+            count += 1
+        elif qtype == 1 and not nx:
             for a in addrs:
                 answers += struct.pack('>HHHIH', 0xc00c, 1, 1, ttl, 4) + socket.inet_aton(a)
                 count += 1
@@ -336,3 +344,31 @@ server {
     s.close()
     assert got.count(b'HTTP/1.1 200') == 4, got[:300]
     assert d.count('zero.test', 1) >= 1, d.queries
+
+
+def test_resolver_follows_a_cname_answered_alone(t):
+    """A resolver that answers with an alias and no address: the alias's
+    target is asked next (for A and AAAA alike) and its address used, as
+    nginx does; a loop of aliases ends (lbd: after 8) in "Host not found"
+    (nginx ends it sooner, with the same 502)."""
+    a = t.backend('a')
+    d = dns(t)
+    d.cnames['www.test'] = ('app.svc.test', 300)
+    d.names['app.svc.test'] = (['127.0.0.1'], 300)
+    d.cnames['loop1.test'] = ('loop2.test', 300)
+    d.cnames['loop2.test'] = ('loop1.test', 300)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    resolver 127.0.0.1:{dns} valid=30s;
+    resolver_timeout 5s;
+    location / { proxy_pass http://$arg_h:{a}; }
+}""", a=a, dns=d.port)
+    for _ in range(2):
+        r = p.get('/?h=www.test')
+        assert (r.status, r.header('X-Backend')) == (200, 'a'), r
+    assert d.count('www.test', 1) == 1 and d.count('app.svc.test', 1) == 1, d.queries
+    assert d.count('app.svc.test', 28) == 1, d.queries
+    r = p.get('/?h=loop1.test', timeout=20)
+    assert r.status == 502, r
+    assert 'loop1.test could not be resolved' in p.error_log()

@@ -180,6 +180,14 @@ Test(dns, aaaa_and_cname)
 	cr_assert_eq(a.ncname, 1);
 	cr_assert_eq(a.ttl, 5);
 	cr_assert_arr_eq(a.addrs[0], &v6, 16);
+	/* the alias's target, decompressed (what the resolver asks next when
+	 * an answer has no address) */
+	cr_assert_eq(a.cname_len, 9);
+	cr_assert(memcmp(a.cname, "real.test", 9) == 0, "%.*s", (int)a.cname_len, a.cname);
+	/* a target whose name runs past its record is refused */
+	rr[11] = 3; /* the CNAME's rdlength: 7 -> 3, its name then overruns it */
+	n = answer(m, 9, 0x8180, "app.test", DNS_AAAA, 2, rr, l);
+	cr_assert_eq(parse_copy(m, n, 9, "app.test", DNS_AAAA, &a, &why), -1);
 }
 
 Test(dns, errors_and_refusals)
