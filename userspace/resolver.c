@@ -2,7 +2,8 @@
 /*
  * The resolver, per worker, as nginx's: a name is asked of the
  * configured DNS servers over UDP (A, and AAAA unless `ipv6=off`, both at
- * once), requests for a name being asked wait on it together, and the
+ * once; a truncated answer is asked again over TCP; an alias answered
+ * alone is followed), requests for a name being asked wait on it together, and the
  * answer is kept for its TTL (or `valid=`). No answer within 5 s: asked
  * again of the next server; none within `resolver_timeout`: every waiter
  * gets "timed out" (110). An error (NXDOMAIN, SERVFAIL, no address) goes
@@ -33,6 +34,8 @@
 #define RES_RESEND_MS	5000 /* nginx's resend_timeout */
 #define RES_MAX_HOPS	8    /* CNAMEs followed for one name */
 
+struct dns_tcp;
+
 struct dns_ent {
 	char name[DNS_MAX_NAME + 1];
 	size_t len;
@@ -45,6 +48,7 @@ struct dns_ent {
 				       * target of a CNAME answered alone */
 	size_t qlen[2];
 	int hops[2];		 /* CNAMEs followed */
+	struct dns_tcp *tcp[2];	 /* a query asked again over TCP, or NULL */
 	uint16_t id[2];		 /* their query IDs */
 	int code[2];		 /* their answers' codes */
 	uint32_t ttl;		 /* smallest TTL of the answers */
@@ -77,6 +81,27 @@ static uint16_t new_id(void)
 	return id;
 }
 
+/* struct dns_tcp - a query asked again over TCP after a truncated answer
+ * (as nginx): the query behind its 2-byte length out, then the answer's
+ * length and the answer in. One per query at most; rare, so allocated. */
+struct dns_tcp {
+	struct ev_io io;
+	struct dns_ent *e;
+	int q;
+	size_t outlen, sent; /* out: the framed query */
+	size_t got, need;    /* in: need is 0 until the length is read */
+	uint8_t out[2 + DNS_MAX_NAME + 32];
+	uint8_t in[2 + 65535];
+};
+
+static void tcp_close(struct resolver_w *res, struct dns_tcp *t)
+{
+	ev_io_stop(&res->w->loop, &t->io);
+	close(t->io.fd);
+	t->e->tcp[t->q] = NULL;
+	free(t);
+}
+
 /* unlink - take E out of the table (a new lookup of its name asks anew). */
 static void unlink_ent(struct resolver_w *res, struct dns_ent *e)
 {
@@ -86,6 +111,9 @@ static void unlink_ent(struct resolver_w *res, struct dns_ent *e)
 			break;
 		}
 	ev_timer_stop(&res->w->loop, &e->timer);
+	for (int q = 0; q < 2; q++)
+		if (e->tcp[q])
+			tcp_close(res, e->tcp[q]);
 }
 
 /* notify - E is answered (CODE, and its addresses when 0): every waiter
@@ -251,6 +279,103 @@ static void answered(struct resolver_w *res, struct dns_ent *e, int q, const str
 	notify(e, 0);
 }
 
+static void answered(struct resolver_w *res, struct dns_ent *e, int q,
+		     const struct dns_answer *ans);
+
+/* tcp_io - the TCP query's progress: the query out, then the answer in,
+ * read and checked as a datagram's would be. A failure closes it: the
+ * entry's resend timer asks again (and a truncated answer leads here
+ * again) until resolver_timeout. */
+static void tcp_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
+{
+	struct dns_tcp *t = io->data;
+	struct dns_ent *e = t->e;
+	struct resolver_w *res = e->res;
+	struct dns_answer ans;
+	const char *why;
+	ssize_t n;
+	int q = t->q;
+
+	(void)loop;
+	if (t->sent < t->outlen) {
+		if (ev & EPOLLERR)
+			goto fail;
+		n = send(io->fd, t->out + t->sent, t->outlen - t->sent, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0)
+			goto fail;
+		t->sent += (size_t)n;
+		if (t->sent == t->outlen && ev_io_modify(&res->w->loop, io, EPOLLIN))
+			goto fail;
+		return;
+	}
+	n = recv(io->fd, t->in + t->got, (t->need ? t->need : 2) - t->got, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0)
+		goto fail;
+	t->got += (size_t)n;
+	if (!t->need && t->got == 2) {
+		t->need = 2 + ((size_t)t->in[0] << 8 | t->in[1]);
+		if (t->need == 2)
+			goto fail;
+		return;
+	}
+	if (t->got < t->need)
+		return;
+	if (dns_parse(t->in + 2, t->need - 2, e->id[q], e->qn[q], e->qlen[q], q ? DNS_AAAA : DNS_A,
+		      &ans, &why)) {
+		log_err("%s for %s", why, e->name);
+		goto fail;
+	}
+	tcp_close(res, t);
+	answered(res, e, q, &ans); /* may free E */
+	return;
+fail:
+	tcp_close(res, t);
+}
+
+/* tcp_start - query Q of E came back truncated: ask it again over TCP of
+ * the same server. */
+static void tcp_start(struct resolver_w *res, struct dns_ent *e, int q)
+{
+	const struct sockaddr_storage *sa = &e->rc.addr[e->server];
+	struct dns_tcp *t;
+	int fd, n;
+
+	if (e->tcp[q])
+		return; /* already on its way */
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return;
+	n = dns_query(t->out + 2, sizeof(t->out) - 2, e->id[q], e->qn[q], e->qlen[q],
+		      q ? DNS_AAAA : DNS_A);
+	fd = n > 0 ? socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
+	if (fd < 0) {
+		free(t);
+		return;
+	}
+	if (connect(fd, (const struct sockaddr *)sa, e->rc.addrlen[e->server]) &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		free(t);
+		return;
+	}
+	t->out[0] = (uint8_t)(n >> 8);
+	t->out[1] = (uint8_t)n;
+	t->outlen = 2 + (size_t)n;
+	t->e = e;
+	t->q = q;
+	ev_io_init(&t->io, fd, tcp_io, t);
+	if (ev_io_start(&res->w->loop, &t->io, EPOLLOUT)) {
+		close(fd);
+		free(t);
+		return;
+	}
+	e->tcp[q] = t;
+}
+
 static void on_read(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 {
 	struct resolver_w *res = io->data;
@@ -283,6 +408,10 @@ static void on_read(struct ev_loop *loop, struct ev_io *io, uint32_t revents)
 							   : -1;
 			if (q < 0 || !lbd_sockaddr_eq(&from, &e->rc.addr[e->server]))
 				continue;
+			if (res->buf[2] & 0x02) { /* TC: the whole answer over TCP */
+				tcp_start(res, e, q);
+				break;
+			}
 			if (dns_parse(res->buf, (size_t)n, (uint16_t)id, e->qn[q], e->qlen[q],
 				      q ? DNS_AAAA : DNS_A, &ans, &why)) {
 				log_err("%s for %s", why, e->name);

@@ -29,14 +29,49 @@ class Dns:
         self.sock.bind(('127.0.0.1', 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
+        self.big = {}  # name -> IPv4 texts answered over TCP only (UDP: TC)
+        self.tcp_queries = []
+        self.tsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tsock.bind(('127.0.0.1', self.port))
+        self.tsock.listen(8)
+        self.tsock.settimeout(0.2)
         self.stop = False
         self.th = threading.Thread(target=self._serve, daemon=True)
         self.th.start()
+        self.tth = threading.Thread(target=self._serve_tcp, daemon=True)
+        self.tth.start()
 
     def close(self):
         self.stop = True
         self.th.join(2)
+        self.tth.join(2)
         self.sock.close()
+        self.tsock.close()
+
+    def _serve_tcp(self):
+        while not self.stop:
+            try:
+                c, _ = self.tsock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            try:
+                c.settimeout(2)
+                buf = b''
+                while len(buf) < 2 or len(buf) < 2 + struct.unpack('>H', buf[:2])[0]:
+                    d = c.recv(4096)
+                    if not d:
+                        break
+                    buf += d
+                out = self._reply(buf[2:], tcp=True)
+                if out is not None:
+                    c.sendall(struct.pack('>H', len(out)) + out)
+            except Exception:  # noqa: BLE001 - a bad query is ignored
+                pass
+            finally:
+                c.close()
 
     def count(self, name, qtype=1):
         with self.lock:
@@ -56,6 +91,11 @@ class Dns:
                 pass
 
     def _answer(self, msg, peer):
+        out = self._reply(msg, tcp=False)
+        if out is not None:
+            self.sock.sendto(out, peer)
+
+    def _reply(self, msg, tcp):
         qid, _flags, qd = struct.unpack('>HHH', msg[:6])
         off, labels = 12, []
         while msg[off]:
@@ -66,15 +106,22 @@ class Dns:
         question = msg[12:off + 5]
         name = '.'.join(labels)
         with self.lock:
-            self.queries.append((name, qtype))
+            (self.tcp_queries if tcp else self.queries).append((name, qtype))
             silent = name in self.silent
             nx = name in self.nx
             addrs, ttl = self.names.get(name, ([], 0))
             cname = self.cnames.get(name)
+            big = self.big.get(name)
         if silent:
-            return
+            return None
         answers = b''
         count = 0
+        if big is not None and not tcp:
+            # too big for a datagram: the header alone, TC set
+            hdr = struct.pack('>HHHHHH', qid, 0x8380, qd, 0, 0, 0)
+            return hdr + msg[12:off + 5]
+        if big is not None:
+            addrs, ttl = big, 300
         if cname:
             # the alias alone, as a resolver that does not chase it
             target, cttl = cname
@@ -87,7 +134,7 @@ class Dns:
                 count += 1
         rcode = 3 if nx else 0
         hdr = struct.pack('>HHHHHH', qid, 0x8180 | rcode, qd, count, 0, 0)
-        self.sock.sendto(hdr + question + answers, peer)
+        return hdr + question + answers
 
 
 def dns(t):
@@ -372,3 +419,22 @@ server {
     r = p.get('/?h=loop1.test', timeout=20)
     assert r.status == 502, r
     assert 'loop1.test could not be resolved' in p.error_log()
+
+
+def test_resolver_truncated_answer_asked_over_tcp(t):
+    """An answer too big for a datagram comes truncated (TC): the query is
+    asked again over TCP of the same server and its addresses used, as
+    nginx does (here 40 addresses, 127.0.0.1 first)."""
+    a = t.backend('a')
+    d = dns(t)
+    d.big['many.test'] = ['127.0.0.1'] + ['127.0.1.%d' % i for i in range(1, 40)]
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    resolver 127.0.0.1:{dns} ipv6=off valid=30s;
+    location / { proxy_pass http://$arg_h:{a}; }
+}""", a=a, dns=d.port)
+    r = p.get('/?h=many.test', timeout=20)
+    assert (r.status, r.header('X-Backend')) == (200, 'a'), r
+    assert d.count('many.test', 1) == 1, d.queries
+    assert d.tcp_queries == [('many.test', 1)], d.tcp_queries
