@@ -1757,7 +1757,9 @@ static void store_begin(struct cache_req *cr, const struct h1_response *resp, bo
 		if (!H1_IS(hh->name, "x-accel-limit-rate") &&
 		    (!stored_header(hh->name) || (hidden && hidden(l, hh->name))))
 			continue;
-		memcpy(b.p + b.len, hh->name.p, hh->name.len);
+		/* as it goes out (proxy.c): nginx's spelling of this one */
+		memcpy(b.p + b.len, H1_IS(hh->name, "content-type") ? "Content-Type" : hh->name.p,
+		       hh->name.len);
 		b.len += hh->name.len;
 		memcpy(b.p + b.len, ": ", 2);
 		b.len += 2;

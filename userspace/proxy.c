@@ -1775,12 +1775,19 @@ static void process_head(struct uconn *u, size_t n)
 			continue;
 		}
 		struct lstr v = {h->value.p, h->value.len};
+		struct h1_str name = h->name;
 
-		if (H1_IS(h->name, "content-type"))
+		/* nginx's header filter writes these two itself, spelled so
+		 * (PHP's "Content-type" goes out as "Content-Type") */
+		if (H1_IS(h->name, "content-type")) {
 			v = charset_ctype(c, l, resp->status, v, true);
-		else if (!u->fc.on && !u->uw.on && proxy_header_value(c, h->name, &v) < 0)
+			name = (struct h1_str){"Content-Type", 12};
+		} else if (H1_IS(h->name, "content-length")) {
+			name = (struct h1_str){"Content-Length", 14};
+		} else if (!u->fc.on && !u->uw.on && proxy_header_value(c, h->name, &v) < 0) {
 			goto oom;
-		if (http_head_add(c, h->name.p, h->name.len, v.p, v.len))
+		}
+		if (http_head_add(c, name.p, name.len, v.p, v.len))
 			goto oom;
 	}
 	if (gunzip_head_add(c) || gzip_head_add(c) || subfilter_head_add(c) ||

@@ -477,3 +477,39 @@ server {
     paths = [rq.path for rq in b.requests]
     assert paths == ['/c', '/d'], paths
     assert b.requests[0].body == b'0123456789'
+
+
+def test_content_type_and_length_spelled_as_nginx(t):
+    """nginx writes Content-Type and Content-Length itself: an upstream's
+    "content-type" (PHP's "Content-type") goes out as "Content-Type",
+    on a miss and on a cache hit; other names keep their spelling."""
+    import socket
+    from harness import raw_upstream
+    up = raw_upstream(t, b'HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n'
+                         b'content-length: 3\r\nx-Mixed-Case: y\r\n'
+                         b'Cache-Control: max-age=60\r\nConnection: close\r\n\r\nabc')
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache levels=1 keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://127.0.0.1:{u}; }
+    location /c/ { proxy_pass http://127.0.0.1:{u}; proxy_cache c; }
+}""", u=up)
+
+    def head(path):
+        s = socket.create_connection(('127.0.0.1', p.port))
+        t.defer(s.close)
+        s.settimeout(5)
+        s.sendall(b'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' % path)
+        out = b''
+        while b'\r\n\r\n' not in out:
+            k = s.recv(4096)
+            if not k:
+                break
+            out += k
+        return out.split(b'\r\n\r\n')[0].split(b'\r\n')[1:]
+
+    for path in (b'/a', b'/c/x', b'/c/x'):  # plain, cache miss, cache hit
+        names = [h.split(b':')[0] for h in head(path)]
+        assert b'Content-Type' in names and b'Content-Length' in names, (path, names)
+        assert b'content-type' not in names and b'x-Mixed-Case' in names, (path, names)
