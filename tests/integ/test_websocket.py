@@ -433,12 +433,20 @@ def _lb_stream(p):
     """lbd: the one stream in P's pinned lb_streams (bpftool), or None."""
     import json
     import subprocess
-    r = subprocess.run(['bpftool', '-j', 'map', 'dump', 'pinned',
-                        os.path.join(p.pin_dir, 'lb_streams')],
-                       capture_output=True, text=True, timeout=10)
-    assert r.returncode == 0, r.stderr
-    rows = json.loads(r.stdout)
-    return rows[0]['formatted']['value'] if len(rows) == 1 else None
+    for _ in range(10):
+        r = subprocess.run(['bpftool', '-j', 'map', 'dump', 'pinned',
+                            os.path.join(p.pin_dir, 'lb_streams')],
+                           capture_output=True, text=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        rows = json.loads(r.stdout)
+        if len(rows) != 1:
+            return None
+        if 'formatted' in rows[0]:
+            return rows[0]['formatted']['value']
+        # seen once under load: the row without its decoded form (the
+        # entry changing under bpftool's dump); ask again
+        time.sleep(0.05)
+    raise AssertionError('lb_streams row never decoded: %r' % rows)
 
 
 def test_sockmap_short_message_after_repeat(t):
