@@ -25,15 +25,25 @@ class Dns:
         self.silent = set()
         self.queries = []  # (name, qtype)
         self.lock = threading.Lock()
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(('127.0.0.1', 0))
+        # a UDP and a TCP socket on one port number: a free UDP port's
+        # number may be taken for TCP by another program: try another
+        for _ in range(50):
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.bind(('127.0.0.1', 0))
+            self.port = self.sock.getsockname()[1]
+            self.tsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            self.tsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                self.tsock.bind(('127.0.0.1', self.port))
+                break
+            except OSError:
+                self.sock.close()
+                self.tsock.close()
+        else:
+            raise AssertionError('no port free for both UDP and TCP')
         self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
         self.big = {}  # name -> IPv4 texts answered over TCP only (UDP: TC)
         self.tcp_queries = []
-        self.tsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.tsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.tsock.bind(('127.0.0.1', self.port))
         self.tsock.listen(8)
         self.tsock.settimeout(0.2)
         self.stop = False
