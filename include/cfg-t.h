@@ -25,6 +25,7 @@
 #include "ratelimit-t.h"
 #include "cache-t.h"
 #include "limit-t.h"
+#include "dav-t.h"
 #include "mirror-t.h"
 #include "realip-t.h"
 #include "subfilter-t.h"
@@ -332,6 +333,7 @@ struct cfg_loc {
 	/* auth_basic*, satisfy, limit_except (cfg_auth.c, auth.c) */
 	struct auth_loc auth;
 	struct mirror_loc mirror; /* mirror, mirror_request_body (cfg_mirror.c, mirror.c) */
+	struct dav_loc dav;	  /* dav_methods, dav_access, ... (cfg_dav.c, dav.c) */
 
 	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
 	struct rl_loc rl;

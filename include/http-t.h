@@ -140,6 +140,7 @@ struct http_req {
 	struct lstr seclink_exp_read; /* $secure_link_expires as first read: nginx keeps
 				       * a read variable's value (found or not) */
 	bool seclink_exp_done;	      /* ... it was read */
+	int dav_state;		      /* CS_DAV: the enum conn_state it left (dav.c) */
 
 	/* response */
 	int status;		   /* status sent ($status) */
@@ -223,6 +224,7 @@ enum conn_state {
 			   * (authreq.c); back to the state it left when it is done */
 	CS_MIRROR,	  /* mirror reads the body first, or the answer is done and the
 			   * connection waits for mirror's subrequests (mirror.c) */
+	CS_DAV,		  /* a WebDAV PUT reads its body (dav.c); back to dav_state */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */

@@ -684,6 +684,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_realip_init(&l->realip);
 	cfg_auth_init(&l->auth);
 	cfg_mirror_init(&l->mirror);
+	cfg_dav_init(&l->dav);
 	cfg_cache_init(&l->cache);
 }
 
@@ -1687,6 +1688,10 @@ static const struct dir dirs[] = {
 	{"auth_request_set", C_HSL, 2, 2, false, cfg_set_auth_request_set, B_NONE, 0},
 	{"mirror", C_HSL, 1, 1, false, cfg_set_mirror, B_NONE, 0},
 	{"mirror_request_body", C_HSL, 1, 1, false, cfg_set_flag, LOC(mirror.request_body)},
+	{"dav_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_dav_methods, B_NONE, 0},
+	{"dav_access", C_HSL, 1, 3, false, cfg_set_dav_access, B_NONE, 0},
+	{"create_full_put_path", C_HSL, 1, 1, false, cfg_set_flag, LOC(dav.create_full_put_path)},
+	{"min_delete_depth", C_HSL, 1, 1, false, set_num_nginx, LOC(dav.min_delete_depth)},
 	{"limit_except", C_LOC, 1, ARGS_ANY, true, cfg_set_limit_except, B_NONE, 0},
 	{"access_log", C_HSL | C_IF, 1, ARGS_ANY, false, set_access_log, B_NONE, 0},
 	{"log_format", C_HTTP, 2, ARGS_ANY, false, set_log_format, B_NONE, 0},
@@ -2325,6 +2330,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_scgi_merge(&l->scgi, p ? &p->scgi : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_mirror_merge(&l->mirror, p ? &p->mirror : NULL);
+	cfg_dav_merge(&l->dav, p ? &p->dav : NULL);
 	cfg_cache_merge(&l->cache, p ? &p->cache : NULL);
 	if (l->types && l->types != &default_types && l->types->n && (!p || l->types != p->types))
 		qsort(l->types->v, (size_t)l->types->n, sizeof(struct mime_type), cmp_mime);

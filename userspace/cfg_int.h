@@ -310,6 +310,13 @@ int cfg_set_mirror(struct build *b, struct cfg_node *n, struct scope *s, const s
 void cfg_mirror_init(struct mirror_loc *m);
 void cfg_mirror_merge(struct mirror_loc *m, const struct mirror_loc *p);
 
+/* cfg_dav.c: dav_methods, dav_access; init (unset) and merge of dav_loc
+ * (create_full_put_path and min_delete_depth are the table's) */
+int cfg_set_dav_methods(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_dav_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_dav_init(struct dav_loc *d);
+void cfg_dav_merge(struct dav_loc *d, const struct dav_loc *p);
+
 /* cfg_rate.c: limit_rate, limit_rate_after */
 int cfg_set_limit_rate(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_limit_rate_after(struct build *b, struct cfg_node *n, struct scope *s,

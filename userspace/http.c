@@ -29,6 +29,7 @@
 #include "alog.h"
 #include "auth.h"
 #include "authreq.h"
+#include "dav.h"
 #include "mirror.h"
 #include "autoindex.h"
 #include "cache.h"
@@ -1055,6 +1056,9 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 	case CS_MIRROR:
 		mirror_timer(c);
 		break;
+	case CS_DAV:
+		dav_timer(c);
+		break;
 	default:
 		conn_close(c);
 	}
@@ -1199,6 +1203,9 @@ void http_conn_run(struct conn *c)
 		break;
 	case CS_MIRROR:
 		mirror_client_event(c);
+		break;
+	case CS_DAV:
+		dav_client_event(c);
 		break;
 	case CS_AUTH: /* waits for the subrequest; the client's bytes stay queued */
 	case CS_CLOSING:
@@ -2261,6 +2268,10 @@ void http_content(struct conn *c)
 		status_metrics(c);
 		return;
 	}
+	/* PUT/DELETE/MKCOL of dav_methods before the static files (nginx's
+	 * content phase order) */
+	if (l->dav.methods && dav_handle(c))
+		return;
 	/* a body is not read here: http_response_done skips or closes */
 	if (l->try_files) {
 		static_try_files(c);
