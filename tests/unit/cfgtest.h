@@ -56,4 +56,25 @@ static inline void cfgtest_cleanup(struct cfgtest *t)
 	t->dir[0] = '\0';
 }
 
+/* cfgtest_server_error - BODY put in a server block (its first line is
+ * line 4) must fail to load with MSG, "in FILE:LINE" after it when LINE
+ * is not 0. */
+static inline void cfgtest_server_error(const char *body, const char *msg, int line)
+{
+	struct cfgtest t = {0};
+	char err[512], text[512], want[256];
+	struct cfg *cfg;
+
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\n server { listen 127.0.0.1:1;\n  %s\n }\n}\n", body);
+	cfg = cfgtest_load(&t, text, err, sizeof(err));
+	cr_assert_null(cfg, "accepted: %s", body);
+	if (line)
+		snprintf(want, sizeof(want), "%s in %s:%d", msg, t.path, line);
+	else
+		snprintf(want, sizeof(want), "%s", msg);
+	cr_assert(strstr(err, want), "want %s, got %s", want, err);
+	cfgtest_cleanup(&t);
+}
+
 #endif

@@ -95,18 +95,5 @@ ParameterizedTestParameters(authreq, config_errors)
 
 ParameterizedTest(struct err_case *tc, authreq, config_errors)
 {
-	struct cfgtest t = {0};
-	char err[512], text[512], want[256];
-	struct cfg *cfg;
-
-	snprintf(text, sizeof(text),
-		 "events {}\nhttp {\n server { listen 127.0.0.1:1;\n  %s\n }\n}\n", tc->body);
-	cfg = cfgtest_load(&t, text, err, sizeof(err));
-	cr_assert_null(cfg, "accepted: %s", tc->body);
-	if (tc->line)
-		snprintf(want, sizeof(want), "%s in %s:%d", tc->msg, t.path, tc->line);
-	else
-		snprintf(want, sizeof(want), "%s", tc->msg);
-	cr_assert(strstr(err, want), "want %s, got %s", want, err);
-	cfgtest_cleanup(&t);
+	cfgtest_server_error(tc->body, tc->msg, tc->line);
 }
