@@ -5,7 +5,7 @@ connection, keepalive_timeout 0 disables keep-alive."""
 
 import time
 
-from harness import ConnClosed, build_request
+from harness import ConnClosed, build_request, wait_for
 
 CONF = """
 server {
@@ -69,9 +69,13 @@ def test_keepalive_timeout_zero(t):
 def test_client_fin_after_request_closes_after_answer(t):
     """A client that sends its request and its FIN together (printf | nc,
     some health checkers) gets the answer and then the close, as nginx
-    does it (nginx may also drop a proxied one as aborted), for a return
-    and a proxied answer alike: lbd took the short
-    read for "drained" and kept the connection to keepalive_timeout."""
+    does it, for a return and a proxied answer alike: lbd took the short
+    read for "drained" and kept the connection to keepalive_timeout.
+    The proxied location has proxy_ignore_client_abort on: without it
+    nginx and lbd alike may take the FIN, seen while the upstream has
+    not answered yet, for an abort (499, no answer; epoll's EPOLLRDHUP
+    racing the upstream's answer); that case is
+    test_client_fin_while_proxying_is_an_abort."""
     import socket
     b = t.backend('b')
     p = t.proxy("""
@@ -79,7 +83,7 @@ server {
     listen 127.0.0.1:{port};
     keepalive_timeout 60s;
     location /r { return 200 "ok"; }
-    location / { proxy_pass http://127.0.0.1:{b}; }
+    location / { proxy_ignore_client_abort on; proxy_pass http://127.0.0.1:{b}; }
 }""", b=b)
     for path, want in ((b'/r', b'ok'), (b'/p', b'"path": "/p"')):
         s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
@@ -92,8 +96,42 @@ server {
                 break
             data += d
         s.close()
-        # nginx may take the FIN for an abort while it proxies (499, no
-        # answer: its check for a client gone); lbd answers
-        if t.is_nginx and path == b'/p' and not data:
-            continue
         assert data.startswith(b'HTTP/1.1 200') and want in data, data[:300]
+
+
+def test_client_fin_while_proxying_is_an_abort(t):
+    """A FIN that comes while the upstream is still answering is taken
+    for the client going away, as nginx does (its check for a broken
+    connection): 499 logged, the connection closed without an answer,
+    the upstream connection closed; with proxy_ignore_client_abort on the
+    answer still goes out."""
+    import socket
+    b = t.backend('b')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/fin.log;
+    location / { proxy_pass http://127.0.0.1:{b}; }
+    location /keep/ { proxy_ignore_client_abort on; proxy_pass http://127.0.0.1:{b}/; }
+}""", b=b)
+    for path, answered in ((b'/slow/600', False), (b'/keep/slow/600', True)):
+        s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+        s.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+        b.wait_requests(1 if not answered else 2)  # the upstream has it
+        s.shutdown(socket.SHUT_WR)
+        data = b''
+        while True:
+            try:
+                d = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not d:
+                break
+            data += d
+        s.close()
+        assert data.startswith(b'HTTP/1.1 200') == answered, (path, data[:200])
+    wait_for(lambda: len(p.read('logs', 'fin.log').strip().split('\n')) == 2,
+             what='two log lines')
+    lines = p.read('logs', 'fin.log').strip().split('\n')
+    assert '"GET /slow/600 HTTP/1.1" 499 0 ' in lines[0], lines
+    assert '"GET /keep/slow/600 HTTP/1.1" 200 ' in lines[1], lines

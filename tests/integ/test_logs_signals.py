@@ -92,7 +92,9 @@ def _load_loop(port, stop, stats, max_requests=300, max_secs=8.0):
             ok, r = False, e
         stats['n'] += 1
         if not ok:
-            stats['fail'].append(repr(r))
+            # all of it: where an answer without X-Backend came from
+            stats['fail'].append(repr(r) if isinstance(r, Exception) else
+                                 '%r headers=%r body=%r' % (r, r.headers, r.body[:200]))
         time.sleep(0.01)  # pacing only: ~100 requests/s
 
 
