@@ -98,7 +98,14 @@ server {
     for path, want in (('/hold/k1', True), ('/no/hold/k2', False)):
         with p.conn() as c:
             c.send(b'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' % path.encode())
-            wait_for(lambda: b.active, 5, what='the held request')
+            try:
+                wait_for(lambda: b.active, 10, what='the held request')
+            except AssertionError as e:  # seen once in CI: say where it is
+                ss = subprocess.run(['ss', '-tnpH', 'sport = :%d or dport = :%d or dport = :%d'
+                                     % (p.port, p.port, b.port)],
+                                    capture_output=True, text=True).stdout
+                raise AssertionError('%s; backend saw %r; ss: %s; error log: %s' % (
+                    e, b.paths(), ss.replace('\n', ' | '), p.error_log()[-600:]))
             out, ka = keepalive_timer(b.port)
             b.release(path.rsplit('/', 1)[1])
             assert c.read_response().status == 200
