@@ -166,29 +166,41 @@ static int sock_for(struct resolver_w *res, int fam)
 	return res->fd[i];
 }
 
-/* send_queries - ask E's outstanding queries of its current server. */
-static int send_queries(struct resolver_w *res, struct dns_ent *e)
+/* query_msg - query Q of E (A or AAAA for its current name) into BUF;
+ * its length, or -1 when it does not fit. */
+static int query_msg(const struct dns_ent *e, int q, uint8_t *buf, size_t len)
+{
+	return dns_query(buf, len, e->id[q], e->qn[q], e->qlen[q], q ? DNS_AAAA : DNS_A);
+}
+
+/* send_query - one datagram: query Q of E to E's current server. 0, or
+ * -errno (a lost datagram is resent by the entry's timer). */
+static int send_query(struct resolver_w *res, struct dns_ent *e, int q)
 {
 	const struct sockaddr_storage *sa = &e->rc.addr[e->server];
-	int fd = sock_for(res, sa->ss_family), sent = 0;
+	uint8_t msg[DNS_MAX_NAME + 32];
+	int fd = sock_for(res, sa->ss_family), n;
 
 	if (fd < 0)
 		return fd;
-	for (int q = 0; q < 2; q++) {
-		uint8_t msg[DNS_MAX_NAME + 32];
-		int n;
+	n = query_msg(e, q, msg, sizeof(msg));
+	if (n < 0)
+		return -EINVAL;
+	if (sendto(fd, msg, (size_t)n, 0, (const struct sockaddr *)sa, e->rc.addrlen[e->server]) !=
+	    n)
+		return -errno;
+	return 0;
+}
 
-		if (!e->want[q])
-			continue;
-		n = dns_query(msg, sizeof(msg), e->id[q], e->qn[q], e->qlen[q],
-			      q ? DNS_AAAA : DNS_A);
-		if (n < 0)
-			return -EINVAL;
-		if (sendto(fd, msg, (size_t)n, 0, (const struct sockaddr *)sa,
-			   e->rc.addrlen[e->server]) == n)
+/* send_queries - ask E's outstanding queries of its current server. */
+static int send_queries(struct resolver_w *res, struct dns_ent *e)
+{
+	int rc = -EINVAL, sent = 0;
+
+	for (int q = 0; q < 2; q++)
+		if (e->want[q] && (rc = send_query(res, e, q)) == 0)
 			sent++;
-	}
-	return sent ? 0 : -errno;
+	return sent ? 0 : rc;
 }
 
 static void ent_timer(struct ev_loop *loop, struct ev_timer *t)
@@ -211,10 +223,6 @@ static void ent_timer(struct ev_loop *loop, struct ev_timer *t)
  * RES_MAX_HOPS deep. True when asked. */
 static bool follow(struct resolver_w *res, struct dns_ent *e, int q, const struct dns_answer *ans)
 {
-	uint8_t msg[DNS_MAX_NAME + 32];
-	const struct sockaddr_storage *sa = &e->rc.addr[e->server];
-	int n, fd;
-
 	if (ans->rcode || ans->naddrs || !ans->cname_len || e->hops[q] >= RES_MAX_HOPS ||
 	    !dns_name_ok(ans->cname, ans->cname_len))
 		return false;
@@ -224,12 +232,8 @@ static bool follow(struct resolver_w *res, struct dns_ent *e, int q, const struc
 	if (ans->ttl < e->ttl)
 		e->ttl = ans->ttl; /* the alias's lifetime bounds the answer's */
 	e->id[q] = new_id();
-	fd = sock_for(res, sa->ss_family);
-	n = dns_query(msg, sizeof(msg), e->id[q], e->qn[q], e->qlen[q], q ? DNS_AAAA : DNS_A);
-	if (fd >= 0 && n > 0)
-		sendto(fd, msg, (size_t)n, 0, (const struct sockaddr *)sa,
-		       e->rc.addrlen[e->server]);
-	return true; /* a lost datagram is resent by the entry's timer */
+	send_query(res, e, q); /* a lost datagram is resent by the entry's timer */
+	return true;
 }
 
 /* answered - query Q of E came back (ANS). */
@@ -349,8 +353,7 @@ static void tcp_start(struct resolver_w *res, struct dns_ent *e, int q)
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		return;
-	n = dns_query(t->out + 2, sizeof(t->out) - 2, e->id[q], e->qn[q], e->qlen[q],
-		      q ? DNS_AAAA : DNS_A);
+	n = query_msg(e, q, t->out + 2, sizeof(t->out) - 2);
 	fd = n > 0 ? socket(sa->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) : -1;
 	if (fd < 0) {
 		free(t);
