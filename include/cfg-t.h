@@ -371,6 +371,7 @@ struct cfg_loc {
 	bool stub_status;  /* stub_status: nginx's status page */
 	bool lbd_metrics;  /* lbd_metrics: Prometheus metrics */
 	bool empty_gif;	   /* empty_gif (emptygif.c): written after any proxy_pass */
+	bool flv;	   /* flv (flv.c): `?start=` offsets of static files */
 	int random_index;  /* random_index on|off (randindex.c; inherited) */
 };
 

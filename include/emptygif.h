@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Small content handlers of nginx (emptygif.c, randindex.c): empty_gif
- * and random_index.
+ * Small content handlers of nginx (emptygif.c, randindex.c, flv.c):
+ * empty_gif, random_index and flv.
  */
 #ifndef LBD_EMPTYGIF_H
 #define LBD_EMPTYGIF_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "lbd.h"
 
 struct conn;
 
@@ -25,5 +28,18 @@ void emptygif_handle(struct conn *c);
  * the directory cannot be opened (logged, as nginx). False when there is
  * no file, so the index module goes on. */
 bool randindex_serve(struct conn *c, const char *dir);
+
+/* flv_start_arg - the offset in ARGS' first `start=` (its name without
+ * case), as nginx reads it: 0 when there is none or it is not a decimal
+ * number that fits. */
+int64_t flv_start_arg(struct lstr args);
+
+/* flv_handle - `flv`: a method other than GET or HEAD gets 405; a GET or
+ * HEAD with a usable `?start=` (above 0, below the file's size) the FLV
+ * header and the file from there (its ranges, 304 and 412 as nginx's
+ * filters give them). False when the static file path answers instead:
+ * no usable start, a URI ending in '/', a file that does not open (that
+ * path logs why) or is not a regular file. */
+bool flv_handle(struct conn *c);
 
 #endif

@@ -209,6 +209,9 @@ void proxy_flush(struct ev_loop *loop);
 
 /* static.c */
 void static_handle(struct conn *c);
+/* static_map_path - the file path for URI in the current location, in
+ * the request pool. NULL on a refused alias join or no memory. */
+char *static_map_path(struct conn *c, struct lstr uri);
 /* static_open - a file PATH of the request's location opened with FLAGS
  * (or stat(2)ed) under its disable_symlinks: fd (0), or -1 with errno
  * (ELOOP: a symbolic link it refuses, nginx's 403). */

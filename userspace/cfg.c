@@ -2078,7 +2078,8 @@ static const struct dir dirs[] = {
 	{"proxy_set_body", C_HSL, 1, 1, false, cfg_set_cval_once, LOC(proxy_set_body)},
 	{"proxy_bind", C_HSL, 1, 2, false, cfg_set_proxy_bind, B_NONE, 0},
 	{"proxy_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_socket_keepalive)},
-	{"empty_gif", C_LOC, 0, 0, false, cfg_set_empty_gif, B_NONE, 0},
+	{"empty_gif", C_LOC, 0, 0, false, cfg_set_on, LOC(empty_gif)},
+	{"flv", C_LOC, 0, 0, false, cfg_set_on, LOC(flv)},
 	{"add_trailer", C_HSL | C_IF, 2, 3, false, cfg_set_add_trailer, B_NONE, 0},
 	{"random_index", C_LOC, 1, 1, false, cfg_set_flag, LOC(random_index)},
 	/* ngx_http_secure_link_module (cfg_securelink.c) */
@@ -2352,6 +2353,7 @@ static void merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc 
 			continue;
 		if (!in->proxy) {
 			in->empty_gif |= l->empty_gif;
+			in->flv |= l->flv;
 			in->proxy = l->proxy;
 		}
 		in->stub_status |= l->stub_status;

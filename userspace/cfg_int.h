@@ -452,9 +452,10 @@ int cfg_set_proxy_bind(struct build *b, struct cfg_node *n, struct scope *s, con
 /* cfg_set_add_trailer - `add_trailer NAME VALUE [always]` checked as
  * nginx does, then ignored with a "not supported yet" warning. */
 int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-/* cfg_set_empty_gif - `empty_gif`: the location's content handler (a
- * proxy_pass written after it takes over, one before it gives way). */
-int cfg_set_empty_gif(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_set_on - a directive without arguments that turns a bool of the
+ * location on (empty_gif, flv: content handlers; repeating it is
+ * harmless, as in nginx). */
+int cfg_set_on(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_disable_symlinks(struct build *b, struct cfg_node *n, struct scope *s,
 			     const struct dir *d);
 

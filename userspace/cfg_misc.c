@@ -24,10 +24,10 @@ int cfg_set_cval_once(struct build *b, struct cfg_node *n, struct scope *s, cons
 	return cfg_compile(b, n, n->args[0], *f);
 }
 
-int cfg_set_empty_gif(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_on(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	(void)b, (void)n, (void)d;
-	s->loc->empty_gif = true;
+	(void)b, (void)n;
+	*(bool *)((char *)s->loc + d->off) = true;
 	return 0;
 }
 

@@ -181,9 +181,7 @@ int static_stat(struct conn *c, const char *path, struct stat *st)
 	return rc;
 }
 
-/* map_path - the file path for URI in the current location, in the pool.
- * Returns NULL on a refused alias join or no memory. */
-static char *map_path(struct conn *c, struct lstr uri)
+char *static_map_path(struct conn *c, struct lstr uri)
 {
 	const struct cfg_loc *l = c->req.loc;
 	struct lstr root, rest = uri;
@@ -214,7 +212,7 @@ static char *map_path(struct conn *c, struct lstr uri)
 
 int static_request_filename(struct conn *c, struct lstr *out)
 {
-	char *p = c->req.loc && c->req.loc->root ? map_path(c, c->req.u.uri) : NULL;
+	char *p = c->req.loc && c->req.loc->root ? static_map_path(c, c->req.u.uri) : NULL;
 
 	if (!p)
 		return VAR_NOT_FOUND;
@@ -243,7 +241,7 @@ static void serve_index(struct conn *c)
 {
 	const struct cfg_loc *l = c->req.loc;
 	struct lstr uri = c->req.u.uri;
-	char *dir = map_path(c, uri);
+	char *dir = static_map_path(c, uri);
 	struct stat st;
 
 	if (!dir) {
@@ -302,17 +300,19 @@ void static_handle(struct conn *c)
 	 * refused only for a file found; any other method but GET/HEAD 405 */
 	bool post = r->method.len == 4 && memcmp(r->method.p, "POST", 4) == 0;
 
+	if (l->flv && flv_handle(c))
+		return;
 	if (!(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0) && !r->head && !post) {
 		http_finalize(c, 405);
 		return;
 	}
 	if (r->u.uri.len && r->u.uri.p[r->u.uri.len - 1] == '/') {
-		if (l->random_index == 1 && randindex_serve(c, map_path(c, r->u.uri)))
+		if (l->random_index == 1 && randindex_serve(c, static_map_path(c, r->u.uri)))
 			return;
 		serve_index(c);
 		return;
 	}
-	path = map_path(c, r->u.uri);
+	path = static_map_path(c, r->u.uri);
 	if (!path) {
 		http_finalize(c, 404);
 		return;
@@ -499,7 +499,7 @@ int static_try_files(struct conn *c)
 		want_dir = raw && raw[0] && raw[strlen(raw) - 1] == '/';
 		if (want_dir && v.len > 1)
 			v.len--;
-		path = map_path(c, v);
+		path = static_map_path(c, v);
 		if (!path)
 			continue;
 		if (static_stat(c, path, &st) == -1) {
