@@ -74,10 +74,13 @@ enum {
 
 /* The module a zone belongs to: nginx's keys_zone names are global, but
  * a zone of proxy_cache_path is not usable by fastcgi_cache (nor the
- * reverse): "already declared for a different use". */
+ * reverse, nor uwsgi's, nor scgi's): "already declared for a different
+ * use". */
 enum {
 	CACHE_ZONE_PROXY = 1,
 	CACHE_ZONE_FASTCGI,
+	CACHE_ZONE_UWSGI,
+	CACHE_ZONE_SCGI,
 };
 
 /* struct cache_zone_conf - one proxy_cache_path, or a zone name that

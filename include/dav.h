@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * WebDAV (nginx's ngx_http_dav_module): PUT, DELETE and MKCOL on the
- * files of a location with `dav_methods`. See dav.c.
+ * WebDAV (nginx's ngx_http_dav_module): PUT, DELETE, MKCOL, COPY and MOVE
+ * on the files of a location with `dav_methods`. See dav.c.
  */
 #ifndef LBD_DAV_H
 #define LBD_DAV_H

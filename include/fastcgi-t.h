@@ -26,11 +26,12 @@ struct fcgi_param {
 
 struct upbind;
 
-/* struct fcgi_twins - the fastcgi_* directives that have a proxy_* twin:
- * kept apart (nginx's two modules inherit each on its own) and copied
- * over the proxy_* fields of a location whose handler is fastcgi_pass
- * (cfg_fastcgi_apply), so that proxy.c reads one set. CFG_UNSET/NULL:
- * unset. Units and meanings as the proxy_* fields of struct cfg_loc. */
+/* struct fcgi_twins - the fastcgi_* (uwsgi_*, scgi_*) directives that
+ * have a proxy_* twin: kept apart (nginx's modules inherit each on its
+ * own) and copied over the proxy_* fields of a location whose handler is
+ * fastcgi_pass (uwsgi_pass, scgi_pass) by cfg_twins_apply, so that proxy.c
+ * and cache.c read one set. CFG_UNSET/NULL: unset. Units and meanings as
+ * the proxy_* fields of struct cfg_loc. */
 struct fcgi_twins {
 	int64_t connect_timeout, send_timeout, read_timeout; /* ms */
 	int next_upstream;				     /* NU_* bits */
@@ -44,10 +45,11 @@ struct fcgi_twins {
 	int intercept_errors, pass_request_headers, pass_request_body, ignore_client_abort;
 	int socket_keepalive;
 	char *temp_path;     /* fastcgi_temp_path */
-	int ignore_headers;  /* CACHE_IGN_* bits (fastcgi_ignore_headers) */
 	struct upbind *bind; /* fastcgi_bind */
 	int64_t limit_rate;  /* fastcgi_limit_rate, bytes/s */
 	bool limit_rate_set;
+	struct cache_loc cache; /* fastcgi_cache* (cfg_fcache.c); its ignore:
+				 * fastcgi_ignore_headers (CACHE_IGN_* bits) */
 };
 
 /* struct fcgi_loc - a level's FastCGI settings (inherited as nginx: a level
@@ -62,10 +64,7 @@ struct fcgi_loc {
 	void *split_re;		   /* fastcgi_split_path_info: pcre2_code *, NULL unset */
 	bool split_own;		   /* split_re was compiled at this level (freed here) */
 	int keep_conn;		   /* fastcgi_keep_conn on|off (CFG_UNSET) */
-	struct fcgi_twins t;	   /* the proxy_* twins */
-	struct cache_loc cache;	   /* fastcgi_cache* (cfg_fcache.c): copied over the
-				    * location's proxy_cache settings by
-				    * cfg_fastcgi_apply, as the twins are */
+	struct fcgi_twins t;	   /* the proxy_* twins, fastcgi_cache* among them */
 };
 
 /* enum fcgi_dec_rc - what fcgi_decode found besides stdout bytes. */

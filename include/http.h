@@ -159,6 +159,12 @@ struct cfg_srv *http_find_server(struct conn *c);
 struct cfg_loc *http_find_location(struct conn *c, struct cfg_loc *level, struct lstr uri,
 				   bool *final);
 
+/* http_unsafe_uri - nginx's ngx_http_parse_unsafe_uri on a URI V that a
+ * header names (X-Accel-Redirect, WebDAV's Destination): its path
+ * percent-decoded into C's pool, the arguments after '?'. False when
+ * unsafe: not absolute, a NUL, a bad escape, a ".." segment. */
+bool http_unsafe_uri(struct conn *c, struct lstr v, struct lstr *path, struct lstr *args);
+
 /* http_absolute_location - make a Location starting with '/' absolute
  * (nginx's absolute_redirect with port_in_redirect). */
 void http_absolute_location(struct conn *c, struct lstr *v);

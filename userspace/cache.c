@@ -55,6 +55,7 @@
 #include "range.h"
 #include "ratelimit.h"
 #include "ups.h"
+#include "uwsgi.h"
 #include "var.h"
 #include "worker.h"
 
@@ -2354,10 +2355,11 @@ static ssize_t bg_recv(int fd, char *p, size_t cap, struct fcgi_dec *d)
 	}
 }
 
-/* bg_fetch - the update's exchange with its server (HTTP, or FastCGI for a
- * fastcgi_pass location: its CGI head read behind FCGI_HEAD_LINE as
- * proxy.c reads it): true when a response was read whole (stored when it
- * may be). */
+/* bg_fetch - the update's exchange with its server (HTTP; FastCGI for a
+ * fastcgi_pass location, its CGI head read behind FCGI_HEAD_LINE as
+ * proxy.c reads it; uwsgi or SCGI, whose answer is an HTTP head or a CGI
+ * one, told apart by its first bytes): true when a response was read
+ * whole (stored when it may be). */
 static bool bg_fetch(struct cache_bg *bg)
 {
 	struct cache_req *cr = &bg->cr;
@@ -2366,6 +2368,8 @@ static bool bg_fetch(struct cache_bg *bg)
 	struct h1_response resp = {0};
 	struct h1_chunked ch;
 	struct fcgi_dec fdec = {0}, *fd_dec = l->proxy && l->proxy->fastcgi ? &fdec : NULL;
+	/* uwsgi, SCGI: the head's kind is not known yet */
+	bool uw = l->proxy && (l->proxy->uwsgi || l->proxy->scgi), cgi = fd_dec != NULL;
 	char *buf = pool_alloc(&bg->pool, CACHE_BG_BUF);
 	size_t len = 0, limit = (size_t)LBD_MIN(l->proxy_buffer_size, (int64_t)CACHE_BG_BUF);
 	uint64_t remaining = 0;
@@ -2375,7 +2379,7 @@ static bool bg_fetch(struct cache_bg *bg)
 
 	if (!buf)
 		return false;
-	if (fd_dec) {
+	if (fd_dec || uw) { /* the status line's room (uwsgi: used by a CGI head) */
 		memcpy(buf, FCGI_HEAD_LINE, FCGI_HEAD_LINE_LEN);
 		len = FCGI_HEAD_LINE_LEN;
 		limit = (size_t)LBD_MIN(l->proxy_buffer_size + FCGI_HEAD_LINE_LEN,
@@ -2407,10 +2411,23 @@ static bool bg_fetch(struct cache_bg *bg)
 		if (n <= 0)
 			goto fail;
 		len += (size_t)n;
+		if (uw) {
+			enum uwsgi_head k =
+				uwsgi_head_kind(buf + FCGI_HEAD_LINE_LEN, len - FCGI_HEAD_LINE_LEN);
+
+			if (k == UWSGI_HEAD_MORE)
+				continue;
+			uw = false;
+			cgi = k == UWSGI_HEAD_CGI;
+			if (!cgi) { /* an HTTP head: the room goes */
+				memmove(buf, buf + FCGI_HEAD_LINE_LEN, len - FCGI_HEAD_LINE_LEN);
+				len -= FCGI_HEAD_LINE_LEN;
+			}
+		}
 		for (;;) {
 			resp.headers = rh;
 			rc = h1_parse_response(buf, len, &resp, CACHE_BG_HEADERS);
-			if (rc > 0 && fd_dec && fcgi_fix_status(&resp))
+			if (rc > 0 && cgi && fcgi_fix_status(&resp))
 				goto fail;
 			if (rc <= 0 || resp.status >= 200 || resp.status == 101)
 				break;

@@ -1567,6 +1567,31 @@ static int set_include_in_block(struct build *b, struct cfg_node *n, struct scop
 #define SRV(f) B_SRV, offsetof(struct cfg_srv, f)
 #define TLS(f) B_TLS, offsetof(struct tls_conf, f)
 
+/* TWIN_CACHE_DIRS - the entries of module P's (fastcgi, uwsgi, scgi)
+ * cache directives, on the cache of its struct fcgi_twins at cfg_loc's
+ * field F: the proxy_cache_* setters run on it (cfg_fcache.c), or the
+ * generic ones write it. (clang-format would fold the rows of a macro.) */
+/* clang-format off */
+#define TWIN_CACHE_DIRS(p, f)                                                                     \
+	{p "_cache_path", C_HTTP, 2, ARGS_ANY, false, cfg_set_cache_path, B_NONE, 0},             \
+	{p "_cache", C_HSL, 1, 1, false, cfg_set_twin_cache, LOC(f.t)},                           \
+	{p "_cache_key", C_HSL, 1, 1, false, cfg_set_twin_cache_key, LOC(f.t)},                   \
+	{p "_cache_valid", C_HSL, 1, ARGS_ANY, false, cfg_set_twin_cache_valid, LOC(f.t)},        \
+	{p "_cache_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_twin_cache_methods, LOC(f.t)},    \
+	{p "_cache_bypass", C_HSL, 1, ARGS_ANY, false, cfg_set_twin_cache_cond, LOC(f.t)},        \
+	{p "_no_cache", C_HSL, 1, ARGS_ANY, false, cfg_set_twin_cache_cond, LOC(f.t)},            \
+	{p "_cache_min_uses", C_HSL, 1, 1, false, set_num, LOC(f.t.cache.min_uses)},              \
+	{p "_cache_lock", C_HSL, 1, 1, false, cfg_set_flag, LOC(f.t.cache.lock)},                 \
+	{p "_cache_lock_timeout", C_HSL, 1, 1, false, set_msec, LOC(f.t.cache.lock_timeout)},     \
+	{p "_cache_lock_age", C_HSL, 1, 1, false, set_msec, LOC(f.t.cache.lock_age)},             \
+	{p "_cache_use_stale", C_HSL, 1, ARGS_ANY, false, cfg_set_twin_cache_use_stale,           \
+	 LOC(f.t)},                                                                                \
+	{p "_cache_background_update", C_HSL, 1, 1, false, cfg_set_flag,                          \
+	 LOC(f.t.cache.background_update)},                                                        \
+	{p "_cache_revalidate", C_HSL, 1, 1, false, cfg_set_flag, LOC(f.t.cache.revalidate)},     \
+	{p "_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_twin_cache_range, B_NONE, 0}
+/* clang-format on */
+
 static const struct dir dirs[] = {
 	/* main and events */
 	{"worker_processes", C_MAIN, 1, 1, false, set_workers, B_NONE, 0},
@@ -1843,21 +1868,6 @@ static const struct dir dirs[] = {
 	{"uwsgi_store", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_store_access", C_HSL, 1, 3, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_force_ranges", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_key", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_path", C_HTTP, 2, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_bypass", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_no_cache", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_valid", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_min_uses", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_use_stale", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_lock", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_lock_timeout", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_lock_age", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_revalidate", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_cache_background_update", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_ssl_session_reuse", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_ssl_protocols", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_ssl_ciphers", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
@@ -1906,38 +1916,10 @@ static const struct dir dirs[] = {
 	{"scgi_store", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"scgi_store_access", C_HSL, 1, 3, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"scgi_force_ranges", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_key", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_path", C_HTTP, 2, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_bypass", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_no_cache", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_valid", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_min_uses", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_use_stale", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_lock", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_lock_timeout", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_lock_age", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_revalidate", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_cache_background_update", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	/* fastcgi cache (cfg_fcache.c): the proxy cache's setters on fcgi.cache */
-	{"fastcgi_cache_path", C_HTTP, 2, ARGS_ANY, false, cfg_set_cache_path, B_NONE, 0},
-	{"fastcgi_cache", C_HSL, 1, 1, false, cfg_set_fcache, B_NONE, 0},
-	{"fastcgi_cache_key", C_HSL, 1, 1, false, cfg_set_fcache_key, B_NONE, 0},
-	{"fastcgi_cache_valid", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_valid, B_NONE, 0},
-	{"fastcgi_cache_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_methods, B_NONE, 0},
-	{"fastcgi_cache_bypass", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_cond, B_NONE, 0},
-	{"fastcgi_no_cache", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_cond, B_NONE, 0},
-	{"fastcgi_cache_min_uses", C_HSL, 1, 1, false, set_num, LOC(fcgi.cache.min_uses)},
-	{"fastcgi_cache_lock", C_HSL, 1, 1, false, cfg_set_flag, LOC(fcgi.cache.lock)},
-	{"fastcgi_cache_lock_timeout", C_HSL, 1, 1, false, set_msec, LOC(fcgi.cache.lock_timeout)},
-	{"fastcgi_cache_lock_age", C_HSL, 1, 1, false, set_msec, LOC(fcgi.cache.lock_age)},
-	{"fastcgi_cache_use_stale", C_HSL, 1, ARGS_ANY, false, cfg_set_fcache_use_stale, B_NONE, 0},
-	{"fastcgi_cache_background_update", C_HSL, 1, 1, false, cfg_set_flag,
-	 LOC(fcgi.cache.background_update)},
-	{"fastcgi_cache_revalidate", C_HSL, 1, 1, false, cfg_set_flag, LOC(fcgi.cache.revalidate)},
-	{"fastcgi_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_fcache_range, B_NONE, 0},
+	/* the *_cache* of the fastcgi, uwsgi and scgi modules (cfg_fcache.c) */
+	TWIN_CACHE_DIRS("fastcgi", fcgi),
+	TWIN_CACHE_DIRS("uwsgi", uwsgi),
+	TWIN_CACHE_DIRS("scgi", scgi),
 
 	/* request limits (cfg_limit.c) */
 	{"limit_req_zone", C_HTTP, 3, 3, false, cfg_set_limit_req_zone, B_NONE, 0},
@@ -2490,7 +2472,7 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 	struct cfg_loc **lists[] = {l->exact, l->prefix, l->regex, l->named};
 	int counts[] = {l->nexact, l->nprefix, l->nregex, l->nnamed};
 
-	if (cfg_fcache_check(b, l))
+	if (cfg_twin_cache_check(b, l))
 		return -1;
 	cfg_fastcgi_apply(l); /* a fastcgi_pass location reads the fastcgi_* twins */
 	cfg_uwsgi_apply(l);   /* a uwsgi_pass (scgi_pass) one the uwsgi_* (scgi_*) twins */

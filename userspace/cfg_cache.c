@@ -18,10 +18,25 @@
 #include "cfg_int.h"
 #include "log.h"
 
-/* zone_owner - the module directive N belongs to (fastcgi_* or proxy_*). */
+/* The cache directives' prefixes by module (CACHE_ZONE_*). */
+static const char *const zone_mods[] = {
+	[CACHE_ZONE_PROXY] = "proxy",
+	[CACHE_ZONE_FASTCGI] = "fastcgi",
+	[CACHE_ZONE_UWSGI] = "uwsgi",
+	[CACHE_ZONE_SCGI] = "scgi",
+};
+
+/* zone_owner - the module directive N belongs to (CACHE_ZONE_*, by the
+ * prefix of its name). */
 static int zone_owner(const struct cfg_node *n)
 {
-	return strncmp(n->name, "fastcgi_", 8) == 0 ? CACHE_ZONE_FASTCGI : CACHE_ZONE_PROXY;
+	for (int i = CACHE_ZONE_FASTCGI; i < (int)ARRAY_SIZE(zone_mods); i++) {
+		size_t k = strlen(zone_mods[i]);
+
+		if (strncmp(n->name, zone_mods[i], k) == 0 && n->name[k] == '_')
+			return i;
+	}
+	return CACHE_ZONE_PROXY;
 }
 
 /* zone_use - the configuration's cache zone NAME, created on first use;
@@ -76,7 +91,7 @@ static char *full_path(struct build *b, const char *p)
 	return s;
 }
 
-/* cfg_set_cache_path - proxy_cache_path (and fastcgi_cache_path) PATH [levels=L[:L[:L]]]
+/* cfg_set_cache_path - proxy_cache_path (and its fastcgi, uwsgi, scgi twins) PATH [levels=L[:L[:L]]]
  * keys_zone=NAME:SIZE [inactive=T] [max_size=S] [use_temp_path=on|off] and
  * nginx's other parameters (accepted, no effect). */
 int cfg_set_cache_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
@@ -166,7 +181,7 @@ int cfg_set_cache_path(struct build *b, struct cfg_node *n, struct scope *s, con
 	return 0;
 }
 
-/* cfg_set_cache - proxy_cache (fastcgi_cache) NAME | off. */
+/* cfg_set_cache - proxy_cache (fastcgi_cache, uwsgi_cache, scgi_cache) NAME | off. */
 int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cache_loc *cl = &s->loc->cache;
@@ -243,7 +258,7 @@ int cfg_set_cache_valid(struct build *b, struct cfg_node *n, struct scope *s, co
 }
 
 /* The values of proxy_cache_bypass and proxy_no_cache (and their
- * fastcgi_* twins). */
+ * fastcgi_*, uwsgi_*, scgi_* twins). */
 int cfg_set_cache_cond(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cache_loc *cl = &s->loc->cache;
@@ -438,9 +453,8 @@ int cfg_cache_finish(struct build *b, struct cfg_http *h)
 {
 	for (struct cache_zone_conf *z = h->cache_zones; z; z = z->next) {
 		if (!z->path) {
-			snprintf(b->err, b->errlen, "\"%s\" zone \"%s\" is unknown in %s:%d",
-				 z->owner == CACHE_ZONE_FASTCGI ? "fastcgi_cache" : "proxy_cache",
-				 z->name, z->file, z->line);
+			snprintf(b->err, b->errlen, "\"%s_cache\" zone \"%s\" is unknown in %s:%d",
+				 zone_mods[z->owner], z->name, z->file, z->line);
 			return -1;
 		}
 	}

@@ -7,8 +7,7 @@
  * adds its methods, a second dav_access is "is duplicate", a method
  * named twice is a warning, a word
  * that is not a method (or not user:/group:/all: with r or rw) is
- * "invalid value". COPY and MOVE are refused: not built yet. The request
- * side is dav.c.
+ * "invalid value". The request side is dav.c.
  */
 #include <string.h>
 #include <strings.h>
@@ -59,10 +58,6 @@ int cfg_set_dav_methods(struct build *b, struct cfg_node *n, struct scope *s, co
 				break;
 		if (k == sizeof(names) / sizeof(names[0]))
 			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
-		if (names[k].bit & (DAV_COPY | DAV_MOVE))
-			return cfg_fail(b, n,
-					"\"%s\" in \"%s\" is not supported by this lbd build yet",
-					n->args[i], n->name);
 		if ((!names[k].bit && off) || (m & names[k].bit))
 			cfg_warn(n, "duplicate value \"%s\"", n->args[i]);
 		off |= !names[k].bit;

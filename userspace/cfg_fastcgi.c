@@ -3,9 +3,10 @@
  * Configuration of ngx_http_fastcgi_module's own directives: fastcgi_pass
  * (a proxy_pass whose upstream speaks FastCGI), fastcgi_param,
  * fastcgi_index, fastcgi_split_path_info, fastcgi_keep_conn, and their
- * inheritance (and fastcgi_cache*'s, whose setters are in cfg_fcache.c).
- * The fastcgi_* twins of proxy_* settings (timeouts, retries, buffers,
- * headers) are entries of cfg.c's table writing the same fields.
+ * inheritance. The fastcgi_* twins of proxy_* settings (timeouts, retries,
+ * buffers, headers, and *_cache*, whose setters are in cfg_fcache.c) are
+ * a struct fcgi_twins that uwsgi_* and scgi_* share: its setters, merge
+ * and apply are here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,9 +158,9 @@ int cfg_set_twin_ignore_headers(struct build *b, struct cfg_node *n, struct scop
 	struct fcgi_twins *t = TWINS(s, d);
 	int rc;
 
-	SWAP(l->cache.ignore, t->ignore_headers);
+	SWAP(l->cache.ignore, t->cache.ignore);
 	rc = cfg_set_ignore_headers(b, n, s, d);
-	SWAP(l->cache.ignore, t->ignore_headers);
+	SWAP(l->cache.ignore, t->cache.ignore);
 	return rc;
 }
 
@@ -201,14 +202,13 @@ void cfg_twins_init(struct fcgi_twins *t)
 	t->max_temp_file_size = t->temp_file_write_size = CFG_UNSET;
 	t->intercept_errors = t->pass_request_headers = t->pass_request_body = CFG_UNSET;
 	t->ignore_client_abort = t->socket_keepalive = CFG_UNSET;
-	t->ignore_headers = CFG_UNSET;
+	cfg_cache_init(&t->cache);
 }
 
 void cfg_fastcgi_init(struct fcgi_loc *f)
 {
 	f->keep_conn = CFG_UNSET;
 	cfg_twins_init(&f->t);
-	cfg_cache_init(&f->cache);
 }
 
 #define TMERGE(f, def)                             \
@@ -239,7 +239,7 @@ void cfg_twins_merge(struct fcgi_twins *t, const struct fcgi_twins *pt)
 	TMERGE(pass_request_body, 1);
 	TMERGE(ignore_client_abort, 0);
 	TMERGE(socket_keepalive, 0);
-	TMERGE(ignore_headers, 0);
+	cfg_cache_merge(&t->cache, pt ? &pt->cache : NULL);
 	if (!pt)
 		return;
 	if (!t->hide_header.set)
@@ -259,7 +259,6 @@ void cfg_twins_merge(struct fcgi_twins *t, const struct fcgi_twins *pt)
 void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 {
 	cfg_twins_merge(&f->t, p ? &p->t : NULL);
-	cfg_cache_merge(&f->cache, p ? &p->cache : NULL);
 	if (!p) {
 		if (f->keep_conn == CFG_UNSET)
 			f->keep_conn = 0;
@@ -280,6 +279,8 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 
 void cfg_twins_apply(struct cfg_loc *l, const struct fcgi_twins *t)
 {
+	int ims_mode = l->cache.ims_mode; /* if_modified_since: the core module's */
+
 	l->proxy_connect_timeout = t->connect_timeout;
 	l->proxy_send_timeout = t->send_timeout;
 	l->proxy_read_timeout = t->read_timeout;
@@ -303,13 +304,17 @@ void cfg_twins_apply(struct cfg_loc *l, const struct fcgi_twins *t)
 	l->proxy_socket_keepalive = t->socket_keepalive;
 	if (t->temp_path)
 		l->proxy_temp_path = t->temp_path;
-	l->cache.ignore = t->ignore_headers;
 	l->proxy_bind = t->bind;
 	l->rate.proxy_rate = t->limit_rate;
 	l->rate.proxy_rate_set = t->limit_rate_set;
-	/* proxy_redirect, proxy_method, proxy_set_body, proxy_set_header and
-	 * proxy_cache* are the proxy module's: none applies (fastcgi_cache is
-	 * copied in by cfg_fastcgi_apply; uwsgi_cache is not in lbd) */
+	/* the module's *_cache* in place of proxy_cache*; none of nginx's
+	 * fastcgi, uwsgi and scgi modules has a convert_head (a HEAD goes as
+	 * HEAD: REQUEST_METHOD is $request_method) */
+	l->cache = t->cache;
+	l->cache.ims_mode = ims_mode;
+	l->cache.convert_head = 0;
+	/* proxy_redirect, proxy_method, proxy_set_body and proxy_set_header
+	 * are the proxy module's: none applies */
 	l->redirect_mode = 0;
 	l->proxy_method = NULL;
 	l->proxy_set_body = NULL;
@@ -317,17 +322,8 @@ void cfg_twins_apply(struct cfg_loc *l, const struct fcgi_twins *t)
 
 void cfg_fastcgi_apply(struct cfg_loc *l)
 {
-	int ims_mode = l->cache.ims_mode; /* if_modified_since: the core module's */
-
-	if (!l->proxy || !l->proxy->fastcgi)
-		return;
-	cfg_twins_apply(l, &l->fcgi.t);
-	/* fastcgi_cache*: nginx's fastcgi module has no convert_head (a HEAD
-	 * goes as HEAD: REQUEST_METHOD is $request_method) */
-	l->cache = l->fcgi.cache;
-	l->cache.ims_mode = ims_mode;
-	l->cache.convert_head = 0;
-	l->cache.ignore = l->fcgi.t.ignore_headers;
+	if (l->proxy && l->proxy->fastcgi)
+		cfg_twins_apply(l, &l->fcgi.t);
 }
 
 void cfg_fastcgi_release(struct fcgi_loc *f)

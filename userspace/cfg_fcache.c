@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Configuration builder, FastCGI cache: nginx's fastcgi_cache and
- * fastcgi_cache_* directives. They are the proxy cache's settings kept
- * apart (nginx's fastcgi and proxy modules inherit each on its own): the
- * proxy_cache_* setters of cfg_cache.c run on the location's fcgi.cache
- * swapped into its cache field, and cfg_fastcgi_apply copies fcgi.cache
- * over the location's cache settings when its handler is fastcgi_pass, so
- * cache.c and proxy.c read one set. fastcgi_cache_path is
+ * Configuration builder, the cache of the FastCGI, uwsgi and SCGI
+ * modules: nginx's fastcgi_cache*, uwsgi_cache* and scgi_cache*
+ * directives (and *_no_cache). Each module's are the proxy cache's
+ * settings kept apart (nginx's modules inherit each on its own), in the
+ * cache field of the module's struct fcgi_twins, which a table entry
+ * names by its offset: the proxy_cache_* setters of cfg_cache.c run on
+ * that cache swapped into the location's, and cfg_twins_apply copies it
+ * over the location's cache settings when its handler is the module's
+ * *_pass, so cache.c and proxy.c read one set. *_cache_path is
  * proxy_cache_path's setter (the zone remembers which module named it).
- * The table that points here is in cfg.c.
+ * The table entries that point here are made by cfg.c's TWIN_CACHE_DIRS.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "cache.h"
@@ -17,57 +20,62 @@
 #include "cfg_int.h"
 #include "log.h"
 
-/* run - SET on the location's fastcgi cache settings in place of its
- * proxy cache settings. */
+/* run - SET on the cache settings of the struct fcgi_twins at D's offset
+ * in place of the location's proxy cache settings. */
 static int run(int (*set)(struct build *, struct cfg_node *, struct scope *, const struct dir *),
 	       struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct cfg_loc *l = s->loc;
+	struct cache_loc *own = &((struct fcgi_twins *)((char *)l + d->off))->cache;
 	struct cache_loc tmp = l->cache;
 	int rc;
 
-	l->cache = l->fcgi.cache;
+	l->cache = *own;
 	rc = set(b, n, s, d);
-	l->fcgi.cache = l->cache;
+	*own = l->cache;
 	l->cache = tmp;
 	return rc;
 }
 
-int cfg_set_fcache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_twin_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	return run(cfg_set_cache, b, n, s, d);
 }
 
-int cfg_set_fcache_key(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_twin_cache_key(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d)
 {
 	return run(cfg_set_cache_key, b, n, s, d);
 }
 
-int cfg_set_fcache_valid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_twin_cache_valid(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d)
 {
 	return run(cfg_set_cache_valid, b, n, s, d);
 }
 
-int cfg_set_fcache_methods(struct build *b, struct cfg_node *n, struct scope *s,
-			   const struct dir *d)
+int cfg_set_twin_cache_methods(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d)
 {
 	return run(cfg_set_cache_methods, b, n, s, d);
 }
 
-int cfg_set_fcache_cond(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_twin_cache_cond(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d)
 {
 	return run(cfg_set_cache_cond, b, n, s, d);
 }
 
-int cfg_set_fcache_use_stale(struct build *b, struct cfg_node *n, struct scope *s,
-			     const struct dir *d)
+int cfg_set_twin_cache_use_stale(struct build *b, struct cfg_node *n, struct scope *s,
+				 const struct dir *d)
 {
 	return run(cfg_set_cache_use_stale, b, n, s, d);
 }
 
-/* cfg_set_fcache_range - fastcgi_cache_max_range_offset NUMBER: checked as
+/* cfg_set_twin_cache_range - *_cache_max_range_offset NUMBER: checked as
  * nginx does (an offset), then warned about (no effect yet). */
-int cfg_set_fcache_range(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+int cfg_set_twin_cache_range(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d)
 {
 	int64_t v;
 
@@ -79,18 +87,31 @@ int cfg_set_fcache_range(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
-int cfg_fcache_check(struct build *b, struct cfg_loc *l)
+int cfg_twin_cache_check(struct build *b, struct cfg_loc *l)
 {
-	struct cache_loc *cl = &l->fcgi.cache;
+	/* in nginx's module order, the order of its warnings */
+	static const struct {
+		size_t off;	  /* the module's struct fcgi_twins in struct cfg_loc */
+		const char *name; /* the module's directive prefix */
+	} mods[] = {
+		{offsetof(struct cfg_loc, fcgi.t), "fastcgi"},
+		{offsetof(struct cfg_loc, uwsgi.t), "uwsgi"},
+		{offsetof(struct cfg_loc, scgi.t), "scgi"},
+	};
 
-	if (cl->on != 1 || cl->key_set)
-		return 0;
-	/* nginx 1.22 warns when it merges each level below http, and keys
-	 * every request of the level with the empty string */
-	if (!b->cfg->http || l != &b->cfg->http->loc)
-		cfg_warn(&b->http_end, "no \"fastcgi_cache_key\" for \"fastcgi_cache\"");
-	if (cfg_compile(b, &b->http_end, "", &cl->key))
-		return -1;
-	cl->key_set = true;
+	for (size_t i = 0; i < ARRAY_SIZE(mods); i++) {
+		struct cache_loc *cl = &((struct fcgi_twins *)((char *)l + mods[i].off))->cache;
+
+		if (cl->on != 1 || cl->key_set)
+			continue;
+		/* nginx 1.22 warns when it merges each level below http, and
+		 * keys every request of the level with the empty string */
+		if (!b->cfg->http || l != &b->cfg->http->loc)
+			cfg_warn(&b->http_end, "no \"%s_cache_key\" for \"%s_cache\"", mods[i].name,
+				 mods[i].name);
+		if (cfg_compile(b, &b->http_end, "", &cl->key))
+			return -1;
+		cl->key_set = true;
+	}
 	return 0;
 }

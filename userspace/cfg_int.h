@@ -409,20 +409,26 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p);
  * fastcgi_pass gets the fastcgi_* twins in its proxy_* fields. */
 void cfg_fastcgi_apply(struct cfg_loc *l);
 void cfg_fastcgi_release(struct fcgi_loc *f);
-/* cfg_fcache.c: fastcgi_cache*, the proxy cache setters run on fcgi.cache */
-int cfg_set_fcache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-int cfg_set_fcache_key(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-int cfg_set_fcache_valid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-int cfg_set_fcache_methods(struct build *b, struct cfg_node *n, struct scope *s,
+/* cfg_fcache.c: fastcgi_cache*, uwsgi_cache*, scgi_cache*: the proxy cache
+ * setters run on the cache of the struct fcgi_twins at the entry's offset */
+int cfg_set_twin_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_twin_cache_key(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d);
-int cfg_set_fcache_cond(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-int cfg_set_fcache_use_stale(struct build *b, struct cfg_node *n, struct scope *s,
+int cfg_set_twin_cache_valid(struct build *b, struct cfg_node *n, struct scope *s,
 			     const struct dir *d);
-int cfg_set_fcache_range(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-/* cfg_fcache_check - after every merge, before cfg_fastcgi_apply: a level
- * with fastcgi_cache and no fastcgi_cache_key is warned about (below http,
- * as nginx) and keyed with the empty string, as nginx does. 0 or -1. */
-int cfg_fcache_check(struct build *b, struct cfg_loc *l);
+int cfg_set_twin_cache_methods(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d);
+int cfg_set_twin_cache_cond(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d);
+int cfg_set_twin_cache_use_stale(struct build *b, struct cfg_node *n, struct scope *s,
+				 const struct dir *d);
+int cfg_set_twin_cache_range(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+/* cfg_twin_cache_check - after every merge, before the twins are applied:
+ * a level with fastcgi_cache (uwsgi_cache, scgi_cache) and no *_cache_key
+ * is warned about (below http, as nginx) and keyed with the empty string,
+ * as nginx does. 0 or -1. */
+int cfg_twin_cache_check(struct build *b, struct cfg_loc *l);
 
 /* cfg_uwsgi.c: uwsgi_pass, uwsgi_param, uwsgi_modifier1/2, scgi_pass,
  * scgi_param; init, merge and apply of struct uwsgi_loc and scgi_loc */

@@ -1509,6 +1509,41 @@ static int hex(int ch)
 	return -1;
 }
 
+bool http_unsafe_uri(struct conn *c, struct lstr v, struct lstr *path, struct lstr *args)
+{
+	const char *q = memchr(v.p, '?', v.len);
+	size_t plen = q ? (size_t)(q - v.p) : v.len, o = 0;
+	char *out = pool_alloc(&c->pool, plen + 1);
+
+	if (!out || !plen || v.p[0] != '/')
+		return false;
+	for (size_t i = 0; i < plen; i++) {
+		int ch = (unsigned char)v.p[i];
+
+		if (ch == '%') {
+			int hi = i + 2 < plen ? hex(v.p[i + 1]) : -1;
+			int lo = i + 2 < plen ? hex(v.p[i + 2]) : -1;
+
+			if (hi < 0 || lo < 0)
+				return false;
+			ch = hi * 16 + lo;
+			i += 2;
+		}
+		if (ch == 0)
+			return false;
+		out[o++] = (char)ch;
+	}
+	out[o] = '\0';
+	/* a ".." segment anywhere */
+	for (size_t i = 0; i + 1 < o; i++)
+		if (out[i] == '.' && out[i + 1] == '.' && (i == 0 || out[i - 1] == '/') &&
+		    (i + 2 == o || out[i + 2] == '/'))
+			return false;
+	*path = (struct lstr){out, o};
+	*args = q ? (struct lstr){q + 1, v.len - plen - 1} : (struct lstr){"", 0};
+	return true;
+}
+
 /* parse_uri - split the target into path and args, percent-decode the path
  * and normalize it ("//", "/./", "/../"), as nginx does. A '#' ends both
  * (a fragment is no part of $uri or $args; $request_uri keeps it, and a

@@ -1434,51 +1434,6 @@ static bool xar_kept(struct h1_str n)
 	       H1_IS(n, "cache-control") || H1_IS(n, "expires") || H1_IS(n, "accept-ranges");
 }
 
-static int hexval(char x)
-{
-	int l = x | 0x20;
-
-	return x >= '0' && x <= '9' ? x - '0' : l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
-}
-
-/* xar_uri - nginx's check of an X-Accel-Redirect URI V: its path
- * percent-decoded into pool memory, the arguments after '?'. False when
- * unsafe: not absolute, a NUL, a bad escape, a ".." segment. */
-static bool xar_uri(struct conn *c, struct lstr v, struct lstr *path, struct lstr *args)
-{
-	const char *q = memchr(v.p, '?', v.len);
-	size_t plen = q ? (size_t)(q - v.p) : v.len, o = 0;
-	char *out = pool_alloc(&c->pool, plen + 1);
-
-	if (!out || !plen || v.p[0] != '/')
-		return false;
-	for (size_t i = 0; i < plen; i++) {
-		int ch = (unsigned char)v.p[i];
-
-		if (ch == '%') {
-			int hi = i + 2 < plen ? hexval(v.p[i + 1]) : -1;
-			int lo = i + 2 < plen ? hexval(v.p[i + 2]) : -1;
-
-			if (hi < 0 || lo < 0)
-				return false;
-			ch = hi * 16 + lo;
-			i += 2;
-		}
-		if (ch == 0)
-			return false;
-		out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	/* a ".." segment anywhere */
-	for (size_t i = 0; i + 1 < o; i++)
-		if (out[i] == '.' && out[i + 1] == '.' && (i == 0 || out[i - 1] == '/') &&
-		    (i + 2 == o || out[i + 2] == '/'))
-			return false;
-	*path = (struct lstr){out, o};
-	*args = q ? (struct lstr){q + 1, v.len - plen - 1} : (struct lstr){"", 0};
-	return true;
-}
-
 /* xar - nginx's X-Accel-Redirect: an upstream answer carrying it (any
  * status; not with proxy_ignore_headers X-Accel-Redirect) is dropped and
  * the request goes on at its URI (as GET unless HEAD; a query becomes
@@ -1534,7 +1489,7 @@ static bool xar(struct uconn *u)
 		http_named_location(c, v);
 		return true;
 	}
-	if (!xar_uri(c, v, &path, &args)) {
+	if (!http_unsafe_uri(c, v, &path, &args)) {
 		http_log(c, NULL, LOG_ERR, "unsafe URI \"%.*s\" was detected", (int)v.len, v.p);
 		http_finalize(c, 404);
 		return true;

@@ -1,13 +1,18 @@
-"""nginx's WebDAV module (dav_methods PUT DELETE MKCOL, dav_access,
-create_full_put_path, min_delete_depth), each case against nginx 1.22
-with the same config: statuses, Location on 201, the file system after
-(content, modes, directories, a Date header's mtime), bodies in memory,
-spooled to a temp file and chunked, 413, methods not enabled (405), a
-recursive DELETE (lbd removes a link in the tree, never what it points
-to: nginx follows it and empties the target), and the -t errors (lbd only: COPY/MOVE refused as not built yet)."""
+"""nginx's WebDAV module (dav_methods PUT DELETE MKCOL COPY MOVE,
+dav_access, create_full_put_path, min_delete_depth), each case against
+nginx 1.22 with the same config: statuses, Location on 201, the file
+system after (content, modes, directories, a Date header's mtime), bodies
+in memory, spooled to a temp file and chunked, 413, methods not enabled
+(405), a recursive DELETE (lbd removes a link in the tree, never what it
+points to: nginx follows it and empties the target), COPY and MOVE of
+files and trees (Destination, Overwrite, Depth, the collection rules,
+each status and error log line), and the -t errors."""
 import os
+import pwd
+import shutil
 import stat
 import subprocess
+import tempfile
 import time
 
 from harness import Conn, assert_location_t_errors, wait_for
@@ -30,6 +35,10 @@ server {
     location /deep/ {
         dav_methods DELETE;
         min_delete_depth 3;
+    }
+    location /cm/ {
+        dav_methods PUT DELETE MKCOL COPY MOVE;
+        dav_access user:rw group:r all:r;
     }
 }"""
 
@@ -203,14 +212,6 @@ def test_dav_t_errors(t):
         ('min_delete_depth x;', '"min_delete_depth" directive invalid number'),
         ('dav_methods;', 'invalid number of arguments in "dav_methods" directive'),
     ])
-    if t.is_nginx:
-        t.skip('COPY/MOVE are refused by lbd only')
-    assert_location_t_errors(t, [
-        ('dav_methods PUT COPY;', '"COPY" in "dav_methods" is not supported by this lbd '
-         'build yet'),
-        ('dav_methods MOVE;', '"MOVE" in "dav_methods" is not supported by this lbd '
-         'build yet'),
-    ])
 
 
 def test_dav_body_paths(t):
@@ -297,3 +298,175 @@ server {
     assert read(os.path.join(out, 'g')) == b'g'
     assert p.req('DELETE', '/lnk/g').status == 204
     assert not os.path.exists(os.path.join(out, 'g'))
+
+
+def cm_tree(root):
+    """The COPY/MOVE tree under ROOT/cm, made again: f (mode 0604, an old
+    mtime), g, d/a, d/sub/b, e/ (empty). Directories everyone's, and every
+    file nobody's: nginx's workers are nobody, and only a file's owner may
+    set its time (a COPY over g does)."""
+    cm = os.path.join(root, 'cm')
+    shutil.rmtree(cm, ignore_errors=True)
+    for d in ('', 'd', 'd/sub', 'e'):
+        os.makedirs(os.path.join(cm, d), exist_ok=True)
+        os.chmod(os.path.join(cm, d), 0o777)
+    for f, body, m in (('f', b'F', 0o604), ('g', b'G', 0o666), ('d/a', b'A', 0o644),
+                       ('d/sub/b', b'B', 0o644)):
+        with open(os.path.join(cm, f), 'wb') as fh:
+            fh.write(body)
+        os.chmod(os.path.join(cm, f), m)
+    os.utime(os.path.join(cm, 'f'), (1000000000, 1000000000))
+    nobody = pwd.getpwnam('nobody').pw_uid
+    for d, _, files in os.walk(cm):
+        for n in files:
+            os.chown(os.path.join(d, n), nobody, -1)
+    return cm
+
+
+def test_dav_copy_move(t):
+    """COPY and MOVE as nginx 1.22 answers them, case by case on a fresh
+    tree: the status, the error log line, and the files after. A file's
+    COPY is 204 whether or not the target existed (an existing one is
+    overwritten in place, its mode kept; a new one gets the source's mode
+    and mtime, not dav_access), a tree's 201; MOVE renames (making a
+    file's missing directories with dav_access's mode), replacing a
+    directory target; Destination is a path or an http:// URL on this
+    host; Overwrite F with a target is 412; Depth other than infinity (0
+    for COPY) is 400; the collection rules are 409 or 400."""
+    root, p = setup(t)
+    port = p.port
+    cm = os.path.join(root, 'cm')
+
+    def ex(*names):
+        return all(os.path.exists(os.path.join(cm, n)) for n in names)
+
+    def body(n):
+        return read(os.path.join(cm, n))
+
+    cases = [
+        # (method, uri, headers, request body, status, log line, check)
+        ('COPY', '/cm/f', [('Destination', '/cm/f2')], b'', 204, None,
+         lambda: (body('f2'), mode(os.path.join(cm, 'f2')),
+                  int(os.stat(os.path.join(cm, 'f2')).st_mtime), ex('f')) ==
+         (b'F', 0o604, 1000000000, True)),
+        ('COPY', '/cm/f', [('Destination', 'http://localhost:%d/cm/f3' % port)], b'', 204,
+         None, lambda: body('f3') == b'F'),
+        ('COPY', '/cm/f', [('Destination', 'http://other.example/cm/x')], b'', 400,
+         '"Destination" URI "http://other.example/cm/x" is handled by different repository '
+         'than the source URI', lambda: not ex('x')),
+        ('COPY', '/cm/f', [('Destination', 'https://localhost/cm/x')], b'', 400,
+         'client sent invalid "Destination" header: "https://localhost/cm/x"',
+         lambda: not ex('x')),
+        ('COPY', '/cm/f', [('Destination', 'http://localhost')], b'', 400,
+         'client sent invalid "Destination" header: "http://localhost"', None),
+        ('COPY', '/cm/f', [], b'', 400, 'client sent no "Destination" header', None),
+        ('COPY', '/cm/f', [('Destination', '/cm/../x')], b'', 400,
+         'client sent invalid "Destination" header: "/cm/../x"', None),
+        ('COPY', '/cm/f', [('Destination', '/cm/a%20b?q=1')], b'', 204, None,
+         lambda: body('a b') == b'F'),
+        ('COPY', '/cm/f', [('Destination', '/cm/g')], b'', 204, None,
+         lambda: (body('g'), mode(os.path.join(cm, 'g'))) == (b'F', 0o666)),
+        ('COPY', '/cm/f', [('Destination', '/cm/g'), ('Overwrite', 'F')], b'', 412,
+         '"%s/g" could not be created (17: File exists)' % cm, lambda: body('g') == b'G'),
+        ('COPY', '/cm/f', [('Destination', '/cm/g'), ('Overwrite', 't')], b'', 204, None,
+         lambda: body('g') == b'F'),
+        ('COPY', '/cm/f', [('Destination', '/cm/g'), ('Overwrite', 'x')], b'', 400,
+         'client sent invalid "Overwrite" header: "x"', lambda: body('g') == b'G'),
+        ('COPY', '/cm/f', [('Destination', '/cm/nodir/x')], b'', 500,
+         'open() "%s/nodir/x" failed (2: No such file or directory)' % cm,
+         lambda: not ex('nodir')),
+        ('COPY', '/cm/f', [('Destination', '/cm/e/')], b'', 409,
+         'both URI "/cm/f" and "Destination" URI "/cm/e/" should be either collections or '
+         'non-collections', None),
+        ('COPY', '/cm/f', [('Destination', '/cm/e')], b'', 409,
+         '"/cm/f" could not be COPYed to collection "/cm/e"', None),
+        ('COPY', '/cm/f/', [('Destination', '/cm/h/')], b'', 404,
+         'lstat() "%s/f/" failed (20: Not a directory)' % cm, None),
+        ('COPY', '/cm/d', [('Destination', '/cm/h')], b'', 400, '"/cm/d" is collection',
+         lambda: not ex('h')),
+        ('COPY', '/cm/d/', [('Destination', '/cm/h/')], b'', 201, None,
+         lambda: (body('h/a'), body('h/sub/b'), ex('d/sub/b')) == (b'A', b'B', True)),
+        ('COPY', '/cm/d/', [('Destination', '/cm/h/'), ('Depth', '0')], b'', 201, None,
+         lambda: body('h/sub/b') == b'B'),
+        ('COPY', '/cm/d/', [('Destination', '/cm/h/'), ('Depth', '1')], b'', 400,
+         '"Depth" header must be 0 or infinity', lambda: not ex('h')),
+        ('COPY', '/cm/d/', [('Destination', '/cm/e/')], b'', 201, None,
+         lambda: body('e/sub/b') == b'B'),
+        ('COPY', '/cm/d/', [('Destination', '/cm/e/'), ('Overwrite', 'F')], b'', 412,
+         '"%s/e" could not be created (17: File exists)' % cm, lambda: not ex('e/a')),
+        ('COPY', '/cm/d/', [('Destination', '/cm/g/')], b'', 201, None,
+         lambda: body('g/a') == b'A'),
+        ('COPY', '/cm/nope', [('Destination', '/cm/x')], b'', 404,
+         'lstat() "%s/nope" failed (2: No such file or directory)' % cm, None),
+        ('COPY', '/cm/f', [('Destination', '/cm/x')], b'abc', 415,
+         'COPY and MOVE with body are unsupported', lambda: not ex('x')),
+        ('MOVE', '/cm/f', [('Destination', '/cm/m')], b'', 204, None,
+         lambda: (body('m'), mode(os.path.join(cm, 'm')), ex('f')) == (b'F', 0o604, False)),
+        ('MOVE', '/cm/f', [('Destination', '/cm/g')], b'', 204, None,
+         lambda: (body('g'), ex('f')) == (b'F', False)),
+        ('MOVE', '/cm/f', [('Destination', '/cm/g'), ('Overwrite', 'F')], b'', 412,
+         '"%s/g" could not be created (17: File exists)' % cm, lambda: ex('f')),
+        ('MOVE', '/cm/d/', [('Destination', '/cm/h/')], b'', 201, None,
+         lambda: (body('h/sub/b'), ex('d')) == (b'B', False)),
+        ('MOVE', '/cm/d/', [('Destination', '/cm/nodir/h/')], b'', 404,
+         'mkdir() "%s/nodir/h" failed (2: No such file or directory)' % cm,
+         lambda: ex('d/sub/b')),
+        ('COPY', '/cm/d/', [('Destination', '/cm/nodir/h/')], b'', 404,
+         'mkdir() "%s/nodir/h" failed (2: No such file or directory)' % cm, None),
+        ('COPY', '/cm/f', [('Destination', 'http://localhostX/cm/y')], b'', 204, None,
+         lambda: body('y') == b'F'),
+        ('MOVE', '/cm/d/', [('Destination', '/cm/h/'), ('Depth', '0')], b'', 400,
+         '"Depth" header must be infinity', lambda: ex('d/a')),
+        ('MOVE', '/cm/d/', [('Destination', '/cm/e/')], b'', 201, None,
+         lambda: (body('e/a'), ex('d')) == (b'A', False)),
+        ('MOVE', '/cm/f', [('Destination', '/cm/nodir/deeper/x')], b'', 204, None,
+         lambda: (body('nodir/deeper/x'), mode(os.path.join(cm, 'nodir'))) ==
+         (b'F', 0o755)),
+        ('MOVE', '/cm/f', [('Destination', '/cm/f')], b'', 204, None, lambda: body('f') == b'F'),
+        ('MOVE', '/cm/nope', [('Destination', '/cm/x')], b'', 404,
+         'lstat() "%s/nope" failed (2: No such file or directory)' % cm, None),
+        # COPY and MOVE are off where dav_methods does not name them
+        ('COPY', '/full/x', [('Destination', '/full/y')], b'', 405, None, None),
+    ]
+    for method, uri, hdrs, req_body, status, line, check in cases:
+        cm_tree(root)
+        r = p.req(method, uri, headers=hdrs, body=req_body)
+        what = (method, uri, hdrs)
+        assert r.status == status, (what, r.status)
+        assert r.header('Location') is None, (what, r.headers)
+        if line:
+            wait_for(lambda: line in p.error_log(), what='log line %r' % line)
+        if check:
+            assert check(), what
+    # a file's COPY onto itself: 500 in both; nginx truncates the file
+    # (its log: read() has read only 0 of 1), lbd keeps it
+    cm_tree(root)
+    assert p.req('COPY', '/cm/f', headers=[('Destination', '/cm/f')]).status == 500
+    if not t.is_nginx:
+        assert body('f') == b'F'
+        assert '"%s/f" could not be copied onto itself' % cm in p.error_log()
+
+
+def test_dav_move_across_file_systems(t):
+    """MOVE to another file system (a directory of the tree that is a link
+    into /dev/shm, a tmpfs): rename() fails with EXDEV, and the file, or the
+    tree, is copied there and removed here, as nginx does: 204 for a file
+    (its mode and mtime kept), 201 for a tree."""
+    if os.stat('/dev/shm').st_dev == os.stat(tempfile.gettempdir()).st_dev:
+        t.skip("/dev/shm is on the temp directory's file system here")
+    root, p = setup(t)
+    shm = tempfile.mkdtemp(prefix='lbd-integ-dav-', dir='/dev/shm')
+    t.defer(lambda: shutil.rmtree(shm, ignore_errors=True))
+    os.chmod(shm, 0o777)
+    cm = cm_tree(root)
+    os.symlink(shm, os.path.join(cm, 'shm'))
+    r = p.req('MOVE', '/cm/f', headers=[('Destination', '/cm/shm/f')])
+    assert r.status == 204, r.status
+    moved = os.path.join(shm, 'f')
+    assert (read(moved), mode(moved), int(os.stat(moved).st_mtime)) == \
+        (b'F', 0o604, 1000000000)
+    assert not os.path.exists(os.path.join(cm, 'f'))
+    r = p.req('MOVE', '/cm/d/', headers=[('Destination', '/cm/shm/d/')])
+    assert r.status == 201, r.status
+    assert read(os.path.join(shm, 'd', 'sub', 'b')) == b'B'
+    assert not os.path.exists(os.path.join(cm, 'd'))

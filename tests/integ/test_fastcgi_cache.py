@@ -13,13 +13,14 @@ down, revalidation (the entry's validators sent as HTTP_IF_*, the client's
 never), fastcgi_cache_lock, inheritance from http apart from proxy_cache,
 $upstream_cache_status in add_header, -t errors."""
 
-import hashlib
-import json
 import os
 import threading
 import time
 
-from harness import request, wait_for
+from cachekit import HDR, config_errors, entry_path, missing_key_warns, until_hit
+from cachekit import until_not_hit
+from cachekit import runs as _runs, seen as _seen, xc as _xc
+from harness import request
 from test_fastcgi import PhpFpm
 
 COUNTER = r'''<?php
@@ -51,7 +52,6 @@ header('X-Run: ' . $n);
 echo "run=$n k=$k method=" . $_SERVER['REQUEST_METHOD'] . "\n";
 '''
 
-HDR = 'add_header X-Cache $upstream_cache_status always;'
 KEY = 'fastcgi_cache_key "$scheme$request_method$host$request_uri";'
 
 
@@ -59,23 +59,6 @@ def _site(t):
     d = t.tmpdir('www-')
     t.write(os.path.join(d, 'c.php'), COUNTER)
     return d
-
-
-def _runs(root, k):
-    try:
-        with open(os.path.join(root, 'hits-' + k)) as f:
-            return int(f.read())
-    except OSError:
-        return 0
-
-
-def _seen(root, k):
-    with open(os.path.join(root, 'seen-' + k)) as f:
-        return json.loads(f.read())
-
-
-def _xc(r):
-    return r.header('X-Cache')
 
 
 def _php(t, loc_extra='', srv_extra='', http_extra='', path_args='levels=1:2 keys_zone=php:1m',
@@ -115,8 +98,7 @@ def test_fcache_miss_then_hit(t):
     assert r1.body == r2.body == b'run=1 k=a method=GET\n'
     assert r2.header('X-Run') == '1' and r2.header('Content-Type').startswith('text/html')
     assert _runs(root, 'a') == 1
-    h = hashlib.md5(b'httpGETexample.com/c.php?k=a').hexdigest()
-    path = os.path.join(p.prefix, 'fcache', h[-1], h[-3:-1], h)
+    path = entry_path(p, 'fcache', b'httpGETexample.com/c.php?k=a')
     assert os.path.isfile(path), path
     # the key has $host: another host is another entry
     r3 = p.get('/c.php?k=a', host='other.example')
@@ -312,11 +294,7 @@ def test_fcache_missing_key(t):
     warning at the http block's end, and keys every request with the empty
     string: a second URI is a HIT on the first one's page."""
     p, root, _ = _php(t, 'fastcgi_cache_valid 200 10m;', key='', start=False)
-    p.write_conf()
-    r = p.run('-t')
-    assert r.returncode == 0, r.stderr
-    assert 'no "fastcgi_cache_key" for "fastcgi_cache" in %s:' % p.conf_path in r.stderr, \
-        r.stderr
+    missing_key_warns(p, 'fastcgi')
     p.start()
     r1 = p.get('/c.php?k=one')
     r2 = p.get('/c.php?k=two')
@@ -353,12 +331,7 @@ server { listen 127.0.0.1:{port};
 fastcgi_cache_methods GET PUT;
 server { listen 127.0.0.1:{port}; }""", 'invalid value "PUT" in %s:'),
     ]
-    for conf, msg in cases:
-        p = t.proxy(conf, start=False)
-        p.write_conf()
-        r = p.run('-t')
-        assert r.returncode != 0, conf
-        assert msg % p.conf_path in r.stderr, (msg, r.stderr)
+    config_errors(t, cases)
 
 
 def test_fcache_stale_when_fpm_down(t):
@@ -368,12 +341,10 @@ def test_fcache_stale_when_fpm_down(t):
                         'fastcgi_cache_use_stale error timeout http_500;')
     r1 = p.get('/c.php?k=st')
     assert _xc(r1) == 'MISS'
-    r = wait_for(lambda: (lambda r: r if _xc(r) != 'HIT' else None)(p.get('/c.php?k=st')),
-                 timeout=10, what='entry expired')
+    r = until_not_hit(p, '/c.php?k=st')
     assert (r.status, _xc(r)) == (200, 'EXPIRED'), r.headers
     fpm.stop()
-    r = wait_for(lambda: (lambda r: r if _xc(r) != 'HIT' else None)(p.get('/c.php?k=st')),
-                 timeout=10, what='entry expired')
+    r = until_not_hit(p, '/c.php?k=st')
     assert (r.status, _xc(r), r.header('X-Run')) == (200, 'STALE', '2'), (r.status, r.headers)
     # a URI never cached: the 502 goes through
     r = p.get('/c.php?k=never')
@@ -392,8 +363,7 @@ def test_fcache_revalidate(t):
     assert (r1.status, _xc(r1)) == (200, 'MISS'), r1.headers
     seen = _seen(root, 'rv')
     assert seen == {'REQUEST_METHOD': 'GET'}, seen
-    r = wait_for(lambda: (lambda r: r if _xc(r) != 'HIT' else None)(p.get(path)),
-                 timeout=10, what='entry expired')
+    r = until_not_hit(p, path)
     assert (r.status, _xc(r), r.body) == (200, 'REVALIDATED', r1.body), r.headers
     seen = _seen(root, 'rv')
     assert seen.get('HTTP_IF_NONE_MATCH') == '"v1"', seen
@@ -493,8 +463,7 @@ def test_fcache_background_update(t):
     assert (r.status, _xc(r), r.body) == (200, 'STALE', r1.body), (r.headers, r.body)
     r = p.get('/c.php?k=bg')
     assert (_xc(r), r.body) == ('UPDATING', r1.body), r.headers
-    r = wait_for(lambda: (lambda r: r if _xc(r) == 'HIT' else None)(p.get('/c.php?k=bg')),
-                 timeout=15, what='HIT after the update')
+    r = until_hit(p, '/c.php?k=bg', what='HIT after the update')
     assert (r.header('X-Run'), r.body) == ('2', b'run=2 k=bg method=GET\n'), r.headers
     assert _runs(root, 'bg') == 2
 

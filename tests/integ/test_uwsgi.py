@@ -90,12 +90,14 @@ def big_bytes(n):
 
 class Uwsgi:
     """A uWSGI master with one worker for one test, on a uwsgi-protocol
-    socket: 127.0.0.1:PORT, or DIR/app.sock with UNIX; `.addr` is what
-    uwsgi_pass takes. Stopped (TERM, then KILL) at the test's end."""
+    socket (an SCGI one with SCGI): 127.0.0.1:PORT, or DIR/app.sock with
+    UNIX; `.addr` is what uwsgi_pass (scgi_pass) takes. It runs the WSGI
+    app APP (source text; this module's echo app by default). Stopped
+    (TERM, then KILL) at the test's end."""
 
-    def __init__(self, t, unix=False):
+    def __init__(self, t, unix=False, app=APP, scgi=False):
         self.dir = t.tmpdir('uwsgi-')
-        app = t.write(os.path.join(self.dir, 'app.py'), APP)
+        app = t.write(os.path.join(self.dir, 'app.py'), app)
         if unix:
             self.sock = os.path.join(self.dir, 'app.sock')
             listen, self.addr = self.sock, 'unix:' + self.sock
@@ -105,7 +107,8 @@ class Uwsgi:
             self.addr = listen
         self.log = os.path.join(self.dir, 'uwsgi.log')
         self.proc = subprocess.Popen(
-            [UWSGI, '--plugin', 'python3', '--socket', listen, '--chmod-socket=666',
+            [UWSGI, '--plugin', 'python3', '--scgi-socket' if scgi else '--socket', listen,
+             '--chmod-socket=666',
              '--wsgi-file', app, '--master', '--processes', '1', '--die-on-term',
              '--need-app', '--buffer-size', '65535', '--logto', self.log],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,

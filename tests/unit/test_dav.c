@@ -3,8 +3,7 @@
  * WebDAV in the configuration (cfg_dav.c): dav_methods bits (a second
  * line adds, `off`), dav_access modes as nginx computes them (user:rw
  * implied unless given), create_full_put_path and min_delete_depth, the
- * defaults and inheritance, and the -t errors with FILE:LINE (COPY and
- * MOVE refused: not built yet).
+ * defaults and inheritance, and the -t errors with FILE:LINE.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -16,24 +15,25 @@ Test(dav, directives_merge)
 {
 	struct cfgtest t = {0};
 	char err[512];
-	struct cfg *cfg = cfgtest_load(&t,
-				       "events {}\nhttp {\n"
-				       " dav_access group:rw all:r;\n"
-				       " server {\n listen 127.0.0.1:1;\n"
-				       "  dav_methods PUT;\n"
-				       "  location /a/ {\n"
-				       "   dav_methods delete;\n"
-				       "   dav_methods MKCOL put;\n"
-				       "   create_full_put_path on;\n"
-				       "   min_delete_depth 2;\n"
-				       "   location /a/b/ { dav_methods off; dav_access user:r; }\n"
-				       "   location /a/c/ { dav_access all:rw; }\n"
-				       "  }\n"
-				       "  location /d/ { }\n"
-				       " }\n"
-				       " server { listen 127.0.0.1:2; }\n"
-				       "}\n",
-				       err, sizeof(err));
+	struct cfg *cfg =
+		cfgtest_load(&t,
+			     "events {}\nhttp {\n"
+			     " dav_access group:rw all:r;\n"
+			     " server {\n listen 127.0.0.1:1;\n"
+			     "  dav_methods PUT;\n"
+			     "  location /a/ {\n"
+			     "   dav_methods delete;\n"
+			     "   dav_methods MKCOL put;\n"
+			     "   create_full_put_path on;\n"
+			     "   min_delete_depth 2;\n"
+			     "   location /a/b/ { dav_methods off; dav_access user:r; }\n"
+			     "   location /a/c/ { dav_access all:rw; dav_methods copy MOVE; }\n"
+			     "  }\n"
+			     "  location /d/ { }\n"
+			     " }\n"
+			     " server { listen 127.0.0.1:2; }\n"
+			     "}\n",
+			     err, sizeof(err));
 	const struct cfg_loc *s, *a, *b, *c, *d, *s2;
 
 	cr_assert_not_null(cfg, "%s", err);
@@ -52,7 +52,7 @@ Test(dav, directives_merge)
 	cr_assert_eq(b->dav.create_full_put_path, 1, "inherited");
 	cr_assert_eq(b->dav.min_delete_depth, 2, "inherited");
 	cr_assert_eq(c->dav.access, 0606, "user:rw implied: %o", c->dav.access);
-	cr_assert_eq(c->dav.methods, a->dav.methods);
+	cr_assert_eq(c->dav.methods, DAV_COPY | DAV_MOVE, "its own line, case-blind");
 	cr_assert_eq(d->dav.methods, DAV_PUT);
 	cr_assert_eq(d->dav.create_full_put_path, 0);
 	s2 = &cfg->http->servers[1]->loc;
@@ -70,10 +70,7 @@ struct err_case {
 
 static struct err_case err_cases[] = {
 	{"dav_methods GET;", "invalid value \"GET\"", 4},
-	{"dav_methods PUT COPY;",
-	 "\"COPY\" in \"dav_methods\" is not supported by this lbd build yet", 4},
-	{"dav_methods MOVE;", "\"MOVE\" in \"dav_methods\" is not supported by this lbd build yet",
-	 4},
+	{"dav_methods PUT COPY PATCH;", "invalid value \"PATCH\"", 4},
 	{"dav_methods;", "invalid number of arguments in \"dav_methods\" directive", 4},
 	{"dav_access user:x;", "invalid value \"user:x\"", 4},
 	{"dav_access other:r;", "invalid value \"other:r\"", 4},

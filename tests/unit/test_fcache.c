@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * FastCGI cache configuration (cfg_fcache.c): fastcgi_cache_path and the
- * fastcgi_cache* directives with nginx 1.22's messages, their defaults and
- * inheritance, kept apart from proxy_cache*'s (a location's handler picks
- * one set), zones that belong to one module, and the missing key (a
- * warning, the empty key) as nginx -t has them.
+ * The FastCGI, uwsgi and SCGI caches' configuration (cfg_fcache.c):
+ * *_cache_path and the fastcgi_cache*, uwsgi_cache* and scgi_cache*
+ * directives with nginx 1.22's messages, their defaults and inheritance,
+ * each module's kept apart from the others' and from proxy_cache*'s (a
+ * location's handler picks one set), zones that belong to one module, and
+ * the missing key (a warning, the empty key) as nginx -t has them.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -60,6 +61,32 @@ static struct err_case config_errors_cases[] = {
 	{"server { listen 127.0.0.1:8080; location / { fastcgi_cache_path /tmp/x "
 	 "keys_zone=a:1m; } }\n",
 	 "\"fastcgi_cache_path\" directive is not allowed here"},
+	/* uwsgi's and scgi's: the same directives, messages and zone rules */
+	{"uwsgi_cache_path /tmp/x levels=1:2;\n",
+	 "\"uwsgi_cache_path\" must have \"keys_zone\" parameter in"},
+	{"server { listen 127.0.0.1:8080; location / { uwsgi_cache nope; } }\n",
+	 "\"uwsgi_cache\" zone \"nope\" is unknown in"},
+	{"server { listen 127.0.0.1:8080; location / { scgi_cache nope; } }\n",
+	 "\"scgi_cache\" zone \"nope\" is unknown in"},
+	{"uwsgi_cache_path /tmp/x keys_zone=z:1m;\n"
+	 "server { listen 127.0.0.1:8080; location / { scgi_cache z; } }\n",
+	 "the shared memory zone \"z\" is already declared for a different use in"},
+	{"fastcgi_cache_path /tmp/x keys_zone=z:1m;\n"
+	 "server { listen 127.0.0.1:8080; location / { uwsgi_cache z; } }\n",
+	 "the shared memory zone \"z\" is already declared for a different use in"},
+	{"scgi_cache_path /tmp/x keys_zone=z:1m;\nproxy_cache_path /tmp/y keys_zone=z:1m;\n",
+	 "the shared memory zone \"z\" is already declared for a different use in"},
+	{"uwsgi_cache_valid 99 1m;\n", "invalid status \"99\""},
+	{"scgi_cache_methods GET PUT;\n", "invalid value \"PUT\""},
+	{"uwsgi_cache_use_stale error off;\n", "invalid value \"off\""},
+	{"scgi_cache_lock maybe;\n", "invalid value \"maybe\""},
+	{"uwsgi_cache_max_range_offset x;\n",
+	 "\"uwsgi_cache_max_range_offset\" directive invalid value"},
+	{"scgi_cache off; scgi_cache off;\n", "\"scgi_cache\" directive is duplicate"},
+	{"uwsgi_cache_key $uri; uwsgi_cache_key $uri;\n",
+	 "\"uwsgi_cache_key\" directive is duplicate"},
+	{"uwsgi_cache_convert_head on;\n", "unknown directive \"uwsgi_cache_convert_head\""},
+	{"scgi_cache_convert_head on;\n", "unknown directive \"scgi_cache_convert_head\""},
 };
 
 ParameterizedTestParameters(fcache, config_errors)
@@ -210,6 +237,91 @@ Test(fcache, missing_key_is_empty)
 	cr_assert_not_null(a->cache.zc);
 	cr_expect(a->cache.key_set);
 	cr_expect(a->cache.key.nparts <= 1);
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+	snprintf(conf, sizeof(conf), "rm -rf %s", dir);
+	cr_expect_eq(system(conf), 0);
+}
+
+/* uwsgi_cache* and scgi_cache* reach their module's *_pass locations only,
+ * each inherited on its own; a zone of each module; the key each module's;
+ * a uwsgi_pass location in reach of fastcgi_cache and proxy_cache only
+ * caches nothing. */
+Test(fcache, uwsgi_scgi_apart)
+{
+	struct cfgtest t = {0};
+	char err[512], conf[2048], dir[64] = "/tmp/lbd-fcache-ut-XXXXXX";
+	struct cfg *c;
+	struct cfg_srv *srv;
+	struct cfg_loc *u, *s, *n, *f;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf),
+		 HEAD "uwsgi_cache_path %s/u keys_zone=py:1m;\n"
+		      "scgi_cache_path %s/s keys_zone=sc:1m inactive=3m;\n"
+		      "fastcgi_cache_path %s/f keys_zone=php:1m;\n"
+		      "proxy_cache_path %s/p keys_zone=web:1m;\n"
+		      "uwsgi_cache py;\n"
+		      "uwsgi_cache_key $uri;\n"
+		      "uwsgi_cache_valid 200 5m;\n"
+		      "scgi_cache_key $host$uri;\n"
+		      "fastcgi_cache php;\n"
+		      "fastcgi_cache_key $uri;\n"
+		      "proxy_cache web;\n"
+		      "server {\nlisten 127.0.0.1:8080;\n"
+		      "location /u { uwsgi_pass 127.0.0.1:9; uwsgi_cache_methods POST; "
+		      "uwsgi_cache_lock on; uwsgi_cache_lock_timeout 2s; uwsgi_cache_lock_age 3s; "
+		      "uwsgi_cache_min_uses 2; uwsgi_cache_use_stale error updating; "
+		      "uwsgi_ignore_headers Set-Cookie; uwsgi_cache_revalidate on; "
+		      "uwsgi_cache_bypass $cookie_x; uwsgi_no_cache $arg_y $arg_z; "
+		      "uwsgi_cache_background_update on; }\n"
+		      "location /s { scgi_pass 127.0.0.1:9; scgi_cache sc; scgi_cache_valid 1m; }\n"
+		      "location /n { scgi_pass 127.0.0.1:9; }\n"
+		      "location /f { uwsgi_pass 127.0.0.1:9; uwsgi_cache off; }\n"
+		      "}\n}\n",
+		 dir, dir, dir, dir);
+	c = cfgtest_load(&t, conf, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	srv = c->http->servers[0];
+	u = loc_named(srv, 'u');
+	s = loc_named(srv, 's');
+	n = loc_named(srv, 'n');
+	f = loc_named(srv, 'f');
+	/* /u: the http level's uwsgi_cache, its own values */
+	cr_assert_not_null(u->cache.zc);
+	cr_expect_str_eq(u->cache.zc->name, "py");
+	cr_expect_eq(u->cache.zc->owner, CACHE_ZONE_UWSGI);
+	cr_expect_not_null(u->cache.zc->zone);
+	cr_expect(u->cache.key_set);
+	cr_expect_eq(u->cache.nvalid, 1);
+	cr_expect_eq(u->cache.valid[0].secs, 300);
+	cr_expect_eq(u->cache.methods, CACHE_M_GET | CACHE_M_HEAD | CACHE_M_POST);
+	cr_expect_eq(u->cache.lock, 1);
+	cr_expect_eq(u->cache.lock_timeout, 2000);
+	cr_expect_eq(u->cache.lock_age, 3000);
+	cr_expect_eq(u->cache.min_uses, 2);
+	cr_expect_eq(u->cache.use_stale, CACHE_STALE_ERROR | CACHE_STALE_UPDATING);
+	cr_expect_eq(u->cache.ignore, CACHE_IGN_SET_COOKIE);
+	cr_expect_eq(u->cache.revalidate, 1);
+	cr_expect_eq(u->cache.background_update, 1);
+	cr_expect_eq(u->cache.nbypass, 1);
+	cr_expect_eq(u->cache.nno_cache, 2);
+	cr_expect_eq(u->cache.convert_head, 0); /* nginx's uwsgi module has none */
+	/* /s: scgi's own zone, key and validity (no codes: 200 301 302) */
+	cr_assert_not_null(s->cache.zc);
+	cr_expect_str_eq(s->cache.zc->name, "sc");
+	cr_expect_eq(s->cache.zc->owner, CACHE_ZONE_SCGI);
+	cr_expect_eq(s->cache.zc->inactive_ms, 180000);
+	cr_expect_eq(s->cache.nvalid, 3);
+	cr_expect_eq(s->cache.key.nparts, 2);
+	cr_expect_eq(s->cache.methods, CACHE_M_GET | CACHE_M_HEAD);
+	cr_expect_eq(s->cache.lock, 0);
+	cr_expect_eq(s->cache.ignore, 0);
+	/* /n: scgi_pass without scgi_cache: neither uwsgi_cache, fastcgi_cache
+	 * nor proxy_cache of the http level applies */
+	cr_expect_null(n->cache.zc);
+	/* /f: uwsgi_cache off */
+	cr_expect_null(f->cache.zc);
 	cfg_unref(c);
 	cfgtest_cleanup(&t);
 	snprintf(conf, sizeof(conf), "rm -rf %s", dir);

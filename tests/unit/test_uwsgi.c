@@ -244,9 +244,8 @@ Test(uwsgi, cfg_unsupported_loads)
 	struct cfgtest t = {0};
 	char err[1024];
 	struct cfg *c = cfgtest_load(&t,
-				     HEAD "uwsgi_cache_path /tmp/x keys_zone=z:1m;\n"
-					  "server {\nlisten 127.0.0.1:8080;\n"
-					  "location / { uwsgi_cache z; uwsgi_cache_valid 200 1m;\n"
+				     HEAD "server {\nlisten 127.0.0.1:8080;\n"
+					  "location / { uwsgi_store on; scgi_force_ranges on;\n"
 					  "  uwsgi_ssl_verify on; uwsgi_temp_path /tmp/uwt 1 2;\n"
 					  "  uwsgi_pass 127.0.0.1:9; }\n"
 					  "}\n}\n",
