@@ -155,6 +155,7 @@ struct proxy_pass {
 	bool fastcgi;		 /* fastcgi_pass (fastcgi.c): FastCGI records, no URI */
 	bool uwsgi;		 /* uwsgi_pass (uwsgi.c): a uwsgi packet, no URI */
 	bool scgi;		 /* scgi_pass (scgi.c): an SCGI netstring, no URI */
+	bool memcached;		 /* memcached_pass (memc.c): "get KEY", no URI */
 };
 
 enum next_upstream_bits {
@@ -190,6 +191,8 @@ struct mime_types {
 };
 
 #include "fastcgi-t.h" /* needs struct str_list */
+#include "memc-t.h"
+#include "userid-t.h"
 #include "uwsgi-t.h"
 
 /* struct cfg_loc - location-level configuration (also the http and server
@@ -272,6 +275,8 @@ struct cfg_loc {
 	struct fcgi_loc fcgi;	     /* fastcgi_* of their own (cfg_fastcgi.c) */
 	struct uwsgi_loc uwsgi;	     /* uwsgi_* of their own (cfg_uwsgi.c) */
 	struct scgi_loc scgi;	     /* scgi_* of their own (cfg_uwsgi.c) */
+	struct memc_loc memc;	     /* memcached_* of their own (cfg_memc.c) */
+	struct userid_loc userid;    /* userid_* (cfg_userid.c, userid.c) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */

@@ -156,6 +156,7 @@ struct http_req {
 	struct lstr resp_content_range; /* a 416's Content-Range (range_send.c) */
 	struct range_set *rng;		/* multipart byteranges being sent, or NULL */
 	struct autoindex_run *ai;	/* directory listing being sent (autoindex.c), or NULL */
+	struct userid_req *uid;		/* the userid cookie read and made (userid.c), or NULL */
 	struct gzip_req gz;		/* response compression (gzip.c) */
 	struct gunzip_req gu;		/* response decompression (gunzip.c) */
 	struct subf_req sf;		/* sub_filter (subfilter.c) */

@@ -52,6 +52,13 @@ int var_prefix_index(const char *name, size_t len, size_t *suffix_off);
  * logs). Returns 0 and *out, or -ENOENT. */
 int var_get_by_name(struct conn *c, const char *name, size_t len, struct lstr *out);
 
+/* var_cookie_line - cookie NAME (LEN bytes, case ignored) of C's request,
+ * as $cookie_NAME finds it, and the Cookie header line it is in (for
+ * messages, as nginx's userid module logs it). 0 (found) or
+ * VAR_NOT_FOUND. */
+int var_cookie_line(struct conn *c, const char *name, size_t len, struct lstr *out,
+		    struct lstr *line);
+
 /* map_eval - value of a map for this request. */
 int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out);
 

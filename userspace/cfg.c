@@ -658,6 +658,8 @@ static void loc_init(struct cfg_loc *l)
 	l->proxy_socket_keepalive = CFG_UNSET;
 	cfg_fastcgi_init(&l->fcgi);
 	cfg_uwsgi_init(&l->uwsgi);
+	cfg_memc_init(&l->memc);
+	cfg_userid_init(&l->userid);
 	cfg_scgi_init(&l->scgi);
 	l->log_not_found = CFG_UNSET;
 	l->etag = CFG_UNSET;
@@ -1881,6 +1883,33 @@ static const struct dir dirs[] = {
 	{"uwsgi_ssl_certificate_key", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_ssl_password_file", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_ssl_conf_command", C_HSL, 2, 2, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
+	/* ngx_http_userid_filter_module (cfg_userid.c, userid.c) */
+	{"userid", C_HSL, 1, 1, false, cfg_set_userid, LOC(userid.enable)},
+	{"userid_service", C_HSL, 1, 1, false, cfg_set_userid_service, LOC(userid.service)},
+	{"userid_name", C_HSL, 1, 1, false, cfg_set_userid_str, LOC(userid.name)},
+	{"userid_domain", C_HSL, 1, 1, false, cfg_set_userid_str, LOC(userid.domain)},
+	{"userid_path", C_HSL, 1, 1, false, cfg_set_userid_str, LOC(userid.path)},
+	{"userid_p3p", C_HSL, 1, 1, false, cfg_set_userid_str, LOC(userid.p3p)},
+	{"userid_expires", C_HSL, 1, 1, false, cfg_set_userid_expires, LOC(userid.expires)},
+	{"userid_mark", C_HSL, 1, 1, false, cfg_set_userid_mark, LOC(userid.mark)},
+	{"userid_flags", C_HSL, 1, 3, false, cfg_set_userid_flags, LOC(userid.flags)},
+	/* ngx_http_memcached_module (cfg_memc.c): its pass and key, and the
+	 * twins of proxy_* settings it has */
+	{"memcached_pass", C_LOC | C_IF, 1, 1, false, cfg_set_memc_pass, B_NONE, 0},
+	{"memcached_connect_timeout", C_HSL, 1, 1, false, set_msec, LOC(memc.t.connect_timeout)},
+	{"memcached_send_timeout", C_HSL, 1, 1, false, set_msec, LOC(memc.t.send_timeout)},
+	{"memcached_read_timeout", C_HSL, 1, 1, false, set_msec, LOC(memc.t.read_timeout)},
+	{"memcached_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(memc.t.buffer_size)},
+	{"memcached_next_upstream", C_HSL, 1, ARGS_ANY, false, cfg_set_memc_next_upstream,
+	 LOC(memc.t)},
+	{"memcached_next_upstream_tries", C_HSL, 1, 1, false, set_num,
+	 LOC(memc.t.next_upstream_tries)},
+	{"memcached_next_upstream_timeout", C_HSL, 1, 1, false, set_msec,
+	 LOC(memc.t.next_upstream_timeout)},
+	{"memcached_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag,
+	 LOC(memc.t.socket_keepalive)},
+	{"memcached_bind", C_HSL, 1, 2, false, cfg_set_twin_bind, LOC(memc.t)},
+	{"memcached_gzip_flag", C_HSL, 1, 1, false, set_num_nginx, LOC(memc.gzip_flag)},
 	/* ngx_http_scgi_module (cfg_uwsgi.c): as the uwsgi one's */
 	{"scgi_pass", C_LOC | C_IF, 1, 1, false, cfg_set_scgi_pass, B_NONE, 0},
 	{"scgi_param", C_HSL, 2, 3, false, cfg_set_scgi_param, B_NONE, 0},
@@ -2311,6 +2340,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_fastcgi_merge(&l->fcgi, p ? &p->fcgi : NULL);
 	cfg_uwsgi_merge(&l->uwsgi, p ? &p->uwsgi : NULL);
 	cfg_scgi_merge(&l->scgi, p ? &p->scgi : NULL);
+	cfg_memc_merge(&l->memc, p ? &p->memc : NULL);
+	cfg_userid_merge(&l->userid, p ? &p->userid : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_mirror_merge(&l->mirror, p ? &p->mirror : NULL);
 	cfg_dav_merge(&l->dav, p ? &p->dav : NULL);
@@ -2476,6 +2507,7 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 		return -1;
 	cfg_fastcgi_apply(l); /* a fastcgi_pass location reads the fastcgi_* twins */
 	cfg_uwsgi_apply(l);   /* a uwsgi_pass (scgi_pass) one the uwsgi_* (scgi_*) twins */
+	cfg_memc_apply(l);    /* a memcached_pass one the memcached_* twins */
 	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset) ||
 	    cfg_upssl_check(b, l, &b->http_end) || cfg_hc_note_loc(b, l) ||
 	    cfg_referer_check(b, &l->referer) || cfg_securelink_check(b, &l->seclink))

@@ -447,6 +447,37 @@ void cfg_scgi_merge(struct scgi_loc *g, const struct scgi_loc *p);
 /* cfg_uwsgi_apply - after every merge: a uwsgi_pass (scgi_pass) location
  * gets the uwsgi_* (scgi_*) twins in its proxy_* fields. */
 void cfg_uwsgi_apply(struct cfg_loc *l);
+/* cfg_pass_as_proxy - a *_pass ADDR (host:port, unix:PATH, an upstream
+ * name or variables) set as the http:// URL proxy_pass takes: refuses a
+ * path in ADDR ("invalid host in upstream"). 0 or -1. */
+int cfg_pass_as_proxy(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d,
+		      const char *a);
+
+/* cfg_userid.c: the userid_* directives; init and merge of struct
+ * userid_loc */
+int cfg_set_userid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_userid_str(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_userid_service(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_userid_expires(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_userid_mark(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_userid_flags(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_userid_init(struct userid_loc *u);
+void cfg_userid_merge(struct userid_loc *u, const struct userid_loc *p);
+
+/* cfg_memc.c: memcached_pass, memcached_next_upstream; init, merge and
+ * apply of struct memc_loc */
+int cfg_set_memc_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_memc_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
+			       const struct dir *d);
+void cfg_memc_init(struct memc_loc *m);
+void cfg_memc_merge(struct memc_loc *m, const struct memc_loc *p);
+/* cfg_memc_apply - after every merge: a memcached_pass location gets the
+ * memcached_* twins in its proxy_* fields, and what nginx's module fixes
+ * (no buffering, errors intercepted, no request headers or body, ranges
+ * served from the value, no proxy_cache). */
+void cfg_memc_apply(struct cfg_loc *l);
 
 /* cfg_misc.c: small directives */
 /* cfg_set_cval_once - a struct cval * at D's offset in the level's

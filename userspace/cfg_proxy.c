@@ -156,6 +156,10 @@ int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file
 			return 0;
 		}
 	}
+	/* memcached_pass has no default port: a name without one must be an
+	 * upstream block's */
+	if (pp->memcached && !pp->unix_sock && !has_port(pp->addr))
+		return cfg_fail(b, &where, "no port in upstream \"%s\"", pp->addr);
 	g = pool_zalloc(b->pool, sizeof(*g));
 	srv = pool_zalloc(b->pool, sizeof(*srv));
 	if (!g || !srv)

@@ -18,11 +18,11 @@
 #include "cfg_int.h"
 #include "lbd.h"
 
-/* pass_as_proxy - uwsgi_pass / scgi_pass ADDR: an address (host:port,
- * unix:PATH), an upstream name or variables, written as the http:// URL
- * proxy_pass parses, as fastcgi_pass does. */
-static int pass_as_proxy(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d,
-			 const char *a)
+/* cfg_pass_as_proxy - uwsgi_pass / scgi_pass / memcached_pass ADDR: an
+ * address (host:port, unix:PATH), an upstream name or variables, written
+ * as the http:// URL proxy_pass parses, as fastcgi_pass does. */
+int cfg_pass_as_proxy(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d,
+		      const char *a)
 {
 	struct cfg_node pn = *n;
 	char *url, *args[1];
@@ -55,7 +55,7 @@ int cfg_set_uwsgi_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 				n->name);
 	if (strncasecmp(a, "uwsgi://", 8) == 0)
 		a += 8;
-	if (pass_as_proxy(b, n, s, d, a))
+	if (cfg_pass_as_proxy(b, n, s, d, a))
 		return -1;
 	s->loc->proxy->uwsgi = true;
 	return 0;
@@ -65,7 +65,7 @@ int cfg_set_scgi_pass(struct build *b, struct cfg_node *n, struct scope *s, cons
 {
 	if (s->loc->proxy)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	if (pass_as_proxy(b, n, s, d, n->args[0]))
+	if (cfg_pass_as_proxy(b, n, s, d, n->args[0]))
 		return -1;
 	s->loc->proxy->scgi = true;
 	return 0;

@@ -56,6 +56,7 @@
 #include "steer.h"
 #include "tls.h"
 #include "tls_client.h"
+#include "userid.h"
 #include "var.h"
 #include "reqbody.h"
 #include "worker.h"
@@ -605,6 +606,10 @@ int http_head_finish(struct conn *c, bool add_headers)
 				rc = http_head_add(c, h->name, h->namelen, v.p, v.len);
 		}
 	}
+	/* nginx's userid filter runs after the headers one: its Set-Cookie
+	 * and P3P follow add_header's */
+	if (!rc && l && unlikely(l->userid.enable >= USERID_V1))
+		rc = userid_head(c);
 	rc = rc ? rc : http_out_append(c, "\r\n", 2);
 	if (!rc && (var_wants_sent_head || unlikely(c->sr_parent))) {
 		/* $sent_http_*: the head outlives the buffer it is sent from */

@@ -47,6 +47,7 @@
 #include "ups.h"
 #include "upssl.h"
 #include "upbind.h"
+#include "memc.h"
 #include "scgi.h"
 #include "uwsgi.h"
 #include "var.h"
@@ -141,6 +142,14 @@ struct uconn {
 		bool known; /* this try's answer: its first bytes told HTTP from CGI */
 		bool cgi;   /* a CGI head: read behind FCGI_HEAD_LINE, Status: fixed */
 	} uw;
+	struct {
+		bool on;	 /* memcached_pass: "get KEY", the answer's line made a head */
+		bool head;	 /* this try's first line was read and replaced */
+		bool first;	 /* the next frame is the head's own read (nginx's
+				    * message context) */
+		size_t trail;	 /* bytes of "\r\nEND\r\n" seen after the value */
+		struct lstr key; /* the key as sent (escaped), in the request head */
+	} mc;
 
 	/* Last: not cleared when a uconn is reused (the parser fills them). */
 	struct h1_response resp;
@@ -175,6 +184,7 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static void up_send(struct uconn *u);
 static void up_read_head(struct uconn *u);
+static void memc_trailer(struct uconn *u, const char *p, size_t n);
 static bool early_answer(struct uconn *u);
 static void relay(struct uconn *u);
 static void connect_next(struct uconn *u);
@@ -663,17 +673,19 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 	if (!http_log_wanted(u->c, level))
 		return;
 	/* nginx: no URI after fastcgi://, uwsgi:// or scgi:// */
-	if (u->c->req.pp && !u->c->req.pp->fastcgi && !u->c->req.pp->uwsgi && !u->c->req.pp->scgi)
+	if (u->c->req.pp && !u->c->req.pp->fastcgi && !u->c->req.pp->uwsgi && !u->c->req.pp->scgi &&
+	    !u->c->req.pp->memcached)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
 	/* nginx separates a unix socket's path from the URI with ':' */
 	snprintf(url, sizeof(url), "%s://%s%s%.*s",
-		 !u->c->req.pp		 ? "http"
-		 : u->c->req.pp->fastcgi ? "fastcgi"
-		 : u->c->req.pp->uwsgi	 ? "uwsgi"
-		 : u->c->req.pp->scgi	 ? "scgi"
-		 : u->c->req.pp->ssl	 ? "https"
-					 : "http",
+		 !u->c->req.pp		   ? "http"
+		 : u->c->req.pp->fastcgi   ? "fastcgi"
+		 : u->c->req.pp->uwsgi	   ? "uwsgi"
+		 : u->c->req.pp->scgi	   ? "scgi"
+		 : u->c->req.pp->memcached ? "memcached"
+		 : u->c->req.pp->ssl	   ? "https"
+					   : "http",
 		 u->srv ? u->srv->name : u->g->name,
 		 u->srv && u->srv->addr.ss_family == AF_UNIX ? ":" : "", b.oom ? 0 : (int)b.len,
 		 b.p ? b.p : "");
@@ -741,6 +753,29 @@ static int uwsgi_request(struct uconn *u)
 	return 0;
 }
 
+/* memc_request - build_request for memcached_pass: "get KEY" (memc.c).
+ * The connection may go back to the upstream block's keepalive pool once
+ * the answer was read to its end (not after a HEAD: the value is left
+ * unread, as nginx leaves it). */
+static int memc_request(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct lstr h;
+	int rc;
+
+	u->mc.on = true;
+	u->sent_head = lstr_eq(c->req.method, LSTR("HEAD"));
+	u->keepalive = u->g->keepalive > 0 && !u->sent_head;
+	rc = memc_build_request(c, &h, &u->mc.key);
+	if (rc == -ENOENT)
+		http_log(c, NULL, LOG_ERR, "the \"$memcached_key\" variable is not set");
+	if (rc)
+		return rc;
+	u->head = (char *)h.p;
+	u->head_len = h.len;
+	return 0;
+}
+
 static int build_request(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -758,6 +793,8 @@ static int build_request(struct uconn *u)
 		return fcgi_request(u);
 	if (pp->uwsgi || pp->scgi)
 		return uwsgi_request(u);
+	if (pp->memcached)
+		return memc_request(u);
 	if (cache_head_as_get(c)) /* proxy_cache_convert_head */
 		m = (struct lstr){"GET", 3};
 	else if (l->proxy_method && cval_eval(l->proxy_method, c, &m) < 0)
@@ -891,6 +928,8 @@ static void connect_next(struct uconn *u)
 		u->fc.d = (struct fcgi_dec){0};
 	}
 	u->uw.known = u->uw.cgi = false;
+	u->mc.head = false;
+	u->mc.trail = 0;
 	append_str(c->req.up_addrs, sizeof(c->req.up_addrs), s->name);
 	if (u->g->keepalive > 0 && !u->uw.on) { /* uwsgi: a connection per request */
 		struct uconn *idle = idle_take(u->w, s, c->req.pp->ssl);
@@ -918,6 +957,7 @@ static void connect_next(struct uconn *u)
 			idle->fc.on = u->fc.on;
 			if (u->fc.on) /* its FastCGI state, fresh for this try */
 				idle->fc = u->fc;
+			idle->mc = u->mc; /* memcached's, fresh likewise */
 			if (!idle->rbuf) {
 				idle->rbuf = u->rbuf;
 				u->rbuf = NULL;
@@ -1593,6 +1633,12 @@ static void process_head(struct uconn *u, size_t n)
 	if (u->fr == FR_CHUNKED)
 		h1_chunked_init(&u->ch);
 	u->done = u->fr == FR_NONE;
+	if (u->mc.on && resp->status == 404) {
+		/* memcached's miss is always nginx's own 404 (or its error_page) */
+		up_release(u, false);
+		http_finalize(c, 404);
+		return;
+	}
 	if (l->proxy_intercept_errors && resp->status >= 300 && r->loc->nerror_pages) {
 		for (int i = 0; i < l->nerror_pages; i++) {
 			if (l->error_pages[i].status == resp->status) {
@@ -1649,9 +1695,10 @@ static void process_head(struct uconn *u, size_t n)
 	/* nginx's range filter on a 200 being cached (one range, cut from
 	 * the stream) or under proxy_force_ranges (range_send.c) */
 	struct range_set *rs = NULL;
+	/* a HEAD to memcached knows the value's length too (nginx: ranges) */
+	bool len_known = u->fr == FR_LENGTH || (u->mc.on && u->sent_head && cl);
 	int rr = range_proxied(c, u->resp.headers, resp->nheaders, r->status,
-			       !gz && !sf && !gu && u->fr == FR_LENGTH ? (int64_t)u->remaining : -1,
-			       &rs);
+			       !gz && !sf && !gu && len_known ? (int64_t)u->remaining : -1, &rs);
 
 	if (rr == RANGE_UNSATISFIABLE) {
 		cache_store_abort(c);
@@ -1842,6 +1889,77 @@ static long fcgi_recv(struct uconn *u, char *p, size_t n)
 	return k;
 }
 
+/* memc_head - the memcached answer's first line at rbuf[rstart, rend):
+ * replaced by the HTTP head it stands for (memc_head_put), the value's
+ * bytes read moved behind it. 1 done, 0 more bytes needed, -1 failed
+ * (logged as nginx, the next server or 502 under way). */
+static int memc_head(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct memc_line ml;
+	enum memc_rc k = memc_parse_line(u->rbuf + u->rstart, u->rend - u->rstart, u->mc.key,
+					 (unsigned)c->req.loc->memc.gzip_flag, &ml);
+	const char *ctype;
+	char head[512];
+	size_t hl, tail;
+
+	switch (k) {
+	case MEMC_MORE:
+		return 0;
+	case MEMC_HIT:
+	case MEMC_MISS:
+		break;
+	case MEMC_BAD_KEY:
+	case MEMC_BAD_FLAGS:
+	case MEMC_BAD_LENGTH:
+		up_log(u, LOG_ERR,
+		       "memcached sent invalid %s in response \"%.*s\" for key \"%.*s\" while reading response header from upstream",
+		       k == MEMC_BAD_KEY     ? "key"
+		       : k == MEMC_BAD_FLAGS ? "flags"
+					     : "length",
+		       (int)ml.text.len, ml.text.p, (int)u->mc.key.len, u->mc.key.p);
+		up_next(u, NU_INVALID_HEADER);
+		return -1;
+	default:
+		up_log(u, LOG_ERR,
+		       "memcached sent invalid response: \"%.*s\" while reading response header from upstream",
+		       (int)ml.text.len, ml.text.p);
+		up_next(u, NU_INVALID_HEADER);
+		return -1;
+	}
+	if (k == MEMC_MISS)
+		up_log(u, LOG_INFO,
+		       "key: \"%.*s\" was not found by memcached while reading response header from upstream",
+		       (int)u->mc.key.len, u->mc.key.p);
+	/* nginx's module types the answer by the URI's extension */
+	ctype = k == MEMC_HIT ? static_mime_type(c->req.loc, c->req.u.uri) : NULL;
+	hl = memc_head_put(head, sizeof(head), k == MEMC_MISS, ml.length,
+			   ctype && *ctype ? ctype : NULL, ml.gzip);
+	tail = u->rend - u->rstart - ml.len;
+	/* a miss ends with its line; an empty value's trailer is all there
+	 * is to read (no body follows to read it with) */
+	if (k == MEMC_HIT && !ml.length) {
+		u->mc.first = true;
+		memc_trailer(u, u->rbuf + u->rstart + ml.len, tail);
+	}
+	if ((k == MEMC_MISS && tail) ||
+	    (k == MEMC_HIT && !ml.length && u->mc.trail != MEMC_TRAILER_LEN))
+		u->keepalive = false;
+	if (!hl || hl + tail > RELAY_BUF_SIZE) {
+		up_log(u, LOG_ERR,
+		       "upstream sent too big header while reading response header from upstream");
+		up_next(u, NU_INVALID_HEADER);
+		return -1;
+	}
+	memmove(u->rbuf + hl, u->rbuf + u->rstart + ml.len, tail);
+	memcpy(u->rbuf, head, hl);
+	u->rstart = 0;
+	u->rend = hl + tail;
+	u->mc.head = true;
+	u->mc.first = true;
+	return 1;
+}
+
 static void up_read_head(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -1897,6 +2015,14 @@ static void up_read_head(struct uconn *u)
 			return;
 		}
 		u->rend += (size_t)n;
+		if (u->mc.on && !u->mc.head) {
+			int k = memc_head(u);
+
+			if (k < 0)
+				return;
+			if (k == 0)
+				continue;
+		}
 		if (u->uw.on && !u->uw.known) {
 			enum uwsgi_head k =
 				uwsgi_head_kind(u->rbuf + u->rstart, u->rend - u->rstart);
@@ -2061,6 +2187,25 @@ static int write_pending(struct uconn *u)
 	}
 }
 
+/* memc_trailer - the N bytes at P read after a memcached value: nginx
+ * logs what does not go on "\r\nEND\r\n" (the value is sent whole all
+ * the same). */
+static void memc_trailer(struct uconn *u, const char *p, size_t n)
+{
+	bool first = u->mc.first;
+
+	u->mc.first = false;
+	if (!n || u->mc.trail > MEMC_TRAILER_LEN)
+		return;
+	if (memc_trailer_ok(p, n, u->mc.trail)) {
+		u->mc.trail += n;
+		return;
+	}
+	u->mc.trail = MEMC_TRAILER_LEN + 1; /* said once */
+	up_log(u, LOG_ERR, "memcached sent invalid trailer while reading %s",
+	       first ? "response header from upstream" : "upstream");
+}
+
 /* frame - turn bytes [rstart, rend) of rbuf into the next span. */
 static int frame(struct uconn *u)
 {
@@ -2078,10 +2223,14 @@ static int frame(struct uconn *u)
 		u->span = p;
 		u->span_len = n;
 		u->remaining -= n;
+		if (unlikely(u->mc.on))
+			memc_trailer(u, p + n, avail - n);
 		u->rstart = u->rend; /* bytes past Content-Length are discarded */
 		if (u->remaining == 0)
 			u->done = true;
-		if (avail > n)
+		/* memcached: reusable once its trailer was read, exactly */
+		if (unlikely(u->mc.on) ? u->remaining == 0 && u->mc.trail != MEMC_TRAILER_LEN
+				       : avail > n)
 			u->keepalive = false;
 		return 0;
 	}
@@ -2763,6 +2912,13 @@ void proxy_start(struct conn *c)
 		}
 	} else {
 		r->pp = r->loc->proxy;
+	}
+	/* nginx's memcached module answers GET and HEAD only */
+	if (unlikely(r->pp->memcached) && !lstr_eq(r->method, LSTR("GET")) &&
+	    !lstr_eq(r->method, LSTR("HEAD"))) {
+		r->pp = NULL;
+		http_finalize(c, 405);
+		return;
 	}
 	if (r->loc->cache.zc && cache_start(c, proxy_start))
 		return; /* answered from the cache, or waiting on proxy_cache_lock */

@@ -45,6 +45,7 @@
 #include "tls_vars.h"
 #include "h2.h"
 #include "ratelimit.h"
+#include "userid.h"
 #include "var.h"
 #include "fastcgi.h"
 
@@ -419,6 +420,23 @@ static int var_cookie(struct conn *c, const char *name, size_t len, struct lstr 
 			continue;
 		if (var_cookie_scan(h->value.p, h->value.p + h->value.len, name, len, out))
 			return VAR_FOUND;
+	}
+	return VAR_NOT_FOUND;
+}
+
+int var_cookie_line(struct conn *c, const char *name, size_t len, struct lstr *out,
+		    struct lstr *line)
+{
+	const struct h1_header *h;
+	size_t i = 0;
+
+	while ((h = var_hdr_next(c, &i, "cookie"))) {
+		if (len > h->value.len)
+			continue;
+		if (var_cookie_scan(h->value.p, h->value.p + h->value.len, name, len, out)) {
+			*line = (struct lstr){h->value.p, h->value.len};
+			return VAR_FOUND;
+		}
 	}
 	return VAR_NOT_FOUND;
 }
@@ -1484,6 +1502,8 @@ static const struct var_def var_builtins[] = {
 	{"tcpinfo_snd_cwnd", vg_tcpinfo_snd_cwnd},
 	{"time_iso8601", vg_time_iso8601},
 	{"time_local", vg_time_local},
+	{"uid_got", userid_var_got},
+	{"uid_set", userid_var_set},
 	{"upstream_addr", vg_upstream_addr},
 	{"upstream_bytes_received", vg_upstream_bytes_received},
 	{"upstream_bytes_sent", vg_upstream_bytes_sent},
