@@ -937,8 +937,8 @@ def test_2000_streams_fds_and_rss_back(t):
                  what='fds back to %d (now %d)' % (fd0, splicekit.nfds(p.pid)))
         # (lbd gives freed heap pages back on its next one-second tick)
         try:
-            wait_for(lambda: splicekit.rss_kib(p.pid) - rss0 < RSS_SLACK_KIB, 3,
-                     what='RSS back')
+            wait_for(lambda: splicekit.rss_kib(p.pid) - rss0 < RSS_SLACK_KIB, 10,
+                     what='RSS back')  # 3 s was short once under a full run
         except AssertionError:
             pass
         rss.append(splicekit.rss_kib(p.pid))
