@@ -155,6 +155,7 @@ struct proxy_pass {
 	bool fastcgi;		 /* fastcgi_pass (fastcgi.c): FastCGI records, no URI */
 	bool uwsgi;		 /* uwsgi_pass (uwsgi.c): a uwsgi packet, no URI */
 	bool scgi;		 /* scgi_pass (scgi.c): an SCGI netstring, no URI */
+	bool grpc;		 /* grpc_pass (grpc.c): HTTP/2 by prior knowledge, no URI */
 };
 
 enum next_upstream_bits {
@@ -191,6 +192,7 @@ struct mime_types {
 
 #include "fastcgi-t.h" /* needs struct str_list */
 #include "uwsgi-t.h"
+#include "grpc-t.h"
 
 /* struct cfg_loc - location-level configuration (also the http and server
  * level defaults). Integers use CFG_UNSET, pointers NULL for "unset". */
@@ -272,6 +274,7 @@ struct cfg_loc {
 	struct fcgi_loc fcgi;	     /* fastcgi_* of their own (cfg_fastcgi.c) */
 	struct uwsgi_loc uwsgi;	     /* uwsgi_* of their own (cfg_uwsgi.c) */
 	struct scgi_loc scgi;	     /* scgi_* of their own (cfg_uwsgi.c) */
+	struct grpc_loc grpc;	     /* grpc_* of their own (cfg_grpc.c) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */
