@@ -156,6 +156,7 @@ struct proxy_pass {
 	bool uwsgi;		 /* uwsgi_pass (uwsgi.c): a uwsgi packet, no URI */
 	bool scgi;		 /* scgi_pass (scgi.c): an SCGI netstring, no URI */
 	bool memcached;		 /* memcached_pass (memc.c): "get KEY", no URI */
+	bool grpc;		 /* grpc_pass (grpc.c): HTTP/2 by prior knowledge, no URI */
 };
 
 enum next_upstream_bits {
@@ -194,6 +195,7 @@ struct mime_types {
 #include "memc-t.h"
 #include "userid-t.h"
 #include "uwsgi-t.h"
+#include "grpc-t.h"
 
 /* struct cfg_loc - location-level configuration (also the http and server
  * level defaults). Integers use CFG_UNSET, pointers NULL for "unset". */
@@ -277,6 +279,7 @@ struct cfg_loc {
 	struct scgi_loc scgi;	     /* scgi_* of their own (cfg_uwsgi.c) */
 	struct memc_loc memc;	     /* memcached_* of their own (cfg_memc.c) */
 	struct userid_loc userid;    /* userid_* (cfg_userid.c, userid.c) */
+	struct grpc_loc grpc;	     /* grpc_* of their own (cfg_grpc.c) */
 
 	/* static files */
 	struct cval *root;	/* root or alias path */

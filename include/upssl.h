@@ -59,6 +59,10 @@ static inline ssize_t up_io_sendfile(int fd, struct tls_conn *tls, int in, off_t
 struct tls_conn *upssl_start(struct conn *c, const struct cfg_loc *l, struct ups_server *srv,
 			     int fd);
 
+/* upssl_alpn_h2 - offer ALPN "h2" on T (grpcs://), before its handshake.
+ * 0 or -ENOMEM. */
+int upssl_alpn_h2(struct tls_conn *t);
+
 /* upssl_handshake - advance T's handshake. TLS_HS_DONE once established
  * and, with proxy_ssl_verify on, verified (chain and name); on
  * TLS_HS_FAILED, ERR holds nginx's message for the error log (without

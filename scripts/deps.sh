@@ -10,7 +10,7 @@ pkgs=(
 	libcriterion-dev pkg-config iproute2 curl python3 socat
 	nginx-light haproxy wrk slowhttptest
 	nghttp2-client testssl.sh libnginx-mod-stream
-	php8.2-fpm uwsgi-core uwsgi-plugin-python3 memcached
+	php8.2-fpm uwsgi-core uwsgi-plugin-python3 memcached python3-grpcio
 )
 
 missing=()

@@ -661,6 +661,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_memc_init(&l->memc);
 	cfg_userid_init(&l->userid);
 	cfg_scgi_init(&l->scgi);
+	cfg_grpc_init(&l->grpc);
 	l->log_not_found = CFG_UNSET;
 	l->etag = CFG_UNSET;
 	l->disable_symlinks = CFG_UNSET;
@@ -1910,6 +1911,38 @@ static const struct dir dirs[] = {
 	 LOC(memc.t.socket_keepalive)},
 	{"memcached_bind", C_HSL, 1, 2, false, cfg_set_twin_bind, LOC(memc.t)},
 	{"memcached_gzip_flag", C_HSL, 1, 1, false, set_num_nginx, LOC(memc.gzip_flag)},
+	/* ngx_http_grpc_module (cfg_grpc.c): its own settings, and the twins
+	 * of proxy_* ones (a struct fcgi_twins, as FastCGI's) */
+	{"grpc_pass", C_LOC | C_IF, 1, 1, false, cfg_set_grpc_pass, B_NONE, 0},
+	{"grpc_set_header", C_HSL, 2, 2, false, cfg_set_proxy_header, LOC(grpc.headers)},
+	{"grpc_connect_timeout", C_HSL, 1, 1, false, set_msec, LOC(grpc.t.connect_timeout)},
+	{"grpc_send_timeout", C_HSL, 1, 1, false, set_msec, LOC(grpc.t.send_timeout)},
+	{"grpc_read_timeout", C_HSL, 1, 1, false, set_msec, LOC(grpc.t.read_timeout)},
+	{"grpc_next_upstream", C_HSL, 1, ARGS_ANY, false, cfg_set_twin_next_upstream, LOC(grpc.t)},
+	{"grpc_next_upstream_tries", C_HSL, 1, 1, false, set_num, LOC(grpc.t.next_upstream_tries)},
+	{"grpc_next_upstream_timeout", C_HSL, 1, 1, false, set_msec,
+	 LOC(grpc.t.next_upstream_timeout)},
+	{"grpc_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(grpc.t.buffer_size)},
+	{"grpc_hide_header", C_HSL, 1, 1, false, set_str_list, LOC(grpc.t.hide_header)},
+	{"grpc_pass_header", C_HSL, 1, 1, false, set_str_list, LOC(grpc.t.pass_header)},
+	{"grpc_ignore_headers", C_HSL, 1, ARGS_ANY, false, cfg_set_twin_ignore_headers,
+	 LOC(grpc.t)},
+	{"grpc_intercept_errors", C_HSL, 1, 1, false, cfg_set_flag, LOC(grpc.t.intercept_errors)},
+	{"grpc_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag, LOC(grpc.t.socket_keepalive)},
+	{"grpc_bind", C_HSL, 1, 2, false, cfg_set_twin_bind, LOC(grpc.t)},
+	{"grpc_ssl_session_reuse", C_HSL, 1, 1, false, cfg_set_flag, LOC(grpc.ssl.session_reuse)},
+	{"grpc_ssl_protocols", C_HSL, 1, ARGS_ANY, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_ciphers", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_name", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_server_name", C_HSL, 1, 1, false, cfg_set_flag, LOC(grpc.ssl.server_name)},
+	{"grpc_ssl_verify", C_HSL, 1, 1, false, cfg_set_flag, LOC(grpc.ssl.verify)},
+	{"grpc_ssl_verify_depth", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_trusted_certificate", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_crl", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_certificate", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_certificate_key", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_password_file", C_HSL, 1, 1, false, cfg_set_grpc_ssl, B_NONE, 0},
+	{"grpc_ssl_conf_command", C_HSL, 2, 2, false, cfg_set_grpc_ssl, B_NONE, 0},
 	/* ngx_http_scgi_module (cfg_uwsgi.c): as the uwsgi one's */
 	{"scgi_pass", C_LOC | C_IF, 1, 1, false, cfg_set_scgi_pass, B_NONE, 0},
 	{"scgi_param", C_HSL, 2, 3, false, cfg_set_scgi_param, B_NONE, 0},
@@ -2342,6 +2375,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_scgi_merge(&l->scgi, p ? &p->scgi : NULL);
 	cfg_memc_merge(&l->memc, p ? &p->memc : NULL);
 	cfg_userid_merge(&l->userid, p ? &p->userid : NULL);
+	cfg_grpc_merge(&l->grpc, p ? &p->grpc : NULL);
 	cfg_auth_merge(&l->auth, p ? &p->auth : NULL);
 	cfg_mirror_merge(&l->mirror, p ? &p->mirror : NULL);
 	cfg_dav_merge(&l->dav, p ? &p->dav : NULL);
@@ -2508,6 +2542,7 @@ static int check_tree(struct build *b, struct cfg_loc *l)
 	cfg_fastcgi_apply(l); /* a fastcgi_pass location reads the fastcgi_* twins */
 	cfg_uwsgi_apply(l);   /* a uwsgi_pass (scgi_pass) one the uwsgi_* (scgi_*) twins */
 	cfg_memc_apply(l);    /* a memcached_pass one the memcached_* twins */
+	cfg_grpc_apply(l);    /* a grpc_pass one the grpc_* twins */
 	if (cfg_proxy_bufs_check(b, l, &b->http_end) || cfg_charset_check(b, &l->charset) ||
 	    cfg_upssl_check(b, l, &b->http_end) || cfg_hc_note_loc(b, l) ||
 	    cfg_referer_check(b, &l->referer) || cfg_securelink_check(b, &l->seclink))

@@ -479,6 +479,16 @@ void cfg_memc_merge(struct memc_loc *m, const struct memc_loc *p);
  * served from the value, no proxy_cache). */
 void cfg_memc_apply(struct cfg_loc *l);
 
+/* cfg_grpc.c: grpc_pass, grpc_ssl_*;
+ * init, merge and apply of struct grpc_loc */
+int cfg_set_grpc_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_grpc_ssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_grpc_init(struct grpc_loc *g);
+void cfg_grpc_merge(struct grpc_loc *g, const struct grpc_loc *p);
+/* cfg_grpc_apply - after every merge: a grpc_pass location gets the grpc_*
+ * twins in its proxy_* fields, buffering off both ways. */
+void cfg_grpc_apply(struct cfg_loc *l);
+
 /* cfg_misc.c: small directives */
 /* cfg_set_cval_once - a struct cval * at D's offset in the level's
  * cfg_loc, set once (nginx's "is duplicate"). */

@@ -95,7 +95,8 @@ int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const st
 
 int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u)
 {
-	const char *name = n->name + 10; /* after "proxy_ssl_" */
+	/* after "proxy_ssl_" (stream's too) or "grpc_ssl_" */
+	const char *name = strstr(n->name, "ssl_") + 4;
 	const char *a = n->args[0];
 	struct tls_where at = {n->file, n->line};
 	char **file = NULL;
@@ -194,16 +195,19 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 	/* (a proxy_pass with variables may name https:// at run time) */
 	if (!l->proxy || !(l->proxy->ssl || l->proxy->dynamic) || u->ctx)
 		return 0;
+	/* grpc_pass: its grpc_ssl_* were copied here (cfg_grpc_apply) */
+	const char *px = l->proxy->grpc ? "grpc" : "proxy";
+
 	if (u->cert && !u->key)
-		return cfg_fail(
-			b, where,
-			"no \"proxy_ssl_certificate_key\" is defined for certificate \"%s\"",
-			u->cert);
+		return cfg_fail(b, where,
+				"no \"%s_ssl_certificate_key\" is defined for certificate \"%s\"",
+				px, u->cert);
 	if (u->key && !u->cert)
-		return cfg_fail(b, where, "no \"proxy_ssl_certificate\" is defined for key \"%s\"",
+		return cfg_fail(b, where, "no \"%s_ssl_certificate\" is defined for key \"%s\"", px,
 				u->key);
 	if (u->verify == 1 && !u->trusted)
-		return cfg_fail(b, where, "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
+		return cfg_fail(b, where, "no %s_ssl_trusted_certificate for %s_ssl_verify", px,
+				px);
 	for (bt = h->upssl_ctxs; bt; bt = bt->next) {
 		if (same_ctx(bt->conf, u)) {
 			u->ctx = bt->ctx;

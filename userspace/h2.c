@@ -79,7 +79,10 @@ struct h2_stream {
 	bool pending_start;	       /* its request connection is yet to be made */
 	bool closed;		       /* nghttp2 closed the stream */
 	bool head_sent;		       /* response HEADERS submitted */
-	bool no_body;		       /* the response has no body (HEAD, 204, 304) */
+	bool no_body;		       /* the response has no body (HEAD, 204, 304,
+					* Content-Length: 0) */
+	bool empty;		       /* the head says Content-Length: 0: its HEADERS end
+					* the stream, as nginx's (gRPC's Trailers-Only) */
 	bool resp_chunked;	       /* the response body arrives chunked */
 	bool tx_eof;		       /* the whole response is in tx */
 	bool deferred;		       /* the data source returned DEFERRED */
@@ -90,6 +93,9 @@ struct h2_stream {
 	char status[3];		       /* :status digits (HEADERS point here too) */
 	struct buf tx;		       /* response body bytes not yet sent */
 	size_t tx_framed;	       /* of those, promised to a DATA frame being sent */
+	struct buf trl;		       /* the chunked body's trailer section, as received
+					* (sent as trailing HEADERS: grpc_pass) */
+	bool trl_sent;		       /* those trailers were submitted */
 	struct h2_stream *next, *prev; /* h->streams */
 	struct h2_stream *qnext;       /* h->runq */
 };
@@ -224,9 +230,10 @@ static void h2_enqueue(struct h2_stream *s)
 }
 
 /* stream_bufs - the buffers of S, for keeping or dropping them together. */
-#define STREAM_BUFS(s)                                                                 \
-	{                                                                              \
-		&(s)->rx, &(s)->hdrs, &(s)->cookie, &(s)->pseudo, &(s)->head, &(s)->tx \
+#define H2_STREAM_NBUFS 7 /* the buffers STREAM_BUFS lists */
+#define STREAM_BUFS(s)                                                                            \
+	{                                                                                         \
+		&(s)->rx, &(s)->hdrs, &(s)->cookie, &(s)->pseudo, &(s)->head, &(s)->tx, &(s)->trl \
 	}
 
 /* stream_get - a zeroed stream for H: a spare one (its buffers kept,
@@ -235,7 +242,7 @@ static void h2_enqueue(struct h2_stream *s)
 static struct h2_stream *stream_get(struct h2_conn *h)
 {
 	struct h2_stream *s = h->spare;
-	struct buf keep[6];
+	struct buf keep[H2_STREAM_NBUFS];
 
 	if (!s)
 		return calloc(1, sizeof(*s));
@@ -243,10 +250,10 @@ static struct h2_stream *stream_get(struct h2_conn *h)
 
 	h->spare = s->next;
 	h->nspare--;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < H2_STREAM_NBUFS; i++)
 		keep[i] = (struct buf){.data = b[i]->data, .cap = b[i]->cap};
 	memset(s, 0, sizeof(*s));
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < H2_STREAM_NBUFS; i++)
 		*b[i] = keep[i];
 	return s;
 }
@@ -264,7 +271,7 @@ static void stream_free(struct h2_stream *s)
 	if (s->next)
 		s->next->prev = s->prev;
 	h->nstreams--;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < H2_STREAM_NBUFS; i++)
 		if (!keep || b[i]->cap > H2_SPARE_BUF)
 			buf_drop(b[i]); /* a big one is not kept around */
 	if (!keep) {
@@ -424,9 +431,10 @@ static int on_header(nghttp2_session *ss, const nghttp2_frame *f, const uint8_t 
 		if (buf_len(&s->cookie))
 			rc = buf_put(&s->cookie, "; ", 2);
 		rc = rc || buf_put(&s->cookie, value, vlen);
-	} else if (nlen == 2 && memcmp(name, "te", 2) == 0) {
-		/* only "trailers" gets here (nghttp2 checks): hop-by-hop */
 	} else {
+		/* te too (only "trailers" gets here, nghttp2 checks): kept, as
+		 * nginx keeps it, for grpc_pass's TE ($grpc_internal_trailers);
+		 * proxy_pass does not pass it on */
 		uint32_t len[2] = {(uint32_t)nlen, (uint32_t)vlen};
 
 		if (nlen == 4 && memcmp(name, "host", 4) == 0)
@@ -695,6 +703,8 @@ static int on_stream_close(nghttp2_session *ss, int32_t id, uint32_t code, void 
 
 /* ---- responses ------------------------------------------------------------------ */
 
+static int submit_trailers(struct h2_stream *s);
+
 /* data_read - the next DATA frame of S: up to LEN bytes of s->tx, not
  * copied (NO_COPY): send_data() appends them to h->out behind the frame
  * header, so a response body is copied once on its way from the request
@@ -711,6 +721,8 @@ static ssize_t data_read(nghttp2_session *ss, int32_t id, uint8_t *buf, size_t l
 	if (n == buf_len(&s->tx) - s->tx_framed) {
 		if (s->tx_eof) {
 			*flags |= NGHTTP2_DATA_FLAG_EOF;
+			if (!s->trl_sent && submit_trailers(s) > 0)
+				*flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
 		} else if (!n) {
 			s->deferred = true;
 			return NGHTTP2_ERR_DEFERRED;
@@ -894,7 +906,7 @@ static int submit_head(struct h2_stream *s, size_t len)
 	if (!rc) {
 		if (s->resp_chunked)
 			h1_chunked_init(&s->ch);
-		s->no_body = (s->c && s->c->req.head) || status == 204 || status == 304;
+		s->no_body = (s->c && s->c->req.head) || status == 204 || status == 304 || s->empty;
 		rc = nghttp2_submit_response(s->h->s, s->id, nv, n, s->no_body ? NULL : &dp) ? -EIO
 											     : 0;
 	}
@@ -903,6 +915,43 @@ static int submit_head(struct h2_stream *s, size_t len)
 	if (!rc)
 		s->head_sent = true;
 	return rc;
+}
+
+/* submit_trailers - the trailer section S's chunked response body ended
+ * with (s->trl: "name: value" lines, then the empty line), as trailing
+ * HEADERS that end the stream: how gRPC's grpc-status and grpc-message
+ * reach the client. The number of fields submitted (0: none, the last
+ * DATA ends the stream), or -EIO. */
+static int submit_trailers(struct h2_stream *s)
+{
+	nghttp2_nv nv[64];
+	char *q = s->trl.data + s->trl.start, *e = s->trl.data + s->trl.end;
+	size_t n = 0;
+
+	s->trl_sent = true;
+	while (q < e && n < ARRAY_SIZE(nv)) {
+		char *name = q, *v, *ve, *le = memchr(q, '\n', (size_t)(e - q));
+
+		if (!le)
+			break;
+		q = name_lower(name, le);
+		if (q == le || q == name) /* the empty line, or no name */
+			break;
+		v = q + 1;
+		ve = le > v && le[-1] == '\r' ? le - 1 : le;
+		while (v < ve && (*v == ' ' || *v == '\t'))
+			v++;
+		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+			ve--;
+		if (!hop_by_hop(name, (size_t)(q - name)))
+			nv[n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)v, (size_t)(q - name),
+					       (size_t)(ve - v), NGHTTP2_NV_FLAG_NONE};
+		q = le + 1;
+	}
+	if (!n)
+		return 0;
+	/* nghttp2 copies the fields: s->trl may go */
+	return nghttp2_submit_trailer(s->h->s, s->id, nv, n) ? -EIO : (int)n;
 }
 
 /* submit_lines - the fields of head P..E into NV (CAP entries): *N of
@@ -954,6 +1003,9 @@ static int submit_lines(struct h2_stream *s, char *p, char *e, nghttp2_nv *nv, s
 				s->resp_chunked = true;
 			continue;
 		}
+		if (nlen == 14 && ve - v == 1 && *v == '0' &&
+		    memcmp(name, "content-length", 14) == 0)
+			s->empty = true;
 		if (n == cap)
 			return -EIO;
 		nv[n++] =
@@ -974,13 +1026,20 @@ static int body_put(struct h2_stream *s, const char *p, size_t len)
 	while (len) {
 		struct h1_str d;
 		size_t used = 0;
+		uint32_t t0 = s->ch.trailer_len;
 		int rc = h1_parse_chunked(&s->ch, p, len, &used, &d);
+		size_t end = rc == H1_INCOMPLETE ? len : used;
 
+		/* the trailer bytes the decoder skipped are the last ones it
+		 * consumed: kept, to go out as trailing HEADERS */
+		if ((rc == H1_CHUNK_DONE || rc == H1_INCOMPLETE) && s->ch.trailer_len > t0 &&
+		    buf_put(&s->trl, p + end - (s->ch.trailer_len - t0), s->ch.trailer_len - t0))
+			return -ENOMEM;
 		if (rc == H1_CHUNK_DATA) {
 			if (buf_put(&s->tx, d.p, d.len))
 				return -ENOMEM;
 		} else if (rc == H1_CHUNK_DONE) {
-			return 0; /* trailers are dropped */
+			return 0;
 		} else if (rc == H1_INCOMPLETE) {
 			return 0;
 		} else {
@@ -1368,7 +1427,7 @@ static void h2_free(void *arg)
 		struct buf *b[] = STREAM_BUFS(s);
 
 		h->spare = s->next;
-		for (int i = 0; i < 6; i++)
+		for (int i = 0; i < H2_STREAM_NBUFS; i++)
 			buf_drop(b[i]);
 		free(s);
 	}

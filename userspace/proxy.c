@@ -31,6 +31,7 @@
 #include "charset.h"
 #include "fastcgi.h"
 #include "cookie.h"
+#include "grpc.h"
 #include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
@@ -137,6 +138,12 @@ struct uconn {
 		struct fcgi_send s; /* this try's STDIN framing */
 		struct fcgi_dec d;  /* this try's response records */
 	} fc;
+	struct {
+		struct grpc_up *s;    /* grpc_pass: this try's HTTP/2 session, else NULL */
+		struct grpc_field *f; /* the request's fields (request pool) */
+		size_t nf;	      /* their count */
+		bool on;	      /* grpc_pass (grpc.c) */
+	} gr;
 	struct {
 		bool on;    /* uwsgi_pass, scgi_pass: one packet, the answer ends at the close */
 		bool known; /* this try's answer: its first bytes told HTTP from CGI */
@@ -295,6 +302,10 @@ static void up_close_fd(struct uconn *u)
 		tls_conn_free(u->tls);
 		u->tls = NULL;
 	}
+	if (u->gr.s) {
+		grpc_up_free(u->gr.s);
+		u->gr.s = NULL;
+	}
 	if (u->io.fd >= 0) {
 		ev_io_stop(&u->w->loop, &u->io);
 		close(u->io.fd);
@@ -341,11 +352,12 @@ static void idle_remove(struct uconn *u)
 	u->next_idle = NULL;
 }
 
-static struct uconn *idle_take(struct worker *w, struct ups_server *srv, bool tls)
+static struct uconn *idle_take(struct worker *w, struct ups_server *srv, bool tls, bool grpc)
 {
 	for (struct uconn *u = w->idle, *next; u; u = next) {
 		next = u->next_idle;
-		if (u->srv == srv && (u->tls != NULL) == tls) {
+		/* an HTTP/2 (gRPC) connection serves gRPC requests only */
+		if (u->srv == srv && (u->tls != NULL) == tls && (u->gr.s != NULL) == grpc) {
 			idle_remove(u);
 			ev_timer_stop(&w->loop, &u->timer);
 			/* TLS: its close may wait behind this request's event */
@@ -449,6 +461,7 @@ static void up_release(struct uconn *u, bool failed)
 	    u->requests < u->g->keepalive_requests &&
 	    ev_now(&u->w->loop) - u->born_ms < u->g->keepalive_time_ms &&
 	    (!u->tls || upssl_idle_ok(u->tls, u->io.fd)) &&
+	    (!u->gr.s || grpc_up_reusable(u->gr.s)) &&
 	    /* the worker's whole idle count bounds the group's: no walk */
 	    (u->w->nidle < u->g->keepalive || idle_count(u->w, u->g) < u->g->keepalive)) {
 		u->state = US_IDLE;
@@ -674,7 +687,7 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 		return;
 	/* nginx: no URI after fastcgi://, uwsgi:// or scgi:// */
 	if (u->c->req.pp && !u->c->req.pp->fastcgi && !u->c->req.pp->uwsgi && !u->c->req.pp->scgi &&
-	    !u->c->req.pp->memcached)
+	    !u->c->req.pp->memcached && !u->c->req.pp->grpc)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
 	/* nginx separates a unix socket's path from the URI with ':' */
@@ -684,6 +697,7 @@ static void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 		 : u->c->req.pp->uwsgi	   ? "uwsgi"
 		 : u->c->req.pp->scgi	   ? "scgi"
 		 : u->c->req.pp->memcached ? "memcached"
+		 : u->c->req.pp->grpc	   ? (u->c->req.pp->ssl ? "grpcs" : "grpc")
 		 : u->c->req.pp->ssl	   ? "https"
 					   : "http",
 		 u->srv ? u->srv->name : u->g->name,
@@ -776,6 +790,119 @@ static int memc_request(struct uconn *u)
 	return 0;
 }
 
+/* nginx's grpc_set_header defaults, under the user's: the request's
+ * framing and hop-by-hop fields are not passed as the client sent them */
+static const struct {
+	const char *name;
+	size_t len;
+} grpc_defaults[] = {
+	{"content-length", 14},	   {"te", 2},	       {"host", 4},   {"connection", 10},
+	{"transfer-encoding", 17}, {"keep-alive", 10}, {"expect", 6}, {"upgrade", 7},
+};
+
+/* grpc_named - whether NAME is one of the fields grpc_request sets itself. */
+static bool grpc_named(const struct cfg_loc *l, struct h1_str name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(grpc_defaults); i++)
+		if (name.len == grpc_defaults[i].len &&
+		    strncasecmp(name.p, grpc_defaults[i].name, name.len) == 0)
+			return true;
+	return hdr_named(&l->grpc.headers, name);
+}
+
+/* grpc_field_add - NAME (lowercased into the pool) and VALUE as the next
+ * field of U's request. -ENOMEM. */
+static int grpc_field_add(struct uconn *u, size_t cap, const char *name, size_t nl,
+			  const char *value, size_t vl)
+{
+	char *n = pool_alloc(&u->c->pool, nl ? nl : 1);
+
+	if (!n || u->gr.nf == cap)
+		return -ENOMEM;
+	for (size_t i = 0; i < nl; i++)
+		n[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+	u->gr.f[u->gr.nf++] = (struct grpc_field){n, nl, value, vl};
+	return 0;
+}
+
+/* grpc_request - build_request for grpc_pass: the fields of the request's
+ * HEADERS (its session is made per try, in connect_next), as nginx's grpc
+ * module sends them: :method, :scheme, :path (the client's URI), and
+ * :authority (the grpc_pass host) unless grpc_set_header sets Host; then
+ * grpc_set_header's fields over nginx's defaults, then the client's. */
+static int grpc_request(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	const struct hdr_list *hl = &l->grpc.headers;
+	struct sbuf b = {.pool = &c->pool};
+	size_t cap = 8 + ARRAY_SIZE(grpc_defaults) + (size_t)hl->n + r->h1.nheaders;
+	struct lstr m = r->method, v;
+	bool te = false;
+	int rc = 0;
+
+	u->gr.on = true;
+	/* kept for the next request with `keepalive` in the upstream block,
+	 * as nginx (grpc_up_reusable decides at the end) */
+	u->keepalive = u->g->keepalive > 0;
+	u->sent_head = lstr_eq(m, LSTR("HEAD"));
+	u->gr.f = pool_alloc(&c->pool, cap * sizeof(*u->gr.f));
+	if (!u->gr.f)
+		return -ENOMEM;
+	u->gr.nf = 0;
+	sb_upstream_uri(&b, c);
+	if (b.oom || !b.len)
+		return -ENOMEM;
+	rc |= grpc_field_add(u, cap, ":method", 7, m.p, m.len);
+	rc |= grpc_field_add(u, cap, ":scheme", 7, r->pp->ssl ? "https" : "http",
+			     r->pp->ssl ? 5 : 4);
+	rc |= grpc_field_add(u, cap, ":path", 5, b.p, b.len);
+	if (!hdr_named(hl, (struct h1_str){"host", 4}))
+		rc |= grpc_field_add(u, cap, ":authority", 10, r->pp->host, strlen(r->pp->host));
+	for (size_t i = 0; i < r->h1.nheaders; i++) {
+		const struct h1_header *h = &req_hdrs(r)[i];
+
+		if (H1_IS(h->name, "te") && memmem(h->value.p, h->value.len, "trailers", 8))
+			te = true;
+	}
+	/* the defaults the user did not replace: Content-Length
+	 * ($content_length) and TE ($grpc_internal_trailers); the others are
+	 * empty, not sent */
+	if (!hdr_named(hl, (struct h1_str){"content-length", 14}) && r->body_kind == BODY_LENGTH &&
+	    l->proxy_pass_request_body) {
+		char *num = pool_alloc(&c->pool, 24);
+
+		if (!num)
+			return -ENOMEM;
+		rc |= grpc_field_add(u, cap, "content-length", 14, num,
+				     lbd_u64toa(num, r->content_length));
+	}
+	if (te && !hdr_named(hl, (struct h1_str){"te", 2}))
+		rc |= grpc_field_add(u, cap, "te", 2, "trailers", 8);
+	for (int i = 0; i < hl->n; i++) {
+		if (cval_eval(&hl->v[i].value, c, &v))
+			return -ENOMEM;
+		if (v.len)
+			rc |= grpc_field_add(u, cap, hl->v[i].name, hl->v[i].namelen, v.p, v.len);
+	}
+	if (l->proxy_pass_request_headers) {
+		for (size_t i = 0; i < r->h1.nheaders; i++) {
+			const struct h1_header *h = &req_hdrs(r)[i];
+
+			if (h->invalid || h->symbol)
+				continue;
+			if (h->underscore && !r->srv->underscores_in_headers)
+				continue;
+			if (grpc_named(l, h->name))
+				continue;
+			rc |= grpc_field_add(u, cap, h->name.p, h->name.len, h->value.p,
+					     h->value.len);
+		}
+	}
+	return rc ? -ENOMEM : 0;
+}
+
 static int build_request(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -795,6 +922,8 @@ static int build_request(struct uconn *u)
 		return uwsgi_request(u);
 	if (pp->memcached)
 		return memc_request(u);
+	if (pp->grpc)
+		return grpc_request(u);
 	if (cache_head_as_get(c)) /* proxy_cache_convert_head */
 		m = (struct lstr){"GET", 3};
 	else if (l->proxy_method && cval_eval(l->proxy_method, c, &m) < 0)
@@ -887,6 +1016,7 @@ static void connect_next(struct uconn *u)
 {
 	struct conn *c = u->c;
 	const struct cfg_loc *l = c->req.loc;
+	bool body = c->req.body_kind != BODY_NONE && l->proxy_pass_request_body; /* grpc */
 	struct ups_server *s;
 	int fd, one = 1;
 
@@ -931,9 +1061,18 @@ static void connect_next(struct uconn *u)
 	u->mc.head = false;
 	u->mc.trail = 0;
 	append_str(c->req.up_addrs, sizeof(c->req.up_addrs), s->name);
+	if (u->gr.on) { /* this try's session: a kept one (below) or a fresh one */
+		grpc_up_free(u->gr.s);
+		u->gr.s = NULL;
+	}
 	if (u->g->keepalive > 0 && !u->uw.on) { /* uwsgi: a connection per request */
-		struct uconn *idle = idle_take(u->w, s, c->req.pp->ssl);
+		struct uconn *idle = idle_take(u->w, s, c->req.pp->ssl, u->gr.on);
 
+		/* gRPC: the request goes as the kept session's next stream */
+		if (idle && u->gr.on && grpc_up_next(idle->gr.s, u->gr.f, u->gr.nf, body)) {
+			up_destroy(idle);
+			idle = NULL;
+		}
 		if (idle) {
 			/* The request moves into the idle connection's uconn, whose
 			 * fd stays registered with epoll: no epoll_ctl per request. */
@@ -958,6 +1097,8 @@ static void connect_next(struct uconn *u)
 			if (u->fc.on) /* its FastCGI state, fresh for this try */
 				idle->fc = u->fc;
 			idle->mc = u->mc; /* memcached's, fresh likewise */
+			idle->gr.f = u->gr.f;
+			idle->gr.nf = u->gr.nf;
 			if (!idle->rbuf) {
 				idle->rbuf = u->rbuf;
 				u->rbuf = NULL;
@@ -974,6 +1115,13 @@ static void connect_next(struct uconn *u)
 			u->conn_timed = true;
 			fmt_ms(c->req.up_conn_time, sizeof(c->req.up_conn_time), 0);
 			up_queue(u);
+			return;
+		}
+	}
+	if (u->gr.on) { /* a new connection: a new session, its first frames ready */
+		u->gr.s = grpc_up_new(u->gr.f, u->gr.nf, body);
+		if (!u->gr.s) {
+			up_fail_final(u, 500);
 			return;
 		}
 	}
@@ -1127,7 +1275,8 @@ static bool early_answer(struct uconn *u)
 	struct conn *c = u->c;
 	char b[12];
 
-	if (!c->req.rbody || u->fc.on || u->tls || u->head_off < u->head_len || c->req.body_done)
+	if (!c->req.rbody || u->fc.on || u->gr.on || u->tls || u->head_off < u->head_len ||
+	    c->req.body_done)
 		return false;
 	/* a status line's start, not an interim 1xx (whose final answer
 	 * comes after the body): less, an EOF or an error is the send
@@ -1154,6 +1303,112 @@ static bool early_answer(struct uconn *u)
 	return true;
 }
 
+/* up_send_grpc - up_send for grpc_pass: the body, as far as it is here,
+ * offered to the session (grpc.c), which frames it within the upstream's
+ * windows and writes the frames; then the answer is awaited. */
+static void up_send_grpc(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body;
+	bool rb = r->rbody != NULL; /* streamed as it arrives */
+
+	while (!grpc_up_sent(u->gr.s)) {
+		struct iovec iov = {NULL, 0};
+		char tmp[16384];
+		bool eof = true, blocked;
+		long k;
+
+		if (rb && !reqbody_unsent(c, NULL) && !r->body_done) {
+			int rc = reqbody_read(c);
+
+			if (rc) {
+				rbody_fail(u, rc);
+				return;
+			}
+		}
+		if (body && rb) {
+			reqbody_unsent(c, &iov);
+			eof = r->body_done;
+		} else if (body && r->body_fd < 0) {
+			iov = (struct iovec){r->body_mem.data + u->body_off,
+					     r->body_mem.end - u->body_off};
+		} else if (body) {
+			size_t want = (size_t)LBD_MIN(r->body_received - u->body_off, sizeof(tmp));
+			ssize_t n = pread(r->body_fd, tmp, want, (off_t)u->body_off);
+
+			if (n != (ssize_t)want) {
+				up_log(u, LOG_CRIT,
+				       "pread() failed while sending request to upstream");
+				up_fail_final(u, 500);
+				return;
+			}
+			iov = (struct iovec){tmp, want};
+			eof = u->body_off + want == r->body_received;
+		}
+		k = grpc_up_send(u->gr.s, u->io.fd, u->tls, iov.iov_base, iov.iov_len, eof,
+				 &blocked);
+		if (k < 0) {
+			if (k == -EPROTO)
+				up_log(u, LOG_ERR, "%s while sending request to upstream",
+				       grpc_up_error(u->gr.s));
+			else
+				up_log(u, LOG_ERR,
+				       "writev() failed (%ld: %s) while sending request to upstream",
+				       -k, strerror((int)-k));
+			up_next(u, NU_ERROR);
+			return;
+		}
+		u->sent_any = true;
+		u->tx += (uint64_t)k;
+		if (rb)
+			reqbody_sent(c, (size_t)k);
+		else
+			u->body_off += (size_t)k;
+		if (blocked) {
+			u->writable = false;
+			ev_timer_start(&u->w->loop, &u->timer, l->proxy_send_timeout);
+			if (rb) /* the upstream is awaited, not the client */
+				ev_timer_stop(&c->w->loop, &c->timer);
+			return;
+		}
+		if (!k && !grpc_up_sent(u->gr.s)) {
+			if (rb && !iov.iov_len && !r->body_done) {
+				rbody_sent(u); /* the client is awaited */
+				return;
+			}
+			/* the upstream's windows are shut: its WINDOW_UPDATE
+			 * comes as a readable event (up_io calls up_send) */
+			ev_timer_start(&u->w->loop, &u->timer, l->proxy_send_timeout);
+			return;
+		}
+	}
+	if (rb && grpc_up_done(u->gr.s) && !r->body_done) {
+		/* answered whole before the body was all sent: the answer goes
+		 * out, the rest of the body is not read (the connection closes
+		 * after it, as for early_answer) */
+		u->early = true;
+		c->close_after = true;
+		ev_timer_stop(&c->w->loop, &c->timer);
+		c->state = CS_UPSTREAM;
+	} else if (rb && !rbody_sent(u)) {
+		return;
+	}
+	u->state = US_READ_HEAD;
+	u->requests++;
+	ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
+	if (!u->rbuf) {
+		u->rbuf = worker_relay_get(u->w);
+		if (!u->rbuf) {
+			up_fail_final(u, 500);
+			return;
+		}
+	}
+	u->readable = true; /* the session may hold answer bytes read meanwhile */
+	up_read_head(u);
+}
+
 static void up_send(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -1163,6 +1418,10 @@ static void up_send(struct uconn *u)
 	bool rb = r->rbody != NULL; /* streamed (proxy_request_buffering off) */
 	bool fb = u->fc.on;	    /* FastCGI: the body goes in STDIN records */
 
+	if (u->gr.on) {
+		up_send_grpc(u);
+		return;
+	}
 	while (u->writable) {
 		struct iovec iov[3];
 		size_t cap = SIZE_MAX; /* body bytes the current STDIN record takes */
@@ -1805,8 +2064,9 @@ static void process_head(struct uconn *u, size_t n)
 		u->dechunk = u->fr == FR_CHUNKED;
 	} else if (u->fr == FR_CHUNKED) {
 		/* HTTP/2: decoded here, once, not passed on for h2.c to decode
-		 * again (the end of the stream frames it) */
-		if (r->version >= 11 && !c->h2s) {
+		 * again (the end of the stream frames it); but a gRPC answer's
+		 * chunks are, for h2.c to send its trailers (grpc.c) */
+		if (r->version >= 11 && (!c->h2s || u->gr.on)) {
 			if (http_out_append(c, "Transfer-Encoding: chunked\r\n", 28))
 				goto oom;
 		} else {
@@ -1960,6 +2220,15 @@ static int memc_head(struct uconn *u)
 	return 1;
 }
 
+/* up_recv - answer bytes from U's upstream: through its gRPC session,
+ * its TLS session, or straight from the socket (recv's contract). */
+static ssize_t up_recv(struct uconn *u, void *buf, size_t len)
+{
+	if (u->gr.s)
+		return grpc_up_recv(u->gr.s, u->io.fd, u->tls, buf, len);
+	return up_io_recv(u->io.fd, u->tls, buf, len);
+}
+
 static void up_read_head(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -1986,7 +2255,7 @@ static void up_read_head(struct uconn *u)
 			up_next(u, NU_INVALID_HEADER);
 			return;
 		}
-		n = up_io_recv(u->io.fd, u->tls, u->rbuf + u->rend, limit - u->rend);
+		n = up_recv(u, u->rbuf + u->rend, limit - u->rend);
 		if (n > 0)
 			u->rx += (uint64_t)n;
 		if (n == 0) {
@@ -2000,6 +2269,12 @@ static void up_read_head(struct uconn *u)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK) {
 				u->readable = false;
+				return;
+			}
+			if (errno == EPROTO && u->gr.s) { /* nginx: an invalid header */
+				up_log(u, LOG_ERR, "%s while reading response header from upstream",
+				       grpc_up_error(u->gr.s));
+				up_next(u, NU_INVALID_HEADER);
 				return;
 			}
 			up_log(u, LOG_ERR,
@@ -2452,8 +2727,7 @@ static void relay(struct uconn *u)
 			}
 		}
 		/* FastCGI: END_REQUEST read ends the response as a close would */
-		ssize_t n =
-			u->fc.on && u->fc.d.ended ? 0 : up_io_recv(u->io.fd, u->tls, u->rbuf, want);
+		ssize_t n = u->fc.on && u->fc.d.ended ? 0 : up_recv(u, u->rbuf, want);
 
 		if (n > 0)
 			u->rx += (uint64_t)n;
@@ -2467,6 +2741,9 @@ static void relay(struct uconn *u)
 				ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
 				return;
 			}
+			if (errno == EPROTO && u->gr.s)
+				up_log(u, LOG_ERR, "%s while reading upstream",
+				       grpc_up_error(u->gr.s));
 			goto bad;
 		}
 		if (n == 0) {
@@ -2539,6 +2816,10 @@ static void up_handshake(struct uconn *u)
 	if (!u->tls) {
 		u->state = US_HANDSHAKE;
 		u->tls = upssl_start(u->c, l, u->srv, u->io.fd);
+		if (u->tls && u->gr.on && upssl_alpn_h2(u->tls)) { /* grpcs:// */
+			tls_conn_free(u->tls);
+			u->tls = NULL;
+		}
 		if (!u->tls) {
 			up_log(u, LOG_ERR, "cannot start SSL while SSL handshaking to upstream");
 			up_next(u, NU_ERROR);

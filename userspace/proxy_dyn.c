@@ -287,6 +287,7 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 	pp->fastcgi = tpl->fastcgi; /* fastcgi_pass with variables */
 	pp->uwsgi = tpl->uwsgi;	    /* uwsgi_pass with variables */
 	pp->scgi = tpl->scgi;	    /* scgi_pass with variables */
+	pp->grpc = tpl->grpc;	    /* grpc_pass with variables */
 	hp = v.p + (ssl ? 8 : 7);
 	end = v.p + v.len;
 	if (end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) {

@@ -379,7 +379,9 @@ int reqbody_begin(struct conn *c)
 	struct rbody *rb;
 
 	if (l->proxy_request_buffering || l->proxy_set_body ||
-	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11) || preread_whole(c) ||
+	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11 &&
+	     !(r->pp && r->pp->grpc)) ||
+	    preread_whole(c) ||
 	    /* FastCGI, uwsgi and SCGI need CONTENT_LENGTH: a chunked body is
 	     * read whole (nginx) */
 	    (r->body_kind == BODY_CHUNKED && r->pp &&
@@ -392,7 +394,8 @@ int reqbody_begin(struct conn *c)
 	rb->buf = pool_alloc(&c->pool, rb->cap);
 	if (!rb->buf)
 		return -ENOMEM;
-	rb->chunked = r->body_kind == BODY_CHUNKED;
+	/* grpc_pass: DATA frames carry the bytes, no chunks (grpc.c) */
+	rb->chunked = r->body_kind == BODY_CHUNKED && !(r->pp && r->pp->grpc);
 	r->rbody = rb;
 	return 1;
 }

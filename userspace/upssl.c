@@ -158,6 +158,13 @@ struct tls_conn *upssl_client_new(void *ctx, int fd, const char *sni, struct ups
 	return t;
 }
 
+int upssl_alpn_h2(struct tls_conn *t)
+{
+	static const unsigned char h2[] = {2, 'h', '2'};
+
+	return SSL_set_alpn_protos(tls_conn_ssl(t), h2, sizeof(h2)) ? -ENOMEM : 0;
+}
+
 struct tls_conn *upssl_start(struct conn *c, const struct cfg_loc *l, struct ups_server *srv,
 			     int fd)
 {
