@@ -56,6 +56,18 @@ static inline void cfgtest_cleanup(struct cfgtest *t)
 	t->dir[0] = '\0';
 }
 
+/* cfgtest_prefix_loc - the prefix location PATTERN of C's first server,
+ * or NULL. */
+static inline struct cfg_loc *cfgtest_prefix_loc(struct cfg *c, const char *pattern)
+{
+	struct cfg_srv *s = c->http->servers[0];
+
+	for (int i = 0; i < s->loc.nprefix; i++)
+		if (strcmp(s->loc.prefix[i]->pattern, pattern) == 0)
+			return s->loc.prefix[i];
+	return NULL;
+}
+
 /* cfgtest_server_error - BODY put in a server block (its first line is
  * line 4) must fail to load with MSG, "in FILE:LINE" after it when LINE
  * is not 0. */

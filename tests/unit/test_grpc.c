@@ -357,16 +357,6 @@ Test(grpc, goaway_ends_reuse)
 
 #define HEAD "events {}\nhttp {\n"
 
-static struct cfg_loc *loc_of(struct cfg *c, const char *pattern)
-{
-	struct cfg_srv *s = c->http->servers[0];
-
-	for (int i = 0; i < s->loc.nprefix; i++)
-		if (strcmp(s->loc.prefix[i]->pattern, pattern) == 0)
-			return s->loc.prefix[i];
-	return NULL;
-}
-
 Test(grpc, cfg_forms_twins_and_headers)
 {
 	struct cfgtest t = {0};
@@ -391,11 +381,11 @@ Test(grpc, cfg_forms_twins_and_headers)
 	struct cfg_loc *in, *own, *ux, *px, *tls;
 
 	cr_assert_not_null(c, "%s", err);
-	in = loc_of(c, "/in");
-	own = loc_of(c, "/own");
-	ux = loc_of(c, "/unix");
-	px = loc_of(c, "/px");
-	tls = loc_of(c, "/tls");
+	in = cfgtest_prefix_loc(c, "/in");
+	own = cfgtest_prefix_loc(c, "/own");
+	ux = cfgtest_prefix_loc(c, "/unix");
+	px = cfgtest_prefix_loc(c, "/px");
+	tls = cfgtest_prefix_loc(c, "/tls");
 	cr_assert(in && own && ux && px && tls);
 	/* grpcs://: TLS, with grpc_ssl_* (not proxy_ssl_*) in effect */
 	cr_expect(tls->proxy->grpc && tls->proxy->ssl && !in->proxy->ssl);

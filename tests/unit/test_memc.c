@@ -132,16 +132,6 @@ Test(memc, trailer)
 
 #define HEAD "events {}\nhttp {\n"
 
-static struct cfg_loc *loc_of(struct cfg *c, const char *pattern)
-{
-	struct cfg_srv *s = c->http->servers[0];
-
-	for (int i = 0; i < s->loc.nprefix; i++)
-		if (strcmp(s->loc.prefix[i]->pattern, pattern) == 0)
-			return s->loc.prefix[i];
-	return NULL;
-}
-
 Test(memc, cfg_twins_and_fixed)
 {
 	struct cfgtest t = {0};
@@ -162,9 +152,9 @@ Test(memc, cfg_twins_and_fixed)
 	struct cfg_loc *m, *g, *px;
 
 	cr_assert_not_null(c, "%s", err);
-	m = loc_of(c, "/m");
-	g = loc_of(c, "/g");
-	px = loc_of(c, "/px");
+	m = cfgtest_prefix_loc(c, "/m");
+	g = cfgtest_prefix_loc(c, "/g");
+	px = cfgtest_prefix_loc(c, "/px");
 	cr_assert(m && g && px);
 	cr_expect(m->proxy->memcached && !px->proxy->memcached);
 	cr_expect_not_null(m->memc.key);

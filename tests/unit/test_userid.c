@@ -98,16 +98,6 @@ Test(userid, cookie_time)
 
 #define HEAD "events {}\nhttp {\n"
 
-static struct cfg_loc *loc_of(struct cfg *c, const char *pattern)
-{
-	struct cfg_srv *s = c->http->servers[0];
-
-	for (int i = 0; i < s->loc.nprefix; i++)
-		if (strcmp(s->loc.prefix[i]->pattern, pattern) == 0)
-			return s->loc.prefix[i];
-	return NULL;
-}
-
 Test(userid, cfg_defaults_and_inheritance)
 {
 	struct cfgtest t = {0};
@@ -126,8 +116,8 @@ Test(userid, cfg_defaults_and_inheritance)
 	struct cfg_loc *a, *b;
 
 	cr_assert_not_null(c, "%s", err);
-	a = loc_of(c, "/a");
-	b = loc_of(c, "/b");
+	a = cfgtest_prefix_loc(c, "/a");
+	b = cfgtest_prefix_loc(c, "/b");
 	cr_assert(a && b);
 	cr_expect_eq(a->userid.enable, USERID_V1);
 	cr_expect_str_eq(a->userid.name, "uid");

@@ -138,16 +138,6 @@ Test(uwsgi, hidden_by_default)
 
 #define HEAD "events {}\nhttp {\n"
 
-static struct cfg_loc *loc_of(struct cfg *c, const char *pattern)
-{
-	struct cfg_srv *s = c->http->servers[0];
-
-	for (int i = 0; i < s->loc.nprefix; i++)
-		if (strcmp(s->loc.prefix[i]->pattern, pattern) == 0)
-			return s->loc.prefix[i];
-	return NULL;
-}
-
 Test(uwsgi, cfg_inheritance_and_twins)
 {
 	struct cfgtest t = {0};
@@ -170,10 +160,10 @@ Test(uwsgi, cfg_inheritance_and_twins)
 	struct cfg_loc *in, *own, *px, *fc;
 
 	cr_assert_not_null(c, "%s", err);
-	in = loc_of(c, "/in");
-	own = loc_of(c, "/own");
-	px = loc_of(c, "/px");
-	fc = loc_of(c, "/fc");
+	in = cfgtest_prefix_loc(c, "/in");
+	own = cfgtest_prefix_loc(c, "/own");
+	px = cfgtest_prefix_loc(c, "/px");
+	fc = cfgtest_prefix_loc(c, "/fc");
 	cr_assert(in && own && px && fc);
 	cr_expect(in->proxy->uwsgi && !in->proxy->fastcgi);
 	cr_expect(own->proxy->uwsgi);
