@@ -180,6 +180,16 @@ int cfg_hc_note_loc(struct build *b, struct cfg_loc *l);
 int cfg_hc_finish(struct build *b, struct cfg_http *h);
 void cfg_hc_release(struct cfg_http *h);
 
+/* struct cfg_bit - one word of a directive that takes a set of flags. */
+struct cfg_bit {
+	const char *name; /* the word */
+	int bit;	  /* what it adds */
+};
+
+/* cfg_parse_bits - N's arguments, each a word of T[0..NT), OR'ed into
+ * *BITS; nginx's `invalid value "WORD"` for any other. 0 or -1. */
+int cfg_parse_bits(struct build *b, struct cfg_node *n, const struct cfg_bit *t, size_t nt,
+		   int *bits);
 /* cfg_proxy.c: proxy, upstream and map directives */
 int cfg_set_proxy_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

@@ -42,10 +42,7 @@ int cfg_set_memc_pass(struct build *b, struct cfg_node *n, struct scope *s, cons
 int cfg_set_memc_next_upstream(struct build *b, struct cfg_node *n, struct scope *s,
 			       const struct dir *d)
 {
-	static const struct {
-		const char *name;
-		int bit;
-	} t[] = {
+	static const struct cfg_bit t[] = {
 		{"error", NU_ERROR},
 		{"timeout", NU_TIMEOUT},
 		{"invalid_response", NU_INVALID_HEADER},
@@ -57,16 +54,8 @@ int cfg_set_memc_next_upstream(struct build *b, struct cfg_node *n, struct scope
 
 	if (tw->next_upstream != CFG_UNSET)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	for (size_t i = 0; i < n->nargs; i++) {
-		size_t k;
-
-		for (k = 0; k < ARRAY_SIZE(t); k++)
-			if (strcmp(n->args[i], t[k].name) == 0)
-				break;
-		if (k == ARRAY_SIZE(t))
-			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
-		bits |= t[k].bit;
-	}
+	if (cfg_parse_bits(b, n, t, ARRAY_SIZE(t), &bits))
+		return -1;
 	if ((bits & NU_OFF) && bits != NU_OFF)
 		return cfg_fail(b, n, "invalid value \"off\"");
 	tw->next_upstream = bits;

@@ -216,12 +216,25 @@ int cfg_set_http_version(struct build *b, struct cfg_node *n, struct scope *s, c
 	return 0;
 }
 
+int cfg_parse_bits(struct build *b, struct cfg_node *n, const struct cfg_bit *t, size_t nt,
+		   int *bits)
+{
+	for (size_t i = 0; i < n->nargs; i++) {
+		size_t k;
+
+		for (k = 0; k < nt; k++)
+			if (strcmp(n->args[i], t[k].name) == 0)
+				break;
+		if (k == nt)
+			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
+		*bits |= t[k].bit;
+	}
+	return 0;
+}
+
 int cfg_set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	static const struct {
-		const char *name;
-		int bit;
-	} t[] = {
+	static const struct cfg_bit t[] = {
 		{"error", NU_ERROR},
 		{"timeout", NU_TIMEOUT},
 		{"invalid_header", NU_INVALID_HEADER},
@@ -238,16 +251,8 @@ int cfg_set_next_upstream(struct build *b, struct cfg_node *n, struct scope *s, 
 	int bits = 0;
 
 	(void)d;
-	for (size_t i = 0; i < n->nargs; i++) {
-		size_t k;
-
-		for (k = 0; k < ARRAY_SIZE(t); k++)
-			if (strcmp(n->args[i], t[k].name) == 0)
-				break;
-		if (k == ARRAY_SIZE(t))
-			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
-		bits |= t[k].bit;
-	}
+	if (cfg_parse_bits(b, n, t, ARRAY_SIZE(t), &bits))
+		return -1;
 	if ((bits & NU_OFF) && bits != NU_OFF)
 		return cfg_fail(b, n, "invalid value \"off\"");
 	s->loc->proxy_next_upstream = bits;

@@ -125,10 +125,7 @@ int cfg_set_userid_mark(struct build *b, struct cfg_node *n, struct scope *s, co
  * first. */
 int cfg_set_userid_flags(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	static const struct {
-		const char *name;
-		int bit;
-	} t[] = {
+	static const struct cfg_bit t[] = {
 		{"off", 0},
 		{"secure", USERID_F_SECURE},
 		{"httponly", USERID_F_HTTPONLY},
@@ -139,17 +136,7 @@ int cfg_set_userid_flags(struct build *b, struct cfg_node *n, struct scope *s, c
 	int *f = FIELD(s, d, int);
 
 	*f |= USERID_F_SET;
-	for (size_t i = 0; i < n->nargs; i++) {
-		size_t k;
-
-		for (k = 0; k < ARRAY_SIZE(t); k++)
-			if (strcmp(n->args[i], t[k].name) == 0)
-				break;
-		if (k == ARRAY_SIZE(t))
-			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
-		*f |= t[k].bit;
-	}
-	return 0;
+	return cfg_parse_bits(b, n, t, ARRAY_SIZE(t), f);
 }
 
 void cfg_userid_init(struct userid_loc *u)
