@@ -1303,6 +1303,21 @@ static bool early_answer(struct uconn *u)
 	return true;
 }
 
+/* await_head - the request is sent: U waits for the answer's head,
+ * under proxy_read_timeout, with a relay buffer to read it into. False
+ * when there is none (the request failed with 500). */
+static bool await_head(struct uconn *u)
+{
+	u->state = US_READ_HEAD;
+	u->requests++;
+	ev_timer_start(&u->w->loop, &u->timer, u->c->req.loc->proxy_read_timeout);
+	if (!u->rbuf && !(u->rbuf = worker_relay_get(u->w))) {
+		up_fail_final(u, 500);
+		return false;
+	}
+	return true;
+}
+
 /* up_send_grpc - up_send for grpc_pass: the body, as far as it is here,
  * offered to the session (grpc.c), which frames it within the upstream's
  * windows and writes the frames; then the answer is awaited. */
@@ -1395,16 +1410,8 @@ static void up_send_grpc(struct uconn *u)
 	} else if (rb && !rbody_sent(u)) {
 		return;
 	}
-	u->state = US_READ_HEAD;
-	u->requests++;
-	ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
-	if (!u->rbuf) {
-		u->rbuf = worker_relay_get(u->w);
-		if (!u->rbuf) {
-			up_fail_final(u, 500);
-			return;
-		}
-	}
+	if (!await_head(u))
+		return;
 	u->readable = true; /* the session may hold answer bytes read meanwhile */
 	up_read_head(u);
 }
@@ -1517,17 +1524,7 @@ static void up_send(struct uconn *u)
 	if (!rb && (u->head_off < u->head_len ||
 		    (body && u->body_off < (r->body_fd >= 0 ? r->body_received : r->body_mem.end))))
 		return;
-	u->state = US_READ_HEAD;
-	u->requests++;
-	ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
-	if (!u->rbuf) {
-		u->rbuf = worker_relay_get(u->w);
-		if (!u->rbuf) {
-			up_fail_final(u, 500);
-			return;
-		}
-	}
-	if (u->readable)
+	if (await_head(u) && u->readable)
 		up_read_head(u);
 }
 
