@@ -917,6 +917,21 @@ static int submit_head(struct h2_stream *s, size_t len)
 	return rc;
 }
 
+/* field_value - the value of the head line whose ':' is at COLON and
+ * whose '\n' is at LE: [*V, *VE) without the blanks around it and the
+ * line's '\r'. */
+static void field_value(char *colon, char *le, char **v, char **ve)
+{
+	char *a = colon + 1, *z = le > a && le[-1] == '\r' ? le - 1 : le;
+
+	while (a < z && (*a == ' ' || *a == '\t'))
+		a++;
+	while (z > a && (z[-1] == ' ' || z[-1] == '\t'))
+		z--;
+	*v = a;
+	*ve = z;
+}
+
 /* submit_trailers - the trailer section S's chunked response body ended
  * with (s->trl: "name: value" lines, then the empty line), as trailing
  * HEADERS that end the stream: how gRPC's grpc-status and grpc-message
@@ -937,12 +952,7 @@ static int submit_trailers(struct h2_stream *s)
 		q = name_lower(name, le);
 		if (q == le || q == name) /* the empty line, or no name */
 			break;
-		v = q + 1;
-		ve = le > v && le[-1] == '\r' ? le - 1 : le;
-		while (v < ve && (*v == ' ' || *v == '\t'))
-			v++;
-		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-			ve--;
+		field_value(q, le, &v, &ve);
 		if (!hop_by_hop(name, (size_t)(q - name)))
 			nv[n++] = (nghttp2_nv){(uint8_t *)name, (uint8_t *)v, (size_t)(q - name),
 					       (size_t)(ve - v), NGHTTP2_NV_FLAG_NONE};
@@ -991,12 +1001,7 @@ static int submit_lines(struct h2_stream *s, char *p, char *e, nghttp2_nv *nv, s
 		le = memchr(q, '\n', (size_t)(e - q));
 		if (!nlen || !le)
 			return -EIO;
-		v = q + 1;
-		ve = le > v && le[-1] == '\r' ? le - 1 : le;
-		while (v < ve && (*v == ' ' || *v == '\t'))
-			v++;
-		while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
-			ve--;
+		field_value(q, le, &v, &ve);
 		q = le + 1;
 		if (hop_by_hop(name, nlen)) {
 			if (nlen == 17)
