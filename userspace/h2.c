@@ -940,10 +940,14 @@ static void field_value(char *colon, char *le, char **v, char **ve)
 static int submit_trailers(struct h2_stream *s)
 {
 	nghttp2_nv nv[64];
-	char *q = s->trl.data + s->trl.start, *e = s->trl.data + s->trl.end;
+	char *q, *e;
 	size_t n = 0;
 
 	s->trl_sent = true;
+	if (!buf_len(&s->trl))
+		return 0; /* none (no buffer either: no pointer arithmetic on NULL) */
+	q = s->trl.data + s->trl.start;
+	e = s->trl.data + s->trl.end;
 	while (q < e && n < ARRAY_SIZE(nv)) {
 		char *name = q, *v, *ve, *le = memchr(q, '\n', (size_t)(e - q));
 
