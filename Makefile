@@ -139,10 +139,12 @@ fuzzers: $(FUZZ_BINS)
 
 # In CI (CI=true) the suite also runs against a sanitizer build
 # (build/san): its unit tests and the integration tests with its lbd.
+# The builds use every core (TEST_JOBS; `make -jN test` is not needed).
+TEST_JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 test: deps
-	@$(MAKE) --no-print-directory all units fuzzers
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) all units fuzzers
 ifeq ($(CI)$(SANITIZE),true)
-	@$(MAKE) --no-print-directory SANITIZE=address,undefined all units
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) SANITIZE=address,undefined all units
 	@LBD=$(CURDIR)/$(B)/lbd SAN_B=build/san scripts/run-tests.sh
 else
 	@LBD=$(CURDIR)/$(B)/lbd scripts/run-tests.sh
