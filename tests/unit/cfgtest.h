@@ -89,4 +89,24 @@ static inline void cfgtest_server_error(const char *body, const char *msg, int l
 	cfgtest_cleanup(&t);
 }
 
+/* cfgtest_location_error - BODY alone in a location (its line is 6) must
+ * fail to load with exactly "MSG in FILE:6". */
+static inline void cfgtest_location_error(const char *body, const char *msg)
+{
+	struct cfgtest t = {0};
+	char text[512], err[1024], want[512];
+	struct cfg *c;
+
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\nserver {\nlisten 127.0.0.1:8080;\nlocation / {\n%s\n}\n}\n}\n",
+		 body);
+	c = cfgtest_load(&t, text, err, sizeof(err));
+	cr_expect_null(c, "%s", body);
+	snprintf(want, sizeof(want), "%s in %s:6", msg, t.path);
+	cr_expect_str_eq(err, want, "%s", body);
+	if (c)
+		cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
 #endif

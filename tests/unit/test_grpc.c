@@ -443,20 +443,6 @@ Test(grpc, cfg_errors)
 		 "\"grpc_pass\" directive is duplicate"},
 	};
 
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct cfgtest t = {0};
-		char text[512], err[1024], want[512];
-		struct cfg *c;
-
-		snprintf(text, sizeof(text),
-			 HEAD "server {\nlisten 127.0.0.1:8080;\nlocation / {\n%s\n}\n}\n}\n",
-			 cases[i].conf);
-		c = cfgtest_load(&t, text, err, sizeof(err));
-		cr_expect_null(c, "%s", cases[i].conf);
-		snprintf(want, sizeof(want), "%s in %s:6", cases[i].msg, t.path);
-		cr_expect_str_eq(err, want, "%s", cases[i].conf);
-		if (c)
-			cfg_unref(c);
-		cfgtest_cleanup(&t);
-	}
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cfgtest_location_error(cases[i].conf, cases[i].msg);
 }
