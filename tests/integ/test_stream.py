@@ -37,6 +37,8 @@ class TcpBackend:
         self.sock.listen(128)
         self.port = self.sock.getsockname()[1]
         self.accepted = 0
+        self.active = 0  # connections being served (hello: until the proxy closes)
+        self.lock = threading.Lock()
         self.lines = []
         self.open = []
         self.stop = False
@@ -57,10 +59,19 @@ class TcpBackend:
             except OSError:
                 return
             self.accepted += 1
+            with self.lock:
+                self.active += 1
             self.open.append(c)
             threading.Thread(target=self._serve, args=(c,), daemon=True).start()
 
     def _serve(self, c):
+        try:
+            self._serve_one(c)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def _serve_one(self, c):
         c.settimeout(30)
         try:
             if self.mode == 'hello':
@@ -194,6 +205,9 @@ def test_stream_hash_and_least_conn(t):
     server { listen 127.0.0.1:{port2}; proxy_pass lc; }""", b1=b1, b2=b2)
     got = {hello_of(p.port) for _ in range(6)}
     assert len(got) == 1, got
+    # every earlier stream gone at the backends (the harness's readiness
+    # probe's too: under ASan it was still open once, making a tie)
+    wait_for(lambda: b1.active + b2.active == 0, 10, what='earlier streams closed')
     # hold one stream open: least_conn sends the next ones elsewhere
     held = connect(p.subs['port2'])
     first = read_line(held).strip().decode()
