@@ -12,6 +12,11 @@ failed_names=()
 logdir=build/test-logs
 mkdir -p "$logdir"
 
+# section TITLE: a suite's header, with the seconds since the start.
+section() {
+	echo "== $1 (at ${SECONDS}s)"
+}
+
 count() { # name, passed, failed
 	pass=$((pass + $2))
 	fail=$((fail + $3))
@@ -38,10 +43,10 @@ unit_suite() {
 	done
 }
 
-echo "== unit tests (Criterion)"
+section "unit tests (Criterion)"
 unit_suite "${B:-build}" ""
 
-echo "== fuzz corpus replay"
+section "fuzz corpus replay"
 for fz in "${B:-build}"/fuzz/fuzz_*; do
 	[ -x "$fz" ] || continue
 	name=$(basename "$fz")
@@ -61,8 +66,8 @@ done
 fuzz_secs=${LBD_FUZZ_SECONDS:-}
 if [ -z "$fuzz_secs" ] && [ "${CI:-}" = true ]; then fuzz_secs=10; fi
 if [ -n "$fuzz_secs" ] && [ "$fuzz_secs" != 0 ]; then
-	echo "== fuzzing, ${fuzz_secs}s per target"
-	if FUZZ_QUIET=1 scripts/fuzz.sh "$fuzz_secs"; then
+	section "fuzzing, ${fuzz_secs}s per target"
+	if FUZZ_QUIET=1 FUZZ_JOBS=$(nproc 2>/dev/null || echo 1) scripts/fuzz.sh "$fuzz_secs"; then
 		count fuzzing 1 0
 	else
 		count fuzzing 0 1
@@ -79,7 +84,7 @@ integ_suite() {
 	mkdir -p "$san"
 	env "$@" ASAN_OPTIONS="log_path=$PWD/$san/asan:detect_leaks=1" \
 		UBSAN_OPTIONS="log_path=$PWD/$san/ubsan:print_stacktrace=1" \
-		python3 tests/integ/run.py >"$logdir/integ$label.log" 2>&1
+		python3 tests/integ/run.py $INTEG_ARGS >"$logdir/integ$label.log" 2>&1
 	rc=$?
 	summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$logdir/integ$label.log" | tail -1)
 	p=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
@@ -98,19 +103,24 @@ integ_suite() {
 	fi
 }
 
-echo "== integration tests (lbd and nginx)"
+section "integration tests (lbd and nginx)"
+# testssl's audit of lbd's TLS defaults (80 s) runs once: in the sanitizer
+# run when there is one.
+INTEG_ARGS=
+[ -n "${SAN_B:-}" ] && INTEG_ARGS="-x test_testssl"
 integ_suite ""
+INTEG_ARGS=
 
 # SAN_B: a sanitizer build (make SANITIZE=address,undefined; CI builds
 # one): its unit tests, and the integration suite against its lbd.
 if [ -n "${SAN_B:-}" ]; then
-	echo "== unit tests, $SAN_B (ASan+UBSan)"
+	section "unit tests, $SAN_B (ASan+UBSan)"
 	unit_suite "$SAN_B" " (asan)"
-	echo "== integration tests, $SAN_B/lbd (ASan+UBSan)"
+	section "integration tests, $SAN_B/lbd (ASan+UBSan)"
 	integ_suite "-asan" TARGETS=lbd LBD="$PWD/$SAN_B/lbd"
 fi
 
-echo
+echo "(${SECONDS}s)"
 if [ "$fail" -ne 0 ]; then
 	echo "failed suites: ${failed_names[*]} (logs in $logdir/)"
 fi

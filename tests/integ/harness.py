@@ -1189,8 +1189,15 @@ class Case:
     def skip(self, reason):
         raise Skip(reason)
 
-    def tmpdir(self, prefix='integ-'):
-        d = tempfile.mkdtemp(prefix='lbd-integ-' + prefix)
+    def tmpdir(self, prefix='integ-', memory=False):
+        """A directory removed at the test's end; MEMORY: on /dev/shm when
+        it is a writable tmpfs (a hundred thousand files are made there
+        in a fraction of the time a disk takes), else in the temp dir."""
+        where = None
+        if memory and os.access('/dev/shm', os.W_OK) and \
+                os.statvfs('/dev/shm').f_ffree > 200000:
+            where = '/dev/shm'
+        d = tempfile.mkdtemp(prefix='lbd-integ-' + prefix, dir=where)
         # Workers run as an unprivileged user when started as root.
         os.chmod(d, 0o755)
         self._dirs.append(d)

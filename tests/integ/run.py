@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Integration test runner: every test_* function once per target.
 
-Usage: python3 tests/integ/run.py [-k SUBSTRING]... [-j N] [-v] [--list]
+Usage: python3 tests/integ/run.py [-k SUBSTRING]... [-x SUBSTRING]... [-j N]
+       [-v] [--list]
 Environment: TARGETS=nginx,lbd (default both), LBD=path (default
 build/lbd), NGINX=path (default /usr/sbin/nginx), KEEP_TMP=1 keeps the temp
 prefixes for debugging.
@@ -117,6 +118,9 @@ def main():
     ap.add_argument('-k', action='append', default=[],
                     help='run tests whose label contains SUBSTRING '
                     '(repeatable: any may match)')
+    ap.add_argument('-x', action='append', default=[],
+                    help='leave out tests whose label contains SUBSTRING '
+                    '(repeatable)')
     ap.add_argument('-j', type=int, default=3, help='parallel tests (3)')
     ap.add_argument('-v', action='store_true',
                     help='print details and proxy logs for failures')
@@ -136,6 +140,8 @@ def main():
         for t in targets:
             label = '%s.%s[%s]' % (modname, name, t)
             if a.k and not any(k in label for k in a.k):
+                continue
+            if any(x in label for x in a.x):
                 continue
             work.append((label, fn, t))
     if a.list:

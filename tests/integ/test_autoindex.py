@@ -306,7 +306,7 @@ def test_autoindex_too_large(t):
     allocation; nginx lists them all."""
     if t.target == 'nginx':
         t.skip('nginx has no limit on a listing')
-    root = t.tmpdir('aixbig-')
+    root = t.tmpdir('aixbig-', memory=True)
     big = os.path.join(root, 'big')
     os.makedirs(big)
     for i in range(100001):
