@@ -38,6 +38,10 @@ bool mirror_start(struct conn *c);
  * and http_response_done runs again once the last one ends. */
 bool mirror_wait(struct conn *c);
 
+/* mirror_waiting - C was answered and waits in CS_MIRROR for its
+ * subrequests. */
+bool mirror_waiting(const struct conn *c);
+
 /* mirror_client_event - client readiness of C in CS_MIRROR. */
 void mirror_client_event(struct conn *c);
 

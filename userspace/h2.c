@@ -35,6 +35,7 @@
 
 #include "cfg.h"
 #include "h2.h"
+#include "mirror.h"
 #include "h2mem.h"
 #include "http.h"
 #include "log.h"
@@ -1275,6 +1276,8 @@ static void run_queue(struct h2_conn *h)
 			continue;
 		}
 		c = s->c;
+		if (c && s->closed && mirror_waiting(c))
+			continue; /* answered; its mirrors end it (mirror.c) */
 		if (c && s->closed) {
 			/* reset by the client (or ended by nghttp2): as a client
 			 * that went away; the request code may log 499 */

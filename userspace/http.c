@@ -968,6 +968,10 @@ void conn_close(struct conn *c)
 	if (c->dead)
 		return;
 	c->dead = true;
+	/* answered, its mirrors still running: the end of its connection (an
+	 * HTTP/2 client's, a stop) ends them, and its log line is due now */
+	if (unlikely(c->req.mirror) && mirror_waiting(c))
+		log_phase(c);
 	c->state = CS_CLOSING;
 	if (unlikely(c->sr_parent)) {
 		/* an auth_request subrequest: its outcome to the main request */

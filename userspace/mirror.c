@@ -16,6 +16,7 @@
 
 #include "authreq.h"
 #include "cfg.h"
+#include "h2.h"
 #include "http.h"
 #include "log.h"
 #include "mirror.h"
@@ -181,16 +182,23 @@ bool mirror_wait(struct conn *c)
 {
 	struct mirror_run *m = c->req.mirror;
 
-	/* An HTTP/2 stream does not wait: its END_STREAM is out already and
-	 * h2.c frees a closed stream's connection, so subrequests still
-	 * running are cancelled with it (nginx keeps them, and the stream
-	 * counted, until they end). */
-	if (!m->pending || c->h2s)
+	if (!m->pending)
 		return false;
+	/* An HTTP/2 stream's answer is not held either: its END_STREAM goes
+	 * now, and its request connection stays (counted among the
+	 * connection's streams, as nginx counts it) until the subrequests
+	 * end; h2.c leaves a closed stream's connection alone meanwhile. */
+	if (c->h2s)
+		h2_stream_done(c);
 	m->waiting = true;
 	c->state = CS_MIRROR;
 	ev_timer_stop(&c->w->loop, &c->timer);
 	return true;
+}
+
+bool mirror_waiting(const struct conn *c)
+{
+	return c->state == CS_MIRROR && c->req.mirror && c->req.mirror->waiting;
 }
 
 void mirror_client_event(struct conn *c)

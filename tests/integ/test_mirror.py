@@ -13,7 +13,8 @@ the main upstream is contacted even under proxy_request_buffering off; a
 keep-alive connection (and pipelined requests) goes on after mirrored
 requests; as nginx, the connection's next request and the access log line
 wait for a held mirror (and a mirror timing out ends the wait); an HTTP/2
-stream gets its answer while the mirror is held; -t errors."""
+stream gets its answer while the mirror is held, and its log line
+once the mirror ends; -t errors."""
 
 import hashlib
 import socket
@@ -21,6 +22,7 @@ import subprocess
 import time
 
 from harness import Conn, conf_line, wait_for
+from test_h2 import DATA, END_HEADERS, END_STREAM, HEADERS, H2Raw, frame, req_block
 
 
 def _conf(extra='', mirror_loc=''):
@@ -310,16 +312,40 @@ server {
     mb.wait_requests(2)
     assert [(q.method, q.body) for q in mb.requests] == [('POST', b'h2body')] * 2
     wait_for(lambda: len(p.access_log().splitlines()) >= 2, what='the log lines')
-    # a held mirror: the stream is answered, the request logged (nginx once
-    # the mirror is released, lbd at once: the subrequest is cancelled)
+    # a held mirror, the client's connection kept: the stream is ended at
+    # once, the mirror runs on (the stream counted) and the request is
+    # logged once the mirror is released
     mb.force_path = '/hold/h'
+    c = H2Raw(p.port)
+    try:
+        c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/held')))
+        deadline = time.monotonic() + 10
+        while True:
+            f = c.read_frame(deadline)
+            assert f is not None, 'connection closed before the answer'
+            ftype, flags, sid, _ = f
+            if sid == 1 and ftype in (DATA, HEADERS) and flags & END_STREAM:
+                break
+        mb.wait_requests(3)
+        assert mb.last().header('Content-Length') is None
+        assert '/held' not in p.access_log(), p.access_log()
+        mb.release('h')
+        wait_for(lambda: '/held' in p.access_log(), what='the log line of /held')
+        assert '" 200 ' in p.access_log().splitlines()[-1], p.access_log()
+    finally:
+        c.close()
+    assert 'upstream prematurely closed' not in p.error_log()
+    # a client that closes its connection after its answer (curl): logged
+    # (lbd: at the close, its mirror cut short; nginx: once the mirror ends)
+    mb.force_path = '/hold/i'
     r = subprocess.run(['curl', '-sS', '--max-time', '10', '--http2-prior-knowledge',
-                        'http://127.0.0.1:%d/held' % p.port], capture_output=True, text=True)
+                        'http://127.0.0.1:%d/gone' % p.port], capture_output=True, text=True)
     assert r.returncode == 0 and '"name": "app"' in r.stdout, r.stderr
-    mb.wait_requests(3)
-    assert mb.last().header('Content-Length') is None
-    mb.release('h')
-    wait_for(lambda: '/held' in p.access_log(), what='the log line of /held')
+    mb.wait_requests(4)
+    if t.is_nginx:
+        mb.release('i')
+    wait_for(lambda: '/gone' in p.access_log(), what='the log line of /gone')
+    mb.release('i')
 
 
 def test_mirror_config_errors(t):
