@@ -28,8 +28,11 @@
 
 #include "autoindex.h"
 #include "charset.h"
+#include "gzip.h"
 #include "http.h"
 #include "log.h"
+#include "pool.h"
+#include "subfilter.h"
 
 #define AUTOINDEX_MAX_ENTRIES 100000	  /* entries of one listing, at most */
 #define AUTOINDEX_MAX_MEM     (16u << 20) /* pool bytes for them (names, array), at most */
@@ -60,15 +63,19 @@ struct autoindex_run {
 	struct lstr cb;		 /* jsonp callback */
 };
 
-/* where rendered bytes go: counted only, or appended to c->out */
+/* where rendered bytes go: counted only, appended to c->out, or copied
+ * into mem (sized by a count first) */
 struct ai_out {
-	struct conn *c; /* NULL: count only */
+	struct conn *c; /* NULL: count only (or into mem) */
 	size_t n;	/* bytes rendered */
 	bool err;	/* c->out could not grow */
+	char *mem;	/* the whole listing, for the body filters */
 };
 
 static void put(struct ai_out *o, const char *p, size_t n)
 {
+	if (o->mem && n)
+		memcpy(o->mem + o->n, p, n);
 	o->n += n;
 	if (o->c && !o->err && n && http_out_append(o->c, p, n))
 		o->err = true;
@@ -562,8 +569,8 @@ void autoindex_serve(struct conn *c, const char *dir)
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
 	struct autoindex_run *a;
-	struct ai_out cnt = {NULL, 0, false}, o = {c, 0, false};
-	struct lstr ct;
+	struct ai_out cnt = {NULL, 0, false, NULL}, o = {c, 0, false, NULL};
+	struct lstr ct, type;
 	size_t pl = strlen(dir);
 	char *path;
 	DIR *d;
@@ -608,18 +615,20 @@ void autoindex_serve(struct conn *c, const char *dir)
 		qsort(a->v, a->n, sizeof(*a->v), cmp_ent);
 	switch (a->fmt) {
 	case AUTOINDEX_JSON:
-		ct = charset_ctype(c, l, 200, LSTR("application/json"), false);
+		type = LSTR("application/json");
 		break;
 	case AUTOINDEX_JSONP:
-		ct = charset_ctype(c, l, 200, LSTR("application/javascript"), false);
+		type = LSTR("application/javascript");
 		break;
 	case AUTOINDEX_XML:
-		ct = LSTR("text/xml; charset=utf-8");
+		type = LSTR("text/xml");
 		break;
 	default:
-		ct = charset_ctype(c, l, 200, LSTR("text/html"), false);
+		type = LSTR("text/html");
 		break;
 	}
+	ct = a->fmt == AUTOINDEX_XML ? LSTR("text/xml; charset=utf-8")
+				     : charset_ctype(c, l, 200, type, false);
 	a->utf8 = ends_utf8(ct);
 	a->exact = l->autoindex_exact_size != 0;
 	if (l->autoindex_localtime == 1) {
@@ -636,14 +645,42 @@ void autoindex_serve(struct conn *c, const char *dir)
 			put_entry(a, i, &cnt);
 		put_tail(a, &cnt);
 	}
-	if (http_head_start(c, 200) ||
+	/* sub_filter and gzip take the listing as any page of lbd's own
+	 * (nginx's body filters see autoindex's buffer too) */
+	int sf = subfilter_begin(c, 200, type, r->head ? -1 : (int64_t)cnt.n, false);
+	struct gzip_resp gr = {
+		.status = 200, .length = sf || r->head ? -1 : (int64_t)cnt.n, .content_type = type};
+	int gz = sf < 0 ? sf : gzip_begin(c, &gr);
+
+	subfilter_start(c);
+	if (gz < 0 || http_head_start(c, 200) ||
 	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
-	    (!r->head && http_head_addf(c, "Content-Length: %zu\r\n", cnt.n)) ||
-	    http_head_finish(c, true)) {
+	    (!r->head && !gz && !sf && http_head_addf(c, "Content-Length: %zu\r\n", cnt.n)) ||
+	    gzip_head_add(c) || subfilter_head_add(c) || http_head_finish(c, true)) {
 		conn_close(c);
 		return;
 	}
-	if (!r->head) {
+	if (!r->head && (r->sf.ctx || r->gz.ctx)) {
+		/* the filters take a page whole: rendered into memory once (nginx
+		 * renders every listing so) */
+		struct ai_out m = {NULL, 0, false, pool_alloc(&c->pool, cnt.n ? cnt.n : 1)};
+		size_t sent = 0;
+
+		if (!m.mem) {
+			conn_close(c);
+			return;
+		}
+		put_head(a, &m);
+		for (size_t i = 0; i < a->n; i++)
+			put_entry(a, i, &m);
+		put_tail(a, &m);
+		if (r->sf.ctx ? subfilter_mem(c, m.mem, m.n, &sent)
+			      : gzip_mem(c, m.mem, m.n, &sent)) {
+			conn_close(c);
+			return;
+		}
+		r->body_bytes_sent = sent;
+	} else if (!r->head) {
 		put_head(a, &o);
 		if (o.err) {
 			conn_close(c);
@@ -658,7 +695,7 @@ void autoindex_serve(struct conn *c, const char *dir)
 bool autoindex_next(struct conn *c)
 {
 	struct autoindex_run *a = c->req.ai;
-	struct ai_out o = {c, 0, false};
+	struct ai_out o = {c, 0, false, NULL};
 
 	if (!a)
 		return false;

@@ -11,8 +11,10 @@ test's own UTC offset: nginx applies the current offset to every entry),
 (head only), a directory the workers cannot read (403 and nginx's
 opendir() log line), a missing one (404), POST (not listed), inheritance
 from server level and `autoindex off` below, an empty directory, 3000
-entries (listing streamed in batches), and the -t errors."""
+entries (listing streamed in batches), gzip and sub_filter on a listing,
+and the -t errors."""
 import calendar
+import gzip
 import os
 import time
 
@@ -43,7 +45,7 @@ TREE = {
 
 
 def build(t):
-    root = t.tmpdir('aix-')
+    root = t.tmpdir('aix-', memory=True)
     top = os.path.join(root, 'files')
     os.makedirs(top)
     for name, (size, mtime) in TREE.items():
@@ -298,6 +300,46 @@ def test_autoindex_h2(t):
     assert body == listing('/many/', many)
     ver, code, head, body = curl_h2(base + '/p/?callback=f', [], prior=True)
     assert (code, body) == (200, listing('/p/', TREE, 'jsonp', cb='f')), head
+
+
+def test_autoindex_gzip_and_sub_filter(t):
+    """gzip and sub_filter take a listing as any page (nginx's body
+    filters see autoindex's buffer): compressed for a client that takes
+    gzip, substituted (html only: sub_filter_types' default), the same
+    listing inflated; no Content-Length once a filter runs."""
+    root = build(t)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    gzip on;
+    gzip_min_length 1;
+    gzip_types application/json;
+    location /files/ { root %s; autoindex on; }
+    location /j/ { alias %s/files/; autoindex on; autoindex_format json; }
+    location /sf/ {
+        alias %s/files/;
+        autoindex on;
+        sub_filter "a file" "A FILE";
+        sub_filter_once off;
+    }
+}""" % (root, root, root))
+    plain = listing('/files/', TREE)
+    for path, want in (('/files/', plain), ('/j/', listing('/j/', TREE, 'json'))):
+        r = p.get(path, headers={'Accept-Encoding': 'gzip'})
+        assert (r.status, r.header('Content-Encoding')) == (200, 'gzip'), r.headers
+        assert r.header('Content-Length') is None, r.headers
+        assert gzip.decompress(r.body) == want, path
+        r = p.get(path)
+        assert (r.status, r.body) == (200, want), path
+    want = listing('/sf/', TREE).replace(b'a file', b'A FILE')
+    assert want != listing('/sf/', TREE)
+    r = p.get('/sf/')
+    assert (r.status, r.body) == (200, want), r.body
+    assert r.header('Content-Length') is None, r.headers
+    r = p.get('/sf/', headers={'Accept-Encoding': 'gzip'})
+    assert gzip.decompress(r.body) == want
+    r = p.req('HEAD', '/files/', headers={'Accept-Encoding': 'gzip'})
+    assert (r.status, r.header('Content-Encoding'), r.body) == (200, 'gzip', b'')
 
 
 def test_autoindex_too_large(t):
