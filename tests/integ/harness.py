@@ -771,19 +771,32 @@ def request(port, method='GET', path='/', headers=None, body=b'',
         return c.request(method, path, headers, body, host, version, timeout)
 
 
-def raw_upstream(t, answer, half_close=False):
-    """A raw HTTP upstream on 127.0.0.1 for case T; returns its port. Each
-    connection's request head is read, then ANSWER (bytes, or a dict of
-    request path -> bytes; an unknown path gets a 404) is written as it
-    is. With HALF_CLOSE the answer and a FIN go together and the socket
-    stays open (half-closed) until the case ends, so that only the FIN
-    says the answer is over; else the connection is closed."""
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
+def raw_server(t, handle, ls=None, threaded=False):
+    """Accept connections for case T until it ends, on LS (a bound socket)
+    or a new one on 127.0.0.1; HANDLE(sock) serves each (5 s socket
+    timeout; OSError, AssertionError, ValueError and KeyError end that
+    connection quietly) and returns True to keep it open until the case
+    ends, else it is closed. THREADED: each connection in its own thread.
+    Returns LS's port (0 for a unix socket)."""
+    if ls is None:
+        ls = socket.socket()
+        ls.bind(('127.0.0.1', 0))
     ls.listen(16)
     ls.settimeout(0.3)
     stop = threading.Event()
     held = []
+
+    def one(s):
+        s.settimeout(5)
+        keep = False
+        try:
+            keep = handle(s)
+        except (OSError, AssertionError, ValueError, KeyError):
+            pass
+        if keep:
+            held.append(s)
+        else:
+            s.close()
 
     def serve():
         while not stop.is_set():
@@ -791,27 +804,10 @@ def raw_upstream(t, answer, half_close=False):
                 s, _ = ls.accept()
             except OSError:
                 continue
-            s.settimeout(5)
-            buf = b''
-            try:
-                while b'\r\n\r\n' not in buf:
-                    d = s.recv(4096)
-                    if not d:
-                        break
-                    buf += d
-                a = answer
-                if isinstance(answer, dict):
-                    path = buf.split(b' ')[1] if b' ' in buf else b''
-                    a = answer.get(path, b'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
-                s.sendall(a)
-                if half_close:
-                    s.shutdown(socket.SHUT_WR)
-            except OSError:
-                pass
-            if half_close:
-                held.append(s)
+            if threaded:
+                threading.Thread(target=one, args=(s,), daemon=True).start()
             else:
-                s.close()
+                one(s)
     th = threading.Thread(target=serve, daemon=True)
     th.start()
 
@@ -822,7 +818,33 @@ def raw_upstream(t, answer, half_close=False):
         for s in held:
             s.close()
     t.defer(close)
-    return ls.getsockname()[1]
+    name = ls.getsockname()
+    return name[1] if isinstance(name, tuple) else 0
+
+
+def raw_upstream(t, answer, half_close=False):
+    """A raw HTTP upstream on 127.0.0.1 for case T; returns its port. Each
+    connection's request head is read, then ANSWER (bytes, or a dict of
+    request path -> bytes; an unknown path gets a 404) is written as it
+    is. With HALF_CLOSE the answer and a FIN go together and the socket
+    stays open (half-closed) until the case ends, so that only the FIN
+    says the answer is over; else the connection is closed."""
+    def handle(s):
+        buf = b''
+        while b'\r\n\r\n' not in buf:
+            d = s.recv(4096)
+            if not d:
+                break
+            buf += d
+        a = answer
+        if isinstance(answer, dict):
+            path = buf.split(b' ')[1] if b' ' in buf else b''
+            a = answer.get(path, b'HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n')
+        s.sendall(a)
+        if half_close:
+            s.shutdown(socket.SHUT_WR)
+        return half_close
+    return raw_server(t, handle)
 
 
 def raw_status_line(port, path, timeout=5.0):

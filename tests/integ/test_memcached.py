@@ -18,7 +18,7 @@ import socket
 import subprocess
 import threading
 
-from harness import free_port, wait_for
+from harness import free_port, raw_server, wait_for
 
 MEMCACHED = shutil.which('memcached') or '/usr/bin/memcached'
 
@@ -87,47 +87,23 @@ def raw_memcached(t, answers, hold=False):
     connection, records KEY in the returned list and writes
     answers[KEY] (or nothing and keeps the connection, with HOLD), then
     closes. Returns (port, keys)."""
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(16)
-    ls.settimeout(0.3)
-    stop = threading.Event()
     keys = []
-    held = []
 
-    def serve():
-        while not stop.is_set():
-            try:
-                s, _ = ls.accept()
-            except OSError:
-                continue
-            s.settimeout(5)
-            try:
-                line = b''
-                while not line.endswith(b'\r\n'):
-                    d = s.recv(1024)
-                    if not d:
-                        raise OSError('short')
-                    line += d
-                assert line.startswith(b'get '), line
-                key = line[4:-2]
-                keys.append(key)
-                if hold:
-                    held.append(s)
-                    continue
-                s.sendall(answers[key])
-            except OSError:
-                pass
-            s.close()
-    threading.Thread(target=serve, daemon=True).start()
-
-    def close():
-        stop.set()
-        ls.close()
-        for s in held:
-            s.close()
-    t.defer(close)
-    return ls.getsockname()[1], keys
+    def handle(s):
+        line = b''
+        while not line.endswith(b'\r\n'):
+            d = s.recv(1024)
+            if not d:
+                raise OSError('short')
+            line += d
+        assert line.startswith(b'get '), line
+        key = line[4:-2]
+        keys.append(key)
+        if hold:
+            return True
+        s.sendall(answers[key])
+        return False
+    return raw_server(t, handle), keys
 
 
 def mc_proxy(t, target, loc_extra='', srv_extra='', http_extra='', **subs):

@@ -25,7 +25,7 @@ import subprocess
 import threading
 import time
 
-from harness import Conn, free_port, wait_for
+from harness import Conn, free_port, raw_server, wait_for
 
 UWSGI = shutil.which('uwsgi') or '/usr/bin/uwsgi'
 
@@ -155,11 +155,6 @@ def raw_uwsgi(t, answer):
     body by CONTENT_LENGTH), records it in the returned list as (modifier1,
     modifier2, vars dict, body) and writes ANSWER, then closes. Returns
     (port, packets)."""
-    ls = socket.socket()
-    ls.bind(('127.0.0.1', 0))
-    ls.listen(16)
-    ls.settimeout(0.3)
-    stop = threading.Event()
     got = []
 
     def exact(s, n):
@@ -171,38 +166,22 @@ def raw_uwsgi(t, answer):
             b += d
         return b
 
-    def serve():
-        while not stop.is_set():
-            try:
-                s, _ = ls.accept()
-            except OSError:
-                continue
-            s.settimeout(5)
-            try:
-                h = exact(s, 4)
-                size = struct.unpack('<H', h[1:3])[0]
-                raw = exact(s, size)
-                env, p = {}, 0
-                while p < size:
-                    kl = struct.unpack('<H', raw[p:p + 2])[0]
-                    k = raw[p + 2:p + 2 + kl]
-                    p += 2 + kl
-                    vl = struct.unpack('<H', raw[p:p + 2])[0]
-                    env[k.decode('latin-1')] = raw[p + 2:p + 2 + vl].decode('latin-1')
-                    p += 2 + vl
-                body = exact(s, int(env.get('CONTENT_LENGTH') or 0))
-                got.append((h[0], h[3], env, body))
-                s.sendall(answer)
-            except OSError:
-                pass
-            s.close()
-    threading.Thread(target=serve, daemon=True).start()
-
-    def close():
-        stop.set()
-        ls.close()
-    t.defer(close)
-    return ls.getsockname()[1], got
+    def handle(s):
+        h = exact(s, 4)
+        size = struct.unpack('<H', h[1:3])[0]
+        raw = exact(s, size)
+        env, p = {}, 0
+        while p < size:
+            kl = struct.unpack('<H', raw[p:p + 2])[0]
+            k = raw[p + 2:p + 2 + kl]
+            p += 2 + kl
+            vl = struct.unpack('<H', raw[p:p + 2])[0]
+            env[k.decode('latin-1')] = raw[p + 2:p + 2 + vl].decode('latin-1')
+            p += 2 + vl
+        body = exact(s, int(env.get('CONTENT_LENGTH') or 0))
+        got.append((h[0], h[3], env, body))
+        s.sendall(answer)
+    return raw_server(t, handle), got
 
 
 def uw_proxy(t, target, loc_extra='', srv_extra='', http_extra=''):
@@ -491,13 +470,9 @@ def scgi_server(t, unix=None):
         ls = socket.socket()
         ls.bind(('127.0.0.1', 0))
         addr = '127.0.0.1:%d' % ls.getsockname()[1]
-    ls.listen(16)
-    ls.settimeout(0.3)
-    stop = threading.Event()
     orders = []
 
     def handle(s):
-        s.settimeout(5)
         f = s.makefile('rb')
         n = b''
         while not n.endswith(b':'):
@@ -528,27 +503,7 @@ def scgi_server(t, unix=None):
                              'sha': hashlib.sha256(body).hexdigest()}).encode()
             out = b'Status: 200 OK\r\nContent-Type: application/json\r\n\r\n' + js
         s.sendall(out)
-
-    def serve():
-        while not stop.is_set():
-            try:
-                s, _ = ls.accept()
-            except OSError:
-                continue
-
-            def one(s=s):
-                try:
-                    handle(s)
-                except (OSError, AssertionError, ValueError, KeyError):
-                    pass
-                s.close()
-            threading.Thread(target=one, daemon=True).start()
-    threading.Thread(target=serve, daemon=True).start()
-
-    def close():
-        stop.set()
-        ls.close()
-    t.defer(close)
+    raw_server(t, handle, ls=ls, threaded=True)
     return addr, orders
 
 
