@@ -54,12 +54,13 @@ enum loc_match {
 	LOC_NAMED,	    /* location @name */
 };
 
-/* struct hdr_set - `proxy_set_header NAME VALUE` / `add_header N V [always]`. */
+/* struct hdr_set - `proxy_set_header NAME VALUE` / `add_header N V [always]`
+ * / `add_trailer N V [always]`. */
 struct hdr_set {
 	char *name;	   /* header name as written */
 	size_t namelen;	   /* length of name */
 	struct cval value; /* value; an empty value removes the header */
-	bool always;	   /* add_header ... always */
+	bool always;	   /* add_header / add_trailer ... always */
 };
 
 struct hdr_list {
@@ -311,7 +312,8 @@ struct cfg_loc {
 	struct cval *disable_symlinks_from; /* from=PART: not checked up to it, NULL: all */
 
 	/* response headers and errors */
-	struct hdr_list add_headers; /* add_header */
+	struct hdr_list add_headers;  /* add_header */
+	struct hdr_list add_trailers; /* add_trailer: sent after the body (http.c) */
 	struct error_page *error_pages;
 	int nerror_pages;
 	bool error_pages_set;

@@ -75,6 +75,11 @@ ssize_t h2_recv(struct conn *c, void *buf, size_t len, bool peek);
 ssize_t h2_writev(struct conn *c, const struct iovec *iov, int n);
 ssize_t h2_sendfile(struct conn *c, int fd, off_t *off, size_t n);
 
+/* h2_trailers_add - "name: value\r\n" lines (P, LEN) for the trailing
+ * HEADERS that end stream connection C's answer (add_trailer), after
+ * the trailer section of its chunked body if it had one (grpc_pass).
+ * Before h2_stream_done. 0 or -ENOMEM. */
+int h2_trailers_add(struct conn *c, const char *p, size_t len);
 /* h2_stream_done - the whole response was written: end the stream. */
 void h2_stream_done(struct conn *c);
 

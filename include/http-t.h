@@ -71,6 +71,20 @@ enum http_body_kind {
 	BODY_CHUNKED,  /* Transfer-Encoding: chunked */
 };
 
+/* enum http_trl_mode - how an answer's add_trailer section goes out
+ * (http.c), decided once by http_head_finish. HTTP_TRL_NONE is the only
+ * state without add_trailer; the others do not change. */
+enum http_trl_mode {
+	HTTP_TRL_NONE = 0, /* no trailers */
+	HTTP_TRL_CHUNK,	   /* HTTP/1.1, length known: its Content-Length became
+			    * one chunk whose size line follows the head; the
+			    * body's bytes go out as they would have */
+	HTTP_TRL_FRAMED,   /* HTTP/1.1, the body is chunked by its writer (proxy,
+			    * gzip, sub_filter, gunzip), which leaves the last
+			    * chunk to http_trailers_end */
+	HTTP_TRL_H2,	   /* HTTP/2: a trailing HEADERS frame (h2.c) */
+};
+
 /* struct http_req - one request on a client connection. Lives in the
  * connection; reset between keep-alive requests. Pool memory is the
  * connection's request pool. */
@@ -160,6 +174,12 @@ struct http_req {
 	struct gzip_req gz;		/* response compression (gzip.c) */
 	struct gunzip_req gu;		/* response decompression (gunzip.c) */
 	struct subf_req sf;		/* sub_filter (subfilter.c) */
+	const struct hdr_list *trl;	/* add_trailer lines this answer ends with, or
+					 * NULL (the usual case): see http_trailers_end */
+	uint64_t trl_chunk;		/* HTTP_TRL_CHUNK: the body's length, the size
+					 * of the one chunk its bytes go out in */
+	uint8_t trl_mode;		/* enum http_trl_mode */
+	bool trl_queued;		/* the trailer section was queued */
 
 	struct lstr sent_head; /* the response head as sent, kept (pool) when
 				* $sent_http_* is used */

@@ -73,6 +73,27 @@ int http_head_date(struct conn *c);
 int http_head_add(struct conn *c, const char *name, size_t nlen, const char *val, size_t vlen);
 int http_head_addf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int http_head_finish(struct conn *c, bool add_headers);
+/* http_trailers_wanted - whether C's answer (its status set) will end
+ * with add_trailer's section: some add_trailer line applies to the
+ * status (nginx's add_header statuses, or `always`), the answer has a
+ * body (not HEAD, 1xx, 204, 304, nor a subrequest's), and the client
+ * is HTTP/2 or HTTP/1.1 with chunked_transfer_encoding on. A writer that
+ * would pass an upstream's chunks through re-frames them then, so that
+ * the last chunk is lbd's (nginx drops an upstream's trailers). */
+bool http_trailers_wanted(const struct conn *c);
+/* http_trailers_end - the body of C's answer is all queued: queue the
+ * trailer section (values evaluated now: $request_time, $bytes_sent...),
+ * once. HTTP/1.1: the last chunk and the fields into c->out, for the
+ * writer to send; HTTP/2: the fields for the stream's trailing HEADERS
+ * (call before h2_stream_done). 0, or -ENOMEM. No-op without trailers. */
+int http_trailers_end(struct conn *c);
+/* http_trailers_own_end - C's chunked body must not end with the usual
+ * "0\r\n\r\n": http_trailers_end writes its last chunk (gzip, sub_filter,
+ * gunzip and proxy's own chunking ask). */
+static inline bool http_trailers_own_end(const struct conn *c)
+{
+	return c->req.trl_mode == HTTP_TRL_FRAMED;
+}
 /* http_expires_applies - whether http_head_finish(c, true) will add the
  * location's `expires` (Expires, Cache-Control) to C's response: then a
  * proxied or cached response's own two headers are left out, as nginx

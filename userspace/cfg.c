@@ -2124,7 +2124,7 @@ static const struct dir dirs[] = {
 	{"proxy_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_socket_keepalive)},
 	{"empty_gif", C_LOC, 0, 0, false, cfg_set_on, LOC(empty_gif)},
 	{"flv", C_LOC, 0, 0, false, cfg_set_on, LOC(flv)},
-	{"add_trailer", C_HSL | C_IF, 2, 3, false, cfg_set_add_trailer, B_NONE, 0},
+	{"add_trailer", C_HSL | C_IF, 2, 3, false, cfg_set_proxy_header, LOC(add_trailers)},
 	{"random_index", C_LOC, 1, 1, false, cfg_set_flag, LOC(random_index)},
 	/* ngx_http_secure_link_module (cfg_securelink.c) */
 	{"secure_link", C_HSL, 1, 1, false, cfg_set_secure_link, B_NONE, 0},
@@ -2321,6 +2321,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	if (!l->default_type)
 		l->default_type = "text/plain";
 	MERGE_LIST(add_headers);
+	MERGE_LIST(add_trailers);
 	if (!l->error_pages_set && p) {
 		l->error_pages = p->error_pages;
 		l->nerror_pages = p->nerror_pages;

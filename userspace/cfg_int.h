@@ -506,9 +506,6 @@ int cfg_set_cval_once(struct build *b, struct cfg_node *n, struct scope *s, cons
 /* cfg_set_proxy_bind - `proxy_bind ADDRESS|off` (variables allowed);
  * `transparent` refused. */
 int cfg_set_proxy_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
-/* cfg_set_add_trailer - `add_trailer NAME VALUE [always]` checked as
- * nginx does, then ignored with a "not supported yet" warning. */
-int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 /* cfg_set_on - a directive without arguments that turns a bool of the
  * location on (empty_gif, flv: content handlers; repeating it is
  * harmless, as in nginx). */

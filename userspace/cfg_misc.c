@@ -67,22 +67,6 @@ int cfg_set_proxy_bind(struct build *b, struct cfg_node *n, struct scope *s, con
 	return 0;
 }
 
-int cfg_set_add_trailer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
-{
-	struct cval v = {0};
-
-	(void)s, (void)d;
-	if (n->nargs == 3 && strcmp(n->args[2], "always") != 0)
-		return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[2]);
-	if (cfg_compile(b, n, n->args[1], &v)) /* nginx's checks of the value */
-		return -1;
-	/* trailers need every answer chunked (nginx drops Content-Length for
-	 * them): not in this build, said rather than hidden */
-	cfg_warn(n, "\"%s\" directive is not supported by this lbd build yet and is ignored",
-		 n->name);
-	return 0;
-}
-
 /* disable_symlinks off | on | if_not_owner [from=PART] (nginx's checks and
  * messages; PART may hold variables). */
 int cfg_set_disable_symlinks(struct build *b, struct cfg_node *n, struct scope *s,

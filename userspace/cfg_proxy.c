@@ -188,7 +188,8 @@ int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file
 int cfg_set_proxy_header(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct hdr_list *hl = (struct hdr_list *)((char *)s->loc + d->off);
-	bool add = strcmp(n->name, "add_header") == 0;
+	/* add_header and add_trailer take `always`, proxy_set_header not */
+	bool add = strcmp(n->name, "proxy_set_header") != 0;
 	struct hdr_set *h;
 
 	if (n->nargs == 3 && (!add || strcmp(n->args[2], "always") != 0))

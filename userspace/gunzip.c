@@ -216,10 +216,12 @@ enum step_rc {
 };
 
 /* step - one inflate call into out[]; *o and *olen: what came out,
- * framed (CHUNKED). LAST: the body is complete, so once the input is
- * taken and the output drained, the end is written. *zrc: zlib's code. */
-static enum step_rc step(struct gunzip_ctx *z, bool chunked, bool last, const char **o,
-			 size_t *olen, int *zrc)
+ * framed (CHUNKED; OWN_END: but for the last chunk, which
+ * http_trailers_end writes). LAST: the body is complete, so once the
+ * input is taken and the output drained, the end is written. *zrc:
+ * zlib's code. */
+static enum step_rc step(struct gunzip_ctx *z, bool chunked, bool own_end, bool last,
+			 const char **o, size_t *olen, int *zrc)
 {
 	static const char hexd[] = "0123456789abcdef";
 	char *data = z->out + GU_PREFIX, *start = data, *end;
@@ -266,7 +268,7 @@ static enum step_rc step(struct gunzip_ctx *z, bool chunked, bool last, const ch
 			*end++ = '\r';
 			*end++ = '\n';
 		}
-		if (z->ended) {
+		if (z->ended && !own_end) {
 			memcpy(end, "0\r\n\r\n", 5);
 			end += 5;
 		}
@@ -309,8 +311,8 @@ bool gunzip_busy(const struct conn *c, bool last)
 /* feed - gunzip_relay on Z alone: the span in (taken), the next output
  * out. STEP_OK, or the failure (*zrc: zlib's code). An inflate that moves
  * nothing while input waits fails too: the relay would spin on it. */
-static enum step_rc feed(struct gunzip_ctx *z, bool chunked, const char **span, size_t *len,
-			 bool last, int *zrc)
+static enum step_rc feed(struct gunzip_ctx *z, bool chunked, bool own_end, const char **span,
+			 size_t *len, bool last, int *zrc)
 {
 	*zrc = Z_OK;
 	if (*len) {
@@ -321,7 +323,7 @@ static enum step_rc feed(struct gunzip_ctx *z, bool chunked, const char **span, 
 	while (ctx_busy(z, last)) {
 		uInt in0 = z->zs.avail_in;
 		bool ended0 = z->ended, end0 = z->member_end;
-		enum step_rc rc = step(z, chunked, last, span, len, zrc);
+		enum step_rc rc = step(z, chunked, own_end, last, span, len, zrc);
 
 		if (rc != STEP_OK || *len)
 			return rc;
@@ -339,7 +341,8 @@ static enum step_rc feed(struct gunzip_ctx *z, bool chunked, const char **span, 
 int gunzip_relay(struct conn *c, const char **span, size_t *len, bool last)
 {
 	int zrc;
-	enum step_rc rc = feed(c->req.gu.ctx, c->req.gu.chunked, span, len, last, &zrc);
+	enum step_rc rc = feed(c->req.gu.ctx, c->req.gu.chunked, http_trailers_own_end(c), span,
+			       len, last, &zrc);
 
 	if (rc == STEP_OK)
 		return 0;
@@ -375,7 +378,8 @@ int gunzip_send_file(struct conn *c)
 			z->zs.next_in = (Bytef *)z->in;
 			z->zs.avail_in = (uInt)n;
 		}
-		rc = step(z, gr->chunked, c->file_off >= c->file_end, &z->pend, &z->pend_len, &zrc);
+		rc = step(z, gr->chunked, http_trailers_own_end(c), c->file_off >= c->file_end,
+			  &z->pend, &z->pend_len, &zrc);
 		if (rc != STEP_OK) {
 			step_log(c, rc, zrc);
 			return -EIO;
@@ -402,7 +406,7 @@ int64_t gunzip_inflate(const void *in, size_t n, size_t piece, void *out, size_t
 		p += k;
 		/* as the relay: the piece stays put while the inflater is busy */
 		do {
-			if (feed(z, false, &o, &ol, last, &zrc) != STEP_OK ||
+			if (feed(z, false, false, &o, &ol, last, &zrc) != STEP_OK ||
 			    (size_t)total + ol > cap) {
 				total = -1;
 				goto out;

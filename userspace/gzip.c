@@ -526,8 +526,9 @@ int gzip_head_add(struct conn *c)
 /* ---- body ------------------------------------------------------------------------- */
 
 /* step - one deflate call into out[]; *o and *olen: what came out, framed.
- * LAST finishes the stream once the input is taken. 0, or -1. */
-static int step(struct gzip_req *gr, bool last, const char **o, size_t *olen)
+ * LAST finishes the stream once the input is taken. OWN_END: the last
+ * chunk is left to http_trailers_end (add_trailer). 0, or -1. */
+static int step(struct gzip_req *gr, bool last, bool own_end, const char **o, size_t *olen)
 {
 	static const char hexd[] = "0123456789abcdef";
 	struct gzip_ctx *z = gr->ctx;
@@ -559,7 +560,7 @@ static int step(struct gzip_req *gr, bool last, const char **o, size_t *olen)
 			*end++ = '\r';
 			*end++ = '\n';
 		}
-		if (z->finished) {
+		if (z->finished && !own_end) {
 			memcpy(end, "0\r\n\r\n", 5);
 			end += 5;
 		}
@@ -589,7 +590,7 @@ int gzip_relay(struct conn *c, const char **span, size_t *len, bool last)
 	while (gzip_busy(c, last)) {
 		uLong before = z->zs.total_in + z->zs.total_out;
 
-		if (step(gr, last, span, len)) {
+		if (step(gr, last, http_trailers_own_end(c), span, len)) {
 			log_emit(c->req.loc->error_log, LOG_ERR, "deflate() failed");
 			return -1;
 		}
@@ -616,7 +617,7 @@ int gzip_mem(struct conn *c, const char *p, size_t n, size_t *wrote)
 		const char *o;
 		size_t ol;
 
-		if (step(gr, true, &o, &ol) || http_out_append(c, o, ol))
+		if (step(gr, true, http_trailers_own_end(c), &o, &ol) || http_out_append(c, o, ol))
 			return -1;
 		*wrote += ol;
 	}
@@ -645,7 +646,8 @@ int gzip_send_file(struct conn *c)
 			z->zs.next_in = (Bytef *)z->in;
 			z->zs.avail_in = (uInt)n;
 		}
-		if (step(gr, c->file_off >= c->file_end, &z->pend, &z->pend_len)) {
+		if (step(gr, c->file_off >= c->file_end, http_trailers_own_end(c), &z->pend,
+			 &z->pend_len)) {
 			log_emit(c->req.loc->error_log, LOG_ERR, "deflate() failed");
 			return -EIO;
 		}

@@ -907,7 +907,10 @@ static int submit_head(struct h2_stream *s, size_t len)
 	if (!rc) {
 		if (s->resp_chunked)
 			h1_chunked_init(&s->ch);
-		s->no_body = (s->c && s->c->req.head) || status == 204 || status == 304 || s->empty;
+		/* an empty body with add_trailer's trailers still needs its
+		 * stream open after the HEADERS: they end it, as nginx's */
+		s->no_body = (s->c && s->c->req.head) || status == 204 || status == 304 ||
+			     (s->empty && !(s->c && s->c->req.trl_mode == HTTP_TRL_H2));
 		rc = nghttp2_submit_response(s->h->s, s->id, nv, n, s->no_body ? NULL : &dp) ? -EIO
 											     : 0;
 	}
@@ -1189,6 +1192,21 @@ ssize_t h2_recv(struct conn *c, void *buf, size_t len, bool peek)
 	c->readable = false;
 	errno = EAGAIN;
 	return -1;
+}
+
+int h2_trailers_add(struct conn *c, const char *p, size_t len)
+{
+	struct h2_stream *s = c->h2s;
+	size_t have = buf_len(&s->trl);
+	const char *e = s->trl.data + s->trl.end;
+
+	if (!len)
+		return 0;
+	/* a section already there ends with its empty line: ours go before it */
+	if ((have == 2 && memcmp(e - 2, "\r\n", 2) == 0) ||
+	    (have >= 4 && memcmp(e - 4, "\r\n\r\n", 4) == 0))
+		s->trl.end -= 2;
+	return buf_put(&s->trl, p, len) || buf_put(&s->trl, "\r\n", 2) ? -ENOMEM : 0;
 }
 
 void h2_stream_done(struct conn *c)

@@ -566,6 +566,134 @@ static int head_expires(struct conn *c, const struct cfg_loc *l)
 	}
 }
 
+bool http_trailers_wanted(const struct conn *c)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
+	int st = c->req.status;
+	bool ok;
+
+	if (!l || !l->add_trailers.n || c->req.head || c->sr_parent || st < 200 || st == 204 ||
+	    st == 304)
+		return false;
+	/* nginx's chunked filter: no chunks, no trailers (HTTP/1.0 clients,
+	 * chunked_transfer_encoding off); HTTP/2 frames them itself */
+	if (!c->h2s && (c->req.version < 11 || !l->chunked_transfer_encoding))
+		return false;
+	ok = add_header_applies(st);
+	for (int i = 0; i < l->add_trailers.n; i++)
+		if (ok || l->add_trailers.v[i].always)
+			return true;
+	return false;
+}
+
+/* head_line_value - the value of head line NAME (lowercase, with its ':')
+ * in the head being built in C's buffer, or {NULL, 0}. */
+static struct lstr head_line_value(struct conn *c, const char *name)
+{
+	size_t nl = strlen(name);
+	const char *p = c->out.data + c->out.start, *end = c->out.data + c->out.end;
+
+	p = memchr(p, '\n', (size_t)(end - p));
+	while (p && ++p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+
+		if (!eol)
+			break;
+		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0) {
+			const char *v = p + nl, *ve = eol;
+
+			while (v < ve && (*v == ' ' || *v == '\t'))
+				v++;
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
+				ve--;
+			return (struct lstr){v, (size_t)(ve - v)};
+		}
+		p = eol;
+	}
+	return (struct lstr){NULL, 0};
+}
+
+/* trailer_head - nginx's headers filter sets r->expect_trailers and its
+ * chunked filter sends the answer chunked even when its length is known
+ * (Content-Length removed) so that the trailer section can follow the
+ * last chunk. Here a known length becomes one chunk: its size line goes
+ * right after the head (http_head_finish), the body's bytes leave as
+ * they would have (sendfile included), and http_trailers_end closes the
+ * chunk. An answer already chunked by its writer is left to it. One with
+ * neither (ends with the connection) gets no trailers. */
+static int trailer_head(struct conn *c, const struct cfg_loc *l)
+{
+	struct lstr cl;
+	uint64_t n = 0;
+
+	c->req.trl = NULL; /* decided for this head alone */
+	c->req.trl_mode = HTTP_TRL_NONE;
+	if (!http_trailers_wanted(c))
+		return 0;
+	c->req.trl = &l->add_trailers;
+	if (c->h2s) {
+		c->req.trl_mode = HTTP_TRL_H2; /* content-length kept, as nginx */
+		return 0;
+	}
+	if (head_line_value(c, "transfer-encoding:").p) {
+		c->req.trl_mode = HTTP_TRL_FRAMED;
+		return 0;
+	}
+	cl = head_line_value(c, "content-length:");
+	if (!cl.p || !cl.len) {
+		c->req.trl = NULL;
+		return 0;
+	}
+	for (size_t i = 0; i < cl.len; i++) {
+		if (cl.p[i] < '0' || cl.p[i] > '9' || n > (UINT64_MAX - 9) / 10) {
+			c->req.trl = NULL;
+			return 0;
+		}
+		n = n * 10 + (uint64_t)(cl.p[i] - '0');
+	}
+	head_drop(c, "content-length");
+	c->req.trl_mode = n ? HTTP_TRL_CHUNK : HTTP_TRL_FRAMED;
+	c->req.trl_chunk = n;
+	return http_out_append(c, "Transfer-Encoding: chunked\r\n", 28);
+}
+
+int http_trailers_end(struct conn *c)
+{
+	const struct hdr_list *t = c->req.trl;
+	size_t mark = c->out.end;
+	bool ok;
+	int rc = 0;
+
+	if (!t || c->req.trl_queued)
+		return 0;
+	c->req.trl_queued = true;
+	if (c->req.trl_mode == HTTP_TRL_CHUNK)
+		rc = http_out_append(c, "\r\n0\r\n", 5);
+	else if (c->req.trl_mode == HTTP_TRL_FRAMED)
+		rc = http_out_append(c, "0\r\n", 3);
+	ok = add_header_applies(c->req.status);
+	for (int i = 0; i < t->n && !rc; i++) {
+		const struct hdr_set *h = &t->v[i];
+		struct lstr v;
+
+		if (!ok && !h->always)
+			continue;
+		if (cval_eval(&h->value, c, &v))
+			return -ENOMEM;
+		if (v.len) /* an empty value: not sent, as nginx */
+			rc = http_head_add(c, h->name, h->namelen, v.p, v.len);
+	}
+	if (rc)
+		return rc;
+	if (c->req.trl_mode == HTTP_TRL_H2) {
+		/* the fields only, out of c->out into the stream's trailers */
+		rc = h2_trailers_add(c, c->out.data + mark, c->out.end - mark);
+		c->out.end = mark;
+		return rc;
+	}
+	return http_out_append(c, "\r\n", 2);
+}
+
 int http_head_finish(struct conn *c, bool add_headers)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
@@ -610,6 +738,8 @@ int http_head_finish(struct conn *c, bool add_headers)
 	 * and P3P follow add_header's */
 	if (!rc && l && unlikely(l->userid.enable >= USERID_V1))
 		rc = userid_head(c);
+	if (add_headers && !rc && l && unlikely(l->add_trailers.n))
+		rc = trailer_head(c, l);
 	rc = rc ? rc : http_out_append(c, "\r\n", 2);
 	if (!rc && (var_wants_sent_head || unlikely(c->sr_parent))) {
 		/* $sent_http_*: the head outlives the buffer it is sent from */
@@ -621,6 +751,8 @@ int http_head_finish(struct conn *c, bool add_headers)
 		memcpy(h, c->out.data + c->out.start, n);
 		c->req.sent_head = (struct lstr){h, n};
 	}
+	if (!rc && unlikely(c->req.trl_mode == HTTP_TRL_CHUNK))
+		rc = http_head_addf(c, "%llx\r\n", (unsigned long long)c->req.trl_chunk);
 	return rc;
 }
 
@@ -773,11 +905,9 @@ static void file_lowat(struct conn *c, int v)
 		c->lowat = v != 0;
 }
 
-/* http_flush - write c->out, then the file range. 1 done, 0 again later,
- * -errno when the client is gone. */
-int http_flush(struct conn *c)
+/* http_flush_out - write c->out only: 1 done, 0 again later, -errno. */
+static int http_flush_out(struct conn *c)
 {
-again:
 	while (c->out.end > c->out.start) {
 		struct iovec iov = {c->out.data + c->out.start, c->out.end - c->out.start};
 		ssize_t w = http_writev(c, &iov, 1);
@@ -788,6 +918,19 @@ again:
 		c->req.bytes_sent += (uint64_t)w;
 	}
 	c->out.start = c->out.end = 0;
+	return 1;
+}
+
+/* http_flush - write c->out, then the file range. 1 done, 0 again later,
+ * -errno when the client is gone. */
+int http_flush(struct conn *c)
+{
+	int rc;
+
+again:
+	rc = http_flush_out(c);
+	if (rc != 1)
+		return rc;
 	if (unlikely(c->req.ai) && autoindex_next(c))
 		goto again;
 	if (unlikely(c->req.sf.ctx) && c->file_fd >= 0)
@@ -861,7 +1004,14 @@ void http_send_body(struct conn *c)
 	int rc;
 
 	c->state = CS_WRITE;
-	rc = http_flush(c);
+	if (unlikely(c->req.trl_queued))
+		rc = http_flush_out(c); /* the trailer section, after the body */
+	else
+		rc = http_flush(c);
+	if (rc == 1 && unlikely(c->req.trl) && !c->req.trl_queued) {
+		/* the body is out: the last chunk and the trailers */
+		rc = http_trailers_end(c) ? -ENOMEM : http_flush_out(c);
+	}
 	if (rc < 0) {
 		c->close_after = true;
 		http_response_done(c);
@@ -2686,6 +2836,8 @@ void http_response_done(struct conn *c)
 	conn_stat(c, STATS_WAITING);
 	if (unlikely(c->h2s)) {
 		/* a stream carries one request: end it, free its connection */
+		if (unlikely(c->req.trl) && http_trailers_end(c))
+			c->req.send_failed = true; /* no memory: the stream ends without them */
 		h2_stream_done(c);
 		conn_close(c);
 		return;

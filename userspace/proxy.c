@@ -118,7 +118,8 @@ struct uconn {
 	enum framing fr;      /* upstream framing */
 	uint64_t remaining;   /* FR_LENGTH: bytes still expected */
 	struct h1_chunked ch; /* FR_CHUNKED decoder */
-	bool chunk_out;	      /* we chunk-encode for the client (FR_CLOSE) */
+	bool chunk_out;	      /* we chunk-encode for the client (FR_CLOSE; FR_CHUNKED
+			       * decoded and framed again for add_trailer) */
 	bool dechunk;	      /* we decode chunked for an HTTP/1.0 client */
 	bool done;	      /* whole upstream response read */
 	bool sink;	      /* the body goes to the cache only (HEAD as GET, 304) */
@@ -2066,6 +2067,11 @@ static void process_head(struct uconn *u, size_t n)
 		if (r->version >= 11 && (!c->h2s || u->gr.on)) {
 			if (http_out_append(c, "Transfer-Encoding: chunked\r\n", 28))
 				goto oom;
+			/* add_trailer: the chunks are ours, so that the last
+			 * one carries our trailers and not the upstream's */
+			if (unlikely(l->add_trailers.n) && !c->h2s && !u->sink &&
+			    http_trailers_wanted(c))
+				u->dechunk = u->chunk_out = true;
 		} else {
 			u->dechunk = true;
 			c->close_after = true;
@@ -2478,6 +2484,29 @@ static void memc_trailer(struct uconn *u, const char *p, size_t n)
 	       first ? "response header from upstream" : "upstream");
 }
 
+/* chunk_wrap - the span goes out as one chunk of ours: its size line
+ * into c->out (written before the span), its CRLF as the suffix. */
+static int chunk_wrap(struct uconn *u)
+{
+	static const char hexd[] = "0123456789abcdef";
+	size_t n = u->span_len;
+	char pre[24];
+	int k = 0;
+
+	if (!n)
+		return 0;
+	for (int sh = 60; sh >= 0; sh -= 4)
+		if ((n >> sh) || k || sh == 0)
+			pre[k++] = hexd[(n >> sh) & 15];
+	pre[k++] = '\r';
+	pre[k++] = '\n';
+	if (http_out_append(u->c, pre, (size_t)k))
+		return -1;
+	memcpy(u->suffix, "\r\n", 2);
+	u->suffix_len = 2;
+	return 0;
+}
+
 /* frame - turn bytes [rstart, rend) of rbuf into the next span. */
 static int frame(struct uconn *u)
 {
@@ -2510,22 +2539,7 @@ static int frame(struct uconn *u)
 		u->span = p;
 		u->span_len = avail;
 		u->rstart = u->rend;
-		if (u->chunk_out && avail) {
-			static const char hexd[] = "0123456789abcdef";
-			char pre[24];
-			int k = 0;
-
-			for (int sh = 60; sh >= 0; sh -= 4)
-				if ((avail >> sh) || k || sh == 0)
-					pre[k++] = hexd[(avail >> sh) & 15];
-			pre[k++] = '\r';
-			pre[k++] = '\n';
-			if (http_out_append(u->c, pre, (size_t)k))
-				return -1;
-			memcpy(u->suffix, "\r\n", 2);
-			u->suffix_len = 2;
-		}
-		return 0;
+		return u->chunk_out ? chunk_wrap(u) : 0;
 	case FR_CHUNKED: {
 		size_t off = 0;
 
@@ -2566,7 +2580,7 @@ static int frame(struct uconn *u)
 				u->span = d.p;
 				u->span_len = d.len;
 				u->rstart += consumed;
-				return 0;
+				return u->chunk_out ? chunk_wrap(u) : 0;
 			}
 			if (rc == H1_CHUNK_DONE) {
 				u->done = true;
@@ -2624,7 +2638,8 @@ static void finish(struct uconn *u)
 	if (u->early)
 		u->keepalive = false; /* the request's body never all went */
 	cache_store_end(c, true);
-	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
+	if (!c->req.trl_queued) /* else taken when the trailers were */
+		fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
 	try_bytes(u, true);
 	if (u->srv)
 		account(u->srv, u->resp.status, us);
@@ -2699,6 +2714,15 @@ static void relay(struct uconn *u)
 			continue;
 		}
 		if (u->done) {
+			if (unlikely(c->req.trl) && !c->req.trl_queued && !u->sink) {
+				/* the last chunk and add_trailer's fields, which may
+				 * read $upstream_response_time (nginx's is set by now) */
+				fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time),
+				       lbd_now_us() - u->try_us);
+				if (http_trailers_end(c))
+					goto bad;
+				continue;
+			}
 			finish(u);
 			return;
 		}
@@ -2747,7 +2771,8 @@ static void relay(struct uconn *u)
 			if (u->fc.on ? u->fc.d.ended && (u->fr != FR_LENGTH || !u->remaining)
 				     : u->fr == FR_CLOSE) {
 				u->done = true;
-				if (u->chunk_out && http_out_append(c, "0\r\n\r\n", 5))
+				if (u->chunk_out && !http_trailers_own_end(c) &&
+				    http_out_append(c, "0\r\n\r\n", 5))
 					goto bad;
 				u->span_len = 0;
 				continue;

@@ -602,7 +602,7 @@ int subfilter_relay(struct conn *c, const char **span, size_t *len, bool last)
 			*end++ = '\r';
 			*end++ = '\n';
 		}
-		if (x->finished && !was_finished) {
+		if (x->finished && !was_finished && !http_trailers_own_end(c)) {
 			memcpy(end, "0\r\n\r\n", 5);
 			end += 5;
 		}

@@ -3,7 +3,8 @@ Last-Modified and its 304, HEAD, 405 for other methods, add_header,
 the last content handler written wins over proxy_pass, an `if` inside)
 and random_index (every regular file of the directory is picked, dot
 files and subdirectories never, the query string kept, an empty
-directory falls to `index`, a missing one 404), with -t errors; add_trailer accepted (lbd: not sent yet, said so)."""
+directory falls to `index`, a missing one 404), with -t errors; add_trailer
+loads (what it sends: test_trailer.py)."""
 import os
 
 from harness import assert_location_t_errors
@@ -99,8 +100,8 @@ server {
 
 
 def test_add_trailer_accepted(t):
-    """add_trailer loads (lbd: with its "not supported yet" warning, the
-    trailers not sent) and an unknown variable in it is nginx's error."""
+    """add_trailer loads, in an `if` too, and an unknown variable in it is
+    nginx's error (what it sends: test_trailer.py)."""
     p = t.proxy("""
 server {
     listen 127.0.0.1:{port};
@@ -110,9 +111,6 @@ server {
     assert p.get('/').body == b'ok'
     res = p.run('-t')
     assert res.returncode == 0, res.stderr
-    if t.target == 'lbd':
-        assert '"add_trailer" directive is not supported by this lbd build yet and is ' \
-            'ignored' in res.stderr + p.error_log(), res.stderr
     p = t.proxy("server {\n    listen 127.0.0.1:{port};\n    add_trailer a $nope_y;\n}",
                 start=False)
     p.write_conf()

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "cfgtest.h"
 #include "lbd.h"
 #include "resolver.h"
 #include "log.h"
@@ -319,6 +320,54 @@ Test(cfg, add_header_and_error_page_merge)
 	cr_expect_eq(x->error_pages[0].overwrite, 200);
 	cfg_unref(c);
 	cleanup();
+}
+
+/* add_trailer: add_header's list rules (a level with lines of its own
+ * replaces the outer list; an if's too), `always` kept, the value
+ * compiled (variables read when the body ends), and nginx's -t errors. */
+Test(cfg, add_trailer_merge)
+{
+	char err[1024];
+	struct cfg *c = load_text(HTTP_HEAD "add_trailer X-Http 1;\n"
+					    "server {\nlisten 127.0.0.1:8080;\n"
+					    "add_trailer X-Srv $request_time always;\n"
+					    "location / {}\n"
+					    "location /x {\n"
+					    "    add_trailer X-Loc 1;\n"
+					    "    add_trailer X-Two $bytes_sent;\n"
+					    "    if ($arg_a) { add_trailer X-If 1; }\n"
+					    "    if ($arg_b) { set $v 1; }\n"
+					    "}\n"
+					    "}\n}\n",
+				  err, sizeof(err));
+	const struct cfg_loc *root, *x, *a, *b;
+
+	cr_assert_not_null(c, "%s", err);
+	root = cfgtest_prefix_loc(c, "/");
+	x = cfgtest_prefix_loc(c, "/x");
+	cr_assert(root && x);
+	cr_expect_eq(root->add_trailers.n, 1, "the server's list, not the http one's too");
+	cr_expect_str_eq(root->add_trailers.v[0].name, "X-Srv");
+	cr_expect(root->add_trailers.v[0].always);
+	cr_expect_eq(root->add_headers.n, 0, "trailers are not headers");
+	cr_expect_eq(x->add_trailers.n, 2);
+	cr_expect_str_eq(x->add_trailers.v[1].name, "X-Two");
+	cr_expect_eq(x->add_trailers.v[1].namelen, 5);
+	cr_expect_not(x->add_trailers.v[1].always);
+	cr_assert_eq(x->nrewrites, 2);
+	a = x->rewrites[0].cond->body;
+	b = x->rewrites[1].cond->body;
+	cr_expect_eq(a->add_trailers.n, 1);
+	cr_expect_str_eq(a->add_trailers.v[0].name, "X-If");
+	cr_expect_eq(b->add_trailers.n, 2, "an if without lines keeps the location's");
+	cfg_unref(c);
+	cleanup();
+	cfgtest_location_error("add_trailer a b c;", "invalid parameter \"c\"");
+	cfgtest_location_error("add_trailer a b never;", "invalid parameter \"never\"");
+	cfgtest_location_error("add_trailer a;",
+			       "invalid number of arguments in \"add_trailer\" directive");
+	cfgtest_location_error("add_trailer a b always x;",
+			       "invalid number of arguments in \"add_trailer\" directive");
 }
 
 Test(cfg, listen_groups_and_default_server)
