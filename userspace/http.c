@@ -2830,14 +2830,15 @@ void http_response_done(struct conn *c)
 	if (!c->req.loc && c->req.srv)
 		c->req.loc = &c->req.srv->loc;
 	c->req.completed = true;
+	/* a stream's trailers go before its end (mirror_wait ends it too) */
+	if (unlikely(c->h2s && c->req.trl) && http_trailers_end(c))
+		c->req.send_failed = true; /* no memory: the stream ends without them */
 	if (unlikely(c->req.mirror) && mirror_wait(c))
 		return; /* the log and what follows once the subrequests end */
 	log_phase(c);
 	conn_stat(c, STATS_WAITING);
 	if (unlikely(c->h2s)) {
 		/* a stream carries one request: end it, free its connection */
-		if (unlikely(c->req.trl) && http_trailers_end(c))
-			c->req.send_failed = true; /* no memory: the stream ends without them */
 		h2_stream_done(c);
 		conn_close(c);
 		return;
