@@ -40,6 +40,7 @@ struct h2_stream;
 struct authreq;
 struct mirror_run;
 struct dns_waiter;
+struct embed_run;
 
 /* struct buf - a byte buffer: [start, end) holds data, cap is its size. */
 struct buf {
@@ -180,6 +181,10 @@ struct http_req {
 					 * of the one chunk its bytes go out in */
 	uint8_t trl_mode;		/* enum http_trl_mode */
 	bool trl_queued;		/* the trailer section was queued */
+	struct embed_run *emb;		/* subrequest answers put into this answer (embed.c,
+					 * the main request's pool; a subrequest points to its
+					 * main's), or NULL */
+	size_t head_at;			/* c->out offset where the response head starts */
 
 	struct lstr sent_head; /* the response head as sent, kept (pool) when
 				* $sent_http_* is used */
@@ -226,6 +231,8 @@ struct http_req {
  *   READ_BODY (idem) -> AUTH -> back to it when auth_request's subrequest is done
  *   READ_BODY (idem) -> MIRROR -> back to it once mirror read the whole body;
  *   WRITE (the answer done) -> MIRROR -> on as from WRITE when mirror's subrequests end
+ *   WRITE (the answer done) -> EMBED -> on as from WRITE once the subrequests whose
+ *   answers go into it (add_after_body) are written, or CLOSE on send_timeout
  */
 enum conn_state {
 	CS_READ_HEAD = 0, /* reading the request header */
@@ -246,6 +253,8 @@ enum conn_state {
 	CS_MIRROR,	  /* mirror reads the body first, or the answer is done and the
 			   * connection waits for mirror's subrequests (mirror.c) */
 	CS_DAV,		  /* a WebDAV PUT reads its body (dav.c); back to dav_state */
+	CS_EMBED,	  /* the answer is done; the subrequests put into it (embed.c)
+			   * still run or their bytes wait for the socket */
 };
 
 /* struct conn - a client connection. Owned by its worker's event loop. */
@@ -288,8 +297,9 @@ struct conn {
 	 * own (io.fd -1, not on the worker's list), client I/O through h2.c,
 	 * tls borrowed from the client connection for $scheme and $ssl_*. */
 	struct h2_stream *h2s;
-	/* An auth_request subrequest (authreq.c): no socket either, not on
-	 * the worker's list, its response discarded, the main request's
+	/* A subrequest (authreq.c, mirror.c, embed.c): no socket either, not
+	 * on the worker's list, its response discarded (or, with req.emb,
+	 * its body put into the main answer: embed.h), the main request's
 	 * connection here (it outlives the subrequest: closing it aborts the
 	 * subrequest first). NULL for any other connection. */
 	struct conn *sr_parent;

@@ -147,6 +147,11 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s);
  * caller fills its request and runs it with http_internal_redirect(). NULL
  * when out of memory. */
 struct conn *http_sub_new(struct conn *p);
+
+/* http_sock_writev - IOV[0..N) to C's client as they are (socket, TLS or
+ * HTTP/2 stream), for embed.c: bytes written, or -1 with errno (EAGAIN:
+ * c->writable cleared). No rate limit, no counting. */
+ssize_t http_sock_writev(struct conn *c, struct iovec *iov, int n);
 /* http_content - the content handler of C's request in its location (after
  * the access phase and mirror's step: mirror.c resumes here). */
 void http_content(struct conn *c);

@@ -684,6 +684,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_limit_init(&l->rl);
 	cfg_gzip_init(&l->gzip);
 	cfg_subfilter_init(&l->subf);
+	cfg_addition_init(&l->add);
 	cfg_realip_init(&l->realip);
 	cfg_auth_init(&l->auth);
 	cfg_mirror_init(&l->mirror);
@@ -2144,6 +2145,10 @@ static const struct dir dirs[] = {
 	{"sub_filter_once", C_HSL, 1, 1, false, cfg_set_flag, LOC(subf.once)},
 	{"sub_filter_last_modified", C_HSL, 1, 1, false, cfg_set_flag, LOC(subf.last_modified)},
 	{"sub_filter_types", C_HSL, 1, ARGS_ANY, false, cfg_set_sub_filter_types, B_NONE, 0},
+	/* additions (cfg_addition.c, embed.c) */
+	{"add_before_body", C_HSL, 1, 1, false, cfg_set_addition_uri, B_NONE, 0},
+	{"add_after_body", C_HSL, 1, 1, false, cfg_set_addition_uri, B_NONE, 0},
+	{"addition_types", C_HSL, 1, ARGS_ANY, false, cfg_set_addition_types, B_NONE, 0},
 };
 
 static const struct dir *find_dir(const char *name, unsigned ctx)
@@ -2366,6 +2371,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
 	cfg_rate_merge(&l->rate, p ? &p->rate : NULL);
 	cfg_subfilter_merge(&l->subf, p ? &p->subf : NULL);
+	cfg_addition_merge(&l->add, p ? &p->add : NULL);
 	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
 	cfg_upssl_merge(&l->upssl, p ? &p->upssl : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);

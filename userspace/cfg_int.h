@@ -349,6 +349,14 @@ int cfg_set_sub_filter_types(struct build *b, struct cfg_node *n, struct scope *
  * builds the search tables of the list it ends up with. */
 void cfg_subfilter_merge(struct subf_loc *g, const struct subf_loc *p);
 
+/* cfg_addition.c: add_before_body, add_after_body, addition_types */
+void cfg_addition_init(struct add_loc *a);
+int cfg_set_addition_uri(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_addition_types(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+/* cfg_addition_merge - A's unset values from its parent P (NULL at http). */
+void cfg_addition_merge(struct add_loc *a, const struct add_loc *p);
+
 /* cfg_charset.c: charset, source_charset, charset_types, override_charset, charset_map */
 int cfg_set_charset(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_source_charset(struct build *b, struct cfg_node *n, struct scope *s,

@@ -32,6 +32,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "embed.h"
 #include "gzip.h"
 #include "http.h"
 #include "log.h"
@@ -410,7 +411,8 @@ int gzip_begin(struct conn *c, const struct gzip_resp *resp)
 	if (!g || !g->enable ||
 	    (resp->status != 200 && resp->status != 403 && resp->status != 404) ||
 	    resp->content_encoding.len || (resp->length != -1 && resp->length < g->min_length) ||
-	    !gzip_type_ok(g, resp->content_type))
+	    !gzip_type_ok(g, resp->content_type) ||
+	    unlikely(embed_applies(c, resp->status, resp->content_type)))
 		return 0;
 	r->gz.vary = true;
 	if (!client_ok(c, resp) || r->gz.encoded)

@@ -40,6 +40,7 @@
 #include "h2.h"
 #include "cfg.h"
 #include "gunzip.h"
+#include "embed.h"
 #include "gzip.h"
 #include "subfilter.h"
 #include "http.h"
@@ -272,6 +273,7 @@ int http_head_start(struct conn *c, int status)
 
 	c->req.status = status;
 	c->req.header_sent = true;
+	c->req.head_at = c->out.end;
 	if (http_out_append(c, "HTTP/1.1 ", 9) || http_out_append(c, sl, strlen(sl)) ||
 	    http_out_append(c, "\r\n", 2) || http_head_server(c, server_tokens(c)) ||
 	    http_head_date(c))
@@ -572,8 +574,9 @@ bool http_trailers_wanted(const struct conn *c)
 	int st = c->req.status;
 	bool ok;
 
-	if (!l || !l->add_trailers.n || c->req.head || c->sr_parent || st < 200 || st == 204 ||
-	    st == 304)
+	/* an answer with additions (embed.c) is re-framed there: no trailers */
+	if (!l || !l->add_trailers.n || c->req.head || c->sr_parent || c->req.emb || st < 200 ||
+	    st == 204 || st == 304)
 		return false;
 	/* nginx's chunked filter: no chunks, no trailers (HTTP/1.0 clients,
 	 * chunked_transfer_encoding off); HTTP/2 frames them itself */
@@ -699,6 +702,9 @@ int http_head_finish(struct conn *c, bool add_headers)
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
 	int rc;
 
+	/* add_before_body / add_after_body: the head's edits (embed.c) */
+	if (unlikely((l && l->add.on) || c->sr_parent) && embed_head(c))
+		return -ENOMEM;
 	if (!keepalive_ok(c))
 		c->close_after = true;
 	if (c->req.status == 101) /* the connection becomes a tunnel */
@@ -786,10 +792,28 @@ ssize_t conn_peek(struct conn *c, void *buf, size_t len)
 	return recv(c->io.fd, buf, len, MSG_PEEK);
 }
 
+ssize_t http_sock_writev(struct conn *c, struct iovec *iov, int n)
+{
+	ssize_t w;
+
+	do {
+		if (unlikely(c->h2s))
+			w = h2_writev(c, iov, n);
+		else
+			w = unlikely(c->tls) ? tls_writev(c->tls, iov, n)
+					     : writev(c->io.fd, iov, n);
+	} while (w == -1 && errno == EINTR);
+	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		c->writable = false;
+	return w;
+}
+
 static ssize_t writev_raw(struct conn *c, struct iovec *iov, int n)
 {
 	ssize_t w;
 
+	if (unlikely(c->req.emb))
+		return embed_writev(c, iov, n); /* into the main answer (embed.h) */
 	if (unlikely(c->sr_parent)) {
 		/* a subrequest's answer goes nowhere (authreq.h) */
 		w = 0;
@@ -831,7 +855,8 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 
 ssize_t http_writev_more(struct conn *c, struct iovec *iov, int n)
 {
-	if (unlikely(c->h2s || c->tls || c->req.rate.mode != RATE_OFF))
+	if (unlikely(c->h2s || c->tls || c->req.rate.mode != RATE_OFF || c->req.emb ||
+		     c->sr_parent))
 		return http_writev(c, iov, n);
 
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
@@ -859,6 +884,8 @@ void http_push(struct conn *c)
 
 static ssize_t sendfile_raw(struct conn *c, int fd, off_t *off, size_t n)
 {
+	if (unlikely(c->req.emb))
+		return embed_sendfile(c, fd, off, n);
 	if (unlikely(c->sr_parent)) {
 		*off += (off_t)n; /* a subrequest's answer goes nowhere */
 		return (ssize_t)n;
@@ -1083,6 +1110,8 @@ static void req_cleanup(struct conn *c)
 
 	if (unlikely(r->authreq))
 		authreq_abort(c);
+	if (unlikely(r->emb))
+		embed_req_end(c);
 	if (unlikely(r->mirror))
 		mirror_req_end(c); /* before the body it may share is closed */
 	if (unlikely(r->dns))
@@ -1124,8 +1153,10 @@ void conn_close(struct conn *c)
 		log_phase(c);
 	c->state = CS_CLOSING;
 	if (unlikely(c->sr_parent)) {
-		/* an auth_request subrequest: its outcome to the main request */
+		/* a subrequest: its outcome to the main request (auth_request),
+		 * or the main answer goes on past its body (embed.c) */
 		authreq_sub_closed(c);
+		embed_sub_closed(c);
 		req_cleanup(c);
 		ev_timer_stop(&w->loop, &c->timer);
 		c->tls = NULL; /* borrowed */
@@ -1214,6 +1245,9 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 		break;
 	case CS_MIRROR:
 		mirror_timer(c);
+		break;
+	case CS_EMBED:
+		embed_timer(c);
 		break;
 	case CS_DAV:
 		dav_timer(c);
@@ -1317,6 +1351,8 @@ static void tls_step(struct conn *c)
 
 void http_conn_run(struct conn *c)
 {
+	if (unlikely(c->req.emb) && c->writable && !c->sr_parent)
+		embed_writable(c);
 	switch (c->state) {
 	case CS_PROXY_PROTO:
 		if (c->readable && pproto_http_read(c)) {
@@ -1366,7 +1402,8 @@ void http_conn_run(struct conn *c)
 	case CS_DAV:
 		dav_client_event(c);
 		break;
-	case CS_AUTH: /* waits for the subrequest; the client's bytes stay queued */
+	case CS_EMBED: /* embed_writable did it */
+	case CS_AUTH:  /* waits for the subrequest; the client's bytes stay queued */
 	case CS_CLOSING:
 		break;
 	}
@@ -2163,7 +2200,7 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 {
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : &c->req.srv->loc;
 
-	if (code == 200 && !c->req.xar_ctype.len && text_not_modified(c, l))
+	if (code == 200 && !c->req.xar_ctype.len && !c->sr_parent && text_not_modified(c, l))
 		return;
 	/* after X-Accel-Redirect the upstream's type stays; else the type of
 	 * $uri's extension, as nginx types a `return` text (so a location
@@ -2833,6 +2870,8 @@ void http_response_done(struct conn *c)
 	/* a stream's trailers go before its end (mirror_wait ends it too) */
 	if (unlikely(c->h2s && c->req.trl) && http_trailers_end(c))
 		c->req.send_failed = true; /* no memory: the stream ends without them */
+	if (unlikely(c->req.emb) && embed_wait(c))
+		return; /* the subrequests' bytes first (add_after_body) */
 	if (unlikely(c->req.mirror) && mirror_wait(c))
 		return; /* the log and what follows once the subrequests end */
 	log_phase(c);

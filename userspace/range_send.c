@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "embed.h"
 #include "h1.h"
 #include "http.h"
 #include "range.h"
@@ -45,6 +46,9 @@ enum range_rc range_start(struct conn *c, int64_t len, struct lstr etag, int64_t
 
 	*out = NULL;
 	if (!l || l->max_ranges == 0)
+		return RANGE_OFF;
+	/* nginx: no ranges of a subrequest, nor of an answer with additions */
+	if (unlikely(c->sr_parent || l->add.on) && (c->sr_parent || embed_applies(c, 200, ctype)))
 		return RANGE_OFF;
 	v = range_value(hdr(c, "range"));
 	if (!v.len)

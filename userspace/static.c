@@ -368,8 +368,9 @@ void static_handle(struct conn *c)
 	 * (cache_etag_match, as nginx) and a tag in If-Range never does */
 	struct lstr etag_l = l->etag ? lstr_c(etag) : (struct lstr){NULL, 0};
 
-	if (status == 200) {
-		/* nginx's not_modified filter, as on cache hits */
+	if (status == 200 && !c->sr_parent) {
+		/* nginx's not_modified filter, as on cache hits (a
+		 * subrequest's answer is never 304: nginx's filter skips them) */
 		struct cache_cond q;
 		int k;
 
