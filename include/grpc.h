@@ -3,13 +3,15 @@
  * gRPC upstreams (grpc_pass): an HTTP/2 client session (nghttp2) on one
  * upstream socket, carrying one request. It stands between proxy.c and the
  * socket as the TLS layer does: the proxy offers body bytes and reads an
- * HTTP/1.1 answer made from the upstream's frames (see grpc.c).
+ * HTTP/1.1 answer made from the upstream's frames (see grpc.c), both at
+ * once when it likes (bidirectional streaming).
  */
 #ifndef LBD_GRPC_H
 #define LBD_GRPC_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct grpc_up;
@@ -50,10 +52,14 @@ void grpc_up_free(struct grpc_up *g);
 long grpc_up_send(struct grpc_up *g, int fd, struct tls_conn *tls, const char *p, size_t n,
 		  bool eof, bool *blocked);
 
-/* grpc_up_sent - the request's END_STREAM is written to the socket, or
- * the answer is whole already (grpc_up_done: the rest of the body would
- * not be read). */
+/* grpc_up_sent - the request's END_STREAM is written to the socket. */
 bool grpc_up_sent(const struct grpc_up *g);
+
+/* grpc_up_cancel - G's stream is abandoned half-way (the client reset its
+ * own, or went away): RST_STREAM CANCEL is written to FD as far as it
+ * takes it, as nginx's grpc module does, so that the server sees the call
+ * cancelled. Nothing when the exchange is over either way. */
+void grpc_up_cancel(struct grpc_up *g, int fd, struct tls_conn *tls);
 
 /* grpc_up_recv - recv(2) of the answer as HTTP/1.1 bytes: the head (status
  * line and fields), then the body chunk-encoded with the upstream's
@@ -64,6 +70,10 @@ bool grpc_up_sent(const struct grpc_up *g);
  * or FD closed before (grpc_up_done tells); -1 with errno set, EPROTO when
  * the upstream reset the stream or broke the protocol (grpc_up_error). */
 ssize_t grpc_up_recv(struct grpc_up *g, int fd, struct tls_conn *tls, char *buf, size_t len);
+
+/* grpc_up_bytes - the bytes G read from and wrote to its socket for the
+ * current request (frames: nginx's $upstream_bytes_received and _sent). */
+void grpc_up_bytes(const struct grpc_up *g, uint64_t *rx, uint64_t *tx);
 
 /* grpc_up_done - the answer's END_STREAM was received. */
 bool grpc_up_done(const struct grpc_up *g);

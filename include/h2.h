@@ -26,6 +26,7 @@
 #define LBD_H2_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -86,6 +87,10 @@ void h2_stream_done(struct conn *c);
 /* h2_stream_closed - the stream's request connection is being closed
  * (conn_close): a response not ended is reset. */
 void h2_stream_closed(struct conn *c);
+
+/* h2_stream_id - the stream id of stream connection C (its log lines
+ * name it, as nginx's), 0 when C is no stream. */
+int32_t h2_stream_id(const struct conn *c);
 
 /* h2_stream_fd - the client socket under stream connection C (for
  * $tcpinfo_*), or -1 once its session is gone. */

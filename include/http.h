@@ -133,6 +133,12 @@ ssize_t http_sendfile(struct conn *c, int fd, off_t *off, size_t n);
  * connection alive or close it. */
 void http_response_done(struct conn *c);
 
+/* http_request_cut - the request ends half-way, its answer's head sent: it
+ * is logged as it stands (its status, the bytes sent), then the connection
+ * closed (an HTTP/2 stream is reset), as nginx's with a timeout or a
+ * failed upstream after the head. */
+void http_request_cut(struct conn *c);
+
 /* http_send_response - queue head+body, write, then finish. */
 void http_send_body(struct conn *c);
 

@@ -19,9 +19,12 @@
  *             trailing HEADERS. A HEADERS that ends the stream at once
  *             (gRPC's Trailers-Only) becomes a head with Content-Length: 0.
  *
- * The socket is read only when proxy.c asks for answer bytes and none are
- * decoded yet, so a client that does not read stops this reading too; the
- * session's windows are given back by nghttp2 as frames are received.
+ * Both directions run at once (gRPC's bidirectional streaming): proxy.c
+ * offers body bytes and reads answer bytes in any order. The answer's DATA
+ * are given back to the upstream's windows only as proxy.c reads them
+ * (no automatic WINDOW_UPDATE), so the decoded bytes held here never pass
+ * our windows (GRPC_WINDOW): a client that does not read stops the
+ * upstream, whichever side reads the socket.
  *
  * Owns struct grpc_up (malloc): the session, the frames not yet written
  * and the decoded answer bytes not yet read.
@@ -43,6 +46,7 @@
 #define GRPC_READ_CHUNK	 16384	     /* socket bytes read at a time */
 #define GRPC_OUT_MAX	 (64 * 1024) /* pending frames past which no more body is taken */
 #define GRPC_MAX_HEADERS 200	     /* upstream fields in one header block */
+#define GRPC_FEEDS	 64	     /* socket reads in one wait for a WINDOW_UPDATE */
 
 /* struct gbuf - bytes [start, end) of a malloc'ed buffer of cap bytes. */
 struct gbuf {
@@ -56,6 +60,9 @@ struct grpc_up {
 	int32_t sid;	     /* our stream (1) */
 	struct gbuf out;     /* frames not yet written to the socket */
 	struct gbuf in;	     /* decoded answer bytes not yet read by proxy.c */
+	size_t in_data;	     /* of them, DATA payload not yet given back to the windows */
+	uint64_t sock_rx;    /* bytes read from the socket for this request */
+	uint64_t sock_tx;    /* and written to it */
 	struct gbuf trl;     /* trailer lines of the answer being collected */
 	/* the body offered by the current grpc_up_send call */
 	const char *body;
@@ -281,7 +288,11 @@ static int on_data_chunk(nghttp2_session *ss, uint8_t flags, int32_t id, const u
 	char size[24];
 
 	(void)ss, (void)flags;
-	if (id != g->sid || !len)
+	if (id != g->sid) { /* a stream of ours no more: nobody reads it */
+		nghttp2_session_consume(ss, id, len);
+		return 0;
+	}
+	if (!len)
 		return 0;
 	if (!g->head_done) {
 		fail(g, "upstream sent data before headers");
@@ -291,6 +302,7 @@ static int on_data_chunk(nghttp2_session *ss, uint8_t flags, int32_t id, const u
 	if (gbuf_put(&g->in, size, strlen(size)) || gbuf_put(&g->in, data, len) ||
 	    gbuf_put(&g->in, "\r\n", 2))
 		return NGHTTP2_ERR_CALLBACK_FAILURE;
+	g->in_data += len; /* its window comes back as proxy.c reads it */
 	return 0;
 }
 
@@ -348,6 +360,7 @@ static int flush(struct grpc_up *g, int fd, struct tls_conn *tls)
 			return -errno;
 		}
 		g->out.start += (size_t)w;
+		g->sock_tx += (size_t)w;
 	}
 	g->out.start = g->out.end = 0;
 	return 1;
@@ -377,20 +390,23 @@ static int submit(struct grpc_up *g, const struct grpc_field *f, size_t n, bool 
 struct grpc_up *grpc_up_new(const struct grpc_field *f, size_t n, bool body)
 {
 	nghttp2_session_callbacks *cb = NULL;
+	nghttp2_option *opt = NULL;
 	nghttp2_settings_entry iv[2] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
 					{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, GRPC_WINDOW}};
 	struct grpc_up *g = calloc(1, sizeof(*g));
 
 	if (!g)
 		return NULL;
-	if (nghttp2_session_callbacks_new(&cb))
+	if (nghttp2_session_callbacks_new(&cb) || nghttp2_option_new(&opt))
 		goto fail;
+	/* windows given back as proxy.c reads the answer (grpc_up_recv) */
+	nghttp2_option_set_no_auto_window_update(opt, 1);
 	nghttp2_session_callbacks_set_on_begin_headers_callback(cb, on_begin_headers);
 	nghttp2_session_callbacks_set_on_header_callback(cb, on_header);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, on_frame_recv);
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
-	if (nghttp2_session_client_new(&g->ss, cb, g))
+	if (nghttp2_session_client_new2(&g->ss, cb, g, opt))
 		goto fail;
 	/* the preface, SETTINGS and HEADERS, ready for the first write */
 	if (nghttp2_submit_settings(g->ss, NGHTTP2_FLAG_NONE, iv, 2) ||
@@ -398,10 +414,13 @@ struct grpc_up *grpc_up_new(const struct grpc_field *f, size_t n, bool body)
 	    submit(g, f, n, body))
 		goto fail;
 	nghttp2_session_callbacks_del(cb);
+	nghttp2_option_del(opt);
 	return g;
 fail:
 	if (cb)
 		nghttp2_session_callbacks_del(cb);
+	if (opt)
+		nghttp2_option_del(opt);
 	grpc_up_free(g);
 	return NULL;
 }
@@ -417,6 +436,8 @@ bool grpc_up_reusable(const struct grpc_up *g)
 int grpc_up_next(struct grpc_up *g, const struct grpc_field *f, size_t n, bool body)
 {
 	g->in.start = g->in.end = 0;
+	g->in_data = 0;
+	g->sock_rx = g->sock_tx = 0;
 	g->trl.start = g->trl.end = 0;
 	g->deferred = g->end_sent = g->head_done = g->ended = false;
 	g->fields = g->status = 0;
@@ -457,6 +478,7 @@ static int feed(struct grpc_up *g, int fd, struct tls_conn *tls)
 		g->sock_eof = true;
 		return 0;
 	}
+	g->sock_rx += (size_t)n;
 	if (nghttp2_session_mem_recv(g->ss, buf, (size_t)n) < 0) {
 		fail(g, "upstream sent invalid http2 frames");
 		return -1;
@@ -507,8 +529,12 @@ long grpc_up_send(struct grpc_up *g, int fd, struct tls_conn *tls, const char *p
 		if (g->body_took || g->end_sent || g->ended || (!n && !eof))
 			break;
 		/* nothing taken: the windows may be shut; read what the
-		 * upstream sent (WINDOW_UPDATE, SETTINGS) and try again */
-		if (feed(g, fd, tls) < 0)
+		 * upstream sent (WINDOW_UPDATE, SETTINGS) and try again. It
+		 * may be behind answer DATA: those are decoded into g->in,
+		 * which our windows bound. */
+		for (int i = 0; i < GRPC_FEEDS && (rc = feed(g, fd, tls)) > 0; i++)
+			;
+		if (rc < 0)
 			goto err;
 		if (g->sock_eof && !g->ended) {
 			fail(g, "upstream prematurely closed connection");
@@ -525,8 +551,17 @@ err:
 
 bool grpc_up_sent(const struct grpc_up *g)
 {
-	/* an answer already whole needs no more of the request */
-	return (g->end_sent && !gbuf_len(&g->out)) || g->ended;
+	return g->end_sent && !gbuf_len(&g->out);
+}
+
+void grpc_up_cancel(struct grpc_up *g, int fd, struct tls_conn *tls)
+{
+	if ((g->ended && g->end_sent) || g->error || g->sock_eof || g->sid <= 0)
+		return;
+	/* best effort: the connection is closed right after */
+	if (!nghttp2_submit_rst_stream(g->ss, NGHTTP2_FLAG_NONE, g->sid, NGHTTP2_CANCEL) &&
+	    !pump(g))
+		flush(g, fd, tls);
 }
 
 ssize_t grpc_up_recv(struct grpc_up *g, int fd, struct tls_conn *tls, char *buf, size_t len)
@@ -544,6 +579,13 @@ ssize_t grpc_up_recv(struct grpc_up *g, int fd, struct tls_conn *tls, char *buf,
 			memcpy(buf + got, g->in.data + g->in.start, k);
 			g->in.start += k;
 			got += k;
+			if (g->in_data) {
+				/* framing bytes may count as DATA: by a few bytes */
+				size_t d = gbuf_len(&g->in) ? LBD_MIN(k, g->in_data) : g->in_data;
+
+				g->in_data -= d;
+				nghttp2_session_consume(g->ss, g->sid, d);
+			}
 			continue;
 		}
 		if (g->ended || g->sock_eof)
@@ -565,13 +607,23 @@ ssize_t grpc_up_recv(struct grpc_up *g, int fd, struct tls_conn *tls, char *buf,
 			continue; /* the error is reported once the decoded bytes are read */
 		if (g->sock_eof)
 			continue;
-		if (!got) {
-			errno = EAGAIN;
-			return -1;
-		}
 		break;
 	}
+	/* the WINDOW_UPDATEs of what was read, out now (or with the next
+	 * write when the socket is full) */
+	if (got && nghttp2_session_want_write(g->ss) && !pump(g))
+		flush(g, fd, tls);
+	if (!got && !g->ended && !g->sock_eof) {
+		errno = EAGAIN;
+		return -1;
+	}
 	return (ssize_t)got;
+}
+
+void grpc_up_bytes(const struct grpc_up *g, uint64_t *rx, uint64_t *tx)
+{
+	*rx = g->sock_rx;
+	*tx = g->sock_tx;
 }
 
 bool grpc_up_done(const struct grpc_up *g)

@@ -97,6 +97,7 @@ struct h2_stream {
 	struct buf trl;		       /* the chunked body's trailer section, as received
 					* (sent as trailing HEADERS: grpc_pass) */
 	bool trl_sent;		       /* those trailers were submitted */
+	bool es_sent;		       /* our END_STREAM went out */
 	struct h2_stream *next, *prev; /* h->streams */
 	struct h2_stream *qnext;       /* h->runq */
 };
@@ -702,6 +703,27 @@ static int on_stream_close(nghttp2_session *ss, int32_t id, uint32_t code, void 
 	return 0;
 }
 
+/* on_frame_send - our END_STREAM went out: a stream whose request is
+ * over while the client still sends (an answer before the body ended, as
+ * a gRPC server may give) is reset with NO_ERROR, as nginx does, so that
+ * the client stops sending. */
+static int on_frame_send(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
+{
+	struct h2_stream *s;
+
+	(void)ud;
+	if ((f->hd.type != NGHTTP2_DATA && f->hd.type != NGHTTP2_HEADERS) ||
+	    !(f->hd.flags & NGHTTP2_FLAG_END_STREAM))
+		return 0;
+	s = nghttp2_session_get_stream_user_data(ss, f->hd.stream_id);
+	if (!s)
+		return 0;
+	s->es_sent = true;
+	if (!s->c && !s->rx_eof && !s->closed)
+		nghttp2_submit_rst_stream(ss, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
+	return 0;
+}
+
 /* ---- responses ------------------------------------------------------------------ */
 
 static int submit_trailers(struct h2_stream *s);
@@ -1232,6 +1254,10 @@ void h2_stream_closed(struct conn *c)
 						  NGHTTP2_INTERNAL_ERROR);
 		else if (s->rx_data)
 			nghttp2_session_consume(h->s, s->id, s->rx_data);
+		/* answered while the client still sends: NO_ERROR after our
+		 * END_STREAM (now, or once it is sent: on_frame_send) */
+		if (s->tx_eof && s->head_sent && s->es_sent && !s->rx_eof)
+			nghttp2_submit_rst_stream(h->s, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_NO_ERROR);
 		s->rx_data = 0;
 	}
 	h2_enqueue(s); /* freed from the queue once nghttp2 closed it */
@@ -1605,6 +1631,7 @@ int h2_conn_start(struct conn *c)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, on_data_chunk);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cb, on_stream_close);
 	nghttp2_session_callbacks_set_send_data_callback(cb, send_data);
+	nghttp2_session_callbacks_set_on_frame_send_callback(cb, on_frame_send);
 	/* windows are given back as the request code reads, not on receipt */
 	nghttp2_option_set_no_auto_window_update(opt, 1);
 	/* a client that never reads its ACKs and PONGs ends the session */
@@ -1701,6 +1728,13 @@ void h2_conn_closed(struct conn *c)
 	c->h2 = NULL;
 	if (ev_defer(&c->w->loop, h2_free, h))
 		h2_free(h);
+}
+
+int32_t h2_stream_id(const struct conn *c)
+{
+	const struct h2_stream *st = c->h2s;
+
+	return st ? st->id : 0;
 }
 
 int h2_stream_fd(const struct conn *c)

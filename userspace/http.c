@@ -2855,6 +2855,15 @@ static void close_or_linger(struct conn *c)
 	linger_read(c);
 }
 
+void http_request_cut(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->close_after = true;
+	log_phase(c);
+	conn_close(c);
+}
+
 void http_response_done(struct conn *c)
 {
 	if (c->dead)

@@ -32,6 +32,7 @@
 #include "fastcgi.h"
 #include "cookie.h"
 #include "grpc.h"
+#include "h2.h"
 #include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
@@ -93,6 +94,8 @@ struct uconn {
 	bool reused;		 /* came from the idle pool */
 	bool sent_any;		 /* some request byte reached the socket */
 	bool early;		 /* answered before its streamed body was all sent */
+	bool cblocked;		 /* the relay waits for the client to take bytes
+				  * (c->timer is send_timeout) */
 	uint64_t rx, tx;	 /* this try's bytes from and to the upstream */
 	size_t head_bytes;	 /* ... of them the response head */
 	bool conn_timed;	 /* this try's $upstream_connect_time is in */
@@ -140,10 +143,20 @@ struct uconn {
 		struct fcgi_dec d;  /* this try's response records */
 	} fc;
 	struct {
-		struct grpc_up *s;    /* grpc_pass: this try's HTTP/2 session, else NULL */
-		struct grpc_field *f; /* the request's fields (request pool) */
-		size_t nf;	      /* their count */
-		bool on;	      /* grpc_pass (grpc.c) */
+		struct grpc_up *s;     /* grpc_pass: this try's HTTP/2 session, else NULL */
+		struct grpc_field *f;  /* the request's fields (request pool) */
+		size_t nf;	       /* their count */
+		bool on;	       /* grpc_pass (grpc.c) */
+		bool tx;	       /* the request still going up while the answer side
+					* runs (full duplex: grpc_duplex) */
+		bool wwait;	       /* tx waits for the upstream's WINDOW_UPDATE */
+		bool closing;	       /* tx set c->close_after (an HTTP/1.1 client) */
+		int64_t body_ms;       /* tx: when the client's body last moved
+					* (client_body_timeout counts from it) */
+		struct ev_timer wt;    /* tx: grpc_send_timeout while the upstream is
+					* awaited (u->timer is the answer side's) */
+		struct h1_chunked bch; /* the answer's chunks as written to the client:
+					* $body_bytes_sent counts their data only */
 	} gr;
 	struct {
 		bool on;    /* uwsgi_pass, scgi_pass: one packet, the answer ends at the close */
@@ -281,9 +294,13 @@ static void try_bytes(struct uconn *u, bool used)
 	/* a body counts once relayed: a try left for the next has 0 (nginx) */
 	n[lbd_u64toa(n, used && u->rx > u->head_bytes ? u->rx - u->head_bytes : 0)] = '\0';
 	append_str(r->up_resp_len, sizeof(r->up_resp_len), n);
-	n[lbd_u64toa(n, u->rx)] = '\0';
+	uint64_t rx = u->rx, tx = u->tx;
+
+	if (u->gr.s) /* gRPC: the frames, as nginx counts them */
+		grpc_up_bytes(u->gr.s, &rx, &tx);
+	n[lbd_u64toa(n, rx)] = '\0';
 	append_str(r->up_bytes_rx, sizeof(r->up_bytes_rx), n);
-	n[lbd_u64toa(n, u->tx)] = '\0';
+	n[lbd_u64toa(n, tx)] = '\0';
 	append_str(r->up_bytes_tx, sizeof(r->up_bytes_tx), n);
 }
 
@@ -307,6 +324,7 @@ static void up_close_fd(struct uconn *u)
 		grpc_up_free(u->gr.s);
 		u->gr.s = NULL;
 	}
+	ev_timer_stop(&u->w->loop, &u->gr.wt);
 	if (u->io.fd >= 0) {
 		ev_io_stop(&u->w->loop, &u->io);
 		close(u->io.fd);
@@ -466,12 +484,15 @@ static void up_release(struct uconn *u, bool failed)
 	    /* the worker's whole idle count bounds the group's: no walk */
 	    (u->w->nidle < u->g->keepalive || idle_count(u->w, u->g) < u->g->keepalive)) {
 		u->state = US_IDLE;
+		ev_timer_stop(&u->w->loop, &u->gr.wt);
 		u->next_idle = u->w->idle;
 		u->w->idle = u;
 		u->w->nidle++;
 		ev_timer_start(&u->w->loop, &u->timer, u->g->keepalive_timeout_ms);
 		return;
 	}
+	if (u->gr.s && u->io.fd >= 0) /* a call left half-way: the server sees a cancel */
+		grpc_up_cancel(u->gr.s, u->io.fd, u->tls);
 	up_destroy(u);
 }
 
@@ -861,11 +882,15 @@ static int grpc_request(struct uconn *u)
 	rc |= grpc_field_add(u, cap, ":path", 5, b.p, b.len);
 	if (!hdr_named(hl, (struct h1_str){"host", 4}))
 		rc |= grpc_field_add(u, cap, ":authority", 10, r->pp->host, strlen(r->pp->host));
+	/* $grpc_internal_trailers: the first TE line names trailers, in any case */
 	for (size_t i = 0; i < r->h1.nheaders; i++) {
 		const struct h1_header *h = &req_hdrs(r)[i];
 
-		if (H1_IS(h->name, "te") && memmem(h->value.p, h->value.len, "trailers", 8))
-			te = true;
+		if (!H1_IS(h->name, "te"))
+			continue;
+		for (size_t k = 0; k + 8 <= h->value.len && !te; k++)
+			te = strncasecmp(h->value.p + k, "trailers", 8) == 0;
+		break;
 	}
 	/* the defaults the user did not replace: Content-Length
 	 * ($content_length) and TE ($grpc_internal_trailers); the others are
@@ -1059,6 +1084,7 @@ static void connect_next(struct uconn *u)
 		u->fc.d = (struct fcgi_dec){0};
 	}
 	u->uw.known = u->uw.cgi = false;
+	u->gr.tx = u->gr.wwait = false;
 	u->mc.head = false;
 	u->mc.trail = 0;
 	append_str(c->req.up_addrs, sizeof(c->req.up_addrs), s->name);
@@ -1100,6 +1126,9 @@ static void connect_next(struct uconn *u)
 			idle->mc = u->mc; /* memcached's, fresh likewise */
 			idle->gr.f = u->gr.f;
 			idle->gr.nf = u->gr.nf;
+			idle->gr.tx = idle->gr.wwait = false;
+			idle->gr.closing = u->gr.closing;
+			idle->cblocked = false;
 			if (!idle->rbuf) {
 				idle->rbuf = u->rbuf;
 				u->rbuf = NULL;
@@ -1319,10 +1348,28 @@ static bool await_head(struct uconn *u)
 	return true;
 }
 
-/* up_send_grpc - up_send for grpc_pass: the body, as far as it is here,
- * offered to the session (grpc.c), which frames it within the upstream's
- * windows and writes the frames; then the answer is awaited. */
-static void up_send_grpc(struct uconn *u)
+/* grpc_cut - a gRPC call whose answer is under way ends half-way: the
+ * client reset its stream or timed out (CLIENT), or the upstream failed.
+ * The upstream's stream is cancelled (up_release), the client's reset,
+ * never ended as if whole; the log keeps the answer's status, as nginx's. */
+static void grpc_cut(struct uconn *u, bool client)
+{
+	struct conn *c = u->c;
+
+	fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), lbd_now_us() - u->try_us);
+	try_bytes(u, true);
+	u->keepalive = false;
+	up_release(u, !client);
+	http_request_cut(c);
+}
+
+/* grpc_tx - the send side of a grpc_pass request: the body, as far as it
+ * is here, offered to the session (grpc.c), which frames it within the
+ * upstream's windows and writes the frames. 1 the request is all sent
+ * (END_STREAM written), 0 waiting (for the client's bytes, the socket or
+ * the upstream's windows; or the answer ended first: nothing more goes),
+ * -1 the request failed and U is no longer the request's. */
+static int grpc_tx(struct uconn *u)
 {
 	struct conn *c = u->c;
 	struct http_req *r = &c->req;
@@ -1330,7 +1377,8 @@ static void up_send_grpc(struct uconn *u)
 	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body;
 	bool rb = r->rbody != NULL; /* streamed as it arrives */
 
-	while (!grpc_up_sent(u->gr.s)) {
+	u->gr.wwait = false;
+	while (!grpc_up_sent(u->gr.s) && !grpc_up_done(u->gr.s)) {
 		struct iovec iov = {NULL, 0};
 		char tmp[16384];
 		bool eof = true, blocked;
@@ -1339,10 +1387,21 @@ static void up_send_grpc(struct uconn *u)
 		if (rb && !reqbody_unsent(c, NULL) && !r->body_done) {
 			int rc = reqbody_read(c);
 
+			if (rc && u->state == US_RELAY) {
+				/* the client reset its stream (or broke its body)
+				 * with the answer under way */
+				up_log(u, LOG_INFO,
+				       "client canceled stream %d while sending request to upstream",
+				       (int)h2_stream_id(c));
+				grpc_cut(u, true);
+				return -1;
+			}
 			if (rc) {
 				rbody_fail(u, rc);
-				return;
+				return -1;
 			}
+			if (reqbody_unsent(c, NULL) || r->body_done)
+				u->gr.body_ms = ev_now(&c->w->loop);
 		}
 		if (body && rb) {
 			reqbody_unsent(c, &iov);
@@ -1357,8 +1416,11 @@ static void up_send_grpc(struct uconn *u)
 			if (n != (ssize_t)want) {
 				up_log(u, LOG_CRIT,
 				       "pread() failed while sending request to upstream");
-				up_fail_final(u, 500);
-				return;
+				if (u->state == US_RELAY)
+					grpc_cut(u, false);
+				else
+					up_fail_final(u, 500);
+				return -1;
 			}
 			iov = (struct iovec){tmp, want};
 			eof = u->body_off + want == r->body_received;
@@ -1373,8 +1435,11 @@ static void up_send_grpc(struct uconn *u)
 				up_log(u, LOG_ERR,
 				       "writev() failed (%ld: %s) while sending request to upstream",
 				       -k, strerror((int)-k));
-			up_next(u, NU_ERROR);
-			return;
+			if (u->state == US_RELAY)
+				grpc_cut(u, false);
+			else
+				up_next(u, NU_ERROR);
+			return -1;
 		}
 		u->sent_any = true;
 		u->tx += (uint64_t)k;
@@ -1382,39 +1447,151 @@ static void up_send_grpc(struct uconn *u)
 			reqbody_sent(c, (size_t)k);
 		else
 			u->body_off += (size_t)k;
+		if (k)
+			ev_timer_stop(&u->w->loop, &u->gr.wt);
 		if (blocked) {
 			u->writable = false;
-			ev_timer_start(&u->w->loop, &u->timer, l->proxy_send_timeout);
-			if (rb) /* the upstream is awaited, not the client */
-				ev_timer_stop(&c->w->loop, &c->timer);
-			return;
+			ev_timer_start(&u->w->loop, &u->gr.wt, l->proxy_send_timeout);
+			return 0;
 		}
 		if (!k && !grpc_up_sent(u->gr.s)) {
-			if (rb && !iov.iov_len && !r->body_done) {
-				rbody_sent(u); /* the client is awaited */
-				return;
-			}
+			if (rb && !iov.iov_len && !r->body_done)
+				return 0; /* the client is awaited */
 			/* the upstream's windows are shut: its WINDOW_UPDATE
-			 * comes as a readable event (up_io calls up_send) */
-			ev_timer_start(&u->w->loop, &u->timer, l->proxy_send_timeout);
-			return;
+			 * comes as a readable event, or is read by the answer
+			 * side (grpc_duplex sends again then) */
+			u->gr.wwait = true;
+			ev_timer_start(&u->w->loop, &u->gr.wt, l->proxy_send_timeout);
+			return 0;
 		}
 	}
-	if (rb && grpc_up_done(u->gr.s) && !r->body_done) {
-		/* answered whole before the body was all sent: the answer goes
-		 * out, the rest of the body is not read (the connection closes
-		 * after it, as for early_answer) */
-		u->early = true;
-		c->close_after = true;
-		ev_timer_stop(&c->w->loop, &c->timer);
+	ev_timer_stop(&u->w->loop, &u->gr.wt);
+	return grpc_up_sent(u->gr.s);
+}
+
+/* grpc_tx_end - the request is all sent: the client's side is the
+ * answer's alone now. */
+static void grpc_tx_end(struct uconn *u)
+{
+	struct conn *c = u->c;
+
+	u->gr.tx = false;
+	if (u->gr.closing) {
+		u->gr.closing = false;
+		c->close_after = false;
+	}
+	if (c->req.rbody) {
 		c->state = CS_UPSTREAM;
-	} else if (rb && !rbody_sent(u)) {
+		if (!u->cblocked)
+			ev_timer_stop(&c->w->loop, &c->timer);
+	}
+}
+
+/* grpc_client_timer - while the request still goes up (u->gr.tx), the
+ * client's deadline: send_timeout while the answer waits for the client
+ * to take bytes (the relay armed it), else client_body_timeout from the
+ * last body bytes while they are awaited, as nginx's timer on the client
+ * stream's reads; none otherwise. */
+static void grpc_client_timer(struct uconn *u)
+{
+	struct conn *c = u->c;
+	struct http_req *r = &c->req;
+
+	if (u->cblocked)
 		return;
+	if (r->rbody && !r->body_done && !reqbody_unsent(c, NULL) && !grpc_up_done(u->gr.s)) {
+		int64_t left = u->gr.body_ms + r->loc->client_body_timeout - ev_now(&c->w->loop);
+
+		conn_arm_timer(c, left > 0 ? left : 0);
+		return;
+	}
+	ev_timer_stop(&c->w->loop, &c->timer);
+}
+
+/* grpc_duplex - a grpc_pass request once its HEADERS went up: the send
+ * side (grpc_tx) and the answer side (up_read_head, then the relay) run
+ * side by side, as nginx's grpc module is full duplex: the upstream's
+ * answer reaches the client while the client's stream still goes up
+ * (bidirectional streaming). ANSWER: run the answer side too (the
+ * upstream is readable, or the client writable). Either side may end the
+ * request; the send side goes again when the answer side read a
+ * WINDOW_UPDATE it waited for. */
+static void grpc_duplex(struct uconn *u, bool answer)
+{
+	struct conn *c = u->c;
+	int rc;
+
+	if (u->gr.tx) {
+		rc = grpc_tx(u);
+		if (rc < 0)
+			return;
+		if (rc > 0)
+			grpc_tx_end(u);
+	}
+	if (answer) {
+		if (u->state == US_READ_HEAD && u->readable)
+			up_read_head(u);
+		else if (u->state == US_RELAY)
+			relay(u);
+		/* U may be over: its request then is too */
+		if (c->req.up != u || u->c != c)
+			return;
+		if (u->gr.tx && u->gr.wwait) {
+			rc = grpc_tx(u);
+			if (rc < 0)
+				return;
+			if (rc > 0)
+				grpc_tx_end(u);
+		}
+	}
+	if (u->gr.tx)
+		grpc_client_timer(u);
+}
+
+/* grpc_wtimeout - grpc_send_timeout passed with the upstream taking no
+ * request bytes while the answer side runs. */
+static void grpc_wtimeout(struct ev_loop *loop, struct ev_timer *t)
+{
+	struct uconn *u = t->data;
+
+	(void)loop;
+	if (!u->c || !u->gr.tx)
+		return;
+	up_log(u, LOG_ERR,
+	       "upstream timed out (110: Connection timed out) while sending request to upstream");
+	if (u->state == US_RELAY)
+		grpc_cut(u, false);
+	else
+		up_next(u, NU_TIMEOUT);
+}
+
+/* up_send_grpc - up_send for grpc_pass: the HEADERS and what is here of
+ * the body go up, then the answer side opens at once, whether the request
+ * is all sent or not (grpc_duplex). */
+static void up_send_grpc(struct uconn *u)
+{
+	struct conn *c = u->c;
+	int rc = grpc_tx(u);
+
+	if (rc < 0)
+		return;
+	u->gr.tx = !rc;
+	if (u->gr.tx) {
+		u->gr.body_ms = ev_now(&c->w->loop);
+		/* an HTTP/1.1 client's connection cannot go on after an answer
+		 * that ended before its body did (grpc_tx_end undoes it) */
+		if (!c->h2s && !c->close_after && !c->req.body_done) {
+			u->gr.closing = true;
+			c->close_after = true;
+		}
+	} else if (c->req.rbody) {
+		c->state = CS_UPSTREAM;
+		ev_timer_stop(&c->w->loop, &c->timer);
 	}
 	if (!await_head(u))
 		return;
 	u->readable = true; /* the session may hold answer bytes read meanwhile */
-	up_read_head(u);
+	grpc_duplex(u, true);
 }
 
 static void up_send(struct uconn *u)
@@ -1889,6 +2066,7 @@ static void process_head(struct uconn *u, size_t n)
 		u->readable = true;
 	if (u->fr == FR_CHUNKED)
 		h1_chunked_init(&u->ch);
+	h1_chunked_init(&u->gr.bch);
 	u->done = u->fr == FR_NONE;
 	if (u->mc.on && resp->status == 404) {
 		/* memcached's miss is always nginx's own 404 (or its error_page) */
@@ -2389,6 +2567,25 @@ static void uncork(struct uconn *u)
 	}
 }
 
+/* chunk_data_len - the data bytes in P[0..N), the next bytes of a chunked
+ * body decoded by ST (its framing and trailers not counted). */
+static size_t chunk_data_len(struct h1_chunked *st, const char *p, size_t n)
+{
+	size_t sum = 0;
+
+	while (n) {
+		struct h1_str d = {0};
+		size_t used = 0;
+
+		if (h1_parse_chunked(st, p, n, &used, &d) != H1_CHUNK_DATA)
+			break;
+		sum += d.len;
+		p += used;
+		n -= used;
+	}
+	return sum;
+}
+
 /* write_pending - c->out, then span, then suffix. 1 all written, 0 EAGAIN,
  * -1 client error. A buffered response (pbuf.c) sends what it holds first,
  * and what the client cannot take goes to the buffers: 1 then means all
@@ -2457,9 +2654,14 @@ static int write_pending(struct uconn *u)
 		c->out.start += a;
 		k -= a;
 		a = LBD_MIN(k, u->span_len);
+		/* gRPC to HTTP/2: its messages, not lbd's chunk framing of them (h2.c
+		 * sends the data alone), as nginx counts */
+		c->req.body_bytes_sent +=
+			unlikely(u->gr.on) && c->h2s && u->fr == FR_CHUNKED && !u->dechunk
+				? chunk_data_len(&u->gr.bch, u->span, a)
+				: a;
 		u->span += a;
 		u->span_len -= a;
-		c->req.body_bytes_sent += a;
 		k -= a;
 		u->suffix_off += k;
 	}
@@ -2635,6 +2837,15 @@ static void finish(struct uconn *u)
 
 	if (u->fc.on && !u->fc.d.ended)
 		u->keepalive = false; /* its END_REQUEST would be read by the next request */
+	if (u->gr.tx) {
+		/* answered whole before the client's stream ended: the rest of
+		 * its body is not read (an HTTP/2 stream is reset with
+		 * NO_ERROR after the answer, h2.c; an HTTP/1.1 connection
+		 * closes) */
+		u->gr.tx = false;
+		u->early = true;
+		c->close_after = true;
+	}
 	if (u->early)
 		u->keepalive = false; /* the request's body never all went */
 	cache_store_end(c, true);
@@ -2704,9 +2915,11 @@ static void relay(struct uconn *u)
 			return;
 		}
 		if (rc == 0) {
+			u->cblocked = true;
 			conn_arm_timer(c, l->send_timeout);
 			return;
 		}
+		u->cblocked = false;
 		ev_timer_stop(&c->w->loop, &c->timer);
 		if ((u->rstart < u->rend && !u->done) || filters_busy(c, u->done)) {
 			if (next_span(u))
@@ -2790,11 +3003,11 @@ static void relay(struct uconn *u)
 		u->rend = (size_t)n;
 	}
 bad:
-	/* The head is out: the only honest signal left is to cut the client. */
+	/* The head is out: the only honest signal left is to cut the client
+	 * (logged with the answer's status, as nginx's). */
 	u->keepalive = false;
-	c->close_after = true;
 	up_release(u, true);
-	conn_close(c);
+	http_request_cut(c);
 }
 
 /* ---- events --------------------------------------------------------------------------- */
@@ -2911,11 +3124,15 @@ static void up_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 			up_next(u, NU_ERROR);
 		break;
 	case US_READ_HEAD:
-		if (u->readable)
+		if (u->gr.tx)
+			grpc_duplex(u, u->readable);
+		else if (u->readable)
 			up_read_head(u);
 		break;
 	case US_RELAY:
-		if (u->readable)
+		if (u->gr.tx)
+			grpc_duplex(u, u->readable);
+		else if (u->readable)
 			relay(u);
 		break;
 	case US_TUNNEL:
@@ -2962,9 +3179,8 @@ static void up_timeout(struct ev_loop *loop, struct ev_timer *t)
 		up_log(u, LOG_ERR,
 		       "upstream timed out (110: Connection timed out) while reading upstream");
 		u->keepalive = false;
-		c->close_after = true;
 		up_release(u, true);
-		conn_close(c);
+		http_request_cut(c); /* logged with the answer's status, as nginx's */
 		return;
 	}
 	up_log(u, LOG_ERR, "upstream timed out (110: Connection timed out) while %s", what);
@@ -3185,6 +3401,10 @@ static void rbody_client_event(struct uconn *u)
 {
 	int rc;
 
+	if (u->gr.tx) { /* gRPC: the body goes up, the answer comes down */
+		grpc_duplex(u, u->state == US_RELAY && u->c->writable);
+		return;
+	}
 	if (u->state == US_SENDING) {
 		up_send(u);
 		return;
@@ -3235,6 +3455,7 @@ void proxy_start(struct conn *c)
 	u->g = r->pp->group;
 	u->io.fd = -1;
 	ev_timer_init(&u->timer, up_timeout, u);
+	ev_timer_init(&u->gr.wt, grpc_wtimeout, u);
 	u->start_ms = ev_now(&c->w->loop);
 	u->ctx.client = (const struct sockaddr *)&c->peer;
 	if (u->g->hash_key) {
@@ -3285,6 +3506,17 @@ void proxy_client_timeout(struct conn *c)
 {
 	struct uconn *u = c->req.up;
 
+	if (c->state == CS_READ_BODY && u && u->gr.tx && u->state == US_RELAY) {
+		/* gRPC, its answer under way: client_body_timeout or
+		 * send_timeout cut the call; the log keeps the answer's
+		 * status, as nginx's */
+		if (u->cblocked) /* nginx says nothing of client_body_timeout here */
+			http_log(
+				c, NULL, LOG_INFO,
+				"client timed out (110: Connection timed out) while sending to client");
+		grpc_cut(u, true);
+		return;
+	}
 	if (c->state == CS_READ_BODY) {
 		/* nginx logs 408 and closes, answering nothing */
 		c->close_after = true;
@@ -3325,7 +3557,10 @@ void proxy_on_client_event(struct conn *c)
 		return;
 	}
 	if (u->state == US_RELAY && c->writable) {
-		relay(u);
+		if (u->gr.tx) /* a body not from the client's stream still going up */
+			grpc_duplex(u, true);
+		else
+			relay(u);
 		return;
 	}
 	if (c->peer_hup && u->state != US_RELAY) {
@@ -3385,6 +3620,8 @@ void proxy_flush(struct ev_loop *loop)
 			continue;
 		if (u->state == US_SENDING)
 			up_send(u);
+		else if (u->state == US_RELAY && u->gr.tx)
+			grpc_duplex(u, true);
 		else if (u->state == US_RELAY)
 			relay(u);
 	}

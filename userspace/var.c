@@ -989,6 +989,34 @@ static int vg_args(struct conn *c, struct lstr *out)
 	return var_req_str(c->req.u.args, out);
 }
 
+/* has_trailers - "trailers" in P[0..N), in any case (nginx's strlcasestrn). */
+static bool has_trailers(const char *p, size_t n)
+{
+	for (size_t i = 0; i + 8 <= n; i++)
+		if (strncasecmp(p + i, "trailers", 8) == 0)
+			return true;
+	return false;
+}
+
+/* vg_grpc_internal_trailers - "trailers" when the client's TE names
+ * trailers (grpc_pass sends it on as its default TE), else not found, as
+ * nginx's grpc module. The first TE line counts, as nginx's. */
+static int vg_grpc_internal_trailers(struct conn *c, struct lstr *out)
+{
+	const struct h1_header *h = req_hdrs(&c->req);
+
+	*out = var_empty;
+	for (size_t i = 0; i < c->req.h1.nheaders; i++) {
+		if (!H1_IS(h[i].name, "te"))
+			continue;
+		if (!has_trailers(h[i].value.p, h[i].value.len))
+			return VAR_NOT_FOUND;
+		*out = LSTR("trailers");
+		return VAR_FOUND;
+	}
+	return VAR_NOT_FOUND;
+}
+
 static int vg_is_args(struct conn *c, struct lstr *out)
 {
 	*out = c->req.u.args.len ? LSTR("?") : var_empty;
@@ -1430,6 +1458,7 @@ static const struct var_def var_builtins[] = {
 	{"document_uri", vg_uri},
 	{"fastcgi_path_info", fcgi_var_path_info},
 	{"fastcgi_script_name", fcgi_var_script_name},
+	{"grpc_internal_trailers", vg_grpc_internal_trailers},
 	{"gzip_ratio", vg_gzip_ratio},
 	{"host", vg_host},
 	{"hostname", vg_hostname},

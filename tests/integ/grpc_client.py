@@ -1,11 +1,17 @@
 # SPDX-License-Identifier: MIT
 """The gRPC client of test_grpc.py, run with /usr/bin/python3:
 `grpc_client.py PORT JSON`, JSON = {"call": KIND, "method": NAME, "req":
-TEXT, "pad": N, "digest": BOOL, "meta": [[K, V]...], "dir": DIR, "msgs":
+TEXT, "prefix": P (before the path), "pad": N, "digest": BOOL, "meta": [[K, V]...], "dir": DIR, "msgs":
 [TEXT...], "n": N, "timeout": S}. KIND: unary (REQ then N "x"; with digest:
 the answer's "HEAD:REST" as HEAD, len and sha256 of REST), many (N unary
 calls at once on one channel, requests "0".."N-1"), sstream (reads "one", then creates DIR/REQ and reads on),
-cstream (sends msgs[0], waits for DIR/got1, sends the rest). Prints one
+cstream (sends msgs[0], waits for DIR/got1, sends the rest), bidi (sends
+msgs[i] only once the answer to msgs[i-1] came; "big": N messages of
+that many bytes instead, sent without waiting, the answers read as they
+come, each given as its length and sha256; with "dir": DIR/msgs[0] made
+once the first answer came; "cancel": the call cancelled after the first answer, then DIR/
+cancelled awaited; "hold": after the messages, the stream is kept open
+that many seconds more, unless the call ended). Prints one
 JSON line: code, details, the answer(s), trailing metadata."""
 
 import hashlib
@@ -19,7 +25,7 @@ import grpc
 port, a = int(sys.argv[1]), json.loads(sys.argv[2])
 ch = grpc.insecure_channel('127.0.0.1:%d' % port)
 grpc.channel_ready_future(ch).result(timeout=10)
-path = '/test.Echo/' + a['method']
+path = a.get('prefix', '') + '/test.Echo/' + a['method']
 meta = [tuple(m) for m in a.get('meta', [])]
 tmo = a.get('timeout', 15)
 out = {'code': 'OK', 'details': '', 'resp': [], 'trailing': [], 'order': []}
@@ -70,6 +76,42 @@ try:
                 yield m.encode()
         r, call = ch.stream_unary(path).with_call(gen(), metadata=meta, timeout=tmo)
         out['resp'] = [r.decode()]
+    elif a['call'] == 'bidi':
+        import queue
+        got = queue.Queue()
+        state = {'ended': False}
+
+        def gen():
+            if a.get('big'):  # N messages of BIG bytes, no waiting
+                for i in range(a['n']):
+                    yield bytes([65 + i % 26]) * a['big']
+                return
+            for i, m in enumerate(a['msgs']):
+                if i:  # the previous answer first: nothing is held back
+                    try:
+                        got.get(timeout=tmo)
+                    except queue.Empty:
+                        out['order'].append('no-answer-%d' % i)
+                        return
+                yield m.encode()
+            end = time.monotonic() + a.get('hold', 0)
+            while not state['ended'] and time.monotonic() < end:
+                time.sleep(0.01)
+        call = ch.stream_stream(path)(gen(), metadata=meta, timeout=tmo)
+        for m in call:
+            out['resp'].append('%d:%s' % (len(m), hashlib.sha256(m).hexdigest())
+                               if a.get('big') else m.decode())
+            got.put(m)
+            if a.get('dir') and len(out['resp']) == 1:
+                open(os.path.join(a['dir'], a['msgs'][0]), 'w').close()
+            if a.get('cancel'):
+                call.cancel()
+                out['order'].append('cancelled-file' if wait_file(
+                    os.path.join(a['dir'], 'cancelled')) else 'no-cancelled-file')
+                break
+        state['ended'] = True
+        if not a.get('cancel'):
+            out['trailing'] = [list(x) for x in call.trailing_metadata() or []]
 except grpc.RpcError as e:
     out['code'] = e.code().name
     out['details'] = e.details() or ''

@@ -23,6 +23,17 @@ bytes in and out (generic handlers, no protoc):
                 then (the body was streamed, not read whole first)
   ClientStreamFail  creates DIR/got1 on the first message, then aborts:
                 FAILED_PRECONDITION "stop early", the request unfinished
+  Bidi          each message answered as it arrives: "echo:" and the
+                message, so a client may wait for each answer before it
+                sends the next one
+  BidiEarly     answers the first message ("first:" and it), then ends
+                the call OK with trailing metadata x-early: yes, the
+                client's stream still open
+  BidiDie       answers the first message as Bidi, then the process exits
+                once DIR/MESSAGE exists, the client's stream still open
+  BidiCancel    answers each message as Bidi; when the call ends before
+                the client's stream did (the client's RST_STREAM reached
+                the server as a cancel), DIR/cancelled is created
 
 Prints "ready" once listening."""
 
@@ -108,6 +119,42 @@ def client_stream_fail(it, ctx):
     ctx.abort(grpc.StatusCode.FAILED_PRECONDITION, 'stop early')
 
 
+def bidi(it, ctx):
+    for m in it:
+        yield b'echo:' + m
+
+
+def bidi_early(it, ctx):
+    m = next(it)
+    yield b'first:' + m
+    ctx.set_trailing_metadata((('x-early', 'yes'),))
+
+
+def bidi_die(it, ctx):
+    m = next(it)
+    yield b'echo:' + m
+    wait_file(m.decode())
+    os._exit(3)
+
+
+def bidi_cancel(it, ctx):
+    done = []
+
+    def mark():
+        open(os.path.join(DIR, 'cancelled'), 'w').close()
+    ctx.add_callback(lambda: None if done else mark())  # over before its end: a cancel
+    for m in it:
+        yield b'echo:' + m
+    # grpcio may end the requests of a cancelled call as END_STREAM would:
+    # the call then goes inactive, where a half-closed one stays active
+    end = time.monotonic() + 5
+    while ctx.is_active() and time.monotonic() < end:
+        time.sleep(0.01)
+    if not ctx.is_active():
+        mark()
+    done.append(True)
+
+
 def raw(x):
     return x
 
@@ -124,6 +171,10 @@ H = {
     'Die': grpc.unary_stream_rpc_method_handler(die, raw, raw),
     'ClientStream': grpc.stream_unary_rpc_method_handler(client_stream, raw, raw),
     'ClientStreamFail': grpc.stream_unary_rpc_method_handler(client_stream_fail, raw, raw),
+    'Bidi': grpc.stream_stream_rpc_method_handler(bidi, raw, raw),
+    'BidiEarly': grpc.stream_stream_rpc_method_handler(bidi_early, raw, raw),
+    'BidiCancel': grpc.stream_stream_rpc_method_handler(bidi_cancel, raw, raw),
+    'BidiDie': grpc.stream_stream_rpc_method_handler(bidi_die, raw, raw),
 }
 
 server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))

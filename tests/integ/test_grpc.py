@@ -10,6 +10,9 @@ message while the client still holds the second); an error status and
 message in the trailers after a message; a Trailers-Only answer;
 grpc_set_header and the client's metadata reaching the server; the server
 down (502, nginx's log line naming grpc://), grpc_read_timeout (504);
+bidirectional streaming (full duplex: ping-pong rounds, the server ending
+the call first, a client cancel reaching the server, 3 MiB each way, the
+timeouts with both directions open);
 an HTTP/1.1 client (chunked, the trailers in the last chunk); -t errors."""
 
 import hashlib
@@ -357,3 +360,156 @@ upstream app { server 127.0.0.1:%d; keepalive 4; }""" % s.port)
 upstream app { server 127.0.0.1:%d; }""" % s.port)
     peers = [call(p.port, call='unary', method='Peer', req='x')['resp'][0] for _ in range(3)]
     assert len(set(peers)) == 3, peers
+
+
+def test_grpc_bidi_ping_pong(t):
+    """Bidirectional streaming, full duplex: the client sends each message
+    only once the answer to the one before came (five rounds), so the
+    answers must reach it while its stream is still open (an answer held
+    until the request ended would hang here: the short deadline says so);
+    the access log has 200."""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://127.0.0.1:%d' % s.port,
+                   http_extra='log_format st "$status $body_bytes_sent $upstream_bytes_sent '
+                   '$upstream_bytes_received"; access_log {prefix}/logs/st.log st;')
+    msgs = ['m%d' % i for i in range(5)]
+    r = call(p.port, call='bidi', method='Bidi', msgs=msgs, timeout=5)
+    assert r['code'] == 'OK' and r['resp'] == ['echo:' + m for m in msgs], r
+    assert r['order'] == [], r
+    # twice on one process's channel, and a unary call after: nothing left over
+    r = call(p.port, call='unary', method='Unary', req='after')
+    assert r['resp'] == ['echo:after'], r
+    wait_for(lambda: len(p.read('logs', 'st.log').splitlines()) == 2, 5, what='log lines')
+    st, body, up_tx, up_rx = p.read('logs', 'st.log').splitlines()[0].split()
+    # the answers: 5 gRPC messages of 7 bytes ("echo:mN") and their 5-byte
+    # prefixes; the upstream's counts are its frames (as nginx's, within a
+    # few frames' size: HPACK and SETTINGS differ)
+    assert st == '200' and int(body) == 5 * (5 + 7), p.read('logs', 'st.log')
+    assert 5 * 7 + 100 < int(up_tx) < 5 * 7 + 600, p.read('logs', 'st.log')
+    assert 5 * 12 + 50 < int(up_rx) < 5 * 12 + 600, p.read('logs', 'st.log')
+
+
+def test_grpc_bidi_upstream_ends_first(t):
+    """The server answers and ends the call (its trailers) while the client
+    still streams: the client has the answer and the status at once, and
+    its stream is then reset with NO_ERROR (raw frames), as nginx's."""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://127.0.0.1:%d' % s.port)
+    r = call(p.port, call='bidi', method='BidiEarly', msgs=['a', 'b', 'c'], hold=10, timeout=5)
+    assert r['code'] == 'OK' and r['resp'] == ['first:a'], r
+    assert ['x-early', 'yes'] in r['trailing'], r
+    from test_h2 import (H2Raw, frame, req_block, HEADERS, DATA, RST_STREAM, SETTINGS,
+                         END_HEADERS, END_STREAM, ACK)
+    import struct
+    import time
+    c = H2Raw(p.port)
+    t.defer(c.close)
+    c.send(frame(HEADERS, END_HEADERS, 1, req_block(
+        '/test.Echo/BidiEarly', method='POST',
+        extra=[('content-type', 'application/grpc'), ('te', 'trailers')])) +
+        frame(DATA, 0, 1, b'\x00\x00\x00\x00\x01a'))
+    seen, deadline = [], time.monotonic() + 10
+    while True:
+        f = c.read_frame(deadline)
+        assert f is not None, seen
+        ftype, flags, sid, payload = f
+        if ftype == SETTINGS and not flags & ACK:
+            c.send(frame(SETTINGS, ACK, 0))
+        if sid != 1 or ftype not in (HEADERS, DATA, RST_STREAM):
+            continue  # nginx sends a WINDOW_UPDATE too
+        if ftype == RST_STREAM:
+            seen.append(('rst', struct.unpack('>I', payload)[0]))
+            break
+        seen.append((ftype, bool(flags & END_STREAM)))
+    # the head, the message, the trailers ending the stream, then NO_ERROR
+    assert seen == [(HEADERS, False), (DATA, False), (HEADERS, True), ('rst', 0)], seen
+
+
+def test_grpc_bidi_client_cancel(t):
+    """The client cancels a bidirectional call after the first answer,
+    its stream still open: the server sees the call cancelled (not ended
+    as if the client had finished), the log says nginx's "client canceled
+    stream 1" line, the access log keeps 200."""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://127.0.0.1:%d' % s.port,
+                   http_extra='log_format st "$status"; access_log {prefix}/logs/st.log st;')
+    r = call(p.port, call='bidi', method='BidiCancel', msgs=['a'], hold=10, cancel=True,
+             dir=s.dir, timeout=5)
+    assert r['resp'] == ['echo:a'] and r['order'] == ['cancelled-file'], r
+    wait_for(lambda: 'client canceled stream 1 while sending request to upstream'
+             in p.error_log(), 5, what='the log line')
+    wait_for(lambda: p.read('logs', 'st.log').split() == ['200'], 5, what='the access log')
+
+
+def test_grpc_bidi_flow_control(t):
+    """A big bidirectional exchange: 12 messages of 256 KiB each way (3 MiB,
+    past every window both ways), the answers read as they come while the
+    client still sends: byte-exact."""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://127.0.0.1:%d' % s.port, srv_extra='client_max_body_size 0;')
+    big, n = 256 << 10, 12
+    r = call(p.port, call='bidi', method='Bidi', big=big, n=n, timeout=30)
+    assert r['code'] == 'OK', r
+    want = ['%d:%s' % (big + 5, hashlib.sha256(b'echo:' + bytes([65 + i % 26]) * big).hexdigest())
+            for i in range(n)]
+    assert r['resp'] == want, r
+
+
+def test_grpc_bidi_timeouts(t):
+    """Both directions open, nothing moving: grpc_read_timeout after the
+    first answer resets the client's stream ("upstream timed out ... while
+    reading upstream"); so does client_body_timeout, counted from the
+    client's last message; the access log keeps 200 for both."""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://127.0.0.1:%d' % s.port, srv_extra="""
+    location /t/ {
+        rewrite ^/t(/.*)$ $1 break;
+        grpc_read_timeout 500ms;
+        grpc_pass grpc://127.0.0.1:%d;
+    }
+    location /b/ {
+        rewrite ^/b(/.*)$ $1 break;
+        client_body_timeout 500ms;
+        grpc_pass grpc://127.0.0.1:%d;
+    }""" % (s.port, s.port), http_extra='log_format st "$status";'
+                   ' access_log {prefix}/logs/st.log st;')
+    for pre in ('/t', '/b'):
+        r = call(p.port, call='bidi', method='Bidi', prefix=pre, msgs=['a'], hold=10, timeout=8)
+        assert r['resp'] == ['echo:a'] and r['code'] == 'INTERNAL', r
+        assert 'RST_STREAM' in r['details'], r  # reset, never ended as if whole
+    assert 'upstream timed out (110: Connection timed out) while reading upstream' \
+        in p.error_log()
+    wait_for(lambda: p.read('logs', 'st.log').split() == ['200', '200'], 5,
+             what='log lines: %r' % p.read('logs', 'st.log'))
+
+
+def test_grpc_bidi_upstream_dies_mid_call(t):
+    """The server process ends after its first answer, the client's stream
+    still open: the client's stream is reset (an error, never OK), the
+    first answer got through, and nginx's "upstream prematurely closed
+    connection" is logged."""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://127.0.0.1:%d' % s.port)
+    r = call(p.port, call='bidi', method='BidiDie', msgs=['gate-bd'], hold=10, dir=s.dir,
+             timeout=8)
+    assert r['resp'] == ['echo:gate-bd'] and r['code'] not in ('OK', 'DEADLINE_EXCEEDED'), r
+    wait_for(lambda: 'upstream prematurely closed connection while reading upstream'
+             in p.error_log(), 5, what='the log line')
+
+
+def test_grpc_internal_trailers_variable(t):
+    """$grpc_internal_trailers: "trailers" when the client's TE says so (a
+    gRPC client's), else not found ("-" in the log), as nginx's."""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://127.0.0.1:%d' % s.port,
+                   http_extra='log_format te "$grpc_internal_trailers";'
+                   ' access_log {prefix}/logs/te.log te;')
+    r = call(p.port, call='unary', method='Unary', req='x')
+    assert r['resp'] == ['echo:x'], r
+    # no TE: curl over h2c by prior knowledge (the server's answer does not matter)
+    subprocess.run(['curl', '-s', '-o', '/dev/null', '--max-time', '10',
+                    '--http2-prior-knowledge', '-H', 'content-type: application/grpc',
+                    '--data-binary', 'x', 'http://127.0.0.1:%d/test.Echo/Unary' % p.port],
+                   check=False)
+    wait_for(lambda: p.read('logs', 'te.log').split() == ['trailers', '-'], 5,
+             what='log lines: %r' % p.read('logs', 'te.log'))

@@ -6,7 +6,9 @@
  * read back as an HTTP/1.1 head, two chunks and the trailers in the last
  * chunk (read whole and one byte at a time); a Trailers-Only answer as a
  * head with Content-Length: 0; RST_STREAM and a close mid-answer; a
- * second request on a kept session (stream 3), and no reuse after GOAWAY. The
+ * second request on a kept session (stream 3), and no reuse after GOAWAY;
+ * full duplex (an answer read while the request's stream is open, its
+ * next message sent after); RST_STREAM CANCEL for a call left half-way. The
  * configuration: grpc_pass's forms (grpcs:// with grpc_ssl_*, not
  * proxy_ssl_*), the grpc_* twins in a grpc_pass
  * location only (buffering off both ways), grpc_set_header's inheritance,
@@ -348,6 +350,88 @@ Test(grpc, goaway_ends_reuse)
 	recv_all(g, p.sv[0], out, sizeof(out), sizeof(out));
 	cr_expect(grpc_up_done(g));
 	cr_expect_null(grpc_up_error(g)); /* our stream was served */
+	cr_expect(!grpc_up_reusable(g));
+	grpc_up_free(g);
+	peer_free(&p);
+}
+
+/* peer_rst_code - the RST_STREAM code the peer got (peer_frame_rst), or -1. */
+static int peer_rst_code = -1;
+
+static int peer_frame_rst(nghttp2_session *ss, const nghttp2_frame *f, void *ud)
+{
+	if (f->hd.type == NGHTTP2_RST_STREAM)
+		peer_rst_code = (int)f->rst_stream.error_code;
+	return peer_frame(ss, f, ud);
+}
+
+Test(grpc, duplex_answer_while_request_streams)
+{
+	static const nghttp2_nv head[] = {{(uint8_t *)":status", (uint8_t *)"200", 7, 3, 0}};
+	static const nghttp2_nv trl[] = {{(uint8_t *)"grpc-status", (uint8_t *)"0", 11, 1, 0}};
+	struct peer p;
+	struct grpc_up *g;
+	char out[1024];
+	bool blocked;
+	size_t n;
+
+	peer_init(&p);
+	g = grpc_up_new(req_fields, 6, true);
+	cr_assert_not_null(g);
+	cr_assert_eq(grpc_up_send(g, p.sv[0], NULL, "ping1", 5, false, &blocked), 5);
+	peer_read(&p);
+	cr_expect(!p.end_stream);
+	/* the answer's head and a message, the request's stream still open */
+	cr_assert_eq(nghttp2_submit_headers(p.ss, NGHTTP2_FLAG_NONE, p.sid, NULL, head, 1, NULL),
+		     0);
+	cr_assert_eq(nghttp2_session_send(p.ss), 0);
+	cr_assert_eq(write(p.sv[1], "\0\0\5\0\0\0\0\0\1pong1", 14), 14);
+	n = recv_all(g, p.sv[0], out, sizeof(out), sizeof(out));
+	cr_expect_eq(n,
+		     strlen("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\npong1\r\n"),
+		     "%.*s", (int)n, out);
+	cr_expect(!grpc_up_sent(g) && !grpc_up_done(g));
+	/* the next message after the answer, then the request's end */
+	cr_assert_eq(grpc_up_send(g, p.sv[0], NULL, "ping2", 5, true, &blocked), 5);
+	cr_expect(grpc_up_sent(g));
+	peer_read(&p);
+	cr_expect_eq(p.body_len, 10);
+	cr_expect_eq(memcmp(p.body, "ping1ping2", 10), 0);
+	cr_expect(p.end_stream);
+	cr_assert_eq(nghttp2_submit_trailer(p.ss, p.sid, trl, 1), 0);
+	cr_assert_eq(nghttp2_session_send(p.ss), 0);
+	n = recv_all(g, p.sv[0], out, sizeof(out), sizeof(out));
+	cr_expect_eq(n, strlen("0\r\ngrpc-status: 0\r\n\r\n"), "%.*s", (int)n, out);
+	cr_expect(grpc_up_done(g) && grpc_up_reusable(g));
+	grpc_up_free(g);
+	peer_free(&p);
+}
+
+Test(grpc, cancel_half_way)
+{
+	struct peer p;
+	struct grpc_up *g;
+	nghttp2_session_callbacks *cb;
+	bool blocked;
+
+	peer_init(&p);
+	/* the peer's session again, telling RST_STREAM frames */
+	nghttp2_session_del(p.ss);
+	cr_assert_eq(nghttp2_session_callbacks_new(&cb), 0);
+	nghttp2_session_callbacks_set_send_callback(cb, peer_send);
+	nghttp2_session_callbacks_set_on_header_callback(cb, peer_header);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, peer_data);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, peer_frame_rst);
+	cr_assert_eq(nghttp2_session_server_new(&p.ss, cb, &p), 0);
+	nghttp2_session_callbacks_del(cb);
+	peer_rst_code = -1;
+	g = grpc_up_new(req_fields, 6, true);
+	cr_assert_not_null(g);
+	cr_assert_eq(grpc_up_send(g, p.sv[0], NULL, "a", 1, false, &blocked), 1);
+	grpc_up_cancel(g, p.sv[0], NULL);
+	peer_read(&p);
+	cr_expect_eq(peer_rst_code, NGHTTP2_CANCEL);
+	cr_expect(!p.end_stream);
 	cr_expect(!grpc_up_reusable(g));
 	grpc_up_free(g);
 	peer_free(&p);
