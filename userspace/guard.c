@@ -330,7 +330,8 @@ static void sweep_pins(void)
 			ours = strcmp(ifs[i].name, n + sizeof(LINK_PREFIX) - 1) == 0;
 		if (ours)
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", pin_dir, n);
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", pin_dir, n) >= sizeof(path))
+			continue; /* not a pin of ours: too long for one */
 		fd = bpf_obj_get(path);
 		if (fd >= 0) {
 			bpf_link_detach(fd);
