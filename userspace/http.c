@@ -821,16 +821,7 @@ static ssize_t writev_raw(struct conn *c, struct iovec *iov, int n)
 			w += (ssize_t)iov[i].iov_len;
 		return w;
 	}
-	do {
-		if (unlikely(c->h2s))
-			w = h2_writev(c, iov, n);
-		else
-			w = unlikely(c->tls) ? tls_writev(c->tls, iov, n)
-					     : writev(c->io.fd, iov, n);
-	} while (w == -1 && errno == EINTR);
-	if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		c->writable = false;
-	return w;
+	return http_sock_writev(c, iov, n);
 }
 
 ssize_t http_writev(struct conn *c, struct iovec *iov, int n)

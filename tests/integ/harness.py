@@ -847,6 +847,17 @@ def raw_upstream(t, answer, half_close=False):
     return raw_server(t, handle)
 
 
+def recv_until_close(s):
+    """Every byte socket S receives until the peer closes (its timeout
+    applies to each read)."""
+    data = b''
+    while True:
+        d = s.recv(65536)
+        if not d:
+            return data
+        data += d
+
+
 def raw_status_line(port, path, timeout=5.0):
     """The first line of the answer to GET PATH on a new connection, as
     bytes, exactly as it came (a trailing space shows)."""

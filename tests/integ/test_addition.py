@@ -17,7 +17,7 @@ import socket
 import subprocess
 import time
 
-from harness import Conn, assert_location_t_errors
+from harness import Conn, assert_location_t_errors, recv_until_close
 from test_h2 import curl_h2
 from test_subfilter import PieceUpstream
 from test_tls import _certs
@@ -267,12 +267,7 @@ def test_addition_slow_reader(t):
     s.connect(('127.0.0.1', p.port))
     s.sendall(b'GET /m.html HTTP/1.0\r\nHost: x\r\n\r\n')
     time.sleep(0.3)  # lets the buffers fill; the check does not depend on it
-    data = b''
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
+    data = recv_until_close(s)
     s.close()
     head, _, body = data.partition(b'\r\n\r\n')
     assert head.startswith(b'HTTP/1.1 200'), head
@@ -308,12 +303,7 @@ def test_addition_sub_cut_off(t):
     location = /cut { proxy_pass http://127.0.0.1:%d; }""" % up.port)
     s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
     s.sendall(b'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n')
-    data = b''
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
+    data = recv_until_close(s)
     s.close()
     assert data.startswith(b'HTTP/1.1 200'), data[:100]
     assert not data.endswith(b'0\r\n\r\n'), data[-100:]
