@@ -467,10 +467,11 @@ static void head_drop(struct conn *c, const char *name)
 	}
 }
 
-/* head_last_modified - the Last-Modified of the head being built in C's
- * buffer, as seconds, or -1 (none, or not a date). */
-static int64_t head_last_modified(struct conn *c)
+/* head_line_value - the value of head line NAME (lowercase, with its ':')
+ * in the head being built in C's buffer, or {NULL, 0}. */
+static struct lstr head_line_value(struct conn *c, const char *name)
 {
+	size_t nl = strlen(name);
 	const char *p = c->out.data + c->out.start, *end = c->out.data + c->out.end;
 
 	p = memchr(p, '\n', (size_t)(end - p));
@@ -479,18 +480,27 @@ static int64_t head_last_modified(struct conn *c)
 
 		if (!eol)
 			break;
-		if (eol - p > 14 && strncasecmp(p, "last-modified:", 14) == 0) {
-			const char *v = p + 14, *ve = eol;
+		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0) {
+			const char *v = p + nl, *ve = eol;
 
 			while (v < ve && (*v == ' ' || *v == '\t'))
 				v++;
-			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' '))
+			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
 				ve--;
-			return h1_http_time(v, (size_t)(ve - v));
+			return (struct lstr){v, (size_t)(ve - v)};
 		}
 		p = eol;
 	}
-	return -1;
+	return (struct lstr){NULL, 0};
+}
+
+/* head_last_modified - the Last-Modified of the head being built in C's
+ * buffer, as seconds, or -1 (none, or not a date). */
+static int64_t head_last_modified(struct conn *c)
+{
+	struct lstr v = head_line_value(c, "last-modified:");
+
+	return v.p ? h1_http_time(v.p, v.len) : -1;
 }
 
 /* head_expires - nginx's `expires`: Expires and Cache-Control. With
@@ -587,33 +597,6 @@ bool http_trailers_wanted(const struct conn *c)
 		if (ok || l->add_trailers.v[i].always)
 			return true;
 	return false;
-}
-
-/* head_line_value - the value of head line NAME (lowercase, with its ':')
- * in the head being built in C's buffer, or {NULL, 0}. */
-static struct lstr head_line_value(struct conn *c, const char *name)
-{
-	size_t nl = strlen(name);
-	const char *p = c->out.data + c->out.start, *end = c->out.data + c->out.end;
-
-	p = memchr(p, '\n', (size_t)(end - p));
-	while (p && ++p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-
-		if (!eol)
-			break;
-		if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0) {
-			const char *v = p + nl, *ve = eol;
-
-			while (v < ve && (*v == ' ' || *v == '\t'))
-				v++;
-			while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ' || ve[-1] == '\t'))
-				ve--;
-			return (struct lstr){v, (size_t)(ve - v)};
-		}
-		p = eol;
-	}
-	return (struct lstr){NULL, 0};
 }
 
 /* trailer_head - nginx's headers filter sets r->expect_trailers and its

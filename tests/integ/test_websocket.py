@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 
-from harness import lbd_sanitized, make_conf, wait_for
+from harness import lbd_sanitized, make_conf, recv_until_close, wait_for
 import splicekit
 
 WS_CONF = """
@@ -243,15 +243,6 @@ def _recv_exact(s, n, have=b''):
     return bytes(buf)
 
 
-def _recv_all(s):
-    buf = b''
-    while True:
-        d = s.recv(65536)
-        if not d:
-            return buf
-        buf += d
-
-
 def _setup(t, idle='60s', relay=False, kernel=False, main='', extra=''):
     """RELAY: lbd with `kernel_splice off` (its splice(2) relay); KERNEL:
     `kernel_splice on` (sockmap, also the default). lbd only."""
@@ -307,7 +298,7 @@ def test_half_close(t):
     s.sendall(b'last')
     assert _recv_exact(s, 4, rest) == b'last'
     s.shutdown(socket.SHUT_WR)
-    assert _recv_all(s) == b'[server saw EOF]'
+    assert recv_until_close(s) == b'[server saw EOF]'
     s.close()
 
 
@@ -686,7 +677,7 @@ def test_paths_sockmap_and_relay(t):
         s.sendall(b'last')
         assert _recv_exact(s, 4) == b'last'
         s.shutdown(socket.SHUT_WR)
-        assert _recv_all(s) == b'[server saw EOF]'
+        assert recv_until_close(s) == b'[server saw EOF]'
         s.close()
         p.stop()
 
@@ -703,7 +694,7 @@ def test_sockmap_half_close(t):
     s.sendall(b'last')
     assert _recv_exact(s, 4, rest) == b'last'
     s.shutdown(socket.SHUT_WR)
-    assert _recv_all(s) == b'[server saw EOF]'
+    assert recv_until_close(s) == b'[server saw EOF]'
     s.close()
 
 
