@@ -37,17 +37,7 @@ int cfg_set_addition_types(struct build *b, struct cfg_node *n, struct scope *s,
 
 	(void)d;
 	a->types_set = true; /* a second line adds to the list, as nginx */
-	for (size_t i = 0; i < n->nargs && !a->types_any; i++) {
-		const char *t = n->args[i];
-
-		if (strcmp(t, "*") == 0) {
-			a->types_any = true;
-			break;
-		}
-		if (cfg_types_add(b, n, &a->types, &a->ntypes, t))
-			return -1;
-	}
-	return 0;
+	return cfg_types_list(b, n, &a->types, &a->ntypes, &a->types_any);
 }
 
 void cfg_addition_merge(struct add_loc *a, const struct add_loc *p)

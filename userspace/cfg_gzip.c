@@ -217,23 +217,28 @@ int cfg_types_add(struct build *b, struct cfg_node *n, char ***types, int *ntype
 	return 0;
 }
 
+int cfg_types_list(struct build *b, struct cfg_node *n, char ***types, int *ntypes, bool *any)
+{
+	for (size_t i = 0; i < n->nargs && !*any; i++) {
+		const char *t = n->args[i];
+
+		if (strcmp(t, "*") == 0) {
+			*any = true;
+			break;
+		}
+		if (cfg_types_add(b, n, types, ntypes, t))
+			return -1;
+	}
+	return 0;
+}
+
 int cfg_set_gzip_types(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct gzip_loc *g = gz_base(s);
 
 	(void)d;
 	g->types_set = true;
-	for (size_t i = 0; i < n->nargs; i++) {
-		const char *t = n->args[i];
-
-		if (strcmp(t, "*") == 0) {
-			g->types_any = true;
-			return 0;
-		}
-		if (!g->types_any && cfg_types_add(b, n, &g->types, &g->ntypes, t))
-			return -1;
-	}
-	return 0;
+	return cfg_types_list(b, n, &g->types, &g->ntypes, &g->types_any);
 }
 
 static void *pool_malloc(PCRE2_SIZE n, void *pool)

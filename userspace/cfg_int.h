@@ -338,6 +338,9 @@ void cfg_rate_merge(struct rate_loc *r, const struct rate_loc *p);
 /* cfg_types_add - one more MIME type T (lowercased) in TYPES[0..*NTYPES),
  * a duplicate warned about as nginx does (gzip_types, charset_types). */
 int cfg_types_add(struct build *b, struct cfg_node *n, char ***types, int *ntypes, const char *t);
+/* cfg_types_list - the arguments of a *_types line into TYPES (`*`: *ANY,
+ * the rest of the line ignored; a later line adds to the list). */
+int cfg_types_list(struct build *b, struct cfg_node *n, char ***types, int *ntypes, bool *any);
 
 /* cfg_subfilter.c: sub_filter, sub_filter_types (sub_filter_once and
  * sub_filter_last_modified are flags in cfg.c's table) */

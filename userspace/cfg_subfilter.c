@@ -75,17 +75,7 @@ int cfg_set_sub_filter_types(struct build *b, struct cfg_node *n, struct scope *
 
 	(void)d;
 	g->types_set = true;
-	for (size_t i = 0; i < n->nargs && !g->types_any; i++) {
-		const char *t = n->args[i];
-
-		if (strcmp(t, "*") == 0) {
-			g->types_any = true;
-			break;
-		}
-		if (cfg_types_add(b, n, &g->types, &g->ntypes, t))
-			return -1;
-	}
-	return 0;
+	return cfg_types_list(b, n, &g->types, &g->ntypes, &g->types_any);
 }
 
 void cfg_subfilter_merge(struct subf_loc *g, const struct subf_loc *p)
