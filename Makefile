@@ -117,6 +117,7 @@ FUZZ_SRCS_pproto := userspace/pproto.c
 FUZZ_SRCS_referer := userspace/referer.c
 FUZZ_SRCS_fastcgi := userspace/fastcgi_rec.c
 FUZZ_SRCS_dns := userspace/dns.c
+FUZZ_SRCS_ssi := userspace/ssi_parse.c
 FUZZ_LIB := $(B)/libfuzzlbd.a
 fuzz_objs = $(patsubst %.c,$(B)/fuzzobj/%.o,$(1))
 

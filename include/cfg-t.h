@@ -29,6 +29,7 @@
 #include "mirror-t.h"
 #include "realip-t.h"
 #include "subfilter-t.h"
+#include "ssi-t.h"
 #include "embed-t.h"
 #include "referer-t.h"
 #include "securelink-t.h"
@@ -360,6 +361,8 @@ struct cfg_loc {
 	struct subf_loc subf;
 	/* add_before_body, add_after_body, addition_types (cfg_addition.c, embed.c) */
 	struct add_loc add;
+	/* ssi, ssi_types, ssi_* (cfg_ssi.c, ssi.c, embed.c; inherited) */
+	struct ssi_loc ssi;
 	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
 	struct realip_conf realip;
 	/* valid_referers (cfg_referer.c, referer.c): $invalid_referer */

@@ -2,7 +2,9 @@
 /*
  * Subrequests whose answer body goes into the main request's answer, at
  * the place where they were started, in order and streaming: nginx's
- * addition module (add_before_body, add_after_body) on it.
+ * addition module (add_before_body, add_after_body) and SSI (ssi.h: the
+ * main body through the SSI parser, an `include` a subrequest in its
+ * middle, included answers parsed in turn, up to nginx's depth) on it.
  *
  * How: the main request and its subrequests produce their answers as
  * always (static files, proxy_pass, error pages, with their own filters),
@@ -23,8 +25,9 @@
  *
  * Memory: one struct embed_run per main request (its pool) with one
  * buffer of EMBED_PIECE bytes for what the socket did not take; a
- * subrequest's writes are refused while it is not empty. Nothing else is
- * held: a subrequest's answer of any size flows through.
+ * subrequest's writes are refused while it is not empty. With SSI, one
+ * more such buffer per level of include (the body piece being parsed).
+ * Nothing else is held: a subrequest's answer of any size flows through.
  *
  * Wake-ups: a writer refused by this layer is woken from a timer of the
  * run (never from another connection's stack): the main request when
@@ -50,9 +53,11 @@ struct conn;
 /* embed_head - at the start of http_head_finish (the head so far is in
  * c->out from c->req.head_at): for a main request whose location has
  * add_before_body or add_after_body and whose answer is a 200 of an
- * addition_types type, edits the head and starts the run (the
- * add_before_body subrequest from the loop's next round); for a
- * subrequest of a run, notes the start of its answer. 0, or -ENOMEM. */
+ * addition_types type, or ssi on and an answer SSI takes (ssi.h), edits
+ * the head and starts the run (the add_before_body subrequest from the
+ * loop's next round); for a subrequest of a run, notes the start of its
+ * answer (its framing, whether its body is used, its own SSI). 0, or
+ * -ENOMEM. */
 int embed_head(struct conn *c);
 
 /* embed_writev - the writes of C (a main request with a run, or one of its
@@ -87,8 +92,8 @@ void embed_sub_closed(struct conn *sc);
  * the run. */
 void embed_req_end(struct conn *c);
 
-/* embed_applies - C's answer of STATUS and type CT gets additions, or C is
- * a subrequest whose body goes into a main answer: gzip leaves it alone
+/* embed_applies - C's answer of STATUS and type CT gets additions or SSI,
+ * or C is a subrequest whose body goes into a main answer: gzip leaves it alone
  * (lbd sends such an answer uncompressed) and no byte range is cut from
  * it (nginx's addition clears the ranges). */
 bool embed_applies(const struct conn *c, int status, struct lstr ct);

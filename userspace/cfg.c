@@ -685,6 +685,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_gzip_init(&l->gzip);
 	cfg_subfilter_init(&l->subf);
 	cfg_addition_init(&l->add);
+	cfg_ssi_init(&l->ssi);
 	cfg_realip_init(&l->realip);
 	cfg_auth_init(&l->auth);
 	cfg_mirror_init(&l->mirror);
@@ -2149,6 +2150,14 @@ static const struct dir dirs[] = {
 	{"add_before_body", C_HSL, 1, 1, false, cfg_set_addition_uri, B_NONE, 0},
 	{"add_after_body", C_HSL, 1, 1, false, cfg_set_addition_uri, B_NONE, 0},
 	{"addition_types", C_HSL, 1, ARGS_ANY, false, cfg_set_addition_types, B_NONE, 0},
+	/* server-side includes (cfg_ssi.c, ssi.c, embed.c) */
+	{"ssi", C_HSL | C_IF, 1, 1, false, cfg_set_flag, LOC(ssi.on)},
+	{"ssi_silent_errors", C_HSL, 1, 1, false, cfg_set_flag, LOC(ssi.silent_errors)},
+	{"ssi_last_modified", C_HSL, 1, 1, false, cfg_set_flag, LOC(ssi.last_modified)},
+	{"ssi_ignore_recycled_buffers", C_HSL, 1, 1, false, cfg_set_flag, LOC(ssi.ignore_recycled)},
+	{"ssi_value_length", C_HSL, 1, 1, false, cfg_set_size, LOC(ssi.value_len)},
+	{"ssi_min_file_chunk", C_HSL, 1, 1, false, cfg_set_size, LOC(ssi.min_file_chunk)},
+	{"ssi_types", C_HSL, 1, ARGS_ANY, false, cfg_set_ssi_types, B_NONE, 0},
 };
 
 static const struct dir *find_dir(const char *name, unsigned ctx)
@@ -2372,6 +2381,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_rate_merge(&l->rate, p ? &p->rate : NULL);
 	cfg_subfilter_merge(&l->subf, p ? &p->subf : NULL);
 	cfg_addition_merge(&l->add, p ? &p->add : NULL);
+	cfg_ssi_merge(&l->ssi, p ? &p->ssi : NULL);
 	cfg_cookie_merge(&l->cookie, p ? &p->cookie : NULL);
 	cfg_upssl_merge(&l->upssl, p ? &p->upssl : NULL);
 	cfg_realip_merge(&l->realip, p ? &p->realip : NULL);

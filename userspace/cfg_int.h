@@ -360,6 +360,12 @@ int cfg_set_addition_types(struct build *b, struct cfg_node *n, struct scope *s,
 /* cfg_addition_merge - A's unset values from its parent P (NULL at http). */
 void cfg_addition_merge(struct add_loc *a, const struct add_loc *p);
 
+/* cfg_ssi.c: ssi_types and the merge of the ssi* directives */
+void cfg_ssi_init(struct ssi_loc *s);
+int cfg_set_ssi_types(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_ssi_merge - S's unset values from its parent P (NULL at http). */
+void cfg_ssi_merge(struct ssi_loc *s, const struct ssi_loc *p);
+
 /* cfg_charset.c: charset, source_charset, charset_types, override_charset, charset_map */
 int cfg_set_charset(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_source_charset(struct build *b, struct cfg_node *n, struct scope *s,

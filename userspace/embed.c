@@ -4,14 +4,31 @@
  * the run of one main request (its phases, the sources in turn, the
  * bytes the socket did not take), the decoding of each source's HTTP/1.1
  * output, and nginx's addition module on it (which answers, the head
- * edits, the two subrequests).
+ * edits, the two subrequests), and SSI's (ssi.c): the main body passes
+ * through the SSI parser, whose `include` runs a subrequest in the middle
+ * of the main body.
  *
  * Phases, in order; a phase whose URI is "" is skipped:
  *   BEFORE  the add_before_body subrequest writes; the main body waits
- *   MAIN    the main request's body flows
+ *   MAIN    the main request's body flows (through SSI when on)
+ *   INSERT  an SSI include's subrequest writes; the main body waits, then
+ *           MAIN again (the SSI parser goes on where it stopped)
  *   AFTER   the main answer is done; the add_after_body subrequest writes
  *   TAIL    the last chunk is written
  *   DONE    all written: the main request goes on (log, keep-alive)
+ *
+ * Levels: the sources form a stack (struct embed_lvl): level 0 the main
+ * request, level 1 an addition's subrequest or an include of the main
+ * body, level k+1 an include of level k's body (an included page with
+ * ssi on). Only the top level writes; those below are refused until it
+ * ends. SSI on a level: its body's bytes are taken into its `hold` (one
+ * piece at a time: while it is not empty its writes are refused) and
+ * pumped through ssi_next; what comes out (text, an echo, an error
+ * message) is written piece by piece from `outq`; an include pushes a
+ * level and stops the pump until that level ended (its stub block, if
+ * it answered nothing usable, is then parsed before the rest of `hold`;
+ * with set= its body goes into the variable instead). A subrequest that
+ * closed with SSI output not yet written keeps its level until it is.
  */
 #include <errno.h>
 #include <string.h>
@@ -25,11 +42,13 @@
 #include "http.h"
 #include "log.h"
 #include "pool.h"
+#include "ssi.h"
 #include "worker.h"
 
 enum embed_phase {
 	EP_BEFORE = 0,
 	EP_MAIN,
+	EP_INSERT,
 	EP_AFTER,
 	EP_TAIL,
 	EP_DONE,
@@ -44,24 +63,50 @@ struct embed_src {
 	bool body_done;	      /* chunked: the last chunk came; what follows is dropped */
 };
 
+#define EMBED_DEPTH 51 /* nested subrequests at most (nginx 1.22: the 52nd is refused) */
+
+/* struct embed_lvl - one source of the run: level 0 is the main request,
+ * level k > 0 the subrequest that level k-1 started (an SSI include) or
+ * an addition's (level 1). Only the top level's source writes; the
+ * levels below wait where they stopped. */
+struct embed_lvl {
+	struct conn *c;	       /* its request; NULL once a subrequest closed */
+	struct embed_src src;  /* the decoding of its output */
+	struct ssi_ctx *ssi;   /* SSI on its body (ssi.c), NULL without */
+	char *hold;	       /* SSI: EMBED_PIECE bytes of its body (main pool) */
+	size_t hold_off;       /* hold[hold_off, hold_off + hold_len) is unparsed */
+	size_t hold_len;       /* ... bytes */
+	struct lstr outq;      /* SSI output not written yet (hold, main pool, config) */
+	struct lstr stub_in;   /* a stub block's text, parsed before hold */
+	struct ssi_action ins; /* the include that started it (ins.uri.p NULL: an addition) */
+	size_t bytes;	       /* body bytes it produced */
+	bool drop;	       /* its answer is not used: a stub stands for it (not 2xx) */
+	bool loc_ssi;	       /* its location has ssi on: a stub standing for it is parsed */
+	bool closed;	       /* a subrequest that closed (SSI output of it may remain) */
+	bool blocked;	       /* its subrequest was refused a write: wake it when on top */
+	char *set_buf;	       /* include set=: its body (main pool) */
+	size_t set_len;	       /* ... bytes */
+};
+
 /* struct embed_run - one main request's run (its pool). */
 struct embed_run {
 	struct conn *c;		     /* the main request's connection */
-	struct conn *sub;	     /* the subrequest running, NULL between them */
 	const char *before;	     /* add_before_body URI, "" none */
 	const char *after;	     /* add_after_body URI, "" none */
 	enum embed_phase phase;	     /* see above */
-	struct embed_src msrc;	     /* the main request's output */
-	struct embed_src ssrc;	     /* the running subrequest's */
+	struct embed_lvl *lv;	     /* the levels 0..depth (lv0, or a pool array) */
+	int depth;		     /* the top level, whose source writes */
+	int cap;		     /* lv's entries */
+	struct ssi_ctx *ssi_shared;  /* the first SSI context: variables, blocks */
 	struct ev_timer kick;	     /* wakes writers and starts subrequests, from the loop */
 	bool chunk_out;		     /* the assembled body goes in chunks (else until close) */
-	bool start;		     /* the kick starts the phase's subrequest */
+	bool start;		     /* the kick starts the top level's subrequest */
 	bool main_blocked;	     /* the main request was refused a write */
-	bool sub_blocked;	     /* the subrequest was refused a write */
 	bool main_done;		     /* the main answer is done (http_response_done) */
 	bool waiting;		     /* the main request waits in CS_EMBED */
 	bool failed;		     /* a source broke off: no last chunk, the connection closes */
 	bool aborting;		     /* the main request ends: no more wake-ups */
+	struct embed_lvl lv0[2];     /* the main request and one subrequest */
 	size_t pend_off;	     /* pend[pend_off, pend_off + pend_len) is unsent */
 	size_t pend_len;	     /* ... bytes */
 	char pend[EMBED_PIECE + 32]; /* one chunk (or head piece) the socket did not take */
@@ -136,6 +181,25 @@ static bool head_find(const char *h, size_t n, const char *name, struct lstr *v)
 	return false;
 }
 
+/* head_drop - the lines of header NAME removed from head H[0..*LEN). */
+static void head_drop(char *h, size_t *len, const char *name)
+{
+	char *r = h, *w = h, *e = h + *len;
+	size_t l = next_line(r, e);
+
+	r += l;
+	w += l;
+	while (r < e) {
+		l = next_line(r, e);
+		if (!name_is(r, l, name)) {
+			memmove(w, r, l);
+			w += l;
+		}
+		r += l;
+	}
+	*len = (size_t)(w - h);
+}
+
 int embed_head_edit(char *h, size_t *len, size_t cap, bool chunk, bool *chunked)
 {
 	char *r = h, *w = h, *e = h + *len;
@@ -197,6 +261,32 @@ static void kick_arm(struct embed_run *e)
 		ev_timer_start(&e->c->w->loop, &e->kick, 0);
 }
 
+/* busy - level L's SSI has body bytes or output it has not written. */
+static bool busy(const struct embed_lvl *L)
+{
+	return L->hold_len || L->outq.len || L->stub_in.len;
+}
+
+static struct embed_lvl *top(struct embed_run *e)
+{
+	return &e->lv[e->depth];
+}
+
+/* top_sub - the subrequest that may write now, or NULL. */
+static struct conn *top_sub(struct embed_run *e)
+{
+	return e->depth ? e->lv[e->depth].c : NULL;
+}
+
+/* level_of - C's level in the run, or -1. */
+static int level_of(const struct embed_run *e, const struct conn *c)
+{
+	for (int k = e->depth; k >= 0; k--)
+		if (e->lv[k].c == c)
+			return k;
+	return -1;
+}
+
 /* pend_flush - write the pending bytes. 1 none left, 0 the socket is
  * full, -1 the client is gone (errno). */
 static int pend_flush(struct embed_run *e)
@@ -209,7 +299,8 @@ static int pend_flush(struct embed_run *e)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		e->pend_off += (size_t)w;
 		e->pend_len -= (size_t)w;
-		if (!e->pend_len && (e->sub_blocked || e->main_blocked || e->phase >= EP_TAIL))
+		if (!e->pend_len &&
+		    (top(e)->blocked || e->main_blocked || e->phase >= EP_TAIL || busy(top(e))))
 			kick_arm(e); /* a writer refused meanwhile may go on */
 	}
 	e->pend_off = 0;
@@ -261,6 +352,150 @@ static int emit(struct embed_run *e, const char *p, size_t n, bool framed)
 	return 0;
 }
 
+/* ---- SSI and the levels ------------------------------------------------------------ */
+
+/* set_max - include set=: the most body bytes kept (nginx's
+ * subrequest_output_buffer_size default, one page). */
+#define SSI_SET_MAX 4096
+
+/* push - a new top level for a subrequest started from the next kick:
+ * INS the include that asks for it (NULL: an addition). 0, or -1 (too
+ * deep, or out of memory). */
+static int push(struct embed_run *e, const struct ssi_action *ins)
+{
+	struct embed_lvl *L;
+
+	if (e->depth + 1 > EMBED_DEPTH)
+		return -1;
+	if (e->depth + 1 == e->cap) {
+		int cap = LBD_MIN(e->cap * 2, EMBED_DEPTH + 1);
+		struct embed_lvl *n = pool_alloc(&e->c->pool, (size_t)cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		memcpy(n, e->lv, (size_t)e->cap * sizeof(*n));
+		e->lv = n;
+		e->cap = cap;
+	}
+	L = &e->lv[++e->depth];
+	memset(L, 0, sizeof(*L));
+	if (ins)
+		L->ins = *ins;
+	else
+		L->ins.stub = -1;
+	e->start = true;
+	kick_arm(e);
+	return 0;
+}
+
+/* put - body bytes P[0..N) (N <= EMBED_PIECE; nothing pending) of level
+ * K, after its SSI if any: into the answer, into the include's set=
+ * variable, or dropped (a stub stands for them). 0, or -1 (errno). */
+static int put(struct embed_run *e, int k, const char *p, size_t n)
+{
+	struct embed_lvl *L = &e->lv[k];
+
+	L->bytes += n;
+	if (!k)
+		return emit(e, p, n, true);
+	if (L->drop)
+		return 0;
+	if (L->ins.set) {
+		if (L->set_len + n > SSI_SET_MAX) {
+			http_log(e->c, NULL, LOG_ERR, "too big subrequest response");
+			errno = EMSGSIZE;
+			return -1;
+		}
+		if (!L->set_buf && !(L->set_buf = pool_alloc(&e->c->pool, SSI_SET_MAX)))
+			return -1;
+		memcpy(L->set_buf + L->set_len, p, n);
+		L->set_len += n;
+		return 0;
+	}
+	if (emit(e, p, n, true))
+		return -1;
+	e->c->req.body_bytes_sent += n;
+	e->c->req.bytes_sent += n;
+	return 0;
+}
+
+/* pump - run level K's SSI parser over its stub text and hold, writing
+ * what comes out. 1 all done, 0 stopped (the socket is full, or an
+ * include starts from the next kick), -1 the client is gone or out of
+ * memory (errno). */
+static int pump(struct embed_run *e, int k)
+{
+	for (;;) {
+		struct embed_lvl *L = &e->lv[k];
+		struct ssi_action act;
+		enum ssi_act a;
+		size_t used = 0;
+		bool stub = L->stub_in.len > 0;
+
+		while (L->outq.len) {
+			int rc = pend_flush(e);
+			size_t m = LBD_MIN(L->outq.len, (size_t)EMBED_PIECE);
+
+			if (rc <= 0)
+				return rc;
+			if (put(e, k, L->outq.p, m))
+				return -1;
+			L->outq.p += m;
+			L->outq.len -= m;
+		}
+		if (k != e->depth || (!k && e->phase != EP_MAIN))
+			return 0;
+		if (!stub && !L->hold_len)
+			return 1;
+		a = stub ? ssi_next(L->ssi, L->stub_in.p, L->stub_in.len, &used, &act)
+			 : ssi_next(L->ssi, L->hold + L->hold_off, L->hold_len, &used, &act);
+		if (stub) {
+			L->stub_in.p += used;
+			L->stub_in.len -= used;
+			if (!L->stub_in.len)
+				ssi_parser_reset(L->ssi); /* a stub's unfinished command ends */
+		} else {
+			L->hold_off += used;
+			L->hold_len -= used;
+		}
+		switch (a) {
+		case SSI_ACT_MORE:
+			break;
+		case SSI_ACT_OUT:
+			L->outq = act.out;
+			break;
+		case SSI_ACT_INCLUDE:
+			if (push(e, &act)) {
+				http_log(L->c ? L->c : e->c, NULL, LOG_ERR,
+					 "subrequests cycle while processing \"%.*s\"",
+					 (int)act.uri.len, act.uri.p);
+				L->outq = ssi_error_out(L->ssi);
+				break;
+			}
+			if (!k)
+				e->phase = EP_INSERT;
+			return 0; /* L may have moved: not used past push */
+		case SSI_ACT_NOMEM:
+			errno = ENOMEM;
+			return -1;
+		}
+	}
+}
+
+/* body - body bytes P[0..N) (N <= EMBED_PIECE) of level K's source: into
+ * its SSI (hold is empty), or on as they are. 0, or -1 (errno). */
+static int body(struct embed_run *e, int k, const char *p, size_t n)
+{
+	struct embed_lvl *L = &e->lv[k];
+
+	if (!L->ssi)
+		return put(e, k, p, n);
+	memcpy(L->hold, p, n);
+	L->hold_off = 0;
+	L->hold_len = n;
+	return pump(e, k) < 0 ? -1 : 0;
+}
+
 /* eoh_step - the "\r\n\r\n" matcher: the state after byte CH. */
 static uint8_t eoh_step(uint8_t st, char ch)
 {
@@ -272,24 +507,32 @@ static uint8_t eoh_step(uint8_t st, char ch)
 }
 
 /* turn - whether source C may write its body now. */
-static bool turn(const struct embed_run *e, const struct conn *c)
+static bool turn(struct embed_run *e, const struct conn *c)
 {
-	return c == e->c ? e->phase == EP_MAIN : e->sub == c;
+	return c == e->c ? e->phase == EP_MAIN : top_sub(e) == c;
 }
 
 ssize_t embed_writev(struct conn *c, const struct iovec *iov, int n)
 {
 	struct embed_run *e = c->req.emb;
 	bool main = !c->sr_parent;
-	struct embed_src *s = main ? &e->msrc : &e->ssrc;
+	int lvk = level_of(e, c);
+	struct embed_src *s;
 	size_t taken = 0;
 	int rc;
+
+	if (lvk < 0) {
+		errno = EPIPE; /* a subrequest the run is done with */
+		return -1;
+	}
+	s = &e->lv[lvk].src;
 
 	for (int i = 0; i < n; i++) {
 		const char *p = iov[i].iov_base;
 		size_t len = iov[i].iov_len, k = 0;
 
 		while (k < len) {
+			s = &e->lv[lvk].src; /* lv moves when an include deepens the run */
 			if (s->eoh < 4) {
 				/* the head: the main request's goes out as it is
 				 * (embed_head edited it), a subrequest's is dropped */
@@ -314,7 +557,7 @@ ssize_t embed_writev(struct conn *c, const struct iovec *iov, int n)
 				taken += len - k; /* after the last chunk: nothing */
 				break;
 			}
-			if (!turn(e, c))
+			if (!turn(e, c) || busy(&e->lv[lvk]))
 				goto refuse;
 			rc = pend_flush(e);
 			if (rc < 0)
@@ -324,12 +567,8 @@ ssize_t embed_writev(struct conn *c, const struct iovec *iov, int n)
 			size_t m = LBD_MIN(len - k, (size_t)EMBED_PIECE);
 
 			if (!s->chunked) {
-				if (emit(e, p + k, m, true))
+				if (body(e, lvk, p + k, m))
 					goto fail;
-				if (!main) {
-					e->c->req.body_bytes_sent += m;
-					e->c->req.bytes_sent += m;
-				}
 				taken += m;
 				k += m;
 				continue;
@@ -339,12 +578,8 @@ ssize_t embed_writev(struct conn *c, const struct iovec *iov, int n)
 			int prc = h1_parse_chunked(&s->ch, p + k, m, &used, &d);
 
 			if (prc == H1_CHUNK_DATA) {
-				if (emit(e, d.p, d.len, true))
+				if (body(e, lvk, d.p, d.len))
 					goto fail;
-				if (!main) {
-					e->c->req.body_bytes_sent += d.len;
-					e->c->req.bytes_sent += d.len;
-				}
 			} else if (prc == H1_CHUNK_DONE) {
 				s->body_done = true;
 			} else if (prc == H1_INCOMPLETE) {
@@ -364,7 +599,7 @@ refuse:
 	if (main)
 		e->main_blocked = true;
 	else
-		e->sub_blocked = true;
+		e->lv[lvk].blocked = true;
 	c->writable = false;
 	errno = EAGAIN;
 	return -1;
@@ -401,33 +636,66 @@ ssize_t embed_sendfile(struct conn *c, int fd, off_t *off, size_t n)
  * add_after_body subrequest, or the last chunk. */
 static void advance(struct embed_run *e)
 {
-	if (e->phase != EP_MAIN || !e->main_done)
+	if (e->phase != EP_MAIN || !e->main_done || busy(&e->lv[0]))
 		return;
-	if (e->after[0]) {
+	if (e->after[0] && !push(e, NULL)) {
 		e->phase = EP_AFTER;
-		e->start = true;
-	} else {
-		e->phase = EP_TAIL;
+		return;
 	}
+	e->phase = EP_TAIL;
 	kick_arm(e);
 }
 
-/* source_ended - the phase's subrequest ended (or could not start): on to
- * the main body, or to the last chunk. */
+/* source_ended - level 1 ended (or could not start): on to the main
+ * body, or to the last chunk. */
 static void source_ended(struct embed_run *e)
 {
 	if (e->phase == EP_BEFORE) {
 		e->phase = EP_MAIN;
 		advance(e);
+	} else if (e->phase == EP_INSERT) {
+		e->phase = EP_MAIN;
 	} else if (e->phase == EP_AFTER) {
 		e->phase = EP_TAIL;
 	}
 	kick_arm(e); /* the main request, blocked behind it, goes on */
 }
 
+/* level_end - the top level (a subrequest that closed, its SSI output
+ * written) goes: its include's set= variable or stub to the level below,
+ * which goes on. */
+static void level_end(struct embed_run *e)
+{
+	struct embed_lvl *L = &e->lv[e->depth], *P = &e->lv[e->depth - 1];
+
+	e->depth--;
+	if (L->ins.uri.p && P->ssi) {
+		if (L->ins.set) {
+			ssi_set_value(P->ssi,
+				      (struct lstr){L->set_buf ? L->set_buf : "", L->set_len});
+		} else if (L->ins.stub >= 0 && (L->drop || !L->bytes) && !e->failed) {
+			/* nginx writes the stub as the subrequest's answer: through
+			 * SSI when the subrequest's location has it on */
+			if (L->loc_ssi)
+				P->stub_in = ssi_stub(P->ssi, L->ins.stub);
+			else
+				P->outq = ssi_stub(P->ssi, L->ins.stub);
+		}
+	}
+	if (!e->depth)
+		source_ended(e);
+	else
+		kick_arm(e);
+}
+
+static struct lstr cstr(const char *s)
+{
+	return (struct lstr){s, strlen(s)};
+}
+
 /* sub_start - the subrequest of the phase, to URI. A subrequest that could
  * not be made ends the run's output (nginx would fail the request). */
-static void sub_start(struct embed_run *e, const char *uri)
+static void sub_start(struct embed_run *e, struct lstr uri, struct lstr args)
 {
 	struct conn *c = e->c, *sc = http_sub_new(c);
 
@@ -435,18 +703,17 @@ static void sub_start(struct embed_run *e, const char *uri)
 		if (sc)
 			conn_close(sc);
 		e->failed = true;
-		source_ended(e);
+		top(e)->closed = true;
+		level_end(e);
 		return;
 	}
 	/* nginx's subrequest asks with GET, for the body */
 	sc->req.method = (struct lstr){"GET", 3};
 	sc->req.head = false;
 	sc->req.emb = e;
-	memset(&e->ssrc, 0, sizeof(e->ssrc));
-	e->sub = sc;
-	e->sub_blocked = false;
+	top(e)->c = sc;
 	/* it may end right here (a `return`, a small file): embed_sub_closed */
-	http_internal_redirect(sc, (struct lstr){uri, strlen(uri)}, (struct lstr){"", 0});
+	http_internal_redirect(sc, uri, args);
 }
 
 static void kick(struct ev_loop *loop, struct ev_timer *t)
@@ -459,7 +726,10 @@ static void kick(struct ev_loop *loop, struct ev_timer *t)
 		return;
 	if (e->start) {
 		e->start = false;
-		sub_start(e, e->phase == EP_BEFORE ? e->before : e->after);
+		if (top(e)->ins.uri.p)
+			sub_start(e, top(e)->ins.uri, top(e)->ins.args);
+		else
+			sub_start(e, cstr(e->phase == EP_BEFORE ? e->before : e->after), cstr(""));
 		return;
 	}
 	if (e->phase == EP_TAIL) {
@@ -489,12 +759,34 @@ static void kick(struct ev_loop *loop, struct ev_timer *t)
 		}
 		return;
 	}
+	if (busy(top(e)) && (e->depth || e->phase == EP_MAIN)) {
+		int rc = e->pend_len ? 0 : pump(e, e->depth);
+
+		if (rc < 0) {
+			/* the client is gone (or set= overflowed): the writers
+			 * learn it on their next write */
+			struct embed_lvl *L = top(e);
+
+			e->failed = true;
+			L->hold_len = L->outq.len = L->stub_in.len = 0;
+		} else if (rc == 0) {
+			return;
+		}
+	}
+	if (e->depth && top(e)->closed) {
+		level_end(e);
+		return;
+	}
+	if (!e->depth && e->phase == EP_MAIN && e->main_done) {
+		advance(e);
+		return;
+	}
 	if (e->pend_len)
 		return; /* the socket's readiness wakes them (embed_writable) */
-	if (e->sub_blocked && e->sub) {
-		struct conn *sc = e->sub;
+	if (top(e)->blocked && top_sub(e)) {
+		struct conn *sc = top_sub(e);
 
-		e->sub_blocked = false;
+		top(e)->blocked = false;
 		if (e->main_blocked)
 			kick_arm(e);
 		sc->writable = true;
@@ -522,15 +814,34 @@ void embed_writable(struct conn *c)
 void embed_sub_closed(struct conn *sc)
 {
 	struct embed_run *e = sc->req.emb;
+	struct embed_lvl *L;
+	int k;
 
-	if (!e || e->sub != sc || e->aborting)
+	if (!e || e->aborting || (k = level_of(e, sc)) <= 0)
 		return;
-	e->sub = NULL;
-	e->sub_blocked = false;
+	L = &e->lv[k];
+	L->c = NULL;
+	L->closed = true;
+	L->loc_ssi = sc->req.loc && sc->req.loc->ssi.on == 1;
+	L->blocked = false;
 	/* cut off in its body: the answer cannot be whole */
-	if (!sc->req.completed || (e->ssrc.chunked && !e->ssrc.body_done && e->ssrc.eoh == 4))
+	if (!sc->req.completed || (L->src.chunked && !L->src.body_done && L->src.eoh == 4))
 		e->failed = true;
-	source_ended(e);
+	if (L->ssi) {
+		/* its SSI output may outlive it: nothing of its memory stays */
+		ssi_rebind(L->ssi, e->c);
+		if (L->outq.len) {
+			char *d = pool_alloc(&e->c->pool, L->outq.len);
+
+			if (d)
+				memcpy(d, L->outq.p, L->outq.len);
+			L->outq = d ? (struct lstr){d, L->outq.len} : (struct lstr){"", 0};
+		}
+	}
+	if (k == e->depth && !busy(L))
+		level_end(e);
+	else
+		kick_arm(e);
 }
 
 bool embed_wait(struct conn *c)
@@ -580,10 +891,12 @@ void embed_req_end(struct conn *c)
 		return;
 	e->aborting = true;
 	ev_timer_stop(&c->w->loop, &e->kick);
-	sc = e->sub;
-	if (sc) {
-		e->sub = NULL;
-		conn_close(sc);
+	for (int k = e->depth; k > 0; k--) {
+		sc = e->lv[k].c;
+		if (sc) {
+			e->lv[k].c = NULL;
+			conn_close(sc);
+		}
 	}
 }
 
@@ -597,23 +910,52 @@ int embed_head(struct conn *c)
 	size_t n = c->out.end - r->head_at, cap;
 	struct lstr ct = {NULL, 0}, v;
 	struct embed_run *e;
-	bool chunked = false, chunk;
+	bool chunked = false, chunk, add, ssi;
 	char *tmp;
 
 	if (c->sr_parent) {
-		/* a source of the run: how its body is framed */
+		struct embed_lvl *L;
+		int k;
+
 		e = r->emb;
-		if (e && e->sub == c && head_find(h, n, "transfer-encoding", &v))
-			e->ssrc.chunked = h1_te_is_chunked((struct h1_str){v.p, v.len});
+		if (!e || (k = level_of(e, c)) <= 0)
+			return 0;
+		/* a source of the run: how its body is framed */
+		L = &e->lv[k];
+		if (head_find(h, n, "transfer-encoding", &v))
+			L->src.chunked = h1_te_is_chunked((struct h1_str){v.p, v.len});
+		/* an include with a stub: an answer other than 2xx is not used */
+		if (L->ins.uri.p && L->ins.stub >= 0 && (r->status < 200 || r->status > 299))
+			L->drop = true;
+		/* its own SSI, as nginx's filter runs on a subrequest too */
+		if (!L->drop && l && l->ssi.on == 1 && head_find(h, n, "content-type", &ct) &&
+		    ssi_types_ok(&l->ssi, ct) &&
+		    !(head_find(h, n, "content-length", &v) && v.len == 1 && v.p[0] == '0') &&
+		    !(head_find(h, n, "content-encoding", &v) && v.len)) {
+			L->ssi = ssi_begin(c, &e->c->pool, &l->ssi, e->ssi_shared);
+			L->hold = pool_alloc(&e->c->pool, EMBED_PIECE);
+			if (!L->ssi || !L->hold)
+				return -ENOMEM;
+			if (!e->ssi_shared)
+				e->ssi_shared = L->ssi;
+		}
 		return 0;
 	}
-	if (r->emb || !l || !l->add.on || r->status != 200)
+	if (r->emb || !l || (!l->add.on && l->ssi.on != 1))
 		return 0;
-	if (!head_find(h, n, "content-type", &ct) ||
-	    !gzip_types_match(l->add.types_any, l->add.types, l->add.ntypes, ct))
+	if (!head_find(h, n, "content-type", &ct))
+		return 0;
+	add = l->add.on && r->status == 200 &&
+	      gzip_types_match(l->add.types_any, l->add.types, l->add.ntypes, ct);
+	ssi = l->ssi.on == 1 &&
+	      ssi_applies(c, r->status, ct,
+			  head_find(h, n, "content-length", &v) && v.len == 1 && v.p[0] == '0'
+				  ? 0
+				  : -1);
+	if (!add && !ssi)
 		return 0;
 	/* compressed bytes (gzip_static, an upstream's): nothing to add to
-	 * (lbd; nginx would add plain bytes to them) */
+	 * nor to parse (lbd; nginx would add plain bytes to them) */
 	if (head_find(h, n, "content-encoding", &v) && v.len)
 		return 0;
 	chunk = !r->head && r->version >= 11 && l->chunked_transfer_encoding;
@@ -622,6 +964,11 @@ int embed_head(struct conn *c)
 	if (!tmp)
 		return -ENOMEM;
 	memcpy(tmp, h, n);
+	if (ssi && l->ssi.last_modified != 1) {
+		/* nginx's SSI: no validators (ssi_last_modified off) */
+		head_drop(tmp, &n, "last-modified");
+		head_drop(tmp, &n, "etag");
+	}
 	if (embed_head_edit(tmp, &n, cap, chunk, &chunked))
 		return -ENOMEM;
 	c->out.end = r->head_at;
@@ -635,18 +982,24 @@ int embed_head(struct conn *c)
 	if (!e)
 		return -ENOMEM;
 	e->c = c;
-	e->before = l->add.before;
-	e->after = l->add.after;
-	e->chunk_out = chunk;
-	e->msrc.chunked = chunked;
-	ev_timer_init(&e->kick, kick, e);
-	if (e->before[0]) {
-		e->phase = EP_BEFORE;
-		e->start = true;
-		kick_arm(e);
-	} else {
-		e->phase = EP_MAIN;
+	e->before = add ? l->add.before : "";
+	e->after = add ? l->add.after : "";
+	e->lv = e->lv0;
+	e->cap = 2;
+	e->lv[0].c = c;
+	e->lv[0].ins.stub = -1;
+	if (ssi) {
+		e->lv[0].ssi = e->ssi_shared = ssi_begin(c, &c->pool, &l->ssi, NULL);
+		e->lv[0].hold = pool_alloc(&c->pool, EMBED_PIECE);
+		if (!e->lv[0].ssi || !e->lv[0].hold)
+			return -ENOMEM;
 	}
+	e->chunk_out = chunk;
+	e->lv[0].src.chunked = chunked;
+	ev_timer_init(&e->kick, kick, e);
+	e->phase = EP_MAIN;
+	if (e->before[0] && !push(e, NULL))
+		e->phase = EP_BEFORE;
 	r->emb = e;
 	return 0;
 }
@@ -657,6 +1010,8 @@ bool embed_applies(const struct conn *c, int status, struct lstr ct)
 
 	if (c->sr_parent)
 		return c->req.emb != NULL;
+	if (l && l->ssi.on == 1 && ssi_applies(c, status, ct, -1))
+		return true;
 	return l && l->add.on && status == 200 && ct.p &&
 	       gzip_types_match(l->add.types_any, l->add.types, l->add.ntypes, ct);
 }

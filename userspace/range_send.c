@@ -48,7 +48,8 @@ enum range_rc range_start(struct conn *c, int64_t len, struct lstr etag, int64_t
 	if (!l || l->max_ranges == 0)
 		return RANGE_OFF;
 	/* nginx: no ranges of a subrequest, nor of an answer with additions */
-	if (unlikely(c->sr_parent || l->add.on) && (c->sr_parent || embed_applies(c, 200, ctype)))
+	if (unlikely(c->sr_parent || l->add.on || l->ssi.on == 1) &&
+	    (c->sr_parent || embed_applies(c, 200, ctype)))
 		return RANGE_OFF;
 	v = range_value(hdr(c, "range"));
 	if (!v.len)
