@@ -54,6 +54,29 @@ struct tls_where {
 	int line;	  /* line in it */
 };
 
+/* enum tls_ocsp - ssl_ocsp's values. */
+enum tls_ocsp {
+	TLS_OCSP_OFF = 0, /* client certificates' status not asked */
+	TLS_OCSP_ON,	  /* every certificate of the client's chain but the root */
+	TLS_OCSP_LEAF,	  /* the client's own certificate only */
+};
+
+/* struct tls_ocsp_conf - ssl_stapling_file, ssl_stapling_responder and
+ * the ssl_ocsp* directives of one level (ocsp.c, ocsp_client.c). */
+struct tls_ocsp_conf {
+	char *file;			  /* ssl_stapling_file (DER), NULL = none */
+	struct tls_where file_at;	  /* where it was written (for messages) */
+	char *stapling_url;		  /* ssl_stapling_responder, NULL = the certificate's */
+	struct tls_where stapling_url_at; /* where it was written */
+	int mode;			  /* ssl_ocsp, enum tls_ocsp, CFG_UNSET */
+	struct tls_where mode_at;	  /* where it was written (for messages) */
+	char *url;			  /* ssl_ocsp_responder, NULL = the certificate's */
+	struct tls_where url_at;	  /* where it was written (for messages) */
+	int64_t cache;			  /* ssl_ocsp_cache bytes, 0 = off, CFG_UNSET */
+	char *cache_name;		  /* its shared:NAME */
+	struct tls_where cache_at;	  /* where it was written (line 0: inherited) */
+};
+
 /* struct tls_conf - the ssl_* settings of one level. Integers use
  * CFG_UNSET and pointers NULL for "unset" until merged; configuration
  * pool memory except ctx. */
@@ -89,6 +112,7 @@ struct tls_conf {
 	int stapling;			 /* ssl_stapling on/off, CFG_UNSET */
 	struct tls_where stapling_at;	 /* where it was written (for messages) */
 	int stapling_verify;		 /* ssl_stapling_verify on/off, CFG_UNSET */
+	struct tls_ocsp_conf ocsp;	 /* stapling file and responder, ssl_ocsp* */
 	char *trusted;			 /* ssl_trusted_certificate file, NULL = none */
 	struct tls_where trusted_at;	 /* where it was written (for messages) */
 	int reject_handshake;		 /* ssl_reject_handshake on/off, CFG_UNSET */

@@ -11,6 +11,7 @@ pkgs=(
 	nginx-light haproxy wrk slowhttptest
 	nghttp2-client testssl.sh libnginx-mod-stream
 	php8.2-fpm uwsgi-core uwsgi-plugin-python3 memcached python3-grpcio
+	python3-cryptography
 )
 
 missing=()

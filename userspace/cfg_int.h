@@ -562,6 +562,9 @@ int cfg_set_tls_ticket_key(struct build *b, struct cfg_node *n, struct scope *s,
 int cfg_set_tls_buffer(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_tls_early(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_tls_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_ocsp(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_tls_ocsp_cache(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
 void cfg_tls_init(struct tls_conf *t);
 /* cfg_tls_base - the tls_conf of the level being built (B_TLS). */
 struct tls_conf *cfg_tls_base(struct scope *s);

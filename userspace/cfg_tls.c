@@ -18,6 +18,7 @@
 #include "cfg.h"
 #include "cfg_int.h"
 #include "log.h"
+#include "ocsp.h"
 #include "stream.h"
 #include "tls.h"
 
@@ -44,6 +45,8 @@ void cfg_tls_init(struct tls_conf *t)
 	t->early_data = CFG_UNSET;
 	t->verify_client = CFG_UNSET;
 	t->verify_depth = CFG_UNSET;
+	t->ocsp.mode = CFG_UNSET;
+	t->ocsp.cache = CFG_UNSET;
 }
 
 struct tls_conf *cfg_tls_base(struct scope *s)
@@ -122,7 +125,8 @@ int cfg_set_tls_ticket_key(struct build *b, struct cfg_node *n, struct scope *s,
 }
 
 /* cfg_set_tls_path - ssl_dhparam, ssl_trusted_certificate,
- * ssl_client_certificate, ssl_crl: one file. */
+ * ssl_client_certificate, ssl_crl, ssl_password_file, ssl_stapling_file:
+ * one file. */
 int cfg_set_tls_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct tls_conf *t = cfg_tls_base(s);
@@ -138,6 +142,8 @@ int cfg_set_tls_path(struct build *b, struct cfg_node *n, struct scope *s, const
 		f = &t->crl, at = &t->crl_at;
 	else if (strcmp(n->name, "ssl_password_file") == 0)
 		f = &t->password_file, at = &t->password_at;
+	else if (strcmp(n->name, "ssl_stapling_file") == 0)
+		f = &t->ocsp.file, at = &t->ocsp.file_at;
 	else
 		f = &t->trusted, at = &t->trusted_at;
 	if (*f)
@@ -187,13 +193,20 @@ int cfg_set_tls_depth(struct build *b, struct cfg_node *n, struct scope *s, cons
 	return 0;
 }
 
-/* cfg_set_tls_str - ssl_ciphers, ssl_ecdh_curve: checked by OpenSSL when
- * the context is built (the message then names this line). */
+/* cfg_set_tls_str - ssl_ciphers, ssl_ecdh_curve, ssl_stapling_responder,
+ * ssl_ocsp_responder: checked when the context is built (OpenSSL's
+ * message names this line; a bad stapling responder URL is a warning
+ * there, a bad ssl_ocsp_responder an error, as nginx's). */
 int cfg_set_tls_str(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct tls_conf *t = cfg_tls_base(s);
 	bool ciphers = strcmp(n->name, "ssl_ciphers") == 0;
-	char **f = ciphers ? &t->ciphers : &t->ecdh_curve;
+	bool responder = strcmp(n->name, "ssl_stapling_responder") == 0;
+	bool ocsp = strcmp(n->name, "ssl_ocsp_responder") == 0;
+	char **f = ciphers     ? &t->ciphers
+		   : responder ? &t->ocsp.stapling_url
+		   : ocsp      ? &t->ocsp.url
+			       : &t->ecdh_curve;
 
 	(void)d;
 	if (*f)
@@ -203,6 +216,10 @@ int cfg_set_tls_str(struct build *b, struct cfg_node *n, struct scope *s, const 
 		return cfg_fail(b, n, "out of memory");
 	if (ciphers)
 		t->ciphers_at = here(n);
+	else if (responder)
+		t->ocsp.stapling_url_at = here(n);
+	else if (ocsp)
+		t->ocsp.url_at = here(n);
 	else
 		t->ecdh_curve_at = here(n);
 	t->touched = true;
@@ -328,6 +345,61 @@ int cfg_set_tls_early(struct build *b, struct cfg_node *n, struct scope *s, cons
 	return rc;
 }
 
+/* cfg_set_tls_ocsp - ssl_ocsp on | off | leaf. */
+int cfg_set_tls_ocsp(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	static const char *const names[] = {"off", "on", "leaf"};
+	struct tls_conf *t = cfg_tls_base(s);
+
+	(void)d;
+	if (t->ocsp.mode != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (strcmp(n->args[0], names[i]) == 0)
+			t->ocsp.mode = i;
+	if (t->ocsp.mode == CFG_UNSET)
+		return cfg_fail(b, n, "invalid value \"%s\"", n->args[0]);
+	t->ocsp.mode_at = here(n);
+	t->touched = true;
+	return 0;
+}
+
+/* cfg_set_tls_ocsp_cache - ssl_ocsp_cache off | shared:NAME:SIZE. One
+ * process: the zone is one table of answers for every worker, kept
+ * across reloads. */
+int cfg_set_tls_ocsp_cache(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d)
+{
+	struct tls_conf *t = cfg_tls_base(s);
+	const char *a = n->args[0], *name, *colon;
+	int64_t size;
+
+	(void)d;
+	if (t->ocsp.cache != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	t->touched = true;
+	if (strcmp(a, "off") == 0) {
+		t->ocsp.cache = 0;
+		return 0;
+	}
+	if (strncmp(a, "shared:", 7) != 0)
+		return cfg_fail(b, n, "invalid OCSP cache \"%s\"", a);
+	name = a + 7;
+	colon = strchr(name, ':');
+	if (!colon || colon == name || cfg_parse_size(colon + 1, &size) || size <= 0)
+		return cfg_fail(b, n, "invalid OCSP cache \"%s\"", a);
+	if (size < TLS_SHARED_MIN)
+		return cfg_fail(b, n, "OCSP cache \"%s\" is too small", a);
+	t->ocsp.cache_name = pool_alloc(b->pool, (size_t)(colon - name) + 1);
+	if (!t->ocsp.cache_name)
+		return cfg_fail(b, n, "out of memory");
+	memcpy(t->ocsp.cache_name, name, (size_t)(colon - name));
+	t->ocsp.cache_name[colon - name] = '\0';
+	t->ocsp.cache = size;
+	t->ocsp.cache_at = here(n);
+	return 0;
+}
+
 /* parse_count - digits only, no overflow; -1 otherwise. */
 static int64_t parse_count(const char *s)
 {
@@ -436,6 +508,15 @@ static void merge(struct tls_conf *l, const struct tls_conf *p)
 		l->stapling_at = p->stapling_at;
 	TMERGE(stapling, 0);
 	TMERGE(stapling_verify, 0);
+	TMERGE_PTR(ocsp.file, ocsp.file_at);
+	TMERGE_PTR(ocsp.stapling_url, ocsp.stapling_url_at);
+	if (l->ocsp.mode == CFG_UNSET && p && p->ocsp.mode != CFG_UNSET)
+		l->ocsp.mode_at = p->ocsp.mode_at;
+	TMERGE(ocsp.mode, TLS_OCSP_OFF);
+	TMERGE_PTR(ocsp.url, ocsp.url_at);
+	if (l->ocsp.cache == CFG_UNSET && p && p->ocsp.cache != CFG_UNSET)
+		l->ocsp.cache_name = p->ocsp.cache_name;
+	TMERGE(ocsp.cache, 0);
 	TMERGE(reject_handshake, 0);
 	TMERGE(buffer_size, TLS_BUFFER_DEFAULT);
 	TMERGE(early_data, 0);
@@ -483,11 +564,70 @@ static int build(struct build *b, struct tls_conf *t)
 			 t->verify_at.file ? t->verify_at.file : "command line", t->verify_at.line);
 		return -1;
 	}
+	/* ssl_ocsp (nginx 1.22's checks): a certificate that need not chain
+	 * to a CA has no issuer to ask about; the responder URL must do */
+	if (t->ocsp.mode != TLS_OCSP_OFF && t->verify_client == TLS_VERIFY_OPTIONAL_NO_CA) {
+		snprintf(b->err, b->errlen,
+			 "\"ssl_ocsp\" is incompatible with \"ssl_verify_client optional_no_ca\" "
+			 "in %s:%d",
+			 t->ocsp.mode_at.file ? t->ocsp.mode_at.file : "command line",
+			 t->ocsp.mode_at.line);
+		return -1;
+	}
+	if (t->ocsp.mode != TLS_OCSP_OFF && t->ocsp.url) {
+		char *host = NULL, *port = NULL, *path = NULL;
+		const char *part, *bad = ocsp_parse_url(t->ocsp.url, &host, &port, &path, &part);
+
+		OPENSSL_free(host);
+		OPENSSL_free(port);
+		OPENSSL_free(path);
+		if (bad) {
+			snprintf(b->err, b->errlen,
+				 "%s OCSP responder \"%s\" in \"ssl_ocsp_responder\" in %s:%d", bad,
+				 part, t->ocsp.url_at.file ? t->ocsp.url_at.file : "command line",
+				 t->ocsp.url_at.line);
+			return -1;
+		}
+	}
 	/* ssl_reject_handshake on needs no certificate: the context only
 	 * answers every handshake with an unrecognized_name alert */
 	if (!t->ncerts && t->reject_handshake != 1)
 		return 0;
 	return tls_ctx_build(t, b->err, b->errlen) ? -1 : 0;
+}
+
+/* ocsp_level - the ssl_ocsp settings of H's level I (-1: http itself). */
+static const struct tls_ocsp_conf *ocsp_level(const struct cfg_http *h, int i)
+{
+	return i < 0 ? &h->tls.ocsp : &h->servers[i]->tls.ocsp;
+}
+
+/* ocsp_zones_agree - nginx's check of shared zones: one ssl_ocsp_cache
+ * NAME has one size wherever it is written. */
+static int ocsp_zones_agree(struct build *b, const struct cfg_http *h)
+{
+	for (int i = 0; i < h->nservers; i++) {
+		const struct tls_ocsp_conf *o = ocsp_level(h, i);
+
+		if (o->cache <= 0 || !o->cache_at.line)
+			continue;
+		for (int j = -1; j < i; j++) {
+			const struct tls_ocsp_conf *e = ocsp_level(h, j);
+
+			if (e->cache <= 0 || !e->cache_at.line || e->cache == o->cache ||
+			    strcmp(e->cache_name, o->cache_name) != 0)
+				continue;
+			snprintf(
+				b->err, b->errlen,
+				"the size %lld of shared memory zone \"%s\" conflicts with already "
+				"declared size %lld in %s:%d",
+				(long long)o->cache, o->cache_name, (long long)e->cache,
+				o->cache_at.file ? o->cache_at.file : "command line",
+				o->cache_at.line);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static bool same_addr(const struct cfg_listen *a, const struct cfg_listen *c)
@@ -497,6 +637,8 @@ static bool same_addr(const struct cfg_listen *a, const struct cfg_listen *c)
 
 int cfg_tls_finish(struct build *b, struct cfg_http *h)
 {
+	if (ocsp_zones_agree(b, h))
+		return -1;
 	merge(&h->tls, NULL);
 	if (build(b, &h->tls))
 		return -1;

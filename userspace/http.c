@@ -48,6 +48,7 @@
 #include "log.h"
 #include "resolver.h"
 #include "pbuf.h"
+#include "ocsp_client.h"
 #include "pproto.h"
 #include "range.h"
 #include "ratelimit.h"
@@ -1264,6 +1265,15 @@ static void peer_text(const struct conn *c, char *buf, size_t len)
 			  (socklen_t)len);
 }
 
+static void tls_step(struct conn *c);
+
+/* ocsp_answered - ssl_ocsp's answer for C's client certificate is in:
+ * on with the request (or the request's 495). */
+static void ocsp_answered(void *arg)
+{
+	tls_step(arg);
+}
+
 /* tls_step - the handshake state of a `listen ... ssl` address. The first
  * byte tells a ClientHello from plain HTTP, which nginx reads as a request
  * to answer 400 ("The plain HTTP request was sent to HTTPS port"). The
@@ -1300,6 +1310,10 @@ static void tls_step(struct conn *c)
 	}
 	switch (tls_handshake(c->tls)) {
 	case TLS_HS_DONE:
+		/* ssl_ocsp: no request is read before the client certificate's
+		 * status is in (tls_step runs again then, from ocsp_answered) */
+		if (unlikely(ocsp_client_wait(tls_conn_ssl(c->tls), &c->w->loop, ocsp_answered, c)))
+			break;
 		if (c->lg->http2 && tls_conn_is_h2(c->tls)) {
 			conn_stat(c, STATS_WAITING); /* its streams count as requests */
 			h2_conn_start(c);

@@ -54,6 +54,7 @@ struct staple {
 	struct ocsp_blob *old;	 /* the previous answer, freed at the next update */
 	int64_t due_ms;		 /* next fetch (monotonic) */
 	_Atomic bool dead;	 /* its context is gone */
+	bool file;		 /* ssl_stapling_file: resp fixed, never fetched */
 	struct staple *ctx_next; /* the context's list */
 	struct staple *next;	 /* the fetcher's registry */
 };
@@ -80,12 +81,20 @@ static void staple_free(struct staple *s)
 	free(s);
 }
 
-/* ctx_gone - the SSL_CTX's ex_data destructor: its staples die. */
+/* ctx_gone - the SSL_CTX's ex_data destructor: its staples die (those
+ * of ssl_stapling_file, which the fetcher never saw, are freed here). */
 static void ctx_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
 {
+	struct staple *next;
+
 	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	for (struct staple *s = ptr; s; s = s->ctx_next)
-		atomic_store(&s->dead, true);
+	for (struct staple *s = ptr; s; s = next) {
+		next = s->ctx_next;
+		if (s->file)
+			staple_free(s);
+		else
+			atomic_store(&s->dead, true);
+	}
 }
 
 static void ex_init(void)
@@ -121,10 +130,9 @@ static int wait_fd(int fd, short ev, int64_t deadline)
 	}
 }
 
-/* http_post - POST REQ to the responder of S over plain HTTP/1.0 and read
- * the answer's body into a malloc'd buffer. The body, or NULL with *WHY. */
-static unsigned char *http_post(const struct staple *s, const unsigned char *req, size_t reqlen,
-				size_t *outlen, const char **why)
+unsigned char *ocsp_http_post(const char *host, const char *port, const char *path,
+			      const unsigned char *req, size_t reqlen, size_t *outlen,
+			      const char **why)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *ai = NULL;
 	int64_t deadline = mono_ms() + OCSP_IO_MS;
@@ -134,7 +142,7 @@ static unsigned char *http_post(const struct staple *s, const unsigned char *req
 	int fd = -1, n;
 
 	*why = "cannot resolve the responder";
-	if (getaddrinfo(s->host, s->port, &hints, &ai) || !ai)
+	if (getaddrinfo(host, port, &hints, &ai) || !ai)
 		return NULL;
 	*why = "cannot connect to the responder";
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -146,10 +154,11 @@ static unsigned char *http_post(const struct staple *s, const unsigned char *req
 		*why = "timed out connecting to the responder";
 		goto out;
 	}
-	n = snprintf(head, sizeof(head),
-		     "POST %s HTTP/1.0\r\nHost: %s\r\nContent-Type: application/ocsp-request\r\n"
-		     "Content-Length: %zu\r\n\r\n",
-		     s->path, s->host, reqlen);
+	n = snprintf(
+		head, sizeof(head),
+		"POST %s HTTP/1.0\r\nHost: %s%s%s\r\nContent-Type: application/ocsp-request\r\n"
+		"Content-Length: %zu\r\n\r\n",
+		path, strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", reqlen);
 	*why = "cannot send the request";
 	if (n < 0 || (size_t)n >= sizeof(head))
 		goto out;
@@ -238,7 +247,7 @@ static int64_t fetch(struct staple *s)
 	dlen = i2d_OCSP_REQUEST(req, &der);
 	if (dlen <= 0)
 		goto fail;
-	if (!(body = http_post(s, der, (size_t)dlen, &blen, &why)))
+	if (!(body = ocsp_http_post(s->host, s->port, s->path, der, (size_t)dlen, &blen, &why)))
 		goto fail;
 	p = body;
 	why = "the OCSP answer does not parse";
@@ -425,36 +434,66 @@ static void where(const struct tls_conf *t, const char **file, int *line)
 	*line = t->stapling_at.line;
 }
 
+const char *ocsp_parse_url(const char *url, char **host, char **port, char **path,
+			   const char **part)
+{
+	const char *rest = url + 7, *colon, *slash;
+	int use_ssl = 0;
+	char *low;
+	size_t hl;
+
+	*part = url;
+	if (strncasecmp(url, "http://", 7) != 0 || !*rest || *rest == '/' || *rest == ':')
+		return "invalid URL prefix in";
+	slash = strchr(rest, '/');
+	colon = rest[0] == '[' ? strstr(rest, "]:") : strchr(rest, ':');
+	if (colon && rest[0] == '[')
+		colon++;
+	if (colon && (!slash || colon < slash)) {
+		char *end;
+		long pn = strtol(colon + 1, &end, 10);
+
+		if (end == colon + 1 || (*end && *end != '/') || pn < 1 || pn > 65535) {
+			*part = rest;
+			return "invalid port in";
+		}
+	}
+	/* OpenSSL's parser wants the scheme in lower case and keeps an IPv6
+	 * address's brackets (which getaddrinfo does not take) */
+	if (!(low = OPENSSL_malloc(strlen(url) + 1)))
+		return "out of memory in";
+	memcpy(low, "http://", 7);
+	strcpy(low + 7, rest);
+	if (!OCSP_parse_url(low, host, port, path, &use_ssl) || use_ssl) {
+		OPENSSL_free(low);
+		ERR_clear_error();
+		return "invalid URL in";
+	}
+	OPENSSL_free(low);
+	hl = strlen(*host);
+	if (hl >= 2 && (*host)[0] == '[' && (*host)[hl - 1] == ']') {
+		memmove(*host, *host + 1, hl - 2);
+		(*host)[hl - 2] = '\0';
+	}
+	return NULL;
+}
+
 /* setup_one - a staple for the current certificate of CTX, or NULL (with
- * a warning when the certificate cannot be stapled). */
+ * a warning when the certificate cannot be stapled). The checks go in
+ * nginx's order: the issuer, then the responder URL. */
 static struct staple *setup_one(SSL_CTX *ctx, X509 *x, const struct tls_conf *t, int *err)
 {
-	STACK_OF(OPENSSL_STRING) *urls = X509_get1_ocsp(x);
+	STACK_OF(OPENSSL_STRING) *urls = NULL;
 	STACK_OF(X509) *chain = NULL;
 	struct staple *s = NULL;
 	char name[1024];
-	const char *file, *url;
-	int line, use_ssl = 0;
+	const char *file, *url, *bad, *part;
+	int line;
 
 	where(t, &file, &line);
 	file_of(t, x, name, sizeof(name));
-	if (!urls || sk_OPENSSL_STRING_num(urls) == 0) {
-		log_warn(
-			"\"ssl_stapling\" ignored, no OCSP responder URL in the certificate \"%s\" "
-			"in %s:%d",
-			name, file, line);
-		goto out;
-	}
-	url = sk_OPENSSL_STRING_value(urls, 0);
 	if (!(s = calloc(1, sizeof(*s))) || !(s->cert_name = strdup(name))) {
 		*err = -ENOMEM;
-		goto fail;
-	}
-	if (!OCSP_parse_url(url, &s->host, &s->port, &s->path, &use_ssl) || use_ssl) {
-		log_warn(
-			"\"ssl_stapling\" ignored, %s OCSP responder URL \"%s\" in the certificate "
-			"\"%s\" in %s:%d",
-			use_ssl ? "https (not supported)" : "invalid", url, name, file, line);
 		goto fail;
 	}
 	SSL_CTX_get0_chain_certs(ctx, &chain);
@@ -463,6 +502,23 @@ static struct staple *setup_one(SSL_CTX *ctx, X509 *x, const struct tls_conf *t,
 		log_warn("\"ssl_stapling\" ignored, issuer certificate not found for certificate "
 			 "\"%s\" in %s:%d",
 			 name, file, line);
+		goto fail;
+	}
+	url = t->ocsp.stapling_url;
+	if (!url) {
+		urls = X509_get1_ocsp(x);
+		if (!urls || sk_OPENSSL_STRING_num(urls) == 0) {
+			log_warn("\"ssl_stapling\" ignored, no OCSP responder URL in the "
+				 "certificate \"%s\" in %s:%d",
+				 name, file, line);
+			goto fail;
+		}
+		url = sk_OPENSSL_STRING_value(urls, 0);
+	}
+	if ((bad = ocsp_parse_url(url, &s->host, &s->port, &s->path, &part))) {
+		log_warn("\"ssl_stapling\" ignored, %s OCSP responder \"%s\" in the certificate "
+			 "\"%s\" in %s:%d",
+			 bad, part, name, file, line);
 		goto fail;
 	}
 	if (!X509_up_ref(x)) {
@@ -493,19 +549,80 @@ out:
 	return s;
 }
 
-int ocsp_ctx_setup(SSL_CTX *ctx, const struct tls_conf *t)
+/* read_file - ssl_stapling_file's answer, re-encoded as DER (as nginx:
+ * one OCSP response, not checked against anything). NULL with *WHAT the
+ * failed call and OpenSSL's errors queued. */
+static struct ocsp_blob *read_file(const char *path, const char **what)
+{
+	BIO *bio = BIO_new_file(path, "rb");
+	OCSP_RESPONSE *resp = NULL;
+	struct ocsp_blob *b = NULL;
+	unsigned char *p;
+	int len;
+
+	*what = "BIO_new_file";
+	if (!bio)
+		return NULL;
+	*what = "d2i_OCSP_RESPONSE_bio";
+	if (!(resp = d2i_OCSP_RESPONSE_bio(bio, NULL)))
+		goto out;
+	*what = "i2d_OCSP_RESPONSE";
+	if ((len = i2d_OCSP_RESPONSE(resp, NULL)) <= 0)
+		goto out;
+	if (!(b = malloc(sizeof(*b) + (size_t)len)))
+		goto out;
+	p = b->der;
+	if (i2d_OCSP_RESPONSE(resp, &p) != len) {
+		free(b);
+		b = NULL;
+		goto out;
+	}
+	b->len = (size_t)len;
+out:
+	OCSP_RESPONSE_free(resp);
+	BIO_free(bio);
+	return b;
+}
+
+/* setup_file - a staple of BLOB's copy for certificate X (ssl_stapling_file
+ * stands for every certificate of the server, as nginx's). */
+static struct staple *setup_file(X509 *x, const struct ocsp_blob *blob, int *err)
+{
+	struct staple *s = calloc(1, sizeof(*s));
+	struct ocsp_blob *b = malloc(sizeof(*b) + blob->len);
+
+	if (!s || !b || !X509_up_ref(x)) {
+		free(s);
+		free(b);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(b, blob, sizeof(*b) + blob->len);
+	s->cert = x;
+	s->file = true;
+	atomic_store(&s->resp, b);
+	return s;
+}
+
+int ocsp_ctx_setup(SSL_CTX *ctx, const struct tls_conf *t, const char **what)
 {
 	struct staple *list = NULL, *tail = NULL;
+	struct ocsp_blob *blob = NULL;
 	int err = 0;
 
+	*what = NULL;
 	pthread_once(&ex_once, ex_init);
 	if (ex_index < 0)
 		return -ENOMEM;
+	if (t->ocsp.file && !(blob = read_file(t->ocsp.file, what)))
+		return -EINVAL;
 	/* each certificate of the context (ECDSA and RSA live side by side) */
 	for (int r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_FIRST); r && !err;
 	     r = SSL_CTX_set_current_cert(ctx, SSL_CERT_SET_NEXT)) {
 		X509 *x = SSL_CTX_get0_certificate(ctx);
-		struct staple *s = x ? setup_one(ctx, x, t, &err) : NULL;
+		struct staple *s = !x	  ? NULL
+				   : blob ? setup_file(x, blob, &err)
+					  : setup_one(ctx, x, t, &err);
 
 		if (!s)
 			continue;
@@ -515,6 +632,9 @@ int ocsp_ctx_setup(SSL_CTX *ctx, const struct tls_conf *t)
 			list = s;
 		tail = s;
 	}
+	free(blob);
+	if (!err && list && !SSL_CTX_set_ex_data(ctx, ex_index, list))
+		err = -ENOMEM;
 	if (err) {
 		while (list) {
 			struct staple *n = list->ctx_next;
@@ -526,16 +646,9 @@ int ocsp_ctx_setup(SSL_CTX *ctx, const struct tls_conf *t)
 	}
 	if (!list)
 		return 0;
-	if (!SSL_CTX_set_ex_data(ctx, ex_index, list)) {
-		while (list) {
-			struct staple *n = list->ctx_next;
-
-			staple_free(list);
-			list = n;
-		}
-		return -ENOMEM;
-	}
 	SSL_CTX_set_tlsext_status_cb(ctx, status_cb);
+	if (t->ocsp.file)
+		return 0; /* nothing to fetch: no responder is asked */
 	pthread_mutex_lock(&reg_mu);
 	for (struct staple *s = list; s; s = s->ctx_next) {
 		s->due_ms = 0; /* at once */

@@ -30,6 +30,7 @@
 #include "lbd.h"
 #include "log.h"
 #include "ocsp.h"
+#include "ocsp_client.h"
 #include "tls.h"
 #include "tls_client.h"
 #include "tls_ticket.h"
@@ -535,15 +536,30 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 	rc = tls_client_setup(ctx, t, err, errlen);
 	if (rc)
 		goto fail;
+	if ((rc = ocsp_client_setup(ctx, t))) {
+		rc = tls_fail(err, errlen, &t->ocsp.mode_at, "ssl_ocsp: %s", strerror(-rc));
+		goto fail;
+	}
 	if (t->nticket_keys && t->session_tickets) {
 		rc = tls_ticket_setup(ctx, t, err, errlen);
 		if (rc)
 			goto fail;
 	}
 	set_session_cache(ctx, t);
-	if (t->stapling == 1 && (rc = ocsp_ctx_setup(ctx, t))) {
-		rc = tls_fail(err, errlen, &t->stapling_at, "ssl_stapling: %s", strerror(-rc));
-		goto fail;
+	if (t->stapling == 1) {
+		const char *what;
+
+		rc = ocsp_ctx_setup(ctx, t, &what);
+		if (rc && what) {
+			rc = tls_fail(err, errlen, &t->ocsp.file_at, "%s(\"%s\") failed", what,
+				      t->ocsp.file);
+			goto fail;
+		}
+		if (rc) {
+			rc = tls_fail(err, errlen, &t->stapling_at, "ssl_stapling: %s",
+				      strerror(-rc));
+			goto fail;
+		}
 	}
 	SSL_CTX_set_tlsext_servername_callback(ctx, tls_servername);
 	SSL_CTX_set_alpn_select_cb(ctx, tls_alpn, NULL);

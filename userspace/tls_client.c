@@ -19,7 +19,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
+#include "lbd.h"
 #include "log.h"
+#include "ocsp_client.h"
 #include "pool.h"
 #include "tls.h"
 #include "tls_client.h"
@@ -139,6 +141,18 @@ int tls_client_check(struct tls_conn *tls, const struct tls_conf *t, const char 
 		SSL_CTX_remove_session(SSL_get_SSL_CTX(ssl), SSL_get0_session(ssl));
 		return HTTP_STATUS_CERT_ERROR;
 	}
+	/* ssl_ocsp's verdict (ocsp_client.c), in nginx's words */
+	if (rc == X509_V_OK && unlikely(t->ocsp.mode != TLS_OCSP_OFF)) {
+		const char *why = ocsp_client_error(ssl);
+
+		if (why) {
+			log_info("client SSL certificate verify error: %s while reading client "
+				 "request headers, client: %s",
+				 why, client);
+			SSL_CTX_remove_session(SSL_get_SSL_CTX(ssl), SSL_get0_session(ssl));
+			return HTTP_STATUS_CERT_ERROR;
+		}
+	}
 	if (t->verify_client == TLS_VERIFY_ON && !SSL_get0_peer_certificate(ssl)) {
 		log_info("client sent no required SSL certificate while reading client request "
 			 "headers, client: %s",
@@ -249,6 +263,11 @@ int tls_client_var(struct tls_conn *tls, enum tls_client_var which, struct pool 
 		if (!x)
 			return put(pool, "NONE", 4, out);
 		rc = SSL_get_verify_result(ssl);
+		if (rc == X509_V_OK && ocsp_client_error(ssl))
+			return put(pool, buf,
+				   (size_t)snprintf(buf, sizeof(buf), "FAILED:%s",
+						    ocsp_client_error(ssl)),
+				   out);
 		if (rc == X509_V_OK)
 			return put(pool, "SUCCESS", 7, out);
 		return put(pool, buf,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/ocsp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -212,6 +213,35 @@ static struct err_case err_cases[] = {
 	 "SSL_CTX_load_verify_locations(\"@D/nosuch.pem\") failed", "", 6},
 	{PAIR "ssl_certificate $ssl_server_name.crt;",
 	 "\"ssl_certificate\" with variables or \"data:\" is not supported by lbd", "", 6},
+	/* ssl_stapling_file: read (and named) only with ssl_stapling on */
+	{PAIR "ssl_stapling on;\nssl_stapling_file @D/nosuch.der;",
+	 "BIO_new_file(\"@D/nosuch.der\") failed (SSL: ", "no such file)", 7},
+	{PAIR "ssl_stapling_file @D/a.crt;\nssl_stapling on;",
+	 "d2i_OCSP_RESPONSE_bio(\"@D/a.crt\") failed", "", 6},
+	{PAIR "ssl_stapling_file @D/x.der;\nssl_stapling_file @D/y.der;",
+	 "\"ssl_stapling_file\" directive is duplicate", "", 7},
+	{PAIR "ssl_stapling_responder http://a/;\nssl_stapling_responder http://b/;",
+	 "\"ssl_stapling_responder\" directive is duplicate", "", 7},
+	{PAIR "ssl_stapling_responder;",
+	 "invalid number of arguments in \"ssl_stapling_responder\" directive", "", 6},
+	/* ssl_ocsp, ssl_ocsp_responder, ssl_ocsp_cache: nginx 1.22's messages */
+	{PAIR "ssl_ocsp maybe;", "invalid value \"maybe\"", "", 6},
+	{PAIR "ssl_ocsp on;\nssl_ocsp leaf;", "\"ssl_ocsp\" directive is duplicate", "", 7},
+	{PAIR "ssl_ocsp_cache shared:x;", "invalid OCSP cache \"shared:x\"", "", 6},
+	{PAIR "ssl_ocsp_cache one:1m;", "invalid OCSP cache \"one:1m\"", "", 6},
+	{PAIR "ssl_ocsp_cache shared:x:1k;", "OCSP cache \"shared:x:1k\" is too small", "", 6},
+	{PAIR "ssl_ocsp_cache off;\nssl_ocsp_cache off;",
+	 "\"ssl_ocsp_cache\" directive is duplicate", "", 7},
+	{PAIR "ssl_ocsp_cache shared:x:1m shared:y:1m;",
+	 "invalid number of arguments in \"ssl_ocsp_cache\" directive", "", 6},
+	{PAIR "ssl_verify_client optional_no_ca;\nssl_ocsp on;",
+	 "\"ssl_ocsp\" is incompatible with \"ssl_verify_client optional_no_ca\"", "", 7},
+	{PAIR "ssl_client_certificate @D/a.crt;\nssl_verify_client on;\nssl_ocsp on;\n"
+	      "ssl_ocsp_responder https://x/;",
+	 "invalid URL prefix in OCSP responder \"https://x/\" in \"ssl_ocsp_responder\"", "", 9},
+	{PAIR "ssl_client_certificate @D/a.crt;\nssl_verify_client on;\nssl_ocsp on;\n"
+	      "ssl_ocsp_responder http://x:99999/;",
+	 "invalid port in OCSP responder \"x:99999/\" in \"ssl_ocsp_responder\"", "", 9},
 };
 
 ParameterizedTestParameters(tls_cfg, errors)
@@ -361,6 +391,119 @@ Test(tls_cfg, http_level_settings_inherit, .init = certs_setup, .fini = certs_te
 	cr_expect_eq(SSL_CTX_get_min_proto_version(s2->tls.ctx), TLS1_3_VERSION);
 	cr_expect(SSL_CTX_get_options(s2->tls.ctx) & SSL_OP_CIPHER_SERVER_PREFERENCE);
 	cr_expect(!(SSL_CTX_get_options(s1->tls.ctx) & SSL_OP_CIPHER_SERVER_PREFERENCE));
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+/* write_ocsp_der - DIR/NAME: a DER OCSP response ("try later": it parses,
+ * which is all ssl_stapling_file asks of it, as nginx). */
+static void write_ocsp_der(const char *dir, const char *name)
+{
+	OCSP_RESPONSE *r = OCSP_response_create(OCSP_RESPONSE_STATUS_TRYLATER, NULL);
+	unsigned char *der = NULL;
+	int len = r ? i2d_OCSP_RESPONSE(r, &der) : -1;
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	cr_assert(len > 0 && f && fwrite(der, 1, (size_t)len, f) == (size_t)len);
+	fclose(f);
+	OPENSSL_free(der);
+	OCSP_RESPONSE_free(r);
+}
+
+Test(tls_cfg, stapling_file_and_responder, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], text[2048], want[256];
+	struct cfg *c;
+	const struct cfg_srv *s1, *s2;
+	int (*cb)(SSL *, void *) = NULL;
+
+	/* relative to the configuration's directory (made on the first load) */
+	snprintf(text, sizeof(text), "events {}\nhttp {\n}\n");
+	c = cfgtest_load(&t, text, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cfg_unref(c);
+	write_ocsp_der(t.dir, "ocsp.der");
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\nssl_stapling_responder http://127.0.0.1:1/ocsp;\n"
+		 "ssl_stapling_file ocsp.der;\n"
+		 "server {\nlisten 127.0.0.1:1 ssl;\nssl_certificate %1$s/a.crt;\n"
+		 "ssl_certificate_key %1$s/a.key;\nssl_stapling on;\n}\n"
+		 "server {\nlisten 127.0.0.2:1 ssl;\nssl_certificate %1$s/b.crt;\n"
+		 "ssl_certificate_key %1$s/b.key;\nssl_stapling_file nosuch.der;\n}\n}\n",
+		 certdir);
+	c = cfgtest_load(&t, text, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	s1 = c->http->servers[0];
+	s2 = c->http->servers[1];
+	snprintf(want, sizeof(want), "%s/ocsp.der", t.dir);
+	cr_expect_str_eq(s1->tls.ocsp.file, want);
+	cr_expect_str_eq(s1->tls.ocsp.stapling_url, "http://127.0.0.1:1/ocsp");
+	cr_expect_eq(s1->tls.ocsp.file_at.line, 4);
+	cr_expect_str_eq(s2->tls.ocsp.stapling_url, "http://127.0.0.1:1/ocsp");
+	/* the file's answer is stapled: the status callback is installed */
+	SSL_CTX_get_tlsext_status_cb((SSL_CTX *)s1->tls.ctx, &cb);
+	cr_expect_not_null(cb);
+	/* stapling off: the (missing) file is not read, nothing stapled */
+	cb = NULL;
+	SSL_CTX_get_tlsext_status_cb((SSL_CTX *)s2->tls.ctx, &cb);
+	cr_expect_null(cb);
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+Test(tls_cfg, ocsp_cache_zone_sizes_agree, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], text[2048], want[512];
+	struct cfg *c;
+
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\nssl_ocsp_cache shared:one:1m;\n"
+		 "server {\nlisten 127.0.0.1:1 ssl;\nssl_certificate %1$s/a.crt;\n"
+		 "ssl_certificate_key %1$s/a.key;\nssl_ocsp_cache shared:two:2m;\n}\n"
+		 "server {\nlisten 127.0.0.2:1 ssl;\nssl_certificate %1$s/b.crt;\n"
+		 "ssl_certificate_key %1$s/b.key;\nssl_ocsp_cache shared:one:2m;\n}\n}\n",
+		 certdir);
+	c = cfgtest_load(&t, text, err, sizeof(err));
+	cr_assert_null(c);
+	snprintf(want, sizeof(want),
+		 "the size 2097152 of shared memory zone \"one\" conflicts with already declared "
+		 "size 1048576 in %s:14",
+		 t.path);
+	cr_expect_str_eq(err, want);
+	cfgtest_cleanup(&t);
+}
+
+Test(tls_cfg, ocsp_settings_merge, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], text[2048];
+	struct cfg *c;
+	const struct cfg_srv *s1, *s2;
+
+	snprintf(text, sizeof(text),
+		 "events {}\nhttp {\nssl_ocsp leaf;\nssl_ocsp_cache shared:one:1m;\n"
+		 "ssl_ocsp_responder http://127.0.0.1:1/;\nssl_client_certificate %1$s/a.crt;\n"
+		 "ssl_verify_client on;\n"
+		 "server {\nlisten 127.0.0.1:1 ssl;\nssl_certificate %1$s/a.crt;\n"
+		 "ssl_certificate_key %1$s/a.key;\n}\n"
+		 "server {\nlisten 127.0.0.2:1 ssl;\nssl_certificate %1$s/b.crt;\n"
+		 "ssl_certificate_key %1$s/b.key;\nssl_ocsp off;\nssl_ocsp_cache off;\n}\n}\n",
+		 certdir);
+	c = cfgtest_load(&t, text, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	s1 = c->http->servers[0];
+	s2 = c->http->servers[1];
+	cr_expect_eq(s1->tls.ocsp.mode, TLS_OCSP_LEAF);
+	cr_expect_eq(s1->tls.ocsp.cache, 1024 * 1024);
+	cr_expect_str_eq(s1->tls.ocsp.cache_name, "one");
+	cr_expect_str_eq(s1->tls.ocsp.url, "http://127.0.0.1:1/");
+	cr_expect_eq(s2->tls.ocsp.mode, TLS_OCSP_OFF);
+	cr_expect_eq(s2->tls.ocsp.cache, 0);
 	cfg_unref(c);
 	cfgtest_cleanup(&t);
 }
