@@ -1119,6 +1119,33 @@ static int vg_time_iso8601(struct conn *c, struct lstr *out)
 	return var_copy(c, out, t->iso, t->iso_len);
 }
 
+/* $date_local, $date_gmt outside SSI commands (ssi.c formats them with the
+ * page's timefmt): the SSI module's default format, as nginx. */
+static int var_date(struct conn *c, struct lstr *out, bool gmt)
+{
+	char buf[128];
+	time_t now = time(NULL);
+	struct tm tm;
+	size_t n;
+
+	if (gmt)
+		gmtime_r(&now, &tm);
+	else
+		localtime_r(&now, &tm);
+	n = strftime(buf, sizeof(buf), "%A, %d-%b-%Y %H:%M:%S %Z", &tm);
+	return var_copy(c, out, buf, n);
+}
+
+static int vg_date_local(struct conn *c, struct lstr *out)
+{
+	return var_date(c, out, false);
+}
+
+static int vg_date_gmt(struct conn *c, struct lstr *out)
+{
+	return var_date(c, out, true);
+}
+
 /* Upstream strings filled by the proxy: empty means "no upstream". */
 static int var_up_str(const char *s, struct lstr *out)
 {
@@ -1454,6 +1481,8 @@ static const struct var_def var_builtins[] = {
 	{"connection_requests", vg_connection_requests},
 	{"content_length", vg_content_length},
 	{"content_type", vg_content_type},
+	{"date_gmt", vg_date_gmt},
+	{"date_local", vg_date_local},
 	{"document_root", vg_document_root},
 	{"document_uri", vg_uri},
 	{"fastcgi_path_info", fcgi_var_path_info},

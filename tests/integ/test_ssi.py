@@ -328,6 +328,27 @@ def test_ssi_if_location_and_date(t):
     assert r.body == time.strftime('%Y', time.gmtime()).encode(), r.body
 
 
+def test_date_variables_outside_ssi(t):
+    """$date_local and $date_gmt are variables of every request, not only
+    of SSI commands: outside them, in the SSI module's default format."""
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location / {
+        add_header X-G $date_gmt;
+        add_header X-L $date_local;
+        return 200 "ok";
+    }
+}""")
+    r = p.get('/')
+    form = r'[A-Z][a-z]+day, \d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d '
+    assert re.fullmatch(form + 'GMT', r.header('x-g') or ''), r.headers
+    assert re.fullmatch(form + r'\S+', r.header('x-l') or ''), r.headers
+    import calendar
+    when = calendar.timegm(time.strptime(r.header('x-g'), '%A, %d-%b-%Y %H:%M:%S GMT'))
+    assert abs(when - time.time()) < 60, r.header('x-g')
+
+
 def test_ssi_t_errors(t):
     assert_location_t_errors(t, [
         ('ssi maybe;',
