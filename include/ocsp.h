@@ -49,7 +49,7 @@ unsigned char *ocsp_http_post(const char *host, const char *port, const char *pa
 			      const unsigned char *req, size_t reqlen, size_t *outlen,
 			      const char **why);
 
-/* ocsp_stapled - how many certificates have an answer to staple now, of
+/* ocsp_counts - how many certificates have an answer to staple now, of
  * how many are set up (for tests and lbctl status). */
 void ocsp_counts(int *stapled, int *total);
 

@@ -29,6 +29,7 @@
 #include "ksplice.h"
 #include "lbd.h"
 #include "log.h"
+#include "ocsp.h"
 #include "stats.h"
 #include "tunnel.h"
 #include "steer.h"
@@ -271,6 +272,7 @@ static int cmd_status(struct ctl_req *r)
 	const char *conf = r->cfg ? r->cfg->conf_file : "";
 	const char *prefix = r->cfg ? r->cfg->prefix : "";
 	bool fk = e && e->feat_known;
+	int stapled, certs;
 	char g[160];
 
 	if (r->json) {
@@ -297,7 +299,9 @@ static int cmd_status(struct ctl_req *r)
 		out_printf(r->out, ",\"splice\":\"%s\",\"splice_why\":",
 			   ksplice_ready() ? "sockmap" : "splice");
 		out_json_str(r->out, ksplice_why());
-		out_add(r->out, "}\n", 2);
+		ocsp_counts(&stapled, &certs);
+		out_printf(r->out, ",\"ocsp_stapled\":%d,\"ocsp_certificates\":%d}\n", stapled,
+			   certs);
 		return 0;
 	}
 	out_printf(r->out, "version: %s/%s\n", LBD_NAME, LBD_VERSION);
@@ -320,6 +324,10 @@ static int cmd_status(struct ctl_req *r)
 	out_printf(r->out, "upgraded streams: %s%s%s\n",
 		   ksplice_ready() ? "sockmap (in the kernel)" : "splice(2) relay",
 		   ksplice_ready() ? "" : ": ", ksplice_why());
+	ocsp_counts(&stapled, &certs);
+	if (certs)
+		out_printf(r->out, "ocsp stapling: %d of %d certificates have an answer\n", stapled,
+			   certs);
 	return 0;
 }
 

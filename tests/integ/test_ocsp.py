@@ -160,6 +160,11 @@ def test_ocsp_stapled_good(t):
     wait_for(stapled, 15, interval=0.3, what='a stapled OCSP answer')
     assert 'Cert Status: good' in out[0], out[0]
     assert 'Verify return code: 0 (ok)' in out[0], out[0]
+    if not t.is_nginx:  # lbd's control socket says how many have an answer
+        r = subprocess.run([os.path.join(os.path.dirname(t.bin), 'lbctl'), '-s',
+                            p.path('logs', 'lbd.sock'), 'status'], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=20)
+        assert 'ocsp stapling: 1 of 1 certificates have an answer' in r.stdout, r
 
 
 def test_ocsp_revoked_not_stapled(t):
