@@ -132,6 +132,8 @@ struct cache_loc {
 	int revalidate;	       /* proxy_cache_revalidate */
 	int convert_head;      /* proxy_cache_convert_head */
 	int ims_mode;	       /* if_modified_since: CACHE_IMS_* */
+	/* proxy_cache_max_range_offset, bytes; CFG_UNSET, INT64_MAX: no limit */
+	int64_t max_range_offset;
 };
 
 #endif

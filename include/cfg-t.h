@@ -33,6 +33,7 @@
 #include "embed-t.h"
 #include "referer-t.h"
 #include "securelink-t.h"
+#include "store-t.h"
 #include "tls-t.h"
 #include "ups-t.h"
 #include "upssl-t.h"
@@ -329,6 +330,9 @@ struct cfg_loc {
 	int64_t resolver_timeout;	      /* ms, default 30000 */
 	int64_t client_body_buffer_size;
 	char *client_body_temp_path; /* directory of spooled bodies (reqbody.c) */
+	int body_in_file;	     /* client_body_in_file_only: CFG_UNSET,
+				      * BODY_FILE_OFF, _ON (kept), _CLEAN */
+	int body_single_buffer;	     /* client_body_in_single_buffer (CFG_UNSET) */
 	int64_t send_timeout;	     /* ms */
 	int64_t keepalive_timeout;   /* ms, 0 = no keep-alive */
 	int keepalive_requests;
@@ -350,6 +354,8 @@ struct cfg_loc {
 	/* request limits: limit_req, limit_conn (cfg_limit.c; inherited) */
 	struct rl_loc rl;
 	struct cache_loc cache; /* proxy_cache_* (cfg_cache.c) */
+	/* proxy_store, proxy_store_access (cfg_store.c) */
+	struct store_conf store;
 
 	/* response compression: gzip*, gzip_static (cfg_gzip.c; inherited) */
 	struct gzip_loc gzip;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "cache-t.h"
+#include "store-t.h"
 #include "var-t.h"
 
 /* Included by cfg-t.h after struct str_list. */
@@ -50,6 +51,10 @@ struct fcgi_twins {
 	bool limit_rate_set;
 	struct cache_loc cache; /* fastcgi_cache* (cfg_fcache.c); its ignore:
 				 * fastcgi_ignore_headers (CACHE_IGN_* bits) */
+	/* fastcgi_store, fastcgi_store_access (cfg_store.c) */
+	struct store_conf store;
+	/* fastcgi_force_ranges (CFG_UNSET) */
+	int force_ranges;
 };
 
 /* struct fcgi_loc - a level's FastCGI settings (inherited as nginx: a level
@@ -65,6 +70,9 @@ struct fcgi_loc {
 	bool split_own;		   /* split_re was compiled at this level (freed here) */
 	int keep_conn;		   /* fastcgi_keep_conn on|off (CFG_UNSET) */
 	struct fcgi_twins t;	   /* the proxy_* twins, fastcgi_cache* among them */
+	/* fastcgi_catch_stderr: a STDERR record holding one before the head
+	 * makes the answer a bad one (502) */
+	struct str_list catch_stderr;
 };
 
 /* enum fcgi_dec_rc - what fcgi_decode found besides stdout bytes. */

@@ -180,6 +180,10 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 /* h1_chunked_done - whether the decoder has read the whole body. */
 bool h1_chunked_done(const struct h1_chunked *st);
 
+/* h1_chunked_trailer - whether the decoder is past the last chunk's size
+ * line: in the trailer section (its empty line included) or done. */
+bool h1_chunked_trailer(const struct h1_chunked *st);
+
 /* h1_chunked_fresh - whether the decoder has not been given a byte yet. */
 bool h1_chunked_fresh(const struct h1_chunked *st);
 

@@ -34,6 +34,7 @@ struct tls_conn;
 struct realip_state;
 struct cache_req;
 struct pbuf;
+struct store_req;
 struct rbody;
 struct h2_conn;
 struct h2_stream;
@@ -117,6 +118,9 @@ struct http_req {
 	struct h1_chunked chunked;     /* BODY_CHUNKED decoder state */
 	int body_fd;		       /* spooled body (tmpfile) or -1 */
 	struct buf body_mem;	       /* small bodies in memory */
+	char *body_file;	       /* client_body_in_file_only: body_fd's name
+					* ($request_body_file, request pool) */
+	bool body_file_clean;	       /* ... removed when the request ends */
 	bool body_done;		       /* whole body read */
 	char *in_prev;		       /* c->in's storage the head's views point into, when
 					* reqbody_keep_rest() grew c->in; freed with the request */
@@ -198,6 +202,8 @@ struct http_req {
 
 	/* proxy_cache use (cache.c, request pool), or NULL */
 	struct cache_req *cache;
+	/* proxy_store use (store.c, request pool), or NULL */
+	struct store_req *store;
 
 	/* response buffering (pbuf.c, request pool), or NULL when streaming */
 	struct pbuf *pb;

@@ -55,4 +55,8 @@ size_t reqbody_unsent(const struct conn *c, struct iovec *iov);
 /* reqbody_sent - N of the unsent bytes were written upstream. */
 void reqbody_sent(struct conn *c, size_t n);
 
+/* reqbody_end - the request ends: a client_body_in_file_only clean file
+ * is removed (an `on` one stays, as nginx's). */
+void reqbody_end(struct conn *c);
+
 #endif

@@ -409,6 +409,8 @@ struct cache_req {
 	bool store;		/* the response may be stored */
 	bool owner;		/* holds the node's updating lock */
 	bool stale;		/* an expired entry is on disk */
+	bool range_pass;	/* a miss past proxy_cache_max_range_offset: the
+				 * client's Range goes upstream, nothing stored */
 	struct lstr ims;	/* proxy_cache_revalidate: its Last-Modified, */
 	struct lstr inm;	/* and ETag (request pool) */
 	int entry_status;	/* its status */
@@ -1571,6 +1573,35 @@ static int default_key(struct conn *c, const struct cache_loc *cl, struct lstr *
 	return 0;
 }
 
+/* range_declined - nginx's check of a miss's Range against
+ * proxy_cache_max_range_offset: a first offset at or past it, a suffix
+ * range, or any range when it is 0. */
+static bool range_declined(const struct cache_req *cr)
+{
+	int64_t max = cr->cl->max_range_offset, off = 0;
+	struct lstr v = hdr_of(cr->hdrs, cr->nhdrs, "range");
+	const char *p, *end;
+
+	if (!v.p || max == INT64_MAX)
+		return false;
+	if (max == 0)
+		return true;
+	if (v.len < 7 || strncasecmp(v.p, "bytes=", 6) != 0)
+		return false;
+	p = v.p + 6;
+	end = v.p + v.len;
+	while (p < end && *p == ' ')
+		p++;
+	if (p < end && *p == '-')
+		return true;
+	for (; p < end && *p >= '0' && *p <= '9'; p++) {
+		if (off > (INT64_MAX - 9) / 10)
+			return true;
+		off = off * 10 + (*p - '0');
+	}
+	return off >= max;
+}
+
 bool cache_start(struct conn *c, void (*resume)(struct conn *c))
 {
 	struct http_req *r = &c->req;
@@ -1618,8 +1649,16 @@ bool cache_start(struct conn *c, void (*resume)(struct conn *c))
 		ev_timer_start(&c->w->loop, &cr->timer, CACHE_LOCK_POLL);
 		return true;
 	}
-	if (d == D_UPSTREAM)
+	if (d == D_UPSTREAM) {
 		atomic_fetch_add_explicit(&cr->z->misses, 1, memory_order_relaxed);
+		if (unlikely(cr->cl->max_range_offset != INT64_MAX) && range_declined(cr)) {
+			/* as nginx: the request goes as if not cached */
+			cr->range_pass = true;
+			cr->store = false;
+			cr->ims = cr->inm = (struct lstr){NULL, 0};
+			lock_release(cr);
+		}
+	}
 	return d == D_SERVED;
 }
 
@@ -2088,7 +2127,7 @@ bool cache_skip_request_header(const struct conn *c, struct h1_str n)
 {
 	/* nginx's header set with proxy_cache: the client's conditions and
 	 * ranges would make the upstream answer something not storable */
-	return c->req.loc->cache.zc &&
+	return c->req.loc->cache.zc && !(c->req.cache && c->req.cache->range_pass) &&
 	       (H1_IS(n, "if-modified-since") || H1_IS(n, "if-unmodified-since") ||
 		H1_IS(n, "if-none-match") || H1_IS(n, "if-match") || H1_IS(n, "range") ||
 		H1_IS(n, "if-range"));

@@ -671,6 +671,7 @@ static void loc_init(struct cfg_loc *l)
 	l->client_body_timeout = CFG_UNSET;
 	l->resolver_timeout = CFG_UNSET;
 	l->client_body_buffer_size = CFG_UNSET;
+	l->body_in_file = l->body_single_buffer = CFG_UNSET;
 	l->send_timeout = CFG_UNSET;
 	l->keepalive_timeout = CFG_UNSET;
 	l->keepalive_requests = CFG_UNSET;
@@ -679,6 +680,7 @@ static void loc_init(struct cfg_loc *l)
 	l->chunked_transfer_encoding = CFG_UNSET;
 	l->max_ranges = CFG_UNSET;
 	l->proxy_force_ranges = CFG_UNSET;
+	cfg_store_init(&l->store);
 	l->kernel_splice = CFG_UNSET;
 	cfg_upssl_init(&l->upssl);
 	cfg_limit_init(&l->rl);
@@ -1594,7 +1596,7 @@ static int set_include_in_block(struct build *b, struct cfg_node *n, struct scop
 	{p "_cache_background_update", C_HSL, 1, 1, false, cfg_set_flag,                          \
 	 LOC(f.t.cache.background_update)},                                                        \
 	{p "_cache_revalidate", C_HSL, 1, 1, false, cfg_set_flag, LOC(f.t.cache.revalidate)},     \
-	{p "_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_twin_cache_range, B_NONE, 0}
+	{p "_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_twin_cache_range, LOC(f.t)}
 /* clang-format on */
 
 static const struct dir dirs[] = {
@@ -1671,6 +1673,8 @@ static const struct dir dirs[] = {
 	{"client_max_body_size", C_HSL, 1, 1, false, cfg_set_size, LOC(client_max_body_size)},
 	{"client_body_timeout", C_HSL, 1, 1, false, set_msec, LOC(client_body_timeout)},
 	{"client_body_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(client_body_buffer_size)},
+	{"client_body_in_file_only", C_HSL, 1, 1, false, cfg_set_body_in_file, B_NONE, 0},
+	{"client_body_in_single_buffer", C_HSL, 1, 1, false, cfg_set_flag, LOC(body_single_buffer)},
 	{"send_timeout", C_HSL, 1, 1, false, set_msec, LOC(send_timeout)},
 	{"limit_rate", C_HSL | C_IF, 1, 1, false, cfg_set_limit_rate, B_NONE, 0},
 	{"limit_rate_after", C_HSL | C_IF, 1, 1, false, cfg_set_limit_rate_after, B_NONE, 0},
@@ -1682,6 +1686,13 @@ static const struct dir dirs[] = {
 	 LOC(chunked_transfer_encoding)},
 	{"max_ranges", C_HSL, 1, 1, false, set_num_nginx, LOC(max_ranges)},
 	{"proxy_force_ranges", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_force_ranges)},
+	{"proxy_cache_max_range_offset", C_HSL, 1, 1, false, cfg_set_cache_range, B_NONE, 0},
+	{"proxy_store", C_HSL, 1, 1, false, cfg_set_store, B_NONE, 0},
+	{"proxy_store_access", C_HSL, 1, 3, false, cfg_set_store_access, B_NONE, 0},
+	{"fastcgi_catch_stderr", C_HSL, 1, 1, false, set_str_list, LOC(fcgi.catch_stderr)},
+	{"fastcgi_store", C_HSL, 1, 1, false, cfg_set_store, LOC(fcgi.t)},
+	{"fastcgi_store_access", C_HSL, 1, 3, false, cfg_set_store_access, LOC(fcgi.t)},
+	{"fastcgi_force_ranges", C_HSL, 1, 1, false, cfg_set_flag, LOC(fcgi.t.force_ranges)},
 	{"kernel_splice", C_HSL, 1, 1, false, cfg_set_flag, LOC(kernel_splice)},
 	{"client_header_timeout", C_HTTP | C_SRV, 1, 1, false, set_msec,
 	 SRV(client_header_timeout)},
@@ -1870,9 +1881,9 @@ static const struct dir dirs[] = {
 	{"uwsgi_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag, LOC(uwsgi.t.socket_keepalive)},
 	{"uwsgi_bind", C_HSL, 1, 2, false, cfg_set_twin_bind, LOC(uwsgi.t)},
 	{"uwsgi_limit_rate", C_HSL, 1, 1, false, cfg_set_twin_limit_rate, LOC(uwsgi.t)},
-	{"uwsgi_store", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_store_access", C_HSL, 1, 3, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"uwsgi_force_ranges", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
+	{"uwsgi_store", C_HSL, 1, 1, false, cfg_set_store, LOC(uwsgi.t)},
+	{"uwsgi_store_access", C_HSL, 1, 3, false, cfg_set_store_access, LOC(uwsgi.t)},
+	{"uwsgi_force_ranges", C_HSL, 1, 1, false, cfg_set_flag, LOC(uwsgi.t.force_ranges)},
 	{"uwsgi_ssl_session_reuse", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_ssl_protocols", C_HSL, 1, ARGS_ANY, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
 	{"uwsgi_ssl_ciphers", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
@@ -1977,9 +1988,9 @@ static const struct dir dirs[] = {
 	{"scgi_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag, LOC(scgi.t.socket_keepalive)},
 	{"scgi_bind", C_HSL, 1, 2, false, cfg_set_twin_bind, LOC(scgi.t)},
 	{"scgi_limit_rate", C_HSL, 1, 1, false, cfg_set_twin_limit_rate, LOC(scgi.t)},
-	{"scgi_store", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_store_access", C_HSL, 1, 3, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
-	{"scgi_force_ranges", C_HSL, 1, 1, false, cfg_set_uwsgi_unsupported, B_NONE, 0},
+	{"scgi_store", C_HSL, 1, 1, false, cfg_set_store, LOC(scgi.t)},
+	{"scgi_store_access", C_HSL, 1, 3, false, cfg_set_store_access, LOC(scgi.t)},
+	{"scgi_force_ranges", C_HSL, 1, 1, false, cfg_set_flag, LOC(scgi.t.force_ranges)},
 	/* the *_cache* of the fastcgi, uwsgi and scgi modules (cfg_fcache.c) */
 	TWIN_CACHE_DIRS("fastcgi", fcgi),
 	TWIN_CACHE_DIRS("uwsgi", uwsgi),
@@ -2352,6 +2363,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE_PTR(resolver);
 	MERGE(resolver_timeout, 30000);
 	MERGE(client_body_buffer_size, 16384);
+	MERGE(body_in_file, BODY_FILE_OFF);
+	MERGE(body_single_buffer, 0);
 	MERGE_PTR(client_body_temp_path);
 	if (!l->client_body_temp_path)
 		l->client_body_temp_path = full_path(b, b->cfg->prefix, "client_body_temp");
@@ -2382,6 +2395,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE_PTR(error_log);
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
+	cfg_store_merge(&l->store, p ? &p->store : NULL);
 	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
 	cfg_rate_merge(&l->rate, p ? &p->rate : NULL);
 	cfg_subfilter_merge(&l->subf, p ? &p->subf : NULL);

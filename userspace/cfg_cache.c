@@ -186,7 +186,6 @@ int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const st
 {
 	struct cache_loc *cl = &s->loc->cache;
 
-	(void)d;
 	if (cl->on != CFG_UNSET)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	if (strcmp(n->args[0], "off") == 0) {
@@ -196,10 +195,29 @@ int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const st
 	if (strchr(n->args[0], '$'))
 		return cfg_fail(b, n, "variables in \"%s\" are not supported by this lbd build yet",
 				n->name);
+	if (cfg_store_of(s->loc, d)->on == 1) /* nginx's check, either order */
+		return cfg_fail(b, n, "\"%s\" directive is incompatible with \"%.*s_store\"",
+				n->name, (int)(strlen(n->name) - strlen("_cache")), n->name);
 	cl->zc = zone_use(b, n, s->http, n->args[0]);
 	if (!cl->zc)
 		return -1;
 	cl->on = 1;
+	return 0;
+}
+
+/* cfg_set_cache_range - proxy_cache_max_range_offset NUMBER (an offset:
+ * k, m, g suffixes), nginx's checks. */
+int cfg_set_cache_range(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cache_loc *cl = &s->loc->cache;
+	int64_t v;
+
+	(void)d;
+	if (cl->max_range_offset != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (cfg_parse_size(n->args[0], &v))
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	cl->max_range_offset = v;
 	return 0;
 }
 
@@ -406,6 +424,7 @@ void cfg_cache_init(struct cache_loc *cl)
 	cl->revalidate = CFG_UNSET;
 	cl->convert_head = CFG_UNSET;
 	cl->ims_mode = CFG_UNSET;
+	cl->max_range_offset = CFG_UNSET;
 }
 
 void cfg_cache_merge(struct cache_loc *l, const struct cache_loc *p)
@@ -436,6 +455,7 @@ void cfg_cache_merge(struct cache_loc *l, const struct cache_loc *p)
 			l->f = p ? p->f : (def); \
 	} while (0)
 	CMERGE(methods, CACHE_M_GET | CACHE_M_HEAD);
+	CMERGE(max_range_offset, INT64_MAX);
 	CMERGE(ignore, 0);
 	CMERGE(min_uses, 1);
 	CMERGE(lock, 0);

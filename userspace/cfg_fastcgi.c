@@ -203,6 +203,8 @@ void cfg_twins_init(struct fcgi_twins *t)
 	t->intercept_errors = t->pass_request_headers = t->pass_request_body = CFG_UNSET;
 	t->ignore_client_abort = t->socket_keepalive = CFG_UNSET;
 	cfg_cache_init(&t->cache);
+	cfg_store_init(&t->store);
+	t->force_ranges = CFG_UNSET;
 }
 
 void cfg_fastcgi_init(struct fcgi_loc *f)
@@ -239,7 +241,9 @@ void cfg_twins_merge(struct fcgi_twins *t, const struct fcgi_twins *pt)
 	TMERGE(pass_request_body, 1);
 	TMERGE(ignore_client_abort, 0);
 	TMERGE(socket_keepalive, 0);
+	TMERGE(force_ranges, 0);
 	cfg_cache_merge(&t->cache, pt ? &pt->cache : NULL);
+	cfg_store_merge(&t->store, pt ? &pt->store : NULL);
 	if (!pt)
 		return;
 	if (!t->hide_header.set)
@@ -271,6 +275,8 @@ void cfg_fastcgi_merge(struct fcgi_loc *f, const struct fcgi_loc *p)
 	}
 	if (!f->index)
 		f->index = p->index;
+	if (!f->catch_stderr.set)
+		f->catch_stderr = p->catch_stderr, f->catch_stderr.set = false;
 	if (!f->split_re)
 		f->split_re = p->split_re;
 	if (f->keep_conn == CFG_UNSET)
@@ -313,6 +319,8 @@ void cfg_twins_apply(struct cfg_loc *l, const struct fcgi_twins *t)
 	l->cache = t->cache;
 	l->cache.ims_mode = ims_mode;
 	l->cache.convert_head = 0;
+	l->store = t->store;
+	l->proxy_force_ranges = t->force_ranges;
 	/* proxy_redirect, proxy_method, proxy_set_body and proxy_set_header
 	 * are the proxy module's: none applies */
 	l->redirect_mode = 0;

@@ -72,19 +72,10 @@ int cfg_set_twin_cache_use_stale(struct build *b, struct cfg_node *n, struct sco
 	return run(cfg_set_cache_use_stale, b, n, s, d);
 }
 
-/* cfg_set_twin_cache_range - *_cache_max_range_offset NUMBER: checked as
- * nginx does (an offset), then warned about (no effect yet). */
 int cfg_set_twin_cache_range(struct build *b, struct cfg_node *n, struct scope *s,
 			     const struct dir *d)
 {
-	int64_t v;
-
-	(void)s;
-	(void)d;
-	if (cfg_parse_size(n->args[0], &v))
-		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
-	cfg_warn(n, "\"%s\" is not supported by this lbd build yet and is ignored", n->name);
-	return 0;
+	return run(cfg_set_cache_range, b, n, s, d);
 }
 
 int cfg_twin_cache_check(struct build *b, struct cfg_loc *l)

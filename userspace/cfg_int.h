@@ -247,6 +247,7 @@ void cfg_limit_init(struct rl_loc *l);
 /* cfg_cache.c: proxy_cache_path and proxy_cache_* directives */
 int cfg_set_cache_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_cache_range(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_cache_key(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_cache_valid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_cache_cond(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
@@ -456,6 +457,18 @@ int cfg_set_twin_cache_range(struct build *b, struct cfg_node *n, struct scope *
  * is warned about (below http, as nginx) and keyed with the empty string,
  * as nginx does. 0 or -1. */
 int cfg_twin_cache_check(struct build *b, struct cfg_loc *l);
+
+/* cfg_store.c: *_store on|off|STRING, *_store_access (the proxy module's
+ * at a table offset of 0, a twin module's at its struct fcgi_twins) */
+int cfg_set_store(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_store_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_store_of - the store settings D's entry names in L (for the cache
+ * setters' "incompatible" check too). */
+struct store_conf *cfg_store_of(struct cfg_loc *l, const struct dir *d);
+void cfg_store_init(struct store_conf *st);
+/* cfg_set_body_in_file - client_body_in_file_only on|clean|off. */
+int cfg_set_body_in_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+void cfg_store_merge(struct store_conf *st, const struct store_conf *p);
 
 /* cfg_uwsgi.c: uwsgi_pass, uwsgi_param, uwsgi_modifier1/2, scgi_pass,
  * scgi_param; init, merge and apply of struct uwsgi_loc and scgi_loc */

@@ -107,8 +107,7 @@ int cfg_set_uwsgi_modifier(struct build *b, struct cfg_node *n, struct scope *s,
 	return 0;
 }
 
-/* The rest of ngx_http_uwsgi_module and ngx_http_scgi_module (*_cache*,
- * *_store*, uwsgi_ssl_*, *_force_ranges, *_no_cache): accepted, said. */
+/* The rest of ngx_http_uwsgi_module (uwsgi_ssl_*): accepted, said. */
 int cfg_set_uwsgi_unsupported(struct build *b, struct cfg_node *n, struct scope *s,
 			      const struct dir *d)
 {

@@ -575,6 +575,11 @@ bool h1_chunked_done(const struct h1_chunked *st)
 	return st->state == H1_CS_DONE;
 }
 
+bool h1_chunked_trailer(const struct h1_chunked *st)
+{
+	return st->state >= H1_CS_TRAILER_START && st->state <= H1_CS_DONE;
+}
+
 bool h1_chunked_fresh(const struct h1_chunked *st)
 {
 	return st->state == H1_CS_SIZE_FIRST && !st->line_len;

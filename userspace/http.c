@@ -61,6 +61,7 @@
 #include "userid.h"
 #include "var.h"
 #include "reqbody.h"
+#include "store.h"
 #include "worker.h"
 
 #define HTTP_STATUS_REQ_HEADER_TOO_LARGE 494 /* nginx's internal code, sent as 400 */
@@ -1094,6 +1095,7 @@ static void req_cleanup(struct conn *c)
 	if (r->up)
 		proxy_abort(c);
 	cache_req_cleanup(c);
+	store_cleanup(c);
 	pbuf_free(c);
 	rl_release(c);
 	if (unlikely(r->rate.mode == RATE_ON))
@@ -1101,6 +1103,8 @@ static void req_cleanup(struct conn *c)
 	if (r->body_fd >= 0)
 		close(r->body_fd);
 	r->body_fd = -1;
+	if (unlikely(r->body_file))
+		reqbody_end(c);
 	free(r->body_mem.data);
 	r->body_mem = (struct buf){0};
 	free(r->in_prev);

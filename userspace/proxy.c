@@ -52,6 +52,7 @@
 #include "memc.h"
 #include "scgi.h"
 #include "uwsgi.h"
+#include "store.h"
 #include "var.h"
 #include "worker.h"
 
@@ -126,6 +127,7 @@ struct uconn {
 	bool dechunk;	      /* we decode chunked for an HTTP/1.0 client */
 	bool done;	      /* whole upstream response read */
 	bool sink;	      /* the body goes to the cache only (HEAD as GET, 304) */
+	bool orphan;	      /* the client is gone: read on for proxy_store alone */
 	bool rate_wait;	      /* u->timer is proxy_limit_rate's delay, not a read timeout */
 	const char *span;     /* body bytes to send to the client */
 	size_t span_len;
@@ -141,6 +143,7 @@ struct uconn {
 		uint64_t total;	    /* request body bytes framed as STDIN */
 		struct fcgi_send s; /* this try's STDIN framing */
 		struct fcgi_dec d;  /* this try's response records */
+		bool caught;	    /* fastcgi_catch_stderr matched (this try's head) */
 	} fc;
 	struct {
 		struct grpc_up *s;     /* grpc_pass: this try's HTTP/2 session, else NULL */
@@ -1082,6 +1085,7 @@ static void connect_next(struct uconn *u)
 	if (u->fc.on) { /* the records start afresh on each try */
 		u->fc.s = (struct fcgi_send){.closed = !u->fc.total};
 		u->fc.d = (struct fcgi_dec){0};
+		u->fc.caught = false;
 	}
 	u->uw.known = u->uw.cgi = false;
 	u->gr.tx = u->gr.wwait = false;
@@ -1723,7 +1727,7 @@ static bool hidden(const struct cfg_loc *l, struct h1_str name)
 {
 	if (H1_IS(name, "connection") || H1_IS(name, "keep-alive") ||
 	    H1_IS(name, "transfer-encoding") || H1_IS(name, "proxy-connection") ||
-	    H1_IS(name, "upgrade") || H1_IS(name, "te") || H1_IS(name, "trailer"))
+	    H1_IS(name, "upgrade") || H1_IS(name, "te"))
 		return true;
 	for (int i = 0; i < l->proxy_hide_header.n; i++)
 		if (h1_str_ieq(name, l->proxy_hide_header.v[i]))
@@ -2108,6 +2112,8 @@ static void process_head(struct uconn *u, size_t n)
 		http_finalize(c, 412);
 		return;
 	}
+	if (unlikely(l->store.on == 1)) /* proxy_store: nginx stores buffered answers only */
+		store_begin(c, resp, pbuf_wanted(c, u->resp.headers, resp->nheaders));
 	if (unlikely(xlr != SIZE_MAX) && !(l->cache.ignore & CACHE_IGN_XA_LIMIT_RATE))
 		rate_upstream(c, (struct lstr){u->resp.headers[xlr].value.p,
 					       u->resp.headers[xlr].value.len});
@@ -2312,6 +2318,13 @@ static void fcgi_stderr(void *arg, const char *p, size_t len)
 		up_log(u, LOG_ERR, "FastCGI sent in stderr: \"%.*s\" while %s", (int)len, p,
 		       u->state == US_RELAY ? "reading upstream"
 					    : "reading response header from upstream");
+	/* fastcgi_catch_stderr: before the head only, in the piece as logged
+	 * (nginx's) */
+	const struct str_list *cs = &u->c->req.loc->fcgi.catch_stderr;
+
+	for (int i = 0; i < cs->n && u->state != US_RELAY && !u->fc.caught; i++)
+		if (memmem(p, len, cs->v[i], strlen(cs->v[i])))
+			u->fc.caught = true;
 }
 
 /* fcgi_recv - N bytes received at P from a FastCGI upstream: decoded in
@@ -2466,7 +2479,8 @@ static void up_read_head(struct uconn *u)
 		}
 		if (u->rend + (size_t)n < limit && !u->rdhup)
 			u->readable = false; /* drained */
-		if (u->fc.on && (n = fcgi_recv(u, u->rbuf + u->rend, (size_t)n)) < 0) {
+		if (u->fc.on && ((n = fcgi_recv(u, u->rbuf + u->rend, (size_t)n)) < 0 ||
+				 unlikely(u->fc.caught))) {
 			up_next(u, NU_INVALID_HEADER);
 			return;
 		}
@@ -2599,6 +2613,11 @@ static int write_pending(struct uconn *u)
 	 * socket, where http_push and every ACK send what is held. */
 	bool more = !u->done && u->fr != FR_NONE && c->lg && c->lg->default_srv->loc.tcp_nodelay;
 
+	if (unlikely(u->orphan)) { /* nobody to send to: dropped */
+		c->out.start = c->out.end = 0;
+		u->span_len = u->suffix_len = u->suffix_off = 0;
+		return 1;
+	}
 	if (c->req.pb) {
 		int rc = pbuf_flush(c);
 
@@ -2709,6 +2728,25 @@ static int chunk_wrap(struct uconn *u)
 	return 0;
 }
 
+/* trailer_start - where the trailer section of a chunked body starts in
+ * P..P+N, which decoder state WAS read into the trailer section (or to
+ * its end): OFF + its offset, or OFF when WAS was in it already. Once a
+ * body, so the bytes are fed again one at a time. */
+static size_t trailer_start(const struct h1_chunked *was, const char *p, size_t n, size_t off)
+{
+	struct h1_chunked st = *was;
+
+	for (size_t i = 0; i < n && !h1_chunked_trailer(&st); i++) {
+		struct h1_str d;
+		size_t used = 0;
+
+		h1_parse_chunked(&st, p + i, 1, &used, &d);
+		if (h1_chunked_trailer(&st))
+			return off + i + 1;
+	}
+	return off;
+}
+
 /* frame - turn bytes [rstart, rend) of rbuf into the next span. */
 static int frame(struct uconn *u)
 {
@@ -2747,26 +2785,36 @@ static int frame(struct uconn *u)
 
 		if (!u->dechunk) {
 			/* pass the framing through, up to the end of the message */
+			size_t cut = SIZE_MAX; /* where the upstream's trailer fields start */
+			/* gRPC: h2.c sends them as its trailers; else nginx drops them */
+			bool drop = !u->gr.on;
+
 			while (off < avail) {
 				struct h1_str d;
 				size_t consumed = 0;
+				struct h1_chunked was = u->ch;
 				int rc = h1_parse_chunked(&u->ch, p + off, avail - off, &consumed,
 							  &d);
 
-				if (rc == H1_CHUNK_DATA) {
-					off += consumed;
-				} else if (rc == H1_CHUNK_DONE) {
-					off += consumed;
+				if (rc != H1_CHUNK_DATA && rc != H1_CHUNK_DONE &&
+				    rc != H1_INCOMPLETE)
+					return -1;
+				if (drop && rc != H1_CHUNK_DATA && cut == SIZE_MAX &&
+				    h1_chunked_trailer(&u->ch))
+					cut = trailer_start(&was, p + off, consumed, off);
+				off = rc == H1_INCOMPLETE ? avail : off + consumed;
+				if (rc == H1_CHUNK_DONE) {
 					u->done = true;
 					break;
-				} else if (rc == H1_INCOMPLETE) {
-					off = avail;
-				} else {
-					return -1;
 				}
 			}
 			u->span = p;
-			u->span_len = off;
+			u->span_len = LBD_MIN(off, cut);
+			if (cut != SIZE_MAX && u->done) {
+				/* the empty line alone ends the body */
+				memcpy(u->suffix, "\r\n", 2);
+				u->suffix_len = 2;
+			}
 			if (off < avail)
 				u->keepalive = false;
 			u->rstart = u->rend;
@@ -2823,6 +2871,8 @@ static int frame_tee(struct uconn *u)
 
 	if (!rc && u->c->req.cache)
 		cache_tee(u->c, u->span, u->span_len, u->fr == FR_CHUNKED && !u->dechunk);
+	if (!rc && unlikely(u->c->req.store))
+		store_tee(u->c, u->span, u->span_len, u->fr == FR_CHUNKED && !u->dechunk);
 	if (u->sink)
 		u->span_len = u->suffix_len = 0;
 	else if (unlikely(u->c->req.rng))
@@ -2849,6 +2899,8 @@ static void finish(struct uconn *u)
 	if (u->early)
 		u->keepalive = false; /* the request's body never all went */
 	cache_store_end(c, true);
+	if (unlikely(c->req.store))
+		store_end(c);
 	if (!c->req.trl_queued) /* else taken when the trailers were */
 		fmt_ms(c->req.up_resp_time, sizeof(c->req.up_resp_time), us);
 	try_bytes(u, true);
@@ -2906,6 +2958,16 @@ static void relay(struct uconn *u)
 		if (!u->span_len && next_span(u))
 			goto bad;
 		rc = write_pending(u);
+		if (rc < 0 && unlikely(c->req.store) && !u->orphan && store_active(c)) {
+			/* proxy_store: the answer is read to its end for the
+			 * file, as nginx reads it once the client is gone */
+			pbuf_free(c);
+			c->out.start = c->out.end = 0;
+			u->span_len = u->suffix_len = u->suffix_off = 0;
+			u->sink = u->orphan = true;
+			c->close_after = true;
+			continue;
+		}
 		if (rc < 0) {
 			/* client gone: abandon the upstream connection */
 			c->close_after = true;
@@ -3468,7 +3530,11 @@ void proxy_start(struct conn *c)
 	}
 	r->up = u;
 	c->state = CS_READ_BODY;
-	if (r->body_kind != BODY_NONE && r->loc->proxy_pass_request_body && !r->body_done) {
+	/* client_body_in_file_only: read (into its file) even when not
+	 * passed on, as nginx reads it */
+	bool read = r->loc->proxy_pass_request_body || r->loc->body_in_file != BODY_FILE_OFF;
+
+	if (r->body_kind != BODY_NONE && read && !r->body_done) {
 		int rc = reqbody_begin(c);
 
 		if (rc < 0 || (rc > 0 && build_request(u))) {
@@ -3483,7 +3549,7 @@ void proxy_start(struct conn *c)
 			return;
 		}
 	}
-	if (r->body_kind == BODY_NONE || !r->loc->proxy_pass_request_body) {
+	if (r->body_kind == BODY_NONE || !read) {
 		r->body_done = true;
 		if (build_request(u)) {
 			r->up = NULL;

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "tmpdir.h"
 #include "reqbody.h"
+#include "store.h"
 #include "worker.h"
 
 /* spool_fallback - a named temp file in DIR, unlinked at once, for a file
@@ -52,8 +53,25 @@ static int spool_open(struct conn *c)
 {
 	const struct cfg_loc *l = c->req.loc;
 	const char *dir = l->client_body_temp_path;
-	int fd = tmpdir_open(dir);
+	int fd;
 
+	if (unlikely(l->body_in_file != BODY_FILE_OFF)) {
+		/* client_body_in_file_only: named, as nginx's ($request_body_file) */
+		fd = store_open_temp(c, dir, &c->req.body_file);
+		if (fd == -1) {
+			http_log(c, NULL, LOG_CRIT, "open() \"%s\" failed (%d: %s)",
+				 c->req.body_file ? c->req.body_file : dir, errno, strerror(errno));
+			c->req.body_file = NULL;
+			return -1;
+		}
+		c->req.body_file_clean = l->body_in_file == BODY_FILE_CLEAN;
+		http_log(c, NULL, LOG_NOTICE,
+			 "a client request body is buffered to a temporary file %s",
+			 c->req.body_file);
+		c->req.body_fd = fd;
+		return 0;
+	}
+	fd = tmpdir_open(dir);
 	if (fd == -1 && (errno == EOPNOTSUPP || errno == EISDIR))
 		fd = spool_fallback(dir);
 	if (fd == -1) {
@@ -172,7 +190,7 @@ static int body_store(struct conn *c, const char *p, size_t n)
 
 	if (r->rbody)
 		return rbody_put(r->rbody, p, n);
-	if (r->body_fd < 0 && m->end + n <= mem_limit(r)) {
+	if (r->body_fd < 0 && m->end + n <= mem_limit(r) && r->loc->body_in_file == BODY_FILE_OFF) {
 		if (m->cap < m->end + n) {
 			size_t cap = mem_limit(r);
 			char *d = realloc(m->data, cap);
@@ -378,7 +396,7 @@ int reqbody_begin(struct conn *c)
 	const struct cfg_loc *l = r->loc;
 	struct rbody *rb;
 
-	if (l->proxy_request_buffering || l->proxy_set_body ||
+	if (l->proxy_request_buffering || l->proxy_set_body || l->body_in_file != BODY_FILE_OFF ||
 	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11 &&
 	     !(r->pp && r->pp->grpc)) ||
 	    preread_whole(c) ||
@@ -477,4 +495,13 @@ int reqbody_read_whole(struct conn *c)
 	if (rc == REQBODY_AGAIN && r->body_done)
 		rc = REQBODY_WHOLE;
 	return rc;
+}
+
+void reqbody_end(struct conn *c)
+{
+	struct http_req *r = &c->req;
+
+	if (r->body_file && r->body_file_clean)
+		unlink(r->body_file);
+	r->body_file = NULL;
 }

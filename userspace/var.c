@@ -1470,6 +1470,18 @@ static int vg_request_body(struct conn *c, struct lstr *out)
 	return VAR_FOUND;
 }
 
+/* $request_body_file: the client_body_in_file_only file (lbd's other
+ * spooled bodies have no name) */
+static int vg_request_body_file(struct conn *c, struct lstr *out)
+{
+	const char *f = c->req.body_file;
+
+	if (!f || !c->req.body_done)
+		return VAR_NOT_FOUND;
+	*out = (struct lstr){f, strlen(f)};
+	return VAR_FOUND;
+}
+
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
@@ -1520,6 +1532,7 @@ static const struct var_def var_builtins[] = {
 	{"remote_user", vg_remote_user},
 	{"request", vg_request},
 	{"request_body", vg_request_body},
+	{"request_body_file", vg_request_body_file},
 	{"request_completion", vg_request_completion},
 	{"request_filename", vg_request_filename},
 	{"request_id", vg_request_id},

@@ -503,6 +503,25 @@ def test_fastcgi_stderr_logged(t):
     assert 'request: "GET /stderr.php?x=abc HTTP/1.1"' in line
 
 
+def test_fastcgi_catch_stderr(t):
+    """fastcgi_catch_stderr STRING: a STDERR record holding STRING before
+    the head makes the answer a bad one (502, the stderr line logged);
+    several, inherited from the server level; one that does not match
+    leaves the answer alone."""
+    root = site(t)
+    fpm = PhpFpm(t, root)
+    p = php_proxy(t, root, '127.0.0.1:%d' % fpm.port,
+                  srv_extra='fastcgi_catch_stderr "no such text"; '
+                            'fastcgi_catch_stderr "hello-stderr caught";')
+    r = p.get('/stderr.php?x=caught')
+    assert r.status == 502, r
+    want = 'FastCGI sent in stderr: "PHP message: hello-stderr caught" while reading ' \
+           'response header from upstream'
+    wait_for(lambda: want in p.error_log(), 5, what='stderr line')
+    r = p.get('/stderr.php?x=other')
+    assert (r.status, r.body) == (200, b'logged'), r
+
+
 def test_fastcgi_failures(t):
     """A read timeout is a 504, a dead php-fpm and a crashing script 502;
     an upstream block fails over from a dead server to a live one."""

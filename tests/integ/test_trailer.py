@@ -18,8 +18,9 @@ import re
 import socket
 import ssl
 import subprocess
+import time
 
-from harness import assert_location_t_errors, raw_upstream
+from harness import assert_location_t_errors, raw_server, raw_upstream
 from test_h2 import _rss_kib
 from test_tls import _certs, client_ctx
 
@@ -520,3 +521,46 @@ def test_trailer_config_errors(t):
     p.write_conf()
     res = p.run('-t')
     assert res.returncode == 0 and 'not supported' not in res.stderr, res.stderr
+
+
+def test_upstream_trailers_without_add_trailer(t):
+    """Without add_trailer, nginx decodes a chunked upstream answer and
+    chunks it again: the upstream's trailer fields do not reach the client
+    (split over reads too), its body does,
+    whole; the upstream's `Trailer` header is passed on as any other."""
+    def split_answer(s):
+        buf = b''
+        while b'\r\n\r\n' not in buf:
+            d = s.recv(4096)
+            if not d:
+                return
+            buf += d
+        s.sendall(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n'
+                  b'Connection: close\r\n\r\n5\r\nhello\r\n0\r\nX-S')
+        time.sleep(0.05)
+        s.sendall(b'um: 7\r\nX-Other: 2\r\n\r\n')
+
+    ch = raw_upstream(t, {
+        b'/ch': b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Up\r\n'
+                b'Connection: close\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\nX-Up: 1\r\n\r\n',
+        b'/none': b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n'
+                  b'3\r\nabc\r\n0\r\n\r\n',
+    })
+    sp = raw_server(t, split_answer)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location /r/ { proxy_pass http://127.0.0.1:{ch}/; }
+    location /split { proxy_pass http://127.0.0.1:{sp}; }
+}""", ch=ch, sp=sp)
+    a = fetch(p.port, '/r/ch')
+    assert a.status == 200 and a.chunked and a.body == b'hello world', a
+    assert a.trailers == [] and a.header('Trailer') == 'X-Up', a
+    a = fetch(p.port, '/r/none')
+    assert a.chunked and a.body == b'abc' and a.trailers == [], a
+    a = fetch(p.port, '/split')
+    assert a.chunked and a.body == b'hello' and a.trailers == [], a
+    assert a.header('Trailer') == 'X-Sum', a
+    # kept-alive on the client side: the next answer follows cleanly
+    a1, a2 = fetch(p.port, '/r/ch', reqs=2)
+    assert a1.body == a2.body == b'hello world' and a2.trailers == [], (a1, a2)

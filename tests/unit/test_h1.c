@@ -1262,3 +1262,39 @@ Test(h1, mapped_head_helpers_agree_with_parser)
 		cr_assert_eq(rc > 0, h1_value_span(v, 3) == 3, "value byte %d: %d", b, rc);
 	}
 }
+
+/* h1_chunked_trailer: false through the data and the last chunk's size
+ * line, true from the first byte after it (a trailer line or the final
+ * empty line) to the end; fed one byte at a time, as proxy.c's
+ * trailer_start does to find where an upstream's trailer fields start. */
+Test(h1, chunked_trailer_state)
+{
+	static const struct {
+		const char *body;
+		size_t first; /* offset of the first byte read in the trailer state */
+	} cases[] = {
+		{"5\r\nhello\r\n0\r\nX-A: 1\r\n\r\n", 13},
+		{"5\r\nhello\r\n0\r\n\r\n", 13},
+		{"3\nabc\n0\nX-B: 2\n\n", 8},
+		{"0;ext=1\r\n\r\n", 9},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct h1_chunked st;
+		const char *b = cases[i].body;
+		size_t n = strlen(b), at = SIZE_MAX;
+
+		h1_chunked_init(&st);
+		for (size_t k = 0; k < n; k++) {
+			struct h1_str d;
+			size_t used = 0;
+
+			cr_assert_eq(h1_chunked_trailer(&st), at != SIZE_MAX, "%s at %zu", b, k);
+			h1_parse_chunked(&st, b + k, 1, &used, &d);
+			if (at == SIZE_MAX && h1_chunked_trailer(&st))
+				at = k + 1;
+		}
+		cr_expect_eq(at, cases[i].first, "%s: %zu", b, at);
+		cr_expect(h1_chunked_done(&st) && h1_chunked_trailer(&st), "%s", b);
+	}
+}
