@@ -8,7 +8,7 @@
 #   make test            install what is missing, build, run every test
 #   make SANITIZE=address,undefined test
 #   make fuzz            run each libFuzzer target for a bounded time
-#                        (FUZZ_SECONDS=60; CI=true make test: 10 s each)
+#                        (FUZZ_SECONDS=60; CI=true make test: 6 s each)
 #   make bench           lbd vs nginx vs HAProxy (bench/README.md)
 
 .DELETE_ON_ERROR:

@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   e.g. scripts/fuzz.sh 10 h1 ctl
 #   FUZZ_QUIET=1: one line per target, libFuzzer's output in build/test-logs/
 #   FUZZ_JOBS=N (with FUZZ_QUIET): N targets at a time (run-tests.sh: nproc)
-#   (run-tests.sh does this in CI: CI=true runs every target 10 s).
+#   (run-tests.sh does this in CI: CI=true runs every target 6 s).
 set -u
 cd "$(dirname "$0")/.."
 secs=${1:-60}
