@@ -70,31 +70,9 @@ int cfg_set_dav_methods(struct build *b, struct cfg_node *n, struct scope *s, co
 int cfg_set_dav_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct dav_loc *dl = &s->loc->dav;
-	int mode = 0, user = 0600;
 
 	(void)d;
 	if (dl->access != CFG_UNSET)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	for (size_t i = 0; i < n->nargs; i++) {
-		const char *a = n->args[i], *p;
-		int shift, right;
-
-		if (strncmp(a, "user:", 5) == 0)
-			shift = 6, p = a + 5, user = 0;
-		else if (strncmp(a, "group:", 6) == 0)
-			shift = 3, p = a + 6;
-		else if (strncmp(a, "all:", 4) == 0)
-			shift = 0, p = a + 4;
-		else
-			return cfg_fail(b, n, "invalid value \"%s\"", a);
-		if (strcmp(p, "rw") == 0)
-			right = 6;
-		else if (strcmp(p, "r") == 0)
-			right = 4;
-		else
-			return cfg_fail(b, n, "invalid value \"%s\"", a);
-		mode |= right << shift;
-	}
-	dl->access = mode | user;
-	return 0;
+	return cfg_access_mode(b, n, &dl->access);
 }

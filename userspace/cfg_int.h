@@ -462,6 +462,7 @@ int cfg_twin_cache_check(struct build *b, struct cfg_loc *l);
  * at a table offset of 0, a twin module's at its struct fcgi_twins) */
 int cfg_set_store(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_store_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_access_mode(struct build *b, struct cfg_node *n, int *out);
 /* cfg_store_of - the store settings D's entry names in L (for the cache
  * setters' "incompatible" check too). */
 struct store_conf *cfg_store_of(struct cfg_loc *l, const struct dir *d);

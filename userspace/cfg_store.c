@@ -50,24 +50,31 @@ int cfg_set_store(struct build *b, struct cfg_node *n, struct scope *s, const st
 	return cfg_compile(b, n, a, st->path);
 }
 
-int cfg_set_store_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+/* cfg_access_mode - N's arguments (`user:rw group:r all:r`, the form of
+ * *_store_access and dav_access) as a file mode in *OUT: the owner reads
+ * and writes unless a user: part says otherwise, as nginx. 0, or -1 when
+ * the error is set. */
+int cfg_access_mode(struct build *b, struct cfg_node *n, int *out)
 {
-	struct store_conf *st = cfg_store_of(s->loc, d);
-	int mode = 0;
+	int mode = 0600;
 
-	if (st->access != CFG_UNSET)
-		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (size_t i = 0; i < n->nargs; i++)
+		if (strncmp(n->args[i], "user:", 5) == 0)
+			mode = 0;
 	for (size_t i = 0; i < n->nargs; i++)
 		if (store_access_parse(n->args[i], &mode))
 			return cfg_fail(b, n, "invalid value \"%s\"", n->args[i]);
-	/* nginx: the owner reads and writes unless a user: part says */
-	for (size_t i = 0; i < n->nargs; i++)
-		if (strncmp(n->args[i], "user:", 5) == 0)
-			goto done;
-	mode |= 0600;
-done:
-	st->access = mode;
+	*out = mode;
 	return 0;
+}
+
+int cfg_set_store_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct store_conf *st = cfg_store_of(s->loc, d);
+
+	if (st->access != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	return cfg_access_mode(b, n, &st->access);
 }
 
 int cfg_set_body_in_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
