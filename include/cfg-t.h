@@ -32,6 +32,7 @@
 #include "ssi-t.h"
 #include "embed-t.h"
 #include "referer-t.h"
+#include "browser-t.h"
 #include "securelink-t.h"
 #include "store-t.h"
 #include "tls-t.h"
@@ -126,18 +127,20 @@ struct rw_if {
 	struct cval_part var; /* the variable tested (VAR, EQ, RE) */
 	struct cval val;      /* EQ: the operand; FILE: the path */
 	void *re;	      /* RWIF_RE: pcre2_code * (captures set $1..$9, names) */
+	const char *re_src;   /* RWIF_RE: the regex as written (rewrite_log) */
 	struct cfg_loc *body; /* the block: its rewrite steps; in a location also the
 			       * configuration the request takes when the test holds */
 	bool in_location;     /* a location's if (else the server's: no switch) */
 };
 
 struct rewrite {
-	enum rw_kind kind; /* what this step does */
-	void *re;	   /* pcre2_code *, RW_REWRITE */
-	struct cval repl;  /* replacement, return text/URL */
-	enum rw_flag flag; /* rewrite flag */
-	int code;	   /* return code */
-	const char *file;  /* where it was written */
+	enum rw_kind kind;  /* what this step does */
+	void *re;	    /* pcre2_code *, RW_REWRITE */
+	const char *re_src; /* RW_REWRITE: the regex as written (rewrite_log) */
+	struct cval repl;   /* replacement, return text/URL */
+	enum rw_flag flag;  /* rewrite flag */
+	int code;	    /* return code */
+	const char *file;   /* where it was written */
 	int line;
 	struct rw_if *cond; /* RW_IF: condition and block */
 };
@@ -237,6 +240,8 @@ struct cfg_loc {
 	/* rewrite module (not inherited) */
 	struct rewrite *rewrites; /* steps in order */
 	int nrewrites;
+	int rewrite_log; /* rewrite_log on|off (off): notice lines of the steps (inherited;
+			  * a server's if body leaves it unset: the server's holds) */
 
 	/* content (not inherited) */
 	struct proxy_pass *proxy; /* proxy_pass */
@@ -348,6 +353,7 @@ struct cfg_loc {
 	bool access_set;
 	/* auth_basic*, satisfy, limit_except (cfg_auth.c, auth.c) */
 	struct auth_loc auth;
+	int64_t auth_delay;	  /* auth_delay ms (0): an access phase 401 waits this long */
 	struct mirror_loc mirror; /* mirror, mirror_request_body (cfg_mirror.c, mirror.c) */
 	struct dav_loc dav;	  /* dav_methods, dav_access, ... (cfg_dav.c, dav.c) */
 
@@ -373,6 +379,8 @@ struct cfg_loc {
 	struct realip_conf realip;
 	/* valid_referers (cfg_referer.c, referer.c): $invalid_referer */
 	struct referer_conf referer;
+	/* modern_browser, ancient_browser, *_browser_value (cfg_browser.c, browser.c) */
+	struct browser_conf browser;
 	/* secure_link, secure_link_md5, secure_link_secret (cfg_securelink.c, securelink.c) */
 	struct securelink_loc seclink;
 
@@ -436,6 +444,7 @@ struct cfg_srv {
 	int underscores_in_headers;
 	int ignore_invalid_headers;
 	int merge_slashes;
+	int max_headers;	 /* max_headers (Debian nginx 1.22): more lines are a 400 (1000) */
 	int http2;		 /* `http2 on|off` (nginx 1.25), CFG_UNSET */
 	int h2_max_streams;	 /* http2_max_concurrent_streams (128) */
 	int64_t h2_max_field;	 /* http2_max_field_size, CFG_UNSET: large_client_header_buffers */
@@ -514,6 +523,12 @@ struct cfg {
 	int workers;		/* worker_processes */
 	int worker_connections; /* per worker */
 	int worker_rlimit_nofile;
+	int64_t worker_rlimit_core;   /* worker_rlimit_core bytes (RLIMIT_CORE), CFG_UNSET */
+	char *working_directory;      /* working_directory (main.c chdir), NULL = none */
+	int epoll_events;	      /* epoll_events: events per epoll_wait, CFG_UNSET */
+	struct ban_cidr *debug_conns; /* debug_connection networks (their lines at any level) */
+	int ndebug_conns;
+	bool debug_conn_unix;	      /* debug_connection unix: */
 	char *pid_file;		      /* pid */
 	char *user, *group;	      /* user */
 	bool daemon;		      /* `daemon on` (lbd stays in the foreground) */

@@ -54,6 +54,8 @@ struct ev_loop {
 	struct ev_defer *defers;	     /* calls to run after the round */
 	int ndefers, capdefers;		     /* count and capacity */
 	bool stop;			     /* ev_run returns at the end of the round */
+	int batch;			     /* events per epoll_wait (epoll_events), 0: all
+					      * the room there is (EV_BATCH) */
 	void *data;			     /* owner (the worker) */
 	void (*flush)(struct ev_loop *loop); /* after the I/O events of a round */
 };

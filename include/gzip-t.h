@@ -45,9 +45,13 @@ struct gzip_loc {
 	int64_t min_length; /* bytes; a known Content-Length below it is not compressed */
 	int buffers_num;    /* gzip_buffers NUM SIZE: accepted, sizes nothing (see gzip.c) */
 	int64_t buffers_size;
-	int static_mode; /* enum gzip_static_mode */
-	int gunzip;	 /* gunzip on|off (gunzip.c) */
-	int gunzip_num;	 /* gunzip_buffers NUM SIZE: NUM*SIZE bytes of output in flight */
+	int wbits;	  /* gzip_window SIZE as zlib's windowBits 9..15 (32k: 15) */
+	int mem_level;	  /* gzip_hash SIZE as zlib's memLevel 1..9 (64k: 8) */
+	int64_t postpone; /* postpone_gzipping SIZE: checked, no effect (see gzip.c) */
+	int no_buffer;	  /* gzip_no_buffer on|off: checked, no effect (see gzip.c) */
+	int static_mode;  /* enum gzip_static_mode */
+	int gunzip;	  /* gunzip on|off (gunzip.c) */
+	int gunzip_num;	  /* gunzip_buffers NUM SIZE: NUM*SIZE bytes of output in flight */
 	int64_t gunzip_size;
 
 	char **types;	  /* gzip_types, lowercased; text/html always matches */

@@ -142,6 +142,8 @@ struct http_req {
 	int err_status;		    /* the code that error_page answers with (nginx's
 				     * r->err_status): it replaces the handler's; 0 none */
 	bool limit_req_rejected;    /* limit_req refused it (fail2ban counts it) */
+	bool auth_delayed;	    /* auth_delay holds its 401 (CS_DELAY until the timer) */
+	bool post_action_done;	    /* post_action started (mirror.c): once per request */
 	struct lstr xar_ctype;	    /* X-Accel-Redirect: the upstream's Content-Type, kept */
 	struct lstr *xar_hdrs;	    /* ... and its headers nginx keeps: name, value pairs */
 	int nxar_hdrs;		    /* pairs in xar_hdrs */

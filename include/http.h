@@ -45,9 +45,10 @@ void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t 
 
 /* http_if_test - whether the condition of an `if` (struct rw_if) holds
  * for the request on C, as nginx tests it; a regex match sets the
- * request's captures. 1, 0, or -ENOMEM / -EINVAL (answer 500). */
+ * request's captures; with LOG (rewrite_log), a regex test writes nginx's
+ * notice line. 1, 0, or -ENOMEM / -EINVAL (answer 500). */
 struct rw_if;
-int http_if_test(struct conn *c, const struct rw_if *f);
+int http_if_test(struct conn *c, const struct rw_if *f, bool log);
 
 /* http_internal_redirect - restart location processing with URI (used by
  * error_page, try_files, rewrite ... last). */

@@ -46,6 +46,10 @@ int log_chown_all(uid_t uid, gid_t gid);
 void log_emit(const struct log_target *t, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap);
+/* log_emit_any - log_emit whatever T's level (debug_connection's clients:
+ * the caller decided). */
+void log_emit_any(const struct log_target *t, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #define log_msg(lvl, ...) log_emit(NULL, (lvl), __VA_ARGS__)
 #define log_err(...)	  log_emit(NULL, LOG_ERR, __VA_ARGS__)

@@ -33,6 +33,13 @@ struct conn;
  * http_content() itself) or to answer 500 (no memory). */
 bool mirror_start(struct conn *c);
 
+/* mirror_post_action - C's answer is done: its location's `post_action
+ * URI|@name` (nginx: the request redirected there once its answer is
+ * sent, with its method, headers and body; what the action answers is
+ * dropped) as one more subrequest of the run, which mirror_wait() then
+ * waits for. At most once per request; nothing for a subrequest. */
+void mirror_post_action(struct conn *c);
+
 /* mirror_wait - C's answer is done (http_response_done): true when
  * subrequests still run; C then waits in CS_MIRROR, its timer stopped,
  * and http_response_done runs again once the last one ends. */

@@ -663,6 +663,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_scgi_init(&l->scgi);
 	cfg_grpc_init(&l->grpc);
 	l->log_not_found = CFG_UNSET;
+	l->rewrite_log = CFG_UNSET;
 	l->etag = CFG_UNSET;
 	l->disable_symlinks = CFG_UNSET;
 	l->server_tokens = CFG_UNSET;
@@ -690,6 +691,7 @@ static void loc_init(struct cfg_loc *l)
 	cfg_ssi_init(&l->ssi);
 	cfg_realip_init(&l->realip);
 	cfg_auth_init(&l->auth);
+	l->auth_delay = CFG_UNSET;
 	cfg_mirror_init(&l->mirror);
 	cfg_dav_init(&l->dav);
 	cfg_cache_init(&l->cache);
@@ -710,6 +712,7 @@ static void srv_unset(struct cfg_srv *srv)
 	srv->underscores_in_headers = CFG_UNSET;
 	srv->ignore_invalid_headers = CFG_UNSET;
 	srv->merge_slashes = CFG_UNSET;
+	srv->max_headers = CFG_UNSET;
 	srv->http2 = CFG_UNSET;
 	srv->h2_max_streams = CFG_UNSET;
 	srv->h2_max_field = CFG_UNSET;
@@ -1273,7 +1276,8 @@ static int set_rewrite(struct build *b, struct cfg_node *n, struct scope *s, con
 	if (!r)
 		return -1;
 	r->re = cfg_compile_re(b, n, n->args[0], false);
-	if (!r->re || cfg_compile(b, n, n->args[1], &r->repl))
+	r->re_src = pool_strdup(b->pool, n->args[0]);
+	if (!r->re || !r->re_src || cfg_compile(b, n, n->args[1], &r->repl))
 		return -1;
 	if (n->nargs == 3) {
 		const char *f = n->args[2];
@@ -1637,6 +1641,14 @@ static const struct dir dirs[] = {
 	{"worker_aio_requests", C_EVENTS, 1, 1, false, set_ignored, B_NONE, 0},
 	{"thread_pool", C_MAIN, 1, 3, false, set_ignored, B_NONE, 0},
 	{"lock_file", C_MAIN, 1, 1, false, set_ignored, B_NONE, 0},
+	/* nginx 1.22's other main/events directives (cfg_compat.c) */
+	{"worker_rlimit_core", C_MAIN, 1, 1, false, cfg_set_size, B_MAIN,
+	 offsetof(struct cfg, worker_rlimit_core)},
+	{"working_directory", C_MAIN, 1, 1, false, cfg_set_working_directory, B_NONE, 0},
+	{"debug_points", C_MAIN, 1, 1, false, cfg_set_debug_points, B_NONE, 0},
+	{"ssl_engine", C_MAIN, 1, 1, false, cfg_set_ignored_any, B_NONE, 0},
+	{"epoll_events", C_EVENTS, 1, 1, false, cfg_set_epoll_events, B_NONE, 0},
+	{"debug_connection", C_EVENTS, 1, 1, false, cfg_set_debug_connection, B_NONE, 0},
 
 	/* http core */
 	{"server", C_HTTP, 0, 0, true, set_server, B_NONE, 0},
@@ -1663,6 +1675,7 @@ static const struct dir dirs[] = {
 	{"autoindex_localtime", C_HSL, 1, 1, false, cfg_set_flag, LOC(autoindex_localtime)},
 	{"autoindex_format", C_HSL, 1, 1, false, set_autoindex_format, LOC(autoindex_format)},
 	{"log_not_found", C_HSL, 1, 1, false, cfg_set_flag, LOC(log_not_found)},
+	{"rewrite_log", C_HSL | C_IF | C_SIF, 1, 1, false, cfg_set_flag, LOC(rewrite_log)},
 	{"server_tokens", C_HSL, 1, 1, false, cfg_set_flag, LOC(server_tokens)},
 	{"add_header", C_HSL | C_IF, 2, 3, false, cfg_set_proxy_header, LOC(add_headers)},
 	{"error_page", C_HSL | C_IF, 2, ARGS_ANY, false, set_error_page, B_NONE, 0},
@@ -1704,6 +1717,7 @@ static const struct dir dirs[] = {
 	{"ignore_invalid_headers", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag,
 	 SRV(ignore_invalid_headers)},
 	{"merge_slashes", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag, SRV(merge_slashes)},
+	{"max_headers", C_HTTP | C_SRV, 1, 1, false, set_num_nginx, SRV(max_headers)},
 	/* HTTP/2 (h2.c): nginx 1.22's directives and 1.25's `http2 on` */
 	{"http2", C_HTTP | C_SRV, 1, 1, false, cfg_set_flag, SRV(http2)},
 	{"http2_max_concurrent_streams", C_HTTP | C_SRV, 1, 1, false, set_num, SRV(h2_max_streams)},
@@ -1725,10 +1739,12 @@ static const struct dir dirs[] = {
 	{"auth_basic", C_HSL | C_LMT, 1, 1, false, cfg_set_auth_basic, B_NONE, 0},
 	{"auth_basic_user_file", C_HSL | C_LMT, 1, 1, false, cfg_set_auth_user_file, B_NONE, 0},
 	{"satisfy", C_HSL, 1, 1, false, cfg_set_satisfy, B_NONE, 0},
+	{"auth_delay", C_HSL, 1, 1, false, cfg_set_auth_delay, B_NONE, 0},
 	{"auth_request", C_HSL, 1, 1, false, cfg_set_auth_request, B_NONE, 0},
 	{"auth_request_set", C_HSL, 2, 2, false, cfg_set_auth_request_set, B_NONE, 0},
 	{"mirror", C_HSL, 1, 1, false, cfg_set_mirror, B_NONE, 0},
 	{"mirror_request_body", C_HSL, 1, 1, false, cfg_set_flag, LOC(mirror.request_body)},
+	{"post_action", C_HSL | C_IF, 1, 1, false, cfg_set_post_action, B_NONE, 0},
 	{"dav_methods", C_HSL, 1, ARGS_ANY, false, cfg_set_dav_methods, B_NONE, 0},
 	{"dav_access", C_HSL, 1, 3, false, cfg_set_dav_access, B_NONE, 0},
 	{"create_full_put_path", C_HSL, 1, 1, false, cfg_set_flag, LOC(dav.create_full_put_path)},
@@ -2121,6 +2137,14 @@ static const struct dir dirs[] = {
 	{"aio", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"directio", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
 	{"msie_padding", C_HSL, 1, 1, false, set_ignored, B_NONE, 0},
+	/* nginx 1.22's other tuning directives (cfg_compat.c) */
+	{"aio_write", C_HSL, 1, 1, false, cfg_set_ignored_flag, B_NONE, 0},
+	{"open_file_cache_events", C_HSL, 1, 1, false, cfg_set_ignored_flag, B_NONE, 0},
+	{"directio_alignment", C_HSL, 1, 1, false, cfg_set_ignored_size, B_NONE, 0},
+	{"read_ahead", C_HSL, 1, 1, false, cfg_set_ignored_size, B_NONE, 0},
+	{"http2_pool_size", C_HTTP | C_SRV, 1, 1, false, cfg_set_ignored_size, B_NONE, 0},
+	{"proxy_send_lowat", C_HSL, 1, 1, false, cfg_set_lowat, B_NONE, 0},
+	{"fastcgi_send_lowat", C_HSL, 1, 1, false, cfg_set_lowat, B_NONE, 0},
 
 	/* response compression (cfg_gzip.c) */
 	{"gzip", C_HSL | C_IF, 1, 1, false, cfg_set_flag, LOC(gzip.enable)},
@@ -2131,6 +2155,15 @@ static const struct dir dirs[] = {
 	{"gzip_http_version", C_HSL, 1, 1, false, cfg_set_gzip_http_version, B_NONE, 0},
 	{"gzip_min_length", C_HSL, 1, 1, false, cfg_set_size, LOC(gzip.min_length)},
 	{"gzip_types", C_HSL, 1, ARGS_ANY, false, cfg_set_gzip_types, B_NONE, 0},
+	{"gzip_window", C_HSL, 1, 1, false, cfg_set_gzip_zlib, B_NONE, 0},
+	{"gzip_hash", C_HSL, 1, 1, false, cfg_set_gzip_zlib, B_NONE, 0},
+	{"postpone_gzipping", C_HSL, 1, 1, false, cfg_set_size, LOC(gzip.postpone)},
+	{"gzip_no_buffer", C_HSL, 1, 1, false, cfg_set_flag, LOC(gzip.no_buffer)},
+	/* ngx_http_browser_module (cfg_browser.c) */
+	{"modern_browser", C_HSL, 1, 2, false, cfg_set_modern_browser, B_NONE, 0},
+	{"ancient_browser", C_HSL, 1, ARGS_ANY, false, cfg_set_ancient_browser, B_NONE, 0},
+	{"modern_browser_value", C_HSL, 1, 1, false, cfg_set_browser_value, B_NONE, 0},
+	{"ancient_browser_value", C_HSL, 1, 1, false, cfg_set_browser_value, B_NONE, 0},
 	/* ngx_http_referer_module (cfg_referer.c) */
 	{"valid_referers", C_SL, 1, ARGS_ANY, false, cfg_set_valid_referers, B_NONE, 0},
 	{"referer_hash_max_size", C_SL, 1, 1, false, cfg_set_referer_hash, B_NONE, 0},
@@ -2338,6 +2371,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(random_index, 0);
 	MERGE(proxy_socket_keepalive, 0);
 	MERGE(log_not_found, 1);
+	MERGE(rewrite_log, 0);
+	MERGE(auth_delay, 0);
 	MERGE(etag, 1);
 	if (l->disable_symlinks == CFG_UNSET) {
 		/* the mode and its from= go together, as nginx merges them */
@@ -2396,6 +2431,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	cfg_limit_merge(&l->rl, p ? &p->rl : NULL);
 	cfg_gzip_merge(&l->gzip, p ? &p->gzip : NULL);
 	cfg_store_merge(&l->store, p ? &p->store : NULL);
+	cfg_browser_merge(b, &l->browser, p ? &p->browser : NULL);
 	cfg_charset_merge(&l->charset, p ? &p->charset : NULL);
 	cfg_rate_merge(&l->rate, p ? &p->rate : NULL);
 	cfg_subfilter_merge(&l->subf, p ? &p->subf : NULL);
@@ -2611,6 +2647,7 @@ static int finish_http(struct build *b, struct cfg_http *h)
 		SMERGE(underscores_in_headers, 0);
 		SMERGE(ignore_invalid_headers, 1);
 		SMERGE(merge_slashes, 1);
+		SMERGE(max_headers, HTTP_MAX_HEADERS_ALL);
 		SMERGE(http2, 0);
 		SMERGE(h2_max_streams, 128);
 		SMERGE(h2_max_field, CFG_UNSET);
@@ -2787,6 +2824,8 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 	c->workers = 1;
 	c->worker_connections = 512;
 	c->worker_rlimit_nofile = CFG_UNSET;
+	c->worker_rlimit_core = CFG_UNSET;
+	c->epoll_events = CFG_UNSET;
 	c->reuseport_steering = CFG_UNSET;
 	c->conns_per_ip = CFG_UNSET;
 	c->bpf_pin_path = pool_strdup(pool, "/sys/fs/bpf/lbd");

@@ -37,6 +37,10 @@ void cfg_gzip_init(struct gzip_loc *g)
 	g->buffers_num = CFG_UNSET;
 	g->buffers_size = CFG_UNSET;
 	g->static_mode = CFG_UNSET;
+	g->wbits = CFG_UNSET;
+	g->mem_level = CFG_UNSET;
+	g->postpone = CFG_UNSET;
+	g->no_buffer = CFG_UNSET;
 	g->msie6 = CFG_UNSET;
 	g->gunzip = CFG_UNSET;
 	g->gunzip_num = CFG_UNSET;
@@ -59,6 +63,10 @@ void cfg_gzip_merge(struct gzip_loc *g, const struct gzip_loc *p)
 	GZ_MERGE(buffers_num, 32); /* nginx: 32 4k (one page) */
 	GZ_MERGE(buffers_size, 4096);
 	GZ_MERGE(static_mode, GZ_STATIC_OFF);
+	GZ_MERGE(wbits, 15);	/* gzip_window 32k */
+	GZ_MERGE(mem_level, 8); /* gzip_hash 64k */
+	GZ_MERGE(postpone, 0);
+	GZ_MERGE(no_buffer, 0);
 	GZ_MERGE(msie6, 0);
 	GZ_MERGE(gunzip, 0);
 	GZ_MERGE(gunzip_num, 32); /* nginx: 32 4k (one page), as gzip_buffers */
@@ -90,6 +98,34 @@ int cfg_set_gzip_level(struct build *b, struct cfg_node *n, struct scope *s, con
 	if (v < 1 || v > 9)
 		return cfg_fail(b, n, "value must be between 1 and 9");
 	g->comp_level = (int)v;
+	return 0;
+}
+
+/* cfg_set_gzip_zlib - `gzip_window SIZE` (512..32k) and `gzip_hash SIZE`
+ * (512..128k), each a power of two, read as nginx reads them: zlib's
+ * windowBits (512 is 9, 32k is 15) and memLevel (512 is 1, 128k is 9). */
+int cfg_set_gzip_zlib(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct gzip_loc *g = gz_base(s);
+	bool window = strcmp(n->name, "gzip_window") == 0;
+	int *f = window ? &g->wbits : &g->mem_level;
+	int64_t v;
+	int bits = 0;
+
+	(void)d;
+	if (*f != CFG_UNSET)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (cfg_parse_size(n->args[0], &v))
+		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	while (bits < 30 && ((int64_t)512 << bits) < v)
+		bits++;
+	if (((int64_t)512 << bits) != v || bits > (window ? 6 : 8))
+		return cfg_fail(b, n,
+				window ? "\"gzip_window\" directive must be 512, 1k, 2k, 4k, 8k, "
+					 "16k, or 32k"
+				       : "\"gzip_hash\" directive must be 512, 1k, 2k, 4k, 8k, "
+					 "16k, 32k, 64k, or 128k");
+	*f = window ? 9 + bits : 1 + bits;
 	return 0;
 }
 

@@ -47,6 +47,7 @@ static int compile_regex(struct build *b, struct cfg_node *n, const struct word 
 
 	if (!t)
 		return cfg_fail(b, n, "out of memory");
+	f->re_src = t;
 	rc = var_regex_compile(t, caseless, &f->re, err, sizeof(err));
 	if (rc == -ENOMEM)
 		return cfg_fail(b, n, "out of memory");

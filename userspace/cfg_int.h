@@ -118,6 +118,31 @@ int cfg_block(struct build *b, struct cfg_node *n, struct scope *s);
 int cfg_set_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 
+/* cfg_compat.c: nginx directives lbd checks and ignores, or maps */
+int cfg_set_ignored_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_ignored_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_ignored_any(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_lowat(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_deprecated_buffer(struct build *b, struct cfg_node *n, struct scope *s,
+			      const struct dir *d);
+int cfg_set_debug_points(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_debug_connection(struct build *b, struct cfg_node *n, struct scope *s,
+			     const struct dir *d);
+int cfg_set_auth_delay(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_epoll_events(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_working_directory(struct build *b, struct cfg_node *n, struct scope *s,
+			      const struct dir *d);
+
+int cfg_set_post_action(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_browser.c: modern_browser, ancient_browser and their values */
+int cfg_set_modern_browser(struct build *b, struct cfg_node *n, struct scope *s,
+			   const struct dir *d);
+int cfg_set_ancient_browser(struct build *b, struct cfg_node *n, struct scope *s,
+			    const struct dir *d);
+int cfg_set_browser_value(struct build *b, struct cfg_node *n, struct scope *s,
+			  const struct dir *d);
+void cfg_browser_merge(struct build *b, struct browser_conf *bc, const struct browser_conf *p);
+
 /* cfg_loc_init - L with every inherited value unset. */
 void cfg_loc_init(struct cfg_loc *l);
 
@@ -287,6 +312,7 @@ int cfg_set_gzip_proxied(struct build *b, struct cfg_node *n, struct scope *s, c
 int cfg_set_gzip_buffers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_gunzip_buffers(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d);
+int cfg_set_gzip_zlib(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_gzip_types(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_gzip_disable(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_gzip_init(struct gzip_loc *g);

@@ -27,6 +27,22 @@ void cfg_mirror_merge(struct mirror_loc *m, const struct mirror_loc *p)
 	}
 	if (m->request_body == CFG_UNSET)
 		m->request_body = p ? p->request_body : 1;
+	if (!m->post_action)
+		m->post_action = p && p->post_action ? p->post_action : "";
+}
+
+/* cfg_set_post_action - `post_action URI|@name|off` (http, server,
+ * location, location's if): one per level. nginx 1.22 takes "off" as a
+ * location name; lbd as the documented off. */
+int cfg_set_post_action(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct mirror_loc *m = &s->loc->mirror;
+
+	(void)d;
+	if (m->post_action)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	m->post_action = strcmp(n->args[0], "off") ? pool_strdup(b->pool, n->args[0]) : "";
+	return m->post_action ? 0 : cfg_fail(b, n, "out of memory");
 }
 
 int cfg_set_mirror(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)

@@ -1072,6 +1072,8 @@ const struct dir cfg_stream_dirs[] = {
 	{"kernel_splice", C_SS, 1, 1, false, set_flag, SS(kernel_splice)},
 	{"tcp_nodelay", C_SS, 1, 1, false, set_noop, B_NONE, 0},
 	{"proxy_buffer_size", C_SS, 1, 1, false, set_size, SS(buffer_size)},
+	{"proxy_downstream_buffer", C_SS, 1, 1, false, cfg_set_deprecated_buffer, SS(buffer_size)},
+	{"proxy_upstream_buffer", C_SS, 1, 1, false, cfg_set_deprecated_buffer, SS(buffer_size)},
 	{"proxy_responses", C_SS, 1, 1, false, set_count, SS(responses)},
 	{"proxy_requests", C_SS, 1, 1, false, set_count, SS(requests)},
 	{"proxy_upload_rate", C_SS, 1, 1, false, set_rate, B_NONE, 0},

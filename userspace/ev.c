@@ -211,6 +211,7 @@ static void run_timers(struct ev_loop *loop)
 int ev_run(struct ev_loop *loop)
 {
 	struct epoll_event evs[EV_BATCH];
+	int batch = loop->batch > 0 && loop->batch < EV_BATCH ? loop->batch : EV_BATCH;
 
 	while (!loop->stop) {
 		int timeout = -1, n;
@@ -220,7 +221,7 @@ int ev_run(struct ev_loop *loop)
 
 			timeout = d < 0 ? 0 : (int)LBD_MIN(d, 60000);
 		}
-		n = epoll_wait(loop->epfd, evs, EV_BATCH, timeout);
+		n = epoll_wait(loop->epfd, evs, batch, timeout);
 		if (n == -1 && errno != EINTR)
 			return -errno;
 		ev_update_time(loop);

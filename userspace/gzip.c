@@ -16,7 +16,7 @@
  * relays it (or as read from a static file) and its output goes out as
  * chunks (HTTP/1.1) or until close (HTTP/1.0); nothing new is read while
  * output is unsent. Compressors (zlib stream + output buffer) come from a
- * per-thread free list per window size, so a worker allocates only when
+ * per-thread free list per window size and memLevel, so a worker allocates only when
  * its list is empty; the lists are bounded (GZ_FREE_PER_CLASS).
  */
 #include <errno.h>
@@ -43,8 +43,9 @@
 #define GZ_IN_SIZE	  (16 * 1024) /* static file bytes read per step */
 #define GZ_WBITS_MIN	  9
 #define GZ_WBITS_MAX	  15
-#define GZ_CLASSES	  (GZ_WBITS_MAX - GZ_WBITS_MIN + 1)
-#define GZ_FREE_PER_CLASS 4 /* compressors a thread keeps per window size */
+#define GZ_MEMLEVEL_MAX	  9
+#define GZ_CLASSES	  ((GZ_WBITS_MAX - GZ_WBITS_MIN + 1) * GZ_MEMLEVEL_MAX)
+#define GZ_FREE_PER_CLASS 4 /* compressors a thread keeps per window size and memLevel */
 
 /* struct gzip_ctx - one compressor: a zlib deflate stream (gzip wrapper)
  * and the buffer its output is framed in. */
@@ -52,6 +53,7 @@ struct gzip_ctx {
 	z_stream zs;	       /* next_in points at the caller's bytes (relay) or in[] */
 	struct gzip_ctx *next; /* free list */
 	int wbits;	       /* windowBits (9..15) it was made with */
+	int mem_level;	       /* memLevel (1..9) it was made with */
 	bool finished;	       /* the gzip trailer is out of deflate */
 	bool more;	       /* the last deflate filled out[]: call again */
 	const char *pend;      /* static file: output not yet written */
@@ -326,11 +328,18 @@ static void ctx_destroy(struct gzip_ctx *z)
 	free(z);
 }
 
-/* ctx_get - a compressor with window WBITS at LEVEL: from this thread's
- * free list (reset), else made. NULL without memory. */
-static struct gzip_ctx *ctx_get(int wbits, int level)
+/* ctx_class - the free list of compressors made with WBITS and MEM_LEVEL. */
+static int ctx_class(int wbits, int mem_level)
 {
-	int k = wbits - GZ_WBITS_MIN;
+	return (wbits - GZ_WBITS_MIN) * GZ_MEMLEVEL_MAX + mem_level - 1;
+}
+
+/* ctx_get - a compressor with window WBITS and memLevel MEM_LEVEL at
+ * LEVEL: from this thread's free list (reset), else made. NULL without
+ * memory. */
+static struct gzip_ctx *ctx_get(int wbits, int mem_level, int level)
+{
+	int k = ctx_class(wbits, mem_level);
 	struct gzip_ctx *z = gz_free[k];
 
 	if (z) {
@@ -347,14 +356,14 @@ static struct gzip_ctx *ctx_get(int wbits, int level)
 		if (!z)
 			return NULL;
 		memset(&z->zs, 0, sizeof(z->zs));
-		/* memLevel shrinks with the window, as nginx does (8 at 15) */
-		if (deflateInit2(&z->zs, level, Z_DEFLATED, wbits + 16, LBD_MAX(1, wbits - 7),
+		if (deflateInit2(&z->zs, level, Z_DEFLATED, wbits + 16, mem_level,
 				 Z_DEFAULT_STRATEGY) != Z_OK) {
 			free(z);
 			return NULL;
 		}
 	}
 	z->wbits = wbits;
+	z->mem_level = mem_level;
 	z->next = NULL;
 	z->finished = z->more = false;
 	z->pend = NULL;
@@ -364,7 +373,7 @@ static struct gzip_ctx *ctx_get(int wbits, int level)
 
 static void ctx_put(struct gzip_ctx *z)
 {
-	int k = z->wbits - GZ_WBITS_MIN;
+	int k = ctx_class(z->wbits, z->mem_level);
 
 	if (gz_nfree[k] >= GZ_FREE_PER_CLASS) {
 		ctx_destroy(z);
@@ -406,7 +415,7 @@ int gzip_begin(struct conn *c, const struct gzip_resp *resp)
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = loc_of(c);
 	const struct gzip_loc *g = l ? &l->gzip : NULL;
-	int wbits = GZ_WBITS_MAX;
+	int wbits, mem_level;
 
 	if (!g || !g->enable ||
 	    (resp->status != 200 && resp->status != 403 && resp->status != 404) ||
@@ -422,12 +431,17 @@ int gzip_begin(struct conn *c, const struct gzip_resp *resp)
 	 * framing, nothing to compress */
 	if (r->head)
 		return 1;
-	/* a smaller window for a short body; zlib's usable window is 262
+	/* gzip_window and gzip_hash; a smaller window (and hash, step for
+	 * step, as nginx) for a short body; zlib's usable window is 262
 	 * bytes short of its size */
+	wbits = g->wbits;
+	mem_level = g->mem_level;
 	if (resp->length > 0)
-		while (wbits > GZ_WBITS_MIN && resp->length < (1 << (wbits - 1)) - 262)
+		while (wbits > GZ_WBITS_MIN && resp->length < (1 << (wbits - 1)) - 262) {
 			wbits--;
-	r->gz.ctx = ctx_get(wbits, g->comp_level);
+			mem_level--;
+		}
+	r->gz.ctx = ctx_get(wbits, LBD_MAX(1, mem_level), g->comp_level);
 	if (!r->gz.ctx)
 		return -ENOMEM;
 	r->gz.in = r->gz.out = 0;

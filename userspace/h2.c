@@ -473,6 +473,8 @@ struct vhead {
 	size_t clen;	   /* bytes of the text the parser may look at */
 	size_t at;	   /* offset of the line being checked */
 	size_t n;	   /* field lines so far */
+	size_t nclient;	   /* of them the client's own fields (max_headers counts these) */
+	size_t cap;	   /* max_headers: the client's fields allowed */
 	struct pool *pool; /* the request's: lines past HTTP_MAX_HEADERS */
 };
 
@@ -505,11 +507,13 @@ static int vfield(struct vhead *v, struct http_req *r, const char *name, size_t 
 
 	if (v->at >= v->clen)
 		return H1_ERR_HEADER_TOO_LARGE;
-	if (v->n == HTTP_MAX_HEADERS_ALL)
+	/* max_headers, as nginx counts for HTTP/2: the client's fields, not
+	 * :authority's Host nor the Cookie lbd joins */
+	if (!ours && v->nclient++ == v->cap)
 		return H1_ERR_TOO_MANY_HEADERS;
 	if (v->n == HTTP_MAX_HEADERS && !r->hdrs_big) {
-		/* as the HTTP/1 parser: nginx takes up to 1000 lines */
-		r->hdrs_big = pool_alloc(v->pool, HTTP_MAX_HEADERS_ALL * sizeof(*r->hdrs_big));
+		/* as the HTTP/1 parser: up to max_headers lines (and ours) */
+		r->hdrs_big = pool_alloc(v->pool, (v->cap + 3) * sizeof(*r->hdrs_big));
 		if (!r->hdrs_big)
 			return H1_ERR_TOO_MANY_HEADERS;
 		memcpy(r->hdrs_big, r->hdrs, sizeof(r->hdrs));
@@ -598,6 +602,7 @@ static int map_request(struct h2_stream *s, struct conn *c, struct lstr *line)
 		.max_line = max_rl,
 		.clen = max_total && total > max_total ? max_total : total,
 		.pool = &c->pool,
+		.cap = (size_t)ds->max_headers,
 	};
 
 	/* the request line: a method of [A-Z_-] up to 32 bytes; the target

@@ -1213,9 +1213,13 @@ static void conn_timeout(struct ev_loop *loop, struct ev_timer *t)
 		h2_conn_timeout(c);
 		break;
 	case CS_DELAY:
-		/* limit_req's delay is over: on to the access phase */
+		/* limit_req's delay is over: on to the access phase; or
+		 * auth_delay's: the 401 goes out */
 		c->state = (enum conn_state)c->req.rl.saved_state;
-		run_access(c);
+		if (c->req.auth_delayed)
+			http_finalize(c, 401);
+		else
+			run_access(c);
 		break;
 	case CS_AUTH:
 		/* auth_request's subrequest is done: the access phase again */
@@ -2282,7 +2286,9 @@ static void set_uri_from(struct conn *c, struct lstr v, bool keep_args)
 	c->req.u.args = na;
 }
 
-static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
+/* run_rewrites_log - the rewrite steps of L; LOG: rewrite_log's notice
+ * lines (nginx's texts) for each regex tried and each rewritten URI. */
+static enum rw_result run_rewrites_log(struct conn *c, const struct cfg_loc *l, bool log)
 {
 	for (int i = 0; i < l->nrewrites; i++) {
 		const struct rewrite *rw = &l->rewrites[i];
@@ -2330,7 +2336,12 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 		case RW_REWRITE: {
 			struct lstr uri = c->req.u.uri;
 
-			if (!regex_loc_match(c, &(struct cfg_loc){.re = rw->re}, uri))
+			bool hit = regex_loc_match(c, &(struct cfg_loc){.re = rw->re}, uri);
+
+			if (log)
+				http_log(c, NULL, LOG_NOTICE, "\"%s\" %s \"%.*s\"", rw->re_src,
+					 hit ? "matches" : "does not match", (int)uri.len, uri.p);
+			if (!hit)
 				break;
 			if (cval_eval(&rw->repl, c, &v)) {
 				http_finalize(c, 500);
@@ -2356,6 +2367,9 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 						v = (struct lstr){m, n};
 					}
 				}
+				if (log)
+					http_log(c, NULL, LOG_NOTICE,
+						 "rewritten redirect: \"%.*s\"", (int)v.len, v.p);
 				send_redirect(c, rw->flag == RW_F_PERMANENT ? 301 : 302, v);
 				return RWR_DONE;
 			}
@@ -2364,6 +2378,11 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 			c->req.loc_rewrote = true;
 			if (ends_q && !memchr(v.p, '?', v.len))
 				c->req.u.args = (struct lstr){"", 0};
+			if (log)
+				http_log(c, NULL, LOG_NOTICE,
+					 "rewritten data: \"%.*s\", args: \"%.*s\"",
+					 (int)c->req.u.uri.len, c->req.u.uri.p,
+					 (int)c->req.u.args.len, c->req.u.args.p);
 			if (rw->flag == RW_F_LAST)
 				return RWR_LAST;
 			if (rw->flag == RW_F_BREAK)
@@ -2374,7 +2393,9 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 			/* the block's steps run here; in a location the request
 			 * takes the block's configuration (nginx's nameless
 			 * location), and the steps after the block still run */
-			int t = http_if_test(c, rw->cond);
+			const struct cfg_loc *in = rw->cond->body;
+			bool in_log = in->rewrite_log == CFG_UNSET ? log : in->rewrite_log == 1;
+			int t = http_if_test(c, rw->cond, log);
 
 			if (t < 0) {
 				http_finalize(c, 500);
@@ -2384,7 +2405,7 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 				break;
 			if (rw->cond->in_location)
 				c->req.loc = rw->cond->body;
-			enum rw_result rr = run_rewrites(c, rw->cond->body);
+			enum rw_result rr = run_rewrites_log(c, in, in_log);
 
 			if (rr != RWR_CONTINUE)
 				return rr;
@@ -2393,6 +2414,11 @@ static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
 		}
 	}
 	return RWR_CONTINUE;
+}
+
+static enum rw_result run_rewrites(struct conn *c, const struct cfg_loc *l)
+{
+	return run_rewrites_log(c, l, l->rewrite_log == 1);
 }
 
 /* ---- phases ---------------------------------------------------------------------- */
@@ -2454,6 +2480,16 @@ static void run_access(struct conn *c)
 			} else if (!http_body_discardable(c)) {
 				c->close_after = true;
 			}
+		}
+		/* auth_delay: a 401 of the access phase (auth_basic,
+		 * auth_request) waits on the connection's timer */
+		if (st == 401 && l->auth_delay > 0) {
+			http_log(c, NULL, LOG_INFO, "delaying unauthorized request");
+			r->auth_delayed = true;
+			r->rl.saved_state = (int)c->state;
+			c->state = CS_DELAY;
+			conn_arm_timer(c, l->auth_delay);
+			return;
 		}
 		http_finalize(c, st);
 		return;
@@ -2699,6 +2735,10 @@ static bool head_begin(struct conn *c, int n)
 			st = 414;
 			break;
 		case H1_ERR_HEADER_TOO_LARGE:
+		case H1_ERR_TOO_MANY_HEADERS: /* max_headers: the same page in nginx */
+			http_log(c, NULL, LOG_INFO,
+				 "client sent too many header lines while reading client request "
+				 "headers");
 			st = HTTP_STATUS_REQ_HEADER_TOO_LARGE;
 			break;
 		case H1_ERR_VERSION:
@@ -2737,26 +2777,28 @@ static void process_request(struct conn *c)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_srv *ds = c->lg->default_srv;
+	/* max_headers (1000): the lines a request may have */
+	size_t cap = (size_t)ds->max_headers;
 	struct h1_limits lim = {
 		.max_request_line = (size_t)ds->large_header_size,
 		.max_header_line = (size_t)ds->large_header_size,
-		.max_headers = HTTP_MAX_HEADERS,
+		.max_headers = LBD_MIN(cap, (size_t)HTTP_MAX_HEADERS),
 		.max_total = head_limit(c),
 	};
 	int n;
 
 	if (r->hdrs_big)
-		lim.max_headers = HTTP_MAX_HEADERS_ALL;
+		lim.max_headers = cap;
 	r->h1.headers = r->hdrs_big ? r->hdrs_big : r->hdrs;
 	n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim, &r->h1,
 			     lim.max_headers);
-	if (n == H1_ERR_TOO_MANY_HEADERS && !r->hdrs_big &&
-	    (r->hdrs_big = pool_alloc(&c->pool, HTTP_MAX_HEADERS_ALL * sizeof(*r->hdrs_big)))) {
-		/* more lines than the request holds: nginx takes up to 1000 */
-		lim.max_headers = HTTP_MAX_HEADERS_ALL;
+	if (n == H1_ERR_TOO_MANY_HEADERS && !r->hdrs_big && cap > HTTP_MAX_HEADERS &&
+	    (r->hdrs_big = pool_alloc(&c->pool, cap * sizeof(*r->hdrs_big)))) {
+		/* more lines than the request holds: up to max_headers */
+		lim.max_headers = cap;
 		r->h1.headers = r->hdrs_big;
 		n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim,
-				     &r->h1, HTTP_MAX_HEADERS_ALL);
+				     &r->h1, cap);
 	}
 	if (n == H1_INCOMPLETE || !head_begin(c, n))
 		return;
@@ -2865,6 +2907,8 @@ void http_response_done(struct conn *c)
 		conn_close(c); /* hands the outcome over (authreq.c) */
 		return;
 	}
+	bool routed = c->req.loc; /* post_action: only a request that got a location */
+
 	if (!c->req.loc && c->req.srv)
 		c->req.loc = &c->req.srv->loc;
 	c->req.completed = true;
@@ -2873,6 +2917,8 @@ void http_response_done(struct conn *c)
 		c->req.send_failed = true; /* no memory: the stream ends without them */
 	if (unlikely(c->req.emb) && embed_wait(c))
 		return; /* the subrequests' bytes first (add_after_body) */
+	if (unlikely(routed && c->req.loc->mirror.post_action && *c->req.loc->mirror.post_action))
+		mirror_post_action(c); /* one more subrequest, waited for below */
 	if (unlikely(c->req.mirror) && mirror_wait(c))
 		return; /* the log and what follows once the subrequests end */
 	log_phase(c);
@@ -3176,11 +3222,37 @@ void http_log_ctx(const struct conn *c, const char *upstream, char *buf, size_t 
 		snprintf(buf + k, len - k, ", referrer: \"%.*s\"", (int)h->value.len, h->value.p);
 }
 
+/* debug_conn - whether C's client is one of debug_connection's: its
+ * lines are written whatever the error_log's level, as nginx's debug log
+ * of that connection. */
+static bool debug_conn(const struct conn *c)
+{
+	const struct cfg *g = c->cfg;
+	struct ban_cidr h;
+
+	if (c->peer.ss_family == AF_UNIX)
+		return g->debug_conn_unix;
+	if (!ban_cidr_of(&c->peer, &h))
+		return false;
+	for (int i = 0; i < g->ndebug_conns; i++) {
+		const struct ban_cidr *n = &g->debug_conns[i];
+		int full = n->plen / 8, rest = n->plen % 8;
+
+		if (memcmp(h.addr, n->addr, (size_t)full) == 0 &&
+		    (!rest || ((h.addr[full] ^ n->addr[full]) & (0xff00 >> rest)) == 0))
+			return true;
+	}
+	return false;
+}
+
 bool http_log_wanted(const struct conn *c, enum log_level level)
 {
 	const struct log_target *t = c->req.loc ? c->req.loc->error_log : NULL;
 
-	return level <= (t ? t : log_default())->level;
+	if (level <= (t ? t : log_default())->level)
+		return true;
+	return unlikely(c->cfg && (c->cfg->ndebug_conns || c->cfg->debug_conn_unix)) &&
+	       debug_conn(c);
 }
 
 void http_vlog(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
@@ -3192,8 +3264,9 @@ void http_vlog(const struct conn *c, const char *upstream, enum log_level level,
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	http_log_ctx(c, upstream, ctx, sizeof(ctx));
-	log_emit(c->req.loc ? c->req.loc->error_log : NULL, level, "*%llu %s%s",
-		 (unsigned long long)c->number, msg, ctx);
+	/* http_log_wanted decided (debug_connection's clients pass any level) */
+	log_emit_any(c->req.loc ? c->req.loc->error_log : NULL, level, "*%llu %s%s",
+		     (unsigned long long)c->number, msg, ctx);
 }
 
 void http_log(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,

@@ -51,7 +51,7 @@ static int file_test(struct conn *c, const struct rw_if *f, struct lstr path)
 	return yes != f->neg;
 }
 
-int http_if_test(struct conn *c, const struct rw_if *f)
+int http_if_test(struct conn *c, const struct rw_if *f, bool log)
 {
 	struct lstr v = {"", 0}, w = {"", 0};
 	int rc;
@@ -75,6 +75,9 @@ int http_if_test(struct conn *c, const struct rw_if *f)
 		rc = var_regex_exec(c, f->re, v.p, v.len);
 		if (rc < 0)
 			return rc;
+		if (log) /* the regex's own result, before a ! turns it */
+			http_log(c, NULL, LOG_NOTICE, "\"%s\" %s \"%.*s\"", f->re_src,
+				 rc == 1 ? "matches" : "does not match", (int)v.len, v.p);
 		return (rc == 1) != f->neg;
 	default:
 		return -EINVAL;

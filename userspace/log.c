@@ -142,7 +142,10 @@ int log_chown_all(uid_t uid, gid_t gid)
 	return rc;
 }
 
-void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap)
+/* write_line - one line of LEVEL into T (the default target when NULL),
+ * whatever T's level. */
+static void write_line(const struct log_target *t, enum log_level level, const char *fmt,
+		       va_list ap)
 {
 	char line[2048];
 	struct tm tm;
@@ -152,8 +155,6 @@ void log_vemit(const struct log_target *t, enum log_level level, const char *fmt
 
 	if (!t)
 		t = default_target;
-	if (level > t->level)
-		return;
 	now = time(NULL);
 	localtime_r(&now, &tm);
 	n = strftime(line, sizeof(line), "%Y/%m/%d %H:%M:%S", &tm);
@@ -168,6 +169,22 @@ void log_vemit(const struct log_target *t, enum log_level level, const char *fmt
 	/* One write per line; a short write to a log is not worth retrying. */
 	if (write(t->fd, line, n) == -1)
 		return;
+}
+
+void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap)
+{
+	if (level > (t ? t : default_target)->level)
+		return;
+	write_line(t, level, fmt, ap);
+}
+
+void log_emit_any(const struct log_target *t, enum log_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	write_line(t, level, fmt, ap);
+	va_end(ap);
 }
 
 void log_emit(const struct log_target *t, enum log_level level, const char *fmt, ...)

@@ -167,6 +167,23 @@ static char *with_slash(const char *p)
 	return r;
 }
 
+/* absolute_prefix - PREFIX (relative, ending in '/') from the current
+ * directory, malloc'd; NULL without memory or a current directory. For
+ * working_directory: lbd leaves the directory a relative prefix means,
+ * and a reload reads the configuration again. */
+static char *absolute_prefix(const char *prefix)
+{
+	char cwd[4096];
+	char *r;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		return NULL;
+	r = malloc(strlen(cwd) + 1 + strlen(prefix) + 1);
+	if (r)
+		sprintf(r, "%s/%s", cwd, prefix);
+	return r;
+}
+
 /* write_pid - write our pid into FD, opened as root before the privilege
  * drop since the pid file's directory is usually root's. The fd stays
  * open: at exit an unprivileged lbd cannot unlink the file but can empty
@@ -242,13 +259,18 @@ static void apply_rlimit(const struct cfg *c)
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			log_warn("setrlimit(RLIMIT_NOFILE, %d) failed (%d: %s)",
 				 c->worker_rlimit_nofile, errno, strerror(errno));
-		return;
-	}
-	/* Raise the soft limit to the hard one: each connection may need two
-	 * or three fds (client, upstream, a spooled body). */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	} else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		/* Raise the soft limit to the hard one: each connection may
+		 * need two or three fds (client, upstream, a spooled body). */
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	/* worker_rlimit_core: the size of a core dump, as nginx sets it */
+	if (c->worker_rlimit_core >= 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)c->worker_rlimit_core;
+		if (setrlimit(RLIMIT_CORE, &rl) == -1)
+			log_emit(NULL, LOG_ALERT, "setrlimit(RLIMIT_CORE, %lld) failed (%d: %s)",
+				 (long long)c->worker_rlimit_core, errno, strerror(errno));
 	}
 }
 
@@ -458,6 +480,17 @@ int main(int argc, char **argv)
 	if (!prefix)
 		return 1;
 	cfg = load(&o, prefix, err, sizeof(err));
+	if (cfg && cfg->working_directory && prefix[0] != '/' && !o.test) {
+		char *abs = absolute_prefix(prefix);
+
+		/* the paths again from the prefix as an absolute one */
+		if (abs) {
+			cfg_unref(cfg);
+			free(prefix);
+			prefix = abs;
+			cfg = load(&o, prefix, err, sizeof(err));
+		}
+	}
 	if (o.test) {
 		const char *file = cfg ? cfg->conf_file : (o.conf ? o.conf : DEFAULT_CONF);
 
@@ -562,6 +595,17 @@ int main(int argc, char **argv)
 		if (cfg->pid_file)
 			unlink(cfg->pid_file);
 		ctl_server_close(ctl);
+		return 1;
+	}
+	/* working_directory: entered with the workers' privileges, as
+	 * nginx's workers enter it (the prefix is absolute: see above) */
+	if (cfg->working_directory && chdir(cfg->working_directory) == -1) {
+		log_emit(NULL, LOG_ALERT, "chdir(\"%s\") failed (%d: %s)", cfg->working_directory,
+			 errno, strerror(errno));
+		if (cfg->pid_file)
+			unlink(cfg->pid_file);
+		ctl_server_close(ctl);
+		free(prefix);
 		return 1;
 	}
 	if (worker_start_all(cfg, cfg->workers)) {

@@ -45,7 +45,8 @@ struct mirror_run {
 
 /* sub_start - one subrequest of main request C to URI. 0, or -ENOMEM
  * (nothing started). */
-static int sub_start(struct conn *c, struct mirror_run *m, const char *uri)
+static int sub_start(struct conn *c, struct mirror_run *m, const char *uri, bool body,
+		     struct lstr args)
 {
 	const struct http_req *r = &c->req;
 	struct mirror_sub *s = pool_zalloc(&c->pool, sizeof(*s));
@@ -63,7 +64,7 @@ static int sub_start(struct conn *c, struct mirror_run *m, const char *uri)
 	}
 	/* nginx's subrequest keeps the method; the body is the one read,
 	 * sent with its length (a chunked one too), or none */
-	if (r->loc->mirror.request_body && r->body_kind != BODY_NONE) {
+	if (body && r->body_kind != BODY_NONE) {
 		sr->body_kind = BODY_LENGTH;
 		sr->content_length = r->body_received;
 		sr->body_received = r->body_received;
@@ -78,7 +79,14 @@ static int sub_start(struct conn *c, struct mirror_run *m, const char *uri)
 	m->subs = s;
 	m->pending++;
 	/* it may end right here (a `return`): mirror_req_end() then */
-	http_internal_redirect(sc, (struct lstr){uri, strlen(uri)}, r->u.args);
+	if (uri[0] == '@') {
+		/* a named location: the request's own URI and arguments */
+		sr->u = r->u;
+		sr->u.args = args;
+		http_named_location(sc, (struct lstr){uri, strlen(uri)});
+	} else {
+		http_internal_redirect(sc, (struct lstr){uri, strlen(uri)}, args);
+	}
 	return 0;
 }
 
@@ -89,7 +97,7 @@ static bool launch(struct conn *c, struct mirror_run *m)
 	const struct mirror_loc *ml = &c->req.loc->mirror;
 
 	for (int i = 0; i < ml->nuris; i++) {
-		if (sub_start(c, m, ml->uris[i])) {
+		if (sub_start(c, m, ml->uris[i], ml->request_body, c->req.u.args)) {
 			http_finalize(c, 500);
 			return false;
 		}
@@ -176,6 +184,32 @@ bool mirror_start(struct conn *c)
 		return true;
 	}
 	return !launch(c, m);
+}
+
+void mirror_post_action(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const char *uri = r->loc ? r->loc->mirror.post_action : NULL;
+	struct mirror_run *m = r->mirror;
+	bool body;
+
+	if (c->sr_parent || !uri || !*uri || r->post_action_done)
+		return;
+	r->post_action_done = true;
+	if (!m) {
+		m = pool_zalloc(&c->pool, sizeof(*m));
+		if (!m)
+			return; /* no memory: the answer is out, only the action is lost */
+		r->mirror = m;
+	}
+	/* the body goes along when the request holds it whole (read into
+	 * memory or its temp file), as nginx's request still has it */
+	body = r->body_kind != BODY_NONE && r->body_done && !r->rbody &&
+	       (r->body_mem.data || r->body_fd >= 0);
+	/* nginx redirects the request itself: a URI drops the arguments, a
+	 * named location keeps $uri and them */
+	if (sub_start(c, m, uri, body, uri[0] == '@' ? r->u.args : (struct lstr){"", 0}))
+		http_log(c, NULL, LOG_ERR, "post_action \"%s\" not started: out of memory", uri);
 }
 
 bool mirror_wait(struct conn *c)

@@ -29,6 +29,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "browser.h"
 #include "geo.h"
 #include "split.h"
 #include "gzip.h"
@@ -1362,6 +1363,41 @@ static int vg_invalid_referer(struct conn *c, struct lstr *out)
 	return var_set(out, "1", 1);
 }
 
+/* $modern_browser, $ancient_browser: the level's value when the
+ * User-Agent gets that verdict, else empty (ngx_http_browser_module);
+ * $msie: "1" for an MSIE User-Agent (not Opera's). */
+static int vg_browser(struct conn *c, struct lstr *out, bool modern)
+{
+	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
+	const struct h1_header *h = var_hdr_first(c, "user-agent");
+	const char *v;
+
+	if (!l)
+		return var_set(out, "", 0);
+	v = browser_value(&l->browser, modern, h ? (h->value.p ? h->value.p : "") : NULL,
+			  h ? h->value.len : 0);
+	return var_set(out, v, strlen(v));
+}
+
+static int vg_modern_browser(struct conn *c, struct lstr *out)
+{
+	return vg_browser(c, out, true);
+}
+
+static int vg_ancient_browser(struct conn *c, struct lstr *out)
+{
+	return vg_browser(c, out, false);
+}
+
+static int vg_msie(struct conn *c, struct lstr *out)
+{
+	const struct h1_header *h = var_hdr_first(c, "user-agent");
+
+	if (h && h->value.len && browser_msie(h->value.p, h->value.len))
+		return var_set(out, "1", 1);
+	return var_set(out, "", 0);
+}
+
 static int vg_secure_link(struct conn *c, struct lstr *out)
 {
 	return securelink_var(c, out);
@@ -1485,6 +1521,7 @@ static int vg_request_body_file(struct conn *c, struct lstr *out)
 /* The builtin table: CVAL_VAR parts hold an index into it. Sorted by name
  * for the reader; lookups happen at configuration time only. */
 static const struct var_def var_builtins[] = {
+	{"ancient_browser", vg_ancient_browser},
 	{"args", vg_args},
 	{"binary_remote_addr", vg_binary_remote_addr},
 	{"body_bytes_sent", vg_body_bytes_sent},
@@ -1512,7 +1549,9 @@ static const struct var_def var_builtins[] = {
 	{"limit_conn_status", vg_limit_conn_status},
 	{"limit_rate", vg_limit_rate},
 	{"limit_req_status", vg_limit_req_status},
+	{"modern_browser", vg_modern_browser},
 	{"msec", vg_msec},
+	{"msie", vg_msie},
 	{"nginx_version", vg_nginx_version},
 	{"pid", vg_pid},
 	{"pipe", vg_pipe},

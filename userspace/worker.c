@@ -650,6 +650,7 @@ int worker_start_all(struct cfg *cfg, int n)
 			return -errno;
 		}
 		w->loop.data = w;
+		w->loop.batch = cfg->epoll_events; /* epoll_events (CFG_UNSET: all) */
 		w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (w->evfd == -1 || pthread_create(&w->thread, NULL, worker_main, w)) {
 			pthread_sigmask(SIG_SETMASK, &old, NULL);

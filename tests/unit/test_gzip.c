@@ -227,6 +227,8 @@ static void rig_init(struct rig *g, const char *ae, int version)
 					.proxied = GZ_PROXIED_OFF,
 					.http_version = 11,
 					.min_length = 20,
+					.wbits = 15,
+					.mem_level = 8,
 					.msie6 = 0};
 	g->loc.chunked_transfer_encoding = 1;
 	g->c->req.loc = &g->loc;
@@ -321,7 +323,11 @@ static size_t relay_all(struct conn *c, const unsigned char *body, size_t n, siz
 	}
 }
 
-static void roundtrip(size_t n, size_t step)
+/* roundtrip_z - N bytes of text through the compressor in STEP spans
+ * with gzip_window WBITS and gzip_hash MEM (zlib's values), checked to
+ * inflate to the same bytes; the gzip stream (malloc'd) in *GZ_OUT and its
+ * length returned when GZ_OUT is not NULL. */
+static size_t roundtrip_z(size_t n, size_t step, int wbits, int mem, unsigned char **gz_out)
 {
 	struct rig g;
 	unsigned char *body = malloc(n + 1), *wire = malloc(n + 65536), *gz = malloc(n + 65536),
@@ -330,6 +336,8 @@ static void roundtrip(size_t n, size_t step)
 	z_stream zs = {0};
 
 	rig_init(&g, "gzip", 11);
+	g.loc.gzip.wbits = wbits;
+	g.loc.gzip.mem_level = mem;
 	fill_text(body, n);
 	cr_assert_eq(gzip_begin(g.c, &(struct gzip_resp){.status = 200,
 							 .length = -1,
@@ -353,8 +361,33 @@ static void roundtrip(size_t n, size_t step)
 	rig_free(&g);
 	free(body);
 	free(wire);
-	free(gz);
+	if (gz_out)
+		*gz_out = gz;
+	else
+		free(gz);
 	free(back);
+	return gl;
+}
+
+static void roundtrip(size_t n, size_t step)
+{
+	roundtrip_z(n, step, 15, 8, NULL);
+}
+
+/* gzip_window and gzip_hash reach zlib: a 512-byte window, and the least
+ * memory, each give another stream of the same bytes */
+Test(gzip, window_and_hash)
+{
+	unsigned char *a, *b, *c;
+	size_t la = roundtrip_z(200000, 4096, 15, 8, &a);
+	size_t lb = roundtrip_z(200000, 4096, 9, 1, &b);
+	size_t lc = roundtrip_z(200000, 4096, 15, 1, &c);
+
+	cr_expect(la != lb || memcmp(a, b, la) != 0, "a 512-byte window gave 32k's stream");
+	cr_expect(la != lc || memcmp(a, c, la) != 0, "memLevel 1 gave memLevel 8's stream");
+	free(a);
+	free(b);
+	free(c);
 }
 
 Test(gzip, roundtrip_spans)
