@@ -375,6 +375,8 @@ struct cfg_loc {
 	struct add_loc add;
 	/* ssi, ssi_types, ssi_* (cfg_ssi.c, ssi.c, embed.c; inherited) */
 	struct ssi_loc ssi;
+	/* slice: bytes per slice, 0 = off (slice.c, embed.c; inherited) */
+	int64_t slice;
 	/* set_real_ip_from, real_ip_header, real_ip_recursive (cfg_realip.c) */
 	struct realip_conf realip;
 	/* valid_referers (cfg_referer.c, referer.c): $invalid_referer */

@@ -4,7 +4,8 @@
  * the place where they were started, in order and streaming: nginx's
  * addition module (add_before_body, add_after_body) and SSI (ssi.h: the
  * main body through the SSI parser, an `include` a subrequest in its
- * middle, included answers parsed in turn, up to nginx's depth) on it.
+ * middle, included answers parsed in turn, up to nginx's depth) and
+ * the slice module (slice.h: the following slices appended) on it.
  *
  * How: the main request and its subrequests produce their answers as
  * always (static files, proxy_pass, error pages, with their own filters),

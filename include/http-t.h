@@ -191,6 +191,8 @@ struct http_req {
 					 * the main request's pool; a subrequest points to its
 					 * main's), or NULL */
 	size_t head_at;			/* c->out offset where the response head starts */
+	int64_t slice_start;		/* $slice_range's start (slice.c), once slice_set */
+	bool slice_set;			/* $slice_range was asked for: the slice run applies */
 
 	struct lstr sent_head; /* the response head as sent, kept (pool) when
 				* $sent_http_* is used */

@@ -1752,7 +1752,9 @@ static void store_begin(struct cache_req *cr, const struct h1_response *resp, bo
 	if (!cr->store)
 		return;
 	cr->store = false;
-	if ((head_only && !cr->head_get) || resp->status == 101 || resp->status == 206)
+	/* a 206 only as a slice (slice.h: its key has $slice_range) */
+	if ((head_only && !cr->head_get) || resp->status == 101 ||
+	    (resp->status == 206 && !(cr->c && cr->c->req.slice_set)))
 		goto no;
 	now = wall_ms();
 	secs = cache_validity(cr->cl, resp, now / 1000);

@@ -680,6 +680,7 @@ static void loc_init(struct cfg_loc *l)
 	l->lingering_time = CFG_UNSET;
 	l->chunked_transfer_encoding = CFG_UNSET;
 	l->max_ranges = CFG_UNSET;
+	l->slice = CFG_UNSET;
 	l->proxy_force_ranges = CFG_UNSET;
 	cfg_store_init(&l->store);
 	l->kernel_splice = CFG_UNSET;
@@ -2206,6 +2207,8 @@ static const struct dir dirs[] = {
 	{"ssi_ignore_recycled_buffers", C_HSL, 1, 1, false, cfg_set_flag, LOC(ssi.ignore_recycled)},
 	{"ssi_value_length", C_HSL, 1, 1, false, cfg_set_size, LOC(ssi.value_len)},
 	{"ssi_min_file_chunk", C_HSL, 1, 1, false, cfg_set_size, LOC(ssi.min_file_chunk)},
+	/* slice (slice.c, embed.c) */
+	{"slice", C_HSL, 1, 1, false, cfg_set_size, LOC(slice)},
 	{"ssi_types", C_HSL, 1, ARGS_ANY, false, cfg_set_ssi_types, B_NONE, 0},
 };
 
@@ -2410,6 +2413,7 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(lingering_time, 30000);
 	MERGE(chunked_transfer_encoding, 1);
 	MERGE(max_ranges, INT_MAX);
+	MERGE(slice, 0);
 	MERGE(proxy_force_ranges, 0);
 	/* off by default until the sockmap path's duplicated bytes under load
 	 * are understood (README, "WebSockets") */

@@ -29,6 +29,12 @@
  * it answered nothing usable, is then parsed before the rest of `hold`;
  * with set= its body goes into the variable instead). A subrequest that
  * closed with SSI output not yet written keeps its level until it is.
+ *
+ * Slices (slice.h): the main request's answer is the upstream's 206 for
+ * its first slice; its head becomes the client's 200 or 206 (with a
+ * Content-Length: the body goes unframed), then AFTER repeats: one level-1
+ * subrequest per following slice, each checked (206, the slice asked for,
+ * the first's ETag) and its body cut to the client's range.
  */
 #include <errno.h>
 #include <string.h>
@@ -42,6 +48,8 @@
 #include "http.h"
 #include "log.h"
 #include "pool.h"
+#include "range.h"
+#include "slice.h"
 #include "ssi.h"
 #include "worker.h"
 
@@ -88,6 +96,22 @@ struct embed_lvl {
 	size_t set_len;	       /* ... bytes */
 };
 
+/* struct embed_slice - a slice run (slice.h): the main request's body is
+ * the first slice, each following one a subrequest (level 1, one after
+ * the other); all entity offsets, [from, to) the client's bytes. */
+struct embed_slice {
+	int64_t size;	  /* slice SIZE */
+	int64_t total;	  /* the entity's length (the first Content-Range's) */
+	int64_t pos;	  /* entity offset of the next body byte to come */
+	int64_t want;	  /* the running subrequest's slice start */
+	int64_t next;	  /* the next slice's start */
+	int64_t end;	  /* slices are fetched while next < end (the client's to) */
+	int64_t from;	  /* the client's first byte */
+	int64_t to;	  /* the client's end (exclusive) */
+	struct lstr etag; /* the first slice's ETag (main pool), NULL if none */
+	struct lstr page; /* a 416's page, written instead of the first body bytes */
+};
+
 /* struct embed_run - one main request's run (its pool). */
 struct embed_run {
 	struct conn *c;		     /* the main request's connection */
@@ -106,6 +130,8 @@ struct embed_run {
 	bool waiting;		     /* the main request waits in CS_EMBED */
 	bool failed;		     /* a source broke off: no last chunk, the connection closes */
 	bool aborting;		     /* the main request ends: no more wake-ups */
+	bool slice;		     /* a slice run: sl applies, level 1 fetches slices */
+	struct embed_slice sl;	     /* the slice run's state */
 	struct embed_lvl lv0[2];     /* the main request and one subrequest */
 	size_t pend_off;	     /* pend[pend_off, pend_off + pend_len) is unsent */
 	size_t pend_len;	     /* ... bytes */
@@ -354,6 +380,47 @@ static int emit(struct embed_run *e, const char *p, size_t n, bool framed)
 
 /* ---- SSI and the levels ------------------------------------------------------------ */
 
+/* slice_put - body bytes P[0..N) of a slice (level K) at entity offset
+ * sl.pos: the part inside the client's range goes out as it is (the
+ * answer has a Content-Length). 0, or -1 (errno). */
+static int slice_put(struct embed_run *e, int k, const char *p, size_t n)
+{
+	int64_t a = e->sl.pos, b = a + (int64_t)n;
+	int64_t lo = LBD_MAX(a, e->sl.from), hi = LBD_MIN(b, e->sl.to);
+	uint64_t out = lo < hi ? (uint64_t)(hi - lo) : 0;
+	int rc = 0;
+
+	e->sl.pos = b;
+	if (e->sl.page.len) {
+		struct lstr pg = e->sl.page;
+
+		e->sl.page.len = 0;
+		out = pg.len;
+		rc = emit(e, pg.p, pg.len, false);
+	} else if (out) {
+		rc = emit(e, p + (lo - a), (size_t)out, false);
+	}
+	if (rc)
+		return -1;
+	/* the counters say what the client got: a subrequest's bytes are
+	 * added here; the main request's producer adds N once this write
+	 * returns, so the part cut off is taken back first (modulo 2^64) */
+	if (k) {
+		e->c->req.body_bytes_sent += out;
+		e->c->req.bytes_sent += out;
+	} else {
+		e->c->req.body_bytes_sent -= (uint64_t)n - out;
+		e->c->req.bytes_sent -= (uint64_t)n - out;
+	}
+	return 0;
+}
+
+/* slice_more - a slice run has a following slice to fetch. */
+static bool slice_more(const struct embed_run *e)
+{
+	return e->slice && !e->failed && e->sl.next < e->sl.end;
+}
+
 /* set_max - include set=: the most body bytes kept (nginx's
  * subrequest_output_buffer_size default, one page). */
 #define SSI_SET_MAX 4096
@@ -396,6 +463,8 @@ static int put(struct embed_run *e, int k, const char *p, size_t n)
 	struct embed_lvl *L = &e->lv[k];
 
 	L->bytes += n;
+	if (e->slice)
+		return k && L->drop ? 0 : slice_put(e, k, p, n);
 	if (!k)
 		return emit(e, p, n, true);
 	if (L->drop)
@@ -638,7 +707,7 @@ static void advance(struct embed_run *e)
 {
 	if (e->phase != EP_MAIN || !e->main_done || busy(&e->lv[0]))
 		return;
-	if (e->after[0] && !push(e, NULL)) {
+	if ((e->after[0] || slice_more(e)) && !push(e, NULL)) {
 		e->phase = EP_AFTER;
 		return;
 	}
@@ -656,7 +725,9 @@ static void source_ended(struct embed_run *e)
 	} else if (e->phase == EP_INSERT) {
 		e->phase = EP_MAIN;
 	} else if (e->phase == EP_AFTER) {
-		e->phase = EP_TAIL;
+		/* a slice run: the next slice, while the client wants more */
+		if (!slice_more(e) || push(e, NULL))
+			e->phase = EP_TAIL;
 	}
 	kick_arm(e); /* the main request, blocked behind it, goes on */
 }
@@ -711,6 +782,11 @@ static void sub_start(struct embed_run *e, struct lstr uri, struct lstr args)
 	sc->req.method = (struct lstr){"GET", 3};
 	sc->req.head = false;
 	sc->req.emb = e;
+	if (e->slice) {
+		/* its own $slice_range (so its own cache key) */
+		sc->req.slice_start = e->sl.want;
+		sc->req.slice_set = true;
+	}
 	top(e)->c = sc;
 	/* it may end right here (a `return`, a small file): embed_sub_closed */
 	http_internal_redirect(sc, uri, args);
@@ -726,10 +802,17 @@ static void kick(struct ev_loop *loop, struct ev_timer *t)
 		return;
 	if (e->start) {
 		e->start = false;
-		if (top(e)->ins.uri.p)
+		if (top(e)->ins.uri.p) {
 			sub_start(e, top(e)->ins.uri, top(e)->ins.args);
-		else
+		} else if (e->slice) {
+			/* nginx: the main request's URI and arguments again */
+			e->sl.want = e->sl.next;
+			e->sl.next = e->sl.want + e->sl.size;
+			e->sl.pos = e->sl.want;
+			sub_start(e, c->req.u.uri, c->req.u.args);
+		} else {
 			sub_start(e, cstr(e->phase == EP_BEFORE ? e->before : e->after), cstr(""));
+		}
 		return;
 	}
 	if (e->phase == EP_TAIL) {
@@ -900,6 +983,181 @@ void embed_req_end(struct conn *c)
 	}
 }
 
+/* ---- nginx's slice module ---------------------------------------------------------- */
+
+/* slice_check - nginx's checks of a slice's answer head H[0..N) on C:
+ * its Content-Range is bytes [WANT, min(WANT + SIZE, total)) of a known
+ * total (*TOTAL). 0, or -1 (logged). */
+static int slice_check(struct conn *c, const char *h, size_t n, int64_t want, int64_t size,
+		       int64_t *total)
+{
+	struct lstr v = {NULL, 0};
+	int64_t s = 0, end = 0;
+	enum slice_cr cr;
+
+	head_find(h, n, "content-range", &v);
+	cr = slice_content_range(v, &s, &end, total);
+	if (cr == SLICE_CR_INVALID) {
+		http_log(c, NULL, LOG_ERR, "invalid range in slice response");
+		return -1;
+	}
+	if (cr == SLICE_CR_NO_TOTAL) {
+		http_log(c, NULL, LOG_ERR, "no complete length in slice response");
+		return -1;
+	}
+	if (s != want || end != LBD_MIN(want + size, *total)) {
+		http_log(c, NULL, LOG_ERR, "unexpected range in slice response: %lld-%lld",
+			 (long long)s, (long long)end);
+		return -1;
+	}
+	return 0;
+}
+
+/* slice_sub_head - the head H[0..N) of slice subrequest C (level L of
+ * run E): a 206 of the slice asked for, with the first slice's ETag;
+ * otherwise logged, its body dropped and the answer cut off there (the
+ * connection closes, as nginx's does). */
+static void slice_sub_head(struct embed_run *e, struct embed_lvl *L, struct conn *c, const char *h,
+			   size_t n)
+{
+	struct lstr v = {NULL, 0};
+	int64_t total;
+	bool has = head_find(h, n, "etag", &v);
+
+	if (c->req.status != 206) {
+		http_log(c, NULL, LOG_ERR, "unexpected status code %d in slice response",
+			 c->req.status);
+	} else if (e->sl.etag.p &&
+		   (!has || v.len != e->sl.etag.len || memcmp(v.p, e->sl.etag.p, v.len) != 0)) {
+		http_log(c, NULL, LOG_ERR, "etag mismatch in slice response");
+	} else if (!slice_check(c, h, n, e->sl.want, e->sl.size, &total)) {
+		return;
+	}
+	L->drop = true;
+	e->failed = true;
+}
+
+/* slice_main_head - nginx's slice header filter on main request C whose
+ * $slice_range was used: the upstream's 206 for the first slice becomes
+ * the client's answer (a 200 of the entity's length, or the client's one
+ * range as a 206) and the run that appends the following slices starts;
+ * any other status goes on as it is. 0, -ENOMEM, or -EPROTO (not the
+ * slice asked for: logged; the connection closes as nginx's does). */
+static int slice_main_head(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_loc *l = r->loc;
+	char *h = c->out.data + r->head_at, *tmp;
+	size_t n = c->out.end - r->head_at, cap, first;
+	struct lstr etag = {NULL, 0}, ct = {NULL, 0}, v, page = {NULL, 0};
+	struct range_set *rs = NULL;
+	struct embed_run *e;
+	int64_t total = 0, from, to;
+	bool chunked = false;
+	int k;
+
+	if (r->status != 206 || !l || l->slice <= 0)
+		return 0;
+	if (slice_check(c, h, n, r->slice_start, l->slice, &total))
+		return -EPROTO;
+	if (head_find(h, n, "etag", &v)) {
+		/* kept: the head is rewritten below */
+		char *d = pool_alloc(&c->pool, v.len + 1);
+
+		if (!d)
+			return -ENOMEM;
+		memcpy(d, v.p, v.len);
+		etag = (struct lstr){d, v.len};
+	}
+	head_find(h, n, "content-type", &ct);
+	if (head_find(h, n, "transfer-encoding", &v))
+		chunked = h1_te_is_chunked((struct h1_str){v.p, v.len});
+	int64_t lm = head_find(h, n, "last-modified", &v) ? h1_http_time(v.p, v.len) : -1;
+	/* nginx's range filter on the whole entity, one range at most */
+	enum range_rc rr = range_start(c, total, etag, lm, ct, true, &rs);
+
+	if (rr == RANGE_UNSATISFIABLE) {
+		/* nginx's 416 page instead of the body (no validators) */
+		page.p = pool_alloc(&c->pool, 512);
+		if (!page.p)
+			return -ENOMEM;
+		page.len = (size_t)snprintf(
+			(char *)page.p, 512,
+			"<html>\r\n<head><title>416 Requested Range Not Satisfiable</title></head>\r\n"
+			"<body>\r\n<center><h1>416 Requested Range Not Satisfiable</h1></center>\r\n"
+			"<hr><center>%s</center>\r\n</body>\r\n</html>\r\n",
+			l->server_tokens ? LBD_NAME "/" LBD_VERSION : LBD_NAME);
+		rs = NULL;
+	}
+	from = rs ? rs->v[0].start : 0;
+	to = page.len ? 0 : rs ? rs->v[0].end : total;
+	cap = n + 160;
+	tmp = pool_alloc(&c->pool, cap);
+	if (!tmp)
+		return -ENOMEM;
+	first = next_line(h, h + n);
+	k = snprintf(tmp, cap, "HTTP/1.1 %s\r\n",
+		     page.len ? "416 Requested Range Not Satisfiable"
+		     : rs     ? "206 Partial Content"
+			      : "200 OK");
+	memcpy(tmp + k, h + first, n - first);
+	n = (size_t)k + n - first;
+	head_drop(tmp, &n, "content-length");
+	head_drop(tmp, &n, "content-range");
+	head_drop(tmp, &n, "accept-ranges");
+	head_drop(tmp, &n, "transfer-encoding");
+	if (page.len) {
+		head_drop(tmp, &n, "content-type");
+		head_drop(tmp, &n, "etag");
+		head_drop(tmp, &n, "last-modified");
+		k = snprintf(tmp + n, cap - n,
+			     "Content-Type: text/html\r\nContent-Length: %zu\r\n"
+			     "Content-Range: bytes */%lld\r\n",
+			     page.len, (long long)total);
+	} else if (rs)
+		k = snprintf(tmp + n, cap - n,
+			     "Content-Length: %lld\r\nContent-Range: bytes %lld-%lld/%lld\r\n",
+			     (long long)(to - from), (long long)from, (long long)(to - 1),
+			     (long long)total);
+	else
+		k = snprintf(tmp + n, cap - n, "Content-Length: %lld\r\n%s", (long long)total,
+			     rr == RANGE_OFF ? "" : "Accept-Ranges: bytes\r\n"); /* max_ranges 0 */
+	n += (size_t)k;
+	c->out.end = r->head_at;
+	if (http_out_append(c, tmp, n))
+		return -ENOMEM;
+	r->status = page.len ? 416 : rs ? 206 : 200;
+	if (r->head)
+		return 0; /* the head only: no slices */
+	e = pool_zalloc(&c->pool, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->c = c;
+	e->before = e->after = "";
+	e->lv = e->lv0;
+	e->cap = 2;
+	e->lv[0].c = c;
+	e->lv[0].ins.stub = -1;
+	e->lv[0].src.chunked = chunked;
+	e->slice = true;
+	e->sl.size = l->slice;
+	e->sl.total = total;
+	e->sl.pos = r->slice_start;
+	e->sl.next = LBD_MIN(r->slice_start + l->slice, total);
+	/* a range the first slice did not hold (a suffix): on from its slice */
+	if (e->sl.next + l->slice <= from)
+		e->sl.next = l->slice * (from / l->slice);
+	e->sl.end = to;
+	e->sl.from = from;
+	e->sl.to = to;
+	e->sl.etag = etag;
+	e->sl.page = page;
+	ev_timer_init(&e->kick, kick, e);
+	e->phase = EP_MAIN;
+	r->emb = e;
+	return 0;
+}
+
 /* ---- nginx's addition module ------------------------------------------------------- */
 
 int embed_head(struct conn *c)
@@ -924,6 +1182,10 @@ int embed_head(struct conn *c)
 		L = &e->lv[k];
 		if (head_find(h, n, "transfer-encoding", &v))
 			L->src.chunked = h1_te_is_chunked((struct h1_str){v.p, v.len});
+		if (e->slice) {
+			slice_sub_head(e, L, c, h, n);
+			return 0;
+		}
 		/* an include with a stub: an answer other than 2xx is not used */
 		if (L->ins.uri.p && L->ins.stub >= 0 && (r->status < 200 || r->status > 299))
 			L->drop = true;
@@ -941,6 +1203,8 @@ int embed_head(struct conn *c)
 		}
 		return 0;
 	}
+	if (!r->emb && l && r->slice_set && l->slice > 0)
+		return slice_main_head(c);
 	if (r->emb || !l || (!l->add.on && l->ssi.on != 1))
 		return 0;
 	if (!head_find(h, n, "content-type", &ct))

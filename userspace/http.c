@@ -688,7 +688,8 @@ int http_head_finish(struct conn *c, bool add_headers)
 	int rc;
 
 	/* add_before_body / add_after_body: the head's edits (embed.c) */
-	if (unlikely((l && (l->add.on || l->ssi.on == 1)) || c->sr_parent) && embed_head(c))
+	if (unlikely((l && (l->add.on || l->ssi.on == 1 || c->req.slice_set)) || c->sr_parent) &&
+	    embed_head(c))
 		return -ENOMEM;
 	if (!keepalive_ok(c))
 		c->close_after = true;

@@ -40,6 +40,7 @@
 #include "realip.h"
 #include "referer.h"
 #include "securelink.h"
+#include "slice.h"
 #include "tls.h"
 #include "auth.h"
 #include "tls_client.h"
@@ -1586,6 +1587,7 @@ static const struct var_def var_builtins[] = {
 	{"server_name", vg_server_name},
 	{"server_port", vg_server_port},
 	{"server_protocol", vg_server_protocol},
+	{"slice_range", slice_range_var},
 	{"ssl_cipher", vg_ssl_cipher},
 	{"ssl_ciphers", vg_ssl_ciphers},
 	{"ssl_client_cert", vg_ssl_client_cert},
