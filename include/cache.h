@@ -59,6 +59,17 @@ void cache_store_begin(struct conn *c, const struct h1_response *resp, bool head
 /* cache_tee - body bytes as relayed to the client; RAW_CHUNKED: still in
  * chunked framing (decoded here). A write error drops the entry only. */
 void cache_tee(struct conn *c, const char *p, size_t n, bool raw_chunked);
+
+/* cache_write_all - N bytes at P written to FD whole: 0 or write(2)'s errno
+ * (ENOSPC for a write of nothing). */
+int cache_write_all(int fd, const void *p, size_t n);
+
+/* cache_body_tee - N bytes at P of an upstream body written to FD, decoded
+ * first when CHUNKED (CH: the decoder's state across calls); *WRITTEN
+ * counts the body bytes written. 0, write(2)'s errno, or -1 for a
+ * framing error. (The cache's files and proxy_store's.) */
+int cache_body_tee(int fd, struct h1_chunked *ch, const char *p, size_t n, bool chunked,
+		   uint64_t *written);
 /* cache_store_end - the response ended: COMPLETE renames the entry into
  * place, else it is dropped. */
 void cache_store_end(struct conn *c, bool complete);

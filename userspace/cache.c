@@ -1700,7 +1700,7 @@ static void write_err(struct cache_req *cr, int err)
 			z->name, err, strerror(err));
 }
 
-static int write_all(int fd, const void *p, size_t n)
+int cache_write_all(int fd, const void *p, size_t n)
 {
 	const char *b = p;
 
@@ -1716,6 +1716,38 @@ static int write_all(int fd, const void *p, size_t n)
 			return ENOSPC;
 		b += w;
 		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int cache_body_tee(int fd, struct h1_chunked *ch, const char *p, size_t n, bool chunked,
+		   uint64_t *written)
+{
+	int err;
+
+	if (!chunked) {
+		err = cache_write_all(fd, p, n);
+		if (!err)
+			*written += n;
+		return err;
+	}
+	while (n) {
+		struct h1_str d;
+		size_t used = 0;
+		int rc = h1_parse_chunked(ch, p, n, &used, &d);
+
+		if (rc == H1_CHUNK_DATA) {
+			err = cache_write_all(fd, d.p, d.len);
+			if (err)
+				return err;
+			*written += d.len;
+		} else if (rc != H1_CHUNK_DONE && rc != H1_INCOMPLETE) {
+			return -1;
+		}
+		if (rc == H1_CHUNK_DONE || rc == H1_INCOMPLETE || used == 0)
+			break;
+		p += used;
+		n -= used;
 	}
 	return 0;
 }
@@ -1834,11 +1866,11 @@ static void store_begin(struct cache_req *cr, const struct h1_response *resp, bo
 	cr->resp_status = resp->status;
 	cr->written = 0;
 	cr->chunked_init = false;
-	err = write_all(cr->fd, &h, sizeof(h));
+	err = cache_write_all(cr->fd, &h, sizeof(h));
 	if (!err)
-		err = write_all(cr->fd, cr->keytext.p, cr->keytext.len);
+		err = cache_write_all(cr->fd, cr->keytext.p, cr->keytext.len);
 	if (!err)
-		err = write_all(cr->fd, b.p, b.len);
+		err = cache_write_all(cr->fd, b.p, b.len);
 	if (err)
 		write_err(cr, err);
 	return;
@@ -1863,40 +1895,16 @@ static void tee_body(struct cache_req *cr, const char *p, size_t n, bool raw_chu
 
 	if (cr->fd < 0 || !n)
 		return;
-	if (!raw_chunked) {
-		err = write_all(cr->fd, p, n);
-		if (err) {
-			write_err(cr, err);
-			return;
-		}
-		cr->written += n;
-		return;
-	}
-	if (!cr->chunked_init) {
+	if (raw_chunked && !cr->chunked_init) {
 		h1_chunked_init(&cr->ch);
 		cr->chunked_init = true;
 	}
-	while (n) {
-		struct h1_str d;
-		size_t used = 0;
-		int rc = h1_parse_chunked(&cr->ch, p, n, &used, &d);
-
-		if (rc == H1_CHUNK_DATA) {
-			err = write_all(cr->fd, d.p, d.len);
-			if (err) {
-				write_err(cr, err);
-				return;
-			}
-			cr->written += d.len;
-		} else if (rc != H1_CHUNK_DONE && rc != H1_INCOMPLETE) {
-			tmp_drop(cr);
-			lock_release(cr);
-			return;
-		}
-		if (rc == H1_CHUNK_DONE || rc == H1_INCOMPLETE || used == 0)
-			break;
-		p += used;
-		n -= used;
+	err = cache_body_tee(cr->fd, &cr->ch, p, n, raw_chunked, &cr->written);
+	if (err > 0) {
+		write_err(cr, err);
+	} else if (err < 0) {
+		tmp_drop(cr);
+		lock_release(cr);
 	}
 }
 
@@ -1966,11 +1974,11 @@ static void write_stub(struct cache_req *cr, int64_t now_ms)
 	h.head_len = (uint32_t)cr->vary.len;
 	h.status = (uint16_t)cr->resp_status;
 	h.flags = CACHE_F_VARY;
-	err = write_all(fd, &h, sizeof(h));
+	err = cache_write_all(fd, &h, sizeof(h));
 	if (!err)
-		err = write_all(fd, cr->keytext.p, cr->keytext.len);
+		err = cache_write_all(fd, cr->keytext.p, cr->keytext.len);
 	if (!err)
-		err = write_all(fd, cr->vary.p, cr->vary.len);
+		err = cache_write_all(fd, cr->vary.p, cr->vary.len);
 	close(fd);
 	if (err || rename(tmp, path) == -1) {
 		unlink(tmp);

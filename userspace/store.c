@@ -24,6 +24,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "cfg-t.h"
 #include "h1.h"
 #include "http.h"
@@ -67,24 +68,6 @@ int store_access_parse(const char *arg, int *mode)
 	else
 		return -1;
 	*mode |= right << shift;
-	return 0;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return errno;
-		}
-		if (w == 0)
-			return ENOSPC;
-		p += w;
-		n -= (size_t)w;
-	}
 	return 0;
 }
 
@@ -160,34 +143,11 @@ void store_tee(struct conn *c, const char *p, size_t n, bool chunked)
 
 	if (!s || s->failed || !n || s->loc != c->req.loc)
 		return;
-	if (!chunked) {
-		err = write_all(s->fd, p, n);
-		if (err)
-			fail(c, s, err);
-		s->written += n;
-		return;
-	}
-	while (n) {
-		struct h1_str d;
-		size_t used = 0;
-		int rc = h1_parse_chunked(&s->ch, p, n, &used, &d);
-
-		if (rc == H1_CHUNK_DATA) {
-			err = write_all(s->fd, d.p, d.len);
-			if (err) {
-				fail(c, s, err);
-				return;
-			}
-			s->written += d.len;
-		} else if (rc != H1_CHUNK_DONE && rc != H1_INCOMPLETE) {
-			s->failed = true; /* the relay ends the answer too */
-			return;
-		}
-		if (rc == H1_CHUNK_DONE || rc == H1_INCOMPLETE || used == 0)
-			break;
-		p += used;
-		n -= used;
-	}
+	err = cache_body_tee(s->fd, &s->ch, p, n, chunked, &s->written);
+	if (err > 0)
+		fail(c, s, err);
+	else if (err < 0)
+		s->failed = true; /* the relay ends the answer too */
 }
 
 /* make_dirs - every missing directory on the way to file PATH, with MODE
@@ -242,7 +202,7 @@ static int copy_to(struct conn *c, const char *from, const char *path, mode_t mo
 			err = k ? errno : 0;
 			break;
 		}
-		err = write_all(out, buf, (size_t)k);
+		err = cache_write_all(out, buf, (size_t)k);
 		if (err)
 			break;
 	}
