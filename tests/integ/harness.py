@@ -64,11 +64,12 @@ def conf_line(p, text):
     raise AssertionError('%r not in the config' % text)
 
 
-def assert_location_t_errors(t, cases):
+def assert_location_t_errors(t, cases, http=''):
     """For each (DIRECTIVE, MESSAGE) of CASES: DIRECTIVE written in a
-    location makes `-t` fail with MESSAGE, naming the file and its line."""
+    location makes `-t` fail with MESSAGE, naming the file and its line.
+    HTTP: http-level lines before the server (zones the cases name)."""
     for directive, want in cases:
-        p = t.proxy("""
+        p = t.proxy(http + """
 server {
     listen 127.0.0.1:{port};
     location / { %s }

@@ -88,14 +88,52 @@ def _pki(t, ocsp_port, status='V'):
     return d
 
 
+def _ocsp_server(t, port, answer):
+    """An HTTP server on 127.0.0.1:PORT answering OCSP requests with
+    ANSWER(request DER) -> response DER: nginx asks with GET /BASE64
+    (RFC 6960 A.1), lbd with POST. Stopped when the test ends."""
+    import base64
+    import http.server
+    import threading
+    import urllib.parse
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self._send(answer(base64.b64decode(
+                urllib.parse.unquote(self.path.rsplit('/', 1)[1]))))
+
+        def do_POST(self):
+            self._send(answer(self.rfile.read(int(self.headers.get('Content-Length', '0')))))
+
+        def _send(self, body):
+            self.send_response(200)
+            self.send_header('Content-Type', 'application/ocsp-response')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except BrokenPipeError:
+                pass  # the asker gave up (a stop while a question was out)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+    def close():
+        srv.shutdown()
+        srv.server_close()
+    t.defer(close)
+    return srv
+
+
 class _Responder:
     """An OCSP responder on 127.0.0.1: the answer is made once with
     `openssl ocsp` (signed by the CA, from the index) and served to every
     request, as a responder without nonces would."""
 
     def __init__(self, t, d, port):
-        import http.server
-        import threading
         _run(['openssl', 'ocsp', '-issuer', 'ca.crt', '-cert', 'srv.crt', '-no_nonce',
               '-reqout', 'req.der'], d)
         _run(['openssl', 'ocsp', '-index', 'index.txt', '-rsigner', 'ca.crt', '-rkey',
@@ -106,33 +144,10 @@ class _Responder:
         self.requests = 0
         outer = self
 
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # nginx asks with GET /BASE64 (RFC 6960 A.1)
-                outer.requests += 1
-                self._answer()
-
-            def do_POST(self):  # lbd with POST
-                self.rfile.read(int(self.headers.get('Content-Length', '0')))
-                outer.requests += 1
-                self._answer()
-
-            def _answer(self):
-                self.send_response(200)
-                self.send_header('Content-Type', 'application/ocsp-response')
-                self.send_header('Content-Length', str(len(der)))
-                self.end_headers()
-                self.wfile.write(der)
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        t.defer(self.close)
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        def answer(_req):
+            outer.requests += 1
+            return der
+        _ocsp_server(t, port, answer)
 
 
 def _responder(t, d, port):
@@ -459,10 +474,6 @@ class _ClientResponder:
     issuer signs), counting the requests per certificate name."""
 
     def __init__(self, t, pki, port):
-        import base64
-        import http.server
-        import threading
-        import urllib.parse
         from cryptography.hazmat.primitives import hashes, serialization
         from cryptography.x509 import ocsp
         self.asked = {}
@@ -488,31 +499,7 @@ class _ClientResponder:
                 revocation_reason=None).responder_id(ocsp.OCSPResponderEncoding.HASH, icert)
             return b.sign(ikey, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
 
-        class H(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # nginx: GET /BASE64
-                self._send(answer(base64.b64decode(
-                    urllib.parse.unquote(self.path.rsplit('/', 1)[1]))))
-
-            def do_POST(self):  # lbd
-                self._send(answer(self.rfile.read(int(self.headers['Content-Length']))))
-
-            def _send(self, body):
-                self.send_response(200)
-                self.send_header('Content-Type', 'application/ocsp-response')
-                self.send_header('Content-Length', str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.srv = http.server.ThreadingHTTPServer(('127.0.0.1', port), H)
-        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
-        t.defer(self.close)
-
-    def close(self):
-        self.srv.shutdown()
-        self.srv.server_close()
+        _ocsp_server(t, port, answer)
 
 
 def _client_proxy(t, pki, verify='on', extra='ssl_ocsp on;'):

@@ -229,26 +229,18 @@ def test_store_t_errors(t):
         ('fastcgi_store_access all:q;', 'invalid value "all:q"'),
         ('uwsgi_store on; uwsgi_store on;', '"uwsgi_store" directive is duplicate'),
     ])
-    for directive, want in (
-            ('proxy_store on; proxy_cache c;',
-             '"proxy_cache" directive is incompatible with "proxy_store"'),
-            ('proxy_cache c; proxy_store on;',
-             '"proxy_store" directive is incompatible with "proxy_cache"'),
-            ('fastcgi_cache f; fastcgi_store /x$uri;',
-             '"fastcgi_store" directive is incompatible with "fastcgi_cache"'),
-            ('scgi_store on; scgi_cache f;',
-             '"scgi_cache" directive is incompatible with "scgi_store"')):
-        p = t.proxy("""
+    assert_location_t_errors(t, [
+        ('proxy_store on; proxy_cache c;',
+         '"proxy_cache" directive is incompatible with "proxy_store"'),
+        ('proxy_cache c; proxy_store on;',
+         '"proxy_store" directive is incompatible with "proxy_cache"'),
+        ('fastcgi_cache f; fastcgi_store /x$uri;',
+         '"fastcgi_store" directive is incompatible with "fastcgi_cache"'),
+        ('scgi_store on; scgi_cache f;',
+         '"scgi_cache" directive is incompatible with "scgi_store"'),
+    ], http="""
 proxy_cache_path {prefix}/cache keys_zone=c:1m;
-fastcgi_cache_path {prefix}/fcache keys_zone=f:1m;
-server {
-    listen 127.0.0.1:{port};
-    location / { %s }
-}""" % directive, start=False)
-        p.write_conf()
-        res = p.run('-t')
-        out = res.stdout + res.stderr
-        assert res.returncode != 0 and want in out, (directive, out)
+fastcgi_cache_path {prefix}/fcache keys_zone=f:1m;""")
     # these are fine: several parts, group/all without user (user:rw added)
     p = t.proxy("""
 server {
