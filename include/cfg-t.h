@@ -466,6 +466,7 @@ struct listen_group {
 	struct cfg_srv **servers;  /* servers on this address, config order */
 	int nservers;
 	struct cfg_srv *default_srv; /* default_server, or the first */
+	int max_headers;	     /* the largest max_headers of its servers */
 	bool ssl;		     /* TLS: some listen of this address has `ssl` */
 	bool http2;		     /* `listen ... http2` or `http2 on` on this address */
 	bool proxy_protocol;	     /* `listen ... proxy_protocol` on this address (pproto.c) */

@@ -103,6 +103,8 @@ struct tls_conf {
 	int prefer_server_ciphers;	 /* on/off, CFG_UNSET */
 	int cache;			 /* enum tls_cache, or CFG_UNSET */
 	int64_t cache_sessions;		 /* cache capacity in sessions (ON) */
+	char *cache_zone;		 /* its shared:NAME (one level's own), NULL none */
+	struct tls_where cache_zone_at;	 /* where it was written */
 	int64_t session_timeout;	 /* ms, CFG_UNSET */
 	int session_tickets;		 /* on/off, CFG_UNSET */
 	char *dhparam;			 /* ssl_dhparam file, NULL = none */

@@ -2571,9 +2571,15 @@ static int group_listens(struct build *b, struct cfg_http *h)
 next:;
 		}
 	}
-	for (int j = 0; j < h->nlgroups; j++)
-		if (!h->lgroups[j].default_srv)
-			h->lgroups[j].default_srv = h->lgroups[j].servers[0];
+	for (int j = 0; j < h->nlgroups; j++) {
+		struct listen_group *g = &h->lgroups[j];
+
+		if (!g->default_srv)
+			g->default_srv = g->servers[0];
+		/* the request parser's bound: Host may choose any of them */
+		for (int i = 0; i < g->nservers; i++)
+			g->max_headers = LBD_MAX(g->max_headers, g->servers[i]->max_headers);
+	}
 	return 0;
 }
 

@@ -455,6 +455,10 @@ int cfg_set_tls_cache(struct build *b, struct cfg_node *n, struct scope *s, cons
 				return cfg_fail(b, n, "session cache \"%s\" is too small", a);
 			mode = TLS_CACHE_ON;
 			sessions += size / TLS_SESSION_BYTES;
+			t->cache_zone = pool_strndup(b->pool, name, (size_t)(colon - name));
+			if (!t->cache_zone)
+				return cfg_fail(b, n, "out of memory");
+			t->cache_zone_at = here(n);
 		} else {
 			return cfg_fail(b, n, "invalid session cache \"%s\"", a);
 		}
@@ -630,6 +634,45 @@ static int ocsp_zones_agree(struct build *b, const struct cfg_http *h)
 	return 0;
 }
 
+/* written_before - whether A was read before B: the same file's lines in
+ * order, else the level's (http's -1, then the servers'). */
+static bool written_before(struct tls_where a, int la, struct tls_where b, int lb)
+{
+	if (a.file && b.file && strcmp(a.file, b.file) == 0)
+		return a.line < b.line;
+	return la < lb;
+}
+
+/* cache_zones_apart - nginx's shared zones are one name space: a
+ * ssl_session_cache shared:NAME and a ssl_ocsp_cache shared:NAME are
+ * refused at the later of the two. */
+static int cache_zones_apart(struct build *b, const struct cfg_http *h)
+{
+	for (int i = -1; i < h->nservers; i++) {
+		const struct tls_conf *s = i < 0 ? &h->tls : &h->servers[i]->tls;
+
+		if (!s->cache_zone)
+			continue;
+		for (int j = -1; j < h->nservers; j++) {
+			const struct tls_ocsp_conf *o = ocsp_level(h, j);
+			struct tls_where at;
+
+			if (o->cache <= 0 || !o->cache_at.line ||
+			    strcmp(o->cache_name, s->cache_zone))
+				continue;
+			at = written_before(s->cache_zone_at, i, o->cache_at, j) ? o->cache_at
+										 : s->cache_zone_at;
+			snprintf(
+				b->err, b->errlen,
+				"the shared memory zone \"%s\" is already declared for a different "
+				"use in %s:%d",
+				s->cache_zone, at.file ? at.file : "command line", at.line);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static bool same_addr(const struct cfg_listen *a, const struct cfg_listen *c)
 {
 	return a->addrlen == c->addrlen && memcmp(&a->addr, &c->addr, a->addrlen) == 0;
@@ -637,7 +680,7 @@ static bool same_addr(const struct cfg_listen *a, const struct cfg_listen *c)
 
 int cfg_tls_finish(struct build *b, struct cfg_http *h)
 {
-	if (ocsp_zones_agree(b, h))
+	if (ocsp_zones_agree(b, h) || cache_zones_apart(b, h))
 		return -1;
 	merge(&h->tls, NULL);
 	if (build(b, &h->tls))

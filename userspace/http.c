@@ -2650,6 +2650,29 @@ void http_named_location(struct conn *c, struct lstr name)
 	run_content(c);
 }
 
+/* max_headers_over - whether an HTTP/1 request has more header lines than
+ * max_headers allows, as nginx counts them line by line: the lines up to
+ * and with Host against the default server's limit, the lines after it
+ * against the limit of the server Host names (all of them against that
+ * one when the request line names the host). */
+static bool max_headers_over(const struct conn *c)
+{
+	const struct http_req *r = &c->req;
+	size_t n = r->h1.nheaders, k = n;
+	size_t d = (size_t)c->lg->default_srv->max_headers, s = (size_t)r->srv->max_headers;
+
+	if (n <= d && n <= s)
+		return false;
+	if (r->h1.target.len && r->h1.target.p[0] != '/')
+		return n > s; /* absolute-form: its host is the server's from the start */
+	for (size_t i = 0; i < n; i++)
+		if (H1_IS(req_hdrs(r)[i].name, "host")) {
+			k = i + 1;
+			break;
+		}
+	return k > d || (n > k && n > s);
+}
+
 static void start_request(struct conn *c)
 {
 	struct http_req *r = &c->req;
@@ -2661,6 +2684,12 @@ static void start_request(struct conn *c)
 		return;
 	}
 	r->srv = http_find_server(c);
+	if (r->version < 20 && unlikely(max_headers_over(c))) {
+		http_log(c, NULL, LOG_INFO,
+			 "client sent too many header lines while reading client request headers");
+		bad_request(c, HTTP_STATUS_REQ_HEADER_TOO_LARGE);
+		return;
+	}
 	if (unlikely(c->plain_on_tls)) {
 		char client[INET6_ADDRSTRLEN] = "?";
 
@@ -2778,8 +2807,12 @@ static void process_request(struct conn *c)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_srv *ds = c->lg->default_srv;
-	/* max_headers (1000): the lines a request may have */
-	size_t cap = (size_t)ds->max_headers;
+	/* max_headers (1000): the parser stops past the largest of the
+	 * address's servers (which one applies is known from Host:
+	 * max_headers_over()) and past what the head can hold (a line has 3
+	 * bytes at least), so the array never outgrows the request; the
+	 * same on every call while the head is incomplete */
+	size_t cap = LBD_MIN((size_t)c->lg->max_headers, head_limit(c) / 3 + 1);
 	struct h1_limits lim = {
 		.max_request_line = (size_t)ds->large_header_size,
 		.max_header_line = (size_t)ds->large_header_size,

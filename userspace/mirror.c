@@ -28,6 +28,7 @@
 struct mirror_sub {
 	struct conn *c;		 /* running, NULL once it ended */
 	struct mirror_sub *next; /* the run's list */
+	bool action;		 /* post_action's: its $uri, $args, $status are logged */
 };
 
 /* struct mirror_run - the mirror state of one main request (its pool). */
@@ -46,7 +47,7 @@ struct mirror_run {
 /* sub_start - one subrequest of main request C to URI. 0, or -ENOMEM
  * (nothing started). */
 static int sub_start(struct conn *c, struct mirror_run *m, const char *uri, bool body,
-		     struct lstr args)
+		     struct lstr args, bool action)
 {
 	const struct http_req *r = &c->req;
 	struct mirror_sub *s = pool_zalloc(&c->pool, sizeof(*s));
@@ -75,6 +76,7 @@ static int sub_start(struct conn *c, struct mirror_run *m, const char *uri, bool
 	sr->head = r->head;
 	sr->mirror = m;
 	s->c = sc;
+	s->action = action;
 	s->next = m->subs;
 	m->subs = s;
 	m->pending++;
@@ -97,7 +99,7 @@ static bool launch(struct conn *c, struct mirror_run *m)
 	const struct mirror_loc *ml = &c->req.loc->mirror;
 
 	for (int i = 0; i < ml->nuris; i++) {
-		if (sub_start(c, m, ml->uris[i], ml->request_body, c->req.u.args)) {
+		if (sub_start(c, m, ml->uris[i], ml->request_body, c->req.u.args, false)) {
 			http_finalize(c, 500);
 			return false;
 		}
@@ -208,7 +210,7 @@ void mirror_post_action(struct conn *c)
 	       (r->body_mem.data || r->body_fd >= 0);
 	/* nginx redirects the request itself: a URI drops the arguments, a
 	 * named location keeps $uri and them */
-	if (sub_start(c, m, uri, body, uri[0] == '@' ? r->u.args : (struct lstr){"", 0}))
+	if (sub_start(c, m, uri, body, uri[0] == '@' ? r->u.args : (struct lstr){"", 0}, true))
 		http_log(c, NULL, LOG_ERR, "post_action \"%s\" not started: out of memory", uri);
 }
 
@@ -263,6 +265,24 @@ void mirror_timer(struct conn *c)
 	}
 }
 
+/* action_logged - main request P logs what its post_action subrequest C
+ * did, as nginx's request redirected there: $uri, $args and $status (its
+ * body bytes and $request stay P's). Copied: C's pool goes with it. */
+static void action_logged(struct conn *p, const struct conn *c)
+{
+	struct http_req *r = &p->req;
+	const struct http_uri *u = &c->req.u;
+	char *uri = pool_strndup(&p->pool, u->uri.p ? u->uri.p : "", u->uri.len);
+	char *args = pool_strndup(&p->pool, u->args.p ? u->args.p : "", u->args.len);
+
+	if (!uri || !args)
+		return; /* no memory: the request's own are logged */
+	r->u.uri = (struct lstr){uri, u->uri.len};
+	r->u.args = (struct lstr){args, u->args.len};
+	if (c->req.status)
+		r->status = c->req.status;
+}
+
 void mirror_req_end(struct conn *c)
 {
 	struct mirror_run *m = c->req.mirror;
@@ -277,6 +297,8 @@ void mirror_req_end(struct conn *c)
 			if (s->c == c) {
 				s->c = NULL;
 				m->pending--;
+				if (s->action)
+					action_logged(p, c);
 				break;
 			}
 		}

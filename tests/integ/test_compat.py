@@ -428,6 +428,66 @@ server {
     wait_for(lambda: len(_notice_lines(p, msg)) == 4, what='four too-many lines')
 
 
+def test_max_headers_by_host(t):
+    # nginx counts line by line: up to and with Host against the default
+    # server's max_headers, after it against the named server's
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port} default_server;
+    max_headers 3;
+    return 200 "def";
+}
+server {
+    listen 127.0.0.1:{port};
+    server_name big;
+    max_headers 10;
+    return 200 "big";
+}
+server {
+    listen 127.0.0.1:{port2} default_server;
+    max_headers 10;
+    return 200 "def2";
+}
+server {
+    listen 127.0.0.1:{port2};
+    server_name small;
+    max_headers 3;
+    return 200 "small";
+}
+server {
+    listen 127.0.0.1:{port3};
+    max_headers 2000000000;
+    return 200 "huge";
+}""")
+    port2, port3 = int(p.subs['port2']), int(p.subs['port3'])
+
+    def status(port, before, host, after, target='/'):
+        lines = ['X-%d: v' % i for i in range(before)]
+        if host:
+            lines.append('Host: ' + host)
+        lines += ['Y-%d: v' % i for i in range(after)]
+        st, rs, c = raw_exchange(port, ('GET %s HTTP/1.0\r\n' % target + ''.join(
+            ln + '\r\n' for ln in lines) + '\r\n').encode())
+        c.close()
+        return st, rs[0].body if rs else b''
+
+    assert status(p.port, 0, 'big', 7) == (200, b'big')
+    assert status(p.port, 2, 'big', 7) == (200, b'big')  # Host is line 3 of 10
+    assert status(p.port, 2, 'big', 8)[0] == 400
+    assert status(p.port, 3, 'big', 0)[0] == 400  # Host itself is the default's 4th
+    assert status(p.port, 4, None, 0)[0] == 400
+    assert status(port2, 0, 'small', 2) == (200, b'small')
+    assert status(port2, 0, 'small', 3)[0] == 400
+    assert status(port2, 9, 'small', 0) == (200, b'small')  # no line after Host
+    assert status(port2, 9, 'small', 1)[0] == 400
+    assert status(port2, 10, None, 0) == (200, b'def2')
+    # a host in the request line chooses the server before any line
+    assert status(port2, 4, None, 0, 'http://small/')[0] == 400
+    assert status(port2, 4, None, 0, 'http://other/') == (200, b'def2')
+    # a huge setting is bounded by what the head holds, not allocated
+    assert status(port3, 300, 'a', 0) == (200, b'huge')
+
+
 def test_max_headers_t_errors(t):
     for line, want in (('max_headers x;', '"max_headers" directive invalid number'),
                        ('max_headers 3; max_headers 4;', '"max_headers" directive is duplicate'),
@@ -580,6 +640,28 @@ server {
         assert p.get('/off').body == b'off'
     p.stop()
     assert pa.count() == 6 and b.count() == 1, (pa.paths(), b.paths())
+
+
+def test_post_action_log(t):
+    # nginx redirects the request to the action: the access log has the
+    # action's $uri, $args and $status, the request's own $request and
+    # body bytes
+    p = t.proxy("""
+log_format pa '$request|$uri|$args|$status|$body_bytes_sent|$request_uri';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/pa.log pa;
+    location /r { post_action /pb; return 200 "main"; }
+    location /n { post_action @named; return 200 "n"; }
+    location /pb { return 204; }
+    location @named { return 202; }
+}""")
+    assert p.get('/r?a=1').body == b'main'
+    assert p.get('/n?z=3').body == b'n'
+    wait_for(lambda: p.read('logs', 'pa.log').count('\n') == 2, what='two log lines')
+    assert p.read('logs', 'pa.log').splitlines() == [
+        'GET /r?a=1 HTTP/1.1|/pb|-|204|4|/r?a=1',
+        'GET /n?z=3 HTTP/1.1|/n|z=3|202|1|/n?z=3'], p.read('logs', 'pa.log')
 
 
 def test_debug_connection(t):

@@ -703,3 +703,31 @@ def test_ocsp_client_config_errors(t):
     # ssl_ocsp_responder is only looked at with ssl_ocsp on
     p.write_conf(http=CLIENT_CONF % ('on', 'ssl_ocsp_responder ftp://x/;'))
     assert p.run('-t').returncode == 0
+
+
+def test_ocsp_cache_zone_names(t):
+    # shared zones are one name space: ssl_session_cache shared:NAME and
+    # ssl_ocsp_cache shared:NAME are refused at the later of the two
+    cases = [
+        ('ssl_session_cache shared:Z:1m;\nssl_ocsp_cache shared:Z:1m; # here\n'
+         'server { listen 127.0.0.1:{port}; }'),
+        ('ssl_ocsp_cache shared:Z:2m;\n'
+         'server { listen 127.0.0.1:{port};\n    ssl_session_cache shared:Z:1m; # here\n}'),
+        ('server { listen 127.0.0.1:{port};\n    ssl_ocsp_cache shared:Z:1m;\n}\n'
+         'ssl_session_cache builtin shared:Z:1m; # here'),
+    ]
+    for conf in cases:
+        p = t.proxy(conf, start=False)
+        p.write_conf()
+        with open(p.conf_path) as f:
+            line = [i + 1 for i, ln in enumerate(f) if '# here' in ln][0]
+        r = p.run('-t')
+        msg = 'the shared memory zone "Z" is already declared for a different use in %s:%d' % (
+            p.conf_path, line)
+        assert r.returncode != 0 and msg in r.stderr, (msg, r.stderr)
+    # the same name for the same use, and different names, are fine
+    p = t.proxy('ssl_session_cache shared:S:1m;\nssl_ocsp_cache shared:O:1m;\n'
+                'server { listen 127.0.0.1:{port}; ssl_session_cache shared:S:1m; }',
+                start=False)
+    p.write_conf()
+    assert p.run('-t').returncode == 0
