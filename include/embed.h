@@ -26,7 +26,10 @@
  *
  * Memory: one struct embed_run per main request (its pool) with one
  * buffer of EMBED_PIECE bytes for what the socket did not take; a
- * subrequest's writes are refused while it is not empty. With SSI, one
+ * subrequest's writes are refused while it is not empty. With gzip on
+ * (the assembled body compressed as it is written: gzip_embed_begin),
+ * a compressor, and that buffer may grow (pool) to hold what zlib gives
+ * out for one piece. With SSI, one
  * more such buffer per level of include (the body piece being parsed).
  * Nothing else is held: a subrequest's answer of any size flows through.
  *
@@ -94,9 +97,10 @@ void embed_sub_closed(struct conn *sc);
 void embed_req_end(struct conn *c);
 
 /* embed_applies - C's answer of STATUS and type CT gets additions or SSI,
- * or C is a subrequest whose body goes into a main answer: gzip leaves it alone
- * (lbd sends such an answer uncompressed) and no byte range is cut from
- * it (nginx's addition clears the ranges). */
+ * or C is a subrequest whose body goes into a main answer: its producer's
+ * gzip leaves it alone (the run compresses the assembled answer, as
+ * nginx's gzip filter comes after SSI and addition) and no byte range is
+ * cut from it (nginx's addition clears the ranges). */
 bool embed_applies(const struct conn *c, int status, struct lstr ct);
 
 /* embed_chunk_head - the chunk-size line of N (> 0) bytes into BUF (at

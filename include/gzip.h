@@ -73,6 +73,25 @@ bool gzip_types_match(bool any, char *const *types, int ntypes, struct lstr ct);
  * close-delimited output. 1 compress, 0 not, -ENOMEM. */
 int gzip_begin(struct conn *c, const struct gzip_resp *resp);
 
+/* gzip_embed_begin - gzip_begin for the assembled answer of an SSI or
+ * additions run (embed.c) of response RESP (no length: nginx's gzip runs
+ * after those filters): the same decision (c->req.gz.vary and .encoded
+ * set as nginx does), but the compressor goes into GR, whose output is
+ * left unframed (the run frames it). 1 compress (GR->ctx NULL for a
+ * HEAD), 0 not, -ENOMEM. */
+int gzip_embed_begin(struct conn *c, const struct gzip_resp *resp, struct gzip_req *gr);
+
+/* gzip_feed - one step of GR's compressor: P[0..N) is new input when N
+ * > 0 (it must stay put until a call returns 0), LAST finishes the
+ * stream. *O and *OLEN: the output of this step, unframed (may be
+ * empty; valid until the next call). 1 call again (with N 0), 0 the input
+ * is taken (and with LAST the stream ended), -1 zlib error. */
+int gzip_feed(struct gzip_req *gr, const char *p, size_t n, bool last, const char **o,
+	      size_t *olen);
+
+/* gzip_gr_end - give GR's compressor back (gzip_embed_begin's). */
+void gzip_gr_end(struct gzip_req *gr);
+
 /* gzip_begin_h1 - gzip_begin for an upstream response head: STATUS and
  * its N headers H. */
 int gzip_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n);

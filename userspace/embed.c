@@ -131,11 +131,17 @@ struct embed_run {
 	bool failed;		     /* a source broke off: no last chunk, the connection closes */
 	bool aborting;		     /* the main request ends: no more wake-ups */
 	bool slice;		     /* a slice run: sl applies, level 1 fetches slices */
+	bool stop;		     /* include set= overflowed: nothing more is written */
+	uint64_t sent;		     /* bytes the socket took (head, body, chunk framing) */
+	uint64_t head_len;	     /* ... of them the main request's head */
 	struct embed_slice sl;	     /* the slice run's state */
 	struct embed_lvl lv0[2];     /* the main request and one subrequest */
+	struct gzip_req gz;	     /* gzip of the assembled body (gz.ctx NULL: none) */
+	char *pend;		     /* pbuf, or a larger pool buffer (gzip's output) */
+	size_t pend_cap;	     /* pend's bytes */
 	size_t pend_off;	     /* pend[pend_off, pend_off + pend_len) is unsent */
 	size_t pend_len;	     /* ... bytes */
-	char pend[EMBED_PIECE + 32]; /* one chunk (or head piece) the socket did not take */
+	char pbuf[EMBED_PIECE + 32]; /* one chunk (or head piece) the socket did not take */
 };
 
 /* ---- pure helpers -------------------------------------------------------------- */
@@ -325,6 +331,7 @@ static int pend_flush(struct embed_run *e)
 			return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
 		e->pend_off += (size_t)w;
 		e->pend_len -= (size_t)w;
+		e->sent += (uint64_t)w;
 		if (!e->pend_len &&
 		    (top(e)->blocked || e->main_blocked || e->phase >= EP_TAIL || busy(top(e))))
 			kick_arm(e); /* a writer refused meanwhile may go on */
@@ -333,10 +340,10 @@ static int pend_flush(struct embed_run *e)
 	return 1;
 }
 
-/* emit - P[0..N) (N <= EMBED_PIECE; nothing pending) to the client, as a
+/* emit_raw - P[0..N) (N <= EMBED_PIECE; nothing pending) to the client, as a
  * chunk when FRAMED and the output is chunked. Always taken: what the
  * socket does not take now is kept in pend. 0, or -1 (errno). */
-static int emit(struct embed_run *e, const char *p, size_t n, bool framed)
+static int emit_raw(struct embed_run *e, const char *p, size_t n, bool framed)
 {
 	char hd[24];
 	struct iovec v[3];
@@ -362,6 +369,7 @@ static int emit(struct embed_run *e, const char *p, size_t n, bool framed)
 		w = 0;
 		partial = false; /* the refusal is registered: readiness comes */
 	}
+	e->sent += (uint64_t)w;
 	/* the rest into pend, in order */
 	for (int i = 0; i < k && (size_t)w < total; i++) {
 		size_t skip = LBD_MIN((size_t)w, v[i].iov_len);
@@ -376,6 +384,89 @@ static int emit(struct embed_run *e, const char *p, size_t n, bool framed)
 	if (partial && e->pend_len && pend_flush(e) < 0)
 		return -1;
 	return 0;
+}
+
+/* pend_room - room for NEED more bytes after the pending ones: moved to
+ * the front, or into a larger pool buffer (gzip's output of one input
+ * piece may exceed a chunk: zlib gives it out only whole). 0 or -1. */
+static int pend_room(struct embed_run *e, size_t need)
+{
+	char *n;
+	size_t cap;
+
+	if (e->pend_off + e->pend_len + need <= e->pend_cap)
+		return 0;
+	memmove(e->pend, e->pend + e->pend_off, e->pend_len);
+	e->pend_off = 0;
+	if (e->pend_len + need <= e->pend_cap)
+		return 0;
+	cap = LBD_MAX(e->pend_cap * 2, e->pend_len + need);
+	n = pool_alloc(&e->c->pool, cap);
+	if (!n) {
+		errno = ENOMEM;
+		return -1;
+	}
+	memcpy(n, e->pend, e->pend_len);
+	e->pend = n;
+	e->pend_cap = cap;
+	return 0;
+}
+
+/* emit_any - emit_raw, also behind pending bytes (kept after them). */
+static int emit_any(struct embed_run *e, const char *p, size_t n, bool framed)
+{
+	char hd[24];
+	size_t hl = 0;
+
+	if (!e->pend_len)
+		return emit_raw(e, p, n, framed);
+	if (!n)
+		return 0;
+	framed = framed && e->chunk_out;
+	if (framed)
+		hl = embed_chunk_head(hd, n);
+	if (pend_room(e, hl + n + 2))
+		return -1;
+	char *w = e->pend + e->pend_off + e->pend_len;
+
+	memcpy(w, hd, hl);
+	memcpy(w + hl, p, n);
+	if (framed)
+		memcpy(w + hl + n, "\r\n", 2);
+	e->pend_len += hl + n + (framed ? 2 : 0);
+	return 0;
+}
+
+/* gz_put - body bytes P[0..N) through the run's compressor (LAST: the
+ * end of the stream), its output to the client as chunks. All of it is
+ * taken (zlib must not keep a view of P). 0, or -1 (errno). */
+static int gz_put(struct embed_run *e, const char *p, size_t n, bool last)
+{
+	const char *o;
+	size_t ol;
+	int more;
+
+	do {
+		more = gzip_feed(&e->gz, p, n, last, &o, &ol);
+		if (more < 0) {
+			http_log(e->c, NULL, LOG_ERR, "deflate() failed");
+			errno = EIO;
+			return -1;
+		}
+		n = 0;
+		if (ol && emit_any(e, o, ol, true))
+			return -1;
+	} while (more);
+	return 0;
+}
+
+/* emit - emit_raw, body bytes (FRAMED) through gzip when the assembled
+ * answer is compressed. */
+static int emit(struct embed_run *e, const char *p, size_t n, bool framed)
+{
+	if (framed && e->gz.ctx)
+		return n ? gz_put(e, p, n, false) : 0;
+	return emit_raw(e, p, n, framed);
 }
 
 /* ---- SSI and the levels ------------------------------------------------------------ */
@@ -398,7 +489,7 @@ static int slice_put(struct embed_run *e, int k, const char *p, size_t n)
 		out = pg.len;
 		rc = emit(e, pg.p, pg.len, false);
 	} else if (out) {
-		rc = emit(e, p + (lo - a), (size_t)out, false);
+		rc = emit(e, p + (lo - a), (size_t)out, e->gz.ctx != NULL);
 	}
 	if (rc)
 		return -1;
@@ -462,6 +553,8 @@ static int put(struct embed_run *e, int k, const char *p, size_t n)
 {
 	struct embed_lvl *L = &e->lv[k];
 
+	if (e->stop)
+		return 0; /* the answer ended there */
 	L->bytes += n;
 	if (e->slice)
 		return k && L->drop ? 0 : slice_put(e, k, p, n);
@@ -471,7 +564,12 @@ static int put(struct embed_run *e, int k, const char *p, size_t n)
 		return 0;
 	if (L->ins.set) {
 		if (L->set_len + n > SSI_SET_MAX) {
-			http_log(e->c, NULL, LOG_ERR, "too big subrequest response");
+			/* nginx ends the answer there (its head and what came
+			 * before may still be in its postpone buffer: then the
+			 * client gets nothing), the connection closes */
+			http_log(L->c ? L->c : e->c, NULL, LOG_ERR,
+				 "too big subrequest response: %zu", L->set_len + n);
+			e->stop = true;
 			errno = EMSGSIZE;
 			return -1;
 		}
@@ -617,6 +715,7 @@ ssize_t embed_writev(struct conn *c, const struct iovec *iov, int n)
 						goto refuse;
 					if (emit(e, p + k, j - k, false))
 						goto fail;
+					e->head_len += j - k;
 				}
 				taken += j - k;
 				k = j;
@@ -822,7 +921,13 @@ static void kick(struct ev_loop *loop, struct ev_timer *t)
 			e->failed = true;
 		if (rc == 0)
 			return; /* embed_writable kicks again */
-		if (!e->failed && e->chunk_out && emit(e, "0\r\n\r\n", 5, false))
+		if (!e->failed && e->gz.ctx) {
+			if (gz_put(e, NULL, 0, true))
+				e->failed = true;
+			c->req.gz.in = e->gz.in; /* $gzip_ratio */
+			c->req.gz.out = e->gz.out;
+		}
+		if (!e->failed && e->chunk_out && emit_any(e, "0\r\n\r\n", 5, false))
 			e->failed = true;
 		e->phase = EP_DONE;
 	}
@@ -927,6 +1032,15 @@ void embed_sub_closed(struct conn *sc)
 		kick_arm(e);
 }
 
+/* counts - $bytes_sent and $body_bytes_sent of C's assembled answer as
+ * nginx counts them: what the socket took, the chunk framing included
+ * (the producers counted their own bytes, before SSI, gzip, framing). */
+static void counts(struct conn *c, const struct embed_run *e)
+{
+	c->req.bytes_sent = e->sent;
+	c->req.body_bytes_sent = e->sent > e->head_len ? e->sent - e->head_len : 0;
+}
+
 bool embed_wait(struct conn *c)
 {
 	struct embed_run *e = c->req.emb;
@@ -934,6 +1048,7 @@ bool embed_wait(struct conn *c)
 	if (c->req.send_failed || (e->phase == EP_DONE && !e->pend_len && !e->waiting)) {
 		if (e->failed || c->req.send_failed)
 			c->close_after = true;
+		counts(c, e);
 		return false;
 	}
 	e->main_done = true;
@@ -953,6 +1068,7 @@ void embed_timer(struct conn *c)
 		c->state = CS_WRITE;
 		if (e->failed)
 			c->close_after = true;
+		counts(c, e);
 		http_response_done(c);
 		return;
 	}
@@ -974,6 +1090,7 @@ void embed_req_end(struct conn *c)
 		return;
 	e->aborting = true;
 	ev_timer_stop(&c->w->loop, &e->kick);
+	gzip_gr_end(&e->gz);
 	for (int k = e->depth; k > 0; k--) {
 		sc = e->lv[k].c;
 		if (sc) {
@@ -1037,6 +1154,47 @@ static void slice_sub_head(struct embed_run *e, struct embed_lvl *L, struct conn
 	e->failed = true;
 }
 
+/* slice_gzip - nginx's gzip header filter on the whole entity's 200 of
+ * a slice run, head H[0..*N) being rewritten (room for 128 more bytes,
+ * its Content-Length and Accept-Ranges not written yet): when compressed,
+ * the ETag made weak, Content-Encoding and Transfer-Encoding added (and
+ * Vary when due), the compressor in *GZ. 1 compressed, 0 not, -ENOMEM. */
+static int slice_gzip(struct conn *c, char *h, size_t *n, struct gzip_resp *resp,
+		      struct gzip_req *gz)
+{
+	const struct cfg_loc *l = c->req.loc;
+	struct lstr v;
+	bool te = false;
+	int rc;
+
+	if (!l->gzip.enable)
+		return 0;
+	head_find(h, *n, "content-type", &resp->content_type);
+	resp->has_expires = head_find(h, *n, "expires", &resp->expires);
+	resp->has_cache_control = head_find(h, *n, "cache-control", &resp->cache_control);
+	resp->last_modified = head_find(h, *n, "last-modified", &v);
+	resp->etag = head_find(h, *n, "etag", &v);
+	rc = gzip_embed_begin(c, resp, gz);
+	if (rc > 0 &&
+	    embed_head_edit(h, n, *n + 128 - 28 - 47,
+			    !c->req.head && c->req.version >= 11 && l->chunked_transfer_encoding,
+			    &te))
+		rc = -ENOMEM;
+	if (rc < 0) {
+		gzip_gr_end(gz);
+		return rc;
+	}
+	if (rc) {
+		memcpy(h + *n, "Content-Encoding: gzip\r\n", 24);
+		*n += 24;
+	}
+	if (c->req.gz.vary && l->gzip.vary == 1) {
+		memcpy(h + *n, "Vary: Accept-Encoding\r\n", 23);
+		*n += 23;
+	}
+	return rc;
+}
+
 /* slice_main_head - nginx's slice header filter on main request C whose
  * $slice_range was used: the upstream's 206 for the first slice becomes
  * the client's answer (a 200 of the entity's length, or the client's one
@@ -1053,8 +1211,9 @@ static int slice_main_head(struct conn *c)
 	struct range_set *rs = NULL;
 	struct embed_run *e;
 	int64_t total = 0, from, to;
-	bool chunked = false;
-	int k;
+	bool chunked = false, chunk = false;
+	struct gzip_req gz = {0};
+	int k, gzr = 0;
 
 	if (r->status != 206 || !l || l->slice <= 0)
 		return 0;
@@ -1091,7 +1250,7 @@ static int slice_main_head(struct conn *c)
 	}
 	from = rs ? rs->v[0].start : 0;
 	to = page.len ? 0 : rs ? rs->v[0].end : total;
-	cap = n + 160;
+	cap = n + 160 + 128;
 	tmp = pool_alloc(&c->pool, cap);
 	if (!tmp)
 		return -ENOMEM;
@@ -1106,6 +1265,16 @@ static int slice_main_head(struct conn *c)
 	head_drop(tmp, &n, "content-range");
 	head_drop(tmp, &n, "accept-ranges");
 	head_drop(tmp, &n, "transfer-encoding");
+	if (!page.len && !rs) {
+		/* nginx's gzip filter sees the whole entity's 200 (its length
+		 * known: gzip_min_length applies) */
+		struct gzip_resp resp = {.status = 200, .length = total};
+
+		gzr = slice_gzip(c, tmp, &n, &resp, &gz);
+		if (gzr < 0)
+			return gzr;
+		chunk = gzr && !r->head && r->version >= 11 && l->chunked_transfer_encoding;
+	}
 	if (page.len) {
 		head_drop(tmp, &n, "content-type");
 		head_drop(tmp, &n, "etag");
@@ -1119,9 +1288,11 @@ static int slice_main_head(struct conn *c)
 			     "Content-Length: %lld\r\nContent-Range: bytes %lld-%lld/%lld\r\n",
 			     (long long)(to - from), (long long)from, (long long)(to - 1),
 			     (long long)total);
-	else
+	else if (!gzr)
 		k = snprintf(tmp + n, cap - n, "Content-Length: %lld\r\n%s", (long long)total,
 			     rr == RANGE_OFF ? "" : "Accept-Ranges: bytes\r\n"); /* max_ranges 0 */
+	else
+		k = 0; /* compressed: no length, no ranges */
 	n += (size_t)k;
 	c->out.end = r->head_at;
 	if (http_out_append(c, tmp, n))
@@ -1129,13 +1300,21 @@ static int slice_main_head(struct conn *c)
 	r->status = page.len ? 416 : rs ? 206 : 200;
 	if (r->head)
 		return 0; /* the head only: no slices */
+	if (gzr && !chunk)
+		c->close_after = true; /* the end of the answer is the close */
 	e = pool_zalloc(&c->pool, sizeof(*e));
-	if (!e)
+	if (!e) {
+		gzip_gr_end(&gz);
 		return -ENOMEM;
+	}
 	e->c = c;
+	e->gz = gz; /* given back by embed_req_end */
+	e->chunk_out = chunk;
 	e->before = e->after = "";
 	e->lv = e->lv0;
 	e->cap = 2;
+	e->pend = e->pbuf;
+	e->pend_cap = sizeof(e->pbuf);
 	e->lv[0].c = c;
 	e->lv[0].ins.stub = -1;
 	e->lv[0].src.chunked = chunked;
@@ -1158,6 +1337,38 @@ static int slice_main_head(struct conn *c)
 	return 0;
 }
 
+/* head_gzip - nginx's gzip header filter on the edited head H[0..*N)
+ * (room for 64 more bytes) of main request C's assembled answer: when it
+ * is compressed, Content-Encoding (and Vary when due) added and the
+ * compressor in *GZ (none for a HEAD). 0, or -ENOMEM. */
+static int head_gzip(struct conn *c, char *h, size_t *n, struct gzip_req *gz)
+{
+	const struct cfg_loc *l = c->req.loc;
+	struct gzip_resp resp = {.status = c->req.status, .length = -1};
+	struct lstr v;
+	int rc;
+
+	if (!l->gzip.enable)
+		return 0;
+	head_find(h, *n, "content-type", &resp.content_type);
+	resp.has_expires = head_find(h, *n, "expires", &resp.expires);
+	resp.has_cache_control = head_find(h, *n, "cache-control", &resp.cache_control);
+	resp.last_modified = head_find(h, *n, "last-modified", &v);
+	resp.etag = head_find(h, *n, "etag", &v);
+	rc = gzip_embed_begin(c, &resp, gz);
+	if (rc < 0)
+		return rc;
+	if (rc) {
+		memcpy(h + *n, "Content-Encoding: gzip\r\n", 24);
+		*n += 24;
+	}
+	if (c->req.gz.vary && l->gzip.vary == 1) {
+		memcpy(h + *n, "Vary: Accept-Encoding\r\n", 23);
+		*n += 23;
+	}
+	return 0;
+}
+
 /* ---- nginx's addition module ------------------------------------------------------- */
 
 int embed_head(struct conn *c)
@@ -1169,7 +1380,9 @@ int embed_head(struct conn *c)
 	struct lstr ct = {NULL, 0}, v;
 	struct embed_run *e;
 	bool chunked = false, chunk, add, ssi;
+	struct gzip_req gz = {0};
 	char *tmp;
+	int gzr;
 
 	if (c->sr_parent) {
 		struct embed_lvl *L;
@@ -1223,7 +1436,7 @@ int embed_head(struct conn *c)
 	if (head_find(h, n, "content-encoding", &v) && v.len)
 		return 0;
 	chunk = !r->head && r->version >= 11 && l->chunked_transfer_encoding;
-	cap = n + 64 + 512;
+	cap = n + 128 + 512;
 	tmp = pool_alloc(&c->pool, cap);
 	if (!tmp)
 		return -ENOMEM;
@@ -1235,6 +1448,11 @@ int embed_head(struct conn *c)
 	}
 	if (embed_head_edit(tmp, &n, cap, chunk, &chunked))
 		return -ENOMEM;
+	/* nginx's gzip filter comes after SSI and addition: the assembled
+	 * answer, of no known length, compressed as any other */
+	gzr = head_gzip(c, tmp, &n, &gz);
+	if (gzr < 0)
+		return gzr;
 	c->out.end = r->head_at;
 	if (http_out_append(c, tmp, n))
 		return -ENOMEM;
@@ -1243,13 +1461,20 @@ int embed_head(struct conn *c)
 	if (!chunk)
 		c->close_after = true; /* the end of the answer is the close */
 	e = pool_zalloc(&c->pool, sizeof(*e));
-	if (!e)
+	if (!e) {
+		gzip_gr_end(&gz);
 		return -ENOMEM;
+	}
 	e->c = c;
+	e->gz = gz; /* given back by embed_req_end */
+	ev_timer_init(&e->kick, kick, e);
+	r->emb = e;
 	e->before = add ? l->add.before : "";
 	e->after = add ? l->add.after : "";
 	e->lv = e->lv0;
 	e->cap = 2;
+	e->pend = e->pbuf;
+	e->pend_cap = sizeof(e->pbuf);
 	e->lv[0].c = c;
 	e->lv[0].ins.stub = -1;
 	if (ssi) {
@@ -1260,11 +1485,9 @@ int embed_head(struct conn *c)
 	}
 	e->chunk_out = chunk;
 	e->lv[0].src.chunked = chunked;
-	ev_timer_init(&e->kick, kick, e);
 	e->phase = EP_MAIN;
 	if (e->before[0] && !push(e, NULL))
 		e->phase = EP_BEFORE;
-	r->emb = e;
 	return 0;
 }
 

@@ -410,7 +410,9 @@ void gzip_req_end(struct conn *c)
 
 /* ---- header filter ------------------------------------------------------------------ */
 
-int gzip_begin(struct conn *c, const struct gzip_resp *resp)
+/* begin - gzip_begin into GR; EMBED: for the assembled answer of an
+ * embed run (embed.c), which frames the output itself. */
+static int begin(struct conn *c, const struct gzip_resp *resp, struct gzip_req *gr, bool embed)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = loc_of(c);
@@ -421,7 +423,7 @@ int gzip_begin(struct conn *c, const struct gzip_resp *resp)
 	    (resp->status != 200 && resp->status != 403 && resp->status != 404) ||
 	    resp->content_encoding.len || (resp->length != -1 && resp->length < g->min_length) ||
 	    !gzip_type_ok(g, resp->content_type) ||
-	    unlikely(embed_applies(c, resp->status, resp->content_type)))
+	    (!embed && unlikely(embed_applies(c, resp->status, resp->content_type))))
 		return 0;
 	r->gz.vary = true;
 	if (!client_ok(c, resp) || r->gz.encoded)
@@ -441,14 +443,28 @@ int gzip_begin(struct conn *c, const struct gzip_resp *resp)
 			wbits--;
 			mem_level--;
 		}
-	r->gz.ctx = ctx_get(wbits, LBD_MAX(1, mem_level), g->comp_level);
-	if (!r->gz.ctx)
+	gr->ctx = ctx_get(wbits, LBD_MAX(1, mem_level), g->comp_level);
+	if (!gr->ctx)
 		return -ENOMEM;
-	r->gz.in = r->gz.out = 0;
-	r->gz.chunked = r->version >= 11 && l->chunked_transfer_encoding;
-	if (!r->gz.chunked)
+	gr->in = gr->out = 0;
+	if (embed) {
+		gr->chunked = false; /* the run frames the output */
+		return 1;
+	}
+	gr->chunked = r->version >= 11 && l->chunked_transfer_encoding;
+	if (!gr->chunked)
 		c->close_after = true; /* the end of the body is the close */
 	return 1;
+}
+
+int gzip_begin(struct conn *c, const struct gzip_resp *resp)
+{
+	return begin(c, resp, &c->req.gz, false);
+}
+
+int gzip_embed_begin(struct conn *c, const struct gzip_resp *resp, struct gzip_req *gr)
+{
+	return begin(c, resp, gr, true);
 }
 
 bool gzip_client_ok(struct conn *c, const struct gzip_resp *resp)
@@ -619,6 +635,29 @@ int gzip_relay(struct conn *c, const char **span, size_t *len, bool last)
 		}
 	}
 	return 0;
+}
+
+int gzip_feed(struct gzip_req *gr, const char *p, size_t n, bool last, const char **o, size_t *olen)
+{
+	struct gzip_ctx *z = gr->ctx;
+
+	*olen = 0;
+	if (n) {
+		z->zs.next_in = (Bytef *)(uintptr_t)p;
+		z->zs.avail_in = (uInt)n;
+	}
+	if (z->finished || (!z->zs.avail_in && !z->more && !last))
+		return 0;
+	if (step(gr, last, true, o, olen))
+		return -1;
+	return !z->finished && (z->zs.avail_in || z->more || last) ? 1 : 0;
+}
+
+void gzip_gr_end(struct gzip_req *gr)
+{
+	if (gr->ctx)
+		ctx_put(gr->ctx);
+	gr->ctx = NULL;
 }
 
 int gzip_mem(struct conn *c, const char *p, size_t n, size_t *wrote)

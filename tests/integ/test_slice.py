@@ -383,3 +383,36 @@ def test_slice_t_errors(t):
         ('slice 1k; slice 2k;', '"slice" directive is duplicate'),
         ('if ($uri) { slice 1k; }', '"slice" directive is not allowed here'),
     ])
+
+
+def test_slice_gzip(t):
+    """gzip on (nginx's gzip filter after slice's): the whole entity's 200
+    is compressed (chunked, no length nor Accept-Ranges, a weak ETag,
+    Vary) and inflates to the entity; a client without gzip gets the 200
+    with its length and Vary. (A Range with gzip: nginx sends a
+    compressed 200 of part of the entity; lbd the plain 206.)"""
+    import gzip
+    o = Origin(t)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    gzip on; gzip_types application/octet-stream; gzip_vary on;
+    location / {
+        slice %d;
+        proxy_set_header Range $slice_range;
+        proxy_pass http://127.0.0.1:%d;
+    }
+}""" % (SIZE, o.port))
+    with p.conn() as c:
+        r = c.request('GET', '/f.bin', {'Accept-Encoding': 'gzip'})
+        assert r.status == 200 and r.header('Content-Encoding') == 'gzip', r.headers
+        assert r.header('Content-Length') is None, r.headers
+        assert r.header('Accept-Ranges') is None, r.headers
+        assert r.header('ETag') == 'W/"v1"', r.headers
+        assert r.header('Vary') == 'Accept-Encoding', r.headers
+        assert gzip.decompress(r.body) == DATA
+        r = c.request('GET', '/f.bin')
+        assert r.status == 200 and r.body == DATA, r
+        assert r.header('Content-Length') == str(len(DATA)), r.headers
+        assert r.header('Vary') == 'Accept-Encoding', r.headers
+    assert o.ranges() == _want_ranges([0, 1000, 2000, 3000] * 2), o.log

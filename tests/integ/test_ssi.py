@@ -8,7 +8,8 @@ and without a stub block, include set=, broken commands (the errmsg or
 nothing with ssi_silent_errors, nginx's error-log lines), the head edits
 (no Content-Length, validators per ssi_last_modified), which answers
 (ssi_types, a status with a body), HTTP/1.0, HTTP/2, a 1 MiB include
-byte-exact, additions on the same answer, and -t errors."""
+byte-exact, additions on the same answer, gzip on the assembled answer,
+include set= over 4 KiB, and -t errors."""
 
 import os
 import re
@@ -467,3 +468,77 @@ def test_ssi_conditional_request(t):
     r = p.get('/i.html')
     assert r.status == 200 and r.body == b'/i.html', r
     assert r.header('Last-Modified') is None and r.header('ETag') is None, r.headers
+
+
+def test_ssi_gzip(t):
+    """gzip on: the SSI answer is compressed after SSI ran (nginx's gzip
+    filter comes later in the chain), whatever gzip_min_length (no length
+    is known), with a proxied include; a 404 error page through SSI too;
+    HTTP/2 gets the same compressed bytes as DATA."""
+    import gzip
+    from test_subfilter import PieceUpstream
+    up = PieceUpstream()
+    t.defer(up.close)
+    up.routes['/app'] = dict(body=b'<p>app</p>' * 300, mode='chunked', piece=700)
+    files = {'i.html': b'a<!--#include virtual="/app" -->'
+                       b'<!--#echo var="uri" -->c' * 3,
+             'e.html': b'E<!--#echo var="uri" -->'}
+    srv = 'gzip on; gzip_min_length 100000; error_page 404 /e.html;'
+    app = 'location = /app { proxy_pass http://127.0.0.1:%d; }' % up.port
+    p, _ = _site(t, files, srv=srv, extra=app)
+    p2, _ = _site(t, files, srv=srv, extra=app, listen=' http2')
+    want = (b'a' + b'<p>app</p>' * 300 + b'/i.htmlc') * 3
+    ae = {'Accept-Encoding': 'gzip'}
+    r = p.get('/i.html', headers=ae)
+    assert r.status == 200, r
+    assert r.header('Content-Encoding') == 'gzip', r.headers
+    assert r.header('Content-Length') is None, r.headers
+    assert r.header('Vary') is None, r.headers
+    assert gzip.decompress(r.body) == want
+    r = p.get('/nope.html', headers=ae)
+    assert r.status == 404 and r.header('Content-Encoding') == 'gzip', r
+    assert gzip.decompress(r.body) == b'E/e.html', r.body
+    ver, code, head, body = curl_h2('http://127.0.0.1:%d/i.html' % p2.port,
+                                    extra=('-H', 'Accept-Encoding: gzip'), prior=True)
+    assert (ver, code) == ('2', 200), (ver, code)
+    assert 'content-encoding: gzip' in head.lower(), head
+    assert gzip.decompress(body) == want
+
+
+def test_ssi_gzip_large_include(t):
+    """gzip on and a 1 MiB include (half compressible, half not) under a
+    page with commands: the compressed answer inflates byte-exact."""
+    import gzip
+    import random
+    rnd = random.Random(5)
+    big = b'<b>same</b>' * 50000 + rnd.randbytes(1 << 19)
+    chunk = b'y' * 500 + b'<!--#echo var="uri" -->'
+    page = chunk * 200 + b'<!--#include virtual="/big.txt" -->' + chunk * 5
+    p, _ = _site(t, {'m.html': page, 'big.txt': big}, srv='gzip on;')
+    r = p.get('/m.html', headers={'Accept-Encoding': 'gzip'})
+    assert r.status == 200 and r.header('Content-Encoding') == 'gzip', r
+    out = b'y' * 500 + b'/m.html'
+    assert gzip.decompress(r.body) == out * 200 + big + out * 5
+
+
+def test_ssi_include_set_too_big(t):
+    """include set= of a body over subrequest_output_buffer_size (4 KiB):
+    the answer ends there, without its last chunk, and the connection
+    closes (nginx has not even sent its head, still in its postpone
+    buffer; lbd has sent the head and the bytes before the include);
+    nothing after the include goes out; nginx's error line."""
+    import socket
+    from harness import recv_until_close
+    p, _ = _site(t, {'i.html': b'x<!--#include virtual="/big.txt" set="v" -->'
+                               b'[<!--#echo var="v" -->]y',
+                     'big.txt': b'b' * 5000})
+    s = socket.create_connection(('127.0.0.1', p.port))
+    s.settimeout(10)
+    s.sendall(b'GET /i.html HTTP/1.1\r\nHost: x\r\n\r\n')
+    data = recv_until_close(s)
+    s.close()
+    assert b']y' not in data and b'\r\n0\r\n\r\n' not in data, data
+    assert data == b'' or data.endswith(b'\r\n1\r\nx\r\n'), data
+    log = p.read('logs', 'error.log')
+    assert re.search(r'\[error\] .*too big subrequest response: 5000\b.*'
+                     r'subrequest: "/big\.txt"', log), log[-600:]

@@ -436,6 +436,94 @@ Test(gzip, roundtrip_incompressible)
 	free(back);
 }
 
+Test(gzip, embed_feed_roundtrip)
+{
+	/* the assembled answer of an SSI/additions run: no length, the
+	 * compressor in the run's own gzip_req, output unframed, several
+	 * outputs per 16 KiB input piece when it does not compress */
+	struct rig g;
+	struct gzip_req gr = {0};
+	size_t n = 200000, ol, gl = 0;
+	unsigned char *body = malloc(n), *gz = malloc(n * 2), *back = malloc(n);
+	unsigned x = 777;
+	const char *o;
+	int more, outs = 0;
+
+	for (size_t i = 0; i < n; i++)
+		body[i] = i < n / 2 ? 'a' : (unsigned char)((x = x * 1103515245u + 12345u) >> 16);
+	rig_init(&g, "gzip", 11);
+	cr_assert_eq(gzip_embed_begin(g.c,
+				      &(struct gzip_resp){.status = 200,
+							  .length = -1,
+							  .content_type = LSTR("text/html")},
+				      &gr),
+		     1);
+	cr_assert_null(g.c->req.gz.ctx, "the request's own compressor is not taken");
+	cr_assert(g.c->req.gz.encoded && g.c->req.gz.vary);
+	cr_assert_not_null(gr.ctx);
+	/* the pieces, then the end (no input, LAST) */
+	for (size_t off = 0; off <= n; off += 16384) {
+		size_t m = off < n ? (n - off < 16384 ? n - off : 16384) : 0;
+		bool last = !m;
+
+		do {
+			more = gzip_feed(&gr, (const char *)body + off, m, last, &o, &ol);
+			cr_assert_geq(more, 0);
+			m = 0;
+			memcpy(gz + gl, o, ol);
+			gl += ol;
+			outs += ol > 0;
+		} while (more);
+		if (off < n && off + 16384 > n)
+			off = n - 16384; /* the next round is the end */
+	}
+	cr_assert_gt(outs, 3);
+	z_stream zs = {0};
+
+	cr_assert_eq(inflateInit2(&zs, 31), Z_OK);
+	zs.next_in = gz;
+	zs.avail_in = (uInt)gl;
+	zs.next_out = back;
+	zs.avail_out = (uInt)n;
+	cr_assert_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+	cr_assert(zs.total_out == n && memcmp(back, body, n) == 0);
+	inflateEnd(&zs);
+	cr_assert_eq(gr.in, n);
+	cr_assert_eq(gr.out, gl);
+	gzip_gr_end(&gr);
+	cr_assert_null(gr.ctx);
+	rig_free(&g);
+	free(body);
+	free(gz);
+	free(back);
+}
+
+Test(gzip, embed_head_only)
+{
+	struct rig g;
+	struct gzip_req gr = {0};
+
+	rig_init(&g, "gzip", 11);
+	g.c->req.head = true;
+	cr_assert_eq(gzip_embed_begin(g.c,
+				      &(struct gzip_resp){.status = 200,
+							  .length = -1,
+							  .content_type = LSTR("text/html")},
+				      &gr),
+		     1);
+	cr_assert_null(gr.ctx, "HEAD: the head says gzip, nothing to compress");
+	rig_free(&g);
+	rig_init(&g, "identity", 11);
+	cr_assert_eq(gzip_embed_begin(g.c,
+				      &(struct gzip_resp){.status = 200,
+							  .length = -1,
+							  .content_type = LSTR("text/html")},
+				      &gr),
+		     0);
+	cr_assert(g.c->req.gz.vary, "Vary is due all the same");
+	rig_free(&g);
+}
+
 Test(gzip, http10_close_delimited)
 {
 	struct rig g;
