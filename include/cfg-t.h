@@ -405,6 +405,12 @@ struct cfg_loc {
 	bool empty_gif;	   /* empty_gif (emptygif.c): written after any proxy_pass */
 	bool flv;	   /* flv (flv.c): `?start=` offsets of static files */
 	int random_index;  /* random_index on|off (randindex.c; inherited) */
+
+	/* mp4 (mp4_http.c, mp4.c): `?start=&end=` cuts of MP4 files */
+	bool mp4;
+	int64_t mp4_buffer_size;     /* mp4_buffer_size (512k) */
+	int64_t mp4_max_buffer_size; /* mp4_max_buffer_size (10m) */
+	int mp4_start_key_frame;     /* mp4_start_key_frame on|off (off) */
 };
 
 /* struct cfg_listen - one `listen` directive. */

@@ -655,6 +655,8 @@ static void loc_init(struct cfg_loc *l)
 	l->autoindex_localtime = CFG_UNSET;
 	l->autoindex_format = CFG_UNSET;
 	l->random_index = CFG_UNSET;
+	l->mp4_buffer_size = l->mp4_max_buffer_size = CFG_UNSET;
+	l->mp4_start_key_frame = CFG_UNSET;
 	l->proxy_socket_keepalive = CFG_UNSET;
 	cfg_fastcgi_init(&l->fcgi);
 	cfg_uwsgi_init(&l->uwsgi);
@@ -2176,6 +2178,10 @@ static const struct dir dirs[] = {
 	{"proxy_socket_keepalive", C_HSL, 1, 1, false, cfg_set_flag, LOC(proxy_socket_keepalive)},
 	{"empty_gif", C_LOC, 0, 0, false, cfg_set_on, LOC(empty_gif)},
 	{"flv", C_LOC, 0, 0, false, cfg_set_on, LOC(flv)},
+	{"mp4", C_LOC, 0, 0, false, cfg_set_on, LOC(mp4)},
+	{"mp4_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(mp4_buffer_size)},
+	{"mp4_max_buffer_size", C_HSL, 1, 1, false, cfg_set_size, LOC(mp4_max_buffer_size)},
+	{"mp4_start_key_frame", C_HSL, 1, 1, false, cfg_set_flag, LOC(mp4_start_key_frame)},
 	{"add_trailer", C_HSL | C_IF, 2, 3, false, cfg_set_proxy_header, LOC(add_trailers)},
 	{"random_index", C_LOC, 1, 1, false, cfg_set_flag, LOC(random_index)},
 	/* ngx_http_secure_link_module (cfg_securelink.c) */
@@ -2372,6 +2378,9 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(autoindex_localtime, 0);
 	MERGE(autoindex_format, AUTOINDEX_HTML);
 	MERGE(random_index, 0);
+	MERGE(mp4_buffer_size, 512 * 1024);
+	MERGE(mp4_max_buffer_size, 10 * 1024 * 1024);
+	MERGE(mp4_start_key_frame, 0);
 	MERGE(proxy_socket_keepalive, 0);
 	MERGE(log_not_found, 1);
 	MERGE(rewrite_log, 0);
@@ -2477,6 +2486,7 @@ static void merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc 
 		if (!in->proxy) {
 			in->empty_gif |= l->empty_gif;
 			in->flv |= l->flv;
+			in->mp4 |= l->mp4;
 			in->proxy = l->proxy;
 		}
 		in->stub_status |= l->stub_status;

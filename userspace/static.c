@@ -23,6 +23,7 @@
 #include "cache.h"
 #include "charset.h"
 #include "emptygif.h"
+#include "mp4.h"
 #include "gunzip.h"
 #include "gzip.h"
 #include "subfilter.h"
@@ -301,6 +302,8 @@ void static_handle(struct conn *c)
 	bool post = r->method.len == 4 && memcmp(r->method.p, "POST", 4) == 0;
 
 	if (l->flv && flv_handle(c))
+		return;
+	if (l->mp4 && mp4_handle(c))
 		return;
 	if (!(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0) && !r->head && !post) {
 		http_finalize(c, 405);
