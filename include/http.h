@@ -251,6 +251,19 @@ void static_handle(struct conn *c);
 /* static_map_path - the file path for URI in the current location, in
  * the request pool. NULL on a refused alias join or no memory. */
 char *static_map_path(struct conn *c, struct lstr uri);
+/* struct static_variant - the validators and type of an answer cut from a
+ * static file (flv, mp4): nginx's mtime-length ETag of the cut. */
+struct static_variant {
+	char lm[40];	    /* Last-Modified text */
+	char etag[64];	    /* ETag text */
+	struct lstr etag_l; /* the ETag, or empty with `etag off` */
+	struct lstr ctype;  /* Content-Type, with the charset */
+};
+/* static_variant_cond - fills V for the LEN-byte answer cut from file PATH
+ * (modified at MTIME) and answers a conditional request (412, or 304
+ * with the validators): true when answered (the caller closes its file). */
+bool static_variant_cond(struct conn *c, const char *path, time_t mtime, int64_t len,
+			 struct static_variant *v);
 /* static_open - a file PATH of the request's location opened with FLAGS
  * (or stat(2)ed) under its disable_symlinks: fd (0), or -1 with errno
  * (ELOOP: a symbolic link it refuses, nginx's 403). */

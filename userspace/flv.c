@@ -86,18 +86,47 @@ static void send_body(struct conn *c, int fd, int64_t start, int64_t size, struc
 	c->file_end = start + b - FLV_HDR;
 }
 
-bool flv_handle(struct conn *c)
+bool static_variant_cond(struct conn *c, const char *path, time_t mtime, int64_t len,
+			 struct static_variant *v)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
+	struct cache_cond q;
+	struct tm tm;
+	int k;
+
+	gmtime_r(&mtime, &tm);
+	strftime(v->lm, sizeof(v->lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(v->etag, sizeof(v->etag), "\"%llx-%llx\"", (unsigned long long)mtime,
+		 (unsigned long long)len);
+	v->etag_l = l->etag ? lstr_c(v->etag) : (struct lstr){NULL, 0};
+	v->ctype = charset_ctype(
+		c, l, 200, lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})), false);
+	cache_cond_of(req_hdrs(r), r->h1.nheaders, &q);
+	k = cache_cond_eval(&q, 200, v->etag_l, lstr_c(v->lm), l->cache.ims_mode);
+	if (k != 412 && k != 304)
+		return false;
+	if (k == 412)
+		http_finalize(c, 412);
+	else if (http_head_start(c, 304) || http_head_addf(c, "Last-Modified: %s\r\n", v->lm) ||
+		 (v->etag_l.len && http_head_addf(c, "ETag: %s\r\n", v->etag)) ||
+		 http_head_finish(c, true))
+		conn_close(c);
+	else
+		http_send_body(c);
+	return true;
+}
+
+bool flv_handle(struct conn *c)
+{
+	struct http_req *r = &c->req;
 	int64_t start = flv_start_arg(r->u.args), len;
-	char lm[40], etag[64], *path;
+	struct static_variant v;
+	char *path;
 	struct range_set *rs = NULL;
 	enum range_rc rr;
-	struct cache_cond q;
 	struct stat st;
-	struct tm tm;
-	int fd, k;
+	int fd;
 
 	if (!r->head && !(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0)) {
 		http_finalize(c, 405); /* nginx's flv handler: before it looks */
@@ -118,31 +147,11 @@ bool flv_handle(struct conn *c)
 		return true;
 	}
 	len = FLV_HDR + st.st_size - start;
-	gmtime_r(&st.st_mtime, &tm);
-	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
-		 (unsigned long long)len);
-
-	struct lstr etag_l = l->etag ? lstr_c(etag) : (struct lstr){NULL, 0};
-	struct lstr ctype = charset_ctype(
-		c, l, 200, lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})), false);
-
-	cache_cond_of(req_hdrs(r), r->h1.nheaders, &q);
-	k = cache_cond_eval(&q, 200, etag_l, lstr_c(lm), l->cache.ims_mode);
-	if (k == 412 || k == 304) {
+	if (static_variant_cond(c, path, st.st_mtime, len, &v)) {
 		close(fd);
-		if (k == 412)
-			http_finalize(c, 412);
-		else if (http_head_start(c, 304) ||
-			 http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
-			 (etag_l.len && http_head_addf(c, "ETag: %s\r\n", etag)) ||
-			 http_head_finish(c, true))
-			conn_close(c);
-		else
-			http_send_body(c);
 		return true;
 	}
-	rr = range_start(c, len, etag_l, st.st_mtime, ctype, false, &rs);
+	rr = range_start(c, len, v.etag_l, st.st_mtime, v.ctype, false, &rs);
 	if (rr == RANGE_UNSATISFIABLE) {
 		close(fd);
 		http_finalize(c, 416);
@@ -156,11 +165,11 @@ bool flv_handle(struct conn *c)
 		}
 	if (http_head_start(c, rs ? 206 : 200) ||
 	    ((!rs || rs->n == 1) &&
-	     http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p)) ||
+	     http_head_addf(c, "Content-Type: %.*s\r\n", (int)v.ctype.len, v.ctype.p)) ||
 	    (rs ? range_head_add(c, rs)
 		: http_head_addf(c, "Content-Length: %lld\r\n", (long long)len)) ||
-	    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
-	    (etag_l.len && http_head_addf(c, "ETag: %s\r\n", etag)) ||
+	    http_head_addf(c, "Last-Modified: %s\r\n", v.lm) ||
+	    (v.etag_l.len && http_head_addf(c, "ETag: %s\r\n", v.etag)) ||
 	    (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n")) ||
 	    http_head_finish(c, true)) {
 		close(fd);

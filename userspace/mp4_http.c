@@ -61,18 +61,17 @@ bool mp4_handle(struct conn *c)
 {
 	struct http_req *r = &c->req;
 	const struct cfg_loc *l = r->loc;
-	char lm[40], etag[64], *path;
+	struct static_variant v;
+	char *path;
 	struct range_set *rs = NULL;
 	struct mp4_result m;
-	struct cache_cond q;
 	struct mp4_conf cf;
 	struct mp4_io io;
 	enum range_rc rr;
 	uint64_t length;
 	int64_t start, len;
 	struct stat st;
-	struct tm tm;
-	int fd, k;
+	int fd;
 
 	if (!r->head && !(r->method.len == 3 && memcmp(r->method.p, "GET", 3) == 0)) {
 		http_finalize(c, 405); /* nginx's mp4 handler: before it looks */
@@ -111,32 +110,12 @@ bool mp4_handle(struct conn *c)
 		break;
 	}
 	len = (int64_t)m.head_len + m.data_end - m.data_start;
-	gmtime_r(&st.st_mtime, &tm);
-	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,
-		 (unsigned long long)len);
-
-	struct lstr etag_l = l->etag ? lstr_c(etag) : (struct lstr){NULL, 0};
-	struct lstr ctype = charset_ctype(
-		c, l, 200, lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})), false);
-
-	cache_cond_of(req_hdrs(r), r->h1.nheaders, &q);
-	k = cache_cond_eval(&q, 200, etag_l, lstr_c(lm), l->cache.ims_mode);
-	if (k == 412 || k == 304) {
+	if (static_variant_cond(c, path, st.st_mtime, len, &v)) {
 		close(fd);
 		mp4_result_free(&m);
-		if (k == 412)
-			http_finalize(c, 412);
-		else if (http_head_start(c, 304) ||
-			 http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
-			 (etag_l.len && http_head_addf(c, "ETag: %s\r\n", etag)) ||
-			 http_head_finish(c, true))
-			conn_close(c);
-		else
-			http_send_body(c);
 		return true;
 	}
-	rr = range_start(c, len, etag_l, st.st_mtime, ctype, true, &rs);
+	rr = range_start(c, len, v.etag_l, st.st_mtime, v.ctype, true, &rs);
 	if (rr == RANGE_UNSATISFIABLE) {
 		close(fd);
 		mp4_result_free(&m);
@@ -148,11 +127,11 @@ bool mp4_handle(struct conn *c)
 		rr = RANGE_WHOLE;
 	}
 	if (http_head_start(c, rs ? 206 : 200) ||
-	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ctype.len, ctype.p) ||
+	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)v.ctype.len, v.ctype.p) ||
 	    (rs ? range_head_add(c, rs)
 		: http_head_addf(c, "Content-Length: %lld\r\n", (long long)len)) ||
-	    http_head_addf(c, "Last-Modified: %s\r\n", lm) ||
-	    (etag_l.len && http_head_addf(c, "ETag: %s\r\n", etag)) ||
+	    http_head_addf(c, "Last-Modified: %s\r\n", v.lm) ||
+	    (v.etag_l.len && http_head_addf(c, "ETag: %s\r\n", v.etag)) ||
 	    (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n")) ||
 	    http_head_finish(c, true)) {
 		close(fd);
