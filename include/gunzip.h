@@ -65,6 +65,16 @@ bool gunzip_busy(const struct conn *c, bool last);
  * -errno. */
 int gunzip_send_file(struct conn *c);
 
+/* gunzip_feeds_filter - the inflated body goes on into sub_filter (nginx's
+ * filter order), which frames it: gunzip's output is left unframed. */
+void gunzip_feeds_filter(struct conn *c);
+
+/* gunzip_file_span - file body (gzip_static, cache hit) going on into
+ * sub_filter: *span and *len the next inflated bytes (unframed; they stay
+ * put until the next call), none once the end is reached (gunzip_busy(c,
+ * true) then false). 0, or -errno (bad data logged as nginx). */
+int gunzip_file_span(struct conn *c, const char **span, size_t *len);
+
 /* gunzip_req_end - give the request's inflater back. */
 void gunzip_req_end(struct conn *c);
 

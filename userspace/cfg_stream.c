@@ -392,10 +392,6 @@ static int set_listen(struct build *b, struct cfg_node *n, struct scope *s, cons
 				"\"listen\" directive \"%s\" parameter is incompatible with "
 				"\"udp\"",
 				bad);
-		if (l->addr.ss_family == AF_UNIX)
-			return cfg_fail(b, n,
-					"the \"udp\" parameter of a unix \"listen\" is not "
-					"supported by lbd");
 		srv->udp = true;
 	}
 	/* nginx: one address, one stream server (TCP and UDP apart) */

@@ -192,8 +192,8 @@ int gunzip_begin_h1(struct conn *c, int status, const struct h1_header *h, size_
 
 int gunzip_header(struct conn *c, struct h1_str name, struct h1_str value)
 {
-	if (H1_IS(name, "etag"))
-		return gzip_head_weak_etag(c, name, value);
+	if (H1_IS(name, "etag")) /* sub_filter's edit follows (dropped or weak) */
+		return c->req.sf.active ? 0 : gzip_head_weak_etag(c, name, value);
 	return H1_IS(name, "content-encoding") || H1_IS(name, "content-length") ||
 	       H1_IS(name, "accept-ranges");
 }
@@ -385,6 +385,40 @@ int gunzip_send_file(struct conn *c)
 			return -EIO;
 		}
 	}
+}
+
+void gunzip_feeds_filter(struct conn *c)
+{
+	c->req.gu.chunked = false; /* sub_filter frames what comes out of here */
+}
+
+int gunzip_file_span(struct conn *c, const char **span, size_t *len)
+{
+	struct gunzip_ctx *z = c->req.gu.ctx;
+
+	*len = 0;
+	while (!*len && !z->ended) {
+		enum step_rc rc;
+		int zrc;
+
+		if (!z->zs.avail_in && !z->more && c->file_off < c->file_end) {
+			ssize_t n;
+
+			if (!z->in && !(z->in = malloc(GU_IN_SIZE)))
+				return -ENOMEM;
+			n = http_file_read(c, z->in, GU_IN_SIZE);
+			if (n < 0)
+				return (int)n;
+			z->zs.next_in = (Bytef *)z->in;
+			z->zs.avail_in = (uInt)n;
+		}
+		rc = feed(z, false, false, span, len, c->file_off >= c->file_end, &zrc);
+		if (rc != STEP_OK) {
+			step_log(c, rc, zrc);
+			return -EIO;
+		}
+	}
+	return 0;
 }
 
 int64_t gunzip_inflate(const void *in, size_t n, size_t piece, void *out, size_t cap, size_t span)

@@ -404,11 +404,18 @@ static int next_span(struct uconn *u)
 	bool sf = c->req.sf.ctx, gz = c->req.gz.ctx;
 
 	if (c->req.gu.ctx) {
-		/* the inflater alone (nginx's sub_filter and gzip find nothing
-		 * to do on its answers here) */
+		/* the inflater, then sub_filter (nginx's order); gzip has
+		 * nothing to do: the client does not take gzip */
+		if (sf && subfilter_busy(c, false))
+			return subfilter_relay(c, &u->span, &u->span_len,
+					       u->done && !gunzip_busy(c, true));
 		if (!gunzip_busy(c, false) && u->rstart < u->rend && !u->done && frame_tee(u))
 			return -1;
-		return gunzip_relay(c, &u->span, &u->span_len, u->done);
+		if (gunzip_relay(c, &u->span, &u->span_len, u->done))
+			return -1;
+		return sf ? subfilter_relay(c, &u->span, &u->span_len,
+					    u->done && !gunzip_busy(c, true))
+			  : 0;
 	}
 	if (gz && gzip_busy(c, false)) /* the compressor first: it may hold sub_filter's output */
 		return gzip_relay(c, &u->span, &u->span_len, u->done && !subfilter_busy(c, true));

@@ -1216,6 +1216,24 @@ static void start_connect(struct sess *s)
 	}
 	if (us->addr.ss_family != AF_UNIX && !s->ud.on) /* TCP only */
 		setsockopt(s->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (us->addr.ss_family == AF_UNIX && s->ud.on && !s->srv->bind) {
+		/* a unix datagram socket without a name cannot be answered:
+		 * the kernel gives it an abstract one (nginx's has none, so
+		 * its unix datagram upstreams only ever listen) */
+		sa_family_t af = AF_UNIX;
+
+		if (bind(s->ufd, (const struct sockaddr *)&af, sizeof(af)) == -1) {
+			int err = errno;
+
+			sess_err(s, LOG_CRIT, "bind(unix:) failed", err);
+			ups_release_server(s->us, false, lbd_now_ms());
+			s->us = NULL;
+			close(s->ufd);
+			s->ufd = -1;
+			finalize(s, 500);
+			return;
+		}
+	}
 	if (s->srv->bind) {
 		char at[VAL_MAX], what[VAL_MAX + 16];
 		int rc = bind_local(s, at, sizeof(at));

@@ -24,7 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cfg.h"
@@ -133,11 +135,40 @@ static socklen_t local_of(const struct listener *l, struct msghdr *m, struct soc
 
 /* ---- the table ------------------------------------------------------------------ */
 
-static struct sess *lookup(int fd, const struct sockaddr_storage *peer, uint32_t h)
+/* unix_name - the name bytes of a unix datagram client (LEN: its address
+ * length): a path with its NUL as the kernel gives it, an abstract name,
+ * or nothing for an unbound client. */
+static size_t unix_name(socklen_t len)
+{
+	return len > offsetof(struct sockaddr_un, sun_path)
+		       ? (size_t)len - offsetof(struct sockaddr_un, sun_path)
+		       : 0;
+}
+
+/* unix_hash - stream_udp_hash of a unix datagram client. */
+static uint32_t unix_hash(int fd, const struct sockaddr_storage *sa, socklen_t len)
+{
+	const uint8_t *p = (const uint8_t *)((const struct sockaddr_un *)sa)->sun_path;
+	uint32_t h = 2166136261u ^ (uint32_t)fd;
+
+	for (size_t i = 0, n = unix_name(len); i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+static bool peer_eq(const struct sess *s, const struct sockaddr_storage *peer, socklen_t len)
+{
+	if (peer->ss_family != AF_UNIX)
+		return lbd_sockaddr_eq(&s->peer, peer);
+	return s->peer.ss_family == AF_UNIX && s->peerlen == len &&
+	       memcmp(((const struct sockaddr_un *)&s->peer)->sun_path,
+		      ((const struct sockaddr_un *)peer)->sun_path, unix_name(len)) == 0;
+}
+
+static struct sess *lookup(int fd, const struct sockaddr_storage *peer, socklen_t len, uint32_t h)
 {
 	for (struct sess *s = table[h & (UDP_TABLE_SIZE - 1)]; s; s = s->ud.hnext)
-		if (s->ud.hashed && s->ud.hash == h && s->ud.lfd == fd &&
-		    lbd_sockaddr_eq(&s->peer, peer))
+		if (s->ud.hashed && s->ud.hash == h && s->ud.lfd == fd && peer_eq(s, peer, len))
 			return s;
 	return NULL;
 }
@@ -168,7 +199,7 @@ static bool info_on(const struct sess *s)
 /* ctx - nginx's tail of a UDP session's error line into BUF. */
 static const char *ctx(struct sess *s, char *buf, size_t cap)
 {
-	char c[64], sv[80];
+	char c[128], sv[128];
 
 	snprintf(buf, cap,
 		 "udp client: %s, server: %s, upstream: \"%s\", bytes from/to client:%llu/%llu, "
@@ -322,19 +353,34 @@ static void to_upstream(struct sess *s, const char *p, size_t n, bool counted)
 static void datagram(struct listener *l, struct stream_srv **srvp, struct msghdr *m, const char *p,
 		     size_t n)
 {
-	const struct sockaddr_storage *peer = m->msg_name;
-	uint32_t h = stream_udp_hash(l->fd, peer);
-	struct sess *s = lookup(l->fd, peer, h);
+	struct sockaddr_storage *peer = m->msg_name;
+	uint32_t h;
+	struct sess *s;
 	struct sockaddr_storage local;
 	socklen_t ll;
-	char c[64], sv[80];
+	char c[128], sv[128];
 
+	if (l->addr.ss_family == AF_UNIX) {
+		/* an unbound client has no name (length 0): "unix:", as nginx;
+		 * a name the kernel gave without its NUL gets one (the storage
+		 * is larger than any unix address) */
+		if (m->msg_namelen < offsetof(struct sockaddr_un, sun_path))
+			m->msg_namelen = offsetof(struct sockaddr_un, sun_path);
+		if (m->msg_namelen >= sizeof(*peer))
+			m->msg_namelen = sizeof(*peer) - 1;
+		peer->ss_family = AF_UNIX;
+		((char *)peer)[m->msg_namelen] = '\0';
+		h = unix_hash(l->fd, peer, m->msg_namelen);
+	} else {
+		h = stream_udp_hash(l->fd, peer);
+	}
+	s = lookup(l->fd, peer, m->msg_namelen, h);
 	if (s) {
 		if (s->state == SS_UDP)
 			to_upstream(s, p, n, false);
 		return;
 	}
-	if (peer->ss_family != AF_INET && peer->ss_family != AF_INET6)
+	if (peer->ss_family != AF_INET && peer->ss_family != AF_INET6 && peer->ss_family != AF_UNIX)
 		return;
 	if (!*srvp)
 		*srvp = stream_udp_server(l->w->cfg, &l->addr, l->addrlen);
@@ -353,7 +399,11 @@ static void datagram(struct listener *l, struct stream_srv **srvp, struct msghdr
 	s->ud.c_recv = n; /* $bytes_received, also when `return` answers */
 	s->ud.hnext = table[h & (UDP_TABLE_SIZE - 1)];
 	table[h & (UDP_TABLE_SIZE - 1)] = s;
-	if (info_on(s))
+	if (info_on(s) && peer->ss_family == AF_UNIX)
+		log_emit(s->srv->error_log, LOG_INFO, "*%llu udp client %s connected to %s",
+			 (unsigned long long)s->number, stream_sess_client(s, c, sizeof(c)),
+			 stream_sess_server(s, sv, sizeof(sv)));
+	else if (info_on(s))
 		log_emit(s->srv->error_log, LOG_INFO, "*%llu udp client %s:%d connected to %s",
 			 (unsigned long long)s->number, stream_sess_client(s, c, sizeof(c)),
 			 ntohs(peer->ss_family == AF_INET
@@ -452,6 +502,17 @@ static void log_connected(struct sess *s)
 		} else if (me.ss_family == AF_INET6) {
 			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&me)->sin6_addr, a, sizeof(a));
 			port = ntohs(((struct sockaddr_in6 *)&me)->sin6_port);
+		} else if (me.ss_family == AF_UNIX) {
+			/* the kernel's abstract name: "unix:@NAME", as ss(8) shows it */
+			const struct sockaddr_un *un = (const struct sockaddr_un *)&me;
+			size_t k = unix_name(ml);
+
+			log_emit(s->srv->error_log, LOG_INFO,
+				 "*%llu udp proxy unix:%s%.*s connected to %s",
+				 (unsigned long long)s->number, k && !un->sun_path[0] ? "@" : "",
+				 k ? (int)k - 1 : 0, un->sun_path + (k && !un->sun_path[0]),
+				 s->us->name);
+			return;
 		}
 	}
 	log_emit(s->srv->error_log, LOG_INFO, "*%llu udp proxy %s:%d connected to %s",

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "gunzip.h"
 #include "gzip.h"
 #include "http.h"
 #include "pool.h"
@@ -288,8 +289,9 @@ int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, 
 	subfilter_req_end(c);
 	if (!g || !g->set || status < 200 || status == 204 || status == 304 || length == 0)
 		return 0;
-	/* compressed bytes: nothing to find (lbd, not nginx) */
-	if (encoded || (!ct.p ? !g->types_any : !type_ok(g, ct)))
+	/* compressed bytes: nothing to find (lbd, not nginx), unless gunzip
+	 * inflates them first (nginx's order) */
+	if ((encoded && !c->req.gu.active) || (!ct.p ? !g->types_any : !type_ok(g, ct)))
 		return 0;
 	const struct subf_set *set = g->set;
 
@@ -311,6 +313,8 @@ int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, 
 		return -ENOMEM;
 	c->req.sf.ctx->set = set;
 	c->req.sf.ctx->once = g->once != 0;
+	if (c->req.gu.ctx)
+		gunzip_feeds_filter(c);
 	return 1;
 }
 
@@ -533,7 +537,7 @@ int subfilter_send_file(struct conn *c)
 	for (;;) {
 		const char *span = NULL;
 		size_t len = 0;
-		bool gz = c->req.gz.ctx, last;
+		bool gz = c->req.gz.ctx, gu = c->req.gu.ctx, last;
 
 		if (x->pend_len) {
 			int rc = http_send_pending(c, &x->pend, &x->pend_len);
@@ -541,13 +545,20 @@ int subfilter_send_file(struct conn *c)
 			if (rc <= 0)
 				return rc;
 		}
-		last = c->file_off >= c->file_end;
+		/* the input: the file, or what gunzip inflates from it */
+		last = gu ? !gunzip_busy(c, true) : c->file_off >= c->file_end;
 		if (gz && gzip_busy(c, false)) {
 			if (gzip_relay(c, &x->pend, &x->pend_len, last && !subfilter_busy(c, true)))
 				return -EIO;
 			continue;
 		}
-		if (!subfilter_busy(c, false) && !last) {
+		if (!subfilter_busy(c, false) && !last && gu) {
+			int rc = gunzip_file_span(c, &span, &len);
+
+			if (rc)
+				return rc;
+			last = !gunzip_busy(c, true);
+		} else if (!subfilter_busy(c, false) && !last) {
 			ssize_t n = http_file_read(c, x->inbuf, SF_IN_SIZE);
 
 			if (n < 0)

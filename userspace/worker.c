@@ -103,7 +103,8 @@ static void close_lsock(struct lsock *ls, int n, bool say)
  * SO_REUSEPORT groups). A file already there is an error, as in nginx. */
 static int bind_unix(const struct cfg_listen *l, char *err, size_t errlen)
 {
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, (l->udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
 	const char *path = unix_path(&l->addr);
 
 	if (fd == -1) {
@@ -117,7 +118,8 @@ static int bind_unix(const struct cfg_listen *l, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	if (chmod(path, 0666) == -1 || listen(fd, l->backlog > 0 ? l->backlog : 511) == -1) {
+	if (chmod(path, 0666) == -1 ||
+	    (!l->udp && listen(fd, l->backlog > 0 ? l->backlog : 511) == -1)) {
 		snprintf(err, errlen, "listen() to %s failed (%d: %s)", l->text, errno,
 			 strerror(errno));
 		close(fd);
@@ -377,6 +379,15 @@ void worker_relay_put(struct worker *w, char *b)
 
 /* ---- accepting ---------------------------------------------------------------- */
 
+/* serves - whether W reads L. A unix datagram socket is one socket that
+ * every worker holds a dup of (no SO_REUSEPORT group to split clients by):
+ * worker 0 alone reads it, so a client's datagrams all reach the worker
+ * that holds its session. */
+static bool serves(const struct worker *w, const struct listener *l)
+{
+	return w->id == 0 || !l->udp || l->addr.ss_family != AF_UNIX;
+}
+
 static void pause_accept(struct worker *w, int64_t ms)
 {
 	if (w->accept_paused)
@@ -394,7 +405,8 @@ static void resume_accept(struct worker *w)
 	w->accept_paused = false;
 	w->accept_nofd = false;
 	for (int i = 0; i < w->nls; i++)
-		ev_io_start(&w->loop, &w->ls[i].io, EPOLLIN);
+		if (serves(w, &w->ls[i]))
+			ev_io_start(&w->loop, &w->ls[i].io, EPOLLIN);
 }
 
 void worker_fd_freed(struct worker *w)
@@ -519,7 +531,7 @@ static void adopt_set(struct worker *w, struct lset *s)
 		l->addrlen = s->v[i].addrlen;
 		l->udp = s->v[i].udp;
 		ev_io_init(&l->io, l->fd, l->udp ? stream_udp_read_cb : accept_cb, l);
-		if (!w->accept_paused && !w->quitting)
+		if (!w->accept_paused && !w->quitting && serves(w, l))
 			ev_io_start(&w->loop, &l->io, EPOLLIN);
 	}
 }

@@ -425,6 +425,57 @@ def test_gunzip_with_gzip_on(t):
     assert r.body == text_body(50000)
 
 
+def _subst(b):
+    """text_body with sub_filter 'liquor' 'lemon' applied (once off)."""
+    return b.replace(b'liquor', b'lemon')
+
+
+def test_gunzip_then_sub_filter(t):
+    """gunzip inflates before sub_filter substitutes (nginx's filter
+    order): proxied (any framing, a string split across the inflater's
+    output spans and the upstream's writes, HTTP/1.0), a cache HIT, a
+    gzip_static file; a gzip client gets the gzip bytes untouched."""
+    up = GzUpstream()
+    t.defer(up.close)
+    root = t.tmpdir('gunzip-')
+    os.mkdir(os.path.join(root, 's'))
+    os.chmod(os.path.join(root, 's'), 0o755)
+    t.write(os.path.join(root, 's', 'a.txt.gz'), gzip.compress(text_body(200000)))
+    sf = 'gunzip on; sub_filter liquor lemon; sub_filter_once off; sub_filter_types text/plain;'
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    location / { proxy_pass http://127.0.0.1:{up}; gunzip_buffers 2 1k; %s }
+    location /c/ { proxy_pass http://127.0.0.1:{up}/; %s proxy_cache c;
+                   proxy_cache_valid 200 1m; add_header X-Cache $upstream_cache_status; }
+    location /s/ { root {root}; gzip_static always; %s }
+}""" % (sf, sf, sf), up=up.port, root=root)
+    for mode in ('cl', 'chunked', 'close'):
+        for n in (1, 5000, 300000):
+            r = p.get('/%d?mode=%s&step=777' % (n, mode))
+            assert r.status == 200, (mode, n, r)
+            assert r.body == _subst(text_body(n)), (mode, n, len(r.body))
+            assert r.header('Content-Encoding') is None, r.headers
+            assert r.header('Transfer-Encoding') == 'chunked', r.headers
+            assert r.header('ETag') is None, r.headers
+    with p.conn() as c:
+        r = c.request('GET', '/70000', version='HTTP/1.0')
+        assert r.body == _subst(text_body(70000))
+        assert r.header('Transfer-Encoding') is None, r.headers
+    r = p.get('/70000', headers=AE)
+    assert gzip.decompress(r.body) == text_body(70000)
+    assert r.header('Content-Encoding') == 'gzip', r.headers
+    for want in ('MISS', 'HIT'):
+        r = p.get('/c/40000')
+        assert r.header('X-Cache') == want, r.headers
+        assert r.body == _subst(text_body(40000)), want
+    r = p.get('/s/a.txt')
+    assert r.status == 200, r
+    assert r.body == _subst(text_body(200000))
+    assert r.header('Content-Encoding') is None, r.headers
+
+
 def test_gunzip_h2c(t):
     """An HTTP/2 client (h2c): the inflated body in DATA frames, no
     content-encoding; a gzip client gets the gzip bytes."""

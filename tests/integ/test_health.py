@@ -82,7 +82,7 @@ def _loop(p, n, pause, until=None, errors=None, who=None):
 
 def test_kill_and_restart_backend(t):
     p, (b1, b2, b3) = _start(
-        t, 'health_check interval=200ms fails=2 passes=2 timeout=100ms '
+        t, 'health_check interval=200ms fails=2 passes=2 timeout=1s '
         'uri=/health;')
     errors, who = [], []
     # warm-up: every backend answers, checks pass
@@ -98,7 +98,7 @@ def test_kill_and_restart_backend(t):
     down = _loop(p, 150, 0.02, until=lambda: _state(t, p, b2) == 'unhealthy',
                  errors=errors, who=who)
     assert down, 'b2 never marked unhealthy: %s' % _row(t, p, b2)
-    assert time.monotonic() - start < INTERVAL * FAILS + 0.1 + MARGIN
+    assert time.monotonic() - start < INTERVAL * FAILS + 1 + MARGIN
     row = _row(t, p, b2)
     assert ' '.join(row[8:]).startswith('connect() failed'), row
     # no request goes to it any more: its counters stand still

@@ -15,6 +15,7 @@ only: a session kept across a reload.
 Every stream block also has a TCP server on {port}: the harness's readiness
 probe connects there (UDP ports cannot be probed)."""
 
+import os
 import signal
 import socket
 import threading
@@ -486,3 +487,102 @@ def test_udp_sessions_in_lbctl_conns(t):
     assert x['upstream'] == '127.0.0.1:%d' % b.port, x
     assert (x['bytes_up'], x['bytes_down']) == (5, 8), x
     wait_for(lambda: conns() == [], 15, what='the session gone after proxy_timeout')
+
+
+class UnixDgram:
+    """A unix datagram socket bound to PATH (world-writable: nginx's
+    workers run unprivileged and write their answers to it), or unbound
+    when PATH is None."""
+
+    def __init__(self, t, path=None, timeout=5):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        if path:
+            self.sock.bind(path)
+            os.chmod(path, 0o777)
+        self.sock.settimeout(timeout)
+        t.defer(self.sock.close)
+
+    def ask(self, path, data):
+        self.sock.sendto(data, path)
+        return self.sock.recv(70000)
+
+
+def test_udp_unix_listener(t):
+    """`listen unix:PATH udp`: each named client a session of its own,
+    answers back to its name; the socket file world-writable, removed at
+    stop; an unbound client's datagram still reaches the server (nothing
+    can be sent back to it)."""
+    b = ubackend(t, 'b1')
+    p = udp_proxy(t, """
+    log_format x '$remote_addr $protocol $status $bytes_received $bytes_sent';
+    server { listen unix:{prefix}/l.sock udp; proxy_pass 127.0.0.1:{b};
+             proxy_responses 1; access_log {prefix}/logs/unix.log x; }""", b=b)
+    lsock = p.prefix + '/l.sock'
+    wait_for(lambda: os.path.exists(lsock), 10, what='the unix socket')
+    assert os.stat(lsock).st_mode & 0o777 == 0o666, oct(os.stat(lsock).st_mode)
+    d = t.tmpdir('udpunix-')
+    one, two = UnixDgram(t, d + '/one.sock'), UnixDgram(t, d + '/two.sock')
+    assert one.ask(lsock, b'q1') == b'b1:q1'
+    assert two.ask(lsock, b'q2') == b'b1:q2'
+    assert one.ask(lsock, b'q3') == b'b1:q3'
+    lines = wait_for(lambda: [ln for ln in p.read('logs', 'unix.log').split('\n') if ln]
+                     if p.read('logs', 'unix.log').count('\n') >= 3 else None, 10,
+                     what='three access log lines')
+    assert lines == ['unix:%s/one.sock UDP 200 2 5' % d, 'unix:%s/two.sock UDP 200 2 5' % d,
+                     'unix:%s/one.sock UDP 200 2 5' % d], lines
+    err = p.error_log()
+    assert 'udp client unix:%s/one.sock connected to unix:%s' % (d, lsock) in err, err
+    # an unbound client: its datagram goes on; the answer has nowhere to go
+    anon = UnixDgram(t, timeout=0.5)
+    anon.sock.sendto(b'anon', lsock)
+    wait_for(lambda: any(n == 4 for n, _ in b.got), 10, what='the unbound client datagram')
+    wait_for(lambda: 'udp client unix: connected to' in p.error_log(), 10,
+             what='the unbound client line')
+    p.stop()
+    assert not os.path.exists(lsock)
+
+
+def test_udp_unix_listener_two_workers(t):
+    """With two workers one of them reads a unix datagram socket (no
+    SO_REUSEPORT group splits its clients), so a client keeps its session."""
+    if t.is_nginx:
+        t.skip('nginx: every worker reads the one socket (sessions may split)')
+    b = ubackend(t, 'b1')
+    p = udp_proxy(t, """
+    server { listen unix:{prefix}/l.sock udp; proxy_pass 127.0.0.1:{b}; }""",
+                  b=b, workers=2)
+    lsock = p.prefix + '/l.sock'
+    wait_for(lambda: os.path.exists(lsock), 10, what='the unix socket')
+    d = t.tmpdir('udpunix-')
+    cs = [UnixDgram(t, '%s/c%d.sock' % (d, k)) for k in range(6)]
+    for i in range(4):
+        for k, c in enumerate(cs):
+            assert c.ask(lsock, b'%d-%d' % (k, i)) == b'b1:%d-%d' % (k, i)
+    # one session, so one upstream socket, per client
+    assert len({a for _, a in b.got}) == 6, b.got
+
+
+def test_udp_unix_upstream_answers(t):
+    """`proxy_pass unix:PATH` in a UDP server: lbd's datagram socket gets
+    an abstract name from the kernel, so the server can answer (nginx's
+    has none: its server sees no sender and cannot answer)."""
+    d = t.tmpdir('udpunix-')
+    be = UnixDgram(t, d + '/be.sock')
+    u = udp_port()
+    p = udp_proxy(t, """
+    server { listen 127.0.0.1:{u} udp; proxy_pass unix:{d}/be.sock; proxy_responses 1;
+             proxy_timeout 1s; }""",
+                  u=u, d=d)
+    c = client()
+    c.sendto(b'hello', ('127.0.0.1', u))
+    data, src = be.sock.recvfrom(100)
+    assert data == b'hello'
+    if t.is_nginx:
+        assert not src, src  # nginx's upstream socket has no name
+        return
+    assert src and src[:1] == b'\0', src
+    be.sock.sendto(b'answer', src)
+    assert c.recv(100) == b'answer'
+    wait_for(lambda: 'udp done, packets from/to client:1/1' in p.error_log(), 10,
+             what='the session end')
+    assert 'udp proxy unix:@' in p.error_log()
