@@ -119,7 +119,7 @@ struct tls_conf {
 	struct tls_where trusted_at;	 /* where it was written (for messages) */
 	int reject_handshake;		 /* ssl_reject_handshake on/off, CFG_UNSET */
 	int64_t buffer_size;		 /* ssl_buffer_size bytes, CFG_UNSET (16k) */
-	int early_data;			 /* ssl_early_data (only off is accepted), CFG_UNSET */
+	int early_data;			 /* ssl_early_data on/off (TLS 1.3 0-RTT), CFG_UNSET */
 	char *client_ca;		 /* ssl_client_certificate file, NULL = none */
 	struct tls_where client_ca_at;	 /* where it was written (for messages) */
 	int verify_client;		 /* enum tls_verify, CFG_UNSET */

@@ -129,6 +129,11 @@ const char *tls_conn_protocol(const struct tls_conn *t);
 const char *tls_conn_cipher(const struct tls_conn *t);
 const char *tls_conn_server_name(const struct tls_conn *t);
 
+/* tls_conn_in_early - $ssl_early_data: the session took TLS 1.3 early
+ * data and its handshake is not complete yet (what is read now may be a
+ * replay), as nginx's "1". False for NULL. */
+bool tls_conn_in_early(const struct tls_conn *t);
+
 /* tls_conn_ssl - the session's SSL * (for tls_client.c).
  * tls_conn_client - the peer's address text given to tls_conn_new. */
 void *tls_conn_ssl(const struct tls_conn *t);

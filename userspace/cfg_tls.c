@@ -332,16 +332,14 @@ int cfg_set_tls_buffer(struct build *b, struct cfg_node *n, struct scope *s, con
 	return 0;
 }
 
-/* cfg_set_tls_early - ssl_early_data on|off: TLS 1.3 0-RTT data can be
- * replayed by anyone who saw it; lbd does not accept it, so `off` (the
- * default) is all this build takes. */
+/* cfg_set_tls_early - ssl_early_data on|off: TLS 1.3 0-RTT (tls.c's
+ * set_early_data says what protects against replays). */
 int cfg_set_tls_early(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	struct tls_conf *t = cfg_tls_base(s);
 	int rc = cfg_set_flag(b, n, s, d);
 
-	if (!rc && t->early_data == 1)
-		return cfg_fail(b, n, "\"%s on\" is not supported by this lbd build", n->name);
+	if (!rc)
+		cfg_tls_base(s)->touched = true; /* the server's own context */
 	return rc;
 }
 

@@ -60,6 +60,16 @@ struct tls_conn {
 	bool quiet;	 /* an upstream session (tls_conn_new_client): the caller
 			  * logs failures with its request's context */
 	char client[48]; /* peer address, for log lines */
+	/* TLS 1.3 0-RTT (ssl_early_data on). OpenSSL hands early data out
+	 * only through SSL_read_early_data, which must be the first call on
+	 * the session and is used until it says FINISH; replies go out
+	 * through SSL_write_early_data until the handshake completes. */
+	bool early_try;	    /* the context takes early data, handshake not begun */
+	bool early;	    /* reads through SSL_read_early_data (FINISH not seen) */
+	bool half;	    /* early data was accepted: writes are 0.5-RTT data
+			     * (SSL_write_early_data) until the handshake is done */
+	bool held_n;	    /* HELD holds the first early byte, not yet read */
+	unsigned char held; /* the byte tls_handshake read to see early data */
 };
 
 /* Gather buffer for small iovecs and file reads; OpenSSL copies the
@@ -391,6 +401,24 @@ static int set_session_cache(SSL_CTX *ctx, const struct tls_conf *t)
 	return 0;
 }
 
+/* set_early_data - ssl_early_data on: TLS 1.3 0-RTT up to one record
+ * (16k, nginx's limit); larger early data is skipped by OpenSSL and the
+ * handshake goes on as 1-RTT. Replay protection: with a session cache
+ * (builtin or shared: one in-process cache that every worker thread
+ * shares) OpenSSL's anti-replay stays on, so TLS 1.3 tickets are session
+ * ids in that cache, each taking 0-RTT once (removed when used); without
+ * one there is nothing to remember tickets by, so, as nginx, tickets stay
+ * stateless and early data may be replayed (the backend sees
+ * Early-Data: 1 and may answer 425). */
+static void set_early_data(SSL_CTX *ctx, const struct tls_conf *t)
+{
+	if (t->early_data != 1)
+		return;
+	SSL_CTX_set_max_early_data(ctx, TLS_CHUNK);
+	if (t->cache != TLS_CACHE_ON)
+		SSL_CTX_set_options(ctx, SSL_OP_NO_ANTI_REPLAY);
+}
+
 /* set_protocols_ciphers - ssl_protocols and ssl_ciphers (or their
  * proxy_ssl_* twins) of T on CTX. 0 or an error in ERR. */
 static int set_protocols_ciphers(SSL_CTX *ctx, struct tls_conf *t, char *err, size_t errlen)
@@ -546,6 +574,7 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 			goto fail;
 	}
 	set_session_cache(ctx, t);
+	set_early_data(ctx, t);
 	if (t->stapling == 1) {
 		const char *what;
 
@@ -672,6 +701,12 @@ static int tls_servername(SSL *ssl, int *alert, void *arg)
 	}
 	if (!conf || !conf->ctx || conf->ctx == SSL_get_SSL_CTX(ssl))
 		return SSL_TLSEXT_ERR_OK;
+	/* 0-RTT is decided after this hook, by the session's own limit: a
+	 * named server with ssl_early_data off refuses it (one with on,
+	 * behind a default server with off, does not get it: the session
+	 * did not start reading early data) */
+	if (conf->early_data != 1)
+		SSL_set_max_early_data(ssl, 0);
 	SSL_set_SSL_CTX(ssl, conf->ctx);
 	SSL_clear_options(ssl, SSL_get_options(ssl) & ~SSL_CTX_get_options(conf->ctx));
 	SSL_set_options(ssl, SSL_CTX_get_options(conf->ctx));
@@ -737,6 +772,7 @@ struct tls_conn *tls_conn_new(const struct tls_conf *tc, int fd, tls_sni_fn sni,
 	t->arg = arg;
 	t->reject = tc->reject_handshake == 1;
 	t->first_ctx = tc->ctx;
+	t->early_try = SSL_CTX_get_max_early_data(tc->ctx) > 0;
 	snprintf(t->client, sizeof(t->client), "%s", client ? client : "?");
 	SSL_set_app_data(t->ssl, t);
 	SSL_set_accept_state(t->ssl);
@@ -818,10 +854,73 @@ static ssize_t io_error(struct tls_conn *t, int ret, bool reading)
 	}
 }
 
+/* hs_failed - the handshake step WHAT failed with OpenSSL's error E:
+ * logged as nginx does (unless quiet), the session marked failed. */
+static enum tls_hs hs_failed(struct tls_conn *t, int e, const char *what)
+{
+	t->failed = true;
+	if (t->quiet)
+		return TLS_HS_FAILED; /* errno and the error queue kept for the caller */
+	if (t->rejected) {
+		/* logged by tls_servername */
+	} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
+		if (errno)
+			log_info("%s failed (%d: %s) while SSL handshaking, client: %s", what,
+				 errno, strerror(errno), t->client);
+		else
+			log_info(
+				"peer closed connection in SSL handshake while SSL handshaking, client: %s",
+				t->client);
+	} else {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "%s failed", what);
+		tls_log_errors(LOG_INFO, msg, "SSL handshaking", t->client);
+	}
+	ERR_clear_error();
+	return TLS_HS_FAILED;
+}
+
+/* try_early - the first handshake step of a session whose context takes
+ * 0-RTT: SSL_read_early_data of one byte (kept in t->held) tells whether
+ * the client sent early data. DONE when it did (the request is read from
+ * it before the handshake completes), WANT_* to wait, or -1 when there
+ * is none (or it was refused): the usual handshake follows. */
+static int try_early(struct tls_conn *t)
+{
+	size_t n = 0;
+	int rc, e;
+
+	errno = 0;
+	rc = SSL_read_early_data(t->ssl, &t->held, 1, &n);
+	if (rc == SSL_READ_EARLY_DATA_SUCCESS) {
+		t->early_try = false;
+		t->early = t->half = t->done = true;
+		t->held_n = n == 1;
+		return TLS_HS_DONE;
+	}
+	if (rc == SSL_READ_EARLY_DATA_FINISH) {
+		t->early_try = false;
+		return -1;
+	}
+	e = SSL_get_error(t->ssl, rc);
+	if (e == SSL_ERROR_WANT_READ)
+		return TLS_HS_WANT_READ;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return TLS_HS_WANT_WRITE;
+	t->early_try = false;
+	return hs_failed(t, e, "SSL_read_early_data()");
+}
+
 enum tls_hs tls_handshake(struct tls_conn *t)
 {
 	int rc, e;
 
+	if (unlikely(t->early_try)) {
+		rc = try_early(t);
+		if (rc >= 0)
+			return (enum tls_hs)rc;
+	}
 	errno = 0;
 	rc = SSL_do_handshake(t->ssl);
 	if (rc == 1) {
@@ -833,31 +932,62 @@ enum tls_hs tls_handshake(struct tls_conn *t)
 		return TLS_HS_WANT_READ;
 	if (e == SSL_ERROR_WANT_WRITE)
 		return TLS_HS_WANT_WRITE;
-	t->failed = true;
-	if (t->quiet)
-		return TLS_HS_FAILED; /* errno and the error queue kept for the caller */
-	if (t->rejected) {
-		/* logged by tls_servername */
-	} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
-		if (errno)
-			log_info(
-				"SSL_do_handshake() failed (%d: %s) while SSL handshaking, client: %s",
-				errno, strerror(errno), t->client);
-		else
-			log_info(
-				"peer closed connection in SSL handshake while SSL handshaking, client: %s",
-				t->client);
-	} else {
-		tls_log_errors(LOG_INFO, "SSL_do_handshake() failed", "SSL handshaking", t->client);
+	return hs_failed(t, e, "SSL_do_handshake()");
+}
+
+ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len);
+
+/* recv_early - tls_recv while the request comes as 0-RTT data: the byte
+ * tls_handshake held back, then SSL_read_early_data until OpenSSL says
+ * the early data ended; after that SSL_read completes the handshake and
+ * goes on (so a short count still means "drained"). */
+static ssize_t recv_early(struct tls_conn *t, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+	size_t got = 0;
+
+	if (t->held_n && len) {
+		p[got++] = t->held;
+		t->held_n = false;
 	}
-	ERR_clear_error();
-	return TLS_HS_FAILED;
+	while (t->early && got < len) {
+		size_t n = 0;
+		int rc, e;
+
+		errno = 0;
+		rc = SSL_read_early_data(t->ssl, p + got, len - got, &n);
+		if (rc == SSL_READ_EARLY_DATA_SUCCESS) {
+			got += n;
+			continue;
+		}
+		if (rc == SSL_READ_EARLY_DATA_FINISH) {
+			t->early = false;
+			break;
+		}
+		if (!got)
+			return io_error(t, rc, true);
+		e = SSL_get_error(t->ssl, rc);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+			ERR_clear_error(); /* repeats on the next call */
+		return (ssize_t)got;
+	}
+	if (!t->early && got < len) {
+		ssize_t more = tls_recv(t, p + got, len - got);
+
+		if (more > 0)
+			got += (size_t)more;
+		else if (!got)
+			return more;
+	}
+	return (ssize_t)got;
 }
 
 ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
 {
 	size_t got = 0;
 
+	if (unlikely(t->early || t->held_n))
+		return recv_early(t, buf, len);
 	/* Keep reading until the buffer is full or OpenSSL needs the socket:
 	 * a record is at most 16 KiB, and a short count must mean "drained"
 	 * for edge-triggered callers, never "one record so far". */
@@ -890,6 +1020,16 @@ ssize_t tls_peek(struct tls_conn *t, void *buf, size_t len)
 	size_t n = 0;
 	int rc;
 
+	if (unlikely(t->early || t->held_n)) {
+		/* SSL_peek refuses to run before the early data ends: the held
+		 * byte, or "nothing yet" (the next read ends it) */
+		if (t->held_n && len) {
+			*(unsigned char *)buf = t->held;
+			return 1;
+		}
+		errno = EAGAIN;
+		return -1;
+	}
 	errno = 0;
 	rc = SSL_peek_ex(t->ssl, buf, len, &n);
 	if (rc == 1)
@@ -904,7 +1044,17 @@ static ssize_t write_chunk(struct tls_conn *t, const void *p, size_t len)
 	int rc;
 
 	errno = 0;
-	rc = SSL_write_ex(t->ssl, p, len, &n);
+	if (unlikely(t->half)) {
+		/* 0.5-RTT: SSL_write would wait for the client's Finished */
+		if (!SSL_is_init_finished(t->ssl))
+			rc = SSL_write_early_data(t->ssl, p, len, &n);
+		else {
+			t->half = false;
+			rc = SSL_write_ex(t->ssl, p, len, &n);
+		}
+	} else {
+		rc = SSL_write_ex(t->ssl, p, len, &n);
+	}
 	if (rc == 1)
 		return (ssize_t)n;
 	return io_error(t, rc, false);
@@ -988,7 +1138,8 @@ ssize_t tls_sendfile(struct tls_conn *t, int fd, off_t *off, size_t n)
 	size_t done = 0;
 
 #ifndef OPENSSL_NO_KTLS
-	if (ktls_send(t)) {
+	/* no SSL_sendfile for 0.5-RTT data (before the client's Finished) */
+	if ((likely(!t->half) || SSL_is_init_finished(t->ssl)) && ktls_send(t)) {
 		ossl_ssize_t w;
 
 		errno = 0;
@@ -1035,6 +1186,11 @@ const char *tls_conn_cipher(const struct tls_conn *t)
 const char *tls_conn_server_name(const struct tls_conn *t)
 {
 	return t ? SSL_get_servername(t->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
+bool tls_conn_in_early(const struct tls_conn *t)
+{
+	return t && t->half && !SSL_is_init_finished(t->ssl);
 }
 
 void *tls_conn_ssl(const struct tls_conn *t)

@@ -1486,12 +1486,15 @@ TLS_MORE(vg_ssl_client_v_start, TLS_V_CLIENT_V_START)
 TLS_MORE(vg_ssl_client_v_end, TLS_V_CLIENT_V_END)
 TLS_MORE(vg_ssl_client_v_remain, TLS_V_CLIENT_V_REMAIN)
 
-/* $ssl_early_data: lbd takes no TLS 1.3 early data, so never "1" */
+/* $ssl_early_data: "1" while the request came as TLS 1.3 early data and
+ * the handshake is not complete; not found otherwise (an empty value is
+ * "not found" for nginx's TLS variables) */
 static int vg_ssl_early_data(struct conn *c, struct lstr *out)
 {
-	(void)c;
-	(void)out;
-	return VAR_NOT_FOUND;
+	if (!tls_conn_in_early(c->tls))
+		return VAR_NOT_FOUND;
+	*out = lstr_c("1");
+	return VAR_FOUND;
 }
 
 /* $request_body: a body read whole into memory (as nginx: not one spooled
