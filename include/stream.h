@@ -82,12 +82,14 @@ enum spart_kind {
 	SP_VAR,	    /* an enum svar */
 	SP_MAP,	    /* a stream `map` variable */
 	SP_SET,	    /* a `set` variable */
+	SP_CAP,	    /* $1..$9: a capture of the session's last map regex */
 };
 
 /* struct stream_part - one piece of a compiled stream value. */
 struct stream_part {
 	enum spart_kind kind;
-	int var;		/* SP_VAR: enum svar; SP_SET: cfg_stream.setvars index */
+	int var;		/* SP_VAR: enum svar; SP_SET: cfg_stream.setvars index;
+				 * SP_CAP: the capture's number */
 	const char *str;	/* SP_LIT bytes */
 	size_t len;		/* their length */
 	struct stream_map *map; /* SP_MAP */

@@ -67,6 +67,12 @@ int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out);
  * For stream maps, which have no request: captures are not kept. */
 const struct map_entry *map_match(const struct cfg_map *m, const char *key, size_t len);
 
+/* map_captures - right after map_match returned the regex entry E: its
+ * captures $0..$(n-1) as offsets into the key, OV[2i] and OV[2i+1]
+ * (SIZE_MAX both for a group that matched nothing), at most MAX. Returns
+ * n (0 for an exact entry or NULL). */
+int map_captures(const struct map_entry *e, size_t *ov, int max);
+
 /* Prefix kinds of CVAL_PREFIX parts (cval_part.idx); str holds the NAME. */
 enum var_prefix {
 	VAR_PFX_HTTP = 0,	  /* $http_NAME: request header */

@@ -145,6 +145,12 @@ static int sval_compile(struct build *b, struct cfg_node *n, struct cfg_stream *
 		}
 		br = i + 1 < tl && text[i + 1] == '{';
 		nm = text + i + (br ? 2 : 1);
+		if (!br && *nm >= '1' && *nm <= '9') {
+			/* nginx: $1..$9, one digit, the session's last regex */
+			pa[np++] = (struct stream_part){.kind = SP_CAP, .var = *nm - '0'};
+			i += 2;
+			continue;
+		}
 		while (name_char(nm[nl]))
 			nl++;
 		if (nl == 0 || (br && nm[nl] != '}'))

@@ -408,6 +408,16 @@ static void map_value(struct sess *s, const struct stream_map *m, char *tmp, siz
 		return;
 	}
 	e = map_match(m->m, tmp, kl);
+	if (e && e->re) {
+		/* nginx keeps a regex's captures in the session: $1.. of this
+		 * value and of any later one */
+		int n = map_captures(e, s->cap_ov, STREAM_CAPS);
+
+		if (n) {
+			memcpy(s->cap_key, tmp, kl);
+			s->ncap = n;
+		}
+	}
 	v = e ? &e->value : &m->m->def;
 	if (!e)
 		sv = m->dval;
@@ -437,6 +447,14 @@ static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, s
 		return var_value(s, p->var, tmp, cap, out);
 	case SP_MAP:
 		map_value(s, p->map, tmp, cap, out, depth);
+		return true;
+	case SP_CAP:
+		out->p = "";
+		out->len = 0;
+		if (p->var < s->ncap && s->cap_ov[2 * p->var] != SIZE_MAX) {
+			out->p = s->cap_key + s->cap_ov[2 * p->var];
+			out->len = s->cap_ov[2 * p->var + 1] - s->cap_ov[2 * p->var];
+		}
 		return true;
 	case SP_SET:
 		if (!(s->set_mask & (1u << p->var))) {

@@ -21,8 +21,9 @@
 
 struct dns_waiter;
 
-#define VAL_MAX	   512 /* longest evaluated value (map key, hash key) */
-#define UPADDR_MAX 256 /* $upstream_addr text */
+#define VAL_MAX	    512 /* longest evaluated value (map key, hash key) */
+#define STREAM_CAPS 10	/* $0..$9 of a map regex */
+#define UPADDR_MAX  256 /* $upstream_addr text */
 
 enum sstate {
 	SS_PREREAD = 0, /* peeking at the ClientHello */
@@ -69,6 +70,8 @@ struct sess {
 	uint32_t set_mask;	  /* `set` variables that have a value (bit = index) */
 	uint16_t set_used;	  /* bytes of set_buf used */
 	uint16_t set_off[STREAM_SET_MAX], set_len[STREAM_SET_MAX]; /* their values */
+	int ncap;			/* captures of the last map regex match (cap_ov) */
+	size_t cap_ov[2 * STREAM_CAPS]; /* their offsets in cap_key */
 	int status;
 	bool tun_on;
 	bool have_pp;	 /* pp holds a PROXY header's addresses */
@@ -82,6 +85,7 @@ struct sess {
 	struct pproto_info pp;
 	struct sockaddr_storage tcp_peer;	/* $realip_remote_addr when realip */
 	char set_buf[STREAM_SET_BUF];		/* `set` values (set_off/set_len) */
+	char cap_key[VAL_MAX];			/* the key the captures are in */
 	struct rl_hold holds[STREAM_LCONN_MAX]; /* limit_conn counts, until the end */
 	uint64_t kbytes[2];			/* bytes the kernel moved, read at the end */
 	struct sess *prev, *next;

@@ -1977,6 +1977,23 @@ const struct map_entry *map_match(const struct cfg_map *m, const char *key, size
 	return hit;
 }
 
+int map_captures(const struct map_entry *e, size_t *ov, int max)
+{
+	pcre2_match_data *md = e && e->re ? var_match_data() : NULL;
+	uint32_t groups = 0;
+	const PCRE2_SIZE *v;
+	int n;
+
+	if (!md || pcre2_pattern_info(e->re, PCRE2_INFO_CAPTURECOUNT, &groups) != 0)
+		return 0;
+	v = pcre2_get_ovector_pointer(md);
+	n = (int)LBD_MIN((uint32_t)groups + 1, pcre2_get_ovector_count(md));
+	n = LBD_MIN(n, max);
+	for (int i = 0; i < 2 * n; i++)
+		ov[i] = v[i] == PCRE2_UNSET ? SIZE_MAX : (size_t)v[i];
+	return n;
+}
+
 /* map_push - room for one more entry in *arr (n entries, grown by doubling
  * whenever n is a power of two, so no capacity field is needed). */
 static struct map_entry *map_push(struct pool *pool, struct map_entry **arr, int *n)

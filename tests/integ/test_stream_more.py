@@ -324,3 +324,28 @@ def test_stream_upload_rate_backpressure(t):
     s.close()
     # a proxy that buffered without limit would have taken all 64 MiB
     assert sent < (16 << 20), 'the client pushed %d bytes in 2 s at 64k/s' % sent
+
+
+def test_stream_map_regex_captures(t):
+    """$1..$9 in a stream map's value (nginx's SNI routing idiom,
+    `~^(\\w+)\\.example\\.com$ $1_up;`): the upstream named by a capture;
+    a capture followed by letters ("$1_up" is capture 1, then "_up");
+    a group that matched nothing is empty."""
+    a = more_backend(t, 'a', 'hello')
+    b = more_backend(t, 'b', 'hello')
+    p = stream_proxy(t, """
+    upstream p{port}_up { server 127.0.0.1:{a}; }
+    upstream p{port2}_up { server 127.0.0.1:{b}; }
+    map $server_port $route { ~^(\\d+)$ p$1_up; }
+    map $remote_addr $who { ~^(\\d+)\\.(x)?(\\d+)\\. "[$1|$2|$3]"; }
+    server { listen 127.0.0.1:{port};  proxy_pass $route; }
+    server { listen 127.0.0.1:{port2}; proxy_pass $route; }
+    server { listen 127.0.0.1:{port3}; return "$who\\n"; }""", a=a, b=b)
+    for port, want in ((p.port, 'a'), (p.subs['port2'], 'b')):
+        s = connect(port)
+        got = read_line(s).strip().decode()
+        s.close()
+        assert got == want, (port, got, want)
+    s = connect(p.subs['port3'])
+    assert read_line(s).strip() == b'[127||0]'
+    s.close()
