@@ -350,6 +350,24 @@ int gunzip_relay(struct conn *c, const char **span, size_t *len, bool last)
 	return -1;
 }
 
+/* file_feed - the inflater's next input from the file, when it has taken
+ * the last and the file has more. 0 or -errno. */
+static int file_feed(struct conn *c, struct gunzip_ctx *z)
+{
+	ssize_t n;
+
+	if (z->zs.avail_in || z->more || c->file_off >= c->file_end)
+		return 0;
+	if (!z->in && !(z->in = malloc(GU_IN_SIZE)))
+		return -ENOMEM;
+	n = http_file_read(c, z->in, GU_IN_SIZE);
+	if (n < 0)
+		return (int)n;
+	z->zs.next_in = (Bytef *)z->in;
+	z->zs.avail_in = (uInt)n;
+	return 0;
+}
+
 int gunzip_send_file(struct conn *c)
 {
 	struct gunzip_req *gr = &c->req.gu;
@@ -357,7 +375,7 @@ int gunzip_send_file(struct conn *c)
 
 	for (;;) {
 		enum step_rc rc;
-		int zrc;
+		int zrc, rc0;
 
 		if (z->pend_len) {
 			int w = http_send_pending(c, &z->pend, &z->pend_len);
@@ -367,17 +385,8 @@ int gunzip_send_file(struct conn *c)
 		}
 		if (z->ended)
 			return 1;
-		if (!z->zs.avail_in && !z->more && c->file_off < c->file_end) {
-			ssize_t n;
-
-			if (!z->in && !(z->in = malloc(GU_IN_SIZE)))
-				return -ENOMEM;
-			n = http_file_read(c, z->in, GU_IN_SIZE);
-			if (n < 0)
-				return (int)n;
-			z->zs.next_in = (Bytef *)z->in;
-			z->zs.avail_in = (uInt)n;
-		}
+		if ((rc0 = file_feed(c, z)) != 0)
+			return rc0;
 		rc = step(z, gr->chunked, http_trailers_own_end(c), c->file_off >= c->file_end,
 			  &z->pend, &z->pend_len, &zrc);
 		if (rc != STEP_OK) {
@@ -399,19 +408,10 @@ int gunzip_file_span(struct conn *c, const char **span, size_t *len)
 	*len = 0;
 	while (!*len && !z->ended) {
 		enum step_rc rc;
-		int zrc;
+		int zrc, rc0;
 
-		if (!z->zs.avail_in && !z->more && c->file_off < c->file_end) {
-			ssize_t n;
-
-			if (!z->in && !(z->in = malloc(GU_IN_SIZE)))
-				return -ENOMEM;
-			n = http_file_read(c, z->in, GU_IN_SIZE);
-			if (n < 0)
-				return (int)n;
-			z->zs.next_in = (Bytef *)z->in;
-			z->zs.avail_in = (uInt)n;
-		}
+		if ((rc0 = file_feed(c, z)) != 0)
+			return rc0;
 		rc = feed(z, false, false, span, len, c->file_off >= c->file_end, &zrc);
 		if (rc != STEP_OK) {
 			step_log(c, rc, zrc);

@@ -1205,6 +1205,21 @@ static int bind_local(struct sess *s, char *txt, size_t cap)
 	return bind(s->ufd, (struct sockaddr *)&ss, sl) == -1 ? -errno : 0;
 }
 
+/* bind_failed - the upstream socket could not be bound to AT (errno
+ * ERR): nginx's crit line, and the session ends with 500. */
+static void bind_failed(struct sess *s, const char *at, int err)
+{
+	char what[VAL_MAX + 16];
+
+	snprintf(what, sizeof(what), "bind(%s) failed", at);
+	sess_err(s, LOG_CRIT, what, err);
+	ups_release_server(s->us, false, lbd_now_ms());
+	s->us = NULL;
+	close(s->ufd);
+	s->ufd = -1;
+	finalize(s, 500);
+}
+
 /* start_connect - socket and connect() to s->us. */
 static void start_connect(struct sess *s)
 {
@@ -1241,29 +1256,16 @@ static void start_connect(struct sess *s)
 		sa_family_t af = AF_UNIX;
 
 		if (bind(s->ufd, (const struct sockaddr *)&af, sizeof(af)) == -1) {
-			int err = errno;
-
-			sess_err(s, LOG_CRIT, "bind(unix:) failed", err);
-			ups_release_server(s->us, false, lbd_now_ms());
-			s->us = NULL;
-			close(s->ufd);
-			s->ufd = -1;
-			finalize(s, 500);
+			bind_failed(s, "unix:", errno);
 			return;
 		}
 	}
 	if (s->srv->bind) {
-		char at[VAL_MAX], what[VAL_MAX + 16];
+		char at[VAL_MAX];
 		int rc = bind_local(s, at, sizeof(at));
 
-		if (rc) { /* nginx: crit, and the session ends with 500 */
-			snprintf(what, sizeof(what), "bind(%s) failed", at);
-			sess_err(s, LOG_CRIT, what, -rc);
-			ups_release_server(s->us, false, lbd_now_ms());
-			s->us = NULL;
-			close(s->ufd);
-			s->ufd = -1;
-			finalize(s, 500);
+		if (rc) {
+			bind_failed(s, at, -rc);
 			return;
 		}
 	}
