@@ -1152,15 +1152,18 @@ static struct ups_group *pick_group(struct sess *s)
 
 /* bind_local - proxy_bind for S's new upstream socket: nothing for `off`
  * or a value that evaluates empty or to no address (that one logged, as
- * nginx); IP_BIND_ADDRESS_NO_PORT when the port is any. 0, or -errno of
- * a failed bind, with the address in TXT. */
-static int bind_local(struct sess *s, char *txt, size_t cap)
+ * nginx); IP_TRANSPARENT first with `transparent`;
+ * IP_BIND_ADDRESS_NO_PORT when the port is any. 0, or -errno of a failed
+ * bind, with the address in TXT (*OPT NULL), or of the failed transparent
+ * option *OPT names. */
+static int bind_local(struct sess *s, char *txt, size_t cap, const char **opt)
 {
 	const struct stream_bind *b = s->srv->bind;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int one = 1;
 
+	*opt = NULL;
 	if (b->off)
 		return 0;
 	if (b->var) {
@@ -1181,6 +1184,13 @@ static int bind_local(struct sess *s, char *txt, size_t cap)
 		ss = b->addr;
 		sl = b->addrlen;
 		snprintf(txt, cap, "%s", b->text);
+	}
+	if (b->transparent) {
+		int rc = upbind_transparent(s->ufd, ss.ss_family, opt);
+
+		if (rc)
+			return rc;
+		*opt = NULL;
 	}
 	if (((struct sockaddr_in *)&ss)->sin_port == 0) /* same offset in sockaddr_in6 */
 		setsockopt(s->ufd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
@@ -1218,11 +1228,15 @@ static void start_connect(struct sess *s)
 		setsockopt(s->ufd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (s->srv->bind) {
 		char at[VAL_MAX], what[VAL_MAX + 16];
-		int rc = bind_local(s, at, sizeof(at));
+		const char *opt;
+		int rc = bind_local(s, at, sizeof(at), &opt);
 
-		if (rc) { /* nginx: crit, and the session ends with 500 */
-			snprintf(what, sizeof(what), "bind(%s) failed", at);
-			sess_err(s, LOG_CRIT, what, -rc);
+		if (rc) { /* nginx: crit (alert for the option), the session ends with 500 */
+			if (opt)
+				snprintf(what, sizeof(what), "%s failed", opt);
+			else
+				snprintf(what, sizeof(what), "bind(%s) failed", at);
+			sess_err(s, opt ? LOG_ALERT : LOG_CRIT, what, -rc);
 			ups_release_server(s->us, false, lbd_now_ms());
 			s->us = NULL;
 			close(s->ufd);
