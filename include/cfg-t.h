@@ -545,6 +545,8 @@ struct cfg {
 	struct cfg_http *http;	      /* NULL without an http block */
 	struct cfg_stream *stream;    /* NULL without a stream block (stream.h) */
 	char *bpf_pin_path;	      /* bpf_pin_path: pinned maps directory, NULL = off */
+	bool bind_transparent;	      /* some proxy_bind ... transparent: CAP_NET_RAW is
+				       * kept when privileges are dropped */
 	int reuseport_steering;	      /* reuseport_steering on|off: BPF picks each new
 				       * connection's worker; CFG_UNSET = on */
 	struct alog **alogs;	      /* every access_log opened (closed at release) */

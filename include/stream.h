@@ -124,7 +124,8 @@ struct stream_bind {
 	struct stream_val *var;	      /* an address with variables, evaluated per session */
 	struct sockaddr_storage addr; /* else the address, port 0 = any */
 	socklen_t addrlen;
-	char *text; /* as written (messages) */
+	char *text;	  /* as written (messages) */
+	bool transparent; /* `transparent`: IP_TRANSPARENT before the bind */
 };
 
 /* struct stream_logfmt - `log_format NAME STRING...` in stream{}. */

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "fastcgi-t.h"
+#include "upssl-t.h"
 
 /* struct uwsgi_loc - a level's uwsgi settings (inherited as nginx: a level
  * with any uwsgi_param replaces the outer list whole). */
@@ -24,6 +25,8 @@ struct uwsgi_loc {
 	int modifier1, modifier2;  /* uwsgi_modifier1/2: 0..255, CFG_UNSET */
 	char *string;		   /* uwsgi_string: raw bytes after the vars, NULL unset */
 	struct fcgi_twins t;	   /* the proxy_* twins */
+	struct upssl_conf ssl;	   /* uwsgi_ssl_* (suwsgi://): the proxy_ssl_* twins,
+				    * copied over them by cfg_uwsgi_apply */
 };
 
 /* struct scgi_loc - a level's SCGI settings (scgi_pass, scgi.c): params

@@ -497,16 +497,15 @@ void cfg_store_init(struct store_conf *st);
 int cfg_set_body_in_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_store_merge(struct store_conf *st, const struct store_conf *p);
 
-/* cfg_uwsgi.c: uwsgi_pass, uwsgi_param, uwsgi_modifier1/2, scgi_pass,
- * scgi_param; init, merge and apply of struct uwsgi_loc and scgi_loc */
+/* cfg_uwsgi.c: uwsgi_pass, uwsgi_param, uwsgi_modifier1/2, uwsgi_ssl_*,
+ * scgi_pass, scgi_param; init, merge and apply of struct uwsgi_loc and scgi_loc */
 int cfg_set_uwsgi_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_uwsgi_param(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_scgi_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_scgi_param(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_uwsgi_modifier(struct build *b, struct cfg_node *n, struct scope *s,
 			   const struct dir *d);
-int cfg_set_uwsgi_unsupported(struct build *b, struct cfg_node *n, struct scope *s,
-			      const struct dir *d);
+int cfg_set_uwsgi_ssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 void cfg_uwsgi_init(struct uwsgi_loc *u);
 void cfg_uwsgi_merge(struct uwsgi_loc *u, const struct uwsgi_loc *p);
 void cfg_scgi_init(struct scgi_loc *g);

@@ -60,9 +60,9 @@ int cfg_set_proxy_bind(struct build *b, struct cfg_node *n, struct scope *s, con
 	if (n->nargs == 2) {
 		if (strcmp(n->args[1], "transparent") != 0)
 			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
-		/* IP_TRANSPARENT needs CAP_NET_ADMIN in the workers, which lbd
-		 * does not keep after dropping privileges */
-		return cfg_fail(b, n, "\"%s ... transparent\" is not supported by lbd", n->name);
+		/* IP_TRANSPARENT needs CAP_NET_RAW, kept after the drop */
+		ub->transparent = true;
+		b->cfg->bind_transparent = true;
 	}
 	return 0;
 }

@@ -998,7 +998,7 @@ static int set_rate(struct build *b, struct cfg_node *n, struct scope *s, const 
 }
 
 /* set_bind - proxy_bind ADDRESS|off in stream (upbind.c's address forms;
- * variables evaluated per session; `transparent` refused as in http). */
+ * variables evaluated per session; `transparent` as in http). */
 static int set_bind(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct stream_bind *sb;
@@ -1030,7 +1030,8 @@ static int set_bind(struct build *b, struct cfg_node *n, struct scope *s, const 
 	if (n->nargs == 2) {
 		if (strcmp(n->args[1], "transparent") != 0)
 			return cfg_fail(b, n, "invalid parameter \"%s\"", n->args[1]);
-		return cfg_fail(b, n, "\"%s ... transparent\" is not supported by lbd", n->name);
+		sb->transparent = true;
+		b->cfg->bind_transparent = true;
 	}
 	return 0;
 }

@@ -95,7 +95,7 @@ int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const st
 
 int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u)
 {
-	/* after "proxy_ssl_" (stream's too) or "grpc_ssl_" */
+	/* after "proxy_ssl_" (stream's too), "grpc_ssl_" or "uwsgi_ssl_" */
 	const char *name = strstr(n->name, "ssl_") + 4;
 	const char *a = n->args[0];
 	struct tls_where at = {n->file, n->line};
@@ -195,8 +195,9 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 	/* (a proxy_pass with variables may name https:// at run time) */
 	if (!l->proxy || !(l->proxy->ssl || l->proxy->dynamic) || u->ctx)
 		return 0;
-	/* grpc_pass: its grpc_ssl_* were copied here (cfg_grpc_apply) */
-	const char *px = l->proxy->grpc ? "grpc" : "proxy";
+	/* grpc_pass, uwsgi_pass: their grpc_ssl_*, uwsgi_ssl_* were copied
+	 * here (cfg_grpc_apply, cfg_uwsgi_apply) */
+	const char *px = l->proxy->grpc ? "grpc" : l->proxy->uwsgi ? "uwsgi" : "proxy";
 
 	if (u->cert && !u->key)
 		return cfg_fail(b, where,

@@ -2,11 +2,13 @@
 /*
  * Configuration of ngx_http_uwsgi_module's and ngx_http_scgi_module's own
  * directives: uwsgi_pass and scgi_pass (a proxy_pass whose upstream
- * speaks uwsgi or SCGI), uwsgi_param, scgi_param, uwsgi_modifier1/2, and
- * their inheritance; the warning for the modules' directives lbd does not
- * implement. Their twins of proxy_* settings (timeouts, retries, buffers,
- * headers) are cfg.c table entries on a struct fcgi_twins, set, merged
- * and applied by cfg_fastcgi.c's twin functions.
+ * speaks uwsgi or SCGI; suwsgi:// is uwsgi over TLS, an https:// one to
+ * proxy_pass), uwsgi_param, scgi_param, uwsgi_modifier1/2, uwsgi_ssl_*
+ * (proxy_ssl_*'s setter and checks on a struct upssl_conf of its own, as
+ * grpc_ssl_*), and their inheritance. Their twins of proxy_* settings
+ * (timeouts, retries, buffers, headers) are cfg.c table entries on a
+ * struct fcgi_twins, set, merged and applied by cfg_fastcgi.c's twin
+ * functions.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -18,23 +20,23 @@
 #include "cfg_int.h"
 #include "lbd.h"
 
-/* cfg_pass_as_proxy - uwsgi_pass / scgi_pass / memcached_pass ADDR: an
- * address (host:port, unix:PATH), an upstream name or variables, written
- * as the http:// URL proxy_pass parses, as fastcgi_pass does. */
-int cfg_pass_as_proxy(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d,
-		      const char *a)
+/* pass_as - ADDR written as the URL proxy_pass parses: http://ADDR, or
+ * https://ADDR for uwsgi over TLS (SSL). */
+static int pass_as(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d,
+		   const char *a, bool ssl)
 {
+	const char *scheme = ssl ? "https://" : "http://";
+	size_t al = strlen(a), sl = strlen(scheme);
 	struct cfg_node pn = *n;
 	char *url, *args[1];
-	size_t al = strlen(a);
 
 	if (!a[0])
 		return cfg_fail(b, n, "invalid URL prefix in \"%s\"", n->args[0]);
-	url = pool_alloc(b->pool, al + 8);
+	url = pool_alloc(b->pool, sl + al + 1);
 	if (!url)
 		return cfg_fail(b, n, "out of memory");
-	memcpy(url, "http://", 7);
-	memcpy(url + 7, a, al + 1);
+	memcpy(url, scheme, sl);
+	memcpy(url + sl, a, al + 1);
 	if (!strchr(a, '$') && strncmp(a, "unix:", 5) != 0 && strchr(a, '/'))
 		return cfg_fail(b, n, "invalid host in upstream \"%s\"", a);
 	args[0] = url;
@@ -42,20 +44,34 @@ int cfg_pass_as_proxy(struct build *b, struct cfg_node *n, struct scope *s, cons
 	return cfg_set_proxy_pass(b, &pn, s, d);
 }
 
+/* cfg_pass_as_proxy - uwsgi_pass / scgi_pass / memcached_pass ADDR: an
+ * address (host:port, unix:PATH), an upstream name or variables, written
+ * as the http:// URL proxy_pass parses, as fastcgi_pass does. */
+int cfg_pass_as_proxy(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d,
+		      const char *a)
+{
+	return pass_as(b, n, s, d, a, false);
+}
+
 int cfg_set_uwsgi_pass(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	const char *a = n->args[0];
+	bool ssl = false;
 
 	if (s->loc->proxy)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	/* nginx: an optional uwsgi:// scheme; suwsgi:// is uwsgi over TLS */
-	if (strncasecmp(a, "suwsgi://", 9) == 0)
-		return cfg_fail(b, n,
-				"\"suwsgi://\" in \"%s\" is not supported by this lbd build yet",
-				n->name);
-	if (strncasecmp(a, "uwsgi://", 8) == 0)
+	/* nginx: an optional uwsgi:// scheme; suwsgi:// is uwsgi over TLS
+	 * (with variables, a value's own scheme is read per request:
+	 * proxy_dyn.c) */
+	if (strncasecmp(a, "suwsgi://", 9) == 0) {
+		a += 9;
+		ssl = true;
+	} else if (strncasecmp(a, "uwsgi://", 8) == 0) {
 		a += 8;
-	if (cfg_pass_as_proxy(b, n, s, d, a))
+	}
+	if (!a[0])
+		return cfg_fail(b, n, "no host in upstream \"\"");
+	if (pass_as(b, n, s, d, a, ssl))
 		return -1;
 	s->loc->proxy->uwsgi = true;
 	return 0;
@@ -107,25 +123,24 @@ int cfg_set_uwsgi_modifier(struct build *b, struct cfg_node *n, struct scope *s,
 	return 0;
 }
 
-/* The rest of ngx_http_uwsgi_module (uwsgi_ssl_*): accepted, said. */
-int cfg_set_uwsgi_unsupported(struct build *b, struct cfg_node *n, struct scope *s,
-			      const struct dir *d)
+/* uwsgi_ssl_* but the on|off flags: proxy_ssl_*'s setter on uwsgi.ssl. */
+int cfg_set_uwsgi_ssl(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
-	(void)b, (void)s, (void)d;
-	cfg_warn(n, "\"%s\" directive is not supported by this lbd build yet and is ignored",
-		 n->name);
-	return 0;
+	(void)d;
+	return cfg_upssl_set(b, n, &s->loc->uwsgi.ssl);
 }
 
 void cfg_uwsgi_init(struct uwsgi_loc *u)
 {
 	u->modifier1 = u->modifier2 = CFG_UNSET;
 	cfg_twins_init(&u->t);
+	cfg_upssl_init(&u->ssl);
 }
 
 void cfg_uwsgi_merge(struct uwsgi_loc *u, const struct uwsgi_loc *p)
 {
 	cfg_twins_merge(&u->t, p ? &p->t : NULL);
+	cfg_upssl_merge(&u->ssl, p ? &p->ssl : NULL);
 	if (u->modifier1 == CFG_UNSET)
 		u->modifier1 = p ? p->modifier1 : 0;
 	if (u->modifier2 == CFG_UNSET)
@@ -158,8 +173,11 @@ void cfg_scgi_merge(struct scgi_loc *g, const struct scgi_loc *p)
 
 void cfg_uwsgi_apply(struct cfg_loc *l)
 {
-	if (l->proxy && l->proxy->uwsgi)
+	if (l->proxy && l->proxy->uwsgi) {
 		cfg_twins_apply(l, &l->uwsgi.t);
-	else if (l->proxy && l->proxy->scgi)
+		/* suwsgi://: uwsgi_ssl_*, its context made by cfg_upssl_check */
+		l->upssl = l->uwsgi.ssl;
+		l->upssl.ctx = NULL;
+	} else if (l->proxy && l->proxy->scgi)
 		cfg_twins_apply(l, &l->scgi.t);
 }

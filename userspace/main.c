@@ -397,6 +397,11 @@ static int drop_privileges(const struct cfg *c)
 	 * program when xdp_syn_limit changes on reload */
 	if (c->nxdp_ifs && guard_loaded())
 		keep |= (UINT64_C(1) << CAP_NET_ADMIN) | (UINT64_C(1) << CAP_BPF);
+	/* proxy_bind ... transparent: IP_TRANSPARENT on upstream sockets
+	 * needs CAP_NET_RAW (or CAP_NET_ADMIN; the narrower one, as nginx's
+	 * workers keep) */
+	if (c->bind_transparent)
+		keep |= UINT64_C(1) << CAP_NET_RAW;
 	/* reopen on USR1 runs unprivileged: the files must be the user's */
 	rc = log_chown_all(ids.uid, ids.gid);
 	if (!rc)

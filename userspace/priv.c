@@ -123,6 +123,7 @@ void priv_caps_format(uint64_t mask, char *buf, size_t len)
 	} names[] = {
 		{CAP_NET_BIND_SERVICE, "cap_net_bind_service"},
 		{CAP_NET_ADMIN, "cap_net_admin"},
+		{CAP_NET_RAW, "cap_net_raw"},
 		{CAP_BPF, "cap_bpf"},
 		{CAP_SYS_ADMIN, "cap_sys_admin"},
 	};

@@ -554,11 +554,18 @@ void connect_next(struct uconn *u)
 		setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
 	if (l->proxy_bind) {
 		char at[INET6_ADDRSTRLEN + 16];
-		int rc = upbind_apply(c, l->proxy_bind, fd, at, sizeof(at));
+		const char *opt;
+		int rc = upbind_apply(c, l->proxy_bind, fd, at, sizeof(at), &opt);
 
-		if (rc) { /* nginx: crit, and the request fails with 500 */
-			up_log(u, LOG_CRIT, "bind(%s) failed (%d: %s) while connecting to upstream",
-			       at, -rc, strerror(-rc));
+		if (rc) { /* nginx: crit (alert for the option), the request fails with 500 */
+			if (opt)
+				up_log(u, LOG_ALERT,
+				       "%s failed (%d: %s) while connecting to upstream", opt, -rc,
+				       strerror(-rc));
+			else
+				up_log(u, LOG_CRIT,
+				       "bind(%s) failed (%d: %s) while connecting to upstream", at,
+				       -rc, strerror(-rc));
 			close(fd);
 			up_fail_final(u, 500);
 			return;

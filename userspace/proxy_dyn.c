@@ -283,13 +283,19 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 		return 500;
 	pp->url = tpl->url;
 	pp->dynamic = true;
-	pp->ssl = ssl;
 	pp->fastcgi = tpl->fastcgi; /* fastcgi_pass with variables */
 	pp->uwsgi = tpl->uwsgi;	    /* uwsgi_pass with variables */
 	pp->scgi = tpl->scgi;	    /* scgi_pass with variables */
 	pp->grpc = tpl->grpc;	    /* grpc_pass with variables */
 	hp = v.p + (ssl ? 8 : 7);
 	end = v.p + v.len;
+	/* uwsgi_pass with variables: the value may carry its own scheme, and
+	 * suwsgi:// is uwsgi over TLS (nginx's ngx_http_uwsgi_eval) */
+	if (tpl->uwsgi && !ssl && end - hp > 9 && strncasecmp(hp, "suwsgi://", 9) == 0)
+		hp += 9, ssl = true;
+	else if (tpl->uwsgi && !ssl && end - hp > 8 && strncasecmp(hp, "uwsgi://", 8) == 0)
+		hp += 8;
+	pp->ssl = ssl;
 	if (end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) {
 		const char *colon = memchr(hp + 5, ':', (size_t)(end - hp - 5));
 

@@ -176,7 +176,7 @@ void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 	snprintf(url, sizeof(url), "%s://%s%s%.*s",
 		 !u->c->req.pp		   ? "http"
 		 : u->c->req.pp->fastcgi   ? "fastcgi"
-		 : u->c->req.pp->uwsgi	   ? "uwsgi"
+		 : u->c->req.pp->uwsgi	   ? (u->c->req.pp->ssl ? "suwsgi" : "uwsgi")
 		 : u->c->req.pp->scgi	   ? "scgi"
 		 : u->c->req.pp->memcached ? "memcached"
 		 : u->c->req.pp->grpc	   ? (u->c->req.pp->ssl ? "grpcs" : "grpc")

@@ -1170,15 +1170,18 @@ static struct ups_group *pick_group(struct sess *s)
 
 /* bind_local - proxy_bind for S's new upstream socket: nothing for `off`
  * or a value that evaluates empty or to no address (that one logged, as
- * nginx); IP_BIND_ADDRESS_NO_PORT when the port is any. 0, or -errno of
- * a failed bind, with the address in TXT. */
-static int bind_local(struct sess *s, char *txt, size_t cap)
+ * nginx); IP_TRANSPARENT first with `transparent`;
+ * IP_BIND_ADDRESS_NO_PORT when the port is any. 0, or -errno of a failed
+ * bind, with the address in TXT (*OPT NULL), or of the failed transparent
+ * option *OPT names. */
+static int bind_local(struct sess *s, char *txt, size_t cap, const char **opt)
 {
 	const struct stream_bind *b = s->srv->bind;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int one = 1;
 
+	*opt = NULL;
 	if (b->off)
 		return 0;
 	if (b->var) {
@@ -1200,19 +1203,31 @@ static int bind_local(struct sess *s, char *txt, size_t cap)
 		sl = b->addrlen;
 		snprintf(txt, cap, "%s", b->text);
 	}
+	if (b->transparent) {
+		int rc = upbind_transparent(s->ufd, ss.ss_family, opt);
+
+		if (rc)
+			return rc;
+		*opt = NULL;
+	}
 	if (((struct sockaddr_in *)&ss)->sin_port == 0) /* same offset in sockaddr_in6 */
 		setsockopt(s->ufd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
 	return bind(s->ufd, (struct sockaddr *)&ss, sl) == -1 ? -errno : 0;
 }
 
-/* bind_failed - the upstream socket could not be bound to AT (errno
- * ERR): nginx's crit line, and the session ends with 500. */
-static void bind_failed(struct sess *s, const char *at, int err)
+/* bind_failed - the upstream socket could not be bound to AT, or OPT
+ * (the option a transparent bind sets first, else NULL) failed (errno
+ * ERR): nginx's crit line (alert for the option), and the session ends
+ * with 500. */
+static void bind_failed(struct sess *s, const char *opt, const char *at, int err)
 {
 	char what[VAL_MAX + 16];
 
-	snprintf(what, sizeof(what), "bind(%s) failed", at);
-	sess_err(s, LOG_CRIT, what, err);
+	if (opt)
+		snprintf(what, sizeof(what), "%s failed", opt);
+	else
+		snprintf(what, sizeof(what), "bind(%s) failed", at);
+	sess_err(s, opt ? LOG_ALERT : LOG_CRIT, what, err);
 	ups_release_server(s->us, false, lbd_now_ms());
 	s->us = NULL;
 	close(s->ufd);
@@ -1256,16 +1271,17 @@ static void start_connect(struct sess *s)
 		sa_family_t af = AF_UNIX;
 
 		if (bind(s->ufd, (const struct sockaddr *)&af, sizeof(af)) == -1) {
-			bind_failed(s, "unix:", errno);
+			bind_failed(s, NULL, "unix:", errno);
 			return;
 		}
 	}
 	if (s->srv->bind) {
 		char at[VAL_MAX];
-		int rc = bind_local(s, at, sizeof(at));
+		const char *opt;
+		int rc = bind_local(s, at, sizeof(at), &opt);
 
 		if (rc) {
-			bind_failed(s, at, -rc);
+			bind_failed(s, opt, at, -rc);
 			return;
 		}
 	}

@@ -6,8 +6,10 @@
  * no bind, an unparsable one is logged and ignored, as nginx). A bind
  * without a port sets IP_BIND_ADDRESS_NO_PORT so that the kernel picks
  * the port at connect time with the whole 4-tuple in view, as nginx does.
- * `transparent` (IP_TRANSPARENT, needs CAP_NET_ADMIN kept after the
- * privileges are dropped) is refused at -t by cfg_misc.c.
+ * `transparent` sets IP_TRANSPARENT first, so that the address may be
+ * another host's (`proxy_bind $remote_addr transparent`); it needs
+ * CAP_NET_RAW, which main.c keeps after dropping privileges when the
+ * configuration asks for it.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -25,12 +27,28 @@ int upbind_parse(const char *s, size_t len, struct sockaddr_storage *ss, socklen
 	return realip_parse_addr(s, len, ss, sl) ? 0 : -1;
 }
 
-int upbind_apply(struct conn *c, const struct upbind *b, int fd, char *txt, size_t txtlen)
+int upbind_transparent(int fd, int family, const char **what)
+{
+	int one = 1;
+
+	if (family == AF_INET6) {
+		*what = "setsockopt(IPV6_TRANSPARENT)";
+		return setsockopt(fd, IPPROTO_IPV6, IPV6_TRANSPARENT, &one, sizeof(one)) == -1
+			       ? -errno
+			       : 0;
+	}
+	*what = "setsockopt(IP_TRANSPARENT)";
+	return setsockopt(fd, IPPROTO_IP, IP_TRANSPARENT, &one, sizeof(one)) == -1 ? -errno : 0;
+}
+
+int upbind_apply(struct conn *c, const struct upbind *b, int fd, char *txt, size_t txtlen,
+		 const char **opt)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int one = 1;
 
+	*opt = NULL;
 	if (b->off)
 		return 0;
 	if (b->var) {
@@ -48,6 +66,13 @@ int upbind_apply(struct conn *c, const struct upbind *b, int fd, char *txt, size
 		ss = b->addr;
 		sl = b->addrlen;
 		snprintf(txt, txtlen, "%s", b->text);
+	}
+	if (b->transparent) {
+		int rc = upbind_transparent(fd, ss.ss_family, opt);
+
+		if (rc)
+			return rc;
+		*opt = NULL;
 	}
 	if (((struct sockaddr_in *)&ss)->sin_port == 0) /* same offset in sockaddr_in6 */
 		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));

@@ -93,9 +93,10 @@ class Uwsgi:
     socket (an SCGI one with SCGI): 127.0.0.1:PORT, or DIR/app.sock with
     UNIX; `.addr` is what uwsgi_pass (scgi_pass) takes. It runs the WSGI
     app APP (source text; this module's echo app by default). Stopped
-    (TERM, then KILL) at the test's end."""
+    (TERM, then KILL) at the test's end. SSL: "CRT,KEY[,CIPHERS[,CA]]", a
+    uwsgi-over-TLS socket (--ssl-socket; CA: client certificates required)."""
 
-    def __init__(self, t, unix=False, app=APP, scgi=False):
+    def __init__(self, t, unix=False, app=APP, scgi=False, ssl=None):
         self.dir = t.tmpdir('uwsgi-')
         app = t.write(os.path.join(self.dir, 'app.py'), app)
         if unix:
@@ -107,7 +108,9 @@ class Uwsgi:
             self.addr = listen
         self.log = os.path.join(self.dir, 'uwsgi.log')
         self.proc = subprocess.Popen(
-            [UWSGI, '--plugin', 'python3', '--scgi-socket' if scgi else '--socket', listen,
+            [UWSGI, '--plugin', 'python3',
+             '--ssl-socket' if ssl else '--scgi-socket' if scgi else '--socket',
+             listen + ',' + ssl if ssl else listen,
              '--chmod-socket=666',
              '--wsgi-file', app, '--master', '--processes', '1', '--die-on-term',
              '--need-app', '--buffer-size', '65535', '--logto', self.log],
@@ -415,8 +418,8 @@ def test_uwsgi_packet_and_cgi_head(t):
 
 def test_uwsgi_config_errors(t):
     """-t: uwsgi_modifier1 out of a byte, a bad uwsgi_param flag, a
-    duplicate uwsgi_pass, a path in the address; lbd: the module's
-    directives it does not implement load with a warning."""
+    duplicate uwsgi_pass, a path in the address (uwsgi_ssl_*:
+    test_uwsgi_ssl.py)."""
     cases = [
         ('uwsgi_modifier1 300; uwsgi_pass 127.0.0.1:1;',
          'value must be between 0 and 255'),
@@ -438,17 +441,6 @@ server {
         assert r.returncode != 0, conf
         assert msg in r.stderr, (conf, r.stderr)
         assert 'nginx.conf:' in r.stderr
-    if t.is_nginx:
-        t.skip('lbd only: the warning for uwsgi_* directives lbd does not implement')
-    p = t.proxy("""
-server {
-    listen 127.0.0.1:{port};
-    location / { uwsgi_ssl_verify on; uwsgi_pass 127.0.0.1:1; }
-}""", start=False)
-    p.write_conf()
-    r = p.run('-t')
-    assert r.returncode == 0, r.stderr
-    assert '"uwsgi_ssl_verify" directive is not supported by this lbd build yet' in r.stderr
 
 
 # ---------------------------------------------------------------- SCGI

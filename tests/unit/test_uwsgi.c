@@ -5,8 +5,9 @@
  * the vars, the 65535-byte bound), the SCGI netstring byte for byte, the answer's first-line test fed byte by byte, the
  * headers hidden by default; the configuration: uwsgi_param inheritance,
  * the modifiers' defaults and bounds, the uwsgi_* twins applied to a
- * uwsgi_pass location only (and apart from the fastcgi_* ones), the
- * warning directives, exact error texts with FILE:LINE.
+ * uwsgi_pass location only (and apart from the fastcgi_* ones), suwsgi://
+ * with uwsgi_ssl_* (not proxy_ssl_*), the warning directives, exact error
+ * texts with FILE:LINE.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -203,8 +204,22 @@ Test(uwsgi, cfg_errors)
 		{"uwsgi_pass 127.0.0.1:9; uwsgi_pass 127.0.0.1:8;",
 		 "\"uwsgi_pass\" directive is duplicate"},
 		{"uwsgi_pass 127.0.0.1:9/x;", "invalid host in upstream \"127.0.0.1:9/x\""},
-		{"uwsgi_pass suwsgi://127.0.0.1:9;",
-		 "\"suwsgi://\" in \"uwsgi_pass\" is not supported by this lbd build yet"},
+		{"uwsgi_pass suwsgi://;", "no host in upstream \"\""},
+		{"uwsgi_pass uwsgi://;", "no host in upstream \"\""},
+		{"uwsgi_pass suwsgi://127.0.0.1:9/x;",
+		 "invalid host in upstream \"127.0.0.1:9/x\""},
+		{"uwsgi_ssl_verify_depth 1; uwsgi_ssl_verify_depth 2; uwsgi_pass suwsgi://127.0.0.1:9;",
+		 "\"uwsgi_ssl_verify_depth\" directive is duplicate"},
+		{"uwsgi_ssl_protocols TLSv9; uwsgi_pass suwsgi://127.0.0.1:9;",
+		 "invalid value \"TLSv9\""},
+		{"uwsgi_ssl_verify_depth x; uwsgi_pass suwsgi://127.0.0.1:9;",
+		 "invalid number \"x\""},
+		{"uwsgi_ssl_server_name yes; uwsgi_pass suwsgi://127.0.0.1:9;",
+		 "invalid value \"yes\" in \"uwsgi_ssl_server_name\" directive, it must be \"on\" or "
+		 "\"off\""},
+		{"uwsgi_ssl_conf_command Foo bar; uwsgi_pass suwsgi://127.0.0.1:9;",
+		 "SSL_CONF_cmd(\"Foo\", \"bar\") failed (SSL: error:0A000182:SSL routines::unknown cmd "
+		 "name:cmd=Foo)"},
 		{"uwsgi_next_upstream error; uwsgi_next_upstream timeout; uwsgi_pass 127.0.0.1:9;",
 		 "\"uwsgi_next_upstream\" directive is duplicate"},
 		{"uwsgi_pass 127.0.0.1:9; proxy_pass http://127.0.0.1:9;",
@@ -213,6 +228,84 @@ Test(uwsgi, cfg_errors)
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		cfgtest_location_error(cases[i].conf, cases[i].msg);
+}
+
+/* The checks made once a suwsgi:// location is merged: at the http
+ * block's end (line 6), nginx's texts with uwsgi_ in them; a plain
+ * uwsgi_pass is not checked (nginx makes no context for it). */
+Test(uwsgi, cfg_ssl_merge_errors)
+{
+	static const struct err_case cases[] = {
+		{"location / { uwsgi_ssl_certificate /etc/x.pem; uwsgi_pass suwsgi://127.0.0.1:9; }",
+		 "no \"uwsgi_ssl_certificate_key\" is defined for certificate \"/etc/x.pem\""},
+		{"location / { uwsgi_ssl_verify on; uwsgi_pass suwsgi://127.0.0.1:9; }",
+		 "no uwsgi_ssl_trusted_certificate for uwsgi_ssl_verify"},
+		/* with variables the value may name suwsgi:// at run time */
+		{"location / { uwsgi_ssl_verify on; uwsgi_pass $arg_u; }",
+		 "no uwsgi_ssl_trusted_certificate for uwsgi_ssl_verify"},
+		/* proxy_ssl_verify is the proxy module's, not uwsgi's */
+		{"proxy_ssl_verify on; location / { uwsgi_ssl_verify on;\n"
+		 " uwsgi_pass suwsgi://127.0.0.1:9; }",
+		 "no uwsgi_ssl_trusted_certificate for uwsgi_ssl_verify"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		cfgtest_server_error(cases[i].conf, cases[i].msg, i == 3 ? 7 : 6);
+	cfgtest_server_error("location / { uwsgi_ssl_verify on; uwsgi_pass 127.0.0.1:9; }\n"
+			     "location /p { proxy_ssl_verify on; proxy_pass https://127.0.0.1:9; }",
+			     "no proxy_ssl_trusted_certificate for proxy_ssl_verify", 7);
+}
+
+/* suwsgi://: TLS with uwsgi_ssl_* in effect (inherited from the server
+ * level), not proxy_ssl_*; an upstream block's name; a plain uwsgi_pass
+ * makes no context. */
+Test(uwsgi, cfg_suwsgi)
+{
+	struct cfgtest t = {0};
+	char err[1024];
+	struct cfg *c = cfgtest_load(
+		&t,
+		HEAD "upstream backs { server 127.0.0.1:9; }\n"
+		     "server {\nlisten 127.0.0.1:8080;\n"
+		     "uwsgi_ssl_verify_depth 4; proxy_ssl_verify_depth 9;\n"
+		     "location /tls { uwsgi_ssl_server_name on; uwsgi_ssl_name n.test;\n"
+		     "  uwsgi_ssl_session_reuse off; uwsgi_pass suwsgi://127.0.0.1:9; }\n"
+		     "location /up { uwsgi_ssl_verify_depth 2; uwsgi_pass SUWSGI://backs; }\n"
+		     "location /plain { uwsgi_pass uwsgi://127.0.0.1:9; }\n"
+		     "location /var { uwsgi_pass $arg_u; }\n"
+		     "location /px { proxy_pass https://127.0.0.1:9; }\n"
+		     "}\n}\n",
+		err, sizeof(err));
+	struct cfg_loc *tls, *up, *plain, *var, *px;
+
+	cr_assert_not_null(c, "%s", err);
+	tls = cfgtest_prefix_loc(c, "/tls");
+	up = cfgtest_prefix_loc(c, "/up");
+	plain = cfgtest_prefix_loc(c, "/plain");
+	var = cfgtest_prefix_loc(c, "/var");
+	px = cfgtest_prefix_loc(c, "/px");
+	cr_assert(tls && up && plain && var && px);
+	cr_expect(tls->proxy->uwsgi && tls->proxy->ssl);
+	cr_expect_str_eq(tls->proxy->addr, "127.0.0.1:9");
+	cr_expect_eq(tls->upssl.verify_depth, 4);
+	cr_expect_eq(tls->upssl.server_name, 1);
+	cr_expect_eq(tls->upssl.session_reuse, 0);
+	cr_expect_not_null(tls->upssl.name);
+	cr_expect_not_null(tls->upssl.ctx);
+	cr_expect(up->proxy->uwsgi && up->proxy->ssl);
+	cr_expect_str_eq(up->proxy->host, "backs");
+	cr_expect_eq(up->upssl.verify_depth, 2);
+	cr_expect_eq(up->upssl.session_reuse, 1);
+	cr_expect_not_null(up->upssl.ctx);
+	cr_expect(plain->proxy->uwsgi && !plain->proxy->ssl);
+	cr_expect_null(plain->upssl.ctx);
+	/* with variables: a context, for a value that says suwsgi:// */
+	cr_expect(var->proxy->uwsgi && var->proxy->dynamic);
+	cr_expect_not_null(var->upssl.ctx);
+	/* proxy_pass keeps proxy_ssl_* */
+	cr_expect_eq(px->upssl.verify_depth, 9);
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
 }
 
 Test(uwsgi, cfg_unsupported_loads)
