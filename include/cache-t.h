@@ -111,9 +111,16 @@ struct cache_valid {
 /* struct cache_loc - the cache settings of one level. Ints are CFG_UNSET
  * until merged; arrays inherit whole when a level has none. */
 struct cache_loc {
-	struct cache_zone_conf *zc; /* proxy_cache NAME, NULL = off */
+	struct cache_zone_conf *zc; /* proxy_cache NAME, NULL = off or by variable */
 	int on;			    /* CFG_UNSET, 0 (off) or 1 */
-	struct cval key;	    /* proxy_cache_key */
+	/* proxy_cache $variable: the zone named by the value, per request
+	 * (NULL = a fixed zone or off); zones is where the configuration's
+	 * list of zones starts (filled while parsing), zowner the module
+	 * (CACHE_ZONE_*) whose zones count */
+	struct cval *zvar;
+	struct cache_zone_conf *const *zones;
+	int zowner;
+	struct cval key; /* proxy_cache_key */
 	bool key_set;
 	struct cache_valid *valid; /* proxy_cache_valid, in order */
 	int nvalid;

@@ -39,7 +39,8 @@ int cache_chown_all(uid_t uid, gid_t gid);
 /* cache_start - run the cache for a request to a proxy_cache location:
  * false = go to the upstream (c->req.cache says whether to store), true =
  * answered from the cache, or waiting on proxy_cache_lock (RESUME(c) is
- * called when the wait ends, the cache then decided). */
+ * called when the wait ends, the cache then decided), or finalized with
+ * 500 (proxy_cache $variable naming no zone). */
 bool cache_start(struct conn *c, void (*resume)(struct conn *c));
 /* cache_req_cleanup - the request is going away: stop a wait, drop a
  * half-written entry, give the lock back. */

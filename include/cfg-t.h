@@ -493,6 +493,7 @@ struct cfg_http {
 	struct ups_group **upstreams; /* named and implicit upstream groups */
 	int nupstreams;
 	struct cfg_map *maps;	    /* map blocks */
+	int nmaps;		    /* how many (cfg_map.idx up to this) */
 	struct log_format *formats; /* log_format entries ("combined" first) */
 	int nformats;
 	struct listen_group *lgroups; /* distinct listen addresses */

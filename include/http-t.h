@@ -87,6 +87,14 @@ enum http_trl_mode {
 	HTTP_TRL_H2,	   /* HTTP/2: a trailing HEADERS frame (h2.c) */
 };
 
+/* struct var_mapval - one map's value kept for the rest of a request, as
+ * nginx keeps a variable's value: the first one computed (not for a
+ * `volatile` map), or one `set` gave it. */
+struct var_mapval {
+	struct lstr v; /* the value (request pool) */
+	bool set;      /* evaluated already */
+};
+
 /* struct http_req - one request on a client connection. Lives in the
  * connection; reset between keep-alive requests. Pool memory is the
  * connection's request pool. */
@@ -150,6 +158,7 @@ struct http_req {
 	struct lstr *set_vars_name; /* `set` variables (names) */
 	struct lstr *set_vars_val;  /* and values */
 	int nset_vars;
+	struct var_mapval *mapvals;   /* map values so far, by cfg_map.idx (pool), or NULL */
 	struct rl_req_state rl;	      /* limit_req / limit_conn (limit.c) */
 	struct rate_req rate;	      /* limit_rate (ratelimit.c) */
 	struct authreq *authreq;      /* auth_request's exchange (authreq.c, pool), or NULL */

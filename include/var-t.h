@@ -62,6 +62,11 @@ struct cfg_map {
 	struct split *split;  /* a `split_clients` block (split.c; src is its string), else NULL */
 	struct geo *geo;      /* a `geo` block's networks (geo.c; src is its address), else NULL */
 	struct cfg_map *next; /* all maps of the config */
+	/* http: 1 + the index of its value in a request's cache
+	 * (http_req.mapvals), 0 = never kept (stream); `volatile`: evaluated
+	 * at every use */
+	int idx;
+	bool volatile_;
 };
 
 #endif

@@ -59,8 +59,14 @@ int var_get_by_name(struct conn *c, const char *name, size_t len, struct lstr *o
 int var_cookie_line(struct conn *c, const char *name, size_t len, struct lstr *out,
 		    struct lstr *line);
 
-/* map_eval - value of a map for this request. */
+/* map_eval - value of a map for this request (kept for the rest of it
+ * unless the map is `volatile`, as nginx keeps it). */
 int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out);
+/* map_set - `set $NAME VAL` when NAME[0..LEN) is a map, geo or
+ * split_clients variable of the request on C: VAL (copied) is then its
+ * value for the rest of the request (a `volatile` map's too), as nginx's
+ * `set` fills the variable's cache. False when NAME is no such variable. */
+bool map_set(struct conn *c, const char *name, size_t len, struct lstr val);
 
 /* map_match - the entry of M matching KEY[0..LEN) by map's rules (exact
  * keys without case, `hostnames` forms, then regexes), or NULL (default).

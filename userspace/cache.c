@@ -1602,23 +1602,56 @@ static bool range_declined(const struct cache_req *cr)
 	return off >= max;
 }
 
+/* zone_by_var - proxy_cache $variable: the zone of CL's module that the
+ * value names for the request on C into *OUT (NULL: the value is empty or
+ * "off", no caching, as nginx). -1 when no zone has that name: logged as
+ * nginx logs it, the request then fails with 500. */
+static int zone_by_var(struct conn *c, const struct cache_loc *cl,
+		       const struct cache_zone_conf **out)
+{
+	struct lstr v;
+
+	*out = NULL;
+	if (cval_eval(cl->zvar, c, &v))
+		return -1;
+	if (v.len == 0 || lstr_eq(v, LSTR("off")))
+		return 0;
+	for (const struct cache_zone_conf *z = *cl->zones; z; z = z->next) {
+		if (z->owner == cl->zowner && strlen(z->name) == v.len &&
+		    memcmp(z->name, v.p, v.len) == 0) {
+			*out = z;
+			return 0;
+		}
+	}
+	http_log(c, NULL, LOG_ERR, "cache \"%.*s\" not found", (int)v.len, v.p);
+	return -1;
+}
+
 bool cache_start(struct conn *c, void (*resume)(struct conn *c))
 {
 	struct http_req *r = &c->req;
 	const struct cache_loc *cl = &r->loc->cache;
+	const struct cache_zone_conf *zc = cl->zc;
 	struct cache_req *cr = r->cache;
 	struct lstr k;
 	enum decide d;
 
 	if (cr) /* resumed after a lock wait: decided */
 		return false;
-	if (!cl->zc || !cl->zc->zone || !(method_bit(r->method) & cl->methods))
+	if (!(method_bit(r->method) & cl->methods))
+		return false;
+	/* nginx looks the zone up after the method check, before bypass */
+	if (unlikely(!zc) && cl->zvar && zone_by_var(c, cl, &zc)) {
+		http_finalize(c, 500);
+		return true;
+	}
+	if (!zc || !zc->zone)
 		return false;
 	cr = pool_zalloc(&c->pool, sizeof(*cr));
 	if (!cr || default_key(c, cl, &k))
 		return false;
 	cr->c = c;
-	cr->z = cl->zc->zone;
+	cr->z = zc->zone;
 	cr->cl = cl;
 	cr->l = r->loc;
 	cr->pool = &c->pool;
@@ -2137,7 +2170,12 @@ bool cache_skip_request_header(const struct conn *c, struct h1_str n)
 {
 	/* nginx's header set with proxy_cache: the client's conditions and
 	 * ranges would make the upstream answer something not storable */
-	return c->req.loc->cache.zc && !(c->req.cache && c->req.cache->range_pass) &&
+	const struct cache_req *cr = c->req.cache;
+
+	/* with proxy_cache $variable only a request the cache took (nginx's
+	 * u->cacheable): an empty value passes them on */
+	return (c->req.loc->cache.zc || (c->req.loc->cache.zvar && cr)) &&
+	       !(cr && cr->range_pass) &&
 	       (H1_IS(n, "if-modified-since") || H1_IS(n, "if-unmodified-since") ||
 		H1_IS(n, "if-none-match") || H1_IS(n, "if-match") || H1_IS(n, "range") ||
 		H1_IS(n, "if-range"));

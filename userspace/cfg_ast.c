@@ -14,7 +14,8 @@
  * The parser mirrors ngx_conf_parse(): a file, a block and -g text differ
  * only in what ends them. `include` is handled here (it is the one
  * directive every context has): the named files are parsed into the
- * current block in place. Each file is read once, whole, into memory and
+ * current block in place; in map and geo blocks only a two-word one, in
+ * split_clients none, as their nginx handlers read it. Each file is read once, whole, into memory and
  * kept for `lbd -T`. Nodes and strings go into an arena owned by the tree;
  * the per-block vectors used while parsing are copied there when the
  * block closes.
@@ -88,6 +89,17 @@ struct cfg_parser {
 	int first_line;	       /* line where the first word started */
 	int include_depth;     /* files open inside each other */
 	int block_depth;       /* blocks open, across files */
+	int inc;	       /* INC_*: what `include` is in the innermost block */
+};
+
+/* What `include` is inside a block. nginx reads map, geo and split_clients
+ * blocks with a handler of their own, which sees `include` as one more
+ * line: map and geo take a two-word one as an include (any other is a bad
+ * line of theirs), split_clients has none (a bad percent). */
+enum {
+	INC_ALL,       /* every block: the directive */
+	INC_TWO_WORDS, /* map, geo: `include FILE;` only */
+	INC_NONE,      /* split_clients: a line of the block */
 };
 
 /*
@@ -679,14 +691,21 @@ static int parse_block(struct cfg_parser *p, struct cfg_lexer *lx, struct node_v
 {
 	struct node_vec kids = {0};
 	struct cfg_node *n;
-	int rc;
+	int rc, saved_inc;
 
 	if (p->block_depth >= CFG_MAX_BLOCK_DEPTH)
 		return cfg_error(p, lx, CFG_ELIMIT, "blocks nested too deep (more than %d levels)",
 				 CFG_MAX_BLOCK_DEPTH);
+	saved_inc = p->inc;
+	p->inc = INC_ALL;
+	if (strcmp(out->v[idx].name, "map") == 0 || strcmp(out->v[idx].name, "geo") == 0)
+		p->inc = INC_TWO_WORDS;
+	else if (strcmp(out->v[idx].name, "split_clients") == 0)
+		p->inc = INC_NONE;
 	p->block_depth++;
 	rc = parse_body(p, lx, PARSE_BLOCK, &kids);
 	p->block_depth--;
+	p->inc = saved_inc;
 	if (rc)
 		goto out;
 
@@ -731,7 +750,8 @@ static int parse_body(struct cfg_parser *p, struct cfg_lexer *lx, enum parse_ctx
 			return cfg_error(p, lx, CFG_ESYNTAX,
 					 "block directives are not supported in -g option");
 
-		if (strcmp(p->text, "include") == 0) {
+		if (strcmp(p->text, "include") == 0 && p->inc != INC_NONE &&
+		    (p->inc == INC_ALL || p->nwords == 2)) {
 			rc = parse_include(p, lx, end, out);
 		} else {
 			rc = add_node(p, lx, end, out);

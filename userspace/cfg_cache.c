@@ -192,12 +192,25 @@ int cfg_set_cache(struct build *b, struct cfg_node *n, struct scope *s, const st
 		cl->on = 0;
 		return 0;
 	}
-	if (strchr(n->args[0], '$'))
-		return cfg_fail(b, n, "variables in \"%s\" are not supported by this lbd build yet",
-				n->name);
 	if (cfg_store_of(s->loc, d)->on == 1) /* nginx's check, either order */
 		return cfg_fail(b, n, "\"%s\" directive is incompatible with \"%.*s_store\"",
 				n->name, (int)(strlen(n->name) - strlen("_cache")), n->name);
+	if (strchr(n->args[0], '$')) {
+		/* nginx 1.7.9+: the value names the zone per request, among
+		 * this module's proxy_cache_path zones (cache_start) */
+		cl->zvar = pool_zalloc(b->pool, sizeof(*cl->zvar));
+		if (!cl->zvar)
+			return cfg_fail(b, n, "out of memory");
+		if (cfg_compile(b, n, n->args[0], cl->zvar))
+			return -1;
+		if (!cl->zvar->literal) {
+			cl->zowner = zone_owner(n);
+			cl->zones = &s->http->cache_zones;
+			cl->on = 1;
+			return 0;
+		}
+		cl->zvar = NULL; /* "\$" and the like: a plain name after all */
+	}
 	cl->zc = zone_use(b, n, s->http, n->args[0]);
 	if (!cl->zc)
 		return -1;
@@ -432,6 +445,9 @@ void cfg_cache_merge(struct cache_loc *l, const struct cache_loc *p)
 	if (l->on == CFG_UNSET) {
 		l->on = p ? p->on : 0;
 		l->zc = p ? p->zc : NULL;
+		l->zvar = p ? p->zvar : NULL;
+		l->zowner = p ? p->zowner : 0;
+		l->zones = p ? p->zones : NULL;
 	}
 	if (!l->key_set && p && p->key_set) {
 		l->key = p->key;

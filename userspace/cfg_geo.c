@@ -125,10 +125,8 @@ static int geo_line(struct build *b, struct cfg_node *c, struct geo *g, bool htt
 		g->nproxies = pc.nfrom;
 		return 0;
 	}
-	if (c->nargs == 0 && strcmp(c->name, "proxy_recursive") == 0)
-		return cfg_fail(b, c, "\"%s\" inside \"geo\" is not supported yet", c->name);
-	if (strcmp(c->name, "proxy") == 0)
-		return cfg_fail(b, c, "\"%s\" inside \"geo\" is not supported yet", c->name);
+	/* stream's geo has neither: `proxy ADDR` is then a network named
+	 * "proxy" (below), `proxy_recursive` a line of one word */
 	if (c->nargs != 1)
 		return cfg_fail(b, c, "invalid number of the geo parameters");
 	if (strcmp(c->name, "default") == 0)

@@ -84,6 +84,7 @@ void cfg_grpc_apply(struct cfg_loc *l)
 	l->proxy_buffering = 0;
 	/* nor caches: an outer proxy_cache is the proxy module's */
 	l->cache.zc = NULL;
+	l->cache.zvar = NULL;
 	l->cache.on = 0;
 	/* grpcs://: grpc_ssl_*, its context made by cfg_upssl_check */
 	l->upssl = l->grpc.ssl;

@@ -91,5 +91,6 @@ void cfg_memc_apply(struct cfg_loc *l)
 	l->proxy_max_temp_file_size = 0;
 	l->proxy_force_ranges = 1;
 	l->cache.zc = NULL;
+	l->cache.zvar = NULL;
 	l->cache.on = 0;
 }

@@ -687,10 +687,10 @@ int cfg_set_map(struct build *b, struct cfg_node *n, struct scope *s, const stru
 			m->hostnames = true;
 			continue;
 		}
-		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0)
+		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0) {
+			m->volatile_ = true;
 			continue;
-		if (strcmp(c->name, "include") == 0)
-			return cfg_fail(b, c, "\"include\" inside \"map\" is not supported yet");
+		}
 		if (c->nargs != 1 || c->block)
 			return cfg_fail(b, c, "invalid number of the map parameters");
 		b->cv.file = c->file;
@@ -721,6 +721,7 @@ int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h)
 		if (!m)
 			return cfg_fail(b, n, "out of memory");
 		m->name = pool_strdup(b->pool, var + 1);
+		m->idx = ++h->nmaps;
 		m->next = h->maps;
 		h->maps = m;
 	}

@@ -826,8 +826,6 @@ static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const s
 		}
 		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0)
 			continue;
-		if (strcmp(c->name, "include") == 0)
-			return cfg_fail(b, c, "\"include\" inside \"map\" is not supported yet");
 		if (c->nargs != 1 || c->block)
 			return cfg_fail(b, c, "invalid number of the map parameters");
 		/* a value with variables is a stream value, evaluated per

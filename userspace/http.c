@@ -2236,6 +2236,8 @@ int http_set_var(struct conn *c, const char *name, struct lstr val)
 		rate_set_var(c, val); /* $limit_rate is the request's own */
 		return 0;
 	}
+	if (c->cfg && c->cfg->http && c->cfg->http->nmaps && map_set(c, name, nl, val))
+		return 0;
 	for (int i = 0; i < r->nset_vars; i++) {
 		if (r->set_vars_name[i].len == nl && memcmp(r->set_vars_name[i].p, name, nl) == 0) {
 			r->set_vars_val[i] = val;

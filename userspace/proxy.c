@@ -910,7 +910,7 @@ void proxy_start(struct conn *c)
 		http_finalize(c, 405);
 		return;
 	}
-	if (r->loc->cache.zc && cache_start(c, proxy_start))
+	if ((r->loc->cache.zc || r->loc->cache.zvar) && cache_start(c, proxy_start))
 		return; /* answered from the cache, or waiting on proxy_cache_lock */
 	u = up_alloc(c->w);
 	if (!u) {

@@ -1888,7 +1888,72 @@ static const struct map_entry *map_find_host(const struct cfg_map *m, const char
 	return best;
 }
 
+static int map_eval_now(const struct cfg_map *m, struct conn *c, struct lstr *out);
+
+/* map_kept - the slot of M's value in the request on C (NULL: a stream
+ * map, or no memory). A `volatile` map's slot holds only a `set` value. */
+static struct var_mapval *map_kept(const struct cfg_map *m, struct conn *c)
+{
+	struct http_req *r = &c->req;
+	int n = c->cfg && c->cfg->http ? c->cfg->http->nmaps : 0;
+
+	if (m->idx <= 0 || m->idx > n)
+		return NULL;
+	if (!r->mapvals)
+		r->mapvals = pool_zalloc(&c->pool, (size_t)n * sizeof(*r->mapvals));
+	return r->mapvals ? &r->mapvals[m->idx - 1] : NULL;
+}
+
+/* map_eval - M's value for the request on C into *OUT. Evaluated once per
+ * request and kept (nginx's variable cache, kept across internal
+ * redirects too), unless the map is `volatile`. */
 int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out)
+{
+	struct var_mapval *kept = map_kept(m, c);
+	int rc;
+
+	if (kept && kept->set) {
+		*out = kept->v;
+		return 0;
+	}
+	rc = map_eval_now(m, c, out);
+	if (rc == 0 && kept && !m->volatile_) {
+		char *p = out->len ? pool_alloc(&c->pool, out->len) : NULL;
+
+		if (out->len && !p)
+			return 0; /* not kept: evaluated again next time */
+		if (p)
+			memcpy(p, out->p, out->len);
+		kept->v = p ? (struct lstr){p, out->len} : var_empty;
+		kept->set = true;
+		*out = kept->v;
+	}
+	return rc;
+}
+
+bool map_set(struct conn *c, const char *name, size_t len, struct lstr val)
+{
+	const struct cfg_map *m = c->cfg && c->cfg->http ? c->cfg->http->maps : NULL;
+	struct var_mapval *kept;
+	char *p;
+
+	for (; m; m = m->next)
+		if (m->name && strlen(m->name) == len && memcmp(m->name, name, len) == 0)
+			break;
+	if (!m || !(kept = map_kept(m, c)))
+		return false;
+	p = val.len ? pool_alloc(&c->pool, val.len) : NULL;
+	if (val.len && !p)
+		return false;
+	if (p)
+		memcpy(p, val.p, val.len);
+	kept->v = p ? (struct lstr){p, val.len} : var_empty;
+	kept->set = true;
+	return true;
+}
+
+/* map_eval_now - evaluate M for the request on C. */
+static int map_eval_now(const struct cfg_map *m, struct conn *c, struct lstr *out)
 {
 	const struct map_entry *hit = NULL;
 	struct lstr v, low;
