@@ -493,6 +493,7 @@ struct cfg_http {
 	struct ups_group **upstreams; /* named and implicit upstream groups */
 	int nupstreams;
 	struct cfg_map *maps;	    /* map blocks */
+	struct charset_main *cs;    /* charsets and maps (cfg_charset.c), or NULL */
 	struct log_format *formats; /* log_format entries ("combined" first) */
 	int nformats;
 	struct listen_group *lgroups; /* distinct listen addresses */
