@@ -119,6 +119,7 @@ FUZZ_SRCS_fastcgi := userspace/fastcgi_rec.c
 FUZZ_SRCS_dns := userspace/dns.c
 FUZZ_SRCS_ssi := userspace/ssi_parse.c
 FUZZ_SRCS_mp4 := userspace/mp4.c
+FUZZ_SRCS_recode := userspace/recode.c userspace/pool.c
 FUZZ_LIB := $(B)/libfuzzlbd.a
 fuzz_objs = $(patsubst %.c,$(B)/fuzzobj/%.o,$(1))
 

@@ -494,6 +494,7 @@ struct cfg_http {
 	int nupstreams;
 	struct cfg_map *maps;	    /* map blocks */
 	int nmaps;		    /* how many (cfg_map.idx up to this) */
+	struct charset_main *cs;    /* charsets and maps (cfg_charset.c), or NULL */
 	struct log_format *formats; /* log_format entries ("combined" first) */
 	int nformats;
 	struct listen_group *lgroups; /* distinct listen addresses */

@@ -190,6 +190,8 @@ struct http_req {
 	struct gzip_req gz;		/* response compression (gzip.c) */
 	struct gunzip_req gu;		/* response decompression (gunzip.c) */
 	struct subf_req sf;		/* sub_filter (subfilter.c) */
+	bool cs_keep_type;		/* charset.c: an upstream answer the charset filter would
+					 * recode but may not (Content-Encoding) keeps its type */
 	const struct hdr_list *trl;	/* add_trailer lines this answer ends with, or
 					 * NULL (the usual case): see http_trailers_end */
 	uint64_t trl_chunk;		/* HTTP_TRL_CHUNK: the body's length, the size

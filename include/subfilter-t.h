@@ -63,6 +63,8 @@ struct subf_req {
 	struct subf_ctx *ctx; /* substituting this response's body, NULL otherwise */
 	bool active;	      /* the head is edited as the filter's (also for HEAD) */
 	bool keep_lm;	      /* sub_filter_last_modified on: Last-Modified kept, ETag weak */
+	bool cs_only;	      /* only the charset filter recodes (charset.c): the
+			       * validators stay as they are, Content-Length goes */
 };
 
 #endif

@@ -1172,7 +1172,9 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 
 	if (gu < 0)
 		return false;
-	int sf = l->subf.set && h->body_len ? subfilter_begin_h1(c, h->status, hs, nh) : 0;
+	int sf = (l->subf.set || l->charset.charset) && h->body_len
+			 ? subfilter_begin_h1(c, h->status, hs, nh)
+			 : 0;
 
 	if (sf < 0 || (l->gzip.enable && (gz = gzip_begin_h1(c, h->status, hs, nh)) < 0))
 		return false;
@@ -1223,6 +1225,11 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	} else {
 		for (size_t i = 0; i < nh; i++) {
 			int k = gu ? gunzip_header(c, hs[i].name, hs[i].value) : 0;
+
+			/* a filtered body has no length: nginx sends no
+			 * Accept-Ranges then (its range filter adds it) */
+			if ((gz || sf || gu) && H1_IS(hs[i].name, "accept-ranges"))
+				continue;
 
 			if (!k && sf)
 				k = subfilter_header(c, hs[i].name, hs[i].value);

@@ -83,8 +83,6 @@ struct build {
 	struct ups_group **groups; /* every group, named first */
 	int ngroups, capgroups;
 	struct cfg_node http_end; /* the http block's "}": where nginx reports merge errors */
-	const char **charsets;	  /* charset names, first spelling of each (cfg_charset.c) */
-	int ncharsets;
 };
 
 /* cfg_fail - set b->err to the message plus " in FILE:LINE"; returns -1. */

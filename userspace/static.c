@@ -398,11 +398,10 @@ void static_handle(struct conn *c)
 	}
 	/* after X-Accel-Redirect the upstream's type stays (nginx); the
 	 * charset filter's "; charset=" is in the multipart parts' type too */
-	struct lstr ctype = charset_ctype(
-		c, l, status,
+	struct lstr rawtype =
 		r->xar_ctype.len ? r->xar_ctype
-				 : lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)})),
-		false);
+				 : lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)}));
+	struct lstr ctype = charset_ctype(c, l, status, rawtype, false);
 
 	/* gunzip first, for a gzip_static file (`always`) going to a client
 	 * that may not take gzip (gunzip.c) */
@@ -416,7 +415,7 @@ void static_handle(struct conn *c)
 	if (gu < 0)
 		goto fail_fd;
 	/* sub_filter before gzip (subfilter.c); it may take the validators */
-	int sf = subfilter_begin(c, status, ctype, st.st_size, gz_static);
+	int sf = subfilter_begin(c, status, rawtype, st.st_size, gz_static);
 	bool lm_ok = !subfilter_drops_validators(c);
 
 	if (sf < 0)
@@ -457,7 +456,9 @@ void static_handle(struct conn *c)
 	    (gz_static && !gu && http_head_addf(c, "Content-Encoding: gzip\r\n")))
 		goto fail_fd;
 	if (etag_l.len && lm_ok &&
-	    http_head_addf(c, gz || sf || gu ? "ETag: W/%s\r\n" : "ETag: %s\r\n", etag))
+	    http_head_addf(
+		    c, gz || gu || (sf && !c->req.sf.cs_only) ? "ETag: W/%s\r\n" : "ETag: %s\r\n",
+		    etag))
 		goto fail_fd;
 	if (rr == RANGE_WHOLE && http_head_addf(c, "Accept-Ranges: bytes\r\n"))
 		goto fail_fd;

@@ -13,6 +13,11 @@
  * until more arrive, and sent as they are at the end of the body (nginx's
  * behaviour too, so the output never depends on how the body was cut).
  *
+ * Recoding: the charset filter (charset.c decides, recode.c recodes) runs
+ * after sub_filter and before gzip in nginx; here it is this filter's
+ * last step, every byte copied to the output buffer going through the
+ * recoder, with no patterns when only the charset filter is on.
+ *
  * Streaming: the filter takes each span of body bytes as the proxy relays
  * it and copies the output (plain bytes, replacements, held bytes) into a
  * buffer of its own, which goes out as one chunk (HTTP/1.1), raw into gzip
@@ -29,10 +34,12 @@
 #include <unistd.h>
 
 #include "cfg.h"
+#include "charset.h"
 #include "gunzip.h"
 #include "gzip.h"
 #include "http.h"
 #include "pool.h"
+#include "recode.h"
 #include "subfilter.h"
 #include "var.h"
 
@@ -68,6 +75,9 @@ struct subf_ctx {
 	char hold[2 * SUBF_MAX_LEN];		       /* held bytes, then room to join new ones */
 	char out[SF_PREFIX + SF_OUT_SIZE + SF_SUFFIX]; /* output of one span */
 	char inbuf[SF_IN_SIZE];			       /* file body input */
+
+	/* charset recoding of the output (set by begin, not zeroed by ctx_get) */
+	struct recode_state rc; /* rc.t NULL: none */
 };
 
 static __thread struct subf_ctx *sf_free;
@@ -205,7 +215,11 @@ void subfilter_req_end(struct conn *c)
 		ctx_put(c->req.sf.ctx);
 	c->req.sf.ctx = NULL;
 	c->req.sf.active = false;
+	c->req.sf.cs_only = false;
 }
+
+static int begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded,
+		 const struct recode_table *rt);
 
 int subfilter_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n)
 {
@@ -215,7 +229,7 @@ int subfilter_begin_h1(struct conn *c, int status, const struct h1_header *h, si
 	bool encoded = false;
 
 	subfilter_req_end(c); /* nothing left of an answer before an internal redirect */
-	if (!l || !l->subf.set)
+	if (!l || (!l->subf.set && !l->charset.charset))
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		if (H1_IS(h[i].name, "content-length")) {
@@ -227,10 +241,11 @@ int subfilter_begin_h1(struct conn *c, int status, const struct h1_header *h, si
 			/* the last one, as lbd sends (proxy.c) */
 			ct = (struct lstr){h[i].value.p ? h[i].value.p : "", h[i].value.len};
 		} else if (H1_IS(h[i].name, "content-encoding") && h[i].value.len) {
-			encoded = true;
+			encoded = !c->req.gu.active; /* gunzip inflates it first */
 		}
 	}
-	return subfilter_begin(c, status, ct, length, encoded);
+	return begin(c, status, ct, length, encoded,
+		     charset_recoder(c, l, status, ct, true, encoded));
 }
 
 /* loc_of - the configuration level of the response: the location, or the
@@ -281,41 +296,59 @@ static const struct subf_set *dyn_set(struct conn *c, const struct subf_set *s, 
 	return d;
 }
 
-int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded)
+/* begin - subfilter_begin with RT, the charset filter's recoding table
+ * (NULL: none). */
+static int begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded,
+		 const struct recode_table *rt)
 {
 	const struct cfg_loc *l = loc_of(c);
 	const struct subf_loc *g = l ? &l->subf : NULL;
+	const struct subf_set *set = NULL;
+	bool sub = g && g->set && length != 0 && !encoded && (ct.p ? type_ok(g, ct) : g->types_any);
 
 	subfilter_req_end(c);
-	if (!g || !g->set || status < 200 || status == 204 || status == 304 || length == 0)
+	if (status < 200 || status == 204 || status == 304)
 		return 0;
 	/* compressed bytes: nothing to find (lbd, not nginx), unless gunzip
-	 * inflates them first (nginx's order) */
-	if ((encoded && !c->req.gu.active) || (!ct.p ? !g->types_any : !type_ok(g, ct)))
-		return 0;
-	const struct subf_set *set = g->set;
+	 * inflates them first (the callers clear ENCODED then); an empty
+	 * answer: nothing to change (it keeps its Content-Length: 0) */
+	if (length == 0)
+		rt = NULL;
+	if (sub) {
+		set = g->set;
+		if (set->dyn && !c->req.head) {
+			bool none;
 
-	if (set->dyn && !c->req.head) {
-		bool none;
-
-		set = dyn_set(c, set, &none);
-		if (!set)
-			return -ENOMEM;
-		if (none)
-			return 0; /* nothing to find: the answer goes as it is */
+			set = dyn_set(c, set, &none);
+			if (!set)
+				return -ENOMEM;
+			sub = !none; /* nothing to find: the answer goes as it is */
+		}
 	}
+	if (!sub && !rt)
+		return 0;
 	c->req.sf.active = true;
-	c->req.sf.keep_lm = g->last_modified == 1;
+	c->req.sf.cs_only = !sub;
+	c->req.sf.keep_lm = sub ? g->last_modified == 1 : true;
 	if (c->req.head)
 		return 1;
 	c->req.sf.ctx = ctx_get();
 	if (!c->req.sf.ctx)
 		return -ENOMEM;
-	c->req.sf.ctx->set = set;
-	c->req.sf.ctx->once = g->once != 0;
+	c->req.sf.ctx->set = sub ? set : NULL;
+	c->req.sf.ctx->passthru = !sub;
+	c->req.sf.ctx->once = g && g->once != 0;
+	c->req.sf.ctx->rc = (struct recode_state){.t = rt};
 	if (c->req.gu.ctx)
 		gunzip_feeds_filter(c);
 	return 1;
+}
+
+int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded)
+{
+	encoded = encoded && !c->req.gu.active; /* gunzip inflates it first */
+	return begin(c, status, ct, length, encoded,
+		     charset_recoder(c, loc_of(c), status, ct, false, encoded));
 }
 
 bool subfilter_drops_validators(const struct conn *c)
@@ -338,6 +371,8 @@ int subfilter_header(struct conn *c, struct h1_str name, struct h1_str value)
 {
 	if (H1_IS(name, "content-length"))
 		return 1;
+	if (c->req.sf.cs_only)
+		return 0; /* nginx's charset filter keeps the validators */
 	if (!c->req.sf.keep_lm)
 		return H1_IS(name, "last-modified") || H1_IS(name, "etag");
 	if (!H1_IS(name, "etag"))
@@ -361,10 +396,35 @@ static inline size_t out_room(const struct subf_ctx *x)
 	return SF_OUT_SIZE - x->out_len;
 }
 
+/* out_reserve - room kept free for held bytes (fewer than SUBF_MAX_LEN),
+ * which go to out whole: recoded, each may grow (recode.h). */
+static inline size_t out_reserve(const struct subf_ctx *x)
+{
+	return x->rc.t ? RECODE_GROWTH * SUBF_MAX_LEN + 4 * RECODE_UNIT_MAX : SUBF_MAX_LEN;
+}
+
+/* out_take - copy what fits of P[0..n) to out, recoded when the charset
+ * filter recodes; the input bytes taken (fewer than n: out is full). */
+static size_t out_take(struct subf_ctx *x, const char *p, size_t n)
+{
+	size_t used = 0;
+
+	if (!x->rc.t) {
+		used = LBD_MIN(out_room(x), n);
+		memcpy(x->out + SF_PREFIX + x->out_len, p, used);
+		x->out_len += used;
+		return used;
+	}
+	x->out_len += recode_run(&x->rc, p, n, &used, x->out + SF_PREFIX + x->out_len, out_room(x));
+	return used;
+}
+
+/* out_put - P[0..n) to out whole: held bytes, for which out_reserve kept room. */
 static inline void out_put(struct subf_ctx *x, const char *p, size_t n)
 {
-	memcpy(x->out + SF_PREFIX + x->out_len, p, n);
-	x->out_len += n;
+	size_t used = out_take(x, p, n);
+
+	(void)used; /* all of it: the room was kept */
 }
 
 static void queue(struct subf_ctx *x, const char *p, size_t n)
@@ -449,9 +509,8 @@ static int fill(struct conn *c, struct subf_ctx *x, bool last)
 		int w = 0;
 
 		if (x->nq) {
-			size_t m = LBD_MIN(out_room(x), x->q[0].n);
+			size_t m = out_take(x, x->q[0].p, x->q[0].n);
 
-			out_put(x, x->q[0].p, m);
 			x->q[0].p += m;
 			x->q[0].n -= m;
 			if (x->q[0].n)
@@ -461,7 +520,7 @@ static int fill(struct conn *c, struct subf_ctx *x, bool last)
 			continue;
 		}
 		/* held bytes go straight to out: keep room for them */
-		if (out_room(x) < SUBF_MAX_LEN)
+		if (out_room(x) < out_reserve(x))
 			return 0;
 		if (x->passthru) {
 			out_put(x, x->hold, x->hold_len);

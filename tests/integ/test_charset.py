@@ -1,6 +1,6 @@
 """nginx's charset filter: `charset`, `charset_types`, `source_charset`
-equal to the charset, and the -t errors; lbd refuses what would make nginx
-recode (charset_map, override_charset on, a charset from a variable)."""
+equal to the charset, and the -t errors (recoding bodies:
+test_charset_recode.py)."""
 import os
 
 from harness import assert_location_t_errors, conf_line
@@ -165,24 +165,3 @@ server {
     p.write_conf()
     res = p.run('-t')
     assert res.returncode == 0, res.stdout + res.stderr
-
-
-def test_charset_recoding_refused(t):
-    """What would make nginx recode a body is an error at -t in lbd, not a
-    body sent unconverted under a charset it is not in."""
-    if t.target == 'nginx':
-        t.skip('lbd refuses recoding; nginx does it')
-    cases = [
-        ('override_charset on;', '"override_charset on" is not supported'),
-        ('charset $x;', '"charset" with a variable is not supported'),
-        ('source_charset $x;', '"source_charset" with a variable is not supported'),
-    ]
-    assert_location_t_errors(t, cases)
-    p = t.proxy("""
-charset_map koi8-r utf-8 { C0 D18E; }
-server { listen 127.0.0.1:{port}; }""", start=False)
-    p.write_conf()
-    res = p.run('-t')
-    out = res.stdout + res.stderr
-    assert res.returncode != 0 and '"charset_map" is not supported' in out, out
-    assert conf_line(p, 'charset_map') in out, out

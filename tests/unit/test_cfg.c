@@ -158,6 +158,17 @@ static struct err_case err_cases[] = {
 	 "invalid parameter \"bogus=1\"", 4},
 	{"events {}\nhttp {\nserver {\nlisten 80;\nlocation / {\nproxy_pass http://unix::/x;\n}\n}\n}\n",
 	 "no path in the unix domain socket in upstream \"unix::/x\"", 6},
+	/* charset_map (cfg_charset.c): nginx's messages and lines */
+	{HTTP_HEAD "charset_map koi8-r utf-8 {\nC0 D18E;\nC1 D1;\n}\n}\n", "invalid value \"D1\"",
+	 5},
+	{HTTP_HEAD "charset_map a b {\nC0 1C1;\n}\n}\n", "invalid value \"1C1\"", 4},
+	{HTTP_HEAD "charset_map a b {\nC0;\n}\n}\n", "invalid parameters number", 4},
+	{HTTP_HEAD "charset_map a A {\n}\n}\n",
+	 "\"charset_map\" between the same charsets \"a\" and \"A\"", 3},
+	{HTTP_HEAD "charset_map a b {\n}\ncharset_map b a {\n}\n}\n",
+	 "duplicate \"charset_map\" between \"b\" and \"a\"", 5},
+	{HTTP_HEAD "server {\nlisten 80;\ncharset b;\nsource_charset a;\n}\n}\n",
+	 "no \"charset_map\" between the charsets \"a\" and \"b\"", 6},
 	{HTTP_HEAD "server {\nlisten unix:/" A107 ";\n}\n}\n",
 	 "too long path in the unix domain socket in \"unix:/" A107
 	 "\" of the \"listen\" directive",
