@@ -96,6 +96,13 @@ struct tls_conf {
 	char **keys;			 /* ssl_certificate_key paths, same order */
 	struct tls_where *key_at;	 /* where each was written */
 	int nkeys;			 /* count */
+	void **cert_vals;		 /* per certs[i]: its compiled value with variables
+					  * (struct cval *; stream: struct stream_val *),
+					  * NULL when fixed (certs[i] is then as written) */
+	void **key_vals;		 /* the same per keys[i] */
+	bool dynamic;			 /* some pair has variables: every pair of the level
+					  * is loaded at each handshake (tls_eval_fn) */
+	const char *prefix;		 /* configuration prefix, for relative evaluated paths */
 	int protocols;			 /* enum tls_proto bits, or CFG_UNSET */
 	struct tls_where protocols_at;	 /* where it was written (for messages) */
 	char *ciphers;			 /* ssl_ciphers (TLS 1.2 and below), NULL = unset */

@@ -25,6 +25,12 @@ struct tls_conn;
  * default server's. ARG is what tls_conn_new was given. */
 typedef const struct tls_conf *(*tls_sni_fn)(void *arg, const char *name, size_t len);
 
+/* tls_eval_fn - evaluate VAL, a compiled value of the configuration
+ * (tls_conf.cert_vals: struct cval * in http, struct stream_val * in
+ * stream), for the connection ARG: *P, *LEN valid until the handshake
+ * step returns. 0, or -1 (out of memory). */
+typedef int (*tls_eval_fn)(void *arg, const void *val, const char **p, size_t *len);
+
 /* tls_ctx_build - build t->ctx from the merged settings T: every
  * certificate/key pair (several key types share the one context), the
  * protocols, ciphers, session cache, tickets, DH parameters, curves and
@@ -75,6 +81,22 @@ struct tls_conn *tls_conn_new(const struct tls_conf *t, int fd, tls_sni_fn sni, 
  * error queue to the caller (which must empty it); read and write errors
  * are not logged either. NULL when out of memory. */
 struct tls_conn *tls_conn_new_client(void *ctx, int fd);
+
+/* tls_conn_set_eval - how T's handshake evaluates certificates chosen by
+ * variables (ssl_certificate with $...): FN(ARG, value). Without it such
+ * a handshake fails. */
+void tls_conn_set_eval(struct tls_conn *t, tls_eval_fn fn, void *arg);
+
+/* tls_conn_use_pair - the client certificate of upstream session T
+ * chosen by variables (proxy_ssl_certificate with $... or data:): CVAL
+ * (NULL: CTEXT as written) and KVAL / KTEXT evaluated by FN(ARG), relative
+ * paths under PREFIX, encrypted keys opened with the passwords its
+ * context kept. An empty certificate sends none (nginx). Before the
+ * handshake. 0, or <0 with nginx's message ("cannot load certificate
+ * ...") in ERR. */
+int tls_conn_use_pair(struct tls_conn *t, tls_eval_fn fn, void *arg, const void *cval,
+		      const char *ctext, const void *kval, const char *ktext, const char *prefix,
+		      char *err, size_t errlen);
 
 /* tls_conn_offer_h2 - whether ALPN may select h2 on this session (the
  * listening address serves HTTP/2); http/1.1 is always offered.

@@ -30,6 +30,11 @@ struct upssl_conf {
 	struct tls_where cert_at;      /* where it was written */
 	char *key;		       /* proxy_ssl_certificate_key file */
 	struct tls_where key_at;       /* where it was written */
+	void *cert_val;		       /* proxy_ssl_certificate with variables: compiled
+				       * (struct cval *, stream: struct stream_val *),
+				       * evaluated per connection; NULL: fixed */
+	void *key_val;		       /* the same for proxy_ssl_certificate_key */
+	const char *prefix;	       /* configuration prefix (relative evaluated paths) */
 	char *password_file;	       /* proxy_ssl_password_file */
 	struct tls_where password_at;  /* where it was written */
 	char *crl;		       /* proxy_ssl_crl file */

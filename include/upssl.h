@@ -54,8 +54,9 @@ static inline ssize_t up_io_sendfile(int fd, struct tls_conn *tls, int in, off_t
 /* upssl_start - the TLS session of request C's new connection FD to
  * server SRV, by location L's proxy_ssl_* settings: SNI (when
  * proxy_ssl_server_name on and the name is not an address), the server's
- * last session to resume (proxy_ssl_session_reuse on). NULL when out of
- * memory. The caller owns the result (tls_conn_free). */
+ * last session to resume (proxy_ssl_session_reuse on; not with a
+ * certificate chosen by variables), that certificate (evaluated for C).
+ * NULL when out of memory or the certificate failed (upssl_start_error). The caller owns the result (tls_conn_free). */
 struct tls_conn *upssl_start(struct conn *c, const struct cfg_loc *l, struct ups_server *srv,
 			     int fd);
 
@@ -69,6 +70,12 @@ int upssl_alpn_h2(struct tls_conn *t);
  * its " while ..." context). */
 enum tls_hs upssl_handshake(struct tls_conn *t, struct conn *c, const struct cfg_loc *l, char *err,
 			    size_t errlen);
+
+/* upssl_start_error - after upssl_start returned NULL: nginx's message
+ * when the client certificate chosen by variables could not be loaded
+ * ("cannot load certificate ...": the request fails with 500, as
+ * nginx), or NULL when it was out of memory. Per thread. */
+const char *upssl_start_error(void);
 
 /* upssl_idle_ok - whether T (on socket FD), its response just read, may
  * wait in the keep-alive pool: no close_notify, nothing buffered, nothing

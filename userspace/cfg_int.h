@@ -185,6 +185,10 @@ void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p);
 /* cfg_upssl_set - one proxy_ssl_* directive N (not the on|off flags) into
  * U, with nginx's checks; proxy_ssl_name compiles http variables. */
 int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u);
+/* cfg_upssl_set_in - the same, a certificate with variables compiled
+ * with stream ST's variables (NULL: http's). */
+int cfg_upssl_set_in(struct build *b, struct cfg_node *n, struct upssl_conf *u,
+		     struct cfg_stream *st);
 /* cfg_upssl_check - a merged location proxying to https://: nginx's checks
  * (reported at WHERE) and its client context. 0 or -1. */
 int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *where);

@@ -74,7 +74,7 @@ int cfg_stream_set_proxy_ssl(struct build *b, struct cfg_node *n, struct scope *
 
 	(void)d;
 	if (strcmp(n->name, "proxy_ssl_name") != 0)
-		return cfg_upssl_set(b, n, &srv->upssl);
+		return cfg_upssl_set_in(b, n, &srv->upssl, s->stream);
 	if (srv->ssl_name)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
 	srv->ssl_name = pool_zalloc(b->pool, sizeof(*srv->ssl_name));

@@ -79,18 +79,26 @@ static struct tls_where here(const struct cfg_node *n)
 	return (struct tls_where){n->file, n->line};
 }
 
-/* push_file - one more path of N's (made absolute) in LIST[*CNT], with
- * where it was written in AT, for the level T. */
+/* push_file - one more path of N's (made absolute; a "data:" value or
+ * one with variables as written) in LIST[*CNT], with where it was written
+ * in AT, for the level T; VALS (NULL: the list has none) gets VAL, the
+ * compiled value of one with variables (NULL: fixed). */
 static int push_file(struct build *b, struct cfg_node *n, struct tls_conf *t, char ***list,
-		     struct tls_where **at, int *cnt)
+		     struct tls_where **at, int *cnt, void ***vals, void *val)
 {
-	int k = *cnt;
+	int k = *cnt, j = *cnt;
 	char **slot = PUSH(b, *list, *cnt);
 	struct tls_where *w = slot ? PUSH(b, *at, k) : NULL;
+	void **v = w && vals ? PUSH(b, *vals, j) : NULL;
 
-	if (!w)
+	if (!w || (vals && !v))
 		return cfg_fail(b, n, "out of memory");
-	*slot = cfg_conf_path(b, n->args[0]);
+	if (v)
+		*v = val;
+	if (val || strncmp(n->args[0], "data:", 5) == 0)
+		*slot = pool_strdup(b->pool, n->args[0]);
+	else
+		*slot = cfg_conf_path(b, n->args[0]);
 	if (!*slot)
 		return cfg_fail(b, n, "out of memory");
 	*w = here(n);
@@ -99,18 +107,43 @@ static int push_file(struct build *b, struct cfg_node *n, struct tls_conf *t, ch
 }
 
 /* cfg_set_tls_file - ssl_certificate, ssl_certificate_key: one more entry
- * of the level's list (several pairs, e.g. ECDSA and RSA). */
+ * of the level's list (several pairs, e.g. ECDSA and RSA). A value with
+ * variables is compiled (http's or stream's variables) and makes the
+ * level's pairs load at each handshake, as nginx 1.15.9+; "data:PEM"
+ * is the PEM text itself. */
 int cfg_set_tls_file(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	struct tls_conf *t = cfg_tls_base(s);
 	bool key = strcmp(n->name, "ssl_certificate_key") == 0;
+	void *val = NULL;
 
 	(void)d;
-	if (strchr(n->args[0], '$') || strncmp(n->args[0], "data:", 5) == 0)
-		return cfg_fail(b, n, "\"%s\" with variables or \"data:\" is not supported by lbd",
-				n->name);
-	return key ? push_file(b, n, t, &t->keys, &t->key_at, &t->nkeys)
-		   : push_file(b, n, t, &t->certs, &t->cert_at, &t->ncerts);
+	if (strchr(n->args[0], '$')) {
+		if (s->ssrv) {
+			struct stream_val *sv = pool_zalloc(b->pool, sizeof(*sv));
+
+			if (!sv)
+				return cfg_fail(b, n, "out of memory");
+			if (cfg_stream_compile(b, n, s->stream, n->args[0], sv))
+				return -1;
+			val = sv;
+		} else {
+			struct cval *cv = pool_zalloc(b->pool, sizeof(*cv));
+
+			if (!cv)
+				return cfg_fail(b, n, "out of memory");
+			if (cfg_compile(b, n, n->args[0], cv))
+				return -1;
+			/* "$" alone or "$$" stay literal: nothing to evaluate */
+			val = cv->literal || !cv->nparts ? NULL : cv;
+		}
+	}
+	if (val) {
+		t->dynamic = true;
+		t->prefix = b->cfg->conf_prefix;
+	}
+	return key ? push_file(b, n, t, &t->keys, &t->key_at, &t->nkeys, &t->key_vals, val)
+		   : push_file(b, n, t, &t->certs, &t->cert_at, &t->ncerts, &t->cert_vals, val);
 }
 
 /* cfg_set_tls_ticket_key - ssl_session_ticket_key FILE: one more key
@@ -121,7 +154,7 @@ int cfg_set_tls_ticket_key(struct build *b, struct cfg_node *n, struct scope *s,
 	struct tls_conf *t = cfg_tls_base(s);
 
 	(void)d;
-	return push_file(b, n, t, &t->ticket_keys, &t->ticket_key_at, &t->nticket_keys);
+	return push_file(b, n, t, &t->ticket_keys, &t->ticket_key_at, &t->nticket_keys, NULL, NULL);
 }
 
 /* cfg_set_tls_path - ssl_dhparam, ssl_trusted_certificate,
@@ -490,6 +523,10 @@ static void merge(struct tls_conf *l, const struct tls_conf *p)
 		l->keys = p->keys;
 		l->key_at = p->key_at;
 		l->nkeys = p->nkeys;
+		l->cert_vals = p->cert_vals;
+		l->key_vals = p->key_vals;
+		l->dynamic = p->dynamic;
+		l->prefix = p->prefix;
 	}
 	if (l->protocols == CFG_UNSET && p && p->protocols != CFG_UNSET)
 		l->protocols_at = p->protocols_at;

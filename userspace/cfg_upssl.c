@@ -5,8 +5,9 @@
  * merge with nginx's defaults (lbd's protocols default is safer: TLSv1.2
  * TLSv1.3), and, for every location whose proxy_pass is https://, the
  * client OpenSSL context (tls.c), built once per distinct set of
- * settings so that a bad file fails `lbd -t` with its FILE:LINE. The table
- * that points here is in cfg.c.
+ * settings so that a bad file fails `lbd -t` with its FILE:LINE (a
+ * client certificate with variables is compiled here and loaded for each
+ * connection by upssl.c). The table that points here is in cfg.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 
 #include "cfg.h"
 #include "cfg_int.h"
+#include "stream.h"
 #include "tls.h"
 #include "ups.h"
 #include "upssl.h"
@@ -78,6 +80,9 @@ void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p)
 		u->cert_at = p->cert_at;
 		u->key = p->key;
 		u->key_at = p->key_at;
+		u->cert_val = p->cert_val;
+		u->key_val = p->key_val;
+		u->prefix = p->prefix;
 	}
 	UMERGE_PTR(password_file, password_at);
 	UMERGE_PTR(crl, crl_at);
@@ -95,6 +100,42 @@ int cfg_set_upssl(struct build *b, struct cfg_node *n, struct scope *s, const st
 
 int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u)
 {
+	return cfg_upssl_set_in(b, n, u, NULL);
+}
+
+/* compile_file - the value A of N with variables: *VAL compiled with
+ * stream ST's variables, or http's when ST is NULL; fixed text leaves
+ * *VAL NULL. 0 or -1 (b->err). */
+static int compile_file(struct build *b, struct cfg_node *n, struct cfg_stream *st, const char *a,
+			void **val)
+{
+	if (!strchr(a, '$'))
+		return 0;
+	if (st) {
+		struct stream_val *sv = pool_zalloc(b->pool, sizeof(*sv));
+
+		if (!sv)
+			return cfg_fail(b, n, "out of memory");
+		if (cfg_stream_compile(b, n, st, a, sv))
+			return -1;
+		*val = sv;
+	} else {
+		struct cval *cv = pool_zalloc(b->pool, sizeof(*cv));
+
+		if (!cv)
+			return cfg_fail(b, n, "out of memory");
+		if (cfg_compile(b, n, a, cv))
+			return -1;
+		/* "$" alone or "$$" stay literal: nothing to evaluate */
+		*val = cv->literal || !cv->nparts ? NULL : cv;
+	}
+	return 0;
+}
+
+int cfg_upssl_set_in(struct build *b, struct cfg_node *n, struct upssl_conf *u,
+		     struct cfg_stream *st)
+{
+	void **val = NULL;
 	/* after "proxy_ssl_" (stream's too), "grpc_ssl_" or "uwsgi_ssl_" */
 	const char *name = strstr(n->name, "ssl_") + 4;
 	const char *a = n->args[0];
@@ -149,9 +190,9 @@ int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u)
 	if (strcmp(name, "trusted_certificate") == 0)
 		file = &u->trusted, file_at = &u->trusted_at;
 	else if (strcmp(name, "certificate") == 0)
-		file = &u->cert, file_at = &u->cert_at;
+		file = &u->cert, file_at = &u->cert_at, val = &u->cert_val;
 	else if (strcmp(name, "certificate_key") == 0)
-		file = &u->key, file_at = &u->key_at;
+		file = &u->key, file_at = &u->key_at, val = &u->key_val;
 	else if (strcmp(name, "password_file") == 0)
 		file = &u->password_file, file_at = &u->password_at;
 	else if (strcmp(name, "crl") == 0)
@@ -160,10 +201,17 @@ int cfg_upssl_set(struct build *b, struct cfg_node *n, struct upssl_conf *u)
 		return cfg_fail(b, n, "unknown directive \"%s\"", n->name);
 	if (*file)
 		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
-	if (strchr(a, '$') || strncmp(a, "data:", 5) == 0)
+	/* the certificate and its key: with variables (nginx 1.21.0) or
+	 * "data:PEM"; the other files are fixed paths, as in nginx */
+	if (!val && (strchr(a, '$') || strncmp(a, "data:", 5) == 0))
 		return cfg_fail(b, n, "\"%s\" with variables or \"data:\" is not supported by lbd",
 				n->name);
-	*file = cfg_conf_path(b, a);
+	if (val && compile_file(b, n, st, a, val))
+		return -1;
+	if (val && *val)
+		u->prefix = b->cfg->conf_prefix;
+	*file = (val && *val) || strncmp(a, "data:", 5) == 0 ? pool_strdup(b->pool, a)
+							     : cfg_conf_path(b, a);
 	*file_at = at;
 	return *file ? 0 : cfg_fail(b, n, "out of memory");
 }
@@ -246,7 +294,10 @@ int cfg_upssl_ctx(struct build *b, struct upssl_conf *u, void **ctx)
 	t.password_file = u->password_file;
 	t.password_at = u->password_at;
 	t.cmds = u->cmds;
-	if (u->cert) {
+	/* a pair with variables is loaded per connection (upssl_start);
+	 * the context keeps the passwords for it */
+	t.dynamic = u->cert_val || u->key_val;
+	if (u->cert && !t.dynamic) {
 		certs[0] = u->cert;
 		keys[0] = u->key;
 		t.certs = certs;

@@ -71,6 +71,7 @@
 
 static void read_head(struct conn *c);
 static const struct tls_conf *http_sni(void *arg, const char *name, size_t len);
+static int http_tls_eval(void *arg, const void *val, const char **p, size_t *len);
 static void linger_read(struct conn *c);
 static void discard_read(struct conn *c);
 static void discard_pump(struct conn *c, bool writing);
@@ -1316,6 +1317,7 @@ static void tls_step(struct conn *c)
 			return;
 		}
 		tls_conn_offer_h2(c->tls, c->lg->http2);
+		tls_conn_set_eval(c->tls, http_tls_eval, c);
 	}
 	switch (tls_handshake(c->tls)) {
 	case TLS_HS_DONE:
@@ -2033,6 +2035,21 @@ static struct cfg_srv *find_server(struct conn *c, struct lstr host)
 struct cfg_srv *http_find_server(struct conn *c)
 {
 	return find_server(c, c->req.host);
+}
+
+/* http_tls_eval - tls_eval_fn of a connection ARG's handshake: a
+ * certificate's struct cval (ssl_certificate with variables) into the
+ * connection's pool; no request yet, so $ssl_server_name, $remote_addr,
+ * $server_port, maps and geo over them are what mean something. */
+static int http_tls_eval(void *arg, const void *val, const char **p, size_t *len)
+{
+	struct lstr v;
+
+	if (cval_eval(val, arg, &v))
+		return -1;
+	*p = v.p;
+	*len = v.len;
+	return 0;
 }
 
 /* http_sni - the TLS settings of the server block the SNI name selects,

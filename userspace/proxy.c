@@ -706,6 +706,12 @@ static void up_handshake(struct uconn *u)
 			tls_conn_free(u->tls);
 			u->tls = NULL;
 		}
+		if (!u->tls && upssl_start_error()) {
+			/* proxy_ssl_certificate with variables: nginx's 500 */
+			up_log(u, LOG_ERR, "%s while connecting to upstream", upssl_start_error());
+			up_fail_final(u, 500);
+			return;
+		}
 		if (!u->tls) {
 			up_log(u, LOG_ERR, "cannot start SSL while SSL handshaking to upstream");
 			up_next(u, NU_ERROR);

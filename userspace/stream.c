@@ -809,10 +809,23 @@ static void up_handshake(struct sess *s)
 	next_upstream(s);
 }
 
+/* stream_tls_eval - tls_eval_fn of session ARG: a stream value (a
+ * certificate or key with variables) into a per-thread buffer, valid
+ * until the next call (tls.c copies each value before the next). */
+static int stream_tls_eval(void *arg, const void *val, const char **p, size_t *len)
+{
+	static __thread char buf[65536];
+
+	*len = sval_eval(arg, val, buf, sizeof(buf), -1);
+	*p = buf;
+	return 0;
+}
+
 /* up_ssl_start - proxy_ssl on: the PROXY header goes out in the clear
  * first (nginx sends it before the handshake), then the handshake. */
 static void up_ssl_start(struct sess *s, const char *pp)
 {
+	const struct upssl_conf *u = &s->srv->upssl;
 	char name[256];
 
 	if (s->pp_len) {
@@ -830,6 +843,22 @@ static void up_ssl_start(struct sess *s, const char *pp)
 	if (!s->utls) {
 		finalize(s, 500);
 		return;
+	}
+	if (u->cert_val || u->key_val) {
+		/* proxy_ssl_certificate with variables: nginx ends the
+		 * session when it cannot be loaded */
+		char err[1024], c[64], sv[80];
+
+		if (tls_conn_use_pair(s->utls, stream_tls_eval, s, u->cert_val, u->cert, u->key_val,
+				      u->key, u->prefix, err, sizeof(err))) {
+			log_emit(s->srv->error_log, LOG_ERR,
+				 "*%llu %s while connecting to upstream, client: %s, server: %s, "
+				 "upstream: \"%s\"",
+				 (unsigned long long)s->number, err, client_text(s, c, sizeof(c)),
+				 server_text(s, sv, sizeof(sv)), s->us->name);
+			finalize(s, 500);
+			return;
+		}
 	}
 	s->state = SS_UPSSL;
 	ev_timer_start(&s->w->loop, &s->timer, s->srv->connect_timeout);
@@ -1587,6 +1616,7 @@ static void begin(struct sess *s)
 			finalize(s, 500);
 			return;
 		}
+		tls_conn_set_eval(s->ctls, stream_tls_eval, s);
 		s->state = SS_HANDSHAKE;
 		ev_timer_start(&s->w->loop, &s->timer, s->srv->hs_timeout);
 		client_handshake(s);

@@ -87,8 +87,9 @@ struct tls_conn *stream_ssl_connect(const struct stream_srv *srv, int fd, struct
 {
 	const struct upssl_conf *u = &srv->upssl;
 
+	/* not resumed with a certificate chosen by variables (upssl_start) */
 	return upssl_client_new(u->ctx, fd, u->server_name == 1 ? name : NULL,
-				u->session_reuse == 1 ? us : NULL);
+				u->session_reuse == 1 && !u->cert_val && !u->key_val ? us : NULL);
 }
 
 enum tls_hs stream_ssl_up_handshake(const struct stream_srv *srv, struct tls_conn *t,

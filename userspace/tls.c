@@ -7,6 +7,8 @@
  * handshake, the SNI switch to the named server's context, and reads and
  * writes that keep the plain socket calls' contracts, so the HTTP code
  * drives TLS and plaintext connections through the same loops.
+ * Certificates chosen by variables (or "data:" PEM) are evaluated and
+ * loaded during each handshake through the caller's tls_eval_fn.
  *
  * Contexts are shared by every worker thread: OpenSSL locks the session
  * cache inside, so `ssl_session_cache shared:...` is one in-process cache.
@@ -59,6 +61,8 @@ struct tls_conn {
 	bool file_said;	 /* the file path in use was logged (debug) */
 	bool quiet;	 /* an upstream session (tls_conn_new_client): the caller
 			  * logs failures with its request's context */
+	tls_eval_fn ev;	 /* evaluates certificates chosen by variables */
+	void *ev_arg;	 /* its argument (the connection or session) */
 	char client[48]; /* peer address, for log lines */
 	/* TLS 1.3 0-RTT (ssl_early_data on). OpenSSL hands early data out
 	 * only through SSL_read_early_data, which must be the first call on
@@ -282,53 +286,68 @@ static EVP_PKEY *read_key(BIO *bio, const struct tls_passwords *pw)
 	return pk;
 }
 
-/* load_pair - certificate chain file CERT and key file KEY into CTX, in
- * the slot of the key's type (so ECDSA and RSA pairs live side by side).
- * The key is checked against its own certificate first: OpenSSL alone
- * would accept an RSA key given for an ECDSA certificate. PW: the
- * passwords of an encrypted key (NULL: none). */
-static int load_pair(SSL_CTX *ctx, const char *cert, const struct tls_where *cat, const char *key,
-		     const struct tls_where *kat, const struct tls_passwords *pw, char *err,
-		     size_t errlen)
+/* pem_bio - a BIO over NAME: the PEM text after "data:", else the file. */
+static BIO *pem_bio(const char *name)
+{
+	if (strncmp(name, "data:", 5) == 0)
+		return BIO_new_mem_buf(name + 5, -1);
+	return BIO_new_file(name, "r");
+}
+
+static const char *bio_call(const char *name)
+{
+	return strncmp(name, "data:", 5) == 0 ? "BIO_new_mem_buf" : "BIO_new_file";
+}
+
+/* read_pair - the certificate CERT (a file, or "data:" and PEM) with the
+ * rest of it as the chain, and the key KEY tried with PW's passwords
+ * (NULL: none), the key checked against its own certificate (OpenSSL
+ * alone would take an RSA key for an ECDSA certificate). ON names the
+ * call in the mismatch message (nginx's). 0 with *X, *CHAIN, *PK ours to
+ * free, or -EINVAL with the message in ERR (" in FILE:LINE" of CAT/KAT,
+ * NULL at a handshake). */
+static int read_pair(const char *cert, const struct tls_where *cat, const char *key,
+		     const struct tls_where *kat, const struct tls_passwords *pw, const char *on,
+		     X509 **xo, STACK_OF(X509) * *chaino, EVP_PKEY **pko, char *err, size_t errlen)
 {
 	X509 *x = NULL, *ca;
+	STACK_OF(X509) *chain = NULL;
 	EVP_PKEY *pk = NULL;
 	BIO *bio;
 	int rc = -EINVAL;
 
-	bio = BIO_new_file(cert, "r");
+	bio = pem_bio(cert);
 	if (!bio)
-		return tls_fail(err, errlen, cat,
-				"cannot load certificate \"%s\": BIO_new_file() failed", cert);
+		return tls_fail(err, errlen, cat, "cannot load certificate \"%s\": %s() failed",
+				cert, bio_call(cert));
 	x = PEM_read_bio_X509_AUX(bio, NULL, NULL, NULL);
 	if (!x) {
 		tls_fail(err, errlen, cat,
 			 "cannot load certificate \"%s\": PEM_read_bio_X509_AUX() failed", cert);
 		goto out;
 	}
-	if (!SSL_CTX_use_certificate(ctx, x)) {
-		tls_fail(err, errlen, cat, "SSL_CTX_use_certificate(\"%s\") failed", cert);
-		goto out;
-	}
 	/* The rest of the file (fullchain.pem) is this certificate's chain. */
-	if (!SSL_CTX_clear_chain_certs(ctx)) {
-		tls_fail(err, errlen, cat, "SSL_CTX_clear_chain_certs(\"%s\") failed", cert);
+	chain = sk_X509_new_null();
+	if (!chain) {
+		tls_fail(err, errlen, cat,
+			 "cannot load certificate \"%s\": sk_X509_new_null() failed", cert);
 		goto out;
 	}
 	while ((ca = PEM_read_bio_X509(bio, NULL, NULL, NULL))) {
-		if (!SSL_CTX_add0_chain_cert(ctx, ca)) {
+		if (!sk_X509_push(chain, ca)) {
 			X509_free(ca);
-			tls_fail(err, errlen, cat, "SSL_CTX_add0_chain_cert(\"%s\") failed", cert);
+			tls_fail(err, errlen, cat,
+				 "cannot load certificate \"%s\": sk_X509_push() failed", cert);
 			goto out;
 		}
 	}
 	/* the loop ends on "no start line" at the end of the file */
 	ERR_clear_error();
 	BIO_free(bio);
-	bio = BIO_new_file(key, "r");
+	bio = pem_bio(key);
 	if (!bio) {
-		tls_fail(err, errlen, kat,
-			 "cannot load certificate key \"%s\": BIO_new_file() failed", key);
+		tls_fail(err, errlen, kat, "cannot load certificate key \"%s\": %s() failed", key,
+			 bio_call(key));
 		goto out;
 	}
 	pk = read_key(bio, pw);
@@ -338,14 +357,46 @@ static int load_pair(SSL_CTX *ctx, const char *cert, const struct tls_where *cat
 			 key);
 		goto out;
 	}
-	if (!X509_check_private_key(x, pk) || !SSL_CTX_use_PrivateKey(ctx, pk)) {
-		tls_fail(err, errlen, kat, "SSL_CTX_use_PrivateKey(\"%s\") failed", key);
+	if (!X509_check_private_key(x, pk)) {
+		tls_fail(err, errlen, kat, "%s(\"%s\") failed", on, key);
 		goto out;
 	}
+	*xo = x, *chaino = chain, *pko = pk;
+	x = NULL, chain = NULL, pk = NULL;
 	rc = 0;
 out:
 	BIO_free(bio);
 	X509_free(x);
+	sk_X509_pop_free(chain, X509_free);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+/* load_pair - certificate CERT (file or "data:") with its chain and key
+ * KEY into CTX, or into the session SSL when CTX is NULL (a pair chosen
+ * by variables), in the slot of the key's type (so ECDSA and RSA pairs
+ * live side by side). PW: the passwords of an encrypted key (NULL:
+ * none). 0 or -EINVAL with the message in ERR. */
+static int load_pair(SSL_CTX *ctx, SSL *ssl, const char *cert, const struct tls_where *cat,
+		     const char *key, const struct tls_where *kat, const struct tls_passwords *pw,
+		     char *err, size_t errlen)
+{
+	X509 *x = NULL;
+	STACK_OF(X509) *chain = NULL;
+	EVP_PKEY *pk = NULL;
+	int rc = read_pair(cert, cat, key, kat, pw,
+			   ctx ? "SSL_CTX_use_PrivateKey" : "SSL_use_PrivateKey", &x, &chain, &pk,
+			   err, errlen);
+
+	if (rc)
+		return rc;
+	/* the chain is taken with one more reference per certificate */
+	if (ctx ? !SSL_CTX_use_cert_and_key(ctx, x, pk, chain, 1)
+		: !SSL_use_cert_and_key(ssl, x, pk, chain, 1))
+		rc = tls_fail(err, errlen, cat, "%s(\"%s\") failed",
+			      ctx ? "SSL_CTX_use_certificate" : "SSL_use_certificate", cert);
+	X509_free(x);
+	sk_X509_pop_free(chain, X509_free);
 	EVP_PKEY_free(pk);
 	return rc;
 }
@@ -433,10 +484,174 @@ static int set_protocols_ciphers(SSL_CTX *ctx, struct tls_conf *t, char *err, si
 	return 0;
 }
 
+/* struct tls_dyn - what a context whose pairs are chosen by variables
+ * keeps for its handshakes: the settings, and ssl_password_file's
+ * passwords read once (nginx keeps them too). Owned by the context
+ * (ex_data, freed with it). */
+struct tls_dyn {
+	const struct tls_conf *conf; /* server: the level's settings; client: NULL */
+	struct tls_passwords *pw;    /* NULL: no password file */
+};
+
+/* the SSL_CTX ex_data slot of struct tls_dyn; made with the first such
+ * context, while a configuration is built (main thread) */
+static int tls_dyn_idx = -1;
+
+static void dyn_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	struct tls_dyn *dy = ptr;
+
+	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+	if (!dy)
+		return;
+	if (dy->pw) {
+		OPENSSL_cleanse(dy->pw, sizeof(*dy->pw));
+		free(dy->pw);
+	}
+	free(dy);
+}
+
+/* eval_name - the certificate or key name of one pair: TEXT as written
+ * when VAL is NULL, else VAL evaluated by FN(ARG), relative paths under
+ * PREFIX (nginx's conf prefix) and "data:" left as is. A malloc'ed
+ * string (NULL: out of memory or evaluation failed); *EMPTY says the
+ * value was empty. */
+static char *eval_name(tls_eval_fn fn, void *arg, const void *val, const char *text,
+		       const char *prefix, bool *empty)
+{
+	const char *p = text;
+	size_t len = strlen(text), lp = 0;
+	char *r;
+
+	if (val) {
+		if (!fn || fn(arg, val, &p, &len))
+			return NULL;
+		if (prefix && !(len >= 5 && memcmp(p, "data:", 5) == 0) && !(len && p[0] == '/'))
+			lp = strlen(prefix);
+	}
+	*empty = len == 0;
+	r = malloc(lp + len + 1);
+	if (!r)
+		return NULL;
+	memcpy(r, prefix, lp);
+	memcpy(r + lp, p, len);
+	r[lp + len] = '\0';
+	return r;
+}
+
+/* dotdot - whether file name P has a ".." segment. */
+static bool dotdot(const char *p)
+{
+	for (const char *seg = p; seg; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL)
+		if (seg[0] == '.' && seg[1] == '.' && (seg[2] == '/' || seg[2] == '\0'))
+			return true;
+	return false;
+}
+
+/* climbs - whether the evaluated file NAME has a ".." segment that its
+ * configured TEXT has not (one a variable brought in); "data:" never. */
+static bool climbs(const char *name, const char *text)
+{
+	return strncmp(name, "data:", 5) != 0 && dotdot(name) && !dotdot(text);
+}
+
+/* use_pair - one pair chosen by variables into the session SSL (a
+ * handshake's: cert_cb on the server side, before the ClientHello on the
+ * client side). 0, 1 when the certificate is empty and OPTIONAL (an
+ * upstream then gets none, as nginx), or -EINVAL with nginx's message in
+ * ERR. Files are read whole each time (nginx 1.22 has no certificate
+ * cache): local files, a few syscalls on the worker. */
+static int use_pair(SSL *ssl, const struct tls_passwords *pw, tls_eval_fn fn, void *arg,
+		    const void *cval, const char *ctext, const void *kval, const char *ktext,
+		    const char *prefix, bool optional, char *err, size_t errlen)
+{
+	bool ce = false, ke = false;
+	char *cert = eval_name(fn, arg, cval, ctext, prefix, &ce);
+	char *key = cert && !(ce && optional) ? eval_name(fn, arg, kval, ktext, prefix, &ke) : NULL;
+	int rc;
+
+	if (cert && ce && optional) {
+		free(cert);
+		return 1;
+	}
+	if (!cert || !key) {
+		free(cert);
+		free(key);
+		snprintf(err, errlen, "cannot evaluate the certificate or key of \"%s\"", ctext);
+		return -ENOMEM;
+	}
+	if (climbs(cert, ctext) || climbs(key, ktext)) {
+		/* $ssl_server_name is the client's: "../other" must not pick
+		 * a file outside the configured directory (nginx 1.22 would) */
+		snprintf(
+			err, errlen,
+			"cannot load certificate%s \"%s\": a \"..\" segment from variables is refused",
+			climbs(cert, ctext) ? "" : " key", climbs(cert, ctext) ? cert : key);
+		rc = -EINVAL;
+	} else {
+		rc = load_pair(NULL, ssl, cert, NULL, key, NULL, pw, err, errlen);
+	}
+	free(cert);
+	free(key);
+	return rc;
+}
+
+/* tls_cert_cb - OpenSSL's certificate hook of a server context whose
+ * pairs have variables (ARG: its struct tls_dyn): with SNI known, every
+ * pair of the level evaluated for this connection and loaded, as nginx's
+ * ngx_http_ssl_certificate. A failure is logged at error and fails the
+ * handshake. The hook of the context SNI selected is the one called. */
+static int tls_cert_cb(SSL *ssl, void *arg)
+{
+	const struct tls_dyn *dy = arg;
+	const struct tls_conf *c = dy->conf;
+	struct tls_conn *t = SSL_get_app_data(ssl);
+	char err[1024];
+
+	if (!t)
+		return 0;
+	for (int i = 0; i < c->ncerts; i++) {
+		int rc = use_pair(ssl, dy->pw, t->ev, t->ev_arg, c->cert_vals[i], c->certs[i],
+				  c->key_vals[i], c->keys[i], c->prefix, false, err, sizeof(err));
+
+		if (rc) {
+			log_emit(NULL, LOG_ERR, "%s while SSL handshaking, client: %s", err,
+				 t->client);
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* keep_dynamic - CTX's pairs have variables: keep T (server side: SERVER)
+ * and the passwords *PW (taken) for the handshakes. */
+static int keep_dynamic(SSL_CTX *ctx, const struct tls_conf *t, bool server,
+			struct tls_passwords **pw, char *err, size_t errlen)
+{
+	struct tls_dyn *dy;
+
+	if (tls_dyn_idx < 0)
+		tls_dyn_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, dyn_free);
+	dy = calloc(1, sizeof(*dy));
+	if (tls_dyn_idx < 0 || !dy || !SSL_CTX_set_ex_data(ctx, tls_dyn_idx, dy)) {
+		free(dy);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	dy->conf = server ? t : NULL;
+	dy->pw = *pw;
+	*pw = NULL;
+	if (server)
+		SSL_CTX_set_cert_cb(ctx, tls_cert_cb, dy);
+	return 0;
+}
+
 /* load_certs - the first N certificate/key pairs of T on CTX, encrypted
- * keys opened with ssl_password_file's passwords (wiped after). 0 or an
- * error in ERR. */
-static int load_certs(SSL_CTX *ctx, struct tls_conf *t, int n, char *err, size_t errlen)
+ * keys opened with ssl_password_file's passwords (wiped after); pairs
+ * with variables (t->dynamic) are kept for the handshakes instead (SERVER:
+ * a server context). 0 or an error in ERR. */
+static int load_certs(SSL_CTX *ctx, struct tls_conf *t, int n, bool server, char *err,
+		      size_t errlen)
 {
 	struct tls_passwords *pw = NULL;
 	int rc = 0;
@@ -449,14 +664,34 @@ static int load_certs(SSL_CTX *ctx, struct tls_conf *t, int n, char *err, size_t
 		}
 		rc = read_passwords(t, pw, err, errlen);
 	}
-	for (int i = 0; !rc && i < n; i++)
-		rc = load_pair(ctx, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i], pw, err,
-			       errlen);
+	if (!rc && t->dynamic)
+		rc = keep_dynamic(ctx, t, server, &pw, err, errlen);
+	for (int i = 0; !rc && !t->dynamic && i < n; i++)
+		rc = load_pair(ctx, NULL, t->certs[i], &t->cert_at[i], t->keys[i], &t->key_at[i],
+			       pw, err, errlen);
 	if (pw) {
 		OPENSSL_cleanse(pw, sizeof(*pw));
 		free(pw);
 	}
 	return rc;
+}
+
+int tls_conn_use_pair(struct tls_conn *t, tls_eval_fn fn, void *arg, const void *cval,
+		      const char *ctext, const void *kval, const char *ktext, const char *prefix,
+		      char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_get_SSL_CTX(t->ssl);
+	const struct tls_dyn *dy = tls_dyn_idx >= 0 ? SSL_CTX_get_ex_data(ctx, tls_dyn_idx) : NULL;
+	int rc = use_pair(t->ssl, dy ? dy->pw : NULL, fn, arg, cval, ctext, kval, ktext, prefix,
+			  true, err, errlen);
+
+	return rc < 0 ? rc : 0;
+}
+
+void tls_conn_set_eval(struct tls_conn *t, tls_eval_fn fn, void *arg)
+{
+	t->ev = fn;
+	t->ev_arg = arg;
 }
 
 bool tls_load_crl(void *vctx, const char *file)
@@ -548,7 +783,7 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 			      "SSL_CTX_set1_curves_list(\"%s\") failed", t->ecdh_curve);
 		goto fail;
 	}
-	rc = load_certs(ctx, t, t->ncerts, err, errlen);
+	rc = load_certs(ctx, t, t->ncerts, true, err, errlen);
 	if (rc)
 		goto fail;
 	if (t->dhparam) {
@@ -575,7 +810,9 @@ int tls_ctx_build(struct tls_conf *t, char *err, size_t errlen)
 	}
 	set_session_cache(ctx, t);
 	set_early_data(ctx, t);
-	if (t->stapling == 1) {
+	/* nginx staples for the certificates it loaded: none when they are
+	 * chosen by variables */
+	if (t->stapling == 1 && !t->dynamic) {
 		const char *what;
 
 		rc = ocsp_ctx_setup(ctx, t, &what);
@@ -640,7 +877,7 @@ int tls_ctx_build_client(struct tls_conf *t, char *err, size_t errlen)
 		goto fail;
 	}
 	/* one client certificate (proxy_ssl_certificate) */
-	rc = load_certs(ctx, t, t->ncerts ? 1 : 0, err, errlen);
+	rc = load_certs(ctx, t, t->ncerts ? 1 : 0, false, err, errlen);
 	if (rc)
 		goto fail;
 	if ((rc = apply_cmds(ctx, t, SSL_CONF_FLAG_CLIENT, err, errlen)))

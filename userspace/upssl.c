@@ -165,14 +165,48 @@ int upssl_alpn_h2(struct tls_conn *t)
 	return SSL_set_alpn_protos(tls_conn_ssl(t), h2, sizeof(h2)) ? -ENOMEM : 0;
 }
 
+/* why the last upssl_start of this thread failed ("": out of memory) */
+static __thread char start_err[1024];
+
+/* http_eval - tls_eval_fn for a request's connection ARG: a struct cval
+ * into the request pool. */
+static int http_eval(void *arg, const void *val, const char **p, size_t *len)
+{
+	struct lstr v;
+
+	if (cval_eval(val, arg, &v))
+		return -1;
+	*p = v.p;
+	*len = v.len;
+	return 0;
+}
+
 struct tls_conn *upssl_start(struct conn *c, const struct cfg_loc *l, struct ups_server *srv,
 			     int fd)
 {
 	const struct upssl_conf *u = &l->upssl;
 	char name[256];
 	bool sni = u->server_name == 1 && ssl_name(c, l, name, sizeof(name)) == 0;
+	bool dyn = u->cert_val || u->key_val;
+	struct tls_conn *t;
 
-	return upssl_client_new(u->ctx, fd, sni ? name : NULL, u->session_reuse == 1 ? srv : NULL);
+	start_err[0] = '\0';
+	/* a session made with one request's certificate is not resumed for
+	 * another's: each connection shows its own (nginx would resume) */
+	t = upssl_client_new(u->ctx, fd, sni ? name : NULL,
+			     u->session_reuse == 1 && !dyn ? srv : NULL);
+	if (t && dyn &&
+	    tls_conn_use_pair(t, http_eval, c, u->cert_val, u->cert, u->key_val, u->key, u->prefix,
+			      start_err, sizeof(start_err))) {
+		tls_conn_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+const char *upssl_start_error(void)
+{
+	return start_err[0] ? start_err : NULL;
 }
 
 /* ssl_errors - ERR = MSG, then OpenSSL's queued errors as nginx prints

@@ -32,8 +32,10 @@ TestSuite(stream_ssl, .fini = fini);
 static void make_cert(char *crt, char *key, size_t cap)
 {
 	char cmd[1024], err[256];
+	struct cfg *c = cfgtest_load(&ct, "events {}\n", err, sizeof(err));
 
-	cfgtest_load(&ct, "events {}\n", err, sizeof(err));
+	if (c)
+		cfg_unref(c); /* only its directory is wanted */
 	snprintf(crt, cap, "%s/c.crt", ct.dir);
 	snprintf(key, cap, "%s/c.key", ct.dir);
 	snprintf(cmd, sizeof(cmd),
@@ -109,6 +111,53 @@ Test(stream_ssl, bad_key_names_its_line)
 	cr_assert_null(c);
 	snprintf(want, sizeof(want), " in %s:5", ct.path);
 	cr_assert(strstr(err, "cannot load certificate key") && strstr(err, want), "%s", err);
+}
+
+Test(stream_ssl, certificates_with_variables)
+{
+	char text[1024], err[512];
+	struct cfg *c;
+	const struct stream_srv *a;
+
+	snprintf(text, sizeof(text),
+		 "events {}\n"
+		 "stream {\n"
+		 "  map $server_port $who { default c; }\n"
+		 "  server { listen 127.0.0.1:1 ssl; proxy_pass 127.0.0.1:2;\n"
+		 "    ssl_certificate /x/$ssl_server_name.crt;\n"
+		 "    ssl_certificate_key /x/$ssl_server_name.key;\n"
+		 "    proxy_ssl on; proxy_ssl_certificate /x/$who.crt;\n"
+		 "    proxy_ssl_certificate_key data:$who; }\n"
+		 "}\n");
+	c = cfgtest_load(&ct, text, err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	a = c->stream->servers[0];
+	/* nothing read at load time: both sides evaluate per session */
+	cr_assert_not_null(a->tls.ctx);
+	cr_expect(a->tls.dynamic);
+	cr_expect_not_null(a->tls.cert_vals[0]);
+	cr_expect_str_eq(a->tls.certs[0], "/x/$ssl_server_name.crt");
+	cr_assert_not_null(a->upssl.ctx);
+	cr_expect_not_null(a->upssl.cert_val);
+	cr_expect_not_null(a->upssl.key_val);
+	cfg_unref(c);
+}
+
+Test(stream_ssl, unknown_variable_in_certificate)
+{
+	char text[512], err[512], want[256];
+	struct cfg *c;
+
+	snprintf(text, sizeof(text),
+		 "events {}\n"
+		 "stream {\n"
+		 "  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; proxy_ssl on;\n"
+		 "    proxy_ssl_certificate /x/$nosuch.crt; proxy_ssl_certificate_key /k; }\n"
+		 "}\n");
+	c = cfgtest_load(&ct, text, err, sizeof(err));
+	cr_assert_null(c);
+	snprintf(want, sizeof(want), "unknown \"nosuch\" variable in %s:4", ct.path);
+	cr_expect(strstr(err, want), "%s", err);
 }
 
 struct host_case {

@@ -211,8 +211,18 @@ static struct err_case err_cases[] = {
 	{PAIR "ssl_dhparam @D/nodh.pem;", "BIO_new_file(\"@D/nodh.pem\") failed", "", 6},
 	{PAIR "ssl_trusted_certificate @D/nosuch.pem;",
 	 "SSL_CTX_load_verify_locations(\"@D/nosuch.pem\") failed", "", 6},
-	{PAIR "ssl_certificate $ssl_server_name.crt;",
-	 "\"ssl_certificate\" with variables or \"data:\" is not supported by lbd", "", 6},
+	/* pairs with variables: nginx's pairing check names them as written */
+	{"ssl_certificate @D/$ssl_server_name.crt;",
+	 "no \"ssl_certificate_key\" is defined for certificate \"@D/$ssl_server_name.crt\"", "",
+	 4},
+	{"ssl_certificate @D/a.crt;\nssl_certificate_key data:$ssl_server_name;\n"
+	 "ssl_certificate_key @D/$ssl_server_name.key;",
+	 "no \"ssl_certificate\" is defined for key \"@D/$ssl_server_name.key\"", "", 6},
+	{"ssl_certificate \"@D/${ssl_server_name.crt\";\nssl_certificate_key @D/a.key;",
+	 "the closing bracket in \"ssl_server_name\" variable is missing", "", 4},
+	/* a fixed "data:" pair is loaded (and checked) at -t */
+	{"ssl_certificate data:nonsense;\nssl_certificate_key @D/a.key;",
+	 "cannot load certificate \"data:nonsense\": PEM_read_bio_X509_AUX() failed", "", 4},
 	/* ssl_stapling_file: read (and named) only with ssl_stapling on */
 	{PAIR "ssl_stapling on;\nssl_stapling_file @D/nosuch.der;",
 	 "BIO_new_file(\"@D/nosuch.der\") failed (SSL: ", "no such file)", 7},
@@ -818,6 +828,178 @@ Test(tls_conn, plain_http_is_not_a_handshake)
 /* nginx's URI-component escape ($ssl_client_escaped_cert): a PEM's "+",
  * "/", "=", space and line ends escaped in upper-case hex, "-" and
  * alphanumerics kept; the counting pass agrees with the writing one. */
+/* ---- certificates chosen by variables, data: ------------------------------- */
+
+/* pem_of - the text of @D/NAME into OUT (CAP bytes). */
+static void pem_of(const char *name, char *out, size_t cap)
+{
+	char path[128];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", certdir, name);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	n = fread(out, 1, cap - 1, f);
+	fclose(f);
+	out[n] = '\0';
+}
+
+Test(tls_cfg, certificate_with_variables_loads, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], want[128];
+	/* stapling has no certificate to staple for: no file is read */
+	struct cfg *c = cfgtest_load(&t,
+				     conf("ssl_certificate @D/$ssl_server_name.crt;\n"
+					  "ssl_certificate_key data:$ssl_server_name;\n"
+					  "ssl_stapling on;\nssl_stapling_file @D/nosuch.der;"),
+				     err, sizeof(err));
+	const struct tls_conf *tc;
+
+	cr_assert_not_null(c, "%s", err);
+	tc = &first_server(c)->tls;
+	cr_assert_not_null(tc->ctx);
+	cr_expect(tc->dynamic);
+	cr_assert_eq(tc->ncerts, 1);
+	cr_expect_not_null(tc->cert_vals[0]);
+	cr_expect_not_null(tc->key_vals[0]);
+	snprintf(want, sizeof(want), "%s/$ssl_server_name.crt", certdir);
+	cr_expect_str_eq(tc->certs[0], want);
+	cr_expect_str_eq(tc->keys[0], "data:$ssl_server_name");
+	/* nothing loaded now: each handshake loads its own */
+	cr_expect_null(SSL_CTX_get0_certificate(tc->ctx));
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+Test(tls_cfg, fixed_data_pair_loads, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], crt[1500], key[600], body[2200];
+	struct cfg *c;
+	const struct tls_conf *tc;
+	X509 *want = load_crt("a");
+
+	pem_of("a.crt", crt, sizeof(crt));
+	pem_of("a.key", key, sizeof(key));
+	snprintf(body, sizeof(body),
+		 "ssl_certificate \"data:%s\";\nssl_certificate_key \"data:%s\";", crt, key);
+	c = cfgtest_load(&t, conf(body), err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	tc = &first_server(c)->tls;
+	cr_expect(!tc->dynamic);
+	cr_assert_not_null(tc->ctx);
+	cr_expect_eq(X509_cmp(SSL_CTX_get0_certificate(tc->ctx), want), 0);
+	X509_free(want);
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+}
+
+/* struct eval_state - what the fake evaluator answers for a handshake. */
+struct eval_state {
+	const struct tls_conf *tc; /* the server's settings */
+	const char *cert, *key;	   /* values it gives */
+	int calls;		   /* times asked */
+};
+
+static int fake_eval(void *arg, const void *val, const char **p, size_t *len)
+{
+	struct eval_state *e = arg;
+
+	e->calls++;
+	*p = val == e->tc->cert_vals[0] ? e->cert : e->key;
+	*len = strlen(*p);
+	return 0;
+}
+
+/* dyn_handshake - a server with ssl_certificate by variables, handshaking
+ * with a client that sends SNI b.test; E answers the evaluation. Returns
+ * the served certificate (NULL: the handshake failed). */
+static X509 *dyn_handshake(struct eval_state *e)
+{
+	struct cfgtest t = {0};
+	char err[1024];
+	struct cfg *c = cfgtest_load(&t,
+				     conf("ssl_certificate @D/$ssl_server_name.crt;\n"
+					  "ssl_certificate_key @D/$ssl_server_name.key;"),
+				     err, sizeof(err));
+	struct tls_conn *srv;
+	SSL_CTX *cctx;
+	SSL *cli;
+	X509 *got = NULL;
+	int fd[2];
+
+	cr_assert_not_null(c, "%s", err);
+	e->tc = &first_server(c)->tls;
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd), 0);
+	srv = tls_conn_new(e->tc, fd[0], NULL, NULL, "test");
+	cr_assert_not_null(srv);
+	tls_conn_set_eval(srv, fake_eval, e);
+	cctx = SSL_CTX_new(TLS_client_method());
+	cli = SSL_new(cctx);
+	SSL_set_fd(cli, fd[1]);
+	SSL_set_tlsext_host_name(cli, "b.test");
+	SSL_set_connect_state(cli);
+	for (int i = 0; i < 100; i++) {
+		enum tls_hs hs = tls_handshake(srv);
+		int rc = SSL_do_handshake(cli);
+
+		if (hs == TLS_HS_FAILED)
+			break;
+		if (hs == TLS_HS_DONE && rc == 1) {
+			got = SSL_get1_peer_certificate(cli);
+			break;
+		}
+	}
+	ERR_clear_error();
+	tls_conn_free(srv);
+	SSL_free(cli);
+	SSL_CTX_free(cctx);
+	close(fd[0]);
+	close(fd[1]);
+	cfg_unref(c);
+	cfgtest_cleanup(&t);
+	return got;
+}
+
+Test(tls_conn, certificate_by_variables, .init = certs_setup, .fini = certs_teardown)
+{
+	char crt[128], key[128], pem[1500], data[1600];
+	struct eval_state e = {.cert = crt, .key = key};
+	X509 *want = load_crt("b"), *got;
+
+	/* the evaluated names are loaded during the handshake */
+	snprintf(crt, sizeof(crt), "%s/b.crt", certdir);
+	snprintf(key, sizeof(key), "%s/b.key", certdir);
+	got = dyn_handshake(&e);
+	cr_assert_not_null(got, "the handshake failed");
+	cr_expect_eq(X509_cmp(got, want), 0, "served the wrong certificate");
+	cr_expect_eq(e.calls, 2);
+	X509_free(got);
+	/* "data:" values are the PEM text */
+	pem_of("b.crt", pem, sizeof(pem));
+	snprintf(data, sizeof(data), "data:%s", pem);
+	e = (struct eval_state){.cert = data, .key = key};
+	got = dyn_handshake(&e);
+	cr_assert_not_null(got, "the handshake failed");
+	cr_expect_eq(X509_cmp(got, want), 0, "served the wrong certificate");
+	X509_free(got);
+	/* a missing file or a key of another certificate fails that one */
+	snprintf(crt, sizeof(crt), "%s/missing.crt", certdir);
+	e = (struct eval_state){.cert = crt, .key = key};
+	cr_expect_null(dyn_handshake(&e));
+	snprintf(crt, sizeof(crt), "%s/a.crt", certdir);
+	e = (struct eval_state){.cert = crt, .key = key};
+	cr_expect_null(dyn_handshake(&e));
+	/* a ".." a variable brought in is refused (the configured text has
+	 * none), even where it would name a good file */
+	snprintf(crt, sizeof(crt), "%s/../%s/b.crt", certdir, strrchr(certdir, '/') + 1);
+	e = (struct eval_state){.cert = crt, .key = key};
+	cr_expect_null(dyn_handshake(&e));
+	X509_free(want);
+}
+
 Test(tls_vars, escape_component)
 {
 	static const char *in = "-----BEGIN CERTIFICATE-----\nAb+/9=\n";

@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "cfg.h"
 #include "cfgtest.h"
 #include "hc-t.h"
@@ -130,10 +132,53 @@ static const struct {
 	 "\"proxy_ssl_verify\" directive is duplicate", 6},
 	{"proxy_pass https://127.0.0.1;\n proxy_ssl_ciphers NOPE-NOTHING;",
 	 "SSL_CTX_set_cipher_list(\"NOPE-NOTHING\") failed", 5},
-	{"proxy_pass https://127.0.0.1;\n proxy_ssl_certificate $x.crt;\n"
+	/* the other files of proxy_ssl_* are fixed paths */
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_trusted_certificate $x.pem;",
+	 "\"proxy_ssl_trusted_certificate\" with variables or \"data:\" is not supported by lbd",
+	 5},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_certificate \"${x\";\n"
 	 " proxy_ssl_certificate_key /k;",
-	 "with variables or \"data:\" is not supported by lbd", 5},
+	 "the closing bracket in \"x\" variable is missing", 5},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_certificate $ssl_server_name.crt;",
+	 "no \"proxy_ssl_certificate_key\" is defined for certificate \"$ssl_server_name.crt\"", 0},
+	{"proxy_pass https://127.0.0.1;\n proxy_ssl_certificate data:nonsense;\n"
+	 " proxy_ssl_certificate_key /k;",
+	 "cannot load certificate \"data:nonsense\": PEM_read_bio_X509_AUX() failed", 5},
 };
+
+Test(upssl, certificate_with_variables, .fini = teardown)
+{
+	char err[512];
+	struct cfg *c = cfgtest_load(
+		&ct,
+		HEAD "proxy_ssl_certificate $arg_c.crt;\n"
+		     "proxy_ssl_certificate_key data:$http_k;\n"
+		     "server { listen 127.0.0.1:18001;\n"
+		     "  location /a/ { proxy_pass https://127.0.0.1:9443; }\n"
+		     "  grpc_ssl_certificate /c/$arg_c; grpc_ssl_certificate_key /c/$arg_c;\n"
+		     "  location /g/ { grpc_pass grpcs://127.0.0.1:9443; }\n"
+		     "}\n}\n",
+		err, sizeof(err));
+	const struct upssl_conf *a, *g;
+
+	/* evaluated per connection: the context has no certificate, and
+	 * relative names are under the configuration's directory then */
+	cr_assert_not_null(c, "%s", err);
+	a = strcmp(loc(c, 0)->pattern, "/a/") == 0 ? &loc(c, 0)->upssl : &loc(c, 1)->upssl;
+	g = a == &loc(c, 0)->upssl ? &loc(c, 1)->upssl : &loc(c, 0)->upssl;
+	cr_assert_not_null(a->ctx);
+	cr_expect_not_null(a->cert_val);
+	cr_expect_not_null(a->key_val);
+	cr_expect_str_eq(a->cert, "$arg_c.crt");
+	cr_expect_str_eq(a->key, "data:$http_k");
+	cr_expect_str_eq(a->prefix, c->conf_prefix);
+	cr_expect_null(SSL_CTX_get0_certificate(a->ctx));
+	/* grpc_ssl_* share the code: the same per-connection pair */
+	cr_assert_not_null(g->ctx);
+	cr_expect_not_null(g->cert_val);
+	cr_expect_str_eq(g->cert, "/c/$arg_c");
+	cfg_unref(c);
+}
 
 Test(upssl, t_errors, .fini = teardown)
 {
