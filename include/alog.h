@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Access log: `log_format` and `access_log PATH [FORMAT] [buffer=SIZE]
- * [flush=TIME] [if=COND]`. Each worker thread buffers its own lines (no
+ * [gzip[=LEVEL]] [flush=TIME] [if=COND]`, PATH a file or "syslog:..."
+ * (slog.h). Each worker thread buffers its own lines (no
  * lock on the request path) and writes whole lines with one write(2);
  * files are opened once per configuration and reopened in place on USR1.
  */
@@ -21,12 +22,22 @@ struct alog {
 	const struct log_format *fmt; /* format */
 	size_t buffer;		      /* buffer= bytes (0 = write each line) */
 	int64_t flush_ms;	      /* flush= (default: only when the buffer fills) */
+	int gzip;		      /* gzip= level 1..9: each flush one gzip member; 0 = off */
 	struct cval *cond;	      /* if=COND: skip when empty or "0" */
 	int index;		      /* slot in each worker's per-thread buffer table */
 };
 
-/* alog_open - open (or share) the file of A; -errno. Called at config time. */
+/* alog_open - open (or share) the file or syslog socket of A; -errno.
+ * Called at config time. */
 int alog_open(struct alog *a);
+/* alog_conflicts - whether A (buffered) and another buffered access_log
+ * of ALL (N, one configuration's) name one file with different gzip
+ * levels: nginx's "already defined with conflicting parameters". */
+bool alog_conflicts(struct alog *const *all, int n, const struct alog *a);
+/* alog_parse_gzip - access_log's parameter P ("gzip" or "gzip=LEVEL")
+ * into A: the level (1 when none is given) and nginx's 64k buffer unless
+ * buffer= came before. -EINVAL for a level outside 1..9. */
+int alog_parse_gzip(const char *p, struct alog *a);
 /* alog_close_all / alog_reopen_all - for config release and USR1. */
 int alog_reopen_all(void);
 /* alog_chown_all - hand every open access log file to UID:GID. */

@@ -22,12 +22,16 @@ enum log_level {
 	LOG_DEBUG,
 };
 
-/* struct log_target - one error_log destination (file or stderr). */
+struct slog_peer;
+
+/* struct log_target - one error_log destination (file, stderr or syslog). */
 struct log_target {
-	char *path;		 /* file path, NULL for stderr */
-	int fd;			 /* open fd; stays valid across reopen */
-	enum log_level level;	 /* messages above this level are dropped */
-	struct log_target *next; /* registry link, for reopen */
+	char *path;		   /* file path or "syslog:..." text, NULL for stderr */
+	int fd;			   /* open fd; stays valid across reopen; -1 for syslog */
+	struct slog_peer *sl;	   /* syslog destination, NULL for a file */
+	struct log_target *fan[2]; /* several error_logs of one block: both get lines */
+	enum log_level level;	   /* messages above this level are dropped */
+	struct log_target *next;   /* registry link, for reopen */
 };
 
 int log_level_parse(const char *s, enum log_level *out);
@@ -36,6 +40,14 @@ const char *log_level_name(enum log_level l);
 /* log_target_open - open (or share an already open) target for PATH;
  * "stderr" means standard error. Returns NULL with errno set. */
 struct log_target *log_target_open(const char *path, enum log_level level);
+/* log_target_syslog - the target for SPEC ("syslog:..."), shared like
+ * files. NULL with nginx's message in ERR (bad parameters) or errno set. */
+struct log_target *log_target_syslog(const char *spec, enum log_level level, char *err,
+				     size_t errlen);
+/* log_target_both - a target writing to A and B (several error_log
+ * directives in one block, as nginx allows), each at its own level.
+ * Shared and never freed like the others. NULL with errno set. */
+struct log_target *log_target_both(struct log_target *a, struct log_target *b);
 void log_set_default(struct log_target *t);
 struct log_target *log_default(void);
 int log_reopen_all(void);

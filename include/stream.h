@@ -139,6 +139,8 @@ struct stream_logfmt {
 struct stream_alog {
 	struct alog *a;			 /* the file (alog.c) */
 	const struct stream_logfmt *fmt; /* format */
+	struct stream_val cond;		 /* if=COND: skip when empty or "0" */
+	bool has_cond;			 /* if= given */
 };
 
 /* struct stream_set - one `set $NAME VALUE` of a stream server. */

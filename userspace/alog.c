@@ -17,6 +17,16 @@
  * alog_flush_expired), on alog_flush_thread(), and when the thread exits.
  * A buffer holding lines also holds a reference on their file, so a
  * configuration release cannot close the file under it.
+ *
+ * gzip: with gzip[=LEVEL] each buffer written out becomes one complete
+ * gzip member, written with one write(2), so the file is a concatenation
+ * of members that zcat reads whole (as nginx writes it). The deflate
+ * state and its output buffer belong to the thread's buffer and are
+ * reused (deflateReset) from one flush to the next.
+ *
+ * Syslog: a "syslog:..." path shares a struct alog_file too (by its text),
+ * with a datagram socket (slog.c) instead of a file: each line is sent on
+ * its own, without its newline; such logs are never buffered.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,10 +37,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "alog.h"
 #include "log.h"
 #include "priv.h"
+#include "slog.h"
 
 #define ALOG_STACK_VALS 64 /* format parts evaluated without a pool array */
 
@@ -39,7 +51,10 @@ struct alog_file {
 	char *path;		 /* path as given (malloc) */
 	int fd;			 /* stays the same number across reopen */
 	_Atomic int refs;	 /* alog_open shares + thread buffers holding lines */
-	bool reopen;		 /* false for /dev/stdout and /dev/stderr */
+	bool reopen;		 /* false for /dev/stdout, /dev/stderr and syslog */
+	struct slog_peer *sl;	 /* syslog destination (malloc), NULL for a file */
+	bool buffered;		 /* a buffered access_log uses it: gzip below is set */
+	int gzip;		 /* gzip level of its buffered access_logs (0 = none) */
 	_Atomic int64_t err_sec; /* when a write error was last reported (s) */
 	struct alog_file *next;	 /* registry link */
 };
@@ -52,6 +67,11 @@ struct alog_tbuf {
 	size_t len;		/* bytes buffered */
 	int64_t first_ms;	/* when the oldest line came in (lbd_now_ms) */
 	int64_t flush_ms;	/* flush= of the lines' access_log, 0 = none */
+	int gzip;		/* gzip level of the lines' access_log, 0 = none */
+	z_stream *z;		/* deflate state for gzip (malloc), NULL until used */
+	int zlevel;		/* level z was made with */
+	char *zout;		/* compressed member (malloc) */
+	size_t zcap;		/* size of zout */
 };
 
 /* struct alog_tls - a thread's buffer table, indexed by alog->index. */
@@ -92,6 +112,13 @@ static void alog_file_write(struct alog_file *f, const char *buf, size_t len)
 {
 	size_t done = 0;
 
+	if (f->sl) {
+		/* One datagram per line, without its newline. */
+		if (len && buf[len - 1] == '\n')
+			len--;
+		slog_send(f->sl, f->sl->severity, buf, len);
+		return;
+	}
 	while (done < len) {
 		ssize_t n = write(f->fd, buf + done, len - done);
 
@@ -120,7 +147,12 @@ static void alog_file_unref(struct alog_file *f)
 		}
 	}
 	pthread_mutex_unlock(&alog_lock);
-	close(f->fd);
+	if (f->sl) {
+		slog_close(f->sl);
+		free(f->sl);
+	} else {
+		close(f->fd);
+	}
 	free(f->path);
 	free(f);
 }
@@ -174,11 +206,39 @@ int alog_open(struct alog *a)
 	a->index = -1;
 	pthread_mutex_lock(&alog_lock);
 	for (f = alog_files; f; f = f->next) {
-		if (atomic_load(&f->refs) > 0 && strcmp(f->path, a->path) == 0)
+		/* A reload may change a file's gzip level while the old
+		 * configuration still writes it: those get a file of their
+		 * own (each member is whole, O_APPEND keeps them apart).
+		 * In one configuration the config parser refuses that
+		 * (alog_conflicts). */
+		if (atomic_load(&f->refs) > 0 && strcmp(f->path, a->path) == 0 &&
+		    !(a->buffer > 0 && f->buffered && f->gzip != a->gzip))
 			break;
 	}
 	if (f) {
 		atomic_fetch_add(&f->refs, 1);
+	} else if (strncmp(a->path, "syslog:", 7) == 0) {
+		char err[256];
+
+		f = calloc(1, sizeof(*f));
+		if (!f || !(f->sl = calloc(1, sizeof(*f->sl))) || !(f->path = strdup(a->path))) {
+			rc = -ENOMEM;
+			goto fail_sl;
+		}
+		/* Parsed (and its errors reported) by the config already. */
+		if (slog_parse(a->path + 7, f->sl, err, sizeof(err))) {
+			rc = -EINVAL;
+			goto fail_sl;
+		}
+		rc = slog_open(f->sl);
+		if (rc)
+			goto fail_sl;
+		f->fd = -1;
+		f->reopen = false;
+		atomic_init(&f->refs, 1);
+		atomic_init(&f->err_sec, 0);
+		f->next = alog_files;
+		alog_files = f;
 	} else {
 		fd = alog_file_open(a->path, &reopen);
 		if (fd < 0) {
@@ -199,6 +259,10 @@ int alog_open(struct alog *a)
 		f->next = alog_files;
 		alog_files = f;
 	}
+	if (a->buffer > 0 && !f->buffered) {
+		f->buffered = true;
+		f->gzip = a->gzip;
+	}
 	if (a->buffer > 0) {
 		a->index = alog_slot_get();
 		if (a->index < 0) {
@@ -212,6 +276,14 @@ int alog_open(struct alog *a)
 	a->file = f;
 out:
 	pthread_mutex_unlock(&alog_lock);
+	return rc;
+fail_sl:
+	pthread_mutex_unlock(&alog_lock);
+	if (f) {
+		free(f->sl);
+		free(f->path);
+	}
+	free(f);
 	return rc;
 }
 
@@ -260,7 +332,7 @@ int alog_chown_all(uid_t uid, gid_t gid)
 
 	pthread_mutex_lock(&alog_lock);
 	for (struct alog_file *f = alog_files; f; f = f->next)
-		if (f->reopen && fchown(f->fd, uid, gid) == -1)
+		if (f->reopen && !f->sl && fchown(f->fd, uid, gid) == -1)
 			rc = -errno;
 	pthread_mutex_unlock(&alog_lock);
 	return rc;
@@ -269,11 +341,65 @@ int alog_chown_all(uid_t uid, gid_t gid)
 /* ------------------------------------------------------------------ */
 /* per-thread buffers                                                   */
 
+/* alog_gz_write - compress DATA (LEN bytes) into one gzip member at
+ * LEVEL with TB's deflate state, and write it to F with one write. On a
+ * zlib failure the lines are lost (and said so), never written raw into
+ * a compressed file. */
+static void alog_gz_write(struct alog_tbuf *tb, struct alog_file *f, int level, const char *data,
+			  size_t len)
+{
+	size_t need;
+	char *out;
+	int rc;
+
+	if (tb->z && tb->zlevel != level) {
+		deflateEnd(tb->z);
+		free(tb->z);
+		tb->z = NULL;
+	}
+	if (!tb->z) {
+		tb->z = calloc(1, sizeof(*tb->z));
+		/* windowBits 15 + 16: a gzip header and trailer, as nginx. */
+		if (!tb->z || deflateInit2(tb->z, level, Z_DEFLATED, 15 + 16, 8,
+					   Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(tb->z);
+			tb->z = NULL;
+			goto fail;
+		}
+		tb->zlevel = level;
+	} else if (deflateReset(tb->z) != Z_OK) {
+		goto fail;
+	}
+	need = deflateBound(tb->z, (uLong)len);
+	if (need > tb->zcap) {
+		out = realloc(tb->zout, need);
+		if (!out)
+			goto fail;
+		tb->zout = out;
+		tb->zcap = need;
+	}
+	tb->z->next_in = (Bytef *)data;
+	tb->z->avail_in = (uInt)len;
+	tb->z->next_out = (Bytef *)tb->zout;
+	tb->z->avail_out = (uInt)tb->zcap;
+	rc = deflate(tb->z, Z_FINISH);
+	if (rc != Z_STREAM_END)
+		goto fail;
+	alog_file_write(f, tb->zout, tb->zcap - tb->z->avail_out);
+	return;
+fail:
+	log_emit(NULL, LOG_ALERT, "deflate() to \"%s\" failed: %zu bytes of log lost", f->path,
+		 len);
+}
+
 static void alog_tb_flush(struct alog_tbuf *tb)
 {
 	if (!tb->len)
 		return;
-	alog_file_write(tb->file, tb->data, tb->len);
+	if (tb->gzip)
+		alog_gz_write(tb, tb->file, tb->gzip, tb->data, tb->len);
+	else
+		alog_file_write(tb->file, tb->data, tb->len);
 	tb->len = 0;
 	alog_file_unref(tb->file);
 	tb->file = NULL;
@@ -286,6 +412,11 @@ static void alog_tls_free(void *p)
 	for (int i = 0; i < t->n; i++) {
 		alog_tb_flush(&t->v[i]);
 		free(t->v[i].data);
+		if (t->v[i].z) {
+			deflateEnd(t->v[i].z);
+			free(t->v[i].z);
+		}
+		free(t->v[i].zout);
 	}
 	free(t->v);
 	free(t);
@@ -533,7 +664,7 @@ static char *tb_reserve(struct alog *a, size_t len, struct alog_tbuf **out)
 	if (a->buffer <= 0 || a->index < 0 || !(tb = alog_tbuf_get(a->index)))
 		return NULL;
 	/* The slot may have served another access_log before. */
-	if (tb->len && (tb->file != a->file || tb->cap != a->buffer))
+	if (tb->len && (tb->file != a->file || tb->cap != a->buffer || tb->gzip != a->gzip))
 		alog_tb_flush(tb);
 	if (tb->cap != a->buffer) {
 		free(tb->data);
@@ -548,10 +679,26 @@ static char *tb_reserve(struct alog *a, size_t len, struct alog_tbuf **out)
 		tb->file = a->file;
 		atomic_fetch_add(&a->file->refs, 1);
 		tb->flush_ms = a->flush_ms > 0 ? a->flush_ms : 0;
+		tb->gzip = a->gzip;
 		tb->first_ms = tb->flush_ms ? lbd_now_ms() : 0;
 	}
 	*out = tb;
 	return tb->data + tb->len;
+}
+
+/* alog_write_direct - write BUF (LEN bytes, whole lines) to A's file
+ * outside the buffer: a line longer than buffer=, or an unbuffered log.
+ * A gzip log still gets a gzip member of its own. */
+static void alog_write_direct(struct alog *a, const char *buf, size_t len)
+{
+	struct alog_tbuf *tb;
+
+	if (!a->gzip) {
+		alog_file_write(a->file, buf, len);
+		return;
+	}
+	if (a->index >= 0 && (tb = alog_tbuf_get(a->index)))
+		alog_gz_write(tb, a->file, a->gzip, buf, len);
 }
 
 /* tb_commit - LEN bytes were written where tb_reserve said. */
@@ -594,7 +741,7 @@ static void alog_write_one(struct alog *a, struct conn *c)
 	if (!buf)
 		return;
 	alog_render(f, vals, buf)[0] = '\n';
-	alog_file_write(a->file, buf, len);
+	alog_write_direct(a, buf, len);
 }
 
 void alog_write_line(struct alog *a, const char *line, size_t len)
@@ -609,7 +756,7 @@ void alog_write_line(struct alog *a, const char *line, size_t len)
 		tb_commit(tb, len);
 		return;
 	}
-	alog_file_write(a->file, line, len);
+	alog_write_direct(a, line, len);
 }
 
 void alog_write(struct conn *c)
@@ -620,6 +767,32 @@ void alog_write(struct conn *c)
 		return;
 	for (int i = 0; i < loc->nalogs; i++)
 		alog_write_one(loc->alogs[i], c);
+}
+
+bool alog_conflicts(struct alog *const *all, int n, const struct alog *a)
+{
+	if (a->buffer == 0)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (all[i] != a && all[i]->buffer > 0 && all[i]->gzip != a->gzip &&
+		    strcmp(all[i]->path, a->path) == 0)
+			return true;
+	return false;
+}
+
+int alog_parse_gzip(const char *p, struct alog *a)
+{
+	if (!a->buffer)
+		a->buffer = 64 * 1024;
+	if (p[4] == '\0') {
+		a->gzip = 1;
+		return 0;
+	}
+	p += 5;
+	if (*p < '1' || *p > '9' || p[1])
+		return -EINVAL;
+	a->gzip = *p - '0';
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "pool.h"
 #include "resolver.h"
+#include "slog.h"
 #include "stream.h"
 #include "priv.h"
 #include "ups.h"
@@ -526,6 +527,14 @@ static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, c
 	(void)d;
 	if (n->nargs > 1 && log_level_parse(n->args[1], &lvl))
 		return cfg_fail(b, n, "invalid log level \"%s\"", n->args[1]);
+	if (strncmp(n->args[0], "syslog:", 7) == 0) {
+		char msg[256];
+
+		t = log_target_syslog(n->args[0], lvl, msg, sizeof(msg));
+		if (!t)
+			return cfg_fail(b, n, "%s", msg);
+		goto set;
+	}
 	if (strcmp(n->args[0], "stderr") == 0)
 		path = "stderr";
 	else
@@ -534,10 +543,16 @@ static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, c
 	if (!t)
 		return cfg_fail(b, n, "open() \"%s\" failed (%d: %s)", path, errno,
 				strerror(errno));
-	if (s->ctx & C_MAIN)
-		b->cfg->error_log = t;
-	else
-		s->loc->error_log = t;
+set:
+	/* Several error_log in one block: each gets the lines of its level. */
+	{
+		struct log_target **slot =
+			s->ctx & C_MAIN ? &b->cfg->error_log : &s->loc->error_log;
+
+		if (*slot && !(t = log_target_both(*slot, t)))
+			return cfg_fail(b, n, "out of memory");
+		*slot = t;
+	}
 	return 0;
 }
 
@@ -1514,11 +1529,18 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, 
 		return cfg_fail(b, n, "out of memory");
 	*slot = a;
 	s->loc->alog_set = true;
-	a->path = strcmp(n->args[0], "/dev/stdout") && strcmp(n->args[0], "/dev/stderr")
-			  ? full_path(b, b->cfg->prefix, n->args[0])
-			  : pool_strdup(b->pool, n->args[0]);
-	if (strncmp(n->args[0], "syslog:", 7) == 0)
-		return cfg_fail(b, n, "syslog access logs are not supported by this lbd build yet");
+	if (strncmp(n->args[0], "syslog:", 7) == 0) {
+		struct slog_peer sl;
+		char msg[256];
+
+		if (slog_parse(n->args[0] + 7, &sl, msg, sizeof(msg)))
+			return cfg_fail(b, n, "%s", msg);
+		a->path = pool_strdup(b->pool, n->args[0]);
+	} else {
+		a->path = strcmp(n->args[0], "/dev/stdout") && strcmp(n->args[0], "/dev/stderr")
+				  ? full_path(b, b->cfg->prefix, n->args[0])
+				  : pool_strdup(b->pool, n->args[0]);
+	}
 	for (size_t i = 1; i < n->nargs; i++) {
 		const char *p = n->args[i];
 
@@ -1535,9 +1557,9 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, 
 			a->cond = pool_zalloc(b->pool, sizeof(*a->cond));
 			if (!a->cond || cfg_compile(b, n, p + 3, a->cond))
 				return -1;
-		} else if (strncmp(p, "gzip", 4) == 0) {
-			return cfg_fail(b, n,
-					"gzip access logs are not supported by this lbd build yet");
+		} else if (i > 1 && strncmp(p, "gzip", 4) == 0 && (p[4] == '\0' || p[4] == '=')) {
+			if (alog_parse_gzip(p, a))
+				return cfg_fail(b, n, "invalid compression level \"%s\"", p + 5);
 		} else if (i == 1) {
 			fmtname = p;
 		} else {
@@ -1555,6 +1577,12 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, 
 		return cfg_fail(b, n, "unknown log format \"%s\"", fmtname);
 	if (a->flush_ms && !a->buffer)
 		return cfg_fail(b, n, "no buffer is defined for access_log \"%s\"", n->args[0]);
+	if (a->buffer && strncmp(a->path, "syslog:", 7) == 0)
+		return cfg_fail(b, n, "logs to syslog cannot be buffered");
+	if (alog_conflicts(b->cfg->alogs, b->cfg->nalogs, a))
+		return cfg_fail(b, n,
+				"access_log \"%s\" already defined with conflicting parameters",
+				n->args[0]);
 	int rc = alog_open(a);
 
 	if (rc)

@@ -26,6 +26,7 @@
 #include "lbd.h"
 #include "limit.h"
 #include "log.h"
+#include "slog.h"
 #include "split.h"
 #include "upbind.h"
 #include "stream.h"
@@ -653,18 +654,32 @@ static char *full_path(struct build *b, const char *p)
 static int set_error_log(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	enum log_level lvl = LOG_ERR;
+	struct log_target *t;
 	const char *path;
 
 	(void)d;
 	if (n->nargs > 1 && log_level_parse(n->args[1], &lvl))
 		return cfg_fail(b, n, "invalid log level \"%s\"", n->args[1]);
+	if (strncmp(n->args[0], "syslog:", 7) == 0) {
+		char msg[256];
+
+		t = log_target_syslog(n->args[0], lvl, msg, sizeof(msg));
+		if (!t)
+			return cfg_fail(b, n, "%s", msg);
+		goto set;
+	}
 	path = strcmp(n->args[0], "stderr") == 0 ? "stderr" : full_path(b, n->args[0]);
 	if (!path)
 		return cfg_fail(b, n, "out of memory");
-	s->ssrv->error_log = log_target_open(path, lvl);
-	if (!s->ssrv->error_log)
+	t = log_target_open(path, lvl);
+	if (!t)
 		return cfg_fail(b, n, "open() \"%s\" failed (%d: %s)", path, errno,
 				strerror(errno));
+set:
+	/* Several error_log in one block: each gets the lines of its level. */
+	if (s->ssrv->error_log && !(t = log_target_both(s->ssrv->error_log, t)))
+		return cfg_fail(b, n, "out of memory");
+	s->ssrv->error_log = t;
 	return 0;
 }
 
@@ -723,8 +738,13 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, 
 	}
 	if (n->nargs < 2)
 		return cfg_fail(b, n, "invalid number of arguments in \"access_log\" directive");
-	if (strncmp(n->args[0], "syslog:", 7) == 0)
-		return cfg_fail(b, n, "syslog access logs are not supported by this lbd build yet");
+	if (strncmp(n->args[0], "syslog:", 7) == 0) {
+		struct slog_peer sl;
+		char msg[256];
+
+		if (slog_parse(n->args[0] + 7, &sl, msg, sizeof(msg)))
+			return cfg_fail(b, n, "%s", msg);
+	}
 	a = pool_zalloc(b->pool, sizeof(*a));
 	sa = a ? PUSH(b, srv->alogs, srv->nalogs) : NULL;
 	if (!sa)
@@ -736,7 +756,8 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, 
 			sa->fmt = &s->stream->formats[i];
 	if (!sa->fmt)
 		return cfg_fail(b, n, "unknown log format \"%s\"", n->args[1]);
-	a->path = strcmp(n->args[0], "/dev/stdout") && strcmp(n->args[0], "/dev/stderr")
+	a->path = strcmp(n->args[0], "/dev/stdout") && strcmp(n->args[0], "/dev/stderr") &&
+				  strncmp(n->args[0], "syslog:", 7)
 			  ? full_path(b, n->args[0])
 			  : pool_strdup(b->pool, n->args[0]);
 	for (size_t i = 2; i < n->nargs; i++) {
@@ -750,12 +771,25 @@ static int set_access_log(struct build *b, struct cfg_node *n, struct scope *s, 
 		} else if (strncmp(p, "flush=", 6) == 0) {
 			if (cfg_parse_time(p + 6, &a->flush_ms))
 				return cfg_fail(b, n, "invalid flush time \"%s\"", p + 6);
+		} else if (strncmp(p, "gzip", 4) == 0 && (p[4] == '\0' || p[4] == '=')) {
+			if (alog_parse_gzip(p, a))
+				return cfg_fail(b, n, "invalid compression level \"%s\"", p + 5);
+		} else if (strncmp(p, "if=", 3) == 0) {
+			if (sval_compile(b, n, s->stream, p + 3, &sa->cond))
+				return -1;
+			sa->has_cond = true;
 		} else {
 			return cfg_fail(b, n, "invalid parameter \"%s\"", p);
 		}
 	}
 	if (a->flush_ms && !a->buffer)
 		return cfg_fail(b, n, "no buffer is defined for access_log \"%s\"", n->args[0]);
+	if (a->buffer && strncmp(a->path, "syslog:", 7) == 0)
+		return cfg_fail(b, n, "logs to syslog cannot be buffered");
+	if (alog_conflicts(b->cfg->alogs, b->cfg->nalogs, a))
+		return cfg_fail(b, n,
+				"access_log \"%s\" already defined with conflicting parameters",
+				n->args[0]);
 	rc = alog_open(a);
 	if (rc)
 		return cfg_fail(b, n, "open() \"%s\" failed (%d: %s)", a->path, -rc, strerror(-rc));

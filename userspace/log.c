@@ -18,13 +18,14 @@
 #include "lbd.h"
 #include "log.h"
 #include "priv.h"
+#include "slog.h"
 
 static const char *const level_names[] = {
 	[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",	[LOG_CRIT] = "crit", [LOG_ERR] = "error",
 	[LOG_WARN] = "warn",   [LOG_NOTICE] = "notice", [LOG_INFO] = "info", [LOG_DEBUG] = "debug",
 };
 
-static struct log_target stderr_target = {NULL, 2, LOG_NOTICE, NULL};
+static struct log_target stderr_target = {.fd = 2, .level = LOG_NOTICE};
 static struct log_target *default_target = &stderr_target;
 static struct log_target *registry;
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER; /* open/reopen only */
@@ -96,6 +97,94 @@ struct log_target *log_target_open(const char *path, enum log_level level)
 	return t;
 }
 
+struct log_target *log_target_syslog(const char *spec, enum log_level level, char *err,
+				     size_t errlen)
+{
+	struct slog_peer *sl;
+	struct log_target *t;
+	int rc;
+
+	/* Shared by text and level like files: a reload makes no new socket. */
+	pthread_mutex_lock(&registry_lock);
+	for (t = registry; t; t = t->next) {
+		if (t->sl && t->level == level && strcmp(t->path, spec) == 0) {
+			pthread_mutex_unlock(&registry_lock);
+			return t;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	sl = calloc(1, sizeof(*sl));
+	t = calloc(1, sizeof(*t));
+	if (!sl || !t || !(t->path = strdup(spec))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (slog_parse(spec + 7, sl, err, errlen))
+		goto fail;
+	rc = slog_open(sl);
+	if (rc) {
+		snprintf(err, errlen, "socket() failed (%d: %s)", -rc, strerror(-rc));
+		goto fail;
+	}
+	t->fd = -1;
+	t->sl = sl;
+	t->level = level;
+	pthread_mutex_lock(&registry_lock);
+	t->next = registry;
+	registry = t;
+	pthread_mutex_unlock(&registry_lock);
+	return t;
+fail:
+	if (t)
+		free(t->path);
+	free(t);
+	free(sl);
+	return NULL;
+}
+
+struct log_target *log_target_both(struct log_target *a, struct log_target *b)
+{
+	const char *pa = a->path ? a->path : "stderr", *pb = b->path ? b->path : "stderr";
+	struct log_target *t;
+	size_t la = strlen(pa), lb = strlen(pb);
+	char *key = malloc(la + lb + 2);
+
+	if (!key) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* A path has no newline: the key names only this pair. */
+	memcpy(key, pa, la);
+	key[la] = '\n';
+	memcpy(key + la + 1, pb, lb + 1);
+	pthread_mutex_lock(&registry_lock);
+	for (t = registry; t; t = t->next) {
+		if (t->fan[0] == a && t->fan[1] == b && strcmp(t->path, key) == 0) {
+			pthread_mutex_unlock(&registry_lock);
+			free(key);
+			return t;
+		}
+	}
+	pthread_mutex_unlock(&registry_lock);
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		free(key);
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->path = key;
+	t->fd = -1;
+	t->fan[0] = a;
+	t->fan[1] = b;
+	/* The most verbose of the two: each member filters again. */
+	t->level = LBD_MAX(a->level, b->level);
+	pthread_mutex_lock(&registry_lock);
+	t->next = registry;
+	registry = t;
+	pthread_mutex_unlock(&registry_lock);
+	return t;
+}
+
 void log_set_default(struct log_target *t)
 {
 	default_target = t ? t : &stderr_target;
@@ -114,7 +203,11 @@ int log_reopen_all(void)
 
 	pthread_mutex_lock(&registry_lock);
 	for (struct log_target *t = registry; t; t = t->next) {
-		int fd = open(t->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		int fd;
+
+		if (t->sl || t->fan[0])
+			continue;
+		fd = open(t->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 
 		if (fd == -1) {
 			rc = -errno;
@@ -136,15 +229,16 @@ int log_chown_all(uid_t uid, gid_t gid)
 
 	pthread_mutex_lock(&registry_lock);
 	for (struct log_target *t = registry; t; t = t->next)
-		if (fchown(t->fd, uid, gid) == -1)
+		if (!t->sl && !t->fan[0] && fchown(t->fd, uid, gid) == -1)
 			rc = -errno;
 	pthread_mutex_unlock(&registry_lock);
 	return rc;
 }
 
 /* write_line - one line of LEVEL into T (the default target when NULL),
- * whatever T's level. */
-static void write_line(const struct log_target *t, enum log_level level, const char *fmt,
+ * whatever T's level; for several targets, into those whose level lets
+ * it through (all of them when ANY). */
+static void write_line(const struct log_target *t, enum log_level level, bool any, const char *fmt,
 		       va_list ap)
 {
 	char line[2048];
@@ -155,6 +249,18 @@ static void write_line(const struct log_target *t, enum log_level level, const c
 
 	if (!t)
 		t = default_target;
+	if (t->fan[0]) {
+		for (int i = 0; i < 2; i++) {
+			va_list aq;
+
+			if (!any && level > t->fan[i]->level)
+				continue;
+			va_copy(aq, ap);
+			write_line(t->fan[i], level, any, fmt, aq);
+			va_end(aq);
+		}
+		return;
+	}
 	now = time(NULL);
 	localtime_r(&now, &tm);
 	n = strftime(line, sizeof(line), "%Y/%m/%d %H:%M:%S", &tm);
@@ -165,6 +271,12 @@ static void write_line(const struct log_target *t, enum log_level level, const c
 	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
 	if (r > 0)
 		n += LBD_MIN((size_t)r, sizeof(line) - n - 2);
+	if (t->sl) {
+		/* nginx sends its whole error line, time included, with the
+		 * line's level as the syslog severity. */
+		slog_send(t->sl, (unsigned)level, line, n);
+		return;
+	}
 	line[n++] = '\n';
 	/* One write per line; a short write to a log is not worth retrying. */
 	if (write(t->fd, line, n) == -1)
@@ -175,7 +287,7 @@ void log_vemit(const struct log_target *t, enum log_level level, const char *fmt
 {
 	if (level > (t ? t : default_target)->level)
 		return;
-	write_line(t, level, fmt, ap);
+	write_line(t, level, false, fmt, ap);
 }
 
 void log_emit_any(const struct log_target *t, enum log_level level, const char *fmt, ...)
@@ -183,7 +295,7 @@ void log_emit_any(const struct log_target *t, enum log_level level, const char *
 	va_list ap;
 
 	va_start(ap, fmt);
-	write_line(t, level, fmt, ap);
+	write_line(t, level, true, fmt, ap);
 	va_end(ap);
 }
 

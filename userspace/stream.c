@@ -548,8 +548,14 @@ static void write_logs(struct sess *s)
 
 	for (int i = 0; i < s->srv->nalogs; i++) {
 		const struct stream_alog *sa = &s->srv->alogs[i];
-		size_t n = sval_eval(s, &sa->fmt->fmt, line, sizeof(line) - 1, sa->fmt->escape);
+		size_t n;
 
+		if (sa->has_cond) {
+			n = sval_eval(s, &sa->cond, line, sizeof(line) - 1, -1);
+			if (n == 0 || (n == 1 && line[0] == '0'))
+				continue;
+		}
+		n = sval_eval(s, &sa->fmt->fmt, line, sizeof(line) - 1, sa->fmt->escape);
 		line[n++] = '\n';
 		alog_write_line(sa->a, line, n);
 	}
