@@ -61,6 +61,11 @@ void alog_write_line(struct alog *a, const char *line, size_t len);
  * reopen, exit). */
 void alog_flush_thread(void);
 
+/* alog_flush_tick - the worker's one-second tick: alog_flush_thread but
+ * for gzip'd logs, whose buffers go out when full, at flush=, on reopen
+ * and at exit, as nginx's (a member a second would compress little). */
+void alog_flush_tick(void);
+
 /* alog_close - drop A's share of its file (closed with its last user) and
  * its buffer slot. Lines still buffered by threads are written first by
  * whichever thread flushes them. */

@@ -460,6 +460,15 @@ void alog_flush_thread(void)
 		alog_tb_flush(&alog_tls->v[i]);
 }
 
+void alog_flush_tick(void)
+{
+	if (!alog_tls)
+		return;
+	for (int i = 0; i < alog_tls->n; i++)
+		if (!alog_tls->v[i].gzip)
+			alog_tb_flush(&alog_tls->v[i]);
+}
+
 int64_t alog_flush_expired(int64_t now_ms)
 {
 	int64_t next = -1;

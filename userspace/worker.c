@@ -603,7 +603,7 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t)
 	struct worker *w = t->data;
 
 	(void)loop;
-	alog_flush_thread();
+	alog_flush_tick();
 	tunnel_tick();
 	if (w->quitting)
 		http_close_idle(w);
