@@ -74,6 +74,11 @@ if [ -n "$fuzz_secs" ] && [ "$fuzz_secs" != 0 ]; then
 	fi
 fi
 
+# Integration tests at a time: they mostly wait (timers, timeouts, the
+# peer), ~30 % of two cores busy at 3, ~70 % at 6 (86 % for the sanitizer
+# build's lbd), and the suites take 40 % less time at 6.
+INTEG_JOBS=${INTEG_JOBS:-6}
+
 # integ_suite LABEL [VAR=VALUE...]: the integration suite (run.py) with the
 # environment given; a sanitized lbd's reports fail it even when every test
 # passed.
@@ -84,7 +89,7 @@ integ_suite() {
 	mkdir -p "$san"
 	env "$@" ASAN_OPTIONS="log_path=$PWD/$san/asan:detect_leaks=1" \
 		UBSAN_OPTIONS="log_path=$PWD/$san/ubsan:print_stacktrace=1" \
-		python3 tests/integ/run.py $INTEG_ARGS >"$logdir/integ$label.log" 2>&1
+		python3 tests/integ/run.py -j "$INTEG_JOBS" $INTEG_ARGS >"$logdir/integ$label.log" 2>&1
 	rc=$?
 	summary=$(grep -aE '^[0-9]+ passed, [0-9]+ failed' "$logdir/integ$label.log" | tail -1)
 	p=$(echo "$summary" | sed -n 's/^\([0-9]*\) passed.*/\1/p')

@@ -722,7 +722,7 @@ def test_upssl_reload(t):
 
 
 def test_upssl_backpressure(t):
-    """A 16 MiB answer over the TLS leg to a client that stops reading:
+    """A big answer (test_buffering.SIZE) over the TLS leg to a client that stops reading:
     with proxy_buffering off the backend is held (it cannot finish until
     the client reads), with it on (a temp file) the backend finishes;
     both bodies byte-exact."""
