@@ -142,7 +142,8 @@ struct rewrite {
 	int code;	    /* return code */
 	const char *file;   /* where it was written */
 	int line;
-	struct rw_if *cond; /* RW_IF: condition and block */
+	struct rw_if *cond;	   /* RW_IF: condition and block */
+	const struct cfg_map *map; /* RW_SET of a map, geo or split_clients variable */
 };
 
 /* struct proxy_pass - `proxy_pass URL`. */

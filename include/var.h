@@ -67,6 +67,11 @@ int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out);
  * value for the rest of the request (a `volatile` map's too), as nginx's
  * `set` fills the variable's cache. False when NAME is no such variable. */
 bool map_set(struct conn *c, const char *name, size_t len, struct lstr val);
+/* map_find - the map, geo or split_clients block of MAPS defining
+ * NAME[0..LEN), or NULL (a `set` finds its map once, at load). */
+const struct cfg_map *map_find(const struct cfg_map *maps, const char *name, size_t len);
+/* map_set_value - map_set on M itself. */
+bool map_set_value(struct conn *c, const struct cfg_map *m, struct lstr val);
 
 /* map_match - the entry of M matching KEY[0..LEN) by map's rules (exact
  * keys without case, `hostnames` forms, then regexes), or NULL (default).

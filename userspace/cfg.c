@@ -1338,6 +1338,10 @@ static int set_set(struct build *b, struct cfg_node *n, struct scope *s, const s
 	if (cfg_compile(b, n, n->args[1], &r->repl))
 		return -1;
 	r->repl.raw = pool_strdup(b->pool, n->args[0] + 1);
+	/* a map's variable: its value for the request (nginx's `set` fills
+	 * the variable's cache), found here rather than by name per request */
+	if (strcmp(n->args[0] + 1, "limit_rate") != 0) /* the request's own, first */
+		r->map = map_find(b->cv.maps, n->args[0] + 1, strlen(n->args[0] + 1));
 	return 0;
 }
 

@@ -2244,17 +2244,16 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 	http_send_body(c);
 }
 
-int http_set_var(struct conn *c, const char *name, struct lstr val)
+/* set_plain - `set $NAME VAL` of a variable that is no map's: $limit_rate
+ * or a `set` variable of the request. */
+static int set_plain(struct conn *c, const char *name, size_t nl, struct lstr val)
 {
 	struct http_req *r = &c->req;
-	size_t nl = strlen(name);
 
 	if (unlikely(nl == 10 && memcmp(name, "limit_rate", 10) == 0)) {
 		rate_set_var(c, val); /* $limit_rate is the request's own */
 		return 0;
 	}
-	if (c->cfg && c->cfg->http && c->cfg->http->nmaps && map_set(c, name, nl, val))
-		return 0;
 	for (int i = 0; i < r->nset_vars; i++) {
 		if (r->set_vars_name[i].len == nl && memcmp(r->set_vars_name[i].p, name, nl) == 0) {
 			r->set_vars_val[i] = val;
@@ -2277,6 +2276,27 @@ int http_set_var(struct conn *c, const char *name, struct lstr val)
 	r->set_vars_name[r->nset_vars] = (struct lstr){name, nl};
 	r->set_vars_val[r->nset_vars++] = val;
 	return 0;
+}
+
+int http_set_var(struct conn *c, const char *name, struct lstr val)
+{
+	size_t nl = strlen(name);
+	bool limit_rate = nl == 10 && memcmp(name, "limit_rate", 10) == 0;
+
+	if (!limit_rate && c->cfg && c->cfg->http && c->cfg->http->nmaps &&
+	    map_set(c, name, nl, val))
+		return 0;
+	return set_plain(c, name, nl, val);
+}
+
+/* set_rw - the `set` step RW with value VAL: its map's (found at load),
+ * else a plain variable's (a map value that cannot be kept, out of
+ * memory, goes there as http_set_var's does). */
+static int set_rw(struct conn *c, const struct rewrite *rw, struct lstr val)
+{
+	if (rw->map && map_set_value(c, rw->map, val))
+		return 0;
+	return set_plain(c, rw->repl.raw, strlen(rw->repl.raw), val);
 }
 
 static void set_uri_from(struct conn *c, struct lstr v, bool keep_args)
@@ -2318,7 +2338,7 @@ static enum rw_result run_rewrites_log(struct conn *c, const struct cfg_loc *l, 
 		case RW_BREAK:
 			return RWR_BREAK;
 		case RW_SET:
-			if (cval_eval(&rw->repl, c, &v) || http_set_var(c, rw->repl.raw, v)) {
+			if (cval_eval(&rw->repl, c, &v) || set_rw(c, rw, v)) {
 				http_finalize(c, 500);
 				return RWR_DONE;
 			}

@@ -1931,16 +1931,28 @@ int map_eval(const struct cfg_map *m, struct conn *c, struct lstr *out)
 	return rc;
 }
 
-bool map_set(struct conn *c, const char *name, size_t len, struct lstr val)
+const struct cfg_map *map_find(const struct cfg_map *m, const char *name, size_t len)
 {
-	const struct cfg_map *m = c->cfg && c->cfg->http ? c->cfg->http->maps : NULL;
-	struct var_mapval *kept;
-	char *p;
-
 	for (; m; m = m->next)
 		if (m->name && strlen(m->name) == len && memcmp(m->name, name, len) == 0)
-			break;
-	if (!m || !(kept = map_kept(m, c)))
+			return m;
+	return NULL;
+}
+
+bool map_set(struct conn *c, const char *name, size_t len, struct lstr val)
+{
+	const struct cfg_map *m =
+		map_find(c->cfg && c->cfg->http ? c->cfg->http->maps : NULL, name, len);
+
+	return m && map_set_value(c, m, val);
+}
+
+bool map_set_value(struct conn *c, const struct cfg_map *m, struct lstr val)
+{
+	struct var_mapval *kept = map_kept(m, c);
+	char *p;
+
+	if (!kept)
 		return false;
 	p = val.len ? pool_alloc(&c->pool, val.len) : NULL;
 	if (val.len && !p)
