@@ -88,8 +88,11 @@ void embed_writable(struct conn *c);
  * goes on), or send_timeout passed (the connection closes). */
 void embed_timer(struct conn *c);
 
-/* embed_sub_closed - subrequest SC of a run closes: the next source. */
-void embed_sub_closed(struct conn *sc);
+/* embed_sub_closed - subrequest SC of a run closes: the next source.
+ * True when the run keeps SC (closed, its request's memory and variables
+ * alive) for an SSI stub parsed in its request, as nginx's; the run then
+ * frees it with http_sub_release(), never from inside this call. */
+bool embed_sub_closed(struct conn *sc);
 
 /* embed_req_end - C's request ends (req_cleanup): a main request closes
  * the subrequest still running and stops its timer; a subrequest forgets

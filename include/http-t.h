@@ -147,6 +147,8 @@ struct http_req {
 	bool uri_break;		    /* ... and `break` kept the location: proxy_pass sends
 				     * the whole $uri, its own URI part ignored (nginx) */
 	bool error_page_done;	    /* an error_page already applied */
+	bool static_file;	    /* static.c answers with a file (nginx's log action
+				     * "sending response to client" from then on) */
 	int err_status;		    /* the code that error_page answers with (nginx's
 				     * r->err_status): it replaces the handler's; 0 none */
 	bool limit_req_rejected;    /* limit_req refused it (fail2ban counts it) */

@@ -154,6 +154,9 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s);
  * caller fills its request and runs it with http_internal_redirect(). NULL
  * when out of memory. */
 struct conn *http_sub_new(struct conn *p);
+/* http_sub_release - subrequest C, closed and kept by embed.c (see
+ * embed_sub_closed), is freed after the loop's batch. */
+void http_sub_release(struct conn *c);
 
 /* http_sock_writev - IOV[0..N) to C's client as they are (socket, TLS or
  * HTTP/2 stream), for embed.c: bytes written, or -1 with errno (EAGAIN:
@@ -236,6 +239,9 @@ int proxy_request_head(struct conn *c, struct lstr *out);
 /* proxy_upstream_uri - the request target proxy_start sends upstream for
  * C's request (nginx's default proxy_cache_key uses it), from C's pool. */
 int proxy_upstream_uri(struct conn *c, struct lstr *out);
+/* proxy_log_upstream - the "upstream" of C's error-log lines (nginx's
+ * "http://PEER/URI") into BUF (CAP bytes); false when C is not proxied. */
+bool proxy_log_upstream(struct conn *c, char *buf, size_t cap);
 /* proxy_header_hidden - whether the proxy leaves upstream header NAME out
  * of what the client gets (and the cache stores) in location L. */
 bool proxy_header_hidden(const struct cfg_loc *l, struct h1_str name);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "lbd.h"
+#include "log.h"
 #include "ssi-t.h"
 
 struct conn;
@@ -71,6 +72,17 @@ struct ssi_ctx *ssi_begin(struct conn *c, struct pool *pool, const struct ssi_lo
 /* ssi_rebind - X's request closed (a subrequest whose SSI output is not
  * all written): variables and log lines from C (the main request) now. */
 void ssi_rebind(struct ssi_ctx *x, struct conn *c);
+
+/* ssi_log_context - what X's error-log lines add after the message, as
+ * nginx's: " while " and *ACTION (the connection's current action, owned
+ * by the caller; NULL or *ACTION NULL: none), and UPSTREAM ("http://
+ * PEER/URI" of a proxied answer, kept by the caller; NULL none). */
+void ssi_log_context(struct ssi_ctx *x, const char *const *action, const char *upstream);
+
+/* ssi_log - an error-log line about a command of X's body, with X's
+ * log context (see ssi_log_context). */
+void ssi_log(const struct ssi_ctx *x, enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* ssi_error_out - what a failed command writes: errmsg, or nothing with
  * ssi_silent_errors. */

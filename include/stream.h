@@ -116,6 +116,7 @@ struct stream_map {
 	struct stream_val **rval; /* per m->regex entry: the same */
 	struct stream_val *dval;  /* the default's, or NULL */
 	struct stream_map *next;  /* all stream maps */
+	int idx;		  /* its slot in a session's kept values (sess.mapv) */
 };
 
 /* struct stream_bind - proxy_bind of a stream level (upbind.c parses). */
@@ -242,6 +243,7 @@ struct cfg_stream {
 	struct ups_group **groups; /* upstream blocks and implicit ADDR:PORT groups */
 	int ngroups;
 	struct stream_map *maps;
+	int nmaps; /* of them: a session keeps a value per map */
 	struct stream_logfmt *formats;
 	int nformats;
 	char *setvars[STREAM_SET_MAX]; /* `set` variable names (without '$') */

@@ -229,6 +229,7 @@ static int prepass_maps(struct build *b, struct cfg_node *blk, struct cfg_stream
 		m->name = pool_strdup(b->pool, var + 1);
 		m->m->name = m->name;
 		m->setidx = -1;
+		m->idx = st->nmaps++;
 		m->next = st->maps;
 		st->maps = m;
 	}
@@ -858,8 +859,10 @@ static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const s
 			m->m->hostnames = true;
 			continue;
 		}
-		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0)
+		if (strcmp(c->name, "volatile") == 0 && c->nargs == 0) {
+			m->m->volatile_ = true; /* computed at every use */
 			continue;
+		}
 		if (c->nargs != 1 || c->block)
 			return cfg_fail(b, c, "invalid number of the map parameters");
 		/* a value with variables is a stream value, evaluated per

@@ -92,6 +92,11 @@ struct embed_lvl {
 	bool loc_ssi;	       /* its location has ssi on: a stub standing for it is parsed */
 	bool closed;	       /* a subrequest that closed (SSI output of it may remain) */
 	bool blocked;	       /* its subrequest was refused a write: wake it when on top */
+	bool stubbed;	       /* its stub went in (or is being parsed): it ends after */
+	const char *up_text;   /* its answer's upstream for log lines (main pool), or NULL */
+	struct conn *kept;     /* its closed subrequest, kept while its stub is parsed in
+				* its request (nginx's variables: $uri...); freed with
+				* http_sub_release at its level's end */
 	char *set_buf;	       /* include set=: its body (main pool) */
 	size_t set_len;	       /* ... bytes */
 };
@@ -135,6 +140,11 @@ struct embed_run {
 	uint64_t sent;		     /* bytes the socket took (head, body, chunk framing) */
 	uint64_t head_len;	     /* ... of them the main request's head */
 	struct embed_slice sl;	     /* the slice run's state */
+	const char *action;	     /* nginx's log action of the connection, which SSI's
+				      * lines end with: a static file's "sending response
+				      * to client", a proxied answer's "sending to client"
+				      * (set by the last source that began to answer),
+				      * NULL from a subrequest's start */
 	struct embed_lvl lv0[2];     /* the main request and one subrequest */
 	struct gzip_req gz;	     /* gzip of the assembled body (gz.ctx NULL: none) */
 	char *pend;		     /* pbuf, or a larger pool buffer (gzip's output) */
@@ -633,9 +643,9 @@ static int pump(struct embed_run *e, int k)
 			break;
 		case SSI_ACT_INCLUDE:
 			if (push(e, &act)) {
-				http_log(L->c ? L->c : e->c, NULL, LOG_ERR,
-					 "subrequests cycle while processing \"%.*s\"",
-					 (int)act.uri.len, act.uri.p);
+				ssi_log(L->ssi, LOG_ERR,
+					"subrequests cycle while processing \"%.*s\"",
+					(int)act.uri.len, act.uri.p);
 				L->outq = ssi_error_out(L->ssi);
 				break;
 			}
@@ -831,6 +841,30 @@ static void source_ended(struct embed_run *e)
 	kick_arm(e); /* the main request, blocked behind it, goes on */
 }
 
+/* stub_begin - TEXT, the stub standing for level L's answer, is parsed
+ * as that answer in L's kept subrequest (its SSI context, or a new one
+ * with its location's settings). False (nothing done) without a kept
+ * subrequest, for an empty stub, or out of memory. */
+static bool stub_begin(struct embed_run *e, struct embed_lvl *L, struct lstr text)
+{
+	const struct cfg_loc *l = L->kept ? L->kept->req.loc : NULL;
+
+	if (!l || !text.len)
+		return false;
+	if (L->ssi) {
+		ssi_rebind(L->ssi, L->kept);
+		ssi_parser_reset(L->ssi);
+	} else {
+		L->ssi = ssi_begin(L->kept, &e->c->pool, &l->ssi, e->ssi_shared);
+		if (!L->ssi)
+			return false;
+		ssi_log_context(L->ssi, &e->action, L->up_text);
+	}
+	L->stub_in = text;
+	L->drop = false; /* what the stub gives goes in */
+	return true;
+}
+
 /* level_end - the top level (a subrequest that closed, its SSI output
  * written) goes: its include's set= variable or stub to the level below,
  * which goes on. */
@@ -838,20 +872,30 @@ static void level_end(struct embed_run *e)
 {
 	struct embed_lvl *L = &e->lv[e->depth], *P = &e->lv[e->depth - 1];
 
-	e->depth--;
-	if (L->ins.uri.p && P->ssi) {
+	if (L->ins.uri.p && P->ssi && !L->stubbed) {
 		if (L->ins.set) {
 			ssi_set_value(P->ssi,
 				      (struct lstr){L->set_buf ? L->set_buf : "", L->set_len});
 		} else if (L->ins.stub >= 0 && (L->drop || !L->bytes) && !e->failed) {
 			/* nginx writes the stub as the subrequest's answer: through
-			 * SSI when the subrequest's location has it on */
+			 * SSI when the subrequest's location has it on, its
+			 * commands in the subrequest's context */
+			L->stubbed = true;
+			if (L->loc_ssi && stub_begin(e, L, ssi_stub(P->ssi, L->ins.stub))) {
+				kick_arm(e); /* the level stays until its stub is out */
+				return;
+			}
 			if (L->loc_ssi)
 				P->stub_in = ssi_stub(P->ssi, L->ins.stub);
 			else
 				P->outq = ssi_stub(P->ssi, L->ins.stub);
 		}
 	}
+	if (L->kept) {
+		http_sub_release(L->kept);
+		L->kept = NULL;
+	}
+	e->depth--;
 	if (!e->depth)
 		source_ended(e);
 	else
@@ -887,6 +931,7 @@ static void sub_start(struct embed_run *e, struct lstr uri, struct lstr args)
 		sc->req.slice_set = true;
 	}
 	top(e)->c = sc;
+	e->action = NULL; /* nginx: a subrequest starts without one */
 	/* it may end right here (a `return`, a small file): embed_sub_closed */
 	http_internal_redirect(sc, uri, args);
 }
@@ -999,14 +1044,14 @@ void embed_writable(struct conn *c)
 	}
 }
 
-void embed_sub_closed(struct conn *sc)
+bool embed_sub_closed(struct conn *sc)
 {
 	struct embed_run *e = sc->req.emb;
 	struct embed_lvl *L;
 	int k;
 
 	if (!e || e->aborting || (k = level_of(e, sc)) <= 0)
-		return;
+		return false;
 	L = &e->lv[k];
 	L->c = NULL;
 	L->closed = true;
@@ -1015,9 +1060,13 @@ void embed_sub_closed(struct conn *sc)
 	/* cut off in its body: the answer cannot be whole */
 	if (!sc->req.completed || (L->src.chunked && !L->src.body_done && L->src.eoh == 4))
 		e->failed = true;
+	/* a stub that may stand for its answer is parsed in its request */
+	if (L->ins.uri.p && L->ins.stub >= 0 && L->loc_ssi && !e->failed)
+		L->kept = sc;
 	if (L->ssi) {
-		/* its SSI output may outlive it: nothing of its memory stays */
-		ssi_rebind(L->ssi, e->c);
+		/* its SSI output may outlive it: nothing of its memory stays
+		 * (but that of a kept one) */
+		ssi_rebind(L->ssi, L->kept ? sc : e->c);
 		if (L->outq.len) {
 			char *d = pool_alloc(&e->c->pool, L->outq.len);
 
@@ -1026,10 +1075,12 @@ void embed_sub_closed(struct conn *sc)
 			L->outq = d ? (struct lstr){d, L->outq.len} : (struct lstr){"", 0};
 		}
 	}
-	if (k == e->depth && !busy(L))
+	/* a kept one is freed from the kick (level_end), not under its close */
+	if (k == e->depth && !busy(L) && !L->kept)
 		level_end(e);
 	else
 		kick_arm(e);
+	return L->kept != NULL;
 }
 
 /* counts - $bytes_sent and $body_bytes_sent of C's assembled answer as
@@ -1096,6 +1147,10 @@ void embed_req_end(struct conn *c)
 		if (sc) {
 			e->lv[k].c = NULL;
 			conn_close(sc);
+		}
+		if (e->lv[k].kept) {
+			http_sub_release(e->lv[k].kept);
+			e->lv[k].kept = NULL;
 		}
 	}
 }
@@ -1369,6 +1424,21 @@ static int head_gzip(struct conn *c, char *h, size_t *n, struct gzip_req *gz)
 	return 0;
 }
 
+/* src_logctx - source C (level L) begins its answer: nginx's log action
+ * of the connection as its handler sets it, and its upstream for L's
+ * log lines. */
+static void src_logctx(struct embed_run *e, struct embed_lvl *L, struct conn *c)
+{
+	char buf[1024];
+
+	if (proxy_log_upstream(c, buf, sizeof(buf))) {
+		e->action = "sending to client";
+		L->up_text = pool_strdup(&e->c->pool, buf);
+	} else if (c->req.static_file) {
+		e->action = "sending response to client";
+	}
+}
+
 /* ---- nginx's addition module ------------------------------------------------------- */
 
 int embed_head(struct conn *c)
@@ -1393,6 +1463,7 @@ int embed_head(struct conn *c)
 			return 0;
 		/* a source of the run: how its body is framed */
 		L = &e->lv[k];
+		src_logctx(e, L, c);
 		if (head_find(h, n, "transfer-encoding", &v))
 			L->src.chunked = h1_te_is_chunked((struct h1_str){v.p, v.len});
 		if (e->slice) {
@@ -1411,6 +1482,7 @@ int embed_head(struct conn *c)
 			L->hold = pool_alloc(&e->c->pool, EMBED_PIECE);
 			if (!L->ssi || !L->hold)
 				return -ENOMEM;
+			ssi_log_context(L->ssi, &e->action, L->up_text);
 			if (!e->ssi_shared)
 				e->ssi_shared = L->ssi;
 		}
@@ -1477,11 +1549,13 @@ int embed_head(struct conn *c)
 	e->pend_cap = sizeof(e->pbuf);
 	e->lv[0].c = c;
 	e->lv[0].ins.stub = -1;
+	src_logctx(e, &e->lv[0], c);
 	if (ssi) {
 		e->lv[0].ssi = e->ssi_shared = ssi_begin(c, &c->pool, &l->ssi, NULL);
 		e->lv[0].hold = pool_alloc(&c->pool, EMBED_PIECE);
 		if (!e->lv[0].ssi || !e->lv[0].hold)
 			return -ENOMEM;
+		ssi_log_context(e->lv[0].ssi, &e->action, e->lv[0].up_text);
 	}
 	e->chunk_out = chunk;
 	e->lv[0].src.chunked = chunked;

@@ -1135,13 +1135,16 @@ void conn_close(struct conn *c)
 	c->state = CS_CLOSING;
 	if (unlikely(c->sr_parent)) {
 		/* a subrequest: its outcome to the main request (auth_request),
-		 * or the main answer goes on past its body (embed.c) */
+		 * or the main answer goes on past its body (embed.c, which may
+		 * keep it for an SSI stub: http_sub_release frees it then) */
+		bool kept;
+
 		authreq_sub_closed(c);
-		embed_sub_closed(c);
+		kept = embed_sub_closed(c);
 		req_cleanup(c);
 		ev_timer_stop(&w->loop, &c->timer);
 		c->tls = NULL; /* borrowed */
-		if (ev_defer(&w->loop, conn_free, c))
+		if (!kept && ev_defer(&w->loop, conn_free, c))
 			conn_free(c);
 		return;
 	}
@@ -1591,6 +1594,12 @@ struct conn *http_stream_new(struct conn *p, struct h2_stream *s)
 		c->h2s = s;
 	}
 	return c;
+}
+
+void http_sub_release(struct conn *c)
+{
+	if (ev_defer(&c->w->loop, conn_free, c))
+		conn_free(c);
 }
 
 struct conn *http_sub_new(struct conn *p)

@@ -157,23 +157,18 @@ static void sb_upstream_uri(struct sbuf *sb, struct conn *c)
 	}
 }
 
-/* up_log - an error log line about U's try, with nginx's context: the
- * request's, and the upstream as nginx names it, "http://PEER/URI". */
-void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
+/* up_url - nginx's "upstream" of a log line about U into URL (CAP). */
+static void up_url(struct uconn *u, char *url, size_t cap)
 {
 	struct sbuf b = {.pool = &u->c->pool};
-	char url[1024];
-	va_list ap;
 
-	if (!http_log_wanted(u->c, level))
-		return;
 	/* nginx: no URI after fastcgi://, uwsgi:// or scgi:// */
 	if (u->c->req.pp && !u->c->req.pp->fastcgi && !u->c->req.pp->uwsgi && !u->c->req.pp->scgi &&
 	    !u->c->req.pp->memcached && !u->c->req.pp->grpc)
 		sb_upstream_uri(&b, u->c);
 	/* no server picked (none live): the upstream block's name */
 	/* nginx separates a unix socket's path from the URI with ':' */
-	snprintf(url, sizeof(url), "%s://%s%s%.*s",
+	snprintf(url, cap, "%s://%s%s%.*s",
 		 !u->c->req.pp		   ? "http"
 		 : u->c->req.pp->fastcgi   ? "fastcgi"
 		 : u->c->req.pp->uwsgi	   ? (u->c->req.pp->ssl ? "suwsgi" : "uwsgi")
@@ -185,9 +180,29 @@ void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 		 u->srv ? u->srv->name : u->g->name,
 		 u->srv && u->srv->addr.ss_family == AF_UNIX ? ":" : "", b.oom ? 0 : (int)b.len,
 		 b.p ? b.p : "");
+}
+
+/* up_log - an error log line about U's try, with nginx's context: the
+ * request's, and the upstream as nginx names it, "http://PEER/URI". */
+void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
+{
+	char url[1024];
+	va_list ap;
+
+	if (!http_log_wanted(u->c, level))
+		return;
+	up_url(u, url, sizeof(url));
 	va_start(ap, fmt);
 	http_vlog(u->c, url, level, fmt, ap);
 	va_end(ap);
+}
+
+bool proxy_log_upstream(struct conn *c, char *buf, size_t cap)
+{
+	if (!c->req.up || c->req.up->c != c || (!c->req.up->srv && !c->req.up->g))
+		return false;
+	up_url(c->req.up, buf, cap);
+	return true;
 }
 
 /* fcgi_request - build_request for fastcgi_pass: the records (fastcgi.c)

@@ -10,6 +10,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -72,6 +73,8 @@ struct ssi_ctx {
 	size_t cap[2 * SSI_MAX_CAPS];
 	int ncap;
 	struct ssi_var *set_target; /* include set=: the variable to fill */
+	const char *const *action;  /* nginx's log action of the connection (embed.c's) */
+	const char *upstream;	    /* "http://PEER/URI" of a proxied answer, or NULL */
 };
 
 #define SSI_COND_IF   1
@@ -132,6 +135,29 @@ bool ssi_types_ok(const struct ssi_loc *l, struct lstr ct)
 void ssi_rebind(struct ssi_ctx *x, struct conn *c)
 {
 	x->c = c;
+}
+
+void ssi_log_context(struct ssi_ctx *x, const char *const *action, const char *upstream)
+{
+	x->action = action;
+	x->upstream = upstream;
+}
+
+void ssi_log(const struct ssi_ctx *x, enum log_level level, const char *fmt, ...)
+{
+	const char *act = x->action ? *x->action : NULL;
+	char msg[1024];
+	va_list ap;
+
+	if (!http_log_wanted(x->c, level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (act)
+		http_log(x->c, x->upstream, level, "%s while %s", msg, act);
+	else
+		http_log(x->c, x->upstream, level, "%s", msg);
 }
 
 struct lstr ssi_error_out(const struct ssi_ctx *x)
@@ -347,9 +373,9 @@ static int eval(struct ssi_ctx *x, const char *t, size_t n, int flags, struct ls
 					break;
 			}
 			if (bracket) {
-				http_log(x->c, NULL, LOG_ERR,
-					 "the closing bracket in \"%.*s\" variable is missing",
-					 (int)nlen, name);
+				ssi_log(x, LOG_ERR,
+					"the closing bracket in \"%.*s\" variable is missing",
+					(int)nlen, name);
 				return R_ERROR;
 			}
 			if (!nlen)
@@ -402,7 +428,7 @@ static int eval(struct ssi_ctx *x, const char *t, size_t n, int flags, struct ls
 	*out = (struct lstr){buf, len};
 	return R_OK;
 invalid:
-	http_log(x->c, NULL, LOG_ERR, "invalid variable name in \"%.*s\"", (int)n, t);
+	ssi_log(x, LOG_ERR, "invalid variable name in \"%.*s\"", (int)n, t);
 	return R_ERROR;
 }
 
@@ -500,9 +526,8 @@ static int cmd_echo(struct ssi_ctx *x, struct lstr *const *pv, struct ssi_action
 		else if (enc->len == 6 && memcmp(enc->p, "entity", 6) == 0)
 			x->encoding = SSI_ENC_ENTITY;
 		else
-			http_log(x->c, NULL, LOG_ERR,
-				 "unknown encoding \"%.*s\" in the \"echo\" command", (int)enc->len,
-				 enc->p);
+			ssi_log(x, LOG_ERR, "unknown encoding \"%.*s\" in the \"echo\" command",
+				(int)enc->len, enc->p);
 	}
 	if (!found)
 		v = def ? *def : (struct lstr){ssi_none, sizeof(ssi_none) - 1};
@@ -563,7 +588,7 @@ static int regex_match(struct ssi_ctx *x, const char *re, struct lstr s)
 	if (rc == -ENOMEM)
 		return -ENOMEM;
 	if (rc) {
-		http_log(x->c, NULL, LOG_ERR, "%s", err);
+		ssi_log(x, LOG_ERR, "%s", err);
 		return R_ERROR;
 	}
 	md = pcre2_match_data_create_from_pattern(code, NULL);
@@ -604,8 +629,8 @@ static int regex_match(struct ssi_ctx *x, const char *re, struct lstr s)
 	} else if (rc == PCRE2_ERROR_NOMATCH) {
 		rc = 1;
 	} else {
-		http_log(x->c, NULL, LOG_ALERT, "pcre2_match() failed: %d on \"%.*s\" using \"%s\"",
-			 rc, (int)s.len, s.p, re);
+		ssi_log(x, LOG_ALERT, "pcre2_match() failed: %d on \"%.*s\" using \"%s\"", rc,
+			(int)s.len, s.p, re);
 		rc = R_ERROR;
 	}
 	pcre2_match_data_free(md);
@@ -623,7 +648,7 @@ static int cmd_if(struct ssi_ctx *x, struct lstr *const *pv, struct ssi_action *
 
 	(void)act;
 	if (x->ps.command_len == 2 && x->conditional) {
-		http_log(x->c, NULL, LOG_ERR, "the \"if\" command inside the \"if\" command");
+		ssi_log(x, LOG_ERR, "the \"if\" command inside the \"if\" command");
 		return R_ERROR;
 	}
 	if (x->output_chosen) {
@@ -691,7 +716,7 @@ static int cmd_if(struct ssi_ctx *x, struct lstr *const *pv, struct ssi_action *
 	x->conditional = SSI_COND_IF;
 	return R_OK;
 invalid:
-	http_log(x->c, NULL, LOG_ERR, "invalid expression in \"%.*s\"", (int)expr->len, expr->p);
+	ssi_log(x, LOG_ERR, "invalid expression in \"%.*s\"", (int)expr->len, expr->p);
 	return R_ERROR;
 }
 
@@ -769,7 +794,7 @@ static bool safe_uri(struct ssi_ctx *x, struct lstr *u, struct lstr *args)
 	u->len = n;
 	return true;
 unsafe:
-	http_log(x->c, NULL, LOG_ERR, "unsafe URI \"%.*s\" was detected", (int)u->len, u->p);
+	ssi_log(x, LOG_ERR, "unsafe URI \"%.*s\" was detected", (int)u->len, u->p);
 	return false;
 }
 
@@ -781,31 +806,29 @@ static int cmd_include(struct ssi_ctx *x, struct lstr *const *pv, struct ssi_act
 	int rc;
 
 	if (virt && file) {
-		http_log(x->c, NULL, LOG_ERR,
-			 "inclusion may be either virtual=\"%.*s\" or file=\"%.*s\"",
-			 (int)virt->len, virt->p, (int)file->len, file->p);
+		ssi_log(x, LOG_ERR, "inclusion may be either virtual=\"%.*s\" or file=\"%.*s\"",
+			(int)virt->len, virt->p, (int)file->len, file->p);
 		return R_ERROR;
 	}
 	if (!virt && !file) {
-		http_log(x->c, NULL, LOG_ERR, "no parameter in \"include\" SSI command");
+		ssi_log(x, LOG_ERR, "no parameter in \"include\" SSI command");
 		return R_ERROR;
 	}
 	if (set && stub) {
-		http_log(x->c, NULL, LOG_ERR,
-			 "\"set\" and \"stub\" cannot be used together in \"include\" SSI command");
+		ssi_log(x, LOG_ERR,
+			"\"set\" and \"stub\" cannot be used together in \"include\" SSI command");
 		return R_ERROR;
 	}
 	if (wait) {
 		if (!virt) {
-			http_log(x->c, NULL, LOG_ERR, "\"wait\" cannot be used with file=\"%.*s\"",
-				 (int)file->len, file->p);
+			ssi_log(x, LOG_ERR, "\"wait\" cannot be used with file=\"%.*s\"",
+				(int)file->len, file->p);
 			return R_ERROR;
 		}
 		if (!((wait->len == 2 && strncasecmp(wait->p, "no", 2) == 0) ||
 		      (wait->len == 3 && strncasecmp(wait->p, "yes", 3) == 0))) {
-			http_log(x->c, NULL, LOG_ERR,
-				 "invalid value \"%.*s\" in the \"wait\" parameter", (int)wait->len,
-				 wait->p);
+			ssi_log(x, LOG_ERR, "invalid value \"%.*s\" in the \"wait\" parameter",
+				(int)wait->len, wait->p);
 			return R_ERROR;
 		}
 	}
@@ -823,8 +846,8 @@ static int cmd_include(struct ssi_ctx *x, struct lstr *const *pv, struct ssi_act
 			    memcmp(x->m->blocks[i].name.p, stub->p, stub->len) == 0)
 				act->stub = i;
 		if (act->stub < 0) {
-			http_log(x->c, NULL, LOG_ERR, "\"stub\"=\"%.*s\" for \"include\" not found",
-				 (int)stub->len, stub->p);
+			ssi_log(x, LOG_ERR, "\"stub\"=\"%.*s\" for \"include\" not found",
+				(int)stub->len, stub->p);
 			return R_ERROR;
 		}
 	}
@@ -904,7 +927,7 @@ static int run(struct ssi_ctx *x, struct ssi_action *act)
 	if (!cmd) {
 		if (!x->output)
 			return R_OK;
-		http_log(x->c, NULL, LOG_ERR, "invalid SSI command: \"%s\"", p->command);
+		ssi_log(x, LOG_ERR, "invalid SSI command: \"%s\"", p->command);
 		return R_ERROR;
 	}
 	if (!x->output && !cmd->block) {
@@ -914,12 +937,11 @@ static int run(struct ssi_ctx *x, struct ssi_action *act)
 			return R_OK;
 	}
 	if (cmd->conditional && (!x->conditional || x->conditional > cmd->conditional)) {
-		http_log(x->c, NULL, LOG_ERR, "invalid context of SSI command: \"%s\"", p->command);
+		ssi_log(x, LOG_ERR, "invalid context of SSI command: \"%s\"", p->command);
 		return R_ERROR;
 	}
 	if (p->nparams > SSI_MAX_PARAMS) {
-		http_log(x->c, NULL, LOG_ERR, "too many SSI command parameters: \"%s\"",
-			 p->command);
+		ssi_log(x, LOG_ERR, "too many SSI command parameters: \"%s\"", p->command);
 		return R_ERROR;
 	}
 	for (int i = 0; i < p->nparams; i++) {
@@ -933,15 +955,13 @@ static int run(struct ssi_ctx *x, struct ssi_action *act)
 				break;
 		}
 		if (!cmd->params[k]) {
-			http_log(x->c, NULL, LOG_ERR,
-				 "invalid parameter name: \"%s\" in \"%s\" SSI command", a->key,
-				 p->command);
+			ssi_log(x, LOG_ERR, "invalid parameter name: \"%s\" in \"%s\" SSI command",
+				a->key, p->command);
 			return R_ERROR;
 		}
 		if (pv[k]) {
-			http_log(x->c, NULL, LOG_ERR,
-				 "duplicate \"%s\" parameter in \"%s\" SSI command", a->key,
-				 p->command);
+			ssi_log(x, LOG_ERR, "duplicate \"%s\" parameter in \"%s\" SSI command",
+				a->key, p->command);
 			return R_ERROR;
 		}
 		vals[i] = (struct lstr){a->value, a->value_len};
@@ -949,9 +969,9 @@ static int run(struct ssi_ctx *x, struct ssi_action *act)
 	}
 	for (int k = 0; cmd->params[k]; k++) {
 		if (cmd->params[k][0] == '!' && !pv[k]) {
-			http_log(x->c, NULL, LOG_ERR,
-				 "mandatory \"%s\" parameter is absent in \"%s\" SSI command",
-				 cmd->params[k] + 1, p->command);
+			ssi_log(x, LOG_ERR,
+				"mandatory \"%s\" parameter is absent in \"%s\" SSI command",
+				cmd->params[k] + 1, p->command);
 			return R_ERROR;
 		}
 	}
@@ -973,7 +993,7 @@ enum ssi_act ssi_next(struct ssi_ctx *x, const char *in, size_t n, size_t *used,
 		tot += u;
 		*used = tot;
 		if (x->ps.err[0]) {
-			http_log(x->c, NULL, LOG_ERR, "%s", x->ps.err);
+			ssi_log(x, LOG_ERR, "%s", x->ps.err);
 			x->ps.err[0] = '\0';
 		}
 		switch (ev) {

@@ -362,6 +362,7 @@ void static_handle(struct conn *c)
 		close(fd);
 		return;
 	}
+	r->static_file = true;
 	gmtime_r(&st.st_mtime, &tm);
 	strftime(lm, sizeof(lm), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 	snprintf(etag, sizeof(etag), "\"%llx-%llx\"", (unsigned long long)st.st_mtime,

@@ -345,6 +345,7 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 
 static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, size_t cap,
 		       struct lstr *out, int depth);
+static void maps_first(struct sess *s, const struct stream_val *v, int depth);
 
 /* val_render - V (a map value with variables) for S into OUT (CAP bytes,
  * cut), as *RES. */
@@ -354,6 +355,7 @@ static void val_render(struct sess *s, const struct stream_val *v, char *out, si
 	char sub[VAL_MAX];
 	size_t n = 0;
 
+	maps_first(s, v, depth);
 	for (int i = 0; i < v->nparts; i++) {
 		struct lstr pv;
 
@@ -368,26 +370,19 @@ static void val_render(struct sess *s, const struct stream_val *v, char *out, si
 	res->len = n;
 }
 
-/* map_value - a stream map's value for S: a `set` of the variable wins
- * (nginx keeps the set value), else the matching entry's, whose
- * variables are evaluated now (nested maps at most 4 deep). */
-static void map_value(struct sess *s, const struct stream_map *m, char *tmp, size_t cap,
-		      struct lstr *out, int depth)
+/* map_compute - a stream map's value for S: the matching entry's, whose
+ * variables are evaluated now (nested maps at most 4 deep). False when
+ * too deep (the value "" is not kept). */
+static bool map_compute(struct sess *s, const struct stream_map *m, char *tmp, size_t cap,
+			struct lstr *out, int depth)
 {
 	const struct map_entry *e;
 	const struct cval *v;
 	const struct stream_val *sv;
 	size_t kl = 0;
 
-	out->p = "";
-	out->len = 0;
-	if (m->setidx >= 0 && (s->set_mask & (1u << m->setidx))) {
-		out->p = s->set_buf + s->set_off[m->setidx];
-		out->len = s->set_len[m->setidx];
-		return;
-	}
 	if (depth > 4 || cap < 2)
-		return;
+		return false;
 	/* the key, rendered at the start of TMP */
 	for (int i = 0; i < m->src.nparts; i++) {
 		struct lstr pv;
@@ -401,11 +396,11 @@ static void map_value(struct sess *s, const struct stream_map *m, char *tmp, siz
 	}
 	if (m->m->geo) { /* a geo block: the key is the address */
 		*out = geo_find(m->m->geo, tmp, kl);
-		return;
+		return true;
 	}
 	if (m->m->split) { /* split_clients: the key's MurmurHash2 */
 		*out = split_pick(m->m->split, split_murmur2(tmp, kl));
-		return;
+		return true;
 	}
 	e = map_match(m->m, tmp, kl);
 	if (e && e->re) {
@@ -427,11 +422,77 @@ static void map_value(struct sess *s, const struct stream_map *m, char *tmp, siz
 		sv = m->xval ? m->xval[e - m->m->exact] : NULL;
 	if (sv) {
 		val_render(s, sv, tmp, cap, out, depth);
-		return;
+		return true;
 	}
 	if (v->nparts >= 1 && v->parts[0].kind == CVAL_LIT) {
 		out->p = v->parts[0].str;
 		out->len = v->parts[0].len;
+	}
+	return true;
+}
+
+/* map_keep - V becomes S's value of map M for the rest of the session (a
+ * copy in the session's pool; out of memory: not kept, computed again). */
+static void map_keep(struct sess *s, const struct stream_map *m, struct lstr v)
+{
+	char *d;
+
+	if (!s->mapv) {
+		s->mapv = pool_zalloc(&s->mpool, (size_t)s->cfg->stream->nmaps * sizeof(*s->mapv));
+		if (!s->mapv)
+			return;
+	}
+	d = pool_alloc(&s->mpool, v.len + 1);
+	if (!d)
+		return;
+	memcpy(d, v.p, v.len);
+	s->mapv[m->idx] = (struct lstr){d, v.len};
+}
+
+/* map_value - a stream map's value for S: a `set` of the variable wins
+ * (nginx keeps the set value), else the value computed at its first use
+ * in the session, kept as nginx keeps a variable's value (its regex's
+ * captures are not taken again either); a `volatile` map's at every use. */
+static void map_value(struct sess *s, const struct stream_map *m, char *tmp, size_t cap,
+		      struct lstr *out, int depth)
+{
+	out->p = "";
+	out->len = 0;
+	if (m->setidx >= 0 && (s->set_mask & (1u << m->setidx))) {
+		out->p = s->set_buf + s->set_off[m->setidx];
+		out->len = s->set_len[m->setidx];
+		return;
+	}
+	if (m->m->volatile_) {
+		map_compute(s, m, tmp, cap, out, depth);
+		return;
+	}
+	if (s->mapv && s->mapv[m->idx].p) {
+		*out = s->mapv[m->idx];
+		return;
+	}
+	if (map_compute(s, m, tmp, cap, out, depth))
+		map_keep(s, m, *out);
+}
+
+/* maps_first - nginx evaluates a value in two passes (the lengths, then
+ * the bytes): every map of V is computed (and kept) before any byte is
+ * written, so a $1 in V reads the captures of V's last regex map, even
+ * where it stands before that map. Done only for a value with a $N. */
+static void maps_first(struct sess *s, const struct stream_val *v, int depth)
+{
+	char sub[VAL_MAX];
+	bool cap = false;
+
+	for (int i = 0; i < v->nparts && !cap; i++)
+		cap = v->parts[i].kind == SP_CAP;
+	if (!cap)
+		return;
+	for (int i = 0; i < v->nparts; i++) {
+		struct lstr pv;
+
+		if (v->parts[i].kind == SP_MAP)
+			map_value(s, v->parts[i].map, sub, sizeof(sub), &pv, depth + 1);
 	}
 }
 
@@ -477,6 +538,7 @@ static size_t sval_eval(struct sess *s, const struct stream_val *v, char *out, s
 	char tmp[VAL_MAX];
 	size_t n = 0;
 
+	maps_first(s, v, 0);
 	for (int i = 0; i < v->nparts; i++) {
 		const struct stream_part *p = &v->parts[i];
 		struct lstr pv;
@@ -573,10 +635,13 @@ static void sess_free(void *arg)
 {
 	struct sess *s = arg;
 
-	if (nfree_sess < SESS_FREE_MAX)
+	if (nfree_sess < SESS_FREE_MAX) {
+		pool_reset(&s->mpool); /* its first chunk serves the next session */
 		free_sess[nfree_sess++] = s;
-	else
+	} else {
+		pool_destroy(&s->mpool);
 		free(s);
+	}
 }
 
 static void close_upstream(struct sess *s)
@@ -652,8 +717,10 @@ static void finalize(struct sess *s, int status)
 		s->next->prev = s->prev;
 	nsessions--;
 	cfg_unref(s->cfg);
-	if (ev_defer(&w->loop, sess_free, s))
+	if (ev_defer(&w->loop, sess_free, s)) {
+		pool_destroy(&s->mpool);
 		free(s); /* no event of it can follow: both ev_io were stopped */
+	}
 }
 
 static void drive(struct sess *s)
@@ -1734,8 +1801,12 @@ void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struc
 void stream_worker_fini(void)
 {
 	stream_udp_fini();
-	while (nfree_sess)
-		free(free_sess[--nfree_sess]);
+	while (nfree_sess) {
+		struct sess *s = free_sess[--nfree_sess];
+
+		pool_destroy(&s->mpool);
+		free(s);
+	}
 }
 
 void stream_close_all(struct worker *w)
@@ -1763,9 +1834,14 @@ struct sess *stream_sess_new(struct worker *w, struct stream_srv *srv,
 			 w->cfg->worker_connections);
 		return NULL;
 	}
-	s = nfree_sess ? free_sess[--nfree_sess] : malloc(sizeof(*s));
-	if (!s)
-		return NULL;
+	if (nfree_sess) {
+		s = free_sess[--nfree_sess];
+	} else {
+		s = malloc(sizeof(*s));
+		if (!s)
+			return NULL;
+		pool_init(&s->mpool, 1024);
+	}
 	memset(s, 0, offsetof(struct sess, tun));
 	s->w = w;
 	s->cfg = w->cfg;

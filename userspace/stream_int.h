@@ -12,6 +12,7 @@
 
 #include "ev.h"
 #include "limit.h"
+#include "pool.h"
 #include "pproto.h"
 #include "preread.h"
 #include "stream.h"
@@ -72,6 +73,9 @@ struct sess {
 	uint16_t set_off[STREAM_SET_MAX], set_len[STREAM_SET_MAX]; /* their values */
 	int ncap;			/* captures of the last map regex match (cap_ov) */
 	size_t cap_ov[2 * STREAM_CAPS]; /* their offsets in cap_key */
+	struct lstr *mapv;		/* per stream map (stream_map.idx): its value once computed
+			    * (p NULL: not yet), as nginx keeps a variable's value for
+			    * the session; in mpool, NULL until the first */
 	int status;
 	bool tun_on;
 	bool have_pp;	 /* pp holds a PROXY header's addresses */
@@ -83,6 +87,7 @@ struct sess {
 	bool dns_resumed;	      /* dns holds the answer pick_connect waited for */
 	struct tunnel tun;	      /* from here on: not cleared at accept */
 	struct pproto_info pp;
+	struct pool mpool; /* the kept map values (reset at the end, kept for the next) */
 	struct sockaddr_storage tcp_peer;	/* $realip_remote_addr when realip */
 	char set_buf[STREAM_SET_BUF];		/* `set` values (set_off/set_len) */
 	char cap_key[VAL_MAX];			/* the key the captures are in */

@@ -4,8 +4,10 @@
 variables and escapes, if/elif/else/endif with strings and regexes and
 their captures, config errmsg/timefmt, $date_gmt), include virtual= and
 file= of static, proxied and missing URIs at any point of the body, with
-and without a stub block, include set=, broken commands (the errmsg or
-nothing with ssi_silent_errors, nginx's error-log lines), the head edits
+and without a stub block (its commands in the subrequest's context),
+include set=, broken commands (the errmsg or nothing with
+ssi_silent_errors, nginx's error-log lines with the connection's action
+and the upstream), the head edits
 (no Content-Length, validators per ssi_last_modified), which answers
 (ssi_types, a status with a body), HTTP/1.0, HTTP/2, a 1 MiB include
 byte-exact, additions on the same answer, gzip on the assembled answer,
@@ -125,8 +127,8 @@ def test_ssi_stub_and_404(t):
     """An include answering 404: its error page goes in without a stub;
     with stub= the block's text (recorded, not output where it stands)
     instead, also for an empty answer; a 200 ignores the stub. The stub's
-    commands run when the subrequest's location has ssi on (lbd runs
-    them with the main request's variables: the SSI ones are shared)."""
+    commands run when the subrequest's location has ssi on (the SSI
+    variables are shared: see test_ssi_stub_in_subrequest_context)."""
     p, _ = _site(t, {'i.html': b'<!--#set var="v" value="V" -->'
                                b'<!--#block name="one" -->STUB<!--#echo var="v" -->'
                                b'<!--#endblock -->[<!--#include virtual="/no.html" stub="one" -->]'
@@ -139,6 +141,31 @@ def test_ssi_stub_and_404(t):
     assert r.body == b'[STUBV][STUB<!--#echo var="v" -->][OK]', r.body
     r = p.get('/j.html')
     assert r.body.startswith(b'[<html>') and b'404' in r.body, r.body
+
+
+def test_ssi_stub_in_subrequest_context(t):
+    """A stub's commands run as the subrequest's answer, as nginx's: its
+    request's variables ($uri, $args, $arg_, $document_uri, a map of $uri;
+    $request_uri stays the client's), its directory for a relative
+    include; the SSI variables and an `if` regex's captures are shared
+    with the page (wait="yes": the page reads them after the include).
+    (lbd before: the page's $uri, args and directory.)"""
+    stub = (b'<!--#block name="one" -->{uri=<!--#echo var="uri" --> '
+            b'args=<!--#echo var="args" --> a=<!--#echo var="arg_a" --> '
+            b'du=<!--#echo var="document_uri" --> ru=<!--#echo var="request_uri" --> '
+            b'm=<!--#echo var="mu" --> v=<!--#echo var="v" -->'
+            b'<!--#set var="w" value="$uri" -->'
+            b'<!--#if expr="$uri = /(no)/" --> cap=<!--#echo var="1" --><!--#endif -->'
+            b' inc=<!--#include virtual="ok.txt" -->}<!--#endblock -->')
+    p, _ = _site(t, {'i.html': b'<!--#set var="v" value="V" -->' + stub +
+                     b'[<!--#include virtual="/sub/no.html?a=1" stub="one" wait="yes" -->]'
+                     b'w=<!--#echo var="w" --> c=<!--#echo var="1" -->',
+                     'ok.txt': b'ROOT', 'sub/ok.txt': b'SUB'},
+                 http='map $uri $mu { default "m:$uri"; }')
+    r = p.get('/i.html?a=0')
+    assert r.status == 200, r
+    assert r.body == (b'[{uri=/sub/no.html args=a=1 a=1 du=/sub/no.html ru=/i.html?a=0 '
+                      b'm=m:/sub/no.html v=V cap=no inc=SUB}]w=/sub/no.html c=no'), r.body
 
 
 def test_ssi_errors(t):
@@ -167,6 +194,45 @@ def test_ssi_errors(t):
                  'inclusion may be either virtual="/a" or file="/b"',
                  'invalid context of SSI command: "endif"'):
         assert line in log, (line, log)
+
+
+def test_ssi_error_log_action(t):
+    """A command's error-log line ends as nginx's: " while " and the
+    connection's current action (a static file's "sending response to
+    client", a proxied answer's "sending to client" with its `upstream:`;
+    none in a `return`, nor after a subrequest started), then the
+    request's context (`subrequest:` for an included page). (lbd before:
+    never a "while", never the upstream.)"""
+    p, _ = _site(t, {'e.html': b'a<!--#foo1 -->[<!--#include virtual="/inc.html" wait="yes" -->]'
+                               b'[<!--#include virtual="/ret" wait="yes" -->]<!--#foo2 -->',
+                     'inc.html': b'<!--#foo3 -->',
+                     'plain/p.html': b'<!--#foo4 -->[<!--#include virtual="/inc.html" wait="yes" -->]'
+                                     b'<!--#foo5 -->'},
+                 extra="""
+    location /plain/ { }
+    location /px/ { ssi on; proxy_pass http://127.0.0.1:{port}/plain/; }
+    location = /ret { ssi on; default_type text/html; return 200 'r<!--#foo6 -->s'; }""")
+    for path in ('/e.html', '/px/p.html'):
+        r = p.get(path)
+        assert r.status == 200 and ERRMSG in r.body, (path, r)
+    up = 'upstream: "http://127.0.0.1:%d/plain/p.html"' % p.port
+
+    def line(cmd, path, action=None, sub=None, upstream=None):
+        return ('invalid SSI command: "%s"%s, client: 127.0.0.1, server: , '
+                'request: "GET %s HTTP/1.1"%s%s, host: ' %
+                (cmd, ' while ' + action if action else '', path,
+                 ', subrequest: "%s"' % sub if sub else '',
+                 ', ' + upstream if upstream else ''))
+    want = [line('foo1', '/e.html', 'sending response to client'),
+            line('foo3', '/e.html', 'sending response to client', '/inc.html'),
+            line('foo6', '/e.html', sub='/ret'),
+            line('foo2', '/e.html'),
+            line('foo4', '/px/p.html', 'sending to client', upstream=up),
+            line('foo3', '/px/p.html', 'sending response to client', '/inc.html'),
+            line('foo5', '/px/p.html', 'sending response to client', upstream=up)]
+    log = p.error_log()
+    for w in want:
+        assert w in log, (w, log)
 
 
 def test_ssi_silent_errors(t):
@@ -250,10 +316,13 @@ def test_ssi_http10_head(t):
 
 def test_ssi_h2(t):
     """Over HTTP/2 the same bytes (the stream's DATA, no chunks), with a
-    70000-byte include (more than one window's worth of pieces)."""
+    70000-byte include (more than one window's worth of pieces) and a
+    stub parsed in its subrequest."""
     docs = t.tmpdir('ssi-')
     for name, data in (('i.html', b'a<!--#include virtual="/b.txt" -->c'
-                                  b'<!--#echo var="server_protocol" -->'),
+                                  b'<!--#echo var="server_protocol" -->'
+                                  b'<!--#block name="s" -->[<!--#echo var="uri" -->]'
+                                  b'<!--#endblock --><!--#include virtual="/no" stub="s" -->'),
                        ('b.txt', b'b' * 70000)):
         with open(os.path.join(docs, name), 'wb') as f:
             f.write(data)
@@ -265,7 +334,7 @@ server {
 }""" % docs)
     ver, code, head, body = curl_h2('http://127.0.0.1:%d/i.html' % p.port, prior=True)
     assert (ver, code) == ('2', 200), (ver, code)
-    assert body == b'a' + b'b' * 70000 + b'cHTTP/2.0', body[-40:]
+    assert body == b'a' + b'b' * 70000 + b'cHTTP/2.0[/no]', body[-40:]
     assert 'content-length' not in head.lower(), head
 
 
@@ -398,7 +467,9 @@ def test_ssi_nested(t):
     r = p.get('/r.html')
     assert r.status == 200, r
     assert r.body.startswith(b'rrrrr') and r.body.endswith(ERRMSG), r.body[-80:]
-    assert 'subrequests cycle while processing "/r.html"' in p.error_log()
+    assert ('subrequests cycle while processing "/r.html" while sending response to client, '
+            'client: 127.0.0.1, server: , request: "GET /r.html HTTP/1.1", '
+            'subrequest: "/r.html", host: ') in p.error_log(), p.error_log()
     assert r.body == b'r' * 52 + ERRMSG, r.body
 
 

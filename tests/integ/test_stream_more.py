@@ -7,7 +7,9 @@ bound source address; `off` and a value with variables, an empty one
 binding nothing), variables in stream `map` values (routing through a
 `set` variable and a nested map, a literal address known only at run
 time, a name that would need a resolver and an address without a port:
-500, as nginx 1.22), `set` of a map variable, and the `-t` messages of their errors.
+500, as nginx 1.22), `set` of a map variable, a map's value kept for the
+session (and nginx's two passes over a value with $1), and the `-t`
+messages of their errors.
 
 The timing checks are lower bounds only (a rate that is not applied would
 finish in milliseconds); nothing asserts an upper bound."""
@@ -20,7 +22,7 @@ import threading
 import time
 
 from harness import conf_line, wait_for
-from test_stream import MAIN, TcpBackend, connect, read_line, stream_proxy
+from test_stream import MAIN, TcpBackend, backend, connect, read_line, stream_proxy
 
 SIZE = 2 << 20  # bytes per rate test
 RATE = '512k'
@@ -349,3 +351,45 @@ def test_stream_map_regex_captures(t):
     s = connect(p.subs['port3'])
     assert read_line(s).strip() == b'[127||0]'
     s.close()
+
+
+def test_stream_map_value_kept_per_session(t):
+    """A stream map's value is computed once per session and kept, as
+    nginx keeps a variable's value: a map over $bytes_received read by
+    `set` at the start and again in the access log at the end says the
+    same (lbd computed it at every use: b0, then b8). A kept regex map
+    does not take its captures again, and a value's maps are all computed
+    before its bytes (nginx's two passes): a $1 reads the captures of the
+    value's last regex map."""
+    e = backend(t, 'e', 'echo')
+    p = stream_proxy(t, """
+    map $bytes_received $br { default "b$bytes_received"; }
+    map $remote_addr $m1 { ~^(\\d)\\d*\\. a; }
+    map "z$server_port" $m2 { ~^(z) b; }
+    log_format kept '$early|$br';
+    server {
+        listen 127.0.0.1:{port};
+        set $early $br;
+        proxy_pass 127.0.0.1:{e};
+        access_log {prefix}/logs/kept.log kept;
+    }
+    server { listen 127.0.0.1:{port2}; return "$m1$1$m2$1|$m1$1\\n"; }""", e=e)
+    s = connect(p.port)
+    s.sendall(b'hello')
+    assert s.recv(5) == b'hello'
+    s.sendall(b'abc')
+    assert s.recv(3) == b'abc'
+    s.shutdown(socket.SHUT_WR)
+    assert s.recv(10) == b''
+    s.close()
+    # the harness's readiness probe wrote the first line
+    wait_for(lambda: p.read('logs', 'kept.log').count('\n') >= 2, 10,
+             what='the session\'s log line (have %r)' % p.read('logs', 'kept.log'))
+    lines = p.read('logs', 'kept.log').split('\n')
+    assert lines[1] == 'b0|b0', lines
+    # $m1 ("127..." captures "1"), then $m2 (captures "z"): both $1 read
+    # $m2's captures, and the second $m1 is kept (no new match)
+    s = connect(p.subs['port2'])
+    got = read_line(s).strip().decode()
+    s.close()
+    assert got == 'azbz|az', got

@@ -412,6 +412,32 @@ Test(cfg_stream, rate_bind_map_values)
 	cfg_unref(c);
 }
 
+/* every stream map has its own slot in a session's kept values (0..nmaps-1,
+ * geo and split_clients too); `volatile` marks one computed at every use */
+Test(cfg_stream, map_slots_and_volatile)
+{
+	static const char text[] = HEAD "stream {\n"
+					"  map $remote_addr $a { volatile; default x; }\n"
+					"  map $remote_addr $b { default y; }\n"
+					"  geo $g { default 1; }\n"
+					"  split_clients $remote_addr $s { 50% a; * b; }\n"
+					"  server { listen 7001; return $a$b$g$s; }\n"
+					"}\n";
+	char err[512];
+	struct cfg *c = cfgtest_load(&ct, text, err, sizeof(err));
+	unsigned seen = 0;
+
+	cr_assert_not_null(c, "%s", err);
+	cr_assert_eq(c->stream->nmaps, 4);
+	for (const struct stream_map *m = c->stream->maps; m; m = m->next) {
+		cr_assert(m->idx >= 0 && m->idx < 4);
+		cr_assert_not(seen & (1u << m->idx), "slot %d twice", m->idx);
+		seen |= 1u << m->idx;
+		cr_assert_eq(m->m->volatile_, strcmp(m->name, "a") == 0, "%s", m->name);
+	}
+	cfg_unref(c);
+}
+
 /* a rate on a server with a TLS leg loads (the copy relay paces it) */
 Test(cfg_stream, rate_with_tls_leg)
 {
