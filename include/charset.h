@@ -38,9 +38,18 @@ static inline const struct recode_table *charset_table(const struct charset_main
  * cached), whose "charset=" parameter is the source charset (the answer is
  * left alone unless override_charset is on); lbd's own types are matched
  * whole. No charset on 301 and 302, none on an empty type, none when L
- * says off. Logs nginx's error when a recoding has no charset_map. */
+ * says off. Logs nginx's error when a recoding has no charset_map. A
+ * charset or source_charset variable that is not found sets
+ * c->req.cs_fail (CT is returned): nginx fails such a request, and
+ * http_head_finish does. */
 struct lstr charset_ctype(struct conn *c, const struct cfg_loc *l, int status, struct lstr ct,
 			  bool from_upstream);
+
+/* charset_ctype_encoded - charset_ctype for lbd's own answer whose body
+ * goes with a Content-Encoding (a gzip_static file): its type is left as
+ * it is when the charset filter would recode it, as nginx's. */
+struct lstr charset_ctype_encoded(struct conn *c, const struct cfg_loc *l, int status,
+				  struct lstr ct);
 
 /* charset_recoder - the table to recode the body of that response with
  * (the same decision), or NULL. ENCODED: it has a Content-Encoding, which

@@ -29,6 +29,7 @@
 
 struct worker;
 struct range_set;
+struct recode_table;
 struct uconn;
 struct tls_conn;
 struct realip_state;
@@ -194,6 +195,8 @@ struct http_req {
 	struct subf_req sf;		/* sub_filter (subfilter.c) */
 	bool cs_keep_type;		/* charset.c: an upstream answer the charset filter would
 					 * recode but may not (Content-Encoding) keeps its type */
+	bool cs_fail;			/* charset.c: a charset variable not found: nginx
+					 * fails the request (http_head_finish) */
 	const struct hdr_list *trl;	/* add_trailer lines this answer ends with, or
 					 * NULL (the usual case): see http_trailers_end */
 	uint64_t trl_chunk;		/* HTTP_TRL_CHUNK: the body's length, the size
@@ -206,6 +209,9 @@ struct http_req {
 	size_t head_at;			/* c->out offset where the response head starts */
 	int64_t slice_start;		/* $slice_range's start (slice.c), once slice_set */
 	bool slice_set;			/* $slice_range was asked for: the slice run applies */
+	/* charset.c: a file's bytes go through this single-byte table on their
+	 * way out (static files, cache hits: http_flush, range_next), or NULL */
+	const struct recode_table *rc_sb;
 
 	struct lstr sent_head; /* the response head as sent, kept (pool) when
 				* $sent_http_* is used */

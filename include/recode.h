@@ -87,4 +87,9 @@ uint32_t recode_utf8_decode(const uint8_t **p, size_t n);
 size_t recode_run(struct recode_state *s, const char *in, size_t n, size_t *used, char *out,
 		  size_t cap);
 
+/* recode_sb - recode P[0..n) in place through T, a RECODE_SB table (one
+ * byte for one: the length stays, so any slice of a body recodes alone,
+ * as nginx recodes a byte range of a file). */
+void recode_sb(const struct recode_table *t, char *p, size_t n);
+
 #endif

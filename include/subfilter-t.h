@@ -18,6 +18,7 @@
 #define SUBF_MAX_LEN	  1024 /* lbd's limit on one search string (bytes) */
 
 struct subf_ctx;
+struct recode_table;
 
 /* struct subf_pat - one `sub_filter STRING REPLACEMENT`. */
 struct subf_pat {
@@ -64,7 +65,11 @@ struct subf_req {
 	bool active;	      /* the head is edited as the filter's (also for HEAD) */
 	bool keep_lm;	      /* sub_filter_last_modified on: Last-Modified kept, ETag weak */
 	bool cs_only;	      /* only the charset filter recodes (charset.c): the
-			       * validators stay as they are, Content-Length goes */
+			       * validators stay as they are, Content-Length goes
+			       * (unless sb) */
+	const struct recode_table *sb; /* cs_only with a single-byte table and a known
+					* length: the length stays, so Content-Length
+					* and ranges do, as nginx's (no chunks) */
 };
 
 #endif

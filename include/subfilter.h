@@ -45,10 +45,30 @@ enum subf_found subf_find(const struct subf_set *s, const uint64_t *applied, con
  * with the head edited), 0 not, -ENOMEM. Call before gzip_begin_h1. */
 int subfilter_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n);
 
+/* subfilter_begin_stored - subfilter_begin_h1 for a cache hit, whose
+ * stored head has no Content-Length: the body is LENGTH bytes. */
+int subfilter_begin_stored(struct conn *c, int status, const struct h1_header *h, size_t n,
+			   int64_t length);
+
 /* subfilter_begin - the same for a response of STATUS whose type is CT
  * (NULL: none), of LENGTH bytes (-1 unknown), ENCODED when it has a
  * Content-Encoding: a static file or a cache hit. */
 int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded);
+
+/* subfilter_begin_len - subfilter_begin for an answer whose caller keeps
+ * its Content-Length (and a static file's ranges) when the filter only
+ * recodes one byte for one, as nginx does: c->req.sf.sb is set then,
+ * subfilter_start frames nothing, subfilter_header keeps the length (the
+ * _h1 and _stored forms do the same for a known length). A static file
+ * or a return text, an error page; see subfilter_take_sb for files. */
+int subfilter_begin_len(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded);
+
+/* subfilter_take_sb - after gzip decided not to compress: when the
+ * charset filter only recodes single bytes (c->req.sf.sb), end the filter
+ * and return that table, for the caller to recode the file's bytes
+ * itself (c->req.rc_sb: sendfile's path with ranges, http_flush); else
+ * NULL, the filter stays. */
+const struct recode_table *subfilter_take_sb(struct conn *c);
 
 /* subfilter_drops_validators - the filter's edits remove Last-Modified
  * and ETag (it is on, without sub_filter_last_modified). */

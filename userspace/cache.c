@@ -53,6 +53,7 @@
 #include "log.h"
 #include "pool.h"
 #include "range.h"
+#include "recode.h"
 #include "ratelimit.h"
 #include "ups.h"
 #include "uwsgi.h"
@@ -1172,25 +1173,38 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 
 	if (gu < 0)
 		return false;
+	r->rc_sb = NULL; /* nothing of an answer before an internal redirect */
 	int sf = (l->subf.set || l->charset.charset) && h->body_len
-			 ? subfilter_begin_h1(c, h->status, hs, nh)
+			 ? subfilter_begin_stored(c, h->status, hs, nh, (int64_t)h->body_len)
 			 : 0;
 
 	if (sf < 0 || (l->gzip.enable && (gz = gzip_begin_h1(c, h->status, hs, nh)) < 0))
 		return false;
+	/* single-byte recoding alone keeps the length (and ranges): the
+	 * body's bytes are recoded on their way out (http_flush) */
+	if (sf && !gz && !gu && (r->rc_sb = subfilter_take_sb(c)))
+		sf = 0;
 	subfilter_start(c);
 
 	struct range_set *rs = NULL;
 	enum range_rc rr = RANGE_OFF;
+	struct lstr ctype = {NULL, 0};
+	bool ct_done = false;
 
 	rng = rng && !gz && !sf && !gu;
 	/* nginx: ranges for a cached answer that came with Accept-Ranges */
 	if (rng && (l->proxy_force_ranges || hdr_of(hs, nh, "accept-ranges").p)) {
 		struct lstr lm = hdr_of(hs, nh, "last-modified");
 
+		/* the parts' type is the one sent, "; charset=" and all (nginx's
+		 * charset header filter runs before its range filter) */
+		ctype = hdr_of(hs, nh, "content-type");
+		if (cs && ctype.p) {
+			ctype = charset_ctype(c, l, h->status, ctype, true);
+			ct_done = true;
+		}
 		rr = range_start(c, (int64_t)h->body_len, hdr_of(hs, nh, "etag"),
-				 lm.len ? h1_http_time(lm.p, lm.len) : -1,
-				 hdr_of(hs, nh, "content-type"), false, &rs);
+				 lm.len ? h1_http_time(lm.p, lm.len) : -1, ctype, false, &rs);
 		if (rr == RANGE_UNSATISFIABLE) {
 			close(fd);
 			http_finalize(c, 416);
@@ -1208,11 +1222,22 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	if (rng) {
 		/* the stored headers but Accept-Ranges (and the entity's type
 		 * for multipart), then the lengths */
-		for (size_t i = 0; i < nh; i++)
-			if (!H1_IS(hs[i].name, "accept-ranges") &&
-			    !(rs && rs->n > 1 && H1_IS(hs[i].name, "content-type")) &&
-			    !expires_drops(exp, hs[i].name) && add_stored(c, &hs[i], h->status))
+		for (size_t i = 0; i < nh; i++) {
+			if (H1_IS(hs[i].name, "accept-ranges") ||
+			    (rs && rs->n > 1 && H1_IS(hs[i].name, "content-type")) ||
+			    expires_drops(exp, hs[i].name))
+				continue;
+			/* the first type as worked out for the ranges (once) */
+			if (ct_done && H1_IS(hs[i].name, "content-type")) {
+				if (http_head_add(c, hs[i].name.p, hs[i].name.len, ctype.p,
+						  ctype.len))
+					return false;
+				ct_done = false;
+				continue;
+			}
+			if (add_stored(c, &hs[i], h->status))
 				return false;
+		}
 		if (rs ? range_head_add(c, rs)
 		       : http_head_add(c, "Content-Length", 14, num, strlen(num)))
 			return false;
@@ -1259,6 +1284,8 @@ static bool serve_file(struct conn *c, int fd, const struct entry_view *v)
 	} else if (!r->head && h->body_len && v->whole && !c->req.sf.ctx && !c->req.gu.ctx) {
 		if (http_out_append(c, v->buf + body, h->body_len))
 			return false;
+		if (r->rc_sb)
+			recode_sb(r->rc_sb, c->out.data + c->out.end - h->body_len, h->body_len);
 		/* http_flush counts c->out as head bytes: $body_bytes_sent here */
 		r->body_bytes_sent = h->body_len;
 		close(fd);

@@ -99,14 +99,23 @@ static const char *lookup(const struct charset_main *m, struct lstr n)
 }
 
 /* name_of - a charset setting's name for this response: the constant, or
- * the variable's value (an unset one is empty: no charset). */
-static struct lstr name_of(struct conn *c, const char *name, const struct cval *v)
+ * the variable's value (an empty one names no charset). A variable that
+ * is not found (nginx's not_found: $http_X without the header) fails the
+ * request, as nginx's header filter returns an error then: *FAIL is set
+ * and the name is empty. */
+static struct lstr name_of(struct conn *c, const char *name, const struct cval *v, bool *fail)
 {
 	struct lstr out = {"", 0};
+	int rc;
 
 	if (!v)
 		return lstr_c(name);
-	if (cval_eval(v, c, &out) || !out.p)
+	/* "$name" is one variable; only then is "not found" known */
+	rc = v->nparts == 1 && !v->literal ? cval_part_eval(&v->parts[0], c, &out)
+					   : cval_eval(v, c, &out);
+	if (rc == VAR_NOT_FOUND)
+		*fail = true;
+	if (rc || !out.p)
 		return (struct lstr){"", 0};
 	return out;
 }
@@ -143,7 +152,9 @@ static void decide(struct conn *c, const struct cfg_loc *l, int status, struct l
 	if (has ? !g->override_on : !type_listed(g, ct))
 		return;
 	m = c->cfg && c->cfg->http ? c->cfg->http->cs : NULL;
-	dst = name_of(c, g->charset, g->charset_v);
+	dst = name_of(c, g->charset, g->charset_v, &c->req.cs_fail);
+	if (c->req.cs_fail)
+		return;
 	di = lookup(m, dst);
 	d->tlen = from_upstream ? tlen : ct.len;
 	/* nginx names no charset on a redirect, for browsers that kept it for
@@ -155,7 +166,11 @@ static void decide(struct conn *c, const struct cfg_loc *l, int status, struct l
 		d->touch = d->tlen == ct.len;
 		return;
 	}
-	src = has ? up : name_of(c, g->source, g->source_v);
+	src = has ? up : name_of(c, g->source, g->source_v, &c->req.cs_fail);
+	if (c->req.cs_fail) {
+		memset(d, 0, sizeof(*d));
+		return;
+	}
 	si = lookup(m, src);
 	if (!di || !si) {
 		if (di != si || dst.len > src.len || strncasecmp(dst.p, src.p, dst.len) != 0)
@@ -194,8 +209,9 @@ const struct recode_table *charset_recoder(struct conn *c, const struct cfg_loc 
 	return d.rt;
 }
 
-struct lstr charset_ctype(struct conn *c, const struct cfg_loc *l, int status, struct lstr ct,
-			  bool from_upstream)
+/* ctype - charset_ctype, with ENCODED: the body has a Content-Encoding. */
+static struct lstr ctype(struct conn *c, const struct cfg_loc *l, int status, struct lstr ct,
+			 bool from_upstream, bool encoded)
 {
 	struct decision d;
 	size_t n;
@@ -203,7 +219,7 @@ struct lstr charset_ctype(struct conn *c, const struct cfg_loc *l, int status, s
 
 	if (from_upstream && c->req.cs_keep_type)
 		return ct;
-	decide(c, l, status, ct, from_upstream, false, true, &d);
+	decide(c, l, status, ct, from_upstream, encoded, true, &d);
 	if (!d.touch)
 		return ct;
 	if (!d.dst.len)
@@ -216,4 +232,16 @@ struct lstr charset_ctype(struct conn *c, const struct cfg_loc *l, int status, s
 	memcpy(out + d.tlen, "; charset=", 10);
 	memcpy(out + d.tlen + 10, d.dst.p, d.dst.len);
 	return (struct lstr){out, n};
+}
+
+struct lstr charset_ctype(struct conn *c, const struct cfg_loc *l, int status, struct lstr ct,
+			  bool from_upstream)
+{
+	return ctype(c, l, status, ct, from_upstream, false);
+}
+
+struct lstr charset_ctype_encoded(struct conn *c, const struct cfg_loc *l, int status,
+				  struct lstr ct)
+{
+	return ctype(c, l, status, ct, false, true);
 }

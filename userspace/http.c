@@ -51,6 +51,7 @@
 #include "ocsp_client.h"
 #include "pproto.h"
 #include "range.h"
+#include "recode.h"
 #include "ratelimit.h"
 #include "realip.h"
 #include "stats.h"
@@ -79,6 +80,7 @@ static void next_request(struct conn *c);
 static void process_request(struct conn *c);
 static void find_config(struct conn *c);
 static void ip_release(struct rl_node *slot);
+static void log_phase(struct conn *c);
 static void run_access(struct conn *c);
 static void delay_client_closed(struct conn *c);
 
@@ -688,6 +690,14 @@ int http_head_finish(struct conn *c, bool add_headers)
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
 	int rc;
 
+	if (unlikely(c->req.cs_fail)) {
+		/* nginx's charset filter failed the head (`charset $x`, $x not
+		 * found): nothing is sent, the caller closes the connection;
+		 * the log line has the status and no body bytes */
+		c->req.body_bytes_sent = 0;
+		log_phase(c);
+		return -ECANCELED;
+	}
 	/* add_before_body / add_after_body: the head's edits (embed.c) */
 	if (unlikely((l && (l->add.on || l->ssi.on == 1 || c->req.slice_set)) || c->sr_parent) &&
 	    embed_head(c))
@@ -926,6 +936,28 @@ static int http_flush_out(struct conn *c)
 	return 1;
 }
 
+/* Bytes of a file read into c->out at a time when they are recoded. */
+#define HTTP_RECODE_PIECE (16 * 1024)
+
+/* file_recoded - the next piece of the file range into c->out, recoded
+ * in place through c->req.rc_sb (nginx's charset filter recodes a
+ * single-byte body in memory, the length kept). 0 or -errno. */
+static int file_recoded(struct conn *c)
+{
+	size_t want = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)HTTP_RECODE_PIECE);
+	ssize_t n;
+
+	if (buf_reserve(&c->out, want))
+		return -ENOMEM;
+	n = http_file_read(c, c->out.data + c->out.end, want);
+	if (n < 0)
+		return (int)n;
+	recode_sb(c->req.rc_sb, c->out.data + c->out.end, (size_t)n);
+	c->out.end += (size_t)n;
+	c->req.body_bytes_sent += (uint64_t)n;
+	return 0;
+}
+
 /* http_flush - write c->out, then the file range. 1 done, 0 again later,
  * -errno when the client is gone. */
 int http_flush(struct conn *c)
@@ -938,6 +970,12 @@ again:
 		return rc;
 	if (unlikely(c->req.ai) && autoindex_next(c))
 		goto again;
+	if (unlikely(c->req.rc_sb) && c->file_fd >= 0 && c->file_off < c->file_end) {
+		rc = file_recoded(c);
+		if (rc)
+			return rc;
+		goto again;
+	}
 	if (unlikely(c->req.sf.ctx) && c->file_fd >= 0)
 		return subfilter_send_file(c); /* gzip too, after it */
 	if (unlikely(c->req.gz.ctx) && c->file_fd >= 0)
@@ -2230,9 +2268,11 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 	 * "= /robots.txt" or "= /x.json" answers with its file's type) */
 	struct lstr ctype =
 		c->req.xar_ctype.len ? c->req.xar_ctype : lstr_c(static_mime_type(l, c->req.u.uri));
-	int sf = subfilter_begin(c, code, ctype, (int64_t)text.len, false); /* before gzip */
+	int sf = subfilter_begin_len(c, code, ctype, (int64_t)text.len, false); /* before gzip */
 	struct gzip_resp gr = {
-		.status = code, .length = sf ? -1 : (int64_t)text.len, .content_type = ctype};
+		.status = code,
+		.length = sf && !c->req.sf.sb ? -1 : (int64_t)text.len, /* sb: the length stays */
+		.content_type = ctype};
 	int gz = sf < 0 ? sf : gzip_begin(c, &gr);
 	size_t sent = text.len;
 	struct lstr ct = charset_ctype(c, l, code, gr.content_type, false);
@@ -2240,7 +2280,8 @@ static void respond_text(struct conn *c, int code, struct lstr text)
 	subfilter_start(c);
 	if (gz < 0 || http_head_start(c, code) ||
 	    http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
-	    (!gz && !sf && http_head_addf(c, "Content-Length: %zu\r\n", text.len)) ||
+	    (!gz && (!sf || c->req.sf.sb) &&
+	     http_head_addf(c, "Content-Length: %zu\r\n", text.len)) ||
 	    gzip_head_add(c) || subfilter_head_add(c) || http_head_finish(c, true) ||
 	    (!c->req.head && (c->req.sf.ctx   ? subfilter_mem(c, text.p, text.len, &sent)
 			      : c->req.gz.ctx ? gzip_mem(c, text.p, text.len, &sent)
@@ -3208,9 +3249,10 @@ static void builtin_page(struct conn *c, int status)
 				"</body>\r\n</html>\r\n",
 				wire, title, wire, title, sig);
 	/* sub_filter before gzip (subfilter.c) */
-	int sf = blen > 0 ? subfilter_begin(c, wire, LSTR("text/html"), blen, false) : 0;
-	struct gzip_resp gr = {
-		.status = wire, .length = sf ? -1 : blen, .content_type = LSTR("text/html")};
+	int sf = blen > 0 ? subfilter_begin_len(c, wire, LSTR("text/html"), blen, false) : 0;
+	struct gzip_resp gr = {.status = wire,
+			       .length = sf && !c->req.sf.sb ? -1 : blen, /* sb: the length stays */
+			       .content_type = LSTR("text/html")};
 	int gz = sf < 0 ? sf : blen > 0 ? gzip_begin(c, &gr) : 0;
 	size_t sent = (size_t)blen;
 
@@ -3223,8 +3265,9 @@ static void builtin_page(struct conn *c, int status)
 						    : NULL,
 				       wire, LSTR("text/html"), false);
 
-	if (blen > 0 && (http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
-			 (!gz && !sf && http_head_addf(c, "Content-Length: %d\r\n", blen))))
+	if (blen > 0 &&
+	    (http_head_addf(c, "Content-Type: %.*s\r\n", (int)ct.len, ct.p) ||
+	     (!gz && (!sf || c->req.sf.sb) && http_head_addf(c, "Content-Length: %d\r\n", blen))))
 		goto fail;
 	/* no page: an empty body, said so (else keep-alive clients wait) */
 	if (blen == 0 && wire >= 200 && wire != 204 && wire != 304 &&

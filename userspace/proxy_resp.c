@@ -453,8 +453,9 @@ static void process_head(struct uconn *u, size_t n)
 	struct range_set *rs = NULL;
 	/* a HEAD to memcached knows the value's length too (nginx: ranges) */
 	bool len_known = u->fr == FR_LENGTH || (u->mc.on && u->sent_head && cl);
-	int rr = range_proxied(c, u->resp.headers, resp->nheaders, r->status,
-			       !gz && !sf && !gu && len_known ? (int64_t)u->remaining : -1, &rs);
+	int rr = range_proxied(
+		c, u->resp.headers, resp->nheaders, r->status,
+		!gz && (!sf || c->req.sf.sb) && !gu && len_known ? (int64_t)u->remaining : -1, &rs);
 
 	if (rr == RANGE_UNSATISFIABLE) {
 		cache_store_abort(c);

@@ -17,6 +17,7 @@
 #include "h1.h"
 #include "http.h"
 #include "range.h"
+#include "recode.h"
 
 /* Parts of a multipart answer up to this size are read into c->out with
  * their headers (and the next ones while the batch stays under it), so a
@@ -146,7 +147,11 @@ bool range_next(struct conn *c)
 			ssize_t k = pread(c->file_fd, s->scratch + hl, (size_t)plen,
 					  s->base + s->v[i].start);
 
-			if (k != plen || http_out_append(c, s->scratch, hl + (size_t)plen))
+			if (k != plen)
+				goto cut;
+			if (c->req.rc_sb) /* the charset filter's, the length kept */
+				recode_sb(c->req.rc_sb, s->scratch + hl, (size_t)plen);
+			if (http_out_append(c, s->scratch, hl + (size_t)plen))
 				goto cut;
 			c->req.body_bytes_sent += hl + (size_t)plen;
 			continue;

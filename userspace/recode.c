@@ -298,3 +298,11 @@ size_t recode_run(struct recode_state *s, const char *in, size_t n, size_t *used
 	*used = 0;
 	return 0;
 }
+
+void recode_sb(const struct recode_table *t, char *p, size_t n)
+{
+	uint8_t *u = (uint8_t *)p;
+
+	for (size_t i = 0; i < n; i++)
+		u[i] = t->sb[u[i]];
+}

@@ -402,28 +402,31 @@ void static_handle(struct conn *c)
 	struct lstr rawtype =
 		r->xar_ctype.len ? r->xar_ctype
 				 : lstr_c(static_mime_type(l, (struct lstr){path, strlen(path)}));
-	struct lstr ctype = charset_ctype(c, l, status, rawtype, false);
-
 	/* gunzip first, for a gzip_static file (`always`) going to a client
 	 * that may not take gzip (gunzip.c) */
 	struct gzip_resp gur = {.status = status,
 				.length = st.st_size,
-				.content_type = ctype,
+				.content_type = rawtype,
 				.last_modified = status == 200,
 				.etag = etag_l.len != 0};
 	int gu = gz_static ? gunzip_begin(c, status, lstr_c("gzip"), &gur) : 0;
 
 	if (gu < 0)
 		goto fail_fd;
+	/* a file that stays gzip'd keeps its type where nginx's charset
+	 * filter would recode it (it recodes no encoded body) */
+	struct lstr ctype = gz_static && !gu ? charset_ctype_encoded(c, l, status, rawtype)
+					     : charset_ctype(c, l, status, rawtype, false);
 	/* sub_filter before gzip (subfilter.c); it may take the validators */
-	int sf = subfilter_begin(c, status, rawtype, st.st_size, gz_static);
+	r->rc_sb = NULL; /* nothing of an answer before an internal redirect */
+	int sf = subfilter_begin_len(c, status, rawtype, st.st_size, gz_static);
 	bool lm_ok = !subfilter_drops_validators(c);
 
 	if (sf < 0)
 		goto fail_fd;
 	if (!gz_static) {
 		struct gzip_resp gr = {.status = status,
-				       .length = sf ? -1 : st.st_size,
+				       .length = sf && !c->req.sf.sb ? -1 : st.st_size,
 				       .content_type = ctype,
 				       .last_modified = status == 200 && lm_ok,
 				       .etag = etag_l.len != 0 && lm_ok};
@@ -432,6 +435,10 @@ void static_handle(struct conn *c)
 		if (gz < 0)
 			goto fail_fd;
 	}
+	/* single-byte recoding alone keeps the length: the file's bytes
+	 * are recoded on their way out, ranges and all (http_flush) */
+	if (sf && !gz && !gu && (r->rc_sb = subfilter_take_sb(c)))
+		sf = 0;
 	subfilter_start(c);
 	/* nginx's range filter: after gzip, which leaves no length to cut */
 	struct range_set *rs = NULL;
@@ -466,7 +473,7 @@ void static_handle(struct conn *c)
 	if (gunzip_head_add(c) || gzip_head_add(c) || subfilter_head_add(c) ||
 	    http_head_finish(c, true))
 		goto fail_fd;
-	if (r->head || (st.st_size == 0 && !gz && !gu)) {
+	if (r->head || (st.st_size == 0 && !gz && !gu && !sf)) {
 		close(fd);
 	} else if (rs) {
 		range_body(c, rs, fd, 0);

@@ -216,27 +216,34 @@ void subfilter_req_end(struct conn *c)
 	c->req.sf.ctx = NULL;
 	c->req.sf.active = false;
 	c->req.sf.cs_only = false;
+	c->req.sf.sb = NULL;
 }
 
 static int begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded,
-		 const struct recode_table *rt);
+		 const struct recode_table *rt, bool keep_len);
 
-int subfilter_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n)
+/* begin_h1 - subfilter_begin_h1 with the body's LENGTH (-1: unknown, -2:
+ * read from H's Content-Length). */
+static int begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n, int64_t length)
 {
 	const struct cfg_loc *l = c->req.loc;
 	struct lstr ct = {NULL, 0};
-	int64_t length = -1;
-	bool encoded = false;
+	bool encoded = false, te = false, read_cl = length == -2;
 
 	subfilter_req_end(c); /* nothing left of an answer before an internal redirect */
 	if (!l || (!l->subf.set && !l->charset.charset))
 		return 0;
+	if (read_cl)
+		length = -1;
 	for (size_t i = 0; i < n; i++) {
 		if (H1_IS(h[i].name, "content-length")) {
 			uint64_t cl;
 
-			if (h1_parse_content_length(h[i].value, &cl) == 0 && cl == 0)
-				length = 0;
+			if (read_cl && h1_parse_content_length(h[i].value, &cl) == 0 &&
+			    cl <= INT64_MAX)
+				length = (int64_t)cl;
+		} else if (H1_IS(h[i].name, "transfer-encoding")) {
+			te = true; /* chunks: a Content-Length beside them means nothing */
 		} else if (H1_IS(h[i].name, "content-type")) {
 			/* the last one, as lbd sends (proxy.c) */
 			ct = (struct lstr){h[i].value.p ? h[i].value.p : "", h[i].value.len};
@@ -244,8 +251,21 @@ int subfilter_begin_h1(struct conn *c, int status, const struct h1_header *h, si
 			encoded = !c->req.gu.active; /* gunzip inflates it first */
 		}
 	}
+	if (te && read_cl)
+		length = -1;
 	return begin(c, status, ct, length, encoded,
-		     charset_recoder(c, l, status, ct, true, encoded));
+		     charset_recoder(c, l, status, ct, true, encoded), true);
+}
+
+int subfilter_begin_h1(struct conn *c, int status, const struct h1_header *h, size_t n)
+{
+	return begin_h1(c, status, h, n, -2);
+}
+
+int subfilter_begin_stored(struct conn *c, int status, const struct h1_header *h, size_t n,
+			   int64_t length)
+{
+	return begin_h1(c, status, h, n, length);
 }
 
 /* loc_of - the configuration level of the response: the location, or the
@@ -297,9 +317,10 @@ static const struct subf_set *dyn_set(struct conn *c, const struct subf_set *s, 
 }
 
 /* begin - subfilter_begin with RT, the charset filter's recoding table
- * (NULL: none). */
+ * (NULL: none). KEEP_LEN: the caller keeps Content-Length (and ranges)
+ * when the filter only recodes one byte for one (c->req.sf.sb). */
 static int begin(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded,
-		 const struct recode_table *rt)
+		 const struct recode_table *rt, bool keep_len)
 {
 	const struct cfg_loc *l = loc_of(c);
 	const struct subf_loc *g = l ? &l->subf : NULL;
@@ -311,8 +332,10 @@ static int begin(struct conn *c, int status, struct lstr ct, int64_t length, boo
 		return 0;
 	/* compressed bytes: nothing to find (lbd, not nginx), unless gunzip
 	 * inflates them first (the callers clear ENCODED then); an empty
-	 * answer: nothing to change (it keeps its Content-Length: 0) */
-	if (length == 0)
+	 * answer: nothing to change, it keeps its Content-Length: 0, but for
+	 * a recoding to or from UTF-8, whose length nginx drops before it
+	 * sees the body (an empty chunked answer then) */
+	if (length == 0 && rt && rt->kind == RECODE_SB)
 		rt = NULL;
 	if (sub) {
 		set = g->set;
@@ -330,6 +353,10 @@ static int begin(struct conn *c, int status, struct lstr ct, int64_t length, boo
 	c->req.sf.active = true;
 	c->req.sf.cs_only = !sub;
 	c->req.sf.keep_lm = sub ? g->last_modified == 1 : true;
+	/* nginx keeps the length of a single-byte recoding (not of what
+	 * gunzip inflates: LENGTH is the compressed one then) */
+	if (keep_len && !sub && rt && rt->kind == RECODE_SB && length > 0 && !c->req.gu.active)
+		c->req.sf.sb = rt;
 	if (c->req.head)
 		return 1;
 	c->req.sf.ctx = ctx_get();
@@ -348,7 +375,23 @@ int subfilter_begin(struct conn *c, int status, struct lstr ct, int64_t length, 
 {
 	encoded = encoded && !c->req.gu.active; /* gunzip inflates it first */
 	return begin(c, status, ct, length, encoded,
-		     charset_recoder(c, loc_of(c), status, ct, false, encoded));
+		     charset_recoder(c, loc_of(c), status, ct, false, encoded), false);
+}
+
+int subfilter_begin_len(struct conn *c, int status, struct lstr ct, int64_t length, bool encoded)
+{
+	encoded = encoded && !c->req.gu.active;
+	return begin(c, status, ct, length, encoded,
+		     charset_recoder(c, loc_of(c), status, ct, false, encoded), true);
+}
+
+const struct recode_table *subfilter_take_sb(struct conn *c)
+{
+	const struct recode_table *t = c->req.sf.sb;
+
+	if (t)
+		subfilter_req_end(c);
+	return t;
 }
 
 bool subfilter_drops_validators(const struct conn *c)
@@ -360,8 +403,8 @@ void subfilter_start(struct conn *c)
 {
 	struct subf_ctx *x = c->req.sf.ctx;
 
-	if (!x || c->req.gz.ctx)
-		return; /* gzip frames what comes out of here */
+	if (!x || c->req.gz.ctx || c->req.sf.sb)
+		return; /* gzip frames what comes out of here; sb: the length stays */
 	x->chunked = c->req.version >= 11 && loc_of(c)->chunked_transfer_encoding;
 	if (!x->chunked)
 		c->close_after = true; /* the end of the body is the close */
@@ -370,7 +413,7 @@ void subfilter_start(struct conn *c)
 int subfilter_header(struct conn *c, struct h1_str name, struct h1_str value)
 {
 	if (H1_IS(name, "content-length"))
-		return 1;
+		return !c->req.sf.sb;
 	if (c->req.sf.cs_only)
 		return 0; /* nginx's charset filter keeps the validators */
 	if (!c->req.sf.keep_lm)

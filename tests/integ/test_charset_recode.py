@@ -5,8 +5,11 @@ files, `return` texts and proxied answers, single-byte <-> single-byte and
 single-byte <-> UTF-8, unmapped characters ("&#N;") and invalid UTF-8
 ("?"), a UTF-8 sequence cut across the upstream's writes and chunks, the
 source charset from the answer under override_charset on, charsets from
-variables (known, other case, empty, unknown), gzip after recoding, an
-encoded answer left alone, the header edits, and the -t errors. Expected
+variables (known, other case, empty, unknown, not found: the request
+fails), gzip after recoding, an encoded answer left alone (gzip_static's
+type too), the header edits, single-byte recoding keeping Content-Length
+and byte ranges (static files, proxied answers, cache hits), an empty
+file recoded to UTF-8 (chunked), and the -t errors. Expected
 bodies come from ref_to_utf8()/ref_from_utf8() below, a plain model of
 nginx's rules over Debian's files, so nginx is checked against the model
 and lbd against both."""
@@ -15,7 +18,7 @@ import gzip
 import os
 import re
 
-from harness import conf_line
+from harness import build_request, conf_line, wait_for
 from test_subfilter import PieceUpstream
 
 AE = {'Accept-Encoding': 'gzip'}
@@ -273,3 +276,244 @@ server {
     p.write_conf()
     res = p.run('-t')
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def _parts(r):
+    """[(part headers dict, part body)] of a multipart/byteranges answer."""
+    b = r.header('Content-Type').split('boundary=')[1].encode()
+    out = []
+    for chunk in r.body.split(b'\r\n--' + b)[1:]:
+        if chunk.startswith(b'--'):
+            break
+        head, _, body = chunk[2:].partition(b'\r\n\r\n')
+        hd = dict(ln.decode().split(': ', 1) for ln in head.split(b'\r\n'))
+        out.append((hd, body))
+    return out
+
+
+def test_charset_recode_single_byte_keeps_length(t):
+    """Single-byte to single-byte (koi8-r -> windows-1251): the length
+    does not change, so Content-Length and byte ranges stay, as nginx's:
+    static files (whole, HEAD, one range, several: each part's bytes
+    recoded, its type with the charset; a file bigger than one read),
+    proxied answers with a length (also cut to a range under
+    proxy_force_ranges), cache misses and hits, `return` texts and error
+    pages; a chunked answer stays chunked, gzip still compresses the
+    recoded bytes."""
+    koi_win = load_map('koi-win')
+    root = _files(t)
+    big = bytes((i * 7 + 3) % 256 for i in range(100000))
+    with open(os.path.join(root, 'big.html'), 'wb') as f:
+        f.write(big)
+    up = PieceUpstream()
+    t.defer(up.close)
+    ar = ['Accept-Ranges: bytes']
+    up.routes.update({
+        '/k': dict(body=KOI * 3, ct='text/html'),
+        '/kc': dict(body=KOI * 3, ct='text/html', mode='chunked'),
+        '/c1': dict(body=KOI * 3, ct='text/html', hdrs=ar),
+        '/c2': dict(body=big, ct='text/html', hdrs=ar),
+        '/c3': dict(body=KOI * 3, ct='text/html', hdrs=ar),
+    })
+    p = t.proxy(INCLUDES + """
+types { text/html html; }
+proxy_cache_path {prefix}/cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    location /k2w/ { charset windows-1251; source_charset koi8-r; alias %s/; }
+    location /gz/ { charset windows-1251; source_charset koi8-r; alias %s/;
+                    gzip on; gzip_min_length 1; }
+    location /p/ { charset windows-1251; source_charset koi8-r;
+                   proxy_pass http://127.0.0.1:%d/; }
+    location /pr/ { charset windows-1251; source_charset koi8-r; proxy_force_ranges on;
+                    proxy_pass http://127.0.0.1:%d/; }
+    location /c/ { charset windows-1251; source_charset koi8-r; proxy_cache c;
+                   proxy_cache_valid 200 1m; proxy_pass http://127.0.0.1:%d/; }
+    location /ret { charset windows-1251; source_charset koi8-r; default_type text/html;
+                    return 200 "x\u00c1y"; }
+    location /nf/ { charset windows-1251; source_charset koi8-r; alias %s/none/; }
+}""" % (root, root, up.port, up.port, up.port, root))
+    k3 = KOI * 3
+    want = ref_single(k3, koi_win)
+    wbig = ref_single(big, koi_win)
+    ct = 'text/html; charset=windows-1251'
+
+    def whole(path, body):
+        r = p.get(path)
+        assert (r.status, r.header('Content-Type')) == (200, ct), (path, r.headers)
+        assert r.header('Content-Length') == str(len(body)), (path, r.headers)
+        assert r.header('Transfer-Encoding') is None, (path, r.headers)
+        assert r.body == body, (path, r.body[:100])
+        return r
+
+    def ranges(path, src):
+        r = p.get(path, headers={'Range': 'bytes=120-130'})
+        assert r.status == 206, (path, r.status, r.headers)
+        assert r.header('Content-Range') == 'bytes 120-130/%d' % len(src), r.headers
+        assert (r.header('Content-Length'), r.body) == ('11', src[120:131]), (path, r.body)
+        n = len(src)
+        spec = [(0, 10), (100, n // 2), (n - 50, n - 1)]
+        r = p.get(path, headers={'Range': 'bytes=' + ','.join('%d-%d' % x for x in spec)})
+        assert r.status == 206, (path, r.status)
+        parts = _parts(r)
+        assert len(parts) == 3, (path, r.body[:300])
+        for (a, b), (hd, body) in zip(spec, parts):
+            assert hd['Content-Type'] == ct, (path, hd)
+            assert hd['Content-Range'] == 'bytes %d-%d/%d' % (a, b, n), (path, hd)
+            assert body == src[a:b + 1], (path, a, b)
+
+    whole('/k2w/k.html', want)
+    r = p.req('HEAD', '/k2w/k.html')
+    assert r.header('Content-Length') == str(len(want)), r.headers
+    assert r.header('Accept-Ranges') == 'bytes', r.headers
+    ranges('/k2w/k.html', want)
+    whole('/k2w/big.html', wbig)
+    ranges('/k2w/big.html', wbig)
+    # gzip after the recoding: the recoded bytes, compressed
+    r = p.get('/gz/k.html', headers=AE)
+    assert r.header('Content-Encoding') == 'gzip', r.headers
+    assert gzip.decompress(r.body) == want
+    # proxied: the upstream's length stays; chunks stay chunks
+    whole('/p/k', want)
+    r = p.get('/p/kc')
+    assert (r.header('Content-Length'), r.body) == (None, want), r.headers
+    r = p.get('/pr/k', headers={'Range': 'bytes=120-130'})
+    assert (r.status, r.header('Content-Length'), r.body) == (206, '11', want[120:131])
+    # a cache miss, then hits: whole, one range, several
+    r = whole('/c/c1', want)
+    assert r.header('Accept-Ranges') == 'bytes', r.headers
+    whole('/c/c1', want)
+    ranges('/c/c1', want)
+    whole('/c/c2', wbig)
+    ranges('/c/c2', wbig)
+    r = p.get('/c/c3', headers={'Range': 'bytes=120-130'})  # a miss, cut
+    assert (r.status, r.body) == (206, want[120:131]), (r.status, r.headers)
+    # a `return` text and an error page keep their length too
+    whole('/ret', ref_single('x\u00c1y'.encode(), koi_win))
+    r = p.get('/nf/x')
+    assert (r.status, r.header('Content-Length')) == (404, str(len(r.body))), r.headers
+    assert r.header('Transfer-Encoding') is None, r.headers
+
+
+def test_charset_cached_multipart_parts(t):
+    """The parts of a multipart range answer from the cache name the
+    charset, as the whole answer's type does (nginx's charset header
+    filter runs before its range filter); one range keeps its type."""
+    up = PieceUpstream()
+    t.defer(up.close)
+    up.routes['/c'] = dict(body=KOI, ct='text/html', hdrs=['Accept-Ranges: bytes'])
+    p = t.proxy("""
+proxy_cache_path {prefix}/cache keys_zone=c:1m;
+server {
+    listen 127.0.0.1:{port};
+    location / { charset utf-8; proxy_cache c; proxy_cache_valid 200 1m;
+                 proxy_pass http://127.0.0.1:%d; }
+}""" % up.port)
+    assert p.get('/c').status == 200  # stored
+    r = p.get('/c', headers={'Range': 'bytes=0-3,10-12'})
+    assert r.status == 206, r.headers
+    assert [hd['Content-Type'] for hd, _ in _parts(r)] == ['text/html; charset=utf-8'] * 2
+    assert [b for _, b in _parts(r)] == [KOI[0:4], KOI[10:13]]
+    r = p.get('/c', headers={'Range': 'bytes=0-3'})
+    assert (r.status, r.header('Content-Type'), r.body) == (206, 'text/html; charset=utf-8',
+                                                             KOI[0:4])
+
+
+def test_charset_recode_empty_file(t):
+    """An empty file recoded to UTF-8 goes chunked (nginx drops the length
+    before it sees the body), single-byte keeps Content-Length: 0; an
+    empty proxied answer alike."""
+    root = _files(t)
+    up = PieceUpstream()
+    t.defer(up.close)
+    up.routes['/e'] = dict(body=b'', ct='text/html')
+    p = t.proxy(INCLUDES + """
+types { text/html html; }
+server {
+    listen 127.0.0.1:{port};
+    location /k2u/ { charset utf-8; source_charset koi8-r; alias %s/; }
+    location /k2w/ { charset windows-1251; source_charset koi8-r; alias %s/; }
+    location /p/ { charset utf-8; source_charset koi8-r; proxy_pass http://127.0.0.1:%d/; }
+}""" % (root, root, up.port))
+    for path in ('/k2u/e.html', '/p/e'):
+        r = p.get(path)
+        assert (r.status, r.body) == (200, b''), (path, r.status)
+        assert r.header('Content-Type') == 'text/html; charset=utf-8', r.headers
+        assert r.header('Transfer-Encoding') == 'chunked', (path, r.headers)
+        assert r.header('Content-Length') is None, (path, r.headers)
+    r = p.req('HEAD', '/k2u/e.html')
+    assert r.header('Content-Length') is None, r.headers
+    # the connection goes on after the empty chunked answer
+    with p.conn() as cn:
+        for path in ('/k2u/e.html', '/k2w/k.html', '/k2u/e.html'):
+            r = cn.request('GET', path)
+            assert r.status == 200 and r.header('Connection') != 'close', (path, r.headers)
+    r = p.get('/k2w/e.html')
+    assert (r.header('Content-Length'), r.body) == ('0', b''), r.headers
+
+
+def test_charset_recode_gzip_static(t):
+    """A gzip_static file keeps its type when it would be recoded (nginx
+    recodes no encoded body), but gets the charset when nothing is
+    recoded."""
+    root = t.tmpdir('csr-')
+    for name, data in (('g.html', KOI), ('g.html.gz', gzip.compress(KOI))):
+        with open(os.path.join(root, name), 'wb') as f:
+            f.write(data)
+    p = t.proxy(INCLUDES + """
+types { text/html html; }
+server {
+    listen 127.0.0.1:{port};
+    location /gs/ { charset utf-8; source_charset koi8-r; alias %s/; gzip_static on; }
+    location /gsn/ { charset utf-8; alias %s/; gzip_static on; }
+}""" % (root, root))
+    r = p.get('/gs/g.html', headers=AE)
+    assert (r.header('Content-Type'), r.header('Content-Encoding')) == ('text/html', 'gzip')
+    assert gzip.decompress(r.body) == KOI
+    r = p.get('/gsn/g.html', headers=AE)
+    assert r.header('Content-Type') == 'text/html; charset=utf-8', r.headers
+    assert r.header('Content-Encoding') == 'gzip', r.headers
+
+
+def test_charset_variable_not_found(t):
+    """`charset $x` or `source_charset $x` where $x is not found ($http_X
+    without the header; a map's empty value is found) fails the request
+    as nginx's header filter does: nothing is sent, the connection is
+    closed, the access log has the status and 0 bytes. Static files,
+    `return`, an error page, proxied answers; a type not in charset_types
+    never looks at the variable, nor does a 304."""
+    root = _files(t)
+    with open(os.path.join(root, 'k.css'), 'wb') as f:
+        f.write(KOI)
+    up = PieceUpstream()
+    t.defer(up.close)
+    up.routes['/k'] = dict(body=KOI, ct='text/html')
+    p = t.proxy(INCLUDES + """
+types { text/html html; text/css css; }
+server {
+    listen 127.0.0.1:{port};
+    location /s/ { charset $http_x_cs; alias %s/; }
+    location /src/ { charset utf-8; source_charset $http_x_cs; alias %s/; }
+    location /r { charset $http_x_cs; default_type text/html; return 200 "hi"; }
+    location /e/ { charset $http_x_cs; alias %s/nonexistent/; }
+    location /p/ { charset $http_x_cs; proxy_pass http://127.0.0.1:%d/; }
+}""" % (root, root, root, up.port))
+    for path, status in (('/s/k.html', 200), ('/src/k.html', 200), ('/r', 200),
+                         ('/e/x.html', 404), ('/p/k', 200)):
+        with p.conn() as cn:
+            cn.send(build_request('GET', path))
+            assert cn.is_closed(), path
+            assert cn.buf == b'', (path, cn.buf[:200])
+        line = '"GET %s HTTP/1.1" %d 0 ' % (path, status)
+        wait_for(lambda: line in p.access_log(), what=line)
+    # found: named, or empty (no charset)
+    r = p.get('/s/k.html', headers={'X-Cs': 'utf-8'})
+    assert (r.status, r.header('Content-Type')) == (200, 'text/html; charset=utf-8')
+    r = p.get('/s/k.html', headers={'X-Cs': ''})
+    assert (r.status, r.header('Content-Type')) == (200, 'text/html'), r.headers
+    r = p.get('/s/k.css')
+    assert (r.status, r.body) == (200, KOI), r.headers
+    # a 304 has no type to look at: answered
+    tag = p.get('/s/k.html', headers={'X-Cs': 'utf-8'}).header('ETag')
+    r = p.get('/s/k.html', headers={'If-None-Match': tag})
+    assert r.status == 304, r.headers

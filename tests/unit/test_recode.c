@@ -4,7 +4,8 @@
  * recoding against outputs taken from nginx 1.22 (koi8-r/utf-8 letters,
  * unmapped code points as "&#N;", invalid UTF-8 as "?", a sequence cut at
  * the end dropped), and every input fed whole, cut at every place and byte
- * by byte with the same output; a small output buffer.
+ * by byte with the same output; a small output buffer; the in-place
+ * single-byte recoder on any slice.
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -96,6 +97,35 @@ Test(recode, single_byte)
 {
 	CHECK(&koi_win.fwd, "a\xC1\xE1\xFF-", "a\xE0\xC0?-");
 	CHECK(&koi_win.back, "a\xE0\xC0\xC1-", "a\xC1\xE1?-");
+}
+
+/* recode_sb: in place, any slice alone gives that slice of the whole
+ * (a byte range of a file is recoded by itself), and it agrees with
+ * recode_run */
+Test(recode, single_byte_in_place)
+{
+	char all[256], part[256], ref[256];
+	size_t used = 0;
+	struct recode_state s = {.t = &koi_win.fwd};
+
+	for (int i = 0; i < 256; i++)
+		all[i] = ref[i] = (char)i;
+	cr_assert_eq(recode_run(&s, ref, 256, &used, part, sizeof(part)), 256);
+	memcpy(ref, part, 256);
+	recode_sb(&koi_win.fwd, all, 256);
+	cr_assert(memcmp(all, ref, 256) == 0);
+	cr_assert_eq((uint8_t)all[0xC1], 0xE0);
+	cr_assert_eq(all['a'], 'a');
+	cr_assert_eq(all[0xFF], '?');
+	for (size_t a = 0; a < 256; a += 37)
+		for (size_t b = a; b <= 256; b += 29) {
+			for (size_t i = a; i < b; i++)
+				part[i] = (char)i;
+			recode_sb(&koi_win.fwd, part + a, b - a);
+			cr_assert(memcmp(part + a, ref + a, b - a) == 0, "%zu-%zu", a, b);
+		}
+	recode_sb(&koi_win.fwd, all, 0); /* nothing: nothing touched */
+	cr_assert(memcmp(all, ref, 256) == 0);
 }
 
 Test(recode, to_utf8)
