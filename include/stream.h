@@ -30,7 +30,9 @@
 #define STREAM_RETURN_MAX  65536 /* longest `return` value sent (a worker relay buffer) */
 #define STREAM_SET_MAX	   32	 /* distinct `set` variable names in stream{} */
 #define STREAM_LCONN_MAX   8	 /* limit_conn directives of one stream server */
-#define STREAM_SET_BUF	   1024	 /* bytes of `set` values one session holds */
+#define STREAM_SET_BUF	   1024	 /* bytes of `set` values a session holds inline */
+#define STREAM_SET_BIG	   32768 /* ... and at most, on the heap past that (PEM) */
+#define STREAM_VAL_BIG	   16384 /* longest `set` value, or map value in a certificate */
 
 struct worker;
 struct cfg_map;

@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -155,6 +156,29 @@ const char *tls_conn_server_name(const struct tls_conn *t);
  * data and its handshake is not complete yet (what is read now may be a
  * replay), as nginx's "1". False for NULL. */
 bool tls_conn_in_early(const struct tls_conn *t);
+
+/* tls_conn_error - after a read or write of an upstream session
+ * (tls_conn_new_client) failed with EPROTO: nginx's text of it,
+ * "SSL_read() failed (SSL: error:...)", and in *LEVEL (if not NULL) the
+ * enum log_level nginx logs it at (error when the peer's bytes were bad,
+ * crit otherwise). NULL when the session has no such failure. */
+const char *tls_conn_error(const struct tls_conn *t, int *level);
+
+/* struct tls_early_stats - TLS 1.3 0-RTT since start, all threads. */
+struct tls_early_stats {
+	uint64_t accepted; /* handshakes whose early data was taken */
+	uint64_t rejected; /* handshakes whose early data was skipped (ssl_early_data
+			    * off, a ticket used before with a session cache) */
+	uint64_t requests; /* requests begun while in early data ($ssl_early_data 1) */
+};
+
+/* tls_early_stats - the counters summed over the threads' own slots (a
+ * relaxed snapshot, for `lbctl stats` and lbd_metrics). */
+void tls_early_stats(struct tls_early_stats *out);
+
+/* tls_note_request - a request begins on T (not NULL): counted when it
+ * came as early data. Touches only this thread's counters. */
+void tls_note_request(const struct tls_conn *t);
 
 /* tls_conn_ssl - the session's SSL * (for tls_client.c).
  * tls_conn_client - the peer's address text given to tls_conn_new. */

@@ -192,6 +192,9 @@ int cfg_upssl_set_in(struct build *b, struct cfg_node *n, struct upssl_conf *u,
 /* cfg_upssl_check - a merged location proxying to https://: nginx's checks
  * (reported at WHERE) and its client context. 0 or -1. */
 int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *where);
+/* cfg_upssl_drop_key - forget U's certificate key given without a
+ * certificate (nginx accepts it, unused). */
+void cfg_upssl_drop_key(struct upssl_conf *u);
 /* cfg_upssl_ctx - a client context (SSL_CTX *, session hooks set) from
  * U's merged settings: 0 with *CTX, or -1 with the message in b->err. */
 int cfg_upssl_ctx(struct build *b, struct upssl_conf *u, void **ctx);

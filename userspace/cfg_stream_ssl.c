@@ -96,8 +96,7 @@ static int client_ctx(struct build *b, struct stream_srv *srv)
 			"no \"proxy_ssl_certificate_key\" is defined for certificate \"%s\"",
 			u->cert);
 	if (u->key && !u->cert)
-		return cfg_fail(b, &where, "no \"proxy_ssl_certificate\" is defined for key \"%s\"",
-				u->key);
+		cfg_upssl_drop_key(u); /* nginx 1.22 accepts it and sends no certificate */
 	if (u->verify == 1 && !u->trusted)
 		return cfg_fail(b, &where, "no proxy_ssl_trusted_certificate for proxy_ssl_verify");
 	if (cfg_upssl_ctx(b, u, &u->ctx))

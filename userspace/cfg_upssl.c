@@ -231,6 +231,16 @@ static bool same_ctx(const struct upssl_conf *a, const struct upssl_conf *b)
 	       same_str(a->crl, b->crl) && a->cmds.name == b->cmds.name;
 }
 
+/* cfg_upssl_drop_key - a certificate key without its certificate:
+ * nginx 1.22 loads a client certificate only when the certificate is
+ * given, so the key alone is accepted and unused (no certificate is
+ * sent). */
+void cfg_upssl_drop_key(struct upssl_conf *u)
+{
+	u->key = NULL;
+	u->key_val = NULL;
+}
+
 /* cfg_upssl_check - for location L (merged) proxying to https://: nginx's
  * checks, then its context (shared with an earlier level of the same
  * settings). 0 or -1 with the message in b->err. */
@@ -252,8 +262,7 @@ int cfg_upssl_check(struct build *b, struct cfg_loc *l, const struct cfg_node *w
 				"no \"%s_ssl_certificate_key\" is defined for certificate \"%s\"",
 				px, u->cert);
 	if (u->key && !u->cert)
-		return cfg_fail(b, where, "no \"%s_ssl_certificate\" is defined for key \"%s\"", px,
-				u->key);
+		cfg_upssl_drop_key(u); /* nginx 1.22 accepts it and sends no certificate */
 	if (u->verify == 1 && !u->trusted)
 		return cfg_fail(b, where, "no %s_ssl_trusted_certificate for %s_ssl_verify", px,
 				px);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "ocsp.h"
 #include "stats.h"
+#include "tls.h"
 #include "tunnel.h"
 #include "steer.h"
 #include "sups.h"
@@ -698,7 +699,9 @@ static int cmd_stats(struct ctl_req *r)
 			  "responses: 1xx %llu 2xx %llu 3xx %llu 4xx %llu 5xx %llu other %llu\n"
 			  "bytes: in %llu out %llu\n";
 	unsigned long long cls[6];
+	struct tls_early_stats early;
 
+	tls_early_stats(&early);
 	for (int i = 0; i < 6; i++)
 		cls[i] = (unsigned long long)stats_ld(&st->status[i]);
 #pragma GCC diagnostic push
@@ -709,6 +712,10 @@ static int cmd_stats(struct ctl_req *r)
 		   cls[5], cls[0], (unsigned long long)stats_ld(&st->bytes_in),
 		   (unsigned long long)stats_ld(&st->bytes_out));
 #pragma GCC diagnostic pop
+	if (!r->json)
+		out_printf(r->out, "tls: early data accepted %llu rejected %llu requests %llu\n",
+			   (unsigned long long)early.accepted, (unsigned long long)early.rejected,
+			   (unsigned long long)early.requests);
 	for (int i = 0; i < ngroups; i++) {
 		const struct ups_group *g = r->cfg->http->upstreams[i];
 		unsigned long long req = 0, fail = 0, resp[6] = {0}, lat_n = 0, lat_us = 0;
@@ -764,9 +771,14 @@ static int cmd_stats(struct ctl_req *r)
 	stats_stream(r, first);
 	stats_workers(r);
 	if (r->json)
-		out_printf(r->out, ",\"stream\":{\"accepted\":%llu,\"active\":%lld}}\n",
+		out_printf(r->out,
+			   ",\"stream\":{\"accepted\":%llu,\"active\":%lld},"
+			   "\"tls\":{\"early_data\":{\"accepted\":%llu,\"rejected\":%llu,"
+			   "\"requests\":%llu}}}\n",
 			   (unsigned long long)stats_ld(&sups_totals.accepted),
-			   (long long)stats_lds(&sups_totals.active));
+			   (long long)stats_lds(&sups_totals.active),
+			   (unsigned long long)early.accepted, (unsigned long long)early.rejected,
+			   (unsigned long long)early.requests);
 	return 0;
 }
 

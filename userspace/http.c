@@ -2840,6 +2840,8 @@ static bool head_begin(struct conn *c, int n)
 
 	ev_timer_stop(&c->w->loop, &c->timer);
 	stats_request_start();
+	if (c->tls)
+		tls_note_request(c->tls); /* 0-RTT requests, for lbctl stats */
 	conn_stat(c, STATS_WRITING);
 	r->start_us = lbd_now_us();
 	clock_gettime(CLOCK_REALTIME, &r->start_wall);

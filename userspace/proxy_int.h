@@ -186,6 +186,10 @@ void up_next(struct uconn *u, int why);
 /* proxy_req.c: the request */
 void up_log(struct uconn *u, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* up_tls_error - U's TLS session failed a read or write (EPROTO): logs
+ * nginx's line ("SSL_read() failed (SSL: ...) while ACTION") at nginx's
+ * level; false (nothing logged) when the failure was not TLS's. */
+bool up_tls_error(struct uconn *u, const char *action);
 int build_request(struct uconn *u);
 bool early_answer(struct uconn *u);
 bool await_head(struct uconn *u);

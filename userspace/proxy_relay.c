@@ -520,6 +520,8 @@ void relay(struct uconn *u)
 				ev_timer_start(&u->w->loop, &u->timer, l->proxy_read_timeout);
 				return;
 			}
+			if (errno == EPROTO && up_tls_error(u, "reading upstream"))
+				goto bad;
 			if (errno == EPROTO && u->gr.s)
 				up_log(u, LOG_ERR, "%s while reading upstream",
 				       grpc_up_error(u->gr.s));

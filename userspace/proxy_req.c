@@ -205,6 +205,17 @@ bool proxy_log_upstream(struct conn *c, char *buf, size_t cap)
 	return true;
 }
 
+bool up_tls_error(struct uconn *u, const char *action)
+{
+	int level;
+	const char *e = tls_conn_error(u->tls, &level);
+
+	if (!e)
+		return false;
+	up_log(u, (enum log_level)level, "%s while %s", e, action);
+	return true;
+}
+
 /* fcgi_request - build_request for fastcgi_pass: the records (fastcgi.c)
  * and how the body will be framed. */
 static int fcgi_request(struct uconn *u)
@@ -659,6 +670,10 @@ void up_send(struct uconn *u)
 			 * the whole streamed body: its answer goes out */
 			if ((e == EPIPE || e == ECONNRESET) && early_answer(u))
 				return;
+			if (e == EPROTO && up_tls_error(u, "sending request to upstream")) {
+				up_next(u, NU_ERROR);
+				return;
+			}
 			up_log(u, LOG_ERR,
 			       "writev() failed (%d: %s) while sending request to upstream", e,
 			       strerror(e));

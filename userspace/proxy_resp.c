@@ -737,6 +737,11 @@ void up_read_head(struct uconn *u)
 				u->readable = false;
 				return;
 			}
+			if (errno == EPROTO &&
+			    up_tls_error(u, "reading response header from upstream")) {
+				up_next(u, NU_ERROR);
+				return;
+			}
 			if (errno == EPROTO && u->gr.s) { /* nginx: an invalid header */
 				up_log(u, LOG_ERR, "%s while reading response header from upstream",
 				       grpc_up_error(u->gr.s));

@@ -14,6 +14,7 @@
 #include "stats.h"
 #include "status.h"
 #include "sups.h"
+#include "tls.h"
 #include "ups.h"
 
 /* struct page - the body being built, in the request pool. */
@@ -291,6 +292,7 @@ void status_metrics(struct conn *c)
 {
 	static const char *const classes[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 	struct page pg = {.c = c};
+	struct tls_early_stats early;
 	const struct cfg *cfg = c->cfg;
 	int64_t now = lbd_now_ms(), active = stats_lds(&lbd_stats.active),
 		reading = stats_lds(&lbd_stats.reading), writing = stats_lds(&lbd_stats.writing);
@@ -324,6 +326,17 @@ void status_metrics(struct conn *c)
 	help(&pg, "lbd_bytes_received_total", "counter", "Request bytes read from clients.");
 	page_printf(&pg, "lbd_bytes_received_total %llu\n",
 		    (unsigned long long)stats_ld(&lbd_stats.bytes_in));
+	tls_early_stats(&early);
+	help(&pg, "lbd_tls_early_data_total", "counter",
+	     "TLS 1.3 handshakes whose 0-RTT data was accepted or rejected.");
+	page_printf(&pg,
+		    "lbd_tls_early_data_total{result=\"accepted\"} %llu\n"
+		    "lbd_tls_early_data_total{result=\"rejected\"} %llu\n",
+		    (unsigned long long)early.accepted, (unsigned long long)early.rejected);
+	help(&pg, "lbd_tls_early_data_requests_total", "counter",
+	     "Requests read from TLS 1.3 early data.");
+	page_printf(&pg, "lbd_tls_early_data_requests_total %llu\n",
+		    (unsigned long long)early.requests);
 	help(&pg, "lbd_upstream_requests_total", "counter",
 	     "Requests (stream: sessions) sent to the server.");
 	server_family(&pg, cfg, M_REQUESTS, now);

@@ -70,7 +70,15 @@
 
 _Static_assert(PREREAD_BUFFER_MAX <= RELAY_BUF_SIZE, "a preread fits a relay buffer");
 _Static_assert(STREAM_RETURN_MAX <= RELAY_BUF_SIZE, "a return value fits a relay buffer");
-_Static_assert(STREAM_SET_MAX <= 32 && STREAM_SET_BUF < 65536, "set_mask and set_off sizes");
+_Static_assert(STREAM_SET_MAX <= 32 && STREAM_SET_BIG < 65536, "set_mask and set_off sizes");
+_Static_assert(STREAM_SET_BUF <= STREAM_SET_BIG, "set_big holds what set_buf held");
+
+/* set_store - where the session's `set` values are: set_buf, or set_big
+ * once they outgrew it. */
+static inline char *set_store(const struct sess *s)
+{
+	return s->set_big ? s->set_big : (char *)s->set_buf;
+}
 
 static __thread struct sess *sessions; /* this worker's open sessions */
 static __thread int nsessions;
@@ -348,18 +356,19 @@ static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, s
 static void maps_first(struct sess *s, const struct stream_val *v, int depth);
 
 /* val_render - V (a map value with variables) for S into OUT (CAP bytes,
- * cut), as *RES. */
+ * cut), as *RES. Each part is computed in place, in what is left of OUT:
+ * the value is bounded by the caller's buffer (a PEM chain fits in a
+ * certificate's), not by a fixed one here. */
 static void val_render(struct sess *s, const struct stream_val *v, char *out, size_t cap,
 		       struct lstr *res, int depth)
 {
-	char sub[VAL_MAX];
 	size_t n = 0;
 
 	maps_first(s, v, depth);
-	for (int i = 0; i < v->nparts; i++) {
+	for (int i = 0; i < v->nparts && n < cap; i++) {
 		struct lstr pv;
 
-		if (!part_value(s, &v->parts[i], sub, sizeof(sub), &pv, depth + 1))
+		if (!part_value(s, &v->parts[i], out + n, cap - n, &pv, depth + 1))
 			continue;
 		if (pv.len > cap - n)
 			pv.len = cap - n;
@@ -383,14 +392,17 @@ static bool map_compute(struct sess *s, const struct stream_map *m, char *tmp, s
 
 	if (depth > 4 || cap < 2)
 		return false;
-	/* the key, rendered at the start of TMP */
-	for (int i = 0; i < m->src.nparts; i++) {
+	/* the key, rendered at the start of TMP: at most VAL_MAX bytes (its
+	 * captures are kept in cap_key), whatever room TMP has for the value */
+	size_t kcap = LBD_MIN(cap, (size_t)VAL_MAX);
+
+	for (int i = 0; i < m->src.nparts && kl < kcap; i++) {
 		struct lstr pv;
 
-		if (!part_value(s, &m->src.parts[i], tmp + kl, cap - kl, &pv, depth + 1))
+		if (!part_value(s, &m->src.parts[i], tmp + kl, kcap - kl, &pv, depth + 1))
 			continue;
-		if (pv.len > cap - kl)
-			pv.len = cap - kl;
+		if (pv.len > kcap - kl)
+			pv.len = kcap - kl;
 		memmove(tmp + kl, pv.p, pv.len);
 		kl += pv.len;
 	}
@@ -459,7 +471,7 @@ static void map_value(struct sess *s, const struct stream_map *m, char *tmp, siz
 	out->p = "";
 	out->len = 0;
 	if (m->setidx >= 0 && (s->set_mask & (1u << m->setidx))) {
-		out->p = s->set_buf + s->set_off[m->setidx];
+		out->p = set_store(s) + s->set_off[m->setidx];
 		out->len = s->set_len[m->setidx];
 		return;
 	}
@@ -471,7 +483,9 @@ static void map_value(struct sess *s, const struct stream_map *m, char *tmp, siz
 		*out = s->mapv[m->idx];
 		return;
 	}
-	if (map_compute(s, m, tmp, cap, out, depth))
+	/* a value cut at CAP (computed into a small scratch, as maps_first's)
+	 * is not kept: a later use with room computes it whole */
+	if (map_compute(s, m, tmp, cap, out, depth) && out->len < cap)
 		map_keep(s, m, *out);
 }
 
@@ -523,7 +537,7 @@ static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, s
 			out->len = 0;
 			return true;
 		}
-		out->p = s->set_buf + s->set_off[p->var];
+		out->p = set_store(s) + s->set_off[p->var];
 		out->len = s->set_len[p->var];
 		return true;
 	}
@@ -533,16 +547,38 @@ static bool part_value(struct sess *s, const struct stream_part *p, char *tmp, s
 /* sval_eval - V for S into OUT (CAP bytes, truncated), escaped as a log
  * format asks (ESC: -1 none at all (values), 0 nginx default, 1 json,
  * 2 none). Returns the length. */
+static size_t sval_eval_in(struct sess *s, const struct stream_val *v, char *out, size_t cap,
+			   int esc, char *tmp, size_t tcap);
+
 static size_t sval_eval(struct sess *s, const struct stream_val *v, char *out, size_t cap, int esc)
 {
 	char tmp[VAL_MAX];
+
+	return sval_eval_in(s, v, out, cap, esc, tmp, sizeof(tmp));
+}
+
+/* big_scratch - this thread's STREAM_VAL_BIG bytes where a map value with
+ * variables is computed for a `set` value or a certificate (sval_eval's
+ * own is VAL_MAX on the stack); never used by two evaluations at once. */
+static char *big_scratch(void)
+{
+	static __thread char buf[STREAM_VAL_BIG];
+
+	return buf;
+}
+
+/* sval_eval_in - sval_eval with TMP (TCAP bytes) as the scratch where
+ * variables and map values are computed before they are copied to OUT. */
+static size_t sval_eval_in(struct sess *s, const struct stream_val *v, char *out, size_t cap,
+			   int esc, char *tmp, size_t tcap)
+{
 	size_t n = 0;
 
 	maps_first(s, v, 0);
 	for (int i = 0; i < v->nparts; i++) {
 		const struct stream_part *p = &v->parts[i];
 		struct lstr pv;
-		bool found = part_value(s, p, tmp, sizeof(tmp), &pv, 0);
+		bool found = part_value(s, p, tmp, tcap, &pv, 0);
 
 		/* an empty `set` value stays empty in a log line, as nginx */
 		if (!found || (p->kind != SP_LIT && p->kind != SP_SET && pv.len == 0 && esc == 0)) {
@@ -706,6 +742,8 @@ static void finalize(struct sess *s, int status)
 	close_upstream(s);
 	tls_conn_free(s->ctls);
 	s->ctls = NULL;
+	free(s->set_big);
+	s->set_big = NULL;
 	ev_io_stop(&w->loop, &s->cio);
 	if (s->cfd >= 0) /* a UDP session has none: it shares the listener's */
 		close(s->cfd);
@@ -723,6 +761,27 @@ static void finalize(struct sess *s, int status)
 	}
 }
 
+/* up_tls_failed - the tunnel ended on a failure: when the upstream TLS
+ * leg's SSL_read or SSL_write failed (bad records), nginx's line for it,
+ * at nginx's level (error, or crit for a failure not blamed on the peer). */
+static void up_tls_failed(struct sess *s)
+{
+	char c[64], sv[80];
+	int level;
+	const char *e = tls_conn_error(s->utls, &level);
+	unsigned long long up = bytes(s, TUN_UP), down = bytes(s, TUN_DOWN);
+
+	if (!e)
+		return;
+	log_emit(s->srv->error_log, (enum log_level)level,
+		 "*%llu %s while proxying and %s upstream, client: %s, server: %s, upstream: "
+		 "\"%s\", bytes from/to client:%llu/%llu, bytes from/to upstream:%llu/%llu",
+		 (unsigned long long)s->number, e,
+		 strncmp(e, "SSL_read", 8) == 0 ? "reading from" : "sending to",
+		 client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)),
+		 s->us ? s->us->name : "-", (unsigned long long)client_received(s), down, down, up);
+}
+
 static void drive(struct sess *s)
 {
 	bool moved;
@@ -732,6 +791,8 @@ static void drive(struct sess *s)
 	/* proxy_half_close off (nginx's default): the first side to finish,
 	 * once its bytes are delivered, ends the session */
 	if (rc != TUN_OPEN || (!s->srv->half_close && (s->tun.shut[0] || s->tun.shut[1]))) {
+		if (rc == TUN_RESET && s->tun.err == EPROTO)
+			up_tls_failed(s);
 		finalize(s, 200);
 		return;
 	}
@@ -889,7 +950,7 @@ static int stream_tls_eval(void *arg, const void *val, const char **p, size_t *l
 {
 	static __thread char buf[65536];
 
-	*len = sval_eval(arg, val, buf, sizeof(buf), -1);
+	*len = sval_eval_in(arg, val, buf, sizeof(buf), -1, big_scratch(), STREAM_VAL_BIG);
 	*p = buf;
 	return 0;
 }
@@ -1555,15 +1616,26 @@ static bool access_phase(struct sess *s)
 }
 
 /* run_sets - the server's `set` directives in order (nginx's preaccess
- * phase). The values share the session's set_buf: what does not fit is
- * cut. */
+ * phase). The values share the session's set_buf, or set_big once they
+ * outgrow it: what does not fit even there is cut. */
 static void run_sets(struct sess *s)
 {
+	static __thread char val[STREAM_VAL_BIG];
+
 	for (int i = 0; i < s->srv->nsets; i++) {
 		const struct stream_set *e = &s->srv->sets[i];
-		size_t n = sval_eval(s, &e->val, s->set_buf + s->set_used,
-				     sizeof(s->set_buf) - s->set_used, -1);
+		size_t n = sval_eval_in(s, &e->val, val, sizeof(val), -1, big_scratch(),
+					STREAM_VAL_BIG);
+		size_t room = (s->set_big ? STREAM_SET_BIG : STREAM_SET_BUF) - s->set_used;
 
+		if (n > room && !s->set_big && (s->set_big = malloc(STREAM_SET_BIG))) {
+			/* a PEM certificate: the session's values move to the
+			 * heap (freed at its end), up to STREAM_SET_BIG */
+			memcpy(s->set_big, s->set_buf, s->set_used);
+			room = STREAM_SET_BIG - s->set_used;
+		}
+		n = LBD_MIN(n, room);
+		memcpy(set_store(s) + s->set_used, val, n);
 		s->set_off[e->idx] = s->set_used;
 		s->set_len[e->idx] = (uint16_t)n;
 		s->set_mask |= 1u << e->idx;

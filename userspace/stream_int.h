@@ -69,7 +69,9 @@ struct sess {
 	uint8_t lconn_status;	  /* enum rl_conn_status ($limit_conn_status) */
 	int nholds;		  /* limit_conn counts held (holds[]) */
 	uint32_t set_mask;	  /* `set` variables that have a value (bit = index) */
-	uint16_t set_used;	  /* bytes of set_buf used */
+	uint16_t set_used;	  /* bytes of the `set` values' buffer used */
+	char *set_big;		  /* malloc'd STREAM_SET_BIG bytes holding the values
+				   * once set_buf is too small (PEM), else NULL */
 	uint16_t set_off[STREAM_SET_MAX], set_len[STREAM_SET_MAX]; /* their values */
 	int ncap;			/* captures of the last map regex match (cap_ov) */
 	size_t cap_ov[2 * STREAM_CAPS]; /* their offsets in cap_key */

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,9 @@ struct tls_conn {
 	bool file_said;	 /* the file path in use was logged (debug) */
 	bool quiet;	 /* an upstream session (tls_conn_new_client): the caller
 			  * logs failures with its request's context */
+	char *err;	 /* quiet: nginx's text of the last failed SSL_read or
+			  * SSL_write (malloc, made on the first failure) */
+	int err_level;	 /* its enum log_level, as nginx picks it */
 	tls_eval_fn ev;	 /* evaluates certificates chosen by variables */
 	void *ev_arg;	 /* its argument (the connection or session) */
 	char client[48]; /* peer address, for log lines */
@@ -79,6 +83,50 @@ struct tls_conn {
 /* Gather buffer for small iovecs and file reads; OpenSSL copies the
  * plaintext into its own record buffer before SSL_write returns. */
 static __thread char tls_bounce[TLS_CHUNK];
+
+/* 0-RTT figures (`lbctl stats`, lbd_metrics): each thread that counts
+ * claims a slot of its own at its first count and bumps only that one
+ * (its own cache line: no lock, no line shared between workers); the
+ * reader sums the slots. Threads past TLS_STAT_SLOTS (never, with at
+ * most 64 workers) share the last one: still exact, relaxed atomics. */
+#define TLS_STAT_SLOTS 64
+enum { TLS_ST_ACCEPTED, TLS_ST_REJECTED, TLS_ST_REQUESTS, TLS_ST_N };
+struct tls_stat_slot {
+	_Atomic uint64_t v[TLS_ST_N]; /* by the enum above */
+} __attribute__((aligned(64)));
+static struct tls_stat_slot tls_slots[TLS_STAT_SLOTS + 1];
+static _Atomic unsigned tls_nslots;		/* slots claimed so far */
+static __thread struct tls_stat_slot *tls_slot; /* this thread's */
+
+static void early_count(int which)
+{
+	struct tls_stat_slot *s = tls_slot;
+
+	if (unlikely(!s)) {
+		unsigned i = atomic_fetch_add_explicit(&tls_nslots, 1, memory_order_relaxed);
+
+		s = tls_slot = &tls_slots[i < TLS_STAT_SLOTS ? i : TLS_STAT_SLOTS];
+	}
+	atomic_fetch_add_explicit(&s->v[which], 1, memory_order_relaxed);
+}
+
+void tls_early_stats(struct tls_early_stats *out)
+{
+	uint64_t sum[TLS_ST_N] = {0};
+
+	for (int i = 0; i <= TLS_STAT_SLOTS; i++)
+		for (int k = 0; k < TLS_ST_N; k++)
+			sum[k] += atomic_load_explicit(&tls_slots[i].v[k], memory_order_relaxed);
+	out->accepted = sum[TLS_ST_ACCEPTED];
+	out->rejected = sum[TLS_ST_REJECTED];
+	out->requests = sum[TLS_ST_REQUESTS];
+}
+
+void tls_note_request(const struct tls_conn *t)
+{
+	if (unlikely(tls_conn_in_early(t)))
+		early_count(TLS_ST_REQUESTS);
+}
 
 static int tls_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		    const unsigned char *in, unsigned int inlen, void *arg);
@@ -1051,7 +1099,102 @@ void tls_conn_free(struct tls_conn *t)
 		return;
 	tls_conn_shutdown(t);
 	SSL_free(t->ssl);
+	free(t->err);
 	free(t);
+}
+
+/* peer_reason - whether OpenSSL's reason R blames the peer's bytes (a
+ * bad record, an alert, a protocol the other side got wrong): nginx's
+ * list in ngx_ssl_connection_error, whose failures it logs at error
+ * towards an upstream (info for clients) and everything else at crit.
+ * The reasons are OpenSSL 3's numbers, as its ssl.h names them. */
+static bool peer_reason(int r)
+{
+	static const int peer[] = {
+		SSL_R_BAD_CHANGE_CIPHER_SPEC,
+		SSL_R_NO_SUITABLE_KEY_SHARE,
+		SSL_R_BLOCK_CIPHER_PAD_IS_WRONG,
+		SSL_R_DIGEST_CHECK_FAILED,
+		SSL_R_ERROR_IN_RECEIVED_CIPHER_LIST,
+		SSL_R_EXCESSIVE_MESSAGE_SIZE,
+		SSL_R_HTTPS_PROXY_REQUEST,
+		SSL_R_HTTP_REQUEST,
+		SSL_R_LENGTH_MISMATCH,
+		SSL_R_NO_CIPHERS_SPECIFIED,
+		SSL_R_NO_COMPRESSION_SPECIFIED,
+		SSL_R_NO_SHARED_CIPHER,
+		SSL_R_RECORD_LENGTH_MISMATCH,
+		SSL_R_PARSE_TLSEXT,
+		SSL_R_UNEXPECTED_MESSAGE,
+		SSL_R_UNEXPECTED_RECORD,
+		SSL_R_UNKNOWN_ALERT_TYPE,
+		SSL_R_UNKNOWN_PROTOCOL,
+		SSL_R_UNSUPPORTED_PROTOCOL,
+		SSL_R_WRONG_VERSION_NUMBER,
+		SSL_R_DECRYPTION_FAILED_OR_BAD_RECORD_MAC,
+		SSL_R_RENEGOTIATE_EXT_TOO_LONG,
+		SSL_R_RENEGOTIATION_ENCODING_ERR,
+		SSL_R_RENEGOTIATION_MISMATCH,
+		SSL_R_UNSAFE_LEGACY_RENEGOTIATION_DISABLED,
+		SSL_R_SCSV_RECEIVED_WHEN_RENEGOTIATING,
+		SSL_R_INAPPROPRIATE_FALLBACK,
+		SSL_R_VERSION_TOO_LOW,
+		/* alerts the peer sent (1000 + the alert) */
+		SSL_AD_REASON_OFFSET + SSL_AD_CLOSE_NOTIFY,
+		SSL_R_SSLV3_ALERT_UNEXPECTED_MESSAGE,
+		SSL_R_SSLV3_ALERT_BAD_RECORD_MAC,
+		SSL_R_TLSV1_ALERT_DECRYPTION_FAILED,
+		SSL_R_TLSV1_ALERT_RECORD_OVERFLOW,
+		SSL_R_SSLV3_ALERT_DECOMPRESSION_FAILURE,
+		SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE,
+		SSL_R_SSLV3_ALERT_NO_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_BAD_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED,
+		SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN,
+		SSL_R_SSLV3_ALERT_ILLEGAL_PARAMETER,
+		SSL_R_TLSV1_ALERT_UNKNOWN_CA,
+		SSL_R_TLSV1_ALERT_ACCESS_DENIED,
+		SSL_R_TLSV1_ALERT_DECODE_ERROR,
+		SSL_R_TLSV1_ALERT_DECRYPT_ERROR,
+		SSL_R_TLSV1_ALERT_EXPORT_RESTRICTION,
+		SSL_R_TLSV1_ALERT_PROTOCOL_VERSION,
+		SSL_R_TLSV1_ALERT_INSUFFICIENT_SECURITY,
+		SSL_R_TLSV1_ALERT_INTERNAL_ERROR,
+		SSL_R_TLSV1_ALERT_USER_CANCELLED,
+		SSL_R_TLSV1_ALERT_NO_RENEGOTIATION,
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(peer); i++)
+		if (peer[i] == r)
+			return true;
+	return false;
+}
+
+/* keep_error - an upstream session's read or write failed with OpenSSL
+ * errors queued: keep nginx's text ("SSL_read() failed (SSL: ...)") and
+ * level for the caller's log line (tls_conn_error), then empty the
+ * queue. The level follows the first queued error, as nginx's. */
+static void keep_error(struct tls_conn *t, const char *what)
+{
+	enum { ERR_TEXT = 512 };
+
+	t->err_level = peer_reason(ERR_GET_REASON(ERR_peek_error())) ? LOG_ERR : LOG_CRIT;
+	if (!t->err)
+		t->err = malloc(ERR_TEXT);
+	if (t->err)
+		tls_fail(t->err, ERR_TEXT, NULL, "%s", what);
+	ERR_clear_error();
+}
+
+const char *tls_conn_error(const struct tls_conn *t, int *level)
+{
+	if (!t || !t->err || !t->failed)
+		return NULL;
+	if (level)
+		*level = t->err_level;
+	return t->err;
 }
 
 /* io_error - map a failed SSL call to errno and the return value -1;
@@ -1081,7 +1224,7 @@ static ssize_t io_error(struct tls_conn *t, int ret, bool reading)
 	default:
 		t->failed = true;
 		if (t->quiet)
-			ERR_clear_error();
+			keep_error(t, reading ? "SSL_read() failed" : "SSL_write() failed");
 		else
 			tls_log_errors(LOG_INFO,
 				       reading ? "SSL_read() failed" : "SSL_write() failed",
@@ -1134,6 +1277,7 @@ static int try_early(struct tls_conn *t)
 		t->early_try = false;
 		t->early = t->half = t->done = true;
 		t->held_n = n == 1;
+		early_count(TLS_ST_ACCEPTED);
 		return TLS_HS_DONE;
 	}
 	if (rc == SSL_READ_EARLY_DATA_FINISH) {
@@ -1162,6 +1306,10 @@ enum tls_hs tls_handshake(struct tls_conn *t)
 	rc = SSL_do_handshake(t->ssl);
 	if (rc == 1) {
 		t->done = true;
+		/* the client sent 0-RTT data that was skipped: ssl_early_data
+		 * off, a ticket already used (anti-replay) */
+		if (!t->quiet && SSL_get_early_data_status(t->ssl) == SSL_EARLY_DATA_REJECTED)
+			early_count(TLS_ST_REJECTED);
 		return TLS_HS_DONE;
 	}
 	e = SSL_get_error(t->ssl, rc);
@@ -1225,6 +1373,10 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
 
 	if (unlikely(t->early || t->held_n))
 		return recv_early(t, buf, len);
+	if (unlikely(t->err && t->failed)) {
+		errno = EPROTO; /* kept by keep_error after the bytes before it */
+		return -1;
+	}
 	/* Keep reading until the buffer is full or OpenSSL needs the socket:
 	 * a record is at most 16 KiB, and a short count must mean "drained"
 	 * for edge-triggered callers, never "one record so far". */
@@ -1242,9 +1394,15 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
 			/* the error (or EOF) repeats on the next call */
 			int e = SSL_get_error(t->ssl, rc);
 
-			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE &&
-			    e != SSL_ERROR_ZERO_RETURN)
+			if (e == SSL_ERROR_SSL && t->quiet) {
+				/* a bad record after good ones: its text now,
+				 * while OpenSSL's queue holds it; EPROTO next */
+				t->failed = true;
+				keep_error(t, "SSL_read() failed");
+			} else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE &&
+				   e != SSL_ERROR_ZERO_RETURN) {
 				ERR_clear_error();
+			}
 			return (ssize_t)got;
 		}
 		return io_error(t, rc, true);

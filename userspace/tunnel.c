@@ -923,7 +923,10 @@ int tunnel_run(struct tunnel *t, bool *moved)
 
 		if (rc < 0) {
 			t->err = -rc;
-			tunnel_reset(t);
+			/* a TLS leg's bad records (EPROTO) end the stream with
+			 * FINs, as nginx closes it; a socket error resets */
+			if (rc != -EPROTO)
+				tunnel_reset(t);
 			return TUN_RESET;
 		}
 	}

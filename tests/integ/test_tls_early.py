@@ -22,7 +22,7 @@ import struct
 import subprocess
 
 from early_tls import ACCEPTED, REJECTED, Client
-from harness import wait_for
+from harness import request, wait_for
 from test_h2 import (DATA, END_HEADERS, END_STREAM, HEADERS, PREFACE, SETTINGS,
                      frame, hp_lit)
 from test_tls import _certs
@@ -310,3 +310,51 @@ stream {
     assert r.returncode != 0
     assert ('"ssl_early_data" directive is not allowed here in %s:'
             % p.conf_path) in r.stderr, r.stderr
+
+
+def test_tls_early_data_stats(t):
+    """`lbctl stats` (and --json, and lbd_metrics) count 0-RTT: handshakes
+    whose early data was accepted, those whose early data was skipped
+    (here a replayed ticket, with a session cache), and requests served
+    from early data. Two workers: the counts are summed over them. nginx
+    has no such figures (only $ssl_early_data in a log line)."""
+    if t.is_nginx:
+        t.skip('nginx has no control socket nor 0-RTT counters')
+    from test_ctl import _ctl
+    d, c = _certs(t, ('a', 'a.test', 'ec'))
+    be = t.backend('be')
+    p = t.proxy(SRV % {'be': be.port, 'crt': c['a'][0], 'key': c['a'][1], 'h2': '',
+                       'extra': 'ssl_session_cache shared:SSL:1m;'} + """
+server {
+    listen 127.0.0.1:{port2};
+    location = /metrics { lbd_metrics; }
+}""", workers=2)
+    cl = Client(p.port, sni='a.test')
+
+    def figures():
+        out = _ctl(t, p, 'stats')
+        line = [ln for ln in out.splitlines() if ln.startswith('tls: ')]
+        assert len(line) == 1, out
+        js = json.loads(_ctl(t, p, '--json', 'stats'))['tls']['early_data']
+        text = dict(zip(line[0].split()[3::2], map(int, line[0].split()[4::2])))
+        assert text == js, (line, js)
+        return js
+
+    assert figures() == {'accepted': 0, 'rejected': 0, 'requests': 0}
+    sess = _ticket(cl, be)
+    r = cl.early(sess, _get('/early'), hold=_held_until(be, 2))
+    assert r.early == ACCEPTED, r
+    assert be.last().header('Early-Data') == '1'
+    assert figures() == {'accepted': 1, 'rejected': 0, 'requests': 1}
+    # the same ticket again: refused (single use), served after the handshake
+    r = cl.early(sess, _get('/replay'))
+    assert r.early == REJECTED and _status_body(r.data)[0] == 200, r
+    assert be.last().header('Early-Data') is None
+    assert figures() == {'accepted': 1, 'rejected': 1, 'requests': 1}
+    # a full handshake counts nothing
+    cl.full(_get('/late'))
+    assert figures() == {'accepted': 1, 'rejected': 1, 'requests': 1}
+    m = request(p.subs['port2'], path='/metrics').body.decode()
+    assert 'lbd_tls_early_data_total{result="accepted"} 1\n' in m, m
+    assert 'lbd_tls_early_data_total{result="rejected"} 1\n' in m, m
+    assert 'lbd_tls_early_data_requests_total 1\n' in m, m

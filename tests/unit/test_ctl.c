@@ -414,6 +414,8 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 				     "other 0; response time: count 2 avg 1.500 s\n"),
 			   "%s", o);
 	cr_assert_not_null(strstr(o, "\nrequests: 7\n"), "%s", o);
+	cr_assert_not_null(strstr(o, "\ntls: early data accepted 0 rejected 0 requests 0\n"), "%s",
+			   o);
 	cr_assert_not_null(strstr(o, "\nresponses: 1xx 0 2xx 6 3xx 0 4xx 0 5xx 1 other 0\n"), "%s",
 			   o);
 	cr_assert_not_null(
@@ -436,7 +438,8 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 	cr_assert_not_null(strstr(o, "}}],\"workers\":[],\"steering\":{\"on\":false,"
 				     "\"picked\":0,\"no_slot\":0,\"no_socket\":0,"
 				     "\"why\":\"not started\"},\"stream\":{\"accepted\":0,"
-				     "\"active\":0}}\n"),
+				     "\"active\":0},\"tls\":{\"early_data\":{\"accepted\":0,"
+				     "\"rejected\":0,\"requests\":0}}}\n"),
 			   "%s", o);
 	o = run("stats", CTL_RC_OK);
 	cr_assert_not_null(

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/ssl.h>
+
 #include "cfgtest.h"
 #include "stream.h"
 #include "stream_ssl.h"
@@ -201,4 +203,28 @@ Test(stream_ssl, plain_session_variables_not_found)
 
 	for (int i = STREAM_SSL_PROTOCOL; i <= STREAM_SSL_ALPN_PROTOCOL; i++)
 		cr_assert(!stream_ssl_var(NULL, (enum stream_ssl_var)i, &v));
+}
+
+Test(stream_ssl, certificate_key_without_certificate)
+{
+	char err[512];
+	struct cfg *c;
+	const struct stream_srv *a;
+
+	/* nginx 1.22 accepts the key alone (not even read) and sends no
+	 * certificate */
+	c = cfgtest_load(&ct,
+			 "events {}\n"
+			 "stream {\n"
+			 "  server { listen 127.0.0.1:1; proxy_pass 127.0.0.1:2; proxy_ssl on;\n"
+			 "    proxy_ssl_certificate_key /nonexistent/$server_port.key; }\n"
+			 "}\n",
+			 err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	a = c->stream->servers[0];
+	cr_assert_not_null(a->upssl.ctx);
+	cr_expect_null(a->upssl.key);
+	cr_expect_null(a->upssl.key_val);
+	cr_expect_null(SSL_CTX_get0_certificate(a->upssl.ctx));
+	cfg_unref(c);
 }

@@ -331,7 +331,7 @@ Test(sups, stats_stream_part, FIX)
 				     "\"sessions\":2,\"failures\":1,\"bytes_sent\":100,"
 				     "\"bytes_received\":5000},"),
 			   "%s", o);
-	snprintf(want, sizeof(want), ",\"stream\":{\"accepted\":%llu,\"active\":%lld}}\n",
+	snprintf(want, sizeof(want), ",\"stream\":{\"accepted\":%llu,\"active\":%lld},\"tls\":{",
 		 (unsigned long long)acc0 + 2, (long long)act0);
 	cr_assert_not_null(strstr(o, want), "%s", o);
 }

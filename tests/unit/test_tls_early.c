@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -413,5 +414,69 @@ Test(tls_early, off_skips_early_data, .init = certs_setup, .fini = certs_teardow
 	cfg_unref(off);
 	cfg_unref(on);
 	cfgtest_cleanup(&t2);
+	cfgtest_cleanup(&t);
+}
+
+static void *note_many(void *arg)
+{
+	for (int i = 0; i < 1000; i++)
+		tls_note_request(arg);
+	return NULL;
+}
+
+Test(tls_early, counters, .init = certs_setup, .fini = certs_teardown)
+{
+	struct cfgtest t = {0};
+	char err[1024], in[256];
+	struct cfg *c =
+		load(&t, "ssl_early_data on;\nssl_session_cache shared:S:1m;", err, sizeof(err));
+	SSL_CTX *cctx = client_ctx();
+	struct tls_early_stats before, after;
+	SSL_SESSION *sess;
+	struct pair p;
+	pthread_t th[2];
+	size_t w;
+
+	cr_assert_not_null(c, "%s", err);
+	tls_early_stats(&before);
+	sess = ticket(c, cctx);
+	/* accepted: requests begun while in early data count, on any thread
+	 * (each its own slot, summed) */
+	pair_open(&p, c, cctx, sess);
+	cr_assert_eq(SSL_write_early_data(p.cli, req, sizeof(req) - 1, &w), 1);
+	cr_assert_eq(tls_handshake(p.srv), TLS_HS_DONE);
+	cr_assert(tls_conn_in_early(p.srv));
+	tls_note_request(p.srv);
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, note_many, p.srv), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	cr_assert_eq(SSL_do_handshake(p.cli), 1);
+	cr_assert_eq(tls_recv(p.srv, in, sizeof(in)), (ssize_t)sizeof(req) - 1);
+	cr_expect_eq(tls_recv(p.srv, in, sizeof(in)), -1);
+	cr_assert(!tls_conn_in_early(p.srv));
+	tls_note_request(p.srv); /* after the handshake: not counted */
+	pair_close(&p);
+	tls_early_stats(&after);
+	cr_expect_eq(after.accepted - before.accepted, 1);
+	cr_expect_eq(after.rejected - before.rejected, 0);
+	cr_expect_eq(after.requests - before.requests, 2001);
+	/* the same ticket again: single use, its early data skipped */
+	pair_open(&p, c, cctx, sess);
+	cr_assert_eq(SSL_write_early_data(p.cli, req, sizeof(req) - 1, &w), 1);
+	handshake(&p);
+	cr_expect_eq(SSL_get_early_data_status(p.cli), SSL_EARLY_DATA_REJECTED);
+	pair_close(&p);
+	/* a full handshake counts nothing */
+	pair_open(&p, c, cctx, NULL);
+	handshake(&p);
+	pair_close(&p);
+	tls_early_stats(&after);
+	cr_expect_eq(after.accepted - before.accepted, 1);
+	cr_expect_eq(after.rejected - before.rejected, 1);
+	cr_expect_eq(after.requests - before.requests, 2001);
+	SSL_SESSION_free(sess);
+	SSL_CTX_free(cctx);
+	cfg_unref(c);
 	cfgtest_cleanup(&t);
 }

@@ -7,16 +7,25 @@
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <netinet/in.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "cfg.h"
 #include "cfgtest.h"
 #include "hc-t.h"
+#include "log.h"
 #include "tls-t.h"
+#include "tls.h"
 #include "ups-t.h"
 
 static struct cfgtest ct;
@@ -285,4 +294,136 @@ Test(upssl, http_health_check_of_an_https_upstream, .fini = teardown)
 		cr_expect_null(c->http->upstreams[0]->hc.tls);
 		cfg_unref(c);
 	}
+}
+
+Test(upssl, certificate_key_without_certificate, .fini = teardown)
+{
+	static const char *const bodies[] = {
+		"proxy_pass https://127.0.0.1:9443; proxy_ssl_certificate_key /nonexistent.key;",
+		"grpc_pass grpcs://127.0.0.1:9443; grpc_ssl_certificate_key /nonexistent.key;",
+		"uwsgi_pass suwsgi://127.0.0.1:9443; uwsgi_ssl_certificate_key data:$arg_k;",
+	};
+
+	/* nginx 1.22 accepts the key alone and sends no certificate: the
+	 * key is not even read */
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		char text[1024], err[512];
+		struct cfg *c;
+		const struct upssl_conf *u;
+
+		snprintf(text, sizeof(text),
+			 HEAD "server { listen 127.0.0.1:18001;\nlocation / { %s }\n}\n}\n",
+			 bodies[i]);
+		c = cfgtest_load(&ct, text, err, sizeof(err));
+		cr_assert_not_null(c, "case %zu: %s", i, err);
+		u = &loc(c, 0)->upssl;
+		cr_assert_not_null(u->ctx, "case %zu", i);
+		cr_expect_null(u->cert, "case %zu", i);
+		cr_expect_null(u->key, "case %zu", i);
+		cr_expect_null(u->key_val, "case %zu", i);
+		cr_expect_null(SSL_CTX_get0_certificate(u->ctx), "case %zu", i);
+		cfg_unref(c);
+	}
+}
+
+/* server_ctx - a server context with a fresh self-signed P-256
+ * certificate, at most TLS version MAXV. */
+static SSL_CTX *server_ctx(int maxv)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	SSL_CTX *s = SSL_CTX_new(TLS_server_method());
+
+	cr_assert(k && x && s);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"t.test", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	cr_assert(X509_sign(x, k, EVP_sha256()) > 0);
+	cr_assert_eq(SSL_CTX_use_certificate(s, x), 1);
+	cr_assert_eq(SSL_CTX_use_PrivateKey(s, k), 1);
+	SSL_CTX_set_max_proto_version(s, maxv);
+	X509_free(x);
+	EVP_PKEY_free(k);
+	return s;
+}
+
+/* A TLS upstream that sends good bytes, then bad ones (GARBAGE on the raw
+ * socket): the client session returns the good bytes, then -1 EPROTO,
+ * and tls_conn_error has nginx's text and level. */
+struct bad_case {
+	int maxv;	      /* the server's highest TLS version */
+	char garbage[40];     /* raw bytes after "hello" (arrays: criterion copies the
+			       * cases to the test's process, pointers would dangle) */
+	size_t glen;	      /* their length */
+	char text[160];	      /* tls_conn_error */
+	enum log_level level; /* and its level */
+};
+
+static struct bad_case bad_cases[] = {
+	{TLS1_3_VERSION, "HELLO WORLD\r\n\r\n", 15,
+	 "SSL_read() failed (SSL: error:0A00010B:SSL routines::wrong version number)", LOG_ERR},
+	{TLS1_3_VERSION, "\x17\x03\x03\x00\x20UUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUU", 37,
+	 "SSL_read() failed (SSL: error:0A000119:SSL routines::decryption failed or bad record "
+	 "mac)",
+	 LOG_ERR},
+	/* TLS 1.2: the provider's error comes first, not one nginx blames on
+	 * the peer: crit */
+	{TLS1_2_VERSION, "\x17\x03\x03\x00\x20UUUUUUUUUUUUUUUUUUUUUUUUUUUUUUUU", 37,
+	 "SSL_read() failed (SSL: error:1C800066:Provider routines::cipher operation failed "
+	 "error:0A000119:SSL routines::decryption failed or bad record mac)",
+	 LOG_CRIT},
+};
+
+ParameterizedTestParameters(upssl, bad_records)
+{
+	return cr_make_param_array(struct bad_case, bad_cases,
+				   sizeof(bad_cases) / sizeof(bad_cases[0]));
+}
+
+ParameterizedTest(struct bad_case *bc, upssl, bad_records)
+{
+	SSL_CTX *sctx = server_ctx(bc->maxv), *cctx = SSL_CTX_new(TLS_client_method());
+	int fd[2], level = -1;
+	struct tls_conn *t;
+	SSL *srv;
+	char in[64];
+	int i;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fd), 0);
+	t = tls_conn_new_client(cctx, fd[0]);
+	srv = SSL_new(sctx);
+	cr_assert(t && srv);
+	SSL_set_fd(srv, fd[1]);
+	SSL_set_accept_state(srv);
+	for (i = 0; i < 100; i++) {
+		enum tls_hs hs = tls_handshake(t);
+		int rc = SSL_do_handshake(srv);
+
+		cr_assert_neq(hs, TLS_HS_FAILED);
+		if (hs == TLS_HS_DONE && rc == 1)
+			break;
+	}
+	cr_assert_lt(i, 100, "the handshake did not finish");
+	cr_expect_null(tls_conn_error(t, NULL));
+	/* good bytes and the bad ones behind them, read in one call */
+	cr_assert_eq(SSL_write(srv, "hello", 5), 5);
+	cr_assert_eq(write(fd[1], bc->garbage, bc->glen), (ssize_t)bc->glen);
+	cr_assert_eq(tls_recv(t, in, sizeof(in)), 5);
+	cr_expect_eq(memcmp(in, "hello", 5), 0);
+	cr_assert_eq(tls_recv(t, in, sizeof(in)), -1);
+	cr_expect_eq(errno, EPROTO);
+	cr_assert_not_null(tls_conn_error(t, &level));
+	cr_expect_str_eq(tls_conn_error(t, &level), bc->text);
+	cr_expect_eq(level, (int)bc->level);
+	cr_expect_eq(ERR_peek_error(), 0, "the error queue is left empty");
+	tls_conn_free(t);
+	SSL_free(srv);
+	close(fd[0]);
+	close(fd[1]);
+	SSL_CTX_free(sctx);
+	SSL_CTX_free(cctx);
 }
