@@ -336,6 +336,7 @@ struct cfg_loc {
 	int64_t resolver_timeout;	      /* ms, default 30000 */
 	int64_t client_body_buffer_size;
 	char *client_body_temp_path; /* directory of spooled bodies (reqbody.c) */
+	uint8_t body_temp_lv[3];     /* its levels L1 L2 L3 (0: none), for named files */
 	int body_in_file;	     /* client_body_in_file_only: CFG_UNSET,
 				      * BODY_FILE_OFF, _ON (kept), _CLEAN */
 	int body_single_buffer;	     /* client_body_in_single_buffer (CFG_UNSET) */
@@ -489,6 +490,8 @@ struct log_format {
 /* struct cfg_http - the http {} block. */
 struct cfg_http {
 	struct cfg_loc loc;	  /* http-level defaults */
+	bool body_file_var;	  /* $request_body_file is used: a spooled body
+				   * gets a name (reqbody.c) */
 	struct cfg_srv **servers; /* server blocks */
 	int nservers;
 	struct ups_group **upstreams; /* named and implicit upstream groups */

@@ -130,6 +130,9 @@ struct http_req {
 	char *body_file;	       /* client_body_in_file_only: body_fd's name
 					* ($request_body_file, request pool) */
 	bool body_file_clean;	       /* ... removed when the request ends */
+	bool body_preread;	       /* proxy_request_buffering off, read whole only
+					* because it came with the head: nginx
+					* streams it (no $request_body_file) */
 	bool body_done;		       /* whole body read */
 	char *in_prev;		       /* c->in's storage the head's views point into, when
 					* reqbody_keep_rest() grew c->in; freed with the request */

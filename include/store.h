@@ -35,11 +35,13 @@ void store_end(struct conn *c);
 /* store_cleanup - the request ends: an unfinished temp file is removed. */
 void store_cleanup(struct conn *c);
 
-/* store_open_temp - a new named file (0600, read-write) in DIR, made
- * (0700) when missing, named as nginx names its temp files (ten digits):
- * its fd and its name in *NAME (C's pool), or -1 with errno. For the
- * store and client_body_in_file_only. */
-int store_open_temp(struct conn *c, const char *dir, char **name);
+/* store_open_temp - a new named file (0600, read-write) in DIR, named as
+ * nginx names its temp files (ten digits, counted from 1; in the level
+ * subdirectories of LEVELS (3, 0: none; NULL: none) as nginx's hashed
+ * names), DIR and those made (0700) when missing: its fd and its name in
+ * *NAME (C's pool), or -1 with errno. For the store,
+ * client_body_in_file_only and $request_body_file. */
+int store_open_temp(struct conn *c, const char *dir, const uint8_t *levels, char **name);
 
 /* store_access_parse - one *_store_access argument ("user:rw", "group:r",
  * "all:rw") into *MODE's bits; 0, or -1 for an invalid value. */

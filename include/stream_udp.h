@@ -78,8 +78,11 @@ void stream_udp_upstream(struct sess *s, uint32_t ev); /* upstream socket ready 
 void stream_udp_timeout(struct sess *s);	       /* the session's timer fired */
 void stream_udp_end(struct sess *s);		       /* finalize: out of the table */
 void stream_udp_disabled(struct sess *s);	       /* its server was just disabled (log) */
-/* stream_udp_reply - one datagram P (N bytes) to S's client (`return`). */
-void stream_udp_reply(struct sess *s, const void *p, size_t n);
+/* stream_udp_reply - one datagram P (N bytes) to S's client (`return`).
+ * 0: sent, or dropped for want of socket buffer (as the network may); -1:
+ * the client cannot be answered (logged as nginx logs it: an unbound unix
+ * client is "111: Connection refused", at info): the caller ends S. */
+int stream_udp_reply(struct sess *s, const void *p, size_t n);
 /* stream_udp_fini - free this thread's buffers and table (worker exit). */
 void stream_udp_fini(void);
 

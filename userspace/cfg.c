@@ -493,11 +493,13 @@ static char *full_path(struct build *b, const char *prefix, const char *p)
 /* `proxy_temp_path` and `client_body_temp_path PATH [L1 [L2 [L3]]]`: the
  * directory of temp files (relative to the prefix). The levels are checked
  * as nginx checks them (each a positive number, their digits and slashes
- * within 10 + the number of levels) and unused: lbd's temp files have no
- * name (O_TMPFILE). */
+ * within 10 + the number of levels); client_body_temp_path's are kept for
+ * its named files (client_body_in_file_only, $request_body_file), the
+ * others unused: those temp files have no name (O_TMPFILE). */
 static int set_temp_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
 {
 	char **f = (char **)((char *)base_ptr(b, s, d) + d->off);
+	uint8_t lv[3] = {0};
 	long len = 0;
 
 	if (*f)
@@ -511,9 +513,12 @@ static int set_temp_path(struct build *b, struct cfg_node *n, struct scope *s, c
 		if (*a || a == n->args[i] || v == 0)
 			return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
 		len += v + 1;
+		lv[i - 1] = (uint8_t)v;
 	}
 	if (len > 10 + (long)n->nargs - 1)
 		return cfg_fail(b, n, "\"%s\" directive invalid value", n->name);
+	if (d->base == B_LOC && d->off == offsetof(struct cfg_loc, client_body_temp_path))
+		memcpy(((struct cfg_loc *)base_ptr(b, s, d))->body_temp_lv, lv, sizeof(lv));
 	*f = full_path(b, b->cfg->prefix, n->args[0]);
 	return *f ? 0 : cfg_fail(b, n, "out of memory");
 }
@@ -2444,6 +2449,8 @@ static void merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *
 	MERGE(client_body_buffer_size, 16384);
 	MERGE(body_in_file, BODY_FILE_OFF);
 	MERGE(body_single_buffer, 0);
+	if (!l->client_body_temp_path && p) /* the levels go with the path */
+		memcpy(l->body_temp_lv, p->body_temp_lv, sizeof(l->body_temp_lv));
 	MERGE_PTR(client_body_temp_path);
 	if (!l->client_body_temp_path)
 		l->client_body_temp_path = full_path(b, b->cfg->prefix, "client_body_temp");
@@ -2913,6 +2920,8 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 		goto fail;
 	if (check_unresolved(&b))
 		goto fail;
+	if (c->http)
+		c->http->body_file_var = b.cv.body_file_used;
 	if (!c->pid_file)
 		c->pid_file = full_path(&b, c->prefix, "logs/lbd.pid");
 	if (!c->ctl_socket_set)

@@ -446,6 +446,51 @@ static int post_signal(int sig)
 	return kill(getpid(), sig) == -1 ? -errno : 0;
 }
 
+/* A start-up error log file named by -e (not stderr): the configuration's
+ * errors go there as well as to the console, as nginx writes them. */
+static bool elog_file;
+
+/* open_error_log - `-e NAME`: stderr ("stderr" or empty), else a file,
+ * relative to PREFIX unless absolute, as nginx opens it. A name starting
+ * with "syslog:" is a file name here too: nginx 1.22's -e takes no syslog
+ * target. 0, or -1 with the error on stderr. */
+static int open_error_log(const char *name, const char *prefix)
+{
+	struct log_target *t;
+	char *path = NULL;
+
+	if (name[0] == '\0')
+		name = "stderr";
+	if (name[0] != '/' && strcmp(name, "stderr") != 0) {
+		path = malloc(strlen(prefix) + strlen(name) + 1);
+		if (!path)
+			return -1;
+		sprintf(path, "%s%s", prefix, name);
+		name = path;
+	}
+	t = log_target_open(name, LOG_NOTICE);
+	if (!t) {
+		fprintf(stderr,
+			"lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
+			name, errno, strerror(errno));
+		free(path);
+		return -1;
+	}
+	elog_file = t->fd != 2;
+	log_set_default(t);
+	free(path);
+	return 0;
+}
+
+/* load_failed - the configuration's error ERR, on stderr and in the -e
+ * file. */
+static void load_failed(const char *err)
+{
+	fprintf(stderr, "lbd: [emerg] %s\n", err);
+	if (elog_file)
+		log_emit(NULL, LOG_EMERG, "%s", err);
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -470,20 +515,13 @@ int main(int argc, char **argv)
 		if (!o.test && !o.signal)
 			return 0;
 	}
-	if (o.error_log) {
-		struct log_target *t = log_target_open(o.error_log, LOG_NOTICE);
-
-		if (!t) {
-			fprintf(stderr,
-				"lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
-				o.error_log, errno, strerror(errno));
-			return 1;
-		}
-		log_set_default(t);
-	}
 	prefix = with_slash(o.prefix ? o.prefix : DEFAULT_PREFIX);
 	if (!prefix)
 		return 1;
+	if (o.error_log && open_error_log(o.error_log, prefix)) {
+		free(prefix);
+		return 1;
+	}
 	cfg = load(&o, prefix, err, sizeof(err));
 	if (cfg && cfg->working_directory && prefix[0] != '/' && !o.test) {
 		char *abs = absolute_prefix(prefix);
@@ -500,8 +538,10 @@ int main(int argc, char **argv)
 		const char *file = cfg ? cfg->conf_file : (o.conf ? o.conf : DEFAULT_CONF);
 
 		if (!cfg) {
-			fprintf(stderr, "lbd: [emerg] %s\n", err);
-			fprintf(stderr, "lbd: configuration file %s test failed\n", file);
+			load_failed(err);
+			/* the file's full name, as nginx prints it */
+			fprintf(stderr, "lbd: configuration file %s%s test failed\n",
+				file[0] == '/' ? "" : prefix, file);
 			free(prefix);
 			return 1;
 		}
@@ -516,7 +556,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!cfg) {
-		fprintf(stderr, "lbd: [emerg] %s\n", err);
+		load_failed(err);
 		free(prefix);
 		return 1;
 	}

@@ -295,6 +295,12 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 		hp += 9, ssl = true;
 	else if (tpl->uwsgi && !ssl && end - hp > 8 && strncasecmp(hp, "uwsgi://", 8) == 0)
 		hp += 8;
+	/* grpc_pass with variables: grpc:// or grpcs:// (TLS) in the value
+	 * too (nginx's ngx_http_grpc_eval) */
+	else if (tpl->grpc && !ssl && end - hp > 8 && strncasecmp(hp, "grpcs://", 8) == 0)
+		hp += 8, ssl = true;
+	else if (tpl->grpc && !ssl && end - hp > 7 && strncasecmp(hp, "grpc://", 7) == 0)
+		hp += 7;
 	pp->ssl = ssl;
 	if (end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) {
 		const char *colon = memchr(hp + 5, ':', (size_t)(end - hp - 5));

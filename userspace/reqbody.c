@@ -46,7 +46,10 @@ static int spool_fallback(const char *dir)
 
 /* spool_open - the body's temp file, in client_body_temp_path (made when
  * missing, as pbuf.c makes proxy_temp_path: by the `user` once privileges
- * are dropped). Never named (O_TMPFILE), so a crash leaves nothing behind.
+ * are dropped). Never named (O_TMPFILE), so a crash leaves nothing behind,
+ * unless the configuration uses $request_body_file: then named as nginx
+ * names it (in the path's levels) and unlinked at once, as nginx unlinks
+ * it, so the variable gives the name and a crash leaves nothing either.
  * 0, or -1 with the error logged at crit (the request gets 500, as in
  * nginx). */
 static int spool_open(struct conn *c)
@@ -55,17 +58,23 @@ static int spool_open(struct conn *c)
 	const char *dir = l->client_body_temp_path;
 	int fd;
 
-	if (unlikely(l->body_in_file != BODY_FILE_OFF)) {
-		/* client_body_in_file_only: named, as nginx's ($request_body_file) */
-		fd = store_open_temp(c, dir, &c->req.body_file);
+	if (unlikely(l->body_in_file != BODY_FILE_OFF ||
+		     (c->cfg->http->body_file_var && !c->req.body_preread))) {
+		/* named, as nginx's: client_body_in_file_only's file is kept
+		 * (the application's), the others unlinked at once */
+		bool keep = l->body_in_file != BODY_FILE_OFF;
+
+		fd = store_open_temp(c, dir, l->body_temp_lv, &c->req.body_file);
 		if (fd == -1) {
 			http_log(c, NULL, LOG_CRIT, "open() \"%s\" failed (%d: %s)",
 				 c->req.body_file ? c->req.body_file : dir, errno, strerror(errno));
 			c->req.body_file = NULL;
 			return -1;
 		}
+		if (!keep)
+			unlink(c->req.body_file);
 		c->req.body_file_clean = l->body_in_file == BODY_FILE_CLEAN;
-		http_log(c, NULL, LOG_NOTICE,
+		http_log(c, NULL, keep ? LOG_NOTICE : LOG_WARN,
 			 "a client request body is buffered to a temporary file %s",
 			 c->req.body_file);
 		c->req.body_fd = fd;
@@ -399,12 +408,15 @@ int reqbody_begin(struct conn *c)
 	if (l->proxy_request_buffering || l->proxy_set_body || l->body_in_file != BODY_FILE_OFF ||
 	    (r->body_kind == BODY_CHUNKED && l->proxy_http_version != 11 &&
 	     !(r->pp && r->pp->grpc)) ||
-	    preread_whole(c) ||
 	    /* FastCGI, uwsgi and SCGI need CONTENT_LENGTH: a chunked body is
 	     * read whole (nginx) */
 	    (r->body_kind == BODY_CHUNKED && r->pp &&
 	     (r->pp->fastcgi || r->pp->uwsgi || r->pp->scgi)))
 		return 0;
+	if (preread_whole(c)) {
+		r->body_preread = true;
+		return 0;
+	}
 	rb = pool_zalloc(&c->pool, sizeof(*rb));
 	if (!rb)
 		return -ENOMEM;

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -46,7 +47,8 @@ struct store_req {
 	bool failed;	      /* a write failed: nothing is stored */
 };
 
-/* temp names: nginx's ten digits, made unique per worker by the pid */
+/* the last temp file number given (nginx's ngx_temp_number, shared by the
+ * workers): names of ten digits, from 0000000001 */
 static _Atomic uint32_t seq;
 
 int store_access_parse(const char *arg, int *mode)
@@ -71,10 +73,41 @@ int store_access_parse(const char *arg, int *mode)
 	return 0;
 }
 
-int store_open_temp(struct conn *c, const char *dir, char **name)
+/* temp_number - the next temp file number, as nginx counts them: one up,
+ * or after a name that was taken (COLLISION) a jump of this process's own,
+ * so that two processes sharing a directory soon part ways. */
+static uint32_t temp_number(bool collision)
 {
-	size_t n = strlen(dir) + 16;
+	uint32_t add = 1;
+
+	if (collision)
+		add = ((uint32_t)time(NULL) << 16) + (uint32_t)getpid();
+	return atomic_fetch_add(&seq, add) + add;
+}
+
+/* make_levels - DIR and the level directories of the file name P (DIRLEN:
+ * where DIR ends in P), mode 0700, as nginx makes them on the first file
+ * in a new one. 0, or -1 with errno. */
+static int make_levels(char *p, size_t dirlen)
+{
+	char *sl = p + dirlen;
+	int rc;
+
+	do {
+		*sl = '\0';
+		rc = mkdir(p, 0700);
+		*sl = '/';
+		if (rc == -1 && errno != EEXIST)
+			return -1;
+	} while ((sl = strchr(sl + 1, '/')));
+	return 0;
+}
+
+int store_open_temp(struct conn *c, const char *dir, const uint8_t *levels, char **name)
+{
+	size_t dl = strlen(dir), n = dl + 32; /* '/', levels (10 digits, 3 '/'), '/', 10 digits */
 	char *p = pool_alloc(&c->pool, n);
+	bool collision = false, made = false;
 	int fd = -1;
 
 	if (!p) {
@@ -82,15 +115,31 @@ int store_open_temp(struct conn *c, const char *dir, char **name)
 		return -1;
 	}
 	for (int i = 0; i < 16; i++) {
-		uint32_t v = atomic_fetch_add(&seq, 1) + (uint32_t)getpid() * 100003u;
+		char num[16];
+		size_t at = dl, end = 10;
 
-		snprintf(p, n, "%s/%010u", dir, v % 1000000000u);
+		snprintf(num, sizeof(num), "%010u", temp_number(collision));
+		memcpy(p, dir, dl);
+		/* nginx's hashed name: each level takes the digits before
+		 * the last level's, from the end (levels 1 2: 0000000123 is
+		 * in 3/12/) */
+		for (int k = 0; levels && k < 3 && levels[k] && levels[k] <= end; k++) {
+			p[at++] = '/';
+			memcpy(p + at, num + end - levels[k], levels[k]);
+			at += levels[k];
+			end -= levels[k];
+		}
+		snprintf(p + at, n - at, "/%s", num);
 		fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd == -1 && errno == ENOENT && mkdir(dir, 0700) == -1 && errno != EEXIST)
+		if (fd == -1 && errno == ENOENT && !made) {
+			made = true;
+			if (make_levels(p, dl) == -1)
+				break;
+			fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		}
+		collision = fd == -1 && errno == EEXIST;
+		if (!collision)
 			break;
-		if (fd == -1 && (errno == EEXIST || errno == ENOENT))
-			continue;
-		break;
 	}
 	*name = p;
 	return fd;
@@ -120,7 +169,7 @@ void store_begin(struct conn *c, const struct h1_response *resp, bool buffered)
 		else if (H1_IS(h->name, "content-length") && !h1_parse_content_length(h->value, &v))
 			s->expect = (int64_t)v;
 	}
-	s->fd = store_open_temp(c, l->proxy_temp_path, &s->tmp);
+	s->fd = store_open_temp(c, l->proxy_temp_path, NULL, &s->tmp);
 	if (s->fd == -1) {
 		http_log(c, NULL, LOG_CRIT, "open() \"%s\" failed (%d: %s)", s->tmp ? s->tmp : "",
 			 errno, strerror(errno));

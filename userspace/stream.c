@@ -1578,9 +1578,8 @@ static void do_return(struct sess *s)
 	}
 	s->ret_len = sval_eval(s, s->srv->ret, (char *)s->pbuf, STREAM_RETURN_MAX, -1);
 	s->ret_sent = 0;
-	if (s->ud.on) { /* one datagram */
-		stream_udp_reply(s, s->pbuf, s->ret_len);
-		finalize(s, 200);
+	if (s->ud.on) { /* one datagram; a client that cannot get it: 500, as nginx */
+		finalize(s, stream_udp_reply(s, s->pbuf, s->ret_len) ? 500 : 200);
 		return;
 	}
 	s->state = SS_RETURN;

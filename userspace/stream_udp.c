@@ -234,7 +234,28 @@ void stream_udp_disabled(struct sess *s)
 
 /* ---- datagrams ------------------------------------------------------------------ */
 
-void stream_udp_reply(struct sess *s, const void *p, size_t n)
+/* send_level - the level of a failed send to a client, as nginx's
+ * ngx_connection_error ranks it for a stream client: the network's own
+ * errors at info, anything else at alert. */
+static enum log_level send_level(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+	case ECONNRESET:
+	case EPIPE:
+	case ENOTCONN:
+	case ETIMEDOUT:
+	case ENETDOWN:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case EHOSTUNREACH:
+		return LOG_INFO;
+	default:
+		return LOG_ALERT;
+	}
+}
+
+int stream_udp_reply(struct sess *s, const void *p, size_t n)
 {
 	union {
 		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
@@ -244,7 +265,17 @@ void stream_udp_reply(struct sess *s, const void *p, size_t n)
 	struct msghdr m = {
 		.msg_name = &s->peer, .msg_namelen = s->peerlen, .msg_iov = &iov, .msg_iovlen = 1};
 	ssize_t k;
+	char t[512];
+	int err;
 
+	if (s->peer.ss_family == AF_UNIX && !unix_name(s->peerlen)) {
+		/* an unbound unix client has no name to answer to. nginx sends
+		 * to an all-zero (abstract) name in its place and the kernel
+		 * refuses it: the same error here, without the syscall (and
+		 * without a datagram for whoever might bind that name) */
+		err = ECONNREFUSED;
+		goto failed;
+	}
 	if (s->ud.pktinfo) {
 		/* from the address the client wrote to, not the route's choice */
 		struct cmsghdr *c;
@@ -280,17 +311,30 @@ void stream_udp_reply(struct sess *s, const void *p, size_t n)
 		s->ud.c_sent += (uint64_t)k;
 		atomic_fetch_add_explicit(&s->tun.bytes[TUN_DOWN], (uint64_t)k,
 					  memory_order_relaxed); /* lbctl conns */
-		return;
-	}
-	if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS) {
-		char t[512];
-		int err = errno;
-
-		log_emit(s->srv->error_log, LOG_ERR,
-			 "*%llu sendmsg() failed (%d: %s) while proxying and sending to client, %s",
-			 (unsigned long long)s->number, err, strerror(err), ctx(s, t, sizeof(t)));
+		return 0;
 	}
 	/* a full socket buffer drops the datagram, as the network may */
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+		return 0;
+	err = errno;
+failed:
+	if (send_level(err) != LOG_ALERT && !info_on(s))
+		return -1;
+	if (!s->ud.connected) { /* no upstream: `return`'s datagram */
+		char cl[128], sv[128];
+
+		log_emit(s->srv->error_log, send_level(err),
+			 "*%llu sendmsg() failed (%d: %s) while returning text, udp client: %s, "
+			 "server: %s",
+			 (unsigned long long)s->number, err, strerror(err),
+			 stream_sess_client(s, cl, sizeof(cl)),
+			 stream_sess_server(s, sv, sizeof(sv)));
+		return -1;
+	}
+	log_emit(s->srv->error_log, send_level(err),
+		 "*%llu sendmsg() failed (%d: %s) while proxying and sending to client, %s",
+		 (unsigned long long)s->number, err, strerror(err), ctx(s, t, sizeof(t)));
+	return -1;
 }
 
 /* done - nginx's test for a finished UDP session: proxy_requests datagrams
@@ -589,14 +633,21 @@ void stream_udp_upstream(struct sess *s, uint32_t ev)
 			s->ud.failed = true;
 			s->ud.responses++;
 			ev_io_stop(&s->w->loop, &s->uio);
-			stream_udp_reply(s, rbuf, 0);
-			done(s);
+			if (stream_udp_reply(s, rbuf, 0))
+				stream_sess_end(s, 200); /* as nginx: no "udp done" */
+			else
+				done(s);
 			return;
 		}
 		for (int i = 0; i < n; i++) {
 			s->ud.responses++;
 			s->ud.u_recv += msgs[i].msg_len;
-			stream_udp_reply(s, iov[i].iov_base, msgs[i].msg_len);
+			if (stream_udp_reply(s, iov[i].iov_base, msgs[i].msg_len)) {
+				/* nginx ends a session whose client cannot be
+				 * answered (status 200, no "udp done" line) */
+				stream_sess_end(s, 200);
+				return;
+			}
 			if (done(s))
 				return;
 		}

@@ -1510,8 +1510,9 @@ static int vg_request_body(struct conn *c, struct lstr *out)
 	return VAR_FOUND;
 }
 
-/* $request_body_file: the client_body_in_file_only file (lbd's other
- * spooled bodies have no name) */
+/* $request_body_file: the name of the body's file: client_body_in_file_only's,
+ * or a spooled body's when the configuration uses this variable (reqbody.c
+ * names it then, else it has none) */
 static int vg_request_body_file(struct conn *c, struct lstr *out)
 {
 	const char *f = c->req.body_file;
@@ -2331,6 +2332,8 @@ int cval_resolve(struct cval_ctx *ctx, const char *name, size_t len, struct cval
 	if (idx >= 0) {
 		p->kind = CVAL_VAR;
 		p->idx = idx;
+		if (len == 17 && memcmp(low, "request_body_file", 17) == 0)
+			ctx->body_file_used = true;
 		return 0;
 	}
 	for (struct cfg_map *m = ctx->maps; m; m = m->next) {

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 """client_body_temp_path: a request body larger than client_body_buffer_size
 is spooled to a temp file in the configured directory (nginx: a numbered
-file it unlinks at once; lbd: an O_TMPFILE file that never has a name), so
+file it unlinks at once; lbd: an O_TMPFILE file that never has a name,
+unless the configuration uses $request_body_file: then as nginx's), so
 while a slow client is mid-body the proxy holds an open, deleted file
 under that path (/proc/PID/fd). The upstream gets the body byte-exact; a
 path where no file can be made answers 500 with a crit `open() "..."
@@ -103,6 +104,10 @@ def test_body_temp_path_levels_chunked(t):
                 b1=b1.port)
     _spooled(t, p, b1, p.path('lv'), chunked=True)
     assert not os.path.isdir(p.path('other')) or _files_left(p.path('other')) == []
+    if t.target == 'lbd':
+        # no $request_body_file in the configuration: the file had no
+        # name (O_TMPFILE), so no level directories either
+        assert os.listdir(p.path('lv')) == [], os.listdir(p.path('lv'))
 
 
 def test_body_temp_path_user(t):
@@ -219,3 +224,55 @@ def test_body_temp_path_config(t):
         r = p.run('-t')
         assert r.returncode != 0, bad
         assert msg in r.stderr, (bad, r.stderr)
+
+
+
+def test_request_body_file_of_a_spooled_body(t):
+    """$request_body_file of a body spooled past client_body_buffer_size
+    (no client_body_in_file_only), as nginx gives it: the numbered file's
+    name, from 0000000001, in the path's levels (1 2: PATH/1/00/0000000001);
+    the file is unlinked as soon as it is made (open and deleted while the
+    body comes, nothing left after), the level directories stay; the warn
+    line names the file. A body in memory, one streamed upstream
+    (proxy_request_buffering off) and one never read have none."""
+    b1, = t.backends('b1')
+    p = t.proxy(CONF % """client_body_temp_path {prefix}/lv 1 2;
+    location /f { proxy_set_header X-File "[$request_body_file]";
+                  proxy_pass http://127.0.0.1:{b1}; }
+    location /nb { proxy_request_buffering off;
+                   proxy_set_header X-File "[$request_body_file]";
+                   proxy_pass http://127.0.0.1:{b1}; }
+    location /r { return 200 "[$request_body_file]"; }""", b1=b1.port)
+    tdir = p.path('lv')
+
+    def xfile(r):
+        assert r.status == 200, r
+        return dict((k.lower(), v) for k, v in r.json()['headers'])['x-file']
+
+    assert xfile(p.req('POST', '/f', body=b'x' * 100)) == '[]'
+    first = tdir + '/1/00/0000000001'
+    assert xfile(p.req('POST', '/f', body=b'x' * 20000)) == '[%s]' % first
+    assert not os.path.exists(first)
+    assert xfile(p.req('POST', '/nb', body=b'x' * 20000)) == '[]'
+    r = p.req('POST', '/r', body=b'x' * 20000)
+    assert (r.status, r.body) == (200, b'[]')
+    # while the body comes: open under its name, already unlinked
+    body = _body()
+    half = SIZE // 2
+    with Conn(p.port) as c:
+        c.send(b'POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n'
+               b'Connection: close\r\n\r\n' % SIZE + body[:half])
+        fds = wait_for(lambda: _all_deleted(_fds_under(p, tdir)), 10,
+                       what='the unlinked body file open under ' + tdir)
+        name = fds[0][:-len(' (deleted)')]
+        c.send(body[half:])
+        r = c.read_response('POST')
+    assert xfile(r) == '[%s]' % name
+    assert r.json()['body_sha256'] == hashlib.sha256(body).hexdigest()
+    num = os.path.basename(name)
+    assert len(num) == 10 and num.isdigit() and \
+        name == '%s/%s/%s/%s' % (tdir, num[-1], num[-3:-1], num), name
+    assert _files_left(tdir) == [] and os.path.isdir(os.path.dirname(name)), \
+        list(os.walk(tdir))
+    wait_for(lambda: 'a client request body is buffered to a temporary file %s,' % name
+             in p.error_log(), 5, what='the warn line naming the file')

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
-"""nginx's command line on both binaries: -v, -V, -t -q, -T, -g and
--s reopen."""
+"""nginx's command line on both binaries: -v, -V, -t -q, -T, -g,
+-s reopen and -e."""
 
 import os
 
-from harness import wait_for
+from harness import free_port, request, wait_for
 
 CONF = """
 server {
@@ -77,3 +77,36 @@ def test_port_taken_by_another_instance(t):
         in r.stderr, r.stderr
     for _ in range(20):
         assert p1.get('/').body == b'cli\n'
+
+
+def test_error_log_flag(t):
+    """-e NAME, as nginx 1.22: a file relative to the prefix; a
+    configuration error goes to it as well as to stderr (which names the
+    file in full); `-e syslog:server=...` is a file name too (nginx's -e
+    takes no syslog target: it makes a file of that name in the prefix); at
+    run time, with no error_log in the file, the server's errors go to it."""
+    p = t.proxy(CONF.replace('location /', 'bogus_directive on;\n    location /'), start=False)
+    p.write_conf()
+    r = p.run('-t', '-e', 'logs/e.log')
+    assert r.returncode != 0, r
+    assert 'unknown directive "bogus_directive"' in r.stderr, r.stderr
+    assert 'configuration file %s test failed' % p.conf_path in r.stderr, r.stderr
+    log = p.read('logs', 'e.log')
+    assert '[emerg]' in log and 'unknown directive "bogus_directive" in %s:' % p.conf_path \
+        in log, log
+    # syslog:... names a file, made in the prefix
+    p = t.proxy(CONF + '\nserver { listen 127.0.0.1:{port2}; location /f/ { root {prefix}/html; } }',
+                start=False)
+    name = 'syslog:server=127.0.0.1:%d' % free_port()
+    p.write_conf()
+    r = p.run('-t', '-e', name)
+    assert r.returncode == 0, r
+    assert os.path.isfile(p.path(name)), os.listdir(p.prefix)
+    # at run time: the file's errors, without an error_log in the configuration
+    p.template = p.template.replace('error_log {prefix}/logs/error.log info;\n', '')
+    base = p.args
+    p.args = lambda *extra: base('-e', 'logs/run.log', *extra)
+    p.start()
+    assert request(p.subs['port2'], 'GET', '/f/missing').status == 404
+    wait_for(lambda: '/f/missing" failed (2: No such file or directory)' in
+             p.read('logs', 'run.log'), 10, what='the error line in the -e file')

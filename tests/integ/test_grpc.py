@@ -305,6 +305,29 @@ def test_grpc_pass_variables(t):
     assert r['code'] == 'UNAVAILABLE' and '502' in r['details'], r
 
 
+
+def test_grpc_pass_variable_with_scheme(t):
+    """grpc_pass $var whose value carries its scheme, as nginx takes it:
+    grpc://ADDR, grpc://UPSTREAM, and grpcs://ADDR (TLS with ALPN "h2",
+    though the directive named no TLS)."""
+    from test_upssl import certs
+    d, crt, key = certs(t)
+    s = GrpcServer(t)
+    st = GrpcServer(t, tls=(crt, key))
+    p = grpc_proxy(t, '$up', srv_extra='set $up grpc://127.0.0.1:%d; '
+                   'if ($http_x_pick) { set $up $http_x_pick; }' % s.port,
+                   http_extra='upstream app { server 127.0.0.1:%d; }' % s.port)
+    r = call(p.port, call='unary', method='Unary', req='v1')
+    assert r['code'] == 'OK' and r['resp'] == ['echo:v1'], (r, p.error_log()[-600:])
+    r = call(p.port, call='unary', method='Unary', req='v2', meta=[['x-pick', 'grpc://app']])
+    assert r['code'] == 'OK' and r['resp'] == ['echo:v2'], (r, p.error_log()[-600:])
+    r = call(p.port, call='unary', method='Unary', req='v3',
+             meta=[['x-pick', 'grpcs://127.0.0.1:%d' % st.port]])
+    assert r['code'] == 'OK' and r['resp'] == ['echo:v3'], (r, p.error_log()[-600:])
+    r = call(p.port, call='unary', method='Unary', req='v4',
+             meta=[['x-pick', 'GRPCS://127.0.0.1:%d' % st.port]])
+    assert r['code'] == 'OK' and r['resp'] == ['echo:v4'], (r, p.error_log()[-600:])
+
 def test_grpcs(t):
     """grpcs://: TLS to the server with ALPN "h2" (a gRPC server refuses a
     handshake without it); unary and server streaming through it;

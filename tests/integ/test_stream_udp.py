@@ -9,8 +9,9 @@ expected (502), a port where nothing listens (the ICMP error: an empty
 datagram to the client, the server failed, the next session elsewhere),
 datagram boundaries kept both ways and proxy_buffer_size cutting an
 upstream datagram, allow/deny (403), a wildcard listener answering from
-the address the client wrote to, IPv6, `-t` errors with nginx's texts; lbd
-only: a session kept across a reload.
+the address the client wrote to, IPv6, `-t` errors with nginx's texts;
+unix datagram listeners (named clients, an unbound one that cannot be
+answered); lbd only: a session kept across a reload.
 
 Every stream block also has a TCP server on {port}: the harness's readiness
 probe connects there (UDP ports cannot be probed)."""
@@ -586,3 +587,42 @@ def test_udp_unix_upstream_answers(t):
     wait_for(lambda: 'udp done, packets from/to client:1/1' in p.error_log(), 10,
              what='the session end')
     assert 'udp proxy unix:@' in p.error_log()
+
+
+def test_udp_unix_unbound_client_answer(t):
+    """A client that bound no name cannot be answered: nginx's line at
+    info, "sendmsg() failed (111: Connection refused) while proxying and
+    sending to client", and the session ends there (200, no "udp done"),
+    so its next datagram starts a new one (not left open until
+    proxy_timeout). `return`'s datagram: "while returning text", 500."""
+    b = ubackend(t, 'b1')
+    p = udp_proxy(t, """
+    log_format x '$remote_addr $protocol $status $bytes_received $bytes_sent';
+    server { listen unix:{prefix}/l.sock udp; proxy_pass 127.0.0.1:{b};
+             access_log {prefix}/logs/unix.log x; }
+    server { listen unix:{prefix}/r.sock udp; return "hi";
+             access_log {prefix}/logs/ret.log x; }""", b=b)
+    lsock = p.prefix + '/l.sock'
+    wait_for(lambda: os.path.exists(lsock), 10, what='the unix socket')
+    anon = UnixDgram(t)
+    line = 'sendmsg() failed (111: Connection refused) while proxying and sending to client, ' \
+        'udp client: unix:, server: unix:%s' % lsock
+    for i, data in enumerate((b'a1', b'a22')):
+        anon.sock.sendto(data, lsock)
+        wait_for(lambda: p.error_log().count(line) == i + 1, 10,
+                 what='the failed answer %d logged' % (i + 1))
+    lines = wait_for(lambda: [ln for ln in p.read('logs', 'unix.log').split('\n') if ln]
+                     if p.read('logs', 'unix.log').count('\n') >= 2 else None, 10,
+                     what='both sessions ended')
+    assert lines == ['unix: UDP 200 2 0', 'unix: UDP 200 3 0'], lines
+    assert [n for n, _ in b.got] == [2, 3], b.got
+    err = p.error_log()
+    assert all('[info]' in ln for ln in err.splitlines() if line in ln), err
+    assert 'udp done' not in err, err
+    assert err.count('udp client unix: connected to unix:%s' % lsock) == 2, err
+    rsock = p.prefix + '/r.sock'
+    anon.sock.sendto(b'r1', rsock)
+    wait_for(lambda: p.read('logs', 'ret.log'), 10, what='the return session logged')
+    assert p.read('logs', 'ret.log') == 'unix: UDP 500 2 0\n'
+    assert 'sendmsg() failed (111: Connection refused) while returning text, udp client: ' \
+        'unix:, server: unix:%s\n' % rsock in p.error_log(), p.error_log()

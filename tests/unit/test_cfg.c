@@ -623,12 +623,25 @@ Test(cfg, client_body_temp_path)
 	cr_expect_str_eq(srv->client_body_temp_path, want);
 	cr_expect_str_eq(l->client_body_temp_path, want);
 	cr_expect_str_eq(o->client_body_temp_path, "/x/y");
+	/* the levels go with the path they were given with */
+	cr_expect_arr_eq(l->body_temp_lv, ((uint8_t[]){1, 2, 0}), 3);
+	cr_expect_arr_eq(o->body_temp_lv, ((uint8_t[]){0, 0, 0}), 3);
+	/* no $request_body_file: spooled bodies keep having no name */
+	cr_expect_not(c->http->body_file_var);
 	cfg_unref(c);
 	cleanup();
 	c = load_text(HTTP_HEAD "server {\nlisten 127.0.0.1:8080;\n}\n}\n", err, sizeof(err));
 	cr_assert_not_null(c, "%s", err);
 	snprintf(want2, sizeof(want2), "%s/client_body_temp", dir);
 	cr_expect_str_eq(c->http->servers[0]->loc.client_body_temp_path, want2);
+	cfg_unref(c);
+	cleanup();
+	/* $request_body_file anywhere (here a log format) names them */
+	c = load_text(HTTP_HEAD "log_format f \"$request_body_file\";\n"
+				"server {\nlisten 127.0.0.1:8080;\n}\n}\n",
+		      err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect(c->http->body_file_var);
 	cfg_unref(c);
 	cleanup();
 }

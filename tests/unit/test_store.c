@@ -9,12 +9,66 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <fcntl.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cfgtest.h"
+#include "http.h"
 #include "lbd.h"
+#include "pool.h"
 #include "store.h"
+
+/* store_open_temp: nginx's names, ten digits counted up, in the level
+ * directories taken from the end of the number (made, 0700, with the
+ * missing directory itself); a name taken is skipped. */
+Test(store, temp_names_and_levels)
+{
+	static const uint8_t lv12[3] = {1, 2, 0}, lv3[3] = {3, 0, 0};
+	char dir[64], want[160], *name = NULL, *name2 = NULL;
+	struct conn c = {0};
+	struct stat st;
+	unsigned long n;
+	int fd;
+
+	strcpy(dir, "/tmp/lbd-store-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	pool_init(&c.pool, 4096);
+	strcat(dir, "/t"); /* missing: made */
+	fd = store_open_temp(&c, dir, lv12, &name);
+	cr_assert_geq(fd, 0, "%s: %m", name);
+	close(fd);
+	n = strtoul(name + strlen(name) - 10, NULL, 10);
+	snprintf(want, sizeof(want), "%s/%lu/%02lu/%010lu", dir, n % 10, n / 10 % 100, n);
+	cr_expect_str_eq(name, want);
+	cr_expect_eq(stat(dir, &st), 0);
+	cr_expect_eq(st.st_mode & 0777, 0700);
+	/* the next one: one up, without levels in the directory itself */
+	fd = store_open_temp(&c, dir, NULL, &name2);
+	cr_assert_geq(fd, 0, "%s: %m", name2);
+	close(fd);
+	snprintf(want, sizeof(want), "%s/%010lu", dir, n + 1);
+	cr_expect_str_eq(name2, want);
+	/* the one after that is taken: skipped */
+	snprintf(want, sizeof(want), "%s/%03lu", dir, (n + 2) % 1000);
+	cr_assert_eq(mkdir(want, 0700), 0);
+	snprintf(want, sizeof(want), "%s/%03lu/%010lu", dir, (n + 2) % 1000, n + 2);
+	fd = open(want, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	cr_assert_geq(fd, 0);
+	close(fd);
+	fd = store_open_temp(&c, dir, lv3, &name2);
+	cr_assert_geq(fd, 0, "%s: %m", name2);
+	close(fd);
+	cr_expect_str_neq(name2, want);
+	cr_expect_eq(strncmp(name2, dir, strlen(dir)), 0, "%s", name2);
+	pool_destroy(&c.pool);
+	snprintf(want, sizeof(want), "rm -rf %.*s", (int)(strlen(dir) - 2), dir);
+	cr_expect_eq(system(want), 0);
+}
 
 Test(store, access_parse)
 {
