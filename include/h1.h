@@ -108,7 +108,7 @@ struct h1_request {
 	struct h1_str target; /* request-target as received, no CTL/SP/DEL */
 	int version;	      /* 10 or 11; on H1_ERR_VERSION 9 (HTTP/0.9, major 0) or major*10 */
 	struct h1_header *headers; /* set by the caller: array filled by the parser */
-	size_t nheaders;	   /* headers filled; valid only on success */
+	size_t nheaders;	   /* headers filled (see h1_parse_request()) */
 };
 
 /* struct h1_response - a parsed response head (from an upstream). */
@@ -134,6 +134,9 @@ struct h1_chunked {
 	uint32_t trailer_len; /* bytes seen of the trailer section */
 	uint8_t state;	      /* enum h1_chunk_state (h1.c) */
 	int8_t err;	      /* sticky error code once state is the error state */
+	uint8_t odd;	      /* sticky: a bare LF ended a size line or a chunk's data,
+			       * or a size line had extensions (or BWS): the framing is
+			       * not what nginx writes (h1_chunked_canon()) */
 };
 
 /*
@@ -141,10 +144,38 @@ struct h1_chunked {
  * point to an array of max_headers entries. lim may be NULL for the nginx
  * defaults. Returns the bytes of the head (empty lines before it and the
  * final empty line included, > 0), H1_INCOMPLETE, or a negative enum h1_rc.
- * On success every field of *req is set and points into buf.
+ * On success every field of *req is set and points into buf; on
+ * H1_INCOMPLETE and H1_ERR_TOO_MANY_HEADERS nheaders counts the field
+ * lines complete so far (a complete request line has its fields set).
  */
 int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
 		     struct h1_request *req, size_t max_headers);
+
+/*
+ * struct h1_bufs - the buffers nginx reads a request head into: one of
+ * client_header_buffer_size, then up to large_client_header_buffers' NUM
+ * of its SIZE. A line never spans two buffers: when a buffer fills in the
+ * middle of a line, the line so far moves to the next buffer, so how much
+ * a head may hold depends on where its lines fall, not only on its size.
+ */
+struct h1_bufs {
+	size_t first; /* client_header_buffer_size (nginx 1024) */
+	size_t large; /* large_client_header_buffers SIZE (8192) */
+	size_t num;   /* large_client_header_buffers NUM (4) */
+};
+
+/*
+ * h1_head_fit - whether the head in buf[0..len) (complete or not) still
+ * fits nginx's buffers *bf, as nginx fills them byte by byte. Returns 0
+ * while it fits (the head ends within them, or no buffer has filled past
+ * what is allowed yet), else the point nginx gives up at: *at is the
+ * offset where its last buffer filled and *line where the line it could
+ * not move starts, with H1_ERR_URI_TOO_LONG (the request line: 414) or
+ * H1_ERR_HEADER_TOO_LARGE (a field line, or the buffers filled exactly
+ * at a line end: then *line is the last line begun, SIZE_MAX if none).
+ * Syntax is not checked: parse buf[0..*at) to find an earlier error.
+ */
+int h1_head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_t *at, size_t *line);
 
 /*
  * h1_parse_response - parse a response head from buf[0..len), like
@@ -176,6 +207,19 @@ void h1_chunked_init(struct h1_chunked *st);
  */
 int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t *consumed,
 		     struct h1_str *data);
+
+/*
+ * h1_chunked_canon - decode buf[0..len) as h1_parse_chunked() does and
+ * write the same chunks (same sizes and data) to out in the framing nginx
+ * writes: CRLF line ends, no extensions, no trailer fields (the empty line
+ * alone ends the body). out must have room for 2 * len bytes; *olen is
+ * what was written. A CR is written when read and its LF after it, so a
+ * body framed as it came up to a state the decoder is in may go on from
+ * there in this form. Returns H1_CHUNK_DONE (*consumed: the bytes up to
+ * the body's end), H1_INCOMPLETE (all consumed) or the decoder's error.
+ */
+int h1_chunked_canon(struct h1_chunked *st, const char *buf, size_t len, size_t *consumed,
+		     char *out, size_t *olen);
 
 /* h1_chunked_done - whether the decoder has read the whole body. */
 bool h1_chunked_done(const struct h1_chunked *st);

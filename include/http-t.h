@@ -117,6 +117,9 @@ struct http_req {
 	bool head;	      /* HEAD: no body in the response */
 	bool keepalive;	      /* the client wants keep-alive */
 	bool pipelined;	      /* $pipe: its head was already read behind the last request's */
+	unsigned h2_fields;   /* HTTP/2: the client's own fields (max_headers counts them) */
+	unsigned h2_named_at; /* HTTP/2: of them, the one after which the server is known
+			       * (0: :authority, before them all) */
 	bool expect_continue; /* Expect: 100-continue pending */
 	bool discarding;      /* the unread body is being read and dropped */
 

@@ -306,8 +306,10 @@ static int h1_fields(const struct h1_cur *c, size_t *pi, size_t max_line, size_t
 				goto bad;
 			break;
 		}
-		if (n == cap)
+		if (n == cap) {
+			*nh = n;
 			return H1_ERR_TOO_MANY_HEADERS;
+		}
 
 		while (i < bound && !(h1_cls[s[i]] & H1_C_NSTOP))
 			acc |= h1_cls[s[i++]];
@@ -352,6 +354,7 @@ static int h1_fields(const struct h1_cur *c, size_t *pi, size_t max_line, size_t
 		n++;
 		continue;
 out:
+		*nh = n; /* the complete lines so far, for a caller's log line */
 		return h1_ran_out(c, ls, bound, max_line, H1_ERR_HEADER_TOO_LARGE);
 bad:
 		*pi = i; /* where the line went wrong (h1_response.err_off) */
@@ -461,6 +464,65 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
 	return (int)i;
 out:
 	return h1_ran_out(&c, 0, bound, max_rl, H1_ERR_URI_TOO_LONG);
+}
+
+int h1_head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_t *at, size_t *line)
+{
+	const char *s = buf, *lf;
+	size_t b0 = 0, cap = bf->first ? bf->first : 1, nbusy = 0, m = 0, ls, prev = SIZE_MAX;
+
+	if (len < cap)
+		return 0; /* the first buffer is not full yet: nothing ran out */
+	/* the request line starts after the empty lines before it */
+	while (m < len && (s[m] == '\r' || s[m] == '\n'))
+		m++;
+	lf = m < len ? memchr(s + m, '\n', len - m) : NULL;
+	for (;;) {
+		size_t e = b0 + cap;
+
+		if (lf && (size_t)(lf - s) < e)
+			break; /* the request line ends in this buffer */
+		if (e > len)
+			return 0;
+		if (m >= e) {
+			b0 = e; /* nothing but line ends: the buffer is used again */
+			continue;
+		}
+		if (e - m >= bf->large || nbusy == bf->num) {
+			*at = e;
+			*line = m;
+			return H1_ERR_URI_TOO_LONG;
+		}
+		nbusy++; /* the line so far moves to a new large buffer */
+		b0 = m;
+		cap = bf->large;
+	}
+	ls = (size_t)(lf - s) + 1;
+	for (;;) {
+		size_t e = b0 + cap, f;
+
+		lf = ls < len ? memchr(s + ls, '\n', len - ls) : NULL;
+		f = lf ? (size_t)(lf - s) : SIZE_MAX;
+		if (f < e) {
+			if (f == ls || (f == ls + 1 && s[ls] == '\r'))
+				return 0; /* the empty line: the head is whole */
+			prev = ls;
+			ls = f + 1;
+			continue;
+		}
+		if (e > len)
+			return 0;
+		/* the buffer is full in the middle of line ls (or right
+		 * before it: nothing to move then) */
+		if (nbusy == bf->num || (ls < e && e - ls >= bf->large)) {
+			*at = e;
+			*line = ls < e ? ls : prev;
+			return H1_ERR_HEADER_TOO_LARGE;
+		}
+		nbusy++;
+		b0 = ls;
+		cap = bf->large;
+	}
 }
 
 int h1_parse_response(const char *buf, size_t len, struct h1_response *resp, size_t max_headers)
@@ -650,10 +712,12 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 				 * so this reading cannot differ from the next hop's */
 				st->line_len++;
 				st->state = H1_CS_EXT;
+				st->odd = 1;
 			} else if (ch == '\r') {
 				st->state = H1_CS_SIZE_LF;
 			} else if (ch == '\n') {
 				st->state = h1_size_line_done(st);
+				st->odd = 1;
 			} else {
 				rc = H1_ERR_CHUNK_SIZE;
 				goto fail;
@@ -664,6 +728,7 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 				st->state = H1_CS_SIZE_LF;
 			} else if (ch == '\n') {
 				st->state = h1_size_line_done(st);
+				st->odd = 1;
 			} else if (!h1_is_vchar_ws(ch) || ++st->line_len > H1_CHUNK_EXT_MAX) {
 				rc = H1_ERR_CHUNK_EXT;
 				goto fail;
@@ -692,6 +757,7 @@ int h1_parse_chunked(struct h1_chunked *st, const char *buf, size_t len, size_t 
 				st->state = H1_CS_DATA_LF;
 			} else if (ch == '\n') {
 				st->state = H1_CS_SIZE_FIRST;
+				st->odd = 1;
 			} else {
 				/* the data is longer than its size said */
 				rc = H1_ERR_CHUNK_CRLF;
@@ -758,6 +824,59 @@ fail:
 	st->state = H1_CS_ERROR;
 	st->err = (int8_t)rc;
 	*consumed = i;
+	return rc;
+}
+
+int h1_chunked_canon(struct h1_chunked *st, const char *buf, size_t len, size_t *consumed,
+		     char *out, size_t *olen)
+{
+	size_t i = 0, o = 0;
+	int rc = st->state == H1_CS_DONE ? H1_CHUNK_DONE : H1_INCOMPLETE;
+
+	while (i < len && rc == H1_INCOMPLETE) {
+		uint8_t was = st->state;
+		unsigned char ch = (unsigned char)buf[i];
+		struct h1_str d;
+		size_t used = 0;
+
+		if (was == H1_CS_DATA) {
+			h1_parse_chunked(st, buf + i, len - i, &used, &d);
+			memcpy(out + o, d.p, d.len);
+			o += d.len;
+			i += used;
+			continue;
+		}
+		/* the framing a byte at a time: what it was read as decides */
+		rc = h1_parse_chunked(st, buf + i, 1, &used, &d);
+		if (rc != H1_INCOMPLETE && rc != H1_CHUNK_DONE)
+			break;
+		i++;
+		switch (was) {
+		case H1_CS_SIZE_FIRST:
+		case H1_CS_SIZE:
+		case H1_CS_EXT:
+		case H1_CS_DATA_END:
+		case H1_CS_TRAILER_START:
+			if (st->state == H1_CS_SIZE) {
+				out[o++] = (char)ch; /* a size digit */
+			} else if (ch == '\r') {
+				out[o++] = '\r';
+			} else if (ch == '\n') {
+				out[o++] = '\r';
+				out[o++] = '\n';
+			}
+			break; /* extensions and trailer fields are not written */
+		case H1_CS_SIZE_LF:
+		case H1_CS_DATA_LF:
+		case H1_CS_FINAL_LF:
+			out[o++] = '\n';
+			break;
+		default:
+			break;
+		}
+	}
+	*consumed = i;
+	*olen = o;
 	return rc;
 }
 

@@ -474,7 +474,8 @@ struct vhead {
 	size_t at;	   /* offset of the line being checked */
 	size_t n;	   /* field lines so far */
 	size_t nclient;	   /* of them the client's own fields (max_headers counts these) */
-	size_t cap;	   /* max_headers: the client's fields allowed */
+	size_t cap;	   /* max_headers: the client's fields allowed (the most of any server) */
+	size_t host_at;	   /* nclient when the client's own host field came (0: none) */
 	struct pool *pool; /* the request's: lines past HTTP_MAX_HEADERS */
 };
 
@@ -511,6 +512,8 @@ static int vfield(struct vhead *v, struct http_req *r, const char *name, size_t 
 	 * :authority's Host nor the Cookie lbd joins */
 	if (!ours && v->nclient++ == v->cap)
 		return H1_ERR_TOO_MANY_HEADERS;
+	if (!ours && !v->host_at && nlen == 4 && memcmp(name, "host", 4) == 0)
+		v->host_at = v->nclient;
 	if (v->n == HTTP_MAX_HEADERS && !r->hdrs_big) {
 		/* as the HTTP/1 parser: up to max_headers lines (and ours) */
 		r->hdrs_big = pool_alloc(v->pool, (v->cap + 3) * sizeof(*r->hdrs_big));
@@ -602,7 +605,11 @@ static int map_request(struct h2_stream *s, struct conn *c, struct lstr *line)
 		.max_line = max_rl,
 		.clen = max_total && total > max_total ? max_total : total,
 		.pool = &c->pool,
-		.cap = (size_t)ds->max_headers,
+		/* which server's max_headers applies is known once the
+		 * server is (start_request()); here the most of any, and no
+		 * more fields than the text can hold */
+		.cap = LBD_MIN((size_t)c->lg->max_headers,
+			       max_total ? max_total / 5 + 1 : SIZE_MAX),
 	};
 
 	/* the request line: a method of [A-Z_-] up to 32 bytes; the target
@@ -634,6 +641,8 @@ static int map_request(struct h2_stream *s, struct conn *c, struct lstr *line)
 	if (rc)
 		return rc;
 	r->h1.nheaders = v.n;
+	r->h2_fields = (unsigned)v.nclient;
+	r->h2_named_at = a ? 0 : (unsigned)(v.host_at ? v.host_at : v.nclient);
 	return (int)total;
 }
 

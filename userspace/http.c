@@ -1655,11 +1655,14 @@ struct conn *http_sub_new(struct conn *p)
 
 /* ---- request head ------------------------------------------------------------- */
 
+/* head_limit - the most bytes a request head can take in nginx's buffers
+ * (h1_head_fit()): the first one and all the large ones. */
 static size_t head_limit(const struct conn *c)
 {
 	const struct cfg_srv *s = c->lg->default_srv;
 
-	return (size_t)(s->large_header_num * s->large_header_size);
+	return (size_t)s->client_header_buffer_size +
+	       (size_t)(s->large_header_num * s->large_header_size);
 }
 
 static void bad_request(struct conn *c, int status)
@@ -2739,7 +2742,7 @@ void http_named_location(struct conn *c, struct lstr name)
 	run_content(c);
 }
 
-/* max_headers_over - whether an HTTP/1 request has more header lines than
+/* max_headers_over - whether a request has more header lines than
  * max_headers allows, as nginx counts them line by line: the lines up to
  * and with Host against the default server's limit, the lines after it
  * against the limit of the server Host names (all of them against that
@@ -2750,6 +2753,13 @@ static bool max_headers_over(const struct conn *c)
 	size_t n = r->h1.nheaders, k = n;
 	size_t d = (size_t)c->lg->default_srv->max_headers, s = (size_t)r->srv->max_headers;
 
+	if (r->version >= 20) {
+		/* HTTP/2: the client's fields; :authority (first) names the
+		 * server before them all, a host field after itself */
+		n = r->h2_fields;
+		k = r->h2_named_at;
+		return k > d || (n > k && n > s);
+	}
 	if (n <= d && n <= s)
 		return false;
 	if (r->h1.target.len && r->h1.target.p[0] != '/')
@@ -2760,6 +2770,22 @@ static bool max_headers_over(const struct conn *c)
 			break;
 		}
 	return k > d || (n > k && n > s);
+}
+
+/* max_headers_early - whether the complete lines of a head still being
+ * read pass the default server's max_headers before any Host line (nginx
+ * answers at that line, not at the end of the head). */
+static bool max_headers_early(const struct conn *c)
+{
+	const struct http_req *r = &c->req;
+	size_t n = r->h1.nheaders, d = (size_t)c->lg->default_srv->max_headers;
+
+	if (n <= d || (r->h1.target.len && r->h1.target.p[0] != '/'))
+		return false;
+	for (size_t i = 0; i < d; i++)
+		if (H1_IS(req_hdrs(r)[i].name, "host"))
+			return false; /* the lines after it are its server's */
+	return true;
 }
 
 static void start_request(struct conn *c)
@@ -2773,7 +2799,7 @@ static void start_request(struct conn *c)
 		return;
 	}
 	r->srv = http_find_server(c);
-	if (r->version < 20 && unlikely(max_headers_over(c))) {
+	if (unlikely(max_headers_over(c))) {
 		http_log(c, NULL, LOG_INFO,
 			 "client sent too many header lines while reading client request headers");
 		bad_request(c, HTTP_STATUS_REQ_HEADER_TOO_LARGE);
@@ -2830,6 +2856,10 @@ static void reset_request(struct conn *c)
 	c->out.start = c->out.end = 0;
 }
 
+/* HEAD_TOO_LARGE_LOGGED - for head_begin(): 400 "Request Header Or Cookie
+ * Too Large" whose log line is written already (no enum h1_rc is this) */
+#define HEAD_TOO_LARGE_LOGGED (-100)
+
 /* head_begin - what every parsed head starts with (N: its size, or a
  * negative enum h1_rc from the parser, answered here). True when the
  * request goes on: r->h1 is then set and taken over. */
@@ -2860,6 +2890,8 @@ static bool head_begin(struct conn *c, int n)
 			http_log(c, NULL, LOG_INFO,
 				 "client sent too many header lines while reading client request "
 				 "headers");
+			/* fall through */
+		case HEAD_TOO_LARGE_LOGGED:
 			st = HTTP_STATUS_REQ_HEADER_TOO_LARGE;
 			break;
 		case H1_ERR_VERSION:
@@ -2894,6 +2926,69 @@ static void head_end(struct conn *c)
 	start_request(c);
 }
 
+/* set_request_line - r->request_line from the parsed method on. */
+static inline void set_request_line(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const char *ls = r->h1.method.p;
+	const char *le = memchr(ls, '\n', (size_t)(c->in.data + c->in.end - ls));
+	size_t ll = le ? (size_t)(le - ls) : 0;
+
+	if (ll && ls[ll - 1] == '\r')
+		ll--;
+	r->request_line = (struct lstr){ls, ll};
+}
+
+/* head_overflow - a head that did not end in the first buffer, or failed
+ * (*N from the parser under LIM): whether nginx's buffers ran out before
+ * its end or its error (h1_head_fit()). If they did, it is answered as
+ * nginx answers at that byte (414, or 400 "Request Header Or Cookie Too
+ * Large", with nginx's log line) and true is returned; else *N may become
+ * an error the parser finds before that point. Nothing waits for the rest
+ * of the head: the answer goes at the byte that fills the last buffer. */
+static bool head_overflow(struct conn *c, const struct h1_limits *lim, int *n)
+{
+	struct http_req *r = &c->req;
+	const struct cfg_srv *ds = c->lg->default_srv;
+	const struct h1_bufs bf = {
+		.first = (size_t)ds->client_header_buffer_size,
+		.large = (size_t)ds->large_header_size,
+		.num = (size_t)ds->large_header_num,
+	};
+	const char *buf = c->in.data + c->in.start;
+	size_t at, line;
+	int f = h1_head_fit(buf, c->in.end - c->in.start, &bf, &at, &line), p;
+
+	if (!f)
+		return false;
+	/* a syntax error before the point the buffers ran out comes first */
+	p = h1_parse_request(buf, at, lim, &r->h1, lim->max_headers);
+	if (p != H1_INCOMPLETE) {
+		*n = p;
+		return false;
+	}
+	r->srv = c->lg->default_srv;
+	if (f == H1_ERR_URI_TOO_LONG) {
+		/* nginx's request line is what its buffer holds */
+		r->request_line = (struct lstr){buf + line, at - line};
+		http_log(c, NULL, LOG_INFO,
+			 "client sent too long URI while reading client request line");
+	} else {
+		set_request_line(c);
+		if (line == SIZE_MAX)
+			http_log(c, NULL, LOG_INFO,
+				 "client sent too large request while reading client request "
+				 "headers");
+		else /* nginx's NGX_MAX_ERROR_STR - 300 bytes at most */
+			http_log(c, NULL, LOG_INFO,
+				 "client sent too long header line: \"%.*s...\" while reading "
+				 "client request headers",
+				 (int)LBD_MIN(at - line, (size_t)1748), buf + line);
+	}
+	head_begin(c, f == H1_ERR_URI_TOO_LONG ? f : HEAD_TOO_LARGE_LOGGED);
+	return true;
+}
+
 static void process_request(struct conn *c)
 {
 	struct http_req *r = &c->req;
@@ -2904,9 +2999,10 @@ static void process_request(struct conn *c)
 	 * bytes at least), so the array never outgrows the request; the
 	 * same on every call while the head is incomplete */
 	size_t cap = LBD_MIN((size_t)c->lg->max_headers, head_limit(c) / 3 + 1);
+	/* the line limits are nginx's buffers' (head_overflow()) */
 	struct h1_limits lim = {
-		.max_request_line = (size_t)ds->large_header_size,
-		.max_header_line = (size_t)ds->large_header_size,
+		.max_request_line = head_limit(c),
+		.max_header_line = head_limit(c),
 		.max_headers = LBD_MIN(cap, (size_t)HTTP_MAX_HEADERS),
 		.max_total = head_limit(c),
 	};
@@ -2925,18 +3021,19 @@ static void process_request(struct conn *c)
 		n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim,
 				     &r->h1, cap);
 	}
+	if (unlikely(n < 0 || n > (int)ds->client_header_buffer_size)) {
+		/* not a whole head in the first buffer */
+		if (head_overflow(c, &lim, &n))
+			return;
+		if (n == H1_INCOMPLETE && max_headers_early(c))
+			n = H1_ERR_TOO_MANY_HEADERS;
+		if (n == H1_ERR_TOO_MANY_HEADERS)
+			set_request_line(c); /* for the log line, as nginx's */
+	}
 	if (n == H1_INCOMPLETE || !head_begin(c, n))
 		return;
 	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */
-	{
-		const char *ls = r->h1.method.p;
-		const char *le = memchr(ls, '\n', (size_t)(c->in.data + c->in.end - ls));
-		size_t ll = le ? (size_t)(le - ls) : 0;
-
-		if (ll && ls[ll - 1] == '\r')
-			ll--;
-		r->request_line = (struct lstr){ls, ll};
-	}
+	set_request_line(c);
 	head_end(c);
 }
 
@@ -3385,7 +3482,7 @@ bool http_log_wanted(const struct conn *c, enum log_level level)
 void http_vlog(const struct conn *c, const char *upstream, enum log_level level, const char *fmt,
 	       va_list ap)
 {
-	char msg[1024], ctx[1024];
+	char msg[2048], ctx[1024]; /* the line is cut at 2048 bytes, as nginx's */
 
 	if (!http_log_wanted(c, level))
 		return;

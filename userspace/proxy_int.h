@@ -95,6 +95,9 @@ struct uconn {
 	bool sink;	      /* the body goes to the cache only (HEAD as GET, 304) */
 	bool orphan;	      /* the client is gone: read on for proxy_store alone */
 	bool rate_wait;	      /* u->timer is proxy_limit_rate's delay, not a read timeout */
+	char *canon;	      /* FR_CHUNKED passed on with framing not nginx's (bare LF,
+			       * extensions): its chunks in canonical form, the span's
+			       * bytes (request pool, 2 x RELAY_BUF_SIZE), else NULL */
 	const char *span;     /* body bytes to send to the client */
 	size_t span_len;
 	char suffix[16]; /* bytes to send after span ("\r\n", last chunk) */

@@ -238,6 +238,35 @@ static size_t trailer_start(const struct h1_chunked *was, const char *p, size_t 
 	return off;
 }
 
+/* reframe - P[0..N), the next bytes of a chunked answer passed on whose
+ * framing is not what nginx writes (bare LF line ends, extensions), u->ch
+ * the decoder's state at P + K: P[0..K) as it came (well-formed), then the
+ * same chunks in canonical form, become the span. The bytes before went
+ * out as they came, up to a state the canonical form goes on from. nginx
+ * decodes and chunks again, so its client never sees the upstream's
+ * framing. */
+static int reframe(struct uconn *u, const char *p, size_t k, size_t n)
+{
+	size_t used = 0, olen = 0;
+	int rc;
+
+	if (!u->canon && !(u->canon = pool_alloc(&u->c->pool, 2 * RELAY_BUF_SIZE)))
+		return -1;
+	/* n <= RELAY_BUF_SIZE: what rbuf holds; at most 2 bytes out for one in */
+	memcpy(u->canon, p, k);
+	rc = h1_chunked_canon(&u->ch, p + k, n - k, &used, u->canon + k, &olen);
+	if (rc != H1_INCOMPLETE && rc != H1_CHUNK_DONE)
+		return -1;
+	if (rc == H1_CHUNK_DONE)
+		u->done = true;
+	if (k + used < n)
+		u->keepalive = false;
+	u->span = u->canon;
+	u->span_len = k + olen;
+	u->rstart = u->rend;
+	return 0;
+}
+
 /* frame - turn bytes [rstart, rend) of rbuf into the next span. */
 static int frame(struct uconn *u)
 {
@@ -280,6 +309,8 @@ static int frame(struct uconn *u)
 			/* gRPC: h2.c sends them as its trailers; else nginx drops them */
 			bool drop = !u->gr.on;
 
+			if (unlikely(u->ch.odd) && drop)
+				return reframe(u, p, 0, avail);
 			while (off < avail) {
 				struct h1_str d;
 				size_t consumed = 0;
@@ -290,6 +321,12 @@ static int frame(struct uconn *u)
 				if (rc != H1_CHUNK_DATA && rc != H1_CHUNK_DONE &&
 				    rc != H1_INCOMPLETE)
 					return -1;
+				if (unlikely(u->ch.odd) && drop) {
+					/* not nginx's framing: from this parse on
+					 * (and in later reads), the canonical form */
+					u->ch = was;
+					return reframe(u, p, off, avail);
+				}
 				if (drop && rc != H1_CHUNK_DATA && cut == SIZE_MAX &&
 				    h1_chunked_trailer(&u->ch))
 					cut = trailer_start(&was, p + off, consumed, off);

@@ -385,6 +385,7 @@ static void process_head(struct uconn *u, size_t n)
 		u->readable = true;
 	if (u->fr == FR_CHUNKED)
 		h1_chunked_init(&u->ch);
+	u->canon = NULL;
 	h1_chunked_init(&u->gr.bch);
 	u->done = u->fr == FR_NONE;
 	if (u->mc.on && resp->status == 404) {

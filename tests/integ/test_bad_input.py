@@ -26,7 +26,7 @@ import socket
 import sys
 import time
 
-from harness import Conn, ConnClosed, raw_exchange
+from harness import Conn, ConnClosed, raw_exchange, wait_for
 
 SMUGGLED = b'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
 H = b'Host: x\r\n'
@@ -530,6 +530,149 @@ def _make_xff(name, lines, src, want, want_addr):
 
 for _c in XFF_CASES:
     globals()['test_' + _c[0]] = _make_xff(*_c)
+
+
+
+# -- nginx's header buffers (client_header_buffer_size, then
+# large_client_header_buffers' NUM buffers of SIZE): a line never spans two
+# of them, so what a head may hold depends on where its lines fall. When
+# they run out nginx answers at once (the head need not be finished) and
+# closes; each case sends a head without its end and must be answered.
+HEADBUF_CONF = """
+server {
+    listen 127.0.0.1:{port};
+    server_name x;
+    location / { return 200 "ok\\n"; }
+}
+server {
+    listen 127.0.0.1:{port2};
+    server_name y;
+    client_header_buffer_size 1k;
+    large_client_header_buffers 1 2k;
+    location / { return 200 "ok\\n"; }
+}
+server {
+    listen 127.0.0.1:{port3} ssl;
+    server_name x;
+    ssl_certificate %s;
+    ssl_certificate_key %s;
+    location / { return 200 "ok\\n"; }
+}"""
+
+
+def _fields(n, size):
+    """N field lines of SIZE bytes each, CRLF included."""
+    return b''.join(b'X-H%d: ' % i + b'c' * (size - 8 - len(str(i))) + b'\r\n'
+                    for i in range(n))
+
+
+# (name, port key, bytes sent (no end of head), status, page text, log line)
+HEADBUF_CASES = [
+    # five 5000-byte lines: 25 kB, but one per 8k buffer, and the fifth
+    # has none left (nginx logs at most 1748 of its bytes)
+    ('fields_spread', 'port', b'GET / HTTP/1.1\r\nHost: x\r\n' + _fields(5, 5000),
+     400, b'Request Header Or Cookie Too Large',
+     'client sent too long header line: "X-H4: %s..." while reading client request '
+     'headers, client: 127.0.0.1, server: x, request: "GET / HTTP/1.1", host: "x"'
+     % ('c' * (1748 - 6))),
+    # one line of 8k without its end
+    ('field_8k', 'port', b'GET / HTTP/1.1\r\nHost: x\r\nX-Big: ' + b'b' * 8186,
+     400, b'Request Header Or Cookie Too Large',
+     'client sent too long header line: "X-Big: %s..." while reading client request '
+     'headers, client: 127.0.0.1, server: x, request: "GET / HTTP/1.1", host: "x"'
+     % ('b' * (1748 - 7))),
+    # a request line as long as a large buffer, without its end
+    ('uri_8k', 'port', b'GET /' + b'a' * 8187, 414, b'414 Request-URI Too Large',
+     'client sent too long URI while reading client request line, client: '
+     '127.0.0.1, server: x, request: "GET /%s' % ('a' * 800)),
+    # the request line fills the only large buffer to its last byte: no
+    # field line begun when it runs out
+    ('request_fills_buffers', 'port2',
+     b'GET /' + b'a' * (2048 - 16) + b' HTTP/1.1\r\n', 400,
+     b'Request Header Or Cookie Too Large',
+     'client sent too large request while reading client request headers'),
+    # the buffers fill right at a line end: nginx names the last line
+    ('buffers_full_at_line_end', 'port2',
+     b'GET / HTTP/1.1\r\nHost: y\r\nX-A: ' + b'a' * 993 + b'\r\nX-B: ' +
+     b'b' * 1041 + b'\r\n', 400, b'Request Header Or Cookie Too Large',
+     # (nginx's text has NULs where it ended the previous line's name and
+     # value in place; lbd's has the line as it came)
+     'client sent too long header line: "X-B'),
+    # over TLS the same
+    ('fields_spread_tls', 'port3', b'GET / HTTP/1.1\r\nHost: x\r\n' + _fields(5, 5000),
+     400, b'Request Header Or Cookie Too Large',
+     'client sent too long header line: "X-H4: '),
+]
+
+
+def _headbuf_proxy(t):
+    from test_tls import _certs
+    d, c = _certs(t, ('a', 'x', 'ec'))
+    return t.proxy(HEADBUF_CONF % (c['a'][0], c['a'][1]))
+
+
+def _headbuf_answer(port, data, tls):
+    """The bytes the proxy answers DATA with, up to its close."""
+    import ssl
+    s = socket.create_connection(('127.0.0.1', port), timeout=5)
+    if tls:
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        s = ctx.wrap_socket(s, server_hostname='x')
+    out = b''
+    try:
+        s.sendall(data)
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    except socket.timeout:
+        raise AssertionError('no answer before the end of the head: %r' % out[:200])
+    finally:
+        s.close()
+    return out
+
+
+def _run_headbuf(t, name, key, data, status, page, log):
+    p = _headbuf_proxy(t)
+    out = _headbuf_answer(int(p.subs[key]) if key != 'port' else p.port, data,
+                          key == 'port3')
+    assert out.startswith(b'HTTP/1.1 %d ' % status), out[:200]
+    assert page in out and b'Connection: close' in out, out[:400]
+
+    def logged():
+        for ln in p.error_log().split('\n'):
+            if '[info]' in ln and log in ln:
+                return True
+        return False
+    wait_for(logged, what='%r in error.log' % log[:80])
+
+
+def _make_headbuf(name, key, data, status, page, log):
+    def test(t):
+        _run_headbuf(t, name, key, data, status, page, log)
+    test.__name__ = 'test_headbuf_' + name
+    return test
+
+
+for _c in HEADBUF_CASES:
+    globals()['test_headbuf_' + _c[0]] = _make_headbuf(*_c)
+
+
+def test_headbuf_whole_heads(t):
+    # complete heads: four 5000-byte lines fit (one per buffer), five do
+    # not although 25 kB is under 4 x 8k; seven 4000-byte lines fit (two
+    # per buffer)
+    p = _headbuf_proxy(t)
+    for n, size, want in ((4, 5000, 200), (5, 5000, 400), (7, 4000, 200), (9, 4000, 400)):
+        st, rs, c = raw_exchange(p.port, b'GET / HTTP/1.1\r\nHost: x\r\n' +
+                                 _fields(n, size) + b'Connection: close\r\n\r\n')
+        c.close()
+        assert st == want, (n, size, st)
 
 
 def probe():

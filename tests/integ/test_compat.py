@@ -488,6 +488,77 @@ server {
     assert status(port3, 300, 'a', 0) == (200, b'huge')
 
 
+def test_max_headers_incomplete_head(t):
+    # nginx counts each line as it comes: past the default server's
+    # max_headers before any Host, the 400 goes at once, the head unfinished
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port} default_server;
+    max_headers 3;
+    return 200 "def";
+}
+server {
+    listen 127.0.0.1:{port};
+    server_name big;
+    max_headers 10;
+    return 200 "big";
+}""")
+    st, rs, c = raw_exchange(p.port, b'GET / HTTP/1.1\r\n' + b''.join(
+        b'X-%d: v\r\n' % i for i in range(4)), timeout=10)
+    c.close()
+    assert st == 400 and b'Request Header Or Cookie Too Large' in rs[0].body, (st, rs)
+    msg = ('client sent too many header lines while reading client request headers, '
+           'client: 127.0.0.1, server: , request: "GET / HTTP/1.1"')
+    wait_for(lambda: _notice_lines(p, re.escape(msg)), what=msg)
+
+
+def test_max_headers_h2_by_authority(t):
+    # HTTP/2: :authority names the server before any field, so the
+    # client's fields are held to that server's max_headers, not to the
+    # default server's (curl sends user-agent and accept)
+    from test_h2 import curl_h2
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port} http2 default_server;
+    max_headers 3;
+    return 200 "def";
+}
+server {
+    listen 127.0.0.1:{port} http2;
+    server_name big;
+    max_headers 10;
+    return 200 "big";
+}
+server {
+    listen 127.0.0.1:{port2} http2 default_server;
+    max_headers 10;
+    return 200 "def2";
+}
+server {
+    listen 127.0.0.1:{port2} http2;
+    server_name small;
+    max_headers 3;
+    return 200 "small";
+}""")
+
+    def status(port, host, n):
+        extra = ['--resolve', '%s:%s:127.0.0.1' % (host, port)]
+        for i in range(n):
+            extra += ['-H', 'X-%d: v' % i]
+        r = curl_h2('http://%s:%s/' % (host, port), extra, prior=True)
+        return r[1], r[3]
+
+    port2 = int(p.subs['port2'])
+    assert status(p.port, 'big', 8) == (200, b'big')  # 10 fields
+    assert status(p.port, 'big', 9)[0] == 400
+    assert status(p.port, 'other', 1) == (200, b'def')
+    assert status(p.port, 'other', 2)[0] == 400
+    assert status(port2, 'small', 1) == (200, b'small')
+    assert status(port2, 'small', 2)[0] == 400  # 4 fields, small's 3
+    assert status(port2, 'other', 8) == (200, b'def2')
+    assert status(port2, 'other', 9)[0] == 400
+
+
 def test_max_headers_t_errors(t):
     for line, want in (('max_headers x;', '"max_headers" directive invalid number'),
                        ('max_headers 3; max_headers 4;', '"max_headers" directive is duplicate'),

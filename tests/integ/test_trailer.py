@@ -564,3 +564,63 @@ server {
     # kept-alive on the client side: the next answer follows cleanly
     a1, a2 = fetch(p.port, '/r/ch', reqs=2)
     assert a1.body == a2.body == b'hello world' and a2.trailers == [], (a1, a2)
+
+
+def test_upstream_bare_lf_chunks(t):
+    """A chunked upstream answer framed with bare LF line ends or chunk
+    extensions (both taken, as nginx takes them) reaches the client
+    framed with CRLF and no extensions, as nginx's re-chunking writes it;
+    also when the odd framing starts in a later read than the first
+    (mid-chunk, or between the CR and LF that end a chunk's data)."""
+    def split(first, rest):
+        def handle(s):
+            buf = b''
+            while b'\r\n\r\n' not in buf:
+                d = s.recv(4096)
+                if not d:
+                    return
+                buf += d
+            s.sendall(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n'
+                      b'Connection: close\r\n\r\n' + first)
+            time.sleep(0.05)
+            s.sendall(rest)
+        return raw_server(t, handle)
+
+    head = b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n'
+    ch = raw_upstream(t, {
+        b'/lf': head + b'5\nhello\n6\n world\n0\n\n',
+        b'/ext': head + b'5;a=b\r\nhello\r\n6 \r\n world\r\n0;z\r\n\r\n',
+        b'/trl': head + b'5\nhello\n0\nX-T: 1\n\n',
+    })
+    mid = split(b'5\r\nhel', b'lo\n3\nabc\n0\n\n')
+    cr = split(b'5\r\nhello\r', b'\n3\nabc\n0\r\n\r\n')
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    location /r/ { proxy_pass http://127.0.0.1:{ch}/; }
+    location /mid { proxy_pass http://127.0.0.1:{mid}; }
+    location /cr { proxy_pass http://127.0.0.1:{cr}; }
+}""", ch=ch, mid=mid, cr=cr)
+
+    def raw(path):
+        s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+        s.sendall(b'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' % path)
+        buf = b''
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            buf += d
+        s.close()
+        return buf
+
+    for path, body in ((b'/r/lf', b'hello world'), (b'/r/ext', b'hello world'),
+                       (b'/r/trl', b'hello'), (b'/mid', b'helloabc'), (b'/cr', b'helloabc')):
+        buf = raw(path)
+        assert re.search(rb'(?<!\r)\n', buf) is None, (path, buf)
+        assert b';' not in buf and b'X-T' not in buf, (path, buf)
+        a = fetch(p.port, path.decode())
+        assert a.status == 200 and a.chunked and a.body == body, (path, a)
+    # the client's connection is kept alive and the next answer follows
+    a1, a2 = fetch(p.port, '/r/lf', reqs=2)
+    assert a1.body == a2.body == b'hello world', (a1, a2)

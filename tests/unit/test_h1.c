@@ -1298,3 +1298,145 @@ Test(h1, chunked_trailer_state)
 		cr_expect(h1_chunked_done(&st) && h1_chunked_trailer(&st), "%s", b);
 	}
 }
+
+/* head_fill - a head in a static buffer: the request line, then N field
+ * lines of SIZE bytes (line end included), no final empty line. */
+static size_t head_fill(char *b, size_t cap, const char *rl, int n, size_t size)
+{
+	size_t k = (size_t)snprintf(b, cap, "%s", rl);
+
+	for (int i = 0; i < n; i++) {
+		int w = snprintf(b + k, cap - k, "X-%d: ", i);
+
+		memset(b + k + (size_t)w, 'v', size - (size_t)w - 2);
+		memcpy(b + k + size - 2, "\r\n", 2);
+		k += size;
+	}
+	return k;
+}
+
+/* h1_head_fit against what nginx 1.22 answers for the same bytes (1k first
+ * buffer, 4 x 8k): a prefix that fits gives 0, the byte where the last
+ * buffer fills gives the error, wherever the head's end would come. */
+Test(h1, head_fit_nginx_buffers)
+{
+	static char b[64 * 1024];
+	const struct h1_bufs bf = {.first = 1024, .large = 8192, .num = 4};
+	size_t n, at = 0, line = 0;
+
+	/* five 5000-byte lines: one per large buffer, the fifth has none */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\n", 5, 5000);
+	cr_assert_eq(h1_head_fit(b, n, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect_eq(line, 16 + 4 * 5000); /* the fifth line */
+	cr_expect_eq(at, 16 + 3 * 5000 + 8192);
+	for (size_t k = 0; k < at; k += 97)
+		cr_expect_eq(h1_head_fit(b, k, &bf, &at, &line), 0, "%zu", k);
+	/* four fit, whole or not */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\n", 4, 5000);
+	cr_expect_eq(h1_head_fit(b, n, &bf, &at, &line), 0);
+	memcpy(b + n, "\r\n", 2);
+	cr_expect_eq(h1_head_fit(b, n + 2, &bf, &at, &line), 0);
+	/* seven 4000-byte lines: two per buffer */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\n", 7, 4000);
+	memcpy(b + n, "\r\n", 2);
+	cr_expect_eq(h1_head_fit(b, n + 2, &bf, &at, &line), 0);
+	/* a request line is refused when it fills a large buffer */
+	memcpy(b, "GET /", 5);
+	memset(b + 5, 'a', 8187);
+	cr_expect_eq(h1_head_fit(b, 8191, &bf, &at, &line), 0);
+	cr_assert_eq(h1_head_fit(b, 8192, &bf, &at, &line), H1_ERR_URI_TOO_LONG);
+	cr_expect(at == 8192 && line == 0);
+	/* empty lines before it are not part of it */
+	memcpy(b, "\r\n\r\nGET /", 9);
+	memset(b + 9, 'a', 8187);
+	cr_expect_eq(h1_head_fit(b, 8195, &bf, &at, &line), 0);
+	cr_assert_eq(h1_head_fit(b, 8196, &bf, &at, &line), H1_ERR_URI_TOO_LONG);
+	cr_expect(at == 8196 && line == 4);
+	/* one field line of 8k without its end */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\n", 0, 0);
+	memcpy(b + n, "X: ", 3);
+	memset(b + n + 3, 'v', 8189);
+	cr_expect_eq(h1_head_fit(b, n + 8191, &bf, &at, &line), 0);
+	cr_assert_eq(h1_head_fit(b, n + 8192, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect_eq(line, n);
+}
+
+/* The buffers filling exactly at a line end: nothing to move, but no
+ * buffer left; the line named is the last one begun (none: SIZE_MAX). */
+Test(h1, head_fit_full_at_line_end)
+{
+	static char b[8192];
+	const struct h1_bufs bf = {.first = 1024, .large = 2048, .num = 1};
+	size_t at = 0, line = 0;
+
+	memcpy(b, "GET /", 5);
+	memset(b + 5, 'a', 2032);
+	memcpy(b + 2037, " HTTP/1.1\r\n", 11);
+	cr_expect_eq(h1_head_fit(b, 2047, &bf, &at, &line), 0);
+	cr_assert_eq(h1_head_fit(b, 2048, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect(at == 2048 && line == SIZE_MAX);
+	/* a field line ends where the large buffer does */
+	memcpy(b, "GET / HTTP/1.1\r\nX-A: ", 21);
+	memset(b + 21, 'a', 1002);
+	memcpy(b + 1023, "\r\nX-B: ", 7);
+	memset(b + 1030, 'b', 1032);
+	memcpy(b + 2062, "\r\n", 2);
+	/* X-A moved to the large buffer from its start (16): it ends at 2064 */
+	cr_expect_eq(h1_head_fit(b, 2063, &bf, &at, &line), 0);
+	cr_assert_eq(h1_head_fit(b, 2064, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect(at == 2064 && line == 1025, "%zu %zu", at, line);
+	/* with the head's end there instead, it fits */
+	memcpy(b + 1025, "\r\n", 2);
+	cr_expect_eq(h1_head_fit(b, 1027, &bf, &at, &line), 0);
+}
+
+/* h1_chunked_canon: the same chunks in nginx's framing, whole or split at
+ * any byte after a start framed as it came; odd says which inputs need it. */
+Test(h1, chunked_canon)
+{
+	static const struct {
+		const char *in, *out;
+		bool odd;
+	} cases[] = {
+		{"5\r\nhello\r\n0\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n", false},
+		{"5\nhello\n6\n world\n0\n\n", "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", true},
+		{"5;a=b\r\nhello\r\n0;z\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n", true},
+		{"5 \r\nhello\r\n0\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n", true},
+		{"5\r\nhello\n0\r\nX-T: 1\nY: 2\r\n\r\n", "5\r\nhello\r\n0\r\n\r\n", true},
+		{"A\r\n0123456789\r\n0\r\n\n", "A\r\n0123456789\r\n0\r\n\r\n", false},
+	};
+
+	for (size_t i = 0; i < ARRAY_LEN(cases); i++) {
+		const char *in = cases[i].in;
+		size_t n = strlen(in);
+
+		for (size_t k = 0; k < n; k++) {
+			/* in[0..k) as it came, the rest in canonical form */
+			struct h1_chunked st;
+			char out[256];
+			size_t used = 0, olen = 0, skip = 0;
+			struct h1_str d;
+			int rc;
+
+			h1_chunked_init(&st);
+			while (skip < k) {
+				size_t u = 0;
+
+				rc = h1_parse_chunked(&st, in + skip, k - skip, &u, &d);
+				skip += u;
+				if (rc != H1_CHUNK_DATA)
+					break;
+			}
+			memcpy(out, in, k);
+			rc = h1_chunked_canon(&st, in + k, n - k, &used, out + k, &olen);
+			cr_assert_eq(rc, H1_CHUNK_DONE, "%s at %zu: %d", in, k, rc);
+			cr_expect_eq(k + used, n, "%s at %zu", in, k);
+			if (k == 0) {
+				cr_expect(olen == strlen(cases[i].out) &&
+						  !memcmp(out, cases[i].out, olen),
+					  "%s: %.*s", in, (int)olen, out);
+				cr_expect_eq(!!st.odd, cases[i].odd, "%s", in);
+			}
+		}
+	}
+}
