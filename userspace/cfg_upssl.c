@@ -74,16 +74,21 @@ void cfg_upssl_merge(struct upssl_conf *u, const struct upssl_conf *p)
 	UMERGE_PTR(ciphers, ciphers_at);
 	if (!u->ciphers)
 		u->ciphers = "DEFAULT";
-	/* the certificate and its key go together, as nginx merges them */
-	if (!u->cert && !u->key && p) {
+	/* the certificate and its key are inherited each on its own, as
+	 * nginx merges them: a level naming only the key pairs it with an
+	 * outer certificate, and the other way round */
+	if (!u->cert && p) {
 		u->cert = p->cert;
 		u->cert_at = p->cert_at;
+		u->cert_val = p->cert_val;
+	}
+	if (!u->key && p) {
 		u->key = p->key;
 		u->key_at = p->key_at;
-		u->cert_val = p->cert_val;
 		u->key_val = p->key_val;
-		u->prefix = p->prefix;
 	}
+	if (!u->prefix && p)
+		u->prefix = p->prefix;
 	UMERGE_PTR(password_file, password_at);
 	UMERGE_PTR(crl, crl_at);
 #undef UMERGE

@@ -452,8 +452,10 @@ static void process_head(struct uconn *u, size_t n)
 	/* nginx's range filter on a 200 being cached (one range, cut from
 	 * the stream) or under proxy_force_ranges (range_send.c) */
 	struct range_set *rs = NULL;
-	/* a HEAD to memcached knows the value's length too (nginx: ranges) */
-	bool len_known = u->fr == FR_LENGTH || (u->mc.on && u->sent_head && cl);
+	/* a HEAD to memcached knows the value's length too (nginx: ranges),
+	 * and so does an empty answer (Content-Length: 0, framed as FR_NONE) */
+	bool len_known = u->fr == FR_LENGTH || (u->mc.on && u->sent_head && cl) ||
+			 (cl && !u->sent_head && u->fr == FR_NONE && u->remaining == 0);
 	int rr = range_proxied(
 		c, u->resp.headers, resp->nheaders, r->status,
 		!gz && (!sf || c->req.sf.sb) && !gu && len_known ? (int64_t)u->remaining : -1, &rs);

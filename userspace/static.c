@@ -440,11 +440,13 @@ void static_handle(struct conn *c)
 	if (sf && !gz && !gu && (r->rc_sb = subfilter_take_sb(c)))
 		sf = 0;
 	subfilter_start(c);
-	/* nginx's range filter: after gzip, which leaves no length to cut */
+	/* nginx's range filter: after gzip, which leaves no length to cut;
+	 * nginx's gzip_static handler does not allow ranges, so its file goes
+	 * out whole, without Accept-Ranges */
 	struct range_set *rs = NULL;
 	enum range_rc rr = RANGE_OFF;
 
-	if (status == 200 && !gz && !sf && !gu) {
+	if (status == 200 && !gz && !sf && !gu && !gz_static) {
 		rr = range_start(c, st.st_size, etag_l, st.st_mtime, ctype, false, &rs);
 		if (rr == RANGE_UNSATISFIABLE) {
 			close(fd);

@@ -609,3 +609,28 @@ server {
         assert grown < 6 * 1024, 'RSS grew by %d KiB, client stalled' % grown
         r = c.read_response(timeout=120)
     assert gzip.decompress(r.body) == text_body(size)
+
+
+def test_gzip_static_no_ranges(t):
+    """nginx's gzip_static handler does not allow ranges: the .gz file goes
+    out whole, without Accept-Ranges, to a Range request too (one or
+    several ranges, one past the end, GET and HEAD); the plain file beside
+    it keeps its ranges."""
+    plain = text_body(4000)
+    packed = gzip.compress(b'precompressed ' + plain)
+    p, _ = _static(t, 'gzip_static on;', {'a.txt': plain, 'a.txt.gz': packed})
+    for rng in (None, 'bytes=0-9', 'bytes=0-9,20-29', 'bytes=99999-'):
+        h = dict(AE, Range=rng) if rng else AE
+        for method in ('GET', 'HEAD'):
+            r = p.req(method, '/a.txt', headers=h)
+            assert r.status == 200, (rng, method, r)
+            assert r.header('Accept-Ranges') is None, r.headers
+            assert r.header('Content-Range') is None, r.headers
+            assert r.header('Content-Encoding') == 'gzip', r.headers
+            assert r.header('Content-Length') == str(len(packed)), r.headers
+            if method == 'GET':
+                assert r.body == packed
+    r = p.get('/a.txt')  # not gzip: the plain file, with ranges
+    assert r.header('Accept-Ranges') == 'bytes', r.headers
+    r = p.get('/a.txt', headers={'Range': 'bytes=0-9'})
+    assert r.status == 206 and r.body == plain[:10], r

@@ -6,7 +6,8 @@ and multiple ranges (multipart/byteranges, checked byte for byte apart
 from the boundary value), If-Range with entity tags and dates, max_ranges
 0 and 1, HEAD, a 64 MiB file read from the middle, HTTP/2, cache HITs
 (with and without the upstream's Accept-Ranges, proxy_force_ranges),
-STALE and REVALIDATED answers, a MISS cut to one range, the Range passed
+STALE and REVALIDATED answers, a MISS cut to one range, an empty cached
+answer (Accept-Ranges on the MISS and the HIT), the Range passed
 through to an uncached upstream and its 206 relayed, and
 304/412 for static files (If-None-Match and If-Match lists,
 If-Unmodified-Since, if_modified_since exact/before/off)."""
@@ -541,3 +542,29 @@ server {
     assert r.header('X-Cache') == 'REVALIDATED', (r, r.headers)
     n = len(r2.body)
     _multipart(r, [(2, 5), (n - 3, n - 1)], 'application/json', total=n, data=r2.body)
+
+
+def test_ranges_cache_empty_answer(t):
+    """An empty 200 (Content-Length: 0) that may be ranged (here under
+    proxy_force_ranges): nginx's range filter sends Accept-Ranges on the
+    MISS as on the HIT, and a Range gets that same empty 200 (nothing to
+    cut, no 416); without a cache too. Without Accept-Ranges from the
+    upstream nor proxy_force_ranges: none."""
+    b = t.backend('b')
+    p = _cache(t, b)
+    for i, rng in enumerate((None, 'bytes=0-9', 'bytes=-5', 'bytes=0-0,2-3')):
+        h = {'Range': rng} if rng else {}
+        for method in ('GET', 'HEAD'):
+            u = '/f/size/0?k=%d%s' % (i, method)
+            for xc in ('MISS', 'HIT'):
+                r = p.req(method, u, headers=h)
+                assert (r.status, r.header('X-Cache'), r.body) == (200, xc, b''), (rng, r)
+                assert r.header('Content-Length') == '0', r.headers
+                assert r.header('Accept-Ranges') == 'bytes', (rng, method, xc, r.headers)
+                assert r.header('Content-Range') is None, r.headers
+        r = p.get('/ncf/size/0', headers=h)
+        assert (r.status, r.body, r.header('Accept-Ranges')) == (200, b'', 'bytes'), r
+    for xc in ('MISS', 'HIT'):
+        r = p.get('/size/0', headers={'Range': 'bytes=0-9'})
+        assert (r.status, r.header('X-Cache'), r.body) == (200, xc, b''), r
+        assert r.header('Accept-Ranges') is None, r.headers

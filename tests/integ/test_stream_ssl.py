@@ -615,6 +615,24 @@ def test_stream_proxy_ssl_client_cert_and_proxy_protocol(t):
     assert b.peers[-1] == 'client.test', b.peers
 
 
+def test_stream_proxy_ssl_client_cert_inherited_apart(t):
+    """proxy_ssl_certificate_key at the stream level pairs with a server's
+    own proxy_ssl_certificate (each is inherited on its own, as nginx)."""
+    d = t.tmpdir('sssl-')
+    pki = make_ca(t, d)
+    b = tls_echo(t, 'b', pki['s.crt'], pki['s.key'], client_ca=pki['ca.crt'])
+    p = stream_proxy(t, """
+    proxy_ssl_certificate_key {key};
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:{b};
+             proxy_ssl on; proxy_ssl_certificate {crt}; }""",
+                     b=b, crt=pki['c.crt'], key=pki['c.key'])
+    s = connect(p.port)
+    s.sendall(b'abc')
+    assert s.recv(3) == b'abc'
+    s.close()
+    assert b.peers[-1] == 'client.test', b.peers
+
+
 def test_stream_ssl_both_legs_and_password(t):
     """TLS in and out (an encrypted key with ssl_password_file): 4 MiB
     each way at once, byte-exact."""

@@ -779,3 +779,51 @@ server {
     r = p.get('/ip/2?to=ip')
     assert (r.status, r.backend) == (200, 'b1'), r
     assert b.last().header('Host') == '127.0.0.1:%d' % b.port
+
+
+def test_upssl_client_certificate_inherited_apart(t):
+    """proxy_ssl_certificate and proxy_ssl_certificate_key are inherited
+    each on its own, as nginx merges them: a location naming only the key
+    pairs it with the server's certificate, one naming only the
+    certificate with its outer location's key, fixed or chosen by a
+    variable (the backend sees that client)."""
+    d, crt, key = certs(t)
+    acrt, akey = make_cert(t, d, 'ca', 'client-a.test')
+    bcrt, bkey = make_cert(t, d, 'cb', 'client-b.test')
+    cas = os.path.join(d, 'cas.pem')
+    with open(cas, 'w') as f:
+        f.write(open(acrt).read() + open(bcrt).read())
+    b = tls_backend(t, 'b1', crt, key, client_ca=cas)
+    p = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    proxy_ssl_session_reuse off;  # each connection shows its certificate
+    proxy_ssl_certificate {acrt};
+    location /k/ { proxy_pass https://127.0.0.1:{b}; proxy_ssl_certificate_key {akey}; }
+    location /o/ {
+        proxy_ssl_certificate_key {bkey};
+        location /o/c/ { proxy_pass https://127.0.0.1:{b}; proxy_ssl_certificate {bcrt}; }
+        location /o/v/ { proxy_pass https://127.0.0.1:{b}; proxy_ssl_certificate $arg_c; }
+    }
+}""", b=b, acrt=acrt, akey=akey, bcrt=bcrt, bkey=bkey)
+    assert p.get('/k/x').status == 200
+    assert b.tls[-1]['peer'] == 'client-a.test', b.tls
+    assert p.get('/o/c/x').status == 200
+    assert b.tls[-1]['peer'] == 'client-b.test', b.tls
+    assert p.get('/o/v/x?c=' + bcrt).status == 200
+    assert b.tls[-1]['peer'] == 'client-b.test', b.tls
+    # a key that does not fit the certificate it is now paired with
+    for loc, bad in (('proxy_ssl_certificate_key %s;' % bkey, bkey),
+                     ('proxy_ssl_certificate %s;' % bcrt, akey)):
+        q = t.proxy("""
+server {
+    listen 127.0.0.1:{port};
+    proxy_ssl_certificate %s; proxy_ssl_certificate_key %s;
+    location / { proxy_pass https://127.0.0.1:1; %s }
+}""" % (acrt, akey, loc), start=False)
+        q.write_conf()
+        res = q.run('-t')
+        out = res.stdout + res.stderr
+        assert res.returncode != 0, out
+        assert 'SSL_CTX_use_PrivateKey("%s") failed' % bad in out, out
+        assert 'key values mismatch' in out, out

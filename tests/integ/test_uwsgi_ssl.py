@@ -278,7 +278,9 @@ def test_uwsgi_ssl_sni_and_name(t):
 
 def test_uwsgi_ssl_client_certificate(t):
     """uwsgi_ssl_certificate / _certificate_key: the backend sees the
-    client certificate (inherited from the server level)."""
+    client certificate (inherited from the server level); each is
+    inherited on its own, as nginx: the server's certificate pairs with a
+    location's own key."""
     d, crt, key = certs(t)
     ccrt, ckey = make_cert(t, d, 'client', 'lb-client.test')
     b = TLSUwsgi(t, crt, key, client_ca=ccrt)
@@ -288,6 +290,13 @@ def test_uwsgi_ssl_client_certificate(t):
     location / { uwsgi_pass suwsgi://127.0.0.1:{b}; }
 """, b=b.port, ccrt=ccrt, ckey=ckey)
     assert p.get('/x').status == 200
+    assert b.tls[-1]['peer'] == 'lb-client.test', b.tls
+    p2 = uws_proxy(t, """
+    uwsgi_ssl_session_reuse off;
+    uwsgi_ssl_certificate {ccrt};
+    location / { uwsgi_pass suwsgi://127.0.0.1:{b}; uwsgi_ssl_certificate_key {ckey}; }
+""", b=b.port, ccrt=ccrt, ckey=ckey)
+    assert p2.get('/y').status == 200
     assert b.tls[-1]['peer'] == 'lb-client.test', b.tls
 
 
