@@ -357,6 +357,7 @@ Test(cfg_stream, access_return_set_limit_geo)
 	cr_assert_eq(s1->lconn_log_level, LOG_ERR);
 	for (const struct stream_map *m = c->stream->maps; m; m = m->next)
 		cr_assert(strcmp(m->name, "g") == 0 ? m->m->geo != NULL : m->m->split != NULL);
+	cfg_unref(c);
 }
 
 /* proxy_upload_rate / proxy_download_rate (sizes, variables, inherited),

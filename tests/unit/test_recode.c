@@ -197,7 +197,7 @@ ParameterizedTestParameters(recode, lines)
 	return cr_make_param_array(struct line_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-ParameterizedTest(struct line_case *c, recode, lines, .init = setup, .fini = teardown)
+ParameterizedTest(struct line_case *c, recode, lines)
 {
 	struct recode_pair p;
 
