@@ -164,6 +164,26 @@ bool tls_conn_in_early(const struct tls_conn *t);
  * crit otherwise). NULL when the session has no such failure. */
 const char *tls_conn_error(const struct tls_conn *t, int *level);
 
+/* tls_conn_sock_gone - the last read failed at the socket (a reset) with
+ * no OpenSSL error queued: what nginx's SSL_read takes for the peer's
+ * close ("peer shutdown SSL cleanly"), so that an upstream's reset reads
+ * as an end of stream there. False for NULL. */
+bool tls_conn_sock_gone(const struct tls_conn *t);
+
+/* tls_conn_log_ctx - how a client session's own log lines name it, as
+ * nginx's before a request: "*NUMBER MSG while ACTION, client: A, server:
+ * SERVER" (SERVER: the listening address's text, copied). */
+void tls_conn_log_ctx(struct tls_conn *t, unsigned long long number, const char *server);
+
+/* tls_log_fn - logs MSG ("SSL_read() failed (SSL: ...)") at LEVEL (an
+ * enum log_level: info when the client's bytes were bad, crit otherwise,
+ * as nginx) with the owner's context. */
+typedef void (*tls_log_fn)(void *arg, int level, const char *msg);
+
+/* tls_conn_set_log - client session T's failed reads and writes after
+ * the handshake go to FN(ARG, ...) instead of tls.c's own line. */
+void tls_conn_set_log(struct tls_conn *t, tls_log_fn fn, void *arg);
+
 /* struct tls_early_stats - TLS 1.3 0-RTT since start, all threads. */
 struct tls_early_stats {
 	uint64_t accepted; /* handshakes whose early data was taken */

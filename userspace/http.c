@@ -21,6 +21,7 @@
 #include <sys/sendfile.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -1316,6 +1317,64 @@ static void peer_text(const struct conn *c, char *buf, size_t len)
 			  (socklen_t)len);
 }
 
+/* listen_text - the text nginx gives C's listening address in lines
+ * about a connection without a request ("server: 127.0.0.1:443",
+ * "[::]:443", "unix:/path"). */
+static void listen_text(const struct conn *c, char *buf, size_t len)
+{
+	const struct sockaddr_storage *a = &c->lg->listen->addr;
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
+	} else if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+		snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
+	} else if (a->ss_family == AF_UNIX) {
+		snprintf(buf, len, "unix:%s", ((const struct sockaddr_un *)a)->sun_path);
+	} else {
+		snprintf(buf, len, "?");
+	}
+}
+
+/* http_tls_log - the line of a failed SSL_read or SSL_write on C's
+ * session after the handshake, with nginx's action and context for what
+ * C was doing: waiting for its first request, in keep-alive or an HTTP/2
+ * connection (the listening address as the server), reading a head, or
+ * inside a request (its context, no action, as nginx's). */
+static void http_tls_log(void *arg, int level, const char *msg)
+{
+	struct conn *c = arg;
+	const char *action = NULL;
+
+	if (c->h2)
+		action = "processing HTTP/2 connection";
+	else if (c->state == CS_KEEPALIVE)
+		action = "keepalive";
+	else if (c->state == CS_READ_HEAD && c->in.start >= c->in.end)
+		action = "waiting for request";
+	if (action) {
+		char client[INET6_ADDRSTRLEN] = "?", server[128];
+
+		peer_text(c, client, sizeof(client));
+		listen_text(c, server, sizeof(server));
+		log_emit(NULL, (enum log_level)level, "*%llu %s while %s, client: %s, server: %s",
+			 (unsigned long long)c->number, msg, action, client, server);
+		return;
+	}
+	if (c->state == CS_READ_HEAD)
+		http_log(c, NULL, (enum log_level)level, "%s while reading client request %s", msg,
+			 memchr(c->in.data + c->in.start, '\n', c->in.end - c->in.start) ? "headers"
+											 : "line");
+	else
+		http_log(c, NULL, (enum log_level)level, "%s", msg);
+}
+
 static void tls_step(struct conn *c);
 
 /* ocsp_answered - ssl_ocsp's answer for C's client certificate is in:
@@ -1340,6 +1399,21 @@ static void tls_step(struct conn *c)
 			return;
 		}
 		if (n <= 0) {
+			char client[INET6_ADDRSTRLEN] = "?", server[128];
+			int err = errno;
+
+			/* nginx peeks too, and says so at info */
+			peer_text(c, client, sizeof(client));
+			listen_text(c, server, sizeof(server));
+			if (n == 0)
+				log_info("*%llu client closed connection while SSL handshaking, "
+					 "client: %s, server: %s",
+					 (unsigned long long)c->number, client, server);
+			else
+				log_info("*%llu recv() failed (%d: %s) while SSL handshaking, "
+					 "client: %s, server: %s",
+					 (unsigned long long)c->number, err, strerror(err), client,
+					 server);
 			conn_close(c);
 			return;
 		}
@@ -1357,6 +1431,11 @@ static void tls_step(struct conn *c)
 			conn_close(c);
 			return;
 		}
+		char server[128];
+
+		listen_text(c, server, sizeof(server));
+		tls_conn_log_ctx(c->tls, (unsigned long long)c->number, server);
+		tls_conn_set_log(c->tls, http_tls_log, c);
 		tls_conn_offer_h2(c->tls, c->lg->http2);
 		tls_conn_set_eval(c->tls, http_tls_eval, c);
 	}
@@ -2806,10 +2885,9 @@ static void start_request(struct conn *c)
 		return;
 	}
 	if (unlikely(c->plain_on_tls)) {
-		char client[INET6_ADDRSTRLEN] = "?";
-
-		peer_text(c, client, sizeof(client));
-		log_info("client sent plain HTTP request to HTTPS port, client: %s", client);
+		http_log(c, NULL, LOG_INFO,
+			 "client sent plain HTTP request to HTTPS port while reading client "
+			 "request headers");
 		bad_request(c, HTTP_STATUS_TO_HTTPS);
 		return;
 	}

@@ -559,9 +559,14 @@ void relay(struct uconn *u)
 			}
 			if (errno == EPROTO && up_tls_error(u, "reading upstream"))
 				goto bad;
+			/* a socket error: nginx's line (it reads a buffered
+			 * answer with readv(2)) */
 			if (errno == EPROTO && u->gr.s)
 				up_log(u, LOG_ERR, "%s while reading upstream",
 				       grpc_up_error(u->gr.s));
+			else
+				up_log(u, LOG_ERR, "%s() failed (%d: %s) while reading upstream",
+				       c->req.pb ? "readv" : "recv", errno, strerror(errno));
 			goto bad;
 		}
 		if (n == 0) {

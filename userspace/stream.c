@@ -1760,6 +1760,8 @@ static void begin(struct sess *s)
 			finalize(s, 500);
 			return;
 		}
+		tls_conn_log_ctx(s->ctls, (unsigned long long)s->number,
+				 server_text(s, c, sizeof(c)));
 		tls_conn_set_eval(s->ctls, stream_tls_eval, s);
 		s->state = SS_HANDSHAKE;
 		ev_timer_start(&s->w->loop, &s->timer, s->srv->hs_timeout);

@@ -68,6 +68,16 @@ struct tls_conn {
 	tls_eval_fn ev;	 /* evaluates certificates chosen by variables */
 	void *ev_arg;	 /* its argument (the connection or session) */
 	char client[48]; /* peer address, for log lines */
+
+	/* client sessions' log lines and upstream resets */
+	char server[120];	   /* the listening address's text (tls_conn_log_ctx), or "" */
+	unsigned long long number; /* the connection's *N in log lines, 0: none */
+	tls_log_fn log_fn;	   /* logs a failed read or write after the handshake
+				    * with the owner's context (tls_conn_set_log), or NULL */
+	void *log_arg;		   /* its argument */
+	bool sock_gone;		   /* the last read failed at the socket with no OpenSSL
+				    * error queued (tls_conn_sock_gone) */
+
 	/* TLS 1.3 0-RTT (ssl_early_data on). OpenSSL hands early data out
 	 * only through SSL_read_early_data, which must be the first call on
 	 * the session and is used until it says FINISH; replies go out
@@ -187,16 +197,50 @@ out:
 #undef TLS_ADVANCE
 }
 
-/* tls_log_errors - log the queued OpenSSL errors after MSG at LEVEL
- * (client-caused failures: info, as nginx), then what was being done and
- * the client, and empty the queue. */
-static void tls_log_errors(enum log_level level, const char *msg, const char *action,
-			   const char *client)
+static bool peer_reason(int r);
+
+/* conn_log - a line about client session T at LEVEL, in nginx's shape
+ * before a request: "*N MSG while ACTION, client: A, server: S" (the
+ * number and the server when tls_conn_log_ctx gave them). */
+static void conn_log(const struct tls_conn *t, enum log_level level, const char *action,
+		     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void conn_log(const struct tls_conn *t, enum log_level level, const char *action,
+		     const char *fmt, ...)
 {
+	char msg[1024], num[32] = "";
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (t->number)
+		snprintf(num, sizeof(num), "*%llu ", t->number);
+	log_emit(NULL, level, "%s%s while %s, client: %s%s%s", num, msg, action, t->client,
+		 t->server[0] ? ", server: " : "", t->server);
+}
+
+/* conn_log_ssl - client session T's call WHAT failed with OpenSSL's
+ * errors queued: "WHAT (SSL: ...)" logged as nginx's
+ * ngx_ssl_connection_error does, at info when the first error blames the
+ * client's bytes (peer_reason), crit otherwise. Empties the queue. */
+static void conn_log_ssl(const struct tls_conn *t, const char *what, const char *action)
+{
+	enum log_level level = peer_reason(ERR_GET_REASON(ERR_peek_error())) ? LOG_INFO : LOG_CRIT;
 	char buf[1024];
 
-	tls_fail(buf, sizeof(buf), NULL, "%s", msg);
-	log_emit(NULL, level, "%s while %s, client: %s", buf, action, client);
+	tls_fail(buf, sizeof(buf), NULL, "%s", what);
+	conn_log(t, level, action, "%s", buf);
+}
+
+/* owner_log_ssl - conn_log_ssl's text and level, handed to the owner's
+ * tls_conn_set_log hook, which knows what the connection was doing. */
+static void owner_log_ssl(const struct tls_conn *t, const char *what)
+{
+	enum log_level level = peer_reason(ERR_GET_REASON(ERR_peek_error())) ? LOG_INFO : LOG_CRIT;
+	char buf[1024];
+
+	tls_fail(buf, sizeof(buf), NULL, "%s", what);
+	t->log_fn(t->log_arg, level, buf);
 }
 
 /* ---- contexts ------------------------------------------------------------------- */
@@ -663,8 +707,7 @@ static int tls_cert_cb(SSL *ssl, void *arg)
 				  c->key_vals[i], c->keys[i], c->prefix, false, err, sizeof(err));
 
 		if (rc) {
-			log_emit(NULL, LOG_ERR, "%s while SSL handshaking, client: %s", err,
-				 t->client);
+			conn_log(t, LOG_ERR, "SSL handshaking", "%s", err);
 			return 0;
 		}
 	}
@@ -980,8 +1023,7 @@ static int tls_servername(SSL *ssl, int *alert, void *arg)
 	if (conf ? conf->reject_handshake == 1 : t->reject) {
 		*alert = SSL_AD_UNRECOGNIZED_NAME;
 		t->rejected = true;
-		log_info("client SSL handshake rejected while SSL handshaking, client: %s",
-			 t->client);
+		conn_log(t, LOG_INFO, "SSL handshaking", "client SSL handshake rejected");
 		return SSL_TLSEXT_ERR_ALERT_FATAL;
 	}
 	if (!conf || !conf->ctx || conf->ctx == SSL_get_SSL_CTX(ssl))
@@ -1217,6 +1259,7 @@ static ssize_t io_error(struct tls_conn *t, int ret, bool reading)
 		return -1;
 	case SSL_ERROR_SYSCALL:
 		t->failed = true;
+		t->sock_gone = reading && !ERR_peek_error();
 		ERR_clear_error();
 		if (!errno)
 			errno = reading ? ECONNRESET : EPIPE;
@@ -1225,10 +1268,11 @@ static ssize_t io_error(struct tls_conn *t, int ret, bool reading)
 		t->failed = true;
 		if (t->quiet)
 			keep_error(t, reading ? "SSL_read() failed" : "SSL_write() failed");
+		else if (t->log_fn)
+			owner_log_ssl(t, reading ? "SSL_read() failed" : "SSL_write() failed");
 		else
-			tls_log_errors(LOG_INFO,
-				       reading ? "SSL_read() failed" : "SSL_write() failed",
-				       "processing a request", t->client);
+			conn_log_ssl(t, reading ? "SSL_read() failed" : "SSL_write() failed",
+				     "processing a request");
 		errno = EPROTO;
 		return -1;
 	}
@@ -1245,17 +1289,16 @@ static enum tls_hs hs_failed(struct tls_conn *t, int e, const char *what)
 		/* logged by tls_servername */
 	} else if (e == SSL_ERROR_SYSCALL && !ERR_peek_error()) {
 		if (errno)
-			log_info("%s failed (%d: %s) while SSL handshaking, client: %s", what,
-				 errno, strerror(errno), t->client);
+			conn_log(t, LOG_INFO, "SSL handshaking", "%s failed (%d: %s)", what, errno,
+				 strerror(errno));
 		else
-			log_info(
-				"peer closed connection in SSL handshake while SSL handshaking, client: %s",
-				t->client);
+			conn_log(t, LOG_INFO, "SSL handshaking",
+				 "peer closed connection in SSL handshake");
 	} else {
 		char msg[64];
 
 		snprintf(msg, sizeof(msg), "%s failed", what);
-		tls_log_errors(LOG_INFO, msg, "SSL handshaking", t->client);
+		conn_log_ssl(t, msg, "SSL handshaking");
 	}
 	ERR_clear_error();
 	return TLS_HS_FAILED;
@@ -1596,6 +1639,23 @@ void *tls_conn_ssl(const struct tls_conn *t)
 const char *tls_conn_client(const struct tls_conn *t)
 {
 	return t->client;
+}
+
+bool tls_conn_sock_gone(const struct tls_conn *t)
+{
+	return t && t->failed && t->sock_gone;
+}
+
+void tls_conn_log_ctx(struct tls_conn *t, unsigned long long number, const char *server)
+{
+	t->number = number;
+	snprintf(t->server, sizeof(t->server), "%s", server ? server : "");
+}
+
+void tls_conn_set_log(struct tls_conn *t, tls_log_fn fn, void *arg)
+{
+	t->log_fn = fn;
+	t->log_arg = arg;
 }
 
 void *tls_conn_session_ctx(const struct tls_conn *t)
