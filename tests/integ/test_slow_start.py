@@ -63,7 +63,11 @@ def test_recovered_backend_ramps_up(t):
         shares.append((who.count('b2'), len(who)))
     assert errors == [], 'failed requests: %s' % errors
     frac = [n / max(total, 1) for n, total in shares]
-    assert frac[0] < frac[2], shares
+    # the last two windows together: one starved window (a loaded machine
+    # can stall the loop for most of a second: 11 requests once) must not
+    # decide the comparison
+    late = (shares[2][0] + shares[3][0]) / max(shares[2][1] + shares[3][1], 1)
+    assert frac[0] < late, shares
     assert frac[0] < 0.3, shares  # about 0.12 of the requests
     assert frac[3] > frac[0], shares
     # the ramp is over: "up" and an even share again
