@@ -20,8 +20,11 @@
 #   TARGETS="..."   subset of: backend nginx haproxy lbd [all four]
 #   CELLS="..."     subset of: ka close 1m 64m [all four]
 #   FOREIGN_MAX=P   flag cells (~) where other processes used > P% CPU [5]
+#   ROUNDS=N        measure every cell N times, the targets in a rotated
+#                   order each round; the table shows medians, and the
+#                   ratios are medians of each round's ratios [1]
 #   RETRIES=N       measure a flagged cell again, up to N times [1], while
-#   BUDGET=S        the run stays under S seconds [280]
+#   BUDGET=S        the run stays under S seconds [280 x ROUNDS]
 #   LBD_MAIN="..."  extra main-context directives for lbd only, e.g.
 #                   "xdp_attach lo mode=generic; bpf_pin_path /sys/fs/bpf/lbd-bench;"
 #                   (the XDP guard on the loopback path; see bench/README.md)
@@ -40,8 +43,9 @@ LOAD_CPUS=${LOAD_CPUS:-1}
 BACKEND_CPUS=${BACKEND_CPUS:-1}
 TARGETS=${TARGETS:-backend nginx haproxy lbd}
 FOREIGN_MAX=${FOREIGN_MAX:-5}
+ROUNDS=${ROUNDS:-1}
 RETRIES=${RETRIES:-1}
-BUDGET=${BUDGET:-280}
+BUDGET=${BUDGET:-$((280 * ROUNDS))}
 LBD_BIN=${LBD_BIN:-$root/build/lbd}
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 HAPROXY_BIN=${HAPROXY_BIN:-/usr/sbin/haproxy}
@@ -421,6 +425,7 @@ done
 for c in "${cells[@]}"; do
 	[[ -n "${cell_path[$c]:-}" ]] || die "unknown cell '$c' in CELLS"
 done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "ROUNDS must be a positive number"
 work=$(mktemp -d /tmp/lbd-bench.XXXXXX)
 
 idle=$(cpu_idle)
@@ -440,30 +445,90 @@ upstream_port=$backend_port
 # Cell by cell, the targets back to back: a slow spell of the host then
 # hits the numbers being compared alike. Each target runs alone (started
 # fresh, warmed up, measured, stopped), so an idle one costs the others
-# nothing.
+# nothing. With ROUNDS > 1 each cell is measured that many times, the
+# targets' order rotated every round so none is always first.
+read -ra order <<<"$TARGETS"
+metrics_all=(rps p99 mbs cpu loadcpu foreign err)
 for c in "${cells[@]}"; do
-	for t in $TARGETS; do
-		[[ -n "${why[$t]:-}" ]] && continue
-		if ! start_target "$t"; then
-			log "bench: $t: n/a (${why[$t]})"
-			continue
-		fi
-		log "bench: $t $c ..."
-		tries=0
-		while :; do
-			measure "$t" "$c"
-			[[ ${res[$t.$c.foreign]:-0} -le $FOREIGN_MAX ]] && break
-			((tries++ < RETRIES)) || break
-			# stay inside the time budget
-			((SECONDS + WARMUP + DURATION + 5 < BUDGET)) || break
-			log "bench: $t $c: measuring again"
+	for ((round = 1; round <= ROUNDS; round++)); do
+		k=$(((round - 1) % ${#order[@]}))
+		for t in "${order[@]:k}" "${order[@]:0:k}"; do
+			[[ -n "${why[$t]:-}" ]] && continue
+			if ! start_target "$t"; then
+				log "bench: $t: n/a (${why[$t]})"
+				continue
+			fi
+			if [[ $ROUNDS -gt 1 ]]; then
+				log "bench: $t $c (round $round of $ROUNDS) ..."
+			else
+				log "bench: $t $c ..."
+			fi
+			tries=0
+			while :; do
+				for m in "${metrics_all[@]}"; do unset "res[$t.$c.$m]"; done
+				measure "$t" "$c"
+				[[ ${res[$t.$c.foreign]:-0} -le $FOREIGN_MAX ]] && break
+				((tries++ < RETRIES)) || break
+				# stay inside the time budget
+				((SECONDS + WARMUP + DURATION + 5 < BUDGET)) || break
+				log "bench: $t $c: measuring again"
+			done
+			stop "$target_pid"
+			for m in "${metrics_all[@]}"; do
+				[[ -n "${res[$t.$c.$m]:-}" ]] && res[$t.$c.$m@$round]=${res[$t.$c.$m]}
+			done
 		done
-		stop "$target_pid"
 	done
 done
 stop "$upstream_pid"
 
 # --- report ---------------------------------------------------------------
+# median V...: the middle value (the mean of the two middle ones)
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit
+		v = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
+		printf "%.0f", v }'
+}
+
+# round_vals TARGET CELL METRIC: the values of every round that has one
+round_vals() {
+	local r
+	for ((r = 1; r <= ROUNDS; r++)); do
+		[[ -n "${res[$1.$2.$3@$r]:-}" ]] && printf '%s ' "${res[$1.$2.$3@$r]}"
+	done
+	return 0
+}
+
+# The table's value of a cell: the median of its rounds; a round's errors
+# or disturbance flag the cell.
+for c in "${cells[@]}"; do
+	for t in $TARGETS; do
+		for m in rps p99 mbs cpu loadcpu; do
+			read -ra vals <<<"$(round_vals "$t" "$c" "$m")"
+			if [[ ${#vals[@]} -gt 0 ]]; then
+				res[$t.$c.$m]=$(median "${vals[@]}")
+			else
+				unset "res[$t.$c.$m]"
+			fi
+		done
+		read -ra vals <<<"$(round_vals "$t" "$c" err)"
+		res[$t.$c.err]=$(printf '%s\n' 0 "${vals[@]}" | sort -g | tail -n 1)
+		read -ra vals <<<"$(round_vals "$t" "$c" foreign)"
+		res[$t.$c.foreign]=$(printf '%s\n' 0 "${vals[@]}" | sort -g | tail -n 1)
+	done
+done
+
+# round_ratios CELL METRIC OTHER: lbd/OTHER in every round both measured
+round_ratios() {
+	local r a b
+	for ((r = 1; r <= ROUNDS; r++)); do
+		a=${res[lbd.$1.$2@$r]:-}
+		b=${res[$3.$1.$2@$r]:-}
+		[[ -n "$a" && -n "$b" && "$b" != 0 ]] &&
+			awk -v a="$a" -v b="$b" 'BEGIN { printf "%.2f ", a / b }'
+	done
+	return 0
+}
 # cell_val TARGET CELL METRIC: formatted value or n/a
 cell_val() {
 	local v=${res[$1.$2.$3]:-}
@@ -481,13 +546,16 @@ cell_val() {
 	return 0
 }
 
-ratio() { # ratio CELL METRIC OTHER
+# ratio CELL METRIC OTHER: lbd/OTHER, the median of the rounds' ratios
+ratio() {
 	[[ $2 == cpu ]] && return 0
-	local mine=${res[lbd.$1.$2]:-} theirs=${res[$3.$1.$2]:-}
-	if [[ -z "$mine" || -z "$theirs" || "$theirs" == 0 ]]; then
+	local rs
+	read -ra rs <<<"$(round_ratios "$1" "$2" "$3")"
+	if [[ ${#rs[@]} -eq 0 ]]; then
 		printf 'n/a'
 	else
-		awk -v a="$mine" -v b="$theirs" 'BEGIN { printf "%.2f", a / b }'
+		printf '%s\n' "${rs[@]}" | sort -g | awk '{ a[NR] = $1 } END {
+			printf "%.2f", NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 	fi
 }
 
@@ -529,6 +597,23 @@ printf 'CPU%% = busy %% of the proxy CPUs / of the wrk CPUs during the cell: a p
 printf 'CPU well under 100 means the client side, not the proxy, set the pace\n'
 printf 'proxy CPU %s, wrk CPU %s, backend CPU %s, %s worker(s), %s%% idle at start\n' \
 	"$PROXY_CPUS" "$LOAD_CPUS" "$BACKEND_CPUS" "$WORKERS" "$idle"
+if [[ $ROUNDS -gt 1 ]]; then
+	printf '%s rounds: each number is the median of its rounds; a ratio is the median\n' "$ROUNDS"
+	printf 'of the rounds'"'"' ratios (each round'"'"'s targets measured within a minute).\n'
+	printf 'Per round, lbd/nginx and lbd/HAProxy:\n'
+	for c in "${cells[@]}"; do
+		m=rps
+		[[ $c == 1m || $c == 64m ]] && m=mbs
+		u="req/s"
+		[[ $m == mbs ]] && u="MB/s"
+		printf '  %-24s %-7s nginx: %s  HAProxy: %s\n' "${label[$c]}" "$u" \
+			"$(round_ratios "$c" "$m" nginx)" "$(round_ratios "$c" "$m" haproxy)"
+		if [[ $m == rps ]]; then
+			printf '  %-24s %-7s nginx: %s  HAProxy: %s\n' "" p99 \
+				"$(round_ratios "$c" p99 nginx)" "$(round_ratios "$c" p99 haproxy)"
+		fi
+	done
+fi
 for t in $TARGETS; do
 	[[ -n "${why[$t]:-}" ]] && printf '%s: n/a: %s\n' "$t" "${why[$t]}"
 done
