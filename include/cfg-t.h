@@ -478,6 +478,8 @@ struct listen_group {
 	bool ssl;		     /* TLS: some listen of this address has `ssl` */
 	bool http2;		     /* `listen ... http2` or `http2 on` on this address */
 	bool proxy_protocol;	     /* `listen ... proxy_protocol` on this address (pproto.c) */
+	const char *text;	     /* the address as nginx's connection lines print it
+				      * ("127.0.0.1:443", "[::]:443", "unix:/path") */
 };
 
 /* struct log_format - `log_format NAME [escape=...] STRING...`. */

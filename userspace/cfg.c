@@ -35,6 +35,7 @@
 #include "pool.h"
 #include "resolver.h"
 #include "slog.h"
+#include "sockaddr.h"
 #include "stream.h"
 #include "priv.h"
 #include "ups.h"
@@ -2625,6 +2626,11 @@ next:;
 
 		if (!g->default_srv)
 			g->default_srv = g->servers[0];
+		char text[LBD_SA_TEXT_MAX];
+
+		lbd_sa_text(&g->listen->addr, 0, LBD_SA_PORT, text, sizeof(text));
+		if (!(g->text = pool_strdup(b->pool, text)))
+			return cfg_fail(b, NULL, "out of memory");
 		/* the request parser's bound: Host may choose any of them */
 		for (int i = 0; i < g->nservers; i++)
 			g->max_headers = LBD_MAX(g->max_headers, g->servers[i]->max_headers);

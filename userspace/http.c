@@ -1317,31 +1317,6 @@ static void peer_text(const struct conn *c, char *buf, size_t len)
 			  (socklen_t)len);
 }
 
-/* listen_text - the text nginx gives C's listening address in lines
- * about a connection without a request ("server: 127.0.0.1:443",
- * "[::]:443", "unix:/path"). */
-static void listen_text(const struct conn *c, char *buf, size_t len)
-{
-	const struct sockaddr_storage *a = &c->lg->listen->addr;
-	char ip[INET6_ADDRSTRLEN] = "";
-
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *s4 = (const struct sockaddr_in *)a;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
-		snprintf(buf, len, "%s:%u", ip, ntohs(s4->sin_port));
-	} else if (a->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
-		snprintf(buf, len, "[%s]:%u", ip, ntohs(s6->sin6_port));
-	} else if (a->ss_family == AF_UNIX) {
-		snprintf(buf, len, "unix:%s", ((const struct sockaddr_un *)a)->sun_path);
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
 /* http_tls_log - the line of a failed SSL_read or SSL_write on C's
  * session after the handshake, with nginx's action and context for what
  * C was doing: waiting for its first request, in keep-alive or an HTTP/2
@@ -1359,12 +1334,11 @@ static void http_tls_log(void *arg, int level, const char *msg)
 	else if (c->state == CS_READ_HEAD && c->in.start >= c->in.end)
 		action = "waiting for request";
 	if (action) {
-		char client[INET6_ADDRSTRLEN] = "?", server[128];
+		char client[INET6_ADDRSTRLEN] = "?";
 
 		peer_text(c, client, sizeof(client));
-		listen_text(c, server, sizeof(server));
 		log_emit(NULL, (enum log_level)level, "*%llu %s while %s, client: %s, server: %s",
-			 (unsigned long long)c->number, msg, action, client, server);
+			 (unsigned long long)c->number, msg, action, client, c->lg->text);
 		return;
 	}
 	if (c->state == CS_READ_HEAD)
@@ -1399,12 +1373,12 @@ static void tls_step(struct conn *c)
 			return;
 		}
 		if (n <= 0) {
-			char client[INET6_ADDRSTRLEN] = "?", server[128];
+			char client[INET6_ADDRSTRLEN] = "?";
+			const char *server = c->lg->text;
 			int err = errno;
 
 			/* nginx peeks too, and says so at info */
 			peer_text(c, client, sizeof(client));
-			listen_text(c, server, sizeof(server));
 			if (n == 0)
 				log_info("*%llu client closed connection while SSL handshaking, "
 					 "client: %s, server: %s",
@@ -1431,10 +1405,7 @@ static void tls_step(struct conn *c)
 			conn_close(c);
 			return;
 		}
-		char server[128];
-
-		listen_text(c, server, sizeof(server));
-		tls_conn_log_ctx(c->tls, (unsigned long long)c->number, server);
+		tls_conn_log_ctx(c->tls, (unsigned long long)c->number, c->lg->text);
 		tls_conn_set_log(c->tls, http_tls_log, c);
 		tls_conn_offer_h2(c->tls, c->lg->http2);
 		tls_conn_set_eval(c->tls, http_tls_eval, c);

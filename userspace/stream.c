@@ -52,6 +52,7 @@
 #include "proxy_dyn.h"
 #include "realip.h"
 #include "resolver.h"
+#include "sockaddr.h"
 #include "split.h"
 #include "stats.h"
 #include "stream.h"
@@ -145,29 +146,14 @@ static struct ups_group *group_named(const struct cfg_stream *st, const char *na
 
 /* ---- variables ---------------------------------------------------------------- */
 
-static size_t addr_text(const struct sockaddr_storage *ss, char *out, size_t cap, int *port)
+/* sa_port - the port of an IPv4 or IPv6 address, 0 for others */
+static int sa_port(const struct sockaddr_storage *ss)
 {
-	char a[INET6_ADDRSTRLEN] = "";
-
-	*port = 0;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		*port = ntohs(in->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		*port = ntohs(in6->sin6_port);
-	} else if (ss->ss_family == AF_UNIX) {
-		/* nginx: "unix:PATH" ("unix:" for an unnamed client), no port */
-		const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
-		int k = snprintf(out, cap, "unix:%.*s", (int)sizeof(un->sun_path), un->sun_path);
-
-		return k < 0 ? 0 : LBD_MIN((size_t)k, cap - 1); /* a long path is cut */
-	}
-	return (size_t)snprintf(out, cap, "%s", a);
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
 }
 
 /* bytes - per direction, what the tunnel and the kernel moved. D: 0
@@ -205,17 +191,17 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 	out->len = 0;
 	switch (v) {
 	case SV_REMOTE_ADDR:
-		n = addr_text(&s->peer, tmp, cap, &port);
+		n = lbd_sa_text(&s->peer, 0, 0, tmp, cap);
 		break;
 	case SV_REMOTE_PORT:
-		addr_text(&s->peer, tmp, cap, &port);
+		port = sa_port(&s->peer);
 		n = port ? (size_t)snprintf(tmp, cap, "%d", port) : 0; /* "" for unix */
 		break;
 	case SV_SERVER_ADDR:
-		n = addr_text(&s->local, tmp, cap, &port);
+		n = lbd_sa_text(&s->local, 0, 0, tmp, cap);
 		break;
 	case SV_SERVER_PORT:
-		addr_text(&s->local, tmp, cap, &port);
+		port = sa_port(&s->local);
 		n = port ? (size_t)snprintf(tmp, cap, "%d", port) : 0;
 		break;
 	case SV_BINARY_REMOTE_ADDR:
@@ -323,7 +309,7 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 	case SV_PROXY_PROTOCOL_SERVER_PORT:
 		return pproto_var(s->have_pp ? &s->pp : NULL, v - SV_PROXY_PROTOCOL_ADDR, tmp, out);
 	case SV_REALIP_REMOTE_ADDR:
-		n = addr_text(s->realip ? &s->tcp_peer : &s->peer, tmp, cap, &port);
+		n = lbd_sa_text(s->realip ? &s->tcp_peer : &s->peer, 0, 0, tmp, cap);
 		break;
 	case SV_LIMIT_CONN_STATUS: {
 		const char *st = rl_conn_status_name(s->lconn_status);
@@ -341,7 +327,7 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 	case SV_SSL_ALPN_PROTOCOL:
 		return stream_ssl_var(s->ctls, (enum stream_ssl_var)(v - SV_SSL_PROTOCOL), out);
 	case SV_REALIP_REMOTE_PORT:
-		addr_text(s->realip ? &s->tcp_peer : &s->peer, tmp, cap, &port);
+		port = sa_port(s->realip ? &s->tcp_peer : &s->peer);
 		n = (size_t)snprintf(tmp, cap, "%d", port);
 		break;
 	default:
@@ -611,19 +597,13 @@ static size_t sval_eval_in(struct sess *s, const struct stream_val *v, char *out
 
 static const char *client_text(struct sess *s, char *buf, size_t cap)
 {
-	int port;
-
-	addr_text(&s->peer, buf, cap, &port);
+	lbd_sa_text(&s->peer, 0, 0, buf, cap);
 	return buf;
 }
 
 static const char *server_text(struct sess *s, char *buf, size_t cap)
 {
-	int port;
-	size_t n = addr_text(&s->local, buf, cap, &port);
-
-	if (s->local.ss_family != AF_UNIX)
-		snprintf(buf + n, cap - n, ":%d", port);
+	lbd_sa_text(&s->local, 0, LBD_SA_PORT, buf, cap);
 	return buf;
 }
 
@@ -813,15 +793,15 @@ static void drive(struct sess *s)
 static size_t proxy_header(struct sess *s, char *buf, size_t cap)
 {
 	char src[INET6_ADDRSTRLEN + 1], dst[INET6_ADDRSTRLEN + 1];
-	int sp, dp;
 
 	if (s->peer.ss_family != s->local.ss_family ||
 	    (s->peer.ss_family != AF_INET && s->peer.ss_family != AF_INET6))
 		return (size_t)snprintf(buf, cap, "PROXY UNKNOWN\r\n");
-	addr_text(&s->peer, src, sizeof(src), &sp);
-	addr_text(&s->local, dst, sizeof(dst), &dp);
+	lbd_sa_text(&s->peer, 0, 0, src, sizeof(src));
+	lbd_sa_text(&s->local, 0, 0, dst, sizeof(dst));
 	return (size_t)snprintf(buf, cap, "PROXY %s %s %s %d %d\r\n",
-				s->peer.ss_family == AF_INET ? "TCP4" : "TCP6", src, dst, sp, dp);
+				s->peer.ss_family == AF_INET ? "TCP4" : "TCP6", src, dst,
+				sa_port(&s->peer), sa_port(&s->local));
 }
 
 /* eval_rate - a rate with variables for S: bytes per second, 0 (no limit)

@@ -48,6 +48,7 @@
 #include "h2.h"
 #include "ratelimit.h"
 #include "userid.h"
+#include "sockaddr.h"
 #include "var.h"
 #include "fastcgi.h"
 
@@ -469,43 +470,11 @@ static int var_arg(struct conn *c, const char *name, size_t len, struct lstr *ou
 /* ------------------------------------------------------------------ */
 /* addresses                                                            */
 
-/* var_addr_text - nginx's ngx_sock_ntop without port: "1.2.3.4", "::1",
- * "unix:/path". Returns the length (0 for an unknown family). */
-static size_t var_addr_text(const struct sockaddr_storage *ss, socklen_t sl, char *buf, size_t size)
-{
-	switch (ss->ss_family) {
-	case AF_INET:
-		if (!inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, buf,
-			       (socklen_t)size))
-			return 0;
-		return strlen(buf);
-	case AF_INET6:
-		if (!inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr, buf,
-			       (socklen_t)size))
-			return 0;
-		return strlen(buf);
-	case AF_UNIX: {
-		const struct sockaddr_un *su = (const struct sockaddr_un *)ss;
-		size_t off = offsetof(struct sockaddr_un, sun_path), n = 0;
-
-		if (sl > off)
-			n = strnlen(su->sun_path, LBD_MIN((size_t)sl - off, sizeof(su->sun_path)));
-		n = LBD_MIN(n, size - 6);
-		memcpy(buf, "unix:", 5);
-		memcpy(buf + 5, su->sun_path, n);
-		buf[5 + n] = '\0';
-		return 5 + n;
-	}
-	default:
-		return 0;
-	}
-}
-
 static int var_addr(struct conn *c, struct lstr *out, const struct sockaddr_storage *ss,
 		    socklen_t sl)
 {
-	char buf[INET6_ADDRSTRLEN + sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
-	size_t n = var_addr_text(ss, sl, buf, sizeof(buf));
+	char buf[LBD_SA_TEXT_MAX];
+	size_t n = lbd_sa_text(ss, sl, 0, buf, sizeof(buf));
 
 	return var_copy(c, out, buf, n);
 }

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Socket addresses as text (sockaddr.h).
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "sockaddr.h"
+
+_Static_assert(LBD_SA_TEXT_MAX >= sizeof("unix:") + sizeof(((struct sockaddr_un *)0)->sun_path) - 1,
+	       "LBD_SA_TEXT_MAX holds a whole unix path");
+_Static_assert(LBD_SA_TEXT_MAX >= INET6_ADDRSTRLEN + sizeof("[]:65535") - 1,
+	       "LBD_SA_TEXT_MAX holds an IPv6 address and port");
+
+size_t lbd_sa_text(const struct sockaddr_storage *ss, socklen_t len, unsigned flags, char *buf,
+		   size_t size)
+{
+	char ip[INET6_ADDRSTRLEN];
+	unsigned port = 0;
+	int n;
+
+	if (!size)
+		return 0;
+	buf[0] = '\0';
+	switch (ss->ss_family) {
+	case AF_INET: {
+		const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+
+		if (!inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)))
+			return 0;
+		port = ntohs(s4->sin_port);
+		n = flags & LBD_SA_PORT ? snprintf(buf, size, "%s:%u", ip, port)
+					: snprintf(buf, size, "%s", ip);
+		break;
+	}
+	case AF_INET6: {
+		const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+
+		if (!inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)))
+			return 0;
+		port = ntohs(s6->sin6_port);
+		n = flags & LBD_SA_PORT ? snprintf(buf, size, "[%s]:%u", ip, port)
+					: snprintf(buf, size, "%s", ip);
+		break;
+	}
+	case AF_UNIX: {
+		/* an unnamed client's address is "unix:" */
+		const struct sockaddr_un *su = (const struct sockaddr_un *)ss;
+		size_t off = offsetof(struct sockaddr_un, sun_path), max = sizeof(su->sun_path);
+
+		if (len)
+			max = len > off ? (size_t)len - off : 0;
+		if (max > sizeof(su->sun_path))
+			max = sizeof(su->sun_path);
+		n = snprintf(buf, size, "unix:%.*s", (int)strnlen(su->sun_path, max), su->sun_path);
+		break;
+	}
+	default:
+		return 0;
+	}
+	if (n < 0)
+		return 0;
+	return (size_t)n < size ? (size_t)n : size - 1;
+}
