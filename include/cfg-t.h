@@ -165,6 +165,8 @@ struct proxy_pass {
 	bool scgi;		 /* scgi_pass (scgi.c): an SCGI netstring, no URI */
 	bool memcached;		 /* memcached_pass (memc.c): "get KEY", no URI */
 	bool grpc;		 /* grpc_pass (grpc.c): HTTP/2 by prior knowledge, no URI */
+	bool grpc_scheme;	 /* ... written with grpc:// or grpcs://: a variable's
+				  * value is the host only (nginx strips one scheme) */
 };
 
 enum next_upstream_bits {

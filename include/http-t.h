@@ -156,6 +156,12 @@ struct http_req {
 	bool error_page_done;	    /* an error_page already applied */
 	bool static_file;	    /* static.c answers with a file (nginx's log action
 				     * "sending response to client" from then on) */
+	bool code_page;		    /* the answer is http_finalize's page for a code
+				     * (nginx's special response, made after its
+				     * post-subrequest handler: an SSI stub stands for
+				     * it, and sees no status unless status_first) */
+	bool status_first;	    /* `return` of a code under 400: nginx sets the
+				     * status before any page of its own */
 	int err_status;		    /* the code that error_page answers with (nginx's
 				     * r->err_status): it replaces the handler's; 0 none */
 	bool limit_req_rejected;    /* limit_req refused it (fail2ban counts it) */

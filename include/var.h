@@ -29,8 +29,9 @@ struct cval_ctx {
 	int nunresolved, capunresolved;
 	const char *file; /* for messages */
 	int line;
-	bool body_file_used; /* $request_body_file was compiled (by name at run
-			      * time, as SSI's echo looks it up, it is not) */
+	bool body_file_used; /* $request_body_file was compiled (SSI's echo looks
+			      * it up by name at run time: reqbody.c names the
+			      * file under ssi on for that) */
 };
 
 /* cval_compile - compile TEXT (nginx syntax: $name, ${name}, $1..$9; a '$'

@@ -860,6 +860,10 @@ static bool stub_begin(struct embed_run *e, struct embed_lvl *L, struct lstr tex
 			return false;
 		ssi_log_context(L->ssi, &e->action, L->up_text);
 	}
+	/* nginx runs the stub before it sets the status of a code's own
+	 * page (a 404 of a missing file, `return 404`): $status says 000 */
+	if (L->kept->req.code_page && !L->kept->req.status_first)
+		L->kept->req.status = 0;
 	L->stub_in = text;
 	L->drop = false; /* what the stub gives goes in */
 	return true;
@@ -880,12 +884,17 @@ static void level_end(struct embed_run *e)
 			/* nginx writes the stub as the subrequest's answer: through
 			 * SSI when the subrequest's location has it on, its
 			 * commands in the subrequest's context */
+			bool parse = L->loc_ssi && (L->drop || L->ssi);
+
+			/* ... parsed as nginx's SSI filter takes it: for a code's
+			 * page, the stub's own head; else when the subrequest's
+			 * head was taken (not an empty answer's Content-Length: 0) */
 			L->stubbed = true;
-			if (L->loc_ssi && stub_begin(e, L, ssi_stub(P->ssi, L->ins.stub))) {
+			if (parse && stub_begin(e, L, ssi_stub(P->ssi, L->ins.stub))) {
 				kick_arm(e); /* the level stays until its stub is out */
 				return;
 			}
-			if (L->loc_ssi)
+			if (parse)
 				P->stub_in = ssi_stub(P->ssi, L->ins.stub);
 			else
 				P->outq = ssi_stub(P->ssi, L->ins.stub);
@@ -1470,8 +1479,10 @@ int embed_head(struct conn *c)
 			slice_sub_head(e, L, c, h, n);
 			return 0;
 		}
-		/* an include with a stub: an answer other than 2xx is not used */
-		if (L->ins.uri.p && L->ins.stub >= 0 && (r->status < 200 || r->status > 299))
+		/* an include with a stub: a code's own page is not used (nginx
+		 * writes the stub before it makes the page); an answer with a
+		 * body of its own is, whatever its status */
+		if (L->ins.uri.p && L->ins.stub >= 0 && r->code_page)
 			L->drop = true;
 		/* its own SSI, as nginx's filter runs on a subrequest too */
 		if (!L->drop && l && l->ssi.on == 1 && head_find(h, n, "content-type", &ct) &&

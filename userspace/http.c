@@ -2436,6 +2436,7 @@ static enum rw_result run_rewrites_log(struct conn *c, const struct cfg_loc *l, 
 	for (int i = 0; i < l->nrewrites; i++) {
 		const struct rewrite *rw = &l->rewrites[i];
 		struct lstr v = {"", 0};
+		bool text;
 
 		switch (rw->kind) {
 		case RW_BREAK:
@@ -2447,6 +2448,10 @@ static enum rw_result run_rewrites_log(struct conn *c, const struct cfg_loc *l, 
 			}
 			break;
 		case RW_RETURN:
+			/* nginx: a text written empty ("") is none (a code from
+			 * 400 gets its page); one of variables is a text even
+			 * when it comes out empty */
+			text = rw->repl.raw && (rw->repl.raw[0] || !rw->repl.literal);
 			/* $status in the text is the code it goes out with */
 			if (rw->repl.raw && rw->code >= 200 && rw->code < 300)
 				c->req.status = c->req.err_status ? c->req.err_status : rw->code;
@@ -2460,12 +2465,14 @@ static enum rw_result run_rewrites_log(struct conn *c, const struct cfg_loc *l, 
 			}
 			/* nginx's send_response (text, or a code under 400)
 			 * discards the body, answering Expect first */
-			if ((rw->repl.raw || rw->code < 400) && !http_continue_discarded(c))
+			if ((text || rw->code < 400) && !http_continue_discarded(c))
 				return RWR_DONE;
+			/* ... and sets the status before any page of its own */
+			c->req.status_first = rw->code < 400;
 			if (rw->code == 301 || rw->code == 302 || rw->code == 303 ||
 			    rw->code == 307 || rw->code == 308) {
 				send_redirect(c, rw->code, v);
-			} else if (rw->repl.raw) {
+			} else if (text) {
 				respond_text(c, rw->code, v);
 			} else if (rw->code >= 200 && rw->code < 400 && rw->code != 204 &&
 				   rw->code != 304) {
@@ -3624,6 +3631,8 @@ void http_finalize(struct conn *c, int status)
 		return;
 	}
 	r->err_status = 0; /* a page of its own: this code (nginx's special response) */
+	/* `return 204|304`: nginx sends that head itself, not a page */
+	r->code_page = !(r->status_first && (status == 204 || status == 304));
 	builtin_page(c, status);
 }
 

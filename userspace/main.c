@@ -274,6 +274,11 @@ static void apply_rlimit(const struct cfg *c)
 	}
 }
 
+/* The -e target at `error`: the error log once the configuration is
+ * loaded without a main error_log, as nginx's default log (its start-up
+ * lines came at notice), or NULL without -e. */
+static struct log_target *elog_err;
+
 /* start_checks - run the active health checks of C; a failure leaves the
  * servers healthy (unchecked) and says so. */
 static struct hc_checker *start_checks(struct cfg *c)
@@ -323,6 +328,8 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur,
 	}
 	if (n->error_log)
 		log_set_default(n->error_log);
+	else if (elog_err)
+		log_set_default(elog_err);
 	/* the old checker stops first: its last verdicts are carried over */
 	hc_stop(*hc);
 	*hc = NULL;
@@ -478,8 +485,15 @@ static int open_error_log(const char *name, const char *prefix)
 	}
 	elog_file = t->fd != 2;
 	log_set_default(t);
+	/* the same file again at its own level (targets are shared per path
+	 * and level: a server's error_log of this file keeps its own) */
+	elog_err = log_target_open(name, LOG_ERR);
+	if (!elog_err)
+		fprintf(stderr,
+			"lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
+			name, errno, strerror(errno));
 	free(path);
-	return 0;
+	return elog_err ? 0 : -1;
 }
 
 /* load_failed - the configuration's error ERR, on stderr and in the -e
@@ -575,6 +589,8 @@ int main(int argc, char **argv)
 	}
 	if (cfg->error_log)
 		log_set_default(cfg->error_log);
+	else if (elog_err)
+		log_set_default(elog_err);
 	if (cfg->daemon)
 		log_notice(
 			"lbd stays in the foreground (\"daemon on\" is not used; run it under systemd or a supervisor)");

@@ -296,11 +296,21 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 	else if (tpl->uwsgi && !ssl && end - hp > 8 && strncasecmp(hp, "uwsgi://", 8) == 0)
 		hp += 8;
 	/* grpc_pass with variables: grpc:// or grpcs:// (TLS) in the value
-	 * too (nginx's ngx_http_grpc_eval) */
-	else if (tpl->grpc && !ssl && end - hp > 8 && strncasecmp(hp, "grpcs://", 8) == 0)
+	 * too, when the directive has none (nginx's ngx_http_grpc_eval
+	 * strips one scheme from the whole) */
+	else if (tpl->grpc && !tpl->grpc_scheme && !ssl && end - hp > 8 &&
+		 strncasecmp(hp, "grpcs://", 8) == 0)
 		hp += 8, ssl = true;
-	else if (tpl->grpc && !ssl && end - hp > 7 && strncasecmp(hp, "grpc://", 7) == 0)
+	else if (tpl->grpc && !tpl->grpc_scheme && !ssl && end - hp > 7 &&
+		 strncasecmp(hp, "grpc://", 7) == 0)
 		hp += 7;
+	/* what is left is a host: nginx's parse of it takes no URI part */
+	if (tpl->grpc && !(end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) &&
+	    (memchr(hp, '/', (size_t)(end - hp)) || memchr(hp, '?', (size_t)(end - hp)))) {
+		http_log(c, NULL, LOG_ERR, "invalid host in upstream \"%.*s\"", (int)(end - hp),
+			 hp);
+		return 500;
+	}
 	pp->ssl = ssl;
 	if (end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) {
 		const char *colon = memchr(hp + 5, ':', (size_t)(end - hp - 5));

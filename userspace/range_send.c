@@ -132,6 +132,10 @@ bool range_next(struct conn *c)
 
 		if (!hl)
 			goto cut;
+		/* nginx's charset filter comes after its range filter: the
+		 * boundaries and part headers are recoded too */
+		if (c->req.rc_sb)
+			recode_sb(c->req.rc_sb, s->scratch, hl);
 		if (i == s->n) { /* the closing boundary */
 			if (http_out_append(c, s->scratch, hl))
 				goto cut;

@@ -47,7 +47,8 @@ static int spool_fallback(const char *dir)
 /* spool_open - the body's temp file, in client_body_temp_path (made when
  * missing, as pbuf.c makes proxy_temp_path: by the `user` once privileges
  * are dropped). Never named (O_TMPFILE), so a crash leaves nothing behind,
- * unless the configuration uses $request_body_file: then named as nginx
+ * unless the configuration uses $request_body_file (or the location has
+ * ssi on: its echo looks the variable up by name): then named as nginx
  * names it (in the path's levels) and unlinked at once, as nginx unlinks
  * it, so the variable gives the name and a crash leaves nothing either.
  * 0, or -1 with the error logged at crit (the request gets 500, as in
@@ -58,8 +59,11 @@ static int spool_open(struct conn *c)
 	const char *dir = l->client_body_temp_path;
 	int fd;
 
+	/* the name is asked for by the configuration's compiled variables,
+	 * or by name at run time: SSI's echo var="request_body_file" in the
+	 * answer of this location (nothing else looks a name up) */
 	if (unlikely(l->body_in_file != BODY_FILE_OFF ||
-		     (c->cfg->http->body_file_var && !c->req.body_preread))) {
+		     ((c->cfg->http->body_file_var || l->ssi.on == 1) && !c->req.body_preread))) {
 		/* named, as nginx's: client_body_in_file_only's file is kept
 		 * (the application's), the others unlinked at once */
 		bool keep = l->body_in_file != BODY_FILE_OFF;

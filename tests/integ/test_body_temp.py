@@ -276,3 +276,34 @@ def test_request_body_file_of_a_spooled_body(t):
         list(os.walk(tdir))
     wait_for(lambda: 'a client request body is buffered to a temporary file %s,' % name
              in p.error_log(), 5, what='the warn line naming the file')
+
+
+def test_request_body_file_in_ssi(t):
+    """$request_body_file looked up by name at run time, by SSI's echo in
+    the answer of a location with ssi on, names the spooled body's file
+    as nginx's (PATH/0000000001), though nothing else in the configuration
+    uses the variable. (lbd before: `(none)`, the file had no name.) A
+    location without ssi keeps lbd's nameless file (O_TMPFILE, `#` in
+    /proc/PID/fd; nginx names every one)."""
+    b1, = t.backends('b1')
+    p = t.proxy(CONF % """client_body_temp_path {prefix}/sb;
+    location /s { ssi on; proxy_pass http://127.0.0.1:{port}/page; }
+    location = /page { default_type text/html;
+                       return 200 '[<!--# echo var="request_body_file" -->]'; }""",
+                b1=b1.port)
+    tdir = p.path('sb')
+    r = p.req('POST', '/s', body=b'x' * 100)
+    assert (r.status, r.body) == (200, b'[(none)]'), r
+    r = p.req('POST', '/s', body=b'x' * 20000)
+    assert (r.status, r.body) == (200, b'[%s/0000000001]' % tdir.encode()), r
+    if t.target != 'lbd':
+        return
+    body = _body()
+    with Conn(p.port) as c:
+        c.send(b'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n'
+               b'Connection: close\r\n\r\n' % SIZE + body[:SIZE // 2])
+        fds = wait_for(lambda: _all_deleted(_fds_under(p, tdir)), 10,
+                       what='the body file open under ' + tdir)
+        assert os.path.basename(fds[0]).startswith('#'), fds
+        c.send(body[SIZE // 2:])
+        assert c.read_response('POST').status == 200

@@ -84,7 +84,9 @@ def test_error_log_flag(t):
     configuration error goes to it as well as to stderr (which names the
     file in full); `-e syslog:server=...` is a file name too (nginx's -e
     takes no syslog target: it makes a file of that name in the prefix); at
-    run time, with no error_log in the file, the server's errors go to it."""
+    run time, with no error_log in the file, the server's errors go to it,
+    from level error as nginx's default log: no notice lines (lbd before:
+    its start and signal notices too)."""
     p = t.proxy(CONF.replace('location /', 'bogus_directive on;\n    location /'), start=False)
     p.write_conf()
     r = p.run('-t', '-e', 'logs/e.log')
@@ -110,3 +112,7 @@ def test_error_log_flag(t):
     assert request(p.subs['port2'], 'GET', '/f/missing').status == 404
     wait_for(lambda: '/f/missing" failed (2: No such file or directory)' in
              p.read('logs', 'run.log'), 10, what='the error line in the -e file')
+    # at nginx's default level, error: no notice lines (start, signals)
+    p.stop()
+    log = p.read('logs', 'run.log')
+    assert '[notice]' not in log, log

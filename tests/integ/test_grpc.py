@@ -328,6 +328,25 @@ def test_grpc_pass_variable_with_scheme(t):
              meta=[['x-pick', 'GRPCS://127.0.0.1:%d' % st.port]])
     assert r['code'] == 'OK' and r['resp'] == ['echo:v4'], (r, p.error_log()[-600:])
 
+def test_grpc_pass_variable_after_scheme(t):
+    """grpc_pass grpc://$var: the value is the host, as nginx's (it strips
+    one scheme from the whole): a value with its own scheme, or with a
+    path, is 500 and nginx's "invalid host in upstream" line naming what
+    followed the scheme. (lbd before: the value's scheme stripped too, and
+    the call went through.)"""
+    s = GrpcServer(t)
+    p = grpc_proxy(t, 'grpc://$up', srv_extra='set $up 127.0.0.1:%d; '
+                   'if ($http_x_pick) { set $up $http_x_pick; }' % s.port,
+                   http_extra='upstream app { server 127.0.0.1:%d; }' % s.port)
+    r = call(p.port, call='unary', method='Unary', req='v1')
+    assert r['code'] == 'OK' and r['resp'] == ['echo:v1'], (r, p.error_log()[-600:])
+    for pick in ('grpc://127.0.0.1:%d' % s.port, 'grpc://app', '127.0.0.1:%d/x' % s.port):
+        r = call(p.port, call='unary', method='Unary', req='v2', meta=[['x-pick', pick]])
+        assert 'status: 500' in r['details'], (pick, r)
+        line = 'invalid host in upstream "%s", client: 127.0.0.1' % pick
+        wait_for(lambda: line in p.error_log(), 5, what=line)
+
+
 def test_grpcs(t):
     """grpcs://: TLS to the server with ALPN "h2" (a gRPC server refuses a
     handshake without it); unary and server streaming through it;

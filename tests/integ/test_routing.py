@@ -571,8 +571,9 @@ def test_return_types_and_empty_codes_as_nginx(t):
     """A `return` text is typed as nginx types it: by $uri's extension
     through `types`, else default_type (so `location = /robots.txt` and
     `= /x.json` answer with their file's type); `return 200;` without a
-    text is an empty answer with that type; `return 499` closes the
-    connection without an answer, as 444."""
+    text is an empty answer with that type; `return 404 ""` is nginx's
+    404 page; `return 499` closes the connection without an answer, as
+    444."""
     p = t.proxy("""
 types { application/json json; text/plain txt; text/html html; }
 default_type application/octet-stream;
@@ -586,6 +587,8 @@ server {
     location = /empty.json { return 299; }
     location = /gone { return 499; }
     location = /timeout { return 408; }
+    location = /e404 { return 404 ""; }
+    location = /v404 { return 404 "$arg_none"; }
 }""")
     for path, status, ctype, body in (('/robots.txt', 200, 'text/plain', b'User-agent: *\n'),
                                       ('/x.json', 200, 'application/json', b'{"a":1}'),
@@ -596,6 +599,14 @@ server {
         r = p.get(path)
         assert (r.status, r.header('Content-Type'), r.body) == (status, ctype, body), (path, r)
         assert r.header('Content-Length') == str(len(body)), (path, r.headers)
+    # a text written empty is none: a code from 400 gets its page; one
+    # of variables that comes out empty is an empty text (lbd before: an
+    # empty answer for both)
+    r = p.get('/e404')
+    assert (r.status, r.header('Content-Type')) == (404, 'text/html'), r
+    assert b'<center><h1>404 Not Found</h1></center>' in r.body, r.body
+    r = p.get('/v404')
+    assert (r.status, r.body, r.header('Content-Length')) == (404, b'', '0'), r
     for path in (b'/gone', b'/timeout'):
         with p.conn() as c:
             c.send(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n\r\n')

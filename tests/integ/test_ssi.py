@@ -17,7 +17,7 @@ import os
 import re
 import time
 
-from harness import Conn, assert_location_t_errors
+from harness import Conn, assert_location_t_errors, free_port
 from test_h2 import curl_h2
 
 ERRMSG = b'[an error occurred while processing the directive]'
@@ -154,6 +154,7 @@ def test_ssi_stub_in_subrequest_context(t):
             b'args=<!--#echo var="args" --> a=<!--#echo var="arg_a" --> '
             b'du=<!--#echo var="document_uri" --> ru=<!--#echo var="request_uri" --> '
             b'm=<!--#echo var="mu" --> v=<!--#echo var="v" -->'
+            b' s=<!--#echo var="status" -->'
             b'<!--#set var="w" value="$uri" -->'
             b'<!--#if expr="$uri = /(no)/" --> cap=<!--#echo var="1" --><!--#endif -->'
             b' inc=<!--#include virtual="ok.txt" -->}<!--#endblock -->')
@@ -165,7 +166,42 @@ def test_ssi_stub_in_subrequest_context(t):
     r = p.get('/i.html?a=0')
     assert r.status == 200, r
     assert r.body == (b'[{uri=/sub/no.html args=a=1 a=1 du=/sub/no.html ru=/i.html?a=0 '
-                      b'm=m:/sub/no.html v=V cap=no inc=SUB}]w=/sub/no.html c=no'), r.body
+                      b'm=m:/sub/no.html v=V s=000 cap=no inc=SUB}]w=/sub/no.html c=no'), r.body
+
+
+def test_ssi_stub_status(t):
+    """Which answers a stub stands for, and $status in it, as nginx's: a
+    code's own page (a missing file, a directory without its slash,
+    `return 404`, `return 404 ""`, an upstream that refuses: 502) gets
+    the stub, whose $status is 000
+    (nginx runs it before it sets the status), or the code of a `return`
+    redirect (set first); an answer with a body of its own is used
+    whatever its status (`return 404 TEXT`, a proxied 404 page); an
+    empty answer (`return 200 ""`, `return 204`) gets the stub as plain
+    text though its location has ssi on (nginx's SSI filter took no
+    empty head). (lbd before: 404 for the code pages, the stub for any
+    answer but 2xx, the empty answers' stubs parsed.)"""
+    blk = b'<!--#block name="one" -->{s=<!--#echo var="status" -->}<!--#endblock -->'
+    uris = ('/no.html', '/dir', '/r404', '/e404', '/r302', '/down', '/r404t', '/p404', '/empty',
+            '/e204')
+    p, _ = _site(t, {'i.html': blk + b''.join(b'[<!--#include virtual="%s" stub="one" -->]'
+                                              % u.encode() for u in uris),
+                     'dir/x.txt': b'X'},
+                 extra='location = /r404 { ssi on; return 404; }'
+                       'location = /e404 { ssi on; return 404 ""; }'
+                       'location = /r302 { ssi on; return 302 /x; }'
+                       'location = /r404t { ssi on; return 404 "t404"; }'
+                       'location = /p404 { ssi on; proxy_pass http://127.0.0.1:{port}/r404; }'
+                       'location = /empty { ssi on; return 200 ""; }'
+                       'location = /e204 { ssi on; return 204; }'
+                       'location = /down { ssi on; proxy_pass http://127.0.0.1:%d; }'
+                       % free_port())
+    r = p.get('/i.html')
+    assert r.status == 200, r
+    raw = b'[{s=<!--#echo var="status" -->}]'
+    parts = re.sub(rb'<html>.*?</html>\r\n', b'PAGE', r.body, flags=re.S)
+    assert parts == (b'[{s=000}][{s=000}][{s=000}][{s=000}][{s=302}][{s=000}][t404][PAGE]' +
+                     raw + raw), r.body
 
 
 def test_ssi_errors(t):
