@@ -178,6 +178,15 @@ int http_set_var(struct conn *c, const char *name, struct lstr val);
  * process_request() does after the parse. */
 void http_stream_request(struct conn *c, int n, struct lstr line);
 
+/* http_stream_cut - the client ended C's HTTP/2 stream under its request
+ * (RST_STREAM, or the end of the whole connection): the request code sees
+ * a client gone (a read finds the end, a write fails) and finishes as it
+ * does then (499 while it waits on an upstream, the status and the bytes
+ * so far while it answers); a request it leaves open is logged here as
+ * nginx logs it (499 before the answer's head, else its status), or by
+ * conn_close() once its mirrors are cut. C is closed on return. */
+void http_stream_cut(struct conn *c);
+
 /* http_worker_free - at the end of a worker thread: free the request
  * connections it kept for reuse. */
 void http_worker_free(void);

@@ -1223,8 +1223,11 @@ ssize_t h2_recv(struct conn *c, void *buf, size_t len, bool peek)
 		}
 		return (ssize_t)n;
 	}
-	if (s->closed && !s->rx_eof)
-		return 0; /* reset by the client: as a close */
+	/* reset by the client (its body cut, or whole but our END_STREAM
+	 * not sent: the request is not over), or its connection gone: as a
+	 * close */
+	if (s->closed && (!s->rx_eof || !s->es_sent))
+		return 0;
 	c->readable = false;
 	errno = EAGAIN;
 	return -1;
@@ -1338,12 +1341,9 @@ static void run_queue(struct h2_conn *h)
 			continue; /* answered; its mirrors end it (mirror.c) */
 		if (c && s->closed) {
 			/* reset by the client (or ended by nghttp2): as a client
-			 * that went away; the request code may log 499 */
-			c->peer_hup = true;
-			c->readable = true;
-			http_conn_run(c);
-			if (!c->dead)
-				conn_close(c);
+			 * that went away, logged as nginx's (499 before the
+			 * answer) */
+			http_stream_cut(c);
 			continue;
 		}
 		if (c) {
@@ -1556,7 +1556,15 @@ void h2_conn_run(struct conn *c)
 			conn_close(c);
 			return;
 		}
-		if ((size_t)n < sizeof(buf))
+		/* A short read drained the socket, and edge-triggered epoll
+		 * announces the next bytes; but not a FIN that came with these
+		 * (a client's last frame and its close in one segment, as
+		 * curl's SETTINGS ACK right before its close on a loaded
+		 * machine): once the FIN was reported, read on to the end (as
+		 * nginx's pending_eof), or the connection and its streams (a
+		 * request whose mirror runs: its log line) wait for their
+		 * timeouts. */
+		if ((size_t)n < sizeof(buf) && !c->peer_hup)
 			c->readable = false;
 		int frc = h2_feed(h, buf, (size_t)n);
 
@@ -1736,9 +1744,15 @@ void h2_conn_closed(struct conn *c)
 
 	h->dead = true;
 	ev_timer_stop(&c->w->loop, &h->yield);
-	for (struct h2_stream *s = h->streams; s; s = s->next)
-		if (s->c)
-			conn_close(s->c); /* detaches: s->c becomes NULL */
+	/* each stream's request ends as at its reset: logged as nginx's (499,
+	 * or its status and what went out), or at its close once its
+	 * mirrors are cut; closing detaches it (s->c becomes NULL) */
+	for (struct h2_stream *s = h->streams; s; s = s->next) {
+		if (s->c) {
+			s->closed = true; /* its writes fail, its reads find the end */
+			http_stream_cut(s->c);
+		}
+	}
 	c->h2 = NULL;
 	if (ev_defer(&c->w->loop, h2_free, h))
 		h2_free(h);

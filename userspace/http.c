@@ -3176,6 +3176,26 @@ void http_request_cut(struct conn *c)
 	conn_close(c);
 }
 
+void http_stream_cut(struct conn *c)
+{
+	if (c->dead)
+		return;
+	c->peer_hup = true;
+	c->readable = true;
+	c->writable = true;
+	http_conn_run(c);
+	if (c->dead)
+		return;
+	/* still open: waiting (auth_request, an SSI stub, a write timer);
+	 * one answered whose mirrors run is logged by conn_close() */
+	if (!(c->req.mirror && mirror_waiting(c))) {
+		if (!c->req.header_sent)
+			c->req.status = 499;
+		log_phase(c);
+	}
+	conn_close(c);
+}
+
 void http_response_done(struct conn *c)
 {
 	if (c->dead)

@@ -344,8 +344,10 @@ int reqbody_read(struct conn *c)
 			rc = REQBODY_GONE;
 			break;
 		}
-		if ((size_t)n < want)
-			c->readable = false; /* drained; edge-triggered epoll tells us of more */
+		/* drained: edge-triggered epoll tells us of more, but not of a
+		 * FIN that came with these bytes (peer_hup: read on to it) */
+		if ((size_t)n < want && !c->peer_hup)
+			c->readable = false;
 		if (dst != tmp) {
 			rb->len += (size_t)n;
 			r->body_received += (uint64_t)n;
@@ -493,8 +495,8 @@ int reqbody_read_whole(struct conn *c)
 			rc = REQBODY_CLOSE;
 			break;
 		}
-		if ((size_t)n < RELAY_BUF_SIZE)
-			c->readable = false; /* drained; edge-triggered epoll tells us of more */
+		if ((size_t)n < RELAY_BUF_SIZE && !c->peer_hup)
+			c->readable = false; /* drained (as above) */
 		used = reqbody_feed(c, tmp, (size_t)n);
 		if (used < 0) {
 			rc = (int)used;

@@ -679,6 +679,18 @@ static void lconn_unhold(struct sess *s)
 	s->nholds = 0;
 }
 
+/* kbytes_update - the bytes the kernel moved for S's sockmap tunnel, into
+ * s->kbytes (bytes() counts them). */
+static void kbytes_update(struct sess *s)
+{
+	struct lb_stream st;
+
+	if (s->tun_on && s->tun.kernel && ksplice_get(s->tun.kid, &st) == 0) {
+		s->kbytes[0] = st.redirected[0];
+		s->kbytes[1] = st.redirected[1];
+	}
+}
+
 /* finalize - end the session with STATUS: log it, give the server slot
  * back, close both sockets; the memory goes after the batch. */
 static void finalize(struct sess *s, int status)
@@ -688,14 +700,7 @@ static void finalize(struct sess *s, int status)
 	if (!s->status)
 		s->status = status;
 	ev_timer_stop(&w->loop, &s->timer);
-	if (s->tun_on && s->tun.kernel) {
-		struct lb_stream st;
-
-		if (ksplice_get(s->tun.kid, &st) == 0) {
-			s->kbytes[0] = st.redirected[0];
-			s->kbytes[1] = st.redirected[1];
-		}
-	}
+	kbytes_update(s);
 	if (s->dns) {
 		resolver_cancel(s->dns);
 		free(s->dns);
@@ -762,6 +767,25 @@ static void up_tls_failed(struct sess *s)
 		 s->us ? s->us->name : "-", (unsigned long long)client_received(s), down, down, up);
 }
 
+/* disconnected - nginx's info line for a session one side ended with its
+ * close (a TLS leg's reset too: tunnel.c reads it as the close), named
+ * after that side (the upstream when both closed), without the client and
+ * server context, as nginx writes it. */
+static void disconnected(struct sess *s)
+{
+	unsigned long long up, down;
+
+	kbytes_update(s);
+	up = bytes(s, TUN_UP);
+	down = bytes(s, TUN_DOWN);
+	log_emit(s->srv->error_log, LOG_INFO,
+		 "*%llu %s disconnected, bytes from/to client:%llu/%llu, bytes from/to "
+		 "upstream:%llu/%llu",
+		 (unsigned long long)s->number,
+		 s->tun.eof[TUN_UP] && !s->tun.eof[TUN_DOWN] ? "client" : "upstream",
+		 (unsigned long long)client_received(s), down, down, up);
+}
+
 static void drive(struct sess *s)
 {
 	bool moved;
@@ -773,6 +797,8 @@ static void drive(struct sess *s)
 	if (rc != TUN_OPEN || (!s->srv->half_close && (s->tun.shut[0] || s->tun.shut[1]))) {
 		if (rc == TUN_RESET && s->tun.err == EPROTO)
 			up_tls_failed(s);
+		else if (rc != TUN_RESET)
+			disconnected(s);
 		finalize(s, 200);
 		return;
 	}

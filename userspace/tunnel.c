@@ -290,11 +290,18 @@ static ssize_t side_send(struct tunnel_side *sd, const void *p, size_t n)
 	return send(sd->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* side_recv - a leg's bytes in, through OpenSSL for a TLS leg. */
+/* side_recv - a leg's bytes in, through OpenSSL for a TLS leg. A TLS
+ * leg's reset (a socket error with no OpenSSL error queued) reads as its
+ * end, as nginx's SSL_read takes it ("peer shutdown SSL cleanly"): the
+ * bytes read before it are delivered and the other side gets a FIN, not
+ * a reset. */
 static ssize_t side_recv(struct tunnel_side *sd, void *buf, size_t n)
 {
-	if (sd->tls)
-		return tls_recv(sd->tls, buf, n);
+	if (sd->tls) {
+		ssize_t k = tls_recv(sd->tls, buf, n);
+
+		return k == -1 && tls_conn_sock_gone(sd->tls) ? 0 : k;
+	}
 	return recv(sd->fd, buf, n, MSG_DONTWAIT);
 }
 

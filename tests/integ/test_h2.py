@@ -560,6 +560,90 @@ def test_h2_reset_mid_request(t):
     assert info['body_sha256'] == hashlib.sha256(want).hexdigest(), info
 
 
+def _until_end_stream(c, sid, deadline):
+    """Read until stream SID ends, acknowledging nothing (the server's
+    SETTINGS stay unacknowledged: a test sends that ACK last)."""
+    while True:
+        f = c.read_frame(deadline)
+        assert f is not None, 'closed before stream %d ended' % sid
+        ftype, flags, fsid, _ = f
+        if fsid == sid and ftype in (DATA, HEADERS) and flags & END_STREAM:
+            return
+
+
+def _last_frame_with_fin(c, data):
+    """DATA (a frame) and the FIN in one TCP segment (MSG_MORE corks the
+    bytes, the shutdown sends them with the FIN): the server's one read
+    brings the frame, and the end only a next read."""
+    c.sock.send(data, socket.MSG_MORE)
+    c.sock.shutdown(socket.SHUT_WR)
+
+
+def _until_closed(c, timeout=10):
+    """The server closes the connection (GOAWAY first or not)."""
+    deadline = time.monotonic() + timeout
+    while c.read_frame(deadline) is not None:
+        pass
+
+
+def test_h2_cut_requests_logged(t):
+    """As nginx, a request whose stream or connection the client ends is
+    logged once: 499 while the upstream thinks (RST_STREAM, or the
+    connection closed), its status while its answer is sent (a big file
+    the client does not read). A client's last frame that came with its
+    FIN in one segment ends the connection at once, not at its idle
+    timeout (lbd read no further after a short read: edge-triggered epoll
+    announces no more)."""
+    b1 = t.backend('b1')
+    root = t.tmpdir('root-')
+    t.write(os.path.join(root, 'big.bin'), b'x' * (1 << 20))
+    p = _h2c_proxy(t, b1, 'keepalive_timeout 300s;\n    '
+                   'location /f/ { alias %s/; }' % root)
+    # reset while the upstream holds the request
+    c = H2Raw(p.port)
+    t.defer(c.close)
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/hold/a')))
+    b1.wait_requests(1)
+    c.send(frame(RST_STREAM, 0, 1, struct.pack('>I', 8)))
+    wait_for(lambda: '/hold/a ' in p.access_log(), what='the line of the reset stream')
+    # the connection closed while the upstream holds the request
+    c2 = H2Raw(p.port)
+    t.defer(c2.close)
+    c2.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/hold/b')))
+    b1.wait_requests(2)
+    c2.sock.shutdown(socket.SHUT_WR)
+    wait_for(lambda: '/hold/b ' in p.access_log(), what='the line of the closed connection')
+    # the connection closed while a big answer waits for the client's window
+    c3 = H2Raw(p.port)
+    t.defer(c3.close)
+    c3.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/f/big.bin')))
+    deadline = time.monotonic() + 10
+    while True:
+        f = c3.read_frame(deadline)
+        assert f is not None, 'closed before the answer'
+        if f[0] == DATA and f[2] == 1:
+            break
+    c3.sock.shutdown(socket.SHUT_WR)
+    wait_for(lambda: '/f/big.bin ' in p.access_log(), what='the line of the cut answer')
+    # an answered request, then the client's last frame with its FIN
+    c4 = H2Raw(p.port)
+    t.defer(c4.close)
+    c4.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/small')))
+    _until_end_stream(c4, 1, time.monotonic() + 10)
+    _last_frame_with_fin(c4, frame(SETTINGS, ACK, 0))
+    _until_closed(c4)
+    for x in (c, c2, c3):
+        x.close()  # (an open one would hold nginx's graceful stop)
+    b1.release()
+    wait_for(lambda: '/small ' in p.access_log(), what='the line of /small')
+    log = p.access_log()
+    for path, status in (('/hold/a', 499), ('/hold/b', 499), ('/f/big.bin', 200),
+                         ('/small', 200)):
+        lines = [ln for ln in log.splitlines() if '"GET %s HTTP/2.0"' % path in ln]
+        assert len(lines) == 1, (path, log)
+        assert '" %d ' % status in lines[0], (path, log)
+
+
 def test_h2_graceful_quit(t):
     """SIGQUIT: a stream in flight is finished, an idle HTTP/2 connection
     gets GOAWAY and is closed, and the server exits."""

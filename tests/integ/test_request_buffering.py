@@ -378,6 +378,39 @@ def test_request_buffering_off_client_gone(t):
     assert not b.reqs[0]['done']
 
 
+def test_request_body_last_bytes_with_fin(t):
+    """A client gone mid-body whose last bytes and FIN came in one segment
+    (after its head was read): 400 logged at once, as nginx's (it reads to
+    the end once the FIN was reported); lbd's one short read took the
+    bytes and, edge-triggered, never the end: 408 at client_body_timeout.
+    Proxied (the body read before the upstream), and read whole for
+    mirror."""
+    app = t.backend('app')
+    p = t.proxy("""
+log_format st '$request $status';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/st.log st;
+    client_body_timeout 60s;
+    location / { proxy_pass http://127.0.0.1:{app}; }
+    location /m { mirror /mir; proxy_pass http://127.0.0.1:{app}; }
+    location = /mir { internal; proxy_pass http://127.0.0.1:{app}; }
+}""", app=app)
+    for path in ('/p', '/m'):
+        with socket.create_connection(('127.0.0.1', p.port), timeout=10) as s:
+            s.sendall(b'POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab' %
+                      path.encode())
+            time.sleep(0.2)  # the head read first (a faster machine only weakens the case)
+            s.send(b'c', socket.MSG_MORE)
+            s.shutdown(socket.SHUT_WR)
+            wait_for(lambda: 'POST %s ' % path in p.read('logs', 'st.log'), 10,
+                     what='the line of %s' % path)
+            assert s.recv(100) == b''
+    assert p.read('logs', 'st.log').splitlines() == \
+        ['POST /p HTTP/1.1 400', 'POST /m HTTP/1.1 400'], p.read('logs', 'st.log')
+    assert app.count() == 0
+
+
 def test_request_buffering_off_h2(t):
     """off over HTTP/2 (curl, 300 KiB POST): the body arrives exact."""
     b = StreamBackend()

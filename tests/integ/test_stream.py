@@ -13,6 +13,7 @@ Backends here are raw TCP servers: each says its name on connect (mode
 sending ('sink'), reads a PROXY line ('proxy'), or speaks TLS ('tls')."""
 
 import hashlib
+import re
 import os
 import socket
 import ssl
@@ -545,3 +546,38 @@ def test_stream_rst_propagated(t):
         assert end in want, (label, end)
         s.close()
         p.stop()
+
+
+def test_stream_disconnected_lines(t):
+    """nginx's info line at the end of a session one side closed: "client
+    disconnected" or "upstream disconnected", with the bytes from/to each
+    side, on each of lbd's paths (sockmap, splice(2))."""
+    from harness import raw_server
+
+    def handle(c):
+        got = c.recv(100)
+        if got == b'bye':
+            c.sendall(b'ok')  # and the upstream closes
+            return False
+        c.sendall(got)
+        while c.recv(100):  # until the proxy closes
+            pass
+        return False
+    up = raw_server(t, handle, threaded=True)
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:%d; }
+    server { listen 127.0.0.1:{port2}; proxy_pass 127.0.0.1:%d; %s }""" %
+                     (up, up, '' if t.is_nginx else 'kernel_splice off;'))
+    for port in (p.port, p.subs['port2']):
+        s = connect(port)
+        s.sendall(b'hello')
+        assert _recv_n(s, 5) == b'hello'
+        s.close()
+        s = connect(port)
+        s.sendall(b'bye')
+        assert _recv_n(s, 2) == b'ok' and s.recv(10) == b''
+        s.close()
+    for who, want in (('client', '5/5, bytes from/to upstream:5/5'),
+                      ('upstream', '3/2, bytes from/to upstream:2/3')):
+        line = r'\[info\] \d+#\d+: \*\d+ %s disconnected, bytes from/to client:%s\n' % (who, want)
+        wait_for(lambda: len(re.findall(line, p.error_log())) == 2, what='two lines %r' % line)

@@ -24,7 +24,7 @@ import ssl
 import subprocess
 import threading
 
-from harness import lbd_sanitized, wait_for
+from harness import lbd_sanitized, raw_server, wait_for
 from test_stream import MAIN, backend, connect, read_line, stream_proxy
 from test_tls import make_cert, der_of
 
@@ -515,6 +515,56 @@ def test_stream_ssl_half_close_and_timeout(t):
     assert s.recv(1) == b'x'
     assert s.recv(10) == b''
     s.close()
+
+
+def test_stream_proxy_ssl_upstream_reset(t):
+    """A TLS upstream that resets its connection (no close_notify) after
+    100 KB: nginx's SSL_read takes the socket error with nothing in
+    OpenSSL's queue for the peer's close, so the client gets every byte
+    and then a FIN, not a reset (lbd passed the reset on), the session is
+    logged with $status 200, and the error log has nginx's info line
+    "upstream disconnected, bytes from/to ..." and no error."""
+    from test_errlog_net import _reset
+    from test_upssl import certs
+    d, crt, key = certs(t)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(crt, key)
+
+    def handle(c):
+        s = ctx.wrap_socket(c, server_side=True)
+        got = s.recv(100)
+        s.sendall(b'<' + got + b'>' + b'x' * 100000)
+        _reset(s)
+        return False
+    up = raw_server(t, handle, threaded=True)
+    p = stream_proxy(t, """
+    log_format s '$status $bytes_sent $bytes_received';
+    server {
+        listen 127.0.0.1:{port};
+        access_log {prefix}/logs/s.log s;
+        proxy_ssl on;
+        proxy_pass 127.0.0.1:%d;
+    }""" % up)
+    s = connect(p.port)
+    t.defer(s.close)
+    s.sendall(b'abc')
+    got = b''
+    while True:
+        try:
+            x = s.recv(65536)
+        except ConnectionResetError:
+            raise AssertionError('reset after %d bytes' % len(got))
+        if not x:
+            break
+        got += x
+    assert got == b'<abc>' + b'x' * 100000, len(got)
+    # (the harness's readiness probe is a session of its own)
+    wait_for(lambda: '200 100005 3\n' in p.read('logs', 's.log'), what='the session line')
+    wait_for(lambda: re.search(r'\[info\] \d+#\d+: \*\d+ upstream disconnected, bytes from/to '
+                               r'client:3/100005, bytes from/to upstream:100005/3\n',
+                               p.error_log()), what='the disconnected line')
+    for word in ('[error]', '[crit]', '[alert]', 'failed'):
+        assert word not in p.error_log(), p.error_log()
 
 
 def test_stream_proxy_ssl_to_backend(t):
