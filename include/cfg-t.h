@@ -477,6 +477,10 @@ struct listen_group {
 	int nservers;
 	struct cfg_srv *default_srv; /* default_server, or the first */
 	int max_headers;	     /* the largest max_headers of its servers */
+	size_t head_max;	     /* bytes: the most a request head may take here, the
+				      * default server's first buffer and the most
+				      * large_client_header_buffers NUM x SIZE of any
+				      * server (Host may switch: h1_head_fit) */
 	bool ssl;		     /* TLS: some listen of this address has `ssl` */
 	bool http2;		     /* `listen ... http2` or `http2 on` on this address */
 	bool proxy_protocol;	     /* `listen ... proxy_protocol` on this address (pproto.c) */

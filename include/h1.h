@@ -159,9 +159,19 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
  * a head may hold depends on where its lines fall, not only on its size.
  */
 struct h1_bufs {
-	size_t first; /* client_header_buffer_size (nginx 1024) */
-	size_t large; /* large_client_header_buffers SIZE (8192) */
-	size_t num;   /* large_client_header_buffers NUM (4) */
+	size_t first;  /* client_header_buffer_size (nginx 1024) */
+	size_t large;  /* large_client_header_buffers SIZE (8192) */
+	size_t num;    /* large_client_header_buffers NUM (4) */
+	size_t sw;     /* 0, or the offset past the line that names another
+			* server (Host): a buffer that fills from there on is
+			* counted with that server's large and num below */
+	size_t large2; /* that server's SIZE */
+	size_t num2;   /* that server's NUM (the busy count goes on) */
+	/* a pipelined request starting in the buffer the one before it ended
+	 * in (first: the room left in it): */
+	size_t busy0;	  /* large buffers busy at the start (that one: 0 or 1) */
+	size_t nfree;	  /* the connection's free large buffers, taken first */
+	size_t free_size; /* their size */
 };
 
 /*
@@ -173,9 +183,18 @@ struct h1_bufs {
  * not move starts, with H1_ERR_URI_TOO_LONG (the request line: 414) or
  * H1_ERR_HEADER_TOO_LARGE (a field line, or the buffers filled exactly
  * at a line end: then *line is the last line begun, SIZE_MAX if none).
- * Syntax is not checked: parse buf[0..*at) to find an earlier error.
+ * Syntax is not checked: parse buf[0..*at) to find an earlier error. With
+ * bf->sw set, nginx's switch to the Host server's buffers is followed.
  */
 int h1_head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_t *at, size_t *line);
+
+/*
+ * h1_head_end - where the whole head in buf[0..len) ended in nginx's
+ * buffers *bf: *end is the offset where the buffer holding its last byte
+ * ends (bf->first when that is the first one), *busy the large buffers
+ * taken by then. For a pipelined request after it (h1_bufs.busy0...).
+ */
+void h1_head_end(const char *buf, size_t len, const struct h1_bufs *bf, size_t *end, size_t *busy);
 
 /*
  * h1_parse_response - parse a response head from buf[0..len), like

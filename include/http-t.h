@@ -110,7 +110,13 @@ struct http_req {
 	struct lstr host;   /* Host without port, lowercased (pool) */
 	struct lstr request_line; /* $request */
 	struct http_uri u;	  /* URI state */
-	struct lstr hdr_cookie;	  /* convenience views of common headers */
+	/* a head being read: the server its Host line (or a host in its
+	 * request line) named, once parsed, NULL before; head_sw its bytes up
+	 * to the end of that line (head_named()) */
+	struct cfg_srv *head_srv;
+	size_t head_sw;
+	int head_bad;		/* that host did not validate: enum head_bad (http.c) */
+	struct lstr hdr_cookie; /* convenience views of common headers */
 	struct lstr hdr_upgrade;
 	struct lstr hdr_connection;
 	struct lstr hdr_expect;
@@ -312,6 +318,15 @@ struct conn {
 	socklen_t peerlen;
 	struct realip_state *realip; /* set while peer is a real address from a header (realip.c) */
 	struct pproto_info *pp; /* PROXY header's addresses, or NULL (owned; h2 streams borrow) */
+	/* nginx's buffers the next request head starts in: hb_room bytes left
+	 * in the one it starts in (0: a whole first buffer; less after a
+	 * PROXY header read with it, or in the buffer a pipelined request
+	 * starts in), hb_busy0 large buffers busy, hb_nfree free ones of
+	 * hb_free_size; hb_end/hb_busy: where the last head ended
+	 * (h1_head_end(), set when bytes followed it), hb_base/hb_inend:
+	 * c->in's start and end then */
+	uint32_t hb_room, hb_free_size, hb_end, hb_base, hb_inend;
+	uint16_t hb_busy0, hb_nfree, hb_busy;
 	struct sockaddr_storage local; /* local address ($server_addr): use conn_local() */
 	socklen_t locallen;	       /* 0 until conn_local() looked it up */
 	uint64_t number;	       /* $connection */

@@ -55,6 +55,9 @@ int log_reopen_all(void);
  * privileges, so USR1 reopen keeps working). 0 or -errno. */
 int log_chown_all(uid_t uid, gid_t gid);
 
+/* log_wants - whether a line at LEVEL to T (NULL: the default log) is
+ * written: for callers that would format something for it first. */
+bool log_wants(const struct log_target *t, enum log_level level);
 void log_emit(const struct log_target *t, enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap);

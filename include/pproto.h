@@ -45,6 +45,9 @@ struct pproto_info {
 	uint8_t src_len, dst_len;    /* lengths of the texts */
 	char src[PPROTO_ADDR_MAX];   /* client address, as text (NUL-terminated) */
 	char dst[PPROTO_ADDR_MAX];   /* address the client connected to */
+	uint16_t len;		     /* pproto_read: bytes of the header */
+	bool more;		     /* pproto_read: bytes after it were in the socket
+				      * already (nginx reads them into one buffer) */
 };
 
 /* pproto_parse - parse the PROXY header at the start of BUF (LEN bytes,

@@ -170,6 +170,10 @@ const char *tls_conn_error(const struct tls_conn *t, int *level);
  * as an end of stream there. False for NULL. */
 bool tls_conn_sock_gone(const struct tls_conn *t);
 
+/* tls_conn_peer_closed - the peer's close_notify has been read (perhaps
+ * with the last bytes a read returned: the next read returns 0). */
+bool tls_conn_peer_closed(const struct tls_conn *t);
+
 /* tls_conn_log_ctx - how a client session's own log lines name it, as
  * nginx's before a request: "*NUMBER MSG while ACTION, client: A, server:
  * SERVER" (SERVER: the listening address's text, copied). */

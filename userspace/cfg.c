@@ -2632,8 +2632,16 @@ next:;
 		if (!(g->text = pool_strdup(b->pool, text)))
 			return cfg_fail(b, NULL, "out of memory");
 		/* the request parser's bound: Host may choose any of them */
-		for (int i = 0; i < g->nservers; i++)
-			g->max_headers = LBD_MAX(g->max_headers, g->servers[i]->max_headers);
+		int64_t num = 0, size = 0;
+
+		for (int i = 0; i < g->nservers; i++) {
+			const struct cfg_srv *s = g->servers[i];
+
+			g->max_headers = LBD_MAX(g->max_headers, s->max_headers);
+			num = LBD_MAX(num, (int64_t)s->large_header_num);
+			size = LBD_MAX(size, s->large_header_size);
+		}
+		g->head_max = (size_t)(g->default_srv->client_header_buffer_size + num * size);
 	}
 	return 0;
 }

@@ -466,13 +466,16 @@ out:
 	return h1_ran_out(&c, 0, bound, max_rl, H1_ERR_URI_TOO_LONG);
 }
 
-int h1_head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_t *at, size_t *line)
+/* head_fit - h1_head_fit(), and where a whole head ended: *end the
+ * offset where the buffer it ended in ends, *busy the large buffers then
+ * taken (end and busy may be NULL). */
+static int head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_t *at, size_t *line,
+		    size_t *end, size_t *busy)
 {
 	const char *s = buf, *lf;
-	size_t b0 = 0, cap = bf->first ? bf->first : 1, nbusy = 0, m = 0, ls, prev = SIZE_MAX;
+	size_t b0 = 0, cap = bf->first ? bf->first : 1, nbusy = bf->busy0, m = 0, ls,
+	       prev = SIZE_MAX, nfree = bf->nfree;
 
-	if (len < cap)
-		return 0; /* the first buffer is not full yet: nothing ran out */
 	/* the request line starts after the empty lines before it */
 	while (m < len && (s[m] == '\r' || s[m] == '\n'))
 		m++;
@@ -488,41 +491,73 @@ int h1_head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_t *a
 			b0 = e; /* nothing but line ends: the buffer is used again */
 			continue;
 		}
-		if (e - m >= bf->large || nbusy == bf->num) {
+		if (e - m >= bf->large || (!nfree && nbusy >= bf->num)) {
 			*at = e;
 			*line = m;
 			return H1_ERR_URI_TOO_LONG;
 		}
-		nbusy++; /* the line so far moves to a new large buffer */
+		/* the line so far moves to a large buffer: a free one first */
+		cap = nfree ? bf->free_size : bf->large;
+		nfree -= nfree ? 1 : 0;
+		nbusy++;
 		b0 = m;
-		cap = bf->large;
 	}
 	ls = (size_t)(lf - s) + 1;
 	for (;;) {
-		size_t e = b0 + cap, f;
+		size_t e = b0 + cap, f, large = bf->large, num = bf->num;
 
 		lf = ls < len ? memchr(s + ls, '\n', len - ls) : NULL;
 		f = lf ? (size_t)(lf - s) : SIZE_MAX;
 		if (f < e) {
-			if (f == ls || (f == ls + 1 && s[ls] == '\r'))
-				return 0; /* the empty line: the head is whole */
+			if (f == ls || (f == ls + 1 && s[ls] == '\r')) {
+				/* the empty line: the head is whole */
+				if (end)
+					*end = e;
+				if (busy)
+					*busy = nbusy;
+				return 0;
+			}
 			prev = ls;
 			ls = f + 1;
 			continue;
 		}
 		if (e > len)
 			return 0;
+		if (bf->sw && bf->sw <= e) {
+			/* the line naming the server was parsed before this
+			 * buffer filled: nginx asks that server's limits */
+			large = bf->large2;
+			num = bf->num2;
+		}
 		/* the buffer is full in the middle of line ls (or right
 		 * before it: nothing to move then) */
-		if (nbusy == bf->num || (ls < e && e - ls >= bf->large)) {
+		if ((!nfree && nbusy >= num) || (ls < e && e - ls >= large)) {
 			*at = e;
 			*line = ls < e ? ls : prev;
 			return H1_ERR_HEADER_TOO_LARGE;
 		}
+		cap = nfree ? bf->free_size : large;
+		nfree -= nfree ? 1 : 0;
 		nbusy++;
 		b0 = ls;
-		cap = bf->large;
 	}
+}
+
+int h1_head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_t *at, size_t *line)
+{
+	if (len < (bf->first ? bf->first : 1))
+		return 0; /* the first buffer is not full yet: nothing ran out */
+	return head_fit(buf, len, bf, at, line, NULL, NULL);
+}
+
+void h1_head_end(const char *buf, size_t len, const struct h1_bufs *bf, size_t *end, size_t *busy)
+{
+	size_t at, line;
+
+	*end = bf->first;
+	*busy = bf->busy0;
+	if (len >= bf->first)
+		head_fit(buf, len, bf, &at, &line, end, busy);
 }
 
 int h1_parse_response(const char *buf, size_t len, struct h1_response *resp, size_t max_headers)

@@ -1317,6 +1317,8 @@ static void peer_text(const struct conn *c, char *buf, size_t len)
 			  (socklen_t)len);
 }
 
+static const char *head_ctx(struct conn *c);
+
 /* http_tls_log - the line of a failed SSL_read or SSL_write on C's
  * session after the handshake, with nginx's action and context for what
  * C was doing: waiting for its first request, in keep-alive or an HTTP/2
@@ -1342,9 +1344,8 @@ static void http_tls_log(void *arg, int level, const char *msg)
 		return;
 	}
 	if (c->state == CS_READ_HEAD)
-		http_log(c, NULL, (enum log_level)level, "%s while reading client request %s", msg,
-			 memchr(c->in.data + c->in.start, '\n', c->in.end - c->in.start) ? "headers"
-											 : "line");
+		http_log(c, NULL, (enum log_level)level, "%s while reading client %s", msg,
+			 head_ctx(c));
 	else
 		http_log(c, NULL, (enum log_level)level, "%s", msg);
 }
@@ -1706,13 +1707,11 @@ struct conn *http_sub_new(struct conn *p)
 /* ---- request head ------------------------------------------------------------- */
 
 /* head_limit - the most bytes a request head can take in nginx's buffers
- * (h1_head_fit()): the first one and all the large ones. */
+ * (h1_head_fit()): the first one and all the large ones, of whichever
+ * server Host names. */
 static size_t head_limit(const struct conn *c)
 {
-	const struct cfg_srv *s = c->lg->default_srv;
-
-	return (size_t)s->client_header_buffer_size +
-	       (size_t)(s->large_header_num * s->large_header_size);
+	return c->lg->head_max;
 }
 
 static void bad_request(struct conn *c, int status)
@@ -1722,10 +1721,13 @@ static void bad_request(struct conn *c, int status)
 	http_finalize(c, status);
 }
 
+static void head_gone(struct conn *c, ssize_t n, int err);
+
 static void read_head(struct conn *c)
 {
 	size_t limit = head_limit(c) + 1024;
 
+again:
 	for (;;) {
 		ssize_t n;
 
@@ -1748,7 +1750,7 @@ static void read_head(struct conn *c)
 		n = conn_recv(c, c->in.data + c->in.end, c->in.cap - c->in.end);
 		if (n == 0) {
 			c->peer_closed = true;
-			conn_close(c);
+			head_gone(c, 0, 0);
 			return;
 		}
 		if (n == -1) {
@@ -1758,7 +1760,7 @@ static void read_head(struct conn *c)
 				c->readable = false;
 				break;
 			}
-			conn_close(c);
+			head_gone(c, -1, errno);
 			return;
 		}
 		c->in.end += (size_t)n;
@@ -1792,6 +1794,16 @@ static void read_head(struct conn *c)
 	}
 	if (c->in.end > c->in.start)
 		process_request(c);
+	/* An unfinished head that left the socket unread: the buffer was
+	 * full and empty lines were dropped from it (head_blank), or the
+	 * client's FIN (or close_notify) came with its last bytes. Read on
+	 * now: edge-triggered epoll raises no new event for what waits. */
+	if (c->state == CS_READ_HEAD && !c->dead &&
+	    unlikely((c->readable && (c->in.end < c->in.cap || c->peer_hup)) ||
+		     (c->tls && tls_conn_peer_closed(c->tls)))) {
+		c->readable = true;
+		goto again;
+	}
 }
 
 static int hex(int ch)
@@ -1971,6 +1983,31 @@ static int validate_host(struct conn *c, const char *h, size_t len)
 	return 0;
 }
 
+/* enum head_bad - a host named in a head being read that nginx refuses
+ * the moment it parses its line (r->head_bad). */
+enum head_bad {
+	HEAD_BAD_NONE = 0,
+	HEAD_BAD_HOST,	    /* the Host line's */
+	HEAD_BAD_LINE_HOST, /* the request line's ("http://a..b/") */
+	HEAD_BAD_REQUEST,   /* userinfo in the request line's ("http://u@b/") */
+};
+
+/* head_bad_log - nginx's line for a host it refuses (enum head_bad B),
+ * with the request's context as nginx has it then: a request line's
+ * error comes before any field line. */
+static void head_bad_log(struct conn *c, int b)
+{
+	if (b == HEAD_BAD_HOST) {
+		http_log(c, NULL, LOG_INFO,
+			 "client sent invalid host header while reading client request headers");
+		return;
+	}
+	c->req.h1.nheaders = 0;
+	http_log(c, NULL, LOG_INFO, "client sent invalid %s while reading client %srequest line",
+		 b == HEAD_BAD_REQUEST ? "request" : "host in request line",
+		 c->req.pipelined ? "pipelined " : "");
+}
+
 /* process_headers - nginx's header checks. 0 or a status to answer. */
 static int process_headers(struct conn *c)
 {
@@ -2008,8 +2045,10 @@ static int process_headers(struct conn *c)
 	/* HTTP/1.1 needs the header even with an absolute target (nginx) */
 	if (!host && r->version == 11)
 		return 400;
-	if (!r->host.len && host && validate_host(c, host->p, host->len))
+	if (!r->host.len && host && validate_host(c, host->p, host->len)) {
+		head_bad_log(c, HEAD_BAD_HOST);
 		return 400;
+	}
 	if (r->version == 11)
 		r->keepalive = !(r->hdr_connection.len &&
 				 h1_list_has_token((struct h1_str){r->hdr_connection.p,
@@ -2059,8 +2098,12 @@ static int parse_target(struct conn *c)
 		hl = slash ? (size_t)(slash - h) : len - skip;
 		/* userinfo ("user@host") is refused as nginx does: the Host
 		 * it would yield is ambiguous to whatever reads it next */
-		if (hl == 0 || memchr(h, '@', hl) || validate_host(c, h, hl))
+		if (hl == 0)
 			return 400;
+		if (memchr(h, '@', hl) || validate_host(c, h, hl)) {
+			head_bad_log(c, memchr(h, '@', hl) ? HEAD_BAD_REQUEST : HEAD_BAD_LINE_HOST);
+			return 400;
+		}
 		if (!slash)
 			return parse_uri(c, "/", 1, true);
 		t = slash;
@@ -2803,8 +2846,9 @@ void http_named_location(struct conn *c, struct lstr name)
  * max_headers allows, as nginx counts them line by line: the lines up to
  * and with Host against the default server's limit, the lines after it
  * against the limit of the server Host names (all of them against that
- * one when the request line names the host). */
-static bool max_headers_over(const struct conn *c)
+ * one when the request line names the host). Inlined: its first test
+ * is all most requests pay. */
+__attribute__((always_inline)) static inline bool max_headers_over(const struct conn *c)
 {
 	const struct http_req *r = &c->req;
 	size_t n = r->h1.nheaders, k = n;
@@ -2829,19 +2873,27 @@ static bool max_headers_over(const struct conn *c)
 	return k > d || (n > k && n > s);
 }
 
-/* max_headers_early - whether the complete lines of a head still being
- * read pass the default server's max_headers before any Host line (nginx
- * answers at that line, not at the end of the head). */
-static bool max_headers_early(const struct conn *c)
-{
-	const struct http_req *r = &c->req;
-	size_t n = r->h1.nheaders, d = (size_t)c->lg->default_srv->max_headers;
+static struct cfg_srv *head_named(struct conn *c);
 
-	if (n <= d || (r->h1.target.len && r->h1.target.p[0] != '/'))
+/* max_headers_early - whether the complete lines of a head still being
+ * read pass max_headers as nginx counts them line by line (the default
+ * server's up to Host, then the server Host names: max_headers_over()):
+ * nginx answers at that line, not at the end of the head. Sets r->srv to
+ * the server of the line's answer. */
+static bool max_headers_early(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	size_t n = r->h1.nheaders;
+
+	if (!n)
 		return false;
-	for (size_t i = 0; i < d; i++)
-		if (H1_IS(req_hdrs(r)[i].name, "host"))
-			return false; /* the lines after it are its server's */
+	r->srv = head_named(c);
+	if (!r->srv)
+		r->srv = c->lg->default_srv; /* all its lines are the default's */
+	if (!max_headers_over(c)) {
+		r->srv = NULL;
+		return false;
+	}
 	return true;
 }
 
@@ -2912,9 +2964,15 @@ static void reset_request(struct conn *c)
 	c->out.start = c->out.end = 0;
 }
 
+static inline void set_request_line(struct conn *c);
+static void head_part_len(struct conn *c);
+
 /* HEAD_TOO_LARGE_LOGGED - for head_begin(): 400 "Request Header Or Cookie
  * Too Large" whose log line is written already (no enum h1_rc is this) */
 #define HEAD_TOO_LARGE_LOGGED (-100)
+/* HEAD_BAD_HOST_LOGGED - for head_begin(): 400 for the host a head being
+ * read named (r->head_bad), logged there */
+#define HEAD_BAD_HOST_LOGGED (-101)
 
 /* head_begin - what every parsed head starts with (N: its size, or a
  * negative enum h1_rc from the parser, answered here). True when the
@@ -2935,7 +2993,10 @@ static bool head_begin(struct conn *c, int n)
 	c->requests++;
 	c->state = CS_READ_BODY;
 	if (n < 0) {
-		r->srv = c->lg->default_srv;
+		/* a head refused as its buffers or max_headers ran out may be
+		 * its Host server's already (head_overflow, max_headers_early) */
+		if (!r->srv || (n != HEAD_TOO_LARGE_LOGGED && n != H1_ERR_TOO_MANY_HEADERS))
+			r->srv = c->lg->default_srv;
 		r->version = 10;
 		switch (n) {
 		case H1_ERR_URI_TOO_LONG:
@@ -2949,6 +3010,12 @@ static bool head_begin(struct conn *c, int n)
 			/* fall through */
 		case HEAD_TOO_LARGE_LOGGED:
 			st = HTTP_STATUS_REQ_HEADER_TOO_LARGE;
+			break;
+		case HEAD_BAD_HOST_LOGGED:
+			set_request_line(c);
+			head_part_len(c);
+			head_bad_log(c, r->head_bad);
+			st = 400;
 			break;
 		case H1_ERR_VERSION:
 			st = 505;
@@ -2995,6 +3062,47 @@ static inline void set_request_line(struct conn *c)
 	r->request_line = (struct lstr){ls, ll};
 }
 
+/* head_part_len - $request_length of a head refused before its end:
+ * nginx's, the bytes of the lines it had parsed (request line and field
+ * lines in r->h1, none of the empty lines before them). */
+static void head_part_len(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const char *e = c->in.data + c->in.end, *p, *lf;
+
+	if (!r->h1.method.p)
+		return;
+	p = r->h1.nheaders ? r->h1.headers[r->h1.nheaders - 1].value.p +
+				     r->h1.headers[r->h1.nheaders - 1].value.len
+			   : r->h1.method.p;
+	lf = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL;
+	if (lf)
+		r->request_length = (uint64_t)(lf + 1 - r->h1.method.p);
+}
+
+/* head_bufs - nginx's buffers for C's head into *BF: the default
+ * server's, where it starts (c->hb_*), and from the line naming server
+ * HS on (if not NULL), HS's large ones. */
+static void head_bufs(const struct conn *c, const struct cfg_srv *hs, struct h1_bufs *bf)
+{
+	const struct cfg_srv *ds = c->lg->default_srv;
+
+	*bf = (struct h1_bufs){
+		.first = c->hb_room ? c->hb_room : (size_t)ds->client_header_buffer_size,
+		.large = (size_t)ds->large_header_size,
+		.num = (size_t)ds->large_header_num,
+		.busy0 = c->hb_busy0,
+		.nfree = c->hb_nfree,
+		.free_size = c->hb_free_size,
+	};
+	if (hs && hs != ds) {
+		/* nginx's buffers from the Host line on are its server's */
+		bf->sw = c->req.head_sw;
+		bf->large2 = (size_t)hs->large_header_size;
+		bf->num2 = (size_t)hs->large_header_num;
+	}
+}
+
 /* head_overflow - a head that did not end in the first buffer, or failed
  * (*N from the parser under LIM): whether nginx's buffers ran out before
  * its end or its error (h1_head_fit()). If they did, it is answered as
@@ -3005,30 +3113,31 @@ static inline void set_request_line(struct conn *c)
 static bool head_overflow(struct conn *c, const struct h1_limits *lim, int *n)
 {
 	struct http_req *r = &c->req;
-	const struct cfg_srv *ds = c->lg->default_srv;
-	const struct h1_bufs bf = {
-		.first = (size_t)ds->client_header_buffer_size,
-		.large = (size_t)ds->large_header_size,
-		.num = (size_t)ds->large_header_num,
-	};
+	const struct cfg_srv *hs = head_named(c);
+	struct h1_bufs bf;
 	const char *buf = c->in.data + c->in.start;
 	size_t at, line;
-	int f = h1_head_fit(buf, c->in.end - c->in.start, &bf, &at, &line), p;
+	int f, p;
 
-	if (!f)
-		return false;
+	head_bufs(c, hs, &bf);
+	f = h1_head_fit(buf, c->in.end - c->in.start, &bf, &at, &line);
+	if (!f || (r->head_bad && r->head_sw <= at))
+		return false; /* (a bad host's line came first: head_bad_log) */
 	/* a syntax error before the point the buffers ran out comes first */
 	p = h1_parse_request(buf, at, lim, &r->h1, lim->max_headers);
 	if (p != H1_INCOMPLETE) {
 		*n = p;
 		return false;
 	}
-	r->srv = c->lg->default_srv;
+	/* the server nginx had switched to when its buffers ran out */
+	r->srv = hs && r->head_sw <= at ? r->head_srv : c->lg->default_srv;
+	head_part_len(c);
 	if (f == H1_ERR_URI_TOO_LONG) {
 		/* nginx's request line is what its buffer holds */
 		r->request_line = (struct lstr){buf + line, at - line};
 		http_log(c, NULL, LOG_INFO,
-			 "client sent too long URI while reading client request line");
+			 "client sent too long URI while reading client %srequest line",
+			 r->pipelined ? "pipelined " : "");
 	} else {
 		set_request_line(c);
 		if (line == SIZE_MAX)
@@ -3042,6 +3151,190 @@ static bool head_overflow(struct conn *c, const struct h1_limits *lim, int *n)
 				 (int)LBD_MIN(at - line, (size_t)1748), buf + line);
 	}
 	head_begin(c, f == H1_ERR_URI_TOO_LONG ? f : HEAD_TOO_LARGE_LOGGED);
+	return true;
+}
+
+/* head_named - the server a head still being read has named so far, as
+ * nginx switches to it the moment it parses the line (a host in the
+ * request line, else the Host line); NULL before. r->h1 must hold the
+ * parse of the bytes read. Kept in r->head_srv, with r->head_sw. */
+static struct cfg_srv *head_named(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const char *b = c->in.data + c->in.start, *e = c->in.data + c->in.end, *t, *h = NULL;
+	const char *lf;
+	size_t tl, k = 0, hl = 0;
+	struct lstr keep = r->host;
+
+	if (r->head_srv)
+		return r->head_srv;
+	for (t = b; t < e && (*t == '\r' || *t == '\n'); t++)
+		;
+	lf = memchr(t, '\n', (size_t)(e - t));
+	if (!lf || !r->h1.target.p)
+		return NULL; /* no request line yet */
+	t = r->h1.target.p;
+	tl = r->h1.target.len;
+	while (k < tl && isalpha((unsigned char)t[k]))
+		k++;
+	if (k && tl - k > 3 && memcmp(t + k, "://", 3) == 0) {
+		const char *slash;
+
+		h = t + k + 3;
+		slash = memchr(h, '/', tl - k - 3);
+		hl = slash ? (size_t)(slash - h) : tl - k - 3;
+		if (hl && memchr(h, '@', hl))
+			r->head_bad = HEAD_BAD_REQUEST;
+		if (!hl || r->head_bad)
+			hl = 0; /* refused (the userinfo at once, as nginx) */
+		else
+			r->head_bad = HEAD_BAD_LINE_HOST; /* if it does not validate */
+	} else {
+		for (size_t i = 0; i < r->h1.nheaders; i++) {
+			const struct h1_header *f = &r->h1.headers[i];
+
+			if (H1_IS(f->name, "host")) {
+				h = f->value.p;
+				hl = f->value.len;
+				r->head_bad = HEAD_BAD_HOST; /* if it does not validate */
+				lf = memchr(h + hl, '\n', (size_t)(e - (h + hl)));
+				break;
+			}
+		}
+	}
+	if (!h || !lf)
+		return NULL;
+	/* a host that does not validate keeps the default server (it is
+	 * answered at once: head_bad_host()); kept, so as not to allocate
+	 * again */
+	if (!validate_host(c, h, hl)) {
+		r->head_srv = find_server(c, r->host);
+		r->head_bad = HEAD_BAD_NONE;
+	} else {
+		r->head_srv = c->lg->default_srv;
+	}
+	r->head_sw = (size_t)(lf + 1 - b);
+	r->host = keep; /* set again with the whole head */
+	r->cap.n = 0;
+	return r->head_srv;
+}
+
+/* head_ctx - a head being read, for nginx's lines about it: the default
+ * server's (or the one its Host line named), its request text from the first byte past the empty lines
+ * before it to the end of that line or of the bytes, and the field lines
+ * complete so far (for the "host:" part). Returns nginx's action's end:
+ * "request headers" once the request line is complete, else "request
+ * line" ("pipelined request line" for a pipelined request). */
+static const char *head_ctx(struct conn *c)
+{
+	struct http_req *r = &c->req;
+	const char *b = c->in.data + c->in.start, *e = c->in.data + c->in.end, *p;
+	struct h1_limits lim = {.max_headers = HTTP_MAX_HEADERS};
+
+	r->srv = c->lg->default_srv;
+	r->loc = &r->srv->loc;
+	while (b < e && (*b == '\r' || *b == '\n'))
+		b++;
+	for (p = b; p < e && *p != '\r' && *p != '\n'; p++)
+		;
+	r->request_line = (struct lstr){b, (size_t)(p - b)};
+	if (p == e)
+		return r->pipelined ? "pipelined request line" : "request line";
+	r->h1.headers = r->hdrs;
+	h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim, &r->h1,
+			 HTTP_MAX_HEADERS);
+	if (head_named(c)) {
+		r->srv = r->head_srv;
+		r->loc = &r->srv->loc;
+	}
+	return "request headers";
+}
+
+/* head_gone - the client's side ended (N 0) or failed (N -1, ERR) while a
+ * head was awaited or read. Nothing is sent. Without a byte of a request,
+ * nginx's info line of the idle connection (a failed TLS read was logged
+ * by the TLS layer); else, as nginx, the line with the request's context
+ * and its 400 in the access log. */
+static void head_gone(struct conn *c, ssize_t n, int err)
+{
+	struct http_req *r = &c->req;
+	const char *what;
+
+	if (c->in.end <= c->in.start) {
+		char client[INET6_ADDRSTRLEN] = "?";
+		const char *server = c->lg->text;
+		const struct log_target *el = c->lg->default_srv->loc.error_log;
+
+		/* every idle connection ends here: nothing formatted unless the
+		 * line is written */
+		if (!log_wants(el, LOG_INFO)) {
+			conn_close(c);
+			return;
+		}
+		peer_text(c, client, sizeof(client));
+		if (n == -1 && c->tls)
+			; /* the TLS layer's line, if any */
+		else if (c->state == CS_KEEPALIVE && err)
+			log_emit(el, LOG_INFO,
+				 "*%llu client %s closed keepalive connection (%d: %s)",
+				 (unsigned long long)c->number, client, err, strerror(err));
+		else if (c->state == CS_KEEPALIVE)
+			log_emit(el, LOG_INFO, "*%llu client %s closed keepalive connection",
+				 (unsigned long long)c->number, client);
+		else if (n == 0)
+			log_emit(el, LOG_INFO,
+				 "*%llu client closed connection while waiting for request, "
+				 "client: %s, server: %s",
+				 (unsigned long long)c->number, client, server);
+		else
+			log_emit(el, LOG_INFO,
+				 "*%llu recv() failed (%d: %s) while waiting for request, client: "
+				 "%s, server: %s",
+				 (unsigned long long)c->number, err, strerror(err), client, server);
+		conn_close(c);
+		return;
+	}
+	what = head_ctx(c);
+	if (n == 0)
+		http_log(c, NULL, LOG_INFO,
+			 "client prematurely closed connection while reading client %s", what);
+	else if (!c->tls)
+		http_log(c, NULL, LOG_INFO, "recv() failed (%d: %s) while reading client %s", err,
+			 strerror(err), what);
+	stats_request_start();
+	r->start_us = lbd_now_us();
+	clock_gettime(CLOCK_REALTIME, &r->start_wall);
+	c->requests++;
+	r->version = 10;
+	r->status = 400;
+	log_phase(c);
+	conn_close(c);
+}
+
+/* head_blank - nginx takes any number of empty lines before a request
+ * line: when they fill its first buffer it reads on into it from its
+ * start, so only those in the buffer the request line starts in take
+ * room there. Drops the whole first buffers of them from c->in; whether
+ * it did (the head is parsed again then). */
+static bool head_blank(struct conn *c)
+{
+	char *b = c->in.data + c->in.start;
+	size_t len = c->in.end - c->in.start, m = 0, k = 0;
+	size_t first = (size_t)c->lg->default_srv->client_header_buffer_size;
+
+	while (m < len && (b[m] == '\r' || b[m] == '\n'))
+		m++;
+	if (m < (c->hb_room ? c->hb_room : first))
+		return false;
+	if (c->hb_room) {
+		/* the rest of the buffer it started in */
+		k = c->hb_room;
+		c->hb_room = 0;
+	}
+	k += (m - k) - (m - k) % first;
+	memmove(b, b + k, len - k);
+	c->in.end -= k;
+	c->req.head_srv = NULL; /* its offsets moved */
 	return true;
 }
 
@@ -3064,6 +3357,7 @@ static void process_request(struct conn *c)
 	};
 	int n;
 
+parse:
 	if (r->hdrs_big)
 		lim.max_headers = cap;
 	r->h1.headers = r->hdrs_big ? r->hdrs_big : r->hdrs;
@@ -3077,17 +3371,57 @@ static void process_request(struct conn *c)
 		n = h1_parse_request(c->in.data + c->in.start, c->in.end - c->in.start, &lim,
 				     &r->h1, cap);
 	}
-	if (unlikely(n < 0 || n > (int)ds->client_header_buffer_size)) {
+	/* (a head that starts in less than a whole first buffer is counted
+	 * here too: h1_head_fit() says whether it fits the room it has) */
+	if (unlikely(n < 0 || n > (int)ds->client_header_buffer_size || c->hb_room)) {
 		/* not a whole head in the first buffer */
+		if (head_blank(c))
+			goto parse;
 		if (head_overflow(c, &lim, &n))
 			return;
+		if (n == H1_INCOMPLETE && r->head_bad && head_named(c)) {
+			/* refused at its line, as nginx */
+			head_begin(c, HEAD_BAD_HOST_LOGGED);
+			return;
+		}
 		if (n == H1_INCOMPLETE && max_headers_early(c))
 			n = H1_ERR_TOO_MANY_HEADERS;
-		if (n == H1_ERR_TOO_MANY_HEADERS)
+		if (n == H1_ERR_TOO_MANY_HEADERS) {
 			set_request_line(c); /* for the log line, as nginx's */
+			head_part_len(c);
+		}
 	}
 	if (n == H1_INCOMPLETE || !head_begin(c, n))
 		return;
+	if (unlikely(c->in.end - c->in.start > (size_t)n)) {
+		/* bytes after the head (a body, a pipelined request): where
+		 * nginx's buffers stood at its end, for next_request() */
+		struct h1_bufs bf;
+		size_t end, busy;
+		size_t room = c->hb_room ? c->hb_room : (size_t)ds->client_header_buffer_size;
+
+		if ((size_t)n <= room) {
+			/* it ended in the buffer it began in (most heads: a
+			 * body came with it): no line walk */
+			end = room;
+			busy = c->hb_busy0;
+		} else {
+			head_bufs(c, head_named(c), &bf);
+			h1_head_end(c->in.data + c->in.start, (size_t)n, &bf, &end, &busy);
+		}
+		c->hb_end = (uint32_t)end;
+		c->hb_busy = (uint16_t)busy;
+		c->hb_base = (uint32_t)c->in.start;
+		c->hb_inend = (uint32_t)c->in.end;
+	}
+	if (unlikely(r->h1.method.p != c->in.data + c->in.start)) {
+		/* empty lines before the request line: not in $request_length
+		 * (nginx starts the request at its line) */
+		size_t lead = (size_t)(r->h1.method.p - (c->in.data + c->in.start));
+
+		r->header_len -= lead;
+		r->request_length -= lead;
+	}
 	c->in.start += (size_t)n; /* views stay valid: c->in is not moved until the next request */
 	set_request_line(c);
 	head_end(c);
@@ -3341,6 +3675,28 @@ static void discard_read(struct conn *c)
 	discard_pump(c, false);
 }
 
+/* next_bufs - nginx's buffers for the next request on C, after a head
+ * bytes followed (c->hb_end) or one that did not start in a whole first
+ * buffer: a pipelined request starts where the one before it ended, in
+ * that buffer, when its bytes came with that head (c->in as it was then:
+ * nothing read or moved since; bytes past the buffer's end were not read
+ * into it: a fresh one), and the other large buffers are free; anything
+ * else starts in a fresh first buffer. */
+__attribute__((noinline, cold)) static void next_bufs(struct conn *c)
+{
+	uint32_t end = c->hb_end;
+
+	c->hb_room = c->hb_busy0 = c->hb_nfree = 0;
+	c->hb_end = 0;
+	if (c->in.start >= c->in.end || !end || c->in.end != c->hb_inend ||
+	    c->in.start < c->hb_base || c->in.start - c->hb_base >= end)
+		return;
+	c->hb_room = end - (uint32_t)(c->in.start - c->hb_base);
+	c->hb_busy0 = c->hb_busy ? 1 : 0;
+	c->hb_nfree = c->hb_busy ? (uint16_t)(c->hb_busy - 1) : 0;
+	c->hb_free_size = (uint32_t)c->lg->default_srv->large_header_size;
+}
+
 /* next_request - the response and the request's body are done: on to the
  * next request on this connection (pipelined bytes in c->in, or wait). */
 static void next_request(struct conn *c)
@@ -3348,6 +3704,9 @@ static void next_request(struct conn *c)
 	/* Bytes left in c->in (the head was consumed when parsed, a body by
 	 * the proxy or discard_feed) are the next pipelined request. */
 	reset_request(c);
+	/* (hb_busy0 and hb_nfree are set with hb_room only) */
+	if (unlikely(c->hb_room | c->hb_end))
+		next_bufs(c);
 	if (c->in.start >= c->in.end) {
 		c->in.start = c->in.end = 0;
 		c->state = CS_KEEPALIVE;

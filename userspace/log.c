@@ -283,9 +283,14 @@ static void write_line(const struct log_target *t, enum log_level level, bool an
 		return;
 }
 
+bool log_wants(const struct log_target *t, enum log_level level)
+{
+	return level <= (t ? t : default_target)->level;
+}
+
 void log_vemit(const struct log_target *t, enum log_level level, const char *fmt, va_list ap)
 {
-	if (level > (t ? t : default_target)->level)
+	if (!log_wants(t, level))
 		return;
 	write_line(t, level, false, fmt, ap);
 }

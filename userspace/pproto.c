@@ -259,7 +259,7 @@ void pproto_describe(enum pproto_rc rc, const uint8_t *buf, size_t len, char *ou
 
 enum pproto_rc pproto_read(int fd, struct pproto_info *pi, char *msg, size_t cap)
 {
-	uint8_t buf[PPROTO_MAX];
+	uint8_t buf[PPROTO_MAX + 1];
 	size_t want = PPROTO_V1_MAX, used = 0;
 	enum pproto_rc rc;
 	ssize_t n;
@@ -267,7 +267,8 @@ enum pproto_rc pproto_read(int fd, struct pproto_info *pi, char *msg, size_t cap
 	if (cap)
 		msg[0] = '\0';
 	for (;;) {
-		n = recv(fd, buf, want, MSG_PEEK | MSG_DONTWAIT);
+		/* one byte more: whether the client's next bytes came too */
+		n = recv(fd, buf, want + 1, MSG_PEEK | MSG_DONTWAIT);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -276,7 +277,7 @@ enum pproto_rc pproto_read(int fd, struct pproto_info *pi, char *msg, size_t cap
 			return PPROTO_CLOSED;
 		rc = pproto_parse(buf, (size_t)n, pi, &used);
 		/* a v2 header longer than the first look: peek at all of it */
-		if (rc == PPROTO_AGAIN && (size_t)n == want && n >= V2_HEAD && buf[0] == '\r') {
+		if (rc == PPROTO_AGAIN && (size_t)n >= want && n >= V2_HEAD && buf[0] == '\r') {
 			size_t need = V2_HEAD + ((size_t)buf[14] << 8 | buf[15]);
 
 			if (need > want && need <= PPROTO_MAX) {
@@ -287,6 +288,8 @@ enum pproto_rc pproto_read(int fd, struct pproto_info *pi, char *msg, size_t cap
 		break;
 	}
 	if (rc == PPROTO_OK) {
+		pi->len = (uint16_t)used;
+		pi->more = (size_t)n > used;
 		/* the peeked header is in the socket: take exactly it */
 		do
 			n = recv(fd, buf, used, MSG_DONTWAIT);

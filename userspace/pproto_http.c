@@ -27,6 +27,11 @@ bool pproto_http_read(struct conn *c)
 
 	switch (rc) {
 	case PPROTO_OK:
+		/* nginx reads a plain connection's header into its first
+		 * buffer, with what came after it (TLS: peeked, no room) */
+		if (pi.more && !c->lg->ssl)
+			c->hb_room =
+				(uint32_t)c->lg->default_srv->client_header_buffer_size - pi.len;
 		if (!pi.has_addr)
 			return true;		/* UNKNOWN, LOCAL: the TCP addresses stand */
 		c->pp = malloc(sizeof(*c->pp)); /* once per connection */

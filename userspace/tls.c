@@ -77,6 +77,8 @@ struct tls_conn {
 	void *log_arg;		   /* its argument */
 	bool sock_gone;		   /* the last read failed at the socket with no OpenSSL
 				    * error queued (tls_conn_sock_gone) */
+	bool read_failed;	   /* a bad record after good ones was logged when
+				    * read: the next tls_recv fails (EPROTO) */
 
 	/* TLS 1.3 0-RTT (ssl_early_data on). OpenSSL hands early data out
 	 * only through SSL_read_early_data, which must be the first call on
@@ -1416,8 +1418,8 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
 
 	if (unlikely(t->early || t->held_n))
 		return recv_early(t, buf, len);
-	if (unlikely(t->err && t->failed)) {
-		errno = EPROTO; /* kept by keep_error after the bytes before it */
+	if (unlikely(t->failed && (t->err || t->read_failed))) {
+		errno = EPROTO; /* kept or logged after the bytes before it */
 		return -1;
 	}
 	/* Keep reading until the buffer is full or OpenSSL needs the socket:
@@ -1442,6 +1444,11 @@ ssize_t tls_recv(struct tls_conn *t, void *buf, size_t len)
 				 * while OpenSSL's queue holds it; EPROTO next */
 				t->failed = true;
 				keep_error(t, "SSL_read() failed");
+			} else if (e == SSL_ERROR_SSL && t->log_fn) {
+				/* logged now, as nginx's read that met it, with
+				 * the good bytes not yet the owner's */
+				t->failed = t->read_failed = true;
+				owner_log_ssl(t, "SSL_read() failed");
 			} else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE &&
 				   e != SSL_ERROR_ZERO_RETURN) {
 				ERR_clear_error();
@@ -1644,6 +1651,11 @@ const char *tls_conn_client(const struct tls_conn *t)
 bool tls_conn_sock_gone(const struct tls_conn *t)
 {
 	return t && t->failed && t->sock_gone;
+}
+
+bool tls_conn_peer_closed(const struct tls_conn *t)
+{
+	return (SSL_get_shutdown(t->ssl) & SSL_RECEIVED_SHUTDOWN) != 0;
 }
 
 void tls_conn_log_ctx(struct tls_conn *t, unsigned long long number, const char *server)

@@ -1390,6 +1390,87 @@ Test(h1, head_fit_full_at_line_end)
 	cr_expect_eq(h1_head_fit(b, 1027, &bf, &at, &line), 0);
 }
 
+/* The Host server's buffers (bf.sw: past its Host line): a buffer that
+ * fills from there on is counted with its SIZE and NUM, the busy count
+ * going on; one that filled before the Host line with the default's. */
+Test(h1, head_fit_host_server)
+{
+	static char b[64 * 1024];
+	struct h1_bufs bf = {.first = 1024, .large = 2048, .num = 1};
+	size_t n, at = 0, line = 0;
+
+	/* two 5000-byte lines after "Host: y": x's 1 x 2k refuses the first */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\nHost: y\r\n", 2, 5000);
+	cr_assert_eq(h1_head_fit(b, n, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect(at == 25 + 2048 && line == 25, "%zu %zu", at, line);
+	/* y's 4 x 8k hold them */
+	bf.sw = 25;
+	bf.large2 = 8192;
+	bf.num2 = 4;
+	cr_expect_eq(h1_head_fit(b, n, &bf, &at, &line), 0);
+	memcpy(b + n, "\r\n", 2);
+	cr_expect_eq(h1_head_fit(b, n + 2, &bf, &at, &line), 0);
+	/* five of them do not: the fifth finds no buffer */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\nHost: y\r\n", 5, 5000);
+	cr_assert_eq(h1_head_fit(b, n, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect_eq(line, 25 + 4 * 5000);
+	/* the switch comes when the Host line is parsed: a buffer that
+	 * filled before it (in the middle of a line before Host) is the
+	 * default's: a 3000-byte line before Host does not fit 1 x 2k */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\n", 1, 3000);
+	memcpy(b + n, "Host: y\r\n", 9);
+	bf.sw = n + 9;
+	cr_assert_eq(h1_head_fit(b, n + 9, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect(at == 16 + 2048 && line == 16, "%zu %zu", at, line);
+	/* smaller buffers after Host: y's 1 x 2k, the default's 4 x 8k */
+	bf = (struct h1_bufs){
+		.first = 1024, .large = 8192, .num = 4, .sw = 25, .large2 = 2048, .num2 = 1};
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\nHost: y\r\n", 1, 3000);
+	cr_expect_eq(h1_head_fit(b, 25 + 2047, &bf, &at, &line), 0);
+	cr_assert_eq(h1_head_fit(b, n, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	cr_expect(at == 25 + 2048 && line == 25, "%zu %zu", at, line);
+	/* a busy count already past the new NUM: no buffer left */
+	bf = (struct h1_bufs){
+		.first = 1024, .large = 4096, .num = 4, .sw = 0, .large2 = 8192, .num2 = 1};
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\n", 2, 3000);
+	memcpy(b + n, "Host: y\r\n", 9);
+	bf.sw = n + 9;
+	n = n + 9 + head_fill(b + n + 9, sizeof(b) - n - 9, "", 1, 3000);
+	memcpy(b + n, "\r\n", 2);
+	cr_assert_eq(h1_head_fit(b, n + 2, &bf, &at, &line), H1_ERR_HEADER_TOO_LARGE);
+	bf.num2 = 3;
+	cr_expect_eq(h1_head_fit(b, n + 2, &bf, &at, &line), 0);
+}
+
+/* A pipelined request in the buffer the one before it ended in: its room,
+ * the busy one, the free ones taken before a new one; h1_head_end says
+ * where a head ended. */
+Test(h1, head_fit_pipelined)
+{
+	static char b[16 * 1024];
+	struct h1_bufs bf = {.first = 1024, .large = 2048, .num = 1};
+	size_t n, end = 0, busy = 0, at = 0, line = 0;
+
+	/* a head that spills into the large buffer ends in it */
+	n = head_fill(b, sizeof(b), "GET / HTTP/1.1\r\nHost: x\r\n", 1, 2045);
+	memcpy(b + n, "\r\n", 2);
+	h1_head_end(b, n + 2, &bf, &end, &busy);
+	cr_expect(end == 25 + 2048 && busy == 1, "%zu %zu", end, busy);
+	/* one that ends in the first buffer */
+	h1_head_end(b, 27, &bf, &end, &busy);
+	cr_expect(end == 1024 && busy == 0, "%zu %zu", end, busy);
+	/* the next request line in the 2 bytes left of the busy large one:
+	 * no buffer to move it to */
+	bf = (struct h1_bufs){.first = 2, .large = 2048, .num = 1, .busy0 = 1};
+	memcpy(b, "GET / HTTP/1.1\r\n\r\n", 18);
+	cr_assert_eq(h1_head_fit(b, 18, &bf, &at, &line), H1_ERR_URI_TOO_LONG);
+	cr_expect(at == 2 && line == 0, "%zu %zu", at, line);
+	/* a free one is taken first, whatever NUM says */
+	bf.nfree = 1;
+	bf.free_size = 2048;
+	cr_expect_eq(h1_head_fit(b, 18, &bf, &at, &line), 0);
+}
+
 /* h1_chunked_canon: the same chunks in nginx's framing, whole or split at
  * any byte after a start framed as it came; odd says which inputs need it. */
 Test(h1, chunked_canon)

@@ -277,14 +277,21 @@ Test(pproto, read_leaves_the_rest)
 	cr_assert_eq(write(sv[0], v1 + 20, sizeof(v1) - 1 - 20), (ssize_t)(sizeof(v1) - 1 - 20));
 	cr_assert_eq(pproto_read(sv[1], &pi, msg, sizeof(msg)), PPROTO_OK);
 	cr_assert_str_eq(pi.src, "203.0.113.7");
+	/* the request's bytes were there: nginx reads them with it */
+	cr_expect(pi.len == 43 && pi.more, "%u %d", pi.len, pi.more);
 	cr_assert_eq(read(sv[1], rest, sizeof(rest)), 16);
 	cr_assert_eq(memcmp(rest, "GET / HTTP/1.1\r\n", 16), 0);
 	/* v2, then a TLS record */
 	cr_assert_eq(write(sv[0], v2, sizeof(v2) - 1), (ssize_t)(sizeof(v2) - 1));
 	cr_assert_eq(pproto_read(sv[1], &pi, msg, sizeof(msg)), PPROTO_OK);
 	cr_assert_str_eq(pi.dst, "5.6.7.8");
+	cr_expect(pi.len == 28 && pi.more, "%u %d", pi.len, pi.more);
 	cr_assert_eq(read(sv[1], rest, sizeof(rest)), 3);
 	cr_assert_eq(rest[0], 0x16);
+	/* a header alone: nothing came with it */
+	cr_assert_eq(write(sv[0], v1, 43), 43);
+	cr_assert_eq(pproto_read(sv[1], &pi, msg, sizeof(msg)), PPROTO_OK);
+	cr_expect(pi.len == 43 && !pi.more, "%u %d", pi.len, pi.more);
 	/* broken: described, nothing taken */
 	cr_assert_eq(write(sv[0], "GET / HTTP/1.1\r\n", 16), 16);
 	cr_assert_eq(pproto_read(sv[1], &pi, msg, sizeof(msg)), PPROTO_BROKEN);
