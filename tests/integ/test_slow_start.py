@@ -20,8 +20,12 @@ def test_recovered_backend_ramps_up(t):
     if t.is_nginx:
         t.skip('nginx has no slow_start (an nginx Plus feature)')
     b1, b2 = t.backends('b1', 'b2')
+    # timeout=2s: a check that a loaded machine stalls past a short
+    # timeout would mark b2 down again and restart its ramp (seen at -j6:
+    # the last window's share fell below the first's); a stopped b2 is
+    # refused at once, whatever the timeout
     conf = ('upstream app {\n'
-            '    health_check interval=200ms fails=1 passes=1 timeout=100ms;\n'
+            '    health_check interval=200ms fails=1 passes=1 timeout=2s;\n'
             '    server 127.0.0.1:{b1};\n'
             '    server 127.0.0.1:{b2} slow_start=4s;\n'
             '}\n'
