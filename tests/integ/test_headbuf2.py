@@ -57,15 +57,21 @@ def _access(p, want):
     wait_for(lambda: got() == want, what='access log %r (has %r)' % (want, got()))
 
 
-def _answered(s, data):
-    """Send DATA on S, read its answer to the end of a 200 "ok"."""
-    s.sendall(data)
+def _recv_until(s, end):
+    """Read S until what came ends with END (the connection must not end
+    first)."""
     got = b''
-    while not got.endswith(b'\r\n\r\nok\n'):
+    while not got.endswith(end):
         x = s.recv(4096)
         assert x, got
         got += x
     return got
+
+
+def _answered(s, data):
+    """Send DATA on S, read its answer to the end of a 200 "ok"."""
+    s.sendall(data)
+    return _recv_until(s, b'\r\n\r\nok\n')
 
 
 def _half_close(port, data):
@@ -303,11 +309,7 @@ def test_headbuf_max_headers_after_host(t):
     s = socket.create_connection(('127.0.0.1', p.port), timeout=5)
     s.sendall(b'GET / HTTP/1.1\r\nHost: y\r\nA: 1\r\nB: 1\r\n')
     s.sendall(b'\r\n')
-    got = b''
-    while not got.endswith(b'\r\n\r\ny\n'):
-        x = s.recv(4096)
-        assert x, got
-        got += x
+    got = _recv_until(s, b'\r\n\r\ny\n')
     assert got.startswith(b'HTTP/1.1 200 '), got
     s.close()
 
@@ -392,11 +394,7 @@ def test_headbuf_proxy_protocol_room(t):
     ctx.verify_mode = ssl.CERT_NONE
     s = ctx.wrap_socket(s)
     s.sendall(head)
-    got = b''
-    while b'\r\n\r\nx\n' not in got:
-        x = s.recv(4096)
-        assert x, got
-        got += x
+    got = _recv_until(s, b'\r\n\r\nx\n')
     assert got.startswith(b'HTTP/1.1 200 '), got
     s.close()
 
@@ -462,10 +460,6 @@ def test_headbuf_pipelined(t):
     s = socket.create_connection(('127.0.0.1', p.port), timeout=5)
     for data in (big, b'GET /z HTTP/1.1\r\nHost: x\r\n\r\n'):
         s.sendall(data)
-        got = b''
-        while not got.endswith(b'\r\n\r\nx\n'):
-            x = s.recv(4096)
-            assert x, got
-            got += x
+        got = _recv_until(s, b'\r\n\r\nx\n')
         assert got.startswith(b'HTTP/1.1 200 '), got
     s.close()
