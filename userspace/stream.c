@@ -775,6 +775,8 @@ static void disconnected(struct sess *s)
 {
 	unsigned long long up, down;
 
+	if (!log_wants(s->srv->error_log, LOG_INFO))
+		return; /* (no map lookup for a line nobody reads) */
 	kbytes_update(s);
 	up = bytes(s, TUN_UP);
 	down = bytes(s, TUN_DOWN);
