@@ -25,4 +25,7 @@ enum {
 size_t lbd_sa_text(const struct sockaddr_storage *ss, socklen_t len, unsigned flags, char *buf,
 		   size_t size);
 
+/* lbd_sa_port - the port of an IPv4 or IPv6 address, 0 for others. */
+unsigned lbd_sa_port(const struct sockaddr_storage *ss);
+
 #endif

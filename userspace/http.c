@@ -21,7 +21,6 @@
 #include <sys/sendfile.h>
 #include <time.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -55,6 +54,7 @@
 #include "recode.h"
 #include "ratelimit.h"
 #include "realip.h"
+#include "sockaddr.h"
 #include "stats.h"
 #include "status.h"
 #include "steer.h"
@@ -2299,7 +2299,7 @@ void http_absolute_location(struct conn *c, struct lstr *v)
 	const struct cfg_loc *l = c->req.loc ? c->req.loc : c->req.srv ? &c->req.srv->loc : NULL;
 	char port[16] = "";
 	struct lstr host = c->req.host;
-	uint16_t p = 0;
+	unsigned p;
 	char *out;
 	size_t n;
 
@@ -2308,11 +2308,7 @@ void http_absolute_location(struct conn *c, struct lstr *v)
 	if (!host.len || (l && l->server_name_in_redirect))
 		host = c->req.srv && c->req.srv->nnames ? lstr_c(c->req.srv->names[0].name)
 							: LSTR("localhost");
-	conn_local(c);
-	if (c->local.ss_family == AF_INET)
-		p = ntohs(((struct sockaddr_in *)&c->local)->sin_port);
-	else if (c->local.ss_family == AF_INET6)
-		p = ntohs(((struct sockaddr_in6 *)&c->local)->sin6_port);
+	p = lbd_sa_port(conn_local(c));
 	if (p && p != (c->tls ? 443 : 80) && (!l || l->port_in_redirect))
 		snprintf(port, sizeof(port), ":%u", p);
 	n = (c->tls ? 8 : 7) + host.len + strlen(port) + v->len;

@@ -15,11 +15,20 @@ _Static_assert(LBD_SA_TEXT_MAX >= sizeof("unix:") + sizeof(((struct sockaddr_un 
 _Static_assert(LBD_SA_TEXT_MAX >= INET6_ADDRSTRLEN + sizeof("[]:65535") - 1,
 	       "LBD_SA_TEXT_MAX holds an IPv6 address and port");
 
+unsigned lbd_sa_port(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
+	if (ss->ss_family == AF_INET6)
+		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+	return 0;
+}
+
 size_t lbd_sa_text(const struct sockaddr_storage *ss, socklen_t len, unsigned flags, char *buf,
 		   size_t size)
 {
 	char ip[INET6_ADDRSTRLEN];
-	unsigned port = 0;
+	unsigned port = lbd_sa_port(ss);
 	int n;
 
 	if (!size)
@@ -31,7 +40,6 @@ size_t lbd_sa_text(const struct sockaddr_storage *ss, socklen_t len, unsigned fl
 
 		if (!inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip)))
 			return 0;
-		port = ntohs(s4->sin_port);
 		n = flags & LBD_SA_PORT ? snprintf(buf, size, "%s:%u", ip, port)
 					: snprintf(buf, size, "%s", ip);
 		break;
@@ -41,7 +49,6 @@ size_t lbd_sa_text(const struct sockaddr_storage *ss, socklen_t len, unsigned fl
 
 		if (!inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip)))
 			return 0;
-		port = ntohs(s6->sin6_port);
 		n = flags & LBD_SA_PORT ? snprintf(buf, size, "[%s]:%u", ip, port)
 					: snprintf(buf, size, "%s", ip);
 		break;

@@ -146,16 +146,6 @@ static struct ups_group *group_named(const struct cfg_stream *st, const char *na
 
 /* ---- variables ---------------------------------------------------------------- */
 
-/* sa_port - the port of an IPv4 or IPv6 address, 0 for others */
-static int sa_port(const struct sockaddr_storage *ss)
-{
-	if (ss->ss_family == AF_INET)
-		return ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	if (ss->ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
-	return 0;
-}
-
 /* bytes - per direction, what the tunnel and the kernel moved. D: 0
  * client->upstream, 1 upstream->client. */
 static uint64_t bytes(const struct sess *s, int d)
@@ -194,14 +184,14 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 		n = lbd_sa_text(&s->peer, 0, 0, tmp, cap);
 		break;
 	case SV_REMOTE_PORT:
-		port = sa_port(&s->peer);
+		port = lbd_sa_port(&s->peer);
 		n = port ? (size_t)snprintf(tmp, cap, "%d", port) : 0; /* "" for unix */
 		break;
 	case SV_SERVER_ADDR:
 		n = lbd_sa_text(&s->local, 0, 0, tmp, cap);
 		break;
 	case SV_SERVER_PORT:
-		port = sa_port(&s->local);
+		port = lbd_sa_port(&s->local);
 		n = port ? (size_t)snprintf(tmp, cap, "%d", port) : 0;
 		break;
 	case SV_BINARY_REMOTE_ADDR:
@@ -327,7 +317,7 @@ static bool var_value(struct sess *s, int v, char *tmp, size_t cap, struct lstr 
 	case SV_SSL_ALPN_PROTOCOL:
 		return stream_ssl_var(s->ctls, (enum stream_ssl_var)(v - SV_SSL_PROTOCOL), out);
 	case SV_REALIP_REMOTE_PORT:
-		port = sa_port(s->realip ? &s->tcp_peer : &s->peer);
+		port = lbd_sa_port(s->realip ? &s->tcp_peer : &s->peer);
 		n = (size_t)snprintf(tmp, cap, "%d", port);
 		break;
 	default:
@@ -829,7 +819,7 @@ static size_t proxy_header(struct sess *s, char *buf, size_t cap)
 	lbd_sa_text(&s->local, 0, 0, dst, sizeof(dst));
 	return (size_t)snprintf(buf, cap, "PROXY %s %s %s %d %d\r\n",
 				s->peer.ss_family == AF_INET ? "TCP4" : "TCP6", src, dst,
-				sa_port(&s->peer), sa_port(&s->local));
+				lbd_sa_port(&s->peer), lbd_sa_port(&s->local));
 }
 
 /* eval_rate - a rate with variables for S: bytes per second, 0 (no limit)

@@ -481,12 +481,8 @@ static int var_addr(struct conn *c, struct lstr *out, const struct sockaddr_stor
 
 static int var_port(struct conn *c, struct lstr *out, const struct sockaddr_storage *ss)
 {
-	unsigned port = 0;
+	unsigned port = lbd_sa_port(ss);
 
-	if (ss->ss_family == AF_INET)
-		port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
-	else if (ss->ss_family == AF_INET6)
-		port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
 	if (port == 0) {
 		*out = var_empty;
 		return VAR_FOUND;

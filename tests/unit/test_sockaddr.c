@@ -52,6 +52,7 @@ Test(sockaddr, ipv4_with_and_without_port)
 	cr_expect_str_eq(b, "127.0.0.1");
 	cr_expect_eq(lbd_sa_text(&ss, 0, LBD_SA_PORT, b, sizeof(b)), 14);
 	cr_expect_str_eq(b, "127.0.0.1:8080");
+	cr_expect_eq(lbd_sa_port(&ss), 8080);
 }
 
 Test(sockaddr, ipv6_port_in_brackets)
@@ -63,6 +64,7 @@ Test(sockaddr, ipv6_port_in_brackets)
 	cr_expect_str_eq(b, "::1");
 	lbd_sa_text(&ss, 0, LBD_SA_PORT, b, sizeof(b));
 	cr_expect_str_eq(b, "[::1]:443");
+	cr_expect_eq(lbd_sa_port(&ss), 443);
 	ss = in6("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255", 65535);
 	size_t n = lbd_sa_text(&ss, 0, LBD_SA_PORT, b, sizeof(b));
 	cr_expect_eq(n, strlen(b));
@@ -77,6 +79,7 @@ Test(sockaddr, unix_path_no_port_bounded_by_length)
 
 	lbd_sa_text(&ss, 0, LBD_SA_PORT, b, sizeof(b));
 	cr_expect_str_eq(b, "unix:/run/app.sock");
+	cr_expect_eq(lbd_sa_port(&ss), 0);
 	/* the address length bounds the path (accept's length for a peer) */
 	lbd_sa_text(&ss, (socklen_t)(off + 4), 0, b, sizeof(b));
 	cr_expect_str_eq(b, "unix:/run");
