@@ -164,11 +164,11 @@ bool tls_conn_in_early(const struct tls_conn *t);
  * crit otherwise). NULL when the session has no such failure. */
 const char *tls_conn_error(const struct tls_conn *t, int *level);
 
-/* tls_conn_sock_gone - the last read failed at the socket (a reset) with
- * no OpenSSL error queued: what nginx's SSL_read takes for the peer's
- * close ("peer shutdown SSL cleanly"), so that an upstream's reset reads
- * as an end of stream there. False for NULL. */
-bool tls_conn_sock_gone(const struct tls_conn *t);
+/* tls_recv_reset_closes - tls_recv, with a read that failed at the socket
+ * (a reset) with no OpenSSL error queued returning 0, the peer's close:
+ * what nginx's SSL_read takes it for ("peer shutdown SSL cleanly"). For
+ * the legs nginx reads so: upstreams, stream tunnels. */
+ssize_t tls_recv_reset_closes(struct tls_conn *t, void *buf, size_t len);
 
 /* tls_conn_peer_closed - the peer's close_notify has been read (perhaps
  * with the last bytes a read returned: the next read returns 0). */

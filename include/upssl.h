@@ -29,13 +29,8 @@ struct ups_server;
  * (tls_recv's contract: a short count means drained). */
 static inline ssize_t up_io_recv(int fd, struct tls_conn *tls, void *buf, size_t len)
 {
-	if (__builtin_expect(tls != NULL, 0)) {
-		ssize_t n = tls_recv(tls, buf, len);
-
-		/* as nginx's SSL_read: a socket error with no OpenSSL error
-		 * queued (the upstream's reset) is the upstream's close */
-		return n == -1 && tls_conn_sock_gone(tls) ? 0 : n;
-	}
+	if (__builtin_expect(tls != NULL, 0))
+		return tls_recv_reset_closes(tls, buf, len); /* a reset: its close */
 	return recv(fd, buf, len, 0);
 }
 

@@ -76,7 +76,7 @@ struct tls_conn {
 				    * with the owner's context (tls_conn_set_log), or NULL */
 	void *log_arg;		   /* its argument */
 	bool sock_gone;		   /* the last read failed at the socket with no OpenSSL
-				    * error queued (tls_conn_sock_gone) */
+				    * error queued (tls_recv_reset_closes) */
 	bool read_failed;	   /* a bad record after good ones was logged when
 				    * read: the next tls_recv fails (EPROTO) */
 
@@ -221,27 +221,35 @@ static void conn_log(const struct tls_conn *t, enum log_level level, const char 
 		 t->server[0] ? ", server: " : "", t->server);
 }
 
-/* conn_log_ssl - client session T's call WHAT failed with OpenSSL's
- * errors queued: "WHAT (SSL: ...)" logged as nginx's
- * ngx_ssl_connection_error does, at info when the first error blames the
+/* ssl_failed_text - a call WHAT that failed with OpenSSL's errors
+ * queued: "WHAT (SSL: ...)" into BUF, and the level nginx's
+ * ngx_ssl_connection_error gives it: info when the first error blames the
  * client's bytes (peer_reason), crit otherwise. Empties the queue. */
-static void conn_log_ssl(const struct tls_conn *t, const char *what, const char *action)
+static enum log_level ssl_failed_text(const char *what, char *buf, size_t len)
 {
 	enum log_level level = peer_reason(ERR_GET_REASON(ERR_peek_error())) ? LOG_INFO : LOG_CRIT;
-	char buf[1024];
 
-	tls_fail(buf, sizeof(buf), NULL, "%s", what);
+	tls_fail(buf, len, NULL, "%s", what);
+	return level;
+}
+
+/* conn_log_ssl - client session T's call WHAT failed with OpenSSL's
+ * errors queued: logged with T's context (ssl_failed_text). */
+static void conn_log_ssl(const struct tls_conn *t, const char *what, const char *action)
+{
+	char buf[1024];
+	enum log_level level = ssl_failed_text(what, buf, sizeof(buf));
+
 	conn_log(t, level, action, "%s", buf);
 }
 
-/* owner_log_ssl - conn_log_ssl's text and level, handed to the owner's
- * tls_conn_set_log hook, which knows what the connection was doing. */
+/* owner_log_ssl - the same line handed to the owner's tls_conn_set_log
+ * hook, which knows what the connection was doing. */
 static void owner_log_ssl(const struct tls_conn *t, const char *what)
 {
-	enum log_level level = peer_reason(ERR_GET_REASON(ERR_peek_error())) ? LOG_INFO : LOG_CRIT;
 	char buf[1024];
+	enum log_level level = ssl_failed_text(what, buf, sizeof(buf));
 
-	tls_fail(buf, sizeof(buf), NULL, "%s", what);
 	t->log_fn(t->log_arg, level, buf);
 }
 
@@ -1648,9 +1656,11 @@ const char *tls_conn_client(const struct tls_conn *t)
 	return t->client;
 }
 
-bool tls_conn_sock_gone(const struct tls_conn *t)
+ssize_t tls_recv_reset_closes(struct tls_conn *t, void *buf, size_t len)
 {
-	return t && t->failed && t->sock_gone;
+	ssize_t n = tls_recv(t, buf, len);
+
+	return n == -1 && t->failed && t->sock_gone ? 0 : n;
 }
 
 bool tls_conn_peer_closed(const struct tls_conn *t)

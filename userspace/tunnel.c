@@ -297,11 +297,8 @@ static ssize_t side_send(struct tunnel_side *sd, const void *p, size_t n)
  * a reset. */
 static ssize_t side_recv(struct tunnel_side *sd, void *buf, size_t n)
 {
-	if (sd->tls) {
-		ssize_t k = tls_recv(sd->tls, buf, n);
-
-		return k == -1 && tls_conn_sock_gone(sd->tls) ? 0 : k;
-	}
+	if (sd->tls)
+		return tls_recv_reset_closes(sd->tls, buf, n);
 	return recv(sd->fd, buf, n, MSG_DONTWAIT);
 }
 
