@@ -1317,6 +1317,28 @@ static void peer_text(const struct conn *c, char *buf, size_t len)
 			  (socklen_t)len);
 }
 
+/* conn_line - nginx's line about C outside a request, at LEVEL to EL
+ * (NULL: the default log): "*N MSG while ACTION, client: A, server:
+ * LISTEN". Nothing is formatted unless the line is written. */
+static void conn_line(const struct conn *c, const struct log_target *el, enum log_level level,
+		      const char *action, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+static void conn_line(const struct conn *c, const struct log_target *el, enum log_level level,
+		      const char *action, const char *fmt, ...)
+{
+	char client[INET6_ADDRSTRLEN] = "?", msg[512];
+	va_list ap;
+
+	if (!log_wants(el, level))
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	peer_text(c, client, sizeof(client));
+	log_emit(el, level, "*%llu %s while %s, client: %s, server: %s",
+		 (unsigned long long)c->number, msg, action, client, c->lg->text);
+}
+
 static const char *head_ctx(struct conn *c);
 
 /* http_tls_log - the line of a failed SSL_read or SSL_write on C's
@@ -1336,11 +1358,7 @@ static void http_tls_log(void *arg, int level, const char *msg)
 	else if (c->state == CS_READ_HEAD && c->in.start >= c->in.end)
 		action = "waiting for request";
 	if (action) {
-		char client[INET6_ADDRSTRLEN] = "?";
-
-		peer_text(c, client, sizeof(client));
-		log_emit(NULL, (enum log_level)level, "*%llu %s while %s, client: %s, server: %s",
-			 (unsigned long long)c->number, msg, action, client, c->lg->text);
+		conn_line(c, NULL, (enum log_level)level, action, "%s", msg);
 		return;
 	}
 	if (c->state == CS_READ_HEAD)
@@ -1374,21 +1392,15 @@ static void tls_step(struct conn *c)
 			return;
 		}
 		if (n <= 0) {
-			char client[INET6_ADDRSTRLEN] = "?";
-			const char *server = c->lg->text;
 			int err = errno;
 
 			/* nginx peeks too, and says so at info */
-			peer_text(c, client, sizeof(client));
 			if (n == 0)
-				log_info("*%llu client closed connection while SSL handshaking, "
-					 "client: %s, server: %s",
-					 (unsigned long long)c->number, client, server);
+				conn_line(c, NULL, LOG_INFO, "SSL handshaking",
+					  "client closed connection");
 			else
-				log_info("*%llu recv() failed (%d: %s) while SSL handshaking, "
-					 "client: %s, server: %s",
-					 (unsigned long long)c->number, err, strerror(err), client,
-					 server);
+				conn_line(c, NULL, LOG_INFO, "SSL handshaking",
+					  "recv() failed (%d: %s)", err, strerror(err));
 			conn_close(c);
 			return;
 		}
@@ -2079,35 +2091,50 @@ static int process_headers(struct conn *c)
 	return 0;
 }
 
+/* target_host - the host part of an absolute-form request target T (LEN
+ * bytes): any alphabetic scheme, as nginx, "://", then up to the first '/'
+ * (*H, *HL). False for any other form. */
+static bool target_host(const char *t, size_t len, const char **h, size_t *hl)
+{
+	size_t k = 0;
+	const char *slash;
+
+	while (k < len && isalpha((unsigned char)t[k]))
+		k++;
+	if (!k || len - k <= 3 || memcmp(t + k, "://", 3) != 0)
+		return false;
+	k += 3;
+	*h = t + k;
+	slash = memchr(*h, '/', len - k);
+	*hl = slash ? (size_t)(slash - *h) : len - k;
+	return true;
+}
+
 static int parse_target(struct conn *c)
 {
 	struct http_req *r = &c->req;
-	const char *t = r->h1.target.p;
-	size_t len = r->h1.target.len, skip = 0;
+	const char *t = r->h1.target.p, *h;
+	size_t len = r->h1.target.len, hl;
 
-	/* absolute-form: any alphabetic scheme, as nginx (the scheme is not
-	 * used: the request is served as for its path) */
-	while (skip < len && isalpha((unsigned char)t[skip]))
-		skip++;
-	if (skip && len - skip > 3 && memcmp(t + skip, "://", 3) == 0) {
-		const char *h = t + skip + 3, *slash;
-		size_t hl;
+	/* absolute-form (the scheme is not used: the request is served as
+	 * for its path) */
+	if (target_host(t, len, &h, &hl)) {
+		const char *slash = h + hl;
+		bool userinfo;
 
-		skip += 3;
-		slash = memchr(h, '/', len - skip);
-		hl = slash ? (size_t)(slash - h) : len - skip;
-		/* userinfo ("user@host") is refused as nginx does: the Host
-		 * it would yield is ambiguous to whatever reads it next */
 		if (hl == 0)
 			return 400;
-		if (memchr(h, '@', hl) || validate_host(c, h, hl)) {
-			head_bad_log(c, memchr(h, '@', hl) ? HEAD_BAD_REQUEST : HEAD_BAD_LINE_HOST);
+		/* userinfo ("user@host") is refused as nginx does: the Host
+		 * it would yield is ambiguous to whatever reads it next */
+		userinfo = memchr(h, '@', hl) != NULL;
+		if (userinfo || validate_host(c, h, hl)) {
+			head_bad_log(c, userinfo ? HEAD_BAD_REQUEST : HEAD_BAD_LINE_HOST);
 			return 400;
 		}
-		if (!slash)
+		if (slash == t + len)
 			return parse_uri(c, "/", 1, true);
+		len -= (size_t)(slash - t);
 		t = slash;
-		len -= (size_t)(slash - r->h1.target.p);
 	}
 	if (len == 1 && t[0] == '*')
 		return 400;
@@ -3076,6 +3103,14 @@ static void head_part_len(struct conn *c)
 		r->request_length = (uint64_t)(lf + 1 - r->h1.method.p);
 }
 
+/* head_room - the room C's head has in the buffer it starts in: what a
+ * pipelined one's buffer has left (c->hb_room), else a fresh first buffer
+ * of the default server's client_header_buffer_size. */
+static inline size_t head_room(const struct conn *c)
+{
+	return c->hb_room ? c->hb_room : (size_t)c->lg->default_srv->client_header_buffer_size;
+}
+
 /* head_bufs - nginx's buffers for C's head into *BF: the default
  * server's, where it starts (c->hb_*), and from the line naming server
  * HS on (if not NULL), HS's large ones. */
@@ -3084,7 +3119,7 @@ static void head_bufs(const struct conn *c, const struct cfg_srv *hs, struct h1_
 	const struct cfg_srv *ds = c->lg->default_srv;
 
 	*bf = (struct h1_bufs){
-		.first = c->hb_room ? c->hb_room : (size_t)ds->client_header_buffer_size,
+		.first = head_room(c),
 		.large = (size_t)ds->large_header_size,
 		.num = (size_t)ds->large_header_num,
 		.busy0 = c->hb_busy0,
@@ -3154,12 +3189,14 @@ static bool head_overflow(struct conn *c, const struct h1_limits *lim, int *n)
  * nginx switches to it the moment it parses the line (a host in the
  * request line, else the Host line); NULL before. r->h1 must hold the
  * parse of the bytes read. Kept in r->head_srv, with r->head_sw. */
+static const struct h1_header *req_header(const struct http_req *r, const char *name, size_t nlen);
+
 static struct cfg_srv *head_named(struct conn *c)
 {
 	struct http_req *r = &c->req;
 	const char *b = c->in.data + c->in.start, *e = c->in.data + c->in.end, *t, *h = NULL;
 	const char *lf;
-	size_t tl, k = 0, hl = 0;
+	size_t hl = 0;
 	struct lstr keep = r->host;
 
 	if (r->head_srv)
@@ -3169,16 +3206,7 @@ static struct cfg_srv *head_named(struct conn *c)
 	lf = memchr(t, '\n', (size_t)(e - t));
 	if (!lf || !r->h1.target.p)
 		return NULL; /* no request line yet */
-	t = r->h1.target.p;
-	tl = r->h1.target.len;
-	while (k < tl && isalpha((unsigned char)t[k]))
-		k++;
-	if (k && tl - k > 3 && memcmp(t + k, "://", 3) == 0) {
-		const char *slash;
-
-		h = t + k + 3;
-		slash = memchr(h, '/', tl - k - 3);
-		hl = slash ? (size_t)(slash - h) : tl - k - 3;
+	if (target_host(r->h1.target.p, r->h1.target.len, &h, &hl)) {
 		if (hl && memchr(h, '@', hl))
 			r->head_bad = HEAD_BAD_REQUEST;
 		if (!hl || r->head_bad)
@@ -3186,22 +3214,19 @@ static struct cfg_srv *head_named(struct conn *c)
 		else
 			r->head_bad = HEAD_BAD_LINE_HOST; /* if it does not validate */
 	} else {
-		for (size_t i = 0; i < r->h1.nheaders; i++) {
-			const struct h1_header *f = &r->h1.headers[i];
+		const struct h1_header *f = req_header(r, "host", 4);
 
-			if (H1_IS(f->name, "host")) {
-				h = f->value.p;
-				hl = f->value.len;
-				r->head_bad = HEAD_BAD_HOST; /* if it does not validate */
-				lf = memchr(h + hl, '\n', (size_t)(e - (h + hl)));
-				break;
-			}
+		if (f) {
+			h = f->value.p;
+			hl = f->value.len;
+			r->head_bad = HEAD_BAD_HOST; /* if it does not validate */
+			lf = memchr(h + hl, '\n', (size_t)(e - (h + hl)));
 		}
 	}
 	if (!h || !lf)
 		return NULL;
 	/* a host that does not validate keeps the default server (it is
-	 * answered at once: head_bad_host()); kept, so as not to allocate
+	 * answered at once: head_bad_log()); kept, so as not to allocate
 	 * again */
 	if (!validate_host(c, h, hl)) {
 		r->head_srv = find_server(c, r->host);
@@ -3257,36 +3282,30 @@ static void head_gone(struct conn *c, ssize_t n, int err)
 	const char *what;
 
 	if (c->in.end <= c->in.start) {
-		char client[INET6_ADDRSTRLEN] = "?";
-		const char *server = c->lg->text;
+		/* every idle connection ends here: nothing is formatted unless
+		 * its line is written */
 		const struct log_target *el = c->lg->default_srv->loc.error_log;
 
-		/* every idle connection ends here: nothing formatted unless the
-		 * line is written */
-		if (!log_wants(el, LOG_INFO)) {
-			conn_close(c);
-			return;
+		if (n == -1 && c->tls) {
+			/* the TLS layer's line, if any */
+		} else if (c->state == CS_KEEPALIVE) {
+			char client[INET6_ADDRSTRLEN] = "?", e[64] = "";
+
+			if (log_wants(el, LOG_INFO)) {
+				peer_text(c, client, sizeof(client));
+				if (err)
+					snprintf(e, sizeof(e), " (%d: %s)", err, strerror(err));
+				log_emit(el, LOG_INFO,
+					 "*%llu client %s closed keepalive connection%s",
+					 (unsigned long long)c->number, client, e);
+			}
+		} else if (n == 0) {
+			conn_line(c, el, LOG_INFO, "waiting for request",
+				  "client closed connection");
+		} else {
+			conn_line(c, el, LOG_INFO, "waiting for request", "recv() failed (%d: %s)",
+				  err, strerror(err));
 		}
-		peer_text(c, client, sizeof(client));
-		if (n == -1 && c->tls)
-			; /* the TLS layer's line, if any */
-		else if (c->state == CS_KEEPALIVE && err)
-			log_emit(el, LOG_INFO,
-				 "*%llu client %s closed keepalive connection (%d: %s)",
-				 (unsigned long long)c->number, client, err, strerror(err));
-		else if (c->state == CS_KEEPALIVE)
-			log_emit(el, LOG_INFO, "*%llu client %s closed keepalive connection",
-				 (unsigned long long)c->number, client);
-		else if (n == 0)
-			log_emit(el, LOG_INFO,
-				 "*%llu client closed connection while waiting for request, "
-				 "client: %s, server: %s",
-				 (unsigned long long)c->number, client, server);
-		else
-			log_emit(el, LOG_INFO,
-				 "*%llu recv() failed (%d: %s) while waiting for request, client: "
-				 "%s, server: %s",
-				 (unsigned long long)c->number, err, strerror(err), client, server);
 		conn_close(c);
 		return;
 	}
@@ -3320,7 +3339,7 @@ static bool head_blank(struct conn *c)
 
 	while (m < len && (b[m] == '\r' || b[m] == '\n'))
 		m++;
-	if (m < (c->hb_room ? c->hb_room : first))
+	if (m < head_room(c))
 		return false;
 	if (c->hb_room) {
 		/* the rest of the buffer it started in */
@@ -3394,17 +3413,12 @@ parse:
 		 * nginx's buffers stood at its end, for next_request() */
 		struct h1_bufs bf;
 		size_t end, busy;
-		size_t room = c->hb_room ? c->hb_room : (size_t)ds->client_header_buffer_size;
 
-		if ((size_t)n <= room) {
-			/* it ended in the buffer it began in (most heads: a
-			 * body came with it): no line walk */
-			end = room;
-			busy = c->hb_busy0;
-		} else {
-			head_bufs(c, head_named(c), &bf);
-			h1_head_end(c->in.data + c->in.start, (size_t)n, &bf, &end, &busy);
-		}
+		/* (a head that ended in the buffer it began in, most with a
+		 * body after them, switched to no other server's buffers, and
+		 * h1_head_end takes no walk over it) */
+		head_bufs(c, (size_t)n > head_room(c) ? head_named(c) : NULL, &bf);
+		h1_head_end(c->in.data + c->in.start, (size_t)n, &bf, &end, &busy);
 		c->hb_end = (uint32_t)end;
 		c->hb_busy = (uint16_t)busy;
 		c->hb_base = (uint32_t)c->in.start;
