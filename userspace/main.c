@@ -279,6 +279,16 @@ static void apply_rlimit(const struct cfg *c)
  * lines came at notice), or NULL without -e. */
 static struct log_target *elog_err;
 
+/* use_error_log - the error log once C is loaded: its main error_log,
+ * else the -e file at `error`; without either the one in use stays. */
+static void use_error_log(const struct cfg *c)
+{
+	if (c->error_log)
+		log_set_default(c->error_log);
+	else if (elog_err)
+		log_set_default(elog_err);
+}
+
 /* start_checks - run the active health checks of C; a failure leaves the
  * servers healthy (unchecked) and says so. */
 static struct hc_checker *start_checks(struct cfg *c)
@@ -326,10 +336,7 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur,
 		cfg_unref(n);
 		return -1;
 	}
-	if (n->error_log)
-		log_set_default(n->error_log);
-	else if (elog_err)
-		log_set_default(elog_err);
+	use_error_log(n);
 	/* the old checker stops first: its last verdicts are carried over */
 	hc_stop(*hc);
 	*hc = NULL;
@@ -475,8 +482,13 @@ static int open_error_log(const char *name, const char *prefix)
 		sprintf(path, "%s%s", prefix, name);
 		name = path;
 	}
+	/* at notice while the configuration loads, and the same file again
+	 * at its own level for after (targets are shared per path and level:
+	 * a server's error_log of this file keeps its own) */
 	t = log_target_open(name, LOG_NOTICE);
-	if (!t) {
+	if (t)
+		elog_err = log_target_open(name, LOG_ERR);
+	if (!t || !elog_err) {
 		fprintf(stderr,
 			"lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
 			name, errno, strerror(errno));
@@ -485,15 +497,8 @@ static int open_error_log(const char *name, const char *prefix)
 	}
 	elog_file = t->fd != 2;
 	log_set_default(t);
-	/* the same file again at its own level (targets are shared per path
-	 * and level: a server's error_log of this file keeps its own) */
-	elog_err = log_target_open(name, LOG_ERR);
-	if (!elog_err)
-		fprintf(stderr,
-			"lbd: [alert] could not open error log file: open() \"%s\" failed (%d: %s)\n",
-			name, errno, strerror(errno));
 	free(path);
-	return elog_err ? 0 : -1;
+	return 0;
 }
 
 /* load_failed - the configuration's error ERR, on stderr and in the -e
@@ -587,10 +592,7 @@ int main(int argc, char **argv)
 		free(prefix);
 		return 1;
 	}
-	if (cfg->error_log)
-		log_set_default(cfg->error_log);
-	else if (elog_err)
-		log_set_default(elog_err);
+	use_error_log(cfg);
 	if (cfg->daemon)
 		log_notice(
 			"lbd stays in the foreground (\"daemon on\" is not used; run it under systemd or a supervisor)");
