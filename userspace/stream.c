@@ -736,25 +736,35 @@ static void finalize(struct sess *s, int status)
 	}
 }
 
+/* bytes_text - nginx's "bytes from/to client:R/S, bytes from/to
+ * upstream:R/S" of S so far, into BUF. */
+static const char *bytes_text(struct sess *s, char *buf, size_t cap)
+{
+	unsigned long long up = bytes(s, TUN_UP), down = bytes(s, TUN_DOWN);
+
+	snprintf(buf, cap, "bytes from/to client:%llu/%llu, bytes from/to upstream:%llu/%llu",
+		 (unsigned long long)client_received(s), down, down, up);
+	return buf;
+}
+
 /* up_tls_failed - the tunnel ended on a failure: when the upstream TLS
  * leg's SSL_read or SSL_write failed (bad records), nginx's line for it,
  * at nginx's level (error, or crit for a failure not blamed on the peer). */
 static void up_tls_failed(struct sess *s)
 {
-	char c[64], sv[80];
+	char c[64], sv[80], b[160];
 	int level;
 	const char *e = tls_conn_error(s->utls, &level);
-	unsigned long long up = bytes(s, TUN_UP), down = bytes(s, TUN_DOWN);
 
 	if (!e)
 		return;
 	log_emit(s->srv->error_log, (enum log_level)level,
 		 "*%llu %s while proxying and %s upstream, client: %s, server: %s, upstream: "
-		 "\"%s\", bytes from/to client:%llu/%llu, bytes from/to upstream:%llu/%llu",
+		 "\"%s\", %s",
 		 (unsigned long long)s->number, e,
 		 strncmp(e, "SSL_read", 8) == 0 ? "reading from" : "sending to",
 		 client_text(s, c, sizeof(c)), server_text(s, sv, sizeof(sv)),
-		 s->us ? s->us->name : "-", (unsigned long long)client_received(s), down, down, up);
+		 s->us ? s->us->name : "-", bytes_text(s, b, sizeof(b)));
 }
 
 /* disconnected - nginx's info line for a session one side ended with its
@@ -763,19 +773,15 @@ static void up_tls_failed(struct sess *s)
  * server context, as nginx writes it. */
 static void disconnected(struct sess *s)
 {
-	unsigned long long up, down;
+	char b[160];
 
 	if (!log_wants(s->srv->error_log, LOG_INFO))
 		return; /* (no map lookup for a line nobody reads) */
 	kbytes_update(s);
-	up = bytes(s, TUN_UP);
-	down = bytes(s, TUN_DOWN);
-	log_emit(s->srv->error_log, LOG_INFO,
-		 "*%llu %s disconnected, bytes from/to client:%llu/%llu, bytes from/to "
-		 "upstream:%llu/%llu",
+	log_emit(s->srv->error_log, LOG_INFO, "*%llu %s disconnected, %s",
 		 (unsigned long long)s->number,
 		 s->tun.eof[TUN_UP] && !s->tun.eof[TUN_DOWN] ? "client" : "upstream",
-		 (unsigned long long)client_received(s), down, down, up);
+		 bytes_text(s, b, sizeof(b)));
 }
 
 static void drive(struct sess *s)
