@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 pass=0
 fail=0
 failed_names=()
+# details: what a failed suite printed that should still be on the last
+# screen (CI shows only the tail of this script's output).
+details=()
 logdir=build/test-logs
 mkdir -p "$logdir"
 
@@ -38,7 +41,10 @@ unit_suite() {
 		f=$((${f:-0} + ${c:-0}))
 		if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 		printf '  %-28s %4d passed %4d failed\n' "$name" "$p" "$f"
-		[ "$f" -ne 0 ] && tail -30 "$logdir/$name.log"
+		if [ "$f" -ne 0 ]; then
+			tail -30 "$logdir/$name.log"
+			details+=("$name: $(grep -a -E '\[FAIL\]|\[----\].*:[0-9]+:' "$logdir/$name.log" | head -6)")
+		fi
 		count "$name" "$p" "$f"
 	done
 }
@@ -57,6 +63,7 @@ for fz in "${B:-build}"/fuzz/fuzz_*; do
 	else
 		printf '  %-28s FAILED\n' "$name"
 		tail -30 "$logdir/$name.log"
+		details+=("$name: $(grep -a -m3 -E 'ERROR|SUMMARY|Running:' "$logdir/$name.log")")
 		count "$name" 0 1
 	fi
 done
@@ -67,10 +74,22 @@ fuzz_secs=${LBD_FUZZ_SECONDS:-}
 if [ -z "$fuzz_secs" ] && [ "${CI:-}" = true ]; then fuzz_secs=6; fi
 if [ -n "$fuzz_secs" ] && [ "$fuzz_secs" != 0 ]; then
 	section "fuzzing, ${fuzz_secs}s per target"
-	if FUZZ_QUIET=1 FUZZ_JOBS=$(nproc 2>/dev/null || echo 1) scripts/fuzz.sh "$fuzz_secs"; then
+	stamp=$logdir/fuzzing.start
+	touch "$stamp"
+	FUZZ_QUIET=1 FUZZ_JOBS=$(nproc 2>/dev/null || echo 1) scripts/fuzz.sh "$fuzz_secs" \
+		>"$logdir/fuzzing.lines"
+	rc=$?
+	cat "$logdir/fuzzing.lines"
+	if [ "$rc" -eq 0 ]; then
 		count fuzzing 1 0
 	else
 		count fuzzing 0 1
+		details+=("$(grep -av 'no crash' "$logdir/fuzzing.lines")")
+		# each new input that failed, small enough to quote: base64,
+		# so the tail of a CI log is enough to replay it
+		for a in $(find build/fuzz/crashes -type f -newer "$stamp" -size -4k); do
+			details+=("$a (base64): $(base64 -w0 "$a")")
+		done
 	fi
 fi
 
@@ -98,12 +117,14 @@ integ_suite() {
 	f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	grep -a -E 'FAIL' "$logdir/integ$label.log" | head -40
+	[ "$f" -ne 0 ] && details+=("$(grep -a -E 'FAIL' "$logdir/integ$label.log" | head -5)")
 	printf '  %-28s %4d passed %4d failed\n' "integration$label" "$p" "$f"
 	count "integration$label" "$p" "$f"
 	reports=$(ls "$san" 2>/dev/null | wc -l)
 	if [ "$reports" -ne 0 ]; then
 		echo "  sanitizer reports from lbd: $reports (in $san/)"
 		head -40 "$san"/*
+		details+=("sanitizer$label: $(cat "$san"/* | grep -a -m3 -E 'ERROR|SUMMARY|runtime error')")
 		count "sanitizer-reports$label" 0 1
 	fi
 }
@@ -127,6 +148,9 @@ fi
 
 echo "(${SECONDS}s)"
 if [ "$fail" -ne 0 ]; then
+	for d in "${details[@]}"; do
+		printf '%s\n' "$d"
+	done
 	echo "failed suites: ${failed_names[*]} (logs in $logdir/)"
 fi
 echo "$pass passed, $fail failed"
