@@ -16,6 +16,10 @@ Owns everything a test needs besides its assertions:
   port, stop by SIGQUIT then SIGKILL of the whole group;
 * a raw client (`Conn`, `request`): exact bytes out, a parsed response in
   (Content-Length, chunked or read-until-close), interim 1xx responses kept;
+* raw socket readers for tests and fake upstreams that handle sockets
+  themselves: `read_head` (one HTTP head and what followed it) and
+  `recv_until_close` (all bytes to the peer's close), both bounded (EOF,
+  a size limit or a timeout ends them, never a busy loop);
 * `Case`: the per-(test, target) context handed to every test function; it
   tracks every resource it created and releases all of them in `cleanup()`,
   which the runner calls whether the test passed, failed or hung.
@@ -831,12 +835,7 @@ def raw_upstream(t, answer, half_close=False):
     stays open (half-closed) until the case ends, so that only the FIN
     says the answer is over; else the connection is closed."""
     def handle(s):
-        buf = b''
-        while b'\r\n\r\n' not in buf:
-            d = s.recv(4096)
-            if not d:
-                break
-            buf += d
+        buf, _ = read_head(s, chunk=4096, eof_ok=True)
         a = answer
         if isinstance(answer, dict):
             path = buf.split(b' ')[1] if b' ' in buf else b''
@@ -848,15 +847,126 @@ def raw_upstream(t, answer, half_close=False):
     return raw_server(t, handle)
 
 
-def recv_until_close(s):
-    """Every byte socket S receives until the peer closes (its timeout
-    applies to each read)."""
+class HeadIncomplete(AssertionError):
+    """read_head: the peer closed, or sent more than the limit, before
+    the blank line that ends a head. .got holds the bytes read."""
+
+    def __init__(self, msg, got):
+        AssertionError.__init__(self, '%s: %r' % (msg, got[:300]))
+        self.got = got
+
+
+def _reader(s, timeout):
+    """recv for read_head / recv_until_close: with TIMEOUT None each read
+    waits as long as S's own timeout (None: blocking); with a number all
+    reads together end by that deadline (socket.timeout past it). It
+    changes S's timeout: the caller puts it back."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+
+    def recv(n):
+        if deadline is None:
+            return s.recv(n)
+        left = deadline - time.monotonic()
+        if left > 0:
+            s.settimeout(left)
+            try:
+                return s.recv(n)
+            except socket.timeout:
+                pass
+        raise socket.timeout('timed out (%gs for all reads)' % timeout)
+    return recv
+
+
+def read_head(s, timeout=None, limit=1 << 20, chunk=65536, eof_ok=False,
+              pending=b'', reset_ok=False):
+    """Read one HTTP head (request or response) off raw socket S (plain
+    or TLS) up to the blank line that ends it.
+
+    Returns (head, rest): HEAD is the bytes before the first CRLF CRLF
+    (without it), REST what came after it in the same reads (the start
+    of a body, or of the next message). Reads CHUNK bytes at a time.
+    PENDING: bytes already read off S that come first (the REST of the
+    previous head on a keep-alive connection); no read is made when they
+    hold a whole head.
+
+    It never spins: it stops when
+    * the peer closes (EOF) first: raises HeadIncomplete (an
+      AssertionError, so a test fails with what was read); with EOF_OK
+      it returns (bytes read, None) instead, REST None saying "no
+      complete head" (for fake upstreams that quietly drop such a
+      connection). A reset (ConnectionResetError) is raised as it is,
+      unless RESET_OK: then it counts as that EOF;
+    * LIMIT bytes came without the end of a head: raises HeadIncomplete;
+    * time runs out: socket.timeout (TimeoutError) is raised as recv
+      raises it, with the bytes read so far in its .got. TIMEOUT None:
+      each read waits S's own timeout (as a plain recv loop); a number:
+      the whole head within that many seconds. S's timeout is left as
+      it was."""
+    recv = _reader(s, timeout)
+    saved = s.gettimeout()
+    buf = pending
+    try:
+        while True:
+            i = buf.find(b'\r\n\r\n')
+            if i >= 0:
+                return buf[:i], buf[i + 4:]
+            if len(buf) > limit:
+                raise HeadIncomplete('no end of head in %d bytes' % limit,
+                                     buf)
+            try:
+                d = recv(chunk)
+            except ConnectionResetError:
+                if not reset_ok:
+                    raise
+                d = b''
+            except socket.timeout as e:
+                e.got = buf
+                raise
+            if not d:
+                if eof_ok:
+                    return buf, None
+                raise HeadIncomplete('closed before the end of the head',
+                                     buf)
+            buf += d
+    finally:
+        s.settimeout(saved)
+
+
+def recv_until_close(s, timeout=None, reset_ok=False, end_on=(),
+                     chunk=65536, limit=None):
+    """Every byte socket S receives until the peer closes (EOF).
+
+    TIMEOUT None: each read waits as long as S's own timeout; a number:
+    everything within that many seconds. Past either, socket.timeout is
+    raised, the bytes read so far in its .got (a test that must see the
+    close fails; one that reads "what came in N seconds" says so with
+    END_ON=(socket.timeout,)).
+    A reset (ConnectionResetError) is raised too, unless RESET_OK: then
+    it ends the data like an EOF (the bytes before it are returned).
+    END_ON: more exception classes that end the data like an EOF (e.g.
+    ssl.SSLError for a TLS peer that stops without close_notify). LIMIT:
+    stop (returning what was read) once more than that many bytes came,
+    for a peer that might never stop. S's timeout is left as it was."""
+    recv = _reader(s, timeout)
+    saved = s.gettimeout()
+    ends = tuple(end_on) + ((ConnectionResetError,) if reset_ok else ())
     data = b''
-    while True:
-        d = s.recv(65536)
-        if not d:
-            return data
-        data += d
+    try:
+        while True:
+            try:
+                d = recv(chunk)
+            except ends:
+                return data
+            except socket.timeout as e:
+                e.got = data
+                raise
+            if not d:
+                return data
+            data += d
+            if limit is not None and len(data) > limit:
+                return data
+    finally:
+        s.settimeout(saved)
 
 
 def raw_status_line(port, path, timeout=5.0):

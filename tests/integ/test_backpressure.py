@@ -7,6 +7,8 @@ import hashlib
 import socket
 import time
 
+from harness import read_head
+
 CONF = """
 server {
     listen 127.0.0.1:{port};
@@ -32,10 +34,8 @@ def _direct_sha256(port):
     s = socket.create_connection(('127.0.0.1', port), timeout=10)
     s.sendall(b'GET /size/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
               % SIZE)
-    data = b''
-    while b'\r\n\r\n' not in data:
-        data += s.recv(65536)
-    _, digest = _read_rest(s, data.partition(b'\r\n\r\n')[2])
+    _, rest = read_head(s)
+    _, digest = _read_rest(s, rest)
     s.close()
     return digest
 

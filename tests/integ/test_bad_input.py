@@ -26,7 +26,7 @@ import socket
 import sys
 import time
 
-from harness import Conn, ConnClosed, raw_exchange, wait_for
+from harness import Conn, ConnClosed, raw_exchange, recv_until_close, wait_for
 
 SMUGGLED = b'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n'
 H = b'Host: x\r\n'
@@ -623,15 +623,11 @@ def _headbuf_answer(port, data, tls):
     out = b''
     try:
         s.sendall(data)
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
+        out = recv_until_close(s, reset_ok=True, end_on=(ssl.SSLError,))
     except (ConnectionResetError, ssl.SSLError):
-        pass
-    except socket.timeout:
-        raise AssertionError('no answer before the end of the head: %r' % out[:200])
+        pass  # sending
+    except socket.timeout as e:
+        raise AssertionError('no answer before the end of the head: %r' % e.got[:200])
     finally:
         s.close()
     return out

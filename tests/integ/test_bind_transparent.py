@@ -29,9 +29,14 @@ import subprocess
 import sys
 import uuid
 
-from harness import wait_for
+from harness import HERE, wait_for
 
-BACKEND = r'''
+# the scripts below run in other namespaces as `python3 -c`: they import
+# the harness's socket readers from this directory
+_HARNESS = ('import sys\nsys.path.insert(0, %r)\n'
+            'from harness import read_head, recv_until_close\n' % HERE)
+
+BACKEND = _HARNESS + r'''
 import socket, sys, threading
 def serve(ls, http):
     while True:
@@ -40,12 +45,7 @@ def serve(ls, http):
             c.settimeout(5)
             try:
                 if http:
-                    d = b''
-                    while b'\r\n\r\n' not in d:
-                        x = c.recv(4096)
-                        if not x:
-                            break
-                        d += x
+                    read_head(c, chunk=4096, eof_ok=True)
                     body = peer[0].encode()
                     c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n'
                               b'Connection: close\r\n\r\n' % len(body) + body)
@@ -64,16 +64,10 @@ print('ready', flush=True)
 sys.stdin.read()
 '''
 
-CLIENT = r'''
+CLIENT = _HARNESS + r'''
 import socket, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), 5)
-d = b''
-while True:
-    x = s.recv(4096)
-    if not x:
-        break
-    d += x
-sys.stdout.write(d.decode())
+sys.stdout.write(recv_until_close(s).decode())
 '''
 
 

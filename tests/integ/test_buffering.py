@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 
-from harness import free_port, wait_for
+from harness import free_port, read_head, recv_until_close, wait_for
 
 PAT = bytes(range(256)) * 256  # 64 KiB, SIZE is a multiple of it
 
@@ -91,12 +91,9 @@ class BigBackend:
         buf = b''
         try:
             while True:
-                while b'\r\n\r\n' not in buf:
-                    d = c.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                head, _, buf = buf.partition(b'\r\n\r\n')
+                head, buf = read_head(c, eof_ok=True, pending=buf)
+                if buf is None:
+                    return
                 path = head.split(b' ')[1].decode()
                 rec = {'conn': cid, 'path': path, 'sent': 0, 'done': False}
                 with self.lock:
@@ -157,12 +154,7 @@ class SlowClient:
         self.s.settimeout(60)
         self.s.connect(('127.0.0.1', port))
         self.s.sendall(b'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' % path.encode())
-        buf = b''
-        while b'\r\n\r\n' not in buf:
-            d = self.s.recv(4096)
-            assert d, 'closed before the head'
-            buf += d
-        head, _, self.rest = buf.partition(b'\r\n\r\n')
+        head, self.rest = read_head(self.s, chunk=4096)
         self.head = head.decode('latin-1')
 
     def read_all(self):
@@ -293,12 +285,7 @@ def test_buffering_on_releases_backend(t):
     # the upstream keep-alive connection is back in the pool already
     with socket.create_connection(('127.0.0.1', p.port), timeout=10) as s:
         s.sendall(b'GET /small HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-        data = b''
-        while True:
-            d = s.recv(4096)
-            if not d:
-                break
-            data += d
+        data = recv_until_close(s)
     assert data.startswith(b'HTTP/1.1 200') and data.endswith(b'ok'), data
     assert b.log[-1]['path'] == '/small'
     assert b.log[-1]['conn'] == rec['conn'], b.log

@@ -13,7 +13,7 @@ import subprocess
 import threading
 import time
 
-from harness import wait_for
+from harness import recv_until_close, wait_for
 
 UPSTREAM = """
 upstream app {
@@ -83,12 +83,7 @@ def _raw(p, data):
         s.connect(_sock(p))
         s.sendall(data)
         s.shutdown(socket.SHUT_WR)
-        got = b''
-        while True:
-            c = s.recv(65536)
-            if not c:
-                return got.decode()
-            got += c
+        return recv_until_close(s).decode()
     finally:
         s.close()
 

@@ -10,7 +10,7 @@ Every case runs against nginx 1.22 with the same config text."""
 import socket
 import time
 
-from harness import wait_for
+from harness import read_head, wait_for
 
 SERVER = """
 server {
@@ -266,12 +266,7 @@ server {
     # head the access log line still reads)
     s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: big-body\r\n'
               b'Content-Length: %d\r\n\r\n' % size + b'y' * size)  # stuck if nobody reads
-    head = b''
-    while b'\r\n\r\n' not in head:
-        k = s.recv(65536)
-        assert k, head
-        head += k
-    head, _, got = head.partition(b'\r\n\r\n')
+    head, got = read_head(s)
     assert head.startswith(b'HTTP/1.1 200') and b'keep-alive' in head, head
     n = len(got)
     while n < size:

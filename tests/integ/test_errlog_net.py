@@ -33,7 +33,7 @@ import struct
 import termios
 import threading
 
-from harness import raw_server, wait_for
+from harness import raw_server, read_head, recv_until_close, wait_for
 from test_errlog import _line
 from test_upssl import certs
 
@@ -54,16 +54,6 @@ def _reset(s):
     s.close()
 
 
-def _read_head(s):
-    buf = b''
-    while b'\r\n\r\n' not in buf:
-        d = s.recv(4096)
-        if not d:
-            break
-        buf += d
-    return buf
-
-
 def _resetting_upstream(t, answer, ctx=None, wait=False):
     """An upstream that reads a request head, writes ANSWER (through TLS
     with CTX) and resets the connection: with WAIT, once the event it
@@ -77,7 +67,8 @@ def _resetting_upstream(t, answer, ctx=None, wait=False):
 
     def handle(c):
         s = ctx.wrap_socket(c, server_side=True) if ctx else c
-        if not _read_head(s):
+        head, _ = read_head(s, chunk=4096, eof_ok=True)
+        if not head:
             s.close()
             return False  # a readiness probe
         if answer:
@@ -95,17 +86,13 @@ def _fetch(port, path, go=None):
         s.sendall(b'GET %s HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n' %
                   path.encode())
         got = b''
-        while True:
-            if go and b'\r\n\r\n' in got:
-                go.set()
-            try:
-                x = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not x:
-                break
-            got += x
-    return got
+        if go:
+            head, rest = read_head(s, eof_ok=True, reset_ok=True)
+            if rest is None:
+                return head
+            go.set()
+            got = head + b'\r\n\r\n' + rest
+        return got + recv_until_close(s, reset_ok=True)
 
 
 def _ctx(path, port, scheme='http'):
@@ -174,11 +161,7 @@ def _tls_client(port, version=None, alpn=None):
 
 
 def _until_closed(s):
-    try:
-        while s.recv(4096):
-            pass
-    except (OSError, ssl.SSLError):
-        pass
+    recv_until_close(s, chunk=4096, end_on=(OSError,))  # SSLError and timeouts too
     s.close()
 
 
@@ -261,11 +244,7 @@ server {
     s = _tls_client(port)
     s.sendall(b'POST /body HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n'
               b'Expect: 100-continue\r\n\r\n')
-    got = b''
-    while b'\r\n\r\n' not in got:
-        x = s.recv(4096)
-        assert x, got
-        got += x
+    got, _ = read_head(s, chunk=4096)
     assert got.startswith(b'HTTP/1.1 100 '), got
     os.write(s.fileno(), BAD_MAC)
     _until_closed(s)

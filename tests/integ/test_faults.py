@@ -17,7 +17,8 @@ import threading
 import time
 import uuid
 
-from harness import Conn, ConnClosed, raw_upstream, request, wait_for
+from harness import (Conn, ConnClosed, raw_upstream, read_head, recv_until_close, request,
+                     wait_for)
 
 
 class DyingBackend:
@@ -54,12 +55,9 @@ class DyingBackend:
     def _serve(self, c):
         try:
             c.settimeout(5)
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = c.recv(4096)
-                if not d:
-                    return
-                buf += d
+            buf, rest = read_head(c, chunk=4096, eof_ok=True)
+            if rest is None:
+                return
             self.hits += 1
             mode = self.mode
             if mode is None:
@@ -113,17 +111,7 @@ def _raw_get(port, path='/x'):
     the end of the framing?) reading until EOF."""
     s = socket.create_connection(('127.0.0.1', port), timeout=5)
     s.sendall(b'GET ' + path.encode() + b' HTTP/1.1\r\nHost: x\r\n\r\n')
-    data = b''
-    try:
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
-            if len(data) > 1 << 20:
-                break
-    except (socket.timeout, ConnectionResetError):
-        pass
+    data = recv_until_close(s, reset_ok=True, end_on=(socket.timeout,), limit=1 << 20)
     s.close()
     head, _, body = data.partition(b'\r\n\r\n')
     return head.decode('latin-1'), body

@@ -14,7 +14,7 @@ import time
 import urllib.parse
 import zlib
 
-from harness import Conn, assert_location_t_errors, lbd_sanitized, wait_for
+from harness import Conn, assert_location_t_errors, lbd_sanitized, read_head, wait_for
 
 AE = {'Accept-Encoding': 'gzip'}
 
@@ -90,13 +90,10 @@ class GzUpstream:
     def _serve(self, c):
         try:
             c.settimeout(30)
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
-            head = buf.split(b'\r\n\r\n', 1)[0].decode('latin-1')
+            head, rest = read_head(c, eof_ok=True)
+            if rest is None:
+                return
+            head = head.decode('latin-1')
             method, target = head.split('\r\n')[0].split(' ')[:2]
             self.requests.append(head)
             path, _, query = target.partition('?')

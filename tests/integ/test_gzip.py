@@ -16,7 +16,7 @@ import time
 import urllib.parse
 import zlib
 
-from harness import Conn, assert_location_t_errors, wait_for
+from harness import Conn, assert_location_t_errors, read_head, wait_for
 
 AE = {'Accept-Encoding': 'gzip, deflate'}
 
@@ -72,13 +72,10 @@ class TextUpstream:
     def _serve(self, c):
         try:
             c.settimeout(10)
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
-            head = buf.split(b'\r\n\r\n', 1)[0].decode('latin-1')
+            head, rest = read_head(c, eof_ok=True)
+            if rest is None:
+                return
+            head = head.decode('latin-1')
             line = head.split('\r\n')[0]
             method, target = line.split(' ')[:2]
             self.requests.append(head)

@@ -14,7 +14,7 @@ import ssl
 import struct
 import time
 
-from harness import wait_for
+from harness import recv_until_close, wait_for
 from test_errlog import _line
 from test_errlog_net import BAD_MAC, _tls_client, _until_closed
 from test_upssl import certs
@@ -250,15 +250,11 @@ def _exchange(port, data):
         s.sendall(data)
         if data.endswith(b'\r\n\r\n'):
             s.shutdown(socket.SHUT_WR)
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            out += d
+        out = recv_until_close(s, reset_ok=True)
     except ConnectionResetError:
-        pass
-    except socket.timeout:
-        raise AssertionError('no answer to the head so far: %r' % out[:200])
+        pass  # sending
+    except socket.timeout as e:
+        raise AssertionError('no answer to the head so far: %r' % e.got[:200])
     finally:
         s.close()
     return out

@@ -5,7 +5,7 @@ connection, keepalive_timeout 0 disables keep-alive."""
 
 import time
 
-from harness import ConnClosed, build_request, wait_for
+from harness import ConnClosed, build_request, recv_until_close, wait_for
 
 CONF = """
 server {
@@ -89,12 +89,7 @@ server {
         s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
         s.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n\r\n')
         s.shutdown(socket.SHUT_WR)
-        data = b''
-        while True:
-            d = s.recv(65536)  # a timeout (10 s, under keepalive_timeout) fails
-            if not d:
-                break
-            data += d
+        data = recv_until_close(s)  # a timeout (10 s, under keepalive_timeout) fails
         s.close()
         assert data.startswith(b'HTTP/1.1 200') and want in data, data[:300]
 
@@ -119,15 +114,7 @@ server {
         s.sendall(b'GET ' + path + b' HTTP/1.1\r\nHost: x\r\n\r\n')
         b.wait_requests(1 if not answered else 2)  # the upstream has it
         s.shutdown(socket.SHUT_WR)
-        data = b''
-        while True:
-            try:
-                d = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not d:
-                break
-            data += d
+        data = recv_until_close(s, reset_ok=True)
         s.close()
         assert data.startswith(b'HTTP/1.1 200') == answered, (path, data[:200])
     wait_for(lambda: len(p.read('logs', 'fin.log').strip().split('\n')) == 2,

@@ -10,7 +10,7 @@ import os
 import ssl
 import socket
 
-from harness import wait_for
+from harness import recv_until_close, wait_for
 from test_tls import _certs, client_ctx
 
 
@@ -60,15 +60,7 @@ http {
     t.defer(s.close)
     s.sendall(b'GET /f.bin HTTP/1.1\r\nHost: localhost\r\n'
               b'Connection: close\r\n\r\n')
-    data = b''
-    while True:
-        try:
-            d = s.recv(1 << 16)
-        except (ssl.SSLError, ConnectionResetError):
-            break
-        if not d:
-            break
-        data += d
+    data = recv_until_close(s, reset_ok=True, end_on=(ssl.SSLError,))
     head, _, got = data.partition(b'\r\n\r\n')
     assert head.startswith(b'HTTP/1.1 200'), head[:200]
     assert got == body, (len(got), len(body))

@@ -10,7 +10,7 @@ import signal
 import socket
 import threading
 
-from harness import build_request, wait_for
+from harness import build_request, recv_until_close, wait_for
 
 LOG_FORMAT = "log_format lim '$status $limit_req_status $limit_conn_status';"
 
@@ -74,12 +74,7 @@ def _burst_at_once(p, n):
                                     headers={'Connection': 'close'}))
         codes = []
         for s in socks:
-            data = b''
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
+            data = recv_until_close(s)
             codes.append(int(data.split(b' ', 2)[1]))
         return codes
     finally:

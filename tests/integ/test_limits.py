@@ -5,7 +5,7 @@ close, queued clients are served."""
 
 import socket
 
-from harness import request, wait_for
+from harness import read_head, request, wait_for
 
 CONF = """\
 daemon off;
@@ -75,11 +75,7 @@ def test_idle_connections_are_reused_at_the_limit(t):
                      what='service while idle connections fill the limit')
         assert r.status == 200 and r.backend == 'b1', r
         partial.sendall(b'\r\n')
-        data = b''
-        while b'\r\n\r\n' not in data:
-            chunk = partial.recv(4096)
-            assert chunk, 'the connection mid-head was closed'
-            data += chunk
+        data, _ = read_head(partial, chunk=4096)
         assert data.startswith(b'HTTP/1.1 200'), data[:100]
         assert '/partial' in b1.paths()
     finally:

@@ -5,6 +5,8 @@ can finish sending and reads the 413, instead of a reset."""
 import socket
 import time
 
+from harness import recv_until_close
+
 CONF = """
 client_max_body_size 1k;
 server {
@@ -21,12 +23,7 @@ def test_413_while_client_keeps_sending(t):
         time.sleep(0.2)  # the 413 is sent and the server side closes its half
         for _ in range(40):
             s.sendall(b'a' * 65536)  # raises BrokenPipe/ConnectionReset on a reset
-        data = b''
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            data += d
+        data = recv_until_close(s)
     finally:
         s.close()
     assert data.startswith(b'HTTP/1.1 413 '), data[:80]

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import threading
 
-from harness import assert_location_t_errors, free_port, wait_for
+from harness import assert_location_t_errors, free_port, read_head, wait_for
 
 
 class PeerServer:
@@ -30,13 +30,8 @@ class PeerServer:
                 return
             with c:
                 c.settimeout(5)
-                data = b''
                 try:
-                    while b'\r\n\r\n' not in data:
-                        d = c.recv(4096)
-                        if not d:
-                            break
-                        data += d
+                    read_head(c, chunk=4096, eof_ok=True)
                     body = ('%s:%d' % peer).encode()
                     c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close'
                               b'\r\n\r\n%s' % (len(body), body))

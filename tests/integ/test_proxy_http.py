@@ -6,7 +6,7 @@ hiding and adding, server_tokens, proxy_redirect, allow/deny."""
 import hashlib
 import re
 
-from harness import build_request, raw_upstream
+from harness import build_request, raw_upstream, read_head
 
 
 def _simple(t, location_extra='', server_extra='', http_extra='', **subs):
@@ -294,13 +294,7 @@ server {
     head = s.recv(4096)
     assert head.startswith(b'HTTP/1.1 200') and b'Connection: keep-alive' in head, head
     s.sendall(rest + b'GET /p/next3 HTTP/1.1\r\nHost: x\r\n\r\n')
-    out = b''
-    deadline = time.monotonic() + 5
-    while b'\r\n\r\n' not in out and time.monotonic() < deadline:
-        k = s.recv(65536)
-        if not k:
-            break
-        out += k
+    out, _ = read_head(s, timeout=5, eof_ok=True)
     assert out.startswith(b'HTTP/1.1 200'), out
     paths = [rq.path for rq in b.requests]
     assert '/next3' in paths and '/smuggled' not in paths, paths
@@ -501,13 +495,8 @@ server {
         t.defer(s.close)
         s.settimeout(5)
         s.sendall(b'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' % path)
-        out = b''
-        while b'\r\n\r\n' not in out:
-            k = s.recv(4096)
-            if not k:
-                break
-            out += k
-        return out.split(b'\r\n\r\n')[0].split(b'\r\n')[1:]
+        head, _ = read_head(s, chunk=4096, eof_ok=True)
+        return head.split(b'\r\n')[1:]
 
     for path in (b'/a', b'/c/x', b'/c/x'):  # plain, cache miss, cache hit
         names = [h.split(b':')[0] for h in head(path)]

@@ -22,7 +22,7 @@ import ssl
 import subprocess
 import time
 
-from harness import Conn, build_request, wait_for
+from harness import Conn, build_request, recv_until_close, wait_for
 from test_tls import make_cert
 from test_stream import MAIN, backend, read_line
 
@@ -197,12 +197,7 @@ server {
         s.sendall(hdr)  # the header in the clear, then the ClientHello
         ts = ctx.wrap_socket(s, server_hostname='a.test')
         ts.sendall(b'GET / HTTP/1.1\r\nHost: a.test\r\nConnection: close\r\n\r\n')
-        data = b''
-        while True:
-            chunk = ts.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = recv_until_close(ts)
         ts.close()
         assert data.startswith(b'HTTP/1.1 200'), data
         assert data.endswith(want), data

@@ -18,7 +18,8 @@ import subprocess
 import threading
 import time
 
-from harness import Conn, assert_location_t_errors, free_port, wait_for
+from harness import (Conn, assert_location_t_errors, free_port, read_head, recv_until_close,
+                     wait_for)
 
 SIZE = 300 * 1024
 PAT = bytes(range(251)) * 1300  # 251 is prime: a shifted slice shows
@@ -44,12 +45,7 @@ def _timed_get(port, path, headers=None, tls=False, timeout=30):
     for k, v in (headers or {}).items():
         req += '%s: %s\r\n' % (k, v)
     s.sendall((req + '\r\n').encode())
-    data = b''
-    while True:
-        k = s.recv(1 << 16)
-        if not k:
-            break
-        data += k
+    data = recv_until_close(s)
     s.close()
     dt = time.monotonic() - t0
     head, _, body = data.partition(b'\r\n\r\n')
@@ -108,12 +104,9 @@ class BodyBackend:
         c.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
         c.settimeout(30)
         try:
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = c.recv(4096)
-                if not d:
-                    return
-                buf += d
+            buf, rest = read_head(c, chunk=4096, eof_ok=True)
+            if rest is None:
+                return
             target = buf.split(b' ')[1].decode()
             path, _, query = target.partition('?')
             chunked = path.startswith('/chunked/')

@@ -9,6 +9,8 @@ import hashlib
 import socket
 import threading
 
+from harness import read_head
+
 CONF = """
 server {
     listen 127.0.0.1:{port};
@@ -20,15 +22,6 @@ server {
 }"""
 
 BIG = 64 * 1024 * 1024
-
-
-def _read_head(s, buf):
-    while b'\r\n\r\n' not in buf:
-        d = s.recv(65536)
-        assert d, 'connection closed before a response head'
-        buf += d
-    head, _, rest = buf.partition(b'\r\n\r\n')
-    return head, rest
 
 
 def _content_length(head):
@@ -57,7 +50,7 @@ def _read_body(s, buf, n):
 def _direct(port, size):
     s = socket.create_connection(('127.0.0.1', port), timeout=20)
     s.sendall(b'GET /size/%d HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' % size)
-    head, rest = _read_head(s, b'')
+    head, rest = read_head(s)
     digest, _ = _read_body(s, rest, _content_length(head))
     s.close()
     return digest
@@ -73,7 +66,7 @@ def test_pipelined_64m_byte_exact(t):
     s.sendall(b''.join(b'GET /size/%d HTTP/1.1\r\nHost: x\r\n\r\n' % n for n in sizes))
     buf = b''
     for n in sizes:
-        head, buf = _read_head(s, buf)
+        head, buf = read_head(s, pending=buf)
         assert head.startswith(b'HTTP/1.1 200'), head[:100]
         assert _content_length(head) == n, head
         digest, buf = _read_body(s, buf, n)
@@ -81,7 +74,7 @@ def test_pipelined_64m_byte_exact(t):
     assert buf == b'', 'bytes after the last answer: %r' % buf[:100]
     # still keep-alive: a fourth request on the same connection
     s.sendall(b'GET /size/10 HTTP/1.1\r\nHost: x\r\n\r\n')
-    head, buf = _read_head(s, buf)
+    head, buf = read_head(s, pending=buf)
     assert head.startswith(b'HTTP/1.1 200'), head[:100]
     _read_body(s, buf, 10)
     s.close()
@@ -104,12 +97,9 @@ def _paused_upstream(t, first, total, released):
             return
         s.settimeout(10)
         try:
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = s.recv(4096)
-                if not d:
-                    return
-                buf += d
+            _, rest = read_head(s, chunk=4096, eof_ok=True)
+            if rest is None:
+                return
             body = bytes((i * 7) & 0xff for i in range(total))
             s.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % total + body[:first])
             if not released.wait(10):
@@ -147,7 +137,7 @@ def _not_held(t, extra):
     for i, ((first, total), (_, released, gave_up)) in enumerate(zip(cases, ups)):
         s = socket.create_connection(('127.0.0.1', p.port), timeout=15)
         s.sendall(b'GET /u%d HTTP/1.1\r\nHost: x\r\n\r\n' % i)
-        head, buf = _read_head(s, b'')
+        head, buf = read_head(s)
         assert head.startswith(b'HTTP/1.1 200'), head[:100]
         while len(buf) < first:
             d = s.recv(65536)

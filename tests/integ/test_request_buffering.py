@@ -18,7 +18,7 @@ import subprocess
 import threading
 import time
 
-from harness import wait_for
+from harness import read_head, recv_until_close, wait_for
 
 
 class StreamBackend:
@@ -62,14 +62,10 @@ class StreamBackend:
         # to the proxy
         c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
         c.settimeout(60)
-        buf = b''
         try:
-            while b'\r\n\r\n' not in buf:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
-            head, _, buf = buf.partition(b'\r\n\r\n')
+            head, buf = read_head(c, eof_ok=True)
+            if buf is None:
+                return
             rec = {'head': head + b'\r\n\r\n', 'raw': bytearray(buf), 'done': False}
             self.reqs.append(rec)
             if self.close_after_head:
@@ -144,12 +140,7 @@ def _open(p, head):
 
 
 def _response(s):
-    data = b''
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        data += d
+    data = recv_until_close(s)
     s.close()
     return data
 
@@ -552,14 +543,7 @@ server {
         assert sent < total, (path, sent)
         s.setblocking(True)
         s.settimeout(10)
-        try:
-            while True:
-                d = s.recv(65536)
-                if not d:
-                    break
-                got += d
-        except ConnectionResetError:
-            pass
+        got += recv_until_close(s, reset_ok=True)
         if t.is_nginx and path == b'/close' and got.startswith(b'HTTP/1.1 502'):
             continue  # nginx: a race between the answer and the reset's EPIPE
         assert got.startswith(b'HTTP/1.1 413') and got.endswith(b'early\n'), (path, got)

@@ -16,8 +16,8 @@ import re
 import socket
 import threading
 
-from harness import (assert_location_t_errors, lbd_sanitized, raw_server, recv_until_close,
-                     wait_for)
+from harness import (assert_location_t_errors, lbd_sanitized, raw_server, read_head,
+                     recv_until_close, wait_for)
 
 SIZE = 1000
 LM = 'Mon, 01 Jan 2001 00:00:00 GMT'
@@ -44,13 +44,10 @@ class Origin:
             return [r for _, _, r in self.log]
 
     def handle(self, s):
-        buf = b''
-        while b'\r\n\r\n' not in buf:
-            d = s.recv(65536)
-            if not d:
-                return False
-            buf += d
-        head = buf.split(b'\r\n\r\n')[0].decode('latin-1').split('\r\n')
+        head, rest = read_head(s, eof_ok=True)
+        if rest is None:
+            return False
+        head = head.decode('latin-1').split('\r\n')
         method, target = head[0].split(' ')[:2]
         hdrs = {}
         for line in head[1:]:

@@ -18,7 +18,7 @@ import socket
 import stat
 import struct
 
-from harness import assert_location_t_errors, raw_server, raw_upstream, wait_for
+from harness import assert_location_t_errors, raw_server, raw_upstream, read_head, wait_for
 
 LM = 'Wed, 21 Oct 2015 07:28:00 GMT'
 LM_EPOCH = calendar.timegm((2015, 10, 21, 7, 28, 0))
@@ -356,12 +356,9 @@ def _range_upstream(t, seen):
     full = bytes(range(256)) * 15 + bytes(range(160))
 
     def handle(s):
-        buf = b''
-        while b'\r\n\r\n' not in buf:
-            d = s.recv(4096)
-            if not d:
-                return
-            buf += d
+        buf, rest = read_head(s, chunk=4096, eof_ok=True)
+        if rest is None:
+            return
         lines = buf.split(b'\r\n')
         path = lines[0].split(b' ')[1].decode()
         rng = None

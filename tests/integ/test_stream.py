@@ -20,7 +20,7 @@ import ssl
 import subprocess
 import threading
 
-from harness import make_conf, wait_for
+from harness import make_conf, recv_until_close, wait_for
 from test_tls import make_cert, der_of
 import splicekit
 
@@ -274,12 +274,7 @@ def test_stream_half_close(t):
     s = connect(p.port)
     s.sendall(b'a' * 1000)
     s.shutdown(socket.SHUT_WR)
-    buf = b''
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
+    buf = recv_until_close(s)
     s.close()
     assert buf == b'got 1000 part 0\ngot 1000 part 1\ngot 1000 part 2\n', buf
 

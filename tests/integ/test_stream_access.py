@@ -12,7 +12,7 @@ sees both sides of a rule."""
 
 import socket
 
-from harness import wait_for
+from harness import recv_until_close, wait_for
 from test_stream import MAIN, backend, stream_proxy, read_line
 
 
@@ -122,12 +122,7 @@ def test_stream_return(t):
     server { listen 127.0.0.1:{port4}; return "x"; deny 127.0.0.2; }""", e=e)
     port2, port3, port4 = (p.subs['port%d' % i] for i in (2, 3, 4))
     s = _from(p.port, '127.0.0.1')
-    got = b''
-    while True:
-        d = s.recv(100)
-        if not d:
-            break
-        got += d
+    got = recv_until_close(s)
     s.close()
     assert got == b'127.0.0.1 %d\n' % p.port, got
     # the later of return and proxy_pass is the handler
@@ -186,13 +181,8 @@ def test_stream_access_return_config_errors(t):
 
 def _read_all(port, source='127.0.0.1'):
     s = _from(port, source)
-    got = b''
     try:
-        while True:
-            d = s.recv(100)
-            if not d:
-                return got
-            got += d
+        return recv_until_close(s)
     finally:
         s.close()
 

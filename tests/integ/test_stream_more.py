@@ -21,7 +21,7 @@ import subprocess
 import threading
 import time
 
-from harness import conf_line, wait_for
+from harness import conf_line, recv_until_close, wait_for
 from test_stream import MAIN, TcpBackend, backend, connect, read_line, stream_proxy
 
 SIZE = 2 << 20  # bytes per rate test
@@ -91,14 +91,9 @@ def download(port):
     """Read everything the server sends; (bytes, seconds from connect)."""
     t0 = time.monotonic()
     s = connect(port, timeout=30)
-    buf = []
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf.append(d)
+    buf = recv_until_close(s)
     s.close()
-    return b''.join(buf), time.monotonic() - t0
+    return buf, time.monotonic() - t0
 
 
 def test_stream_download_rate(t):
@@ -287,18 +282,9 @@ def test_stream_rate_tls_leg(t):
     ctx.verify_mode = ssl.CERT_NONE
     t0 = time.monotonic()
     s = ctx.wrap_socket(connect(p.port, timeout=30), server_hostname='proxy.test')
-    buf = []
-    while True:
-        try:
-            d = s.recv(65536)
-        except ssl.SSLError:
-            break
-        if not d:
-            break
-        buf.append(d)
+    data = recv_until_close(s, end_on=(ssl.SSLError,))
     s.close()
     secs = time.monotonic() - t0
-    data = b''.join(buf)
     assert len(data) == SIZE and data == blob(), len(data)
     low = 1.9 if t.is_nginx else 2.9
     assert secs >= low, '%d bytes in %.2f s at %s/s' % (SIZE, secs, RATE)

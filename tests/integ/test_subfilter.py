@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 
-from harness import Conn, assert_location_t_errors
+from harness import Conn, assert_location_t_errors, read_head
 
 AE = {'Accept-Encoding': 'gzip'}
 
@@ -96,12 +96,9 @@ class PieceUpstream:
         try:
             c.settimeout(10)
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
+            buf, rest = read_head(c, eof_ok=True)
+            if rest is None:
+                return
             line = buf.split(b'\r\n', 1)[0].decode('latin-1')
             method, target = line.split(' ')[:2]
             rt = self.routes[target.split('?')[0]]

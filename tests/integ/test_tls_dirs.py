@@ -22,7 +22,7 @@ import subprocess
 import re
 import urllib.parse
 
-from harness import Conn, wait_for
+from harness import Conn, recv_until_close, wait_for
 from test_stream import MAIN as STREAM_MAIN
 from test_tls import _certs, client_ctx, der_of, tls_get, TLSConn
 
@@ -642,12 +642,7 @@ stream {
     assert tls_get(p.subs['port2'], host='a.test').body == b'TLS_AES_128_GCM_SHA256'
     raw = socket.create_connection(('127.0.0.1', p.subs['port3']), timeout=5)
     with client_ctx().wrap_socket(raw, server_hostname='a.test') as s:
-        got = b''
-        while True:
-            k = s.recv(100)
-            if not k:
-                break
-            got += k
+        got = recv_until_close(s)
     assert got == b'TLS_AES_256_GCM_SHA384', got
     p.write_conf(http="""
 server {

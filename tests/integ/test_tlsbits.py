@@ -21,7 +21,7 @@ import socket
 import ssl
 import subprocess
 
-from harness import raw_server, request, wait_for
+from harness import raw_server, recv_until_close, request, wait_for
 from test_stream import MAIN as STREAM_MAIN
 from test_upssl import certs, tls_backend
 
@@ -46,11 +46,7 @@ def bad_tls_server(t, crt, key, garbage, head=None, alpn=None):
             s.sendall(head)
         os.write(s.fileno(), garbage)
         s.settimeout(5)
-        try:
-            while s.recv(4096):
-                pass
-        except (OSError, ssl.SSLError):
-            pass
+        recv_until_close(s, chunk=4096, end_on=(OSError,))  # SSLError and timeouts too
         return False
     return raw_server(t, handle, threaded=True)
 
@@ -109,15 +105,7 @@ server {
     # then the client's connection is cut
     with socket.create_connection(('127.0.0.1', p.port), timeout=5) as s:
         s.sendall(b'GET /body HTTP/1.1\r\nHost: x\r\n\r\n')
-        got = b''
-        while True:
-            try:
-                x = s.recv(65536)
-            except ConnectionResetError:
-                break
-            if not x:
-                break
-            got += x
+        got = recv_until_close(s, reset_ok=True)
     assert got.startswith(b'HTTP/1.1 200') and len(got) < 100000, got[:200]
     ln = _line(p, 'request: "GET /body ')
     assert '[error] ' in ln and '%s while reading upstream, client: 127.0.0.1' % MAC_TEXT in ln, ln
@@ -157,12 +145,7 @@ stream {
     for port, up, text in ((p.port, mac, MAC_TEXT), (p.subs['port2'], notls, VERSION_TEXT)):
         with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
             s.sendall(b'ping')
-            got = b''
-            while True:
-                x = s.recv(4096)  # a reset would raise
-                if not x:
-                    break
-                got += x
+            got = recv_until_close(s)  # a reset would raise
         # the bytes before the bad record may or may not have gone out
         assert got in (b'', b'hello') if up == mac else got == b'', got
         ln = _line(p, 'upstream: "127.0.0.1:%d"' % up)
@@ -263,15 +246,7 @@ def _tls_get(port, root, data=b''):
         with ctx.wrap_socket(raw, server_hostname='chain.test') as s:
             if data:
                 s.sendall(data)
-            got = b''
-            while True:
-                try:
-                    x = s.recv(65536)
-                except (ssl.SSLError, OSError):
-                    break
-                if not x:
-                    break
-                got += x
+            got = recv_until_close(s, end_on=(OSError,))  # SSLError and timeouts too
             return s.getpeercert(binary_form=True), got
 
 

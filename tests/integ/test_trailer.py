@@ -20,7 +20,7 @@ import ssl
 import subprocess
 import time
 
-from harness import assert_location_t_errors, raw_server, raw_upstream
+from harness import assert_location_t_errors, raw_server, raw_upstream, read_head, recv_until_close
 from test_h2 import _rss_kib
 from test_tls import _certs, client_ctx
 
@@ -126,17 +126,8 @@ def fetch(port, path, method='GET', version='HTTP/1.1', headers=(), reqs=1, tls=
     if tls:
         s = client_ctx().wrap_socket(s, server_hostname='localhost')
     s.sendall(data)
-    buf = bytearray()
-    while True:
-        try:
-            d = s.recv(1 << 20)
-        except ssl.SSLError:  # a close without close_notify
-            break
-        if not d:
-            break
-        buf += d
+    buf = recv_until_close(s, end_on=(ssl.SSLError,))  # a close without close_notify
     s.close()
-    buf = bytes(buf)
     out = []
     for _ in range(reqs):
         r = parse_one(buf, method)
@@ -237,10 +228,7 @@ server {
     rss0 = peak = _rss_kib(p.pid)
     s = socket.create_connection(('127.0.0.1', p.port), timeout=20)
     s.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
-    buf = b''
-    while b'\r\n\r\n' not in buf:
-        buf += s.recv(65536)
-    head, _, buf = buf.partition(b'\r\n\r\n')
+    head, buf = read_head(s)
     assert b'Transfer-Encoding: chunked' in head and b'Content-Length' not in head, head
     # an incremental chunked decoder: nginx writes a file in many chunks,
     # lbd in one (its size line right after the head)
@@ -529,12 +517,8 @@ def test_upstream_trailers_without_add_trailer(t):
     (split over reads too), its body does,
     whole; the upstream's `Trailer` header is passed on as any other."""
     def split_answer(s):
-        buf = b''
-        while b'\r\n\r\n' not in buf:
-            d = s.recv(4096)
-            if not d:
-                return
-            buf += d
+        if read_head(s, chunk=4096, eof_ok=True)[1] is None:
+            return
         s.sendall(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n'
                   b'Connection: close\r\n\r\n5\r\nhello\r\n0\r\nX-S')
         time.sleep(0.05)
@@ -574,12 +558,8 @@ def test_upstream_bare_lf_chunks(t):
     (mid-chunk, or between the CR and LF that end a chunk's data)."""
     def split(first, rest):
         def handle(s):
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = s.recv(4096)
-                if not d:
-                    return
-                buf += d
+            if read_head(s, chunk=4096, eof_ok=True)[1] is None:
+                return
             s.sendall(b'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n'
                       b'Connection: close\r\n\r\n' + first)
             time.sleep(0.05)
@@ -605,12 +585,7 @@ server {
     def raw(path):
         s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
         s.sendall(b'GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' % path)
-        buf = b''
-        while True:
-            d = s.recv(65536)
-            if not d:
-                break
-            buf += d
+        buf = recv_until_close(s)
         s.close()
         return buf
 

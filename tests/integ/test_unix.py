@@ -22,7 +22,7 @@ import stat
 import subprocess
 import threading
 
-from harness import build_request, wait_for
+from harness import build_request, read_head, recv_until_close, wait_for
 
 STREAM_MAIN = 'load_module /usr/share/nginx/modules/ngx_stream_module.so;\n'
 
@@ -312,13 +312,9 @@ class UnixUpgradeServer:
     def _serve(self, c):
         c.settimeout(30)
         try:
-            buf = b''
-            while b'\r\n\r\n' not in buf:
-                d = c.recv(65536)
-                if not d:
-                    return
-                buf += d
-            buf = buf.split(b'\r\n\r\n', 1)[1]
+            _, buf = read_head(c, eof_ok=True)
+            if buf is None:
+                return
             c.sendall(b'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n'
                       b'Connection: Upgrade\r\n\r\n')
             if buf:
@@ -347,12 +343,7 @@ def _upgrade_through(t, p):
     s = socket.create_connection(('127.0.0.1', p.port), timeout=20)
     s.sendall(b'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'
               b'Connection: Upgrade\r\n\r\nearly')
-    buf = b''
-    while b'\r\n\r\n' not in buf:
-        d = s.recv(4096)
-        assert d, buf
-        buf += d
-    head, rest = buf.split(b'\r\n\r\n', 1)
+    head, rest = read_head(s, chunk=4096)
     assert head.startswith(b'HTTP/1.1 101 '), head
     early = rest + (_recv_until(s, 5 - len(rest)) if len(rest) < 5 else b'')
     assert early == b'early', early
@@ -418,11 +409,7 @@ def test_stream_to_unix(t):
     for i in range(4):
         c = socket.create_connection(('127.0.0.1', p.subs['port2']), timeout=20)
         c.sendall(build_request('GET', '/s%d' % i, headers={'Host': 'x'}))
-        d0 = b''
-        while b'\r\n\r\n' not in d0:
-            x = c.recv(65536)
-            assert x, d0
-            d0 += x
+        d0, _ = read_head(c)
         c.close()
         seen.append('u' if d0.startswith(b'HTTP/1.1 101') else
                     't' if b'X-Backend: t' in d0 else d0[:40])
@@ -485,12 +472,7 @@ def _unix_get(path, target='/', headers=None):
     h = {'Host': 'x', 'Connection': 'close'}
     h.update(headers or {})
     s.sendall(build_request('GET', target, headers=h))
-    buf = b''
-    while True:
-        d = s.recv(65536)
-        if not d:
-            break
-        buf += d
+    buf = recv_until_close(s)
     s.close()
     head, _, body = buf.partition(b'\r\n\r\n')
     return int(head.split(b' ')[1]), head.decode('latin1'), body
@@ -645,12 +627,7 @@ def test_upgrade_unix_client_and_upstream(t):
     s.connect(front)
     s.sendall(b'GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n'
               b'Connection: Upgrade\r\n\r\n')
-    buf = b''
-    while b'\r\n\r\n' not in buf:
-        dd = s.recv(4096)
-        assert dd, buf
-        buf += dd
-    head, rest = buf.split(b'\r\n\r\n', 1)
+    head, rest = read_head(s, chunk=4096)
     assert head.startswith(b'HTTP/1.1 101 ') and rest == b'', (head, rest)
     data = os.urandom(1 << 20)
     got = []

@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 
-from harness import lbd_sanitized, make_conf, recv_until_close, wait_for
+from harness import lbd_sanitized, make_conf, read_head, recv_until_close, wait_for
 import splicekit
 
 WS_CONF = """
@@ -80,12 +80,9 @@ class UpgradeServer:
         buf = b''
         try:
             while True:
-                while b'\r\n\r\n' not in buf:
-                    d = c.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                head, buf = buf.split(b'\r\n\r\n', 1)
+                head, buf = read_head(c, eof_ok=True, pending=buf)
+                if buf is None:
+                    return
                 self.heads.append(head.decode('latin1'))
                 path = head.split(b' ')[1].decode()
                 if path.startswith('/post'):
@@ -225,12 +222,7 @@ def _upgrade_req(path):
 
 
 def _read_head(s):
-    buf = b''
-    while b'\r\n\r\n' not in buf:
-        d = s.recv(4096)
-        assert d, 'closed before the response head: %r' % buf
-        buf += d
-    head, rest = buf.split(b'\r\n\r\n', 1)
+    head, rest = read_head(s, chunk=4096)
     return head.decode('latin1'), rest
 
 
@@ -322,15 +314,7 @@ def test_upstream_dies_mid_stream(t):
     s = _connect(p, '/die')
     head, rest = _read_head(s)
     assert ' 101 ' in head
-    got = rest
-    try:
-        while True:
-            d = s.recv(4096)
-            if not d:
-                break
-            got += d
-    except ConnectionResetError:
-        pass
+    got = rest + recv_until_close(s, reset_ok=True)
     assert got == b'bye', got
     s.close()
 
