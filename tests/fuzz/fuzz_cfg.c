@@ -12,12 +12,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void check_nodes(const struct cfg_node *v, size_t n, int max_line, bool cmdline)
+/* include_kept - whether an `include` node C may stay in the tree under a
+ * block named PARENT: in map and geo only `include FILE;` includes (any
+ * other word count is an entry whose key is "include"), in split_clients
+ * never (cfg_ast.c's INC_TWO_WORDS, INC_NONE). */
+static bool include_kept(const struct cfg_node *c, const char *parent)
+{
+	if (!parent)
+		return false;
+	if (strcmp(parent, "split_clients") == 0)
+		return true;
+	return (strcmp(parent, "map") == 0 || strcmp(parent, "geo") == 0) && c->nargs != 1;
+}
+
+static void check_nodes(const struct cfg_node *v, size_t n, int max_line, bool cmdline,
+			const char *parent)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct cfg_node *c = &v[i];
 
-		if (!c->name || strcmp(c->name, "include") == 0)
+		if (!c->name || (strcmp(c->name, "include") == 0 && !include_kept(c, parent)))
 			__builtin_trap();
 		/* -g text has no file and cannot hold blocks */
 		if (cmdline != (c->file == NULL) || (cmdline && c->block))
@@ -33,7 +47,7 @@ static void check_nodes(const struct cfg_node *v, size_t n, int max_line, bool c
 		for (size_t j = 0; j < c->nargs; j++)
 			if (!c->args[j] || c->quoted[j] > 1)
 				__builtin_trap();
-		check_nodes(c->children, c->nchildren, max_line, cmdline);
+		check_nodes(c->children, c->nchildren, max_line, cmdline, c->name);
 	}
 }
 
@@ -68,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		rc = cfg_tree_parse_mem(&t, (const char *)data, size, cmdline ? NULL : "fuzz.conf",
 					NULL, err, sizeof(err));
 		if (rc == CFG_OK) {
-			check_nodes(t.root.children, t.root.nchildren, max_line, cmdline);
+			check_nodes(t.root.children, t.root.nchildren, max_line, cmdline, NULL);
 			if (devnull)
 				cfg_tree_dump(&t, devnull);
 		} else if (rc == CFG_ESYNTAX || rc == CFG_ELIMIT) {
