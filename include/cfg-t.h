@@ -165,8 +165,10 @@ struct proxy_pass {
 	bool scgi;		 /* scgi_pass (scgi.c): an SCGI netstring, no URI */
 	bool memcached;		 /* memcached_pass (memc.c): "get KEY", no URI */
 	bool grpc;		 /* grpc_pass (grpc.c): HTTP/2 by prior knowledge, no URI */
-	bool grpc_scheme;	 /* ... written with grpc:// or grpcs://: a variable's
-				  * value is the host only (nginx strips one scheme) */
+	bool pass_scheme;	 /* grpc_pass or uwsgi_pass written with its scheme
+				  * (grpc://, grpcs://, uwsgi://, suwsgi://): a
+				  * variable's value is the host only (nginx strips
+				  * one scheme from the whole) */
 };
 
 enum next_upstream_bits {

@@ -49,7 +49,7 @@ int cfg_set_grpc_pass(struct build *b, struct cfg_node *n, struct scope *s, cons
 	if (cfg_set_proxy_pass(b, &pn, s, d))
 		return -1;
 	s->loc->proxy->grpc = true;
-	s->loc->proxy->grpc_scheme = a != n->args[0];
+	s->loc->proxy->pass_scheme = a != n->args[0];
 	return 0;
 }
 

@@ -74,6 +74,7 @@ int cfg_set_uwsgi_pass(struct build *b, struct cfg_node *n, struct scope *s, con
 	if (pass_as(b, n, s, d, a, ssl))
 		return -1;
 	s->loc->proxy->uwsgi = true;
+	s->loc->proxy->pass_scheme = a != n->args[0];
 	return 0;
 }
 

@@ -395,14 +395,11 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
 	bound = h1_bound(&c, 0, max_rl);
 	req->nheaders = 0;
 
-	/* RFC 9112 2.2: empty lines before a request line are ignored */
-	while (i < bound && (s[i] == '\r' || s[i] == '\n')) {
-		rc = h1_line_end(s, &i, bound);
-		if (rc > 0)
-			goto out;
-		if (rc < 0)
-			return rc;
-	}
+	/* RFC 9112 2.2: empty lines before a request line are ignored; as
+	 * nginx, any CR or LF there, a lone CR too (http.c's head_blank and
+	 * head_fit below count them the same way) */
+	while (i < bound && (s[i] == '\r' || s[i] == '\n'))
+		i++;
 
 	m0 = i;
 	while (i < bound && i - m0 <= H1_METHOD_MAX && (h1_cls[s[i]] & H1_C_METHOD))

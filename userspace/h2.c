@@ -39,6 +39,7 @@
 #include "h2mem.h"
 #include "http.h"
 #include "log.h"
+#include "sockaddr.h"
 #include "worker.h"
 
 #define H2_TX_MAX	 (64 * 1024) /* response body bytes buffered per stream, at most */
@@ -116,6 +117,10 @@ struct h2_conn {
 	size_t blk_bytes;	      /* compressed bytes of the header block being read */
 	int blk_frames;		      /* CONTINUATIONs in it */
 	bool in_block;		      /* a header block is incomplete */
+	uint32_t rx_left;	      /* client bytes to the end of its current frame
+				       * (the preface's first) */
+	uint32_t rx_len;	      /* the length field of the frame header being read */
+	uint8_t rx_hdn;		      /* bytes of that header read (0..8) */
 	int64_t budget_sec;	      /* second of the counters below */
 	int rst_count;		      /* RST_STREAM received this second */
 	int ctrl_count;		      /* those of H2_CTRL_BUDGET this second */
@@ -1506,12 +1511,64 @@ static void h2_free(void *arg)
 	free(h);
 }
 
+/* rx_track - follow the frame boundaries in the client's N bytes at P, so
+ * that its close can tell whether it cut a frame (nginx's
+ * state.incomplete): header bytes one by one, payloads skipped whole. */
+static void rx_track(struct h2_conn *h, const uint8_t *p, size_t n)
+{
+	while (n) {
+		if (h->rx_left) {
+			size_t k = n < h->rx_left ? n : h->rx_left;
+
+			h->rx_left -= (uint32_t)k;
+			p += k;
+			n -= k;
+			continue;
+		}
+		if (h->rx_hdn < 3) /* the 24-bit length leads the 9 bytes */
+			h->rx_len = h->rx_len << 8 | *p;
+		p++;
+		n--;
+		if (++h->rx_hdn == 9) {
+			h->rx_left = h->rx_len;
+			h->rx_len = 0;
+			h->rx_hdn = 0;
+		}
+	}
+}
+
+/* client_gone - the client's side ended (N 0) or failed (N -1, ERR): nginx's
+ * info line, with the connection's context. A close is silent at idle
+ * (no stream open, no frame cut), as nginx's; a failed TLS read was
+ * logged by the TLS layer. */
+static void client_gone(struct h2_conn *h, ssize_t n, int err)
+{
+	const struct conn *c = h->c;
+	const struct log_target *el = c->lg->default_srv->loc.error_log;
+	char client[LBD_SA_TEXT_MAX], msg[64];
+
+	if ((n == 0 && !h->nstreams && !h->rx_left && !h->rx_hdn) || (n == -1 && c->tls) ||
+	    !log_wants(el, LOG_INFO))
+		return;
+	if (n == 0)
+		snprintf(msg, sizeof(msg), "client prematurely closed connection");
+	else
+		snprintf(msg, sizeof(msg), "recv() failed (%d: %s)", err, strerror(err));
+	lbd_sa_text(&c->peer, 0, 0, client, sizeof(client));
+	log_emit(el, LOG_INFO,
+		 "*%llu %s while processing HTTP/2 connection, client: %s, server: %s",
+		 (unsigned long long)c->number, msg, client, c->lg->text);
+}
+
 /* h2_feed - bytes from the client into the session. 0, or -1 when the
  * session must end (h->fatal says how, 0: a protocol error nghttp2
  * already answered with GOAWAY). */
 static int h2_feed(struct h2_conn *h, const char *p, size_t n)
 {
-	ssize_t rc = nghttp2_session_mem_recv(h->s, (const uint8_t *)p, n);
+	ssize_t rc;
+
+	rx_track(h, (const uint8_t *)p, n);
+	rc = nghttp2_session_mem_recv(h->s, (const uint8_t *)p, n);
 
 	if (rc >= 0)
 		return 0;
@@ -1543,6 +1600,7 @@ void h2_conn_run(struct conn *c)
 		ssize_t n = conn_recv(c, buf, sizeof(buf));
 
 		if (n == 0) {
+			client_gone(h, 0, 0);
 			conn_close(c);
 			return;
 		}
@@ -1553,6 +1611,7 @@ void h2_conn_run(struct conn *c)
 				c->readable = false;
 				break;
 			}
+			client_gone(h, -1, errno);
 			conn_close(c);
 			return;
 		}
@@ -1634,6 +1693,7 @@ int h2_conn_start(struct conn *c)
 		goto fail;
 	h->c = c;
 	h->runq_tail = &h->runq;
+	h->rx_left = NGHTTP2_CLIENT_MAGIC_LEN; /* the preface comes first */
 	ev_timer_init(&h->yield, h2_yield_done, h);
 	h->field_max = (size_t)(srv->h2_max_field != CFG_UNSET ? srv->h2_max_field
 							       : srv->large_header_size);

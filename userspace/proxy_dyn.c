@@ -27,6 +27,7 @@
 #include "pool.h"
 #include "proxy_dyn.h"
 #include "resolver.h"
+#include "sockaddr.h"
 #include "ups.h"
 #include "upssl.h"
 #include "var.h"
@@ -289,23 +290,24 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 	pp->grpc = tpl->grpc;	    /* grpc_pass with variables */
 	hp = v.p + (ssl ? 8 : 7);
 	end = v.p + v.len;
-	/* uwsgi_pass with variables: the value may carry its own scheme, and
-	 * suwsgi:// is uwsgi over TLS (nginx's ngx_http_uwsgi_eval) */
-	if (tpl->uwsgi && !ssl && end - hp > 9 && strncasecmp(hp, "suwsgi://", 9) == 0)
+	/* uwsgi_pass and grpc_pass with variables: the value may carry the
+	 * scheme (suwsgi:// and grpcs:// are TLS) when the directive has none
+	 * (nginx's ngx_http_uwsgi_eval and ngx_http_grpc_eval strip one
+	 * scheme from the whole) */
+	if (tpl->uwsgi && !tpl->pass_scheme && !ssl && end - hp > 9 &&
+	    strncasecmp(hp, "suwsgi://", 9) == 0)
 		hp += 9, ssl = true;
-	else if (tpl->uwsgi && !ssl && end - hp > 8 && strncasecmp(hp, "uwsgi://", 8) == 0)
+	else if (tpl->uwsgi && !tpl->pass_scheme && !ssl && end - hp > 8 &&
+		 strncasecmp(hp, "uwsgi://", 8) == 0)
 		hp += 8;
-	/* grpc_pass with variables: grpc:// or grpcs:// (TLS) in the value
-	 * too, when the directive has none (nginx's ngx_http_grpc_eval
-	 * strips one scheme from the whole) */
-	else if (tpl->grpc && !tpl->grpc_scheme && !ssl && end - hp > 8 &&
+	else if (tpl->grpc && !tpl->pass_scheme && !ssl && end - hp > 8 &&
 		 strncasecmp(hp, "grpcs://", 8) == 0)
 		hp += 8, ssl = true;
-	else if (tpl->grpc && !tpl->grpc_scheme && !ssl && end - hp > 7 &&
+	else if (tpl->grpc && !tpl->pass_scheme && !ssl && end - hp > 7 &&
 		 strncasecmp(hp, "grpc://", 7) == 0)
 		hp += 7;
 	/* what is left is a host: nginx's parse of it takes no URI part */
-	if (tpl->grpc && !(end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) &&
+	if ((tpl->grpc || tpl->uwsgi) && !(end - hp > 5 && strncasecmp(hp, "unix:", 5) == 0) &&
 	    (memchr(hp, '/', (size_t)(end - hp)) || memchr(hp, '?', (size_t)(end - hp)))) {
 		http_log(c, NULL, LOG_ERR, "invalid host in upstream \"%.*s\"", (int)(end - hp),
 			 hp);
@@ -332,6 +334,14 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 		namelen = colon ? (size_t)(colon - hp) : hlen;
 		if (namelen == 0) {
 			http_log(c, NULL, LOG_ERR, "no host in \"%.*s\"", (int)v.len, v.p);
+			return 500;
+		}
+		/* a port must be digits, 1..65535: nginx's line names all that
+		 * followed the scheme (proxy_pass http://$v with a value of
+		 * "http://x" is the host "http" with an empty port) */
+		if (colon && !lbd_port_ok(colon + 1, hlen - namelen - 1)) {
+			http_log(c, NULL, LOG_ERR, "invalid port in upstream \"%.*s\"",
+				 (int)(end - hp), hp);
 			return 500;
 		}
 		/* $proxy_host: without the port when it is the scheme's */
@@ -370,14 +380,8 @@ int proxy_dyn_resolve(struct conn *c, const struct proxy_pass *tpl, const struct
 	if (!pp->group && c->req.loc->resolver) {
 		int port = ssl ? 443 : 80, st;
 
-		if (namelen < hlen) {
-			port = atoi(pp->addr + namelen + 1); /* (hp is not terminated) */
-			if (port < 1 || port > 65535) {
-				http_log(c, NULL, LOG_ERR, "invalid port in upstream \"%s\"",
-					 pp->addr);
-				return 502;
-			}
-		}
+		if (namelen < hlen) /* (checked above; hp is not terminated) */
+			port = atoi(pp->addr + namelen + 1);
 		if ((st = resolve_name(c, pp, hp, namelen, port)))
 			return st;
 	}

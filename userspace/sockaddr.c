@@ -24,6 +24,20 @@ unsigned lbd_sa_port(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+bool lbd_port_ok(const char *p, size_t len)
+{
+	unsigned v = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(p[i] - '0');
+	}
+	return v >= 1 && v <= 65535;
+}
+
 size_t lbd_sa_text(const struct sockaddr_storage *ss, socklen_t len, unsigned flags, char *buf,
 		   size_t size)
 {

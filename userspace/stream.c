@@ -846,6 +846,26 @@ static uint64_t eval_rate(struct sess *s, const struct stream_val *v)
 	return 0;
 }
 
+/* proxy_connected - nginx's info line once the upstream is connected (and
+ * its TLS handshake done), before any byte goes: the address lbd
+ * connected from, with its port, and the server's name. */
+static void proxy_connected(struct sess *s)
+{
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	char a[LBD_SA_TEXT_MAX];
+
+	if (!log_wants(s->srv->error_log, LOG_INFO))
+		return;
+	if (getsockname(s->ufd, (struct sockaddr *)&me, &ml) == -1) {
+		me.ss_family = AF_UNSPEC;
+		ml = 0;
+	}
+	lbd_sa_text(&me, ml, LBD_SA_PORT, a, sizeof(a));
+	log_emit(s->srv->error_log, LOG_INFO, "*%llu proxy %s connected to %s",
+		 (unsigned long long)s->number, a, s->us->name);
+}
+
 /* tunnel_start - the bytes flow: through lbd's buffers when a leg is TLS,
  * else splice(2) or sockmap. PP (PP_LEN bytes) goes to the upstream first. */
 static void tunnel_start(struct sess *s, const char *pp)
@@ -855,6 +875,7 @@ static void tunnel_start(struct sess *s, const char *pp)
 	uint64_t rate[2];
 	int rc = -ENOTSUP;
 
+	proxy_connected(s);
 	/* proxy_upload_rate / proxy_download_rate: the kernel would move the
 	 * bytes without lbd, so a paced session takes the splice(2) relay (or,
 	 * with a TLS leg, the copy relay, paced the same way) */
@@ -1155,21 +1176,6 @@ static void timer_cb(struct ev_loop *loop, struct ev_timer *t)
 
 #define NO_BYTES "bytes from/to client:0/0, bytes from/to upstream:0/0"
 
-/* port_ok - P (LEN bytes) is a port number, 1-65535. */
-static bool port_ok(const char *p, size_t len)
-{
-	unsigned v = 0;
-
-	if (len == 0 || len > 5)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(p[i] - '0');
-	}
-	return v >= 1 && v <= 65535;
-}
-
 static void dns_done(struct dns_waiter *wt)
 {
 	struct sess *s = wt->data;
@@ -1281,7 +1287,7 @@ static struct ups_group *dyn_group(struct sess *s, const char *name, size_t n)
 		s->status = 500;
 		return NULL;
 	}
-	if (!port_ok(colon + 1, (size_t)(name + n - colon - 1))) {
+	if (!lbd_port_ok(colon + 1, (size_t)(name + n - colon - 1))) {
 		log_emit(s->srv->error_log, LOG_ERR,
 			 "*%llu invalid port in upstream \"%s\", client: %s, server: %s, " NO_BYTES,
 			 (unsigned long long)s->number, name, client_text(s, c, sizeof(c)),
@@ -1309,7 +1315,7 @@ static struct ups_group *dyn_group(struct sess *s, const char *name, size_t n)
 	}
 	if (s->srv->resolver)
 		return resolve_group(s, name, n, hs, hl,
-				     atoi(colon + 1)); /* (port_ok: digits, then the end) */
+				     atoi(colon + 1)); /* (lbd_port_ok: digits, then the end) */
 	log_emit(s->srv->error_log, LOG_ERR,
 		 "*%llu no resolver defined to resolve %.*s, client: %s, server: %s, " NO_BYTES,
 		 (unsigned long long)s->number, (int)hl, hs, client_text(s, c, sizeof(c)),
@@ -1861,6 +1867,15 @@ void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struc
 	s->locallen = sizeof(s->local);
 	getsockname(fd, (struct sockaddr *)&s->local, &s->locallen);
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (log_wants(srv->error_log, LOG_INFO)) {
+		/* nginx's first line of a session, before any phase (the
+		 * connection's peer, whatever a PROXY header says later) */
+		char c[LBD_SA_TEXT_MAX], sv[LBD_SA_TEXT_MAX];
+
+		lbd_sa_text(&s->peer, peerlen, LBD_SA_PORT, c, sizeof(c));
+		log_emit(srv->error_log, LOG_INFO, "*%llu client %s connected to %s",
+			 (unsigned long long)s->number, c, server_text(s, sv, sizeof(sv)));
+	}
 	ev_io_init(&s->cio, fd, client_cb, s);
 	if (ev_io_start(&w->loop, &s->cio, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)) {
 		finalize(s, 500);

@@ -119,6 +119,9 @@ CASES = [
     ('empty_header_name', _get(H.strip(), b': x'), 400, False),
     ('lf_only_line_endings', b'GET /in HTTP/1.1\nHost: x\n\n', 200, False),
     ('leading_empty_line', b'\r\n' + _get(H.strip()), 200, False),
+    # nginx skips any CR or LF before the request line, a lone CR too
+    ('lone_cr_before_request_line', b'\r' + _get(H.strip()), 200, False),
+    ('crs_and_lfs_before_request_line', b'\r\r\n\n\r' + _get(H.strip()), 200, False),
     # -- Host
     ('no_host_http11', _get(), 400, False),
     ('no_host_http10', _get(line=b'GET /in HTTP/1.0'), 200, False),

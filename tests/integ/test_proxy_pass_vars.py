@@ -84,3 +84,25 @@ server {
     for _ in range(4):
         r = p.get('/f')
         assert (r.status, r.header('X-Backend')) == (200, 'live'), r
+
+
+def test_proxy_pass_variable_with_scheme_or_bad_port(t):
+    """proxy_pass http://$v: a value that has its own http:// is the host
+    "http" with an empty port, and a port that is no number 1..65535 is
+    bad: 500 and nginx's "invalid port in upstream" line naming all that
+    followed the scheme. (lbd before: 502 "no resolver defined to resolve
+    http".)"""
+    a = t.backend('a')
+    p = t.proxy("""
+upstream app { server 127.0.0.1:{a}; }
+server {
+    listen 127.0.0.1:{port};
+    location /arg/ { proxy_pass http://$arg_to; }
+}""", a=a)
+    assert p.get('/arg/?to=app').header('X-Backend') == 'a'
+    for to in ('http://127.0.0.1:%d' % a.port, 'http://app', 'https://app/x',
+               'app:0', 'app:65536', 'app:8x/y'):
+        r = p.get('/arg/?to=' + to)
+        assert r.status == 500, (to, r)
+        line = 'invalid port in upstream "%s", client: 127.0.0.1' % to
+        assert line in p.error_log(), (line, p.error_log()[-600:])

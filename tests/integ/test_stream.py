@@ -576,3 +576,41 @@ def test_stream_disconnected_lines(t):
                       ('upstream', '3/2, bytes from/to upstream:2/3')):
         line = r'\[info\] \d+#\d+: \*\d+ %s disconnected, bytes from/to client:%s\n' % (who, want)
         wait_for(lambda: len(re.findall(line, p.error_log())) == 2, what='two lines %r' % line)
+
+
+def test_stream_connected_lines(t):
+    """nginx's info lines as a session starts: "client ADDR:PORT connected
+    to LISTEN" when it is accepted (a session refused at once has it too)
+    and "proxy LOCAL:PORT connected to UPSTREAM" once the upstream is
+    connected, with the ports each socket had."""
+    from harness import raw_server
+    seen = []
+
+    def handle(c):
+        seen.append(c.getpeername()[1])
+        c.sendall(c.recv(100))
+        return False
+    up = raw_server(t, handle)
+    p = stream_proxy(t, """
+    server { listen 127.0.0.1:{port}; proxy_pass 127.0.0.1:%d; }
+    server { listen 127.0.0.1:{port2}; deny all; proxy_pass 127.0.0.1:%d; }""" % (up, up))
+    s = connect(p.port)
+    me = s.getsockname()[1]
+    s.sendall(b'hi')
+    assert _recv_n(s, 2) == b'hi'
+    s.close()
+    s = connect(p.subs['port2'])
+    me2 = s.getsockname()[1]
+    assert s.recv(10) == b''
+    s.close()
+    line = r'\[info\] \d+#\d+: \*(\d+) client 127\.0\.0\.1:%d connected to 127\.0\.0\.1:%d\n'
+    want = [line % (me, p.port), line % (me2, p.subs['port2'])]
+    wait_for(lambda: all(re.search(w, p.error_log()) for w in want), what='the client lines')
+    log = p.error_log()
+    a, b = (re.search(w, log) for w in want)
+    # the session's proxy line after its client line, from the port the
+    # upstream saw; none for the refused one
+    up_line = r'\[info\] \d+#\d+: \*%s proxy 127\.0\.0\.1:(\d+) connected to 127\.0\.0\.1:%d\n'
+    m = re.search(up_line % (a.group(1), up), log)
+    assert m and m.start() > a.start() and int(m.group(1)) in seen, log[a.start():]
+    assert not re.search(r': \*%s proxy ' % b.group(1), log), log[b.start():]

@@ -416,6 +416,35 @@ def test_uwsgi_packet_and_cgi_head(t):
     assert r.status == 302 and r.header('Location') == 'http://x.example/y'
 
 
+def test_uwsgi_pass_variable_after_scheme(t):
+    """uwsgi_pass uwsgi://$v (or suwsgi://$v): the value is the host, as
+    nginx's (it strips one scheme from the whole): a value with its own
+    scheme, or a path or arguments, is 500 and nginx's "invalid host in
+    upstream" line naming what followed the scheme; uwsgi_pass $v takes
+    one scheme from the value. (lbd before: the value's scheme stripped
+    too, and the request went through.)"""
+    port, got = raw_uwsgi(t, b'HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuw\n')
+    p = uw_proxy(t, '$arg_to', srv_extra="""
+    location /u/ { uwsgi_pass uwsgi://$arg_to; }
+    location /s/ { uwsgi_pass suwsgi://$arg_to; }""",
+                 http_extra='upstream app { server 127.0.0.1:%d; }' % port)
+    for path, to in (('/u/1', '127.0.0.1:%d' % port), ('/u/2', 'app'),
+                     ('/v/3', 'uwsgi://app'), ('/v/4', 'UWSGI://127.0.0.1:%d' % port)):
+        r = p.get(path + '?to=' + to)
+        assert (r.status, r.body) == (200, b'uw\n'), (path, to, r)
+    n = len(got)
+    for path, to, named in (
+            ('/u/5', 'uwsgi://127.0.0.1:%d' % port, None), ('/u/6', 'uwsgi://app', None),
+            ('/s/7', 'uwsgi://app', None), ('/u/8', 'suwsgi://app', None),
+            ('/u/9', '127.0.0.1:%d/x' % port, None), ('/u/10', 'app?x', None),
+            ('/v/11', 'uwsgi://uwsgi://app', 'uwsgi://app')):
+        r = p.get(path + '?to=' + to)
+        assert r.status == 500, (path, to, r)
+        line = 'invalid host in upstream "%s", client: 127.0.0.1' % (named or to)
+        assert line in p.error_log(), (line, p.error_log()[-600:])
+    assert len(got) == n  # none reached the server
+
+
 def test_uwsgi_config_errors(t):
     """-t: uwsgi_modifier1 out of a byte, a bad uwsgi_param flag, a
     duplicate uwsgi_pass, a path in the address (uwsgi_ssl_*:

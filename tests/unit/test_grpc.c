@@ -481,8 +481,8 @@ Test(grpc, cfg_forms_twins_and_headers)
 	cr_expect_str_eq(own->proxy->host, "backs"); /* the grpc:// scheme dropped */
 	cr_expect(ux->proxy->unix_sock);
 	/* written with a scheme: a variable's value is the host only */
-	cr_expect(own->proxy->grpc_scheme && tls->proxy->grpc_scheme);
-	cr_expect(!in->proxy->grpc_scheme && !ux->proxy->grpc_scheme);
+	cr_expect(own->proxy->pass_scheme && tls->proxy->pass_scheme);
+	cr_expect(!in->proxy->pass_scheme && !ux->proxy->pass_scheme);
 	/* the twins: grpc_* in a grpc_pass location, proxy_* elsewhere */
 	cr_expect_eq(in->proxy_read_timeout, 5000);
 	cr_expect_eq(in->proxy_send_timeout, 60000);

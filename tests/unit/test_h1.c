@@ -193,6 +193,11 @@ static struct req_case req_cases[] = {
 	 .target = "/", .version = 11, .nh = 2, .h = {{"A", "1", 0}, {"B", "2", 0}}},
 	{"leading empty lines", IN("\r\n\n\r\nGET / HTTP/1.1\r\n\r\n"), 0, .method = "GET",
 	 .target = "/", .version = 11},
+	/* nginx skips any CR or LF before the request line, a lone CR too */
+	{"lone CR before request line", IN("\rGET / HTTP/1.1\r\n\r\n"), 0, .method = "GET",
+	 .target = "/", .version = 11},
+	{"CRs and LFs before request line", IN("\r\r\n\rGET / HTTP/1.1\r\n\r\n"), 0,
+	 .method = "GET", .target = "/", .version = 11},
 	{"HTTP/1.0", IN("GET / HTTP/1.0\r\n\r\n"), 0, .method = "GET", .target = "/",
 	 .version = 10},
 	{"HTTP/1.9 is 1.1", IN("GET / HTTP/1.9\r\n\r\n"), 0, .method = "GET", .target = "/",
@@ -306,7 +311,6 @@ static struct req_case req_cases[] = {
 	{"bare CR in long target", IN("GET /0123456789abcdef0123456789\rb HTTP/1.1\r\n\r\n"),
 	 H1_ERR_BAD},
 	{"bare CR after version", IN("GET / HTTP/1.1\rHost: a\r\n\r\n"), H1_ERR_BAD},
-	{"bare CR before request line", IN("\rGET / HTTP/1.1\r\n\r\n"), H1_ERR_BAD},
 	{"bare CR ending the head", IN("GET / HTTP/1.1\r\nHost: a\r\n\rX"), H1_ERR_BAD},
 
 	/* version */
