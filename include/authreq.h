@@ -9,7 +9,7 @@
  * connection data, and runs the normal phases from location matching on:
  * an `internal` location's proxy_pass (the upstream code, its balancers,
  * keepalive pool and proxy_*_timeouts as for any request), a `return`, a
- * static file. Its response is written nowhere (http.c drops the bytes)
+ * static file. Its response is written nowhere (http_out.c drops the bytes)
  * and it writes no access log line. When it closes, the status and what
  * the main request needs from it (auth_request_set values, evaluated in
  * its context, and a 401's WWW-Authenticate) are copied into the main

@@ -326,7 +326,7 @@ struct cfg_loc {
 
 	/* response headers and errors */
 	struct hdr_list add_headers;  /* add_header */
-	struct hdr_list add_trailers; /* add_trailer: sent after the body (http.c) */
+	struct hdr_list add_trailers; /* add_trailer: sent after the body (http_out.c) */
 	struct error_page *error_pages;
 	int nerror_pages;
 	bool error_pages_set;

@@ -75,7 +75,7 @@ enum http_body_kind {
 };
 
 /* enum http_trl_mode - how an answer's add_trailer section goes out
- * (http.c), decided once by http_head_finish. HTTP_TRL_NONE is the only
+ * (http_out.c), decided once by http_head_finish. HTTP_TRL_NONE is the only
  * state without add_trailer; the others do not change. */
 enum http_trl_mode {
 	HTTP_TRL_NONE = 0, /* no trailers */
@@ -115,7 +115,7 @@ struct http_req {
 	 * to the end of that line (head_named()) */
 	struct cfg_srv *head_srv;
 	size_t head_sw;
-	int head_bad;		/* that host did not validate: enum head_bad (http.c) */
+	int head_bad;		/* that host did not validate: enum head_bad (http_head.c) */
 	struct lstr hdr_cookie; /* convenience views of common headers */
 	struct lstr hdr_upgrade;
 	struct lstr hdr_connection;

@@ -175,7 +175,7 @@ int http_set_var(struct conn *c, const char *name, struct lstr val);
  * the request as HTTP/1.1 text, N that text's size (or the negative enum
  * h1_rc the parser would have returned for it), LINE its request line as
  * $request says it ("... HTTP/2.0"). Runs the request as
- * process_request() does after the parse. */
+ * http_process_request() (http_head.c) does after the parse. */
 void http_stream_request(struct conn *c, int n, struct lstr line);
 
 /* http_stream_cut - the client ended C's HTTP/2 stream under its request

@@ -155,7 +155,7 @@ void var_time_set(const struct timespec *wall, int64_t mono_us);
 
 /* Set once a configuration uses $sent_http_* / $upstream_http_* or
  * $upstream_cookie_*: requests then keep a copy of the response head
- * sent (http.c) and of the upstream's (proxy.c) for them. */
+ * sent (http_out.c) and of the upstream's (proxy.c) for them. */
 extern bool var_wants_sent_head;
 extern bool var_wants_upstream_head;
 

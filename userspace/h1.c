@@ -463,6 +463,18 @@ out:
 	return h1_ran_out(&c, 0, bound, max_rl, H1_ERR_URI_TOO_LONG);
 }
 
+/* head_take - a line moves on to another of nginx's large header buffers:
+ * a free one (bf->free_size bytes; *NFREE of them left) first, else a new
+ * one of LARGE bytes. Counts it in *NBUSY; returns its size. */
+static inline size_t head_take(const struct h1_bufs *bf, size_t large, size_t *nfree, size_t *nbusy)
+{
+	size_t cap = *nfree ? bf->free_size : large;
+
+	*nfree -= *nfree ? 1 : 0;
+	(*nbusy)++;
+	return cap;
+}
+
 /* head_fit - h1_head_fit(), and where a whole head ended: *end the
  * offset where the buffer it ended in ends, *busy the large buffers then
  * taken (end and busy may be NULL). */
@@ -494,9 +506,7 @@ static int head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_
 			return H1_ERR_URI_TOO_LONG;
 		}
 		/* the line so far moves to a large buffer: a free one first */
-		cap = nfree ? bf->free_size : bf->large;
-		nfree -= nfree ? 1 : 0;
-		nbusy++;
+		cap = head_take(bf, bf->large, &nfree, &nbusy);
 		b0 = m;
 	}
 	ls = (size_t)(lf - s) + 1;
@@ -533,9 +543,7 @@ static int head_fit(const char *buf, size_t len, const struct h1_bufs *bf, size_
 			*line = ls < e ? ls : prev;
 			return H1_ERR_HEADER_TOO_LARGE;
 		}
-		cap = nfree ? bf->free_size : large;
-		nfree -= nfree ? 1 : 0;
-		nbusy++;
+		cap = head_take(bf, large, &nfree, &nbusy);
 		b0 = ls;
 	}
 }

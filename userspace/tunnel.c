@@ -9,7 +9,6 @@
  * also makes EAGAIN from the source unambiguous (no data, not "pipe
  * full").
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -27,6 +26,7 @@
 
 #include "ksplice.h"
 #include "lbd.h"
+#include "sockaddr.h"
 #include "tls.h"
 #include "tunnel.h"
 
@@ -125,24 +125,11 @@ int tunnel_init(struct tunnel *t, struct tunnel_side client, struct tunnel_side 
 void tunnel_register(struct tunnel *t, const struct sockaddr_storage *client, const char *upstream,
 		     int worker)
 {
-	char a[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-
-	if (client->ss_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)client;
-
-		inet_ntop(AF_INET, &in->sin_addr, a, sizeof(a));
-		port = ntohs(in->sin_port);
-		snprintf(t->client, sizeof(t->client), "%s:%d", a, port);
-	} else if (client->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)client;
-
-		inet_ntop(AF_INET6, &in6->sin6_addr, a, sizeof(a));
-		port = ntohs(in6->sin6_port);
-		snprintf(t->client, sizeof(t->client), "[%s]:%d", a, port);
-	} else {
+	/* "a:port", "[a]:port"; any other family "unix:" (no path) */
+	if (client->ss_family == AF_INET || client->ss_family == AF_INET6)
+		lbd_sa_text(client, 0, LBD_SA_PORT, t->client, sizeof(t->client));
+	else
 		snprintf(t->client, sizeof(t->client), "unix:");
-	}
 	snprintf(t->upstream, sizeof(t->upstream), "%s", upstream ? upstream : "-");
 	t->start_ms = lbd_now_ms();
 	t->worker = worker;

@@ -107,3 +107,36 @@ Test(sockaddr, cut_to_the_buffer_and_unknown_family)
 	cr_expect_str_eq(b, "");
 	cr_expect_eq(lbd_sa_text(&ss, 0, 0, b, 0), 0);
 }
+
+/* The forms http.c's peer_text (address only, into an INET6_ADDRSTRLEN
+ * buffer) and tunnel.c's client text (address and port, into struct
+ * tunnel's 64 bytes) take from lbd_sa_text: the longest addresses whole,
+ * an IPv4-mapped one as inet_ntop prints it, port 0 printed. */
+Test(sockaddr, log_and_tunnel_client_forms)
+{
+	static const struct {
+		int v6;
+		const char *ip;
+		unsigned port;
+		const char *bare, *with_port;
+	} cases[] = {
+		{0, "127.0.0.1", 0, "127.0.0.1", "127.0.0.1:0"},
+		{0, "255.255.255.255", 65535, "255.255.255.255", "255.255.255.255:65535"},
+		{1, "::ffff:127.0.0.1", 80, "::ffff:127.0.0.1", "[::ffff:127.0.0.1]:80"},
+		{1, "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 65535,
+		 "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe",
+		 "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe]:65535"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct sockaddr_storage ss = cases[i].v6 ? in6(cases[i].ip, cases[i].port)
+							 : in4(cases[i].ip, cases[i].port);
+		char bare[INET6_ADDRSTRLEN], with_port[64];
+
+		cr_expect_eq(lbd_sa_text(&ss, 0, 0, bare, sizeof(bare)), strlen(cases[i].bare));
+		cr_expect_str_eq(bare, cases[i].bare);
+		cr_expect_eq(lbd_sa_text(&ss, 0, LBD_SA_PORT, with_port, sizeof(with_port)),
+			     strlen(cases[i].with_port));
+		cr_expect_str_eq(with_port, cases[i].with_port);
+	}
+}
