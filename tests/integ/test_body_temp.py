@@ -299,6 +299,10 @@ def test_request_body_file_in_ssi(t):
     if t.target != 'lbd':
         return
     body = _body()
+    # the SSI request's named file is closed when its connection is
+    # (which lbd may see a moment after the client read the answer)
+    wait_for(lambda: not _fds_under(p, tdir), 10,
+             what='the SSI request\'s body file closed')
     with Conn(p.port) as c:
         c.send(b'POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n'
                b'Connection: close\r\n\r\n' % SIZE + body[:SIZE // 2])

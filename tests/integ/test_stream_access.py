@@ -78,8 +78,9 @@ def test_stream_allow_deny(t):
     want = '127.0.0.1 %d 403 -' % p.port
     wait_for(lambda: want in p.read('logs', 'stream.log'), 10,
              what='%r in %r' % (want, p.read('logs', 'stream.log')))
-    assert '127.0.0.2 %d 200 127.0.0.1:%d' % (p.port, a.port) in \
-        p.read('logs', 'stream.log')
+    want = '127.0.0.2 %d 200 127.0.0.1:%d' % (p.port, a.port)
+    wait_for(lambda: want in p.read('logs', 'stream.log'), 10,
+             what='%r in the stream log' % want)
 
 
 def _unix_reply(path):
