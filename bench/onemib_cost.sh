@@ -162,7 +162,8 @@ perf_stop() { # NAME
 # sock_snap FILE: one line per TCP socket: "local peer bytes_sent
 # bytes_received segs_out segs_in data_segs_out data_segs_in"
 sock_snap() {
-	ss -tinH | awk '
+	ss -tinH >"$1.raw" # rcv_rtt, rcv_space, rcvmss ... as ss prints them (KEEP)
+	awk '
 	/^[A-Z-]+ / { key = $4 " " $5; next }
 	key != "" {
 		bs = br = so = si = dso = dsi = 0
@@ -177,7 +178,7 @@ sock_snap() {
 		}
 		print key, bs, br, so, si, dso, dsi
 		key = ""
-	}' >"$1"
+	}' "$1.raw" >"$1"
 }
 
 nstat_snap() { # FILE

@@ -335,7 +335,7 @@ struct conn {
 	bool readable, writable;       /* edge-triggered readiness */
 	bool peer_closed;	       /* read side saw EOF */
 	bool peer_hup;		       /* epoll reported RDHUP/HUP/ERR */
-	bool lowat;		       /* TCP_NOTSENT_LOWAT set for a big file (http_flush) */
+	bool lowat;		       /* TCP_NOTSENT_LOWAT set (http_lowat) */
 	int stat_state;		       /* enum stats_conn_state, for stub_status */
 	int64_t linger_start_ms;       /* CS_LINGER / CS_DISCARD since (monotonic ms) */
 	bool close_after;	       /* close after the current response */

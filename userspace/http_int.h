@@ -60,7 +60,7 @@ void http_find_config(struct conn *c);
 enum rw_result http_run_rewrites(struct conn *c, const struct cfg_loc *l);
 
 /* http_out.c */
+void http_lowat(struct conn *c, int v);
 void http_builtin_page(struct conn *c, int status);
-void http_file_lowat(struct conn *c, int v);
 
 #endif

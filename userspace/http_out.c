@@ -662,6 +662,32 @@ ssize_t http_writev(struct conn *c, struct iovec *iov, int n)
 	return w;
 }
 
+/* A big file (static, cache hit) goes out with the socket's unsent bytes
+ * kept under HTTP_LOWAT (TCP_NOTSENT_LOWAT): sendfile(2) then queues only
+ * what the peer's window takes soon, and lbd's own writes transmit it.
+ * Without it one sendfile queues up to the whole send buffer (MiBs), the
+ * receiver's window closes, and the rest is transmitted from the
+ * receiver's ACKs, in softirq on the client's CPU: on loopback that made
+ * 1 MiB cache hits 0.8-0.96x nginx's rate (nginx writes 32 KiB at a time),
+ * 1.4-2.0x with it (bench/README.md, Proxy cache hits). A proxied body
+ * that goes on (http_writev_more) likewise, under HTTP_LOWAT_RELAY: with
+ * MiBs queued, each window the client opened was filled at once from its
+ * own ACK, on its CPU, and its window kept closing (bench/README.md,
+ * "An unsent cap on proxied bodies"). What the socket does not take goes
+ * to the proxy buffers and temp file, as nginx's buffering does once the
+ * socket is full. Reset when the response ends. */
+#define HTTP_LOWAT_FILE	 (64 * 1024) /* remaining file bytes that turn it on */
+#define HTTP_LOWAT	 (16 * 1024)
+#define HTTP_LOWAT_RELAY (64 * 1024)
+
+/* http_lowat - TCP_NOTSENT_LOWAT V on the client socket (0: the system's
+ * default again); c->lowat says it is set. */
+void http_lowat(struct conn *c, int v)
+{
+	if (setsockopt(c->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)) == 0)
+		c->lowat = v != 0;
+}
+
 ssize_t http_writev_more(struct conn *c, struct iovec *iov, int n)
 {
 	if (unlikely(c->h2s || c->tls || c->req.rate.mode != RATE_OFF || c->req.emb ||
@@ -671,6 +697,10 @@ ssize_t http_writev_more(struct conn *c, struct iovec *iov, int n)
 	struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)n};
 	ssize_t w;
 
+	/* a body that goes on: the socket's unsent bytes kept under
+	 * HTTP_LOWAT_RELAY (see above) */
+	if (unlikely(!c->lowat))
+		http_lowat(c, HTTP_LOWAT_RELAY);
 	do
 		w = sendmsg(c->io.fd, &m, MSG_MORE);
 	while (w == -1 && errno == EINTR);
@@ -721,24 +751,6 @@ ssize_t http_sendfile(struct conn *c, int fd, off_t *off, size_t n)
 	if (unlikely(w < 0) && errno != EAGAIN && errno != EINTR)
 		c->req.send_failed = true; /* $request_completion */
 	return w;
-}
-
-/* A big file (static, cache hit) goes out with the socket's unsent bytes
- * kept under HTTP_LOWAT (TCP_NOTSENT_LOWAT): sendfile(2) then queues only
- * what the peer's window takes soon, and lbd's own writes transmit it.
- * Without it one sendfile queues up to the whole send buffer (MiBs), the
- * receiver's window closes, and the rest is transmitted from the
- * receiver's ACKs, in softirq on the client's CPU: on loopback that made
- * 1 MiB cache hits 0.8-0.96x nginx's rate (nginx writes 32 KiB at a time),
- * 1.4-2.0x with it (bench/README.md, Proxy cache hits). Reset when the
- * response ends: proxied responses keep the default. */
-#define HTTP_LOWAT_FILE (64 * 1024) /* remaining file bytes that turn it on */
-#define HTTP_LOWAT	(16 * 1024)
-
-void http_file_lowat(struct conn *c, int v)
-{
-	if (setsockopt(c->io.fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT, &v, sizeof(v)) == 0)
-		c->lowat = v != 0;
 }
 
 /* http_flush_out - write c->out only: 1 done, 0 again later, -errno. */
@@ -805,7 +817,7 @@ again:
 		return gunzip_send_file(c);
 	if (!c->h2s && !c->tls && !c->lowat && c->file_fd >= 0 &&
 	    c->file_end - c->file_off >= HTTP_LOWAT_FILE)
-		http_file_lowat(c, HTTP_LOWAT);
+		http_lowat(c, HTTP_LOWAT);
 	while (c->file_fd >= 0 && c->file_off < c->file_end) {
 		size_t n = (size_t)LBD_MIN(c->file_end - c->file_off, (off_t)(1 << 20));
 		ssize_t w = http_sendfile(c, c->file_fd, &c->file_off, n);

@@ -167,3 +167,41 @@ def test_sent_bytes_not_held_for_more_buffered(t):
     if t.target != 'lbd':
         t.skip('nginx with proxy_buffering on keeps a part-filled buffer until it fills')
     _not_held(t, '')
+
+
+RING_CONF = """
+server {
+    listen 127.0.0.1:{port};
+    location / {
+        proxy_pass http://127.0.0.1:{b1};
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_buffers 64 64k;
+        proxy_max_temp_file_size 0;
+    }
+}"""
+
+
+def test_unsent_capped_while_buffers_take_the_rest(t):
+    """A long proxied body to a client that stops reading: while the
+    proxy buffers have room, lbd keeps its client socket's unsent bytes
+    under ~64 KiB (TCP_NOTSENT_LOWAT) and the buffers hold the rest
+    (without the cap the socket queued MiBs, and the client's window,
+    filled from its own ACKs, kept closing: bench/README.md); then the
+    client reads the body whole, byte for byte."""
+    if t.is_nginx:
+        t.skip("the unsent cap is lbd's (nginx queues what the socket takes)")
+    from test_file_pacing import _stalled_client
+    b1 = t.backend('b1')
+    p = t.proxy(RING_CONF, b1=b1.port)
+    size = 3 << 20  # under the 4 MiB of buffers: the cap holds throughout
+    s, (sendq, notsent) = _stalled_client(p, '/size/%d' % size)
+    t.defer(s.close)
+    assert sendq is not None, 'no connection seen by ss'
+    assert notsent <= 256 * 1024, \
+        'lbd queued %d unsent bytes (Send-Q %d)' % (notsent, sendq)
+    s.settimeout(20)
+    head, rest = read_head(s)
+    assert head.startswith(b'HTTP/1.1 200'), head
+    digest, _ = _read_body(s, rest, _content_length(head))
+    assert digest == _direct(b1.port, size)
