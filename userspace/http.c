@@ -284,7 +284,7 @@ static void req_cleanup(struct conn *c)
 		close(c->file_fd);
 	c->file_fd = -1;
 	if (unlikely(c->lowat))
-		http_file_lowat(c, 0); /* 0: the system's default again */
+		http_lowat(c, 0); /* 0: the system's default again */
 	gzip_req_end(c);
 	gunzip_req_end(c);
 	subfilter_req_end(c);
@@ -436,11 +436,13 @@ static void conn_io(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 }
 
 /* peer_text - the client's address as text, for log lines (BUF is left as
- * it is for other families: the caller's "?" or "unix:"). */
+ * it is for other families: the caller's "?"). */
 static void peer_text(const struct conn *c, char *buf, size_t len)
 {
-	if (c->peer.ss_family == AF_INET || c->peer.ss_family == AF_INET6)
-		lbd_sa_text(&c->peer, 0, 0, buf, len);
+	/* a unix-socket client is "unix:" (unnamed), as nginx's lines */
+	if (c->peer.ss_family == AF_INET || c->peer.ss_family == AF_INET6 ||
+	    c->peer.ss_family == AF_UNIX)
+		lbd_sa_text(&c->peer, c->peerlen, 0, buf, len);
 }
 
 /* conn_line - nginx's line about C outside a request, at LEVEL to EL
@@ -509,6 +511,12 @@ void http_head_gone(struct conn *c, ssize_t n, int err)
 
 		if (n == -1 && c->tls) {
 			/* the TLS layer's line, if any */
+		} else if (unlikely(c->lg->http2) && !c->tls && c->requests == 0) {
+			/* an h2c listener: nginx's HTTP/2 from the first byte,
+			 * silent at a close before it, a failure its own line */
+			if (n == -1)
+				conn_line(c, el, LOG_INFO, "processing HTTP/2 connection",
+					  "recv() failed (%d: %s)", err, strerror(err));
 		} else if (c->state == CS_KEEPALIVE) {
 			char client[INET6_ADDRSTRLEN] = "?", e[64] = "";
 

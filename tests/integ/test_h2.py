@@ -807,6 +807,9 @@ def test_h2_client_close_lines(t):
         c.sock.shutdown(socket.SHUT_WR)
         _until_closed(c)
         c.close()
+    # a connection closed before its preface: nothing either (nginx's
+    # HTTP/2 starts at the first byte; no "waiting for request" line)
+    socket.create_connection(('127.0.0.1', p.port)).close()
     # at idle, once the SETTINGS were exchanged: no line
     c = H2Raw(p.port)
     assert c.read_frame(time.monotonic() + 10)[0] == SETTINGS
@@ -818,6 +821,7 @@ def test_h2_client_close_lines(t):
     assert c.read_frame(time.monotonic() + 10)[0] == SETTINGS
     closed_by_client(c)
     wait_for(lambda: len(re.findall(gone, p.error_log())) == 1, what='the stream close line')
+    assert 'waiting for request' not in p.error_log()
     # in the middle of a frame's header, then of its payload
     for cut in (4, 12):
         c = H2Raw(p.port)

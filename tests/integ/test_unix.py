@@ -526,6 +526,31 @@ def test_listen_unix(t):
     assert not os.path.exists(path)
 
 
+def test_listen_unix_client_lines(t):
+    """A unix-socket client in nginx's connection lines is "unix:": one
+    gone before its first byte (`client closed connection while waiting
+    for request, client: unix:, server: unix:PATH`) and one gone between
+    keep-alive requests (`client unix: closed keepalive connection`)."""
+    b = t.backend('b')
+    path = os.path.join(t.tmpdir('unix-'), 'front.sock')
+    p = t.proxy(LISTEN_CONF % path, b=b)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.close()
+    want = ('client closed connection while waiting for request, client: unix:, '
+            'server: unix:%s' % path)
+    wait_for(lambda: want in p.error_log(), 10, what=want)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    s.sendall(build_request('GET', '/ka', headers={'Host': 'x'}))
+    head, rest = read_head(s)
+    assert head.startswith(b'HTTP/1.1 200'), head
+    s.close()
+    wait_for(lambda: re.search(r'\*\d+ client unix: closed keepalive connection\n',
+                               p.error_log()), 10, what='the keepalive close line')
+
+
 def test_listen_unix_stale_file(t):
     """A file left at the path (an old socket nobody listens on): start
     fails with bind()'s EADDRINUSE, as nginx does (it does not remove it)."""
