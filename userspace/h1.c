@@ -396,7 +396,7 @@ int h1_parse_request(const char *buf, size_t len, const struct h1_limits *lim,
 	req->nheaders = 0;
 
 	/* RFC 9112 2.2: empty lines before a request line are ignored; as
-	 * nginx, any CR or LF there, a lone CR too (http.c's head_blank and
+	 * nginx, any CR or LF there, a lone CR too (http_head.c's head_blank and
 	 * head_fit below count them the same way) */
 	while (i < bound && (s[i] == '\r' || s[i] == '\n'))
 		i++;

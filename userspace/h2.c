@@ -916,7 +916,7 @@ static char *name_lower(char *q, char *e)
 /* submit_head - the request code's HTTP/1.1 response head (LEN bytes at
  * the start of s->head, its empty line included) as HEADERS. The head is
  * lbd's own text, not a peer's: a status line and "Name: value" lines that
- * http.c's head builders wrote (values from a parsed upstream head or our
+ * http_out.c's head builders wrote (values from a parsed upstream head or our
  * own), so it is split, not parsed and checked again: each name
  * lowercased up to its colon (name_lower()), then the line end. The field
  * names and values are handed to nghttp2 without a copy: they point into
