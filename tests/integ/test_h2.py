@@ -847,8 +847,8 @@ def test_h2_ignore_client_abort_upstream_finishes(t):
     if not t.is_nginx:
         # lbd: the stream's request ends at the connection's close (499,
         # upstream closed); making it go on needs http_stream_cut
-        # (userspace/http.c, being split this session) to leave such a
-        # request open and h2.c to keep the stream until it ends
+        # (userspace/http.c) to leave such a request open and h2.c to
+        # keep the stream until it ends
         t.skip('not yet in lbd: needs a change in http.c (see README, HTTP/2)')
     from harness import raw_server
     got_head, go, seen = threading.Event(), threading.Event(), []
