@@ -169,17 +169,11 @@ def test_sent_bytes_not_held_for_more_buffered(t):
     _not_held(t, '')
 
 
-RING_CONF = """
-server {
-    listen 127.0.0.1:{port};
-    location / {
-        proxy_pass http://127.0.0.1:{b1};
-        proxy_http_version 1.1;
-        proxy_set_header Connection "";
-        proxy_buffers 64 64k;
-        proxy_max_temp_file_size 0;
-    }
-}"""
+# CONF with 4 MiB of proxy buffers and no temp file
+RING_CONF = CONF.replace('proxy_set_header Connection "";',
+                         'proxy_set_header Connection "";\n'
+                         '        proxy_buffers 64 64k;\n'
+                         '        proxy_max_temp_file_size 0;')
 
 
 def test_unsent_capped_while_buffers_take_the_rest(t):
