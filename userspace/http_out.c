@@ -129,6 +129,8 @@ const char *http_date(void)
 
 /* ---- buffers and output ---------------------------------------------------- */
 
+/* buf_reserve - room for NEED more bytes at the end of B (moving its data
+ * to the front, growing it). 0, or -ENOMEM. */
 static int buf_reserve(struct buf *b, size_t need)
 {
 	char *d;
@@ -145,6 +147,14 @@ static int buf_reserve(struct buf *b, size_t need)
 	cap = b->cap ? b->cap : 1024;
 	while (cap - (b->end - b->start) < need)
 		cap *= 2;
+	/* the room was counted from the live bytes: they go to the front
+	 * first (growing in place left the unread gap before them, and the
+	 * room after them short of NEED) */
+	if (b->start > 0) {
+		memmove(b->data, b->data + b->start, b->end - b->start);
+		b->end -= b->start;
+		b->start = 0;
+	}
 	d = realloc(b->data, cap);
 	if (!d)
 		return -ENOMEM;
