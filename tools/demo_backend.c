@@ -156,6 +156,7 @@ struct db_conn {
 	bool readable;		      /* edge seen and no EAGAIN since */
 	bool writable;		      /* edge seen and no EAGAIN since */
 	bool peer_eof;		      /* read returned 0 */
+	bool rdhup;		      /* the peer's FIN (or an error) was signalled */
 	bool dead;		      /* closed, waiting on the dead list */
 	bool in_timer;		      /* linked on the worker's timer list */
 
@@ -1250,6 +1251,11 @@ static void db_conn_run(struct db_worker *w, struct db_conn *c)
 				continue; /* full: wait for output to drain */
 			r = read(c->fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
 			if (r > 0) {
+				/* a short read emptied the receive queue: new
+				 * bytes raise a new edge, so no read for EAGAIN
+				 * (a FIN already signalled raises none: read on) */
+				if ((size_t)r < sizeof(c->in) - c->in_len && !c->rdhup)
+					c->readable = false;
 				c->in_len += (size_t)r;
 				progress = true;
 			} else if (r == 0) {
@@ -1389,6 +1395,8 @@ static void *db_worker_main(void *arg)
 					break;
 				if (ev[k].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
 					c->readable = true;
+				if (ev[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+					c->rdhup = true;
 				if (ev[k].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
 					c->writable = true;
 				db_conn_run(w, c);
