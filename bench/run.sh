@@ -65,6 +65,8 @@ read -ra cells <<<"${CELLS:-ka close 1m 64m}"
 declare -A cell_path=([ka]=/bench [close]=/bench [1m]=/size/1048576 [64m]=/size/67108864)
 declare -A cell_conns=([ka]=$CONNS [close]=$CONNS [1m]=$BIG_CONNS [64m]=$BIG_CONNS)
 declare -A cell_timeout=([ka]=2s [close]=2s [1m]=10s [64m]=30s)
+declare -A cell_big=([1m]=1 [64m]=1)
+CLK_TCK=$(getconf CLK_TCK)
 declare -A res=() # res[target.cell.metric]
 declare -A why=() # why[target]: reason a target has no numbers
 pids=()
@@ -329,6 +331,11 @@ measure() {
 	res[$name.$cell.mbs]=$(awk -v b="${r[bytes]}" -v d="${r[duration_us]}" \
 		'BEGIN { printf "%.0f", b / 1e6 / (d / 1e6) }')
 	res[$name.$cell.err]=$errs
+	# the proxy CPUs' busy time per request (small rows) or per MB (bodies)
+	res[$name.$cell.cost]=$(awk -v a="$p0" -v b="$p1" -v hz="$CLK_TCK" \
+		-v n="${r[requests]}" -v by="${r[bytes]}" -v big="${cell_big[$cell]:-0}" '
+		BEGIN { split(a, x); split(b, y); us = (y[1] - x[1]) * 1e6 / hz
+			d = big ? by / 1e6 : n; printf "%.1f", (d > 0 ? us / d : 0) }')
 	if [[ $errs -gt 0 ]]; then
 		log "bench: $name $cell: errors: connect ${r[connect]} read ${r[read]}" \
 			"write ${r[write]} status ${r[status]} timeout ${r[timeout]}" \
@@ -448,7 +455,7 @@ upstream_port=$backend_port
 # nothing. With ROUNDS > 1 each cell is measured that many times, the
 # targets' order rotated every round so none is always first.
 read -ra order <<<"$TARGETS"
-metrics_all=(rps p99 mbs cpu loadcpu foreign err)
+metrics_all=(rps p99 mbs cpu loadcpu foreign err cost)
 for c in "${cells[@]}"; do
 	for ((round = 1; round <= ROUNDS; round++)); do
 		k=$(((round - 1) % ${#order[@]}))
@@ -485,9 +492,10 @@ stop "$upstream_pid"
 # --- report ---------------------------------------------------------------
 # median V...: the middle value (the mean of the two middle ones)
 median() {
-	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { if (NR == 0) exit
+	printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1; if ($1 ~ /\./) f = 1 }
+		END { if (NR == 0) exit
 		v = NR % 2 ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2
-		printf "%.0f", v }'
+		printf (f ? "%.1f" : "%.0f"), v }'
 }
 
 # round_vals TARGET CELL METRIC: the values of every round that has one
@@ -503,7 +511,7 @@ round_vals() {
 # or disturbance flag the cell.
 for c in "${cells[@]}"; do
 	for t in $TARGETS; do
-		for m in rps p99 mbs cpu loadcpu; do
+		for m in rps p99 mbs cpu loadcpu cost; do
 			read -ra vals <<<"$(round_vals "$t" "$c" "$m")"
 			if [[ ${#vals[@]} -gt 0 ]]; then
 				res[$t.$c.$m]=$(median "${vals[@]}")
@@ -568,9 +576,9 @@ printf '%-26s %-7s %12s %12s %12s %12s %10s %12s\n' "" "" "${col[backend]}" \
 	"${col[nginx]}" "${col[haproxy]}" "${col[lbd]}" "lbd/nginx" "lbd/HAProxy"
 for c in "${cells[@]}"; do
 	if [[ $c == ka || $c == close ]]; then
-		metrics=(rps p99 cpu)
+		metrics=(rps p99 cpu cost)
 	else
-		metrics=(mbs cpu)
+		metrics=(mbs cpu cost)
 	fi
 	for m in "${metrics[@]}"; do
 		case $m in
@@ -578,9 +586,11 @@ for c in "${cells[@]}"; do
 		p99) unit="p99" ;;
 		mbs) unit="MB/s" ;;
 		cpu) unit="CPU%" ;;
+		cost) unit="us/req" ;;
 		esac
+		[[ $m == cost && -n ${cell_big[$c]:-} ]] && unit="us/MB"
 		name=${label[$c]}
-		[[ $m == p99 || $m == cpu ]] && name=""
+		[[ $m != rps && $m != mbs ]] && name=""
 		printf '%-26s %-7s %12s %12s %12s %12s %10s %12s\n' "$name" "$unit" \
 			"$(cell_val backend "$c" "$m")" "$(cell_val nginx "$c" "$m")" \
 			"$(cell_val haproxy "$c" "$m")" "$(cell_val lbd "$c" "$m")" \
@@ -595,6 +605,8 @@ printf '! = the cell had errors; ~ = other processes took more than %s%% of the 
 	"$FOREIGN_MAX"
 printf 'CPU%% = busy %% of the proxy CPUs / of the wrk CPUs during the cell: a proxy\n'
 printf 'CPU well under 100 means the client side, not the proxy, set the pace\n'
+printf 'us/req, us/MB = busy time of the proxy CPUs per request or per MB (of all\n'
+printf 'tasks there: with BACKEND_CPUS on them, the backend'"'"'s too); lower is better\n'
 printf 'proxy CPU %s, wrk CPU %s, backend CPU %s, %s worker(s), %s%% idle at start\n' \
 	"$PROXY_CPUS" "$LOAD_CPUS" "$BACKEND_CPUS" "$WORKERS" "$idle"
 if [[ $ROUNDS -gt 1 ]]; then
@@ -612,6 +624,10 @@ if [[ $ROUNDS -gt 1 ]]; then
 			printf '  %-24s %-7s nginx: %s  HAProxy: %s\n' "" p99 \
 				"$(round_ratios "$c" p99 nginx)" "$(round_ratios "$c" p99 haproxy)"
 		fi
+		u="us/req"
+		[[ $m == mbs ]] && u="us/MB"
+		printf '  %-24s %-7s nginx: %s  HAProxy: %s\n' "" "$u" \
+			"$(round_ratios "$c" cost nginx)" "$(round_ratios "$c" cost haproxy)"
 	done
 fi
 for t in $TARGETS; do
