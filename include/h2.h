@@ -88,6 +88,12 @@ void h2_stream_done(struct conn *c);
  * (conn_close): a response not ended is reset. */
 void h2_stream_closed(struct conn *c);
 
+/* h2_stream_can_outlive - whether stream connection C's request may go
+ * on without its client (proxy_ignore_client_abort, http_stream_cut()):
+ * true unless its HTTP/2 connection is being torn down (conn_close), when
+ * every stream's request ends with it. */
+bool h2_stream_can_outlive(const struct conn *c);
+
 /* h2_stream_id - the stream id of stream connection C (its log lines
  * name it, as nginx's), 0 when C is no stream. */
 int32_t h2_stream_id(const struct conn *c);

@@ -184,7 +184,9 @@ void http_stream_request(struct conn *c, int n, struct lstr line);
  * does then (499 while it waits on an upstream, the status and the bytes
  * so far while it answers); a request it leaves open is logged here as
  * nginx logs it (499 before the answer's head, else its status), or by
- * conn_close() once its mirrors are cut. C is closed on return. */
+ * conn_close() once its mirrors are cut. C is closed on return, but for
+ * a request that goes on without the client (proxy_ignore_client_abort
+ * while it waits on its upstream, as nginx's; h2_stream_can_outlive()). */
 void http_stream_cut(struct conn *c);
 
 /* http_worker_free - at the end of a worker thread: free the request

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nghttp2/nghttp2.h>
@@ -33,6 +34,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "buf.h"
 #include "cfg.h"
 #include "h2.h"
 #include "mirror.h"
@@ -40,6 +42,7 @@
 #include "http.h"
 #include "log.h"
 #include "sockaddr.h"
+#include "stats.h"
 #include "worker.h"
 
 #define H2_TX_MAX	 (64 * 1024) /* response body bytes buffered per stream, at most */
@@ -55,6 +58,7 @@
 #define H2_SPARE_STREAMS 16	     /* freed streams a connection keeps for reuse */
 #define H2_SPARE_BUF	 (16 * 1024) /* a buffer bigger than this is not kept */
 #define H2_SEND_ROUNDS	 16	     /* send/wake rounds per flush */
+#define H2_BUF_FIRST	 256	     /* first size of a stream's buffer (most hold a few fields) */
 
 /* struct h2_stream - one stream: the request's connection and the bytes
  * between it and the session. Freed when nghttp2 closed the stream and
@@ -99,6 +103,8 @@ struct h2_stream {
 					* (sent as trailing HEADERS: grpc_pass) */
 	bool trl_sent;		       /* those trailers were submitted */
 	bool es_sent;		       /* our END_STREAM went out */
+	bool cut;		       /* its request was told the client is gone
+					* (http_stream_cut); it may go on */
 	struct h2_stream *next, *prev; /* h->streams */
 	struct h2_stream *qnext;       /* h->runq */
 };
@@ -115,12 +121,14 @@ struct h2_conn {
 	size_t field_max;	      /* one header's name + value (bytes) */
 	size_t list_max;	      /* whole header list, RFC 9113 counting */
 	size_t blk_bytes;	      /* compressed bytes of the header block being read */
+	int32_t blk_sid;	      /* its stream */
 	int blk_frames;		      /* CONTINUATIONs in it */
 	bool in_block;		      /* a header block is incomplete */
 	uint32_t rx_left;	      /* client bytes to the end of its current frame
 				       * (the preface's first) */
 	uint32_t rx_len;	      /* the length field of the frame header being read */
 	uint8_t rx_hdn;		      /* bytes of that header read (0..8) */
+	uint8_t rx_type;	      /* the type of the frame being read */
 	int64_t budget_sec;	      /* second of the counters below */
 	int rst_count;		      /* RST_STREAM received this second */
 	int ctrl_count;		      /* those of H2_CTRL_BUDGET this second */
@@ -132,6 +140,10 @@ struct h2_conn {
 	int nspare;		      /* their count */
 	bool goaway;		      /* graceful GOAWAY submitted */
 	bool sched;		      /* a deferred run is queued */
+	bool gone;		      /* the client's side ended: nothing more is read or
+				       * written; kept (socket too, as nginx keeps it)
+				       * while a stream's request goes on without the
+				       * client (proxy_ignore_client_abort) */
 	bool dead;		      /* the client connection closed */
 };
 
@@ -140,41 +152,13 @@ static void h2_flush(struct h2_conn *h);
 
 /* ---- small helpers -------------------------------------------------------------- */
 
-/* buf_grow - room for N more bytes at the end of B (moving or growing
- * it). 0, or -ENOMEM. */
-static int buf_grow(struct buf *b, size_t n)
-{
-	size_t live = b->end - b->start, cap = b->cap ? b->cap : 256;
-	char *d;
-
-	if (b->start && b->cap - live >= n) {
-		memmove(b->data, b->data + b->start, live);
-		b->start = 0;
-		b->end = live;
-		return 0;
-	}
-	while (cap - live < n)
-		cap *= 2;
-	if (b->start) {
-		memmove(b->data, b->data + b->start, live);
-		b->start = 0;
-		b->end = live;
-	}
-	d = realloc(b->data, cap);
-	if (!d)
-		return -ENOMEM;
-	b->data = d;
-	b->cap = cap;
-	return 0;
-}
-
 /* buf_put - append N bytes at P to B. 0, or -ENOMEM. Inline: it runs a few
  * times per header, nearly always with room to spare. */
 static inline int buf_put(struct buf *b, const void *p, size_t n)
 {
 	if (!n)
 		return 0;
-	if (b->cap - b->end < n && buf_grow(b, n))
+	if (b->cap - b->end < n && buf_grow(b, n, H2_BUF_FIRST))
 		return -ENOMEM;
 	memcpy(b->data + b->end, p, n);
 	b->end += n;
@@ -338,6 +322,7 @@ static int on_begin_frame(nghttp2_session *ss, const nghttp2_frame_hd *hd, void 
 	if (hd->type == NGHTTP2_HEADERS) {
 		h->in_block = !(hd->flags & NGHTTP2_FLAG_END_HEADERS);
 		h->blk_bytes = hd->length;
+		h->blk_sid = hd->stream_id;
 		h->blk_frames = 0;
 	} else if (hd->type == NGHTTP2_CONTINUATION) {
 		h->blk_bytes += hd->length;
@@ -369,9 +354,14 @@ static int on_begin_headers(nghttp2_session *ss, const nghttp2_frame *f, void *u
 {
 	struct h2_conn *h = ud;
 	struct h2_stream *s;
+	size_t pre;
 
 	if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST)
 		return 0;
+	/* the block's bytes as nginx counts them (block_cut()): without the
+	 * padding and the priority fields */
+	pre = f->headers.padlen + (f->hd.flags & NGHTTP2_FLAG_PRIORITY ? 5 : 0);
+	h->blk_bytes -= pre < h->blk_bytes ? pre : h->blk_bytes;
 	s = stream_get(h);
 	if (!s)
 		return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE; /* RST_STREAM: this one only */
@@ -571,7 +561,8 @@ static int map_request(struct h2_stream *s, struct conn *c, struct lstr *line)
 	if (s->a_off)
 		al = strlen(s->pseudo.data + s->a_off - 1);
 	at = s->pseudo.end;
-	if (s->pseudo.cap - at < ml + 1 + pl + 9 && buf_grow(&s->pseudo, ml + 1 + pl + 9))
+	if (s->pseudo.cap - at < ml + 1 + pl + 9 &&
+	    buf_grow(&s->pseudo, ml + 1 + pl + 9, H2_BUF_FIRST))
 		return MAP_NOMEM;
 	m = s->pseudo.data + s->m_off - 1;
 	p = s->p_off   ? s->pseudo.data + s->p_off - 1
@@ -1347,8 +1338,12 @@ static void run_queue(struct h2_conn *h)
 		if (c && s->closed) {
 			/* reset by the client (or ended by nghttp2): as a client
 			 * that went away, logged as nginx's (499 before the
-			 * answer) */
-			http_stream_cut(c);
+			 * answer); told once: a request may go on without its
+			 * client (proxy_ignore_client_abort) */
+			if (!s->cut) {
+				s->cut = true;
+				http_stream_cut(c);
+			}
 			continue;
 		}
 		if (c) {
@@ -1403,12 +1398,90 @@ static void h2_arm(struct h2_conn *h)
 		ev_timer_stop(&c->w->loop, &c->timer);
 }
 
+/* h2_busy - a stream of H still has its request connection. */
+static bool h2_busy(const struct h2_conn *h)
+{
+	for (const struct h2_stream *s = h->streams; s; s = s->next)
+		if (s->c)
+			return true;
+	return false;
+}
+
+/* block_cut - H ends in the middle of a header block (a HEADERS frame,
+ * or before or in its CONTINUATIONs; the client's close, a protocol
+ * error, a timeout): nginx made the stream's request at the block's start
+ * and logs it then, with status 000, request "-", nothing sent and the
+ * block's frame lengths (without padding and priority fields) as
+ * $request_length; so does lbd, through a request connection made for
+ * the line. */
+static void block_cut(struct h2_conn *h)
+{
+	struct h2_stream *s;
+	struct conn *c;
+
+	if (!h->in_block &&
+	    !(h->rx_left && (h->rx_type == NGHTTP2_HEADERS || h->rx_type == NGHTTP2_CONTINUATION)))
+		return;
+	for (s = h->streams; s && s->id != h->blk_sid; s = s->next)
+		;
+	if (!s || s->started || s->closed || s->c)
+		return; /* none made yet, or trailers */
+	c = http_stream_new(h->c, s);
+	if (!c)
+		return;
+	s->c = c;
+	s->closed = s->cut = true;
+	stats_request_start();
+	c->req.start_us = lbd_now_us();
+	clock_gettime(CLOCK_REALTIME, &c->req.start_wall);
+	c->req.request_length = h->blk_bytes;
+	c->req.srv = c->lg->default_srv; /* its log, as nginx's: no Host known */
+	c->req.loc = &c->req.srv->loc;
+	http_request_cut(c); /* logged (its status 0: "000") and closed */
+}
+
+/* h2_lost - the client's side of H ended (its close, a failed read or
+ * write): every stream's request is told, as at a reset (http_stream_cut:
+ * 499 while it waits, its status while answered), and H closes, unless
+ * one goes on without the client (proxy_ignore_client_abort). nginx keeps
+ * its connection, socket included, until such a stream ends and reads or
+ * writes nothing more on it meanwhile; so does H (h->gone), closed by
+ * h2_flush() once the last of them ended. */
+static void h2_lost(struct h2_conn *h)
+{
+	struct conn *c = h->c;
+
+	h->gone = true;
+	c->readable = false;
+	ev_timer_stop(&c->w->loop, &h->yield);
+	ev_timer_stop(&c->w->loop, &c->timer);
+	block_cut(h);
+	/* no stream is freed meanwhile (run_queue() alone frees them) */
+	for (struct h2_stream *s = h->streams; s; s = s->next) {
+		s->closed = true; /* its writes fail, its reads find the end */
+		if (s->c && !s->cut) {
+			s->cut = true;
+			http_stream_cut(s->c);
+		}
+	}
+	if (!h->dead && !h2_busy(h))
+		conn_close(c);
+}
+
 /* h2_flush - frames out, writers woken, until nothing moves or the socket
- * is full; then close when the session is over. */
+ * is full; then close when the session is over. Once the client is gone
+ * (h->gone): the streams that ended freed, and the connection closed when
+ * none is left with a request. */
 static void h2_flush(struct h2_conn *h)
 {
 	struct conn *c = h->c;
 
+	if (h->gone) {
+		run_queue(h);
+		if (!h->dead && !h2_busy(h))
+			conn_close(c);
+		return;
+	}
 	for (int round = 0; round < H2_SEND_ROUNDS && !h->dead; round++) {
 		int rc;
 
@@ -1435,7 +1508,7 @@ static void h2_flush(struct h2_conn *h)
 		}
 		rc = h2_write_out(h);
 		if (rc < 0) {
-			conn_close(c);
+			h2_lost(h);
 			return;
 		}
 		if (!rc) {
@@ -1527,6 +1600,8 @@ static void rx_track(struct h2_conn *h, const uint8_t *p, size_t n)
 		}
 		if (h->rx_hdn < 3) /* the 24-bit length leads the 9 bytes */
 			h->rx_len = h->rx_len << 8 | *p;
+		else if (h->rx_hdn == 3)
+			h->rx_type = *p;
 		p++;
 		n--;
 		if (++h->rx_hdn == 9) {
@@ -1587,11 +1662,15 @@ void h2_conn_run(struct conn *c)
 	char buf[H2_READ_CHUNK];
 	int reads = 0;
 
+	if (h->gone) {
+		h2_flush(h); /* nothing is read any more */
+		return;
+	}
 	if (buf_len(&h->out)) {
 		int rc = h2_write_out(h);
 
 		if (rc < 0) {
-			conn_close(c);
+			h2_lost(h);
 			return;
 		}
 	}
@@ -1601,7 +1680,7 @@ void h2_conn_run(struct conn *c)
 
 		if (n == 0) {
 			client_gone(h, 0, 0);
-			conn_close(c);
+			h2_lost(h);
 			return;
 		}
 		if (n == -1) {
@@ -1612,7 +1691,7 @@ void h2_conn_run(struct conn *c)
 				break;
 			}
 			client_gone(h, -1, errno);
-			conn_close(c);
+			h2_lost(h);
 			return;
 		}
 		/* A short read drained the socket, and edge-triggered epoll
@@ -1769,6 +1848,8 @@ void h2_conn_timeout(struct conn *c)
 {
 	struct h2_conn *h = c->h2;
 
+	if (h->gone)
+		return; /* no timer of its own: its streams' bound them */
 	if (buf_len(&h->out)) {
 		conn_close(c); /* send_timeout: the client does not read */
 		return;
@@ -1804,6 +1885,7 @@ void h2_conn_closed(struct conn *c)
 
 	h->dead = true;
 	ev_timer_stop(&c->w->loop, &h->yield);
+	block_cut(h); /* whatever ends the connection: a close, an error, a timeout */
 	/* each stream's request ends as at its reset: logged as nginx's (499,
 	 * or its status and what went out), or at its close once its
 	 * mirrors are cut; closing detaches it (s->c becomes NULL) */
@@ -1816,6 +1898,11 @@ void h2_conn_closed(struct conn *c)
 	c->h2 = NULL;
 	if (ev_defer(&c->w->loop, h2_free, h))
 		h2_free(h);
+}
+
+bool h2_stream_can_outlive(const struct conn *c)
+{
+	return !c->h2s->h->dead;
 }
 
 int32_t h2_stream_id(const struct conn *c)

@@ -1147,6 +1147,15 @@ void http_stream_cut(struct conn *c)
 	http_conn_run(c);
 	if (c->dead)
 		return;
+	/* proxy_ignore_client_abort (and fastcgi_, uwsgi_, scgi_; grpc_pass
+	 * has none in nginx): a request that waits on its upstream goes on
+	 * without the client, as nginx's does (it sets no broken-connection
+	 * check then); its answer's head finds the stream gone (its status
+	 * logged, nothing sent) while h2.c keeps the stream */
+	if (c->state == CS_UPSTREAM && !c->req.header_sent && c->req.loc &&
+	    c->req.loc->proxy_ignore_client_abort &&
+	    !(c->req.loc->proxy && c->req.loc->proxy->grpc) && h2_stream_can_outlive(c))
+		return;
 	/* still open: waiting (auth_request, an SSI stub, a write timer);
 	 * one answered whose mirrors run is logged by conn_close() */
 	if (!(c->req.mirror && mirror_waiting(c))) {

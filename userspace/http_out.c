@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "autoindex.h"
+#include "buf.h"
 #include "cfg.h"
 #include "charset.h"
 #include "embed.h"
@@ -128,40 +129,6 @@ const char *http_date(void)
 }
 
 /* ---- buffers and output ---------------------------------------------------- */
-
-/* buf_reserve - room for NEED more bytes at the end of B (moving its data
- * to the front, growing it). 0, or -ENOMEM. */
-static int buf_reserve(struct buf *b, size_t need)
-{
-	char *d;
-	size_t cap;
-
-	if (b->cap - b->end >= need)
-		return 0;
-	if (b->start > 0 && b->cap - (b->end - b->start) >= need) {
-		memmove(b->data, b->data + b->start, b->end - b->start);
-		b->end -= b->start;
-		b->start = 0;
-		return 0;
-	}
-	cap = b->cap ? b->cap : 1024;
-	while (cap - (b->end - b->start) < need)
-		cap *= 2;
-	/* the room was counted from the live bytes: they go to the front
-	 * first (growing in place left the unread gap before them, and the
-	 * room after them short of NEED) */
-	if (b->start > 0) {
-		memmove(b->data, b->data + b->start, b->end - b->start);
-		b->end -= b->start;
-		b->start = 0;
-	}
-	d = realloc(b->data, cap);
-	if (!d)
-		return -ENOMEM;
-	b->data = d;
-	b->cap = cap;
-	return 0;
-}
 
 int http_out_append(struct conn *c, const void *p, size_t n)
 {

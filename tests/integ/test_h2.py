@@ -838,20 +838,70 @@ def test_h2_client_close_lines(t):
         % p.port, p.error_log()), what='the reset line')
 
 
+def test_h2_cut_header_block_logged(t):
+    """A connection that ends in the middle of a header block (a HEADERS
+    frame, or before or in its CONTINUATION: the client's close, or a
+    frame other than CONTINUATION, a protocol error) leaves one access log
+    line, as nginx's (which made the stream's request at the block's
+    start): status 000, request "-", nothing sent, the block's frame
+    lengths without padding and priority fields as $request_length. A
+    close in the middle of a HEADERS frame's 9-byte header leaves none.
+    lbd logged no line."""
+    p = t.proxy("""
+log_format cut '$status $body_bytes_sent $request_length "$request"';
+server {
+    listen 127.0.0.1:{port} http2;
+    access_log {prefix}/logs/cut.log cut;
+    location / { return 200; }
+}""")
+    blk = req_block('/small', extra=[('x-a', 'y' * 50)])
+    n = len(blk)
+    prio, padded = 0x20, 0x08
+    cases = (  # (bytes sent, then the client's close or not, the line's length)
+        (frame(HEADERS, END_HEADERS | END_STREAM, 1, blk)[:20], True, n),
+        (frame(HEADERS, END_STREAM, 1, blk[:10]), True, 10),
+        (frame(HEADERS, END_STREAM, 1, blk[:10]) +
+         frame(CONTINUATION, END_HEADERS, 1, blk[10:])[:15], True, n),
+        (frame(HEADERS, END_HEADERS | END_STREAM | prio | padded, 1,
+               b'\x04\x00\x00\x00\x00\x10' + blk + b'\x00' * 4)[:30], True, n),
+        (frame(HEADERS, END_STREAM, 1, blk[:10]) + frame(DATA, 0, 1, b'xx'), False, 10),
+    )
+
+    def lines():
+        return [ln for ln in p.read('logs', 'cut.log').splitlines() if ln]
+    # first the close in a frame header: no line
+    c = H2Raw(p.port)
+    t.defer(c.close)
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, blk)[:4])
+    c.sock.shutdown(socket.SHUT_WR)
+    _until_closed(c)
+    c.close()
+    wait_for(lambda: 'client prematurely closed connection' in p.error_log(),
+             what='the close in a frame header')
+    for i, (data, close, _) in enumerate(cases):
+        c = H2Raw(p.port)
+        t.defer(c.close)
+        c.send(data)
+        if close:
+            c.sock.shutdown(socket.SHUT_WR)
+        _until_closed(c)
+        c.close()
+        wait_for(lambda: len(lines()) == i + 1, what='the line of case %d' % i)
+    assert lines() == ['000 0 %d "-"' % length for _, _, length in cases], lines()
+
+
 def test_h2_ignore_client_abort_upstream_finishes(t):
     """proxy_ignore_client_abort on: a stream whose client connection is
-    gone while the upstream thinks keeps its upstream request, as nginx's
-    (its broken-connection check skips HTTP/2 streams): the upstream's
-    connection stays open until it answers, and the access log has the
-    answer's status (200, nothing sent), written once it came."""
-    if not t.is_nginx:
-        # lbd: the stream's request ends at the connection's close (499,
-        # upstream closed); making it go on needs http_stream_cut
-        # (userspace/http.c) to leave such a request open and h2.c to
-        # keep the stream until it ends
-        t.skip('not yet in lbd: needs a change in http.c (see README, HTTP/2)')
+    gone, or which the client reset, while the upstream thinks keeps its
+    upstream request, as nginx's (it sets no broken-connection check
+    then): the upstream's connection stays open until it answers, and the
+    access log has the answer's status (200, nothing sent), written once
+    it came; a reset stream's connection serves the next stream. lbd
+    logged 499 at the close or reset and closed the upstream connection."""
     from harness import raw_server
-    got_head, go, seen = threading.Event(), threading.Event(), []
+    got = {'/close': threading.Event(), '/reset': threading.Event()}
+    go = {'/close': threading.Event(), '/reset': threading.Event()}
+    seen = {}
 
     def handle(c):
         head = b''
@@ -860,14 +910,16 @@ def test_h2_ignore_client_abort_upstream_finishes(t):
             if not d:
                 return False
             head += d
-        got_head.set()
-        go.wait(10)
-        c.setblocking(False)
-        try:  # still connected, nothing from the proxy (an EOF: it closed)
-            seen.append(c.recv(1, socket.MSG_PEEK))
-        except BlockingIOError:
-            seen.append('open')
-        c.settimeout(5)
+        path = head.split(b' ')[1].decode()
+        if path in got:
+            got[path].set()
+            go[path].wait(10)
+            c.setblocking(False)
+            try:  # still connected, nothing from the proxy (an EOF: it closed)
+                seen[path] = c.recv(1, socket.MSG_PEEK)
+            except BlockingIOError:
+                seen[path] = 'open'
+            c.settimeout(5)
         c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello')
         return False
     up = raw_server(t, handle, threaded=True)
@@ -876,15 +928,38 @@ server {
     listen 127.0.0.1:{port} http2;
     location / { proxy_ignore_client_abort on; proxy_pass http://127.0.0.1:%d; }
 }""" % up)
+
+    def logged(path):
+        return [ln for ln in p.access_log().splitlines() if '"GET %s HTTP/2.0"' % path in ln]
+    # the client's connection closed
     c = H2Raw(p.port)
-    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/wait')))
-    assert got_head.wait(10)
+    t.defer(c.close)
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/close')))
+    assert got['/close'].wait(10)
     c.sock.shutdown(socket.SHUT_WR)
     # the proxy read the close (nginx keeps the socket until the stream ends)
     wait_for(lambda: 'client prematurely closed connection while processing HTTP/2' in
              p.error_log(), what='the close read')
     c.close()
-    go.set()
-    wait_for(lambda: '"GET /wait HTTP/2.0"' in p.read('logs', 'access.log'), what='the log line')
-    assert seen == ['open'], seen
-    assert '"GET /wait HTTP/2.0" 200 0 ' in p.read('logs', 'access.log'), p.read('logs', 'access.log')
+    go['/close'].set()
+    wait_for(lambda: logged('/close'), what='the log line of /close')
+    # the stream reset (a PING after it: its ACK says the reset was read)
+    c = H2Raw(p.port)
+    t.defer(c.close)
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 1, req_block('/reset')))
+    assert got['/reset'].wait(10)
+    c.send(frame(RST_STREAM, 0, 1, struct.pack('>I', 8)) + frame(PING, 0, 0, b'12345678'))
+    deadline = time.monotonic() + 10
+    while True:
+        f = c.read_frame(deadline)
+        assert f is not None, 'closed before the PING ACK'
+        if f[0] == PING and f[1] & ACK:
+            break
+    go['/reset'].set()
+    wait_for(lambda: logged('/reset'), what='the log line of /reset')
+    c.send(frame(HEADERS, END_HEADERS | END_STREAM, 3, req_block('/next')))
+    assert _stream_answered(c, 3) == b'hello'
+    c.close()
+    assert seen == {'/close': 'open', '/reset': 'open'}, seen
+    for path in ('/close', '/reset'):
+        assert len(logged(path)) == 1 and '" 200 0 ' in logged(path)[0], p.access_log()
