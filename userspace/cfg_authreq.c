@@ -5,7 +5,7 @@
  * messages. The URI is a literal ("off" turns an inherited one off); a
  * level without auth_request_set inherits its parent's list whole, as
  * nginx merges the module's array. The variable an auth_request_set names
- * is declared by it (cfg.c's unresolved-variable check asks
+ * is declared by it (cfg_finish.c's unresolved-variable check asks
  * cfg_authreq_declares). The table that points here is in cfg.c; the
  * request side is authreq.c.
  */

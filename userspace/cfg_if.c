@@ -5,7 +5,7 @@
  * the block. The block's steps are a rewrite list of their own (struct
  * rw_if.body), run in place of the `if` step when the condition holds
  * (http_route.c). In a location the block is also nginx's nameless nested
- * location: a struct cfg_loc merged from the enclosing one (cfg.c), which
+ * location: a struct cfg_loc merged from the enclosing one (cfg_merge.c), which
  * the request takes when the condition holds; in a server it only holds
  * the steps, as nginx allows only the rewrite directives there (C_SIF).
  */

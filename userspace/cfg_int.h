@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Private to the configuration builder (cfg.c, cfg_proxy.c, cfg_limit.c,
- * cfg_tls.c, cfg_gzip.c):
- * the state of one build, the scope of the directive being applied, the
- * directive table's entry type, and the helpers the files share. Not for
- * other modules.
+ * Private to the configuration builder (cfg.c and every cfg_*.c but
+ * cfg_ast.c, the syntax tree's reader): the state of one build, the scope
+ * of the directive being applied, the directive table's entry type, the
+ * helpers the files share, and the setters, merges and checks each file
+ * offers the table in cfg.c and the build's steps (cfg_load.c,
+ * cfg_finish.c). Not for other modules.
  */
 #ifndef LBD_CFG_INT_H
 #define LBD_CFG_INT_H
@@ -115,6 +116,73 @@ int cfg_parse_addr(const char *text, int default_port, struct sockaddr_storage *
 int cfg_block(struct build *b, struct cfg_node *n, struct scope *s);
 int cfg_set_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_size(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_parse_flag - A, "on" or "off" (any case), into *OUT; nginx's
+ * message for anything else. 0 or -1. */
+int cfg_parse_flag(struct build *b, struct cfg_node *n, const char *a, int *out);
+/* cfg_full_path - P under PREFIX unless absolute, in the build's pool;
+ * NULL without memory. */
+char *cfg_full_path(struct build *b, const char *prefix, const char *p);
+
+/* cfg_main.c: the main and events contexts */
+int cfg_set_workers(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_user(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_daemon(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_error_log(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_pin_path(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_pid(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_ctl_socket(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_events(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_worker_conns(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+
+/* cfg_http.c: http, server and location blocks, listen, server_name */
+int cfg_set_http(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_server(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_location(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_listen(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_server_name(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+/* cfg_loc_init - L with every inherited value unset. */
+void cfg_loc_init(struct cfg_loc *l);
+
+/* cfg_loc.c: static files, the rewrite module, error_page, stub_status,
+ * lbd_metrics, internal, allow, deny, keepalive_timeout */
+int cfg_set_root(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_try_files(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_expires(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_types(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_return(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_rewrite(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_break(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_set(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_error_page(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_status_page(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_internal(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_access(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_keepalive_timeout(struct build *b, struct cfg_node *n, struct scope *s,
+			      const struct dir *d);
+/* cfg_access_add - an allow/deny rule appended to a list (http and stream) */
+int cfg_access_add(struct build *b, struct cfg_node *n, struct access_rule **rules, int *nrules);
+
+/* cfg_alog.c: log_format, access_log */
+int cfg_set_log_format(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_access_log(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+
+/* cfg_merge.c: cfg_merge_loc - L's unset values from its parent P (NULL:
+ * nginx's defaults), then its MIME types and prefix locations sorted;
+ * cfg_merge_tree - the same for L and every level inside it (its
+ * limit_except block, its if blocks, its locations); cfg_init_default_types -
+ * the types of a level without `types` (five built in). */
+void cfg_merge_loc(struct build *b, struct cfg_loc *l, const struct cfg_loc *p);
+void cfg_merge_tree(struct build *b, struct cfg_loc *l, const struct cfg_loc *p);
+void cfg_init_default_types(void);
+
+/* cfg_finish.c: cfg_finish_http - what is done once http {} is read (the
+ * default access log, merge, proxy_pass bound, checks, listen groups, the
+ * modules' finishing, upstream groups set up). 0 or -1 (b->err).
+ * cfg_check_unresolved - every variable name compiled unresolved is a
+ * `set` variable or a named capture somewhere; else -1 with nginx's
+ * "unknown variable" message in b->err. */
+int cfg_finish_http(struct build *b, struct cfg_http *h);
+int cfg_check_unresolved(struct build *b);
 
 /* cfg_compat.c: nginx directives lbd checks and ignores, or maps */
 int cfg_set_ignored_flag(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
@@ -140,9 +208,6 @@ int cfg_set_ancient_browser(struct build *b, struct cfg_node *n, struct scope *s
 int cfg_set_browser_value(struct build *b, struct cfg_node *n, struct scope *s,
 			  const struct dir *d);
 void cfg_browser_merge(struct build *b, struct browser_conf *bc, const struct browser_conf *p);
-
-/* cfg_loc_init - L with every inherited value unset. */
-void cfg_loc_init(struct cfg_loc *l);
 
 /* cfg_if.c: the `if` directive */
 int cfg_set_if(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
@@ -260,8 +325,6 @@ int cfg_set_f2b_jail(struct build *b, struct cfg_node *n, struct scope *s, const
 int cfg_set_f2b(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_bind_proxy_pass(struct build *b, struct proxy_pass *pp, const char *file, int line);
 int cfg_prepass_maps(struct build *b, struct cfg_node *http, struct cfg_http *h);
-/* cfg_access_add - an allow/deny rule appended to a list (http and stream) */
-int cfg_access_add(struct build *b, struct cfg_node *n, struct access_rule **rules, int *nrules);
 
 /* cfg_limit.c: limit_req and limit_conn directives */
 int cfg_set_limit_req_zone(struct build *b, struct cfg_node *n, struct scope *s,
