@@ -143,6 +143,8 @@ struct http_req {
 					* because it came with the head: nginx
 					* streams it (no $request_body_file) */
 	bool body_done;		       /* whole body read */
+	int body_errno;		       /* the recv() error that ended the body
+					* mid-way (REQBODY_GONE), 0: a FIN */
 	char *in_prev;		       /* c->in's storage the head's views point into, when
 					* reqbody_keep_rest() grew c->in; freed with the request */
 	struct rbody *rbody;	       /* proxy_request_buffering off: the body

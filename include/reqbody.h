@@ -12,8 +12,8 @@
 
 struct conn;
 
-#define REQBODY_GONE  (-1) /* the client closed or failed mid-body */
-#define REQBODY_CLOSE (-2) /* reqbody_read_whole: a socket error, close */
+#define REQBODY_GONE  (-1) /* the client closed or failed mid-body (body_errno) */
+#define REQBODY_CLOSE (-2) /* reqbody_read_whole: a failure of ours, close */
 #define REQBODY_AGAIN 0	   /* reqbody_read_whole: more to come */
 #define REQBODY_WHOLE 1	   /* reqbody_read_whole: the body is read */
 
@@ -28,9 +28,16 @@ long reqbody_feed(struct conn *c, const char *data, size_t len);
  * as far as the client has sent it: the bytes behind the head, a
  * "100 Continue" when asked, then the socket until it would block.
  * REQBODY_WHOLE, REQBODY_AGAIN (wait: client_body_timeout), REQBODY_GONE
- * (the client closed mid-body: nginx logs 400), REQBODY_CLOSE, or a
+ * (the client closed or reset mid-body: nginx logs 400), REQBODY_CLOSE, or a
  * negative HTTP status to answer (400 bad framing, 413, 500). */
 int reqbody_read_whole(struct conn *c);
+
+/* reqbody_log_gone - nginx's info line for C's client gone mid-body
+ * (REQBODY_GONE): "client prematurely closed connection" at its FIN,
+ * "recv() failed (E: ...)" at an error, with " while ACTION" and
+ * UPSTREAM's URL when given (a streamed body: the upstream was reached),
+ * else bare (a body read whole first: nginx has no action then). */
+void reqbody_log_gone(const struct conn *c, const char *upstream, const char *action);
 
 /* reqbody_keep_rest - bytes read past the body (pipelining) go back to the
  * connection input for the next request. 0, or -ENOMEM. */

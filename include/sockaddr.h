@@ -29,6 +29,10 @@ size_t lbd_sa_text(const struct sockaddr_storage *ss, socklen_t len, unsigned fl
 /* lbd_sa_port - the port of an IPv4 or IPv6 address, 0 for others. */
 unsigned lbd_sa_port(const struct sockaddr_storage *ss);
 
+/* lbd_sa_any - whether SS is the IPv4 or IPv6 wildcard address (0.0.0.0,
+ * [::]), whatever its port. */
+bool lbd_sa_any(const struct sockaddr_storage *ss);
+
 /* lbd_port_ok - whether the LEN bytes at P are a port as nginx's URL
  * parser takes one: digits only, 1..65535. */
 bool lbd_port_ok(const char *p, size_t len);

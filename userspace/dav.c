@@ -581,6 +581,7 @@ static void body_read(struct conn *c)
 	c->state = (enum conn_state)c->req.dav_state;
 	c->close_after = true;
 	if (rc == REQBODY_GONE) {
+		reqbody_log_gone(c, NULL, NULL);
 		c->req.status = 400;
 		http_response_done(c);
 		return;

@@ -150,6 +150,7 @@ static void body_read(struct conn *c, struct mirror_run *m)
 	c->close_after = true;
 	if (rc == REQBODY_GONE) {
 		/* the client gave up mid-body: nginx logs 400 */
+		reqbody_log_gone(c, NULL, NULL);
 		c->req.status = 400;
 		http_response_done(c);
 		return;

@@ -26,7 +26,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -374,6 +376,7 @@ static void read_body(struct conn *c)
 		return;
 	case REQBODY_GONE:
 		/* client gave up mid-body: nginx logs 400 */
+		reqbody_log_gone(c, NULL, NULL);
 		c->req.status = 400;
 		c->close_after = true;
 		http_response_done(c);
@@ -394,6 +397,14 @@ void rbody_fail(struct uconn *u, int rc)
 {
 	struct conn *c = u->c;
 
+	if (rc == REQBODY_GONE && u->io.fd >= 0 && http_log_wanted(c, LOG_INFO)) {
+		char url[1024];
+
+		reqbody_log_gone(c, proxy_log_upstream(c, url, sizeof(url)) ? url : NULL,
+				 "sending request to upstream");
+	} else if (rc == REQBODY_GONE) {
+		reqbody_log_gone(c, NULL, NULL); /* before the upstream was chosen */
+	}
 	u->keepalive = false;
 	up_release(u, false);
 	c->close_after = true;
@@ -868,11 +879,55 @@ static void rbody_start(struct uconn *u)
 	connect_next(u);
 }
 
+/* client_gone - C's client closed (or reset: ERR, -1 to ask the socket)
+ * its connection while U is still being connected or awaited: nginx's
+ * info line, the upstream connection closed, 499 logged. nginx's action
+ * stays "sending request" until a byte of the answer came. */
+static void client_gone(struct conn *c, struct uconn *u, int err)
+{
+	/* (an HTTP/2 stream's end is h2.c's to log) */
+	if (!c->h2s && http_log_wanted(c, LOG_INFO)) {
+		const char *action = u->state == US_CONNECTING	? "connecting to upstream"
+				     : u->state == US_HANDSHAKE ? "SSL handshaking to upstream"
+				     : u->state == US_READ_HEAD && u->rx
+					     ? "reading response header from upstream"
+					     : "sending request to upstream";
+		char url[1024], e[80] = "";
+		socklen_t len = sizeof(err);
+
+		/* nginx reads the socket's error (a reset) for the line */
+		if (err < 0 && getsockopt(c->io.fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+			err = 0;
+		if (err > 0)
+			snprintf(e, sizeof(e), " (%d: %s)", err, strerror(err));
+		http_log(c, proxy_log_upstream(c, url, sizeof(url)) ? url : NULL, LOG_INFO,
+			 "epoll_wait() reported that client prematurely closed connection, so "
+			 "upstream connection is closed too%s while %s",
+			 e, action);
+	}
+	c->req.status = 499;
+	u->keepalive = false;
+	up_release(u, false);
+	c->close_after = true;
+	http_response_done(c);
+}
+
 /* rbody_client_event - client readiness while its body is streamed: read
- * it into the buffer (as far as the buffer takes) and pass it on. */
+ * it into the buffer (as far as the buffer takes) and pass it on. While
+ * the upstream is being connected, as nginx, nothing is read: the body
+ * waits in the socket, and a client that goes away meanwhile (its FIN or
+ * reset reported, unread bytes or not) ends the request with 499. */
 static void rbody_client_event(struct uconn *u)
 {
+	struct conn *c = u->c;
 	int rc;
+
+	if (((u->state == US_CONNECTING && u->io.fd >= 0) || u->state == US_HANDSHAKE) && !c->h2s &&
+	    !u->gr.tx) {
+		if (c->peer_hup && !c->req.loc->proxy_ignore_client_abort)
+			client_gone(c, u, -1);
+		return;
+	}
 
 	if (u->gr.tx) { /* gRPC: the body goes up, the answer comes down */
 		grpc_duplex(u, u->state == US_RELAY && u->c->writable);
@@ -1048,11 +1103,7 @@ void proxy_on_client_event(struct conn *c)
 			/* client closed while we wait on the upstream: 499 */
 			if (c->req.loc->proxy_ignore_client_abort)
 				return;
-			c->req.status = 499;
-			u->keepalive = false;
-			up_release(u, false);
-			c->close_after = true;
-			http_response_done(c);
+			client_gone(c, u, n == -1 ? errno : -1);
 			return;
 		}
 		if (n == -1)

@@ -341,6 +341,7 @@ int reqbody_read(struct conn *c)
 			break;
 		}
 		if (n <= 0) {
+			r->body_errno = n ? errno : 0;
 			rc = REQBODY_GONE;
 			break;
 		}
@@ -492,7 +493,9 @@ int reqbody_read_whole(struct conn *c)
 				c->readable = false;
 				break;
 			}
-			rc = REQBODY_CLOSE;
+			/* a reset: as a FIN for nginx, 400 logged */
+			r->body_errno = errno;
+			rc = REQBODY_GONE;
 			break;
 		}
 		if ((size_t)n < RELAY_BUF_SIZE && !c->peer_hup)
@@ -513,6 +516,22 @@ int reqbody_read_whole(struct conn *c)
 	if (rc == REQBODY_AGAIN && r->body_done)
 		rc = REQBODY_WHOLE;
 	return rc;
+}
+
+void reqbody_log_gone(const struct conn *c, const char *upstream, const char *action)
+{
+	const char *w = action ? " while " : "";
+	int e = c->req.body_errno;
+
+	if (c->h2s || (e && c->tls))
+		return; /* a stream's reset has its own line (h2.c); nginx names
+			 * a TLS read's failure its own way (not yet) */
+	if (e)
+		http_log(c, upstream, LOG_INFO, "recv() failed (%d: %s)%s%s", e, strerror(e), w,
+			 action ? action : "");
+	else
+		http_log(c, upstream, LOG_INFO, "client prematurely closed connection%s%s", w,
+			 action ? action : "");
 }
 
 void reqbody_end(struct conn *c)

@@ -24,6 +24,15 @@ unsigned lbd_sa_port(const struct sockaddr_storage *ss)
 	return 0;
 }
 
+bool lbd_sa_any(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (ss->ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+	return false;
+}
+
 bool lbd_port_ok(const char *p, size_t len)
 {
 	unsigned v = 0;

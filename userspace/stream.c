@@ -591,9 +591,28 @@ static const char *client_text(struct sess *s, char *buf, size_t cap)
 	return buf;
 }
 
+/* server_text - the "server:" of S's log lines and its "connected to":
+ * nginx's text of the listen address the session came in on, so
+ * "0.0.0.0:PORT" or "[::]:PORT" for a wildcard one (where $server_addr is
+ * the connection's local address); a listen's family and port are the
+ * local address's. */
 static const char *server_text(struct sess *s, char *buf, size_t cap)
 {
-	lbd_sa_text(&s->local, 0, LBD_SA_PORT, buf, cap);
+	struct sockaddr_storage any;
+
+	if (!s->any_listen) {
+		lbd_sa_text(&s->local, 0, LBD_SA_PORT, buf, cap);
+		return buf;
+	}
+	memset(&any, 0, sizeof(any));
+	any.ss_family = s->local.ss_family;
+	if (any.ss_family == AF_INET)
+		((struct sockaddr_in *)&any)->sin_port =
+			((struct sockaddr_in *)&s->local)->sin_port;
+	else if (any.ss_family == AF_INET6)
+		((struct sockaddr_in6 *)&any)->sin6_port =
+			((struct sockaddr_in6 *)&s->local)->sin6_port;
+	lbd_sa_text(&any, 0, LBD_SA_PORT, buf, cap);
 	return buf;
 }
 
@@ -1863,6 +1882,7 @@ void stream_accept(struct worker *w, int fd, struct stream_srv *srv, const struc
 	}
 	s->cfd = fd;
 	s->ssl_listen = ls->ssl;
+	s->any_listen = lbd_sa_any(&ls->addr);
 	s->c_rd = s->c_wr = true; /* an edge may have come before we registered */
 	s->locallen = sizeof(s->local);
 	getsockname(fd, (struct sockaddr *)&s->local, &s->locallen);

@@ -83,6 +83,8 @@ struct sess {
 	bool have_pp;	 /* pp holds a PROXY header's addresses */
 	bool realip;	 /* peer is pp's client (set_real_ip_from); tcp_peer the peer */
 	bool ssl_listen; /* accepted on a `listen ... ssl` address */
+	bool any_listen; /* its listen is a wildcard (0.0.0.0:P, [::]:P): log
+			  * lines name it so, as nginx, not the local address */
 	struct tls_conn *ctls, *utls; /* TLS with the client, the upstream (or NULL) */
 	struct udp_sess ud;	      /* `listen ... udp` (stream_udp.c; ud.on) */
 	struct dns_waiter *dns;	      /* proxy_pass's name being resolved (malloc) */

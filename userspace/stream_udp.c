@@ -32,6 +32,7 @@
 #include "cfg.h"
 #include "lbd.h"
 #include "log.h"
+#include "sockaddr.h"
 #include "stream.h"
 #include "stream_int.h"
 #include "stream_udp.h"
@@ -47,11 +48,7 @@ static __thread struct sess *ended_now; /* the last session ended (compared, nev
 
 static bool wildcard(const struct sockaddr_storage *a)
 {
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
-	if (a->ss_family == AF_INET6)
-		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)a)->sin6_addr);
-	return false;
+	return lbd_sa_any(a);
 }
 
 bool stream_udp_socket(int fd, const struct cfg_listen *l)
@@ -437,6 +434,7 @@ static void datagram(struct listener *l, struct stream_srv **srvp, struct msghdr
 	s->ud.on = true;
 	s->ud.lfd = l->fd;
 	s->ud.pktinfo = wildcard(&l->addr);
+	s->any_listen = s->ud.pktinfo;
 	s->ud.hash = h;
 	s->ud.hashed = true;
 	s->ud.last_ms = lbd_now_ms();

@@ -12,8 +12,10 @@ The backend here is this file's own: it records, per request, when the
 head and each body byte arrived, and can hold off reading the body."""
 
 import hashlib
+import os
 import re
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -357,16 +359,218 @@ def test_request_buffering_body_timeout(t):
         p.stop()
 
 
-def test_request_buffering_off_client_gone(t):
-    """off: the client closes mid-body: the upstream connection is closed,
-    nothing answered, logged 400."""
-    b, p = _setup(t, 'proxy_request_buffering off;')
-    s = _open(p, b'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 10000\r\n\r\n' + HALF)
-    wait_for(lambda: b.reqs and len(b.reqs[0]['raw']) == len(HALF), 10, what='first half')
+CUT_CONF = """
+log_format cut '$request $status $request_length $bytes_sent';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/cut.log cut;
+    client_max_body_size 1m;
+    location /on/ { proxy_pass http://127.0.0.1:{b}; }
+    location /off/ {
+        proxy_request_buffering off;
+        proxy_http_version 1.1;
+        proxy_pass http://127.0.0.1:{b};
+    }
+    location /static/ { root {prefix}/html; }
+}"""
+
+
+def _cut_line(p, path):
+    """The access log line of PATH (its request, status, $request_length,
+    $bytes_sent), once written."""
+    def line():
+        for ln in p.read('logs', 'cut.log').splitlines():
+            if ln.startswith('POST %s ' % path):
+                return ln
+        return None
+    return wait_for(line, 10, what='the line of %s' % path)
+
+
+def _info_line(p, text):
+    """Wait for the error log line holding TEXT; it is an [info] one."""
+    def find():
+        return [ln for ln in p.error_log().splitlines() if text in ln]
+    ln = wait_for(find, 5, what=text)[0]
+    assert '[info] ' in ln, ln
+
+
+def _close(s, rst):
+    if rst:  # a reset instead of a FIN
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack('ii', 1, 0))
     s.close()
-    wait_for(lambda: 'POST /x' in p.read('logs', 'rb.log'), 5, what='access log')
-    assert ' 400 ' in p.read('logs', 'rb.log'), p.read('logs', 'rb.log')
-    assert not b.reqs[0]['done']
+
+
+def test_request_body_client_gone(t):
+    """A client that goes away mid-body (Content-Length 100000 or a chunk
+    that size, 20000 bytes sent, then a FIN or a reset), as nginx: 400
+    logged; $request_length the head and the body bytes
+    read, $bytes_sent 0; the info line "client prematurely closed
+    connection" (a FIN) or "recv() failed (104: ...)" (a reset), bare
+    under proxy_request_buffering on (the upstream never sees the
+    request) and "while sending request to upstream" with the upstream
+    under off (the upstream has the head and the bytes, never the end).
+    A static file answers a POST 405 at once, the body unread."""
+    b = StreamBackend()
+    t.defer(b.close)
+    p = t.proxy(CUT_CONF, b=b.port)
+    os.makedirs(p.path('html', 'static'))
+    with open(p.path('html', 'static', 'f'), 'w') as f:
+        f.write('file')
+    body = b'z' * 20000
+    for mode in ('on', 'off'):
+        for kind in ('cl', 'chunked'):
+            for rst in (False, True):
+                path = '/%s/%s-%s' % (mode, kind, 'rst' if rst else 'fin')
+                if kind == 'cl':
+                    head = b'POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' % \
+                        path.encode()
+                    sent = body
+                else:
+                    head = b'POST %s HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' % \
+                        path.encode()
+                    sent = b'186a0\r\n' + body
+                s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+                s.sendall(head + sent)
+                if mode == 'off':
+                    def got():
+                        r = [r for r in b.reqs if r['head'].startswith(b'POST %s ' % path.encode())]
+                        return r and r[0]['raw'].count(b'z') == len(body) and r[0]
+                    rec = wait_for(got, 10, what='the body at the backend (%s)' % path)
+                elif rst:
+                    # the body read (spooled: its line), so that the
+                    # reset drops nothing
+                    wait_for(lambda: 'request: "POST %s ' % path in p.error_log(), 10,
+                             what='the spool line of %s' % path)
+                _close(s, rst)
+                ln = _cut_line(p, path)
+                req, status, rl, bs = ln.rsplit(' ', 3)
+                assert (status, bs) == ('400', '0'), ln
+                if mode == 'on' and rst:
+                    assert len(head) < int(rl) <= len(head) + len(sent), ln
+                else:
+                    assert int(rl) == len(head) + len(sent), (ln, len(head) + len(sent))
+                what = ('recv() failed (104: Connection reset by peer)' if rst
+                        else 'client prematurely closed connection')
+                ctx = ', client: 127.0.0.1, server: , request: "POST %s HTTP/1.1"' % path
+                if mode == 'on':
+                    want = '%s%s, host: "x"' % (what, ctx)
+                    assert not [r for r in b.reqs if path.encode() in r['head']], path
+                else:
+                    want = ('%s while sending request to upstream%s, upstream: '
+                            '"http://127.0.0.1:%d%s", host: "x"' % (what, ctx, b.port, path))
+                    assert not rec['done'], path
+                _info_line(p, want)
+    s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+    s.sendall(b'POST /static/f HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' + body)
+    assert s.recv(100).startswith(b'HTTP/1.1 405 ')
+    s.close()
+    ln = _cut_line(p, '/static/f')
+    assert ln.split()[-3:-1] == ['405', str(len(b'POST /static/f HTTP/1.1\r\nHost: x\r\n'
+                                                 b'Content-Length: 100000\r\n\r\n'))], ln
+
+
+def _syn_sent_to(port):
+    """Whether a socket of this host is in SYN-SENT towards 127.0.0.1:PORT."""
+    with open('/proc/net/tcp') as f:
+        for ln in f.readlines()[1:]:
+            rem, st = ln.split()[2:4]
+            if st == '02' and rem == '0100007F:%04X' % port:
+                return True
+    return False
+
+
+def test_request_body_client_gone_while_connecting(t):
+    """off, the upstream still being connected (its accept queue full): as
+    nginx, no body is read meanwhile, and a client that goes away (a FIN
+    or a reset, its body bytes unread) ends the request with 499,
+    $request_length the head only, and nginx's info line "epoll_wait()
+    reported that client prematurely closed connection, so upstream
+    connection is closed too while connecting to upstream". The same line
+    ends a request whose (whole) body went up and whose answer has not
+    begun: "... while sending request to upstream", nginx's action until a
+    byte of the answer comes."""
+    from harness import raw_server
+    bh = t.blackhole()
+    held = []
+
+    def hold(c):  # reads the request, never answers
+        held.append(c.recv(65536))
+        return True
+    held_port = raw_server(t, hold)
+    p = t.proxy(CUT_CONF.replace('{b}', '{bh}').replace(
+        'location /on/', 'location /held/ { proxy_pass http://127.0.0.1:{b}; }\n'
+        '    location /on/'), b=held_port, bh=bh)
+    ctx = ', client: 127.0.0.1, server: , request: "POST %s HTTP/1.1", upstream: "http://127.0.0.1:%d%s", host: "x"'
+    line = ('epoll_wait() reported that client prematurely closed connection, so '
+            'upstream connection is closed too%s while %s' + ctx)
+    for rst in (False, True):
+        path = '/off/%s' % ('rst' if rst else 'fin')
+        head = b'POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n' % path.encode()
+        s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+        s.sendall(head)
+        wait_for(lambda: _syn_sent_to(bh), 10, what='the connect to the upstream')
+        s.sendall(b'z' * 20000)
+        _close(s, rst)
+        ln = _cut_line(p, path)
+        assert ln.split()[-3:] == ['499', str(len(head)), '0'], ln
+        want = line % (' (104: Connection reset by peer)' if rst else '',
+                       'connecting to upstream', path, bh, path)
+        _info_line(p, want)
+    head = b'POST /held/x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello'
+    s = socket.create_connection(('127.0.0.1', p.port), timeout=10)
+    s.sendall(head)
+    wait_for(lambda: held, 10, what='the request at the backend')
+    s.close()
+    ln = _cut_line(p, '/held/x')
+    assert ln.split()[-3:] == ['499', str(len(head)), '0'], ln
+    _info_line(p, line % ('', 'sending request to upstream', '/held/x', held_port, '/held/x'))
+
+
+def test_request_cut_while_answering(t):
+    """A client that reads part of an 8 MiB answer (a static file, a
+    proxied one) and closes: as nginx, logged with the answer's status
+    (200), $request_length its head, $bytes_sent what the socket took (at
+    least what the client read, less than the whole), the head counted in
+    it and not in $body_bytes_sent."""
+    from harness import raw_server
+    big = b'y' * (8 << 20)
+
+    def answer(c):
+        read_head(c)
+        c.sendall(b'HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n' % len(big) + big)
+        return False
+    up = raw_server(t, answer, threaded=True)
+    p = t.proxy("""
+log_format sent '$request $status $request_length $bytes_sent $body_bytes_sent';
+server {
+    listen 127.0.0.1:{port};
+    access_log {prefix}/logs/sent.log sent;
+    location /static/ { root {prefix}/html; }
+    location /up/ { proxy_pass http://127.0.0.1:%d; }
+}""" % up)
+    os.makedirs(p.path('html', 'static'))
+    with open(p.path('html', 'static', 'big'), 'wb') as f:
+        f.write(big)
+    for path in ('/static/big', '/up/big'):
+        head = b'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' % path.encode()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        s.settimeout(10)
+        s.connect(('127.0.0.1', p.port))
+        s.sendall(head)
+        got = b''
+        while len(got) < 100000:
+            d = s.recv(65536)
+            assert d, got[:200]
+            got += d
+        s.close()  # unread bytes: a reset
+        ln = wait_for(lambda: [x for x in p.read('logs', 'sent.log').splitlines()
+                               if x.startswith('GET %s ' % path)], 10, what=path)[0]
+        status, rl, bs, bbs = ln.split()[-4:]
+        hlen = got.index(b'\r\n\r\n') + 4
+        assert (status, int(rl)) == ('200', len(head)), ln
+        assert len(got) <= int(bs) < hlen + len(big), (ln, len(got))
+        assert int(bs) - int(bbs) == hlen, (ln, hlen)
 
 
 def test_request_body_last_bytes_with_fin(t):

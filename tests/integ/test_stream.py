@@ -614,3 +614,52 @@ def test_stream_connected_lines(t):
     m = re.search(up_line % (a.group(1), up), log)
     assert m and m.start() > a.start() and int(m.group(1)) in seen, log[a.start():]
     assert not re.search(r': \*%s proxy ' % b.group(1), log), log[b.start():]
+
+
+def test_stream_wildcard_listen_text(t):
+    """A wildcard listen (0.0.0.0:PORT, [::]:PORT, udp too) is named as
+    nginx names it in the "connected to" line and the "server:" of error
+    lines: the listen's text, not the address the client connected to
+    ($server_addr stays that one). Traffic goes to 127.0.0.1 / ::1."""
+    from harness import free_port, raw_server
+
+    def handle(c):
+        c.sendall(c.recv(100))
+        return False
+    up = raw_server(t, handle, threaded=True)
+    dead = t.dead_port()
+    p6, pd, pu = free_port(), free_port(), free_port()
+    p = stream_proxy(t, """
+    log_format sa '$server_addr:$server_port';
+    access_log {prefix}/logs/sa.log sa;
+    server { listen 0.0.0.0:{port}; proxy_pass 127.0.0.1:%d; }
+    server { listen [::]:%d; proxy_pass 127.0.0.1:%d; }
+    server { listen %d; proxy_pass 127.0.0.1:%d; }
+    server { listen %d udp; proxy_pass 127.0.0.1:%d; proxy_responses 0; }""" %
+                     (up, p6, up, pd, dead, pu, up))
+    for port, fam, addr in ((p.port, socket.AF_INET, '127.0.0.1'),
+                            (p6, socket.AF_INET6, '::1'), (pd, socket.AF_INET, '127.0.0.1')):
+        s = socket.socket(fam)
+        s.settimeout(10)
+        s.connect((addr, port))
+        s.sendall(b'hi')
+        try:
+            s.recv(10)  # the echo, or the close (or reset) of the refused one
+        except ConnectionResetError:
+            pass
+        s.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b'x', ('127.0.0.1', pu))
+    u.close()
+    want = [r'client 127\.0\.0\.1:\d+ connected to 0\.0\.0\.0:%d\n' % p.port,
+            r'client \[::1\]:\d+ connected to \[::\]:%d\n' % p6,
+            r'client 127\.0\.0\.1:\d+ connected to 0\.0\.0\.0:%d\n' % pd,
+            r'connect\(\) failed \(111: Connection refused\) while connecting to upstream, '
+            r'client: 127\.0\.0\.1, server: 0\.0\.0\.0:%d, ' % pd,
+            r'udp client 127\.0\.0\.1:\d+ connected to 0\.0\.0\.0:%d\n' % pu]
+    wait_for(lambda: all(re.search(w, p.error_log()) for w in want),
+             what='the wildcard lines: %s' % [w for w in want if not re.search(w, p.error_log())])
+    assert not re.search(r'connected to (127\.0\.0\.1|\[::1\]):(%d|%d|%d|%d)\n' %
+                         (p.port, p6, pd, pu), p.error_log()), p.error_log()
+    wait_for(lambda: '::1:%d' % p6 in p.read('logs', 'sa.log'), what='the access lines')
+    assert '127.0.0.1:%d' % p.port in p.read('logs', 'sa.log'), p.read('logs', 'sa.log')

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lbd_sa_text: addresses as nginx prints them, with and without the port,
- * unix paths bounded by the address length, and cuts to the buffer.
+ * unix paths bounded by the address length, and cuts to the buffer;
+ * lbd_sa_any: the wildcard addresses.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -139,4 +140,18 @@ Test(sockaddr, log_and_tunnel_client_forms)
 			     strlen(cases[i].with_port));
 		cr_expect_str_eq(with_port, cases[i].with_port);
 	}
+}
+
+Test(sockaddr, wildcard_addresses)
+{
+	struct sockaddr_storage a4 = in4("0.0.0.0", 80), a6 = in6("::", 80);
+	struct sockaddr_storage l4 = in4("127.0.0.1", 80), l6 = in6("::1", 80);
+	struct sockaddr_storage m6 = in6("::ffff:0.0.0.0", 80), u = un("/x");
+
+	cr_expect(lbd_sa_any(&a4));
+	cr_expect(lbd_sa_any(&a6));
+	cr_expect_not(lbd_sa_any(&l4));
+	cr_expect_not(lbd_sa_any(&l6));
+	cr_expect_not(lbd_sa_any(&m6)); /* a mapped address is not [::] */
+	cr_expect_not(lbd_sa_any(&u));
 }
