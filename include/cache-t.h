@@ -3,7 +3,8 @@
  * Proxy cache types (nginx's proxy_cache_* directives): the zones a
  * configuration declares with proxy_cache_path, the cache settings of one
  * http/server/location level, and $upstream_cache_status. The shared zone
- * state (index, counters, manager) is private to cache.c. Types only.
+ * state (index, counters, manager) is private to the cache's files
+ * (userspace/cache_int.h). Types only.
  */
 #ifndef LBD_CACHE_T_H
 #define LBD_CACHE_T_H

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Proxy cache (cache.c): shared zones with their on-disk entries, the
+ * Proxy cache: shared zones with their on-disk entries, the cache manager
+ * (inactive, max_size) and what lbctl asks (cache_zone.c); the
  * request-side decisions (HIT, MISS, BYPASS, EXPIRED, STALE, UPDATING,
- * proxy_cache_lock), the response-side tee into a temp file renamed into
- * place, the cache manager (inactive, max_size) and what lbctl asks.
+ * proxy_cache_lock; cache.c); the response-side tee into a temp file
+ * renamed into place (cache_store.c); conditions and Vary (cache_cond.c).
  */
 #ifndef LBD_CACHE_H
 #define LBD_CACHE_H

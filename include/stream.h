@@ -105,13 +105,13 @@ struct stream_val {
 };
 
 /* struct stream_map - `map SRC $NAME { ... }` in stream{}: SRC is a stream
- * value, the entries are var.c's map entries (matching); a value with
+ * value, the entries are var_map.c's map entries (matching); a value with
  * variables is compiled as a stream value beside its entry (xval, rval,
  * dval; the entry itself then holds ""). */
 struct stream_map {
 	char *name;	       /* without '$' */
 	struct stream_val src; /* source */
-	struct cfg_map *m;     /* entries (var.c matching rules) */
+	struct cfg_map *m;     /* entries (var_map.c matching rules) */
 	bool defined;	       /* its block was read (pre-pass made it) */
 	int setidx;	       /* a `set` of this variable: its cfg_stream.setvars index, or -1 */
 	struct stream_val **xval; /* per m->exact entry: its value with variables, or NULL */

@@ -2,7 +2,8 @@
 /*
  * Variables and complex values: compile "$scheme://$host$request_uri"
  * once at configuration time into parts, evaluate them per request into
- * the request pool. Also `map` evaluation.
+ * the request pool, with the prefix variables and captures (var_cval.c);
+ * the builtin variables (var.c). Also `map` evaluation (var_map.c).
  */
 #ifndef LBD_VAR_H
 #define LBD_VAR_H

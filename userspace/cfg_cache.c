@@ -3,7 +3,7 @@
  * Configuration builder, proxy cache: nginx's proxy_cache_path and
  * proxy_cache_* directives with their contexts, defaults, checks and
  * messages; the merge of the cache settings down the levels; binding the
- * zones to their shared state (cache.c) once the configuration is
+ * zones to their shared state (cache_zone.c) once the configuration is
  * complete, and giving them back when it is released. The table that
  * points here is in cfg.c.
  */

@@ -866,7 +866,7 @@ static int set_map(struct build *b, struct cfg_node *n, struct scope *s, const s
 		if (c->nargs != 1 || c->block)
 			return cfg_fail(b, c, "invalid number of the map parameters");
 		/* a value with variables is a stream value, evaluated per
-		 * session; the entry (var.c: matching) holds "" */
+		 * session; the entry (var_map.c: matching) holds "" */
 		if (strchr(c->args[0], '$')) {
 			sv = pool_zalloc(b->pool, sizeof(*sv));
 			if (!sv)

@@ -12,7 +12,7 @@
  * system gets a copy. An answer cut short, not a 200, unbuffered or to a
  * HEAD leaves nothing (the temp file is removed when the request ends).
  * The state lives in the request pool; the file is written with plain
- * blocking writes, as the cache writes its entries (cache.c).
+ * blocking writes, as the cache writes its entries (cache_store.c).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -3,7 +3,7 @@
  * Tests of the stream {} configuration (userspace/cfg_stream.c): a full
  * block builds the servers with nginx's defaults merged, binds proxy_pass
  * to named and implicit groups (map address values included), reuses the
- * HTTP balancers; stream maps match by var.c's rules; errors name the
+ * HTTP balancers; stream maps match by var_map.c's rules; errors name the
  * exact text and FILE:LINE.
  */
 #include <arpa/inet.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests of variables, complex values and maps (userspace/var.c): every
+ * Tests of variables, complex values and maps (userspace/var*.c): every
  * builtin variable on a request parsed by the real HTTP/1 parser, nginx's
  * "not found" flag, the compiler's syntax and messages, captures, and map
  * lookups (exact, regex, hostnames, default) with their config errors.
