@@ -46,16 +46,11 @@ static __thread struct sess *ended_now; /* the last session ended (compared, nev
 
 /* ---- addresses --------------------------------------------------------------- */
 
-static bool wildcard(const struct sockaddr_storage *a)
-{
-	return lbd_sa_any(a);
-}
-
 bool stream_udp_socket(int fd, const struct cfg_listen *l)
 {
 	int one = 1;
 
-	if (!wildcard(&l->addr))
+	if (!lbd_sa_any(&l->addr))
 		return true;
 	if (l->addr.ss_family == AF_INET)
 		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0;
@@ -110,7 +105,7 @@ struct stream_srv *stream_udp_server(const struct cfg *cfg, const struct sockadd
 static socklen_t local_of(const struct listener *l, struct msghdr *m, struct sockaddr_storage *out)
 {
 	memcpy(out, &l->addr, l->addrlen);
-	if (!wildcard(&l->addr))
+	if (!lbd_sa_any(&l->addr))
 		return l->addrlen;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
@@ -433,7 +428,7 @@ static void datagram(struct listener *l, struct stream_srv **srvp, struct msghdr
 		return; /* worker_connections (logged) or out of memory: dropped */
 	s->ud.on = true;
 	s->ud.lfd = l->fd;
-	s->ud.pktinfo = wildcard(&l->addr);
+	s->ud.pktinfo = lbd_sa_any(&l->addr);
 	s->any_listen = s->ud.pktinfo;
 	s->ud.hash = h;
 	s->ud.hashed = true;
@@ -490,7 +485,7 @@ void stream_udp_read_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 		       CMSG_SPACE(sizeof(struct in_pktinfo))];
 		struct cmsghdr align;
 	} cbuf[UDP_BATCH];
-	bool wc = wildcard(&l->addr);
+	bool wc = lbd_sa_any(&l->addr);
 
 	(void)loop, (void)ev;
 	if (!buffers()) {
