@@ -70,6 +70,10 @@ void ev_io_init(struct ev_io *io, int fd, ev_io_cb cb, void *data);
 int ev_io_start(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 int ev_io_modify(struct ev_loop *loop, struct ev_io *io, uint32_t events);
 void ev_io_stop(struct ev_loop *loop, struct ev_io *io);
+/* ev_io_close - ev_io_stop() and close() the descriptor, one syscall: the
+ * close drops the epoll registration, as lbd never duplicates a
+ * connection's descriptor (no fork, no dup). */
+void ev_io_close(struct ev_io *io);
 
 void ev_timer_init(struct ev_timer *t, ev_timer_cb cb, void *data);
 int ev_timer_start(struct ev_loop *loop, struct ev_timer *t, int64_t after_ms);

@@ -22,8 +22,10 @@ static inline struct h1_header *req_hdrs(const struct http_req *r)
 	return r->h1.headers ? r->h1.headers : (struct h1_header *)r->hdrs;
 }
 
+/* http_accept - take FD, accepted on a listener of LG, as a new connection;
+ * NODELAY: it has TCP_NODELAY already (from the listening socket). */
 void http_accept(struct worker *w, int fd, struct listen_group *lg,
-		 const struct sockaddr_storage *peer, socklen_t peerlen);
+		 const struct sockaddr_storage *peer, socklen_t peerlen, bool nodelay);
 
 /* http_finalize - answer the current request with STATUS: error_page,
  * or nginx's built-in page. Never call twice for one request. */

@@ -29,6 +29,9 @@ struct listener {
 	int fd;	   /* listening socket */
 	bool keep; /* still in the new config (reload marking) */
 	bool udp;  /* a stream `listen ... udp` socket: datagrams (stream_udp.c) */
+	/* TCP_NODELAY as set on the socket, which accepted ones inherit:
+	 * 0 unknown, 1 off, 2 on */
+	uint8_t nodelay;
 };
 
 /* struct worker - one worker thread. */

@@ -52,6 +52,15 @@ void ev_io_init(struct ev_io *io, int fd, ev_io_cb cb, void *data)
 	io->active = false;
 }
 
+/* epoll keys a registration on the open file; closing its only
+ * descriptor removes it (nginx and HAProxy skip the EPOLL_CTL_DEL too).
+ * Events of this round already fetched are skipped: active is false. */
+void ev_io_close(struct ev_io *io)
+{
+	io->active = false;
+	close(io->fd);
+}
+
 int ev_io_start(struct ev_loop *loop, struct ev_io *io, uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = io};

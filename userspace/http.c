@@ -335,12 +335,11 @@ void conn_close(struct conn *c)
 	c->ip_slot = NULL;
 	req_cleanup(c);
 	ev_timer_stop(&w->loop, &c->timer);
-	ev_io_stop(&w->loop, &c->io);
 	/* before close(): once the peer sees the close, the load is down */
 	steer_conn_closed(w->id);
 	tls_conn_free(c->tls);
 	c->tls = NULL;
-	close(c->io.fd);
+	ev_io_close(&c->io);
 	worker_fd_freed(w);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -777,7 +776,7 @@ static void ip_release(struct rl_node *slot)
 }
 
 void http_accept(struct worker *w, int fd, struct listen_group *lg,
-		 const struct sockaddr_storage *peer, socklen_t peerlen)
+		 const struct sockaddr_storage *peer, socklen_t peerlen, bool nodelay)
 {
 	struct rl_node *slot;
 	struct conn *c;
@@ -802,7 +801,7 @@ void http_accept(struct worker *w, int fd, struct listen_group *lg,
 	c->ip_slot = slot;
 	/* At accept, not at the first keep-alive as nginx: a response whose
 	 * last segment is short must not wait for a delayed ACK. */
-	if (lg->default_srv->loc.tcp_nodelay)
+	if (!nodelay && lg->default_srv->loc.tcp_nodelay)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ev_io_init(&c->io, fd, conn_io, c);
 	ev_timer_init(&c->timer, conn_timeout, c);

@@ -176,8 +176,7 @@ static void up_close_fd(struct uconn *u)
 	}
 	ev_timer_stop(&u->w->loop, &u->gr.wt);
 	if (u->io.fd >= 0) {
-		ev_io_stop(&u->w->loop, &u->io);
-		close(u->io.fd);
+		ev_io_close(&u->io);
 		u->io.fd = -1;
 	}
 	ev_timer_stop(&u->w->loop, &u->timer);

@@ -170,6 +170,12 @@ int steer_init(bool enabled, int nworkers, const char *pin_dir)
 		log_notice("connection steering off: %s", off_why);
 		return init_rc = -EINVAL;
 	}
+	if (nworkers == 1) {
+		/* the program would run on every SYN to pick the only socket */
+		snprintf(off_why, sizeof(off_why), "1 worker, nothing to steer");
+		log_info("connection steering off: %s", off_why);
+		return init_rc = 0;
+	}
 	init_rc = load(nworkers, pin_dir);
 	if (init_rc)
 		log_notice("connection steering off: %s; the kernel's SO_REUSEPORT hash spreads "

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +25,7 @@
 #include "alog.h"
 #include "cfg.h"
 #include "http.h"
+#include "lbd.h"
 #include "lbd_bpf.h"
 #include "log.h"
 #include "steer.h"
@@ -442,11 +444,29 @@ static struct listen_group *lg_for(struct worker *w, const struct listener *l)
 	return NULL;
 }
 
+/* listener_nodelay - give L's socket the TCP_NODELAY its connections want:
+ * Linux copies it to each accepted socket, so one setsockopt serves them
+ * all. Whether they have it now. */
+static bool listener_nodelay(struct listener *l, const struct listen_group *lg)
+{
+	int want = lg->default_srv->loc.tcp_nodelay;
+
+	if (likely(l->nodelay == want + 1))
+		return true;
+	if (l->addr.ss_family == AF_UNIX)
+		return false;
+	if (setsockopt(l->fd, IPPROTO_TCP, TCP_NODELAY, &want, sizeof(want)) == -1)
+		return false;
+	l->nodelay = (uint8_t)(want + 1);
+	return true;
+}
+
 static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 {
 	struct listener *l = io->data;
 	struct worker *w = l->w;
 	struct listen_group *lg = lg_for(w, l);
+	bool nodelay = lg && listener_nodelay(l, lg);
 
 	(void)loop, (void)ev;
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -489,7 +509,7 @@ static void accept_cb(struct ev_loop *loop, struct ev_io *io, uint32_t ev)
 				close(fd);
 			continue;
 		}
-		http_accept(w, fd, lg, &peer, pl);
+		http_accept(w, fd, lg, &peer, pl, nodelay);
 	}
 }
 
