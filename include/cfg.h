@@ -26,6 +26,9 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen);
 void cfg_ref(struct cfg *c);
 void cfg_unref(struct cfg *c);
 void cfg_dump(const struct cfg *c, FILE *out);
+/* cfg_worker_cpus - worker_cpu_affinity: the CPUs (a bit each, CPU 0 the
+ * lowest) worker I of C is bound to, as nginx picks them; 0 = unbound. */
+uint64_t cfg_worker_cpus(const struct cfg *c, int i);
 
 /* cfg_parse_time - nginx time ("30s", "1m", "500ms", "1h30m", bare = s)
  * to ms; cfg_parse_size - "8k", "1m", "10M", bare bytes. -EINVAL. */

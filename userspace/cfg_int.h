@@ -133,6 +133,8 @@ int cfg_set_pid(struct build *b, struct cfg_node *n, struct scope *s, const stru
 int cfg_set_ctl_socket(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_events(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 int cfg_set_worker_conns(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_priority(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
+int cfg_set_cpu_affinity(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);
 
 /* cfg_http.c: http, server and location blocks, listen, server_name */
 int cfg_set_http(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d);

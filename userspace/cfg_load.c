@@ -21,6 +21,7 @@
 #include "cfg.h"
 #include "cfg_ast.h"
 #include "lbd.h"
+#include "log.h"
 #include "pool.h"
 #include "ups.h"
 
@@ -97,6 +98,11 @@ struct cfg *cfg_load(const struct cfg_opts *o, char *err, size_t errlen)
 		goto fail;
 	if (cfg_block(&b, &tree->root, &top))
 		goto fail;
+	if (c->cpu_affinity && !c->cpu_affinity_auto && c->ncpu_affinity != 1 &&
+	    c->ncpu_affinity != c->workers)
+		log_warn("the number of \"worker_processes\" is not equal to the number of "
+			 "\"worker_cpu_affinity\" masks, using last mask for remaining worker "
+			 "processes");
 	if (c->conns_per_ip == CFG_UNSET) /* one address never takes the whole box */
 		c->conns_per_ip = LBD_MAX(16, c->workers * c->worker_connections / 4);
 	if (c->http && cfg_finish_http(&b, c->http))

@@ -2,16 +2,19 @@
 /*
  * Configuration builder, the main and events contexts: worker_processes,
  * user, daemon, error_log (at every level), bpf_pin_path, pid,
- * control_socket, events {} and worker_connections. Relative paths are
+ * control_socket, worker_priority, worker_cpu_affinity, events {} and
+ * worker_connections. Relative paths are
  * under the prefix. The table that points here is in cfg.c; the kernel
  * packet path's main directives are cfg_guard.c's, nginx's other main
  * and events directives cfg_compat.c's.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cfg.h"
 #include "log.h"
 #include "pool.h"
 #include "priv.h"
@@ -175,4 +178,100 @@ int cfg_set_worker_conns(struct build *b, struct cfg_node *n, struct scope *s, c
 		return cfg_fail(b, n, "invalid number \"%s\"", n->args[0]);
 	b->cfg->worker_connections = (int)v;
 	return 0;
+}
+
+/* cfg_set_priority - `worker_priority [-|+]N;` as nginx 1.22 parses it:
+ * digits into 64 bits (an overflow is an error), kept as a C int, where
+ * -1 is its error value: so 4294967295 is refused and 99999999999 is
+ * taken, as nginx does; the kernel clamps to -20..19. A second one is a
+ * duplicate only after a non-zero first. lbd's workers are threads of one
+ * process: main.c gives the value to the process before it starts them,
+ * and they inherit it. */
+int cfg_set_priority(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	const char *a = n->args[0], *p = a + (*a == '-' || *a == '+');
+	uint64_t v = 0;
+	int v32;
+
+	(void)s, (void)d;
+	if (b->cfg->worker_priority)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	for (const char *q = p; *q; q++) {
+		if (*q < '0' || *q > '9' || v > ((uint64_t)INT64_MAX - (uint64_t)(*q - '0')) / 10)
+			return cfg_fail(b, n, "\"%s\" directive invalid number", n->name);
+		v = v * 10 + (uint64_t)(*q - '0');
+	}
+	v32 = (int)(uint32_t)v;
+	if (!*p || v32 == -1)
+		return cfg_fail(b, n, "\"%s\" directive invalid number", n->name);
+	b->cfg->worker_priority = *a == '-' ? -v32 : v32;
+	return 0;
+}
+
+/* cfg_set_cpu_affinity - `worker_cpu_affinity MASK...;` or
+ * `worker_cpu_affinity auto [MASK];`, as nginx parses them: a mask is
+ * binary, its last character CPU 0, spaces skipped. lbd holds 64 CPUs per
+ * mask (nginx: CPU_SETSIZE, 1024). */
+int cfg_set_cpu_affinity(struct build *b, struct cfg_node *n, struct scope *s, const struct dir *d)
+{
+	struct cfg *c = b->cfg;
+	int first = 0;
+
+	(void)s, (void)d;
+	if (c->cpu_affinity)
+		return cfg_fail(b, n, "\"%s\" directive is duplicate", n->name);
+	if (strcmp(n->args[0], "auto") == 0) {
+		if (n->nargs > 2)
+			return cfg_fail(b, n, "invalid number of arguments in \"%s\" directive",
+					n->name);
+		c->cpu_affinity_auto = true;
+		first = 1;
+	}
+	c->ncpu_affinity = first == (int)n->nargs ? 1 : (int)n->nargs - first;
+	c->cpu_affinity = pool_alloc(b->pool, (size_t)c->ncpu_affinity * sizeof(uint64_t));
+	if (!c->cpu_affinity)
+		return cfg_fail(b, n, "out of memory");
+	c->cpu_affinity[0] = ~UINT64_C(0); /* auto without a mask: any CPU */
+	for (int k = first; k < (int)n->nargs; k++) {
+		const char *m = n->args[k];
+		size_t len = strlen(m);
+		uint64_t mask = 0;
+
+		if (len > 64)
+			return cfg_fail(b, n, "\"%s\" supports up to 64 CPUs only", n->name);
+		for (size_t i = 0; i < len; i++) {
+			char ch = m[len - 1 - i];
+
+			if (ch == '1')
+				mask |= UINT64_C(1) << i;
+			else if (ch != '0' && ch != ' ')
+				return cfg_fail(b, n, "invalid character \"%c\" in \"%s\"", ch,
+						n->name);
+		}
+		c->cpu_affinity[k - first] = mask;
+	}
+	return 0;
+}
+
+/* cfg_worker_cpus - the CPUs worker I of C is bound to, as nginx picks
+ * them: with auto, the I-th CPU of the mask (round and round), else the
+ * I-th mask or the last one. 0 = unbound. */
+uint64_t cfg_worker_cpus(const struct cfg *c, int i)
+{
+	uint64_t m;
+
+	if (!c->cpu_affinity)
+		return 0;
+	if (!c->cpu_affinity_auto)
+		return c->cpu_affinity[i < c->ncpu_affinity ? i : c->ncpu_affinity - 1];
+	m = c->cpu_affinity[0];
+	if (!m)
+		return 0;
+	for (int left = i % __builtin_popcountll(m);; left--) {
+		uint64_t low = m & -m;
+
+		if (!left)
+			return low;
+		m &= m - 1;
+	}
 }

@@ -265,6 +265,12 @@ static void apply_rlimit(const struct cfg *c)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* worker_priority: the threads started from here on inherit the nice
+	 * value (Linux keeps one per thread), and raising it needs root,
+	 * which the drop takes away: so here, before both */
+	if (c->worker_priority && setpriority(PRIO_PROCESS, 0, c->worker_priority) == -1)
+		log_emit(NULL, LOG_ALERT, "setpriority(%d) failed (%d: %s)", c->worker_priority,
+			 errno, strerror(errno));
 	/* worker_rlimit_core: the size of a core dump, as nginx sets it */
 	if (c->worker_rlimit_core >= 0) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)c->worker_rlimit_core;
@@ -327,6 +333,14 @@ static int reload(const struct opts *o, const char *prefix, struct cfg **cur,
 		cfg_unref(n);
 		return -1;
 	}
+	if (n->worker_priority != (*cur)->worker_priority)
+		log_warn("worker_priority changed from %d to %d: takes effect after a restart",
+			 (*cur)->worker_priority, n->worker_priority);
+	for (int i = 0; i < worker_count(); i++)
+		if (cfg_worker_cpus(n, i) != cfg_worker_cpus(*cur, i)) {
+			log_warn("worker_cpu_affinity changed: takes effect after a restart");
+			break;
+		}
 	if (n->workers != (*cur)->workers)
 		log_warn("worker_processes changed from %d to %d: takes effect after a restart",
 			 (*cur)->workers, n->workers);

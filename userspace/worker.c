@@ -11,6 +11,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -631,11 +633,38 @@ static void tick_cb(struct ev_loop *loop, struct ev_timer *t)
 	ev_timer_start(&w->loop, &w->tick, w->quitting ? 100 : 1000);
 }
 
+/* bind_cpus - worker_cpu_affinity: bind W's thread to its CPUs before its
+ * loop runs, and say which, as nginx's workers do. */
+static void bind_cpus(struct worker *w)
+{
+	uint64_t m = cfg_worker_cpus(w->cfg, w->id);
+	cpu_set_t set;
+	int rc;
+
+	if (!m) {
+		/* an empty mask: nginx's call fails, and says so */
+		if (w->cfg->cpu_affinity)
+			log_emit(NULL, LOG_ALERT, "sched_setaffinity() failed (%d: %s)", EINVAL,
+				 strerror(EINVAL));
+		return;
+	}
+	CPU_ZERO(&set);
+	for (int i = 0; i < 64; i++)
+		if (m & (UINT64_C(1) << i)) {
+			log_notice("sched_setaffinity(): using cpu #%d", i);
+			CPU_SET(i, &set);
+		}
+	rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (rc)
+		log_emit(NULL, LOG_ALERT, "sched_setaffinity() failed (%d: %s)", rc, strerror(rc));
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	int rc;
 
+	bind_cpus(w);
 	adopt_set(w, atomic_load(&pub_set));
 	w->loop.flush = proxy_flush;
 	ev_io_init(&w->evio, w->evfd, cmd_cb, w);

@@ -113,6 +113,24 @@ static struct err_case err_cases[] = {
 	 "\"reuseport_steering\" directive is duplicate", 2},
 	{HTTP_HEAD "reuseport_steering off;\n}\n",
 	 "\"reuseport_steering\" directive is not allowed here", 3},
+	/* worker_priority and worker_cpu_affinity, nginx's messages */
+	{"worker_priority abc;\nevents {}\n", "\"worker_priority\" directive invalid number", 1},
+	{"worker_priority -;\nevents {}\n", "\"worker_priority\" directive invalid number", 1},
+	{"worker_priority 4294967295;\nevents {}\n", /* -1 as nginx's int: its error */
+	 "\"worker_priority\" directive invalid number", 1},
+	{"worker_priority 99999999999999999999;\nevents {}\n",
+	 "\"worker_priority\" directive invalid number", 1},
+	{"worker_priority 1;\nworker_priority 2;\nevents {}\n",
+	 "\"worker_priority\" directive is duplicate", 2},
+	{"worker_cpu_affinity 0102;\nevents {}\n",
+	 "invalid character \"2\" in \"worker_cpu_affinity\"", 1},
+	{"worker_cpu_affinity auto 01 10;\nevents {}\n",
+	 "invalid number of arguments in \"worker_cpu_affinity\" directive", 1},
+	{"worker_cpu_affinity 01;\nworker_cpu_affinity 10;\nevents {}\n",
+	 "\"worker_cpu_affinity\" directive is duplicate", 2},
+	{"worker_cpu_affinity "
+	 "10000000000000000000000000000000000000000000000000000000000000000;\nevents {}\n",
+	 "\"worker_cpu_affinity\" supports up to 64 CPUs only", 1},
 	{HTTP_HEAD "proxy_buffers 1 4k;\n}\n", "there must be at least 2 \"proxy_buffers\"", 3},
 	{HTTP_HEAD "proxy_buffers 8 4x;\n}\n", "\"proxy_buffers\" directive invalid value", 3},
 	{HTTP_HEAD "proxy_max_temp_file_size big;\n}\n",
@@ -659,6 +677,56 @@ Test(cfg, ignored_directives_are_accepted)
 	cr_assert_not_null(c, "%s", err);
 	cr_expect_eq(c->workers, 2);
 	cr_expect_eq(c->worker_connections, 768);
+	cfg_unref(c);
+	cleanup();
+}
+
+/* which CPUs each worker gets, as nginx's ngx_get_cpu_affinity picks them */
+Test(cfg, worker_priority_and_cpu_affinity)
+{
+	char err[1024];
+	struct cfg *c = load_text("worker_processes 3;\nworker_priority -5;\n"
+				  "worker_cpu_affinity 0001 0 1 00;\nevents {}\n",
+				  err, sizeof(err));
+
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->worker_priority, -5);
+	cr_expect_eq(cfg_worker_cpus(c, 0), 0x1);
+	cr_expect_eq(cfg_worker_cpus(c, 1), 0x0); /* "0": empty, left unbound */
+	cr_expect_eq(cfg_worker_cpus(c, 2), 0x1);
+	cr_expect_eq(cfg_worker_cpus(c, 3), 0x0); /* past the masks: the last one */
+	cfg_unref(c);
+	c = load_text("worker_priority 0;\nworker_priority +3;\nworker_cpu_affinity 1 1 0;\n"
+		      "events {}\n",
+		      err, sizeof(err));
+	cr_assert_not_null(c, "%s", err); /* after a 0, as nginx: not a duplicate */
+	cr_expect_eq(c->worker_priority, 3);
+	cr_expect_eq(cfg_worker_cpus(c, 1), 0x1);
+	cr_expect_eq(cfg_worker_cpus(c, 7), 0x0);
+	cfg_unref(c);
+	/* auto: the I-th CPU of the mask, round and round */
+	c = load_text("worker_cpu_affinity auto 1 010 100;\nevents {}\n", err, sizeof(err));
+	cr_assert_null(c, "two masks after auto");
+	c = load_text("worker_cpu_affinity auto 1010;\nevents {}\n", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(cfg_worker_cpus(c, 0), 0x2);
+	cr_expect_eq(cfg_worker_cpus(c, 1), 0x8);
+	cr_expect_eq(cfg_worker_cpus(c, 2), 0x2);
+	cfg_unref(c);
+	c = load_text("worker_cpu_affinity auto;\nevents {}\n", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(cfg_worker_cpus(c, 0), 0x1);
+	cr_expect_eq(cfg_worker_cpus(c, 5), 0x20);
+	cfg_unref(c);
+	c = load_text("worker_priority 99999999999;\nevents {}\n", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err); /* nginx keeps the low 32 bits */
+	cr_expect_eq(c->worker_priority, (int)(uint32_t)UINT64_C(99999999999));
+	cfg_unref(c);
+	/* none: unbound, priority unchanged */
+	c = load_text("events {}\n", err, sizeof(err));
+	cr_assert_not_null(c, "%s", err);
+	cr_expect_eq(c->worker_priority, 0);
+	cr_expect_eq(cfg_worker_cpus(c, 0), 0);
 	cfg_unref(c);
 	cleanup();
 }
