@@ -16,7 +16,8 @@
 #   BIG_CONNS=N     concurrent downloads for the 1 MiB / 64 MiB rows [4]
 #   PROXY_CPUS=L    taskset list for the proxy under test [0, or 0..N-1]
 #   LOAD_CPUS=L     taskset list for wrk [1]
-#   BACKEND_CPUS=L  taskset list for the backend behind the proxies [1]
+#   BACKEND_CPUS=L  taskset list for the backend behind the proxies
+#                   [the proxy's, PROXY_CPUS: see bench/README.md, Pinning]
 #   TARGETS="..."   subset of: backend nginx haproxy lbd [all four]
 #   CELLS="..."     subset of: ka close 1m 64m [all four]
 #   FOREIGN_MAX=P   flag cells (~) where other processes used > P% CPU [5]
@@ -40,7 +41,6 @@ WORKERS=${WORKERS:-1}
 CONNS=${CONNS:-50}
 BIG_CONNS=${BIG_CONNS:-4}
 LOAD_CPUS=${LOAD_CPUS:-1}
-BACKEND_CPUS=${BACKEND_CPUS:-1}
 TARGETS=${TARGETS:-backend nginx haproxy lbd}
 FOREIGN_MAX=${FOREIGN_MAX:-5}
 ROUNDS=${ROUNDS:-1}
@@ -58,6 +58,11 @@ if [[ -z "${PROXY_CPUS:-}" ]]; then
 		PROXY_CPUS="0-$((WORKERS - 1))"
 	fi
 fi
+# The backend shares the proxy's CPU(s) and wrk has its own: the machine of
+# a VPS with its clients remote, and the layout where the proxy's CPU, not
+# wrk's, is the bottleneck (bench/README.md, "Pinning"). BACKEND_CPUS=1 is
+# the layout of the runs before 2026-11-30.
+BACKEND_CPUS=${BACKEND_CPUS:-$PROXY_CPUS}
 
 # Cells: what each row fetches, with how many connections, and wrk's
 # per-request timeout; "close" adds Connection: close.

@@ -548,8 +548,8 @@ struct cfg {
 	int workers;		/* worker_processes */
 	int worker_connections; /* per worker */
 	int worker_rlimit_nofile;
-	int worker_priority;	      /* worker_priority: nice of lbd's threads (0: unchanged) */
-	uint64_t *cpu_affinity;	      /* worker_cpu_affinity masks, one per worker (the last
+	int worker_priority;	/* worker_priority: nice of lbd's threads (0: unchanged) */
+	uint64_t *cpu_affinity; /* worker_cpu_affinity masks, one per worker (the last
 				       * serves the rest); NULL = none */
 	int ncpu_affinity;
 	bool cpu_affinity_auto;	      /* worker_cpu_affinity auto [MASK] */

@@ -262,6 +262,7 @@ void proxy_on_client_event(struct conn *c);
 void proxy_client_timeout(struct conn *c);
 void proxy_abort(struct conn *c);
 void proxy_worker_cleanup(struct worker *w);
+void proxy_worker_init(struct worker *w); /* its io_uring send batch */
 void proxy_worker_free(struct worker *w);
 void proxy_flush(struct ev_loop *loop);
 

@@ -14,15 +14,17 @@ struct conn;
 
 /* struct lbd_stats - process-wide totals since start. */
 struct lbd_stats {
-	_Atomic uint64_t accepted;  /* client connections accepted */
-	_Atomic uint64_t handled;   /* accepted and not refused */
-	_Atomic int64_t active;	    /* open client connections */
-	_Atomic uint64_t requests;  /* requests answered (logged) */
-	_Atomic uint64_t status[6]; /* by class: [1]=1xx ... [5]=5xx, [0]=other */
-	_Atomic uint64_t bytes_out; /* bytes sent to clients */
-	_Atomic uint64_t bytes_in;  /* request bytes read (heads and bodies) */
-	_Atomic int64_t reading;    /* connections reading a request head */
-	_Atomic int64_t writing;    /* connections with a request in progress */
+	_Atomic uint64_t accepted;    /* client connections accepted */
+	_Atomic uint64_t handled;     /* accepted and not refused */
+	_Atomic int64_t active;	      /* open client connections */
+	_Atomic uint64_t requests;    /* requests answered (logged) */
+	_Atomic uint64_t status[6];   /* by class: [1]=1xx ... [5]=5xx, [0]=other */
+	_Atomic uint64_t bytes_out;   /* bytes sent to clients */
+	_Atomic uint64_t bytes_in;    /* request bytes read (heads and bodies) */
+	_Atomic int64_t reading;      /* connections reading a request head */
+	_Atomic int64_t writing;      /* connections with a request in progress */
+	_Atomic uint64_t batch_sends; /* upstream requests sent in a batch (io_uring) */
+	_Atomic uint64_t batch_calls; /* the system calls that sent them */
 };
 
 /* What a client connection is doing, for stub_status (nginx's Reading /

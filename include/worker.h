@@ -15,6 +15,7 @@
 
 #include "cfg-t.h"
 #include "ev.h"
+#include "uring.h"
 
 struct conn;
 struct uconn;
@@ -61,6 +62,10 @@ struct worker {
 	int nuconn_free;
 	struct uconn **flushq; /* uconns with output to send after the round */
 	int nflushq, capflushq;
+	/* the round's plain upstream requests, sent in one system call */
+	struct uring ur;
+	struct msghdr *ur_msg; /* ur.entries each */
+	struct iovec (*ur_iov)[2];
 	struct ups_group **dyn_groups; /* proxy_pass with variables: literal
 					* addresses' groups (proxy_dyn.c) */
 	int ndyn_groups;

@@ -712,10 +712,14 @@ static int cmd_stats(struct ctl_req *r)
 		   cls[5], cls[0], (unsigned long long)stats_ld(&st->bytes_in),
 		   (unsigned long long)stats_ld(&st->bytes_out));
 #pragma GCC diagnostic pop
-	if (!r->json)
+	if (!r->json) {
 		out_printf(r->out, "tls: early data accepted %llu rejected %llu requests %llu\n",
 			   (unsigned long long)early.accepted, (unsigned long long)early.rejected,
 			   (unsigned long long)early.requests);
+		out_printf(r->out, "batched sends: %llu upstream requests in %llu system calls\n",
+			   (unsigned long long)stats_ld(&st->batch_sends),
+			   (unsigned long long)stats_ld(&st->batch_calls));
+	}
 	for (int i = 0; i < ngroups; i++) {
 		const struct ups_group *g = r->cfg->http->upstreams[i];
 		unsigned long long req = 0, fail = 0, resp[6] = {0}, lat_n = 0, lat_us = 0;
@@ -771,14 +775,17 @@ static int cmd_stats(struct ctl_req *r)
 	stats_stream(r, first);
 	stats_workers(r);
 	if (r->json)
-		out_printf(r->out,
-			   ",\"stream\":{\"accepted\":%llu,\"active\":%lld},"
-			   "\"tls\":{\"early_data\":{\"accepted\":%llu,\"rejected\":%llu,"
-			   "\"requests\":%llu}}}\n",
-			   (unsigned long long)stats_ld(&sups_totals.accepted),
-			   (long long)stats_lds(&sups_totals.active),
-			   (unsigned long long)early.accepted, (unsigned long long)early.rejected,
-			   (unsigned long long)early.requests);
+		out_printf(
+			r->out,
+			",\"stream\":{\"accepted\":%llu,\"active\":%lld},"
+			"\"tls\":{\"early_data\":{\"accepted\":%llu,\"rejected\":%llu,"
+			"\"requests\":%llu}},\"batched_sends\":{\"sends\":%llu,\"calls\":%llu}}\n",
+			(unsigned long long)stats_ld(&sups_totals.accepted),
+			(long long)stats_lds(&sups_totals.active),
+			(unsigned long long)early.accepted, (unsigned long long)early.rejected,
+			(unsigned long long)early.requests,
+			(unsigned long long)stats_ld(&st->batch_sends),
+			(unsigned long long)stats_ld(&st->batch_calls));
 	return 0;
 }
 

@@ -104,6 +104,7 @@ struct uconn {
 	size_t suffix_len, suffix_off;
 	struct uconn *next_free; /* worker free list */
 	bool queued;		 /* in the worker's flush queue */
+	int send_err;		 /* errno of a batched send, for up_send() to report */
 	struct tunnel *tun;	 /* US_TUNNEL: the stream (malloc), else NULL */
 	struct tls_conn *tls;	 /* https://: the TLS session on io.fd, else NULL */
 	struct {
@@ -197,6 +198,8 @@ int build_request(struct uconn *u);
 bool early_answer(struct uconn *u);
 bool await_head(struct uconn *u);
 void up_send(struct uconn *u);
+int up_send_plain(const struct uconn *u, struct iovec iov[2]);
+void up_send_done(struct uconn *u, int res);
 
 /* proxy_resp.c: the response head */
 void up_read_head(struct uconn *u);

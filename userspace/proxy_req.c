@@ -591,6 +591,65 @@ bool await_head(struct uconn *u)
 	return true;
 }
 
+/* send_error - sending U's request failed with errno E (not EAGAIN):
+ * the answer that came early goes out, else the next server is tried. */
+static void send_error(struct uconn *u, int e)
+{
+	/* an upstream that answered and closed without reading the whole
+	 * streamed body: its answer goes out */
+	if ((e == EPIPE || e == ECONNRESET) && early_answer(u))
+		return;
+	if (e == EPROTO && up_tls_error(u, "sending request to upstream")) {
+		up_next(u, NU_ERROR);
+		return;
+	}
+	up_log(u, LOG_ERR, "writev() failed (%d: %s) while sending request to upstream", e,
+	       strerror(e));
+	up_next(u, NU_ERROR);
+}
+
+/* up_send_plain - U's unsent request when it is only bytes in memory (its
+ * head, and a body read whole) on a plain TCP upstream: into IOV, their
+ * number; 0 when it is anything else (TLS, gRPC, FastCGI records, a
+ * streamed or spooled body) or nothing is left to send. */
+int up_send_plain(const struct uconn *u, struct iovec iov[2])
+{
+	const struct http_req *r = &u->c->req;
+	const struct cfg_loc *l = r->loc;
+	bool body = r->body_kind != BODY_NONE && l->proxy_pass_request_body && !l->proxy_set_body;
+	int n = 0;
+
+	if (u->tls || u->gr.on || u->fc.on || r->rbody || !u->writable || u->send_err ||
+	    (body && r->body_fd >= 0))
+		return 0;
+	if (u->head_off < u->head_len)
+		iov[n++] = (struct iovec){u->head + u->head_off, u->head_len - u->head_off};
+	if (body && u->body_off < r->body_mem.end)
+		iov[n++] = (struct iovec){r->body_mem.data + u->body_off,
+					  r->body_mem.end - u->body_off};
+	return n;
+}
+
+/* up_send_done - a batched send of up_send_plain()'s bytes returned RES
+ * (bytes, or -errno); up_send() goes on from there in the same round. */
+void up_send_done(struct uconn *u, int res)
+{
+	size_t k, h;
+
+	if (res == 0 || res == -EAGAIN || res == -ECANCELED || res == -EINTR)
+		return; /* nothing went: up_send() writes, and waits if need be */
+	if (res < 0) {
+		u->send_err = -res;
+		return;
+	}
+	u->tx += (uint64_t)res;
+	u->sent_any = true;
+	k = (size_t)res;
+	h = LBD_MIN(k, u->head_len - u->head_off);
+	u->head_off += h;
+	u->body_off += k - h;
+}
+
 void up_send(struct uconn *u)
 {
 	struct conn *c = u->c;
@@ -602,6 +661,13 @@ void up_send(struct uconn *u)
 
 	if (u->gr.on) {
 		up_send_grpc(u);
+		return;
+	}
+	if (unlikely(u->send_err)) { /* from the round's batch (proxy_flush) */
+		int e = u->send_err;
+
+		u->send_err = 0;
+		send_error(u, e);
 		return;
 	}
 	while (u->writable) {
@@ -664,20 +730,7 @@ void up_send(struct uconn *u)
 					ev_timer_stop(&c->w->loop, &c->timer);
 				return;
 			}
-			int e = errno;
-
-			/* an upstream that answered and closed without reading
-			 * the whole streamed body: its answer goes out */
-			if ((e == EPIPE || e == ECONNRESET) && early_answer(u))
-				return;
-			if (e == EPROTO && up_tls_error(u, "sending request to upstream")) {
-				up_next(u, NU_ERROR);
-				return;
-			}
-			up_log(u, LOG_ERR,
-			       "writev() failed (%d: %s) while sending request to upstream", e,
-			       strerror(e));
-			up_next(u, NU_ERROR);
+			send_error(u, errno);
 			return;
 		}
 		if (w == 0) {

@@ -665,6 +665,7 @@ static void *worker_main(void *arg)
 	int rc;
 
 	bind_cpus(w);
+	proxy_worker_init(w);
 	adopt_set(w, atomic_load(&pub_set));
 	w->loop.flush = proxy_flush;
 	ev_io_init(&w->evio, w->evfd, cmd_cb, w);

@@ -51,11 +51,18 @@ def test_worker_priority_and_cpu_affinity(t):
     p = t.proxy(CONF, main=main, workers=2)
     assert p.get('/').status == 200
     pid = p.pid
-    wait_for(lambda: len(_workers(t, pid)) >= 2, what='two workers')
-    paths = [_stat_path(t, pid, w) for w in _workers(t, pid)]
-    assert all(_nice(x) == -3 for x in paths), [(x, _nice(x)) for x in paths]
     allowed = _cpus('/proc/%d' % os.getpid())
-    bound = sorted(c for c in (_cpus(x) for x in paths) if c != allowed)
+
+    def state():
+        paths = [_stat_path(t, pid, w) for w in _workers(t, pid)]
+        return ([_nice(x) for x in paths],
+                sorted(c for c in (_cpus(x) for x in paths) if c != allowed))
+
+    # (nginx's workers set both just after they are forked)
+    wait_for(lambda: len(_workers(t, pid)) >= 2 and state()[1] == want,
+             what='workers bound: %r' % (want,))
+    nice, bound = state()
+    assert all(n == -3 for n in nice), nice
     assert bound == want, (bound, allowed)
     # each worker names its CPU at notice, as nginx's
     log = p.error_log()

@@ -439,7 +439,8 @@ Test(ctl, stats, .init = setup, .fini = teardown)
 				     "\"picked\":0,\"no_slot\":0,\"no_socket\":0,"
 				     "\"why\":\"not started\"},\"stream\":{\"accepted\":0,"
 				     "\"active\":0},\"tls\":{\"early_data\":{\"accepted\":0,"
-				     "\"rejected\":0,\"requests\":0}}}\n"),
+				     "\"rejected\":0,\"requests\":0}},"
+				     "\"batched_sends\":{\"sends\":0,\"calls\":0}}\n"),
 			   "%s", o);
 	o = run("stats", CTL_RC_OK);
 	cr_assert_not_null(
