@@ -115,7 +115,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0;
 
 	fz_check(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == 0);
-	http_accept(&fz_w, sv[0], &fz_cfg->http->lgroups[0], &peer, sizeof(struct sockaddr_in));
+	http_accept(&fz_w, sv[0], &fz_cfg->http->lgroups[0], &peer, sizeof(struct sockaddr_in),
+		    false);
 	fz_check(write(sv[1], H2_PREFACE, H2_PREFACE_LEN) == H2_PREFACE_LEN);
 	/* the input in a few pieces, the server's answers read in between */
 	for (int i = 0; i < 16 && off < size; i++) {
