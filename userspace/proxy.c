@@ -1133,9 +1133,6 @@ void proxy_worker_cleanup(struct worker *w)
 	}
 }
 
-/* proxy_flush - the worker loop's end-of-round hook: send what up_queue()
- * held back. Entries whose request is gone are skipped (their memory is
- * freed only by deferred calls, which run after this). */
 static void batch_done(void *arg, uint64_t tag, int res)
 {
 	struct worker *w = arg;
@@ -1175,6 +1172,9 @@ static void batch_send(struct worker *w)
 		uring_drop(&w->ur);
 }
 
+/* proxy_flush - the worker loop's end-of-round hook: send what up_queue()
+ * held back. Entries whose request is gone are skipped (their memory is
+ * freed only by deferred calls, which run after this). */
 void proxy_flush(struct ev_loop *loop)
 {
 	struct worker *w = loop->data;
