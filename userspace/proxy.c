@@ -1153,7 +1153,9 @@ static void batch_send(struct worker *w)
 		struct uconn *u = w->flushq[i];
 		int k;
 
-		if (!u->c || u->io.fd < 0 || u->state != US_SENDING || !uring_room(&w->ur))
+		if (!uring_room(&w->ur)) /* the rest go one writev each */
+			break;
+		if (!u->c || u->io.fd < 0 || u->state != US_SENDING)
 			continue;
 		k = up_send_plain(u, w->ur_iov[n]);
 		if (!k)
